@@ -1,0 +1,362 @@
+#!/usr/bin/env python
+"""Zero-shot benchmark: MASH against ZS-N2N (and MASH's ablations) on 256x256 centre crops of CBSD68.
+
+Three parts, all following PROTOCOL.md (image ``i`` = the i-th file in sorted
+order; its noise drawn with ``rng = i`` on the crop; predictions clipped to
+[0, 255] before PSNR/SSIM; every method seeded with ``rng = i``):
+
+* ``table``: per noise (correlated beta = 0.5 and 1, sigma 25; white Gaussian
+  sigma 25) the noisy input, BM3D (sigma estimated), ZS-N2N, MASH and two MASH
+  ablations: no local shuffling (same probe and ratio, shuffling off) and a
+  fixed ratio 0.5 (no probe, no shuffling: the authors' baseline). The
+  no-shuffle row reuses MASH's own output where MASH did not shuffle (the two
+  runs would be identical).
+* ``confusion``: MASH's step 2 against the true correlation level: beta = 0
+  (white: a low ratio is right), 0.5 (medium) and 1 (high). It uses the probes
+  of the table's MASH runs plus probe-only runs on further images; the probe
+  standard deviations do not depend on the thresholds, so the paper's and the
+  authors' code's thresholds are both tabulated from the same probes.
+* ``presets`` (optional, slow): the ``cpu`` preset against the papers'
+  settings (``preset="paper"``) on a few images, to show what the CPU budget
+  costs.
+
+Usage (the figures in BENCHMARKS.md come from these commands)::
+
+    python scripts/zeroshot_bench.py --images 4 --confusion-images 8 \\
+        --out benchmarks/zeroshot_cbsd68_256.json --benchmarks BENCHMARKS.md
+    python scripts/zeroshot_bench.py --parts presets --preset-images 2 \\
+        --out benchmarks/zeroshot_presets.json
+
+``--benchmarks FILE`` replaces (or appends) the section
+``## Zero-shot: MASH and ZS-N2N`` of that Markdown file with the tables of
+this run, leaving the rest of the file untouched. When only some parts are
+run, the other parts' tables are read from the JSON files named by
+``--merge``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from noise2x.bench import machine_info
+from noise2x.classical import bm3d
+from noise2x.fsutil import atomic_path
+from noise2x.io import list_images, read_image
+from noise2x.metrics import psnr, ssim
+from noise2x.noise import protocol_noisy
+from noise2x.zeroshot import mash, zs_n2n
+from noise2x.zeroshot.mash import PRESETS as MASH_PRESETS
+from noise2x.zeroshot.mash import probe_correlation, select_ratio
+from noise2x.zeroshot.zs_n2n import PRESETS as ZS_PRESETS
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+SECTION = "## Zero-shot: MASH and ZS-N2N"
+NOISES = ("correlated:sigma=25,beta=0.5", "correlated:sigma=25,beta=1", "gaussian:sigma=25")
+TRUE_LEVEL = {0.0: "low", 0.5: "medium", 1.0: "high"}
+LEVELS = ("low", "medium", "high")
+
+
+def centre_crop(image: np.ndarray, size: int) -> np.ndarray:
+    """The centre ``size`` x ``size`` crop (the whole side when the image is smaller)."""
+    h, w = image.shape[:2]
+    ch, cw = min(size, h), min(size, w)
+    top, left = (h - ch) // 2, (w - cw) // 2
+    return image[top: top + ch, left: left + cw]
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _timed(fn: Callable[[], np.ndarray]) -> tuple[np.ndarray, float]:
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def _score(clean: np.ndarray, out: np.ndarray, seconds: float | None, **extra: Any) -> dict[str, Any]:
+    row = {"psnr": psnr(clean, out), "ssim": ssim(clean, out), "seconds": seconds}
+    row.update(extra)
+    return row
+
+
+def run_table(files: list[Path], *, size: int, noises: tuple[str, ...]) -> dict[str, Any]:
+    """Every method on every crop and noise; returns per-noise, per-method lists of per-image rows."""
+    results: dict[str, Any] = {}
+    for spec in noises:
+        correlated = spec.startswith("correlated")
+        per: dict[str, list[dict[str, Any]]] = {}
+        for i, path in enumerate(files):
+            clean = centre_crop(read_image(path), size)
+            noisy = protocol_noisy(clean, spec, index=i)
+            tag = f"[{spec} {i + 1}/{len(files)} {path.name}]"
+            per.setdefault("noisy", []).append(_score(clean, noisy, None, file=path.name))
+
+            out, sec = _timed(lambda: bm3d(noisy))
+            per.setdefault("bm3d", []).append(_score(clean, out, sec, file=path.name))
+
+            out, sec = _timed(lambda: zs_n2n(noisy, rng=i))
+            per.setdefault("zs_n2n", []).append(_score(clean, out, sec, file=path.name))
+            _say(f"{tag} zs_n2n {per['zs_n2n'][-1]['psnr']:.2f} dB {sec:.0f} s")
+
+            info: dict[str, Any] = {}
+            out, sec = _timed(lambda: mash(noisy, rng=i, info=info, progress=_say))
+            choice = {"gap": info["gap"], "probe_std": {str(k): v for k, v in info["probe_std"].items()},
+                      "level": info["level"], "ratio": info["ratio"], "shuffled": info["shuffled"],
+                      "flat_fraction": info["flat_fraction"]}
+            per.setdefault("mash", []).append(_score(clean, out, sec, file=path.name, **choice))
+            _say(f"{tag} mash {per['mash'][-1]['psnr']:.2f} dB {sec:.0f} s ({info['level']}, ratio {info['ratio']})")
+
+            if not correlated:
+                continue
+            if info["shuffled"]:
+                out2, sec2 = _timed(lambda: mash(noisy, rng=i, shuffle="off"))
+                reused = False
+            else:
+                out2, sec2, reused = out, sec, True
+            per.setdefault("mash_no_shuffle", []).append(
+                _score(clean, out2, sec2, file=path.name, reused_mash_output=reused))
+
+            out3, sec3 = _timed(lambda: mash(noisy, rng=i, ratio=0.5))
+            per.setdefault("mash_ratio_0.5", []).append(_score(clean, out3, sec3, file=path.name))
+            _say(f"{tag} no-shuffle {per['mash_no_shuffle'][-1]['psnr']:.2f} dB, "
+                 f"ratio 0.5 {per['mash_ratio_0.5'][-1]['psnr']:.2f} dB")
+        results[spec] = per
+    return results
+
+
+def run_confusion(files: list[Path], *, size: int, start: int, betas: tuple[float, ...]) -> list[dict[str, Any]]:
+    """Probe-only runs (cpu preset) on images ``start..``; one row per image and beta."""
+    rows = []
+    for j, path in enumerate(files):
+        i = start + j
+        clean = centre_crop(read_image(path), size)
+        for beta in betas:
+            spec = f"correlated:sigma=25,beta={beta:g}"
+            noisy = protocol_noisy(clean, spec, index=i)
+            found, sec = _timed(lambda: probe_correlation(noisy, rng=i))
+            rows.append({"file": path.name, "index": i, "beta": beta, "gap": found["gap"],
+                         "probe_std": {str(k): v for k, v in found["probe_std"].items()}, "seconds": sec})
+            _say(f"[probe {path.name} beta {beta:g}] gap {found['gap']:.2f} -> {found['level']} ({sec:.0f} s)")
+    return rows
+
+
+def run_presets(files: list[Path], *, size: int) -> dict[str, Any]:
+    """cpu preset against the papers' settings: MASH on beta = 1, ZS-N2N on white noise."""
+    cases = [("mash", "correlated:sigma=25,beta=1", mash), ("zs_n2n", "gaussian:sigma=25", zs_n2n)]
+    out: dict[str, Any] = {}
+    for name, spec, fn in cases:
+        rows = []
+        for i, path in enumerate(files):
+            clean = centre_crop(read_image(path), size)
+            noisy = protocol_noisy(clean, spec, index=i)
+            row: dict[str, Any] = {"file": path.name, "noisy": psnr(clean, noisy)}
+            for preset in ("cpu", "paper"):
+                res, sec = _timed(lambda: fn(noisy, rng=i, preset=preset))
+                row[preset] = {"psnr": psnr(clean, res), "ssim": ssim(clean, res), "seconds": sec}
+                _say(f"[presets {name} {path.name}] {preset}: {row[preset]['psnr']:.2f} dB {sec:.0f} s")
+            rows.append(row)
+        out[name] = {"noise": spec, "rows": rows}
+    return out
+
+
+# ---------------------------------------------------------------- tables
+
+def _mean(rows: list[dict[str, Any]], key: str) -> float:
+    vals = [r[key] for r in rows if r.get(key) is not None]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def confusion_counts(samples: list[tuple[float, float]], *, preset: str) -> dict[str, dict[str, int]]:
+    """Counts of (true level -> chosen level) for (beta, gap) samples under a preset's thresholds."""
+    cfg = MASH_PRESETS[preset]
+    counts = {true: {lvl: 0 for lvl in LEVELS} for true in LEVELS}
+    for beta, gap in samples:
+        _, level = select_ratio(0.0, gap, eps_low=cfg["eps_low"], eps_high=cfg["eps_high"],
+                                ratio_low=cfg["ratio_low"], ratio_medium=cfg["ratio_medium"],
+                                ratio_high=cfg["ratio_high"])
+        counts[TRUE_LEVEL[beta]][level] += 1
+    return counts
+
+
+def _samples(result: dict[str, Any]) -> list[tuple[float, float]]:
+    samples = []
+    for spec, per in result.get("table", {}).items():
+        beta = 0.0 if spec.startswith("gaussian") else float(spec.rsplit("beta=", 1)[1])
+        samples += [(beta, r["gap"]) for r in per.get("mash", [])]
+    samples += [(r["beta"], r["gap"]) for r in result.get("confusion", [])]
+    return samples
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The BENCHMARKS.md section for a run (and whatever parts were merged into it)."""
+    lines = [SECTION, ""]
+    meta = result["meta"]
+    lines += [
+        "Single-image (zero-shot) denoising: each method trains a fresh network on the one noisy image it "
+        "denoises. Written by `scripts/zeroshot_bench.py`; raw per-image numbers in the JSON files named below.",
+        "",
+        f"* Machine: CPU, {meta['machine'].get('usable_cores')} cores ({meta['machine'].get('cpu_model')}), "
+        f"torch threads {meta['torch_threads']}, **shared with other jobs during the run** (timings are "
+        "upper bounds; an idle machine is faster).",
+        f"* Data: 256x256 centre crops of the first {meta['images']} CBSD68 images (sorted names), noise per "
+        "PROTOCOL.md (`rng = i`), correlated noise from `noise2x.noise.correlated` (radius 2).",
+        "* Defaults (`preset=cpu`): ZS-N2N {zs}; MASH {mash}.".format(
+            zs=meta["zs_n2n_cpu"], mash=meta["mash_cpu"]),
+        "",
+    ]
+    table = result.get("table")
+    if table:
+        lines += [f"Command: `{meta['commands'].get('table', '')}` (wall time {meta['wall'].get('table', 0) / 60:.0f} min).", ""]
+        methods = [("noisy", "noisy input"), ("bm3d", "BM3D (sigma estimated)"), ("zs_n2n", "ZS-N2N"),
+                   ("mash", "**MASH**"), ("mash_no_shuffle", "MASH without shuffling"),
+                   ("mash_ratio_0.5", "MASH, fixed ratio 0.5 (no probe, no shuffling)")]
+        specs = list(table)
+        lines.append("| method | " + " | ".join(f"`{s}` PSNR / SSIM" for s in specs) + " | s / image |")
+        lines.append("|---|" + "---|" * (len(specs) + 1))
+        for key, label in methods:
+            cells, secs = [], []
+            for s in specs:
+                rows = table[s].get(key)
+                if rows:
+                    cells.append(f"{_mean(rows, 'psnr'):.2f} / {_mean(rows, 'ssim'):.4f}")
+                    if key != "noisy":
+                        secs += [r["seconds"] for r in rows if not r.get("reused_mash_output")]
+                else:
+                    cells.append("–")
+            sec = f"{np.mean(secs):.0f}" if secs else "–"
+            lines.append(f"| {label} | " + " | ".join(cells) + f" | {sec} |")
+        lines.append("")
+        chosen = []
+        for s in specs:
+            picks = [f"{r['level']} ({r['gap']:.2f})" for r in table[s]["mash"]]
+            chosen.append(f"`{s}`: " + ", ".join(picks))
+        lines += ["MASH's choice per image (level, probe gap in 8-bit units): " + "; ".join(chosen) + ".", ""]
+    samples = _samples(result)
+    if samples:
+        n = len(samples)
+        lines += [
+            f"**Step 2 against the true correlation** ({n} probes, cpu preset: the table's MASH runs plus "
+            f"probe-only runs on {len(result.get('confusion', [])) // max(1, len({r['beta'] for r in result.get('confusion', [])} or {0}))} "
+            "further crops; true level: beta = 0 white -> low, 0.5 -> medium, 1 -> high). Rows: true level; "
+            "columns: level chosen.",
+            "",
+        ]
+        for preset in ("paper", "code"):
+            cfg = MASH_PRESETS[preset]
+            counts = confusion_counts(samples, preset=preset)
+            right = sum(counts[lvl][lvl] for lvl in LEVELS)
+            lines += [f"Thresholds `{preset}` ({cfg['eps_low']} / {cfg['eps_high']}): {right}/{n} correct.", "",
+                      "| true \\ chosen | low | medium | high |", "|---|---|---|---|"]
+            for true in LEVELS:
+                lines.append(f"| {true} | " + " | ".join(str(counts[true][c]) for c in LEVELS) + " |")
+            lines.append("")
+        gaps = {lvl: [g for b, g in samples if TRUE_LEVEL[b] == lvl] for lvl in LEVELS}
+        lines += ["Probe gap by true level (mean, min-max): " + "; ".join(
+            f"{lvl} {np.mean(v):.2f} ({min(v):.2f}-{max(v):.2f})" for lvl, v in gaps.items() if v) + ".", ""]
+        if "confusion" in meta["commands"]:
+            lines += [f"Probe-only command: `{meta['commands']['confusion']}` "
+                      f"(wall time {meta['wall'].get('confusion', 0) / 60:.0f} min).", ""]
+    presets = result.get("presets")
+    if presets:
+        lines += [f"**What the CPU budget costs** (command: `{meta['commands'].get('presets', '')}`, wall time "
+                  f"{meta['wall'].get('presets', 0) / 60:.0f} min):", "",
+                  "| method | noise | images | noisy | cpu preset PSNR (s / image) | paper settings PSNR (s / image) |",
+                  "|---|---|---|---|---|---|"]
+        for name, block in presets.items():
+            rows = block["rows"]
+            cpu = f"{np.mean([r['cpu']['psnr'] for r in rows]):.2f} ({np.mean([r['cpu']['seconds'] for r in rows]):.0f})"
+            pap = f"{np.mean([r['paper']['psnr'] for r in rows]):.2f} ({np.mean([r['paper']['seconds'] for r in rows]):.0f})"
+            lines.append(f"| {name} | `{block['noise']}` | {len(rows)} | "
+                         f"{np.mean([r['noisy'] for r in rows]):.2f} | {cpu} | {pap} |")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def update_section(path: Path, text: str) -> None:
+    """Replace this script's section of a Markdown file (or append it), atomically."""
+    old = path.read_text() if path.exists() else ""
+    start = old.find(SECTION)
+    if start < 0:
+        new = old.rstrip("\n") + ("\n\n" if old.strip() else "") + text
+    else:
+        nxt = old.find("\n## ", start + len(SECTION))
+        tail = old[nxt + 1:] if nxt >= 0 else ""
+        new = old[:start] + text + ("\n" + tail if tail else "")
+    with atomic_path(path) as tmp:
+        tmp.write_text(new)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", type=Path, default=DATA / "cbsd68")
+    parser.add_argument("--parts", default="table,confusion", help="comma list of: table, confusion, presets")
+    parser.add_argument("--images", type=int, default=4, help="images in the table (the first N)")
+    parser.add_argument("--confusion-images", type=int, default=8,
+                        help="further images (after the table's) probed at beta 0, 0.5 and 1")
+    parser.add_argument("--preset-images", type=int, default=2, help="images for the presets part")
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--out", type=Path, help="JSON file with every per-image number")
+    parser.add_argument("--merge", type=Path, nargs="*", default=[], help="earlier JSON outputs to merge in")
+    parser.add_argument("--benchmarks", type=Path, help="Markdown file whose zero-shot section is replaced")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    unknown = set(parts) - {"table", "confusion", "presets"}
+    if unknown:
+        parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
+    files = list_images(args.dataset)
+    command = "python scripts/zeroshot_bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    result: dict[str, Any] = {}
+    meta = {
+        "machine": machine_info(), "torch_threads": torch.get_num_threads(), "images": args.images,
+        "size": args.size, "date": time.strftime("%Y-%m-%d"), "commands": {}, "wall": {},
+        "zs_n2n_cpu": "{steps} Adam steps, lr {lr:g} halved every {step_size}".format(**ZS_PRESETS["cpu"]),
+        "mash_cpu": "probes of {probe_steps} and a final training of {steps} Adam steps on random {crop}x{crop} "
+                    "crops, K = {predictions}".format(**MASH_PRESETS["cpu"]),
+    }
+    for path in args.merge:
+        earlier = json.loads(path.read_text())
+        result.update({k: v for k, v in earlier.items() if k != "meta"})
+        meta["commands"].update(earlier.get("meta", {}).get("commands", {}))
+        meta["wall"].update(earlier.get("meta", {}).get("wall", {}))
+    if "table" in parts:
+        t0 = time.perf_counter()
+        result["table"] = run_table(files[: args.images], size=args.size, noises=NOISES)
+        meta["wall"]["table"] = time.perf_counter() - t0
+        meta["commands"]["table"] = command
+    if "confusion" in parts and args.confusion_images > 0:
+        t0 = time.perf_counter()
+        extra = files[args.images: args.images + args.confusion_images]
+        result["confusion"] = run_confusion(extra, size=args.size, start=args.images, betas=(0.0, 0.5, 1.0))
+        meta["wall"]["confusion"] = time.perf_counter() - t0
+        meta["commands"]["confusion"] = command
+    if "presets" in parts:
+        t0 = time.perf_counter()
+        result["presets"] = run_presets(files[: args.preset_images], size=args.size)
+        meta["wall"]["presets"] = time.perf_counter() - t0
+        meta["commands"]["presets"] = command
+    result["meta"] = meta
+    if args.out:
+        with atomic_path(args.out) as tmp:
+            tmp.write_text(json.dumps(result, indent=1, default=float))
+    text = markdown(result)
+    if args.benchmarks:
+        update_section(args.benchmarks, text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""noise2x: learn image denoisers from noisy images alone.
+
+The top-level names are loaded lazily so that ``import noise2x`` (and the
+numpy-only modules ``io``, ``noise``, ``estimate``, ``metrics``, ``tiling``,
+``patches``, ``masking``) never import torch.
+
+>>> import noise2x
+>>> clean = noise2x.read_image("photo.png")            # doctest: +SKIP
+>>> noisy = noise2x.noise.gaussian(clean, sigma=25, rng=0)   # doctest: +SKIP
+>>> out = noise2x.denoise(noisy, method="bm3d")          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "read_image": ("noise2x.io", "read_image"),
+    "read_stack": ("noise2x.io", "read_stack"),
+    "write_image": ("noise2x.io", "write_image"),
+    "list_images": ("noise2x.io", "list_images"),
+    "psnr": ("noise2x.metrics", "psnr"),
+    "ssim": ("noise2x.metrics", "ssim"),
+    "denoise": ("noise2x.api", "denoise"),
+    "train": ("noise2x.api", "train"),
+    "load_model": ("noise2x.api", "load_model"),
+    "bench": ("noise2x.api", "bench"),
+    "methods": ("noise2x.api", "available_methods"),
+}
+_SUBMODULES = {"io", "noise", "estimate", "metrics", "classical", "bench", "api", "errors"}
+
+__all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"noise2x.{name}")
+    raise AttributeError(f"module 'noise2x' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,248 @@
+"""The Python API. The CLI only parses its arguments and calls these functions.
+
+Three kinds of methods share one namespace of names (DESIGN.md):
+
+* direct methods run on one image with no training: the classical baselines
+  (``bm3d``, ``nlm``, ...) and the zero-shot methods (``mash``, ``zs_n2n``);
+* trainable methods (``noise2noise``, ``noise2void``, ...) learn a model with
+  :func:`train`; the model is applied with ``denoise(image, model=...)``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import InputError, UsageError
+
+# Keywords every direct method may accept; they are not user options.
+_RESERVED = ("noise", "rng", "info", "progress")
+
+
+def direct_methods() -> dict[str, Callable[..., np.ndarray]]:
+    """Training-free and zero-shot methods by name (classical first)."""
+    from .classical import CLASSICAL
+
+    methods: dict[str, Callable[..., np.ndarray]] = dict(CLASSICAL)
+    if importlib.util.find_spec("noise2x.zeroshot") is not None:
+        from .zeroshot import ZERO_SHOT
+
+        methods.update(ZERO_SHOT)
+    return methods
+
+
+def trainable_methods() -> dict[str, type]:
+    """Trainable methods by name (empty until the training core is installed)."""
+    if importlib.util.find_spec("noise2x.methods") is None:
+        return {}
+    from .methods import METHODS
+
+    return dict(METHODS)
+
+
+def available_methods() -> dict[str, str]:
+    """Every method name with its kind: 'classical', 'zero-shot' or 'trainable'."""
+    from .classical import CLASSICAL
+
+    kinds = {name: ("classical" if name in CLASSICAL else "zero-shot") for name in direct_methods()}
+    kinds.update({name: "trainable" for name in trainable_methods()})
+    return kinds
+
+
+def resolve_direct(name: str) -> Callable[..., np.ndarray]:
+    """Return the direct method called ``name``, or raise a UsageError that lists them."""
+    methods = direct_methods()
+    if name in methods:
+        return methods[name]
+    if name in trainable_methods():
+        raise UsageError(
+            f"method '{name}' must be trained first: noise2x train --method {name} --data DIR --out MODEL, "
+            f"then noise2x denoise --model MODEL ..."
+        )
+    raise UsageError(f"unknown method '{name}'; direct methods: {', '.join(methods)}; "
+                     f"trainable: {', '.join(trainable_methods()) or 'none'}")
+
+
+def parse_options(pairs: list[str] | tuple[str, ...] | None) -> dict[str, str]:
+    """Parse ``key=value`` strings (the CLI's ``--set``) into a dict of strings."""
+    options: dict[str, str] = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--set expects key=value, got '{pair}'")
+        options[key.strip()] = value.strip()
+    return options
+
+
+def _coerce(value: Any, default: Any, key: str) -> Any:
+    """Convert a string option to the type of its default value."""
+    if not isinstance(value, str):
+        return value
+    try:
+        if isinstance(default, bool):
+            if value.lower() in ("1", "true", "yes", "on"):
+                return True
+            if value.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float) or default is None:
+            try:
+                return int(value) if default is None and value.lstrip("-").isdigit() else float(value)
+            except ValueError:
+                if default is None:
+                    return value
+                raise
+    except ValueError:
+        raise UsageError(f"option {key}={value!r}: expected a {type(default).__name__}") from None
+    return value
+
+
+def method_options(fn: Callable[..., Any]) -> dict[str, Any]:
+    """The user options of a direct method with their defaults."""
+    params = inspect.signature(fn).parameters
+    return {
+        name: (None if p.default is inspect.Parameter.empty else p.default)
+        for name, p in params.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in _RESERVED
+    }
+
+
+def call_direct(
+    name: str,
+    noisy: np.ndarray,
+    *,
+    noise: Any = None,
+    rng: Any = None,
+    options: dict[str, Any] | None = None,
+    info: dict[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> np.ndarray:
+    """Run the direct method ``name`` on one image, checking its options first."""
+    fn = resolve_direct(name)
+    valid = method_options(fn)
+    kwargs: dict[str, Any] = {}
+    for key, value in (options or {}).items():
+        if key not in valid:
+            raise UsageError(f"method '{name}' has no option '{key}'; valid options: {', '.join(valid) or 'none'}")
+        kwargs[key] = _coerce(value, valid[key], key)
+    params = inspect.signature(fn).parameters
+    extra = {"noise": noise, "rng": rng, "info": info, "progress": progress}
+    kwargs.update({k: v for k, v in extra.items() if k in params})
+    out = fn(noisy, **kwargs)
+    return np.asarray(out, dtype=np.float64)
+
+
+def _noise_spec(noise: Any) -> Any:
+    if noise is None or not isinstance(noise, str):
+        return noise
+    from .noise import parse_noise
+
+    return parse_noise(noise)
+
+
+def choose_auto(image: np.ndarray, *, noise: Any = None) -> tuple[str, str]:
+    """Pick a method for an image when the user named none: (method, reason)."""
+    noise = _noise_spec(noise)
+    sigma = getattr(noise, "gaussian_sigma", None) if noise is not None else None
+    source = f"sigma {sigma:g} given" if sigma is not None else "sigma estimated from the image"
+    return "bm3d", f"no shipped pretrained model yet; BM3D with {source}"
+
+
+def denoise(
+    image: np.ndarray,
+    *,
+    model: Any = None,
+    method: str | None = None,
+    noise: Any = None,
+    tile: int = 256,
+    overlap: int = 32,
+    tta: bool = False,
+    options: dict[str, Any] | None = None,
+    rng: Any = None,
+    info: dict[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+    device: str = "auto",
+) -> np.ndarray:
+    """Denoise one image (H,W) or (H,W,C) given in its own units.
+
+    Parameters
+    ----------
+    image : ndarray
+        The noisy image, float or integer, (H,W) or (H,W,C).
+    model : Denoiser or path, optional
+        A trained model (see :func:`load_model`).
+    method : str, optional
+        A direct method (``bm3d``, ``nlm``, ``mash``, ...). With neither
+        ``model`` nor ``method``, a method is chosen for the image
+        (:func:`choose_auto`) and recorded in ``info``.
+    noise : str or NoiseSpec, optional
+        The input's noise when known (e.g. ``"gaussian:sigma=25"``).
+    tile, overlap, tta : int, int, bool
+        Tiled inference settings for models (``tile=0``: whole image).
+    options : dict, optional
+        Method options (the CLI's ``--set key=value``).
+
+    Returns
+    -------
+    ndarray
+        The denoised image, float64, same shape as ``image``.
+    """
+    from .io import check_image
+
+    image = check_image(image, name="input image")
+    noise = _noise_spec(noise)
+    if model is not None and method is not None:
+        raise UsageError("give either a model or a method, not both")
+    if model is not None:
+        if isinstance(model, (str, Path)):
+            model = load_model(model)
+        if options:
+            raise UsageError("--set options apply to direct methods; a trained model takes none")
+        out = model.denoise(image, tile=tile, overlap=overlap, tta=tta, device=device)
+        return np.asarray(out, dtype=np.float64)
+    if method is None:
+        method, reason = choose_auto(image, noise=noise)
+        if info is not None:
+            info["auto"] = reason
+        if progress is not None:
+            progress(f"using {method}: {reason}")
+    if info is not None:
+        info["method"] = method
+    return call_direct(method, image, noise=noise, rng=rng, options=options, info=info, progress=progress)
+
+
+def load_model(path: str | Path) -> Any:
+    """Load a model file written by :func:`train` (safetensors + JSON; never unpickles)."""
+    if importlib.util.find_spec("noise2x.predict") is None:
+        raise InputError("this installation has no training core: cannot load model files")
+    from .predict import Denoiser
+
+    return Denoiser.load(path)
+
+
+def train(method: str, *, data: str | Path, out: str | Path | None = None, **kwargs: Any) -> Any:
+    """Train ``method`` on the images in ``data`` and return the trained Denoiser.
+
+    Keyword arguments are those of :func:`noise2x.trainer.train` (``add_noise``,
+    ``steps``, ``minutes``, ``seed``, ``overrides``, ...). ``out`` defaults to
+    ``<method>.safetensors`` in the current folder.
+    """
+    if not trainable_methods():
+        raise UsageError("no trainable method yet")
+    from .trainer import train as run_training
+
+    path = run_training(method, data=data, out=out or f"{method}.safetensors", **kwargs)
+    return load_model(path)
+
+
+def bench(methods: list[str], *, dataset: str | Path, noise: str, **kwargs: Any) -> list[dict[str, Any]]:
+    """Run the PROTOCOL benchmark and return its rows (see :mod:`noise2x.bench`)."""
+    from .bench import run_bench
+
+    return run_bench(list(methods), dataset=dataset, noise=noise, **kwargs)["rows"]

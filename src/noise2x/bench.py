@@ -1,0 +1,637 @@
+"""The PROTOCOL.md benchmark harness: methods x one dataset x one noise -> rows with PSNR, SSIM, timings.
+
+For every image ``i`` of the dataset folder (sorted file names, 0-based):
+
+* ``clean = io.read_image(file)`` (float64, 8-bit units);
+* ``noisy = noise.protocol_noisy(clean, spec, index=i)`` (unclipped);
+* the row ``"noisy"`` measures the noisy input itself, unclipped (PROTOCOL's
+  reference value: 20.17 dB at Gaussian 25 on BSD68);
+* every method denoises ``noisy``; before its first timed call it denoises
+  image 0 once untimed (warm-up); the timed call is the method call alone
+  (``time.perf_counter``), with no I/O and no metric; the prediction is
+  clipped to [0, 255] and measured with :func:`noise2x.metrics.psnr` and
+  :func:`noise2x.metrics.ssim`.
+
+Direct methods (classical and zero-shot) get the known noise (``noise=spec``,
+unless ``give_noise=False``), a seed ``rng = 3000 + i`` (distinct from the
+noise seeds ``i`` and the training seeds ``1000 + j`` / ``2000 + j``) and an
+``info`` dict where they record how they chose their noise level. Trainable
+methods are trained first on ``train_data`` (PROTOCOL: train400) for
+``budget_minutes`` through :func:`noise2x.api.train`, then applied.
+
+The result is a dict (see :func:`run_bench`); :func:`write_outputs` saves it
+as JSON plus a Markdown table.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.util
+import inspect
+import json
+import math
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .errors import InputError, Noise2xError, UsageError
+from .fsutil import atomic_path
+from .metrics import psnr, ssim
+
+__all__ = ["machine_info", "markdown_table", "run_bench", "write_outputs"]
+
+METHOD_SEED_OFFSET = 3000
+_RESERVED = ("noise", "rng", "info", "progress")
+_RAW = object()  # option "default" meaning: pass the value on unchanged (training overrides)
+
+
+# ---------------------------------------------------------------------------
+# method resolution and options
+
+
+def _direct_registry() -> Callable[[str], Callable[..., np.ndarray]]:
+    """``noise2x.api.resolve_direct`` when the API exists, else the classical registry."""
+    if importlib.util.find_spec("noise2x.api") is not None:
+        from .api import resolve_direct
+
+        return resolve_direct
+    from .classical import CLASSICAL
+
+    def resolve(name: str) -> Callable[..., np.ndarray]:
+        if name not in CLASSICAL:
+            raise UsageError(f"unknown method '{name}'; valid: {', '.join(CLASSICAL)}")
+        return CLASSICAL[name]
+
+    return resolve
+
+
+def _trainable_names() -> set[str]:
+    if importlib.util.find_spec("noise2x.api") is None:
+        return set()
+    from .api import trainable_methods
+
+    return set(trainable_methods())
+
+
+def _method_options(fn: Callable[..., Any]) -> dict[str, Any]:
+    """Keyword-only user options of a direct method, with their defaults."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    return {
+        name: (None if p.default is inspect.Parameter.empty else p.default)
+        for name, p in params.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in _RESERVED
+    }
+
+
+def _accepts(fn: Callable[..., Any], name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _coerce(value: Any, default: Any, key: str) -> Any:
+    """Convert a string option (the CLI's ``--set``) to the type of its default."""
+    if not isinstance(value, str) or default is _RAW:
+        return value
+    text = value.strip()
+    try:
+        if isinstance(default, bool):
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if isinstance(default, int):
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+        if default is None:
+            try:
+                return int(text)
+            except ValueError:
+                try:
+                    return float(text)
+                except ValueError:
+                    return text
+    except ValueError:
+        raise UsageError(f"option {key}={value!r}: expected a {type(default).__name__}") from None
+    return value
+
+
+def _split_options(
+    options: Mapping[str, Any] | None, names: list[str], valid: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Distribute ``options`` over the methods.
+
+    ``"method.key"`` applies to that method only; a plain ``"key"`` applies to
+    every method that has that option. An option no method has is an error.
+    """
+    per_method: dict[str, dict[str, Any]] = {name: {} for name in names}
+    for raw_key, value in (options or {}).items():
+        key = str(raw_key)
+        method, dot, option = key.partition(".")
+        if dot:
+            if method not in per_method:
+                raise UsageError(f"option '{key}' names method '{method}', which is not benchmarked "
+                                 f"(methods: {', '.join(names)})")
+            targets = [method]
+            if option not in valid[method]:
+                raise UsageError(f"method '{method}' has no option '{option}'; "
+                                 f"valid options: {', '.join(valid[method]) or 'none'}")
+        else:
+            option = key
+            targets = [name for name in names if option in valid[name]]
+            if not targets:
+                listing = "; ".join(f"{n}: {', '.join(valid[n]) or 'none'}" for n in names)
+                raise UsageError(f"no benchmarked method has an option '{option}' (valid options: {listing})")
+        for name in targets:
+            per_method[name][option] = _coerce(value, valid[name].get(option), option)
+    return per_method
+
+
+# ---------------------------------------------------------------------------
+# the harness
+
+
+class _Method:
+    """One benchmarked method: how to call it and what it measured."""
+
+    def __init__(self, name: str, fn: Callable[..., np.ndarray], *, options: dict[str, Any], kind: str):
+        self.name = name
+        self.fn = fn
+        self.options = options
+        self.kind = kind
+        self.per_image: list[dict[str, Any]] = []
+        self.extra: dict[str, Any] = {}
+        self.pass_info = _accepts(fn, "info")
+        self.pass_rng = _accepts(fn, "rng")
+        self.pass_noise = _accepts(fn, "noise")
+
+    def __call__(self, noisy: np.ndarray, *, noise: Any, seed: int, info: dict[str, Any]) -> np.ndarray:
+        kwargs = dict(self.options)
+        if self.pass_noise:
+            kwargs["noise"] = noise
+        if self.pass_rng:
+            kwargs["rng"] = seed
+        if self.pass_info:
+            kwargs["info"] = info
+        out = self.fn(noisy, **kwargs)
+        return np.asarray(out, dtype=np.float64)
+
+
+def _train(
+    name: str, *, spec: Any, train_data: Path, budget_minutes: float, options: dict[str, Any],
+    workdir: Path, progress: Callable[[str], None] | None,
+) -> tuple[Callable[..., np.ndarray], dict[str, Any]]:
+    """Train a trainable method per PROTOCOL (noisy train400, seeds 1000 + j) and return its predictor."""
+    from . import api
+
+    if progress is not None:
+        progress(f"training {name} on {train_data} for {budget_minutes:g} min ({spec})")
+    start = time.perf_counter()
+    model = api.train(
+        name, data=train_data, out=workdir / f"{name}.safetensors", add_noise=str(spec),
+        minutes=budget_minutes, seed=0, overrides=[f"{k}={v}" for k, v in options.items()],
+    )
+    seconds = time.perf_counter() - start
+
+    def predict(noisy: np.ndarray) -> np.ndarray:
+        return api.denoise(noisy, model=model)
+
+    extra = {"train_seconds": round(seconds, 1), "budget_minutes": budget_minutes, "train_data": str(train_data)}
+    return predict, extra
+
+
+def _dataset_files(dataset: str | os.PathLike, limit: int | None) -> tuple[Path, list[Path]]:
+    from .io import list_images
+
+    folder = Path(dataset)
+    if not folder.exists():
+        raise UsageError(f"dataset folder not found: {folder}")
+    if not folder.is_dir():
+        raise UsageError(f"dataset must be a folder of images: {folder}")
+    if limit is not None and (not isinstance(limit, (int, np.integer)) or isinstance(limit, bool) or limit < 1):
+        raise UsageError(f"limit must be a positive integer, got {limit!r}")
+    files = list(list_images(folder))
+    if not files:
+        raise InputError(f"no images found in dataset folder {folder}")
+    if limit is not None:
+        files = files[: int(limit)]
+    return folder, files
+
+
+def _mean(values: list[float]) -> float:
+    return float(np.mean(values)) if values else float("nan")
+
+
+def run_bench(
+    methods: list[str],
+    *,
+    dataset: str | os.PathLike,
+    noise: Any,
+    limit: int | None = None,
+    progress: Callable[[str], None] | None = None,
+    options: Mapping[str, Any] | None = None,
+    registry: Mapping[str, Callable[..., np.ndarray]] | None = None,
+    give_noise: bool = True,
+    warmup: bool = True,
+    budget_minutes: float | None = None,
+    train_data: str | os.PathLike | None = None,
+) -> dict[str, Any]:
+    """Benchmark methods on one dataset and one noise, following PROTOCOL.md.
+
+    Parameters
+    ----------
+    methods : list of str
+        Method names. Direct methods are resolved through ``registry`` when
+        given, else :func:`noise2x.api.resolve_direct`; trainable methods need
+        ``budget_minutes``. The row ``"noisy"`` (the noisy input) is always
+        added first.
+    dataset : path
+        Folder of clean images (e.g. ``../shared/data/bsd68``).
+    noise : str or NoiseSpec
+        Noise spec, e.g. ``"gaussian:sigma=25"``.
+    limit : int, optional
+        Use only the first ``limit`` images (sorted order).
+    progress : callable, optional
+        Called with one line per image and method, e.g.
+        ``"[3/12] bm3d 30.12 dB 4.1 s"``.
+    options : mapping, optional
+        Method options: ``"method.key": value`` for one method, ``"key": value``
+        for every benchmarked method that has option ``key``. String values
+        are converted to the option's type.
+    registry : mapping, optional
+        Name -> direct method callable, replacing the API's registry.
+    give_noise : bool, default True
+        Pass the known noise to the methods (``noise=spec``); False benchmarks
+        them blind (they must estimate it). Each row records it.
+    warmup : bool, default True
+        Denoise image 0 once, untimed, before each method's timed calls.
+    budget_minutes : float, optional
+        Training budget for trainable methods.
+    train_data : path, optional
+        Training images for trainable methods; default ``train400`` beside
+        the dataset folder.
+
+    Returns
+    -------
+    dict
+        ``{"rows": [...], "machine": {...}, "date", "started", "wall_seconds",
+        "command": None, "protocol": "PROTOCOL.md", "dataset", "noise",
+        "n_images"}``. Each row has ``method, dataset, noise, psnr, ssim,
+        seconds_per_image, megapixels_per_second, n_images, noise_given,
+        sigma_source, options, notes, per_image`` (``file, psnr, ssim,
+        seconds`` and, where the method reported one, ``sigma``).
+
+    Raises
+    ------
+    UsageError
+        Unknown method or option, missing dataset folder, bad limit.
+    InputError
+        No images in the dataset folder, unreadable image.
+    Noise2xError
+        A method returned an array of the wrong shape or with NaN/inf.
+    """
+    from .noise import parse_noise, protocol_noisy
+
+    started = _dt.datetime.now(_dt.timezone.utc)
+    wall_start = time.perf_counter()
+    spec = parse_noise(noise) if isinstance(noise, str) else noise
+    if spec is None:
+        raise UsageError("a noise spec is required, e.g. gaussian:sigma=25")
+    noise_label = str(spec)
+
+    names: list[str] = []
+    for name in methods:
+        name = str(name).strip()
+        if name and name != "noisy" and name not in names:
+            names.append(name)
+    # resolve every method before any work, so a typo fails at once
+    resolve: Callable[[str], Callable[..., np.ndarray]]
+    if registry is not None:
+        def resolve(name: str) -> Callable[..., np.ndarray]:
+            if name not in registry:
+                raise UsageError(f"unknown method '{name}'; valid: {', '.join(registry)}")
+            return registry[name]
+        trainable: set[str] = set()
+    else:
+        resolve = _direct_registry()
+        trainable = _trainable_names()
+    functions: dict[str, Callable[..., np.ndarray] | None] = {}
+    for name in names:
+        if name in trainable:
+            if budget_minutes is None:
+                raise UsageError(f"method '{name}' is trainable: give a training budget (--budget-minutes)")
+            functions[name] = None
+        else:
+            functions[name] = resolve(name)
+    valid = {name: (_method_options(fn) if fn is not None else {}) for name, fn in functions.items()}
+    for name, fn in functions.items():
+        if fn is None:  # trainable: any option becomes a training override
+            valid[name] = {key.partition(".")[2]: _RAW for key in (options or {})
+                           if key.partition(".")[0] == name}
+    per_method_options = _split_options(options, names, valid)
+
+    folder, files = _dataset_files(dataset, limit)
+    n = len(files)
+    dataset_name = folder.resolve().name
+
+    runners: list[_Method] = []
+    with tempfile.TemporaryDirectory(prefix="noise2x-bench-") as workdir:
+        for name, fn in functions.items():
+            if fn is None:
+                data = Path(train_data) if train_data is not None else folder.resolve().parent / "train400"
+                if not data.is_dir():
+                    raise UsageError(f"training data for '{name}' not found: {data} (give train_data)")
+                predict, extra = _train(name, spec=spec, train_data=data, budget_minutes=float(budget_minutes),
+                                        options=per_method_options[name], workdir=Path(workdir), progress=progress)
+                runner = _Method(name, predict, options={}, kind="trainable")
+                runner.extra.update(extra)
+            else:
+                runner = _Method(name, fn, options=per_method_options[name], kind="direct")
+            runners.append(runner)
+
+        from .io import read_image
+
+        noisy_rows: list[dict[str, Any]] = []
+        for i, path in enumerate(files):
+            clean = read_image(path)
+            noisy = protocol_noisy(clean, spec, index=i)
+            noisy_rows.append({"file": path.name, "psnr": psnr(clean, noisy, clip=False),
+                               "ssim": ssim(clean, noisy, clip=False), "seconds": None})
+            pixels = clean.shape[0] * clean.shape[1]
+            for runner in runners:
+                seed = METHOD_SEED_OFFSET + i
+                given = spec if give_noise else None
+                if i == 0 and warmup:
+                    _checked(runner, runner(noisy, noise=given, seed=seed, info={}), clean.shape)
+                info: dict[str, Any] = {}
+                t0 = time.perf_counter()
+                out = runner(noisy, noise=given, seed=seed, info=info)
+                seconds = time.perf_counter() - t0
+                pred = _checked(runner, out, clean.shape)
+                entry: dict[str, Any] = {"file": path.name, "psnr": psnr(clean, pred), "ssim": ssim(clean, pred),
+                                         "seconds": seconds, "pixels": pixels}
+                if "sigma" in info:
+                    entry["sigma"] = float(info["sigma"])
+                if "sigma_source" in info:
+                    entry["sigma_source"] = str(info["sigma_source"])
+                for key in ("transform", "calibrated"):
+                    if key in info:
+                        entry[key] = info[key]
+                runner.per_image.append(entry)
+                if progress is not None:
+                    progress(f"[{i + 1}/{n}] {runner.name} {entry['psnr']:.2f} dB {seconds:.1f} s")
+
+    rows = [_noisy_row(noisy_rows, dataset=dataset_name, noise=noise_label)]
+    rows += [_method_row(r, dataset=dataset_name, noise=noise_label, give_noise=give_noise) for r in runners]
+    return {
+        "rows": rows,
+        "machine": machine_info(),
+        "date": started.date().isoformat(),
+        "started": started.isoformat(timespec="seconds"),
+        "wall_seconds": round(time.perf_counter() - wall_start, 1),
+        "command": None,
+        "protocol": "PROTOCOL.md",
+        "dataset": str(folder),
+        "noise": noise_label,
+        "n_images": n,
+    }
+
+
+def _checked(runner: _Method, out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    if out.shape != tuple(shape):
+        raise Noise2xError(f"method '{runner.name}' returned an image of shape {out.shape}, expected {tuple(shape)}")
+    if not np.all(np.isfinite(out)):
+        raise Noise2xError(f"method '{runner.name}' returned NaN or infinite values")
+    return out
+
+
+def _noisy_row(per_image: list[dict[str, Any]], *, dataset: str, noise: str) -> dict[str, Any]:
+    return {
+        "method": "noisy",
+        "dataset": dataset,
+        "noise": noise,
+        "psnr": _mean([e["psnr"] for e in per_image]),
+        "ssim": _mean([e["ssim"] for e in per_image]),
+        "seconds_per_image": None,
+        "megapixels_per_second": None,
+        "n_images": len(per_image),
+        "noise_given": None,
+        "sigma_source": None,
+        "options": {},
+        "notes": "the noisy input itself, unclipped (PROTOCOL reference)",
+        "per_image": per_image,
+    }
+
+
+def _method_row(runner: _Method, *, dataset: str, noise: str, give_noise: bool) -> dict[str, Any]:
+    per_image = runner.per_image
+    seconds = [e["seconds"] for e in per_image]
+    pixels = sum(e.pop("pixels") for e in per_image)
+    total = float(sum(seconds))
+    sources = sorted({e["sigma_source"] for e in per_image if "sigma_source" in e})
+    sigmas = [e["sigma"] for e in per_image if "sigma" in e]
+    notes = []
+    if sources:
+        level = f"sigma {np.mean(sigmas):.3g}" if sigmas else "sigma"
+        if "estimated" in sources and len(sigmas) > 1:
+            level = f"sigma {np.mean(sigmas):.3g} (mean)"
+        notes.append(f"{level} from {'/'.join(sources)}")
+    transforms = sorted({str(e["transform"]) for e in per_image if "transform" in e})
+    notes += transforms
+    if any("calibrated" in e for e in per_image):
+        notes.append("parameters calibrated per image (Noise2Self)")
+    if not give_noise:
+        notes.append("noise not given to the method")
+    if runner.options:
+        notes.append(", ".join(f"{k}={v}" for k, v in runner.options.items()))
+    if "train_seconds" in runner.extra:
+        notes.append(f"trained {runner.extra['train_seconds']:.0f} s on {Path(runner.extra['train_data']).name}")
+    row: dict[str, Any] = {
+        "method": runner.name,
+        "dataset": dataset,
+        "noise": noise,
+        "psnr": _mean([e["psnr"] for e in per_image]),
+        "ssim": _mean([e["ssim"] for e in per_image]),
+        "seconds_per_image": total / len(per_image) if per_image else None,
+        "megapixels_per_second": (pixels / 1e6 / total) if total > 0 else None,
+        "n_images": len(per_image),
+        "noise_given": bool(give_noise),
+        "sigma_source": "/".join(sources) if sources else None,
+        "options": dict(runner.options),
+        "notes": "; ".join(notes),
+        "per_image": per_image,
+    }
+    row.update(runner.extra)
+    return row
+
+
+# ---------------------------------------------------------------------------
+# machine description and outputs
+
+
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.lower().startswith("model name"):
+                    return line.partition(":")[2].strip() or None
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+def machine_info() -> dict[str, Any]:
+    """Where a benchmark ran: CPU model and cores, Python and package versions.
+
+    torch is described only from its installed metadata (it is not imported
+    here); when torch is already loaded, its thread count and GPU are added.
+
+    Returns
+    -------
+    dict
+        ``cpu_model, cpu_count, usable_cores, platform, python`` and
+        ``versions`` (package -> version or None); ``torch_threads`` and
+        ``cuda_device`` when torch is loaded.
+    """
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        usable = os.cpu_count()
+    info: dict[str, Any] = {
+        "cpu_model": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "usable_cores": usable,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "versions": {pkg: _version(pkg) for pkg in ("noise2x", "numpy", "scipy", "scikit-image", "bm3d", "torch")},
+    }
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        info["torch_threads"] = torch.get_num_threads()
+        try:
+            info["cuda_device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+        except Exception:  # noqa: BLE001 - a broken CUDA setup must not break the report
+            info["cuda_device"] = None
+    return info
+
+
+def _fmt(value: Any, spec: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float) and math.isinf(value):
+        return "inf"
+    return format(value, spec)
+
+
+def _fmt_seconds(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
+
+
+def markdown_table(result: Mapping[str, Any]) -> str:
+    """The rows of a :func:`run_bench` result as a Markdown table.
+
+    Columns: method | dataset | noise | PSNR | SSIM | s/image | MP/s | notes.
+    """
+    lines = [
+        "| method | dataset | noise | PSNR (dB) | SSIM | s/image | MP/s | notes |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in result.get("rows", []):
+        notes = str(row.get("notes") or "").replace("|", "\\|")
+        lines.append(
+            f"| {row['method']} | {row['dataset']} | {row['noise']} | {_fmt(row.get('psnr'), '.2f')} | "
+            f"{_fmt(row.get('ssim'), '.4f')} | {_fmt_seconds(row.get('seconds_per_image'))} | "
+            f"{_fmt(row.get('megapixels_per_second'), '.3g')} | {notes} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _markdown_report(result: Mapping[str, Any]) -> str:
+    machine = result.get("machine") or {}
+    cores = machine.get("usable_cores") or machine.get("cpu_count")
+    device = machine.get("cuda_device")
+    where = f"GPU {device}" if device else f"CPU, {cores} cores ({machine.get('cpu_model') or 'unknown model'})"
+    lines = [
+        f"# Benchmark: {result.get('dataset')} with {result.get('noise')}",
+        "",
+        f"- date: {result.get('started') or result.get('date')}",
+        f"- machine: {where}",
+        f"- command: `{result.get('command')}`" if result.get("command") else "- command: (not recorded)",
+        f"- images: {result.get('n_images')}; wall time of the whole run: {result.get('wall_seconds')} s",
+        f"- protocol: {result.get('protocol')} (prediction clipped to [0,255]; SSIM with Gaussian window 1.5)",
+        "",
+        markdown_table(result),
+    ]
+    return "\n".join(lines)
+
+
+def _finite(value: Any) -> Any:
+    """JSON cannot hold inf/NaN: replace them by None, recursively; numpy scalars become Python."""
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_outputs(result: Mapping[str, Any], out: str | os.PathLike) -> list[Path]:
+    """Write a :func:`run_bench` result as JSON and as a Markdown report, atomically.
+
+    Parameters
+    ----------
+    result : mapping
+        What :func:`run_bench` returned (with ``command`` filled in by the caller).
+    out : path
+        ``NAME.json`` (the Markdown goes to ``NAME.md`` beside it) or
+        ``NAME.md`` (the JSON goes to ``NAME.json``). Missing parent folders
+        are created.
+
+    Returns
+    -------
+    list of Path
+        The JSON path and the Markdown path.
+    """
+    out = Path(out)
+    if out.suffix.lower() not in (".json", ".md"):
+        raise UsageError(f"benchmark output must end with .json or .md, got {out}")
+    json_path, md_path = out.with_suffix(".json"), out.with_suffix(".md")
+    try:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise Noise2xError(f"cannot create output folder {json_path.parent}: {exc.strerror}") from None
+    text = json.dumps(_finite(dict(result)), indent=1, allow_nan=False) + "\n"
+    with atomic_path(json_path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    with atomic_path(md_path) as tmp:
+        tmp.write_text(_markdown_report(result), encoding="utf-8")
+    return [json_path, md_path]

@@ -1,0 +1,288 @@
+"""Model files: one ``.safetensors`` file with the weights and JSON metadata.
+
+The metadata (safetensors' string header) holds ``format`` = "noise2x-model",
+``format_version``, a SHA-256 of the tensors and ``noise2x``: a JSON document
+with the method and its options, the architecture and its arguments, the
+normalisation, the noise spec, the training config and steps, and the noise2x
+version. Loading rebuilds the model from the file alone; nothing is
+unpickled. The optimiser state for ``--resume`` lives in a separate
+safetensors file in the run folder (:func:`save_state` / :func:`load_state`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import InputError, UsageError
+from .fsutil import atomic_path
+
+FORMAT = "noise2x-model"
+FORMAT_VERSION = 1
+STATE_FORMAT = "noise2x-train-state"
+
+
+def _version() -> str:
+    try:
+        from . import __version__
+        return str(__version__)
+    except Exception:  # pragma: no cover
+        return "unknown"
+
+
+def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over the tensors' names, dtypes, shapes and bytes (sorted by name)."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def save_model(path: str | os.PathLike, model: Any, *, metadata: dict[str, Any]) -> Path:
+    """Write ``model`` (a ScaledModel) and ``metadata`` to one safetensors file, atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        Target file (``.safetensors``).
+    model : ScaledModel
+        Its ``arch``, ``arch_args``, ``mean`` and ``std`` are recorded.
+    metadata : dict
+        JSON-serialisable facts: ``method``, ``method_options``, ``noise``,
+        ``config``, ``steps``, ... (merged with the architecture facts).
+
+    Returns
+    -------
+    Path
+    """
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    meta = dict(metadata)
+    meta.update({
+        "format_version": FORMAT_VERSION,
+        "arch": model.arch,
+        "arch_args": model.arch_args,
+        "channels": model.in_channels,
+        "normalization": {"mean": model.mean.flatten().tolist(), "std": model.std.flatten().tolist()},
+        "noise2x_version": meta.get("noise2x_version", _version()),
+    })
+    header = {
+        "format": FORMAT,
+        "format_version": str(FORMAT_VERSION),
+        "sha256": tensor_digest(tensors),
+        "noise2x": json.dumps(meta, sort_keys=True),
+    }
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        save_file(tensors, str(tmp), metadata=header)
+    return target
+
+
+def _header(path: str | os.PathLike) -> dict[str, str]:
+    from safetensors import safe_open
+
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"no such model file: {p}")
+    if p.is_dir():
+        raise UsageError(f"{p} is a folder, not a model file")
+    try:
+        with safe_open(str(p), framework="pt") as f:
+            header = f.metadata() or {}
+    except Exception as exc:
+        raise InputError(f"{p} is not a readable model file (truncated or not safetensors): "
+                         f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    return header
+
+
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """The metadata of a model file (reads only the header).
+
+    Returns
+    -------
+    dict
+        ``format_version``, ``method``, ``method_options``, ``arch``,
+        ``arch_args``, ``channels``, ``normalization``, ``noise``, ``config``,
+        ``steps``, ``noise2x_version``, ...
+
+    Raises
+    ------
+    UsageError
+        The file does not exist.
+    InputError
+        Not a noise2x model file, truncated, corrupt metadata, or an unknown format version.
+    """
+    p = Path(path)
+    header = _header(p)
+    if header.get("format") != FORMAT:
+        if header.get("format") == STATE_FORMAT:
+            raise InputError(f"{p} is a training-state file (for --resume), not a model file")
+        raise InputError(f"{p} is not a noise2x model file (no noise2x metadata)")
+    version = header.get("format_version")
+    if version != str(FORMAT_VERSION):
+        raise InputError(f"{p} has model format version {version!r}; this noise2x ({_version()}) reads "
+                         f"version {FORMAT_VERSION}")
+    try:
+        meta = json.loads(header["noise2x"])
+        if not isinstance(meta, dict):
+            raise ValueError("not an object")
+    except (KeyError, ValueError) as exc:
+        raise InputError(f"{p} has corrupt metadata ({exc})") from None
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise InputError(f"{p} has inconsistent metadata (format version {meta.get('format_version')!r})")
+    meta["sha256"] = header.get("sha256")
+    return meta
+
+
+def load_model(path: str | os.PathLike, *, device: str | torch.device = "cpu") -> tuple[Any, dict[str, Any]]:
+    """Rebuild the model stored in ``path`` (never unpickles).
+
+    Returns
+    -------
+    model : ScaledModel
+        In eval mode, on ``device``.
+    metadata : dict
+        As :func:`read_metadata`.
+
+    Raises
+    ------
+    UsageError
+        The file does not exist.
+    InputError
+        Truncated or tampered file (checksum), unknown format version or
+        architecture, tensors that do not match the architecture.
+    """
+    from safetensors.torch import load_file
+
+    from .models import ScaledModel, build_model
+
+    p = Path(path)
+    meta = read_metadata(p)
+    try:
+        tensors = load_file(str(p), device="cpu")
+    except Exception as exc:
+        raise InputError(f"{p} is truncated or corrupt: {str(exc).splitlines()[0] if str(exc) else exc!r}") from None
+    if meta.get("sha256") and tensor_digest(tensors) != meta["sha256"]:
+        raise InputError(f"{p} is damaged or was modified: its weights do not match the stored checksum")
+    try:
+        arch, args = meta["arch"], dict(meta["arch_args"])
+        norm = meta["normalization"]
+        net = build_model(arch, **args)
+        model = ScaledModel(net, arch=arch, arch_args=args, mean=norm["mean"], std=norm["std"])
+    except (KeyError, TypeError, ValueError) as exc:
+        msg = exc.args[0] if isinstance(exc, UsageError) else f"missing or invalid {exc}"
+        raise InputError(f"{p}: cannot rebuild the model: {msg}") from None
+    try:
+        model.load_state_dict(tensors, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        raise InputError(f"{p}: the weights do not fit architecture {arch!r} "
+                         f"({first[1].strip() if len(first) > 1 else first[0]})") from None
+    return model.to(device).eval(), meta
+
+
+def describe(meta: dict[str, Any]) -> list[str]:
+    """Human-readable lines summarising a model file's metadata (for ``noise2x info``)."""
+    cfg = meta.get("config") or {}
+    train = cfg.get("train", {})
+    args = ", ".join(f"{k}={v}" for k, v in sorted((meta.get("arch_args") or {}).items()))
+    norm = meta.get("normalization") or {}
+    lines = [
+        f"method:        {meta.get('method')}",
+        f"options:       {json.dumps(meta.get('method_options', {}), sort_keys=True)}",
+        f"architecture:  {meta.get('arch')} ({args})",
+        f"parameters:    {meta.get('parameters', '?')}",
+        f"channels:      {meta.get('channels')}",
+        f"normalisation: mean {_fmt(norm.get('mean'))}, std {_fmt(norm.get('std'))}",
+        f"noise:         {meta.get('noise') or 'none added (trained on noisy images)'}",
+        f"training:      {meta.get('steps')} steps, {meta.get('seconds', 0):.0f} s on {meta.get('device', '?')}"
+        f" (preset {meta.get('preset', '?')}, seed {train.get('seed', '?')})",
+        f"data:          {(cfg.get('inputs') or {}).get('data')}",
+    ]
+    if meta.get("val_metric"):
+        lines.append(f"validation:    {meta['val_metric']} {meta.get('val_value')}")
+    lines.append(f"format:        noise2x model v{meta.get('format_version')} (noise2x {meta.get('noise2x_version')})")
+    return lines
+
+
+def _fmt(values: Any) -> str:
+    if not values:
+        return "?"
+    return "[" + ", ".join(f"{v:.4g}" for v in values) + "]"
+
+
+# -- training state (for --resume) ---------------------------------------------------
+def save_state(path: str | os.PathLike, *, optimizers: dict[str, torch.optim.Optimizer],
+               tensors: dict[str, torch.Tensor] | None = None, info: dict[str, Any] | None = None) -> Path:
+    """Write optimiser states, extra tensors and JSON ``info`` to a safetensors file, atomically (no pickle)."""
+    from safetensors.torch import save_file
+
+    flat: dict[str, torch.Tensor] = {}
+    opt_meta: dict[str, Any] = {}
+    for key, opt in optimizers.items():
+        sd = opt.state_dict()
+        scalars: dict[str, dict[str, Any]] = {}
+        for idx, st in sd["state"].items():
+            for name, value in st.items():
+                if isinstance(value, torch.Tensor):
+                    flat[f"opt.{key}.{idx}.{name}"] = value.detach().cpu().contiguous().clone()
+                else:
+                    scalars.setdefault(str(idx), {})[name] = value
+        opt_meta[key] = {"param_groups": sd["param_groups"], "scalars": scalars,
+                         "indices": [str(i) for i in sd["state"]]}
+    for name, t in (tensors or {}).items():
+        flat[f"extra.{name}"] = t.detach().cpu().contiguous().clone()
+    header = {"format": STATE_FORMAT, "format_version": str(FORMAT_VERSION),
+              "optimizers": json.dumps(opt_meta), "info": json.dumps(info or {})}
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        save_file(flat, str(tmp), metadata=header)
+    return target
+
+
+def load_state(path: str | os.PathLike) -> tuple[dict[str, dict[str, Any]], dict[str, torch.Tensor], dict[str, Any]]:
+    """Read a file written by :func:`save_state`.
+
+    Returns
+    -------
+    optimizer_states : dict
+        Per key, a state dict for ``Optimizer.load_state_dict``.
+    tensors : dict
+        The extra tensors.
+    info : dict
+    """
+    from safetensors.torch import load_file
+
+    p = Path(path)
+    header = _header(p)
+    if header.get("format") != STATE_FORMAT or header.get("format_version") != str(FORMAT_VERSION):
+        raise InputError(f"{p} is not a noise2x training-state file of version {FORMAT_VERSION}")
+    try:
+        flat = load_file(str(p), device="cpu")
+        opt_meta = json.loads(header["optimizers"])
+        info = json.loads(header["info"])
+    except Exception as exc:
+        raise InputError(f"{p} is truncated or corrupt: {exc}") from None
+    states: dict[str, dict[str, Any]] = {}
+    for key, m in opt_meta.items():
+        state: dict[int, dict[str, Any]] = {}
+        for idx in m["indices"]:
+            st = dict(m["scalars"].get(idx, {}))
+            prefix = f"opt.{key}.{idx}."
+            st.update({n[len(prefix):]: t for n, t in flat.items() if n.startswith(prefix)})
+            state[int(idx)] = st
+        groups = m["param_groups"]
+        for g in groups:
+            if "betas" in g:
+                g["betas"] = tuple(g["betas"])
+        states[key] = {"state": state, "param_groups": groups}
+    extra = {n[len("extra."):]: t for n, t in flat.items() if n.startswith("extra.")}
+    return states, extra, info

@@ -1,0 +1,542 @@
+"""Classical (training-free) denoisers: BM3D, non-local means, Noise2Self-calibrated NLM and wavelets.
+
+Every method has the same call shape (the "direct method" contract used by
+:mod:`noise2x.api` and :mod:`noise2x.bench`)::
+
+    fn(noisy, *, noise=None, rng=None, info=None, **options) -> ndarray
+
+* ``noisy``: float (H,W) or (H,W,C) in the image's own units (8-bit images:
+  0..255). Values outside that range (unclipped Gaussian noise) are accepted.
+* ``noise``: a :class:`noise2x.noise.NoiseSpec` when the noise is known, else
+  ``None``.
+* ``rng``: accepted for the common contract; these methods are deterministic.
+* ``info``: an optional dict that the method fills with what it chose:
+  ``info["sigma"]`` (the Gaussian level it worked with, in the image's units,
+  or 1.0 in the variance-stabilised domain), ``info["sigma_source"]``
+  (``'given'``, ``'noise spec'`` or ``'estimated'``), and where relevant
+  ``info["transform"]`` or ``info["calibrated"]`` (the chosen parameters).
+* options are keyword-only; an unknown option raises
+  :class:`~noise2x.errors.UsageError` listing the valid ones.
+* Returns a new float64 array of the input's shape; the input is never modified.
+
+How the noise level is chosen (BM3D, NLM): the ``sigma=`` option when given;
+else the noise spec's Gaussian sigma; for Poisson (or Poisson-Gaussian) noise
+of known parameters the image is variance-stabilised with the generalised Anscombe transform
+(:func:`anscombe`), denoised at unit sigma and mapped back with the
+closed-form approximation of the exact unbiased inverse (Makitalo & Foi,
+:func:`inverse_anscombe`); otherwise sigma is estimated from the image
+(:func:`noise2x.estimate.sigma`).
+
+``CLASSICAL`` is the literal registry of these methods.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .errors import InputError, UsageError
+
+__all__ = [
+    "CLASSICAL",
+    "anscombe",
+    "bm3d",
+    "inverse_anscombe",
+    "nlm",
+    "nlm_calibrated",
+    "wavelet_calibrated",
+]
+
+# Opponent colour transform used by bm3d.bm3d_rgb('opp'); a zero range in one
+# of its components (a gray image stored as RGB) makes bm3d_rgb divide by zero.
+_OPP = np.array([[1 / 3, 1 / 3, 1 / 3], [0.5, 0.0, -0.5], [0.25, -0.5, 0.25]])
+
+
+# ---------------------------------------------------------------------------
+# variance stabilisation (generalised Anscombe transform)
+
+
+def anscombe(noisy: np.ndarray, *, alpha: float = 1.0, sigma: float = 0.0, mu: float = 0.0) -> np.ndarray:
+    """Generalised Anscombe transform for Poisson-Gaussian noise.
+
+    For ``noisy = alpha * Poisson(lam) + N(mu, sigma^2)`` the result has
+    approximately unit variance (Starck, Murtagh & Bijaoui 1998)::
+
+        f(z) = 2/alpha * sqrt(max(0, alpha*z + 3/8*alpha^2 + sigma^2 - alpha*mu))
+
+    With ``alpha=1, sigma=0, mu=0`` it is the classical Anscombe transform
+    ``2*sqrt(z + 3/8)``.
+
+    Parameters
+    ----------
+    noisy : ndarray
+        Observations, any shape.
+    alpha : float, default 1
+        Gain of the Poisson component (``255/peak`` for PROTOCOL's Poisson noise
+        on an 8-bit image).
+    sigma, mu : float, default 0
+        Standard deviation and mean of the Gaussian component.
+
+    Returns
+    -------
+    ndarray
+        The stabilised values, float64.
+    """
+    alpha, sigma, mu = _vst_params(alpha, sigma, mu)
+    z = np.asarray(noisy, dtype=np.float64)
+    arg = alpha * z + 0.375 * alpha**2 + sigma**2 - alpha * mu
+    return (2.0 / alpha) * np.sqrt(np.maximum(arg, 0.0))
+
+
+def inverse_anscombe(stabilised: np.ndarray, *, alpha: float = 1.0, sigma: float = 0.0, mu: float = 0.0) -> np.ndarray:
+    """Closed-form approximation of the exact unbiased inverse of :func:`anscombe`.
+
+    Makitalo & Foi (IEEE TIP 2011 for Poisson; 2013 for Poisson-Gaussian): for
+    ``D`` the denoised stabilised value, in the normalised variable
+    (``sigma' = sigma/alpha``)::
+
+        I(D) = D^2/4 + sqrt(3/2)/4 D^-1 - 11/8 D^-2 + 5/8 sqrt(3/2) D^-3 - 1/8 - sigma'^2
+
+    clipped at 0, then ``alpha * I + mu``. ``D`` is first raised to
+    ``2*sqrt(3/8)`` (the transform of a zero count, where ``I`` is ~0 and below
+    which the approximation stops being monotone).
+
+    Parameters
+    ----------
+    stabilised : ndarray
+        Denoised values in the stabilised domain.
+    alpha, sigma, mu : float
+        The parameters given to :func:`anscombe`.
+
+    Returns
+    -------
+    ndarray
+        Estimates of the mean ``alpha*lam + mu``, float64.
+    """
+    alpha, sigma, mu = _vst_params(alpha, sigma, mu)
+    d = np.maximum(np.asarray(stabilised, dtype=np.float64), 2.0 * np.sqrt(0.375))
+    r = np.sqrt(1.5)
+    inv = d**2 / 4.0 + 0.25 * r / d - 11.0 / 8.0 / d**2 + 5.0 / 8.0 * r / d**3 - 0.125 - (sigma / alpha) ** 2
+    return alpha * np.maximum(inv, 0.0) + mu
+
+
+def _vst_params(alpha: float, sigma: float, mu: float) -> tuple[float, float, float]:
+    alpha, sigma, mu = float(alpha), float(sigma), float(mu)
+    if not np.isfinite(alpha) or alpha <= 0:
+        raise UsageError(f"Anscombe transform: alpha must be a positive number, got {alpha}")
+    if not np.isfinite(sigma) or sigma < 0:
+        raise UsageError(f"Anscombe transform: sigma must be >= 0, got {sigma}")
+    if not np.isfinite(mu):
+        raise UsageError(f"Anscombe transform: mu must be finite, got {mu}")
+    return alpha, sigma, mu
+
+
+# ---------------------------------------------------------------------------
+# shared helpers
+
+
+def _check_image(noisy: Any) -> np.ndarray:
+    """A float64 copy of a (H,W) or (H,W,C) image with finite values, or InputError."""
+    image = np.array(noisy, dtype=np.float64)  # a copy: the input is never touched
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if image.ndim not in (2, 3) or min(image.shape[:2]) < 2:
+        raise InputError(f"expected an image of shape (H,W) or (H,W,C), got shape {np.shape(noisy)}")
+    if not np.all(np.isfinite(image)):
+        raise InputError("the input image contains NaN or infinite values")
+    return image
+
+
+def _reject_unknown(method: str, unknown: dict[str, Any], valid: tuple[str, ...]) -> None:
+    if unknown:
+        names = ", ".join(sorted(unknown))
+        raise UsageError(f"method '{method}' has no option {names}; valid options: {', '.join(valid)}")
+
+
+def _positive(name: str, value: Any, *, method: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"method '{method}': option {name} must be a number, got {value!r}") from None
+    if not np.isfinite(number) or number <= 0:
+        raise UsageError(f"method '{method}': option {name} must be a positive number, got {value!r}")
+    return number
+
+
+def _int_option(name: str, value: Any, *, method: str, minimum: int = 1) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"method '{method}': option {name} must be an integer, got {value!r}") from None
+    if number != float(value) or number < minimum:
+        raise UsageError(f"method '{method}': option {name} must be an integer >= {minimum}, got {value!r}")
+    return number
+
+
+def _vst_params_of(noise: Any) -> tuple[float, float] | None:
+    """``(alpha, sigma)`` of the generalised Anscombe transform for a known Poisson noise, else None.
+
+    PROTOCOL's Poisson noise ``data_range * Poisson(peak * x / data_range) / peak``
+    is ``alpha * Poisson(.)`` with ``alpha = data_range / peak``;
+    ``poisson_gaussian`` adds white Gaussian noise of std ``sigma``. Ranges
+    (random levels) are not known values: None.
+    """
+    name = getattr(noise, "name", None)
+    if name not in ("poisson", "poisson_gaussian"):
+        return None
+    params = getattr(noise, "params", None) or {}
+    peak = params.get("peak")
+    sigma = params.get("sigma", 0.0) if name == "poisson_gaussian" else 0.0
+    data_range = params.get("data_range", 255.0)
+    if any(v is None or isinstance(v, tuple) for v in (peak, sigma, data_range)):
+        return None
+    return float(data_range) / float(peak), float(sigma)
+
+
+def _estimate_sigma(image: np.ndarray) -> float:
+    from .estimate import sigma as estimate_sigma
+
+    return float(estimate_sigma(image))
+
+
+def _with_noise_level(
+    image: np.ndarray,
+    core: Callable[[np.ndarray, float], np.ndarray],
+    *,
+    sigma: Any,
+    noise: Any,
+    info: dict[str, Any] | None,
+    method: str,
+) -> np.ndarray:
+    """Run ``core(x, sigma_of_x)`` with the noise level chosen by the module's rules."""
+    record: dict[str, Any] = {}
+    if sigma is not None:
+        level = _positive("sigma", sigma, method=method)
+        record.update(sigma=level, sigma_source="given")
+        out = core(image, level)
+    elif noise is not None and getattr(noise, "gaussian_sigma", None) is not None:
+        level = float(noise.gaussian_sigma)
+        record.update(sigma=level, sigma_source="noise spec")
+        out = core(image, level)
+    elif (vst := _vst_params_of(noise)) is not None:
+        alpha, gauss = vst
+        label = f"alpha={alpha:.4g}" + (f", sigma={gauss:.4g}" if gauss else "")
+        record.update(sigma=1.0, sigma_source="noise spec", transform=f"anscombe ({label})")
+        stabilised = core(anscombe(image, alpha=alpha, sigma=gauss), 1.0)
+        out = inverse_anscombe(stabilised, alpha=alpha, sigma=gauss)
+    else:
+        level = _estimate_sigma(image)
+        record.update(sigma=level, sigma_source="estimated")
+        if level <= 0:  # a noise-free (e.g. constant) image: nothing to remove
+            out = image.copy()
+        else:
+            out = core(image, level)
+    if info is not None:
+        info.update(record)
+    return np.asarray(out, dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------
+# BM3D
+
+
+def _bm3d_core(image: np.ndarray, level: float, *, profile: str) -> np.ndarray:
+    import bm3d as bm3d_package
+
+    if image.ndim == 2:
+        if np.ptp(image) == 0:
+            return image.copy()
+        return bm3d_package.bm3d(image, sigma_psd=level, profile=profile)
+    if image.shape[-1] != 3:  # other channel counts: multichannel BM3D (matching on channel 0)
+        return bm3d_package.bm3d(image, sigma_psd=level, profile=profile)
+    opp = image.reshape(-1, 3) @ _OPP.T
+    tiny = 1e-9 * max(1.0, float(np.max(np.abs(image))))
+    flat = np.ptp(opp, axis=0) <= tiny
+    if not flat.any():
+        return bm3d_package.bm3d_rgb(image, sigma_psd=level, profile=profile)
+    # A flat opponent component (e.g. a gray image stored as RGB) would make
+    # bm3d_rgb divide by zero: denoise the other components one by one at
+    # their own noise level (sigma * norm of the transform row), keep the flat
+    # ones, and transform back.
+    components = opp.reshape(image.shape)
+    out = components.copy()
+    for k in np.flatnonzero(~flat):
+        out[..., k] = bm3d_package.bm3d(components[..., k], sigma_psd=level * float(np.linalg.norm(_OPP[k])),
+                                        profile=profile)
+    return (out.reshape(-1, 3) @ np.linalg.inv(_OPP).T).reshape(image.shape)
+
+
+_BM3D_PROFILES = ("np", "refilter", "vn", "vn_old", "high", "deb")
+
+
+def bm3d(
+    noisy: np.ndarray,
+    *,
+    noise: Any = None,
+    rng: Any = None,
+    info: dict[str, Any] | None = None,
+    sigma: float | None = None,
+    profile: str = "np",
+    **unknown: Any,
+) -> np.ndarray:
+    """BM3D (Dabov et al. 2007) through the ``bm3d`` package; CBM3D for RGB.
+
+    Parameters
+    ----------
+    noisy : ndarray
+        Noisy image (H,W) or (H,W,C) in its own units, unclipped values allowed.
+    noise : NoiseSpec, optional
+        The known noise (its Gaussian sigma, or a Poisson peak: Anscombe + BM3D).
+    rng : any, optional
+        Unused (BM3D is deterministic); part of the common contract.
+    info : dict, optional
+        Filled with ``sigma``, ``sigma_source`` (and ``transform`` for Poisson).
+    sigma : float, optional
+        Gaussian noise level in the image's units; overrides ``noise`` and the
+        estimate.
+    profile : str, default "np"
+        The ``bm3d`` package profile: np, refilter, vn, vn_old, high, deb.
+
+    Returns
+    -------
+    ndarray
+        Denoised image, float64, same shape as ``noisy``.
+    """
+    _reject_unknown("bm3d", unknown, ("sigma", "profile"))
+    if profile not in _BM3D_PROFILES:
+        raise UsageError(f"method 'bm3d': unknown profile {profile!r}; valid: {', '.join(_BM3D_PROFILES)}")
+    image = _check_image(noisy)
+    out = _with_noise_level(
+        image, lambda x, s: _bm3d_core(x, s, profile=profile), sigma=sigma, noise=noise, info=info, method="bm3d"
+    )
+    return out.reshape(np.shape(noisy))
+
+
+# ---------------------------------------------------------------------------
+# non-local means
+
+_SCALE = 255.0  # skimage's NLM is run on x / 255 with sigma / 255 (it is scale-equivariant)
+
+
+def _nlm_core(image: np.ndarray, level: float, *, h: float, patch_size: int, patch_distance: int) -> np.ndarray:
+    from skimage.restoration import denoise_nl_means
+
+    out = denoise_nl_means(
+        image / _SCALE,
+        patch_size=patch_size,
+        patch_distance=patch_distance,
+        h=h / _SCALE,
+        fast_mode=True,
+        sigma=level / _SCALE,
+        channel_axis=-1 if image.ndim == 3 else None,
+    )
+    return np.asarray(out, dtype=np.float64) * _SCALE
+
+
+def nlm(
+    noisy: np.ndarray,
+    *,
+    noise: Any = None,
+    rng: Any = None,
+    info: dict[str, Any] | None = None,
+    sigma: float | None = None,
+    h: float | None = None,
+    patch_size: int = 5,
+    patch_distance: int = 6,
+    **unknown: Any,
+) -> np.ndarray:
+    """Non-local means (Buades et al. 2005): scikit-image ``denoise_nl_means``, fast mode.
+
+    Parameters
+    ----------
+    noisy : ndarray
+        Noisy image (H,W) or (H,W,C) in its own units, unclipped values allowed.
+    noise : NoiseSpec, optional
+        The known noise (its Gaussian sigma, or a Poisson peak: Anscombe + NLM).
+    rng : any, optional
+        Unused (deterministic); part of the common contract.
+    info : dict, optional
+        Filled with ``sigma``, ``sigma_source`` (and ``transform``, ``h``).
+    sigma : float, optional
+        Gaussian noise level in the image's units; overrides ``noise`` and the
+        estimate.
+    h : float, optional
+        Filtering strength in the image's units; default ``0.8 * sigma``.
+    patch_size, patch_distance : int, default 5, 6
+        Patch side and search radius in pixels.
+
+    Returns
+    -------
+    ndarray
+        Denoised image, float64, same shape as ``noisy``.
+    """
+    _reject_unknown("nlm", unknown, ("sigma", "h", "patch_size", "patch_distance"))
+    patch_size = _int_option("patch_size", patch_size, method="nlm")
+    patch_distance = _int_option("patch_distance", patch_distance, method="nlm")
+    h_value = None if h is None else _positive("h", h, method="nlm")
+    image = _check_image(noisy)
+
+    def core(x: np.ndarray, level: float) -> np.ndarray:
+        strength = 0.8 * level if h_value is None else h_value
+        if info is not None:
+            info["h"] = strength
+        return _nlm_core(x, level, h=strength, patch_size=patch_size, patch_distance=patch_distance)
+
+    out = _with_noise_level(image, core, sigma=sigma, noise=noise, info=info, method="nlm")
+    return out.reshape(np.shape(noisy))
+
+
+# ---------------------------------------------------------------------------
+# Noise2Self-calibrated denoisers (no noise level needed)
+
+
+def _calibrated(
+    image: np.ndarray,
+    function: Callable[..., np.ndarray],
+    grid: dict[str, list[Any]],
+    *,
+    invariant: bool,
+    info: dict[str, Any] | None,
+) -> np.ndarray:
+    """Pick the parameters of ``function`` minimising the J-invariant self-supervised loss.
+
+    ``skimage.restoration.calibrate_denoiser`` scores each parameter set on a
+    masked copy of the image (Batson & Royer 2019). The best set is then
+    applied to the whole image with the plain denoiser (``invariant=False``,
+    one call, usually better) or with its J-invariant version
+    (``invariant=True``, 16 calls).
+    """
+    from skimage.restoration import calibrate_denoiser, denoise_invariant
+
+    x = image / _SCALE
+    if image.ndim == 3:
+        grid = {**grid, "channel_axis": [-1]}
+    _, (tested, losses) = calibrate_denoiser(x, function, grid, extra_output=True)
+    best = dict(tested[int(np.argmin(losses))])
+    if invariant:
+        out = denoise_invariant(x, function, denoiser_kwargs=best)
+    else:
+        out = function(x, **best)
+    if info is not None:
+        best.pop("channel_axis", None)
+        info["calibrated"] = {k: (v * _SCALE if k in ("h", "sigma") else v) for k, v in best.items()}
+        info["calibration_loss"] = float(np.min(losses)) * _SCALE**2
+    return np.asarray(out, dtype=np.float64) * _SCALE
+
+
+def _grid_scale(image: np.ndarray, info: dict[str, Any] | None) -> float:
+    """The estimated noise level (image units) that centres a calibration grid."""
+    level = _estimate_sigma(image)
+    if info is not None:
+        info.update(sigma=level, sigma_source="estimated")
+    # a floor keeps the grid meaningful on (nearly) noise-free images
+    return max(level, 1e-3 * max(1.0, float(np.ptp(image))))
+
+
+def nlm_calibrated(
+    noisy: np.ndarray,
+    *,
+    noise: Any = None,
+    rng: Any = None,
+    info: dict[str, Any] | None = None,
+    invariant: bool = False,
+    **unknown: Any,
+) -> np.ndarray:
+    """Non-local means with ``h`` and patch size chosen by Noise2Self calibration.
+
+    The grid is ``h`` in {0.4, 0.6, 0.8, 1.0, 1.2} x an estimated sigma and
+    patch sizes {3, 5, 7} (search radius 6, fast mode); the self-supervised
+    J-invariant loss picks the best, so no noise level has to be known. The
+    ``noise`` argument is ignored.
+
+    Parameters
+    ----------
+    noisy : ndarray
+        Noisy image (H,W) or (H,W,C) in its own units, unclipped values allowed.
+    noise, rng : optional
+        Unused; part of the common contract.
+    info : dict, optional
+        Filled with ``sigma`` (the estimate), ``sigma_source``, ``calibrated``
+        (the chosen parameters, ``h`` and ``sigma`` in image units) and
+        ``calibration_loss``.
+    invariant : bool, default False
+        Return the J-invariant denoiser's output (16 NLM calls) instead of one
+        plain NLM call with the chosen parameters.
+
+    Returns
+    -------
+    ndarray
+        Denoised image, float64, same shape as ``noisy``.
+    """
+    from skimage.restoration import denoise_nl_means
+
+    _reject_unknown("nlm_calibrated", unknown, ("invariant",))
+    image = _check_image(noisy)
+    s = _grid_scale(image, info) / _SCALE
+    grid = {
+        "h": [f * s for f in (0.4, 0.6, 0.8, 1.0, 1.2)],
+        "patch_size": [3, 5, 7],
+        "patch_distance": [6],
+        "sigma": [s],
+        "fast_mode": [True],
+    }
+    out = _calibrated(image, denoise_nl_means, grid, invariant=bool(invariant), info=info)
+    return out.reshape(np.shape(noisy))
+
+
+def wavelet_calibrated(
+    noisy: np.ndarray,
+    *,
+    noise: Any = None,
+    rng: Any = None,
+    info: dict[str, Any] | None = None,
+    invariant: bool = False,
+    **unknown: Any,
+) -> np.ndarray:
+    """Wavelet shrinkage (scikit-image ``denoise_wavelet``) calibrated by Noise2Self.
+
+    The grid is the threshold rule (BayesShrink, VisuShrink), the wavelet (db1,
+    db2, sym4) and sigma in {0.5, 0.75, 1, 1.25, 1.5} x an estimated sigma, with
+    soft thresholding; the self-supervised J-invariant loss picks the best. The
+    ``noise`` argument is ignored.
+
+    Parameters
+    ----------
+    noisy : ndarray
+        Noisy image (H,W) or (H,W,C) in its own units, unclipped values allowed.
+    noise, rng : optional
+        Unused; part of the common contract.
+    info : dict, optional
+        Filled with ``sigma`` (the estimate), ``sigma_source``, ``calibrated``
+        and ``calibration_loss``.
+    invariant : bool, default False
+        Return the J-invariant denoiser's output instead of one plain call.
+
+    Returns
+    -------
+    ndarray
+        Denoised image, float64, same shape as ``noisy``.
+    """
+    from skimage.restoration import denoise_wavelet
+
+    _reject_unknown("wavelet_calibrated", unknown, ("invariant",))
+    image = _check_image(noisy)
+    s = _grid_scale(image, info) / _SCALE
+    grid = {
+        "sigma": [f * s for f in (0.5, 0.75, 1.0, 1.25, 1.5)],
+        "wavelet": ["db1", "db2", "sym4"],
+        "method": ["BayesShrink", "VisuShrink"],
+        "mode": ["soft"],
+        "rescale_sigma": [True],
+    }
+    out = _calibrated(image, denoise_wavelet, grid, invariant=bool(invariant), info=info)
+    return out.reshape(np.shape(noisy))
+
+
+CLASSICAL: dict[str, Callable[..., np.ndarray]] = {
+    "bm3d": bm3d,
+    "nlm": nlm,
+    "nlm_calibrated": nlm_calibrated,
+    "wavelet_calibrated": wavelet_calibrated,
+}

@@ -1,0 +1,348 @@
+"""The noise2x command line: parse, call one library function, exit with a code.
+
+Exit codes: 0 success; 2 usage errors (bad option, unknown method, invalid
+noise spec, missing input); 1 runtime errors (unreadable or invalid image,
+incompatible model, failed write). Errors are one line on stderr, never a
+traceback (``NOISE2X_DEBUG=1`` shows it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from . import __version__
+from .errors import InputError, Noise2xError, UsageError
+
+
+def _err(message: str) -> None:
+    print(f"noise2x: error: {message}", file=sys.stderr)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises UsageError instead of exiting, so main() prints one line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _expand_inputs(inputs: Sequence[str]) -> list[Path]:
+    from .io import list_images
+
+    files: list[Path] = []
+    for item in inputs:
+        files.extend(list_images(item))
+    return files
+
+
+def _is_folder_target(out: str, n_inputs: int, folder_input: bool) -> bool:
+    """DESIGN.md: --out is a folder when it exists as one, ends with '/', or has no suffix."""
+    p = Path(out)
+    if p.is_dir() or out.endswith(("/", os.sep)) or p.suffix == "":
+        return True
+    if n_inputs > 1 or folder_input:
+        raise UsageError(f"--out {out} names a file but there are {n_inputs} inputs; give a folder")
+    return False
+
+
+def _output_kind(src: Path, dst: Path) -> str | None:
+    """Keep the input's kind where the output format can hold it (see io.write_image)."""
+    from .io import image_kind
+
+    kind = image_kind(src)
+    suffix = dst.suffix.lower()
+    if suffix in (".tif", ".tiff"):
+        return kind if src.suffix.lower() in (".tif", ".tiff") else "float32"
+    if suffix == ".png":
+        return "uint16" if kind == "uint16" else "uint8"
+    return "uint8"
+
+
+def _targets(files: list[Path], out: str, folder_input: bool) -> list[Path]:
+    if _is_folder_target(out, len(files), folder_input):
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        targets = [folder / f.name for f in files]
+        if len({t.name for t in targets}) != len(targets):
+            raise UsageError("several inputs share a file name; denoise them into separate folders")
+        return targets
+    return [Path(out)]
+
+
+def _check_targets(files: list[Path], targets: list[Path]) -> None:
+    """Fail before any work when an output cannot be written or would overwrite its input."""
+    for folder in {t.parent for t in targets}:
+        if not folder.is_dir():
+            raise Noise2xError(f"output folder does not exist: {folder}")
+        if not os.access(folder, os.W_OK):
+            raise Noise2xError(f"output folder is not writable: {folder}")
+    for src, dst in zip(files, targets):
+        if dst.exists() and dst.resolve() == src.resolve():
+            raise UsageError(f"output {dst} would overwrite its input; choose another --out")
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .io import read_stack, write_image
+    from .noise import parse_noise
+
+    spec = parse_noise(args.noise)
+    files = _expand_inputs([args.input])
+    folder_input = Path(args.input).is_dir()
+    targets = _targets(files, args.output, folder_input)
+    _check_targets(files, targets)
+    base = 0 if args.seed is None else args.seed
+    for i, (src, dst) in enumerate(zip(files, targets)):
+        stack = read_stack(src)
+        seed = base + i
+        noisy = [spec.apply(frame, rng=seed if len(stack) == 1 else [seed, k]) for k, frame in enumerate(stack)]
+        image = noisy[0] if len(noisy) == 1 else np.stack(noisy)
+        dst = dst if dst.suffix else dst.with_suffix(".tif")
+        write_image(dst, image, kind=None)
+        _say(f"{src} -> {dst} ({spec}, seed {seed})")
+    print(f"simulated {spec} on {len(files)} image(s)")
+    return 0
+
+
+def cmd_denoise(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .api import denoise, load_model, parse_options
+    from .io import read_stack, write_image
+    from .noise import parse_noise
+
+    if args.model and args.method:
+        raise UsageError("give --model or --method, not both")
+    noise = parse_noise(args.noise) if args.noise else None
+    options = parse_options(args.set)
+    files = _expand_inputs(args.inputs)
+    folder_input = any(Path(i).is_dir() for i in args.inputs)
+    targets = _targets(files, args.out, folder_input)
+    _check_targets(files, targets)
+    model = load_model(args.model) if args.model else None
+    if model is not None:
+        _say(f"model {args.model}: {model.describe()}")
+    start = time.perf_counter()
+    for n, (src, dst) in enumerate(zip(files, targets), 1):
+        stack = read_stack(src)
+        info: dict[str, Any] = {}
+        t0 = time.perf_counter()
+        frames = []
+        for frame in stack:
+            frames.append(denoise(
+                frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
+                tta=args.tta, options=options, rng=args.seed, info=info, progress=_say, device=args.device,
+            ))
+        out = frames[0] if len(frames) == 1 else np.stack(frames)
+        write_image(dst, out, kind=_output_kind(src, dst))
+        used = info.get("method") or "model"
+        extra = f", sigma {info['sigma']:.2f} ({info.get('sigma_source', '')})" if "sigma" in info else ""
+        _say(f"[{n}/{len(files)}] {src} -> {dst} ({used}{extra}, {time.perf_counter() - t0:.1f} s)")
+    print(f"denoised {len(files)} image(s) in {time.perf_counter() - start:.1f} s -> {args.out}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .api import parse_options
+    from .bench import markdown_table, run_bench, write_outputs
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if not methods:
+        raise UsageError("--methods needs at least one method name")
+    kwargs: dict[str, Any] = {"limit": args.limit, "progress": _say, "options": parse_options(args.set)}
+    if args.budget_minutes is not None:
+        kwargs["budget_minutes"] = args.budget_minutes
+    result = run_bench(methods, dataset=args.dataset, noise=args.noise, **kwargs)
+    result["command"] = "noise2x " + " ".join(sys.argv[1:]) if sys.argv and "bench" in sys.argv else None
+    if args.out:
+        written = write_outputs(result, args.out)
+        _say("wrote " + ", ".join(str(p) for p in written))
+    print(markdown_table(result))
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .api import trainable_methods
+
+    methods = trainable_methods()
+    if not methods:
+        raise UsageError("no trainable method yet")
+    if args.method not in methods:
+        raise UsageError(f"unknown trainable method '{args.method}'; valid: {', '.join(methods)}")
+    if args.steps is not None and args.minutes is not None:
+        raise UsageError("give --steps or --minutes, not both")
+    from .trainer import train
+
+    path = train(
+        args.method, data=args.data, data2=args.data2, out=args.out, add_noise=args.add_noise,
+        steps=args.steps, minutes=args.minutes, seed=args.seed, overrides=args.set or [],
+        resume=args.resume, device=args.device, val_data=args.val_data,
+    )
+    print(f"trained {args.method} -> {path}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import json
+
+    from .api import load_model
+
+    model = load_model(args.model)
+    print(json.dumps(model.metadata, indent=2, sort_keys=True, default=str))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from importlib.util import find_spec
+
+    if find_spec("noise2x.pretrained") is None:
+        print("no pretrained models are shipped in this version")
+        return 0
+    from .pretrained import list_models
+
+    rows = list_models()
+    if not rows:
+        print("no pretrained models are shipped in this version")
+        return 0
+    for row in rows:
+        print(f"{row['name']:<28} {row['description']}")
+    print(f"{len(rows)} pretrained model(s)")
+    return 0
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    from .api import available_methods
+
+    kinds = available_methods()
+    for name, kind in kinds.items():
+        print(f"{name:<20} {kind}")
+    print(f"{len(kinds)} method(s)")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(out=args.out, progress=_say)
+    return 0
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="noise2x", description="Learn image denoisers from noisy images alone.")
+    p.add_argument("--version", action="version", version=f"noise2x {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    s = sub.add_parser("simulate", help="add noise to an image (PROTOCOL.md noise)")
+    s.add_argument("noise", metavar="NOISE", help="noise spec, e.g. gaussian:sigma=25, poisson:peak=30")
+    s.add_argument("input", metavar="IN", help="clean image file or folder")
+    s.add_argument("output", metavar="OUT", help="output file (.tif keeps float32 values) or folder")
+    s.add_argument("--seed", type=int, default=None, help="seed of the first image (image i gets seed+i; default 0)")
+    s.set_defaults(func=cmd_simulate)
+
+    d = sub.add_parser("denoise", help="denoise images with a trained model or a direct method")
+    d.add_argument("inputs", metavar="INPUT", nargs="+", help="image files or folders")
+    d.add_argument("--out", required=True, help="output file, or folder (exists, ends with /, or has no suffix)")
+    g = d.add_mutually_exclusive_group()
+    g.add_argument("--model", help="a model file from `noise2x train`")
+    g.add_argument("--method", help="a direct method: bm3d, nlm, nlm_calibrated, mash, zs_n2n, ...")
+    d.add_argument("--noise", help="the input's noise when known, e.g. gaussian:sigma=25")
+    d.add_argument("--tile", type=int, default=256, help="tile size for models (0: whole image)")
+    d.add_argument("--overlap", type=int, default=32, help="tile overlap in pixels")
+    d.add_argument("--tta", action="store_true", help="8-fold test-time augmentation (models)")
+    d.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
+    d.add_argument("--seed", type=int, default=0, help="seed for stochastic methods")
+    d.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
+    d.set_defaults(func=cmd_denoise)
+
+    t = sub.add_parser("train", help="train a method on a folder of images")
+    t.add_argument("--method", required=True)
+    t.add_argument("--data", required=True, help="folder of training images (noisy, or clean with --add-noise)")
+    t.add_argument("--data2", help="second folder of aligned noisy frames (Noise2Noise pairs)")
+    t.add_argument("--val-data", help="folder of validation images")
+    t.add_argument("--out", required=True, help="model file to write (.safetensors)")
+    t.add_argument("--add-noise", help="add this synthetic noise to clean training images")
+    t.add_argument("--steps", type=int)
+    t.add_argument("--minutes", type=float)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="config override, e.g. train.lr=3e-4")
+    t.add_argument("--resume", action="store_true", help="continue the run that writes --out")
+    t.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
+    t.set_defaults(func=cmd_train)
+
+    b = sub.add_parser("bench", help="PROTOCOL.md benchmark: methods x dataset x noise")
+    b.add_argument("--methods", required=True, help="comma-separated method names")
+    b.add_argument("--dataset", required=True, help="folder of clean test images")
+    b.add_argument("--noise", required=True, help="noise spec, e.g. gaussian:sigma=25")
+    b.add_argument("--out", help="JSON file to write (a Markdown table is written beside it)")
+    b.add_argument("--limit", type=int, help="use only the first N images")
+    b.add_argument("--budget-minutes", type=float, help="training budget for trainable methods")
+    b.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
+    b.set_defaults(func=cmd_bench)
+
+    i = sub.add_parser("info", help="show what a model file holds")
+    i.add_argument("model", metavar="MODEL")
+    i.set_defaults(func=cmd_info)
+
+    m = sub.add_parser("models", help="list the pretrained models shipped in the package")
+    m.set_defaults(func=cmd_models)
+
+    mm = sub.add_parser("methods", help="list the available methods")
+    mm.set_defaults(func=cmd_methods)
+
+    demo = sub.add_parser("demo", help="denoise bundled sample images and write a picture grid")
+    demo.add_argument("--out", default="demo-output", help="output folder")
+    demo.set_defaults(func=cmd_demo)
+    return p
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    print(f"noise2x: warning: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (``python -m noise2x`` and the console script)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
+    except Noise2xError as exc:
+        _err(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except (OSError, MemoryError) as exc:
+        if os.environ.get("NOISE2X_DEBUG"):
+            raise
+        _err(f"{type(exc).__name__}: {exc}")
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the user gets one line, not a traceback
+        if os.environ.get("NOISE2X_DEBUG"):
+            raise
+        _err(f"internal error ({type(exc).__name__}: {exc}); rerun with NOISE2X_DEBUG=1 for details")
+        return 1

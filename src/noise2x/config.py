@@ -1,0 +1,417 @@
+"""Training configuration: dataclasses and dotted overrides.
+
+A run is described by one :class:`TrainConfig`. Four sections can be changed
+with dotted overrides (the CLI's ``--set key=value``):
+
+* ``train.*`` -- :class:`TrainSection` (optimiser, schedule, budget, validation)
+* ``data.*``  -- :class:`DataConfig` (patches, batches, noise re-drawing, caching)
+* ``model.*`` -- ``model.arch`` and the architecture's own arguments
+  (``model.width=32``, ``model.depth=3``; see ``noise2x.models``)
+* ``method.*`` -- the method's ``Options`` dataclass
+
+Each key must name a real field (else a UsageError lists the valid ones) and
+its value is parsed by the field's type. :func:`check_config` runs the
+cross-field checks and says what to change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from typing import Any, Sequence
+
+from .errors import UsageError
+
+SCHEDULES = ("rampdown", "cosine", "constant")
+KEEP = ("best", "last")
+PAIRS = ("auto", "noisy", "clean")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclasses.dataclass
+class TrainSection:
+    """Optimiser, learning-rate schedule, budget and validation (``train.*``).
+
+    Attributes
+    ----------
+    steps, minutes : int or None, float or None
+        Budget: stop after this many steps / wall minutes (the first reached).
+    seed : int
+        Seed of every random choice (patches, noise, masks, initial weights).
+    device : {"auto", "cpu", "cuda", "mps"} or a torch device string
+        "auto": cuda, then mps, then cpu.
+    preset : {"auto", "tiny", "cpu", "paper"}
+        Network size and data settings (the method's ``presets``, applied before
+        the user's settings); "auto" = "paper" on a GPU, else "cpu".
+    lr : float
+        Peak learning rate of Adam.
+    schedule : {"rampdown", "cosine", "constant"}
+        "rampdown": constant, then the Noise2Noise paper's smooth ramp-down over
+        the last ``rampdown`` fraction of the budget; "cosine": cosine decay.
+    rampdown, warmup : float
+        Fractions of the budget for the ramp-down and a linear warm-up.
+    beta1, beta2, weight_decay, grad_clip : float
+        Adam settings; ``grad_clip > 0`` clips the gradient norm.
+    val_every : int
+        Validate (and checkpoint) every this many steps.
+    keep : {"best", "last"}
+        Which weights the output model file holds.
+    threads : int
+        CPU threads for torch (0 = the cores not busy with other jobs when the
+        run starts, see ``noise2x.predict.auto_threads``).
+    channels_last : bool
+        Use the channels-last memory format.
+    """
+
+    steps: int | None = None
+    minutes: float | None = None
+    seed: int = 0
+    device: str = "auto"
+    preset: str = "auto"
+    lr: float = 3e-4
+    schedule: str = "rampdown"
+    rampdown: float = 0.3
+    warmup: float = 0.0
+    beta1: float = 0.9
+    beta2: float = 0.99
+    weight_decay: float = 0.0
+    grad_clip: float = 0.0
+    val_every: int = 250
+    keep: str = "best"
+    threads: int = 0
+    channels_last: bool = False
+
+
+@dataclasses.dataclass
+class DataConfig:
+    """Training data (``data.*``).
+
+    Attributes
+    ----------
+    patch_size, batch_size : int
+        Random square patches per batch.
+    augment : bool
+        Random D4 transforms (rotations and flips) of each patch.
+    resample_noise : bool
+        With ``--add-noise``: draw new noise for every patch at every step (the
+        Noise2Noise paper's recipe) instead of one fixed draw per image
+        (PROTOCOL.md: image j from seed 1000+j, its second copy from 2000+j).
+    pair : {"auto", "noisy", "clean"}
+        What ``--data2`` holds: independent noisy copies or clean targets
+        ("auto": clean if the method needs clean targets, else noisy).
+    cache_mb : float
+        Keep decoded images in memory up to this many megabytes; later images
+        are read from disk when sampled.
+    val_images : int
+        Images held out for validation (from the end of the list) when no
+        validation folder is given; not held out if the set is too small.
+    val_crop : int
+        Side of the central validation crops.
+    norm_images : int
+        Images sampled to compute the normalisation mean/std.
+    """
+
+    patch_size: int = 64
+    batch_size: int = 8
+    augment: bool = True
+    resample_noise: bool = False
+    pair: str = "auto"
+    cache_mb: float = 2048.0
+    val_images: int = 4
+    val_crop: int = 128
+    norm_images: int = 32
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    """The network (``model.*``): ``arch`` ("" = the method's default) and its arguments."""
+
+    arch: str = ""
+    args: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    """Everything that defines a training run (stored in the run folder and model file).
+
+    Attributes
+    ----------
+    method : str
+        Method name (a key of ``noise2x.methods.METHODS``).
+    data, data2, val_data : str or None
+        Training images (a folder, or a multi-frame TIFF stack), aligned second
+        images (noisy copies or clean targets), validation images.
+    add_noise : str or None
+        Noise spec added to clean training images (None: images are noisy).
+    train, data_cfg, model : sections
+    options : the method's ``Options`` dataclass
+    """
+
+    method: str
+    data: str
+    data2: str | None = None
+    val_data: str | None = None
+    add_noise: str | None = None
+    train: TrainSection = dataclasses.field(default_factory=TrainSection)
+    data_cfg: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    options: Any = None
+
+    def __post_init__(self) -> None:
+        if self.options is None:
+            self.options = _method_class(self.method).Options()
+
+    # -- serialisation ------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (sections under "train", "data", "model", "method")."""
+        return {
+            "method_name": self.method,
+            "inputs": {"data": self.data, "data2": self.data2, "val_data": self.val_data,
+                       "add_noise": self.add_noise},
+            "train": dataclasses.asdict(self.train),
+            "data": dataclasses.asdict(self.data_cfg),
+            "model": {"arch": self.model.arch, **self.model.args},
+            "method": dataclasses.asdict(self.options),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        """Inverse of :meth:`to_dict`; unknown keys raise UsageError."""
+        from .methods.base import options_from_dict
+
+        name = d["method_name"]
+        inputs = d.get("inputs", {})
+        model = dict(d.get("model", {}))
+        arch = model.pop("arch", "")
+        return cls(
+            method=name, data=inputs.get("data"), data2=inputs.get("data2"),
+            val_data=inputs.get("val_data"), add_noise=inputs.get("add_noise"),
+            train=options_from_dict(TrainSection, d.get("train", {}), where="train"),
+            data_cfg=options_from_dict(DataConfig, d.get("data", {}), where="data"),
+            model=ModelConfig(arch=arch, args=model),
+            options=options_from_dict(_method_class(name).Options, d.get("method", {}),
+                                      where=f"method {name!r}"),
+        )
+
+
+def _method_class(name: str) -> type:
+    from .methods import METHODS
+
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise UsageError(f"unknown method {name!r}; trainable methods: {', '.join(METHODS)}") from None
+
+
+# -- value parsing -------------------------------------------------------------
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def parse_value(text: str, typ: Any, *, key: str) -> Any:
+    """Parse ``text`` as a value of type ``typ`` (bool, int, float, str, Optional of those)."""
+    if not isinstance(text, str):
+        return text
+    origin = typing.get_origin(typ)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(typ) if a is not type(None)]
+        if text.strip().lower() in ("none", "null", "") and len(args) < len(typing.get_args(typ)):
+            return None
+        typ = args[0] if len(args) == 1 else str
+    s = text.strip()
+    try:
+        if typ is bool:
+            if s.lower() in _TRUE:
+                return True
+            if s.lower() in _FALSE:
+                return False
+            raise ValueError
+        if typ is int:
+            f = float(s)
+            if not f.is_integer():
+                raise ValueError
+            return int(f)
+        if typ is float:
+            v = float(s)
+            if math.isnan(v):
+                raise ValueError
+            return v
+    except ValueError:
+        kind = {bool: "true or false", int: "an integer", float: "a number"}[typ]
+        raise UsageError(f"{key}={text!r}: expected {kind}") from None
+    return s
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # pragma: no cover - unresolvable annotations
+        return {f.name: str for f in dataclasses.fields(cls)}
+
+
+def _replace_field(obj: Any, key: str, value: str, *, section: str) -> Any:
+    names = [f.name for f in dataclasses.fields(obj)]
+    if key not in names:
+        raise UsageError(f"unknown setting {section}.{key}; valid {section}.* keys: {', '.join(names) or '(none)'}")
+    typ = _hints(type(obj)).get(key, str)
+    return dataclasses.replace(obj, **{key: parse_value(value, typ, key=f"{section}.{key}")})
+
+
+SECTIONS = ("train", "data", "model", "method")
+
+
+def split_override(text: str) -> tuple[str, str, str]:
+    """Split ``"section.key=value"`` into its three parts (UsageError if malformed)."""
+    lhs, sep, value = str(text).partition("=")
+    section, dot, key = lhs.strip().partition(".")
+    if not sep or not dot or not key:
+        raise UsageError(f"setting {text!r} must look like section.key=value, e.g. train.lr=3e-4 "
+                         f"(sections: {', '.join(SECTIONS)})")
+    if section not in SECTIONS:
+        raise UsageError(f"unknown settings section {section!r} in {text!r}; valid sections: {', '.join(SECTIONS)}")
+    return section, key.strip(), value.strip()
+
+
+def apply_overrides(cfg: TrainConfig, overrides: Sequence[str]) -> TrainConfig:
+    """A copy of ``cfg`` with dotted overrides applied in order.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+    overrides : sequence of str
+        ``"train.lr=3e-4"``, ``"data.patch_size=64"``, ``"method.loss=l1"``,
+        ``"model.width=32"`` ... ``model.*`` keys other than ``arch`` are
+        checked against the architecture when the model is built
+        (:func:`resolve_model`).
+
+    Raises
+    ------
+    UsageError
+        A key that names no field (the message lists the valid keys) or a
+        value of the wrong type.
+    """
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    new = dataclasses.replace(cfg, model=ModelConfig(cfg.model.arch, dict(cfg.model.args)))
+    for text in overrides:
+        section, key, value = split_override(text)
+        if section == "train":
+            new.train = _replace_field(new.train, key, value, section="train")
+        elif section == "data":
+            new.data_cfg = _replace_field(new.data_cfg, key, value, section="data")
+        elif section == "method":
+            try:
+                new.options = _replace_field(new.options, key, value, section="method")
+            except UsageError as exc:
+                raise UsageError(f"{exc} (method {cfg.method})") from None
+        else:
+            if key == "arch":
+                new.model.arch = value
+            else:
+                new.model.args[key] = value  # parsed and checked in resolve_model
+    return new
+
+
+def resolve_preset(cfg: TrainConfig, device_type: str) -> str:
+    """The preset actually used: ``train.preset``, or for "auto" "paper" on a GPU and "cpu" otherwise."""
+    from .methods.base import PRESETS
+
+    p = cfg.train.preset
+    if p == "auto":
+        return "paper" if device_type in ("cuda", "mps") else "cpu"
+    if p not in PRESETS:
+        raise UsageError(f"train.preset={p!r} is not valid; valid: auto, {', '.join(PRESETS)}")
+    return p
+
+
+def preset_overrides(method: str, preset: str) -> list[str]:
+    """The method's dotted overrides for ``preset`` (applied before the user's own)."""
+    values = _method_class(method).presets.get(preset, {})
+    return [f"{k}={v}" for k, v in values.items()]
+
+
+def resolve_model(cfg: TrainConfig, *, channels: int, preset: str) -> tuple[str, dict[str, Any]]:
+    """The architecture and its arguments: the method's default for the preset, then ``model.*``.
+
+    Raises
+    ------
+    UsageError
+        Unknown architecture or argument (the valid ones are listed) or a badly typed value.
+    """
+    from .methods import get_method
+    from .models import arch_parameters
+
+    method = get_method(cfg.method, cfg.options)
+    arch, args = method.default_model(channels=channels, preset=preset)
+    if cfg.model.arch and cfg.model.arch != arch:
+        arch, args = cfg.model.arch, {"in_channels": channels}
+    params = arch_parameters(arch)
+    for key, value in cfg.model.args.items():
+        if key not in params:
+            raise UsageError(f"unknown setting model.{key} for architecture {arch!r}; valid model.* keys: arch, "
+                             f"{', '.join(k for k in params if k not in ('in_channels', 'out_channels'))}")
+        if key in ("in_channels", "out_channels"):
+            raise UsageError(f"model.{key} is set from the data ({channels} channel(s)); do not set it")
+        ann = params[key].annotation
+        typ = _eval_annotation(ann, params[key].default)
+        args[key] = parse_value(value, typ, key=f"model.{key}")
+    return arch, args
+
+
+def _eval_annotation(ann: Any, default: Any) -> Any:
+    if isinstance(ann, str):
+        base = ann.replace(" ", "").split("|")
+        for name, typ in (("bool", bool), ("int", int), ("float", float), ("str", str)):
+            if name in base:
+                return typ if "None" not in base else typing.Optional[typ]
+    elif ann is not dataclasses.MISSING and ann is not None and ann is not typing.Any and isinstance(ann, type):
+        return ann
+    return type(default) if default is not None else str
+
+
+def check_config(cfg: TrainConfig) -> None:
+    """Cross-field checks; each error says which setting to change.
+
+    Raises
+    ------
+    UsageError
+    """
+    t, d = cfg.train, cfg.data_cfg
+    if t.steps is None and t.minutes is None:
+        raise UsageError("no training budget: give --steps N or --minutes T")
+    if t.steps is not None and t.steps < 1:
+        raise UsageError(f"--steps must be >= 1, got {t.steps}")
+    if t.minutes is not None and not t.minutes > 0:
+        raise UsageError(f"--minutes must be > 0, got {t.minutes}")
+    if t.schedule not in SCHEDULES:
+        raise UsageError(f"train.schedule={t.schedule!r} is not valid; valid: {', '.join(SCHEDULES)}")
+    if t.keep not in KEEP:
+        raise UsageError(f"train.keep={t.keep!r} is not valid; valid: {', '.join(KEEP)}")
+    if not t.lr > 0:
+        raise UsageError(f"train.lr must be > 0, got {t.lr}")
+    for name in ("rampdown", "warmup"):
+        v = getattr(t, name)
+        if not 0 <= v <= 1:
+            raise UsageError(f"train.{name} is a fraction of the budget in [0, 1], got {v}")
+    if t.rampdown + t.warmup > 1:
+        raise UsageError("train.warmup + train.rampdown must not exceed 1")
+    if t.val_every < 1:
+        raise UsageError(f"train.val_every must be >= 1, got {t.val_every}")
+    if t.threads < 0:
+        raise UsageError(f"train.threads must be >= 0 (0 = automatic), got {t.threads}")
+    if d.pair not in PAIRS:
+        raise UsageError(f"data.pair={d.pair!r} is not valid; valid: {', '.join(PAIRS)}")
+    if d.patch_size < 4:
+        raise UsageError(f"data.patch_size must be >= 4, got {d.patch_size}")
+    if d.batch_size < 1:
+        raise UsageError(f"data.batch_size must be >= 1, got {d.batch_size}")
+    if d.resample_noise and not cfg.add_noise:
+        raise UsageError("data.resample_noise=true needs --add-noise (noise is re-drawn on clean images); "
+                         "drop the setting or add --add-noise")
+    if cfg.data2 and cfg.add_noise:
+        raise UsageError("--data2 and --add-noise exclude each other: --add-noise makes the pairs from clean images")
+    if d.val_images < 0 or d.val_crop < 8 or d.norm_images < 1 or d.cache_mb < 0:
+        raise UsageError("data.val_images >= 0, data.val_crop >= 8, data.norm_images >= 1 and data.cache_mb >= 0 "
+                         "are required")

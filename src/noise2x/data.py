@@ -1,0 +1,357 @@
+"""Training data: random patches from a folder of images, as :class:`Batch` tensors.
+
+Sources (all images in their own units, gray or RGB, any sizes):
+
+* ``--data DIR`` of noisy images (self-supervised methods);
+* ``--data DIR --add-noise SPEC``: clean images with synthetic noise, either one
+  fixed draw per image (PROTOCOL.md: training image ``j`` from seed ``1000+j``,
+  its second independent copy from seed ``2000+j``) or re-drawn for every patch
+  at every step (``data.resample_noise=true``; random levels such as
+  ``gaussian:sigma=0..50`` draw a level per patch and per copy);
+* ``--data A --data2 B``: aligned image pairs (B holds independent noisy copies,
+  or clean targets: ``data.pair``);
+* ``--data stack.tif``: a multi-frame TIFF; each frame is an image and, for
+  methods that need pairs, consecutive frames (k, k+1) form a pair.
+
+Patches are sampled on the fly (nothing is extracted up front). Decoded images
+are cached in memory up to ``data.cache_mb``; beyond that they are re-read
+from disk when sampled, so memory stays bounded for any dataset size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .errors import InputError, UsageError
+from .patches import center_crop, paired_patches
+
+#: Seed offsets of PROTOCOL.md: training image j -> 1000 + j, its second copy -> 2000 + j.
+SEED_NOISY, SEED_NOISY2 = 1000, 2000
+#: Seed offset of the fixed noise of a separate validation folder's image k: 5000 + k.
+SEED_VAL = 5000
+
+
+@dataclasses.dataclass
+class Batch:
+    """One training batch; tensors (B, C, h, w) float32 in image units (8-bit: 0..255).
+
+    Attributes
+    ----------
+    noisy : Tensor
+        The network input.
+    noisy2 : Tensor or None
+        An independent noisy copy of the same content (Noise2Noise target).
+    clean : Tensor or None
+        The clean image, when known (supervised target, validation).
+    """
+
+    noisy: Tensor
+    noisy2: Tensor | None = None
+    clean: Tensor | None = None
+
+    def to(self, device: torch.device | str) -> "Batch":
+        """A copy with every tensor moved to ``device``."""
+        def move(t: Tensor | None) -> Tensor | None:
+            return None if t is None else t.to(device, non_blocking=True)
+        return Batch(noisy=move(self.noisy), noisy2=move(self.noisy2), clean=move(self.clean))
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """Names of the fields that are present."""
+        return frozenset(f.name for f in dataclasses.fields(self) if getattr(self, f.name) is not None)
+
+
+FIELDS = ("noisy", "noisy2", "clean")
+
+
+def to_tensor(images: Sequence[np.ndarray]) -> Tensor:
+    """Stack (h, w) or (h, w, C) arrays into a float32 tensor (B, C, h, w)."""
+    arr = np.stack(images).astype(np.float32, copy=False)
+    if arr.ndim == 3:
+        arr = arr[:, None]
+    else:
+        arr = arr.transpose(0, 3, 1, 2)
+    return torch.from_numpy(np.ascontiguousarray(arr))
+
+
+def _parse_noise(spec: Any) -> Any:
+    if spec is None or not isinstance(spec, str):
+        return spec
+    from .noise import parse_noise
+
+    return parse_noise(spec)
+
+
+@dataclasses.dataclass
+class _Item:
+    """One training example: how to load its full-size base images."""
+
+    index: int                     # PROTOCOL index (noise seeds 1000+index, 2000+index)
+    name: str
+    load: Callable[[], dict[str, np.ndarray]]
+
+
+class ImageSet:
+    """A set of training examples yielding patches and validation crops.
+
+    Build it with :func:`build_datasets`. ``kind`` says what the base images are:
+    "synthetic" (clean images + ``noise``), "noisy" (noisy images only),
+    "pair" (noisy + noisy2) or "supervised" (noisy + clean).
+    """
+
+    def __init__(self, items: list[_Item], *, kind: str, noise: Any = None, resample: bool = False,
+                 cache_mb: float = 2048.0, seed_offsets: tuple[int, int] = (SEED_NOISY, SEED_NOISY2),
+                 second_copy: bool = True) -> None:
+        if not items:
+            raise InputError("no training images")
+        self.items = items
+        self.kind = kind
+        self.noise = _parse_noise(noise)
+        self.resample = bool(resample) and kind == "synthetic"
+        self.cache_bytes = int(cache_mb * 2 ** 20)
+        self.seed_offsets = seed_offsets
+        self.second_copy = bool(second_copy)
+        self._cache: dict[int, dict[str, np.ndarray]] = {}
+        self._cached_bytes = 0
+        self._channels: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    # -- fields ---------------------------------------------------------------
+    @property
+    def available(self) -> frozenset[str]:
+        """The Batch fields this set can produce."""
+        synthetic = FIELDS if self.second_copy else ("noisy", "clean")
+        return frozenset({"synthetic": synthetic, "noisy": ("noisy",), "pair": ("noisy", "noisy2"),
+                          "supervised": ("noisy", "clean")}[self.kind])
+
+    @property
+    def channels(self) -> int:
+        """Image channels (1 for gray)."""
+        if self._channels is None:
+            self._arrays(0)
+        return int(self._channels)
+
+    # -- loading ----------------------------------------------------------------
+    def _base(self, i: int) -> dict[str, np.ndarray]:
+        item = self.items[i]
+        arrays = item.load()
+        shape = None
+        for name, a in arrays.items():
+            if a.ndim == 3 and a.shape[2] == 1:
+                a = a[..., 0]
+            c = 1 if a.ndim == 2 else a.shape[2]
+            if self._channels is None:
+                self._channels = c
+            elif c != self._channels:
+                raise InputError(f"{item.name} has {c} channel(s) but earlier images have {self._channels}: "
+                                 f"a training set must be all gray or all RGB")
+            if shape is None:
+                shape = a.shape
+            elif a.shape != shape:
+                raise InputError(f"{item.name}: paired images differ in shape ({shape} vs {a.shape})")
+            arrays[name] = a
+        return arrays
+
+    def _fixed_noisy(self, clean: np.ndarray, index: int, copy: int) -> np.ndarray:
+        seed = self.seed_offsets[copy] + index
+        out = self.noise.apply(clean, rng=np.random.default_rng(seed))
+        return np.asarray(out, dtype=np.float32)
+
+    def _arrays(self, i: int, *, fixed: bool = False) -> dict[str, np.ndarray]:
+        """Full-size float32 arrays of item ``i``: the base images, plus fixed noisy copies if not resampling."""
+        cached = self._cache.get(i)
+        if cached is not None and not (fixed and self.resample):
+            return cached
+        arrays = self._base(i)
+        if self.kind == "synthetic":
+            clean = arrays["clean"]
+            if fixed or not self.resample:
+                arrays["noisy"] = self._fixed_noisy(clean, self.items[i].index, 0)
+                if self.second_copy:
+                    arrays["noisy2"] = self._fixed_noisy(clean, self.items[i].index, 1)
+        if fixed and self.resample:
+            return arrays
+        size = sum(a.nbytes for a in arrays.values())
+        if self._cached_bytes + size <= self.cache_bytes:
+            self._cache[i] = arrays
+            self._cached_bytes += size
+        return arrays
+
+    # -- sampling ---------------------------------------------------------------
+    def sample(self, fields: Sequence[str], *, patch_size: int, batch_size: int, augment: bool = True,
+               rng: np.random.Generator) -> Batch:
+        """A batch of random patches with the requested ``fields``.
+
+        Parameters
+        ----------
+        fields : sequence of {"noisy", "noisy2", "clean"}
+        patch_size, batch_size : int
+        augment : bool
+            One random D4 transform per patch (the same for all its fields).
+        rng : numpy Generator
+            Chooses images, positions, transforms and (when re-drawn) the noise.
+        """
+        fields = [f for f in FIELDS if f in set(fields)]
+        missing = set(fields) - self.available
+        if missing:
+            raise UsageError(f"the training data cannot provide {', '.join(sorted(missing))}")
+        out: dict[str, list[np.ndarray]] = {f: [] for f in fields}
+        for _ in range(batch_size):
+            i = int(rng.integers(len(self.items)))
+            arrays = self._arrays(i)
+            if self.resample:
+                names = ["clean"]
+            else:
+                names = list(fields)
+            try:
+                patches = dict(zip(names, paired_patches([arrays[n] for n in names], patch_size,
+                                                         rng=rng, augment=augment)))
+            except UsageError as exc:
+                raise UsageError(f"{self.items[i].name}: {exc}") from None
+            if self.resample:
+                clean = patches["clean"]
+                if "noisy" in fields:
+                    patches["noisy"] = self.noise.apply(clean, rng=rng)
+                if "noisy2" in fields:
+                    patches["noisy2"] = self.noise.apply(clean, rng=rng)
+            for f in fields:
+                out[f].append(patches[f])
+        return Batch(**{f: to_tensor(v) for f, v in out.items()})
+
+    def crops(self, fields: Sequence[str], *, size: int) -> list[Batch]:
+        """Central crops of every item with fixed noise, one Batch (B=1) each (validation)."""
+        fields = [f for f in FIELDS if f in set(fields) and f in self.available]
+        batches = []
+        for i in range(len(self.items)):
+            arrays = self._arrays(i, fixed=True)
+            batches.append(Batch(**{f: to_tensor([center_crop(arrays[f], size)]) for f in fields}))
+        return batches
+
+    def normalization(self, *, n_images: int = 32) -> tuple[list[float], list[float]]:
+        """Per-channel mean and std of the noisy images (a sample of ``n_images``; image units)."""
+        n = len(self.items)
+        idx = np.unique(np.linspace(0, n - 1, num=min(n, n_images)).round().astype(int))
+        s1 = s2 = 0.0
+        count = 0
+        for i in idx:
+            a = self._arrays(int(i), fixed=True)["noisy"].astype(np.float64)
+            a = a.reshape(-1, 1) if a.ndim == 2 else a.reshape(-1, a.shape[2])
+            s1 = s1 + a.sum(axis=0)
+            s2 = s2 + np.square(a).sum(axis=0)
+            count += a.shape[0]
+        mean = s1 / count
+        std = np.sqrt(np.maximum(s2 / count - mean ** 2, 0.0))
+        scale = max(float(np.max(np.abs(mean))), 1.0)
+        std = np.maximum(std, 1e-3 * scale)
+        return [float(m) for m in mean], [float(s) for s in std]
+
+
+# -- building the sets ---------------------------------------------------------------
+def _reader(path: Path) -> Callable[[], np.ndarray]:
+    from .io import read_image
+
+    return lambda: read_image(path, dtype=np.float32)
+
+
+def _sources(path: str | Path) -> tuple[list[str], list[Callable[[], np.ndarray]], bool]:
+    """Names and loaders of the images at ``path`` (a folder, an image, or a multi-frame TIFF)."""
+    from .io import list_images, read_stack
+
+    p = Path(path)
+    if p.is_file():
+        stack = read_stack(p, dtype=np.float32)
+        if stack.shape[0] > 1:
+            return ([f"{p.name}[{k}]" for k in range(stack.shape[0])],
+                    [(lambda k=k: stack[k]) for k in range(stack.shape[0])], True)
+        frame = stack[0]
+        return [p.name], [lambda: frame], False
+    files = list_images(p)
+    return [f.name for f in files], [_reader(f) for f in files], False
+
+
+def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | Path | None = None,
+                   add_noise: Any = None, val_data: str | Path | None = None, pair: str = "auto",
+                   resample: bool = False, cache_mb: float = 2048.0,
+                   val_images: int = 4) -> tuple[ImageSet, ImageSet | None, bool]:
+    """The training set and the validation set for a method needing ``requires``.
+
+    Returns
+    -------
+    train : ImageSet
+    val : ImageSet or None
+        Held-out images (the last ``val_images`` of ``data`` when it has at
+        least ``2 * val_images``), or ``val_data``; None when ``val_images`` is 0.
+    held_out : bool
+        False when validation reuses training images (small sets).
+
+    Raises
+    ------
+    UsageError
+        The method needs fields the data cannot provide (the message says what to add).
+    """
+    requires = frozenset(requires)
+    names, loaders, is_stack = _sources(data)
+    wrap = _Item
+    if add_noise is not None:
+        kind = "synthetic"
+        items = [wrap(j, names[j], (lambda f=f: {"clean": f()})) for j, f in enumerate(loaders)]
+    elif data2 is not None:
+        names2, loaders2, _ = _sources(data2)
+        if len(names2) != len(names):
+            raise UsageError(f"--data has {len(names)} images but --data2 has {len(names2)}; they must be aligned")
+        if pair == "auto":
+            pair = "clean" if "clean" in requires and "noisy2" not in requires else "noisy"
+        second = "clean" if pair == "clean" else "noisy2"
+        kind = "supervised" if pair == "clean" else "pair"
+        items = [wrap(j, f"{names[j]} + {names2[j]}", (lambda a=a, b=b, s=second: {"noisy": a(), s: b()}))
+                 for j, (a, b) in enumerate(zip(loaders, loaders2))]
+    elif "noisy2" in requires and is_stack:
+        kind = "pair"
+        items = [wrap(k, f"{names[k]} + {names[k + 1]}",
+                      (lambda a=loaders[k], b=loaders[k + 1]: {"noisy": a(), "noisy2": b()}))
+                 for k in range(len(loaders) - 1)]
+    else:
+        kind = "noisy"
+        items = [wrap(j, names[j], (lambda f=f: {"noisy": f()})) for j, f in enumerate(loaders)]
+
+    available = ImageSet(items[:1], kind=kind, second_copy="noisy2" in requires).available
+    missing = requires - available
+    if missing:
+        if "clean" in missing:
+            hint = "add --add-noise SPEC (clean training images) or --data2 DIR with clean targets"
+        else:
+            hint = ("add --add-noise SPEC (clean training images), --data2 DIR with aligned noisy copies, "
+                    "or give a multi-frame TIFF stack as --data")
+        raise UsageError(f"this method needs {' and '.join(sorted(missing))} training images: {hint}")
+
+    opts = dict(kind=kind, noise=add_noise, resample=resample, cache_mb=cache_mb,
+                second_copy="noisy2" in requires)
+    if val_data is not None:
+        vnames, vloaders, _ = _sources(val_data)
+        if kind == "synthetic":
+            vitems = [_Item(k, vnames[k], (lambda f=f: {"clean": f()})) for k, f in enumerate(vloaders)]
+        elif kind == "noisy":
+            vitems = [_Item(k, vnames[k], (lambda f=f: {"noisy": f()})) for k, f in enumerate(vloaders)]
+        else:
+            raise UsageError("--val-data is supported with --add-noise or for noisy-only training; "
+                             "paired data holds out its own validation images")
+        vitems = vitems[:max(val_images, 1)]
+        val = ImageSet(vitems, **{**opts, "resample": False, "cache_mb": 1e9},
+                       seed_offsets=(SEED_VAL, SEED_VAL + 1000))
+        return ImageSet(items, **opts), val, True
+    if val_images <= 0:
+        return ImageSet(items, **opts), None, False
+    if len(items) >= 2 * val_images:
+        train_items, val_items, held = items[:-val_images], items[-val_images:], True
+    else:
+        train_items, val_items, held = items, items[:val_images], False
+    val = ImageSet(val_items, **{**opts, "resample": False, "cache_mb": 1e9})
+    return ImageSet(train_items, **opts), val, held

@@ -1,0 +1,28 @@
+"""Errors that the CLI turns into one clear line and an exit code.
+
+``UsageError`` (exit 2): the command line or a spec string is wrong (unknown
+method, invalid noise spec, missing input path, bad option).
+``InputError`` (exit 1): an input exists but cannot be used (unreadable or
+corrupt image, NaN/inf values, wrong shape, incompatible model file).
+``Noise2xError`` (exit 1): any other runtime failure the user can act on.
+"""
+
+from __future__ import annotations
+
+
+class Noise2xError(Exception):
+    """Base class: a failure with a message meant for the user."""
+
+    exit_code = 1
+
+
+class UsageError(Noise2xError, ValueError):
+    """The command line, an option or a spec string is invalid."""
+
+    exit_code = 2
+
+
+class InputError(Noise2xError, ValueError):
+    """An input file or array exists but cannot be used."""
+
+    exit_code = 1

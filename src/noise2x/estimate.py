@@ -1,0 +1,385 @@
+"""Estimate noise parameters from a single noisy image (numpy/scipy only; no torch).
+
+- :func:`sigma`: standard deviation of additive white Gaussian noise.
+- :func:`poisson_gaussian`: ``(a, b)`` of the signal-dependent model ``Var[y|x] = a*x + b``.
+- :func:`correlation`: marginal std and spatial correlation of the noise, and
+  the ``beta`` of :func:`noise2x.noise.correlated`.
+
+All work on "weak-texture" regions: windows whose gradient energy is no more
+than pure noise would produce (Liu, Tanaka & Okutomi, "Single-image noise
+level estimation for blind denoising", IEEE TIP 2013), so that image
+structure does not pass for noise. Images are (H,W) or (H,W,3) in their own
+units.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError, UsageError
+from .io import check_image
+
+__all__ = ["CorrelationEstimate", "correlation", "poisson_gaussian", "sigma"]
+
+_PATCH = 7  # window size for the weak-texture test and the patch PCA
+_CONF = 1.0 - 1e-6  # a pure-noise window passes the weak-texture test with this probability
+_BLOCK = 16  # row blocks alternate between the two halves of the cross-fitted PCA
+_STRIDE = 2  # column stride of the PCA patches
+_LAPLACE = np.outer([1.0, -2.0, 1.0], [1.0, -2.0, 1.0])  # Immerkaer's mask; sum of squares 36
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _channels(noisy) -> list[np.ndarray]:
+    x = check_image(noisy, name="noisy")
+    if min(x.shape[:2]) < 2 * _PATCH:
+        raise InputError(f"noisy image is too small to estimate its noise: {x.shape[:2]} (needs at least {2 * _PATCH}x{2 * _PATCH})")
+    return [x] if x.ndim == 2 else [x[..., c] for c in range(x.shape[2])]
+
+
+def _box_sum(a: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Sums over all h x w windows ('valid'): shape (H-h+1, W-w+1)."""
+    c = np.zeros((a.shape[0] + 1, a.shape[1] + 1))
+    c[1:, 1:] = a.cumsum(0).cumsum(1)
+    return c[h:, w:] - c[:-h, w:] - c[h:, :-w] + c[:-h, :-w]
+
+
+def _laplace(img: np.ndarray) -> np.ndarray:
+    """'valid' 3x3 Immerkaer response; (H-2, W-2), centred on pixel (i+1, j+1)."""
+    out = np.zeros((img.shape[0] - 2, img.shape[1] - 2))
+    for a in range(3):
+        for b in range(3):
+            out += _LAPLACE[a, b] * img[a : a + out.shape[0], b : b + out.shape[1]]
+    return out
+
+
+def _texture(img: np.ndarray, ps: int = _PATCH) -> np.ndarray:
+    """Gradient energy of every ps x ps window (Liu et al. 2013): shape (H-ps+1, W-ps+1)."""
+    gh = 0.5 * (img[:, 2:] - img[:, :-2])
+    gv = 0.5 * (img[2:, :] - img[:-2, :])
+    return _box_sum(gh * gh, ps, ps - 2) + _box_sum(gv * gv, ps - 2, ps)
+
+
+@functools.lru_cache(maxsize=8)
+def _texture_threshold(ps: int = _PATCH, conf: float = _CONF) -> float:
+    """Quantile ``conf`` of the texture of a unit-variance white-noise window.
+
+    The window's gradient energy is a quadratic form ``n' D n`` of the noise;
+    it is approximated by a Gamma law with the same mean and rank (Liu et al.).
+    """
+    from scipy import stats
+
+    n = ps * ps
+    idx = np.arange(n).reshape(ps, ps)
+    rows = []
+    for i in range(ps):
+        for j in range(1, ps - 1):
+            r = np.zeros(n)
+            r[idx[i, j - 1]], r[idx[i, j + 1]] = -0.5, 0.5
+            rows.append(r)
+            r = np.zeros(n)
+            r[idx[j - 1, i]], r[idx[j + 1, i]] = -0.5, 0.5
+            rows.append(r)
+    d = np.array(rows)
+    dd = d.T @ d
+    rank = np.linalg.matrix_rank(dd)
+    return float(stats.gamma.ppf(conf, rank / 2.0, scale=2.0 * np.trace(dd) / rank))
+
+
+def _unclipped_windows(img: np.ndarray, data_range: float, *, strict: bool, ps: int = _PATCH) -> np.ndarray:
+    """Windows free of clipping: pixels exactly at 0 or ``data_range``.
+
+    Saturated areas carry no (or less) noise and would pass for flat regions.
+    ``strict``: a window may hold no such pixel (right for Gaussian noise,
+    which never lands exactly on them unless clipped); otherwise fewer than
+    half of its pixels (Poisson counts of 0, or of exactly the peak, are
+    normal). If that leaves fewer than 1% of the windows, all are used.
+    """
+    at_edge = ((img == 0.0) | (img == data_range)).astype(np.float64)
+    count = _box_sum(at_edge, ps, ps)
+    keep = count < 0.5 if strict else count < 0.5 * ps * ps
+    return keep if np.count_nonzero(keep) >= 0.01 * keep.size else np.ones_like(keep)
+
+
+# --------------------------------------------------------------------------- sigma
+
+
+def _var_laplace(img: np.ndarray, usable: np.ndarray, tau: float) -> float:
+    """Noise variance from the Laplacian energy of the weak-texture windows (iterated)."""
+    ps = _PATCH
+    tex = _texture(img, ps)
+    lap = _laplace(img)
+    energy = _box_sum(lap * lap, ps - 2, ps - 2) / ((ps - 2) ** 2 * 36.0)  # per window, unit gain
+    var = float(np.median(energy[usable] if usable.any() else energy))
+    for _ in range(4):
+        sel = usable & (tex < var * tau)
+        if np.count_nonzero(sel) < 20:
+            break
+        var = float(energy[sel].mean())
+    return var
+
+
+def _var_pca(img: np.ndarray, usable: np.ndarray, tau: float) -> float | None:
+    """Noise variance from cross-fitted patch PCA of the weak-texture windows (None if too few).
+
+    Patches come from alternating row blocks A and B (no shared pixels). The
+    least-variance direction found in A is measured in B and vice versa, which
+    removes the downward bias of the smallest sample eigenvalue
+    (Marchenko-Pastur) that a single-sample PCA estimate (Liu et al. 2013) has.
+    """
+    import scipy.linalg
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    ps, d = _PATCH, _PATCH * _PATCH
+    tex = _texture(img, ps)
+    rows = np.arange(tex.shape[0])
+    inside = (rows % _BLOCK) <= _BLOCK - ps
+    half = (rows // _BLOCK) % 2
+    patches = sliding_window_view(img, (ps, ps))[:, ::_STRIDE]
+    tex = tex[:, ::_STRIDE]
+    usable = usable[:, ::_STRIDE]
+    groups = []
+    for h in (0, 1):
+        r = inside & (half == h)
+        groups.append((patches[r].reshape(-1, d), tex[r].ravel(), usable[r].ravel()))
+    if min(len(g[0]) for g in groups) < 4 * d:
+        return None
+
+    def cov(x: np.ndarray) -> np.ndarray:
+        x = x - x.mean(0)
+        return x.T @ x / (len(x) - 1)
+
+    def least(c: np.ndarray) -> np.ndarray:  # eigenvector of the smallest eigenvalue
+        return scipy.linalg.eigh(c, subset_by_index=[0, 0])[1][:, 0]
+
+    def crossfit(sel_a: np.ndarray, sel_b: np.ndarray) -> float:
+        ca, cb = cov(groups[0][0][sel_a]), cov(groups[1][0][sel_b])
+        va, vb = least(ca), least(cb)
+        return 0.5 * float(va @ cb @ va + vb @ ca @ vb)
+
+    var = crossfit(groups[0][2], groups[1][2])
+    for _ in range(3):
+        sel = [u & (t < var * tau) for _, t, u in groups]
+        if min(np.count_nonzero(s) for s in sel) < 4 * d:
+            break
+        var = crossfit(*sel)
+    return var
+
+
+def sigma(noisy, *, data_range: float = 255.0) -> float:
+    """Standard deviation of additive white Gaussian noise, in the image's units.
+
+    Two estimators look at the weak-texture windows (gradient energy no more
+    than noise alone would give, found iteratively as in Liu et al. 2013):
+    the mean energy of Immerkaer's Laplacian mask (which sees the highest
+    spatial frequencies), and the variance along the least-variance direction
+    of a cross-fitted PCA of 7x7 patches (which discounts any structure
+    repeated across patches). Image structure can only add to either, so the
+    smaller of the two is returned. Windows holding clipped pixels (exactly 0
+    or ``data_range``) are ignored (unless nearly all are).
+
+    On Set12 with PROTOCOL noise the estimate is within 10% of the truth for
+    sigma 5..50 (the test suite checks it). At sigma 5 it reads a few percent
+    high, partly because the "clean" test images carry their own faint grain;
+    on BSD68 at sigma 5, 4 of 68 heavily textured images read more than 10%
+    high (worst +22%); from sigma 15 up all are within 8%.
+
+    Parameters
+    ----------
+    noisy : array_like
+        (H,W) or (H,W,3) image, at least 14x14.
+    data_range : float
+        The image's full scale (255 for 8-bit), used to spot clipped pixels.
+
+    Returns
+    -------
+    float
+        For RGB, the mean of the per-channel estimates.
+    """
+    tau = _texture_threshold()
+    values = []
+    for img in _channels(noisy):
+        usable = _unclipped_windows(img, data_range, strict=True)
+        v_lap = _var_laplace(img, usable, tau)
+        v_pca = _var_pca(img, usable, tau)
+        v = v_lap if v_pca is None else min(v_lap, v_pca)
+        values.append(float(np.sqrt(max(v, 0.0))))
+    return float(np.mean(values))
+
+
+# --------------------------------------------------------------------------- Poisson-Gaussian
+
+
+def poisson_gaussian(noisy, *, data_range: float = 255.0) -> tuple[float, float]:
+    """Parameters ``(a, b)`` of signal-dependent noise ``Var[y | x] = a * x + b``.
+
+    In the spirit of Foi et al. (IEEE TIP 2008): at each pixel a local mean
+    (7x7) and a local noise energy (Immerkaer's Laplacian, unit gain) are
+    taken; windows with more gradient energy than the current noise model
+    predicts are discarded (Liu et al.'s weak-texture test); the kept pixels
+    are binned by local mean, each bin gives a robust variance (median of
+    squared responses), and a weighted least-squares line through the bins
+    gives ``a`` and ``b``; this is iterated three times.
+
+    For :func:`noise2x.noise.poisson` with peak ``p``: ``a = data_range / p``,
+    ``b = 0``; :func:`noise2x.noise.poisson_gaussian` adds ``sigma**2`` to
+    ``b``; white Gaussian noise gives ``a = 0, b = sigma**2``. ``b`` may come
+    out slightly negative (it is not clamped).
+
+    Parameters
+    ----------
+    noisy : array_like
+        (H,W) or (H,W,3) image (RGB channels are pooled), at least 14x14.
+    data_range : float
+        The image's full scale; windows more than half of whose pixels are
+        exactly 0 or ``data_range`` are treated as clipped and ignored.
+
+    Returns
+    -------
+    tuple of float
+        ``(a, b)``.
+    """
+    ps = _PATCH
+    tau = _texture_threshold()
+    means, energies, textures = [], [], []
+    for img in _channels(noisy):
+        usable = _unclipped_windows(img, data_range, strict=False)
+        lap = _laplace(img)
+        off = (ps - 3) // 2  # align the (H-2)-grid response with the (H-ps+1) window grid centres
+        lap = lap[off : off + usable.shape[0], off : off + usable.shape[1]]
+        mean = _box_sum(img, ps, ps) / (ps * ps)
+        keep = usable.ravel()
+        means.append(mean.ravel()[keep])
+        energies.append((lap * lap).ravel()[keep] / 36.0)
+        textures.append(_texture(img, ps).ravel()[keep])
+    m, e, t = np.concatenate(means), np.concatenate(energies), np.concatenate(textures)
+    if m.size < 200:
+        raise InputError("noisy image has too few unclipped pixels to estimate Poisson-Gaussian noise")
+    sel = np.ones(m.size, bool)
+    a, b = 0.0, 0.0
+    for it in range(4):
+        a, b = _fit_line(m[sel], e[sel])
+        if it == 3:
+            break
+        expected = np.maximum(a * m + b, 1e-12 * max(1.0, data_range) ** 2)
+        new = t < expected * tau
+        if np.count_nonzero(new) < 200:
+            break
+        sel = new
+    return float(a), float(b)
+
+
+def _fit_line(m: np.ndarray, e: np.ndarray, n_bins: int = 24) -> tuple[float, float]:
+    """Weighted LS line through robust per-bin variances of ``e`` (squared unit-gain responses) vs ``m``."""
+    edges = np.unique(np.quantile(m, np.linspace(0, 1, n_bins + 1)))
+    idx = np.clip(np.searchsorted(edges, m, side="right") - 1, 0, len(edges) - 2)
+    xs, vs, ns = [], [], []
+    for k in range(len(edges) - 1):
+        in_bin = idx == k
+        n = int(np.count_nonzero(in_bin))
+        if n < 30:
+            continue
+        xs.append(float(m[in_bin].mean()))
+        vs.append(float(np.mean(e[in_bin])))
+        ns.append(n)
+    xs, vs, ns = np.array(xs), np.array(vs), np.array(ns, float)
+    if len(xs) < 2 or np.ptp(xs) == 0:
+        return 0.0, float(np.median(e)) / 0.4549
+    w = ns / np.maximum(vs, 1e-12) ** 2  # Var of a variance estimate ~ 2 v^2 / n
+    for _ in range(2):
+        A = np.stack([xs, np.ones_like(xs)], axis=1)
+        sw = np.sqrt(w)
+        a, b = np.linalg.lstsq(A * sw[:, None], vs * sw, rcond=None)[0]
+        w = ns / np.maximum(a * xs + b, 1e-12 * max(1.0, float(np.max(vs)))) ** 2
+    return float(a), float(b)
+
+
+# --------------------------------------------------------------------------- correlation
+
+
+@dataclass(frozen=True, eq=False)
+class CorrelationEstimate:
+    """Spatial correlation of the noise in one image (see :func:`correlation`).
+
+    Attributes
+    ----------
+    sigma : float
+        Marginal standard deviation of the noise.
+    rho : numpy.ndarray
+        Normalised autocorrelation of the noise at lags 1..radius along the
+        image axes (mean of horizontal and vertical); 0 for white noise.
+    beta : float
+        Estimate in [0, 1] of the ``beta`` of :func:`noise2x.noise.correlated`
+        with the same radius (0 = white).
+    """
+
+    sigma: float
+    rho: np.ndarray
+    beta: float
+
+
+def _second_difference_var(img: np.ndarray, lag: int, keep: np.ndarray) -> float:
+    """Robust variance of y(p-l) - 2 y(p) + y(p+l), horizontal and vertical, over the ``keep`` centres."""
+    h = img[:, : -2 * lag] - 2.0 * img[:, lag:-lag] + img[:, 2 * lag :]
+    v = img[: -2 * lag, :] - 2.0 * img[lag:-lag, :] + img[2 * lag :, :]
+    both = np.concatenate([h[keep[:, lag:-lag]], v[keep[lag:-lag, :]]])
+    return float(np.median(both * both)) / 0.4549  # median of chi2(1) = 0.4549
+
+
+def correlation(noisy, *, radius: int = 2) -> CorrelationEstimate:
+    """Marginal std and spatial autocorrelation of the noise, and the correlated() ``beta``.
+
+    Second differences ``y(p-l) - 2y(p) + y(p+l)`` cancel smooth (locally
+    linear) image content; for stationary noise with covariance ``C`` their
+    variance is ``6 C(0) - 8 C(l) + 2 C(2l)``. Measured robustly (median of
+    squares) on the flattest 30% of the image (lowest smoothed gradient) for
+    lags 1..2*radius+1, horizontally and vertically, they give ``C(0)`` (from
+    the lag 2*radius+1, beyond the reach of the model) and then ``C(l)`` for
+    l = 2*radius..1. ``beta`` is the least-squares fit of the variance ratios
+    to the :func:`noise2x.noise.correlated` model with this radius, clipped to
+    [0, 1].
+
+    Parameters
+    ----------
+    noisy : array_like
+        (H,W) or (H,W,3) image (RGB: per-channel statistics averaged), at least 14x14.
+    radius : int
+        Radius k of the correlation model (>= 1); the noise is assumed
+        uncorrelated beyond 2k pixels.
+
+    Returns
+    -------
+    CorrelationEstimate
+    """
+    from scipy import ndimage
+
+    if int(radius) != radius or radius < 1:
+        raise UsageError(f"radius must be a whole number >= 1, got {radius!r}")
+    k = int(radius)
+    far = 2 * k + 1
+    chans = _channels(noisy)
+    if min(chans[0].shape) <= 2 * far + 2:
+        raise InputError(f"noisy image {chans[0].shape} is too small for radius {k}")
+    lags = np.arange(1, far + 1)
+    v = np.zeros(len(lags))
+    for img in chans:
+        smooth = ndimage.gaussian_filter(img, 2.0)
+        grad = ndimage.gaussian_gradient_magnitude(smooth, 1.0)
+        keep = grad <= np.quantile(grad, 0.3)
+        v += np.array([_second_difference_var(img, int(lag), keep) for lag in lags]) / len(chans)
+    c0 = v[-1] / 6.0
+    cov = {0: c0}
+    for lag in range(2 * k, 0, -1):
+        cov[lag] = (6.0 * c0 + 2.0 * cov.get(2 * lag, 0.0) - v[lag - 1]) / 8.0
+    rho = np.array([cov[lag] / c0 if c0 > 0 else 0.0 for lag in range(1, k + 1)])
+    # model: V(l)/V(far) = 1 - beta * (8 t(l) - 2 t(2l)) / 6, with t(l) = max(0, 1 - l/(2k+1))
+    t1 = np.maximum(0.0, 1.0 - lags[:-1] / far)
+    t2 = np.maximum(0.0, 1.0 - 2 * lags[:-1] / far)
+    coef = (8.0 * t1 - 2.0 * t2) / 6.0
+    ratio = 1.0 - v[:-1] / v[-1] if v[-1] > 0 else np.zeros(len(coef))
+    beta = float(np.clip(np.sum(coef * ratio) / np.sum(coef * coef), 0.0, 1.0))
+    return CorrelationEstimate(sigma=float(np.sqrt(max(c0, 0.0))), rho=np.clip(rho, -1.0, 1.0), beta=beta)

@@ -1,0 +1,589 @@
+"""Read and write images: PNG, JPEG, BMP and TIFF (8/16-bit, float, multi-page stacks).
+
+Images are numpy arrays in the file's own units: (H,W) gray or (H,W,3) RGB,
+8-bit files in 0..255, 16-bit files in 0..65535, float TIFF as stored.
+Stacks are (N,H,W) or (N,H,W,3). Nothing here imports torch.
+
+Pillow decodes PNG/JPEG/BMP, except 16-bit colour PNG, which Pillow reduces to
+8 bits: those are decoded (and all 16-bit PNGs are written) by the small PNG
+codec in this module. tifffile reads and writes TIFF.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import warnings
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError, Noise2xError, UsageError
+from .fsutil import atomic_path
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "KINDS",
+    "ClippingWarning",
+    "check_image",
+    "image_kind",
+    "list_images",
+    "read_image",
+    "read_stack",
+    "write_image",
+]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+"""File extensions (lower case) that the reader and writer understand."""
+
+KINDS = ("uint8", "uint16", "float32")
+"""Sample kinds an image file can store (see :func:`image_kind`)."""
+
+_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
+_WRITABLE = {"PNG": ("uint8", "uint16"), "JPEG": ("uint8",), "BMP": ("uint8",), "TIFF": ("uint8", "uint16", "float32")}
+_MAX = {"uint8": 255, "uint16": 65535}
+_SUPPORTED = "PNG, JPEG, BMP, TIFF (" + " ".join(IMAGE_SUFFIXES) + ")"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class ClippingWarning(UserWarning):
+    """Writing an integer image clipped more than 1% of its values to the kind's range."""
+
+
+# --------------------------------------------------------------------------- arrays
+
+
+def check_image(image, *, name: str = "image") -> np.ndarray:
+    """Validate an in-memory image and return it as float64.
+
+    Parameters
+    ----------
+    image : array_like
+        (H,W) gray or (H,W,3) RGB; (H,W,1) is accepted and becomes (H,W).
+        Any real numeric dtype (integers or floats; not bool or complex).
+    name : str
+        How the array is called in error messages (``"clean"``, ``"noisy"``...).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array, (H,W) or (H,W,3). It may share memory with the input
+        when the input is already float64: do not modify it in place.
+
+    Raises
+    ------
+    InputError
+        Wrong number of dimensions or channels, empty, non-numeric dtype, or
+        NaN/inf values (the message says how many).
+    """
+    try:
+        arr = np.asarray(image)
+    except Exception as exc:  # ragged lists and the like
+        raise InputError(f"{name} is not an array: {exc}") from None
+    if arr.dtype.kind not in "uif":
+        raise InputError(f"{name} must hold real numbers (integer or float), got dtype {arr.dtype}")
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        raise InputError(f"{name} has 4 channels (RGBA?); expected (H,W) gray or (H,W,3) RGB: drop the alpha channel")
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
+        raise InputError(f"{name} must be (H,W) gray or (H,W,3) RGB, got shape {arr.shape}")
+    if arr.size == 0:
+        raise InputError(f"{name} is empty (shape {arr.shape})")
+    out = arr.astype(np.float64, copy=False)
+    _check_finite(out, name)
+    return out
+
+
+def _check_finite(arr: np.ndarray, name: str) -> None:
+    if arr.dtype.kind == "f":
+        bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        if bad:
+            raise InputError(f"{name} has {bad} NaN/inf value{'s' if bad != 1 else ''} (of {arr.size})")
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def list_images(path: str | os.PathLike) -> list[Path]:
+    """The image files named by ``path``: the file itself, or a folder's images.
+
+    Parameters
+    ----------
+    path : str or path-like
+        An image file (it must exist and have a known suffix) or a folder. A
+        folder gives its image files (suffixes in :data:`IMAGE_SUFFIXES`,
+        case-insensitive; no recursion; hidden files skipped) sorted by file
+        name, which is the PROTOCOL's image order.
+
+    Returns
+    -------
+    list of pathlib.Path
+
+    Raises
+    ------
+    UsageError
+        ``path`` does not exist.
+    InputError
+        A file with an unsupported suffix, or a folder with no image files.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"no such file or folder: {p}")
+    if p.is_dir():
+        files = [
+            f
+            for f in p.iterdir()
+            if not f.name.startswith(".") and f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()
+        ]
+        if not files:
+            raise InputError(f"no image files in folder {p} (looked for {' '.join(IMAGE_SUFFIXES)})")
+        return sorted(files, key=lambda f: f.name)
+    _format_of(p)
+    return [p]
+
+
+def _format_of(path: Path) -> str:
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(f"unsupported image file {path}: supported formats are {_SUPPORTED}")
+    return fmt
+
+
+def _existing_file(path: str | os.PathLike) -> tuple[Path, str]:
+    p = Path(path)
+    if not p.exists():
+        raise UsageError(f"no such file: {p}")
+    if p.is_dir():
+        raise UsageError(f"{p} is a folder, not an image file")
+    return p, _format_of(p)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_image(path: str | os.PathLike, *, dtype=np.float64) -> np.ndarray:
+    """Read one image in the file's own units.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A PNG, JPEG, BMP or TIFF file.
+    dtype : numpy dtype
+        Floating dtype of the result (float64 by default).
+
+    Returns
+    -------
+    numpy.ndarray
+        (H,W) gray or (H,W,3) RGB. Values: 0..255 for 8-bit files, 0..65535
+        for 16-bit files, float TIFF as stored. Alpha is dropped; palette
+        images become RGB (gray when the palette is gray); 1-bit images become
+        0/255; LA becomes gray; CMYK/YCbCr become RGB; EXIF orientation is
+        applied.
+
+    Raises
+    ------
+    UsageError
+        The file does not exist.
+    InputError
+        Unsupported suffix, unreadable/corrupt/truncated file, a multi-page
+        TIFF (use :func:`read_stack`), unsupported channels (e.g. 2), or
+        NaN/inf values.
+    """
+    p, fmt = _existing_file(path)
+    if fmt == "TIFF":
+        stack = _read_tiff(p)
+        if stack.shape[0] != 1:
+            raise InputError(f"{p} is a multi-page TIFF with {stack.shape[0]} images; use read_stack to read it")
+        arr = stack[0]
+    else:
+        arr = _read_pillow(p)
+    _check_finite(arr, str(p))
+    return arr.astype(dtype, copy=False)
+
+
+def read_stack(path: str | os.PathLike, *, dtype=np.float64) -> np.ndarray:
+    """Read a multi-page TIFF (or any single image) as a stack.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A TIFF with one or more pages (an ImageJ/tifffile (N,H,W) or
+        (N,H,W,3) array included; extra axes such as time x depth are
+        flattened into N), or any single image file (N=1).
+    dtype : numpy dtype
+        Floating dtype of the result.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,H,W) or (N,H,W,3), in the file's units (see :func:`read_image`).
+
+    Raises
+    ------
+    UsageError, InputError
+        As :func:`read_image`; also pages of different sizes.
+    """
+    p, fmt = _existing_file(path)
+    arr = _read_tiff(p) if fmt == "TIFF" else _read_pillow(p)[None]
+    _check_finite(arr, str(p))
+    return arr.astype(dtype, copy=False)
+
+
+def image_kind(path: str | os.PathLike) -> str:
+    """What sample kind a file stores: ``'uint8'``, ``'uint16'`` or ``'float32'``.
+
+    Used so that an output can keep its input's kind. Float TIFF of any
+    precision and integer TIFF other than 8/16-bit unsigned report
+    ``'float32'``; 1-bit images report ``'uint8'``.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    UsageError, InputError
+        As :func:`read_image`.
+    """
+    p, fmt = _existing_file(path)
+    try:
+        if fmt == "TIFF":
+            import tifffile
+
+            with tifffile.TiffFile(p) as tif:
+                if not tif.series:
+                    raise InputError(f"cannot read image file {p}: the TIFF holds no image")
+                dt = np.dtype(tif.series[0].dtype)
+            if dt == np.uint8 or dt == np.bool_:
+                return "uint8"
+            if dt == np.uint16:
+                return "uint16"
+            return "float32"
+        if fmt == "PNG":
+            header = _png_header(p)
+            if header is not None and header[2] == 16:
+                return "uint16"
+        from PIL import Image
+
+        with Image.open(p) as im:
+            mode = im.mode
+        if mode.startswith("I"):
+            return "uint16"
+        if mode == "F":
+            return "float32"
+        return "uint8"
+    except Noise2xError:
+        raise
+    except Exception as exc:
+        raise _unreadable(p, exc) from None
+
+
+def _unreadable(p: Path, exc: BaseException) -> InputError:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return InputError(f"cannot read image file {p}: {reason} (supported formats: {_SUPPORTED})")
+
+
+def _read_pillow(p: Path) -> np.ndarray:
+    try:
+        header = _png_header(p)
+        if header is not None and header[2] == 16 and header[3] in (2, 4, 6):
+            return _read_png16(p)
+        from PIL import Image, ImageOps
+
+        with Image.open(p) as im:
+            im.load()
+            im = ImageOps.exif_transpose(im)
+            return _pil_to_array(im)
+    except Noise2xError:
+        raise
+    except Exception as exc:
+        raise _unreadable(p, exc) from None
+
+
+def _pil_to_array(im) -> np.ndarray:
+    mode = im.mode
+    if mode == "1" or mode in ("LA", "La"):
+        return np.asarray(im.convert("L"))
+    if mode == "L":
+        return np.asarray(im)
+    if mode in ("P", "PA"):
+        rgb = np.asarray(im.convert("RGBA"))[..., :3]
+        if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
+            return np.ascontiguousarray(rgb[..., 0])  # a gray palette stays gray
+        return rgb
+    if mode == "RGB":
+        return np.asarray(im)
+    if mode.startswith("I;16"):
+        return np.asarray(im).astype(np.uint16)
+    if mode in ("I", "F"):
+        return np.asarray(im)
+    return np.asarray(im.convert("RGB"))  # RGBA, RGBX, CMYK, YCbCr, LAB, HSV...
+
+
+def _read_tiff(p: Path) -> np.ndarray:
+    """Decode a TIFF into (N,H,W) or (N,H,W,3)."""
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(p) as tif:
+            series = list(tif.series)
+            if not series:
+                raise InputError(f"cannot read image file {p}: the TIFF holds no image")
+            parts = [_tiff_series(s.asarray(), s.axes, p) for s in series]
+    except Noise2xError:
+        raise
+    except Exception as exc:
+        raise _unreadable(p, exc) from None
+    shapes = {a.shape[1:] for a in parts}
+    if len(shapes) > 1:
+        raise InputError(f"{p} holds images of different sizes {sorted(shapes)}; cannot make one stack")
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _tiff_series(arr: np.ndarray, axes: str, p: Path) -> np.ndarray:
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.uint8) * 255
+    if len(axes) != arr.ndim or "Y" not in axes or "X" not in axes:
+        raise InputError(f"{p} has an unsupported TIFF layout (axes {axes!r}, shape {arr.shape})")
+    chans = [i for i, a in enumerate(axes) if a in "SC" and arr.shape[i] > 1]
+    if len(chans) > 1:
+        raise InputError(f"{p} has several channel axes (axes {axes!r}, shape {arr.shape}); expected gray or RGB")
+    y, x = axes.index("Y"), axes.index("X")
+    others = [i for i in range(arr.ndim) if i not in (y, x, *chans)]
+    arr = np.transpose(arr, [*others, y, x, *chans])
+    n = int(np.prod([arr.shape[i] for i in range(len(others))], dtype=np.int64))
+    arr = arr.reshape((n, *arr.shape[len(others):]))
+    if arr.ndim == 4:
+        c = arr.shape[3]
+        if c == 4:
+            arr = arr[..., :3]
+        elif c != 3:
+            raise InputError(f"{p} has {c} channels; expected 1 (gray), 3 (RGB) or 4 (RGBA)")
+    return arr
+
+
+# --------------------------------------------------------------------------- 16-bit PNG codec
+
+
+def _png_header(p: Path) -> tuple[int, int, int, int, int] | None:
+    """(width, height, bit depth, colour type, interlace) of a PNG, or None if not a PNG."""
+    with open(p, "rb") as fh:
+        head = fh.read(33)
+    if len(head) < 33 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
+        return None
+    width, height, depth, ctype, _comp, _filt, interlace = struct.unpack(">IIBBBBB", head[16:29])
+    return width, height, depth, ctype, interlace
+
+
+def _read_png16(p: Path) -> np.ndarray:
+    """Decode a 16-bit colour PNG (types 2, 4, 6), which Pillow reduces to 8 bits."""
+    data = p.read_bytes()
+    pos, idat, header = 8, [], None
+    while pos + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        ctype = data[pos + 4 : pos + 8]
+        body = data[pos + 8 : pos + 8 + length]
+        if len(body) != length or pos + 12 + length > len(data):
+            raise InputError(f"cannot read image file {p}: truncated PNG chunk {ctype!r}")
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
+        if zlib.crc32(ctype + body) & 0xFFFFFFFF != crc:
+            raise InputError(f"cannot read image file {p}: corrupt PNG chunk {ctype!r} (CRC mismatch)")
+        if ctype == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif ctype == b"IDAT":
+            idat.append(body)
+        elif ctype == b"IEND":
+            break
+        pos += 12 + length
+    else:
+        raise InputError(f"cannot read image file {p}: truncated PNG (no IEND chunk)")
+    width, height, depth, colour, _comp, _filt, interlace = header
+    channels = {2: 3, 4: 2, 6: 4}[colour]
+    try:
+        raw = zlib.decompress(b"".join(idat))
+    except zlib.error as exc:
+        raise InputError(f"cannot read image file {p}: corrupt PNG image data ({exc})") from None
+    bpp = 2 * channels
+    if interlace:
+        out = np.zeros((height, width * bpp), np.uint8)
+        pos = 0
+        for y0, x0, dy, dx in ((0, 0, 8, 8), (0, 4, 8, 8), (4, 0, 8, 4), (0, 2, 4, 4), (2, 0, 4, 2), (0, 1, 2, 2), (1, 0, 2, 1)):
+            h, w = -(-(height - y0) // dy), -(-(width - x0) // dx)
+            if h <= 0 or w <= 0:
+                continue
+            sub, pos = _unfilter(raw, pos, h, w, bpp, p)
+            view = out.reshape(height, width, bpp)
+            view[y0::dy, x0::dx] = sub.reshape(h, w, bpp)
+    else:
+        out, _ = _unfilter(raw, 0, height, width, bpp, p)
+    arr = out.reshape(height, width * channels * 2).view(">u2").reshape(height, width, channels).astype(np.uint16)
+    if channels == 2:
+        return arr[..., 0]
+    return arr[..., :3]
+
+
+def _unfilter(raw: bytes, pos: int, height: int, width: int, bpp: int, p: Path) -> tuple[np.ndarray, int]:
+    """Undo PNG scanline filters for ``height`` rows starting at byte ``pos``."""
+    stride = width * bpp
+    end = pos + height * (stride + 1)
+    if len(raw) < end:
+        raise InputError(f"cannot read image file {p}: truncated PNG image data")
+    rows = np.frombuffer(raw, np.uint8, count=end - pos, offset=pos).reshape(height, stride + 1)
+    out = np.empty((height, stride), np.uint8)
+    prev = np.zeros(stride, np.uint8)
+    for y in range(height):
+        kind, line = rows[y, 0], rows[y, 1:]
+        if kind == 0:
+            cur = line
+        elif kind == 1:  # Sub: running sum per byte position of the pixel
+            cur = (np.cumsum(line.reshape(width, bpp), axis=0, dtype=np.uint64) % 256).astype(np.uint8).ravel()
+        elif kind == 2:  # Up
+            cur = line + prev
+        elif kind in (3, 4):  # Average / Paeth: sequential along the row
+            f, b, r = line.tolist(), prev.tolist(), [0] * stride
+            for i in range(stride):
+                a = r[i - bpp] if i >= bpp else 0
+                if kind == 3:
+                    r[i] = (f[i] + ((a + b[i]) >> 1)) & 255
+                else:
+                    c = b[i - bpp] if i >= bpp else 0
+                    est = a + b[i] - c
+                    pa, pb, pc = abs(est - a), abs(est - b[i]), abs(est - c)
+                    pred = a if (pa <= pb and pa <= pc) else (b[i] if pb <= pc else c)
+                    r[i] = (f[i] + pred) & 255
+            cur = np.array(r, np.uint8)
+        else:
+            raise InputError(f"cannot read image file {p}: corrupt PNG (unknown filter type {int(kind)})")
+        out[y] = cur
+        prev = out[y]
+    return out, end
+
+
+def _png16_bytes(data: np.ndarray) -> bytes:
+    """Encode a uint16 (H,W) or (H,W,3) array as PNG (rows 'Up'-filtered, zlib)."""
+    height, width = data.shape[:2]
+    colour = 0 if data.ndim == 2 else 2
+    rows = np.ascontiguousarray(data.astype(">u2")).view(np.uint8).reshape(height, -1)
+    filtered = rows.copy()
+    filtered[1:] -= rows[:-1]  # Up filter, modulo 256
+    kinds = np.full((height, 1), 2, np.uint8)
+    kinds[0] = 0
+    raw = np.concatenate([kinds, filtered], axis=1).tobytes()
+
+    def chunk(tag: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, colour, 0, 0, 0)
+    return _PNG_SIGNATURE + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_image(path: str | os.PathLike, image, *, kind: str | None = None) -> None:
+    """Write an image (or, as TIFF, a stack) atomically.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file; its extension chooses the format (PNG, JPEG, BMP, TIFF).
+    image : array_like
+        (H,W) or (H,W,3) in the units of ``kind`` (0..255 for uint8, 0..65535
+        for uint16); TIFF also takes stacks (N,H,W) or (N,H,W,3), written as
+        multi-page. A 3-D array whose last axis is 3 is RGB; (…,1) is gray.
+    kind : {'uint8', 'uint16', 'float32'}, optional
+        Sample kind. Default by extension: TIFF float32 (unclipped), others
+        uint8. uint16 is allowed for PNG and TIFF, float32 only for TIFF.
+        Integer kinds are rounded and clipped to their range; a
+        :class:`ClippingWarning` is emitted when clipping changed more than 1%
+        of the values. JPEG is written with quality 95.
+
+    Raises
+    ------
+    UsageError
+        Unsupported extension or kind, a kind the format cannot store, or a
+        stack for a non-TIFF file.
+    InputError
+        Wrong shape, non-numeric dtype or NaN/inf values.
+    Noise2xError
+        The output folder is missing or not writable, or the encoder failed;
+        an existing file at ``path`` is then left untouched.
+    """
+    p = Path(path)
+    fmt = _FORMATS.get(p.suffix.lower())
+    if fmt is None:
+        raise UsageError(f"cannot write {p}: unsupported file extension {p.suffix!r}; use one of {' '.join(IMAGE_SUFFIXES)}")
+    if kind is None:
+        kind = "float32" if fmt == "TIFF" else "uint8"
+    if kind not in KINDS:
+        raise UsageError(f"unknown image kind {kind!r}; choose one of {', '.join(KINDS)}")
+    if kind not in _WRITABLE[fmt]:
+        raise UsageError(f"{fmt} files cannot store {kind} samples ({p}); {fmt} allows {', '.join(_WRITABLE[fmt])}")
+    arr = _writable_array(image, fmt, p)
+    if kind == "float32":
+        data = arr.astype(np.float32)
+        _check_finite(data, f"image for {p} (after conversion to float32)")
+    else:
+        rounded = np.rint(arr)
+        top = _MAX[kind]
+        clipped = int(np.count_nonzero((rounded < 0) | (rounded > top)))
+        if clipped > 0.01 * rounded.size:
+            warnings.warn(
+                ClippingWarning(
+                    f"writing {p}: {100.0 * clipped / rounded.size:.1f}% of the values were outside "
+                    f"[0, {top}] and were clipped ({kind})"
+                ),
+                stacklevel=2,
+            )
+        data = np.clip(rounded, 0, top).astype(kind)
+    with atomic_path(p) as tmp:
+        try:
+            _encode(tmp, data, fmt, kind)
+        except Noise2xError:
+            raise
+        except Exception as exc:
+            raise Noise2xError(f"cannot write {p}: {exc}") from None
+
+
+def _writable_array(image, fmt: str, p: Path) -> np.ndarray:
+    arr = np.asarray(image)
+    if arr.dtype.kind not in "uif":
+        raise InputError(f"image for {p} must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim >= 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    single = arr.ndim == 2 or (arr.ndim == 3 and arr.shape[-1] == 3)
+    stack = arr.ndim == 4 and arr.shape[-1] == 3 or (arr.ndim == 3 and not single and fmt == "TIFF")
+    if arr.ndim == 4 and arr.shape[-1] == 3 and fmt != "TIFF":
+        raise UsageError(f"cannot write {p}: a stack of shape {arr.shape} can only be written as TIFF (.tif/.tiff)")
+    if not (single or stack):
+        allowed = "(H,W), (H,W,3) or a stack (N,H,W[,3])" if fmt == "TIFF" else "(H,W) or (H,W,3) (stacks only as TIFF)"
+        raise InputError(f"image for {p} must be {allowed}, got shape {arr.shape}")
+    if arr.size == 0:
+        raise InputError(f"image for {p} is empty (shape {arr.shape})")
+    arr = arr.astype(np.float64, copy=False)
+    _check_finite(arr, f"image for {p}")
+    return arr
+
+
+def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str) -> None:
+    if fmt == "TIFF":
+        import tifffile
+
+        rgb = data.shape[-1] == 3 and data.ndim in (3, 4)
+        tifffile.imwrite(tmp, data, photometric="rgb" if rgb else "minisblack")
+    elif kind == "uint16":
+        tmp.write_bytes(_png16_bytes(data))
+    else:
+        from PIL import Image
+
+        im = Image.fromarray(np.ascontiguousarray(data))
+        if fmt == "JPEG":
+            im.save(tmp, format="JPEG", quality=95)
+        else:
+            im.save(tmp, format=fmt)

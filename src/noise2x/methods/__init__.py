@@ -1,0 +1,42 @@
+"""Training methods; ``METHODS`` maps each name (== module == CLI value) to its class."""
+
+from __future__ import annotations
+
+from .base import Method
+from .neighbor2neighbor import Neighbor2Neighbor
+from .noise2noise import Noise2Noise
+from .noise2same import Noise2Same
+from .noise2same_pro import Noise2SamePro
+from .noise2self import Noise2Self
+from .noise2void import Noise2Void
+from .supervised import Supervised
+
+METHODS = {
+    "supervised": Supervised,
+    "noise2noise": Noise2Noise,
+    "noise2void": Noise2Void,
+    "noise2self": Noise2Self,
+    "noise2same": Noise2Same,
+    "noise2same_pro": Noise2SamePro,
+    "neighbor2neighbor": Neighbor2Neighbor,
+}
+
+
+def get_method(name: str, options=None) -> Method:
+    """Instantiate method ``name`` with ``options`` (dataclass, dict or None).
+
+    Raises
+    ------
+    UsageError
+        Unknown name (the message lists the valid ones) or invalid options.
+    """
+    from ..errors import UsageError
+
+    try:
+        cls = METHODS[name]
+    except KeyError:
+        raise UsageError(f"unknown method {name!r}; trainable methods: {', '.join(METHODS)}") from None
+    return cls(options)
+
+
+__all__ = ["METHODS", "Method", "get_method"]

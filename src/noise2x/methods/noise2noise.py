@@ -1,0 +1,96 @@
+"""Noise2Noise (Lehtinen et al. 2018): the target is an independent noisy copy.
+
+The loss fits the statistic of the noise that the estimate should recover:
+L2 (mean) for zero-mean noise such as Gaussian and Poisson, L1 (median) for
+noise with a median at the clean value (e.g. random-valued impulse noise), and
+the paper's annealed L0 (mode) for noise such as text overlays:
+``(|f(x) - y| + eps) ** gamma`` with ``gamma`` annealed linearly from 2 to 0
+over training (``progress``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import torch
+from torch import Tensor
+
+from ..errors import UsageError
+from .base import Method
+
+LOSSES = ("auto", "l2", "l1", "l0")
+#: The loss "auto" picks for a training noise (others: "l2"), following the paper.
+AUTO_LOSS = {"text": "l1", "impulse": "l0", "salt_pepper": "l1"}
+
+
+@dataclasses.dataclass
+class Noise2NoiseOptions:
+    """Options of :class:`Noise2Noise`.
+
+    Attributes
+    ----------
+    loss : {"auto", "l2", "l1", "l0"}
+        L2 for Gaussian/Poisson, L1 for text overlays, the annealed L0 for
+        random-valued impulse noise. "auto" picks by the training noise
+        (``--add-noise``); L2 when the noise is not known.
+    l0_eps : float
+        The epsilon of the L0 loss (1e-8 in the paper).
+    gamma_start, gamma_end : float
+        The L0 exponent is annealed linearly from ``gamma_start`` to ``gamma_end``.
+    swap : bool
+        Randomly swap input and target per sample (both are equally noisy).
+    """
+
+    loss: str = "auto"
+    l0_eps: float = 1e-8
+    gamma_start: float = 2.0
+    gamma_end: float = 0.0
+    swap: bool = True
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise UsageError(f"method.loss={self.loss!r} is not valid for noise2noise; valid: {', '.join(LOSSES)}")
+        if self.l0_eps <= 0:
+            raise UsageError("method.l0_eps must be > 0")
+
+
+class Noise2Noise(Method):
+    """Train on pairs of independent noisy observations of the same content."""
+
+    name: ClassVar[str] = "noise2noise"
+    requires: ClassVar[frozenset[str]] = frozenset({"noisy", "noisy2"})
+    Options: ClassVar[type] = Noise2NoiseOptions
+
+    def with_noise(self, noise) -> "Noise2Noise":
+        """Resolve ``loss="auto"`` from the training noise (see ``AUTO_LOSS``)."""
+        if self.options.loss != "auto":
+            return self
+        name = getattr(noise, "name", None)
+        if isinstance(noise, str):
+            name = noise.partition(":")[0].strip().lower()
+        return Noise2Noise(dataclasses.replace(self.options, loss=AUTO_LOSS.get(name, "l2")))
+
+    def gamma(self, progress: float) -> float:
+        """The L0 exponent at ``progress`` in [0, 1]."""
+        p = min(max(float(progress), 0.0), 1.0)
+        o = self.options
+        return o.gamma_start + (o.gamma_end - o.gamma_start) * p
+
+    def loss(self, model, batch, *, rng: torch.Generator, progress: float = 0.0) -> dict[str, Tensor]:
+        """``{"model": error between net(noisy) and noisy2}``, in normalised units."""
+        self.check_batch(batch)
+        src, tgt = batch.noisy, batch.noisy2
+        if self.options.swap:
+            flip = torch.rand(src.shape[0], 1, 1, 1, generator=rng, device=rng.device) < 0.5
+            flip = flip.to(src.device)
+            src, tgt = torch.where(flip, tgt, src), torch.where(flip, src, tgt)
+        diff = model.net(model.normalize(src)) - model.normalize(tgt)
+        kind = self.options.loss
+        if kind in ("l2", "auto"):
+            err = diff.square()
+        elif kind == "l1":
+            err = diff.abs()
+        else:
+            err = (diff.abs() + self.options.l0_eps).pow(self.gamma(progress))
+        return {"model": err.mean()}

@@ -1,0 +1,317 @@
+"""Tiled inference: the only numpy <-> torch boundary for applying a model.
+
+:func:`denoise_array` takes an image (H, W) or (H, W, C) in its own units and
+returns the denoised image in the same units, same shape, float32. Large
+images are processed in overlapping tiles (batched), blended smoothly
+(:mod:`noise2x.tiling`); peak memory is the output image plus a batch of
+tiles, whatever the image size. ``tta=True`` averages the 8 D4 transforms.
+
+:class:`Denoiser` bundles a model, its method and its metadata; it is what
+``noise2x.load_model`` returns and ``noise2x denoise --model`` uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+
+from .errors import InputError, UsageError
+from .tiling import Stitcher, context_region, tile_grid
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> cuda if available, else mps, else cpu; other values are checked.
+
+    Raises
+    ------
+    UsageError
+        An unknown device, or one that is not available here.
+    """
+    if isinstance(device, torch.device):
+        return device
+    name = str(device or "auto").lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise UsageError(f"unknown device {device!r}; valid: auto, cpu, cuda, cuda:N, mps") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UsageError("device cuda requested but no CUDA GPU is available; use --device cpu or auto")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise UsageError("device mps requested but MPS is not available; use --device cpu or auto")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise UsageError(f"unsupported device {device!r}; valid: auto, cpu, cuda, cuda:N, mps")
+    return dev
+
+
+def cpu_count() -> int:
+    """CPU cores available to this process."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def auto_threads() -> int:
+    """CPU threads that fit the machine now: the cores not already busy (at least 1).
+
+    On a machine shared with other jobs, oversubscribing the cores makes torch's
+    threads wait for each other: one thread per idle core is faster.
+    """
+    cores = cpu_count()
+    try:
+        busy = os.getloadavg()[0]
+    except (AttributeError, OSError):  # pragma: no cover - not Unix
+        busy = 0.0
+    return max(1, min(cores, int(round(cores - busy))))
+
+
+@contextlib.contextmanager
+def cpu_threads(n: int = 0) -> Iterator[int]:
+    """Run a block with ``n`` torch CPU threads (0 = :func:`auto_threads`), then restore the setting."""
+    before = torch.get_num_threads()
+    n = n or auto_threads()
+    torch.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        torch.set_num_threads(before)
+
+
+def _d4_tensor(x: torch.Tensor, k: int) -> torch.Tensor:
+    x = torch.rot90(x, k % 4, dims=(-2, -1))
+    return torch.flip(x, dims=(-1,)) if k >= 4 else x
+
+
+def _d4_tensor_inverse(x: torch.Tensor, k: int) -> torch.Tensor:
+    if k >= 4:
+        x = torch.flip(x, dims=(-1,))
+    return torch.rot90(x, -(k % 4), dims=(-2, -1))
+
+
+def _predictor(model: Any, method: Any, tta: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+    def run(x: torch.Tensor) -> torch.Tensor:
+        return model(x) if method is None else method.predict(model, x)
+
+    if not tta:
+        return run
+
+    def run_tta(x: torch.Tensor) -> torch.Tensor:
+        acc = None
+        for k in range(8):
+            y = _d4_tensor_inverse(run(_d4_tensor(x, k)), k)
+            acc = y if acc is None else acc + y
+        return acc / 8.0
+
+    return run_tta
+
+
+def model_alignment(model: Any) -> int:
+    """Tile alignment a model needs to see the same pooling grid as on the whole image.
+
+    ``net.alignment`` when the network defines it (a U-Net: ``2 ** depth``), else 1.
+    """
+    net = getattr(model, "net", model)
+    return int(getattr(net, "alignment", 1) or 1)
+
+
+def _check_image(image: Any, channels: int) -> np.ndarray:
+    arr = np.asarray(image)
+    if arr.dtype.kind not in "uif":
+        raise InputError(f"image must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim not in (2, 3) or arr.size == 0:
+        raise InputError(f"image must be (H,W) or (H,W,C), got shape {arr.shape}")
+    c = 1 if arr.ndim == 2 else arr.shape[2]
+    if c != channels:
+        kind = {1: "gray", 3: "RGB"}
+        raise InputError(f"the model expects {channels}-channel ({kind.get(channels, 'multi-channel')}) images, "
+                         f"got a {c}-channel image of shape {arr.shape}")
+    return arr
+
+
+def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: int = 256, overlap: int = 32,
+                  context: int = 16, batch_size: int = 4, tta: bool = False, device: str | torch.device = "auto",
+                  threads_auto: bool = True) -> np.ndarray:
+    """Denoise one image with a trained model, tile by tile.
+
+    Parameters
+    ----------
+    model : ScaledModel
+        Image units in and out.
+    image : ndarray
+        (H, W) or (H, W, C) in the image's own units, any real dtype; values
+        outside the nominal range (unclipped noise) are fine.
+    method : Method, optional
+        Its ``predict`` is used (default ``model(x)``).
+    tile : int
+        Tile side in pixels; 0 = the whole image at once. Tiles start at
+        multiples of the network's alignment (:func:`model_alignment`), so a
+        U-Net pools on the same grid as on the whole image.
+    overlap : int
+        Minimum overlap of neighbouring tiles (``0 <= overlap < tile``), across
+        which their outputs are blended.
+    context : int
+        Extra image around each tile given to the network and cropped from
+        its output, so tile borders see the image instead of padding (tiles
+        at the image border are not grown past it). Rounded up to the
+        network's alignment (32 for the paper's U-Net).
+    batch_size : int
+        Tiles per forward pass.
+    tta : bool
+        Average the 8 rotations/flips (8x slower, usually a little better).
+    device : str
+        "auto", "cpu", "cuda", "mps".
+    threads_auto : bool
+        On the CPU, use :func:`auto_threads` threads for this call (restored
+        afterwards); False keeps torch's current setting.
+
+    Returns
+    -------
+    ndarray
+        float32, same shape as ``image``, in the image's units (not clipped).
+
+    Raises
+    ------
+    InputError
+        Wrong number of channels, NaN/inf values, or a non-numeric array.
+    """
+    arr = _check_image(image, model.in_channels)
+    if batch_size < 1:
+        raise UsageError(f"batch_size must be >= 1, got {batch_size}")
+    if tile < 0:
+        raise UsageError(f"tile must be >= 0 (0 = whole image), got {tile}")
+    dev = resolve_device(device)
+    model = model.to(dev).eval()
+    grid = tile_grid(arr.shape, tile=tile, overlap=overlap if tile else 0, align=model_alignment(model))
+    channels = arr.shape[2] if arr.ndim == 3 else None
+    stitcher = Stitcher(grid, channels=channels)
+    run = _predictor(model, method, tta)
+    align = model_alignment(model)
+    regions = [(s, context_region(s, arr.shape, context=context if tile else 0, align=align)) for s in grid.specs]
+    groups: dict[tuple[int, int], list] = {}
+    for s, r in regions:  # regions of equal shape are batched together
+        groups.setdefault(r.shape, []).append((s, r))
+    chunks = [g[b:b + batch_size] for g in groups.values() for b in range(0, len(g), batch_size)]
+    threads = cpu_threads(0) if dev.type == "cpu" and threads_auto else contextlib.nullcontext()
+    with torch.inference_mode(), threads:
+        for chunk in chunks:
+            tiles = []
+            for _, r in chunk:
+                t = arr[r.slices].astype(np.float32, copy=False)
+                if not np.isfinite(t).all():
+                    raise InputError(f"image has NaN/inf values (in rows {r.y0}-{r.y1}, columns {r.x0}-{r.x1})")
+                tiles.append(t if t.ndim == 3 else t[:, :, None])
+            x = torch.from_numpy(np.ascontiguousarray(np.stack(tiles).transpose(0, 3, 1, 2))).to(dev)
+            y = run(x).float().cpu().numpy().transpose(0, 2, 3, 1)
+            for (s, r), out in zip(chunk, y):
+                out = out[s.y0 - r.y0:s.y1 - r.y0, s.x0 - r.x0:s.x1 - r.x0]
+                stitcher.add(s, out if channels is not None else out[:, :, 0])
+    return stitcher.result()
+
+
+def denoise_stack(model: Any, stack: np.ndarray, *, method: Any = None, progress: Callable[[int, int], None] | None = None,
+                  **kwargs: Any) -> np.ndarray:
+    """Denoise a stack (N, H, W) or (N, H, W, C) frame by frame (see :func:`denoise_array`).
+
+    ``progress(i, n)`` is called after each frame. Returns float32 (N, H, W[, C]).
+    """
+    arr = np.asarray(stack)
+    if arr.ndim not in (3, 4):
+        raise InputError(f"a stack must be (N,H,W) or (N,H,W,C), got shape {arr.shape}")
+    out = np.empty(arr.shape, dtype=np.float32)
+    for i in range(arr.shape[0]):
+        out[i] = denoise_array(model, arr[i], method=method, **kwargs)
+        if progress is not None:
+            progress(i + 1, arr.shape[0])
+    return out
+
+
+class Denoiser:
+    """A trained model with its method and metadata.
+
+    Parameters
+    ----------
+    model : ScaledModel
+    method : Method
+        The method it was trained with (its ``predict`` is used).
+    metadata : dict
+        What the model file holds (see :func:`noise2x.checkpoint.read_metadata`).
+    """
+
+    def __init__(self, model: Any, method: Any, metadata: dict[str, Any] | None = None) -> None:
+        self.model = model.eval()
+        self.method = method
+        self._metadata = dict(metadata or {})
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Denoiser":
+        """Load a model file (safetensors; nothing is unpickled).
+
+        Raises
+        ------
+        InputError
+            Corrupt, truncated or incompatible file, or a method this noise2x does not know.
+        """
+        from .checkpoint import load_model
+        from .methods import METHODS, get_method
+
+        model, meta = load_model(path)
+        name = meta.get("method")
+        if name not in METHODS:
+            raise InputError(f"{path} was trained with method {name!r}, unknown to this noise2x "
+                             f"(known: {', '.join(METHODS)})")
+        try:
+            method = get_method(name, meta.get("method_options") or {})
+        except UsageError as exc:
+            raise InputError(f"{path}: invalid method options: {exc}") from None
+        return cls(model, method, meta)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """A copy of the model file's metadata."""
+        return dict(self._metadata)
+
+    @property
+    def method_name(self) -> str:
+        return str(self._metadata.get("method", getattr(self.method, "name", "?")))
+
+    @property
+    def channels(self) -> int:
+        return int(self.model.in_channels)
+
+    def denoise(self, image: np.ndarray, *, tile: int = 256, overlap: int = 32, tta: bool = False,
+                context: int = 16, batch_size: int = 4, device: str = "auto") -> np.ndarray:
+        """Denoise one image (H, W) or (H, W, C); float32 in the image's units (see :func:`denoise_array`)."""
+        return denoise_array(self.model, image, method=self.method, tile=tile, overlap=overlap, context=context,
+                             batch_size=batch_size, tta=tta, device=device)
+
+    def denoise_stack(self, stack: np.ndarray, *, tile: int = 256, overlap: int = 32, tta: bool = False,
+                      context: int = 16, batch_size: int = 4, device: str = "auto",
+                      progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+        """Denoise a stack (N, H, W[, C]) frame by frame."""
+        return denoise_stack(self.model, stack, method=self.method, tile=tile, overlap=overlap, tta=tta,
+                             context=context, batch_size=batch_size, device=device, progress=progress)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model file (atomic)."""
+        from .checkpoint import save_model
+
+        meta = {k: v for k, v in self._metadata.items() if k != "sha256"}
+        meta.setdefault("method", self.method.name)
+        meta.setdefault("method_options", self.method.options_dict())
+        return save_model(path, self.model.cpu(), metadata=meta)
+
+    def __repr__(self) -> str:
+        return (f"Denoiser(method={self.method_name!r}, arch={self.model.arch!r}, channels={self.channels}, "
+                f"steps={self._metadata.get('steps')})")

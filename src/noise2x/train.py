@@ -1,0 +1,614 @@
+"""One method-agnostic training loop.
+
+:func:`train` builds the data, the model and one Adam optimiser per loss key
+returned by the method, then steps until the budget (``--steps`` and/or
+``--minutes``) is used, validating every ``train.val_every`` steps: PSNR
+against clean images when they are known, else the method's own loss on
+fixed crops. The output model file holds the best weights (``train.keep``);
+the run folder beside it (``MODEL.run/``) holds ``config.json``, ``log.csv``,
+``curve.png``, ``last.safetensors`` and ``state.safetensors`` (optimiser and
+random states, for ``--resume``). It contains no method names.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io as _io
+import json
+import math
+import signal
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from .config import (TrainConfig, TrainSection, apply_overrides, check_config, preset_overrides,
+                     resolve_model, resolve_preset)
+from .errors import Noise2xError, UsageError
+from .fsutil import atomic_path
+
+__all__ = ["TrainConfig", "TrainingInterrupted", "StepInfo", "lr_factor", "run_folder", "train", "train_model"]
+
+
+class TrainingInterrupted(Noise2xError):
+    """Training stopped early (Ctrl-C or a callback); the state is saved for ``--resume``."""
+
+    exit_code = 130
+
+
+@dataclasses.dataclass
+class StepInfo:
+    """Passed to callbacks after every step; set ``stop = True`` to end the run (resumable)."""
+
+    step: int
+    loss: float
+    lr: float
+    progress: float
+    seconds: float
+    stop: bool = False
+
+
+def lr_factor(progress: float, *, schedule: str = "rampdown", rampdown: float = 0.3, warmup: float = 0.0) -> float:
+    """Learning-rate multiplier at ``progress`` (fraction of the budget used, 0..1).
+
+    "rampdown" is the Noise2Noise paper's schedule: 1 until ``1 - rampdown``, then
+    ``(0.5 + cos(pi t) / 2) ** 2`` with ``t`` going 0 -> 1 over the last
+    ``rampdown`` of the budget. "cosine" decays as ``(1 + cos(pi p)) / 2``;
+    "constant" stays 1. An optional linear warm-up over the first ``warmup``.
+    """
+    p = min(max(float(progress), 0.0), 1.0)
+    if schedule == "cosine":
+        f = 0.5 * (1.0 + math.cos(math.pi * p))
+    elif schedule == "rampdown":
+        start = 1.0 - rampdown
+        if rampdown > 0 and p >= start:
+            t = (p - start) / rampdown
+            f = (0.5 + math.cos(math.pi * t) / 2.0) ** 2
+        else:
+            f = 1.0
+    elif schedule == "constant":
+        f = 1.0
+    else:
+        raise UsageError(f"unknown schedule {schedule!r}")
+    if warmup > 0 and p < warmup:
+        f *= (p / warmup) * 0.99 + 0.01
+    return f
+
+
+def run_folder(out: str | Path) -> Path:
+    """The run folder of a model file: ``M.safetensors`` -> ``M.run``."""
+    out = Path(out)
+    return out.with_name(out.stem + ".run")
+
+
+# -- progress display ------------------------------------------------------------------
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class _Progress:
+    def __init__(self, enabled: bool, stream=None) -> None:
+        self.enabled = enabled
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.last = 0.0
+        self.width = 0
+
+    def update(self, text: str, *, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if self.tty:
+            if force or now - self.last > 0.25:
+                pad = max(0, self.width - len(text))
+                self.stream.write("\r" + text + " " * pad)
+                self.stream.flush()
+                self.width = len(text)
+                self.last = now
+        elif force:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.tty and self.width:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+# -- curve -------------------------------------------------------------------------------
+def plot_curves(rows: Sequence[dict[str, Any]], path: str | Path) -> None:
+    """Draw the training loss and the validation measure against the step to a PNG (Pillow)."""
+    from PIL import Image, ImageDraw
+
+    W, H, M = 900, 340, 48
+    img = Image.new("RGB", (W, H), "white")
+    draw = ImageDraw.Draw(img)
+    panels = [("train loss (log10)", "train_loss", True, (31, 119, 180)),
+              ("validation PSNR (dB)" if any(r.get("val_psnr") not in (None, "") for r in rows)
+               else "validation loss (log10)",
+               "val_psnr" if any(r.get("val_psnr") not in (None, "") for r in rows) else "val_loss",
+               not any(r.get("val_psnr") not in (None, "") for r in rows), (214, 39, 40))]
+    pw = W // 2
+    for n, (title, key, log, color) in enumerate(panels):
+        x0, x1, y0, y1 = n * pw + M, (n + 1) * pw - 16, 28, H - 36
+        draw.rectangle([x0, y0, x1, y1], outline=(0, 0, 0))
+        draw.text((x0, 8), title, fill=(0, 0, 0))
+        pts = []
+        for r in rows:
+            v = r.get(key)
+            if v in (None, ""):
+                continue
+            v = float(v)
+            if log:
+                if v <= 0:
+                    continue
+                v = math.log10(v)
+            if math.isfinite(v):
+                pts.append((float(r["step"]), v))
+        if not pts:
+            continue
+        sx = [p[0] for p in pts]
+        sy = [p[1] for p in pts]
+        ax0, ax1 = min(sx), max(sx)
+        ay0, ay1 = min(sy), max(sy)
+        if ax1 == ax0:
+            ax1 = ax0 + 1
+        if ay1 == ay0:
+            ay0, ay1 = ay0 - 0.5, ay1 + 0.5
+        def tx(v: float) -> float:
+            return x0 + 4 + (x1 - x0 - 8) * (v - ax0) / (ax1 - ax0)
+        def ty(v: float) -> float:
+            return y1 - 4 - (y1 - y0 - 8) * (v - ay0) / (ay1 - ay0)
+        xy = [(tx(a), ty(b)) for a, b in pts]
+        if len(xy) > 1:
+            draw.line(xy, fill=color, width=2)
+        for (a, b) in xy:
+            draw.ellipse([a - 2, b - 2, a + 2, b + 2], fill=color)
+        draw.text((x0 - 44, y0), f"{ay1:.3g}", fill=(0, 0, 0))
+        draw.text((x0 - 44, y1 - 10), f"{ay0:.3g}", fill=(0, 0, 0))
+        draw.text((x0, y1 + 6), f"{ax0:.0f}", fill=(0, 0, 0))
+        draw.text((x1 - 40, y1 + 6), f"{ax1:.0f} steps", fill=(0, 0, 0))
+    with atomic_path(path) as tmp:
+        img.save(tmp, format="PNG")
+
+
+LOG_COLUMNS = ("step", "seconds", "lr", "train_loss", "val_psnr", "val_loss", "steps_per_s")
+
+
+def _write_log(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    buf = _io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=LOG_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in LOG_COLUMNS})
+    with atomic_path(path) as tmp:
+        tmp.write_text(buf.getvalue())
+
+
+def _read_log(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return [dict(r) for r in csv.DictReader(f)]
+
+
+def _write_json(obj: Any, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+# -- the loop ----------------------------------------------------------------------------
+def _build_config(method: str, *, data, data2, val_data, add_noise, steps, minutes, seed, device,
+                  overrides: Sequence[str], device_type: str | None = None) -> tuple[TrainConfig, str]:
+    base = TrainConfig(method=method, data=str(data), data2=None if data2 is None else str(data2),
+                       val_data=None if val_data is None else str(val_data),
+                       add_noise=None if add_noise is None else str(add_noise),
+                       train=TrainSection(steps=steps, minutes=minutes, seed=int(seed), device=str(device)))
+    user = apply_overrides(base, overrides)
+    from .predict import resolve_device
+
+    dev = resolve_device(user.train.device)
+    preset = resolve_preset(user, dev.type)
+    cfg = apply_overrides(apply_overrides(base, preset_overrides(method, preset)), overrides)
+    return cfg, preset
+
+
+def _fields_for_validation(method, val_set) -> list[str]:
+    return sorted(set(method.requires) | ({"clean"} & set(val_set.available)))
+
+
+def _psnr(pred: torch.Tensor, clean: torch.Tensor) -> float:
+    peak = 255.0 if float(clean.max()) <= 255.5 else float(clean.max())
+    mse = torch.mean((pred.clamp(0.0, peak).double() - clean.double()) ** 2).item()
+    return float("inf") if mse == 0 else 10.0 * math.log10(peak * peak / mse)
+
+
+def _validate(method, model, batches, device, *, metric: str, progress: float, channels_last: bool) -> float:
+    model.eval()
+    try:
+        if metric == "psnr":
+            values = []
+            with torch.inference_mode():
+                for b in batches:
+                    b = b.to(device)
+                    x = b.noisy.contiguous(memory_format=torch.channels_last) if channels_last else b.noisy
+                    values.append(_psnr(method.predict(model, x), b.clean))
+            return float(np.mean(values))
+        gen = torch.Generator(device=device).manual_seed(12345)
+        losses = []
+        with torch.no_grad():
+            for b in batches:
+                out = method.loss(model, b.to(device), rng=gen, progress=progress)
+                losses.append(float(out["model"]))
+        return float(np.mean(losses))
+    finally:
+        model.train()
+
+
+def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path | None = None,
+          add_noise: str | None = None, steps: int | None = None, minutes: float | None = None, seed: int = 0,
+          overrides: Sequence[str] = (), resume: bool = False, device: str = "auto", progress: bool = True,
+          val_data: str | Path | None = None,
+          callbacks: Sequence[Callable[[StepInfo], None]] = ()) -> Path:
+    """Train ``method`` and write the model file ``out``.
+
+    Parameters
+    ----------
+    method : str
+        A key of ``noise2x.methods.METHODS``.
+    data : path
+        Folder of training images (noisy, or clean with ``add_noise``), or a multi-frame TIFF.
+    out : path
+        The model file to write (``.safetensors``); the run folder is ``out`` with ``.run``.
+    data2 : path, optional
+        Aligned second images: noisy copies (Noise2Noise) or clean targets (``data.pair``).
+    add_noise : str, optional
+        Noise spec added to clean training images, e.g. ``"gaussian:sigma=25"``.
+    steps, minutes : int, float, optional
+        Budget (the first reached ends the run). At least one is required.
+    seed : int
+        Seeds every random choice; the same seed gives the same run on the same device.
+    overrides : sequence of str
+        Dotted settings, e.g. ``["train.lr=3e-4", "data.patch_size=64", "method.loss=l1"]``.
+    resume : bool
+        Continue the run saved in the run folder (same settings; ``steps``/``minutes``
+        given here replace the budget).
+    device : str
+        "auto", "cpu", "cuda", "mps".
+    progress : bool
+        Show a progress line on stderr.
+    val_data : path, optional
+        Validation images (same kind as ``data``); default: hold out the last
+        ``data.val_images`` training images.
+    callbacks : sequence of callables
+        Called with a :class:`StepInfo` after each step.
+
+    Returns
+    -------
+    Path
+        ``out``.
+
+    Raises
+    ------
+    UsageError
+        Bad method, settings or data combination.
+    InputError
+        Unreadable images or run state.
+    TrainingInterrupted
+        Ctrl-C or a callback stopped the run; it can be continued with ``resume=True``.
+    """
+    from .checkpoint import load_model, load_state, save_model, save_state
+    from .data import build_datasets
+    from .methods import get_method
+    from .models import ScaledModel, build_model
+    from .predict import auto_threads, resolve_device
+
+    out = Path(out)
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder; give a model file name such as {out / 'model.safetensors'}")
+    if not out.parent.is_dir() and str(out.parent):
+        raise UsageError(f"the folder of --out does not exist: {out.parent}")
+    run = run_folder(out)
+    state_path, last_path = run / "state.safetensors", run / "last.safetensors"
+
+    if resume:
+        if not state_path.exists() or not (run / "config.json").exists():
+            raise UsageError(f"nothing to resume: no saved run in {run} (train without --resume first)")
+        saved = json.loads((run / "config.json").read_text())
+        cfg = TrainConfig.from_dict(saved["config"])
+        if cfg.method != method:
+            raise UsageError(f"the run in {run} trains {cfg.method!r}, not {method!r}")
+        given = {"data": str(data), "data2": None if data2 is None else str(data2),
+                 "add_noise": None if add_noise is None else str(add_noise)}
+        for key, value in given.items():
+            if value is not None and value != getattr(cfg, key):
+                raise UsageError(f"--resume: {key} differs from the saved run ({getattr(cfg, key)!r}); "
+                                 f"resume with the same inputs or start a new run")
+        cfg = apply_overrides(cfg, overrides)
+        if steps is not None or minutes is not None:
+            cfg.train = dataclasses.replace(cfg.train, steps=steps, minutes=minutes)
+        preset = saved["preset"]
+    else:
+        cfg, preset = _build_config(method, data=data, data2=data2, val_data=val_data, add_noise=add_noise,
+                                    steps=steps, minutes=minutes, seed=seed, device=device, overrides=overrides)
+    check_config(cfg)
+    t, d = cfg.train, cfg.data_cfg
+    dev = resolve_device(t.device if not resume or device == "auto" else device)
+    m = get_method(cfg.method, cfg.options).with_noise(_noise_spec(cfg.add_noise))
+
+    train_set, val_set, held_out = build_datasets(
+        data=cfg.data, requires=m.requires, data2=cfg.data2, add_noise=cfg.add_noise, val_data=cfg.val_data,
+        pair=d.pair, resample=d.resample_noise, cache_mb=d.cache_mb, val_images=d.val_images)
+    channels = train_set.channels
+
+    old_threads = torch.get_num_threads()
+    if dev.type == "cpu":
+        torch.set_num_threads(t.threads or auto_threads())
+    try:
+        if resume:
+            model, last_meta = load_model(last_path)
+            if model.in_channels != channels:
+                raise UsageError(f"the saved run has {model.in_channels}-channel images, the data {channels}")
+            arch, args = model.arch, model.arch_args
+        else:
+            arch, args = resolve_model(cfg, channels=channels, preset=preset)
+            mean, std = train_set.normalization(n_images=d.norm_images)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(t.seed)
+                net = build_model(arch, **args)
+            model = ScaledModel(net, arch=arch, arch_args=args, mean=mean, std=std)
+        model = model.to(dev).train()
+        if t.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        n_params = sum(p.numel() for p in model.parameters())
+
+        run.mkdir(exist_ok=True)
+        resolved = {"config": cfg.to_dict(), "preset": preset, "arch": arch, "arch_args": args,
+                    "device": str(dev), "channels": channels, "parameters": n_params,
+                    "train_images": len(train_set), "val_images": 0 if val_set is None else len(val_set),
+                    "val_held_out": held_out, "threads": torch.get_num_threads() if dev.type == "cpu" else None}
+        _write_json(resolved, run / "config.json")
+
+        np_rng = np.random.default_rng(t.seed)
+        gen = torch.Generator(device=dev).manual_seed(t.seed + 1)
+        optimizers: dict[str, torch.optim.Optimizer] = {}
+        params: dict[str, list[torch.nn.Parameter]] = {}
+        opt_states: dict[str, Any] = {}
+        step, elapsed0, best, best_step = 0, 0.0, None, None
+        rows: list[dict[str, Any]] = []
+        if resume:
+            opt_states, extra, info = load_state(state_path)
+            step, elapsed0 = int(info["step"]), float(info["seconds"])
+            best, best_step = info.get("best"), info.get("best_step")
+            np_rng.bit_generator.state = info["np_rng"]
+            gen.set_state(extra["torch_rng"])
+            rows = [r for r in _read_log(run / "log.csv") if int(r["step"]) <= step]
+
+        metric = "none"
+        val_batches: list = []
+        if val_set is not None:
+            fields = _fields_for_validation(m, val_set)
+            val_batches = val_set.crops(fields, size=d.val_crop)
+            metric = "psnr" if "clean" in fields else "loss"
+
+        def budget_progress(s: int, seconds: float) -> float:
+            parts = []
+            if t.steps is not None:
+                parts.append(s / t.steps)
+            if t.minutes is not None:
+                parts.append(seconds / (60.0 * t.minutes))
+            return min(1.0, max(parts))
+
+        def metadata(kind: str, val_value: float | None) -> dict[str, Any]:
+            return {"method": m.name, "method_options": m.options_dict(), "noise": cfg.add_noise,
+                    "resample_noise": d.resample_noise, "config": cfg.to_dict(), "preset": preset,
+                    "steps": step, "seconds": round(elapsed, 2), "device": str(dev), "parameters": n_params,
+                    "threads": resolved["threads"],
+                    "val_metric": None if metric == "none" else metric, "val_value": val_value,
+                    "val_held_out": held_out, "checkpoint": kind}
+
+        def save_last(val_value: float | None) -> None:
+            save_model(last_path, model, metadata=metadata("last", val_value))
+            extra = {"torch_rng": gen.get_state()}
+            info = {"step": step, "seconds": elapsed, "best": best, "best_step": best_step,
+                    "np_rng": np_rng.bit_generator.state}
+            save_state(state_path, optimizers=optimizers, tensors=extra, info=info)
+            _write_log(rows, run / "log.csv")
+            try:
+                plot_curves(rows, run / "curve.png")
+            except Exception:  # a plotting failure must never stop training
+                pass
+
+        bar = _Progress(progress)
+        stop = {"flag": False}
+        old_handler = None
+        if threading.current_thread() is threading.main_thread():
+            def on_sigint(signum, frame):  # first Ctrl-C: stop after this step; second: abort
+                if stop["flag"]:
+                    raise KeyboardInterrupt
+                stop["flag"] = True
+            old_handler = signal.signal(signal.SIGINT, on_sigint)
+
+        start = time.monotonic()
+        elapsed = elapsed0
+        loss_sum: dict[str, float] = {}
+        loss_n = 0
+        rate_t, rate_s = start, step
+        last_val = None
+        val_value: float | None = None
+        try:
+            while True:
+                elapsed = elapsed0 + (time.monotonic() - start)
+                frac = budget_progress(step, elapsed)
+                if frac >= 1.0 or stop["flag"]:
+                    break
+                lr = t.lr * lr_factor(frac, schedule=t.schedule, rampdown=t.rampdown, warmup=t.warmup)
+                batch = train_set.sample(sorted(m.requires), patch_size=d.patch_size, batch_size=d.batch_size,
+                                         augment=d.augment, rng=np_rng).to(dev)
+                if t.channels_last:
+                    batch = dataclasses.replace(batch, **{
+                        f: getattr(batch, f).contiguous(memory_format=torch.channels_last) for f in batch.fields})
+                losses = m.loss(model, batch, rng=gen, progress=frac)
+                keys = list(losses)
+                for key in keys:
+                    if key not in optimizers:
+                        params[key] = [p for p in m.parameters_for(key, model) if p.requires_grad]
+                        optimizers[key] = torch.optim.Adam(params[key], lr=t.lr, betas=(t.beta1, t.beta2),
+                                                           weight_decay=t.weight_decay)
+                        if key in opt_states:
+                            optimizers[key].load_state_dict(opt_states[key])
+                grads = []
+                for i, key in enumerate(keys):
+                    value = losses[key]
+                    if value.dim() != 0:
+                        raise Noise2xError(f"method {m.name!r} returned a non-scalar loss {key!r}")
+                    if not torch.isfinite(value):
+                        raise Noise2xError(f"the {key} loss became {float(value)} at step {step}; "
+                                           f"lower the learning rate (train.lr, now {t.lr:g})")
+                    grads.append(torch.autograd.grad(value, params[key], retain_graph=i < len(keys) - 1,
+                                                     allow_unused=True))
+                for key, gs in zip(keys, grads):
+                    for p, g in zip(params[key], gs):
+                        p.grad = g
+                    if t.grad_clip > 0:
+                        torch.nn.utils.clip_grad_norm_(params[key], t.grad_clip)
+                    for group in optimizers[key].param_groups:
+                        group["lr"] = lr
+                    optimizers[key].step()
+                    optimizers[key].zero_grad(set_to_none=True)
+                step += 1
+                for key in keys:
+                    loss_sum[key] = loss_sum.get(key, 0.0) + float(losses[key].detach())
+                loss_n += 1
+                elapsed = elapsed0 + (time.monotonic() - start)
+                info = StepInfo(step=step, loss=float(losses[keys[0]].detach()), lr=lr,
+                                progress=budget_progress(step, elapsed), seconds=elapsed)
+                for cb in callbacks:
+                    cb(info)
+                if info.stop:
+                    stop["flag"] = True
+
+                now = time.monotonic()
+                rate = (step - rate_s) / max(now - rate_t, 1e-9)
+                done = step % t.val_every == 0
+                if done:
+                    val_value = (_validate(m, model, val_batches, dev, metric=metric, progress=info.progress,
+                                           channels_last=t.channels_last) if val_batches else None)
+                    last_val = step
+                    elapsed = elapsed0 + (time.monotonic() - start)
+                    rows.append(_row(step, elapsed, lr, loss_sum, loss_n, metric, val_value, rate))
+                    loss_sum, loss_n = {}, 0
+                    rate_t, rate_s = time.monotonic(), step
+                    if val_value is not None and _better(metric, val_value, best):
+                        best, best_step = val_value, step
+                        if t.keep == "best":
+                            save_model(out, model, metadata=metadata("best", val_value))
+                    save_last(val_value)
+                bar.update(_status(step, t, info, rows, metric, rate, elapsed), force=done)
+            # end of budget (or stop request)
+            if last_val != step and step > 0:
+                val_value = (_validate(m, model, val_batches, dev, metric=metric, progress=budget_progress(step, elapsed),
+                                       channels_last=t.channels_last) if val_batches else None)
+                rate = (step - rate_s) / max(time.monotonic() - rate_t, 1e-9)
+                rows.append(_row(step, elapsed, t.lr * lr_factor(budget_progress(step, elapsed), schedule=t.schedule,
+                                 rampdown=t.rampdown, warmup=t.warmup), loss_sum, loss_n, metric, val_value, rate))
+                if val_value is not None and _better(metric, val_value, best):
+                    best, best_step = val_value, step
+                    if t.keep == "best":
+                        save_model(out, model, metadata=metadata("best", val_value))
+            elapsed = elapsed0 + (time.monotonic() - start)
+            save_last(val_value)
+            if t.keep == "last" or best is None or not out.exists():
+                save_model(out, model, metadata=metadata("last", val_value))
+        finally:
+            bar.close()
+            if old_handler is not None:
+                signal.signal(signal.SIGINT, old_handler)
+        done_all = budget_progress(step, elapsed) >= 1.0
+        if stop["flag"] and not done_all:
+            total = f"/{t.steps}" if t.steps is not None else ""
+            raise TrainingInterrupted(f"training stopped at step {step}{total}; the model so far is in {out}; "
+                                      f"continue with --resume")
+        return out
+    finally:
+        torch.set_num_threads(old_threads)
+
+
+def _noise_spec(spec: str | None) -> Any:
+    if spec is None:
+        return None
+    from .noise import parse_noise
+
+    return parse_noise(spec)
+
+
+def _better(metric: str, value: float, best: float | None) -> bool:
+    if best is None:
+        return True
+    return value > best if metric == "psnr" else value < best
+
+
+def _row(step, elapsed, lr, loss_sum, loss_n, metric, val_value, rate) -> dict[str, Any]:
+    loss = loss_sum.get("model", next(iter(loss_sum.values()), float("nan"))) / max(loss_n, 1) if loss_sum else None
+    return {"step": step, "seconds": round(elapsed, 2), "lr": f"{lr:.6g}",
+            "train_loss": None if loss is None else f"{loss:.6g}",
+            "val_psnr": f"{val_value:.4f}" if metric == "psnr" and val_value is not None else None,
+            "val_loss": f"{val_value:.6g}" if metric == "loss" and val_value is not None else None,
+            "steps_per_s": f"{rate:.3f}"}
+
+
+def _status(step: int, t: TrainSection, info: StepInfo, rows, metric: str, rate: float, elapsed: float) -> str:
+    total = f"/{t.steps}" if t.steps is not None else ""
+    parts = [f"step {step}{total}", f"loss {info.loss:.4g}"]
+    if rows:
+        r = rows[-1]
+        if metric == "psnr" and r.get("val_psnr"):
+            parts.append(f"val {float(r['val_psnr']):.2f} dB")
+        elif metric == "loss" and r.get("val_loss"):
+            parts.append(f"val loss {float(r['val_loss']):.4g}")
+    parts.append(f"{rate:.2f} steps/s")
+    remaining = []
+    if t.steps is not None and rate > 0:
+        remaining.append((t.steps - step) / rate)
+    if t.minutes is not None:
+        remaining.append(60.0 * t.minutes - elapsed)
+    if remaining:
+        parts.append(f"ETA {_clock(min(remaining))}")
+    return " | ".join(parts)
+
+
+def train_model(method: str, *, data: str | Path, out: str | Path | None = None, **kwargs: Any):
+    """Like :func:`train` but returns the trained :class:`~noise2x.predict.Denoiser`.
+
+    With ``out=None`` the model file and run folder go to a temporary folder
+    (the Denoiser is loaded into memory; save it with ``.save(path)``).
+    """
+    from .predict import Denoiser
+
+    if out is not None:
+        return Denoiser.load(train(method, data=data, out=out, **kwargs))
+    with tempfile.TemporaryDirectory(prefix="noise2x-") as tmp:
+        path = train(method, data=data, out=Path(tmp) / f"{method}.safetensors", **kwargs)
+        return Denoiser.load(path)
+
+
+# ``noise2x.train`` is both this module and the API function ``noise2x.train(...)``
+# (DESIGN.md). Once the module is imported, the package attribute ``train`` is the
+# module, so the module itself must be callable: calling it runs the API function.
+class _CallableModule(type(sys)):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from .api import train as api_train
+
+        return api_train(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

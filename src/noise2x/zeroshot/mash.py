@@ -1,0 +1,514 @@
+"""MASH: Masked and Shuffled Blind Spot Denoising (Chihaoui & Favaro, CVPR 2024), our own implementation.
+
+A fresh U-Net is trained on the one noisy image. At every step a random
+Bernoulli mask hides a fraction ``ratio`` of the entries (each pixel and
+channel independently); the network sees the image with the hidden entries set
+to zero and the loss (L1) is taken on the hidden entries only. The denoised
+image is the average of ``predictions`` masked predictions.
+
+Real noise is often spatially correlated, and the best masking ratio grows
+with the correlation. MASH therefore works in three steps:
+
+1. **Probe.** Train with a low and a high masking ratio (0.2 and 0.8), average
+   the masked predictions of each and measure the standard deviation of the
+   residual ``noisy - estimate`` (8-bit units). For white noise the two agree;
+   the more correlated the noise, the larger the gap.
+2. **Choose.** Gap below ``eps_low``: weak correlation, ratio ``ratio_low``;
+   above ``eps_high``: strong correlation, ratio ``ratio_high`` and local
+   shuffling; otherwise ``ratio_medium``. Presets: the paper's thresholds
+   1.5 / 2.5 with ratios 0.2 / 0.8 / 0.5 and the authors' code's 1.0 / 2.0
+   with 0.1 / 0.9 / 0.5.
+3. **Train** with that ratio. With strong correlation, after ``shuffle_at``
+   steps the target (not the input) becomes a *local pixel shuffle* of the
+   noisy image: inside each ``tile`` x ``tile`` tile lying in a flat region
+   (every 2x2 block of the current estimate has a standard deviation below
+   ``flat_threshold`` times the image's largest) the pixels are randomly
+   permuted, which breaks the noise's local correlation while keeping the
+   (nearly constant) signal.
+
+The ``cpu`` preset trains on random crops with fewer steps so that a 256x256
+RGB image takes about two minutes on a 2-core CPU; BENCHMARKS.md gives what it
+costs against the paper's settings (``preset="paper"``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from ..errors import UsageError
+from .nets import MaskedUNet, Reporter, check_noisy, from_tensor, make_generators, new_network, to_tensor
+
+__all__ = [
+    "mash",
+    "probe_correlation",
+    "PRESETS",
+    "PROBE_RATIOS",
+    "sample_keep_mask",
+    "masked_l1",
+    "masked_average",
+    "select_ratio",
+    "block_std",
+    "flat_tiles",
+    "local_shuffle",
+]
+
+#: The two masking ratios of the probe (step 1).
+PROBE_RATIOS = (0.2, 0.8)
+
+_COMMON: dict[str, Any] = {
+    "lr": 4e-4,
+    "predictions": 10,
+    "width": 48,
+    "shuffle_at": 50,
+    "tile": 4,
+    "flat_threshold": 0.5,
+}
+
+#: Settings per preset. ``paper`` and ``code`` differ only in step 2's
+#: thresholds and ratios; both train 800 steps on the whole image (the
+#: authors' configuration for RGB images). ``cpu`` uses the paper's step 2 and
+#: trains on random crops with fewer steps.
+PRESETS: dict[str, dict[str, Any]] = {
+    "cpu": {**_COMMON, "probe_steps": 150, "steps": 400, "crop": 128,
+            "eps_low": 1.5, "eps_high": 2.5, "ratio_low": 0.2, "ratio_medium": 0.5, "ratio_high": 0.8},
+    "paper": {**_COMMON, "probe_steps": 800, "steps": 800, "crop": 0,
+              "eps_low": 1.5, "eps_high": 2.5, "ratio_low": 0.2, "ratio_medium": 0.5, "ratio_high": 0.8},
+    "code": {**_COMMON, "probe_steps": 800, "steps": 800, "crop": 0,
+             "eps_low": 1.0, "eps_high": 2.0, "ratio_low": 0.1, "ratio_medium": 0.5, "ratio_high": 0.9},
+}
+
+_SHUFFLE = ("auto", "on", "off")
+
+
+# ---------------------------------------------------------------- masking and loss
+
+def sample_keep_mask(shape: tuple[int, ...], ratio: float, *, generator: torch.Generator) -> torch.Tensor:
+    """A Bernoulli mask: 1 for kept (visible) entries, 0 for hidden ones.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        The mask's shape, e.g. (1,C,H,W): every pixel and channel is drawn
+        independently.
+    ratio : float
+        Probability that an entry is hidden (the masking ratio), in [0, 1).
+    generator : torch.Generator
+        The source of randomness.
+
+    Returns
+    -------
+    Tensor
+        float32 of ``shape`` with values in {0, 1}.
+    """
+    draws = torch.rand(shape, generator=generator)
+    return (draws >= ratio).to(torch.float32)
+
+
+def masked_l1(pred: torch.Tensor, target: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+    """Mean absolute error over the hidden entries only (``hidden`` = 1 there, 0 elsewhere).
+
+    Entries that are not hidden contribute nothing, not even a gradient.
+    """
+    count = hidden.sum().clamp_min(1.0)
+    return ((pred - target).abs() * hidden).sum() / count
+
+
+def masked_average(net: torch.nn.Module, x: torch.Tensor, ratio: float, count: int,
+                   *, generator: torch.Generator) -> torch.Tensor:
+    """Average of ``count`` predictions of ``net`` from ``x`` with fresh random masks of ``ratio``."""
+    total = torch.zeros_like(x)
+    with torch.no_grad():
+        for _ in range(count):
+            keep = sample_keep_mask(tuple(x.shape), ratio, generator=generator)
+            total += net(x * keep)
+    return total / count
+
+
+# ---------------------------------------------------------------- step 2
+
+def select_ratio(std_low: float, std_high: float, *, eps_low: float, eps_high: float,
+                 ratio_low: float, ratio_medium: float, ratio_high: float) -> tuple[float, str]:
+    """Step 2: the masking ratio from the probe's two residual standard deviations.
+
+    Parameters
+    ----------
+    std_low, std_high : float
+        Std of ``noisy - estimate`` (8-bit units) after training with the low
+        and the high probe ratio.
+    eps_low, eps_high : float
+        Thresholds on the gap ``|std_high - std_low|``.
+    ratio_low, ratio_medium, ratio_high : float
+        The ratio for weak, medium and strong correlation.
+
+    Returns
+    -------
+    (float, str)
+        The ratio and the correlation level: ``"low"``, ``"medium"`` or
+        ``"high"`` (the level at which MASH also shuffles).
+    """
+    if not eps_low <= eps_high:
+        raise UsageError(f"mash: eps_low ({eps_low}) must not exceed eps_high ({eps_high})")
+    gap = abs(float(std_high) - float(std_low))
+    if gap > eps_high:
+        return ratio_high, "high"
+    if gap < eps_low:
+        return ratio_low, "low"
+    return ratio_medium, "medium"
+
+
+# ---------------------------------------------------------------- local pixel shuffling
+
+def block_std(image: np.ndarray, *, block: int = 2) -> np.ndarray:
+    """Standard deviation of each non-overlapping ``block`` x ``block`` block of a 2-D image.
+
+    Returns an array of shape (H // block, W // block); a last partial row or
+    column of blocks is left out.
+    """
+    img = np.asarray(image, dtype=np.float64)
+    if img.ndim != 2:
+        raise ValueError(f"block_std expects a 2-D image, got shape {img.shape}")
+    hb, wb = img.shape[0] // block, img.shape[1] // block
+    blocks = img[: hb * block, : wb * block].reshape(hb, block, wb, block)
+    return blocks.std(axis=(1, 3))
+
+
+def flat_tiles(estimate: np.ndarray, *, threshold: float, tile: int = 4, block: int = 2) -> np.ndarray:
+    """Which ``tile`` x ``tile`` tiles lie in flat regions of ``estimate``.
+
+    A tile is flat when every ``block`` x ``block`` block inside it has a
+    standard deviation below ``threshold`` times the largest block standard
+    deviation of the image (colour images are averaged over channels first).
+
+    Parameters
+    ----------
+    estimate : ndarray
+        (H,W) or (H,W,C), the current denoised estimate.
+    threshold : float
+        Relative threshold in [0, 1].
+    tile, block : int
+        Tile size (a multiple of ``block``) and block size.
+
+    Returns
+    -------
+    ndarray of bool
+        Shape (H // tile, W // tile).
+    """
+    if tile % block:
+        raise UsageError(f"mash: tile ({tile}) must be a multiple of {block}")
+    gray = np.asarray(estimate, dtype=np.float64)
+    if gray.ndim == 3:
+        gray = gray.mean(axis=-1)
+    stds = block_std(gray, block=block)
+    peak = stds.max() if stds.size else 0.0
+    texture = stds >= threshold * peak if peak > 0 else np.zeros(stds.shape, dtype=bool)
+    ht, wt = gray.shape[0] // tile, gray.shape[1] // tile
+    k = tile // block
+    per_tile = texture[: ht * k, : wt * k].reshape(ht, k, wt, k).any(axis=(1, 3))
+    return ~per_tile
+
+
+def local_shuffle(image: np.ndarray, flat: np.ndarray, *, tile: int = 4, rng: Any = None) -> np.ndarray:
+    """Randomly permute the pixels inside each flat ``tile`` x ``tile`` tile.
+
+    Every flat tile gets its own random permutation, shared by all channels
+    (a pixel moves with its colour). Pixels of other tiles, and of the last
+    rows and columns that do not fill a tile, stay in place. The input is not
+    modified.
+
+    Parameters
+    ----------
+    image : ndarray
+        (H,W) or (H,W,C).
+    flat : ndarray of bool
+        (H // tile, W // tile), as returned by :func:`flat_tiles`.
+    tile : int
+        Tile size.
+    rng : None, int or numpy Generator
+        The source of the permutations.
+
+    Returns
+    -------
+    ndarray
+        A new array of the input's shape and dtype.
+    """
+    img = np.asarray(image)
+    out = img.copy()
+    ht, wt = img.shape[0] // tile, img.shape[1] // tile
+    flat = np.asarray(flat, dtype=bool)
+    if flat.shape != (ht, wt):
+        raise ValueError(f"flat has shape {flat.shape}, expected {(ht, wt)} for tile {tile}")
+    tiles = np.argwhere(flat)
+    if len(tiles) == 0:
+        return out
+    gen = np.random.default_rng(rng)
+    perms = np.argsort(gen.random((len(tiles), tile * tile)), axis=1)
+    region = out[: ht * tile, : wt * tile]
+    shaped = region.reshape(ht, tile, wt, tile, *img.shape[2:]).swapaxes(1, 2)
+    shaped = shaped.reshape(ht, wt, tile * tile, *img.shape[2:])
+    rows, cols = tiles[:, 0], tiles[:, 1]
+    picked = shaped[rows, cols]                                        # (n, tile*tile, ...)
+    shaped[rows, cols] = np.take_along_axis(picked, perms.reshape(perms.shape + (1,) * (img.ndim - 2)), axis=1)
+    shaped = shaped.reshape(ht, wt, tile, tile, *img.shape[2:]).swapaxes(1, 2)
+    out[: ht * tile, : wt * tile] = shaped.reshape(region.shape)
+    return out
+
+
+# ---------------------------------------------------------------- training
+
+def _train(
+    x: torch.Tensor,
+    *,
+    ratio: float,
+    steps: int,
+    cfg: dict[str, Any],
+    gen: torch.Generator,
+    report: Reporter,
+    on_step: Callable[[int, torch.nn.Module], torch.Tensor | None] | None = None,
+) -> tuple[torch.nn.Module, float]:
+    """Train a fresh U-Net on ``x`` with masking ratio ``ratio``; return it and its last loss.
+
+    ``on_step(i, net)`` runs after step ``i`` and may return a new target
+    (the local shuffle); until then the target is ``x`` itself.
+    """
+    net = new_network(MaskedUNet, x.shape[1], int(cfg["width"]), gen=gen)
+    opt = torch.optim.Adam(net.parameters(), lr=float(cfg["lr"]))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, steps))
+    target = x
+    h, w = x.shape[-2:]
+    crop = int(cfg["crop"])
+    ch, cw = (min(crop, h), min(crop, w)) if crop > 0 else (h, w)
+    loss_value = float("nan")
+    for i in range(steps):
+        if (ch, cw) != (h, w):
+            top = int(torch.randint(0, h - ch + 1, (1,), generator=gen))
+            left = int(torch.randint(0, w - cw + 1, (1,), generator=gen))
+            xs = x[..., top: top + ch, left: left + cw]
+            ts = target[..., top: top + ch, left: left + cw]
+        else:
+            xs, ts = x, target
+        keep = sample_keep_mask(tuple(xs.shape), ratio, generator=gen)
+        loss = masked_l1(net(xs * keep), ts, 1.0 - keep)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        loss_value = float(loss.detach())
+        report.step(i, loss_value)
+        if on_step is not None:
+            new_target = on_step(i, net)
+            if new_target is not None:
+                target = new_target
+    return net, loss_value
+
+
+def _config(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    if preset not in PRESETS:
+        raise UsageError(f"mash: unknown preset '{preset}'; valid: {', '.join(PRESETS)}")
+    cfg = dict(PRESETS[preset])
+    unknown = sorted(set(overrides) - set(cfg))
+    if unknown:
+        raise TypeError(f"mash: unexpected option(s) {', '.join(unknown)}; valid: {', '.join(sorted(cfg))}")
+    cfg.update({k: v for k, v in overrides.items() if v is not None})
+    for key in ("probe_steps", "steps", "predictions", "width", "shuffle_at", "tile", "crop"):
+        cfg[key] = int(cfg[key])
+    bad = [k for k in ("probe_steps", "steps", "shuffle_at", "crop") if cfg[k] < 0]
+    bad += [k for k in ("predictions", "width") if cfg[k] < 1]
+    bad += [k for k in ("ratio_low", "ratio_medium", "ratio_high") if not 0 <= float(cfg[k]) < 1]
+    if cfg["tile"] < 2 or cfg["tile"] % 2:
+        bad.append("tile")
+    if not float(cfg["lr"]) > 0:
+        bad.append("lr")
+    if bad:
+        raise UsageError(f"mash: invalid option value(s): {', '.join(bad)} (steps >= 0, predictions >= 1, "
+                         "ratios in [0,1), tile even >= 2, lr > 0)")
+    return cfg
+
+
+def _probe(x: torch.Tensor, image: np.ndarray, *, cfg: dict[str, Any], gen: torch.Generator,
+           progress: Callable[[str], None] | None) -> dict[str, Any]:
+    """Steps 1 and 2 on the tensor ``x`` of ``image``: the probe's stds, gap, level and ratio."""
+    size = f"{image.shape[0]}x{image.shape[1]}"
+    stds: dict[float, float] = {}
+    for probe in PROBE_RATIOS:
+        report = Reporter(progress, f"mash {size} probe ratio {probe}", cfg["probe_steps"], lines=2)
+        net, _ = _train(x, ratio=probe, steps=cfg["probe_steps"], cfg=cfg, gen=gen, report=report)
+        estimate = masked_average(net, x, probe, cfg["predictions"], generator=gen)
+        stds[probe] = float(np.std(from_tensor(estimate, image) - image))
+    low, high = stds[PROBE_RATIOS[0]], stds[PROBE_RATIOS[1]]
+    chosen, level = select_ratio(low, high, eps_low=float(cfg["eps_low"]), eps_high=float(cfg["eps_high"]),
+                                 ratio_low=float(cfg["ratio_low"]), ratio_medium=float(cfg["ratio_medium"]),
+                                 ratio_high=float(cfg["ratio_high"]))
+    gap = abs(high - low)
+    if progress is not None:
+        progress(f"mash {size}: probe stds {low:.2f} / {high:.2f} (gap {gap:.2f}) -> {level} correlation, "
+                 f"ratio {chosen:g}")
+    return {"probe_std": stds, "gap": gap, "level": level, "ratio": chosen}
+
+
+def probe_correlation(
+    noisy: np.ndarray,
+    *,
+    rng: Any = None,
+    progress: Callable[[str], None] | None = None,
+    preset: str = "cpu",
+    **options: Any,
+) -> dict[str, Any]:
+    """MASH's steps 1-2 alone: how correlated the noise of ``noisy`` looks, and the ratio MASH would use.
+
+    Parameters
+    ----------
+    noisy : ndarray
+        (H,W) or (H,W,C) image in 8-bit units.
+    rng : None, int or numpy Generator
+        As for :func:`mash` (the same seed gives the same probe as ``mash``).
+    progress : callable, optional
+        Receives progress lines.
+    preset : {"cpu", "paper", "code"}
+        As for :func:`mash`.
+    **options
+        Any of :func:`mash`'s training options (``probe_steps``, ``predictions``,
+        ``lr``, ``crop``, ``width``, ``eps_low``, ``eps_high``, ``ratio_low``,
+        ``ratio_medium``, ``ratio_high``).
+
+    Returns
+    -------
+    dict
+        ``probe_std`` ({0.2: std, 0.8: std}, 8-bit units), ``gap``, ``level``
+        (``"low"``, ``"medium"`` or ``"high"``) and ``ratio``.
+    """
+    cfg = _config(preset, options)
+    image = check_noisy(noisy, name="mash input")
+    _, gen = make_generators(rng)
+    return _probe(to_tensor(image), image, cfg=cfg, gen=gen, progress=progress)
+
+
+def mash(
+    noisy: np.ndarray,
+    *,
+    noise: Any = None,
+    rng: Any = None,
+    progress: Callable[[str], None] | None = None,
+    info: dict[str, Any] | None = None,
+    preset: str = "cpu",
+    ratio: float | None = None,
+    shuffle: str = "auto",
+    steps: int | None = None,
+    probe_steps: int | None = None,
+    predictions: int | None = None,
+    lr: float | None = None,
+    crop: int | None = None,
+    width: int | None = None,
+    eps_low: float | None = None,
+    eps_high: float | None = None,
+    ratio_low: float | None = None,
+    ratio_medium: float | None = None,
+    ratio_high: float | None = None,
+    shuffle_at: int | None = None,
+    tile: int | None = None,
+    flat_threshold: float | None = None,
+) -> np.ndarray:
+    """Denoise one image with MASH (masked and shuffled blind-spot training on that image alone).
+
+    Parameters
+    ----------
+    noisy : ndarray
+        (H,W) or (H,W,C) float image in 8-bit units (values may lie outside
+        [0,255]); at least 4x4, any aspect ratio.
+    noise : NoiseSpec, optional
+        Unused (MASH needs no noise model); accepted for the common contract.
+    rng : None, int or numpy Generator
+        Seeds initialisation, masks, crops and shuffles.
+    progress : callable, optional
+        Receives progress lines.
+    info : dict, optional
+        Filled with what was chosen: ``probe_std`` ({ratio: std}), ``gap``,
+        ``level``, ``ratio``, ``shuffled``, ``flat_fraction``, the settings and
+        ``seconds``.
+    preset : {"cpu", "paper", "code"}
+        ``cpu`` (default): probes of 150 and a final training of 400 steps on
+        random 128x128 crops, the paper's step 2. ``paper``: 800 steps each on
+        the whole image, thresholds 1.5 / 2.5, ratios 0.2 / 0.5 / 0.8.
+        ``code``: as ``paper`` with the authors' code's thresholds 1.0 / 2.0 and
+        ratios 0.1 / 0.5 / 0.9.
+    ratio : float, optional
+        A fixed masking ratio: skips steps 1-2 (no probe, no shuffling unless
+        ``shuffle="on"``).
+    shuffle : {"auto", "on", "off"}
+        Local pixel shuffling: when step 2 finds strong correlation (``auto``),
+        always, or never.
+    steps, probe_steps : int, optional
+        Adam steps of the final training and of each probe.
+    predictions : int, optional
+        Masked predictions averaged (K) for the probe, the flat-region
+        estimate and the output.
+    lr : float, optional
+        Adam learning rate (cosine annealed to 0).
+    crop : int, optional
+        Side of the random training crops; 0 trains on the whole image.
+    width : int, optional
+        Channels of the U-Net's encoder (48 in the paper).
+    eps_low, eps_high, ratio_low, ratio_medium, ratio_high : float, optional
+        Step 2's thresholds and ratios.
+    shuffle_at : int, optional
+        Step of the final training after which the target is shuffled.
+    tile : int, optional
+        Side of the shuffling tiles (4).
+    flat_threshold : float, optional
+        A 2x2 block is flat when its std is below this fraction of the largest.
+
+    Returns
+    -------
+    ndarray
+        float64, the input's shape, in 8-bit units (not clipped).
+    """
+    if shuffle not in _SHUFFLE:
+        raise UsageError(f"mash: shuffle must be one of {', '.join(_SHUFFLE)}, got '{shuffle}'")
+    cfg = _config(preset, {
+        "steps": steps, "probe_steps": probe_steps, "predictions": predictions, "lr": lr, "crop": crop,
+        "width": width, "eps_low": eps_low, "eps_high": eps_high, "ratio_low": ratio_low,
+        "ratio_medium": ratio_medium, "ratio_high": ratio_high, "shuffle_at": shuffle_at, "tile": tile,
+        "flat_threshold": flat_threshold,
+    })
+    if ratio is not None and not 0 <= float(ratio) < 1:
+        raise UsageError(f"mash: ratio must be in [0, 1), got {ratio}")
+    image = check_noisy(noisy, name="mash input")
+    start = time.perf_counter()
+    np_rng, gen = make_generators(rng)
+    x = to_tensor(image)
+    size = f"{image.shape[0]}x{image.shape[1]}"
+    say = progress or (lambda _msg: None)
+    details: dict[str, Any] = {"preset": preset, **cfg}
+    k = cfg["predictions"]
+
+    if ratio is None:
+        found = _probe(x, image, cfg=cfg, gen=gen, progress=progress)
+        chosen, level = found["ratio"], found["level"]
+        details.update({key: found[key] for key in ("probe_std", "gap", "level")})
+    else:
+        chosen, level = float(ratio), None
+        details.update({"probe_std": None, "gap": None, "level": None})
+    do_shuffle = shuffle == "on" or (shuffle == "auto" and level == "high")
+    details.update({"ratio": chosen, "shuffled": False, "flat_fraction": None})
+
+    def maybe_shuffle(i: int, net: torch.nn.Module) -> torch.Tensor | None:
+        if not do_shuffle or i != min(cfg["shuffle_at"], cfg["steps"] - 1):
+            return None
+        estimate = from_tensor(masked_average(net, x, chosen, k, generator=gen), image)
+        flat = flat_tiles(estimate, threshold=float(cfg["flat_threshold"]), tile=cfg["tile"])
+        details.update({"shuffled": True, "flat_fraction": float(flat.mean()) if flat.size else 0.0})
+        say(f"mash {size}: shuffling {int(flat.sum())} of {flat.size} tiles ({cfg['tile']}x{cfg['tile']}) "
+            "in flat regions")
+        return to_tensor(local_shuffle(image, flat, tile=cfg["tile"], rng=np_rng))
+
+    report = Reporter(progress, f"mash {size} ratio {chosen:g}", cfg["steps"])
+    net, loss_value = _train(x, ratio=chosen, steps=cfg["steps"], cfg=cfg, gen=gen, report=report,
+                             on_step=maybe_shuffle)
+    out = masked_average(net, x, chosen, k, generator=gen)
+    details.update({"final_loss": loss_value, "seconds": time.perf_counter() - start})
+    if info is not None:
+        info.update(details)
+    return from_tensor(out, image)

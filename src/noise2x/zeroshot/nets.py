@@ -1,0 +1,195 @@
+"""Small networks and helpers shared by the zero-shot methods (MASH, ZS-N2N).
+
+Both methods train a fresh network on the one image they denoise. This module
+holds the two architectures and the few pieces both need: input checking, the
+numpy <-> tensor conversion (8-bit units <-> [0,1]-scaled (1,C,H,W) float32),
+a ``torch.Generator`` derived from the caller's ``rng`` and a weight
+initialisation that draws from that generator (never from torch's global RNG).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import InputError
+
+__all__ = [
+    "MaskedUNet",
+    "NoiseNet",
+    "check_noisy",
+    "make_generators",
+    "new_network",
+    "to_tensor",
+    "from_tensor",
+    "Reporter",
+]
+
+_SCALE = 255.0
+
+
+def check_noisy(noisy: Any, *, name: str = "noisy image", min_size: int = 4) -> np.ndarray:
+    """Return ``noisy`` as float64 (H,W) or (H,W,C), or raise InputError.
+
+    Parameters
+    ----------
+    noisy : array_like
+        A (H,W) or (H,W,C) image in 8-bit units (values may lie outside [0,255]).
+    name : str
+        How the error message calls the input.
+    min_size : int
+        The smallest height and width accepted.
+
+    Returns
+    -------
+    ndarray
+        A float64 copy-free view when possible; the input is never modified.
+    """
+    arr = np.asarray(noisy)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise InputError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and not 1 <= arr.shape[-1] <= 4):
+        raise InputError(f"{name}: expected shape (H,W) or (H,W,C) with C in 1..4, got {arr.shape}")
+    if min(arr.shape[:2]) < min_size:
+        raise InputError(f"{name}: image is {arr.shape[0]}x{arr.shape[1]}, at least {min_size}x{min_size} is needed")
+    arr = arr.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{name}: contains NaN or infinite values")
+    return arr
+
+
+def to_tensor(image: np.ndarray) -> torch.Tensor:
+    """(H,W) or (H,W,C) numpy image in 8-bit units -> (1,C,H,W) float32 tensor in [0,1] units."""
+    arr = image[..., None] if image.ndim == 2 else image
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1) / _SCALE, dtype=np.float32))[None]
+
+
+def from_tensor(tensor: torch.Tensor, like: np.ndarray) -> np.ndarray:
+    """(1,C,H,W) tensor in [0,1] units -> float64 numpy image of ``like``'s shape, in 8-bit units."""
+    arr = tensor.detach()[0].to(torch.float64).numpy().transpose(1, 2, 0) * _SCALE
+    return np.ascontiguousarray(arr.reshape(like.shape))
+
+
+def make_generators(rng: Any) -> tuple[np.random.Generator, torch.Generator]:
+    """A numpy Generator and a torch Generator, both derived from ``rng`` (None, int or Generator).
+
+    With an int the pair is reproducible; with a Generator, that generator is
+    advanced (once) to seed the torch one.
+    """
+    np_rng = np.random.default_rng(rng)
+    gen = torch.Generator().manual_seed(int(np_rng.integers(0, 2**62)))
+    return np_rng, gen
+
+
+def _init_weights(module: nn.Module, gen: torch.Generator) -> None:
+    """PyTorch's default conv initialisation (kaiming-uniform, a=sqrt(5)), drawn from ``gen``."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=gen)
+            if m.bias is not None:
+                fan_in = m.weight.shape[1] * m.weight.shape[2] * m.weight.shape[3]
+                bound = 1.0 / math.sqrt(fan_in)
+                nn.init.uniform_(m.bias, -bound, bound, generator=gen)
+
+
+def new_network(cls: type[nn.Module], *args: Any, gen: torch.Generator, **kwargs: Any) -> nn.Module:
+    """Build ``cls(*args, **kwargs)`` without touching torch's global RNG, initialised from ``gen``."""
+    with torch.device("meta"):
+        net = cls(*args, **kwargs)
+    net = net.to_empty(device="cpu")
+    with torch.no_grad():
+        _init_weights(net, gen)
+    return net
+
+
+def _conv(cin: int, cout: int, slope: float) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, 3, padding=1), nn.LeakyReLU(slope)]
+
+
+class MaskedUNet(nn.Module):
+    """The Noise2Noise-style U-Net that MASH trains (5 poolings, ``width`` channels, LeakyReLU 0.1).
+
+    The layout follows the MASH authors' network (itself the Noise2Noise U-Net):
+    encoder convs of ``width`` channels, decoder convs of ``2*width``, a final
+    64 -> 32 -> C head, nearest-neighbour upsampling and skip connections,
+    including one from the input. Inputs of any size are reflect-padded to a
+    multiple of 32 and the output is cropped back.
+
+    Parameters
+    ----------
+    channels : int
+        Image channels (in and out).
+    width : int
+        Encoder channels (48 in the paper).
+    """
+
+    def __init__(self, channels: int, width: int = 48) -> None:
+        super().__init__()
+        w, s = width, 0.1
+        self.enc1 = nn.Sequential(*_conv(channels, w, s), *_conv(w, w, s), nn.MaxPool2d(2))
+        self.enc2 = nn.Sequential(*_conv(w, w, s), nn.MaxPool2d(2))
+        self.enc3 = nn.Sequential(*_conv(w, w, s), nn.MaxPool2d(2))
+        self.enc4 = nn.Sequential(*_conv(w, w, s), nn.MaxPool2d(2))
+        self.enc5 = nn.Sequential(*_conv(w, w, s), nn.MaxPool2d(2), *_conv(w, w, s), nn.Upsample(scale_factor=2))
+        self.dec1 = nn.Sequential(*_conv(2 * w, 2 * w, s), *_conv(2 * w, 2 * w, s), nn.Upsample(scale_factor=2))
+        self.dec2 = nn.Sequential(*_conv(3 * w, 2 * w, s), *_conv(2 * w, 2 * w, s), nn.Upsample(scale_factor=2))
+        self.dec3 = nn.Sequential(*_conv(3 * w, 2 * w, s), *_conv(2 * w, 2 * w, s), nn.Upsample(scale_factor=2))
+        self.dec4 = nn.Sequential(*_conv(3 * w, 2 * w, s), *_conv(2 * w, 2 * w, s), nn.Upsample(scale_factor=2))
+        self.head = nn.Sequential(*_conv(2 * w + channels, 64, s), *_conv(64, 32, s), nn.Conv2d(32, channels, 3, padding=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % 32, (-w) % 32
+        if ph or pw:
+            mode = "reflect" if ph < h and pw < w else "replicate"
+            x = F.pad(x, (0, pw, 0, ph), mode=mode)
+        p1 = self.enc1(x)
+        p2 = self.enc2(p1)
+        p3 = self.enc3(p2)
+        p4 = self.enc4(p3)
+        up = self.enc5(p4)
+        up = self.dec1(torch.cat((up, p4), 1))
+        up = self.dec2(torch.cat((up, p3), 1))
+        up = self.dec3(torch.cat((up, p2), 1))
+        up = self.dec4(torch.cat((up, p1), 1))
+        out = self.head(torch.cat((up, x), 1))
+        return out[..., :h, :w]
+
+
+class NoiseNet(nn.Module):
+    """ZS-N2N's tiny network: two 3x3 convs (``width`` channels, LeakyReLU 0.2) and a 1x1 conv.
+
+    It predicts the noise; the denoised image is ``x - net(x)``.
+    """
+
+    def __init__(self, channels: int, width: int = 48) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, width, 3, padding=1)
+        self.conv2 = nn.Conv2d(width, width, 3, padding=1)
+        self.conv3 = nn.Conv2d(width, channels, 1)
+        self.act = nn.LeakyReLU(0.2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv3(self.act(self.conv2(self.act(self.conv1(x)))))
+
+
+class Reporter:
+    """Sends at most ``lines`` evenly spaced progress lines for a loop of ``total`` steps."""
+
+    def __init__(self, progress: Callable[[str], None] | None, label: str, total: int, lines: int = 5) -> None:
+        self.progress, self.label, self.total = progress, label, total
+        self.every = max(1, math.ceil(total / max(1, lines)))
+
+    def step(self, i: int, loss: float | None = None) -> None:
+        """Report step ``i`` (0-based) when it is due."""
+        if self.progress is None:
+            return
+        done = i + 1
+        if done % self.every == 0 or done == self.total:
+            tail = f", loss {loss:.4g}" if loss is not None else ""
+            self.progress(f"{self.label}: step {done}/{self.total}{tail}")

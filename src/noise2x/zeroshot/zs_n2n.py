@@ -1,0 +1,160 @@
+"""ZS-N2N: Zero-Shot Noise2Noise (Mansour & Heckel, CVPR 2023), our own implementation.
+
+A tiny network (two 3x3 convs of 48 channels and a 1x1 conv, LeakyReLU 0.2)
+is trained on the one noisy image to predict its noise. The image is split by
+the two diagonal 2x2 downsamplers into two half-size images whose noise is
+independent (for pixel-wise independent noise) while their content is nearly
+the same, so each can serve as the other's Noise2Noise target:
+
+* residual loss: the denoised first half should match the noisy second half
+  and vice versa (MSE);
+* consistency loss: denoising then downsampling should agree with
+  downsampling then denoising (MSE).
+
+Adam, lr 1e-3 halved every 1000 steps, as in the authors' notebook.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import UsageError
+from .nets import NoiseNet, Reporter, check_noisy, from_tensor, make_generators, new_network, to_tensor
+
+__all__ = ["zs_n2n", "pair_downsample", "zs_n2n_loss", "PRESETS"]
+
+#: Settings per preset. ``paper``: the paper's ~2000 Adam steps; ``code``: the
+#: authors' notebook (3000 steps); ``cpu``: the default, sized so that a
+#: 256x256 RGB image takes well under a minute on a 2-core CPU (BENCHMARKS.md
+#: gives what it costs in PSNR).
+PRESETS: dict[str, dict[str, Any]] = {
+    "cpu": {"steps": 800, "lr": 1e-3, "step_size": 400, "gamma": 0.5, "width": 48},
+    "paper": {"steps": 2000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48},
+    "code": {"steps": 3000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48},
+}
+
+
+def pair_downsample(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two diagonal 2x2 downsamplers of ZS-N2N.
+
+    Parameters
+    ----------
+    x : Tensor
+        (B,C,H,W); an odd last row or column is dropped.
+
+    Returns
+    -------
+    (Tensor, Tensor)
+        (B,C,H//2,W//2) each: the mean of the anti-diagonal pixels (top-right,
+        bottom-left) of every 2x2 block, and the mean of the diagonal ones
+        (top-left, bottom-right).
+    """
+    h, w = (x.shape[-2] // 2) * 2, (x.shape[-1] // 2) * 2
+    x = x[..., :h, :w]
+    tl, tr = x[..., 0::2, 0::2], x[..., 0::2, 1::2]
+    bl, br = x[..., 1::2, 0::2], x[..., 1::2, 1::2]
+    return 0.5 * (tr + bl), 0.5 * (tl + br)
+
+
+def zs_n2n_loss(net: Callable[[torch.Tensor], torch.Tensor], noisy: torch.Tensor) -> torch.Tensor:
+    """The ZS-N2N loss: residual loss + consistency loss, both mean squared errors.
+
+    Parameters
+    ----------
+    net : callable
+        Maps a (B,C,h,w) noisy tensor to its predicted noise.
+    noisy : Tensor
+        (B,C,H,W) noisy image.
+
+    Returns
+    -------
+    Tensor
+        A scalar.
+    """
+    n1, n2 = pair_downsample(noisy)
+    d1 = n1 - net(n1)
+    d2 = n2 - net(n2)
+    residual = 0.5 * (F.mse_loss(d2, n1) + F.mse_loss(d1, n2))
+    full1, full2 = pair_downsample(noisy - net(noisy))
+    consistency = 0.5 * (F.mse_loss(full1, d1) + F.mse_loss(full2, d2))
+    return residual + consistency
+
+
+def zs_n2n(
+    noisy: np.ndarray,
+    *,
+    noise: Any = None,
+    rng: Any = None,
+    progress: Callable[[str], None] | None = None,
+    info: dict[str, Any] | None = None,
+    preset: str = "cpu",
+    steps: int | None = None,
+    lr: float | None = None,
+    step_size: int | None = None,
+    gamma: float | None = None,
+    width: int | None = None,
+) -> np.ndarray:
+    """Denoise one image with Zero-Shot Noise2Noise (trained on that image alone).
+
+    Parameters
+    ----------
+    noisy : ndarray
+        (H,W) or (H,W,C) float image in 8-bit units (values may lie outside
+        [0,255]); at least 4x4.
+    noise : NoiseSpec, optional
+        Unused (ZS-N2N needs no noise model); accepted for the common contract.
+    rng : None, int or numpy Generator
+        Seeds the network's initialisation.
+    progress : callable, optional
+        Receives a few progress lines.
+    info : dict, optional
+        Filled with the settings used, the final loss and the wall time.
+    preset : {"cpu", "paper", "code"}
+        Default settings: ``cpu`` (800 steps, lr halved every 400), ``paper``
+        (2000 steps, halved every 1000) or ``code`` (the authors' notebook:
+        3000 steps, halved every 1000).
+    steps, lr, step_size, gamma, width : optional
+        Override the preset: Adam steps, learning rate, StepLR period and
+        factor, channels of the two 3x3 convs.
+
+    Returns
+    -------
+    ndarray
+        float64, the input's shape, in 8-bit units (not clipped).
+    """
+    if preset not in PRESETS:
+        raise UsageError(f"zs_n2n: unknown preset '{preset}'; valid: {', '.join(PRESETS)}")
+    cfg = dict(PRESETS[preset])
+    for key, value in {"steps": steps, "lr": lr, "step_size": step_size, "gamma": gamma, "width": width}.items():
+        if value is not None:
+            cfg[key] = value
+    steps_, width_, step_size_ = int(cfg["steps"]), int(cfg["width"]), int(cfg["step_size"])
+    if steps_ < 0 or width_ < 1 or step_size_ < 1 or not float(cfg["lr"]) > 0 or not 0 < float(cfg["gamma"]) <= 1:
+        raise UsageError("zs_n2n: need steps >= 0, width >= 1, step_size >= 1, lr > 0 and 0 < gamma <= 1")
+    image = check_noisy(noisy, name="zs_n2n input")
+    start = time.perf_counter()
+    _, gen = make_generators(rng)
+    x = to_tensor(image)
+    net = new_network(NoiseNet, x.shape[1], width_, gen=gen)
+    opt = torch.optim.Adam(net.parameters(), lr=float(cfg["lr"]))
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=step_size_, gamma=float(cfg["gamma"]))
+    report = Reporter(progress, f"zs_n2n {image.shape[0]}x{image.shape[1]}", steps_)
+    loss_value = float("nan")
+    for i in range(steps_):
+        loss = zs_n2n_loss(net, x)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        loss_value = float(loss.detach())
+        report.step(i, loss_value)
+    with torch.no_grad():
+        out = x - net(x)
+    if info is not None:
+        info.update({"preset": preset, **cfg, "final_loss": loss_value, "seconds": time.perf_counter() - start})
+    return from_tensor(out, image)

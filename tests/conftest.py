@@ -1,0 +1,32 @@
+"""Shared fixtures: the benchmark data folder (skipped cleanly when absent), tiny images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def data_dir(name: str) -> Path:
+    """Path of a benchmark set in ../shared/data, or skip the test with a clear message."""
+    folder = DATA / name
+    if not folder.is_dir():
+        pytest.skip(f"benchmark data not found: {folder} (expected ../shared/data beside the repository)")
+    return folder
+
+
+@pytest.fixture
+def gray_image() -> np.ndarray:
+    """A smooth 37x31 gray test image in 8-bit units (float64)."""
+    yy, xx = np.mgrid[0:37, 0:31]
+    img = 128 + 60 * np.sin(xx / 5.0) * np.cos(yy / 7.0) + 2.0 * xx
+    return np.clip(img, 0, 255).astype(np.float64)
+
+
+@pytest.fixture
+def rgb_image(gray_image) -> np.ndarray:
+    """A 37x31x3 colour test image in 8-bit units (float64)."""
+    return np.stack([gray_image, 255 - gray_image, np.roll(gray_image, 5, axis=1)], axis=-1)

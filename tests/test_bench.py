@@ -1,0 +1,193 @@
+"""The PROTOCOL benchmark harness on three tiny images written to a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from noise2x.bench import machine_info, markdown_table, run_bench, write_outputs
+from noise2x.errors import InputError, Noise2xError, UsageError
+from noise2x.metrics import psnr, ssim
+
+
+@pytest.fixture
+def tiny_set(tmp_path, gray_image):
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    images = [gray_image, np.flipud(gray_image)[:33, :29], np.roll(gray_image, 7, axis=1)]
+    # written out of order: the harness must sort by file name
+    for name, img in zip(["b.png", "c.png", "a.png"], [images[1], images[2], images[0]]):
+        Image.fromarray(np.round(img).astype(np.uint8)).save(folder / name)
+    return folder
+
+
+def _clean(folder, name):
+    return np.asarray(Image.open(folder / name), dtype=np.float64)
+
+
+def test_nlm_rows_per_image_values_and_progress(tiny_set):
+    lines: list[str] = []
+    result = run_bench(["nlm"], dataset=tiny_set, noise="gaussian:sigma=25", progress=lines.append)
+    rows = {row["method"]: row for row in result["rows"]}
+    assert [row["method"] for row in result["rows"]] == ["noisy", "nlm"]
+    noisy_row, nlm_row = rows["noisy"], rows["nlm"]
+
+    # the noisy row is PROTOCOL's noise computed by hand, measured unclipped
+    by_hand_psnr, by_hand_ssim = [], []
+    for i, name in enumerate(["a.png", "b.png", "c.png"]):
+        clean = _clean(tiny_set, name)
+        noisy = clean + 25.0 * np.random.default_rng(i).standard_normal(clean.shape)
+        by_hand_psnr.append(psnr(clean, noisy, clip=False))
+        by_hand_ssim.append(ssim(clean, noisy, clip=False))
+    assert [e["file"] for e in noisy_row["per_image"]] == ["a.png", "b.png", "c.png"]
+    assert [e["psnr"] for e in noisy_row["per_image"]] == pytest.approx(by_hand_psnr, abs=1e-12)
+    assert noisy_row["psnr"] == pytest.approx(np.mean(by_hand_psnr), abs=1e-12)
+    assert noisy_row["ssim"] == pytest.approx(np.mean(by_hand_ssim), abs=1e-12)
+
+    assert nlm_row["n_images"] == 3 and len(nlm_row["per_image"]) == 3
+    assert nlm_row["psnr"] > noisy_row["psnr"] + 3
+    assert nlm_row["psnr"] == pytest.approx(np.mean([e["psnr"] for e in nlm_row["per_image"]]))
+    assert nlm_row["noise_given"] is True and nlm_row["sigma_source"] == "noise spec"
+    assert all(e["sigma"] == 25.0 and e["seconds"] > 0 for e in nlm_row["per_image"])
+    pixels = 37 * 31 * 2 + 33 * 29
+    total = sum(e["seconds"] for e in nlm_row["per_image"])
+    assert nlm_row["megapixels_per_second"] == pytest.approx(pixels / 1e6 / total)
+    assert nlm_row["seconds_per_image"] == pytest.approx(total / 3)
+    assert nlm_row["dataset"] == "tiny" and nlm_row["noise"] == "gaussian:sigma=25"
+
+    assert len(lines) == 3
+    assert re.fullmatch(r"\[1/3\] nlm \d+\.\d\d dB \d+\.\d s", lines[0])
+    assert result["n_images"] == 3 and result["protocol"] == "PROTOCOL.md"
+    assert result["machine"]["cpu_count"] >= 1
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", result["date"])
+
+
+def test_outputs_json_and_markdown(tiny_set, tmp_path):
+    result = run_bench(["nlm"], dataset=tiny_set, noise="gaussian:sigma=25", limit=2)
+    result["command"] = "noise2x bench --methods nlm"
+    written = write_outputs(result, tmp_path / "new" / "res.json")
+    assert written == [tmp_path / "new" / "res.json", tmp_path / "new" / "res.md"]
+    data = json.loads(written[0].read_text())
+    assert data["rows"][1]["method"] == "nlm" and data["rows"][1]["n_images"] == 2
+    assert data["command"] == "noise2x bench --methods nlm"
+    text = written[1].read_text()
+    assert "| method | dataset | noise | PSNR (dB) | SSIM | s/image | MP/s | notes |" in text
+    assert f"| nlm | tiny | gaussian:sigma=25 | {result['rows'][1]['psnr']:.2f} |" in text
+    assert "noise2x bench --methods nlm" in text
+    # giving the .md name writes the same pair
+    assert write_outputs(result, tmp_path / "other.md") == [tmp_path / "other.json", tmp_path / "other.md"]
+    with pytest.raises(UsageError, match=r"\.json or \.md"):
+        write_outputs(result, tmp_path / "res.txt")
+    assert not list(tmp_path.glob("**/*.tmp*"))
+
+
+def test_markdown_table_format():
+    result = {"rows": [
+        {"method": "noisy", "dataset": "set", "noise": "gaussian:sigma=25", "psnr": 20.1749, "ssim": 0.41,
+         "seconds_per_image": None, "megapixels_per_second": None, "notes": "a|b"},
+        {"method": "bm3d", "dataset": "set", "noise": "gaussian:sigma=25", "psnr": 30.016, "ssim": 0.85432,
+         "seconds_per_image": 4.1234, "megapixels_per_second": 0.0351, "notes": ""},
+    ]}
+    lines = markdown_table(result).splitlines()
+    assert lines[2] == "| noisy | set | gaussian:sigma=25 | 20.17 | 0.4100 | – | – | a\\|b |"
+    assert lines[3] == "| bm3d | set | gaussian:sigma=25 | 30.02 | 0.8543 | 4.123 | 0.0351 |  |"
+
+
+class _Recorder:
+    """A fake direct method that records its calls and returns a 3x3 mean filter."""
+
+    def __init__(self, shape_bug: bool = False):
+        self.calls: list[dict] = []
+        self.shape_bug = shape_bug
+
+    def __call__(self, noisy, *, noise=None, rng=None, info=None, strength: int = 1):
+        self.calls.append({"noisy": noisy.copy(), "noise": noise, "rng": rng, "strength": strength})
+        if info is not None:
+            info.update(sigma=24.0, sigma_source="estimated")
+        if self.shape_bug:
+            return noisy[:-1]
+        from scipy.ndimage import uniform_filter
+
+        return uniform_filter(noisy, size=3, mode="reflect")
+
+
+def test_warmup_seeds_noise_and_options_with_a_registry(tiny_set):
+    fake = _Recorder()
+    result = run_bench(["fake"], dataset=tiny_set, noise="gaussian:sigma=25", registry={"fake": fake},
+                       options={"fake.strength": "3"})
+    assert len(fake.calls) == 4  # one untimed warm-up on image 0, then 3 timed calls
+    np.testing.assert_array_equal(fake.calls[0]["noisy"], fake.calls[1]["noisy"])
+    assert [c["rng"] for c in fake.calls[1:]] == [3000, 3001, 3002]
+    assert all(str(c["noise"]) == "gaussian:sigma=25" for c in fake.calls)
+    assert all(c["strength"] == 3 for c in fake.calls)  # string option converted to the default's type
+    row = result["rows"][1]
+    assert row["options"] == {"strength": 3} and row["sigma_source"] == "estimated"
+    assert "strength=3" in row["notes"]
+
+    blind = _Recorder()
+    result = run_bench(["fake"], dataset=tiny_set, noise="gaussian:sigma=25", registry={"fake": blind},
+                       give_noise=False, warmup=False, options={"strength": 2})
+    assert len(blind.calls) == 3 and all(c["noise"] is None for c in blind.calls)
+    assert result["rows"][1]["noise_given"] is False
+
+
+def test_errors(tiny_set, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError, match="no image"):
+        run_bench(["nlm"], dataset=empty, noise="gaussian:sigma=25")
+    with pytest.raises(UsageError, match="not found|no such"):
+        run_bench(["nlm"], dataset=tmp_path / "missing", noise="gaussian:sigma=25")
+    with pytest.raises(UsageError, match="unknown method 'bm4d'.*bm3d"):
+        run_bench(["bm3d", "bm4d"], dataset=tiny_set, noise="gaussian:sigma=25")
+    with pytest.raises(UsageError, match="noise"):
+        run_bench(["nlm"], dataset=tiny_set, noise="gaussian:sgima=25")
+    with pytest.raises(UsageError, match="no benchmarked method has an option 'bogus'"):
+        run_bench(["nlm"], dataset=tiny_set, noise="gaussian:sigma=25", options={"bogus": 1})
+    with pytest.raises(UsageError, match="limit"):
+        run_bench(["nlm"], dataset=tiny_set, noise="gaussian:sigma=25", limit=0)
+    with pytest.raises(Noise2xError, match="'broken' returned an image of shape"):
+        run_bench(["broken"], dataset=tiny_set, noise="gaussian:sigma=25", registry={"broken": _Recorder(True)})
+
+
+def test_machine_info_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import noise2x.bench as b, sys; m = b.machine_info(); print('torch' in sys.modules, m['cpu_count'] > 0)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]
+    assert "versions" in machine_info()
+
+
+def test_trainable_method_is_trained_then_applied(tiny_set, tmp_path, monkeypatch):
+    import noise2x.api as api
+
+    calls: dict = {}
+
+    class FakeModel:
+        def denoise(self, image, **kwargs):
+            return image * 0.5 + 64.0
+
+    def fake_train(method, *, data, out, **kwargs):
+        calls.update(method=method, data=data, **kwargs)
+        return FakeModel()
+
+    monkeypatch.setattr(api, "trainable_methods", lambda: {"toy": object})
+    monkeypatch.setattr(api, "train", fake_train)
+    with pytest.raises(UsageError, match="trainable.*budget"):
+        run_bench(["toy"], dataset=tiny_set, noise="gaussian:sigma=25")
+    train_dir = tmp_path / "train"
+    train_dir.mkdir()
+    result = run_bench(["toy"], dataset=tiny_set, noise="gaussian:sigma=25", budget_minutes=0.5,
+                       train_data=train_dir, options={"toy.train.lr": "1e-4"})
+    assert calls["method"] == "toy" and calls["data"] == train_dir
+    assert calls["add_noise"] == "gaussian:sigma=25" and calls["minutes"] == 0.5
+    assert calls["overrides"] == ["train.lr=1e-4"]
+    row = result["rows"][1]
+    assert row["method"] == "toy" and row["budget_minutes"] == 0.5 and row["train_seconds"] >= 0
+    assert "trained" in row["notes"]

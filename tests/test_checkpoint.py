@@ -1,0 +1,167 @@
+"""Model files: exact round trip, self-describing metadata, clear errors for bad files, no pickle."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from noise2x import checkpoint
+from noise2x.checkpoint import FORMAT_VERSION, load_model, load_state, read_metadata, save_model, save_state
+from noise2x.errors import InputError, UsageError
+from noise2x.methods import get_method
+from noise2x.models import ScaledModel, build_model
+from noise2x.predict import Denoiser
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def make_model(arch="unet", channels=1, **args):
+    torch.manual_seed(0)
+    args = {"in_channels": channels, **({"width": 8, "depth": 2} if arch == "unet" else {"depth": 4, "width": 8}), **args}
+    net = build_model(arch, **args)
+    model = ScaledModel(net, arch=arch, arch_args=args, mean=[110.0] * channels, std=[60.0] * channels)
+    if arch == "dncnn":  # non-trivial batch-norm statistics
+        model.train()
+        with torch.no_grad():
+            model(torch.rand(4, channels, 16, 16) * 255)
+    return model.eval()
+
+
+META = {"method": "noise2noise", "method_options": {"loss": "l1"}, "noise": "gaussian:sigma=25", "steps": 7}
+
+
+@pytest.mark.parametrize("arch", ["unet", "dncnn"])
+def test_round_trip_gives_identical_outputs(tmp_path, arch):
+    model = make_model(arch, channels=3)
+    path = save_model(tmp_path / "m.safetensors", model, metadata=META)
+    loaded, meta = load_model(path)
+    x = torch.rand(2, 3, 37, 31) * 255
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded(x))
+    assert meta["format_version"] == FORMAT_VERSION
+    assert meta["method"] == "noise2noise" and meta["method_options"] == {"loss": "l1"}
+    assert meta["arch"] == arch and meta["arch_args"] == model.arch_args
+    assert meta["normalization"] == {"mean": [110.0] * 3, "std": [60.0] * 3}
+    assert meta["noise"] == "gaussian:sigma=25" and meta["steps"] == 7 and meta["noise2x_version"]
+    assert read_metadata(path)["arch"] == arch
+    # the file holds tensors only: every entry loads as a tensor, with no pickle involved
+    assert all(isinstance(t, torch.Tensor) for t in load_file(str(path)).values())
+
+
+def test_denoiser_round_trip(tmp_path, gray_image):
+    d = Denoiser(make_model(), get_method("noise2noise", {"loss": "l1"}), dict(META))
+    path = d.save(tmp_path / "d.safetensors")
+    d2 = Denoiser.load(path)
+    assert d2.method.options.loss == "l1" and d2.method_name == "noise2noise"
+    assert np.array_equal(d.denoise(gray_image, tile=16, overlap=4), d2.denoise(gray_image, tile=16, overlap=4))
+    assert "noise2noise" in repr(d2)
+    assert any("unet" in line for line in checkpoint.describe(d2.metadata))
+
+
+def test_truncated_file(tmp_path):
+    path = save_model(tmp_path / "m.safetensors", make_model(), metadata=META)
+    data = path.read_bytes()
+    for keep in (len(data) - 100, len(data) // 2, 40, 3):
+        bad = tmp_path / f"cut{keep}.safetensors"
+        bad.write_bytes(data[:keep])
+        with pytest.raises(InputError, match="cut"):
+            load_model(bad)
+
+
+def test_tampered_weights_are_detected(tmp_path):
+    path = save_model(tmp_path / "m.safetensors", make_model(), metadata=META)
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 0x40  # one bit in the last tensor
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="damaged or was modified"):
+        load_model(path)
+
+
+def rewrite(path, out, *, header_update=None, meta_update=None, tensors=None):
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as f:
+        header = dict(f.metadata())
+    t = load_file(str(path)) if tensors is None else tensors
+    meta = json.loads(header["noise2x"])
+    meta.update(meta_update or {})
+    header["noise2x"] = json.dumps(meta)
+    header.update(header_update or {})
+    save_file(t, str(out), metadata=header)
+    return out
+
+
+def test_unknown_version_and_foreign_files(tmp_path):
+    path = save_model(tmp_path / "m.safetensors", make_model(), metadata=META)
+    v2 = rewrite(path, tmp_path / "v2.safetensors", header_update={"format_version": "2"})
+    with pytest.raises(InputError, match="format version '2'.*reads version 1"):
+        read_metadata(v2)
+    foreign = tmp_path / "foreign.safetensors"
+    save_file({"w": torch.zeros(3)}, str(foreign))
+    with pytest.raises(InputError, match="not a noise2x model file"):
+        load_model(foreign)
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"\x00" * 64)
+    with pytest.raises(InputError):
+        load_model(junk)
+    badjson = rewrite(path, tmp_path / "j.safetensors", header_update={"noise2x": "{not json"})
+    with pytest.raises(InputError, match="corrupt metadata"):
+        load_model(badjson)
+    with pytest.raises(UsageError, match="no such model file"):
+        load_model(tmp_path / "missing.safetensors")
+
+
+def test_architecture_mismatch(tmp_path):
+    path = save_model(tmp_path / "m.safetensors", make_model(), metadata=META)
+    wider = rewrite(path, tmp_path / "w.safetensors", meta_update={"arch_args": {"in_channels": 1, "width": 16, "depth": 2}})
+    with pytest.raises(InputError, match="do not fit architecture 'unet'"):
+        load_model(wider)
+    alien = rewrite(path, tmp_path / "a.safetensors", meta_update={"arch": "transformer"})
+    with pytest.raises(InputError, match="cannot rebuild"):
+        load_model(alien)
+
+
+def test_wrong_number_of_channels(tmp_path, rgb_image):
+    d = Denoiser(make_model(channels=1), get_method("noise2noise"), dict(META))
+    with pytest.raises(InputError, match="expects 1-channel"):
+        d.denoise(rgb_image)
+
+
+def test_state_round_trip_continues_adam_exactly(tmp_path):
+    def run(model, opt, steps, seed):
+        g = torch.Generator().manual_seed(seed)
+        for _ in range(steps):
+            x = torch.rand(2, 1, 16, 16, generator=g) * 255
+            loss = (model.net(model.normalize(x)) - model.normalize(x)).square().mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+    a = make_model()
+    opt_a = torch.optim.Adam(a.parameters(), lr=1e-3, betas=(0.9, 0.99))
+    run(a, opt_a, 3, 0)
+    save_model(tmp_path / "m.safetensors", a, metadata=META)
+    save_state(tmp_path / "s.safetensors", optimizers={"model": opt_a}, tensors={"x": torch.arange(3)},
+               info={"step": 3})
+    b, _ = load_model(tmp_path / "m.safetensors")
+    b.train()
+    opt_b = torch.optim.Adam(b.parameters(), lr=1e-3, betas=(0.9, 0.99))
+    states, extra, info = load_state(tmp_path / "s.safetensors")
+    opt_b.load_state_dict(states["model"])
+    assert info == {"step": 3} and torch.equal(extra["x"], torch.arange(3))
+    run(a.train(), opt_a, 2, 1)
+    run(b, opt_b, 2, 1)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
+    with pytest.raises(InputError, match="training-state file"):
+        read_metadata(tmp_path / "s.safetensors")

@@ -1,0 +1,201 @@
+"""The CLI run in-process on tmp paths: outputs, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from noise2x.cli import main
+
+
+def _png(path: Path, image: np.ndarray) -> Path:
+    Image.fromarray(np.clip(np.round(image), 0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _one_error_line(err: str) -> str:
+    lines = [line for line in err.strip().splitlines() if line.startswith("noise2x: error:")]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_simulate_writes_protocol_gaussian_as_float32_tiff(tmp_path, capsys, gray_image):
+    src = _png(tmp_path / "clean.png", gray_image)
+    with Image.open(src) as im:
+        clean = np.asarray(im, dtype=np.float64)
+    out = tmp_path / "noisy.tif"
+    code, _, _ = _run(capsys, "simulate", "gaussian:sigma=25", str(src), str(out), "--seed", "3")
+    assert code == 0
+    noisy = tifffile.imread(out)
+    assert noisy.dtype == np.float32
+    expected = clean + 25 * np.random.default_rng(3).standard_normal(clean.shape)
+    np.testing.assert_array_equal(noisy, expected.astype(np.float32))
+
+
+def test_simulate_poisson_matches_protocol(tmp_path, capsys, gray_image):
+    src = _png(tmp_path / "clean.png", gray_image)
+    with Image.open(src) as im:
+        clean = np.asarray(im, dtype=np.float64)
+    out = tmp_path / "noisy.tif"
+    assert _run(capsys, "simulate", "poisson:peak=30", str(src), str(out), "--seed", "5")[0] == 0
+    expected = 255 * np.random.default_rng(5).poisson(30 * clean / 255) / 30
+    np.testing.assert_array_equal(tifffile.imread(out), expected.astype(np.float32))
+
+
+def test_simulate_keeps_values_outside_range_unclipped(tmp_path, capsys):
+    src = _png(tmp_path / "black.png", np.zeros((21, 17)))
+    out = tmp_path / "noisy.tif"
+    assert _run(capsys, "simulate", "gaussian:sigma=25", str(src), str(out))[0] == 0
+    assert tifffile.imread(out).min() < -10
+
+
+@pytest.mark.parametrize("method", ["bm3d", "nlm"])
+def test_denoise_direct_method_improves_psnr(tmp_path, capsys, gray_image, method):
+    from noise2x.metrics import psnr
+
+    noisy = gray_image + 20 * np.random.default_rng(0).standard_normal(gray_image.shape)
+    src = tmp_path / "noisy.tif"
+    tifffile.imwrite(src, noisy.astype(np.float32))
+    out = tmp_path / "out" / "clean.tif"
+    (tmp_path / "out").mkdir()
+    code, stdout, _ = _run(capsys, "denoise", str(src), "--method", method, "--out", str(out),
+                           "--noise", "gaussian:sigma=20")
+    assert code == 0, stdout
+    assert "denoised 1 image" in stdout
+    pred = tifffile.imread(out).astype(np.float64)
+    assert pred.shape == noisy.shape
+    assert psnr(gray_image, pred) > psnr(gray_image, noisy) + 3
+
+
+def test_denoise_folder_into_folder_keeps_names_and_kind(tmp_path, capsys, gray_image):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    rng = np.random.default_rng(1)
+    for name in ("b.png", "a.png"):
+        _png(inp / name, gray_image + 15 * rng.standard_normal(gray_image.shape))
+    code, _, _ = _run(capsys, "denoise", str(inp), "--method", "nlm", "--out", str(tmp_path / "res"))
+    assert code == 0
+    outs = sorted(p.name for p in (tmp_path / "res").iterdir())
+    assert outs == ["a.png", "b.png"]
+    with Image.open(tmp_path / "res" / "a.png") as im:
+        assert im.mode == "L"
+
+
+def test_python_dash_m_runs_the_same_cli():
+    proc = subprocess.run([sys.executable, "-m", "noise2x", "--version"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0
+    assert "noise2x" in proc.stdout
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+def test_missing_input_is_usage_error(tmp_path, capsys):
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "nope.png"), "--method", "nlm", "--out", str(tmp_path / "o.png"))
+    assert code == 2
+    assert "nope.png" in _one_error_line(err)
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_corrupt_image_is_runtime_error_and_writes_nothing(tmp_path, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 10)
+    code, _, err = _run(capsys, "denoise", str(bad), "--method", "nlm", "--out", str(tmp_path / "o.png"))
+    assert code == 1
+    assert "bad.png" in _one_error_line(err)
+    assert list(tmp_path.iterdir()) == [bad]
+
+
+def test_nan_image_is_rejected(tmp_path, capsys, gray_image):
+    img = gray_image.copy()
+    img[3, 4] = np.nan
+    src = tmp_path / "nan.tif"
+    tifffile.imwrite(src, img.astype(np.float32))
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--out", str(tmp_path / "o.tif"))
+    assert code == 1
+    assert "nan" in _one_error_line(err).lower()
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_empty_folder_is_an_error(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "empty"), "--method", "nlm", "--out", str(tmp_path / "o"))
+    assert code != 0
+    assert "empty" in _one_error_line(err)
+
+
+@pytest.mark.parametrize("spec", ["gausian:sigma=25", "gaussian:sigmaa=25", "gaussian:sigma=abc", "gaussian:"])
+def test_invalid_noise_spec_lists_valid_choices(tmp_path, capsys, gray_image, spec):
+    src = _png(tmp_path / "c.png", gray_image)
+    code, _, err = _run(capsys, "simulate", spec, str(src), str(tmp_path / "n.tif"))
+    assert code == 2
+    line = _one_error_line(err)
+    if spec.startswith("gausian"):
+        assert "gaussian" in line and "poisson" in line
+    if "sigmaa" in spec:
+        assert "sigma" in line.replace("sigmaa", "")
+    assert not (tmp_path / "n.tif").exists()
+
+
+def test_unknown_method_lists_methods(tmp_path, capsys, gray_image):
+    src = _png(tmp_path / "c.png", gray_image)
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "bm4d", "--out", str(tmp_path / "o.png"))
+    assert code == 2
+    assert "bm3d" in _one_error_line(err)
+
+
+def test_unknown_method_option_is_usage_error(tmp_path, capsys, gray_image):
+    src = _png(tmp_path / "c.png", gray_image)
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--set", "bogus=1", "--out", str(tmp_path / "o.png"))
+    assert code == 2
+    assert "bogus" in _one_error_line(err)
+
+
+def test_unwritable_output_folder(tmp_path, capsys, gray_image):
+    src = _png(tmp_path / "c.png", gray_image)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user that can write anywhere (root)")
+        code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--out", str(locked / "o.png"))
+        assert code == 1
+        assert "writable" in _one_error_line(err)
+    finally:
+        locked.chmod(0o700)
+
+
+def test_missing_output_parent_folder(tmp_path, capsys, gray_image):
+    src = _png(tmp_path / "c.png", gray_image)
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--out", str(tmp_path / "no" / "such" / "o.png"))
+    assert code == 1
+    assert "does not exist" in _one_error_line(err)
+
+
+def test_bad_arguments_exit_2_with_one_line(capsys):
+    code, _, err = _run(capsys, "denoise")
+    assert code == 2
+    _one_error_line(err)
+
+
+def test_several_inputs_need_a_folder_output(tmp_path, capsys, gray_image):
+    a = _png(tmp_path / "a.png", gray_image)
+    b = _png(tmp_path / "b.png", gray_image)
+    code, _, err = _run(capsys, "denoise", str(a), str(b), "--method", "nlm", "--out", str(tmp_path / "o.png"))
+    assert code == 2
+    assert "folder" in _one_error_line(err)

@@ -1,0 +1,166 @@
+"""Training data: PROTOCOL seeds, independent Noise2Noise copies, re-drawn noise, pairs, stacks, bounded cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from noise2x.data import Batch, build_datasets, to_tensor
+from noise2x.errors import InputError, UsageError
+from noise2x.io import read_image, write_image
+from noise2x.noise import parse_noise
+
+
+def smooth(h, w, i=0):
+    yy, xx = np.mgrid[0:h, 0:w]
+    return np.clip(120 + 50 * np.sin(xx / (3.0 + i)) * np.cos(yy / 5.0), 0, 255).round()
+
+
+@pytest.fixture
+def folder(tmp_path):
+    d = tmp_path / "clean"
+    d.mkdir()
+    for i in range(10):
+        write_image(d / f"img{i:02d}.png", smooth(37, 31, i))
+    return d
+
+
+def test_batch_to_and_fields():
+    b = Batch(noisy=torch.zeros(2, 1, 4, 4), clean=torch.ones(2, 1, 4, 4))
+    c = b.to("cpu")
+    assert c.fields == {"noisy", "clean"} and c.noisy2 is None and torch.equal(c.clean, b.clean)
+    t = to_tensor([np.zeros((4, 5, 3)), np.ones((4, 5, 3))])
+    assert t.shape == (2, 3, 4, 5) and t.dtype == torch.float32 and t[1].min() == 1
+
+
+def test_fixed_noise_uses_protocol_seeds(folder):
+    spec = "gaussian:sigma=25"
+    train, val, held = build_datasets(data=folder, requires={"noisy", "noisy2"}, add_noise=spec, val_images=4)
+    assert held and len(train) == 6 and len(val) == 4
+    files = sorted(folder.iterdir())
+    for j in (0, 5):
+        arrays = train._arrays(j)
+        clean = read_image(files[j])
+        assert np.array_equal(arrays["clean"], clean)
+        assert np.allclose(arrays["noisy"], parse_noise(spec).apply(clean, rng=1000 + j), atol=1e-4)
+        assert np.allclose(arrays["noisy2"], parse_noise(spec).apply(clean, rng=2000 + j), atol=1e-4)
+    # the held-out images keep their own index (image 9 -> seed 1009)
+    (b9,) = val.crops(["noisy", "clean"], size=1000)[-1:]
+    expected = parse_noise(spec).apply(read_image(files[9]), rng=1009)
+    assert np.allclose(b9.noisy[0, 0].numpy(), expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("resample", [False, True])
+def test_noise2noise_copies_are_independent(folder, resample):
+    train, _, _ = build_datasets(data=folder, requires={"noisy", "noisy2"}, add_noise="gaussian:sigma=25",
+                                 resample=resample, val_images=0)
+    b = train.sample(["noisy", "noisy2", "clean"], patch_size=16, batch_size=64, rng=np.random.default_rng(0))
+    r1, r2 = (b.noisy - b.clean).flatten().double(), (b.noisy2 - b.clean).flatten().double()
+    assert 23.5 < r1.std() < 26.5 and 23.5 < r2.std() < 26.5
+    assert abs(torch.corrcoef(torch.stack([r1, r2]))[0, 1]) < 0.05  # different draws, not the same noise
+    assert abs(r1.mean()) < 1.0 and abs(r2.mean()) < 1.0
+
+
+def test_resampling_draws_new_noise_each_time(tmp_path):
+    d = tmp_path / "one"
+    d.mkdir()
+    write_image(d / "a.png", smooth(16, 16))
+    rngs = [np.random.default_rng(s) for s in (0, 1)]
+    fixed, _, _ = build_datasets(data=d, requires={"noisy"}, add_noise="gaussian:sigma=25", val_images=0)
+    a, b = (fixed.sample(["noisy"], patch_size=16, batch_size=1, augment=False, rng=r).noisy for r in rngs)
+    assert torch.equal(a, b)  # one fixed draw per image
+    redraw, _, _ = build_datasets(data=d, requires={"noisy"}, add_noise="gaussian:sigma=25", resample=True,
+                                  val_images=0)
+    a, b = (redraw.sample(["noisy"], patch_size=16, batch_size=1, augment=False,
+                          rng=np.random.default_rng(s)).noisy for s in (0, 1))
+    assert not torch.equal(a, b)
+    again = redraw.sample(["noisy"], patch_size=16, batch_size=1, augment=False, rng=np.random.default_rng(0)).noisy
+    assert torch.equal(a, again)  # seeded
+
+
+def test_random_noise_level_per_patch(folder):
+    train, _, _ = build_datasets(data=folder, requires={"noisy"}, add_noise="gaussian:sigma=0..50",
+                                 resample=True, val_images=0)
+    b = train.sample(["noisy", "clean"], patch_size=16, batch_size=32, rng=np.random.default_rng(0))
+    stds = (b.noisy - b.clean).flatten(1).std(dim=1)
+    assert stds.min() < 15 and stds.max() > 35
+
+
+def test_aligned_folders_give_pairs(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    for i in range(3):
+        img = (smooth(37, 31, i) * 0.5).round()
+        write_image(a / f"{i}.png", img)
+        write_image(b / f"{i}.png", img + 3)
+    train, _, _ = build_datasets(data=a, data2=b, requires={"noisy", "noisy2"}, val_images=0)
+    batch = train.sample(["noisy", "noisy2"], patch_size=8, batch_size=16, rng=np.random.default_rng(0))
+    assert torch.equal(batch.noisy2 - batch.noisy, torch.full_like(batch.noisy, 3.0))  # same place, same transform
+    sup, _, _ = build_datasets(data=a, data2=b, requires={"noisy", "clean"}, val_images=0)
+    batch = sup.sample(["noisy", "clean"], patch_size=8, batch_size=4, rng=np.random.default_rng(0))
+    assert torch.equal(batch.clean - batch.noisy, torch.full_like(batch.noisy, 3.0))
+    write_image(b / "3.png", smooth(37, 31))
+    with pytest.raises(UsageError, match="aligned"):
+        build_datasets(data=a, data2=b, requires={"noisy", "noisy2"})
+
+
+def test_stack_frames_pair_consecutively(tmp_path):
+    base = (smooth(20, 24) * 0.5).round()
+    stack = np.stack([base + 10 * k for k in range(5)])
+    path = tmp_path / "frames.tif"
+    write_image(path, stack)
+    train, _, _ = build_datasets(data=path, requires={"noisy", "noisy2"}, val_images=0)
+    assert len(train) == 4
+    b = train.sample(["noisy", "noisy2"], patch_size=8, batch_size=16, rng=np.random.default_rng(0))
+    assert torch.allclose(b.noisy2 - b.noisy, torch.full_like(b.noisy, 10.0))
+    single, _, _ = build_datasets(data=path, requires={"noisy"}, val_images=0)
+    assert len(single) == 5
+
+
+def test_missing_fields_say_what_to_add(folder):
+    with pytest.raises(UsageError, match="--data2"):
+        build_datasets(data=folder, requires={"noisy", "noisy2"})
+    with pytest.raises(UsageError, match="clean"):
+        build_datasets(data=folder, requires={"noisy", "clean"})
+
+
+def test_cache_is_bounded(folder):
+    train, _, _ = build_datasets(data=folder, requires={"noisy"}, add_noise="gaussian:sigma=25", cache_mb=0,
+                                 val_images=0)
+    b1 = train.sample(["noisy"], patch_size=16, batch_size=8, rng=np.random.default_rng(0))
+    assert train._cache == {}  # nothing kept: images are re-read when sampled
+    cached, _, _ = build_datasets(data=folder, requires={"noisy"}, add_noise="gaussian:sigma=25", val_images=0)
+    b2 = cached.sample(["noisy"], patch_size=16, batch_size=8, rng=np.random.default_rng(0))
+    assert cached._cache and torch.equal(b1.noisy, b2.noisy)
+
+
+def test_normalization_statistics(folder):
+    train, _, _ = build_datasets(data=folder, requires={"noisy"}, add_noise="gaussian:sigma=25", val_images=0)
+    mean, std = train.normalization(n_images=10)
+    noisy = np.stack([train._arrays(j)["noisy"] for j in range(10)])
+    assert mean == pytest.approx([noisy.mean()], rel=1e-4)
+    assert std == pytest.approx([noisy.std()], rel=1e-3)
+
+
+def test_rgb_and_mixed_channels(tmp_path, rgb_image, gray_image):
+    d = tmp_path / "rgb"
+    d.mkdir()
+    write_image(d / "a.png", rgb_image)
+    write_image(d / "b.png", rgb_image[::-1].copy())
+    train, _, _ = build_datasets(data=d, requires={"noisy"}, val_images=0)
+    assert train.channels == 3
+    b = train.sample(["noisy"], patch_size=8, batch_size=2, rng=np.random.default_rng(0))
+    assert b.noisy.shape == (2, 3, 8, 8)
+    write_image(d / "c.png", gray_image)
+    train, _, _ = build_datasets(data=d, requires={"noisy"}, val_images=0)
+    with pytest.raises(InputError, match="all gray or all RGB"):
+        for s in range(20):
+            train.sample(["noisy"], patch_size=8, batch_size=4, rng=np.random.default_rng(s))
+
+
+def test_small_sets_validate_on_training_images(folder):
+    train, val, held = build_datasets(data=folder, requires={"noisy"}, add_noise="gaussian:sigma=25", val_images=6)
+    assert not held and len(train) == 10 and len(val) == 6
+    with pytest.raises(UsageError, match="patch"):
+        train.sample(["noisy"], patch_size=40, batch_size=1, rng=np.random.default_rng(0))

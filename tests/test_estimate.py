@@ -1,0 +1,114 @@
+"""Noise estimation from one image: Gaussian sigma, Poisson-Gaussian (a, b), spatial correlation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import data_dir
+from noise2x import estimate, noise
+from noise2x.errors import InputError, UsageError
+from noise2x.io import list_images, read_image
+
+
+@pytest.fixture(scope="module")
+def set12() -> list[np.ndarray]:
+    return [read_image(p) for p in list_images(data_dir("set12"))]
+
+
+def _smooth(height: int = 200, width: int = 300) -> np.ndarray:
+    """A smooth synthetic scene spanning 10..245 (a ramp plus a gentle bump)."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    return 10 + 200 * xx / (width - 1) + 35 * np.exp(-((yy - height / 2) ** 2 + (xx - width / 3) ** 2) / 3000.0)
+
+
+# --------------------------------------------------------------------------- sigma
+
+
+def test_sigma_within_ten_percent_on_every_set12_image(set12):
+    errors = {}
+    for level in (5, 10, 15, 25, 50):
+        for i, clean in enumerate(set12):
+            noisy = noise.protocol_noisy(clean, f"gaussian:sigma={level}", index=i)
+            errors[(level, i + 1)] = estimate.sigma(noisy) / level - 1
+    worst = max(errors, key=lambda k: abs(errors[k]))
+    assert abs(errors[worst]) < 0.10, f"sigma {worst[0]}, image {worst[1]:02d}: {100 * errors[worst]:+.1f}%"
+
+
+def test_sigma_on_synthetic_images():
+    clean = _smooth()
+    for level in (2.0, 10.0, 40.0):
+        est = estimate.sigma(noise.gaussian(clean, sigma=level, rng=1))
+        assert est == pytest.approx(level, rel=0.05)
+    assert estimate.sigma(clean) < 0.3  # no noise
+    rgb = np.stack([clean, clean[::-1], clean[:, ::-1]], axis=-1)
+    assert estimate.sigma(noise.gaussian(rgb, sigma=12, rng=2)) == pytest.approx(12, rel=0.05)
+
+
+def test_sigma_ignores_saturated_areas():
+    clean = _smooth()
+    clean[:, : clean.shape[1] // 2] = 255.0  # half the image saturated
+    noisy = np.clip(noise.gaussian(clean, sigma=8, rng=3), 0, 255)
+    assert estimate.sigma(noisy) == pytest.approx(8, rel=0.1)
+
+
+def test_sigma_input_errors():
+    with pytest.raises(InputError, match="too small"):
+        estimate.sigma(np.zeros((10, 40)))
+    bad = np.zeros((40, 40))
+    bad[3, 3] = np.inf
+    with pytest.raises(InputError, match="noisy has 1 NaN/inf"):
+        estimate.sigma(bad)
+
+
+# --------------------------------------------------------------------------- Poisson-Gaussian
+
+
+def test_poisson_gaussian_on_a_smooth_image():
+    clean = _smooth()
+    a, b = estimate.poisson_gaussian(noise.poisson(clean, peak=30, rng=0))
+    assert a == pytest.approx(255 / 30, rel=0.2)
+    assert abs(b) < 0.05 * a * 255  # small next to the variance range 0 .. a*255
+    a, b = estimate.poisson_gaussian(noise.poisson_gaussian(clean, peak=30, sigma=10, rng=0))
+    assert a == pytest.approx(255 / 30, rel=0.2)
+    assert b == pytest.approx(100, abs=40)
+    a, b = estimate.poisson_gaussian(noise.gaussian(clean, sigma=20, rng=0))
+    assert abs(a) < 0.5
+    assert b == pytest.approx(400, rel=0.15)
+
+
+def test_poisson_gaussian_scale_follows_peak_on_set12(set12):
+    for i, clean in enumerate(set12):
+        a30, _ = estimate.poisson_gaussian(noise.protocol_noisy(clean, "poisson:peak=30", index=i))
+        assert a30 == pytest.approx(255 / 30, rel=0.2), i + 1
+
+
+# --------------------------------------------------------------------------- correlation
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5, 1.0])
+def test_correlation_of_pure_noise_matches_the_model(beta):
+    y = noise.correlated(np.full((200, 220), 80.0), sigma=20, beta=beta, rng=5)
+    est = estimate.correlation(y, radius=2)
+    cov = noise.correlated_covariance(sigma=1.0, beta=beta, radius=2)
+    assert est.sigma == pytest.approx(20, rel=0.05)
+    np.testing.assert_allclose(est.rho, cov[4, 5:7], atol=0.05)
+    assert est.beta == pytest.approx(beta, abs=0.1)
+    assert est.rho.shape == (2,)
+
+
+def test_correlation_tells_strengths_apart_on_set12(set12):
+    for beta in (0.0, 0.5, 1.0):
+        right = 0
+        for i, clean in enumerate(set12):
+            noisy = noise.protocol_noisy(clean, f"correlated:sigma=25,beta={beta}", index=i)
+            est = estimate.correlation(noisy, radius=2)
+            right += min((0.0, 0.5, 1.0), key=lambda b: abs(b - est.beta)) == beta
+        assert right >= 10, (beta, right)
+
+
+def test_correlation_input_errors():
+    with pytest.raises(UsageError, match="radius"):
+        estimate.correlation(np.zeros((50, 50)), radius=0)
+    with pytest.raises(InputError, match="too small"):
+        estimate.correlation(np.zeros((20, 20)), radius=5)

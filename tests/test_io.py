@@ -1,0 +1,415 @@
+"""Image I/O: round trips for every format and kind, stacks, odd PNG/TIFF flavours, errors, atomic writes."""
+
+from __future__ import annotations
+
+import struct
+import warnings
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from noise2x import io
+from noise2x.errors import InputError, Noise2xError, UsageError
+
+
+def _rand(shape, top, seed=0):
+    return np.random.default_rng(seed).integers(0, top + 1, shape).astype(np.float64)
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+# --------------------------------------------------------------------------- round trips
+
+EXACT_CASES = [
+    ("g8.png", (37, 31), 255, None, "uint8"),
+    ("c8.png", (37, 31, 3), 255, None, "uint8"),
+    ("g16.png", (37, 31), 65535, "uint16", "uint16"),
+    ("c16.png", (37, 31, 3), 65535, "uint16", "uint16"),
+    ("g8.bmp", (37, 31), 255, None, "uint8"),
+    ("c8.bmp", (37, 31, 3), 255, None, "uint8"),
+    ("g8.tif", (37, 31), 255, "uint8", "uint8"),
+    ("c8.tiff", (37, 31, 3), 255, "uint8", "uint8"),
+    ("g16.tif", (37, 31), 65535, "uint16", "uint16"),
+    ("c16.tif", (37, 31, 3), 65535, "uint16", "uint16"),
+]
+
+
+@pytest.mark.parametrize("name, shape, top, kind, expect_kind", EXACT_CASES)
+def test_integer_round_trip_is_exact(tmp_path, name, shape, top, kind, expect_kind):
+    image = _rand(shape, top)
+    path = tmp_path / name
+    io.write_image(path, image, kind=kind)
+    back = io.read_image(path)
+    assert back.dtype == np.float64 and back.shape == shape
+    np.testing.assert_array_equal(back, image)
+    assert io.image_kind(path) == expect_kind
+    assert _files(tmp_path) == [name]  # no temporary file left beside it
+
+
+@pytest.mark.parametrize("shape", [(37, 31), (37, 31, 3)])
+def test_float_tiff_keeps_values_unclipped(tmp_path, shape):
+    image = np.random.default_rng(1).standard_normal(shape) * 1000.0  # far outside 0..255, negative too
+    path = tmp_path / "f.tif"
+    io.write_image(path, image)  # default kind for TIFF: float32
+    back = io.read_image(path)
+    np.testing.assert_array_equal(back, image.astype(np.float32).astype(np.float64))
+    assert io.image_kind(path) == "float32"
+    assert io.read_image(path, dtype=np.float32).dtype == np.float32
+
+
+def test_float64_tiff_reads_as_stored_and_reports_float32(tmp_path):
+    image = np.linspace(-3.0, 7.0, 37 * 31).reshape(37, 31)
+    tifffile.imwrite(tmp_path / "d.tif", image)
+    np.testing.assert_array_equal(io.read_image(tmp_path / "d.tif"), image)
+    assert io.image_kind(tmp_path / "d.tif") == "float32"
+
+
+@pytest.mark.parametrize("name", ["g.jpg", "c.jpeg"])
+def test_jpeg_round_trip_is_close(tmp_path, name, gray_image, rgb_image):
+    image = gray_image if name.startswith("g") else rgb_image
+    io.write_image(tmp_path / name, image)
+    back = io.read_image(tmp_path / name)
+    assert back.shape == image.shape
+    assert np.abs(back - np.rint(image)).mean() < 4.0  # lossy (colour is subsampled), but close
+    assert io.image_kind(tmp_path / name) == "uint8"
+
+
+def test_png_rounds_to_nearest(tmp_path):
+    image = np.full((5, 7), 100.6)
+    image[0, 0] = 100.4
+    io.write_image(tmp_path / "r.png", image)
+    back = io.read_image(tmp_path / "r.png")
+    assert back[0, 0] == 100 and back[1, 1] == 101
+
+
+def test_16bit_png_is_a_valid_png_for_pillow(tmp_path):
+    gray, rgb = _rand((9, 11), 65535, 2), _rand((9, 11, 3), 65535, 3)
+    io.write_image(tmp_path / "g.png", gray, kind="uint16")
+    io.write_image(tmp_path / "c.png", rgb, kind="uint16")
+    with Image.open(tmp_path / "g.png") as im:
+        np.testing.assert_array_equal(np.asarray(im), gray)  # Pillow keeps 16-bit gray
+    with Image.open(tmp_path / "c.png") as im:
+        # Pillow reduces 16-bit colour to 8 bits (high byte): this is why noise2x decodes those itself
+        np.testing.assert_array_equal(np.asarray(im), (rgb // 256).astype(np.uint8))
+
+
+# --------------------------------------------------------------------------- 16-bit PNG decoder
+
+
+def _paeth(a, b, c):
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    return a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+
+
+def _filter_rows(raw_rows: np.ndarray, bpp: int, first_kind: int = 0) -> bytes:
+    """PNG-filter rows of bytes, cycling through the five filter types."""
+    out = bytearray()
+    prev = np.zeros(raw_rows.shape[1], np.int64)
+    for y, row in enumerate(raw_rows.astype(np.int64)):
+        kind = (y + first_kind) % 5
+        line = []
+        for i, v in enumerate(row):
+            a = row[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            pred = [0, a, b, (a + b) // 2, _paeth(a, b, c)][kind]
+            line.append((v - pred) % 256)
+        out.append(kind)
+        out.extend(line)
+        prev = row
+    return bytes(out)
+
+
+def _chunk(tag: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF)
+
+
+def _png16(arr: np.ndarray, colour: int, interlace: bool = False) -> bytes:
+    height, width, channels = arr.shape
+    bpp = 2 * channels
+    if not interlace:
+        raw = _filter_rows(arr.astype(">u2").view(np.uint8).reshape(height, -1), bpp)
+    else:
+        raw = b""
+        for n, (y0, x0, dy, dx) in enumerate(
+            [(0, 0, 8, 8), (0, 4, 8, 8), (4, 0, 8, 4), (0, 2, 4, 4), (2, 0, 4, 2), (0, 1, 2, 2), (1, 0, 2, 1)]
+        ):
+            sub = arr[y0::dy, x0::dx]
+            if sub.size:
+                raw += _filter_rows(np.ascontiguousarray(sub).astype(">u2").view(np.uint8).reshape(sub.shape[0], -1), bpp, n)
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, colour, 0, 0, 1 if interlace else 0)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(raw)) + _chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("interlace", [False, True])
+def test_16bit_colour_png_decoder_handles_every_filter(tmp_path, interlace):
+    rgba = _rand((13, 10, 4), 65535, 4).astype(np.uint16)
+    (tmp_path / "rgba.png").write_bytes(_png16(rgba, 6, interlace))
+    (tmp_path / "rgb.png").write_bytes(_png16(rgba[..., :3], 2, interlace))
+    (tmp_path / "la.png").write_bytes(_png16(rgba[..., :2], 4, interlace))
+    np.testing.assert_array_equal(io.read_image(tmp_path / "rgba.png"), rgba[..., :3])  # alpha dropped
+    np.testing.assert_array_equal(io.read_image(tmp_path / "rgb.png"), rgba[..., :3])
+    np.testing.assert_array_equal(io.read_image(tmp_path / "la.png"), rgba[..., 0])  # gray + alpha -> gray
+    assert io.image_kind(tmp_path / "rgb.png") == "uint16"
+
+
+def test_16bit_png_with_bad_crc_or_truncated_data_is_an_input_error(tmp_path):
+    good = _png16(_rand((6, 5, 3), 65535).astype(np.uint16), 2)
+    bad_crc = bytearray(good)
+    bad_crc[-20] ^= 0xFF  # inside the IDAT chunk
+    (tmp_path / "crc.png").write_bytes(bytes(bad_crc))
+    (tmp_path / "cut.png").write_bytes(good[: len(good) // 2])
+    for name in ("crc.png", "cut.png"):
+        with pytest.raises(InputError, match=name):
+            io.read_image(tmp_path / name)
+
+
+# --------------------------------------------------------------------------- other flavours
+
+
+def test_pillow_modes_are_converted_sensibly(tmp_path):
+    rgb = _rand((9, 8, 3), 255, 5).astype(np.uint8)
+    rgba = np.concatenate([rgb, np.full((9, 8, 1), 7, np.uint8)], axis=2)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    np.testing.assert_array_equal(io.read_image(tmp_path / "rgba.png"), rgb)
+
+    gray = _rand((9, 8), 255, 6).astype(np.uint8)
+    Image.fromarray(np.stack([gray, gray], axis=2), "LA").save(tmp_path / "la.png")
+    np.testing.assert_array_equal(io.read_image(tmp_path / "la.png"), gray)
+
+    bits = Image.fromarray(gray > 127).convert("1")
+    bits.save(tmp_path / "bits.png")
+    np.testing.assert_array_equal(io.read_image(tmp_path / "bits.png"), np.where(gray > 127, 255.0, 0.0))
+
+    pal_rgb = Image.fromarray(rgb, "RGB").quantize(colors=16)
+    pal_rgb.save(tmp_path / "pal.png")
+    expect = np.asarray(pal_rgb.convert("RGB"))
+    out = io.read_image(tmp_path / "pal.png")
+    assert out.shape == (9, 8, 3)
+    np.testing.assert_array_equal(out, expect)
+
+    pal_gray = Image.fromarray(gray, "L").convert("P")  # a gray palette
+    pal_gray.save(tmp_path / "palgray.png")
+    np.testing.assert_array_equal(io.read_image(tmp_path / "palgray.png"), gray)
+
+
+def test_tiff_single_channel_and_rgba(tmp_path):
+    gray = _rand((9, 8), 255).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "one.tif", gray[..., None], photometric="minisblack")
+    np.testing.assert_array_equal(io.read_image(tmp_path / "one.tif"), gray)
+    rgba = _rand((9, 8, 4), 255).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "rgba.tif", rgba, photometric="rgb", extrasamples=["unassalpha"])
+    np.testing.assert_array_equal(io.read_image(tmp_path / "rgba.tif"), rgba[..., :3])
+
+
+def test_stacks_round_trip_as_multipage_tiff(tmp_path):
+    gray = _rand((4, 37, 31), 65535)
+    io.write_image(tmp_path / "g.tif", gray, kind="uint16")
+    with tifffile.TiffFile(tmp_path / "g.tif") as tif:
+        assert len(tif.pages) == 4
+    np.testing.assert_array_equal(io.read_stack(tmp_path / "g.tif"), gray)
+    rgb = np.random.default_rng(0).random((3, 37, 31, 3))
+    io.write_image(tmp_path / "c.tif", rgb)
+    np.testing.assert_array_equal(io.read_stack(tmp_path / "c.tif"), rgb.astype(np.float32))
+    with pytest.raises(InputError, match="read_stack"):
+        io.read_image(tmp_path / "g.tif")
+
+
+def test_read_stack_of_a_single_image_and_of_separate_pages(tmp_path, gray_image):
+    io.write_image(tmp_path / "a.png", gray_image)
+    stack = io.read_stack(tmp_path / "a.png")
+    assert stack.shape == (1, 37, 31)
+    pages = _rand((3, 9, 8), 255).astype(np.uint8)
+    with tifffile.TiffWriter(tmp_path / "pages.tif") as tw:
+        for page in pages:  # separate pages, no shape metadata
+            tw.write(page, photometric="minisblack", metadata=None)
+    np.testing.assert_array_equal(io.read_stack(tmp_path / "pages.tif"), pages)
+    with tifffile.TiffWriter(tmp_path / "mixed.tif") as tw:
+        tw.write(pages[0], photometric="minisblack", metadata=None)
+        tw.write(pages[0][:5], photometric="minisblack", metadata=None)
+    with pytest.raises(InputError, match="different sizes"):
+        io.read_stack(tmp_path / "mixed.tif")
+
+
+def test_imagej_hyperstack_is_flattened(tmp_path):
+    data = _rand((2, 3, 9, 8), 255).astype(np.uint8)  # T, Z, Y, X
+    tifffile.imwrite(tmp_path / "ij.tif", data, imagej=True, metadata={"axes": "TZYX"})
+    np.testing.assert_array_equal(io.read_stack(tmp_path / "ij.tif"), data.reshape(6, 9, 8))
+
+
+# --------------------------------------------------------------------------- writing rules
+
+
+def test_clipping_warning_only_above_one_percent(tmp_path):
+    image = np.full((20, 50), 100.0)
+    image.flat[:5] = 300.0  # 0.5%: clipped silently
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        io.write_image(tmp_path / "quiet.png", image)
+    assert io.read_image(tmp_path / "quiet.png").max() == 255
+    image.flat[:50] = -20.0  # 5%
+    with pytest.warns(io.ClippingWarning, match="5.0%"):
+        io.write_image(tmp_path / "loud.png", image)
+    assert io.read_image(tmp_path / "loud.png").min() == 0
+    assert issubclass(io.ClippingWarning, UserWarning)
+    with pytest.warns(io.ClippingWarning):
+        io.write_image(tmp_path / "loud16.tif", np.full((4, 4), 70000.0), kind="uint16")
+
+
+@pytest.mark.parametrize(
+    "name, kind, message",
+    [
+        ("a.png", "float32", "PNG files cannot store float32"),
+        ("a.jpg", "uint16", "JPEG files cannot store uint16"),
+        ("a.bmp", "uint16", "BMP files cannot store uint16"),
+        ("a.png", "int8", "uint8, uint16, float32"),
+        ("a.gif", None, "unsupported file extension"),
+    ],
+)
+def test_bad_kind_or_suffix_is_a_usage_error(tmp_path, gray_image, name, kind, message):
+    with pytest.raises(UsageError, match=message):
+        io.write_image(tmp_path / name, gray_image, kind=kind)
+    assert _files(tmp_path) == []
+
+
+def test_bad_arrays_are_refused_on_write(tmp_path):
+    with pytest.raises(UsageError, match="only be written as TIFF"):
+        io.write_image(tmp_path / "s.png", np.zeros((2, 5, 5, 3)))
+    bad = np.zeros((5, 5))
+    bad[1, 1] = np.nan
+    with pytest.raises(InputError, match="1 NaN/inf"):
+        io.write_image(tmp_path / "n.tif", bad)
+    with pytest.raises(InputError, match="shape"):
+        io.write_image(tmp_path / "x.png", np.zeros((5, 5, 2)))
+    assert _files(tmp_path) == []
+
+
+def test_failed_write_leaves_existing_target_and_no_temp_file(tmp_path, gray_image, monkeypatch):
+    target = tmp_path / "out.png"
+    io.write_image(target, gray_image)
+    before = target.read_bytes()
+
+    def broken(tmp, data, fmt, kind):
+        Path(tmp).write_bytes(b"partial")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(io, "_encode", broken)
+    with pytest.raises(Noise2xError, match="disk full"):
+        io.write_image(target, 255 - gray_image)
+    assert target.read_bytes() == before
+    assert _files(tmp_path) == ["out.png"]
+
+
+def test_write_to_missing_folder_is_a_clear_error(tmp_path, gray_image):
+    with pytest.raises(Noise2xError, match="does not exist"):
+        io.write_image(tmp_path / "nope" / "a.png", gray_image)
+
+
+# --------------------------------------------------------------------------- reading errors
+
+
+def test_missing_file_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="no such file"):
+        io.read_image(tmp_path / "missing.png")
+    with pytest.raises(UsageError, match="no such file"):
+        io.image_kind(tmp_path / "missing.tif")
+
+
+def test_unsupported_suffix_names_supported_formats(tmp_path):
+    (tmp_path / "a.gif").write_bytes(b"GIF89a")
+    with pytest.raises(InputError, match=r"a\.gif.*PNG, JPEG, BMP, TIFF"):
+        io.read_image(tmp_path / "a.gif")
+
+
+@pytest.mark.parametrize("name", ["junk.png", "junk.jpg", "junk.bmp", "junk.tif"])
+def test_corrupt_file_is_an_input_error_naming_it(tmp_path, name):
+    (tmp_path / name).write_bytes(b"this is not an image" * 10)
+    with pytest.raises(InputError, match=rf"{name}.*supported formats"):
+        io.read_image(tmp_path / name)
+
+
+@pytest.mark.parametrize("name", ["cut.png", "cut.jpg", "cut.tif"])
+def test_truncated_file_is_an_input_error(tmp_path, rgb_image, name):
+    full = tmp_path / ("full" + Path(name).suffix)
+    io.write_image(full, rgb_image, kind="uint8")
+    data = full.read_bytes()
+    (tmp_path / name).write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match=name):
+        io.read_image(tmp_path / name)
+
+
+def test_nan_in_float_tiff_is_counted(tmp_path):
+    image = np.zeros((6, 7), np.float32)
+    image[0, :3] = np.nan
+    image[1, 1] = np.inf
+    tifffile.imwrite(tmp_path / "nan.tif", image)
+    with pytest.raises(InputError, match=r"nan\.tif has 4 NaN/inf"):
+        io.read_image(tmp_path / "nan.tif")
+
+
+def test_two_channel_tiff_is_an_input_error(tmp_path):
+    tifffile.imwrite(tmp_path / "two.tif", np.zeros((9, 8, 2), np.uint8), photometric="minisblack", planarconfig="contig")
+    with pytest.raises(InputError, match="2 channels"):
+        io.read_image(tmp_path / "two.tif")
+
+
+# --------------------------------------------------------------------------- listing
+
+
+def test_list_images_of_a_folder(tmp_path, gray_image):
+    for name in ["b.png", "A.TIF", "c.JPG", ".hidden.png", "notes.txt", "d.bmp"]:
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "e.png").write_bytes(b"x")
+    (tmp_path / "dir.png").mkdir()  # a folder with an image-like name is not an image
+    assert [p.name for p in io.list_images(tmp_path)] == ["A.TIF", "b.png", "c.JPG", "d.bmp"]
+    assert io.list_images(tmp_path / "b.png") == [tmp_path / "b.png"]
+
+
+def test_list_images_errors(tmp_path):
+    with pytest.raises(UsageError, match="no such file or folder"):
+        io.list_images(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no image files in folder .*empty"):
+        io.list_images(tmp_path / "empty")
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(InputError, match="supported formats"):
+        io.list_images(tmp_path / "notes.txt")
+
+
+# --------------------------------------------------------------------------- check_image
+
+
+def test_check_image_accepts_and_normalises():
+    out = io.check_image(np.arange(12, dtype=np.uint8).reshape(3, 4, 1))
+    assert out.dtype == np.float64 and out.shape == (3, 4)
+    np.testing.assert_array_equal(out, np.arange(12).reshape(3, 4))
+    assert io.check_image([[1, 2], [3, 4]]).shape == (2, 2)
+    assert io.check_image(np.zeros((3, 4, 3), np.int16)).shape == (3, 4, 3)
+
+
+@pytest.mark.parametrize(
+    "array, message",
+    [
+        (np.zeros(5), "shape"),
+        (np.zeros((2, 3, 4, 3)), "shape"),
+        (np.zeros((4, 4, 2)), "shape"),
+        (np.zeros((4, 4, 4)), "alpha"),
+        (np.zeros((0, 4)), "empty"),
+        (np.zeros((4, 4), bool), "dtype bool"),
+        (np.zeros((4, 4), complex), "dtype complex"),
+        (np.array([[1.0, np.nan], [np.inf, -np.inf]]), "3 NaN/inf"),
+    ],
+)
+def test_check_image_refuses_bad_arrays(array, message):
+    with pytest.raises(InputError, match=message):
+        io.check_image(array, name="noisy")
+    with pytest.raises(InputError, match="noisy"):
+        io.check_image(array, name="noisy")

@@ -1,0 +1,261 @@
+"""MASH: masks, loss, ratio selection, local shuffling and small end-to-end runs."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from noise2x.errors import InputError, UsageError
+from noise2x.zeroshot import ZERO_SHOT, mash
+from noise2x.zeroshot.mash import (
+    PRESETS,
+    block_std,
+    flat_tiles,
+    local_shuffle,
+    masked_l1,
+    probe_correlation,
+    sample_keep_mask,
+    select_ratio,
+)
+from noise2x.zeroshot.nets import MaskedUNet, Reporter, make_generators, new_network, to_tensor
+
+# the package attribute "mash" is the function; the module is fetched by name
+mash_mod = importlib.import_module("noise2x.zeroshot.mash")
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny images gain nothing from threads, and threads slow down badly on a busy shared CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _psnr(clean: np.ndarray, pred: np.ndarray) -> float:
+    return float(10 * np.log10(255.0**2 / np.mean((np.clip(pred, 0, 255) - clean) ** 2)))
+
+
+# ---------------------------------------------------------------- mask and loss
+
+def test_mask_hides_exactly_the_sampled_entries():
+    shape = (1, 3, 41, 29)
+    draws = torch.rand(shape, generator=torch.Generator().manual_seed(7))
+    keep = sample_keep_mask(shape, 0.3, generator=torch.Generator().manual_seed(7))
+    assert torch.equal(keep, (draws >= 0.3).float())
+    hidden = 1 - keep
+    assert abs(hidden.mean().item() - 0.3) < 0.03
+    # channels are drawn independently: some pixels are hidden in one channel only
+    per_pixel = hidden.sum(dim=1)
+    assert ((per_pixel > 0) & (per_pixel < 3)).any()
+
+
+def test_loss_touches_only_hidden_entries():
+    g = torch.Generator().manual_seed(0)
+    pred = torch.rand(1, 2, 9, 7, generator=g, requires_grad=True)
+    target = torch.rand(1, 2, 9, 7, generator=g)
+    hidden = sample_keep_mask((1, 2, 9, 7), 0.6, generator=g)   # any 0/1 pattern will do
+    loss = masked_l1(pred, target, hidden)
+    expected = (pred - target).abs()[hidden.bool()].mean()
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+    loss.backward()
+    assert torch.all(pred.grad[hidden == 0] == 0)
+    assert torch.all(pred.grad[hidden == 1] != 0)
+    # changing predictions or targets at visible entries leaves the loss unchanged
+    with torch.no_grad():
+        other = pred + 5 * (1 - hidden)
+        assert masked_l1(other, target - 3 * (1 - hidden), hidden).item() == pytest.approx(loss.item(), rel=1e-6)
+
+
+class _Spy(nn.Module):
+    """Stands in for the U-Net in a training run and records what it is fed."""
+
+    seen: list[torch.Tensor] = []
+
+    def __init__(self, channels: int, width: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _Spy.seen.append(x.detach().clone())
+        return self.conv(x)
+
+
+def test_training_feeds_the_image_with_exactly_the_hidden_entries_zeroed(monkeypatch, rgb_image):
+    masks: list[torch.Tensor] = []
+
+    def recording_mask(shape, ratio, *, generator):
+        keep = sample_keep_mask(shape, ratio, generator=generator)
+        masks.append(keep)
+        return keep
+
+    _Spy.seen = []
+    monkeypatch.setattr(mash_mod, "MaskedUNet", _Spy)
+    monkeypatch.setattr(mash_mod, "sample_keep_mask", recording_mask)
+    x = to_tensor(rgb_image + 1.0)            # no zero entries in the image itself
+    _, gen = make_generators(0)
+    cfg = dict(PRESETS["cpu"], crop=0)
+    mash_mod._train(x, ratio=0.4, steps=3, cfg=cfg, gen=gen, report=Reporter(None, "t", 3))
+    assert len(masks) == len(_Spy.seen) == 3
+    for keep, fed in zip(masks, _Spy.seen):
+        assert torch.equal(fed, x * keep)
+        assert torch.equal(fed == 0, keep == 0)
+    assert not torch.equal(masks[0], masks[1])                 # a fresh mask every step
+
+
+# ---------------------------------------------------------------- step 2
+
+@pytest.mark.parametrize("preset, gap, ratio, level", [
+    ("paper", 0.4, 0.2, "low"), ("paper", 2.0, 0.5, "medium"), ("paper", 3.1, 0.8, "high"),
+    ("code", 0.4, 0.1, "low"), ("code", 1.5, 0.5, "medium"), ("code", 2.2, 0.9, "high"),
+])
+def test_ratio_selection_on_synthetic_residuals(preset, gap, ratio, level):
+    rng = np.random.default_rng(0)
+    white = rng.standard_normal(200_000)
+    residual_low = 20.0 * white / white.std()                    # std exactly 20
+    residual_high = (20.0 + gap) * white / white.std()
+    cfg = PRESETS[preset]
+    keys = ("eps_low", "eps_high", "ratio_low", "ratio_medium", "ratio_high")
+    got = select_ratio(residual_low.std(), residual_high.std(), **{k: cfg[k] for k in keys})
+    assert got == (pytest.approx(ratio), level)
+    # the gap is symmetric in the two probes
+    assert select_ratio(residual_high.std(), residual_low.std(), **{k: cfg[k] for k in keys})[1] == level
+
+
+def test_ratio_selection_rejects_crossed_thresholds():
+    with pytest.raises(UsageError, match="eps_low"):
+        select_ratio(1.0, 2.0, eps_low=3, eps_high=2, ratio_low=0.2, ratio_medium=0.5, ratio_high=0.8)
+
+
+# ---------------------------------------------------------------- local shuffling
+
+def test_block_std_and_flat_tiles():
+    img = np.zeros((17, 22))
+    img[:, 12:] = np.tile([0.0, 100.0], (17, 5))                 # texture on the right
+    assert block_std(img).shape == (8, 11)
+    flat = flat_tiles(np.stack([img, img, img], -1), threshold=0.5, tile=4)
+    assert flat.shape == (4, 5)
+    assert flat[:, :3].all() and not flat[:, 3:].any()
+
+
+def test_shuffle_permutes_only_inside_flat_tiles_and_keeps_multisets():
+    rng = np.random.default_rng(1)
+    img = rng.random((19, 26, 3))                                # distinct values everywhere
+    flat = np.zeros((4, 6), dtype=bool)
+    flat[0, 0] = flat[1, 3] = flat[3, 5] = flat[2, 2] = True
+    before = img.copy()
+    out = local_shuffle(img, flat, tile=4, rng=5)
+    assert np.array_equal(img, before)                           # input untouched
+    assert out.shape == img.shape and out is not img
+    changed = np.zeros((4, 6), dtype=bool)
+    for ty in range(4):
+        for tx in range(6):
+            a = img[4 * ty: 4 * ty + 4, 4 * tx: 4 * tx + 4].reshape(16, 3)
+            b = out[4 * ty: 4 * ty + 4, 4 * tx: 4 * tx + 4].reshape(16, 3)
+            if not flat[ty, tx]:
+                assert np.array_equal(a, b)
+                continue
+            # same multiset of pixels (colour tuples move together)
+            assert sorted(map(tuple, a)) == sorted(map(tuple, b))
+            changed[ty, tx] = not np.array_equal(a, b)
+    assert changed[flat].all()
+    # rows and columns beyond the last full tile stay in place
+    np.testing.assert_array_equal(out[16:], img[16:])
+    np.testing.assert_array_equal(out[:, 24:], img[:, 24:])
+    np.testing.assert_array_equal(local_shuffle(img, flat, tile=4, rng=5), out)
+
+
+def test_shuffle_gray_and_no_flat_tiles():
+    img = np.arange(8 * 12, dtype=float).reshape(8, 12)
+    assert np.array_equal(local_shuffle(img, np.zeros((2, 3), bool), rng=0), img)
+    out = local_shuffle(img, np.ones((2, 3), bool), rng=0)
+    assert sorted(out.ravel()) == sorted(img.ravel()) and not np.array_equal(out, img)
+    with pytest.raises(ValueError, match="expected"):
+        local_shuffle(img, np.ones((3, 3), bool))
+
+
+# ---------------------------------------------------------------- network and end to end
+
+def test_unet_any_size():
+    _, gen = make_generators(0)
+    net = new_network(MaskedUNet, 3, 8, gen=gen)
+    assert net(torch.zeros(1, 3, 37, 31)).shape == (1, 3, 37, 31)
+    assert net(torch.zeros(1, 3, 5, 70)).shape == (1, 3, 5, 70)
+
+
+def test_tiny_budget_fixed_ratio_raises_psnr(gray_image):
+    noisy = gray_image + 25 * np.random.default_rng(0).standard_normal(gray_image.shape)
+    info: dict = {}
+    out = mash(noisy, rng=0, ratio=0.5, steps=80, lr=2e-3, width=8, predictions=4, info=info)
+    assert out.shape == noisy.shape and out.dtype == np.float64
+    assert _psnr(gray_image, out) > _psnr(gray_image, noisy) + 1.5
+    assert info["ratio"] == 0.5 and info["probe_std"] is None and not info["shuffled"]
+
+
+def test_full_pipeline_rgb_reports_choice_and_is_seeded(rgb_image):
+    noisy = rgb_image + 20 * np.random.default_rng(2).standard_normal(rgb_image.shape)
+    before = noisy.copy()
+    torch_state = torch.random.get_rng_state()
+    kw = dict(probe_steps=4, steps=6, width=8, predictions=2, shuffle_at=2, crop=32)
+    info: dict = {}
+    lines: list[str] = []
+    a = mash(noisy, rng=1, info=info, progress=lines.append, shuffle="on", **kw)
+    b = mash(noisy, rng=1, shuffle="on", **kw)
+    assert np.array_equal(noisy, before)
+    assert torch.equal(torch_state, torch.random.get_rng_state())
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == rgb_image.shape
+    assert set(info["probe_std"]) == {0.2, 0.8}
+    assert info["gap"] == pytest.approx(abs(info["probe_std"][0.8] - info["probe_std"][0.2]))
+    assert info["level"] in ("low", "medium", "high") and info["shuffled"]
+    assert info["ratio"] == {"low": 0.2, "medium": 0.5, "high": 0.8}[info["level"]]
+    assert any("probe stds" in line for line in lines) and any("shuffling" in line for line in lines)
+    # the probe alone gives what mash found with the same seed
+    probe_kw = {k: kw[k] for k in ("probe_steps", "width", "predictions", "crop")}
+    found = probe_correlation(noisy, rng=1, **probe_kw)
+    assert found["probe_std"] == info["probe_std"] and found["ratio"] == info["ratio"]
+    with pytest.raises(TypeError, match="unexpected option"):
+        probe_correlation(noisy, steps_probe=3)
+
+
+def test_options_are_validated(gray_image):
+    assert ZERO_SHOT["mash"] is mash
+    with pytest.raises(UsageError, match="unknown preset"):
+        mash(gray_image, preset="gpu")
+    with pytest.raises(UsageError, match="shuffle must be one of"):
+        mash(gray_image, shuffle="maybe")
+    with pytest.raises(UsageError, match="ratio must be in"):
+        mash(gray_image, ratio=1.5)
+    with pytest.raises(UsageError, match="steps"):
+        mash(gray_image, steps=-2)
+    with pytest.raises(TypeError):
+        mash(gray_image, bogus=1)
+    with pytest.raises(InputError, match="NaN"):
+        mash(np.full((8, 8), np.inf), ratio=0.5, steps=1)
+
+
+def test_cli_denoise_with_mash_and_zs_n2n(tmp_path, rgb_image, capsys):
+    from noise2x.cli import main
+    from noise2x.io import read_image, write_image
+
+    src = tmp_path / "photo.png"
+    noisy = np.clip(rgb_image + 20 * np.random.default_rng(0).standard_normal(rgb_image.shape), 0, 255)
+    write_image(src, noisy, kind="uint8")
+    tiny = ["--set", "steps=3", "--set", "width=4", "--set", "predictions=1"]
+    assert main(["denoise", "--method", "mash", str(src), "--out", str(tmp_path / "clean.png"),
+                 *tiny, "--set", "probe_steps=2", "--set", "crop=32"]) == 0
+    assert read_image(tmp_path / "clean.png").shape == rgb_image.shape
+    err = capsys.readouterr().err
+    assert "probe stds" in err                       # progress reaches the user
+    assert main(["denoise", "--method", "zs_n2n", str(src), "--out", str(tmp_path / "zs.png"),
+                 "--set", "steps=3"]) == 0
+    assert read_image(tmp_path / "zs.png").shape == rgb_image.shape
+    # a bad option value is one clear line and exit code 2, not a traceback
+    assert main(["denoise", "--method", "mash", str(src), "--out", str(tmp_path / "x.png"),
+                 "--set", "shuffle=maybe"]) == 2
+    assert "shuffle must be one of" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()

@@ -1,0 +1,124 @@
+"""PSNR / SSIM follow PROTOCOL.md: agreement with scikit-image, the clipping rule, the BSD68 reference."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from conftest import data_dir
+from noise2x.errors import InputError
+from noise2x.metrics import psnr, ssim
+
+
+def _noisy(clean, sigma=25.0, seed=0):
+    return clean + sigma * np.random.default_rng(seed).standard_normal(clean.shape)
+
+
+def test_psnr_matches_skimage_and_formula(gray_image):
+    pred = np.clip(_noisy(gray_image, 10.0), 0, 255)
+    ours = psnr(gray_image, pred)
+    assert ours == pytest.approx(peak_signal_noise_ratio(gray_image, pred, data_range=255), abs=1e-10)
+    mse = np.mean((gray_image - pred) ** 2)
+    assert ours == pytest.approx(10 * math.log10(255**2 / mse), abs=1e-10)
+
+
+def test_psnr_colour_averages_over_channels(rgb_image):
+    pred = np.clip(_noisy(rgb_image, 10.0, seed=3), 0, 255)
+    assert psnr(rgb_image, pred) == pytest.approx(peak_signal_noise_ratio(rgb_image, pred, data_range=255), abs=1e-10)
+
+
+def test_psnr_clipping_rule():
+    clean = np.full((12, 13), 250.0)
+    clean[:, :6] = 5.0
+    pred = clean.copy()
+    pred[:, :6] = -20.0  # 25 below the clean value, but only 5 below 0
+    pred[:, 6:] = 270.0  # 20 above, but only 5 above 255
+    clipped = psnr(clean, pred)
+    unclipped = psnr(clean, pred, clip=False)
+    assert clipped == pytest.approx(10 * math.log10(255**2 / 25.0))
+    mse = (6 * 625 + 7 * 400) / 13
+    assert unclipped == pytest.approx(10 * math.log10(255**2 / mse))
+    # clipping is float, not rounding: 255.4 clipped to 255 exactly, 0.3 stays 0.3
+    c = np.array([[0.3, 255.0]] * 12)
+    assert psnr(c, np.array([[0.3, 255.4]] * 12)) == math.inf
+
+
+def test_psnr_identical_is_inf_and_data_range(gray_image):
+    assert psnr(gray_image, gray_image) == math.inf
+    scaled = gray_image / 255.0
+    pred = np.clip(_noisy(gray_image, 10.0), 0, 255)
+    assert psnr(scaled, pred / 255.0, data_range=1.0) == pytest.approx(psnr(gray_image, pred), abs=1e-9)
+
+
+def test_inputs_not_mutated(gray_image):
+    pred = _noisy(gray_image)
+    before = pred.copy()
+    psnr(gray_image, pred)
+    ssim(gray_image, pred)
+    np.testing.assert_array_equal(pred, before)
+
+
+def test_ssim_matches_skimage_protocol_parameters(gray_image, rgb_image):
+    pred = np.clip(_noisy(gray_image, 15.0, seed=1), 0, 255)
+    ref = structural_similarity(gray_image, pred, data_range=255, gaussian_weights=True, sigma=1.5,
+                                use_sample_covariance=False)
+    assert ssim(gray_image, pred) == pytest.approx(ref, abs=1e-12)
+    # not skimage's default 7x7 uniform window
+    assert ssim(gray_image, pred) != pytest.approx(structural_similarity(gray_image, pred, data_range=255), abs=1e-4)
+    predc = np.clip(_noisy(rgb_image, 15.0, seed=2), 0, 255)
+    refc = structural_similarity(rgb_image, predc, data_range=255, gaussian_weights=True, sigma=1.5,
+                                 use_sample_covariance=False, channel_axis=-1)
+    assert ssim(rgb_image, predc) == pytest.approx(refc, abs=1e-12)
+    assert ssim(gray_image, gray_image) == pytest.approx(1.0)
+
+
+def test_ssim_clips_prediction(gray_image):
+    pred = _noisy(gray_image, 40.0, seed=4)
+    assert pred.min() < 0 or pred.max() > 255
+    clipped = np.clip(pred, 0, 255)
+    assert ssim(gray_image, pred) == pytest.approx(ssim(gray_image, clipped, clip=False), abs=1e-12)
+    assert ssim(gray_image, pred) != pytest.approx(ssim(gray_image, pred, clip=False), abs=1e-6)
+
+
+@pytest.mark.parametrize("fn", [psnr, ssim])
+def test_shape_mismatch_and_bad_values(fn, gray_image, rgb_image):
+    with pytest.raises(InputError, match="shape"):
+        fn(gray_image, gray_image[:-1])
+    with pytest.raises(InputError, match="shape"):
+        fn(rgb_image, gray_image)
+    bad = gray_image.copy()
+    bad[3, 3] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        fn(gray_image, bad)
+
+
+def test_ssim_too_small_image():
+    with pytest.raises(InputError, match="11x11"):
+        ssim(np.zeros((8, 20)), np.zeros((8, 20)))
+
+
+def test_metrics_do_not_import_torch():
+    code = "import noise2x.metrics, sys; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_bsd68_noisy_reference_value():
+    """PROTOCOL.md: the unclipped noisy input at Gaussian 25 scores 20.17 dB on BSD68."""
+    from noise2x.io import list_images, read_image
+
+    folder = data_dir("bsd68")
+    files = list_images(folder)
+    assert len(files) == 68
+    values = []
+    for i, path in enumerate(files):
+        clean = read_image(path)
+        assert clean.ndim == 2 and clean.dtype == np.float64
+        noisy = clean + 25.0 * np.random.default_rng(i).standard_normal(clean.shape)
+        values.append(psnr(clean, noisy, clip=False))
+    assert round(float(np.mean(values)), 2) == 20.17

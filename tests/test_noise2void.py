@@ -1,0 +1,180 @@
+"""Noise2Void / N2V2 / structN2V: blind spots from coordinates, loss only at the blind spots, it learns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from noise2x import masking
+from noise2x.data import Batch
+from noise2x.errors import UsageError
+from noise2x.methods.noise2void import Noise2Void
+from noise2x.metrics import psnr
+from noise2x.models import ScaledModel, build_model
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors gain nothing from threads, and on a shared 2-core machine they thrash."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+class ParamNet(nn.Module):
+    """Outputs a free parameter tensor, ignoring its input (its gradient is the loss's gradient)."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.p = nn.Parameter(torch.randn(shape, generator=torch.Generator().manual_seed(1)))
+
+    def forward(self, x):
+        return self.p + 0.0 * x
+
+
+def scaled(net, channels=1, mean=100.0, std=50.0):
+    return ScaledModel(net, arch="unet", arch_args={}, mean=[mean] * channels, std=[std] * channels)
+
+
+def tiny_unet(channels=1, **extra):
+    return scaled(build_model("unet", in_channels=channels, width=8, depth=2, **extra), channels)
+
+
+def noisy_batch(shape, seed=0):
+    rng = np.random.default_rng(seed)
+    return torch.as_tensor(100 + 50 * rng.standard_normal(shape), dtype=torch.float32)
+
+
+def gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def test_masked_count_and_positions_follow_the_stratified_rule():
+    method = Noise2Void({"percent": 1.5, "radius": 2})
+    z = noisy_batch((3, 2, 37, 31))
+    x, mask = method.mask_batch(z, rng=gen(0))
+    b = masking.box_size(1.5)
+    for i in range(3):
+        for c in range(2):
+            ys, xs = np.nonzero(mask[i, c].numpy())
+            boxes = set(zip((ys // b).tolist(), (xs // b).tolist()))
+            assert len(boxes) == len(ys)  # at most one per box
+            assert {(by, bx) for by in range(37 // b) for bx in range(31 // b)} <= boxes  # full boxes: exactly one
+    # the planes are masked independently
+    assert not torch.equal(mask[0, 0], mask[0, 1])
+    # only the blind spots are changed (no structN2V here)
+    assert torch.equal(x[~mask], z[~mask])
+    assert not torch.equal(x, z) and torch.equal(z, noisy_batch((3, 2, 37, 31)))  # input untouched
+
+
+def test_uniform_replacement_is_a_neighbour_value_never_the_pixel_itself():
+    method = Noise2Void({"percent": 5.0, "radius": 2})
+    # distinct values everywhere: a replacement value identifies its source pixel
+    z = torch.arange(2 * 37 * 31, dtype=torch.float32).reshape(1, 2, 37, 31)
+    x, mask = method.mask_batch(z, rng=gen(3))
+    for c, y, xx in zip(*np.nonzero(mask[0].numpy())):
+        v = int(x[0, c, y, xx].item())
+        sc, rem = divmod(v, 37 * 31)
+        sy, sx = divmod(rem, 31)
+        assert sc == c and (sy, sx) != (y, xx)
+        assert abs(sy - y) <= 2 and abs(sx - xx) <= 2
+
+
+def test_median_replacement_matches_the_window_median():
+    method = Noise2Void({"n2v2": True, "percent": 5.0, "radius": 2})
+    assert method.options.replacement == "median"
+    z = noisy_batch((2, 1, 37, 31))
+    x, mask = method.mask_batch(z, rng=gen(4))
+    coords = np.nonzero(mask.numpy())
+    expected = masking.median_values(z.numpy(), coords, radius=2)
+    np.testing.assert_allclose(x.numpy()[coords], expected, rtol=1e-5)
+
+
+def test_struct_mask_hides_the_row_around_each_blind_spot():
+    method = Noise2Void({"percent": 1.5, "radius": 2, "struct": "horizontal:2"})
+    z = torch.full((1, 1, 37, 31), 100.0)
+    x, mask = method.mask_batch(z, rng=gen(5))
+    changed = x != z
+    for y, xx in zip(*np.nonzero(mask[0, 0].numpy())):
+        for dx in (-2, -1, 1, 2):
+            if 0 <= xx + dx < 31:
+                assert changed[0, 0, y, xx + dx] and -2 <= x[0, 0, y, xx + dx] <= 2
+    # nothing else is touched: every change lies on a blind spot's row within 2 pixels
+    rows = np.zeros((37, 31), bool)
+    for y, xx in zip(*np.nonzero(mask[0, 0].numpy())):
+        rows[y, max(0, xx - 2):xx + 3] = True
+    assert not changed[0, 0][~torch.as_tensor(rows)].any()
+
+
+def test_loss_has_zero_gradient_at_unmasked_pixels():
+    method = Noise2Void({"percent": 1.5, "radius": 2})
+    noisy = noisy_batch((2, 1, 37, 31))
+    model = scaled(ParamNet((2, 1, 37, 31)))
+    loss = method.loss(model, Batch(noisy=noisy), rng=gen(7))["model"]
+    loss.backward()
+    grad = model.net.p.grad
+    _, mask = method.mask_batch(model.normalize(noisy), rng=gen(7))  # the same draw
+    assert torch.count_nonzero(grad[~mask]) == 0
+    assert torch.all(grad[mask] != 0)
+    # and the value is the mean squared error at the blind spots
+    z = model.normalize(noisy)
+    assert loss.item() == pytest.approx((model.net.p - z)[mask].square().mean().item(), rel=1e-5)
+
+
+def test_l1_loss_option():
+    method = Noise2Void({"percent": 1.5, "loss": "l1"})
+    noisy = noisy_batch((1, 1, 37, 31))
+    model = scaled(ParamNet((1, 1, 37, 31)))
+    loss = method.loss(model, Batch(noisy=noisy), rng=gen(2))["model"]
+    _, mask = method.mask_batch(model.normalize(noisy), rng=gen(2))
+    assert loss.item() == pytest.approx((model.net.p - model.normalize(noisy))[mask].abs().mean().item(), rel=1e-5)
+
+
+def test_options_are_checked():
+    for bad in ({"replacement": "mean"}, {"loss": "l3"}, {"percent": 0}, {"radius": 0}, {"struct": "diag"}, {"what": 1}):
+        with pytest.raises(UsageError):
+            Noise2Void(bad)
+
+
+def test_n2v2_model_uses_blurpool_and_no_top_skip():
+    arch, args = Noise2Void({"n2v2": True}).default_model(channels=3, preset="tiny")
+    assert arch == "unet" and args["blurpool"] is True and args["top_skip"] is False and args["in_channels"] == 3
+    arch, args = Noise2Void().default_model(channels=1, preset="tiny")
+    assert "blurpool" not in args
+
+
+def test_same_generator_same_masks():
+    method = Noise2Void()
+    z = noisy_batch((2, 3, 37, 31))
+    a = method.mask_batch(z, rng=gen(9))
+    b = method.mask_batch(z, rng=gen(9))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+@pytest.mark.parametrize("options", [{"percent": 10.0, "radius": 2}, {"n2v2": True, "percent": 10.0, "radius": 2}])
+def test_learns_to_denoise_in_a_few_dozen_steps(options, gray_image):
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    noisy = gray_image + 25 * rng.standard_normal(gray_image.shape)
+    method = Noise2Void(options)
+    model = scaled(build_model("unet", in_channels=1, width=8, depth=2,
+                               **({"blurpool": True, "top_skip": False} if options.get("n2v2") else {})),
+                   mean=noisy.mean(), std=noisy.std())
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    g = gen(0)
+    batch = Batch(noisy=torch.as_tensor(np.stack([noisy, noisy[::-1], noisy[:, ::-1], noisy[::-1, ::-1]])[:, None],
+                                        dtype=torch.float32))
+    losses = []
+    for step in range(40):
+        loss = method.loss(model, batch, rng=g, progress=step / 40)["model"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert np.mean(losses[-10:]) < np.mean(losses[:10])
+    with torch.no_grad():
+        out = method.predict(model, torch.as_tensor(noisy[None, None], dtype=torch.float32))[0, 0].numpy()
+    assert psnr(gray_image, out) > psnr(gray_image, noisy) + 3.0

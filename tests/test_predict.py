@@ -1,0 +1,180 @@
+"""Tiled inference: tiles agree with the whole image, units/shape/kind kept, TTA, stacks, errors, memory."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from noise2x.errors import InputError, UsageError
+from noise2x.models import ScaledModel, build_model
+from noise2x.predict import denoise_array, denoise_stack, model_alignment, resolve_device
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def local_model(channels=1, layers=3, seed=0):
+    """A small convolutional net with a receptive-field radius of ``layers`` pixels."""
+    torch.manual_seed(seed)
+    mods = []
+    for i in range(layers):
+        mods.append(nn.Conv2d(channels if i == 0 else 8, channels if i == layers - 1 else 8, 3, padding=1))
+        if i < layers - 1:
+            mods.append(nn.ReLU())
+    return ScaledModel(nn.Sequential(*mods), arch="test", arch_args={}, mean=[110.0] * channels, std=[60.0] * channels)
+
+
+def unet(channels=1, seed=0, **args):
+    torch.manual_seed(seed)
+    args = {"in_channels": channels, "width": 8, "depth": 2, **args}
+    return ScaledModel(build_model("unet", **args), arch="unet", arch_args=args, mean=[110.0] * channels,
+                       std=[60.0] * channels)
+
+
+def noisy_image(shape, seed=0):
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    base = 128 + 60 * np.sin(xx / 9.0) * np.cos(yy / 7.0)
+    if len(shape) == 3:
+        base = np.stack([base, 255 - base, base * 0.5][:shape[2]], axis=-1)
+    return base + rng.normal(0, 25, shape)
+
+
+@pytest.mark.parametrize("shape", [(37, 31), (130, 101, 3)])
+def test_tiles_equal_whole_image_for_a_local_net(shape):
+    model = local_model(channels=1 if len(shape) == 2 else 3)
+    img = noisy_image(shape)
+    whole = denoise_array(model, img, tile=0)
+    for tile, overlap in [(16, 12), (24, 16), (64, 32)]:
+        tiled = denoise_array(model, img, tile=tile, overlap=overlap, batch_size=3)
+        # the receptive-field radius (3) is inside the zero-weight quarter of the overlap
+        assert np.abs(tiled - whole).max() < 1e-3
+
+
+def test_unet_tiles_are_aligned_to_its_pooling_grid():
+    model = unet(depth=2)
+    assert model_alignment(model) == 4 and model_alignment(local_model()) == 1
+    img = noisy_image((200, 150))
+    whole = denoise_array(model, img, tile=0)
+    tiled = denoise_array(model, img, tile=96, overlap=48)
+    assert np.abs(tiled - whole).max() < 0.5
+
+
+def test_units_shape_and_dtype(gray_image, rgb_image):
+    # an identity network inside the scaling wrapper returns the input in its own units
+    ident = ScaledModel(nn.Identity(), arch="test", arch_args={}, mean=[100.0], std=[40.0])
+    noisy = gray_image + 300.0  # unclipped values are fine
+    out = denoise_array(ident, noisy, tile=16, overlap=4)
+    assert out.dtype == np.float32 and out.shape == noisy.shape
+    assert np.allclose(out, noisy, atol=1e-3)
+    as_u8 = denoise_array(ident, gray_image.astype(np.uint8), tile=0)
+    assert np.allclose(as_u8, gray_image.astype(np.uint8), atol=1e-3)
+    three = ScaledModel(nn.Identity(), arch="test", arch_args={}, mean=[1.0] * 3, std=[2.0] * 3)
+    assert np.allclose(denoise_array(three, rgb_image, tile=20, overlap=8), rgb_image, atol=1e-3)
+    assert denoise_array(ident, gray_image[:, :, None], tile=0).shape == (37, 31, 1)
+    before = gray_image.copy()
+    denoise_array(unet(), gray_image, tile=16, overlap=8)
+    assert np.array_equal(gray_image, before)
+
+
+def test_tta_averages_the_eight_transforms(gray_image):
+    model = unet(seed=2)
+    plain = denoise_array(model, gray_image, tile=0)
+    tta = denoise_array(model, gray_image, tile=0, tta=True)
+    assert tta.shape == plain.shape and not np.allclose(tta, plain)
+    # by hand: average of the transformed predictions, transformed back
+    from noise2x.patches import d4, d4_inverse
+
+    manual = np.mean([d4_inverse(denoise_array(model, d4(gray_image, k), tile=0), k) for k in range(8)], axis=0)
+    assert np.allclose(tta, manual, atol=1e-3)
+    # a rotation-invariant (pointwise) model gives the same result with or without TTA
+    pw = ScaledModel(nn.Conv2d(1, 1, 1), arch="test", arch_args={}, mean=[0.0], std=[1.0])
+    assert np.allclose(denoise_array(pw, gray_image, tta=True), denoise_array(pw, gray_image), atol=1e-3)
+
+
+def test_method_predict_is_used(gray_image):
+    class Half:
+        def predict(self, model, noisy):
+            return model(noisy) * 0.5
+
+    ident = ScaledModel(nn.Identity(), arch="test", arch_args={}, mean=[0.0], std=[1.0])
+    assert np.allclose(denoise_array(ident, gray_image, method=Half()), gray_image * 0.5, atol=1e-3)
+
+
+def test_stack_frame_by_frame(gray_image):
+    model = unet()
+    stack = np.stack([gray_image, gray_image[::-1], gray_image + 5])
+    seen = []
+    out = denoise_stack(model, stack, tile=16, overlap=8, progress=lambda i, n: seen.append((i, n)))
+    assert out.shape == stack.shape and seen[-1] == (3, 3)
+    assert np.allclose(out[1], denoise_array(model, stack[1], tile=16, overlap=8))
+    with pytest.raises(InputError, match="stack"):
+        denoise_stack(model, gray_image[0])
+
+
+def test_errors(gray_image, rgb_image):
+    model = unet()
+    with pytest.raises(InputError, match="expects 1-channel"):
+        denoise_array(model, rgb_image)
+    bad = gray_image.copy()
+    bad[30, 2] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        denoise_array(model, bad, tile=16, overlap=4)
+    with pytest.raises(InputError):
+        denoise_array(model, np.array(["a"]))
+    with pytest.raises(UsageError, match="overlap"):
+        denoise_array(model, gray_image, tile=16, overlap=16)
+    with pytest.raises(UsageError, match="device"):
+        resolve_device("tpu")
+    assert resolve_device("auto").type in ("cpu", "cuda", "mps")
+
+
+@pytest.mark.slow
+def test_large_image_memory_is_bounded(tmp_path):
+    """An 8000 x 8000 image: peak memory (max RSS of a fresh process) stays under 2 GB."""
+    code = textwrap.dedent("""
+        import resource, time, numpy as np, torch
+        from noise2x.models import ScaledModel, build_model
+        from noise2x.predict import denoise_array
+        args = {"in_channels": 1, "width": 8, "depth": 2}
+        model = ScaledModel(build_model("unet", **args), arch="unet", arch_args=args, mean=[110.0], std=[60.0])
+        img = np.random.default_rng(0).normal(128, 40, (8000, 8000)).astype(np.float32)
+        t = time.time()
+        out = denoise_array(model, img, tile=512, overlap=32, batch_size=4, device="cpu")
+        assert out.shape == img.shape and out.dtype == np.float32 and np.isfinite(out[::97, ::89]).all()
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, time.time() - t)
+    """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    peak_mb, seconds = map(float, res.stdout.split())
+    assert peak_mb < 2048, f"peak memory {peak_mb:.0f} MB"
+
+
+@pytest.mark.slow
+def test_trained_model_tiles_agree_with_whole_image(tmp_path):
+    """A U-Net trained briefly on train400: --tile 96 and --tile 0 agree within 0.5 (8-bit units) on Set12."""
+    from conftest import data_dir
+
+    from noise2x.io import list_images, read_image
+    from noise2x.noise import protocol_noisy
+    from noise2x.predict import Denoiser
+    from noise2x.train import train
+
+    path = train("supervised", data=data_dir("train400"), add_noise="gaussian:sigma=25", steps=150,
+                 out=tmp_path / "m.safetensors", progress=False, overrides=["train.preset=cpu"])
+    model = Denoiser.load(path)
+    for i, f in enumerate(list_images(data_dir("set12"))[:2]):
+        noisy = protocol_noisy(read_image(f), "gaussian:sigma=25", index=i)
+        whole = model.denoise(noisy, tile=0)
+        tiled = model.denoise(noisy, tile=96, overlap=32)
+        assert np.abs(tiled - whole).max() < 0.5

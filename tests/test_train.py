@@ -1,0 +1,168 @@
+"""The training loop: schedule, run folder, determinism, resume, budgets, settings and their errors."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from noise2x.checkpoint import load_model, read_metadata
+from noise2x.config import TrainConfig, apply_overrides, check_config, resolve_model
+from noise2x.errors import UsageError
+from noise2x.io import write_image
+from noise2x.train import TrainingInterrupted, lr_factor, run_folder, train, train_model
+
+FAST = ["train.preset=tiny", "train.threads=1", "data.val_images=2", "data.val_crop=24"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def clean_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("clean")
+    yy, xx = np.mgrid[0:37, 0:41]
+    for i in range(6):
+        write_image(d / f"{i}.png", np.clip(128 + 60 * np.sin(xx / (3 + i)) * np.cos(yy / 5.0), 0, 255))
+    return d
+
+
+def weights(path):
+    model, _ = load_model(path)
+    return [t.clone() for t in model.state_dict().values()]
+
+
+def test_lr_schedules():
+    assert lr_factor(0.0) == 1.0 and lr_factor(0.69) == 1.0
+    assert lr_factor(0.85) == pytest.approx((0.5 + math.cos(math.pi * 0.5) / 2) ** 2)  # halfway through the ramp
+    assert lr_factor(1.0) == pytest.approx(0.0, abs=1e-12)
+    ramp = [lr_factor(p / 100) for p in range(101)]
+    assert all(a >= b for a, b in zip(ramp, ramp[1:]))
+    assert lr_factor(0.5, schedule="cosine") == pytest.approx(0.5)
+    assert lr_factor(0.3, schedule="constant") == 1.0
+    assert lr_factor(0.05, schedule="constant", warmup=0.1) == pytest.approx(0.505)
+
+
+def test_train_writes_model_and_run_folder(tmp_path, clean_dir):
+    out = tmp_path / "m.safetensors"
+    path = train("supervised", data=clean_dir, out=out, add_noise="gaussian:sigma=25", steps=12,
+                 overrides=FAST + ["train.val_every=4"], progress=False)
+    assert path == out and out.exists()
+    run = run_folder(out)
+    assert {p.name for p in run.iterdir()} >= {"config.json", "log.csv", "curve.png", "last.safetensors",
+                                               "state.safetensors"}
+    rows = (run / "log.csv").read_text().splitlines()
+    assert rows[0].startswith("step,") and [r.split(",")[0] for r in rows[1:]] == ["4", "8", "12"]
+    assert all(float(r.split(",")[4]) > 0 for r in rows[1:])  # validation PSNR
+    with Image.open(run / "curve.png") as im:
+        assert im.size[0] > 100 and len(np.unique(np.asarray(im.convert("L")))) > 2
+    meta = read_metadata(out)
+    assert meta["method"] == "supervised" and meta["noise"] == "gaussian:sigma=25" and meta["val_metric"] == "psnr"
+    assert meta["config"]["train"]["steps"] == 12 and meta["preset"] == "tiny" and meta["channels"] == 1
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["train_images"] == 4 and cfg["val_held_out"] is True
+    assert read_metadata(run / "last.safetensors")["steps"] == 12
+
+
+def test_same_seed_same_weights(tmp_path, clean_dir):
+    kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", steps=6, overrides=FAST, progress=False)
+    a = weights(train("noise2noise", out=tmp_path / "a.safetensors", seed=3, **kw))
+    b = weights(train("noise2noise", out=tmp_path / "b.safetensors", seed=3, **kw))
+    c = weights(train("noise2noise", out=tmp_path / "c.safetensors", seed=4, **kw))
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert not all(torch.equal(x, y) for x, y in zip(a, c))
+
+
+def test_resume_continues_where_it_stopped(tmp_path, clean_dir):
+    kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", steps=10, progress=False,
+              overrides=FAST + ["train.val_every=3", "train.keep=last", "data.resample_noise=true"])
+    straight = weights(train("noise2noise", out=tmp_path / "s.safetensors", **kw))
+
+    def stop_at_5(info):
+        if info.step == 5:
+            info.stop = True
+
+    out = tmp_path / "r.safetensors"
+    with pytest.raises(TrainingInterrupted, match="step 5/10.*--resume"):
+        train("noise2noise", out=out, callbacks=[stop_at_5], **kw)
+    assert read_metadata(out)["steps"] == 5  # the model so far is usable
+    seen = []
+    train("noise2noise", out=out, resume=True, callbacks=[lambda i: seen.append(i.step)], **kw)
+    assert seen == list(range(6, 11))  # continued from step 6, not from scratch
+    resumed = weights(out)
+    assert all(torch.equal(x, y) for x, y in zip(straight, resumed))  # exactly the uninterrupted run
+    steps = [r.split(",")[0] for r in (run_folder(out) / "log.csv").read_text().splitlines()[1:]]
+    assert steps == ["3", "5", "6", "9", "10"]
+    with pytest.raises(UsageError, match="nothing to resume"):
+        train("noise2noise", out=tmp_path / "new.safetensors", resume=True, **kw)
+
+
+def test_minutes_budget_and_loss_validation(tmp_path, clean_dir):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    rng = np.random.default_rng(0)
+    for f in sorted(clean_dir.iterdir()):
+        from noise2x.io import read_image
+
+        x = read_image(f)
+        write_image(a / f.name, x + rng.normal(0, 10, x.shape))
+        write_image(b / f.name, x + rng.normal(0, 10, x.shape))
+    out = train("noise2noise", data=a, data2=b, out=tmp_path / "m.safetensors", minutes=0.02, progress=False,
+                overrides=FAST + ["train.val_every=2"])
+    meta = read_metadata(out)
+    assert meta["steps"] >= 1 and meta["val_metric"] == "loss" and meta["seconds"] < 30
+    assert meta["noise"] is None and meta["method_options"]["loss"] == "l2"  # "auto" resolved and stored
+
+
+def test_train_model_returns_a_denoiser(clean_dir, gray_image):
+    d = train_model("noise2noise", data=clean_dir, add_noise="gaussian:sigma=25", steps=2, overrides=FAST,
+                    progress=False)
+    assert d.method_name == "noise2noise" and d.denoise(gray_image, tile=16, overlap=4).shape == gray_image.shape
+
+
+def test_overrides_and_checks():
+    cfg = TrainConfig(method="noise2noise", data="x")
+    new = apply_overrides(cfg, ["train.lr=1e-3", "data.patch_size=48", "method.loss=l1", "data.augment=false",
+                                "model.width=16", "train.steps=5"])
+    assert new.train.lr == 1e-3 and new.data_cfg.patch_size == 48 and new.options.loss == "l1"
+    assert new.data_cfg.augment is False and new.train.steps == 5
+    assert cfg.train.lr == 3e-4 and cfg.options.loss == "auto"  # the original is untouched
+    arch, args = resolve_model(new, channels=3, preset="cpu")
+    assert arch == "unet" and args["width"] == 16 and args["in_channels"] == 3
+    with pytest.raises(UsageError, match="unknown setting train.lrate; valid train.\\* keys: .*lr"):
+        apply_overrides(cfg, ["train.lrate=1"])
+    with pytest.raises(UsageError, match="valid method.\\* keys: loss"):
+        apply_overrides(cfg, ["method.sigma=3"])
+    with pytest.raises(UsageError, match="expected an integer"):
+        apply_overrides(cfg, ["data.patch_size=big"])
+    with pytest.raises(UsageError, match="sections: train, data, model, method"):
+        apply_overrides(cfg, ["lr=3"])
+    with pytest.raises(UsageError, match="valid model.\\* keys: arch, width, depth"):
+        resolve_model(apply_overrides(cfg, ["model.widht=3"]), channels=1, preset="cpu")
+    with pytest.raises(UsageError, match="no training budget"):
+        check_config(cfg)
+    with pytest.raises(UsageError, match="resample_noise=true needs --add-noise"):
+        check_config(apply_overrides(cfg, ["train.steps=3", "data.resample_noise=1"]))
+    with pytest.raises(UsageError, match="train.schedule"):
+        check_config(apply_overrides(cfg, ["train.steps=3", "train.schedule=linear"]))
+    dn = resolve_model(apply_overrides(cfg, ["model.arch=dncnn", "model.depth=5"]), channels=1, preset="cpu")
+    assert dn == ("dncnn", {"in_channels": 1, "depth": 5})
+
+
+def test_bad_method_and_data_errors(tmp_path, clean_dir):
+    with pytest.raises(UsageError, match="trainable methods"):
+        train("noise2nothing", data=clean_dir, out=tmp_path / "m.safetensors", steps=1)
+    with pytest.raises(UsageError, match="--data2"):
+        train("noise2noise", data=clean_dir, out=tmp_path / "m.safetensors", steps=1, overrides=FAST)
+    with pytest.raises(UsageError, match="patch"):
+        train("noise2noise", data=clean_dir, out=tmp_path / "m.safetensors", steps=1, add_noise="gaussian:sigma=5",
+              overrides=FAST + ["data.patch_size=64"], progress=False)
