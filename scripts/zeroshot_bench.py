@@ -46,7 +46,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from noise2x.bench import machine_info
+from noise2x.benchmark import machine_info
 from noise2x.classical import bm3d
 from noise2x.fsutil import atomic_path
 from noise2x.io import list_images, read_image
@@ -83,8 +83,10 @@ def _timed(fn: Callable[[], np.ndarray]) -> tuple[np.ndarray, float]:
     return out, time.perf_counter() - t0
 
 
-def _score(clean: np.ndarray, out: np.ndarray, seconds: float | None, **extra: Any) -> dict[str, Any]:
-    row = {"psnr": psnr(clean, out), "ssim": ssim(clean, out), "seconds": seconds}
+def _score(clean: np.ndarray, out: np.ndarray, seconds: float | None, *, clip: bool = True,
+           **extra: Any) -> dict[str, Any]:
+    """PSNR/SSIM of one prediction (clipped to [0,255] first, PROTOCOL.md; the noisy input is not clipped)."""
+    row = {"psnr": psnr(clean, out, clip=clip), "ssim": ssim(clean, out, clip=clip), "seconds": seconds}
     row.update(extra)
     return row
 
@@ -99,7 +101,7 @@ def run_table(files: list[Path], *, size: int, noises: tuple[str, ...]) -> dict[
             clean = centre_crop(read_image(path), size)
             noisy = protocol_noisy(clean, spec, index=i)
             tag = f"[{spec} {i + 1}/{len(files)} {path.name}]"
-            per.setdefault("noisy", []).append(_score(clean, noisy, None, file=path.name))
+            per.setdefault("noisy", []).append(_score(clean, noisy, None, clip=False, file=path.name))
 
             out, sec = _timed(lambda: bm3d(noisy))
             per.setdefault("bm3d", []).append(_score(clean, out, sec, file=path.name))
@@ -159,7 +161,7 @@ def run_presets(files: list[Path], *, size: int) -> dict[str, Any]:
         for i, path in enumerate(files):
             clean = centre_crop(read_image(path), size)
             noisy = protocol_noisy(clean, spec, index=i)
-            row: dict[str, Any] = {"file": path.name, "noisy": psnr(clean, noisy)}
+            row: dict[str, Any] = {"file": path.name, "noisy": psnr(clean, noisy, clip=False)}
             for preset in ("cpu", "paper"):
                 res, sec = _timed(lambda: fn(noisy, rng=i, preset=preset))
                 row[preset] = {"psnr": psnr(clean, res), "ssim": ssim(clean, res), "seconds": sec}
@@ -208,7 +210,7 @@ def markdown(result: dict[str, Any]) -> str:
         f"* Machine: CPU, {meta['machine'].get('usable_cores')} cores ({meta['machine'].get('cpu_model')}), "
         f"torch threads {meta['torch_threads']}, **shared with other jobs during the run** (timings are "
         "upper bounds; an idle machine is faster).",
-        f"* Data: 256x256 centre crops of the first {meta['images']} CBSD68 images (sorted names), noise per "
+        f"* Data: {meta['size']}x{meta['size']} centre crops of the first {meta['images']} CBSD68 images (sorted names), noise per "
         "PROTOCOL.md (`rng = i`), correlated noise from `noise2x.noise.correlated` (radius 2).",
         "* Defaults (`preset=cpu`): ZS-N2N {zs}; MASH {mash}.".format(
             zs=meta["zs_n2n_cpu"], mash=meta["mash_cpu"]),
@@ -246,7 +248,7 @@ def markdown(result: dict[str, Any]) -> str:
         n = len(samples)
         lines += [
             f"**Step 2 against the true correlation** ({n} probes, cpu preset: the table's MASH runs plus "
-            f"probe-only runs on {len(result.get('confusion', [])) // max(1, len({r['beta'] for r in result.get('confusion', [])} or {0}))} "
+            f"probe-only runs on {len({r['file'] for r in result.get('confusion', [])})} "
             "further crops; true level: beta = 0 white -> low, 0.5 -> medium, 1 -> high). Rows: true level; "
             "columns: level chosen.",
             "",

@@ -64,7 +64,7 @@ def test_denoiser_round_trip(tmp_path, gray_image):
     d2 = Denoiser.load(path)
     assert d2.method.options.loss == "l1" and d2.method_name == "noise2noise"
     assert np.array_equal(d.denoise(gray_image, tile=16, overlap=4), d2.denoise(gray_image, tile=16, overlap=4))
-    assert "noise2noise" in repr(d2)
+    assert "noise2noise" in repr(d2) and d2.describe().startswith("noise2noise (unet depth=2, width=8; 1 channel(s)")
     assert any("unet" in line for line in checkpoint.describe(d2.metadata))
 
 

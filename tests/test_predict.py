@@ -57,18 +57,22 @@ def test_tiles_equal_whole_image_for_a_local_net(shape):
     img = noisy_image(shape)
     whole = denoise_array(model, img, tile=0)
     for tile, overlap in [(16, 12), (24, 16), (64, 32)]:
-        tiled = denoise_array(model, img, tile=tile, overlap=overlap, batch_size=3)
-        # the receptive-field radius (3) is inside the zero-weight quarter of the overlap
+        tiled = denoise_array(model, img, tile=tile, overlap=overlap, batch_size=3, context=0)
+        # without context: the receptive-field radius (3) is inside the zero-weight quarter of the overlap
         assert np.abs(tiled - whole).max() < 1e-3
+        with_context = denoise_array(model, img, tile=tile, overlap=4, batch_size=3, context=3)
+        assert np.abs(with_context - whole).max() < 1e-3
 
 
-def test_unet_tiles_are_aligned_to_its_pooling_grid():
+def test_unet_tiles_are_aligned_and_given_context():
     model = unet(depth=2)
     assert model_alignment(model) == 4 and model_alignment(local_model()) == 1
     img = noisy_image((200, 150))
     whole = denoise_array(model, img, tile=0)
-    tiled = denoise_array(model, img, tile=96, overlap=48)
-    assert np.abs(tiled - whole).max() < 0.5
+    bare = np.abs(denoise_array(model, img, tile=64, overlap=16, context=0) - whole).max()
+    # context beyond the receptive field: the tiles see exactly what the whole image run saw
+    assert np.abs(denoise_array(model, img, tile=64, overlap=16, context=40) - whole).max() < 1e-3
+    assert np.abs(denoise_array(model, img, tile=64, overlap=16, context=8) - whole).max() < bare
 
 
 def test_units_shape_and_dtype(gray_image, rgb_image):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from noise2x.errors import UsageError
-from noise2x.tiling import Stitcher, extract_tiles, stitch, tile_grid, tile_segments, tile_specs, tile_starts
+from noise2x.tiling import Stitcher, context_region, extract_tiles, stitch, tile_grid, tile_segments, tile_specs, tile_starts
 
 
 @pytest.mark.parametrize("shape", [(37, 31), (37, 31, 3), (5, 300), (1, 1), (64, 64)])
@@ -76,3 +76,15 @@ def test_stitcher_rgb_and_errors():
         tile_grid((20, 30), tile=16, overlap=16)
     with pytest.raises(UsageError):
         tile_grid((20, 30), tile=-1, overlap=0)
+
+
+def test_context_region_grows_within_the_image():
+    grid = tile_grid((100, 90), tile=32, overlap=8, align=8)
+    for spec in grid.specs:
+        r = context_region(spec, (100, 90), context=10, align=8)  # rounded up to 16
+        assert r.y0 == max(0, spec.y0 - 16) and r.y1 == min(100, spec.y1 + 16)
+        assert r.x0 == max(0, spec.x0 - 16) and r.x1 == min(90, spec.x1 + 16)
+        assert r.y0 % 8 == 0 and r.x0 % 8 == 0
+    assert context_region(grid.specs[0], (100, 90), context=0) == grid.specs[0]
+    with pytest.raises(UsageError):
+        context_region(grid.specs[0], (100, 90), context=-1)

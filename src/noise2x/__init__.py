@@ -30,7 +30,7 @@ _LAZY = {
     "bench": ("noise2x.api", "bench"),
     "methods": ("noise2x.api", "available_methods"),
 }
-_SUBMODULES = {"io", "noise", "estimate", "metrics", "classical", "bench", "api", "errors"}
+_SUBMODULES = {"io", "noise", "estimate", "metrics", "classical", "benchmark", "api", "errors"}
 
 __all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
 

@@ -78,26 +78,32 @@ def parse_options(pairs: list[str] | tuple[str, ...] | None) -> dict[str, str]:
     return options
 
 
-def _coerce(value: Any, default: Any, key: str) -> Any:
-    """Convert a string option to the type of its default value."""
+def coerce_option(value: Any, default: Any, key: str) -> Any:
+    """Convert a string option (the CLI's ``--set``) to the type of its default.
+
+    A default of None accepts an int, then a float, then the text itself.
+    """
     if not isinstance(value, str):
         return value
+    text = value.strip()
     try:
         if isinstance(default, bool):
-            if value.lower() in ("1", "true", "yes", "on"):
+            if text.lower() in ("1", "true", "yes", "on"):
                 return True
-            if value.lower() in ("0", "false", "no", "off"):
+            if text.lower() in ("0", "false", "no", "off"):
                 return False
-            raise ValueError(value)
+            raise ValueError(text)
         if isinstance(default, int):
-            return int(value)
-        if isinstance(default, float) or default is None:
-            try:
-                return int(value) if default is None and value.lstrip("-").isdigit() else float(value)
-            except ValueError:
-                if default is None:
-                    return value
-                raise
+            return int(text)
+        if isinstance(default, float):
+            return float(text)
+        if default is None:
+            for convert in (int, float):
+                try:
+                    return convert(text)
+                except ValueError:
+                    pass
+            return text
     except ValueError:
         raise UsageError(f"option {key}={value!r}: expected a {type(default).__name__}") from None
     return value
@@ -105,7 +111,10 @@ def _coerce(value: Any, default: Any, key: str) -> Any:
 
 def method_options(fn: Callable[..., Any]) -> dict[str, Any]:
     """The user options of a direct method with their defaults."""
-    params = inspect.signature(fn).parameters
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
     return {
         name: (None if p.default is inspect.Parameter.empty else p.default)
         for name, p in params.items()
@@ -130,7 +139,7 @@ def call_direct(
     for key, value in (options or {}).items():
         if key not in valid:
             raise UsageError(f"method '{name}' has no option '{key}'; valid options: {', '.join(valid) or 'none'}")
-        kwargs[key] = _coerce(value, valid[key], key)
+        kwargs[key] = coerce_option(value, valid[key], key)
     params = inspect.signature(fn).parameters
     extra = {"noise": noise, "rng": rng, "info": info, "progress": progress}
     kwargs.update({k: v for k, v in extra.items() if k in params})
@@ -242,7 +251,7 @@ def train(method: str, *, data: str | Path, out: str | Path | None = None, **kwa
 
 
 def bench(methods: list[str], *, dataset: str | Path, noise: str, **kwargs: Any) -> list[dict[str, Any]]:
-    """Run the PROTOCOL benchmark and return its rows (see :mod:`noise2x.bench`)."""
-    from .bench import run_bench
+    """Run the PROTOCOL benchmark and return its rows (see :mod:`noise2x.benchmark`)."""
+    from .benchmark import run_bench
 
     return run_bench(list(methods), dataset=dataset, noise=noise, **kwargs)["rows"]

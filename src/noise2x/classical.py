@@ -1,7 +1,7 @@
 """Classical (training-free) denoisers: BM3D, non-local means, Noise2Self-calibrated NLM and wavelets.
 
 Every method has the same call shape (the "direct method" contract used by
-:mod:`noise2x.api` and :mod:`noise2x.bench`)::
+:mod:`noise2x.api` and :mod:`noise2x.benchmark`)::
 
     fn(noisy, *, noise=None, rng=None, info=None, **options) -> ndarray
 

@@ -14,10 +14,10 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from . import __version__
-from .errors import InputError, Noise2xError, UsageError
+from .errors import Noise2xError, UsageError
 
 
 def _err(message: str) -> None:
@@ -160,7 +160,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from .api import parse_options
-    from .bench import markdown_table, run_bench, write_outputs
+    from .benchmark import markdown_table, run_bench, write_outputs
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if not methods:

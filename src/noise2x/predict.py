@@ -312,6 +312,19 @@ class Denoiser:
         meta.setdefault("method_options", self.method.options_dict())
         return save_model(path, self.model.cpu(), metadata=meta)
 
+    def describe(self) -> str:
+        """One line: method, architecture, channels, noise and training budget."""
+        m = self._metadata
+        args = m.get("arch_args") or self.model.arch_args
+        size = ", ".join(f"{k}={v}" for k, v in sorted(args.items()) if k not in ("in_channels", "out_channels"))
+        noise = m.get("noise") or "noisy images"
+        steps = m.get("steps")
+        budget = f", {steps} steps" if steps is not None else ""
+        secs = m.get("seconds")
+        budget += f" in {float(secs) / 60:.1f} min" if secs else ""
+        return (f"{self.method_name} ({self.model.arch} {size}; {self.channels} channel(s); "
+                f"trained on {noise}{budget})")
+
     def __repr__(self) -> str:
         return (f"Denoiser(method={self.method_name!r}, arch={self.model.arch!r}, channels={self.channels}, "
                 f"steps={self._metadata.get('steps')})")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from noise2x.bench import machine_info, markdown_table, run_bench, write_outputs
+from noise2x.benchmark import machine_info, markdown_table, run_bench, write_outputs
 from noise2x.errors import InputError, Noise2xError, UsageError
 from noise2x.metrics import psnr, ssim
 
@@ -158,7 +158,7 @@ def test_machine_info_does_not_import_torch():
     import subprocess
     import sys
 
-    code = "import noise2x.bench as b, sys; m = b.machine_info(); print('torch' in sys.modules, m['cpu_count'] > 0)"
+    code = "import noise2x.benchmark as b, sys; m = b.machine_info(); print('torch' in sys.modules, m['cpu_count'] > 0)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
     assert "versions" in machine_info()

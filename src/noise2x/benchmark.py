@@ -26,7 +26,6 @@ as JSON plus a Markdown table.
 from __future__ import annotations
 
 import datetime as _dt
-import importlib.util
 import inspect
 import json
 import math
@@ -40,6 +39,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from . import api
+from .api import coerce_option, method_options
 from .errors import InputError, Noise2xError, UsageError
 from .fsutil import atomic_path
 from .metrics import psnr, ssim
@@ -47,49 +48,11 @@ from .metrics import psnr, ssim
 __all__ = ["machine_info", "markdown_table", "run_bench", "write_outputs"]
 
 METHOD_SEED_OFFSET = 3000
-_RESERVED = ("noise", "rng", "info", "progress")
 _RAW = object()  # option "default" meaning: pass the value on unchanged (training overrides)
 
 
 # ---------------------------------------------------------------------------
 # method resolution and options
-
-
-def _direct_registry() -> Callable[[str], Callable[..., np.ndarray]]:
-    """``noise2x.api.resolve_direct`` when the API exists, else the classical registry."""
-    if importlib.util.find_spec("noise2x.api") is not None:
-        from .api import resolve_direct
-
-        return resolve_direct
-    from .classical import CLASSICAL
-
-    def resolve(name: str) -> Callable[..., np.ndarray]:
-        if name not in CLASSICAL:
-            raise UsageError(f"unknown method '{name}'; valid: {', '.join(CLASSICAL)}")
-        return CLASSICAL[name]
-
-    return resolve
-
-
-def _trainable_names() -> set[str]:
-    if importlib.util.find_spec("noise2x.api") is None:
-        return set()
-    from .api import trainable_methods
-
-    return set(trainable_methods())
-
-
-def _method_options(fn: Callable[..., Any]) -> dict[str, Any]:
-    """Keyword-only user options of a direct method, with their defaults."""
-    try:
-        params = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
-        return {}
-    return {
-        name: (None if p.default is inspect.Parameter.empty else p.default)
-        for name, p in params.items()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY and name not in _RESERVED
-    }
 
 
 def _accepts(fn: Callable[..., Any], name: str) -> bool:
@@ -101,32 +64,8 @@ def _accepts(fn: Callable[..., Any], name: str) -> bool:
 
 
 def _coerce(value: Any, default: Any, key: str) -> Any:
-    """Convert a string option (the CLI's ``--set``) to the type of its default."""
-    if not isinstance(value, str) or default is _RAW:
-        return value
-    text = value.strip()
-    try:
-        if isinstance(default, bool):
-            if text.lower() in ("1", "true", "yes", "on"):
-                return True
-            if text.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
-        if isinstance(default, int):
-            return int(text)
-        if isinstance(default, float):
-            return float(text)
-        if default is None:
-            try:
-                return int(text)
-            except ValueError:
-                try:
-                    return float(text)
-                except ValueError:
-                    return text
-    except ValueError:
-        raise UsageError(f"option {key}={value!r}: expected a {type(default).__name__}") from None
-    return value
+    """Convert a string option to its default's type; training overrides (``_RAW``) pass unchanged."""
+    return value if default is _RAW else coerce_option(value, default, key)
 
 
 def _split_options(
@@ -195,7 +134,6 @@ def _train(
     workdir: Path, progress: Callable[[str], None] | None,
 ) -> tuple[Callable[..., np.ndarray], dict[str, Any]]:
     """Train a trainable method per PROTOCOL (noisy train400, seeds 1000 + j) and return its predictor."""
-    from . import api
 
     if progress is not None:
         progress(f"training {name} on {train_data} for {budget_minutes:g} min ({spec})")
@@ -326,8 +264,8 @@ def run_bench(
             return registry[name]
         trainable: set[str] = set()
     else:
-        resolve = _direct_registry()
-        trainable = _trainable_names()
+        resolve = api.resolve_direct
+        trainable = set(api.trainable_methods())
     functions: dict[str, Callable[..., np.ndarray] | None] = {}
     for name in names:
         if name in trainable:
@@ -336,7 +274,7 @@ def run_bench(
             functions[name] = None
         else:
             functions[name] = resolve(name)
-    valid = {name: (_method_options(fn) if fn is not None else {}) for name, fn in functions.items()}
+    valid = {name: (method_options(fn) if fn is not None else {}) for name, fn in functions.items()}
     for name, fn in functions.items():
         if fn is None:  # trainable: any option becomes a training override
             valid[name] = {key.partition(".")[2]: _RAW for key in (options or {})
