@@ -15,9 +15,11 @@ from noise2x.zeroshot.mash import (
     PRESETS,
     block_std,
     flat_tiles,
+    flattest_region,
     local_shuffle,
     masked_l1,
     probe_correlation,
+    probe_statistics,
     sample_keep_mask,
     select_ratio,
 )
@@ -115,20 +117,43 @@ def test_training_feeds_the_image_with_exactly_the_hidden_entries_zeroed(monkeyp
 ])
 def test_ratio_selection_on_synthetic_residuals(preset, gap, ratio, level):
     rng = np.random.default_rng(0)
-    white = rng.standard_normal(200_000)
+    noisy = 120 + 20 * rng.standard_normal((64, 48, 3))
+    white = rng.standard_normal(noisy.shape)
     residual_low = 20.0 * white / white.std()                    # std exactly 20
     residual_high = (20.0 + gap) * white / white.std()
+    stats = probe_statistics(noisy, noisy - residual_low, noisy - residual_high)
+    assert stats["std_low"] == pytest.approx(20.0) and stats["gap"] == pytest.approx(gap)
     cfg = PRESETS[preset]
     keys = ("eps_low", "eps_high", "ratio_low", "ratio_medium", "ratio_high")
-    got = select_ratio(residual_low.std(), residual_high.std(), **{k: cfg[k] for k in keys})
-    assert got == (pytest.approx(ratio), level)
+    assert select_ratio(stats["gap"], **{k: cfg[k] for k in keys}) == (pytest.approx(ratio), level)
     # the gap is symmetric in the two probes
-    assert select_ratio(residual_high.std(), residual_low.std(), **{k: cfg[k] for k in keys})[1] == level
+    swapped = probe_statistics(noisy, noisy - residual_high, noisy - residual_low)
+    assert swapped["gap"] == pytest.approx(gap)
+    relative = probe_statistics(noisy, noisy - residual_low, noisy - residual_high, relative=True)
+    assert relative["gap"] == pytest.approx(gap / (20.0 + gap))
+
+
+def test_probe_measured_over_the_flattest_tiles():
+    rng = np.random.default_rng(3)
+    clean = np.zeros((48, 64))
+    clean[:, 32:] = np.tile([0.0, 150.0], (48, 16))                # textured right half
+    noisy = clean + 20 * rng.standard_normal(clean.shape)
+    extra = np.zeros_like(clean)
+    extra[:, 32:] = 15 * rng.standard_normal((48, 32))           # the probes differ on the texture only
+    est_low, est_high = clean + extra, clean.copy()
+    region = flattest_region((est_low + est_high) / 2, fraction=0.5, tile=8)
+    assert region[:, :32].all() and not region[:, 32:].any()
+    assert flattest_region(est_low, fraction=1.0).all()
+    everywhere = probe_statistics(noisy, est_low, est_high)
+    flat = probe_statistics(noisy, est_low, est_high, fraction=0.5)
+    assert everywhere["gap"] > 2.0
+    assert flat["gap"] == pytest.approx(0.0, abs=1e-9)
+    assert flat["std_low_all"] == everywhere["std_low"]
 
 
 def test_ratio_selection_rejects_crossed_thresholds():
     with pytest.raises(UsageError, match="eps_low"):
-        select_ratio(1.0, 2.0, eps_low=3, eps_high=2, ratio_low=0.2, ratio_medium=0.5, ratio_high=0.8)
+        select_ratio(1.0, eps_low=3, eps_high=2, ratio_low=0.2, ratio_medium=0.5, ratio_high=0.8)
 
 
 # ---------------------------------------------------------------- local shuffling
@@ -210,7 +235,8 @@ def test_full_pipeline_rgb_reports_choice_and_is_seeded(rgb_image):
     np.testing.assert_array_equal(a, b)
     assert a.shape == rgb_image.shape
     assert set(info["probe_std"]) == {0.2, 0.8}
-    assert info["gap"] == pytest.approx(abs(info["probe_std"][0.8] - info["probe_std"][0.2]))
+    low, high = info["probe_std"][0.2], info["probe_std"][0.8]
+    assert info["gap"] == pytest.approx(abs(high - low) / max(high, low))      # cpu preset: relative gap
     assert info["level"] in ("low", "medium", "high") and info["shuffled"]
     assert info["ratio"] == {"low": 0.2, "medium": 0.5, "high": 0.8}[info["level"]]
     assert any("probe stds" in line for line in lines) and any("shuffling" in line for line in lines)
@@ -234,6 +260,10 @@ def test_options_are_validated(gray_image):
         mash(gray_image, steps=-2)
     with pytest.raises(TypeError):
         mash(gray_image, bogus=1)
+    with pytest.raises(UsageError, match="relative_gap must be true or false"):
+        mash(gray_image, relative_gap="maybe")
+    with pytest.raises(UsageError, match="probe_fraction"):
+        mash(gray_image, probe_fraction=0)
     with pytest.raises(InputError, match="NaN"):
         mash(np.full((8, 8), np.inf), ratio=0.5, steps=1)
 

@@ -59,7 +59,7 @@ def test_train_writes_model_and_run_folder(tmp_path, clean_dir):
     assert path == out and out.exists()
     run = run_folder(out)
     assert {p.name for p in run.iterdir()} >= {"config.json", "log.csv", "curve.png", "last.safetensors",
-                                               "state.safetensors"}
+                                               "best.safetensors", "state.safetensors"}
     rows = (run / "log.csv").read_text().splitlines()
     assert rows[0].startswith("step,") and [r.split(",")[0] for r in rows[1:]] == ["4", "8", "12"]
     assert all(float(r.split(",")[4]) > 0 for r in rows[1:])  # validation PSNR
@@ -70,7 +70,16 @@ def test_train_writes_model_and_run_folder(tmp_path, clean_dir):
     assert meta["config"]["train"]["steps"] == 12 and meta["preset"] == "tiny" and meta["channels"] == 1
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["train_images"] == 4 and cfg["val_held_out"] is True
-    assert read_metadata(run / "last.safetensors")["steps"] == 12
+    assert read_metadata(run / "last.safetensors")["steps"] == 12 and meta["checkpoint"] == "last"
+    best = read_metadata(run / "best.safetensors")
+    assert best["val_value"] == pytest.approx(max(float(r.split(",")[4]) for r in rows[1:]), abs=1e-4)
+
+
+def test_keep_best(tmp_path, clean_dir):
+    out = train("supervised", data=clean_dir, out=tmp_path / "m.safetensors", add_noise="gaussian:sigma=25",
+                steps=6, overrides=FAST + ["train.val_every=2", "train.keep=best"], progress=False)
+    assert out.read_bytes() == (run_folder(out) / "best.safetensors").read_bytes()
+    assert read_metadata(out)["checkpoint"] == "best"
 
 
 def test_same_seed_same_weights(tmp_path, clean_dir):

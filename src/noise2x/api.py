@@ -238,13 +238,13 @@ def load_model(path: str | Path) -> Any:
 def train(method: str, *, data: str | Path, out: str | Path | None = None, **kwargs: Any) -> Any:
     """Train ``method`` on the images in ``data`` and return the trained Denoiser.
 
-    Keyword arguments are those of :func:`noise2x.trainer.train` (``add_noise``,
+    Keyword arguments are those of :func:`noise2x.train.train` (``add_noise``,
     ``steps``, ``minutes``, ``seed``, ``overrides``, ...). ``out`` defaults to
     ``<method>.safetensors`` in the current folder.
     """
     if not trainable_methods():
         raise UsageError("no trainable method yet")
-    from .trainer import train as run_training
+    from .train import train as run_training
 
     path = run_training(method, data=data, out=out or f"{method}.safetensors", **kwargs)
     return load_model(path)

@@ -185,9 +185,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError("no trainable method yet")
     if args.method not in methods:
         raise UsageError(f"unknown trainable method '{args.method}'; valid: {', '.join(methods)}")
-    if args.steps is not None and args.minutes is not None:
-        raise UsageError("give --steps or --minutes, not both")
-    from .trainer import train
+    from .train import train
 
     path = train(
         args.method, data=args.data, data2=args.data2, out=args.out, add_noise=args.add_noise,
@@ -199,12 +197,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    import json
+    from .checkpoint import describe, read_metadata
 
-    from .api import load_model
-
-    model = load_model(args.model)
-    print(json.dumps(model.metadata, indent=2, sort_keys=True, default=str))
+    print("\n".join(describe(read_metadata(args.model))))
     return 0
 
 

@@ -25,7 +25,7 @@ from typing import Any, Sequence
 from .errors import UsageError
 
 SCHEDULES = ("rampdown", "cosine", "constant")
-KEEP = ("best", "last")
+KEEP = ("last", "best")
 PAIRS = ("auto", "noisy", "clean")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -56,8 +56,9 @@ class TrainSection:
         Adam settings; ``grad_clip > 0`` clips the gradient norm.
     val_every : int
         Validate (and checkpoint) every this many steps.
-    keep : {"best", "last"}
-        Which weights the output model file holds.
+    keep : {"last", "best"}
+        Which weights the output model file holds: the final ones, or the
+        best validated ones (both are kept in the run folder).
     threads : int
         CPU threads for torch (0 = the cores not busy with other jobs when the
         run starts, see ``noise2x.predict.auto_threads``).
@@ -79,7 +80,7 @@ class TrainSection:
     weight_decay: float = 0.0
     grad_clip: float = 0.0
     val_every: int = 250
-    keep: str = "best"
+    keep: str = "last"
     threads: int = 0
     channels_last: bool = False
 
@@ -119,7 +120,7 @@ class DataConfig:
     resample_noise: bool = False
     pair: str = "auto"
     cache_mb: float = 2048.0
-    val_images: int = 4
+    val_images: int = 8
     val_crop: int = 128
     norm_images: int = 32
 

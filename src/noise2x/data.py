@@ -280,7 +280,7 @@ def _sources(path: str | Path) -> tuple[list[str], list[Callable[[], np.ndarray]
 def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | Path | None = None,
                    add_noise: Any = None, val_data: str | Path | None = None, pair: str = "auto",
                    resample: bool = False, cache_mb: float = 2048.0,
-                   val_images: int = 4) -> tuple[ImageSet, ImageSet | None, bool]:
+                   val_images: int = 8) -> tuple[ImageSet, ImageSet | None, bool]:
     """The training set and the validation set for a method needing ``requires``.
 
     Returns

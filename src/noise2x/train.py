@@ -4,10 +4,12 @@
 returned by the method, then steps until the budget (``--steps`` and/or
 ``--minutes``) is used, validating every ``train.val_every`` steps: PSNR
 against clean images when they are known, else the method's own loss on
-fixed crops. The output model file holds the best weights (``train.keep``);
-the run folder beside it (``MODEL.run/``) holds ``config.json``, ``log.csv``,
-``curve.png``, ``last.safetensors`` and ``state.safetensors`` (optimiser and
-random states, for ``--resume``). It contains no method names.
+fixed crops. The output model file holds the final weights (``train.keep=last``,
+the default: the learning rate is ramped down to zero, as in the Noise2Noise
+paper) or the best validated ones (``train.keep=best``). The run folder beside
+it (``MODEL.run/``) holds ``config.json``, ``log.csv``, ``curve.png``,
+``best.safetensors``, ``last.safetensors`` and ``state.safetensors``
+(optimiser and random states, for ``--resume``). It contains no method names.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import dataclasses
 import io as _io
 import json
 import math
+import shutil
 import signal
 import sys
 import tempfile
@@ -319,6 +322,7 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
         raise UsageError(f"the folder of --out does not exist: {out.parent}")
     run = run_folder(out)
     state_path, last_path = run / "state.safetensors", run / "last.safetensors"
+    best_path = run / "best.safetensors"
 
     if resume:
         if not state_path.exists() or not (run / "config.json").exists():
@@ -510,8 +514,7 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
                     rate_t, rate_s = time.monotonic(), step
                     if val_value is not None and _better(metric, val_value, best):
                         best, best_step = val_value, step
-                        if t.keep == "best":
-                            save_model(out, model, metadata=metadata("best", val_value))
+                        save_model(best_path, model, metadata=metadata("best", val_value))
                     save_last(val_value)
                 bar.update(_status(step, t, info, rows, metric, rate, elapsed), force=done)
             # end of budget (or stop request)
@@ -523,11 +526,13 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
                                  rampdown=t.rampdown, warmup=t.warmup), loss_sum, loss_n, metric, val_value, rate))
                 if val_value is not None and _better(metric, val_value, best):
                     best, best_step = val_value, step
-                    if t.keep == "best":
-                        save_model(out, model, metadata=metadata("best", val_value))
+                    save_model(best_path, model, metadata=metadata("best", val_value))
             elapsed = elapsed0 + (time.monotonic() - start)
             save_last(val_value)
-            if t.keep == "last" or best is None or not out.exists():
+            if t.keep == "best" and best_path.exists():
+                with atomic_path(out) as tmp:
+                    shutil.copyfile(best_path, tmp)
+            else:
                 save_model(out, model, metadata=metadata("last", val_value))
         finally:
             bar.close()

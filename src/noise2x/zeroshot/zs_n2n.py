@@ -33,7 +33,7 @@ __all__ = ["zs_n2n", "pair_downsample", "zs_n2n_loss", "PRESETS"]
 #: 256x256 RGB image takes well under a minute on a 2-core CPU (BENCHMARKS.md
 #: gives what it costs in PSNR).
 PRESETS: dict[str, dict[str, Any]] = {
-    "cpu": {"steps": 800, "lr": 1e-3, "step_size": 400, "gamma": 0.5, "width": 48},
+    "cpu": {"steps": 600, "lr": 1e-3, "step_size": 300, "gamma": 0.5, "width": 48},
     "paper": {"steps": 2000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48},
     "code": {"steps": 3000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48},
 }
@@ -115,7 +115,7 @@ def zs_n2n(
     info : dict, optional
         Filled with the settings used, the final loss and the wall time.
     preset : {"cpu", "paper", "code"}
-        Default settings: ``cpu`` (800 steps, lr halved every 400), ``paper``
+        Default settings: ``cpu`` (600 steps, lr halved every 300), ``paper``
         (2000 steps, halved every 1000) or ``code`` (the authors' notebook:
         3000 steps, halved every 1000).
     steps, lr, step_size, gamma, width : optional
