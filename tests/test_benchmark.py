@@ -191,3 +191,27 @@ def test_trainable_method_is_trained_then_applied(tiny_set, tmp_path, monkeypatc
     row = result["rows"][1]
     assert row["method"] == "toy" and row["budget_minutes"] == 0.5 and row["train_seconds"] >= 0
     assert "trained" in row["notes"]
+
+
+def test_model_files_are_benchmarked_by_path(tiny_set, tmp_path):
+    import torch
+
+    from noise2x import api
+    from noise2x.checkpoint import save_model
+    from noise2x.models import ScaledModel, build_model
+
+    torch.manual_seed(0)
+    args = {"in_channels": 1, "out_channels": 1, "width": 8, "depth": 2}
+    model = ScaledModel(build_model("unet", **args), arch="unet", arch_args=args, mean=[110.0], std=[60.0]).eval()
+    path = save_model(tmp_path / "mine.safetensors", model,
+                      metadata={"method": "supervised", "method_options": {}, "noise": "gaussian:sigma=25",
+                                "steps": 3, "seconds": 1.5, "preset": "tiny"})
+    result = run_bench([str(path)], dataset=tiny_set, noise="gaussian:sigma=25")
+    row = {r["method"]: r for r in result["rows"]}["mine"]
+    assert row["model_file"] == str(path) and row["train_steps"] == 3 and row["train_method"] == "supervised"
+    # the figures are those of the model itself on PROTOCOL noise
+    den = api.load_model(path)
+    noisy = np.asarray(Image.open(tiny_set / "a.png"), dtype=np.float64)
+    assert np.isfinite(row["psnr"]) and den is not None and noisy.shape == (37, 31)
+    with pytest.raises(InputError, match="model file not found"):
+        run_bench([str(tmp_path / "nope.safetensors")], dataset=tiny_set, noise="gaussian:sigma=25")

@@ -155,12 +155,24 @@ def _noise_spec(noise: Any) -> Any:
     return parse_noise(noise)
 
 
-def choose_auto(image: np.ndarray, *, noise: Any = None) -> tuple[str, str]:
-    """Pick a method for an image when the user named none: (method, reason)."""
-    noise = _noise_spec(noise)
-    sigma = getattr(noise, "gaussian_sigma", None) if noise is not None else None
-    source = f"sigma {sigma:g} given" if sigma is not None else "sigma estimated from the image"
-    return "bm3d", f"no shipped pretrained model yet; BM3D with {source}"
+def choose_auto(image: np.ndarray, *, noise: Any = None) -> Any:
+    """Pick a shipped model or a zero-shot method for an image when the user named none.
+
+    Returns a :class:`noise2x.pretrained.Choice` (``model`` path or ``method``, and ``reason``).
+    """
+    from .pretrained import choose
+
+    return choose(image, noise=_noise_spec(noise))
+
+
+_LOADED: dict[str, Any] = {}
+
+
+def _cached_model(path: Path) -> Any:
+    key = str(path)
+    if key not in _LOADED:
+        _LOADED[key] = load_model(path)
+    return _LOADED[key]
 
 
 def denoise(
@@ -216,11 +228,19 @@ def denoise(
         out = model.denoise(image, tile=tile, overlap=overlap, tta=tta, device=device)
         return np.asarray(out, dtype=np.float64)
     if method is None:
-        method, reason = choose_auto(image, noise=noise)
+        choice = choose_auto(image, noise=noise)
         if info is not None:
-            info["auto"] = reason
+            info["auto"] = choice.reason
+            info.update({f"estimated_{k}": v for k, v in choice.facts.items() if k != "scale"})
         if progress is not None:
-            progress(f"using {method}: {reason}")
+            progress(f"using {choice.model.stem if choice.model else choice.method}: {choice.reason}")
+        if choice.model is not None:
+            if info is not None:
+                info["method"] = f"model {choice.model.stem}"
+            den = _cached_model(choice.model)
+            out = den.denoise(image * choice.scale, tile=tile, overlap=overlap, tta=tta, device=device)
+            return np.asarray(out, dtype=np.float64) / choice.scale
+        method = choice.method
     if info is not None:
         info["method"] = method
     return call_direct(method, image, noise=noise, rng=rng, options=options, info=info, progress=progress)
@@ -232,6 +252,11 @@ def load_model(path: str | Path) -> Any:
         raise InputError("this installation has no training core: cannot load model files")
     from .predict import Denoiser
 
+    if not Path(path).exists() and not str(path).endswith(".safetensors"):
+        from .pretrained import find, model_path
+
+        if find(str(path)) is not None:  # a shipped model, by name (see `noise2x models`)
+            return Denoiser.load(model_path(str(path)))
     return Denoiser.load(path)
 
 

@@ -151,6 +151,29 @@ def _train(
     return predict, extra
 
 
+def _model_predictor(path: Path) -> Callable[..., np.ndarray]:
+    model = api.load_model(path)
+
+    def predict(noisy: np.ndarray) -> np.ndarray:
+        return api.denoise(noisy, model=model)
+
+    return predict
+
+
+def _model_extra(path: Path) -> dict[str, Any]:
+    """What a benchmarked model file says of its training (method, steps, minutes, noise)."""
+    from . import checkpoint
+
+    meta = checkpoint.read_metadata(path)
+    extra: dict[str, Any] = {"model_file": str(path)}
+    for key in ("method", "preset", "noise", "resample_noise", "steps", "device", "threads", "checkpoint"):
+        if key in meta:
+            extra[f"train_{key}"] = meta[key]
+    if "seconds" in meta:
+        extra["train_time_s"] = meta["seconds"]
+    return extra
+
+
 def _dataset_files(dataset: str | os.PathLike, limit: int | None) -> tuple[Path, list[Path]]:
     from .io import list_images
 
@@ -267,8 +290,15 @@ def run_bench(
         resolve = api.resolve_direct
         trainable = set(api.trainable_methods())
     functions: dict[str, Callable[..., np.ndarray] | None] = {}
+    model_files: dict[str, Path] = {}
     for name in names:
-        if name in trainable:
+        if name.endswith(".safetensors"):
+            path = Path(name)
+            if not path.is_file():
+                raise InputError(f"model file not found: {path}")
+            model_files[name] = path
+            functions[name] = None
+        elif name in trainable:
             if budget_minutes is None:
                 raise UsageError(f"method '{name}' is trainable: give a training budget (--budget-minutes)")
             functions[name] = None
@@ -288,7 +318,11 @@ def run_bench(
     runners: list[_Method] = []
     with tempfile.TemporaryDirectory(prefix="noise2x-bench-") as workdir:
         for name, fn in functions.items():
-            if fn is None:
+            if name in model_files:
+                runner = _Method(model_files[name].stem, _model_predictor(model_files[name]), options={},
+                                 kind="model")
+                runner.extra.update(_model_extra(model_files[name]))
+            elif fn is None:
                 data = Path(train_data) if train_data is not None else folder.resolve().parent / "train400"
                 if not data.is_dir():
                     raise UsageError(f"training data for '{name}' not found: {data} (give train_data)")

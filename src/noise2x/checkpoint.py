@@ -86,6 +86,29 @@ def save_model(path: str | os.PathLike, model: Any, *, metadata: dict[str, Any])
     return target
 
 
+def update_metadata(path: str | os.PathLike, extra: dict[str, Any], *, out: str | os.PathLike | None = None) -> Path:
+    """Add JSON facts to a model file's metadata (e.g. its benchmark figures), tensors unchanged.
+
+    The file is read safely (never unpickled), its checksum verified, and written atomically to ``out``
+    (default: in place).
+    """
+    from safetensors.torch import load_file, save_file
+
+    src = Path(path)
+    meta = read_metadata(src)
+    header = _header(src)
+    tensors = load_file(str(src))
+    if tensor_digest(tensors) != header.get("sha256"):
+        raise InputError(f"{src} is corrupt: its tensors do not match their checksum")
+    meta.update(extra)
+    header = dict(header)
+    header["noise2x"] = json.dumps(meta, sort_keys=True)
+    target = Path(out) if out is not None else src
+    with atomic_path(target) as tmp:
+        save_file(tensors, str(tmp), metadata=header)
+    return target
+
+
 def _header(path: str | os.PathLike) -> dict[str, str]:
     from safetensors import safe_open
 
@@ -209,6 +232,13 @@ def describe(meta: dict[str, Any]) -> list[str]:
     ]
     if meta.get("val_metric"):
         lines.append(f"validation:    {meta['val_metric']} {meta.get('val_value')}")
+    shipped = meta.get("pretrained") or {}
+    if shipped:
+        lines.append(f"shipped as:    {shipped.get('name')}: {shipped.get('description')}")
+        if shipped.get("command"):
+            lines.append(f"trained with:  {shipped['command']}")
+        for row in shipped.get("results", []):
+            lines.append(f"result:        {row}")
     lines.append(f"format:        noise2x model v{meta.get('format_version')} (noise2x {meta.get('noise2x_version')})")
     return lines
 

@@ -1,0 +1,104 @@
+"""Inference throughput of noise2x models on this machine, beside its measured convolution throughput.
+
+The physical limit is measured in the same run: a 3x3 convolution 64->64 channels on 1x64x256x256 float32
+(the calibration of ../shared/peers/cpu_calibration.py), in GFLOP/s with FLOPs = 2*H*W*Cin*Cout*9.
+Each model denoises a gray image of SIZE x SIZE through noise2x's tiled inference (api.denoise, tile 256),
+median of REPEATS runs; its FLOPs per pixel are counted with torch.utils.flop_counter on one 256x256 tile,
+so "efficiency" = achieved GFLOP/s / calibration GFLOP/s.
+
+Usage: python scripts/throughput.py [--size 1024] [--repeats 3] [--out benchmarks/throughput.json]
+       [--models unet-cpu,unet-paper,dncnn,...]   (architectures built untrained: speed does not need weights)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from noise2x.benchmark import machine_info
+from noise2x.models import build_model
+from noise2x.models.scaled import ScaledModel
+from noise2x.predict import denoise_array
+
+ARCHS = {
+    "unet-cpu": ("unet", {"in_channels": 1, "out_channels": 1, "width": 32, "depth": 3}),
+    "unet-paper": ("unet", {"in_channels": 1, "out_channels": 1, "width": 48, "depth": 5}),
+    "dncnn": ("dncnn", {"in_channels": 1, "out_channels": 1}),
+}
+
+
+def conv_gflops(repeats: int = 10) -> float:
+    conv = torch.nn.Conv2d(64, 64, 3, padding=1, bias=False)
+    x = torch.randn(1, 64, 256, 256)
+    flops = 2 * 256 * 256 * 64 * 64 * 9
+    times = []
+    with torch.inference_mode():
+        conv(x)
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            conv(x)
+            times.append(time.perf_counter() - t0)
+    return flops / statistics.median(times) / 1e9
+
+
+def flops_per_pixel(model: torch.nn.Module) -> float:
+    x = torch.randn(1, 1, 256, 256)
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        model(x)
+    return counter.get_total_flops() / (256 * 256)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", type=int, default=1024)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--models", default=",".join(ARCHS))
+    ap.add_argument("--out", default="benchmarks/throughput.json")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    image = np.random.default_rng(0).normal(128, 25, (args.size, args.size))
+    rows = []
+    calib_before = conv_gflops()
+    for name in args.models.split(","):
+        arch, arch_args = ARCHS[name]
+        net = build_model(arch, **arch_args)
+        model = ScaledModel(net, arch=arch, arch_args=arch_args, mean=[128.0], std=[64.0]).eval()
+        fpp = flops_per_pixel(model)
+        denoise_array(model, image[:256, :256])  # warm-up
+        times = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            denoise_array(model, image)
+            times.append(time.perf_counter() - t0)
+        sec = statistics.median(times)
+        mps = args.size * args.size / sec / 1e6
+        rows.append({"model": name, "arch": arch, "arch_args": arch_args, "mflop_per_pixel": round(fpp / 1e6, 3),
+                     "seconds": round(sec, 3), "mp_per_s": round(mps, 4),
+                     "gflop_per_s": round(fpp * mps * 1e6 / 1e9, 2)})
+        print(rows[-1], flush=True)
+    calib_after = conv_gflops()
+    calib = statistics.median([calib_before, calib_after])
+    for row in rows:
+        row["efficiency"] = round(row["gflop_per_s"] / calib, 3)
+    result = {"date": time.strftime("%Y-%m-%d"), "machine": machine_info(), "threads": torch.get_num_threads(),
+              "image": f"{args.size}x{args.size} gray, tile 256, overlap 32",
+              "conv_calibration_gflop_per_s": round(calib, 1),
+              "conv_calibration_runs": [round(calib_before, 1), round(calib_after, 1)], "rows": rows}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=1))
+    print(f"conv calibration {calib:.1f} GFLOP/s")
+    for row in rows:
+        print(f"{row['model']:<12} {row['mflop_per_pixel']:>7} MFLOP/px {row['mp_per_s']:>7} MP/s "
+              f"{row['gflop_per_s']:>7} GFLOP/s  efficiency {row['efficiency']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Pretrained models shipped inside the package, and the choice ``noise2x denoise IMAGE`` makes without options.
+
+The models live beside this file as ``.safetensors`` model files (the same format as ``noise2x train``
+writes), listed in ``models.json``: name, file, what each is for (channels, noise kind and level range),
+whether the automatic choice may use it, and how it was trained (the command and budget; its figures are in
+BENCHMARKS.md and in the file's metadata, shown by ``noise2x info``). ``scripts/ship_models.py`` writes them.
+
+The automatic choice (:func:`choose`) looks at the image's noise:
+
+1. spatially correlated noise (estimated ``beta`` of :func:`noise2x.estimate.correlation` above 0.3):
+   no shipped model fits (they were trained on white noise) -> the zero-shot ``mash``;
+2. signal-dependent noise (Poisson-Gaussian fit of :func:`noise2x.estimate.poisson_gaussian` whose
+   signal-dependent variance dominates at the image's mean level) -> the Poisson model if the estimated
+   peak is in its range;
+3. otherwise white Gaussian noise of estimated sigma -> the Gaussian model if sigma is in its range;
+4. nothing fits (an RGB image, a level out of range) -> the zero-shot ``zs_n2n``.
+
+A noise spec given by the user (``--noise``) replaces the estimate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import UsageError
+
+__all__ = ["Choice", "choose", "find", "list_models", "model_path"]
+
+HERE = Path(__file__).resolve().parent
+MANIFEST = HERE / "models.json"
+
+#: Above this estimated correlation ``beta`` the noise counts as spatially correlated.
+CORRELATED_BETA = 0.3
+#: A level may exceed a model's training range by this factor and still use it.
+RANGE_SLACK = 1.1
+
+
+def _manifest() -> list[dict[str, Any]]:
+    if not MANIFEST.is_file():
+        return []
+    return json.loads(MANIFEST.read_text())
+
+
+def list_models() -> list[dict[str, Any]]:
+    """The shipped models: dicts with ``name``, ``description``, ``path``, ``channels``, ``noise``, ``range``."""
+    rows = []
+    for entry in _manifest():
+        path = HERE / entry["file"]
+        if path.is_file():
+            rows.append({**entry, "path": path})
+    return rows
+
+
+def find(name: str) -> dict[str, Any] | None:
+    """The shipped model called ``name`` (or None)."""
+    for row in list_models():
+        if row["name"] == name:
+            return row
+    return None
+
+
+def model_path(name: str) -> Path:
+    """Path of the shipped model ``name``; UsageError listing the shipped ones if unknown."""
+    row = find(name)
+    if row is None:
+        names = ", ".join(r["name"] for r in list_models()) or "none"
+        raise UsageError(f"no shipped model called '{name}'; shipped: {names}")
+    return Path(row["path"])
+
+
+@dataclasses.dataclass
+class Choice:
+    """What :func:`choose` picked: a shipped model (``model``) or a direct method (``method``), and why."""
+
+    model: Path | None
+    method: str | None
+    reason: str
+    scale: float = 1.0  # image units -> the model's units (255 for images in [0, 1])
+    facts: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def _auto_model(kind: str, channels: int) -> dict[str, Any] | None:
+    for row in list_models():
+        if row.get("auto") and row.get("noise") == kind and int(row.get("channels", 1)) == channels:
+            return row
+    return None
+
+
+def _in_range(value: float, bounds: Any) -> bool:
+    lo, hi = float(bounds[0]), float(bounds[1])
+    return lo / RANGE_SLACK <= value <= hi * RANGE_SLACK
+
+
+def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
+    """Pick a shipped model or a zero-shot method for ``image`` ((H,W) or (H,W,C) float, its own units)."""
+    from .. import estimate
+
+    channels = 1 if image.ndim == 2 else int(image.shape[-1])
+    # shipped models work in 8-bit units; an image in [0, 1] is scaled up for them
+    top = float(np.percentile(image, 99.5))
+    scale = 255.0 if top <= 1.5 else 1.0
+    img = image * scale
+    facts: dict[str, Any] = {"scale": scale}
+
+    kind: str
+    level: float
+    if noise is not None:
+        kind = noise.name
+        if kind == "gaussian" and noise.gaussian_sigma is not None:
+            level = float(noise.gaussian_sigma) * scale
+            facts["sigma"] = level
+            source = f"sigma {level:.3g} given"
+        elif kind == "poisson":
+            peak = noise.params.get("peak", 0.0)
+            level = float(np.mean(peak)) if isinstance(peak, tuple) else float(peak)
+            facts["peak"] = level
+            source = f"peak {level:.3g} given"
+        else:
+            return Choice(None, "mash" if kind == "correlated" else "zs_n2n",
+                          f"{noise} given: no shipped model is trained for it", scale, facts)
+    else:
+        gray = img if img.ndim == 2 else img.mean(axis=-1)
+        corr = estimate.correlation(gray)
+        facts["beta"] = round(float(corr.beta), 3)
+        if corr.beta > CORRELATED_BETA:
+            return Choice(None, "mash", f"spatially correlated noise (estimated beta {corr.beta:.2f}): "
+                                        f"the shipped models are for white noise", scale, facts)
+        a, b = estimate.poisson_gaussian(img)
+        mean_level = float(np.mean(img))
+        sigma = estimate.sigma(img)
+        facts.update({"sigma": round(sigma, 3), "poisson_a": round(a, 4), "poisson_b": round(b, 3)})
+        if a > 0 and a * mean_level > 2.0 * max(b, 0.0) and a * mean_level > 4.0:
+            kind, level = "poisson", 255.0 / a
+            facts["peak"] = round(level, 2)
+            source = f"signal-dependent noise, estimated peak {level:.3g}"
+        else:
+            kind, level = "gaussian", sigma
+            source = f"white Gaussian noise, estimated sigma {sigma:.3g}"
+    row = _auto_model(kind, channels)
+    if row is None:
+        what = "gray" if channels == 1 else f"{channels}-channel"
+        return Choice(None, "zs_n2n", f"{source}; no shipped model for {what} images with {kind} noise", scale,
+                      facts)
+    if not _in_range(level, row["range"]):
+        return Choice(None, "zs_n2n", f"{source}, outside the range {row['range'][0]}..{row['range'][1]} of the "
+                                      f"shipped model '{row['name']}'", scale, facts)
+    return Choice(Path(row["path"]), None, f"{source}: shipped model '{row['name']}' ({row['description']})",
+                  scale, facts)

@@ -1,0 +1,152 @@
+"""Shipped pretrained models and the no-option `noise2x denoise IMAGE` choice."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import noise2x.pretrained as pretrained
+from noise2x import api, cli
+from noise2x.checkpoint import read_metadata, save_model, update_metadata
+from noise2x.errors import UsageError
+from noise2x.io import read_image, write_image
+from noise2x.models import ScaledModel, build_model
+from noise2x.noise import parse_noise
+
+
+def _tiny_model_file(path, channels=1, noise="gaussian:sigma=0..50"):
+    torch.manual_seed(0)
+    args = {"in_channels": channels, "out_channels": channels, "width": 8, "depth": 2}
+    model = ScaledModel(build_model("unet", **args), arch="unet", arch_args=args, mean=[110.0] * channels,
+                        std=[60.0] * channels).eval()
+    return save_model(path, model, metadata={"method": "supervised", "method_options": {}, "noise": noise,
+                                             "steps": 1})
+
+
+@pytest.fixture
+def shipped(tmp_path, monkeypatch):
+    """A fake set of shipped models (tiny untrained nets) in place of the package's own."""
+    _tiny_model_file(tmp_path / "g.safetensors")
+    _tiny_model_file(tmp_path / "p.safetensors", noise="poisson:peak=5..50")
+    _tiny_model_file(tmp_path / "s.safetensors")
+    manifest = [
+        {"name": "gray-gaussian", "file": "g.safetensors", "description": "gray, Gaussian sigma 0..50",
+         "channels": 1, "noise": "gaussian", "range": [0, 50], "auto": True},
+        {"name": "gray-poisson", "file": "p.safetensors", "description": "gray, Poisson peak 5..50",
+         "channels": 1, "noise": "poisson", "range": [5, 50], "auto": True},
+        {"name": "gray-gaussian-selfsup", "file": "s.safetensors", "description": "self-supervised",
+         "channels": 1, "noise": "gaussian", "range": [0, 50], "auto": False},
+        {"name": "missing", "file": "nope.safetensors", "description": "not there", "channels": 1,
+         "noise": "gaussian", "range": [0, 50], "auto": True},
+    ]
+    (tmp_path / "models.json").write_text(json.dumps(manifest))
+    monkeypatch.setattr(pretrained, "HERE", tmp_path)
+    monkeypatch.setattr(pretrained, "MANIFEST", tmp_path / "models.json")
+    monkeypatch.setattr(api, "_LOADED", {})
+    return tmp_path
+
+
+def _photo(seed=0, size=128):
+    """A piecewise-smooth gray image in 8-bit units with flat regions and edges."""
+    yy, xx = np.mgrid[0:size, 0:size]
+    img = 90 + 60 * (xx > size // 2) + 40 * ((yy - 40) ** 2 + (xx - 40) ** 2 < 400) + 0.2 * yy
+    return img.astype(np.float64)
+
+
+def test_list_models_skips_missing_files(shipped):
+    names = [row["name"] for row in pretrained.list_models()]
+    assert names == ["gray-gaussian", "gray-poisson", "gray-gaussian-selfsup"]
+    with pytest.raises(UsageError, match="shipped: gray-gaussian"):
+        pretrained.model_path("nope")
+
+
+def test_choice_follows_the_noise(shipped):
+    clean = _photo()
+    rng = np.random.default_rng(0)
+    gauss = clean + rng.normal(0, 20, clean.shape)
+    c = pretrained.choose(gauss)
+    assert c.model is not None and c.model.name == "g.safetensors", c.reason
+    assert "Gaussian" in c.reason and abs(c.facts["sigma"] - 20) < 3
+
+    pois = rng.poisson(clean / 255 * 20) * 255 / 20
+    c = pretrained.choose(pois.astype(np.float64))
+    assert c.model is not None and c.model.name == "p.safetensors", c.reason
+    assert 14 < c.facts["peak"] < 28
+
+    corr = parse_noise("correlated:sigma=25,beta=1").apply(clean, rng=1)
+    c = pretrained.choose(corr)
+    assert c.model is None and c.method == "mash" and "correlated" in c.reason
+
+    rgb = np.stack([gauss] * 3, axis=-1)
+    c = pretrained.choose(rgb)
+    assert c.model is None and c.method == "zs_n2n" and "3-channel" in c.reason
+
+    loud = clean + rng.normal(0, 90, clean.shape)
+    c = pretrained.choose(loud)
+    assert c.model is None and c.method == "zs_n2n" and "outside the range" in c.reason
+
+
+def test_given_noise_replaces_the_estimate(shipped):
+    clean = _photo()
+    c = pretrained.choose(clean, noise=parse_noise("gaussian:sigma=30"))
+    assert c.model is not None and "sigma 30 given" in c.reason
+    c = pretrained.choose(clean, noise=parse_noise("correlated:sigma=25,beta=0.5"))
+    assert c.model is None and c.method == "mash"
+
+
+def test_unit_range_images_are_scaled_for_the_model(shipped):
+    clean = _photo() / 255.0
+    noisy = clean + np.random.default_rng(0).normal(0, 20 / 255, clean.shape)
+    c = pretrained.choose(noisy)
+    assert c.scale == 255.0 and c.model is not None and abs(c.facts["sigma"] - 20) < 3
+    info: dict = {}
+    out = api.denoise(noisy, info=info)
+    direct = api.load_model(c.model).denoise(noisy * 255.0) / 255.0
+    np.testing.assert_allclose(out, direct, atol=1e-9)
+    assert info["method"] == "model g" and "shipped model 'gray-gaussian'" in info["auto"]
+
+
+def test_cli_denoise_without_options_says_what_it_used(shipped, tmp_path, capsys):
+    noisy = _photo() + np.random.default_rng(0).normal(0, 20, (128, 128))
+    src, dst = tmp_path / "in.tif", tmp_path / "out.tif"
+    write_image(src, noisy)
+    assert cli.main(["denoise", str(src), "--out", str(dst)]) == 0
+    err = capsys.readouterr().err
+    assert "shipped model 'gray-gaussian'" in err and "estimated sigma" in err
+    assert read_image(dst).shape == (128, 128)
+
+
+def test_models_command_and_model_by_name(shipped, capsys):
+    assert cli.main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "gray-gaussian" in out and "gray-poisson" in out and "3 pretrained model(s)" in out
+    den = api.load_model("gray-poisson")
+    assert den.metadata["noise"] == "poisson:peak=5..50"
+
+
+def test_update_metadata_keeps_tensors_and_shows_in_info(shipped, capsys):
+    path = shipped / "g.safetensors"
+    extra = {"pretrained": {"name": "gray-gaussian", "description": "d", "command": "noise2x train ...",
+                            "results": ["Set12 gaussian:sigma=25: 30.00 dB"]}}
+    update_metadata(path, extra)
+    assert read_metadata(path)["pretrained"]["name"] == "gray-gaussian"
+    assert cli.main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "shipped as:    gray-gaussian" in out and "Set12 gaussian:sigma=25: 30.00 dB" in out
+    api.load_model(path)  # checksum still matches
+
+
+def test_the_package_models_are_small_and_load():
+    """The models shipped in the package (none yet is fine): each < 10 MB, all < 40 MB, each loads."""
+    rows = pretrained.list_models()
+    sizes = [row["path"].stat().st_size for row in rows]
+    assert all(s < 10 * 2**20 for s in sizes) and sum(sizes) < 40 * 2**20
+    entries = json.loads(pretrained.MANIFEST.read_text()) if pretrained.MANIFEST.is_file() else []
+    assert len(rows) == len(entries), "a model listed in models.json is missing from the package"
+    for row in rows:
+        den = api.load_model(row["path"])
+        assert den.metadata["channels"] == row["channels"]
+        assert "pretrained" in den.metadata and den.metadata["pretrained"]["name"] == row["name"]
