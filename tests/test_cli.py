@@ -199,3 +199,11 @@ def test_several_inputs_need_a_folder_output(tmp_path, capsys, gray_image):
     code, _, err = _run(capsys, "denoise", str(a), str(b), "--method", "nlm", "--out", str(tmp_path / "o.png"))
     assert code == 2
     assert "folder" in _one_error_line(err)
+
+
+def test_methods_verbose_lists_options_and_presets(capsys):
+    from noise2x import cli
+
+    assert cli.main(["methods", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "percent=1.5" in out and "train.preset=NAME" in out and "sigma=None" in out

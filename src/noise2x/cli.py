@@ -227,8 +227,32 @@ def cmd_methods(args: argparse.Namespace) -> int:
     kinds = available_methods()
     for name, kind in kinds.items():
         print(f"{name:<20} {kind}")
+        if getattr(args, "verbose", False):
+            for line in _method_details(name, kind):
+                print(f"{'':<22}{line}")
     print(f"{len(kinds)} method(s)")
     return 0
+
+
+def _method_details(name: str, kind: str) -> list[str]:
+    """Options (with defaults) of one method, and presets of a trainable one (`noise2x methods -v`)."""
+    import dataclasses
+
+    from .api import method_options, resolve_direct, trainable_methods
+
+    if kind == "trainable":
+        cls = trainable_methods()[name]
+        doc = (cls.__doc__ or "").strip().splitlines()
+        opts = {f.name: getattr(cls.Options(), f.name) for f in dataclasses.fields(cls.Options)}
+        lines = [doc[0]] if doc else []
+        lines.append("options (--set method.KEY=VALUE): " + (", ".join(f"{k}={v}" for k, v in opts.items()) or "none"))
+        lines.append("presets (--set train.preset=NAME; default: paper on a GPU, cpu otherwise): " + ", ".join(cls.presets))
+        return lines
+    fn = resolve_direct(name)
+    doc = (fn.__doc__ or "").strip().splitlines()
+    opts = method_options(fn)
+    return ([doc[0]] if doc else []) + ["options (--set KEY=VALUE): " +
+                                        (", ".join(f"{k}={v}" for k, v in opts.items()) or "none")]
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -301,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     m.set_defaults(func=cmd_models)
 
     mm = sub.add_parser("methods", help="list the available methods")
+    mm.add_argument("-v", "--verbose", action="store_true", help="with each method's options and presets")
     mm.set_defaults(func=cmd_methods)
 
     demo = sub.add_parser("demo", help="denoise bundled sample images and write a picture grid")
