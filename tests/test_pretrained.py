@@ -150,3 +150,16 @@ def test_the_package_models_are_small_and_load():
         den = api.load_model(row["path"])
         assert den.metadata["channels"] == row["channels"]
         assert "pretrained" in den.metadata and den.metadata["pretrained"]["name"] == row["name"]
+
+
+def test_bench_auto_row_uses_the_shipped_model(shipped, tmp_path):
+    from PIL import Image
+
+    from noise2x.benchmark import run_bench
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    Image.fromarray(_photo().astype(np.uint8)).save(folder / "a.png")
+    result = run_bench(["auto"], dataset=folder, noise="gaussian:sigma=20")
+    row = {r["method"]: r for r in result["rows"]}["auto"]
+    assert "noise not given" in row["notes"] and "shipped model 'gray-gaussian'" in row["notes"]

@@ -151,6 +151,11 @@ def _train(
     return predict, extra
 
 
+def _auto(noisy: np.ndarray, *, info: dict[str, Any]) -> np.ndarray:
+    """`noise2x denoise IMAGE` with no options: the noise is estimated, never given (see pretrained.choose)."""
+    return api.denoise(noisy, info=info)
+
+
 def _model_predictor(path: Path) -> Callable[..., np.ndarray]:
     model = api.load_model(path)
 
@@ -298,6 +303,8 @@ def run_bench(
                 raise InputError(f"model file not found: {path}")
             model_files[name] = path
             functions[name] = None
+        elif name == "auto":
+            functions[name] = _auto
         elif name in trainable:
             if budget_minutes is None:
                 raise UsageError(f"method '{name}' is trainable: give a training budget (--budget-minutes)")
@@ -359,7 +366,7 @@ def run_bench(
                     entry["sigma"] = float(info["sigma"])
                 if "sigma_source" in info:
                     entry["sigma_source"] = str(info["sigma_source"])
-                for key in ("transform", "calibrated"):
+                for key in ("transform", "calibrated", "auto"):
                     if key in info:
                         entry[key] = info[key]
                 runner.per_image.append(entry)
@@ -425,8 +432,11 @@ def _method_row(runner: _Method, *, dataset: str, noise: str, give_noise: bool) 
     notes += transforms
     if any("calibrated" in e for e in per_image):
         notes.append("parameters calibrated per image (Noise2Self)")
-    if not give_noise:
+    if not give_noise or runner.name == "auto":
         notes.append("noise not given to the method")
+    used = sorted({str(e["auto"]).split(": ")[-1] for e in per_image if "auto" in e})
+    if used:
+        notes.append("used: " + "; ".join(used))
     if runner.options:
         notes.append(", ".join(f"{k}={v}" for k, v in runner.options.items()))
     if "train_seconds" in runner.extra:
