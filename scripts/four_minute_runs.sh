@@ -8,6 +8,7 @@ data=${NOISE2X_DATA:-../shared/data}
 mkdir -p "$out"
 models=()
 for m in "$@"; do
+  if [ -f "$out/$m.safetensors" ]; then echo "kept $out/$m.safetensors (delete it to train again)"; models+=("$out/$m.safetensors"); continue; fi
   noise2x train --method "$m" --data "$data/train400" --add-noise gaussian:sigma=25 --minutes 4 \
     --seed 0 --out "$out/$m.safetensors" 2>&1 | tr '\r' '\n' | tail -n 3
   models+=("$out/$m.safetensors")

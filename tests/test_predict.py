@@ -184,3 +184,14 @@ def test_trained_model_tiles_agree_with_whole_image(tmp_path):
         whole = model.denoise(noisy, tile=0)
         tiled = model.denoise(noisy, tile=96, overlap=32)
         assert np.abs(tiled - whole).max() < 0.5
+
+
+def test_auto_threads_reads_the_cores_busy_now():
+    import os
+
+    from noise2x.predict import _busy_cores, auto_threads
+
+    busy = _busy_cores(0.05)
+    if busy is not None:  # Linux: measured from /proc/stat, not the (lagging) load average
+        assert 0.0 <= busy <= (os.cpu_count() or 1) + 1e-6
+    assert 1 <= auto_threads() <= (os.cpu_count() or 1)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -63,17 +64,49 @@ def cpu_count() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _busy_cores(interval: float = 0.25) -> float | None:
+    """Cores busy right now with normal-priority work, from two reads of /proc/stat (None if unavailable).
+
+    Niced work (background jobs started with ``nice``) does not count: it yields to us.
+    """
+    def read() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat") as fh:
+                parts = fh.readline().split()
+        except OSError:
+            return None
+        if not parts or parts[0] != "cpu":
+            return None
+        v = [int(x) for x in parts[1:]]
+        v += [0] * (8 - len(v))
+        user, nice, system, idle, iowait, irq, softirq, steal = v[:8]
+        return user + system + irq + softirq + steal, sum(v[:8])
+
+    a = read()
+    if a is None:
+        return None
+    time.sleep(interval)
+    b = read()
+    if b is None or b[1] <= a[1]:
+        return None
+    return (b[0] - a[0]) / (b[1] - a[1]) * (os.cpu_count() or 1)
+
+
 def auto_threads() -> int:
     """CPU threads that fit the machine now: the cores not already busy (at least 1).
 
     On a machine shared with other jobs, oversubscribing the cores makes torch's
-    threads wait for each other: one thread per idle core is faster.
+    threads wait for each other: one thread per idle core is faster. The busy
+    cores are measured over a quarter second (the load average would still
+    count a job that has just ended for a minute); niced jobs do not count.
     """
     cores = cpu_count()
-    try:
-        busy = os.getloadavg()[0]
-    except (AttributeError, OSError):  # pragma: no cover - not Unix
-        busy = 0.0
+    busy = _busy_cores()
+    if busy is None:
+        try:
+            busy = os.getloadavg()[0]
+        except (AttributeError, OSError):  # pragma: no cover - not Unix
+            busy = 0.0
     return max(1, min(cores, int(round(cores - busy))))
 
 
