@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run job scripts from runs/queue/ one at a time, in name order (timed benchmarks must not overlap).
 cd "$(dirname "$0")/.."
-. .venv/bin/activate
+[ -f .venv/bin/activate ] && . .venv/bin/activate
 while true; do
   job=$(ls runs/queue/*.sh 2>/dev/null | sort | head -n 1 || true)
   if [ -z "$job" ]; then sleep 15; continue; fi

@@ -105,7 +105,10 @@ def test_scaled_model_units():
 
 
 def test_registry_and_errors():
-    assert ARCHITECTURES == {"unet": UNet, "dncnn": DnCNN}
+    from noise2x.models import BlindSpotNet, GANPair, WGANPair
+
+    assert ARCHITECTURES == {"unet": UNet, "dncnn": DnCNN, "gan": GANPair, "wgan": WGANPair,
+                             "blindspot": BlindSpotNet}
     assert "width" in arch_parameters("unet") and "batchnorm" in arch_parameters("dncnn")
     net = build_model("dncnn", in_channels=3, depth=5, width=8)
     assert len(convs(net)) == 5

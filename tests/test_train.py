@@ -175,3 +175,11 @@ def test_bad_method_and_data_errors(tmp_path, clean_dir):
     with pytest.raises(UsageError, match="patch"):
         train("noise2noise", data=clean_dir, out=tmp_path / "m.safetensors", steps=1, add_noise="gaussian:sigma=5",
               overrides=FAST + ["data.patch_size=64"], progress=False)
+
+
+def test_settings_without_a_section():
+    """``--set KEY=VALUE`` finds the one section with KEY (the issues write ``--set feature_weight=0``)."""
+    cfg = apply_overrides(TrainConfig(method="noise2void", data="x"), ["lr=0.002", "patch_size=48", "percent=1.0"])
+    assert cfg.train.lr == 0.002 and cfg.data_cfg.patch_size == 48 and cfg.options.percent == 1.0
+    with pytest.raises(UsageError, match="no section has a key 'nonsense'"):
+        apply_overrides(TrainConfig(method="noise2void", data="x"), ["nonsense=1"])

@@ -207,7 +207,8 @@ def denoise(
     tile, overlap, tta : int, int, bool
         Tiled inference settings for models (``tile=0``: whole image).
     options : dict, optional
-        Method options (the CLI's ``--set key=value``).
+        Method options (the CLI's ``--set key=value``); with a model, options
+        of the method it was trained with (e.g. ``posterior_mean=false``).
 
     Returns
     -------
@@ -223,8 +224,8 @@ def denoise(
     if model is not None:
         if isinstance(model, (str, Path)):
             model = load_model(model)
-        if options:
-            raise UsageError("--set options apply to direct methods; a trained model takes none")
+        if options or noise is not None:  # method options (--set) and the declared noise (--noise)
+            model = model.adapted(options=options, noise=noise)
         out = model.denoise(image, tile=tile, overlap=overlap, tta=tta, device=device)
         return np.asarray(out, dtype=np.float64)
     if method is None:

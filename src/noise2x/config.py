@@ -42,9 +42,10 @@ class TrainSection:
         Seed of every random choice (patches, noise, masks, initial weights).
     device : {"auto", "cpu", "cuda", "mps"} or a torch device string
         "auto": cuda, then mps, then cpu.
-    preset : {"auto", "tiny", "cpu", "paper"}
+    preset : {"auto", "tiny", "cpu", "paper"} or a method's own preset
         Network size and data settings (the method's ``presets``, applied before
-        the user's settings); "auto" = "paper" on a GPU, else "cpu".
+        the user's settings); "auto" = "paper" on a GPU, else "cpu". Some methods
+        add variants (e.g. gan's "code" and "wgan").
     lr : float
         Peak learning rate of Adam.
     schedule : {"rampdown", "cosine", "constant"}
@@ -275,6 +276,22 @@ def split_override(text: str) -> tuple[str, str, str]:
     return section, key.strip(), value.strip()
 
 
+def _with_section(cfg: TrainConfig, text: str) -> str:
+    """``"key=value"`` without a section gets the one section that has ``key`` (method first)."""
+    lhs, sep, _ = str(text).partition("=")
+    if not sep or "." in lhs:
+        return text
+    key = lhs.strip()
+    owners = [name for name, obj in (("method", cfg.options), ("train", cfg.train), ("data", cfg.data_cfg))
+              if obj is not None and dataclasses.is_dataclass(obj) and key in {f.name for f in dataclasses.fields(obj)}]
+    if len(owners) == 1:
+        return f"{owners[0]}.{text.strip()}"
+    if len(owners) > 1:
+        raise UsageError(f"setting {text!r} is ambiguous: write {' or '.join(o + '.' + key for o in owners)}")
+    raise UsageError(f"setting {text!r}: no section has a key {key!r}; write section.key=value, e.g. train.lr=3e-4 "
+                     f"(sections: {', '.join(SECTIONS)})")
+
+
 def apply_overrides(cfg: TrainConfig, overrides: Sequence[str]) -> TrainConfig:
     """A copy of ``cfg`` with dotted overrides applied in order.
 
@@ -297,7 +314,7 @@ def apply_overrides(cfg: TrainConfig, overrides: Sequence[str]) -> TrainConfig:
         overrides = [overrides]
     new = dataclasses.replace(cfg, model=ModelConfig(cfg.model.arch, dict(cfg.model.args)))
     for text in overrides:
-        section, key, value = split_override(text)
+        section, key, value = split_override(_with_section(cfg, text))
         if section == "train":
             new.train = _replace_field(new.train, key, value, section="train")
         elif section == "data":
@@ -322,8 +339,9 @@ def resolve_preset(cfg: TrainConfig, device_type: str) -> str:
     p = cfg.train.preset
     if p == "auto":
         return "paper" if device_type in ("cuda", "mps") else "cpu"
-    if p not in PRESETS:
-        raise UsageError(f"train.preset={p!r} is not valid; valid: auto, {', '.join(PRESETS)}")
+    valid = list(PRESETS) + [k for k in _method_class(cfg.method).presets if k not in PRESETS]
+    if p not in valid:
+        raise UsageError(f"train.preset={p!r} is not valid for method {cfg.method}; valid: auto, {', '.join(valid)}")
     return p
 
 
@@ -333,8 +351,11 @@ def preset_overrides(method: str, preset: str) -> list[str]:
     return [f"{k}={v}" for k, v in values.items()]
 
 
-def resolve_model(cfg: TrainConfig, *, channels: int, preset: str) -> tuple[str, dict[str, Any]]:
+def resolve_model(cfg: TrainConfig, *, channels: int, preset: str, method: Any = None) -> tuple[str, dict[str, Any]]:
     """The architecture and its arguments: the method's default for the preset, then ``model.*``.
+
+    ``method`` is the Method instance to ask (e.g. already adapted to the
+    training noise by ``with_noise``); default: built from ``cfg``.
 
     Raises
     ------
@@ -344,7 +365,8 @@ def resolve_model(cfg: TrainConfig, *, channels: int, preset: str) -> tuple[str,
     from .methods import get_method
     from .models import arch_parameters
 
-    method = get_method(cfg.method, cfg.options)
+    if method is None:
+        method = get_method(cfg.method, cfg.options)
     arch, args = method.default_model(channels=channels, preset=preset)
     if cfg.model.arch and cfg.model.arch != arch:
         arch, args = cfg.model.arch, {"in_channels": channels}

@@ -310,6 +310,35 @@ class Denoiser:
             raise InputError(f"{path}: invalid method options: {exc}") from None
         return cls(model, method, meta)
 
+    def adapted(self, *, options: dict[str, Any] | None = None, noise: Any = None) -> "Denoiser":
+        """This model with its method's options changed and adapted to the input's noise.
+
+        Parameters
+        ----------
+        options : dict, optional
+            Method options (``denoise --set KEY=VALUE``; keys may be prefixed
+            ``method.``), values parsed by the option's type.
+        noise : str or NoiseSpec, optional
+            The input's declared noise (``denoise --noise``), passed to the
+            method's ``with_noise`` (e.g. the noise level of a posterior mean).
+
+        Raises
+        ------
+        UsageError
+            An option the method does not have (the valid ones are listed) or a bad value.
+        """
+        from .config import _replace_field
+
+        opts = self.method.options
+        for key, value in (options or {}).items():
+            name = key.removeprefix("method.")
+            opts = _replace_field(opts, name, value, section="method")
+        method = type(self.method)(opts)
+        if noise is not None:
+            method = method.with_noise(noise)
+        meta = dict(self._metadata, method_options=method.options_dict())
+        return Denoiser(self.model, method, meta)
+
     @property
     def metadata(self) -> dict[str, Any]:
         """A copy of the model file's metadata."""

@@ -1,15 +1,22 @@
 """One method-agnostic training loop.
 
-:func:`train` builds the data, the model and one Adam optimiser per loss key
-returned by the method, then steps until the budget (``--steps`` and/or
-``--minutes``) is used, validating every ``train.val_every`` steps: PSNR
+:func:`train` builds the data, the model and one optimiser per loss key
+returned by the method (Adam unless the method's ``make_optimizer`` says
+otherwise; its ``after_step`` runs after each optimiser step, e.g. to clip
+weights), then steps until the budget (``--steps`` and/or ``--minutes``) is
+used, validating every ``train.val_every`` steps: PSNR
 against clean images when they are known, else the method's own loss on
 fixed crops. The output model file holds the final weights (``train.keep=last``,
 the default: the learning rate is ramped down to zero, as in the Noise2Noise
 paper) or the best validated ones (``train.keep=best``). The run folder beside
 it (``MODEL.run/``) holds ``config.json``, ``log.csv``, ``curve.png``,
 ``best.safetensors``, ``last.safetensors`` and ``state.safetensors``
-(optimiser and random states, for ``--resume``). It contains no method names.
+(optimiser and random states, for ``--resume``). ``log.csv`` has a
+``loss_NAME`` column for every loss besides "model" (a second optimised loss
+such as "critic", or a term the method only logs as ``log/NAME``). A NaN or
+infinite loss, or non-finite weights at a checkpoint, stops the run with an
+error; the last good checkpoint stays in the run folder (``--resume`` continues
+from it). It contains no method names.
 """
 
 from __future__ import annotations
@@ -185,14 +192,20 @@ def plot_curves(rows: Sequence[dict[str, Any]], path: str | Path) -> None:
 
 
 LOG_COLUMNS = ("step", "seconds", "lr", "train_loss", "val_psnr", "val_loss", "steps_per_s")
+#: Further columns: ``loss_NAME`` for every loss the method returns besides "model"
+#: (another optimised loss such as "critic", or a logged term ``log/NAME``).
+LOSS_COLUMN = "loss_"
 
 
 def _write_log(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    columns = list(LOG_COLUMNS)
+    for r in rows:
+        columns += [k for k in r if k.startswith(LOSS_COLUMN) and k not in columns]
     buf = _io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=LOG_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in LOG_COLUMNS})
+        w.writerow({k: ("" if r.get(k) in (None, "") else r.get(k)) for k in columns})
     with atomic_path(path) as tmp:
         tmp.write_text(buf.getvalue())
 
@@ -364,7 +377,7 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
                 raise UsageError(f"the saved run has {model.in_channels}-channel images, the data {channels}")
             arch, args = model.arch, model.arch_args
         else:
-            arch, args = resolve_model(cfg, channels=channels, preset=preset)
+            arch, args = resolve_model(cfg, channels=channels, preset=preset, method=m)
             mean, std = train_set.normalization(n_images=d.norm_images)
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(t.seed)
@@ -382,16 +395,20 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
                     "val_held_out": held_out, "threads": torch.get_num_threads() if dev.type == "cpu" else None}
         _write_json(resolved, run / "config.json")
 
+        from .methods.base import LOG_PREFIX
+
         np_rng = np.random.default_rng(t.seed)
         gen = torch.Generator(device=dev).manual_seed(t.seed + 1)
         optimizers: dict[str, torch.optim.Optimizer] = {}
         params: dict[str, list[torch.nn.Parameter]] = {}
         opt_states: dict[str, Any] = {}
         step, elapsed0, best, best_step = 0, 0.0, None, None
+        saved_step: int | None = None  # the step of the last checkpoint in the run folder
         rows: list[dict[str, Any]] = []
         if resume:
             opt_states, extra, info = load_state(state_path)
             step, elapsed0 = int(info["step"]), float(info["seconds"])
+            saved_step = step
             best, best_step = info.get("best"), info.get("best_step")
             np_rng.bit_generator.state = info["np_rng"]
             gen.set_state(extra["torch_rng"])
@@ -420,12 +437,27 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
                     "val_metric": None if metric == "none" else metric, "val_value": val_value,
                     "val_held_out": held_out, "checkpoint": kind}
 
+        def diverged(what: str, at: int) -> Noise2xError:
+            if saved_step is None:
+                kept = f"no checkpoint was saved yet (one is saved every train.val_every={t.val_every} steps)"
+            else:
+                kept = (f"the last good checkpoint (step {saved_step}) is kept in {last_path}; "
+                        f"continue from it with --resume")
+            return Noise2xError(f"{what} at step {at}; training stopped: {kept}. "
+                                f"Lower the learning rate (train.lr, now {t.lr:g})")
+
+        def check_weights() -> None:  # never checkpoint non-finite weights
+            if not all(bool(torch.isfinite(v).all()) for v in model.state_dict().values() if v.is_floating_point()):
+                raise diverged("the weights became NaN or infinite", step)
+
         def save_last(val_value: float | None) -> None:
+            nonlocal saved_step
             save_model(last_path, model, metadata=metadata("last", val_value))
             extra = {"torch_rng": gen.get_state()}
             info = {"step": step, "seconds": elapsed, "best": best, "best_step": best_step,
                     "np_rng": np_rng.bit_generator.state}
             save_state(state_path, optimizers=optimizers, tensors=extra, info=info)
+            saved_step = step
             _write_log(rows, run / "log.csv")
             try:
                 plot_curves(rows, run / "curve.png")
@@ -445,7 +477,7 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
         start = time.monotonic()
         elapsed = elapsed0
         loss_sum: dict[str, float] = {}
-        loss_n = 0
+        loss_n: dict[str, int] = {}
         rate_t, rate_s = start, step
         last_val = None
         val_value: float | None = None
@@ -461,24 +493,26 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
                 if t.channels_last:
                     batch = dataclasses.replace(batch, **{
                         f: getattr(batch, f).contiguous(memory_format=torch.channels_last) for f in batch.fields})
-                losses = m.loss(model, batch, rng=gen, progress=frac)
-                keys = list(losses)
+                losses = m.step_losses(model, batch, rng=gen, progress=frac, step=step)
+                keys = [k for k in losses if not k.startswith(LOG_PREFIX)]
+                if not keys:
+                    raise Noise2xError(f"method {m.name!r} returned no loss to optimise at step {step + 1}")
                 for key in keys:
                     if key not in optimizers:
                         params[key] = [p for p in m.parameters_for(key, model) if p.requires_grad]
-                        optimizers[key] = torch.optim.Adam(params[key], lr=t.lr, betas=(t.beta1, t.beta2),
+                        optimizers[key] = m.make_optimizer(key, params[key], lr=t.lr, betas=(t.beta1, t.beta2),
                                                            weight_decay=t.weight_decay)
                         if key in opt_states:
                             optimizers[key].load_state_dict(opt_states[key])
-                grads = []
-                for i, key in enumerate(keys):
-                    value = losses[key]
+                for key, value in losses.items():
                     if value.dim() != 0:
                         raise Noise2xError(f"method {m.name!r} returned a non-scalar loss {key!r}")
                     if not torch.isfinite(value):
-                        raise Noise2xError(f"the {key} loss became {float(value)} at step {step}; "
-                                           f"lower the learning rate (train.lr, now {t.lr:g})")
-                    grads.append(torch.autograd.grad(value, params[key], retain_graph=i < len(keys) - 1,
+                        name = key.removeprefix(LOG_PREFIX)
+                        raise diverged(f"the {name} loss became {float(value.detach())}", step + 1)
+                grads = []
+                for i, key in enumerate(keys):
+                    grads.append(torch.autograd.grad(losses[key], params[key], retain_graph=i < len(keys) - 1,
                                                      allow_unused=True))
                 for key, gs in zip(keys, grads):
                     for p, g in zip(params[key], gs):
@@ -489,12 +523,13 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
                         group["lr"] = lr
                     optimizers[key].step()
                     optimizers[key].zero_grad(set_to_none=True)
+                    m.after_step(key, model)
                 step += 1
-                for key in keys:
-                    loss_sum[key] = loss_sum.get(key, 0.0) + float(losses[key].detach())
-                loss_n += 1
+                for key, value in losses.items():
+                    loss_sum[key] = loss_sum.get(key, 0.0) + float(value.detach())
+                    loss_n[key] = loss_n.get(key, 0) + 1
                 elapsed = elapsed0 + (time.monotonic() - start)
-                info = StepInfo(step=step, loss=float(losses[keys[0]].detach()), lr=lr,
+                info = StepInfo(step=step, loss=float(losses.get("model", losses[keys[0]]).detach()), lr=lr,
                                 progress=budget_progress(step, elapsed), seconds=elapsed)
                 for cb in callbacks:
                     cb(info)
@@ -505,12 +540,13 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
                 rate = (step - rate_s) / max(now - rate_t, 1e-9)
                 done = step % t.val_every == 0
                 if done:
+                    check_weights()
                     val_value = (_validate(m, model, val_batches, dev, metric=metric, progress=info.progress,
                                            channels_last=t.channels_last) if val_batches else None)
                     last_val = step
                     elapsed = elapsed0 + (time.monotonic() - start)
                     rows.append(_row(step, elapsed, lr, loss_sum, loss_n, metric, val_value, rate))
-                    loss_sum, loss_n = {}, 0
+                    loss_sum, loss_n = {}, {}
                     rate_t, rate_s = time.monotonic(), step
                     if val_value is not None and _better(metric, val_value, best):
                         best, best_step = val_value, step
@@ -519,6 +555,7 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
                 bar.update(_status(step, t, info, rows, metric, rate, elapsed), force=done)
             # end of budget (or stop request)
             if last_val != step and step > 0:
+                check_weights()
                 val_value = (_validate(m, model, val_batches, dev, metric=metric, progress=budget_progress(step, elapsed),
                                        channels_last=t.channels_last) if val_batches else None)
                 rate = (step - rate_s) / max(time.monotonic() - rate_t, 1e-9)
@@ -563,12 +600,19 @@ def _better(metric: str, value: float, best: float | None) -> bool:
 
 
 def _row(step, elapsed, lr, loss_sum, loss_n, metric, val_value, rate) -> dict[str, Any]:
-    loss = loss_sum.get("model", next(iter(loss_sum.values()), float("nan"))) / max(loss_n, 1) if loss_sum else None
-    return {"step": step, "seconds": round(elapsed, 2), "lr": f"{lr:.6g}",
-            "train_loss": None if loss is None else f"{loss:.6g}",
-            "val_psnr": f"{val_value:.4f}" if metric == "psnr" and val_value is not None else None,
-            "val_loss": f"{val_value:.6g}" if metric == "loss" and val_value is not None else None,
-            "steps_per_s": f"{rate:.3f}"}
+    from .methods.base import LOG_PREFIX
+
+    means = {k: v / max(loss_n.get(k, 0), 1) for k, v in loss_sum.items()}
+    loss = means.get("model", next(iter(means.values()), None))
+    row = {"step": step, "seconds": round(elapsed, 2), "lr": f"{lr:.6g}",
+           "train_loss": None if loss is None else f"{loss:.6g}",
+           "val_psnr": f"{val_value:.4f}" if metric == "psnr" and val_value is not None else None,
+           "val_loss": f"{val_value:.6g}" if metric == "loss" and val_value is not None else None,
+           "steps_per_s": f"{rate:.3f}"}
+    for key, value in means.items():
+        if key != "model":
+            row[LOSS_COLUMN + key.removeprefix(LOG_PREFIX)] = f"{value:.6g}"
+    return row
 
 
 def _status(step: int, t: TrainSection, info: StepInfo, rows, metric: str, rate: float, elapsed: float) -> str:

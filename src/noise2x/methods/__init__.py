@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from .base import Method
+from .blindspot import BlindSpot
+from .gan import GAN
 from .neighbor2neighbor import Neighbor2Neighbor
 from .noise2noise import Noise2Noise
 from .noise2same import Noise2Same
@@ -19,6 +21,8 @@ METHODS = {
     "noise2same": Noise2Same,
     "noise2same_pro": Noise2SamePro,
     "neighbor2neighbor": Neighbor2Neighbor,
+    "blindspot": BlindSpot,
+    "gan": GAN,
 }
 
 

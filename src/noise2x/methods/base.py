@@ -28,8 +28,13 @@ if TYPE_CHECKING:  # pragma: no cover
 #: The Batch fields a method may require.
 BATCH_FIELDS = frozenset({"noisy", "noisy2", "clean"})
 
-#: Preset names every method understands (``default_model`` and ``presets``).
+#: Preset names every method understands (``default_model`` and ``presets``). A method
+#: may add its own (keys of its ``presets``; ``default_model`` must accept them).
 PRESETS = ("tiny", "cpu", "paper")
+
+#: Loss-dict entries whose key starts with this are logged, not optimised
+#: (e.g. ``"log/pixel"``: the parts of a weighted sum).
+LOG_PREFIX = "log/"
 
 #: Dotted config overrides shared by all methods unless a method changes them
 #: (applied before the user's ``--set`` settings).
@@ -122,7 +127,8 @@ class Method:
         Returns
         -------
         dict of str to Tensor
-            ``{"model": loss}`` (plus e.g. ``"critic"`` for adversarial methods).
+            ``{"model": loss}`` (plus e.g. ``"critic"`` for adversarial methods,
+            and ``LOG_PREFIX + name`` entries that are only logged).
         """
         raise NotImplementedError
 
@@ -133,7 +139,8 @@ class Method:
     def default_model(self, *, channels: int, preset: str) -> tuple[str, dict[str, Any]]:
         """Architecture name and arguments for ``channels`` image channels.
 
-        ``preset`` is one of ``PRESETS`` ("tiny" for tests, "cpu", "paper").
+        ``preset`` is one of ``PRESETS`` ("tiny" for tests, "cpu", "paper") or
+        one of the method's own preset names.
         """
         return default_unet(channels=channels, preset=preset)
 
@@ -150,6 +157,26 @@ class Method:
         if key == "model":
             return list(model.parameters())
         raise UsageError(f"method {self.name!r} returned loss {key!r} but defines no parameters for it")
+
+    # -- training hooks (defaults suit single-optimiser methods) ---------------
+    def step_losses(self, model: "ScaledModel", batch: "Batch", *, rng: torch.Generator, progress: float,
+                    step: int) -> dict[str, Tensor]:
+        """The losses of training step ``step`` (0-based); default: :meth:`loss`.
+
+        The trainer steps the optimiser of every returned key (in dict order) and
+        logs entries named ``LOG_PREFIX + name`` without optimising them. A method
+        that alternates updates (several critic steps per generator step) returns
+        only the keys to step at ``step``.
+        """
+        return self.loss(model, batch, rng=rng, progress=progress)
+
+    def make_optimizer(self, key: str, params: list[torch.nn.Parameter], *, lr: float,
+                       betas: tuple[float, float], weight_decay: float) -> torch.optim.Optimizer:
+        """The optimiser of loss ``key``; default Adam with the ``train.*`` settings."""
+        return torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=weight_decay)
+
+    def after_step(self, key: str, model: "ScaledModel") -> None:
+        """Called after the optimiser of loss ``key`` stepped (e.g. to clip weights); default: nothing."""
 
     # -- helpers ------------------------------------------------------------
     def options_dict(self) -> dict[str, Any]:

@@ -8,11 +8,13 @@ from typing import Any
 from torch import nn
 
 from ..errors import UsageError
+from .blindspot import BlindSpotNet
 from .dncnn import DnCNN
+from .gan import GANPair, WGANPair
 from .scaled import ScaledModel
 from .unet import UNet
 
-ARCHITECTURES = {"unet": UNet, "dncnn": DnCNN}
+ARCHITECTURES = {"unet": UNet, "dncnn": DnCNN, "gan": GANPair, "wgan": WGANPair, "blindspot": BlindSpotNet}
 
 
 def arch_parameters(arch: str) -> dict[str, inspect.Parameter]:
@@ -50,4 +52,4 @@ def _arch_class(arch: str) -> type:
         raise UsageError(f"unknown architecture {arch!r}; valid: {', '.join(ARCHITECTURES)}") from None
 
 
-__all__ = ["ARCHITECTURES", "DnCNN", "ScaledModel", "UNet", "arch_parameters", "build_model"]
+__all__ = ["ARCHITECTURES", "BlindSpotNet", "DnCNN", "GANPair", "ScaledModel", "WGANPair", "UNet", "arch_parameters", "build_model"]
