@@ -3,8 +3,9 @@
 
 Each row is one image of DATASET (centre crop of ``--crop`` pixels) with the
 PROTOCOL noise of its index in sorted file order (``default_rng(i)``). A column
-is a method name (e.g. ``bm3d``, given the noise spec) or a ``.safetensors``
-model file (label = its file stem); the caption gives the crop's PSNR. The
+is a method name (e.g. ``bm3d``, given the noise spec), ``auto`` (no options:
+what ``noise2x denoise IMAGE`` does) or a ``.safetensors`` model file (label =
+its file stem); the caption gives the crop's PSNR. The
 whole image is denoised and then cropped, so a model sees what the benchmark saw.
 
 Usage (BENCHMARKS.md's figures come from commands like)::
@@ -69,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         for c, label in zip(cols, labels):
             if c in models:
                 out = api.denoise(noisy, model=models[c])
+            elif c == "auto":  # `noise2x denoise IMAGE` with no options: the noise is estimated
+                out = api.denoise(noisy)
             else:
                 out = api.denoise(noisy, method=c, noise=a.noise)
             out = np.clip(out, 0, 255)

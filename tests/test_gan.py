@@ -214,9 +214,14 @@ def test_pixel_smoothness_and_adversarial_terms_by_hand():
     w = GAN({"adversarial": "wgan"}).terms(hand_model(MeanScore()), batch)
     fake, real = float(ramp.mean()) / 10, float(ramp.mean()) / 10 + 2
     assert val(w["critic"]) == pytest.approx(fake - real) and val(w["adversarial"]) == pytest.approx(-fake)
-    losses = GAN({"adversarial_weight": 0.5, "smoothness_weight": 0.25}).loss(
+    losses = GAN({"adversarial_weight": 0.5, "smoothness_weight": 0.25, "reduction": "mean"}).loss(
         hand_model(ConstantScore(0.0)), batch, rng=torch.Generator())
     assert val(losses["model"]) == pytest.approx(0.5 * math.log(2) + 4.0 + 0.25 * 5.0)
+    # reduction "sum" (the reference's l2_loss): the pixel and smoothness means times half their 2*5*6 values
+    summed = GAN({"adversarial_weight": 0.5, "smoothness_weight": 0.25}).loss(
+        hand_model(ConstantScore(0.0)), batch, rng=torch.Generator())
+    assert val(summed["model"]) == pytest.approx(0.5 * math.log(2) + 30 * (4.0 + 0.25 * 5.0))
+    assert val(summed[LOG_PREFIX + "pixel"]) == pytest.approx(4.0)  # logged terms stay means
     assert set(losses) == {"critic", "model"} | {LOG_PREFIX + k for k in ("adversarial", "pixel", "smoothness")}
 
 

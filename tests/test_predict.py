@@ -197,3 +197,12 @@ def test_auto_threads_reads_the_cores_busy_now():
     if busy is not None:  # Linux: measured from /proc/stat, not the (lagging) load average
         assert 0.0 <= busy <= (os.cpu_count() or 1) + 1e-6
     assert 1 <= auto_threads() <= (os.cpu_count() or 1)
+
+
+def test_default_tile_is_whole_image_only_up_to_one_batch_of_tiles():
+    from noise2x.predict import DEFAULT_TILE, auto_tile
+
+    assert auto_tile((512, 512)) == 0  # 0.26 MP <= 4 tiles of 288^2 (0.33 MP): one pass, no overlap work
+    assert auto_tile((481, 321, 3)) == 0
+    assert auto_tile((2000, 1000)) == DEFAULT_TILE
+    assert auto_tile((600, 600), batch_size=1) == DEFAULT_TILE

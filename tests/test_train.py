@@ -154,7 +154,9 @@ def test_overrides_and_checks():
     with pytest.raises(UsageError, match="expected an integer"):
         apply_overrides(cfg, ["data.patch_size=big"])
     with pytest.raises(UsageError, match="sections: train, data, model, method"):
-        apply_overrides(cfg, ["lr=3"])
+        apply_overrides(cfg, ["train=3"])
+    with pytest.raises(UsageError, match="sections: train, data, model, method"):
+        apply_overrides(cfg, ["lr"])
     with pytest.raises(UsageError, match="valid model.\\* keys: arch, width, depth"):
         resolve_model(apply_overrides(cfg, ["model.widht=3"]), channels=1, preset="cpu")
     with pytest.raises(UsageError, match="no training budget"):

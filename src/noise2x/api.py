@@ -181,7 +181,7 @@ def denoise(
     model: Any = None,
     method: str | None = None,
     noise: Any = None,
-    tile: int = 256,
+    tile: int | None = None,
     overlap: int = 32,
     tta: bool = False,
     options: dict[str, Any] | None = None,
@@ -205,7 +205,8 @@ def denoise(
     noise : str or NoiseSpec, optional
         The input's noise when known (e.g. ``"gaussian:sigma=25"``).
     tile, overlap, tta : int, int, bool
-        Tiled inference settings for models (``tile=0``: whole image).
+        Tiled inference settings for models (``tile=0``: whole image; None: 256, or the
+        whole image when it is no larger than a batch of 4 such tiles).
     options : dict, optional
         Method options (the CLI's ``--set key=value``); with a model, options
         of the method it was trained with (e.g. ``posterior_mean=false``).

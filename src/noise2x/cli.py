@@ -284,7 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--model", help="a model file from `noise2x train`")
     g.add_argument("--method", help="a direct method: bm3d, nlm, nlm_calibrated, mash, zs_n2n, ...")
     d.add_argument("--noise", help="the input's noise when known, e.g. gaussian:sigma=25")
-    d.add_argument("--tile", type=int, default=256, help="tile size for models (0: whole image)")
+    d.add_argument("--tile", type=int, default=None,
+                   help="tile size for models (0: whole image; default 256, or the whole image when it is "
+                        "no larger than a batch of 4 tiles)")
     d.add_argument("--overlap", type=int, default=32, help="tile overlap in pixels")
     d.add_argument("--tta", action="store_true", help="8-fold test-time augmentation (models)")
     d.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")

@@ -16,7 +16,7 @@ import contextlib
 import os
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -173,7 +173,18 @@ def _check_image(image: Any, channels: int) -> np.ndarray:
     return arr
 
 
-def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: int = 256, overlap: int = 32,
+#: Tile side used when none is given (see :func:`auto_tile`).
+DEFAULT_TILE = 256
+
+
+def auto_tile(shape: Sequence[int], *, batch_size: int = 4, context: int = 16) -> int:
+    """``DEFAULT_TILE``, or 0 (whole image) when the image has no more pixels than one batch of tiles."""
+    if int(shape[0]) * int(shape[1]) <= batch_size * (DEFAULT_TILE + 2 * context) ** 2:
+        return 0
+    return DEFAULT_TILE
+
+
+def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: int | None = None, overlap: int = 32,
                   context: int = 16, batch_size: int = 4, tta: bool = False, device: str | torch.device = "auto",
                   threads_auto: bool = True) -> np.ndarray:
     """Denoise one image with a trained model, tile by tile.
@@ -187,8 +198,11 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
         outside the nominal range (unclipped noise) are fine.
     method : Method, optional
         Its ``predict`` is used (default ``model(x)``).
-    tile : int
-        Tile side in pixels; 0 = the whole image at once. Tiles start at
+    tile : int or None
+        Tile side in pixels; 0 = the whole image at once; None (default) =
+        :data:`DEFAULT_TILE`, or the whole image when it has no more pixels
+        than one batch of such tiles with their context (same peak memory,
+        none of the overlap's extra work). Tiles start at
         multiples of the network's alignment (:func:`model_alignment`), so a
         U-Net pools on the same grid as on the whole image.
     overlap : int
@@ -222,6 +236,8 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
     arr = _check_image(image, model.in_channels)
     if batch_size < 1:
         raise UsageError(f"batch_size must be >= 1, got {batch_size}")
+    if tile is None:
+        tile = auto_tile(arr.shape, batch_size=batch_size, context=context)
     if tile < 0:
         raise UsageError(f"tile must be >= 0 (0 = whole image), got {tile}")
     dev = resolve_device(device)
@@ -352,13 +368,13 @@ class Denoiser:
     def channels(self) -> int:
         return int(self.model.in_channels)
 
-    def denoise(self, image: np.ndarray, *, tile: int = 256, overlap: int = 32, tta: bool = False,
+    def denoise(self, image: np.ndarray, *, tile: int | None = None, overlap: int = 32, tta: bool = False,
                 context: int = 16, batch_size: int = 4, device: str = "auto") -> np.ndarray:
         """Denoise one image (H, W) or (H, W, C); float32 in the image's units (see :func:`denoise_array`)."""
         return denoise_array(self.model, image, method=self.method, tile=tile, overlap=overlap, context=context,
                              batch_size=batch_size, tta=tta, device=device)
 
-    def denoise_stack(self, stack: np.ndarray, *, tile: int = 256, overlap: int = 32, tta: bool = False,
+    def denoise_stack(self, stack: np.ndarray, *, tile: int | None = None, overlap: int = 32, tta: bool = False,
                       context: int = 16, batch_size: int = 4, device: str = "auto",
                       progress: Callable[[int, int], None] | None = None) -> np.ndarray:
         """Denoise a stack (N, H, W[, C]) frame by frame."""

@@ -1,0 +1,49 @@
+#!/usr/bin/env python
+"""Markdown table of `noise2x bench` JSON files, for BENCHMARKS.md (figures are read, never typed).
+
+One row per method row of each file (the noisy row once per file), with the gain over that
+file's noisy input and, for model files, how the model was trained (method, steps, seconds,
+threads, training noise).
+
+Usage: python scripts/bench_table.py runs/a/set12_g25.json [more.json ...] [--label FILE_STEM=LABEL ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("files", nargs="+")
+    ap.add_argument("--label", action="append", default=[], help="row label replacement, METHOD=LABEL")
+    ap.add_argument("--no-noisy", action="store_true", help="leave out the noisy rows")
+    a = ap.parse_args()
+    labels = dict(s.split("=", 1) for s in a.label)
+    print("| method | data, noise | PSNR (dB) | gain (dB) | SSIM | s/image | training (method, steps, s, threads, noise) |")
+    print("|---|---|---|---|---|---|---|")
+    for f in a.files:
+        d = json.loads(Path(f).read_text())
+        rows = d["rows"]
+        noisy = next(r for r in rows if r["method"] == "noisy")
+        for r in rows:
+            if r["method"] == "noisy" and a.no_noisy:
+                continue
+            gain = "–" if r is noisy else f"{r['psnr'] - noisy['psnr']:+.2f}"
+            spi = r.get("seconds_per_image")
+            train = "–"
+            if r.get("train_method"):
+                noise = r.get("train_noise") or "real noise"
+                if r.get("train_resample_noise"):
+                    noise += ", re-drawn each step"
+                train = (f"{r['train_method']}, {r['train_steps']}, {r['train_time_s']:.0f}, "
+                         f"{r.get('train_threads')}, {noise}")
+            name = labels.get(r["method"], r["method"])
+            print(f"| {name} | {r['dataset']}, {r['noise']} | {r['psnr']:.2f} | {gain} | {r['ssim']:.4f} | "
+                  f"{'–' if spi is None else f'{spi:.3f}'} | {train} |")
+
+
+if __name__ == "__main__":
+    main()
