@@ -137,6 +137,8 @@ def test_update_metadata_keeps_tensors_and_shows_in_info(shipped, capsys):
     out = capsys.readouterr().out
     assert "shipped as:    gray-gaussian" in out and "Set12 gaussian:sigma=25: 30.00 dB" in out
     api.load_model(path)  # checksum still matches
+    assert cli.main(["info", "gray-poisson"]) == 0  # a shipped model, by name
+    assert "poisson:peak=5..50" in capsys.readouterr().out
 
 
 def test_the_package_models_are_small_and_load():

@@ -197,9 +197,17 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from .checkpoint import describe, read_metadata
 
-    print("\n".join(describe(read_metadata(args.model))))
+    path = args.model
+    if not Path(path).exists() and not str(path).endswith(".safetensors"):
+        from .pretrained import find, model_path
+
+        if find(str(path)) is not None:  # a shipped model, by name (see `noise2x models`)
+            path = model_path(str(path))
+    print("\n".join(describe(read_metadata(path))))
     return 0
 
 
@@ -319,8 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
     b.set_defaults(func=cmd_bench)
 
-    i = sub.add_parser("info", help="show what a model file holds")
-    i.add_argument("model", metavar="MODEL")
+    i = sub.add_parser("info", help="show what a model file (or a shipped model, by name) holds")
+    i.add_argument("model", metavar="MODEL", help="a model file, or the name of a shipped model (noise2x models)")
     i.set_defaults(func=cmd_info)
 
     m = sub.add_parser("models", help="list the pretrained models shipped in the package")
