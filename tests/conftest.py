@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from noise2x.io import write_image
+
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
@@ -30,3 +32,13 @@ def gray_image() -> np.ndarray:
 def rgb_image(gray_image) -> np.ndarray:
     """A 37x31x3 colour test image in 8-bit units (float64)."""
     return np.stack([gray_image, 255 - gray_image, np.roll(gray_image, 5, axis=1)], axis=-1)
+
+
+@pytest.fixture(scope="module")
+def clean_dir(tmp_path_factory):
+    """Six small gray images (37x41 PNG) for short training runs."""
+    d = tmp_path_factory.mktemp("clean")
+    yy, xx = np.mgrid[0:37, 0:41]
+    for i in range(6):
+        write_image(d / f"{i}.png", np.clip(128 + 60 * np.sin(xx / (3 + i)) * np.cos(yy / 5.0), 0, 255))
+    return d

@@ -14,7 +14,6 @@ from noise2x.checkpoint import load_model, read_metadata, save_model
 from noise2x.config import TrainConfig, apply_overrides, preset_overrides, resolve_model, resolve_preset
 from noise2x.data import Batch
 from noise2x.errors import InputError, Noise2xError, UsageError
-from noise2x.io import write_image
 from noise2x.methods import get_method
 from noise2x.methods.base import LOG_PREFIX
 from noise2x.methods.gan import GAN
@@ -33,15 +32,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def clean_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("clean")
-    yy, xx = np.mgrid[0:37, 0:41]
-    for i in range(6):
-        write_image(d / f"{i}.png", np.clip(128 + 60 * np.sin(xx / (3 + i)) * np.cos(yy / 5.0), 0, 255))
-    return d
 
 
 def read_log(out) -> list[dict[str, str]]:

@@ -27,15 +27,6 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-@pytest.fixture(scope="module")
-def clean_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("clean")
-    yy, xx = np.mgrid[0:37, 0:41]
-    for i in range(6):
-        write_image(d / f"{i}.png", np.clip(128 + 60 * np.sin(xx / (3 + i)) * np.cos(yy / 5.0), 0, 255))
-    return d
-
-
 def weights(path):
     model, _ = load_model(path)
     return [t.clone() for t in model.state_dict().values()]

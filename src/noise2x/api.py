@@ -254,12 +254,17 @@ def load_model(path: str | Path) -> Any:
         raise InputError("this installation has no training core: cannot load model files")
     from .predict import Denoiser
 
+    return Denoiser.load(model_file(path))
+
+
+def model_file(path: str | Path) -> str | Path:
+    """``path``, or the file of the shipped model called ``path`` (see ``noise2x models``) when no such file exists."""
     if not Path(path).exists() and not str(path).endswith(".safetensors"):
         from .pretrained import find, model_path
 
-        if find(str(path)) is not None:  # a shipped model, by name (see `noise2x models`)
-            return Denoiser.load(model_path(str(path)))
-    return Denoiser.load(path)
+        if find(str(path)) is not None:
+            return model_path(str(path))
+    return path
 
 
 def train(method: str, *, data: str | Path, out: str | Path | None = None, **kwargs: Any) -> Any:

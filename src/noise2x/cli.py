@@ -197,17 +197,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    from .api import model_file
     from .checkpoint import describe, read_metadata
 
-    path = args.model
-    if not Path(path).exists() and not str(path).endswith(".safetensors"):
-        from .pretrained import find, model_path
-
-        if find(str(path)) is not None:  # a shipped model, by name (see `noise2x models`)
-            path = model_path(str(path))
-    print("\n".join(describe(read_metadata(path))))
+    print("\n".join(describe(read_metadata(model_file(args.model)))))
     return 0
 
 
