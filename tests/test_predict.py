@@ -206,3 +206,8 @@ def test_default_tile_is_whole_image_only_up_to_one_batch_of_tiles():
     assert auto_tile((481, 321, 3)) == 0
     assert auto_tile((2000, 1000)) == DEFAULT_TILE
     assert auto_tile((600, 600), batch_size=1) == DEFAULT_TILE
+    model = unet()
+    img = np.random.default_rng(0).uniform(0, 255, (300, 280))
+    default = denoise_array(model, img)
+    assert np.array_equal(default, denoise_array(model, img, tile=0))  # the default ran the whole image
+    assert not np.array_equal(default, denoise_array(model, img, tile=64, overlap=16))  # an explicit tile is honoured
