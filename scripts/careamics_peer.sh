@@ -7,7 +7,9 @@ set -euo pipefail
 minutes=${1:?minutes}; out=${2:?out json}; shift 2
 venv=${CAREAMICS_VENV:-$HOME/.cache/noise2x-careamics-venv}
 peers=$(cd "$(dirname "$0")/../../shared/peers" && pwd)
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import careamics" 2>/dev/null; then
+# careamics imports only with the torchvision stub on the path, after lightning (as careamics_n2v.py does)
+check="import sys, lightning, torchmetrics; sys.path.insert(0, '$peers/_torchvision_stub'); import careamics"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "$check" 2>/dev/null; then
   python3 -m venv "$venv"
   echo "torch==2.13.0" > "$venv/constraints.txt"
   "$venv/bin/pip" install -q torch==2.13.0

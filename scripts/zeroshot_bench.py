@@ -213,6 +213,12 @@ def _probe_rows(result: dict[str, Any]) -> list[tuple[float, dict[str, Any]]]:
     return rows
 
 
+def _date(meta: dict[str, Any], part: str) -> str:
+    """'run on DATE, ' for a part of the result (merged parts keep the date of their own run)."""
+    date = (meta.get("dates") or {}).get(part) or meta.get("date")
+    return f"run on {date}, " if date else ""
+
+
 def markdown(result: dict[str, Any]) -> str:
     """The BENCHMARKS.md section for a run (and whatever parts were merged into it)."""
     lines = [SECTION, ""]
@@ -222,8 +228,9 @@ def markdown(result: dict[str, Any]) -> str:
         "denoises. Written by `scripts/zeroshot_bench.py`; raw per-image numbers in the JSON files named below.",
         "",
         f"* Machine: CPU, {meta['machine'].get('usable_cores')} cores ({meta['machine'].get('cpu_model')}), "
-        f"torch threads {meta['torch_threads']}, **shared with other jobs during the run** (timings are "
-        "upper bounds; an idle machine is faster).",
+        f"torch threads {meta['torch_threads']}, "
+        + ("**shared with other jobs during the run** (timings are upper bounds; an idle machine is faster)."
+           if meta.get("shared_machine", True) else "no other job running (`scripts/queue.sh`)."),
         f"* Data: {meta['size']}x{meta['size']} centre crops of the first {meta['images']} CBSD68 images (sorted names), noise per "
         "PROTOCOL.md (`rng = i`), correlated noise from `noise2x.noise.correlated` (radius 2).",
         "* Defaults (`preset=cpu`): ZS-N2N {zs}; MASH {mash}.".format(
@@ -232,7 +239,8 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     table = result.get("table")
     if table:
-        lines += [f"Command: `{meta['commands'].get('table', '')}` (wall time {meta['wall'].get('table', 0) / 60:.0f} min).", ""]
+        lines += [f"Command: `{meta['commands'].get('table', '')}` ({_date(meta, 'table')}wall time "
+                  f"{meta['wall'].get('table', 0) / 60:.0f} min).", ""]
         methods = [("noisy", "noisy input"), ("bm3d", "BM3D (sigma estimated)"), ("zs_n2n", "ZS-N2N"),
                    ("mash", "**MASH**"), ("mash_no_shuffle", "MASH without shuffling"),
                    ("mash_ratio_0.5", "MASH, fixed ratio 0.5 (no probe, no shuffling)")]
@@ -293,7 +301,7 @@ def markdown(result: dict[str, Any]) -> str:
                 f"beta {b:g}: {np.mean(v):.3g} ({min(v):.3g}-{max(v):.3g})" for b, v in gaps.items() if v) + ".", ""]
         if "confusion" in meta["commands"]:
             lines += [f"Probe-only command: `{meta['commands']['confusion']}` "
-                      f"(wall time {meta['wall'].get('confusion', 0) / 60:.0f} min).", ""]
+                      f"({_date(meta, 'confusion')}wall time {meta['wall'].get('confusion', 0) / 60:.0f} min).", ""]
     presets = result.get("presets")
     if presets:
         lines += [f"**What the CPU budget costs** (command: `{meta['commands'].get('presets', '')}`, wall time "
@@ -335,6 +343,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--out", type=Path, help="JSON file with every per-image number")
+    parser.add_argument("--noises", default=";".join(NOISES), help="semicolon-separated noise specs of the table")
+    parser.add_argument("--shared-machine", action="store_true",
+                        help="say in the section that other jobs ran beside this one (timings are upper bounds)")
     parser.add_argument("--merge", type=Path, nargs="*", default=[], help="earlier JSON outputs to merge in")
     parser.add_argument("--benchmarks", type=Path, help="Markdown file whose zero-shot section is replaced")
     args = parser.parse_args(argv)
@@ -350,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "machine": machine_info(), "torch_threads": torch.get_num_threads(), "images": args.images,
         "size": args.size, "date": time.strftime("%Y-%m-%d"), "commands": {}, "wall": {},
+        "shared_machine": bool(args.shared_machine), "dates": {},
         "zs_n2n_cpu": "{steps} Adam steps, lr {lr:g} halved every {step_size}".format(**ZS_PRESETS["cpu"]),
         "mash_cpu": "probes of {probe_steps} and a final training of {steps} Adam steps on random {crop}x{crop} "
                     "crops, K = {predictions}".format(**MASH_PRESETS["cpu"]),
@@ -359,22 +371,28 @@ def main(argv: list[str] | None = None) -> int:
         result.update({k: v for k, v in earlier.items() if k != "meta"})
         meta["commands"].update(earlier.get("meta", {}).get("commands", {}))
         meta["wall"].update(earlier.get("meta", {}).get("wall", {}))
+        old_meta = earlier.get("meta", {})
+        meta["dates"].update(old_meta.get("dates") or {k: old_meta.get("date") for k in old_meta.get("commands", {})})
     if "table" in parts:
         t0 = time.perf_counter()
-        result["table"] = run_table(files[: args.images], size=args.size, noises=NOISES)
+        noises = tuple(n.strip() for n in args.noises.split(";") if n.strip())
+        result["table"] = run_table(files[: args.images], size=args.size, noises=noises)
         meta["wall"]["table"] = time.perf_counter() - t0
         meta["commands"]["table"] = command
+        meta["dates"]["table"] = meta["date"]
     if "confusion" in parts and args.confusion_images > 0:
         t0 = time.perf_counter()
         extra = files[args.images: args.images + args.confusion_images]
         result["confusion"] = run_confusion(extra, size=args.size, start=args.images, betas=(0.0, 0.5, 1.0))
         meta["wall"]["confusion"] = time.perf_counter() - t0
         meta["commands"]["confusion"] = command
+        meta["dates"]["confusion"] = meta["date"]
     if "presets" in parts:
         t0 = time.perf_counter()
         result["presets"] = run_presets(files[: args.preset_images], size=args.size)
         meta["wall"]["presets"] = time.perf_counter() - t0
         meta["commands"]["presets"] = command
+        meta["dates"]["presets"] = meta["date"]
     result["meta"] = meta
     if args.out:
         with atomic_path(args.out) as tmp:

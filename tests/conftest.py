@@ -42,3 +42,17 @@ def clean_dir(tmp_path_factory):
     for i in range(6):
         write_image(d / f"{i}.png", np.clip(128 + 60 * np.sin(xx / (3 + i)) * np.cos(yy / 5.0), 0, 255))
     return d
+
+
+@pytest.fixture
+def one_thread():
+    """torch on one thread for the test (tiny tensors gain nothing from threads; on 2 cores they thrash).
+
+    Test modules opt in with ``pytestmark = pytest.mark.usefixtures("one_thread")``.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

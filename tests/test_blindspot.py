@@ -18,12 +18,7 @@ from noise2x.models import ScaledModel, build_model
 from noise2x.models.blindspot import BlindSpotNet, factor_size
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class FixedNet(BlindSpotNet):

@@ -17,12 +17,7 @@ from noise2x.models import ScaledModel, build_model
 from noise2x.predict import Denoiser
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def make_model(arch="unet", channels=1, **args):

@@ -25,12 +25,7 @@ FAST = ["train.preset=tiny", "train.threads=1", "data.val_images=2", "data.val_c
 VGG_SHAPES = {"features.0": (64, 3), "features.2": (64, 64), "features.5": (128, 64), "features.7": (128, 128)}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def read_log(out) -> list[dict[str, str]]:

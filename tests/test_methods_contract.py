@@ -16,12 +16,7 @@ from noise2x.models import ScaledModel, build_model
 NAMES = sorted(METHODS)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_model(method: Method, channels: int = 1, seed: int = 0) -> ScaledModel:

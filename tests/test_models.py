@@ -10,12 +10,7 @@ from noise2x.errors import UsageError
 from noise2x.models import ARCHITECTURES, DnCNN, ScaledModel, UNet, arch_parameters, build_model
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def convs(net: nn.Module) -> list[nn.Conv2d]:

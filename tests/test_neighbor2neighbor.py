@@ -14,13 +14,7 @@ from noise2x.metrics import psnr
 from noise2x.models import ScaledModel, build_model
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors gain nothing from threads, and on a shared 2-core machine they thrash."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_unet(channels=1, mean=100.0, std=50.0):

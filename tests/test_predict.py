@@ -16,12 +16,7 @@ from noise2x.models import ScaledModel, build_model
 from noise2x.predict import denoise_array, denoise_stack, model_alignment, resolve_device
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def local_model(channels=1, layers=3, seed=0):

@@ -19,12 +19,7 @@ from noise2x.train import TrainingInterrupted, lr_factor, run_folder, train, tra
 FAST = ["train.preset=tiny", "train.threads=1", "data.val_images=2", "data.val_crop=24"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def weights(path):
