@@ -3,7 +3,8 @@
 
 One row per method row of each file (the noisy row once per file), with the gain over that
 file's noisy input and, for model files, how the model was trained (method, steps, seconds,
-threads, training noise).
+threads, training noise). A peer's JSON (../shared/peers, e.g. CAREamics' Noise2Void) gives
+one row per dataset it measured.
 
 Usage: python scripts/bench_table.py runs/a/set12_g25.json [more.json ...] [--label FILE_STEM=LABEL ...]
 """
@@ -26,6 +27,9 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for f in a.files:
         d = json.loads(Path(f).read_text())
+        if "rows" not in d and "results" in d:  # a peer result (../shared/peers/*.py, e.g. CAREamics N2V)
+            peer_rows(d, labels)
+            continue
         rows = d["rows"]
         noisy = next(r for r in rows if r["method"] == "noisy")
         for r in rows:
@@ -43,6 +47,18 @@ def main() -> None:
             name = labels.get(r["method"], r["method"])
             print(f"| {name} | {r['dataset']}, {r['noise']} | {r['psnr']:.2f} | {gain} | {r['ssim']:.4f} | "
                   f"{'–' if spi is None else f'{spi:.3f}'} | {train} |")
+
+
+def peer_rows(d: dict, labels: dict) -> None:
+    """Rows of a peer JSON (its own SSIM: skimage's 7x7 uniform window, so only PSNR compares with ours)."""
+    t = d.get("training", {})
+    train = (f"{t.get('optimizer_steps')} steps of batch {t.get('batch_size')}, {t.get('fit_seconds', 0):.0f} s, "
+             f"{t.get('torch_threads')} threads") if t else "–"
+    for r in d["results"]:
+        gain = f"{r['psnr'] - r['psnr_noisy_unclipped']:+.2f}"
+        name = labels.get(r["method"], r["method"])
+        print(f"| {name} | {r['dataset']}, gaussian:sigma=25 | {r['psnr']:.2f} | {gain} | "
+              f"({r['ssim']:.4f}, 7x7 window) | {r['sec_per_image']:.3f} | {train} |")
 
 
 if __name__ == "__main__":
