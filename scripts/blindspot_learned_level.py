@@ -17,6 +17,8 @@ from noise2x.noise import protocol_noisy
 model_path, folder, spec = sys.argv[1:4]
 n = int(sys.argv[4]) if len(sys.argv) > 4 else 8
 den = load_model(model_path)
+if not hasattr(den.method, "learned_noise"):
+    sys.exit(f"{model_path}: not a blindspot model (method {den.method.name!r})")
 vals = []
 for i, path in enumerate(list_images(folder)[:n]):
     noisy = protocol_noisy(read_image(path).astype(np.float64), spec, index=i)

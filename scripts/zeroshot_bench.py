@@ -159,9 +159,10 @@ def run_confusion(files: list[Path], *, size: int, start: int, betas: tuple[floa
     return rows
 
 
-def run_presets(files: list[Path], *, size: int) -> dict[str, Any]:
-    """cpu preset against the papers' settings: MASH on beta = 1, ZS-N2N on white noise."""
+def run_presets(files: list[Path], *, size: int, methods: tuple[str, ...] = ("mash", "zs_n2n")) -> dict[str, Any]:
+    """cpu preset against the papers' settings: MASH on beta = 1, ZS-N2N on white noise (``methods`` of them)."""
     cases = [("mash", "correlated:sigma=25,beta=1", mash), ("zs_n2n", "gaussian:sigma=25", zs_n2n)]
+    cases = [c for c in cases if c[0] in methods]
     out: dict[str, Any] = {}
     for name, spec, fn in cases:
         rows = []
@@ -340,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--confusion-images", type=int, default=8,
                         help="further images (after the table's) probed at beta 0, 0.5 and 1")
     parser.add_argument("--preset-images", type=int, default=2, help="images for the presets part")
+    parser.add_argument("--preset-methods", default="mash,zs_n2n", help="methods of the presets part")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--out", type=Path, help="JSON file with every per-image number")
@@ -389,7 +391,8 @@ def main(argv: list[str] | None = None) -> int:
         meta["dates"]["confusion"] = meta["date"]
     if "presets" in parts:
         t0 = time.perf_counter()
-        result["presets"] = run_presets(files[: args.preset_images], size=args.size)
+        methods = tuple(m.strip() for m in args.preset_methods.split(",") if m.strip())
+        result["presets"] = run_presets(files[: args.preset_images], size=args.size, methods=methods)
         meta["wall"]["presets"] = time.perf_counter() - t0
         meta["commands"]["presets"] = command
         meta["dates"]["presets"] = meta["date"]
