@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine_info(), "torch_threads": torch.get_num_threads(), "images": args.images,
         "size": args.size, "date": time.strftime("%Y-%m-%d"), "commands": {}, "wall": {},
         "shared_machine": bool(args.shared_machine), "dates": {},
-        "zs_n2n_cpu": "{steps} Adam steps, lr {lr:g} halved every {step_size}".format(**ZS_PRESETS["cpu"]),
+        "zs_n2n_cpu": "{steps} Adam steps, lr {lr:g} halved every {step_size}, {width} channels".format(**ZS_PRESETS["cpu"]),
         "mash_cpu": "probes of {probe_steps} and a final training of {steps} Adam steps on random {crop}x{crop} "
                     "crops, K = {predictions}".format(**MASH_PRESETS["cpu"]),
     }

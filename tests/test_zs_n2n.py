@@ -98,7 +98,10 @@ def test_rgb_seeded_and_pure(rgb_image):
 
 def test_presets_and_bad_options(gray_image):
     assert PRESETS["paper"]["steps"] == 2000 and PRESETS["code"]["steps"] == 3000
-    assert all(p["lr"] == 1e-3 and p["width"] == 48 for p in PRESETS.values())
+    assert all(p["lr"] == 1e-3 for p in PRESETS.values())
+    assert PRESETS["paper"]["width"] == PRESETS["code"]["width"] == 48      # the paper's network
+    # the cpu preset keeps the paper's schedule shape: lr halved half-way
+    assert PRESETS["cpu"]["step_size"] * 2 == PRESETS["cpu"]["steps"]
     with pytest.raises(UsageError, match="unknown preset 'fast'"):
         zs_n2n(gray_image, preset="fast")
     with pytest.raises(UsageError, match="steps >= 0"):
