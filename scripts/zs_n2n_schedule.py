@@ -5,9 +5,15 @@ Runs ``zs_n2n`` with several (steps, lr, step_size, gamma, width) settings on
 256x256 centre crops of CBSD68 images that the zero-shot table never uses
 (sorted indices 20, 21, ... as for MASH's calibration), white Gaussian noise
 sigma 25 drawn as in PROTOCOL.md (``rng = i``), and prints / writes PSNR, gain
-over the noisy input and seconds per setting.
+over the noisy input (unclipped, as in PROTOCOL.md) and seconds per setting.
+The runs behind BENCHMARKS.md (2026-11-30) were ``--images 2`` with the
+first six settings (all the script had then) and ``--images 2 --only`` the
+last three; their JSON is benchmarks/zs_n2n_schedule_round1.json and
+_round2.json. Those runs scored the noisy input clipped to [0, 255], so their
+``gain`` fields are against the clipped input; their PSNR and seconds are as
+now. Usage::
 
-    python scripts/zs_n2n_schedule.py --out benchmarks/zs_n2n_schedule.json
+    python scripts/zs_n2n_schedule.py --images 2 --out runs/zs_sched.json
 """
 
 from __future__ import annotations
@@ -65,12 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     for i, path in enumerate(files, start=args.first):
         clean = centre_crop(read_image(path), args.size)
         noisy = protocol_noisy(clean, "gaussian:sigma=25", index=i)
-        base = psnr(clean, noisy)
+        base = psnr(clean, noisy, clip=False)
         for name in names:
             t0 = time.perf_counter()
             out = zs_n2n(noisy, rng=i, **SETTINGS[name])
             sec = time.perf_counter() - t0
-            p = psnr(clean, np.clip(out, 0, 255))
+            p = psnr(clean, out)                      # clips the prediction to [0, 255]
             rows.append({"image": path.name, "index": i, "setting": name, **SETTINGS[name],
                          "psnr": p, "gain": p - base, "seconds": sec})
             print(f"{path.name} {name:32s} {p:6.2f} dB  gain {p - base:+.2f}  {sec:5.1f} s", flush=True)
