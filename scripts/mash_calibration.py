@@ -1,0 +1,124 @@
+#!/usr/bin/env python
+"""Calibrate MASH's cpu step 2 (thresholds and the level each beta should get) on calibration images only.
+
+On 256x256 centre crops of CBSD68 images the zero-shot table and the
+confusion table never use (sorted indices 20, 21, ...; the table uses 0-3 and
+the confusion table 4-11), with noise drawn as in PROTOCOL.md (``rng = i``):
+
+* ``probe``: the cpu probe (step 1) at beta = 0, 0.5 and 1, giving the gap
+  each correlation level produces, from which the thresholds are set;
+* ``train``: at each beta of ``--betas``, the final training (step 3, cpu
+  preset, seed ``rng = i``) with each level's ratio forced: low (0.2, no
+  shuffle), medium (0.5, no shuffle) and high (0.8 with local shuffling),
+  plus medium with shuffling for information. The level whose ratio denoises
+  best on average is the "right" level of the confusion table
+  (``EXPECTED`` in zeroshot_bench.py).
+
+Predictions are clipped to [0, 255] before PSNR (PROTOCOL.md). Usage (the
+run behind BENCHMARKS.md)::
+
+    python scripts/mash_calibration.py --images 5 --out benchmarks/mash_calibration.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from noise2x.benchmark import machine_info
+from noise2x.fsutil import atomic_path
+from noise2x.io import list_images, read_image
+from noise2x.metrics import psnr
+from noise2x.noise import protocol_noisy
+from noise2x.zeroshot import mash
+from noise2x.zeroshot.mash import PRESETS, probe_correlation
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from zeroshot_bench import centre_crop  # noqa: E402  (the table's crop)
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "cbsd68"
+#: name -> (ratio, shuffle) of the forced final training
+CONFIGS = {
+    "low (0.2)": (PRESETS["cpu"]["ratio_low"], "off"),
+    "medium (0.5)": (PRESETS["cpu"]["ratio_medium"], "off"),
+    "medium (0.5) + shuffle": (PRESETS["cpu"]["ratio_medium"], "on"),
+    "high (0.8) + shuffle": (PRESETS["cpu"]["ratio_high"], "on"),
+}
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", type=Path, default=DATA)
+    parser.add_argument("--first", type=int, default=20, help="first calibration index (sorted order)")
+    parser.add_argument("--images", type=int, default=5)
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--betas", default="0.5", help="comma list of betas for the forced trainings")
+    parser.add_argument("--probe-betas", default="0,0.5,1", help="comma list of betas probed")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    if not args.dataset.is_dir():
+        print(f"error: dataset folder {args.dataset} not found", file=sys.stderr)
+        return 2
+    files = list_images(args.dataset)[args.first: args.first + args.images]
+    if args.first < 12:
+        print("error: --first must be at least 12 (images 0-11 are test and confusion crops)", file=sys.stderr)
+        return 2
+    probe_betas = [float(b) for b in args.probe_betas.split(",") if b.strip()]
+    train_betas = [float(b) for b in args.betas.split(",") if b.strip()]
+    t_start = time.perf_counter()
+    probes: list[dict[str, Any]] = []
+    trains: list[dict[str, Any]] = []
+    for j, path in enumerate(files):
+        i = args.first + j
+        clean = centre_crop(read_image(path), args.size)
+        for beta in sorted(set(probe_betas) | set(train_betas)):
+            noisy = protocol_noisy(clean, f"correlated:sigma=25,beta={beta:g}", index=i)
+            if beta in probe_betas:
+                t0 = time.perf_counter()
+                found = probe_correlation(noisy, rng=i)
+                probes.append({"file": path.name, "index": i, "beta": beta, "gap": found["gap"],
+                               "level": found["level"], "seconds": time.perf_counter() - t0})
+                _say(f"[{path.name} beta {beta:g}] probe gap {found['gap']:.3f} -> {found['level']}")
+            if beta not in train_betas:
+                continue
+            row: dict[str, Any] = {"file": path.name, "index": i, "beta": beta,
+                                   "noisy": psnr(clean, noisy, clip=False)}
+            for name, (ratio, shuffle) in CONFIGS.items():
+                t0 = time.perf_counter()
+                out = mash(noisy, rng=i, ratio=ratio, shuffle=shuffle)
+                row[name] = {"psnr": psnr(clean, out), "seconds": time.perf_counter() - t0}
+                _say(f"[{path.name} beta {beta:g}] {name}: {row[name]['psnr']:.2f} dB "
+                     f"{row[name]['seconds']:.0f} s")
+            trains.append(row)
+    summary: dict[str, Any] = {"gap": {}, "psnr": {}}
+    for beta in probe_betas:
+        gaps = [p["gap"] for p in probes if p["beta"] == beta]
+        summary["gap"][f"{beta:g}"] = {"min": min(gaps), "max": max(gaps), "mean": float(np.mean(gaps))}
+    for beta in train_betas:
+        rows = [r for r in trains if r["beta"] == beta]
+        summary["psnr"][f"{beta:g}"] = {name: float(np.mean([r[name]["psnr"] for r in rows])) for name in CONFIGS}
+    result = {"probes": probes, "trains": trains, "summary": summary,
+              "meta": {"machine": machine_info(), "date": time.strftime("%Y-%m-%d"),
+                       "wall_s": time.perf_counter() - t_start,
+                       "command": "python scripts/mash_calibration.py "
+                                  + " ".join(argv if argv is not None else sys.argv[1:])}}
+    print(json.dumps(summary, indent=1))
+    if args.out:
+        with atomic_path(args.out) as tmp:
+            tmp.write_text(json.dumps(result, indent=1, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
