@@ -67,12 +67,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe-betas", default="0,0.5,1", help="comma list of betas probed")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    if not args.dataset.is_dir():
-        print(f"error: dataset folder {args.dataset} not found", file=sys.stderr)
-        return 2
-    files = list_images(args.dataset)[args.first: args.first + args.images]
     if args.first < 12:
         print("error: --first must be at least 12 (images 0-11 are test and confusion crops)", file=sys.stderr)
+        return 2
+    if not args.dataset.is_dir():
+        print(f"error: dataset folder not found: {args.dataset}", file=sys.stderr)
+        return 2
+    files = list_images(args.dataset)[args.first: args.first + args.images]
+    if not files:
+        print(f"error: no calibration images from index {args.first} in {args.dataset}", file=sys.stderr)
         return 2
     probe_betas = [float(b) for b in args.probe_betas.split(",") if b.strip()]
     train_betas = [float(b) for b in args.betas.split(",") if b.strip()]
