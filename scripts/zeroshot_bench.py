@@ -20,6 +20,12 @@ order; its noise drawn with ``rng = i`` on the crop; predictions clipped to
 * ``presets`` (optional, slow): the ``cpu`` preset against the papers'
   settings (``preset="paper"``) on a few images, to show what the CPU budget
   costs.
+* ``seeds`` (optional): MASH against its fixed-ratio-0.5 ablation on the
+  table's crops and noise (``--seed-noises``), re-trained with ``--seeds``
+  further seeds per crop (``rng = i + 1000 s``, s = 1, 2, ...; the noise stays
+  the table's). Both are single-image trainings, so one seed per crop can hide
+  a small difference; the mean over seeds (the table's seed included) says
+  whether it holds.
 
 Usage (the figures in BENCHMARKS.md come from these commands)::
 
@@ -63,9 +69,11 @@ DATA = ROOT.parent / "shared" / "data"
 SECTION = "## Zero-shot: MASH and ZS-N2N"
 NOISES = ("correlated:sigma=25,beta=0.5", "correlated:sigma=25,beta=1", "gaussian:sigma=25")
 #: The level whose ratio denoises best at the cpu preset's budget, measured on
-#: calibration images (CBSD68 20-21, never the test crops): the low ratio (0.2)
-#: for white noise and for beta = 0.5, the high ratio (0.8) for beta = 1.
-EXPECTED = {0.0: "low", 0.5: "low", 1.0: "high"}
+#: calibration images (CBSD68 20-24, never the test crops; for beta = 0.5 by
+#: scripts/mash_calibration.py, benchmarks/mash_calibration.json): the low
+#: ratio (0.2) for white noise, the medium ratio (0.5) for beta = 0.5 and the
+#: high ratio (0.8) for beta = 1.
+EXPECTED = {0.0: "low", 0.5: "medium", 1.0: "high"}
 BETAS = (0.0, 0.5, 1.0)
 LEVELS = ("low", "medium", "high")
 
@@ -179,6 +187,46 @@ def run_presets(files: list[Path], *, size: int, methods: tuple[str, ...] = ("ma
     return out
 
 
+def run_seeds(files: list[Path], *, size: int, noises: tuple[str, ...], seeds: int) -> dict[str, Any]:
+    """MASH and MASH at a fixed ratio 0.5, re-trained with seeds ``i + 1000 s`` (s = 1..seeds) on each crop."""
+    out: dict[str, Any] = {}
+    for spec in noises:
+        rows = []
+        for i, path in enumerate(files):
+            clean = centre_crop(read_image(path), size)
+            noisy = protocol_noisy(clean, spec, index=i)
+            for s in range(1, seeds + 1):
+                seed = i + 1000 * s
+                row: dict[str, Any] = {"file": path.name, "index": i, "seed": seed}
+                info: dict[str, Any] = {}
+                res, sec = _timed(lambda: mash(noisy, rng=seed, info=info))
+                row["mash"] = _score(clean, res, sec, level=info["level"], gap=info["gap"])
+                res, sec = _timed(lambda: mash(noisy, rng=seed, ratio=0.5))
+                row["mash_ratio_0.5"] = _score(clean, res, sec)
+                _say(f"[seeds {spec} {path.name} seed {seed}] mash {row['mash']['psnr']:.2f} dB "
+                     f"({info['level']}), ratio 0.5 {row['mash_ratio_0.5']['psnr']:.2f} dB")
+                rows.append(row)
+        out[spec] = rows
+    return out
+
+
+def seed_means(result: dict[str, Any], spec: str) -> dict[str, Any]:
+    """Per-crop and overall means over seeds (the table's seed ``rng = i`` included) of MASH and ratio 0.5."""
+    keys = ("mash", "mash_ratio_0.5")
+    table = result.get("table", {}).get(spec, {})
+    per: dict[str, dict[str, list[float]]] = {}
+    for k in keys:
+        for r in table.get(k, []):
+            per.setdefault(r["file"], {kk: [] for kk in keys})[k].append(r["psnr"])
+    for r in result["seeds"][spec]:
+        for k in keys:
+            per.setdefault(r["file"], {kk: [] for kk in keys})[k].append(r[k]["psnr"])
+    crops = {f: {k: float(np.mean(v[k])) for k in keys} | {"n": len(v["mash"])} for f, v in per.items()}
+    wins = sum(c["mash"] > c["mash_ratio_0.5"] for c in crops.values())
+    return {"crops": crops, "wins": wins,
+            "mean": {k: float(np.mean([c[k] for c in crops.values()])) for k in keys}}
+
+
 # ---------------------------------------------------------------- tables
 
 def _mean(rows: list[dict[str, Any]], key: str) -> float:
@@ -275,8 +323,9 @@ def markdown(result: dict[str, Any]) -> str:
             f"MASH runs plus probe-only runs on {len({r['file'] for r in result.get('confusion', [])})} further "
             "crops at beta = 0, 0.5 and 1). Rows: the noise; columns: the level chosen (ratio 0.2 / 0.5 / 0.8 "
             "for the paper's ratios). The right choice is the level whose ratio denoises best at this budget, "
-            "measured on calibration images (CBSD68 20-21, not test crops): low for white noise and for "
-            "beta = 0.5 (half the variance correlated), high for beta = 1. The same probes are scored with "
+            "measured on calibration images (CBSD68 20-24, not test crops; `scripts/mash_calibration.py`, "
+            "benchmarks/mash_calibration.json): " + ", ".join(
+                f"{EXPECTED[b]} for beta = {b:g}" for b in BETAS) + ". The same probes are scored with "
             "three rules: the cpu preset's (gap "
             f"{'relative to the larger std' if cpu['relative_gap'] else 'in 8-bit units'} over the flattest "
             f"{cpu['probe_fraction']:.0%} of the image, thresholds {cpu['eps_low']:g} / {cpu['eps_high']:g}) "
@@ -316,6 +365,21 @@ def markdown(result: dict[str, Any]) -> str:
             lines.append(f"| {name} | `{block['noise']}` | {len(rows)} | "
                          f"{np.mean([r['noisy'] for r in rows]):.2f} | {cpu} | {pap} |")
         lines.append("")
+    for spec in result.get("seeds", {}):
+        m = seed_means(result, spec)
+        n = sorted({c["n"] for c in m["crops"].values()})
+        lines += [f"**Seeds** (`{spec}`, MASH against its fixed ratio 0.5; command: "
+                  f"`{meta['commands'].get('seeds', '')}`, {_date(meta, 'seeds')}wall time "
+                  f"{meta['wall'].get('seeds', 0) / 60:.0f} min): each crop re-trained with further seeds "
+                  "(same noise), mean PSNR over " + "/".join(map(str, n)) + " seeds per crop, the table's "
+                  "seed included.", "",
+                  "| crop | MASH | fixed ratio 0.5 | MASH - ratio 0.5 |", "|---|---|---|---|"]
+        for f, c in m["crops"].items():
+            lines.append(f"| {f} | {c['mash']:.2f} | {c['mash_ratio_0.5']:.2f} | "
+                         f"{c['mash'] - c['mash_ratio_0.5']:+.2f} |")
+        lines += [f"| mean | {m['mean']['mash']:.2f} | {m['mean']['mash_ratio_0.5']:.2f} | "
+                  f"{m['mean']['mash'] - m['mean']['mash_ratio_0.5']:+.2f} |", "",
+                  f"MASH ahead on {m['wins']} of {len(m['crops'])} crops.", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -336,12 +400,15 @@ def update_section(path: Path, text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", type=Path, default=DATA / "cbsd68")
-    parser.add_argument("--parts", default="table,confusion", help="comma list of: table, confusion, presets")
+    parser.add_argument("--parts", default="table,confusion",
+                        help="comma list of: table, confusion, presets, seeds")
     parser.add_argument("--images", type=int, default=4, help="images in the table (the first N)")
     parser.add_argument("--confusion-images", type=int, default=8,
                         help="further images (after the table's) probed at beta 0, 0.5 and 1")
     parser.add_argument("--preset-images", type=int, default=2, help="images for the presets part")
     parser.add_argument("--preset-methods", default="mash,zs_n2n", help="methods of the presets part")
+    parser.add_argument("--seeds", type=int, default=2, help="further seeds per crop of the seeds part")
+    parser.add_argument("--seed-noises", default=NOISES[0], help="semicolon-separated noise specs of the seeds part")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--out", type=Path, help="JSON file with every per-image number")
@@ -354,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
-    unknown = set(parts) - {"table", "confusion", "presets"}
+    unknown = set(parts) - {"table", "confusion", "presets", "seeds"}
     if unknown:
         parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
     files = list_images(args.dataset)
@@ -396,6 +463,18 @@ def main(argv: list[str] | None = None) -> int:
         meta["wall"]["presets"] = time.perf_counter() - t0
         meta["commands"]["presets"] = command
         meta["dates"]["presets"] = meta["date"]
+    if "seeds" in parts:
+        seed_noises = tuple(n.strip() for n in args.seed_noises.split(";") if n.strip())
+        missing = [n for n in seed_noises if n not in result.get("table", {})]
+        if missing:
+            print(f"error: the seeds part needs the table's run of {missing[0]} (run it or --merge its JSON)",
+                  file=sys.stderr)
+            return 2
+        t0 = time.perf_counter()
+        result["seeds"] = run_seeds(files[: args.images], size=args.size, noises=seed_noises, seeds=args.seeds)
+        meta["wall"]["seeds"] = time.perf_counter() - t0
+        meta["commands"]["seeds"] = command
+        meta["dates"]["seeds"] = meta["date"]
     result["meta"] = meta
     if args.out:
         with atomic_path(args.out) as tmp:
