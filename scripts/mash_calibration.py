@@ -14,10 +14,20 @@ the confusion table 4-11), with noise drawn as in PROTOCOL.md (``rng = i``):
   best on average is the "right" level of the confusion table
   (``EXPECTED`` in zeroshot_bench.py).
 
-Predictions are clipped to [0, 255] before PSNR (PROTOCOL.md). Usage (the
-run behind BENCHMARKS.md)::
+Predictions are clipped to [0, 255] before PSNR (PROTOCOL.md).
+
+``--thresholds FILE ...`` reads the probes of earlier runs instead and sets
+each cpu threshold where it misreads the fewest calibration probes of the two
+neighbouring betas (eps_low between beta 0 and 0.5, eps_high between 0.5 and
+1; a gap above eps_high reads high, below eps_low low): the midpoint between
+two consecutive gaps, the widest such interval among the best ones, rounded
+to 0.01. Usage (the runs behind BENCHMARKS.md)::
 
     python scripts/mash_calibration.py --images 5 --out benchmarks/mash_calibration.json
+    python scripts/mash_calibration.py --first 25 --images 8 --betas "" \\
+        --out benchmarks/mash_calibration_probes.json
+    python scripts/mash_calibration.py --thresholds benchmarks/mash_calibration.json \\
+        benchmarks/mash_calibration_probes.json
 """
 
 from __future__ import annotations
@@ -57,6 +67,42 @@ def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def best_threshold(lower: list[float], upper: list[float]) -> dict[str, Any]:
+    """The threshold t (gap > t reads as the upper class) misreading the fewest of two samples' gaps."""
+    values = sorted(set(lower) | set(upper))
+    best: tuple[int, float, float] | None = None
+    for a, b in zip(values[:-1], values[1:]):
+        t = (a + b) / 2
+        errors = sum(g > t for g in lower) + sum(g <= t for g in upper)
+        if best is None or (errors, -(b - a)) < (best[0], -best[2]):
+            best = (errors, t, b - a)
+    if best is None:
+        raise ValueError("need at least two distinct gaps")
+    errors, t, _ = best
+    return {"threshold": round(t, 2), "misread": int(errors), "of": len(lower) + len(upper)}
+
+
+def thresholds(paths: list[Path]) -> dict[str, Any]:
+    """eps_low / eps_high from the probes of earlier calibration runs (see the module docstring)."""
+    gaps: dict[float, list[float]] = {}
+    for path in paths:
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+        try:
+            probes = [(float(p["beta"]), float(p["gap"])) for p in json.loads(text)["probes"]]
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(f"{path} is not a calibration run of this script (no probes)") from None
+        for beta, gap in probes:
+            gaps.setdefault(beta, []).append(gap)
+    missing = [b for b in (0.0, 0.5, 1.0) if len(gaps.get(b, [])) == 0]
+    if missing:
+        raise ValueError(f"no calibration probe at beta {missing[0]:g}")
+    return {"eps_low": best_threshold(gaps[0.0], gaps[0.5]), "eps_high": best_threshold(gaps[0.5], gaps[1.0]),
+            "gaps": {f"{b:g}": {"n": len(v), "min": min(v), "max": max(v)} for b, v in sorted(gaps.items())}}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, default=DATA)
@@ -66,7 +112,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--betas", default="0.5", help="comma list of betas for the forced trainings")
     parser.add_argument("--probe-betas", default="0,0.5,1", help="comma list of betas probed")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--thresholds", type=Path, nargs="+", metavar="FILE",
+                        help="set the cpu thresholds from these runs' probes (runs nothing)")
     args = parser.parse_args(argv)
+    if args.thresholds:
+        try:
+            print(json.dumps(thresholds(args.thresholds), indent=1))
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if args.first < 12:
         print("error: --first must be at least 12 (images 0-11 are test and confusion crops)", file=sys.stderr)
         return 2

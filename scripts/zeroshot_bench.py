@@ -27,12 +27,17 @@ order; its noise drawn with ``rng = i`` on the crop; predictions clipped to
   a small difference; the mean over seeds (the table's seed included) says
   whether it holds.
 
-Usage (the figures in BENCHMARKS.md come from these commands)::
+Usage (the figures in BENCHMARKS.md come from these commands, run in this
+order; each merges the earlier parts from, and writes back to, one JSON)::
 
-    python scripts/zeroshot_bench.py --images 4 --confusion-images 8 \\
-        --out benchmarks/zeroshot_cbsd68_256.json --benchmarks BENCHMARKS.md
-    python scripts/zeroshot_bench.py --parts presets --preset-images 2 \\
-        --out benchmarks/zeroshot_presets.json
+    python scripts/zeroshot_bench.py --parts presets --preset-methods zs_n2n --preset-images 2 \\
+        --images 4 --out benchmarks/zeroshot_cbsd68_256.json
+    python scripts/zeroshot_bench.py --parts table,confusion --images 4 --confusion-images 4 \\
+        --merge benchmarks/zeroshot_cbsd68_256.json --out benchmarks/zeroshot_cbsd68_256.json \\
+        --benchmarks BENCHMARKS.md
+    python scripts/zeroshot_bench.py --parts seeds --images 4 --seeds 2 \\
+        --merge benchmarks/zeroshot_cbsd68_256.json --out benchmarks/zeroshot_cbsd68_256.json \\
+        --benchmarks BENCHMARKS.md
 
 ``--benchmarks FILE`` replaces (or appends) the section
 ``## Zero-shot: MASH and ZS-N2N`` of that Markdown file with the tables of
