@@ -35,7 +35,7 @@ order; each merges the earlier parts from, and writes back to, one JSON)::
     python scripts/zeroshot_bench.py --parts table,confusion --images 4 --confusion-images 4 \\
         --merge benchmarks/zeroshot_cbsd68_256.json --out benchmarks/zeroshot_cbsd68_256.json \\
         --benchmarks BENCHMARKS.md
-    python scripts/zeroshot_bench.py --parts seeds --images 4 --seeds 2 \\
+    python scripts/zeroshot_bench.py --parts seeds --images 4 --seeds 1 \\
         --merge benchmarks/zeroshot_cbsd68_256.json --out benchmarks/zeroshot_cbsd68_256.json \\
         --benchmarks BENCHMARKS.md
 
@@ -268,9 +268,10 @@ def _probe_rows(result: dict[str, Any]) -> list[tuple[float, dict[str, Any]]]:
 
 
 def _date(meta: dict[str, Any], part: str) -> str:
-    """'run on DATE, ' for a part of the result (merged parts keep the date of their own run)."""
+    """'run on DATE (CPU), ' for a part of the result (merged parts keep the date and CPU of their own run)."""
     date = (meta.get("dates") or {}).get(part) or meta.get("date")
-    return f"run on {date}, " if date else ""
+    cpu = (meta.get("cpus") or {}).get(part)
+    return f"run on {date}{f' ({cpu})' if cpu else ''}, " if date else ""
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -359,7 +360,8 @@ def markdown(result: dict[str, Any]) -> str:
                       f"({_date(meta, 'confusion')}wall time {meta['wall'].get('confusion', 0) / 60:.0f} min).", ""]
     presets = result.get("presets")
     if presets:
-        lines += [f"**What the CPU budget costs** (command: `{meta['commands'].get('presets', '')}`, wall time "
+        lines += [f"**What the CPU budget costs** (command: `{meta['commands'].get('presets', '')}`, "
+                  f"{_date(meta, 'presets')}wall time "
                   f"{meta['wall'].get('presets', 0) / 60:.0f} min):", "",
                   "| method | noise | images | noisy | cpu preset PSNR (s / image) | paper settings PSNR (s / image) |",
                   "|---|---|---|---|---|---|"]
@@ -435,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "machine": machine_info(), "torch_threads": torch.get_num_threads(), "images": args.images,
         "size": args.size, "date": time.strftime("%Y-%m-%d"), "commands": {}, "wall": {},
-        "shared_machine": bool(args.shared_machine), "dates": {},
+        "shared_machine": bool(args.shared_machine), "dates": {}, "cpus": {},
         "zs_n2n_cpu": "{steps} Adam steps, lr {lr:g} halved every {step_size}, {width} channels".format(**ZS_PRESETS["cpu"]),
         "mash_cpu": "probes of {probe_steps} and a final training of {steps} Adam steps on random {crop}x{crop} "
                     "crops, K = {predictions}".format(**MASH_PRESETS["cpu"]),
@@ -447,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         meta["wall"].update(earlier.get("meta", {}).get("wall", {}))
         old_meta = earlier.get("meta", {})
         meta["dates"].update(old_meta.get("dates") or {k: old_meta.get("date") for k in old_meta.get("commands", {})})
+        meta["cpus"].update(old_meta.get("cpus") or {})
     if "table" in parts:
         t0 = time.perf_counter()
         noises = tuple(n.strip() for n in args.noises.split(";") if n.strip())
@@ -454,6 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         meta["wall"]["table"] = time.perf_counter() - t0
         meta["commands"]["table"] = command
         meta["dates"]["table"] = meta["date"]
+        meta["cpus"]["table"] = meta["machine"].get("cpu_model")
     if "confusion" in parts and args.confusion_images > 0:
         t0 = time.perf_counter()
         extra = files[args.images: args.images + args.confusion_images]
@@ -461,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
         meta["wall"]["confusion"] = time.perf_counter() - t0
         meta["commands"]["confusion"] = command
         meta["dates"]["confusion"] = meta["date"]
+        meta["cpus"]["confusion"] = meta["machine"].get("cpu_model")
     if "presets" in parts:
         t0 = time.perf_counter()
         methods = tuple(m.strip() for m in args.preset_methods.split(",") if m.strip())
@@ -468,6 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         meta["wall"]["presets"] = time.perf_counter() - t0
         meta["commands"]["presets"] = command
         meta["dates"]["presets"] = meta["date"]
+        meta["cpus"]["presets"] = meta["machine"].get("cpu_model")
     if "seeds" in parts:
         seed_noises = tuple(n.strip() for n in args.seed_noises.split(";") if n.strip())
         missing = [n for n in seed_noises if n not in result.get("table", {})]
@@ -480,6 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         meta["wall"]["seeds"] = time.perf_counter() - t0
         meta["commands"]["seeds"] = command
         meta["dates"]["seeds"] = meta["date"]
+        meta["cpus"]["seeds"] = meta["machine"].get("cpu_model")
     result["meta"] = meta
     if args.out:
         with atomic_path(args.out) as tmp:
