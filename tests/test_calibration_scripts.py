@@ -1,0 +1,62 @@
+"""The pure helpers of the MASH calibration and zero-shot benchmark scripts (no training)."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def _load(name):
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(SCRIPTS))
+
+
+def test_threshold_between_separated_levels_is_the_widest_midpoint():
+    cal = _load("mash_calibration")
+    found = cal.best_threshold([0.02, 0.05, 0.07], [0.13, 0.15])
+    assert found == {"threshold": 0.1, "misread": 0, "of": 5}
+
+
+def test_threshold_with_overlap_misreads_the_fewest():
+    cal = _load("mash_calibration")
+    lower, upper = [0.10, 0.12, 0.30], [0.20, 0.25, 0.40, 0.45]
+    found = cal.best_threshold(lower, upper)
+    assert found["misread"] == 1                      # only the outlier 0.30 (no cut does better)
+    assert 0.12 < found["threshold"] < 0.20           # the widest of the one-error intervals
+    # two one-error cuts (0.15, width 0.1; 0.40, width 0.2): the wider interval wins
+    assert cal.best_threshold([0.1, 0.3], [0.2, 0.5]) == {"threshold": 0.4, "misread": 1, "of": 4}
+    with pytest.raises(ValueError):
+        cal.best_threshold([0.1], [0.1])
+
+
+def test_thresholds_reject_a_file_without_probes(tmp_path):
+    cal = _load("mash_calibration")
+    bad = tmp_path / "x.json"
+    bad.write_text("{}")
+    with pytest.raises(ValueError, match="no probes"):
+        cal.thresholds([bad])
+    assert cal.main(["--thresholds", str(tmp_path / "missing.json")]) == 2
+
+
+def test_seed_means_include_the_table_seed():
+    bench = _load("zeroshot_bench")
+    spec = "correlated:sigma=25,beta=0.5"
+    result = {
+        "table": {spec: {"mash": [{"file": "a", "psnr": 24.0}, {"file": "b", "psnr": 22.0}],
+                         "mash_ratio_0.5": [{"file": "a", "psnr": 23.0}, {"file": "b", "psnr": 23.0}]}},
+        "seeds": {spec: [{"file": "a", "mash": {"psnr": 22.0}, "mash_ratio_0.5": {"psnr": 23.0}},
+                         {"file": "b", "mash": {"psnr": 22.0}, "mash_ratio_0.5": {"psnr": 24.0}}]},
+    }
+    m = bench.seed_means(result, spec)
+    assert m["crops"]["a"] == {"mash": 23.0, "mash_ratio_0.5": 23.0, "n": 2}
+    assert m["crops"]["b"] == {"mash": 22.0, "mash_ratio_0.5": 23.5, "n": 2}
+    assert m["wins"] == 0 and m["mean"] == {"mash": 22.5, "mash_ratio_0.5": 23.25}
