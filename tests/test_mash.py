@@ -225,7 +225,7 @@ def test_full_pipeline_rgb_reports_choice_and_is_seeded(rgb_image):
     noisy = rgb_image + 20 * np.random.default_rng(2).standard_normal(rgb_image.shape)
     before = noisy.copy()
     torch_state = torch.random.get_rng_state()
-    kw = dict(probe_steps=4, steps=6, width=8, predictions=2, shuffle_at=2, crop=32)
+    kw = dict(probe_steps=4, steps=6, width=8, predictions=2, shuffle_at=2, crop=32, probe_repeats=1)
     info: dict = {}
     lines: list[str] = []
     a = mash(noisy, rng=1, info=info, progress=lines.append, shuffle="on", **kw)
@@ -237,15 +237,43 @@ def test_full_pipeline_rgb_reports_choice_and_is_seeded(rgb_image):
     assert set(info["probe_std"]) == {0.2, 0.8}
     low, high = info["probe_std"][0.2], info["probe_std"][0.8]
     assert info["gap"] == pytest.approx(abs(high - low) / max(high, low))      # cpu preset: relative gap
+    assert info["gaps"] == [info["gap"]]
     assert info["level"] in ("low", "medium", "high") and info["shuffled"]
     assert info["ratio"] == {"low": 0.2, "medium": 0.5, "high": 0.8}[info["level"]]
     assert any("probe stds" in line for line in lines) and any("shuffling" in line for line in lines)
     # the probe alone gives what mash found with the same seed
-    probe_kw = {k: kw[k] for k in ("probe_steps", "width", "predictions", "crop")}
+    probe_kw = {k: kw[k] for k in ("probe_steps", "width", "predictions", "crop", "probe_repeats")}
     found = probe_correlation(noisy, rng=1, **probe_kw)
     assert found["probe_std"] == info["probe_std"] and found["ratio"] == info["ratio"]
     with pytest.raises(TypeError, match="unexpected option"):
         probe_correlation(noisy, steps_probe=3)
+
+
+def test_repeated_probe_keeps_each_ratios_best_trained_probe(monkeypatch, rgb_image):
+    """probe_repeats R: R fresh probe pairs (the first one the single probe); each ratio keeps its lowest std."""
+    noisy = rgb_image + 20 * np.random.default_rng(3).standard_normal(rgb_image.shape)
+    kw = dict(probe_steps=5, width=8, predictions=2, crop=32)
+    single = probe_correlation(noisy, rng=4, probe_repeats=1, **kw)
+    triple = probe_correlation(noisy, rng=4, probe_repeats=3, **kw)
+    assert len(triple["gaps"]) == 3 and triple["gaps"][0] == single["gap"]
+    assert len(set(triple["gaps"])) == 3                                       # fresh trainings, not copies
+    for ratio in (0.2, 0.8):
+        assert triple["probe_std"][ratio] <= single["probe_std"][ratio]
+        assert triple["probe_std_all"][ratio] <= single["probe_std_all"][ratio]
+    low, high = triple["probe_std"][0.2], triple["probe_std"][0.8]
+    assert triple["gap"] == pytest.approx(abs(high - low) / max(high, low))
+    # one probe far from converged (a large residual std) does not decide the level
+    stats = [{"std_low": 21.5, "std_high": 34.5, "std_low_all": 24.0, "std_high_all": 35.0, "gap": 0.38},
+             {"std_low": 21.4, "std_high": 26.2, "std_low_all": 23.7, "std_high_all": 31.0, "gap": 0.18}]
+    fake = iter(stats)
+    monkeypatch.setattr(mash_mod, "probe_statistics", lambda *a, **k: dict(next(fake)))
+    found = probe_correlation(noisy, rng=4, probe_repeats=2, **kw)
+    assert found["gaps"] == [0.38, 0.18]
+    assert found["probe_std"] == {0.2: 21.4, 0.8: 26.2} and found["level"] == "medium"
+    assert found["gap"] == pytest.approx(4.8 / 26.2)
+    assert PRESETS["paper"]["probe_repeats"] == PRESETS["code"]["probe_repeats"] == 1
+    with pytest.raises(UsageError, match="probe_repeats"):
+        probe_correlation(noisy, probe_repeats=0)
 
 
 def test_options_are_validated(gray_image):

@@ -15,8 +15,10 @@ with the correlation. MASH therefore works in three steps:
    correlated the noise, the more the low-ratio network reproduces it and the
    larger the gap. The paper measures over every pixel in 8-bit units; the
    ``cpu`` preset measures over the flattest quarter of the image (where
-   texture lost by a briefly trained network does not inflate the gap) and
-   divides the gap by the larger std (``probe_fraction``, ``relative_gap``).
+   texture lost by a briefly trained network does not inflate the gap),
+   divides the gap by the larger std (``probe_fraction``, ``relative_gap``)
+   and trains each probe twice, keeping the better-trained one
+   (``probe_repeats``).
 2. **Choose.** Gap below ``eps_low``: weak correlation, ratio ``ratio_low``;
    above ``eps_high``: strong correlation, ratio ``ratio_high`` and local
    shuffling; otherwise ``ratio_medium``. Presets: the paper's thresholds
@@ -76,6 +78,7 @@ _COMMON: dict[str, Any] = {
     "flat_threshold": 0.5,
     "probe_fraction": 1.0,
     "relative_gap": False,
+    "probe_repeats": 1,
 }
 _PAPER_STEP2 = {"eps_low": 1.5, "eps_high": 2.5, "ratio_low": 0.2, "ratio_medium": 0.5, "ratio_high": 0.8}
 _CODE_STEP2 = {"eps_low": 1.0, "eps_high": 2.0, "ratio_low": 0.1, "ratio_medium": 0.5, "ratio_high": 0.9}
@@ -98,10 +101,15 @@ _CODE_STEP2 = {"eps_low": 1.0, "eps_high": 2.0, "ratio_low": 0.1, "ratio_medium"
 #: ``correlated`` noise, beta = 0.5 against beta = 1; 3 of 39 misread). At
 #: this budget the low ratio suits white noise, the medium ratio beta = 0.5
 #: (+0.18 dB over the low ratio on images 20-24) and the high ratio beta = 1.
+#: The probe pair is trained twice and each ratio keeps its lowest residual
+#: std (``probe_repeats``): one 600-step probe in a few ends far from
+#: converged, which once read a beta = 0.5 crop as strongly correlated
+#: (BENCHMARKS.md, the seeds part). The thresholds were set on single probes;
+#: a second repeat only removes such failures.
 PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {**_COMMON, **_PAPER_STEP2, "probe_steps": 600, "steps": 2000, "crop": 64, "width": 32, "lr": 1e-3,
             "shuffle_at": 500, "flat_threshold": 0.1, "probe_fraction": 0.25, "relative_gap": True,
-            "eps_low": 0.12, "eps_high": 0.24},
+            "eps_low": 0.12, "eps_high": 0.24, "probe_repeats": 2},
     "paper": {**_COMMON, **_PAPER_STEP2, "probe_steps": 800, "steps": 800, "crop": 0},
     "code": {**_COMMON, **_CODE_STEP2, "probe_steps": 800, "steps": 800, "crop": 0},
 }
@@ -188,11 +196,13 @@ def probe_statistics(noisy: np.ndarray, est_low: np.ndarray, est_high: np.ndarra
     out = {"std_low_all": float(r_low.std()), "std_high_all": float(r_high.std())}
     region = flattest_region((np.asarray(est_low) + np.asarray(est_high)) / 2, fraction=fraction, tile=tile)
     low, high = float(r_low[region].std()), float(r_high[region].std())
-    gap = abs(high - low)
-    if relative:
-        gap = gap / max(low, high, 1e-12)
-    out.update({"std_low": low, "std_high": high, "gap": gap})
+    out.update({"std_low": low, "std_high": high, "gap": _gap(low, high, relative=relative)})
     return out
+
+
+def _gap(low: float, high: float, *, relative: bool) -> float:
+    gap = abs(high - low)
+    return gap / max(low, high, 1e-12) if relative else gap
 
 
 def flattest_region(estimate: np.ndarray, *, fraction: float, tile: int = 8) -> np.ndarray:
@@ -422,7 +432,7 @@ def _config(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
         raise TypeError(f"mash: unexpected option(s) {', '.join(unknown)}; valid: {', '.join(sorted(cfg))}")
     cfg.update({k: v for k, v in overrides.items() if v is not None})
     try:
-        for key in ("probe_steps", "steps", "predictions", "width", "shuffle_at", "tile", "crop"):
+        for key in ("probe_steps", "steps", "predictions", "width", "shuffle_at", "tile", "crop", "probe_repeats"):
             cfg[key] = int(cfg[key])
         for key in ("lr", "probe_fraction", "flat_threshold", "eps_low", "eps_high",
                     "ratio_low", "ratio_medium", "ratio_high"):
@@ -431,7 +441,7 @@ def _config(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
         raise UsageError(f"mash: option values must be numbers ({exc})") from None
     cfg["relative_gap"] = _as_bool(cfg["relative_gap"], "relative_gap")
     bad = [k for k in ("probe_steps", "steps", "shuffle_at", "crop") if cfg[k] < 0]
-    bad += [k for k in ("predictions", "width") if cfg[k] < 1]
+    bad += [k for k in ("predictions", "width", "probe_repeats") if cfg[k] < 1]
     bad += [k for k in ("ratio_low", "ratio_medium", "ratio_high") if not 0 <= cfg[k] < 1]
     if cfg["tile"] < 2 or cfg["tile"] % 2:
         bad.append("tile")
@@ -440,22 +450,40 @@ def _config(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
     if not 0 < cfg["probe_fraction"] <= 1:
         bad.append("probe_fraction")
     if bad:
-        raise UsageError(f"mash: invalid option value(s): {', '.join(bad)} (steps >= 0, predictions >= 1, "
+        raise UsageError(f"mash: invalid option value(s): {', '.join(bad)} (steps >= 0, predictions and "
+                         "probe_repeats >= 1, "
                          "ratios in [0,1), tile even >= 2, lr > 0, probe_fraction in (0,1])")
     return cfg
 
 
 def _probe(x: torch.Tensor, image: np.ndarray, *, cfg: dict[str, Any], gen: torch.Generator,
            progress: Callable[[str], None] | None) -> dict[str, Any]:
-    """Steps 1 and 2 on the tensor ``x`` of ``image``: the probe's stds, gap, level and ratio."""
+    """Steps 1 and 2 on the tensor ``x`` of ``image``: the probe's stds, gap, level and ratio.
+
+    With ``probe_repeats`` R > 1 the pair of probe trainings is repeated R
+    times (each repeat continues the random stream, so the first repeat is the
+    single probe). A briefly trained probe now and then ends far from
+    converged (its residual std then includes lost signal, e.g. 34.5 instead
+    of about 26 for the ratio-0.8 probe of one CBSD68 crop at beta = 0.5);
+    training further only lowers the residual std, so each ratio's std is its
+    lowest over the repeats (the best-trained probe) and the gap is taken
+    between those.
+    """
     size = f"{image.shape[0]}x{image.shape[1]}"
-    estimates = []
-    for probe in PROBE_RATIOS:
-        report = Reporter(progress, f"mash {size} probe ratio {probe}", cfg["probe_steps"], lines=2)
-        net, _ = _train(x, ratio=probe, steps=cfg["probe_steps"], cfg=cfg, gen=gen, report=report)
-        estimates.append(from_tensor(masked_average(net, x, probe, cfg["predictions"], generator=gen), image))
-    stats = probe_statistics(image, estimates[0], estimates[1], fraction=float(cfg["probe_fraction"]),
-                             relative=bool(cfg["relative_gap"]))
+    repeats = int(cfg["probe_repeats"])
+    runs = []
+    for r in range(repeats):
+        estimates = []
+        for probe in PROBE_RATIOS:
+            what = f"mash {size} probe ratio {probe}" + (f" ({r + 1}/{repeats})" if repeats > 1 else "")
+            report = Reporter(progress, what, cfg["probe_steps"], lines=2)
+            net, _ = _train(x, ratio=probe, steps=cfg["probe_steps"], cfg=cfg, gen=gen, report=report)
+            estimates.append(from_tensor(masked_average(net, x, probe, cfg["predictions"], generator=gen), image))
+        runs.append(probe_statistics(image, estimates[0], estimates[1], fraction=float(cfg["probe_fraction"]),
+                                     relative=bool(cfg["relative_gap"])))
+    stats = {key: float(min(run[key] for run in runs)) for key in ("std_low", "std_high", "std_low_all",
+                                                                     "std_high_all")}
+    stats["gap"] = _gap(stats["std_low"], stats["std_high"], relative=bool(cfg["relative_gap"]))
     chosen, level = select_ratio(stats["gap"], eps_low=float(cfg["eps_low"]), eps_high=float(cfg["eps_high"]),
                                  ratio_low=float(cfg["ratio_low"]), ratio_medium=float(cfg["ratio_medium"]),
                                  ratio_high=float(cfg["ratio_high"]))
@@ -465,7 +493,7 @@ def _probe(x: torch.Tensor, image: np.ndarray, *, cfg: dict[str, Any], gen: torc
                  f"correlation, ratio {chosen:g}")
     return {"probe_std": {PROBE_RATIOS[0]: low, PROBE_RATIOS[1]: high},
             "probe_std_all": {PROBE_RATIOS[0]: stats["std_low_all"], PROBE_RATIOS[1]: stats["std_high_all"]},
-            "gap": stats["gap"], "level": level, "ratio": chosen}
+            "gap": stats["gap"], "gaps": [run["gap"] for run in runs], "level": level, "ratio": chosen}
 
 
 def probe_correlation(
@@ -531,6 +559,7 @@ def mash(
     flat_threshold: float | None = None,
     probe_fraction: float | None = None,
     relative_gap: bool | None = None,
+    probe_repeats: int | None = None,
 ) -> np.ndarray:
     """Denoise one image with MASH (masked and shuffled blind-spot training on that image alone).
 
@@ -550,8 +579,9 @@ def mash(
         ``level``, ``ratio``, ``shuffled``, ``flat_fraction``, the settings and
         ``seconds``.
     preset : {"cpu", "paper", "code"}
-        ``cpu`` (default): probes of 600 and a final training of 2000 steps
-        on random 64x64 crops with a U-Net of width 32 and lr 1e-3; the probe
+        ``cpu`` (default): two pairs of probes of 600 steps and a final
+        training of 2000 steps on random 64x64 crops with a U-Net of width 32
+        and lr 1e-3; the probe
         gap is measured over the flattest quarter of the image relative to
         the noise level (thresholds 0.12 / 0.24), ratios 0.2 / 0.5 / 0.8.
         ``paper``: the authors' settings, 800 steps each on the whole image,
@@ -589,6 +619,9 @@ def mash(
     relative_gap : bool, optional
         Step 2 compares the gap divided by the larger std (scale-free) instead
         of the gap in 8-bit units (the paper).
+    probe_repeats : int, optional
+        Step 1 is repeated this many times (fresh probe trainings); each
+        ratio's residual std is its lowest over the repeats (1 in the paper).
 
     Returns
     -------
@@ -602,6 +635,7 @@ def mash(
         "width": width, "eps_low": eps_low, "eps_high": eps_high, "ratio_low": ratio_low,
         "ratio_medium": ratio_medium, "ratio_high": ratio_high, "shuffle_at": shuffle_at, "tile": tile,
         "flat_threshold": flat_threshold, "probe_fraction": probe_fraction, "relative_gap": relative_gap,
+        "probe_repeats": probe_repeats,
     })
     if ratio is not None and not 0 <= float(ratio) < 1:
         raise UsageError(f"mash: ratio must be in [0, 1), got {ratio}")
@@ -617,10 +651,10 @@ def mash(
     if ratio is None:
         found = _probe(x, image, cfg=cfg, gen=gen, progress=progress)
         chosen, level = found["ratio"], found["level"]
-        details.update({key: found[key] for key in ("probe_std", "probe_std_all", "gap", "level")})
+        details.update({key: found[key] for key in ("probe_std", "probe_std_all", "gap", "gaps", "level")})
     else:
         chosen, level = float(ratio), None
-        details.update({"probe_std": None, "probe_std_all": None, "gap": None, "level": None})
+        details.update({"probe_std": None, "probe_std_all": None, "gap": None, "gaps": None, "level": None})
     do_shuffle = shuffle == "on" or (shuffle == "auto" and level == "high")
     details.update({"ratio": chosen, "shuffled": False, "flat_fraction": None})
 
