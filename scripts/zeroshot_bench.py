@@ -130,7 +130,8 @@ def run_table(files: list[Path], *, size: int, noises: tuple[str, ...]) -> dict[
 
             info: dict[str, Any] = {}
             out, sec = _timed(lambda: mash(noisy, rng=i, info=info, progress=_say))
-            choice = {"gap": info["gap"], "gaps": info["gaps"], "probe_std": {str(k): v for k, v in info["probe_std"].items()},
+            choice = {"gap": info["gap"], "gaps": info["gaps"],
+                      "probe_std": {str(k): v for k, v in info["probe_std"].items()},
                       "probe_std_all": {str(k): v for k, v in info["probe_std_all"].items()},
                       "level": info["level"], "ratio": info["ratio"], "shuffled": info["shuffled"],
                       "flat_fraction": info["flat_fraction"]}

@@ -470,7 +470,7 @@ def _probe(x: torch.Tensor, image: np.ndarray, *, cfg: dict[str, Any], gen: torc
     between those.
     """
     size = f"{image.shape[0]}x{image.shape[1]}"
-    repeats = int(cfg["probe_repeats"])
+    repeats = cfg["probe_repeats"]
     runs = []
     for r in range(repeats):
         estimates = []
@@ -524,7 +524,8 @@ def probe_correlation(
     Returns
     -------
     dict
-        ``probe_std`` ({0.2: std, 0.8: std}, 8-bit units), ``gap``, ``level``
+        ``probe_std`` ({0.2: std, 0.8: std}, 8-bit units), ``gap``, ``gaps``
+        (each repeat's own gap, see ``probe_repeats``), ``level``
         (``"low"``, ``"medium"`` or ``"high"``) and ``ratio``.
     """
     cfg = _config(preset, options)
@@ -576,6 +577,7 @@ def mash(
         Receives progress lines.
     info : dict, optional
         Filled with what was chosen: ``probe_std`` ({ratio: std}), ``gap``,
+        ``gaps`` (one per probe repeat),
         ``level``, ``ratio``, ``shuffled``, ``flat_fraction``, the settings and
         ``seconds``.
     preset : {"cpu", "paper", "code"}
