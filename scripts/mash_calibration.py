@@ -12,7 +12,8 @@ the confusion table 4-11), with noise drawn as in PROTOCOL.md (``rng = i``):
   shuffle), medium (0.5, no shuffle) and high (0.8 with local shuffling),
   plus medium with shuffling for information. The level whose ratio denoises
   best on average is the "right" level of the confusion table
-  (``EXPECTED`` in zeroshot_bench.py).
+  (``EXPECTED`` in zeroshot_bench.py). ``--ratios 0.35,0.5,...`` forces
+  these ratios (no shuffling) instead, to map PSNR against the ratio.
 
 Predictions are clipped to [0, 255] before PSNR (PROTOCOL.md).
 
@@ -111,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--betas", default="0.5", help="comma list of betas for the forced trainings")
     parser.add_argument("--probe-betas", default="0,0.5,1", help="comma list of betas probed")
+    parser.add_argument("--ratios", default="",
+                        help="comma list of ratios: force these (no shuffling) in the trainings instead of the levels")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--thresholds", type=Path, nargs="+", metavar="FILE",
                         help="set the cpu thresholds from these runs' probes (runs nothing)")
@@ -122,6 +125,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         return 0
+    configs = dict(CONFIGS)
+    if args.ratios.strip():
+        try:
+            ratios = [float(r) for r in args.ratios.split(",") if r.strip()]
+        except ValueError:
+            ratios = []
+        if not ratios or not all(0 < r < 1 for r in ratios):
+            print(f"error: --ratios needs numbers strictly between 0 and 1, got '{args.ratios}'", file=sys.stderr)
+            return 2
+        configs = {f"ratio {r:g}": (r, "off") for r in ratios}
     if args.first < 12:
         print("error: --first must be at least 12 (images 0-11 are test and confusion crops)", file=sys.stderr)
         return 2
@@ -146,13 +159,14 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.perf_counter()
                 found = probe_correlation(noisy, rng=i)
                 probes.append({"file": path.name, "index": i, "beta": beta, "gap": found["gap"],
-                               "level": found["level"], "seconds": time.perf_counter() - t0})
+                               "gaps": found.get("gaps"), "level": found["level"],
+                               "seconds": time.perf_counter() - t0})
                 _say(f"[{path.name} beta {beta:g}] probe gap {found['gap']:.3f} -> {found['level']}")
             if beta not in train_betas:
                 continue
             row: dict[str, Any] = {"file": path.name, "index": i, "beta": beta,
                                    "noisy": psnr(clean, noisy, clip=False)}
-            for name, (ratio, shuffle) in CONFIGS.items():
+            for name, (ratio, shuffle) in configs.items():
                 t0 = time.perf_counter()
                 out = mash(noisy, rng=i, ratio=ratio, shuffle=shuffle)
                 row[name] = {"psnr": psnr(clean, out), "seconds": time.perf_counter() - t0}
@@ -165,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         summary["gap"][f"{beta:g}"] = {"min": min(gaps), "max": max(gaps), "mean": float(np.mean(gaps))}
     for beta in train_betas:
         rows = [r for r in trains if r["beta"] == beta]
-        summary["psnr"][f"{beta:g}"] = {name: float(np.mean([r[name]["psnr"] for r in rows])) for name in CONFIGS}
+        summary["psnr"][f"{beta:g}"] = {name: float(np.mean([r[name]["psnr"] for r in rows])) for name in configs}
     result = {"probes": probes, "trains": trains, "summary": summary,
               "meta": {"machine": machine_info(), "date": time.strftime("%Y-%m-%d"),
                        "wall_s": time.perf_counter() - t_start,

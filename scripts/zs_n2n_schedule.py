@@ -11,7 +11,9 @@ first six settings (all the script had then) and ``--images 2 --only`` the
 last three; their JSON is benchmarks/zs_n2n_schedule_round1.json and
 _round2.json. Those runs scored the noisy input clipped to [0, 255], so their
 ``gain`` fields are against the clipped input; their PSNR and seconds are as
-now. Usage::
+now. The 1200-step cpu preset (2026-12-01) was checked against 1300 steps
+with ``--images 4 --only "1300 lr1e-3 /2 every 650 w32;1200 lr1e-3 /2 every
+600 w32"`` (benchmarks/zs_n2n_schedule_round3.json). Usage::
 
     python scripts/zs_n2n_schedule.py --images 2 --out runs/zs_sched.json
 """
@@ -50,6 +52,7 @@ SETTINGS = {
     "620 lr2e-3 /2 every 310": dict(steps=620, lr=2e-3, step_size=310, gamma=0.5, width=48),
     "1300 lr2e-3 /2 every 650 w32": dict(steps=1300, lr=2e-3, step_size=650, gamma=0.5, width=32),
     "1300 lr1e-3 /2 every 650 w32": dict(steps=1300, lr=1e-3, step_size=650, gamma=0.5, width=32),
+    "1200 lr1e-3 /2 every 600 w32": dict(steps=1200, lr=1e-3, step_size=600, gamma=0.5, width=32),
 }
 
 

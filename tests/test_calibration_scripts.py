@@ -60,3 +60,10 @@ def test_seed_means_include_the_table_seed():
     assert m["crops"]["a"] == {"mash": 23.0, "mash_ratio_0.5": 23.0, "n": 2}
     assert m["crops"]["b"] == {"mash": 22.0, "mash_ratio_0.5": 23.5, "n": 2}
     assert m["wins"] == 0 and m["mean"] == {"mash": 22.5, "mash_ratio_0.5": 23.25}
+
+
+def test_forced_ratios_must_lie_strictly_between_0_and_1(tmp_path, capsys):
+    cal = _load("mash_calibration")
+    for bad in ("0,0.5", "0.5,1", "x", ","):
+        assert cal.main(["--ratios", bad, "--dataset", str(tmp_path)]) == 2
+        assert "--ratios needs numbers strictly between 0 and 1" in capsys.readouterr().err
