@@ -11,9 +11,9 @@ first six settings (all the script had then) and ``--images 2 --only`` the
 last three; their JSON is benchmarks/zs_n2n_schedule_round1.json and
 _round2.json. Those runs scored the noisy input clipped to [0, 255], so their
 ``gain`` fields are against the clipped input; their PSNR and seconds are as
-now. The 1200-step cpu preset (2026-12-01) was checked against 1300 steps
-with ``--images 4 --only "1300 lr1e-3 /2 every 650 w32;1200 lr1e-3 /2 every
-600 w32"`` (benchmarks/zs_n2n_schedule_round3.json). Usage::
+now. The cpu preset later went to 1200 steps (lr halved after 600) for
+time alone (BENCHMARKS.md gives its cost on the zero-shot table's crops);
+that setting is listed for a calibration run, not made yet. Usage::
 
     python scripts/zs_n2n_schedule.py --images 2 --out runs/zs_sched.json
 """
