@@ -100,7 +100,8 @@ _CODE_STEP2 = {"eps_low": 1.0, "eps_high": 2.0, "ratio_low": 0.1, "ratio_medium"
 #: correlation levels are misread (white noise against beta = 0.5 of the
 #: ``correlated`` noise, beta = 0.5 against beta = 1; 3 of 39 misread). At
 #: this budget the low ratio suits white noise, the medium ratio beta = 0.5
-#: (+0.18 dB over the low ratio on images 20-24) and the high ratio beta = 1.
+#: (+0.18 dB over the low ratio on images 20-24; also ahead of 0.35 and 0.65,
+#: benchmarks/mash_ratio_grid.json) and the high ratio beta = 1.
 #: The probe pair is trained twice and each ratio keeps its lowest residual
 #: std (``probe_repeats``): one 600-step probe in a few ends far from
 #: converged, which once read a beta = 0.5 crop as strongly correlated
