@@ -12,8 +12,9 @@ last three; their JSON is benchmarks/zs_n2n_schedule_round1.json and
 _round2.json. Those runs scored the noisy input clipped to [0, 255], so their
 ``gain`` fields are against the clipped input; their PSNR and seconds are as
 now. The cpu preset later went to 1200 steps (lr halved after 600) for
-time alone (BENCHMARKS.md gives its cost on the zero-shot table's crops);
-that setting is listed for a calibration run, not made yet. Usage::
+time alone; ``--images 4 --only "1300 lr1e-3 /2 every 650 w32;1200 lr1e-3
+/2 every 600 w32"`` measured its cost (2026-12-01,
+benchmarks/zs_n2n_schedule_round3.json). Usage::
 
     python scripts/zs_n2n_schedule.py --images 2 --out runs/zs_sched.json
 """
