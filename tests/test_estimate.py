@@ -107,6 +107,54 @@ def test_correlation_tells_strengths_apart_on_set12(set12):
         assert right >= 10, (beta, right)
 
 
+def test_robust_variance_is_smooth_on_quantised_values():
+    # 8-bit images and Poisson counts hold quantised values. A median of squares
+    # jumps between a few levels there (by 50-70% for a 5% change of the
+    # variance), and the correlation estimate compares such variances across lags.
+    z = np.random.default_rng(0).normal(0.0, 1.0, 200_000)
+    scales = np.linspace(5.0, 8.0, 31)
+    est = np.array([estimate._robust_var(np.round(z * s)) for s in scales])
+    step = (est[1:] / est[:-1]) / (scales[1:] / scales[:-1]) ** 2
+    np.testing.assert_allclose(step, 1.0, atol=0.03)
+    assert estimate._robust_var(7.0 * z) == pytest.approx(49.0, rel=0.02)
+    assert estimate._robust_var(np.array([3.0])) == 9.0 and estimate._robust_var(np.array([])) == 0.0
+
+
+def test_correlation_ignores_saturated_areas():
+    # the saturated half is the flattest part of the image but carries no noise
+    img = np.full((200, 240), 255.0)
+    img[:, :100] = np.clip(np.round(100.0 + np.random.default_rng(1).normal(0.0, 20.0, (200, 100))), 0, 255)
+    est = estimate.correlation(img)
+    assert est.sigma == pytest.approx(20.0, rel=0.1)
+    assert est.beta < 0.15
+
+
+def test_correlation_reads_white_poisson_noise_as_white():
+    # BSD68 test001 with PROTOCOL Poisson noise (peak 30) once read beta 0.45 and
+    # went to the zero-shot MASH instead of the shipped Poisson model (README)
+    from noise2x.pretrained import CORRELATED_BETA
+
+    clean = read_image(data_dir("bsd68") / "test001.png")
+    noisy = noise.protocol_noisy(clean, "poisson:peak=30", index=0)
+    assert estimate.correlation(noisy).beta < CORRELATED_BETA
+    assert estimate.correlation(noise.poisson(_smooth(240, 320), peak=30, rng=3)).beta < 0.15
+
+
+def test_correlation_threshold_separates_white_and_correlated_noise_on_bsd68():
+    # the automatic choice's test: weak white noise on textured photos is the hard
+    # case (texture reads as correlation); scripts/correlation_calibration.py has the full table
+    from noise2x.pretrained import CORRELATED_BETA
+
+    images = [read_image(p) for p in list_images(data_dir("bsd68"))]
+
+    def betas(spec: str) -> np.ndarray:
+        return np.array([estimate.correlation(np.clip(np.round(noise.protocol_noisy(c, spec, index=i)), 0, 255)).beta
+                         for i, c in enumerate(images)])
+
+    assert np.sum(betas("gaussian:sigma=10") > CORRELATED_BETA) <= 0.1 * len(images)
+    assert np.sum(betas("correlated:sigma=10,beta=0.5") > CORRELATED_BETA) >= 0.95 * len(images)
+
+
 def test_correlation_input_errors():
     with pytest.raises(UsageError, match="radius"):
         estimate.correlation(np.zeros((50, 50)), radius=0)

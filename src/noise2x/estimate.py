@@ -322,26 +322,72 @@ class CorrelationEstimate:
     beta: float
 
 
+@functools.lru_cache(maxsize=1)
+def _lower_half_mean_chi2() -> float:
+    """Mean of the lower half of a chi-square(1) law: P(chi2(3) <= m) / 0.5, m its median (about 0.1426)."""
+    from scipy import stats
+
+    return float(stats.chi2.cdf(stats.chi2.ppf(0.5, 1), 3) / 0.5)
+
+
+def _robust_var(values: np.ndarray) -> float:
+    """Variance of zero-mean Gaussian-like ``values``: the mean of the lower half of their squares, rescaled.
+
+    Like the median of squares it ignores the upper half (outliers, edges),
+    but it does not jump between levels when the values are quantised (8-bit
+    images, Poisson counts), where the median of squares lands on one of a few
+    possible values and its ratio across lags swings by tens of percent.
+    """
+    sq = np.asarray(values, np.float64) ** 2
+    half = sq.size // 2
+    if half == 0:
+        return float(sq.mean()) if sq.size else 0.0
+    return float(np.partition(sq, half)[:half].mean()) / _lower_half_mean_chi2()
+
+
 def _second_difference_var(img: np.ndarray, lag: int, keep: np.ndarray) -> float:
     """Robust variance of y(p-l) - 2 y(p) + y(p+l), horizontal and vertical, over the ``keep`` centres."""
     h = img[:, : -2 * lag] - 2.0 * img[:, lag:-lag] + img[:, 2 * lag :]
     v = img[: -2 * lag, :] - 2.0 * img[lag:-lag, :] + img[2 * lag :, :]
-    both = np.concatenate([h[keep[:, lag:-lag]], v[keep[lag:-lag, :]]])
-    return float(np.median(both * both)) / 0.4549  # median of chi2(1) = 0.4549
+    return _robust_var(np.concatenate([h[keep[:, lag:-lag]], v[keep[lag:-lag, :]]]))
 
 
-def correlation(noisy, *, radius: int = 2) -> CorrelationEstimate:
+#: Share of the (unclipped) pixels, the flattest, on which :func:`correlation` measures the noise.
+CORRELATION_FRACTION = 0.1
+
+
+def _flat_centres(img: np.ndarray, *, far: int, fraction: float, data_range: float) -> np.ndarray:
+    """The flattest ``fraction`` of the pixels (lowest smoothed gradient) whose (2*far+1)-window is not saturated."""
+    from scipy import ndimage
+
+    ps = 2 * far + 1
+    unclipped = _unclipped_windows(img, data_range, strict=False, ps=ps)
+    ok = np.zeros(img.shape, bool)
+    ok[far : far + unclipped.shape[0], far : far + unclipped.shape[1]] = unclipped
+    grad = ndimage.gaussian_gradient_magnitude(ndimage.gaussian_filter(img, 2.0), 1.0)
+    return ok & (grad <= np.quantile(grad[ok], fraction))
+
+
+def correlation(noisy, *, radius: int = 2, data_range: float = 255.0) -> CorrelationEstimate:
     """Marginal std and spatial autocorrelation of the noise, and the correlated() ``beta``.
 
     Second differences ``y(p-l) - 2y(p) + y(p+l)`` cancel smooth (locally
     linear) image content; for stationary noise with covariance ``C`` their
-    variance is ``6 C(0) - 8 C(l) + 2 C(2l)``. Measured robustly (median of
-    squares) on the flattest 30% of the image (lowest smoothed gradient) for
-    lags 1..2*radius+1, horizontally and vertically, they give ``C(0)`` (from
-    the lag 2*radius+1, beyond the reach of the model) and then ``C(l)`` for
+    variance is ``6 C(0) - 8 C(l) + 2 C(2l)``. Measured robustly (mean of the
+    lower half of the squares, which stays smooth on quantised 8-bit or
+    Poisson data where a median of squares jumps) on the flattest 10% of the
+    image (lowest smoothed gradient; saturated areas, where more than half
+    of a window sits at 0 or ``data_range``, excluded) for lags
+    1..2*radius+1, horizontally and vertically, they give ``C(0)`` (from the
+    lag 2*radius+1, beyond the reach of the model) and then ``C(l)`` for
     l = 2*radius..1. ``beta`` is the least-squares fit of the variance ratios
     to the :func:`noise2x.noise.correlated` model with this radius, clipped to
     [0, 1].
+
+    Image texture left in the flat pixels adds more to the far lags than to
+    the near ones and so reads as correlation: on weak white noise of
+    textured images the estimate runs high (see
+    ``scripts/correlation_calibration.py`` and BENCHMARKS.md for how often).
 
     Parameters
     ----------
@@ -350,13 +396,13 @@ def correlation(noisy, *, radius: int = 2) -> CorrelationEstimate:
     radius : int
         Radius k of the correlation model (>= 1); the noise is assumed
         uncorrelated beyond 2k pixels.
+    data_range : float
+        The image's full scale (255 for 8-bit), used to spot saturated areas.
 
     Returns
     -------
     CorrelationEstimate
     """
-    from scipy import ndimage
-
     if int(radius) != radius or radius < 1:
         raise UsageError(f"radius must be a whole number >= 1, got {radius!r}")
     k = int(radius)
@@ -367,9 +413,7 @@ def correlation(noisy, *, radius: int = 2) -> CorrelationEstimate:
     lags = np.arange(1, far + 1)
     v = np.zeros(len(lags))
     for img in chans:
-        smooth = ndimage.gaussian_filter(img, 2.0)
-        grad = ndimage.gaussian_gradient_magnitude(smooth, 1.0)
-        keep = grad <= np.quantile(grad, 0.3)
+        keep = _flat_centres(img, far=far, fraction=CORRELATION_FRACTION, data_range=data_range)
         v += np.array([_second_difference_var(img, int(lag), keep) for lag in lags]) / len(chans)
     c0 = v[-1] / 6.0
     cov = {0: c0}
