@@ -268,6 +268,18 @@ def _probe_rows(result: dict[str, Any]) -> list[tuple[float, dict[str, Any]]]:
     return rows
 
 
+def stamp_presets(result: dict[str, Any], meta: dict[str, Any]) -> None:
+    """Give each presets block merged from an earlier run that run's command, date, CPU and wall time.
+
+    A later presets run of another method then replaces only its own block,
+    and the table still names the command behind each row.
+    """
+    for block in result.get("presets", {}).values():
+        if "command" not in block:
+            block.update({"command": meta["commands"].get("presets", ""), "date": meta["dates"].get("presets"),
+                          "cpu": meta["cpus"].get("presets"), "wall_s": meta["wall"].get("presets", 0.0)})
+
+
 def _date(meta: dict[str, Any], part: str) -> str:
     """'run on DATE (CPU), ' for a part of the result (merged parts keep the date and CPU of their own run)."""
     date = (meta.get("dates") or {}).get(part) or meta.get("date")
@@ -361,18 +373,22 @@ def markdown(result: dict[str, Any]) -> str:
                       f"({_date(meta, 'confusion')}wall time {meta['wall'].get('confusion', 0) / 60:.0f} min).", ""]
     presets = result.get("presets")
     if presets:
-        lines += [f"**What the CPU budget costs** (command: `{meta['commands'].get('presets', '')}`, "
-                  f"{_date(meta, 'presets')}wall time "
-                  f"{meta['wall'].get('presets', 0) / 60:.0f} min):", "",
+        lines += ["**What the CPU budget costs** (the commands below the table):", "",
                   "| method | noise | images | noisy | cpu preset PSNR (s / image) | paper settings PSNR (s / image) |",
                   "|---|---|---|---|---|---|"]
+        runs = []
         for name, block in presets.items():
             rows = block["rows"]
             cpu = f"{np.mean([r['cpu']['psnr'] for r in rows]):.2f} ({np.mean([r['cpu']['seconds'] for r in rows]):.0f})"
             pap = f"{np.mean([r['paper']['psnr'] for r in rows]):.2f} ({np.mean([r['paper']['seconds'] for r in rows]):.0f})"
             lines.append(f"| {name} | `{block['noise']}` | {len(rows)} | "
                          f"{np.mean([r['noisy'] for r in rows]):.2f} | {cpu} | {pap} |")
-        lines.append("")
+            command = block.get("command", meta["commands"].get("presets", ""))
+            cpu_name = f" ({block['cpu']})" if block.get("cpu") else ""
+            when = f"run on {block['date']}{cpu_name}, " if block.get("date") else _date(meta, "presets")
+            wall = block.get("wall_s", meta["wall"].get("presets", 0))
+            runs.append(f"- {name}: `{command}` ({when}wall time {wall / 60:.0f} min)")
+        lines += ["", *runs, ""]
     for spec in result.get("seeds", {}):
         m = seed_means(result, spec)
         n = sorted({c["n"] for c in m["crops"].values()})
@@ -467,10 +483,15 @@ def main(argv: list[str] | None = None) -> int:
         meta["commands"]["confusion"] = command
         meta["dates"]["confusion"] = meta["date"]
         meta["cpus"]["confusion"] = meta["machine"].get("cpu_model")
+    stamp_presets(result, meta)
     if "presets" in parts:
         t0 = time.perf_counter()
         methods = tuple(m.strip() for m in args.preset_methods.split(",") if m.strip())
-        result["presets"] = run_presets(files[: args.preset_images], size=args.size, methods=methods)
+        fresh = run_presets(files[: args.preset_images], size=args.size, methods=methods)
+        for block in fresh.values():
+            block.update({"command": command, "date": meta["date"], "cpu": meta["machine"].get("cpu_model"),
+                          "wall_s": time.perf_counter() - t0})
+        result["presets"] = {**result.get("presets", {}), **fresh}  # a method re-run replaces its block only
         meta["wall"]["presets"] = time.perf_counter() - t0
         meta["commands"]["presets"] = command
         meta["dates"]["presets"] = meta["date"]

@@ -67,3 +67,22 @@ def test_forced_ratios_must_lie_strictly_between_0_and_1(tmp_path, capsys):
     for bad in ("0,0.5", "0.5,1", "x", ","):
         assert cal.main(["--ratios", bad, "--dataset", str(tmp_path)]) == 2
         assert "--ratios needs numbers strictly between 0 and 1" in capsys.readouterr().err
+
+
+def test_presets_blocks_keep_their_own_command():
+    bench = _load("zeroshot_bench")
+    row = {"file": "a.png", "noisy": 20.0, "cpu": {"psnr": 27.0, "seconds": 50.0},
+           "paper": {"psnr": 28.0, "seconds": 200.0}}
+    meta = {"commands": {"presets": "old zs_n2n command"}, "dates": {"presets": "2026-11-30"},
+            "cpus": {"presets": "CPU A"}, "wall": {"presets": 540.0}}
+    result = {"presets": {"zs_n2n": {"noise": "gaussian:sigma=25", "rows": [row]}}}
+    bench.stamp_presets(result, meta)
+    assert result["presets"]["zs_n2n"]["command"] == "old zs_n2n command"
+    result["presets"]["mash"] = {"noise": "correlated:sigma=25,beta=1", "rows": [row], "command": "new mash command",
+                                 "date": "2026-12-01", "cpu": "CPU B", "wall_s": 3000.0}
+    meta["commands"]["presets"] = "new mash command"
+    result["meta"] = {**meta, "date": "2026-12-01", "machine": {}, "images": 1, "size": 256, "torch_threads": 2,
+                      "zs_n2n_cpu": "zs", "mash_cpu": "mash"}
+    text = bench.markdown(result)
+    assert "- zs_n2n: `old zs_n2n command` (run on 2026-11-30 (CPU A), wall time 9 min)" in text
+    assert "- mash: `new mash command` (run on 2026-12-01 (CPU B), wall time 50 min)" in text
