@@ -140,8 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.compare:
         try:
             print(compare(*args.compare))
-        except (OSError, ValueError, KeyError) as err:
+        except (OSError, ValueError) as err:
             print(f"error: cannot compare {args.compare[0]} and {args.compare[1]}: {err}", file=sys.stderr)
+            return 2
+        except (KeyError, TypeError) as err:
+            print(f"error: {args.compare[0]} or {args.compare[1]} is not a result of this script (no {err})",
+                  file=sys.stderr)
             return 2
         return 0
     from noise2x.pretrained import CORRELATED_BETA

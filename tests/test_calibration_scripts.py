@@ -86,3 +86,13 @@ def test_presets_blocks_keep_their_own_command():
     text = bench.markdown(result)
     assert "- zs_n2n: `old zs_n2n command` (run on 2026-11-30 (CPU A), wall time 9 min)" in text
     assert "- mash: `new mash command` (run on 2026-12-01 (CPU B), wall time 50 min)" in text
+
+
+def test_correlation_threshold_pick_counts_both_kinds_of_misread():
+    cal = _load("correlation_calibration")
+    betas = {"gaussian:sigma=5": [0.1, 0.32, 0.5], "correlated:sigma=10,beta=0.5": [0.33, 0.6, 0.9]}
+    assert cal.misread(betas, 0.3) == {"gaussian:sigma=5": 2, "correlated:sigma=10,beta=0.5": 0}
+    assert cal.misread(betas, 0.4) == {"gaussian:sigma=5": 1, "correlated:sigma=10,beta=0.5": 1}
+    chosen, totals = cal.pick_threshold(betas)
+    assert [totals[t] for t in cal.THRESHOLDS] == [2, 2, 2, 2, 1, 1, 2]  # 0.30, 0.35, ..., 0.60
+    assert chosen == 0.5  # the lowest of the thresholds with the fewest misreads
