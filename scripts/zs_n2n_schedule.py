@@ -14,7 +14,10 @@ _round2.json. Those runs scored the noisy input clipped to [0, 255], so their
 now. The cpu preset later went to 1200 steps (lr halved after 600) for
 time alone; ``--images 4 --only "1300 lr1e-3 /2 every 650 w32;1200 lr1e-3
 /2 every 600 w32"`` measured its cost (2026-12-01,
-benchmarks/zs_n2n_schedule_round3.json). Usage::
+benchmarks/zs_n2n_schedule_round3.json). Fewer steps, for a margin under the
+60 s budget on a slower host: ``--images 4 --only "1200 lr1e-3 /2 every 600
+w32;1100 lr1e-3 /2 every 550 w32;1000 lr1e-3 /2 every 500 w32"``
+(benchmarks/zs_n2n_schedule_round4.json). Usage::
 
     python scripts/zs_n2n_schedule.py --images 2 --out runs/zs_sched.json
 """
@@ -54,6 +57,8 @@ SETTINGS = {
     "1300 lr2e-3 /2 every 650 w32": dict(steps=1300, lr=2e-3, step_size=650, gamma=0.5, width=32),
     "1300 lr1e-3 /2 every 650 w32": dict(steps=1300, lr=1e-3, step_size=650, gamma=0.5, width=32),
     "1200 lr1e-3 /2 every 600 w32": dict(steps=1200, lr=1e-3, step_size=600, gamma=0.5, width=32),
+    "1100 lr1e-3 /2 every 550 w32": dict(steps=1100, lr=1e-3, step_size=550, gamma=0.5, width=32),
+    "1000 lr1e-3 /2 every 500 w32": dict(steps=1000, lr=1e-3, step_size=500, gamma=0.5, width=32),
 }
 
 
