@@ -104,10 +104,9 @@ def _table(betas: dict[str, list[float]], threshold: float) -> str:
 
 
 def _run(folder: Path, step: int, specs: list[str], pool: Any) -> tuple[list[str], dict[str, list[float]]]:
-    files = list_images(folder)[::step]
-    index = {p: i for i, p in enumerate(list_images(folder))}
-    rows = pool.map(_estimates, [(index[p], str(p), specs) for p in files])
-    return [p.name for p in files], {spec: [r[spec] for r in rows] for spec in specs}
+    jobs = [(i, str(p), specs) for i, p in enumerate(list_images(folder))][::step]  # i: PROTOCOL index
+    rows = pool.map(_estimates, jobs)
+    return [Path(path).name for _, path, _ in jobs], {spec: [r[spec] for r in rows] for spec in specs}
 
 
 def compare(old_path: Path, new_path: Path) -> str:

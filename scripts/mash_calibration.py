@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         return 0
-    configs = dict(CONFIGS)
+    configs = CONFIGS
     if args.ratios.strip():
         try:
             ratios = [float(r) for r in args.ratios.split(",") if r.strip()]

@@ -35,7 +35,9 @@ __all__ = ["zs_n2n", "pair_downsample", "zs_n2n_loss", "PRESETS"]
 #: beat 48 channels at equal time on calibration crops
 #: (scripts/zs_n2n_schedule.py; BENCHMARKS.md gives what it costs in PSNR).
 #: 1300 steps took 59-61 s on one 2-core AMD host (54 s on another), so 1200
-#: keeps a margin under the minute.
+#: keeps a margin under the minute at that host's usual speed; in a slower
+#: phase of the same host 1200 steps took 63 s (BENCHMARKS.md: 1000 steps
+#: would cost 0.08 dB for 19% less time, not adopted yet).
 PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {"steps": 1200, "lr": 1e-3, "step_size": 600, "gamma": 0.5, "width": 32},
     "paper": {"steps": 2000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48},
