@@ -96,3 +96,19 @@ def test_correlation_threshold_pick_counts_both_kinds_of_misread():
     chosen, totals = cal.pick_threshold(betas)
     assert [totals[t] for t in cal.THRESHOLDS] == [2, 2, 2, 2, 1, 1, 2]  # 0.30, 0.35, ..., 0.60
     assert chosen == 0.5  # the lowest of the thresholds with the fewest misreads
+
+
+def test_table_mean_over_noises_only_for_methods_with_every_noise():
+    bench = _load("zeroshot_bench")
+    rows = lambda *p: [{"file": f"{i}.png", "psnr": v, "ssim": 0.5, "seconds": 10.0} for i, v in enumerate(p)]
+    table = {"gaussian:sigma=25": {"noisy": rows(20.0, 20.0), "mash": rows(27.0, 29.0), "mash_ratio_0.5": rows(25.0, 25.0)},
+             "correlated:sigma=25,beta=1": {"noisy": rows(20.0, 20.0), "mash": rows(22.0, 22.0)}}
+    for spec in table:
+        for r in table[spec]["mash"]:
+            r.update(level="low", gap=0.1, probe_std_all={"0.2": 20.0, "0.8": 21.0})
+    meta = {"commands": {"table": "cmd"}, "dates": {}, "cpus": {}, "wall": {"table": 60.0}, "date": "2026-12-01",
+            "machine": {}, "images": 2, "size": 256, "torch_threads": 2, "zs_n2n_cpu": "zs", "mash_cpu": "mash"}
+    text = bench.markdown({"meta": meta, "table": table})
+    assert "| mean of the noises PSNR | s / image |" in text
+    assert "| **MASH** | 28.00 / 0.5000 | 22.00 / 0.5000 | 25.00 | 10 |" in text
+    assert "| MASH, fixed ratio 0.5 (no probe, no shuffling) | 25.00 / 0.5000 | – | – | 10 |" in text

@@ -31,15 +31,14 @@ __all__ = ["zs_n2n", "pair_downsample", "zs_n2n_loss", "PRESETS"]
 #: Settings per preset. ``paper``: the paper's ~2000 Adam steps; ``code``: the
 #: authors' notebook (3000 steps); ``cpu``: the default, sized so that a
 #: 256x256 RGB image takes under a minute on a 2-core CPU: the paper's
-#: schedule (lr 1e-3 halved half-way) in 1200 steps of a 32-channel net, which
+#: schedule (lr 1e-3 halved half-way) in 1000 steps of a 32-channel net, which
 #: beat 48 channels at equal time on calibration crops
 #: (scripts/zs_n2n_schedule.py; BENCHMARKS.md gives what it costs in PSNR).
-#: 1300 steps took 59-61 s on one 2-core AMD host (54 s on another), so 1200
-#: keeps a margin under the minute at that host's usual speed; in a slower
-#: phase of the same host 1200 steps took 63 s (BENCHMARKS.md: 1000 steps
-#: would cost 0.08 dB for 19% less time, not adopted yet).
+#: 1200 steps took 50-60 s per crop on a 2-core AMD host at its usual speed and
+#: 63 s in a slower phase of the same host; 1000 steps cost 0.08 dB on the
+#: calibration crops for 19% less time, which keeps the minute in both phases.
 PRESETS: dict[str, dict[str, Any]] = {
-    "cpu": {"steps": 1200, "lr": 1e-3, "step_size": 600, "gamma": 0.5, "width": 32},
+    "cpu": {"steps": 1000, "lr": 1e-3, "step_size": 500, "gamma": 0.5, "width": 32},
     "paper": {"steps": 2000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48},
     "code": {"steps": 3000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48},
 }
@@ -121,7 +120,7 @@ def zs_n2n(
     info : dict, optional
         Filled with the settings used, the final loss and the wall time.
     preset : {"cpu", "paper", "code"}
-        Default settings: ``cpu`` (1200 steps, lr halved every 600, 32
+        Default settings: ``cpu`` (1000 steps, lr halved every 500, 32
         channels), ``paper``
         (2000 steps, halved every 1000) or ``code`` (the authors' notebook:
         3000 steps, halved every 1000).
