@@ -112,3 +112,29 @@ def test_table_mean_over_noises_only_for_methods_with_every_noise():
     assert "| mean of the noises PSNR | s / image |" in text
     assert "| **MASH** | 28.00 / 0.5000 | 22.00 / 0.5000 | 25.00 | 10 |" in text
     assert "| MASH, fixed ratio 0.5 (no probe, no shuffling) | 25.00 / 0.5000 | – | – | 10 |" in text
+
+
+def test_presets_wall_time_is_measured_per_method(tmp_path, monkeypatch):
+    import time
+
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    bench = _load("zeroshot_bench")
+    path = tmp_path / "a.png"
+    write_image(path, np.full((20, 20, 3), 0.5, dtype=np.float32))
+
+    def fake(delay):
+        def run(noisy, *, rng, preset):
+            time.sleep(delay)
+            return noisy
+        return run
+
+    monkeypatch.setattr(bench, "mash", fake(0.3))
+    monkeypatch.setattr(bench, "zs_n2n", fake(0.02))
+    out = bench.run_presets([path], size=16)
+    assert set(out) == {"mash", "zs_n2n"}
+    assert 0.6 <= out["mash"]["wall_s"] < 1.5      # cpu + paper runs of the slow method only
+    assert 0.04 <= out["zs_n2n"]["wall_s"] < 0.5   # not the whole run's time
+    assert out["zs_n2n"]["rows"][0]["cpu"]["seconds"] < 0.3
