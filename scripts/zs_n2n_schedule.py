@@ -17,7 +17,8 @@ time alone; ``--images 4 --only "1300 lr1e-3 /2 every 650 w32;1200 lr1e-3
 benchmarks/zs_n2n_schedule_round3.json). Fewer steps, for a margin under the
 60 s budget on a slower host: ``--images 4 --only "1200 lr1e-3 /2 every 600
 w32;1100 lr1e-3 /2 every 550 w32;1000 lr1e-3 /2 every 500 w32"``
-(benchmarks/zs_n2n_schedule_round4.json). Usage::
+(benchmarks/zs_n2n_schedule_round4.json); after it the cpu preset went to
+1000 steps (lr halved after 500). Usage::
 
     python scripts/zs_n2n_schedule.py --images 2 --out runs/zs_sched.json
 """
