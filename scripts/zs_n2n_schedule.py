@@ -18,7 +18,10 @@ benchmarks/zs_n2n_schedule_round3.json). Fewer steps, for a margin under the
 60 s budget on a slower host: ``--images 4 --only "1200 lr1e-3 /2 every 600
 w32;1100 lr1e-3 /2 every 550 w32;1000 lr1e-3 /2 every 500 w32"``
 (benchmarks/zs_n2n_schedule_round4.json); after it the cpu preset went to
-1000 steps (lr halved after 500). Usage::
+1000 steps (lr halved after 500). Fewer still, for the host's slowest
+phases: ``--images 4 --only "1000 lr1e-3 /2 every 500 w32;900 lr1e-3 /2
+every 450 w32;800 lr1e-3 /2 every 400 w32"``
+(benchmarks/zs_n2n_schedule_round5.json). Usage::
 
     python scripts/zs_n2n_schedule.py --images 2 --out runs/zs_sched.json
 """
@@ -60,6 +63,8 @@ SETTINGS = {
     "1200 lr1e-3 /2 every 600 w32": dict(steps=1200, lr=1e-3, step_size=600, gamma=0.5, width=32),
     "1100 lr1e-3 /2 every 550 w32": dict(steps=1100, lr=1e-3, step_size=550, gamma=0.5, width=32),
     "1000 lr1e-3 /2 every 500 w32": dict(steps=1000, lr=1e-3, step_size=500, gamma=0.5, width=32),
+    "900 lr1e-3 /2 every 450 w32": dict(steps=900, lr=1e-3, step_size=450, gamma=0.5, width=32),
+    "800 lr1e-3 /2 every 400 w32": dict(steps=800, lr=1e-3, step_size=400, gamma=0.5, width=32),
 }
 
 
