@@ -21,7 +21,8 @@ w32;1100 lr1e-3 /2 every 550 w32;1000 lr1e-3 /2 every 500 w32"``
 1000 steps (lr halved after 500). Fewer still, for the host's slowest
 phases: ``--images 4 --only "1000 lr1e-3 /2 every 500 w32;900 lr1e-3 /2
 every 450 w32;800 lr1e-3 /2 every 400 w32"``
-(benchmarks/zs_n2n_schedule_round5.json). Usage::
+(benchmarks/zs_n2n_schedule_round5.json); after it the cpu preset went to
+900 steps (lr halved after 450). Usage::
 
     python scripts/zs_n2n_schedule.py --images 2 --out runs/zs_sched.json
 """

@@ -30,16 +30,15 @@ __all__ = ["zs_n2n", "pair_downsample", "zs_n2n_loss", "PRESETS"]
 
 #: Settings per preset. ``paper``: the paper's ~2000 Adam steps; ``code``: the
 #: authors' notebook (3000 steps); ``cpu``: the default, sized so that a
-#: 256x256 RGB image takes under a minute on a 2-core CPU at its usual speed: the paper's
-#: schedule (lr 1e-3 halved half-way) in 1000 steps of a 32-channel net, which
-#: beat 48 channels at equal time on calibration crops
-#: (scripts/zs_n2n_schedule.py; BENCHMARKS.md gives what it costs in PSNR).
-#: 1200 steps took 50-60 s per crop on a 2-core AMD host at its usual speed and
-#: 63 s in a slower phase of the same host; 1000 steps cost 0.08 dB on the
-#: calibration crops for 19% less time: 38-48 s per crop in the benchmark; through
-#: the CLI 62-65 s in the host's slowest phase measured (BENCHMARKS.md).
+#: 256x256 RGB image takes under a minute on a 2-core CPU, also in the host's
+#: slower phases: the paper's schedule (lr 1e-3 halved half-way) in 900 steps
+#: of a 32-channel net, which beat 48 channels at equal time on calibration
+#: crops (scripts/zs_n2n_schedule.py; BENCHMARKS.md gives what it costs in
+#: PSNR). 1000 steps took 38-48 s per crop in the benchmark but 62-65 s through
+#: the CLI in the host's slowest phase measured; 900 steps cost 0.04 dB on the
+#: calibration crops for 13% less time (BENCHMARKS.md).
 PRESETS: dict[str, dict[str, Any]] = {
-    "cpu": {"steps": 1000, "lr": 1e-3, "step_size": 500, "gamma": 0.5, "width": 32},
+    "cpu": {"steps": 900, "lr": 1e-3, "step_size": 450, "gamma": 0.5, "width": 32},
     "paper": {"steps": 2000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48},
     "code": {"steps": 3000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48},
 }
@@ -121,7 +120,7 @@ def zs_n2n(
     info : dict, optional
         Filled with the settings used, the final loss and the wall time.
     preset : {"cpu", "paper", "code"}
-        Default settings: ``cpu`` (1000 steps, lr halved every 500, 32
+        Default settings: ``cpu`` (900 steps, lr halved every 450, 32
         channels), ``paper``
         (2000 steps, halved every 1000) or ``code`` (the authors' notebook:
         3000 steps, halved every 1000).
