@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                 cmd = ["noise2x", "denoise", "--method", method, str(src), "--out", str(Path(tmp) / f"{method}_{r}.png")]
                 t0 = time.perf_counter()
                 subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                walls.append(round(time.perf_counter() - t0, 1))
+                walls.append(round(time.perf_counter() - t0, 2))
                 print(f"{method} ({SPECS[method]}) run {r + 1}: {walls[-1]:.1f} s wall", flush=True)
             result["runs"][method] = {"noise": SPECS[method], "wall_s": walls}
     result["step_time_after"] = step_time()

@@ -139,3 +139,43 @@ def test_presets_wall_time_is_measured_per_method(tmp_path, monkeypatch):
     assert 0.6 <= out["mash"]["wall_s"] < 1.5      # cpu + paper runs of the slow method only
     assert 0.04 <= out["zs_n2n"]["wall_s"] < 0.5   # not the whole run's time
     assert out["zs_n2n"]["rows"][0]["cpu"]["seconds"] < 0.3
+
+
+def test_cli_time_runs_the_cli_on_the_tables_input(tmp_path, monkeypatch):
+    import json
+    import subprocess
+    import time
+
+    import numpy as np
+
+    from noise2x.io import read_image, write_image
+    from noise2x.noise import protocol_noisy
+
+    timer = _load("zeroshot_cli_time")
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "b.png", "c.png"):                     # b.png is index 1 in sorted order
+        write_image(tmp_path / name, rng.integers(0, 256, (40, 48, 3)).astype(np.uint8))
+    seen = []
+
+    def fake_run(cmd, **kwargs):
+        if cmd[0] != "noise2x":
+            return subprocess.CompletedProcess(cmd, 0, stdout="channels_last: zs_n2n step 0.04 s\n")
+        seen.append((cmd, read_image(cmd[4])))
+        time.sleep(0.05 * len(seen))                            # runs take 0.05 s, then 0.10 s
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(timer.subprocess, "run", fake_run)
+    out = tmp_path / "t.json"
+    assert timer.main(["--dataset", str(tmp_path), "--image", "b.png", "--size", "32", "--runs", "2",
+                       "--out", str(out)]) == 0
+    crop = read_image(tmp_path / "b.png")[4:36, 8:40]
+    want = np.clip(np.round(protocol_noisy(crop, "gaussian:sigma=25", index=1)), 0, 255)
+    assert len(seen) == 2
+    for cmd, given in seen:
+        assert cmd[:4] == ["noise2x", "denoise", "--method", "zs_n2n"]
+        np.testing.assert_array_equal(given, want)
+    saved = json.loads(out.read_text())
+    assert saved["index"] == 1 and saved["step_time_before"].startswith("channels_last")
+    walls = saved["runs"]["zs_n2n"]["wall_s"]
+    assert 0.04 <= walls[0] < 0.09 and 0.09 <= walls[1] < 0.14  # each run timed on its own
+    assert timer.main(["--dataset", str(tmp_path), "--image", "z.png"]) == 2

@@ -36,7 +36,8 @@ __all__ = ["zs_n2n", "pair_downsample", "zs_n2n_loss", "PRESETS"]
 #: crops (scripts/zs_n2n_schedule.py; BENCHMARKS.md gives what it costs in
 #: PSNR). 1000 steps took 38-48 s per crop in the benchmark but 62-65 s through
 #: the CLI in the host's slowest phase measured; 900 steps cost 0.04 dB on the
-#: calibration crops for 13% less time (BENCHMARKS.md).
+#: calibration crops for 13% less time, and took 42-51 s through the CLI while
+#: the host slowed from 42 to 59 ms per step (BENCHMARKS.md).
 PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {"steps": 900, "lr": 1e-3, "step_size": 450, "gamma": 0.5, "width": 32},
     "paper": {"steps": 2000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48},
