@@ -34,6 +34,9 @@ from zeroshot_bench import DATA, centre_crop  # noqa: E402  (the table's crop)
 
 SPECS = {"zs_n2n": "gaussian:sigma=25", "mash": "correlated:sigma=25,beta=1"}
 HERE = Path(__file__).resolve().parent
+#: The CLI of the Python that runs this script (its virtual environment), else the one on PATH.
+_BESIDE = Path(sys.executable).with_name("noise2x")
+CLI = str(_BESIDE) if _BESIDE.exists() else "noise2x"
 
 
 def step_time() -> str:
@@ -75,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             write_image(src, np.clip(np.round(noisy), 0, 255).astype(np.uint8))
             walls = []
             for r in range(args.runs):
-                cmd = ["noise2x", "denoise", "--method", method, str(src), "--out", str(Path(tmp) / f"{method}_{r}.png")]
+                cmd = [CLI, "denoise", "--method", method, str(src), "--out", str(Path(tmp) / f"{method}_{r}.png")]
                 t0 = time.perf_counter()
                 subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 walls.append(round(time.perf_counter() - t0, 2))
