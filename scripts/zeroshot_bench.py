@@ -20,7 +20,9 @@ order; its noise drawn with ``rng = i`` on the crop; predictions clipped to
   authors' code's thresholds are both tabulated from the same probes.
 * ``presets`` (optional, slow): the ``cpu`` preset against the papers'
   settings (``preset="paper"``) on a few images, to show what the CPU budget
-  costs.
+  costs. ``--preset-settings cpu`` re-runs the cpu preset alone (after a
+  change to it) and keeps the paper settings' rows of the merged earlier run,
+  whose command the table then names too.
 * ``seeds`` (optional): MASH against its fixed-ratio-0.5 ablation on the
   table's crops and noise (``--seed-noises``), re-trained with ``--seeds``
   further seeds per crop (``rng = i + 1000 s``, s = 1, 2, ...; the noise stays
@@ -173,12 +175,26 @@ def run_confusion(files: list[Path], *, size: int, start: int, betas: tuple[floa
     return rows
 
 
-def run_presets(files: list[Path], *, size: int, methods: tuple[str, ...] = ("mash", "zs_n2n")) -> dict[str, Any]:
-    """cpu preset against the papers' settings: MASH on beta = 1, ZS-N2N on white noise (``methods`` of them)."""
+def run_presets(files: list[Path], *, size: int, methods: tuple[str, ...] = ("mash", "zs_n2n"),
+                settings: tuple[str, ...] = ("cpu", "paper"),
+                earlier: dict[str, Any] | None = None) -> dict[str, Any]:
+    """cpu preset against the papers' settings: MASH on beta = 1, ZS-N2N on white noise (``methods`` of them).
+
+    Only the presets in ``settings`` are run; the others' rows are taken from
+    ``earlier`` (the merged presets blocks, which must hold them for the same
+    noise and files), and the block keeps that run's stamp under ``"kept"``.
+    """
     cases = [("mash", "correlated:sigma=25,beta=1", mash), ("zs_n2n", "gaussian:sigma=25", zs_n2n)]
     cases = [c for c in cases if c[0] in methods]
+    kept = [p for p in ("cpu", "paper") if p not in settings]
     out: dict[str, Any] = {}
     for name, spec, fn in cases:
+        old = (earlier or {}).get(name, {})
+        old_rows = {r["file"]: r for r in old.get("rows", [])} if old.get("noise") == spec else {}
+        missing = [f.name for f in files if any(p not in old_rows.get(f.name, {}) for p in kept)]
+        if kept and missing:
+            raise ValueError(f"presets: no earlier {'/'.join(kept)} row of {name} for {', '.join(missing)} "
+                             "to keep (--merge the JSON that has them, or run every setting)")
         t0 = time.perf_counter()
         rows = []
         for i, path in enumerate(files):
@@ -186,11 +202,17 @@ def run_presets(files: list[Path], *, size: int, methods: tuple[str, ...] = ("ma
             noisy = protocol_noisy(clean, spec, index=i)
             row: dict[str, Any] = {"file": path.name, "noisy": psnr(clean, noisy, clip=False)}
             for preset in ("cpu", "paper"):
+                if preset in kept:
+                    row[preset] = old_rows[path.name][preset]
+                    continue
                 res, sec = _timed(lambda: fn(noisy, rng=i, preset=preset))
                 row[preset] = {"psnr": psnr(clean, res), "ssim": ssim(clean, res), "seconds": sec}
                 _say(f"[presets {name} {path.name}] {preset}: {row[preset]['psnr']:.2f} dB {sec:.0f} s")
             rows.append(row)
         out[name] = {"noise": spec, "rows": rows, "wall_s": time.perf_counter() - t0}
+        if kept:
+            stamp = {k: old.get(k) for k in ("command", "date", "cpu", "wall_s")}
+            out[name]["kept"] = {p: old.get("kept", {}).get(p, stamp) for p in kept}
     return out
 
 
@@ -293,7 +315,7 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [SECTION, ""]
     meta = result["meta"]
     lines += [
-        "Single-image (zero-shot) denoising: each method trains a fresh network on the one noisy image it "
+        "Single-image (zero-shot) denoising: each method trains its networks from scratch on the one noisy image it "
         "denoises. Written by `scripts/zeroshot_bench.py`; raw per-image numbers in the JSON files named below.",
         "",
         f"* Machine: CPU, {meta['machine'].get('usable_cores')} cores ({meta['machine'].get('cpu_model')}), "
@@ -395,7 +417,13 @@ def markdown(result: dict[str, Any]) -> str:
             cpu_name = f" ({block['cpu']})" if block.get("cpu") else ""
             when = f"run on {block['date']}{cpu_name}, " if block.get("date") else _date(meta, "presets")
             wall = block.get("wall_s", meta["wall"].get("presets", 0))
-            runs.append(f"- {name}: `{command}` ({when}wall time {wall / 60:.0f} min)")
+            line = f"- {name}: `{command}` ({when}wall time {wall / 60:.0f} min)"
+            for preset, old in block.get("kept", {}).items():
+                old_cpu = f" ({old['cpu']})" if old.get("cpu") else ""
+                old_when = f"run on {old['date']}{old_cpu}, " if old.get("date") else ""
+                line += (f"; its {'paper settings' if preset == 'paper' else 'cpu preset'} column is kept from "
+                         f"`{old.get('command', '')}` ({old_when}wall time {(old.get('wall_s') or 0) / 60:.0f} min)")
+            runs.append(line)
         lines += ["", *runs, ""]
     for spec in result.get("seeds", {}):
         m = seed_means(result, spec)
@@ -439,6 +467,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="further images (after the table's) probed at beta 0, 0.5 and 1")
     parser.add_argument("--preset-images", type=int, default=2, help="images for the presets part")
     parser.add_argument("--preset-methods", default="mash,zs_n2n", help="methods of the presets part")
+    parser.add_argument("--preset-settings", default="cpu,paper",
+                        help="presets run in the presets part (the others are kept from the merged JSON)")
     parser.add_argument("--seeds", type=int, default=2, help="further seeds per crop of the seeds part")
     parser.add_argument("--seed-noises", default=NOISES[0], help="semicolon-separated noise specs of the seeds part")
     parser.add_argument("--size", type=int, default=256)
@@ -464,8 +494,9 @@ def main(argv: list[str] | None = None) -> int:
         "size": args.size, "date": time.strftime("%Y-%m-%d"), "commands": {}, "wall": {},
         "shared_machine": bool(args.shared_machine), "dates": {}, "cpus": {},
         "zs_n2n_cpu": "{steps} Adam steps, lr {lr:g} halved every {step_size}, {width} channels".format(**ZS_PRESETS["cpu"]),
-        "mash_cpu": "{probe_repeats} x 2 probes of {probe_steps} and a final training of {steps} Adam steps on "
-                    "random {crop}x{crop} crops, K = {predictions}".format(**MASH_PRESETS["cpu"]),
+        "mash_cpu": ("{probe_repeats} x 2 probes of {probe_steps} and a final training of {steps} Adam steps"
+                     + (" that continues a probe's network" if MASH_PRESETS["cpu"]["warm_start"] else "")
+                     + " on random {crop}x{crop} crops, K = {predictions}").format(**MASH_PRESETS["cpu"]),
     }
     for path in args.merge:
         earlier = json.loads(path.read_text())
@@ -495,7 +526,16 @@ def main(argv: list[str] | None = None) -> int:
     if "presets" in parts:
         t0 = time.perf_counter()
         methods = tuple(m.strip() for m in args.preset_methods.split(",") if m.strip())
-        fresh = run_presets(files[: args.preset_images], size=args.size, methods=methods)
+        settings = tuple(p.strip() for p in args.preset_settings.split(",") if p.strip())
+        if not settings or set(settings) - {"cpu", "paper"}:
+            print(f"error: --preset-settings takes cpu and/or paper, got '{args.preset_settings}'", file=sys.stderr)
+            return 2
+        try:
+            fresh = run_presets(files[: args.preset_images], size=args.size, methods=methods, settings=settings,
+                                earlier=result.get("presets"))
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         for block in fresh.values():
             block.update({"command": command, "date": meta["date"], "cpu": meta["machine"].get("cpu_model")})
         result["presets"] = {**result.get("presets", {}), **fresh}  # a method re-run replaces its block only

@@ -141,6 +141,52 @@ def test_presets_wall_time_is_measured_per_method(tmp_path, monkeypatch):
     assert out["zs_n2n"]["rows"][0]["cpu"]["seconds"] < 0.3
 
 
+def test_presets_can_rerun_the_cpu_preset_alone_and_keep_the_paper_rows(tmp_path, monkeypatch):
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    bench = _load("zeroshot_bench")
+    for name in ("a.png", "b.png"):
+        write_image(tmp_path / name, np.full((20, 20, 3), 0.5, dtype=np.float32))
+    files = sorted(tmp_path.glob("*.png"))
+    presets_run = []
+
+    def fake(noisy, *, rng, preset):
+        presets_run.append(preset)
+        return noisy
+
+    monkeypatch.setattr(bench, "mash", fake)
+    paper = {"psnr": 21.0, "ssim": 0.5, "seconds": 1400.0}
+    earlier = {"mash": {"noise": "correlated:sigma=25,beta=1", "command": "old mash command", "date": "2026-11-30",
+                        "cpu": "CPU A", "wall_s": 3060.0,
+                        "rows": [{"file": f.name, "noisy": 20.0, "cpu": {"psnr": 1.0, "ssim": 0.1, "seconds": 1.0},
+                                  "paper": dict(paper, psnr=21.0 + k)} for k, f in enumerate(files)]}}
+    out = bench.run_presets(files, size=16, methods=("mash",), settings=("cpu",), earlier=earlier)
+    assert presets_run == ["cpu", "cpu"]                                    # the paper settings did not run
+    rows = out["mash"]["rows"]
+    assert [r["paper"]["psnr"] for r in rows] == [21.0, 22.0]               # kept, per file
+    assert all(r["cpu"]["psnr"] != 1.0 for r in rows)                       # re-run, not kept
+    assert out["mash"]["kept"] == {"paper": {"command": "old mash command", "date": "2026-11-30", "cpu": "CPU A",
+                                             "wall_s": 3060.0}}
+    block = dict(out["mash"], command="new mash command", date="2026-12-01", cpu="CPU B")
+    meta = {"commands": {"presets": "new mash command"}, "dates": {}, "cpus": {}, "wall": {}, "date": "2026-12-01",
+            "machine": {}, "images": 2, "size": 256, "torch_threads": 2, "zs_n2n_cpu": "zs", "mash_cpu": "mash"}
+    text = bench.markdown({"meta": meta, "presets": {"mash": block}})
+    assert ("; its paper settings column is kept from `old mash command` (run on 2026-11-30 (CPU A), "
+            "wall time 51 min)") in text
+    assert "| mash | `correlated:sigma=25,beta=1` | 2 | " in text and " | 21.50 (1400) |" in text
+    # kept twice: the first run's stamp stays
+    again = bench.run_presets(files, size=16, methods=("mash",), settings=("cpu",), earlier={"mash": block})
+    assert again["mash"]["kept"]["paper"]["command"] == "old mash command"
+    # nothing to keep: a clear error, not a silent gap
+    with pytest.raises(ValueError, match="no earlier paper row of mash for a.png, b.png"):
+        bench.run_presets(files, size=16, methods=("mash",), settings=("cpu",), earlier={})
+    with pytest.raises(ValueError, match="no earlier paper row"):
+        bench.run_presets(files, size=16, methods=("mash",), settings=("cpu",),
+                          earlier={"mash": dict(earlier["mash"], noise="gaussian:sigma=25")})
+
+
 def test_cli_time_runs_the_cli_on_the_tables_input(tmp_path, monkeypatch):
     import json
     import subprocess

@@ -276,6 +276,46 @@ def test_repeated_probe_keeps_each_ratios_best_trained_probe(monkeypatch, rgb_im
         probe_correlation(noisy, probe_repeats=0)
 
 
+def test_warm_start_continues_the_best_trained_probe_network(monkeypatch, rgb_image):
+    """cpu preset: step 3 trains on from the best-trained probe network of the right ratio, not a fresh one."""
+    noisy = rgb_image + 20 * np.random.default_rng(5).standard_normal(rgb_image.shape)
+    kw = dict(probe_steps=3, steps=4, width=8, predictions=2, crop=32, shuffle_at=1)
+    original = mash_mod._train
+    calls: list[tuple[float, object, nn.Module]] = []          # (ratio, init, trained network) per training
+
+    def spy(x, *, ratio, steps, cfg, gen, report, on_step=None, init=None):
+        net, loss = original(x, ratio=ratio, steps=steps, cfg=cfg, gen=gen, report=report, on_step=on_step,
+                             init=init)
+        calls.append((ratio, init, net))
+        return net, loss
+
+    monkeypatch.setattr(mash_mod, "_train", spy)
+    cases = [   # (stats of repeat 1, repeat 2), level, index of the probe training step 3 must start from
+        (((21.0, 26.0), (20.0, 27.0)), "medium", 2),     # low ratio: repeat 2 has its lower std
+        (((19.0, 26.0), (18.0, 27.0)), "high", 1),       # high ratio (shuffles): repeat 1 has its lower std
+        (((20.0, 21.0), (22.0, 20.5)), "low", 0),        # low ratio: repeat 1
+    ]
+    for (first, second), level, source in cases:
+        calls.clear()
+        fake = iter([{"std_low": lo, "std_high": hi, "std_low_all": lo, "std_high_all": hi, "gap": 0.0}
+                     for lo, hi in (first, second)])
+        monkeypatch.setattr(mash_mod, "probe_statistics", lambda *a, **k: dict(next(fake)))
+        info: dict = {}
+        mash(noisy, rng=0, info=info, **kw)
+        assert info["level"] == level and len(calls) == 5
+        assert [c[0] for c in calls[:4]] == [0.2, 0.8, 0.2, 0.8] and all(c[1] is None for c in calls[:4])
+        assert calls[4][1] is calls[source][2] and calls[4][2] is calls[source][2]
+        assert info["warm_start_from"] == calls[source][0] == (0.8 if level == "high" else 0.2)
+    # off, a fixed ratio (no probe) and the paper's settings: a fresh network
+    for extra in ({"warm_start": "false"}, {"ratio": 0.5}, {"preset": "paper", "probe_repeats": 2}):
+        calls.clear()
+        fake = iter([{"std_low": 20.0, "std_high": 21.0, "std_low_all": 20.0, "std_high_all": 21.0, "gap": 0.0}] * 2)
+        info = {}
+        mash(noisy, rng=0, info=info, **{**kw, **extra})
+        assert calls[-1][1] is None and info["warm_start_from"] is None
+    assert PRESETS["cpu"]["warm_start"] and not PRESETS["paper"]["warm_start"] and not PRESETS["code"]["warm_start"]
+
+
 def test_options_are_validated(gray_image):
     assert ZERO_SHOT["mash"] is mash
     with pytest.raises(UsageError, match="unknown preset"):
