@@ -225,3 +225,35 @@ def test_cli_time_runs_the_cli_on_the_tables_input(tmp_path, monkeypatch):
     walls = saved["runs"]["zs_n2n"]["wall_s"]
     assert 0.3 <= walls[0] < 1.0 and 0.02 <= walls[1] < 0.2  # each run timed on its own, not from the first
     assert timer.main(["--dataset", str(tmp_path), "--image", "z.png"]) == 2
+
+
+def test_mash_budget_trains_the_fixed_ratio_for_each_step_count(tmp_path, monkeypatch, capsys):
+    import json
+
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    budget = _load("mash_budget")
+    for name in ("a.png", "b.png", "c.png"):
+        write_image(tmp_path / name, np.full((40, 40, 3), 0.5, dtype=np.float32))
+    calls = []
+
+    def fake(noisy, *, rng, info=None, ratio=None, steps=None):
+        calls.append((rng, ratio, steps))
+        if info is not None:
+            info.update(level="medium", ratio=0.5)
+        return noisy
+
+    monkeypatch.setattr(budget, "mash", fake)
+    out = tmp_path / "b.json"
+    assert budget.main(["--dataset", str(tmp_path), "--first", "1", "--images", "2", "--size", "32",
+                        "--steps", "30,70", "--with-mash", "--out", str(out)]) == 0
+    assert calls == [(1, None, None), (1, 0.5, 30), (1, 0.5, 70), (2, None, None), (2, 0.5, 30), (2, 0.5, 70)]
+    result = json.loads(out.read_text())
+    assert [r["file"] for r in result["rows"]] == ["b.png", "c.png"]
+    assert set(result["summary"]) == {"mash", "ratio 0.5, 30 steps", "ratio 0.5, 70 steps"}
+    assert result["meta"]["command"].startswith("python scripts/mash_budget.py --dataset")
+    assert budget.main(["--dataset", str(tmp_path), "--steps", "0"]) == 2
+    assert budget.main(["--dataset", str(tmp_path / "none")]) == 2
+    assert "error: dataset folder not found" in capsys.readouterr().err

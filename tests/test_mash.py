@@ -277,9 +277,9 @@ def test_repeated_probe_keeps_each_ratios_best_trained_probe(monkeypatch, rgb_im
 
 
 def test_warm_start_continues_the_best_trained_probe_network(monkeypatch, rgb_image):
-    """cpu preset: step 3 trains on from the best-trained probe network of the right ratio, not a fresh one."""
+    """warm_start: step 3 trains on from the best-trained probe network of the right ratio, not a fresh one."""
     noisy = rgb_image + 20 * np.random.default_rng(5).standard_normal(rgb_image.shape)
-    kw = dict(probe_steps=3, steps=4, width=8, predictions=2, crop=32, shuffle_at=1)
+    kw = dict(probe_steps=3, steps=4, width=8, predictions=2, crop=32, shuffle_at=1, warm_start=True)
     original = mash_mod._train
     calls: list[tuple[float, object, nn.Module]] = []          # (ratio, init, trained network) per training
 
@@ -301,19 +301,22 @@ def test_warm_start_continues_the_best_trained_probe_network(monkeypatch, rgb_im
                      for lo, hi in (first, second)])
         monkeypatch.setattr(mash_mod, "probe_statistics", lambda *a, **k: dict(next(fake)))
         info: dict = {}
-        mash(noisy, rng=0, info=info, **kw)
+        lines: list[str] = []
+        mash(noisy, rng=0, info=info, progress=lines.append, **kw)
         assert info["level"] == level and len(calls) == 5
         assert [c[0] for c in calls[:4]] == [0.2, 0.8, 0.2, 0.8] and all(c[1] is None for c in calls[:4])
         assert calls[4][1] is calls[source][2] and calls[4][2] is calls[source][2]
         assert info["warm_start_from"] == calls[source][0] == (0.8 if level == "high" else 0.2)
-    # off, a fixed ratio (no probe) and the paper's settings: a fresh network
-    for extra in ({"warm_start": "false"}, {"ratio": 0.5}, {"preset": "paper", "probe_repeats": 2}):
+        assert any(f"from the ratio-{info['warm_start_from']:g} probe's network" in line for line in lines)
+    # off (the default of every preset), a fixed ratio (no probe): a fresh network
+    for extra in ({"warm_start": "false"}, {"warm_start": None}, {"ratio": 0.5},
+                  {"preset": "paper", "probe_repeats": 2, "warm_start": None}):
         calls.clear()
         fake = iter([{"std_low": 20.0, "std_high": 21.0, "std_low_all": 20.0, "std_high_all": 21.0, "gap": 0.0}] * 2)
         info = {}
         mash(noisy, rng=0, info=info, **{**kw, **extra})
         assert calls[-1][1] is None and info["warm_start_from"] is None
-    assert PRESETS["cpu"]["warm_start"] and not PRESETS["paper"]["warm_start"] and not PRESETS["code"]["warm_start"]
+    assert not any(PRESETS[p]["warm_start"] for p in ("cpu", "paper", "code"))
 
 
 def test_options_are_validated(gray_image):

@@ -33,11 +33,10 @@ with the correlation. MASH therefore works in three steps:
    (nearly constant) signal.
 
 The ``cpu`` preset (the default) trains a narrower U-Net on random 64x64 crops
-so that a 256x256 RGB image takes about two minutes on a 2-core CPU,
+so that a 256x256 RGB image takes about two minutes on a 2-core CPU, and
 measures the probe over the flattest part of the image, relative to the noise
-level, and starts step 3 from the probe's network instead of a fresh one
-(``warm_start``; see :data:`PRESETS`); BENCHMARKS.md gives what it costs
-against the paper's settings (``preset="paper"``).
+level (see :data:`PRESETS`); BENCHMARKS.md gives what it costs against the
+paper's settings (``preset="paper"``).
 """
 
 from __future__ import annotations
@@ -109,16 +108,15 @@ _CODE_STEP2 = {"eps_low": 1.0, "eps_high": 2.0, "ratio_low": 0.1, "ratio_medium"
 #: converged, which once read a beta = 0.5 crop as strongly correlated
 #: (BENCHMARKS.md, the seeds part). The thresholds were set on single probes;
 #: a second repeat only removes such failures.
-#: At this budget the final training is far from converged (600 more steps
-#: gave +0.4 dB on a calibration crop), so the cpu preset does not throw the
-#: probe's training away: step 3 continues from the best-trained probe network
-#: of the high ratio when it shuffles, else of the low ratio (``warm_start``),
-#: with a fresh optimiser and schedule. The paper and the authors' code start
-#: step 3 from a fresh network, as do the ``paper`` and ``code`` presets.
+#: Every preset starts step 3 from a fresh network, as the paper and the
+#: authors' code do. ``warm_start=True`` continues the best-trained probe
+#: network instead; it was tried as the cpu default and not kept: on the
+#: zero-shot table's crops it moved MASH by -0.87 to +0.54 dB per crop, about
+#: nothing on average (BENCHMARKS.md, benchmarks/mash_warm_start_table.json).
 PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {**_COMMON, **_PAPER_STEP2, "probe_steps": 600, "steps": 2000, "crop": 64, "width": 32, "lr": 1e-3,
             "shuffle_at": 500, "flat_threshold": 0.1, "probe_fraction": 0.25, "relative_gap": True,
-            "eps_low": 0.12, "eps_high": 0.24, "probe_repeats": 2, "warm_start": True},
+            "eps_low": 0.12, "eps_high": 0.24, "probe_repeats": 2},
     "paper": {**_COMMON, **_PAPER_STEP2, "probe_steps": 800, "steps": 800, "crop": 0},
     "code": {**_COMMON, **_CODE_STEP2, "probe_steps": 800, "steps": 800, "crop": 0},
 }
@@ -608,8 +606,8 @@ def mash(
         from, or None), the settings and ``seconds``.
     preset : {"cpu", "paper", "code"}
         ``cpu`` (default): two pairs of probes of 600 steps and a final
-        training of 2000 steps, started from a probe's network, on random
-        64x64 crops with a U-Net of width 32 and lr 1e-3; the probe
+        training of 2000 steps on random 64x64 crops with a U-Net of width 32
+        and lr 1e-3; the probe
         gap is measured over the flattest quarter of the image relative to
         the noise level (thresholds 0.12 / 0.24), ratios 0.2 / 0.5 / 0.8.
         ``paper``: the authors' settings, 800 steps each on the whole image,
@@ -652,8 +650,9 @@ def mash(
         ratio's residual std is its lowest over the repeats (1 in the paper).
     warm_start : bool, optional
         Step 3 continues training the best-trained probe network (of the
-        high ratio when it shuffles, else of the low one) instead of a fresh
-        network (the paper's). Needs the probe: ignored when ``ratio`` is
+        high ratio when it shuffles, else of the low one), with a fresh
+        optimiser and schedule, instead of a fresh network (the paper's; the
+        default of every preset). Needs the probe: ignored when ``ratio`` is
         given.
 
     Returns
@@ -690,6 +689,7 @@ def mash(
             # the probe network of the high ratio for strong correlation, else that of the low ratio
             init_ratio = PROBE_RATIOS[1] if level == "high" else PROBE_RATIOS[0]
             init = found["_nets"][init_ratio]
+            say(f"mash {size}: training on from the ratio-{init_ratio:g} probe's network (warm_start)")
         del found
     else:
         chosen, level = float(ratio), None
