@@ -315,7 +315,7 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [SECTION, ""]
     meta = result["meta"]
     lines += [
-        "Single-image (zero-shot) denoising: each method trains its networks from scratch on the one noisy image it "
+        "Single-image (zero-shot) denoising: each method trains a fresh network on the one noisy image it "
         "denoises. Written by `scripts/zeroshot_bench.py`; raw per-image numbers in the JSON files named below.",
         "",
         f"* Machine: CPU, {meta['machine'].get('usable_cores')} cores ({meta['machine'].get('cpu_model')}), "

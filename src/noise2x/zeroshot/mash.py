@@ -111,8 +111,9 @@ _CODE_STEP2 = {"eps_low": 1.0, "eps_high": 2.0, "ratio_low": 0.1, "ratio_medium"
 #: Every preset starts step 3 from a fresh network, as the paper and the
 #: authors' code do. ``warm_start=True`` continues the best-trained probe
 #: network instead; it was tried as the cpu default and not kept: on the
-#: zero-shot table's crops it moved MASH by -0.87 to +0.54 dB per crop, about
-#: nothing on average (BENCHMARKS.md, benchmarks/mash_warm_start_table.json).
+#: zero-shot table's crops it moved MASH by -0.87 to +0.66 dB per crop and
+#: +0.09 dB on average over the three noises, the size of a change of random
+#: state (BENCHMARKS.md, benchmarks/mash_warm_start_table.json).
 PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {**_COMMON, **_PAPER_STEP2, "probe_steps": 600, "steps": 2000, "crop": 64, "width": 32, "lr": 1e-3,
             "shuffle_at": 500, "flat_threshold": 0.1, "probe_fraction": 0.25, "relative_gap": True,
@@ -651,8 +652,8 @@ def mash(
     warm_start : bool, optional
         Step 3 continues training the best-trained probe network (of the
         high ratio when it shuffles, else of the low one), with a fresh
-        optimiser and schedule, instead of a fresh network (the paper's; the
-        default of every preset). Needs the probe: ignored when ``ratio`` is
+        optimiser and schedule, instead of a fresh network (as in the paper;
+        every preset's default). Needs the probe: ignored when ``ratio`` is
         given.
 
     Returns
