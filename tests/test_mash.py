@@ -319,6 +319,35 @@ def test_warm_start_continues_the_best_trained_probe_network(monkeypatch, rgb_im
     assert not any(PRESETS[p]["warm_start"] for p in ("cpu", "paper", "code"))
 
 
+def test_grad_clip_bounds_the_gradient_norm_of_every_adam_step(monkeypatch, rgb_image):
+    """grad_clip > 0: every Adam step (probes and final training) sees a gradient of norm <= grad_clip."""
+    noisy = rgb_image + 20 * np.random.default_rng(6).standard_normal(rgb_image.shape)
+    kw = dict(probe_steps=3, steps=4, width=8, predictions=2, crop=32, shuffle_at=1)
+    original = torch.optim.Adam.step
+    norms: list[float] = []
+
+    def spy(self, *args, **kwargs):
+        grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
+        norms.append(float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", spy)
+    info: dict = {}
+    mash(noisy, rng=0, info=info, **kw)                  # unclipped (every preset's default)
+    assert PRESETS["cpu"]["grad_clip"] == 0 and info["grad_clip"] == 0
+    assert len(norms) == 2 * 2 * 3 + 4 and min(norms) > 1e-3
+    unclipped = list(norms)
+    norms.clear()
+    mash(noisy, rng=0, info=info, grad_clip=1e-3, **kw)  # probes (2 repeats x 2 ratios) and step 3 all clip
+    assert len(norms) == len(unclipped) and max(norms) <= 1e-3 * (1 + 1e-4)
+    norms.clear()
+    mash(noisy, rng=0, ratio=0.5, grad_clip="1e-3", **kw)  # the fixed-ratio ablation too; CLI strings parse
+    assert len(norms) == 4 and max(norms) <= 1e-3 * (1 + 1e-4)
+    for bad in (-1, float("nan"), "x"):
+        with pytest.raises(UsageError, match="grad_clip|numbers"):
+            mash(noisy, grad_clip=bad, **kw)
+
+
 def test_options_are_validated(gray_image):
     assert ZERO_SHOT["mash"] is mash
     with pytest.raises(UsageError, match="unknown preset"):

@@ -80,6 +80,7 @@ _COMMON: dict[str, Any] = {
     "relative_gap": False,
     "probe_repeats": 1,
     "warm_start": False,
+    "grad_clip": 0.0,
 }
 _PAPER_STEP2 = {"eps_low": 1.5, "eps_high": 2.5, "ratio_low": 0.2, "ratio_medium": 0.5, "ratio_high": 0.8}
 _CODE_STEP2 = {"eps_low": 1.0, "eps_high": 2.0, "ratio_low": 0.1, "ratio_medium": 0.5, "ratio_high": 0.9}
@@ -402,6 +403,7 @@ def _train(
     crop = int(cfg["crop"])
     ch, cw = (min(crop, h), min(crop, w)) if crop > 0 else (h, w)
     loss_value = float("nan")
+    clip = float(cfg["grad_clip"])
     for i in range(steps):
         if (ch, cw) != (h, w):
             top = int(torch.randint(0, h - ch + 1, (1,), generator=gen))
@@ -414,6 +416,8 @@ def _train(
         loss = masked_l1(net(xs * keep), ts, 1.0 - keep)
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if clip > 0:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
         opt.step()
         sched.step()
         loss_value = float(loss.detach())
@@ -447,7 +451,7 @@ def _config(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
     try:
         for key in ("probe_steps", "steps", "predictions", "width", "shuffle_at", "tile", "crop", "probe_repeats"):
             cfg[key] = int(cfg[key])
-        for key in ("lr", "probe_fraction", "flat_threshold", "eps_low", "eps_high",
+        for key in ("lr", "grad_clip", "probe_fraction", "flat_threshold", "eps_low", "eps_high",
                     "ratio_low", "ratio_medium", "ratio_high"):
             cfg[key] = float(cfg[key])
     except (TypeError, ValueError) as exc:
@@ -455,6 +459,8 @@ def _config(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
     cfg["relative_gap"] = _as_bool(cfg["relative_gap"], "relative_gap")
     cfg["warm_start"] = _as_bool(cfg["warm_start"], "warm_start")
     bad = [k for k in ("probe_steps", "steps", "shuffle_at", "crop") if cfg[k] < 0]
+    if not cfg["grad_clip"] >= 0:  # also rejects NaN
+        bad.append("grad_clip")
     bad += [k for k in ("predictions", "width", "probe_repeats") if cfg[k] < 1]
     bad += [k for k in ("ratio_low", "ratio_medium", "ratio_high") if not 0 <= cfg[k] < 1]
     if cfg["tile"] < 2 or cfg["tile"] % 2:
@@ -466,7 +472,7 @@ def _config(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
     if bad:
         raise UsageError(f"mash: invalid option value(s): {', '.join(bad)} (steps >= 0, predictions and "
                          "probe_repeats >= 1, "
-                         "ratios in [0,1), tile even >= 2, lr > 0, probe_fraction in (0,1])")
+                         "ratios in [0,1), tile even >= 2, lr > 0, grad_clip >= 0, probe_fraction in (0,1])")
     return cfg
 
 
@@ -585,6 +591,7 @@ def mash(
     relative_gap: bool | None = None,
     probe_repeats: int | None = None,
     warm_start: bool | None = None,
+    grad_clip: float | None = None,
 ) -> np.ndarray:
     """Denoise one image with MASH (masked and shuffled blind-spot training on that image alone).
 
@@ -655,6 +662,10 @@ def mash(
         optimiser and schedule, instead of a fresh network (as in the paper;
         every preset's default). Needs the probe: ignored when ``ratio`` is
         given.
+    grad_clip : float, optional
+        Before each Adam step (probes and final training) the gradient's
+        global norm is clipped to this value; 0 (every preset's default)
+        does not clip.
 
     Returns
     -------
@@ -668,7 +679,7 @@ def mash(
         "width": width, "eps_low": eps_low, "eps_high": eps_high, "ratio_low": ratio_low,
         "ratio_medium": ratio_medium, "ratio_high": ratio_high, "shuffle_at": shuffle_at, "tile": tile,
         "flat_threshold": flat_threshold, "probe_fraction": probe_fraction, "relative_gap": relative_gap,
-        "probe_repeats": probe_repeats, "warm_start": warm_start,
+        "probe_repeats": probe_repeats, "warm_start": warm_start, "grad_clip": grad_clip,
     })
     if ratio is not None and not 0 <= float(ratio) < 1:
         raise UsageError(f"mash: ratio must be in [0, 1), got {ratio}")
