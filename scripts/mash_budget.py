@@ -26,13 +26,13 @@ import numpy as np
 
 from noise2x.benchmark import machine_info
 from noise2x.fsutil import atomic_path
-from noise2x.io import list_images, read_image
+from noise2x.io import read_image
 from noise2x.metrics import psnr
 from noise2x.noise import protocol_noisy
 from noise2x.zeroshot import mash
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from zeroshot_bench import DATA, centre_crop  # noqa: E402  (the table's crop)
+from zeroshot_bench import DATA, centre_crop, select_files  # noqa: E402  (the table's crop)
 
 
 def _say(msg: str) -> None:
@@ -58,12 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     if not steps or min(steps) < 1:
         print(f"error: --steps needs positive integers, got '{args.steps}'", file=sys.stderr)
         return 2
-    if not args.dataset.is_dir():
-        print(f"error: dataset folder not found: {args.dataset}", file=sys.stderr)
-        return 2
-    files = list_images(args.dataset)[args.first: args.first + args.images]
-    if not files:
-        print(f"error: no images from index {args.first} in {args.dataset}", file=sys.stderr)
+    files, error = select_files(args.dataset, args.first, args.images)
+    if error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     t_start = time.perf_counter()
     rows: list[dict[str, Any]] = []

@@ -44,14 +44,14 @@ import numpy as np
 
 from noise2x.benchmark import machine_info
 from noise2x.fsutil import atomic_path
-from noise2x.io import list_images, read_image
+from noise2x.io import read_image
 from noise2x.metrics import psnr
 from noise2x.noise import protocol_noisy
 from noise2x.zeroshot import mash
 from noise2x.zeroshot.mash import PRESETS, probe_correlation
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from zeroshot_bench import centre_crop  # noqa: E402  (the table's crop)
+from zeroshot_bench import centre_crop, select_files  # noqa: E402  (the table's crop)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "cbsd68"
@@ -135,15 +135,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: --ratios needs numbers strictly between 0 and 1, got '{args.ratios}'", file=sys.stderr)
             return 2
         configs = {f"ratio {r:g}": (r, "off") for r in ratios}
-    if args.first < 12:
-        print("error: --first must be at least 12 (images 0-11 are test and confusion crops)", file=sys.stderr)
-        return 2
-    if not args.dataset.is_dir():
-        print(f"error: dataset folder not found: {args.dataset}", file=sys.stderr)
-        return 2
-    files = list_images(args.dataset)[args.first: args.first + args.images]
-    if not files:
-        print(f"error: no calibration images from index {args.first} in {args.dataset}", file=sys.stderr)
+    files, error = select_files(args.dataset, args.first, args.images, calibration=True)
+    if error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     probe_betas = [float(b) for b in args.probe_betas.split(",") if b.strip()]
     train_betas = [float(b) for b in args.betas.split(",") if b.strip()]

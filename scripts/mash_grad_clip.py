@@ -29,13 +29,13 @@ import numpy as np
 
 from noise2x.benchmark import machine_info
 from noise2x.fsutil import atomic_path
-from noise2x.io import list_images, read_image
+from noise2x.io import read_image
 from noise2x.metrics import psnr
 from noise2x.noise import protocol_noisy
 from noise2x.zeroshot import mash
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from zeroshot_bench import DATA, NOISES, centre_crop  # noqa: E402  (the table's crop and noises)
+from zeroshot_bench import DATA, NOISES, centre_crop, select_files  # noqa: E402  (the table's crop and noises)
 
 
 def _say(msg: str) -> None:
@@ -86,15 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     if not noises:
         print("error: --noises is empty", file=sys.stderr)
         return 2
-    if args.first < 12:
-        print("error: --first must be at least 12 (images 0-11 are test and confusion crops)", file=sys.stderr)
-        return 2
-    if not args.dataset.is_dir():
-        print(f"error: dataset folder not found: {args.dataset}", file=sys.stderr)
-        return 2
-    files = list_images(args.dataset)[args.first: args.first + args.images]
-    if not files:
-        print(f"error: no calibration images from index {args.first} in {args.dataset}", file=sys.stderr)
+    files, error = select_files(args.dataset, args.first, args.images, calibration=True)
+    if error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     runs: list[dict[str, Any]] = []
     if args.out and args.out.is_file():

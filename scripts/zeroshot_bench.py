@@ -94,6 +94,22 @@ def centre_crop(image: np.ndarray, size: int) -> np.ndarray:
     return image[top: top + ch, left: left + cw]
 
 
+def select_files(dataset: Path, first: int, count: int, *, calibration: bool = False) -> tuple[list[Path], str]:
+    """Images ``first`` .. ``first + count - 1`` of ``dataset`` (sorted), or ``([], error line)``.
+
+    ``calibration``: the script may only read calibration images (index 12 and up; 0-3 are the zero-shot
+    table's test crops, 0-11 the confusion table's).
+    """
+    if calibration and first < 12:
+        return [], "--first must be at least 12 (images 0-11 are test and confusion crops)"
+    if not dataset.is_dir():
+        return [], f"dataset folder not found: {dataset}"
+    files = list_images(dataset)[first: first + count]
+    if not files:
+        return [], f"no {'calibration ' if calibration else ''}images from index {first} in {dataset}"
+    return files, ""
+
+
 def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 

@@ -257,3 +257,43 @@ def test_mash_budget_trains_the_fixed_ratio_for_each_step_count(tmp_path, monkey
     assert budget.main(["--dataset", str(tmp_path), "--steps", "0"]) == 2
     assert budget.main(["--dataset", str(tmp_path / "none")]) == 2
     assert "error: dataset folder not found" in capsys.readouterr().err
+
+
+def test_mash_grad_clip_runs_each_clip_on_calibration_crops_and_resumes(tmp_path, monkeypatch, capsys):
+    import json
+
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    script = _load("mash_grad_clip")
+    for k in range(14):
+        write_image(tmp_path / f"{k:02d}.png", np.full((40, 40, 3), 0.5, dtype=np.float32))
+    calls = []
+
+    def fake(noisy, *, rng, grad_clip, info):
+        calls.append((rng, grad_clip))
+        info.update(level="low" if grad_clip else "medium", gap=0.1)
+        return noisy * (0.9 if grad_clip else 1.1)   # clipping "helps": less error on this fake
+
+    monkeypatch.setattr(script, "mash", fake)
+    out = tmp_path / "g.json"
+    argv = ["--dataset", str(tmp_path), "--first", "12", "--images", "2", "--size", "32",
+            "--noises", "gaussian:sigma=25;correlated:sigma=25,beta=1", "--out", str(out)]
+    assert script.main([*argv, "--clips", "0,1"]) == 0
+    assert calls == [(12, 0.0), (12, 1.0), (13, 0.0), (13, 1.0)] * 2
+    result = json.loads(out.read_text())
+    assert len(result["runs"]) == 8 and result["runs"][0]["command"].startswith("python scripts/mash_grad_clip.py")
+    summary = result["summary"]["correlated:sigma=25,beta=1 | clip 1"]
+    assert summary["crops"] == 2 and summary["levels"] == {"low": 2, "medium": 0, "high": 0}
+    assert summary["gain_over_clip0"] > 0 and summary["gain_range"][0] > 0
+    assert result["summary"]["gaussian:sigma=25 | clip 0"]["gain_over_clip0"] is None
+    calls.clear()                                    # a re-run only adds what the JSON lacks
+    assert script.main([*argv, "--clips", "0,1,2"]) == 0
+    assert calls == [(12, 2.0), (13, 2.0)] * 2 and len(json.loads(out.read_text())["runs"]) == 12
+    calls.clear()
+    for bad in (["--first", "3"], ["--clips", "-1"], ["--clips", "nan"], ["--clips", "inf"], ["--noises", ";"]):
+        assert script.main(["--dataset", str(tmp_path), "--first", "12", "--images", "1", *bad]) == 2
+    (tmp_path / "other.json").write_text("[1]")
+    assert script.main(["--dataset", str(tmp_path), "--first", "12", "--out", str(tmp_path / "other.json")]) == 2
+    assert "not this script's JSON" in capsys.readouterr().err and calls == []
