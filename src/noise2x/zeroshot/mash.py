@@ -384,6 +384,7 @@ def _train(
     report: Reporter,
     on_step: Callable[[int, torch.nn.Module], torch.Tensor | None] | None = None,
     init: torch.nn.Module | None = None,
+    clip: float = 0.0,
 ) -> tuple[torch.nn.Module, float]:
     """Train a U-Net on ``x`` with masking ratio ``ratio``; return it and its last loss.
 
@@ -391,6 +392,7 @@ def _train(
     on ``x``, which is trained further in place, with a fresh optimiser and
     schedule). ``on_step(i, net)`` runs after step ``i`` and may return a new
     target (the local shuffle); until then the target is ``x`` itself.
+    ``clip > 0`` clips the gradient's global norm to ``clip`` before each step.
     """
     # channels-last weights make the convolutions run channels-last (faster on CPUs, BENCHMARKS.md)
     if init is None:
@@ -403,7 +405,6 @@ def _train(
     crop = int(cfg["crop"])
     ch, cw = (min(crop, h), min(crop, w)) if crop > 0 else (h, w)
     loss_value = float("nan")
-    clip = float(cfg["grad_clip"])
     for i in range(steps):
         if (ch, cw) != (h, w):
             top = int(torch.randint(0, h - ch + 1, (1,), generator=gen))
@@ -663,9 +664,11 @@ def mash(
         every preset's default). Needs the probe: ignored when ``ratio`` is
         given.
     grad_clip : float, optional
-        Before each Adam step (probes and final training) the gradient's
-        global norm is clipped to this value; 0 (every preset's default)
-        does not clip.
+        Before each Adam step of the final training (step 3, or the only
+        training when ``ratio`` is given) the gradient's global norm is
+        clipped to this value; 0 (every preset's default) does not clip. The
+        probes are never clipped: step 2's thresholds were calibrated on
+        unclipped probes.
 
     Returns
     -------
@@ -722,7 +725,7 @@ def mash(
 
     report = Reporter(progress, f"mash {size} ratio {chosen:g}", cfg["steps"])
     net, loss_value = _train(x, ratio=chosen, steps=cfg["steps"], cfg=cfg, gen=gen, report=report,
-                             on_step=maybe_shuffle, init=init)
+                             on_step=maybe_shuffle, init=init, clip=cfg["grad_clip"])
     out = masked_average(net, x, chosen, k, generator=gen)
     details.update({"final_loss": loss_value, "seconds": time.perf_counter() - start})
     if info is not None:
