@@ -13,6 +13,7 @@ same seeds as the table (``rng = i``). Predictions are clipped to [0, 255] befor
 runs it already holds. Usage::
 
     python scripts/mash_grad_clip.py --first 20 --images 5 --clips 0,1 --out benchmarks/mash_grad_clip.json
+    python scripts/mash_grad_clip.py --markdown benchmarks/mash_grad_clip.json   # its table for BENCHMARKS.md
 """
 
 from __future__ import annotations
@@ -68,6 +69,24 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def markdown(result: dict[str, Any]) -> str:
+    """A BENCHMARKS.md table of ``result``: per noise and clip, crops, mean PSNR, gain over clip 0, levels."""
+    lines = ["| noise | grad_clip | crops | MASH (dB) | gain over no clipping (dB): mean, per crop | "
+             "levels (low/medium/high) | s per crop |", "|---|---|---|---|---|---|---|"]
+    runs = result["runs"]
+    plain = {(r["noise"], r["index"]): r["psnr"] for r in runs if r["clip"] == 0}
+    for key, row in summarise(runs).items():
+        noise, clip = key.split(" | clip ")
+        per_crop = [r["psnr"] - plain[(noise, r["index"])] for r in runs
+                    if r["noise"] == noise and r["clip"] == float(clip) and (noise, r["index"]) in plain]
+        gain = ("-" if row["gain_over_clip0"] is None else
+                f"{row['gain_over_clip0']:+.2f}: " + ", ".join(f"{g:+.2f}" for g in per_crop))
+        levels = "/".join(str(row["levels"][lv]) for lv in ("low", "medium", "high"))
+        lines.append(f"| {noise} | {clip} | {row['crops']} | {row['psnr']:.2f} | {gain} | {levels} | "
+                     f"{row['seconds']:.0f} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", type=Path, default=DATA / "cbsd68")
@@ -77,7 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noises", default=";".join(NOISES), help="semicolon-separated noise specs")
     parser.add_argument("--clips", default="0,1", help="comma list of gradient-norm limits (0 = no clipping)")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--markdown", type=Path, metavar="JSON", help="print the table of this JSON and stop")
     args = parser.parse_args(argv)
+    if args.markdown:
+        try:
+            print(markdown(json.loads(args.markdown.read_text())))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"error: cannot read {args.markdown} as this script's JSON ({exc})", file=sys.stderr)
+            return 2
+        return 0
     clips = _clips(args.clips)
     noises = [n.strip() for n in args.noises.split(";") if n.strip()]
     if not clips:

@@ -288,6 +288,10 @@ def test_mash_grad_clip_runs_each_clip_on_calibration_crops_and_resumes(tmp_path
     assert summary["crops"] == 2 and summary["levels"] == {"low": 2, "medium": 0, "high": 0}
     assert summary["gain_over_clip0"] > 0 and summary["gain_range"][0] > 0
     assert result["summary"]["gaussian:sigma=25 | clip 0"]["gain_over_clip0"] is None
+    table = script.markdown(result).splitlines()
+    assert len(table) == 2 + 4 and table[-1].startswith("| correlated:sigma=25,beta=1 | 1 | 2 | ")
+    assert "| 0/2/0 |" in table[2] and "| 2/0/0 |" in table[-1] and table[-1].count("+") == 3
+    assert script.main(["--markdown", str(out)]) == 0 and script.main(["--markdown", str(tmp_path / "x")]) == 2
     calls.clear()                                    # a re-run only adds what the JSON lacks
     assert script.main([*argv, "--clips", "0,1,2"]) == 0
     assert calls == [(12, 2.0), (13, 2.0)] * 2 and len(json.loads(out.read_text())["runs"]) == 12
