@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                 out = mash(noisy, rng=i, grad_clip=clip, info=info)
                 run = {"noise": noise, "file": path.name, "index": i, "clip": clip, "psnr": psnr(clean, out),
                        "noisy": psnr(clean, noisy, clip=False), "level": info["level"], "gap": info["gap"],
+                       "clipped_steps": info.get("clipped_steps"), "max_grad_norm": info.get("max_grad_norm"),
                        "seconds": time.perf_counter() - t0, "date": time.strftime("%Y-%m-%d"),
                        "command": command}
                 runs.append(run)

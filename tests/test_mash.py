@@ -283,9 +283,9 @@ def test_warm_start_continues_the_best_trained_probe_network(monkeypatch, rgb_im
     original = mash_mod._train
     calls: list[tuple[float, object, nn.Module]] = []          # (ratio, init, trained network) per training
 
-    def spy(x, *, ratio, steps, cfg, gen, report, on_step=None, init=None, clip=0.0):
+    def spy(x, *, ratio, steps, cfg, gen, report, on_step=None, init=None, clip=0.0, stats=None):
         net, loss = original(x, ratio=ratio, steps=steps, cfg=cfg, gen=gen, report=report, on_step=on_step,
-                             init=init, clip=clip)
+                             init=init, clip=clip, stats=stats)
         calls.append((ratio, init, net))
         return net, loss
 
@@ -334,6 +334,7 @@ def test_grad_clip_bounds_the_gradient_norm_of_the_final_training_only(monkeypat
     monkeypatch.setattr(torch.optim.Adam, "step", spy)
     info: dict = {}
     mash(noisy, rng=0, info=info, **kw)                  # unclipped (every preset's default)
+    unclipped_info = dict(info)
     assert PRESETS["cpu"]["grad_clip"] == 0 and info["grad_clip"] == 0
     assert len(norms) == 2 * 2 * 3 + 4 and min(norms) > 1e-3
     unclipped = list(norms)
@@ -341,6 +342,12 @@ def test_grad_clip_bounds_the_gradient_norm_of_the_final_training_only(monkeypat
     mash(noisy, rng=0, info=info, grad_clip=1e-3, **kw)  # probes (2 repeats x 2 ratios) as before, step 3 clips
     assert len(norms) == len(unclipped) and norms[:12] == unclipped[:12]
     assert max(norms[12:]) <= 1e-3 * (1 + 1e-4)
+    # every step of step 3 exceeded 1e-3; its first step saw the unclipped run's first gradient
+    assert info["clipped_steps"] == 4 and info["max_grad_norm"] >= unclipped[12] * (1 - 1e-5)
+    assert "clipped_steps" not in PRESETS["cpu"] and "clipped_steps" not in unclipped_info
+    norms.clear()
+    mash(noisy, rng=0, info=info, grad_clip=1e9, **kw)   # a limit never reached: the largest norm step 3 saw
+    assert info["clipped_steps"] == 0 and info["max_grad_norm"] == pytest.approx(max(norms[12:]), rel=1e-5)
     norms.clear()
     mash(noisy, rng=0, ratio=0.5, grad_clip="1e-3", **kw)  # the fixed-ratio ablation too; CLI strings parse
     assert len(norms) == 4 and max(norms) <= 1e-3 * (1 + 1e-4)

@@ -385,6 +385,7 @@ def _train(
     on_step: Callable[[int, torch.nn.Module], torch.Tensor | None] | None = None,
     init: torch.nn.Module | None = None,
     clip: float = 0.0,
+    stats: dict[str, Any] | None = None,
 ) -> tuple[torch.nn.Module, float]:
     """Train a U-Net on ``x`` with masking ratio ``ratio``; return it and its last loss.
 
@@ -392,7 +393,9 @@ def _train(
     on ``x``, which is trained further in place, with a fresh optimiser and
     schedule). ``on_step(i, net)`` runs after step ``i`` and may return a new
     target (the local shuffle); until then the target is ``x`` itself.
-    ``clip > 0`` clips the gradient's global norm to ``clip`` before each step.
+    ``clip > 0`` clips the gradient's global norm to ``clip`` before each step;
+    ``stats`` then receives ``clipped_steps`` (steps whose norm exceeded
+    ``clip``) and ``max_grad_norm`` (before clipping).
     """
     # channels-last weights make the convolutions run channels-last (faster on CPUs, BENCHMARKS.md)
     if init is None:
@@ -405,6 +408,7 @@ def _train(
     crop = int(cfg["crop"])
     ch, cw = (min(crop, h), min(crop, w)) if crop > 0 else (h, w)
     loss_value = float("nan")
+    norms: list[torch.Tensor] = []
     for i in range(steps):
         if (ch, cw) != (h, w):
             top = int(torch.randint(0, h - ch + 1, (1,), generator=gen))
@@ -418,7 +422,7 @@ def _train(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if clip > 0:
-            torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
+            norms.append(torch.nn.utils.clip_grad_norm_(net.parameters(), clip))
         opt.step()
         sched.step()
         loss_value = float(loss.detach())
@@ -427,6 +431,9 @@ def _train(
             new_target = on_step(i, net)
             if new_target is not None:
                 target = new_target
+    if stats is not None and norms:
+        seen = torch.stack(norms)
+        stats.update({"clipped_steps": int((seen > clip).sum()), "max_grad_norm": float(seen.max())})
     return net, loss_value
 
 
@@ -612,7 +619,9 @@ def mash(
         ``gaps`` (one per probe repeat),
         ``level``, ``ratio``, ``shuffled``, ``flat_fraction``,
         ``warm_start_from`` (the ratio of the probe network step 3 started
-        from, or None), the settings and ``seconds``.
+        from, or None), with ``grad_clip`` also ``clipped_steps`` (steps of
+        the final training whose gradient norm exceeded it) and
+        ``max_grad_norm``, the settings and ``seconds``.
     preset : {"cpu", "paper", "code"}
         ``cpu`` (default): two pairs of probes of 600 steps and a final
         training of 2000 steps on random 64x64 crops with a U-Net of width 32
@@ -725,7 +734,7 @@ def mash(
 
     report = Reporter(progress, f"mash {size} ratio {chosen:g}", cfg["steps"])
     net, loss_value = _train(x, ratio=chosen, steps=cfg["steps"], cfg=cfg, gen=gen, report=report,
-                             on_step=maybe_shuffle, init=init, clip=cfg["grad_clip"])
+                             on_step=maybe_shuffle, init=init, clip=cfg["grad_clip"], stats=details)
     out = masked_average(net, x, chosen, k, generator=gen)
     details.update({"final_loss": loss_value, "seconds": time.perf_counter() - start})
     if info is not None:
