@@ -70,9 +70,12 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    """A BENCHMARKS.md table of ``result``: per noise and clip, crops, mean PSNR, gain over clip 0, levels."""
+    """A BENCHMARKS.md table of ``result``: per noise and clip, crops, mean PSNR, gain over clip 0, levels.
+
+    Steps clipped (of the final training) are "?" for runs recorded before the script stored them.
+    """
     lines = ["| noise | grad_clip | crops | MASH (dB) | gain over no clipping (dB): mean, per crop | "
-             "levels (low/medium/high) | s per crop |", "|---|---|---|---|---|---|---|"]
+             "levels (low/medium/high) | steps clipped, per crop | s per crop |", "|---|---|---|---|---|---|---|---|"]
     runs = result["runs"]
     plain = {(r["noise"], r["index"]): r["psnr"] for r in runs if r["clip"] == 0}
     for key, row in summarise(runs).items():
@@ -82,7 +85,10 @@ def markdown(result: dict[str, Any]) -> str:
         gain = ("-" if row["gain_over_clip0"] is None else
                 f"{row['gain_over_clip0']:+.2f}: " + ", ".join(f"{g:+.2f}" for g in per_crop))
         levels = "/".join(str(row["levels"][lv]) for lv in ("low", "medium", "high"))
-        lines.append(f"| {noise} | {clip} | {row['crops']} | {row['psnr']:.2f} | {gain} | {levels} | "
+        clipped = "-" if float(clip) == 0 else ", ".join(
+            "?" if r.get("clipped_steps") is None else str(r["clipped_steps"])
+            for r in runs if r["noise"] == noise and r["clip"] == float(clip))
+        lines.append(f"| {noise} | {clip} | {row['crops']} | {row['psnr']:.2f} | {gain} | {levels} | {clipped} | "
                      f"{row['seconds']:.0f} |")
     return "\n".join(lines)
 

@@ -274,6 +274,8 @@ def test_mash_grad_clip_runs_each_clip_on_calibration_crops_and_resumes(tmp_path
     def fake(noisy, *, rng, grad_clip, info):
         calls.append((rng, grad_clip))
         info.update(level="low" if grad_clip else "medium", gap=0.1)
+        if grad_clip:
+            info.update(clipped_steps=rng, max_grad_norm=3.0)
         return noisy * (0.9 if grad_clip else 1.1)   # clipping "helps": less error on this fake
 
     monkeypatch.setattr(script, "mash", fake)
@@ -290,7 +292,7 @@ def test_mash_grad_clip_runs_each_clip_on_calibration_crops_and_resumes(tmp_path
     assert result["summary"]["gaussian:sigma=25 | clip 0"]["gain_over_clip0"] is None
     table = script.markdown(result).splitlines()
     assert len(table) == 2 + 4 and table[-1].startswith("| correlated:sigma=25,beta=1 | 1 | 2 | ")
-    assert "| 0/2/0 |" in table[2] and "| 2/0/0 |" in table[-1] and table[-1].count("+") == 3
+    assert "| 0/2/0 | - |" in table[2] and "| 2/0/0 | 12, 13 |" in table[-1] and table[-1].count("+") == 3
     assert script.main(["--markdown", str(out)]) == 0 and script.main(["--markdown", str(tmp_path / "x")]) == 2
     calls.clear()                                    # a re-run only adds what the JSON lacks
     assert script.main([*argv, "--clips", "0,1,2"]) == 0
