@@ -8,7 +8,7 @@ its longer training, not from the ratio. This script trains the fixed ratio 0.5 
 zero-shot table's crops and noise (same crops, noise and seeds ``rng = i`` as
 ``scripts/zeroshot_bench.py``): ``--steps 2600`` is the final training plus one probe,
 ``--steps 4400`` every step MASH trains. ``--with-mash`` also runs MASH itself (the table has it for
-crops 0-3). Predictions are clipped to [0, 255] before PSNR (PROTOCOL.md). Usage::
+crops 0-3). ``--grad-clip`` sets MASH's ``grad_clip`` for every run. Predictions are clipped to [0, 255] before PSNR (PROTOCOL.md). Usage::
 
     python scripts/mash_budget.py --images 4 --steps 2600,4400 --out benchmarks/mash_budget.json
 """
@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ratio", type=float, default=0.5, help="the fixed masking ratio")
     parser.add_argument("--steps", default="2600,4400", help="comma list of final-training steps")
     parser.add_argument("--with-mash", action="store_true", help="also run MASH (cpu preset) on each crop")
+    parser.add_argument("--grad-clip", type=float, default=0.0,
+                        help="MASH's grad_clip for every run (0 = no clipping, the presets' default)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     try:
@@ -57,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         steps = []
     if not steps or min(steps) < 1:
         print(f"error: --steps needs positive integers, got '{args.steps}'", file=sys.stderr)
+        return 2
+    if not args.grad_clip >= 0:
+        print(f"error: --grad-clip must be >= 0, got {args.grad_clip}", file=sys.stderr)
         return 2
     files, error = select_files(args.dataset, args.first, args.images)
     if error:
@@ -72,14 +77,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.with_mash:
             info: dict[str, Any] = {}
             t0 = time.perf_counter()
-            out = mash(noisy, rng=i, info=info)
+            out = mash(noisy, rng=i, info=info, grad_clip=args.grad_clip)
             row["mash"] = {"psnr": psnr(clean, out), "seconds": time.perf_counter() - t0, "level": info["level"],
                            "ratio": info["ratio"]}
             _say(f"[{path.name}] mash: {row['mash']['psnr']:.2f} dB ({info['level']}) "
                  f"{row['mash']['seconds']:.0f} s")
         for n in steps:
             t0 = time.perf_counter()
-            out = mash(noisy, rng=i, ratio=args.ratio, steps=n)
+            out = mash(noisy, rng=i, ratio=args.ratio, steps=n, grad_clip=args.grad_clip)
             row[f"ratio {args.ratio:g}, {n} steps"] = {"psnr": psnr(clean, out), "seconds": time.perf_counter() - t0}
             _say(f"[{path.name}] ratio {args.ratio:g}, {n} steps: {psnr(clean, out):.2f} dB "
                  f"{time.perf_counter() - t0:.0f} s")
@@ -88,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {k: {"psnr": float(np.mean([r[k]["psnr"] for r in rows])),
                    "seconds": float(np.mean([r[k]["seconds"] for r in rows]))} for k in keys}
     result = {"rows": rows, "summary": summary,
-              "meta": {"noise": args.noise, "machine": machine_info(), "date": time.strftime("%Y-%m-%d"),
+              "meta": {"noise": args.noise, "grad_clip": args.grad_clip, "machine": machine_info(), "date": time.strftime("%Y-%m-%d"),
                        "wall_s": time.perf_counter() - t_start,
                        "command": "python scripts/mash_budget.py " + " ".join(argv if argv is not None
                                                                                else sys.argv[1:])}}

@@ -235,12 +235,14 @@ def test_mash_budget_trains_the_fixed_ratio_for_each_step_count(tmp_path, monkey
     from noise2x.io import write_image
 
     budget = _load("mash_budget")
+    clips = []
     for name in ("a.png", "b.png", "c.png"):
         write_image(tmp_path / name, np.full((40, 40, 3), 0.5, dtype=np.float32))
     calls = []
 
-    def fake(noisy, *, rng, info=None, ratio=None, steps=None):
+    def fake(noisy, *, rng, info=None, ratio=None, steps=None, grad_clip):
         calls.append((rng, ratio, steps))
+        clips.append(grad_clip)
         if info is not None:
             info.update(level="medium", ratio=0.5)
         return noisy
@@ -250,10 +252,15 @@ def test_mash_budget_trains_the_fixed_ratio_for_each_step_count(tmp_path, monkey
     assert budget.main(["--dataset", str(tmp_path), "--first", "1", "--images", "2", "--size", "32",
                         "--steps", "30,70", "--with-mash", "--out", str(out)]) == 0
     assert calls == [(1, None, None), (1, 0.5, 30), (1, 0.5, 70), (2, None, None), (2, 0.5, 30), (2, 0.5, 70)]
+    assert clips == [0.0] * 6
     result = json.loads(out.read_text())
     assert [r["file"] for r in result["rows"]] == ["b.png", "c.png"]
     assert set(result["summary"]) == {"mash", "ratio 0.5, 30 steps", "ratio 0.5, 70 steps"}
     assert result["meta"]["command"].startswith("python scripts/mash_budget.py --dataset")
+    clips.clear()
+    assert budget.main(["--dataset", str(tmp_path), "--first", "1", "--images", "1", "--size", "32",
+                        "--steps", "30", "--grad-clip", "1"]) == 0 and clips == [1.0]
+    assert budget.main(["--dataset", str(tmp_path), "--grad-clip", "nan"]) == 2 and clips == [1.0]
     assert budget.main(["--dataset", str(tmp_path), "--steps", "0"]) == 2
     assert budget.main(["--dataset", str(tmp_path / "none")]) == 2
     assert "error: dataset folder not found" in capsys.readouterr().err
