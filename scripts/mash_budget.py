@@ -8,7 +8,8 @@ its longer training, not from the ratio. This script trains the fixed ratio 0.5 
 zero-shot table's crops and noise (same crops, noise and seeds ``rng = i`` as
 ``scripts/zeroshot_bench.py``): ``--steps 2600`` is the final training plus one probe,
 ``--steps 4400`` every step MASH trains. ``--with-mash`` also runs MASH itself (the table has it for
-crops 0-3). ``--grad-clip`` sets MASH's ``grad_clip`` for every run. Predictions are clipped to [0, 255] before PSNR (PROTOCOL.md). Usage::
+crops 0-3). ``--grad-clip`` sets MASH's ``grad_clip`` for every run. Predictions are clipped to
+[0, 255] before PSNR (PROTOCOL.md). Usage::
 
     python scripts/mash_budget.py --images 4 --steps 2600,4400 --out benchmarks/mash_budget.json
 """
@@ -93,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = {k: {"psnr": float(np.mean([r[k]["psnr"] for r in rows])),
                    "seconds": float(np.mean([r[k]["seconds"] for r in rows]))} for k in keys}
     result = {"rows": rows, "summary": summary,
-              "meta": {"noise": args.noise, "grad_clip": args.grad_clip, "machine": machine_info(), "date": time.strftime("%Y-%m-%d"),
+              "meta": {"noise": args.noise, "grad_clip": args.grad_clip, "machine": machine_info(),
+                       "date": time.strftime("%Y-%m-%d"),
                        "wall_s": time.perf_counter() - t_start,
                        "command": "python scripts/mash_budget.py " + " ".join(argv if argv is not None
                                                                                else sys.argv[1:])}}

@@ -115,6 +115,10 @@ _CODE_STEP2 = {"eps_low": 1.0, "eps_high": 2.0, "ratio_low": 0.1, "ratio_medium"
 #: zero-shot table's crops it moved MASH by -0.87 to +0.66 dB per crop and
 #: +0.09 dB on average over the three noises, the size of a change of random
 #: state (BENCHMARKS.md, benchmarks/mash_warm_start_table.json).
+#: ``grad_clip`` (clipping step 3's gradient norm) is off in every preset: a
+#: limit of 1 removes the breakdown of much longer trainings, but at the
+#: presets' budget it gained only +0.05 dB on 25 calibration runs, -0.35 to
+#: +0.54 per crop (BENCHMARKS.md, benchmarks/mash_grad_clip.json).
 PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {**_COMMON, **_PAPER_STEP2, "probe_steps": 600, "steps": 2000, "crop": 64, "width": 32, "lr": 1e-3,
             "shuffle_at": 500, "flat_threshold": 0.1, "probe_fraction": 0.25, "relative_gap": True,
