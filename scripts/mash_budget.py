@@ -25,15 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from noise2x.benchmark import machine_info
-from noise2x.fsutil import atomic_path
 from noise2x.io import read_image
 from noise2x.metrics import psnr
 from noise2x.noise import protocol_noisy
 from noise2x.zeroshot import mash
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from zeroshot_bench import DATA, centre_crop, select_files  # noqa: E402  (the table's crop)
+from zeroshot_bench import DATA, centre_crop, run_meta, select_files, write_json  # noqa: E402  (the table's crop)
 
 
 def _say(msg: str) -> None:
@@ -94,15 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     summary = {k: {"psnr": float(np.mean([r[k]["psnr"] for r in rows])),
                    "seconds": float(np.mean([r[k]["seconds"] for r in rows]))} for k in keys}
     result = {"rows": rows, "summary": summary,
-              "meta": {"noise": args.noise, "grad_clip": args.grad_clip, "machine": machine_info(),
-                       "date": time.strftime("%Y-%m-%d"),
-                       "wall_s": time.perf_counter() - t_start,
-                       "command": "python scripts/mash_budget.py " + " ".join(argv if argv is not None
-                                                                               else sys.argv[1:])}}
+              "meta": {"noise": args.noise, "grad_clip": args.grad_clip,
+                       **run_meta("mash_budget.py", argv, t_start)}}
     print(json.dumps(summary, indent=1))
     if args.out:
-        with atomic_path(args.out) as tmp:
-            tmp.write_text(json.dumps(result, indent=1, default=float))
+        write_json(args.out, result)
     return 0
 
 

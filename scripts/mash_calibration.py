@@ -42,8 +42,6 @@ from typing import Any
 
 import numpy as np
 
-from noise2x.benchmark import machine_info
-from noise2x.fsutil import atomic_path
 from noise2x.io import read_image
 from noise2x.metrics import psnr
 from noise2x.noise import protocol_noisy
@@ -51,7 +49,7 @@ from noise2x.zeroshot import mash
 from noise2x.zeroshot.mash import PRESETS, probe_correlation
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from zeroshot_bench import centre_crop, select_files  # noqa: E402  (the table's crop)
+from zeroshot_bench import centre_crop, run_meta, select_files, write_json  # noqa: E402  (the table's crop)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "cbsd68"
@@ -175,14 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         rows = [r for r in trains if r["beta"] == beta]
         summary["psnr"][f"{beta:g}"] = {name: float(np.mean([r[name]["psnr"] for r in rows])) for name in configs}
     result = {"probes": probes, "trains": trains, "summary": summary,
-              "meta": {"machine": machine_info(), "date": time.strftime("%Y-%m-%d"),
-                       "wall_s": time.perf_counter() - t_start,
-                       "command": "python scripts/mash_calibration.py "
-                                  + " ".join(argv if argv is not None else sys.argv[1:])}}
+              "meta": run_meta("mash_calibration.py", argv, t_start)}
     print(json.dumps(summary, indent=1))
     if args.out:
-        with atomic_path(args.out) as tmp:
-            tmp.write_text(json.dumps(result, indent=1, default=float))
+        write_json(args.out, result)
     return 0
 
 

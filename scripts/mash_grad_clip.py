@@ -29,14 +29,13 @@ from typing import Any
 import numpy as np
 
 from noise2x.benchmark import machine_info
-from noise2x.fsutil import atomic_path
 from noise2x.io import read_image
 from noise2x.metrics import psnr
 from noise2x.noise import protocol_noisy
 from noise2x.zeroshot import mash
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from zeroshot_bench import DATA, NOISES, centre_crop, select_files  # noqa: E402  (the table's crop and noises)
+from zeroshot_bench import DATA, NOISES, centre_crop, script_command, select_files, write_json  # noqa: E402  (the table's crop and noises)
 
 
 def _say(msg: str) -> None:
@@ -131,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {args.out} is not this script's JSON; choose another --out", file=sys.stderr)
             return 2
     done = {(r["noise"], r["index"], r["clip"]) for r in runs}
-    command = "python scripts/mash_grad_clip.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = script_command("mash_grad_clip.py", argv)
     t_start = time.perf_counter()
     for noise in noises:
         for j, path in enumerate(files):
@@ -156,8 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                     result = {"runs": runs, "summary": summarise(runs),
                               "meta": {"machine": machine_info(), "last_command": command,
                                        "last_wall_s": time.perf_counter() - t_start}}
-                    with atomic_path(args.out) as tmp:
-                        tmp.write_text(json.dumps(result, indent=1, default=float))
+                    write_json(args.out, result)
     print(json.dumps(summarise(runs), indent=1))
     return 0
 

@@ -110,6 +110,23 @@ def select_files(dataset: Path, first: int, count: int, *, calibration: bool = F
     return files, ""
 
 
+def write_json(path: Path, obj: Any) -> None:
+    """Write ``obj`` as indented JSON, atomically (numpy numbers as floats)."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=1, default=float))
+
+
+def script_command(script: str, argv: list[str] | None) -> str:
+    """The command line that ran ``scripts/<script>`` with ``argv`` (default: this process's arguments)."""
+    return f"python scripts/{script} " + " ".join(argv if argv is not None else sys.argv[1:])
+
+
+def run_meta(script: str, argv: list[str] | None, t_start: float) -> dict[str, Any]:
+    """A run's machine, date, wall time since ``t_start`` (perf_counter) and command line."""
+    return {"machine": machine_info(), "date": time.strftime("%Y-%m-%d"), "wall_s": time.perf_counter() - t_start,
+            "command": script_command(script, argv)}
+
+
 def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -503,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
     files = list_images(args.dataset)
-    command = "python scripts/zeroshot_bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = script_command("zeroshot_bench.py", argv)
     result: dict[str, Any] = {}
     meta = {
         "machine": machine_info(), "torch_threads": torch.get_num_threads(), "images": args.images,
@@ -574,8 +591,7 @@ def main(argv: list[str] | None = None) -> int:
         meta["cpus"]["seeds"] = meta["machine"].get("cpu_model")
     result["meta"] = meta
     if args.out:
-        with atomic_path(args.out) as tmp:
-            tmp.write_text(json.dumps(result, indent=1, default=float))
+        write_json(args.out, result)
     text = markdown(result)
     if args.benchmarks:
         update_section(args.benchmarks, text)
