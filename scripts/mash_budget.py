@@ -1,14 +1,15 @@
 #!/usr/bin/env python
 """MASH's fixed-ratio ablation given more training steps, up to as many as MASH trains in all.
 
-MASH (cpu preset) trains 2 x 2 probes of 600 Adam steps and a final training of 2000 steps that
-continues one probe's network; its fixed-ratio ablation trains 2000 steps of a fresh network and no
+MASH (cpu preset) trains 2 x 2 probes of 600 Adam steps and a final training of 2000 steps of a
+fresh network; its fixed-ratio ablation trains 2000 steps of a fresh network and no
 probe. So when MASH picks the ablation's ratio (medium, 0.5, at beta = 0.5), any lead it has comes from
 its longer training, not from the ratio. This script trains the fixed ratio 0.5 for longer on the
 zero-shot table's crops and noise (same crops, noise and seeds ``rng = i`` as
 ``scripts/zeroshot_bench.py``): ``--steps 2600`` is the final training plus one probe,
 ``--steps 4400`` every step MASH trains. ``--with-mash`` also runs MASH itself (the table has it for
-crops 0-3). ``--grad-clip`` sets MASH's ``grad_clip`` for every run. Predictions are clipped to
+crops 0-3). ``--grad-clip`` sets MASH's ``grad_clip`` for every run (default 0: unclipped, although the cpu
+preset now clips at 1, so that the recorded commands give their figures again). Predictions are clipped to
 [0, 255] before PSNR (PROTOCOL.md). Usage::
 
     python scripts/mash_budget.py --images 4 --steps 2600,4400 --out benchmarks/mash_budget.json
@@ -49,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", default="2600,4400", help="comma list of final-training steps")
     parser.add_argument("--with-mash", action="store_true", help="also run MASH (cpu preset) on each crop")
     parser.add_argument("--grad-clip", type=float, default=0.0,
-                        help="MASH's grad_clip for every run (0 = no clipping, the presets' default)")
+                        help="MASH's grad_clip for every run (0 = no clipping, as in the runs recorded "
+                             "before the cpu preset clipped at 1)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     try:

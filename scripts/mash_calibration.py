@@ -14,6 +14,9 @@ the confusion table 4-11), with noise drawn as in PROTOCOL.md (``rng = i``):
   best on average is the "right" level of the confusion table
   (``EXPECTED`` in zeroshot_bench.py). ``--ratios 0.35,0.5,...`` forces
   these ratios (no shuffling) instead, to map PSNR against the ratio.
+  ``--grad-clip`` sets their ``grad_clip``; its default 0 does not clip, as
+  in the runs recorded before the cpu preset clipped at 1, so that their
+  commands give their figures again. The probes are never clipped.
 
 Predictions are clipped to [0, 255] before PSNR (PROTOCOL.md).
 
@@ -112,6 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probe-betas", default="0,0.5,1", help="comma list of betas probed")
     parser.add_argument("--ratios", default="",
                         help="comma list of ratios: force these (no shuffling) in the trainings instead of the levels")
+    parser.add_argument("--grad-clip", type=float, default=0.0,
+                        help="grad_clip of the forced trainings (0 = no clipping, as in the runs recorded "
+                             "before the cpu preset clipped at 1)")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--thresholds", type=Path, nargs="+", metavar="FILE",
                         help="set the cpu thresholds from these runs' probes (runs nothing)")
@@ -123,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         return 0
+    if not args.grad_clip >= 0:
+        print(f"error: --grad-clip must be >= 0, got {args.grad_clip}", file=sys.stderr)
+        return 2
     configs = CONFIGS
     if args.ratios.strip():
         try:
@@ -160,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                                    "noisy": psnr(clean, noisy, clip=False)}
             for name, (ratio, shuffle) in configs.items():
                 t0 = time.perf_counter()
-                out = mash(noisy, rng=i, ratio=ratio, shuffle=shuffle)
+                out = mash(noisy, rng=i, ratio=ratio, shuffle=shuffle, grad_clip=args.grad_clip)
                 row[name] = {"psnr": psnr(clean, out), "seconds": time.perf_counter() - t0}
                 _say(f"[{path.name} beta {beta:g}] {name}: {row[name]['psnr']:.2f} dB "
                      f"{row[name]['seconds']:.0f} s")
@@ -173,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = [r for r in trains if r["beta"] == beta]
         summary["psnr"][f"{beta:g}"] = {name: float(np.mean([r[name]["psnr"] for r in rows])) for name in configs}
     result = {"probes": probes, "trains": trains, "summary": summary,
-              "meta": run_meta("mash_calibration.py", argv, t_start)}
+              "meta": {**run_meta("mash_calibration.py", argv, t_start), "grad_clip": args.grad_clip}}
     print(json.dumps(summary, indent=1))
     if args.out:
         write_json(args.out, result)

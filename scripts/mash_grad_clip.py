@@ -4,7 +4,7 @@
 A diagnostic of the fixed-ratio ablation trained for 4400 steps (benchmarks/mash_budget.json) showed
 an optimiser blow-up: the gradient norm, usually 0.35-0.5, jumped to about 1e5 in one step and the
 training never recovered (16.4 dB, below the noisy input). This script measures whether clipping the
-gradient's global norm before each Adam step (``grad_clip``, probes and final training) helps MASH at
+gradient's global norm before each Adam step (``grad_clip``: the final training only, never the probes) helps MASH at
 its default budget, before any such change touches the test crops: it runs the cpu preset with each
 ``--clips`` value on CBSD68 calibration crops (sorted indices from 20, never the zero-shot table's
 test crops 0-3 or the confusion crops up to 11), at each noise of the zero-shot table, with the

@@ -529,6 +529,7 @@ def main(argv: list[str] | None = None) -> int:
         "zs_n2n_cpu": "{steps} Adam steps, lr {lr:g} halved every {step_size}, {width} channels".format(**ZS_PRESETS["cpu"]),
         "mash_cpu": ("{probe_repeats} x 2 probes of {probe_steps} and a final training of {steps} Adam steps"
                      + (" that continues a probe's network" if MASH_PRESETS["cpu"]["warm_start"] else "")
+                     + (" (gradient norm clipped at {grad_clip:g})" if MASH_PRESETS["cpu"]["grad_clip"] else "")
                      + " on random {crop}x{crop} crops, K = {predictions}").format(**MASH_PRESETS["cpu"]),
     }
     for path in args.merge:

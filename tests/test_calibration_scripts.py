@@ -227,6 +227,33 @@ def test_cli_time_runs_the_cli_on_the_tables_input(tmp_path, monkeypatch):
     assert timer.main(["--dataset", str(tmp_path), "--image", "z.png"]) == 2
 
 
+def test_mash_calibration_forced_trainings_take_grad_clip(tmp_path, monkeypatch, capsys):
+    import json
+
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    cal = _load("mash_calibration")
+    for k in range(13):
+        write_image(tmp_path / f"{k:02d}.png", np.full((40, 40, 3), 0.5, dtype=np.float32))
+    calls = []
+
+    def fake(noisy, *, rng, ratio, shuffle, grad_clip):
+        calls.append((rng, ratio, grad_clip))
+        return noisy
+
+    monkeypatch.setattr(cal, "mash", fake)
+    out = tmp_path / "c.json"
+    common = ["--dataset", str(tmp_path), "--first", "12", "--images", "1", "--size", "32", "--probe-betas", "",
+              "--ratios", "0.5"]
+    assert cal.main(common + ["--out", str(out)]) == 0 and calls == [(12, 0.5, 0.0)]
+    assert json.loads(out.read_text())["meta"]["grad_clip"] == 0
+    assert cal.main(common + ["--grad-clip", "1"]) == 0 and calls[-1] == (12, 0.5, 1.0)
+    assert cal.main(common + ["--grad-clip", "-1"]) == 2 and len(calls) == 2
+    assert "error: --grad-clip must be >= 0" in capsys.readouterr().err
+
+
 def test_mash_budget_trains_the_fixed_ratio_for_each_step_count(tmp_path, monkeypatch, capsys):
     import json
 

@@ -333,9 +333,9 @@ def test_grad_clip_bounds_the_gradient_norm_of_the_final_training_only(monkeypat
 
     monkeypatch.setattr(torch.optim.Adam, "step", spy)
     info: dict = {}
-    mash(noisy, rng=0, info=info, **kw)                  # unclipped (every preset's default)
+    mash(noisy, rng=0, info=info, grad_clip=0, **kw)     # unclipped (the paper presets' default)
     unclipped_info = dict(info)
-    assert PRESETS["cpu"]["grad_clip"] == 0 and info["grad_clip"] == 0
+    assert info["grad_clip"] == 0 and PRESETS["paper"]["grad_clip"] == PRESETS["code"]["grad_clip"] == 0
     assert len(norms) == 2 * 2 * 3 + 4 and min(norms) > 1e-3
     unclipped = list(norms)
     norms.clear()
@@ -351,6 +351,9 @@ def test_grad_clip_bounds_the_gradient_norm_of_the_final_training_only(monkeypat
     norms.clear()
     mash(noisy, rng=0, ratio=0.5, grad_clip="1e-3", **kw)  # the fixed-ratio ablation too; CLI strings parse
     assert len(norms) == 4 and max(norms) <= 1e-3 * (1 + 1e-4)
+    info = {}
+    mash(noisy, rng=0, info=info, **kw)                  # the cpu preset (the default) clips at 1
+    assert PRESETS["cpu"]["grad_clip"] == info["grad_clip"] == 1 and "clipped_steps" in info
     for bad in (-1, float("nan"), "x"):
         with pytest.raises(UsageError, match="grad_clip|numbers"):
             mash(noisy, grad_clip=bad, **kw)

@@ -276,7 +276,6 @@ class GAN(Method):
 
     def feature_term(self, model, pred: Tensor, clean: Tensor) -> Tensor:
         """Mean squared difference of the VGG16 relu2_2 features of ``pred`` and ``clean`` (image units)."""
-        vgg = self.vgg(pred.device, pred.dtype)
         return self._feature_diff(model, pred, clean).square().mean()
 
     def _feature_diff(self, model, pred: Tensor, clean: Tensor) -> Tensor:
