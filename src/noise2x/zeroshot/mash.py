@@ -33,10 +33,10 @@ with the correlation. MASH therefore works in three steps:
    (nearly constant) signal.
 
 The ``cpu`` preset (the default) trains a narrower U-Net on random 64x64 crops
-so that a 256x256 RGB image takes about two minutes on a 2-core CPU, and
-measures the probe over the flattest part of the image, relative to the noise
-level; step 3 clips its gradient norm at 1 (see :data:`PRESETS`). BENCHMARKS.md gives what it costs against the
-paper's settings (``preset="paper"``).
+so that a 256x256 RGB image takes about two minutes on a 2-core CPU, measures
+the probe over the flattest part of the image, relative to the noise level,
+and clips step 3's gradient norm at 1 (see :data:`PRESETS`). BENCHMARKS.md
+gives what it costs against the paper's settings (``preset="paper"``).
 """
 
 from __future__ import annotations
