@@ -337,3 +337,39 @@ def test_mash_grad_clip_runs_each_clip_on_calibration_crops_and_resumes(tmp_path
     (tmp_path / "other.json").write_text("[1]")
     assert script.main(["--dataset", str(tmp_path), "--first", "12", "--out", str(tmp_path / "other.json")]) == 2
     assert "not this script's JSON" in capsys.readouterr().err and calls == []
+
+
+def test_zeroshot_units_hands_each_method_the_picture_in_each_units(tmp_path, monkeypatch, capsys):
+    import json
+
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    script = _load("zeroshot_units")
+    for i in range(14):
+        write_image(tmp_path / f"{i:02d}.png", np.full((40, 40, 3), 100 + i, dtype=np.uint8))
+    seen = []
+
+    def fake(method, noisy, *, rng, info):
+        seen.append((method, rng, float(np.median(noisy))))
+        info["units"] = {"offset": 0.0, "scale": 1.0}
+        return noisy
+
+    monkeypatch.setattr(script, "call_direct", fake)
+    out = tmp_path / "u.json"
+    assert script.main(["--dataset", str(tmp_path), "--index", "13", "--size", "32", "--methods", "zs_n2n",
+                        "--units", "8-bit,0..1,16-bit", "--out", str(out)]) == 0
+    medians = [m for _, _, m in seen]
+    assert [s[:2] for s in seen] == [("zs_n2n", 13)] * 3
+    assert medians[1] == pytest.approx(medians[0] / 255, rel=0.05) and medians[2] == pytest.approx(medians[0] * 257, rel=0.05)
+    result = json.loads(out.read_text())
+    assert [r["units"] for r in result["runs"]] == ["8-bit", "0..1", "16-bit"]
+    # the result is divided by the factor again: the identity "method" gives the noisy PSNR in every units
+    assert all(r["psnr"] == pytest.approx(result["runs"][0]["psnr"]) for r in result["runs"])
+    assert result["meta"]["command"].startswith("python scripts/zeroshot_units.py --dataset")
+    assert script.main(["--markdown", str(out)]) == 0 and "| zs_n2n | 16-bit |" in capsys.readouterr().out
+    bad = tmp_path / "bad.json"
+    assert script.main(["--dataset", str(tmp_path), "--index", "13", "--units", "32-bit", "--out", str(bad)]) == 2
+    assert script.main(["--dataset", str(tmp_path), "--index", "3", "--out", str(bad)]) == 2    # a test crop
+    assert not bad.exists() and "error:" in capsys.readouterr().err

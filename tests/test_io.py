@@ -413,3 +413,20 @@ def test_check_image_refuses_bad_arrays(array, message):
         io.check_image(array, name="noisy")
     with pytest.raises(InputError, match="noisy"):
         io.check_image(array, name="noisy")
+
+
+# --------------------------------------------------------------------------- units
+
+
+def test_to_8bit_units_keeps_8bit_images_and_maps_others():
+    yy, xx = np.mgrid[0:40, 0:50]
+    clean = 128 + 60 * np.sin(xx / 5.0) * np.cos(yy / 7.0) + xx
+    noisy = clean + 25 * np.random.default_rng(0).standard_normal(clean.shape)
+    assert io.to_8bit_units(noisy) == (0.0, 1.0)                     # noisy 8-bit data: used as it is
+    assert io.to_8bit_units(np.full((8, 8), 700.0)) == (0.0, 1.0)    # constant: nothing to map
+    assert io.to_8bit_units(noisy / 255) == (0.0, 255.0)             # [0, 1] data: the usual factor
+    lo, hi = np.percentile(noisy, [0.1, 99.9])
+    # 16-bit data with an offset, a very dark image, and values beyond 510: the bulk is mapped to 0..255
+    for scale, offset in [(257.0, 1000.0), (0.05, 3.0), (3.0, 0.0)]:
+        o, s = io.to_8bit_units(noisy * scale + offset)
+        assert o == pytest.approx(lo * scale + offset) and s == pytest.approx(255 / ((hi - lo) * scale))

@@ -109,6 +109,19 @@ def test_unit_range_images_are_scaled_for_the_model(shipped):
     assert info["method"] == "model g" and "shipped model 'gray-gaussian'" in info["auto"]
 
 
+def test_camera_units_images_are_mapped_for_the_model(shipped):
+    """16-bit camera data (gain and offset): the noise level is read, and the model applied, in 8-bit units."""
+    noisy8 = _photo() + np.random.default_rng(0).normal(0, 20, (128, 128))
+    noisy = noisy8 * 40 + 500                                        # sigma 800 in the camera's units
+    c = pretrained.choose(noisy)
+    lo, hi = np.percentile(noisy8, [0.1, 99.9])
+    assert c.offset == pytest.approx(lo * 40 + 500) and c.scale == pytest.approx(255 / ((hi - lo) * 40))
+    assert c.model is not None and abs(c.facts["sigma"] - 20 * 255 / (hi - lo)) < 3
+    out = api.denoise(noisy)
+    direct = api.load_model(c.model).denoise((noisy - c.offset) * c.scale) / c.scale + c.offset
+    np.testing.assert_allclose(out, direct, rtol=1e-6)
+
+
 def test_cli_denoise_without_options_says_what_it_used(shipped, tmp_path, capsys):
     noisy = _photo() + np.random.default_rng(0).normal(0, 20, (128, 128))
     src, dst = tmp_path / "in.tif", tmp_path / "out.tif"

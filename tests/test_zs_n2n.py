@@ -8,6 +8,7 @@ import torch
 
 from noise2x.errors import InputError, UsageError
 from noise2x.zeroshot import ZERO_SHOT, zs_n2n
+from noise2x.io import to_8bit_units
 from noise2x.zeroshot.nets import NoiseNet, make_generators, new_network
 from noise2x.zeroshot.zs_n2n import PRESETS, pair_downsample, zs_n2n_loss
 
@@ -80,6 +81,19 @@ def test_tiny_budget_raises_psnr_gray(gray_image):
     assert _psnr(gray_image, out) > _psnr(gray_image, noisy) + 3.0
     assert info["steps"] == 60 and info["preset"] == "cpu"
     assert lines and lines[-1].startswith("zs_n2n 37x31: step 60/60")
+
+
+@pytest.mark.parametrize("scale, offset, units", [(1 / 255, 0.0, (0.0, 255.0)), (0.05, 3.0, None),
+                                                  (257.0, 1000.0, (0.0, 1.0))], ids=["unit-range", "dark", "16-bit"])
+def test_tiny_budget_raises_psnr_in_other_units(gray_image, scale, offset, units):
+    """[0, 1] data and a very dark image are brought up to 8-bit units, 16-bit data is used as it is: all are
+    denoised, and returned in their own units."""
+    noisy = gray_image + 25 * np.random.default_rng(0).standard_normal(gray_image.shape)
+    info: dict = {}
+    out = zs_n2n(noisy * scale + offset, rng=0, steps=60, info=info)
+    assert _psnr(gray_image, (out - offset) / scale) > _psnr(gray_image, noisy) + 3.0
+    offset_used, scale_used = units or to_8bit_units(noisy * scale + offset)
+    assert info["units"] == {"offset": offset_used, "scale": scale_used} and (units or scale_used > 1 / scale)
 
 
 def test_rgb_seeded_and_pure(rgb_image):

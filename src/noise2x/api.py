@@ -233,15 +233,16 @@ def denoise(
         choice = choose_auto(image, noise=noise)
         if info is not None:
             info["auto"] = choice.reason
-            info.update({f"estimated_{k}": v for k, v in choice.facts.items() if k != "scale"})
+            info.update({f"estimated_{k}": v for k, v in choice.facts.items() if k not in ("offset", "scale")})
         if progress is not None:
             progress(f"using {choice.model.stem if choice.model else choice.method}: {choice.reason}")
         if choice.model is not None:
             if info is not None:
                 info["method"] = f"model {choice.model.stem}"
             den = _cached_model(choice.model)
-            out = den.denoise(image * choice.scale, tile=tile, overlap=overlap, tta=tta, device=device)
-            return np.asarray(out, dtype=np.float64) / choice.scale
+            mapped = (image - choice.offset) * choice.scale      # the shipped models work in 8-bit units
+            out = den.denoise(mapped, tile=tile, overlap=overlap, tta=tta, device=device)
+            return np.asarray(out, dtype=np.float64) / choice.scale + choice.offset
         method = choice.method
     if info is not None:
         info["method"] = method

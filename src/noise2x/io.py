@@ -31,6 +31,7 @@ __all__ = [
     "list_images",
     "read_image",
     "read_stack",
+    "to_8bit_units",
     "write_image",
 ]
 
@@ -94,6 +95,48 @@ def check_image(image, *, name: str = "image") -> np.ndarray:
     out = arr.astype(np.float64, copy=False)
     _check_finite(out, name)
     return out
+
+
+#: An image "looks 8-bit" when the spread of its values (0.1 to 99.9
+#: percentile) is at least this and both percentiles lie in these limits
+#: (noisy 8-bit images reach beyond 0..255) ...
+_BYTE_SPREAD, _BYTE_LIMITS = 32.0, (-255.0, 510.0)
+#: ... and "looks like [0, 1] data" when both percentiles lie in these.
+_UNIT_LIMITS = (-0.5, 1.5)
+
+
+def to_8bit_units(image: np.ndarray) -> tuple[float, float]:
+    """The affine map ``x -> (x - offset) * scale`` that brings ``image`` to 8-bit units.
+
+    The shipped models and the zero-shot methods' networks, learning rates
+    and thresholds are set for images in 8-bit units (the papers' code
+    divides 8-bit images by 255). The no-option choice (:mod:`noise2x.pretrained`)
+    reads the noise level of, and applies a shipped model to, the mapped
+    image, and maps the result back; the zero-shot methods use the map only
+    to bring smaller units up (:func:`noise2x.zeroshot.nets.units_map`).
+
+    Parameters
+    ----------
+    image : ndarray
+        Any shape, finite values.
+
+    Returns
+    -------
+    (offset, scale) : (float, float)
+        ``(0, 1)`` when the image already looks like 8-bit data (the 0.1 to
+        99.9 percentile spread of its values is at least 32 and both
+        percentiles lie in [-255, 510]) or is constant; ``(0, 255)`` when it
+        looks like data in [0, 1] (both percentiles in [-0.5, 1.5]);
+        otherwise the 0.1 percentile and ``255 / spread``, so that the bulk
+        of its values spans 0..255.
+    """
+    lo, hi = (float(v) for v in np.percentile(image, [0.1, 99.9]))
+    spread = hi - lo
+    if not spread > 0 or (spread >= _BYTE_SPREAD and _BYTE_LIMITS[0] <= lo and hi <= _BYTE_LIMITS[1]):
+        return 0.0, 1.0
+    if _UNIT_LIMITS[0] <= lo and hi <= _UNIT_LIMITS[1]:
+        return 0.0, 255.0
+    return lo, 255.0 / spread
 
 
 def _check_finite(arr: np.ndarray, name: str) -> None:

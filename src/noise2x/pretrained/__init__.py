@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UsageError
+from ..io import to_8bit_units
 
 __all__ = ["Choice", "choose", "find", "list_models", "model_path"]
 
@@ -82,8 +83,9 @@ class Choice:
     model: Path | None
     method: str | None
     reason: str
-    scale: float = 1.0  # image units -> the model's units (255 for images in [0, 1])
+    scale: float = 1.0  # image units -> the model's 8-bit units: (x - offset) * scale (noise2x.io.to_8bit_units)
     facts: dict[str, Any] = dataclasses.field(default_factory=dict)
+    offset: float = 0.0
 
 
 def _auto_model(kind: str, channels: int) -> dict[str, Any] | None:
@@ -103,11 +105,10 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
     from .. import estimate
 
     channels = 1 if image.ndim == 2 else int(image.shape[-1])
-    # shipped models work in 8-bit units; an image in [0, 1] is scaled up for them
-    top = float(np.percentile(image, 99.5))
-    scale = 255.0 if top <= 1.5 else 1.0
-    img = image * scale
-    facts: dict[str, Any] = {"scale": scale}
+    # shipped models work in 8-bit units; an image in other units ([0, 1], 16-bit) is mapped to them
+    offset, scale = to_8bit_units(image)
+    img = (image - offset) * scale
+    facts: dict[str, Any] = {"offset": offset, "scale": scale}
 
     kind: str
     level: float
@@ -124,14 +125,14 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
             source = f"peak {level:.3g} given"
         else:
             return Choice(None, "mash" if kind == "correlated" else "zs_n2n",
-                          f"{noise} given: no shipped model is trained for it", scale, facts)
+                          f"{noise} given: no shipped model is trained for it", scale, facts, offset)
     else:
         gray = img if img.ndim == 2 else img.mean(axis=-1)
         corr = estimate.correlation(gray)
         facts["beta"] = round(float(corr.beta), 3)
         if corr.beta > CORRELATED_BETA:
             return Choice(None, "mash", f"spatially correlated noise (estimated beta {corr.beta:.2f}): "
-                                        f"the shipped models are for white noise", scale, facts)
+                                        f"the shipped models are for white noise", scale, facts, offset)
         a, b = estimate.poisson_gaussian(img)
         mean_level = float(np.mean(img))
         sigma = estimate.sigma(img)
@@ -147,9 +148,9 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
     if row is None:
         what = "gray" if channels == 1 else f"{channels}-channel"
         return Choice(None, "zs_n2n", f"{source}; no shipped model for {what} images with {kind} noise", scale,
-                      facts)
+                      facts, offset)
     if not _in_range(level, row["range"]):
         return Choice(None, "zs_n2n", f"{source}, outside the range {row['range'][0]}..{row['range'][1]} of the "
-                                      f"shipped model '{row['name']}'", scale, facts)
+                                      f"shipped model '{row['name']}'", scale, facts, offset)
     return Choice(Path(row["path"]), None, f"{source}: shipped model '{row['name']}' ({row['description']})",
-                  scale, facts)
+                  scale, facts, offset)

@@ -48,7 +48,7 @@ import numpy as np
 import torch
 
 from ..errors import UsageError
-from .nets import MaskedUNet, Reporter, check_noisy, from_tensor, make_generators, new_network, to_tensor
+from .nets import MaskedUNet, Reporter, check_noisy, from_tensor, make_generators, new_network, to_tensor, units_map
 
 __all__ = [
     "mash",
@@ -540,6 +540,13 @@ def _probe(x: torch.Tensor, image: np.ndarray, *, cfg: dict[str, Any], gen: torc
             "_nets": nets}
 
 
+def _in_8bit_units(noisy: Any) -> tuple[np.ndarray, dict[str, float]]:
+    """The checked input, in small units brought up to 8-bit ones, and the map (:func:`.nets.units_map`)."""
+    image = check_noisy(noisy, name="mash input")
+    offset, scale = units_map(image)
+    return (image - offset) * scale, {"offset": offset, "scale": scale}
+
+
 def probe_correlation(
     noisy: np.ndarray,
     *,
@@ -553,7 +560,7 @@ def probe_correlation(
     Parameters
     ----------
     noisy : ndarray
-        (H,W) or (H,W,C) image in 8-bit units.
+        (H,W) or (H,W,C) image, in its own units (as for :func:`mash`).
     rng : None, int or numpy Generator
         As for :func:`mash` (the same seed gives the same probe as ``mash``).
     progress : callable, optional
@@ -568,16 +575,18 @@ def probe_correlation(
     Returns
     -------
     dict
-        ``probe_std`` ({0.2: std, 0.8: std}, 8-bit units), ``gap``, ``gaps``
-        (each repeat's own gap, see ``probe_repeats``), ``level``
-        (``"low"``, ``"medium"`` or ``"high"``) and ``ratio``.
+        ``probe_std`` ({0.2: std, 0.8: std}, in the units of the image
+        mapped by ``units``), ``gap``, ``gaps`` (each repeat's own gap,
+        see ``probe_repeats``), ``level`` (``"low"``, ``"medium"`` or
+        ``"high"``), ``ratio`` and ``units`` (``offset`` and ``scale`` of the
+        map to 8-bit units; 0 and 1 for 8-bit and larger units).
     """
     cfg = _config(preset, options)
-    image = check_noisy(noisy, name="mash input")
+    image, units = _in_8bit_units(noisy)
     _, gen = make_generators(rng)
     found = _probe(to_tensor(image), image, cfg=cfg, gen=gen, progress=progress)
     del found["_nets"]
-    return found
+    return {**found, "units": units}
 
 
 def mash(
@@ -615,8 +624,12 @@ def mash(
     Parameters
     ----------
     noisy : ndarray
-        (H,W) or (H,W,C) float image in 8-bit units (values may lie outside
-        [0,255]); at least 4x4, any aspect ratio.
+        (H,W) or (H,W,C) float image, at least 4x4, any aspect ratio, in its
+        own units: 8-bit units (values may lie outside [0,255]) and larger
+        ones (16-bit) are used as they are; smaller ones ([0, 1] data, a very
+        dark image) are brought up to 8-bit units first, and the result back
+        (:func:`~noise2x.zeroshot.nets.units_map`; the paper presets'
+        thresholds below are in 8-bit units).
     noise : NoiseSpec, optional
         Unused (MASH needs no noise model); accepted for the common contract.
     rng : None, int or numpy Generator
@@ -630,7 +643,8 @@ def mash(
         ``warm_start_from`` (the ratio of the probe network step 3 started
         from, or None), with ``grad_clip`` also ``clipped_steps`` (steps of
         the final training whose gradient norm exceeded it) and
-        ``max_grad_norm``, the settings and ``seconds``.
+        ``max_grad_norm``, ``units`` (offset and scale of the map to 8-bit
+        units; 0 and 1 for 8-bit and larger units), the settings and ``seconds``.
     preset : {"cpu", "paper", "code"}
         ``cpu`` (default): two pairs of probes of 600 steps and a final
         training of 2000 steps on random 64x64 crops with a U-Net of width 32
@@ -691,7 +705,7 @@ def mash(
     Returns
     -------
     ndarray
-        float64, the input's shape, in 8-bit units (not clipped).
+        float64, the input's shape and units (not clipped).
     """
     if shuffle not in _SHUFFLE:
         raise UsageError(f"mash: shuffle must be one of {', '.join(_SHUFFLE)}, got '{shuffle}'")
@@ -704,13 +718,13 @@ def mash(
     })
     if ratio is not None and not 0 <= float(ratio) < 1:
         raise UsageError(f"mash: ratio must be in [0, 1), got {ratio}")
-    image = check_noisy(noisy, name="mash input")
+    image, units = _in_8bit_units(noisy)
     start = time.perf_counter()
     np_rng, gen = make_generators(rng)
     x = to_tensor(image)
     size = f"{image.shape[0]}x{image.shape[1]}"
     say = progress or (lambda _msg: None)
-    details: dict[str, Any] = {"preset": preset, **cfg}
+    details: dict[str, Any] = {"preset": preset, **cfg, "units": units}
     k = cfg["predictions"]
 
     init, init_ratio = None, None
@@ -748,4 +762,4 @@ def mash(
     details.update({"final_loss": loss_value, "seconds": time.perf_counter() - start})
     if info is not None:
         info.update(details)
-    return from_tensor(out, image)
+    return from_tensor(out, image) / units["scale"] + units["offset"]

@@ -2,6 +2,7 @@
 
 Both methods train a fresh network on the one image they denoise. This module
 holds the two architectures and the few pieces both need: input checking, the
+map of an image in small units to 8-bit units (:func:`units_map`), the
 numpy <-> tensor conversion (8-bit units <-> [0,1]-scaled (1,C,H,W) float32),
 a ``torch.Generator`` derived from the caller's ``rng`` and a weight
 initialisation that draws from that generator (never from torch's global RNG).
@@ -18,11 +19,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InputError
+from ..io import to_8bit_units
 
 __all__ = [
     "MaskedUNet",
     "NoiseNet",
     "check_noisy",
+    "units_map",
     "make_generators",
     "new_network",
     "to_tensor",
@@ -61,6 +64,22 @@ def check_noisy(noisy: Any, *, name: str = "noisy image", min_size: int = 4) -> 
     if not np.all(np.isfinite(arr)):
         raise InputError(f"{name}: contains NaN or infinite values")
     return arr
+
+
+def units_map(image: np.ndarray) -> tuple[float, float]:
+    """The map ``x -> (x - offset) * scale`` the zero-shot methods apply to their input, and undo on the result.
+
+    An image in units smaller than 8-bit ([0, 1] data, a very dark image) is
+    brought up to 8-bit units (:func:`noise2x.io.to_8bit_units`). Left as it
+    was, a CBSD68 crop in [0, 1] came back from ZS-N2N as noisy as it went in
+    (20.37 dB against 27.31 in 8-bit units) and from MASH noisier (19.09
+    against 26.45). An image in 8-bit or larger units (16-bit data) is used
+    as it is, ``(0, 1)``: both networks work at that scale, and mapping
+    16-bit crops down to 8-bit units cost MASH 0.29 dB on average
+    (BENCHMARKS.md, "Zero-shot: images in other units").
+    """
+    offset, scale = to_8bit_units(image)
+    return (offset, scale) if scale > 1 else (0.0, 1.0)
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:

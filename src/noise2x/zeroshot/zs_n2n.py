@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UsageError
-from .nets import NoiseNet, Reporter, check_noisy, from_tensor, make_generators, new_network, to_tensor
+from .nets import NoiseNet, Reporter, check_noisy, from_tensor, make_generators, new_network, to_tensor, units_map
 
 __all__ = ["zs_n2n", "pair_downsample", "zs_n2n_loss", "PRESETS"]
 
@@ -110,8 +110,11 @@ def zs_n2n(
     Parameters
     ----------
     noisy : ndarray
-        (H,W) or (H,W,C) float image in 8-bit units (values may lie outside
-        [0,255]); at least 4x4.
+        (H,W) or (H,W,C) float image, at least 4x4, in its own units: 8-bit
+        units (values may lie outside [0,255]) and larger ones (16-bit) are
+        used as they are; smaller ones ([0, 1] data, a very dark image) are
+        brought up to 8-bit units first, and the result back
+        (:func:`~noise2x.zeroshot.nets.units_map`).
     noise : NoiseSpec, optional
         Unused (ZS-N2N needs no noise model); accepted for the common contract.
     rng : None, int or numpy Generator
@@ -119,7 +122,8 @@ def zs_n2n(
     progress : callable, optional
         Receives a few progress lines.
     info : dict, optional
-        Filled with the settings used, the final loss and the wall time.
+        Filled with the settings used, ``units`` (the offset and scale of
+        that map; 0 and 1 for 8-bit and larger units), the final loss and the wall time.
     preset : {"cpu", "paper", "code"}
         Default settings: ``cpu`` (900 steps, lr halved every 450, 32
         channels), ``paper``
@@ -132,7 +136,7 @@ def zs_n2n(
     Returns
     -------
     ndarray
-        float64, the input's shape, in 8-bit units (not clipped).
+        float64, the input's shape and units (not clipped).
     """
     if preset not in PRESETS:
         raise UsageError(f"zs_n2n: unknown preset '{preset}'; valid: {', '.join(PRESETS)}")
@@ -144,10 +148,11 @@ def zs_n2n(
     if steps_ < 0 or width_ < 1 or step_size_ < 1 or not float(cfg["lr"]) > 0 or not 0 < float(cfg["gamma"]) <= 1:
         raise UsageError("zs_n2n: need steps >= 0, width >= 1, step_size >= 1, lr > 0 and 0 < gamma <= 1")
     image = check_noisy(noisy, name="zs_n2n input")
+    offset, scale = units_map(image)
     start = time.perf_counter()
     _, gen = make_generators(rng)
     # channels-last: the convolutions of this wide, shallow net run faster on CPUs (BENCHMARKS.md)
-    x = to_tensor(image).contiguous(memory_format=torch.channels_last)
+    x = to_tensor((image - offset) * scale).contiguous(memory_format=torch.channels_last)
     net = new_network(NoiseNet, x.shape[1], width_, gen=gen).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), lr=float(cfg["lr"]))
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=step_size_, gamma=float(cfg["gamma"]))
@@ -164,5 +169,6 @@ def zs_n2n(
     with torch.no_grad():
         out = x - net(x)
     if info is not None:
-        info.update({"preset": preset, **cfg, "final_loss": loss_value, "seconds": time.perf_counter() - start})
-    return from_tensor(out, image)
+        info.update({"preset": preset, **cfg, "units": {"offset": offset, "scale": scale},
+                     "final_loss": loss_value, "seconds": time.perf_counter() - start})
+    return from_tensor(out, image) / scale + offset
