@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     t_start = time.perf_counter()
+    code = code_version()             # the tree as it is imported now; later edits do not change this run
     clean = centre_crop(read_image(files[0]), args.size)
     noisy = protocol_noisy(clean, args.noise, index=args.index)
     result: dict[str, Any] = {"runs": [], "meta": {}}
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
                    "noise": args.noise, "psnr": psnr(clean, out), "noisy": psnr(clean, noisy, clip=False),
                    "seconds": time.perf_counter() - t0, "map": info.get("units")}
             result["runs"].append(run)
-            result["meta"] = {**run_meta("zeroshot_units.py", argv, t_start), "code": code_version()}
+            result["meta"] = {**run_meta("zeroshot_units.py", argv, t_start), "code": code}
             write_json(args.out, result)
             _say(f"{method} {name}: {run['psnr']:.2f} dB (noisy {run['noisy']:.2f}), {run['seconds']:.0f} s")
     return 0

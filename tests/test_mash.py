@@ -132,6 +132,18 @@ def test_ratio_selection_on_synthetic_residuals(preset, gap, ratio, level):
     assert swapped["gap"] == pytest.approx(gap)
     relative = probe_statistics(noisy, noisy - residual_low, noisy - residual_high, relative=True)
     assert relative["gap"] == pytest.approx(gap / (20.0 + gap))
+    # the same residuals in 16-bit units: the paper's absolute gap is still read in 8-bit units
+    big = probe_statistics(257 * noisy, 257 * (noisy - residual_low), 257 * (noisy - residual_high), to_8bit=1 / 257)
+    assert big["std_low"] == pytest.approx(257 * 20.0) and big["gap"] == pytest.approx(gap)
+
+
+def test_paper_gap_of_16bit_data_is_read_in_8bit_units(gray_image):
+    noisy = 257 * (gray_image + 25 * np.random.default_rng(0).standard_normal(gray_image.shape))
+    info: dict = {}
+    mash(noisy, rng=0, preset="paper", probe_steps=3, steps=2, width=8, predictions=2, info=info)
+    low, high = info["probe_std"][0.2], info["probe_std"][0.8]
+    assert info["units"] == {"offset": 0.0, "scale": 1.0} and low > 257        # used as it is
+    assert info["gap"] == pytest.approx(abs(high - low) * to_8bit_units(noisy)[1])
 
 
 def test_probe_measured_over_the_flattest_tiles():

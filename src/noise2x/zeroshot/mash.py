@@ -48,6 +48,7 @@ import numpy as np
 import torch
 
 from ..errors import UsageError
+from ..io import to_8bit_units
 from .nets import MaskedUNet, Reporter, check_noisy, from_tensor, make_generators, new_network, to_tensor, units_map
 
 __all__ = [
@@ -182,7 +183,7 @@ def masked_average(net: torch.nn.Module, x: torch.Tensor, ratio: float, count: i
 # ---------------------------------------------------------------- step 2
 
 def probe_statistics(noisy: np.ndarray, est_low: np.ndarray, est_high: np.ndarray, *, fraction: float = 1.0,
-                     relative: bool = False, tile: int = 8) -> dict[str, Any]:
+                     relative: bool = False, tile: int = 8, to_8bit: float = 1.0) -> dict[str, Any]:
     """Step 1's measurement: the residual standard deviations of the two probes and their gap.
 
     Parameters
@@ -201,6 +202,10 @@ def probe_statistics(noisy: np.ndarray, est_low: np.ndarray, est_high: np.ndarra
         True: that difference divided by the larger std (scale-free).
     tile : int
         Tile side for ``fraction < 1``.
+    to_8bit : float
+        The factor from the image's units to 8-bit units, for the paper's
+        absolute gap (an image in larger units, e.g. 16-bit, is used as it
+        is: :func:`noise2x.io.to_8bit_units`). 1 for 8-bit data.
 
     Returns
     -------
@@ -214,13 +219,13 @@ def probe_statistics(noisy: np.ndarray, est_low: np.ndarray, est_high: np.ndarra
     out = {"std_low_all": float(r_low.std()), "std_high_all": float(r_high.std())}
     region = flattest_region((np.asarray(est_low) + np.asarray(est_high)) / 2, fraction=fraction, tile=tile)
     low, high = float(r_low[region].std()), float(r_high[region].std())
-    out.update({"std_low": low, "std_high": high, "gap": _gap(low, high, relative=relative)})
+    out.update({"std_low": low, "std_high": high, "gap": _gap(low, high, relative=relative, to_8bit=to_8bit)})
     return out
 
 
-def _gap(low: float, high: float, *, relative: bool) -> float:
+def _gap(low: float, high: float, *, relative: bool, to_8bit: float = 1.0) -> float:
     gap = abs(high - low)
-    return gap / max(low, high, 1e-12) if relative else gap
+    return gap / max(low, high, 1e-12) if relative else gap * to_8bit
 
 
 def flattest_region(estimate: np.ndarray, *, fraction: float, tile: int = 8) -> np.ndarray:
@@ -509,6 +514,8 @@ def _probe(x: torch.Tensor, image: np.ndarray, *, cfg: dict[str, Any], gen: torc
     """
     size = f"{image.shape[0]}x{image.shape[1]}"
     repeats = cfg["probe_repeats"]
+    relative = bool(cfg["relative_gap"])
+    to_8bit = 1.0 if relative else to_8bit_units(image)[1]       # the paper's absolute gap is in 8-bit units
     runs = []
     nets: dict[float, torch.nn.Module] = {}
     for r in range(repeats):
@@ -520,13 +527,13 @@ def _probe(x: torch.Tensor, image: np.ndarray, *, cfg: dict[str, Any], gen: torc
             estimates.append(from_tensor(masked_average(net, x, probe, cfg["predictions"], generator=gen), image))
             trained.append(net)
         runs.append(probe_statistics(image, estimates[0], estimates[1], fraction=float(cfg["probe_fraction"]),
-                                     relative=bool(cfg["relative_gap"])))
+                                     relative=relative, to_8bit=to_8bit))
         for probe, net, key in zip(PROBE_RATIOS, trained, ("std_low", "std_high")):
             if runs[-1][key] <= min(run[key] for run in runs):                # this repeat's probe is the best yet
                 nets[probe] = net
     stats = {key: float(min(run[key] for run in runs)) for key in ("std_low", "std_high", "std_low_all",
                                                                      "std_high_all")}
-    stats["gap"] = _gap(stats["std_low"], stats["std_high"], relative=bool(cfg["relative_gap"]))
+    stats["gap"] = _gap(stats["std_low"], stats["std_high"], relative=relative, to_8bit=to_8bit)
     chosen, level = select_ratio(stats["gap"], eps_low=float(cfg["eps_low"]), eps_high=float(cfg["eps_high"]),
                                  ratio_low=float(cfg["ratio_low"]), ratio_medium=float(cfg["ratio_medium"]),
                                  ratio_high=float(cfg["ratio_high"]))
@@ -628,8 +635,9 @@ def mash(
         own units: 8-bit units (values may lie outside [0,255]) and larger
         ones (16-bit) are used as they are; smaller ones ([0, 1] data, a very
         dark image) are brought up to 8-bit units first, and the result back
-        (:func:`~noise2x.zeroshot.nets.units_map`; the paper presets'
-        thresholds below are in 8-bit units).
+        (:func:`~noise2x.zeroshot.nets.units_map`). The paper and code
+        presets' absolute gap is measured in 8-bit units whatever the
+        image's units.
     noise : NoiseSpec, optional
         Unused (MASH needs no noise model); accepted for the common contract.
     rng : None, int or numpy Generator
