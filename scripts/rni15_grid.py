@@ -17,31 +17,22 @@ Writes the PNG (atomically) and a JSON beside it with the captions and timings.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from noise2x.classical import bm3d
 from noise2x.figures import picture_grid
-from noise2x.fsutil import atomic_path
 from noise2x.io import read_image
 from noise2x.zeroshot import mash, zs_n2n
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from zeroshot_bench import centre_crop, script_command, write_json  # noqa: E402  (the zero-shot table's crop)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "rni15"
 DEFAULT_IMAGES = "Dog.png,Frog.png,Movie.png,Window.png"
-
-
-def centre_crop(image: np.ndarray, size: int) -> np.ndarray:
-    """The centre ``size`` x ``size`` crop (the whole side when the image is smaller)."""
-    h, w = image.shape[:2]
-    ch, cw = min(size, h), min(size, w)
-    top, left = (h - ch) // 2, (w - cw) // 2
-    return image[top: top + ch, left: left + cw]
 
 
 def _say(msg: str) -> None:
@@ -56,8 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="PNG to write")
     args = parser.parse_args(argv)
 
+    names = [n.strip() for n in args.images.split(",") if n.strip()]
+    missing = [n for n in names if not (args.data / n).is_file()]
+    if not names or missing:
+        print(f"error: no such image in {args.data}: {', '.join(missing) or '(none named)'}", file=sys.stderr)
+        return 2
     rows, captions, record = [], [], []
-    for i, name in enumerate(n.strip() for n in args.images.split(",") if n.strip()):
+    for i, name in enumerate(names):
         noisy = centre_crop(read_image(args.data / name), args.size)
         entry: dict[str, Any] = {"file": name, "shape": list(noisy.shape)}
         t0 = time.perf_counter()
@@ -83,10 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         ])
         record.append(entry)
     picture_grid(rows, captions, args.out)
-    with atomic_path(args.out.with_suffix(".json")) as tmp:
-        tmp.write_text(json.dumps({"command": "python scripts/rni15_grid.py " + " ".join(
-            argv if argv is not None else sys.argv[1:]), "date": time.strftime("%Y-%m-%d"), "rows": record},
-            indent=1, default=float))
+    write_json(args.out.with_suffix(".json"), {"command": script_command("rni15_grid.py", argv),
+                                               "date": time.strftime("%Y-%m-%d"), "rows": record})
     print(f"wrote {args.out} ({len(rows)} rows)")
     return 0
 

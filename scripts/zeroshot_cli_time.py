@@ -15,7 +15,6 @@ walls. Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -25,12 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from noise2x.benchmark import machine_info
-from noise2x.fsutil import atomic_path
 from noise2x.io import list_images, read_image, write_image
 from noise2x.noise import protocol_noisy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from zeroshot_bench import DATA, centre_crop  # noqa: E402  (the table's crop)
+from zeroshot_bench import DATA, centre_crop, script_command, write_json  # noqa: E402  (the table's crop)
 
 SPECS = {"zs_n2n": "gaussian:sigma=25", "mash": "correlated:sigma=25,beta=1"}
 HERE = Path(__file__).resolve().parent
@@ -66,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     index = names.index(args.image)
     clean = centre_crop(read_image(files[index]), args.size)
-    result = {"command": "python scripts/zeroshot_cli_time.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+    result = {"command": script_command("zeroshot_cli_time.py", argv),
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine_info(),
               "image": args.image, "index": index, "size": args.size, "runs": {}}
     result["step_time_before"] = step_time()
@@ -87,8 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     result["step_time_after"] = step_time()
     print(f"after: {result['step_time_after']}", flush=True)
     if args.out:
-        with atomic_path(args.out) as tmp_path:
-            Path(tmp_path).write_text(json.dumps(result, indent=1) + "\n")
+        write_json(args.out, result)
     return 0
 
 

@@ -373,3 +373,34 @@ def test_zeroshot_units_hands_each_method_the_picture_in_each_units(tmp_path, mo
     assert script.main(["--dataset", str(tmp_path), "--index", "13", "--units", "32-bit", "--out", str(bad)]) == 2
     assert script.main(["--dataset", str(tmp_path), "--index", "3", "--out", str(bad)]) == 2    # a test crop
     assert not bad.exists() and "error:" in capsys.readouterr().err
+
+
+def test_rni15_grid_writes_the_grid_and_its_record(tmp_path, monkeypatch, capsys):
+    import json
+
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    grid = _load("rni15_grid")
+    for name in ("A.png", "B.png"):
+        write_image(tmp_path / name, np.full((40, 50, 3), 90, dtype=np.uint8))
+
+    def fake_mash(noisy, *, rng, info, progress):
+        info.update(level="medium", ratio=0.5, gap=0.2, shuffled=False)
+        return noisy
+
+    drawn = []
+    monkeypatch.setattr(grid, "mash", fake_mash)
+    monkeypatch.setattr(grid, "zs_n2n", lambda noisy, *, rng: noisy)
+    monkeypatch.setattr(grid, "bm3d", lambda noisy, *, info: info.update(sigma=3.0) or noisy)
+    monkeypatch.setattr(grid, "picture_grid", lambda rows, captions, out: drawn.append((len(rows), captions)))
+    out = tmp_path / "g.png"
+    assert grid.main(["--data", str(tmp_path), "--images", "A.png,B.png", "--size", "32", "--out", str(out)]) == 0
+    assert drawn[0][0] == 2 and drawn[0][1][1] == ["B.png (noisy)", "MASH medium, ratio 0.5", "ZS-N2N",
+                                                   "BM3D sigma 3.0 (est.)"]
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["command"].startswith("python scripts/rni15_grid.py --data")
+    assert [r["file"] for r in record["rows"]] == ["A.png", "B.png"] and record["rows"][0]["shape"] == [32, 32, 3]
+    assert grid.main(["--data", str(tmp_path), "--images", "A.png,C.png", "--out", str(tmp_path / "h.png")]) == 2
+    assert "error: no such image" in capsys.readouterr().err and not (tmp_path / "h.json").exists()
