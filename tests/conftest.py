@@ -56,3 +56,8 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def psnr_8bit(clean: np.ndarray, pred: np.ndarray) -> float:
+    """PSNR in dB of ``pred`` (clipped to [0, 255]) against ``clean``, both in 8-bit units."""
+    return float(10 * np.log10(255.0**2 / np.mean((np.clip(pred, 0, 255) - clean) ** 2)))

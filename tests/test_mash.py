@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import psnr_8bit
 from noise2x.errors import InputError, UsageError
 from noise2x.io import to_8bit_units
 from noise2x.zeroshot import ZERO_SHOT, mash
@@ -30,17 +31,7 @@ from noise2x.zeroshot.nets import MaskedUNet, Reporter, make_generators, new_net
 mash_mod = importlib.import_module("noise2x.zeroshot.mash")
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny images gain nothing from threads, and threads slow down badly on a busy shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _psnr(clean: np.ndarray, pred: np.ndarray) -> float:
-    return float(10 * np.log10(255.0**2 / np.mean((np.clip(pred, 0, 255) - clean) ** 2)))
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ---------------------------------------------------------------- mask and loss
@@ -225,12 +216,12 @@ def test_unet_any_size():
     assert net(torch.zeros(1, 3, 5, 70)).shape == (1, 3, 5, 70)
 
 
-def test_tiny_budget_fixed_ratio_raises_psnr(gray_image):
+def test_tiny_budget_fixed_ratio_raisespsnr_8bit(gray_image):
     noisy = gray_image + 25 * np.random.default_rng(0).standard_normal(gray_image.shape)
     info: dict = {}
     out = mash(noisy, rng=0, ratio=0.5, steps=80, lr=2e-3, width=8, predictions=4, info=info)
     assert out.shape == noisy.shape and out.dtype == np.float64
-    assert _psnr(gray_image, out) > _psnr(gray_image, noisy) + 1.5
+    assert psnr_8bit(gray_image, out) > psnr_8bit(gray_image, noisy) + 1.5
     assert info["ratio"] == 0.5 and info["probe_std"] is None and not info["shuffled"]
 
 

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
+from conftest import data_dir, psnr_8bit
 from noise2x.io import to_8bit_units
 from noise2x.zeroshot import mash, zs_n2n
 from noise2x.zeroshot.nets import units_map
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny images gain nothing from threads, and threads slow down badly on a busy shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _psnr(clean: np.ndarray, pred: np.ndarray) -> float:
-    return float(10 * np.log10(255.0**2 / np.mean((np.clip(pred, 0, 255) - clean) ** 2)))
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 #: each method with a tiny budget, and the gain over the noisy input it reaches on the 8-bit test image
@@ -41,7 +31,7 @@ def test_tiny_budget_raises_psnr_in_other_units(gray_image, method, scale, offse
     noisy = gray_image + 25 * np.random.default_rng(0).standard_normal(gray_image.shape)
     info: dict = {}
     out = run(noisy * scale + offset, info)
-    assert _psnr(gray_image, (out - offset) / scale) > _psnr(gray_image, noisy) + gain
+    assert psnr_8bit(gray_image, (out - offset) / scale) > psnr_8bit(gray_image, noisy) + gain
     offset_used, scale_used = units or to_8bit_units(noisy * scale + offset)
     assert info["units"] == {"offset": offset_used, "scale": scale_used} and (units or scale_used > 1 / scale)
 
@@ -49,8 +39,6 @@ def test_tiny_budget_raises_psnr_in_other_units(gray_image, method, scale, offse
 def test_benchmark_inputs_are_used_as_they_are():
     """Every noisy input of the recorded zero-shot and classical benchmarks is 8-bit data: the map is the identity,
     so bringing small units up changed none of their figures."""
-    from conftest import data_dir
-
     from noise2x.io import list_images, read_image
     from noise2x.noise import protocol_noisy
     from noise2x.patches import center_crop

@@ -6,23 +6,14 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import psnr_8bit
 from noise2x.errors import InputError, UsageError
 from noise2x.zeroshot import ZERO_SHOT, zs_n2n
 from noise2x.zeroshot.nets import NoiseNet, make_generators, new_network
 from noise2x.zeroshot.zs_n2n import PRESETS, pair_downsample, zs_n2n_loss
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny images gain nothing from threads, and threads slow down badly on a busy shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _psnr(clean: np.ndarray, pred: np.ndarray) -> float:
-    return float(10 * np.log10(255.0**2 / np.mean((np.clip(pred, 0, 255) - clean) ** 2)))
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_registry_names_both_methods():
@@ -77,7 +68,7 @@ def test_tiny_budget_raises_psnr_gray(gray_image):
     lines: list[str] = []
     out = zs_n2n(noisy, rng=0, steps=60, info=info, progress=lines.append)
     assert out.shape == noisy.shape and out.dtype == np.float64
-    assert _psnr(gray_image, out) > _psnr(gray_image, noisy) + 3.0
+    assert psnr_8bit(gray_image, out) > psnr_8bit(gray_image, noisy) + 3.0
     assert info["steps"] == 60 and info["preset"] == "cpu"
     assert lines and lines[-1].startswith("zs_n2n 37x31: step 60/60")
 
