@@ -206,3 +206,24 @@ def test_default_tile_is_whole_image_only_up_to_one_batch_of_tiles():
     default = denoise_array(model, img)
     assert np.array_equal(default, denoise_array(model, img, tile=0))  # the default ran the whole image
     assert not np.array_equal(default, denoise_array(model, img, tile=64, overlap=16))  # an explicit tile is honoured
+
+
+def test_units_warning_for_an_image_in_other_units(tmp_path, gray_image, capsys):
+    """A model trained on 8-bit data (std 60) given [0, 1] or 16-bit data: the CLI says so in one warning line."""
+    from noise2x import cli
+    from noise2x.checkpoint import save_model
+    from noise2x.io import write_image
+    from noise2x.predict import Denoiser
+
+    path = save_model(tmp_path / "m.safetensors", unet(1), metadata={"method": "supervised",
+                                                                "method_options": {}, "steps": 1})
+    model = Denoiser.load(path)
+    noisy = gray_image + 20 * np.random.default_rng(0).standard_normal(gray_image.shape)
+    assert model.units_warning(noisy) is None and model.units_warning(np.full((8, 8), 3.0)) is None
+    assert "span" in model.units_warning(noisy / 255) and "span" in model.units_warning(noisy * 257)
+    write_image(tmp_path / "a.tif", (noisy / 255).astype(np.float32))
+    write_image(tmp_path / "b.tif", noisy.astype(np.float32))
+    for name, warned in (("a.tif", True), ("b.tif", False)):
+        assert cli.main(["denoise", "--model", str(path), str(tmp_path / name), "--out", str(tmp_path / f"o_{name}")]) == 0
+        err = capsys.readouterr().err
+        assert ("warning: " in err and "same units" in err) == warned

@@ -144,6 +144,9 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         info: dict[str, Any] = {}
         t0 = time.perf_counter()
         frames = []
+        warning = model.units_warning(stack[0]) if model is not None else None
+        if warning:
+            _say(f"warning: {src}: {warning}")
         for frame in stack:
             frames.append(denoise(
                 frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,

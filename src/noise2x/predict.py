@@ -390,6 +390,24 @@ class Denoiser:
         meta.setdefault("method_options", self.method.options_dict())
         return save_model(path, self.model.cpu(), metadata=meta)
 
+    def units_warning(self, image: np.ndarray) -> str | None:
+        """Why ``image`` looks to be in other units than the model's training data, or None.
+
+        The model normalises by its training data's per-channel standard
+        deviation. An image whose values (0.1 to 99.9 percentile) span less
+        than 1/50 or more than 100 times that deviation is probably in other
+        units: [0, 1] data given to a model trained on 8-bit images spans
+        about 1/60 of it, 16-bit data about 1000 times. The model's result is
+        then meaningless, so the CLI warns.
+        """
+        std = float(self.model.std.mean())
+        lo, hi = np.percentile(np.asarray(image, dtype=np.float64), [0.1, 99.9])
+        spread = float(hi - lo)
+        if spread <= 0 or std / 50 <= spread <= 100 * std:
+            return None
+        return (f"the image's values span {spread:.3g}, the model's training data had a standard deviation of "
+                f"{std:.3g}: are they in the same units (8-bit, 16-bit, [0, 1])?")
+
     def describe(self) -> str:
         """One line: method, architecture, channels, noise and training budget."""
         m = self._metadata
