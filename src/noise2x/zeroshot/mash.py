@@ -49,7 +49,7 @@ import torch
 
 from ..errors import UsageError
 from ..io import to_8bit_units
-from .nets import MaskedUNet, Reporter, check_noisy, from_tensor, make_generators, new_network, to_tensor, units_map
+from .nets import MaskedUNet, Reporter, checked_in_8bit_units, from_tensor, make_generators, new_network, to_tensor
 
 __all__ = [
     "mash",
@@ -547,13 +547,6 @@ def _probe(x: torch.Tensor, image: np.ndarray, *, cfg: dict[str, Any], gen: torc
             "_nets": nets}
 
 
-def _in_8bit_units(noisy: Any) -> tuple[np.ndarray, dict[str, float]]:
-    """The checked input, in small units brought up to 8-bit ones, and the map (:func:`.nets.units_map`)."""
-    image = check_noisy(noisy, name="mash input")
-    offset, scale = units_map(image)
-    return (image - offset) * scale, {"offset": offset, "scale": scale}
-
-
 def probe_correlation(
     noisy: np.ndarray,
     *,
@@ -589,7 +582,7 @@ def probe_correlation(
         map to 8-bit units; 0 and 1 for 8-bit and larger units).
     """
     cfg = _config(preset, options)
-    image, units = _in_8bit_units(noisy)
+    image, units = checked_in_8bit_units(noisy, name="mash input")
     _, gen = make_generators(rng)
     found = _probe(to_tensor(image), image, cfg=cfg, gen=gen, progress=progress)
     del found["_nets"]
@@ -726,7 +719,7 @@ def mash(
     })
     if ratio is not None and not 0 <= float(ratio) < 1:
         raise UsageError(f"mash: ratio must be in [0, 1), got {ratio}")
-    image, units = _in_8bit_units(noisy)
+    image, units = checked_in_8bit_units(noisy, name="mash input")
     start = time.perf_counter()
     np_rng, gen = make_generators(rng)
     x = to_tensor(image)

@@ -25,6 +25,7 @@ __all__ = [
     "MaskedUNet",
     "NoiseNet",
     "check_noisy",
+    "checked_in_8bit_units",
     "units_map",
     "make_generators",
     "new_network",
@@ -80,6 +81,18 @@ def units_map(image: np.ndarray) -> tuple[float, float]:
     """
     offset, scale = to_8bit_units(image)
     return (offset, scale) if scale > 1 else (0.0, 1.0)
+
+
+def checked_in_8bit_units(noisy: Any, *, name: str) -> tuple[np.ndarray, dict[str, float]]:
+    """:func:`check_noisy`, then :func:`units_map` applied: the image the methods work on, and the map.
+
+    Returns the mapped float64 image and ``{"offset": ..., "scale": ...}``;
+    a result ``y`` of the method goes back to the input's units as
+    ``y / scale + offset``.
+    """
+    image = check_noisy(noisy, name=name)
+    offset, scale = units_map(image)
+    return (image - offset) * scale, {"offset": offset, "scale": scale}
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:

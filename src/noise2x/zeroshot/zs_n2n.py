@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UsageError
-from .nets import NoiseNet, Reporter, check_noisy, from_tensor, make_generators, new_network, to_tensor, units_map
+from .nets import NoiseNet, Reporter, checked_in_8bit_units, from_tensor, make_generators, new_network, to_tensor
 
 __all__ = ["zs_n2n", "pair_downsample", "zs_n2n_loss", "PRESETS"]
 
@@ -147,12 +147,11 @@ def zs_n2n(
     steps_, width_, step_size_ = int(cfg["steps"]), int(cfg["width"]), int(cfg["step_size"])
     if steps_ < 0 or width_ < 1 or step_size_ < 1 or not float(cfg["lr"]) > 0 or not 0 < float(cfg["gamma"]) <= 1:
         raise UsageError("zs_n2n: need steps >= 0, width >= 1, step_size >= 1, lr > 0 and 0 < gamma <= 1")
-    image = check_noisy(noisy, name="zs_n2n input")
-    offset, scale = units_map(image)
+    image, units = checked_in_8bit_units(noisy, name="zs_n2n input")
     start = time.perf_counter()
     _, gen = make_generators(rng)
     # channels-last: the convolutions of this wide, shallow net run faster on CPUs (BENCHMARKS.md)
-    x = to_tensor((image - offset) * scale).contiguous(memory_format=torch.channels_last)
+    x = to_tensor(image).contiguous(memory_format=torch.channels_last)
     net = new_network(NoiseNet, x.shape[1], width_, gen=gen).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), lr=float(cfg["lr"]))
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=step_size_, gamma=float(cfg["gamma"]))
@@ -169,6 +168,6 @@ def zs_n2n(
     with torch.no_grad():
         out = x - net(x)
     if info is not None:
-        info.update({"preset": preset, **cfg, "units": {"offset": offset, "scale": scale},
+        info.update({"preset": preset, **cfg, "units": units,
                      "final_loss": loss_value, "seconds": time.perf_counter() - start})
-    return from_tensor(out, image) / scale + offset
+    return from_tensor(out, image) / units["scale"] + units["offset"]
