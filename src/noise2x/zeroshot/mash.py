@@ -49,7 +49,8 @@ import torch
 
 from ..errors import UsageError
 from ..io import to_8bit_units
-from .nets import MaskedUNet, Reporter, checked_in_8bit_units, from_tensor, make_generators, new_network, to_tensor
+from .nets import (BAND_PIXELS, MaskedUNet, Reporter, checked_in_8bit_units, from_tensor, in_bands, make_generators,
+                   new_network, to_tensor)
 
 __all__ = [
     "mash",
@@ -65,6 +66,7 @@ __all__ = [
     "block_std",
     "flat_tiles",
     "local_shuffle",
+    "probe_windows",
 ]
 
 #: The two masking ratios of the probe (step 1).
@@ -82,6 +84,7 @@ _COMMON: dict[str, Any] = {
     "probe_repeats": 1,
     "warm_start": False,
     "grad_clip": 0.0,
+    "probe_window": 0,
 }
 _PAPER_STEP2 = {"eps_low": 1.5, "eps_high": 2.5, "ratio_low": 0.2, "ratio_medium": 0.5, "ratio_high": 0.8}
 _CODE_STEP2 = {"eps_low": 1.0, "eps_high": 2.0, "ratio_low": 0.1, "ratio_medium": 0.5, "ratio_high": 0.9}
@@ -125,10 +128,16 @@ _CODE_STEP2 = {"eps_low": 1.0, "eps_high": 2.0, "ratio_low": 0.1, "ratio_medium"
 #: no noise's mean below -0.05, the rule set before the runs), and a limit
 #: of 10, reached on 2 of the 25 runs, +0.003 (BENCHMARKS.md,
 #: benchmarks/mash_grad_clip.json).
+#: ``probe_window``: the cpu preset measures step 1's residuals on four
+#: 256x256 windows of an image of more than four times 256x256 pixels (a
+#: 2x2 grid spread over the image), the size its thresholds were calibrated
+#: on, instead of the whole image: each probe's K masked predictions then
+#: cost the same on a 12-MP photo as on a 256x256 crop (``probe_windows``).
+#: The papers' presets measure every pixel (0).
 PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {**_COMMON, **_PAPER_STEP2, "probe_steps": 600, "steps": 2000, "crop": 64, "width": 32, "lr": 1e-3,
             "shuffle_at": 500, "flat_threshold": 0.1, "probe_fraction": 0.25, "relative_gap": True,
-            "eps_low": 0.12, "eps_high": 0.24, "probe_repeats": 2, "grad_clip": 1.0},
+            "eps_low": 0.12, "eps_high": 0.24, "probe_repeats": 2, "grad_clip": 1.0, "probe_window": 256},
     "paper": {**_COMMON, **_PAPER_STEP2, "probe_steps": 800, "steps": 800, "crop": 0},
     "code": {**_COMMON, **_CODE_STEP2, "probe_steps": 800, "steps": 800, "crop": 0},
 }
@@ -171,13 +180,46 @@ def masked_l1(pred: torch.Tensor, target: torch.Tensor, hidden: torch.Tensor) ->
 
 def masked_average(net: torch.nn.Module, x: torch.Tensor, ratio: float, count: int,
                    *, generator: torch.Generator) -> torch.Tensor:
-    """Average of ``count`` predictions of ``net`` from ``x`` with fresh random masks of ``ratio``."""
+    """Average of ``count`` predictions of ``net`` from ``x`` with fresh random masks of ``ratio``.
+
+    Each mask covers the whole image; an image of more than
+    :data:`~noise2x.zeroshot.nets.BAND_PIXELS` pixels goes through the
+    network in bands of rows with 64 rows of context (aligned with the
+    U-Net's 32-pixel grid), which bounds the memory and differs from the
+    whole-image prediction only slightly near the bands' edges.
+    """
     total = torch.zeros_like(x)
     with torch.no_grad():
         for _ in range(count):
             keep = sample_keep_mask(tuple(x.shape), ratio, generator=generator)
-            total += net(x * keep)
+            total += in_bands(net, x * keep, margin=_BAND_MARGIN, align=32)
     return total / count
+
+
+#: Rows of context above and below each band of :func:`masked_average`.
+_BAND_MARGIN = 64
+
+
+def probe_windows(height: int, width: int, side: int) -> list[tuple[int, int, int, int]]:
+    """Where step 1 measures its residuals: ``(top, left, height, width)`` windows of the image.
+
+    ``side`` 0, or an image of at most four ``side`` x ``side`` windows'
+    pixels, gives the whole image. A larger image gives four windows of
+    ``min(side, height)`` x ``min(side, width)`` on a 2x2 grid (two, on an
+    axis no longer than ``side``): their corners at the first and last
+    possible rows and columns when the image is at most twice ``side`` on
+    that axis, else centred at a quarter and three quarters of it.
+    """
+    if side <= 0 or height * width <= 4 * side * side:
+        return [(0, 0, height, width)]
+    wh, ww = min(side, height), min(side, width)
+
+    def starts(length: int, size: int) -> list[int]:
+        if length <= 2 * size:
+            return sorted({0, length - size})
+        return [min(length - size, max(0, round(length * q - size / 2))) for q in (0.25, 0.75)]
+
+    return [(top, left, wh, ww) for top in starts(height, wh) for left in starts(width, ww)]
 
 
 # ---------------------------------------------------------------- step 2
@@ -471,7 +513,8 @@ def _config(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
         raise TypeError(f"mash: unexpected option(s) {', '.join(unknown)}; valid: {', '.join(sorted(cfg))}")
     cfg.update({k: v for k, v in overrides.items() if v is not None})
     try:
-        for key in ("probe_steps", "steps", "predictions", "width", "shuffle_at", "tile", "crop", "probe_repeats"):
+        for key in ("probe_steps", "steps", "predictions", "width", "shuffle_at", "tile", "crop", "probe_repeats",
+                    "probe_window"):
             cfg[key] = int(cfg[key])
         for key in ("lr", "grad_clip", "probe_fraction", "flat_threshold", "eps_low", "eps_high",
                     "ratio_low", "ratio_medium", "ratio_high"):
@@ -480,7 +523,7 @@ def _config(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
         raise UsageError(f"mash: option values must be numbers ({exc})") from None
     cfg["relative_gap"] = _as_bool(cfg["relative_gap"], "relative_gap")
     cfg["warm_start"] = _as_bool(cfg["warm_start"], "warm_start")
-    bad = [k for k in ("probe_steps", "steps", "shuffle_at", "crop") if cfg[k] < 0]
+    bad = [k for k in ("probe_steps", "steps", "shuffle_at", "crop", "probe_window") if cfg[k] < 0]
     if not cfg["grad_clip"] >= 0:  # also rejects NaN
         bad.append("grad_clip")
     bad += [k for k in ("predictions", "width", "probe_repeats") if cfg[k] < 1]
@@ -493,7 +536,7 @@ def _config(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
         bad.append("probe_fraction")
     if bad:
         raise UsageError(f"mash: invalid option value(s): {', '.join(bad)} (steps >= 0, predictions and "
-                         "probe_repeats >= 1, "
+                         "probe_repeats >= 1, probe_window >= 0, "
                          "ratios in [0,1), tile even >= 2, lr > 0, grad_clip >= 0, probe_fraction in (0,1])")
     return cfg
 
@@ -514,6 +557,11 @@ def _probe(x: torch.Tensor, image: np.ndarray, *, cfg: dict[str, Any], gen: torc
     """
     size = f"{image.shape[0]}x{image.shape[1]}"
     repeats = cfg["probe_repeats"]
+    windows = probe_windows(image.shape[0], image.shape[1], int(cfg["probe_window"]))
+    if len(windows) > 1 and progress is not None:
+        progress(f"mash {size}: probe measured on {len(windows)} windows of {windows[0][2]}x{windows[0][3]}")
+    # the windows stacked vertically: the probe's noisy image and estimates
+    noisy_w = np.concatenate([image[t: t + hh, l: l + ww] for t, l, hh, ww in windows], axis=0)
     relative = bool(cfg["relative_gap"])
     to_8bit = 1.0 if relative else to_8bit_units(image)[1]       # the paper's absolute gap is in 8-bit units
     runs = []
@@ -524,9 +572,12 @@ def _probe(x: torch.Tensor, image: np.ndarray, *, cfg: dict[str, Any], gen: torc
             what = f"mash {size} probe ratio {probe}" + (f" ({r + 1}/{repeats})" if repeats > 1 else "")
             report = Reporter(progress, what, cfg["probe_steps"], lines=2)
             net, _ = _train(x, ratio=probe, steps=cfg["probe_steps"], cfg=cfg, gen=gen, report=report)
-            estimates.append(from_tensor(masked_average(net, x, probe, cfg["predictions"], generator=gen), image))
+            estimates.append(np.concatenate([
+                from_tensor(masked_average(net, x[..., t: t + hh, l: l + ww], probe, cfg["predictions"],
+                                           generator=gen), image[t: t + hh, l: l + ww])
+                for t, l, hh, ww in windows], axis=0))
             trained.append(net)
-        runs.append(probe_statistics(image, estimates[0], estimates[1], fraction=float(cfg["probe_fraction"]),
+        runs.append(probe_statistics(noisy_w, estimates[0], estimates[1], fraction=float(cfg["probe_fraction"]),
                                      relative=relative, to_8bit=to_8bit))
         for probe, net, key in zip(PROBE_RATIOS, trained, ("std_low", "std_high")):
             if runs[-1][key] <= min(run[key] for run in runs):                # this repeat's probe is the best yet
@@ -618,6 +669,7 @@ def mash(
     probe_repeats: int | None = None,
     warm_start: bool | None = None,
     grad_clip: float | None = None,
+    probe_window: int | None = None,
 ) -> np.ndarray:
     """Denoise one image with MASH (masked and shuffled blind-spot training on that image alone).
 
@@ -702,6 +754,12 @@ def mash(
         clipped to this value; 0 does not clip (the paper and code presets;
         the cpu preset clips at 1). The probes are never clipped: step 2's
         thresholds were calibrated on unclipped probes.
+    probe_window : int, optional
+        Side of the windows where step 1 measures its residuals on an image
+        of more than four such windows' pixels (:func:`probe_windows`); 0
+        measures every pixel (the paper and code presets; the cpu preset
+        uses 256). The probes train on the whole image (or its random
+        crops) either way; the output is always the whole image's.
 
     Returns
     -------
@@ -716,6 +774,7 @@ def mash(
         "ratio_medium": ratio_medium, "ratio_high": ratio_high, "shuffle_at": shuffle_at, "tile": tile,
         "flat_threshold": flat_threshold, "probe_fraction": probe_fraction, "relative_gap": relative_gap,
         "probe_repeats": probe_repeats, "warm_start": warm_start, "grad_clip": grad_clip,
+        "probe_window": probe_window,
     })
     if ratio is not None and not 0 <= float(ratio) < 1:
         raise UsageError(f"mash: ratio must be in [0, 1), got {ratio}")
@@ -759,6 +818,8 @@ def mash(
     report = Reporter(progress, f"mash {size} ratio {chosen:g}", cfg["steps"])
     net, loss_value = _train(x, ratio=chosen, steps=cfg["steps"], cfg=cfg, gen=gen, report=report,
                              on_step=maybe_shuffle, init=init, clip=cfg["grad_clip"], stats=details)
+    if image.shape[0] * image.shape[1] > BAND_PIXELS:
+        say(f"mash {size}: averaging {k} masked predictions of the whole image")
     out = masked_average(net, x, chosen, k, generator=gen)
     details.update({"final_loss": loss_value, "seconds": time.perf_counter() - start})
     if info is not None:

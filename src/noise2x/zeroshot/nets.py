@@ -32,9 +32,16 @@ __all__ = [
     "to_tensor",
     "from_tensor",
     "Reporter",
+    "in_bands",
+    "BAND_PIXELS",
 ]
 
 _SCALE = 255.0
+
+#: Inference on an image of more pixels than this runs in horizontal bands
+#: (:func:`in_bands`), so that a large photo does not need the memory of the
+#: whole image's feature maps at once (about 2 GB for MASH's U-Net at 2 MP).
+BAND_PIXELS = 2**21
 
 
 def check_noisy(noisy: Any, *, name: str = "noisy image", min_size: int = 4) -> np.ndarray:
@@ -225,3 +232,34 @@ class Reporter:
         if done % self.every == 0 or done == self.total:
             tail = f", loss {loss:.4g}" if loss is not None else ""
             self.progress(f"{self.label}: step {done}/{self.total}{tail}")
+
+
+def in_bands(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, margin: int, align: int = 1,
+             pixels: int | None = None) -> torch.Tensor:
+    """``fn(x)`` for a (B,C,H,W) ``x``, computed on horizontal bands when ``x`` has many pixels.
+
+    An image of at most ``pixels`` pixels (default :data:`BAND_PIXELS`) goes
+    through ``fn`` whole. A larger one is cut into bands of whole rows, about
+    ``pixels`` pixels each (a multiple of ``align`` rows); each band goes
+    through ``fn`` with ``margin`` rows of context above and below, which are
+    cropped from its output. With ``margin`` at least the receptive field's
+    radius of a convolutional ``fn`` the result is the whole-image one; with
+    a smaller margin it differs near the bands' edges. ``fn`` must keep the
+    height and width.
+    """
+    limit = BAND_PIXELS if pixels is None else int(pixels)
+    h, w = x.shape[-2:]
+    if h * w <= limit:
+        return fn(x)
+    align = max(1, int(align))
+    rows = max(align, (limit // w) // align * align)
+    out: torch.Tensor | None = None
+    for top in range(0, h, rows):
+        bottom = min(h, top + rows)
+        lo, hi = max(0, top - margin), min(h, bottom + margin)
+        part = fn(x[..., lo:hi, :])
+        if out is None:
+            out = part.new_empty((*part.shape[:-2], h, w))
+        out[..., top:bottom, :] = part[..., top - lo: bottom - lo, :]
+    assert out is not None
+    return out

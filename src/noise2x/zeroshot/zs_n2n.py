@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UsageError
-from .nets import NoiseNet, Reporter, checked_in_8bit_units, from_tensor, make_generators, new_network, to_tensor
+from .nets import (NoiseNet, Reporter, checked_in_8bit_units, from_tensor, in_bands, make_generators, new_network,
+                   to_tensor)
 
 __all__ = ["zs_n2n", "pair_downsample", "zs_n2n_loss", "PRESETS"]
 
@@ -38,10 +39,16 @@ __all__ = ["zs_n2n", "pair_downsample", "zs_n2n_loss", "PRESETS"]
 #: the CLI in the host's slowest phase measured; 900 steps cost 0.04 dB on the
 #: calibration crops for 13% less time, and took 42-51 s through the CLI while
 #: the host slowed from 42 to 59 ms per step (BENCHMARKS.md).
+#: ``crop``: the cpu preset trains on random 256x256 crops (at even offsets,
+#: so the downsamplers keep the image's own 2x2 grid) of a larger image, so a
+#: photo of any size costs the training time of a 256x256 one; 0 (the
+#: papers' presets) trains on the whole image, whose steps grow with its
+#: size (1.3 s per step at 1024x1024 RGB). See BENCHMARKS.md for what the
+#: crops cost on larger images.
 PRESETS: dict[str, dict[str, Any]] = {
-    "cpu": {"steps": 900, "lr": 1e-3, "step_size": 450, "gamma": 0.5, "width": 32},
-    "paper": {"steps": 2000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48},
-    "code": {"steps": 3000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48},
+    "cpu": {"steps": 900, "lr": 1e-3, "step_size": 450, "gamma": 0.5, "width": 32, "crop": 256},
+    "paper": {"steps": 2000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48, "crop": 0},
+    "code": {"steps": 3000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48, "crop": 0},
 }
 
 
@@ -104,6 +111,7 @@ def zs_n2n(
     step_size: int | None = None,
     gamma: float | None = None,
     width: int | None = None,
+    crop: int | None = None,
 ) -> np.ndarray:
     """Denoise one image with Zero-Shot Noise2Noise (trained on that image alone).
 
@@ -132,6 +140,13 @@ def zs_n2n(
     steps, lr, step_size, gamma, width : optional
         Override the preset: Adam steps, learning rate, StepLR period and
         factor, channels of the two 3x3 convs.
+    crop : int, optional
+        Each step trains on a random ``crop`` x ``crop`` crop (at even
+        offsets) of a larger image; 0 trains on the whole image (``paper``,
+        ``code``; the ``cpu`` preset crops at 256). The result is always the
+        whole image's, computed in bands above
+        :data:`~noise2x.zeroshot.nets.BAND_PIXELS` pixels (exact: the
+        network sees 5x5 pixels).
 
     Returns
     -------
@@ -141,12 +156,15 @@ def zs_n2n(
     if preset not in PRESETS:
         raise UsageError(f"zs_n2n: unknown preset '{preset}'; valid: {', '.join(PRESETS)}")
     cfg = dict(PRESETS[preset])
-    for key, value in {"steps": steps, "lr": lr, "step_size": step_size, "gamma": gamma, "width": width}.items():
+    overrides = {"steps": steps, "lr": lr, "step_size": step_size, "gamma": gamma, "width": width, "crop": crop}
+    for key, value in overrides.items():
         if value is not None:
             cfg[key] = value
-    steps_, width_, step_size_ = int(cfg["steps"]), int(cfg["width"]), int(cfg["step_size"])
-    if steps_ < 0 or width_ < 1 or step_size_ < 1 or not float(cfg["lr"]) > 0 or not 0 < float(cfg["gamma"]) <= 1:
-        raise UsageError("zs_n2n: need steps >= 0, width >= 1, step_size >= 1, lr > 0 and 0 < gamma <= 1")
+    steps_, width_, step_size_, crop_ = int(cfg["steps"]), int(cfg["width"]), int(cfg["step_size"]), int(cfg["crop"])
+    if (steps_ < 0 or width_ < 1 or step_size_ < 1 or not float(cfg["lr"]) > 0 or not 0 < float(cfg["gamma"]) <= 1
+            or crop_ < 0 or 0 < crop_ < 4):
+        raise UsageError("zs_n2n: need steps >= 0, width >= 1, step_size >= 1, lr > 0, 0 < gamma <= 1 and "
+                         "crop 0 (whole image) or >= 4")
     image, units = checked_in_8bit_units(noisy, name="zs_n2n input")
     start = time.perf_counter()
     _, gen = make_generators(rng)
@@ -155,10 +173,20 @@ def zs_n2n(
     net = new_network(NoiseNet, x.shape[1], width_, gen=gen).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), lr=float(cfg["lr"]))
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=step_size_, gamma=float(cfg["gamma"]))
-    report = Reporter(progress, f"zs_n2n {image.shape[0]}x{image.shape[1]}", steps_)
+    h, w = image.shape[:2]
+    # crops of even size at even offsets: every crop's 2x2 blocks are blocks of the image
+    ch, cw = (min(h, crop_ // 2 * 2), min(w, crop_ // 2 * 2)) if crop_ > 0 else (h, w)
+    cropped = (ch, cw) != (h, w)
+    what = f"zs_n2n {h}x{w}" + (f" (training on {ch}x{cw} crops)" if cropped else "")
+    report = Reporter(progress, what, steps_)
     loss_value = float("nan")
     for i in range(steps_):
-        loss = zs_n2n_loss(net, x)
+        xs = x
+        if cropped:
+            top = 2 * int(torch.randint(0, (h - ch) // 2 + 1, (1,), generator=gen))
+            left = 2 * int(torch.randint(0, (w - cw) // 2 + 1, (1,), generator=gen))
+            xs = x[..., top: top + ch, left: left + cw]
+        loss = zs_n2n_loss(net, xs)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -166,7 +194,7 @@ def zs_n2n(
         loss_value = float(loss.detach())
         report.step(i, loss_value)
     with torch.no_grad():
-        out = x - net(x)
+        out = x - in_bands(net, x, margin=8)
     if info is not None:
         info.update({"preset": preset, **cfg, "units": units,
                      "final_loss": loss_value, "seconds": time.perf_counter() - start})

@@ -1,0 +1,193 @@
+#!/usr/bin/env python
+"""The zero-shot methods on images larger than the zero-shot table's 256x256 crops.
+
+A user's photo is rarely 256x256. Three parts, each written to the JSON file given by ``--out``
+(parts already there are kept unless re-run):
+
+* ``crops``: ZS-N2N's cpu preset, which trains on random 256x256 crops of a larger image, against
+  training on the whole image (``crop=0``, what it did before, and what the paper does), on the full
+  CBSD68 images (321x481), white Gaussian noise sigma 25 (``rng = i``, noise per PROTOCOL.md).
+* ``probe``: MASH's step 1 measured on four 256x256 windows (the cpu preset's ``probe_window``)
+  against every pixel, on 2x2 mosaics of consecutive CBSD68 images (642x962; portrait images turned a
+  quarter turn), noise ``correlated:sigma=25,beta=B`` for B in 0, 0.5, 1: the level each reads, and
+  the seconds (``probe_correlation``, probe only).
+* ``sizes``: wall time of ``noise2x denoise --method M`` end to end (as ``zeroshot_cli_time.py``) on
+  square images of the given sides, made by resizing CBSD68's first image (cubic) and adding white
+  Gaussian noise sigma 25 (ZS-N2N) or the beta = 1 correlated noise (MASH), saved as 8-bit PNGs. The
+  PSNR against the resized clean image is kept too; a resized photo is smoother than a real photo of
+  that size, so those PSNRs are not comparable with the table's.
+
+Usage::
+
+    python scripts/zeroshot_large.py --parts crops --images 4 --out benchmarks/zeroshot_large.json
+    python scripts/zeroshot_large.py --parts sizes --sizes 256,1024,2048 --methods zs_n2n,mash \\
+        --merge benchmarks/zeroshot_large.json --out benchmarks/zeroshot_large.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from noise2x.benchmark import machine_info
+from noise2x.io import list_images, read_image, write_image
+from noise2x.metrics import psnr, ssim
+from noise2x.noise import protocol_noisy
+from noise2x.zeroshot import zs_n2n
+from noise2x.zeroshot.mash import probe_correlation
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from zeroshot_bench import DATA, script_command, write_json  # noqa: E402
+from zeroshot_cli_time import CLI, step_time  # noqa: E402
+
+PARTS = ("crops", "probe", "sizes")
+SPECS = {"zs_n2n": "gaussian:sigma=25", "mash": "correlated:sigma=25,beta=1"}
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def landscape(image: np.ndarray) -> np.ndarray:
+    """The image turned a quarter turn when it is taller than wide."""
+    return np.ascontiguousarray(np.rot90(image)) if image.shape[0] > image.shape[1] else image
+
+
+def mosaic(images: list[np.ndarray]) -> np.ndarray:
+    """Four images of one shape side by side in a 2x2 grid."""
+    return np.concatenate([np.concatenate(images[:2], axis=1), np.concatenate(images[2:4], axis=1)], axis=0)
+
+
+def run_crops(files: list[Path]) -> list[dict[str, Any]]:
+    rows = []
+    spec = SPECS["zs_n2n"]
+    for i, path in enumerate(files):
+        clean = read_image(path)
+        noisy = protocol_noisy(clean, spec, index=i)
+        row: dict[str, Any] = {"file": path.name, "shape": list(clean.shape), "noise": spec,
+                               "noisy_psnr": psnr(clean, noisy)}
+        for label, crop in (("crop_256", None), ("whole", 0)):
+            info: dict[str, Any] = {}
+            t0 = time.perf_counter()
+            out = zs_n2n(noisy, rng=i, crop=crop, info=info)
+            row[label] = {"psnr": psnr(clean, out, clip=True), "ssim": ssim(clean, out, clip=True),
+                          "seconds": time.perf_counter() - t0, "crop": info["crop"]}
+        _say(f"crops {i + 1}/{len(files)} {path.name}: noisy {row['noisy_psnr']:.2f}, crops "
+             f"{row['crop_256']['psnr']:.2f} dB {row['crop_256']['seconds']:.0f} s, whole "
+             f"{row['whole']['psnr']:.2f} dB {row['whole']['seconds']:.0f} s")
+        rows.append(row)
+    return rows
+
+
+def run_probe(files: list[Path], betas: list[float]) -> list[dict[str, Any]]:
+    rows = []
+    for m in range(len(files) // 4):
+        group = files[4 * m: 4 * m + 4]
+        clean = mosaic([landscape(read_image(p)) for p in group])
+        for beta in betas:
+            spec = f"correlated:sigma=25,beta={beta:g}"
+            noisy = protocol_noisy(clean, spec, index=m)
+            row: dict[str, Any] = {"files": [p.name for p in group], "shape": list(clean.shape), "noise": spec}
+            for label, window in (("windows", None), ("every_pixel", 0)):
+                t0 = time.perf_counter()
+                found = probe_correlation(noisy, rng=m, probe_window=window)
+                row[label] = {"level": found["level"], "gap": found["gap"], "seconds": time.perf_counter() - t0}
+            _say(f"probe mosaic {m + 1} {spec}: windows {row['windows']['level']} ({row['windows']['gap']:.3f}, "
+                 f"{row['windows']['seconds']:.0f} s), every pixel {row['every_pixel']['level']} "
+                 f"({row['every_pixel']['gap']:.3f}, {row['every_pixel']['seconds']:.0f} s)")
+            rows.append(row)
+    return rows
+
+
+def run_sizes(files: list[Path], sizes: list[int], methods: list[str]) -> dict[str, Any]:
+    from skimage.transform import resize
+
+    base = read_image(files[0])
+    rows: list[dict[str, Any]] = []
+    before = step_time()
+    _say(f"before: {before}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in sizes:
+            clean = np.clip(resize(base, (size, size), order=3, anti_aliasing=True, preserve_range=True), 0, 255)
+            for method in methods:
+                noisy = protocol_noisy(clean, SPECS[method], index=0)
+                src, dst = Path(tmp) / "in.png", Path(tmp) / "out.png"
+                noisy8 = np.clip(np.round(noisy), 0, 255).astype(np.uint8)
+                write_image(src, noisy8)
+                cmd = [CLI, "denoise", "--method", method, str(src), "--out", str(dst)]
+                t0 = time.perf_counter()
+                done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                wall = time.perf_counter() - t0
+                if done.returncode != 0:
+                    raise SystemExit(f"error: {' '.join(cmd)} failed: {done.stderr.strip()}")
+                out = read_image(dst)
+                row = {"size": size, "method": method, "noise": SPECS[method], "wall_s": round(wall, 2),
+                       "noisy_psnr": psnr(clean, noisy8), "psnr": psnr(clean, out, clip=True)}
+                _say(f"sizes {size}x{size} {method}: {wall:.1f} s wall, {row['noisy_psnr']:.2f} -> "
+                     f"{row['psnr']:.2f} dB")
+                rows.append(row)
+    after = step_time()
+    _say(f"after: {after}")
+    return {"step_time_before": before, "step_time_after": after, "source": files[0].name, "rows": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--parts", default="crops", help=f"comma list of {', '.join(PARTS)}")
+    parser.add_argument("--dataset", type=Path, default=DATA / "cbsd68")
+    parser.add_argument("--images", type=int, default=4, help="images of the crops part (first N, sorted)")
+    parser.add_argument("--mosaics", type=int, default=2, help="2x2 mosaics of the probe part")
+    parser.add_argument("--betas", default="0,0.5,1", help="beta values of the probe part")
+    parser.add_argument("--sizes", default="256,1024", help="sides of the sizes part")
+    parser.add_argument("--methods", default="zs_n2n,mash", help="methods of the sizes part")
+    parser.add_argument("--merge", type=Path, help="an earlier JSON file whose other parts are kept")
+    parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    args = parser.parse_args(argv)
+    parts = [p for p in args.parts.split(",") if p]
+    methods = [m for m in args.methods.split(",") if m]
+    try:
+        sizes = [int(s) for s in args.sizes.split(",") if s]
+        betas = [float(b) for b in args.betas.split(",") if b]
+    except ValueError:
+        print("error: --sizes must be a comma list of integers and --betas of numbers", file=sys.stderr)
+        return 2
+    if (not parts or any(p not in PARTS for p in parts) or any(m not in SPECS for m in methods)
+            or args.images < 1 or args.mosaics < 1 or any(s < 16 for s in sizes)):
+        print(f"error: --parts must be a comma list of {', '.join(PARTS)}, --methods of {', '.join(SPECS)}, "
+              "--images and --mosaics >= 1, --sizes >= 16", file=sys.stderr)
+        return 2
+    files = list_images(args.dataset) if args.dataset.is_dir() else []
+    if len(files) < max(args.images, 4 * args.mosaics):
+        print(f"error: {args.dataset} has {len(files)} images; the parts need "
+              f"{max(args.images, 4 * args.mosaics)} (../shared/data missing?)", file=sys.stderr)
+        return 2
+    result: dict[str, Any] = json.loads(args.merge.read_text()) if args.merge and args.merge.exists() else {}
+    torch.set_num_threads(2)
+    for part in parts:
+        t0 = time.time()
+        if part == "crops":
+            data: Any = run_crops(files[: args.images])
+        elif part == "probe":
+            data = run_probe(files[: 4 * args.mosaics], betas)
+        else:
+            data = run_sizes(files, sizes, methods)
+        entry = {"command": script_command("zeroshot_large.py", argv),
+                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine_info(),
+                 "wall_min": round((time.time() - t0) / 60, 1)}
+        entry.update(data if isinstance(data, dict) else {"rows": data})
+        result[part] = entry
+        write_json(args.out, result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
