@@ -12,7 +12,7 @@ A user's photo is rarely 256x256. Three parts, each written to the JSON file giv
   quarter turn), noise ``correlated:sigma=25,beta=B`` for B in 0, 0.5, 1: the level each reads, and
   the seconds (``probe_correlation``, probe only).
 * ``sizes``: wall time of ``noise2x denoise --method M`` end to end (as ``zeroshot_cli_time.py``) on
-  square images of the given sides, made by resizing CBSD68's first image (cubic) and adding white
+  images of the given sizes (``S`` for S x S, or ``HxW``), made by resizing CBSD68's first image (cubic) and adding white
   Gaussian noise sigma 25 (ZS-N2N) or the beta = 1 correlated noise (MASH), saved as 8-bit PNGs. The
   PSNR against the resized clean image is kept too; a resized photo is smoother than a real photo of
   that size, so those PSNRs are not comparable with the table's.
@@ -20,7 +20,7 @@ A user's photo is rarely 256x256. Three parts, each written to the JSON file giv
 Usage::
 
     python scripts/zeroshot_large.py --parts crops --images 4 --out benchmarks/zeroshot_large.json
-    python scripts/zeroshot_large.py --parts sizes --sizes 256,1024,2048 --methods zs_n2n,mash \\
+    python scripts/zeroshot_large.py --parts sizes --sizes 256,1024,3000x4000 --methods zs_n2n,mash \\
         --merge benchmarks/zeroshot_large.json --out benchmarks/zeroshot_large.json
 """
 
@@ -108,7 +108,17 @@ def run_probe(files: list[Path], betas: list[float]) -> list[dict[str, Any]]:
     return rows
 
 
-def run_sizes(files: list[Path], sizes: list[int], methods: list[str]) -> dict[str, Any]:
+def parse_size(text: str) -> tuple[int, int]:
+    """``"S"`` -> (S, S); ``"HxW"`` -> (H, W)."""
+    parts = text.lower().split("x")
+    if len(parts) == 1:
+        parts = parts * 2
+    if len(parts) != 2:
+        raise ValueError(text)
+    return int(parts[0]), int(parts[1])
+
+
+def run_sizes(files: list[Path], sizes: list[tuple[int, int]], methods: list[str]) -> dict[str, Any]:
     from skimage.transform import resize
 
     base = read_image(files[0])
@@ -117,7 +127,8 @@ def run_sizes(files: list[Path], sizes: list[int], methods: list[str]) -> dict[s
     _say(f"before: {before}")
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
-            clean = np.clip(resize(base, (size, size), order=3, anti_aliasing=True, preserve_range=True), 0, 255)
+            clean = np.clip(resize(base, size, order=3, anti_aliasing=True, preserve_range=True), 0, 255)
+            name = f"{size[0]}x{size[1]}"
             for method in methods:
                 noisy = protocol_noisy(clean, SPECS[method], index=0)
                 src, dst = Path(tmp) / "in.png", Path(tmp) / "out.png"
@@ -130,9 +141,9 @@ def run_sizes(files: list[Path], sizes: list[int], methods: list[str]) -> dict[s
                 if done.returncode != 0:
                     raise SystemExit(f"error: {' '.join(cmd)} failed: {done.stderr.strip()}")
                 out = read_image(dst)
-                row = {"size": size, "method": method, "noise": SPECS[method], "wall_s": round(wall, 2),
+                row = {"size": name, "method": method, "noise": SPECS[method], "wall_s": round(wall, 2),
                        "noisy_psnr": psnr(clean, noisy8), "psnr": psnr(clean, out, clip=True)}
-                _say(f"sizes {size}x{size} {method}: {wall:.1f} s wall, {row['noisy_psnr']:.2f} -> "
+                _say(f"sizes {name} {method}: {wall:.1f} s wall, {row['noisy_psnr']:.2f} -> "
                      f"{row['psnr']:.2f} dB")
                 rows.append(row)
     after = step_time()
@@ -147,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, default=4, help="images of the crops part (first N, sorted)")
     parser.add_argument("--mosaics", type=int, default=2, help="2x2 mosaics of the probe part")
     parser.add_argument("--betas", default="0,0.5,1", help="beta values of the probe part")
-    parser.add_argument("--sizes", default="256,1024", help="sides of the sizes part")
+    parser.add_argument("--sizes", default="256,1024", help="sizes of the sizes part: S (S x S) or HxW, comma list")
     parser.add_argument("--methods", default="zs_n2n,mash", help="methods of the sizes part")
     parser.add_argument("--merge", type=Path, help="an earlier JSON file whose other parts are kept")
     parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
@@ -155,13 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     parts = [p for p in args.parts.split(",") if p]
     methods = [m for m in args.methods.split(",") if m]
     try:
-        sizes = [int(s) for s in args.sizes.split(",") if s]
+        sizes = [parse_size(s) for s in args.sizes.split(",") if s]
         betas = [float(b) for b in args.betas.split(",") if b]
     except ValueError:
         print("error: --sizes must be a comma list of integers and --betas of numbers", file=sys.stderr)
         return 2
     if (not parts or any(p not in PARTS for p in parts) or any(m not in SPECS for m in methods)
-            or args.images < 1 or args.mosaics < 1 or any(s < 16 for s in sizes)):
+            or args.images < 1 or args.mosaics < 1 or any(min(s) < 16 for s in sizes)):
         print(f"error: --parts must be a comma list of {', '.join(PARTS)}, --methods of {', '.join(SPECS)}, "
               "--images and --mosaics >= 1, --sizes >= 16", file=sys.stderr)
         return 2

@@ -405,3 +405,94 @@ def test_cli_denoise_with_mash_and_zs_n2n(tmp_path, rgb_image, capsys):
                  "--set", "shuffle=maybe"]) == 2
     assert "shuffle must be one of" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
+
+
+# ---------------------------------------------------------------- larger images: probe windows and bands
+
+def test_probe_windows_spread_over_a_large_image():
+    from noise2x.zeroshot.mash import probe_windows
+
+    assert probe_windows(256, 256, 256) == [(0, 0, 256, 256)]
+    assert probe_windows(321, 481, 256) == [(0, 0, 321, 481)]          # at most 4 windows' pixels: whole
+    assert probe_windows(3000, 4000, 0) == [(0, 0, 3000, 4000)]         # 0: every pixel (the paper)
+    big = probe_windows(3000, 4000, 256)
+    assert len(big) == 4 and all((hh, ww) == (256, 256) for _, _, hh, ww in big)
+    # centred at a quarter and three quarters of each axis
+    assert sorted({t + 128 for t, _, _, _ in big}) == [750, 2250]
+    assert sorted({left + 128 for _, left, _, _ in big}) == [1000, 3000]
+    mid = probe_windows(480, 700, 256)       # at most twice the side on an axis: first and last rows
+    assert sorted({t for t, _, _, _ in mid}) == [0, 224] and len(set(mid)) == 4
+    thin = probe_windows(100, 5000, 256)     # an axis shorter than the side: windows of its length, no repeats
+    assert len(thin) == 2 and all(t == 0 and hh == 100 and ww == 256 for t, _, hh, ww in thin)
+    for h, w in ((3000, 4000), (480, 700), (100, 5000), (513, 512)):
+        for t, left, hh, ww in probe_windows(h, w, 256):
+            assert 0 <= t and t + hh <= h and 0 <= left and left + ww <= w
+
+
+def test_probe_is_measured_on_the_windows_and_the_output_on_the_whole_image(monkeypatch):
+    yy, xx = np.mgrid[0:48, 0:56]
+    clean = np.clip(128 + 60 * np.sin(xx / 5.0) * np.cos(yy / 7.0), 0, 255)
+    noisy = clean + 20 * np.random.default_rng(0).standard_normal(clean.shape)
+    shapes: list[tuple[int, int]] = []
+    original = mash_mod.masked_average
+
+    def spy(net, x, ratio, count, *, generator):
+        shapes.append(tuple(x.shape[-2:]))
+        return original(net, x, ratio, count, generator=generator)
+
+    monkeypatch.setattr(mash_mod, "masked_average", spy)
+    kw = dict(probe_steps=3, steps=3, width=8, predictions=2, crop=16, probe_repeats=1, shuffle="off")
+    lines: list[str] = []
+    info: dict = {}
+    out = mash(noisy, rng=0, probe_window=16, progress=lines.append, info=info, **kw)
+    assert out.shape == noisy.shape and info["probe_window"] == 16
+    # two probes x four 16x16 windows, then the whole image for the output
+    assert shapes == [(16, 16)] * 8 + [(48, 56)]
+    assert any("probe measured on 4 windows of 16x16" in line for line in lines)
+    shapes.clear()
+    mash(noisy, rng=0, probe_window=0, **kw)
+    assert shapes == [(48, 56)] * 3
+    assert PRESETS["cpu"]["probe_window"] == 256
+    assert PRESETS["paper"]["probe_window"] == PRESETS["code"]["probe_window"] == 0
+    with pytest.raises(UsageError, match="probe_window"):
+        mash(noisy, probe_window=-1)
+
+
+def test_in_bands_is_exact_for_a_small_receptive_field_and_bounds_the_band_size():
+    from noise2x.zeroshot.nets import in_bands
+
+    conv = nn.Conv2d(2, 3, 5, padding=2)
+    x = torch.randn(1, 2, 50, 9, generator=torch.Generator().manual_seed(0))
+    seen: list[int] = []
+
+    def fn(part):
+        seen.append(part.shape[-2])
+        return conv(part)
+
+    with torch.no_grad():
+        whole = conv(x)
+        banded = in_bands(fn, x, margin=2, pixels=9 * 10)
+        assert in_bands(fn, x, margin=2, pixels=50 * 9) is not None and seen[-1] == 50     # small enough: whole
+        aligned = in_bands(fn, x, margin=2, pixels=9 * 10, align=4)
+    assert seen[:5] == [12, 14, 14, 14, 12]           # bands of 10 rows with 2 rows of context each side
+    torch.testing.assert_close(banded, whole)
+    torch.testing.assert_close(aligned, whole)
+    assert seen[6:] == [10, 12, 12, 12, 12, 12, 4]   # bands of 8 rows (a multiple of 4)
+
+
+def test_masked_average_in_bands_is_close_to_the_whole_image_one(monkeypatch):
+    """MASH's U-Net sees far beyond 64 rows, so bands are an approximation: small, and only near band edges."""
+    import noise2x.zeroshot.nets as nets_mod
+
+    _, gen = make_generators(0)
+    net = new_network(MaskedUNet, 1, 8, gen=gen)
+    with torch.no_grad():
+        net.head[-1].weight.mul_(50.0)                 # outputs of an image's size, not a fresh net's ~1
+    yy, xx = np.mgrid[0:256, 0:64]
+    x = to_tensor(128 + 60 * np.sin(xx / 5.0) * np.cos(yy / 7.0))
+    whole = mash_mod.masked_average(net, x, 0.5, 2, generator=torch.Generator().manual_seed(1))
+    monkeypatch.setattr(nets_mod, "BAND_PIXELS", 64 * 64)
+    banded = mash_mod.masked_average(net, x, 0.5, 2, generator=torch.Generator().manual_seed(1))
+    diff = (banded - whole).abs() * 255
+    assert float(whole.std()) * 255 > 20
+    assert 0 < float(diff.max()) < 0.05 and float(diff.mean()) < 0.005

@@ -9,7 +9,7 @@ import torch
 from conftest import psnr_8bit
 from noise2x.errors import InputError, UsageError
 from noise2x.zeroshot import ZERO_SHOT, zs_n2n
-from noise2x.zeroshot.nets import NoiseNet, make_generators, new_network
+from noise2x.zeroshot.nets import NoiseNet, make_generators, new_network, to_tensor
 from noise2x.zeroshot.zs_n2n import PRESETS, pair_downsample, zs_n2n_loss
 
 
@@ -109,3 +109,99 @@ def test_presets_and_bad_options(gray_image):
 def test_bad_inputs(bad, message):
     with pytest.raises(InputError, match=message):
         zs_n2n(bad, steps=1)
+
+
+# ---------------------------------------------------------------- larger images: tiles and bands
+
+def test_training_tiles_spread_over_a_large_image():
+    from noise2x.zeroshot.zs_n2n import training_tiles
+
+    assert training_tiles(256, 256, 64, 16) == [(0, 0, 256, 256)]       # at most 16 tiles' pixels: whole
+    assert training_tiles(3000, 4000, 0, 16) == [(0, 0, 3000, 4000)]    # tile 0: whole (the paper)
+    for h, w in ((321, 481), (3000, 4000), (1024, 1024), (100, 5000), (40, 3000), (257, 257)):
+        boxes = training_tiles(h, w, 64, 16)
+        assert 12 <= len(boxes) <= 16 and len(set(boxes)) == len(boxes)
+        for t, v, th, tw in boxes:
+            assert t % 2 == 0 and v % 2 == 0 and th % 2 == 0 and tw % 2 == 0
+            assert 0 <= t and t + th <= h and 0 <= v and v + tw <= w
+            assert (th, tw) == (min(64, h) // 2 * 2, min(64, w) // 2 * 2)
+        # spread from edge to edge (within the even rounding), or centred on an axis with one tile
+        tops, lefts = sorted({t for t, _, _, _ in boxes}), sorted({v for _, v, _, _ in boxes})
+        for starts, length, size in ((tops, h, boxes[0][2]), (lefts, w, boxes[0][3])):
+            if len(starts) > 1:
+                assert starts[0] == 0 and starts[-1] + size >= length - 1
+            else:
+                assert abs(2 * starts[0] + size - length) <= 3
+    assert len(training_tiles(1024, 1024, 64, 16)) == 16                     # a 4x4 grid for a square
+    assert {t for t, _, _, _ in training_tiles(100, 5000, 64, 16)} == {18}   # one row for a strip, centred
+
+
+def test_cpu_preset_trains_on_the_same_tiles_at_every_step(monkeypatch, gray_image):
+    """With ``tile`` set and a larger image, every step's input is the batch of the image's tiles."""
+    import importlib
+
+    from noise2x.zeroshot.zs_n2n import training_tiles
+
+    zs_mod = importlib.import_module("noise2x.zeroshot.zs_n2n")
+    original = zs_mod.zs_n2n_loss
+    seen: list[torch.Tensor] = []
+
+    def spy(net, xs):
+        seen.append(xs.detach().clone())
+        return original(net, xs)
+
+    monkeypatch.setattr(zs_mod, "zs_n2n_loss", spy)
+    info: dict = {}
+    lines: list[str] = []
+    zs_n2n(gray_image, rng=0, steps=4, tile=8, tiles=6, info=info, progress=lines.append)
+    boxes = training_tiles(37, 31, 8, 6)
+    x = to_tensor(gray_image)
+    expected = torch.cat([x[..., t: t + th, v: v + tw] for t, v, th, tw in boxes])
+    assert len(seen) == 4 and all(torch.equal(s, expected) for s in seen)
+    assert info["tile"] == 8 and info["tiles"] == 6
+    assert f"(training on {len(boxes)} tiles of 8x8)" in lines[-1]
+    seen.clear()
+    zs_n2n(gray_image, rng=0, steps=3, tile=0)                     # the whole image every step
+    assert all(torch.equal(s, x) for s in seen) and len(seen) == 3
+    assert PRESETS["cpu"]["tile"] == 64 and PRESETS["cpu"]["tiles"] == 16
+    assert PRESETS["paper"]["tile"] == PRESETS["code"]["tile"] == 0
+
+
+def test_tiles_covering_the_image_are_whole_image_training(gray_image):
+    noisy = gray_image + 25 * np.random.default_rng(0).standard_normal(gray_image.shape)
+    np.testing.assert_array_equal(zs_n2n(noisy, rng=2, steps=6, tile=40, tiles=1),
+                                  zs_n2n(noisy, rng=2, steps=6, tile=0))
+    for bad in (dict(tile=2), dict(tile=-1), dict(tiles=0)):
+        with pytest.raises(UsageError, match="tile 0"):
+            zs_n2n(noisy, **bad)
+
+
+def test_tile_trained_run_raises_psnr_on_the_whole_image():
+    yy, xx = np.mgrid[0:64, 0:80]
+    clean = np.clip(128 + 60 * np.sin(xx / 6.0) * np.cos(yy / 9.0), 0, 255)
+    noisy = clean + 25 * np.random.default_rng(1).standard_normal(clean.shape)
+    out = zs_n2n(noisy, rng=0, steps=80, tile=16, tiles=4)
+    assert out.shape == clean.shape
+    assert psnr_8bit(clean, out) > psnr_8bit(clean, noisy) + 3.0
+
+
+def test_prediction_in_bands_equals_the_whole_image_prediction(monkeypatch, rgb_image):
+    """Above BAND_PIXELS the result is computed in bands of rows; the 5x5 network makes them exact."""
+    import noise2x.zeroshot.nets as nets_mod
+
+    noisy = rgb_image + 25 * np.random.default_rng(2).standard_normal(rgb_image.shape)
+    whole = zs_n2n(noisy, rng=1, steps=5)
+    calls: list[int] = []
+    original = nets_mod.in_bands
+
+    def counting(fn, x, **kw):
+        return original(lambda part: calls.append(part.shape[-2]) or fn(part), x, **kw)
+
+    import importlib
+
+    zs_mod = importlib.import_module("noise2x.zeroshot.zs_n2n")
+    monkeypatch.setattr(nets_mod, "BAND_PIXELS", 8 * 31)
+    monkeypatch.setattr(zs_mod, "in_bands", counting)
+    banded = zs_n2n(noisy, rng=1, steps=5)
+    assert len(calls) == 5 and max(calls) <= 8 + 2 * 8             # 37 rows in bands of 8, 8 rows of context
+    np.testing.assert_allclose(banded, whole, atol=1e-4)

@@ -16,6 +16,7 @@ Adam, lr 1e-3 halved every 1000 steps, as in the authors' notebook.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Callable
 
@@ -27,7 +28,7 @@ from ..errors import UsageError
 from .nets import (NoiseNet, Reporter, checked_in_8bit_units, from_tensor, in_bands, make_generators, new_network,
                    to_tensor)
 
-__all__ = ["zs_n2n", "pair_downsample", "zs_n2n_loss", "PRESETS"]
+__all__ = ["zs_n2n", "pair_downsample", "zs_n2n_loss", "training_tiles", "PRESETS"]
 
 #: Settings per preset. ``paper``: the paper's ~2000 Adam steps; ``code``: the
 #: authors' notebook (3000 steps); ``cpu``: the default, sized so that a
@@ -39,16 +40,20 @@ __all__ = ["zs_n2n", "pair_downsample", "zs_n2n_loss", "PRESETS"]
 #: the CLI in the host's slowest phase measured; 900 steps cost 0.04 dB on the
 #: calibration crops for 13% less time, and took 42-51 s through the CLI while
 #: the host slowed from 42 to 59 ms per step (BENCHMARKS.md).
-#: ``crop``: the cpu preset trains on random 256x256 crops (at even offsets,
-#: so the downsamplers keep the image's own 2x2 grid) of a larger image, so a
-#: photo of any size costs the training time of a 256x256 one; 0 (the
-#: papers' presets) trains on the whole image, whose steps grow with its
-#: size (1.3 s per step at 1024x1024 RGB). See BENCHMARKS.md for what the
-#: crops cost on larger images.
+#: ``tile``, ``tiles``: the cpu preset trains an image of more than 16 64x64
+#: tiles' pixels (a 256x256 image's) on 16 such tiles spread over it on a
+#: fixed grid (:func:`training_tiles`), so a photo of any size costs the
+#: training time of a 256x256 one; ``tile`` 0 (the papers' presets) trains on
+#: the whole image, whose steps grow with its size (1.3 s per step at
+#: 1024x1024 RGB). The same tiles at every step: on full CBSD68 images
+#: (321x481, white sigma 25) a random 256x256 crop per step lost 0.15-1.08
+#: dB against the whole image, 16 random 64x64 crops per step 0.69-0.75,
+#: and 16 fixed 64x64 tiles 0.09-0.20 (ad hoc runs; BENCHMARKS.md has the
+#: recorded comparison).
 PRESETS: dict[str, dict[str, Any]] = {
-    "cpu": {"steps": 900, "lr": 1e-3, "step_size": 450, "gamma": 0.5, "width": 32, "crop": 256},
-    "paper": {"steps": 2000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48, "crop": 0},
-    "code": {"steps": 3000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48, "crop": 0},
+    "cpu": {"steps": 900, "lr": 1e-3, "step_size": 450, "gamma": 0.5, "width": 32, "tile": 64, "tiles": 16},
+    "paper": {"steps": 2000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48, "tile": 0, "tiles": 16},
+    "code": {"steps": 3000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48, "tile": 0, "tiles": 16},
 }
 
 
@@ -98,6 +103,31 @@ def zs_n2n_loss(net: Callable[[torch.Tensor], torch.Tensor], noisy: torch.Tensor
     return residual + consistency
 
 
+def training_tiles(height: int, width: int, tile: int, count: int) -> list[tuple[int, int, int, int]]:
+    """The ``(top, left, height, width)`` boxes ZS-N2N trains on.
+
+    The whole image when ``tile`` is 0 or the image has at most ``count``
+    tiles' pixels. Otherwise about ``count`` tiles of ``tile`` x ``tile``
+    (even sides, no larger than the image) on a grid of rows x columns
+    shaped like the image, evenly spaced from edge to edge (centred on an
+    axis with one tile), at even offsets
+    so that every 2x2 block the downsamplers average is one of the image's;
+    tiles that would repeat (an image thinner than its grid) are dropped.
+    """
+    if tile <= 0 or height * width <= count * tile * tile:
+        return [(0, 0, height, width)]
+    th, tw = min(tile, height) // 2 * 2, min(tile, width) // 2 * 2
+    rows = int(min(count, max(1, round(math.sqrt(count * height / width)))))
+    cols = int(min(count, max(1, round(count / rows))))
+
+    def starts(length: int, size: int, n: int) -> list[int]:
+        if n == 1:
+            return [(length - size) // 4 * 2]                                  # one tile: centred
+        return sorted({int(v) // 2 * 2 for v in np.linspace(0, length - size, n)})
+
+    return [(t, v, th, tw) for t in starts(height, th, rows) for v in starts(width, tw, cols)]
+
+
 def zs_n2n(
     noisy: np.ndarray,
     *,
@@ -111,7 +141,8 @@ def zs_n2n(
     step_size: int | None = None,
     gamma: float | None = None,
     width: int | None = None,
-    crop: int | None = None,
+    tile: int | None = None,
+    tiles: int | None = None,
 ) -> np.ndarray:
     """Denoise one image with Zero-Shot Noise2Noise (trained on that image alone).
 
@@ -140,13 +171,14 @@ def zs_n2n(
     steps, lr, step_size, gamma, width : optional
         Override the preset: Adam steps, learning rate, StepLR period and
         factor, channels of the two 3x3 convs.
-    crop : int, optional
-        Each step trains on a random ``crop`` x ``crop`` crop (at even
-        offsets) of a larger image; 0 trains on the whole image (``paper``,
-        ``code``; the ``cpu`` preset crops at 256). The result is always the
-        whole image's, computed in bands above
-        :data:`~noise2x.zeroshot.nets.BAND_PIXELS` pixels (exact: the
-        network sees 5x5 pixels).
+    tile, tiles : int, optional
+        An image of more than ``tiles`` x ``tile`` x ``tile`` pixels trains
+        on ``tiles`` tiles of ``tile`` x ``tile`` spread over it
+        (:func:`training_tiles`), the same at every step; ``tile`` 0 trains
+        on the whole image (``paper``, ``code``; the ``cpu`` preset uses 16
+        tiles of 64). The result is always the whole image's, computed in
+        bands above :data:`~noise2x.zeroshot.nets.BAND_PIXELS` pixels (exact:
+        the network sees 5x5 pixels).
 
     Returns
     -------
@@ -156,15 +188,17 @@ def zs_n2n(
     if preset not in PRESETS:
         raise UsageError(f"zs_n2n: unknown preset '{preset}'; valid: {', '.join(PRESETS)}")
     cfg = dict(PRESETS[preset])
-    overrides = {"steps": steps, "lr": lr, "step_size": step_size, "gamma": gamma, "width": width, "crop": crop}
+    overrides = {"steps": steps, "lr": lr, "step_size": step_size, "gamma": gamma, "width": width, "tile": tile,
+                 "tiles": tiles}
     for key, value in overrides.items():
         if value is not None:
             cfg[key] = value
-    steps_, width_, step_size_, crop_ = int(cfg["steps"]), int(cfg["width"]), int(cfg["step_size"]), int(cfg["crop"])
+    steps_, width_, step_size_, tile_ = int(cfg["steps"]), int(cfg["width"]), int(cfg["step_size"]), int(cfg["tile"])
+    tiles_ = int(cfg["tiles"])
     if (steps_ < 0 or width_ < 1 or step_size_ < 1 or not float(cfg["lr"]) > 0 or not 0 < float(cfg["gamma"]) <= 1
-            or crop_ < 0 or 0 < crop_ < 4):
-        raise UsageError("zs_n2n: need steps >= 0, width >= 1, step_size >= 1, lr > 0, 0 < gamma <= 1 and "
-                         "crop 0 (whole image) or >= 4")
+            or tile_ < 0 or 0 < tile_ < 4 or tiles_ < 1):
+        raise UsageError("zs_n2n: need steps >= 0, width >= 1, step_size >= 1, lr > 0, 0 < gamma <= 1, "
+                         "tile 0 (whole image) or >= 4 and tiles >= 1")
     image, units = checked_in_8bit_units(noisy, name="zs_n2n input")
     start = time.perf_counter()
     _, gen = make_generators(rng)
@@ -174,18 +208,16 @@ def zs_n2n(
     opt = torch.optim.Adam(net.parameters(), lr=float(cfg["lr"]))
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=step_size_, gamma=float(cfg["gamma"]))
     h, w = image.shape[:2]
-    # crops of even size at even offsets: every crop's 2x2 blocks are blocks of the image
-    ch, cw = (min(h, crop_ // 2 * 2), min(w, crop_ // 2 * 2)) if crop_ > 0 else (h, w)
-    cropped = (ch, cw) != (h, w)
-    what = f"zs_n2n {h}x{w}" + (f" (training on {ch}x{cw} crops)" if cropped else "")
+    boxes = training_tiles(h, w, tile_, tiles_)
+    what = f"zs_n2n {h}x{w}"
+    xs = x
+    if boxes[0][2:] != (h, w):
+        xs = torch.cat([x[..., t: t + th, v: v + tw] for t, v, th, tw in boxes])
+        xs = xs.contiguous(memory_format=torch.channels_last)
+        what += f" (training on {len(boxes)} tiles of {boxes[0][2]}x{boxes[0][3]})"
     report = Reporter(progress, what, steps_)
     loss_value = float("nan")
     for i in range(steps_):
-        xs = x
-        if cropped:
-            top = 2 * int(torch.randint(0, (h - ch) // 2 + 1, (1,), generator=gen))
-            left = 2 * int(torch.randint(0, (w - cw) // 2 + 1, (1,), generator=gen))
-            xs = x[..., top: top + ch, left: left + cw]
         loss = zs_n2n_loss(net, xs)
         opt.zero_grad(set_to_none=True)
         loss.backward()
