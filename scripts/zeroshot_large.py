@@ -4,9 +4,9 @@
 A user's photo is rarely 256x256. Three parts, each written to the JSON file given by ``--out``
 (parts already there are kept unless re-run):
 
-* ``crops``: ZS-N2N's cpu preset, which trains on random 256x256 crops of a larger image, against
-  training on the whole image (``crop=0``, what it did before, and what the paper does), on the full
-  CBSD68 images (321x481), white Gaussian noise sigma 25 (``rng = i``, noise per PROTOCOL.md).
+* ``tiles``: ZS-N2N's cpu preset, which trains a larger image on 16 fixed 64x64 tiles spread over it,
+  against training on the whole image (``tile=0``, what it did before, and what the paper does), on
+  the full CBSD68 images (321x481), white Gaussian noise sigma 25 (``rng = i``, noise per PROTOCOL.md).
 * ``probe``: MASH's step 1 measured on four 256x256 windows (the cpu preset's ``probe_window``)
   against every pixel, on 2x2 mosaics of consecutive CBSD68 images (642x962; portrait images turned a
   quarter turn), noise ``correlated:sigma=25,beta=B`` for B in 0, 0.5, 1: the level each reads, and
@@ -19,7 +19,7 @@ A user's photo is rarely 256x256. Three parts, each written to the JSON file giv
 
 Usage::
 
-    python scripts/zeroshot_large.py --parts crops --images 4 --out benchmarks/zeroshot_large.json
+    python scripts/zeroshot_large.py --parts tiles --images 4 --out benchmarks/zeroshot_large.json
     python scripts/zeroshot_large.py --parts sizes --sizes 256,1024,3000x4000 --methods zs_n2n,mash \\
         --merge benchmarks/zeroshot_large.json --out benchmarks/zeroshot_large.json
 """
@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from zeroshot_bench import DATA, script_command, write_json  # noqa: E402
 from zeroshot_cli_time import CLI, step_time  # noqa: E402
 
-PARTS = ("crops", "probe", "sizes")
+PARTS = ("tiles", "probe", "sizes")
 SPECS = {"zs_n2n": "gaussian:sigma=25", "mash": "correlated:sigma=25,beta=1"}
 
 
@@ -67,7 +67,7 @@ def mosaic(images: list[np.ndarray]) -> np.ndarray:
     return np.concatenate([np.concatenate(images[:2], axis=1), np.concatenate(images[2:4], axis=1)], axis=0)
 
 
-def run_crops(files: list[Path]) -> list[dict[str, Any]]:
+def run_tiles(files: list[Path]) -> list[dict[str, Any]]:
     rows = []
     spec = SPECS["zs_n2n"]
     for i, path in enumerate(files):
@@ -75,14 +75,14 @@ def run_crops(files: list[Path]) -> list[dict[str, Any]]:
         noisy = protocol_noisy(clean, spec, index=i)
         row: dict[str, Any] = {"file": path.name, "shape": list(clean.shape), "noise": spec,
                                "noisy_psnr": psnr(clean, noisy)}
-        for label, crop in (("crop_256", None), ("whole", 0)):
+        for label, tile in (("tiles", None), ("whole", 0)):
             info: dict[str, Any] = {}
             t0 = time.perf_counter()
-            out = zs_n2n(noisy, rng=i, crop=crop, info=info)
+            out = zs_n2n(noisy, rng=i, tile=tile, info=info)
             row[label] = {"psnr": psnr(clean, out, clip=True), "ssim": ssim(clean, out, clip=True),
-                          "seconds": time.perf_counter() - t0, "crop": info["crop"]}
-        _say(f"crops {i + 1}/{len(files)} {path.name}: noisy {row['noisy_psnr']:.2f}, crops "
-             f"{row['crop_256']['psnr']:.2f} dB {row['crop_256']['seconds']:.0f} s, whole "
+                          "seconds": time.perf_counter() - t0, "tile": info["tile"]}
+        _say(f"tiles {i + 1}/{len(files)} {path.name}: noisy {row['noisy_psnr']:.2f}, tiles "
+             f"{row['tiles']['psnr']:.2f} dB {row['tiles']['seconds']:.0f} s, whole "
              f"{row['whole']['psnr']:.2f} dB {row['whole']['seconds']:.0f} s")
         rows.append(row)
     return rows
@@ -153,9 +153,9 @@ def run_sizes(files: list[Path], sizes: list[tuple[int, int]], methods: list[str
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--parts", default="crops", help=f"comma list of {', '.join(PARTS)}")
+    parser.add_argument("--parts", default="tiles", help=f"comma list of {', '.join(PARTS)}")
     parser.add_argument("--dataset", type=Path, default=DATA / "cbsd68")
-    parser.add_argument("--images", type=int, default=4, help="images of the crops part (first N, sorted)")
+    parser.add_argument("--images", type=int, default=4, help="images of the tiles part (first N, sorted)")
     parser.add_argument("--mosaics", type=int, default=2, help="2x2 mosaics of the probe part")
     parser.add_argument("--betas", default="0,0.5,1", help="beta values of the probe part")
     parser.add_argument("--sizes", default="256,1024", help="sizes of the sizes part: S (S x S) or HxW, comma list")
@@ -185,8 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(2)
     for part in parts:
         t0 = time.time()
-        if part == "crops":
-            data: Any = run_crops(files[: args.images])
+        if part == "tiles":
+            data: Any = run_tiles(files[: args.images])
         elif part == "probe":
             data = run_probe(files[: 4 * args.mosaics], betas)
         else:

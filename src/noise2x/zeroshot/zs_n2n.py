@@ -45,11 +45,11 @@ __all__ = ["zs_n2n", "pair_downsample", "zs_n2n_loss", "training_tiles", "PRESET
 #: fixed grid (:func:`training_tiles`), so a photo of any size costs the
 #: training time of a 256x256 one; ``tile`` 0 (the papers' presets) trains on
 #: the whole image, whose steps grow with its size (1.3 s per step at
-#: 1024x1024 RGB). The same tiles at every step: on full CBSD68 images
-#: (321x481, white sigma 25) a random 256x256 crop per step lost 0.15-1.08
-#: dB against the whole image, 16 random 64x64 crops per step 0.69-0.75,
-#: and 16 fixed 64x64 tiles 0.09-0.20 (ad hoc runs; BENCHMARKS.md has the
-#: recorded comparison).
+#: 1024x1024 RGB). The same tiles at every step: in development runs on
+#: full CBSD68 images, a random crop per step (one of 256x256, or 16 of
+#: 64x64) lost several times more against whole-image training than fixed
+#: tiles did. BENCHMARKS.md ("Zero-shot: larger images") has the recorded
+#: comparison of the tiles against the whole image.
 PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {"steps": 900, "lr": 1e-3, "step_size": 450, "gamma": 0.5, "width": 32, "tile": 64, "tiles": 16},
     "paper": {"steps": 2000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48, "tile": 0, "tiles": 16},
