@@ -7,12 +7,14 @@ A user's photo is rarely 256x256. Three parts, each written to the JSON file giv
 * ``tiles``: ZS-N2N's cpu preset, which trains a larger image on 16 fixed 64x64 tiles spread over it,
   against training on the whole image (``tile=0``, what it did before, and what the paper does), on
   the full CBSD68 images (321x481), white Gaussian noise sigma 25 (``rng = i``, noise per PROTOCOL.md).
-* ``probe``: MASH's step 1 measured on four 256x256 windows (the cpu preset's ``probe_window``)
-  against every pixel, on 2x2 mosaics of consecutive CBSD68 images (642x962; portrait images turned a
-  quarter turn), noise ``correlated:sigma=25,beta=B`` for B in 0, 0.5, 1: the level each reads, and
-  the seconds (``probe_correlation``, probe only).
+* ``probe``: MASH's steps 1-2 on the centre 256x256 window (the cpu preset's ``probe_window``)
+  against the whole image (``probe_window=0``, what it did before), on CBSD68 images enlarged twice
+  (642x962, cubic; portrait images turned a quarter turn), noise ``correlated:sigma=25,beta=B`` for
+  B in 0, 0.5, 1 (``index = i``): the level each reads, and the seconds (``probe_correlation``, probe
+  only). The right level is low, medium and high (BENCHMARKS.md, the zero-shot confusion table).
 * ``sizes``: wall time of ``noise2x denoise --method M`` end to end (as ``zeroshot_cli_time.py``) on
-  images of the given sizes (``S`` for S x S, or ``HxW``), made by resizing CBSD68's first image (cubic) and adding white
+  images of the given sizes (``S`` for S x S, or ``HxW``), made by resizing CBSD68's first image (cubic) and adding
+  white
   Gaussian noise sigma 25 (ZS-N2N) or the beta = 1 correlated noise (MASH), saved as 8-bit PNGs. The
   PSNR against the resized clean image is kept too; a resized photo is smoother than a real photo of
   that size, so those PSNRs are not comparable with the table's.
@@ -44,12 +46,15 @@ from noise2x.metrics import psnr, ssim
 from noise2x.noise import protocol_noisy
 from noise2x.zeroshot import zs_n2n
 from noise2x.zeroshot.mash import probe_correlation
+from noise2x.zeroshot.zs_n2n import PRESETS as ZS_PRESETS
+from noise2x.zeroshot.zs_n2n import training_tiles
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from zeroshot_bench import DATA, script_command, write_json  # noqa: E402
 from zeroshot_cli_time import CLI, step_time  # noqa: E402
 
 PARTS = ("tiles", "probe", "sizes")
+ZS_TILES = int(ZS_PRESETS["cpu"]["tiles"])
 SPECS = {"zs_n2n": "gaussian:sigma=25", "mash": "correlated:sigma=25,beta=1"}
 
 
@@ -60,11 +65,6 @@ def _say(msg: str) -> None:
 def landscape(image: np.ndarray) -> np.ndarray:
     """The image turned a quarter turn when it is taller than wide."""
     return np.ascontiguousarray(np.rot90(image)) if image.shape[0] > image.shape[1] else image
-
-
-def mosaic(images: list[np.ndarray]) -> np.ndarray:
-    """Four images of one shape side by side in a 2x2 grid."""
-    return np.concatenate([np.concatenate(images[:2], axis=1), np.concatenate(images[2:4], axis=1)], axis=0)
 
 
 def run_tiles(files: list[Path]) -> list[dict[str, Any]]:
@@ -88,22 +88,29 @@ def run_tiles(files: list[Path]) -> list[dict[str, Any]]:
     return rows
 
 
+def enlarged(image: np.ndarray, factor: int) -> np.ndarray:
+    """The image enlarged ``factor`` times (cubic), clipped to 0..255."""
+    from skimage.transform import resize
+
+    size = (image.shape[0] * factor, image.shape[1] * factor)
+    return np.clip(resize(image, size, order=3, anti_aliasing=False, preserve_range=True), 0, 255)
+
+
 def run_probe(files: list[Path], betas: list[float]) -> list[dict[str, Any]]:
     rows = []
-    for m in range(len(files) // 4):
-        group = files[4 * m: 4 * m + 4]
-        clean = mosaic([landscape(read_image(p)) for p in group])
+    for i, path in enumerate(files):
+        clean = enlarged(landscape(read_image(path)), 2)
         for beta in betas:
             spec = f"correlated:sigma=25,beta={beta:g}"
-            noisy = protocol_noisy(clean, spec, index=m)
-            row: dict[str, Any] = {"files": [p.name for p in group], "shape": list(clean.shape), "noise": spec}
-            for label, window in (("windows", None), ("every_pixel", 0)):
+            noisy = protocol_noisy(clean, spec, index=i)
+            row: dict[str, Any] = {"file": path.name, "shape": list(clean.shape), "noise": spec}
+            for label, window in (("window", None), ("whole", 0)):
                 t0 = time.perf_counter()
-                found = probe_correlation(noisy, rng=m, probe_window=window)
+                found = probe_correlation(noisy, rng=i, probe_window=window)
                 row[label] = {"level": found["level"], "gap": found["gap"], "seconds": time.perf_counter() - t0}
-            _say(f"probe mosaic {m + 1} {spec}: windows {row['windows']['level']} ({row['windows']['gap']:.3f}, "
-                 f"{row['windows']['seconds']:.0f} s), every pixel {row['every_pixel']['level']} "
-                 f"({row['every_pixel']['gap']:.3f}, {row['every_pixel']['seconds']:.0f} s)")
+            _say(f"probe {path.name} {spec}: window {row['window']['level']} ({row['window']['gap']:.3f}, "
+                 f"{row['window']['seconds']:.0f} s), whole {row['whole']['level']} "
+                 f"({row['whole']['gap']:.3f}, {row['whole']['seconds']:.0f} s)")
             rows.append(row)
     return rows
 
@@ -151,18 +158,82 @@ def run_sizes(files: list[Path], sizes: list[tuple[int, int]], methods: list[str
     return {"step_time_before": before, "step_time_after": after, "source": files[0].name, "rows": rows}
 
 
+def _when(entry: dict[str, Any]) -> str:
+    cpu = entry["machine"].get("cpu_model", "CPU")
+    return f"`{entry['command']}` ({entry['date']}, {cpu}, {entry['wall_min']} min)"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The tables of BENCHMARKS.md's "Zero-shot: larger images" section, from the JSON file."""
+    out: list[str] = []
+    if "tiles" in result:
+        rows = result["tiles"]["rows"]
+        out += [f"ZS-N2N's cpu preset on full CBSD68 images, white Gaussian sigma 25: {_when(result['tiles'])}", "",
+                "| image | size | noisy | tiles of 64x64 (default) PSNR / SSIM, s | whole image (`tile=0`) "
+                "PSNR / SSIM, s |", "|---|---|---|---|---|"]
+        for r in rows:
+            t, w = r["tiles"], r["whole"]
+            out.append(f"| {r['file']} | {r['shape'][0]}x{r['shape'][1]} | {r['noisy_psnr']:.2f} | "
+                       f"{t['psnr']:.2f} / {t['ssim']:.4f}, {t['seconds']:.0f} | "
+                       f"{w['psnr']:.2f} / {w['ssim']:.4f}, {w['seconds']:.0f} |")
+        mt, mw = (float(np.mean([r[k]["psnr"] for r in rows])) for k in ("tiles", "whole"))
+        st, sw = (float(np.mean([r[k]["seconds"] for r in rows])) for k in ("tiles", "whole"))
+        counts = sorted({len(training_tiles(r["shape"][0], r["shape"][1], r["tiles"]["tile"], ZS_TILES))
+                         for r in rows})
+        out += [f"| mean | | {np.mean([r['noisy_psnr'] for r in rows]):.2f} | {mt:.2f}, {st:.0f} | "
+                f"{mw:.2f}, {sw:.0f} |", "",
+                f"Tiles per image: {', '.join(map(str, counts))} (`training_tiles`: a grid shaped like the image).", ""]
+    if "probe" in result:
+        rows = result["probe"]["rows"]
+        right = {"0": "low", "0.5": "medium", "1": "high"}
+        out += [f"MASH's steps 1-2 on CBSD68 images enlarged twice: {_when(result['probe'])}", "",
+                "| image | size | noise | centre 256x256 window (default): level (gap), s | "
+                "whole image (`probe_window=0`): level (gap), s |", "|---|---|---|---|---|"]
+        for r in rows:
+            a, b = r["window"], r["whole"]
+            out.append(f"| {r['file']} | {r['shape'][0]}x{r['shape'][1]} | `{r['noise']}` | "
+                       f"{a['level']} ({a['gap']:.3f}), {a['seconds']:.0f} | "
+                       f"{b['level']} ({b['gap']:.3f}), {b['seconds']:.0f} |")
+        for label, name in (("window", "Centre window"), ("whole", "Whole image")):
+            hits = sum(r[label]["level"] == right.get(r["noise"].split("beta=")[-1]) for r in rows)
+            out.append(f"{name}: right level (low at beta 0, medium at 0.5, high at 1) on {hits} of {len(rows)}.")
+        out.append("")
+    if "sizes" in result:
+        entry = result["sizes"]
+        out += [f"`noise2x denoise --method M` end to end: {_when(entry)}; host speed "
+                f"(`scripts/zeroshot_step_time.py`) before: {entry['step_time_before']}; after: "
+                f"{entry['step_time_after']}.", "",
+                "| image (resized from " + entry["source"] + ") | method | noise | wall s | noisy | PSNR |",
+                "|---|---|---|---|---|---|"]
+        for r in entry["rows"]:
+            out.append(f"| {r['size']} | {r['method']} | `{r['noise']}` | {r['wall_s']:.0f} | "
+                       f"{r['noisy_psnr']:.2f} | {r['psnr']:.2f} |")
+        out.append("")
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--parts", default="tiles", help=f"comma list of {', '.join(PARTS)}")
     parser.add_argument("--dataset", type=Path, default=DATA / "cbsd68")
     parser.add_argument("--images", type=int, default=4, help="images of the tiles part (first N, sorted)")
-    parser.add_argument("--mosaics", type=int, default=2, help="2x2 mosaics of the probe part")
+    parser.add_argument("--probe-images", type=int, default=2, help="images of the probe part (first N)")
     parser.add_argument("--betas", default="0,0.5,1", help="beta values of the probe part")
     parser.add_argument("--sizes", default="256,1024", help="sizes of the sizes part: S (S x S) or HxW, comma list")
     parser.add_argument("--methods", default="zs_n2n,mash", help="methods of the sizes part")
     parser.add_argument("--merge", type=Path, help="an earlier JSON file whose other parts are kept")
-    parser.add_argument("--out", type=Path, required=True, help="JSON file to write")
+    parser.add_argument("--out", type=Path, help="JSON file to write")
+    parser.add_argument("--show", type=Path, help="print the Markdown tables of this JSON file and stop")
     args = parser.parse_args(argv)
+    if args.show:
+        if not args.show.is_file():
+            print(f"error: {args.show} not found", file=sys.stderr)
+            return 2
+        print(markdown(json.loads(args.show.read_text())))
+        return 0
+    if args.out is None:
+        print("error: --out is required (or --show FILE)", file=sys.stderr)
+        return 2
     parts = [p for p in args.parts.split(",") if p]
     methods = [m for m in args.methods.split(",") if m]
     try:
@@ -172,14 +243,14 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --sizes must be a comma list of integers and --betas of numbers", file=sys.stderr)
         return 2
     if (not parts or any(p not in PARTS for p in parts) or any(m not in SPECS for m in methods)
-            or args.images < 1 or args.mosaics < 1 or any(min(s) < 16 for s in sizes)):
+            or args.images < 1 or args.probe_images < 1 or any(min(s) < 16 for s in sizes)):
         print(f"error: --parts must be a comma list of {', '.join(PARTS)}, --methods of {', '.join(SPECS)}, "
-              "--images and --mosaics >= 1, --sizes >= 16", file=sys.stderr)
+              "--images and --probe-images >= 1, --sizes >= 16", file=sys.stderr)
         return 2
     files = list_images(args.dataset) if args.dataset.is_dir() else []
-    if len(files) < max(args.images, 4 * args.mosaics):
+    if len(files) < max(args.images, args.probe_images):
         print(f"error: {args.dataset} has {len(files)} images; the parts need "
-              f"{max(args.images, 4 * args.mosaics)} (../shared/data missing?)", file=sys.stderr)
+              f"{max(args.images, args.probe_images)} (../shared/data missing?)", file=sys.stderr)
         return 2
     result: dict[str, Any] = json.loads(args.merge.read_text()) if args.merge and args.merge.exists() else {}
     torch.set_num_threads(2)
@@ -188,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         if part == "tiles":
             data: Any = run_tiles(files[: args.images])
         elif part == "probe":
-            data = run_probe(files[: 4 * args.mosaics], betas)
+            data = run_probe(files[: args.probe_images], betas)
         else:
             data = run_sizes(files, sizes, methods)
         entry = {"command": script_command("zeroshot_large.py", argv),

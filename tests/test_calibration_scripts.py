@@ -404,3 +404,53 @@ def test_rni15_grid_writes_the_grid_and_its_record(tmp_path, monkeypatch, capsys
     assert [r["file"] for r in record["rows"]] == ["A.png", "B.png"] and record["rows"][0]["shape"] == [32, 32, 3]
     assert grid.main(["--data", str(tmp_path), "--images", "A.png,C.png", "--out", str(tmp_path / "h.png")]) == 2
     assert "error: no such image" in capsys.readouterr().err and not (tmp_path / "h.json").exists()
+
+
+def test_zeroshot_large_runs_its_parts_and_writes_their_tables(tmp_path, monkeypatch, capsys):
+    import json
+
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    script = _load("zeroshot_large")
+    for i in range(8):
+        shape = (30, 40, 3) if i % 2 == 0 else (40, 30, 3)       # portrait images are turned for the probe
+        write_image(tmp_path / f"{i:02d}.png", np.full(shape, 60 + 10 * i, dtype=np.uint8))
+    calls = []
+
+    def fake_zs(noisy, *, rng, tile, info):
+        calls.append(("zs", rng, tile))
+        info["tile"] = 64 if tile is None else tile
+        return noisy
+
+    def fake_probe(noisy, *, rng, probe_window):
+        calls.append(("probe", noisy.shape, probe_window))
+        return {"level": "low" if probe_window is None else "medium", "gap": 0.1}
+
+    monkeypatch.setattr(script, "zs_n2n", fake_zs)
+    monkeypatch.setattr(script, "probe_correlation", fake_probe)
+    out = tmp_path / "large.json"
+    assert script.main(["--parts", "tiles,probe", "--dataset", str(tmp_path), "--images", "2",
+                        "--probe-images", "2", "--betas", "0,1", "--out", str(out)]) == 0
+    assert calls[:4] == [("zs", 0, None), ("zs", 0, 0), ("zs", 1, None), ("zs", 1, 0)]
+    assert calls[4:] == [("probe", (60, 80, 3), w) for _ in range(4) for w in (None, 0)]     # enlarged twice
+    result = json.loads(out.read_text())
+    assert result["tiles"]["command"].startswith("python scripts/zeroshot_large.py --parts tiles,probe")
+    assert [r["file"] for r in result["tiles"]["rows"]] == ["00.png", "01.png"]
+    assert [r["noise"] for r in result["probe"]["rows"]] == ["correlated:sigma=25,beta=0",
+                                                             "correlated:sigma=25,beta=1"] * 2
+    assert [r["file"] for r in result["probe"]["rows"]] == ["00.png", "00.png", "01.png", "01.png"]
+    capsys.readouterr()
+    assert script.main(["--show", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "| 00.png | 30x40 |" in text
+    # the fake reads low with the window and medium with the whole image: right at beta 0 only, and never
+    assert "Centre window: right level (low at beta 0, medium at 0.5, high at 1) on 2 of 4." in text
+    assert "Whole image: right level (low at beta 0, medium at 0.5, high at 1) on 0 of 4." in text
+    bad = tmp_path / "bad.json"
+    assert script.main(["--parts", "tiles", "--dataset", str(tmp_path), "--images", "9", "--out", str(bad)]) == 2
+    assert script.main(["--parts", "bogus", "--dataset", str(tmp_path), "--out", str(bad)]) == 2
+    assert script.main(["--parts", "sizes", "--sizes", "3x", "--dataset", str(tmp_path), "--out", str(bad)]) == 2
+    assert not bad.exists() and "error:" in capsys.readouterr().err
+    assert script.parse_size("3000x4000") == (3000, 4000) and script.parse_size("256") == (256, 256)

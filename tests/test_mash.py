@@ -409,49 +409,49 @@ def test_cli_denoise_with_mash_and_zs_n2n(tmp_path, rgb_image, capsys):
 
 # ---------------------------------------------------------------- larger images: probe windows and bands
 
-def test_probe_windows_spread_over_a_large_image():
-    from noise2x.zeroshot.mash import probe_windows
+def test_probe_window_is_the_centre_of_a_larger_image():
+    from noise2x.zeroshot.mash import probe_window_box
 
-    assert probe_windows(256, 256, 256) == [(0, 0, 256, 256)]
-    assert probe_windows(321, 481, 256) == [(0, 0, 321, 481)]          # at most 4 windows' pixels: whole
-    assert probe_windows(3000, 4000, 0) == [(0, 0, 3000, 4000)]         # 0: every pixel (the paper)
-    big = probe_windows(3000, 4000, 256)
-    assert len(big) == 4 and all((hh, ww) == (256, 256) for _, _, hh, ww in big)
-    # centred at a quarter and three quarters of each axis
-    assert sorted({t + 128 for t, _, _, _ in big}) == [750, 2250]
-    assert sorted({left + 128 for _, left, _, _ in big}) == [1000, 3000]
-    mid = probe_windows(480, 700, 256)       # at most twice the side on an axis: first and last rows
-    assert sorted({t for t, _, _, _ in mid}) == [0, 224] and len(set(mid)) == 4
-    thin = probe_windows(100, 5000, 256)     # an axis shorter than the side: windows of its length, no repeats
-    assert len(thin) == 2 and all(t == 0 and hh == 100 and ww == 256 for t, _, hh, ww in thin)
-    for h, w in ((3000, 4000), (480, 700), (100, 5000), (513, 512)):
-        for t, left, hh, ww in probe_windows(h, w, 256):
-            assert 0 <= t and t + hh <= h and 0 <= left and left + ww <= w
+    assert probe_window_box(256, 256, 256) == (0, 0, 256, 256)
+    assert probe_window_box(200, 130, 256) == (0, 0, 200, 130)          # no larger: the whole image
+    assert probe_window_box(3000, 4000, 0) == (0, 0, 3000, 4000)        # 0: the whole image (the paper)
+    assert probe_window_box(3000, 4000, 256) == (1372, 1872, 256, 256)
+    assert probe_window_box(321, 481, 256) == (32, 112, 256, 256)
+    assert probe_window_box(100, 5000, 256) == (0, 2372, 100, 256)
 
 
-def test_probe_is_measured_on_the_windows_and_the_output_on_the_whole_image(monkeypatch):
+def test_probe_runs_on_the_window_and_step_3_on_the_whole_image(monkeypatch):
     yy, xx = np.mgrid[0:48, 0:56]
     clean = np.clip(128 + 60 * np.sin(xx / 5.0) * np.cos(yy / 7.0), 0, 255)
     noisy = clean + 20 * np.random.default_rng(0).standard_normal(clean.shape)
-    shapes: list[tuple[int, int]] = []
-    original = mash_mod.masked_average
+    trained: list[tuple[int, int]] = []
+    averaged: list[torch.Tensor] = []
+    train, average = mash_mod._train, mash_mod.masked_average
 
-    def spy(net, x, ratio, count, *, generator):
-        shapes.append(tuple(x.shape[-2:]))
-        return original(net, x, ratio, count, generator=generator)
+    def spy_train(x, **kw):
+        trained.append(tuple(x.shape[-2:]))
+        return train(x, **kw)
 
-    monkeypatch.setattr(mash_mod, "masked_average", spy)
-    kw = dict(probe_steps=3, steps=3, width=8, predictions=2, crop=16, probe_repeats=1, shuffle="off")
+    def spy_average(net, x, ratio, count, *, generator):
+        averaged.append(x.clone())
+        return average(net, x, ratio, count, generator=generator)
+
+    monkeypatch.setattr(mash_mod, "_train", spy_train)
+    monkeypatch.setattr(mash_mod, "masked_average", spy_average)
+    kw = dict(probe_steps=3, steps=3, width=8, predictions=2, crop=8, probe_repeats=1, shuffle="off")
     lines: list[str] = []
     info: dict = {}
     out = mash(noisy, rng=0, probe_window=16, progress=lines.append, info=info, **kw)
     assert out.shape == noisy.shape and info["probe_window"] == 16
-    # two probes x four 16x16 windows, then the whole image for the output
-    assert shapes == [(16, 16)] * 8 + [(48, 56)]
-    assert any("probe measured on 4 windows of 16x16" in line for line in lines)
-    shapes.clear()
+    # the two probes train and predict on the centre 16x16 window; step 3 and the output use the whole image
+    assert trained == [(16, 16), (16, 16), (48, 56)]
+    window = to_tensor(noisy)[..., 16:32, 20:36]
+    assert [tuple(a.shape[-2:]) for a in averaged] == [(16, 16), (16, 16), (48, 56)]
+    assert torch.equal(averaged[0], window) and torch.equal(averaged[1], window)
+    assert any("probe on the centre 16x16 window" in line for line in lines)
+    trained.clear()
     mash(noisy, rng=0, probe_window=0, **kw)
-    assert shapes == [(48, 56)] * 3
+    assert trained == [(48, 56)] * 3
     assert PRESETS["cpu"]["probe_window"] == 256
     assert PRESETS["paper"]["probe_window"] == PRESETS["code"]["probe_window"] == 0
     with pytest.raises(UsageError, match="probe_window"):

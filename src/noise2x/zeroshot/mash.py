@@ -66,7 +66,7 @@ __all__ = [
     "block_std",
     "flat_tiles",
     "local_shuffle",
-    "probe_windows",
+    "probe_window_box",
 ]
 
 #: The two masking ratios of the probe (step 1).
@@ -128,12 +128,15 @@ _CODE_STEP2 = {"eps_low": 1.0, "eps_high": 2.0, "ratio_low": 0.1, "ratio_medium"
 #: no noise's mean below -0.05, the rule set before the runs), and a limit
 #: of 10, reached on 2 of the 25 runs, +0.003 (BENCHMARKS.md,
 #: benchmarks/mash_grad_clip.json).
-#: ``probe_window``: the cpu preset measures step 1's residuals on four
-#: 256x256 windows of an image of more than four times 256x256 pixels (a
-#: 2x2 grid spread over the image), the size its thresholds were calibrated
-#: on, instead of the whole image: each probe's K masked predictions then
-#: cost the same on a 12-MP photo as on a 256x256 crop (``probe_windows``).
-#: The papers' presets measure every pixel (0).
+#: ``probe_window``: the cpu preset runs steps 1-2 (probe training and
+#: measurement) on the centre 256x256 window of a larger image, the size its
+#: thresholds were calibrated on (``probe_window_box``); step 3 trains on the
+#: whole image. Probes trained on a larger image for the same 600 steps see
+#: each pixel less often and end less converged, which widens the gap: on a
+#: 642x962 mosaic of CBSD68 images with white noise the whole-image probe
+#: read "high" (gap 0.27, development run; BENCHMARKS.md, "Zero-shot: larger
+#: images", has the recorded comparison). A window also keeps the probe's
+#: cost that of a 256x256 image. The papers' presets probe the whole image (0).
 PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {**_COMMON, **_PAPER_STEP2, "probe_steps": 600, "steps": 2000, "crop": 64, "width": 32, "lr": 1e-3,
             "shuffle_at": 500, "flat_threshold": 0.1, "probe_fraction": 0.25, "relative_gap": True,
@@ -200,26 +203,17 @@ def masked_average(net: torch.nn.Module, x: torch.Tensor, ratio: float, count: i
 _BAND_MARGIN = 64
 
 
-def probe_windows(height: int, width: int, side: int) -> list[tuple[int, int, int, int]]:
-    """Where step 1 measures its residuals: ``(top, left, height, width)`` windows of the image.
+def probe_window_box(height: int, width: int, side: int) -> tuple[int, int, int, int]:
+    """Where steps 1-2 run: the ``(top, left, height, width)`` of the image's centre window.
 
-    ``side`` 0, or an image of at most four ``side`` x ``side`` windows'
-    pixels, gives the whole image. A larger image gives four windows of
-    ``min(side, height)`` x ``min(side, width)`` on a 2x2 grid (two, on an
-    axis no longer than ``side``): their corners at the first and last
-    possible rows and columns when the image is at most twice ``side`` on
-    that axis, else centred at a quarter and three quarters of it.
+    ``side`` 0 gives the whole image; otherwise the centre ``min(side,
+    height)`` x ``min(side, width)`` window (the whole image when it is no
+    larger).
     """
-    if side <= 0 or height * width <= 4 * side * side:
-        return [(0, 0, height, width)]
+    if side <= 0:
+        return 0, 0, height, width
     wh, ww = min(side, height), min(side, width)
-
-    def starts(length: int, size: int) -> list[int]:
-        if length <= 2 * size:
-            return sorted({0, length - size})
-        return [min(length - size, max(0, round(length * q - size / 2))) for q in (0.25, 0.75)]
-
-    return [(top, left, wh, ww) for top in starts(height, wh) for left in starts(width, ww)]
+    return (height - wh) // 2, (width - ww) // 2, wh, ww
 
 
 # ---------------------------------------------------------------- step 2
@@ -557,13 +551,14 @@ def _probe(x: torch.Tensor, image: np.ndarray, *, cfg: dict[str, Any], gen: torc
     """
     size = f"{image.shape[0]}x{image.shape[1]}"
     repeats = cfg["probe_repeats"]
-    windows = probe_windows(image.shape[0], image.shape[1], int(cfg["probe_window"]))
-    if len(windows) > 1 and progress is not None:
-        progress(f"mash {size}: probe measured on {len(windows)} windows of {windows[0][2]}x{windows[0][3]}")
-    # the windows stacked vertically: the probe's noisy image and estimates
-    noisy_w = np.concatenate([image[t: t + hh, l: l + ww] for t, l, hh, ww in windows], axis=0)
     relative = bool(cfg["relative_gap"])
     to_8bit = 1.0 if relative else to_8bit_units(image)[1]       # the paper's absolute gap is in 8-bit units
+    top, left, wh, ww = probe_window_box(image.shape[0], image.shape[1], int(cfg["probe_window"]))
+    if (wh, ww) != image.shape[:2]:
+        if progress is not None:
+            progress(f"mash {size}: probe on the centre {wh}x{ww} window")
+        image = image[top: top + wh, left: left + ww]
+        x = x[..., top: top + wh, left: left + ww]
     runs = []
     nets: dict[float, torch.nn.Module] = {}
     for r in range(repeats):
@@ -572,12 +567,9 @@ def _probe(x: torch.Tensor, image: np.ndarray, *, cfg: dict[str, Any], gen: torc
             what = f"mash {size} probe ratio {probe}" + (f" ({r + 1}/{repeats})" if repeats > 1 else "")
             report = Reporter(progress, what, cfg["probe_steps"], lines=2)
             net, _ = _train(x, ratio=probe, steps=cfg["probe_steps"], cfg=cfg, gen=gen, report=report)
-            estimates.append(np.concatenate([
-                from_tensor(masked_average(net, x[..., t: t + hh, l: l + ww], probe, cfg["predictions"],
-                                           generator=gen), image[t: t + hh, l: l + ww])
-                for t, l, hh, ww in windows], axis=0))
+            estimates.append(from_tensor(masked_average(net, x, probe, cfg["predictions"], generator=gen), image))
             trained.append(net)
-        runs.append(probe_statistics(noisy_w, estimates[0], estimates[1], fraction=float(cfg["probe_fraction"]),
+        runs.append(probe_statistics(image, estimates[0], estimates[1], fraction=float(cfg["probe_fraction"]),
                                      relative=relative, to_8bit=to_8bit))
         for probe, net, key in zip(PROBE_RATIOS, trained, ("std_low", "std_high")):
             if runs[-1][key] <= min(run[key] for run in runs):                # this repeat's probe is the best yet
@@ -755,11 +747,10 @@ def mash(
         the cpu preset clips at 1). The probes are never clipped: step 2's
         thresholds were calibrated on unclipped probes.
     probe_window : int, optional
-        Side of the windows where step 1 measures its residuals on an image
-        of more than four such windows' pixels (:func:`probe_windows`); 0
-        measures every pixel (the paper and code presets; the cpu preset
-        uses 256). The probes train on the whole image (or its random
-        crops) either way; the output is always the whole image's.
+        Steps 1-2 (probe training and measurement) run on the centre window
+        of this side of a larger image (:func:`probe_window_box`); 0 probes
+        the whole image (the paper and code presets; the cpu preset uses
+        256). Step 3 and the output always use the whole image.
 
     Returns
     -------
