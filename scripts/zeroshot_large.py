@@ -8,10 +8,10 @@ A user's photo is rarely 256x256. Three parts, each written to the JSON file giv
   against training on the whole image (``tile=0``, what it did before, and what the paper does), on
   the full CBSD68 images (321x481), white Gaussian noise sigma 25 (``rng = i``, noise per PROTOCOL.md).
 * ``probe``: MASH's steps 1-2 on the centre 256x256 window (the cpu preset's ``probe_window``)
-  against the whole image (``probe_window=0``, what it did before), on CBSD68 images enlarged twice
-  (642x962, cubic; portrait images turned a quarter turn), noise ``correlated:sigma=25,beta=B`` for
-  B in 0, 0.5, 1 (``index = i``): the level each reads, and the seconds (``probe_correlation``, probe
-  only). The right level is low, medium and high (BENCHMARKS.md, the zero-shot confusion table).
+  against the whole image (``probe_window=0``, what it did before), on full CBSD68 images (321x481;
+  ``--probe-scale 2`` enlarges them twice, cubic), noise ``correlated:sigma=25,beta=B`` for B in 0,
+  0.5, 1 (``index = i``): the level each reads, and the seconds (``probe_correlation``, probe only).
+  The right level is low, medium and high (BENCHMARKS.md, the zero-shot confusion table).
 * ``sizes``: wall time of ``noise2x denoise --method M`` end to end (as ``zeroshot_cli_time.py``) on
   images of the given sizes (``S`` for S x S, or ``HxW``), made by resizing CBSD68's first image (cubic) and adding
   white
@@ -96,10 +96,12 @@ def enlarged(image: np.ndarray, factor: int) -> np.ndarray:
     return np.clip(resize(image, size, order=3, anti_aliasing=False, preserve_range=True), 0, 255)
 
 
-def run_probe(files: list[Path], betas: list[float]) -> list[dict[str, Any]]:
+def run_probe(files: list[Path], betas: list[float], scale: int) -> list[dict[str, Any]]:
     rows = []
     for i, path in enumerate(files):
-        clean = enlarged(landscape(read_image(path)), 2)
+        clean = landscape(read_image(path))
+        if scale > 1:
+            clean = enlarged(clean, scale)
         for beta in betas:
             spec = f"correlated:sigma=25,beta={beta:g}"
             noisy = protocol_noisy(clean, spec, index=i)
@@ -186,7 +188,7 @@ def markdown(result: dict[str, Any]) -> str:
     if "probe" in result:
         rows = result["probe"]["rows"]
         right = {"0": "low", "0.5": "medium", "1": "high"}
-        out += [f"MASH's steps 1-2 on CBSD68 images enlarged twice: {_when(result['probe'])}", "",
+        out += [f"MASH's steps 1-2 on full CBSD68 images: {_when(result['probe'])}", "",
                 "| image | size | noise | centre 256x256 window (default): level (gap), s | "
                 "whole image (`probe_window=0`): level (gap), s |", "|---|---|---|---|---|"]
         for r in rows:
@@ -218,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", type=Path, default=DATA / "cbsd68")
     parser.add_argument("--images", type=int, default=4, help="images of the tiles part (first N, sorted)")
     parser.add_argument("--probe-images", type=int, default=2, help="images of the probe part (first N)")
+    parser.add_argument("--probe-scale", type=int, default=1, help="enlarge the probe part's images this many times")
     parser.add_argument("--betas", default="0,0.5,1", help="beta values of the probe part")
     parser.add_argument("--sizes", default="256,1024", help="sizes of the sizes part: S (S x S) or HxW, comma list")
     parser.add_argument("--methods", default="zs_n2n,mash", help="methods of the sizes part")
@@ -243,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --sizes must be a comma list of integers and --betas of numbers", file=sys.stderr)
         return 2
     if (not parts or any(p not in PARTS for p in parts) or any(m not in SPECS for m in methods)
-            or args.images < 1 or args.probe_images < 1 or any(min(s) < 16 for s in sizes)):
+            or args.images < 1 or args.probe_images < 1 or args.probe_scale < 1 or any(min(s) < 16 for s in sizes)):
         print(f"error: --parts must be a comma list of {', '.join(PARTS)}, --methods of {', '.join(SPECS)}, "
               "--images and --probe-images >= 1, --sizes >= 16", file=sys.stderr)
         return 2
@@ -259,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         if part == "tiles":
             data: Any = run_tiles(files[: args.images])
         elif part == "probe":
-            data = run_probe(files[: args.probe_images], betas)
+            data = run_probe(files[: args.probe_images], betas, args.probe_scale)
         else:
             data = run_sizes(files, sizes, methods)
         entry = {"command": script_command("zeroshot_large.py", argv),

@@ -434,7 +434,7 @@ def test_zeroshot_large_runs_its_parts_and_writes_their_tables(tmp_path, monkeyp
     assert script.main(["--parts", "tiles,probe", "--dataset", str(tmp_path), "--images", "2",
                         "--probe-images", "2", "--betas", "0,1", "--out", str(out)]) == 0
     assert calls[:4] == [("zs", 0, None), ("zs", 0, 0), ("zs", 1, None), ("zs", 1, 0)]
-    assert calls[4:] == [("probe", (60, 80, 3), w) for _ in range(4) for w in (None, 0)]     # enlarged twice
+    assert calls[4:] == [("probe", (30, 40, 3), w) for _ in range(4) for w in (None, 0)]
     result = json.loads(out.read_text())
     assert result["tiles"]["command"].startswith("python scripts/zeroshot_large.py --parts tiles,probe")
     assert [r["file"] for r in result["tiles"]["rows"]] == ["00.png", "01.png"]
@@ -445,6 +445,10 @@ def test_zeroshot_large_runs_its_parts_and_writes_their_tables(tmp_path, monkeyp
     assert script.main(["--show", str(out)]) == 0
     text = capsys.readouterr().out
     assert "| 00.png | 30x40 |" in text
+    calls.clear()
+    assert script.main(["--parts", "probe", "--dataset", str(tmp_path), "--probe-images", "1", "--betas", "1",
+                        "--probe-scale", "2", "--out", str(tmp_path / "big.json")]) == 0
+    assert calls == [("probe", (60, 80, 3), None), ("probe", (60, 80, 3), 0)]      # enlarged twice
     # the fake reads low with the window and medium with the whole image: right at beta 0 only, and never
     assert "Centre window: right level (low at beta 0, medium at 0.5, high at 1) on 2 of 4." in text
     assert "Whole image: right level (low at beta 0, medium at 0.5, high at 1) on 0 of 4." in text
