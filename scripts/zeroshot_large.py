@@ -12,6 +12,8 @@ A user's photo is rarely 256x256. Three parts, each written to the JSON file giv
   ``--probe-scale 2`` enlarges them twice, cubic), noise ``correlated:sigma=25,beta=B`` for B in 0,
   0.5, 1 (``index = i``): the level each reads, and the seconds (``probe_correlation``, probe only).
   The right level is low, medium and high (BENCHMARKS.md, the zero-shot confusion table).
+* ``mosaic``: the same comparison on a 2x2 mosaic of the first four CBSD68 images (642x962, native
+  resolution; portrait images turned), betas from ``--mosaic-betas``.
 * ``sizes``: wall time of ``noise2x denoise --method M`` end to end (as ``zeroshot_cli_time.py``) on
   images of the given sizes (``S`` for S x S, or ``HxW``), made by resizing CBSD68's first image (cubic) and adding
   white
@@ -53,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from zeroshot_bench import DATA, script_command, write_json  # noqa: E402
 from zeroshot_cli_time import CLI, step_time  # noqa: E402
 
-PARTS = ("tiles", "probe", "sizes")
+PARTS = ("tiles", "probe", "mosaic", "sizes")
 ZS_TILES = int(ZS_PRESETS["cpu"]["tiles"])
 SPECS = {"zs_n2n": "gaussian:sigma=25", "mash": "correlated:sigma=25,beta=1"}
 
@@ -96,10 +98,18 @@ def enlarged(image: np.ndarray, factor: int) -> np.ndarray:
     return np.clip(resize(image, size, order=3, anti_aliasing=False, preserve_range=True), 0, 255)
 
 
-def run_probe(files: list[Path], betas: list[float], scale: int) -> list[dict[str, Any]]:
+def mosaic(images: list[np.ndarray]) -> np.ndarray:
+    """Four images of one shape side by side in a 2x2 grid."""
+    return np.concatenate([np.concatenate(images[:2], axis=1), np.concatenate(images[2:4], axis=1)], axis=0)
+
+
+def run_probe(files: list[Path], betas: list[float], scale: int, *, as_mosaic: bool = False) -> list[dict[str, Any]]:
     rows = []
-    for i, path in enumerate(files):
-        clean = landscape(read_image(path))
+    pictures = [landscape(read_image(path)) for path in files]
+    if as_mosaic:
+        pictures = [mosaic(pictures)]
+    for i, clean in enumerate(pictures):
+        path = files[i] if not as_mosaic else Path("+".join(p.stem for p in files))
         if scale > 1:
             clean = enlarged(clean, scale)
         for beta in betas:
@@ -185,10 +195,13 @@ def markdown(result: dict[str, Any]) -> str:
         out += [f"| mean | | {np.mean([r['noisy_psnr'] for r in rows]):.2f} | {mt:.2f}, {st:.0f} | "
                 f"{mw:.2f}, {sw:.0f} |", "",
                 f"Tiles per image: {', '.join(map(str, counts))} (`training_tiles`: a grid shaped like the image).", ""]
-    if "probe" in result:
-        rows = result["probe"]["rows"]
+    for part in ("probe", "mosaic"):
+        if part not in result:
+            continue
+        rows = result[part]["rows"]
         right = {"0": "low", "0.5": "medium", "1": "high"}
-        out += [f"MASH's steps 1-2 on full CBSD68 images: {_when(result['probe'])}", "",
+        what = "full CBSD68 images" if part == "probe" else "a 2x2 mosaic of CBSD68 images"
+        out += [f"MASH's steps 1-2 on {what}: {_when(result[part])}", "",
                 "| image | size | noise | centre 256x256 window (default): level (gap), s | "
                 "whole image (`probe_window=0`): level (gap), s |", "|---|---|---|---|---|"]
         for r in rows:
@@ -220,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", type=Path, default=DATA / "cbsd68")
     parser.add_argument("--images", type=int, default=4, help="images of the tiles part (first N, sorted)")
     parser.add_argument("--probe-images", type=int, default=2, help="images of the probe part (first N)")
+    parser.add_argument("--mosaic-betas", default="0", help="beta values of the mosaic part")
     parser.add_argument("--probe-scale", type=int, default=1, help="enlarge the probe part's images this many times")
     parser.add_argument("--betas", default="0,0.5,1", help="beta values of the probe part")
     parser.add_argument("--sizes", default="256,1024", help="sizes of the sizes part: S (S x S) or HxW, comma list")
@@ -242,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sizes = [parse_size(s) for s in args.sizes.split(",") if s]
         betas = [float(b) for b in args.betas.split(",") if b]
+        mosaic_betas = [float(b) for b in args.mosaic_betas.split(",") if b]
     except ValueError:
         print("error: --sizes must be a comma list of integers and --betas of numbers", file=sys.stderr)
         return 2
@@ -251,9 +266,10 @@ def main(argv: list[str] | None = None) -> int:
               "--images and --probe-images >= 1, --sizes >= 16", file=sys.stderr)
         return 2
     files = list_images(args.dataset) if args.dataset.is_dir() else []
-    if len(files) < max(args.images, args.probe_images):
-        print(f"error: {args.dataset} has {len(files)} images; the parts need "
-              f"{max(args.images, args.probe_images)} (../shared/data missing?)", file=sys.stderr)
+    need = max(args.images, args.probe_images, 4 if "mosaic" in parts else 1)
+    if len(files) < need:
+        print(f"error: {args.dataset} has {len(files)} images; the parts need {need} (../shared/data missing?)",
+              file=sys.stderr)
         return 2
     result: dict[str, Any] = json.loads(args.merge.read_text()) if args.merge and args.merge.exists() else {}
     torch.set_num_threads(2)
@@ -263,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
             data: Any = run_tiles(files[: args.images])
         elif part == "probe":
             data = run_probe(files[: args.probe_images], betas, args.probe_scale)
+        elif part == "mosaic":
+            data = run_probe(files[:4], mosaic_betas, 1, as_mosaic=True)
         else:
             data = run_sizes(files, sizes, methods)
         entry = {"command": script_command("zeroshot_large.py", argv),

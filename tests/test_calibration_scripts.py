@@ -449,6 +449,12 @@ def test_zeroshot_large_runs_its_parts_and_writes_their_tables(tmp_path, monkeyp
     assert script.main(["--parts", "probe", "--dataset", str(tmp_path), "--probe-images", "1", "--betas", "1",
                         "--probe-scale", "2", "--out", str(tmp_path / "big.json")]) == 0
     assert calls == [("probe", (60, 80, 3), None), ("probe", (60, 80, 3), 0)]      # enlarged twice
+    calls.clear()
+    assert script.main(["--parts", "mosaic", "--dataset", str(tmp_path), "--mosaic-betas", "0,0.5",
+                        "--out", str(tmp_path / "mosaic.json")]) == 0
+    assert calls == [("probe", (60, 80, 3), w) for _ in range(2) for w in (None, 0)]   # four 30x40 images
+    mosaic_rows = json.loads((tmp_path / "mosaic.json").read_text())["mosaic"]["rows"]
+    assert [r["file"] for r in mosaic_rows] == ["00+01+02+03"] * 2
     # the fake reads low with the window and medium with the whole image: right at beta 0 only, and never
     assert "Centre window: right level (low at beta 0, medium at 0.5, high at 1) on 2 of 4." in text
     assert "Whole image: right level (low at beta 0, medium at 0.5, high at 1) on 0 of 4." in text

@@ -35,7 +35,8 @@ with the correlation. MASH therefore works in three steps:
 The ``cpu`` preset (the default) trains a narrower U-Net on random 64x64 crops
 so that a 256x256 RGB image takes about two minutes on a 2-core CPU, measures
 the probe over the flattest part of the image, relative to the noise level,
-and clips step 3's gradient norm at 1 (see :data:`PRESETS`). BENCHMARKS.md
+and clips step 3's gradient norm at 1 (see :data:`PRESETS`); on an image
+larger than 256x256 it runs steps 1-2 on the centre 256x256 window. BENCHMARKS.md
 gives what it costs against the paper's settings (``preset="paper"``).
 """
 

@@ -40,7 +40,7 @@ _SCALE = 255.0
 
 #: Inference on an image of more pixels than this runs in horizontal bands
 #: (:func:`in_bands`), so that a large photo does not need the memory of the
-#: whole image's feature maps at once (about 2 GB for MASH's U-Net at 2 MP).
+#: whole image's feature maps at once.
 BAND_PIXELS = 2**21
 
 

@@ -11,7 +11,9 @@ the same, so each can serve as the other's Noise2Noise target:
 * consistency loss: denoising then downsampling should agree with
   downsampling then denoising (MSE).
 
-Adam, lr 1e-3 halved every 1000 steps, as in the authors' notebook.
+Adam, lr 1e-3 halved every 1000 steps, as in the authors' notebook. The
+``cpu`` preset trains an image larger than 256x256 on 16 fixed 64x64 tiles
+spread over it (:func:`training_tiles`) and denoises the whole image.
 """
 
 from __future__ import annotations
@@ -43,13 +45,13 @@ __all__ = ["zs_n2n", "pair_downsample", "zs_n2n_loss", "training_tiles", "PRESET
 #: ``tile``, ``tiles``: the cpu preset trains an image of more than 16 64x64
 #: tiles' pixels (a 256x256 image's) on 16 such tiles spread over it on a
 #: fixed grid (:func:`training_tiles`), so a photo of any size costs the
-#: training time of a 256x256 one; ``tile`` 0 (the papers' presets) trains on
-#: the whole image, whose steps grow with its size (1.3 s per step at
-#: 1024x1024 RGB). The same tiles at every step: in development runs on
-#: full CBSD68 images, a random crop per step (one of 256x256, or 16 of
-#: 64x64) lost several times more against whole-image training than fixed
-#: tiles did. BENCHMARKS.md ("Zero-shot: larger images") has the recorded
-#: comparison of the tiles against the whole image.
+#: training time of a 256x256 one; ``tile`` 0 (the papers' presets) trains
+#: on the whole image, whose steps grow with its size. The same tiles at
+#: every step: in development runs on full CBSD68 images, a random crop per
+#: step (one of 256x256, or 16 of 64x64) lost several times more against
+#: whole-image training than fixed tiles did. On those images the tiles cost
+#: 0.05 dB for 2.4 times less time (BENCHMARKS.md, "Zero-shot: larger
+#: images").
 PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {"steps": 900, "lr": 1e-3, "step_size": 450, "gamma": 0.5, "width": 32, "tile": 64, "tiles": 16},
     "paper": {"steps": 2000, "lr": 1e-3, "step_size": 1000, "gamma": 0.5, "width": 48, "tile": 0, "tiles": 16},
@@ -110,9 +112,9 @@ def training_tiles(height: int, width: int, tile: int, count: int) -> list[tuple
     tiles' pixels. Otherwise about ``count`` tiles of ``tile`` x ``tile``
     (even sides, no larger than the image) on a grid of rows x columns
     shaped like the image, evenly spaced from edge to edge (centred on an
-    axis with one tile), at even offsets
-    so that every 2x2 block the downsamplers average is one of the image's;
-    tiles that would repeat (an image thinner than its grid) are dropped.
+    axis with one tile), at even offsets so that every 2x2 block the
+    downsamplers average is one of the image's; tiles that would repeat (an
+    image thinner than its grid) are dropped.
     """
     if tile <= 0 or height * width <= count * tile * tile:
         return [(0, 0, height, width)]
