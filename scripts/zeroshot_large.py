@@ -209,6 +209,7 @@ def markdown(result: dict[str, Any]) -> str:
             out.append(f"| {r['file']} | {r['shape'][0]}x{r['shape'][1]} | `{r['noise']}` | "
                        f"{a['level']} ({a['gap']:.3f}), {a['seconds']:.0f} | "
                        f"{b['level']} ({b['gap']:.3f}), {b['seconds']:.0f} |")
+        out.append("")
         for label, name in (("window", "Centre window"), ("whole", "Whole image")):
             hits = sum(r[label]["level"] == right.get(r["noise"].split("beta=")[-1]) for r in rows)
             out.append(f"{name}: right level (low at beta 0, medium at 0.5, high at 1) on {hits} of {len(rows)}.")

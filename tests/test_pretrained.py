@@ -178,3 +178,22 @@ def test_bench_auto_row_uses_the_shipped_model(shipped, tmp_path):
     result = run_bench(["auto"], dataset=folder, noise="gaussian:sigma=20")
     row = {r["method"]: r for r in result["rows"]}["auto"]
     assert "noise not given" in row["notes"] and "shipped model 'gray-gaussian'" in row["notes"]
+
+
+def test_noise_of_a_large_image_is_read_on_its_centre_window(shipped, monkeypatch):
+    from noise2x import estimate
+
+    clean = _photo()
+    big = np.pad(clean, ((40, 40), (30, 30)), mode="reflect")
+    noisy = big + np.random.default_rng(0).normal(0, 20, big.shape)
+    seen = []
+    original = estimate.correlation
+    monkeypatch.setattr(estimate, "correlation", lambda gray, **kw: seen.append(gray) or original(gray, **kw))
+    monkeypatch.setattr(pretrained, "ESTIMATE_WINDOW", 64)
+    c = pretrained.choose(noisy)
+    h, w = noisy.shape
+    top, left = (h - 64) // 2, (w - 64) // 2
+    np.testing.assert_array_equal(seen[0], noisy[top: top + 64, left: left + 64])
+    assert c.facts["estimated_on"] == "centre 64x64" and abs(c.facts["sigma"] - 20) < 4
+    monkeypatch.setattr(pretrained, "ESTIMATE_WINDOW", max(h, w))
+    assert "estimated_on" not in pretrained.choose(noisy).facts and seen[-1].shape == (h, w)

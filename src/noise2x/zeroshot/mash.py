@@ -133,11 +133,12 @@ _CODE_STEP2 = {"eps_low": 1.0, "eps_high": 2.0, "ratio_low": 0.1, "ratio_medium"
 #: measurement) on the centre 256x256 window of a larger image, the size its
 #: thresholds were calibrated on (``probe_window_box``); step 3 trains on the
 #: whole image. Probes trained on a larger image for the same 600 steps see
-#: each pixel less often and end less converged, which widens the gap: on a
-#: 642x962 mosaic of CBSD68 images with white noise the whole-image probe
-#: read "high" (gap 0.27, development run; BENCHMARKS.md, "Zero-shot: larger
-#: images", has the recorded comparison). A window also keeps the probe's
-#: cost that of a 256x256 image. The papers' presets probe the whole image (0).
+#: each pixel less often and end less converged, which widens the gap: on two
+#: full CBSD68 images (321x481) at three noises the whole-image gap was the
+#: larger on all 6 runs, and read one beta = 0.5 noise as high (the window:
+#: 6 of 6 right; BENCHMARKS.md, "Zero-shot: larger images"). A window also
+#: keeps the probe's cost that of a 256x256 image. The papers' presets probe
+#: the whole image (0).
 PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {**_COMMON, **_PAPER_STEP2, "probe_steps": 600, "steps": 2000, "crop": 64, "width": 32, "lr": 1e-3,
             "shuffle_at": 500, "flat_threshold": 0.1, "probe_fraction": 0.25, "relative_gap": True,
