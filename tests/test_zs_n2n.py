@@ -174,6 +174,9 @@ def test_tiles_covering_the_image_are_whole_image_training(gray_image):
     for bad in (dict(tile=2), dict(tile=-1), dict(tiles=0)):
         with pytest.raises(UsageError, match="tile 0"):
             zs_n2n(noisy, **bad)
+    for bad in (dict(tile="abc"), dict(steps="x"), dict(lr="fast")):          # --set KEY=text
+        with pytest.raises(UsageError, match="must be numbers"):
+            zs_n2n(noisy, **bad)
 
 
 def test_tile_trained_run_raises_psnr_on_the_whole_image():

@@ -195,8 +195,12 @@ def zs_n2n(
     for key, value in overrides.items():
         if value is not None:
             cfg[key] = value
-    steps_, width_, step_size_, tile_ = int(cfg["steps"]), int(cfg["width"]), int(cfg["step_size"]), int(cfg["tile"])
-    tiles_ = int(cfg["tiles"])
+    try:
+        steps_, width_, step_size_ = int(cfg["steps"]), int(cfg["width"]), int(cfg["step_size"])
+        tile_, tiles_ = int(cfg["tile"]), int(cfg["tiles"])
+        cfg["lr"], cfg["gamma"] = float(cfg["lr"]), float(cfg["gamma"])
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"zs_n2n: option values must be numbers ({exc})") from None
     if (steps_ < 0 or width_ < 1 or step_size_ < 1 or not float(cfg["lr"]) > 0 or not 0 < float(cfg["gamma"]) <= 1
             or tile_ < 0 or 0 < tile_ < 4 or tiles_ < 1):
         raise UsageError("zs_n2n: need steps >= 0, width >= 1, step_size >= 1, lr > 0, 0 < gamma <= 1, "
