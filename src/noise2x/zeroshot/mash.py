@@ -133,7 +133,7 @@ _CODE_STEP2 = {"eps_low": 1.0, "eps_high": 2.0, "ratio_low": 0.1, "ratio_medium"
 #: measurement) on the centre 256x256 window of a larger image, the size its
 #: thresholds were calibrated on (``probe_window_box``); step 3 trains on the
 #: whole image. Probes trained on a larger image for the same 600 steps see
-#: each pixel less often and end less converged, which widens the gap: on two
+#: each pixel less often and probably end less converged; the gap grew: on two
 #: full CBSD68 images (321x481) at three noises the whole-image gap was the
 #: larger on all 6 runs, and read one beta = 0.5 noise as high (the window:
 #: 6 of 6 right; BENCHMARKS.md, "Zero-shot: larger images"). A window also
