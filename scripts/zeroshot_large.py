@@ -90,12 +90,11 @@ def run_tiles(files: list[Path]) -> list[dict[str, Any]]:
     return rows
 
 
-def enlarged(image: np.ndarray, factor: int) -> np.ndarray:
-    """The image enlarged ``factor`` times (cubic), clipped to 0..255."""
+def resized(image: np.ndarray, shape: tuple[int, int], *, anti_aliasing: bool = False) -> np.ndarray:
+    """The image resized to ``shape`` (cubic), clipped to 0..255."""
     from skimage.transform import resize
 
-    size = (image.shape[0] * factor, image.shape[1] * factor)
-    return np.clip(resize(image, size, order=3, anti_aliasing=False, preserve_range=True), 0, 255)
+    return np.clip(resize(image, shape, order=3, anti_aliasing=anti_aliasing, preserve_range=True), 0, 255)
 
 
 def mosaic(images: list[np.ndarray]) -> np.ndarray:
@@ -111,7 +110,7 @@ def run_probe(files: list[Path], betas: list[float], scale: int, *, as_mosaic: b
     for i, clean in enumerate(pictures):
         path = files[i] if not as_mosaic else Path("+".join(p.stem for p in files))
         if scale > 1:
-            clean = enlarged(clean, scale)
+            clean = resized(clean, (clean.shape[0] * scale, clean.shape[1] * scale))
         for beta in betas:
             spec = f"correlated:sigma=25,beta={beta:g}"
             noisy = protocol_noisy(clean, spec, index=i)
@@ -138,15 +137,13 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def run_sizes(files: list[Path], sizes: list[tuple[int, int]], methods: list[str]) -> dict[str, Any]:
-    from skimage.transform import resize
-
     base = read_image(files[0])
     rows: list[dict[str, Any]] = []
     before = step_time()
     _say(f"before: {before}")
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
-            clean = np.clip(resize(base, size, order=3, anti_aliasing=True, preserve_range=True), 0, 255)
+            clean = resized(base, size, anti_aliasing=True)
             name = f"{size[0]}x{size[1]}"
             for method in methods:
                 noisy = protocol_noisy(clean, SPECS[method], index=0)

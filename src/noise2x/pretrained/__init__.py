@@ -42,8 +42,8 @@ CORRELATED_BETA = 0.4
 #: A level may exceed a model's training range by this factor and still use it.
 RANGE_SLACK = 1.1
 #: The noise of a larger image is read on its centre window of this side: the estimators' time and
-#: memory grow with the image (about a minute on a 12-MP RGB photo on 2 cores, as long as ZS-N2N itself),
-#: and 4 MP of pixels are plenty to read a noise level. Images up to this size are read whole.
+#: memory grow with the image (on a 12-MP RGB photo, in an unrecorded development run, about as long as
+#: ZS-N2N itself), and 4 MP of pixels are plenty to read a noise level. Images up to this size are read whole.
 ESTIMATE_WINDOW = 2048
 
 

@@ -615,7 +615,7 @@ def probe_correlation(
     **options
         Any of :func:`mash`'s training options (``probe_steps``, ``predictions``,
         ``lr``, ``crop``, ``width``, ``eps_low``, ``eps_high``, ``ratio_low``,
-        ``ratio_medium``, ``ratio_high``).
+        ``ratio_medium``, ``ratio_high``, ``probe_window``, ...).
 
     Returns
     -------
