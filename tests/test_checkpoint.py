@@ -127,9 +127,12 @@ def test_architecture_mismatch(tmp_path):
 
 
 def test_wrong_number_of_channels(tmp_path, rgb_image):
-    d = Denoiser(make_model(channels=1), get_method("noise2noise"), dict(META))
-    with pytest.raises(InputError, match="expects 1-channel"):
-        d.denoise(rgb_image)
+    # an RGB model cannot denoise a gray or a 4-channel image (a gray model denoises any: tests/test_colour.py)
+    d = Denoiser(make_model(channels=3), get_method("noise2noise"), dict(META))
+    with pytest.raises(InputError, match="expects 3-channel"):
+        d.denoise(rgb_image[..., 0])
+    with pytest.raises(InputError, match="expects 3-channel"):
+        d.denoise(np.concatenate([rgb_image, rgb_image[..., :1]], axis=-1))
 
 
 def test_state_round_trip_continues_adam_exactly(tmp_path):

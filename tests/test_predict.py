@@ -124,8 +124,8 @@ def test_stack_frame_by_frame(gray_image):
 
 def test_errors(gray_image, rgb_image):
     model = unet()
-    with pytest.raises(InputError, match="expects 1-channel"):
-        denoise_array(model, rgb_image)
+    with pytest.raises(InputError, match="expects 3-channel"):
+        denoise_array(unet(channels=3), gray_image)
     bad = gray_image.copy()
     bad[30, 2] = np.nan
     with pytest.raises(InputError, match="NaN"):

@@ -80,13 +80,30 @@ def test_choice_follows_the_noise(shipped):
     c = pretrained.choose(corr)
     assert c.model is None and c.method == "mash" and "correlated" in c.reason
 
-    rgb = np.stack([gauss] * 3, axis=-1)
+    # colour images go to the gray model, plane by plane (no shipped model is RGB)
+    rgb = np.stack([gauss, gauss + rng.normal(0, 20, clean.shape), gauss[::-1]], axis=-1)
     c = pretrained.choose(rgb)
-    assert c.model is None and c.method == "zs_n2n" and "3-channel" in c.reason
+    assert c.model is not None and c.model.name == "g.safetensors", c.reason
+    assert "plane by plane to the 3 channels" in c.reason
+    c = pretrained.choose(np.stack([pois, pois[::-1], pois[:, ::-1]], axis=-1).astype(np.float64))
+    assert c.model is not None and c.model.name == "p.safetensors", c.reason
 
     loud = clean + rng.normal(0, 90, clean.shape)
     c = pretrained.choose(loud)
     assert c.model is None and c.method == "zs_n2n" and "outside the range" in c.reason
+
+
+def test_a_shipped_colour_model_is_preferred(shipped):
+    _tiny_model_file(shipped / "rgb.safetensors", channels=3)
+    manifest = json.loads((shipped / "models.json").read_text())
+    manifest.append({"name": "rgb-gaussian", "file": "rgb.safetensors", "description": "RGB", "channels": 3,
+                     "noise": "gaussian", "range": [0, 50], "auto": True})
+    (shipped / "models.json").write_text(json.dumps(manifest))
+    clean = _photo()
+    noisy = np.stack([clean + np.random.default_rng(k).normal(0, 20, clean.shape) for k in range(3)], axis=-1)
+    c = pretrained.choose(noisy)
+    assert c.model is not None and c.model.name == "rgb.safetensors" and "plane" not in c.reason
+    assert pretrained.choose(noisy[..., 0]).model.name == "g.safetensors"
 
 
 def test_given_noise_replaces_the_estimate(shipped):

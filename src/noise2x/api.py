@@ -189,6 +189,7 @@ def denoise(
     info: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
     device: str = "auto",
+    colour: str = "auto",
 ) -> np.ndarray:
     """Denoise one image (H,W) or (H,W,C) given in its own units.
 
@@ -210,6 +211,11 @@ def denoise(
     options : dict, optional
         Method options (the CLI's ``--set key=value``); with a model, options
         of the method it was trained with (e.g. ``posterior_mean=false``).
+    colour : str
+        How a one-channel (gray) model denoises a multi-channel image:
+        ``auto`` (default), ``luma`` (an RGB image's luminance and chrominance
+        planes) or ``channels`` (each channel alone); see
+        :data:`noise2x.predict.COLOUR_MODES`.
 
     Returns
     -------
@@ -217,7 +223,10 @@ def denoise(
         The denoised image, float64, same shape as ``image``.
     """
     from .io import check_image
+    from .predict import COLOUR_MODES, colour_mode
 
+    if colour not in COLOUR_MODES:
+        raise UsageError(f"colour must be one of {', '.join(COLOUR_MODES)}, got {colour!r}")
     image = check_image(image, name="input image")
     noise = _noise_spec(noise)
     if model is not None and method is not None:
@@ -227,7 +236,9 @@ def denoise(
             model = load_model(model)
         if options or noise is not None:  # method options (--set) and the declared noise (--noise)
             model = model.adapted(options=options, noise=noise)
-        out = model.denoise(image, tile=tile, overlap=overlap, tta=tta, device=device)
+        if info is not None and model.channels == 1 and image.ndim == 3 and image.shape[2] > 1:
+            info["colour"] = colour_mode(colour, image.shape[2], model.method)
+        out = model.denoise(image, tile=tile, overlap=overlap, tta=tta, device=device, colour=colour)
         return np.asarray(out, dtype=np.float64)
     if method is None:
         choice = choose_auto(image, noise=noise)
@@ -241,7 +252,9 @@ def denoise(
                 info["method"] = f"model {choice.model.stem}"
             den = _cached_model(choice.model)
             mapped = (image - choice.offset) * choice.scale      # the shipped models work in 8-bit units
-            out = den.denoise(mapped, tile=tile, overlap=overlap, tta=tta, device=device)
+            if info is not None and den.channels == 1 and image.ndim == 3 and image.shape[2] > 1:
+                info["colour"] = colour_mode(colour, image.shape[2], den.method)
+            out = den.denoise(mapped, tile=tile, overlap=overlap, tta=tta, device=device, colour=colour)
             return np.asarray(out, dtype=np.float64) / choice.scale + choice.offset
         method = choice.method
     if info is not None:

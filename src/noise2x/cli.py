@@ -151,11 +151,15 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             frames.append(denoise(
                 frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
                 tta=args.tta, options=options, rng=args.seed, info=info, progress=_say, device=args.device,
+                colour=args.colour,
             ))
         out = frames[0] if len(frames) == 1 else np.stack(frames)
         write_image(dst, out, kind=_output_kind(src, dst))
         used = info.get("method") or "model"
         extra = f", sigma {info['sigma']:.2f} ({info.get('sigma_source', '')})" if "sigma" in info else ""
+        if "colour" in info:
+            extra += ", gray model on " + ("luminance/chrominance planes" if info["colour"] == "luma"
+                                           else "each channel")
         _say(f"[{n}/{len(files)}] {src} -> {dst} ({used}{extra}, {time.perf_counter() - t0:.1f} s)")
     print(f"denoised {len(files)} image(s) in {time.perf_counter() - start:.1f} s -> {args.out}")
     return 0
@@ -293,6 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "no larger than a batch of 4 tiles)")
     d.add_argument("--overlap", type=int, default=32, help="tile overlap in pixels")
     d.add_argument("--tta", action="store_true", help="8-fold test-time augmentation (models)")
+    d.add_argument("--colour", choices=("auto", "luma", "channels"), default="auto",
+                   help="a gray model on a colour image: luma = an RGB image's luminance and chrominance planes "
+                        "(auto for RGB), channels = each channel alone (e.g. microscopy channels)")
     d.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
     d.add_argument("--seed", type=int, default=0, help="seed for stochastic methods")
     d.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")

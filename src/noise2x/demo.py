@@ -41,6 +41,7 @@ def scenes() -> list[tuple[str, str, list[tuple[str, dict[str, Any]]]]]:
         ]),
         ("astronaut", gauss, [
             ("noise2x denoise (no options)", {}),
+            ("zero-shot ZS-N2N", {"method": "zs_n2n"}),
             ("CBM3D (sigma given)", {"method": "bm3d", "noise": gauss}),
         ]),
     ]
@@ -79,6 +80,8 @@ def run_demo(*, out: str | Path = "demo-output", progress: Callable[[str], None]
             pred = denoise(noisy, rng=0, info=info, progress=progress, **kwargs)
             seconds = time.perf_counter() - t0
             used = info.get("method") or f"model {kwargs.get('model')}"
+            if info.get("colour"):
+                used += " on luminance/chrominance planes" if info["colour"] == "luma" else " on each channel"
             rows.append({"image": name, "noise": noise, "method": label, "psnr": psnr(clean, pred),
                          "ssim": ssim(clean, pred), "seconds": seconds, "used": used, "why": info.get("auto", "")})
             panels.append(pred)

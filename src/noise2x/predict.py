@@ -5,6 +5,9 @@ returns the denoised image in the same units, same shape, float32. Large
 images are processed in overlapping tiles (batched), blended smoothly
 (:mod:`noise2x.tiling`); peak memory is the output image plus a batch of
 tiles, whatever the image size. ``tta=True`` averages the 8 D4 transforms.
+A one-channel (gray) model denoises a colour image plane by plane: an RGB
+image through a luminance/chrominance transform (:func:`to_luma_chroma`),
+other channel counts channel by channel (``colour``).
 
 :class:`Denoiser` bundles a model, its method and its metadata; it is what
 ``noise2x.load_model`` returns and ``noise2x denoise --model`` uses.
@@ -159,14 +162,14 @@ def model_alignment(model: Any) -> int:
     return int(getattr(net, "alignment", 1) or 1)
 
 
-def _check_image(image: Any, channels: int) -> np.ndarray:
+def _check_image(image: Any, channels: int | None) -> np.ndarray:
     arr = np.asarray(image)
     if arr.dtype.kind not in "uif":
         raise InputError(f"image must hold real numbers, got dtype {arr.dtype}")
     if arr.ndim not in (2, 3) or arr.size == 0:
         raise InputError(f"image must be (H,W) or (H,W,C), got shape {arr.shape}")
     c = 1 if arr.ndim == 2 else arr.shape[2]
-    if c != channels:
+    if channels is not None and c != channels:
         kind = {1: "gray", 3: "RGB"}
         raise InputError(f"the model expects {channels}-channel ({kind.get(channels, 'multi-channel')}) images, "
                          f"got a {c}-channel image of shape {arr.shape}")
@@ -184,9 +187,60 @@ def auto_tile(shape: Sequence[int], *, batch_size: int = 4, context: int = 16) -
     return DEFAULT_TILE
 
 
+#: How a one-channel model denoises a multi-channel image (``colour``):
+#: ``luma``: an RGB image's luminance and two chrominance planes
+#: (:func:`to_luma_chroma`); ``channels``: each channel alone; ``auto``:
+#: ``luma`` for 3 channels unless the method's prediction assumes a known noise
+#: model per pixel (``Method.mixes_channels`` False), else ``channels``.
+COLOUR_MODES = ("auto", "luma", "channels")
+
+#: Rows: luminance (the mean) and two chrominance differences of R, G, B.
+#: Each row's absolute weights sum to 1, so every plane of an image in [0, M]
+#: spans at most M (chrominance is centred on the luminance's mean); white
+#: noise of one level per channel stays white in each plane (sigma/sqrt(3),
+#: sigma/sqrt(2), sigma*sqrt(6)/4), which a blind gray model denoises as it
+#: would a gray image. Denoising the smooth chrominance planes on their own
+#: is what makes this better than denoising R, G and B (CBM3D works in a
+#: similar opponent colour space; BENCHMARKS.md, "Colour images").
+LUMA_CHROMA = np.array([[1 / 3, 1 / 3, 1 / 3], [1 / 2, 0.0, -1 / 2], [1 / 4, -1 / 2, 1 / 4]])
+_CHROMA_LUMA = np.linalg.inv(LUMA_CHROMA)
+
+
+def to_luma_chroma(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """An (H,W,3) image as (luminance, chrominance, chrominance) planes, and the chrominance offset.
+
+    The offset (the luminance's mean) is added to both chrominance planes, so
+    that they lie where the image's own values lie. :func:`from_luma_chroma`
+    inverts it exactly (up to float rounding).
+    """
+    planes = np.asarray(image, dtype=np.float64) @ LUMA_CHROMA.T
+    offset = float(planes[..., 0].mean())
+    planes[..., 1:] += offset
+    return planes, offset
+
+
+def from_luma_chroma(planes: np.ndarray, offset: float) -> np.ndarray:
+    """The (H,W,3) RGB image of :func:`to_luma_chroma`'s planes and offset."""
+    planes = np.array(planes, dtype=np.float64)
+    planes[..., 1:] -= offset
+    return planes @ _CHROMA_LUMA.T
+
+
+def colour_mode(colour: str, channels: int, method: Any = None) -> str:
+    """``luma`` or ``channels``: how a one-channel model denoises an image of ``channels`` channels."""
+    if colour not in COLOUR_MODES:
+        raise UsageError(f"colour must be one of {', '.join(COLOUR_MODES)}, got {colour!r}")
+    if colour == "luma" and channels != 3:
+        raise UsageError(f"colour 'luma' needs a 3-channel (RGB) image, got {channels} channels")
+    if colour == "auto":
+        mixes = bool(getattr(method, "mixes_channels", True))
+        return "luma" if channels == 3 and mixes else "channels"
+    return colour
+
+
 def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: int | None = None, overlap: int = 32,
                   context: int = 16, batch_size: int = 4, tta: bool = False, device: str | torch.device = "auto",
-                  threads_auto: bool = True) -> np.ndarray:
+                  threads_auto: bool = True, colour: str = "auto") -> np.ndarray:
     """Denoise one image with a trained model, tile by tile.
 
     Parameters
@@ -222,6 +276,10 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
     threads_auto : bool
         On the CPU, use :func:`auto_threads` threads for this call (restored
         afterwards); False keeps torch's current setting.
+    colour : str
+        How a one-channel model denoises a multi-channel image (see
+        :data:`COLOUR_MODES`); ignored when the model has the image's
+        channels.
 
     Returns
     -------
@@ -233,7 +291,20 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
     InputError
         Wrong number of channels, NaN/inf values, or a non-numeric array.
     """
-    arr = _check_image(image, model.in_channels)
+    channels = int(model.in_channels)
+    arr = _check_image(image, None if channels == 1 else channels)
+    if arr.ndim == 3 and channels == 1:
+        if arr.shape[2] == 1:
+            return denoise_array(model, arr[:, :, 0], method=method, tile=tile, overlap=overlap, context=context,
+                                 batch_size=batch_size, tta=tta, device=device, threads_auto=threads_auto)[:, :, None]
+        mode = colour_mode(colour, arr.shape[2], method)
+        if not np.isfinite(arr).all():
+            raise InputError("image has NaN/inf values")
+        planes, offset = to_luma_chroma(arr) if mode == "luma" else (arr, 0.0)
+        out = np.stack([denoise_array(model, planes[..., c], method=method, tile=tile, overlap=overlap,
+                                      context=context, batch_size=batch_size, tta=tta, device=device,
+                                      threads_auto=threads_auto) for c in range(arr.shape[2])], axis=-1)
+        return (from_luma_chroma(out, offset) if mode == "luma" else out).astype(np.float32)
     if batch_size < 1:
         raise UsageError(f"batch_size must be >= 1, got {batch_size}")
     if tile is None:
@@ -369,17 +440,18 @@ class Denoiser:
         return int(self.model.in_channels)
 
     def denoise(self, image: np.ndarray, *, tile: int | None = None, overlap: int = 32, tta: bool = False,
-                context: int = 16, batch_size: int = 4, device: str = "auto") -> np.ndarray:
+                context: int = 16, batch_size: int = 4, device: str = "auto", colour: str = "auto") -> np.ndarray:
         """Denoise one image (H, W) or (H, W, C); float32 in the image's units (see :func:`denoise_array`)."""
         return denoise_array(self.model, image, method=self.method, tile=tile, overlap=overlap, context=context,
-                             batch_size=batch_size, tta=tta, device=device)
+                             batch_size=batch_size, tta=tta, device=device, colour=colour)
 
     def denoise_stack(self, stack: np.ndarray, *, tile: int | None = None, overlap: int = 32, tta: bool = False,
                       context: int = 16, batch_size: int = 4, device: str = "auto",
-                      progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+                      progress: Callable[[int, int], None] | None = None, colour: str = "auto") -> np.ndarray:
         """Denoise a stack (N, H, W[, C]) frame by frame."""
         return denoise_stack(self.model, stack, method=self.method, tile=tile, overlap=overlap, tta=tta,
-                             context=context, batch_size=batch_size, device=device, progress=progress)
+                             context=context, batch_size=batch_size, device=device, progress=progress,
+                             colour=colour)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the model file (atomic)."""

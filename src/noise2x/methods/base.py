@@ -98,6 +98,11 @@ class Method:
     Options: ClassVar[type] = NoOptions
     #: Named dotted config overrides, e.g. ``{"cpu": {"data.patch_size": 64}}``.
     presets: ClassVar[dict[str, dict[str, Any]]] = DEFAULT_PRESETS
+    #: Whether a one-channel model of this method may denoise an RGB image
+    #: through luminance/chrominance planes (``noise2x.predict.colour_mode``);
+    #: False where the prediction assumes a known noise model per pixel,
+    #: which mixing the channels would change.
+    mixes_channels: ClassVar[bool] = True
 
     def __init__(self, options: Any = None) -> None:
         if options is None:

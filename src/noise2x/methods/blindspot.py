@@ -279,6 +279,8 @@ class BlindSpot(Method):
     name: ClassVar[str] = "blindspot"
     requires: ClassVar[frozenset[str]] = frozenset({"noisy"})
     Options: ClassVar[type] = BlindSpotOptions
+    # the posterior mean assumes each pixel's known (or learned) noise model: colour planes go channel by channel
+    mixes_channels: ClassVar[bool] = False
     presets: ClassVar[dict[str, dict[str, Any]]] = {
         "tiny": dict(DEFAULT_PRESETS["tiny"]),
         # CPU: narrow full-resolution layers (NET_PRESETS), channels-last, small batches of

@@ -13,7 +13,11 @@ The automatic choice (:func:`choose`) looks at the image's noise:
    signal-dependent variance dominates at the image's mean level) -> the Poisson model if the estimated
    peak is in its range;
 3. otherwise white Gaussian noise of estimated sigma -> the Gaussian model if sigma is in its range;
-4. nothing fits (an RGB image, a level out of range) -> the zero-shot ``zs_n2n``.
+4. nothing fits (a level out of range) -> the zero-shot ``zs_n2n``.
+
+The shipped models are gray. A colour image goes through a gray model plane by plane: an RGB image's
+luminance and chrominance planes (``noise2x.predict.to_luma_chroma``), other channel counts channel by
+channel (BENCHMARKS.md, "Colour images through the gray models").
 
 A noise spec given by the user (``--noise``) replaces the estimate.
 """
@@ -93,9 +97,12 @@ class Choice:
 
 
 def _auto_model(kind: str, channels: int) -> dict[str, Any] | None:
-    for row in list_models():
-        if row.get("auto") and row.get("noise") == kind and int(row.get("channels", 1)) == channels:
-            return row
+    """The automatic model for ``kind`` noise: one with ``channels`` channels, else a gray one (plane by plane)."""
+    rows = [r for r in list_models() if r.get("auto") and r.get("noise") == kind]
+    for wanted in (channels, 1):
+        for row in rows:
+            if int(row.get("channels", 1)) == wanted:
+                return row
     return None
 
 
@@ -161,5 +168,8 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
     if not _in_range(level, row["range"]):
         return Choice(None, "zs_n2n", f"{source}, outside the range {row['range'][0]}..{row['range'][1]} of the "
                                       f"shipped model '{row['name']}'", scale, facts, offset)
-    return Choice(Path(row["path"]), None, f"{source}: shipped model '{row['name']}' ({row['description']})",
+    planes = ""
+    if int(row.get("channels", 1)) == 1 and channels > 1:
+        planes = f", applied plane by plane to the {channels} channels"
+    return Choice(Path(row["path"]), None, f"{source}: shipped model '{row['name']}' ({row['description']}){planes}",
                   scale, facts, offset)

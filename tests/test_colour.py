@@ -1,0 +1,134 @@
+"""A gray (one-channel) model on a colour image: luminance/chrominance planes for RGB, else channel by channel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from noise2x import api, cli
+from noise2x.checkpoint import save_model
+from noise2x.errors import InputError, UsageError
+from noise2x.io import list_images, read_image, write_image
+from noise2x.methods import get_method
+from noise2x.models import ScaledModel, build_model
+from noise2x.predict import Denoiser, colour_mode, denoise_array, from_luma_chroma, to_luma_chroma
+
+from conftest import data_dir, psnr_8bit
+
+
+def gray_unet(seed=0):
+    torch.manual_seed(seed)
+    args = {"in_channels": 1, "width": 8, "depth": 2}
+    return ScaledModel(build_model("unet", **args), arch="unet", arch_args=args, mean=[110.0], std=[60.0]).eval()
+
+
+def test_planes_invert_exactly_and_stay_in_the_image_range():
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (40, 30, 3)).astype(np.float64)
+    rgb[0, 0], rgb[0, 1] = (255, 0, 255), (0, 255, 0)  # the extremes of both chrominance planes
+    planes, offset = to_luma_chroma(rgb)
+    assert offset == pytest.approx(rgb.mean())
+    assert np.allclose(from_luma_chroma(planes, offset), rgb, atol=1e-9)
+    assert planes[..., 0].min() >= 0 and planes[..., 0].max() <= 255
+    chroma = planes[..., 1:] - offset
+    assert chroma.min() >= -127.5 - 1e-9 and chroma.max() <= 127.5 + 1e-9
+    assert chroma.max() == pytest.approx(127.5) and chroma.min() == pytest.approx(-127.5)
+
+
+def test_white_noise_stays_white_and_independent_in_the_planes():
+    rng = np.random.default_rng(1)
+    sigma = 10.0
+    noise = rng.normal(0, sigma, (300, 300, 3))
+    planes, offset = to_luma_chroma(100 + noise)
+    flat = (planes - planes.mean(axis=(0, 1))).reshape(-1, 3)
+    cov = flat.T @ flat / len(flat)
+    expected = sigma ** 2 * np.array([1 / 3, 1 / 2, 6 / 16])
+    assert np.allclose(np.diag(cov), expected, rtol=0.03)
+    off_diagonal = cov[~np.eye(3, dtype=bool)]
+    assert np.abs(off_diagonal).max() < 0.02 * sigma ** 2  # uncorrelated planes: independent Gaussian noise
+
+
+def test_gray_model_on_rgb_denoises_the_planes(rgb_image):
+    model = gray_unet()
+    out = denoise_array(model, rgb_image, tile=0)
+    planes, offset = to_luma_chroma(rgb_image)
+    by_plane = np.stack([denoise_array(model, planes[..., c], tile=0) for c in range(3)], axis=-1)
+    assert out.dtype == np.float32 and out.shape == rgb_image.shape
+    assert np.allclose(out, from_luma_chroma(by_plane, offset), atol=1e-3)
+    each = denoise_array(model, rgb_image, tile=0, colour="channels")
+    assert np.allclose(each, np.stack([denoise_array(model, rgb_image[..., c], tile=0) for c in range(3)], -1))
+    assert np.abs(out - each).max() > 1.0  # the two modes differ
+    tiled = denoise_array(model, rgb_image, tile=16, overlap=4)  # tiles and planes together
+    assert tiled.shape == rgb_image.shape and np.isfinite(tiled).all()
+
+
+def test_other_channel_counts_go_channel_by_channel(rgb_image):
+    model = gray_unet()
+    four = np.concatenate([rgb_image, rgb_image[..., :1] * 0.5], axis=-1)
+    out = denoise_array(model, four, tile=0)
+    assert np.allclose(out[..., 3], denoise_array(model, four[..., 3], tile=0))
+    one = denoise_array(model, rgb_image[..., :1], tile=0)
+    assert one.shape == rgb_image[..., :1].shape
+    assert np.allclose(one[..., 0], denoise_array(model, rgb_image[..., 0], tile=0))
+    with pytest.raises(UsageError, match="3-channel"):
+        denoise_array(model, four, colour="luma")
+
+
+def test_colour_mode_rules():
+    assert colour_mode("auto", 3) == "luma"
+    assert colour_mode("auto", 2) == "channels" and colour_mode("auto", 4) == "channels"
+    assert colour_mode("channels", 3) == "channels"
+    # the blind-spot posterior assumes each pixel's own noise model: never mixed
+    assert colour_mode("auto", 3, get_method("blindspot")) == "channels"
+    assert colour_mode("auto", 3, get_method("supervised")) == "luma"
+    with pytest.raises(UsageError, match="colour must be"):
+        colour_mode("rgb", 3)
+
+
+def test_bad_colour_inputs(rgb_image):
+    model = gray_unet()
+    bad = rgb_image.copy()
+    bad[3, 4, 1] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        denoise_array(model, bad)
+    with pytest.raises(UsageError, match="colour must be"):
+        api.denoise(rgb_image, method="bm3d", colour="ycbcr")
+
+
+def test_luma_beats_channels_on_colour_photos():
+    """The point of the planes: on CBSD68 crops with white noise, the shipped gray model gains over R, G, B alone."""
+    from noise2x.noise import protocol_noisy
+    from noise2x.pretrained import model_path
+
+    files = sorted(list_images(data_dir("cbsd68")))[:2]
+    den = Denoiser.load(model_path("gray-gaussian"))
+    gains = []
+    for i, path in enumerate(files):
+        clean = read_image(path)[:160, :160]
+        noisy = protocol_noisy(clean, "gaussian:sigma=25", index=i)
+        luma = psnr_8bit(clean, np.clip(den.denoise(noisy), 0, 255))
+        each = psnr_8bit(clean, np.clip(den.denoise(noisy, colour="channels"), 0, 255))
+        gains.append(luma - each)
+    assert np.mean(gains) > 0.8, gains
+
+
+def _gray_model_file(path):
+    return save_model(path, gray_unet(), metadata={"method": "supervised", "method_options": {},
+                                                    "noise": "gaussian:sigma=25", "steps": 1})
+
+
+def test_cli_gray_model_on_rgb(tmp_path, rgb_image, capsys):
+    model = _gray_model_file(tmp_path / "gray.safetensors")
+    src = tmp_path / "rgb.png"
+    write_image(src, np.clip(rgb_image, 0, 255).astype(np.uint8))
+    assert cli.main(["denoise", str(src), "--model", str(model), "--out", str(tmp_path / "a.png")]) == 0
+    assert "luminance/chrominance planes" in capsys.readouterr().err
+    assert read_image(tmp_path / "a.png").shape == rgb_image.shape
+    assert cli.main(["denoise", str(src), "--model", str(model), "--out", str(tmp_path / "b.png"),
+                     "--colour", "channels"]) == 0
+    assert "each channel" in capsys.readouterr().err
+    rc = cli.main(["denoise", str(src), "--model", str(model), "--out", str(tmp_path / "c.png"), "--colour", "x"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "invalid choice: 'x'" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "c.png").exists()
