@@ -215,3 +215,34 @@ def test_model_files_are_benchmarked_by_path(tiny_set, tmp_path):
     assert np.isfinite(row["psnr"]) and den is not None and noisy.shape == (37, 31)
     with pytest.raises(InputError, match="model file not found"):
         run_bench([str(tmp_path / "nope.safetensors")], dataset=tiny_set, noise="gaussian:sigma=25")
+
+
+def test_gray_model_files_on_colour_images_follow_colour(tmp_path, rgb_image):
+    import torch
+
+    from noise2x import api
+    from noise2x.checkpoint import save_model
+    from noise2x.models import ScaledModel, build_model
+    from noise2x.noise import protocol_noisy
+
+    folder = tmp_path / "rgb"
+    folder.mkdir()
+    Image.fromarray(np.round(rgb_image).astype(np.uint8)).save(folder / "a.png")
+    torch.manual_seed(0)
+    args = {"in_channels": 1, "out_channels": 1, "width": 8, "depth": 2}
+    model = ScaledModel(build_model("unet", **args), arch="unet", arch_args=args, mean=[110.0], std=[60.0]).eval()
+    path = save_model(tmp_path / "gray.safetensors", model,
+                      metadata={"method": "supervised", "method_options": {}, "noise": "gaussian:sigma=25"})
+    rows = {}
+    for colour in ("auto", "channels"):
+        result = run_bench([str(path)], dataset=folder, noise="gaussian:sigma=25", colour=colour)
+        rows[colour] = {r["method"]: r for r in result["rows"]}["gray"]
+    assert "luminance/chrominance planes" in rows["auto"]["notes"] and rows["auto"]["per_image"][0]["colour"] == "luma"
+    assert "each channel" in rows["channels"]["notes"]
+    clean = np.asarray(Image.open(folder / "a.png"), dtype=np.float64)
+    noisy = protocol_noisy(clean, "gaussian:sigma=25", index=0)
+    for colour, row in rows.items():  # each row is the model's own result in that mode
+        out = api.denoise(noisy, model=api.load_model(path), colour=colour)
+        assert row["psnr"] == pytest.approx(psnr(clean, out), abs=1e-6)
+    with pytest.raises(UsageError, match="colour must be"):
+        run_bench([str(path)], dataset=folder, noise="gaussian:sigma=25", colour="rgb")

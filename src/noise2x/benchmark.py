@@ -151,16 +151,19 @@ def _train(
     return predict, extra
 
 
-def _auto(noisy: np.ndarray, *, info: dict[str, Any]) -> np.ndarray:
-    """`noise2x denoise IMAGE` with no options: the noise is estimated, never given (see pretrained.choose)."""
-    return api.denoise(noisy, info=info)
+def _auto(colour: str) -> Callable[..., np.ndarray]:
+    def auto(noisy: np.ndarray, *, info: dict[str, Any]) -> np.ndarray:
+        """`noise2x denoise IMAGE` with no options: the noise is estimated, never given (see pretrained.choose)."""
+        return api.denoise(noisy, info=info, colour=colour)
+
+    return auto
 
 
-def _model_predictor(path: Path) -> Callable[..., np.ndarray]:
+def _model_predictor(path: Path, colour: str = "auto") -> Callable[..., np.ndarray]:
     model = api.load_model(path)
 
-    def predict(noisy: np.ndarray) -> np.ndarray:
-        return api.denoise(noisy, model=model)
+    def predict(noisy: np.ndarray, *, info: dict[str, Any]) -> np.ndarray:
+        return api.denoise(noisy, model=model, info=info, colour=colour)
 
     return predict
 
@@ -214,6 +217,7 @@ def run_bench(
     warmup: bool = True,
     budget_minutes: float | None = None,
     train_data: str | os.PathLike | None = None,
+    colour: str = "auto",
 ) -> dict[str, Any]:
     """Benchmark methods on one dataset and one noise, following PROTOCOL.md.
 
@@ -249,6 +253,9 @@ def run_bench(
     train_data : path, optional
         Training images for trainable methods; default ``train400`` beside
         the dataset folder.
+    colour : str, default "auto"
+        How a gray model (a model file, or the shipped one ``auto`` picks)
+        denoises colour images (``noise2x.predict.COLOUR_MODES``).
 
     Returns
     -------
@@ -270,7 +277,10 @@ def run_bench(
         A method returned an array of the wrong shape or with NaN/inf.
     """
     from .noise import parse_noise, protocol_noisy
+    from .predict import COLOUR_MODES
 
+    if colour not in COLOUR_MODES:
+        raise UsageError(f"colour must be one of {', '.join(COLOUR_MODES)}, got {colour!r}")
     started = _dt.datetime.now(_dt.timezone.utc)
     wall_start = time.perf_counter()
     spec = parse_noise(noise) if isinstance(noise, str) else noise
@@ -304,7 +314,7 @@ def run_bench(
             model_files[name] = path
             functions[name] = None
         elif name == "auto":
-            functions[name] = _auto
+            functions[name] = _auto(colour)
         elif name in trainable:
             if budget_minutes is None:
                 raise UsageError(f"method '{name}' is trainable: give a training budget (--budget-minutes)")
@@ -326,7 +336,7 @@ def run_bench(
     with tempfile.TemporaryDirectory(prefix="noise2x-bench-") as workdir:
         for name, fn in functions.items():
             if name in model_files:
-                runner = _Method(model_files[name].stem, _model_predictor(model_files[name]), options={},
+                runner = _Method(model_files[name].stem, _model_predictor(model_files[name], colour), options={},
                                  kind="model")
                 runner.extra.update(_model_extra(model_files[name]))
             elif fn is None:
@@ -366,7 +376,7 @@ def run_bench(
                     entry["sigma"] = float(info["sigma"])
                 if "sigma_source" in info:
                     entry["sigma_source"] = str(info["sigma_source"])
-                for key in ("transform", "calibrated", "auto"):
+                for key in ("transform", "calibrated", "auto", "colour"):
                     if key in info:
                         entry[key] = info[key]
                 runner.per_image.append(entry)
@@ -437,6 +447,10 @@ def _method_row(runner: _Method, *, dataset: str, noise: str, give_noise: bool) 
     used = sorted({str(e["auto"]).split(": ")[-1] for e in per_image if "auto" in e})
     if used:
         notes.append("used: " + "; ".join(used))
+    planes = sorted({str(e["colour"]) for e in per_image if "colour" in e})
+    if planes:
+        notes.append("gray model on " + "/".join("luminance/chrominance planes" if p == "luma" else "each channel"
+                                                 for p in planes))
     if runner.options:
         notes.append(", ".join(f"{k}={v}" for k, v in runner.options.items()))
     if "train_seconds" in runner.extra:

@@ -172,7 +172,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if not methods:
         raise UsageError("--methods needs at least one method name")
-    kwargs: dict[str, Any] = {"limit": args.limit, "progress": _say, "options": parse_options(args.set)}
+    kwargs: dict[str, Any] = {"limit": args.limit, "progress": _say, "options": parse_options(args.set),
+                              "colour": args.colour}
     if args.budget_minutes is not None:
         kwargs["budget_minutes"] = args.budget_minutes
     result = run_bench(methods, dataset=args.dataset, noise=args.noise, **kwargs)
@@ -328,6 +329,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--limit", type=int, help="use only the first N images")
     b.add_argument("--budget-minutes", type=float, help="training budget for trainable methods")
     b.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
+    b.add_argument("--colour", choices=("auto", "luma", "channels"), default="auto",
+                   help="how gray models (model files, auto's shipped ones) denoise colour images (see denoise)")
     b.set_defaults(func=cmd_bench)
 
     i = sub.add_parser("info", help="show what a model file (or a shipped model, by name) holds")
