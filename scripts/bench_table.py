@@ -3,7 +3,7 @@
 
 One row per method row of each file (the noisy row once per file), with the gain over that
 file's noisy input and, for model files, how the model was trained (method, steps, seconds,
-threads, training noise). A peer's JSON (../shared/peers, e.g. CAREamics' Noise2Void) gives
+threads, training noise); a gray model run on colour images says how (its planes). A peer's JSON (../shared/peers, e.g. CAREamics' Noise2Void) gives
 one row per dataset it measured.
 
 Usage: python scripts/bench_table.py runs/a/set12_g25.json [more.json ...] [--label FILE_STEM=LABEL ...]
@@ -45,6 +45,10 @@ def main() -> None:
                 train = (f"{r['train_method']}, {r['train_steps']}, {r['train_time_s']:.0f}, "
                          f"{r.get('train_threads')}, {noise}")
             name = labels.get(r["method"], r["method"])
+            planes = {e["colour"] for e in r.get("per_image", []) if "colour" in e}
+            if planes:  # a gray model on colour images (noise2x bench --colour)
+                name += " on " + "/".join("luminance/chrominance planes" if p == "luma" else "each channel"
+                                          for p in sorted(planes))
             print(f"| {name} | {r['dataset']}, {r['noise']} | {r['psnr']:.2f} | {gain} | {r['ssim']:.4f} | "
                   f"{'–' if spi is None else f'{spi:.3f}'} | {train} |")
 

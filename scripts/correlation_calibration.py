@@ -23,6 +23,14 @@ run behind BENCHMARKS.md)::
 
     python scripts/correlation_calibration.py --out benchmarks/correlation_calibration.json
 
+``--rgb DIR`` (e.g. CBSD68) scores colour images instead, with the noise drawn
+on the colour image (each channel its own draw): the choice's reading
+(``noise2x.pretrained.noise_beta``: the median of the channels' estimates)
+against the estimate on the mean of the channels, at the package's threshold.
+It skips the calibration::
+
+    python scripts/correlation_calibration.py --rgb ../shared/data/cbsd68 --out benchmarks/correlation_rgb.json
+
 It prints Markdown tables (stdout) and writes every estimate to ``--out``.
 ``--compare OLD.json NEW.json`` prints, from two such files (say, before and
 after a change of the estimator), the misread images per noise side by side,
@@ -70,6 +78,35 @@ def _estimates(job: tuple[int, str, list[str]]) -> dict[str, float]:
         noisy = np.clip(np.round(protocol_noisy(clean, parse_noise(spec), index=index)), 0, 255)
         out[spec] = float(estimate.correlation(noisy).beta)
     return out
+
+
+def _rgb_estimates(job: tuple[int, str, list[str]]) -> dict[str, tuple[float, float]]:
+    """Per noise: (beta of the channels' mean, the choice's reading) of one colour image."""
+    from noise2x import estimate
+    from noise2x.pretrained import noise_beta
+
+    index, path, specs = job
+    clean = read_image(Path(path)).astype(np.float64)
+    out = {}
+    for spec in specs:
+        noisy = np.clip(np.round(protocol_noisy(clean, parse_noise(spec), index=index)), 0, 255)
+        out[spec] = (float(estimate.correlation(noisy.mean(axis=-1)).beta), noise_beta(noisy))
+    return out
+
+
+def run_rgb(folder: Path, specs: list[str], pool: Any, threshold: float) -> tuple[dict[str, Any], str]:
+    """Colour images: misread counts of the two readings; returns the record and a Markdown table."""
+    files = list_images(folder)
+    rows = pool.map(_rgb_estimates, [(i, str(p), specs) for i, p in enumerate(files)])
+    mean_b = {spec: [r[spec][0] for r in rows] for spec in specs}
+    rule_b = {spec: [r[spec][1] for r in rows] for spec in specs}
+    wrong_mean, wrong_rule = misread(mean_b, threshold), misread(rule_b, threshold)
+    lines = ["| noise | misread, beta of the channels' mean | misread, median of the channels' betas (the choice) |",
+             "|---|---|---|"]
+    lines += [f"| `{spec}` | {wrong_mean[spec]}/{len(files)} | {wrong_rule[spec]}/{len(files)} |" for spec in specs]
+    record = {"dataset": folder.name, "files": [p.name for p in files], "betas_channel_mean": mean_b,
+              "betas_choice": rule_b, "misread_channel_mean": wrong_mean, "misread_choice": wrong_rule}
+    return record, "\n".join(lines)
 
 
 def _real(path: str) -> float:
@@ -133,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calib-step", type=int, default=4, help="use every n-th calibration image")
     parser.add_argument("--eval", type=Path, nargs="*", default=[DATA / "bsd68"])
     parser.add_argument("--real", type=Path, default=DATA / "rni15")
+    parser.add_argument("--rgb", type=Path, help="score these colour images instead (no calibration)")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--compare", type=Path, nargs=2, metavar=("OLD", "NEW"))
     args = parser.parse_args(argv)
@@ -149,6 +187,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from noise2x.pretrained import CORRELATED_BETA
 
+    start = time.perf_counter()
+    if args.rgb is not None:
+        if not args.rgb.is_dir():
+            print(f"error: dataset folder {args.rgb} not found", file=sys.stderr)
+            return 2
+        with Pool(2) as pool:
+            record, table = run_rgb(args.rgb, WHITE + CORRELATED, pool, CORRELATED_BETA)
+        print(f"## colour images: {args.rgb.name} ({len(record['files'])} images), threshold {CORRELATED_BETA:g}\n")
+        print(table + "\n")
+        result = {"threshold_in_package": CORRELATED_BETA, "rgb": record}
+        _write(args, argv, result, start)
+        return 0
     for folder in [args.calib, *args.eval]:
         if not folder.is_dir():
             print(f"error: dataset folder {folder} not found (../shared/data missing?)", file=sys.stderr)
@@ -156,7 +206,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.calib_step < 1:
         print("error: --calib-step must be >= 1", file=sys.stderr)
         return 2
-    start = time.perf_counter()
     specs = WHITE + CORRELATED
     result: dict[str, Any] = {"threshold_in_package": CORRELATED_BETA}
     with Pool(2) as pool:
@@ -181,13 +230,17 @@ def main(argv: list[str] | None = None) -> int:
             result["real"] = {"dataset": args.real.name, "betas": real}
             print(f"## {args.real.name} (real noise, gray mean of the channels): estimated beta\n")
             print(", ".join(f"{k} {v:.2f}" for k, v in real.items()) + "\n")
+    _write(args, argv, result, start)
+    return 0
+
+
+def _write(args: argparse.Namespace, argv: list[str] | None, result: dict[str, Any], start: float) -> None:
     result["meta"] = {"machine": machine_info(), "date": time.strftime("%Y-%m-%d"),
                       "wall_s": time.perf_counter() - start,
                       "command": "python scripts/correlation_calibration.py " + " ".join(argv or sys.argv[1:])}
     if args.out:
         with atomic_path(args.out) as tmp:
             Path(tmp).write_text(json.dumps(result, indent=1))
-    return 0
 
 
 if __name__ == "__main__":

@@ -464,3 +464,28 @@ def test_zeroshot_large_runs_its_parts_and_writes_their_tables(tmp_path, monkeyp
     assert script.main(["--parts", "sizes", "--sizes", "3x", "--dataset", str(tmp_path), "--out", str(bad)]) == 2
     assert not bad.exists() and "error:" in capsys.readouterr().err
     assert script.parse_size("3000x4000") == (3000, 4000) and script.parse_size("256") == (256, 256)
+
+
+def test_correlation_rgb_scores_both_readings(tmp_path):
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    cal = _load("correlation_calibration")
+    yy, xx = np.mgrid[0:64, 0:64]
+    for k in range(2):
+        img = np.stack([90 + 60 * (xx > 32) + k * 10, 80 + 0.5 * yy, 120 + 40 * (yy > 20)], axis=-1)
+        write_image(tmp_path / f"{k}.png", img.astype(np.uint8))
+
+    class Serial:
+        map = staticmethod(lambda fn, jobs: [fn(j) for j in jobs])
+
+    specs = ["gaussian:sigma=10", "correlated:sigma=10,beta=1"]
+    record, table = cal.run_rgb(tmp_path, specs, Serial(), 0.4)
+    assert record["files"] == ["0.png", "1.png"]
+    for key, wrong in (("betas_channel_mean", "misread_channel_mean"), ("betas_choice", "misread_choice")):
+        assert record[wrong] == cal.misread(record[key], 0.4)
+        assert all(len(v) == 2 for v in record[key].values())
+    rows = table.splitlines()
+    assert len(rows) == 2 + len(specs) and rows[2].startswith("| `gaussian:sigma=10` |")
+    assert rows[2].endswith(f"| {record['misread_channel_mean'][specs[0]]}/2 | {record['misread_choice'][specs[0]]}/2 |")

@@ -214,3 +214,31 @@ def test_noise_of_a_large_image_is_read_on_its_centre_window(shipped, monkeypatc
     assert c.facts["estimated_on"] == "centre 64x64" and abs(c.facts["sigma"] - 20) < 4
     monkeypatch.setattr(pretrained, "ESTIMATE_WINDOW", max(h, w))
     assert "estimated_on" not in pretrained.choose(noisy).facts and seen[-1].shape == (h, w)
+
+
+def test_colour_noise_is_read_channel_by_channel():
+    from noise2x import estimate
+
+    rng = np.random.default_rng(3)
+    rgb = np.stack([_photo(size=96)] * 3, axis=-1) + rng.normal(0, 10, (96, 96, 3))
+    per = [estimate.correlation(rgb[..., c]).beta for c in range(3)]
+    assert pretrained.noise_beta(rgb) == pytest.approx(float(np.median(per)))
+    assert pretrained.noise_beta(rgb[..., 0]) == pytest.approx(per[0])
+
+
+def test_white_noise_on_colour_photos_is_not_read_as_correlated():
+    """CBSD68 photos whose channels' mean read white sigma 25 as correlated (the choice's old reading)."""
+    from conftest import data_dir
+
+    from noise2x import estimate
+    from noise2x.io import list_images
+    from noise2x.noise import protocol_noisy
+
+    files = list_images(data_dir("cbsd68"))
+    for name in ("175043.png", "304034.png", "33039.png"):
+        i = [p.name for p in files].index(name)
+        noisy = np.clip(np.round(protocol_noisy(read_image(files[i]), "gaussian:sigma=25", index=i)), 0, 255)
+        assert estimate.correlation(noisy.mean(axis=-1)).beta > pretrained.CORRELATED_BETA  # the old reading
+        assert pretrained.noise_beta(noisy) <= pretrained.CORRELATED_BETA, name
+        strong = np.clip(np.round(protocol_noisy(read_image(files[i]), "correlated:sigma=25,beta=1", index=i)), 0, 255)
+        assert pretrained.noise_beta(strong) > pretrained.CORRELATED_BETA, name

@@ -7,8 +7,8 @@ BENCHMARKS.md and in the file's metadata, shown by ``noise2x info``). ``scripts/
 
 The automatic choice (:func:`choose`) looks at the image's noise:
 
-1. spatially correlated noise (estimated ``beta`` of :func:`noise2x.estimate.correlation` above 0.4):
-   no shipped model fits (they were trained on white noise) -> the zero-shot ``mash``;
+1. spatially correlated noise (estimated ``beta`` of :func:`noise2x.estimate.correlation` above 0.4;
+   a colour image's channels are read one by one, :func:`noise_beta`): no shipped model fits (they were trained on white noise) -> the zero-shot ``mash``;
 2. signal-dependent noise (Poisson-Gaussian fit of :func:`noise2x.estimate.poisson_gaussian` whose
    signal-dependent variance dominates at the image's mean level) -> the Poisson model if the estimated
    peak is in its range;
@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import UsageError
 from ..io import to_8bit_units
 
-__all__ = ["Choice", "choose", "find", "list_models", "model_path"]
+__all__ = ["Choice", "choose", "find", "list_models", "model_path", "noise_beta"]
 
 HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "models.json"
@@ -111,6 +111,21 @@ def _in_range(value: float, bounds: Any) -> bool:
     return lo / RANGE_SLACK <= value <= hi * RANGE_SLACK
 
 
+def noise_beta(image: np.ndarray) -> float:
+    """The noise's estimated correlation ``beta`` (:func:`noise2x.estimate.correlation`) as the choice reads it.
+
+    A gray image is read as it is. A colour image is read channel by channel and the median taken: in the
+    mean of the channels, noise drawn independently per channel drops by sqrt(3) while the texture stays,
+    which moves a photo towards the weak-noise regime where texture reads as correlation (CBSD68 with
+    white noise: BENCHMARKS.md, "Colour images through the gray models").
+    """
+    from .. import estimate
+
+    if image.ndim == 2:
+        return float(estimate.correlation(image).beta)
+    return float(np.median([estimate.correlation(image[..., c]).beta for c in range(image.shape[-1])]))
+
+
 def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
     """Pick a shipped model or a zero-shot method for ``image`` ((H,W) or (H,W,C) float, its own units)."""
     from .. import estimate
@@ -143,11 +158,10 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
         if (wh, ww) != (h, w):
             img = img[(h - wh) // 2: (h - wh) // 2 + wh, (w - ww) // 2: (w - ww) // 2 + ww]
             facts["estimated_on"] = f"centre {wh}x{ww}"
-        gray = img if img.ndim == 2 else img.mean(axis=-1)
-        corr = estimate.correlation(gray)
-        facts["beta"] = round(float(corr.beta), 3)
-        if corr.beta > CORRELATED_BETA:
-            return Choice(None, "mash", f"spatially correlated noise (estimated beta {corr.beta:.2f}): "
+        beta = noise_beta(img)
+        facts["beta"] = round(beta, 3)
+        if beta > CORRELATED_BETA:
+            return Choice(None, "mash", f"spatially correlated noise (estimated beta {beta:.2f}): "
                                         f"the shipped models are for white noise", scale, facts, offset)
         a, b = estimate.poisson_gaussian(img)
         mean_level = float(np.mean(img))
