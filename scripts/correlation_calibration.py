@@ -26,8 +26,9 @@ run behind BENCHMARKS.md)::
 ``--rgb DIR`` (e.g. CBSD68) scores colour images instead, with the noise drawn
 on the colour image (each channel its own draw): the choice's reading
 (``noise2x.pretrained.noise_beta``: the median of the channels' estimates)
-against the estimate on the mean of the channels, at the package's threshold.
-It skips the calibration::
+against the estimate on the mean of the channels, at the package's threshold,
+and lists the choice's reading of the real-noise images (``--real``). It
+skips the calibration::
 
     python scripts/correlation_calibration.py --rgb ../shared/data/cbsd68 --out benchmarks/correlation_rgb.json
 
@@ -107,6 +108,12 @@ def run_rgb(folder: Path, specs: list[str], pool: Any, threshold: float) -> tupl
     record = {"dataset": folder.name, "files": [p.name for p in files], "betas_channel_mean": mean_b,
               "betas_choice": rule_b, "misread_channel_mean": wrong_mean, "misread_choice": wrong_rule}
     return record, "\n".join(lines)
+
+
+def _real_choice(path: str) -> float:
+    from noise2x.pretrained import noise_beta
+
+    return noise_beta(read_image(Path(path)).astype(np.float64))
 
 
 def _real(path: str) -> float:
@@ -197,6 +204,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"## colour images: {args.rgb.name} ({len(record['files'])} images), threshold {CORRELATED_BETA:g}\n")
         print(table + "\n")
         result = {"threshold_in_package": CORRELATED_BETA, "rgb": record}
+        if args.real.is_dir():
+            files = list_images(args.real)
+            with Pool(2) as pool:
+                real = dict(zip([p.name for p in files], pool.map(_real_choice, [str(p) for p in files])))
+            result["real_choice"] = {"dataset": args.real.name, "betas": real}
+            print(f"## {args.real.name} (real noise): the choice's reading (median of the channels' betas)\n")
+            print(", ".join(f"{k} {v:.2f}" for k, v in real.items()) + "\n")
         _write(args, argv, result, start)
         return 0
     for folder in [args.calib, *args.eval]:
