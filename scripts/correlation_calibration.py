@@ -205,12 +205,9 @@ def main(argv: list[str] | None = None) -> int:
         print(table + "\n")
         result = {"threshold_in_package": CORRELATED_BETA, "rgb": record}
         if args.real.is_dir():
-            files = list_images(args.real)
             with Pool(2) as pool:
-                real = dict(zip([p.name for p in files], pool.map(_real_choice, [str(p) for p in files])))
-            result["real_choice"] = {"dataset": args.real.name, "betas": real}
-            print(f"## {args.real.name} (real noise): the choice's reading (median of the channels' betas)\n")
-            print(", ".join(f"{k} {v:.2f}" for k, v in real.items()) + "\n")
+                result["real_choice"] = _real_listing(
+                    args.real, _real_choice, pool, "(real noise): the choice's reading (median of the channels' betas)")
         _write(args, argv, result, start)
         return 0
     for folder in [args.calib, *args.eval]:
@@ -239,13 +236,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"## evaluation: {folder.name} ({len(names)} images), threshold {CORRELATED_BETA:g}\n")
             print(_table(betas, CORRELATED_BETA) + "\n")
         if args.real.is_dir():
-            files = list_images(args.real)
-            real = dict(zip([p.name for p in files], pool.map(_real, [str(p) for p in files])))
-            result["real"] = {"dataset": args.real.name, "betas": real}
-            print(f"## {args.real.name} (real noise, gray mean of the channels): estimated beta\n")
-            print(", ".join(f"{k} {v:.2f}" for k, v in real.items()) + "\n")
+            result["real"] = _real_listing(args.real, _real, pool,
+                                           "(real noise, gray mean of the channels): estimated beta")
     _write(args, argv, result, start)
     return 0
+
+
+def _real_listing(folder: Path, reader: Any, pool: Any, heading: str) -> dict[str, Any]:
+    """Each real-noise image's ``reader(path)`` (a beta), printed under "## FOLDER HEADING"."""
+    files = list_images(folder)
+    betas = dict(zip([p.name for p in files], pool.map(reader, [str(p) for p in files])))
+    print(f"## {folder.name} {heading}\n")
+    print(", ".join(f"{k} {v:.2f}" for k, v in betas.items()) + "\n")
+    return {"dataset": folder.name, "betas": betas}
 
 
 def _write(args: argparse.Namespace, argv: list[str] | None, result: dict[str, Any], start: float) -> None:

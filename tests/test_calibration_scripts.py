@@ -489,3 +489,22 @@ def test_correlation_rgb_scores_both_readings(tmp_path):
     rows = table.splitlines()
     assert len(rows) == 2 + len(specs) and rows[2].startswith("| `gaussian:sigma=10` |")
     assert rows[2].endswith(f"| {record['misread_channel_mean'][specs[0]]}/2 | {record['misread_choice'][specs[0]]}/2 |")
+
+
+def test_real_listing_prints_and_records_each_image(tmp_path, capsys):
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    cal = _load("correlation_calibration")
+    for k in range(2):
+        write_image(tmp_path / f"{k}.png", np.full((8, 8), 10 * k, dtype=np.uint8))
+
+    class Serial:
+        map = staticmethod(lambda fn, jobs: [fn(j) for j in jobs])
+
+    record = cal._real_listing(tmp_path, lambda path: float(len(path) % 7) / 10, Serial(), "(real noise): a title")
+    assert record["dataset"] == tmp_path.name and list(record["betas"]) == ["0.png", "1.png"]
+    out = capsys.readouterr().out
+    assert out.startswith(f"## {tmp_path.name} (real noise): a title\n")
+    assert ", ".join(f"{k} {v:.2f}" for k, v in record["betas"].items()) in out
