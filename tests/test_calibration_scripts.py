@@ -508,3 +508,36 @@ def test_real_listing_prints_and_records_each_image(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith(f"## {tmp_path.name} (real noise): a title\n")
     assert ", ".join(f"{k} {v:.2f}" for k, v in record["betas"].items()) in out
+
+
+def test_zeroshot_large_sizes_runs_the_cli_with_and_without_a_method(tmp_path, monkeypatch):
+    import json
+    import shutil
+    import subprocess
+
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    script = _load("zeroshot_large")
+    for i in range(4):
+        write_image(tmp_path / f"{i:02d}.png", np.full((30, 40, 3), 90 + i, dtype=np.uint8))
+    commands = []
+    real_run = subprocess.run
+
+    def fake_run(cmd, **kwargs):
+        if "denoise" not in cmd:  # anything else (e.g. the machine facts) runs as usual
+            return real_run(cmd, **kwargs)
+        commands.append(cmd)
+        shutil.copy(cmd[cmd.index("--out") - 1], cmd[cmd.index("--out") + 1])
+        return subprocess.CompletedProcess(cmd, 0, stderr="")
+
+    monkeypatch.setattr(script.subprocess, "run", fake_run)
+    monkeypatch.setattr(script, "step_time", lambda: "fake")
+    out = tmp_path / "sizes.json"
+    assert script.main(["--parts", "sizes", "--sizes", "20x24", "--methods", "zs_n2n,auto", "--dataset",
+                        str(tmp_path), "--out", str(out)]) == 0
+    assert commands[0][1:4] == ["denoise", "--method", "zs_n2n"] and "--method" not in commands[1]
+    rows = json.loads(out.read_text())["sizes"]["rows"]
+    assert [(r["size"], r["method"], r["noise"]) for r in rows] == [("20x24", "zs_n2n", "gaussian:sigma=25"),
+                                                                      ("20x24", "auto", "gaussian:sigma=25")]
