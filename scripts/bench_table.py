@@ -15,6 +15,8 @@ import argparse
 import json
 from pathlib import Path
 
+from noise2x.predict import COLOUR_LABELS
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -47,8 +49,7 @@ def main() -> None:
             name = labels.get(r["method"], r["method"])
             planes = {e["colour"] for e in r.get("per_image", []) if "colour" in e}
             if planes:  # a gray model on colour images (noise2x bench --colour)
-                name += " on " + "/".join("luminance/chrominance planes" if p == "luma" else "each channel"
-                                          for p in sorted(planes))
+                name += " on " + "/".join(COLOUR_LABELS[p] for p in sorted(planes))
             print(f"| {name} | {r['dataset']}, {r['noise']} | {r['psnr']:.2f} | {gain} | {r['ssim']:.4f} | "
                   f"{'–' if spi is None else f'{spi:.3f}'} | {train} |")
 

@@ -214,7 +214,8 @@ def markdown(result: dict[str, Any]) -> str:
         out.append("")
     if "sizes" in result:
         entry = result["sizes"]
-        out += [f"`noise2x denoise --method M` (auto: no options) end to end: {_when(entry)}; host speed "
+        auto = " (auto: no options)" if any(r["method"] == "auto" for r in entry["rows"]) else ""
+        out += [f"`noise2x denoise --method M`{auto} end to end: {_when(entry)}; host speed "
                 f"(`scripts/zeroshot_step_time.py`) before: {entry['step_time_before']}; after: "
                 f"{entry['step_time_after']}.", "",
                 "| image (resized from " + entry["source"] + ") | method | noise | wall s | noisy | PSNR |",

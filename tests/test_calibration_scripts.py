@@ -510,7 +510,7 @@ def test_real_listing_prints_and_records_each_image(tmp_path, capsys):
     assert ", ".join(f"{k} {v:.2f}" for k, v in record["betas"].items()) in out
 
 
-def test_zeroshot_large_sizes_runs_the_cli_with_and_without_a_method(tmp_path, monkeypatch):
+def test_zeroshot_large_sizes_runs_the_cli_with_and_without_a_method(tmp_path, monkeypatch, capsys):
     import json
     import shutil
     import subprocess
@@ -538,6 +538,9 @@ def test_zeroshot_large_sizes_runs_the_cli_with_and_without_a_method(tmp_path, m
     assert script.main(["--parts", "sizes", "--sizes", "20x24", "--methods", "zs_n2n,auto", "--dataset",
                         str(tmp_path), "--out", str(out)]) == 0
     assert commands[0][1:4] == ["denoise", "--method", "zs_n2n"] and "--method" not in commands[1]
+    capsys.readouterr()
+    assert script.main(["--show", str(out)]) == 0
+    assert "`noise2x denoise --method M` (auto: no options) end to end" in capsys.readouterr().out
     rows = json.loads(out.read_text())["sizes"]["rows"]
     assert [(r["size"], r["method"], r["noise"]) for r in rows] == [("20x24", "zs_n2n", "gaussian:sigma=25"),
                                                                       ("20x24", "auto", "gaussian:sigma=25")]

@@ -449,8 +449,9 @@ def _method_row(runner: _Method, *, dataset: str, noise: str, give_noise: bool) 
         notes.append("used: " + "; ".join(used))
     planes = sorted({str(e["colour"]) for e in per_image if "colour" in e})
     if planes:
-        notes.append("gray model on " + "/".join("luminance/chrominance planes" if p == "luma" else "each channel"
-                                                 for p in planes))
+        from .predict import COLOUR_LABELS
+
+        notes.append("gray model on " + "/".join(COLOUR_LABELS[p] for p in planes))
     if runner.options:
         notes.append(", ".join(f"{k}={v}" for k, v in runner.options.items()))
     if "train_seconds" in runner.extra:

@@ -158,8 +158,9 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         used = info.get("method") or "model"
         extra = f", sigma {info['sigma']:.2f} ({info.get('sigma_source', '')})" if "sigma" in info else ""
         if "colour" in info:
-            extra += ", gray model on " + ("luminance/chrominance planes" if info["colour"] == "luma"
-                                           else "each channel")
+            from .predict import COLOUR_LABELS
+
+            extra += ", gray model on " + COLOUR_LABELS[info["colour"]]
         _say(f"[{n}/{len(files)}] {src} -> {dst} ({used}{extra}, {time.perf_counter() - t0:.1f} s)")
     print(f"denoised {len(files)} image(s) in {time.perf_counter() - start:.1f} s -> {args.out}")
     return 0

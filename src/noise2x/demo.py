@@ -57,6 +57,7 @@ def run_demo(*, out: str | Path = "demo-output", progress: Callable[[str], None]
     """
     from .api import denoise
     from .figures import picture_grid
+    from .predict import COLOUR_LABELS
     from .fsutil import atomic_path
     from .metrics import psnr, ssim
     from .noise import parse_noise
@@ -81,7 +82,7 @@ def run_demo(*, out: str | Path = "demo-output", progress: Callable[[str], None]
             seconds = time.perf_counter() - t0
             used = info.get("method") or f"model {kwargs.get('model')}"
             if info.get("colour"):
-                used += " on luminance/chrominance planes" if info["colour"] == "luma" else " on each channel"
+                used += " on " + COLOUR_LABELS[info["colour"]]
             rows.append({"image": name, "noise": noise, "method": label, "psnr": psnr(clean, pred),
                          "ssim": ssim(clean, pred), "seconds": seconds, "used": used, "why": info.get("auto", "")})
             panels.append(pred)

@@ -193,6 +193,8 @@ def auto_tile(shape: Sequence[int], *, batch_size: int = 4, context: int = 16) -
 #: ``luma`` for 3 channels unless the method's prediction assumes a known noise
 #: model per pixel (``Method.mixes_channels`` False), else ``channels``.
 COLOUR_MODES = ("auto", "luma", "channels")
+#: How reports name the mode a gray model ran in on a colour image.
+COLOUR_LABELS = {"luma": "luminance/chrominance planes", "channels": "each channel"}
 
 #: Rows: luminance (the mean) and two chrominance differences of R, G, B.
 #: Each row's absolute weights sum to 1, so every plane of an image in [0, M]
@@ -201,7 +203,7 @@ COLOUR_MODES = ("auto", "luma", "channels")
 #: sigma/sqrt(2), sigma*sqrt(6)/4), which a blind gray model denoises as it
 #: would a gray image. Denoising the smooth chrominance planes on their own
 #: is what makes this better than denoising R, G and B (CBM3D works in a
-#: similar opponent colour space; BENCHMARKS.md, "Colour images").
+#: similar opponent colour space; BENCHMARKS.md, "Colour images through the gray models").
 LUMA_CHROMA = np.array([[1 / 3, 1 / 3, 1 / 3], [1 / 2, 0.0, -1 / 2], [1 / 4, -1 / 2, 1 / 4]])
 _CHROMA_LUMA = np.linalg.inv(LUMA_CHROMA)
 
