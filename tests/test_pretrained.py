@@ -153,6 +153,7 @@ def test_models_command_and_model_by_name(shipped, capsys):
     assert cli.main(["models"]) == 0
     out = capsys.readouterr().out
     assert "gray-gaussian" in out and "gray-poisson" in out and "3 pretrained model(s)" in out
+    assert "gray models also denoise colour images" in out
     den = api.load_model("gray-poisson")
     assert den.metadata["noise"] == "poisson:peak=5..50"
 

@@ -228,6 +228,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     for row in rows:
         print(f"{row['name']:<28} {row['description']}")
     print(f"{len(rows)} pretrained model(s)")
+    if any(int(row.get("channels", 1)) == 1 for row in rows):
+        print("gray models also denoise colour images, plane by plane (denoise --colour)")
     return 0
 
 
