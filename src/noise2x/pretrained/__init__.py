@@ -8,7 +8,8 @@ BENCHMARKS.md and in the file's metadata, shown by ``noise2x info``). ``scripts/
 The automatic choice (:func:`choose`) looks at the image's noise:
 
 1. spatially correlated noise (estimated ``beta`` of :func:`noise2x.estimate.correlation` above 0.4;
-   a colour image's channels are read one by one, :func:`noise_beta`): no shipped model fits (they were trained on white noise) -> the zero-shot ``mash``;
+   a colour image's channels are read one by one, :func:`noise_beta`): no shipped model fits (they were
+   trained on white noise) -> the zero-shot ``mash``;
 2. signal-dependent noise (Poisson-Gaussian fit of :func:`noise2x.estimate.poisson_gaussian` whose
    signal-dependent variance dominates at the image's mean level) -> the Poisson model if the estimated
    peak is in its range;
