@@ -80,13 +80,15 @@ def run_demo(*, out: str | Path = "demo-output", progress: Callable[[str], None]
             t0 = time.perf_counter()
             pred = denoise(noisy, rng=0, info=info, progress=progress, **kwargs)
             seconds = time.perf_counter() - t0
-            used = info.get("method") or f"model {kwargs.get('model')}"
+            used = short = info.get("method") or f"model {kwargs.get('model')}"
             if info.get("colour"):
                 used += " on " + COLOUR_LABELS[info["colour"]]
+                # short enough for a caption
+                short = short.removeprefix("model ") + (" (planes)" if info["colour"] == "luma" else " (channels)")
             rows.append({"image": name, "noise": noise, "method": label, "psnr": psnr(clean, pred),
                          "ssim": ssim(clean, pred), "seconds": seconds, "used": used, "why": info.get("auto", "")})
             panels.append(pred)
-            captions.append(f"{label.replace('noise2x denoise (no options)', 'auto: ' + used)} {rows[-1]['psnr']:.2f} dB")
+            captions.append(f"{label.replace('noise2x denoise (no options)', 'auto: ' + short)} {rows[-1]['psnr']:.2f} dB")
         panels.append(clean)
         captions.append("clean")
         picture_grid([panels], [captions], folder / f"{name}_grid.png")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -20,6 +20,17 @@ def _to_rgb8(image: np.ndarray, data_range: float) -> np.ndarray:
     if arr.ndim != 3 or arr.shape[-1] != 3:
         raise UsageError(f"a grid panel must be (H,W) or (H,W,3), got shape {np.shape(image)}")
     return np.clip(np.round(arr * (255.0 / data_range)), 0, 255).astype(np.uint8)
+
+
+def fit_caption(draw: Any, text: str, size: int, width: int, smallest: int = 9) -> tuple[str, Any]:
+    """``text`` and a font that draw it within ``width`` pixels: a smaller font, then cut with an ellipsis."""
+    for s in range(size, smallest - 1, -1):
+        font = ImageFont.load_default(size=s)
+        if draw.textlength(text, font=font) <= width:
+            return text, font
+    while len(text) > 1 and draw.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return text.rstrip() + "…", font
 
 
 def picture_grid(
@@ -60,12 +71,13 @@ def picture_grid(
     height = sum(h + caption_height for h in row_h) + (len(panels) + 1) * gap
     canvas = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(canvas)
-    font = ImageFont.load_default(size=max(10, caption_height - 8))
+    size = max(10, caption_height - 8)
     y = gap
     for r, row in enumerate(panels):
         for c, panel in enumerate(row):
             x = gap + c * (cell_w + gap)
-            draw.text((x + 2, y + 2), captions[r][c], fill="black", font=font)
+            text, font = fit_caption(draw, captions[r][c], size, cell_w - 4)
+            draw.text((x + 2, y + 2), text, fill="black", font=font)
             canvas.paste(Image.fromarray(panel), (x, y + caption_height))
         y += row_h[r] + caption_height + gap
     out = Path(path)
