@@ -132,3 +132,28 @@ def test_cli_gray_model_on_rgb(tmp_path, rgb_image, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "invalid choice: 'x'" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "c.png").exists()
+
+
+def test_noise_keeping_planes_are_orthonormal():
+    from noise2x.predict import LUMA_CHROMA_UNIT
+
+    assert np.allclose(LUMA_CHROMA_UNIT @ LUMA_CHROMA_UNIT.T, np.eye(3))
+    rng = np.random.default_rng(2)
+    rgb = rng.integers(0, 256, (30, 20, 3)).astype(np.float64)
+    planes, offset = to_luma_chroma(rgb, keep_noise=True)
+    assert np.allclose(from_luma_chroma(planes, offset, keep_noise=True), rgb, atol=1e-9)
+    noise = rng.normal(0, 10.0, (300, 300, 3))
+    flat = to_luma_chroma(100 + noise, keep_noise=True)[0].reshape(-1, 3)
+    assert np.allclose(flat.std(axis=0), 10.0, rtol=0.03)  # every plane keeps the channels' noise level
+
+
+def test_denoiser_keeps_the_noise_level_for_a_model_trained_at_one_level(rgb_image):
+    model = gray_unet()
+    method = get_method("supervised")
+    fixed = Denoiser(model, method, {"method": "supervised", "noise": "gaussian:sigma=25"})
+    blind = Denoiser(model, method, {"method": "supervised", "noise": "gaussian:sigma=0..50"})
+    assert not fixed.blind and blind.blind and not Denoiser(model, method, {}).blind
+    kept = denoise_array(model, rgb_image, method=method, tile=0, keep_noise=True)
+    ranged = denoise_array(model, rgb_image, method=method, tile=0)
+    assert np.allclose(fixed.denoise(rgb_image, tile=0), kept) and np.allclose(blind.denoise(rgb_image, tile=0), ranged)
+    assert np.abs(kept - ranged).max() > 1.0

@@ -205,27 +205,35 @@ COLOUR_LABELS = {"luma": "luminance/chrominance planes", "channels": "each chann
 #: is what makes this better than denoising R, G and B (CBM3D works in a
 #: similar opponent colour space; BENCHMARKS.md, "Colour images through the gray models").
 LUMA_CHROMA = np.array([[1 / 3, 1 / 3, 1 / 3], [1 / 2, 0.0, -1 / 2], [1 / 4, -1 / 2, 1 / 4]])
-_CHROMA_LUMA = np.linalg.inv(LUMA_CHROMA)
+#: The same rows scaled to unit length (an orthonormal transform): white
+#: noise keeps its level in every plane, at the cost of planes that exceed
+#: the image's range (the luminance up to sqrt(3) times). For models trained
+#: at one noise level (``keep_noise``), which the lower noise of
+#: :data:`LUMA_CHROMA`'s planes does not suit.
+LUMA_CHROMA_UNIT = LUMA_CHROMA / np.linalg.norm(LUMA_CHROMA, axis=1, keepdims=True)
 
 
-def to_luma_chroma(image: np.ndarray) -> tuple[np.ndarray, float]:
+def to_luma_chroma(image: np.ndarray, *, keep_noise: bool = False) -> tuple[np.ndarray, float]:
     """An (H,W,3) image as (luminance, chrominance, chrominance) planes, and the chrominance offset.
 
-    The offset (the luminance's mean) is added to both chrominance planes, so
-    that they lie where the image's own values lie. :func:`from_luma_chroma`
-    inverts it exactly (up to float rounding).
+    ``keep_noise`` uses :data:`LUMA_CHROMA_UNIT` (each plane carries the
+    channels' noise level) instead of :data:`LUMA_CHROMA` (each plane within
+    the image's range). The offset (the luminance's mean) is added to both
+    chrominance planes, so that they lie where the image's own values lie.
+    :func:`from_luma_chroma` inverts it exactly (up to float rounding).
     """
-    planes = np.asarray(image, dtype=np.float64) @ LUMA_CHROMA.T
+    rows = LUMA_CHROMA_UNIT if keep_noise else LUMA_CHROMA
+    planes = np.asarray(image, dtype=np.float64) @ rows.T
     offset = float(planes[..., 0].mean())
     planes[..., 1:] += offset
     return planes, offset
 
 
-def from_luma_chroma(planes: np.ndarray, offset: float) -> np.ndarray:
-    """The (H,W,3) RGB image of :func:`to_luma_chroma`'s planes and offset."""
+def from_luma_chroma(planes: np.ndarray, offset: float, *, keep_noise: bool = False) -> np.ndarray:
+    """The (H,W,3) RGB image of :func:`to_luma_chroma`'s planes and offset (same ``keep_noise``)."""
     planes = np.array(planes, dtype=np.float64)
     planes[..., 1:] -= offset
-    return planes @ _CHROMA_LUMA.T
+    return planes @ np.linalg.inv(LUMA_CHROMA_UNIT if keep_noise else LUMA_CHROMA).T
 
 
 def colour_mode(colour: str, channels: int, method: Any = None) -> str:
@@ -242,7 +250,7 @@ def colour_mode(colour: str, channels: int, method: Any = None) -> str:
 
 def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: int | None = None, overlap: int = 32,
                   context: int = 16, batch_size: int = 4, tta: bool = False, device: str | torch.device = "auto",
-                  threads_auto: bool = True, colour: str = "auto") -> np.ndarray:
+                  threads_auto: bool = True, colour: str = "auto", keep_noise: bool = False) -> np.ndarray:
     """Denoise one image with a trained model, tile by tile.
 
     Parameters
@@ -282,6 +290,10 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
         How a one-channel model denoises a multi-channel image (see
         :data:`COLOUR_MODES`); ignored when the model has the image's
         channels.
+    keep_noise : bool
+        With ``luma``, planes that keep the channels' noise level
+        (:data:`LUMA_CHROMA_UNIT`), for a model trained at one noise level;
+        :class:`Denoiser` sets it from the model's training noise.
 
     Returns
     -------
@@ -302,11 +314,11 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
         mode = colour_mode(colour, arr.shape[2], method)
         if not np.isfinite(arr).all():
             raise InputError("image has NaN/inf values")
-        planes, offset = to_luma_chroma(arr) if mode == "luma" else (arr, 0.0)
+        planes, offset = to_luma_chroma(arr, keep_noise=keep_noise) if mode == "luma" else (arr, 0.0)
         out = np.stack([denoise_array(model, planes[..., c], method=method, tile=tile, overlap=overlap,
                                       context=context, batch_size=batch_size, tta=tta, device=device,
                                       threads_auto=threads_auto) for c in range(arr.shape[2])], axis=-1)
-        return (from_luma_chroma(out, offset) if mode == "luma" else out).astype(np.float32)
+        return (from_luma_chroma(out, offset, keep_noise=keep_noise) if mode == "luma" else out).astype(np.float32)
     if batch_size < 1:
         raise UsageError(f"batch_size must be >= 1, got {batch_size}")
     if tile is None:
@@ -438,14 +450,24 @@ class Denoiser:
         return str(self._metadata.get("method", getattr(self.method, "name", "?")))
 
     @property
+    def blind(self) -> bool:
+        """Whether the model was trained on a range of noise levels (a training noise spec with ``..``)."""
+        return ".." in str(self._metadata.get("noise") or "")
+
+    @property
     def channels(self) -> int:
         return int(self.model.in_channels)
 
     def denoise(self, image: np.ndarray, *, tile: int | None = None, overlap: int = 32, tta: bool = False,
                 context: int = 16, batch_size: int = 4, device: str = "auto", colour: str = "auto") -> np.ndarray:
-        """Denoise one image (H, W) or (H, W, C); float32 in the image's units (see :func:`denoise_array`)."""
+        """Denoise one image (H, W) or (H, W, C); float32 in the image's units (see :func:`denoise_array`).
+
+        A gray model on an RGB image: planes within the image's range for a
+        model trained on a range of noise levels (:attr:`blind`), planes that
+        keep the noise level otherwise (``keep_noise``).
+        """
         return denoise_array(self.model, image, method=self.method, tile=tile, overlap=overlap, context=context,
-                             batch_size=batch_size, tta=tta, device=device, colour=colour)
+                             batch_size=batch_size, tta=tta, device=device, colour=colour, keep_noise=not self.blind)
 
     def denoise_stack(self, stack: np.ndarray, *, tile: int | None = None, overlap: int = 32, tta: bool = False,
                       context: int = 16, batch_size: int = 4, device: str = "auto",
@@ -453,7 +475,7 @@ class Denoiser:
         """Denoise a stack (N, H, W[, C]) frame by frame."""
         return denoise_stack(self.model, stack, method=self.method, tile=tile, overlap=overlap, tta=tta,
                              context=context, batch_size=batch_size, device=device, progress=progress,
-                             colour=colour)
+                             colour=colour, keep_noise=not self.blind)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the model file (atomic)."""
