@@ -223,10 +223,9 @@ def denoise(
         The denoised image, float64, same shape as ``image``.
     """
     from .io import check_image
-    from .predict import COLOUR_MODES, colour_mode
+    from .predict import check_colour
 
-    if colour not in COLOUR_MODES:
-        raise UsageError(f"colour must be one of {', '.join(COLOUR_MODES)}, got {colour!r}")
+    check_colour(colour)
     image = check_image(image, name="input image")
     noise = _noise_spec(noise)
     if model is not None and method is not None:
@@ -236,8 +235,7 @@ def denoise(
             model = load_model(model)
         if options or noise is not None:  # method options (--set) and the declared noise (--noise)
             model = model.adapted(options=options, noise=noise)
-        if info is not None and model.channels == 1 and image.ndim == 3 and image.shape[2] > 1:
-            info["colour"] = colour_mode(colour, image.shape[2], model.method)
+        _record_colour(info, model, image, colour)
         out = model.denoise(image, tile=tile, overlap=overlap, tta=tta, device=device, colour=colour)
         return np.asarray(out, dtype=np.float64)
     if method is None:
@@ -252,14 +250,21 @@ def denoise(
                 info["method"] = f"model {choice.model.stem}"
             den = _cached_model(choice.model)
             mapped = (image - choice.offset) * choice.scale      # the shipped models work in 8-bit units
-            if info is not None and den.channels == 1 and image.ndim == 3 and image.shape[2] > 1:
-                info["colour"] = colour_mode(colour, image.shape[2], den.method)
+            _record_colour(info, den, image, colour)
             out = den.denoise(mapped, tile=tile, overlap=overlap, tta=tta, device=device, colour=colour)
             return np.asarray(out, dtype=np.float64) / choice.scale + choice.offset
         method = choice.method
     if info is not None:
         info["method"] = method
     return call_direct(method, image, noise=noise, rng=rng, options=options, info=info, progress=progress)
+
+
+def _record_colour(info: dict[str, Any] | None, den: Any, image: np.ndarray, colour: str) -> None:
+    """``info["colour"]``: how the gray model ``den`` takes a colour ``image`` (nothing for a matching one)."""
+    if info is not None and den.channels == 1 and image.ndim == 3 and image.shape[2] > 1:
+        from .predict import colour_mode
+
+        info["colour"] = colour_mode(colour, image.shape[2], den.method)
 
 
 def load_model(path: str | Path) -> Any:

@@ -277,10 +277,9 @@ def run_bench(
         A method returned an array of the wrong shape or with NaN/inf.
     """
     from .noise import parse_noise, protocol_noisy
-    from .predict import COLOUR_MODES
+    from .predict import check_colour
 
-    if colour not in COLOUR_MODES:
-        raise UsageError(f"colour must be one of {', '.join(COLOUR_MODES)}, got {colour!r}")
+    check_colour(colour)
     started = _dt.datetime.now(_dt.timezone.utc)
     wall_start = time.perf_counter()
     spec = parse_noise(noise) if isinstance(noise, str) else noise

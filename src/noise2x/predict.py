@@ -236,10 +236,16 @@ def from_luma_chroma(planes: np.ndarray, offset: float, *, keep_noise: bool = Fa
     return planes @ np.linalg.inv(LUMA_CHROMA_UNIT if keep_noise else LUMA_CHROMA).T
 
 
-def colour_mode(colour: str, channels: int, method: Any = None) -> str:
-    """``luma`` or ``channels``: how a one-channel model denoises an image of ``channels`` channels."""
+def check_colour(colour: str) -> str:
+    """``colour`` if it is one of :data:`COLOUR_MODES`, else UsageError."""
     if colour not in COLOUR_MODES:
         raise UsageError(f"colour must be one of {', '.join(COLOUR_MODES)}, got {colour!r}")
+    return colour
+
+
+def colour_mode(colour: str, channels: int, method: Any = None) -> str:
+    """``luma`` or ``channels``: how a one-channel model denoises an image of ``channels`` channels."""
+    check_colour(colour)
     if colour == "luma" and channels != 3:
         raise UsageError(f"colour 'luma' needs a 3-channel (RGB) image, got {channels} channels")
     if colour == "auto":
