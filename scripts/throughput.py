@@ -6,8 +6,14 @@ Each model denoises a gray image of SIZE x SIZE through noise2x's tiled inferenc
 median of REPEATS runs; its FLOPs per pixel are counted with torch.utils.flop_counter on one 256x256 tile,
 so "efficiency" = achieved GFLOP/s / calibration GFLOP/s.
 
+Each model runs once per forward-pass precision (--precisions; noise2x.predict.PRECISIONS), in the layout
+noise2x's CPU inference uses (channels-last since 2026-12-02); "bf16 / fp32 max diff" is the largest difference
+between the two outputs (8-bit units, on this untrained network).
+
 Usage: python scripts/throughput.py [--size 1024] [--repeats 3] [--out benchmarks/throughput.json]
        [--models unet-cpu,unet-paper,dncnn,...]   (architectures built untrained: speed does not need weights)
+       [--precisions fp32,bf16]
+       python scripts/throughput.py --markdown benchmarks/throughput.json   (the BENCHMARKS.md table)
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -56,13 +63,36 @@ def flops_per_pixel(model: torch.nn.Module) -> float:
     return counter.get_total_flops() / (256 * 256)
 
 
+def markdown(result: dict) -> str:
+    """The BENCHMARKS.md table of a result file."""
+    rows = result["rows"]
+    has_precision = any("precision" in r for r in rows)
+    head = ["model"] + (["precision"] if has_precision else []) + ["MFLOP/pixel", "MP/s", "achieved GFLOP/s",
+                                                                   "fraction of the convolution limit"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r.get("label", r["model"])] + ([r.get("precision", "fp32")] if has_precision else [])
+        cells += [f"{r['mflop_per_pixel']:.3f}", f"{r['mp_per_s']:.3f}", f"{r['gflop_per_s']:.1f}",
+                  f"{r['efficiency']:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    diffs = [f"{r['model']} {r['max_diff_vs_fp32']:.2f}" for r in rows if "max_diff_vs_fp32" in r]
+    if diffs:
+        lines += ["", "bf16 / fp32 max diff (8-bit units, untrained networks): " + ", ".join(diffs) + "."]
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--models", default=",".join(ARCHS))
+    ap.add_argument("--precisions", default="fp32,bf16")
     ap.add_argument("--out", default="benchmarks/throughput.json")
+    ap.add_argument("--markdown", metavar="JSON", help="print the table of a result file and exit")
     args = ap.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(Path(args.markdown).read_text())))
+        return
     torch.manual_seed(0)
     image = np.random.default_rng(0).normal(128, 25, (args.size, args.size))
     rows = []
@@ -72,32 +102,36 @@ def main() -> None:
         net = build_model(arch, **arch_args)
         model = ScaledModel(net, arch=arch, arch_args=arch_args, mean=[128.0], std=[64.0]).eval()
         fpp = flops_per_pixel(model)
-        denoise_array(model, image[:256, :256])  # warm-up
-        times = []
-        for _ in range(args.repeats):
-            t0 = time.perf_counter()
-            denoise_array(model, image)
-            times.append(time.perf_counter() - t0)
-        sec = statistics.median(times)
-        mps = args.size * args.size / sec / 1e6
-        rows.append({"model": name, "arch": arch, "arch_args": arch_args, "mflop_per_pixel": round(fpp / 1e6, 3),
-                     "seconds": round(sec, 3), "mp_per_s": round(mps, 4),
-                     "gflop_per_s": round(fpp * mps * 1e6 / 1e9, 2)})
-        print(rows[-1], flush=True)
+        outputs = {}
+        for precision in args.precisions.split(","):
+            denoise_array(model, image[:256, :256], precision=precision)  # warm-up
+            times = []
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                outputs[precision] = denoise_array(model, image, precision=precision)
+                times.append(time.perf_counter() - t0)
+            sec = statistics.median(times)
+            mps = args.size * args.size / sec / 1e6
+            row = {"model": name, "arch": arch, "arch_args": arch_args, "precision": precision,
+                   "mflop_per_pixel": round(fpp / 1e6, 3), "seconds": round(sec, 3), "mp_per_s": round(mps, 4),
+                   "gflop_per_s": round(fpp * mps * 1e6 / 1e9, 2)}
+            if precision != "fp32" and "fp32" in outputs:
+                row["max_diff_vs_fp32"] = round(float(np.abs(outputs[precision] - outputs["fp32"]).max()), 4)
+            rows.append(row)
+            print(rows[-1], flush=True)
     calib_after = conv_gflops()
     calib = statistics.median([calib_before, calib_after])
     for row in rows:
         row["efficiency"] = round(row["gflop_per_s"] / calib, 3)
     result = {"date": time.strftime("%Y-%m-%d"), "machine": machine_info(), "threads": torch.get_num_threads(),
+              "command": "python scripts/throughput.py " + " ".join(sys.argv[1:]),
               "image": f"{args.size}x{args.size} gray, tile 256, overlap 32",
               "conv_calibration_gflop_per_s": round(calib, 1),
               "conv_calibration_runs": [round(calib_before, 1), round(calib_after, 1)], "rows": rows}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=1))
     print(f"conv calibration {calib:.1f} GFLOP/s")
-    for row in rows:
-        print(f"{row['model']:<12} {row['mflop_per_pixel']:>7} MFLOP/px {row['mp_per_s']:>7} MP/s "
-              f"{row['gflop_per_s']:>7} GFLOP/s  efficiency {row['efficiency']}")
+    print(markdown(result))
 
 
 if __name__ == "__main__":

@@ -169,7 +169,9 @@ def test_trainable_method_is_trained_then_applied(tiny_set, tmp_path, monkeypatc
 
     calls: dict = {}
 
-    class FakeModel:
+    class FakeModel:  # stands in for a Denoiser
+        channels = 1
+
         def denoise(self, image, **kwargs):
             return image * 0.5 + 64.0
 

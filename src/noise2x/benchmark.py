@@ -131,7 +131,7 @@ class _Method:
 
 def _train(
     name: str, *, spec: Any, train_data: Path, budget_minutes: float, options: dict[str, Any],
-    workdir: Path, progress: Callable[[str], None] | None,
+    workdir: Path, progress: Callable[[str], None] | None, precision: str = "fp32",
 ) -> tuple[Callable[..., np.ndarray], dict[str, Any]]:
     """Train a trainable method per PROTOCOL (noisy train400, seeds 1000 + j) and return its predictor."""
 
@@ -144,26 +144,26 @@ def _train(
     )
     seconds = time.perf_counter() - start
 
-    def predict(noisy: np.ndarray) -> np.ndarray:
-        return api.denoise(noisy, model=model)
+    def predict(noisy: np.ndarray, *, info: dict[str, Any]) -> np.ndarray:
+        return api.denoise(noisy, model=model, info=info, precision=precision)
 
     extra = {"train_seconds": round(seconds, 1), "budget_minutes": budget_minutes, "train_data": str(train_data)}
     return predict, extra
 
 
-def _auto(colour: str) -> Callable[..., np.ndarray]:
+def _auto(colour: str, precision: str = "fp32") -> Callable[..., np.ndarray]:
     def auto(noisy: np.ndarray, *, info: dict[str, Any]) -> np.ndarray:
         """`noise2x denoise IMAGE` with no options: the noise is estimated, never given (see pretrained.choose)."""
-        return api.denoise(noisy, info=info, colour=colour)
+        return api.denoise(noisy, info=info, colour=colour, precision=precision)
 
     return auto
 
 
-def _model_predictor(path: Path, colour: str = "auto") -> Callable[..., np.ndarray]:
+def _model_predictor(path: Path, colour: str = "auto", precision: str = "fp32") -> Callable[..., np.ndarray]:
     model = api.load_model(path)
 
     def predict(noisy: np.ndarray, *, info: dict[str, Any]) -> np.ndarray:
-        return api.denoise(noisy, model=model, info=info, colour=colour)
+        return api.denoise(noisy, model=model, info=info, colour=colour, precision=precision)
 
     return predict
 
@@ -218,6 +218,7 @@ def run_bench(
     budget_minutes: float | None = None,
     train_data: str | os.PathLike | None = None,
     colour: str = "auto",
+    precision: str = "fp32",
 ) -> dict[str, Any]:
     """Benchmark methods on one dataset and one noise, following PROTOCOL.md.
 
@@ -256,6 +257,9 @@ def run_bench(
     colour : str, default "auto"
         How a gray model (a model file, or the shipped one ``auto`` picks)
         denoises colour images (``noise2x.predict.COLOUR_MODES``).
+    precision : str, default "fp32"
+        Arithmetic of the forward pass of the models (model files, trained
+        methods, ``auto``'s shipped models; ``noise2x.predict.PRECISIONS``).
 
     Returns
     -------
@@ -277,9 +281,10 @@ def run_bench(
         A method returned an array of the wrong shape or with NaN/inf.
     """
     from .noise import parse_noise, protocol_noisy
-    from .predict import check_colour
+    from .predict import check_colour, check_precision
 
     check_colour(colour)
+    check_precision(precision)
     started = _dt.datetime.now(_dt.timezone.utc)
     wall_start = time.perf_counter()
     spec = parse_noise(noise) if isinstance(noise, str) else noise
@@ -313,7 +318,7 @@ def run_bench(
             model_files[name] = path
             functions[name] = None
         elif name == "auto":
-            functions[name] = _auto(colour)
+            functions[name] = _auto(colour, precision)
         elif name in trainable:
             if budget_minutes is None:
                 raise UsageError(f"method '{name}' is trainable: give a training budget (--budget-minutes)")
@@ -335,7 +340,7 @@ def run_bench(
     with tempfile.TemporaryDirectory(prefix="noise2x-bench-") as workdir:
         for name, fn in functions.items():
             if name in model_files:
-                runner = _Method(model_files[name].stem, _model_predictor(model_files[name], colour), options={},
+                runner = _Method(model_files[name].stem, _model_predictor(model_files[name], colour, precision), options={},
                                  kind="model")
                 runner.extra.update(_model_extra(model_files[name]))
             elif fn is None:
@@ -343,7 +348,8 @@ def run_bench(
                 if not data.is_dir():
                     raise UsageError(f"training data for '{name}' not found: {data} (give train_data)")
                 predict, extra = _train(name, spec=spec, train_data=data, budget_minutes=float(budget_minutes),
-                                        options=per_method_options[name], workdir=Path(workdir), progress=progress)
+                                        options=per_method_options[name], workdir=Path(workdir), progress=progress,
+                                        precision=precision)
                 runner = _Method(name, predict, options={}, kind="trainable")
                 runner.extra.update(extra)
             else:
@@ -375,7 +381,7 @@ def run_bench(
                     entry["sigma"] = float(info["sigma"])
                 if "sigma_source" in info:
                     entry["sigma_source"] = str(info["sigma_source"])
-                for key in ("transform", "calibrated", "auto", "colour"):
+                for key in ("transform", "calibrated", "auto", "colour", "precision"):
                     if key in info:
                         entry[key] = info[key]
                 runner.per_image.append(entry)
@@ -451,6 +457,9 @@ def _method_row(runner: _Method, *, dataset: str, noise: str, give_noise: bool) 
         from .predict import COLOUR_LABELS
 
         notes.append("gray model on " + "/".join(COLOUR_LABELS[p] for p in planes))
+    precisions = sorted({str(e["precision"]) for e in per_image if "precision" in e})
+    if precisions:
+        notes.append("/".join(precisions) + " forward pass")
     if runner.options:
         notes.append(", ".join(f"{k}={v}" for k, v in runner.options.items()))
     if "train_seconds" in runner.extra:

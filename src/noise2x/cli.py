@@ -135,6 +135,10 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     folder_input = any(Path(i).is_dir() for i in args.inputs)
     targets = _targets(files, args.out, folder_input)
     _check_targets(files, targets)
+    if not args.method and args.precision != "fp32":  # a model (given or shipped) runs: can the device run it?
+        from .predict import check_precision, resolve_device
+
+        check_precision(args.precision, resolve_device(args.device))
     model = load_model(args.model) if args.model else None
     if model is not None:
         _say(f"model {args.model}: {model.describe()}")
@@ -151,7 +155,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             frames.append(denoise(
                 frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
                 tta=args.tta, options=options, rng=args.seed, info=info, progress=_say, device=args.device,
-                colour=args.colour,
+                colour=args.colour, precision=args.precision,
             ))
         out = frames[0] if len(frames) == 1 else np.stack(frames)
         write_image(dst, out, kind=_output_kind(src, dst))
@@ -161,6 +165,8 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             from .predict import COLOUR_LABELS
 
             extra += ", gray model on " + COLOUR_LABELS[info["colour"]]
+        if "precision" in info:
+            extra += f", {info['precision']}"
         _say(f"[{n}/{len(files)}] {src} -> {dst} ({used}{extra}, {time.perf_counter() - t0:.1f} s)")
     print(f"denoised {len(files)} image(s) in {time.perf_counter() - start:.1f} s -> {args.out}")
     return 0
@@ -174,7 +180,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if not methods:
         raise UsageError("--methods needs at least one method name")
     kwargs: dict[str, Any] = {"limit": args.limit, "progress": _say, "options": parse_options(args.set),
-                              "colour": args.colour}
+                              "colour": args.colour, "precision": args.precision}
     if args.budget_minutes is not None:
         kwargs["budget_minutes"] = args.budget_minutes
     result = run_bench(methods, dataset=args.dataset, noise=args.noise, **kwargs)
@@ -304,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--colour", choices=("auto", "luma", "channels"), default="auto",
                    help="a gray model on a colour image: luma = an RGB image's luminance and chrominance planes "
                         "(auto for RGB), channels = each channel alone (e.g. microscopy channels)")
+    d.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
+                   help="arithmetic of a model's forward pass: bf16 is about twice as fast on a CPU with bfloat16 "
+                        "instructions (AVX512-BF16, AMX), fp16 runs on a GPU (default fp32)")
     d.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
     d.add_argument("--seed", type=int, default=0, help="seed for stochastic methods")
     d.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
@@ -334,6 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
     b.add_argument("--colour", choices=("auto", "luma", "channels"), default="auto",
                    help="how gray models (model files, auto's shipped ones) denoise colour images (see denoise)")
+    b.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
+                   help="arithmetic of the models' forward pass (model files, auto's shipped ones; see denoise)")
     b.set_defaults(func=cmd_bench)
 
     i = sub.add_parser("info", help="show what a model file (or a shipped model, by name) holds")

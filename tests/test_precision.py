@@ -1,0 +1,114 @@
+"""Inference speed options: the channels-last layout on the CPU (same result) and a bf16 forward pass (close)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from noise2x import api, cli
+from noise2x.benchmark import run_bench
+from noise2x.checkpoint import load_model, save_model
+from noise2x.errors import UsageError
+from noise2x.io import read_image, write_image
+from noise2x.models import ScaledModel, build_model
+from noise2x.predict import check_precision, denoise_array
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+META = {"method": "supervised", "method_options": {}, "noise": "gaussian:sigma=25"}
+
+
+def scaled(arch="unet", seed=0, **args):
+    torch.manual_seed(seed)
+    args = {"in_channels": 1, **({"width": 8, "depth": 2} if arch == "unet" else {}), **args}
+    return ScaledModel(build_model(arch, **args), arch=arch, arch_args=args, mean=[110.0], std=[60.0]).eval()
+
+
+def contiguous_forward(model, image):
+    """The network on the whole image, in the default (contiguous) layout, fp32."""
+    model = model.to(memory_format=torch.contiguous_format)
+    with torch.inference_mode():
+        y = model(torch.from_numpy(image.astype(np.float32))[None, None].contiguous())
+    assert y.is_contiguous()
+    return y[0, 0].numpy()
+
+
+@pytest.mark.parametrize("arch,args", [("unet", {}), ("dncnn", {"depth": 4, "width": 8}),
+                                       ("blindspot", {"width": 8, "depth": 2})])
+def test_cpu_inference_runs_channels_last_with_the_same_result(gray_image, arch, args, tmp_path):
+    model = scaled(arch, **args)
+    expected = contiguous_forward(model, gray_image)
+    out = denoise_array(model, gray_image, tile=0, device="cpu")
+    assert np.abs(out - expected).max() < 1e-3  # 8-bit units: float rounding only
+    conv = next(m for m in model.modules() if isinstance(m, torch.nn.Conv2d) and m.in_channels > 1)
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last) and not conv.weight.is_contiguous()
+    # the model is still saved and loaded as before
+    path = save_model(tmp_path / "m.safetensors", model, metadata=META)
+    again, _ = load_model(path)
+    assert np.abs(denoise_array(again, gray_image, tile=0) - out).max() < 1e-3
+
+
+def test_bf16_forward_pass_is_close_to_fp32(gray_image, rgb_image):
+    model = scaled()
+    fp32 = denoise_array(model, gray_image, tile=0)
+    bf16 = denoise_array(model, gray_image, tile=0, precision="bf16")
+    diff = np.abs(bf16 - fp32)
+    assert bf16.dtype == np.float32 and np.isfinite(bf16).all()
+    assert diff.max() > 1e-3, "bf16 gave the fp32 result: the forward pass did not run in bfloat16"
+    assert diff.mean() < 0.5 and diff.max() < 3.0, (diff.mean(), diff.max())  # 8-bit units
+    # tiles, and a gray model on an RGB image (plane by plane), run in bf16 too
+    tiled = denoise_array(model, gray_image, tile=16, overlap=8, precision="bf16")
+    assert np.abs(tiled - denoise_array(model, gray_image, tile=16, overlap=8)).max() > 1e-3
+    rgb32 = denoise_array(model, rgb_image, tile=0)
+    rgb16 = denoise_array(model, rgb_image, tile=0, precision="bf16")
+    assert 1e-3 < np.abs(rgb16 - rgb32).max() < 3.0
+
+
+def test_precision_errors(gray_image):
+    model = scaled()
+    with pytest.raises(UsageError, match="precision must be one of fp32, bf16, fp16"):
+        denoise_array(model, gray_image, precision="fp64")
+    with pytest.raises(UsageError, match="fp16 does not run on the cpu device; use fp32 or bf16"):
+        denoise_array(model, gray_image, precision="fp16", device="cpu")
+    with pytest.raises(UsageError, match="bf16 does not run on the mps device; use fp32 or fp16"):
+        check_precision("bf16", "mps")
+    assert check_precision("fp16", "cuda") == "fp16" and check_precision("bf16", "cpu") == "bf16"
+    with pytest.raises(UsageError, match="precision must be"):
+        api.denoise(gray_image, method="nlm", precision="half")
+
+
+def test_cli_precision(tmp_path, gray_image, capsys):
+    model = save_model(tmp_path / "gray.safetensors", scaled(), metadata=META)
+    src = tmp_path / "in.png"
+    write_image(src, np.clip(gray_image, 0, 255).astype(np.uint8))
+    assert cli.main(["denoise", str(src), "--model", str(model), "--out", str(tmp_path / "a.png")]) == 0
+    assert "bf16" not in capsys.readouterr().err
+    assert cli.main(["denoise", str(src), "--model", str(model), "--out", str(tmp_path / "b.png"),
+                     "--precision", "bf16"]) == 0
+    assert ", bf16," in capsys.readouterr().err
+    a, b = read_image(tmp_path / "a.png"), read_image(tmp_path / "b.png")
+    assert a.shape == b.shape and np.abs(a - b).max() <= 3
+    for value, expected in (("fp16", "fp16 does not run on the cpu device"), ("x", "invalid choice: 'x'")):
+        rc = cli.main(["denoise", str(src), "--model", str(model), "--out", str(tmp_path / "c.png"),
+                       "--device", "cpu", "--precision", value])
+        err = capsys.readouterr().err
+        assert rc == 2 and expected in err and len(err.strip().splitlines()) == 1, err
+        assert not (tmp_path / "c.png").exists()
+
+
+def test_bench_records_the_precision(tmp_path, gray_image):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    Image.fromarray(np.round(gray_image).astype(np.uint8)).save(folder / "a.png")
+    path = save_model(tmp_path / "mine.safetensors", scaled(), metadata=META)
+    rows = {}
+    for precision in ("fp32", "bf16"):
+        result = run_bench([str(path)], dataset=folder, noise="gaussian:sigma=25", precision=precision)
+        rows[precision] = {r["method"]: r for r in result["rows"]}["mine"]
+    assert "bf16 forward pass" in rows["bf16"]["notes"] and rows["bf16"]["per_image"][0]["precision"] == "bf16"
+    assert "forward pass" not in rows["fp32"]["notes"]
+    assert rows["bf16"]["psnr"] != rows["fp32"]["psnr"] and abs(rows["bf16"]["psnr"] - rows["fp32"]["psnr"]) < 0.2
+    with pytest.raises(UsageError, match="precision must be"):
+        run_bench([str(path)], dataset=folder, noise="gaussian:sigma=25", precision="int8")
