@@ -57,8 +57,12 @@ from zeroshot_cli_time import CLI, step_time  # noqa: E402
 
 PARTS = ("tiles", "probe", "mosaic", "sizes")
 ZS_TILES = int(ZS_PRESETS["cpu"]["tiles"])
-#: The noise each method of the sizes part gets; ``auto`` is `noise2x denoise` with no options.
-SPECS = {"zs_n2n": "gaussian:sigma=25", "mash": "correlated:sigma=25,beta=1", "auto": "gaussian:sigma=25"}
+#: The noise each method of the sizes part gets; ``auto`` is `noise2x denoise` with no options, ``auto-bf16``
+#: the same with ``--precision bf16``.
+SPECS = {"zs_n2n": "gaussian:sigma=25", "mash": "correlated:sigma=25,beta=1", "auto": "gaussian:sigma=25",
+         "auto-bf16": "gaussian:sigma=25"}
+#: The ``noise2x denoise`` options of each method of the sizes part.
+CLI_OPTIONS = {"auto": [], "auto-bf16": ["--precision", "bf16"]}
 
 
 def _say(msg: str) -> None:
@@ -151,7 +155,7 @@ def run_sizes(files: list[Path], sizes: list[tuple[int, int]], methods: list[str
                 src, dst = Path(tmp) / "in.png", Path(tmp) / "out.png"
                 noisy8 = np.clip(np.round(noisy), 0, 255).astype(np.uint8)
                 write_image(src, noisy8)
-                cmd = [CLI, "denoise", *([] if method == "auto" else ["--method", method]), str(src), "--out", str(dst)]
+                cmd = [CLI, "denoise", *CLI_OPTIONS.get(method, ["--method", method]), str(src), "--out", str(dst)]
                 t0 = time.perf_counter()
                 done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                 wall = time.perf_counter() - t0
@@ -214,7 +218,9 @@ def markdown(result: dict[str, Any]) -> str:
         out.append("")
     if "sizes" in result:
         entry = result["sizes"]
-        auto = " (auto: no options)" if any(r["method"] == "auto" for r in entry["rows"]) else ""
+        auto = " (auto: no options; auto-bf16: `--precision bf16`)" if any(r["method"] == "auto-bf16"
+                                                                          for r in entry["rows"]) else \
+            " (auto: no options)" if any(r["method"] == "auto" for r in entry["rows"]) else ""
         out += [f"`noise2x denoise --method M`{auto} end to end: {_when(entry)}; host speed "
                 f"(`scripts/zeroshot_step_time.py`) before: {entry['step_time_before']}; after: "
                 f"{entry['step_time_after']}.", "",

@@ -544,3 +544,7 @@ def test_zeroshot_large_sizes_runs_the_cli_with_and_without_a_method(tmp_path, m
     rows = json.loads(out.read_text())["sizes"]["rows"]
     assert [(r["size"], r["method"], r["noise"]) for r in rows] == [("20x24", "zs_n2n", "gaussian:sigma=25"),
                                                                       ("20x24", "auto", "gaussian:sigma=25")]
+    commands.clear()
+    assert script.main(["--parts", "sizes", "--sizes", "20x24", "--methods", "auto,auto-bf16", "--dataset",
+                        str(tmp_path), "--out", str(out)]) == 0
+    assert "--precision" not in commands[0] and commands[1][1:4] == ["denoise", "--precision", "bf16"]
