@@ -6,13 +6,14 @@ Each model denoises a gray image of SIZE x SIZE through noise2x's tiled inferenc
 median of REPEATS runs; its FLOPs per pixel are counted with torch.utils.flop_counter on one 256x256 tile,
 so "efficiency" = achieved GFLOP/s / calibration GFLOP/s.
 
-Each model runs once per forward-pass precision (--precisions; noise2x.predict.PRECISIONS), in the layout
-noise2x's CPU inference uses (channels-last since 2026-12-02); "bf16 / fp32 max diff" is the largest difference
-between the two outputs (8-bit units, on this untrained network).
+Each model runs once per forward-pass precision (--precisions; noise2x.predict.PRECISIONS) and memory layout
+(--layouts: channels_last, noise2x's CPU default since 2026-12-02, and contiguous, the layout before; set through
+noise2x.predict.CPU_CHANNELS_LAST); "bf16 / fp32 max diff" is the largest difference between the two outputs
+(8-bit units, on this untrained network, channels-last). The blind-spot row is the network's mean (no posterior).
 
 Usage: python scripts/throughput.py [--size 1024] [--repeats 3] [--out benchmarks/throughput.json]
        [--models unet-cpu,unet-paper,dncnn,...]   (architectures built untrained: speed does not need weights)
-       [--precisions fp32,bf16]
+       [--precisions fp32,bf16] [--layouts channels_last,contiguous]
        python scripts/throughput.py --markdown benchmarks/throughput.json   (the BENCHMARKS.md table)
 """
 
@@ -32,12 +33,14 @@ from torch.utils.flop_counter import FlopCounterMode
 from noise2x.benchmark import machine_info
 from noise2x.models import build_model
 from noise2x.models.scaled import ScaledModel
+from noise2x import predict
 from noise2x.predict import denoise_array
 
 ARCHS = {
     "unet-cpu": ("unet", {"in_channels": 1, "out_channels": 1, "width": 32, "depth": 3}),
     "unet-paper": ("unet", {"in_channels": 1, "out_channels": 1, "width": 48, "depth": 5}),
     "dncnn": ("dncnn", {"in_channels": 1, "out_channels": 1}),
+    "blindspot-cpu": ("blindspot", {"in_channels": 1, "width": 32, "dec_width": 32, "depth": 3, "head_width": 64}),
 }
 
 
@@ -66,16 +69,16 @@ def flops_per_pixel(model: torch.nn.Module) -> float:
 def markdown(result: dict) -> str:
     """The BENCHMARKS.md table of a result file."""
     rows = result["rows"]
-    has_precision = any("precision" in r for r in rows)
-    head = ["model"] + (["precision"] if has_precision else []) + ["MFLOP/pixel", "MP/s", "achieved GFLOP/s",
-                                                                   "fraction of the convolution limit"]
+    extra = [k for k in ("layout", "precision") if any(k in r for r in rows)]
+    head = ["model"] + extra + ["MFLOP/pixel", "MP/s", "achieved GFLOP/s", "fraction of the convolution limit"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        cells = [r.get("label", r["model"])] + ([r.get("precision", "fp32")] if has_precision else [])
+        cells = [r["model"]] + [str(r.get(k, "")) for k in extra]
         cells += [f"{r['mflop_per_pixel']:.3f}", f"{r['mp_per_s']:.3f}", f"{r['gflop_per_s']:.1f}",
                   f"{r['efficiency']:.2f}"]
         lines.append("| " + " | ".join(cells) + " |")
-    diffs = [f"{r['model']} {r['max_diff_vs_fp32']:.2f}" for r in rows if "max_diff_vs_fp32" in r]
+    diffs = [f"{r['model']} {r['max_diff_vs_fp32']:.2f}" for r in rows
+             if "max_diff_vs_fp32" in r and r.get("layout", "channels_last") == "channels_last"]
     if diffs:
         lines += ["", "bf16 / fp32 max diff (8-bit units, untrained networks): " + ", ".join(diffs) + "."]
     return "\n".join(lines)
@@ -87,6 +90,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--models", default=",".join(ARCHS))
     ap.add_argument("--precisions", default="fp32,bf16")
+    ap.add_argument("--layouts", default="channels_last,contiguous")
     ap.add_argument("--out", default="benchmarks/throughput.json")
     ap.add_argument("--markdown", metavar="JSON", help="print the table of a result file and exit")
     args = ap.parse_args()
@@ -102,23 +106,26 @@ def main() -> None:
         net = build_model(arch, **arch_args)
         model = ScaledModel(net, arch=arch, arch_args=arch_args, mean=[128.0], std=[64.0]).eval()
         fpp = flops_per_pixel(model)
-        outputs = {}
-        for precision in args.precisions.split(","):
-            denoise_array(model, image[:256, :256], precision=precision)  # warm-up
-            times = []
-            for _ in range(args.repeats):
-                t0 = time.perf_counter()
-                outputs[precision] = denoise_array(model, image, precision=precision)
-                times.append(time.perf_counter() - t0)
-            sec = statistics.median(times)
-            mps = args.size * args.size / sec / 1e6
-            row = {"model": name, "arch": arch, "arch_args": arch_args, "precision": precision,
-                   "mflop_per_pixel": round(fpp / 1e6, 3), "seconds": round(sec, 3), "mp_per_s": round(mps, 4),
-                   "gflop_per_s": round(fpp * mps * 1e6 / 1e9, 2)}
-            if precision != "fp32" and "fp32" in outputs:
-                row["max_diff_vs_fp32"] = round(float(np.abs(outputs[precision] - outputs["fp32"]).max()), 4)
-            rows.append(row)
-            print(rows[-1], flush=True)
+        for layout in args.layouts.split(","):
+            predict.CPU_CHANNELS_LAST = {"channels_last": True, "contiguous": False}[layout]
+            outputs = {}
+            for precision in args.precisions.split(","):
+                denoise_array(model, image[:256, :256], precision=precision)  # warm-up
+                times = []
+                for _ in range(args.repeats):
+                    t0 = time.perf_counter()
+                    outputs[precision] = denoise_array(model, image, precision=precision)
+                    times.append(time.perf_counter() - t0)
+                sec = statistics.median(times)
+                mps = args.size * args.size / sec / 1e6
+                row = {"model": name, "arch": arch, "arch_args": arch_args, "layout": layout, "precision": precision,
+                       "mflop_per_pixel": round(fpp / 1e6, 3), "seconds": round(sec, 3),
+                       "mp_per_s": round(mps, 4), "gflop_per_s": round(fpp * mps * 1e6 / 1e9, 2)}
+                if precision != "fp32" and "fp32" in outputs:
+                    row["max_diff_vs_fp32"] = round(float(np.abs(outputs[precision] - outputs["fp32"]).max()), 4)
+                rows.append(row)
+                print(rows[-1], flush=True)
+        predict.CPU_CHANNELS_LAST = True
     calib_after = conv_gflops()
     calib = statistics.median([calib_before, calib_after])
     for row in rows:

@@ -66,6 +66,19 @@ def test_bf16_forward_pass_is_close_to_fp32(gray_image, rgb_image):
     assert 1e-3 < np.abs(rgb16 - rgb32).max() < 3.0
 
 
+def test_bf16_blindspot_posterior_mean_is_close_to_fp32(gray_image):
+    """The blind-spot method's posterior runs in float64 on the network's bf16 outputs."""
+    from noise2x.methods import get_method
+
+    method = get_method("blindspot").with_noise("gaussian:sigma=25")
+    arch, args = method.default_model(channels=1, preset="tiny")
+    model = scaled(arch, **args)
+    fp32 = denoise_array(model, gray_image, method=method, tile=0)
+    bf16 = denoise_array(model, gray_image, method=method, tile=0, precision="bf16")
+    diff = np.abs(bf16 - fp32)
+    assert np.isfinite(bf16).all() and 1e-3 < diff.max() < 3.0 and diff.mean() < 0.5, (diff.mean(), diff.max())
+
+
 def test_precision_errors(gray_image):
     model = scaled()
     with pytest.raises(UsageError, match="precision must be one of fp32, bf16, fp16"):

@@ -249,6 +249,12 @@ _PRECISION_DEVICES = {"fp32": ("cpu", "cuda", "mps"), "bf16": ("cpu", "cuda"), "
 _PRECISION_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
+#: On the CPU the network runs in the channels-last memory layout (oneDNN's
+#: convolutions are faster in it; the same result to float rounding). False
+#: runs it in the contiguous layout (for comparisons: scripts/throughput.py).
+CPU_CHANNELS_LAST = True
+
+
 def check_precision(precision: str, device: str | torch.device | None = None) -> str:
     """``precision`` if it is one of :data:`PRECISIONS` (and runs on ``device`` when given), else UsageError."""
     if precision not in PRECISIONS:
@@ -374,9 +380,8 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
     dev = resolve_device(device)
     check_precision(precision, dev)
     model = model.to(dev).eval()
-    layout = torch.channels_last if dev.type == "cpu" else torch.contiguous_format
-    if dev.type == "cpu":  # oneDNN's convolutions are faster channels-last (the model stays usable either way)
-        model = model.to(memory_format=layout)
+    layout = torch.channels_last if dev.type == "cpu" and CPU_CHANNELS_LAST else torch.contiguous_format
+    model = model.to(memory_format=layout)  # the model stays usable in either layout
     grid = tile_grid(arr.shape, tile=tile, overlap=overlap if tile else 0, align=model_alignment(model))
     channels = arr.shape[2] if arr.ndim == 3 else None
     stitcher = Stitcher(grid, channels=channels)
