@@ -3,7 +3,8 @@
 
 One row per method row of each file (the noisy row once per file), with the gain over that
 file's noisy input and, for model files, how the model was trained (method, steps, seconds,
-threads, training noise); a gray model run on colour images says how (its planes). A peer's JSON (../shared/peers, e.g. CAREamics' Noise2Void) gives
+threads, training noise); a gray model run on colour images says how (its planes), and a forward pass
+other than fp32 is named (noise2x bench --precision). A peer's JSON (../shared/peers, e.g. CAREamics' Noise2Void) gives
 one row per dataset it measured.
 
 Usage: python scripts/bench_table.py runs/a/set12_g25.json [more.json ...] [--label FILE_STEM=LABEL ...]
@@ -50,6 +51,9 @@ def main() -> None:
             planes = {e["colour"] for e in r.get("per_image", []) if "colour" in e}
             if planes:  # a gray model on colour images (noise2x bench --colour)
                 name += " on " + "/".join(COLOUR_LABELS[p] for p in sorted(planes))
+            precisions = {e["precision"] for e in r.get("per_image", []) if "precision" in e}
+            if precisions:  # noise2x bench --precision (fp32 is not recorded)
+                name += ", " + "/".join(sorted(precisions)) + " forward pass"
             print(f"| {name} | {r['dataset']}, {r['noise']} | {r['psnr']:.2f} | {gain} | {r['ssim']:.4f} | "
                   f"{'–' if spi is None else f'{spi:.3f}'} | {train} |")
 

@@ -3,13 +3,16 @@
 The physical limit is measured in the same run: a 3x3 convolution 64->64 channels on 1x64x256x256 float32
 (the calibration of ../shared/peers/cpu_calibration.py), in GFLOP/s with FLOPs = 2*H*W*Cin*Cout*9.
 Each model denoises a gray image of SIZE x SIZE through noise2x's tiled inference (api.denoise, tile 256),
-median of REPEATS runs; its FLOPs per pixel are counted with torch.utils.flop_counter on one 256x256 tile,
+its FLOPs per pixel are counted with torch.utils.flop_counter on one 256x256 tile,
 so "efficiency" = achieved GFLOP/s / calibration GFLOP/s.
 
-Each model runs once per forward-pass precision (--precisions; noise2x.predict.PRECISIONS) and memory layout
-(--layouts: channels_last, noise2x's CPU default since 2026-12-02, and contiguous, the layout before; set through
-noise2x.predict.CPU_CHANNELS_LAST); "bf16 / fp32 max diff" is the largest difference between the two outputs
-(8-bit units, on this untrained network, channels-last). The blind-spot row is the network's mean (no posterior).
+Each model runs, after a warm-up round, REPEATS rounds in which every combination of forward-pass
+precision (--precisions; noise2x.predict.PRECISIONS) and memory layout (--layouts: channels_last, noise2x's
+CPU default since 2026-12-02, and contiguous, the layout before; set through
+noise2x.predict.CPU_CHANNELS_LAST) runs once, so that a change of the host's speed reaches every combination
+alike; the median of each combination's runs is reported. "bf16 / fp32 max diff" is the largest difference
+between the two outputs (8-bit units, on this untrained network, channels-last). The blind-spot row is the
+network's mean (no posterior).
 
 Usage: python scripts/throughput.py [--size 1024] [--repeats 3] [--out benchmarks/throughput.json]
        [--models unet-cpu,unet-paper,dncnn,...]   (architectures built untrained: speed does not need weights)
@@ -106,25 +109,28 @@ def main() -> None:
         net = build_model(arch, **arch_args)
         model = ScaledModel(net, arch=arch, arch_args=arch_args, mean=[128.0], std=[64.0]).eval()
         fpp = flops_per_pixel(model)
-        for layout in args.layouts.split(","):
-            predict.CPU_CHANNELS_LAST = {"channels_last": True, "contiguous": False}[layout]
-            outputs = {}
-            for precision in args.precisions.split(","):
-                denoise_array(model, image[:256, :256], precision=precision)  # warm-up
-                times = []
-                for _ in range(args.repeats):
-                    t0 = time.perf_counter()
-                    outputs[precision] = denoise_array(model, image, precision=precision)
-                    times.append(time.perf_counter() - t0)
-                sec = statistics.median(times)
-                mps = args.size * args.size / sec / 1e6
-                row = {"model": name, "arch": arch, "arch_args": arch_args, "layout": layout, "precision": precision,
-                       "mflop_per_pixel": round(fpp / 1e6, 3), "seconds": round(sec, 3),
-                       "mp_per_s": round(mps, 4), "gflop_per_s": round(fpp * mps * 1e6 / 1e9, 2)}
-                if precision != "fp32" and "fp32" in outputs:
-                    row["max_diff_vs_fp32"] = round(float(np.abs(outputs[precision] - outputs["fp32"]).max()), 4)
-                rows.append(row)
-                print(rows[-1], flush=True)
+        combos = [(layout, precision) for layout in args.layouts.split(",") for precision in args.precisions.split(",")]
+        times: dict[tuple[str, str], list[float]] = {c: [] for c in combos}
+        outputs = {}
+        for round_ in range(args.repeats + 1):  # round 0 warms up; the combinations alternate within each round
+            for layout, precision in combos:
+                predict.CPU_CHANNELS_LAST = {"channels_last": True, "contiguous": False}[layout]
+                t0 = time.perf_counter()
+                outputs[layout, precision] = denoise_array(model, image, precision=precision)
+                if round_:
+                    times[layout, precision].append(time.perf_counter() - t0)
+        for layout, precision in combos:
+            sec = statistics.median(times[layout, precision])
+            mps = args.size * args.size / sec / 1e6
+            row = {"model": name, "arch": arch, "arch_args": arch_args, "layout": layout, "precision": precision,
+                   "mflop_per_pixel": round(fpp / 1e6, 3), "seconds": round(sec, 3),
+                   "runs_s": [round(t, 3) for t in times[layout, precision]],
+                   "mp_per_s": round(mps, 4), "gflop_per_s": round(fpp * mps * 1e6 / 1e9, 2)}
+            if precision != "fp32" and (layout, "fp32") in outputs:
+                row["max_diff_vs_fp32"] = round(float(np.abs(outputs[layout, precision]
+                                                             - outputs[layout, "fp32"]).max()), 4)
+            rows.append(row)
+            print(rows[-1], flush=True)
         predict.CPU_CHANNELS_LAST = True
     calib_after = conv_gflops()
     calib = statistics.median([calib_before, calib_after])

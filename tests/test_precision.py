@@ -61,6 +61,8 @@ def test_bf16_forward_pass_is_close_to_fp32(gray_image, rgb_image):
     # tiles, and a gray model on an RGB image (plane by plane), run in bf16 too
     tiled = denoise_array(model, gray_image, tile=16, overlap=8, precision="bf16")
     assert np.abs(tiled - denoise_array(model, gray_image, tile=16, overlap=8)).max() > 1e-3
+    one = denoise_array(model, gray_image[:, :, None], tile=0, precision="bf16")  # (H, W, 1)
+    assert np.array_equal(one[:, :, 0], bf16)
     rgb32 = denoise_array(model, rgb_image, tile=0)
     rgb16 = denoise_array(model, rgb_image, tile=0, precision="bf16")
     assert 1e-3 < np.abs(rgb16 - rgb32).max() < 3.0
