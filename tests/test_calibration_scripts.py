@@ -548,3 +548,18 @@ def test_zeroshot_large_sizes_runs_the_cli_with_and_without_a_method(tmp_path, m
     assert script.main(["--parts", "sizes", "--sizes", "20x24", "--methods", "auto,auto-bf16", "--dataset",
                         str(tmp_path), "--out", str(out)]) == 0
     assert "--precision" not in commands[0] and commands[1][1:4] == ["denoise", "--precision", "bf16"]
+
+
+def test_bench_diff_compares_methods_image_by_image():
+    script = _load("bench_diff")
+
+    def result(psnrs, seconds):
+        per_image = [{"file": f"{i}.png", "psnr": p} for i, p in enumerate(psnrs)]
+        return {"dataset": "../shared/data/bsd68", "noise": "gaussian:sigma=25",
+                "rows": [{"method": "noisy", "psnr": 20.0, "ssim": 0.4, "per_image": per_image},
+                         {"method": "auto", "psnr": sum(psnrs) / len(psnrs), "ssim": 0.8,
+                          "seconds_per_image": seconds, "per_image": per_image}]}
+
+    rows = script.compare(result([30.0, 28.0, 29.0], 2.0), result([30.5, 27.0, 29.0], 1.0))
+    assert rows == ["| auto | bsd68, gaussian:sigma=25 | 3 | 29.0000 / 0.8000 | 28.8333 / 0.8000 | -0.1667 | "
+                    "-1.0000 | 1 | 2.000 | 1.000 |"]
