@@ -69,7 +69,7 @@ def test_bf16_forward_pass_is_close_to_fp32(gray_image, rgb_image):
 
 
 def test_bf16_blindspot_posterior_mean_is_close_to_fp32(gray_image):
-    """The blind-spot method's posterior runs in float64 on the network's bf16 outputs."""
+    """The blind-spot method's posterior mean, on the network's bf16 outputs, stays close to its fp32 one."""
     from noise2x.methods import get_method
 
     method = get_method("blindspot").with_noise("gaussian:sigma=25")
