@@ -122,6 +122,30 @@ def test_a_few_dozen_steps_lower_the_loss(name, gray_image):
     assert evaluate() < 0.9 * start
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_a_few_dozen_bf16_steps_lower_the_loss(name, gray_image):
+    """train.precision=bf16: the loss under torch.autocast (bfloat16) trains every method; weights stay float32."""
+    m = get_method(name)
+    model = tiny_model(m)
+    batch = make_batch(gray_image, n=4, size=32)
+    opt = torch.optim.Adam(m.parameters_for("model", model), lr=3e-3)
+
+    def evaluate() -> float:  # in float32
+        with torch.no_grad():
+            return float(np.mean([float(m.loss(model, batch, rng=gen(s), progress=0.5)["model"]) for s in range(3)]))
+
+    start = evaluate()
+    g = gen(1)
+    for _ in range(40):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = m.loss(model, batch, rng=g, progress=0.5)["model"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert evaluate() < 0.9 * start
+
+
 def test_noise2noise_losses():
     from noise2x.methods.noise2noise import Noise2Noise
 

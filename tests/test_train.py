@@ -77,6 +77,19 @@ def test_same_seed_same_weights(tmp_path, clean_dir):
     assert not all(torch.equal(x, y) for x, y in zip(a, c))
 
 
+def test_bf16_training_steps(tmp_path, clean_dir):
+    kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", steps=6, progress=False, seed=3)
+    a = train("noise2noise", out=tmp_path / "a.safetensors", overrides=FAST, **kw)
+    b = train("noise2noise", out=tmp_path / "b.safetensors", overrides=FAST + ["train.precision=bf16"], **kw)
+    wa, wb = weights(a), weights(b)
+    assert all(w.dtype == torch.float32 for w in wb)  # mixed precision: the weights stay float32
+    assert not all(torch.equal(x, y) for x, y in zip(wa, wb))  # the steps ran in bfloat16
+    assert max(float((x - y).abs().max()) for x, y in zip(wa, wb)) < 0.05  # ... and did the same training
+    assert read_metadata(b)["config"]["train"]["precision"] == "bf16"
+    with pytest.raises(UsageError, match="train.precision='fp16' is not valid; valid: fp32, bf16"):
+        train("noise2noise", out=tmp_path / "c.safetensors", overrides=FAST + ["train.precision=fp16"], **kw)
+
+
 def test_resume_continues_where_it_stopped(tmp_path, clean_dir):
     kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", steps=10, progress=False,
               overrides=FAST + ["train.val_every=3", "train.keep=last", "data.resample_noise=true"])

@@ -25,6 +25,8 @@ from typing import Any, Sequence
 from .errors import UsageError
 
 SCHEDULES = ("rampdown", "cosine", "constant")
+#: Arithmetic of the training steps' forward passes (``train.precision``).
+TRAIN_PRECISIONS = ("fp32", "bf16")
 KEEP = ("last", "best")
 PAIRS = ("auto", "noisy", "clean")
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -65,6 +67,13 @@ class TrainSection:
         run starts, see ``noise2x.predict.auto_threads``).
     channels_last : bool
         Use the channels-last memory format.
+    precision : {"fp32", "bf16"}
+        ``bf16``: each step's forward pass and loss run under
+        ``torch.autocast`` in bfloat16 (mixed precision: the weights, their
+        gradients and Adam's state stay float32; no loss scaling is needed).
+        On a CPU with bfloat16 instructions (AVX512-BF16, AMX) or a recent
+        GPU a step is up to about twice as fast; elsewhere it may be slower.
+        Validation runs in float32.
     """
 
     steps: int | None = None
@@ -84,6 +93,7 @@ class TrainSection:
     keep: str = "last"
     threads: int = 0
     channels_last: bool = False
+    precision: str = "fp32"
 
 
 @dataclasses.dataclass
@@ -410,6 +420,8 @@ def check_config(cfg: TrainConfig) -> None:
         raise UsageError(f"--minutes must be > 0, got {t.minutes}")
     if t.schedule not in SCHEDULES:
         raise UsageError(f"train.schedule={t.schedule!r} is not valid; valid: {', '.join(SCHEDULES)}")
+    if t.precision not in TRAIN_PRECISIONS:
+        raise UsageError(f"train.precision={t.precision!r} is not valid; valid: {', '.join(TRAIN_PRECISIONS)}")
     if t.keep not in KEEP:
         raise UsageError(f"train.keep={t.keep!r} is not valid; valid: {', '.join(KEEP)}")
     if not t.lr > 0:

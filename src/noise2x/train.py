@@ -21,6 +21,7 @@ from it). It contains no method names.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io as _io
@@ -360,6 +361,8 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
     check_config(cfg)
     t, d = cfg.train, cfg.data_cfg
     dev = resolve_device(t.device if not resume or device == "auto" else device)
+    if t.precision == "bf16" and dev.type not in ("cpu", "cuda"):
+        raise UsageError(f"train.precision=bf16 does not run on the {dev.type} device; use fp32")
     m = get_method(cfg.method, cfg.options).with_noise(_noise_spec(cfg.add_noise))
 
     train_set, val_set, held_out = build_datasets(
@@ -398,6 +401,8 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
         from .methods.base import LOG_PREFIX
 
         np_rng = np.random.default_rng(t.seed)
+        autocast = (torch.autocast(dev.type, dtype=torch.bfloat16) if t.precision == "bf16"
+                    else contextlib.nullcontext())
         gen = torch.Generator(device=dev).manual_seed(t.seed + 1)
         optimizers: dict[str, torch.optim.Optimizer] = {}
         params: dict[str, list[torch.nn.Parameter]] = {}
@@ -493,7 +498,8 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
                 if t.channels_last:
                     batch = dataclasses.replace(batch, **{
                         f: getattr(batch, f).contiguous(memory_format=torch.channels_last) for f in batch.fields})
-                losses = m.step_losses(model, batch, rng=gen, progress=frac, step=step)
+                with autocast:
+                    losses = m.step_losses(model, batch, rng=gen, progress=frac, step=step)
                 keys = [k for k in losses if not k.startswith(LOG_PREFIX)]
                 if not keys:
                     raise Noise2xError(f"method {m.name!r} returned no loss to optimise at step {step + 1}")
