@@ -127,3 +127,19 @@ def test_bench_records_the_precision(tmp_path, gray_image):
     assert rows["bf16"]["psnr"] != rows["fp32"]["psnr"] and abs(rows["bf16"]["psnr"] - rows["fp32"]["psnr"]) < 0.2
     with pytest.raises(UsageError, match="precision must be"):
         run_bench([str(path)], dataset=folder, noise="gaussian:sigma=25", precision="int8")
+
+
+def test_cli_train_precision(tmp_path, clean_dir, capsys):
+    from noise2x.checkpoint import read_metadata
+
+    common = ["train", "--method", "noise2noise", "--data", str(clean_dir), "--add-noise", "gaussian:sigma=25",
+              "--steps", "2", "--set", "train.preset=tiny", "--set", "data.val_images=0"]
+    assert cli.main(common + ["--precision", "bf16", "--out", str(tmp_path / "a.safetensors")]) == 0
+    assert read_metadata(tmp_path / "a.safetensors")["config"]["train"]["precision"] == "bf16"
+    assert cli.main(common + ["--out", str(tmp_path / "b.safetensors")]) == 0
+    assert read_metadata(tmp_path / "b.safetensors")["config"]["train"]["precision"] == "fp32"
+    capsys.readouterr()
+    rc = cli.main(common + ["--precision", "fp16", "--out", str(tmp_path / "c.safetensors")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "invalid choice: 'fp16'" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "c.safetensors").exists()

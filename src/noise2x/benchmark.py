@@ -340,8 +340,8 @@ def run_bench(
     with tempfile.TemporaryDirectory(prefix="noise2x-bench-") as workdir:
         for name, fn in functions.items():
             if name in model_files:
-                runner = _Method(model_files[name].stem, _model_predictor(model_files[name], colour, precision), options={},
-                                 kind="model")
+                predictor = _model_predictor(model_files[name], colour, precision)
+                runner = _Method(model_files[name].stem, predictor, options={}, kind="model")
                 runner.extra.update(_model_extra(model_files[name]))
             elif fn is None:
                 data = Path(train_data) if train_data is not None else folder.resolve().parent / "train400"

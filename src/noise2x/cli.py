@@ -204,7 +204,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     path = train(
         args.method, data=args.data, data2=args.data2, out=args.out, add_noise=args.add_noise,
-        steps=args.steps, minutes=args.minutes, seed=args.seed, overrides=args.set or [],
+        steps=args.steps, minutes=args.minutes, seed=args.seed,
+        overrides=([f"train.precision={args.precision}"] if args.precision else []) + (args.set or []),
         resume=args.resume, device=args.device, val_data=args.val_data,
     )
     print(f"trained {args.method} -> {path}")
@@ -329,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--minutes", type=float)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="config override, e.g. train.lr=3e-4")
+    t.add_argument("--precision", choices=("fp32", "bf16"),
+                   help="arithmetic of the training steps: bf16 (mixed precision) makes about 1.5 times as many "
+                        "steps per minute on a CPU with bfloat16 instructions (default fp32; = --set train.precision)")
     t.add_argument("--resume", action="store_true", help="continue the run that writes --out")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     t.set_defaults(func=cmd_train)
@@ -344,7 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--colour", choices=("auto", "luma", "channels"), default="auto",
                    help="how gray models (model files, auto's shipped ones) denoise colour images (see denoise)")
     b.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
-                   help="arithmetic of the models' forward pass (model files, auto's shipped ones; see denoise)")
+                   help="arithmetic of the models' forward pass (model files, trained methods, auto's shipped "
+                        "ones; see denoise)")
     b.set_defaults(func=cmd_bench)
 
     i = sub.add_parser("info", help="show what a model file (or a shipped model, by name) holds")
