@@ -143,3 +143,45 @@ def test_cli_train_precision(tmp_path, clean_dir, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "invalid choice: 'fp16'" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "c.safetensors").exists()
+
+
+def test_zs_n2n_bf16_trains_and_denoises(gray_image):
+    from conftest import psnr_8bit
+    from noise2x.zeroshot import zs_n2n
+
+    noisy = gray_image + 25 * np.random.default_rng(0).standard_normal(gray_image.shape)
+    info: dict = {}
+    fp32 = zs_n2n(noisy, rng=0, steps=60)
+    bf16 = zs_n2n(noisy, rng=0, steps=60, precision="bf16", info=info)
+    assert info["precision"] == "bf16" and bf16.dtype == np.float64 and np.isfinite(bf16).all()
+    assert np.abs(bf16 - fp32).max() > 1e-3  # trained and predicted in bfloat16
+    assert psnr_8bit(gray_image, bf16) > psnr_8bit(gray_image, noisy) + 3.0
+    assert abs(psnr_8bit(gray_image, bf16) - psnr_8bit(gray_image, fp32)) < 0.5
+    with pytest.raises(UsageError, match="zs_n2n: precision must be fp32 or bf16"):
+        zs_n2n(noisy, steps=1, precision="fp16")
+
+
+def test_direct_methods_and_precision(gray_image, tmp_path, capsys, monkeypatch):
+    noisy = gray_image + 25 * np.random.default_rng(0).standard_normal(gray_image.shape)
+    info: dict = {}
+    out = api.denoise(noisy, method="zs_n2n", options={"steps": 3}, precision="bf16", info=info)
+    assert out.shape == noisy.shape and info["precision"] == "bf16"
+    with pytest.raises(UsageError, match="precision bf16 applies to models and to zs_n2n; method bm3d has no"):
+        api.denoise(noisy, method="bm3d", noise="gaussian:sigma=25", precision="bf16")
+    # a method chosen with no options that has no precision setting runs as always, and says so
+    from noise2x import pretrained
+
+    choice = pretrained.Choice(method="nlm_calibrated", model=None, reason="test")
+    monkeypatch.setattr(api, "choose_auto", lambda image, noise=None: choice)
+    lines: list[str] = []
+    api.denoise(noisy, precision="bf16", progress=lines.append)
+    assert any("nlm_calibrated has no precision setting" in line for line in lines)
+    # bench: zs_n2n gets it, a classical method runs as always
+    folder = tmp_path / "set"
+    folder.mkdir()
+    Image.fromarray(np.round(np.clip(gray_image, 0, 255)).astype(np.uint8)).save(folder / "a.png")
+    result = run_bench(["zs_n2n", "nlm"], dataset=folder, noise="gaussian:sigma=25", precision="bf16",
+                       options={"zs_n2n.steps": "3"})
+    rows = {r["method"]: r for r in result["rows"]}
+    assert "bf16 forward pass" in rows["zs_n2n"]["notes"] and rows["zs_n2n"]["options"]["precision"] == "bf16"
+    assert "forward pass" not in rows["nlm"]["notes"] and "precision" not in rows["nlm"]["options"]

@@ -220,7 +220,9 @@ def denoise(
     precision : str
         Arithmetic of a model's forward pass: ``fp32`` (default), ``bf16``
         (about twice as fast on a CPU with bfloat16 instructions) or ``fp16``
-        (GPU); see :data:`noise2x.predict.PRECISIONS`. Direct methods ignore it.
+        (GPU); see :data:`noise2x.predict.PRECISIONS`. Of the direct methods
+        only ``zs_n2n`` takes it (``bf16``: its training too); the others
+        raise a UsageError for anything but fp32.
 
     Returns
     -------
@@ -245,6 +247,7 @@ def denoise(
         out = model.denoise(image, tile=tile, overlap=overlap, tta=tta, device=device, colour=colour,
                             precision=precision)
         return np.asarray(out, dtype=np.float64)
+    chosen = method is None
     if method is None:
         choice = choose_auto(image, noise=noise)
         if info is not None:
@@ -264,6 +267,14 @@ def denoise(
         method = choice.method
     if info is not None:
         info["method"] = method
+    if precision != "fp32":  # a direct method that takes it (zs_n2n); else an error, or a note when chosen here
+        if "precision" in method_options(resolve_direct(method)):
+            options = {**(options or {}), "precision": precision}
+        elif not chosen:
+            raise UsageError(f"precision {precision} applies to models and to zs_n2n; method {method} has no "
+                             f"precision setting")
+        elif progress is not None:
+            progress(f"{method} has no precision setting: precision {precision} does not apply")
     return call_direct(method, image, noise=noise, rng=rng, options=options, info=info, progress=progress)
 
 

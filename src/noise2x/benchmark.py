@@ -259,7 +259,9 @@ def run_bench(
         denoises colour images (``noise2x.predict.COLOUR_MODES``).
     precision : str, default "fp32"
         Arithmetic of the forward pass of the models (model files, trained
-        methods, ``auto``'s shipped models; ``noise2x.predict.PRECISIONS``).
+        methods, ``auto``'s shipped models; ``noise2x.predict.PRECISIONS``)
+        and of the direct methods that take a ``precision`` option (zs_n2n);
+        the others run as they always do.
 
     Returns
     -------
@@ -353,7 +355,10 @@ def run_bench(
                 runner = _Method(name, predict, options={}, kind="trainable")
                 runner.extra.update(extra)
             else:
-                runner = _Method(name, fn, options=per_method_options[name], kind="direct")
+                options = dict(per_method_options[name])
+                if precision != "fp32" and "precision" in valid[name]:  # zero-shot methods that take it
+                    options.setdefault("precision", precision)
+                runner = _Method(name, fn, options=options, kind="direct")
             runners.append(runner)
 
         from .io import read_image
@@ -457,7 +462,7 @@ def _method_row(runner: _Method, *, dataset: str, noise: str, give_noise: bool) 
         from .predict import COLOUR_LABELS
 
         notes.append("gray model on " + "/".join(COLOUR_LABELS[p] for p in planes))
-    precisions = sorted({str(e["precision"]) for e in per_image if "precision" in e})
+    precisions = sorted({str(e["precision"]) for e in per_image if e.get("precision", "fp32") != "fp32"})
     if precisions:
         notes.append("/".join(precisions) + " forward pass")
     if runner.options:

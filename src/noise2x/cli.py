@@ -136,6 +136,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     targets = _targets(files, args.out, folder_input)
     _check_targets(files, targets)
     if not args.method and args.precision != "fp32":  # a model (given or shipped) runs: can the device run it?
+        # (a direct method's precision is checked by api.denoise)
         from .predict import check_precision, resolve_device
 
         check_precision(args.precision, resolve_device(args.device))
@@ -165,7 +166,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             from .predict import COLOUR_LABELS
 
             extra += ", gray model on " + COLOUR_LABELS[info["colour"]]
-        if "precision" in info:
+        if info.get("precision", "fp32") != "fp32":
             extra += f", {info['precision']}"
         _say(f"[{n}/{len(files)}] {src} -> {dst} ({used}{extra}, {time.perf_counter() - t0:.1f} s)")
     print(f"denoised {len(files)} image(s) in {time.perf_counter() - start:.1f} s -> {args.out}")
@@ -312,8 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a gray model on a colour image: luma = an RGB image's luminance and chrominance planes "
                         "(auto for RGB), channels = each channel alone (e.g. microscopy channels)")
     d.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
-                   help="arithmetic of a model's forward pass: bf16 is about twice as fast on a CPU with bfloat16 "
-                        "instructions (AVX512-BF16, AMX), fp16 runs on a GPU (default fp32)")
+                   help="arithmetic of a model's forward pass (and of zs_n2n's training): bf16 is about twice as "
+                        "fast on a CPU with bfloat16 instructions (AVX512-BF16, AMX), fp16 runs on a GPU "
+                        "(default fp32)")
     d.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
     d.add_argument("--seed", type=int, default=0, help="seed for stochastic methods")
     d.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
