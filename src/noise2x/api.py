@@ -219,7 +219,7 @@ def denoise(
         :data:`noise2x.predict.COLOUR_MODES`.
     precision : str
         Arithmetic of a model's forward pass: ``fp32`` (default), ``bf16``
-        (about twice as fast on a CPU with bfloat16 instructions) or ``fp16``
+        (1.5 to 2 times as fast on a CPU with bfloat16 instructions) or ``fp16``
         (GPU); see :data:`noise2x.predict.PRECISIONS`. Of the direct methods
         only ``zs_n2n`` takes it (``bf16``: its training too); the others
         raise a UsageError for anything but fp32.

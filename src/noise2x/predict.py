@@ -8,9 +8,10 @@ tiles, whatever the image size. ``tta=True`` averages the 8 D4 transforms.
 A one-channel (gray) model denoises a colour image plane by plane: an RGB
 image through a luminance/chrominance transform (:func:`to_luma_chroma`),
 other channel counts channel by channel (``colour``). On the CPU the
-network runs in the channels-last memory layout (faster with oneDNN, same
-result to float rounding); ``precision="bf16"`` (or ``"fp16"`` on a GPU)
-runs its forward pass in half precision under ``torch.autocast``.
+network runs in the channels-last memory layout (the same result to float
+rounding; the blind-spot network 1.6 times faster, the U-Nets unchanged);
+``precision="bf16"`` (or ``"fp16"`` on a GPU) runs its forward pass in half
+precision under ``torch.autocast``.
 
 :class:`Denoiser` bundles a model, its method and its metadata; it is what
 ``noise2x.load_model`` returns and ``noise2x denoise --model`` uses.
@@ -241,17 +242,18 @@ def from_luma_chroma(planes: np.ndarray, offset: float, *, keep_noise: bool = Fa
 
 #: Arithmetic of the network's forward pass (``precision``): ``fp32`` (default);
 #: ``bf16`` (bfloat16 under ``torch.autocast``; CPU or CUDA; on a CPU with
-#: bfloat16 instructions (AVX512-BF16, AMX) about twice as fast, elsewhere it
-#: may be slower); ``fp16`` (float16; CUDA or MPS). The tiles are blended, and
+#: bfloat16 instructions (AVX512-BF16, AMX) 1.5 to 2 times as fast, elsewhere
+#: it may be slower); ``fp16`` (float16; CUDA or MPS). The tiles are blended, and
 #: the output returned, in float32 either way.
 PRECISIONS = ("fp32", "bf16", "fp16")
 _PRECISION_DEVICES = {"fp32": ("cpu", "cuda", "mps"), "bf16": ("cpu", "cuda"), "fp16": ("cuda", "mps")}
 _PRECISION_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
-#: On the CPU the network runs in the channels-last memory layout (oneDNN's
-#: convolutions are faster in it; the same result to float rounding). False
-#: runs it in the contiguous layout (for comparisons: scripts/throughput.py).
+#: On the CPU the network runs in the channels-last memory layout (the same
+#: result to float rounding; the blind-spot network is 1.6 times faster in it,
+#: the U-Nets and DnCNN about as fast: BENCHMARKS.md). False runs it in the
+#: contiguous layout (for comparisons: scripts/throughput.py).
 CPU_CHANNELS_LAST = True
 
 

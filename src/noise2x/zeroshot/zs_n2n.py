@@ -185,8 +185,8 @@ def zs_n2n(
     precision : {"fp32", "bf16"}
         ``bf16``: the training steps' forward passes and the prediction run
         under ``torch.autocast`` in bfloat16 (the weights and Adam's state
-        stay float32); about twice as fast per step on a CPU with bfloat16
-        instructions (BENCHMARKS.md, "bf16 (mixed-precision) training").
+        stay float32); about 1.7 times as fast on a CPU with bfloat16
+        instructions, 0.015 dB lower (BENCHMARKS.md, "bf16 (mixed-precision) training").
 
     Returns
     -------
