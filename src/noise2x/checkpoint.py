@@ -227,7 +227,8 @@ def describe(meta: dict[str, Any]) -> list[str]:
         f"normalisation: mean {_fmt(norm.get('mean'))}, std {_fmt(norm.get('std'))}",
         f"noise:         {meta.get('noise') or 'none added (trained on noisy images)'}",
         f"training:      {meta.get('steps')} steps, {meta.get('seconds', 0):.0f} s on {meta.get('device', '?')}"
-        f" (preset {meta.get('preset', '?')}, seed {train.get('seed', '?')})",
+        f" (preset {meta.get('preset', '?')}, seed {train.get('seed', '?')}"
+        f"{', ' + train['precision'] + ' steps' if train.get('precision', 'fp32') != 'fp32' else ''})",
         f"data:          {(cfg.get('inputs') or {}).get('data')}",
     ]
     if meta.get("val_metric"):
