@@ -45,6 +45,8 @@ def main() -> None:
                 noise = r.get("train_noise") or "real noise"
                 if r.get("train_resample_noise"):
                     noise += ", re-drawn each step"
+                if r.get("train_precision", "fp32") != "fp32":
+                    noise += f", {r['train_precision']} steps"
                 train = (f"{r['train_method']}, {r['train_steps']}, {r['train_time_s']:.0f}, "
                          f"{r.get('train_threads')}, {noise}")
             name = labels.get(r["method"], r["method"])

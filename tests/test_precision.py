@@ -136,6 +136,9 @@ def test_cli_train_precision(tmp_path, clean_dir, capsys):
               "--steps", "2", "--set", "train.preset=tiny", "--set", "data.val_images=0"]
     assert cli.main(common + ["--precision", "bf16", "--out", str(tmp_path / "a.safetensors")]) == 0
     assert read_metadata(tmp_path / "a.safetensors")["config"]["train"]["precision"] == "bf16"
+    from noise2x.benchmark import _model_extra
+
+    assert _model_extra(tmp_path / "a.safetensors")["train_precision"] == "bf16"
     capsys.readouterr()
     assert cli.main(["info", str(tmp_path / "a.safetensors")]) == 0
     assert "seed 0, bf16 steps)" in capsys.readouterr().out

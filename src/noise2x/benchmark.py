@@ -179,6 +179,9 @@ def _model_extra(path: Path) -> dict[str, Any]:
             extra[f"train_{key}"] = meta[key]
     if "seconds" in meta:
         extra["train_time_s"] = meta["seconds"]
+    precision = ((meta.get("config") or {}).get("train") or {}).get("precision")
+    if precision:
+        extra["train_precision"] = precision
     return extra
 
 
