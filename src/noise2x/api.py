@@ -243,7 +243,7 @@ def denoise(
             model = load_model(model)
         if options or noise is not None:  # method options (--set) and the declared noise (--noise)
             model = model.adapted(options=options, noise=noise)
-        _record_colour(info, model, image, colour, precision)
+        _record_model_run(info, model, image, colour, precision)
         out = model.denoise(image, tile=tile, overlap=overlap, tta=tta, device=device, colour=colour,
                             precision=precision)
         return np.asarray(out, dtype=np.float64)
@@ -260,7 +260,7 @@ def denoise(
                 info["method"] = f"model {choice.model.stem}"
             den = _cached_model(choice.model)
             mapped = (image - choice.offset) * choice.scale      # the shipped models work in 8-bit units
-            _record_colour(info, den, image, colour, precision)
+            _record_model_run(info, den, image, colour, precision)
             out = den.denoise(mapped, tile=tile, overlap=overlap, tta=tta, device=device, colour=colour,
                               precision=precision)
             return np.asarray(out, dtype=np.float64) / choice.scale + choice.offset
@@ -278,10 +278,10 @@ def denoise(
     return call_direct(method, image, noise=noise, rng=rng, options=options, info=info, progress=progress)
 
 
-def _record_colour(info: dict[str, Any] | None, den: Any, image: np.ndarray, colour: str,
-                   precision: str = "fp32") -> None:
-    """``info["colour"]``: how the gray model ``den`` takes a colour ``image`` (nothing for a matching one);
-    ``info["precision"]`` unless fp32."""
+def _record_model_run(info: dict[str, Any] | None, den: Any, image: np.ndarray, colour: str,
+                      precision: str) -> None:
+    """How the model ``den`` runs on ``image``: ``info["precision"]`` unless fp32, and ``info["colour"]``
+    when a gray model takes a colour image."""
     if info is not None and precision != "fp32":
         info["precision"] = precision
     if info is not None and den.channels == 1 and image.ndim == 3 and image.shape[2] > 1:

@@ -57,10 +57,10 @@ def run_demo(*, out: str | Path = "demo-output", progress: Callable[[str], None]
     """
     from .api import denoise
     from .figures import picture_grid
-    from .predict import COLOUR_LABELS
     from .fsutil import atomic_path
     from .metrics import psnr, ssim
     from .noise import parse_noise
+    from .predict import COLOUR_LABELS
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)

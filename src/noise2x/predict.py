@@ -215,6 +215,7 @@ LUMA_CHROMA = np.array([[1 / 3, 1 / 3, 1 / 3], [1 / 2, 0.0, -1 / 2], [1 / 4, -1 
 #: at one noise level (``keep_noise``), which the lower noise of
 #: :data:`LUMA_CHROMA`'s planes does not suit.
 LUMA_CHROMA_UNIT = LUMA_CHROMA / np.linalg.norm(LUMA_CHROMA, axis=1, keepdims=True)
+_FROM_LUMA_CHROMA = {False: np.linalg.inv(LUMA_CHROMA), True: np.linalg.inv(LUMA_CHROMA_UNIT)}  # by keep_noise
 
 
 def to_luma_chroma(image: np.ndarray, *, keep_noise: bool = False) -> tuple[np.ndarray, float]:
@@ -237,7 +238,7 @@ def from_luma_chroma(planes: np.ndarray, offset: float, *, keep_noise: bool = Fa
     """The (H,W,3) RGB image of :func:`to_luma_chroma`'s planes and offset (same ``keep_noise``)."""
     planes = np.array(planes, dtype=np.float64)
     planes[..., 1:] -= offset
-    return planes @ np.linalg.inv(LUMA_CHROMA_UNIT if keep_noise else LUMA_CHROMA).T
+    return planes @ _FROM_LUMA_CHROMA[bool(keep_noise)].T
 
 
 #: Arithmetic of the network's forward pass (``precision``): ``fp32`` (default);
