@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -63,6 +64,21 @@ SPECS = {"zs_n2n": "gaussian:sigma=25", "mash": "correlated:sigma=25,beta=1", "a
          "auto-bf16": "gaussian:sigma=25"}
 #: The ``noise2x denoise`` options of each method of the sizes part.
 CLI_OPTIONS = {"auto": [], "auto-bf16": ["--precision", "bf16"]}
+#: A method of the sizes part named ``M-nothp`` runs ``M`` with PyTorch's transparent huge pages off
+#: (``THP_MEM_ALLOC_ENABLE=0``; the CLI turns them on otherwise).
+NO_THP = "-nothp"
+
+
+def cli_run(method: str) -> tuple[str, list[str], dict[str, str]]:
+    """The base method, its ``noise2x denoise`` options and its environment, for a sizes-part method."""
+    env = dict(os.environ)
+    if method.endswith(NO_THP):
+        method = method[: -len(NO_THP)]
+        env["THP_MEM_ALLOC_ENABLE"] = "0"
+    if method not in SPECS:
+        raise SystemExit(f"error: unknown method '{method}' for the sizes part; use one of {', '.join(SPECS)} "
+                         f"(each also as M{NO_THP})")
+    return method, CLI_OPTIONS.get(method, ["--method", method]), env
 
 
 def _say(msg: str) -> None:
@@ -151,18 +167,19 @@ def run_sizes(files: list[Path], sizes: list[tuple[int, int]], methods: list[str
             clean = resized(base, size, anti_aliasing=True)
             name = f"{size[0]}x{size[1]}"
             for method in methods:
-                noisy = protocol_noisy(clean, SPECS[method], index=0)
+                base_method, options, env = cli_run(method)
+                noisy = protocol_noisy(clean, SPECS[base_method], index=0)
                 src, dst = Path(tmp) / "in.png", Path(tmp) / "out.png"
                 noisy8 = np.clip(np.round(noisy), 0, 255).astype(np.uint8)
                 write_image(src, noisy8)
-                cmd = [CLI, "denoise", *CLI_OPTIONS.get(method, ["--method", method]), str(src), "--out", str(dst)]
+                cmd = [CLI, "denoise", *options, str(src), "--out", str(dst)]
                 t0 = time.perf_counter()
-                done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
                 wall = time.perf_counter() - t0
                 if done.returncode != 0:
                     raise SystemExit(f"error: {' '.join(cmd)} failed: {done.stderr.strip()}")
                 out = read_image(dst)
-                row = {"size": name, "method": method, "noise": SPECS[method], "wall_s": round(wall, 2),
+                row = {"size": name, "method": method, "noise": SPECS[base_method], "wall_s": round(wall, 2),
                        "noisy_psnr": psnr(clean, noisy8), "psnr": psnr(clean, out, clip=True)}
                 _say(f"sizes {name} {method}: {wall:.1f} s wall, {row['noisy_psnr']:.2f} -> "
                      f"{row['psnr']:.2f} dB")
@@ -221,6 +238,8 @@ def markdown(result: dict[str, Any]) -> str:
         auto = " (auto: no options; auto-bf16: `--precision bf16`)" if any(r["method"] == "auto-bf16"
                                                                           for r in entry["rows"]) else \
             " (auto: no options)" if any(r["method"] == "auto" for r in entry["rows"]) else ""
+        if any(r["method"].endswith(NO_THP) for r in entry["rows"]):
+            auto += f" (M{NO_THP}: the same with `THP_MEM_ALLOC_ENABLE=0`, huge pages off)"
         out += [f"`noise2x denoise --method M`{auto} end to end: {_when(entry)}; host speed "
                 f"(`scripts/zeroshot_step_time.py`) before: {entry['step_time_before']}; after: "
                 f"{entry['step_time_after']}.", "",
@@ -266,9 +285,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         print("error: --sizes must be a comma list of integers and --betas of numbers", file=sys.stderr)
         return 2
-    if (not parts or any(p not in PARTS for p in parts) or any(m not in SPECS for m in methods)
+    if (not parts or any(p not in PARTS for p in parts) or any(m.removesuffix(NO_THP) not in SPECS for m in methods)
             or args.images < 1 or args.probe_images < 1 or args.probe_scale < 1 or any(min(s) < 16 for s in sizes)):
-        print(f"error: --parts must be a comma list of {', '.join(PARTS)}, --methods of {', '.join(SPECS)}, "
+        print(f"error: --parts must be a comma list of {', '.join(PARTS)}, --methods of {', '.join(SPECS)} "
+              f"(each also as M{NO_THP}), "
               "--images and --probe-images >= 1, --sizes >= 16", file=sys.stderr)
         return 2
     files = list_images(args.dataset) if args.dataset.is_dir() else []

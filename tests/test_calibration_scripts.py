@@ -525,10 +525,13 @@ def test_zeroshot_large_sizes_runs_the_cli_with_and_without_a_method(tmp_path, m
     commands = []
     real_run = subprocess.run
 
+    envs = []
+
     def fake_run(cmd, **kwargs):
         if "denoise" not in cmd:  # anything else (e.g. the machine facts) runs as usual
             return real_run(cmd, **kwargs)
         commands.append(cmd)
+        envs.append(kwargs.get("env"))
         shutil.copy(cmd[cmd.index("--out") - 1], cmd[cmd.index("--out") + 1])
         return subprocess.CompletedProcess(cmd, 0, stderr="")
 
@@ -548,6 +551,20 @@ def test_zeroshot_large_sizes_runs_the_cli_with_and_without_a_method(tmp_path, m
     assert script.main(["--parts", "sizes", "--sizes", "20x24", "--methods", "auto,auto-bf16", "--dataset",
                         str(tmp_path), "--out", str(out)]) == 0
     assert "--precision" not in commands[0] and commands[1][1:4] == ["denoise", "--precision", "bf16"]
+    commands.clear()
+    envs.clear()
+    monkeypatch.delenv("THP_MEM_ALLOC_ENABLE", raising=False)
+    assert script.main(["--parts", "sizes", "--sizes", "20x24", "--methods", "mash-nothp,mash", "--dataset",
+                        str(tmp_path), "--out", str(out)]) == 0
+    assert [c[1:4] for c in commands] == [["denoise", "--method", "mash"]] * 2
+    assert envs[0]["THP_MEM_ALLOC_ENABLE"] == "0" and "THP_MEM_ALLOC_ENABLE" not in envs[1]
+    rows = json.loads(out.read_text())["sizes"]["rows"]
+    assert [(r["method"], r["noise"]) for r in rows] == [("mash-nothp", "correlated:sigma=25,beta=1"),
+                                                          ("mash", "correlated:sigma=25,beta=1")]
+    capsys.readouterr()
+    assert script.main(["--show", str(out)]) == 0
+    assert "(M-nothp: the same with `THP_MEM_ALLOC_ENABLE=0`, huge pages off)" in capsys.readouterr().out
+    assert script.main(["--parts", "sizes", "--methods", "bm3d-nothp", "--out", str(out)]) == 2
 
 
 def test_bench_diff_compares_methods_image_by_image():

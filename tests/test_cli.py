@@ -207,3 +207,14 @@ def test_methods_verbose_lists_options_and_presets(capsys):
     assert cli.main(["methods", "-v"]) == 0
     out = capsys.readouterr().out
     assert "percent=1.5" in out and "train.preset=NAME" in out and "sigma=None" in out
+
+
+def test_cli_turns_on_huge_pages_unless_the_environment_says_otherwise(monkeypatch, capsys):
+    from noise2x.cli import HUGE_PAGES_ENV
+
+    monkeypatch.delenv(HUGE_PAGES_ENV, raising=False)
+    assert main(["methods"]) == 0
+    assert os.environ[HUGE_PAGES_ENV] == "1"
+    monkeypatch.setenv(HUGE_PAGES_ENV, "0")
+    assert main(["methods"]) == 0
+    assert os.environ[HUGE_PAGES_ENV] == "0"
