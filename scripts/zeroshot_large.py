@@ -59,11 +59,12 @@ from zeroshot_cli_time import CLI, step_time  # noqa: E402
 PARTS = ("tiles", "probe", "mosaic", "sizes")
 ZS_TILES = int(ZS_PRESETS["cpu"]["tiles"])
 #: The noise each method of the sizes part gets; ``auto`` is `noise2x denoise` with no options, ``auto-bf16``
-#: the same with ``--precision bf16``.
+#: the same with ``--precision bf16``; ``mash-bf16`` MASH with it.
 SPECS = {"zs_n2n": "gaussian:sigma=25", "mash": "correlated:sigma=25,beta=1", "auto": "gaussian:sigma=25",
-         "auto-bf16": "gaussian:sigma=25"}
+         "auto-bf16": "gaussian:sigma=25", "mash-bf16": "correlated:sigma=25,beta=1"}
 #: The ``noise2x denoise`` options of each method of the sizes part.
-CLI_OPTIONS = {"auto": [], "auto-bf16": ["--precision", "bf16"]}
+CLI_OPTIONS = {"auto": [], "auto-bf16": ["--precision", "bf16"],
+               "mash-bf16": ["--method", "mash", "--precision", "bf16"]}
 #: A method of the sizes part named ``M-nothp`` runs ``M`` with PyTorch's transparent huge pages off
 #: (``THP_MEM_ALLOC_ENABLE=0``; the CLI turns them on otherwise).
 NO_THP = "-nothp"
@@ -238,6 +239,8 @@ def markdown(result: dict[str, Any]) -> str:
         auto = " (auto: no options; auto-bf16: `--precision bf16`)" if any(r["method"] == "auto-bf16"
                                                                           for r in entry["rows"]) else \
             " (auto: no options)" if any(r["method"] == "auto" for r in entry["rows"]) else ""
+        if any(r["method"] == "mash-bf16" for r in entry["rows"]):
+            auto += " (mash-bf16: `--method mash --precision bf16`)"
         if any(r["method"].endswith(NO_THP) for r in entry["rows"]):
             auto += f" (M{NO_THP}: the same with `THP_MEM_ALLOC_ENABLE=0`, huge pages off)"
         out += [f"`noise2x denoise --method M`{auto} end to end: {_when(entry)}; host speed "

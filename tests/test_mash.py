@@ -288,9 +288,8 @@ def test_warm_start_continues_the_best_trained_probe_network(monkeypatch, rgb_im
     original = mash_mod._train
     calls: list[tuple[float, object, nn.Module]] = []          # (ratio, init, trained network) per training
 
-    def spy(x, *, ratio, steps, cfg, gen, report, on_step=None, init=None, clip=0.0, stats=None):
-        net, loss = original(x, ratio=ratio, steps=steps, cfg=cfg, gen=gen, report=report, on_step=on_step,
-                             init=init, clip=clip, stats=stats)
+    def spy(x, *, ratio, init=None, **kw):
+        net, loss = original(x, ratio=ratio, init=init, **kw)
         calls.append((ratio, init, net))
         return net, loss
 
@@ -432,9 +431,9 @@ def test_probe_runs_on_the_window_and_step_3_on_the_whole_image(monkeypatch):
         trained.append(tuple(x.shape[-2:]))
         return train(x, **kw)
 
-    def spy_average(net, x, ratio, count, *, generator):
+    def spy_average(net, x, ratio, count, **kw):
         averaged.append(x.clone())
-        return average(net, x, ratio, count, generator=generator)
+        return average(net, x, ratio, count, **kw)
 
     monkeypatch.setattr(mash_mod, "_train", spy_train)
     monkeypatch.setattr(mash_mod, "masked_average", spy_average)

@@ -167,12 +167,84 @@ def test_zs_n2n_bf16_trains_and_denoises(gray_image):
         zs_n2n(noisy, steps=1, precision="fp16")
 
 
+def test_mash_bf16_keeps_float32_probes_and_runs_step_3_in_bfloat16(rgb_image):
+    from noise2x.zeroshot import mash
+
+    noisy = rgb_image + 20 * np.random.default_rng(2).standard_normal(rgb_image.shape)
+    kw = dict(probe_steps=4, steps=6, width=8, predictions=2, shuffle_at=2, crop=32, probe_repeats=1, shuffle="on")
+    fp32_info: dict = {}
+    bf16_info: dict = {}
+    fp32 = mash(noisy, rng=1, info=fp32_info, **kw)
+    bf16 = mash(noisy, rng=1, info=bf16_info, precision="bf16", **kw)
+    # steps 1-2 are float32 whatever the precision: the same probe stds, gap and level
+    assert bf16_info["probe_std"] == fp32_info["probe_std"] and bf16_info["level"] == fp32_info["level"]
+    assert bf16_info["precision"] == "bf16" and fp32_info["precision"] == "fp32"
+    assert bf16_info["shuffled"] and bf16.dtype == np.float64 and np.isfinite(bf16).all()
+    assert np.abs(bf16 - fp32).max() > 1e-3      # step 3 and the prediction ran in bfloat16
+    assert bf16_info["final_loss"] != fp32_info["final_loss"]                  # step 3's training steps did
+    # the masked predictions alone: bfloat16 under autocast, averaged in float32
+    from noise2x.zeroshot.mash import masked_average
+    from noise2x.zeroshot.nets import MaskedUNet, new_network, to_tensor
+
+    net = new_network(MaskedUNet, 3, 8, gen=torch.Generator().manual_seed(0))
+    x = to_tensor(noisy)
+    averages = {p: masked_average(net, x, 0.5, 2, generator=torch.Generator().manual_seed(1), precision=p)
+                for p in ("fp32", "bf16")}
+    assert averages["bf16"].dtype == torch.float32
+    assert 0 < float((averages["bf16"] - averages["fp32"]).abs().max()) < 5.0
+    with pytest.raises(UsageError, match="mash: precision must be fp32 or bf16"):
+        mash(noisy, steps=1, precision="fp16")
+
+
+def test_mash_bf16_reaches_step_3_and_the_output_only(monkeypatch, rgb_image):
+    import importlib
+
+    from noise2x.zeroshot import mash
+
+    mash_mod = importlib.import_module("noise2x.zeroshot.mash")
+    calls: list[tuple[str, str]] = []
+    train, average = mash_mod._train, mash_mod.masked_average
+
+    def spy_train(x, **kw):
+        calls.append(("train", kw.get("precision", "fp32")))
+        return train(x, **kw)
+
+    def spy_average(net, x, ratio, count, **kw):
+        calls.append(("average", kw.get("precision", "fp32")))
+        return average(net, x, ratio, count, **kw)
+
+    monkeypatch.setattr(mash_mod, "_train", spy_train)
+    monkeypatch.setattr(mash_mod, "masked_average", spy_average)
+    noisy = rgb_image + 20 * np.random.default_rng(2).standard_normal(rgb_image.shape)
+    mash(noisy, rng=1, probe_steps=2, steps=4, width=8, predictions=1, shuffle_at=1, crop=32, probe_repeats=1,
+         shuffle="on", precision="bf16")
+    # two probes (train, average) in fp32; step 3's training, its flat-region estimate and the output in bf16
+    assert calls == [("train", "fp32"), ("average", "fp32")] * 2 + [("train", "bf16"), ("average", "bf16"),
+                                                                    ("average", "bf16")]
+
+
+def test_mash_bf16_fixed_ratio_denoises(gray_image):
+    from conftest import psnr_8bit
+    from noise2x.zeroshot import mash
+
+    noisy = gray_image + 25 * np.random.default_rng(0).standard_normal(gray_image.shape)
+    kw = dict(ratio=0.5, steps=80, lr=2e-3, width=8, predictions=4)
+    fp32 = mash(noisy, rng=0, **kw)
+    bf16 = mash(noisy, rng=0, precision="bf16", **kw)
+    assert psnr_8bit(gray_image, bf16) > psnr_8bit(gray_image, noisy) + 1.5
+    assert abs(psnr_8bit(gray_image, bf16) - psnr_8bit(gray_image, fp32)) < 0.5
+
+
 def test_direct_methods_and_precision(gray_image, tmp_path, capsys, monkeypatch):
     noisy = gray_image + 25 * np.random.default_rng(0).standard_normal(gray_image.shape)
     info: dict = {}
     out = api.denoise(noisy, method="zs_n2n", options={"steps": 3}, precision="bf16", info=info)
     assert out.shape == noisy.shape and info["precision"] == "bf16"
-    with pytest.raises(UsageError, match="precision bf16 applies to models and to zs_n2n; method bm3d has no"):
+    info = {}
+    out = api.denoise(noisy, method="mash", options={"steps": 2, "probe_steps": 2, "width": 8, "predictions": 1},
+                      precision="bf16", info=info)
+    assert out.shape == noisy.shape and info["precision"] == "bf16"
+    with pytest.raises(UsageError, match="precision bf16 applies to models, zs_n2n and mash; method bm3d has no"):
         api.denoise(noisy, method="bm3d", noise="gaussian:sigma=25", precision="bf16")
     # a method chosen with no options that has no precision setting runs as always, and says so
     from noise2x import pretrained

@@ -221,8 +221,10 @@ def denoise(
         Arithmetic of a model's forward pass: ``fp32`` (default), ``bf16``
         (1.5 to 2 times as fast on a CPU with bfloat16 instructions) or ``fp16``
         (GPU); see :data:`noise2x.predict.PRECISIONS`. Of the direct methods
-        only ``zs_n2n`` takes it (``bf16``: its training too); the others
-        raise a UsageError for anything but fp32.
+        ``zs_n2n`` and ``mash`` take it (``bf16``: their training too; MASH's
+        probes stay fp32); the others raise a UsageError for anything but
+        fp32, unless chosen with no ``method`` (a progress line then says it
+        does not apply).
 
     Returns
     -------
@@ -267,11 +269,11 @@ def denoise(
         method = choice.method
     if info is not None:
         info["method"] = method
-    if precision != "fp32":  # a direct method that takes it (zs_n2n); else an error, or a note when chosen here
+    if precision != "fp32":  # a direct method that takes it (zs_n2n, mash); else an error, or a note when chosen here
         if "precision" in method_options(resolve_direct(method)):
             options = {**(options or {}), "precision": precision}
         elif not chosen:
-            raise UsageError(f"precision {precision} applies to models and to zs_n2n; method {method} has no "
+            raise UsageError(f"precision {precision} applies to models, zs_n2n and mash; method {method} has no "
                              f"precision setting")
         elif progress is not None:
             progress(f"{method} has no precision setting: precision {precision} does not apply")

@@ -263,7 +263,7 @@ def run_bench(
     precision : str, default "fp32"
         Arithmetic of the forward pass of the models (model files, trained
         methods, ``auto``'s shipped models; ``noise2x.predict.PRECISIONS``)
-        and of the direct methods that take a ``precision`` option (zs_n2n);
+        and of the direct methods that take a ``precision`` option (zs_n2n, mash);
         the others run as they always do.
 
     Returns

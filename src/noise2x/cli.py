@@ -313,9 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a gray model on a colour image: luma = an RGB image's luminance and chrominance planes "
                         "(auto for RGB), channels = each channel alone (e.g. microscopy channels)")
     d.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
-                   help="arithmetic of a model's forward pass (and of zs_n2n's training): bf16 is 1.5 to 2 times "
-                        "as fast on a CPU with bfloat16 instructions (AVX512-BF16, AMX), fp16 runs on a GPU "
-                        "(default fp32)")
+                   help="arithmetic of a model's forward pass (and of zs_n2n's and mash's training): bf16 is "
+                        "1.5 to 2 times as fast on a CPU with bfloat16 instructions (AVX512-BF16, AMX), fp16 runs "
+                        "on a GPU (default fp32)")
     d.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
     d.add_argument("--seed", type=int, default=0, help="seed for stochastic methods")
     d.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")

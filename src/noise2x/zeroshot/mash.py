@@ -184,21 +184,33 @@ def masked_l1(pred: torch.Tensor, target: torch.Tensor, hidden: torch.Tensor) ->
 
 
 def masked_average(net: torch.nn.Module, x: torch.Tensor, ratio: float, count: int,
-                   *, generator: torch.Generator) -> torch.Tensor:
+                   *, generator: torch.Generator, precision: str = "fp32") -> torch.Tensor:
     """Average of ``count`` predictions of ``net`` from ``x`` with fresh random masks of ``ratio``.
 
     Each mask covers the whole image; an image of more than
     :data:`~noise2x.zeroshot.nets.BAND_PIXELS` pixels goes through the
     network in bands of rows with 64 rows of context (aligned with the
     U-Net's 32-pixel grid), which bounds the memory and differs from the
-    whole-image prediction only slightly near the bands' edges.
+    whole-image prediction only slightly near the bands' edges. With
+    ``precision="bf16"`` the network runs under ``torch.autocast`` in
+    bfloat16; the average is float32.
     """
     total = torch.zeros_like(x)
-    with torch.no_grad():
+    with torch.no_grad(), _autocast(precision):
         for _ in range(count):
             keep = sample_keep_mask(tuple(x.shape), ratio, generator=generator)
-            total += in_bands(net, x * keep, margin=_BAND_MARGIN, align=32)
+            total += in_bands(net, x * keep, margin=_BAND_MARGIN, align=32).float()
     return total / count
+
+
+#: MASH's precisions: the probes (steps 1-2) are always float32, since step 2's thresholds were calibrated on
+#: float32 probes; ``bf16`` runs step 3's training steps and the predictions after it under ``torch.autocast``.
+PRECISIONS = ("fp32", "bf16")
+
+
+def _autocast(precision: str) -> Any:
+    """``torch.autocast`` in bfloat16 on the CPU for ``"bf16"``; a context that does nothing for ``"fp32"``."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 #: Rows of context above and below each band of :func:`masked_average`.
@@ -438,6 +450,7 @@ def _train(
     init: torch.nn.Module | None = None,
     clip: float = 0.0,
     stats: dict[str, Any] | None = None,
+    precision: str = "fp32",
 ) -> tuple[torch.nn.Module, float]:
     """Train a U-Net on ``x`` with masking ratio ``ratio``; return it and its last loss.
 
@@ -447,7 +460,9 @@ def _train(
     target (the local shuffle); until then the target is ``x`` itself.
     ``clip > 0`` clips the gradient's global norm to ``clip`` before each step;
     ``stats`` then receives ``clipped_steps`` (steps whose norm exceeded
-    ``clip``) and ``max_grad_norm`` (before clipping).
+    ``clip``) and ``max_grad_norm`` (before clipping). ``precision="bf16"``
+    runs each step's forward pass and loss under ``torch.autocast`` in
+    bfloat16 (weights, gradients and Adam's state stay float32).
     """
     # channels-last weights make the convolutions run channels-last (faster on CPUs, BENCHMARKS.md)
     if init is None:
@@ -470,7 +485,8 @@ def _train(
         else:
             xs, ts = x, target
         keep = sample_keep_mask(tuple(xs.shape), ratio, generator=gen)
-        loss = masked_l1(net(xs * keep), ts, 1.0 - keep)
+        with _autocast(precision):
+            loss = masked_l1(net(xs * keep), ts, 1.0 - keep)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if clip > 0:
@@ -664,6 +680,7 @@ def mash(
     warm_start: bool | None = None,
     grad_clip: float | None = None,
     probe_window: int | None = None,
+    precision: str = "fp32",
 ) -> np.ndarray:
     """Denoise one image with MASH (masked and shuffled blind-spot training on that image alone).
 
@@ -691,7 +708,8 @@ def mash(
         from, or None), with ``grad_clip`` also ``clipped_steps`` (steps of
         the final training whose gradient norm exceeded it) and
         ``max_grad_norm``, ``units`` (offset and scale of the map to 8-bit
-        units; 0 and 1 for 8-bit and larger units), the settings and ``seconds``.
+        units; 0 and 1 for 8-bit and larger units), ``precision``, the settings and
+        ``seconds``.
     preset : {"cpu", "paper", "code"}
         ``cpu`` (default): two pairs of probes of 600 steps and a final
         training of 2000 steps on random 64x64 crops with a U-Net of width 32
@@ -753,6 +771,13 @@ def mash(
         of this side of a larger image (:func:`probe_window_box`); 0 probes
         the whole image (the paper and code presets; the cpu preset uses
         256). Step 3 and the output always use the whole image.
+    precision : {"fp32", "bf16"}
+        ``bf16`` runs step 3 (its training steps, the shuffle's flat-region
+        estimate) and the output's predictions under ``torch.autocast`` in
+        bfloat16: faster on CPUs with bfloat16 instructions (BENCHMARKS.md,
+        "bf16 (mixed-precision) training"). Steps 1-2 stay float32 whatever
+        it is: step 2's thresholds were calibrated on float32 probes, so the
+        level chosen does not depend on it.
 
     Returns
     -------
@@ -761,6 +786,8 @@ def mash(
     """
     if shuffle not in _SHUFFLE:
         raise UsageError(f"mash: shuffle must be one of {', '.join(_SHUFFLE)}, got '{shuffle}'")
+    if precision not in PRECISIONS:
+        raise UsageError(f"mash: precision must be fp32 or bf16, got {precision!r}")
     cfg = _config(preset, {
         "steps": steps, "probe_steps": probe_steps, "predictions": predictions, "lr": lr, "crop": crop,
         "width": width, "eps_low": eps_low, "eps_high": eps_high, "ratio_low": ratio_low,
@@ -777,7 +804,7 @@ def mash(
     x = to_tensor(image)
     size = f"{image.shape[0]}x{image.shape[1]}"
     say = progress or (lambda _msg: None)
-    details: dict[str, Any] = {"preset": preset, **cfg, "units": units}
+    details: dict[str, Any] = {"preset": preset, **cfg, "units": units, "precision": precision}
     k = cfg["predictions"]
 
     init, init_ratio = None, None
@@ -801,7 +828,7 @@ def mash(
     def maybe_shuffle(i: int, net: torch.nn.Module) -> torch.Tensor | None:
         if not do_shuffle or i != min(cfg["shuffle_at"], cfg["steps"] - 1):
             return None
-        estimate = from_tensor(masked_average(net, x, chosen, k, generator=gen), image)
+        estimate = from_tensor(masked_average(net, x, chosen, k, generator=gen, precision=precision), image)
         flat = flat_tiles(estimate, threshold=float(cfg["flat_threshold"]), tile=cfg["tile"])
         details.update({"shuffled": True, "flat_fraction": float(flat.mean()) if flat.size else 0.0})
         say(f"mash {size}: shuffling {int(flat.sum())} of {flat.size} tiles ({cfg['tile']}x{cfg['tile']}) "
@@ -810,10 +837,11 @@ def mash(
 
     report = Reporter(progress, f"mash {size} ratio {chosen:g}", cfg["steps"])
     net, loss_value = _train(x, ratio=chosen, steps=cfg["steps"], cfg=cfg, gen=gen, report=report,
-                             on_step=maybe_shuffle, init=init, clip=cfg["grad_clip"], stats=details)
+                             on_step=maybe_shuffle, init=init, clip=cfg["grad_clip"], stats=details,
+                             precision=precision)
     if image.shape[0] * image.shape[1] > BAND_PIXELS:
         say(f"mash {size}: averaging {k} masked predictions of the whole image")
-    out = masked_average(net, x, chosen, k, generator=gen)
+    out = masked_average(net, x, chosen, k, generator=gen, precision=precision)
     details.update({"final_loss": loss_value, "seconds": time.perf_counter() - start})
     if info is not None:
         info.update(details)
