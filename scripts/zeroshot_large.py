@@ -71,14 +71,12 @@ NO_THP = "-nothp"
 
 
 def cli_run(method: str) -> tuple[str, list[str], dict[str, str]]:
-    """The base method, its ``noise2x denoise`` options and its environment, for a sizes-part method."""
+    """The base method, its ``noise2x denoise`` options and its environment, for a sizes-part method
+    (checked by :func:`main`)."""
     env = dict(os.environ)
     if method.endswith(NO_THP):
         method = method[: -len(NO_THP)]
         env["THP_MEM_ALLOC_ENABLE"] = "0"
-    if method not in SPECS:
-        raise SystemExit(f"error: unknown method '{method}' for the sizes part; use one of {', '.join(SPECS)} "
-                         f"(each also as M{NO_THP})")
     return method, CLI_OPTIONS.get(method, ["--method", method]), env
 
 

@@ -383,7 +383,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (``python -m noise2x`` and the console script)."""
     # PyTorch backs CPU tensors of 2 MB and more with transparent huge pages when this is set; it reads it
     # once, at the first such tensor, so it is set before any: a large image then spends far less time in
-    # page faults (1.6x faster MASH prediction at 12 MP, same output; BENCHMARKS.md "Huge pages").
+    # page faults (MASH on a 12-MP photo 1.5 times faster, same output; BENCHMARKS.md "Huge pages for large
+    # images").
     # THP_MEM_ALLOC_ENABLE=0 in the environment turns it off.
     os.environ.setdefault(HUGE_PAGES_ENV, "1")
     parser = build_parser()
