@@ -580,3 +580,19 @@ def test_bench_diff_compares_methods_image_by_image():
     rows = script.compare(result([30.0, 28.0, 29.0], 2.0), result([30.5, 27.0, 29.0], 1.0))
     assert rows == ["| auto | bsd68, gaussian:sigma=25 | 3 | 29.0000 / 0.8000 | 28.8333 / 0.8000 | -0.1667 | "
                     "-1.0000 | 1 | 2.000 | 1.000 |"]
+
+
+def test_alloc_probe_runs_each_setting_in_its_own_process(tmp_path, capsys):
+    import json
+
+    script = _load("alloc_probe")
+    out = tmp_path / "probe.json"
+    assert script.main(["--size", "32x48", "--count", "1", "--settings", "plain,thp", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert [r["setting"] for r in result["rows"]] == ["plain", "thp"]
+    # the allocator setting changes no arithmetic
+    assert result["rows"][0]["output_sum"] == result["rows"][1]["output_sum"]
+    capsys.readouterr()
+    assert script.main(["--show", str(out)]) == 0
+    assert "| thp |" in capsys.readouterr().out
+    assert script.main(["--settings", "fast", "--out", str(out)]) == 2
