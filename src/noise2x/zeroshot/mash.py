@@ -50,8 +50,8 @@ import torch
 
 from ..errors import UsageError
 from ..io import to_8bit_units
-from .nets import (BAND_PIXELS, MaskedUNet, Reporter, checked_in_8bit_units, from_tensor, in_bands, make_generators,
-                   new_network, to_tensor)
+from .nets import (BAND_PIXELS, MaskedUNet, Reporter, autocast, check_precision, checked_in_8bit_units, from_tensor,
+                   in_bands, make_generators, new_network, to_tensor)
 
 __all__ = [
     "mash",
@@ -196,21 +196,11 @@ def masked_average(net: torch.nn.Module, x: torch.Tensor, ratio: float, count: i
     bfloat16; the average is float32.
     """
     total = torch.zeros_like(x)
-    with torch.no_grad(), _autocast(precision):
+    with torch.no_grad(), autocast(precision):
         for _ in range(count):
             keep = sample_keep_mask(tuple(x.shape), ratio, generator=generator)
             total += in_bands(net, x * keep, margin=_BAND_MARGIN, align=32).float()
     return total / count
-
-
-#: MASH's precisions: the probes (steps 1-2) are always float32, since step 2's thresholds were calibrated on
-#: float32 probes; ``bf16`` runs step 3's training steps and the predictions after it under ``torch.autocast``.
-PRECISIONS = ("fp32", "bf16")
-
-
-def _autocast(precision: str) -> Any:
-    """``torch.autocast`` in bfloat16 on the CPU for ``"bf16"``; a context that does nothing for ``"fp32"``."""
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 #: Rows of context above and below each band of :func:`masked_average`.
@@ -485,7 +475,7 @@ def _train(
         else:
             xs, ts = x, target
         keep = sample_keep_mask(tuple(xs.shape), ratio, generator=gen)
-        with _autocast(precision):
+        with autocast(precision):
             loss = masked_l1(net(xs * keep), ts, 1.0 - keep)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -786,8 +776,7 @@ def mash(
     """
     if shuffle not in _SHUFFLE:
         raise UsageError(f"mash: shuffle must be one of {', '.join(_SHUFFLE)}, got '{shuffle}'")
-    if precision not in PRECISIONS:
-        raise UsageError(f"mash: precision must be fp32 or bf16, got {precision!r}")
+    check_precision(precision, "mash")
     cfg = _config(preset, {
         "steps": steps, "probe_steps": probe_steps, "predictions": predictions, "lr": lr, "crop": crop,
         "width": width, "eps_low": eps_low, "eps_high": eps_high, "ratio_low": ratio_low,

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import InputError
+from ..errors import InputError, UsageError
 from ..io import to_8bit_units
 
 __all__ = [
@@ -34,9 +34,28 @@ __all__ = [
     "Reporter",
     "in_bands",
     "BAND_PIXELS",
+    "PRECISIONS",
+    "check_precision",
+    "autocast",
 ]
 
 _SCALE = 255.0
+
+#: The zero-shot methods' ``precision``: ``fp32``, or ``bf16`` (their steps and predictions under
+#: ``torch.autocast`` in bfloat16 on the CPU; the weights and Adam's state stay float32).
+PRECISIONS = ("fp32", "bf16")
+
+
+def check_precision(precision: str, method: str) -> None:
+    """A UsageError naming ``method`` unless ``precision`` is one of :data:`PRECISIONS`."""
+    if precision not in PRECISIONS:
+        raise UsageError(f"{method}: precision must be fp32 or bf16, got {precision!r}")
+
+
+def autocast(precision: str) -> Any:
+    """``torch.autocast`` in bfloat16 on the CPU for ``"bf16"``; a context that does nothing for ``"fp32"``."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+
 
 #: Inference on an image of more pixels than this runs in horizontal bands
 #: (:func:`in_bands`), so that a large photo does not need the memory of the

@@ -27,8 +27,8 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UsageError
-from .nets import (NoiseNet, Reporter, checked_in_8bit_units, from_tensor, in_bands, make_generators, new_network,
-                   to_tensor)
+from .nets import (NoiseNet, Reporter, autocast, check_precision, checked_in_8bit_units, from_tensor, in_bands,
+                   make_generators, new_network, to_tensor)
 
 __all__ = ["zs_n2n", "pair_downsample", "zs_n2n_loss", "training_tiles", "PRESETS"]
 
@@ -211,9 +211,7 @@ def zs_n2n(
             or tile_ < 0 or 0 < tile_ < 4 or tiles_ < 1):
         raise UsageError("zs_n2n: need steps >= 0, width >= 1, step_size >= 1, lr > 0, 0 < gamma <= 1, "
                          "tile 0 (whole image) or >= 4 and tiles >= 1")
-    if precision not in ("fp32", "bf16"):
-        raise UsageError(f"zs_n2n: precision must be fp32 or bf16, got {precision!r}")
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+    check_precision(precision, "zs_n2n")
     image, units = checked_in_8bit_units(noisy, name="zs_n2n input")
     start = time.perf_counter()
     _, gen = make_generators(rng)
@@ -233,7 +231,7 @@ def zs_n2n(
     report = Reporter(progress, what, steps_)
     loss_value = float("nan")
     for i in range(steps_):
-        with autocast:
+        with autocast(precision):
             loss = zs_n2n_loss(net, xs)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -241,7 +239,7 @@ def zs_n2n(
         sched.step()
         loss_value = float(loss.detach())
         report.step(i, loss_value)
-    with torch.no_grad(), autocast:
+    with torch.no_grad(), autocast(precision):
         out = x - in_bands(net, x, margin=8).float()
     if info is not None:
         info.update({"preset": preset, **cfg, "precision": precision, "units": units,
