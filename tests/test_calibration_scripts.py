@@ -596,3 +596,18 @@ def test_alloc_probe_runs_each_setting_in_its_own_process(tmp_path, capsys):
     assert script.main(["--show", str(out)]) == 0
     assert "| thp |" in capsys.readouterr().out
     assert script.main(["--settings", "fast", "--out", str(out)]) == 2
+
+
+def test_mash_or_model_table(tmp_path):
+    import json
+
+    script = _load("mash_or_model")
+    row = {"image": "a.png", "index": 0, "noise": "gaussian:sigma=5", "noisy": 34.1, "beta": 0.8, "model": 35.4,
+           "mash": 27.36, "mash_level": "medium", "mash_s": 146.2, "model_s": 0.4}
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"rows": [row, {**row, "image": "b.png", "mash": 36.0, "mash_s": 180.0}]}))
+    lines = script.show(path).splitlines()
+    assert lines[2] == "| a.png | `gaussian:sigma=5` | 0.80 | 34.10 | 35.40 | 27.36, medium | -8.04 |"
+    assert lines[3].endswith("| 36.00, medium | +0.60 |")
+    assert lines[-1] == "MASH took 146-180 s per image."
+    assert script.main(["--show", str(path)]) == 0

@@ -1,0 +1,119 @@
+#!/usr/bin/env python
+"""MASH against the shipped white-noise model on images whose noise reads as correlated.
+
+``noise2x denoise IMAGE`` (no options) sends an image to MASH when the noise reads as spatially
+correlated. On a textured photo, weak white noise can read so (BENCHMARKS.md, "White or correlated"),
+and a blind-spot network, which never sees a pixel's own value, then removes texture with the noise.
+This script measures what each choice gives: for each image of ``--dataset`` (default BSD68;
+``--images``, 0-based indices in sorted file order) and noise (``--noises``, drawn per PROTOCOL.md with ``index = i``, rounded and
+clipped to 8 bits as a file holds it), the PSNR of the noisy input, of the shipped ``gray-gaussian``
+model (a colour image: through its luminance and chrominance planes) and of MASH (cpu preset, ``rng = i``), with their seconds, MASH's level, and the
+correlation estimate the choice reads (``noise2x.estimate.correlation``). Results are written to
+``--out`` after each run (a re-run with the same ``--out`` keeps the rows already there and skips
+them). ``--show FILE`` prints the Markdown table of a results file. Usage (the run behind
+BENCHMARKS.md)::
+
+    python scripts/mash_or_model.py --out benchmarks/mash_or_model.json
+    python scripts/mash_or_model.py --dataset cbsd68 --images 0 --noises "correlated:sigma=25,beta=0.5;correlated:sigma=25,beta=1" --out benchmarks/mash_or_model_rgb.json
+    python scripts/mash_or_model.py --show benchmarks/mash_or_model.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+IMAGES = "31,6,19"
+NOISES = "gaussian:sigma=5;correlated:sigma=25,beta=1;correlated:sigma=10,beta=1;correlated:sigma=25,beta=0.5;correlated:sigma=10,beta=0.5"
+
+
+def _row(index: int, path: Path, spec: str) -> dict[str, Any]:
+    import noise2x
+    from noise2x import estimate
+    from noise2x.io import read_image
+    from noise2x.metrics import psnr
+    from noise2x.noise import parse_noise, protocol_noisy
+
+    clean = read_image(path).astype(np.float64)
+    noisy = np.clip(np.round(protocol_noisy(clean, parse_noise(spec), index=index)), 0, 255)
+    planes = [noisy] if noisy.ndim == 2 else [noisy[..., c] for c in range(noisy.shape[-1])]
+    est = [estimate.correlation(p) for p in planes]
+    row: dict[str, Any] = {"image": path.name, "index": index, "noise": spec, "noisy": psnr(clean, noisy),
+                           "beta": float(np.median([e.beta for e in est])),
+                           "sigma_all_lags": float(np.median([e.sigma for e in est])),
+                           "sigma_white": float(np.median([estimate.sigma(p) for p in planes]))}
+    for name, kw in (("model", {"model": "gray-gaussian"}), ("mash", {"method": "mash", "rng": index})):
+        info: dict[str, Any] = {}
+        start = time.perf_counter()
+        out = noise2x.denoise(noisy, info=info, **kw)
+        row[f"{name}_s"] = time.perf_counter() - start
+        row[name] = psnr(clean, out)
+        row[f"{name}_residual_std"] = float(np.std(noisy - out))
+        if name == "mash":
+            row["mash_level"] = info.get("level")
+    return row
+
+
+def show(path: Path) -> str:
+    """The Markdown table of a results file, and the range of MASH's seconds."""
+    rows = json.loads(path.read_text())["rows"]
+    lines = ["| image | noise | estimated beta | noisy (dB) | gray-gaussian (dB) | MASH (dB), level | MASH - model (dB) |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['image']} | `{r['noise']}` | {r['beta']:.2f} | {r['noisy']:.2f} | {r['model']:.2f} | "
+                     f"{r['mash']:.2f}, {r['mash_level']} | {r['mash'] - r['model']:+.2f} |")
+    seconds = [r["mash_s"] for r in rows]
+    if seconds:
+        lines.append(f"\nMASH took {min(seconds):.0f}-{max(seconds):.0f} s per image.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dataset", default="bsd68", help="folder name in ../shared/data")
+    ap.add_argument("--images", default=IMAGES, help="image indices, comma-separated")
+    ap.add_argument("--noises", default=NOISES, help="noise specs, ';'-separated")
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--show", type=Path)
+    args = ap.parse_args(argv)
+    if args.show:
+        print(show(args.show))
+        return 0
+    if args.out is None:
+        ap.error("--out or --show is required")
+    folder = DATA / args.dataset
+    if not folder.is_dir():
+        print(f"error: dataset folder {folder} not found", file=sys.stderr)
+        return 2
+    from noise2x.benchmark import machine_info
+    from noise2x.fsutil import atomic_path
+    from noise2x.io import list_images
+
+    files = list_images(folder)
+    result: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {"rows": []}
+    result.update({"command": " ".join(["python", "scripts/mash_or_model.py", *(argv or sys.argv[1:])]),
+                   "machine": machine_info()})
+    done = {(r["index"], r["noise"]) for r in result["rows"]}
+    for spec in args.noises.split(";"):
+        for index in (int(i) for i in args.images.split(",")):
+            if (index, spec) in done:
+                continue
+            row = _row(index, files[index], spec)
+            print(json.dumps(row), flush=True)
+            result["rows"].append(row)
+            with atomic_path(args.out) as tmp:
+                Path(tmp).write_text(json.dumps(result, indent=1))
+    print(show(args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
