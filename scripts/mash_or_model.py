@@ -1,20 +1,21 @@
 #!/usr/bin/env python
 """MASH against the shipped white-noise model on images whose noise reads as correlated.
 
-``noise2x denoise IMAGE`` (no options) sends an image to MASH when the noise reads as spatially
-correlated. On a textured photo, weak white noise can read so (BENCHMARKS.md, "White or correlated"),
-and a blind-spot network, which never sees a pixel's own value, then removes texture with the noise.
-This script measures what each choice gives: for each image of ``--dataset`` (default BSD68;
-``--images``, 0-based indices in sorted file order) and noise (``--noises``, drawn per PROTOCOL.md with ``index = i``, rounded and
-clipped to 8 bits as a file holds it), the PSNR of the noisy input, of the shipped ``gray-gaussian``
-model (a colour image: through its luminance and chrominance planes) and of MASH (cpu preset, ``rng = i``), with their seconds, MASH's level, and the
-correlation estimate the choice reads (``noise2x.estimate.correlation``). Results are written to
-``--out`` after each run (a re-run with the same ``--out`` keeps the rows already there and skips
-them). ``--show FILE`` prints the Markdown table of a results file. Usage (the run behind
-BENCHMARKS.md)::
+Up to d7ee4a3, ``noise2x denoise IMAGE`` (no options) sent an image to MASH when its noise read as
+spatially correlated; on a textured photo weak white noise can read so (BENCHMARKS.md, "White or
+correlated"). This script measures what each choice gives: for each image of ``--dataset`` (default
+BSD68; ``--images``, 0-based indices in sorted file order) and noise (``--noises``, drawn per
+PROTOCOL.md with ``index = i``, rounded and clipped to 8 bits as a file holds it), the PSNR of the
+noisy input, of the shipped ``gray-gaussian`` model (a colour image: through its luminance and
+chrominance planes) and of MASH (cpu preset, ``rng = i``), with their seconds, MASH's level, and the
+correlation estimate the choice reads (``noise2x.estimate.correlation``; colour: the channels'
+medians). Results are written to ``--out`` after each run (a re-run with the same ``--out`` keeps
+the rows already there and skips them). ``--show FILE`` prints the Markdown table of a results file.
+Usage (the runs behind BENCHMARKS.md, "Correlated noise with no options: MASH or the model")::
 
     python scripts/mash_or_model.py --out benchmarks/mash_or_model.json
-    python scripts/mash_or_model.py --dataset cbsd68 --images 0 --noises "correlated:sigma=25,beta=0.5;correlated:sigma=25,beta=1" --out benchmarks/mash_or_model_rgb.json
+    python scripts/mash_or_model.py --dataset cbsd68 --images 0 \
+        --noises "correlated:sigma=25,beta=0.5;correlated:sigma=25,beta=1" --out benchmarks/mash_or_model_rgb.json
     python scripts/mash_or_model.py --show benchmarks/mash_or_model.json
 """
 
@@ -32,7 +33,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 IMAGES = "31,6,19"
-NOISES = "gaussian:sigma=5;correlated:sigma=25,beta=1;correlated:sigma=10,beta=1;correlated:sigma=25,beta=0.5;correlated:sigma=10,beta=0.5"
+NOISES = ("gaussian:sigma=5;correlated:sigma=25,beta=1;correlated:sigma=10,beta=1;correlated:sigma=25,beta=0.5;"
+          "correlated:sigma=10,beta=0.5")
 
 
 def _row(index: int, path: Path, spec: str) -> dict[str, Any]:
@@ -65,8 +67,8 @@ def _row(index: int, path: Path, spec: str) -> dict[str, Any]:
 def show(path: Path) -> str:
     """The Markdown table of a results file, and the range of MASH's seconds."""
     rows = json.loads(path.read_text())["rows"]
-    lines = ["| image | noise | estimated beta | noisy (dB) | gray-gaussian (dB) | MASH (dB), level | MASH - model (dB) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| image | noise | estimated beta | noisy (dB) | gray-gaussian (dB) | MASH (dB), level "
+             "| MASH - model (dB) |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['image']} | `{r['noise']}` | {r['beta']:.2f} | {r['noisy']:.2f} | {r['model']:.2f} | "
                      f"{r['mash']:.2f}, {r['mash_level']} | {r['mash'] - r['model']:+.2f} |")
@@ -94,16 +96,34 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: dataset folder {folder} not found", file=sys.stderr)
         return 2
     from noise2x.benchmark import machine_info
+    from noise2x.errors import Noise2xError
     from noise2x.fsutil import atomic_path
     from noise2x.io import list_images
+    from noise2x.noise import parse_noise
 
     files = list_images(folder)
+    try:
+        indices = [int(i) for i in args.images.split(",")]
+    except ValueError:
+        print(f"error: --images must be comma-separated whole numbers, got '{args.images}'", file=sys.stderr)
+        return 2
+    specs = args.noises.split(";")
+    try:
+        for spec in specs:
+            parse_noise(spec)
+    except Noise2xError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if any(not 0 <= i < len(files) for i in indices):
+        print(f"error: image indices must be in 0..{len(files) - 1} ({folder} holds {len(files)} images)",
+              file=sys.stderr)
+        return 2
     result: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {"rows": []}
     result.update({"command": " ".join(["python", "scripts/mash_or_model.py", *(argv or sys.argv[1:])]),
                    "machine": machine_info()})
     done = {(r["index"], r["noise"]) for r in result["rows"]}
-    for spec in args.noises.split(";"):
-        for index in (int(i) for i in args.images.split(",")):
+    for spec in specs:
+        for index in indices:
             if (index, spec) in done:
                 continue
             row = _row(index, files[index], spec)

@@ -611,3 +611,7 @@ def test_mash_or_model_table(tmp_path):
     assert lines[3].endswith("| 36.00, medium | +0.60 |")
     assert lines[-1] == "MASH took 146-180 s per image."
     assert script.main(["--show", str(path)]) == 0
+    out = tmp_path / "new.json"
+    for bad in (["--images", "a"], ["--noises", "gauss:s=1"], ["--images", "100000"], ["--dataset", "no-such-set"]):
+        assert script.main([*bad, "--out", str(out)]) == 2, bad
+    assert not out.exists()
