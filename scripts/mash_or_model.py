@@ -11,6 +11,7 @@ chrominance planes) and of MASH (cpu preset, ``rng = i``), with their seconds, M
 correlation estimate the choice reads (``noise2x.estimate.correlation``; colour: the channels'
 medians). Results are written to ``--out`` after each run (a re-run with the same ``--out`` keeps
 the rows already there and skips them). ``--show FILE`` prints the Markdown table of a results file.
+``--mash-set KEY=VALUE`` passes options to MASH (a results file holds runs with one set of options).
 Usage (the runs behind BENCHMARKS.md, "Correlated noise with no options: MASH or the model")::
 
     python scripts/mash_or_model.py --out benchmarks/mash_or_model.json
@@ -37,7 +38,7 @@ NOISES = ("gaussian:sigma=5;correlated:sigma=25,beta=1;correlated:sigma=10,beta=
           "correlated:sigma=10,beta=0.5")
 
 
-def _row(index: int, path: Path, spec: str) -> dict[str, Any]:
+def _row(index: int, path: Path, spec: str, mash_options: dict[str, str]) -> dict[str, Any]:
     import noise2x
     from noise2x import estimate
     from noise2x.io import read_image
@@ -52,7 +53,8 @@ def _row(index: int, path: Path, spec: str) -> dict[str, Any]:
                            "beta": float(np.median([e.beta for e in est])),
                            "sigma_all_lags": float(np.median([e.sigma for e in est])),
                            "sigma_white": float(np.median([estimate.sigma(p) for p in planes]))}
-    for name, kw in (("model", {"model": "gray-gaussian"}), ("mash", {"method": "mash", "rng": index})):
+    runs = (("model", {"model": "gray-gaussian"}), ("mash", {"method": "mash", "rng": index, "options": mash_options}))
+    for name, kw in runs:
         info: dict[str, Any] = {}
         start = time.perf_counter()
         out = noise2x.denoise(noisy, info=info, **kw)
@@ -83,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dataset", default="bsd68", help="folder name in ../shared/data")
     ap.add_argument("--images", default=IMAGES, help="image indices, comma-separated")
     ap.add_argument("--noises", default=NOISES, help="noise specs, ';'-separated")
+    ap.add_argument("--mash-set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a MASH option (repeatable), e.g. average=hidden")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--show", type=Path)
     args = ap.parse_args(argv)
@@ -108,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --images must be comma-separated whole numbers, got '{args.images}'", file=sys.stderr)
         return 2
     specs = args.noises.split(";")
+    if any("=" not in item for item in args.mash_set):
+        print("error: --mash-set takes KEY=VALUE", file=sys.stderr)
+        return 2
+    mash_options = dict(item.split("=", 1) for item in args.mash_set)
     try:
         for spec in specs:
             parse_noise(spec)
@@ -121,12 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {"rows": []}
     result.update({"command": " ".join(["python", "scripts/mash_or_model.py", *(argv or sys.argv[1:])]),
                    "machine": machine_info()})
+    if result.get("mash_options", {}) != mash_options:  # files without the key: MASH's defaults
+        print(f"error: {args.out} holds runs with MASH options {result.get('mash_options', {})}, not {mash_options}",
+              file=sys.stderr)
+        return 2
+    result["mash_options"] = mash_options
     done = {(r["index"], r["noise"]) for r in result["rows"]}
     for spec in specs:
         for index in indices:
             if (index, spec) in done:
                 continue
-            row = _row(index, files[index], spec)
+            row = _row(index, files[index], spec, mash_options)
             print(json.dumps(row), flush=True)
             result["rows"].append(row)
             with atomic_path(args.out) as tmp:

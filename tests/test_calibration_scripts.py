@@ -612,6 +612,9 @@ def test_mash_or_model_table(tmp_path):
     assert lines[-1] == "MASH took 146-180 s per image."
     assert script.main(["--show", str(path)]) == 0
     out = tmp_path / "new.json"
-    for bad in (["--images", "a"], ["--noises", "gauss:s=1"], ["--images", "100000"], ["--dataset", "no-such-set"]):
+    for bad in (["--images", "a"], ["--noises", "gauss:s=1"], ["--images", "100000"], ["--dataset", "no-such-set"],
+                ["--mash-set", "average"]):
         assert script.main([*bad, "--out", str(out)]) == 2, bad
     assert not out.exists()
+    if script.DATA.joinpath("bsd68").is_dir():  # a results file keeps one set of MASH options
+        assert script.main(["--mash-set", "average=hidden", "--out", str(path)]) == 2

@@ -495,3 +495,45 @@ def test_masked_average_in_bands_is_close_to_the_whole_image_one(monkeypatch):
     diff = (banded - whole).abs() * 255
     assert float(whole.std()) * 255 > 20
     assert 0 < float(diff.max()) < 0.05 and float(diff.mean()) < 0.005
+
+
+def test_hidden_only_average_is_blind_to_each_pixel_and_hides_each_pixel_evenly():
+    # an untrained U-Net's output at a visible pixel follows that pixel's own value (the input skip);
+    # averaging hidden entries only makes the output at a pixel independent of it (the blind-spot property)
+    _, gen = make_generators(0)
+    net = new_network(MaskedUNet, 1, 4, gen=gen)
+    x = torch.rand(1, 1, 32, 40, generator=torch.Generator().manual_seed(3))
+    bumped = x.clone()
+    bumped[..., 5, 7] += 0.5
+
+    def avg(inp, hidden_only):
+        return mash_mod.masked_average(net, inp, 0.3, 10, generator=torch.Generator().manual_seed(1),
+                                       hidden_only=hidden_only)
+
+    blind, blind_bumped = avg(x, True), avg(bumped, True)
+    assert float(blind[..., 5, 7]) == float(blind_bumped[..., 5, 7])
+    assert float((blind - blind_bumped).abs().max()) > 0        # the neighbours see the change
+    full, full_bumped = avg(x, False), avg(bumped, False)
+    assert float((full[..., 5, 7] - full_bumped[..., 5, 7]).abs()) > 1e-4
+
+    # stratified masks: each is a Bernoulli(ratio) draw, and every entry is hidden 3 (= 0.3 x 10) times
+    seen = []
+    spy = lambda inp: (seen.append((inp == 0).to(torch.float32)), net(inp))[1]  # noqa: E731
+    mash_mod.masked_average(spy, x, 0.3, 10, generator=torch.Generator().manual_seed(1), hidden_only=True)
+    counts = torch.stack(seen).sum(0)
+    assert torch.equal(counts, torch.full_like(counts, 3.0))
+    assert all(0.2 < float(m.mean()) < 0.4 for m in seen)
+    with pytest.raises(UsageError, match="predictions x ratio"):
+        mash_mod.masked_average(net, x, 0.05, 10, generator=torch.Generator().manual_seed(1), hidden_only=True)
+
+
+def test_mash_average_option():
+    noisy = np.clip(128 + 20 * np.random.default_rng(0).standard_normal((24, 28)), 0, 255)
+    kw = dict(probe_steps=2, steps=2, width=8, predictions=4, crop=8, probe_repeats=1, shuffle="off")
+    info: dict = {}
+    out = mash(noisy, rng=0, info=info, average="hidden", ratio=0.5, **kw)
+    assert out.shape == noisy.shape and np.isfinite(out).all() and info["average"] == "hidden"
+    with pytest.raises(UsageError, match="average must be one of all, hidden"):
+        mash(noisy, average="visible", **kw)
+    with pytest.raises(UsageError, match="predictions x ratio"):   # checked before any training
+        mash(noisy, average="hidden", ratio=0.2, **kw)

@@ -148,6 +148,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 _SHUFFLE = ("auto", "on", "off")
+_AVERAGE = ("all", "hidden")
 
 
 # ---------------------------------------------------------------- masking and loss
@@ -184,7 +185,7 @@ def masked_l1(pred: torch.Tensor, target: torch.Tensor, hidden: torch.Tensor) ->
 
 
 def masked_average(net: torch.nn.Module, x: torch.Tensor, ratio: float, count: int,
-                   *, generator: torch.Generator, precision: str = "fp32") -> torch.Tensor:
+                   *, generator: torch.Generator, precision: str = "fp32", hidden_only: bool = False) -> torch.Tensor:
     """Average of ``count`` predictions of ``net`` from ``x`` with fresh random masks of ``ratio``.
 
     Each mask covers the whole image; an image of more than
@@ -194,13 +195,37 @@ def masked_average(net: torch.nn.Module, x: torch.Tensor, ratio: float, count: i
     whole-image prediction only slightly near the bands' edges. With
     ``precision="bf16"`` the network runs under ``torch.autocast`` in
     bfloat16; the average is float32.
+
+    ``hidden_only=False`` (the paper and the authors' code) averages every
+    entry of every prediction. ``True`` averages each entry over the
+    predictions in which it was hidden, where the network was trained: its
+    output at a visible entry is never trained and may follow that entry's
+    own value (the average then depends on each pixel's own noise, and on
+    weak noise came out biased). The masks are then stratified: one uniform
+    draw ``u`` per entry, and prediction ``j`` hides the entries with
+    ``(u + j / count) mod 1 < ratio``, so that each mask is still an
+    independent Bernoulli(``ratio``) draw per entry while every entry is
+    hidden in ``floor`` or ``ceil`` of ``ratio * count`` predictions (at
+    least one when ``ratio * count >= 1``). The result at an entry then does
+    not depend on the entry's own value (the blind-spot property).
     """
     total = torch.zeros_like(x)
+    if hidden_only:
+        if ratio * count < 1:
+            raise UsageError(f"mash: averaging hidden entries only needs predictions x ratio >= 1, "
+                             f"got {count} x {ratio}")
+        u = torch.rand(tuple(x.shape), generator=generator)
+        seen = torch.zeros_like(x)
     with torch.no_grad(), autocast(precision):
-        for _ in range(count):
-            keep = sample_keep_mask(tuple(x.shape), ratio, generator=generator)
-            total += in_bands(net, x * keep, margin=_BAND_MARGIN, align=32).float()
-    return total / count
+        for j in range(count):
+            if hidden_only:
+                hidden = (torch.remainder(u + j / count, 1.0) < ratio).to(torch.float32)
+                total += in_bands(net, x * (1.0 - hidden), margin=_BAND_MARGIN, align=32).float() * hidden
+                seen += hidden
+            else:
+                keep = sample_keep_mask(tuple(x.shape), ratio, generator=generator)
+                total += in_bands(net, x * keep, margin=_BAND_MARGIN, align=32).float()
+    return total / seen if hidden_only else total / count
 
 
 #: Rows of context above and below each band of :func:`masked_average`.
@@ -671,6 +696,7 @@ def mash(
     grad_clip: float | None = None,
     probe_window: int | None = None,
     precision: str = "fp32",
+    average: str = "all",
 ) -> np.ndarray:
     """Denoise one image with MASH (masked and shuffled blind-spot training on that image alone).
 
@@ -768,6 +794,13 @@ def mash(
         "bf16 (mixed-precision) training"). Steps 1-2 stay float32 whatever
         it is: step 2's thresholds were calibrated on float32 probes, so the
         level chosen does not depend on it.
+    average : {"all", "hidden"}
+        How step 3's predictions are averaged (the output and the shuffle's
+        flat-region estimate): ``all`` every entry of every prediction, as
+        the paper and the authors' code do; ``hidden`` each entry over the
+        predictions that hid it (:func:`masked_average`, ``hidden_only``).
+        The probes (steps 1-2) always use ``all``, on which step 2's
+        thresholds were set.
 
     Returns
     -------
@@ -776,6 +809,8 @@ def mash(
     """
     if shuffle not in _SHUFFLE:
         raise UsageError(f"mash: shuffle must be one of {', '.join(_SHUFFLE)}, got '{shuffle}'")
+    if average not in _AVERAGE:
+        raise UsageError(f"mash: average must be one of {', '.join(_AVERAGE)}, got '{average}'")
     check_precision(precision, "mash")
     cfg = _config(preset, {
         "steps": steps, "probe_steps": probe_steps, "predictions": predictions, "lr": lr, "crop": crop,
@@ -793,7 +828,12 @@ def mash(
     x = to_tensor(image)
     size = f"{image.shape[0]}x{image.shape[1]}"
     say = progress or (lambda _msg: None)
-    details: dict[str, Any] = {"preset": preset, **cfg, "units": units, "precision": precision}
+    details: dict[str, Any] = {"preset": preset, **cfg, "units": units, "precision": precision, "average": average}
+    hidden_only = average == "hidden"
+    lowest = float(ratio) if ratio is not None else min(cfg["ratio_low"], cfg["ratio_medium"], cfg["ratio_high"])
+    if hidden_only and cfg["predictions"] * lowest < 1:
+        raise UsageError(f"mash: average=hidden needs predictions x ratio >= 1 for every ratio it may use, got "
+                         f"{cfg['predictions']} x {lowest:g}")
     k = cfg["predictions"]
 
     init, init_ratio = None, None
@@ -817,7 +857,8 @@ def mash(
     def maybe_shuffle(i: int, net: torch.nn.Module) -> torch.Tensor | None:
         if not do_shuffle or i != min(cfg["shuffle_at"], cfg["steps"] - 1):
             return None
-        estimate = from_tensor(masked_average(net, x, chosen, k, generator=gen, precision=precision), image)
+        estimate = from_tensor(masked_average(net, x, chosen, k, generator=gen, precision=precision,
+                                              hidden_only=hidden_only), image)
         flat = flat_tiles(estimate, threshold=float(cfg["flat_threshold"]), tile=cfg["tile"])
         details.update({"shuffled": True, "flat_fraction": float(flat.mean()) if flat.size else 0.0})
         say(f"mash {size}: shuffling {int(flat.sum())} of {flat.size} tiles ({cfg['tile']}x{cfg['tile']}) "
@@ -830,7 +871,7 @@ def mash(
                              precision=precision)
     if image.shape[0] * image.shape[1] > BAND_PIXELS:
         say(f"mash {size}: averaging {k} masked predictions of the whole image")
-    out = masked_average(net, x, chosen, k, generator=gen, precision=precision)
+    out = masked_average(net, x, chosen, k, generator=gen, precision=precision, hidden_only=hidden_only)
     details.update({"final_loss": loss_value, "seconds": time.perf_counter() - start})
     if info is not None:
         info.update(details)
