@@ -105,9 +105,6 @@ def test_correlated_reading_goes_the_white_noise_way(shipped):
             assert c.facts["beta"] > pretrained.CORRELATED_BETA, (spec, c.facts)
             assert c.model is not None and c.model.name == "g.safetensors" and c.method is None, c.reason
             assert c.reason.startswith("spatially correlated noise (estimated beta") and "--method mash" in c.reason
-    # a declared correlated noise still goes to MASH
-    c = pretrained.choose(x, noise=parse_noise("correlated:sigma=25,beta=1"))
-    assert c.method == "mash"
 
 
 def test_a_shipped_colour_model_is_preferred(shipped):
@@ -127,8 +124,13 @@ def test_given_noise_replaces_the_estimate(shipped):
     clean = _photo()
     c = pretrained.choose(clean, noise=parse_noise("gaussian:sigma=30"))
     assert c.model is not None and "sigma 30 given" in c.reason
-    c = pretrained.choose(clean, noise=parse_noise("correlated:sigma=25,beta=0.5"))
-    assert c.model is None and c.method == "mash"
+    c = pretrained.choose(clean, noise=parse_noise("correlated:sigma=25,beta=0.5"))  # its white part
+    assert c.model is not None and c.model.name == "g.safetensors" and "--method mash" in c.reason
+    assert c.facts["sigma"] == pytest.approx(25 * 0.5 ** 0.5)
+    c = pretrained.choose(clean, noise=parse_noise("correlated:sigma=5..25,beta=1"))
+    assert c.model is not None and c.facts["sigma"] == 0.0
+    c = pretrained.choose(clean, noise=parse_noise("impulse:p=0.2"))
+    assert c.model is None and c.method == "zs_n2n"
 
 
 def test_unit_range_images_are_scaled_for_the_model(shipped):

@@ -12,7 +12,8 @@ The automatic choice (:func:`choose`) looks at the image's noise:
    it, and it goes on to steps 2-4 all the same, where a white-noise model removes its white part. That
    beat the zero-shot MASH, made for such noise, in 14 of 17 runs on BSD68 and CBSD68 photos (sigma 5-25;
    MASH fell far below the noisy input on weak noise, and was ahead by at most 0.39 dB in the other 3),
-   so MASH is left to an explicit ``--method mash``
+   so MASH is left to an explicit ``--method mash`` (a declared ``--noise correlated:...`` goes the same
+   way: its white part, sigma * sqrt(1 - beta), to the Gaussian model)
    (``scripts/mash_or_model.py``; BENCHMARKS.md, "Correlated noise with no options: MASH or the model");
 2. signal-dependent noise (Poisson-Gaussian fit of :func:`noise2x.estimate.poisson_gaussian` whose
    signal-dependent variance dominates at the image's mean level) -> the Poisson model if the estimated
@@ -48,6 +49,9 @@ MANIFEST = HERE / "models.json"
 #: ``scripts/correlation_calibration.py`` on train400 (the threshold misreading the fewest images over
 #: white Gaussian, Poisson and correlated noise); BENCHMARKS.md gives how often it errs on BSD68.
 CORRELATED_BETA = 0.4
+#: Why a correlated noise goes to a white-noise model (``scripts/mash_or_model.py``, BENCHMARKS.md).
+_WHITE_PART = ("the shipped models, made for white noise, remove its white part, which beat MASH in 14 of 17 runs "
+               "on BSD68 and CBSD68 photos (--method mash to use it)")
 #: A level may exceed a model's training range by this factor and still use it.
 RANGE_SLACK = 1.1
 #: The noise of a larger image is read on its centre window of this side: the estimators' time and
@@ -154,9 +158,14 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
             level = float(np.mean(peak)) if isinstance(peak, tuple) else float(peak)
             facts["peak"] = level
             source = f"peak {level:.3g} given"
+        elif kind == "correlated":  # its white part, as for an estimated correlated noise (below)
+            sig, beta = (float(np.mean(v)) if isinstance(v, tuple) else float(v)
+                         for v in (noise.params["sigma"], noise.params["beta"]))
+            kind, level = "gaussian", sig * float(np.sqrt(max(0.0, 1.0 - beta))) * scale
+            facts["sigma"] = level
+            source = f"{noise} given: spatially correlated noise; {_WHITE_PART}; its white part: sigma {level:.3g}"
         else:
-            return Choice(None, "mash" if kind == "correlated" else "zs_n2n",
-                          f"{noise} given: no shipped model is trained for it", scale, facts, offset)
+            return Choice(None, "zs_n2n", f"{noise} given: no shipped model is trained for it", scale, facts, offset)
     else:
         h, w = img.shape[:2]
         wh, ww = min(h, ESTIMATE_WINDOW), min(w, ESTIMATE_WINDOW)
@@ -167,9 +176,7 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
         facts["beta"] = round(beta, 3)
         correlated = ""
         if beta > CORRELATED_BETA:
-            correlated = (f"spatially correlated noise (estimated beta {beta:.2f}); the shipped models, made for "
-                          f"white noise, remove its white part, which beat MASH in 14 of 17 runs on BSD68 and "
-                          f"CBSD68 photos (--method mash to use it); its white part: ")
+            correlated = f"spatially correlated noise (estimated beta {beta:.2f}); {_WHITE_PART}; its white part: "
         a, b = estimate.poisson_gaussian(img)
         mean_level = float(np.mean(img))
         sigma = estimate.sigma(img)
