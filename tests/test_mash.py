@@ -527,7 +527,7 @@ def test_hidden_only_average_is_blind_to_each_pixel_and_hides_each_pixel_evenly(
         mash_mod.masked_average(net, x, 0.05, 10, generator=torch.Generator().manual_seed(1), hidden_only=True)
 
 
-def test_mash_average_option():
+def test_mash_average_option(monkeypatch):
     noisy = np.clip(128 + 20 * np.random.default_rng(0).standard_normal((24, 28)), 0, 255)
     kw = dict(probe_steps=2, steps=2, width=8, predictions=4, crop=8, probe_repeats=1, shuffle="off")
     info: dict = {}
@@ -535,5 +535,11 @@ def test_mash_average_option():
     assert out.shape == noisy.shape and np.isfinite(out).all() and info["average"] == "hidden"
     with pytest.raises(UsageError, match="average must be one of all, hidden"):
         mash(noisy, average="visible", **kw)
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before checking the options")
+
+    monkeypatch.setattr(mash_mod, "_train", no_training)
     with pytest.raises(UsageError, match="predictions x ratio"):   # checked before any training
         mash(noisy, average="hidden", ratio=0.2, **kw)
+    with pytest.raises(UsageError, match="predictions x ratio"):   # the lowest ratio the probe may pick
+        mash(noisy, average="hidden", **{**kw, "predictions": 2, "ratio_low": 0.2})
