@@ -155,6 +155,36 @@ def test_probe_measured_over_the_flattest_tiles():
     assert flat["std_low_all"] == everywhere["std_low"]
 
 
+def test_one_channel_images_get_their_own_thresholds(monkeypatch, gray_image, rgb_image):
+    """The cpu preset reads a gray image's gap with its gray thresholds; a threshold given applies to every image."""
+    cpu = PRESETS["cpu"]
+    assert cpu["gray_eps_low"] < cpu["eps_low"] and cpu["gray_eps_high"] < cpu["eps_high"]
+    assert PRESETS["paper"]["gray_eps_low"] is None and PRESETS["code"]["gray_eps_high"] is None
+    gap = (cpu["gray_eps_high"] + cpu["eps_high"]) / 2                # high for gray, medium for colour
+    assert max(cpu["gray_eps_high"], cpu["eps_low"]) < gap < cpu["eps_high"]
+    fake = {"std_low": 20.0, "std_high": 20.0 / (1 - gap), "std_low_all": 21.0, "std_high_all": 22.0, "gap": gap}
+    monkeypatch.setattr(mash_mod, "probe_statistics", lambda *a, **k: dict(fake))
+    monkeypatch.setattr(mash_mod, "masked_average", lambda net, x, *a, **k: x)
+    monkeypatch.setattr(mash_mod, "_train", lambda *a, **k: (None, 0.0))
+    kw = dict(probe_repeats=1)
+    gray = probe_correlation(gray_image, rng=0, **kw)
+    assert gray["gap"] == pytest.approx(gap)
+    assert gray["level"] == "high" and gray["thresholds"] == (cpu["gray_eps_low"], cpu["gray_eps_high"])
+    assert probe_correlation(gray_image[..., None], rng=0, **kw)["level"] == "high"          # (H,W,1) too
+    colour = probe_correlation(rgb_image, rng=0, **kw)
+    assert colour["level"] == "medium" and colour["thresholds"] == (cpu["eps_low"], cpu["eps_high"])
+    given = probe_correlation(gray_image, rng=0, eps_low=0.5, eps_high=0.6, **kw)             # the caller's apply
+    assert given["level"] == "low" and given["thresholds"] == (0.5, 0.6)
+    both = probe_correlation(gray_image, rng=0, eps_high=0.6, gray_eps_low=0.01, gray_eps_high=0.02, **kw)
+    assert both["thresholds"] == (0.01, 0.02) and both["level"] == "high"
+    paper = probe_correlation(gray_image, rng=0, preset="paper", **kw)
+    assert paper["thresholds"] == (PRESETS["paper"]["eps_low"], PRESETS["paper"]["eps_high"])
+    with pytest.raises(UsageError, match="eps_low"):
+        probe_correlation(gray_image, rng=0, gray_eps_low=0.3, gray_eps_high=0.2, **kw)
+    with pytest.raises(UsageError, match="numbers"):
+        probe_correlation(gray_image, rng=0, gray_eps_low="x", **kw)
+
+
 def test_ratio_selection_rejects_crossed_thresholds():
     with pytest.raises(UsageError, match="eps_low"):
         select_ratio(1.0, eps_low=3, eps_high=2, ratio_low=0.2, ratio_medium=0.5, ratio_high=0.8)

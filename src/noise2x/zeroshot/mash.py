@@ -35,7 +35,7 @@ with the correlation. MASH therefore works in three steps:
 The ``cpu`` preset (the default) trains a narrower U-Net on random 64x64 crops
 so that a 256x256 RGB image takes about two minutes on a 2-core CPU, measures
 the probe over the flattest part of the image, relative to the noise level,
-and clips step 3's gradient norm at 1 (see :data:`PRESETS`); on an image
+with lower thresholds for gray images than for colour ones, and clips step 3's gradient norm at 1 (see :data:`PRESETS`); on an image
 larger than 256x256 it runs steps 1-2 on the centre 256x256 window. BENCHMARKS.md
 gives what it costs against the paper's settings (``preset="paper"``).
 """
@@ -68,6 +68,7 @@ __all__ = [
     "flat_tiles",
     "local_shuffle",
     "probe_window_box",
+    "probe_thresholds",
 ]
 
 #: The two masking ratios of the probe (step 1).
@@ -86,6 +87,8 @@ _COMMON: dict[str, Any] = {
     "warm_start": False,
     "grad_clip": 0.0,
     "probe_window": 0,
+    "gray_eps_low": None,
+    "gray_eps_high": None,
 }
 _PAPER_STEP2 = {"eps_low": 1.5, "eps_high": 2.5, "ratio_low": 0.2, "ratio_medium": 0.5, "ratio_high": 0.8}
 _CODE_STEP2 = {"eps_low": 1.0, "eps_high": 2.0, "ratio_low": 0.1, "ratio_medium": 0.5, "ratio_high": 0.9}
@@ -109,6 +112,14 @@ _CODE_STEP2 = {"eps_low": 1.0, "eps_high": 2.0, "ratio_low": 0.1, "ratio_medium"
 #: this budget the low ratio suits white noise, the medium ratio beta = 0.5
 #: (+0.18 dB over the low ratio on images 20-24; also ahead of 0.35 and 0.65,
 #: benchmarks/mash_ratio_grid.json) and the high ratio beta = 1.
+#: One-channel images get their own thresholds (``gray_eps_low`` /
+#: ``gray_eps_high``, 0.04 / 0.13): on gray photos the probe's gap came out
+#: lower than on colour ones for the same noise (BSD68 images 36-43, the
+#: gray versions of CBSD68 36-43: beta = 0.5 gaps 0.023-0.121, read as low by
+#: the colour threshold on 6 of 8; the colour crops of CBSD68 36-37 gave 0.151
+#: and 0.194 where their gray versions gave 0.023 and 0.048), set the same
+#: way on those 8 gray images (1 of 16 misread at each threshold at most).
+#: The papers' presets use ``eps_*`` for every image.
 #: The probe pair is trained twice and each ratio keeps its lowest residual
 #: std (``probe_repeats``): one 600-step probe in a few ends far from
 #: converged, which once read a beta = 0.5 crop as strongly correlated
@@ -142,7 +153,8 @@ _CODE_STEP2 = {"eps_low": 1.0, "eps_high": 2.0, "ratio_low": 0.1, "ratio_medium"
 PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {**_COMMON, **_PAPER_STEP2, "probe_steps": 600, "steps": 2000, "crop": 64, "width": 32, "lr": 1e-3,
             "shuffle_at": 500, "flat_threshold": 0.1, "probe_fraction": 0.25, "relative_gap": True,
-            "eps_low": 0.12, "eps_high": 0.24, "probe_repeats": 2, "grad_clip": 1.0, "probe_window": 256},
+            "eps_low": 0.12, "eps_high": 0.24, "gray_eps_low": 0.04, "gray_eps_high": 0.13,
+            "probe_repeats": 2, "grad_clip": 1.0, "probe_window": 256},
     "paper": {**_COMMON, **_PAPER_STEP2, "probe_steps": 800, "steps": 800, "crop": 0},
     "code": {**_COMMON, **_CODE_STEP2, "probe_steps": 800, "steps": 800, "crop": 0},
 }
@@ -538,13 +550,18 @@ def _config(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(overrides) - set(cfg))
     if unknown:
         raise TypeError(f"mash: unexpected option(s) {', '.join(unknown)}; valid: {', '.join(sorted(cfg))}")
-    cfg.update({k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    cfg.update(given)
+    for key in ("eps_low", "eps_high"):
+        # one-channel images have their own thresholds; a threshold the caller gives applies to every image
+        if cfg[f"gray_{key}"] is None or (key in given and f"gray_{key}" not in given):
+            cfg[f"gray_{key}"] = cfg[key]
     try:
         for key in ("probe_steps", "steps", "predictions", "width", "shuffle_at", "tile", "crop", "probe_repeats",
                     "probe_window"):
             cfg[key] = int(cfg[key])
-        for key in ("lr", "grad_clip", "probe_fraction", "flat_threshold", "eps_low", "eps_high",
-                    "ratio_low", "ratio_medium", "ratio_high"):
+        for key in ("lr", "grad_clip", "probe_fraction", "flat_threshold", "eps_low", "eps_high", "gray_eps_low",
+                    "gray_eps_high", "ratio_low", "ratio_medium", "ratio_high"):
             cfg[key] = float(cfg[key])
     except (TypeError, ValueError) as exc:
         raise UsageError(f"mash: option values must be numbers ({exc})") from None
@@ -610,7 +627,8 @@ def _probe(x: torch.Tensor, image: np.ndarray, *, cfg: dict[str, Any], gen: torc
     stats = {key: float(min(run[key] for run in runs)) for key in ("std_low", "std_high", "std_low_all",
                                                                      "std_high_all")}
     stats["gap"] = _gap(stats["std_low"], stats["std_high"], relative=relative, to_8bit=to_8bit)
-    chosen, level = select_ratio(stats["gap"], eps_low=float(cfg["eps_low"]), eps_high=float(cfg["eps_high"]),
+    eps_low, eps_high = probe_thresholds(image, cfg)
+    chosen, level = select_ratio(stats["gap"], eps_low=eps_low, eps_high=eps_high,
                                  ratio_low=float(cfg["ratio_low"]), ratio_medium=float(cfg["ratio_medium"]),
                                  ratio_high=float(cfg["ratio_high"]))
     low, high = stats["std_low"], stats["std_high"]
@@ -619,8 +637,16 @@ def _probe(x: torch.Tensor, image: np.ndarray, *, cfg: dict[str, Any], gen: torc
                  f"correlation, ratio {chosen:g}")
     return {"probe_std": {PROBE_RATIOS[0]: low, PROBE_RATIOS[1]: high},
             "probe_std_all": {PROBE_RATIOS[0]: stats["std_low_all"], PROBE_RATIOS[1]: stats["std_high_all"]},
-            "gap": stats["gap"], "gaps": [run["gap"] for run in runs], "level": level, "ratio": chosen,
+            "gap": stats["gap"], "gaps": [run["gap"] for run in runs], "thresholds": (eps_low, eps_high),
+            "level": level, "ratio": chosen,
             "_nets": nets}
+
+
+def probe_thresholds(image: np.ndarray, cfg: dict[str, Any]) -> tuple[float, float]:
+    """Step 2's ``(eps_low, eps_high)`` for ``image``: ``gray_eps_*`` for one channel, else ``eps_*``."""
+    gray = np.ndim(image) == 2 or np.shape(image)[-1] == 1
+    prefix = "gray_" if gray else ""
+    return float(cfg[f"{prefix}eps_low"]), float(cfg[f"{prefix}eps_high"])
 
 
 def probe_correlation(
@@ -653,7 +679,8 @@ def probe_correlation(
     dict
         ``probe_std`` ({0.2: std, 0.8: std}, in the units of the image
         mapped by ``units``), ``gap``, ``gaps`` (each repeat's own gap,
-        see ``probe_repeats``), ``level`` (``"low"``, ``"medium"`` or
+        see ``probe_repeats``), ``thresholds`` (the ``(eps_low, eps_high)``
+        used: :func:`probe_thresholds`), ``level`` (``"low"``, ``"medium"`` or
         ``"high"``), ``ratio`` and ``units`` (``offset`` and ``scale`` of the
         map to 8-bit units; 0 and 1 for 8-bit and larger units).
     """
@@ -683,6 +710,8 @@ def mash(
     width: int | None = None,
     eps_low: float | None = None,
     eps_high: float | None = None,
+    gray_eps_low: float | None = None,
+    gray_eps_high: float | None = None,
     ratio_low: float | None = None,
     ratio_medium: float | None = None,
     ratio_high: float | None = None,
@@ -718,7 +747,8 @@ def mash(
         Receives progress lines.
     info : dict, optional
         Filled with what was chosen: ``probe_std`` ({ratio: std}), ``gap``,
-        ``gaps`` (one per probe repeat),
+        ``gaps`` (one per probe repeat), ``thresholds`` (step 2's, by the
+        image's channels: :func:`probe_thresholds`),
         ``level``, ``ratio``, ``shuffled``, ``flat_fraction``,
         ``warm_start_from`` (the ratio of the probe network step 3 started
         from, or None), with ``grad_clip`` also ``clipped_steps`` (steps of
@@ -731,7 +761,8 @@ def mash(
         training of 2000 steps on random 64x64 crops with a U-Net of width 32
         and lr 1e-3; the probe
         gap is measured over the flattest quarter of the image relative to
-        the noise level (thresholds 0.12 / 0.24), ratios 0.2 / 0.5 / 0.8.
+        the noise level (thresholds 0.12 / 0.24; 0.04 / 0.13 for a gray
+        image), ratios 0.2 / 0.5 / 0.8.
         ``paper``: the authors' settings, 800 steps each on the whole image,
         gap in 8-bit units over every pixel with thresholds 1.5 / 2.5, ratios
         0.2 / 0.5 / 0.8. ``code``: as ``paper`` with the authors' code's
@@ -754,7 +785,11 @@ def mash(
     width : int, optional
         Channels of the U-Net's encoder (48 in the paper).
     eps_low, eps_high, ratio_low, ratio_medium, ratio_high : float, optional
-        Step 2's thresholds and ratios.
+        Step 2's thresholds and ratios. Given thresholds apply to every
+        image, gray ones included.
+    gray_eps_low, gray_eps_high : float, optional
+        Step 2's thresholds for a one-channel image (the cpu preset's are
+        lower than its colour ones; the papers' presets use ``eps_*``).
     shuffle_at : int, optional
         Step of the final training after which the target is shuffled.
     tile : int, optional
@@ -814,7 +849,8 @@ def mash(
     check_precision(precision, "mash")
     cfg = _config(preset, {
         "steps": steps, "probe_steps": probe_steps, "predictions": predictions, "lr": lr, "crop": crop,
-        "width": width, "eps_low": eps_low, "eps_high": eps_high, "ratio_low": ratio_low,
+        "width": width, "eps_low": eps_low, "eps_high": eps_high, "gray_eps_low": gray_eps_low,
+        "gray_eps_high": gray_eps_high, "ratio_low": ratio_low,
         "ratio_medium": ratio_medium, "ratio_high": ratio_high, "shuffle_at": shuffle_at, "tile": tile,
         "flat_threshold": flat_threshold, "probe_fraction": probe_fraction, "relative_gap": relative_gap,
         "probe_repeats": probe_repeats, "warm_start": warm_start, "grad_clip": grad_clip,
@@ -840,7 +876,8 @@ def mash(
     if ratio is None:
         found = _probe(x, image, cfg=cfg, gen=gen, progress=progress)
         chosen, level = found["ratio"], found["level"]
-        details.update({key: found[key] for key in ("probe_std", "probe_std_all", "gap", "gaps", "level")})
+        details.update({key: found[key] for key in ("probe_std", "probe_std_all", "gap", "gaps", "thresholds",
+                                                    "level")})
         if cfg["warm_start"]:
             # the probe network of the high ratio for strong correlation, else that of the low ratio
             init_ratio = PROBE_RATIOS[1] if level == "high" else PROBE_RATIOS[0]
@@ -849,7 +886,8 @@ def mash(
         del found
     else:
         chosen, level = float(ratio), None
-        details.update({"probe_std": None, "probe_std_all": None, "gap": None, "gaps": None, "level": None})
+        details.update({"probe_std": None, "probe_std_all": None, "gap": None, "gaps": None, "thresholds": None,
+                        "level": None})
     details["warm_start_from"] = init_ratio
     do_shuffle = shuffle == "on" or (shuffle == "auto" and level == "high")
     details.update({"ratio": chosen, "shuffled": False, "flat_fraction": None})
