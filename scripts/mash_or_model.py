@@ -7,7 +7,8 @@ correlated"). This script measures what each choice gives: for each image of ``-
 BSD68; ``--images``, 0-based indices in sorted file order) and noise (``--noises``, drawn per
 PROTOCOL.md with ``index = i``, rounded and clipped to 8 bits as a file holds it), the PSNR of the
 noisy input, of the shipped ``gray-gaussian`` model (a colour image: through its luminance and
-chrominance planes) and of MASH (cpu preset, ``rng = i``), with their seconds, MASH's level, and the
+chrominance planes) and of MASH (cpu preset, ``rng = i``), with their seconds, MASH's level (and its
+probe's gap and thresholds, in files written since the gray thresholds), and the
 correlation estimate the choice reads (``noise2x.estimate.correlation``; colour: the channels'
 medians). Results are written to ``--out`` after each run (a re-run with the same ``--out`` keeps
 the rows already there and skips them). ``--show FILE`` prints the Markdown table of a results file.
@@ -63,6 +64,8 @@ def _row(index: int, path: Path, spec: str, mash_options: dict[str, str]) -> dic
         row[f"{name}_residual_std"] = float(np.std(noisy - out))
         if name == "mash":
             row["mash_level"] = info.get("level")
+            row["mash_gap"] = info.get("gap")
+            row["mash_thresholds"] = info.get("thresholds")
     return row
 
 
