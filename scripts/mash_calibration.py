@@ -3,7 +3,8 @@
 
 On 256x256 centre crops of CBSD68 images the zero-shot table and the
 confusion table never use (sorted indices 20, 21, ...; the table uses 0-3 and
-the confusion table 4-11), with noise drawn as in PROTOCOL.md (``rng = i``):
+the confusion table 4-11), with noise drawn as in PROTOCOL.md (``rng = i``), ``correlated`` at
+sigma 25 (``--sigma`` draws it at another level; every threshold was set at 25):
 
 * ``probe``: the cpu probe (step 1) at beta = 0, 0.5 and 1, giving the gap
   each correlation level produces, from which the thresholds are set;
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first", type=int, default=20, help="first calibration index (sorted order)")
     parser.add_argument("--images", type=int, default=5)
     parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--sigma", type=float, default=25.0, help="the correlated noise's sigma (8-bit units)")
     parser.add_argument("--betas", default="0.5", help="comma list of betas for the forced trainings")
     parser.add_argument("--probe-betas", default="0,0.5,1", help="comma list of betas probed")
     parser.add_argument("--ratios", default="",
@@ -129,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         return 0
+    if not args.sigma > 0:
+        print(f"error: --sigma must be > 0, got {args.sigma}", file=sys.stderr)
+        return 2
     if not args.grad_clip >= 0:
         print(f"error: --grad-clip must be >= 0, got {args.grad_clip}", file=sys.stderr)
         return 2
@@ -155,17 +160,17 @@ def main(argv: list[str] | None = None) -> int:
         i = args.first + j
         clean = centre_crop(read_image(path), args.size)
         for beta in sorted(set(probe_betas) | set(train_betas)):
-            noisy = protocol_noisy(clean, f"correlated:sigma=25,beta={beta:g}", index=i)
+            noisy = protocol_noisy(clean, f"correlated:sigma={args.sigma:g},beta={beta:g}", index=i)
             if beta in probe_betas:
                 t0 = time.perf_counter()
                 found = probe_correlation(noisy, rng=i)
-                probes.append({"file": path.name, "index": i, "beta": beta, "gap": found["gap"],
+                probes.append({"file": path.name, "index": i, "sigma": args.sigma, "beta": beta, "gap": found["gap"],
                                "gaps": found.get("gaps"), "level": found["level"],
                                "seconds": time.perf_counter() - t0})
                 _say(f"[{path.name} beta {beta:g}] probe gap {found['gap']:.3f} -> {found['level']}")
             if beta not in train_betas:
                 continue
-            row: dict[str, Any] = {"file": path.name, "index": i, "beta": beta,
+            row: dict[str, Any] = {"file": path.name, "index": i, "sigma": args.sigma, "beta": beta,
                                    "noisy": psnr(clean, noisy, clip=False)}
             for name, (ratio, shuffle) in configs.items():
                 t0 = time.perf_counter()
