@@ -11,7 +11,7 @@ The automatic choice (:func:`choose`) looks at the image's noise:
    a colour image's channels are read one by one, :func:`noise_beta`): no shipped model is trained for
    it, and it goes on to steps 2-4 all the same, where a white-noise model removes its white part. That
    beat the zero-shot MASH, made for such noise, in 14 of 17 runs on BSD68 and CBSD68 photos (sigma 5-25;
-   MASH fell far below the noisy input on weak noise, and was ahead by at most 0.39 dB in the other 3),
+   MASH fell far below the noisy input on weak noise, and was ahead by at most 0.64 dB in the other 3),
    so MASH is left to an explicit ``--method mash`` (a declared ``--noise correlated:...`` goes the same
    way: its white part, sigma * sqrt(1 - beta), to the Gaussian model)
    (``scripts/mash_or_model.py``; BENCHMARKS.md, "Correlated noise with no options: MASH or the model");

@@ -35,9 +35,10 @@ with the correlation. MASH therefore works in three steps:
 The ``cpu`` preset (the default) trains a narrower U-Net on random 64x64 crops
 so that a 256x256 RGB image takes about two minutes on a 2-core CPU, measures
 the probe over the flattest part of the image, relative to the noise level,
-with lower thresholds for gray images than for colour ones, and clips step 3's gradient norm at 1 (see :data:`PRESETS`); on an image
-larger than 256x256 it runs steps 1-2 on the centre 256x256 window. BENCHMARKS.md
-gives what it costs against the paper's settings (``preset="paper"``).
+with lower thresholds for gray images than for colour ones, and clips step
+3's gradient norm at 1 (see :data:`PRESETS`); on an image larger than 256x256
+it runs steps 1-2 on the centre 256x256 window. BENCHMARKS.md gives what it
+costs against the paper's settings (``preset="paper"``).
 """
 
 from __future__ import annotations
@@ -116,10 +117,14 @@ _CODE_STEP2 = {"eps_low": 1.0, "eps_high": 2.0, "ratio_low": 0.1, "ratio_medium"
 #: ``gray_eps_high``, 0.04 / 0.13): on gray photos the probe's gap came out
 #: lower than on colour ones for the same noise (BSD68 images 36-43, the
 #: gray versions of CBSD68 36-43: beta = 0.5 gaps 0.023-0.121, read as low by
-#: the colour threshold on 6 of 8; the colour crops of CBSD68 36-37 gave 0.151
-#: and 0.194 where their gray versions gave 0.023 and 0.048), set the same
-#: way on those 8 gray images (1 of 16 misread at each threshold at most).
-#: The papers' presets use ``eps_*`` for every image.
+#: the colour threshold on 6 of 8; the colour crops of CBSD68 36-39 gave
+#: 0.142-0.194 where their gray versions gave 0.023-0.051), set the same
+#: way on those 8 gray images (1 of 16 misread at each threshold at most;
+#: BENCHMARKS.md, "Zero-shot: MASH's step 2 on gray images"; held out on
+#: BSD68 44-47: 11 of 12 right, 6 of 12 with the colour thresholds).
+#: The papers' presets use ``eps_*`` for every image. Both pairs were set at
+#: sigma 25; at sigma 10 the gap grows (colour white noise 0.10-0.21) and
+#: the probe reads noise as more correlated than it is.
 #: The probe pair is trained twice and each ratio keeps its lowest residual
 #: std (``probe_repeats``): one 600-step probe in a few ends far from
 #: converged, which once read a beta = 0.5 crop as strongly correlated
