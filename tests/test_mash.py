@@ -393,7 +393,7 @@ def test_grad_clip_bounds_the_gradient_norm_of_the_final_training_only(monkeypat
             mash(noisy, grad_clip=bad, **kw)
 
 
-def test_options_are_validated(gray_image):
+def test_options_are_validated(monkeypatch, gray_image):
     assert ZERO_SHOT["mash"] is mash
     with pytest.raises(UsageError, match="unknown preset"):
         mash(gray_image, preset="gpu")
@@ -409,6 +409,11 @@ def test_options_are_validated(gray_image):
         mash(gray_image, relative_gap="maybe")
     with pytest.raises(UsageError, match="probe_fraction"):
         mash(gray_image, probe_fraction=0)
+    with monkeypatch.context() as m:
+        m.setattr(mash_mod, "_train", lambda *a, **k: pytest.fail("trained before checking the thresholds"))
+        for crossed in ({"eps_low": 0.3, "eps_high": 0.2}, {"gray_eps_low": 0.3}, {"eps_high": 0.01}):
+            with pytest.raises(UsageError, match="eps_low .* must not exceed"):
+                mash(gray_image, **crossed)
     with pytest.raises(InputError, match="NaN"):
         mash(np.full((8, 8), np.inf), ratio=0.5, steps=1)
 

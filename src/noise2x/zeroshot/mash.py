@@ -583,6 +583,10 @@ def _config(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
         bad.append("lr")
     if not 0 < cfg["probe_fraction"] <= 1:
         bad.append("probe_fraction")
+    for prefix in ("", "gray_"):                      # checked here, not after minutes of probe training
+        if not cfg[f"{prefix}eps_low"] <= cfg[f"{prefix}eps_high"]:
+            raise UsageError(f"mash: {prefix}eps_low ({cfg[f'{prefix}eps_low']:g}) must not exceed "
+                             f"{prefix}eps_high ({cfg[f'{prefix}eps_high']:g})")
     if bad:
         raise UsageError(f"mash: invalid option value(s): {', '.join(bad)} (steps >= 0, predictions and "
                          "probe_repeats >= 1, probe_window >= 0, "
