@@ -642,7 +642,8 @@ def _probe(x: torch.Tensor, image: np.ndarray, *, cfg: dict[str, Any], gen: torc
                                  ratio_high=float(cfg["ratio_high"]))
     low, high = stats["std_low"], stats["std_high"]
     if progress is not None:
-        progress(f"mash {size}: probe stds {low:.2f} / {high:.2f} (gap {stats['gap']:.3g}) -> {level} "
+        progress(f"mash {size}: probe stds {low:.2f} / {high:.2f} (gap {stats['gap']:.3g}, thresholds "
+                 f"{eps_low:g} / {eps_high:g}) -> {level} "
                  f"correlation, ratio {chosen:g}")
     return {"probe_std": {PROBE_RATIOS[0]: low, PROBE_RATIOS[1]: high},
             "probe_std_all": {PROBE_RATIOS[0]: stats["std_low_all"], PROBE_RATIOS[1]: stats["std_high_all"]},
