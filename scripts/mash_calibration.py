@@ -88,6 +88,7 @@ def best_threshold(lower: list[float], upper: list[float]) -> dict[str, Any]:
 def thresholds(paths: list[Path]) -> dict[str, Any]:
     """eps_low / eps_high from the probes of earlier calibration runs (see the module docstring)."""
     gaps: dict[float, list[float]] = {}
+    sigmas: set[float] = set()
     for path in paths:
         try:
             text = path.read_text()
@@ -95,10 +96,14 @@ def thresholds(paths: list[Path]) -> dict[str, Any]:
             raise ValueError(f"cannot read {path}: {exc.strerror}") from None
         try:
             probes = [(float(p["beta"]), float(p["gap"])) for p in json.loads(text)["probes"]]
-        except (ValueError, KeyError, TypeError):
+            sigmas.update(float(p.get("sigma", 25.0)) for p in json.loads(text)["probes"])  # runs before --sigma: 25
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise ValueError(f"{path} is not a calibration run of this script (no probes)") from None
         for beta, gap in probes:
             gaps.setdefault(beta, []).append(gap)
+    if len(sigmas) > 1:
+        raise ValueError(f"probes at several noise levels (sigma {', '.join(f'{v:g}' for v in sorted(sigmas))}): "
+                         "set thresholds from one level at a time")
     missing = [b for b in (0.0, 0.5, 1.0) if len(gaps.get(b, [])) == 0]
     if missing:
         raise ValueError(f"no calibration probe at beta {missing[0]:g}")

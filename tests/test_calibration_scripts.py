@@ -1,6 +1,7 @@
 """The pure helpers of the MASH calibration and zero-shot benchmark scripts (no training)."""
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -45,6 +46,15 @@ def test_thresholds_reject_a_file_without_probes(tmp_path):
     with pytest.raises(ValueError, match="no probes"):
         cal.thresholds([bad])
     assert cal.main(["--thresholds", str(tmp_path / "missing.json")]) == 2
+    # probes at two noise levels are not pooled (a file from before --sigma holds sigma 25)
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"probes": [{"beta": b, "gap": g} for b, g in ((0, 0.01), (0.5, 0.1), (1, 0.3))]}))
+    low = tmp_path / "s10.json"
+    low.write_text(json.dumps({"probes": [{"beta": b, "gap": g, "sigma": 10} for b, g in ((0, 0.1), (0.5, 0.2))]}))
+    assert cal.thresholds([old])["eps_high"]["threshold"] == 0.2
+    with pytest.raises(ValueError, match="several noise levels"):
+        cal.thresholds([old, low])
+    assert cal.main(["--thresholds", str(old), str(low)]) == 2
 
 
 def test_seed_means_include_the_table_seed():
