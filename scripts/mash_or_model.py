@@ -69,9 +69,22 @@ def _row(index: int, path: Path, spec: str, mash_options: dict[str, str]) -> dic
     return row
 
 
+def _read(path: Path) -> dict[str, Any]:
+    """A results file of this script; ValueError (one line) when it cannot be read or is not one."""
+    try:
+        result = json.loads(path.read_text())
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError:
+        raise ValueError(f"{path} is not JSON") from None
+    if not isinstance(result, dict) or not isinstance(result.get("rows"), list):
+        raise ValueError(f"{path} is not a results file of mash_or_model.py (no rows)")
+    return result
+
+
 def show(path: Path) -> str:
     """The Markdown table of a results file, and the range of MASH's seconds."""
-    rows = json.loads(path.read_text())["rows"]
+    rows = _read(path)["rows"]
     lines = ["| image | noise | estimated beta | noisy (dB) | gray-gaussian (dB) | MASH (dB), level "
              "| MASH - model (dB) |", "|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -94,7 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--show", type=Path)
     args = ap.parse_args(argv)
     if args.show:
-        print(show(args.show))
+        try:
+            print(show(args.show))
+        except (ValueError, KeyError, TypeError) as exc:
+            print(f"error: {exc if isinstance(exc, ValueError) else f'{args.show}: a row lacks {exc}'}",
+                  file=sys.stderr)
+            return 2
         return 0
     if args.out is None:
         ap.error("--out or --show is required")
@@ -129,8 +147,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: image indices must be in 0..{len(files) - 1} ({folder} holds {len(files)} images)",
               file=sys.stderr)
         return 2
-    result: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {"rows": []}
-    result.update({"command": " ".join(["python", "scripts/mash_or_model.py", *(argv or sys.argv[1:])]),
+    try:
+        result = _read(args.out) if args.out.exists() else {"rows": []}
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result.update({"command": " ".join(["python", "scripts/mash_or_model.py",
+                                        *(argv if argv is not None else sys.argv[1:])]),
                    "machine": machine_info()})
     if result.get("mash_options", {}) != mash_options:  # files without the key: MASH's defaults
         print(f"error: {args.out} holds runs with MASH options {result.get('mash_options', {})}, not {mash_options}",

@@ -626,5 +626,10 @@ def test_mash_or_model_table(tmp_path):
                 ["--mash-set", "average"]):
         assert script.main([*bad, "--out", str(out)]) == 2, bad
     assert not out.exists()
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    for bad in (["--show", str(broken)], ["--show", str(tmp_path / "missing.json")], ["--out", str(broken)]):
+        assert script.main(bad) == 2, bad                                   # one line, no traceback
+    assert broken.read_text() == "{"                                        # left as it was
     if script.DATA.joinpath("bsd68").is_dir():  # a results file keeps one set of MASH options
         assert script.main(["--mash-set", "average=hidden", "--out", str(path)]) == 2
