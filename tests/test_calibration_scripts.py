@@ -609,8 +609,6 @@ def test_alloc_probe_runs_each_setting_in_its_own_process(tmp_path, capsys):
 
 
 def test_mash_or_model_table(tmp_path):
-    import json
-
     script = _load("mash_or_model")
     row = {"image": "a.png", "index": 0, "noise": "gaussian:sigma=5", "noisy": 34.1, "beta": 0.8, "model": 35.4,
            "mash": 27.36, "mash_level": "medium", "mash_s": 146.2, "model_s": 0.4}
