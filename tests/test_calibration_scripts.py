@@ -142,13 +142,14 @@ def test_presets_wall_time_is_measured_per_method(tmp_path, monkeypatch):
             return noisy
         return run
 
-    monkeypatch.setattr(bench, "mash", fake(0.3))
+    monkeypatch.setattr(bench, "mash", fake(0.5))
     monkeypatch.setattr(bench, "zs_n2n", fake(0.02))
     out = bench.run_presets([path], size=16)
     assert set(out) == {"mash", "zs_n2n"}
-    assert 0.6 <= out["mash"]["wall_s"] < 1.5      # cpu + paper runs of the slow method only
-    assert 0.04 <= out["zs_n2n"]["wall_s"] < 0.5   # not the whole run's time
-    assert out["zs_n2n"]["rows"][0]["cpu"]["seconds"] < 0.3
+    # upper bounds with room for a loaded machine, each below what the wrong attribution would give
+    assert 1.0 <= out["mash"]["wall_s"] < 2.5      # cpu + paper runs of the slow method only
+    assert 0.04 <= out["zs_n2n"]["wall_s"] < 0.9   # not the whole run's time (>= 1.04 s)
+    assert out["zs_n2n"]["rows"][0]["cpu"]["seconds"] < 0.45   # not the slow method's (0.5 s)
 
 
 def test_presets_can_rerun_the_cpu_preset_alone_and_keep_the_paper_rows(tmp_path, monkeypatch):
@@ -217,7 +218,7 @@ def test_cli_time_runs_the_cli_on_the_tables_input(tmp_path, monkeypatch):
         if Path(cmd[0]).name != "noise2x":
             return subprocess.CompletedProcess(cmd, 0, stdout="channels_last: zs_n2n step 0.04 s\n")
         seen.append((cmd, read_image(cmd[4])))
-        time.sleep(0.3 if len(seen) == 1 else 0.02)             # a long run, then a short one
+        time.sleep(0.6 if len(seen) == 1 else 0.02)             # a long run, then a short one
         return subprocess.CompletedProcess(cmd, 0)
 
     monkeypatch.setattr(timer.subprocess, "run", fake_run)
@@ -233,7 +234,7 @@ def test_cli_time_runs_the_cli_on_the_tables_input(tmp_path, monkeypatch):
     saved = json.loads(out.read_text())
     assert saved["index"] == 1 and saved["step_time_before"].startswith("channels_last")
     walls = saved["runs"]["zs_n2n"]["wall_s"]
-    assert 0.3 <= walls[0] < 1.0 and 0.02 <= walls[1] < 0.2  # each run timed on its own, not from the first
+    assert 0.6 <= walls[0] < 2.0 and 0.02 <= walls[1] < 0.5  # each run timed on its own, not from the first (>= 0.62)
     assert timer.main(["--dataset", str(tmp_path), "--image", "z.png"]) == 2
 
 
@@ -631,3 +632,53 @@ def test_mash_or_model_table(tmp_path):
     assert broken.read_text() == "{"                                        # left as it was
     if script.DATA.joinpath("bsd68").is_dir():  # a results file keeps one set of MASH options
         assert script.main(["--mash-set", "average=hidden", "--out", str(path)]) == 2
+
+
+def test_probe_anatomy_splits_each_residual_into_noise_and_lost_signal(tmp_path, monkeypatch, capsys):
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    anat = _load("mash_probe_anatomy")
+    real_config, real_train = anat.M._config, anat.M._train
+    monkeypatch.setattr(anat.M, "_config", lambda preset, o: {**real_config(preset, o), "probe_steps": 2,
+                                                              "predictions": 2, "width": 8})
+    masks = []
+
+    def spy_train(*a, per_pixel=False, **k):
+        masks.append(per_pixel)
+        return real_train(*a, per_pixel=per_pixel, **k)
+
+    monkeypatch.setattr(anat.M, "_train", spy_train)
+    rng = np.random.default_rng(0)
+    for name in [f"{i:02d}.png" for i in range(13)]:
+        write_image(tmp_path / name, rng.uniform(0.2, 0.8, (24, 24, 3)).astype(np.float32))
+    out = tmp_path / "a.json"
+    assert anat.main(["--dataset", str(tmp_path), "--first", "12", "--images", "1", "--size", "16",
+                      "--sigmas", "25", "--betas", "0", "--mask", "pixel", "--out", str(out)]) == 0
+    row, = json.loads(out.read_text())["rows"]
+    assert masks == [True, True]
+    assert row["file"] == "12.png" and row["sigma"] == 25 and row["beta"] == 0
+    assert 15 < row["noise"] < 35                       # sigma 25 in 8-bit units, over one 8x8 tile or more
+    for key in ("low", "high"):       # each residual is split over the same region as its std is measured on
+        assert row[f"std_{key}"] ** 2 == pytest.approx((1 - row[f"kept_noise_{key}"]) ** 2 * row["noise"] ** 2
+                                                       + row[f"lost_{key}"] ** 2, rel=1e-9)
+    assert row["signed_gap"] == pytest.approx((row["std_high"] - row["std_low"]) / max(row["std_low"],
+                                                                                       row["std_high"]))
+    assert "| 12.png | pixel | 25 | 0 |" in capsys.readouterr().out
+    assert anat.main(["--sigmas", "-1"]) == 2
+    assert anat.main(["--show", str(tmp_path / "missing.json")]) == 2
+
+
+def test_probe_anatomy_split_error_finds_the_noise_kept_and_the_rest():
+    import numpy as np
+
+    anat = _load("mash_probe_anatomy")
+    rng = np.random.default_rng(3)
+    clean = rng.uniform(50, 200, (64, 64))
+    noise = rng.normal(0, 20, clean.shape)
+    other = rng.normal(0, 5, clean.shape)                  # independent of the noise
+    k, rest = anat.split_error(clean, clean + noise, clean + 0.3 * noise + other)
+    assert k == pytest.approx(0.3, abs=0.02) and rest == pytest.approx(5, rel=0.05)
+    residual = (clean + noise) - (clean + 0.3 * noise + other)
+    assert residual.var() == pytest.approx((1 - k) ** 2 * noise.var() + rest ** 2, rel=1e-9)

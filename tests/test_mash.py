@@ -48,6 +48,15 @@ def test_mask_hides_exactly_the_sampled_entries():
     assert ((per_pixel > 0) & (per_pixel < 3)).any()
 
 
+def test_per_pixel_mask_hides_whole_pixels():
+    shape = (1, 3, 41, 29)
+    draws = torch.rand((1, 1, 41, 29), generator=torch.Generator().manual_seed(7))
+    keep = sample_keep_mask(shape, 0.3, generator=torch.Generator().manual_seed(7), per_pixel=True)
+    assert keep.shape == shape
+    for c in range(3):
+        assert torch.equal(keep[:, c: c + 1], (draws >= 0.3).float())
+
+
 def test_loss_touches_only_hidden_entries():
     g = torch.Generator().manual_seed(0)
     pred = torch.rand(1, 2, 9, 7, generator=g, requires_grad=True)
@@ -82,7 +91,8 @@ class _Spy(nn.Module):
 def test_training_feeds_the_image_with_exactly_the_hidden_entries_zeroed(monkeypatch, rgb_image):
     masks: list[torch.Tensor] = []
 
-    def recording_mask(shape, ratio, *, generator):
+    def recording_mask(shape, ratio, *, generator, per_pixel=False):
+        assert not per_pixel                                  # MASH itself masks each entry on its own
         keep = sample_keep_mask(shape, ratio, generator=generator)
         masks.append(keep)
         return keep

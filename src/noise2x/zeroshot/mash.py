@@ -122,9 +122,15 @@ _CODE_STEP2 = {"eps_low": 1.0, "eps_high": 2.0, "ratio_low": 0.1, "ratio_medium"
 #: way on those 8 gray images (1 of 16 misread at each threshold at most;
 #: BENCHMARKS.md, "Zero-shot: MASH's step 2 on gray images"; held out on
 #: BSD68 44-47: 11 of 12 right, 6 of 12 with the colour thresholds).
+#: Why the gray gap is lower (``scripts/mash_probe_anatomy.py``): on gray
+#: crops the ratio-0.8 probe reproduces about twice the fraction of
+#: correlated noise it does on colour ones, and for white noise the two
+#: probes' other errors (signal lost) cancel on gray but not on colour.
 #: The papers' presets use ``eps_*`` for every image. Both pairs were set at
 #: sigma 25; at sigma 10 the gap grows (colour white noise 0.10-0.21) and
-#: the probe reads noise as more correlated than it is.
+#: the probe reads noise as more correlated than it is: the signal the
+#: probes lose does not shrink with the noise, and weighs more beside weaker
+#: noise (BENCHMARKS.md, "Zero-shot: what MASH's probe gap is made of").
 #: The probe pair is trained twice and each ratio keeps its lowest residual
 #: std (``probe_repeats``): one 600-step probe in a few ends far from
 #: converged, which once read a beta = 0.5 crop as strongly correlated
@@ -170,24 +176,32 @@ _AVERAGE = ("all", "hidden")
 
 # ---------------------------------------------------------------- masking and loss
 
-def sample_keep_mask(shape: tuple[int, ...], ratio: float, *, generator: torch.Generator) -> torch.Tensor:
+def sample_keep_mask(shape: tuple[int, ...], ratio: float, *, generator: torch.Generator,
+                     per_pixel: bool = False) -> torch.Tensor:
     """A Bernoulli mask: 1 for kept (visible) entries, 0 for hidden ones.
 
     Parameters
     ----------
     shape : tuple of int
         The mask's shape, e.g. (1,C,H,W): every pixel and channel is drawn
-        independently.
+        independently (the paper, and every preset).
     ratio : float
         Probability that an entry is hidden (the masking ratio), in [0, 1).
     generator : torch.Generator
         The source of randomness.
+    per_pixel : bool
+        Draw one value per pixel and use it for all channels (dimension 1),
+        so that a pixel is hidden or visible whole. A diagnostic
+        (``scripts/mash_probe_anatomy.py``); no preset uses it.
 
     Returns
     -------
     Tensor
         float32 of ``shape`` with values in {0, 1}.
     """
+    if per_pixel and len(shape) > 1:
+        one = torch.rand((shape[0], 1, *shape[2:]), generator=generator)
+        return (one >= ratio).to(torch.float32).expand(shape).contiguous()
     draws = torch.rand(shape, generator=generator)
     return (draws >= ratio).to(torch.float32)
 
@@ -202,7 +216,8 @@ def masked_l1(pred: torch.Tensor, target: torch.Tensor, hidden: torch.Tensor) ->
 
 
 def masked_average(net: torch.nn.Module, x: torch.Tensor, ratio: float, count: int,
-                   *, generator: torch.Generator, precision: str = "fp32", hidden_only: bool = False) -> torch.Tensor:
+                   *, generator: torch.Generator, precision: str = "fp32", hidden_only: bool = False,
+                   per_pixel: bool = False) -> torch.Tensor:
     """Average of ``count`` predictions of ``net`` from ``x`` with fresh random masks of ``ratio``.
 
     Each mask covers the whole image; an image of more than
@@ -225,6 +240,8 @@ def masked_average(net: torch.nn.Module, x: torch.Tensor, ratio: float, count: i
     hidden in ``floor`` or ``ceil`` of ``ratio * count`` predictions (at
     least one when ``ratio * count >= 1``). The result at an entry then does
     not depend on the entry's own value (the blind-spot property).
+    ``per_pixel`` draws the masks of ``hidden_only=False`` per pixel
+    (:func:`sample_keep_mask`).
     """
     total = torch.zeros_like(x)
     if hidden_only:
@@ -240,7 +257,7 @@ def masked_average(net: torch.nn.Module, x: torch.Tensor, ratio: float, count: i
                 total += in_bands(net, x * (1.0 - hidden), margin=_BAND_MARGIN, align=32).float() * hidden
                 seen += hidden
             else:
-                keep = sample_keep_mask(tuple(x.shape), ratio, generator=generator)
+                keep = sample_keep_mask(tuple(x.shape), ratio, generator=generator, per_pixel=per_pixel)
                 total += in_bands(net, x * keep, margin=_BAND_MARGIN, align=32).float()
     return total / seen if hidden_only else total / count
 
@@ -483,6 +500,7 @@ def _train(
     clip: float = 0.0,
     stats: dict[str, Any] | None = None,
     precision: str = "fp32",
+    per_pixel: bool = False,
 ) -> tuple[torch.nn.Module, float]:
     """Train a U-Net on ``x`` with masking ratio ``ratio``; return it and its last loss.
 
@@ -495,6 +513,7 @@ def _train(
     ``clip``) and ``max_grad_norm`` (before clipping). ``precision="bf16"``
     runs each step's forward pass and loss under ``torch.autocast`` in
     bfloat16 (weights, gradients and Adam's state stay float32).
+    ``per_pixel`` draws the masks per pixel (:func:`sample_keep_mask`).
     """
     # channels-last weights make the convolutions run channels-last (faster on CPUs, BENCHMARKS.md)
     if init is None:
@@ -516,7 +535,7 @@ def _train(
             ts = target[..., top: top + ch, left: left + cw]
         else:
             xs, ts = x, target
-        keep = sample_keep_mask(tuple(xs.shape), ratio, generator=gen)
+        keep = sample_keep_mask(tuple(xs.shape), ratio, generator=gen, per_pixel=per_pixel)
         with autocast(precision):
             loss = masked_l1(net(xs * keep), ts, 1.0 - keep)
         opt.zero_grad(set_to_none=True)
