@@ -27,6 +27,7 @@ BENCHMARKS.md, "Zero-shot: what MASH's probe gap is made of")::
     python scripts/mash_probe_anatomy.py --dataset ../shared/data/bsd68 --out runs/anatomy_gray.json
     python scripts/mash_probe_anatomy.py --out runs/anatomy_colour.json
     python scripts/mash_probe_anatomy.py --mask pixel --out runs/anatomy_colour_pixel.json
+    python scripts/mash_probe_anatomy.py --probe-steps 1200 --sigmas 10,25 --betas 0,0.5 --out runs/anatomy_colour_1200.json
     python scripts/mash_probe_anatomy.py --summary --show benchmarks/mash_probe_anatomy_colour.json ...
 """
 
@@ -54,9 +55,13 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "cbsd68"
 
 
-def anatomy(clean: np.ndarray, noisy: np.ndarray, *, rng: int, per_pixel: bool) -> dict[str, float]:
-    """One cpu probe pair on ``noisy`` (8-bit units) and its residuals split against ``clean``."""
-    cfg = M._config("cpu", {})
+def anatomy(clean: np.ndarray, noisy: np.ndarray, *, rng: int, per_pixel: bool,
+            probe_steps: int | None = None) -> dict[str, float]:
+    """One cpu probe pair on ``noisy`` (8-bit units) and its residuals split against ``clean``.
+
+    ``probe_steps`` trains the probes for that many steps instead of the preset's.
+    """
+    cfg = M._config("cpu", {"probe_steps": probe_steps})
     image = np.asarray(noisy, dtype=np.float64)
     _, gen = make_generators(rng)
     x = to_tensor(image)
@@ -138,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--betas", default="0,0.5,1", help="comma list of betas")
     parser.add_argument("--mask", choices=("entry", "pixel"), default="entry",
                         help="probe masks per entry (every preset) or per pixel")
+    parser.add_argument("--probe-steps", type=int, help="train the probes this long (default: the cpu preset's)")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--show", type=Path, nargs="+", metavar="FILE", help="print these runs as a table")
     parser.add_argument("--summary", action="store_true", help="with --show: each figure's range over the images")
@@ -157,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     if not sigmas or not betas or not all(s > 0 for s in sigmas) or not all(0 <= b <= 1 for b in betas):
         print("error: --sigmas needs numbers > 0 and --betas numbers in [0, 1]", file=sys.stderr)
         return 2
+    if args.probe_steps is not None and args.probe_steps < 1:
+        print(f"error: --probe-steps must be at least 1, got {args.probe_steps}", file=sys.stderr)
+        return 2
     files, error = select_files(args.dataset, args.first, args.images, calibration=True)
     if error:
         print(f"error: {error}", file=sys.stderr)
@@ -171,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                 noisy = protocol_noisy(clean, f"correlated:sigma={sigma:g},beta={beta:g}", index=i)
                 t0 = time.perf_counter()
                 row = {"file": path.name, "index": i, "sigma": sigma, "beta": beta,
-                       **anatomy(clean, noisy, rng=i, per_pixel=args.mask == "pixel"),
+                       **anatomy(clean, noisy, rng=i, per_pixel=args.mask == "pixel", probe_steps=args.probe_steps),
                        "seconds": time.perf_counter() - t0}
                 rows.append(row)
                 print(f"[{path.name} sigma {sigma:g} beta {beta:g}] stds {row['std_low']:.2f} / "
@@ -179,8 +188,9 @@ def main(argv: list[str] | None = None) -> int:
                       f"lost {row['lost_low']:.2f} / {row['lost_high']:.2f}, signed gap {row['signed_gap']:+.3f}",
                       file=sys.stderr, flush=True)
                 if args.out:                                  # partial results survive an interruption
-                    write_json(args.out, {"rows": rows, "meta": {**run_meta("mash_probe_anatomy.py", argv, t_start),
-                                                                 "mask": args.mask}})
+                    meta = {**run_meta("mash_probe_anatomy.py", argv, t_start), "mask": args.mask,
+                            "probe_steps": args.probe_steps or M.PRESETS["cpu"]["probe_steps"]}
+                    write_json(args.out, {"rows": rows, "meta": meta})
     print(show([args.out]) if args.out else json.dumps(rows, indent=1))
     return 0
 

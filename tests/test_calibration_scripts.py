@@ -641,12 +641,12 @@ def test_probe_anatomy_splits_each_residual_into_noise_and_lost_signal(tmp_path,
 
     anat = _load("mash_probe_anatomy")
     real_config, real_train = anat.M._config, anat.M._train
-    monkeypatch.setattr(anat.M, "_config", lambda preset, o: {**real_config(preset, o), "probe_steps": 2,
-                                                              "predictions": 2, "width": 8})
-    masks = []
+    monkeypatch.setattr(anat.M, "_config", lambda preset, o: {**real_config(preset, o), "predictions": 2, "width": 8})
+    masks, steps = [], []
 
     def spy_train(*a, per_pixel=False, **k):
         masks.append(per_pixel)
+        steps.append(k["steps"])
         return real_train(*a, per_pixel=per_pixel, **k)
 
     monkeypatch.setattr(anat.M, "_train", spy_train)
@@ -655,9 +655,11 @@ def test_probe_anatomy_splits_each_residual_into_noise_and_lost_signal(tmp_path,
         write_image(tmp_path / name, rng.uniform(0.2, 0.8, (24, 24, 3)).astype(np.float32))
     out = tmp_path / "a.json"
     assert anat.main(["--dataset", str(tmp_path), "--first", "12", "--images", "1", "--size", "16",
-                      "--sigmas", "25", "--betas", "0", "--mask", "pixel", "--out", str(out)]) == 0
-    row, = json.loads(out.read_text())["rows"]
-    assert masks == [True, True]
+                      "--sigmas", "25", "--betas", "0", "--mask", "pixel", "--probe-steps", "3",
+                      "--out", str(out)]) == 0
+    saved = json.loads(out.read_text())
+    row, = saved["rows"]
+    assert masks == [True, True] and steps == [3, 3] and saved["meta"]["probe_steps"] == 3
     assert row["file"] == "12.png" and row["sigma"] == 25 and row["beta"] == 0
     assert 15 < row["noise"] < 35                       # sigma 25 in 8-bit units, over one 8x8 tile or more
     for key in ("low", "high"):       # each residual is split over the same region as its std is measured on
@@ -667,6 +669,7 @@ def test_probe_anatomy_splits_each_residual_into_noise_and_lost_signal(tmp_path,
                                                                                        row["std_high"]))
     assert "| 12.png | pixel | 25 | 0 |" in capsys.readouterr().out
     assert anat.main(["--sigmas", "-1"]) == 2
+    assert anat.main(["--probe-steps", "0"]) == 2
     assert anat.main(["--show", str(tmp_path / "missing.json")]) == 2
 
 

@@ -123,9 +123,10 @@ _CODE_STEP2 = {"eps_low": 1.0, "eps_high": 2.0, "ratio_low": 0.1, "ratio_medium"
 #: BENCHMARKS.md, "Zero-shot: MASH's step 2 on gray images"; held out on
 #: BSD68 44-47: 11 of 12 right, 6 of 12 with the colour thresholds).
 #: Why the gray gap is lower (``scripts/mash_probe_anatomy.py``): on gray
-#: crops the ratio-0.8 probe reproduces about twice the fraction of
+#: crops the ratio-0.8 probe reproduces two to three times the fraction of
 #: correlated noise it does on colour ones, and for white noise the two
-#: probes' other errors (signal lost) cancel on gray but not on colour.
+#: probes' other errors (signal lost, other pixels' noise) cancel on gray
+#: but not on colour.
 #: The papers' presets use ``eps_*`` for every image. Both pairs were set at
 #: sigma 25; at sigma 10 the gap grows (colour white noise 0.10-0.21) and
 #: the probe reads noise as more correlated than it is: the signal the
