@@ -151,7 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.show:
         try:
             print(summary(args.show) if args.summary else show(args.show))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except KeyError as exc:
+            print(f"error: cannot read the runs: a row or the meta lacks the field {exc}", file=sys.stderr)
+            return 2
+        except (OSError, ValueError, TypeError) as exc:
             print(f"error: cannot read the runs: {exc}", file=sys.stderr)
             return 2
         return 0

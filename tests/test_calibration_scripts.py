@@ -671,6 +671,10 @@ def test_probe_anatomy_splits_each_residual_into_noise_and_lost_signal(tmp_path,
     assert anat.main(["--sigmas", "-1"]) == 2
     assert anat.main(["--probe-steps", "0"]) == 2
     assert anat.main(["--show", str(tmp_path / "missing.json")]) == 2
+    (tmp_path / "bad.json").write_text('{"rows": [{"x": 1}], "meta": {"mask": "entry"}}')
+    capsys.readouterr()
+    assert anat.main(["--summary", "--show", str(tmp_path / "bad.json")]) == 2
+    assert "lacks the field 'sigma'" in capsys.readouterr().err
 
 
 def test_probe_anatomy_split_error_finds_the_noise_kept_and_the_rest():
