@@ -28,6 +28,8 @@ BENCHMARKS.md, "Zero-shot: what MASH's probe gap is made of")::
     python scripts/mash_probe_anatomy.py --out runs/anatomy_colour.json
     python scripts/mash_probe_anatomy.py --mask pixel --out runs/anatomy_colour_pixel.json
     python scripts/mash_probe_anatomy.py --probe-steps 1200 --sigmas 10,25 --betas 0,0.5 --out runs/anatomy_colour_1200.json
+    python scripts/mash_probe_anatomy.py --dataset ../shared/data/bsd68 --first 31 --images 1 --sigmas 5,10 \\
+        --out runs/anatomy_gray_test032.json
     python scripts/mash_probe_anatomy.py --summary --show benchmarks/mash_probe_anatomy_colour.json ...
 """
 
