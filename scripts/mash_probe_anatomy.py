@@ -27,7 +27,8 @@ BENCHMARKS.md, "Zero-shot: what MASH's probe gap is made of")::
     python scripts/mash_probe_anatomy.py --dataset ../shared/data/bsd68 --out runs/anatomy_gray.json
     python scripts/mash_probe_anatomy.py --out runs/anatomy_colour.json
     python scripts/mash_probe_anatomy.py --mask pixel --out runs/anatomy_colour_pixel.json
-    python scripts/mash_probe_anatomy.py --probe-steps 1200 --sigmas 10,25 --betas 0,0.5 --out runs/anatomy_colour_1200.json
+    python scripts/mash_probe_anatomy.py --probe-steps 1200 --sigmas 10,25 --betas 0,0.5 \\
+        --out runs/anatomy_colour_1200.json
     python scripts/mash_probe_anatomy.py --dataset ../shared/data/bsd68 --first 31 --images 1 --sigmas 5,10 \\
         --out runs/anatomy_gray_test032.json
     python scripts/mash_probe_anatomy.py --summary --show benchmarks/mash_probe_anatomy_colour.json ...
@@ -47,7 +48,7 @@ import numpy as np
 
 from noise2x.io import read_image
 from noise2x.noise import protocol_noisy
-from noise2x.zeroshot.nets import Reporter, from_tensor, make_generators, to_tensor
+from noise2x.zeroshot.nets import make_generators, to_tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from zeroshot_bench import centre_crop, run_meta, select_files, write_json  # noqa: E402  (the table's crop)
@@ -66,15 +67,7 @@ def anatomy(clean: np.ndarray, noisy: np.ndarray, *, rng: int, per_pixel: bool,
     cfg = M._config("cpu", {"probe_steps": probe_steps})
     image = np.asarray(noisy, dtype=np.float64)
     _, gen = make_generators(rng)
-    x = to_tensor(image)
-    estimates = []
-    for ratio in M.PROBE_RATIOS:
-        report = Reporter(None, "probe", cfg["probe_steps"], lines=2)
-        net, _ = M._train(x, ratio=ratio, steps=cfg["probe_steps"], cfg=cfg, gen=gen, report=report,
-                          per_pixel=per_pixel)
-        estimates.append(from_tensor(M.masked_average(net, x, ratio, cfg["predictions"], generator=gen,
-                                                      per_pixel=per_pixel), image))
-    low, high = estimates
+    (low, high), _ = M.probe_pair(to_tensor(image), image, cfg=cfg, gen=gen, per_pixel=per_pixel)
     region = M.flattest_region((low + high) / 2, fraction=float(cfg["probe_fraction"]))
     clean = np.asarray(clean, dtype=np.float64)
     out: dict[str, float] = {"std_low": float((image - low)[region].std()),

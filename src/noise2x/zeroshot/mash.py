@@ -59,6 +59,7 @@ __all__ = [
     "probe_correlation",
     "PRESETS",
     "PROBE_RATIOS",
+    "probe_pair",
     "sample_keep_mask",
     "masked_l1",
     "masked_average",
@@ -614,6 +615,31 @@ def _config(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
     return cfg
 
 
+def probe_pair(x: torch.Tensor, image: np.ndarray, *, cfg: dict[str, Any], gen: torch.Generator,
+               progress: Callable[[str], None] | None = None, prefix: str | None = None, label: str = "",
+               per_pixel: bool = False) -> tuple[list[np.ndarray], list[torch.nn.Module]]:
+    """Step 1's training: one probe per ratio of :data:`PROBE_RATIOS`, each averaged over masked predictions.
+
+    ``x`` is the tensor of ``image`` (8-bit units), ``cfg`` a preset's
+    settings (``probe_steps``, ``predictions`` and the training's). Returns
+    the estimates (numpy, ``image``'s shape) and the trained networks, in the
+    order of :data:`PROBE_RATIOS`. Each progress line starts with ``prefix``
+    (default ``"mash HxW"`` of ``image``) and ends with ``label``;
+    ``per_pixel`` as in :func:`sample_keep_mask` (a diagnostic).
+    """
+    if prefix is None:
+        prefix = f"mash {image.shape[0]}x{image.shape[1]}"
+    estimates, trained = [], []
+    for probe in PROBE_RATIOS:
+        report = Reporter(progress, f"{prefix} probe ratio {probe}{label}", cfg["probe_steps"], lines=2)
+        net, _ = _train(x, ratio=probe, steps=cfg["probe_steps"], cfg=cfg, gen=gen, report=report,
+                        per_pixel=per_pixel)
+        estimates.append(from_tensor(masked_average(net, x, probe, cfg["predictions"], generator=gen,
+                                                    per_pixel=per_pixel), image))
+        trained.append(net)
+    return estimates, trained
+
+
 def _probe(x: torch.Tensor, image: np.ndarray, *, cfg: dict[str, Any], gen: torch.Generator,
            progress: Callable[[str], None] | None) -> dict[str, Any]:
     """Steps 1 and 2 on the tensor ``x`` of ``image``: the probe's stds, gap, level and ratio.
@@ -641,13 +667,8 @@ def _probe(x: torch.Tensor, image: np.ndarray, *, cfg: dict[str, Any], gen: torc
     runs = []
     nets: dict[float, torch.nn.Module] = {}
     for r in range(repeats):
-        estimates, trained = [], []
-        for probe in PROBE_RATIOS:
-            what = f"mash {size} probe ratio {probe}" + (f" ({r + 1}/{repeats})" if repeats > 1 else "")
-            report = Reporter(progress, what, cfg["probe_steps"], lines=2)
-            net, _ = _train(x, ratio=probe, steps=cfg["probe_steps"], cfg=cfg, gen=gen, report=report)
-            estimates.append(from_tensor(masked_average(net, x, probe, cfg["predictions"], generator=gen), image))
-            trained.append(net)
+        estimates, trained = probe_pair(x, image, cfg=cfg, gen=gen, progress=progress, prefix=f"mash {size}",
+                                        label=f" ({r + 1}/{repeats})" if repeats > 1 else "")
         runs.append(probe_statistics(image, estimates[0], estimates[1], fraction=float(cfg["probe_fraction"]),
                                      relative=relative, to_8bit=to_8bit))
         for probe, net, key in zip(PROBE_RATIOS, trained, ("std_low", "std_high")):
