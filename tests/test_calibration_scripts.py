@@ -689,3 +689,57 @@ def test_probe_anatomy_split_error_finds_the_noise_kept_and_the_rest():
     assert k == pytest.approx(0.3, abs=0.02) and rest == pytest.approx(5, rel=0.05)
     residual = (clean + noise) - (clean + 0.3 * noise + other)
     assert residual.var() == pytest.approx((1 - k) ** 2 * noise.var() + rest ** 2, rel=1e-9)
+
+
+def test_probe_ensemble_scores_mash_unchanged_with_its_probes(tmp_path, monkeypatch, capsys):
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    ens = _load("mash_probe_ensemble")
+    real_config = ens.M._config
+    monkeypatch.setattr(ens.M, "_config", lambda preset, o: {**real_config(preset, o), "predictions": 2, "width": 8,
+                                                             "probe_steps": 3, "steps": 3, "crop": 8})
+    rng = np.random.default_rng(0)
+    for name in [f"{i:02d}.png" for i in range(13)]:
+        write_image(tmp_path / name, rng.uniform(0.2, 0.8, (20, 20, 3)).astype(np.float32))
+    noisy = rng.uniform(0, 255, (16, 16, 3))
+    out, repeats, info = ens.mash_with_probes(noisy, rng=5)
+    assert ens.M.probe_pair.__name__ == "probe_pair"                   # the spy is gone afterwards
+    assert np.array_equal(out, ens.M.mash(noisy, rng=5))               # MASH itself, unchanged
+    assert len(repeats) == info["probe_repeats"] == 2 and all(len(r) == 2 for r in repeats)
+    assert all(e.shape == noisy.shape for r in repeats for e in r)
+    path = tmp_path / "e.json"
+    assert ens.main(["--dataset", str(tmp_path), "--first", "12", "--images", "1", "--size", "16",
+                     "--betas", "0.5", "--weights", "1,0", "--out", str(path)]) == 0
+    row, = json.loads(path.read_text())["rows"]
+    assert row["file"] == "12.png" and row["beta"] == 0.5 and row["repeats"] == 2
+    assert row["level"] in ("low", "medium", "high")
+    assert row["mix"]["1"]["low"] == pytest.approx(row["out"]) and row["mix"]["0"]["high"] == pytest.approx(row["high"])
+    assert "| 12.png | 0.5 |" in capsys.readouterr().out
+    assert ens.main(["--betas", "2"]) == 2
+    assert ens.main(["--weights", "x"]) == 2
+    assert ens.main(["--first", "3"]) == 2
+    assert ens.main(["--show", str(tmp_path / "missing.json")]) == 2
+    (tmp_path / "bad.json").write_text('{"rows": [{"mix": {}}], "meta": {}}')
+    capsys.readouterr()
+    assert ens.main(["--show", str(tmp_path / "bad.json")]) == 2
+    assert "lacks the field" in capsys.readouterr().err
+
+
+def test_probe_ensemble_score_finds_errors_that_cancel():
+    import numpy as np
+
+    ens = _load("mash_probe_ensemble")
+    rng = np.random.default_rng(1)
+    clean = rng.uniform(60, 190, (32, 32))
+    a, b = rng.normal(0, 10, clean.shape), rng.normal(0, 10, clean.shape)
+    row = ens.score(clean, clean + a, clean - a, clean + b, [0.5])
+    assert row["corr_low"] == pytest.approx(-1) and abs(row["corr_high"]) < 0.15
+    assert row["mix"]["0.5"]["low"] > 90                               # the two errors cancel exactly
+    assert row["oracle_weights"] == pytest.approx([0.5, 0.5, 0], abs=1e-6) and row["oracle"] > 90
+    assert row["out"] == pytest.approx(row["low"], abs=1e-9)
+    noise, other = rng.normal(0, 20, clean.shape), rng.normal(0, 4, clean.shape)
+    split = ens.score(clean, clean + 0.3 * noise + other, clean + noise, clean + b, [0.5], clean + noise)
+    assert split["kept_noise_out"] == pytest.approx(0.3, abs=0.03) and split["rest_out"] == pytest.approx(4, rel=0.1)
+    assert split["kept_noise_low"] == pytest.approx(1) and split["rest_low"] == pytest.approx(0, abs=1e-9)
