@@ -51,7 +51,7 @@ from noise2x.noise import protocol_noisy
 from noise2x.zeroshot.nets import make_generators, to_tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from zeroshot_bench import centre_crop, run_meta, select_files, write_json  # noqa: E402  (the table's crop)
+from zeroshot_bench import centre_crop, print_runs, run_meta, select_files, write_json  # noqa: E402  (the table's crop)
 
 M = importlib.import_module("noise2x.zeroshot.mash")   # the module (the package exports the function ``mash``)
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,15 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--summary", action="store_true", help="with --show: each figure's range over the images")
     args = parser.parse_args(argv)
     if args.show:
-        try:
-            print(summary(args.show) if args.summary else show(args.show))
-        except KeyError as exc:
-            print(f"error: cannot read the runs: a row or the meta lacks the field {exc}", file=sys.stderr)
-            return 2
-        except (OSError, ValueError, TypeError) as exc:
-            print(f"error: cannot read the runs: {exc}", file=sys.stderr)
-            return 2
-        return 0
+        return print_runs(lambda: summary(args.show) if args.summary else show(args.show), "the runs")
     try:
         sigmas = [float(s) for s in args.sigmas.split(",") if s.strip()]
         betas = [float(b) for b in args.betas.split(",") if b.strip()]

@@ -54,7 +54,7 @@ from noise2x.noise import protocol_noisy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mash_probe_anatomy import split_error  # noqa: E402
-from zeroshot_bench import centre_crop, run_meta, select_files, write_json  # noqa: E402  (the table's crop)
+from zeroshot_bench import centre_crop, print_runs, run_meta, select_files, write_json  # noqa: E402  (the table's crop)
 
 M = importlib.import_module("noise2x.zeroshot.mash")   # the module (the package exports the function ``mash``)
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,15 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", type=Path, metavar="FILE", help="print a run as tables")
     args = parser.parse_args(argv)
     if args.show:
-        try:
-            print(show(args.show))
-        except KeyError as exc:
-            print(f"error: cannot read {args.show}: a row lacks the field {exc}", file=sys.stderr)
-            return 2
-        except (OSError, ValueError, TypeError) as exc:
-            print(f"error: cannot read {args.show}: {exc}", file=sys.stderr)
-            return 2
-        return 0
+        return print_runs(lambda: show(args.show), str(args.show))
     try:
         betas = [float(b) for b in args.betas.split(",") if b.strip()]
         weights = [float(w) for w in args.weights.split(",") if w.strip()]

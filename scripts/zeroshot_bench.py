@@ -116,6 +116,23 @@ def write_json(path: Path, obj: Any) -> None:
         tmp.write_text(json.dumps(obj, indent=1, default=float))
 
 
+def print_runs(render: Callable[[], str], what: str) -> int:
+    """Print ``render()`` (tables of recorded runs) and return 0, or one error line and 2 if they cannot be read.
+
+    ``what`` names the runs in the error line; a ``KeyError`` is a row or the
+    meta lacking a field.
+    """
+    try:
+        print(render())
+    except KeyError as exc:
+        print(f"error: cannot read {what}: a row or the meta lacks the field {exc}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, TypeError) as exc:
+        print(f"error: cannot read {what}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def script_command(script: str, argv: list[str] | None) -> str:
     """The command line that ran ``scripts/<script>`` with ``argv`` (default: this process's arguments)."""
     return f"python scripts/{script} " + " ".join(argv if argv is not None else sys.argv[1:])
