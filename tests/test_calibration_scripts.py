@@ -720,6 +720,7 @@ def test_probe_ensemble_scores_mash_unchanged_with_its_probes(tmp_path, monkeypa
     assert ens.main(["--betas", "2"]) == 2
     assert ens.main(["--weights", "x"]) == 2
     assert ens.main(["--first", "3"]) == 2
+    assert ens.main(["--size", "300"]) == 2                            # the probe would see a window only
     assert ens.main(["--show", str(tmp_path / "missing.json")]) == 2
     (tmp_path / "bad.json").write_text('{"rows": [{"mix": {}}], "meta": {}}')
     capsys.readouterr()
