@@ -218,3 +218,67 @@ def test_cli_turns_on_huge_pages_unless_the_environment_says_otherwise(monkeypat
     monkeypatch.setenv(HUGE_PAGES_ENV, "0")
     assert main(["methods"]) == 0
     assert os.environ[HUGE_PAGES_ENV] == "0"
+
+
+def _no_work(monkeypatch):
+    """Make any denoising or benchmark run fail the test: the error must come before it."""
+    import noise2x.api
+    import noise2x.benchmark
+
+    def work(*args, **kwargs):
+        raise AssertionError("work started before the bad argument was found")
+
+    monkeypatch.setattr(noise2x.api, "denoise", work)
+    monkeypatch.setattr(noise2x.benchmark, "run_bench", work)
+
+
+def test_unsupported_output_extension_is_refused_before_denoising(tmp_path, capsys, monkeypatch, gray_image):
+    src = _png(tmp_path / "c.png", gray_image)
+    _no_work(monkeypatch)
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "zs_n2n", "--out", str(tmp_path / "o.jpg2"))
+    assert code == 2
+    assert "unsupported file extension '.jpg2'" in _one_error_line(err)
+    assert not (tmp_path / "o.jpg2").exists()
+
+
+@pytest.mark.parametrize("command", ["denoise", "simulate"])
+def test_a_tiff_stack_needs_a_tiff_output(tmp_path, capsys, monkeypatch, command):
+    src = tmp_path / "stack.tif"
+    tifffile.imwrite(src, np.full((3, 20, 24), 100, np.uint8), photometric="minisblack", metadata={"axes": "ZYX"})
+    _no_work(monkeypatch)
+    argv = (["denoise", str(src), "--method", "nlm", "--out"] if command == "denoise"
+            else ["simulate", "gaussian:sigma=5", str(src)])
+    code, _, err = _run(capsys, *argv, str(tmp_path / "o.png"))
+    assert code == 2
+    assert "holds several images" in _one_error_line(err)
+    assert not (tmp_path / "o.png").exists()
+    if command == "simulate":  # the same stack into a TIFF works
+        code, _, err = _run(capsys, *argv, str(tmp_path / "o.tif"))
+        assert code == 0, err
+        assert tifffile.imread(tmp_path / "o.tif").shape == (3, 20, 24)
+
+
+def test_complex_tiff_is_rejected(tmp_path, capsys):
+    src = tmp_path / "c.tif"
+    tifffile.imwrite(src, np.ones((20, 24), np.complex64))
+    code, _, err = _run(capsys, "simulate", "gaussian:sigma=5", str(src), str(tmp_path / "o.tif"))
+    assert code == 1
+    assert "complex64 samples" in _one_error_line(err)
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_bench_output_name_is_checked_before_the_run(tmp_path, capsys, monkeypatch, gray_image):
+    _png(tmp_path / "c.png", gray_image)
+    _no_work(monkeypatch)
+    code, _, err = _run(capsys, "bench", "--methods", "nlm", "--dataset", str(tmp_path), "--noise", "gaussian:sigma=25",
+                        "--out", str(tmp_path / "r.txt"))
+    assert code == 2
+    assert "must end with .json or .md" in _one_error_line(err)
+
+
+def test_a_subcommand_usage_error_names_the_subcommand_once(capsys):
+    code, _, err = _run(capsys, "train", "--method", "noise2void")
+    assert code == 2
+    line = _one_error_line(err)
+    assert line.startswith("noise2x: error: train: the following arguments are required")
+    assert "noise2x train" not in line

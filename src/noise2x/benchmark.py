@@ -617,6 +617,18 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def output_paths(out: str | os.PathLike) -> tuple[Path, Path]:
+    """The JSON and Markdown paths :func:`write_outputs` writes for ``out``.
+
+    Raises :class:`UsageError` when ``out`` ends neither in ``.json`` nor in
+    ``.md``, so that a caller can check ``--out`` before a long run.
+    """
+    out = Path(out)
+    if out.suffix.lower() not in (".json", ".md"):
+        raise UsageError(f"benchmark output must end with .json or .md, got {out}")
+    return out.with_suffix(".json"), out.with_suffix(".md")
+
+
 def write_outputs(result: Mapping[str, Any], out: str | os.PathLike) -> list[Path]:
     """Write a :func:`run_bench` result as JSON and as a Markdown report, atomically.
 
@@ -634,10 +646,7 @@ def write_outputs(result: Mapping[str, Any], out: str | os.PathLike) -> list[Pat
     list of Path
         The JSON path and the Markdown path.
     """
-    out = Path(out)
-    if out.suffix.lower() not in (".json", ".md"):
-        raise UsageError(f"benchmark output must end with .json or .md, got {out}")
-    json_path, md_path = out.with_suffix(".json"), out.with_suffix(".md")
+    json_path, md_path = output_paths(out)
     try:
         json_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -32,7 +32,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse that raises UsageError instead of exiting, so main() prints one line."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
+        # main() prints "noise2x: error: ..."; name the subcommand only ("train: ...")
+        command = self.prog.split(" ", 1)[1] if " " in self.prog else ""
+        raise UsageError(f"{command}: {message}" if command else message)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -83,14 +85,19 @@ def _targets(files: list[Path], out: str, folder_input: bool) -> list[Path]:
 
 def _check_targets(files: list[Path], targets: list[Path]) -> None:
     """Fail before any work when an output cannot be written or would overwrite its input."""
+    from .io import read_stack, writable_format
+
     for folder in {t.parent for t in targets}:
         if not folder.is_dir():
             raise Noise2xError(f"output folder does not exist: {folder}")
         if not os.access(folder, os.W_OK):
             raise Noise2xError(f"output folder is not writable: {folder}")
     for src, dst in zip(files, targets):
+        single = writable_format(dst) != "TIFF"
         if dst.exists() and dst.resolve() == src.resolve():
             raise UsageError(f"output {dst} would overwrite its input; choose another --out")
+        if single and writable_format(src) == "TIFF" and len(read_stack(src)) > 1:
+            raise UsageError(f"{src} holds several images; only a TIFF output (.tif) can hold them, not {dst}")
 
 
 # ----------------------------------------------------------------------------- commands
@@ -175,8 +182,10 @@ def cmd_denoise(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from .api import parse_options
-    from .benchmark import markdown_table, run_bench, write_outputs
+    from .benchmark import markdown_table, output_paths, run_bench, write_outputs
 
+    if args.out:  # a wrong --out is found before the run, not after it
+        output_paths(args.out)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if not methods:
         raise UsageError("--methods needs at least one method name")

@@ -392,6 +392,8 @@ def _read_tiff(p: Path) -> np.ndarray:
 def _tiff_series(arr: np.ndarray, axes: str, p: Path) -> np.ndarray:
     if arr.dtype == np.bool_:
         arr = arr.astype(np.uint8) * 255
+    if arr.dtype.kind not in "uif":
+        raise InputError(f"{p} holds {arr.dtype} samples; expected real numbers (integer or float)")
     if len(axes) != arr.ndim or "Y" not in axes or "X" not in axes:
         raise InputError(f"{p} has an unsupported TIFF layout (axes {axes!r}, shape {arr.shape})")
     chans = [i for i, a in enumerate(axes) if a in "SC" and arr.shape[i] > 1]
@@ -529,6 +531,19 @@ def _png16_bytes(data: np.ndarray) -> bytes:
 # --------------------------------------------------------------------------- writing
 
 
+def writable_format(path: str | os.PathLike) -> str:
+    """The format :func:`write_image` writes to ``path`` ('PNG', 'JPEG', 'BMP' or 'TIFF').
+
+    Raises :class:`UsageError` for an extension it cannot write, so that a
+    command can check its outputs before any work.
+    """
+    p = Path(path)
+    fmt = _FORMATS.get(p.suffix.lower())
+    if fmt is None:
+        raise UsageError(f"cannot write {p}: unsupported file extension {p.suffix!r}; use one of {' '.join(IMAGE_SUFFIXES)}")
+    return fmt
+
+
 def write_image(path: str | os.PathLike, image, *, kind: str | None = None) -> None:
     """Write an image (or, as TIFF, a stack) atomically.
 
@@ -559,9 +574,7 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None) -> N
         an existing file at ``path`` is then left untouched.
     """
     p = Path(path)
-    fmt = _FORMATS.get(p.suffix.lower())
-    if fmt is None:
-        raise UsageError(f"cannot write {p}: unsupported file extension {p.suffix!r}; use one of {' '.join(IMAGE_SUFFIXES)}")
+    fmt = writable_format(p)
     if kind is None:
         kind = "float32" if fmt == "TIFF" else "uint8"
     if kind not in KINDS:
