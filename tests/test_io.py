@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import warnings
 import zlib
@@ -430,3 +431,20 @@ def test_to_8bit_units_keeps_8bit_images_and_maps_others():
     for scale, offset in [(257.0, 1000.0), (0.05, 3.0), (3.0, 0.0)]:
         o, s = io.to_8bit_units(noisy * scale + offset)
         assert o == pytest.approx(lo * scale + offset) and s == pytest.approx(255 / ((hi - lo) * scale))
+
+
+def test_written_files_get_the_usual_mode_not_the_temporary_files(tmp_path):
+    # the atomic write goes through a private (0600) temporary file; the result must be
+    # readable as a plain open() would make it: 0666 less the umask, or a replaced file's own mode
+    mask = os.umask(0o022)
+    try:
+        io.write_image(tmp_path / "a.png", np.zeros((8, 8)))
+        assert (tmp_path / "a.png").stat().st_mode & 0o777 == 0o644
+        target = tmp_path / "b.tif"
+        io.write_image(target, np.zeros((8, 8)))
+        target.chmod(0o640)
+        io.write_image(target, np.ones((8, 8)))
+        assert target.stat().st_mode & 0o777 == 0o640
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    finally:
+        os.umask(mask)

@@ -112,6 +112,12 @@ def test_resume_continues_where_it_stopped(tmp_path, clean_dir):
     assert steps == ["3", "5", "6", "9", "10"]
     with pytest.raises(UsageError, match="nothing to resume"):
         train("noise2noise", out=tmp_path / "new.safetensors", resume=True, **kw)
+    # the saved weights fix the network: a changed model.* is refused, not silently ignored
+    width = read_metadata(out)["arch_args"]["width"]
+    changed = dict(kw, overrides=kw["overrides"] + [f"model.width={width + 4}"], steps=12)
+    with pytest.raises(UsageError, match=r"--resume cannot change the network.*model\.width="):
+        train("noise2noise", out=out, resume=True, **changed)
+    assert read_metadata(out)["steps"] == 10  # the model file is untouched
 
 
 def test_minutes_budget_and_loss_validation(tmp_path, clean_dir):

@@ -11,12 +11,23 @@ from typing import Iterator
 from .errors import Noise2xError
 
 
+def _mode_of(target: Path) -> int:
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; rename it onto ``path`` on success.
 
     The temporary file keeps the target's suffix (so writers that look at the
-    extension choose the right format). On any exception the temporary file is
+    extension choose the right format). The file gets the mode ``open()``
+    would give it (a replaced target's mode, else 0666 less the umask), not
+    the temporary file's private 0600. On any exception the temporary file is
     removed and the target is left untouched.
     """
     target = Path(path)
@@ -30,6 +41,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        # mkstemp made the file private (0600); give it the mode a plain open() would:
+        # an existing target's, else 0666 less the umask
+        os.chmod(tmp_path, _mode_of(target))
         os.replace(tmp_path, target)
     except BaseException:
         with contextlib.suppress(OSError):

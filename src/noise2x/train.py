@@ -351,7 +351,14 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
             if value is not None and value != getattr(cfg, key):
                 raise UsageError(f"--resume: {key} differs from the saved run ({getattr(cfg, key)!r}); "
                                  f"resume with the same inputs or start a new run")
+        network = cfg.model
         cfg = apply_overrides(cfg, overrides)
+        if cfg.model != network:  # the saved weights fix the network; a changed one would be ignored
+            old, new = {"arch": network.arch, **network.args}, {"arch": cfg.model.arch, **cfg.model.args}
+            changed = ", ".join(f"model.{k}={new.get(k, 'default')} (saved run: {old.get(k, 'default')})"
+                                for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
+            raise UsageError(f"--resume cannot change the network, its weights are saved: {changed}; "
+                             f"drop that --set or start a new run")
         if steps is not None or minutes is not None:
             cfg.train = dataclasses.replace(cfg.train, steps=steps, minutes=minutes)
         preset = saved["preset"]
