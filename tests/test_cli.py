@@ -282,3 +282,32 @@ def test_a_subcommand_usage_error_names_the_subcommand_once(capsys):
     line = _one_error_line(err)
     assert line.startswith("noise2x: error: train: the following arguments are required")
     assert "noise2x train" not in line
+
+
+def test_model_only_settings_with_a_direct_method(monkeypatch):
+    from noise2x import api, pretrained
+    from noise2x.errors import UsageError
+
+    noisy = 128 + 25 * np.random.default_rng(0).standard_normal((32, 32))
+    for kw, said in [({"device": "cuda"}, "device=cuda applies"), ({"tile": 64, "tta": True}, "tile=64, tta=True apply"),
+                     ({"overlap": 8}, "overlap=8 applies")]:
+        with pytest.raises(UsageError, match=f"{said} to models; method nlm denoises the whole image on the CPU"):
+            api.denoise(noisy, method="nlm", noise="gaussian:sigma=25", **kw)
+    api.denoise(noisy, method="nlm", noise="gaussian:sigma=25", device="cpu")  # the CPU it runs on anyway
+    # chosen here (no method asked for): it runs, and says what it ignored
+    choice = pretrained.Choice(method="nlm_calibrated", model=None, reason="test")
+    monkeypatch.setattr(api, "choose_auto", lambda image, noise=None: choice)
+    lines: list[str] = []
+    out = api.denoise(noisy, device="cuda", progress=lines.append)
+    assert out.shape == noisy.shape
+    assert any(line.endswith("device ignored") for line in lines), lines
+
+
+@pytest.mark.parametrize("argv", [["simulate", "gaussian:sigma=5", "IN", "OUT"], ["denoise", "IN", "--method", "nlm",
+                                  "--out", "OUT"], ["train", "--method", "noise2void", "--data", "IN", "--out", "OUT"]])
+def test_a_negative_seed_is_a_usage_error(tmp_path, capsys, gray_image, argv):
+    src = _png(tmp_path / "c.png", gray_image)
+    argv = [str(src) if a == "IN" else str(tmp_path / "o.png") if a == "OUT" else a for a in argv]
+    code, _, err = _run(capsys, *argv, "--seed", "-1")
+    assert code == 2
+    assert "argument --seed: must be a whole number >= 0, got '-1'" in _one_error_line(err)

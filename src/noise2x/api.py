@@ -269,6 +269,18 @@ def denoise(
         method = choice.method
     if info is not None:
         info["method"] = method
+    # settings of a model's inference that a direct method has no use for: an error when the method was
+    # asked for, a note when it was chosen here (the same image may go to a model another time)
+    unused = [f"{name}={value}" for name, value, used in (
+        ("tile", tile, tile is not None), ("overlap", overlap, overlap != 32), ("tta", tta, bool(tta)),
+        ("device", device, device not in ("auto", "cpu"))) if used]
+    if unused:
+        line = (f"{', '.join(unused)} appl{'y' if len(unused) > 1 else 'ies'} to models; method {method} "
+                f"denoises the whole image on the CPU")
+        if not chosen:
+            raise UsageError(line)
+        if progress is not None:
+            progress(f"{line}: {', '.join(u.split('=')[0] for u in unused)} ignored")
     if precision != "fp32":  # a direct method that takes it (zs_n2n, mash); else an error, or a note when chosen here
         if "precision" in method_options(resolve_direct(method)):
             options = {**(options or {}), "precision": precision}

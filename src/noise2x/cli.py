@@ -40,6 +40,17 @@ class _Parser(argparse.ArgumentParser):
 # ----------------------------------------------------------------------------- helpers
 
 
+def _seed(text: str) -> int:
+    """argparse type of --seed: a whole number >= 0 (NumPy and PyTorch seeds)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
+    return value
+
+
 def _expand_inputs(inputs: Sequence[str]) -> list[Path]:
     from .io import list_images
 
@@ -303,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("noise", metavar="NOISE", help="noise spec, e.g. gaussian:sigma=25, poisson:peak=30")
     s.add_argument("input", metavar="IN", help="clean image file or folder")
     s.add_argument("output", metavar="OUT", help="output file (.tif keeps float32 values) or folder")
-    s.add_argument("--seed", type=int, default=None, help="seed of the first image (image i gets seed+i; default 0)")
+    s.add_argument("--seed", type=_seed, default=None, help="seed of the first image (image i gets seed+i; default 0)")
     s.set_defaults(func=cmd_simulate)
 
     d = sub.add_parser("denoise", help="denoise images with a trained model or a direct method")
@@ -316,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--tile", type=int, default=None,
                    help="tile size for models (0: whole image; default 256, or the whole image when it is "
                         "no larger than a batch of 4 tiles)")
-    d.add_argument("--overlap", type=int, default=32, help="tile overlap in pixels")
+    d.add_argument("--overlap", type=int, default=32, help="tile overlap in pixels (models)")
     d.add_argument("--tta", action="store_true", help="8-fold test-time augmentation (models)")
     d.add_argument("--colour", choices=("auto", "luma", "channels"), default="auto",
                    help="a gray model on a colour image: luma = an RGB image's luminance and chrominance planes "
@@ -326,8 +337,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "1.5 to 2 times as fast on a CPU with bfloat16 instructions (AVX512-BF16, AMX), fp16 runs "
                         "on a GPU (default fp32)")
     d.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
-    d.add_argument("--seed", type=int, default=0, help="seed for stochastic methods")
-    d.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
+    d.add_argument("--seed", type=_seed, default=0, help="seed for stochastic methods")
+    d.add_argument("--device", default="auto",
+                   help="auto, cpu, cuda, mps (models; the direct methods run on the CPU)")
     d.set_defaults(func=cmd_denoise)
 
     t = sub.add_parser("train", help="train a method on a folder of images")
@@ -339,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--add-noise", help="add this synthetic noise to clean training images")
     t.add_argument("--steps", type=int)
     t.add_argument("--minutes", type=float)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=_seed, default=0)
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="config override, e.g. train.lr=3e-4")
     t.add_argument("--precision", choices=("fp32", "bf16"),
                    help="arithmetic of the training steps: bf16 (mixed precision) makes about 1.5 times as many "
