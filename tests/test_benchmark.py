@@ -179,7 +179,7 @@ def test_trainable_method_is_trained_then_applied(tiny_set, tmp_path, monkeypatc
         calls.update(method=method, data=data, **kwargs)
         return FakeModel()
 
-    monkeypatch.setattr(api, "trainable_methods", lambda: {"toy": object})
+    monkeypatch.setattr(api, "trainable_methods", lambda: {"toy": object, "toy2": object})
     monkeypatch.setattr(api, "train", fake_train)
     with pytest.raises(UsageError, match="trainable.*budget"):
         run_bench(["toy"], dataset=tiny_set, noise="gaussian:sigma=25")
@@ -193,6 +193,20 @@ def test_trainable_method_is_trained_then_applied(tiny_set, tmp_path, monkeypatc
     row = result["rows"][1]
     assert row["method"] == "toy" and row["budget_minutes"] == 0.5 and row["train_seconds"] >= 0
     assert "trained" in row["notes"]
+    # before any training: a budget that is not > 0, and training data that is not there
+    calls.clear()
+    for budget in (0, -1):
+        with pytest.raises(UsageError, match="training budget must be > 0 minutes"):
+            run_bench(["toy"], dataset=tiny_set, noise="gaussian:sigma=25", budget_minutes=budget, train_data=train_dir)
+    with pytest.raises(UsageError, match=r"training data not found: .*train400 .*--train-data"):
+        run_bench(["toy", "toy2"], dataset=tiny_set, noise="gaussian:sigma=25", budget_minutes=0.5)
+    assert calls == {}
+    # the CLI passes --train-data on
+    from noise2x.cli import main
+
+    assert main(["bench", "--methods", "toy", "--dataset", str(tiny_set), "--noise", "gaussian:sigma=25",
+                 "--budget-minutes", "0.5", "--train-data", str(train_dir)]) == 0
+    assert calls["data"] == train_dir
 
 
 def test_model_files_are_benchmarked_by_path(tiny_set, tmp_path):

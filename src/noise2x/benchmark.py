@@ -327,6 +327,8 @@ def run_bench(
         elif name in trainable:
             if budget_minutes is None:
                 raise UsageError(f"method '{name}' is trainable: give a training budget (--budget-minutes)")
+            if not float(budget_minutes) > 0:
+                raise UsageError(f"the training budget must be > 0 minutes, got {budget_minutes}")
             functions[name] = None
         else:
             functions[name] = resolve(name)
@@ -340,6 +342,10 @@ def run_bench(
     folder, files = _dataset_files(dataset, limit)
     n = len(files)
     dataset_name = folder.resolve().name
+    data = Path(train_data) if train_data is not None else folder.resolve().parent / "train400"
+    if any(fn is None and name not in model_files for name, fn in functions.items()) and not data.is_dir():
+        raise UsageError(f"training data not found: {data} (train400 beside the dataset folder by default; "
+                         f"give another folder with --train-data, train_data= in the API)")
 
     runners: list[_Method] = []
     with tempfile.TemporaryDirectory(prefix="noise2x-bench-") as workdir:
@@ -349,9 +355,6 @@ def run_bench(
                 runner = _Method(model_files[name].stem, predictor, options={}, kind="model")
                 runner.extra.update(_model_extra(model_files[name]))
             elif fn is None:
-                data = Path(train_data) if train_data is not None else folder.resolve().parent / "train400"
-                if not data.is_dir():
-                    raise UsageError(f"training data for '{name}' not found: {data} (give train_data)")
                 predict, extra = _train(name, spec=spec, train_data=data, budget_minutes=float(budget_minutes),
                                         options=per_method_options[name], workdir=Path(workdir), progress=progress,
                                         precision=precision)

@@ -204,6 +204,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
                               "colour": args.colour, "precision": args.precision}
     if args.budget_minutes is not None:
         kwargs["budget_minutes"] = args.budget_minutes
+    if args.train_data is not None:
+        kwargs["train_data"] = args.train_data
     result = run_bench(methods, dataset=args.dataset, noise=args.noise, **kwargs)
     result["command"] = "noise2x " + " ".join(sys.argv[1:]) if sys.argv and "bench" in sys.argv else None
     if args.out:
@@ -367,6 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", help="JSON file to write (a Markdown table is written beside it)")
     b.add_argument("--limit", type=int, help="use only the first N images")
     b.add_argument("--budget-minutes", type=float, help="training budget for trainable methods")
+    b.add_argument("--train-data", help="training images for trainable methods (default: train400 beside "
+                                        "the --dataset folder)")
     b.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
     b.add_argument("--colour", choices=("auto", "luma", "channels"), default="auto",
                    help="how gray models (model files, auto's shipped ones) denoise colour images (see denoise)")
