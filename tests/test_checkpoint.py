@@ -126,6 +126,40 @@ def test_architecture_mismatch(tmp_path):
         load_model(alien)
 
 
+
+def test_a_lying_file_cannot_make_the_loader_allocate_its_network(tmp_path, monkeypatch):
+    # a stranger's file may keep its checksum consistent and ask for a huge network in its metadata:
+    # the loader compares shapes on the meta device and builds nothing for real before they fit
+    path = save_model(tmp_path / "m.safetensors", make_model(), metadata=META)
+    built = []
+    import noise2x.models
+
+    real_build = noise2x.models.build_model
+
+    def spy(arch, **args):
+        built.append(torch.empty(0).device.type)  # the default device the network is made on
+        return real_build(arch, **args)
+
+    monkeypatch.setattr("noise2x.models.build_model", spy)
+    for width, match in [(100_000, r"do not fit architecture 'unet' with .*'width': 100000.*tensors differ"),
+                         (10**9, "cannot rebuild the model: .*overflow")]:
+        huge = rewrite(path, tmp_path / f"w{width}.safetensors",
+                       meta_update={"arch_args": {"in_channels": 1, "width": width, "depth": 2}})
+        with pytest.raises(InputError, match=match):
+            load_model(huge)
+    assert built and set(built) == {"meta"}
+    # weights left out, checksum recomputed to match
+    tensors = load_file(str(path))
+    del tensors["net.out.weight" if "net.out.weight" in tensors else sorted(k for k in tensors if k.startswith("net."))[0]]
+    short = rewrite(path, tmp_path / "s.safetensors", tensors=tensors,
+                    header_update={"sha256": checkpoint.tensor_digest(tensors)})
+    with pytest.raises(InputError, match="do not fit architecture 'unet'"):
+        load_model(short)
+    built.clear()
+    load_model(path)
+    assert built == ["meta", "cpu"]  # a good file: checked, then built
+
+
 def test_wrong_number_of_channels(tmp_path, rgb_image):
     # an RGB model cannot denoise a gray or a 4-channel image (a gray model denoises any: tests/test_colour.py)
     d = Denoiser(make_model(channels=3), get_method("noise2noise"), dict(META))

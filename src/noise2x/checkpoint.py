@@ -198,11 +198,24 @@ def load_model(path: str | os.PathLike, *, device: str | torch.device = "cpu") -
     try:
         arch, args = meta["arch"], dict(meta["arch_args"])
         norm = meta["normalization"]
+        # first without memory: the metadata's network must have the file's weight shapes before it is
+        # built for real (a stranger's file could otherwise ask for any amount of memory)
+        with torch.device("meta"):
+            shapes = {f"net.{k}": tuple(v.shape) for k, v in build_model(arch, **args).state_dict().items()}
+        wrong = sorted(k for k in set(shapes) | {k for k in tensors if k.startswith("net.")}
+                       if k not in tensors or shapes.get(k) != tuple(tensors[k].shape))
+        if wrong:
+            raise InputError(f"{p}: the weights do not fit architecture {arch!r} with {args} "
+                             f"({len(wrong)} tensors differ, e.g. {wrong[0]})")
         net = build_model(arch, **args)
         model = ScaledModel(net, arch=arch, arch_args=args, mean=norm["mean"], std=norm["std"])
-    except (KeyError, TypeError, ValueError) as exc:
-        msg = exc.args[0] if isinstance(exc, UsageError) else f"missing or invalid {exc}"
-        raise InputError(f"{p}: cannot rebuild the model: {msg}") from None
+    except InputError:
+        raise
+    except KeyError as exc:
+        raise InputError(f"{p}: cannot rebuild the model: its metadata lacks {exc}") from None
+    except (TypeError, ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()
+        raise InputError(f"{p}: cannot rebuild the model: {first[0] if first else type(exc).__name__}") from None
     try:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as exc:
