@@ -411,6 +411,8 @@ def test_options_are_validated(monkeypatch, gray_image):
         mash(gray_image, shuffle="maybe")
     with pytest.raises(UsageError, match="ratio must be in"):
         mash(gray_image, ratio=1.5)
+    with pytest.raises(UsageError, match="ratio must be a number in"):
+        mash(gray_image, ratio="abc")  # as --set ratio=abc passes it
     with pytest.raises(UsageError, match="steps"):
         mash(gray_image, steps=-2)
     with pytest.raises(TypeError):

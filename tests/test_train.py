@@ -170,6 +170,14 @@ def test_overrides_and_checks():
         check_config(apply_overrides(cfg, ["train.steps=3", "data.resample_noise=1"]))
     with pytest.raises(UsageError, match="train.schedule"):
         check_config(apply_overrides(cfg, ["train.steps=3", "train.schedule=linear"]))
+    # settings torch would reject mid-run with its own traceback
+    for setting, said in [("train.beta1=-1", r"train.beta1 \(Adam\) must be in \[0, 1\)"),
+                          ("train.beta2=1", r"train.beta2 \(Adam\) must be in \[0, 1\)"),
+                          ("train.weight_decay=-1", "train.weight_decay must be >= 0"),
+                          ("train.seed=-1", "train.seed must be a whole number >= 0")]:
+        with pytest.raises(UsageError, match=said):
+            check_config(apply_overrides(cfg, ["train.steps=3", setting]))
+    check_config(apply_overrides(cfg, ["train.steps=3", "train.beta1=0", "train.beta2=0.99", "train.weight_decay=0"]))
     dn = resolve_model(apply_overrides(cfg, ["model.arch=dncnn", "model.depth=5"]), channels=1, preset="cpu")
     assert dn == ("dncnn", {"in_channels": 1, "depth": 5})
 

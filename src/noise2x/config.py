@@ -426,6 +426,13 @@ def check_config(cfg: TrainConfig) -> None:
         raise UsageError(f"train.keep={t.keep!r} is not valid; valid: {', '.join(KEEP)}")
     if not t.lr > 0:
         raise UsageError(f"train.lr must be > 0, got {t.lr}")
+    for name in ("beta1", "beta2"):
+        if not 0 <= getattr(t, name) < 1:
+            raise UsageError(f"train.{name} (Adam) must be in [0, 1), got {getattr(t, name)}")
+    if not t.weight_decay >= 0:
+        raise UsageError(f"train.weight_decay must be >= 0, got {t.weight_decay}")
+    if t.seed < 0:
+        raise UsageError(f"train.seed must be a whole number >= 0, got {t.seed}")
     for name in ("rampdown", "warmup"):
         v = getattr(t, name)
         if not 0 <= v <= 1:

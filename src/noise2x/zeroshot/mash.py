@@ -907,8 +907,13 @@ def mash(
         "probe_repeats": probe_repeats, "warm_start": warm_start, "grad_clip": grad_clip,
         "probe_window": probe_window,
     })
-    if ratio is not None and not 0 <= float(ratio) < 1:
-        raise UsageError(f"mash: ratio must be in [0, 1), got {ratio}")
+    if ratio is not None:
+        try:
+            ratio = float(ratio)
+        except (TypeError, ValueError):
+            raise UsageError(f"mash: ratio must be a number in [0, 1), got {ratio!r}") from None
+        if not 0 <= ratio < 1:
+            raise UsageError(f"mash: ratio must be in [0, 1), got {ratio}")
     image, units = checked_in_8bit_units(noisy, name="mash input")
     start = time.perf_counter()
     np_rng, gen = make_generators(rng)
