@@ -311,3 +311,12 @@ def test_a_negative_seed_is_a_usage_error(tmp_path, capsys, gray_image, argv):
     code, _, err = _run(capsys, *argv, "--seed", "-1")
     assert code == 2
     assert "argument --seed: must be a whole number >= 0, got '-1'" in _one_error_line(err)
+
+
+def test_demo_output_that_is_a_file_is_a_usage_error(tmp_path, capsys):
+    target = tmp_path / "afile"
+    target.write_text("keep me")
+    code, _, err = _run(capsys, "demo", "--out", str(target))
+    assert code == 2
+    assert "is a file; give a folder" in _one_error_line(err)
+    assert target.read_text() == "keep me"

@@ -10,6 +10,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .errors import Noise2xError, UsageError
+
 SIGMA = 25.0
 PEAK = 30.0
 
@@ -63,7 +65,12 @@ def run_demo(*, out: str | Path = "demo-output", progress: Callable[[str], None]
     from .predict import COLOUR_LABELS
 
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"demo output {folder} is a file; give a folder (--out)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise Noise2xError(f"cannot create the demo output folder {folder}: {exc.strerror or exc}") from None
     images = sample_images()
     rows: list[dict[str, Any]] = []
     for index, (name, noise, methods) in enumerate(scenes()):
