@@ -157,3 +157,56 @@ def test_denoiser_keeps_the_noise_level_for_a_model_trained_at_one_level(rgb_ima
     ranged = denoise_array(model, rgb_image, method=method, tile=0)
     assert np.allclose(fixed.denoise(rgb_image, tile=0), kept) and np.allclose(blind.denoise(rgb_image, tile=0), ranged)
     assert np.abs(kept - ranged).max() > 1.0
+
+
+def test_poisson_on_rgb_is_stabilised_then_denoised_by_the_gaussian_model():
+    """No options, Poisson noise on an RGB photo: Anscombe per channel, the white-noise gray model on the planes,
+    the exact unbiased inverse. The Poisson model on the planes (before) is the reference it must beat."""
+    from noise2x import pretrained
+    from noise2x.classical import anscombe, inverse_anscombe
+    from noise2x.noise import protocol_noisy
+    from noise2x.pretrained import model_path
+
+    files = sorted(list_images(data_dir("cbsd68")))[:4]
+    gaussian, poisson = Denoiser.load(model_path("gray-gaussian")), Denoiser.load(model_path("gray-poisson"))
+    gains = []
+    for i, path in enumerate(files):
+        clean = read_image(path)[:160, :160]
+        noisy = protocol_noisy(clean, "poisson:peak=30", index=i)
+        info: dict = {}
+        out = api.denoise(noisy, info=info)
+        choice = pretrained.choose(noisy)
+        assert choice.model is not None and choice.model.stem == "gray-poisson" and choice.scale == 1.0
+        peak = choice.facts["peak"]
+        assert info["method"] == "model gray-gaussian" and info["transform"] == f"anscombe (alpha={255 / peak:.4g})"
+        assert "variance-stabilised (Anscombe)" in info["auto"]
+        gain = 255 / (2 * np.sqrt(peak + 0.375))
+        by_hand = inverse_anscombe(gaussian.denoise(anscombe(noisy, alpha=255 / peak) * gain) / gain, alpha=255 / peak)
+        np.testing.assert_allclose(out, by_hand, atol=1e-3)
+        gains.append(psnr_8bit(clean, np.clip(out, 0, 255)) - psnr_8bit(clean, np.clip(poisson.denoise(noisy), 0, 255)))
+    assert np.mean(gains) > 0.1, gains
+    # where it does not apply: a gray image, colour="channels", white noise
+    gray = protocol_noisy(read_image(files[0])[:96, :96, 0], "poisson:peak=30", index=0)
+    info = {}
+    api.denoise(gray, info=info)
+    assert info["method"] == "model gray-poisson" and "transform" not in info
+    rgb = protocol_noisy(read_image(files[0])[:96, :96], "poisson:peak=30", index=0)
+    info = {}
+    api.denoise(rgb, info=info, colour="channels")
+    assert info["method"] == "model gray-poisson" and "transform" not in info
+    info = {}
+    api.denoise(protocol_noisy(read_image(files[0])[:96, :96], "gaussian:sigma=25", index=0), info=info)
+    assert info["method"] == "model gray-gaussian" and "transform" not in info
+
+
+def test_stabilised_gain_stays_in_the_gaussian_models_range():
+    from noise2x import pretrained
+    from noise2x.pretrained import model_path
+
+    for peak, gain in [(30.0, 255 / (2 * np.sqrt(30.375))), (5.0, 50.0)]:  # at peak 5 the noise would be 55 > 50
+        choice = pretrained.Choice(model_path("gray-poisson"), None, "test", facts={"peak": peak})
+        vst = pretrained.stabilised(choice, 3)
+        assert vst.model.stem == "gray-gaussian" and vst.alpha == pytest.approx(255 / peak)
+        assert vst.gain == pytest.approx(gain)
+    white = pretrained.Choice(model_path("gray-gaussian"), None, "test", facts={"sigma": 25.0})
+    assert pretrained.stabilised(white, 3) is None

@@ -251,21 +251,37 @@ def denoise(
         return np.asarray(out, dtype=np.float64)
     chosen = method is None
     if method is None:
+        from .pretrained import stabilised
+
         choice = choose_auto(image, noise=noise)
+        vst = stabilised(choice, 1 if image.ndim == 2 else image.shape[2], colour)
+        reason = choice.reason
+        if vst is not None:
+            reason += (f"; on this RGB image it is variance-stabilised (Anscombe) and denoised by the shipped "
+                       f"model '{vst.model.stem}' on the luminance/chrominance planes")
         if info is not None:
-            info["auto"] = choice.reason
+            info["auto"] = reason
             info.update({f"estimated_{k}": v for k, v in choice.facts.items() if k not in ("offset", "scale")})
         if progress is not None:
-            progress(f"using {choice.model.stem if choice.model else choice.method}: {choice.reason}")
+            progress(f"using {choice.model.stem if choice.model else choice.method}: {reason}")
         if choice.model is not None:
+            den = _cached_model(choice.model if vst is None else vst.model)
             if info is not None:
-                info["method"] = f"model {choice.model.stem}"
-            den = _cached_model(choice.model)
+                info["method"] = f"model {Path(choice.model if vst is None else vst.model).stem}"
+                if vst is not None:
+                    info["transform"] = f"anscombe (alpha={vst.alpha:.4g})"
             mapped = (image - choice.offset) * choice.scale      # the shipped models work in 8-bit units
             _record_model_run(info, den, image, colour, precision)
+            if vst is not None:
+                from .classical import anscombe, inverse_anscombe
+
+                mapped = anscombe(mapped, alpha=vst.alpha) * vst.gain
             out = den.denoise(mapped, tile=tile, overlap=overlap, tta=tta, device=device, colour=colour,
                               precision=precision)
-            return np.asarray(out, dtype=np.float64) / choice.scale + choice.offset
+            out = np.asarray(out, dtype=np.float64)
+            if vst is not None:
+                out = inverse_anscombe(out / vst.gain, alpha=vst.alpha)
+            return out / choice.scale + choice.offset
         method = choice.method
     if info is not None:
         info["method"] = method

@@ -115,6 +115,43 @@ def _auto_model(kind: str, channels: int) -> dict[str, Any] | None:
     return None
 
 
+@dataclasses.dataclass(frozen=True)
+class Stabilised:
+    """Poisson noise on an RGB image, denoised through the Anscombe transform (see :func:`stabilised`).
+
+    ``alpha`` is the Poisson gain in the model's 8-bit units (255 / peak); the stabilised image
+    (unit noise) is multiplied by ``gain`` to span about 0..255 with white noise of std ``gain``,
+    which ``model`` (a gray white-Gaussian model) removes on the luminance/chrominance planes.
+    """
+
+    model: Path
+    alpha: float
+    gain: float
+
+
+def stabilised(choice: Choice, channels: int, colour: str = "auto") -> Stabilised | None:
+    """How the no-option choice denoises Poisson noise on an RGB photo: stabilised, then a Gaussian model.
+
+    The luminance/chrominance planes are exact for white noise, not for Poisson noise (a chrominance
+    plane's noise depends on R and B, not on its own value). The generalised Anscombe transform of each
+    channel first makes the noise white with unit variance; then the shipped white-Gaussian gray model
+    denoises the planes, and the exact unbiased inverse (Makitalo & Foi) maps back (BENCHMARKS.md,
+    "Colour images through the gray models"). None, and the Poisson model as before, for a gray image,
+    ``colour="channels"``, a choice that is not a shipped gray Poisson model, or no Gaussian model.
+    """
+    if channels != 3 or colour == "channels" or choice.model is None or "peak" not in choice.facts:
+        return None
+    rows = [r for r in list_models() if Path(r["path"]) == Path(choice.model)]
+    if not rows or rows[0].get("noise") != "poisson" or int(rows[0].get("channels", 1)) != 1:
+        return None
+    gaussian = _auto_model("gaussian", 1)
+    if gaussian is None or int(gaussian.get("channels", 1)) != 1:
+        return None
+    peak = float(choice.facts["peak"])
+    gain = min(255.0 / (2.0 * float(np.sqrt(peak + 0.375))), float(gaussian["range"][1]))
+    return Stabilised(Path(gaussian["path"]), 255.0 / peak, gain)
+
+
 def _in_range(value: float, bounds: Any) -> bool:
     lo, hi = float(bounds[0]), float(bounds[1])
     return lo / RANGE_SLACK <= value <= hi * RANGE_SLACK
