@@ -178,8 +178,9 @@ def test_poisson_on_rgb_is_stabilised_then_denoised_by_the_gaussian_model():
         choice = pretrained.choose(noisy)
         assert choice.model is not None and choice.model.stem == "gray-poisson" and choice.scale == 1.0
         peak = choice.facts["peak"]
-        assert info["method"] == "model gray-gaussian" and info["transform"] == f"anscombe (alpha={255 / peak:.4g})"
-        assert "variance-stabilised (Anscombe)" in info["auto"]
+        assert info["method"] == "model gray-gaussian" and info["transform"] == "anscombe (peak estimated)"
+        assert info["auto"].startswith(f"signal-dependent noise, estimated peak {peak:.3g}: each channel "
+                                       f"variance-stabilised (Anscombe), then the shipped model 'gray-gaussian'")
         gain = 255 / (2 * np.sqrt(peak + 0.375))
         by_hand = inverse_anscombe(gaussian.denoise(anscombe(noisy, alpha=255 / peak) * gain) / gain, alpha=255 / peak)
         np.testing.assert_allclose(out, by_hand, atol=1e-3)
@@ -204,8 +205,9 @@ def test_stabilised_gain_stays_in_the_gaussian_models_range():
     from noise2x.pretrained import model_path
 
     for peak, gain in [(30.0, 255 / (2 * np.sqrt(30.375))), (5.0, 50.0)]:  # at peak 5 the noise would be 55 > 50
-        choice = pretrained.Choice(model_path("gray-poisson"), None, "test", facts={"peak": peak})
+        choice = pretrained.Choice(model_path("gray-poisson"), None, "test", facts={"peak": peak}, source="peak given")
         vst = pretrained.stabilised(choice, 3)
+        assert vst.transform == "anscombe (peak given)" and vst.reason.startswith("peak given: each channel")
         assert vst.model.stem == "gray-gaussian" and vst.alpha == pytest.approx(255 / peak)
         assert vst.gain == pytest.approx(gain)
     white = pretrained.Choice(model_path("gray-gaussian"), None, "test", facts={"sigma": 25.0})

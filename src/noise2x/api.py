@@ -255,21 +255,19 @@ def denoise(
 
         choice = choose_auto(image, noise=noise)
         vst = stabilised(choice, 1 if image.ndim == 2 else image.shape[2], colour)
-        reason = choice.reason
-        if vst is not None:
-            reason += (f"; on this RGB image it is variance-stabilised (Anscombe) and denoised by the shipped "
-                       f"model '{vst.model.stem}' on the luminance/chrominance planes")
+        reason = choice.reason if vst is None else vst.reason
+        model_file = choice.model if vst is None else vst.model  # a shipped model, or None: a direct method
         if info is not None:
             info["auto"] = reason
             info.update({f"estimated_{k}": v for k, v in choice.facts.items() if k not in ("offset", "scale")})
         if progress is not None:
-            progress(f"using {choice.model.stem if choice.model else choice.method}: {reason}")
-        if choice.model is not None:
-            den = _cached_model(choice.model if vst is None else vst.model)
+            progress(f"using {model_file.stem if model_file else choice.method}: {reason}")
+        if model_file is not None:
+            den = _cached_model(model_file)
             if info is not None:
-                info["method"] = f"model {Path(choice.model if vst is None else vst.model).stem}"
+                info["method"] = f"model {model_file.stem}"
                 if vst is not None:
-                    info["transform"] = f"anscombe (alpha={vst.alpha:.4g})"
+                    info["transform"] = vst.transform
             mapped = (image - choice.offset) * choice.scale      # the shipped models work in 8-bit units
             _record_model_run(info, den, image, colour, precision)
             if vst is not None:

@@ -180,6 +180,8 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         write_image(dst, out, kind=_output_kind(src, dst))
         used = info.get("method") or "model"
         extra = f", sigma {info['sigma']:.2f} ({info.get('sigma_source', '')})" if "sigma" in info else ""
+        if "transform" in info:
+            extra += f", {info['transform']}"
         if "colour" in info:
             from .predict import COLOUR_LABELS
 

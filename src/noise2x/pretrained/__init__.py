@@ -103,6 +103,7 @@ class Choice:
     scale: float = 1.0  # image units -> the model's 8-bit units: (x - offset) * scale (noise2x.io.to_8bit_units)
     facts: dict[str, Any] = dataclasses.field(default_factory=dict)
     offset: float = 0.0
+    source: str = ""  # what was read or given of the noise (the reason's first part)
 
 
 def _auto_model(kind: str, channels: int) -> dict[str, Any] | None:
@@ -127,6 +128,8 @@ class Stabilised:
     model: Path
     alpha: float
     gain: float
+    reason: str
+    transform: str
 
 
 def stabilised(choice: Choice, channels: int, colour: str = "auto") -> Stabilised | None:
@@ -149,7 +152,11 @@ def stabilised(choice: Choice, channels: int, colour: str = "auto") -> Stabilise
         return None
     peak = float(choice.facts["peak"])
     gain = min(255.0 / (2.0 * float(np.sqrt(peak + 0.375))), float(gaussian["range"][1]))
-    return Stabilised(Path(gaussian["path"]), 255.0 / peak, gain)
+    how = (f"each channel variance-stabilised (Anscombe), then the shipped model '{gaussian['name']}' "
+           f"({gaussian['description']}) on the luminance/chrominance planes")
+    reason = f"{choice.source}: {how}" if choice.source else f"{choice.reason}; instead {how}"
+    transform = f"anscombe (peak {'estimated' if 'poisson_a' in choice.facts else 'given'})"
+    return Stabilised(Path(gaussian["path"]), 255.0 / peak, gain, reason, transform)
 
 
 def _in_range(value: float, bounds: Any) -> bool:
@@ -238,4 +245,4 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
     if int(row.get("channels", 1)) == 1 and channels > 1:
         planes = f", applied plane by plane to the {channels} channels"
     return Choice(Path(row["path"]), None, f"{source}: shipped model '{row['name']}' ({row['description']}){planes}",
-                  scale, facts, offset)
+                  scale, facts, offset, source)
