@@ -7,7 +7,7 @@ threads, training noise); a gray model run on colour images says how (its planes
 other than fp32 is named (noise2x bench --precision). A peer's JSON (../shared/peers, e.g. CAREamics' Noise2Void) gives
 one row per dataset it measured.
 
-Usage: python scripts/bench_table.py runs/a/set12_g25.json [more.json ...] [--label FILE_STEM=LABEL ...]
+Usage: python scripts/bench_table.py runs/a/set12_g25.json [more.json ...] [--label [FILE_STEM:]METHOD=LABEL ...]
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from noise2x.predict import COLOUR_LABELS
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("files", nargs="+")
-    ap.add_argument("--label", action="append", default=[], help="row label replacement, METHOD=LABEL")
+    ap.add_argument("--label", action="append", default=[],
+                    help="row label replacement, METHOD=LABEL, or FILE_STEM:METHOD=LABEL for one file's row")
     ap.add_argument("--no-noisy", action="store_true", help="leave out the noisy rows")
     a = ap.parse_args()
     labels = dict(s.split("=", 1) for s in a.label)
@@ -49,7 +50,7 @@ def main() -> None:
                     noise += f", {r['train_precision']} steps"
                 train = (f"{r['train_method']}, {r['train_steps']}, {r['train_time_s']:.0f}, "
                          f"{r.get('train_threads')}, {noise}")
-            name = labels.get(r["method"], r["method"])
+            name = labels.get(f"{Path(f).stem}:{r['method']}", labels.get(r["method"], r["method"]))
             planes = {e["colour"] for e in r.get("per_image", []) if "colour" in e}
             if planes:  # a gray model on colour images (noise2x bench --colour)
                 name += " on " + "/".join(COLOUR_LABELS[p] for p in sorted(planes))

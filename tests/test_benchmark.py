@@ -262,3 +262,24 @@ def test_gray_model_files_on_colour_images_follow_colour(tmp_path, rgb_image):
         assert row["psnr"] == pytest.approx(psnr(clean, out), abs=1e-6)
     with pytest.raises(UsageError, match="colour must be"):
         run_bench([str(path)], dataset=folder, noise="gaussian:sigma=25", colour="rgb")
+
+
+def test_bench_table_labels_one_files_row(tmp_path):
+    """scripts/bench_table.py: FILE_STEM:METHOD=LABEL renames that file's row only; METHOD=LABEL every file's."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    def row(method, psnr):
+        return {"method": method, "dataset": "d", "noise": "gaussian:sigma=25", "psnr": psnr, "ssim": 0.5,
+                "seconds_per_image": 1.0, "per_image": []}
+
+    for stem, value in (("new", 30.0), ("old", 29.0)):
+        (tmp_path / f"{stem}.json").write_text(json.dumps({"rows": [row("noisy", 20.0), row("auto", value)]}))
+    script = Path(__file__).resolve().parents[1] / "scripts" / "bench_table.py"
+    out = subprocess.run([sys.executable, str(script), str(tmp_path / "new.json"), str(tmp_path / "old.json"),
+                          "--no-noisy", "--label", "old:auto=before", "--label", "auto=after"],
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    assert [line.split(" | ")[0] for line in out[2:]] == ["| after", "| before"]
+    assert "| 29.00 | +9.00 |" in out[3]
