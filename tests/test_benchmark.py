@@ -283,3 +283,11 @@ def test_bench_table_labels_one_files_row(tmp_path):
                          capture_output=True, text=True, check=True).stdout.splitlines()
     assert [line.split(" | ")[0] for line in out[2:]] == ["| after", "| before"]
     assert "| 29.00 | +9.00 |" in out[3]
+
+
+def test_auto_noise_is_the_choice_told_the_noise(tiny_set):
+    result = run_bench(["auto", "auto_noise"], dataset=tiny_set, noise="gaussian:sigma=25", warmup=False)
+    auto, told = result["rows"][1], result["rows"][2]
+    assert "noise not given" in auto["notes"] and "noise not given" not in told["notes"]
+    assert all("estimated sigma" in e["auto"] for e in auto["per_image"])
+    assert all(e["auto"].startswith("sigma 25 given") for e in told["per_image"])

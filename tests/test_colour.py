@@ -212,3 +212,30 @@ def test_stabilised_gain_stays_in_the_gaussian_models_range():
         assert vst.gain == pytest.approx(gain)
     white = pretrained.Choice(model_path("gray-gaussian"), None, "test", facts={"sigma": 25.0})
     assert pretrained.stabilised(white, 3) is None
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_declared_poisson_gaussian_noise_is_stabilised_for_the_gaussian_model(channels):
+    """No model is trained for Poisson-Gaussian noise: told it, the choice uses the generalised Anscombe
+    transform, which makes it white with unit variance, and the white-noise model (before: ZS-N2N)."""
+    from noise2x import pretrained
+    from noise2x.classical import anscombe, inverse_anscombe
+    from noise2x.noise import parse_noise, protocol_noisy
+    from noise2x.pretrained import model_path
+
+    spec = "poisson_gaussian:peak=30,sigma=10"
+    clean = read_image(sorted(list_images(data_dir("cbsd68")))[1])[:128, :128]
+    clean = clean if channels == 3 else clean.mean(axis=2)
+    noisy = protocol_noisy(clean, spec, index=0)
+    info: dict = {}
+    out = api.denoise(noisy, noise=spec, info=info)
+    assert info["method"] == "model gray-gaussian" and info["transform"] == "generalised anscombe (noise given)"
+    assert info["auto"].startswith(f"{spec} given: variance-stabilised (generalised Anscombe)")
+    alpha, gain = 255 / 30, 255 / float(anscombe(np.array(255.0), alpha=255 / 30, sigma=10))
+    by_hand = inverse_anscombe(Denoiser.load(model_path("gray-gaussian")).denoise(
+        anscombe(noisy, alpha=alpha, sigma=10) * gain) / gain, alpha=alpha, sigma=10)
+    np.testing.assert_allclose(out, by_hand, atol=1e-3)
+    assert psnr_8bit(clean, out) > psnr_8bit(clean, noisy) + 8
+    # a level range is not one noise: no transform, ZS-N2N as before
+    choice = pretrained.choose(noisy, noise=parse_noise("poisson_gaussian:peak=10..50,sigma=10"))
+    assert choice.method == "zs_n2n" and choice.model is None

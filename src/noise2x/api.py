@@ -273,12 +273,12 @@ def denoise(
             if vst is not None:
                 from .classical import anscombe, inverse_anscombe
 
-                mapped = anscombe(mapped, alpha=vst.alpha) * vst.gain
+                mapped = anscombe(mapped, alpha=vst.alpha, sigma=vst.sigma, mu=vst.mu) * vst.gain
             out = den.denoise(mapped, tile=tile, overlap=overlap, tta=tta, device=device, colour=colour,
                               precision=precision)
             out = np.asarray(out, dtype=np.float64)
             if vst is not None:
-                out = inverse_anscombe(out / vst.gain, alpha=vst.alpha)
+                out = inverse_anscombe(out / vst.gain, alpha=vst.alpha, sigma=vst.sigma, mu=vst.mu)
             return out / choice.scale + choice.offset
         method = choice.method
     if info is not None:

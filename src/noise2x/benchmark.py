@@ -151,12 +151,16 @@ def _train(
     return predict, extra
 
 
-def _auto(colour: str, precision: str = "fp32") -> Callable[..., np.ndarray]:
+def _auto(colour: str, precision: str = "fp32", *, told: bool = False) -> Callable[..., np.ndarray]:
     def auto(noisy: np.ndarray, *, info: dict[str, Any]) -> np.ndarray:
         """`noise2x denoise IMAGE` with no options: the noise is estimated, never given (see pretrained.choose)."""
         return api.denoise(noisy, info=info, colour=colour, precision=precision)
 
-    return auto
+    def auto_noise(noisy: np.ndarray, *, noise: Any, info: dict[str, Any]) -> np.ndarray:
+        """`noise2x denoise IMAGE --noise SPEC`: the same choice, told the benchmark's noise."""
+        return api.denoise(noisy, noise=noise, info=info, colour=colour, precision=precision)
+
+    return auto_noise if told else auto
 
 
 def _model_predictor(path: Path, colour: str = "auto", precision: str = "fp32") -> Callable[..., np.ndarray]:
@@ -230,8 +234,10 @@ def run_bench(
     methods : list of str
         Method names. Direct methods are resolved through ``registry`` when
         given, else :func:`noise2x.api.resolve_direct`; trainable methods need
-        ``budget_minutes``. The row ``"noisy"`` (the noisy input) is always
-        added first.
+        ``budget_minutes``. ``auto`` is ``noise2x denoise IMAGE`` with no
+        options (never told the noise); ``auto_noise`` the same choice told
+        the benchmark's noise (``--noise SPEC``). The row ``"noisy"`` (the
+        noisy input) is always added first.
     dataset : path
         Folder of clean images (e.g. ``../shared/data/bsd68``).
     noise : str or NoiseSpec
@@ -322,8 +328,8 @@ def run_bench(
                 raise InputError(f"model file not found: {path}")
             model_files[name] = path
             functions[name] = None
-        elif name == "auto":
-            functions[name] = _auto(colour, precision)
+        elif name in ("auto", "auto_noise"):
+            functions[name] = _auto(colour, precision, told=name == "auto_noise")
         elif name in trainable:
             if budget_minutes is None:
                 raise UsageError(f"method '{name}' is trainable: give a training budget (--budget-minutes)")

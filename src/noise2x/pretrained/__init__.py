@@ -118,11 +118,12 @@ def _auto_model(kind: str, channels: int) -> dict[str, Any] | None:
 
 @dataclasses.dataclass(frozen=True)
 class Stabilised:
-    """Poisson noise on an RGB image, denoised through the Anscombe transform (see :func:`stabilised`).
+    """Noise denoised through the generalised Anscombe transform (see :func:`stabilised`).
 
-    ``alpha`` is the Poisson gain in the model's 8-bit units (255 / peak); the stabilised image
-    (unit noise) is multiplied by ``gain`` to span about 0..255 with white noise of std ``gain``,
-    which ``model`` (a gray white-Gaussian model) removes on the luminance/chrominance planes.
+    ``alpha``, ``sigma`` and ``mu`` are the transform's parameters in the model's 8-bit units
+    (:func:`noise2x.classical.anscombe`; for Poisson noise of peak P, ``alpha = 255 / P``); the
+    stabilised image (unit noise) is multiplied by ``gain`` to span about 0..255 with white noise of
+    std ``gain``, which ``model`` (a gray white-Gaussian model) removes.
     """
 
     model: Path
@@ -130,6 +131,8 @@ class Stabilised:
     gain: float
     reason: str
     transform: str
+    sigma: float = 0.0
+    mu: float = 0.0
 
 
 def stabilised(choice: Choice, channels: int, colour: str = "auto") -> Stabilised | None:
@@ -142,6 +145,14 @@ def stabilised(choice: Choice, channels: int, colour: str = "auto") -> Stabilise
     "Colour images through the gray models"). None, and the Poisson model as before, for a gray image,
     ``colour="channels"``, a choice that is not a shipped gray Poisson model, or no Gaussian model.
     """
+    if choice.model is not None and "gat_alpha" in choice.facts:  # a declared Poisson-Gaussian noise (choose)
+        f = choice.facts
+        gain = _stabilised_gain(f["gat_alpha"], f["gat_sigma"], f["gat_mu"], choice.model)
+        planes = " on the luminance/chrominance planes" if channels == 3 and colour != "channels" else ""
+        how = (f"variance-stabilised (generalised Anscombe), then the shipped model '{Path(choice.model).stem}'"
+               f"{planes}")
+        return Stabilised(Path(choice.model), f["gat_alpha"], gain, f"{choice.source}: {how}",
+                          "generalised anscombe (noise given)", f["gat_sigma"], f["gat_mu"])
     if channels != 3 or colour == "channels" or choice.model is None or "peak" not in choice.facts:
         return None
     rows = [r for r in list_models() if Path(r["path"]) == Path(choice.model)]
@@ -151,12 +162,22 @@ def stabilised(choice: Choice, channels: int, colour: str = "auto") -> Stabilise
     if gaussian is None or int(gaussian.get("channels", 1)) != 1:
         return None
     peak = float(choice.facts["peak"])
-    gain = min(255.0 / (2.0 * float(np.sqrt(peak + 0.375))), float(gaussian["range"][1]))
+    gain = _stabilised_gain(255.0 / peak, 0.0, 0.0, Path(gaussian["path"]))
     how = (f"each channel variance-stabilised (Anscombe), then the shipped model '{gaussian['name']}' "
            f"({gaussian['description']}) on the luminance/chrominance planes")
     reason = f"{choice.source}: {how}" if choice.source else f"{choice.reason}; instead {how}"
     transform = f"anscombe (peak {'estimated' if 'poisson_a' in choice.facts else 'given'})"
     return Stabilised(Path(gaussian["path"]), 255.0 / peak, gain, reason, transform)
+
+
+def _stabilised_gain(alpha: float, sigma: float, mu: float, model: Path) -> float:
+    """The factor that brings the stabilised 0..255 range to about 0..255, capped at the model's largest sigma."""
+    from ..classical import anscombe
+
+    top = float(anscombe(np.array(255.0), alpha=alpha, sigma=sigma, mu=mu))
+    row = next((r for r in list_models() if Path(r["path"]) == Path(model)), None)
+    cap = float(row["range"][1]) if row is not None and row.get("range") else 50.0
+    return min(255.0 / top, cap) if top > 0 else cap
 
 
 def _in_range(value: float, bounds: Any) -> bool:
@@ -202,6 +223,18 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
             level = float(np.mean(peak)) if isinstance(peak, tuple) else float(peak)
             facts["peak"] = level
             source = f"peak {level:.3g} given"
+        elif kind == "poisson_gaussian" and not any(isinstance(noise.params.get(k), tuple) for k in ("peak", "sigma")):
+            # no model is trained for it: the generalised Anscombe transform makes it white with unit variance
+            # (see stabilised), which the white-noise model removes
+            row = _auto_model("gaussian", channels)
+            if row is not None:
+                peak, sig = float(noise.params["peak"]), float(noise.params["sigma"])
+                alpha = float(noise.params.get("data_range", 255.0)) / peak * scale  # in the model's units
+                facts.update({"peak": peak, "gat_alpha": alpha, "gat_sigma": sig * scale, "gat_mu": -offset * scale})
+                source = f"{noise} given"
+                return Choice(Path(row["path"]), None, f"{source}: shipped model '{row['name']}' after the "
+                              f"generalised Anscombe transform", scale, facts, offset, source)
+            return Choice(None, "zs_n2n", f"{noise} given: no shipped model is trained for it", scale, facts, offset)
         elif kind == "correlated":  # its white part, as for an estimated correlated noise (below)
             sig, beta = (float(np.mean(v)) if isinstance(v, tuple) else float(v)
                          for v in (noise.params["sigma"], noise.params["beta"]))
