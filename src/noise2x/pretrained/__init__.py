@@ -52,6 +52,17 @@ CORRELATED_BETA = 0.4
 #: Why a correlated noise goes to a white-noise model (``scripts/mash_or_model.py``, BENCHMARKS.md).
 _WHITE_PART = ("the shipped models, made for white noise, remove its white part, which beat MASH in 14 of 17 runs "
                "on BSD68 and CBSD68 photos (--method mash to use it)")
+#: The estimated noise counts as signal-dependent (the Poisson model) where its shot-noise variance is at
+#: least this many times its signal-independent variance at the image's mean level; else the Gaussian model.
+SHOT_DOMINATES = 2.0
+#: A declared Poisson-Gaussian noise goes through the generalised Anscombe transform where its shot-noise
+#: variance is at least this many times its read-noise variance at the image's mean level (shot fraction
+#: 0.8); else the white-noise model gets the image as it is (blind to the level, it did better there: the
+#: transform cost up to 2.4 dB on colour photos). Scratch runs on 2026-12-03 (25 noises, peak 5-80, sigma
+#: 0-30; 16 train400 images and 8 CBSD68 photos, 60-67) set it: pooled, it lost least in the worst case
+#: against the better of the two routes per image (0.04 dB on average); BENCHMARKS.md, "Declared
+#: Poisson-Gaussian noise".
+DECLARED_SHOT_DOMINATES = 4.0
 #: A level may exceed a model's training range by this factor and still use it.
 RANGE_SLACK = 1.1
 #: The noise of a larger image is read on its centre window of this side: the estimators' time and
@@ -224,17 +235,28 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
             facts["peak"] = level
             source = f"peak {level:.3g} given"
         elif kind == "poisson_gaussian" and not any(isinstance(noise.params.get(k), tuple) for k in ("peak", "sigma")):
-            # no model is trained for it: the generalised Anscombe transform makes it white with unit variance
-            # (see stabilised), which the white-noise model removes
+            # no model is trained for it. Mostly shot noise at the image's mean level: the generalised Anscombe
+            # transform makes it white with unit variance (see stabilised), which the white-noise model removes;
+            # else the white-noise model as it is (DECLARED_SHOT_DOMINATES)
             row = _auto_model("gaussian", channels)
-            if row is not None:
-                peak, sig = float(noise.params["peak"]), float(noise.params["sigma"])
-                alpha = float(noise.params.get("data_range", 255.0)) / peak * scale  # in the model's units
-                facts.update({"peak": peak, "gat_alpha": alpha, "gat_sigma": sig * scale, "gat_mu": -offset * scale})
+            if row is None:
+                return Choice(None, "zs_n2n", f"{noise} given: no shipped model is trained for it", scale, facts,
+                              offset)
+            peak, sig = float(noise.params["peak"]), float(noise.params["sigma"])
+            alpha = float(noise.params.get("data_range", 255.0)) / peak * scale  # in the model's units
+            # the variances at the image's mean level, in the model's units (the Poisson part acts on the
+            # image's own values, before the offset is taken away)
+            shot, read = alpha * max(float(np.mean(img)) + offset * scale, 0.0), (sig * scale) ** 2
+            facts.update({"peak": peak, "shot_fraction": round(shot / (shot + read), 3) if shot + read > 0 else 0.0})
+            if shot >= DECLARED_SHOT_DOMINATES * read:
+                facts.update({"gat_alpha": alpha, "gat_sigma": sig * scale, "gat_mu": -offset * scale})
                 source = f"{noise} given"
                 return Choice(Path(row["path"]), None, f"{source}: shipped model '{row['name']}' after the "
                               f"generalised Anscombe transform", scale, facts, offset, source)
-            return Choice(None, "zs_n2n", f"{noise} given: no shipped model is trained for it", scale, facts, offset)
+            kind, level = "gaussian", float(np.sqrt(shot + read))
+            facts["sigma"] = level
+            source = (f"{noise} given: mostly signal-independent at the image's mean level (noise std there "
+                      f"{level:.3g})")
         elif kind == "correlated":  # its white part, as for an estimated correlated noise (below)
             sig, beta = (float(np.mean(v)) if isinstance(v, tuple) else float(v)
                          for v in (noise.params["sigma"], noise.params["beta"]))
@@ -258,7 +280,7 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
         mean_level = float(np.mean(img))
         sigma = estimate.sigma(img)
         facts.update({"sigma": round(sigma, 3), "poisson_a": round(a, 4), "poisson_b": round(b, 3)})
-        if a > 0 and a * mean_level > 2.0 * max(b, 0.0) and a * mean_level > 4.0:
+        if a > 0 and a * mean_level > SHOT_DOMINATES * max(b, 0.0) and a * mean_level > 4.0:
             kind, level = "poisson", 255.0 / a
             facts["peak"] = round(level, 2)
             source = f"signal-dependent noise, estimated peak {level:.3g}"
