@@ -269,3 +269,6 @@ def test_declared_poisson_gaussian_noise_mostly_read_noise_goes_to_the_model_as_
     # mostly shot noise: the transform, as before
     choice = pretrained.choose(noisy, noise=parse_noise("poisson_gaussian:peak=30,sigma=5"))
     assert "gat_alpha" in choice.facts and choice.facts["shot_fraction"] >= 0.8
+    # a level beyond the model's range as it is (here about 90): the transform, which scales it into the range
+    choice = pretrained.choose(noisy, noise=parse_noise("poisson_gaussian:peak=5,sigma=60"))
+    assert "gat_alpha" in choice.facts and choice.facts["shot_fraction"] < 0.8 and choice.model.stem == "gray-gaussian"

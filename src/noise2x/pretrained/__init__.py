@@ -237,7 +237,7 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
         elif kind == "poisson_gaussian" and not any(isinstance(noise.params.get(k), tuple) for k in ("peak", "sigma")):
             # no model is trained for it. Mostly shot noise at the image's mean level: the generalised Anscombe
             # transform makes it white with unit variance (see stabilised), which the white-noise model removes;
-            # else the white-noise model as it is (DECLARED_SHOT_DOMINATES)
+            # else the white-noise model as it is (DECLARED_SHOT_DOMINATES), within its range
             row = _auto_model("gaussian", channels)
             if row is None:
                 return Choice(None, "zs_n2n", f"{noise} given: no shipped model is trained for it", scale, facts,
@@ -248,12 +248,14 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
             # image's own values, before the offset is taken away)
             shot, read = alpha * max(float(np.mean(img)) + offset * scale, 0.0), (sig * scale) ** 2
             facts.update({"peak": peak, "shot_fraction": round(shot / (shot + read), 3) if shot + read > 0 else 0.0})
-            if shot >= DECLARED_SHOT_DOMINATES * read:
+            level = float(np.sqrt(shot + read))  # the noise std at the mean level, for the model as it is
+            # the transform also where that level is beyond the model's range (it scales the noise into it)
+            if shot >= DECLARED_SHOT_DOMINATES * read or level > float(row["range"][1]) * RANGE_SLACK:
                 facts.update({"gat_alpha": alpha, "gat_sigma": sig * scale, "gat_mu": -offset * scale})
                 source = f"{noise} given"
                 return Choice(Path(row["path"]), None, f"{source}: shipped model '{row['name']}' after the "
                               f"generalised Anscombe transform", scale, facts, offset, source)
-            kind, level = "gaussian", float(np.sqrt(shot + read))
+            kind = "gaussian"
             facts["sigma"] = level
             source = (f"{noise} given: mostly signal-independent at the image's mean level (noise std there "
                       f"{level:.3g})")

@@ -1,0 +1,172 @@
+#!/usr/bin/env python
+"""Declared Poisson-Gaussian noise: the generalised Anscombe transform or the white-noise model as it is.
+
+``noise2x denoise IMAGE --noise poisson_gaussian:peak=P,sigma=S`` has two routes to the shipped white-noise
+model ``gray-gaussian`` (no model is trained for this noise):
+
+* ``transform``: the generalised Anscombe transform with the declared gain and sigma, the model, the exact
+  unbiased inverse (``noise2x.pretrained.stabilised``);
+* ``model``: the model on the image as it is. It was trained on every sigma in 0..50 without being told
+  which, so it also meets a noise whose level follows the signal.
+
+It also gives what ``noise2x denoise IMAGE`` does with no options (the noise estimated) on the same images.
+
+The package takes the transform where the shot-noise variance at the image's mean level is at least
+``noise2x.pretrained.DECLARED_SHOT_DOMINATES`` times the read-noise variance, or where the noise there is
+beyond the model's range (the transform scales it into the range). This script measures both
+routes (and, on gray images, the Poisson model ``gray-poisson`` as it is) on a grid of peaks and sigmas,
+noise drawn as in PROTOCOL.md (image ``i`` of the sorted folder, ``rng = i``), on calibration images: gray
+train400 images and colour CBSD68 photos that no table of BENCHMARKS.md scores this noise on (60-67; the
+tables use the first 24). It prints, per noise, each route's mean PSNR and the package's choice, and,
+pooled over every image, what each threshold on the shot fraction loses against the better of the two
+routes per image. Usage (the run behind BENCHMARKS.md)::
+
+    python scripts/pg_route_calibration.py --out benchmarks/pg_route_calibration.json
+    python scripts/pg_route_calibration.py --show benchmarks/pg_route_calibration.json   # tables only
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from noise2x.benchmark import machine_info
+from noise2x.fsutil import atomic_path
+from noise2x.io import list_images, read_image
+from noise2x.noise import parse_noise, protocol_noisy
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+THRESHOLDS = (0.5, 0.6, 2 / 3, 0.75, 0.8, 0.85, 0.9, 0.95)
+
+
+def _indices(text: str) -> list[int]:
+    out: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        out.extend(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def measure(sets: list[tuple[str, Path, list[int]]], peaks: list[float], sigmas: list[float]) -> list[dict[str, Any]]:
+    from noise2x import api, pretrained
+    from noise2x.classical import anscombe, inverse_anscombe
+    from noise2x.metrics import psnr
+
+    gaussian = api._cached_model(pretrained.model_path("gray-gaussian"))
+    poisson = api._cached_model(pretrained.model_path("gray-poisson"))
+    rows = []
+    for name, folder, indices in sets:
+        files = sorted(list_images(folder))
+        for peak in peaks:
+            for sig in sigmas:
+                spec = parse_noise(f"poisson_gaussian:peak={peak:g},sigma={sig:g}")
+                for i in indices:
+                    clean = read_image(files[i])
+                    noisy = protocol_noisy(clean, spec, index=i)
+                    choice = pretrained.choose(noisy, noise=spec)
+                    alpha = 255.0 / peak
+                    gain = pretrained._stabilised_gain(alpha, sig, 0.0, pretrained.model_path("gray-gaussian"))
+                    stab = anscombe(noisy, alpha=alpha, sigma=sig) * gain
+                    routes = {
+                        "model": gaussian.denoise(noisy),
+                        "transform": inverse_anscombe(np.asarray(gaussian.denoise(stab)) / gain, alpha=alpha, sigma=sig),
+                    }
+                    if noisy.ndim == 2:
+                        routes["poisson_model"] = poisson.denoise(noisy)
+                    info: dict[str, Any] = {}
+                    routes["auto"] = api.denoise(noisy, info=info)  # no options: the noise estimated
+                    row = {"set": name, "image": files[i].name, "peak": peak, "sigma": sig,
+                           "shot_fraction": choice.facts["shot_fraction"],
+                           "choice": "transform" if "gat_alpha" in choice.facts else "model",
+                           "noisy": round(psnr(clean, noisy), 3), "auto_route": info.get("transform", info["method"]),
+                           "estimated_a": info.get("estimated_poisson_a"), "estimated_b": info.get("estimated_poisson_b")}
+                    row.update({k: round(psnr(clean, np.asarray(v, np.float64)), 3) for k, v in routes.items()})
+                    rows.append(row)
+                    print(json.dumps(row), file=sys.stderr, flush=True)
+    return rows
+
+
+def show(result: dict[str, Any]) -> None:
+    rows = result["rows"]
+    meta = result.get("meta", {})
+    print(f"Package threshold: shot variance >= {meta.get('declared_shot_dominates')} x read variance "
+          f"(shot fraction {meta.get('declared_shot_dominates', 0) / (1 + meta.get('declared_shot_dominates', 0)):.2f})\n")
+    for name in dict.fromkeys(r["set"] for r in rows):
+        sub = [r for r in rows if r["set"] == name]
+        gray = "poisson_model" in sub[0]
+        print(f"**{name}** ({len({r['image'] for r in sub})} images; mean PSNR in dB)\n")
+        head = "| peak | sigma | shot fraction | noisy | model as it is | transform |" + (" Poisson model |" if gray else "")
+        head += " no options (noise estimated) |"
+        print(head + " package's choice |")
+        print("|---" * (head.count("|") - 1 + 1) + "|")
+        for key in dict.fromkeys((r["peak"], r["sigma"]) for r in sub):
+            rs = [r for r in sub if (r["peak"], r["sigma"]) == key]
+            m = {k: np.mean([r[k] for r in rs]) for k in ("shot_fraction", "noisy", "model", "transform")}
+            chosen = np.mean([r[r["choice"]] for r in rs])
+            n_t = sum(r["choice"] == "transform" for r in rs)
+            cells = [f"{key[0]:g}", f"{key[1]:g}", f"{m['shot_fraction']:.2f}", f"{m['noisy']:.2f}", f"{m['model']:.2f}",
+                     f"{m['transform']:.2f}"]
+            if gray:
+                cells.append(f"{np.mean([r['poisson_model'] for r in rs]):.2f}")
+            cells.append(f"{np.mean([r['auto'] for r in rs]):.2f}")
+            cells.append(f"{chosen:.2f} (transform on {n_t} of {len(rs)})")
+            print("| " + " | ".join(cells) + " |")
+        print()
+    print("**Threshold on the shot fraction** (transform at or above it), pooled over every image and noise: "
+          "the loss against the better of the two routes per image, in dB\n")
+    print("| threshold | " + " | ".join(dict.fromkeys(r["set"] for r in rows)) + " | pooled mean | pooled worst |")
+    print("|---" * (len({r["set"] for r in rows}) + 3) + "|")
+    for t in THRESHOLDS:
+        loss = {}
+        for r in rows:
+            pick = r["transform"] if r["shot_fraction"] >= t else r["model"]
+            loss.setdefault(r["set"], []).append(pick - max(r["transform"], r["model"]))
+        pooled = np.concatenate([np.array(v) for v in loss.values()])
+        print(f"| {t:.2f} | " + " | ".join(f"{np.mean(v):.3f}" for v in loss.values())
+              + f" | {pooled.mean():.3f} | {pooled.min():.2f} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--gray", type=Path, default=DATA / "train400")
+    p.add_argument("--gray-images", default="20-27,40-47", help="indices in the sorted folder (a-b ranges)")
+    p.add_argument("--rgb", type=Path, default=DATA / "cbsd68")
+    p.add_argument("--rgb-images", default="60-67")
+    p.add_argument("--peaks", default="5,10,20,40,80")
+    p.add_argument("--sigmas", default="0,5,10,20,30")
+    p.add_argument("--out", type=Path)
+    p.add_argument("--show", type=Path, help="print the tables of an earlier run's file; runs nothing")
+    args = p.parse_args(argv)
+    if args.show:
+        show(json.loads(args.show.read_text()))
+        return 0
+    for folder in (args.gray, args.rgb):
+        if not folder.is_dir():
+            print(f"pg_route_calibration: data folder missing: {folder}", file=sys.stderr)
+            return 1
+    from noise2x import pretrained
+
+    t0 = time.time()
+    sets = [(args.gray.name, args.gray, _indices(args.gray_images)), (args.rgb.name, args.rgb, _indices(args.rgb_images))]
+    rows = measure(sets, [float(v) for v in args.peaks.split(",")], [float(v) for v in args.sigmas.split(",")])
+    result = {"rows": rows, "meta": {
+        "machine": machine_info(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t0)),
+        "wall_seconds": round(time.time() - t0, 1), "command": "python scripts/pg_route_calibration.py "
+        + " ".join(sys.argv[1:] if argv is None else argv),
+        "declared_shot_dominates": pretrained.DECLARED_SHOT_DOMINATES}}
+    if args.out:
+        with atomic_path(args.out) as tmp:
+            tmp.write_text(json.dumps(result, indent=1))
+    show(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
