@@ -272,3 +272,31 @@ def test_declared_poisson_gaussian_noise_mostly_read_noise_goes_to_the_model_as_
     # a level beyond the model's range as it is (here about 90): the transform, which scales it into the range
     choice = pretrained.choose(noisy, noise=parse_noise("poisson_gaussian:peak=5,sigma=60"))
     assert "gat_alpha" in choice.facts and choice.facts["shot_fraction"] < 0.8 and choice.model.stem == "gray-gaussian"
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_poisson_noise_weaker_than_the_poisson_models_range_is_stabilised(channels):
+    """Poisson noise weaker than the Poisson model was trained on (peak above its 5..50, with slack) went to
+    ZS-N2N; it goes through the Anscombe transform to the white-noise model, estimated or declared."""
+    from noise2x import pretrained
+    from noise2x.classical import anscombe, inverse_anscombe
+    from noise2x.noise import protocol_noisy
+    from noise2x.pretrained import model_path
+
+    spec = "poisson:peak=150"
+    clean = read_image(sorted(list_images(data_dir("cbsd68")))[1])[:128, :128]
+    clean = clean if channels == 3 else clean.mean(axis=2)
+    noisy = protocol_noisy(clean, spec, index=0)
+    choice = pretrained.choose(noisy)
+    assert choice.model.stem == "gray-gaussian" and 100 < 255 / choice.facts["gat_alpha"] < 225, choice.facts
+    for given, alpha in ((None, choice.facts["gat_alpha"]), (spec, 255 / 150)):
+        info: dict = {}
+        out = api.denoise(noisy, noise=given, info=info)
+        assert info["method"] == "model gray-gaussian", info
+        assert info["transform"] == f"anscombe (peak {'given' if given else 'estimated'})"
+        assert "above the range 5.0..50.0 of the shipped model 'gray-poisson'" in info["auto"]
+        gain = 255 / float(anscombe(np.array(255.0), alpha=alpha))
+        by_hand = inverse_anscombe(Denoiser.load(model_path("gray-gaussian")).denoise(
+            anscombe(noisy, alpha=alpha) * gain) / gain, alpha=alpha)
+        np.testing.assert_allclose(out, by_hand, atol=1e-3)
+        assert psnr_8bit(clean, out) > psnr_8bit(clean, noisy) + 6

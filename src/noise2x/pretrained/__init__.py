@@ -17,7 +17,7 @@ The automatic choice (:func:`choose`) looks at the image's noise:
    (``scripts/mash_or_model.py``; BENCHMARKS.md, "Correlated noise with no options: MASH or the model");
 2. signal-dependent noise (Poisson-Gaussian fit of :func:`noise2x.estimate.poisson_gaussian` whose
    signal-dependent variance dominates at the image's mean level) -> the Poisson model if the estimated
-   peak is in its range;
+   peak is in its range; above it (weaker noise), the Anscombe transform and the Gaussian model;
 3. otherwise white Gaussian noise of estimated sigma -> the Gaussian model if sigma is in its range;
 4. nothing fits (a level out of range) -> the zero-shot ``zs_n2n``.
 
@@ -156,14 +156,14 @@ def stabilised(choice: Choice, channels: int, colour: str = "auto") -> Stabilise
     "Colour images through the gray models"). None, and the Poisson model as before, for a gray image,
     ``colour="channels"``, a choice that is not a shipped gray Poisson model, or no Gaussian model.
     """
-    if choice.model is not None and "gat_alpha" in choice.facts:  # a declared Poisson-Gaussian noise (choose)
+    if choice.model is not None and "gat_alpha" in choice.facts:  # set by choose: see there
         f = choice.facts
         gain = _stabilised_gain(f["gat_alpha"], f["gat_sigma"], f["gat_mu"], choice.model)
         planes = " on the luminance/chrominance planes" if channels == 3 and colour != "channels" else ""
         how = (f"variance-stabilised (generalised Anscombe), then the shipped model '{Path(choice.model).stem}'"
                f"{planes}")
         return Stabilised(Path(choice.model), f["gat_alpha"], gain, f"{choice.source}: {how}",
-                          "generalised anscombe (noise given)", f["gat_sigma"], f["gat_mu"])
+                          f.get("gat_transform", "generalised anscombe (noise given)"), f["gat_sigma"], f["gat_mu"])
     if channels != 3 or colour == "channels" or choice.model is None or "peak" not in choice.facts:
         return None
     rows = [r for r in list_models() if Path(r["path"]) == Path(choice.model)]
@@ -295,6 +295,18 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
         what = "gray" if channels == 1 else f"{channels}-channel"
         return Choice(None, "zs_n2n", f"{source}; no shipped model for {what} images with {kind} noise", scale,
                       facts, offset)
+    gaussian = _auto_model("gaussian", channels) if kind == "poisson" else None
+    if gaussian is not None and level > float(row["range"][1]) * RANGE_SLACK:
+        # weaker Poisson noise than the Poisson model was trained on (was ZS-N2N): the Anscombe transform makes
+        # it white, within the white-noise model's range, which that model removes (see stabilised)
+        if noise is None:  # estimated in the model's units
+            alpha, mu, how = 255.0 / level, 0.0, "estimated"
+        else:  # the noise spec's own full scale, as for a declared Poisson-Gaussian noise
+            alpha, mu, how = float(noise.params.get("data_range", 255.0)) / level * scale, -offset * scale, "given"
+        facts.update({"gat_alpha": alpha, "gat_sigma": 0.0, "gat_mu": mu, "gat_transform": f"anscombe (peak {how})"})
+        source = f"{source}, above the range {row['range'][0]}..{row['range'][1]} of the shipped model '{row['name']}'"
+        return Choice(Path(gaussian["path"]), None, f"{source}: shipped model '{gaussian['name']}' after the "
+                      f"Anscombe transform", scale, facts, offset, source)
     if not _in_range(level, row["range"]):
         return Choice(None, "zs_n2n", f"{source}, outside the range {row['range'][0]}..{row['range'][1]} of the "
                                       f"shipped model '{row['name']}'", scale, facts, offset)
