@@ -160,8 +160,8 @@ def stabilised(choice: Choice, channels: int, colour: str = "auto") -> Stabilise
         f = choice.facts
         gain = _stabilised_gain(f["gat_alpha"], f["gat_sigma"], f["gat_mu"], choice.model)
         planes = " on the luminance/chrominance planes" if channels == 3 and colour != "channels" else ""
-        how = (f"variance-stabilised (generalised Anscombe), then the shipped model '{Path(choice.model).stem}'"
-               f"{planes}")
+        which = "Anscombe" if "gat_transform" in f else "generalised Anscombe"
+        how = f"variance-stabilised ({which}), then the shipped model '{Path(choice.model).stem}'{planes}"
         return Stabilised(Path(choice.model), f["gat_alpha"], gain, f"{choice.source}: {how}",
                           f.get("gat_transform", "generalised anscombe (noise given)"), f["gat_sigma"], f["gat_mu"])
     if channels != 3 or colour == "channels" or choice.model is None or "peak" not in choice.facts:
