@@ -243,7 +243,7 @@ def test_declared_poisson_gaussian_noise_is_stabilised_for_the_gaussian_model(ch
 
 def test_declared_poisson_gaussian_noise_mostly_read_noise_goes_to_the_model_as_it_is():
     """Where a declared Poisson-Gaussian noise is mostly signal-independent at the image's mean level, the
-    white-noise model (blind to the level) gets the image without the transform, which cost up to 2.4 dB
+    white-noise model (blind to the level) gets the image without the transform, which cost up to 2.8 dB
     there; the shot fraction is read in the image's own units (16-bit too)."""
     from noise2x import pretrained
     from noise2x.noise import parse_noise, protocol_noisy

@@ -58,10 +58,10 @@ SHOT_DOMINATES = 2.0
 #: A declared Poisson-Gaussian noise goes through the generalised Anscombe transform where its shot-noise
 #: variance is at least this many times its read-noise variance at the image's mean level (shot fraction
 #: 0.8); else the white-noise model gets the image as it is (blind to the level, it did better there: the
-#: transform cost up to 2.4 dB on colour photos). Scratch runs on 2026-12-03 (25 noises, peak 5-80, sigma
-#: 0-30; 16 train400 images and 8 CBSD68 photos, 60-67) set it: pooled, it lost least in the worst case
-#: against the better of the two routes per image (0.04 dB on average); BENCHMARKS.md, "Declared
-#: Poisson-Gaussian noise".
+#: transform cost 1.0 dB on gray and 2.8 dB on colour images at peak 80, sigma 30). Set on calibration images
+#: (25 noises, peak 5-80, sigma 0-30; 16 train400 images and CBSD68 photos 60-67): of the thresholds tried it
+#: lost least in the worst case against the better of the two routes per image, 0.04 dB on average
+#: (``scripts/pg_route_calibration.py``; BENCHMARKS.md, "Declared Poisson-Gaussian noise").
 DECLARED_SHOT_DOMINATES = 4.0
 #: A level may exceed a model's training range by this factor and still use it.
 RANGE_SLACK = 1.1
