@@ -300,3 +300,21 @@ def test_poisson_noise_weaker_than_the_poisson_models_range_is_stabilised(channe
             anscombe(noisy, alpha=alpha) * gain) / gain, alpha=alpha)
         np.testing.assert_allclose(out, by_hand, atol=1e-3)
         assert psnr_8bit(clean, out) > psnr_8bit(clean, noisy) + 6
+
+
+def test_declared_poisson_peak_on_a_16bit_colour_image_uses_the_specs_full_scale():
+    """A declared peak refers to the spec's data_range and the image's own values: on a 16-bit RGB image the
+    Anscombe transform gets the gain and offset in the model's units (it took 255/peak before)."""
+    from noise2x import pretrained
+    from noise2x.noise import parse_noise, protocol_noisy
+
+    clean = read_image(sorted(list_images(data_dir("cbsd68")))[1])[:96, :96]
+    noisy = protocol_noisy(clean, "poisson:peak=30", index=0) * 257 + 1000
+    spec = parse_noise("poisson:peak=30,data_range=65535")
+    choice = pretrained.choose(noisy, noise=spec)
+    vst = pretrained.stabilised(choice, 3)
+    assert choice.offset > 0 and vst is not None
+    assert vst.alpha == pytest.approx(65535 / 30 * choice.scale) and vst.mu == pytest.approx(-choice.offset * choice.scale)
+    # in 8-bit units nothing changes: gain 255 / peak, no offset
+    vst8 = pretrained.stabilised(pretrained.choose(clean, noise=parse_noise("poisson:peak=30")), 3)
+    assert vst8.alpha == pytest.approx(255 / 30) and vst8.mu == 0

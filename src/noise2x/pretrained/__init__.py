@@ -172,13 +172,16 @@ def stabilised(choice: Choice, channels: int, colour: str = "auto") -> Stabilise
     gaussian = _auto_model("gaussian", 1)
     if gaussian is None or int(gaussian.get("channels", 1)) != 1:
         return None
-    peak = float(choice.facts["peak"])
-    gain = _stabilised_gain(255.0 / peak, 0.0, 0.0, Path(gaussian["path"]))
+    # a declared peak refers to the spec's full scale and the image's own values (choose); an estimated one to
+    # the model's units
+    alpha = float(choice.facts.get("poisson_alpha", 255.0 / float(choice.facts["peak"])))
+    mu = float(choice.facts.get("poisson_mu", 0.0))
+    gain = _stabilised_gain(alpha, 0.0, mu, Path(gaussian["path"]))
     how = (f"each channel variance-stabilised (Anscombe), then the shipped model '{gaussian['name']}' "
            f"({gaussian['description']}) on the luminance/chrominance planes")
     reason = f"{choice.source}: {how}" if choice.source else f"{choice.reason}; instead {how}"
     transform = f"anscombe (peak {'estimated' if 'poisson_a' in choice.facts else 'given'})"
-    return Stabilised(Path(gaussian["path"]), 255.0 / peak, gain, reason, transform)
+    return Stabilised(Path(gaussian["path"]), alpha, gain, reason, transform, mu=mu)
 
 
 def _stabilised_gain(alpha: float, sigma: float, mu: float, model: Path) -> float:
@@ -233,6 +236,9 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
             peak = noise.params.get("peak", 0.0)
             level = float(np.mean(peak)) if isinstance(peak, tuple) else float(peak)
             facts["peak"] = level
+            # the Anscombe gain in the model's units, from the spec's own full scale (see stabilised)
+            facts["poisson_alpha"] = float(noise.params.get("data_range", 255.0)) / level * scale
+            facts["poisson_mu"] = -offset * scale
             source = f"peak {level:.3g} given"
         elif kind == "poisson_gaussian" and not any(isinstance(noise.params.get(k), tuple) for k in ("peak", "sigma")):
             # no model is trained for it. Mostly shot noise at the image's mean level: the generalised Anscombe
