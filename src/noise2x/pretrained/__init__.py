@@ -305,10 +305,9 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
     if gaussian is not None and level > float(row["range"][1]) * RANGE_SLACK:
         # weaker Poisson noise than the Poisson model was trained on (was ZS-N2N): the Anscombe transform makes
         # it white, within the white-noise model's range, which that model removes (see stabilised)
-        if noise is None:  # estimated in the model's units
-            alpha, mu, how = 255.0 / level, 0.0, "estimated"
-        else:  # the noise spec's own full scale, as for a declared Poisson-Gaussian noise
-            alpha, mu, how = float(noise.params.get("data_range", 255.0)) / level * scale, -offset * scale, "given"
+        # a declared peak: the gain and offset set above from the spec's full scale; an estimated one: model units
+        alpha, mu = facts.get("poisson_alpha", 255.0 / level), facts.get("poisson_mu", 0.0)
+        how = "estimated" if noise is None else "given"
         facts.update({"gat_alpha": alpha, "gat_sigma": 0.0, "gat_mu": mu, "gat_transform": f"anscombe (peak {how})"})
         source = f"{source}, above the range {row['range'][0]}..{row['range'][1]} of the shipped model '{row['name']}'"
         return Choice(Path(gaussian["path"]), None, f"{source}: shipped model '{gaussian['name']}' after the "
