@@ -89,9 +89,47 @@ def test_choice_follows_the_noise(shipped):
     c = pretrained.choose(np.stack([pois, pois[::-1], pois[:, ::-1]], axis=-1).astype(np.float64))
     assert c.model is not None and c.model.name == "p.safetensors", c.reason
 
+
+
+def test_noise_beyond_the_models_range_goes_to_the_model(shipped):
+    """White noise stronger than the Gaussian model's range: the model, on the image scaled to bring the noise
+    to the range's top (was ZS-N2N, 2.6-2.9 dB lower at sigma 70-100); Poisson noise stronger than the Poisson
+    model's range: that model all the same (was ZS-N2N, 3.5 dB lower at peak 1)."""
+    clean = _photo()
+    rng = np.random.default_rng(0)
     loud = clean + rng.normal(0, 90, clean.shape)
     c = pretrained.choose(loud)
-    assert c.model is None and c.method == "zs_n2n" and "outside the range" in c.reason
+    assert c.model is not None and c.model.name == "g.safetensors" and c.method is None, c.reason
+    assert "above the model's range 0..50" in c.reason
+    assert c.facts["level_gain"] == pytest.approx(50 / c.facts["sigma"], rel=1e-3) and 80 < c.facts["sigma"] < 100
+    assert c.scale == pytest.approx(c.facts["level_gain"], rel=1e-3) and c.facts["scale"] == 1.0
+    # the model gets the scaled image, and its output is scaled back
+    info: dict = {}
+    out = api.denoise(loud, info=info)
+    by_hand = api.load_model(shipped / "g.safetensors").denoise(loud * c.scale) / c.scale
+    np.testing.assert_allclose(out, by_hand, rtol=1e-5, atol=1e-3)
+    assert info["method"] == "model g" and info["estimated_level_gain"] == c.facts["level_gain"]
+    # a declared level the same way; within the range, no gain
+    c = pretrained.choose(clean, noise=parse_noise("gaussian:sigma=100"))
+    assert c.model.name == "g.safetensors" and c.scale == pytest.approx(0.5) and "level_gain" in c.facts
+    c = pretrained.choose(clean, noise=parse_noise("gaussian:sigma=54"))
+    assert c.scale == 1.0 and "level_gain" not in c.facts and "range" not in c.reason
+
+    strong = rng.poisson(clean / 255 * 1.5) * 255 / 1.5
+    c = pretrained.choose(strong.astype(np.float64))
+    assert c.model is not None and c.model.name == "p.safetensors" and c.facts["peak"] < 4.5, c.reason
+    assert "below the model's range 5..50 (used all the same)" in c.reason and c.scale == c.facts["scale"]
+    c = pretrained.choose(clean, noise=parse_noise("poisson:peak=1"))
+    assert c.model.name == "p.safetensors" and "below the model's range" in c.reason
+
+
+def test_a_level_out_of_a_models_range_the_other_way_goes_to_zs_n2n(shipped):
+    """A model whose range does not start at the weakest noise: weaker noise than that is not extrapolated."""
+    manifest = json.loads((shipped / "models.json").read_text())
+    manifest[0]["range"] = [20, 50]
+    (shipped / "models.json").write_text(json.dumps(manifest))
+    c = pretrained.choose(_photo(), noise=parse_noise("gaussian:sigma=5"))
+    assert c.model is None and c.method == "zs_n2n" and "outside the range 20..50" in c.reason
 
 
 def test_correlated_reading_goes_the_white_noise_way(shipped):

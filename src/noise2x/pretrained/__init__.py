@@ -312,7 +312,19 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
         source = f"{source}, above the range {row['range'][0]}..{row['range'][1]} of the shipped model '{row['name']}'"
         return Choice(Path(gaussian["path"]), None, f"{source}: shipped model '{gaussian['name']}' after the "
                       f"Anscombe transform", scale, facts, offset, source)
-    if not _in_range(level, row["range"]):
+    lo, hi = float(row["range"][0]), float(row["range"][1])
+    if kind == "gaussian" and level > hi * RANGE_SLACK:
+        # stronger white noise than the model was trained on (was ZS-N2N): the image scaled down brings its
+        # noise to the top of the model's range (BENCHMARKS.md, "Noise stronger than the models' range")
+        gain = hi / level
+        scale *= gain
+        facts["level_gain"] = round(gain, 4)
+        source = (f"{source}, above the model's range {lo:g}..{hi:g} (the image scaled by {gain:.3g} to bring it "
+                  f"to {hi:g})")
+    elif kind == "poisson" and level < lo / RANGE_SLACK:
+        # stronger Poisson noise than the model was trained on (was ZS-N2N): the model all the same (same section)
+        source = f"{source}, below the model's range {lo:g}..{hi:g} (used all the same)"
+    elif not _in_range(level, row["range"]):
         return Choice(None, "zs_n2n", f"{source}, outside the range {row['range'][0]}..{row['range'][1]} of the "
                                       f"shipped model '{row['name']}'", scale, facts, offset)
     planes = ""
