@@ -17,9 +17,13 @@ The automatic choice (:func:`choose`) looks at the image's noise:
    (``scripts/mash_or_model.py``; BENCHMARKS.md, "Correlated noise with no options: MASH or the model");
 2. signal-dependent noise (Poisson-Gaussian fit of :func:`noise2x.estimate.poisson_gaussian` whose
    signal-dependent variance dominates at the image's mean level) -> the Poisson model if the estimated
-   peak is in its range; above it (weaker noise), the Anscombe transform and the Gaussian model;
-3. otherwise white Gaussian noise of estimated sigma -> the Gaussian model if sigma is in its range;
-4. nothing fits (a level out of range) -> the zero-shot ``zs_n2n``.
+   peak is in its range; above it (weaker noise), the Anscombe transform and the Gaussian model; below it
+   (stronger noise), the Poisson model all the same;
+3. otherwise white Gaussian noise of estimated sigma -> the Gaussian model; above its range, on the image
+   scaled down to bring the noise to the range's top (a noise stronger than a model's range went to ZS-N2N
+   up to 3a9e2bc, which did worse: BENCHMARKS.md, "Noise stronger than the models' range");
+4. nothing fits (no shipped model for the noise, or a level below a model's range that does not start
+   at 0) -> the zero-shot ``zs_n2n``.
 
 The shipped models are gray. A colour image goes through a gray model plane by plane: an RGB image's
 luminance and chrominance planes (``noise2x.predict.to_luma_chroma``), other channel counts channel by
