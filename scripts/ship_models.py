@@ -39,6 +39,8 @@ def main() -> None:
     ap.add_argument("--noise", required=True, choices=["gaussian", "poisson"])
     ap.add_argument("--range", nargs=2, type=float, required=True)
     ap.add_argument("--auto", action="store_true", help="the automatic choice may use it")
+    ap.add_argument("--narrow", action="store_true",
+                    help="with --auto: only for a level inside --range, before the other models (a weak-noise model)")
     ap.add_argument("--command", required=True, help="the exact training command")
     ap.add_argument("--bench", nargs="*", default=[], help="noise2x bench JSON files that measured this file")
     args = ap.parse_args()
@@ -57,7 +59,8 @@ def main() -> None:
     manifest = [m for m in manifest if m["name"] != args.name]
     manifest.append({"name": args.name, "file": target.name, "description": args.description,
                      "channels": int(meta["channels"]), "noise": args.noise, "range": list(args.range),
-                     "auto": bool(args.auto), "method": meta.get("method")})
+                     "auto": bool(args.auto), "method": meta.get("method"),
+                     **({"narrow": True} if args.narrow else {})})
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
     size = target.stat().st_size / 2**20
     print(f"shipped {target} ({size:.2f} MB); {len(results)} result line(s)")

@@ -121,12 +121,21 @@ class Choice:
     source: str = ""  # what was read or given of the noise (the reason's first part)
 
 
-def _auto_model(kind: str, channels: int) -> dict[str, Any] | None:
-    """The automatic model for ``kind`` noise: one with ``channels`` channels, else a gray one (plane by plane)."""
+def _auto_model(kind: str, channels: int, level: float | None = None) -> dict[str, Any] | None:
+    """The automatic model for ``kind`` noise: one with ``channels`` channels, else a gray one (plane by plane).
+
+    A model marked ``narrow`` in models.json (trained on part of the levels, e.g. weak noise) is taken only
+    for a ``level`` inside its range, and then before the others; without ``level``, never.
+    """
     rows = [r for r in list_models() if r.get("auto") and r.get("noise") == kind]
     for wanted in (channels, 1):
-        for row in rows:
-            if int(row.get("channels", 1)) == wanted:
+        fits = [r for r in rows if int(r.get("channels", 1)) == wanted]
+        if level is not None:
+            for row in fits:
+                if row.get("narrow") and float(row["range"][0]) <= level <= float(row["range"][1]):
+                    return row
+        for row in fits:
+            if not row.get("narrow"):
                 return row
     return None
 
@@ -230,12 +239,16 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
 
     kind: str
     level: float
+    # a narrow (weak-noise) model only for plain white noise on a gray image; the colour, correlated and
+    # Poisson-Gaussian routes keep the wide model (measured with it; BENCHMARKS.md, "Shipped models")
+    narrow = False
     if noise is not None:
         kind = noise.name
         if kind == "gaussian" and noise.gaussian_sigma is not None:
             level = float(noise.gaussian_sigma) * scale
             facts["sigma"] = level
             source = f"sigma {level:.3g} given"
+            narrow = channels == 1
         elif kind == "poisson":
             peak = noise.params.get("peak", 0.0)
             level = float(np.mean(peak)) if isinstance(peak, tuple) else float(peak)
@@ -299,8 +312,9 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
         else:
             kind, level = "gaussian", sigma
             source = f"white Gaussian noise, estimated sigma {sigma:.3g}"
+            narrow = channels == 1 and not correlated
         source = correlated + source
-    row = _auto_model(kind, channels)
+    row = _auto_model(kind, channels, level if narrow else None)
     if row is None:
         what = "gray" if channels == 1 else f"{channels}-channel"
         return Choice(None, "zs_n2n", f"{source}; no shipped model for {what} images with {kind} noise", scale,
