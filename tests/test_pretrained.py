@@ -349,3 +349,14 @@ def test_a_narrow_model_takes_plain_white_noise_inside_its_range_on_gray_images(
     c = pretrained.choose(clean, noise=parse_noise("poisson_gaussian:peak=200,sigma=10"))
     assert "gat_alpha" not in c.facts and c.facts["sigma"] < 20 and c.model.name == "g.safetensors", c.reason
     assert pretrained._auto_model("gaussian", 1)["name"] == "gray-gaussian"  # the Anscombe routes' model
+    # a signal-dependent part too weak to read as Poisson noise still lifts the level in bright areas beyond
+    # the narrow range: the wide model (with the narrow one, such an image lost 2.2 dB)
+    yy, xx = np.mgrid[0:128, 0:128]
+    halves = np.where(xx < 64, 30.0, 235.0) + 0.1 * yy
+    r = np.random.default_rng(0)
+    mixed = r.poisson(halves / 1.5) * 1.5 + r.normal(0, 10, halves.shape)
+    c = pretrained.choose(mixed)
+    assert "peak" not in c.facts and c.facts["sigma"] < 20 < c.facts["sigma_bright"], c.facts
+    assert c.model.name == "g.safetensors", c.reason
+    c = pretrained.choose(halves + rng.normal(0, 16, halves.shape))  # white noise of that level: the narrow one
+    assert c.facts["sigma_bright"] < 20 and c.model.name == "l.safetensors", c.facts

@@ -239,16 +239,17 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
 
     kind: str
     level: float
-    # a narrow (weak-noise) model only for plain white noise on a gray image; the colour, correlated and
-    # Poisson-Gaussian routes keep the wide model (measured with it; BENCHMARKS.md, "Shipped models")
-    narrow = False
+    # a narrow (weak-noise) model only for plain white noise on a gray image, at the level it must cover
+    # (narrow_level); the colour, correlated and Poisson-Gaussian routes keep the wide model (measured with
+    # it; BENCHMARKS.md, "A weak-noise model")
+    narrow_level: float | None = None
     if noise is not None:
         kind = noise.name
         if kind == "gaussian" and noise.gaussian_sigma is not None:
             level = float(noise.gaussian_sigma) * scale
             facts["sigma"] = level
             source = f"sigma {level:.3g} given"
-            narrow = channels == 1
+            narrow_level = level if channels == 1 else None
         elif kind == "poisson":
             peak = noise.params.get("peak", 0.0)
             level = float(np.mean(peak)) if isinstance(peak, tuple) else float(peak)
@@ -312,9 +313,15 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
         else:
             kind, level = "gaussian", sigma
             source = f"white Gaussian noise, estimated sigma {sigma:.3g}"
-            narrow = channels == 1 and not correlated
+            if channels == 1 and not correlated:
+                # the noise level at the bright end, where a signal-dependent part too weak to count as Poisson
+                # still raises it (a Poisson-Gaussian noise read as white sigma 18 lost 2.2 dB with the narrow
+                # model, whose range it left in bright areas)
+                bright = max(float(np.percentile(img, 99)), 0.0)
+                narrow_level = max(sigma, float(np.sqrt(max(a, 0.0) * bright + max(b, 0.0))))
+                facts["sigma_bright"] = round(narrow_level, 3)
         source = correlated + source
-    row = _auto_model(kind, channels, level if narrow else None)
+    row = _auto_model(kind, channels, narrow_level)
     if row is None:
         what = "gray" if channels == 1 else f"{channels}-channel"
         return Choice(None, "zs_n2n", f"{source}; no shipped model for {what} images with {kind} noise", scale,
