@@ -19,7 +19,9 @@ The automatic choice (:func:`choose`) looks at the image's noise:
    signal-dependent variance dominates at the image's mean level) -> the Poisson model if the estimated
    peak is in its range; above it (weaker noise), the Anscombe transform and the Gaussian model; below it
    (stronger noise), the Poisson model all the same;
-3. otherwise white Gaussian noise of estimated sigma -> the Gaussian model; above its range, on the image
+3. otherwise white Gaussian noise of estimated sigma -> the Gaussian model (on a gray image whose noise,
+   also at its bright end, lies in a ``narrow`` model's range, that model: ``gray-gaussian-low``, sigma
+   0..20; BENCHMARKS.md, "A weak-noise model"); above its range, on the image
    scaled down to bring the noise to the range's top (a noise stronger than a model's range went to ZS-N2N
    up to 3a9e2bc, which did worse: BENCHMARKS.md, "Noise stronger than the models' range");
 4. nothing fits (no shipped model for the noise, or a level below a model's range that does not start
