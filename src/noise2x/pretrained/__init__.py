@@ -328,8 +328,9 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
         what = "gray" if channels == 1 else f"{channels}-channel"
         return Choice(None, "zs_n2n", f"{source}; no shipped model for {what} images with {kind} noise", scale,
                       facts, offset)
+    lo, hi = float(row["range"][0]), float(row["range"][1])
     gaussian = _auto_model("gaussian", channels) if kind == "poisson" else None
-    if gaussian is not None and level > float(row["range"][1]) * RANGE_SLACK:
+    if gaussian is not None and level > hi * RANGE_SLACK:
         # weaker Poisson noise than the Poisson model was trained on (was ZS-N2N): the Anscombe transform makes
         # it white, within the white-noise model's range, which that model removes (see stabilised)
         # a declared peak: the gain and offset set above from the spec's full scale; an estimated one: model units
@@ -339,7 +340,6 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
         source = f"{source}, above the range {row['range'][0]}..{row['range'][1]} of the shipped model '{row['name']}'"
         return Choice(Path(gaussian["path"]), None, f"{source}: shipped model '{gaussian['name']}' after the "
                       f"Anscombe transform", scale, facts, offset, source)
-    lo, hi = float(row["range"][0]), float(row["range"][1])
     if kind == "gaussian" and level > hi * RANGE_SLACK:
         # stronger white noise than the model was trained on (was ZS-N2N): the image scaled down brings its
         # noise to the top of the model's range (BENCHMARKS.md, "Noise stronger than the models' range")
