@@ -296,7 +296,7 @@ def test_model_only_settings_with_a_direct_method(monkeypatch):
     api.denoise(noisy, method="nlm", noise="gaussian:sigma=25", device="cpu")  # the CPU it runs on anyway
     # chosen here (no method asked for): it runs, and says what it ignored
     choice = pretrained.Choice(method="nlm_calibrated", model=None, reason="test")
-    monkeypatch.setattr(api, "choose_auto", lambda image, noise=None: choice)
+    monkeypatch.setattr(api, "choose_auto", lambda image, noise=None, colour="auto": choice)
     lines: list[str] = []
     out = api.denoise(noisy, device="cuda", progress=lines.append)
     assert out.shape == noisy.shape

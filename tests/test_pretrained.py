@@ -323,10 +323,11 @@ def test_the_weak_noise_model_beats_the_wide_one_on_weak_noise():
     assert out.shape == rgb.shape and psnr_8bit(rgb, out) > psnr_8bit(rgb, noisy) + 2.5  # +3.3 dB
 
 
-def test_a_narrow_model_takes_plain_white_noise_inside_its_range_on_gray_images(shipped):
+def test_a_narrow_model_takes_plain_white_noise_inside_its_range(shipped):
     """A model marked narrow (gray-gaussian-low: sigma 0..20) is chosen for white noise read or given inside
-    its range on a gray image, and never elsewhere: stronger noise, colour photos, a correlated noise's white
-    part, a Poisson-Gaussian noise taken as it is, or the Anscombe routes keep the wide model."""
+    its range, on a colour photo at the level of the planes the model sees, and never elsewhere: stronger
+    noise, a correlated noise's white part, a Poisson-Gaussian noise taken as it is, or the Anscombe routes
+    keep the wide model."""
     _tiny_model_file(shipped / "l.safetensors")
     manifest = json.loads((shipped / "models.json").read_text())
     manifest.append({"name": "gray-gaussian-low", "file": "l.safetensors", "description": "weak", "channels": 1,
@@ -339,8 +340,24 @@ def test_a_narrow_model_takes_plain_white_noise_inside_its_range_on_gray_images(
     assert pretrained.choose(strong).model.name == "g.safetensors"
     assert pretrained.choose(clean, noise=parse_noise("gaussian:sigma=10")).model.name == "l.safetensors"
     assert pretrained.choose(clean, noise=parse_noise("gaussian:sigma=25")).model.name == "g.safetensors"
-    rgb = np.stack([weak, weak[::-1], weak[:, ::-1]], axis=-1)
-    assert pretrained.choose(rgb).model.name == "g.safetensors"
+    # an RGB photo's luminance/chrominance planes carry at most sigma/sqrt(2) of its channels' white noise:
+    # channel sigma 25 is 17.7 there (the narrow model), 30 is 21.2 (the wide one); channel by channel, 25
+    assert pretrained.plane_share(3) == pytest.approx(2 ** -0.5) and pretrained.plane_share(3, "channels") == 1
+    assert pretrained.plane_share(1) == 1 and pretrained.plane_share(4) == 1
+    rgb = np.stack([clean, clean[::-1], clean[:, ::-1]], axis=-1)
+    for spec, colour, name in (("gaussian:sigma=25", "auto", "l"), ("gaussian:sigma=25", "luma", "l"),
+                               ("gaussian:sigma=30", "auto", "g"), ("gaussian:sigma=25", "channels", "g"),
+                               ("gaussian:sigma=15", "channels", "l")):
+        c = pretrained.choose(rgb, noise=parse_noise(spec), colour=colour)
+        assert c.model.name == f"{name}.safetensors", (spec, colour, c.reason)
+        assert "level_gain" not in c.facts and "above" not in c.reason, c.reason  # in range: not scaled
+    weak_rgb = np.stack([clean + rng.normal(0, 8, clean.shape) for _ in range(3)], axis=-1)
+    assert pretrained.choose(weak_rgb).model.name == "l.safetensors"
+    strong_rgb = np.stack([clean + rng.normal(0, 35, clean.shape) for _ in range(3)], axis=-1)
+    assert pretrained.choose(strong_rgb).model.name == "g.safetensors"
+    info: dict = {}
+    api.denoise(rgb, noise="gaussian:sigma=25", colour="channels", info=info)  # the API passes its colour on
+    assert info["method"] == "model g", info
     c = pretrained.choose(clean, noise=parse_noise("correlated:sigma=10,beta=0.5"))
     assert c.facts["sigma"] < 20 and c.model.name == "g.safetensors"
     corr = np.clip(np.round(parse_noise("correlated:sigma=25,beta=1").apply(textured_image(seed=0), rng=0)), 0, 255)

@@ -155,14 +155,15 @@ def _noise_spec(noise: Any) -> Any:
     return parse_noise(noise)
 
 
-def choose_auto(image: np.ndarray, *, noise: Any = None) -> Any:
+def choose_auto(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Any:
     """Pick a shipped model or a zero-shot method for an image when the user named none.
 
+    ``colour``: how a gray model will denoise a colour image (as in :func:`denoise`).
     Returns a :class:`noise2x.pretrained.Choice` (``model`` path or ``method``, and ``reason``).
     """
     from .pretrained import choose
 
-    return choose(image, noise=_noise_spec(noise))
+    return choose(image, noise=_noise_spec(noise), colour=colour)
 
 
 _LOADED: dict[str, Any] = {}
@@ -253,7 +254,7 @@ def denoise(
     if method is None:
         from .pretrained import stabilised
 
-        choice = choose_auto(image, noise=noise)
+        choice = choose_auto(image, noise=noise, colour=colour)
         vst = stabilised(choice, 1 if image.ndim == 2 else image.shape[2], colour)
         reason = choice.reason if vst is None else vst.reason
         model_file = choice.model if vst is None else vst.model  # a shipped model, or None: a direct method

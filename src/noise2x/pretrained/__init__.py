@@ -19,9 +19,10 @@ The automatic choice (:func:`choose`) looks at the image's noise:
    signal-dependent variance dominates at the image's mean level) -> the Poisson model if the estimated
    peak is in its range; above it (weaker noise), the Anscombe transform and the Gaussian model; below it
    (stronger noise), the Poisson model all the same;
-3. otherwise white Gaussian noise of estimated sigma -> the Gaussian model (on a gray image whose noise,
-   also at its bright end, lies in a ``narrow`` model's range, that model: ``gray-gaussian-low``, sigma
-   0..20; BENCHMARKS.md, "A weak-noise model"); above its range, on the image
+3. otherwise white Gaussian noise of estimated sigma -> the Gaussian model (where the noise, also at the
+   image's bright end, lies in a ``narrow`` model's range, that model: ``gray-gaussian-low``, sigma
+   0..20; on a colour photo the level its planes carry, up to sigma/sqrt(2) (:func:`plane_share`), so
+   sigma 0..28; BENCHMARKS.md, "A weak-noise model"); above its range, on the image
    scaled down to bring the noise to the range's top (a noise stronger than a model's range went to ZS-N2N
    up to 3a9e2bc, which did worse: BENCHMARKS.md, "Noise stronger than the models' range");
 4. nothing fits (no shipped model for the noise, or a level below a model's range that does not start
@@ -46,7 +47,7 @@ import numpy as np
 from ..errors import UsageError
 from ..io import to_8bit_units
 
-__all__ = ["Choice", "choose", "find", "list_models", "model_path", "noise_beta"]
+__all__ = ["Choice", "choose", "find", "list_models", "model_path", "noise_beta", "plane_share"]
 
 HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "models.json"
@@ -229,11 +230,31 @@ def noise_beta(image: np.ndarray) -> float:
     return float(np.median([estimate.correlation(image[..., c]).beta for c in range(image.shape[-1])]))
 
 
-def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
-    """Pick a shipped model or a zero-shot method for ``image`` ((H,W) or (H,W,C) float, its own units)."""
+def plane_share(channels: int, colour: str = "auto") -> float:
+    """The largest fraction of a channel's white-noise std that a plane a gray model denoises carries.
+
+    An RGB image through the luminance/chrominance planes (``colour`` ``auto`` or ``luma``): 1/sqrt(2),
+    the chrominance plane (R - B) / 2 (:data:`noise2x.predict.LUMA_CHROMA`); a gray image, or channel by
+    channel: 1.
+    """
+    if channels != 3 or colour == "channels":
+        return 1.0
+    from ..predict import LUMA_CHROMA
+
+    return float(np.linalg.norm(LUMA_CHROMA, axis=1).max())
+
+
+def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Choice:
+    """Pick a shipped model or a zero-shot method for ``image`` ((H,W) or (H,W,C) float, its own units).
+
+    ``colour`` is how a gray model will denoise a colour image (:data:`noise2x.predict.COLOUR_MODES`):
+    it sets the noise level of the planes the model sees (:func:`plane_share`), which a narrow model's
+    range must hold.
+    """
     from .. import estimate
 
     channels = 1 if image.ndim == 2 else int(image.shape[-1])
+    share = plane_share(channels, colour)
     # shipped models work in 8-bit units; an image in other units ([0, 1], 16-bit) is mapped to them
     offset, scale = to_8bit_units(image)
     img = (image - offset) * scale
@@ -241,9 +262,9 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
 
     kind: str
     level: float
-    # a narrow (weak-noise) model only for plain white noise on a gray image, at the level it must cover
-    # (narrow_level); the colour, correlated and Poisson-Gaussian routes keep the wide model (measured with
-    # it; BENCHMARKS.md, "A weak-noise model")
+    # a narrow (weak-noise) model only for plain white noise, at the level the planes the model sees carry
+    # (narrow_level; a colour photo's planes carry less than its channels); the correlated, Poisson-Gaussian
+    # and Anscombe routes keep the wide model (measured with it; BENCHMARKS.md, "A weak-noise model")
     narrow_level: float | None = None
     if noise is not None:
         kind = noise.name
@@ -251,7 +272,7 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
             level = float(noise.gaussian_sigma) * scale
             facts["sigma"] = level
             source = f"sigma {level:.3g} given"
-            narrow_level = level if channels == 1 else None
+            narrow_level = level * share
         elif kind == "poisson":
             peak = noise.params.get("peak", 0.0)
             level = float(np.mean(peak)) if isinstance(peak, tuple) else float(peak)
@@ -315,13 +336,14 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
         else:
             kind, level = "gaussian", sigma
             source = f"white Gaussian noise, estimated sigma {sigma:.3g}"
-            if channels == 1 and not correlated:
+            if not correlated:
                 # the noise level at the bright end, where a signal-dependent part too weak to count as Poisson
                 # still raises it (a Poisson-Gaussian noise read as white sigma 18 lost 2.2 dB with the narrow
                 # model, whose range it left in bright areas)
                 bright = max(float(np.percentile(img, 99)), 0.0)
-                narrow_level = max(sigma, float(np.sqrt(max(a, 0.0) * bright + max(b, 0.0))))
-                facts["sigma_bright"] = round(narrow_level, 3)
+                sigma_bright = max(sigma, float(np.sqrt(max(a, 0.0) * bright + max(b, 0.0))))
+                facts["sigma_bright"] = round(sigma_bright, 3)
+                narrow_level = sigma_bright * share
         source = correlated + source
     row = _auto_model(kind, channels, narrow_level)
     if row is None:
@@ -329,6 +351,8 @@ def choose(image: np.ndarray, *, noise: Any = None) -> Choice:
         return Choice(None, "zs_n2n", f"{source}; no shipped model for {what} images with {kind} noise", scale,
                       facts, offset)
     lo, hi = float(row["range"][0]), float(row["range"][1])
+    if row.get("narrow"):  # taken for the level its planes carry (narrow_level), inside its range: as it is
+        level = float(narrow_level)
     gaussian = _auto_model("gaussian", channels) if kind == "poisson" else None
     if gaussian is not None and level > hi * RANGE_SLACK:
         # weaker Poisson noise than the Poisson model was trained on (was ZS-N2N): the Anscombe transform makes
