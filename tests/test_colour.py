@@ -168,7 +168,7 @@ def test_poisson_on_rgb_is_stabilised_then_denoised_by_the_gaussian_model():
     from noise2x.pretrained import model_path
 
     files = sorted(list_images(data_dir("cbsd68")))[:4]
-    gaussian, poisson = Denoiser.load(model_path("gray-gaussian")), Denoiser.load(model_path("gray-poisson"))
+    low, poisson = Denoiser.load(model_path("gray-gaussian-low")), Denoiser.load(model_path("gray-poisson"))
     gains = []
     for i, path in enumerate(files):
         clean = read_image(path)[:160, :160]
@@ -178,11 +178,12 @@ def test_poisson_on_rgb_is_stabilised_then_denoised_by_the_gaussian_model():
         choice = pretrained.choose(noisy)
         assert choice.model is not None and choice.model.stem == "gray-poisson" and choice.scale == 1.0
         peak = choice.facts["peak"]
-        assert info["method"] == "model gray-gaussian" and info["transform"] == "anscombe (peak estimated)"
+        # the stabilised noise, std gain (about 23), is at most gain / sqrt(2) on the planes: the weak-noise model
+        assert info["method"] == "model gray-gaussian-low" and info["transform"] == "anscombe (peak estimated)"
         assert info["auto"].startswith(f"signal-dependent noise, estimated peak {peak:.3g}: each channel "
-                                       f"variance-stabilised (Anscombe), then the shipped model 'gray-gaussian'")
+                                       f"variance-stabilised (Anscombe), then the shipped model 'gray-gaussian-low'")
         gain = 255 / (2 * np.sqrt(peak + 0.375))
-        by_hand = inverse_anscombe(gaussian.denoise(anscombe(noisy, alpha=255 / peak) * gain) / gain, alpha=255 / peak)
+        by_hand = inverse_anscombe(low.denoise(anscombe(noisy, alpha=255 / peak) * gain) / gain, alpha=255 / peak)
         np.testing.assert_allclose(out, by_hand, atol=1e-3)
         gains.append(psnr_8bit(clean, np.clip(out, 0, 255)) - psnr_8bit(clean, np.clip(poisson.denoise(noisy), 0, 255)))
     assert np.mean(gains) > 0.1, gains
@@ -204,12 +205,19 @@ def test_stabilised_gain_stays_in_the_gaussian_models_range():
     from noise2x import pretrained
     from noise2x.pretrained import model_path
 
-    for peak, gain in [(30.0, 255 / (2 * np.sqrt(30.375))), (5.0, 50.0)]:  # at peak 5 the noise would be 55 > 50
+    # at peak 5 the noise would be 55 > 50; at peak 30 it is 23, 16.4 on the planes: the weak-noise model
+    for peak, gain, name in [(30.0, 255 / (2 * np.sqrt(30.375)), "gray-gaussian-low"), (5.0, 50.0, "gray-gaussian")]:
         choice = pretrained.Choice(model_path("gray-poisson"), None, "test", facts={"peak": peak}, source="peak given")
         vst = pretrained.stabilised(choice, 3)
         assert vst.transform == "anscombe (peak given)" and vst.reason.startswith("peak given: each channel")
-        assert vst.model.stem == "gray-gaussian" and vst.alpha == pytest.approx(255 / peak)
+        assert vst.model.stem == name and vst.alpha == pytest.approx(255 / peak) and f"'{name}'" in vst.reason
         assert vst.gain == pytest.approx(gain)
+    # the generalised Anscombe route (set by choose): the level the model sees, gray or through the planes
+    for channels, colour, name in [(1, "auto", "gray-gaussian"), (3, "auto", "gray-gaussian-low"),
+                                   (3, "channels", "gray-gaussian")]:
+        facts = {"gat_alpha": 255 / 30, "gat_sigma": 10.0, "gat_mu": 0.0}  # gain 22.6
+        choice = pretrained.Choice(model_path("gray-gaussian"), None, "test", facts=facts, source="given")
+        assert pretrained.stabilised(choice, channels, colour).model.stem == name, (channels, colour)
     white = pretrained.Choice(model_path("gray-gaussian"), None, "test", facts={"sigma": 25.0})
     assert pretrained.stabilised(white, 3) is None
 
@@ -229,10 +237,12 @@ def test_declared_poisson_gaussian_noise_is_stabilised_for_the_gaussian_model(ch
     noisy = protocol_noisy(clean, spec, index=0)
     info: dict = {}
     out = api.denoise(noisy, noise=spec, info=info)
-    assert info["method"] == "model gray-gaussian" and info["transform"] == "generalised anscombe (noise given)"
+    # stabilised noise of std gain 22.6: the general model on a gray image, the weak-noise one on the planes
+    name = "gray-gaussian" if channels == 1 else "gray-gaussian-low"
+    assert info["method"] == f"model {name}" and info["transform"] == "generalised anscombe (noise given)"
     assert info["auto"].startswith(f"{spec} given: variance-stabilised (generalised Anscombe)")
     alpha, gain = 255 / 30, 255 / float(anscombe(np.array(255.0), alpha=255 / 30, sigma=10))
-    by_hand = inverse_anscombe(Denoiser.load(model_path("gray-gaussian")).denoise(
+    by_hand = inverse_anscombe(Denoiser.load(model_path(name)).denoise(
         anscombe(noisy, alpha=alpha, sigma=10) * gain) / gain, alpha=alpha, sigma=10)
     np.testing.assert_allclose(out, by_hand, atol=1e-3)
     assert psnr_8bit(clean, out) > psnr_8bit(clean, noisy) + 8
@@ -292,11 +302,11 @@ def test_poisson_noise_weaker_than_the_poisson_models_range_is_stabilised(channe
     for given, alpha in ((None, choice.facts["gat_alpha"]), (spec, 255 / 150)):
         info: dict = {}
         out = api.denoise(noisy, noise=given, info=info)
-        assert info["method"] == "model gray-gaussian", info
+        assert info["method"] == "model gray-gaussian-low", info  # the stabilised noise, about 10: the weak-noise model
         assert info["transform"] == f"anscombe (peak {'given' if given else 'estimated'})"
         assert "above the range 5.0..50.0 of the shipped model 'gray-poisson': variance-stabilised (Anscombe)" in info["auto"]
         gain = 255 / float(anscombe(np.array(255.0), alpha=alpha))
-        by_hand = inverse_anscombe(Denoiser.load(model_path("gray-gaussian")).denoise(
+        by_hand = inverse_anscombe(Denoiser.load(model_path("gray-gaussian-low")).denoise(
             anscombe(noisy, alpha=alpha) * gain) / gain, alpha=alpha)
         np.testing.assert_allclose(out, by_hand, atol=1e-3)
         assert psnr_8bit(clean, out) > psnr_8bit(clean, noisy) + 6

@@ -326,8 +326,8 @@ def test_the_weak_noise_model_beats_the_wide_one_on_weak_noise():
 def test_a_narrow_model_takes_plain_white_noise_inside_its_range(shipped):
     """A model marked narrow (gray-gaussian-low: sigma 0..20) is chosen for white noise read or given inside
     its range, on a colour photo at the level of the planes the model sees, and never elsewhere: stronger
-    noise, a correlated noise's white part, a Poisson-Gaussian noise taken as it is, or the Anscombe routes
-    keep the wide model."""
+    noise, a correlated noise's white part or a Poisson-Gaussian noise taken as it is keep the wide model.
+    After the Anscombe transform, the stabilised noise's level on the planes decides."""
     _tiny_model_file(shipped / "l.safetensors")
     manifest = json.loads((shipped / "models.json").read_text())
     manifest.append({"name": "gray-gaussian-low", "file": "l.safetensors", "description": "weak", "channels": 1,
@@ -365,7 +365,15 @@ def test_a_narrow_model_takes_plain_white_noise_inside_its_range(shipped):
     assert c.facts["beta"] > pretrained.CORRELATED_BETA and c.facts["sigma"] < 20 and c.model.name == "g.safetensors"
     c = pretrained.choose(clean, noise=parse_noise("poisson_gaussian:peak=200,sigma=10"))
     assert "gat_alpha" not in c.facts and c.facts["sigma"] < 20 and c.model.name == "g.safetensors", c.reason
-    assert pretrained._auto_model("gaussian", 1)["name"] == "gray-gaussian"  # the Anscombe routes' model
+    assert pretrained._auto_model("gaussian", 1)["name"] == "gray-gaussian"  # no level: the wide model
+    # the Anscombe routes: the level of the stabilised noise (std gain) on the planes the model sees
+    c = pretrained.choose(clean, noise=parse_noise("poisson:peak=100"))  # above the Poisson model's range
+    vst = pretrained.stabilised(c, 1)
+    assert vst.gain == pytest.approx(255 / (2 * np.sqrt(100.375))) and vst.model.name == "l.safetensors", vst
+    c = pretrained.choose(clean, noise=parse_noise("poisson_gaussian:peak=30,sigma=10"))  # gain 22.6
+    assert pretrained.stabilised(c, 1).model.name == "g.safetensors"
+    assert pretrained.stabilised(c, 3).model.name == "l.safetensors"
+    assert pretrained.stabilised(c, 3, "channels").model.name == "g.safetensors"
     # a signal-dependent part too weak to read as Poisson noise still lifts the level in bright areas beyond
     # the narrow range: the wide model (with the narrow one, such an image lost 2.2 dB)
     yy, xx = np.mgrid[0:128, 0:128]

@@ -18,7 +18,9 @@ The automatic choice (:func:`choose`) looks at the image's noise:
 2. signal-dependent noise (Poisson-Gaussian fit of :func:`noise2x.estimate.poisson_gaussian` whose
    signal-dependent variance dominates at the image's mean level) -> the Poisson model if the estimated
    peak is in its range; above it (weaker noise), the Anscombe transform and the Gaussian model; below it
-   (stronger noise), the Poisson model all the same;
+   (stronger noise), the Poisson model all the same (an RGB photo: the Anscombe transform and the Gaussian
+   model at any peak, :func:`stabilised`; after the transform the ``narrow`` model where the stabilised
+   noise, on the planes the model sees, lies in its range);
 3. otherwise white Gaussian noise of estimated sigma -> the Gaussian model (where the noise, also at the
    image's bright end, lies in a ``narrow`` model's range, that model: ``gray-gaussian-low``, sigma
    0..20; on a colour photo the level its planes carry, up to sigma/sqrt(2) (:func:`plane_share`), so
@@ -171,14 +173,19 @@ def stabilised(choice: Choice, channels: int, colour: str = "auto") -> Stabilise
     denoises the planes, and the exact unbiased inverse (Makitalo & Foi) maps back (BENCHMARKS.md,
     "Colour images through the gray models"). None, and the Poisson model as before, for a gray image,
     ``colour="channels"``, a choice that is not a shipped gray Poisson model, or no Gaussian model.
+
+    The stabilised noise (std ``gain``; on the planes up to ``gain`` times :func:`plane_share`) goes to a
+    ``narrow`` Gaussian model (``gray-gaussian-low``) where that level lies in its range.
     """
+    share = plane_share(channels, colour)
     if choice.model is not None and "gat_alpha" in choice.facts:  # set by choose: see there
         f = choice.facts
         gain = _stabilised_gain(f["gat_alpha"], f["gat_sigma"], f["gat_mu"], choice.model)
-        planes = " on the luminance/chrominance planes" if channels == 3 and colour != "channels" else ""
+        model = _narrow_or(Path(choice.model), gain * share)
+        planes = " on the luminance/chrominance planes" if share < 1 else ""
         which = "Anscombe" if "gat_transform" in f else "generalised Anscombe"
-        how = f"variance-stabilised ({which}), then the shipped model '{Path(choice.model).stem}'{planes}"
-        return Stabilised(Path(choice.model), f["gat_alpha"], gain, f"{choice.source}: {how}",
+        how = f"variance-stabilised ({which}), then the shipped model '{model.stem}'{planes}"
+        return Stabilised(model, f["gat_alpha"], gain, f"{choice.source}: {how}",
                           f.get("gat_transform", "generalised anscombe (noise given)"), f["gat_sigma"], f["gat_mu"])
     if channels != 3 or colour == "channels" or choice.model is None or "peak" not in choice.facts:
         return None
@@ -193,11 +200,19 @@ def stabilised(choice: Choice, channels: int, colour: str = "auto") -> Stabilise
     alpha = float(choice.facts.get("poisson_alpha", 255.0 / float(choice.facts["peak"])))
     mu = float(choice.facts.get("poisson_mu", 0.0))
     gain = _stabilised_gain(alpha, 0.0, mu, Path(gaussian["path"]))
-    how = (f"each channel variance-stabilised (Anscombe), then the shipped model '{gaussian['name']}' "
-           f"({gaussian['description']}) on the luminance/chrominance planes")
+    model = _narrow_or(Path(gaussian["path"]), gain * share)
+    row = next(r for r in list_models() if Path(r["path"]) == model)
+    how = (f"each channel variance-stabilised (Anscombe), then the shipped model '{row['name']}' "
+           f"({row['description']}) on the luminance/chrominance planes")
     reason = f"{choice.source}: {how}" if choice.source else f"{choice.reason}; instead {how}"
     transform = f"anscombe (peak {'estimated' if 'poisson_a' in choice.facts else 'given'})"
-    return Stabilised(Path(gaussian["path"]), alpha, gain, reason, transform, mu=mu)
+    return Stabilised(model, alpha, gain, reason, transform, mu=mu)
+
+
+def _narrow_or(model: Path, level: float) -> Path:
+    """A gray ``narrow`` Gaussian model whose range holds ``level`` (the noise its planes carry), else ``model``."""
+    row = _auto_model("gaussian", 1, level)
+    return Path(row["path"]) if row is not None and row.get("narrow") else model
 
 
 def _stabilised_gain(alpha: float, sigma: float, mu: float, model: Path) -> float:
