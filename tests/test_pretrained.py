@@ -351,6 +351,7 @@ def test_a_narrow_model_takes_plain_white_noise_inside_its_range(shipped):
         c = pretrained.choose(rgb, noise=parse_noise(spec), colour=colour)
         assert c.model.name == f"{name}.safetensors", (spec, colour, c.reason)
         assert "level_gain" not in c.facts and "above" not in c.reason, c.reason  # in range: not scaled
+        assert ("planes carry noise of sigma up to 17.7" in c.reason) == (name == "l" and colour != "channels")
     weak_rgb = np.stack([clean + rng.normal(0, 8, clean.shape) for _ in range(3)], axis=-1)
     assert pretrained.choose(weak_rgb).model.name == "l.safetensors"
     strong_rgb = np.stack([clean + rng.normal(0, 35, clean.shape) for _ in range(3)], axis=-1)

@@ -396,5 +396,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
     planes = ""
     if int(row.get("channels", 1)) == 1 and channels > 1:
         planes = f", applied plane by plane to the {channels} channels"
+        if row.get("narrow") and share < 1:  # say why a model for sigma up to 20 takes a photo read at, e.g., 25
+            planes += f" (its luminance/chrominance planes carry noise of sigma up to {level:.3g})"
     return Choice(Path(row["path"]), None, f"{source}: shipped model '{row['name']}' ({row['description']}){planes}",
                   scale, facts, offset, source)
