@@ -28,6 +28,15 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _bf16_note(precision: str | None, device: str) -> None:
+    """Say so when bf16 will be emulated (a CPU without bfloat16 instructions); see predict.bf16_note."""
+    from .predict import bf16_note, resolve_device
+
+    note = bf16_note(precision, resolve_device(device or "auto") if precision == "bf16" else "cpu")
+    if note:
+        _say(note)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that raises UsageError instead of exiting, so main() prints one line."""
 
@@ -158,6 +167,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         from .predict import check_precision, resolve_device
 
         check_precision(args.precision, resolve_device(args.device))
+    _bf16_note(args.precision, "cpu" if args.method else args.device)
     model = load_model(args.model) if args.model else None
     if model is not None:
         _say(f"model {args.model}: {model.describe()}")
@@ -204,6 +214,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise UsageError("--methods needs at least one method name")
     kwargs: dict[str, Any] = {"limit": args.limit, "progress": _say, "options": parse_options(args.set),
                               "colour": args.colour, "precision": args.precision}
+    _bf16_note(args.precision, "cpu")  # bench runs on the CPU
     if args.budget_minutes is not None:
         kwargs["budget_minutes"] = args.budget_minutes
     if args.train_data is not None:
@@ -227,6 +238,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown trainable method '{args.method}'; valid: {', '.join(methods)}")
     from .train import train
 
+    _bf16_note(args.precision, args.device)
     path = train(
         args.method, data=args.data, data2=args.data2, out=args.out, add_noise=args.add_noise,
         steps=args.steps, minutes=args.minutes, seed=args.seed,

@@ -270,6 +270,38 @@ def check_precision(precision: str, device: str | torch.device | None = None) ->
     return precision
 
 
+#: CPU flags (Linux ``/proc/cpuinfo``) of the bfloat16 instructions that make bf16 fast on a CPU.
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_has_bf16(cpuinfo: str | Path = "/proc/cpuinfo") -> bool | None:
+    """Whether this x86 CPU has bfloat16 instructions (:data:`BF16_CPU_FLAGS`); None where that is unknown.
+
+    Read from the first ``flags`` line of ``cpuinfo`` (Linux on x86); elsewhere (no such file or line:
+    macOS, Windows, ARM) None.
+    """
+    try:
+        text = Path(cpuinfo).read_text(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("flags") and ":" in line:
+            return bool(set(line.split(":", 1)[1].split()) & set(BF16_CPU_FLAGS))
+    return None
+
+
+def bf16_note(precision: str | None, device: str | torch.device = "cpu") -> str | None:
+    """A one-line note when ``precision`` bf16 will run on a CPU without bfloat16 instructions, else None.
+
+    There PyTorch emulates bfloat16: measured 3.8 times slower than fp32 for the shipped U-Net on such a
+    host (BENCHMARKS.md, "The weak-noise model on colour photos", bf16).
+    """
+    if precision != "bf16" or torch.device(device).type != "cpu" or cpu_has_bf16() is not False:
+        return None
+    return ("note: this CPU has no bfloat16 instructions (" + ", ".join(BF16_CPU_FLAGS) + "); bf16 is emulated "
+            "here and may be several times slower than fp32")
+
+
 def _forward_context(precision: str, dev: torch.device) -> Any:
     if precision == "fp32":
         return contextlib.nullcontext()
