@@ -214,7 +214,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise UsageError("--methods needs at least one method name")
     kwargs: dict[str, Any] = {"limit": args.limit, "progress": _say, "options": parse_options(args.set),
                               "colour": args.colour, "precision": args.precision}
-    _bf16_note(args.precision, "cpu")  # bench runs on the CPU
+    _bf16_note(args.precision, "auto")  # a model runs on the device "auto" picks
     if args.budget_minutes is not None:
         kwargs["budget_minutes"] = args.budget_minutes
     if args.train_data is not None:
