@@ -4,8 +4,9 @@
 ``noise2x denoise IMAGE --noise poisson_gaussian:peak=P,sigma=S`` has two routes to the shipped white-noise
 model ``gray-gaussian`` (no model is trained for this noise):
 
-* ``transform``: the generalised Anscombe transform with the declared gain and sigma, the model, the exact
-  unbiased inverse (``noise2x.pretrained.stabilised``);
+* ``transform``: the generalised Anscombe transform with the declared gain and sigma, the model (since
+  afc1cea the weak-noise ``gray-gaussian-low`` where the stabilised noise lies in its range, as the
+  package's route does), the exact unbiased inverse (``noise2x.pretrained.stabilised``);
 * ``model``: the model on the image as it is. It was trained on every sigma in 0..50 without being told
   which, so it also meets a noise whose level follows the signal.
 
@@ -74,9 +75,15 @@ def measure(sets: list[tuple[str, Path, list[int]]], peaks: list[float], sigmas:
                     alpha = 255.0 / peak
                     gain = pretrained._stabilised_gain(alpha, sig, 0.0, pretrained.model_path("gray-gaussian"))
                     stab = anscombe(noisy, alpha=alpha, sigma=sig) * gain
+                    # after the transform, the model the package's route takes (the weak-noise one where the
+                    # stabilised noise, on the planes the model sees, lies in its range; since afc1cea)
+                    channels = 1 if noisy.ndim == 2 else noisy.shape[2]
+                    after = pretrained._narrow_or(pretrained.model_path("gray-gaussian"),
+                                                  gain * pretrained.plane_share(channels))
                     routes = {
                         "model": gaussian.denoise(noisy),
-                        "transform": inverse_anscombe(np.asarray(gaussian.denoise(stab)) / gain, alpha=alpha, sigma=sig),
+                        "transform": inverse_anscombe(np.asarray(api._cached_model(after).denoise(stab)) / gain,
+                                                      alpha=alpha, sigma=sig),
                     }
                     if noisy.ndim == 2:
                         routes["poisson_model"] = poisson.denoise(noisy)
@@ -85,6 +92,7 @@ def measure(sets: list[tuple[str, Path, list[int]]], peaks: list[float], sigmas:
                     row = {"set": name, "image": files[i].name, "peak": peak, "sigma": sig,
                            "shot_fraction": choice.facts["shot_fraction"],
                            "choice": "transform" if "gat_alpha" in choice.facts else "model",
+                           "transform_model": after.stem,
                            "noisy": round(psnr(clean, noisy), 3), "auto_route": info.get("transform", info["method"]),
                            "estimated_a": info.get("estimated_poisson_a"), "estimated_b": info.get("estimated_poisson_b")}
                     row.update({k: round(psnr(clean, np.asarray(v, np.float64)), 3) for k, v in routes.items()})
