@@ -8,6 +8,7 @@ other than fp32 is named (noise2x bench --precision). A peer's JSON (../shared/p
 one row per dataset it measured.
 
 Usage: python scripts/bench_table.py runs/a/set12_g25.json [more.json ...] [--label [FILE_STEM:]METHOD=LABEL ...]
+       [--drop [FILE_STEM:]METHOD ...] [--no-noisy]
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def main() -> None:
     ap.add_argument("--label", action="append", default=[],
                     help="row label replacement, METHOD=LABEL, or FILE_STEM:METHOD=LABEL for one file's row")
     ap.add_argument("--no-noisy", action="store_true", help="leave out the noisy rows")
+    ap.add_argument("--drop", action="append", default=[],
+                    help="leave out a method's rows, METHOD or FILE_STEM:METHOD for one file's row")
     a = ap.parse_args()
     labels = dict(s.split("=", 1) for s in a.label)
     print("| method | data, noise | PSNR (dB) | gain (dB) | SSIM | s/image | training (method, steps, s, threads, noise) |")
@@ -37,7 +40,8 @@ def main() -> None:
         rows = d["rows"]
         noisy = next(r for r in rows if r["method"] == "noisy")
         for r in rows:
-            if r["method"] == "noisy" and a.no_noisy:
+            if (r["method"] == "noisy" and a.no_noisy) or r["method"] in a.drop \
+                    or f"{Path(f).stem}:{r['method']}" in a.drop:
                 continue
             gain = "–" if r is noisy else f"{r['psnr'] - noisy['psnr']:+.2f}"
             spi = r.get("seconds_per_image")

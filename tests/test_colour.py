@@ -304,7 +304,7 @@ def test_poisson_noise_weaker_than_the_poisson_models_range_is_stabilised(channe
         out = api.denoise(noisy, noise=given, info=info)
         assert info["method"] == "model gray-gaussian-low", info  # the stabilised noise, about 10: the weak-noise model
         assert info["transform"] == f"anscombe (peak {'given' if given else 'estimated'})"
-        assert "above the range 5.0..50.0 of the shipped model 'gray-poisson': variance-stabilised (Anscombe)" in info["auto"]
+        assert "above the range 5..50 of the shipped model 'gray-poisson': variance-stabilised (Anscombe)" in info["auto"]
         gain = 255 / float(anscombe(np.array(255.0), alpha=alpha))
         by_hand = inverse_anscombe(Denoiser.load(model_path("gray-gaussian-low")).denoise(
             anscombe(noisy, alpha=alpha) * gain) / gain, alpha=alpha)

@@ -83,6 +83,20 @@ def test_poisson_gaussian_scale_follows_peak_on_set12(set12):
         assert a30 == pytest.approx(255 / 30, rel=0.2), i + 1
 
 
+def test_poisson_gaussian_reads_a_few_photons(set12):
+    """At a few photons most pixels count 0. Such zeros are counts, not clipping: before, windows rich in them
+    were left out, which kept those where the noise itself brought more photons, and peak 1 read as 0.5-0.9 once
+    the image was mapped to 8-bit units (there one photon is 85, three photons exactly 255)."""
+    for i, clean in enumerate(set12[:6]):
+        y = noise.protocol_noisy(clean, "poisson:peak=1", index=i) / 3  # as the choice maps it: spread to 0..255
+        a, _ = estimate.poisson_gaussian(y)
+        assert a == pytest.approx(85, rel=0.1), i + 1
+    # zeros with values just above them are clipping still: a Gaussian noise clipped at 0 in dark areas
+    clean = _smooth() - 60.0
+    a, b = estimate.poisson_gaussian(np.clip(noise.gaussian(clean, sigma=10, rng=0), 0, 255))
+    assert abs(a) < 0.5 and b == pytest.approx(100, rel=0.2)
+
+
 # --------------------------------------------------------------------------- correlation
 
 

@@ -433,6 +433,24 @@ def test_to_8bit_units_keeps_8bit_images_and_maps_others():
         assert o == pytest.approx(lo * scale + offset) and s == pytest.approx(255 / ((hi - lo) * scale))
 
 
+def test_to_8bit_units_keeps_8bit_images_under_a_few_photons():
+    """Poisson noise of 1-2 photons at 255 on 8-bit data reaches far beyond 510 (one photon is 255 or 127.5),
+    yet the image is 8-bit data: its 5x5 local means say so. Data whose signal itself goes beyond 510 is
+    mapped as before."""
+    yy, xx = np.mgrid[0:64, 0:80]
+    clean = 128 + 60 * np.sin(xx / 5.0) * np.cos(yy / 7.0) + xx
+    rng = np.random.default_rng(0)
+    for peak in (1.0, 2.0):
+        noisy = rng.poisson(clean / 255 * peak) * 255 / peak
+        assert np.percentile(noisy, 99.9) > 510
+        assert io.to_8bit_units(noisy) == (0.0, 1.0)
+        rgb = np.stack([noisy, noisy[::-1], noisy[:, ::-1]], axis=-1)
+        assert io.to_8bit_units(rgb) == (0.0, 1.0)
+    strong = clean * 3 + 25 * rng.standard_normal(clean.shape)  # values up to about 800
+    assert io.to_8bit_units(strong)[1] < 1
+    assert io.to_8bit_units((rng.poisson(clean / 255 * 2) * 255 / 2).ravel())[1] < 1  # no windows: as before
+
+
 def test_written_files_get_the_usual_mode_not_the_temporary_files(tmp_path):
     # the atomic write goes through a private (0600) temporary file; the result must be
     # readable as a plain open() would make it: 0666 less the umask, or a replaced file's own mode

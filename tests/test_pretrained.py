@@ -323,6 +323,26 @@ def test_the_weak_noise_model_beats_the_wide_one_on_weak_noise():
     assert out.shape == rgb.shape and psnr_8bit(rgb, out) > psnr_8bit(rgb, noisy) + 2.5  # +3.3 dB
 
 
+def test_the_weak_light_model_beats_the_wide_one_at_a_few_photons():
+    """gray-poisson-low (trained on peaks 1..10) is the better model at peak 2 (BSD68: 22.93 against 22.04 dB),
+    and the no-option choice takes it there."""
+    from conftest import data_dir, psnr_8bit
+    from noise2x.io import list_images
+    from noise2x.noise import protocol_noisy
+
+    files = sorted(list_images(data_dir("bsd68")))[:3]
+    gains = []
+    for i, f in enumerate(files):
+        clean = read_image(f)[:160, :160]
+        noisy = protocol_noisy(clean, "poisson:peak=2", index=i)
+        low, wide = (psnr_8bit(clean, api.denoise(noisy, model=m)) for m in ("gray-poisson-low", "gray-poisson"))
+        gains.append(low - wide)
+        info: dict = {}
+        auto = api.denoise(noisy, info=info)
+        assert info["method"] == "model gray-poisson-low" and psnr_8bit(clean, auto) == pytest.approx(low, abs=0.05)
+    assert np.mean(gains) > 0.4 and min(gains) > 0, gains
+
+
 def test_a_narrow_model_takes_plain_white_noise_inside_its_range(shipped):
     """A model marked narrow (gray-gaussian-low: sigma 0..20) is chosen for white noise read or given inside
     its range, on a colour photo at the level of the planes the model sees, and never elsewhere: stronger
@@ -386,3 +406,46 @@ def test_a_narrow_model_takes_plain_white_noise_inside_its_range(shipped):
     assert c.model.name == "g.safetensors", c.reason
     c = pretrained.choose(halves + rng.normal(0, 16, halves.shape))  # white noise of that level: the narrow one
     assert c.facts["sigma_bright"] < 20 and c.model.name == "l.safetensors", c.facts
+
+
+def test_a_narrow_poisson_model_takes_weak_light_inside_its_range(shipped):
+    """A Poisson model marked narrow (gray-poisson-low: peaks 1..10) is chosen for a peak read or given inside
+    its range, in the model's 8-bit units, and for a peak below every Poisson model's range; a weaker noise
+    keeps the wide model. On an RGB photo the level its planes carry decides."""
+    _tiny_model_file(shipped / "pl.safetensors", noise="poisson:peak=1..10")
+    manifest = json.loads((shipped / "models.json").read_text())
+    manifest.append({"name": "gray-poisson-low", "file": "pl.safetensors", "description": "weak light",
+                     "channels": 1, "noise": "poisson", "range": [1, 10], "auto": True, "narrow": True})
+    (shipped / "models.json").write_text(json.dumps(manifest))
+    clean = _photo()
+    rng = np.random.default_rng(0)
+    dim, bright = (rng.poisson(clean / 255 * p) * 255.0 / p for p in (4, 30))
+    c = pretrained.choose(dim)
+    assert 3 < c.facts["peak"] < 10 and c.model.name == "pl.safetensors", c.reason
+    assert "below" not in c.reason and "above" not in c.reason, c.reason
+    assert pretrained.choose(bright).model.name == "p.safetensors"
+    assert pretrained.choose(clean, noise=parse_noise("poisson:peak=8")).model.name == "pl.safetensors"
+    assert pretrained.choose(clean, noise=parse_noise("poisson:peak=20")).model.name == "p.safetensors"
+    c = pretrained.choose(clean, noise=parse_noise("poisson:peak=0.5"))  # stronger than every range
+    assert c.model.name == "pl.safetensors" and "below the model's range 1..10" in c.reason, c.reason
+    # a declared peak counts in the model's units: on an image of 16-bit counts (mapped to them by
+    # scale = 255 / spread, about 0.13), 3 photons at 255 counts are a peak of 23 there (the wide model), and
+    # 3 photons at 4000 counts one of 1.5 (the narrow one)
+    counts = clean / 255 * 4000
+    c = pretrained.choose(counts, noise=parse_noise("poisson:peak=3,data_range=255"))
+    assert c.scale < 0.2 and c.model.name == "p.safetensors", (c.scale, c.reason)
+    c = pretrained.choose(counts, noise=parse_noise("poisson:peak=3,data_range=4000"))
+    assert c.model.name == "pl.safetensors", c.reason
+    # an RGB photo's planes carry noise as of twice the channels' peak: the narrow model on the planes as they
+    # are up to a channel peak of 5, the Anscombe route of the wide model above; channel by channel up to 10
+    rgb = np.stack([dim, dim[::-1], dim[:, ::-1]], axis=-1)
+    c = pretrained.choose(rgb)
+    assert c.model.name == "pl.safetensors" and pretrained.stabilised(c, 3) is None, c.reason
+    assert "planes carry noise as Poisson noise of peak" in c.reason, c.reason
+    mid = np.stack([rng.poisson(im / 255 * 8) * 255.0 / 8 for im in (clean, clean[::-1], clean[:, ::-1])], axis=-1)
+    c = pretrained.choose(mid)
+    assert 6 < c.facts["peak"] < 10 and c.model.name == "p.safetensors", c.reason
+    vst = pretrained.stabilised(c, 3)
+    assert vst is not None and vst.model.name == "g.safetensors", vst
+    c = pretrained.choose(mid, colour="channels")
+    assert c.model.name == "pl.safetensors" and pretrained.stabilised(c, 3, "channels") is None, c.reason

@@ -98,8 +98,20 @@ def _unclipped_windows(img: np.ndarray, data_range: float, *, strict: bool, ps: 
     which never lands exactly on them unless clipped); otherwise fewer than
     half of its pixels (Poisson counts of 0, or of exactly the peak, are
     normal). If that leaves fewer than 1% of the windows, all are used.
+
+    A bound counts as clipping only where nothing lies beyond it, and 0 not
+    where the image holds photon counts: zeros with no values just above
+    them (below 1% of ``data_range``), as Poisson noise of fewer than about
+    100 photons at full scale gives (its smallest non-zero value is one
+    photon). Leaving out windows rich in such zeros keeps those where the
+    noise itself brought more photons, and at a few photons read the noise
+    up to twice too strong.
     """
-    at_edge = ((img == 0.0) | (img == data_range)).astype(np.float64)
+    positive = img[img > 0.0]
+    counts = positive.size > 0 and np.count_nonzero(positive < 0.01 * data_range) <= 1e-3 * positive.size
+    at_low = (img == 0.0) if img.min() >= 0.0 and not counts else np.zeros(img.shape, bool)
+    at_high = (img == data_range) if img.max() <= data_range else np.zeros(img.shape, bool)
+    at_edge = (at_low | at_high).astype(np.float64)
     count = _box_sum(at_edge, ps, ps)
     keep = count < 0.5 if strict else count < 0.5 * ps * ps
     return keep if np.count_nonzero(keep) >= 0.01 * keep.size else np.ones_like(keep)

@@ -103,6 +103,8 @@ def check_image(image, *, name: str = "image") -> np.ndarray:
 _BYTE_SPREAD, _BYTE_LIMITS = 32.0, (-255.0, 510.0)
 #: ... and "looks like [0, 1] data" when both percentiles lie in these.
 _UNIT_LIMITS = (-0.5, 1.5)
+#: An image beyond 510 at the top still looks 8-bit when its means over windows of this side do.
+_LOCAL = 5
 
 
 def to_8bit_units(image: np.ndarray) -> tuple[float, float]:
@@ -125,8 +127,10 @@ def to_8bit_units(image: np.ndarray) -> tuple[float, float]:
     (offset, scale) : (float, float)
         ``(0, 1)`` when the image already looks like 8-bit data (the 0.1 to
         99.9 percentile spread of its values is at least 32 and both
-        percentiles lie in [-255, 510]) or is constant; ``(0, 255)`` when it
-        looks like data in [0, 1] (both percentiles in [-0.5, 1.5]);
+        percentiles lie in [-255, 510], or only the top one lies beyond 510
+        but those of its 5x5 local means pass: strong noise on 8-bit data,
+        such as Poisson noise of a few photons) or is constant; ``(0, 255)``
+        when it looks like data in [0, 1] (both percentiles in [-0.5, 1.5]);
         otherwise the 0.1 percentile and ``255 / spread``, so that the bulk
         of its values spans 0..255.
     """
@@ -136,6 +140,18 @@ def to_8bit_units(image: np.ndarray) -> tuple[float, float]:
         return 0.0, 1.0
     if _UNIT_LIMITS[0] <= lo and hi <= _UNIT_LIMITS[1]:
         return 0.0, 255.0
+    if hi > _BYTE_LIMITS[1] and lo >= _BYTE_LIMITS[0] and image.ndim >= 2 and min(image.shape[:2]) >= _LOCAL:
+        # beyond 510 at the top only: strong noise on 8-bit data (Poisson noise of a few photons reaches several
+        # times 255)? The local means keep the signal and average the noise down; when they look 8-bit, so is
+        # the image (mapped down, a peak-2 image lost 0.37 dB with the Poisson model: BENCHMARKS.md,
+        # "A weak-light model")
+        from scipy import ndimage
+
+        size = (_LOCAL, _LOCAL) + (1,) * (image.ndim - 2)
+        local = ndimage.uniform_filter(np.asarray(image, dtype=np.float64), size=size, mode="reflect")
+        llo, lhi = (float(v) for v in np.percentile(local, [0.1, 99.9]))
+        if lhi - llo >= _BYTE_SPREAD and _BYTE_LIMITS[0] <= llo and lhi <= _BYTE_LIMITS[1]:
+            return 0.0, 1.0
     return lo, 255.0 / spread
 
 

@@ -17,10 +17,12 @@ The automatic choice (:func:`choose`) looks at the image's noise:
    (``scripts/mash_or_model.py``; BENCHMARKS.md, "Correlated noise with no options: MASH or the model");
 2. signal-dependent noise (Poisson-Gaussian fit of :func:`noise2x.estimate.poisson_gaussian` whose
    signal-dependent variance dominates at the image's mean level) -> the Poisson model if the estimated
-   peak is in its range; above it (weaker noise), the Anscombe transform and the Gaussian model; below it
-   (stronger noise), the Poisson model all the same (an RGB photo: the Anscombe transform and the Gaussian
-   model at any peak, :func:`stabilised`; after the transform the ``narrow`` model where the stabilised
-   noise, on the planes the model sees, lies in its range);
+   peak is in its range (weak light, where a ``narrow`` Poisson model's range holds the peak, that model:
+   ``gray-poisson-low``, peaks 1..10 in the model's 8-bit units); above it (weaker noise), the Anscombe
+   transform and the Gaussian model; below every range (stronger noise), the Poisson model trained on the
+   strongest noise all the same (an RGB photo: the weak-light model on its planes in that model's range,
+   else the Anscombe transform and the Gaussian model, :func:`stabilised`; after the transform the
+   ``narrow`` model where the stabilised noise, on the planes the model sees, lies in its range);
 3. otherwise white Gaussian noise of estimated sigma -> the Gaussian model (where the noise, also at the
    image's bright end, lies in a ``narrow`` model's range, that model: ``gray-gaussian-low``, sigma
    0..20; on a colour photo the level its planes carry, up to sigma/sqrt(2) (:func:`plane_share`), so
@@ -172,7 +174,8 @@ def stabilised(choice: Choice, channels: int, colour: str = "auto") -> Stabilise
     channel first makes the noise white with unit variance; then the shipped white-Gaussian gray model
     denoises the planes, and the exact unbiased inverse (Makitalo & Foi) maps back (BENCHMARKS.md,
     "Colour images through the gray models"). None, and the Poisson model as before, for a gray image,
-    ``colour="channels"``, a choice that is not a shipped gray Poisson model, or no Gaussian model.
+    ``colour="channels"``, a choice that is not a shipped gray Poisson model (or is the ``narrow`` one, for
+    weak light, which takes the planes as they are), or no Gaussian model.
 
     The stabilised noise (std ``gain``; on the planes up to ``gain`` times :func:`plane_share`) goes to a
     ``narrow`` Gaussian model (``gray-gaussian-low``) where that level lies in its range.
@@ -190,7 +193,8 @@ def stabilised(choice: Choice, channels: int, colour: str = "auto") -> Stabilise
     if channels != 3 or colour == "channels" or choice.model is None or "peak" not in choice.facts:
         return None
     rows = [r for r in list_models() if Path(r["path"]) == Path(choice.model)]
-    if not rows or rows[0].get("noise") != "poisson" or int(rows[0].get("channels", 1)) != 1:
+    if not rows or rows[0].get("noise") != "poisson" or int(rows[0].get("channels", 1)) != 1 \
+            or rows[0].get("narrow"):  # the weak-light model takes the planes as they are (choose)
         return None
     gaussian = _auto_model("gaussian", 1)
     if gaussian is None or int(gaussian.get("channels", 1)) != 1:
@@ -296,6 +300,9 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
             facts["poisson_alpha"] = float(noise.params.get("data_range", 255.0)) / level * scale
             facts["poisson_mu"] = -offset * scale
             source = f"peak {level:.3g} given"
+            # the ranges hold peaks in the model's units: an image mapped to them (scale < 1 for the wide
+            # spread of strong Poisson noise in 8-bit units) carries the peak 255 / alpha there
+            level = 255.0 / facts["poisson_alpha"]
         elif kind == "poisson_gaussian" and not any(isinstance(noise.params.get(k), tuple) for k in ("peak", "sigma")):
             # no model is trained for it. Mostly shot noise at the image's mean level: the generalised Anscombe
             # transform makes it white with unit variance (see stabilised), which the white-noise model removes;
@@ -360,13 +367,26 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
                 facts["sigma_bright"] = round(sigma_bright, 3)
                 narrow_level = sigma_bright * share
         source = correlated + source
+    if kind == "poisson":
+        # a narrow Poisson model (gray-poisson-low: weak light, peaks 1..10) for a peak inside its range, at the
+        # level the planes it sees carry: an RGB photo's luminance/chrominance planes carry noise of std up to
+        # plane_share times the channels', as Poisson noise of peak / share**2 would. There it takes the planes
+        # as they are, not the Anscombe route of the wide model (see stabilised): on CBSD68 photos 1.1 dB
+        # higher at peak 2, 0.46 at 4, 0.21 lower at 8 (BENCHMARKS.md, "A weak-light model")
+        narrow_level = level / share**2
     row = _auto_model(kind, channels, narrow_level)
+    if kind == "poisson" and narrow_level is not None and row is not None and narrow_level < float(row["range"][0]):
+        # stronger than every Poisson model's range: the one trained on the strongest noise, all the same
+        fits = [r for r in list_models() if r.get("auto") and r.get("noise") == "poisson"
+                and int(r.get("channels", 1)) == int(row.get("channels", 1))]
+        row = min(fits, key=lambda r: float(r["range"][0]))
+        narrow_level = narrow_level if row.get("narrow") else None
     if row is None:
         what = "gray" if channels == 1 else f"{channels}-channel"
         return Choice(None, "zs_n2n", f"{source}; no shipped model for {what} images with {kind} noise", scale,
                       facts, offset)
     lo, hi = float(row["range"][0]), float(row["range"][1])
-    if row.get("narrow"):  # taken for the level its planes carry (narrow_level), inside its range: as it is
+    if row.get("narrow") and narrow_level is not None:  # taken for the level its planes carry: as it is
         level = float(narrow_level)
     gaussian = _auto_model("gaussian", channels) if kind == "poisson" else None
     if gaussian is not None and level > hi * RANGE_SLACK:
@@ -376,7 +396,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
         alpha, mu = facts.get("poisson_alpha", 255.0 / level), facts.get("poisson_mu", 0.0)
         how = "estimated" if noise is None else "given"
         facts.update({"gat_alpha": alpha, "gat_sigma": 0.0, "gat_mu": mu, "gat_transform": f"anscombe (peak {how})"})
-        source = f"{source}, above the range {row['range'][0]}..{row['range'][1]} of the shipped model '{row['name']}'"
+        source = f"{source}, above the range {lo:g}..{hi:g} of the shipped model '{row['name']}'"
         return Choice(Path(gaussian["path"]), None, f"{source}: shipped model '{gaussian['name']}' after the "
                       f"Anscombe transform", scale, facts, offset, source)
     if kind == "gaussian" and level > hi * RANGE_SLACK:
@@ -391,12 +411,14 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
         # stronger Poisson noise than the model was trained on (was ZS-N2N): the model all the same (same section)
         source = f"{source}, below the model's range {lo:g}..{hi:g} (used all the same)"
     elif not _in_range(level, row["range"]):
-        return Choice(None, "zs_n2n", f"{source}, outside the range {row['range'][0]}..{row['range'][1]} of the "
+        return Choice(None, "zs_n2n", f"{source}, outside the range {lo:g}..{hi:g} of the "
                                       f"shipped model '{row['name']}'", scale, facts, offset)
     planes = ""
     if int(row.get("channels", 1)) == 1 and channels > 1:
         planes = f", applied plane by plane to the {channels} channels"
-        if row.get("narrow") and share < 1:  # say why a model for sigma up to 20 takes a photo read at, e.g., 25
+        if row.get("narrow") and share < 1 and kind == "gaussian":  # why a model for sigma 0..20 takes sigma 25
             planes += f" (its luminance/chrominance planes carry noise of sigma up to {level:.3g})"
+        elif row.get("narrow") and share < 1:
+            planes += f" (its luminance/chrominance planes carry noise as Poisson noise of peak {level:.3g} would)"
     return Choice(Path(row["path"]), None, f"{source}: shipped model '{row['name']}' ({row['description']}){planes}",
                   scale, facts, offset, source)
