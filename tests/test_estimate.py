@@ -91,6 +91,14 @@ def test_poisson_gaussian_reads_a_few_photons(set12):
         y = noise.protocol_noisy(clean, "poisson:peak=1", index=i) / 3  # as the choice maps it: spread to 0..255
         a, _ = estimate.poisson_gaussian(y)
         assert a == pytest.approx(85, rel=0.1), i + 1
+    # a bound is clipping only where nothing lies beyond it: one photon is exactly 255 at peak 1, two are 510
+    from noise2x.estimate import _unclipped_windows
+
+    rng = np.random.default_rng(0)
+    counts = np.concatenate([rng.choice([0.0, 255.0, 510.0], p=p, size=(40, 20)) for p in ([.2, .6, .2], [.4, .2, .4])],
+                            axis=1)  # mostly one photon on the left
+    assert _unclipped_windows(counts, 255.0, strict=False).all()
+    assert not _unclipped_windows(np.minimum(counts, 255.0), 255.0, strict=False).all()
     # zeros with values just above them are clipping still: a Gaussian noise clipped at 0 in dark areas
     clean = _smooth() - 60.0
     a, b = estimate.poisson_gaussian(np.clip(noise.gaussian(clean, sigma=10, rng=0), 0, 255))
