@@ -192,7 +192,8 @@ def sigma(noisy, *, data_range: float = 255.0) -> float:
     of a cross-fitted PCA of 7x7 patches (which discounts any structure
     repeated across patches). Image structure can only add to either, so the
     smaller of the two is returned. Windows holding clipped pixels (exactly 0
-    or ``data_range``) are ignored (unless nearly all are).
+    or ``data_range``, where no value lies beyond; 0 not where the image holds
+    photon counts) are ignored (unless nearly all are).
 
     On Set12 with PROTOCOL noise the estimate is within 10% of the truth for
     sigma 5..50 (the test suite checks it). At sigma 5 it reads a few percent
@@ -248,7 +249,9 @@ def poisson_gaussian(noisy, *, data_range: float = 255.0) -> tuple[float, float]
         (H,W) or (H,W,3) image (RGB channels are pooled), at least 14x14.
     data_range : float
         The image's full scale; windows more than half of whose pixels are
-        exactly 0 or ``data_range`` are treated as clipped and ignored.
+        exactly 0 or ``data_range`` are treated as clipped and ignored (0 not
+        where it is a photon count, nor a bound with values beyond it; see
+        ``_unclipped_windows``).
 
     Returns
     -------
