@@ -292,16 +292,11 @@ def _fit_line(m: np.ndarray, e: np.ndarray, n_bins: int = 24) -> tuple[float, fl
     """Weighted LS line through robust per-bin variances of ``e`` (squared unit-gain responses) vs ``m``."""
     edges = np.unique(np.quantile(m, np.linspace(0, 1, n_bins + 1)))
     idx = np.clip(np.searchsorted(edges, m, side="right") - 1, 0, len(edges) - 2)
-    xs, vs, ns = [], [], []
-    for k in range(len(edges) - 1):
-        in_bin = idx == k
-        n = int(np.count_nonzero(in_bin))
-        if n < 30:
-            continue
-        xs.append(float(m[in_bin].mean()))
-        vs.append(float(np.mean(e[in_bin])))
-        ns.append(n)
-    xs, vs, ns = np.array(xs), np.array(vs), np.array(ns, float)
+    counts = np.bincount(idx, minlength=len(edges) - 1)
+    full = counts >= 30
+    ns = counts[full].astype(float)
+    xs = np.bincount(idx, weights=m, minlength=len(edges) - 1)[full] / ns
+    vs = np.bincount(idx, weights=e, minlength=len(edges) - 1)[full] / ns
     if len(xs) < 2 or np.ptp(xs) == 0:
         return 0.0, float(np.median(e)) / 0.4549
     w = ns / np.maximum(vs, 1e-12) ** 2  # Var of a variance estimate ~ 2 v^2 / n
