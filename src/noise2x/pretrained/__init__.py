@@ -134,9 +134,8 @@ def _auto_model(kind: str, channels: int, level: float | None = None) -> dict[st
     A model marked ``narrow`` in models.json (trained on part of the levels, e.g. weak noise) is taken only
     for a ``level`` inside its range, and then before the others; without ``level``, never.
     """
-    rows = [r for r in list_models() if r.get("auto") and r.get("noise") == kind]
     for wanted in (channels, 1):
-        fits = [r for r in rows if int(r.get("channels", 1)) == wanted]
+        fits = _auto_rows(kind, wanted)
         if level is not None:
             for row in fits:
                 if row.get("narrow") and float(row["range"][0]) <= level <= float(row["range"][1]):
@@ -145,6 +144,17 @@ def _auto_model(kind: str, channels: int, level: float | None = None) -> dict[st
             if not row.get("narrow"):
                 return row
     return None
+
+
+def _auto_rows(kind: str, channels: int) -> list[dict[str, Any]]:
+    """The shipped models the automatic choice may use for ``kind`` noise with ``channels`` channels."""
+    return [r for r in list_models() if r.get("auto") and r.get("noise") == kind
+            and int(r.get("channels", 1)) == channels]
+
+
+def _row(model: Path) -> dict[str, Any] | None:
+    """The shipped model (its models.json row) whose file is ``model``, or None."""
+    return next((r for r in list_models() if Path(r["path"]) == Path(model)), None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,9 +202,9 @@ def stabilised(choice: Choice, channels: int, colour: str = "auto") -> Stabilise
                           f.get("gat_transform", "generalised anscombe (noise given)"), f["gat_sigma"], f["gat_mu"])
     if channels != 3 or colour == "channels" or choice.model is None or "peak" not in choice.facts:
         return None
-    rows = [r for r in list_models() if Path(r["path"]) == Path(choice.model)]
-    if not rows or rows[0].get("noise") != "poisson" or int(rows[0].get("channels", 1)) != 1 \
-            or rows[0].get("narrow"):  # the weak-light model takes the planes as they are (choose)
+    row = _row(choice.model)
+    if row is None or row.get("noise") != "poisson" or int(row.get("channels", 1)) != 1 \
+            or row.get("narrow"):  # the weak-light model takes the planes as they are (choose)
         return None
     gaussian = _auto_model("gaussian", 1)
     if gaussian is None or int(gaussian.get("channels", 1)) != 1:
@@ -205,7 +215,7 @@ def stabilised(choice: Choice, channels: int, colour: str = "auto") -> Stabilise
     mu = float(choice.facts.get("poisson_mu", 0.0))
     gain = _stabilised_gain(alpha, 0.0, mu, Path(gaussian["path"]))
     model = _narrow_or(Path(gaussian["path"]), gain * share)
-    row = next(r for r in list_models() if Path(r["path"]) == model)
+    row = _row(model)
     how = (f"each channel variance-stabilised (Anscombe), then the shipped model '{row['name']}' "
            f"({row['description']}) on the luminance/chrominance planes")
     reason = f"{choice.source}: {how}" if choice.source else f"{choice.reason}; instead {how}"
@@ -224,7 +234,7 @@ def _stabilised_gain(alpha: float, sigma: float, mu: float, model: Path) -> floa
     from ..classical import anscombe
 
     top = float(anscombe(np.array(255.0), alpha=alpha, sigma=sigma, mu=mu))
-    row = next((r for r in list_models() if Path(r["path"]) == Path(model)), None)
+    row = _row(model)
     cap = float(row["range"][1]) if row is not None and row.get("range") else 50.0
     return min(255.0 / top, cap) if top > 0 else cap
 
@@ -377,9 +387,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
     row = _auto_model(kind, channels, narrow_level)
     if kind == "poisson" and narrow_level is not None and row is not None and narrow_level < float(row["range"][0]):
         # stronger than every Poisson model's range: the one trained on the strongest noise, all the same
-        fits = [r for r in list_models() if r.get("auto") and r.get("noise") == "poisson"
-                and int(r.get("channels", 1)) == int(row.get("channels", 1))]
-        row = min(fits, key=lambda r: float(r["range"][0]))
+        row = min(_auto_rows("poisson", int(row.get("channels", 1))), key=lambda r: float(r["range"][0]))
         narrow_level = narrow_level if row.get("narrow") else None
     if row is None:
         what = "gray" if channels == 1 else f"{channels}-channel"
@@ -416,9 +424,9 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
     planes = ""
     if int(row.get("channels", 1)) == 1 and channels > 1:
         planes = f", applied plane by plane to the {channels} channels"
-        if row.get("narrow") and share < 1 and kind == "gaussian":  # why a model for sigma 0..20 takes sigma 25
-            planes += f" (its luminance/chrominance planes carry noise of sigma up to {level:.3g})"
-        elif row.get("narrow") and share < 1:
-            planes += f" (its luminance/chrominance planes carry noise as Poisson noise of peak {level:.3g} would)"
+        if row.get("narrow") and share < 1:  # why a model for sigma 0..20 takes a photo read at sigma 25, say
+            what = (f"of sigma up to {level:.3g}" if kind == "gaussian"
+                    else f"as Poisson noise of peak {level:.3g} would")
+            planes += f" (its luminance/chrominance planes carry noise {what})"
     return Choice(Path(row["path"]), None, f"{source}: shipped model '{row['name']}' ({row['description']}){planes}",
                   scale, facts, offset, source)
