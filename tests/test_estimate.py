@@ -69,6 +69,7 @@ def test_poisson_gaussian_on_a_smooth_image():
     a, b = estimate.poisson_gaussian(noise.poisson(clean, peak=30, rng=0))
     assert a == pytest.approx(255 / 30, rel=0.2)
     assert abs(b) < 0.05 * a * 255  # small next to the variance range 0 .. a*255
+    assert estimate.poisson_gaussian(np.full((40, 40), 7.0)) == (0.0, 0.0)  # constant: one bin, no line to fit
     a, b = estimate.poisson_gaussian(noise.poisson_gaussian(clean, peak=30, sigma=10, rng=0))
     assert a == pytest.approx(255 / 30, rel=0.2)
     assert b == pytest.approx(100, abs=40)

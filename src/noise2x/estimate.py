@@ -291,6 +291,8 @@ def poisson_gaussian(noisy, *, data_range: float = 255.0) -> tuple[float, float]
 def _fit_line(m: np.ndarray, e: np.ndarray, n_bins: int = 24) -> tuple[float, float]:
     """Weighted LS line through robust per-bin variances of ``e`` (squared unit-gain responses) vs ``m``."""
     edges = np.unique(np.quantile(m, np.linspace(0, 1, n_bins + 1)))
+    if len(edges) < 3:  # fewer than two bins (e.g. a constant image): no line to fit
+        return 0.0, float(np.median(e)) / 0.4549
     idx = np.clip(np.searchsorted(edges, m, side="right") - 1, 0, len(edges) - 2)
     counts = np.bincount(idx, minlength=len(edges) - 1)
     full = counts >= 30
