@@ -14,7 +14,9 @@ It also gives what ``noise2x denoise IMAGE`` does with no options (the noise est
 
 The package takes the transform where the shot-noise variance at the image's mean level is at least
 ``noise2x.pretrained.DECLARED_SHOT_DOMINATES`` times the read-noise variance, or where the noise there is
-beyond the model's range (the transform scales it into the range). This script measures both
+beyond the model's range (the transform scales it into the range); on a gray image whose peak a shipped
+Poisson model's range holds, that model as it is (its column "package's
+choice" is the package end to end with the noise given). This script measures both
 routes (and, on gray images, the Poisson model ``gray-poisson`` as it is) on a grid of peaks and sigmas,
 noise drawn as in PROTOCOL.md (image ``i`` of the sorted folder, ``rng = i``), on calibration images: gray
 train400 images and colour CBSD68 photos that no table of BENCHMARKS.md scores this noise on (60-67; the
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -49,7 +52,7 @@ THRESHOLDS = (0.5, 0.6, 2 / 3, 0.75, 0.8, 0.85, 0.9, 0.95)
 
 def _indices(text: str) -> list[int]:
     out: list[int] = []
-    for part in text.split(","):
+    for part in filter(None, text.split(",")):  # "" for none (a set left out)
         lo, _, hi = part.partition("-")
         out.extend(range(int(lo), int(hi or lo) + 1))
     return out
@@ -64,6 +67,8 @@ def measure(sets: list[tuple[str, Path, list[int]]], peaks: list[float], sigmas:
     poisson = api._cached_model(pretrained.model_path("gray-poisson"))
     rows = []
     for name, folder, indices in sets:
+        if not indices:
+            continue
         files = sorted(list_images(folder))
         for peak in peaks:
             for sig in sigmas:
@@ -89,9 +94,14 @@ def measure(sets: list[tuple[str, Path, list[int]]], peaks: list[float], sigmas:
                         routes["poisson_model"] = poisson.denoise(noisy)
                     info: dict[str, Any] = {}
                     routes["auto"] = api.denoise(noisy, info=info)  # no options: the noise estimated
+                    given: dict[str, Any] = {}
+                    routes["declared"] = api.denoise(noisy, noise=spec, info=given)  # the package's choice
+                    to_poisson = choice.model is not None and "poisson" in choice.model.stem
                     row = {"set": name, "image": files[i].name, "peak": peak, "sigma": sig,
                            "shot_fraction": choice.facts["shot_fraction"],
-                           "choice": "transform" if "gat_alpha" in choice.facts else "model",
+                           "choice": "transform" if "gat_alpha" in choice.facts else
+                           "poisson_model" if to_poisson else "model",
+                           "declared_route": given.get("transform", given["method"]),
                            "transform_model": after.stem,
                            "noisy": round(psnr(clean, noisy), 3), "auto_route": info.get("transform", info["method"]),
                            "estimated_a": info.get("estimated_poisson_a"), "estimated_b": info.get("estimated_poisson_b")}
@@ -117,14 +127,17 @@ def show(result: dict[str, Any]) -> None:
         for key in dict.fromkeys((r["peak"], r["sigma"]) for r in sub):
             rs = [r for r in sub if (r["peak"], r["sigma"]) == key]
             m = {k: np.mean([r[k] for r in rs]) for k in ("shot_fraction", "noisy", "model", "transform")}
-            chosen = np.mean([r[r["choice"]] for r in rs])
+            # the package end to end with the noise given (files before it: the chosen route's column)
+            chosen = np.mean([r["declared"] if "declared" in r else r[r["choice"]] for r in rs])
             n_t = sum(r["choice"] == "transform" for r in rs)
+            n_p = sum(r["choice"] == "poisson_model" for r in rs)
             cells = [f"{key[0]:g}", f"{key[1]:g}", f"{m['shot_fraction']:.2f}", f"{m['noisy']:.2f}", f"{m['model']:.2f}",
                      f"{m['transform']:.2f}"]
             if gray:
                 cells.append(f"{np.mean([r['poisson_model'] for r in rs]):.2f}")
             cells.append(f"{np.mean([r['auto'] for r in rs]):.2f}")
-            cells.append(f"{chosen:.2f} (transform on {n_t} of {len(rs)})")
+            cells.append(f"{chosen:.2f} (transform on {n_t} of {len(rs)}"
+                         + (f", Poisson model on {n_p}" if n_p else "") + ")")
             print("| " + " | ".join(cells) + " |")
         print()
     print("**Threshold on the shot fraction** (transform at or above it), pooled over every image and noise: "
@@ -146,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gray", type=Path, default=DATA / "train400")
     p.add_argument("--gray-images", default="20-27,40-47", help="indices in the sorted folder (a-b ranges)")
     p.add_argument("--rgb", type=Path, default=DATA / "cbsd68")
-    p.add_argument("--rgb-images", default="60-67")
+    p.add_argument("--rgb-images", default="60-67", help='"" leaves the colour set out')
     p.add_argument("--peaks", default="5,10,20,40,80")
     p.add_argument("--sigmas", default="0,5,10,20,30")
     p.add_argument("--out", type=Path)
@@ -167,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {"rows": rows, "meta": {
         "machine": machine_info(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t0)),
         "wall_seconds": round(time.time() - t0, 1), "command": "python scripts/pg_route_calibration.py "
-        + " ".join(sys.argv[1:] if argv is None else argv),
+        + shlex.join(sys.argv[1:] if argv is None else argv),
         "declared_shot_dominates": pretrained.DECLARED_SHOT_DOMINATES}}
     if args.out:
         with atomic_path(args.out) as tmp:

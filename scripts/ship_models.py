@@ -56,11 +56,14 @@ def main() -> None:
         "results": results}}, out=target)
     manifest_path = PACKAGE / "models.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else []
-    manifest = [m for m in manifest if m["name"] != args.name]
-    manifest.append({"name": args.name, "file": target.name, "description": args.description,
-                     "channels": int(meta["channels"]), "noise": args.noise, "range": list(args.range),
-                     "auto": bool(args.auto), "method": meta.get("method"),
-                     **({"narrow": True} if args.narrow else {})})
+    row = {"name": args.name, "file": target.name, "description": args.description,
+           "channels": int(meta["channels"]), "noise": args.noise, "range": list(args.range),
+           "auto": bool(args.auto), "method": meta.get("method"), **({"narrow": True} if args.narrow else {})}
+    names = [m["name"] for m in manifest]
+    if args.name in names:  # a model shipped again (retrained) keeps its place in the list
+        manifest[names.index(args.name)] = row
+    else:
+        manifest.append(row)
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
     size = target.stat().st_size / 2**20
     print(f"shipped {target} ({size:.2f} MB); {len(results)} result line(s)")

@@ -171,7 +171,7 @@ def test_poisson_on_rgb_is_stabilised_then_denoised_by_the_gaussian_model():
     low, poisson = Denoiser.load(model_path("gray-gaussian-low")), Denoiser.load(model_path("gray-poisson"))
     gains = []
     for i, path in enumerate(files):
-        clean = read_image(path)[:160, :160]
+        clean = read_image(path)[:256, :256]
         noisy = protocol_noisy(clean, "poisson:peak=30", index=i)
         info: dict = {}
         out = api.denoise(noisy, info=info)
@@ -186,6 +186,8 @@ def test_poisson_on_rgb_is_stabilised_then_denoised_by_the_gaussian_model():
         by_hand = inverse_anscombe(low.denoise(anscombe(noisy, alpha=255 / peak) * gain) / gain, alpha=255 / peak)
         np.testing.assert_allclose(out, by_hand, atol=1e-3)
         gains.append(psnr_8bit(clean, np.clip(out, 0, 255)) - psnr_8bit(clean, np.clip(poisson.denoise(noisy), 0, 255)))
+    # CBSD68 at peak 30: 29.76 against 29.64 dB for gray-poisson (trained 30 minutes) on the planes, ahead on 53 of
+    # 68 photos (-1.38 to +0.83); on these 256x256 crops +0.02 to +0.43 (smaller crops are too few pixels to tell)
     assert np.mean(gains) > 0.1, gains
     # where it does not apply: a gray image, colour="channels", white noise
     gray = protocol_noisy(read_image(files[0])[:96, :96, 0], "poisson:peak=30", index=0)
@@ -222,26 +224,27 @@ def test_stabilised_gain_stays_in_the_gaussian_models_range():
     assert pretrained.stabilised(white, 3) is None
 
 
-@pytest.mark.parametrize("channels", [1, 3])
-def test_declared_poisson_gaussian_noise_is_stabilised_for_the_gaussian_model(channels):
+@pytest.mark.parametrize("channels,peak,name", [(1, 80, "gray-gaussian-low"), (3, 30, "gray-gaussian-low")])
+def test_declared_poisson_gaussian_noise_is_stabilised_for_the_gaussian_model(channels, peak, name):
     """No model is trained for Poisson-Gaussian noise: told it, the choice uses the generalised Anscombe
-    transform, which makes it white with unit variance, and the white-noise model (before: ZS-N2N)."""
+    transform, which makes it white with unit variance, and the white-noise model (before: ZS-N2N); on a gray
+    image whose peak lies outside the Poisson models' ranges (inside: the next test)."""
     from noise2x import pretrained
     from noise2x.classical import anscombe, inverse_anscombe
     from noise2x.noise import parse_noise, protocol_noisy
     from noise2x.pretrained import model_path
 
-    spec = "poisson_gaussian:peak=30,sigma=10"
+    spec = f"poisson_gaussian:peak={peak},sigma=10"
     clean = read_image(sorted(list_images(data_dir("cbsd68")))[1])[:128, :128]
     clean = clean if channels == 3 else clean.mean(axis=2)
     noisy = protocol_noisy(clean, spec, index=0)
     info: dict = {}
     out = api.denoise(noisy, noise=spec, info=info)
-    # stabilised noise of std gain 22.6: the general model on a gray image, the weak-noise one on the planes
-    name = "gray-gaussian" if channels == 1 else "gray-gaussian-low"
+    # stabilised noise of std gain 22.6 (peak 30) on the planes, 14.6 (peak 80) on a gray image: the weak-noise model
     assert info["method"] == f"model {name}" and info["transform"] == "generalised anscombe (noise given)"
     assert info["auto"].startswith(f"{spec} given: variance-stabilised (generalised Anscombe)")
-    alpha, gain = 255 / 30, 255 / float(anscombe(np.array(255.0), alpha=255 / 30, sigma=10))
+    alpha = 255 / peak
+    gain = 255 / float(anscombe(np.array(255.0), alpha=alpha, sigma=10))
     by_hand = inverse_anscombe(Denoiser.load(model_path(name)).denoise(
         anscombe(noisy, alpha=alpha, sigma=10) * gain) / gain, alpha=alpha, sigma=10)
     np.testing.assert_allclose(out, by_hand, atol=1e-3)
@@ -249,6 +252,41 @@ def test_declared_poisson_gaussian_noise_is_stabilised_for_the_gaussian_model(ch
     # a level range is not one noise: no transform, ZS-N2N as before
     choice = pretrained.choose(noisy, noise=parse_noise("poisson_gaussian:peak=10..50,sigma=10"))
     assert choice.method == "zs_n2n" and choice.model is None
+
+
+def test_declared_poisson_gaussian_noise_on_a_gray_image_goes_to_the_poisson_model_in_its_range():
+    """A gray image with declared Poisson-Gaussian noise whose peak a Poisson model's range holds gets that
+    model as it is, read noise and all: with gray-poisson trained 30 minutes it beat the transform and the
+    white-noise model at every peak 5-40, sigma 0-60 on calibration images, or came within 0.02 dB of the
+    best (BENCHMARKS.md)."""
+    from noise2x import pretrained
+    from noise2x.classical import anscombe, inverse_anscombe
+    from noise2x.noise import parse_noise, protocol_noisy
+    from noise2x.pretrained import model_path
+
+    spec = "poisson_gaussian:peak=20,sigma=10"
+    gains = []
+    for i, path in enumerate(sorted(list_images(data_dir("bsd68")))[:3]):
+        clean = read_image(path)[:160, :160]
+        noisy = protocol_noisy(clean, spec, index=i)
+        info: dict = {}
+        out = api.denoise(noisy, noise=spec, info=info)
+        assert info["method"] == "model gray-poisson" and "transform" not in info
+        assert info["auto"].startswith(f"{spec} given: its peak in a Poisson model's range (shot noise ")
+        np.testing.assert_allclose(out, Denoiser.load(model_path("gray-poisson")).denoise(noisy), atol=1e-3)
+        # the route it replaced: the generalised Anscombe transform and the white-noise model (as the package)
+        gain = pretrained._stabilised_gain(255 / 20, 10.0, 0.0, model_path("gray-gaussian"))
+        after = Denoiser.load(pretrained._narrow_or(model_path("gray-gaussian"), gain))
+        gat = inverse_anscombe(after.denoise(anscombe(noisy, alpha=255 / 20, sigma=10) * gain) / gain,
+                               alpha=255 / 20, sigma=10)
+        gains.append(psnr_8bit(clean, np.clip(out, 0, 255)) - psnr_8bit(clean, np.clip(gat, 0, 255)))
+    # a weak-light peak: the narrow model; colour photos and peaks outside every range: as before
+    gray = protocol_noisy(read_image(sorted(list_images(data_dir("bsd68")))[0])[:96, :96], spec, index=0)
+    assert pretrained.choose(gray, noise=parse_noise("poisson_gaussian:peak=5,sigma=5")).model.stem == "gray-poisson-low"
+    assert "gat_alpha" in pretrained.choose(gray, noise=parse_noise("poisson_gaussian:peak=80,sigma=5")).facts
+    rgb = protocol_noisy(read_image(sorted(list_images(data_dir("cbsd68")))[0])[:96, :96], spec, index=0)
+    assert "gat_alpha" in pretrained.choose(rgb, noise=parse_noise(spec)).facts
+    assert np.mean(gains) > 0.1, gains
 
 
 def test_declared_poisson_gaussian_noise_mostly_read_noise_goes_to_the_model_as_it_is():
@@ -276,11 +314,12 @@ def test_declared_poisson_gaussian_noise_mostly_read_noise_goes_to_the_model_as_
     assert choice.offset > 0 and "gat_alpha" not in choice.facts
     shot16 = 65535 / 80 * image16.mean()
     assert choice.facts["shot_fraction"] == pytest.approx(shot16 / (shot16 + (30 * 257) ** 2), abs=1e-3)
-    # mostly shot noise: the transform, as before
-    choice = pretrained.choose(noisy, noise=parse_noise("poisson_gaussian:peak=30,sigma=5"))
+    # mostly shot noise, the peak outside the Poisson models' ranges: the transform, as before
+    choice = pretrained.choose(noisy, noise=parse_noise("poisson_gaussian:peak=80,sigma=5"))
     assert "gat_alpha" in choice.facts and choice.facts["shot_fraction"] >= 0.8
-    # a level beyond the model's range as it is (here about 90): the transform, which scales it into the range
-    choice = pretrained.choose(noisy, noise=parse_noise("poisson_gaussian:peak=5,sigma=60"))
+    # a level beyond the model's range as it is (here about 60), the peak outside the Poisson models' ranges: the
+    # transform, which scales it into the range
+    choice = pretrained.choose(noisy, noise=parse_noise("poisson_gaussian:peak=80,sigma=60"))
     assert "gat_alpha" in choice.facts and choice.facts["shot_fraction"] < 0.8 and choice.model.stem == "gray-gaussian"
 
 

@@ -36,7 +36,10 @@ The shipped models are gray. A colour image goes through a gray model plane by p
 luminance and chrominance planes (``noise2x.predict.to_luma_chroma``), other channel counts channel by
 channel (BENCHMARKS.md, "Colour images through the gray models").
 
-A noise spec given by the user (``--noise``) replaces the estimate.
+A noise spec given by the user (``--noise``) replaces the estimate. No model is trained for a declared
+Poisson-Gaussian noise: on a gray image whose peak lies in a Poisson model's range, that model takes it as it
+is; otherwise the generalised Anscombe transform and the white-noise model, or that model as it is where the
+read noise dominates (BENCHMARKS.md, "Declared Poisson-Gaussian noise").
 """
 
 from __future__ import annotations
@@ -314,9 +317,10 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
             # spread of strong Poisson noise in 8-bit units) carries the peak 255 / alpha there
             level = 255.0 / facts["poisson_alpha"]
         elif kind == "poisson_gaussian" and not any(isinstance(noise.params.get(k), tuple) for k in ("peak", "sigma")):
-            # no model is trained for it. Mostly shot noise at the image's mean level: the generalised Anscombe
-            # transform makes it white with unit variance (see stabilised), which the white-noise model removes;
-            # else the white-noise model as it is (DECLARED_SHOT_DOMINATES), within its range
+            # no model is trained for it. On a gray image whose peak a Poisson model's range holds, that model as
+            # it is. Else, mostly shot noise at the image's mean level: the generalised
+            # Anscombe transform makes it white with unit variance (see stabilised), which the white-noise model
+            # removes; else the white-noise model as it is (DECLARED_SHOT_DOMINATES), within its range
             row = _auto_model("gaussian", channels)
             if row is None:
                 return Choice(None, "zs_n2n", f"{noise} given: no shipped model is trained for it", scale, facts,
@@ -326,18 +330,32 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
             # the variances at the image's mean level, in the model's units (the Poisson part acts on the
             # image's own values, before the offset is taken away)
             shot, read = alpha * max(float(np.mean(img)) + offset * scale, 0.0), (sig * scale) ** 2
-            facts.update({"peak": peak, "shot_fraction": round(shot / (shot + read), 3) if shot + read > 0 else 0.0})
+            fraction = shot / (shot + read) if shot + read > 0 else 0.0
+            facts.update({"peak": peak, "shot_fraction": round(fraction, 3)})
             level = float(np.sqrt(shot + read))  # the noise std at the mean level, for the model as it is
+            poisson_rows = _auto_rows("poisson", 1) if channels == 1 else []
+            if any(_in_range(255.0 / alpha, r["range"]) for r in poisson_rows):
+                # a gray image, its peak in a Poisson model's range: that model as it is, read noise and all. With
+                # gray-poisson trained 30 minutes it was the best of the three routes, or within 0.02 dB of it, at
+                # every peak 5-40 and sigma 0-60 (shot share 0.15-1) on the calibration images; colour photos keep
+                # the routes below (the Poisson model on their planes was not measured with read noise)
+                # (scripts/pg_route_calibration.py; BENCHMARKS.md, "Declared Poisson-Gaussian noise on gray
+                # images: the Poisson model")
+                kind, level = "poisson", 255.0 / alpha
+                facts.update({"poisson_alpha": alpha, "poisson_mu": -offset * scale})
+                source = (f"{noise} given: its peak in a Poisson model's range (shot noise {fraction:.0%} of the "
+                          f"variance at the image's mean level), that model as it is")
             # the transform also where that level is beyond the model's range (it scales the noise into it)
-            if shot >= DECLARED_SHOT_DOMINATES * read or level > float(row["range"][1]) * RANGE_SLACK:
+            elif shot >= DECLARED_SHOT_DOMINATES * read or level > float(row["range"][1]) * RANGE_SLACK:
                 facts.update({"gat_alpha": alpha, "gat_sigma": sig * scale, "gat_mu": -offset * scale})
                 source = f"{noise} given"
                 return Choice(Path(row["path"]), None, f"{source}: shipped model '{row['name']}' after the "
                               f"generalised Anscombe transform", scale, facts, offset, source)
-            kind = "gaussian"
-            facts["sigma"] = level
-            source = (f"{noise} given: mostly signal-independent at the image's mean level (noise std there "
-                      f"{level:.3g})")
+            else:
+                kind = "gaussian"
+                facts["sigma"] = level
+                source = (f"{noise} given: mostly signal-independent at the image's mean level (noise std there "
+                          f"{level:.3g})")
         elif kind == "correlated":  # its white part, as for an estimated correlated noise (below)
             sig, beta = (float(np.mean(v)) if isinstance(v, tuple) else float(v)
                          for v in (noise.params["sigma"], noise.params["beta"]))
