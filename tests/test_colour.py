@@ -258,7 +258,7 @@ def test_declared_poisson_gaussian_noise_on_a_gray_image_goes_to_the_poisson_mod
     """A gray image with declared Poisson-Gaussian noise whose peak a Poisson model's range holds gets that
     model as it is, read noise and all: with gray-poisson trained 30 minutes it beat the transform and the
     white-noise model at every peak 5-40, sigma 0-60 on calibration images, or came within 0.02 dB of the
-    best (BENCHMARKS.md)."""
+    best (BENCHMARKS.md). A colour photo: only the weak-light model, on its planes (+1.09 dB at peak 2)."""
     from noise2x import pretrained
     from noise2x.classical import anscombe, inverse_anscombe
     from noise2x.noise import parse_noise, protocol_noisy
@@ -287,6 +287,15 @@ def test_declared_poisson_gaussian_noise_on_a_gray_image_goes_to_the_poisson_mod
     rgb = protocol_noisy(read_image(sorted(list_images(data_dir("cbsd68")))[0])[:96, :96], spec, index=0)
     assert "gat_alpha" in pretrained.choose(rgb, noise=parse_noise(spec)).facts
     assert np.mean(gains) > 0.1, gains
+    # a colour photo at a few photons: the weak-light model on its planes (at twice the peak there), as it is
+    photo = read_image(sorted(list_images(data_dir("cbsd68")))[0])[:128, :128]
+    few = protocol_noisy(photo, "poisson_gaussian:peak=2,sigma=3", index=0)
+    info = {}
+    out = api.denoise(few, noise="poisson_gaussian:peak=2,sigma=3", info=info)
+    assert info["method"] == "model gray-poisson-low" and "transform" not in info, info
+    assert "planes carry noise as Poisson noise of peak 4" in info["auto"]
+    np.testing.assert_allclose(out, Denoiser.load(model_path("gray-poisson-low")).denoise(few), atol=1e-3)
+    assert "gat_alpha" in pretrained.choose(few, noise=parse_noise("poisson_gaussian:peak=8,sigma=3")).facts
 
 
 def test_declared_poisson_gaussian_noise_mostly_read_noise_goes_to_the_model_as_it_is():

@@ -318,7 +318,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
             level = 255.0 / facts["poisson_alpha"]
         elif kind == "poisson_gaussian" and not any(isinstance(noise.params.get(k), tuple) for k in ("peak", "sigma")):
             # no model is trained for it. On a gray image whose peak a Poisson model's range holds, that model as
-            # it is. Else, mostly shot noise at the image's mean level: the generalised
+            # it is (on more channels the weak-light model only). Else, mostly shot noise at the image's mean level: the generalised
             # Anscombe transform makes it white with unit variance (see stabilised), which the white-noise model
             # removes; else the white-noise model as it is (DECLARED_SHOT_DOMINATES), within its range
             row = _auto_model("gaussian", channels)
@@ -333,15 +333,22 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
             fraction = shot / (shot + read) if shot + read > 0 else 0.0
             facts.update({"peak": peak, "shot_fraction": round(fraction, 3)})
             level = float(np.sqrt(shot + read))  # the noise std at the mean level, for the model as it is
-            poisson_rows = _auto_rows("poisson", 1) if channels == 1 else []
-            if any(_in_range(255.0 / alpha, r["range"]) for r in poisson_rows):
+            peak_units = 255.0 / alpha
+            if channels == 1:
                 # a gray image, its peak in a Poisson model's range: that model as it is, read noise and all. With
                 # gray-poisson trained 30 minutes it was the best of the three routes, or within 0.02 dB of it, at
-                # every peak 5-40 and sigma 0-60 (shot share 0.15-1) on the calibration images; colour photos keep
-                # the routes below (the Poisson model on their planes was not measured with read noise)
+                # every peak 5-40 and sigma 0-60 (shot share 0.15-1) on the calibration images
                 # (scripts/pg_route_calibration.py; BENCHMARKS.md, "Declared Poisson-Gaussian noise on gray
                 # images: the Poisson model")
-                kind, level = "poisson", 255.0 / alpha
+                to_poisson = any(_in_range(peak_units, r["range"]) for r in _auto_rows("poisson", 1))
+            else:
+                # more channels: only the weak-light model, at the level the planes it sees carry, as for Poisson
+                # noise (CBSD68 at peak 2, sigma 3: 1.09 dB above the transform); the wide Poisson model on
+                # the planes stays behind the transform route for Poisson noise alone (peak 30: 0.12 dB)
+                narrow = _auto_model("poisson", channels, peak_units / share**2)
+                to_poisson = narrow is not None and bool(narrow.get("narrow"))
+            if to_poisson:
+                kind, level = "poisson", peak_units
                 facts.update({"poisson_alpha": alpha, "poisson_mu": -offset * scale})
                 source = (f"{noise} given: its peak in a Poisson model's range (shot noise {fraction:.0%} of the "
                           f"variance at the image's mean level), that model as it is")
