@@ -38,7 +38,7 @@ channel (BENCHMARKS.md, "Colour images through the gray models").
 
 A noise spec given by the user (``--noise``) replaces the estimate. No model is trained for a declared
 Poisson-Gaussian noise: on a gray image whose peak lies in a Poisson model's range, that model takes it as it
-is; otherwise the generalised Anscombe transform and the white-noise model, or that model as it is where the
+is (on more channels only the weak-light model, at the level the planes it sees carry); otherwise the generalised Anscombe transform and the white-noise model, or that model as it is where the
 read noise dominates (BENCHMARKS.md, "Declared Poisson-Gaussian noise").
 """
 
