@@ -15,8 +15,8 @@ It also gives what ``noise2x denoise IMAGE`` does with no options (the noise est
 The package takes the transform where the shot-noise variance at the image's mean level is at least
 ``noise2x.pretrained.DECLARED_SHOT_DOMINATES`` times the read-noise variance, or where the noise there is
 beyond the model's range (the transform scales it into the range); on a gray image whose peak a shipped
-Poisson model's range holds, that model as it is (its column "package's
-choice" is the package end to end with the noise given). This script measures both
+Poisson model's range holds, that model as it is (the column "package's choice" is the package end to end
+with the noise given). This script measures both
 routes (and, on gray images, the Poisson model ``gray-poisson`` as it is) on a grid of peaks and sigmas,
 noise drawn as in PROTOCOL.md (image ``i`` of the sorted folder, ``rng = i``), on calibration images: gray
 train400 images and colour CBSD68 photos that no table of BENCHMARKS.md scores this noise on (60-67; the

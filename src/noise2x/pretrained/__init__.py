@@ -38,8 +38,9 @@ channel (BENCHMARKS.md, "Colour images through the gray models").
 
 A noise spec given by the user (``--noise``) replaces the estimate. No model is trained for a declared
 Poisson-Gaussian noise: on a gray image whose peak lies in a Poisson model's range, that model takes it as it
-is (on more channels only the weak-light model, at the level the planes it sees carry); otherwise the generalised Anscombe transform and the white-noise model, or that model as it is where the
-read noise dominates (BENCHMARKS.md, "Declared Poisson-Gaussian noise").
+is (on more channels only the weak-light model, at the level the planes it sees carry); otherwise the
+generalised Anscombe transform and the white-noise model, or that model as it is where the read noise
+dominates (BENCHMARKS.md, "Declared Poisson-Gaussian noise").
 """
 
 from __future__ import annotations
@@ -318,9 +319,9 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
             level = 255.0 / facts["poisson_alpha"]
         elif kind == "poisson_gaussian" and not any(isinstance(noise.params.get(k), tuple) for k in ("peak", "sigma")):
             # no model is trained for it. On a gray image whose peak a Poisson model's range holds, that model as
-            # it is (on more channels the weak-light model only). Else, mostly shot noise at the image's mean level: the generalised
-            # Anscombe transform makes it white with unit variance (see stabilised), which the white-noise model
-            # removes; else the white-noise model as it is (DECLARED_SHOT_DOMINATES), within its range
+            # it is (on more channels the weak-light model only). Else, mostly shot noise at the image's mean
+            # level: the generalised Anscombe transform makes it white with unit variance (see stabilised), which
+            # the white-noise model removes; else the white-noise model as it is (DECLARED_SHOT_DOMINATES)
             row = _auto_model("gaussian", channels)
             if row is None:
                 return Choice(None, "zs_n2n", f"{noise} given: no shipped model is trained for it", scale, facts,
