@@ -71,6 +71,16 @@ def one_thread():
     torch.set_num_threads(before)
 
 
+def bsd68_crops(spec: str, n: int = 3, size: int = 160):
+    """The first ``n`` BSD68 images' top-left crops, each with the protocol's noise ``spec``: (clean, noisy)."""
+    from noise2x.io import list_images, read_image
+    from noise2x.noise import protocol_noisy
+
+    for i, f in enumerate(sorted(list_images(data_dir("bsd68")))[:n]):
+        clean = read_image(f)[:size, :size]
+        yield clean, protocol_noisy(clean, spec, index=i)
+
+
 def psnr_8bit(clean: np.ndarray, pred: np.ndarray) -> float:
     """PSNR in dB of ``pred`` (clipped to [0, 255]) against ``clean``, both in 8-bit units."""
     return float(10 * np.log10(255.0**2 / np.mean((np.clip(pred, 0, 255) - clean) ** 2)))

@@ -14,7 +14,7 @@ from noise2x.methods import get_method
 from noise2x.models import ScaledModel, build_model
 from noise2x.predict import Denoiser, colour_mode, denoise_array, from_luma_chroma, to_luma_chroma
 
-from conftest import data_dir, psnr_8bit
+from conftest import bsd68_crops, data_dir, psnr_8bit
 
 
 def gray_unet(seed=0):
@@ -265,18 +265,16 @@ def test_declared_poisson_gaussian_noise_on_a_gray_image_goes_to_the_poisson_mod
     from noise2x.pretrained import model_path
 
     spec = "poisson_gaussian:peak=20,sigma=10"
+    # the route it replaced: the generalised Anscombe transform and the white-noise model (as the package)
+    gain = pretrained._stabilised_gain(255 / 20, 10.0, 0.0, model_path("gray-gaussian"))
+    after = Denoiser.load(pretrained._narrow_or(model_path("gray-gaussian"), gain))
     gains = []
-    for i, path in enumerate(sorted(list_images(data_dir("bsd68")))[:3]):
-        clean = read_image(path)[:160, :160]
-        noisy = protocol_noisy(clean, spec, index=i)
+    for clean, noisy in bsd68_crops(spec):
         info: dict = {}
         out = api.denoise(noisy, noise=spec, info=info)
         assert info["method"] == "model gray-poisson" and "transform" not in info
         assert info["auto"].startswith(f"{spec} given: its peak in a Poisson model's range (shot noise ")
         np.testing.assert_allclose(out, Denoiser.load(model_path("gray-poisson")).denoise(noisy), atol=1e-3)
-        # the route it replaced: the generalised Anscombe transform and the white-noise model (as the package)
-        gain = pretrained._stabilised_gain(255 / 20, 10.0, 0.0, model_path("gray-gaussian"))
-        after = Denoiser.load(pretrained._narrow_or(model_path("gray-gaussian"), gain))
         gat = inverse_anscombe(after.denoise(anscombe(noisy, alpha=255 / 20, sigma=10) * gain) / gain,
                                alpha=255 / 20, sigma=10)
         gains.append(psnr_8bit(clean, np.clip(out, 0, 255)) - psnr_8bit(clean, np.clip(gat, 0, 255)))

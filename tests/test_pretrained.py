@@ -302,25 +302,14 @@ def test_white_noise_on_colour_photos_is_not_read_as_correlated():
         assert pretrained.noise_beta(strong) > pretrained.CORRELATED_BETA, name
 
 
-def _bsd68_crops(spec: str, n: int = 3, size: int = 160):
-    """The first ``n`` BSD68 images' top-left crops, each with the protocol's noise ``spec``: (clean, noisy)."""
-    from conftest import data_dir
-    from noise2x.io import list_images
-    from noise2x.noise import protocol_noisy
-
-    for i, f in enumerate(sorted(list_images(data_dir("bsd68")))[:n]):
-        clean = read_image(f)[:size, :size]
-        yield clean, protocol_noisy(clean, spec, index=i)
-
-
 def test_the_weak_noise_model_beats_the_wide_one_on_weak_noise():
     """gray-gaussian-low (trained on sigma 0..20) is the better model at sigma 5 (BSD68: 37.56 against 36.84 dB)
     and reaches an RGB image through the planes by name, like any shipped gray model."""
-    from conftest import psnr_8bit
+    from conftest import bsd68_crops, psnr_8bit
     from noise2x.noise import protocol_noisy
 
     gains = []
-    for clean, noisy in _bsd68_crops("gaussian:sigma=5"):
+    for clean, noisy in bsd68_crops("gaussian:sigma=5"):
         low, wide = (psnr_8bit(clean, api.denoise(noisy, model=m)) for m in ("gray-gaussian-low", "gray-gaussian"))
         gains.append(low - wide)
     assert np.mean(gains) > 0.5 and min(gains) > 0, gains  # 1.2-2.3 dB on these crops
@@ -333,10 +322,10 @@ def test_the_weak_noise_model_beats_the_wide_one_on_weak_noise():
 def test_the_weak_light_model_beats_the_wide_one_at_a_few_photons():
     """gray-poisson-low (trained on peaks 1..10) is the better model at peak 2 (BSD68: 22.93 against 22.04 dB),
     and the no-option choice takes it there."""
-    from conftest import psnr_8bit
+    from conftest import bsd68_crops, psnr_8bit
 
     gains = []
-    for clean, noisy in _bsd68_crops("poisson:peak=2"):
+    for clean, noisy in bsd68_crops("poisson:peak=2"):
         low, wide = (psnr_8bit(clean, api.denoise(noisy, model=m)) for m in ("gray-poisson-low", "gray-poisson"))
         gains.append(low - wide)
         info: dict = {}
