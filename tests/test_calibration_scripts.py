@@ -744,3 +744,35 @@ def test_probe_ensemble_score_finds_errors_that_cancel():
     split = ens.score(clean, clean + 0.3 * noise + other, clean + noise, clean + b, [0.5], clean + noise)
     assert split["kept_noise_out"] == pytest.approx(0.3, abs=0.03) and split["rest_out"] == pytest.approx(4, rel=0.1)
     assert split["kept_noise_low"] == pytest.approx(1) and split["rest_low"] == pytest.approx(0, abs=1e-9)
+
+
+def test_shot_threshold_runs_both_routes_and_scores_each_threshold(tmp_path, monkeypatch, capsys):
+    """shot_threshold_calibration: each image through both routes (the threshold forced to 0 and to infinity,
+    then restored), and per threshold the loss against the better route per image."""
+    import numpy as np
+
+    from noise2x import api, pretrained
+    from noise2x.io import write_image
+
+    cal = _load("shot_threshold_calibration")
+    yy, xx = np.mgrid[0:48, 0:48]
+    write_image(tmp_path / "a.png", (40 + 3 * xx + yy).astype(np.uint8))
+    seen = []
+
+    def fake_denoise(noisy, info):  # the route the forced threshold picks, and a fake PSNR through the output
+        poisson = pretrained.SHOT_DOMINATES == 0 and pretrained.SHOT_DOMINATES_GRAY == 0
+        seen.append(poisson)
+        info.update({"estimated_poisson_a": 1.0, "estimated_poisson_b": float(np.mean(noisy)), "auto": str(poisson)})
+        return noisy if poisson else np.clip(noisy, 0, 255) * 0 + 1000  # the Poisson route wins here
+
+    monkeypatch.setattr(api, "denoise", fake_denoise)
+    kept = pretrained.SHOT_DOMINATES, pretrained.SHOT_DOMINATES_GRAY
+    rows = cal.measure([("g", tmp_path, [0])], ["poisson:peak=30"])
+    assert (pretrained.SHOT_DOMINATES, pretrained.SHOT_DOMINATES_GRAY) == kept and seen == [True, False]
+    (row,) = rows
+    assert row["ratio"] == pytest.approx(1.0) and row["channels"] == 1 and row["poisson"] > row["gaussian"]
+    assert cal._pick(row, 0.5) == row["poisson"] and cal._pick(row, 2.0) == row["gaussian"]
+    cal.show({"rows": rows}, 0.5, 2.0)
+    out = capsys.readouterr().out
+    loss = row["gaussian"] - row["poisson"]
+    assert "| 0.5 | 0.000 |" in out and f"| 2 | {loss:.3f} |" in out and "(1 of 1) |" in out

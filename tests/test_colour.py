@@ -178,12 +178,19 @@ def test_poisson_on_rgb_is_stabilised_then_denoised_by_the_gaussian_model():
         choice = pretrained.choose(noisy)
         assert choice.model is not None and choice.model.stem == "gray-poisson" and choice.scale == 1.0
         peak = choice.facts["peak"]
+        # the estimated read noise goes into the transform too (none here: Poisson noise alone, but the
+        # estimate may read a little)
+        read = float(np.sqrt(max(choice.facts["poisson_b"], 0.0)))
+        assert read < 8, choice.facts  # against a noise std of about 30 at the mean level
+        which = "Anscombe" if read == 0 else "generalised Anscombe"
         # the stabilised noise, std gain (about 23), is at most gain / sqrt(2) on the planes: the weak-noise model
-        assert info["method"] == "model gray-gaussian-low" and info["transform"] == "anscombe (peak estimated)"
+        assert info["method"] == "model gray-gaussian-low" and info["transform"] == (
+            "anscombe (peak estimated)" if read == 0 else "generalised anscombe (peak and read noise estimated)")
         assert info["auto"].startswith(f"signal-dependent noise, estimated peak {peak:.3g}: each channel "
-                                       f"variance-stabilised (Anscombe), then the shipped model 'gray-gaussian-low'")
-        gain = 255 / (2 * np.sqrt(peak + 0.375))
-        by_hand = inverse_anscombe(low.denoise(anscombe(noisy, alpha=255 / peak) * gain) / gain, alpha=255 / peak)
+                                       f"variance-stabilised ({which}), then the shipped model 'gray-gaussian-low'")
+        gain = 255 / float(anscombe(np.array(255.0), alpha=255 / peak, sigma=read))
+        by_hand = inverse_anscombe(low.denoise(anscombe(noisy, alpha=255 / peak, sigma=read) * gain) / gain,
+                                   alpha=255 / peak, sigma=read)
         np.testing.assert_allclose(out, by_hand, atol=1e-3)
         gains.append(psnr_8bit(clean, np.clip(out, 0, 255)) - psnr_8bit(clean, np.clip(poisson.denoise(noisy), 0, 255)))
     # CBSD68 at peak 30: 29.76 against 29.64 dB for gray-poisson (trained 30 minutes) on the planes, ahead on 53 of
@@ -346,15 +353,20 @@ def test_poisson_noise_weaker_than_the_poisson_models_range_is_stabilised(channe
     noisy = protocol_noisy(clean, spec, index=0)
     choice = pretrained.choose(noisy)
     assert choice.model.stem == "gray-gaussian" and 100 < 255 / choice.facts["gat_alpha"] < 225, choice.facts
-    for given, alpha in ((None, choice.facts["gat_alpha"]), (spec, 255 / 150)):
+    # estimated: the read noise the estimate reads goes into the transform too (a little here, Poisson noise alone)
+    read = choice.facts["gat_sigma"]
+    assert read == pytest.approx(np.sqrt(max(choice.facts["poisson_b"], 0.0))) and read < 8, choice.facts
+    for given, alpha, sig in ((None, choice.facts["gat_alpha"], read), (spec, 255 / 150, 0.0)):
         info: dict = {}
         out = api.denoise(noisy, noise=given, info=info)
         assert info["method"] == "model gray-gaussian-low", info  # the stabilised noise, about 10: the weak-noise model
-        assert info["transform"] == f"anscombe (peak {'given' if given else 'estimated'})"
-        assert "above the range 5..50 of the shipped model 'gray-poisson': variance-stabilised (Anscombe)" in info["auto"]
-        gain = 255 / float(anscombe(np.array(255.0), alpha=alpha))
+        which = "Anscombe" if sig == 0 else "generalised Anscombe"
+        assert info["transform"] == (f"anscombe (peak {'given' if given else 'estimated'})" if sig == 0
+                                     else "generalised anscombe (peak and read noise estimated)")
+        assert f"above the range 5..50 of the shipped model 'gray-poisson': variance-stabilised ({which})" in info["auto"]
+        gain = 255 / float(anscombe(np.array(255.0), alpha=alpha, sigma=sig))
         by_hand = inverse_anscombe(Denoiser.load(model_path("gray-gaussian-low")).denoise(
-            anscombe(noisy, alpha=alpha) * gain) / gain, alpha=alpha)
+            anscombe(noisy, alpha=alpha, sigma=sig) * gain) / gain, alpha=alpha, sigma=sig)
         np.testing.assert_allclose(out, by_hand, atol=1e-3)
         assert psnr_8bit(clean, out) > psnr_8bit(clean, noisy) + 6
 

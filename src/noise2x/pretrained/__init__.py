@@ -67,9 +67,15 @@ CORRELATED_BETA = 0.4
 #: Why a correlated noise goes to a white-noise model (``scripts/mash_or_model.py``, BENCHMARKS.md).
 _WHITE_PART = ("the shipped models, made for white noise, remove its white part, which beat MASH in 14 of 17 runs "
                "on BSD68 and CBSD68 photos (--method mash to use it)")
-#: The estimated noise counts as signal-dependent (the Poisson model) where its shot-noise variance is at
-#: least this many times its signal-independent variance at the image's mean level; else the Gaussian model.
+#: The estimated noise of a colour image counts as signal-dependent (the Poisson route) where its shot-noise
+#: variance is at least this many times its signal-independent variance at the image's mean level; else
+#: white Gaussian noise of the estimated sigma. On calibration photos (CBSD68 60-67; white, Poisson and
+#: Poisson-Gaussian noises) 2 to 3 lost least against the better route per image
+#: (``scripts/shot_threshold_calibration.py``; BENCHMARKS.md, "Estimated noise: when it counts as Poisson").
 SHOT_DOMINATES = 2.0
+#: The same for a gray image, whose Poisson route is the Poisson model as it is, read noise and all: on
+#: calibration images (train400, same noises) 0.5 lost least (0.016 dB on average; 2: 0.044).
+SHOT_DOMINATES_GRAY = 0.5
 #: A declared Poisson-Gaussian noise goes through the generalised Anscombe transform where its shot-noise
 #: variance is at least this many times its read-noise variance at the image's mean level (shot fraction
 #: 0.8); else the white-noise model gets the image as it is (blind to the level, it did better there: the
@@ -200,7 +206,7 @@ def stabilised(choice: Choice, channels: int, colour: str = "auto") -> Stabilise
         gain = _stabilised_gain(f["gat_alpha"], f["gat_sigma"], f["gat_mu"], choice.model)
         model = _narrow_or(Path(choice.model), gain * share)
         planes = " on the luminance/chrominance planes" if share < 1 else ""
-        which = "Anscombe" if "gat_transform" in f else "generalised Anscombe"
+        which = "Anscombe" if "gat_transform" in f and f["gat_sigma"] == 0 else "generalised Anscombe"
         how = f"variance-stabilised ({which}), then the shipped model '{model.stem}'{planes}"
         return Stabilised(model, f["gat_alpha"], gain, f"{choice.source}: {how}",
                           f.get("gat_transform", "generalised anscombe (noise given)"), f["gat_sigma"], f["gat_mu"])
@@ -217,14 +223,34 @@ def stabilised(choice: Choice, channels: int, colour: str = "auto") -> Stabilise
     # the model's units
     alpha = float(choice.facts.get("poisson_alpha", 255.0 / float(choice.facts["peak"])))
     mu = float(choice.facts.get("poisson_mu", 0.0))
-    gain = _stabilised_gain(alpha, 0.0, mu, Path(gaussian["path"]))
+    read = _estimated_read(choice.facts)
+    gain = _stabilised_gain(alpha, read, mu, Path(gaussian["path"]))
     model = _narrow_or(Path(gaussian["path"]), gain * share)
     row = _row(model)
-    how = (f"each channel variance-stabilised (Anscombe), then the shipped model '{row['name']}' "
+    which = "generalised Anscombe" if read > 0 else "Anscombe"
+    how = (f"each channel variance-stabilised ({which}), then the shipped model '{row['name']}' "
            f"({row['description']}) on the luminance/chrominance planes")
     reason = f"{choice.source}: {how}" if choice.source else f"{choice.reason}; instead {how}"
-    transform = f"anscombe (peak {'estimated' if 'poisson_a' in choice.facts else 'given'})"
-    return Stabilised(model, alpha, gain, reason, transform, mu=mu)
+    return Stabilised(model, alpha, gain, reason, _transform_name(choice.facts), read, mu)
+
+
+def _estimated_read(facts: dict[str, Any]) -> float:
+    """The read-noise std an estimated Poisson reading carries (``sqrt(b)``; 0 for a declared peak).
+
+    Where the no-option choice reads a noise as Poisson, the transform before a white-noise model takes the
+    estimated signal-independent part too (the generalised Anscombe transform), not the shot noise alone.
+    """
+    if "poisson_a" not in facts:
+        return 0.0
+    return float(np.sqrt(max(float(facts.get("poisson_b", 0.0)), 0.0)))
+
+
+def _transform_name(facts: dict[str, Any]) -> str:
+    if "poisson_a" not in facts:
+        return "anscombe (peak given)"
+    if _estimated_read(facts) > 0:
+        return "generalised anscombe (peak and read noise estimated)"
+    return "anscombe (peak estimated)"
 
 
 def _narrow_or(model: Path, level: float) -> Path:
@@ -387,7 +413,8 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
         mean_level = float(np.mean(img))
         sigma = estimate.sigma(img)
         facts.update({"sigma": round(sigma, 3), "poisson_a": round(a, 4), "poisson_b": round(b, 3)})
-        if a > 0 and a * mean_level > SHOT_DOMINATES * max(b, 0.0) and a * mean_level > 4.0:
+        dominates = SHOT_DOMINATES_GRAY if channels == 1 else SHOT_DOMINATES
+        if a > 0 and a * mean_level > dominates * max(b, 0.0) and a * mean_level > 4.0:
             kind, level = "poisson", 255.0 / a
             facts["peak"] = round(level, 2)
             source = f"signal-dependent noise, estimated peak {level:.3g}"
@@ -428,11 +455,12 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
         # it white, within the white-noise model's range, which that model removes (see stabilised)
         # a declared peak: the gain and offset set above from the spec's full scale; an estimated one: model units
         alpha, mu = facts.get("poisson_alpha", 255.0 / level), facts.get("poisson_mu", 0.0)
-        how = "estimated" if noise is None else "given"
-        facts.update({"gat_alpha": alpha, "gat_sigma": 0.0, "gat_mu": mu, "gat_transform": f"anscombe (peak {how})"})
+        read = _estimated_read(facts)
+        facts.update({"gat_alpha": alpha, "gat_sigma": read, "gat_mu": mu, "gat_transform": _transform_name(facts)})
         source = f"{source}, above the range {lo:g}..{hi:g} of the shipped model '{row['name']}'"
+        which = "generalised Anscombe" if read > 0 else "Anscombe"
         return Choice(Path(gaussian["path"]), None, f"{source}: shipped model '{gaussian['name']}' after the "
-                      f"Anscombe transform", scale, facts, offset, source)
+                      f"{which} transform", scale, facts, offset, source)
     if kind == "gaussian" and level > hi * RANGE_SLACK:
         # stronger white noise than the model was trained on (was ZS-N2N): the image scaled down brings its
         # noise to the top of the model's range (BENCHMARKS.md, "Noise stronger than the models' range")
