@@ -9,12 +9,15 @@ model ``gray-gaussian`` (no model is trained for this noise):
   package's route does), the exact unbiased inverse (``noise2x.pretrained.stabilised``);
 * ``model``: the model on the image as it is. It was trained on every sigma in 0..50 without being told
   which, so it also meets a noise whose level follows the signal.
+* ``white`` (since 2026-12-03): the package told a white Gaussian noise of the noise's std at the image's
+  mean level: the model as it is within its range; above it, the image scaled down to bring that noise to
+  the top of the range (as for strong white noise).
 
 It also gives what ``noise2x denoise IMAGE`` does with no options (the noise estimated) on the same images.
 
 The package takes the transform where the shot-noise variance at the image's mean level is at least
-``noise2x.pretrained.DECLARED_SHOT_DOMINATES`` times the read-noise variance, or where the noise there is
-beyond the model's range (the transform scales it into the range); on a gray image whose peak a shipped
+``noise2x.pretrained.DECLARED_SHOT_DOMINATES`` times the read-noise variance (up to the change after 43d2ace
+also where the noise there was beyond the model's range; now the ``white`` route); on a gray image whose peak a shipped
 Poisson model's range holds, that model as it is (the column "package's choice" is the package end to end
 with the noise given). This script measures both
 routes (and, on gray images, the Poisson model ``gray-poisson`` as it is) on a grid of peaks and sigmas,
@@ -94,6 +97,10 @@ def measure(sets: list[tuple[str, Path, list[int]]], peaks: list[float], sigmas:
                         routes["poisson_model"] = poisson.denoise(noisy)
                     info: dict[str, Any] = {}
                     routes["auto"] = api.denoise(noisy, info=info)  # no options: the noise estimated
+                    # the package told a white noise of the noise's std at the image's mean level: the model as
+                    # it is within its range, the image scaled down to bring the noise to its top above it
+                    level = float(np.sqrt(alpha * max(float(np.mean(noisy)), 0.0) + sig**2))
+                    routes["white"] = api.denoise(noisy, noise=f"gaussian:sigma={level:.6g}")
                     given: dict[str, Any] = {}
                     routes["declared"] = api.denoise(noisy, noise=spec, info=given)  # the package's choice
                     to_poisson = choice.model is not None and "poisson" in choice.model.stem
@@ -121,6 +128,8 @@ def show(result: dict[str, Any]) -> None:
         gray = "poisson_model" in sub[0]
         print(f"**{name}** ({len({r['image'] for r in sub})} images; mean PSNR in dB)\n")
         head = "| peak | sigma | shot fraction | noisy | model as it is | transform |" + (" Poisson model |" if gray else "")
+        white = "white" in sub[0]  # files from before 2026-12-03 19:00 UTC lack it
+        head += " white-noise route |" if white else ""
         head += " no options (noise estimated) |"
         print(head + " package's choice |")
         print("|---" * (head.count("|") - 1 + 1) + "|")
@@ -135,6 +144,8 @@ def show(result: dict[str, Any]) -> None:
                      f"{m['transform']:.2f}"]
             if gray:
                 cells.append(f"{np.mean([r['poisson_model'] for r in rs]):.2f}")
+            if white:
+                cells.append(f"{np.mean([r['white'] for r in rs]):.2f}")
             cells.append(f"{np.mean([r['auto'] for r in rs]):.2f}")
             cells.append(f"{chosen:.2f} (transform on {n_t} of {len(rs)}"
                          + (f", Poisson model on {n_p}" if n_p else "") + ")")
