@@ -179,25 +179,39 @@ def main(argv: list[str] | None = None) -> int:
     if args.show:
         show(json.loads(args.show.read_text()))
         return 0
-    for folder in (args.gray, args.rgb):
-        if not folder.is_dir():
-            print(f"pg_route_calibration: data folder missing: {folder}", file=sys.stderr)
-            return 1
+    sets = image_sets(args, "pg_route_calibration")
+    if sets is None:
+        return 1
     from noise2x import pretrained
 
     t0 = time.time()
-    sets = [(args.gray.name, args.gray, _indices(args.gray_images)), (args.rgb.name, args.rgb, _indices(args.rgb_images))]
     rows = measure(sets, [float(v) for v in args.peaks.split(",")], [float(v) for v in args.sigmas.split(",")])
-    result = {"rows": rows, "meta": {
-        "machine": machine_info(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t0)),
-        "wall_seconds": round(time.time() - t0, 1), "command": "python scripts/pg_route_calibration.py "
-        + shlex.join(sys.argv[1:] if argv is None else argv),
-        "declared_shot_dominates": pretrained.DECLARED_SHOT_DOMINATES}}
-    if args.out:
-        with atomic_path(args.out) as tmp:
-            tmp.write_text(json.dumps(result, indent=1))
+    result = record(rows, t0, "pg_route_calibration", argv, args.out,
+                    {"declared_shot_dominates": pretrained.DECLARED_SHOT_DOMINATES})
     show(result)
     return 0
+
+
+def image_sets(args: argparse.Namespace, script: str) -> list[tuple[str, Path, list[int]]] | None:
+    """The gray and colour sets of ``--gray/--gray-images --rgb/--rgb-images``; None (said) if a folder is missing."""
+    for folder in (args.gray, args.rgb):
+        if not folder.is_dir():
+            print(f"{script}: data folder missing: {folder}", file=sys.stderr)
+            return None
+    return [(args.gray.name, args.gray, _indices(args.gray_images)), (args.rgb.name, args.rgb, _indices(args.rgb_images))]
+
+
+def record(rows: list[dict[str, Any]], t0: float, script: str, argv: list[str] | None, out: Path | None,
+           extra: dict[str, Any]) -> dict[str, Any]:
+    """A run's rows with its machine, date, time and command (and ``extra``), written atomically to ``out``."""
+    result = {"rows": rows, "meta": {
+        "machine": machine_info(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t0)),
+        "wall_seconds": round(time.time() - t0, 1),
+        "command": f"python scripts/{script}.py " + shlex.join(sys.argv[1:] if argv is None else argv), **extra}}
+    if out:
+        with atomic_path(out) as tmp:
+            tmp.write_text(json.dumps(result, indent=1))
+    return result
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -31,10 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from noise2x.benchmark import machine_info
-from noise2x.fsutil import atomic_path
 from noise2x.io import list_images, read_image
 from noise2x.noise import parse_noise, protocol_noisy
+from pg_route_calibration import image_sets, record  # the same image sets and run record
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -45,14 +43,6 @@ NOISES = ("gaussian:sigma=5;gaussian:sigma=10;gaussian:sigma=15;gaussian:sigma=2
           "poisson_gaussian:peak=40,sigma=10;poisson_gaussian:peak=40,sigma=30;poisson_gaussian:peak=40,sigma=60;"
           "poisson_gaussian:peak=80,sigma=10;poisson_gaussian:peak=80,sigma=30")
 THRESHOLDS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, float("inf"))
-
-
-def _indices(text: str) -> list[int]:
-    out: list[int] = []
-    for part in filter(None, text.split(",")):  # "" for none (a set left out)
-        lo, _, hi = part.partition("-")
-        out.extend(range(int(lo), int(hi or lo) + 1))
-    return out
 
 
 def _route(noisy: np.ndarray, threshold: float) -> tuple[np.ndarray, dict[str, Any]]:
@@ -199,21 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.show:
         show(json.loads(args.show.read_text()), pretrained.SHOT_DOMINATES_GRAY, pretrained.SHOT_DOMINATES)
         return 0
-    for folder in (args.gray, args.rgb):
-        if not folder.is_dir():
-            print(f"shot_threshold_calibration: data folder missing: {folder}", file=sys.stderr)
-            return 1
+    sets = image_sets(args, "shot_threshold_calibration")
+    if sets is None:
+        return 1
     t0 = time.time()
-    sets = [(args.gray.name, args.gray, _indices(args.gray_images)), (args.rgb.name, args.rgb, _indices(args.rgb_images))]
     rows = measure(sets, [n for n in args.noises.split(";") if n])
-    result = {"rows": rows, "meta": {
-        "machine": machine_info(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(t0)),
-        "wall_seconds": round(time.time() - t0, 1), "command": "python scripts/shot_threshold_calibration.py "
-        + shlex.join(sys.argv[1:] if argv is None else argv), "shot_dominates": pretrained.SHOT_DOMINATES,
-        "shot_dominates_gray": pretrained.SHOT_DOMINATES_GRAY}}
-    if args.out:
-        with atomic_path(args.out) as tmp:
-            tmp.write_text(json.dumps(result, indent=1))
+    result = record(rows, t0, "shot_threshold_calibration", argv, args.out,
+                    {"shot_dominates": pretrained.SHOT_DOMINATES, "shot_dominates_gray": pretrained.SHOT_DOMINATES_GRAY})
     show(result, pretrained.SHOT_DOMINATES_GRAY, pretrained.SHOT_DOMINATES)
     return 0
 
