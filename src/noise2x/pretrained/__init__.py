@@ -382,7 +382,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
                           f"variance at the image's mean level), that model as it is")
             # (beyond the white-noise model's range a mostly-read noise takes the white-noise route too, the image
             # scaled down to bring it to the top of the range: the transform, taken there up to this change, lost
-            # 0.23-1.14 dB to it on the calibration images at sigma 45 and 60; BENCHMARKS.md, "Declared
+            # 0.23-1.13 dB to it on the calibration images at sigma 45 and 60; BENCHMARKS.md, "Declared
             # Poisson-Gaussian noise beyond the white-noise model's range")
             elif shot >= DECLARED_SHOT_DOMINATES * read:
                 facts.update({"gat_alpha": alpha, "gat_sigma": sig * scale, "gat_mu": -offset * scale})
