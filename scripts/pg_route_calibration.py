@@ -61,7 +61,8 @@ def _indices(text: str) -> list[int]:
     return out
 
 
-def measure(sets: list[tuple[str, Path, list[int]]], peaks: list[float], sigmas: list[float]) -> list[dict[str, Any]]:
+def measure(sets: list[tuple[str, Path, list[int]]], peaks: list[float], sigmas: list[float],
+            offset_route: bool = False) -> list[dict[str, Any]]:
     from noise2x import api, pretrained
     from noise2x.classical import anscombe, inverse_anscombe
     from noise2x.metrics import psnr
@@ -93,6 +94,16 @@ def measure(sets: list[tuple[str, Path, list[int]]], peaks: list[float], sigmas:
                         "transform": inverse_anscombe(np.asarray(api._cached_model(after).denoise(stab)) / gain,
                                                       alpha=alpha, sigma=sig),
                     }
+                    if offset_route:
+                        # the transform with its offset taken away: the stabilised f(0)..f(255) (not 0..f(255))
+                        # brought to about 0..255, the gain capped as the package's (a candidate, not used)
+                        f0, f255 = (float(anscombe(np.array(v), alpha=alpha, sigma=sig)) for v in (0.0, 255.0))
+                        gain0 = min(255.0 / (f255 - f0), 50.0)  # 50: gray-gaussian's top, the package's cap
+                        after0 = pretrained._narrow_or(pretrained.model_path("gray-gaussian"),
+                                                       gain0 * pretrained.plane_share(channels))
+                        shifted = (anscombe(noisy, alpha=alpha, sigma=sig) - f0) * gain0
+                        routes["transform_offset"] = inverse_anscombe(
+                            np.asarray(api._cached_model(after0).denoise(shifted)) / gain0 + f0, alpha=alpha, sigma=sig)
                     if noisy.ndim == 2:
                         routes["poisson_model"] = poisson.denoise(noisy)
                     info: dict[str, Any] = {}
@@ -129,6 +140,8 @@ def show(result: dict[str, Any]) -> None:
         print(f"**{name}** ({len({r['image'] for r in sub})} images; mean PSNR in dB)\n")
         head = "| peak | sigma | shot fraction | noisy | model as it is | transform |" + (" Poisson model |" if gray else "")
         white = "white" in sub[0]  # files from before 2026-12-03 19:00 UTC lack it
+        shifted = "transform_offset" in sub[0]  # only with --offset-route
+        head += " transform, offset taken away |" if shifted else ""
         head += " white-noise route |" if white else ""
         head += " no options (noise estimated) |"
         print(head + " package's choice |")
@@ -144,6 +157,8 @@ def show(result: dict[str, Any]) -> None:
                      f"{m['transform']:.2f}"]
             if gray:
                 cells.append(f"{np.mean([r['poisson_model'] for r in rs]):.2f}")
+            if shifted:
+                cells.append(f"{np.mean([r['transform_offset'] for r in rs]):.2f}")
             if white:
                 cells.append(f"{np.mean([r['white'] for r in rs]):.2f}")
             cells.append(f"{np.mean([r['auto'] for r in rs]):.2f}")
@@ -173,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rgb-images", default="60-67", help='"" leaves the colour set out')
     p.add_argument("--peaks", default="5,10,20,40,80")
     p.add_argument("--sigmas", default="0,5,10,20,30")
+    p.add_argument("--offset-route", action="store_true",
+                   help="also the transform with its offset f(0) taken away before the model (a candidate route)")
     p.add_argument("--out", type=Path)
     p.add_argument("--show", type=Path, help="print the tables of an earlier run's file; runs nothing")
     args = p.parse_args(argv)
@@ -185,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     from noise2x import pretrained
 
     t0 = time.time()
-    rows = measure(sets, [float(v) for v in args.peaks.split(",")], [float(v) for v in args.sigmas.split(",")])
+    rows = measure(sets, [float(v) for v in args.peaks.split(",")], [float(v) for v in args.sigmas.split(",")],
+                   args.offset_route)
     result = record(rows, t0, "pg_route_calibration", argv, args.out,
                     {"declared_shot_dominates": pretrained.DECLARED_SHOT_DOMINATES})
     show(result)

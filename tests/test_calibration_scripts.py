@@ -776,3 +776,18 @@ def test_shot_threshold_runs_both_routes_and_scores_each_threshold(tmp_path, mon
     out = capsys.readouterr().out
     loss = row["gaussian"] - row["poisson"]
     assert "| 0.5 | 0.000 |" in out and f"| 2 | {loss:.3f} |" in out and "(1 of 1) |" in out
+
+
+def test_pg_route_offset_column_takes_the_transforms_offset_away(tmp_path, capsys):
+    """pg_route_calibration --offset-route: the candidate transform route (f(0) taken away before the model)
+    is recorded beside the others and shown; at peak 80, sigma 60 it is ahead of the transform as it is."""
+    from conftest import data_dir
+
+    cal = _load("pg_route_calibration")
+    out = tmp_path / "pg.json"
+    args = ["--gray", str(data_dir("train400")), "--gray-images", "20", "--rgb-images", "", "--peaks", "80",
+            "--sigmas", "60", "--offset-route", "--out", str(out)]
+    assert cal.main(args) == 0
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["transform_offset"] > row["transform"] + 0.3, row  # 26.15 against 25.34 dB
+    assert "transform, offset taken away" in capsys.readouterr().out
