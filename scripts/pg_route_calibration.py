@@ -39,7 +39,7 @@ import shlex
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -61,6 +61,20 @@ def _indices(text: str) -> list[int]:
     return out
 
 
+def noisy_images(sets: list[tuple[str, Path, list[int]]], specs: list[Any]) -> Iterator[tuple[str, Path, Any, np.ndarray,
+                                                                                       np.ndarray]]:
+    """``(set name, file, spec, clean, noisy)`` for each set, spec and image index, in that order; the noise
+    drawn as PROTOCOL.md draws it for image ``i`` of the sorted folder (``rng = i``)."""
+    for name, folder, indices in sets:
+        if not indices:
+            continue
+        files = sorted(list_images(folder))
+        for spec in specs:
+            for i in indices:
+                clean = read_image(files[i])
+                yield name, files[i], spec, clean, protocol_noisy(clean, spec, index=i)
+
+
 def measure(sets: list[tuple[str, Path, list[int]]], peaks: list[float], sigmas: list[float],
             offset_route: bool = False) -> list[dict[str, Any]]:
     from noise2x import api, pretrained
@@ -70,62 +84,55 @@ def measure(sets: list[tuple[str, Path, list[int]]], peaks: list[float], sigmas:
     gaussian = api._cached_model(pretrained.model_path("gray-gaussian"))
     poisson = api._cached_model(pretrained.model_path("gray-poisson"))
     rows = []
-    for name, folder, indices in sets:
-        if not indices:
-            continue
-        files = sorted(list_images(folder))
-        for peak in peaks:
-            for sig in sigmas:
-                spec = parse_noise(f"poisson_gaussian:peak={peak:g},sigma={sig:g}")
-                for i in indices:
-                    clean = read_image(files[i])
-                    noisy = protocol_noisy(clean, spec, index=i)
-                    choice = pretrained.choose(noisy, noise=spec)
-                    alpha = 255.0 / peak
-                    gain = pretrained._stabilised_gain(alpha, sig, 0.0, pretrained.model_path("gray-gaussian"))
-                    stab = anscombe(noisy, alpha=alpha, sigma=sig) * gain
-                    # after the transform, the model the package's route takes (the weak-noise one where the
-                    # stabilised noise, on the planes the model sees, lies in its range; since afc1cea)
-                    channels = 1 if noisy.ndim == 2 else noisy.shape[2]
-                    after = pretrained._narrow_or(pretrained.model_path("gray-gaussian"),
-                                                  gain * pretrained.plane_share(channels))
-                    routes = {
-                        "model": gaussian.denoise(noisy),
-                        "transform": inverse_anscombe(np.asarray(api._cached_model(after).denoise(stab)) / gain,
-                                                      alpha=alpha, sigma=sig),
-                    }
-                    if offset_route:
-                        # the transform with its offset taken away: the stabilised f(0)..f(255) (not 0..f(255))
-                        # brought to about 0..255, the gain capped as the package's (a candidate, not used)
-                        f0, f255 = (float(anscombe(np.array(v), alpha=alpha, sigma=sig)) for v in (0.0, 255.0))
-                        gain0 = min(255.0 / (f255 - f0), 50.0)  # 50: gray-gaussian's top, the package's cap
-                        after0 = pretrained._narrow_or(pretrained.model_path("gray-gaussian"),
-                                                       gain0 * pretrained.plane_share(channels))
-                        shifted = (anscombe(noisy, alpha=alpha, sigma=sig) - f0) * gain0
-                        routes["transform_offset"] = inverse_anscombe(
-                            np.asarray(api._cached_model(after0).denoise(shifted)) / gain0 + f0, alpha=alpha, sigma=sig)
-                    if noisy.ndim == 2:
-                        routes["poisson_model"] = poisson.denoise(noisy)
-                    info: dict[str, Any] = {}
-                    routes["auto"] = api.denoise(noisy, info=info)  # no options: the noise estimated
-                    # the package told a white noise of the noise's std at the image's mean level: the model as
-                    # it is within its range, the image scaled down to bring the noise to its top above it
-                    level = float(np.sqrt(alpha * max(float(np.mean(noisy)), 0.0) + sig**2))
-                    routes["white"] = api.denoise(noisy, noise=f"gaussian:sigma={level:.6g}")
-                    given: dict[str, Any] = {}
-                    routes["declared"] = api.denoise(noisy, noise=spec, info=given)  # the package's choice
-                    to_poisson = choice.model is not None and "poisson" in choice.model.stem
-                    row = {"set": name, "image": files[i].name, "peak": peak, "sigma": sig,
-                           "shot_fraction": choice.facts["shot_fraction"],
-                           "choice": "transform" if "gat_alpha" in choice.facts else
-                           "poisson_model" if to_poisson else "model",
-                           "declared_route": given.get("transform", given["method"]),
-                           "transform_model": after.stem,
-                           "noisy": round(psnr(clean, noisy), 3), "auto_route": info.get("transform", info["method"]),
-                           "estimated_a": info.get("estimated_poisson_a"), "estimated_b": info.get("estimated_poisson_b")}
-                    row.update({k: round(psnr(clean, np.asarray(v, np.float64)), 3) for k, v in routes.items()})
-                    rows.append(row)
-                    print(json.dumps(row), file=sys.stderr, flush=True)
+    specs = [parse_noise(f"poisson_gaussian:peak={p:g},sigma={s:g}") for p in peaks for s in sigmas]
+    for name, path, spec, clean, noisy in noisy_images(sets, specs):
+        peak, sig = float(spec.params["peak"]), float(spec.params["sigma"])
+        choice = pretrained.choose(noisy, noise=spec)
+        alpha = 255.0 / peak
+        gain = pretrained._stabilised_gain(alpha, sig, 0.0, pretrained.model_path("gray-gaussian"))
+        stab = anscombe(noisy, alpha=alpha, sigma=sig) * gain
+        # after the transform, the model the package's route takes (the weak-noise one where the
+        # stabilised noise, on the planes the model sees, lies in its range; since afc1cea)
+        channels = 1 if noisy.ndim == 2 else noisy.shape[2]
+        after = pretrained._narrow_or(pretrained.model_path("gray-gaussian"),
+                                      gain * pretrained.plane_share(channels))
+        routes = {
+            "model": gaussian.denoise(noisy),
+            "transform": inverse_anscombe(np.asarray(api._cached_model(after).denoise(stab)) / gain,
+                                          alpha=alpha, sigma=sig),
+        }
+        if offset_route:
+            # the transform with its offset taken away: the stabilised f(0)..f(255) (not 0..f(255))
+            # brought to about 0..255, the gain capped as the package's (a candidate, not used)
+            f0, f255 = (float(anscombe(np.array(v), alpha=alpha, sigma=sig)) for v in (0.0, 255.0))
+            gain0 = min(255.0 / (f255 - f0), 50.0)  # 50: gray-gaussian's top, the package's cap
+            after0 = pretrained._narrow_or(pretrained.model_path("gray-gaussian"),
+                                           gain0 * pretrained.plane_share(channels))
+            shifted = (anscombe(noisy, alpha=alpha, sigma=sig) - f0) * gain0
+            routes["transform_offset"] = inverse_anscombe(
+                np.asarray(api._cached_model(after0).denoise(shifted)) / gain0 + f0, alpha=alpha, sigma=sig)
+        if noisy.ndim == 2:
+            routes["poisson_model"] = poisson.denoise(noisy)
+        info: dict[str, Any] = {}
+        routes["auto"] = api.denoise(noisy, info=info)  # no options: the noise estimated
+        # the package told a white noise of the noise's std at the image's mean level: the model as
+        # it is within its range, the image scaled down to bring the noise to its top above it
+        level = float(np.sqrt(alpha * max(float(np.mean(noisy)), 0.0) + sig**2))
+        routes["white"] = api.denoise(noisy, noise=f"gaussian:sigma={level:.6g}")
+        given: dict[str, Any] = {}
+        routes["declared"] = api.denoise(noisy, noise=spec, info=given)  # the package's choice
+        to_poisson = choice.model is not None and "poisson" in choice.model.stem
+        row = {"set": name, "image": path.name, "peak": peak, "sigma": sig,
+               "shot_fraction": choice.facts["shot_fraction"],
+               "choice": "transform" if "gat_alpha" in choice.facts else
+               "poisson_model" if to_poisson else "model",
+               "declared_route": given.get("transform", given["method"]),
+               "transform_model": after.stem,
+               "noisy": round(psnr(clean, noisy), 3), "auto_route": info.get("transform", info["method"]),
+               "estimated_a": info.get("estimated_poisson_a"), "estimated_b": info.get("estimated_poisson_b")}
+        row.update({k: round(psnr(clean, np.asarray(v, np.float64)), 3) for k, v in routes.items()})
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
     return rows
 
 

@@ -30,9 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from noise2x.io import list_images, read_image
-from noise2x.noise import parse_noise, protocol_noisy
-from pg_route_calibration import image_sets, record  # the same image sets and run record
+from pg_route_calibration import image_sets, noisy_images, record  # the same image sets and run record
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -63,28 +61,20 @@ def measure(sets: list[tuple[str, Path, list[int]]], noises: list[str]) -> list[
     from noise2x.metrics import psnr
 
     rows = []
-    for name, folder, indices in sets:
-        if not indices:
-            continue
-        files = sorted(list_images(folder))
-        for text in noises:
-            spec = parse_noise(text)
-            for i in indices:
-                clean = read_image(files[i])
-                noisy = protocol_noisy(clean, spec, index=i)
-                poisson, p_info = _route(noisy, 0.0)
-                gaussian, g_info = _route(noisy, float("inf"))
-                a, b = p_info.get("estimated_poisson_a"), p_info.get("estimated_poisson_b")
-                mean = float(np.mean(noisy))
-                eligible = a is not None and a > 0 and a * mean > 4.0
-                ratio = (float("inf") if b is None or b <= 0 else a * mean / b) if eligible else None
-                row = {"set": name, "image": files[i].name, "channels": 1 if noisy.ndim == 2 else noisy.shape[2],
-                       "noise": text, "noisy": round(psnr(clean, noisy), 3),
-                       "a": a, "b": b, "mean": round(mean, 3), "ratio": ratio,
-                       "poisson": round(psnr(clean, poisson), 3), "gaussian": round(psnr(clean, gaussian), 3),
-                       "poisson_route": p_info.get("auto"), "gaussian_route": g_info.get("auto")}
-                rows.append(row)
-                print(json.dumps(row), file=sys.stderr, flush=True)
+    for name, path, text, clean, noisy in noisy_images(sets, noises):
+        poisson, p_info = _route(noisy, 0.0)
+        gaussian, g_info = _route(noisy, float("inf"))
+        a, b = p_info.get("estimated_poisson_a"), p_info.get("estimated_poisson_b")
+        mean = float(np.mean(noisy))
+        eligible = a is not None and a > 0 and a * mean > 4.0
+        ratio = (float("inf") if b is None or b <= 0 else a * mean / b) if eligible else None
+        row = {"set": name, "image": path.name, "channels": 1 if noisy.ndim == 2 else noisy.shape[2],
+               "noise": text, "noisy": round(psnr(clean, noisy), 3),
+               "a": a, "b": b, "mean": round(mean, 3), "ratio": ratio,
+               "poisson": round(psnr(clean, poisson), 3), "gaussian": round(psnr(clean, gaussian), 3),
+               "poisson_route": p_info.get("auto"), "gaussian_route": g_info.get("auto")}
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
     return rows
 
 
