@@ -189,10 +189,7 @@ def show(result: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--gray", type=Path, default=DATA / "train400")
-    p.add_argument("--gray-images", default="20-27,40-47", help="indices in the sorted folder (a-b ranges)")
-    p.add_argument("--rgb", type=Path, default=DATA / "cbsd68")
-    p.add_argument("--rgb-images", default="60-67", help='"" leaves the colour set out')
+    add_image_set_args(p)
     p.add_argument("--peaks", default="5,10,20,40,80")
     p.add_argument("--sigmas", default="0,5,10,20,30")
     p.add_argument("--offset-route", action="store_true",
@@ -215,6 +212,14 @@ def main(argv: list[str] | None = None) -> int:
                     {"declared_shot_dominates": pretrained.DECLARED_SHOT_DOMINATES})
     show(result)
     return 0
+
+
+def add_image_set_args(p: argparse.ArgumentParser) -> None:
+    """The calibration image sets' options (read by :func:`image_sets`)."""
+    p.add_argument("--gray", type=Path, default=DATA / "train400")
+    p.add_argument("--gray-images", default="20-27,40-47", help="indices in the sorted folder (a-b ranges)")
+    p.add_argument("--rgb", type=Path, default=DATA / "cbsd68")
+    p.add_argument("--rgb-images", default="60-67", help='"" leaves the colour set out')
 
 
 def image_sets(args: argparse.Namespace, script: str) -> list[tuple[str, Path, list[int]]] | None:

@@ -30,10 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from pg_route_calibration import image_sets, noisy_images, record  # the same image sets and run record
+from pg_route_calibration import add_image_set_args, image_sets, noisy_images, record  # the same image sets and run record
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 NOISES = ("gaussian:sigma=5;gaussian:sigma=10;gaussian:sigma=15;gaussian:sigma=25;gaussian:sigma=35;"
           "gaussian:sigma=50;poisson:peak=5;poisson:peak=10;poisson:peak=20;poisson:peak=30;poisson:peak=50;"
           "poisson_gaussian:peak=10,sigma=10;poisson_gaussian:peak=10,sigma=30;poisson_gaussian:peak=10,sigma=60;"
@@ -158,10 +156,7 @@ def compare(after: dict[str, Any], befores: list[dict[str, Any]], old: tuple[flo
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--gray", type=Path, default=DATA / "train400")
-    p.add_argument("--gray-images", default="20-27,40-47", help="indices in the sorted folder (a-b ranges)")
-    p.add_argument("--rgb", type=Path, default=DATA / "cbsd68")
-    p.add_argument("--rgb-images", default="60-67", help='"" leaves the colour set out')
+    add_image_set_args(p)
     p.add_argument("--noises", default=NOISES, help="noise specs separated by ';'")
     p.add_argument("--out", type=Path)
     p.add_argument("--show", type=Path, help="print the tables of an earlier run's file; runs nothing")
