@@ -320,3 +320,18 @@ def test_demo_output_that_is_a_file_is_a_usage_error(tmp_path, capsys):
     assert code == 2
     assert "is a file; give a folder" in _one_error_line(err)
     assert target.read_text() == "keep me"
+
+
+def test_a_stack_says_its_choice_once(tmp_path, capsys, gray_image):
+    # each frame of a stack is denoised on its own; the choice line, the same for every frame, is said once
+    crop = gray_image[:40, :40].astype(np.float64)
+    rng = np.random.default_rng(0)
+    stack = np.stack([np.clip(crop + rng.normal(0, 25, crop.shape), 0, 255) for _ in range(4)]).astype(np.uint8)
+    src = tmp_path / "stack.tif"
+    tifffile.imwrite(src, stack, photometric="minisblack", metadata={"axes": "ZYX"})
+    code, _, err = _run(capsys, "denoise", str(src), "--noise", "gaussian:sigma=25", "--out", str(tmp_path / "o.tif"))
+    assert code == 0, err
+    assert tifffile.imread(tmp_path / "o.tif").shape == stack.shape
+    lines = err.splitlines()
+    assert sum(line.startswith("using ") for line in lines) == 1, err
+    assert sum("a stack of 4 frames" in line for line in lines) == 1, err

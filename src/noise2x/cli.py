@@ -180,10 +180,19 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         warning = model.units_warning(stack[0]) if model is not None else None
         if warning:
             _say(f"warning: {src}: {warning}")
+        if len(stack) > 1:
+            _say(f"{src}: a stack of {len(stack)} frames, each denoised on its own")
+        said: set[str] = set()
+
+        def say_once(line: str) -> None:  # a stack's frames repeat the same choice and notes: each line once
+            if line not in said:
+                said.add(line)
+                _say(line)
+
         for frame in stack:
             frames.append(denoise(
                 frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
-                tta=args.tta, options=options, rng=args.seed, info=info, progress=_say, device=args.device,
+                tta=args.tta, options=options, rng=args.seed, info=info, progress=say_once, device=args.device,
                 colour=args.colour, precision=args.precision,
             ))
         out = frames[0] if len(frames) == 1 else np.stack(frames)
