@@ -791,3 +791,39 @@ def test_pg_route_offset_column_takes_the_transforms_offset_away(tmp_path, capsy
     (row,) = json.loads(out.read_text())["rows"]
     assert row["transform_offset"] > row["transform"] + 0.3, row  # 26.15 against 25.34 dB
     assert "transform, offset taken away" in capsys.readouterr().out
+
+
+def test_low_contrast_reading_scores_both_readings_where_the_gate_changes_one(tmp_path, monkeypatch, capsys):
+    """low_contrast_reading: each image read with the slope gate and without it (restored after), the
+    contrast scaled about the mean, and both denoisings scored only where the two readings differ."""
+    import numpy as np
+
+    from noise2x import api, pretrained
+    from noise2x.io import write_image
+    from noise2x.pretrained import Choice
+
+    cal = _load("low_contrast_reading")
+    yy, xx = np.mgrid[0:48, 0:48]
+    write_image(tmp_path / "a.png", (40 + 3 * xx + yy).astype(np.uint8))
+    gates, spans = [], []
+
+    def fake_choose(noisy):  # Poisson without the gate only; the span tells the contrast
+        gates.append(pretrained.SLOPE_SIGNIFICANCE)
+        spans.append(float(np.ptp(noisy)))
+        facts = {"poisson_a": 1.0, "poisson_a_stderr": 1.0, "poisson_b": 4.0}
+        return Choice(None, "bm3d", "", 1.0, {**facts, "peak": 255.0} if gates[-1] == 0 else facts)
+
+    def fake_denoise(noisy, info):  # the gated route is the better one here
+        return noisy * 0 + np.mean(noisy) if pretrained.SLOPE_SIGNIFICANCE > 0 else noisy * 0
+
+    monkeypatch.setattr(api, "choose_auto", fake_choose)
+    monkeypatch.setattr(api, "denoise", fake_denoise)
+    kept = pretrained.SLOPE_SIGNIFICANCE
+    rows = cal.measure([("g", tmp_path, [0])], ["gaussian:sigma=0"], [1.0, 0.1], kept)
+    assert pretrained.SLOPE_SIGNIFICANCE == kept and gates == [kept, 0.0, kept, 0.0]
+    assert spans[2] == pytest.approx(0.1 * spans[0])  # the contrast scaled about the mean
+    assert [r["reading"] for r in rows] == ["gaussian"] * 2 and [r["reading_without_gate"] for r in rows] == ["poisson"] * 2
+    assert all(r["psnr"] > r["psnr_without_gate"] for r in rows)
+    cal.show({"rows": rows, "meta": {"significance": kept}})
+    out = capsys.readouterr().out
+    assert "| g | 0.1 | `gaussian:sigma=0` | 1 | 1 / 0 | 1 |" in out and "(1/1 ahead)" in out

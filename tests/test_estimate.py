@@ -78,6 +78,22 @@ def test_poisson_gaussian_on_a_smooth_image():
     assert b == pytest.approx(400, rel=0.15)
 
 
+def test_poisson_gaussian_slope_stderr_says_when_the_slope_is_chance():
+    """On a flat image white noise gives a slope of either sign; its standard error says so (the slope within
+    a few errors of 0), while a Poisson noise on a scene spanning many levels stands far clear of 0."""
+    ratios = []
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        a, b, err = estimate.poisson_gaussian(128 + rng.normal(0, 20, (96, 96)), stderr=True)
+        assert err > 0
+        ratios.append(a / err)
+    assert max(abs(r) for r in ratios) < 3.5, ratios
+    assert np.std(ratios) > 0.5  # the error is not so large that every slope reads as 0
+    a, b, err = estimate.poisson_gaussian(noise.poisson(_smooth(), peak=30, rng=0), stderr=True)
+    assert a == pytest.approx(255 / 30, rel=0.2) and a / err > 10
+    assert estimate.poisson_gaussian(np.full((40, 40), 7.0), stderr=True) == (0.0, 0.0, float("inf"))
+
+
 def test_poisson_gaussian_scale_follows_peak_on_set12(set12):
     for i, clean in enumerate(set12):
         a30, _ = estimate.poisson_gaussian(noise.protocol_noisy(clean, "poisson:peak=30", index=i))

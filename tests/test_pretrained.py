@@ -91,6 +91,21 @@ def test_choice_follows_the_noise(shipped):
 
 
 
+def test_white_noise_on_a_flat_image_is_not_read_as_poisson_by_chance(shipped):
+    # on a flat image the estimated slope of variance against level is noise: these seeds give a positive one,
+    # which read as Poisson before the slope had to stand 3 standard errors clear of 0
+    for seed in (0, 2):
+        flat = 128 + np.random.default_rng(seed).normal(0, 50, (64, 64))
+        c = pretrained.choose(flat)
+        assert c.facts["poisson_a"] > 0 and c.facts["poisson_a"] < 3 * c.facts["poisson_a_stderr"], c.facts
+        assert "peak" not in c.facts and "white Gaussian noise" in c.reason, c.reason
+        assert abs(c.facts["sigma"] - 50) < 5
+    # a Poisson noise on a scene with some range still reads as Poisson
+    pois = np.random.default_rng(1).poisson(_photo() / 255 * 20) * 255 / 20
+    c = pretrained.choose(pois.astype(np.float64))
+    assert "peak" in c.facts and c.facts["poisson_a"] > 3 * c.facts["poisson_a_stderr"], c.facts
+
+
 def test_noise_beyond_the_models_range_goes_to_the_model(shipped):
     """White noise stronger than the Gaussian model's range: the model, on the image scaled to bring the noise
     to the range's top (was ZS-N2N, 2.6-2.9 dB lower at sigma 70-100); Poisson noise stronger than the Poisson

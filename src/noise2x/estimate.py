@@ -227,7 +227,8 @@ def sigma(noisy, *, data_range: float = 255.0) -> float:
 # --------------------------------------------------------------------------- Poisson-Gaussian
 
 
-def poisson_gaussian(noisy, *, data_range: float = 255.0) -> tuple[float, float]:
+def poisson_gaussian(noisy, *, data_range: float = 255.0,
+                     stderr: bool = False) -> tuple[float, float] | tuple[float, float, float]:
     """Parameters ``(a, b)`` of signal-dependent noise ``Var[y | x] = a * x + b``.
 
     In the spirit of Foi et al. (IEEE TIP 2008): at each pixel a local mean
@@ -243,6 +244,13 @@ def poisson_gaussian(noisy, *, data_range: float = 255.0) -> tuple[float, float]
     ``b``; white Gaussian noise gives ``a = 0, b = sigma**2``. ``b`` may come
     out slightly negative (it is not clamped).
 
+    Where the image spans a narrow range of intensities (a flat or
+    low-contrast image) the slope ``a`` is ill-determined: white noise can
+    give any sign. ``stderr=True`` also returns its standard error, from the
+    scatter of the bins' variances about the line (at least the scatter
+    their sample sizes imply), so that a caller can count the noise as
+    signal-dependent only where ``a`` stands clear of 0.
+
     Parameters
     ----------
     noisy : array_like
@@ -252,11 +260,14 @@ def poisson_gaussian(noisy, *, data_range: float = 255.0) -> tuple[float, float]
         exactly 0 or ``data_range`` are treated as clipped and ignored (0 not
         where it is a photon count, nor a bound with values beyond it; see
         ``_unclipped_windows``).
+    stderr : bool
+        Also return the standard error of ``a`` (``inf`` where no line could
+        be fitted).
 
     Returns
     -------
     tuple of float
-        ``(a, b)``.
+        ``(a, b)``, or ``(a, b, stderr of a)``.
     """
     ps = _PATCH
     tau = _texture_threshold()
@@ -275,9 +286,9 @@ def poisson_gaussian(noisy, *, data_range: float = 255.0) -> tuple[float, float]
     if m.size < 200:
         raise InputError("noisy image has too few unclipped pixels to estimate Poisson-Gaussian noise")
     sel = np.ones(m.size, bool)
-    a, b = 0.0, 0.0
+    a, b, se = 0.0, 0.0, float("inf")
     for it in range(4):
-        a, b = _fit_line(m[sel], e[sel])
+        a, b, se = _fit_line(m[sel], e[sel])
         if it == 3:
             break
         expected = np.maximum(a * m + b, 1e-12 * max(1.0, data_range) ** 2)
@@ -285,14 +296,17 @@ def poisson_gaussian(noisy, *, data_range: float = 255.0) -> tuple[float, float]
         if np.count_nonzero(new) < 200:
             break
         sel = new
-    return float(a), float(b)
+    return (float(a), float(b), float(se)) if stderr else (float(a), float(b))
 
 
-def _fit_line(m: np.ndarray, e: np.ndarray, n_bins: int = 24) -> tuple[float, float]:
-    """Weighted LS line through robust per-bin variances of ``e`` (squared unit-gain responses) vs ``m``."""
+def _fit_line(m: np.ndarray, e: np.ndarray, n_bins: int = 24) -> tuple[float, float, float]:
+    """Weighted LS line through robust per-bin variances of ``e`` (squared unit-gain responses) vs ``m``.
+
+    Returns ``(a, b, se)``: slope, intercept and the slope's standard error (``inf`` without a line).
+    """
     edges = np.unique(np.quantile(m, np.linspace(0, 1, n_bins + 1)))
     if len(edges) < 3:  # fewer than two bins (e.g. a constant image): no line to fit
-        return 0.0, float(np.median(e)) / 0.4549
+        return 0.0, float(np.median(e)) / 0.4549, float("inf")
     idx = np.clip(np.searchsorted(edges, m, side="right") - 1, 0, len(edges) - 2)
     counts = np.bincount(idx, minlength=len(edges) - 1)
     full = counts >= 30
@@ -300,14 +314,23 @@ def _fit_line(m: np.ndarray, e: np.ndarray, n_bins: int = 24) -> tuple[float, fl
     xs = np.bincount(idx, weights=m, minlength=len(edges) - 1)[full] / ns
     vs = np.bincount(idx, weights=e, minlength=len(edges) - 1)[full] / ns
     if len(xs) < 2 or np.ptp(xs) == 0:
-        return 0.0, float(np.median(e)) / 0.4549
+        return 0.0, float(np.median(e)) / 0.4549, float("inf")
+    floor = 1e-12 * max(1.0, float(np.max(vs)))
     w = ns / np.maximum(vs, 1e-12) ** 2  # Var of a variance estimate ~ 2 v^2 / n
+    A = np.stack([xs, np.ones_like(xs)], axis=1)
     for _ in range(2):
-        A = np.stack([xs, np.ones_like(xs)], axis=1)
         sw = np.sqrt(w)
         a, b = np.linalg.lstsq(A * sw[:, None], vs * sw, rcond=None)[0]
-        w = ns / np.maximum(a * xs + b, 1e-12 * max(1.0, float(np.max(vs)))) ** 2
-    return float(a), float(b)
+        w = ns / np.maximum(a * xs + b, floor) ** 2
+    # slope's standard error: weights ns / v^2 make each weighted squared residual about 2 where the bins'
+    # variances scatter only as their sample sizes imply; neighbouring pixels' responses are not independent
+    # and the line may not fit, so the residuals' own scatter is taken where it is larger
+    resid = vs - (a * xs + b)
+    scale = max(float(np.sum(w * resid * resid)) / max(len(xs) - 2, 1), 2.0)
+    normal = A.T @ (A * w[:, None])
+    det = float(np.linalg.det(normal))
+    se = float(np.sqrt(scale * normal[1, 1] / det)) if det > 0 else float("inf")
+    return float(a), float(b), se
 
 
 # --------------------------------------------------------------------------- correlation

@@ -76,6 +76,11 @@ SHOT_DOMINATES = 2.0
 #: The same for a gray image, whose Poisson route is the Poisson model as it is, read noise and all: on
 #: calibration images (train400, same noises) 0.5 lost least (0.016 dB on average; 2: 0.044).
 SHOT_DOMINATES_GRAY = 0.5
+#: An estimated noise counts as signal-dependent only where its estimated slope ``a`` (variance per unit of
+#: intensity) is at least this many standard errors above 0 (:func:`noise2x.estimate.poisson_gaussian`):
+#: on a flat or low-contrast image the slope is ill-determined and white noise read as Poisson half the time
+#: by chance (BENCHMARKS.md, "Estimated noise on flat and low-contrast images").
+SLOPE_SIGNIFICANCE = 3.0
 #: A declared Poisson-Gaussian noise goes through the generalised Anscombe transform where its shot-noise
 #: variance is at least this many times its read-noise variance at the image's mean level (shot fraction
 #: 0.8); else the white-noise model gets the image as it is, scaled down where the noise is beyond its range
@@ -413,12 +418,14 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
         correlated = ""
         if beta > CORRELATED_BETA:
             correlated = f"spatially correlated noise (estimated beta {beta:.2f}); {_WHITE_PART}; its white part: "
-        a, b = estimate.poisson_gaussian(img)
+        a, b, a_err = estimate.poisson_gaussian(img, stderr=True)
         mean_level = float(np.mean(img))
         sigma = estimate.sigma(img)
-        facts.update({"sigma": round(sigma, 3), "poisson_a": round(a, 4), "poisson_b": round(b, 3)})
+        facts.update({"sigma": round(sigma, 3), "poisson_a": round(a, 4), "poisson_b": round(b, 3),
+                      "poisson_a_stderr": round(a_err, 4)})
         dominates = SHOT_DOMINATES_GRAY if channels == 1 else SHOT_DOMINATES
-        if a > 0 and a * mean_level > dominates * max(b, 0.0) and a * mean_level > 4.0:
+        if (a > SLOPE_SIGNIFICANCE * a_err and a * mean_level > dominates * max(b, 0.0)
+                and a * mean_level > 4.0):
             kind, level = "poisson", 255.0 / a
             facts["peak"] = round(level, 2)
             source = f"signal-dependent noise, estimated peak {level:.3g}"
