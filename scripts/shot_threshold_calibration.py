@@ -15,7 +15,7 @@ noise). Calibration images only: train400 images (gray; no table scores them) an
 (colour; the tables use the first 24). Usage (the runs behind BENCHMARKS.md)::
 
     python scripts/shot_threshold_calibration.py --out benchmarks/shot_threshold_calibration.json
-    python scripts/shot_threshold_calibration.py --show benchmarks/shot_threshold_calibration.json
+    python scripts/shot_threshold_calibration.py --show benchmarks/shot_threshold_calibration.json [MORE.json...]  # rows pooled
     python scripts/shot_threshold_calibration.py --compare AFTER.json BEFORE.json...   # before / after a change
 """
 
@@ -159,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     add_image_set_args(p)
     p.add_argument("--noises", default=NOISES, help="noise specs separated by ';'")
     p.add_argument("--out", type=Path)
-    p.add_argument("--show", type=Path, help="print the tables of an earlier run's file; runs nothing")
+    p.add_argument("--show", type=Path, nargs="+", help="print the tables of earlier runs' files (several: their rows "
+                   "pooled); runs nothing")
     p.add_argument("--compare", type=Path, nargs="+", metavar="FILE",
                    help="AFTER BEFORE...: the choice after (the current thresholds) against before (--old)")
     p.add_argument("--old", default="2,2", help="the thresholds before, gray,colour (for --compare)")
@@ -172,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         compare(after, befores, (old[0], old[1]), (pretrained.SHOT_DOMINATES_GRAY, pretrained.SHOT_DOMINATES))
         return 0
     if args.show:
-        show(json.loads(args.show.read_text()), pretrained.SHOT_DOMINATES_GRAY, pretrained.SHOT_DOMINATES)
+        rows = [r for f in args.show for r in json.loads(f.read_text())["rows"]]
+        show({"rows": rows}, pretrained.SHOT_DOMINATES_GRAY, pretrained.SHOT_DOMINATES)
         return 0
     sets = image_sets(args, "shot_threshold_calibration")
     if sets is None:
