@@ -4,7 +4,7 @@
 ``noise2x denoise IMAGE`` with no options estimates a Poisson-Gaussian noise, variance ``a * x + b`` at
 level ``x`` (``noise2x.estimate.poisson_gaussian``), and reads it as signal-dependent where the shot part
 dominates (``noise2x.pretrained.SHOT_DOMINATES``). On an image spanning few intensities the slope ``a`` is
-ill-determined, and white noise gives a positive one about half the time. The package therefore counts
+ill-determined, and white noise can give a positive one large enough to read as Poisson. The package counts
 the slope only where it is ``SLOPE_SIGNIFICANCE`` standard errors above 0. This script reads each noisy
 image with that gate and without it (significance 0: any positive slope, as before the gate), and where
 the two readings differ, denoises the image both ways with the package (no options) and scores both.

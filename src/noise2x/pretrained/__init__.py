@@ -78,8 +78,8 @@ SHOT_DOMINATES = 2.0
 SHOT_DOMINATES_GRAY = 0.5
 #: An estimated noise counts as signal-dependent only where its estimated slope ``a`` (variance per unit of
 #: intensity) is at least this many standard errors above 0 (:func:`noise2x.estimate.poisson_gaussian`):
-#: on a flat or low-contrast image the slope is ill-determined and white noise read as Poisson half the time
-#: by chance (BENCHMARKS.md, "Estimated noise on flat and low-contrast images").
+#: on a flat or low-contrast image the slope is ill-determined and white noise could read as Poisson by chance
+#: (BENCHMARKS.md, "Estimated noise on flat and low-contrast images").
 SLOPE_SIGNIFICANCE = 3.0
 #: A declared Poisson-Gaussian noise goes through the generalised Anscombe transform where its shot-noise
 #: variance is at least this many times its read-noise variance at the image's mean level (shot fraction
