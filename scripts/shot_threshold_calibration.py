@@ -56,6 +56,7 @@ def _route(noisy: np.ndarray, threshold: float) -> tuple[np.ndarray, dict[str, A
 
 
 def measure(sets: list[tuple[str, Path, list[int]]], noises: list[str]) -> list[dict[str, Any]]:
+    from noise2x import pretrained
     from noise2x.metrics import psnr
 
     rows = []
@@ -63,8 +64,9 @@ def measure(sets: list[tuple[str, Path, list[int]]], noises: list[str]) -> list[
         poisson, p_info = _route(noisy, 0.0)
         gaussian, g_info = _route(noisy, float("inf"))
         a, b = p_info.get("estimated_poisson_a"), p_info.get("estimated_poisson_b")
+        a_err = p_info.get("estimated_poisson_a_stderr", 0.0)  # the slope gate (since 76772b7), as the package
         mean = float(np.mean(noisy))
-        eligible = a is not None and a > 0 and a * mean > 4.0
+        eligible = a is not None and a > max(pretrained.SLOPE_SIGNIFICANCE * a_err, 0.0) and a * mean > 4.0
         ratio = (float("inf") if b is None or b <= 0 else a * mean / b) if eligible else None
         row = {"set": name, "image": path.name, "channels": 1 if noisy.ndim == 2 else noisy.shape[2],
                "noise": text, "noisy": round(psnr(clean, noisy), 3),

@@ -827,3 +827,24 @@ def test_low_contrast_reading_scores_both_readings_where_the_gate_changes_one(tm
     cal.show({"rows": rows, "meta": {"significance": kept}})
     out = capsys.readouterr().out
     assert "| g | 0.1 | `gaussian:sigma=0` | 1 | 1 / 0 | 1 |" in out and "(1/1 ahead)" in out
+
+
+def test_shot_threshold_counts_no_ratio_where_the_slope_gate_refuses_poisson(tmp_path, monkeypatch):
+    """A slope within SLOPE_SIGNIFICANCE standard errors of 0 gives no Poisson reading at any threshold, as in
+    the package: the row has no ratio (its 'Poisson route' is the Gaussian one)."""
+    import numpy as np
+
+    from noise2x import api
+    from noise2x.io import write_image
+
+    cal = _load("shot_threshold_calibration")
+    write_image(tmp_path / "a.png", np.full((48, 48), 100, np.uint8))
+
+    def fake_denoise(noisy, info):
+        info.update({"estimated_poisson_a": 1.0, "estimated_poisson_a_stderr": 1.0,
+                     "estimated_poisson_b": 10.0, "auto": "x"})
+        return noisy
+
+    monkeypatch.setattr(api, "denoise", fake_denoise)
+    (row,) = cal.measure([("g", tmp_path, [0])], ["gaussian:sigma=5"])
+    assert row["ratio"] is None
