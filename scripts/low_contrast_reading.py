@@ -24,8 +24,9 @@ import argparse
 import json
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -36,30 +37,25 @@ NOISES = "gaussian:sigma=5;gaussian:sigma=10;gaussian:sigma=25;poisson:peak=30;p
 CONTRASTS = "1,0.2,0.1,0.05"
 
 
-def _denoise(noisy: np.ndarray, significance: float) -> tuple[np.ndarray, dict[str, Any]]:
-    """The package with no options, with ``SLOPE_SIGNIFICANCE`` set to ``significance`` for this call."""
-    from noise2x import api, pretrained
+@contextmanager
+def _gate(significance: float) -> Iterator[None]:
+    """``noise2x.pretrained.SLOPE_SIGNIFICANCE`` set to ``significance`` inside the block, restored after."""
+    from noise2x import pretrained
 
     kept = pretrained.SLOPE_SIGNIFICANCE
     pretrained.SLOPE_SIGNIFICANCE = significance
     try:
-        info: dict[str, Any] = {}
-        out = api.denoise(noisy, info=info)
+        yield
     finally:
         pretrained.SLOPE_SIGNIFICANCE = kept
-    return np.asarray(out, np.float64), info
 
 
 def _reading(noisy: np.ndarray, significance: float) -> tuple[str, dict[str, Any]]:
     """What the choice reads (``poisson`` or ``gaussian``) and its facts, the gate at ``significance``."""
-    from noise2x import api, pretrained
+    from noise2x import api
 
-    kept = pretrained.SLOPE_SIGNIFICANCE
-    pretrained.SLOPE_SIGNIFICANCE = significance
-    try:
+    with _gate(significance):
         choice = api.choose_auto(noisy)
-    finally:
-        pretrained.SLOPE_SIGNIFICANCE = kept
     return ("poisson" if "peak" in choice.facts else "gaussian"), choice.facts
 
 
@@ -92,9 +88,11 @@ def _one(name: str, path: Path, i: int, low: np.ndarray, c: float, spec: str, si
                            "reading": gated, "reading_without_gate": plain}
     if gated != plain:
         t0 = time.perf_counter()
+        from noise2x import api
+
         for key, sig in (("psnr", significance), ("psnr_without_gate", 0.0)):
-            out, _ = _denoise(noisy, sig)
-            row[key] = psnr(low, out)
+            with _gate(sig):  # the package with no options
+                row[key] = psnr(low, np.asarray(api.denoise(noisy, info={}), np.float64))
         row["seconds"] = round(time.perf_counter() - t0, 2)
         print(f"[{name} {path.name} c={c:g} {spec}] {plain} -> {gated}: "
               f"{row['psnr_without_gate']:.2f} -> {row['psnr']:.2f} dB", file=sys.stderr, flush=True)
