@@ -335,3 +335,36 @@ def test_a_stack_says_its_choice_once(tmp_path, capsys, gray_image):
     lines = err.splitlines()
     assert sum(line.startswith("using ") for line in lines) == 1, err
     assert sum("a stack of 4 frames" in line for line in lines) == 1, err
+
+
+def test_denoise_and_simulate_keep_the_alpha_channel(tmp_path, capsys, rgb_image):
+    # opacity is not noise: it comes out as it went in, where the output format can hold it
+    rng = np.random.default_rng(2)
+    noisy = np.clip(np.round(rgb_image + rng.normal(0, 15, rgb_image.shape)), 0, 255).astype(np.uint8)
+    alpha = np.zeros(rgb_image.shape[:2], np.uint8)
+    alpha[5:30, 4:25] = 255
+    alpha[10:20, 10:20] = 128
+    src = tmp_path / "logo.png"
+    Image.fromarray(np.dstack([noisy, alpha]), "RGBA").save(src)
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--noise", "gaussian:sigma=15",
+                        "--out", str(tmp_path / "out.png"))
+    assert code == 0, err
+    with Image.open(tmp_path / "out.png") as im:
+        assert im.mode == "RGBA"
+        out = np.asarray(im)
+    np.testing.assert_array_equal(out[..., 3], alpha)
+    assert np.abs(out[..., :3].astype(int) - noisy).mean() > 3  # the colours were denoised
+
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--noise", "gaussian:sigma=15",
+                        "--out", str(tmp_path / "out.jpg"))
+    assert code == 0, err
+    assert "its alpha channel is not kept: JPEG files have none" in err
+    with Image.open(tmp_path / "out.jpg") as im:
+        assert im.mode == "RGB"
+
+    code, _, err = _run(capsys, "simulate", "gaussian:sigma=10", str(src), str(tmp_path / "noisy.tif"))
+    assert code == 0, err
+    with tifffile.TiffFile(tmp_path / "noisy.tif") as tif:
+        data = tif.asarray()
+    assert data.shape == (*alpha.shape, 4)
+    np.testing.assert_array_equal(data[..., 3], alpha)

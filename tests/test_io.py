@@ -210,6 +210,83 @@ def test_tiff_single_channel_and_rgba(tmp_path):
     np.testing.assert_array_equal(io.read_image(tmp_path / "rgba.tif"), rgba[..., :3])
 
 
+# --------------------------------------------------------------------------- alpha
+
+
+def test_alpha_is_read_apart_from_the_image(tmp_path):
+    rgb = _rand((9, 8, 3), 255, 11).astype(np.uint8)
+    alpha = _rand((9, 8), 255, 12).astype(np.uint8)
+    Image.fromarray(np.dstack([rgb, alpha]), "RGBA").save(tmp_path / "rgba.png")
+    Image.fromarray(np.dstack([rgb[..., 0], alpha]), "LA").save(tmp_path / "la.png")
+    Image.fromarray(rgb, "RGB").save(tmp_path / "rgb.png")
+    pal = Image.fromarray(rgb, "RGB").quantize(colors=8)
+    pal.info["transparency"] = 0  # palette entry 0 is transparent
+    pal.save(tmp_path / "pal.png", transparency=0)
+    for name, colours in (("rgba.png", rgb), ("la.png", rgb[..., 0])):
+        stack, a = io.read_stack_with_alpha(tmp_path / name)
+        np.testing.assert_array_equal(stack[0], colours)
+        np.testing.assert_array_equal(a, alpha[None])
+        assert a.dtype == np.float64
+    assert io.read_stack_with_alpha(tmp_path / "rgb.png")[1] is None
+    pal_alpha = io.read_stack_with_alpha(tmp_path / "pal.png")[1]
+    np.testing.assert_array_equal(pal_alpha[0], np.where(np.asarray(pal) == 0, 0, 255))
+
+    rgba16 = _rand((7, 6, 4), 65535, 13).astype(np.uint16)
+    (tmp_path / "rgba16.png").write_bytes(_png16(rgba16, 6))
+    (tmp_path / "la16.png").write_bytes(_png16(rgba16[..., :2], 4))
+    np.testing.assert_array_equal(io.read_stack_with_alpha(tmp_path / "rgba16.png")[1], rgba16[None, ..., 3])
+    np.testing.assert_array_equal(io.read_stack_with_alpha(tmp_path / "la16.png")[1], rgba16[None, ..., 1])
+
+    tiff = _rand((9, 8, 4), 255, 14).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "rgba.tif", tiff, photometric="rgb", extrasamples=["unassalpha"])
+    np.testing.assert_array_equal(io.read_stack_with_alpha(tmp_path / "rgba.tif")[1], tiff[None, ..., 3])
+    tifffile.imwrite(tmp_path / "ga.tif", tiff[..., :2], photometric="minisblack", extrasamples=["unassalpha"],
+                     planarconfig="contig")
+    stack, a = io.read_stack_with_alpha(tmp_path / "ga.tif")
+    np.testing.assert_array_equal(stack[0], tiff[..., 0])
+    np.testing.assert_array_equal(a[0], tiff[..., 1])
+    # premultiplied (associated) alpha: colours as stored, alpha left out
+    tifffile.imwrite(tmp_path / "assoc.tif", tiff, photometric="rgb", extrasamples=["assocalpha"])
+    stack, a = io.read_stack_with_alpha(tmp_path / "assoc.tif")
+    np.testing.assert_array_equal(stack[0], tiff[..., :3])
+    assert a is None
+
+
+@pytest.mark.parametrize("name, kind", [("o.png", "uint8"), ("o.png", "uint16"), ("o.tif", "uint8"),
+                                        ("o.tif", "uint16"), ("o.tif", "float32")])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_alpha_round_trips_through_write_image(tmp_path, name, kind, channels):
+    top = 65535 if kind == "uint16" else 255
+    shape = (11, 9) if channels == 1 else (11, 9, 3)
+    image = _rand(shape, top, 21)
+    alpha = _rand((11, 9), top, 22)
+    if kind != "float32":
+        image, alpha = np.round(image), np.round(alpha)
+    io.write_image(tmp_path / name, image, kind=kind, alpha=alpha[None])  # (1,H,W) as read_stack_with_alpha gives
+    stack, back = io.read_stack_with_alpha(tmp_path / name)
+    np.testing.assert_allclose(stack[0], image, rtol=1e-6)
+    np.testing.assert_allclose(back[0], alpha, rtol=1e-6)
+    assert io.image_kind(tmp_path / name) == kind
+
+
+def test_alpha_of_a_stack_round_trips_and_bad_alpha_is_refused(tmp_path):
+    for shape in ((3, 10, 8), (3, 10, 8, 3)):
+        stack = np.round(_rand(shape, 255, 31))
+        alpha = np.round(_rand((3, 10, 8), 255, 32))
+        io.write_image(tmp_path / "s.tif", stack, kind="uint8", alpha=alpha)
+        back, a = io.read_stack_with_alpha(tmp_path / "s.tif")
+        np.testing.assert_array_equal(back, stack)
+        np.testing.assert_array_equal(a, alpha)
+    image = _rand((10, 8), 255, 33)
+    with pytest.raises(UsageError, match="JPEG files have no alpha"):
+        io.write_image(tmp_path / "o.jpg", image, alpha=np.zeros((10, 8)))
+    with pytest.raises(InputError, match=r"alpha for .* has shape \(8, 10\)"):
+        io.write_image(tmp_path / "o.png", image, alpha=np.zeros((8, 10)))
+    with pytest.raises(InputError, match="alpha for .*NaN"):
+        io.write_image(tmp_path / "o.png", image, alpha=np.full((10, 8), np.nan))
+    assert not (tmp_path / "o.png").exists() and not (tmp_path / "o.jpg").exists()
+
+
 def test_stacks_round_trip_as_multipage_tiff(tmp_path):
     gray = _rand((4, 37, 31), 65535)
     io.write_image(tmp_path / "g.tif", gray, kind="uint16")
@@ -297,7 +374,7 @@ def test_failed_write_leaves_existing_target_and_no_temp_file(tmp_path, gray_ima
     io.write_image(target, gray_image)
     before = target.read_bytes()
 
-    def broken(tmp, data, fmt, kind):
+    def broken(tmp, data, fmt, kind, *_):
         Path(tmp).write_bytes(b"partial")
         raise RuntimeError("disk full")
 

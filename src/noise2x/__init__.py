@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "read_image": ("noise2x.io", "read_image"),
     "read_stack": ("noise2x.io", "read_stack"),
+    "read_stack_with_alpha": ("noise2x.io", "read_stack_with_alpha"),
     "write_image": ("noise2x.io", "write_image"),
     "list_images": ("noise2x.io", "list_images"),
     "psnr": ("noise2x.metrics", "psnr"),

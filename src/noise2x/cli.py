@@ -92,6 +92,19 @@ def _output_kind(src: Path, dst: Path) -> str | None:
     return "uint8"
 
 
+def _kept_alpha(src: Path, dst: Path, alpha):
+    """The input's alpha channel where the output format can hold it (PNG, TIFF); else None, said once."""
+    from .io import writable_format
+
+    if alpha is None:
+        return None
+    fmt = writable_format(dst)
+    if fmt in ("PNG", "TIFF"):
+        return alpha
+    _say(f"{src}: its alpha channel is not kept: {fmt} files have none (write .png or .tif to keep it)")
+    return None
+
+
 def _targets(files: list[Path], out: str, folder_input: bool) -> list[Path]:
     if _is_folder_target(out, len(files), folder_input):
         folder = Path(out)
@@ -126,7 +139,7 @@ def _check_targets(files: list[Path], targets: list[Path]) -> None:
 def cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .io import read_stack, write_image
+    from .io import read_stack_with_alpha, write_image
     from .noise import parse_noise
 
     spec = parse_noise(args.noise)
@@ -136,12 +149,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     _check_targets(files, targets)
     base = 0 if args.seed is None else args.seed
     for i, (src, dst) in enumerate(zip(files, targets)):
-        stack = read_stack(src)
+        stack, alpha = read_stack_with_alpha(src)
         seed = base + i
         noisy = [spec.apply(frame, rng=seed if len(stack) == 1 else [seed, k]) for k, frame in enumerate(stack)]
         image = noisy[0] if len(noisy) == 1 else np.stack(noisy)
         dst = dst if dst.suffix else dst.with_suffix(".tif")
-        write_image(dst, image, kind=None)
+        write_image(dst, image, kind=None, alpha=_kept_alpha(src, dst, alpha))
         _say(f"{src} -> {dst} ({spec}, seed {seed})")
     print(f"simulated {spec} on {len(files)} image(s)")
     return 0
@@ -151,7 +164,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .api import denoise, load_model, parse_options
-    from .io import read_stack, write_image
+    from .io import read_stack_with_alpha, write_image
     from .noise import parse_noise
 
     if args.model and args.method:
@@ -173,7 +186,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         _say(f"model {args.model}: {model.describe()}")
     start = time.perf_counter()
     for n, (src, dst) in enumerate(zip(files, targets), 1):
-        stack = read_stack(src)
+        stack, alpha = read_stack_with_alpha(src)
         info: dict[str, Any] = {}
         t0 = time.perf_counter()
         frames = []
@@ -196,7 +209,8 @@ def cmd_denoise(args: argparse.Namespace) -> int:
                 colour=args.colour, precision=args.precision,
             ))
         out = frames[0] if len(frames) == 1 else np.stack(frames)
-        write_image(dst, out, kind=_output_kind(src, dst))
+        # the alpha channel is kept as it is: opacity is not noise
+        write_image(dst, out, kind=_output_kind(src, dst), alpha=_kept_alpha(src, dst, alpha))
         used = info.get("method") or "model"
         extra = f", sigma {info['sigma']:.2f} ({info.get('sigma_source', '')})" if "sigma" in info else ""
         if "transform" in info:

@@ -2,7 +2,10 @@
 
 Images are numpy arrays in the file's own units: (H,W) gray or (H,W,3) RGB,
 8-bit files in 0..255, 16-bit files in 0..65535, float TIFF as stored.
-Stacks are (N,H,W) or (N,H,W,3). Nothing here imports torch.
+Stacks are (N,H,W) or (N,H,W,3). An alpha channel (PNG, or TIFF with an
+unassociated alpha sample) is read apart by :func:`read_stack_with_alpha` and written back
+by ``write_image(..., alpha=...)``; the image arrays never hold it. Nothing here
+imports torch.
 
 Pillow decodes PNG/JPEG/BMP, except 16-bit colour PNG, which Pillow reduces to
 8 bits: those are decoded (and all 16-bit PNGs are written) by the small PNG
@@ -31,6 +34,7 @@ __all__ = [
     "list_images",
     "read_image",
     "read_stack",
+    "read_stack_with_alpha",
     "to_8bit_units",
     "write_image",
 ]
@@ -236,10 +240,10 @@ def read_image(path: str | os.PathLike, *, dtype=np.float64) -> np.ndarray:
     -------
     numpy.ndarray
         (H,W) gray or (H,W,3) RGB. Values: 0..255 for 8-bit files, 0..65535
-        for 16-bit files, float TIFF as stored. Alpha is dropped; palette
-        images become RGB (gray when the palette is gray); 1-bit images become
-        0/255; LA becomes gray; CMYK/YCbCr become RGB; EXIF orientation is
-        applied.
+        for 16-bit files, float TIFF as stored. Alpha is left out
+        (:func:`read_stack_with_alpha` reads it); palette images become RGB (gray when
+        the palette is gray); 1-bit images become 0/255; LA becomes gray;
+        CMYK/YCbCr become RGB; EXIF orientation is applied.
 
     Raises
     ------
@@ -252,12 +256,12 @@ def read_image(path: str | os.PathLike, *, dtype=np.float64) -> np.ndarray:
     """
     p, fmt = _existing_file(path)
     if fmt == "TIFF":
-        stack = _read_tiff(p)
+        stack = _read_tiff(p)[0]
         if stack.shape[0] != 1:
             raise InputError(f"{p} is a multi-page TIFF with {stack.shape[0]} images; use read_stack to read it")
         arr = stack[0]
     else:
-        arr = _read_pillow(p)
+        arr = _read_pillow(p)[0]
     _check_finite(arr, str(p))
     return arr.astype(dtype, copy=False)
 
@@ -284,10 +288,47 @@ def read_stack(path: str | os.PathLike, *, dtype=np.float64) -> np.ndarray:
     UsageError, InputError
         As :func:`read_image`; also pages of different sizes.
     """
+    return read_stack_with_alpha(path, dtype=dtype)[0]
+
+
+def read_stack_with_alpha(path: str | os.PathLike, *, dtype=np.float64) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`read_stack`, and the file's alpha (opacity) channel, or None where it has none.
+
+    Parameters
+    ----------
+    path : str or path-like
+        As :func:`read_stack`.
+    dtype : numpy dtype
+        Floating dtype of the result.
+
+    Returns
+    -------
+    stack : numpy.ndarray
+        As :func:`read_stack`.
+    alpha : numpy.ndarray or None
+        (N,H,W), one plane per image of the stack, in the file's
+        units (0..255 for 8-bit files, 0..65535 for 16-bit ones): from a PNG
+        with alpha (RGBA, gray + alpha, or a palette with transparency), or a
+        TIFF whose extra sample is unassociated alpha. None for other files
+        (a TIFF with associated, i.e. premultiplied, alpha included: its
+        colours are read as stored and its alpha is left out).
+
+    Raises
+    ------
+    UsageError, InputError
+        As :func:`read_stack`.
+    """
     p, fmt = _existing_file(path)
-    arr = _read_tiff(p) if fmt == "TIFF" else _read_pillow(p)[None]
+    if fmt == "TIFF":
+        arr, alpha = _read_tiff(p)
+    else:
+        arr, alpha = _read_pillow(p)
+        arr, alpha = arr[None], None if alpha is None else alpha[None]
     _check_finite(arr, str(p))
-    return arr.astype(dtype, copy=False)
+    if alpha is not None:
+        _check_finite(alpha, f"{p} (alpha channel)")
+        alpha = alpha.astype(dtype, copy=False)
+    return arr.astype(dtype, copy=False), alpha
 
 
 def image_kind(path: str | os.PathLike) -> str:
@@ -348,7 +389,8 @@ def _unreadable(p: Path, exc: BaseException) -> InputError:
     return InputError(f"cannot read image file {p}: {reason} (supported formats: {_SUPPORTED})")
 
 
-def _read_pillow(p: Path) -> np.ndarray:
+def _read_pillow(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """(image, alpha or None) of a PNG, JPEG or BMP file."""
     try:
         header = _png_header(p)
         if header is not None and header[2] == 16 and header[3] in (2, 4, 6):
@@ -358,7 +400,10 @@ def _read_pillow(p: Path) -> np.ndarray:
         with Image.open(p) as im:
             im.load()
             im = ImageOps.exif_transpose(im)
-            return _pil_to_array(im)
+            alpha = None
+            if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+                alpha = np.asarray(im.convert("RGBA"))[..., 3]
+            return _pil_to_array(im), alpha
     except Noise2xError:
         raise
     except Exception as exc:
@@ -385,8 +430,8 @@ def _pil_to_array(im) -> np.ndarray:
     return np.asarray(im.convert("RGB"))  # RGBA, RGBX, CMYK, YCbCr, LAB, HSV...
 
 
-def _read_tiff(p: Path) -> np.ndarray:
-    """Decode a TIFF into (N,H,W) or (N,H,W,3)."""
+def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Decode a TIFF into (N,H,W) or (N,H,W,3), and its unassociated alpha (N,H,W) or None."""
     try:
         import tifffile
 
@@ -394,18 +439,31 @@ def _read_tiff(p: Path) -> np.ndarray:
             series = list(tif.series)
             if not series:
                 raise InputError(f"cannot read image file {p}: the TIFF holds no image")
-            parts = [_tiff_series(s.asarray(), s.axes, p) for s in series]
+            parts = [_tiff_series(s.asarray(), s.axes, p, _unassociated_alpha(s)) for s in series]
     except Noise2xError:
         raise
     except Exception as exc:
         raise _unreadable(p, exc) from None
-    shapes = {a.shape[1:] for a in parts}
+    shapes = {a.shape[1:] for a, _ in parts}
     if len(shapes) > 1:
         raise InputError(f"{p} holds images of different sizes {sorted(shapes)}; cannot make one stack")
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    if len(parts) == 1:
+        return parts[0]
+    alphas = [alpha for _, alpha in parts]
+    alpha = np.concatenate(alphas) if all(a is not None for a in alphas) else None  # all or none
+    return np.concatenate([a for a, _ in parts]), alpha
 
 
-def _tiff_series(arr: np.ndarray, axes: str, p: Path) -> np.ndarray:
+def _unassociated_alpha(series) -> bool:
+    """Whether a TIFF series' last sample is unassociated alpha (TIFF ExtraSamples = 2)."""
+    try:
+        extra = tuple(int(e) for e in (series.keyframe.extrasamples or ()))
+    except Exception:  # a series without a readable first page: treated as having no alpha
+        return False
+    return len(extra) == 1 and extra[0] == 2
+
+
+def _tiff_series(arr: np.ndarray, axes: str, p: Path, has_alpha: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     if arr.dtype == np.bool_:
         arr = arr.astype(np.uint8) * 255
     if arr.dtype.kind not in "uif":
@@ -420,13 +478,17 @@ def _tiff_series(arr: np.ndarray, axes: str, p: Path) -> np.ndarray:
     arr = np.transpose(arr, [*others, y, x, *chans])
     n = int(np.prod([arr.shape[i] for i in range(len(others))], dtype=np.int64))
     arr = arr.reshape((n, *arr.shape[len(others):]))
+    alpha = None
     if arr.ndim == 4:
         c = arr.shape[3]
-        if c == 4:
+        if has_alpha and c in (2, 4):  # gray or RGB, then an unassociated alpha sample
+            arr, alpha = arr[..., : c - 1], arr[..., c - 1]
+            arr = arr[..., 0] if c == 2 else arr
+        elif c == 4:
             arr = arr[..., :3]
         elif c != 3:
             raise InputError(f"{p} has {c} channels; expected 1 (gray), 3 (RGB) or 4 (RGBA)")
-    return arr
+    return arr, alpha
 
 
 # --------------------------------------------------------------------------- 16-bit PNG codec
@@ -442,8 +504,8 @@ def _png_header(p: Path) -> tuple[int, int, int, int, int] | None:
     return width, height, depth, ctype, interlace
 
 
-def _read_png16(p: Path) -> np.ndarray:
-    """Decode a 16-bit colour PNG (types 2, 4, 6), which Pillow reduces to 8 bits."""
+def _read_png16(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Decode a 16-bit colour PNG (types 2, 4, 6), which Pillow reduces to 8 bits: (image, alpha or None)."""
     data = p.read_bytes()
     pos, idat, header = 8, [], None
     while pos + 8 <= len(data):
@@ -485,8 +547,8 @@ def _read_png16(p: Path) -> np.ndarray:
         out, _ = _unfilter(raw, 0, height, width, bpp, p)
     arr = out.reshape(height, width * channels * 2).view(">u2").reshape(height, width, channels).astype(np.uint16)
     if channels == 2:
-        return arr[..., 0]
-    return arr[..., :3]
+        return arr[..., 0], arr[..., 1]
+    return arr[..., :3], (arr[..., 3] if channels == 4 else None)
 
 
 def _unfilter(raw: bytes, pos: int, height: int, width: int, bpp: int, p: Path) -> tuple[np.ndarray, int]:
@@ -527,9 +589,9 @@ def _unfilter(raw: bytes, pos: int, height: int, width: int, bpp: int, p: Path) 
 
 
 def _png16_bytes(data: np.ndarray) -> bytes:
-    """Encode a uint16 (H,W) or (H,W,3) array as PNG (rows 'Up'-filtered, zlib)."""
+    """Encode a uint16 (H,W), (H,W,2) gray + alpha, (H,W,3) or (H,W,4) RGBA array as PNG (rows 'Up'-filtered, zlib)."""
     height, width = data.shape[:2]
-    colour = 0 if data.ndim == 2 else 2
+    colour = 0 if data.ndim == 2 else {2: 4, 3: 2, 4: 6}[data.shape[2]]
     rows = np.ascontiguousarray(data.astype(">u2")).view(np.uint8).reshape(height, -1)
     filtered = rows.copy()
     filtered[1:] -= rows[:-1]  # Up filter, modulo 256
@@ -560,7 +622,7 @@ def writable_format(path: str | os.PathLike) -> str:
     return fmt
 
 
-def write_image(path: str | os.PathLike, image, *, kind: str | None = None) -> None:
+def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alpha=None) -> None:
     """Write an image (or, as TIFF, a stack) atomically.
 
     Parameters
@@ -577,14 +639,20 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None) -> N
         Integer kinds are rounded and clipped to their range; a
         :class:`ClippingWarning` is emitted when clipping changed more than 1%
         of the values. JPEG is written with quality 95.
+    alpha : array_like, optional
+        An alpha (opacity) plane to store beside the image, in the same units:
+        (H,W), or (N,H,W) for a stack (a single plane (1,H,W) is taken for an
+        (H,W) image). PNG and TIFF only (TIFF as unassociated alpha); it is
+        rounded and clipped like the image for integer kinds.
 
     Raises
     ------
     UsageError
-        Unsupported extension or kind, a kind the format cannot store, or a
-        stack for a non-TIFF file.
+        Unsupported extension or kind, a kind the format cannot store, a
+        stack for a non-TIFF file, or alpha for a JPEG or BMP file.
     InputError
-        Wrong shape, non-numeric dtype or NaN/inf values.
+        Wrong shape (of the image, or of alpha against it), non-numeric dtype
+        or NaN/inf values.
     Noise2xError
         The output folder is missing or not writable, or the encoder failed;
         an existing file at ``path`` is then left untouched.
@@ -598,6 +666,8 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None) -> N
     if kind not in _WRITABLE[fmt]:
         raise UsageError(f"{fmt} files cannot store {kind} samples ({p}); {fmt} allows {', '.join(_WRITABLE[fmt])}")
     arr = _writable_array(image, fmt, p)
+    if alpha is not None:
+        arr = _with_alpha(arr, alpha, fmt, p)
     if kind == "float32":
         data = arr.astype(np.float32)
         _check_finite(data, f"image for {p} (after conversion to float32)")
@@ -616,7 +686,7 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None) -> N
         data = np.clip(rounded, 0, top).astype(kind)
     with atomic_path(p) as tmp:
         try:
-            _encode(tmp, data, fmt, kind)
+            _encode(tmp, data, fmt, kind, alpha is not None)
         except Noise2xError:
             raise
         except Exception as exc:
@@ -643,12 +713,34 @@ def _writable_array(image, fmt: str, p: Path) -> np.ndarray:
     return arr
 
 
-def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str) -> None:
+def _with_alpha(arr: np.ndarray, alpha, fmt: str, p: Path) -> np.ndarray:
+    """The image with its alpha plane appended as a last sample: (...,2) gray + alpha or (...,4) RGBA."""
+    if fmt not in ("PNG", "TIFF"):
+        raise UsageError(f"cannot write {p} with alpha: {fmt} files have no alpha channel (use .png or .tif)")
+    a = np.asarray(alpha)
+    if a.dtype.kind not in "uif":
+        raise InputError(f"alpha for {p} must hold real numbers, got dtype {a.dtype}")
+    rgb = arr.shape[-1] == 3 and arr.ndim in (3, 4)  # as _writable_array reads the shape
+    spatial = arr.shape[:-1] if rgb else arr.shape
+    if a.shape != spatial and a.shape[1:] == spatial and a.shape[0] == 1:
+        a = a[0]
+    if a.shape != spatial:
+        raise InputError(f"alpha for {p} has shape {a.shape}; the image {arr.shape} needs {spatial}")
+    a = a.astype(np.float64, copy=False)
+    _check_finite(a, f"alpha for {p}")
+    return np.concatenate([arr if rgb else arr[..., None], a[..., None]], axis=-1)
+
+
+def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = False) -> None:
     if fmt == "TIFF":
         import tifffile
 
-        rgb = data.shape[-1] == 3 and data.ndim in (3, 4)
-        tifffile.imwrite(tmp, data, photometric="rgb" if rgb else "minisblack")
+        if alpha:  # the last sample is alpha: gray + alpha (2 samples) or RGBA (4)
+            tifffile.imwrite(tmp, data, photometric="rgb" if data.shape[-1] == 4 else "minisblack",
+                             extrasamples=["unassalpha"], planarconfig="contig")
+        else:
+            rgb = data.shape[-1] == 3 and data.ndim in (3, 4)
+            tifffile.imwrite(tmp, data, photometric="rgb" if rgb else "minisblack")
     elif kind == "uint16":
         tmp.write_bytes(_png16_bytes(data))
     else:
