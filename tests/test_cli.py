@@ -368,3 +368,28 @@ def test_denoise_and_simulate_keep_the_alpha_channel(tmp_path, capsys, rgb_image
         data = tif.asarray()
     assert data.shape == (*alpha.shape, 4)
     np.testing.assert_array_equal(data[..., 3], alpha)
+
+
+def test_denoise_a_fits_image_keeps_its_header_and_units(tmp_path, capsys, gray_image):
+    fits = pytest.importorskip("astropy.io.fits")
+    rng = np.random.default_rng(3)
+    clean = 1000 + 40 * gray_image  # 16-bit camera counts
+    noisy = np.clip(np.round(clean + rng.normal(0, 200, clean.shape)), 0, 65535).astype(np.uint16)
+    hdu = fits.PrimaryHDU(noisy)
+    hdu.header["OBJECT"], hdu.header["CTYPE1"], hdu.header["CRVAL1"] = "NGC 1", "RA---TAN", 1.5
+    hdu.writeto(tmp_path / "frame.fits")
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "frame.fits"), "--method", "nlm",
+                        "--noise", "gaussian:sigma=200", "--out", str(tmp_path / "clean.fits"))
+    assert code == 0, err
+    with fits.open(tmp_path / "clean.fits") as hdus:
+        header, out = hdus[0].header, np.array(hdus[0].data, dtype=np.float64)
+    assert (header["OBJECT"], header["CTYPE1"], header["CRVAL1"]) == ("NGC 1", "RA---TAN", 1.5)
+    assert header["BITPIX"] == 16 and header["BZERO"] == 32768  # the input's kind, uint16
+    assert np.sqrt(np.mean((out - clean) ** 2)) < 0.7 * np.sqrt(np.mean((noisy - clean) ** 2))
+
+    _png(tmp_path / "colour.png", np.dstack([gray_image] * 3))
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "colour.png"), "--method", "nlm",
+                        "--out", str(tmp_path / "colour.fits"))
+    assert code == 2
+    assert "a FITS output holds gray images and stacks" in _one_error_line(err)
+    assert not (tmp_path / "colour.fits").exists()

@@ -287,6 +287,90 @@ def test_alpha_of_a_stack_round_trips_and_bad_alpha_is_refused(tmp_path):
     assert not (tmp_path / "o.png").exists() and not (tmp_path / "o.jpg").exists()
 
 
+# --------------------------------------------------------------------------- FITS
+
+
+def test_fits_images_and_cubes_are_read_in_their_units(tmp_path):
+    fits = pytest.importorskip("astropy.io.fits")
+    u16 = _rand((9, 8), 65535, 41).astype(np.uint16)
+    fits.PrimaryHDU(u16).writeto(tmp_path / "u16.fits")  # stored as int16 with BZERO 32768
+    np.testing.assert_array_equal(io.read_image(tmp_path / "u16.fits"), u16)
+    assert io.image_kind(tmp_path / "u16.fits") == "uint16"
+    scaled = fits.PrimaryHDU(_rand((9, 8), 1000, 42).astype(np.int16))
+    scaled.header["BSCALE"], scaled.header["BZERO"] = 0.5, 100.0
+    scaled.writeto(tmp_path / "scaled.fits")
+    with fits.open(tmp_path / "scaled.fits") as hdus:
+        expect = np.array(hdus[0].data, dtype=np.float64)
+    np.testing.assert_allclose(io.read_image(tmp_path / "scaled.fits"), expect)
+    assert io.image_kind(tmp_path / "scaled.fits") == "float32"
+    # a cube is a stack; the image may sit in an extension (here a compressed one) after an empty primary HDU
+    cube = _rand((3, 9, 8), 5000, 43).astype(np.float32)
+    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(cube)]).writeto(tmp_path / "cube.fit")
+    np.testing.assert_array_equal(io.read_stack(tmp_path / "cube.fit"), cube)
+    with pytest.raises(InputError, match="FITS data cube with 3 images; use read_stack"):
+        io.read_image(tmp_path / "cube.fit")
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(u16.astype(np.int32))]).writeto(tmp_path / "comp.fits")
+    np.testing.assert_array_equal(io.read_image(tmp_path / "comp.fits"), u16)
+    assert io.list_images(tmp_path) == sorted(tmp_path.iterdir(), key=lambda f: f.name)
+
+
+def test_fits_written_like_its_input_keeps_the_header(tmp_path):
+    fits = pytest.importorskip("astropy.io.fits")
+    src = fits.PrimaryHDU(_rand((9, 8), 65535, 44).astype(np.uint16))
+    src.header["OBJECT"], src.header["CTYPE1"], src.header["CRVAL1"], src.header["EXPTIME"] = "M31", "RA---TAN", 10.68, 30.0
+    src.writeto(tmp_path / "in.fits")
+    out = _rand((9, 8), 65535, 45)
+    io.write_image(tmp_path / "out.fits", out, like=tmp_path / "in.fits")
+    with fits.open(tmp_path / "out.fits") as hdus:
+        header, data = hdus[0].header, np.array(hdus[0].data)
+    assert (header["OBJECT"], header["CTYPE1"], header["CRVAL1"], header["EXPTIME"]) == ("M31", "RA---TAN", 10.68, 30.0)
+    assert header["BITPIX"] == -32 and "BZERO" not in header  # float32 by default, no integer scaling left over
+    np.testing.assert_allclose(data, out.astype(np.float32))
+    io.write_image(tmp_path / "u16.fits", np.round(out), kind="uint16")
+    assert io.image_kind(tmp_path / "u16.fits") == "uint16"
+    np.testing.assert_array_equal(io.read_image(tmp_path / "u16.fits"), np.round(out))
+    stack = _rand((2, 9, 8), 9, 46)
+    io.write_image(tmp_path / "stack.fits", stack)
+    np.testing.assert_allclose(io.read_stack(tmp_path / "stack.fits"), stack.astype(np.float32))
+    with pytest.raises(UsageError, match="FITS file here holds gray images and stacks"):
+        io.write_image(tmp_path / "rgb.fits", _rand((9, 8, 3), 255, 47))
+    with pytest.raises(UsageError, match="FITS files have no alpha"):
+        io.write_image(tmp_path / "a.fits", out, alpha=out)
+    assert not (tmp_path / "rgb.fits").exists() and not (tmp_path / "a.fits").exists()
+
+
+def test_bad_fits_files_are_input_errors(tmp_path):
+    fits = pytest.importorskip("astropy.io.fits")
+    (tmp_path / "junk.fits").write_bytes(b"SIMPLE  = not really a FITS file" * 3)
+    with pytest.raises(InputError, match="cannot read image file .*junk.fits"):
+        io.read_image(tmp_path / "junk.fits")
+    fits.PrimaryHDU(np.arange(10.0)).writeto(tmp_path / "spectrum.fits")
+    with pytest.raises(InputError, match="holds no image"):
+        io.read_image(tmp_path / "spectrum.fits")
+    nan = np.ones((4, 5), np.float32)
+    nan[1, 2] = np.nan  # a blank pixel
+    fits.PrimaryHDU(nan).writeto(tmp_path / "nan.fits")
+    with pytest.raises(InputError, match="NaN"):
+        io.read_image(tmp_path / "nan.fits")
+
+
+def test_fits_without_astropy_is_one_clear_error(tmp_path, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_astropy(name, *args, **kwargs):
+        if name.startswith("astropy"):
+            raise ImportError("No module named 'astropy'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_astropy)
+    (tmp_path / "x.fits").write_bytes(b"")
+    for call in (lambda: io.read_image(tmp_path / "x.fits"), lambda: io.writable_format(tmp_path / "y.fits")):
+        with pytest.raises(Noise2xError, match=r"FITS files need astropy: pip install 'noise2x\[fits\]'"):
+            call()
+
+
 def test_stacks_round_trip_as_multipage_tiff(tmp_path):
     gray = _rand((4, 37, 31), 65535)
     io.write_image(tmp_path / "g.tif", gray, kind="uint16")

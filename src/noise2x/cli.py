@@ -85,8 +85,8 @@ def _output_kind(src: Path, dst: Path) -> str | None:
 
     kind = image_kind(src)
     suffix = dst.suffix.lower()
-    if suffix in (".tif", ".tiff"):
-        return kind if src.suffix.lower() in (".tif", ".tiff") else "float32"
+    if suffix in (".tif", ".tiff", ".fits", ".fit", ".fts"):  # integer kinds kept from TIFF and FITS, not photos
+        return kind if src.suffix.lower() in (".tif", ".tiff", ".fits", ".fit", ".fts") else "float32"
     if suffix == ".png":
         return "uint16" if kind == "uint16" else "uint8"
     return "uint8"
@@ -126,11 +126,15 @@ def _check_targets(files: list[Path], targets: list[Path]) -> None:
         if not os.access(folder, os.W_OK):
             raise Noise2xError(f"output folder is not writable: {folder}")
     for src, dst in zip(files, targets):
-        single = writable_format(dst) != "TIFF"
+        out_fmt, in_fmt = writable_format(dst), writable_format(src)
         if dst.exists() and dst.resolve() == src.resolve():
             raise UsageError(f"output {dst} would overwrite its input; choose another --out")
-        if single and writable_format(src) == "TIFF" and len(read_stack(src)) > 1:
-            raise UsageError(f"{src} holds several images; only a TIFF output (.tif) can hold them, not {dst}")
+        if out_fmt not in ("TIFF", "FITS") and in_fmt in ("TIFF", "FITS") and len(read_stack(src)) > 1:
+            raise UsageError(f"{src} holds several images; only a TIFF or FITS output (.tif, .fits) can hold them, "
+                             f"not {dst}")
+        if out_fmt == "FITS" and in_fmt != "FITS" and read_stack(src).ndim == 4:
+            raise UsageError(f"{src} is a colour image; a FITS output holds gray images and stacks: write {dst.stem}.tif "
+                             f"or .png")
 
 
 # ----------------------------------------------------------------------------- commands
@@ -154,7 +158,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         noisy = [spec.apply(frame, rng=seed if len(stack) == 1 else [seed, k]) for k, frame in enumerate(stack)]
         image = noisy[0] if len(noisy) == 1 else np.stack(noisy)
         dst = dst if dst.suffix else dst.with_suffix(".tif")
-        write_image(dst, image, kind=None, alpha=_kept_alpha(src, dst, alpha))
+        write_image(dst, image, kind=None, alpha=_kept_alpha(src, dst, alpha), like=src)
         _say(f"{src} -> {dst} ({spec}, seed {seed})")
     print(f"simulated {spec} on {len(files)} image(s)")
     return 0
@@ -210,7 +214,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             ))
         out = frames[0] if len(frames) == 1 else np.stack(frames)
         # the alpha channel is kept as it is: opacity is not noise
-        write_image(dst, out, kind=_output_kind(src, dst), alpha=_kept_alpha(src, dst, alpha))
+        write_image(dst, out, kind=_output_kind(src, dst), alpha=_kept_alpha(src, dst, alpha), like=src)
         used = info.get("method") or "model"
         extra = f", sigma {info['sigma']:.2f} ({info.get('sigma_source', '')})" if "sigma" in info else ""
         if "transform" in info:

@@ -1,4 +1,4 @@
-"""Read and write images: PNG, JPEG, BMP and TIFF (8/16-bit, float, multi-page stacks).
+"""Read and write images: PNG, JPEG, BMP, TIFF (8/16-bit, float, multi-page stacks) and FITS.
 
 Images are numpy arrays in the file's own units: (H,W) gray or (H,W,3) RGB,
 8-bit files in 0..255, 16-bit files in 0..65535, float TIFF as stored.
@@ -9,7 +9,10 @@ imports torch.
 
 Pillow decodes PNG/JPEG/BMP, except 16-bit colour PNG, which Pillow reduces to
 8 bits: those are decoded (and all 16-bit PNGs are written) by the small PNG
-codec in this module. tifffile reads and writes TIFF.
+codec in this module. tifffile reads and writes TIFF. astropy (the optional
+extra ``noise2x[fits]``) reads and writes FITS: the first image HDU, a data
+cube as a stack, rows as stored; an output written ``like`` a FITS input keeps
+its header (WCS, exposure, ...).
 """
 
 from __future__ import annotations
@@ -39,16 +42,18 @@ __all__ = [
     "write_image",
 ]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".fits", ".fit", ".fts")
 """File extensions (lower case) that the reader and writer understand."""
 
 KINDS = ("uint8", "uint16", "float32")
 """Sample kinds an image file can store (see :func:`image_kind`)."""
 
-_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF"}
-_WRITABLE = {"PNG": ("uint8", "uint16"), "JPEG": ("uint8",), "BMP": ("uint8",), "TIFF": ("uint8", "uint16", "float32")}
+_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF",
+            ".fits": "FITS", ".fit": "FITS", ".fts": "FITS"}
+_WRITABLE = {"PNG": ("uint8", "uint16"), "JPEG": ("uint8",), "BMP": ("uint8",), "TIFF": ("uint8", "uint16", "float32"),
+             "FITS": ("uint8", "uint16", "float32")}
 _MAX = {"uint8": 255, "uint16": 65535}
-_SUPPORTED = "PNG, JPEG, BMP, TIFF (" + " ".join(IMAGE_SUFFIXES) + ")"
+_SUPPORTED = "PNG, JPEG, BMP, TIFF, FITS (" + " ".join(IMAGE_SUFFIXES) + ")"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -255,10 +260,11 @@ def read_image(path: str | os.PathLike, *, dtype=np.float64) -> np.ndarray:
         NaN/inf values.
     """
     p, fmt = _existing_file(path)
-    if fmt == "TIFF":
-        stack = _read_tiff(p)[0]
+    if fmt in ("TIFF", "FITS"):
+        stack = _read_tiff(p)[0] if fmt == "TIFF" else _read_fits(p)[0]
         if stack.shape[0] != 1:
-            raise InputError(f"{p} is a multi-page TIFF with {stack.shape[0]} images; use read_stack to read it")
+            what = "multi-page TIFF" if fmt == "TIFF" else "FITS data cube"
+            raise InputError(f"{p} is a {what} with {stack.shape[0]} images; use read_stack to read it")
         arr = stack[0]
     else:
         arr = _read_pillow(p)[0]
@@ -321,6 +327,8 @@ def read_stack_with_alpha(path: str | os.PathLike, *, dtype=np.float64) -> tuple
     p, fmt = _existing_file(path)
     if fmt == "TIFF":
         arr, alpha = _read_tiff(p)
+    elif fmt == "FITS":
+        arr, alpha = _read_fits(p)[0], None
     else:
         arr, alpha = _read_pillow(p)
         arr, alpha = arr[None], None if alpha is None else alpha[None]
@@ -352,6 +360,8 @@ def image_kind(path: str | os.PathLike) -> str:
         As :func:`read_image`.
     """
     p, fmt = _existing_file(path)
+    if fmt == "FITS":
+        return _fits_kind(p)
     try:
         if fmt == "TIFF":
             import tifffile
@@ -491,6 +501,72 @@ def _tiff_series(arr: np.ndarray, axes: str, p: Path, has_alpha: bool = False) -
     return arr, alpha
 
 
+# --------------------------------------------------------------------------- FITS
+
+
+def _astropy_fits():
+    try:
+        from astropy.io import fits
+    except ImportError:
+        raise Noise2xError("FITS files need astropy: pip install 'noise2x[fits]' (or astropy)") from None
+    return fits
+
+
+def _fits_image_hdu(hdus, p: Path):
+    """The first HDU holding an image (2-D or more), as astronomy software reads it."""
+    for hdu in hdus:
+        if getattr(hdu, "is_image", False) and hdu.header.get("NAXIS", 0) >= 2 and hdu.data is not None:
+            return hdu
+    raise InputError(f"cannot read image file {p}: the FITS file holds no image (2-D or more) HDU")
+
+
+def _read_fits(p: Path):
+    """(N,H,W) stack of the first image HDU (a cube's planes, further axes flattened into N), and its header."""
+    fits = _astropy_fits()
+    try:
+        with fits.open(p, memmap=False) as hdus:
+            hdu = _fits_image_hdu(hdus, p)
+            data = np.array(hdu.data)  # scaled by BSCALE/BZERO (16-bit with BZERO 32768: uint16)
+            header = hdu.header.copy()
+    except Noise2xError:
+        raise
+    except Exception as exc:
+        raise _unreadable(p, exc) from None
+    if data.dtype.kind not in "uif":
+        raise InputError(f"{p} holds {data.dtype} samples; expected real numbers (integer or float)")
+    data = data.astype(data.dtype.newbyteorder("="), copy=False)  # FITS is big-endian
+    return data.reshape((-1, *data.shape[-2:])), header
+
+
+def _fits_kind(p: Path) -> str:
+    fits = _astropy_fits()
+    try:
+        with fits.open(p, memmap=False) as hdus:
+            header = _fits_image_hdu(hdus, p).header
+            bitpix, bzero, bscale = header.get("BITPIX"), header.get("BZERO", 0), header.get("BSCALE", 1)
+    except Noise2xError:
+        raise
+    except Exception as exc:
+        raise _unreadable(p, exc) from None
+    if bitpix == 8 and bzero == 0 and bscale == 1:
+        return "uint8"
+    if bitpix == 16 and bzero == 32768 and bscale == 1:
+        return "uint16"
+    return "float32"
+
+
+def _fits_bytes(tmp: Path, data: np.ndarray, like: Path | None) -> None:
+    """Write (H,W) or (N,H,W) as the primary HDU, with the descriptive cards of ``like``'s image header."""
+    fits = _astropy_fits()
+    header = None
+    if like is not None and _FORMATS.get(Path(like).suffix.lower()) == "FITS":
+        header = _read_fits(Path(like))[1]
+        header.strip()  # SIMPLE, XTENSION, BITPIX, NAXISn, ...: set anew for this data
+        for key in ("BZERO", "BSCALE", "BLANK", "CHECKSUM", "DATASUM"):
+            header.remove(key, ignore_missing=True, remove_all=True)
+    fits.PrimaryHDU(np.ascontiguousarray(data), header=header).writeto(tmp, output_verify="silentfix")
+
+
 # --------------------------------------------------------------------------- 16-bit PNG codec
 
 
@@ -619,23 +695,28 @@ def writable_format(path: str | os.PathLike) -> str:
     fmt = _FORMATS.get(p.suffix.lower())
     if fmt is None:
         raise UsageError(f"cannot write {p}: unsupported file extension {p.suffix!r}; use one of {' '.join(IMAGE_SUFFIXES)}")
+    if fmt == "FITS":
+        _astropy_fits()  # installed?
     return fmt
 
 
-def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alpha=None) -> None:
+def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alpha=None,
+                like: str | os.PathLike | None = None) -> None:
     """Write an image (or, as TIFF, a stack) atomically.
 
     Parameters
     ----------
     path : str or path-like
-        Output file; its extension chooses the format (PNG, JPEG, BMP, TIFF).
+        Output file; its extension chooses the format (PNG, JPEG, BMP, TIFF,
+        FITS).
     image : array_like
         (H,W) or (H,W,3) in the units of ``kind`` (0..255 for uint8, 0..65535
         for uint16); TIFF also takes stacks (N,H,W) or (N,H,W,3), written as
         multi-page. A 3-D array whose last axis is 3 is RGB; (…,1) is gray.
     kind : {'uint8', 'uint16', 'float32'}, optional
-        Sample kind. Default by extension: TIFF float32 (unclipped), others
-        uint8. uint16 is allowed for PNG and TIFF, float32 only for TIFF.
+        Sample kind. Default by extension: TIFF and FITS float32 (unclipped),
+        others uint8. uint16 is allowed for PNG, TIFF and FITS, float32 only
+        for TIFF and FITS.
         Integer kinds are rounded and clipped to their range; a
         :class:`ClippingWarning` is emitted when clipping changed more than 1%
         of the values. JPEG is written with quality 95.
@@ -644,6 +725,9 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
         (H,W), or (N,H,W) for a stack (a single plane (1,H,W) is taken for an
         (H,W) image). PNG and TIFF only (TIFF as unassociated alpha); it is
         rounded and clipped like the image for integer kinds.
+    like : str or path-like, optional
+        The file this image was made from: a FITS output keeps its FITS
+        header's descriptive cards (WCS, exposure, object, ...).
 
     Raises
     ------
@@ -660,7 +744,7 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
     p = Path(path)
     fmt = writable_format(p)
     if kind is None:
-        kind = "float32" if fmt == "TIFF" else "uint8"
+        kind = "float32" if fmt in ("TIFF", "FITS") else "uint8"
     if kind not in KINDS:
         raise UsageError(f"unknown image kind {kind!r}; choose one of {', '.join(KINDS)}")
     if kind not in _WRITABLE[fmt]:
@@ -686,7 +770,10 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
         data = np.clip(rounded, 0, top).astype(kind)
     with atomic_path(p) as tmp:
         try:
-            _encode(tmp, data, fmt, kind, alpha is not None)
+            if fmt == "FITS":
+                _fits_bytes(tmp, data, None if like is None else Path(like))
+            else:
+                _encode(tmp, data, fmt, kind, alpha is not None)
         except Noise2xError:
             raise
         except Exception as exc:
@@ -700,11 +787,15 @@ def _writable_array(image, fmt: str, p: Path) -> np.ndarray:
     if arr.ndim >= 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     single = arr.ndim == 2 or (arr.ndim == 3 and arr.shape[-1] == 3)
-    stack = arr.ndim == 4 and arr.shape[-1] == 3 or (arr.ndim == 3 and not single and fmt == "TIFF")
+    stack = arr.ndim == 4 and arr.shape[-1] == 3 or (arr.ndim == 3 and not single and fmt in ("TIFF", "FITS"))
+    if fmt == "FITS" and arr.shape[-1] == 3 and arr.ndim in (3, 4):
+        raise UsageError(f"cannot write {p}: a FITS file here holds gray images and stacks, not colour ones "
+                         f"(shape {arr.shape}); write .tif or .png")
     if arr.ndim == 4 and arr.shape[-1] == 3 and fmt != "TIFF":
         raise UsageError(f"cannot write {p}: a stack of shape {arr.shape} can only be written as TIFF (.tif/.tiff)")
     if not (single or stack):
-        allowed = "(H,W), (H,W,3) or a stack (N,H,W[,3])" if fmt == "TIFF" else "(H,W) or (H,W,3) (stacks only as TIFF)"
+        allowed = {"TIFF": "(H,W), (H,W,3) or a stack (N,H,W[,3])", "FITS": "(H,W) or a stack (N,H,W)"}.get(
+            fmt, "(H,W) or (H,W,3) (stacks only as TIFF or FITS)")
         raise InputError(f"image for {p} must be {allowed}, got shape {arr.shape}")
     if arr.size == 0:
         raise InputError(f"image for {p} is empty (shape {arr.shape})")
