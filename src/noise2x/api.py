@@ -282,6 +282,8 @@ def denoise(
                 out = inverse_anscombe(out / vst.gain, alpha=vst.alpha, sigma=vst.sigma, mu=vst.mu)
             return out / choice.scale + choice.offset
         method = choice.method
+        if choice.options:  # e.g. the sigma BM3D takes for a weak noise (the caller's options first)
+            options = {**choice.options, **(options or {})}
     if info is not None:
         info["method"] = method
     # settings of a model's inference that a direct method has no use for: an error when the method was

@@ -81,6 +81,10 @@ SHOT_DOMINATES_GRAY = 0.5
 #: on a flat or low-contrast image the slope is ill-determined and white noise could read as Poisson by chance
 #: (BENCHMARKS.md, "Estimated noise on flat and low-contrast images").
 SLOPE_SIGNIFICANCE = 3.0
+#: White Gaussian noise weaker than this (sigma in 8-bit units, estimated or given) goes to BM3D with that sigma,
+#: not to a shipped model: the models, blind to the level, take fine texture for noise there and fell below the
+#: noisy input itself at sigma 1 (BENCHMARKS.md, "Very weak noise"). 0 turns the rule off.
+WEAK_SIGMA = 0.0
 #: A declared Poisson-Gaussian noise goes through the generalised Anscombe transform where its shot-noise
 #: variance is at least this many times its read-noise variance at the image's mean level (shot fraction
 #: 0.8); else the white-noise model gets the image as it is, scaled down where the noise is beyond its range
@@ -142,6 +146,7 @@ class Choice:
     facts: dict[str, Any] = dataclasses.field(default_factory=dict)
     offset: float = 0.0
     source: str = ""  # what was read or given of the noise (the reason's first part)
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)  # the direct method's options
 
 
 def _auto_model(kind: str, channels: int, level: float | None = None) -> dict[str, Any] | None:
@@ -331,6 +336,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
     # (narrow_level; a colour photo's planes carry less than its channels); the correlated, Poisson-Gaussian
     # and Anscombe routes keep the wide model (measured with it; BENCHMARKS.md, "A weak-noise model")
     narrow_level: float | None = None
+    white = False  # white Gaussian noise, given or estimated (a correlated reading too): WEAK_SIGMA applies
     if noise is not None:
         kind = noise.name
         if kind == "gaussian" and noise.gaussian_sigma is not None:
@@ -338,6 +344,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
             facts["sigma"] = level
             source = f"sigma {level:.3g} given"
             narrow_level = level * share
+            white = True
         elif kind == "poisson":
             peak = noise.params.get("peak", 0.0)
             level = float(np.mean(peak)) if isinstance(peak, tuple) else float(peak)
@@ -430,7 +437,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
             facts["peak"] = round(level, 2)
             source = f"signal-dependent noise, estimated peak {level:.3g}"
         else:
-            kind, level = "gaussian", sigma
+            kind, level, white = "gaussian", sigma, True
             source = f"white Gaussian noise, estimated sigma {sigma:.3g}"
             if not correlated:
                 # the noise level at the bright end, where a signal-dependent part too weak to count as Poisson
@@ -441,6 +448,11 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
                 facts["sigma_bright"] = round(sigma_bright, 3)
                 narrow_level = sigma_bright * share
         source = correlated + source
+    if white and level < WEAK_SIGMA:
+        # (a weak noise read as correlated too: at such levels that reading is mostly fine texture)
+        return Choice(None, "bm3d", f"{source}: weak noise (sigma below {WEAK_SIGMA:g}), BM3D with sigma "
+                                    f"{level:.3g}, not a shipped model (blind to the level, they took fine texture "
+                                    f"for noise there)", scale, facts, offset, source, {"sigma": level / scale})
     if kind == "poisson":
         # a narrow Poisson model (gray-poisson-low: weak light, peaks 1..10) for a peak inside its range, at the
         # level the planes it sees carry: an RGB photo's luminance/chrominance planes carry noise of std up to
