@@ -81,10 +81,19 @@ SHOT_DOMINATES_GRAY = 0.5
 #: on a flat or low-contrast image the slope is ill-determined and white noise could read as Poisson by chance
 #: (BENCHMARKS.md, "Estimated noise on flat and low-contrast images").
 SLOPE_SIGNIFICANCE = 3.0
-#: White Gaussian noise weaker than this (sigma in 8-bit units, estimated or given) goes to BM3D with that sigma,
-#: not to a shipped model: the models, blind to the level, take fine texture for noise there and fell below the
-#: noisy input itself at sigma 1 (BENCHMARKS.md, "Very weak noise"). 0 turns the rule off.
-WEAK_SIGMA = 0.0
+#: White Gaussian noise weaker than this (sigma in 8-bit units, estimated or given; an estimated correlated
+#: reading too) goes to BM3D with that sigma, not to a shipped model: the models, blind to the level, take fine
+#: texture for noise there (at sigma 1 the no-option choice fell below the noisy input: BSD68 48.13 -> 45.45 dB).
+#: On calibration images (train400 20-27 and 40-47; 18 noises, white sigma 0.5-10, correlated, weak Poisson)
+#: 5 lost least against the better route per image, estimated (0.036 dB; 3: 0.050, 8: 0.060) and given
+#: (0.018 dB); where BM3D and the narrow model cross at white noise (``scripts/weak_noise_calibration.py``;
+#: BENCHMARKS.md, "Very weak noise"). 0 turns the rule off.
+WEAK_SIGMA = 5.0
+#: ... on images of up to this many pixels: BM3D takes about 45 s per megapixel on a gray image and 100 s on a
+#: colour one (CBM3D) on the 2-core development machine (weak_noise_calibration runs), the models about 10 s
+#: (README: a 12-MP photo in about 2 minutes); a larger image keeps the model route, and a note says so
+#: (``--method bm3d`` runs BM3D).
+WEAK_MAX_PIXELS = 2_000_000
 #: A declared Poisson-Gaussian noise goes through the generalised Anscombe transform where its shot-noise
 #: variance is at least this many times its read-noise variance at the image's mean level (shot fraction
 #: 0.8); else the white-noise model gets the image as it is, scaled down where the noise is beyond its range
@@ -332,9 +341,10 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
 
     kind: str
     level: float
-    # a narrow (weak-noise) model only for plain white noise, at the level the planes the model sees carry
-    # (narrow_level; a colour photo's planes carry less than its channels); the correlated, Poisson-Gaussian
-    # and Anscombe routes keep the wide model (measured with it; BENCHMARKS.md, "A weak-noise model")
+    # a narrow (weak-noise) model only for white noise (an estimated correlated reading too), at the level the
+    # planes the model sees carry (narrow_level; a colour photo's planes carry less than its channels); the
+    # declared correlated, Poisson-Gaussian and Anscombe routes keep the wide model (measured with it;
+    # BENCHMARKS.md, "A weak-noise model")
     narrow_level: float | None = None
     white = False  # white Gaussian noise, given or estimated (a correlated reading too): WEAK_SIGMA applies
     if noise is not None:
@@ -439,20 +449,28 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
         else:
             kind, level, white = "gaussian", sigma, True
             source = f"white Gaussian noise, estimated sigma {sigma:.3g}"
-            if not correlated:
-                # the noise level at the bright end, where a signal-dependent part too weak to count as Poisson
-                # still raises it (a Poisson-Gaussian noise read as white sigma 18 lost 2.2 dB with the narrow
-                # model, whose range it left in bright areas)
-                bright = max(float(np.percentile(img, 99)), 0.0)
-                sigma_bright = max(sigma, float(np.sqrt(max(a, 0.0) * bright + max(b, 0.0))))
-                facts["sigma_bright"] = round(sigma_bright, 3)
-                narrow_level = sigma_bright * share
+            # the noise level at the bright end, where a signal-dependent part too weak to count as Poisson
+            # still raises it (a Poisson-Gaussian noise read as white sigma 18 lost 2.2 dB with the narrow
+            # model, whose range it left in bright areas). A correlated reading takes the narrow model too where
+            # the level is in its range: at weak levels that reading is mostly fine texture, and on the gray
+            # calibration images the narrow model was ahead of the wide one on such readings at white sigma 5-10
+            # (0.24-0.49 dB on them) and at correlated beta 0.5, sigma 5 and 10 (0.45, 0.25), 0.07 dB behind at
+            # sigma 25 (BENCHMARKS.md, "Very weak noise")
+            bright = max(float(np.percentile(img, 99)), 0.0)
+            sigma_bright = max(sigma, float(np.sqrt(max(a, 0.0) * bright + max(b, 0.0))))
+            facts["sigma_bright"] = round(sigma_bright, 3)
+            narrow_level = sigma_bright * share
         source = correlated + source
     if white and level < WEAK_SIGMA:
         # (a weak noise read as correlated too: at such levels that reading is mostly fine texture)
-        return Choice(None, "bm3d", f"{source}: weak noise (sigma below {WEAK_SIGMA:g}), BM3D with sigma "
-                                    f"{level:.3g}, not a shipped model (blind to the level, they took fine texture "
-                                    f"for noise there)", scale, facts, offset, source, {"sigma": level / scale})
+        pixels = int(image.shape[0]) * int(image.shape[1])
+        if pixels <= WEAK_MAX_PIXELS:
+            return Choice(None, "bm3d", f"{source}: weak noise (sigma below {WEAK_SIGMA:g}), BM3D with sigma "
+                                        f"{level:.3g}, not a shipped model (blind to the level, they took fine "
+                                        f"texture for noise there)", scale, facts, offset, source,
+                          {"sigma": level / scale})
+        source += (f"; weak noise, where BM3D does better, but it would take long on {pixels / 1e6:.3g} MP "
+                   f"(--method bm3d to run it)")
     if kind == "poisson":
         # a narrow Poisson model (gray-poisson-low: weak light, peaks 1..10) for a peak inside its range, at the
         # level the planes it sees carry: an RGB photo's luminance/chrominance planes carry noise of std up to
