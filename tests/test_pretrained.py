@@ -532,6 +532,11 @@ def test_very_weak_white_noise_goes_to_bm3d_with_its_sigma(shipped, monkeypatch)
     assert c.method == "bm3d" and abs(c.options["sigma"] * 255 - 1) < 0.3, c.reason
     stronger = clean + np.random.default_rng(0).normal(0, 20, clean.shape)
     assert pretrained.choose(stronger).model is not None
+    # no white noise measured at all (a clean image; some real photos whose noise is all coarse grain): BM3D at
+    # the floor, which needs a positive sigma, changes next to nothing
+    c = pretrained.choose(clean)
+    assert c.facts["sigma"] == 0 and c.method == "bm3d" and c.options == {"sigma": pretrained.WEAK_SIGMA_FLOOR}
+    assert np.abs(api.denoise(clean) - clean).max() < 1.0
     monkeypatch.setattr(pretrained, "WEAK_MAX_PIXELS", clean.size - 1)  # too large for BM3D's time: the model
     c = pretrained.choose(noisy)
     assert c.model is not None and "BM3D does better, but it would take long on 0.0164 MP" in c.reason, c.reason

@@ -94,6 +94,8 @@ WEAK_SIGMA = 5.0
 #: (README: a 12-MP photo in about 2 minutes); a larger image keeps the model route, and a note says so
 #: (``--method bm3d`` runs BM3D).
 WEAK_MAX_PIXELS = 2_000_000
+#: The least sigma BM3D is given there (8-bit units).
+WEAK_SIGMA_FLOOR = 0.1
 #: A declared Poisson-Gaussian noise goes through the generalised Anscombe transform where its shot-noise
 #: variance is at least this many times its read-noise variance at the image's mean level (shot fraction
 #: 0.8); else the white-noise model gets the image as it is, scaled down where the noise is beyond its range
@@ -465,10 +467,13 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
         # (a weak noise read as correlated too: at such levels that reading is mostly fine texture)
         pixels = int(image.shape[0]) * int(image.shape[1])
         if pixels <= WEAK_MAX_PIXELS:
+            # (no white noise measured at all, sigma 0 as on some real photos whose noise is all coarse grain:
+            # BM3D at a floor of 0.1 changes next to nothing, and needs a positive sigma)
+            told = max(level, WEAK_SIGMA_FLOOR)
             return Choice(None, "bm3d", f"{source}: weak noise (sigma below {WEAK_SIGMA:g}), BM3D with sigma "
-                                        f"{level:.3g}, not a shipped model (blind to the level, they took fine "
+                                        f"{told:.3g}, not a shipped model (blind to the level, they took fine "
                                         f"texture for noise there)", scale, facts, offset, source,
-                          {"sigma": level / scale})
+                          {"sigma": told / scale})
         source += (f"; weak noise, where BM3D does better, but it would take long on {pixels / 1e6:.3g} MP "
                    f"(--method bm3d to run it)")
     if kind == "poisson":
