@@ -525,7 +525,8 @@ def test_very_weak_white_noise_goes_to_bm3d_with_its_sigma(shipped, monkeypatch)
     c = pretrained.choose(noisy)
     assert c.model is None and c.method == "bm3d", c.reason
     assert abs(c.options["sigma"] - 1) < 0.3 and c.options["sigma"] == pytest.approx(c.facts["sigma"], abs=1e-3)
-    assert "weak noise" in c.reason
+    assert c.reason.endswith("weak (below sigma 5): BM3D with that sigma, not a shipped model (blind to the level, "
+                             "they took fine texture for noise there)"), c.reason  # (bench groups images by it)
     c = pretrained.choose(noisy, noise=parse_noise("gaussian:sigma=1"))  # given: that sigma
     assert c.method == "bm3d" and c.options == {"sigma": 1.0}, c.reason
     c = pretrained.choose(noisy / 255.0)  # in [0, 1]: the sigma BM3D takes is in the image's units
@@ -536,6 +537,7 @@ def test_very_weak_white_noise_goes_to_bm3d_with_its_sigma(shipped, monkeypatch)
     # the floor, which needs a positive sigma, changes next to nothing
     c = pretrained.choose(clean)
     assert c.facts["sigma"] == 0 and c.method == "bm3d" and c.options == {"sigma": pretrained.WEAK_SIGMA_FLOOR}
+    assert "BM3D with sigma 0.1, the least it takes" in c.reason
     assert np.abs(api.denoise(clean) - clean).max() < 1.0
     monkeypatch.setattr(pretrained, "WEAK_MAX_PIXELS", clean.size - 1)  # too large for BM3D's time: the model
     c = pretrained.choose(noisy)
