@@ -317,7 +317,8 @@ def test_fits_images_and_cubes_are_read_in_their_units(tmp_path):
 def test_fits_written_like_its_input_keeps_the_header(tmp_path):
     fits = pytest.importorskip("astropy.io.fits")
     src = fits.PrimaryHDU(_rand((9, 8), 65535, 44).astype(np.uint16))
-    src.header["OBJECT"], src.header["CTYPE1"], src.header["CRVAL1"], src.header["EXPTIME"] = "M31", "RA---TAN", 10.68, 30.0
+    for key, value in (("OBJECT", "M31"), ("CTYPE1", "RA---TAN"), ("CRVAL1", 10.68), ("EXPTIME", 30.0)):
+        src.header[key] = value
     src.writeto(tmp_path / "in.fits")
     out = _rand((9, 8), 65535, 45)
     io.write_image(tmp_path / "out.fits", out, like=tmp_path / "in.fits")

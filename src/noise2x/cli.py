@@ -81,13 +81,12 @@ def _is_folder_target(out: str, n_inputs: int, folder_input: bool) -> bool:
 
 def _output_kind(src: Path, dst: Path) -> str | None:
     """Keep the input's kind where the output format can hold it (see io.write_image)."""
-    from .io import image_kind
+    from .io import image_kind, writable_format
 
     kind = image_kind(src)
-    suffix = dst.suffix.lower()
-    if suffix in (".tif", ".tiff", ".fits", ".fit", ".fts"):  # integer kinds kept from TIFF and FITS, not photos
-        return kind if src.suffix.lower() in (".tif", ".tiff", ".fits", ".fit", ".fts") else "float32"
-    if suffix == ".png":
+    if writable_format(dst) in ("TIFF", "FITS"):  # integer kinds kept from TIFF and FITS, not from photos
+        return kind if writable_format(src) in ("TIFF", "FITS") else "float32"
+    if dst.suffix.lower() == ".png":
         return "uint16" if kind == "uint16" else "uint8"
     return "uint8"
 
@@ -133,8 +132,8 @@ def _check_targets(files: list[Path], targets: list[Path]) -> None:
             raise UsageError(f"{src} holds several images; only a TIFF or FITS output (.tif, .fits) can hold them, "
                              f"not {dst}")
         if out_fmt == "FITS" and in_fmt != "FITS" and read_stack(src).ndim == 4:
-            raise UsageError(f"{src} is a colour image; a FITS output holds gray images and stacks: write {dst.stem}.tif "
-                             f"or .png")
+            raise UsageError(f"{src} is a colour image; a FITS output holds gray images and stacks: write "
+                             f"{dst.stem}.tif or .png")
 
 
 # ----------------------------------------------------------------------------- commands

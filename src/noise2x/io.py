@@ -473,7 +473,8 @@ def _unassociated_alpha(series) -> bool:
     return len(extra) == 1 and extra[0] == 2
 
 
-def _tiff_series(arr: np.ndarray, axes: str, p: Path, has_alpha: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+def _tiff_series(arr: np.ndarray, axes: str, p: Path,
+                 has_alpha: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     if arr.dtype == np.bool_:
         arr = arr.astype(np.uint8) * 255
     if arr.dtype.kind not in "uif":
