@@ -89,10 +89,9 @@ SLOPE_SIGNIFICANCE = 3.0
 #: (0.018 dB); where BM3D and the narrow model cross at white noise (``scripts/weak_noise_calibration.py``;
 #: BENCHMARKS.md, "Very weak noise"). 0 turns the rule off.
 WEAK_SIGMA = 5.0
-#: ... on images of up to this many pixels: BM3D takes about 45 s per megapixel on a gray image and 100 s on a
-#: colour one (CBM3D) on the 2-core development machine (weak_noise_calibration runs), the models about 10 s
-#: (README: a 12-MP photo in about 2 minutes); a larger image keeps the model route, and a note says so
-#: (``--method bm3d`` runs BM3D).
+#: ... on images of up to this many pixels: BM3D takes 30-45 s per megapixel on a gray image and 85-100 s on a
+#: colour one (CBM3D) on the 2-core development machine, the models 4-12 s (BENCHMARKS.md, "Very weak noise");
+#: a larger image keeps the model route, and a note says so (``--method bm3d`` runs BM3D).
 WEAK_MAX_PIXELS = 2_000_000
 #: The least sigma BM3D is given there (8-bit units).
 WEAK_SIGMA_FLOOR = 0.1
