@@ -527,6 +527,10 @@ def test_very_weak_white_noise_goes_to_bm3d_with_its_sigma(shipped, monkeypatch)
     assert abs(c.options["sigma"] - 1) < 0.3 and c.options["sigma"] == pytest.approx(c.facts["sigma"], abs=1e-3)
     assert c.reason.endswith("weak (below sigma 5): BM3D with that sigma, not a shipped model (blind to the level, "
                              "they took fine texture for noise there)"), c.reason  # (bench groups images by it)
+    info = {}  # the API hands BM3D the choice's sigma (not an estimate of its own)
+    api.denoise(noisy, info=info)
+    assert info["method"] == "bm3d" and info["sigma_source"] == "given", info
+    assert info["sigma"] == pytest.approx(c.options["sigma"])
     c = pretrained.choose(noisy, noise=parse_noise("gaussian:sigma=1"))  # given: that sigma
     assert c.method == "bm3d" and c.options == {"sigma": 1.0}, c.reason
     c = pretrained.choose(noisy / 255.0)  # in [0, 1]: the sigma BM3D takes is in the image's units
