@@ -353,6 +353,14 @@ def test_bad_fits_files_are_input_errors(tmp_path):
     fits.PrimaryHDU(nan).writeto(tmp_path / "nan.fits")
     with pytest.raises(InputError, match="NaN"):
         io.read_image(tmp_path / "nan.fits")
+    fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.ones((64, 64), np.float32))]).writeto(tmp_path / "cut.fits")
+    data = (tmp_path / "cut.fits").read_bytes()
+    (tmp_path / "cut.fits").write_bytes(data[: len(data) - 8000])  # an interrupted download
+    with warnings.catch_warnings(record=True) as leaked:
+        warnings.simplefilter("always")
+        with pytest.raises(InputError, match="cut.fits: File may have been truncated"):
+            io.read_image(tmp_path / "cut.fits")
+    assert not leaked, [str(w.message) for w in leaked]  # astropy's warning is in the error, not a line of its own
 
 
 def test_fits_without_astropy_is_one_clear_error(tmp_path, monkeypatch):

@@ -93,12 +93,12 @@ def _output_kind(src: Path, dst: Path) -> str | None:
 
 def _kept_alpha(src: Path, dst: Path, alpha):
     """The input's alpha channel where the output format can hold it (PNG, TIFF); else None, said once."""
-    from .io import writable_format
+    from .io import ALPHA_FORMATS, writable_format
 
     if alpha is None:
         return None
     fmt = writable_format(dst)
-    if fmt in ("PNG", "TIFF"):
+    if fmt in ALPHA_FORMATS:
         return alpha
     _say(f"{src}: its alpha channel is not kept: {fmt} files have none (write .png or .tif to keep it)")
     return None

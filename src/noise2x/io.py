@@ -52,6 +52,9 @@ _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif
             ".fits": "FITS", ".fit": "FITS", ".fts": "FITS"}
 _WRITABLE = {"PNG": ("uint8", "uint16"), "JPEG": ("uint8",), "BMP": ("uint8",), "TIFF": ("uint8", "uint16", "float32"),
              "FITS": ("uint8", "uint16", "float32")}
+ALPHA_FORMATS = ("PNG", "TIFF")
+"""Formats (as :func:`writable_format` names them) whose files keep an alpha channel."""
+
 _MAX = {"uint8": 255, "uint16": 65535}
 _SUPPORTED = "PNG, JPEG, BMP, TIFF, FITS (" + " ".join(IMAGE_SUFFIXES) + ")"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -514,25 +517,43 @@ def _astropy_fits():
 
 
 def _fits_image_hdu(hdus, p: Path):
-    """The first HDU holding an image (2-D or more), as astronomy software reads it."""
+    """The first HDU holding an image (2-D or more), as astronomy software reads it; found from the headers
+    alone (its data is not decoded here)."""
     for hdu in hdus:
-        if getattr(hdu, "is_image", False) and hdu.header.get("NAXIS", 0) >= 2 and hdu.data is not None:
+        naxis = hdu.header.get("NAXIS", 0) if getattr(hdu, "is_image", False) else 0
+        if naxis >= 2 and all(hdu.header.get(f"NAXIS{i}", 0) > 0 for i in range(1, naxis + 1)):
             return hdu
     raise InputError(f"cannot read image file {p}: the FITS file holds no image (2-D or more) HDU")
+
+
+def _fits_header(p: Path):
+    """A copy of the header of the first image HDU, without decoding its data."""
+    fits = _astropy_fits()
+    with warnings.catch_warnings(record=True) as said:  # astropy's own lines (e.g. truncation): in our error
+        warnings.simplefilter("always")
+        try:
+            with fits.open(p, memmap=False) as hdus:
+                return _fits_image_hdu(hdus, p).header.copy()
+        except Noise2xError:
+            raise
+        except Exception as exc:
+            raise _unreadable(p, said[0].message if said else exc) from None
 
 
 def _read_fits(p: Path):
     """(N,H,W) stack of the first image HDU (a cube's planes, further axes flattened into N), and its header."""
     fits = _astropy_fits()
-    try:
-        with fits.open(p, memmap=False) as hdus:
-            hdu = _fits_image_hdu(hdus, p)
-            data = np.array(hdu.data)  # scaled by BSCALE/BZERO (16-bit with BZERO 32768: uint16)
-            header = hdu.header.copy()
-    except Noise2xError:
-        raise
-    except Exception as exc:
-        raise _unreadable(p, exc) from None
+    with warnings.catch_warnings(record=True) as said:  # astropy's own lines (e.g. truncation): in our error
+        warnings.simplefilter("always")
+        try:
+            with fits.open(p, memmap=False) as hdus:
+                hdu = _fits_image_hdu(hdus, p)
+                data = np.array(hdu.data)  # scaled by BSCALE/BZERO (16-bit with BZERO 32768: uint16)
+                header = hdu.header.copy()
+        except Noise2xError:
+            raise
+        except Exception as exc:
+            raise _unreadable(p, said[0].message if said else exc) from None
     if data.dtype.kind not in "uif":
         raise InputError(f"{p} holds {data.dtype} samples; expected real numbers (integer or float)")
     data = data.astype(data.dtype.newbyteorder("="), copy=False)  # FITS is big-endian
@@ -540,15 +561,8 @@ def _read_fits(p: Path):
 
 
 def _fits_kind(p: Path) -> str:
-    fits = _astropy_fits()
-    try:
-        with fits.open(p, memmap=False) as hdus:
-            header = _fits_image_hdu(hdus, p).header
-            bitpix, bzero, bscale = header.get("BITPIX"), header.get("BZERO", 0), header.get("BSCALE", 1)
-    except Noise2xError:
-        raise
-    except Exception as exc:
-        raise _unreadable(p, exc) from None
+    header = _fits_header(p)
+    bitpix, bzero, bscale = header.get("BITPIX"), header.get("BZERO", 0), header.get("BSCALE", 1)
     if bitpix == 8 and bzero == 0 and bscale == 1:
         return "uint8"
     if bitpix == 16 and bzero == 32768 and bscale == 1:
@@ -561,7 +575,7 @@ def _fits_bytes(tmp: Path, data: np.ndarray, like: Path | None) -> None:
     fits = _astropy_fits()
     header = None
     if like is not None and _FORMATS.get(Path(like).suffix.lower()) == "FITS":
-        header = _read_fits(Path(like))[1]
+        header = _fits_header(Path(like))
         header.strip()  # SIMPLE, XTENSION, BITPIX, NAXISn, ...: set anew for this data
         for key in ("BZERO", "BSCALE", "BLANK", "CHECKSUM", "DATASUM"):
             header.remove(key, ignore_missing=True, remove_all=True)
@@ -807,7 +821,7 @@ def _writable_array(image, fmt: str, p: Path) -> np.ndarray:
 
 def _with_alpha(arr: np.ndarray, alpha, fmt: str, p: Path) -> np.ndarray:
     """The image with its alpha plane appended as a last sample: (...,2) gray + alpha or (...,4) RGBA."""
-    if fmt not in ("PNG", "TIFF"):
+    if fmt not in ALPHA_FORMATS:
         raise UsageError(f"cannot write {p} with alpha: {fmt} files have no alpha channel (use .png or .tif)")
     a = np.asarray(alpha)
     if a.dtype.kind not in "uif":
