@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -296,7 +297,7 @@ def test_model_only_settings_with_a_direct_method(monkeypatch):
     api.denoise(noisy, method="nlm", noise="gaussian:sigma=25", device="cpu")  # the CPU it runs on anyway
     # chosen here (no method asked for): it runs, and says what it ignored
     choice = pretrained.Choice(method="nlm_calibrated", model=None, reason="test")
-    monkeypatch.setattr(api, "choose_auto", lambda image, noise=None, colour="auto": choice)
+    monkeypatch.setattr(api, "choose_auto", lambda image, noise=None, colour="auto", mask=None: choice)
     lines: list[str] = []
     out = api.denoise(noisy, device="cuda", progress=lines.append)
     assert out.shape == noisy.shape
@@ -335,6 +336,26 @@ def test_a_stack_says_its_choice_once(tmp_path, capsys, gray_image):
     lines = err.splitlines()
     assert sum(line.startswith("using ") for line in lines) == 1, err
     assert sum("a stack of 4 frames" in line for line in lines) == 1, err
+
+
+def test_transparent_pixels_are_left_out_of_the_noise_estimate(tmp_path, capsys):
+    # a cut-out photo: weak noise where it is opaque, black where transparent. Read whole, the image looks
+    # like photon counts with a dark area and its noise like none (sigma 0: nothing was removed)
+    yy, xx = np.mgrid[0:96, 0:120]
+    clean = np.stack([60 + xx, 200 - yy, 90 + 0.5 * (xx + yy)], axis=-1).astype(float)
+    noisy = np.clip(np.round(clean + np.random.default_rng(3).normal(0, 3, clean.shape)), 0, 255).astype(np.uint8)
+    alpha = np.full(clean.shape[:2], 255, np.uint8)
+    alpha[:, :70] = 0
+    noisy[alpha == 0] = 0
+    src = tmp_path / "cutout.png"
+    Image.fromarray(np.dstack([noisy, alpha]), "RGBA").save(src)
+    for method in ("bm3d", None):  # its sigma estimate; the no-option choice
+        code, _, err = _run(capsys, "denoise", str(src), *(["--method", method] if method else []),
+                            "--out", str(tmp_path / "out.png"))
+        assert code == 0, err
+        sigma = float(re.search(r"sigma ([0-9.]+) \((?:estimated|given)\)", err).group(1))
+        assert 2.4 < sigma < 3.6, err
+    assert "using bm3d: white Gaussian noise, estimated sigma" in err, err
 
 
 def test_denoise_and_simulate_keep_the_alpha_channel(tmp_path, capsys, rgb_image):

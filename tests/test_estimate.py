@@ -52,6 +52,59 @@ def test_sigma_ignores_saturated_areas():
     assert estimate.sigma(noisy) == pytest.approx(8, rel=0.1)
 
 
+def test_estimates_ignore_a_constant_fill():
+    # padding, a mask, the fill of transparent pixels: a window of one value carries no noise (a grey fill
+    # read as sigma 0; a fill of 0 beside negative values is not photon counts either)
+    clean = _smooth()[:, ::-1]  # dark on the right
+    noisy = noise.gaussian(clean, sigma=8, rng=4) - 15.0  # some values below 0 there
+    for fill in (128.0, 0.0):
+        x = noisy.copy()
+        x[:, :200] = fill
+        assert estimate.sigma(x) == pytest.approx(8, rel=0.1), fill
+        corr = estimate.correlation(x)
+        assert corr.sigma == pytest.approx(8, rel=0.15) and corr.beta < 0.2, (fill, corr)
+        a, b, se = estimate.poisson_gaussian(x, stderr=True)
+        assert abs(a) < 3 * se and b == pytest.approx(64, rel=0.3), (fill, a, b, se)
+    bright = noise.gaussian(_smooth(), sigma=8, rng=4)  # a photo with no dark pixels (most are)
+    bright[:, :200] = 128.0
+    assert estimate.sigma(bright) == pytest.approx(8, rel=0.1)
+    assert estimate.correlation(bright).sigma == pytest.approx(8, rel=0.15)
+
+
+def test_mask_keeps_the_estimates_to_the_image_data():
+    # weak noise beside a black fill looks like photon counts (zeros with nothing just above them), whose
+    # windows of zeros are readings of a dark area: only a mask (an RGBA image's opaque pixels) tells them apart
+    clean = _smooth()  # 10..245
+    noisy = np.round(noise.gaussian(clean, sigma=3, rng=5))
+    noisy[:, :200] = 0.0
+    mask = np.ones(noisy.shape, bool)
+    mask[:, :200] = False
+    assert estimate.sigma(noisy) < 1.0  # read as noise-free without it
+    assert estimate.sigma(noisy, mask=mask) == pytest.approx(3, rel=0.1)
+    assert estimate.correlation(noisy, mask=mask).sigma == pytest.approx(3, rel=0.15)
+    assert estimate.poisson_gaussian(noisy, mask=mask)[1] == pytest.approx(9, rel=0.3)
+    other = noisy.copy()  # masked pixels that hold something else (here a strong noise), not a fill
+    other[:, :200] = 128.0 + np.random.default_rng(7).normal(0.0, 30.0, (200, 200))
+    assert estimate.sigma(other, mask=mask) == pytest.approx(3, rel=0.1)
+    assert estimate.correlation(other, mask=mask).sigma == pytest.approx(3, rel=0.15)
+    with pytest.raises(UsageError, match="mask has shape"):
+        estimate.sigma(noisy, mask=mask[:, 1:])
+    with pytest.raises(InputError, match="no pixel"):
+        estimate.sigma(noisy, mask=np.zeros_like(mask))
+
+
+def test_windows_of_zero_photons_still_count():
+    # in photon counts a window of zeros is a reading of a dark area (no photon expected), not a fill
+    rng = np.random.default_rng(6)
+    clean = _smooth()
+    clean[:, :60] = 0.0  # a dark area
+    counts = 255.0 * rng.poisson(10 * clean / 255.0) / 10
+    assert estimate._unclipped_windows(counts, 255.0, strict=False)[:, :50].all()
+    gaussian = noise.gaussian(clean, sigma=10, rng=6) - 60.0  # not counts (values below 0): zeros are a fill
+    gaussian[:, :60] = 0.0
+    assert not estimate._unclipped_windows(gaussian, 255.0, strict=False)[:, :50].any()
+
+
 def test_sigma_input_errors():
     with pytest.raises(InputError, match="too small"):
         estimate.sigma(np.zeros((10, 40)))

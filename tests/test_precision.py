@@ -279,7 +279,7 @@ def test_direct_methods_and_precision(gray_image, tmp_path, capsys, monkeypatch)
     from noise2x import pretrained
 
     choice = pretrained.Choice(method="nlm_calibrated", model=None, reason="test")
-    monkeypatch.setattr(api, "choose_auto", lambda image, noise=None, colour="auto": choice)
+    monkeypatch.setattr(api, "choose_auto", lambda image, noise=None, colour="auto", mask=None: choice)
     lines: list[str] = []
     api.denoise(noisy, precision="bf16", progress=lines.append)
     assert any("nlm_calibrated has no precision setting" in line for line in lines)

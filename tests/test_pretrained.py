@@ -559,3 +559,25 @@ def test_very_weak_noise_with_no_options_is_not_made_worse():
         out = api.denoise(noisy, info=info)
         assert info["method"] == "bm3d", info
         assert psnr_8bit(clean, out) > psnr_8bit(clean, noisy) + 0.3
+
+
+def test_choose_reads_the_noise_where_the_mask_says(monkeypatch):
+    # a large image whose data lie off-centre beside a fill (e.g. a transparent border): the estimate window
+    # goes about the data, and reads them only
+    monkeypatch.setattr(pretrained, "ESTIMATE_WINDOW", 64)
+    rng = np.random.default_rng(8)
+    img = np.full((80, 240), 128.0)
+    img[:, 170:] = 100.0 + np.linspace(0.0, 40.0, 70) + rng.normal(0.0, 12.0, (80, 70))
+    mask = np.zeros(img.shape, bool)
+    mask[:, 170:] = True
+    c = pretrained.choose(img, mask=mask)
+    assert c.facts["sigma"] == pytest.approx(12, rel=0.15), c.facts
+    assert c.facts["estimated_on"] == "rows 8.., columns 173.. 64x64" and "estimated_from" not in c.facts, c.facts
+    monkeypatch.setattr(pretrained, "ESTIMATE_WINDOW", 100)  # the window holds fill too: read apart
+    c = pretrained.choose(img, mask=mask)
+    assert c.facts["sigma"] == pytest.approx(12, rel=0.15), c.facts
+    assert c.facts["estimated_from"] == "5600 of 8000 pixels (the rest a fill)", c.facts
+    with pytest.raises(UsageError, match="mask has shape"):
+        pretrained.choose(img, mask=mask[1:])
+    with pytest.raises(UsageError, match="mask has shape"):
+        api.denoise(img, method="bm3d", mask=mask[:, 1:])

@@ -20,7 +20,7 @@ import numpy as np
 from .errors import InputError, UsageError
 
 # Keywords every direct method may accept; they are not user options.
-_RESERVED = ("noise", "rng", "info", "progress")
+_RESERVED = ("noise", "rng", "info", "progress", "mask")
 
 
 def direct_methods() -> dict[str, Callable[..., np.ndarray]]:
@@ -131,8 +131,10 @@ def call_direct(
     options: dict[str, Any] | None = None,
     info: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
+    mask: Any = None,
 ) -> np.ndarray:
-    """Run the direct method ``name`` on one image, checking its options first."""
+    """Run the direct method ``name`` on one image, checking its options first (``mask``: the pixels holding
+    image data, for a method that estimates the noise, as in :func:`denoise`)."""
     fn = resolve_direct(name)
     valid = method_options(fn)
     kwargs: dict[str, Any] = {}
@@ -141,7 +143,7 @@ def call_direct(
             raise UsageError(f"method '{name}' has no option '{key}'; valid options: {', '.join(valid) or 'none'}")
         kwargs[key] = coerce_option(value, valid[key], key)
     params = inspect.signature(fn).parameters
-    extra = {"noise": noise, "rng": rng, "info": info, "progress": progress}
+    extra = {"noise": noise, "rng": rng, "info": info, "progress": progress, "mask": mask}
     kwargs.update({k: v for k, v in extra.items() if k in params})
     out = fn(noisy, **kwargs)
     return np.asarray(out, dtype=np.float64)
@@ -155,15 +157,16 @@ def _noise_spec(noise: Any) -> Any:
     return parse_noise(noise)
 
 
-def choose_auto(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Any:
+def choose_auto(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: Any = None) -> Any:
     """Pick a shipped model or a zero-shot method for an image when the user named none.
 
-    ``colour``: how a gray model will denoise a colour image (as in :func:`denoise`).
+    ``colour``: how a gray model will denoise a colour image (as in :func:`denoise`); ``mask``: the
+    pixels holding image data, the only ones the noise is estimated from (as in :func:`denoise`).
     Returns a :class:`noise2x.pretrained.Choice` (``model`` path or ``method``, and ``reason``).
     """
     from .pretrained import choose
 
-    return choose(image, noise=_noise_spec(noise), colour=colour)
+    return choose(image, noise=_noise_spec(noise), colour=colour, mask=mask)
 
 
 _LOADED: dict[str, Any] = {}
@@ -192,6 +195,7 @@ def denoise(
     device: str = "auto",
     colour: str = "auto",
     precision: str = "fp32",
+    mask: Any = None,
 ) -> np.ndarray:
     """Denoise one image (H,W) or (H,W,C) given in its own units.
 
@@ -226,6 +230,11 @@ def denoise(
         probes stay fp32); the others raise a UsageError for anything but
         fp32, unless chosen with no ``method`` (a progress line then says it
         does not apply).
+    mask : array_like of bool, optional
+        (H,W), True where pixels hold image data: the noise is estimated from
+        them only (the no-option choice, BM3D's and NLM's sigma), e.g. the
+        opaque pixels of an RGBA image, whose transparent ones hold a fill.
+        All pixels are denoised.
 
     Returns
     -------
@@ -238,6 +247,8 @@ def denoise(
     check_colour(colour)
     check_precision(precision)
     image = check_image(image, name="input image")
+    if mask is not None and np.shape(mask) != image.shape[:2]:
+        raise UsageError(f"mask has shape {np.shape(mask)}; the image {image.shape} needs {image.shape[:2]}")
     noise = _noise_spec(noise)
     if model is not None and method is not None:
         raise UsageError("give either a model or a method, not both")
@@ -254,7 +265,7 @@ def denoise(
     if method is None:
         from .pretrained import stabilised
 
-        choice = choose_auto(image, noise=noise, colour=colour)
+        choice = choose_auto(image, noise=noise, colour=colour, mask=mask)
         vst = stabilised(choice, 1 if image.ndim == 2 else image.shape[2], colour)
         reason = choice.reason if vst is None else vst.reason
         model_file = choice.model if vst is None else vst.model  # a shipped model, or None: a direct method
@@ -306,7 +317,7 @@ def denoise(
                              f"precision setting")
         elif progress is not None:
             progress(f"{method} has no precision setting: precision {precision} does not apply")
-    return call_direct(method, image, noise=noise, rng=rng, options=options, info=info, progress=progress)
+    return call_direct(method, image, noise=noise, rng=rng, options=options, info=info, progress=progress, mask=mask)
 
 
 def _record_model_run(info: dict[str, Any] | None, den: Any, image: np.ndarray, colour: str,

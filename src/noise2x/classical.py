@@ -194,10 +194,10 @@ def _vst_params_of(noise: Any) -> tuple[float, float] | None:
     return float(data_range) / float(peak), float(sigma)
 
 
-def _estimate_sigma(image: np.ndarray) -> float:
+def _estimate_sigma(image: np.ndarray, mask: Any = None) -> float:
     from .estimate import sigma as estimate_sigma
 
-    return float(estimate_sigma(image))
+    return float(estimate_sigma(image, mask=mask))
 
 
 def _with_noise_level(
@@ -208,8 +208,10 @@ def _with_noise_level(
     noise: Any,
     info: dict[str, Any] | None,
     method: str,
+    mask: Any = None,
 ) -> np.ndarray:
-    """Run ``core(x, sigma_of_x)`` with the noise level chosen by the module's rules."""
+    """Run ``core(x, sigma_of_x)`` with the noise level chosen by the module's rules (an estimate: from the
+    pixels of ``mask`` where given)."""
     record: dict[str, Any] = {}
     if sigma is not None:
         level = _positive("sigma", sigma, method=method)
@@ -226,7 +228,7 @@ def _with_noise_level(
         stabilised = core(anscombe(image, alpha=alpha, sigma=gauss), 1.0)
         out = inverse_anscombe(stabilised, alpha=alpha, sigma=gauss)
     else:
-        level = _estimate_sigma(image)
+        level = _estimate_sigma(image, mask)
         record.update(sigma=level, sigma_source="estimated")
         if level <= 0:  # a noise-free (e.g. constant) image: nothing to remove
             out = image.copy()
@@ -276,6 +278,7 @@ def bm3d(
     noise: Any = None,
     rng: Any = None,
     info: dict[str, Any] | None = None,
+    mask: Any = None,
     sigma: float | None = None,
     profile: str = "np",
     **unknown: Any,
@@ -292,6 +295,9 @@ def bm3d(
         Unused (BM3D is deterministic); part of the common contract.
     info : dict, optional
         Filled with ``sigma``, ``sigma_source`` (and ``transform`` for Poisson).
+    mask : array_like of bool, optional
+        (H,W), True where pixels hold image data: an estimated sigma is read
+        from them only (e.g. the opaque pixels of an RGBA image).
     sigma : float, optional
         Gaussian noise level in the image's units; overrides ``noise`` and the
         estimate.
@@ -308,7 +314,8 @@ def bm3d(
         raise UsageError(f"method 'bm3d': unknown profile {profile!r}; valid: {', '.join(_BM3D_PROFILES)}")
     image = _check_image(noisy)
     out = _with_noise_level(
-        image, lambda x, s: _bm3d_core(x, s, profile=profile), sigma=sigma, noise=noise, info=info, method="bm3d"
+        image, lambda x, s: _bm3d_core(x, s, profile=profile), sigma=sigma, noise=noise, info=info, method="bm3d",
+        mask=mask,
     )
     return out.reshape(np.shape(noisy))
 
@@ -340,6 +347,7 @@ def nlm(
     noise: Any = None,
     rng: Any = None,
     info: dict[str, Any] | None = None,
+    mask: Any = None,
     sigma: float | None = None,
     h: float | None = None,
     patch_size: int = 5,
@@ -358,6 +366,9 @@ def nlm(
         Unused (deterministic); part of the common contract.
     info : dict, optional
         Filled with ``sigma``, ``sigma_source`` (and ``transform``, ``h``).
+    mask : array_like of bool, optional
+        (H,W), True where pixels hold image data: an estimated sigma is read
+        from them only (e.g. the opaque pixels of an RGBA image).
     sigma : float, optional
         Gaussian noise level in the image's units; overrides ``noise`` and the
         estimate.
@@ -383,7 +394,7 @@ def nlm(
             info["h"] = strength
         return _nlm_core(x, level, h=strength, patch_size=patch_size, patch_distance=patch_distance)
 
-    out = _with_noise_level(image, core, sigma=sigma, noise=noise, info=info, method="nlm")
+    out = _with_noise_level(image, core, sigma=sigma, noise=noise, info=info, method="nlm", mask=mask)
     return out.reshape(np.shape(noisy))
 
 

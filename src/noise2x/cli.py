@@ -205,11 +205,14 @@ def cmd_denoise(args: argparse.Namespace) -> int:
                 said.add(line)
                 _say(line)
 
-        for frame in stack:
+        for i, frame in enumerate(stack):
+            # fully transparent pixels hold a fill (often black or white), not the scene: the noise is read
+            # from the others
+            opaque = None if alpha is None or (alpha[i] > 0).all() else alpha[i] > 0
             frames.append(denoise(
                 frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
                 tta=args.tta, options=options, rng=args.seed, info=info, progress=say_once, device=args.device,
-                colour=args.colour, precision=args.precision,
+                colour=args.colour, precision=args.precision, mask=opaque,
             ))
         out = frames[0] if len(frames) == 1 else np.stack(frames)
         # the alpha channel is kept as it is: opacity is not noise

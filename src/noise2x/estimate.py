@@ -28,6 +28,7 @@ _PATCH = 7  # window size for the weak-texture test and the patch PCA
 _CONF = 1.0 - 1e-6  # a pure-noise window passes the weak-texture test with this probability
 _BLOCK = 16  # row blocks alternate between the two halves of the cross-fitted PCA
 _STRIDE = 2  # column stride of the PCA patches
+_FILL = 5  # a block of this size holding a single value is a fill (not noise): see _unclipped_windows
 _LAPLACE = np.outer([1.0, -2.0, 1.0], [1.0, -2.0, 1.0])  # Immerkaer's mask; sum of squares 36
 
 
@@ -39,6 +40,19 @@ def _channels(noisy) -> list[np.ndarray]:
     if min(x.shape[:2]) < 2 * _PATCH:
         raise InputError(f"noisy image is too small to estimate its noise: {x.shape[:2]} (needs at least {2 * _PATCH}x{2 * _PATCH})")
     return [x] if x.ndim == 2 else [x[..., c] for c in range(x.shape[2])]
+
+
+def _valid(mask, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The (H,W) boolean mask of pixels holding image data (None: all of them)."""
+    if mask is None:
+        return None
+    m = np.asarray(mask)
+    if m.shape != tuple(shape[:2]):
+        raise UsageError(f"mask has shape {m.shape}; the image {tuple(shape)} needs {tuple(shape[:2])}")
+    m = m.astype(bool)
+    if not m.any():
+        raise InputError("the mask leaves no pixel to estimate the noise from")
+    return None if m.all() else m
 
 
 def _box_sum(a: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -90,14 +104,16 @@ def _texture_threshold(ps: int = _PATCH, conf: float = _CONF) -> float:
     return float(stats.gamma.ppf(conf, rank / 2.0, scale=2.0 * np.trace(dd) / rank))
 
 
-def _unclipped_windows(img: np.ndarray, data_range: float, *, strict: bool, ps: int = _PATCH) -> np.ndarray:
-    """Windows free of clipping: pixels exactly at 0 or ``data_range``.
+def _unclipped_windows(img: np.ndarray, data_range: float, *, strict: bool, ps: int = _PATCH,
+                       valid: np.ndarray | None = None) -> np.ndarray:
+    """Windows free of clipping (pixels exactly at 0 or ``data_range``) and of fills.
 
     Saturated areas carry no (or less) noise and would pass for flat regions.
     ``strict``: a window may hold no such pixel (right for Gaussian noise,
     which never lands exactly on them unless clipped); otherwise fewer than
     half of its pixels (Poisson counts of 0, or of exactly the peak, are
-    normal). If that leaves fewer than 1% of the windows, all are used.
+    normal). If that leaves fewer than 1% of the windows, all are used (all
+    those inside ``valid``).
 
     A bound counts as clipping only where nothing lies beyond it, and 0 not
     where the image holds photon counts: zeros with no values just above
@@ -106,15 +122,40 @@ def _unclipped_windows(img: np.ndarray, data_range: float, *, strict: bool, ps: 
     photon). Leaving out windows rich in such zeros keeps those where the
     noise itself brought more photons, and at a few photons read the noise
     up to twice too strong.
+
+    A window holding a 5x5 block of a single value is left out too: noise
+    next to never gives one, so it is a fill (padding, a mask, transparent
+    pixels of an RGBA image, a blank border), whose flat windows made the
+    weak-texture estimators read the noise as absent or correlated. Not in
+    photon counts, where a dark area reads zeros throughout (a fill of zeros
+    there is told apart only by ``valid``).
+
+    ``valid``: where given, only windows of its pixels (all True) count, and
+    the tests above look at those pixels only.
     """
-    positive = img[img > 0.0]
-    counts = positive.size > 0 and np.count_nonzero(positive < 0.01 * data_range) <= 1e-3 * positive.size
-    at_low = (img == 0.0) if img.min() >= 0.0 and not counts else np.zeros(img.shape, bool)
-    at_high = (img == data_range) if img.max() <= data_range else np.zeros(img.shape, bool)
+    seen = img if valid is None else img[valid]
+    positive = seen[seen > 0.0]
+    counts = (seen.min() == 0.0 and positive.size > 0
+              and np.count_nonzero(positive < 0.01 * data_range) <= 1e-3 * positive.size)
+    at_low = (img == 0.0) if seen.min() >= 0.0 and not counts else np.zeros(img.shape, bool)
+    at_high = (img == data_range) if seen.max() <= data_range else np.zeros(img.shape, bool)
     at_edge = (at_low | at_high).astype(np.float64)
     count = _box_sum(at_edge, ps, ps)
     keep = count < 0.5 if strict else count < 0.5 * ps * ps
-    return keep if np.count_nonzero(keep) >= 0.01 * keep.size else np.ones_like(keep)
+    # a 5x5 block of one value is a fill, not noise (which puts equal values side by side now and then, a whole
+    # block next to never): padding, a mask, transparent pixels, a blank border; a window holding one is left
+    # out. Not in photon counts, where a dark area reads zeros throughout (and few photons repeat a value)
+    constant = np.zeros((img.shape[0] - _FILL + 1, img.shape[1] - _FILL + 1), bool)
+    if not counts:
+        steps = _box_sum((img[:, 1:] != img[:, :-1]).astype(np.float64), _FILL, _FILL - 1)
+        steps += _box_sum((img[1:, :] != img[:-1, :]).astype(np.float64), _FILL - 1, _FILL)
+        constant = steps < 0.5
+    filled = _box_sum(constant.astype(np.float64), ps - _FILL + 1, ps - _FILL + 1) > 0.5
+    inside = np.ones_like(keep) if valid is None else _box_sum((~valid).astype(np.float64), ps, ps) < 0.5
+    keep &= ~filled & inside
+    if np.count_nonzero(keep) >= 0.01 * keep.size:
+        return keep
+    return inside if inside.any() else np.ones_like(keep)  # (nearly) all clipped: every window of the data
 
 
 # --------------------------------------------------------------------------- sigma
@@ -182,7 +223,7 @@ def _var_pca(img: np.ndarray, usable: np.ndarray, tau: float) -> float | None:
     return var
 
 
-def sigma(noisy, *, data_range: float = 255.0) -> float:
+def sigma(noisy, *, data_range: float = 255.0, mask=None) -> float:
     """Standard deviation of additive white Gaussian noise, in the image's units.
 
     Two estimators look at the weak-texture windows (gradient energy no more
@@ -207,6 +248,9 @@ def sigma(noisy, *, data_range: float = 255.0) -> float:
         (H,W) or (H,W,3) image, at least 14x14.
     data_range : float
         The image's full scale (255 for 8-bit), used to spot clipped pixels.
+    mask : array_like of bool, optional
+        (H,W), True where pixels hold image data: only windows of them are
+        read (e.g. the opaque pixels of an RGBA image; a fill elsewhere).
 
     Returns
     -------
@@ -215,8 +259,10 @@ def sigma(noisy, *, data_range: float = 255.0) -> float:
     """
     tau = _texture_threshold()
     values = []
-    for img in _channels(noisy):
-        usable = _unclipped_windows(img, data_range, strict=True)
+    chans = _channels(noisy)
+    valid = _valid(mask, chans[0].shape)
+    for img in chans:
+        usable = _unclipped_windows(img, data_range, strict=True, valid=valid)
         v_lap = _var_laplace(img, usable, tau)
         v_pca = _var_pca(img, usable, tau)
         v = v_lap if v_pca is None else min(v_lap, v_pca)
@@ -227,8 +273,8 @@ def sigma(noisy, *, data_range: float = 255.0) -> float:
 # --------------------------------------------------------------------------- Poisson-Gaussian
 
 
-def poisson_gaussian(noisy, *, data_range: float = 255.0,
-                     stderr: bool = False) -> tuple[float, float] | tuple[float, float, float]:
+def poisson_gaussian(noisy, *, data_range: float = 255.0, stderr: bool = False,
+                     mask=None) -> tuple[float, float] | tuple[float, float, float]:
     """Parameters ``(a, b)`` of signal-dependent noise ``Var[y | x] = a * x + b``.
 
     In the spirit of Foi et al. (IEEE TIP 2008): at each pixel a local mean
@@ -263,6 +309,8 @@ def poisson_gaussian(noisy, *, data_range: float = 255.0,
     stderr : bool
         Also return the standard error of ``a`` (``inf`` where no line could
         be fitted).
+    mask : array_like of bool, optional
+        (H,W), True where pixels hold image data (see :func:`sigma`).
 
     Returns
     -------
@@ -272,8 +320,10 @@ def poisson_gaussian(noisy, *, data_range: float = 255.0,
     ps = _PATCH
     tau = _texture_threshold()
     means, energies, textures = [], [], []
-    for img in _channels(noisy):
-        usable = _unclipped_windows(img, data_range, strict=False)
+    chans = _channels(noisy)
+    valid = _valid(mask, chans[0].shape)
+    for img in chans:
+        usable = _unclipped_windows(img, data_range, strict=False, valid=valid)
         lap = _laplace(img)
         off = (ps - 3) // 2  # align the (H-2)-grid response with the (H-ps+1) window grid centres
         lap = lap[off : off + usable.shape[0], off : off + usable.shape[1]]
@@ -391,19 +441,20 @@ def _second_difference_var(img: np.ndarray, lag: int, keep: np.ndarray) -> float
 CORRELATION_FRACTION = 0.1
 
 
-def _flat_centres(img: np.ndarray, *, far: int, fraction: float, data_range: float) -> np.ndarray:
+def _flat_centres(img: np.ndarray, *, far: int, fraction: float, data_range: float,
+                  valid: np.ndarray | None = None) -> np.ndarray:
     """The flattest ``fraction`` of the pixels (lowest smoothed gradient) whose (2*far+1)-window is not saturated."""
     from scipy import ndimage
 
     ps = 2 * far + 1
-    unclipped = _unclipped_windows(img, data_range, strict=False, ps=ps)
+    unclipped = _unclipped_windows(img, data_range, strict=False, ps=ps, valid=valid)
     ok = np.zeros(img.shape, bool)
     ok[far : far + unclipped.shape[0], far : far + unclipped.shape[1]] = unclipped
     grad = ndimage.gaussian_gradient_magnitude(ndimage.gaussian_filter(img, 2.0), 1.0)
     return ok & (grad <= np.quantile(grad[ok], fraction))
 
 
-def correlation(noisy, *, radius: int = 2, data_range: float = 255.0) -> CorrelationEstimate:
+def correlation(noisy, *, radius: int = 2, data_range: float = 255.0, mask=None) -> CorrelationEstimate:
     """Marginal std and spatial autocorrelation of the noise, and the correlated() ``beta``.
 
     Second differences ``y(p-l) - 2y(p) + y(p+l)`` cancel smooth (locally
@@ -433,6 +484,8 @@ def correlation(noisy, *, radius: int = 2, data_range: float = 255.0) -> Correla
         uncorrelated beyond 2k pixels.
     data_range : float
         The image's full scale (255 for 8-bit), used to spot saturated areas.
+    mask : array_like of bool, optional
+        (H,W), True where pixels hold image data (see :func:`sigma`).
 
     Returns
     -------
@@ -443,12 +496,13 @@ def correlation(noisy, *, radius: int = 2, data_range: float = 255.0) -> Correla
     k = int(radius)
     far = 2 * k + 1
     chans = _channels(noisy)
+    valid = _valid(mask, chans[0].shape)
     if min(chans[0].shape) <= 2 * far + 2:
         raise InputError(f"noisy image {chans[0].shape} is too small for radius {k}")
     lags = np.arange(1, far + 1)
     v = np.zeros(len(lags))
     for img in chans:
-        keep = _flat_centres(img, far=far, fraction=CORRELATION_FRACTION, data_range=data_range)
+        keep = _flat_centres(img, far=far, fraction=CORRELATION_FRACTION, data_range=data_range, valid=valid)
         v += np.array([_second_difference_var(img, int(lag), keep) for lag in lags]) / len(chans)
     c0 = v[-1] / 6.0
     cov = {0: c0}

@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from ..io import to_8bit_units
 
 __all__ = ["Choice", "choose", "find", "list_models", "model_path", "noise_beta", "plane_share"]
@@ -295,19 +295,20 @@ def _in_range(value: float, bounds: Any) -> bool:
     return lo / RANGE_SLACK <= value <= hi * RANGE_SLACK
 
 
-def noise_beta(image: np.ndarray) -> float:
+def noise_beta(image: np.ndarray, mask: np.ndarray | None = None) -> float:
     """The noise's estimated correlation ``beta`` (:func:`noise2x.estimate.correlation`) as the choice reads it.
 
     A gray image is read as it is. A colour image is read channel by channel and the median taken: in the
     mean of the channels, noise drawn independently per channel drops by sqrt(3) while the texture stays,
     which moves a photo towards the weak-noise regime where texture reads as correlation (CBSD68 with
-    white noise: BENCHMARKS.md, "Colour images through the gray models").
+    white noise: BENCHMARKS.md, "Colour images through the gray models"). ``mask``: the pixels holding
+    image data (:func:`noise2x.estimate.correlation`).
     """
     from .. import estimate
 
     if image.ndim == 2:
-        return float(estimate.correlation(image).beta)
-    return float(np.median([estimate.correlation(image[..., c]).beta for c in range(image.shape[-1])]))
+        return float(estimate.correlation(image, mask=mask).beta)
+    return float(np.median([estimate.correlation(image[..., c], mask=mask).beta for c in range(image.shape[-1])]))
 
 
 def plane_share(channels: int, colour: str = "auto") -> float:
@@ -324,12 +325,13 @@ def plane_share(channels: int, colour: str = "auto") -> float:
     return float(np.linalg.norm(LUMA_CHROMA, axis=1).max())
 
 
-def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Choice:
+def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: Any = None) -> Choice:
     """Pick a shipped model or a zero-shot method for ``image`` ((H,W) or (H,W,C) float, its own units).
 
     ``colour`` is how a gray model will denoise a colour image (:data:`noise2x.predict.COLOUR_MODES`):
     it sets the noise level of the planes the model sees (:func:`plane_share`), which a narrow model's
-    range must hold.
+    range must hold. ``mask`` ((H,W) bool, optional): the pixels holding image data, the only ones the
+    noise is estimated from (e.g. the opaque pixels of an RGBA image; a fill elsewhere).
     """
     from .. import estimate
 
@@ -428,17 +430,35 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
     else:
         h, w = img.shape[:2]
         wh, ww = min(h, ESTIMATE_WINDOW), min(w, ESTIMATE_WINDOW)
+        valid = None if mask is None else np.asarray(mask, bool)
+        if valid is not None and valid.shape != (h, w):
+            raise UsageError(f"mask has shape {valid.shape}; the image {image.shape} needs {(h, w)}")
+        if valid is not None and not valid.any():
+            raise InputError("no pixel holds image data (the mask is empty): nothing to estimate the noise from")
         if (wh, ww) != (h, w):
-            img = img[(h - wh) // 2: (h - wh) // 2 + wh, (w - ww) // 2: (w - ww) // 2 + ww]
-            facts["estimated_on"] = f"centre {wh}x{ww}"
-        beta = noise_beta(img)
+            top, left = (h - wh) // 2, (w - ww) // 2
+            where = "centre"
+            if valid is not None:  # the window about the middle of the image data
+                rows, cols = np.flatnonzero(valid.any(1)), np.flatnonzero(valid.any(0))
+                top = min(max((rows[0] + rows[-1] + 1 - wh) // 2, 0), h - wh)
+                left = min(max((cols[0] + cols[-1] + 1 - ww) // 2, 0), w - ww)
+                where = f"rows {top}.., columns {left}.."
+            img = img[top: top + wh, left: left + ww]
+            valid = None if valid is None else valid[top: top + wh, left: left + ww]
+            facts["estimated_on"] = f"{where} {wh}x{ww}"
+        if valid is not None and valid.all():
+            valid = None
+        if valid is not None:
+            facts["estimated_from"] = f"{int(np.count_nonzero(valid))} of {valid.size} pixels (the rest a fill)"
+        beta = noise_beta(img, valid)
         facts["beta"] = round(beta, 3)
         correlated = ""
         if beta > CORRELATED_BETA:
             correlated = f"spatially correlated noise (estimated beta {beta:.2f}); {_WHITE_PART}; its white part: "
-        a, b, a_err = estimate.poisson_gaussian(img, stderr=True)
-        mean_level = float(np.mean(img))
-        sigma = estimate.sigma(img)
+        a, b, a_err = estimate.poisson_gaussian(img, stderr=True, mask=valid)
+        data = img if valid is None else img[valid]
+        mean_level = float(np.mean(data))
+        sigma = estimate.sigma(img, mask=valid)
         facts.update({"sigma": round(sigma, 3), "poisson_a": round(a, 4), "poisson_b": round(b, 3),
                       "poisson_a_stderr": round(a_err, 4)})
         dominates = SHOT_DOMINATES_GRAY if channels == 1 else SHOT_DOMINATES
@@ -457,7 +477,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto") -> Cho
             # calibration images the narrow model was ahead of the wide one on such readings at white sigma 5-10
             # (0.24-0.49 dB on them) and at correlated beta 0.5, sigma 5 and 10 (0.45, 0.25), 0.07 dB behind at
             # sigma 25 (BENCHMARKS.md, "Very weak noise")
-            bright = max(float(np.percentile(img, 99)), 0.0)
+            bright = max(float(np.percentile(data, 99)), 0.0)
             sigma_bright = max(sigma, float(np.sqrt(max(a, 0.0) * bright + max(b, 0.0))))
             facts["sigma_bright"] = round(sigma_bright, 3)
             narrow_level = sigma_bright * share
