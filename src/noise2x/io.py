@@ -526,34 +526,29 @@ def _fits_image_hdu(hdus, p: Path):
     raise InputError(f"cannot read image file {p}: the FITS file holds no image (2-D or more) HDU")
 
 
-def _fits_header(p: Path):
-    """A copy of the header of the first image HDU, without decoding its data."""
+def _from_fits_image(p: Path, take):
+    """``take(hdu)`` of the first image HDU of ``p``, inside the open file; any failure as one InputError."""
     fits = _astropy_fits()
     with warnings.catch_warnings(record=True) as said:  # astropy's own lines (e.g. truncation): in our error
         warnings.simplefilter("always")
         try:
             with fits.open(p, memmap=False) as hdus:
-                return _fits_image_hdu(hdus, p).header.copy()
+                return take(_fits_image_hdu(hdus, p))
         except Noise2xError:
             raise
         except Exception as exc:
             raise _unreadable(p, said[0].message if said else exc) from None
+
+
+def _fits_header(p: Path):
+    """A copy of the header of the first image HDU, without decoding its data."""
+    return _from_fits_image(p, lambda hdu: hdu.header.copy())
 
 
 def _read_fits(p: Path):
     """(N,H,W) stack of the first image HDU (a cube's planes, further axes flattened into N), and its header."""
-    fits = _astropy_fits()
-    with warnings.catch_warnings(record=True) as said:  # astropy's own lines (e.g. truncation): in our error
-        warnings.simplefilter("always")
-        try:
-            with fits.open(p, memmap=False) as hdus:
-                hdu = _fits_image_hdu(hdus, p)
-                data = np.array(hdu.data)  # scaled by BSCALE/BZERO (16-bit with BZERO 32768: uint16)
-                header = hdu.header.copy()
-        except Noise2xError:
-            raise
-        except Exception as exc:
-            raise _unreadable(p, said[0].message if said else exc) from None
+    # (the data scaled by BSCALE/BZERO: 16-bit with BZERO 32768 reads as uint16)
+    data, header = _from_fits_image(p, lambda hdu: (np.array(hdu.data), hdu.header.copy()))
     if data.dtype.kind not in "uif":
         raise InputError(f"{p} holds {data.dtype} samples; expected real numbers (integer or float)")
     data = data.astype(data.dtype.newbyteorder("="), copy=False)  # FITS is big-endian
