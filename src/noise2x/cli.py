@@ -207,8 +207,9 @@ def cmd_denoise(args: argparse.Namespace) -> int:
 
         for i, frame in enumerate(stack):
             # fully transparent pixels hold a fill (often black or white), not the scene: the noise is read
-            # from the others
-            opaque = None if alpha is None or (alpha[i] > 0).all() else alpha[i] > 0
+            # from the others (from all where none is opaque)
+            opaque = None if alpha is None else alpha[i] > 0
+            opaque = None if opaque is None or opaque.all() or not opaque.any() else opaque
             frames.append(denoise(
                 frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
                 tta=args.tta, options=options, rng=args.seed, info=info, progress=say_once, device=args.device,
