@@ -7,7 +7,7 @@ Every dataset/noise pair of the committed benchmark files is rebuilt by PROTOCOL
 one of its channels holds such a block and is not photon counts (as _unclipped_windows decides). Untouched
 inputs get the same estimates, choices and outputs as before the rule.
 """
-import glob, json, os, sys
+import glob, json, os
 import numpy as np
 from noise2x import io
 from noise2x.estimate import _box_sum
