@@ -18,38 +18,44 @@ from noise2x import api, io
 from noise2x.metrics import psnr
 from noise2x.noise import protocol_noisy
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cbsd68"))
-ap.add_argument("--limit", type=int, default=8)
-ap.add_argument("--noises", default="gaussian:sigma=3,gaussian:sigma=15")
-ap.add_argument("--out", default=None)
-args = ap.parse_args()
-start = time.time()
-rows = []
-for spec in args.noises.split(","):
-    for i, path in enumerate(io.list_images(args.data)[: args.limit]):
-        clean = io.read_image(path)
-        noisy = np.clip(np.round(protocol_noisy(clean, spec, index=i)), 0, 255)
-        opaque = np.ones(clean.shape[:2], bool)
-        opaque[:, : clean.shape[1] * 2 // 3] = False
-        noisy[~opaque] = 0.0
-        row = {"noise": spec, "image": os.path.basename(str(path)), "noisy": psnr(clean[opaque], noisy[opaque])}
-        for name, mask in (("whole", None), ("opaque", opaque)):
-            info = {}
-            out = api.denoise(noisy, mask=mask, info=info)
-            row[name] = psnr(clean[opaque], out[opaque])
-            row[name + "_route"] = str(info.get("method"))
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-summary = {}
-for spec in args.noises.split(","):
-    r = [x for x in rows if x["noise"] == spec]
-    summary[spec] = {k: round(float(np.mean([x[k] for x in r])), 3) for k in ("noisy", "whole", "opaque")}
-    print(spec, summary[spec], flush=True)
-if args.out:
-    meta = {"command": "python scripts/cutout_check.py " + " ".join(f"--{k} {v}" for k, v in vars(args).items() if v),
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(start)), "wall_seconds": round(time.time() - start),
-            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"}
-    with open(args.out + ".tmp", "w") as fh:
-        json.dump({"rows": rows, "summary": summary, "meta": meta}, fh, indent=1)
-    os.replace(args.out + ".tmp", args.out)
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cbsd68"))
+    ap.add_argument("--limit", type=int, default=8)
+    ap.add_argument("--noises", default="gaussian:sigma=3,gaussian:sigma=15")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args(argv)
+    start = time.time()
+    rows = []
+    for spec in args.noises.split(","):
+        for i, path in enumerate(io.list_images(args.data)[: args.limit]):
+            clean = io.read_image(path)
+            noisy = np.clip(np.round(protocol_noisy(clean, spec, index=i)), 0, 255)
+            opaque = np.ones(clean.shape[:2], bool)
+            opaque[:, : clean.shape[1] * 2 // 3] = False
+            noisy[~opaque] = 0.0
+            row = {"noise": spec, "image": os.path.basename(str(path)), "noisy": psnr(clean[opaque], noisy[opaque])}
+            for name, mask in (("whole", None), ("opaque", opaque)):
+                info = {}
+                out = api.denoise(noisy, mask=mask, info=info)
+                row[name] = psnr(clean[opaque], out[opaque])
+                row[name + "_route"] = str(info.get("method"))
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    summary = {}
+    for spec in args.noises.split(","):
+        r = [x for x in rows if x["noise"] == spec]
+        summary[spec] = {k: round(float(np.mean([x[k] for x in r])), 3) for k in ("noisy", "whole", "opaque")}
+        print(spec, summary[spec], flush=True)
+    if args.out:
+        meta = {"command": "python scripts/cutout_check.py " + " ".join(f"--{k} {v}" for k, v in vars(args).items() if v),
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(start)), "wall_seconds": round(time.time() - start),
+                "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"}
+        with open(args.out + ".tmp", "w") as fh:
+            json.dump({"rows": rows, "summary": summary, "meta": meta}, fh, indent=1)
+        os.replace(args.out + ".tmp", args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

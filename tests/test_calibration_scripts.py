@@ -848,3 +848,22 @@ def test_shot_threshold_counts_no_ratio_where_the_slope_gate_refuses_poisson(tmp
     monkeypatch.setattr(api, "denoise", fake_denoise)
     (row,) = cal.measure([("g", tmp_path, [0])], ["gaussian:sigma=5"])
     assert row["ratio"] is None
+
+
+def test_cutout_check_reads_the_opaque_pixels_and_writes_its_record(tmp_path):
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    yy, xx = np.mgrid[0:48, 0:72]
+    clean = np.stack([60 + xx, 200 - yy, 90 + 0.5 * (xx + yy)], axis=-1).astype(np.uint8)  # no dark pixels
+    (tmp_path / "data").mkdir()
+    write_image(tmp_path / "data" / "a.png", clean)
+    out = tmp_path / "cut.json"
+    check = _load("cutout_check")
+    assert check.main(["--data", str(tmp_path / "data"), "--limit", "1", "--noises", "gaussian:sigma=3",
+                       "--out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    (row,) = record["rows"]
+    assert row["opaque"] > row["whole"] + 1.0, row  # read whole, the black fill passes for photon counts
+    assert record["meta"]["command"].startswith("python scripts/cutout_check.py")
