@@ -42,8 +42,9 @@ def _channels(noisy) -> list[np.ndarray]:
     return [x] if x.ndim == 2 else [x[..., c] for c in range(x.shape[2])]
 
 
-def _valid(mask, shape: tuple[int, ...]) -> np.ndarray | None:
-    """The (H,W) boolean mask of pixels holding image data (None: all of them)."""
+def data_mask(mask, shape: tuple[int, ...]) -> np.ndarray | None:
+    """``mask`` checked against an image of ``shape``: the (H,W) bool pixels holding image data, None where all
+    do (or no mask is given). UsageError for a wrong shape, InputError for an empty mask."""
     if mask is None:
         return None
     m = np.asarray(mask)
@@ -260,7 +261,7 @@ def sigma(noisy, *, data_range: float = 255.0, mask=None) -> float:
     tau = _texture_threshold()
     values = []
     chans = _channels(noisy)
-    valid = _valid(mask, chans[0].shape)
+    valid = data_mask(mask, chans[0].shape)
     for img in chans:
         usable = _unclipped_windows(img, data_range, strict=True, valid=valid)
         v_lap = _var_laplace(img, usable, tau)
@@ -321,7 +322,7 @@ def poisson_gaussian(noisy, *, data_range: float = 255.0, stderr: bool = False,
     tau = _texture_threshold()
     means, energies, textures = [], [], []
     chans = _channels(noisy)
-    valid = _valid(mask, chans[0].shape)
+    valid = data_mask(mask, chans[0].shape)
     for img in chans:
         usable = _unclipped_windows(img, data_range, strict=False, valid=valid)
         lap = _laplace(img)
@@ -496,7 +497,7 @@ def correlation(noisy, *, radius: int = 2, data_range: float = 255.0, mask=None)
     k = int(radius)
     far = 2 * k + 1
     chans = _channels(noisy)
-    valid = _valid(mask, chans[0].shape)
+    valid = data_mask(mask, chans[0].shape)
     if min(chans[0].shape) <= 2 * far + 2:
         raise InputError(f"noisy image {chans[0].shape} is too small for radius {k}")
     lags = np.arange(1, far + 1)

@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, UsageError
+from ..errors import UsageError
 from ..io import to_8bit_units
 
 __all__ = ["Choice", "choose", "find", "list_models", "model_path", "noise_beta", "plane_share"]
@@ -430,11 +430,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
     else:
         h, w = img.shape[:2]
         wh, ww = min(h, ESTIMATE_WINDOW), min(w, ESTIMATE_WINDOW)
-        valid = None if mask is None else np.asarray(mask, bool)
-        if valid is not None and valid.shape != (h, w):
-            raise UsageError(f"mask has shape {valid.shape}; the image {image.shape} needs {(h, w)}")
-        if valid is not None and not valid.any():
-            raise InputError("no pixel holds image data (the mask is empty): nothing to estimate the noise from")
+        valid = estimate.data_mask(mask, img.shape)  # None where every pixel holds data
         if (wh, ww) != (h, w):
             top, left = (h - wh) // 2, (w - ww) // 2
             where = "centre"
