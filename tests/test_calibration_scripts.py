@@ -867,3 +867,23 @@ def test_cutout_check_reads_the_opaque_pixels_and_writes_its_record(tmp_path):
     (row,) = record["rows"]
     assert row["opaque"] > row["whole"] + 1.0, row  # read whole, the black fill passes for photon counts
     assert record["meta"]["command"].startswith("python scripts/cutout_check.py")
+
+
+def test_blanks_check_compares_the_fills_and_writes_its_record(tmp_path):
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    yy, xx = np.mgrid[0:64, 0:96]
+    (tmp_path / "data").mkdir()
+    write_image(tmp_path / "data" / "a.png", 60 + xx + 40 * np.sin(yy / 6.0))
+    out = tmp_path / "blanks.json"
+    check = _load("blanks_check")
+    assert check.main(["--data", str(tmp_path / "data"), "--limit", "1", "--noises", "gaussian:sigma=15",
+                       "--out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    (row,) = record["rows"]
+    assert 0.15 < row["blank_fraction"] < 0.5, row
+    assert row["blanks_border"] > max(row["edge_border"], row["zero_border"]) + 1.0, row  # the mirror fill
+    assert record["summary"]["gaussian:sigma=15"]["blanks_ahead_of_edge"] == 1
+    assert record["meta"]["command"].startswith("python scripts/blanks_check.py")

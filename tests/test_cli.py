@@ -414,3 +414,48 @@ def test_denoise_a_fits_image_keeps_its_header_and_units(tmp_path, capsys, gray_
     assert code == 2
     assert "a FITS output holds gray images and stacks" in _one_error_line(err)
     assert not (tmp_path / "colour.fits").exists()
+
+
+def test_denoise_blanks_keeps_nan_pixels_blank(tmp_path, capsys, gray_image):
+    fits = pytest.importorskip("astropy.io.fits")
+    rng = np.random.default_rng(4)
+    noisy = (gray_image + rng.normal(0, 10, gray_image.shape)).astype(np.float32)
+    noisy[:, :9] = np.nan  # outside a mosaic's footprint
+    noisy[20:24, 15:19] = np.nan
+    hdu = fits.PrimaryHDU(noisy)
+    hdu.header["OBJECT"] = "M 31"
+    src = tmp_path / "m.fits"
+    hdu.writeto(src)
+    code, _, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "o.fits"))
+    assert code == 1 and "NaN" in err and "--blanks" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "o.fits").exists()
+    code, _, err = _run(capsys, "denoise", str(src), "--blanks", "--method", "bm3d", "--out", str(tmp_path / "o.fits"))
+    assert code == 0, err
+    assert f"{np.isnan(noisy).sum()} blank pixels kept blank" in err, err
+    out = fits.getdata(tmp_path / "o.fits")
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(noisy))
+    assert fits.getheader(tmp_path / "o.fits")["OBJECT"] == "M 31"
+    data = ~np.isnan(noisy)
+    assert np.abs(out[data] - gray_image[data]).mean() < 0.6 * np.abs(noisy[data] - gray_image[data]).mean()
+    code, _, err = _run(capsys, "denoise", str(src), "--blanks", "--method", "bm3d", "--out", str(tmp_path / "o.png"))
+    assert code == 0, err
+    with Image.open(tmp_path / "o.png") as im:
+        assert im.mode == "LA"
+        np.testing.assert_array_equal(np.asarray(im)[..., 1], np.where(data, 255, 0))
+    # 16-bit counts whose blank pixels hold the header's BLANK value (read as NaN): a FITS output holds
+    # them as NaN, in float32
+    raw = np.clip(np.round(1000 + 40 * gray_image + rng.normal(0, 200, gray_image.shape)), 0, 65535) - 32768
+    raw[:5, :5] = -32768
+    hdu = fits.PrimaryHDU(raw.astype(np.int16))
+    hdu.header["BZERO"], hdu.header["BSCALE"], hdu.header["BLANK"] = 32768, 1, -32768
+    hdu.writeto(tmp_path / "u.fits")
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "u.fits"), "--out", str(tmp_path / "o16.fits"))
+    assert code == 1 and "25 NaN" in _one_error_line(err), err
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "u.fits"), "--blanks", "--out", str(tmp_path / "o16.fits"))
+    assert code == 0, err
+    out = fits.getdata(tmp_path / "o16.fits")
+    assert out.dtype.kind == "f" and out.dtype.itemsize == 4 and np.isnan(out).sum() == 25 and np.isnan(out[:5, :5]).all()
+    # an output that cannot mark them is refused before any work
+    code, _, err = _run(capsys, "denoise", str(src), "--blanks", "--out", str(tmp_path / "o.jpg"))
+    assert code == 2 and "JPEG files cannot mark" in _one_error_line(err) and "using" not in err, err
+    assert not (tmp_path / "o.jpg").exists()

@@ -636,3 +636,74 @@ def test_written_files_get_the_usual_mode_not_the_temporary_files(tmp_path):
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     finally:
         os.umask(mask)
+
+
+def test_fill_blanks_mirrors_the_data_beside_them():
+    a = np.arange(20.0).reshape(4, 5)
+    a[:, :2] = np.nan
+    a[0, 4] = np.nan
+    filled, data = io.fill_blanks(a)
+    np.testing.assert_array_equal(data, ~np.isnan(a))
+    # row 1: (1,1) mirrors (1,3) across (1,2); (1,0) mirrors (1,4). (0,0)'s mirror point (0,4) is blank: the
+    # nearest data value. (0,4) has nearest data (0,3) or (1,4), whose mirror points hold 2 and 14
+    np.testing.assert_array_equal(filled[1:], [[9, 8, 7, 8, 9], [14, 13, 12, 13, 14], [19, 18, 17, 18, 19]])
+    assert filled[0, 0] == 2 and filled[0, 1] == 3 and filled[0, 4] in (2, 14)
+    np.testing.assert_array_equal(filled[~np.isnan(a)], a[~np.isnan(a)])
+    # colour: only the blank values are filled; the pixel counts as blank (not data) for the estimate
+    rgb = np.stack([np.arange(9.0).reshape(3, 3)] * 3, axis=-1)
+    rgb[1, 1, 0] = np.nan
+    filled, data = io.fill_blanks(rgb)
+    assert not data[1, 1] and data.sum() == 8
+    assert np.isfinite(filled).all() and filled[1, 1, 1] == 4
+    # nothing blank: the image as check_image returns it
+    filled, data = io.fill_blanks(np.ones((4, 4, 1), np.uint8))
+    assert filled.shape == (4, 4) and data.all()
+    with pytest.raises(InputError, match="every pixel is blank"):
+        io.fill_blanks(np.full((4, 4), np.nan))
+    with pytest.raises(InputError, match="NaN/inf"):
+        io.fill_blanks(np.where(np.eye(4) > 0, np.inf, np.nan))
+
+
+def test_nan_is_read_as_blank_pixels_only_when_asked(tmp_path):
+    img = np.arange(48, dtype=np.float32).reshape(6, 8)
+    img[:, :3] = np.nan
+    tifffile.imwrite(tmp_path / "m.tif", img)
+    with pytest.raises(InputError, match=r"18 NaN/inf values \(of 48\); if NaN marks blank pixels .*--blanks"):
+        io.read_image(tmp_path / "m.tif")
+    got = io.read_image(tmp_path / "m.tif", blanks=True)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(img))
+    stack, alpha = io.read_stack_with_alpha(tmp_path / "m.tif", blanks=True)
+    assert stack.shape == (1, 6, 8) and np.isnan(stack).sum() == 18 and alpha is None
+    img[0, 5] = np.inf  # inf is no blank
+    tifffile.imwrite(tmp_path / "i.tif", img)
+    with pytest.raises(InputError, match="1 inf value .*only NaN marks a blank pixel"):
+        io.read_stack(tmp_path / "i.tif", blanks=True)
+
+
+def test_write_image_marks_blank_pixels(tmp_path):
+    img = np.full((6, 8, 3), 100.0)
+    img[:2, :3] = np.nan
+    img[5, 7, 1] = np.nan  # one channel blank: the pixel is blank
+    blank = np.isnan(img).any(axis=-1)
+    with pytest.raises(InputError, match="NaN"):
+        io.write_image(tmp_path / "a.tif", img)
+    io.write_image(tmp_path / "a.tif", img, blanks=True)  # float32: NaN as it is
+    np.testing.assert_array_equal(np.isnan(tifffile.imread(tmp_path / "a.tif")), np.isnan(img))
+    io.write_image(tmp_path / "a.png", img, blanks=True)  # transparent
+    with Image.open(tmp_path / "a.png") as im:
+        assert im.mode == "RGBA"
+        out = np.asarray(im)
+    np.testing.assert_array_equal(out[..., 3], np.where(blank, 0, 255))
+    assert (out[~blank, :3] == 100).all() and (out[:2, :3, :3] == 0).all()
+    alpha = np.full((6, 8), 128.0)  # an alpha given: blank pixels are transparent in it
+    io.write_image(tmp_path / "b.png", img[..., 0], alpha=alpha, blanks=True)
+    with Image.open(tmp_path / "b.png") as im:
+        np.testing.assert_array_equal(np.asarray(im)[..., 1], np.where(np.isnan(img[..., 0]), 0, 128))
+    io.write_image(tmp_path / "c.tif", img, kind="uint16", blanks=True)  # an integer TIFF: alpha too
+    with tifffile.TiffFile(tmp_path / "c.tif") as tif:
+        data = tif.asarray()
+    np.testing.assert_array_equal(data[..., 3], np.where(blank, 0, 65535))
+    with pytest.raises(UsageError, match="JPEG uint8 samples cannot mark them"):
+        io.write_image(tmp_path / "a.jpg", img, blanks=True)
+    assert not (tmp_path / "a.jpg").exists()
+    io.write_image(tmp_path / "d.jpg", np.nan_to_num(img), blanks=True)  # nothing blank: nothing to mark

@@ -581,3 +581,42 @@ def test_choose_reads_the_noise_where_the_mask_says(monkeypatch):
         pretrained.choose(img, mask=mask[1:])
     with pytest.raises(UsageError, match="mask has shape"):
         api.denoise(img, method="bm3d", mask=mask[:, 1:])
+
+
+def test_denoise_takes_nan_as_blank_pixels_when_asked():
+    # a mosaic's edge: NaN left of column 48. The blanks come back NaN, the noise is read from the data only,
+    # and the data beside the blanks are denoised as well as those far from them: a copy of the nearest data
+    # pixel (edge padding) would make streaks of its noise, which the model keeps
+    from scipy import ndimage
+
+    from noise2x.errors import InputError
+    from noise2x.metrics import psnr
+
+    rng = np.random.default_rng(5)
+    clean = textured_image(128, 30.0, 5)[:96]
+    noisy = clean + rng.normal(0, 15, clean.shape)
+    blank = np.zeros(clean.shape, bool)
+    blank[:, :48] = True
+    blank[40:50, 90:100] = True  # a masked star
+    with_nan = np.where(blank, np.nan, noisy)
+    with pytest.raises(InputError, match="NaN.*pass blanks=True"):
+        api.denoise(with_nan)
+    info = {}
+    out = api.denoise(with_nan, blanks=True, info=info)
+    np.testing.assert_array_equal(np.isnan(out), blank)
+    assert info["blank_pixels"] == blank.sum() and info["method"] == "model gray-gaussian-low", info
+    assert info["estimated_from"] == f"{(~blank).sum()} of {blank.size} pixels (the rest a fill)", info
+    assert info["estimated_sigma"] == pytest.approx(15, rel=0.15), info
+    border = ~blank & ndimage.binary_dilation(blank, iterations=6)
+    rows, cols = ndimage.distance_transform_edt(blank, return_distances=False, return_indices=True)
+    edge = api.denoise(noisy[rows, cols], mask=~blank)
+    gain = psnr(clean[border][None], out[border][None]) - psnr(clean[border][None], edge[border][None])
+    assert gain > 1.0, gain
+    # a mask given beside the blanks: both are left out of the estimate
+    mask = np.ones(clean.shape, bool)
+    mask[:, 100:] = False
+    info = {}
+    api.denoise(with_nan, blanks=True, mask=mask, info=info)
+    assert info["estimated_from"].startswith(f"{(~blank & mask).sum()} of"), info
+    with pytest.raises(UsageError, match="mask has shape"):
+        api.denoise(with_nan, blanks=True, mask=mask[1:])

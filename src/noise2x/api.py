@@ -196,6 +196,7 @@ def denoise(
     colour: str = "auto",
     precision: str = "fp32",
     mask: Any = None,
+    blanks: bool = False,
 ) -> np.ndarray:
     """Denoise one image (H,W) or (H,W,C) given in its own units.
 
@@ -235,18 +236,37 @@ def denoise(
         them only (the no-option choice, BM3D's and NLM's sigma), e.g. the
         opaque pixels of an RGBA image, whose transparent ones hold a fill.
         All pixels are denoised.
+    blanks : bool
+        NaN values mark blank pixels (no data; the FITS convention): they
+        are filled from the nearest pixel holding data for the denoiser
+        (:func:`noise2x.io.fill_blanks`), left out of the noise estimate (as
+        ``mask`` leaves pixels out) and come back NaN. Without it NaN is an
+        error.
 
     Returns
     -------
     ndarray
         The denoised image, float64, same shape as ``image``.
     """
-    from .io import check_image
+    from .io import check_image, fill_blanks
     from .predict import check_colour, check_precision
 
     check_colour(colour)
     check_precision(precision)
-    image = check_image(image, name="input image")
+    if blanks:
+        raw = np.asarray(image)
+        image, data = fill_blanks(raw, name="input image")
+        if not data.all():
+            if mask is not None and np.shape(mask) != image.shape[:2]:
+                raise UsageError(f"mask has shape {np.shape(mask)}; the image {image.shape} needs {image.shape[:2]}")
+            out = denoise(image, model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
+                          options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
+                          precision=precision, mask=data if mask is None else data & np.asarray(mask, dtype=bool))
+            out[np.isnan(raw).reshape(out.shape)] = np.nan  # blank values come back blank
+            if info is not None:
+                info["blank_pixels"] = int(data.size - np.count_nonzero(data))
+            return out
+    image = check_image(image, name="input image", hint="; if NaN marks blank pixels (no data), pass blanks=True")
     if mask is not None and np.shape(mask) != image.shape[:2]:
         raise UsageError(f"mask has shape {np.shape(mask)}; the image {image.shape} needs {image.shape[:2]}")
     noise = _noise_spec(noise)
@@ -271,7 +291,8 @@ def denoise(
         model_file = choice.model if vst is None else vst.model  # a shipped model, or None: a direct method
         if info is not None:
             info["auto"] = reason
-            info.update({f"estimated_{k}": v for k, v in choice.facts.items() if k not in ("offset", "scale")})
+            info.update({k if k.startswith("estimated_") else f"estimated_{k}": v  # (estimated_on, _from as they are)
+                         for k, v in choice.facts.items() if k not in ("offset", "scale")})
         if progress is not None:
             progress(f"using {model_file.stem if model_file else choice.method}: {reason}")
         if model_file is not None:

@@ -91,6 +91,20 @@ def _output_kind(src: Path, dst: Path) -> str | None:
     return "uint8"
 
 
+def _blank_kind(src: Path, dst: Path, kind: str | None) -> str | None:
+    """The output kind for an image with blank (NaN) pixels: float32 in TIFF and FITS (NaN), else a PNG's
+    (transparent); a UsageError for files that cannot mark them."""
+    from .io import writable_format
+
+    fmt = writable_format(dst)
+    if fmt in ("TIFF", "FITS"):
+        return "float32"
+    if fmt != "PNG":
+        raise UsageError(f"{src} has blank (NaN) pixels, which {fmt} files cannot mark: write {dst.stem}.fits "
+                         f"or .tif (NaN) or .png (transparent)")
+    return kind
+
+
 def _kept_alpha(src: Path, dst: Path, alpha):
     """The input's alpha channel where the output format can hold it (PNG, TIFF); else None, said once."""
     from .io import ALPHA_FORMATS, writable_format
@@ -115,8 +129,10 @@ def _targets(files: list[Path], out: str, folder_input: bool) -> list[Path]:
     return [Path(out)]
 
 
-def _check_targets(files: list[Path], targets: list[Path]) -> None:
-    """Fail before any work when an output cannot be written or would overwrite its input."""
+def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False) -> None:
+    """Fail before any work when an output cannot be written or would overwrite its input (``blanks``: NaN
+    in the inputs marks blank pixels; an output that cannot mark them is refused as each file is read,
+    before its work: only a single output file can change the format)."""
     from .io import read_stack, writable_format
 
     for folder in {t.parent for t in targets}:
@@ -128,10 +144,10 @@ def _check_targets(files: list[Path], targets: list[Path]) -> None:
         out_fmt, in_fmt = writable_format(dst), writable_format(src)
         if dst.exists() and dst.resolve() == src.resolve():
             raise UsageError(f"output {dst} would overwrite its input; choose another --out")
-        if out_fmt not in ("TIFF", "FITS") and in_fmt in ("TIFF", "FITS") and len(read_stack(src)) > 1:
+        if out_fmt not in ("TIFF", "FITS") and in_fmt in ("TIFF", "FITS") and len(read_stack(src, blanks=blanks)) > 1:
             raise UsageError(f"{src} holds several images; only a TIFF or FITS output (.tif, .fits) can hold them, "
                              f"not {dst}")
-        if out_fmt == "FITS" and in_fmt != "FITS" and read_stack(src).ndim == 4:
+        if out_fmt == "FITS" and in_fmt != "FITS" and read_stack(src, blanks=blanks).ndim == 4:
             raise UsageError(f"{src} is a colour image; a FITS output holds gray images and stacks: write "
                              f"{dst.stem}.tif or .png")
 
@@ -167,7 +183,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .api import denoise, load_model, parse_options
-    from .io import read_stack_with_alpha, write_image
+    from .io import fill_blanks, read_stack_with_alpha, write_image
     from .noise import parse_noise
 
     if args.model and args.method:
@@ -177,7 +193,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     files = _expand_inputs(args.inputs)
     folder_input = any(Path(i).is_dir() for i in args.inputs)
     targets = _targets(files, args.out, folder_input)
-    _check_targets(files, targets)
+    _check_targets(files, targets, args.blanks)
     if not args.method and args.precision != "fp32":  # a model (given or shipped) runs: can the device run it?
         # (a direct method's precision is checked by api.denoise)
         from .predict import check_precision, resolve_device
@@ -189,11 +205,15 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         _say(f"model {args.model}: {model.describe()}")
     start = time.perf_counter()
     for n, (src, dst) in enumerate(zip(files, targets), 1):
-        stack, alpha = read_stack_with_alpha(src)
+        stack, alpha = read_stack_with_alpha(src, blanks=args.blanks)
+        kind = _output_kind(src, dst)
+        blank = args.blanks and bool(np.isnan(stack).any())
+        if blank:  # found before the work: can the output mark blank pixels?
+            kind = _blank_kind(src, dst, kind)
         info: dict[str, Any] = {}
         t0 = time.perf_counter()
         frames = []
-        warning = model.units_warning(stack[0]) if model is not None else None
+        warning = model.units_warning(fill_blanks(stack[0])[0] if blank else stack[0]) if model is not None else None
         if warning:
             _say(f"warning: {src}: {warning}")
         if len(stack) > 1:
@@ -213,11 +233,11 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             frames.append(denoise(
                 frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
                 tta=args.tta, options=options, rng=args.seed, info=info, progress=say_once, device=args.device,
-                colour=args.colour, precision=args.precision, mask=opaque,
+                colour=args.colour, precision=args.precision, mask=opaque, blanks=args.blanks,
             ))
         out = frames[0] if len(frames) == 1 else np.stack(frames)
         # the alpha channel is kept as it is: opacity is not noise
-        write_image(dst, out, kind=_output_kind(src, dst), alpha=_kept_alpha(src, dst, alpha), like=src)
+        write_image(dst, out, kind=kind, alpha=_kept_alpha(src, dst, alpha), like=src, blanks=blank)
         used = info.get("method") or "model"
         extra = f", sigma {info['sigma']:.2f} ({info.get('sigma_source', '')})" if "sigma" in info else ""
         if "transform" in info:
@@ -228,6 +248,9 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             extra += ", gray model on " + COLOUR_LABELS[info["colour"]]
         if info.get("precision", "fp32") != "fp32":
             extra += f", {info['precision']}"
+        if blank:
+            nan = np.isnan(stack)
+            extra += f", {np.count_nonzero(nan.any(axis=-1) if stack.ndim == 4 else nan)} blank pixels kept blank"
         _say(f"[{n}/{len(files)}] {src} -> {dst} ({used}{extra}, {time.perf_counter() - t0:.1f} s)")
     print(f"denoised {len(files)} image(s) in {time.perf_counter() - start:.1f} s -> {args.out}")
     return 0
@@ -382,6 +405,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="arithmetic of a model's forward pass (and of zs_n2n's and mash's training): bf16 is "
                         "1.5 to 2 times as fast on a CPU with bfloat16 instructions (AVX512-BF16, AMX), fp16 runs "
                         "on a GPU (default fp32)")
+    d.add_argument("--blanks", action="store_true",
+                   help="NaN values mark blank pixels (no data; the FITS convention): they are filled from the "
+                        "nearest data for the denoiser, left out of the noise estimate and written back as NaN "
+                        "(float32 .tif or .fits) or transparent (.png); without it NaN is an error")
     d.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
     d.add_argument("--seed", type=_seed, default=0, help="seed for stochastic methods")
     d.add_argument("--device", default="auto",
