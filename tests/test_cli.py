@@ -455,6 +455,13 @@ def test_denoise_blanks_keeps_nan_pixels_blank(tmp_path, capsys, gray_image):
     assert code == 0, err
     out = fits.getdata(tmp_path / "o16.fits")
     assert out.dtype.kind == "f" and out.dtype.itemsize == 4 and np.isnan(out).sum() == 25 and np.isnan(out[:5, :5]).all()
+    # a cube: each frame's blanks apart; an empty plane stays empty
+    cube = np.stack([noisy, np.full_like(noisy, np.nan), np.nan_to_num(noisy, nan=50.0)])
+    fits.PrimaryHDU(cube).writeto(tmp_path / "cube.fits")
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "cube.fits"), "--blanks", "--method", "bm3d",
+                        "--out", str(tmp_path / "ocube.fits"))
+    assert code == 0 and "frame 2 holds no data (every pixel blank): kept blank" in err, err
+    np.testing.assert_array_equal(np.isnan(fits.getdata(tmp_path / "ocube.fits")), np.isnan(cube))
     # an output that cannot mark them is refused before any work
     code, _, err = _run(capsys, "denoise", str(src), "--blanks", "--out", str(tmp_path / "o.jpg"))
     assert code == 2 and "JPEG files cannot mark" in _one_error_line(err) and "using" not in err, err

@@ -226,6 +226,10 @@ def cmd_denoise(args: argparse.Namespace) -> int:
                 _say(line)
 
         for i, frame in enumerate(stack):
+            if blank and len(stack) > 1 and np.isnan(frame).all():  # a cube's empty plane stays empty
+                _say(f"{src}: frame {i + 1} holds no data (every pixel blank): kept blank")
+                frames.append(np.array(frame, dtype=np.float64))
+                continue
             # fully transparent pixels hold a fill (often black or white), not the scene: the noise is read
             # from the others (from all where none is opaque)
             opaque = None if alpha is None else alpha[i] > 0
