@@ -583,6 +583,23 @@ def test_choose_reads_the_noise_where_the_mask_says(monkeypatch):
         api.denoise(img, method="bm3d", mask=mask[:, 1:])
 
 
+def test_choose_finds_data_in_separate_areas(monkeypatch):
+    # two fields of a mosaic in opposite corners: the middle of their bounding box holds no data, and the
+    # estimate window goes where the most data lie
+    monkeypatch.setattr(pretrained, "ESTIMATE_WINDOW", 64)
+    rng = np.random.default_rng(8)
+    img = np.full((200, 300), 128.0)
+    mask = np.zeros(img.shape, bool)
+    mask[:50, :60] = True
+    mask[130:, 220:] = True  # the larger one
+    img[mask] = 100.0 + rng.normal(0.0, 12.0, np.count_nonzero(mask))
+    c = pretrained.choose(img, mask=mask)
+    assert c.facts["estimated_on"] == "rows 132.., columns 220.. 64x64", c.facts  # a grid of 4 px
+    assert "estimated_from" not in c.facts, c.facts  # data only
+    assert c.facts["sigma"] == pytest.approx(12, rel=0.15), c.facts
+    assert pretrained._data_window(mask, 64, 64, step=32) == (128, 224)  # a coarse grid: 62 x 64 data pixels
+
+
 def test_denoise_takes_nan_as_blank_pixels_when_asked():
     # a mosaic's edge: NaN left of column 48. The blanks come back NaN, the noise is read from the data only,
     # and the data beside the blanks are denoised as well as those far from them: a copy of the nearest data

@@ -325,6 +325,37 @@ def plane_share(channels: int, colour: str = "auto") -> float:
     return float(np.linalg.norm(LUMA_CHROMA, axis=1).max())
 
 
+def _data_window(valid: np.ndarray, wh: int, ww: int, step: int | None = None) -> tuple[int, int]:
+    """(top, left) of a wh x ww window over the image data (``valid``): about the middle of the data's
+    bounding box, unless a window on a grid of ``step`` pixels (default: a 16th of the window) holds more
+    data pixels (data in separate areas, e.g. two fields of a mosaic in opposite corners, may leave the
+    middle empty)."""
+    h, w = valid.shape
+    step = step or max(1, min(wh, ww) // 16)
+    rows, cols = np.flatnonzero(valid.any(1)), np.flatnonzero(valid.any(0))
+    top = min(max((rows[0] + rows[-1] + 1 - wh) // 2, 0), h - wh)
+    left = min(max((cols[0] + cols[-1] + 1 - ww) // 2, 0), w - ww)
+    best = int(np.count_nonzero(valid[top: top + wh, left: left + ww]))
+    if best == wh * ww:
+        return top, left
+    # data pixels per step x step block (the last row and column of blocks may be partial), then the
+    # windows of whole blocks that fit, through a summed-area table of the blocks
+    ys, xs = np.arange(0, h, step), np.arange(0, w, step)
+    blocks = np.add.reduceat(np.add.reduceat(valid.astype(np.int64), ys, axis=0), xs, axis=1)
+    table = np.zeros((len(ys) + 1, len(xs) + 1), np.int64)
+    table[1:, 1:] = blocks.cumsum(0).cumsum(1)
+    bh, bw = wh // step, ww // step
+    tops, lefts = ys[ys <= h - wh] // step, xs[xs <= w - ww] // step
+    if bh == 0 or bw == 0 or not len(tops) or not len(lefts):
+        return top, left
+    t, l = tops[:, None], lefts[None, :]
+    sums = table[t + bh, l + bw] - table[t, l + bw] - table[t + bh, l] + table[t, l]
+    i, j = np.unravel_index(int(np.argmax(sums)), sums.shape)
+    if sums[i, j] > best:
+        return int(tops[i] * step), int(lefts[j] * step)
+    return top, left
+
+
 def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: Any = None) -> Choice:
     """Pick a shipped model or a zero-shot method for ``image`` ((H,W) or (H,W,C) float, its own units).
 
@@ -434,10 +465,8 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         if (wh, ww) != (h, w):
             top, left = (h - wh) // 2, (w - ww) // 2
             where = "centre"
-            if valid is not None:  # the window about the middle of the image data
-                rows, cols = np.flatnonzero(valid.any(1)), np.flatnonzero(valid.any(0))
-                top = min(max((rows[0] + rows[-1] + 1 - wh) // 2, 0), h - wh)
-                left = min(max((cols[0] + cols[-1] + 1 - ww) // 2, 0), w - ww)
+            if valid is not None:  # the window about the middle of the image data, or where most data lie
+                top, left = _data_window(valid, wh, ww)
                 where = f"rows {top}.., columns {left}.."
             img = img[top: top + wh, left: left + ww]
             valid = None if valid is None else valid[top: top + wh, left: left + ww]
