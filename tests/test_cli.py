@@ -466,3 +466,24 @@ def test_denoise_blanks_keeps_nan_pixels_blank(tmp_path, capsys, gray_image):
     code, _, err = _run(capsys, "denoise", str(src), "--blanks", "--out", str(tmp_path / "o.jpg"))
     assert code == 2 and "JPEG files cannot mark" in _one_error_line(err) and "using" not in err, err
     assert not (tmp_path / "o.jpg").exists()
+
+
+def test_denoise_compressed_fits_in_a_folder(tmp_path, capsys, gray_image):
+    fits = pytest.importorskip("astropy.io.fits")
+    rng = np.random.default_rng(6)
+    noisy = np.clip(np.round(1000 + 40 * gray_image + rng.normal(0, 200, gray_image.shape)), 0, 65535)
+    header = fits.Header([("OBJECT", "NGC 2"), ("EXPTIME", 30.0)])
+    (tmp_path / "in").mkdir()
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(noisy.astype(np.uint16), header=header,
+                                                       compression_type="RICE_1")]).writeto(tmp_path / "in" / "a.fz")
+    fits.PrimaryHDU(noisy.astype(np.float32), header=header).writeto(tmp_path / "in" / "b.fits.gz")
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "in"), "--method", "bm3d", "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    with fits.open(tmp_path / "out" / "a.fz") as hdus:
+        assert isinstance(hdus[1], fits.CompImageHDU) and hdus[1].header["OBJECT"] == "NGC 2"
+        a = np.array(hdus[1].data)
+    assert a.dtype == np.uint16  # the input's kind
+    assert (tmp_path / "out" / "b.fits.gz").read_bytes()[:2] == b"\x1f\x8b"
+    b = fits.getdata(tmp_path / "out" / "b.fits.gz")
+    for out in (a, b):
+        assert np.abs(out - (1000 + 40 * gray_image)).mean() < 0.6 * np.abs(noisy - (1000 + 40 * gray_image)).mean()

@@ -340,6 +340,44 @@ def test_fits_written_like_its_input_keeps_the_header(tmp_path):
     assert not (tmp_path / "rgb.fits").exists() and not (tmp_path / "a.fits").exists()
 
 
+def test_compressed_fits_round_trips_losslessly_and_keeps_the_header(tmp_path):
+    # tile-compressed (.fz, as fpack writes) and gzipped (.fits.gz) FITS, read and written
+    fits = pytest.importorskip("astropy.io.fits")
+    header = fits.Header([("OBJECT", "M 51"), ("CTYPE1", "RA---TAN"), ("EXPTIME", 60.0)])
+    u16 = _rand((40, 50), 65535, 50).astype(np.uint16)
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(u16, header=header, compression_type="RICE_1")]).writeto(
+        tmp_path / "in.fz")
+    np.testing.assert_array_equal(io.read_image(tmp_path / "in.fz"), u16)
+    assert io.image_kind(tmp_path / "in.fz") == "uint16"
+    flt = np.random.default_rng(51).normal(100, 10, (40, 50)).astype(np.float32)
+    flt[:4, :4] = np.nan
+    for name, data, kind in (("f.fz", flt, "float32"), ("u.FZ", u16, "uint16"), ("b.fz", u16 // 257, "uint8"),
+                             ("f.fits.gz", flt, "float32"), ("u.fit.gz", u16, "uint16")):
+        io.write_image(tmp_path / name, data, kind=kind, like=tmp_path / "in.fz", blanks=True)
+        back = io.read_image(tmp_path / name, blanks=True)
+        np.testing.assert_array_equal(back, data)  # lossless, NaN included (NaN == NaN here)
+        assert io.image_kind(tmp_path / name) == kind
+        with fits.open(tmp_path / name) as hdus:
+            image = hdus[-1]
+            assert (image.header["OBJECT"], image.header["EXPTIME"]) == ("M 51", 60.0)
+            assert isinstance(image, fits.CompImageHDU) == name.lower().endswith(".fz")
+    assert (tmp_path / "f.fits.gz").read_bytes()[:2] == b"\x1f\x8b"  # gzip
+    smooth = np.add.outer(np.arange(200), np.arange(200)).astype(np.uint16)  # compressed: far smaller
+    io.write_image(tmp_path / "s.fits", smooth, kind="uint16")
+    io.write_image(tmp_path / "s.fits.gz", smooth, kind="uint16")
+    io.write_image(tmp_path / "s.fz", smooth, kind="uint16")
+    plain = (tmp_path / "s.fits").stat().st_size
+    assert (tmp_path / "s.fz").stat().st_size < plain / 2 and (tmp_path / "s.fits.gz").stat().st_size < plain / 2
+    for name in ("s.fits", "s.fits.gz", "s.fz"):
+        (tmp_path / name).unlink()
+    assert [f.name for f in io.list_images(tmp_path)] == ["b.fz", "f.fits.gz", "f.fz", "in.fz", "u.FZ", "u.fit.gz"]
+    (tmp_path / "x.gz").write_bytes((tmp_path / "f.fits.gz").read_bytes())  # a gzipped file, not named FITS
+    with pytest.raises(InputError, match="unsupported image file"):
+        io.read_image(tmp_path / "x.gz")
+    with pytest.raises(UsageError, match="unsupported file extension"):
+        io.write_image(tmp_path / "y.gz", flt)
+
+
 def test_bad_fits_files_are_input_errors(tmp_path):
     fits = pytest.importorskip("astropy.io.fits")
     (tmp_path / "junk.fits").write_bytes(b"SIMPLE  = not really a FITS file" * 3)

@@ -12,7 +12,9 @@ Pillow decodes PNG/JPEG/BMP, except 16-bit colour PNG, which Pillow reduces to
 codec in this module. tifffile reads and writes TIFF. astropy (the optional
 extra ``noise2x[fits]``) reads and writes FITS: the first image HDU, a data
 cube as a stack, rows as stored; an output written ``like`` a FITS input keeps
-its header (WCS, exposure, ...).
+its header (WCS, exposure, ...). Compressed FITS too: tile-compressed
+(``.fz``, as fpack writes; written losslessly: Rice for integers, GZIP_2
+unquantised for floats) and gzipped (``.fits.gz``).
 """
 
 from __future__ import annotations
@@ -43,14 +45,17 @@ __all__ = [
     "write_image",
 ]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".fits", ".fit", ".fts")
-"""File extensions (lower case) that the reader and writer understand."""
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".fits", ".fit", ".fts", ".fz", ".fits.gz",
+                  ".fit.gz", ".fts.gz")
+"""File extensions (lower case) that the reader and writer understand (``.fz``: tile-compressed FITS;
+``.fits.gz``: gzipped FITS)."""
 
 KINDS = ("uint8", "uint16", "float32")
 """Sample kinds an image file can store (see :func:`image_kind`)."""
 
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF",
-            ".fits": "FITS", ".fit": "FITS", ".fts": "FITS"}
+            ".fits": "FITS", ".fit": "FITS", ".fts": "FITS", ".fz": "FITS", ".fits.gz": "FITS", ".fit.gz": "FITS",
+            ".fts.gz": "FITS"}
 _WRITABLE = {"PNG": ("uint8", "uint16"), "JPEG": ("uint8",), "BMP": ("uint8",), "TIFF": ("uint8", "uint16", "float32"),
              "FITS": ("uint8", "uint16", "float32")}
 ALPHA_FORMATS = ("PNG", "TIFF")
@@ -287,7 +292,7 @@ def list_images(path: str | os.PathLike) -> list[Path]:
         files = [
             f
             for f in p.iterdir()
-            if not f.name.startswith(".") and f.suffix.lower() in IMAGE_SUFFIXES and f.is_file()
+            if not f.name.startswith(".") and _suffix(f) in IMAGE_SUFFIXES and f.is_file()
         ]
         if not files:
             raise InputError(f"no image files in folder {p} (looked for {' '.join(IMAGE_SUFFIXES)})")
@@ -296,8 +301,17 @@ def list_images(path: str | os.PathLike) -> list[Path]:
     return [p]
 
 
+def _suffix(path: str | os.PathLike) -> str:
+    """A file name's extension, lower case; the two last ones for a gzipped FITS file (``.fits.gz``)."""
+    name = Path(path).name.lower()
+    for double in (".fits.gz", ".fit.gz", ".fts.gz"):
+        if name.endswith(double) and len(name) > len(double):
+            return double
+    return Path(name).suffix
+
+
 def _format_of(path: Path) -> str:
-    fmt = _FORMATS.get(path.suffix.lower())
+    fmt = _FORMATS.get(_suffix(path))
     if fmt is None:
         raise InputError(f"unsupported image file {path}: supported formats are {_SUPPORTED}")
     return fmt
@@ -662,16 +676,25 @@ def _fits_kind(p: Path) -> str:
     return "float32"
 
 
-def _fits_bytes(tmp: Path, data: np.ndarray, like: Path | None) -> None:
-    """Write (H,W) or (N,H,W) as the primary HDU, with the descriptive cards of ``like``'s image header."""
+def _fits_bytes(tmp: Path, data: np.ndarray, like: Path | None, suffix: str = ".fits") -> None:
+    """Write (H,W) or (N,H,W) with the descriptive cards of ``like``'s image header: as the primary HDU, or
+    tile-compressed after an empty primary HDU (``suffix`` ``.fz``; lossless: Rice for integers, GZIP_2
+    unquantised for floats); ``tmp`` named ``*.gz`` is gzipped."""
     fits = _astropy_fits()
     header = None
-    if like is not None and _FORMATS.get(Path(like).suffix.lower()) == "FITS":
+    if like is not None and _FORMATS.get(_suffix(like)) == "FITS":
         header = _fits_header(Path(like))
         header.strip()  # SIMPLE, XTENSION, BITPIX, NAXISn, ...: set anew for this data
         for key in ("BZERO", "BSCALE", "BLANK", "CHECKSUM", "DATASUM"):
             header.remove(key, ignore_missing=True, remove_all=True)
-    fits.PrimaryHDU(np.ascontiguousarray(data), header=header).writeto(tmp, output_verify="silentfix")
+    data = np.ascontiguousarray(data)
+    if suffix == ".fz":
+        kind = "GZIP_2" if data.dtype.kind == "f" else "RICE_1"
+        hdus = fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(data, header=header, compression_type=kind,
+                                                                   quantize_level=0.0)])
+    else:
+        hdus = fits.HDUList([fits.PrimaryHDU(data, header=header)])
+    hdus.writeto(tmp, output_verify="silentfix")  # gzipped by astropy where the name ends in .gz (tmp's does)
 
 
 # --------------------------------------------------------------------------- 16-bit PNG codec
@@ -799,7 +822,7 @@ def writable_format(path: str | os.PathLike) -> str:
     command can check its outputs before any work.
     """
     p = Path(path)
-    fmt = _FORMATS.get(p.suffix.lower())
+    fmt = _FORMATS.get(_suffix(p))
     if fmt is None:
         raise UsageError(f"cannot write {p}: unsupported file extension {p.suffix!r}; use one of {' '.join(IMAGE_SUFFIXES)}")
     if fmt == "FITS":
@@ -897,7 +920,7 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
     with atomic_path(p) as tmp:
         try:
             if fmt == "FITS":
-                _fits_bytes(tmp, data, None if like is None else Path(like))
+                _fits_bytes(tmp, data, None if like is None else Path(like), _suffix(p))
             else:
                 _encode(tmp, data, fmt, kind, alpha is not None)
         except Noise2xError:
