@@ -462,6 +462,19 @@ def test_denoise_blanks_keeps_nan_pixels_blank(tmp_path, capsys, gray_image):
                         "--out", str(tmp_path / "ocube.fits"))
     assert code == 0 and "frame 2 holds no data (every pixel blank): kept blank" in err, err
     np.testing.assert_array_equal(np.isnan(fits.getdata(tmp_path / "ocube.fits")), np.isnan(cube))
+    # 0 outside the footprint (--blank-value 0): the zeros come back 0, in any output; a cube's plane of
+    # zeros stays as it is
+    zeros = np.nan_to_num(noisy, nan=0.0)
+    fits.PrimaryHDU(np.stack([zeros, np.zeros_like(zeros)])).writeto(tmp_path / "z.fits")
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "z.fits"), "--blank-value", "0", "--method", "bm3d",
+                        "--out", str(tmp_path / "oz.fits"))
+    assert code == 0 and "frame 2 holds no data" in err, err
+    assert f"{(zeros == 0).sum() + zeros.size} blank pixels kept blank" in err, err
+    out = fits.getdata(tmp_path / "oz.fits")
+    np.testing.assert_array_equal(out == 0, np.stack([zeros == 0, np.ones_like(data)]))
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "z.fits"), "--blank-value", "nan", "--out",
+                        str(tmp_path / "oz2.fits"))
+    assert code == 2 and "--blanks" in _one_error_line(err), err
     # an output that cannot mark them is refused before any work
     code, _, err = _run(capsys, "denoise", str(src), "--blanks", "--out", str(tmp_path / "o.jpg"))
     assert code == 2 and "JPEG files cannot mark" in _one_error_line(err) and "using" not in err, err

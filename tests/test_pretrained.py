@@ -637,3 +637,38 @@ def test_denoise_takes_nan_as_blank_pixels_when_asked():
     assert info["estimated_from"].startswith(f"{(~blank & mask).sum()} of"), info
     with pytest.raises(UsageError, match="mask has shape"):
         api.denoise(with_nan, blanks=True, mask=mask[1:])
+
+
+def test_denoise_takes_a_blank_value():
+    # a mosaic written with 0 outside its footprint (as SWarp does): beside data with no dark pixels the zeros
+    # look like photon counts and the weak noise reads as nearly none; told the blank value, it reads right
+    from noise2x.errors import InputError
+
+    rng = np.random.default_rng(6)
+    yy, xx = np.mgrid[0:96, 0:128]
+    clean = 60.0 + xx + 30.0 * np.sin(yy / 9.0)
+    noisy = clean + rng.normal(0, 3, clean.shape)
+    noisy[:, :40] = 0.0
+    info = {}
+    api.denoise(noisy, info=info)
+    assert info["estimated_sigma"] < 1.5, info  # the zeros misread
+    info = {}
+    out = api.denoise(noisy, blank_value=0, info=info)
+    assert info["estimated_sigma"] == pytest.approx(3, rel=0.15) and info["blank_pixels"] == 96 * 40, info
+    assert (out[:, :40] == 0).all() and (out[:, 40:] != 0).all()
+    same = api.denoise(np.where(noisy == 0, np.nan, noisy), blanks=True)  # as NaN blanks are
+    np.testing.assert_array_equal(out[:, 40:], same[:, 40:])
+    # colour: a pixel is blank where every channel holds the value; NaN stays an error unless blanks=True
+    rgb = np.stack([noisy, noisy + 1, noisy + 2], axis=-1)
+    rgb[:, :40, 1:] = 0.0
+    rgb[50, 60] = [0.0, 0.0, 7.0]
+    rgb[10, 10] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        api.denoise(rgb, method="bm3d", blank_value=0)
+    info = {}
+    out = api.denoise(rgb, method="bm3d", blank_value=0, blanks=True, info=info)
+    assert info["blank_pixels"] == 96 * 40, info
+    assert (out[:, :40][np.arange(96) != 10] == 0).all() and np.isnan(out[10, 10]).all()
+    assert np.isfinite(out[50, 60]).all() and (out[50, 60] != 0).all()
+    with pytest.raises(UsageError, match="finite"):
+        api.denoise(noisy, blank_value=np.inf)

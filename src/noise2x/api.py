@@ -197,6 +197,7 @@ def denoise(
     precision: str = "fp32",
     mask: Any = None,
     blanks: bool = False,
+    blank_value: float | None = None,
 ) -> np.ndarray:
     """Denoise one image (H,W) or (H,W,C) given in its own units.
 
@@ -238,10 +239,16 @@ def denoise(
         All pixels are denoised.
     blanks : bool
         NaN values mark blank pixels (no data; the FITS convention): they
-        are filled from the nearest pixel holding data for the denoiser
-        (:func:`noise2x.io.fill_blanks`), left out of the noise estimate (as
-        ``mask`` leaves pixels out) and come back NaN. Without it NaN is an
-        error.
+        are filled with a mirror image of the data beside them for the
+        denoiser (:func:`noise2x.io.fill_blanks`), left out of the noise
+        estimate (as ``mask`` leaves pixels out) and come back NaN. Without
+        it NaN is an error.
+    blank_value : float, optional
+        Pixels holding this value in every channel are blank too, e.g. 0
+        outside a mosaic's footprint (as SWarp writes it): treated as NaN
+        is with ``blanks``, and they come back holding it. A zero fill
+        beside data with no dark pixels otherwise looks like photon counts
+        (BENCHMARKS.md, "Blank pixels").
 
     Returns
     -------
@@ -253,8 +260,20 @@ def denoise(
 
     check_colour(colour)
     check_precision(precision)
-    if blanks:
-        raw = np.asarray(image)
+    if blanks or blank_value is not None:
+        raw, held = np.asarray(image), None
+        if blank_value is not None:
+            if not np.isfinite(blank_value):
+                raise UsageError(f"blank_value must be a finite number, got {blank_value} (NaN: blanks=True)")
+            if raw.dtype.kind not in "uif":
+                check_image(raw, name="input image")  # its error
+            raw = raw.astype(np.float64)
+            check_image(np.where(np.isnan(raw), 0.0, raw) if blanks else raw, name="input image",  # NaN: blanks only
+                        hint="; if NaN marks blank pixels (no data), pass blanks=True")
+            raw = raw[..., 0] if raw.ndim == 3 and raw.shape[2] == 1 else raw
+            held = raw == blank_value  # pixels holding it in every channel
+            held = held.all(axis=2) if raw.ndim == 3 else held
+            raw = np.where(held[..., None] if raw.ndim == 3 else held, np.nan, raw)
         image, data = fill_blanks(raw, name="input image")
         if not data.all():
             if mask is not None and np.shape(mask) != image.shape[:2]:
@@ -263,6 +282,8 @@ def denoise(
                           options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
                           precision=precision, mask=data if mask is None else data & np.asarray(mask, dtype=bool))
             out[np.isnan(raw).reshape(out.shape)] = np.nan  # blank values come back blank
+            if held is not None:
+                out[held] = blank_value  # and those of the value, holding it
             if info is not None:
                 info["blank_pixels"] = int(data.size - np.count_nonzero(data))
             return out

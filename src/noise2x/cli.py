@@ -9,6 +9,7 @@ traceback (``NOISE2X_DEBUG=1`` shows it).
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -47,6 +48,17 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _finite(text: str) -> float:
+    """argparse type of a finite number (--blank-value)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r} (NaN blanks: --blanks)")
+    return value
 
 
 def _seed(text: str) -> int:
@@ -103,6 +115,21 @@ def _blank_kind(src: Path, dst: Path, kind: str | None) -> str | None:
         raise UsageError(f"{src} has blank (NaN) pixels, which {fmt} files cannot mark: write {dst.stem}.fits "
                          f"or .tif (NaN) or .png (transparent)")
     return kind
+
+
+def _blank_pixels(stack, blanks: bool, value: float | None):
+    """(N,H,W) bool: the pixels of a stack that hold no data (NaN in a channel with ``blanks``; ``value`` in
+    every channel)."""
+    import numpy as np
+
+    empty = np.zeros(stack.shape[:3], bool)
+    if blanks:
+        nan = np.isnan(stack)
+        empty |= nan.any(axis=-1) if stack.ndim == 4 else nan
+    if value is not None:
+        held = stack == value
+        empty |= held.all(axis=-1) if stack.ndim == 4 else held
+    return empty
 
 
 def _kept_alpha(src: Path, dst: Path, alpha):
@@ -213,7 +240,11 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         info: dict[str, Any] = {}
         t0 = time.perf_counter()
         frames = []
-        warning = model.units_warning(fill_blanks(stack[0])[0] if blank else stack[0]) if model is not None else None
+        empty = _blank_pixels(stack, args.blanks, args.blank_value)  # (N,H,W): pixels with no data
+        warning = None
+        if model is not None:
+            first = np.where(empty[0] if stack.ndim == 3 else empty[0][..., None], np.nan, stack[0])
+            warning = model.units_warning(fill_blanks(first)[0] if empty[0].any() else stack[0])
         if warning:
             _say(f"warning: {src}: {warning}")
         if len(stack) > 1:
@@ -226,7 +257,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
                 _say(line)
 
         for i, frame in enumerate(stack):
-            if blank and len(stack) > 1 and np.isnan(frame).all():  # a cube's empty plane stays empty
+            if len(stack) > 1 and empty[i].all():  # a cube's empty plane stays empty
                 _say(f"{src}: frame {i + 1} holds no data (every pixel blank): kept blank")
                 frames.append(np.array(frame, dtype=np.float64))
                 continue
@@ -238,6 +269,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
                 frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
                 tta=args.tta, options=options, rng=args.seed, info=info, progress=say_once, device=args.device,
                 colour=args.colour, precision=args.precision, mask=opaque, blanks=args.blanks,
+                blank_value=args.blank_value,
             ))
         out = frames[0] if len(frames) == 1 else np.stack(frames)
         # the alpha channel is kept as it is: opacity is not noise
@@ -252,9 +284,8 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             extra += ", gray model on " + COLOUR_LABELS[info["colour"]]
         if info.get("precision", "fp32") != "fp32":
             extra += f", {info['precision']}"
-        if blank:
-            nan = np.isnan(stack)
-            extra += f", {np.count_nonzero(nan.any(axis=-1) if stack.ndim == 4 else nan)} blank pixels kept blank"
+        if empty.any():
+            extra += f", {np.count_nonzero(empty)} blank pixels kept blank"
         _say(f"[{n}/{len(files)}] {src} -> {dst} ({used}{extra}, {time.perf_counter() - t0:.1f} s)")
     print(f"denoised {len(files)} image(s) in {time.perf_counter() - start:.1f} s -> {args.out}")
     return 0
@@ -410,9 +441,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "1.5 to 2 times as fast on a CPU with bfloat16 instructions (AVX512-BF16, AMX), fp16 runs "
                         "on a GPU (default fp32)")
     d.add_argument("--blanks", action="store_true",
-                   help="NaN values mark blank pixels (no data; the FITS convention): they are filled from the "
-                        "nearest data for the denoiser, left out of the noise estimate and written back as NaN "
+                   help="NaN values mark blank pixels (no data; the FITS convention): they are filled with a "
+                        "mirror image of the data beside them, left out of the noise estimate and written back as NaN "
                         "(float32 .tif or .fits) or transparent (.png); without it NaN is an error")
+    d.add_argument("--blank-value", type=_finite, metavar="V",
+                   help="pixels holding V in every channel are blank too, e.g. 0 outside a mosaic's footprint: "
+                        "treated as --blanks treats NaN, and written back holding V")
     d.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
     d.add_argument("--seed", type=_seed, default=0, help="seed for stochastic methods")
     d.add_argument("--device", default="auto",
