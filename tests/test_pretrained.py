@@ -622,7 +622,8 @@ def test_denoise_takes_nan_as_blank_pixels_when_asked():
     out = api.denoise(with_nan, blanks=True, info=info)
     np.testing.assert_array_equal(np.isnan(out), blank)
     assert info["blank_pixels"] == blank.sum() and info["method"] == "model gray-gaussian-low", info
-    assert info["estimated_from"] == f"{(~blank).sum()} of {blank.size} pixels (the rest a fill)", info
+    # (columns 0-15, blank and over 32 px from the data, are left out: 96 x 112 pixels are denoised)
+    assert info["estimated_from"] == f"{(~blank).sum()} of {96 * 112} pixels (the rest a fill)", info
     assert info["estimated_sigma"] == pytest.approx(15, rel=0.15), info
     border = ~blank & ndimage.binary_dilation(blank, iterations=6)
     rows, cols = ndimage.distance_transform_edt(blank, return_distances=False, return_indices=True)
@@ -672,3 +673,23 @@ def test_denoise_takes_a_blank_value():
     assert np.isfinite(out[50, 60]).all() and (out[50, 60] != 0).all()
     with pytest.raises(UsageError, match="finite"):
         api.denoise(noisy, blank_value=np.inf)
+
+
+def test_denoise_leaves_out_blank_padding(monkeypatch):
+    # a small field in a large blank canvas (a mosaic's padding): only the field and 32 px of fill around it
+    # are denoised
+    rng = np.random.default_rng(7)
+    canvas = np.full((300, 260), np.nan)
+    canvas[100:160, 40:120] = 100.0 + rng.normal(0, 10, (60, 80))
+    seen = []
+    real = api.call_direct
+
+    def spy(method, image, **kwargs):
+        seen.append((image.shape, kwargs["mask"].sum()))
+        return real(method, image, **kwargs)
+
+    monkeypatch.setattr(api, "call_direct", spy)
+    out = api.denoise(canvas, method="bm3d", blanks=True)
+    assert seen == [((60 + 64, 80 + 32 + 32), 60 * 80)]
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(canvas))
+    assert np.abs(out[100:160, 40:120] - 100).mean() < 0.5 * np.abs(canvas[100:160, 40:120] - 100).mean()

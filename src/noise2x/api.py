@@ -179,6 +179,10 @@ def _cached_model(path: Path) -> Any:
     return _LOADED[key]
 
 
+#: Blank rows and columns farther than this from the image data are not denoised (with ``blanks``).
+_BLANK_MARGIN = 32
+
+
 def denoise(
     image: np.ndarray,
     *,
@@ -278,9 +282,17 @@ def denoise(
         if not data.all():
             if mask is not None and np.shape(mask) != image.shape[:2]:
                 raise UsageError(f"mask has shape {np.shape(mask)}; the image {image.shape} needs {image.shape[:2]}")
-            out = denoise(image, model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
-                          options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
-                          precision=precision, mask=data if mask is None else data & np.asarray(mask, dtype=bool))
+            keep = data if mask is None else data & np.asarray(mask, dtype=bool)
+            # blank rows and columns beyond the data and a margin of the fill (a mosaic's padding) are left out
+            rows, cols = np.flatnonzero(data.any(axis=1)), np.flatnonzero(data.any(axis=0))
+            y0, x0 = max(int(rows[0]) - _BLANK_MARGIN, 0), max(int(cols[0]) - _BLANK_MARGIN, 0)
+            y1 = min(int(rows[-1]) + 1 + _BLANK_MARGIN, data.shape[0])
+            x1 = min(int(cols[-1]) + 1 + _BLANK_MARGIN, data.shape[1])
+            out = np.full(image.shape, np.nan)
+            out[y0:y1, x0:x1] = denoise(
+                image[y0:y1, x0:x1], model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
+                options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
+                precision=precision, mask=keep[y0:y1, x0:x1])
             out[np.isnan(raw).reshape(out.shape)] = np.nan  # blank values come back blank
             if held is not None:
                 out[held] = blank_value  # and those of the value, holding it
