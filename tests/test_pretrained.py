@@ -657,6 +657,15 @@ def test_denoise_takes_a_blank_value():
     out = api.denoise(noisy, blank_value=0, info=info)
     assert info["estimated_sigma"] == pytest.approx(3, rel=0.15) and info["blank_pixels"] == 96 * 40, info
     assert (out[:, :40] == 0).all() and (out[:, 40:] != 0).all()
+    said = []
+    api.denoise(noisy, method="bm3d", progress=said.append)  # the zeros are pointed out where the noise is read
+    assert any(line.startswith("note: 31% of the image lies in solid areas of 0") and "--blank-value 0" in line
+               for line in said), said
+    for kwargs in ({"blank_value": 0}, {"noise": "gaussian:sigma=3"}):
+        said = []
+        api.denoise(noisy, method="bm3d", progress=said.append, **kwargs)
+        assert not any("solid areas of 0" in line for line in said), (kwargs, said)
+    assert api.zero_area_note(np.where(noisy == 0, 1.0, noisy)) is None
     same = api.denoise(np.where(noisy == 0, np.nan, noisy), blanks=True)  # as NaN blanks are
     np.testing.assert_array_equal(out[:, 40:], same[:, 40:])
     # colour: a pixel is blank where every channel holds the value; NaN stays an error unless blanks=True

@@ -181,6 +181,44 @@ def _cached_model(path: Path) -> Any:
 
 #: Blank rows and columns farther than this from the image data are not denoised (with ``blanks``).
 _BLANK_MARGIN = 32
+#: A square of 0 of this side (every channel) counts as a solid area of 0 in :func:`zero_area_note` ...
+_ZERO_SIDE = 16
+#: ... which speaks when such squares cover at least this share of the image.
+_ZERO_SHARE = 0.01
+
+
+def zero_area_note(image: np.ndarray) -> str | None:
+    """A note for an image whose noise is about to be estimated, when solid areas of 0 cover part of it.
+
+    A fill of 0 (outside a mosaic's footprint, padding) beside data with no
+    dark pixels looks like photon counts, and weak noise then reads as nearly
+    none (BENCHMARKS.md, "Blank pixels"); telling the fill apart takes the
+    user's word: ``blank_value=0`` (``--blank-value 0``).
+
+    Parameters
+    ----------
+    image : ndarray
+        (H,W) or (H,W,C), finite.
+
+    Returns
+    -------
+    str or None
+        The note, or None when squares of 16x16 zeros (every channel) cover
+        less than 1% of the image.
+    """
+    from .estimate import _box_sum
+
+    zero = image == 0 if image.ndim == 2 else (image == 0).all(axis=2)
+    if min(zero.shape) < _ZERO_SIDE or not zero.any():
+        return None
+    solid = _box_sum(zero.astype(np.float64), _ZERO_SIDE, _ZERO_SIDE) > _ZERO_SIDE * _ZERO_SIDE - 0.5
+    # the pixels of those squares: those with a square of zeros among the windows holding them
+    pad = _ZERO_SIDE - 1
+    share = float(np.mean(_box_sum(np.pad(solid.astype(np.float64), pad), _ZERO_SIDE, _ZERO_SIDE) > 0.5))
+    if share < _ZERO_SHARE:
+        return None
+    return (f"note: {share:.0%} of the image lies in solid areas of 0; if they hold no data (e.g. outside a "
+            f"mosaic's footprint), --blank-value 0 (blank_value=0) leaves them out of the noise estimate")
 
 
 def denoise(
@@ -305,6 +343,10 @@ def denoise(
     noise = _noise_spec(noise)
     if model is not None and method is not None:
         raise UsageError("give either a model or a method, not both")
+    if progress is not None and model is None and noise is None and mask is None:
+        note = zero_area_note(image)
+        if note:
+            progress(note)
     if model is not None:
         if isinstance(model, (str, Path)):
             model = load_model(model)
