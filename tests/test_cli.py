@@ -500,3 +500,20 @@ def test_denoise_compressed_fits_in_a_folder(tmp_path, capsys, gray_image):
     b = fits.getdata(tmp_path / "out" / "b.fits.gz")
     for out in (a, b):
         assert np.abs(out - (1000 + 40 * gray_image)).mean() < 0.6 * np.abs(noisy - (1000 + 40 * gray_image)).mean()
+
+
+def test_denoise_a_two_channel_hyperstack_keeps_its_axes(tmp_path, capsys, gray_image):
+    # a fluorescence z-stack with 2 channels (an error before): each plane denoised on its own, written back
+    # as the same ImageJ hyperstack
+    rng = np.random.default_rng(7)
+    clean = np.stack([np.stack([1000 + 20 * gray_image, 3000 - 10 * gray_image])] * 3)  # Z, C, Y, X
+    noisy = np.clip(np.round(clean + rng.normal(0, 100, clean.shape)), 0, 65535).astype(np.uint16)
+    src = tmp_path / "cells.tif"
+    tifffile.imwrite(src, noisy, imagej=True, metadata={"axes": "ZCYX"})
+    code, _, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "out.tif"))
+    assert code == 0 and "a stack of 6 frames" in err, err
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        assert tif.is_imagej and tif.series[0].axes == "ZCYX" and tif.series[0].dtype == np.uint16
+        out = tif.asarray().astype(float)
+    assert out.shape == clean.shape
+    assert np.abs(out - clean).mean() < 0.6 * np.abs(noisy - clean).mean()

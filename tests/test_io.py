@@ -453,6 +453,40 @@ def test_imagej_hyperstack_is_flattened(tmp_path):
     np.testing.assert_array_equal(io.read_stack(tmp_path / "ij.tif"), data.reshape(6, 9, 8))
 
 
+def test_fluorescence_channels_are_frames_and_come_back_in_their_axes(tmp_path):
+    # channels stored as planes (C: an ImageJ hyperstack's or an OME-TIFF's), any number of them, are frames
+    # denoised on their own, not colour: 2 channels were an error, 3 read as RGB and 4 as RGBA (the 4th dropped)
+    hyper = _rand((2, 3, 2, 9, 8), 4000, 60).astype(np.uint16)  # T, Z, C, Y, X
+    tifffile.imwrite(tmp_path / "hyper.tif", hyper, imagej=True, resolution=(5.0, 5.0),
+                     metadata={"axes": "TZCYX", "spacing": 0.5, "unit": "um"})
+    four = _rand((4, 9, 8), 4000, 61).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "four.ome.tif", four, ome=True, metadata={"axes": "CYX"})
+    three = _rand((3, 9, 8), 255, 62).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "three.tif", three, imagej=True, metadata={"axes": "CYX"})
+    for name, data in (("hyper.tif", hyper), ("four.ome.tif", four), ("three.tif", three)):
+        stack = io.read_stack(tmp_path / name)
+        np.testing.assert_array_equal(stack, data.reshape(-1, 9, 8))  # C-order: channel fastest
+        # written like its input: the same axes, as an ImageJ hyperstack (Fiji opens it with its channels)
+        io.write_image(tmp_path / f"out_{name}", stack + 1, kind=io.image_kind(tmp_path / name),
+                       like=tmp_path / name)
+        with tifffile.TiffFile(tmp_path / f"out_{name}") as tif:
+            assert tif.series[0].shape == data.shape
+            np.testing.assert_array_equal(tif.asarray(), data + 1)
+            assert tif.series[0].axes == {"hyper.tif": "TZCYX"}.get(name, "CYX")
+            assert tif.is_imagej
+            if name == "hyper.tif":  # its calibration kept
+                assert tif.imagej_metadata["spacing"] == 0.5 and tif.imagej_metadata["unit"] == "um"
+                assert tif.pages[0].resolution == (5.0, 5.0)
+    # not its frames (another image), or no TIFF to follow: plain pages as before
+    io.write_image(tmp_path / "other.tif", _rand((5, 9, 8), 255, 63), kind="uint8", like=tmp_path / "hyper.tif")
+    with tifffile.TiffFile(tmp_path / "other.tif") as tif:
+        assert not tif.is_imagej and tif.series[0].shape == (5, 9, 8)
+    # RGB pixels (samples, S) stay colour
+    rgb = _rand((9, 8, 3), 255, 64).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "rgb.tif", rgb, photometric="rgb")
+    assert io.read_image(tmp_path / "rgb.tif").shape == (9, 8, 3)
+
+
 # --------------------------------------------------------------------------- writing rules
 
 

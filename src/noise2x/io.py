@@ -2,10 +2,12 @@
 
 Images are numpy arrays in the file's own units: (H,W) gray or (H,W,3) RGB,
 8-bit files in 0..255, 16-bit files in 0..65535, float TIFF as stored.
-Stacks are (N,H,W) or (N,H,W,3). An alpha channel (PNG, or TIFF with an
-unassociated alpha sample) is read apart by :func:`read_stack_with_alpha` and written back
-by ``write_image(..., alpha=...)``; the image arrays never hold it. Nothing here
-imports torch.
+Stacks are (N,H,W) or (N,H,W,3): a TIFF's axes other than the rows, columns
+and a pixel's RGB samples (time, z, fluorescence channels stored as planes)
+are flattened into N, and a TIFF written ``like`` it gets them back. An alpha
+channel (PNG, or TIFF with an unassociated alpha sample) is read apart by
+:func:`read_stack_with_alpha` and written back by ``write_image(..., alpha=...)``;
+the image arrays never hold it. Nothing here imports torch.
 
 Pillow decodes PNG/JPEG/BMP, except 16-bit colour PNG, which Pillow reduces to
 8 bits: those are decoded (and all 16-bit PNGs are written) by the small PNG
@@ -577,6 +579,56 @@ def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
     return np.concatenate([a for a, _ in parts]), alpha
 
 
+#: ImageJ metadata of an input kept in its output (calibration)
+_IMAGEJ_KEPT = ("spacing", "unit", "finterval", "fps", "yunit", "xunit")
+
+
+def _tiff_layout(like: Path, shape: tuple[int, ...]) -> tuple[str, tuple[int, ...], list[int], dict] | None:
+    """How to write a stack of ``shape`` in the axes of the TIFF ``like``, as :func:`_tiff_series` flattened
+    them: (axes, shape in the flattened order, that order, tifffile keywords: ImageJ hyperstack and its
+    calibration where the axes allow it, the pixel size), or None where it does not apply (``like`` is no
+    TIFF, holds several series or alpha, or the stack is not its frames)."""
+    if _FORMATS.get(_suffix(like)) != "TIFF":
+        return None
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(like) as tif:
+            if len(tif.series) != 1:
+                return None
+            series = tif.series[0]
+            axes, full = series.axes, tuple(int(n) for n in series.shape)
+            if _unassociated_alpha(series):
+                return None
+            page = series.keyframe
+            extra: dict = {}
+            if page.resolution and page.resolution[0] > 0 and page.resolution[1] > 0:
+                extra["resolution"] = tuple(float(r) for r in page.resolution)
+                extra["resolutionunit"] = int(page.resolutionunit)
+            calibration = {k: v for k, v in (tif.imagej_metadata or {}).items() if k in _IMAGEJ_KEPT}
+    except Exception:  # an unreadable input was refused when it was read: here, plain pages
+        return None
+    if len(axes) != len(full) or "Y" not in axes or "X" not in axes:
+        return None
+    chans = [i for i, a in enumerate(axes) if a == "S" and full[i] > 1]
+    if len(chans) > 1 or (chans and full[chans[0]] != 3):
+        return None
+    y, x = axes.index("Y"), axes.index("X")
+    others = [i for i in range(len(axes)) if i not in (y, x, *chans)]
+    order = [*others, y, x, *chans]
+    if len(others) < 2 and all(axes[i] in "QI" for i in others):
+        return None  # plain pages: nothing to restore
+    flat = (int(np.prod([full[i] for i in others], dtype=np.int64)), full[y], full[x], *(full[i] for i in chans))
+    if tuple(shape) != flat and not (flat[0] == 1 and tuple(shape) == flat[1:]):
+        return None
+    it = iter("TZCYXS")
+    if all(a in it for a in axes):  # ImageJ's axis order: a hyperstack that Fiji opens as such
+        extra.update(imagej=True, metadata={"axes": axes, **calibration})
+    else:
+        extra["metadata"] = {"axes": axes}
+    return axes, tuple(full[i] for i in order), order, extra
+
+
 def _unassociated_alpha(series) -> bool:
     """Whether a TIFF series' last sample is unassociated alpha (TIFF ExtraSamples = 2)."""
     try:
@@ -594,9 +646,11 @@ def _tiff_series(arr: np.ndarray, axes: str, p: Path,
         raise InputError(f"{p} holds {arr.dtype} samples; expected real numbers (integer or float)")
     if len(axes) != arr.ndim or "Y" not in axes or "X" not in axes:
         raise InputError(f"{p} has an unsupported TIFF layout (axes {axes!r}, shape {arr.shape})")
-    chans = [i for i, a in enumerate(axes) if a in "SC" and arr.shape[i] > 1]
+    # samples of a pixel (S: RGB, RGBA) make a colour image; channels stored as planes (C: an ImageJ
+    # hyperstack's or an OME-TIFF's fluorescence channels, any number of them) are frames, as T and Z are
+    chans = [i for i, a in enumerate(axes) if a == "S" and arr.shape[i] > 1]
     if len(chans) > 1:
-        raise InputError(f"{p} has several channel axes (axes {axes!r}, shape {arr.shape}); expected gray or RGB")
+        raise InputError(f"{p} has several sample axes (axes {axes!r}, shape {arr.shape}); expected gray or RGB")
     y, x = axes.index("Y"), axes.index("X")
     others = [i for i in range(arr.ndim) if i not in (y, x, *chans)]
     arr = np.transpose(arr, [*others, y, x, *chans])
@@ -863,7 +917,11 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
         rounded and clipped like the image for integer kinds.
     like : str or path-like, optional
         The file this image was made from: a FITS output keeps its FITS
-        header's descriptive cards (WCS, exposure, object, ...).
+        header's descriptive cards (WCS, exposure, object, ...); a TIFF
+        stack holding a TIFF's frames (as :func:`read_stack` flattened them)
+        gets its axes back (e.g. TZCYX), with its pixel size and, where the
+        axes are in ImageJ's order, as an ImageJ hyperstack with its
+        calibration.
     blanks : bool
         NaN values mark blank pixels (no data), as :func:`read_image` reads
         them with ``blanks=True``: float32 files store them as NaN; a PNG or
@@ -928,7 +986,9 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
             if fmt == "FITS":
                 _fits_bytes(tmp, data, None if like is None else Path(like), _suffix(p))
             else:
-                _encode(tmp, data, fmt, kind, alpha is not None)
+                layout = _tiff_layout(Path(like), data.shape) if fmt == "TIFF" and like is not None and \
+                    alpha is None else None
+                _encode(tmp, data, fmt, kind, alpha is not None, layout)
         except Noise2xError:
             raise
         except Exception as exc:
@@ -977,11 +1037,16 @@ def _with_alpha(arr: np.ndarray, alpha, fmt: str, p: Path) -> np.ndarray:
     return np.concatenate([arr if rgb else arr[..., None], a[..., None]], axis=-1)
 
 
-def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = False) -> None:
+def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = False,
+            layout: tuple[str, tuple[int, ...], list[int], dict] | None = None) -> None:
     if fmt == "TIFF":
         import tifffile
 
-        if alpha:  # the last sample is alpha: gray + alpha (2 samples) or RGBA (4)
+        if layout is not None:  # a stack written back in its input's axes (an ImageJ hyperstack, OME, ...)
+            axes, shape, order, extra = layout
+            data = np.transpose(data.reshape(shape), np.argsort(order))
+            tifffile.imwrite(tmp, data, photometric="rgb" if axes.endswith("S") else "minisblack", **extra)
+        elif alpha:  # the last sample is alpha: gray + alpha (2 samples) or RGBA (4)
             tifffile.imwrite(tmp, data, photometric="rgb" if data.shape[-1] == 4 else "minisblack",
                              extrasamples=["unassalpha"], planarconfig="contig")
         else:
