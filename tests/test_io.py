@@ -460,7 +460,8 @@ def test_fluorescence_channels_are_frames_and_come_back_in_their_axes(tmp_path):
     tifffile.imwrite(tmp_path / "hyper.tif", hyper, imagej=True, resolution=(5.0, 5.0),
                      metadata={"axes": "TZCYX", "spacing": 0.5, "unit": "um"})
     four = _rand((4, 9, 8), 4000, 61).astype(np.uint16)
-    tifffile.imwrite(tmp_path / "four.ome.tif", four, ome=True, metadata={"axes": "CYX"})
+    tifffile.imwrite(tmp_path / "four.ome.tif", four, ome=True,
+                     metadata={"axes": "CYX", "PhysicalSizeX": 0.2, "PhysicalSizeY": 0.25})
     three = _rand((3, 9, 8), 255, 62).astype(np.uint8)
     tifffile.imwrite(tmp_path / "three.tif", three, imagej=True, metadata={"axes": "CYX"})
     for name, data in (("hyper.tif", hyper), ("four.ome.tif", four), ("three.tif", three)):
@@ -477,6 +478,8 @@ def test_fluorescence_channels_are_frames_and_come_back_in_their_axes(tmp_path):
             if name == "hyper.tif":  # its calibration kept
                 assert tif.imagej_metadata["spacing"] == 0.5 and tif.imagej_metadata["unit"] == "um"
                 assert tif.pages[0].resolution == (5.0, 5.0)
+            if name == "four.ome.tif":  # the OME pixel size, as ImageJ keeps it
+                assert tif.pages[0].resolution == (5.0, 4.0) and tif.imagej_metadata["unit"] == "micron"
     # not its frames (another image), or no TIFF to follow: plain pages as before
     io.write_image(tmp_path / "other.tif", _rand((5, 9, 8), 255, 63), kind="uint8", like=tmp_path / "hyper.tif")
     with tifffile.TiffFile(tmp_path / "other.tif") as tif:

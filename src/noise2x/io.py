@@ -602,10 +602,14 @@ def _tiff_layout(like: Path, shape: tuple[int, ...]) -> tuple[str, tuple[int, ..
                 return None
             page = series.keyframe
             extra: dict = {}
-            if page.resolution and page.resolution[0] > 0 and page.resolution[1] > 0:
+            if page.resolution and min(page.resolution) > 0 and tuple(page.resolution) != (1.0, 1.0):
                 extra["resolution"] = tuple(float(r) for r in page.resolution)
                 extra["resolutionunit"] = int(page.resolutionunit)
             calibration = {k: v for k, v in (tif.imagej_metadata or {}).items() if k in _IMAGEJ_KEPT}
+            if tif.is_ome and "resolution" not in extra:
+                extra_ome, calibration = _ome_calibration(tif.ome_metadata), {}
+                extra.update(extra_ome.pop("tiff", {}))
+                calibration.update(extra_ome)
     except Exception:  # an unreadable input was refused when it was read: here, plain pages
         return None
     if len(axes) != len(full) or "Y" not in axes or "X" not in axes:
@@ -627,6 +631,29 @@ def _tiff_layout(like: Path, shape: tuple[int, ...]) -> tuple[str, tuple[int, ..
     else:
         extra["metadata"] = {"axes": axes}
     return axes, tuple(full[i] for i in order), order, extra
+
+
+def _ome_calibration(xml: str | None) -> dict:
+    """An OME-TIFF's pixel size as ImageJ keeps it: {"tiff": {resolution, resolutionunit}, "unit", "spacing"}
+    (empty where the OME-XML gives none or cannot be read)."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        pixels = next(e for e in ET.fromstring(xml or "").iter() if e.tag.rsplit("}", 1)[-1] == "Pixels")
+        sx, sy = float(pixels.attrib["PhysicalSizeX"]), float(pixels.attrib.get("PhysicalSizeY", "nan"))
+    except (ET.ParseError, StopIteration, KeyError, ValueError):
+        return {}
+    sy = sy if np.isfinite(sy) and sy > 0 else sx
+    if not (np.isfinite(sx) and sx > 0):
+        return {}
+    unit = pixels.attrib.get("PhysicalSizeXUnit", "µm")
+    out: dict = {"tiff": {"resolution": (1.0 / sx, 1.0 / sy), "resolutionunit": 1},
+                 "unit": "micron" if unit in ("µm", "um") else unit}
+    try:
+        out["spacing"] = float(pixels.attrib["PhysicalSizeZ"])
+    except (KeyError, ValueError):
+        pass
+    return out
 
 
 def _unassociated_alpha(series) -> bool:
