@@ -455,12 +455,15 @@ def test_denoise_blanks_keeps_nan_pixels_blank(tmp_path, capsys, gray_image):
     assert code == 0, err
     out = fits.getdata(tmp_path / "o16.fits")
     assert out.dtype.kind == "f" and out.dtype.itemsize == 4 and np.isnan(out).sum() == 25 and np.isnan(out[:5, :5]).all()
-    # a cube: each frame's blanks apart; an empty plane stays empty
-    cube = np.stack([noisy, np.full_like(noisy, np.nan), np.nan_to_num(noisy, nan=50.0)])
+    # a cube: each frame's blanks apart; an empty plane stays empty (the first one too, with a model)
+    cube = np.stack([np.full_like(noisy, np.nan), noisy, np.nan_to_num(noisy, nan=50.0)])
     fits.PrimaryHDU(cube).writeto(tmp_path / "cube.fits")
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "cube.fits"), "--blanks", "--model", "gray-gaussian-low",
+                        "--out", str(tmp_path / "ocube_model.fits"))
+    assert code == 0 and "frame 1 holds no data (every pixel blank): kept blank" in err, err
     code, _, err = _run(capsys, "denoise", str(tmp_path / "cube.fits"), "--blanks", "--method", "bm3d",
                         "--out", str(tmp_path / "ocube.fits"))
-    assert code == 0 and "frame 2 holds no data (every pixel blank): kept blank" in err, err
+    assert code == 0 and "frame 1 holds no data (every pixel blank): kept blank" in err, err
     np.testing.assert_array_equal(np.isnan(fits.getdata(tmp_path / "ocube.fits")), np.isnan(cube))
     # 0 outside the footprint (--blank-value 0): the zeros come back 0, in any output; a cube's plane of
     # zeros stays as it is

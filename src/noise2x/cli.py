@@ -242,9 +242,11 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         frames = []
         empty = _blank_pixels(stack, args.blanks, args.blank_value)  # (N,H,W): pixels with no data
         warning = None
-        if model is not None:
-            first = np.where(empty[0] if stack.ndim == 3 else empty[0][..., None], np.nan, stack[0])
-            warning = model.units_warning(fill_blanks(first)[0] if empty[0].any() else stack[0])
+        held = [i for i in range(len(stack)) if not empty[i].all()]  # frames holding data
+        if model is not None and held:
+            k = held[0]
+            first = np.where(empty[k] if stack.ndim == 3 else empty[k][..., None], np.nan, stack[k])
+            warning = model.units_warning(fill_blanks(first)[0] if empty[k].any() else stack[k])
         if warning:
             _say(f"warning: {src}: {warning}")
         if len(stack) > 1:
