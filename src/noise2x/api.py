@@ -187,6 +187,11 @@ _ZERO_SIDE = 16
 _ZERO_SHARE = 0.01
 
 
+def _check_mask_shape(mask: Any, shape: tuple[int, ...]) -> None:
+    if mask is not None and np.shape(mask) != shape[:2]:
+        raise UsageError(f"mask has shape {np.shape(mask)}; the image {shape} needs {shape[:2]}")
+
+
 def zero_area_note(image: np.ndarray) -> str | None:
     """A note for an image whose noise is about to be estimated, when solid areas of 0 cover part of it.
 
@@ -318,8 +323,7 @@ def denoise(
             raw = np.where(held[..., None] if raw.ndim == 3 else held, np.nan, raw)
         image, data = fill_blanks(raw, name="input image")
         if not data.all():
-            if mask is not None and np.shape(mask) != image.shape[:2]:
-                raise UsageError(f"mask has shape {np.shape(mask)}; the image {image.shape} needs {image.shape[:2]}")
+            _check_mask_shape(mask, image.shape)
             keep = data if mask is None else data & np.asarray(mask, dtype=bool)
             # blank rows and columns beyond the data and a margin of the fill (a mosaic's padding) are left out
             rows, cols = np.flatnonzero(data.any(axis=1)), np.flatnonzero(data.any(axis=0))
@@ -338,8 +342,7 @@ def denoise(
                 info["blank_pixels"] = int(data.size - np.count_nonzero(data))
             return out
     image = check_image(image, name="input image", hint="; if NaN marks blank pixels (no data), pass blanks=True")
-    if mask is not None and np.shape(mask) != image.shape[:2]:
-        raise UsageError(f"mask has shape {np.shape(mask)}; the image {image.shape} needs {image.shape[:2]}")
+    _check_mask_shape(mask, image.shape)
     noise = _noise_spec(noise)
     if model is not None and method is not None:
         raise UsageError("give either a model or a method, not both")
