@@ -1072,6 +1072,8 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
         if layout is not None:  # a stack written back in its input's axes (an ImageJ hyperstack, OME, ...)
             axes, shape, order, extra = layout
             data = np.transpose(data.reshape(shape), np.argsort(order))
+            if extra.get("imagej") and axes.endswith("S") and data.dtype != np.uint8:  # ImageJ RGB is 8-bit
+                extra = {k: v for k, v in extra.items() if k != "imagej"} | {"metadata": {"axes": axes}}
             tifffile.imwrite(tmp, data, photometric="rgb" if axes.endswith("S") else "minisblack", **extra)
         elif alpha:  # the last sample is alpha: gray + alpha (2 samples) or RGBA (4)
             tifffile.imwrite(tmp, data, photometric="rgb" if data.shape[-1] == 4 else "minisblack",
