@@ -484,10 +484,19 @@ def test_fluorescence_channels_are_frames_and_come_back_in_their_axes(tmp_path):
     io.write_image(tmp_path / "other.tif", _rand((5, 9, 8), 255, 63), kind="uint8", like=tmp_path / "hyper.tif")
     with tifffile.TiffFile(tmp_path / "other.tif") as tif:
         assert not tif.is_imagej and tif.series[0].shape == (5, 9, 8)
-    # RGB pixels (samples, S) stay colour
+    # RGB pixels (samples, S) stay colour; a 16-bit RGB time series keeps its axes (not as ImageJ, whose RGB
+    # is 8-bit)
     rgb = _rand((9, 8, 3), 255, 64).astype(np.uint8)
     tifffile.imwrite(tmp_path / "rgb.tif", rgb, photometric="rgb")
     assert io.read_image(tmp_path / "rgb.tif").shape == (9, 8, 3)
+    rgb16 = _rand((2, 9, 8, 3), 6000, 65).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "rgb16.ome.tif", rgb16, ome=True, photometric="rgb", metadata={"axes": "TYXS"})
+    stack = io.read_stack(tmp_path / "rgb16.ome.tif")
+    assert stack.shape == (2, 9, 8, 3)
+    io.write_image(tmp_path / "out16.tif", stack, kind="uint16", like=tmp_path / "rgb16.ome.tif")
+    with tifffile.TiffFile(tmp_path / "out16.tif") as tif:
+        assert tif.series[0].axes == "TYXS" and not tif.is_imagej
+        np.testing.assert_array_equal(tif.asarray(), rgb16)
 
 
 # --------------------------------------------------------------------------- writing rules
