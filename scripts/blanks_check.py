@@ -13,7 +13,6 @@ pixels holding data against the clean image (peak 255), and on those within 8 px
 import argparse
 import json
 import os
-import platform
 import time
 
 import numpy as np
@@ -22,6 +21,8 @@ from scipy import ndimage
 from noise2x import api, io
 from noise2x.metrics import psnr
 from noise2x.noise import protocol_noisy
+
+from _record import write_record
 
 #: how far from a blank pixel a data pixel counts as "border"
 BORDER = 8
@@ -86,12 +87,7 @@ def main(argv=None) -> int:
         summary[spec]["images"] = len(r)
         print(spec, summary[spec], flush=True)
     if args.out:
-        meta = {"command": "python scripts/blanks_check.py " + " ".join(f"--{k} {v}" for k, v in vars(args).items() if v),
-                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(start)), "wall_seconds": round(time.time() - start),
-                "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"}
-        with open(args.out + ".tmp", "w") as fh:
-            json.dump({"rows": rows, "summary": summary, "meta": meta}, fh, indent=1)
-        os.replace(args.out + ".tmp", args.out)
+        write_record(args.out, "blanks_check.py", args, start, rows=rows, summary=summary)
     return 0
 
 

@@ -9,7 +9,6 @@ thirds transparent and black. PSNR on the opaque part against the clean photo.
 import argparse
 import json
 import os
-import platform
 import time
 
 import numpy as np
@@ -17,6 +16,8 @@ import numpy as np
 from noise2x import api, io
 from noise2x.metrics import psnr
 from noise2x.noise import protocol_noisy
+
+from _record import write_record
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
@@ -48,12 +49,7 @@ def main(argv=None) -> int:
         summary[spec] = {k: round(float(np.mean([x[k] for x in r])), 3) for k in ("noisy", "whole", "opaque")}
         print(spec, summary[spec], flush=True)
     if args.out:
-        meta = {"command": "python scripts/cutout_check.py " + " ".join(f"--{k} {v}" for k, v in vars(args).items() if v),
-                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(start)), "wall_seconds": round(time.time() - start),
-                "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"}
-        with open(args.out + ".tmp", "w") as fh:
-            json.dump({"rows": rows, "summary": summary, "meta": meta}, fh, indent=1)
-        os.replace(args.out + ".tmp", args.out)
+        write_record(args.out, "cutout_check.py", args, start, rows=rows, summary=summary)
     return 0
 
 

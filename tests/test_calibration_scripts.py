@@ -850,40 +850,35 @@ def test_shot_threshold_counts_no_ratio_where_the_slope_gate_refuses_poisson(tmp
     assert row["ratio"] is None
 
 
+def _run_check(tmp_path, name: str, image, noise: str) -> dict:
+    """Run a check script on one image in a folder of its own: its record (rows, summary, meta)."""
+    from noise2x.io import write_image
+
+    (tmp_path / "data").mkdir()
+    write_image(tmp_path / "data" / "a.png", image)
+    out = tmp_path / f"{name}.json"
+    assert _load(name).main(["--data", str(tmp_path / "data"), "--limit", "1", "--noises", noise,
+                             "--out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["meta"]["command"].startswith(f"python scripts/{name}.py")
+    return record
+
+
 def test_cutout_check_reads_the_opaque_pixels_and_writes_its_record(tmp_path):
     import numpy as np
 
-    from noise2x.io import write_image
-
     yy, xx = np.mgrid[0:48, 0:72]
     clean = np.stack([60 + xx, 200 - yy, 90 + 0.5 * (xx + yy)], axis=-1).astype(np.uint8)  # no dark pixels
-    (tmp_path / "data").mkdir()
-    write_image(tmp_path / "data" / "a.png", clean)
-    out = tmp_path / "cut.json"
-    check = _load("cutout_check")
-    assert check.main(["--data", str(tmp_path / "data"), "--limit", "1", "--noises", "gaussian:sigma=3",
-                       "--out", str(out)]) == 0
-    record = json.loads(out.read_text())
-    (row,) = record["rows"]
+    (row,) = _run_check(tmp_path, "cutout_check", clean, "gaussian:sigma=3")["rows"]
     assert row["opaque"] > row["whole"] + 1.0, row  # read whole, the black fill passes for photon counts
-    assert record["meta"]["command"].startswith("python scripts/cutout_check.py")
 
 
 def test_blanks_check_compares_the_fills_and_writes_its_record(tmp_path):
     import numpy as np
 
-    from noise2x.io import write_image
-
     yy, xx = np.mgrid[0:64, 0:96]
-    (tmp_path / "data").mkdir()
-    write_image(tmp_path / "data" / "a.png", 60 + xx + 40 * np.sin(yy / 6.0))
-    out = tmp_path / "blanks.json"
-    check = _load("blanks_check")
-    assert check.main(["--data", str(tmp_path / "data"), "--limit", "1", "--noises", "gaussian:sigma=15",
-                       "--out", str(out)]) == 0
-    record = json.loads(out.read_text())
+    record = _run_check(tmp_path, "blanks_check", 60 + xx + 40 * np.sin(yy / 6.0), "gaussian:sigma=15")
     (row,) = record["rows"]
     assert 0.15 < row["blank_fraction"] < 0.5, row
     assert row["blanks_border"] > max(row["edge_border"], row["zero_border"]) + 1.0, row  # the mirror fill
     assert record["summary"]["gaussian:sigma=15"]["blanks_ahead_of_edge"] == 1
-    assert record["meta"]["command"].startswith("python scripts/blanks_check.py")
