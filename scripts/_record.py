@@ -1,4 +1,6 @@
-"""What the check scripts write beside their figures: the command that made them, when, how long, where."""
+"""The check scripts' command line (a dataset, how many images, which noises, the record file) and what they
+write beside their figures: the command that made them, when, how long, where."""
+import argparse
 import json
 import os
 import platform
@@ -13,3 +15,13 @@ def write_record(out: str, script: str, args, start: float, **payload) -> None:
     with open(out + ".tmp", "w") as fh:
         json.dump({**payload, "meta": meta}, fh, indent=1)
     os.replace(out + ".tmp", out)
+
+
+def check_args(argv, dataset: str, noises: str = "gaussian:sigma=3,gaussian:sigma=15"):
+    """The options --data (default ../shared/data/DATASET), --limit (8), --noises and --out, parsed."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", dataset))
+    ap.add_argument("--limit", type=int, default=8)
+    ap.add_argument("--noises", default=noises)
+    ap.add_argument("--out", default=None)
+    return ap.parse_args(argv)

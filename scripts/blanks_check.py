@@ -10,7 +10,6 @@ a slanted edge (a mosaic's footprint, about a quarter of the image) and 12 discs
 stars) placed with rng 1000 + i. Each call is the no-option call (api.denoise with no method). PSNR on the
 pixels holding data against the clean image (peak 255), and on those within 8 px of a blank one ("border").
 """
-import argparse
 import json
 import os
 import time
@@ -22,7 +21,7 @@ from noise2x import api, io
 from noise2x.metrics import psnr
 from noise2x.noise import protocol_noisy
 
-from _record import write_record
+from _record import check_args, write_record
 
 #: how far from a blank pixel a data pixel counts as "border"
 BORDER = 8
@@ -41,12 +40,7 @@ def blank_layout(shape: tuple[int, int], seed: int) -> np.ndarray:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "bsd68"))
-    ap.add_argument("--limit", type=int, default=8)
-    ap.add_argument("--noises", default="gaussian:sigma=3,gaussian:sigma=15")
-    ap.add_argument("--out", default=None)
-    args = ap.parse_args(argv)
+    args = check_args(argv, "bsd68")
     start = time.time()
     rows = []
     variants = ("blanks", "zero", "median", "edge")

@@ -6,7 +6,6 @@ from the opaque pixels (mask=, as `noise2x denoise` passes them) against the who
 Each photo i: PROTOCOL noise (rng = i) on the clean photo, rounded and clipped to 8 bits (a PNG), its left two
 thirds transparent and black. PSNR on the opaque part against the clean photo.
 """
-import argparse
 import json
 import os
 import time
@@ -17,15 +16,11 @@ from noise2x import api, io
 from noise2x.metrics import psnr
 from noise2x.noise import protocol_noisy
 
-from _record import write_record
+from _record import check_args, write_record
+
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "cbsd68"))
-    ap.add_argument("--limit", type=int, default=8)
-    ap.add_argument("--noises", default="gaussian:sigma=3,gaussian:sigma=15")
-    ap.add_argument("--out", default=None)
-    args = ap.parse_args(argv)
+    args = check_args(argv, "cbsd68")
     start = time.time()
     rows = []
     for spec in args.noises.split(","):
