@@ -682,6 +682,8 @@ def test_denoise_takes_a_blank_value():
     assert np.isfinite(out[50, 60]).all() and (out[50, 60] != 0).all()
     with pytest.raises(UsageError, match="finite"):
         api.denoise(noisy, blank_value=np.inf)
+    with pytest.raises(InputError, match="every pixel holds the blank value 7"):
+        api.denoise(np.full((40, 40), 7.0), blank_value=7)
 
 
 def test_denoise_leaves_out_blank_padding(monkeypatch):

@@ -321,6 +321,8 @@ def denoise(
             held = raw == blank_value  # pixels holding it in every channel
             held = held.all(axis=2) if raw.ndim == 3 else held
             raw = np.where(held[..., None] if raw.ndim == 3 else held, np.nan, raw)
+            if held.all():
+                raise InputError(f"input image holds no data: every pixel holds the blank value {blank_value:g}")
         image, data = fill_blanks(raw, name="input image")
         if not data.all():
             _check_mask_shape(mask, image.shape)
