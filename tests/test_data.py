@@ -164,3 +164,36 @@ def test_small_sets_validate_on_training_images(folder):
     assert not held and len(train) == 10 and len(val) == 6
     with pytest.raises(UsageError, match="patch"):
         train.sample(["noisy"], patch_size=40, batch_size=1, rng=np.random.default_rng(0))
+
+
+def test_a_folder_of_stacks_gives_their_frames(tmp_path):
+    # microscopy: a folder of z-stacks and hyperstacks (a multi-page file was an error in a folder)
+    import tifffile
+
+    base = (smooth(20, 24) * 0.5).round().astype(np.uint16)
+    folder = tmp_path / "stacks"
+    folder.mkdir()
+    tifffile.imwrite(folder / "a.tif", np.stack([base + k for k in range(3)]), imagej=True, metadata={"axes": "ZYX"})
+    tifffile.imwrite(folder / "b.tif", np.stack([[base + 100 * t + 10 * c for c in range(2)] for t in range(2)]),
+                     imagej=True, metadata={"axes": "TCYX"})
+    write_image(folder / "c.png", base.astype(float))
+    train, _, _ = build_datasets(data=folder, requires={"noisy"}, val_images=0)
+    assert [item.name for item in train.items] == ["a.tif[0]", "a.tif[1]", "a.tif[2]", "b.tif[0]", "b.tif[1]",
+                                                    "b.tif[2]", "b.tif[3]", "c.png"]
+    assert [float(train._arrays(j)["noisy"][0, 0]) - float(base[0, 0]) for j in range(8)] == [0, 1, 2, 0, 10, 100,
+                                                                                             110, 0]
+
+
+def test_hyperstack_frames_pair_within_their_channel(tmp_path):
+    # Noise2Noise pairs from one time-lapse with 2 channels: each frame with the next one of its channel
+    import tifffile
+
+    base = (smooth(20, 24) * 0.5).round()
+    stack = np.stack([[base + 100 * c + 10 * t for c in range(2)] for t in range(3)]).astype(np.float32)
+    path = tmp_path / "lapse.tif"
+    tifffile.imwrite(path, stack, imagej=True, metadata={"axes": "TCYX"})
+    train, _, _ = build_datasets(data=path, requires={"noisy", "noisy2"}, val_images=0)
+    assert [item.name for item in train.items] == ["lapse.tif[0] + lapse.tif[2]", "lapse.tif[1] + lapse.tif[3]",
+                                                    "lapse.tif[2] + lapse.tif[4]", "lapse.tif[3] + lapse.tif[5]"]
+    b = train.sample(["noisy", "noisy2"], patch_size=8, batch_size=16, rng=np.random.default_rng(0))
+    assert torch.allclose(b.noisy2 - b.noisy, torch.full_like(b.noisy, 10.0))  # the same channel, a step later

@@ -464,6 +464,8 @@ def test_fluorescence_channels_are_frames_and_come_back_in_their_axes(tmp_path):
                      metadata={"axes": "CYX", "PhysicalSizeX": 0.2, "PhysicalSizeY": 0.25})
     three = _rand((3, 9, 8), 255, 62).astype(np.uint8)
     tifffile.imwrite(tmp_path / "three.tif", three, imagej=True, metadata={"axes": "CYX"})
+    assert io.stack_frames(tmp_path / "hyper.tif") == [0, 1] * 6  # each frame's channel, from the header
+    assert io.stack_frames(tmp_path / "four.ome.tif") == [0, 1, 2, 3]
     for name, data in (("hyper.tif", hyper), ("four.ome.tif", four), ("three.tif", three)):
         stack = io.read_stack(tmp_path / name)
         np.testing.assert_array_equal(stack, data.reshape(-1, 9, 8))  # C-order: channel fastest

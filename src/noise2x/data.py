@@ -261,20 +261,41 @@ def _reader(path: Path) -> Callable[[], np.ndarray]:
     return lambda: read_image(path, dtype=np.float32)
 
 
-def _sources(path: str | Path) -> tuple[list[str], list[Callable[[], np.ndarray]], bool]:
-    """Names and loaders of the images at ``path`` (a folder, an image, or a multi-frame TIFF)."""
-    from .io import list_images, read_stack
+def _sources(path: str | Path) -> tuple[list[str], list[Callable[[], np.ndarray]], bool, list[int | None]]:
+    """Names and loaders of the images at ``path`` (a folder, an image, or a multi-frame TIFF or FITS), whether
+    it is one multi-frame file, and each image's channel (:func:`noise2x.io.stack_frames`). A folder's
+    multi-frame files (z-stacks, time series, ImageJ hyperstacks) give their frames, loaded when needed."""
+    from .io import list_images, read_stack, stack_frames
 
     p = Path(path)
     if p.is_file():
         stack = read_stack(p, dtype=np.float32)
         if stack.shape[0] > 1:
             return ([f"{p.name}[{k}]" for k in range(stack.shape[0])],
-                    [(lambda k=k: stack[k]) for k in range(stack.shape[0])], True)
+                    [(lambda k=k: stack[k]) for k in range(stack.shape[0])], True, stack_frames(p))
         frame = stack[0]
-        return [p.name], [lambda: frame], False
-    files = list_images(p)
-    return [f.name for f in files], [_reader(f) for f in files], False
+        return [p.name], [lambda: frame], False, [None]
+    names: list[str] = []
+    loaders: list[Callable[[], np.ndarray]] = []
+    channels: list[int | None] = []
+    last: dict[Path, np.ndarray] = {}  # the stack read last: its frames are loaded one after the other
+
+    def load_frame(f: Path, k: int) -> np.ndarray:
+        if f not in last:
+            last.clear()
+            last[f] = read_stack(f, dtype=np.float32)
+        return last[f][k]
+
+    for f in list_images(p):
+        frames = stack_frames(f)
+        if len(frames) == 1:
+            names.append(f.name)
+            loaders.append(_reader(f))
+        else:
+            names += [f"{f.name}[{k}]" for k in range(len(frames))]
+            loaders += [(lambda f=f, k=k: load_frame(f, k)) for k in range(len(frames))]
+        channels += frames
+    return names, loaders, False, channels
 
 
 def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | Path | None = None,
@@ -298,13 +319,13 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         The method needs fields the data cannot provide (the message says what to add).
     """
     requires = frozenset(requires)
-    names, loaders, is_stack = _sources(data)
+    names, loaders, is_stack, channels = _sources(data)
     wrap = _Item
     if add_noise is not None:
         kind = "synthetic"
         items = [wrap(j, names[j], (lambda f=f: {"clean": f()})) for j, f in enumerate(loaders)]
     elif data2 is not None:
-        names2, loaders2, _ = _sources(data2)
+        names2, loaders2, _, _ = _sources(data2)
         if len(names2) != len(names):
             raise UsageError(f"--data has {len(names)} images but --data2 has {len(names2)}; they must be aligned")
         if pair == "auto":
@@ -314,10 +335,14 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         items = [wrap(j, f"{names[j]} + {names2[j]}", (lambda a=a, b=b, s=second: {"noisy": a(), s: b()}))
                  for j, (a, b) in enumerate(zip(loaders, loaders2))]
     elif "noisy2" in requires and is_stack:
+        # each frame and the next one of its channel (a hyperstack's channels are not copies of one another)
         kind = "pair"
-        items = [wrap(k, f"{names[k]} + {names[k + 1]}",
-                      (lambda a=loaders[k], b=loaders[k + 1]: {"noisy": a(), "noisy2": b()}))
-                 for k in range(len(loaders) - 1)]
+        following = [next((j for j in range(k + 1, len(channels)) if channels[j] == channels[k]), None)
+                     for k in range(len(channels))]
+        pairs = [(k, j) for k, j in enumerate(following) if j is not None]
+        items = [wrap(n, f"{names[k]} + {names[j]}",
+                      (lambda a=loaders[k], b=loaders[j]: {"noisy": a(), "noisy2": b()}))
+                 for n, (k, j) in enumerate(pairs)]
     else:
         kind = "noisy"
         items = [wrap(j, names[j], (lambda f=f: {"noisy": f()})) for j, f in enumerate(loaders)]
@@ -335,7 +360,7 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
     opts = dict(kind=kind, noise=add_noise, resample=resample, cache_mb=cache_mb,
                 second_copy="noisy2" in requires)
     if val_data is not None:
-        vnames, vloaders, _ = _sources(val_data)
+        vnames, vloaders, _, _ = _sources(val_data)
         if kind == "synthetic":
             vitems = [_Item(k, vnames[k], (lambda f=f: {"clean": f()})) for k, f in enumerate(vloaders)]
         elif kind == "noisy":

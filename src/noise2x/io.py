@@ -43,6 +43,7 @@ __all__ = [
     "read_image",
     "read_stack",
     "read_stack_with_alpha",
+    "stack_frames",
     "to_8bit_units",
     "write_image",
 ]
@@ -452,6 +453,53 @@ def read_stack_with_alpha(path: str | os.PathLike, *, dtype=np.float64,
         _check_finite(alpha, f"{p} (alpha channel)")
         alpha = alpha.astype(dtype, copy=False)
     return arr.astype(dtype, copy=False), alpha
+
+
+def stack_frames(path: str | os.PathLike) -> list[int | None]:
+    """Each frame of the stack that :func:`read_stack` reads from ``path``: its channel (the index on a TIFF's
+    C axis, channels stored as planes), or None where the file has no such axis. Read from the headers only.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    list
+        One entry a frame (a single image: ``[None]``).
+
+    Raises
+    ------
+    UsageError, InputError
+        As :func:`read_image`, for a missing file or an unreadable TIFF or FITS header.
+    """
+    p, fmt = _existing_file(path)
+    if fmt == "FITS":
+        header = _fits_header(p)
+        n = int(np.prod([header.get(f"NAXIS{i}", 1) for i in range(3, header.get("NAXIS", 2) + 1)], dtype=np.int64))
+        return [None] * n
+    if fmt != "TIFF":
+        return [None]
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(p) as tif:
+            layouts = [(s.axes, tuple(int(n) for n in s.shape)) for s in tif.series]
+    except Exception as exc:
+        raise _unreadable(p, exc) from None
+    frames: list[int | None] = []
+    for axes, shape in layouts:
+        if len(axes) != len(shape):
+            raise InputError(f"{p} has an unsupported TIFF layout (axes {axes!r}, shape {shape})")
+        others = [i for i, a in enumerate(axes) if a not in "YX" and not (a == "S" and shape[i] > 1)]
+        sizes = [shape[i] for i in others]
+        c = [k for k, i in enumerate(others) if axes[i] == "C"]
+        if not c:
+            frames += [None] * int(np.prod(sizes, dtype=np.int64))
+            continue
+        index = np.indices(sizes).reshape(len(others), -1)  # in C order, as _tiff_series flattens them
+        frames += [int(v) for v in index[c[0]]]
+    return frames
 
 
 def image_kind(path: str | os.PathLike) -> str:
