@@ -520,3 +520,26 @@ def test_denoise_a_two_channel_hyperstack_keeps_its_axes(tmp_path, capsys, gray_
         out = tif.asarray().astype(float)
     assert out.shape == clean.shape
     assert np.abs(out - clean).mean() < 0.6 * np.abs(noisy - clean).mean()
+
+
+def test_info_on_an_image_says_what_denoise_would_do(tmp_path, capsys, gray_image):
+    fits = pytest.importorskip("astropy.io.fits")
+    rng = np.random.default_rng(8)
+    big = np.kron(gray_image, np.ones((2, 2)))  # 74x62
+    noisy = (big + rng.normal(0, 12, big.shape)).astype(np.float32)
+    noisy[:, :10] = np.nan
+    src = tmp_path / "m.fits"
+    fits.PrimaryHDU(noisy).writeto(src)
+    code, out, err = _run(capsys, "info", str(src))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == f"{src}: FITS, float32 samples, 62x74 gray", out
+    assert "blank (NaN) pixels: 740 of 4588 (denoise with --blanks)" in lines, out
+    assert "noise: estimated from 3848 of 4588 pixels (the rest a fill)" in out, out  # the data only
+    sigma = float(re.search(r"sigma ([0-9.]+)", out).group(1))
+    assert 9 < sigma < 15, out
+    said = lines[-1].removeprefix("noise2x denoise with no options: ")
+    code, _, err = _run(capsys, "denoise", str(src), "--blanks", "--out", str(tmp_path / "o.fits"))
+    assert code == 0 and f"using {said}" in err, (out, err)  # the same choice, word for word
+    code, out, _ = _run(capsys, "info", "gray-gaussian")  # models as before
+    assert code == 0 and out.startswith("method:")

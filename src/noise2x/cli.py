@@ -342,9 +342,69 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     from .api import model_file
     from .checkpoint import describe, read_metadata
+    from .io import IMAGE_SUFFIXES, _suffix
 
+    if Path(args.model).is_file() and _suffix(args.model) in IMAGE_SUFFIXES:
+        print("\n".join(image_facts(Path(args.model))))
+        return 0
     print("\n".join(describe(read_metadata(model_file(args.model)))))
     return 0
+
+
+#: The estimates ``noise2x info IMAGE`` shows (of :attr:`noise2x.pretrained.Choice.facts`)
+_INFO_FACTS = ("estimated_on", "estimated_from", "sigma", "beta", "peak", "poisson_a", "poisson_b")
+
+
+def image_facts(path: Path) -> list[str]:
+    """What ``noise2x info IMAGE`` says: the file's layout and units, blank and transparent pixels, and what a
+    no-option ``denoise`` reads of its noise and does (on its first frame holding data)."""
+    import numpy as np
+
+    from .api import choose_auto, zero_area_note
+    from .io import fill_blanks, image_kind, read_stack_with_alpha, stack_frames, writable_format
+    from .pretrained import stabilised
+
+    stack, alpha = read_stack_with_alpha(path, blanks=True)
+    frames = stack_frames(path)
+    h, w = stack.shape[1:3]
+    colour = "RGB" if stack.ndim == 4 else "gray"
+    lines = [f"{path}: {writable_format(path)}, {image_kind(path)} samples, {w}x{h} {colour}"]
+    if len(stack) > 1:
+        planes = {c for c in frames if c is not None}
+        extra = f" ({len(planes)} channels stored as planes)" if planes else ""
+        lines.append(f"frames: {len(stack)}{extra}, each denoised on its own")
+    nan = np.isnan(stack)
+    blank = nan.any(axis=-1) if stack.ndim == 4 else nan
+    if blank.any():
+        lines.append(f"blank (NaN) pixels: {np.count_nonzero(blank)} of {blank.size} (denoise with --blanks)")
+    held = [i for i in range(len(stack)) if not blank[i].all()]
+    if not held:
+        lines.append("no pixel holds data")
+        return lines
+    k = held[0]
+    image, data = fill_blanks(stack[k])
+    lines.append(f"values: {np.min(image[data]):.6g} to {np.max(image[data]):.6g}, mean {np.mean(image[data]):.6g}")
+    mask = data if not data.all() else None
+    if alpha is not None:
+        opaque = alpha[k] > 0
+        if opaque.any() and not opaque.all():
+            lines.append(f"transparent pixels: {np.count_nonzero(~opaque)} (left out of the noise estimate)")
+            mask = opaque if mask is None else mask & opaque
+    note = zero_area_note(image) if mask is None else None
+    if note:
+        lines.append(note[len("note: "):] if note.startswith("note: ") else note)
+    choice = choose_auto(image, mask=mask)
+    vst = stabilised(choice, 1 if image.ndim == 2 else image.shape[2])
+    name = (vst.model if vst is not None else choice.model)
+    name = name.stem if name is not None else choice.method
+    where = f" (frame {k + 1})" if len(stack) > 1 else ""
+    if choice.scale != 1 or choice.offset != 0:
+        where += f" (in 8-bit units: the image mapped by x -> (x - {choice.offset:.6g}) * {choice.scale:.6g})"
+    facts = [f"{key.replace('_', ' ')} {value:.4g}" if isinstance(value, float) else f"{key.replace('_', ' ')} {value}"
+             for key, value in choice.facts.items() if key in _INFO_FACTS]
+    lines.append(f"noise{where}: " + ", ".join(facts))
+    lines.append(f"noise2x denoise with no options: {name}: {vst.reason if vst is not None else choice.reason}")
+    return lines
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -492,8 +552,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "ones; see denoise)")
     b.set_defaults(func=cmd_bench)
 
-    i = sub.add_parser("info", help="show what a model file (or a shipped model, by name) holds")
-    i.add_argument("model", metavar="MODEL", help="a model file, or the name of a shipped model (noise2x models)")
+    i = sub.add_parser("info", help="show what a model file (or a shipped model, by name) holds, or what an "
+                                    "image holds and what `denoise` with no options reads of its noise and does")
+    i.add_argument("model", metavar="MODEL_OR_IMAGE",
+                   help="a model file, the name of a shipped model (noise2x models), or an image file")
     i.set_defaults(func=cmd_info)
 
     m = sub.add_parser("models", help="list the pretrained models shipped in the package")
