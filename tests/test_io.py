@@ -340,6 +340,29 @@ def test_fits_written_like_its_input_keeps_the_header(tmp_path):
     assert not (tmp_path / "rgb.fits").exists() and not (tmp_path / "a.fits").exists()
 
 
+def test_fits_written_like_a_cube_of_more_axes_gets_its_shape_back(tmp_path):
+    # a radio image with frequency and Stokes axes of length 1, and a 4-axis cube: their planes are read as a
+    # stack and written back in the input's shape, so that its WCS (CTYPE3, CTYPE4) still fits the data
+    fits = pytest.importorskip("astropy.io.fits")
+    header = fits.Header([("CTYPE1", "RA---SIN"), ("CTYPE2", "DEC--SIN"), ("CTYPE3", "FREQ"), ("CTYPE4", "STOKES")])
+    radio = np.random.default_rng(70).normal(0, 1, (1, 1, 9, 8)).astype(np.float32)
+    fits.PrimaryHDU(radio, header=header).writeto(tmp_path / "radio.fits")
+    image = io.read_image(tmp_path / "radio.fits")
+    assert image.shape == (9, 8)
+    io.write_image(tmp_path / "out.fits", image + 1, like=tmp_path / "radio.fits")
+    with fits.open(tmp_path / "out.fits") as hdus:
+        assert hdus[0].data.shape == (1, 1, 9, 8) and hdus[0].header["CTYPE4"] == "STOKES"
+        np.testing.assert_allclose(hdus[0].data, radio + 1)
+    cube = np.random.default_rng(71).normal(0, 1, (2, 3, 9, 8)).astype(np.float32)
+    fits.PrimaryHDU(cube, header=header).writeto(tmp_path / "cube.fits")
+    stack = io.read_stack(tmp_path / "cube.fits")
+    assert stack.shape == (6, 9, 8)
+    io.write_image(tmp_path / "out4.fits", stack, like=tmp_path / "cube.fits")
+    np.testing.assert_array_equal(fits.getdata(tmp_path / "out4.fits"), cube)
+    io.write_image(tmp_path / "other.fits", stack[:5], like=tmp_path / "cube.fits")  # not its planes: as given
+    assert fits.getdata(tmp_path / "other.fits").shape == (5, 9, 8)
+
+
 def test_compressed_fits_round_trips_losslessly_and_keeps_the_header(tmp_path):
     # tile-compressed (.fz, as fpack writes) and gzipped (.fits.gz) FITS, read and written
     fits = pytest.importorskip("astropy.io.fits")

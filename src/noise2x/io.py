@@ -819,6 +819,12 @@ def _fits_bytes(tmp: Path, data: np.ndarray, like: Path | None, suffix: str = ".
     header = None
     if like is not None and _FORMATS.get(_suffix(like)) == "FITS":
         header = _fits_header(Path(like))
+        # a cube of more than 3 axes, or with axes of length 1 (a radio image's frequency and Stokes axes),
+        # gets its shape back when the data are its planes, so that its WCS still fits
+        shape = tuple(int(header.get(f"NAXIS{i}", 0)) for i in range(int(header.get("NAXIS", 0)), 0, -1))
+        planes = int(np.prod(shape[:-2], dtype=np.int64)) if len(shape) > 2 else 1
+        if len(shape) > 2 and data.shape[-2:] == shape[-2:] and data.size == planes * shape[-1] * shape[-2]:
+            data = data.reshape(shape)
         header.strip()  # SIMPLE, XTENSION, BITPIX, NAXISn, ...: set anew for this data
         for key in ("BZERO", "BSCALE", "BLANK", "CHECKSUM", "DATASUM"):
             header.remove(key, ignore_missing=True, remove_all=True)
