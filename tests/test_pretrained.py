@@ -704,3 +704,39 @@ def test_denoise_leaves_out_blank_padding(monkeypatch):
     assert seen == [((60 + 64, 80 + 32 + 32), 60 * 80)]
     np.testing.assert_array_equal(np.isnan(out), np.isnan(canvas))
     assert np.abs(out[100:160, 40:120] - 100).mean() < 0.5 * np.abs(canvas[100:160, 40:120] - 100).mean()
+
+
+def test_needed_pixels_skip_the_tiles_without_them(monkeypatch):
+    # two fields in opposite corners of a mosaic (their bounding box is the whole image): with the blanks, the
+    # model runs the tiles over the fields only, and the fields come out as when every tile runs
+    import noise2x.predict as predict
+    from noise2x.io import fill_blanks
+
+    rng = np.random.default_rng(9)
+    img = np.full((256, 256), np.nan)
+    img[:80, :80] = 100.0 + rng.normal(0, 10, (80, 80))
+    img[176:, 176:] = 120.0 + rng.normal(0, 10, (80, 80))
+    data = ~np.isnan(img)
+    tiles = []
+    real = predict._predictor
+
+    def counting(model, method, tta):
+        run = real(model, method, tta)
+
+        def counted(x):
+            tiles.append(x.shape[0])
+            return run(x)
+        return counted
+
+    monkeypatch.setattr(predict, "_predictor", counting)
+    out = api.denoise(img, model="gray-gaussian-low", tile=64, overlap=16, blanks=True)
+    skipped = sum(tiles)
+    tiles.clear()
+    filled = fill_blanks(img)[0]
+    full = api.denoise(filled, model="gray-gaussian-low", tile=64, overlap=16)
+    assert sum(tiles) == 25 and skipped < 0.6 * sum(tiles), (skipped, sum(tiles))
+    # (the same up to float32 rounding: the tiles go through the network in other batches)
+    np.testing.assert_allclose(out[data], full[data], atol=1e-3)
+    np.testing.assert_array_equal(np.isnan(out), ~data)
+    with pytest.raises(UsageError, match="needed has shape"):
+        api.denoise(filled, model="gray-gaussian-low", needed=data[1:])

@@ -245,6 +245,7 @@ def denoise(
     mask: Any = None,
     blanks: bool = False,
     blank_value: float | None = None,
+    needed: Any = None,
 ) -> np.ndarray:
     """Denoise one image (H,W) or (H,W,C) given in its own units.
 
@@ -296,6 +297,11 @@ def denoise(
         is with ``blanks``, and they come back holding it. A zero fill
         beside data with no dark pixels otherwise looks like photon counts
         (BENCHMARKS.md, "Blank pixels").
+    needed : array_like of bool, optional
+        (H,W): the pixels whose result is used. A model (given or shipped)
+        skips the tiles holding none of them, whose result is then
+        undefined; the needed pixels come out as without it. ``blanks``
+        passes the pixels holding data.
 
     Returns
     -------
@@ -336,7 +342,7 @@ def denoise(
             out[y0:y1, x0:x1] = denoise(
                 image[y0:y1, x0:x1], model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
                 options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
-                precision=precision, mask=keep[y0:y1, x0:x1])
+                precision=precision, mask=keep[y0:y1, x0:x1], needed=data[y0:y1, x0:x1])
             out[np.isnan(raw).reshape(out.shape)] = np.nan  # blank values come back blank
             if held is not None:
                 out[held] = blank_value  # and those of the value, holding it
@@ -359,7 +365,7 @@ def denoise(
             model = model.adapted(options=options, noise=noise)
         _record_model_run(info, model, image, colour, precision)
         out = model.denoise(image, tile=tile, overlap=overlap, tta=tta, device=device, colour=colour,
-                            precision=precision)
+                            precision=precision, needed=needed)
         return np.asarray(out, dtype=np.float64)
     chosen = method is None
     if method is None:
@@ -388,7 +394,7 @@ def denoise(
 
                 mapped = anscombe(mapped, alpha=vst.alpha, sigma=vst.sigma, mu=vst.mu) * vst.gain
             out = den.denoise(mapped, tile=tile, overlap=overlap, tta=tta, device=device, colour=colour,
-                              precision=precision)
+                              precision=precision, needed=needed)
             out = np.asarray(out, dtype=np.float64)
             if vst is not None:
                 out = inverse_anscombe(out / vst.gain, alpha=vst.alpha, sigma=vst.sigma, mu=vst.mu)

@@ -329,7 +329,7 @@ def colour_mode(colour: str, channels: int, method: Any = None) -> str:
 def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: int | None = None, overlap: int = 32,
                   context: int = 16, batch_size: int = 4, tta: bool = False, device: str | torch.device = "auto",
                   threads_auto: bool = True, colour: str = "auto", keep_noise: bool = False,
-                  precision: str = "fp32") -> np.ndarray:
+                  precision: str = "fp32", needed: np.ndarray | None = None) -> np.ndarray:
     """Denoise one image with a trained model, tile by tile.
 
     Parameters
@@ -376,6 +376,11 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
     precision : str
         The forward pass's arithmetic (:data:`PRECISIONS`): ``fp32``
         (default), ``bf16`` or ``fp16`` (GPU).
+    needed : ndarray of bool, optional
+        (H, W): the pixels whose result is used (e.g. those holding data
+        beside blank ones). Tiles holding none of them are not run: the
+        result there is undefined (0, or a partial blend). Every pixel that
+        is needed gets the same value as without it.
 
     Returns
     -------
@@ -396,14 +401,14 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
         if arr.shape[2] == 1:
             return denoise_array(model, arr[:, :, 0], method=method, tile=tile, overlap=overlap, context=context,
                                  batch_size=batch_size, tta=tta, device=device, threads_auto=threads_auto,
-                                 precision=precision)[:, :, None]
+                                 precision=precision, needed=needed)[:, :, None]
         mode = colour_mode(colour, arr.shape[2], method)
         if not np.isfinite(arr).all():
             raise InputError("image has NaN/inf values")
         planes, offset = to_luma_chroma(arr, keep_noise=keep_noise) if mode == "luma" else (arr, 0.0)
         out = np.stack([denoise_array(model, planes[..., c], method=method, tile=tile, overlap=overlap,
                                       context=context, batch_size=batch_size, tta=tta, device=device,
-                                      threads_auto=threads_auto, precision=precision)
+                                      threads_auto=threads_auto, precision=precision, needed=needed)
                         for c in range(arr.shape[2])], axis=-1)
         return (from_luma_chroma(out, offset, keep_noise=keep_noise) if mode == "luma" else out).astype(np.float32)
     if batch_size < 1:
@@ -422,7 +427,10 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
     stitcher = Stitcher(grid, channels=channels)
     run = _predictor(model, method, tta)
     align = model_alignment(model)
-    regions = [(s, context_region(s, arr.shape, context=context if tile else 0, align=align)) for s in grid.specs]
+    if needed is not None and np.shape(needed) != arr.shape[:2]:
+        raise UsageError(f"needed has shape {np.shape(needed)}; the image {arr.shape} needs {arr.shape[:2]}")
+    specs = [s for s in grid.specs if needed is None or np.any(needed[s.slices])]  # tiles with a needed pixel
+    regions = [(s, context_region(s, arr.shape, context=context if tile else 0, align=align)) for s in specs]
     groups: dict[tuple[int, int], list] = {}
     for s, r in regions:  # regions of equal shape are batched together
         groups.setdefault(r.shape, []).append((s, r))
@@ -550,7 +558,7 @@ class Denoiser:
 
     def denoise(self, image: np.ndarray, *, tile: int | None = None, overlap: int = 32, tta: bool = False,
                 context: int = 16, batch_size: int = 4, device: str = "auto", colour: str = "auto",
-                precision: str = "fp32") -> np.ndarray:
+                precision: str = "fp32", needed: np.ndarray | None = None) -> np.ndarray:
         """Denoise one image (H, W) or (H, W, C); float32 in the image's units (see :func:`denoise_array`).
 
         A gray model on an RGB image: planes within the image's range for a
@@ -559,7 +567,7 @@ class Denoiser:
         """
         return denoise_array(self.model, image, method=self.method, tile=tile, overlap=overlap, context=context,
                              batch_size=batch_size, tta=tta, device=device, colour=colour, keep_noise=not self.blind,
-                             precision=precision)
+                             precision=precision, needed=needed)
 
     def denoise_stack(self, stack: np.ndarray, *, tile: int | None = None, overlap: int = 32, tta: bool = False,
                       context: int = 16, batch_size: int = 4, device: str = "auto",
