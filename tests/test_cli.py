@@ -543,3 +543,5 @@ def test_info_on_an_image_says_what_denoise_would_do(tmp_path, capsys, gray_imag
     assert code == 0 and f"using {said}" in err, (out, err)  # the same choice, word for word
     code, out, _ = _run(capsys, "info", "gray-gaussian")  # models as before
     assert code == 0 and out.startswith("method:")
+    code, _, err = _run(capsys, "info", str(tmp_path / "missing.png"))
+    assert code == 2 and "no such file" in _one_error_line(err), err

@@ -344,7 +344,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     from .checkpoint import describe, read_metadata
     from .io import IMAGE_SUFFIXES, _suffix
 
-    if Path(args.model).is_file() and _suffix(args.model) in IMAGE_SUFFIXES:
+    if _suffix(args.model) in IMAGE_SUFFIXES:  # an image (a missing one: "no such file")
         print("\n".join(image_facts(Path(args.model))))
         return 0
     print("\n".join(describe(read_metadata(model_file(args.model)))))
