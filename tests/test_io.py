@@ -505,6 +505,14 @@ def test_fluorescence_channels_are_frames_and_come_back_in_their_axes(tmp_path):
                 assert tif.pages[0].resolution == (5.0, 5.0)
             if name == "four.ome.tif":  # the OME pixel size, as ImageJ keeps it
                 assert tif.pages[0].resolution == (5.0, 4.0) and tif.imagej_metadata["unit"] == "micron"
+    # one calibrated image keeps its pixel size
+    one = _rand((9, 8), 4000, 66).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "one.tif", one, imagej=True, resolution=(4.0, 4.0), metadata={"unit": "um"})
+    io.write_image(tmp_path / "out_one.tif", io.read_image(tmp_path / "one.tif"), kind="uint16",
+                   like=tmp_path / "one.tif")
+    with tifffile.TiffFile(tmp_path / "out_one.tif") as tif:
+        assert tif.pages[0].resolution == (4.0, 4.0) and tif.imagej_metadata["unit"] == "um"
+        np.testing.assert_array_equal(tif.asarray(), one)
     # not its frames (another image), or no TIFF to follow: plain pages as before
     io.write_image(tmp_path / "other.tif", _rand((5, 9, 8), 255, 63), kind="uint8", like=tmp_path / "hyper.tif")
     with tifffile.TiffFile(tmp_path / "other.tif") as tif:

@@ -668,6 +668,12 @@ def _tiff_layout(like: Path, shape: tuple[int, ...]) -> tuple[str, tuple[int, ..
     y, x = axes.index("Y"), axes.index("X")
     others = [i for i in range(len(axes)) if i not in (y, x, *chans)]
     order = [*others, y, x, *chans]
+    if not others and tuple(shape) == tuple(full[i] for i in order) and (extra or calibration):
+        others_axes = "".join(axes[i] for i in order)  # one image: its pixel size and calibration only
+        it = iter("TZCYXS")
+        if all(a in it for a in others_axes):
+            extra.update(imagej=True, metadata={"axes": others_axes, **calibration})
+        return others_axes, tuple(shape), list(range(len(shape))), extra
     if len(others) < 2 and all(axes[i] in "QI" for i in others):
         return None  # plain pages: nothing to restore
     flat = (int(np.prod([full[i] for i in others], dtype=np.int64)), full[y], full[x], *(full[i] for i in chans))
