@@ -526,16 +526,18 @@ def test_info_on_an_image_says_what_denoise_would_do(tmp_path, capsys, gray_imag
     fits = pytest.importorskip("astropy.io.fits")
     rng = np.random.default_rng(8)
     big = np.kron(gray_image, np.ones((2, 2)))  # 74x62
-    noisy = (big + rng.normal(0, 12, big.shape)).astype(np.float32)
-    noisy[:, :10] = np.nan
+    noisy = np.full((74, 112), np.nan, np.float32)  # 50 blank columns, then the data and 10 more
+    noisy[:, 50:] = big + rng.normal(0, 12, big.shape)
+    noisy[:, 50:60] = np.nan
     src = tmp_path / "m.fits"
     fits.PrimaryHDU(noisy).writeto(src)
     code, out, err = _run(capsys, "info", str(src))
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[0] == f"{src}: FITS, float32 samples, 62x74 gray", out
-    assert "blank (NaN) pixels: 740 of 4588 (denoise with --blanks)" in lines, out
-    assert "noise: estimated from 3848 of 4588 pixels (the rest a fill)" in out, out  # the data only
+    assert lines[0] == f"{src}: FITS, float32 samples, 112x74 gray", out
+    assert "blank (NaN) pixels: 4440 of 8288 (denoise with --blanks)" in lines, out
+    # the data only, in the columns denoise reads (from 60 - 32 on)
+    assert f"noise: estimated from 3848 of {74 * (112 - 28)} pixels (the rest a fill)" in out, out
     sigma = float(re.search(r"sigma ([0-9.]+)", out).group(1))
     assert 9 < sigma < 15, out
     said = lines[-1].removeprefix("noise2x denoise with no options: ")

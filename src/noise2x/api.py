@@ -187,6 +187,15 @@ _ZERO_SIDE = 16
 _ZERO_SHARE = 0.01
 
 
+def data_crop(data: np.ndarray) -> tuple[int, int, int, int]:
+    """(y0, y1, x0, x1): the rows and columns that ``denoise`` with blanks works on, those of the pixels
+    holding data (``data``, (H,W) bool, not empty) and 32 more around them (a mosaic's blank padding
+    beyond is left out)."""
+    rows, cols = np.flatnonzero(data.any(axis=1)), np.flatnonzero(data.any(axis=0))
+    return (max(int(rows[0]) - _BLANK_MARGIN, 0), min(int(rows[-1]) + 1 + _BLANK_MARGIN, data.shape[0]),
+            max(int(cols[0]) - _BLANK_MARGIN, 0), min(int(cols[-1]) + 1 + _BLANK_MARGIN, data.shape[1]))
+
+
 def _check_mask_shape(mask: Any, shape: tuple[int, ...]) -> None:
     if mask is not None and np.shape(mask) != shape[:2]:
         raise UsageError(f"mask has shape {np.shape(mask)}; the image {shape} needs {shape[:2]}")
@@ -333,11 +342,7 @@ def denoise(
         if not data.all():
             _check_mask_shape(mask, image.shape)
             keep = data if mask is None else data & np.asarray(mask, dtype=bool)
-            # blank rows and columns beyond the data and a margin of the fill (a mosaic's padding) are left out
-            rows, cols = np.flatnonzero(data.any(axis=1)), np.flatnonzero(data.any(axis=0))
-            y0, x0 = max(int(rows[0]) - _BLANK_MARGIN, 0), max(int(cols[0]) - _BLANK_MARGIN, 0)
-            y1 = min(int(rows[-1]) + 1 + _BLANK_MARGIN, data.shape[0])
-            x1 = min(int(cols[-1]) + 1 + _BLANK_MARGIN, data.shape[1])
+            y0, y1, x0, x1 = data_crop(data)
             out = np.full(image.shape, np.nan)
             out[y0:y1, x0:x1] = denoise(
                 image[y0:y1, x0:x1], model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,

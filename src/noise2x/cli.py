@@ -360,7 +360,7 @@ def image_facts(path: Path) -> list[str]:
     no-option ``denoise`` reads of its noise and does (on its first frame holding data)."""
     import numpy as np
 
-    from .api import choose_auto, zero_area_note
+    from .api import choose_auto, data_crop, zero_area_note
     from .io import fill_blanks, image_kind, read_stack_with_alpha, stack_frames, writable_format
     from .pretrained import stabilised
 
@@ -390,9 +390,12 @@ def image_facts(path: Path) -> list[str]:
         if opaque.any() and not opaque.all():
             lines.append(f"transparent pixels: {np.count_nonzero(~opaque)} (left out of the noise estimate)")
             mask = opaque if mask is None else mask & opaque
+    if not data.all():  # as denoise --blanks reads it: without the blank padding
+        y0, y1, x0, x1 = data_crop(data)
+        image, mask = image[y0:y1, x0:x1], mask[y0:y1, x0:x1]
     note = zero_area_note(image) if mask is None else None
     if note:
-        lines.append(note[len("note: "):] if note.startswith("note: ") else note)
+        lines.append(note.removeprefix("note: "))
     choice = choose_auto(image, mask=mask)
     vst = stabilised(choice, 1 if image.ndim == 2 else image.shape[2])
     name = (vst.model if vst is not None else choice.model)
