@@ -547,3 +547,23 @@ def test_info_on_an_image_says_what_denoise_would_do(tmp_path, capsys, gray_imag
     assert code == 0 and out.startswith("method:")
     code, _, err = _run(capsys, "info", str(tmp_path / "missing.png"))
     assert code == 2 and "no such file" in _one_error_line(err), err
+
+
+def test_simulate_keeps_blank_pixels_blank(tmp_path, capsys, gray_image):
+    fits = pytest.importorskip("astropy.io.fits")
+    clean = gray_image.astype(np.float32)
+    with_nan = clean.copy()
+    with_nan[:, :8] = np.nan
+    fits.PrimaryHDU(with_nan).writeto(tmp_path / "c.fits")
+    fits.PrimaryHDU(np.where(np.isnan(with_nan), 0, with_nan)).writeto(tmp_path / "z.fits")
+    code, _, err = _run(capsys, "simulate", "gaussian:sigma=10", str(tmp_path / "c.fits"), str(tmp_path / "n.fits"))
+    assert code == 1 and "--blanks" in _one_error_line(err), err
+    for name in ("c", "z"):
+        code, _, err = _run(capsys, "simulate", "gaussian:sigma=10", str(tmp_path / f"{name}.fits"),
+                            str(tmp_path / f"n{name}.fits"), "--blanks")
+        assert code == 0, err
+    out, plain = fits.getdata(tmp_path / "nc.fits"), fits.getdata(tmp_path / "nz.fits")
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(with_nan))
+    data = ~np.isnan(with_nan)
+    np.testing.assert_array_equal(out[data], plain[data])  # the noise the data get without the blanks
+    assert 8 < np.std(out[data] - clean[data]) < 12

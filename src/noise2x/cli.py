@@ -192,15 +192,22 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     files = _expand_inputs([args.input])
     folder_input = Path(args.input).is_dir()
     targets = _targets(files, args.output, folder_input)
-    _check_targets(files, targets)
+    _check_targets(files, targets, args.blanks)
     base = 0 if args.seed is None else args.seed
     for i, (src, dst) in enumerate(zip(files, targets)):
-        stack, alpha = read_stack_with_alpha(src)
+        stack, alpha = read_stack_with_alpha(src, blanks=args.blanks)
         seed = base + i
+        nan = np.isnan(stack)
+        blank = bool(nan.any())
+        if blank:  # noise on the data; blank pixels stay blank (the data get the noise they get without them)
+            _blank_kind(src, dst if dst.suffix else dst.with_suffix(".tif"), None)
+            stack = np.where(nan, 0.0, stack)
         noisy = [spec.apply(frame, rng=seed if len(stack) == 1 else [seed, k]) for k, frame in enumerate(stack)]
         image = noisy[0] if len(noisy) == 1 else np.stack(noisy)
+        if blank:
+            image = np.where(nan.reshape(image.shape), np.nan, image)
         dst = dst if dst.suffix else dst.with_suffix(".tif")
-        write_image(dst, image, kind=None, alpha=_kept_alpha(src, dst, alpha), like=src)
+        write_image(dst, image, kind=None, alpha=_kept_alpha(src, dst, alpha), like=src, blanks=blank)
         _say(f"{src} -> {dst} ({spec}, seed {seed})")
     print(f"simulated {spec} on {len(files)} image(s)")
     return 0
@@ -484,6 +491,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("input", metavar="IN", help="clean image file or folder")
     s.add_argument("output", metavar="OUT", help="output file (.tif keeps float32 values) or folder")
     s.add_argument("--seed", type=_seed, default=None, help="seed of the first image (image i gets seed+i; default 0)")
+    s.add_argument("--blanks", action="store_true",
+                   help="NaN values mark blank pixels (no data): they stay blank, the noise goes on the data")
     s.set_defaults(func=cmd_simulate)
 
     d = sub.add_parser("denoise", help="denoise images with a trained model or a direct method")

@@ -179,7 +179,7 @@ def to_8bit_units(image: np.ndarray) -> tuple[float, float]:
 
 
 #: What an error on NaN read from a file adds: how to read NaN as blank pixels.
-_BLANKS_HINT = "; if NaN marks blank pixels (no data), read it with blanks=True (noise2x denoise --blanks)"
+_BLANKS_HINT = "; if NaN marks blank pixels (no data), read it with blanks=True (the CLI: --blanks)"
 
 
 def _check_finite(arr: np.ndarray, name: str, *, blanks: bool = False, hint: str = "") -> None:
