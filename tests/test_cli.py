@@ -567,3 +567,19 @@ def test_simulate_keeps_blank_pixels_blank(tmp_path, capsys, gray_image):
     data = ~np.isnan(with_nan)
     np.testing.assert_array_equal(out[data], plain[data])  # the noise the data get without the blanks
     assert 8 < np.std(out[data] - clean[data]) < 12
+
+
+def test_train_on_a_mosaic_with_blank_pixels(tmp_path, capsys):
+    fits = pytest.importorskip("astropy.io.fits")
+    rng = np.random.default_rng(10)
+    (tmp_path / "data").mkdir()
+    for j in range(2):
+        img = (100 + rng.normal(0, 15, (48, 56))).astype(np.float32)
+        img[:, :20] = np.nan
+        fits.PrimaryHDU(img).writeto(tmp_path / "data" / f"{j}.fits")
+    args = ["train", "--method", "noise2void", "--data", str(tmp_path / "data"), "--steps", "3",
+            "--set", "data.patch_size=16", "--set", "data.batch_size=2", "--out", str(tmp_path / "m.safetensors")]
+    code, _, err = _run(capsys, *args)
+    assert code == 1 and "NaN" in _one_error_line(err) and not (tmp_path / "m.safetensors").exists(), err
+    code, out, err = _run(capsys, *args, "--blanks")
+    assert code == 0 and (tmp_path / "m.safetensors").exists(), err

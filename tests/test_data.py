@@ -197,3 +197,33 @@ def test_hyperstack_frames_pair_within_their_channel(tmp_path):
                                                     "lapse.tif[2] + lapse.tif[4]", "lapse.tif[3] + lapse.tif[5]"]
     b = train.sample(["noisy", "noisy2"], patch_size=8, batch_size=16, rng=np.random.default_rng(0))
     assert torch.allclose(b.noisy2 - b.noisy, torch.full_like(b.noisy, 10.0))  # the same channel, a step later
+
+
+def test_blank_pixels_are_left_out_of_the_patches(tmp_path):
+    # a mosaic with NaN outside its footprint: patches come from the data, the normalisation reads the data,
+    # validation crops are filled; without blanks=True the NaN is an error
+    import tifffile
+
+    rng = np.random.default_rng(3)
+    folder = tmp_path / "mosaic"
+    folder.mkdir()
+    for j in range(3):
+        img = (100 + 20 * rng.normal(size=(48, 64))).astype(np.float32)
+        img[:, :30] = np.nan
+        tifffile.imwrite(folder / f"{j}.tif", img)
+    with pytest.raises(InputError, match="NaN"):
+        build_datasets(data=folder, requires={"noisy"}, val_images=0)[0].sample(
+            ["noisy"], patch_size=16, batch_size=2, rng=np.random.default_rng(0))
+    train, val, _ = build_datasets(data=folder, requires={"noisy"}, val_images=1, blanks=True)
+    b = train.sample(["noisy"], patch_size=16, batch_size=32, rng=np.random.default_rng(0))
+    assert torch.isfinite(b.noisy).all()
+    mean, std = train.normalization()
+    assert mean[0] == pytest.approx(100, abs=3) and std[0] == pytest.approx(20, rel=0.15)
+    assert all(torch.isfinite(c.noisy).all() for c in val.crops(["noisy"], size=32))
+    # synthetic noise on clean images with blanks (Poisson noise of NaN would fail)
+    syn, _, _ = build_datasets(data=folder, requires={"noisy"}, add_noise="poisson:peak=30", val_images=0,
+                               blanks=True)
+    assert torch.isfinite(syn.sample(["noisy", "clean"], patch_size=16, batch_size=8,
+                                     rng=np.random.default_rng(1)).noisy).all()
+    with pytest.raises(InputError, match="no patch of 40x40 pixels without blank"):
+        train.sample(["noisy"], patch_size=40, batch_size=1, rng=np.random.default_rng(0))

@@ -339,7 +339,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     path = train(
         args.method, data=args.data, data2=args.data2, out=args.out, add_noise=args.add_noise,
         steps=args.steps, minutes=args.minutes, seed=args.seed,
-        overrides=([f"train.precision={args.precision}"] if args.precision else []) + (args.set or []),
+        overrides=([f"train.precision={args.precision}"] if args.precision else [])
+        + (["data.blanks=true"] if args.blanks else []) + (args.set or []),
         resume=args.resume, device=args.device, val_data=args.val_data,
     )
     print(f"trained {args.method} -> {path}")
@@ -541,6 +542,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--precision", choices=("fp32", "bf16"),
                    help="arithmetic of the training steps: bf16 (mixed precision) makes about 1.5 times as many "
                         "steps per minute on a CPU with bfloat16 instructions (default fp32; = --set train.precision)")
+    t.add_argument("--blanks", action="store_true",
+                   help="NaN values mark blank pixels (no data): patches are drawn from the data "
+                        "(= --set data.blanks=true)")
     t.add_argument("--resume", action="store_true", help="continue the run that writes --out")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     t.set_defaults(func=cmd_train)

@@ -123,6 +123,11 @@ class DataConfig:
         Side of the central validation crops.
     norm_images : int
         Images sampled to compute the normalisation mean/std.
+    blanks : bool
+        NaN values mark blank pixels (no data; the FITS convention): patches
+        are drawn where every pixel holds data, the normalisation reads the
+        data only, and validation crops are filled as ``denoise --blanks``
+        fills them. Without it NaN is an error.
     """
 
     patch_size: int = 64
@@ -134,6 +139,7 @@ class DataConfig:
     val_images: int = 8
     val_crop: int = 128
     norm_images: int = 32
+    blanks: bool = False
 
 
 @dataclasses.dataclass

@@ -97,6 +97,10 @@ class _Item:
     load: Callable[[], dict[str, np.ndarray]]
 
 
+#: Draws of a patch before giving up on finding one without blank pixels (``blanks``)
+_BLANK_TRIES = 100
+
+
 class ImageSet:
     """A set of training examples yielding patches and validation crops.
 
@@ -107,7 +111,7 @@ class ImageSet:
 
     def __init__(self, items: list[_Item], *, kind: str, noise: Any = None, resample: bool = False,
                  cache_mb: float = 2048.0, seed_offsets: tuple[int, int] = (SEED_NOISY, SEED_NOISY2),
-                 second_copy: bool = True) -> None:
+                 second_copy: bool = True, blanks: bool = False) -> None:
         if not items:
             raise InputError("no training images")
         self.items = items
@@ -117,6 +121,7 @@ class ImageSet:
         self.cache_bytes = int(cache_mb * 2 ** 20)
         self.seed_offsets = seed_offsets
         self.second_copy = bool(second_copy)
+        self.blanks = bool(blanks)
         self._cache: dict[int, dict[str, np.ndarray]] = {}
         self._cached_bytes = 0
         self._channels: int | None = None
@@ -162,6 +167,10 @@ class ImageSet:
 
     def _fixed_noisy(self, clean: np.ndarray, index: int, copy: int) -> np.ndarray:
         seed = self.seed_offsets[copy] + index
+        nan = np.isnan(clean) if self.blanks else None
+        if nan is not None and nan.any():  # noise on the data; blank pixels stay blank
+            out = self.noise.apply(np.where(nan, 0.0, clean), rng=np.random.default_rng(seed))
+            return np.where(nan, np.nan, out).astype(np.float32)
         out = self.noise.apply(clean, rng=np.random.default_rng(seed))
         return np.asarray(out, dtype=np.float32)
 
@@ -204,18 +213,21 @@ class ImageSet:
         if missing:
             raise UsageError(f"the training data cannot provide {', '.join(sorted(missing))}")
         out: dict[str, list[np.ndarray]] = {f: [] for f in fields}
+        names = ["clean"] if self.resample else list(fields)
         for _ in range(batch_size):
-            i = int(rng.integers(len(self.items)))
-            arrays = self._arrays(i)
-            if self.resample:
-                names = ["clean"]
+            for _tries in range(_BLANK_TRIES):
+                i = int(rng.integers(len(self.items)))
+                arrays = self._arrays(i)
+                try:
+                    patches = dict(zip(names, paired_patches([arrays[n] for n in names], patch_size,
+                                                             rng=rng, augment=augment)))
+                except UsageError as exc:
+                    raise UsageError(f"{self.items[i].name}: {exc}") from None
+                if not self.blanks or not any(np.isnan(a).any() for a in patches.values()):
+                    break  # (with blanks: a patch where every pixel holds data)
             else:
-                names = list(fields)
-            try:
-                patches = dict(zip(names, paired_patches([arrays[n] for n in names], patch_size,
-                                                         rng=rng, augment=augment)))
-            except UsageError as exc:
-                raise UsageError(f"{self.items[i].name}: {exc}") from None
+                raise InputError(f"no patch of {patch_size}x{patch_size} pixels without blank (NaN) pixels in "
+                                 f"{_BLANK_TRIES} draws: lower data.patch_size, or leave out images mostly blank")
             if self.resample:
                 clean = patches["clean"]
                 if "noisy" in fields:
@@ -232,7 +244,12 @@ class ImageSet:
         batches = []
         for i in range(len(self.items)):
             arrays = self._arrays(i, fixed=True)
-            batches.append(Batch(**{f: to_tensor([center_crop(arrays[f], size)]) for f in fields}))
+            crops = {f: center_crop(arrays[f], size) for f in fields}
+            if self.blanks:  # filled as denoise --blanks fills them
+                from .io import fill_blanks
+
+                crops = {f: fill_blanks(c, name=self.items[i].name)[0].astype(np.float32) for f, c in crops.items()}
+            batches.append(Batch(**{f: to_tensor([c]) for f, c in crops.items()}))
         return batches
 
     def normalization(self, *, n_images: int = 32) -> tuple[list[float], list[float]]:
@@ -244,6 +261,8 @@ class ImageSet:
         for i in idx:
             a = self._arrays(int(i), fixed=True)["noisy"].astype(np.float64)
             a = a.reshape(-1, 1) if a.ndim == 2 else a.reshape(-1, a.shape[2])
+            if self.blanks:
+                a = a[~np.isnan(a).any(axis=1)]  # the data only
             s1 = s1 + a.sum(axis=0)
             s2 = s2 + np.square(a).sum(axis=0)
             count += a.shape[0]
@@ -255,13 +274,14 @@ class ImageSet:
 
 
 # -- building the sets ---------------------------------------------------------------
-def _reader(path: Path) -> Callable[[], np.ndarray]:
+def _reader(path: Path, blanks: bool = False) -> Callable[[], np.ndarray]:
     from .io import read_image
 
-    return lambda: read_image(path, dtype=np.float32)
+    return lambda: read_image(path, dtype=np.float32, blanks=blanks)
 
 
-def _sources(path: str | Path) -> tuple[list[str], list[Callable[[], np.ndarray]], bool, list[int | None]]:
+def _sources(path: str | Path, blanks: bool = False) -> tuple[list[str], list[Callable[[], np.ndarray]], bool,
+                                                              list[int | None]]:
     """Names and loaders of the images at ``path`` (a folder, an image, or a multi-frame TIFF or FITS), whether
     it is one multi-frame file, and each image's channel (:func:`noise2x.io.stack_frames`). A folder's
     multi-frame files (z-stacks, time series, ImageJ hyperstacks) give their frames, loaded when needed."""
@@ -269,7 +289,7 @@ def _sources(path: str | Path) -> tuple[list[str], list[Callable[[], np.ndarray]
 
     p = Path(path)
     if p.is_file():
-        stack = read_stack(p, dtype=np.float32)
+        stack = read_stack(p, dtype=np.float32, blanks=blanks)
         if stack.shape[0] > 1:
             return ([f"{p.name}[{k}]" for k in range(stack.shape[0])],
                     [(lambda k=k: stack[k]) for k in range(stack.shape[0])], True, stack_frames(p))
@@ -283,14 +303,14 @@ def _sources(path: str | Path) -> tuple[list[str], list[Callable[[], np.ndarray]
     def load_frame(f: Path, k: int) -> np.ndarray:
         if f not in last:
             last.clear()
-            last[f] = read_stack(f, dtype=np.float32)
+            last[f] = read_stack(f, dtype=np.float32, blanks=blanks)
         return last[f][k]
 
     for f in list_images(p):
         frames = stack_frames(f)
         if len(frames) == 1:
             names.append(f.name)
-            loaders.append(_reader(f))
+            loaders.append(_reader(f, blanks))
         else:
             names += [f"{f.name}[{k}]" for k in range(len(frames))]
             loaders += [(lambda f=f, k=k: load_frame(f, k)) for k in range(len(frames))]
@@ -301,7 +321,7 @@ def _sources(path: str | Path) -> tuple[list[str], list[Callable[[], np.ndarray]
 def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | Path | None = None,
                    add_noise: Any = None, val_data: str | Path | None = None, pair: str = "auto",
                    resample: bool = False, cache_mb: float = 2048.0,
-                   val_images: int = 8) -> tuple[ImageSet, ImageSet | None, bool]:
+                   val_images: int = 8, blanks: bool = False) -> tuple[ImageSet, ImageSet | None, bool]:
     """The training set and the validation set for a method needing ``requires``.
 
     Returns
@@ -319,13 +339,13 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         The method needs fields the data cannot provide (the message says what to add).
     """
     requires = frozenset(requires)
-    names, loaders, is_stack, channels = _sources(data)
+    names, loaders, is_stack, channels = _sources(data, blanks)
     wrap = _Item
     if add_noise is not None:
         kind = "synthetic"
         items = [wrap(j, names[j], (lambda f=f: {"clean": f()})) for j, f in enumerate(loaders)]
     elif data2 is not None:
-        names2, loaders2, _, _ = _sources(data2)
+        names2, loaders2, _, _ = _sources(data2, blanks)
         if len(names2) != len(names):
             raise UsageError(f"--data has {len(names)} images but --data2 has {len(names2)}; they must be aligned")
         if pair == "auto":
@@ -358,9 +378,9 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         raise UsageError(f"this method needs {' and '.join(sorted(missing))} training images: {hint}")
 
     opts = dict(kind=kind, noise=add_noise, resample=resample, cache_mb=cache_mb,
-                second_copy="noisy2" in requires)
+                second_copy="noisy2" in requires, blanks=blanks)
     if val_data is not None:
-        vnames, vloaders, _, _ = _sources(val_data)
+        vnames, vloaders, _, _ = _sources(val_data, blanks)
         if kind == "synthetic":
             vitems = [_Item(k, vnames[k], (lambda f=f: {"clean": f()})) for k, f in enumerate(vloaders)]
         elif kind == "noisy":
