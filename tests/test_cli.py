@@ -513,6 +513,8 @@ def test_denoise_a_two_channel_hyperstack_keeps_its_axes(tmp_path, capsys, gray_
     noisy = np.clip(np.round(clean + rng.normal(0, 100, clean.shape)), 0, 65535).astype(np.uint16)
     src = tmp_path / "cells.tif"
     tifffile.imwrite(src, noisy, imagej=True, metadata={"axes": "ZCYX"})
+    code, out, err = _run(capsys, "info", str(src))
+    assert code == 0 and "frames: 6 (2 channels stored as planes), axes ZCYX, each denoised on its own" in out, out
     code, _, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "out.tif"))
     assert code == 0 and "a stack of 6 frames" in err, err
     with tifffile.TiffFile(tmp_path / "out.tif") as tif:

@@ -363,6 +363,18 @@ def cmd_info(args: argparse.Namespace) -> int:
 _INFO_FACTS = ("estimated_on", "estimated_from", "sigma", "beta", "peak", "poisson_a", "poisson_b")
 
 
+def _tiff_axes(path: Path) -> str | None:
+    """A TIFF's axes as tifffile names them (e.g. TZCYX), or None (another format, several series)."""
+    from .io import writable_format
+
+    if writable_format(path) != "TIFF":
+        return None
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        return tif.series[0].axes if len(tif.series) == 1 else None
+
+
 def image_facts(path: Path) -> list[str]:
     """What ``noise2x info IMAGE`` says: the file's layout and units, blank and transparent pixels, and what a
     no-option ``denoise`` reads of its noise and does (on its first frame holding data)."""
@@ -380,6 +392,8 @@ def image_facts(path: Path) -> list[str]:
     if len(stack) > 1:
         planes = {c for c in frames if c is not None}
         extra = f" ({len(planes)} channels stored as planes)" if planes else ""
+        axes = _tiff_axes(path)
+        extra += f", axes {axes}" if axes else ""
         lines.append(f"frames: {len(stack)}{extra}, each denoised on its own")
     nan = np.isnan(stack)
     blank = nan.any(axis=-1) if stack.ndim == 4 else nan
