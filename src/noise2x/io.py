@@ -489,9 +489,7 @@ def stack_frames(path: str | os.PathLike) -> list[int | None]:
         raise _unreadable(p, exc) from None
     frames: list[int | None] = []
     for axes, shape in layouts:
-        if len(axes) != len(shape):
-            raise InputError(f"{p} has an unsupported TIFF layout (axes {axes!r}, shape {shape})")
-        others = [i for i, a in enumerate(axes) if a not in "YX" and not (a == "S" and shape[i] > 1)]
+        others = _tiff_axes(axes, shape, p)[0]
         sizes = [shape[i] for i in others]
         c = [k for k, i in enumerate(others) if axes[i] == "C"]
         if not c:
@@ -660,30 +658,24 @@ def _tiff_layout(like: Path, shape: tuple[int, ...]) -> tuple[str, tuple[int, ..
                 calibration.update(extra_ome)
     except Exception:  # an unreadable input was refused when it was read: here, plain pages
         return None
-    if len(axes) != len(full) or "Y" not in axes or "X" not in axes:
+    try:
+        others, y, x, chans = _tiff_axes(axes, full, like)
+    except InputError:
         return None
-    chans = [i for i, a in enumerate(axes) if a == "S" and full[i] > 1]
-    if len(chans) > 1 or (chans and full[chans[0]] != 3):
+    if chans and full[chans[0]] != 3:  # RGBA read as RGB: not its frames
         return None
-    y, x = axes.index("Y"), axes.index("X")
-    others = [i for i in range(len(axes)) if i not in (y, x, *chans)]
-    order = [*others, y, x, *chans]
-    if not others and tuple(shape) == tuple(full[i] for i in order) and (extra or calibration):
-        others_axes = "".join(axes[i] for i in order)  # one image: its pixel size and calibration only
-        it = iter("TZCYXS")
-        if all(a in it for a in others_axes):
-            extra.update(imagej=True, metadata={"axes": others_axes, **calibration})
-        return others_axes, tuple(shape), list(range(len(shape))), extra
-    if len(others) < 2 and all(axes[i] in "QI" for i in others):
+    if len(others) == 1 and axes[others[0]] in "QI":
         return None  # plain pages: nothing to restore
+    if not others and not (extra or calibration):
+        return None  # one image with no pixel size: nothing to keep
     flat = (int(np.prod([full[i] for i in others], dtype=np.int64)), full[y], full[x], *(full[i] for i in chans))
-    if tuple(shape) != flat and not (flat[0] == 1 and tuple(shape) == flat[1:]):
-        return None
-    it = iter("TZCYXS")
-    if all(a in it for a in axes):  # ImageJ's axis order: a hyperstack that Fiji opens as such
+    if (tuple(shape) != flat or not others) and not (flat[0] == 1 and tuple(shape) == flat[1:]):
+        return None  # not its frames (one image: that image, as (H,W[,3]))
+    if _imagej_order(axes):  # a hyperstack that Fiji opens as such
         extra.update(imagej=True, metadata={"axes": axes, **calibration})
     else:
         extra["metadata"] = {"axes": axes}
+    order = [*others, y, x, *chans]
     return axes, tuple(full[i] for i in order), order, extra
 
 
@@ -719,21 +711,35 @@ def _unassociated_alpha(series) -> bool:
     return len(extra) == 1 and extra[0] == 2
 
 
+def _tiff_axes(axes: str, shape: tuple[int, ...], p: Path) -> tuple[list[int], int, int, list[int]]:
+    """A TIFF series' axes split as a stack flattens them: (the frame axes, Y, X, the sample axis or none).
+
+    Samples of a pixel (S: RGB, RGBA) make a colour image; channels stored as planes (C: an ImageJ
+    hyperstack's or an OME-TIFF's fluorescence channels, any number of them) are frame axes, as T and Z are.
+    InputError for a layout that is none of these.
+    """
+    if len(axes) != len(shape) or "Y" not in axes or "X" not in axes:
+        raise InputError(f"{p} has an unsupported TIFF layout (axes {axes!r}, shape {tuple(shape)})")
+    chans = [i for i, a in enumerate(axes) if a == "S" and shape[i] > 1]
+    if len(chans) > 1:
+        raise InputError(f"{p} has several sample axes (axes {axes!r}, shape {tuple(shape)}); expected gray or RGB")
+    y, x = axes.index("Y"), axes.index("X")
+    return [i for i in range(len(axes)) if i not in (y, x, *chans)], y, x, chans
+
+
+def _imagej_order(axes: str) -> bool:
+    """Whether ``axes`` follow ImageJ's order (TZCYXS), so that an ImageJ hyperstack can hold them."""
+    it = iter("TZCYXS")
+    return all(a in it for a in axes)
+
+
 def _tiff_series(arr: np.ndarray, axes: str, p: Path,
                  has_alpha: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     if arr.dtype == np.bool_:
         arr = arr.astype(np.uint8) * 255
     if arr.dtype.kind not in "uif":
         raise InputError(f"{p} holds {arr.dtype} samples; expected real numbers (integer or float)")
-    if len(axes) != arr.ndim or "Y" not in axes or "X" not in axes:
-        raise InputError(f"{p} has an unsupported TIFF layout (axes {axes!r}, shape {arr.shape})")
-    # samples of a pixel (S: RGB, RGBA) make a colour image; channels stored as planes (C: an ImageJ
-    # hyperstack's or an OME-TIFF's fluorescence channels, any number of them) are frames, as T and Z are
-    chans = [i for i, a in enumerate(axes) if a == "S" and arr.shape[i] > 1]
-    if len(chans) > 1:
-        raise InputError(f"{p} has several sample axes (axes {axes!r}, shape {arr.shape}); expected gray or RGB")
-    y, x = axes.index("Y"), axes.index("X")
-    others = [i for i in range(arr.ndim) if i not in (y, x, *chans)]
+    others, y, x, chans = _tiff_axes(axes, arr.shape, p)
     arr = np.transpose(arr, [*others, y, x, *chans])
     n = int(np.prod([arr.shape[i] for i in range(len(others))], dtype=np.int64))
     arr = arr.reshape((n, *arr.shape[len(others):]))
