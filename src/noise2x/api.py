@@ -169,6 +169,26 @@ def choose_auto(image: np.ndarray, *, noise: Any = None, colour: str = "auto", m
     return choose(image, noise=_noise_spec(noise), colour=colour, mask=mask)
 
 
+def no_option_route(image: np.ndarray, *, noise: Any = None, colour: str = "auto",
+                    mask: Any = None) -> tuple[Any, Any, Path | None, str, str]:
+    """What :func:`denoise` with no model and no method does with ``image``.
+
+    Returns
+    -------
+    (choice, stabilised, model_file, name, reason)
+        The :class:`noise2x.pretrained.Choice`, its variance-stabilised form for Poisson noise on an RGB photo
+        (:func:`noise2x.pretrained.stabilised`, or None), the shipped model file it runs (None: a direct
+        method), that model's or method's name and why, as ``denoise`` says them ("using NAME: REASON").
+    """
+    from .pretrained import stabilised
+
+    choice = choose_auto(image, noise=noise, colour=colour, mask=mask)
+    vst = stabilised(choice, 1 if image.ndim == 2 else image.shape[2], colour)
+    model_file = choice.model if vst is None else vst.model
+    name = model_file.stem if model_file is not None else choice.method
+    return choice, vst, model_file, name, choice.reason if vst is None else vst.reason
+
+
 _LOADED: dict[str, Any] = {}
 
 
@@ -374,18 +394,13 @@ def denoise(
         return np.asarray(out, dtype=np.float64)
     chosen = method is None
     if method is None:
-        from .pretrained import stabilised
-
-        choice = choose_auto(image, noise=noise, colour=colour, mask=mask)
-        vst = stabilised(choice, 1 if image.ndim == 2 else image.shape[2], colour)
-        reason = choice.reason if vst is None else vst.reason
-        model_file = choice.model if vst is None else vst.model  # a shipped model, or None: a direct method
+        choice, vst, model_file, name, reason = no_option_route(image, noise=noise, colour=colour, mask=mask)
         if info is not None:
             info["auto"] = reason
             info.update({k if k.startswith("estimated_") else f"estimated_{k}": v  # (estimated_on, _from as they are)
                          for k, v in choice.facts.items() if k not in ("offset", "scale")})
         if progress is not None:
-            progress(f"using {model_file.stem if model_file else choice.method}: {reason}")
+            progress(f"using {name}: {reason}")
         if model_file is not None:
             den = _cached_model(model_file)
             if info is not None:

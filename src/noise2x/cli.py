@@ -380,9 +380,8 @@ def image_facts(path: Path) -> list[str]:
     no-option ``denoise`` reads of its noise and does (on its first frame holding data)."""
     import numpy as np
 
-    from .api import choose_auto, data_crop, zero_area_note
+    from .api import data_crop, no_option_route, zero_area_note
     from .io import fill_blanks, image_kind, read_stack_with_alpha, stack_frames, writable_format
-    from .pretrained import stabilised
 
     stack, alpha = read_stack_with_alpha(path, blanks=True)
     frames = stack_frames(path)
@@ -418,17 +417,14 @@ def image_facts(path: Path) -> list[str]:
     note = zero_area_note(image) if mask is None else None
     if note:
         lines.append(note.removeprefix("note: "))
-    choice = choose_auto(image, mask=mask)
-    vst = stabilised(choice, 1 if image.ndim == 2 else image.shape[2])
-    name = (vst.model if vst is not None else choice.model)
-    name = name.stem if name is not None else choice.method
+    choice, _, _, name, reason = no_option_route(image, mask=mask)
     where = f" (frame {k + 1})" if len(stack) > 1 else ""
     if choice.scale != 1 or choice.offset != 0:
         where += f" (in 8-bit units: the image mapped by x -> (x - {choice.offset:.6g}) * {choice.scale:.6g})"
     facts = [f"{key.replace('_', ' ')} {value:.4g}" if isinstance(value, float) else f"{key.replace('_', ' ')} {value}"
              for key, value in choice.facts.items() if key in _INFO_FACTS]
     lines.append(f"noise{where}: " + ", ".join(facts))
-    lines.append(f"noise2x denoise with no options: {name}: {vst.reason if vst is not None else choice.reason}")
+    lines.append(f"noise2x denoise with no options: {name}: {reason}")
     return lines
 
 
