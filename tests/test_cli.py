@@ -585,3 +585,40 @@ def test_train_on_a_mosaic_with_blank_pixels(tmp_path, capsys):
     assert code == 1 and "NaN" in _one_error_line(err) and not (tmp_path / "m.safetensors").exists(), err
     code, out, err = _run(capsys, *args, "--blanks")
     assert code == 0 and (tmp_path / "m.safetensors").exists(), err
+
+
+def test_denoise_keeps_a_photos_colour_profile_and_exif_upright(tmp_path, capsys):
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0112] = "TestCam", 8  # turned 90 degrees: read upright as 40 x 24
+    src = tmp_path / "photo.jpg"
+    pixels = np.random.default_rng(0).normal(128, 20, (24, 40, 3))
+    Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(src, quality=95, icc_profile=icc,
+                                                                   exif=exif.tobytes())
+    out = tmp_path / "clean.jpg"
+    code, _, _ = _run(capsys, "denoise", str(src), "--method", "nlm", "--noise", "gaussian:sigma=20",
+                      "--out", str(out))
+    assert code == 0
+    with Image.open(out) as written:
+        assert written.size == (24, 40)  # upright, and its EXIF does not turn it again
+        assert written.info["icc_profile"] == icc
+        assert written.getexif()[0x010F] == "TestCam" and written.getexif()[0x0112] == 1
+
+
+def test_info_names_the_photo_metadata_an_output_keeps(tmp_path, capsys):
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    src = tmp_path / "photo.png"
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"
+    pixels = np.random.default_rng(0).normal(100, 10, (16, 18, 3)).astype(np.uint8)
+    Image.fromarray(pixels).save(src, icc_profile=icc, exif=exif.tobytes(), dpi=(72, 72))
+    code, out, _ = _run(capsys, "info", str(src))
+    assert code == 0
+    assert "kept in outputs: colour profile 'sRGB built-in', EXIF, 72 x 72 dpi" in out.splitlines()
+    plain = _png(tmp_path / "plain.png", np.random.default_rng(0).normal(100, 10, (16, 18)))
+    code, out, _ = _run(capsys, "info", str(plain))
+    assert code == 0 and "kept in outputs" not in out

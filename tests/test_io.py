@@ -824,3 +824,100 @@ def test_write_image_marks_blank_pixels(tmp_path):
         io.write_image(tmp_path / "a.jpg", img, blanks=True)
     assert not (tmp_path / "a.jpg").exists()
     io.write_image(tmp_path / "d.jpg", np.nan_to_num(img), blanks=True)  # nothing blank: nothing to mark
+
+
+# --------------------------------------------------------------------------- photo metadata
+
+_XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6" '
+        b'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:CreatorTool="darkroom 4"/></rdf:RDF></x:xmpmeta>')
+
+
+def _icc(space: bytes = b"RGB ") -> bytes:
+    """A profile whose header names ``space``: the real sRGB profile for RGB, its bytes with another space."""
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    return srgb[:16] + space + srgb[20:]
+
+
+def _photo(path: Path, shape=(20, 30, 3), orientation: int = 6, **extra) -> Path:
+    """A camera-like JPEG (or PNG): sRGB profile, EXIF (camera, orientation, a date in the Exif sub-IFD),
+    XMP naming the orientation too, 300 x 200 dpi."""
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"
+    exif[0x0112] = orientation
+    exif.get_ifd(0x8769)[0x9003] = "2026:11:30 10:00:00"
+    keep = dict(icc_profile=_icc(), exif=exif.tobytes(), dpi=(300, 200), xmp=_XMP) | extra
+    image = Image.fromarray(_rand(shape, 255).astype(np.uint8))
+    image.save(path, **({"quality": 95} if path.suffix == ".jpg" else {}), **keep)
+    return path
+
+
+@pytest.mark.parametrize("name,kind", [("out.jpg", None), ("out.png", None), ("out16.png", "uint16"),
+                                       ("out.tif", None), ("out8.tif", "uint8")])
+def test_a_photos_metadata_are_kept_with_the_orientation_made_normal(tmp_path, name, kind):
+    src = _photo(tmp_path / "src.jpg")
+    image = io.read_image(src)
+    assert image.shape == (30, 20, 3)  # EXIF orientation 6: turned upright when read
+    out = tmp_path / name
+    io.write_image(out, image * (257 if kind == "uint16" else 1), kind=kind, like=src)
+    assert io.read_image(out).shape == (30, 20, 3)  # not turned a second time by a viewer (or by us)
+    meta = io.photo_metadata(out, 3)
+    assert meta["icc"] == _icc()
+    assert b'tiff:Orientation="1"' in meta["xmp"] and b'xmp:CreatorTool="darkroom 4"' in meta["xmp"]
+    assert meta["dpi"] == pytest.approx((200, 300), rel=1e-4)  # turned with the pixels
+    if out.suffix == ".tif":
+        assert "exif" not in meta  # a TIFF's EXIF is a sub-IFD of its own: not written
+        return
+    with Image.open(out) as written:
+        exif = written.getexif()
+    assert exif[0x010F] == "TestCam" and exif[0x0112] == 1
+    assert exif.get_ifd(0x8769)[0x9003] == "2026:11:30 10:00:00"
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_exif_upright_changes_only_the_orientation_value(order):
+    mark = b"II" if order == "<" else b"MM"
+    entries = [(0x010F, 2, 4, struct.pack(order + "I", 38)), (0x0112, 3, 1, struct.pack(order + "HH", 8, 0))]
+    body = mark + struct.pack(order + "HI", 42, 8) + struct.pack(order + "H", len(entries))
+    body += b"".join(struct.pack(order + "HHI", t, k, n) + v for t, k, n, v in entries) + struct.pack(order + "I", 0)
+    raw = io._EXIF_PREFIX + body + b"Cam\x00"
+    upright, was = io._exif_upright(raw)
+    assert was == 8 and len(upright) == len(raw)
+    changed = [i for i in range(len(raw)) if raw[i] != upright[i]]
+    at = len(io._EXIF_PREFIX) + 8 + 2 + 12 + 8  # the second entry's value
+    assert changed == [at + (0 if order == "<" else 1)]
+    assert io._exif_upright(upright) == (upright, 1)
+    assert io._exif_upright(io._EXIF_PREFIX + b"junk") == (io._EXIF_PREFIX + b"junk", 1)
+
+
+def test_a_profile_of_another_colour_space_is_not_kept(tmp_path):
+    cmyk = tmp_path / "cmyk.jpg"
+    Image.fromarray(_rand((12, 14, 4), 255).astype(np.uint8), mode="CMYK").save(cmyk, icc_profile=_icc(b"CMYK"))
+    image = io.read_image(cmyk)
+    assert image.shape == (12, 14, 3)  # read as RGB: the CMYK profile no longer describes it
+    io.write_image(tmp_path / "out.png", image, like=cmyk)
+    assert "icc" not in io.photo_metadata(tmp_path / "out.png", 3)
+    src = _photo(tmp_path / "src.png", orientation=1)  # an RGB profile does not describe a gray image
+    io.write_image(tmp_path / "gray.png", io.read_image(src)[..., 0], like=src)
+    with Image.open(tmp_path / "gray.png") as written:
+        assert "icc_profile" not in written.info and written.getexif()[0x010F] == "TestCam"
+    gray = tmp_path / "gray.jpg"
+    Image.fromarray(_rand((12, 14), 255).astype(np.uint8)).save(gray, icc_profile=_icc(b"GRAY"))
+    io.write_image(tmp_path / "gray16.png", io.read_image(gray) * 257, kind="uint16", like=gray)
+    assert io.photo_metadata(tmp_path / "gray16.png", 1)["icc"] == _icc(b"GRAY")
+
+
+def test_metadata_that_cannot_be_read_or_kept_leave_the_output_as_before(tmp_path):
+    src = _photo(tmp_path / "src.jpg")
+    image = io.read_image(src)
+    io.write_image(tmp_path / "stack.tif", np.stack([image, image]), like=src)  # a stack: no photo
+    with tifffile.TiffFile(tmp_path / "stack.tif") as tif:
+        assert 34675 not in tif.pages[0].tags
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"not a jpeg")
+    io.write_image(tmp_path / "out.jpg", image, like=junk)
+    assert io.photo_metadata(tmp_path / "out.jpg", 3) == {}
+    with Image.open(tmp_path / "out.jpg") as written:
+        assert written.size == (20, 30)

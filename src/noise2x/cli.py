@@ -381,13 +381,19 @@ def image_facts(path: Path) -> list[str]:
     import numpy as np
 
     from .api import data_crop, no_option_route, zero_area_note
-    from .io import fill_blanks, image_kind, read_stack_with_alpha, stack_frames, writable_format
+    from .io import fill_blanks, image_kind, photo_metadata, read_stack_with_alpha, stack_frames, writable_format
 
     stack, alpha = read_stack_with_alpha(path, blanks=True)
     frames = stack_frames(path)
     h, w = stack.shape[1:3]
     colour = "RGB" if stack.ndim == 4 else "gray"
     lines = [f"{path}: {writable_format(path)}, {image_kind(path)} samples, {w}x{h} {colour}"]
+    meta = photo_metadata(path, 3 if stack.ndim == 4 else 1) if len(stack) == 1 else {}
+    if meta:  # a photo's colour profile, EXIF, XMP and resolution: written into its outputs
+        kept = [f"colour profile {_profile_name(meta['icc'])}" if "icc" in meta else "",
+                "EXIF" if "exif" in meta else "", "XMP" if "xmp" in meta else "",
+                " x ".join(f"{round(d, 1):g}" for d in meta["dpi"]) + " dpi" if "dpi" in meta else ""]
+        lines.append("kept in outputs: " + ", ".join(k for k in kept if k))
     if len(stack) > 1:
         planes = {c for c in frames if c is not None}
         extra = f" ({len(planes)} channels stored as planes)" if planes else ""
@@ -426,6 +432,19 @@ def image_facts(path: Path) -> list[str]:
     lines.append(f"noise{where}: " + ", ".join(facts))
     lines.append(f"noise2x denoise with no options: {name}: {reason}")
     return lines
+
+
+def _profile_name(icc: bytes) -> str:
+    """An ICC profile's description, quoted ('Display P3'), or what it is where it cannot be read."""
+    try:
+        from io import BytesIO
+
+        from PIL import ImageCms
+
+        name = ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(BytesIO(icc))).strip()
+    except Exception:  # no littlecms, or a profile it cannot parse: kept all the same
+        name = ""
+    return repr(name) if name else f"({len(icc)} bytes)"
 
 
 def cmd_models(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ unquantised for floats) and gzipped (``.fits.gz``).
 from __future__ import annotations
 
 import os
+import re
 import struct
 import warnings
 import zlib
@@ -40,6 +41,7 @@ __all__ = [
     "fill_blanks",
     "image_kind",
     "list_images",
+    "photo_metadata",
     "read_image",
     "read_stack",
     "read_stack_with_alpha",
@@ -850,6 +852,111 @@ def _fits_bytes(tmp: Path, data: np.ndarray, like: Path | None, suffix: str = ".
     hdus.writeto(tmp, output_verify="silentfix")  # gzipped by astropy where the name ends in .gz (tmp's does)
 
 
+# --------------------------------------------------------------------------- photo metadata
+
+#: the ICC colour space (bytes 16..20 of a profile's header) that suits an output of 1 or 3 colour channels
+_ICC_SPACE = {1: b"GRAY", 3: b"RGB "}
+_EXIF_PREFIX = b"Exif\x00\x00"
+_XMP_ORIENTATION = (rb'(tiff:Orientation\s*=\s*["\'])[1-8](["\'])', rb"(<tiff:Orientation>\s*)[1-8](\s*</tiff:Orientation>)")
+
+
+def photo_metadata(like: str | os.PathLike, channels: int) -> dict:
+    """What a photo file says about showing its pixels, which an output made from it keeps.
+
+    Parameters
+    ----------
+    like : str or path-like
+        The input file. PNG, JPEG and BMP files are read by Pillow (no
+        pixels decoded), TIFF files by tifffile (their ICC, XMP and
+        resolution; their EXIF is not kept).
+    channels : int
+        Colour channels of the image written from it: 1 (gray) or 3 (RGB).
+
+    Returns
+    -------
+    dict
+        Any of ``icc`` (the ICC colour profile, where its colour space is
+        the output's: a CMYK JPEG's profile does not describe the RGB it is
+        read as), ``exif`` (the EXIF record as stored, prefixed with
+        ``Exif\\0\\0``) and ``xmp`` (bytes), both with their orientation set
+        to 1 (normal: the pixels were turned upright when read), and ``dpi``
+        (x, y; swapped where the pixels were turned by 90 degrees). Empty
+        for other files, for a file whose metadata cannot be read (its
+        pixels were, which is what counts) and for other ``channels``.
+    """
+    like = Path(like)
+    fmt = _FORMATS.get(_suffix(like))
+    if channels not in _ICC_SPACE or fmt not in ("PNG", "JPEG", "BMP", "TIFF"):
+        return {}
+    meta: dict = {}
+    turned = False  # the pixels were turned by 90 degrees when read (EXIF orientation 5..8)
+    try:
+        if fmt == "TIFF":
+            import tifffile
+
+            with tifffile.TiffFile(like) as tif:
+                page = tif.pages[0]
+                tags = {code: page.tags.get(code) for code in (34675, 700)}
+                meta["icc"], meta["xmp"] = (None if t is None else t.value for t in tags.values())
+                unit = {2: 1.0, 3: 2.54}.get(int(page.resolutionunit or 0))  # inch, centimetre
+                if unit and page.resolution and min(page.resolution) > 0:
+                    meta["dpi"] = tuple(float(r) * unit for r in page.resolution)
+        else:
+            from PIL import Image
+
+            with Image.open(like) as im:
+                info = dict(im.info)
+            meta["icc"] = info.get("icc_profile")
+            xmp = info.get("xmp", info.get("XML:com.adobe.xmp"))
+            meta["xmp"] = xmp.encode() if isinstance(xmp, str) else xmp
+            if info.get("dpi"):
+                meta["dpi"] = tuple(float(d) for d in info["dpi"])
+            if isinstance(info.get("exif"), bytes) and info["exif"]:
+                raw = info["exif"]
+                raw = raw if raw.startswith(_EXIF_PREFIX) else _EXIF_PREFIX + raw
+                raw, orientation = _exif_upright(raw)
+                meta["exif"], turned = raw, orientation in (5, 6, 7, 8)
+    except Exception:  # metadata are a courtesy: a file whose pixels were read is written without them
+        return {}
+    icc = meta.get("icc")
+    if not (isinstance(icc, bytes) and len(icc) >= 128 and icc[16:20] == _ICC_SPACE[channels]):
+        meta.pop("icc", None)
+    if isinstance(meta.get("xmp"), bytes) and meta["xmp"]:
+        for pattern in _XMP_ORIENTATION:
+            meta["xmp"] = re.sub(pattern, rb"\g<1>1\g<2>", meta["xmp"])
+    else:
+        meta.pop("xmp", None)
+    dpi = meta.get("dpi")
+    if dpi is not None and not (len(dpi) == 2 and all(np.isfinite(d) and d > 0 for d in dpi)):
+        meta.pop("dpi")
+    elif dpi is not None and turned:
+        meta["dpi"] = dpi[::-1]
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+def _exif_upright(raw: bytes) -> tuple[bytes, int]:
+    """An EXIF record (``Exif\\0\\0`` + TIFF structure) with its orientation tag (0x0112, first IFD) set
+    to 1, and the orientation it had (1 where it has none); every other byte as it was."""
+    body = bytearray(raw[len(_EXIF_PREFIX):])
+    order = {b"II": "<", b"MM": ">"}.get(bytes(body[:2]))
+    if order is None or len(body) < 8:
+        return raw, 1
+    (ifd,) = struct.unpack(order + "I", body[4:8])
+    if ifd + 2 > len(body):
+        return raw, 1
+    (count,) = struct.unpack(order + "H", body[ifd : ifd + 2])
+    for k in range(count):
+        at = ifd + 2 + 12 * k
+        if at + 12 > len(body):
+            break
+        tag, kind, n = struct.unpack(order + "HHI", body[at : at + 8])
+        if tag == 0x0112 and kind == 3 and n == 1:  # SHORT, one value, stored in the entry itself
+            (was,) = struct.unpack(order + "H", body[at + 8 : at + 10])
+            body[at + 8 : at + 10] = struct.pack(order + "H", 1)
+            return _EXIF_PREFIX + bytes(body), int(was)
+    return raw, 1
+
+
 # --------------------------------------------------------------------------- 16-bit PNG codec
 
 
@@ -947,8 +1054,9 @@ def _unfilter(raw: bytes, pos: int, height: int, width: int, bpp: int, p: Path) 
     return out, end
 
 
-def _png16_bytes(data: np.ndarray) -> bytes:
-    """Encode a uint16 (H,W), (H,W,2) gray + alpha, (H,W,3) or (H,W,4) RGBA array as PNG (rows 'Up'-filtered, zlib)."""
+def _png16_bytes(data: np.ndarray, meta: dict | None = None) -> bytes:
+    """Encode a uint16 (H,W), (H,W,2) gray + alpha, (H,W,3) or (H,W,4) RGBA array as PNG (rows 'Up'-filtered,
+    zlib), with the metadata of :func:`photo_metadata` (``icc``, ``exif``, ``xmp``, ``dpi``) where given."""
     height, width = data.shape[:2]
     colour = 0 if data.ndim == 2 else {2: 4, 3: 2, 4: 6}[data.shape[2]]
     rows = np.ascontiguousarray(data.astype(">u2")).view(np.uint8).reshape(height, -1)
@@ -962,7 +1070,18 @@ def _png16_bytes(data: np.ndarray) -> bytes:
         return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF)
 
     ihdr = struct.pack(">IIBBBBB", width, height, 16, colour, 0, 0, 0)
-    return _PNG_SIGNATURE + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
+    meta = meta or {}
+    extra = b""  # before IDAT, as the PNG specification asks of iCCP, pHYs and eXIf
+    if "icc" in meta:
+        extra += chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(meta["icc"]))
+    if "dpi" in meta:
+        extra += chunk(b"pHYs", struct.pack(">IIB", *(int(round(d / 0.0254)) for d in meta["dpi"]), 1))
+    if "exif" in meta:
+        extra += chunk(b"eXIf", meta["exif"][len(_EXIF_PREFIX):])
+    if "xmp" in meta:
+        extra += chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + meta["xmp"])
+    return (_PNG_SIGNATURE + chunk(b"IHDR", ihdr) + extra + chunk(b"IDAT", zlib.compress(raw, 6))
+            + chunk(b"IEND", b""))
 
 
 # --------------------------------------------------------------------------- writing
@@ -1014,7 +1133,11 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
         stack holding a TIFF's frames (as :func:`read_stack` flattened them)
         gets its axes back (e.g. TZCYX), with its pixel size and, where the
         axes are in ImageJ's order, as an ImageJ hyperstack with its
-        calibration.
+        calibration. A single image (not a stack) written as PNG, JPEG or
+        TIFF keeps a photo's colour profile (ICC, where its colour space is
+        the image's), its EXIF (PNG and JPEG outputs) and XMP records with
+        the orientation set to normal (the pixels were turned upright when
+        read), and its resolution (dpi); see :func:`photo_metadata`.
     blanks : bool
         NaN values mark blank pixels (no data), as :func:`read_image` reads
         them with ``blanks=True``: float32 files store them as NaN; a PNG or
@@ -1044,6 +1167,7 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
     if kind not in _WRITABLE[fmt]:
         raise UsageError(f"{fmt} files cannot store {kind} samples ({p}); {fmt} allows {', '.join(_WRITABLE[fmt])}")
     arr = _writable_array(image, fmt, p, blanks)
+    channels = 1 if arr.ndim == 2 else 3 if arr.ndim == 3 and arr.shape[-1] == 3 else 0  # 0: a stack
     blank = None
     if kind != "float32" and blanks and np.isnan(arr).any():  # blank pixels become transparent
         if fmt not in ALPHA_FORMATS:
@@ -1081,7 +1205,8 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
             else:
                 layout = _tiff_layout(Path(like), data.shape) if fmt == "TIFF" and like is not None and \
                     alpha is None else None
-                _encode(tmp, data, fmt, kind, alpha is not None, layout)
+                meta = photo_metadata(Path(like), channels) if like is not None and channels else {}
+                _encode(tmp, data, fmt, kind, alpha is not None, layout, meta)
         except Noise2xError:
             raise
         except Exception as exc:
@@ -1131,29 +1256,44 @@ def _with_alpha(arr: np.ndarray, alpha, fmt: str, p: Path) -> np.ndarray:
 
 
 def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = False,
-            layout: tuple[str, tuple[int, ...], list[int], dict] | None = None) -> None:
+            layout: tuple[str, tuple[int, ...], list[int], dict] | None = None, meta: dict | None = None) -> None:
+    meta = meta or {}
     if fmt == "TIFF":
         import tifffile
 
+        tags: dict = {}  # a photo's colour profile, XMP record and resolution
+        if "icc" in meta:
+            tags["iccprofile"] = meta["icc"]
+        if "xmp" in meta:
+            tags["extratags"] = [(700, 1, len(meta["xmp"]), meta["xmp"], True)]
+        if "dpi" in meta and not (layout and "resolution" in layout[3]):
+            tags.update(resolution=meta["dpi"], resolutionunit=2)
         if layout is not None:  # a stack written back in its input's axes (an ImageJ hyperstack, OME, ...)
             axes, shape, order, extra = layout
             data = np.transpose(data.reshape(shape), np.argsort(order))
             if extra.get("imagej") and axes.endswith("S") and data.dtype != np.uint8:  # ImageJ RGB is 8-bit
                 extra = {k: v for k, v in extra.items() if k != "imagej"} | {"metadata": {"axes": axes}}
-            tifffile.imwrite(tmp, data, photometric="rgb" if axes.endswith("S") else "minisblack", **extra)
+            tifffile.imwrite(tmp, data, photometric="rgb" if axes.endswith("S") else "minisblack", **extra, **tags)
         elif alpha:  # the last sample is alpha: gray + alpha (2 samples) or RGBA (4)
             tifffile.imwrite(tmp, data, photometric="rgb" if data.shape[-1] == 4 else "minisblack",
-                             extrasamples=["unassalpha"], planarconfig="contig")
+                             extrasamples=["unassalpha"], planarconfig="contig", **tags)
         else:
             rgb = data.shape[-1] == 3 and data.ndim in (3, 4)
-            tifffile.imwrite(tmp, data, photometric="rgb" if rgb else "minisblack")
+            tifffile.imwrite(tmp, data, photometric="rgb" if rgb else "minisblack", **tags)
     elif kind == "uint16":
-        tmp.write_bytes(_png16_bytes(data))
+        tmp.write_bytes(_png16_bytes(data, meta))
     else:
-        from PIL import Image
+        from PIL import Image, PngImagePlugin
 
         im = Image.fromarray(np.ascontiguousarray(data))
+        keep = {"icc_profile": meta.get("icc"), "exif": meta.get("exif"), "dpi": meta.get("dpi")}
+        keep = {k: v for k, v in keep.items() if v is not None}
         if fmt == "JPEG":
-            im.save(tmp, format="JPEG", quality=95)
+            im.save(tmp, format="JPEG", quality=95, **keep, **({"xmp": meta["xmp"]} if "xmp" in meta else {}))
+        elif fmt == "PNG":
+            if "xmp" in meta:
+                keep["pnginfo"] = PngImagePlugin.PngInfo()
+                keep["pnginfo"].add_itxt("XML:com.adobe.xmp", meta["xmp"].decode("utf-8", "replace"))
+            im.save(tmp, format="PNG", **keep)
         else:
             im.save(tmp, format=fmt)
