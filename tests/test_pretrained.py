@@ -109,6 +109,22 @@ def test_white_noise_on_a_flat_image_is_not_read_as_poisson_by_chance(shipped):
     assert "peak" in c.facts and c.facts["poisson_a"] > 3 * c.facts["poisson_a_stderr"], c.facts
 
 
+def test_an_image_too_small_for_the_poisson_fit_is_read_as_white_noise(shipped):
+    from noise2x import estimate
+    from noise2x.errors import InputError
+
+    small = 100 + np.random.default_rng(0).normal(0, 10, (16, 18))  # (16-6) x (18-6) = 120 windows of 7x7
+    with pytest.raises(InputError, match="too small to estimate Poisson-Gaussian noise"):
+        estimate.poisson_gaussian(small)
+    c = pretrained.choose(small)
+    assert c.model is not None and "too small to test for signal-dependent noise" in c.reason, c.reason
+    assert abs(c.facts["sigma"] - 10) < 3
+    assert estimate.fits_signal_dependence((21, 21)) and not estimate.fits_signal_dependence((20, 20))
+    assert estimate.fits_signal_dependence((14, 14, 3)) is False and estimate.fits_signal_dependence((14, 15, 3))
+    big = 100 + np.random.default_rng(0).normal(0, 10, (21, 21))  # the fit runs: no note
+    assert "too small" not in pretrained.choose(big).reason
+
+
 def test_noise_beyond_the_models_range_goes_to_the_model(shipped):
     """White noise stronger than the Gaussian model's range: the model, on the image scaled to bring the noise
     to the range's top (was ZS-N2N, 2.6-2.9 dB lower at sigma 70-100); Poisson noise stronger than the Poisson

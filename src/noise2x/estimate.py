@@ -22,7 +22,7 @@ import numpy as np
 from .errors import InputError, UsageError
 from .io import check_image
 
-__all__ = ["CorrelationEstimate", "correlation", "poisson_gaussian", "sigma"]
+__all__ = ["CorrelationEstimate", "correlation", "fits_signal_dependence", "poisson_gaussian", "sigma"]
 
 _PATCH = 7  # window size for the weak-texture test and the patch PCA
 _CONF = 1.0 - 1e-6  # a pure-noise window passes the weak-texture test with this probability
@@ -30,6 +30,7 @@ _BLOCK = 16  # row blocks alternate between the two halves of the cross-fitted P
 _STRIDE = 2  # column stride of the PCA patches
 _FILL = 5  # a block of this size holding a single value is a fill (not noise): see _unclipped_windows
 _LAPLACE = np.outer([1.0, -2.0, 1.0], [1.0, -2.0, 1.0])  # Immerkaer's mask; sum of squares 36
+_FIT_WINDOWS = 200  # the Poisson-Gaussian fit needs at least this many usable windows
 
 
 # --------------------------------------------------------------------------- helpers
@@ -274,6 +275,14 @@ def sigma(noisy, *, data_range: float = 255.0, mask=None) -> float:
 # --------------------------------------------------------------------------- Poisson-Gaussian
 
 
+def fits_signal_dependence(shape: tuple[int, ...]) -> bool:
+    """Whether an image of ``shape`` ((H,W) or (H,W,C)) is large enough for :func:`poisson_gaussian`, all of its
+    pixels holding unclipped data (it needs 200 windows of 7x7 pixels, the channels' pooled)."""
+    h, w = shape[:2]
+    channels = shape[2] if len(shape) > 2 else 1
+    return min(h, w) >= 2 * _PATCH and (h - _PATCH + 1) * (w - _PATCH + 1) * channels >= _FIT_WINDOWS
+
+
 def poisson_gaussian(noisy, *, data_range: float = 255.0, stderr: bool = False,
                      mask=None) -> tuple[float, float] | tuple[float, float, float]:
     """Parameters ``(a, b)`` of signal-dependent noise ``Var[y | x] = a * x + b``.
@@ -334,7 +343,10 @@ def poisson_gaussian(noisy, *, data_range: float = 255.0, stderr: bool = False,
         energies.append((lap * lap).ravel()[keep] / 36.0)
         textures.append(_texture(img, ps).ravel()[keep])
     m, e, t = np.concatenate(means), np.concatenate(energies), np.concatenate(textures)
-    if m.size < 200:
+    if m.size < _FIT_WINDOWS:
+        if not fits_signal_dependence(np.shape(noisy)):
+            raise InputError(f"noisy image {np.shape(noisy)[:2]} is too small to estimate Poisson-Gaussian noise "
+                             f"(it needs {_FIT_WINDOWS} windows of {_PATCH}x{_PATCH} pixels, e.g. a 21x21 gray image)")
         raise InputError("noisy image has too few unclipped pixels to estimate Poisson-Gaussian noise")
     sel = np.ones(m.size, bool)
     a, b, se = 0.0, 0.0, float("inf")

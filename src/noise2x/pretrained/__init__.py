@@ -480,10 +480,14 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         correlated = ""
         if beta > CORRELATED_BETA:
             correlated = f"spatially correlated noise (estimated beta {beta:.2f}); {_WHITE_PART}; its white part: "
-        a, b, a_err = estimate.poisson_gaussian(img, stderr=True, mask=valid)
+        sigma = estimate.sigma(img, mask=valid)
+        small = not estimate.fits_signal_dependence(img.shape)
+        if small:  # too small an image to tell signal-dependent noise from white: read as white
+            a, b, a_err = 0.0, sigma * sigma, float("inf")
+        else:
+            a, b, a_err = estimate.poisson_gaussian(img, stderr=True, mask=valid)
         data = img if valid is None else img[valid]
         mean_level = float(np.mean(data))
-        sigma = estimate.sigma(img, mask=valid)
         facts.update({"sigma": round(sigma, 3), "poisson_a": round(a, 4), "poisson_b": round(b, 3),
                       "poisson_a_stderr": round(a_err, 4)})
         dominates = SHOT_DOMINATES_GRAY if channels == 1 else SHOT_DOMINATES
@@ -494,7 +498,8 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             source = f"signal-dependent noise, estimated peak {level:.3g}"
         else:
             kind, level, white = "gaussian", sigma, True
-            source = f"white Gaussian noise, estimated sigma {sigma:.3g}"
+            small_note = " (the image is too small to test for signal-dependent noise)" if small else ""
+            source = f"white Gaussian noise{small_note}, estimated sigma {sigma:.3g}"
             # the noise level at the bright end, where a signal-dependent part too weak to count as Poisson
             # still raises it (a Poisson-Gaussian noise read as white sigma 18 lost 2.2 dB with the narrow
             # model, whose range it left in bright areas). A correlated reading takes the narrow model too where
