@@ -493,9 +493,9 @@ def test_fluorescence_channels_are_frames_and_come_back_in_their_axes(tmp_path):
         stack = io.read_stack(tmp_path / name)
         np.testing.assert_array_equal(stack, data.reshape(-1, 9, 8))  # C-order: channel fastest
         # written like its input: the same axes, as an ImageJ hyperstack (Fiji opens it with its channels)
-        io.write_image(tmp_path / f"out_{name}", stack + 1, kind=io.image_kind(tmp_path / name),
-                       like=tmp_path / name)
-        with tifffile.TiffFile(tmp_path / f"out_{name}") as tif:
+        out = tmp_path / f"out_{name.split('.')[0]}.tif"  # .tif (an .ome.tif is an OME-TIFF: next test)
+        io.write_image(out, stack + 1, kind=io.image_kind(tmp_path / name), like=tmp_path / name)
+        with tifffile.TiffFile(out) as tif:
             assert tif.series[0].shape == data.shape
             np.testing.assert_array_equal(tif.asarray(), data + 1)
             assert tif.series[0].axes == {"hyper.tif": "TZCYX"}.get(name, "CYX")
@@ -530,6 +530,41 @@ def test_fluorescence_channels_are_frames_and_come_back_in_their_axes(tmp_path):
     with tifffile.TiffFile(tmp_path / "out16.tif") as tif:
         assert tif.series[0].axes == "TYXS" and not tif.is_imagej
         np.testing.assert_array_equal(tif.asarray(), rgb16)
+
+
+def test_an_ome_tif_output_is_an_ome_tiff_with_its_inputs_channels_and_pixel_size(tmp_path):
+    data = _rand((2, 4, 9, 8), 4000, 70).astype(np.uint16)  # C, Z, Y, X
+    tifffile.imwrite(tmp_path / "cells.ome.tif", data, ome=True, metadata={
+        "axes": "CZYX", "Name": "cells", "PhysicalSizeX": 0.2, "PhysicalSizeY": 0.25, "PhysicalSizeZ": 1.5,
+        "Channel": {"Name": ["DAPI", "GFP"], "EmissionWavelength": [461.0, 509.0]}})
+    stack = io.read_stack(tmp_path / "cells.ome.tif")
+    io.write_image(tmp_path / "out.ome.tif", stack + 1, kind="float32", like=tmp_path / "cells.ome.tif")
+    with tifffile.TiffFile(tmp_path / "out.ome.tif") as tif:
+        assert tif.is_ome and not tif.is_imagej and tif.series[0].axes == "CZYX"
+        np.testing.assert_array_equal(tif.asarray(), data + 1.0)
+        kept = io._ome_kept(tif.ome_metadata, "CZYX", data.shape)
+    assert kept["Name"] == "cells" and kept["Channel"]["Name"] == ["DAPI", "GFP"]
+    assert kept["Channel"]["EmissionWavelength"] == ["461.0", "509.0"]
+    assert float(kept["PhysicalSizeX"]) == 0.2 and float(kept["PhysicalSizeZ"]) == 1.5
+    # an ImageJ hyperstack written as .ome.tif: its calibration in OME's terms
+    hyper = _rand((3, 2, 9, 8), 255, 71).astype(np.uint8)  # Z, C, Y, X
+    tifffile.imwrite(tmp_path / "ij.tif", hyper, imagej=True, resolution=(5.0, 4.0),
+                     metadata={"axes": "ZCYX", "spacing": 0.5, "unit": "micron", "finterval": 2.0})
+    io.write_image(tmp_path / "ij.ome.tif", io.read_stack(tmp_path / "ij.tif"), kind="uint8",
+                   like=tmp_path / "ij.tif")
+    with tifffile.TiffFile(tmp_path / "ij.ome.tif") as tif:
+        assert tif.is_ome and tif.series[0].axes == "ZCYX"
+        np.testing.assert_array_equal(tif.asarray(), hyper)
+        kept = io._ome_kept(tif.ome_metadata, "ZCYX", hyper.shape)
+    assert [float(kept[k]) for k in ("PhysicalSizeX", "PhysicalSizeY", "PhysicalSizeZ")] == [0.2, 0.25, 0.5]
+    # channel attributes that do not match the channels are left out, not a failed write
+    with tifffile.TiffFile(tmp_path / "cells.ome.tif") as tif:
+        assert "Channel" not in io._ome_kept(tif.ome_metadata, "ZYX", (4, 9, 8))
+    # any image written as .ome.tif is an OME-TIFF; as .tif it is not
+    io.write_image(tmp_path / "one.ome.tif", stack[0])
+    io.write_image(tmp_path / "one.tif", stack[0])
+    with tifffile.TiffFile(tmp_path / "one.ome.tif") as a, tifffile.TiffFile(tmp_path / "one.tif") as b:
+        assert a.is_ome and not b.is_ome
 
 
 # --------------------------------------------------------------------------- writing rules

@@ -631,11 +631,14 @@ def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
 _IMAGEJ_KEPT = ("spacing", "unit", "finterval", "fps", "yunit", "xunit")
 
 
-def _tiff_layout(like: Path, shape: tuple[int, ...]) -> tuple[str, tuple[int, ...], list[int], dict] | None:
+def _tiff_layout(like: Path, shape: tuple[int, ...],
+                 ome: bool = False) -> tuple[str, tuple[int, ...], list[int], dict] | None:
     """How to write a stack of ``shape`` in the axes of the TIFF ``like``, as :func:`_tiff_series` flattened
     them: (axes, shape in the flattened order, that order, tifffile keywords: ImageJ hyperstack and its
     calibration where the axes allow it, the pixel size), or None where it does not apply (``like`` is no
-    TIFF, holds several series or alpha, or the stack is not its frames)."""
+    TIFF, holds several series or alpha, or the stack is not its frames). With ``ome`` (the output is named
+    .ome.tif) the keywords write an OME-TIFF instead of an ImageJ hyperstack, with the OME metadata of
+    :func:`_ome_kept` (from an OME-TIFF ``like``) or the pixel size, z step and time step of an ImageJ one."""
     if _FORMATS.get(_suffix(like)) != "TIFF":
         return None
     try:
@@ -654,6 +657,9 @@ def _tiff_layout(like: Path, shape: tuple[int, ...]) -> tuple[str, tuple[int, ..
                 extra["resolution"] = tuple(float(r) for r in page.resolution)
                 extra["resolutionunit"] = int(page.resolutionunit)
             calibration = {k: v for k, v in (tif.imagej_metadata or {}).items() if k in _IMAGEJ_KEPT}
+            ome_kept = _ome_kept(tif.ome_metadata, axes, full) if ome and tif.is_ome else {}
+            if ome and not tif.is_ome:  # an ImageJ calibration in OME's terms
+                ome_kept = _ome_from_imagej(calibration, extra)
             if tif.is_ome and "resolution" not in extra:
                 extra_ome, calibration = _ome_calibration(tif.ome_metadata), {}
                 extra.update(extra_ome.pop("tiff", {}))
@@ -668,12 +674,14 @@ def _tiff_layout(like: Path, shape: tuple[int, ...]) -> tuple[str, tuple[int, ..
         return None
     if len(others) == 1 and axes[others[0]] in "QI":
         return None  # plain pages: nothing to restore
-    if not others and not (extra or calibration):
+    if not others and not (extra or calibration or ome_kept):
         return None  # one image with no pixel size: nothing to keep
     flat = (int(np.prod([full[i] for i in others], dtype=np.int64)), full[y], full[x], *(full[i] for i in chans))
     if (tuple(shape) != flat or not others) and not (flat[0] == 1 and tuple(shape) == flat[1:]):
         return None  # not its frames (one image: that image, as (H,W[,3]))
-    if _imagej_order(axes):  # a hyperstack that Fiji opens as such
+    if ome:  # an OME-TIFF, with what its input said of its pixels and channels
+        extra.update(ome=True, metadata={"axes": axes, **ome_kept})
+    elif _imagej_order(axes):  # a hyperstack that Fiji opens as such
         extra.update(imagej=True, metadata={"axes": axes, **calibration})
     else:
         extra["metadata"] = {"axes": axes}
@@ -702,6 +710,58 @@ def _ome_calibration(xml: str | None) -> dict:
     except (KeyError, ValueError):
         pass
     return out
+
+
+#: OME-XML attributes of an input's Pixels and Channel elements that an OME-TIFF output keeps (tifffile's)
+_OME_PIXELS = ("PhysicalSizeX", "PhysicalSizeXUnit", "PhysicalSizeY", "PhysicalSizeYUnit", "PhysicalSizeZ",
+               "PhysicalSizeZUnit", "TimeIncrement", "TimeIncrementUnit")
+_OME_CHANNEL = ("Name", "AcquisitionMode", "Color", "ContrastMethod", "EmissionWavelength", "EmissionWavelengthUnit",
+                "ExcitationWavelength", "ExcitationWavelengthUnit", "Fluor", "IlluminationType", "NDFilter",
+                "PinholeSize", "PinholeSizeUnit", "PockelCellSetting")
+
+
+def _ome_kept(xml: str | None, axes: str, shape: tuple[int, ...]) -> dict:
+    """What an OME-TIFF output keeps of its input's OME-XML (first image), as tifffile's metadata: the image's
+    name and description, the pixel size and time step with their units, and each channel's attributes
+    (name, colour, wavelengths, fluorophore, ...; those all channels give, where the channels are the
+    series' C axis). Empty where the XML cannot be read."""
+    import xml.etree.ElementTree as ET
+
+    def tag(e) -> str:
+        return e.tag.rsplit("}", 1)[-1]
+
+    try:
+        image = next(e for e in ET.fromstring(xml or "").iter() if tag(e) == "Image")
+        pixels = next(e for e in image if tag(e) == "Pixels")
+    except (ET.ParseError, StopIteration):
+        return {}
+    kept: dict = {k: pixels.attrib[k] for k in _OME_PIXELS if k in pixels.attrib}
+    if image.attrib.get("Name"):
+        kept["Name"] = image.attrib["Name"]
+    description = next((e.text for e in image if tag(e) == "Description" and e.text), None)
+    if description:
+        kept["Description"] = description
+    channels = [e for e in pixels if tag(e) == "Channel"]
+    count = shape[axes.index("C")] if "C" in axes else 1
+    if channels and len(channels) == count:
+        names = {k: [c.attrib[k] for c in channels] for k in _OME_CHANNEL if all(k in c.attrib for c in channels)}
+        if names:
+            kept["Channel"] = names
+    return kept
+
+
+def _ome_from_imagej(calibration: dict, extra: dict) -> dict:
+    """An ImageJ TIFF's pixel size (its resolution, in its unit when that is microns), z step and time step
+    as OME metadata."""
+    kept: dict = {}
+    if str(calibration.get("unit", "")).lower() in ("micron", "um", "µm", "\\u00B5m") and "resolution" in extra:
+        rx, ry = extra["resolution"]
+        kept.update(PhysicalSizeX=1.0 / rx, PhysicalSizeY=1.0 / ry)
+        if "spacing" in calibration:
+            kept["PhysicalSizeZ"] = float(calibration["spacing"])
+    if calibration.get("finterval"):
+        kept.update(TimeIncrement=float(calibration["finterval"]), TimeIncrementUnit="s")
+    return kept
 
 
 def _unassociated_alpha(series) -> bool:
@@ -1203,10 +1263,11 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
             if fmt == "FITS":
                 _fits_bytes(tmp, data, None if like is None else Path(like), _suffix(p))
             else:
-                layout = _tiff_layout(Path(like), data.shape) if fmt == "TIFF" and like is not None and \
+                ome = fmt == "TIFF" and p.name.lower().endswith((".ome.tif", ".ome.tiff"))
+                layout = _tiff_layout(Path(like), data.shape, ome) if fmt == "TIFF" and like is not None and \
                     alpha is None else None
                 meta = photo_metadata(Path(like), channels) if like is not None and channels else {}
-                _encode(tmp, data, fmt, kind, alpha is not None, layout, meta)
+                _encode(tmp, data, fmt, kind, alpha is not None, layout, meta, ome)
         except Noise2xError:
             raise
         except Exception as exc:
@@ -1256,12 +1317,14 @@ def _with_alpha(arr: np.ndarray, alpha, fmt: str, p: Path) -> np.ndarray:
 
 
 def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = False,
-            layout: tuple[str, tuple[int, ...], list[int], dict] | None = None, meta: dict | None = None) -> None:
+            layout: tuple[str, tuple[int, ...], list[int], dict] | None = None, meta: dict | None = None,
+            ome: bool = False) -> None:
     meta = meta or {}
     if fmt == "TIFF":
         import tifffile
 
-        tags: dict = {}  # a photo's colour profile, XMP record and resolution
+        tags: dict = {"ome": True} if ome and layout is None and not alpha else {}  # .ome.tif: an OME-TIFF
+        # a photo's colour profile, XMP record and resolution
         if "icc" in meta:
             tags["iccprofile"] = meta["icc"]
         if "xmp" in meta:
