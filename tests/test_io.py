@@ -884,6 +884,11 @@ def _photo(path: Path, shape=(20, 30, 3), orientation: int = 6, **extra) -> Path
     exif[0x0112] = orientation
     exif.get_ifd(0x8769)[0x9003] = "2026:11:30 10:00:00"
     keep = dict(icc_profile=_icc(), exif=exif.tobytes(), dpi=(300, 200), xmp=_XMP) | extra
+    if path.suffix == ".png":  # Pillow writes a PNG's XMP as an iTXt chunk
+        from PIL import PngImagePlugin
+
+        keep["pnginfo"] = PngImagePlugin.PngInfo()
+        keep["pnginfo"].add_itxt("XML:com.adobe.xmp", keep.pop("xmp").decode())
     image = Image.fromarray(_rand(shape, 255).astype(np.uint8))
     image.save(path, **({"quality": 95} if path.suffix == ".jpg" else {}), **keep)
     return path
@@ -956,3 +961,18 @@ def test_metadata_that_cannot_be_read_or_kept_leave_the_output_as_before(tmp_pat
     assert io.photo_metadata(tmp_path / "out.jpg", 3) == {}
     with Image.open(tmp_path / "out.jpg") as written:
         assert written.size == (20, 30)
+
+
+def test_records_too_long_for_a_jpeg_are_left_out_not_a_failed_write(tmp_path):
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"
+    exif[0x9286] = "x" * 70000  # a user comment longer than a JPEG marker segment holds
+    long_xmp = _XMP.replace(b"darkroom 4", b"y" * 70000)
+    src = _photo(tmp_path / "src.png", orientation=1, exif=exif.tobytes(), xmp=long_xmp)
+    meta = io.photo_metadata(src, 3)
+    assert len(meta["exif"]) > 65533 and len(meta["xmp"]) > 65533
+    io.write_image(tmp_path / "out.jpg", io.read_image(src), like=src)
+    kept = io.photo_metadata(tmp_path / "out.jpg", 3)
+    assert kept["icc"] == _icc() and "exif" not in kept and "xmp" not in kept
+    io.write_image(tmp_path / "out.png", io.read_image(src), like=src)  # a PNG holds them
+    assert io.photo_metadata(tmp_path / "out.png", 3)["exif"] == meta["exif"]

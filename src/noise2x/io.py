@@ -917,6 +917,7 @@ def _fits_bytes(tmp: Path, data: np.ndarray, like: Path | None, suffix: str = ".
 #: the ICC colour space (bytes 16..20 of a profile's header) that suits an output of 1 or 3 colour channels
 _ICC_SPACE = {1: b"GRAY", 3: b"RGB "}
 _EXIF_PREFIX = b"Exif\x00\x00"
+_JPEG_SEGMENT = 65533  # the most bytes a JPEG marker segment (EXIF's APP1, XMP's APP1) holds
 _XMP_ORIENTATION = (rb'(tiff:Orientation\s*=\s*["\'])[1-8](["\'])', rb"(<tiff:Orientation>\s*)[1-8](\s*</tiff:Orientation>)")
 
 
@@ -1351,8 +1352,12 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
         im = Image.fromarray(np.ascontiguousarray(data))
         keep = {"icc_profile": meta.get("icc"), "exif": meta.get("exif"), "dpi": meta.get("dpi")}
         keep = {k: v for k, v in keep.items() if v is not None}
-        if fmt == "JPEG":
-            im.save(tmp, format="JPEG", quality=95, **keep, **({"xmp": meta["xmp"]} if "xmp" in meta else {}))
+        if fmt == "JPEG":  # a JPEG marker segment holds at most 65533 bytes: a longer record is left out
+            if len(keep.get("exif", b"")) > _JPEG_SEGMENT:
+                del keep["exif"]
+            if len(meta.get("xmp", b"")) <= _JPEG_SEGMENT - 29:  # after the XMP namespace
+                keep["xmp"] = meta.get("xmp")
+            im.save(tmp, format="JPEG", quality=95, **{k: v for k, v in keep.items() if v is not None})
         elif fmt == "PNG":
             if "xmp" in meta:
                 keep["pnginfo"] = PngImagePlugin.PngInfo()
