@@ -917,18 +917,23 @@ def test_a_photos_metadata_are_kept_with_the_orientation_made_normal(tmp_path, n
 
 
 @pytest.mark.parametrize("order", ["<", ">"])
-def test_exif_upright_changes_only_the_orientation_value(order):
+def test_exif_upright_changes_only_the_orientation_value_and_the_thumbnail_link(order):
     mark = b"II" if order == "<" else b"MM"
     entries = [(0x010F, 2, 4, struct.pack(order + "I", 38)), (0x0112, 3, 1, struct.pack(order + "HH", 8, 0))]
     body = mark + struct.pack(order + "HI", 42, 8) + struct.pack(order + "H", len(entries))
-    body += b"".join(struct.pack(order + "HHI", t, k, n) + v for t, k, n, v in entries) + struct.pack(order + "I", 0)
+    body += b"".join(struct.pack(order + "HHI", t, k, n) + v for t, k, n, v in entries)
+    body += struct.pack(order + "I", 42)  # the thumbnail's IFD (made up: never followed here)
     raw = io._EXIF_PREFIX + body + b"Cam\x00"
     upright, was = io._exif_upright(raw)
     assert was == 8 and len(upright) == len(raw)
     changed = [i for i in range(len(raw)) if raw[i] != upright[i]]
     at = len(io._EXIF_PREFIX) + 8 + 2 + 12 + 8  # the second entry's value
-    assert changed == [at + (0 if order == "<" else 1)]
+    link = at + 4  # the next IFD's offset, after the last entry
+    assert changed == [at + (0 if order == "<" else 1), link + (3 if order == ">" else 0)]
+    assert upright[link : link + 4] == bytes(4)  # no thumbnail: its pixels were not turned
     assert io._exif_upright(upright) == (upright, 1)
+    normal = raw[:at] + struct.pack(order + "H", 1) + raw[at + 2 :]  # already upright: the thumbnail stays
+    assert io._exif_upright(normal) == (normal, 1)
     assert io._exif_upright(io._EXIF_PREFIX + b"junk") == (io._EXIF_PREFIX + b"junk", 1)
 
 

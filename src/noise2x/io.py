@@ -997,7 +997,9 @@ def photo_metadata(like: str | os.PathLike, channels: int) -> dict:
 
 def _exif_upright(raw: bytes) -> tuple[bytes, int]:
     """An EXIF record (``Exif\\0\\0`` + TIFF structure) with its orientation tag (0x0112, first IFD) set
-    to 1, and the orientation it had (1 where it has none); every other byte as it was."""
+    to 1, and the orientation it had (1 where it has none). Where that was not 1, the link to the
+    thumbnail's IFD is cut too (its pixels were not turned: a viewer would show it turned the wrong way);
+    every other byte as it was."""
     body = bytearray(raw[len(_EXIF_PREFIX):])
     order = {b"II": "<", b"MM": ">"}.get(bytes(body[:2]))
     if order is None or len(body) < 8:
@@ -1014,6 +1016,9 @@ def _exif_upright(raw: bytes) -> tuple[bytes, int]:
         if tag == 0x0112 and kind == 3 and n == 1:  # SHORT, one value, stored in the entry itself
             (was,) = struct.unpack(order + "H", body[at + 8 : at + 10])
             body[at + 8 : at + 10] = struct.pack(order + "H", 1)
+            link = ifd + 2 + 12 * count  # the offset of the next IFD (the thumbnail's), after the entries
+            if was != 1 and link + 4 <= len(body):
+                body[link : link + 4] = bytes(4)
             return _EXIF_PREFIX + bytes(body), int(was)
     return raw, 1
 
