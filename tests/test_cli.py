@@ -622,3 +622,23 @@ def test_info_names_the_photo_metadata_an_output_keeps(tmp_path, capsys):
     plain = _png(tmp_path / "plain.png", np.random.default_rng(0).normal(100, 10, (16, 18)))
     code, out, _ = _run(capsys, "info", str(plain))
     assert code == 0 and "kept in outputs" not in out
+
+
+def test_train_init_fine_tunes_a_shipped_model(tmp_path, capsys):
+    rng = np.random.default_rng(11)
+    (tmp_path / "data").mkdir()
+    for j in range(3):
+        _png(tmp_path / "data" / f"{j}.png", 120 + rng.normal(0, 20, (40, 44)))
+    out = tmp_path / "tuned.safetensors"
+    args = ["train", "--method", "noise2void", "--data", str(tmp_path / "data"), "--steps", "2",
+            "--set", "data.patch_size=16", "--set", "data.batch_size=2", "--set", "data.val_images=1",
+            "--out", str(out)]
+    code, _, err = _run(capsys, *args, "--init", "gray-gaussian-selfsup")
+    assert code == 0, err
+    code, info, _ = _run(capsys, "info", str(out))
+    assert code == 0 and "started from:  gray-gaussian-selfsup (fine-tuned)" in info
+    code, shipped, _ = _run(capsys, "info", "gray-gaussian-selfsup")
+    arch = [line for line in shipped.splitlines() if line.startswith("architecture:")]
+    assert arch and arch[0] in info.splitlines()  # the shipped model's network, not the preset's
+    code, _, err = _run(capsys, *args, "--init", "gray-poisson-nope")
+    assert code == 2 and "no such model file or shipped model" in _one_error_line(err)

@@ -120,6 +120,46 @@ def test_resume_continues_where_it_stopped(tmp_path, clean_dir):
     assert read_metadata(out)["steps"] == 10  # the model file is untouched
 
 
+def test_init_starts_from_a_models_network_and_weights(tmp_path, clean_dir):
+    from noise2x.checkpoint import describe
+
+    kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", progress=False)
+    base = train("supervised", out=tmp_path / "base.safetensors", steps=6,
+                 overrides=FAST + ["model.width=12"], **kw)
+    start = weights(base)
+    # fine-tuned by another method of the same architecture, at a learning rate too small to move a weight:
+    # the run's weights are the given model's (the tiny preset's own network would be another size)
+    out = train("noise2void", out=tmp_path / "ft.safetensors", steps=1, init=base,
+                overrides=FAST + ["train.lr=1e-12"], **kw)
+    meta = read_metadata(out)
+    assert meta["arch_args"] == read_metadata(base)["arch_args"] and meta["config"]["inputs"]["init"] == str(base)
+    tuned = weights(out)
+    assert all(torch.allclose(x, y, atol=1e-6) for x, y in zip(start, tuned))
+    fresh = weights(train("noise2void", out=tmp_path / "fresh.safetensors", steps=1, overrides=FAST, **kw))
+    assert [t.shape for t in fresh] != [t.shape for t in start]
+    assert f"started from:  {base} (fine-tuned)" in describe(meta)
+    # at a normal learning rate it trains on from there
+    moved = weights(train("noise2void", out=tmp_path / "ft2.safetensors", steps=3, init=base, overrides=FAST, **kw))
+    assert any(not torch.allclose(x, y, atol=1e-6) for x, y in zip(start, moved))
+    # what does not suit the run is refused, before any step
+    with pytest.raises(UsageError, match="'unet' network; blindspot trains a 'blindspot' network"):
+        train("blindspot", out=tmp_path / "x.safetensors", steps=1, init=base, overrides=FAST, **kw)
+    with pytest.raises(UsageError, match="gives the network: drop the model"):
+        train("noise2void", out=tmp_path / "x.safetensors", steps=1, init=base, overrides=FAST + ["model.width=8"],
+              **kw)
+    with pytest.raises(UsageError, match="no such model file or shipped model"):
+        train("noise2void", out=tmp_path / "x.safetensors", steps=1, init=tmp_path / "nope", overrides=FAST, **kw)
+    rgb = tmp_path / "rgb"
+    rgb.mkdir()
+    for i in range(4):
+        write_image(rgb / f"{i}.png", np.random.default_rng(i).uniform(0, 255, (37, 41, 3)))
+    with pytest.raises(UsageError, match="takes 1-channel images; the data have 3"):
+        train("noise2void", out=tmp_path / "x.safetensors", steps=1, init=base, overrides=FAST,
+              **dict(kw, data=rgb))
+    with pytest.raises(UsageError, match="--resume continues the saved run's own weights"):
+        train("noise2void", out=out, steps=2, init=tmp_path / "fresh.safetensors", resume=True, overrides=FAST, **kw)
+
+
 def test_minutes_budget_and_loss_validation(tmp_path, clean_dir):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir(), b.mkdir()

@@ -244,6 +244,8 @@ def describe(meta: dict[str, Any]) -> list[str]:
         f"{', ' + train['precision'] + ' steps' if train.get('precision', 'fp32') != 'fp32' else ''})",
         f"data:          {(cfg.get('inputs') or {}).get('data')}",
     ]
+    if (cfg.get("inputs") or {}).get("init"):
+        lines.append(f"started from:  {cfg['inputs']['init']} (fine-tuned)")
     if meta.get("val_metric"):
         lines.append(f"validation:    {meta['val_metric']} {meta.get('val_value')}")
     shipped = meta.get("pretrained") or {}

@@ -341,7 +341,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         steps=args.steps, minutes=args.minutes, seed=args.seed,
         overrides=([f"train.precision={args.precision}"] if args.precision else [])
         + (["data.blanks=true"] if args.blanks else []) + (args.set or []),
-        resume=args.resume, device=args.device, val_data=args.val_data,
+        resume=args.resume, device=args.device, val_data=args.val_data, init=args.init,
     )
     print(f"trained {args.method} -> {path}")
     return 0
@@ -575,6 +575,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="NaN values mark blank pixels (no data): patches are drawn from the data "
                         "(= --set data.blanks=true)")
     t.add_argument("--resume", action="store_true", help="continue the run that writes --out")
+    t.add_argument("--init", metavar="MODEL", help="start from this model's network and weights (a model file or "
+                   "a shipped model's name, e.g. gray-gaussian-selfsup): fine-tuning on your images")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     t.set_defaults(func=cmd_train)
 

@@ -163,6 +163,9 @@ class TrainConfig:
         images (noisy copies or clean targets), validation images.
     add_noise : str or None
         Noise spec added to clean training images (None: images are noisy).
+    init : str or None
+        The model file (or shipped model's name) whose network the run starts
+        from (fine-tuning); None: a freshly initialised network.
     train, data_cfg, model : sections
     options : the method's ``Options`` dataclass
     """
@@ -172,6 +175,7 @@ class TrainConfig:
     data2: str | None = None
     val_data: str | None = None
     add_noise: str | None = None
+    init: str | None = None
     train: TrainSection = dataclasses.field(default_factory=TrainSection)
     data_cfg: DataConfig = dataclasses.field(default_factory=DataConfig)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
@@ -187,7 +191,7 @@ class TrainConfig:
         return {
             "method_name": self.method,
             "inputs": {"data": self.data, "data2": self.data2, "val_data": self.val_data,
-                       "add_noise": self.add_noise},
+                       "add_noise": self.add_noise, "init": self.init},
             "train": dataclasses.asdict(self.train),
             "data": dataclasses.asdict(self.data_cfg),
             "model": {"arch": self.model.arch, **self.model.args},
@@ -205,7 +209,7 @@ class TrainConfig:
         arch = model.pop("arch", "")
         return cls(
             method=name, data=inputs.get("data"), data2=inputs.get("data2"),
-            val_data=inputs.get("val_data"), add_noise=inputs.get("add_noise"),
+            val_data=inputs.get("val_data"), add_noise=inputs.get("add_noise"), init=inputs.get("init"),
             train=options_from_dict(TrainSection, d.get("train", {}), where="train"),
             data_cfg=options_from_dict(DataConfig, d.get("data", {}), where="data"),
             model=ModelConfig(arch=arch, args=model),

@@ -239,6 +239,27 @@ def _build_config(method: str, *, data, data2, val_data, add_noise, steps, minut
     return cfg, preset
 
 
+def _init_network(cfg: TrainConfig, *, arch: str, channels: int) -> tuple[torch.nn.Module, str, dict[str, Any]]:
+    """The network of the model ``cfg.init`` (a file or a shipped model's name) to start a run from: (network,
+    architecture, its arguments). UsageError where it does not suit the run."""
+    from .api import model_file
+    from .checkpoint import load_model
+
+    given = cfg.init
+    if cfg.model.args or (cfg.model.arch and cfg.model.arch != arch):
+        raise UsageError(f"--init {given} gives the network: drop the model.* settings")
+    path = model_file(given)
+    if not Path(path).is_file():
+        raise UsageError(f"--init {given}: no such model file or shipped model (noise2x models lists those)")
+    model, _ = load_model(path)
+    if model.arch != arch:
+        raise UsageError(f"--init {given} holds a {model.arch!r} network; {cfg.method} trains a {arch!r} network "
+                         f"(start from a model trained with one)")
+    if model.in_channels != channels:
+        raise UsageError(f"--init {given} takes {model.in_channels}-channel images; the data have {channels}")
+    return model.net, model.arch, dict(model.arch_args)
+
+
 def _fields_for_validation(method, val_set) -> list[str]:
     return sorted(set(method.requires) | ({"clean"} & set(val_set.available)))
 
@@ -274,7 +295,7 @@ def _validate(method, model, batches, device, *, metric: str, progress: float, c
 def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path | None = None,
           add_noise: str | None = None, steps: int | None = None, minutes: float | None = None, seed: int = 0,
           overrides: Sequence[str] = (), resume: bool = False, device: str = "auto", progress: bool = True,
-          val_data: str | Path | None = None,
+          val_data: str | Path | None = None, init: str | Path | None = None,
           callbacks: Sequence[Callable[[StepInfo], None]] = ()) -> Path:
     """Train ``method`` and write the model file ``out``.
 
@@ -306,6 +327,12 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
     val_data : path, optional
         Validation images (same kind as ``data``); default: hold out the last
         ``data.val_images`` training images.
+    init : path or str, optional
+        Start from the network of this model file, or of the shipped model of
+        this name (fine-tuning): its architecture and weights, with the
+        normalisation of this run's data. It must have the architecture the
+        method trains (e.g. a U-Net for noise2void) and the data's channels;
+        ``model.*`` settings cannot be given with it.
     callbacks : sequence of callables
         Called with a :class:`StepInfo` after each step.
 
@@ -365,6 +392,10 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
     else:
         cfg, preset = _build_config(method, data=data, data2=data2, val_data=val_data, add_noise=add_noise,
                                     steps=steps, minutes=minutes, seed=seed, device=device, overrides=overrides)
+        if init is not None:
+            cfg.init = str(init)
+    if resume and init is not None and str(init) != cfg.init:
+        raise UsageError(f"--resume continues the saved run's own weights; --init {init} cannot be given with it")
     check_config(cfg)
     t, d = cfg.train, cfg.data_cfg
     dev = resolve_device(t.device if not resume or device == "auto" else device)
@@ -389,9 +420,12 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
         else:
             arch, args = resolve_model(cfg, channels=channels, preset=preset, method=m)
             mean, std = train_set.normalization(n_images=d.norm_images)
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(t.seed)
-                net = build_model(arch, **args)
+            if cfg.init is not None:  # fine-tuning: the given model's network and weights
+                net, arch, args = _init_network(cfg, arch=arch, channels=channels)
+            else:
+                with torch.random.fork_rng(devices=[]):
+                    torch.manual_seed(t.seed)
+                    net = build_model(arch, **args)
             model = ScaledModel(net, arch=arch, arch_args=args, mean=mean, std=std)
         model = model.to(dev).train()
         if t.channels_last:
