@@ -549,7 +549,7 @@ def test_an_ome_tif_output_is_an_ome_tiff_with_its_inputs_channels_and_pixel_siz
     # an ImageJ hyperstack written as .ome.tif: its calibration in OME's terms
     hyper = _rand((3, 2, 9, 8), 255, 71).astype(np.uint8)  # Z, C, Y, X
     tifffile.imwrite(tmp_path / "ij.tif", hyper, imagej=True, resolution=(5.0, 4.0),
-                     metadata={"axes": "ZCYX", "spacing": 0.5, "unit": "micron", "finterval": 2.0})
+                     metadata={"axes": "ZCYX", "spacing": 0.5, "unit": "\\u00B5m", "finterval": 2.0})  # as Fiji writes µm
     io.write_image(tmp_path / "ij.ome.tif", io.read_stack(tmp_path / "ij.tif"), kind="uint8",
                    like=tmp_path / "ij.tif")
     with tifffile.TiffFile(tmp_path / "ij.ome.tif") as tif:

@@ -754,7 +754,7 @@ def _ome_from_imagej(calibration: dict, extra: dict) -> dict:
     """An ImageJ TIFF's pixel size (its resolution, in its unit when that is microns), z step and time step
     as OME metadata."""
     kept: dict = {}
-    if str(calibration.get("unit", "")).lower() in ("micron", "um", "µm", "\\u00B5m") and "resolution" in extra:
+    if str(calibration.get("unit", "")).lower() in ("micron", "um", "µm", "\\u00b5m") and "resolution" in extra:
         rx, ry = extra["resolution"]
         kept.update(PhysicalSizeX=1.0 / rx, PhysicalSizeY=1.0 / ry)
         if "spacing" in calibration:
