@@ -642,3 +642,16 @@ def test_train_init_fine_tunes_a_shipped_model(tmp_path, capsys):
     assert arch and arch[0] in info.splitlines()  # the shipped model's network, not the preset's
     code, _, err = _run(capsys, *args, "--init", "gray-poisson-nope")
     assert code == 2 and "no such model file or shipped model" in _one_error_line(err)
+
+
+def test_info_shows_the_file_when_its_noise_cannot_be_read(tmp_path, capsys):
+    image = np.full((64, 64), 255.0)  # saturated but for one corner: too few windows to read a noise from
+    image[:10, :10] = 90 + np.random.default_rng(0).integers(0, 20, (10, 10))
+    src = _png(tmp_path / "saturated.png", image)
+    code, out, _ = _run(capsys, "info", str(src))
+    lines = out.splitlines()
+    assert code == 0 and lines[0].endswith("64x64 gray") and lines[1].startswith("values: 90 to 255")
+    assert lines[2].startswith("noise: not read: noisy image has too few windows") and "clipped" in lines[2]
+    assert lines[3].startswith("noise2x denoise with no options: stops with that error")
+    code, _, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "o.png"))
+    assert code == 1 and "too few windows" in _one_error_line(err) and not (tmp_path / "o.png").exists()

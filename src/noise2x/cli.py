@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import __version__
-from .errors import Noise2xError, UsageError
+from .errors import InputError, Noise2xError, UsageError
 
 
 def _err(message: str) -> None:
@@ -423,7 +423,12 @@ def image_facts(path: Path) -> list[str]:
     note = zero_area_note(image) if mask is None else None
     if note:
         lines.append(note.removeprefix("note: "))
-    choice, _, _, name, reason = no_option_route(image, mask=mask)
+    try:
+        choice, _, _, name, reason = no_option_route(image, mask=mask)
+    except InputError as exc:  # what the file holds is shown all the same
+        lines.append(f"noise: not read: {exc}")
+        lines.append("noise2x denoise with no options: stops with that error (give the noise: --noise, or a --method)")
+        return lines
     where = f" (frame {k + 1})" if len(stack) > 1 else ""
     if choice.scale != 1 or choice.offset != 0:
         where += f" (in 8-bit units: the image mapped by x -> (x - {choice.offset:.6g}) * {choice.scale:.6g})"

@@ -347,7 +347,8 @@ def poisson_gaussian(noisy, *, data_range: float = 255.0, stderr: bool = False,
         if not fits_signal_dependence(np.shape(noisy)):
             raise InputError(f"noisy image {np.shape(noisy)[:2]} is too small to estimate Poisson-Gaussian noise "
                              f"(it needs {_FIT_WINDOWS} windows of {_PATCH}x{_PATCH} pixels, e.g. a 21x21 gray image)")
-        raise InputError("noisy image has too few unclipped pixels to estimate Poisson-Gaussian noise")
+        raise InputError("noisy image has too few windows to estimate Poisson-Gaussian noise from: most of it is "
+                         "clipped (0 or the top of its range) or one value (a fill, a flat area)")
     sel = np.ones(m.size, bool)
     a, b, se = 0.0, 0.0, float("inf")
     for it in range(4):
