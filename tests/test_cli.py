@@ -482,6 +482,12 @@ def test_denoise_blanks_keeps_nan_pixels_blank(tmp_path, capsys, gray_image):
     code, _, err = _run(capsys, "denoise", str(src), "--blanks", "--out", str(tmp_path / "o.jpg"))
     assert code == 2 and "JPEG files cannot mark" in _one_error_line(err) and "using" not in err, err
     assert not (tmp_path / "o.jpg").exists()
+    code, _, err = _run(capsys, "denoise", str(src), "--blanks", "--method", "bm3d", "--out", str(tmp_path / "o.webp"))
+    assert code == 0, err  # a (lossless) WebP marks them transparent, as a PNG does
+    from noise2x.io import read_stack_with_alpha
+
+    _, alpha = read_stack_with_alpha(tmp_path / "o.webp")
+    np.testing.assert_array_equal(alpha[0] == 0, np.isnan(fits.getdata(src)))
 
 
 def test_denoise_compressed_fits_in_a_folder(tmp_path, capsys, gray_image):

@@ -647,7 +647,7 @@ def test_missing_file_is_a_usage_error(tmp_path):
 
 def test_unsupported_suffix_names_supported_formats(tmp_path):
     (tmp_path / "a.gif").write_bytes(b"GIF89a")
-    with pytest.raises(InputError, match=r"a\.gif.*PNG, JPEG, BMP, TIFF"):
+    with pytest.raises(InputError, match=r"a\.gif.*PNG, JPEG, BMP, WebP, AVIF, TIFF"):
         io.read_image(tmp_path / "a.gif")
 
 
@@ -895,7 +895,8 @@ def _photo(path: Path, shape=(20, 30, 3), orientation: int = 6, **extra) -> Path
 
 
 @pytest.mark.parametrize("name,kind", [("out.jpg", None), ("out.png", None), ("out16.png", "uint16"),
-                                       ("out.tif", None), ("out8.tif", "uint8")])
+                                       ("out.tif", None), ("out8.tif", "uint8"), ("out.webp", None),
+                                       ("out.avif", None)])
 def test_a_photos_metadata_are_kept_with_the_orientation_made_normal(tmp_path, name, kind):
     src = _photo(tmp_path / "src.jpg")
     image = io.read_image(src)
@@ -906,7 +907,8 @@ def test_a_photos_metadata_are_kept_with_the_orientation_made_normal(tmp_path, n
     meta = io.photo_metadata(out, 3)
     assert meta["icc"] == _icc()
     assert b'tiff:Orientation="1"' in meta["xmp"] and b'xmp:CreatorTool="darkroom 4"' in meta["xmp"]
-    assert meta["dpi"] == pytest.approx((200, 300), rel=1e-4)  # turned with the pixels
+    if out.suffix not in (".webp", ".avif"):  # (which store no resolution)
+        assert meta["dpi"] == pytest.approx((200, 300), rel=1e-4)  # turned with the pixels
     if out.suffix == ".tif":
         assert "exif" not in meta  # a TIFF's EXIF is a sub-IFD of its own: not written
         return
@@ -914,6 +916,34 @@ def test_a_photos_metadata_are_kept_with_the_orientation_made_normal(tmp_path, n
         exif = written.getexif()
     assert exif[0x010F] == "TestCam" and exif[0x0112] == 1
     assert exif.get_ifd(0x8769)[0x9003] == "2026:11:30 10:00:00"
+
+
+def test_webp_and_avif(tmp_path):
+    yy, xx = np.mgrid[0:33, 0:41]
+    smooth = np.stack([128 + 60 * np.sin(xx / 5.0), 128 + 60 * np.cos(yy / 4.0), 100 + xx + yy], axis=-1)
+    alpha = _rand((33, 41), 255, 3)
+    io.write_image(tmp_path / "c.webp", smooth, alpha=alpha)  # lossless, alpha kept
+    stack, kept = io.read_stack_with_alpha(tmp_path / "c.webp")
+    np.testing.assert_array_equal(stack[0], np.rint(smooth))
+    np.testing.assert_array_equal(kept[0], alpha)
+    io.write_image(tmp_path / "g.webp", smooth[..., 0])  # stored as RGB (WebP has no gray): read back gray
+    np.testing.assert_array_equal(io.read_image(tmp_path / "g.webp"), np.rint(smooth[..., 0]))
+    assert io.image_kind(tmp_path / "g.webp") == "uint8"
+    for name, image in (("c.avif", smooth), ("g.avif", smooth[..., 0])):  # lossy, at a high quality
+        io.write_image(tmp_path / name, image)
+        back = io.read_image(tmp_path / name)
+        assert back.shape == image.shape
+        assert 10 * np.log10(255**2 / np.mean((back - image) ** 2)) > 40
+    with pytest.raises(UsageError, match="AVIF files are written lossily here and keep no alpha"):
+        io.write_image(tmp_path / "a.avif", smooth, alpha=alpha)
+    blank = smooth.copy()
+    blank[:5] = np.nan
+    io.write_image(tmp_path / "b.webp", blank, blanks=True)  # blank pixels: transparent
+    stack, kept = io.read_stack_with_alpha(tmp_path / "b.webp")
+    assert (kept[0][:5] == 0).all() and (kept[0][5:] == 255).all()
+    with Image.open(_photo(tmp_path / "turned.jpg")) as photo:
+        photo.save(tmp_path / "turned.webp", exif=photo.info["exif"])
+    assert io.read_image(tmp_path / "turned.webp").shape == (30, 20, 3)  # EXIF orientation applied
 
 
 @pytest.mark.parametrize("order", ["<", ">"])

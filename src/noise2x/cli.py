@@ -111,7 +111,7 @@ def _blank_kind(src: Path, dst: Path, kind: str | None) -> str | None:
     fmt = writable_format(dst)
     if fmt in ("TIFF", "FITS"):
         return "float32"
-    if fmt != "PNG":
+    if fmt not in ("PNG", "WEBP"):
         raise UsageError(f"{src} has blank (NaN) pixels, which {fmt} files cannot mark: write {dst.stem}.fits "
                          f"or .tif (NaN) or .png (transparent)")
     return kind
@@ -133,7 +133,7 @@ def _blank_pixels(stack, blanks: bool, value: float | None):
 
 
 def _kept_alpha(src: Path, dst: Path, alpha):
-    """The input's alpha channel where the output format can hold it (PNG, TIFF); else None, said once."""
+    """The input's alpha channel where the output format can hold it (PNG, TIFF, WebP); else None, said once."""
     from .io import ALPHA_FORMATS, writable_format
 
     if alpha is None:
@@ -141,7 +141,8 @@ def _kept_alpha(src: Path, dst: Path, alpha):
     fmt = writable_format(dst)
     if fmt in ALPHA_FORMATS:
         return alpha
-    _say(f"{src}: its alpha channel is not kept: {fmt} files have none (write .png or .tif to keep it)")
+    what = "are written lossily and keep none" if fmt == "AVIF" else "have none"
+    _say(f"{src}: its alpha channel is not kept: {fmt} files {what} (write .png, .tif or .webp to keep it)")
     return None
 
 

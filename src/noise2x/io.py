@@ -1,4 +1,4 @@
-"""Read and write images: PNG, JPEG, BMP, TIFF (8/16-bit, float, multi-page stacks) and FITS.
+"""Read and write images: PNG, JPEG, BMP, WebP, AVIF, TIFF (8/16-bit, float, multi-page stacks) and FITS.
 
 Images are numpy arrays in the file's own units: (H,W) gray or (H,W,3) RGB,
 8-bit files in 0..255, 16-bit files in 0..65535, float TIFF as stored.
@@ -9,7 +9,7 @@ channel (PNG, or TIFF with an unassociated alpha sample) is read apart by
 :func:`read_stack_with_alpha` and written back by ``write_image(..., alpha=...)``;
 the image arrays never hold it. Nothing here imports torch.
 
-Pillow decodes PNG/JPEG/BMP, except 16-bit colour PNG, which Pillow reduces to
+Pillow decodes PNG/JPEG/BMP/WebP/AVIF, except 16-bit colour PNG, which Pillow reduces to
 8 bits: those are decoded (and all 16-bit PNGs are written) by the small PNG
 codec in this module. tifffile reads and writes TIFF. astropy (the optional
 extra ``noise2x[fits]``) reads and writes FITS: the first image HDU, a data
@@ -50,24 +50,26 @@ __all__ = [
     "write_image",
 ]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".fits", ".fit", ".fts", ".fz", ".fits.gz",
-                  ".fit.gz", ".fts.gz")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".avif", ".tif", ".tiff", ".fits", ".fit", ".fts", ".fz",
+                  ".fits.gz", ".fit.gz", ".fts.gz")
 """File extensions (lower case) that the reader and writer understand (``.fz``: tile-compressed FITS;
 ``.fits.gz``: gzipped FITS)."""
 
 KINDS = ("uint8", "uint16", "float32")
 """Sample kinds an image file can store (see :func:`image_kind`)."""
 
-_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF",
+_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".webp": "WEBP", ".avif": "AVIF",
+            ".tif": "TIFF", ".tiff": "TIFF",
             ".fits": "FITS", ".fit": "FITS", ".fts": "FITS", ".fz": "FITS", ".fits.gz": "FITS", ".fit.gz": "FITS",
             ".fts.gz": "FITS"}
-_WRITABLE = {"PNG": ("uint8", "uint16"), "JPEG": ("uint8",), "BMP": ("uint8",), "TIFF": ("uint8", "uint16", "float32"),
+_WRITABLE = {"PNG": ("uint8", "uint16"), "JPEG": ("uint8",), "BMP": ("uint8",), "WEBP": ("uint8",), "AVIF": ("uint8",),
+             "TIFF": ("uint8", "uint16", "float32"),
              "FITS": ("uint8", "uint16", "float32")}
-ALPHA_FORMATS = ("PNG", "TIFF")
+ALPHA_FORMATS = ("PNG", "TIFF", "WEBP")  # (WebP written losslessly; AVIF, lossy, is not trusted with it)
 """Formats (as :func:`writable_format` names them) whose files keep an alpha channel."""
 
 _MAX = {"uint8": 255, "uint16": 65535}
-_SUPPORTED = "PNG, JPEG, BMP, TIFF, FITS (" + " ".join(IMAGE_SUFFIXES) + ")"
+_SUPPORTED = "PNG, JPEG, BMP, WebP, AVIF, TIFF, FITS (" + " ".join(IMAGE_SUFFIXES) + ")"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -346,7 +348,7 @@ def read_image(path: str | os.PathLike, *, dtype=np.float64, blanks: bool = Fals
     Parameters
     ----------
     path : str or path-like
-        A PNG, JPEG, BMP or TIFF file.
+        A PNG, JPEG, BMP, WebP, AVIF or TIFF file (or FITS).
     dtype : numpy dtype
         Floating dtype of the result (float64 by default).
     blanks : bool
@@ -563,7 +565,7 @@ def _unreadable(p: Path, exc: BaseException) -> InputError:
 
 
 def _read_pillow(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """(image, alpha or None) of a PNG, JPEG or BMP file."""
+    """(image, alpha or None) of a PNG, JPEG, BMP, WebP or AVIF file."""
     try:
         header = _png_header(p)
         if header is not None and header[2] == 16 and header[3] in (2, 4, 6):
@@ -572,18 +574,20 @@ def _read_pillow(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
 
         with Image.open(p) as im:
             im.load()
+            fmt = im.format
             im = ImageOps.exif_transpose(im)
             alpha = None
             if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
                 alpha = np.asarray(im.convert("RGBA"))[..., 3]
-            return _pil_to_array(im), alpha
+            return _pil_to_array(im, fmt), alpha
     except Noise2xError:
         raise
     except Exception as exc:
         raise _unreadable(p, exc) from None
 
 
-def _pil_to_array(im) -> np.ndarray:
+def _pil_to_array(im, fmt: str | None = None) -> np.ndarray:
+    """A Pillow image as (H,W) or (H,W,3), its file's ``fmt`` (Pillow's name) telling gray stored as RGB."""
     mode = im.mode
     if mode == "1" or mode in ("LA", "La"):
         return np.asarray(im.convert("L"))
@@ -594,8 +598,11 @@ def _pil_to_array(im) -> np.ndarray:
         if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
             return np.ascontiguousarray(rgb[..., 0])  # a gray palette stays gray
         return rgb
-    if mode == "RGB":
-        return np.asarray(im)
+    if mode == "RGB" or (mode == "RGBA" and fmt in ("WEBP", "AVIF")):
+        rgb = np.asarray(im if mode == "RGB" else im.convert("RGB"))
+        if fmt in ("WEBP", "AVIF") and (rgb[..., :1] == rgb).all():  # (WebP has no gray pixels)
+            return np.ascontiguousarray(rgb[..., 0])  # a gray image stays gray
+        return rgb
     if mode.startswith("I;16"):
         return np.asarray(im).astype(np.uint16)
     if mode in ("I", "F"):
@@ -947,7 +954,7 @@ def photo_metadata(like: str | os.PathLike, channels: int) -> dict:
     """
     like = Path(like)
     fmt = _FORMATS.get(_suffix(like))
-    if channels not in _ICC_SPACE or fmt not in ("PNG", "JPEG", "BMP", "TIFF"):
+    if channels not in _ICC_SPACE or fmt not in ("PNG", "JPEG", "BMP", "WEBP", "AVIF", "TIFF"):
         return {}
     meta: dict = {}
     turned = False  # the pixels were turned by 90 degrees when read (EXIF orientation 5..8)
@@ -1154,7 +1161,7 @@ def _png16_bytes(data: np.ndarray, meta: dict | None = None) -> bytes:
 
 
 def writable_format(path: str | os.PathLike) -> str:
-    """The format :func:`write_image` writes to ``path`` ('PNG', 'JPEG', 'BMP' or 'TIFF').
+    """The format :func:`write_image` writes to ``path`` ('PNG', 'JPEG', 'BMP', 'WEBP', 'AVIF', 'TIFF' or 'FITS').
 
     Raises :class:`UsageError` for an extension it cannot write, so that a
     command can check its outputs before any work.
@@ -1175,7 +1182,7 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
     Parameters
     ----------
     path : str or path-like
-        Output file; its extension chooses the format (PNG, JPEG, BMP, TIFF,
+        Output file; its extension chooses the format (PNG, JPEG, BMP, WebP, AVIF, TIFF,
         FITS).
     image : array_like
         (H,W) or (H,W,3) in the units of ``kind`` (0..255 for uint8, 0..65535
@@ -1187,11 +1194,12 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
         for TIFF and FITS.
         Integer kinds are rounded and clipped to their range; a
         :class:`ClippingWarning` is emitted when clipping changed more than 1%
-        of the values. JPEG is written with quality 95.
+        of the values. JPEG is written with quality 95, WebP losslessly,
+        AVIF with quality 90 and full-resolution colour (4:4:4).
     alpha : array_like, optional
         An alpha (opacity) plane to store beside the image, in the same units:
         (H,W), or (N,H,W) for a stack (a single plane (1,H,W) is taken for an
-        (H,W) image). PNG and TIFF only (TIFF as unassociated alpha); it is
+        (H,W) image). PNG, TIFF (as unassociated alpha) and WebP only; it is
         rounded and clipped like the image for integer kinds.
     like : str or path-like, optional
         The file this image was made from: a FITS output keeps its FITS
@@ -1307,7 +1315,8 @@ def _writable_array(image, fmt: str, p: Path, blanks: bool = False) -> np.ndarra
 def _with_alpha(arr: np.ndarray, alpha, fmt: str, p: Path) -> np.ndarray:
     """The image with its alpha plane appended as a last sample: (...,2) gray + alpha or (...,4) RGBA."""
     if fmt not in ALPHA_FORMATS:
-        raise UsageError(f"cannot write {p} with alpha: {fmt} files have no alpha channel (use .png or .tif)")
+        what = "are written lossily here and keep no alpha channel" if fmt == "AVIF" else "have no alpha channel"
+        raise UsageError(f"cannot write {p} with alpha: {fmt} files {what} (use .png, .tif or .webp)")
     a = np.asarray(alpha)
     if a.dtype.kind not in "uif":
         raise InputError(f"alpha for {p} must hold real numbers, got dtype {a.dtype}")
@@ -1368,5 +1377,11 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
                 keep["pnginfo"] = PngImagePlugin.PngInfo()
                 keep["pnginfo"].add_itxt("XML:com.adobe.xmp", meta["xmp"].decode("utf-8", "replace"))
             im.save(tmp, format="PNG", **keep)
+        elif fmt == "WEBP":  # lossless: the denoised pixels as they are, in about half a PNG's bytes
+            im.save(tmp, format="WEBP", lossless=True, quality=100, exact=True,
+                    **keep, **({"xmp": meta["xmp"]} if "xmp" in meta else {}))
+        elif fmt == "AVIF":  # lossy, at a high quality and full-resolution colour, as JPEG is written
+            im.save(tmp, format="AVIF", quality=90, subsampling="4:4:4" if im.mode == "RGB" else "4:0:0",
+                    **keep, **({"xmp": meta["xmp"]} if "xmp" in meta else {}))
         else:
             im.save(tmp, format=fmt)
