@@ -647,7 +647,7 @@ def test_missing_file_is_a_usage_error(tmp_path):
 
 def test_unsupported_suffix_names_supported_formats(tmp_path):
     (tmp_path / "a.gif").write_bytes(b"GIF89a")
-    with pytest.raises(InputError, match=r"a\.gif.*PNG, JPEG, BMP, WebP, AVIF, TIFF"):
+    with pytest.raises(InputError, match=r"a\.gif.*PNG, JPEG, BMP, WebP, AVIF, HEIF, TIFF"):
         io.read_image(tmp_path / "a.gif")
 
 
@@ -944,6 +944,29 @@ def test_webp_and_avif(tmp_path):
     with Image.open(_photo(tmp_path / "turned.jpg")) as photo:
         photo.save(tmp_path / "turned.webp", exif=photo.info["exif"])
     assert io.read_image(tmp_path / "turned.webp").shape == (30, 20, 3)  # EXIF orientation applied
+
+
+def test_heif_photos(tmp_path, monkeypatch):
+    pytest.importorskip("pillow_heif")
+    yy, xx = np.mgrid[0:33, 0:41]
+    smooth = np.stack([128 + 60 * np.sin(xx / 5.0), 128 + 60 * np.cos(yy / 4.0), 100 + xx + yy], axis=-1)
+    for name, image in (("c.heic", smooth), ("g.heif", smooth[..., 0])):  # lossy, at a high quality
+        io.write_image(tmp_path / name, image)
+        back = io.read_image(tmp_path / name)
+        assert back.shape == image.shape and io.image_kind(tmp_path / name) == "uint8"
+        assert 10 * np.log10(255**2 / np.mean((back - image) ** 2)) > 40
+    src = _photo(tmp_path / "photo.jpg")  # turned (EXIF orientation 6), with a profile
+    io.write_image(tmp_path / "photo.heic", io.read_image(src), like=src)
+    assert io.read_image(tmp_path / "photo.heic").shape == (30, 20, 3)
+    meta = io.photo_metadata(tmp_path / "photo.heic", 3)
+    assert meta["icc"] == _icc() and b"TestCam" in meta["exif"]
+    with pytest.raises(UsageError, match="HEIF files are written lossily here and keep no alpha"):
+        io.write_image(tmp_path / "a.heic", smooth, alpha=smooth[..., 0])
+    monkeypatch.setitem(__import__("sys").modules, "pillow_heif", None)  # as if not installed
+    with pytest.raises(Noise2xError, match=r"need pillow-heif: pip install 'noise2x\[heif\]'"):
+        io.read_image(tmp_path / "c.heic")
+    with pytest.raises(Noise2xError, match="need pillow-heif"):
+        io.writable_format(tmp_path / "out.heic")
 
 
 @pytest.mark.parametrize("order", ["<", ">"])

@@ -141,7 +141,7 @@ def _kept_alpha(src: Path, dst: Path, alpha):
     fmt = writable_format(dst)
     if fmt in ALPHA_FORMATS:
         return alpha
-    what = "are written lossily and keep none" if fmt == "AVIF" else "have none"
+    what = "are written lossily and keep none" if fmt in ("AVIF", "HEIF") else "have none"
     _say(f"{src}: its alpha channel is not kept: {fmt} files {what} (write .png, .tif or .webp to keep it)")
     return None
 

@@ -50,8 +50,8 @@ __all__ = [
     "write_image",
 ]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".avif", ".tif", ".tiff", ".fits", ".fit", ".fts", ".fz",
-                  ".fits.gz", ".fit.gz", ".fts.gz")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".avif", ".heic", ".heif", ".tif", ".tiff", ".fits", ".fit",
+                  ".fts", ".fz", ".fits.gz", ".fit.gz", ".fts.gz")
 """File extensions (lower case) that the reader and writer understand (``.fz``: tile-compressed FITS;
 ``.fits.gz``: gzipped FITS)."""
 
@@ -59,17 +59,18 @@ KINDS = ("uint8", "uint16", "float32")
 """Sample kinds an image file can store (see :func:`image_kind`)."""
 
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".webp": "WEBP", ".avif": "AVIF",
-            ".tif": "TIFF", ".tiff": "TIFF",
+            ".heic": "HEIF", ".heif": "HEIF", ".tif": "TIFF", ".tiff": "TIFF",
             ".fits": "FITS", ".fit": "FITS", ".fts": "FITS", ".fz": "FITS", ".fits.gz": "FITS", ".fit.gz": "FITS",
             ".fts.gz": "FITS"}
 _WRITABLE = {"PNG": ("uint8", "uint16"), "JPEG": ("uint8",), "BMP": ("uint8",), "WEBP": ("uint8",), "AVIF": ("uint8",),
+             "HEIF": ("uint8",),
              "TIFF": ("uint8", "uint16", "float32"),
              "FITS": ("uint8", "uint16", "float32")}
 ALPHA_FORMATS = ("PNG", "TIFF", "WEBP")  # (WebP written losslessly; AVIF, lossy, is not trusted with it)
 """Formats (as :func:`writable_format` names them) whose files keep an alpha channel."""
 
 _MAX = {"uint8": 255, "uint16": 65535}
-_SUPPORTED = "PNG, JPEG, BMP, WebP, AVIF, TIFF, FITS (" + " ".join(IMAGE_SUFFIXES) + ")"
+_SUPPORTED = "PNG, JPEG, BMP, WebP, AVIF, HEIF, TIFF, FITS (" + " ".join(IMAGE_SUFFIXES) + ")"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -546,6 +547,7 @@ def image_kind(path: str | os.PathLike) -> str:
                 return "uint16"
         from PIL import Image
 
+        _pillow_heif(p)
         with Image.open(p) as im:
             mode = im.mode
         if mode.startswith("I"):
@@ -572,6 +574,7 @@ def _read_pillow(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
             return _read_png16(p)
         from PIL import Image, ImageOps
 
+        _pillow_heif(p)
         with Image.open(p) as im:
             im.load()
             fmt = im.format
@@ -598,9 +601,9 @@ def _pil_to_array(im, fmt: str | None = None) -> np.ndarray:
         if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
             return np.ascontiguousarray(rgb[..., 0])  # a gray palette stays gray
         return rgb
-    if mode == "RGB" or (mode == "RGBA" and fmt in ("WEBP", "AVIF")):
+    if mode == "RGB" or (mode == "RGBA" and fmt in ("WEBP", "AVIF", "HEIF")):
         rgb = np.asarray(im if mode == "RGB" else im.convert("RGB"))
-        if fmt in ("WEBP", "AVIF") and (rgb[..., :1] == rgb).all():  # (WebP has no gray pixels)
+        if fmt in ("WEBP", "AVIF", "HEIF") and (rgb[..., :1] == rgb).all():  # (WebP has no gray pixels)
             return np.ascontiguousarray(rgb[..., 0])  # a gray image stays gray
         return rgb
     if mode.startswith("I;16"):
@@ -836,6 +839,19 @@ def _astropy_fits():
     return fits
 
 
+def _pillow_heif(p: Path) -> None:
+    """Let Pillow open and save HEIF (.heic/.heif: iPhone photos) where ``p`` is one: pillow-heif, the extra
+    ``noise2x[heif]``; a Noise2xError where it is not installed."""
+    if _FORMATS.get(_suffix(p)) != "HEIF":
+        return
+    try:
+        import pillow_heif
+    except ImportError:
+        raise Noise2xError("HEIF files (.heic, .heif) need pillow-heif: pip install 'noise2x[heif]' "
+                           "(or pillow-heif)") from None
+    pillow_heif.register_heif_opener()
+
+
 def _fits_image_hdu(hdus, p: Path):
     """The first HDU holding an image (2-D or more), as astronomy software reads it; found from the headers
     alone (its data is not decoded here)."""
@@ -954,7 +970,7 @@ def photo_metadata(like: str | os.PathLike, channels: int) -> dict:
     """
     like = Path(like)
     fmt = _FORMATS.get(_suffix(like))
-    if channels not in _ICC_SPACE or fmt not in ("PNG", "JPEG", "BMP", "WEBP", "AVIF", "TIFF"):
+    if channels not in _ICC_SPACE or fmt not in ("PNG", "JPEG", "BMP", "WEBP", "AVIF", "HEIF", "TIFF"):
         return {}
     meta: dict = {}
     turned = False  # the pixels were turned by 90 degrees when read (EXIF orientation 5..8)
@@ -972,6 +988,7 @@ def photo_metadata(like: str | os.PathLike, channels: int) -> dict:
         else:
             from PIL import Image
 
+            _pillow_heif(like)
             with Image.open(like) as im:
                 info = dict(im.info)
             meta["icc"] = info.get("icc_profile")
@@ -1172,6 +1189,8 @@ def writable_format(path: str | os.PathLike) -> str:
         raise UsageError(f"cannot write {p}: unsupported file extension {p.suffix!r}; use one of {' '.join(IMAGE_SUFFIXES)}")
     if fmt == "FITS":
         _astropy_fits()  # installed?
+    if fmt == "HEIF":
+        _pillow_heif(p)
     return fmt
 
 
@@ -1315,7 +1334,7 @@ def _writable_array(image, fmt: str, p: Path, blanks: bool = False) -> np.ndarra
 def _with_alpha(arr: np.ndarray, alpha, fmt: str, p: Path) -> np.ndarray:
     """The image with its alpha plane appended as a last sample: (...,2) gray + alpha or (...,4) RGBA."""
     if fmt not in ALPHA_FORMATS:
-        what = "are written lossily here and keep no alpha channel" if fmt == "AVIF" else "have no alpha channel"
+        what = "are written lossily here and keep no alpha channel" if fmt in ("AVIF", "HEIF") else "have no alpha channel"
         raise UsageError(f"cannot write {p} with alpha: {fmt} files {what} (use .png, .tif or .webp)")
     a = np.asarray(alpha)
     if a.dtype.kind not in "uif":
@@ -1380,6 +1399,8 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
         elif fmt == "WEBP":  # lossless: the denoised pixels as they are, in about half a PNG's bytes
             im.save(tmp, format="WEBP", lossless=True, quality=100, exact=True,
                     **keep, **({"xmp": meta["xmp"]} if "xmp" in meta else {}))
+        elif fmt == "HEIF":  # lossy, at a high quality and full-resolution colour, as JPEG is written
+            im.save(tmp, format="HEIF", quality=90, chroma=444, **keep, **({"xmp": meta["xmp"]} if "xmp" in meta else {}))
         elif fmt == "AVIF":  # lossy, at a high quality and full-resolution colour, as JPEG is written
             im.save(tmp, format="AVIF", quality=90, subsampling="4:4:4" if im.mode == "RGB" else "4:0:0",
                     **keep, **({"xmp": meta["xmp"]} if "xmp" in meta else {}))
