@@ -1,4 +1,4 @@
-"""Read and write images: PNG, JPEG, BMP, WebP, AVIF, TIFF (8/16-bit, float, multi-page stacks) and FITS.
+"""Read and write images: PNG, JPEG, BMP, WebP, AVIF, HEIF, TIFF (8/16-bit, float, multi-page stacks) and FITS.
 
 Images are numpy arrays in the file's own units: (H,W) gray or (H,W,3) RGB,
 8-bit files in 0..255, 16-bit files in 0..65535, float TIFF as stored.
@@ -9,9 +9,11 @@ channel (PNG, or TIFF with an unassociated alpha sample) is read apart by
 :func:`read_stack_with_alpha` and written back by ``write_image(..., alpha=...)``;
 the image arrays never hold it. Nothing here imports torch.
 
-Pillow decodes PNG/JPEG/BMP/WebP/AVIF, except 16-bit colour PNG, which Pillow reduces to
-8 bits: those are decoded (and all 16-bit PNGs are written) by the small PNG
-codec in this module. tifffile reads and writes TIFF. astropy (the optional
+Pillow decodes PNG/JPEG/BMP/WebP/AVIF (and HEIF, with the optional extra
+``noise2x[heif]``: pillow-heif), except 16-bit colour PNG, which Pillow reduces
+to 8 bits: those are decoded (and all 16-bit PNGs are written) by the small PNG
+codec in this module. A photo's output written ``like`` it keeps its colour
+profile, EXIF, XMP and resolution (:func:`photo_metadata`). tifffile reads and writes TIFF. astropy (the optional
 extra ``noise2x[fits]``) reads and writes FITS: the first image HDU, a data
 cube as a stack, rows as stored; an output written ``like`` a FITS input keeps
 its header (WCS, exposure, ...). Compressed FITS too: tile-compressed
@@ -950,9 +952,9 @@ def photo_metadata(like: str | os.PathLike, channels: int) -> dict:
     Parameters
     ----------
     like : str or path-like
-        The input file. PNG, JPEG and BMP files are read by Pillow (no
-        pixels decoded), TIFF files by tifffile (their ICC, XMP and
-        resolution; their EXIF is not kept).
+        The input file. PNG, JPEG, BMP, WebP, AVIF and HEIF files are read
+        by Pillow (no pixels decoded), TIFF files by tifffile (their ICC,
+        XMP and resolution; their EXIF is not kept).
     channels : int
         Colour channels of the image written from it: 1 (gray) or 3 (RGB).
 
@@ -1178,7 +1180,8 @@ def _png16_bytes(data: np.ndarray, meta: dict | None = None) -> bytes:
 
 
 def writable_format(path: str | os.PathLike) -> str:
-    """The format :func:`write_image` writes to ``path`` ('PNG', 'JPEG', 'BMP', 'WEBP', 'AVIF', 'TIFF' or 'FITS').
+    """The format :func:`write_image` writes to ``path`` ('PNG', 'JPEG', 'BMP', 'WEBP', 'AVIF', 'HEIF', 'TIFF' or
+    'FITS').
 
     Raises :class:`UsageError` for an extension it cannot write, so that a
     command can check its outputs before any work.
@@ -1383,26 +1386,23 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
         from PIL import Image, PngImagePlugin
 
         im = Image.fromarray(np.ascontiguousarray(data))
-        keep = {"icc_profile": meta.get("icc"), "exif": meta.get("exif"), "dpi": meta.get("dpi")}
+        keep = {"icc_profile": meta.get("icc"), "exif": meta.get("exif"), "dpi": meta.get("dpi"), "xmp": meta.get("xmp")}
         keep = {k: v for k, v in keep.items() if v is not None}
         if fmt == "JPEG":  # a JPEG marker segment holds at most 65533 bytes: a longer record is left out
             if len(keep.get("exif", b"")) > _JPEG_SEGMENT:
                 del keep["exif"]
-            if len(meta.get("xmp", b"")) <= _JPEG_SEGMENT - 29:  # after the XMP namespace
-                keep["xmp"] = meta.get("xmp")
-            im.save(tmp, format="JPEG", quality=95, **{k: v for k, v in keep.items() if v is not None})
+            if len(keep.get("xmp", b"")) > _JPEG_SEGMENT - 29:  # after the XMP namespace
+                del keep["xmp"]
+            im.save(tmp, format="JPEG", quality=95, **keep)
         elif fmt == "PNG":
-            if "xmp" in meta:
+            if "xmp" in keep:  # an iTXt chunk
                 keep["pnginfo"] = PngImagePlugin.PngInfo()
-                keep["pnginfo"].add_itxt("XML:com.adobe.xmp", meta["xmp"].decode("utf-8", "replace"))
+                keep["pnginfo"].add_itxt("XML:com.adobe.xmp", keep.pop("xmp").decode("utf-8", "replace"))
             im.save(tmp, format="PNG", **keep)
         elif fmt == "WEBP":  # lossless: the denoised pixels as they are, in about half a PNG's bytes
-            im.save(tmp, format="WEBP", lossless=True, quality=100, exact=True,
-                    **keep, **({"xmp": meta["xmp"]} if "xmp" in meta else {}))
-        elif fmt == "HEIF":  # lossy, at a high quality and full-resolution colour, as JPEG is written
-            im.save(tmp, format="HEIF", quality=90, chroma=444, **keep, **({"xmp": meta["xmp"]} if "xmp" in meta else {}))
-        elif fmt == "AVIF":  # lossy, at a high quality and full-resolution colour, as JPEG is written
-            im.save(tmp, format="AVIF", quality=90, subsampling="4:4:4" if im.mode == "RGB" else "4:0:0",
-                    **keep, **({"xmp": meta["xmp"]} if "xmp" in meta else {}))
+            im.save(tmp, format="WEBP", lossless=True, quality=100, exact=True, **keep)
+        elif fmt in ("AVIF", "HEIF"):  # lossy, at a high quality and full-resolution colour, as JPEG is written
+            colour = {"AVIF": {"subsampling": "4:4:4" if im.mode == "RGB" else "4:0:0"}, "HEIF": {"chroma": 444}}
+            im.save(tmp, format=fmt, quality=90, **colour[fmt], **keep)
         else:
             im.save(tmp, format=fmt)
