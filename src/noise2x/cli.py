@@ -104,8 +104,8 @@ def _output_kind(src: Path, dst: Path) -> str | None:
 
 
 def _blank_kind(src: Path, dst: Path, kind: str | None) -> str | None:
-    """The output kind for an image with blank (NaN) pixels: float32 in TIFF and FITS (NaN), else a PNG's
-    (transparent); a UsageError for files that cannot mark them."""
+    """The output kind for an image with blank (NaN) pixels: float32 in TIFF and FITS (NaN), else a PNG's or
+    WebP's (transparent); a UsageError for files that cannot mark them."""
     from .io import writable_format
 
     fmt = writable_format(dst)
@@ -113,7 +113,7 @@ def _blank_kind(src: Path, dst: Path, kind: str | None) -> str | None:
         return "float32"
     if fmt not in ("PNG", "WEBP"):
         raise UsageError(f"{src} has blank (NaN) pixels, which {fmt} files cannot mark: write {dst.stem}.fits "
-                         f"or .tif (NaN) or .png (transparent)")
+                         f"or .tif (NaN) or .png or .webp (transparent)")
     return kind
 
 
