@@ -88,12 +88,22 @@ def test_denoise_folder_into_folder_keeps_names_and_kind(tmp_path, capsys, gray_
     rng = np.random.default_rng(1)
     for name in ("b.png", "a.png"):
         _png(inp / name, gray_image + 15 * rng.standard_normal(gray_image.shape))
-    code, _, _ = _run(capsys, "denoise", str(inp), "--method", "nlm", "--out", str(tmp_path / "res"))
+    code, _, err = _run(capsys, "denoise", str(inp), "--method", "nlm", "--out", str(tmp_path / "res"))
     assert code == 0
     outs = sorted(p.name for p in (tmp_path / "res").iterdir())
     assert outs == ["a.png", "b.png"]
+    progress = [line for line in err.splitlines() if line.startswith("[")]
+    assert re.search(r"^\[1/2\] .*a\.png .* s\); about \d+ s left$", progress[0]), progress  # the time to come
+    assert progress[1].startswith("[2/2]") and progress[1].endswith(" s)"), progress
     with Image.open(tmp_path / "res" / "a.png") as im:
         assert im.mode == "L"
+
+
+def test_duration_reads_as_a_person_says_it():
+    from noise2x.cli import _duration
+
+    assert [_duration(t) for t in (0.2, 40.4, 89, 150, 3600 * 1.5 - 31, 5400, 7500)] == [
+        "1 s", "40 s", "89 s", "2 min", "89 min", "1 h 30 min", "2 h 5 min"]
 
 
 def test_python_dash_m_runs_the_same_cli():

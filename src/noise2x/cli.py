@@ -296,7 +296,10 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             extra += f", {info['precision']}"
         if empty.any():
             extra += f", {np.count_nonzero(empty)} blank pixels kept blank"
-        _say(f"[{n}/{len(files)}] {src} -> {dst} ({used}{extra}, {time.perf_counter() - t0:.1f} s)")
+        left = ""
+        if n < len(files):  # the images so far, at their mean time, for those still to come
+            left = f"; about {_duration((time.perf_counter() - start) / n * (len(files) - n))} left"
+        _say(f"[{n}/{len(files)}] {src} -> {dst} ({used}{extra}, {time.perf_counter() - t0:.1f} s){left}")
     print(f"denoised {len(files)} image(s) in {time.perf_counter() - start:.1f} s -> {args.out}")
     return 0
 
@@ -438,6 +441,14 @@ def image_facts(path: Path) -> list[str]:
     lines.append(f"noise{where}: " + ", ".join(facts))
     lines.append(f"noise2x denoise with no options: {name}: {reason}")
     return lines
+
+
+def _duration(seconds: float) -> str:
+    """A time to come, as a person says it: 40 s, 3 min, 1 h 20 min."""
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60} min"
 
 
 def _profile_name(icc: bytes) -> str:
