@@ -231,6 +231,13 @@ def test_model_files_are_benchmarked_by_path(tiny_set, tmp_path):
     assert np.isfinite(row["psnr"]) and den is not None and noisy.shape == (37, 31)
     with pytest.raises(InputError, match="model file not found"):
         run_bench([str(tmp_path / "nope.safetensors")], dataset=tiny_set, noise="gaussian:sigma=25")
+    # a shipped model by its name, as denoise --model and train --init take it
+    from noise2x.pretrained import model_path
+
+    row = run_bench(["gray-gaussian-selfsup"], dataset=tiny_set, noise="gaussian:sigma=25", limit=1)["rows"][1]
+    assert row["method"] == "gray-gaussian-selfsup" and row["model_file"] == str(model_path("gray-gaussian-selfsup"))
+    with pytest.raises(UsageError, match="unknown method 'gray-gaussian-nope'"):
+        run_bench(["gray-gaussian-nope"], dataset=tiny_set, noise="gaussian:sigma=25")
 
 
 def test_gray_model_files_on_colour_images_follow_colour(tmp_path, rgb_image):

@@ -328,6 +328,9 @@ def run_bench(
                 raise InputError(f"model file not found: {path}")
             model_files[name] = path
             functions[name] = None
+        elif registry is None and Path(api.model_file(name)).suffix == ".safetensors":  # a shipped model's name
+            model_files[name] = Path(api.model_file(name))
+            functions[name] = None
         elif name in ("auto", "auto_noise"):
             functions[name] = _auto(colour, precision, told=name == "auto_noise")
         elif name in trainable:
