@@ -599,8 +599,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="PROTOCOL.md benchmark: methods x dataset x noise")
     b.add_argument("--methods", required=True,
-                   help="comma-separated method names (auto: denoise with no options; auto_noise: the same, told "
-                        "the noise)")
+                   help="comma-separated method names, model files (.safetensors) or shipped models' names "
+                        "(auto: denoise with no options; auto_noise: the same, told the noise)")
     b.add_argument("--dataset", required=True, help="folder of clean test images")
     b.add_argument("--noise", required=True, help="noise spec, e.g. gaussian:sigma=25")
     b.add_argument("--out", help="JSON file to write (a Markdown table is written beside it)")
