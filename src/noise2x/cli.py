@@ -575,15 +575,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_denoise)
 
     t = sub.add_parser("train", help="train a method on a folder of images")
-    t.add_argument("--method", required=True)
+    t.add_argument("--method", required=True, help="a trainable method: supervised, noise2noise, noise2void, "
+                   "neighbor2neighbor, blindspot, ... (noise2x methods lists them)")
     t.add_argument("--data", required=True, help="folder of training images (noisy, or clean with --add-noise)")
     t.add_argument("--data2", help="second folder of aligned noisy frames (Noise2Noise pairs)")
     t.add_argument("--val-data", help="folder of validation images")
     t.add_argument("--out", required=True, help="model file to write (.safetensors)")
     t.add_argument("--add-noise", help="add this synthetic noise to clean training images")
-    t.add_argument("--steps", type=int)
-    t.add_argument("--minutes", type=float)
-    t.add_argument("--seed", type=_seed, default=0)
+    t.add_argument("--steps", type=int, help="training steps (with --minutes: whichever comes first ends the run)")
+    t.add_argument("--minutes", type=float, help="training time in minutes")
+    t.add_argument("--seed", type=_seed, default=0, help="seeds every random choice (default 0)")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="config override, e.g. train.lr=3e-4")
     t.add_argument("--precision", choices=("fp32", "bf16"),
                    help="arithmetic of the training steps: bf16 (mixed precision) makes about 1.5 times as many "
