@@ -99,6 +99,35 @@ def test_denoise_folder_into_folder_keeps_names_and_kind(tmp_path, capsys, gray_
         assert im.mode == "L"
 
 
+def test_denoise_shards_and_skips_existing_outputs(tmp_path, capsys, gray_image):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    rng = np.random.default_rng(2)
+    names = [f"{c}.png" for c in "abcde"]
+    for name in names:
+        _png(inp / name, gray_image + 15 * rng.standard_normal(gray_image.shape))
+    base = ["denoise", str(inp), "--method", "nlm", "--noise", "gaussian:sigma=15"]
+    code, _, _ = _run(capsys, *base, "--out", str(tmp_path / "all"))
+    assert code == 0
+    for k in (1, 2, 3):  # three jobs of an array: every third file from the k-th, together all of them once
+        code, _, err = _run(capsys, *base, "--out", str(tmp_path / "shards"), "--shard", f"{k}/3")
+        assert code == 0 and f"shard {k}/3: {len(names[k - 1::3])} of 5 input(s)" in err, err
+        assert sorted(p.name for p in (tmp_path / "shards").iterdir()) == sorted(
+            n for j in range(1, k + 1) for n in names[j - 1::3])
+    for name in names:  # the same outputs as one job's
+        np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "shards" / name)),
+                                      np.asarray(Image.open(tmp_path / "all" / name)))
+    # a stopped run continued: existing outputs are left as they are
+    (tmp_path / "shards" / "b.png").unlink()
+    (tmp_path / "shards" / "c.png").write_bytes(b"kept")
+    code, _, err = _run(capsys, *base, "--out", str(tmp_path / "shards"), "--skip-existing")
+    assert code == 0 and "4 input(s) skipped: their output exists" in err and "[1/1]" in err, err
+    assert (tmp_path / "shards" / "c.png").read_bytes() == b"kept" and (tmp_path / "shards" / "b.png").exists()
+    for bad in ("0/3", "4/3", "2", "a/b", "1/0"):
+        code, _, err = _run(capsys, *base, "--out", str(tmp_path / "x"), "--shard", bad)
+        assert code == 2 and "--shard expects K/N" in _one_error_line(err), (bad, err)
+
+
 def test_duration_reads_as_a_person_says_it():
     from noise2x.cli import _duration
 

@@ -81,6 +81,29 @@ def _expand_inputs(inputs: Sequence[str]) -> list[Path]:
     return files
 
 
+def _shard(files: list[Path], targets: list[Path], shard: str | None,
+           skip_existing: bool) -> tuple[list[Path], list[Path]]:
+    """The inputs (and their outputs) that this run denoises: the share ``K/N`` of them (every N-th from the
+    K-th), less those whose output exists with ``skip_existing``; said on stderr where that leaves out any."""
+    pairs = list(zip(files, targets))
+    if shard is not None:
+        k, sep, n = shard.partition("/")
+        try:
+            k, n = int(k), int(n)
+        except ValueError:
+            k = n = 0
+        if not sep or not 1 <= k <= n:
+            raise UsageError(f"--shard expects K/N with 1 <= K <= N (e.g. 2/8), got {shard!r}")
+        pairs = pairs[k - 1::n]
+        _say(f"shard {k}/{n}: {len(pairs)} of {len(files)} input(s)")
+    if skip_existing:
+        kept = [(src, dst) for src, dst in pairs if not dst.exists()]
+        if len(kept) < len(pairs):
+            _say(f"{len(pairs) - len(kept)} input(s) skipped: their output exists")
+        pairs = kept
+    return [src for src, _ in pairs], [dst for _, dst in pairs]
+
+
 def _is_folder_target(out: str, n_inputs: int, folder_input: bool) -> bool:
     """DESIGN.md: --out is a folder when it exists as one, ends with '/', or has no suffix."""
     p = Path(out)
@@ -229,6 +252,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     folder_input = any(Path(i).is_dir() for i in args.inputs)
     targets = _targets(files, args.out, folder_input)
     _check_targets(files, targets, args.blanks)
+    files, targets = _shard(files, targets, args.shard, args.skip_existing)
     if not args.method and args.precision != "fp32":  # a model (given or shipped) runs: can the device run it?
         # (a direct method's precision is checked by api.denoise)
         from .predict import check_precision, resolve_device
@@ -570,6 +594,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "treated as --blanks treats NaN, and written back holding V")
     d.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
     d.add_argument("--seed", type=_seed, default=0, help="seed for stochastic methods")
+    d.add_argument("--shard", metavar="K/N", help="denoise only the K-th of N shares of the inputs (K = 1..N, "
+                   "every N-th file from the K-th in sorted order): one share per job of a cluster array")
+    d.add_argument("--skip-existing", action="store_true",
+                   help="leave out inputs whose output exists (outputs are written whole or not at all), "
+                        "to continue a run that stopped")
     d.add_argument("--device", default="auto",
                    help="auto, cpu, cuda, mps (models; the direct methods run on the CPU)")
     d.set_defaults(func=cmd_denoise)
