@@ -128,6 +128,21 @@ def test_denoise_shards_and_skips_existing_outputs(tmp_path, capsys, gray_image)
         assert code == 2 and "--shard expects K/N" in _one_error_line(err), (bad, err)
 
 
+def test_denoise_recursive_keeps_the_subfolders(tmp_path, capsys, gray_image):
+    rng = np.random.default_rng(3)
+    for rel in ("a.png", "day1/b.png", "day1/well 2/c.png", "day2/b.png", ".cache/d.png", "day2/.e.png"):
+        (tmp_path / "in" / rel).parent.mkdir(parents=True, exist_ok=True)
+        _png(tmp_path / "in" / rel, gray_image + 15 * rng.standard_normal(gray_image.shape))
+    base = ["denoise", str(tmp_path / "in"), "--method", "nlm", "--noise", "gaussian:sigma=15"]
+    code, _, err = _run(capsys, *base, "--out", str(tmp_path / "out"), "--recursive")
+    assert code == 0, err
+    written = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*.png"))
+    assert written == ["a.png", "day1/b.png", "day1/well 2/c.png", "day2/b.png"]  # hidden ones left out
+    assert re.search(r"\[3/4\] .*well 2/c\.png -> .*out/day1/well 2/c\.png", err), err
+    code, _, err = _run(capsys, *base, "--out", str(tmp_path / "flat"))  # without it: the folder's own files
+    assert code == 0 and [p.name for p in (tmp_path / "flat").iterdir()] == ["a.png"]
+
+
 def test_duration_reads_as_a_person_says_it():
     from noise2x.cli import _duration
 

@@ -72,13 +72,18 @@ def _seed(text: str) -> int:
     return value
 
 
-def _expand_inputs(inputs: Sequence[str]) -> list[Path]:
+def _expand_inputs(inputs: Sequence[str], recursive: bool = False) -> tuple[list[Path], list[Path]]:
+    """The input files, and each one's name in an output folder: its path below the input folder it was
+    found in (its file name where it was given itself)."""
     from .io import list_images
 
     files: list[Path] = []
+    names: list[Path] = []
     for item in inputs:
-        files.extend(list_images(item))
-    return files
+        found = list_images(item, recursive=recursive)
+        files.extend(found)
+        names.extend(f.relative_to(item) if Path(item).is_dir() else Path(f.name) for f in found)
+    return files, names
 
 
 def _shard(files: list[Path], targets: list[Path], shard: str | None,
@@ -169,13 +174,17 @@ def _kept_alpha(src: Path, dst: Path, alpha):
     return None
 
 
-def _targets(files: list[Path], out: str, folder_input: bool) -> list[Path]:
+def _targets(files: list[Path], out: str, folder_input: bool, names: list[Path] | None = None) -> list[Path]:
+    """Each input's output: ``out`` itself, or in the folder ``out`` under its name there (``names``, e.g.
+    a path below its input folder: the subfolders are made; default: its file name)."""
     if _is_folder_target(out, len(files), folder_input):
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
-        targets = [folder / f.name for f in files]
-        if len({t.name for t in targets}) != len(targets):
+        targets = [folder / n for n in (names or [Path(f.name) for f in files])]
+        if len(set(targets)) != len(targets):
             raise UsageError("several inputs share a file name; denoise them into separate folders")
+        for parent in sorted({t.parent for t in targets}):
+            parent.mkdir(parents=True, exist_ok=True)
         return targets
     return [Path(out)]
 
@@ -213,7 +222,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from .noise import parse_noise
 
     spec = parse_noise(args.noise)
-    files = _expand_inputs([args.input])
+    files, _ = _expand_inputs([args.input])
     folder_input = Path(args.input).is_dir()
     targets = _targets(files, args.output, folder_input)
     _check_targets(files, targets, args.blanks)
@@ -248,9 +257,9 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         raise UsageError("give --model or --method, not both")
     noise = parse_noise(args.noise) if args.noise else None
     options = parse_options(args.set)
-    files = _expand_inputs(args.inputs)
+    files, names = _expand_inputs(args.inputs, recursive=args.recursive)
     folder_input = any(Path(i).is_dir() for i in args.inputs)
-    targets = _targets(files, args.out, folder_input)
+    targets = _targets(files, args.out, folder_input, names)
     _check_targets(files, targets, args.blanks)
     files, targets = _shard(files, targets, args.shard, args.skip_existing)
     if not args.method and args.precision != "fp32":  # a model (given or shipped) runs: can the device run it?
@@ -594,6 +603,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "treated as --blanks treats NaN, and written back holding V")
     d.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
     d.add_argument("--seed", type=_seed, default=0, help="seed for stochastic methods")
+    d.add_argument("--recursive", action="store_true", help="a folder's subfolders too; the output folder gets "
+                   "the same subfolders")
     d.add_argument("--shard", metavar="K/N", help="denoise only the K-th of N shares of the inputs (K = 1..N, "
                    "every N-th file from the K-th in sorted order): one share per job of a cluster array")
     d.add_argument("--skip-existing", action="store_true",

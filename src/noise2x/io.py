@@ -279,7 +279,7 @@ def fill_blanks(image, *, name: str = "image") -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------- paths
 
 
-def list_images(path: str | os.PathLike) -> list[Path]:
+def list_images(path: str | os.PathLike, *, recursive: bool = False) -> list[Path]:
     """The image files named by ``path``: the file itself, or a folder's images.
 
     Parameters
@@ -287,8 +287,11 @@ def list_images(path: str | os.PathLike) -> list[Path]:
     path : str or path-like
         An image file (it must exist and have a known suffix) or a folder. A
         folder gives its image files (suffixes in :data:`IMAGE_SUFFIXES`,
-        case-insensitive; no recursion; hidden files skipped) sorted by file
-        name, which is the PROTOCOL's image order.
+        case-insensitive; hidden files skipped) sorted by file name, which is
+        the PROTOCOL's image order.
+    recursive : bool
+        A folder's subfolders' images too (hidden folders skipped), sorted by
+        their path below it.
 
     Returns
     -------
@@ -307,12 +310,14 @@ def list_images(path: str | os.PathLike) -> list[Path]:
     if p.is_dir():
         files = [
             f
-            for f in p.iterdir()
-            if not f.name.startswith(".") and _suffix(f) in IMAGE_SUFFIXES and f.is_file()
+            for f in (p.rglob("*") if recursive else p.iterdir())
+            if not any(part.startswith(".") for part in f.relative_to(p).parts)
+            and _suffix(f) in IMAGE_SUFFIXES and f.is_file()
         ]
         if not files:
-            raise InputError(f"no image files in folder {p} (looked for {' '.join(IMAGE_SUFFIXES)})")
-        return sorted(files, key=lambda f: f.name)
+            where = "folder or its subfolders" if recursive else "folder"
+            raise InputError(f"no image files in {where} {p} (looked for {' '.join(IMAGE_SUFFIXES)})")
+        return sorted(files, key=lambda f: f.relative_to(p).parts)
     _format_of(p)
     return [p]
 
