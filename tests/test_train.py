@@ -160,6 +160,25 @@ def test_init_starts_from_a_models_network_and_weights(tmp_path, clean_dir):
         train("noise2void", out=out, steps=2, init=tmp_path / "fresh.safetensors", resume=True, overrides=FAST, **kw)
 
 
+def test_recursive_data_folders(tmp_path, clean_dir):
+    from noise2x.data import build_datasets
+    from noise2x.errors import InputError
+
+    nested = tmp_path / "nested"
+    for k, f in enumerate(sorted(clean_dir.iterdir())):
+        (nested / f"day{k % 2}").mkdir(parents=True, exist_ok=True)
+        (nested / f"day{k % 2}" / f.name).write_bytes(f.read_bytes())
+    with pytest.raises(InputError, match="no image files in folder"):
+        train("supervised", data=nested, out=tmp_path / "m.safetensors", add_noise="gaussian:sigma=25", steps=2,
+              overrides=FAST, progress=False)
+    out = train("supervised", data=nested, out=tmp_path / "m.safetensors", add_noise="gaussian:sigma=25", steps=2,
+                overrides=FAST + ["data.recursive=true"], progress=False)
+    assert json.loads((run_folder(out) / "config.json").read_text())["train_images"] == 4  # 6, 2 held out
+    train_set, val_set, _ = build_datasets(data=nested, requires=frozenset({"noisy", "clean"}),
+                                           add_noise="gaussian:sigma=25", val_images=2, recursive=True)
+    assert [i.name for i in val_set.items] == ["day1/3.png", "day1/5.png"]  # named by their path, in its order
+
+
 def test_minutes_budget_and_loss_validation(tmp_path, clean_dir):
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir(), b.mkdir()

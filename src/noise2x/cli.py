@@ -377,7 +377,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.method, data=args.data, data2=args.data2, out=args.out, add_noise=args.add_noise,
         steps=args.steps, minutes=args.minutes, seed=args.seed,
         overrides=([f"train.precision={args.precision}"] if args.precision else [])
-        + (["data.blanks=true"] if args.blanks else []) + (args.set or []),
+        + (["data.blanks=true"] if args.blanks else []) + (["data.recursive=true"] if args.recursive else [])
+        + (args.set or []),
         resume=args.resume, device=args.device, val_data=args.val_data, init=args.init,
     )
     print(f"trained {args.method} -> {path}")
@@ -632,6 +633,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--blanks", action="store_true",
                    help="NaN values mark blank pixels (no data): patches are drawn from the data "
                         "(= --set data.blanks=true)")
+    t.add_argument("--recursive", action="store_true",
+                   help="the data folders' subfolders too (= --set data.recursive=true)")
     t.add_argument("--resume", action="store_true", help="continue the run that writes --out")
     t.add_argument("--init", metavar="MODEL", help="start from this model's network and weights (a model file or "
                    "a shipped model's name, e.g. gray-gaussian-selfsup): fine-tuning on your images")

@@ -128,6 +128,9 @@ class DataConfig:
         are drawn where every pixel holds data, the normalisation reads the
         data only, and validation crops are filled as ``denoise --blanks``
         fills them. Without it NaN is an error.
+    recursive : bool
+        A data folder's subfolders' images too (hidden ones left out), in the
+        order of their paths below it (``--data2`` is aligned in that order).
     """
 
     patch_size: int = 64
@@ -140,6 +143,7 @@ class DataConfig:
     val_crop: int = 128
     norm_images: int = 32
     blanks: bool = False
+    recursive: bool = False
 
 
 @dataclasses.dataclass

@@ -280,11 +280,12 @@ def _reader(path: Path, blanks: bool = False) -> Callable[[], np.ndarray]:
     return lambda: read_image(path, dtype=np.float32, blanks=blanks)
 
 
-def _sources(path: str | Path, blanks: bool = False) -> tuple[list[str], list[Callable[[], np.ndarray]], bool,
-                                                              list[int | None]]:
+def _sources(path: str | Path, blanks: bool = False, recursive: bool = False) -> tuple[
+        list[str], list[Callable[[], np.ndarray]], bool, list[int | None]]:
     """Names and loaders of the images at ``path`` (a folder, an image, or a multi-frame TIFF or FITS), whether
     it is one multi-frame file, and each image's channel (:func:`noise2x.io.stack_frames`). A folder's
-    multi-frame files (z-stacks, time series, ImageJ hyperstacks) give their frames, loaded when needed."""
+    multi-frame files (z-stacks, time series, ImageJ hyperstacks) give their frames, loaded when needed;
+    ``recursive``: its subfolders' files too (named by their path below it)."""
     from .io import list_images, read_stack, stack_frames
 
     p = Path(path)
@@ -306,13 +307,14 @@ def _sources(path: str | Path, blanks: bool = False) -> tuple[list[str], list[Ca
             last[f] = read_stack(f, dtype=np.float32, blanks=blanks)
         return last[f][k]
 
-    for f in list_images(p):
+    for f in list_images(p, recursive=recursive):
         frames = stack_frames(f)
+        name = f.relative_to(p).as_posix()
         if len(frames) == 1:
-            names.append(f.name)
+            names.append(name)
             loaders.append(_reader(f, blanks))
         else:
-            names += [f"{f.name}[{k}]" for k in range(len(frames))]
+            names += [f"{name}[{k}]" for k in range(len(frames))]
             loaders += [(lambda f=f, k=k: load_frame(f, k)) for k in range(len(frames))]
         channels += frames
     return names, loaders, False, channels
@@ -321,7 +323,8 @@ def _sources(path: str | Path, blanks: bool = False) -> tuple[list[str], list[Ca
 def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | Path | None = None,
                    add_noise: Any = None, val_data: str | Path | None = None, pair: str = "auto",
                    resample: bool = False, cache_mb: float = 2048.0,
-                   val_images: int = 8, blanks: bool = False) -> tuple[ImageSet, ImageSet | None, bool]:
+                   val_images: int = 8, blanks: bool = False,
+                   recursive: bool = False) -> tuple[ImageSet, ImageSet | None, bool]:
     """The training set and the validation set for a method needing ``requires``.
 
     Returns
@@ -339,13 +342,13 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         The method needs fields the data cannot provide (the message says what to add).
     """
     requires = frozenset(requires)
-    names, loaders, is_stack, channels = _sources(data, blanks)
+    names, loaders, is_stack, channels = _sources(data, blanks, recursive)
     wrap = _Item
     if add_noise is not None:
         kind = "synthetic"
         items = [wrap(j, names[j], (lambda f=f: {"clean": f()})) for j, f in enumerate(loaders)]
     elif data2 is not None:
-        names2, loaders2, _, _ = _sources(data2, blanks)
+        names2, loaders2, _, _ = _sources(data2, blanks, recursive)
         if len(names2) != len(names):
             raise UsageError(f"--data has {len(names)} images but --data2 has {len(names2)}; they must be aligned")
         if pair == "auto":
@@ -380,7 +383,7 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
     opts = dict(kind=kind, noise=add_noise, resample=resample, cache_mb=cache_mb,
                 second_copy="noisy2" in requires, blanks=blanks)
     if val_data is not None:
-        vnames, vloaders, _, _ = _sources(val_data, blanks)
+        vnames, vloaders, _, _ = _sources(val_data, blanks, recursive)
         if kind == "synthetic":
             vitems = [_Item(k, vnames[k], (lambda f=f: {"clean": f()})) for k, f in enumerate(vloaders)]
         elif kind == "noisy":
