@@ -280,7 +280,6 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             kind = _blank_kind(src, dst, kind)
         info: dict[str, Any] = {}
         t0 = time.perf_counter()
-        frames = []
         empty = _blank_pixels(stack, args.blanks, args.blank_value)  # (N,H,W): pixels with no data
         warning = None
         held = [i for i in range(len(stack)) if not empty[i].all()]  # frames holding data
@@ -299,22 +298,30 @@ def cmd_denoise(args: argparse.Namespace) -> int:
                 said.add(line)
                 _say(line)
 
+        # a stack's results are kept in float32, the most any output stores, in one array: a large stack
+        # needs less than half the memory that a list of float64 frames and their np.stack took
+        outs: list | np.ndarray = [] if len(stack) == 1 else np.empty(stack.shape, np.float32)
         for i, frame in enumerate(stack):
             if len(stack) > 1 and empty[i].all():  # a cube's empty plane stays empty
                 _say(f"{src}: frame {i + 1} holds no data (every pixel blank): kept blank")
-                frames.append(np.array(frame, dtype=np.float64))
+                outs[i] = frame
                 continue
             # fully transparent pixels hold a fill (often black or white), not the scene: the noise is read
             # from the others (from all where none is opaque)
             opaque = None if alpha is None else alpha[i] > 0
             opaque = None if opaque is None or opaque.all() or not opaque.any() else opaque
-            frames.append(denoise(
+            result = denoise(
                 frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
                 tta=args.tta, options=options, rng=args.seed, info=info, progress=say_once, device=args.device,
                 colour=args.colour, precision=args.precision, mask=opaque, blanks=args.blanks,
                 blank_value=args.blank_value,
-            ))
-        out = frames[0] if len(frames) == 1 else np.stack(frames)
+            )
+            if isinstance(outs, list):
+                outs.append(result)
+            else:
+                outs[i] = result
+        out = outs[0] if isinstance(outs, list) else outs
+        del stack, frame  # (the input is not needed to write the output)
         # the alpha channel is kept as it is: opacity is not noise
         write_image(dst, out, kind=kind, alpha=_kept_alpha(src, dst, alpha), like=src, blanks=blank)
         used = info.get("method") or "model"

@@ -1284,7 +1284,7 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
         if blank is not None:
             arr[..., -1][blank] = 0.0
     if kind == "float32":
-        data = arr.astype(np.float32)
+        data = arr.astype(np.float32, copy=False)
         _check_finite(data, f"image for {p} (after conversion to float32)", blanks=blanks)
     else:
         rounded = np.rint(arr)
@@ -1298,7 +1298,7 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
                 ),
                 stacklevel=2,
             )
-        data = np.clip(rounded, 0, top).astype(kind)
+        data = np.clip(rounded, 0, top, out=rounded).astype(kind)  # (rounded is a new array)
     with atomic_path(p) as tmp:
         try:
             if fmt == "FITS":
@@ -1334,7 +1334,8 @@ def _writable_array(image, fmt: str, p: Path, blanks: bool = False) -> np.ndarra
         raise InputError(f"image for {p} must be {allowed}, got shape {arr.shape}")
     if arr.size == 0:
         raise InputError(f"image for {p} is empty (shape {arr.shape})")
-    arr = arr.astype(np.float64, copy=False)
+    if arr.dtype != np.float32:  # (float32 is kept: a large stack in it is not doubled here)
+        arr = arr.astype(np.float64, copy=False)
     _check_finite(arr, f"image for {p}", blanks=blanks)
     return arr
 
