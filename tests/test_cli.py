@@ -143,6 +143,29 @@ def test_denoise_recursive_keeps_the_subfolders(tmp_path, capsys, gray_image):
     assert code == 0 and [p.name for p in (tmp_path / "flat").iterdir()] == ["a.png"]
 
 
+def test_a_stacks_frames_come_out_as_each_frame_alone_and_clipping_is_said(tmp_path, capsys, gray_image, monkeypatch):
+    rng = np.random.default_rng(4)
+    frames = np.stack([np.clip(1000 + 40 * gray_image + rng.normal(0, 80, gray_image.shape), 0, 65535)
+                       for _ in range(3)]).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "stack.tif", frames, imagej=True, metadata={"axes": "ZYX"})
+    base = ["--method", "nlm", "--noise", "gaussian:sigma=80"]
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "stack.tif"), *base, "--out", str(tmp_path / "o.tif"))
+    assert code == 0, err
+    out = tifffile.imread(tmp_path / "o.tif")
+    assert out.dtype == np.uint16 and out.shape == frames.shape
+    for k in range(3):  # the same values as each frame denoised as an image of its own
+        tifffile.imwrite(tmp_path / f"f{k}.tif", frames[k])
+        code, _, err = _run(capsys, "denoise", str(tmp_path / f"f{k}.tif"), *base, "--out", str(tmp_path / f"o{k}.tif"))
+        assert code == 0, err
+        np.testing.assert_array_equal(out[k], tifffile.imread(tmp_path / f"o{k}.tif"))
+    import noise2x.api
+
+    monkeypatch.setattr(noise2x.api, "denoise", lambda frame, **kw: frame + 70000.0)  # beyond 16 bits
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "stack.tif"), *base, "--out", str(tmp_path / "c.tif"))
+    assert code == 0 and "warning: writing" in err and "100.0% of the values were outside [0, 65535]" in err, err
+    assert (tifffile.imread(tmp_path / "c.tif") == 65535).all()
+
+
 def test_duration_reads_as_a_person_says_it():
     from noise2x.cli import _duration
 

@@ -1034,3 +1034,23 @@ def test_records_too_long_for_a_jpeg_are_left_out_not_a_failed_write(tmp_path):
     assert kept["icc"] == _icc() and "exif" not in kept and "xmp" not in kept
     io.write_image(tmp_path / "out.png", io.read_image(src), like=src)  # a PNG holds them
     assert io.photo_metadata(tmp_path / "out.png", 3)["exif"] == meta["exif"]
+
+
+def test_stored_rounds_clips_and_counts_and_write_image_takes_it_as_it_is(tmp_path):
+    values = np.array([[-3.0, 0.4, 0.5, 1.5], [254.6, 255.49, 300.0, 65535.7]])
+    data, clipped = io.stored(values, "uint8")
+    assert data.dtype == np.uint8 and clipped == 3
+    np.testing.assert_array_equal(data, [[0, 0, 0, 2], [255, 255, 255, 255]])
+    data16, clipped16 = io.stored(values, "uint16")
+    assert clipped16 == 2 and data16[1, 3] == 65535 and data16[0, 0] == 0
+    f32, none = io.stored(values, "float32")
+    assert f32.dtype == np.float32 and none == 0
+    # written as it is stored, or from its values: the same file contents
+    io.write_image(tmp_path / "a.tif", data16, kind="uint16")
+    io.write_image(tmp_path / "b.tif", np.clip(values, 0, 65535), kind="uint16")
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "a.tif"), tifffile.imread(tmp_path / "b.tif"))
+    with pytest.warns(io.ClippingWarning, match=r"writing x.tif: 50.0% of the values were outside \[0, 255\]"):
+        io.clipping_warning("x.tif", 4, 8, "uint8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        io.clipping_warning("x.tif", 1, 200, "uint8")  # 0.5%: silent

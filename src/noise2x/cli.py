@@ -250,7 +250,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .api import denoise, load_model, parse_options
-    from .io import fill_blanks, read_stack_with_alpha, write_image
+    from .io import clipping_warning, fill_blanks, image_kind, read_stack_with_alpha, stored, write_image
     from .noise import parse_noise
 
     if args.model and args.method:
@@ -273,7 +273,9 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         _say(f"model {args.model}: {model.describe()}")
     start = time.perf_counter()
     for n, (src, dst) in enumerate(zip(files, targets), 1):
-        stack, alpha = read_stack_with_alpha(src, blanks=args.blanks)
+        # 8- and 16-bit files are read in float32, which holds them exactly: half the memory of a large stack
+        exact = np.float32 if image_kind(src) in ("uint8", "uint16") else np.float64
+        stack, alpha = read_stack_with_alpha(src, blanks=args.blanks, dtype=exact)
         kind = _output_kind(src, dst)
         blank = args.blanks and bool(np.isnan(stack).any())
         if blank:  # found before the work: can the output mark blank pixels?
@@ -286,7 +288,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         if model is not None and held:
             k = held[0]
             first = np.where(empty[k] if stack.ndim == 3 else empty[k][..., None], np.nan, stack[k])
-            warning = model.units_warning(fill_blanks(first)[0] if empty[k].any() else stack[k])
+            warning = model.units_warning(fill_blanks(first)[0] if empty[k].any() else stack[k].astype(np.float64))
         if warning:
             _say(f"warning: {src}: {warning}")
         if len(stack) > 1:
@@ -298,13 +300,15 @@ def cmd_denoise(args: argparse.Namespace) -> int:
                 said.add(line)
                 _say(line)
 
-        # a stack's results are kept in float32, the most any output stores, in one array: a large stack
-        # needs less than half the memory that a list of float64 frames and their np.stack took
-        outs: list | np.ndarray = [] if len(stack) == 1 else np.empty(stack.shape, np.float32)
+        # a stack's results are kept as its output stores them (uint8, uint16 or float32), in one array: a
+        # large stack needs a fraction of the memory that a list of float64 frames and their np.stack took
+        outs: list | np.ndarray = [] if len(stack) == 1 else np.empty(stack.shape, kind or "float32")
+        clipped = 0
         for i, frame in enumerate(stack):
+            frame = frame.astype(np.float64)  # (one frame at a time; the values are exact either way)
             if len(stack) > 1 and empty[i].all():  # a cube's empty plane stays empty
                 _say(f"{src}: frame {i + 1} holds no data (every pixel blank): kept blank")
-                outs[i] = frame
+                outs[i], _ = stored(frame, kind or "float32")
                 continue
             # fully transparent pixels hold a fill (often black or white), not the scene: the noise is read
             # from the others (from all where none is opaque)
@@ -319,9 +323,12 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             if isinstance(outs, list):
                 outs.append(result)
             else:
-                outs[i] = result
+                outs[i], c = stored(result, kind or "float32")
+                clipped += c
         out = outs[0] if isinstance(outs, list) else outs
         del stack, frame  # (the input is not needed to write the output)
+        if not isinstance(outs, list) and kind in ("uint8", "uint16"):
+            clipping_warning(dst, clipped, outs.size, kind)  # (as write_image warns of a single image)
         # the alpha channel is kept as it is: opacity is not noise
         write_image(dst, out, kind=kind, alpha=_kept_alpha(src, dst, alpha), like=src, blanks=blank)
         used = info.get("method") or "model"

@@ -40,6 +40,7 @@ __all__ = [
     "KINDS",
     "ClippingWarning",
     "check_image",
+    "clipping_warning",
     "fill_blanks",
     "image_kind",
     "list_images",
@@ -48,6 +49,7 @@ __all__ = [
     "read_stack",
     "read_stack_with_alpha",
     "stack_frames",
+    "stored",
     "to_8bit_units",
     "write_image",
 ]
@@ -1286,19 +1288,11 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
     if kind == "float32":
         data = arr.astype(np.float32, copy=False)
         _check_finite(data, f"image for {p} (after conversion to float32)", blanks=blanks)
+    elif arr.dtype == np.dtype(kind):  # already stored in its kind (see :func:`stored`)
+        data = arr
     else:
-        rounded = np.rint(arr)
-        top = _MAX[kind]
-        clipped = int(np.count_nonzero((rounded < 0) | (rounded > top)))
-        if clipped > 0.01 * rounded.size:
-            warnings.warn(
-                ClippingWarning(
-                    f"writing {p}: {100.0 * clipped / rounded.size:.1f}% of the values were outside "
-                    f"[0, {top}] and were clipped ({kind})"
-                ),
-                stacklevel=2,
-            )
-        data = np.clip(rounded, 0, top, out=rounded).astype(kind)  # (rounded is a new array)
+        data, clipped = stored(arr, kind)
+        clipping_warning(p, clipped, data.size, kind)
     with atomic_path(p) as tmp:
         try:
             if fmt == "FITS":
@@ -1313,6 +1307,44 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
             raise
         except Exception as exc:
             raise Noise2xError(f"cannot write {p}: {exc}") from None
+
+
+def stored(image, kind: str) -> tuple[np.ndarray, int]:
+    """``image`` as a file of ``kind`` stores it, and how many of its values were clipped.
+
+    Parameters
+    ----------
+    image : array_like
+        Real values in the units of ``kind``.
+    kind : {'uint8', 'uint16', 'float32'}
+
+    Returns
+    -------
+    data : numpy.ndarray
+        Of dtype ``kind``: integer kinds rounded to the nearest integer and
+        clipped to their range (as :func:`write_image` writes them).
+    clipped : int
+        Values outside that range (0 for float32).
+    """
+    arr = np.asarray(image)
+    if kind == "float32":
+        return arr.astype(np.float32, copy=False), 0
+    rounded = np.rint(arr)
+    top = _MAX[kind]
+    clipped = int(np.count_nonzero((rounded < 0) | (rounded > top)))
+    return np.clip(rounded, 0, top, out=rounded).astype(kind), clipped  # (rounded is a new array)
+
+
+def clipping_warning(path: str | os.PathLike, clipped: int, size: int, kind: str) -> None:
+    """Warn (:class:`ClippingWarning`) where clipping to ``kind`` changed more than 1% of an output's values."""
+    if clipped > 0.01 * size:
+        warnings.warn(
+            ClippingWarning(
+                f"writing {path}: {100.0 * clipped / size:.1f}% of the values were outside "
+                f"[0, {_MAX[kind]}] and were clipped ({kind})"
+            ),
+            stacklevel=3,
+        )
 
 
 def _writable_array(image, fmt: str, p: Path, blanks: bool = False) -> np.ndarray:
@@ -1334,7 +1366,7 @@ def _writable_array(image, fmt: str, p: Path, blanks: bool = False) -> np.ndarra
         raise InputError(f"image for {p} must be {allowed}, got shape {arr.shape}")
     if arr.size == 0:
         raise InputError(f"image for {p} is empty (shape {arr.shape})")
-    if arr.dtype != np.float32:  # (float32 is kept: a large stack in it is not doubled here)
+    if arr.dtype not in (np.float32, np.uint8, np.uint16):  # (those are kept: a large stack is not doubled here)
         arr = arr.astype(np.float64, copy=False)
     _check_finite(arr, f"image for {p}", blanks=blanks)
     return arr
