@@ -287,8 +287,8 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         held = [i for i in range(len(stack)) if not empty[i].all()]  # frames holding data
         if model is not None and held:
             k = held[0]
-            first = np.where(empty[k] if stack.ndim == 3 else empty[k][..., None], np.nan, stack[k])
-            warning = model.units_warning(fill_blanks(first)[0] if empty[k].any() else stack[k].astype(np.float64))
+            first = np.where(empty[k] if stack.ndim == 3 else empty[k][..., None], np.nan, stack[k].astype(np.float64))
+            warning = model.units_warning(fill_blanks(first)[0] if empty[k].any() else first)
         if warning:
             _say(f"warning: {src}: {warning}")
         if len(stack) > 1:
