@@ -688,6 +688,11 @@ def test_denoise_keeps_a_photos_colour_profile_and_exif_upright(tmp_path, capsys
         assert written.size == (24, 40)  # upright, and its EXIF does not turn it again
         assert written.info["icc_profile"] == icc
         assert written.getexif()[0x010F] == "TestCam" and written.getexif()[0x0112] == 1
+    code, _, _ = _run(capsys, "denoise", str(src), "--method", "nlm", "--noise", "gaussian:sigma=20",
+                      "--out", str(tmp_path / "shared.jpg"), "--strip-exif")
+    assert code == 0
+    with Image.open(tmp_path / "shared.jpg") as written:  # no camera, date or place; the colours as they were
+        assert "exif" not in written.info and written.info["icc_profile"] == icc and written.size == (24, 40)
 
 
 def test_info_names_the_photo_metadata_an_output_keeps(tmp_path, capsys):

@@ -330,7 +330,8 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         if not isinstance(outs, list) and kind in ("uint8", "uint16"):
             clipping_warning(dst, clipped, outs.size, kind)  # (as write_image warns of a single image)
         # the alpha channel is kept as it is: opacity is not noise
-        write_image(dst, out, kind=kind, alpha=_kept_alpha(src, dst, alpha), like=src, blanks=blank)
+        write_image(dst, out, kind=kind, alpha=_kept_alpha(src, dst, alpha), like=src, blanks=blank,
+                    strip_exif=args.strip_exif)
         used = info.get("method") or "model"
         extra = f", sigma {info['sigma']:.2f} ({info.get('sigma_source', '')})" if "sigma" in info else ""
         if "transform" in info:
@@ -618,6 +619,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "treated as --blanks treats NaN, and written back holding V")
     d.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
     d.add_argument("--seed", type=_seed, default=0, help="seed for stochastic methods")
+    d.add_argument("--strip-exif", action="store_true", help="leave a photo's EXIF and XMP records (camera, date, "
+                   "GPS position) out of its output; its colour profile is kept")
     d.add_argument("--recursive", action="store_true", help="a folder's subfolders too; the output folder gets "
                    "the same subfolders")
     d.add_argument("--shard", metavar="K/N", help="denoise only the K-th of N shares of the inputs (K = 1..N, "

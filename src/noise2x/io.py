@@ -1205,7 +1205,7 @@ def writable_format(path: str | os.PathLike) -> str:
 
 
 def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alpha=None,
-                like: str | os.PathLike | None = None, blanks: bool = False) -> None:
+                like: str | os.PathLike | None = None, blanks: bool = False, strip_exif: bool = False) -> None:
     """Write an image (or, as TIFF, a stack) atomically.
 
     Parameters
@@ -1241,6 +1241,10 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
         the image's), its EXIF (PNG and JPEG outputs) and XMP records with
         the orientation set to normal (the pixels were turned upright when
         read), and its resolution (dpi); see :func:`photo_metadata`.
+    strip_exif : bool
+        Leave a photo's EXIF and XMP records (camera, date, GPS position,
+        edits) out of the output written ``like`` it; its colour profile and
+        resolution are kept.
     blanks : bool
         NaN values mark blank pixels (no data), as :func:`read_image` reads
         them with ``blanks=True``: float32 files store them as NaN; a PNG or
@@ -1302,6 +1306,8 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
                 layout = _tiff_layout(Path(like), data.shape, ome) if fmt == "TIFF" and like is not None and \
                     alpha is None else None
                 meta = photo_metadata(Path(like), channels) if like is not None and channels else {}
+                if strip_exif:  # the camera, date, place and edits: left out; how to show the pixels: kept
+                    meta = {k: v for k, v in meta.items() if k not in ("exif", "xmp")}
                 _encode(tmp, data, fmt, kind, alpha is not None, layout, meta, ome)
         except Noise2xError:
             raise
