@@ -134,12 +134,12 @@ def _output_kind(src: Path, dst: Path) -> str | None:
 def _blank_kind(src: Path, dst: Path, kind: str | None) -> str | None:
     """The output kind for an image with blank (NaN) pixels: float32 in TIFF and FITS (NaN), else a PNG's or
     WebP's (transparent); a UsageError for files that cannot mark them."""
-    from .io import writable_format
+    from .io import ALPHA_FORMATS, writable_format
 
     fmt = writable_format(dst)
     if fmt in ("TIFF", "FITS"):
         return "float32"
-    if fmt not in ("PNG", "WEBP"):
+    if fmt not in ALPHA_FORMATS:  # (TIFF returned above)
         raise UsageError(f"{src} has blank (NaN) pixels, which {fmt} files cannot mark: write {dst.stem}.fits "
                          f"or .tif (NaN) or .png or .webp (transparent)")
     return kind
@@ -162,14 +162,14 @@ def _blank_pixels(stack, blanks: bool, value: float | None):
 
 def _kept_alpha(src: Path, dst: Path, alpha):
     """The input's alpha channel where the output format can hold it (PNG, TIFF, WebP); else None, said once."""
-    from .io import ALPHA_FORMATS, writable_format
+    from .io import ALPHA_FORMATS, LOSSY_FORMATS, writable_format
 
     if alpha is None:
         return None
     fmt = writable_format(dst)
     if fmt in ALPHA_FORMATS:
         return alpha
-    what = "are written lossily and keep none" if fmt in ("AVIF", "HEIF") else "have none"
+    what = "are written lossily and keep none" if fmt in LOSSY_FORMATS else "have none"
     _say(f"{src}: its alpha channel is not kept: {fmt} files {what} (write .png, .tif or .webp to keep it)")
     return None
 

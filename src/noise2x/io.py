@@ -72,6 +72,9 @@ _WRITABLE = {"PNG": ("uint8", "uint16"), "JPEG": ("uint8",), "BMP": ("uint8",), 
              "FITS": ("uint8", "uint16", "float32")}
 ALPHA_FORMATS = ("PNG", "TIFF", "WEBP")  # (WebP written losslessly; AVIF, lossy, is not trusted with it)
 """Formats (as :func:`writable_format` names them) whose files keep an alpha channel."""
+LOSSY_FORMATS = ("AVIF", "HEIF")
+"""Formats that could hold alpha but are written lossily here, and so keep none (JPEG has none at all)."""
+_GRAY_AS_RGB = ("WEBP", "AVIF", "HEIF")  # formats whose gray images Pillow may decode as RGB
 
 _MAX = {"uint8": 255, "uint16": 65535}
 _SUPPORTED = "PNG, JPEG, BMP, WebP, AVIF, HEIF, TIFF, FITS (" + " ".join(IMAGE_SUFFIXES) + ")"
@@ -610,9 +613,9 @@ def _pil_to_array(im, fmt: str | None = None) -> np.ndarray:
         if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
             return np.ascontiguousarray(rgb[..., 0])  # a gray palette stays gray
         return rgb
-    if mode == "RGB" or (mode == "RGBA" and fmt in ("WEBP", "AVIF", "HEIF")):
+    if mode == "RGB" or (mode == "RGBA" and fmt in _GRAY_AS_RGB):
         rgb = np.asarray(im if mode == "RGB" else im.convert("RGB"))
-        if fmt in ("WEBP", "AVIF", "HEIF") and (rgb[..., :1] == rgb).all():  # (WebP has no gray pixels)
+        if fmt in _GRAY_AS_RGB and (rgb[..., :1] == rgb).all():  # (WebP has no gray pixels)
             return np.ascontiguousarray(rgb[..., 0])  # a gray image stays gray
         return rgb
     if mode.startswith("I;16"):
@@ -1381,7 +1384,7 @@ def _writable_array(image, fmt: str, p: Path, blanks: bool = False) -> np.ndarra
 def _with_alpha(arr: np.ndarray, alpha, fmt: str, p: Path) -> np.ndarray:
     """The image with its alpha plane appended as a last sample: (...,2) gray + alpha or (...,4) RGBA."""
     if fmt not in ALPHA_FORMATS:
-        what = "are written lossily here and keep no alpha channel" if fmt in ("AVIF", "HEIF") else "have no alpha channel"
+        what = "are written lossily here and keep no alpha channel" if fmt in LOSSY_FORMATS else "have no alpha channel"
         raise UsageError(f"cannot write {p} with alpha: {fmt} files {what} (use .png, .tif or .webp)")
     a = np.asarray(alpha)
     if a.dtype.kind not in "uif":
@@ -1445,7 +1448,7 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
             im.save(tmp, format="PNG", **keep)
         elif fmt == "WEBP":  # lossless: the denoised pixels as they are, in about half a PNG's bytes
             im.save(tmp, format="WEBP", lossless=True, quality=100, exact=True, **keep)
-        elif fmt in ("AVIF", "HEIF"):  # lossy, at a high quality and full-resolution colour, as JPEG is written
+        elif fmt in LOSSY_FORMATS:  # lossy, at a high quality and full-resolution colour, as JPEG is written
             colour = {"AVIF": {"subsampling": "4:4:4" if im.mode == "RGB" else "4:0:0"}, "HEIF": {"chroma": 444}}
             im.save(tmp, format=fmt, quality=90, **colour[fmt], **keep)
         else:
