@@ -257,3 +257,20 @@ def test_settings_without_a_section():
     assert cfg.train.lr == 0.002 and cfg.data_cfg.patch_size == 48 and cfg.options.percent == 1.0
     with pytest.raises(UsageError, match="no section has a key 'nonsense'"):
         apply_overrides(TrainConfig(method="noise2void", data="x"), ["nonsense=1"])
+
+
+def test_a_presets_patch_size_fits_the_smallest_image(tmp_path, clean_dir, capsys):
+    """The cpu preset's 64-pixel patches on 37 x 41 images: lowered to the network's alignment below 37 (the
+    paper presets' 256 on train400's 180 x 180 likewise); a patch size the user set is kept, with its error."""
+    kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", steps=1, seed=0)
+    fast = ["train.preset=cpu", "train.threads=1", "data.val_images=2", "data.val_crop=24", "data.batch_size=2"]
+    out = train("noise2void", out=tmp_path / "a.safetensors", overrides=fast, progress=True, **kw)
+    meta = read_metadata(out)
+    assert meta["config"]["data"]["patch_size"] == 32  # a multiple of the cpu U-Net's 2**3 = 8, at most 37
+    assert "the cpu preset's data.patch_size 64 lowered to 32: the smallest training image is 37 pixels" in \
+        capsys.readouterr().err
+    saved = json.loads((run_folder(out) / "config.json").read_text())
+    assert saved["config"]["data"]["patch_size"] == 32  # what --resume continues with
+    with pytest.raises(UsageError, match="smaller than the patch size 64"):
+        train("noise2void", out=tmp_path / "b.safetensors", overrides=fast + ["data.patch_size=64"],
+              progress=False, **kw)

@@ -144,6 +144,10 @@ class ImageSet:
             self._arrays(0)
         return int(self._channels)
 
+    def smallest_side(self) -> int:
+        """The shortest side among the images (each loaded once, and cached as sampling would)."""
+        return min(min(next(iter(self._arrays(i).values())).shape[:2]) for i in range(len(self.items)))
+
     # -- loading ----------------------------------------------------------------
     def _base(self, i: int) -> dict[str, np.ndarray]:
         item = self.items[i]

@@ -239,6 +239,29 @@ def _build_config(method: str, *, data, data2, val_data, add_noise, steps, minut
     return cfg, preset
 
 
+def _user_sets(cfg: TrainConfig, overrides: Sequence[str], name: str) -> bool:
+    """Whether the user's settings give ``name`` ("section.key") themselves."""
+    from .config import _with_section, split_override
+
+    return any(".".join(split_override(_with_section(cfg, o))[:2]) == name for o in overrides)
+
+
+def _fit_patch(cfg: TrainConfig, train_set: Any, align: int, preset: str) -> str | None:
+    """A preset's patch size lowered to the smallest training image (a multiple of the network's alignment).
+
+    The ``paper`` presets (picked by ``train.preset=auto`` on a GPU) crop 256 x 256 patches as the papers did
+    from ImageNet; train400's images are 180 x 180. Returns the note to show, or None when the patches fit.
+    """
+    side = train_set.smallest_side()
+    size = cfg.data_cfg.patch_size
+    if side >= size:
+        return None
+    fitted = max(side // align * align, min(side, 4))
+    cfg.data_cfg = dataclasses.replace(cfg.data_cfg, patch_size=fitted)
+    return (f"the {preset} preset's data.patch_size {size} lowered to {fitted}: the smallest training image is "
+            f"{side} pixels on a side (--set data.patch_size=N chooses)")
+
+
 def _init_network(cfg: TrainConfig, *, arch: str, channels: int) -> tuple[torch.nn.Module, str, dict[str, Any]]:
     """The network of the model ``cfg.init`` (a file or a shipped model's name) to start a run from: (network,
     architecture, its arguments). UsageError where it does not suit the run."""
@@ -432,6 +455,14 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
         if t.channels_last:
             model = model.to(memory_format=torch.channels_last)
         n_params = sum(p.numel() for p in model.parameters())
+        if not resume and not _user_sets(cfg, overrides, "data.patch_size"):
+            from .predict import model_alignment
+
+            note = _fit_patch(cfg, train_set, model_alignment(model), preset)
+            if note is not None:
+                d = cfg.data_cfg
+                if progress:
+                    print(f"noise2x: note: {note}", file=sys.stderr, flush=True)
 
         run.mkdir(exist_ok=True)
         resolved = {"config": cfg.to_dict(), "preset": preset, "arch": arch, "arch_args": args,

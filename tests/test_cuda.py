@@ -1,0 +1,134 @@
+"""What only a CUDA GPU can show (skipped without one): `bash scripts/gpu_check.sh` runs these on a lent GPU.
+
+Training every method there, files written on the GPU loading on the CPU, the shipped models giving the
+CPU's result on the GPU in fp32 and nearly so in bf16/fp16, tiles, the blind spot, resuming, and the GPU
+memory a large image takes with the default tiles.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from conftest import textured_image
+
+from noise2x.checkpoint import load_model, read_metadata
+from noise2x.methods import METHODS
+from noise2x.metrics import psnr
+from noise2x.predict import Denoiser
+from noise2x.pretrained import list_models
+from noise2x.train import train
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")
+
+FAST = ["train.preset=tiny", "data.val_images=2", "data.val_crop=24"]
+
+
+def weights(path):
+    model, _ = load_model(path)
+    return [t.clone() for t in model.state_dict().values()]
+
+
+def noisy_pair(n: int = 256, sigma: float = 25.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    clean = np.clip(textured_image(n, seed=seed), 0, 255)
+    noisy = clean + sigma * np.random.default_rng(seed + 1).standard_normal(clean.shape)
+    return clean, noisy.astype(np.float32)
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_every_method_trains_on_cuda_and_its_file_loads_on_the_cpu(name, clean_dir, tmp_path, gray_image):
+    path = train(name, data=clean_dir, out=tmp_path / "m.safetensors", add_noise="gaussian:sigma=25", steps=4,
+                 device="cuda", progress=False, overrides=FAST)
+    assert read_metadata(path)["device"].startswith("cuda")
+    model = Denoiser.load(path)
+    out_cpu = model.denoise(gray_image, device="cpu")
+    out_gpu = model.denoise(gray_image, device="cuda")
+    assert out_cpu.shape == gray_image.shape and np.isfinite(out_cpu).all()
+    assert np.abs(out_cpu - out_gpu).max() < 0.5  # 8-bit units
+
+
+def test_bf16_training_on_cuda(clean_dir, tmp_path):
+    kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", steps=6, progress=False, seed=3, device="cuda")
+    a = weights(train("noise2noise", out=tmp_path / "a.safetensors", overrides=FAST, **kw))
+    b = weights(train("noise2noise", out=tmp_path / "b.safetensors", overrides=FAST + ["train.precision=bf16"], **kw))
+    assert all(w.dtype == torch.float32 for w in b)  # mixed precision: the weights stay float32
+    assert not all(torch.equal(x, y) for x, y in zip(a, b))  # the steps ran in bfloat16 ...
+    assert max(float((x - y).abs().max()) for x, y in zip(a, b)) < 0.05  # ... and did the same training
+
+
+def test_resume_on_cuda_continues_where_it_stopped(clean_dir, tmp_path):
+    from noise2x.train import TrainingInterrupted
+
+    kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", steps=8, progress=False, seed=5, device="cuda",
+              overrides=FAST + ["train.val_every=4", "train.keep=last", "data.resample_noise=true"])
+    straight = weights(train("noise2noise", out=tmp_path / "s.safetensors", **kw))
+    out = tmp_path / "r.safetensors"
+
+    def stop_at_4(info):
+        if info.step == 4:
+            info.stop = True
+
+    with pytest.raises(TrainingInterrupted):
+        train("noise2noise", out=out, callbacks=[stop_at_4], **kw)
+    train("noise2noise", out=out, resume=True, **kw)
+    resumed = weights(out)
+    # the same steps on the same data; cuDNN may pick other kernels after a restart, so not bit for bit
+    assert max(float((x - y).abs().max()) for x, y in zip(straight, resumed)) < 1e-3
+
+
+@pytest.mark.parametrize("name", [m["name"] for m in list_models()])
+def test_shipped_models_give_the_cpu_result_on_cuda(name):
+    clean, noisy = noisy_pair()
+    from noise2x.pretrained import model_path
+
+    model = Denoiser.load(model_path(name))
+    cpu = model.denoise(noisy, device="cpu")
+    gpu = model.denoise(noisy, device="cuda")
+    ref = psnr(clean, cpu, data_range=255)
+    assert abs(psnr(clean, gpu, data_range=255) - ref) < 0.02
+    assert np.abs(cpu - gpu).max() < 1.0
+    for precision in ("bf16", "fp16"):
+        low = model.denoise(noisy, device="cuda", precision=precision)
+        assert low.dtype == np.float32 and np.isfinite(low).all()
+        assert abs(psnr(clean, low, data_range=255) - ref) < 0.1, precision
+
+
+def test_tiles_agree_with_the_whole_image_on_cuda():
+    from noise2x.pretrained import model_path
+
+    _, noisy = noisy_pair(300)
+    model = Denoiser.load(model_path("gray-gaussian"))
+    whole = model.denoise(noisy, tile=0, device="cuda")
+    tiled = model.denoise(noisy, tile=96, overlap=32, device="cuda")
+    assert np.abs(tiled - whole).max() < 0.5
+
+
+def test_blind_spot_on_cuda():
+    """The blind-spot network's output at a pixel does not depend on that pixel, with cuDNN's kernels too."""
+    from noise2x.models.blindspot import BlindSpotNet
+
+    torch.manual_seed(0)
+    net = BlindSpotNet(3, width=8, depth=3).cuda()
+    x = torch.randn(1, 3, 24, 20, device="cuda", requires_grad=True)
+    y = net(x, full=True)
+    for i, j in [(0, 0), (23, 19), (12, 10), (5, 17)]:
+        (g,) = torch.autograd.grad(y[0, :, i, j].sum(), x, retain_graph=True)
+        g = g[0].abs()
+        assert float(g[:, i, j].max()) == 0.0
+        assert float(g[:, max(i - 1, 0):i + 2, max(j - 1, 0):j + 2].sum()) > 0.0
+
+
+def test_large_image_takes_bounded_gpu_memory():
+    """A 4096 x 4096 image with the default tiles: the GPU holds a batch of tiles, not the image's activations."""
+    from noise2x.pretrained import model_path
+
+    model = Denoiser.load(model_path("gray-gaussian"))
+    big = np.random.default_rng(0).normal(128, 25, (4096, 4096)).astype(np.float32)
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
+    out = model.denoise(big, device="cuda")
+    peak = torch.cuda.max_memory_allocated() - base
+    print(f"4096x4096 gray, default tiles: peak GPU memory {peak / 2**20:.0f} MiB")
+    assert out.shape == big.shape and np.isfinite(out).all()
+    assert peak < 2 * 2**30
