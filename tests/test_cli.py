@@ -743,3 +743,49 @@ def test_info_shows_the_file_when_its_noise_cannot_be_read(tmp_path, capsys):
     assert lines[3].startswith("noise2x denoise with no options: stops with that error")
     code, _, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "o.png"))
     assert code == 1 and "too few windows" in _one_error_line(err) and not (tmp_path / "o.png").exists()
+
+
+def test_a_tiff_stack_is_read_frame_by_frame(tmp_path, capsys, monkeypatch):
+    """A 60-frame 16-bit stack: denoise holds one frame of the input, not the stack (traced by tracemalloc), and
+    writes what reading it whole gives; a NaN in a float stack's last frame stops it before any frame's work."""
+    import tracemalloc
+
+    import tifffile
+
+    from noise2x import api, io
+
+    rng = np.random.default_rng(0)
+    stack = (1000 + rng.normal(0, 50, (60, 96, 96))).astype(np.uint16)
+    src = tmp_path / "s.tif"
+    tifffile.imwrite(src, stack, imagej=True, metadata={"axes": "ZYX"})
+    peaks, outs = {}, {}
+    assert _run(capsys, "denoise", str(src), "--method", "nlm", "--noise", "gaussian:sigma=50", "--out",
+                str(tmp_path / "warm.tif"))[0] == 0  # (imports and caches: not counted below)
+    for mode in ("whole", "frames"):
+        if mode == "whole":
+            monkeypatch.setattr(io, "_tiff_frames", lambda *a: None)  # as before: the stack read whole
+        else:
+            monkeypatch.undo()
+        dst = tmp_path / f"{mode}.tif"
+        tracemalloc.start()
+        code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--noise", "gaussian:sigma=50",
+                            "--out", str(dst))
+        peaks[mode] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert code == 0, err
+        outs[mode] = tifffile.imread(dst)
+    np.testing.assert_array_equal(outs["frames"], outs["whole"])
+    print({k: f"{v / 2**20:.1f} MiB" for k, v in peaks.items()}, f"stack in float32: {stack.size * 4 / 2**20:.1f} MiB",
+          file=sys.__stderr__)
+    assert peaks["frames"] < peaks["whole"] - 0.8 * stack.size * 4  # the float32 copy of the stack is gone
+
+    floats = (100 + rng.normal(0, 5, (5, 40, 40))).astype(np.float32)
+    floats[4, 3, 3] = np.nan
+    tifffile.imwrite(tmp_path / "f.tif", floats, photometric="minisblack")
+    calls = []
+    real = api.denoise
+    monkeypatch.setattr(api, "denoise", lambda *a, **k: calls.append(1) or real(*a, **k))
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "f.tif"), "--method", "nlm", "--noise", "gaussian:sigma=5",
+                        "--out", str(tmp_path / "fo.tif"))
+    assert code == 1 and "(frame 5) has 1 NaN/inf value" in _one_error_line(err) and "--blanks" in err
+    assert calls == [] and not (tmp_path / "fo.tif").exists()

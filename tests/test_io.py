@@ -1054,3 +1054,41 @@ def test_stored_rounds_clips_and_counts_and_write_image_takes_it_as_it_is(tmp_pa
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         io.clipping_warning("x.tif", 1, 200, "uint8")  # 0.5%: silent
+
+
+def test_open_stack_reads_a_tiffs_frames_one_at_a_time(tmp_path):
+    """The usual multi-frame layouts come as TiffFrames with read_stack's frames; others are read whole."""
+    import tifffile
+
+    rng = np.random.default_rng(0)
+    hyper = rng.integers(0, 65535, (2, 3, 2, 8, 9)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "h.tif", hyper, imagej=True, metadata={"axes": "TZCYX"})
+    tifffile.imwrite(tmp_path / "o.ome.tif", hyper, metadata={"axes": "TZCYX"})
+    rgb = rng.integers(0, 255, (5, 8, 9, 3)).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "rgb.tif", rgb)
+    tifffile.imwrite(tmp_path / "planar.tif", rgb.transpose(0, 3, 1, 2), photometric="rgb", planarconfig="separate")
+    tifffile.imwrite(tmp_path / "one.tif", rgb[0])
+    for name, lazy in (("h.tif", True), ("o.ome.tif", True), ("rgb.tif", True), ("planar.tif", False),
+                       ("one.tif", False)):
+        whole = io.read_stack(tmp_path / name, dtype=np.float32)
+        stack, alpha = io.open_stack(tmp_path / name, dtype=np.float32)
+        assert isinstance(stack, io.TiffFrames) == lazy and alpha is None, name
+        assert stack.shape == whole.shape and stack.ndim == whole.ndim and len(stack) == len(whole)
+        frames = list(stack)
+        assert all(f.dtype == np.float32 for f in frames)
+        np.testing.assert_array_equal(np.stack(frames), whole)
+        np.testing.assert_array_equal(stack[-1], whole[-1])
+        if lazy:
+            with pytest.raises(IndexError):
+                stack[len(stack)]
+            stack.close()
+    # a NaN is found when its frame is read, and named
+    floats = rng.normal(0, 1, (4, 6, 7)).astype(np.float32)
+    floats[2, 1, 1] = np.nan
+    tifffile.imwrite(tmp_path / "f.tif", floats, photometric="minisblack")
+    with io.open_stack(tmp_path / "f.tif")[0] as stack:
+        assert np.isfinite(stack[1]).all()
+        with pytest.raises(InputError, match=r"f.tif \(frame 3\) has 1 NaN/inf value"):
+            stack[2]
+    with io.open_stack(tmp_path / "f.tif", blanks=True)[0] as stack:
+        assert np.isnan(stack[2]).sum() == 1

@@ -145,18 +145,18 @@ def _blank_kind(src: Path, dst: Path, kind: str | None) -> str | None:
     return kind
 
 
-def _blank_pixels(stack, blanks: bool, value: float | None):
-    """(N,H,W) bool: the pixels of a stack that hold no data (NaN in a channel with ``blanks``; ``value`` in
-    every channel)."""
+def _blank_pixels(frame, blanks: bool, value: float | None):
+    """(H,W) bool: the pixels of a frame (H,W) or (H,W,C) that hold no data (NaN in a channel with ``blanks``;
+    ``value`` in every channel)."""
     import numpy as np
 
-    empty = np.zeros(stack.shape[:3], bool)
+    empty = np.zeros(frame.shape[:2], bool)
     if blanks:
-        nan = np.isnan(stack)
-        empty |= nan.any(axis=-1) if stack.ndim == 4 else nan
+        nan = np.isnan(frame)
+        empty |= nan.any(axis=-1) if frame.ndim == 3 else nan
     if value is not None:
-        held = stack == value
-        empty |= held.all(axis=-1) if stack.ndim == 4 else held
+        held = frame == value
+        empty |= held.all(axis=-1) if frame.ndim == 3 else held
     return empty
 
 
@@ -249,8 +249,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_denoise(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .api import denoise, load_model, parse_options
-    from .io import clipping_warning, fill_blanks, image_kind, read_stack_with_alpha, stored, write_image
+    from .api import load_model, parse_options
+    from .io import image_kind, open_stack
     from .noise import parse_noise
 
     if args.model and args.method:
@@ -273,22 +273,52 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         _say(f"model {args.model}: {model.describe()}")
     start = time.perf_counter()
     for n, (src, dst) in enumerate(zip(files, targets), 1):
-        # 8- and 16-bit files are read in float32, which holds them exactly: half the memory of a large stack
-        exact = np.float32 if image_kind(src) in ("uint8", "uint16") else np.float64
-        stack, alpha = read_stack_with_alpha(src, blanks=args.blanks, dtype=exact)
+        # 8- and 16-bit files are read in float32, which holds them exactly; a multi-frame TIFF frame by frame
+        # (io.open_stack): a large stack is never held whole
+        integer = image_kind(src) in ("uint8", "uint16")
+        opened = list(open_stack(src, blanks=args.blanks, dtype=np.float32 if integer else np.float64))
+        _denoise_one(args, n, src, dst, opened, integer, model=model, noise=noise, options=options, start=start,
+                     files=files)
+    print(f"denoised {len(files)} image(s) in {time.perf_counter() - start:.1f} s -> {args.out}")
+    return 0
+
+
+def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened: list, integer: bool, *,
+                 model: Any, noise: Any, options: dict[str, Any], start: float, files: list) -> None:
+    """`noise2x denoise` of one input file to ``dst``: ``opened`` is [the image or stack, read or opened
+    (closed here), its alpha or None], emptied here, so that the input is dropped before the output is written."""
+    import numpy as np
+
+    from .api import denoise
+    from .io import TiffFrames, clipping_warning, fill_blanks, stored, write_image
+
+    stack, alpha = opened
+    opened.clear()
+
+    try:
+        if args.blanks or (isinstance(stack, TiffFrames) and not integer):
+            # a pass over the frames before the work: blank pixels to mark (--blanks), and a float TIFF's frames
+            # read one at a time are checked for NaN here, not after the frames before them were denoised
+            blank = False
+            for f in stack:
+                blank = blank or bool(np.isnan(f).any())
+            blank = args.blanks and blank
+        else:
+            blank = False
         kind = _output_kind(src, dst)
-        blank = args.blanks and bool(np.isnan(stack).any())
         if blank:  # found before the work: can the output mark blank pixels?
             kind = _blank_kind(src, dst, kind)
         info: dict[str, Any] = {}
         t0 = time.perf_counter()
-        empty = _blank_pixels(stack, args.blanks, args.blank_value)  # (N,H,W): pixels with no data
         warning = None
-        held = [i for i in range(len(stack)) if not empty[i].all()]  # frames holding data
-        if model is not None and held:
-            k = held[0]
-            first = np.where(empty[k] if stack.ndim == 3 else empty[k][..., None], np.nan, stack[k].astype(np.float64))
-            warning = model.units_warning(fill_blanks(first)[0] if empty[k].any() else first)
+        if model is not None:
+            for k in range(len(stack)):  # the first frame holding data
+                first = stack[k].astype(np.float64)
+                empty = _blank_pixels(first, args.blanks, args.blank_value)
+                if not empty.all():
+                    first = np.where(empty if first.ndim == 2 else empty[..., None], np.nan, first)
+                    warning = model.units_warning(fill_blanks(first)[0] if empty.any() else first)
+                    break
         if warning:
             _say(f"warning: {src}: {warning}")
         if len(stack) > 1:
@@ -303,10 +333,12 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         # a stack's results are kept as its output stores them (uint8, uint16 or float32), in one array: a
         # large stack needs a fraction of the memory that a list of float64 frames and their np.stack took
         outs: list | np.ndarray = [] if len(stack) == 1 else np.empty(stack.shape, kind or "float32")
-        clipped = 0
+        clipped = n_blank = 0
         for i, frame in enumerate(stack):
             frame = frame.astype(np.float64)  # (one frame at a time; the values are exact either way)
-            if len(stack) > 1 and empty[i].all():  # a cube's empty plane stays empty
+            empty = _blank_pixels(frame, args.blanks, args.blank_value)  # (H,W): pixels with no data
+            n_blank += int(np.count_nonzero(empty))
+            if len(stack) > 1 and empty.all():  # a cube's empty plane stays empty
                 _say(f"{src}: frame {i + 1} holds no data (every pixel blank): kept blank")
                 outs[i], _ = stored(frame, kind or "float32")
                 continue
@@ -325,31 +357,32 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             else:
                 outs[i], c = stored(result, kind or "float32")
                 clipped += c
-        out = outs[0] if isinstance(outs, list) else outs
-        del stack, frame  # (the input is not needed to write the output)
-        if not isinstance(outs, list) and kind in ("uint8", "uint16"):
-            clipping_warning(dst, clipped, outs.size, kind)  # (as write_image warns of a single image)
-        # the alpha channel is kept as it is: opacity is not noise
-        write_image(dst, out, kind=kind, alpha=_kept_alpha(src, dst, alpha), like=src, blanks=blank,
-                    strip_exif=args.strip_exif)
-        used = info.get("method") or "model"
-        extra = f", sigma {info['sigma']:.2f} ({info.get('sigma_source', '')})" if "sigma" in info else ""
-        if "transform" in info:
-            extra += f", {info['transform']}"
-        if "colour" in info:
-            from .predict import COLOUR_LABELS
+    finally:
+        if isinstance(stack, TiffFrames):
+            stack.close()
+    out = outs[0] if isinstance(outs, list) else outs
+    del stack, frame  # (the input is not needed to write the output)
+    if not isinstance(outs, list) and kind in ("uint8", "uint16"):
+        clipping_warning(dst, clipped, outs.size, kind)  # (as write_image warns of a single image)
+    # the alpha channel is kept as it is: opacity is not noise
+    write_image(dst, out, kind=kind, alpha=_kept_alpha(src, dst, alpha), like=src, blanks=blank,
+                strip_exif=args.strip_exif)
+    used = info.get("method") or "model"
+    extra = f", sigma {info['sigma']:.2f} ({info.get('sigma_source', '')})" if "sigma" in info else ""
+    if "transform" in info:
+        extra += f", {info['transform']}"
+    if "colour" in info:
+        from .predict import COLOUR_LABELS
 
-            extra += ", gray model on " + COLOUR_LABELS[info["colour"]]
-        if info.get("precision", "fp32") != "fp32":
-            extra += f", {info['precision']}"
-        if empty.any():
-            extra += f", {np.count_nonzero(empty)} blank pixels kept blank"
-        left = ""
-        if n < len(files):  # the images so far, at their mean time, for those still to come
-            left = f"; about {_duration((time.perf_counter() - start) / n * (len(files) - n))} left"
-        _say(f"[{n}/{len(files)}] {src} -> {dst} ({used}{extra}, {time.perf_counter() - t0:.1f} s){left}")
-    print(f"denoised {len(files)} image(s) in {time.perf_counter() - start:.1f} s -> {args.out}")
-    return 0
+        extra += ", gray model on " + COLOUR_LABELS[info["colour"]]
+    if info.get("precision", "fp32") != "fp32":
+        extra += f", {info['precision']}"
+    if n_blank:
+        extra += f", {n_blank} blank pixels kept blank"
+    left = ""
+    if n < len(files):  # the images so far, at their mean time, for those still to come
+        left = f"; about {_duration((time.perf_counter() - start) / n * (len(files) - n))} left"
+    _say(f"[{n}/{len(files)}] {src} -> {dst} ({used}{extra}, {time.perf_counter() - t0:.1f} s){left}")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

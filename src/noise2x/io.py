@@ -29,6 +29,7 @@ import struct
 import warnings
 import zlib
 from pathlib import Path
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -44,6 +45,7 @@ __all__ = [
     "fill_blanks",
     "image_kind",
     "list_images",
+    "open_stack",
     "photo_metadata",
     "read_image",
     "read_stack",
@@ -470,6 +472,109 @@ def read_stack_with_alpha(path: str | os.PathLike, *, dtype=np.float64,
         _check_finite(alpha, f"{p} (alpha channel)")
         alpha = alpha.astype(dtype, copy=False)
     return arr.astype(dtype, copy=False), alpha
+
+
+class TiffFrames:
+    """A multi-frame TIFF's frames, each decoded from its page when asked for: a large stack is never held whole.
+
+    Behaves as the (N,H,W) or (N,H,W,3) array :func:`read_stack` returns, for reading: ``len``, ``shape``,
+    ``ndim``, ``dtype``, ``stack[i]`` (one frame, a new array) and iteration. Made by :func:`open_stack`; close
+    it (or use it in a ``with`` block) to close the file.
+    """
+
+    def __init__(self, tif: Any, pages: Any, shape: tuple[int, ...], stored: tuple[int, ...], dtype: Any,
+                 path: Path, blanks: bool) -> None:
+        self._tif, self._pages, self._stored = tif, pages, stored  # stored: a page's (H,W) or (H,W,samples)
+        self.shape, self.dtype, self.path, self.blanks = shape, np.dtype(dtype), path, blanks
+        self.ndim = len(shape)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"frame {i} of a stack of {n}")
+        i %= n
+        try:
+            page = self._pages[i]
+            if page is None:
+                raise ValueError(f"page {i} is missing")
+            arr = page.asarray()
+        except Exception as exc:
+            raise _unreadable(self.path, exc) from None
+        if arr.dtype == np.bool_:
+            arr = arr.astype(np.uint8) * 255
+        arr = arr.reshape(self._stored)
+        if arr.ndim == 3 and arr.shape[2] == 4:  # RGB and a fourth sample that is not unassociated alpha
+            arr = arr[..., :3]
+        _check_finite(arr, f"{self.path} (frame {i + 1})", blanks=self.blanks, hint=_BLANKS_HINT)
+        return arr.astype(self.dtype, copy=False)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return (self[i] for i in range(len(self)))
+
+    def close(self) -> None:
+        self._tif.close()
+
+    def __enter__(self) -> "TiffFrames":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _tiff_frames(p: Path, dtype: Any, blanks: bool) -> TiffFrames | None:
+    """A TIFF's frames read page by page, where its layout allows (one series, each frame one page: its Y and X
+    axes, and RGB samples, after the frame axes; no alpha); else None (the file is then read whole)."""
+    import tifffile
+
+    try:
+        tif = tifffile.TiffFile(p)
+    except Exception as exc:
+        raise _unreadable(p, exc) from None
+    try:
+        if len(tif.series) != 1:
+            return None
+        s = tif.series[0]
+        shape = tuple(int(n) for n in s.shape)
+        others, y, x, chans = _tiff_axes(s.axes, shape, p)
+        k = len(others)
+        n = int(np.prod(shape[:k], dtype=np.int64))
+        if (others != list(range(k)) or (y, x) != (k, k + 1) or chans not in ([], [k + 2]) or n < 2
+                or _unassociated_alpha(s) or len(s.pages) != n or np.dtype(s.dtype).kind not in "uifb"):
+            return None
+        c = shape[k + 2] if chans else None
+        if c not in (None, 3, 4):
+            return None  # (read whole: its error says what is wrong)
+        page = int(np.prod(s.keyframe.shape, dtype=np.int64))
+        if page != shape[y] * shape[x] * (c or 1):
+            return None
+        frames = TiffFrames(tif, s.pages, (n, shape[y], shape[x]) + ((3,) if c else ()),
+                            (shape[y], shape[x]) + ((c,) if c else ()), dtype, p, blanks)
+        tif = None  # (kept open by the frames)
+        return frames
+    except Noise2xError:
+        raise
+    except Exception as exc:
+        raise _unreadable(p, exc) from None
+    finally:
+        if tif is not None:
+            tif.close()
+
+
+def open_stack(path: str | os.PathLike, *, dtype=np.float64,
+               blanks: bool = False) -> tuple[np.ndarray | TiffFrames, np.ndarray | None]:
+    """:func:`read_stack_with_alpha`, but a multi-frame TIFF comes as :class:`TiffFrames`, each frame decoded
+    when asked for, where its layout allows (the usual ones: ImageJ hyperstacks, OME-TIFF, multi-page gray or
+    RGB; not with alpha): the memory of a frame instead of the stack's. A NaN (without ``blanks``) or inf value
+    is then found when its frame is read. Close the frames when done (``with``)."""
+    p, fmt = _existing_file(path)
+    if fmt == "TIFF":
+        frames = _tiff_frames(p, dtype, blanks)
+        if frames is not None:
+            return frames, None
+    return read_stack_with_alpha(p, dtype=dtype, blanks=blanks)
 
 
 def stack_frames(path: str | os.PathLike) -> list[int | None]:
