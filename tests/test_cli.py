@@ -746,8 +746,9 @@ def test_info_shows_the_file_when_its_noise_cannot_be_read(tmp_path, capsys):
 
 
 def test_a_tiff_stack_is_read_frame_by_frame(tmp_path, capsys, monkeypatch):
-    """A 60-frame 16-bit stack: denoise holds one frame of the input, not the stack (traced by tracemalloc), and
-    writes what reading it whole gives; a NaN in a float stack's last frame stops it before any frame's work."""
+    """A 60-frame 16-bit stack: denoise holds a frame, not the input stack nor the output stack (traced by
+    tracemalloc), and writes what reading it whole gives, as the same ImageJ stack; a NaN in a float stack's last
+    frame stops it before any frame's work."""
     import tracemalloc
 
     import tifffile
@@ -777,7 +778,10 @@ def test_a_tiff_stack_is_read_frame_by_frame(tmp_path, capsys, monkeypatch):
     np.testing.assert_array_equal(outs["frames"], outs["whole"])
     print({k: f"{v / 2**20:.1f} MiB" for k, v in peaks.items()}, f"stack in float32: {stack.size * 4 / 2**20:.1f} MiB",
           file=sys.__stderr__)
-    assert peaks["frames"] < peaks["whole"] - 0.8 * stack.size * 4  # the float32 copy of the stack is gone
+    # gone: the float32 copy of the input and the uint16 output stack
+    assert peaks["frames"] < peaks["whole"] - 0.8 * (stack.size * 4 + stack.nbytes)
+    with tifffile.TiffFile(tmp_path / "frames.tif") as tif:
+        assert tif.is_imagej and tif.series[0].axes == "ZYX"
 
     floats = (100 + rng.normal(0, 5, (5, 40, 40))).astype(np.float32)
     floats[4, 3, 3] = np.nan

@@ -1092,3 +1092,41 @@ def test_open_stack_reads_a_tiffs_frames_one_at_a_time(tmp_path):
             stack[2]
     with io.open_stack(tmp_path / "f.tif", blanks=True)[0] as stack:
         assert np.isnan(stack[2]).sum() == 1
+
+
+def test_write_frames_writes_a_stack_as_its_frames_come(tmp_path):
+    rng = np.random.default_rng(1)
+    hyper = rng.integers(0, 65535, (2, 3, 8, 9)).astype(np.uint16)
+    src = tmp_path / "h.tif"
+    tifffile.imwrite(src, hyper, imagej=True, metadata={"axes": "ZCYX", "spacing": 0.5, "unit": "um"},
+                     resolution=(4.0, 4.0))
+    frames = hyper.reshape(6, 8, 9)
+    io.write_frames(tmp_path / "o.tif", iter(frames), frames.shape, kind="uint16", like=src)
+    with tifffile.TiffFile(tmp_path / "o.tif") as tif:  # the input's axes and calibration, as write_image keeps them
+        assert tif.is_imagej and tif.series[0].axes == "ZCYX" and tif.imagej_metadata["spacing"] == 0.5
+        np.testing.assert_array_equal(tif.asarray(), hyper)
+    io.write_image(tmp_path / "w.tif", frames, kind="uint16", like=src)
+    with tifffile.TiffFile(tmp_path / "w.tif") as a, tifffile.TiffFile(tmp_path / "o.tif") as b:
+        assert a.imagej_metadata == b.imagej_metadata and a.pages[0].resolution == b.pages[0].resolution
+    io.write_frames(tmp_path / "f.ome.tif", (f.astype(np.float32) for f in frames), frames.shape, kind="float32",
+                    like=src)
+    with tifffile.TiffFile(tmp_path / "f.ome.tif") as tif:
+        assert tif.is_ome and tif.series[0].axes == "ZCYX"
+    # nothing written (an existing file untouched) when a frame is wrong or its making fails
+    before = (tmp_path / "o.tif").read_bytes()
+    for given, match in (([frames[0]] * 5, "5 frames given, 6 expected"), ([frames[0][:4]] * 6, "frame 1 for"),
+                         ([f.astype(np.float32) for f in frames], "frame 1 for .*float32")):
+        with pytest.raises(InputError, match=match):
+            io.write_frames(tmp_path / "o.tif", iter(given), frames.shape, kind="uint16", like=src)
+        assert (tmp_path / "o.tif").read_bytes() == before
+
+    def failing():
+        yield frames[0]
+        raise UsageError("the method failed")
+
+    with pytest.raises(UsageError, match="the method failed"):
+        io.write_frames(tmp_path / "o.tif", failing(), frames.shape, kind="uint16", like=src)
+    assert (tmp_path / "o.tif").read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == \
+        ["f.ome.tif", "h.tif", "o.tif", "w.tif"]
+    with pytest.raises(UsageError, match="as TIFF only"):
+        io.write_frames(tmp_path / "o.png", iter(frames), frames.shape, kind="uint16")

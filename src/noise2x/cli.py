@@ -15,7 +15,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from . import __version__
 from .errors import InputError, Noise2xError, UsageError
@@ -290,7 +290,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     import numpy as np
 
     from .api import denoise
-    from .io import TiffFrames, clipping_warning, fill_blanks, stored, write_image
+    from .io import TiffFrames, clipping_warning, fill_blanks, stored, writable_format, write_frames, write_image
 
     stack, alpha = opened
     opened.clear()
@@ -330,43 +330,57 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 said.add(line)
                 _say(line)
 
-        # a stack's results are kept as its output stores them (uint8, uint16 or float32), in one array: a
-        # large stack needs a fraction of the memory that a list of float64 frames and their np.stack took
-        outs: list | np.ndarray = [] if len(stack) == 1 else np.empty(stack.shape, kind or "float32")
-        clipped = n_blank = 0
-        for i, frame in enumerate(stack):
-            frame = frame.astype(np.float64)  # (one frame at a time; the values are exact either way)
-            empty = _blank_pixels(frame, args.blanks, args.blank_value)  # (H,W): pixels with no data
-            n_blank += int(np.count_nonzero(empty))
-            if len(stack) > 1 and empty.all():  # a cube's empty plane stays empty
-                _say(f"{src}: frame {i + 1} holds no data (every pixel blank): kept blank")
-                outs[i], _ = stored(frame, kind or "float32")
-                continue
-            # fully transparent pixels hold a fill (often black or white), not the scene: the noise is read
-            # from the others (from all where none is opaque)
-            opaque = None if alpha is None else alpha[i] > 0
-            opaque = None if opaque is None or opaque.all() or not opaque.any() else opaque
-            result = denoise(
-                frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
-                tta=args.tta, options=options, rng=args.seed, info=info, progress=say_once, device=args.device,
-                colour=args.colour, precision=args.precision, mask=opaque, blanks=args.blanks,
-                blank_value=args.blank_value,
-            )
-            if isinstance(outs, list):
-                outs.append(result)
-            else:
-                outs[i], c = stored(result, kind or "float32")
-                clipped += c
+        tally = {"clipped": 0, "blank": 0}
+
+        def results() -> Iterator[np.ndarray]:
+            """Each frame's result: a single image's as denoise returns it, a stack's as its output stores it
+            (uint8, uint16 or float32: a fraction of the memory of float64 frames)."""
+            for i, frame in enumerate(stack):
+                frame = frame.astype(np.float64)  # (one frame at a time; the values are exact either way)
+                empty = _blank_pixels(frame, args.blanks, args.blank_value)  # (H,W): pixels with no data
+                tally["blank"] += int(np.count_nonzero(empty))
+                if len(stack) > 1 and empty.all():  # a cube's empty plane stays empty
+                    _say(f"{src}: frame {i + 1} holds no data (every pixel blank): kept blank")
+                    yield stored(frame, kind or "float32")[0]
+                    continue
+                # fully transparent pixels hold a fill (often black or white), not the scene: the noise is read
+                # from the others (from all where none is opaque)
+                opaque = None if alpha is None else alpha[i] > 0
+                opaque = None if opaque is None or opaque.all() or not opaque.any() else opaque
+                result = denoise(
+                    frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
+                    tta=args.tta, options=options, rng=args.seed, info=info, progress=say_once, device=args.device,
+                    colour=args.colour, precision=args.precision, mask=opaque, blanks=args.blanks,
+                    blank_value=args.blank_value,
+                )
+                if len(stack) == 1:
+                    yield result
+                else:
+                    result, c = stored(result, kind or "float32")
+                    tally["clipped"] += c
+                    yield result
+
+        size, n_frames = int(np.prod(stack.shape, dtype=np.int64)), len(stack)
+        # a TIFF stack read frame by frame is written frame by frame: the memory of a frame, not of the stack
+        stream = isinstance(stack, TiffFrames) and writable_format(dst) == "TIFF" and not blank and alpha is None
+        if stream:
+            write_frames(dst, results(), stack.shape, kind=kind or "float32", like=src)
+        elif len(stack) == 1:
+            out = next(results())
+        else:  # the results in one array, as the output stores them
+            out = np.empty(stack.shape, kind or "float32")
+            for i, result in enumerate(results()):
+                out[i] = result
     finally:
         if isinstance(stack, TiffFrames):
             stack.close()
-    out = outs[0] if isinstance(outs, list) else outs
-    del stack, frame  # (the input is not needed to write the output)
-    if not isinstance(outs, list) and kind in ("uint8", "uint16"):
-        clipping_warning(dst, clipped, outs.size, kind)  # (as write_image warns of a single image)
-    # the alpha channel is kept as it is: opacity is not noise
-    write_image(dst, out, kind=kind, alpha=_kept_alpha(src, dst, alpha), like=src, blanks=blank,
-                strip_exif=args.strip_exif)
+    if not stream:
+        del stack  # (the input is not needed to write the output)
+        # the alpha channel is kept as it is: opacity is not noise
+        write_image(dst, out, kind=kind, alpha=_kept_alpha(src, dst, alpha), like=src, blanks=blank,
+                    strip_exif=args.strip_exif)
+    if n_frames > 1 and kind in ("uint8", "uint16"):
+        clipping_warning(dst, tally["clipped"], size, kind)  # (write_image warns of a single image)
     used = info.get("method") or "model"
     extra = f", sigma {info['sigma']:.2f} ({info.get('sigma_source', '')})" if "sigma" in info else ""
     if "transform" in info:
@@ -377,8 +391,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         extra += ", gray model on " + COLOUR_LABELS[info["colour"]]
     if info.get("precision", "fp32") != "fp32":
         extra += f", {info['precision']}"
-    if n_blank:
-        extra += f", {n_blank} blank pixels kept blank"
+    if tally["blank"]:
+        extra += f", {tally['blank']} blank pixels kept blank"
     left = ""
     if n < len(files):  # the images so far, at their mean time, for those still to come
         left = f"; about {_duration((time.perf_counter() - start) / n * (len(files) - n))} left"

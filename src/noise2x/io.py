@@ -29,7 +29,7 @@ import struct
 import warnings
 import zlib
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -53,6 +53,7 @@ __all__ = [
     "stack_frames",
     "stored",
     "to_8bit_units",
+    "write_frames",
     "write_image",
 ]
 
@@ -1417,6 +1418,61 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
                 if strip_exif:  # the camera, date, place and edits: left out; how to show the pixels: kept
                     meta = {k: v for k, v in meta.items() if k not in ("exif", "xmp")}
                 _encode(tmp, data, fmt, kind, alpha is not None, layout, meta, ome)
+        except Noise2xError:
+            raise
+        except Exception as exc:
+            raise Noise2xError(f"cannot write {p}: {exc}") from None
+
+
+def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: Sequence[int], *, kind: str,
+                 like: str | os.PathLike | None = None) -> None:
+    """Write a TIFF stack of ``shape`` (N,H,W) or (N,H,W,3) atomically, each frame as it comes from ``frames``.
+
+    The memory of a frame, not of the stack: ``frames`` may make each one when asked for (as ``noise2x
+    denoise`` does with a stack read by :func:`open_stack`). Each frame is (H,W) or (H,W,3), already in
+    ``kind`` (see :func:`stored`). ``like``: the TIFF the frames come from, whose axes, pixel size and
+    calibration the output gets back, as :func:`write_image` does. If making a frame fails, the error goes
+    on and ``path`` is left untouched.
+    """
+    p = Path(path)
+    shape = tuple(int(n) for n in shape)
+    if writable_format(p) != "TIFF":
+        raise UsageError(f"{p}: a stack is written frame by frame as TIFF only")
+    if kind not in _WRITABLE["TIFF"]:
+        raise UsageError(f"TIFF files cannot store {kind} samples ({p})")
+    dtype = np.dtype(kind)
+    ome = p.name.lower().endswith((".ome.tif", ".ome.tiff"))
+    layout = _tiff_layout(Path(like), shape, ome) if like is not None else None
+    if layout is not None and layout[2] != sorted(layout[2]):
+        raise UsageError(f"{like}: its axes are not stored frame by frame; write the stack whole (write_image)")
+
+    def checked() -> Iterator[np.ndarray]:
+        n = 0
+        for frame in frames:
+            if n == shape[0] or frame.shape != shape[1:] or frame.dtype != dtype:
+                raise InputError(f"frame {n + 1} for {p}: {frame.dtype} {frame.shape}, expected {kind} {shape[1:]} "
+                                 f"({shape[0]} frames)")
+            if kind == "float32":
+                _check_finite(frame, f"frame {n + 1} for {p}")
+            n += 1
+            yield frame
+        if n != shape[0]:
+            raise InputError(f"{p}: {n} frames given, {shape[0]} expected")
+
+    import tifffile
+
+    with atomic_path(p) as tmp:
+        try:
+            tags: dict = {"ome": True} if ome and layout is None else {}
+            if layout is not None:
+                axes, full, _, extra = layout
+                if extra.get("imagej") and axes.endswith("S") and dtype != np.uint8:  # ImageJ RGB is 8-bit
+                    extra = {k: v for k, v in extra.items() if k != "imagej"} | {"metadata": {"axes": axes}}
+                tifffile.imwrite(tmp, checked(), shape=full, dtype=dtype,
+                                 photometric="rgb" if axes.endswith("S") else "minisblack", **extra, **tags)
+            else:
+                tifffile.imwrite(tmp, checked(), shape=shape, dtype=dtype,
+                                 photometric="rgb" if len(shape) == 4 else "minisblack", **tags)
         except Noise2xError:
             raise
         except Exception as exc:
