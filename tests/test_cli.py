@@ -793,3 +793,28 @@ def test_a_tiff_stack_is_read_frame_by_frame(tmp_path, capsys, monkeypatch):
                         "--out", str(tmp_path / "fo.tif"))
     assert code == 1 and "(frame 5) has 1 NaN/inf value" in _one_error_line(err) and "--blanks" in err
     assert calls == [] and not (tmp_path / "fo.tif").exists()
+
+
+def test_simulate_on_a_tiff_stack_frame_by_frame(tmp_path, capsys, monkeypatch):
+    """simulate reads and writes a TIFF stack a frame at a time: the frames the whole stack gives, its axes kept."""
+    import tifffile
+
+    from noise2x import io
+
+    stack = np.random.default_rng(2).integers(100, 200, (2, 3, 20, 24)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "s.tif", stack, imagej=True, metadata={"axes": "TZYX"})
+    written = {}
+    opened = []
+    real = io.write_frames
+    monkeypatch.setattr(io, "write_frames", lambda *a, **k: opened.append(1) or real(*a, **k))
+    for name in ("frames", "whole"):
+        if name == "whole":
+            monkeypatch.setattr(io, "_tiff_frames", lambda *a: None)
+        assert _run(capsys, "simulate", "gaussian:sigma=5", str(tmp_path / "s.tif"), str(tmp_path / f"{name}.tif"),
+                    "--seed", "3")[0] == 0
+        with tifffile.TiffFile(tmp_path / f"{name}.tif") as tif:
+            assert tif.series[0].axes == "TZYX"
+            written[name] = tif.asarray()
+    assert opened == [1]  # the first run went frame by frame, the second read the stack whole
+    np.testing.assert_array_equal(written["frames"], written["whole"])
+    assert written["frames"].dtype == np.float32 and 4.5 < (written["frames"] - stack).std() < 5.5

@@ -218,7 +218,7 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
 def cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .io import read_stack_with_alpha, write_image
+    from .io import TiffFrames, open_stack, read_stack_with_alpha, writable_format, write_frames, write_image
     from .noise import parse_noise
 
     spec = parse_noise(args.noise)
@@ -228,8 +228,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     _check_targets(files, targets, args.blanks)
     base = 0 if args.seed is None else args.seed
     for i, (src, dst) in enumerate(zip(files, targets)):
-        stack, alpha = read_stack_with_alpha(src, blanks=args.blanks)
         seed = base + i
+        dst = dst if dst.suffix else dst.with_suffix(".tif")
+        frames = open_stack(src, blanks=args.blanks)[0] if writable_format(dst) == "TIFF" else None
+        if isinstance(frames, TiffFrames):  # a TIFF stack to TIFF: read and written a frame at a time
+            with frames:
+                if not (args.blanks and any(np.isnan(f).any() for f in frames)):
+                    write_frames(dst, (spec.apply(f, rng=[seed, k]).astype(np.float32) for k, f in enumerate(frames)),
+                                 frames.shape, kind="float32", like=src)
+                    _say(f"{src} -> {dst} ({spec}, seed {seed})")
+                    continue
+        del frames
+        stack, alpha = read_stack_with_alpha(src, blanks=args.blanks)
         nan = np.isnan(stack)
         blank = bool(nan.any())
         if blank:  # noise on the data; blank pixels stay blank (the data get the noise they get without them)
@@ -239,7 +249,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         image = noisy[0] if len(noisy) == 1 else np.stack(noisy)
         if blank:
             image = np.where(nan.reshape(image.shape), np.nan, image)
-        dst = dst if dst.suffix else dst.with_suffix(".tif")
         write_image(dst, image, kind=None, alpha=_kept_alpha(src, dst, alpha), like=src, blanks=blank)
         _say(f"{src} -> {dst} ({spec}, seed {seed})")
     print(f"simulated {spec} on {len(files)} image(s)")
