@@ -227,3 +227,30 @@ def test_blank_pixels_are_left_out_of_the_patches(tmp_path):
                                      rng=np.random.default_rng(1)).noisy).all()
     with pytest.raises(InputError, match="no patch of 40x40 pixels without blank"):
         train.sample(["noisy"], patch_size=40, batch_size=1, rng=np.random.default_rng(0))
+
+
+def test_tiff_stacks_are_read_frame_by_frame_for_training(tmp_path, monkeypatch):
+    """A stack given as --data, or in a folder, is never read whole: each frame is read when the set needs it."""
+    import tifffile
+
+    from noise2x import io
+
+    rng = np.random.default_rng(0)
+    stack = rng.integers(0, 4000, (4, 3, 20, 22)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "s.tif", stack, imagej=True, metadata={"axes": "ZCYX"})
+    (tmp_path / "folder").mkdir()
+    tifffile.imwrite(tmp_path / "folder" / "a.tif", stack[:2], imagej=True, metadata={"axes": "ZCYX"})
+    whole = io.read_stack(tmp_path / "s.tif", dtype=np.float32)
+
+    def refused(*a, **k):
+        raise AssertionError("a stack read whole")
+
+    monkeypatch.setattr(io, "read_stack_with_alpha", refused)
+    train, _, _ = build_datasets(data=tmp_path / "s.tif", requires=frozenset({"noisy", "noisy2"}), val_images=0)
+    assert len(train) == 12 - 3  # each frame and the next of its channel
+    first = train._arrays(0)
+    np.testing.assert_array_equal(first["noisy"], whole[0])
+    np.testing.assert_array_equal(first["noisy2"], whole[3])  # the next frame of channel 0
+    train, _, _ = build_datasets(data=tmp_path / "folder", requires=frozenset({"noisy"}), val_images=0)
+    assert len(train) == 6
+    np.testing.assert_array_equal(train._arrays(5)["noisy"], whole[5])

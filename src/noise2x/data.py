@@ -290,11 +290,11 @@ def _sources(path: str | Path, blanks: bool = False, recursive: bool = False) ->
     it is one multi-frame file, and each image's channel (:func:`noise2x.io.stack_frames`). A folder's
     multi-frame files (z-stacks, time series, ImageJ hyperstacks) give their frames, loaded when needed;
     ``recursive``: its subfolders' files too (named by their path below it)."""
-    from .io import list_images, read_stack, stack_frames
+    from .io import TiffFrames, list_images, open_stack, stack_frames
 
     p = Path(path)
-    if p.is_file():
-        stack = read_stack(p, dtype=np.float32, blanks=blanks)
+    if p.is_file():  # (a TIFF stack's frames are read when needed, io.open_stack; the set caches what it can)
+        stack = open_stack(p, dtype=np.float32, blanks=blanks)[0]
         if stack.shape[0] > 1:
             return ([f"{p.name}[{k}]" for k in range(stack.shape[0])],
                     [(lambda k=k: stack[k]) for k in range(stack.shape[0])], True, stack_frames(p))
@@ -303,12 +303,19 @@ def _sources(path: str | Path, blanks: bool = False, recursive: bool = False) ->
     names: list[str] = []
     loaders: list[Callable[[], np.ndarray]] = []
     channels: list[int | None] = []
-    last: dict[Path, np.ndarray] = {}  # the stack read last: its frames are loaded one after the other
+    last: dict[Path, np.ndarray] = {}  # the stack read whole last: its frames are loaded one after the other
+    lazy: dict[Path, TiffFrames] = {}  # TIFF stacks whose frames are read when needed, kept open
 
     def load_frame(f: Path, k: int) -> np.ndarray:
+        if f in lazy:
+            return lazy[f][k]
         if f not in last:
+            stack = open_stack(f, dtype=np.float32, blanks=blanks)[0]
+            if isinstance(stack, TiffFrames):
+                lazy[f] = stack
+                return stack[k]
             last.clear()
-            last[f] = read_stack(f, dtype=np.float32, blanks=blanks)
+            last[f] = stack
         return last[f][k]
 
     for f in list_images(p, recursive=recursive):

@@ -518,6 +518,12 @@ class TiffFrames:
     def close(self) -> None:
         self._tif.close()
 
+    def __del__(self) -> None:  # (a training set keeps its stacks open while it lives)
+        try:
+            self._tif.close()
+        except Exception:
+            pass
+
     def __enter__(self) -> "TiffFrames":
         return self
 
