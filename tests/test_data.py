@@ -248,9 +248,11 @@ def test_tiff_stacks_are_read_frame_by_frame_for_training(tmp_path, monkeypatch)
     monkeypatch.setattr(io, "read_stack_with_alpha", refused)
     train, _, _ = build_datasets(data=tmp_path / "s.tif", requires=frozenset({"noisy", "noisy2"}), val_images=0)
     assert len(train) == 12 - 3  # each frame and the next of its channel
+    assert train.smallest_side() == 20 and not train._cache  # from the header: no frame read for it
     first = train._arrays(0)
     np.testing.assert_array_equal(first["noisy"], whole[0])
     np.testing.assert_array_equal(first["noisy2"], whole[3])  # the next frame of channel 0
     train, _, _ = build_datasets(data=tmp_path / "folder", requires=frozenset({"noisy"}), val_images=0)
     assert len(train) == 6
+    assert train.smallest_side() == 20 and not train._cache
     np.testing.assert_array_equal(train._arrays(5)["noisy"], whole[5])

@@ -95,6 +95,7 @@ class _Item:
     index: int                     # PROTOCOL index (noise seeds 1000+index, 2000+index)
     name: str
     load: Callable[[], dict[str, np.ndarray]]
+    side: int | None = None        # its shorter side where known without loading it (a stack's frame)
 
 
 #: Draws of a patch before giving up on finding one without blank pixels (``blanks``)
@@ -145,8 +146,10 @@ class ImageSet:
         return int(self._channels)
 
     def smallest_side(self) -> int:
-        """The shortest side among the images (each loaded once, and cached as sampling would)."""
-        return min(min(next(iter(self._arrays(i).values())).shape[:2]) for i in range(len(self.items)))
+        """The shortest side among the images (a stack's frames from its header; others loaded once, and
+        cached as sampling would)."""
+        return min(item.side if item.side is not None else min(next(iter(self._arrays(i).values())).shape[:2])
+                   for i, item in enumerate(self.items))
 
     # -- loading ----------------------------------------------------------------
     def _base(self, i: int) -> dict[str, np.ndarray]:
@@ -285,24 +288,27 @@ def _reader(path: Path, blanks: bool = False) -> Callable[[], np.ndarray]:
 
 
 def _sources(path: str | Path, blanks: bool = False, recursive: bool = False) -> tuple[
-        list[str], list[Callable[[], np.ndarray]], bool, list[int | None]]:
+        list[str], list[Callable[[], np.ndarray]], bool, list[int | None], list[int | None]]:
     """Names and loaders of the images at ``path`` (a folder, an image, or a multi-frame TIFF or FITS), whether
-    it is one multi-frame file, and each image's channel (:func:`noise2x.io.stack_frames`). A folder's
+    it is one multi-frame file, each image's channel (:func:`noise2x.io.stack_frames`) and, where known without
+    loading it (a stack's frames), its shorter side. A folder's
     multi-frame files (z-stacks, time series, ImageJ hyperstacks) give their frames, loaded when needed;
     ``recursive``: its subfolders' files too (named by their path below it)."""
-    from .io import TiffFrames, list_images, open_stack, stack_frames
+    from .io import TiffFrames, frame_side, list_images, open_stack, stack_frames
 
     p = Path(path)
     if p.is_file():  # (a TIFF stack's frames are read when needed, io.open_stack; the set caches what it can)
         stack = open_stack(p, dtype=np.float32, blanks=blanks)[0]
         if stack.shape[0] > 1:
             return ([f"{p.name}[{k}]" for k in range(stack.shape[0])],
-                    [(lambda k=k: stack[k]) for k in range(stack.shape[0])], True, stack_frames(p))
+                    [(lambda k=k: stack[k]) for k in range(stack.shape[0])], True, stack_frames(p),
+                    [min(stack.shape[1:3])] * stack.shape[0])
         frame = stack[0]
-        return [p.name], [lambda: frame], False, [None]
+        return [p.name], [lambda: frame], False, [None], [None]
     names: list[str] = []
     loaders: list[Callable[[], np.ndarray]] = []
     channels: list[int | None] = []
+    sides: list[int | None] = []
     last: dict[Path, np.ndarray] = {}  # the stack read whole last: its frames are loaded one after the other
     lazy: dict[Path, TiffFrames] = {}  # TIFF stacks whose frames are read when needed, kept open
 
@@ -324,11 +330,13 @@ def _sources(path: str | Path, blanks: bool = False, recursive: bool = False) ->
         if len(frames) == 1:
             names.append(name)
             loaders.append(_reader(f, blanks))
+            sides.append(None)
         else:
             names += [f"{name}[{k}]" for k in range(len(frames))]
             loaders += [(lambda f=f, k=k: load_frame(f, k)) for k in range(len(frames))]
+            sides += [frame_side(f)] * len(frames)
         channels += frames
-    return names, loaders, False, channels
+    return names, loaders, False, channels, sides
 
 
 def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | Path | None = None,
@@ -353,20 +361,23 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         The method needs fields the data cannot provide (the message says what to add).
     """
     requires = frozenset(requires)
-    names, loaders, is_stack, channels = _sources(data, blanks, recursive)
-    wrap = _Item
+    names, loaders, is_stack, channels, sides = _sources(data, blanks, recursive)
+
+    def wrap(index: int, name: str, load: Callable[[], dict[str, np.ndarray]], j: int) -> _Item:
+        return _Item(index, name, load, side=sides[j])
+
     if add_noise is not None:
         kind = "synthetic"
-        items = [wrap(j, names[j], (lambda f=f: {"clean": f()})) for j, f in enumerate(loaders)]
+        items = [wrap(j, names[j], (lambda f=f: {"clean": f()}), j) for j, f in enumerate(loaders)]
     elif data2 is not None:
-        names2, loaders2, _, _ = _sources(data2, blanks, recursive)
+        names2, loaders2, _, _, _ = _sources(data2, blanks, recursive)
         if len(names2) != len(names):
             raise UsageError(f"--data has {len(names)} images but --data2 has {len(names2)}; they must be aligned")
         if pair == "auto":
             pair = "clean" if "clean" in requires and "noisy2" not in requires else "noisy"
         second = "clean" if pair == "clean" else "noisy2"
         kind = "supervised" if pair == "clean" else "pair"
-        items = [wrap(j, f"{names[j]} + {names2[j]}", (lambda a=a, b=b, s=second: {"noisy": a(), s: b()}))
+        items = [wrap(j, f"{names[j]} + {names2[j]}", (lambda a=a, b=b, s=second: {"noisy": a(), s: b()}), j)
                  for j, (a, b) in enumerate(zip(loaders, loaders2))]
     elif "noisy2" in requires and is_stack:
         # each frame and the next one of its channel (a hyperstack's channels are not copies of one another)
@@ -375,11 +386,11 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
                      for k in range(len(channels))]
         pairs = [(k, j) for k, j in enumerate(following) if j is not None]
         items = [wrap(n, f"{names[k]} + {names[j]}",
-                      (lambda a=loaders[k], b=loaders[j]: {"noisy": a(), "noisy2": b()}))
+                      (lambda a=loaders[k], b=loaders[j]: {"noisy": a(), "noisy2": b()}), k)
                  for n, (k, j) in enumerate(pairs)]
     else:
         kind = "noisy"
-        items = [wrap(j, names[j], (lambda f=f: {"noisy": f()})) for j, f in enumerate(loaders)]
+        items = [wrap(j, names[j], (lambda f=f: {"noisy": f()}), j) for j, f in enumerate(loaders)]
 
     available = ImageSet(items[:1], kind=kind, second_copy="noisy2" in requires).available
     missing = requires - available
@@ -394,7 +405,7 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
     opts = dict(kind=kind, noise=add_noise, resample=resample, cache_mb=cache_mb,
                 second_copy="noisy2" in requires, blanks=blanks)
     if val_data is not None:
-        vnames, vloaders, _, _ = _sources(val_data, blanks, recursive)
+        vnames, vloaders, _, _, _ = _sources(val_data, blanks, recursive)
         if kind == "synthetic":
             vitems = [_Item(k, vnames[k], (lambda f=f: {"clean": f()})) for k, f in enumerate(vloaders)]
         elif kind == "noisy":

@@ -629,6 +629,29 @@ def stack_frames(path: str | os.PathLike) -> list[int | None]:
     return frames
 
 
+def frame_side(path: str | os.PathLike) -> int | None:
+    """The shorter side of the frames of the TIFF or FITS file ``path``, read from its headers; None for other
+    files or where the headers do not say (the file is then read to know it)."""
+    p = Path(path)
+    fmt = _FORMATS.get(_suffix(p))
+    try:
+        if fmt == "FITS":
+            header = _fits_header(p)
+            return int(min(header["NAXIS1"], header["NAXIS2"]))
+        if fmt == "TIFF":
+            import tifffile
+
+            with tifffile.TiffFile(p) as tif:
+                sides = set()
+                for s in tif.series:
+                    _, y, x, _ = _tiff_axes(s.axes, tuple(s.shape), p)
+                    sides.add(min(int(s.shape[y]), int(s.shape[x])))
+            return sides.pop() if len(sides) == 1 else None
+    except Exception:
+        return None
+    return None
+
+
 def image_kind(path: str | os.PathLike) -> str:
     """What sample kind a file stores: ``'uint8'``, ``'uint16'`` or ``'float32'``.
 
