@@ -1130,3 +1130,20 @@ def test_write_frames_writes_a_stack_as_its_frames_come(tmp_path):
         ["f.ome.tif", "h.tif", "o.tif", "w.tif"]
     with pytest.raises(UsageError, match="as TIFF only"):
         io.write_frames(tmp_path / "o.png", iter(frames), frames.shape, kind="uint16")
+
+
+@pytest.mark.parametrize("orientation,size", [(6, (20, 30)), (8, (20, 30)), (3, (30, 20)), (1, (30, 20))])
+def test_exif_pixel_dimensions_follow_the_turned_pixels(tmp_path, orientation, size):
+    """A photo stored 30 wide and 20 high: its Exif PixelX/YDimension say so; turned a quarter when read (5-8),
+    the output's say 20 x 30, as its pixels are."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif.get_ifd(0x8769).update({0xA002: 30, 0xA003: 20, 0x9003: "2026:11:30 10:00:00"})
+    src = tmp_path / "src.jpg"
+    Image.fromarray(_rand((20, 30, 3), 255).astype(np.uint8)).save(src, exif=exif.tobytes(), quality=95)
+    image = io.read_image(src)
+    assert image.shape[1::-1] == size
+    io.write_image(tmp_path / "out.jpg", image, like=src)
+    with Image.open(tmp_path / "out.jpg") as out:
+        sub = out.getexif().get_ifd(0x8769)
+        assert (sub[0xA002], sub[0xA003]) == out.size == size and sub[0x9003] == "2026:11:30 10:00:00"

@@ -1190,8 +1190,31 @@ def _exif_upright(raw: bytes) -> tuple[bytes, int]:
             link = ifd + 2 + 12 * count  # the offset of the next IFD (the thumbnail's), after the entries
             if was != 1 and link + 4 <= len(body):
                 body[link : link + 4] = bytes(4)
+            if was in (5, 6, 7, 8):  # turned a quarter: the Exif IFD's pixel width and height swap too
+                _swap_pixel_dimensions(body, order, ifd, count)
             return _EXIF_PREFIX + bytes(body), int(was)
     return raw, 1
+
+
+def _swap_pixel_dimensions(body: bytearray, order: str, ifd: int, count: int) -> None:
+    """Swap the values of PixelXDimension and PixelYDimension (0xA002, 0xA003) in the Exif IFD that IFD0 (at
+    ``ifd``, ``count`` entries) points to, in place; nothing where either is missing."""
+    for k in range(count):
+        at = ifd + 2 + 12 * k
+        if at + 12 > len(body):
+            return
+        tag, kind, n, value = struct.unpack(order + "HHII", body[at : at + 12])
+        if tag == 0x8769 and kind in (4, 13) and n == 1 and value + 2 <= len(body):  # the Exif IFD's offset
+            (m,) = struct.unpack(order + "H", body[value : value + 2])
+            entries = {}
+            for j in range(m):
+                e = value + 2 + 12 * j
+                if e + 12 <= len(body):
+                    entries[struct.unpack(order + "H", body[e : e + 2])[0]] = e
+            if 0xA002 in entries and 0xA003 in entries:  # type, count and value of each, tags in place
+                x, y = entries[0xA002], entries[0xA003]
+                body[x + 2 : x + 12], body[y + 2 : y + 12] = body[y + 2 : y + 12], body[x + 2 : x + 12]
+            return
 
 
 # --------------------------------------------------------------------------- 16-bit PNG codec
