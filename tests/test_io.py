@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import struct
 import warnings
@@ -868,8 +869,11 @@ _XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.
         b'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:CreatorTool="darkroom 4"/></rdf:RDF></x:xmpmeta>')
 
 
+@functools.lru_cache(maxsize=None)
 def _icc(space: bytes = b"RGB ") -> bytes:
-    """A profile whose header names ``space``: the real sRGB profile for RGB, its bytes with another space."""
+    """A profile whose header names ``space``: the real sRGB profile for RGB, its bytes with another space.
+
+    Made once: lcms writes the time of making into the header, so two made a second apart differ."""
     from PIL import ImageCms
 
     srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
