@@ -818,3 +818,22 @@ def test_simulate_on_a_tiff_stack_frame_by_frame(tmp_path, capsys, monkeypatch):
     assert opened == [1]  # the first run went frame by frame, the second read the stack whole
     np.testing.assert_array_equal(written["frames"], written["whole"])
     assert written["frames"].dtype == np.float32 and 4.5 < (written["frames"] - stack).std() < 5.5
+
+
+def test_a_damaged_tiff_stack_is_refused_not_read_short(tmp_path, capsys):
+    """A truncated ImageJ stack: tifffile logs a warning and reads its first page alone; we say it is damaged."""
+    import tifffile
+
+    stack = np.random.default_rng(0).normal(1000, 50, (6, 64, 64)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "t.tif", stack, imagej=True, metadata={"axes": "ZYX"})
+    data = (tmp_path / "t.tif").read_bytes()
+    (tmp_path / "cut.tif").write_bytes(data[:-3000])
+    for argv in (["denoise", str(tmp_path / "cut.tif"), "--method", "nlm", "--noise", "gaussian:sigma=50", "--out",
+                  str(tmp_path / "o.tif")], ["info", str(tmp_path / "cut.tif")],
+                 ["simulate", "gaussian:sigma=5", str(tmp_path / "cut.tif"), str(tmp_path / "s.tif")]):
+        code, _, err = _run(capsys, *argv)
+        assert code == 1, (argv, err)
+        assert "cut.tif: the TIFF is damaged (invalid page offset" in _one_error_line(err)
+        assert len(err.strip().splitlines()) == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.tif", "t.tif"]
+    assert _run(capsys, "info", str(tmp_path / "t.tif"))[0] == 0  # the whole file reads

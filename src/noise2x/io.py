@@ -475,6 +475,44 @@ def read_stack_with_alpha(path: str | os.PathLike, *, dtype=np.float64,
     return arr.astype(dtype, copy=False), alpha
 
 
+#: what tifffile logs where a TIFF is damaged (it then reads fewer images than the file holds, e.g. one page of
+#: a truncated ImageJ stack)
+_TIFF_DAMAGE = ("corrupt", "invalid page offset", "truncat")
+
+
+def _open_tiff(p: Path) -> Any:
+    """``tifffile.TiffFile(p)``, open, with its series parsed; an InputError where tifffile finds it damaged (it
+    would log a warning and go on with fewer images than the file holds), its other warnings logged as before."""
+    import logging
+
+    import tifffile
+
+    log = logging.getLogger("tifffile")
+    said: list[logging.LogRecord] = []
+    catch = logging.Handler(logging.WARNING)
+    catch.emit = said.append  # type: ignore[method-assign]
+    log.addHandler(catch)
+    propagate, log.propagate = log.propagate, False
+    try:
+        tif = tifffile.TiffFile(p)
+        try:
+            tif.series  # (parsed here, where its warnings are caught)
+        except BaseException:
+            tif.close()
+            raise
+    finally:
+        log.removeHandler(catch)
+        log.propagate = propagate
+    damage = [r.getMessage() for r in said if any(w in r.getMessage().lower() for w in _TIFF_DAMAGE)]
+    if damage:
+        tif.close()
+        said_last = re.sub(r"^<[^>]*>\s*", "", damage[-1])  # (without tifffile's "<TiffPages @8>")
+        raise InputError(f"cannot read image file {p}: the TIFF is damaged ({said_last})")
+    for record in said:
+        log.handle(record)
+    return tif
+
+
 class TiffFrames:
     """A multi-frame TIFF's frames, each decoded from its page when asked for: a large stack is never held whole.
 
@@ -534,10 +572,10 @@ class TiffFrames:
 def _tiff_frames(p: Path, dtype: Any, blanks: bool) -> TiffFrames | None:
     """A TIFF's frames read page by page, where its layout allows (one series, each frame one page: its Y and X
     axes, and RGB samples, after the frame axes; no alpha); else None (the file is then read whole)."""
-    import tifffile
-
     try:
-        tif = tifffile.TiffFile(p)
+        tif = _open_tiff(p)
+    except Noise2xError:
+        raise
     except Exception as exc:
         raise _unreadable(p, exc) from None
     try:
@@ -610,9 +648,7 @@ def stack_frames(path: str | os.PathLike) -> list[int | None]:
     if fmt != "TIFF":
         return [None]
     try:
-        import tifffile
-
-        with tifffile.TiffFile(p) as tif:
+        with _open_tiff(p) as tif:
             layouts = [(s.axes, tuple(int(n) for n in s.shape)) for s in tif.series]
     except Exception as exc:
         raise _unreadable(p, exc) from None
@@ -677,9 +713,7 @@ def image_kind(path: str | os.PathLike) -> str:
         return _fits_kind(p)
     try:
         if fmt == "TIFF":
-            import tifffile
-
-            with tifffile.TiffFile(p) as tif:
+            with _open_tiff(p) as tif:
                 if not tif.series:
                     raise InputError(f"cannot read image file {p}: the TIFF holds no image")
                 dt = np.dtype(tif.series[0].dtype)
@@ -763,9 +797,7 @@ def _pil_to_array(im, fmt: str | None = None) -> np.ndarray:
 def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """Decode a TIFF into (N,H,W) or (N,H,W,3), and its unassociated alpha (N,H,W) or None."""
     try:
-        import tifffile
-
-        with tifffile.TiffFile(p) as tif:
+        with _open_tiff(p) as tif:
             series = list(tif.series)
             if not series:
                 raise InputError(f"cannot read image file {p}: the TIFF holds no image")
