@@ -837,3 +837,50 @@ def test_a_damaged_tiff_stack_is_refused_not_read_short(tmp_path, capsys):
         assert len(err.strip().splitlines()) == 1, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.tif", "t.tif"]
     assert _run(capsys, "info", str(tmp_path / "t.tif"))[0] == 0  # the whole file reads
+
+
+def test_a_fits_cube_is_read_plane_by_plane(tmp_path, capsys, monkeypatch):
+    """A FITS cube's planes are read one at a time: to .fits (written whole) and to .tif (written plane by plane)
+    the same values as reading it whole; a BLANK value (NaN) without --blanks stops it before any plane's work."""
+    fits = pytest.importorskip("astropy.io.fits")
+    import tifffile
+
+    from noise2x import api, io
+
+    rng = np.random.default_rng(5)
+    cube = (1000 + rng.normal(0, 50, (4, 40, 44))).astype(np.int16)
+    hdu = fits.PrimaryHDU(cube)
+    hdu.header["OBJECT"] = "NGC 1"
+    hdu.writeto(tmp_path / "c.fits")
+    args = ["--method", "nlm", "--noise", "gaussian:sigma=50"]
+    out = {}
+    for mode in ("planes", "whole"):
+        if mode == "whole":
+            monkeypatch.setattr(io, "_fits_frames", lambda *a: None)
+        for suffix in (".fits", ".tif"):
+            dst = tmp_path / f"{mode}{suffix}"
+            code, _, err = _run(capsys, "denoise", str(tmp_path / "c.fits"), *args, "--out", str(dst))
+            assert code == 0, err
+            out[mode + suffix] = fits.getdata(dst) if suffix == ".fits" else tifffile.imread(dst)
+    monkeypatch.undo()
+    for suffix in (".fits", ".tif"):
+        np.testing.assert_array_equal(out["planes" + suffix], out["whole" + suffix])
+    assert fits.getheader(tmp_path / "planes.fits")["OBJECT"] == "NGC 1"
+
+    # 16-bit unsigned counts (BZERO 32768) whose BLANK value marks a pixel with no data: an integer file, whose
+    # planes are checked before the work all the same
+    counts = cube.astype(np.uint16)
+    counts[3, 5, 5] = 0  # stored as -32768, the BLANK value
+    hdu = fits.PrimaryHDU(counts)
+    hdu.header["BLANK"] = -32768
+    hdu.writeto(tmp_path / "b.fits")
+    assert io.image_kind(tmp_path / "b.fits") == "uint16"
+    calls = []
+    real = api.denoise
+    monkeypatch.setattr(api, "denoise", lambda *a, **k: calls.append(1) or real(*a, **k))
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "b.fits"), *args, "--out", str(tmp_path / "b.tif"))
+    assert code == 1 and "(frame 4) has 1 NaN/inf value" in _one_error_line(err)
+    assert calls == [] and not (tmp_path / "b.tif").exists()
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "b.fits"), *args, "--blanks", "--out",
+                        str(tmp_path / "b.fits.out.fits"))
+    assert code == 0 and "1 blank pixels kept blank" in err, err

@@ -1151,3 +1151,32 @@ def test_exif_pixel_dimensions_follow_the_turned_pixels(tmp_path, orientation, s
     with Image.open(tmp_path / "out.jpg") as out:
         sub = out.getexif().get_ifd(0x8769)
         assert (sub[0xA002], sub[0xA003]) == out.size == size and sub[0x9003] == "2026:11:30 10:00:00"
+
+
+def test_open_stack_reads_a_fits_cubes_planes_one_at_a_time(tmp_path):
+    fits = pytest.importorskip("astropy.io.fits")
+    rng = np.random.default_rng(3)
+    u16 = rng.integers(0, 65535, (4, 10, 12)).astype(np.uint16)
+    fits.PrimaryHDU(u16).writeto(tmp_path / "u16.fits")  # stored as int16 with BZERO 32768
+    i16 = rng.integers(-1000, 1000, (3, 10, 12)).astype(np.int16)
+    i16[1, 2, 3] = -32768
+    hdu = fits.PrimaryHDU(i16)
+    hdu.header["BLANK"] = -32768
+    hdu.writeto(tmp_path / "blank.fits")
+    fits.PrimaryHDU(rng.normal(0, 1, (2, 3, 10, 12)).astype(np.float32)).writeto(tmp_path / "f4.fits")
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(u16)]).writeto(tmp_path / "c.fz")
+    fits.PrimaryHDU(u16).writeto(tmp_path / "g.fits.gz")
+    fits.PrimaryHDU(u16[0]).writeto(tmp_path / "one.fits")
+    for name, lazy in (("u16.fits", True), ("blank.fits", True), ("f4.fits", True), ("c.fz", True),
+                       ("g.fits.gz", False), ("one.fits", False)):
+        whole = io.read_stack(tmp_path / name, dtype=np.float32, blanks=True)
+        stack, _ = io.open_stack(tmp_path / name, dtype=np.float32, blanks=True)
+        assert isinstance(stack, io.FitsFrames) == lazy, name
+        assert stack.shape == whole.shape and len(stack) == len(whole)
+        np.testing.assert_array_equal(np.stack(list(stack)), whole)
+        if lazy:
+            stack.close()
+    with io.open_stack(tmp_path / "blank.fits")[0] as stack:  # without blanks: the BLANK value is an error there
+        stack[0]
+        with pytest.raises(InputError, match=r"blank.fits \(frame 2\) has 1 NaN/inf value.*blanks=True"):
+            stack[1]

@@ -218,7 +218,7 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
 def cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .io import TiffFrames, open_stack, read_stack_with_alpha, writable_format, write_frames, write_image
+    from .io import StackFrames, open_stack, read_stack_with_alpha, writable_format, write_frames, write_image
     from .noise import parse_noise
 
     spec = parse_noise(args.noise)
@@ -231,7 +231,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         seed = base + i
         dst = dst if dst.suffix else dst.with_suffix(".tif")
         frames = open_stack(src, blanks=args.blanks)[0] if writable_format(dst) == "TIFF" else None
-        if isinstance(frames, TiffFrames):  # a TIFF stack to TIFF: read and written a frame at a time
+        if isinstance(frames, StackFrames):  # a stack to TIFF: read and written a frame at a time
             with frames:
                 if not (args.blanks and any(np.isnan(f).any() for f in frames)):
                     write_frames(dst, (spec.apply(f, rng=[seed, k]).astype(np.float32) for k, f in enumerate(frames)),
@@ -299,15 +299,17 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     import numpy as np
 
     from .api import denoise
-    from .io import TiffFrames, clipping_warning, fill_blanks, stored, writable_format, write_frames, write_image
+    from .io import (FitsFrames, StackFrames, clipping_warning, fill_blanks, stored, writable_format, write_frames,
+                     write_image)
 
     stack, alpha = opened
     opened.clear()
 
     try:
-        if args.blanks or (isinstance(stack, TiffFrames) and not integer):
-            # a pass over the frames before the work: blank pixels to mark (--blanks), and a float TIFF's frames
-            # read one at a time are checked for NaN here, not after the frames before them were denoised
+        if args.blanks or (isinstance(stack, StackFrames) and (not integer or isinstance(stack, FitsFrames))):
+            # a pass over the frames before the work: blank pixels to mark (--blanks), and the frames of a float
+            # TIFF or of a FITS cube (whose BLANK values read as NaN) read one at a time are checked for NaN
+            # here, not after the frames before them were denoised
             blank = False
             for f in stack:
                 blank = blank or bool(np.isnan(f).any())
@@ -371,7 +373,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
 
         size, n_frames = int(np.prod(stack.shape, dtype=np.int64)), len(stack)
         # a TIFF stack read frame by frame is written frame by frame: the memory of a frame, not of the stack
-        stream = isinstance(stack, TiffFrames) and writable_format(dst) == "TIFF" and not blank and alpha is None
+        stream = isinstance(stack, StackFrames) and writable_format(dst) == "TIFF" and not blank and alpha is None
         if stream:
             write_frames(dst, results(), stack.shape, kind=kind or "float32", like=src)
         elif len(stack) == 1:
@@ -381,7 +383,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
             for i, result in enumerate(results()):
                 out[i] = result
     finally:
-        if isinstance(stack, TiffFrames):
+        if isinstance(stack, StackFrames):
             stack.close()
     if not stream:
         del stack  # (the input is not needed to write the output)

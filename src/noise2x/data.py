@@ -294,10 +294,10 @@ def _sources(path: str | Path, blanks: bool = False, recursive: bool = False) ->
     loading it (a stack's frames), its shorter side. A folder's
     multi-frame files (z-stacks, time series, ImageJ hyperstacks) give their frames, loaded when needed;
     ``recursive``: its subfolders' files too (named by their path below it)."""
-    from .io import TiffFrames, frame_side, list_images, open_stack, stack_frames
+    from .io import StackFrames, frame_side, list_images, open_stack, stack_frames
 
     p = Path(path)
-    if p.is_file():  # (a TIFF stack's frames are read when needed, io.open_stack; the set caches what it can)
+    if p.is_file():  # (a stack's frames are read when needed, io.open_stack; the set caches what it can)
         stack = open_stack(p, dtype=np.float32, blanks=blanks)[0]
         if stack.shape[0] > 1:
             return ([f"{p.name}[{k}]" for k in range(stack.shape[0])],
@@ -310,14 +310,14 @@ def _sources(path: str | Path, blanks: bool = False, recursive: bool = False) ->
     channels: list[int | None] = []
     sides: list[int | None] = []
     last: dict[Path, np.ndarray] = {}  # the stack read whole last: its frames are loaded one after the other
-    lazy: dict[Path, TiffFrames] = {}  # TIFF stacks whose frames are read when needed, kept open
+    lazy: dict[Path, StackFrames] = {}  # stacks whose frames are read when needed, kept open
 
     def load_frame(f: Path, k: int) -> np.ndarray:
         if f in lazy:
             return lazy[f][k]
         if f not in last:
             stack = open_stack(f, dtype=np.float32, blanks=blanks)[0]
-            if isinstance(stack, TiffFrames):
+            if isinstance(stack, StackFrames):
                 lazy[f] = stack
                 return stack[k]
             last.clear()

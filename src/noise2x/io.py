@@ -45,6 +45,7 @@ __all__ = [
     "fill_blanks",
     "image_kind",
     "list_images",
+    "StackFrames",
     "open_stack",
     "photo_metadata",
     "read_image",
@@ -513,19 +514,22 @@ def _open_tiff(p: Path) -> Any:
     return tif
 
 
-class TiffFrames:
-    """A multi-frame TIFF's frames, each decoded from its page when asked for: a large stack is never held whole.
+class StackFrames:
+    """A multi-frame file's frames, each decoded when asked for: a large stack is never held whole.
 
     Behaves as the (N,H,W) or (N,H,W,3) array :func:`read_stack` returns, for reading: ``len``, ``shape``,
-    ``ndim``, ``dtype``, ``stack[i]`` (one frame, a new array) and iteration. Made by :func:`open_stack`; close
-    it (or use it in a ``with`` block) to close the file.
+    ``ndim``, ``dtype``, ``stack[i]`` (one frame, a new array, checked for NaN/inf as :func:`read_stack`
+    checks the stack) and iteration. Made by :func:`open_stack` (:class:`TiffFrames`, :class:`FitsFrames`);
+    close it (or use it in a ``with`` block) to close the file.
     """
 
-    def __init__(self, tif: Any, pages: Any, shape: tuple[int, ...], stored: tuple[int, ...], dtype: Any,
-                 path: Path, blanks: bool) -> None:
-        self._tif, self._pages, self._stored = tif, pages, stored  # stored: a page's (H,W) or (H,W,samples)
+    def __init__(self, handle: Any, shape: tuple[int, ...], dtype: Any, path: Path, blanks: bool) -> None:
+        self._handle = handle
         self.shape, self.dtype, self.path, self.blanks = shape, np.dtype(dtype), path, blanks
         self.ndim = len(shape)
+
+    def _decode(self, i: int) -> np.ndarray:
+        raise NotImplementedError
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -536,17 +540,11 @@ class TiffFrames:
             raise IndexError(f"frame {i} of a stack of {n}")
         i %= n
         try:
-            page = self._pages[i]
-            if page is None:
-                raise ValueError(f"page {i} is missing")
-            arr = page.asarray()
+            arr = self._decode(i)
+        except Noise2xError:
+            raise
         except Exception as exc:
             raise _unreadable(self.path, exc) from None
-        if arr.dtype == np.bool_:
-            arr = arr.astype(np.uint8) * 255
-        arr = arr.reshape(self._stored)
-        if arr.ndim == 3 and arr.shape[2] == 4:  # RGB and a fourth sample that is not unassociated alpha
-            arr = arr[..., :3]
         _check_finite(arr, f"{self.path} (frame {i + 1})", blanks=self.blanks, hint=_BLANKS_HINT)
         return arr.astype(self.dtype, copy=False)
 
@@ -554,19 +552,93 @@ class TiffFrames:
         return (self[i] for i in range(len(self)))
 
     def close(self) -> None:
-        self._tif.close()
+        self._handle.close()
 
     def __del__(self) -> None:  # (a training set keeps its stacks open while it lives)
         try:
-            self._tif.close()
+            self._handle.close()
         except Exception:
             pass
 
-    def __enter__(self) -> "TiffFrames":
+    def __enter__(self) -> "StackFrames":
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+class TiffFrames(StackFrames):
+    """A multi-frame TIFF's frames, each decoded from its page (see :class:`StackFrames`)."""
+
+    def __init__(self, tif: Any, pages: Any, shape: tuple[int, ...], stored: tuple[int, ...], dtype: Any,
+                 path: Path, blanks: bool) -> None:
+        super().__init__(tif, shape, dtype, path, blanks)
+        self._pages, self._stored = pages, stored  # stored: a page's (H,W) or (H,W,samples)
+
+    def _decode(self, i: int) -> np.ndarray:
+        page = self._pages[i]
+        if page is None:
+            raise ValueError(f"page {i} is missing")
+        arr = page.asarray()
+        if arr.dtype == np.bool_:
+            arr = arr.astype(np.uint8) * 255
+        arr = arr.reshape(self._stored)
+        if arr.ndim == 3 and arr.shape[2] == 4:  # RGB and a fourth sample that is not unassociated alpha
+            arr = arr[..., :3]
+        return arr
+
+
+class FitsFrames(StackFrames):
+    """A FITS cube's planes (further axes flattened, as :func:`read_stack` does), each read from the file
+    through astropy's ``section`` (see :class:`StackFrames`), scaled and with blank values as read whole."""
+
+    def __init__(self, hdus: Any, hdu: Any, lead: tuple[int, ...], shape: tuple[int, ...], dtype: Any,
+                 path: Path, blanks: bool) -> None:
+        super().__init__(hdus, shape, dtype, path, blanks)
+        self._hdu, self._lead = hdu, lead
+        header = hdu.header
+        blank = header.get("BLANK")
+        self._blank = None if blank is None else int(blank) * header.get("BSCALE", 1) + header.get("BZERO", 0)
+
+    def _decode(self, i: int) -> np.ndarray:
+        arr = np.asarray(self._hdu.section[tuple(int(k) for k in np.unravel_index(i, self._lead))])
+        if arr.dtype.kind not in "uif":
+            raise InputError(f"{self.path} holds {arr.dtype} samples; expected real numbers (integer or float)")
+        arr = arr.astype(arr.dtype.newbyteorder("="), copy=False)  # FITS is big-endian
+        if self._blank is not None and arr.dtype.kind in "iu":  # as _read_fits: BLANK + BZERO, no data either
+            hit = arr == self._blank
+            if hit.any():
+                arr = np.where(hit, np.nan, arr.astype(np.float64))
+        return arr
+
+
+def _fits_frames(p: Path, dtype: Any, blanks: bool) -> FitsFrames | None:
+    """A FITS cube's planes read one at a time (an uncompressed or tile-compressed (.fz) file whose first image
+    HDU has 3 or more axes); else None (the file is then read whole: a 2-D image, gzipped FITS)."""
+    if _suffix(p).endswith(".gz"):
+        return None  # (a gzipped file is decompressed whole anyway)
+    fits = _astropy_fits()
+    try:
+        hdus = fits.open(p, memmap=False)
+    except Exception as exc:
+        raise _unreadable(p, exc) from None
+    try:
+        hdu = _fits_image_hdu(hdus, p)
+        naxis = int(hdu.header["NAXIS"])
+        shape = tuple(int(hdu.header[f"NAXIS{k}"]) for k in range(naxis, 0, -1))  # numpy order
+        if naxis < 3 or int(np.prod(shape[:-2], dtype=np.int64)) < 2:
+            return None
+        frames = FitsFrames(hdus, hdu, shape[:-2], (int(np.prod(shape[:-2], dtype=np.int64)), *shape[-2:]), dtype,
+                            p, blanks)
+        hdus = None  # (kept open by the frames)
+        return frames
+    except Noise2xError:
+        raise
+    except Exception as exc:
+        raise _unreadable(p, exc) from None
+    finally:
+        if hdus is not None:
+            hdus.close()
 
 
 def _tiff_frames(p: Path, dtype: Any, blanks: bool) -> TiffFrames | None:
@@ -609,14 +681,15 @@ def _tiff_frames(p: Path, dtype: Any, blanks: bool) -> TiffFrames | None:
 
 
 def open_stack(path: str | os.PathLike, *, dtype=np.float64,
-               blanks: bool = False) -> tuple[np.ndarray | TiffFrames, np.ndarray | None]:
-    """:func:`read_stack_with_alpha`, but a multi-frame TIFF comes as :class:`TiffFrames`, each frame decoded
-    when asked for, where its layout allows (the usual ones: ImageJ hyperstacks, OME-TIFF, multi-page gray or
-    RGB; not with alpha): the memory of a frame instead of the stack's. A NaN (without ``blanks``) or inf value
-    is then found when its frame is read. Close the frames when done (``with``)."""
+               blanks: bool = False) -> tuple[np.ndarray | StackFrames, np.ndarray | None]:
+    """:func:`read_stack_with_alpha`, but a multi-frame TIFF or FITS cube comes as :class:`StackFrames`, each
+    frame decoded when asked for, where its layout allows (TIFF: ImageJ hyperstacks, OME-TIFF, multi-page gray
+    or RGB, not with alpha; FITS: a cube, uncompressed or .fz): the memory of a frame instead of the stack's.
+    A NaN (without ``blanks``) or inf value is then found when its frame is read. Close the frames when done
+    (``with``)."""
     p, fmt = _existing_file(path)
-    if fmt == "TIFF":
-        frames = _tiff_frames(p, dtype, blanks)
+    if fmt in ("TIFF", "FITS"):
+        frames = _tiff_frames(p, dtype, blanks) if fmt == "TIFF" else _fits_frames(p, dtype, blanks)
         if frames is not None:
             return frames, None
     return read_stack_with_alpha(p, dtype=dtype, blanks=blanks)
