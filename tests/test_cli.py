@@ -884,3 +884,24 @@ def test_a_fits_cube_is_read_plane_by_plane(tmp_path, capsys, monkeypatch):
     code, _, err = _run(capsys, "denoise", str(tmp_path / "b.fits"), *args, "--blanks", "--out",
                         str(tmp_path / "b.fits.out.fits"))
     assert code == 0 and "1 blank pixels kept blank" in err, err
+
+
+def test_info_reads_a_stack_frame_by_frame(tmp_path, capsys, monkeypatch):
+    import tifffile
+
+    from noise2x import io
+
+    stack = (100 + np.random.default_rng(1).normal(0, 10, (5, 40, 40))).astype(np.float32)
+    stack[0] = np.nan  # the first frame holds no data: the noise is read on the second
+    stack[2, :3, :4] = np.nan
+    tifffile.imwrite(tmp_path / "s.tif", stack, photometric="minisblack")
+
+    def refused(*a, **k):
+        raise AssertionError("the stack read whole")
+
+    monkeypatch.setattr(io, "read_stack_with_alpha", refused)
+    code, out, err = _run(capsys, "info", str(tmp_path / "s.tif"))
+    assert code == 0, err
+    assert "frames: 5, axes QYX, each denoised on its own" in out
+    assert f"blank (NaN) pixels: {40 * 40 + 12} of {5 * 40 * 40} (denoise with --blanks)" in out
+    assert "noise (frame 2): " in out

@@ -489,12 +489,22 @@ def _tiff_axes(path: Path) -> str | None:
 def image_facts(path: Path) -> list[str]:
     """What ``noise2x info IMAGE`` says: the file's layout and units, blank and transparent pixels, and what a
     no-option ``denoise`` reads of its noise and does (on its first frame holding data)."""
+    from .io import StackFrames, open_stack
+
+    stack, alpha = open_stack(path, blanks=True)  # (a stack's frames read one at a time)
+    try:
+        return _image_facts(path, stack, alpha)
+    finally:
+        if isinstance(stack, StackFrames):
+            stack.close()
+
+
+def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
     import numpy as np
 
     from .api import data_crop, no_option_route, zero_area_note
-    from .io import fill_blanks, image_kind, photo_metadata, read_stack_with_alpha, stack_frames, writable_format
+    from .io import fill_blanks, image_kind, photo_metadata, stack_frames, writable_format
 
-    stack, alpha = read_stack_with_alpha(path, blanks=True)
     frames = stack_frames(path)
     h, w = stack.shape[1:3]
     colour = "RGB" if stack.ndim == 4 else "gray"
@@ -511,16 +521,20 @@ def image_facts(path: Path) -> list[str]:
         axes = _tiff_axes(path)
         extra += f", axes {axes}" if axes else ""
         lines.append(f"frames: {len(stack)}{extra}, each denoised on its own")
-    nan = np.isnan(stack)
-    blank = nan.any(axis=-1) if stack.ndim == 4 else nan
-    if blank.any():
-        lines.append(f"blank (NaN) pixels: {np.count_nonzero(blank)} of {blank.size} (denoise with --blanks)")
-    held = [i for i in range(len(stack)) if not blank[i].all()]
-    if not held:
+    blanks, k = 0, None  # blank pixels, and the first frame holding data
+    for i, frame in enumerate(stack):
+        nan = np.isnan(frame)
+        blank = nan.any(axis=-1) if frame.ndim == 3 else nan
+        blanks += int(np.count_nonzero(blank))
+        if k is None and not blank.all():
+            k, first = i, frame
+    if blanks:
+        pixels = int(np.prod(stack.shape[:3], dtype=np.int64))
+        lines.append(f"blank (NaN) pixels: {blanks} of {pixels} (denoise with --blanks)")
+    if k is None:
         lines.append("no pixel holds data")
         return lines
-    k = held[0]
-    image, data = fill_blanks(stack[k])
+    image, data = fill_blanks(first)
     lines.append(f"values: {np.min(image[data]):.6g} to {np.max(image[data]):.6g}, mean {np.mean(image[data]):.6g}")
     mask = data if not data.all() else None
     if alpha is not None:
