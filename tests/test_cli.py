@@ -905,3 +905,17 @@ def test_info_reads_a_stack_frame_by_frame(tmp_path, capsys, monkeypatch):
     assert "frames: 5, axes QYX, each denoised on its own" in out
     assert f"blank (NaN) pixels: {40 * 40 + 12} of {5 * 40 * 40} (denoise with --blanks)" in out
     assert "noise (frame 2): " in out
+
+
+def test_a_truncated_fits_cube_is_refused_in_one_line(tmp_path, capsys):
+    fits = pytest.importorskip("astropy.io.fits")
+    fits.PrimaryHDU(np.zeros((6, 64, 64), np.int16)).writeto(tmp_path / "c.fits")
+    data = (tmp_path / "c.fits").read_bytes()
+    (tmp_path / "cut.fits").write_bytes(data[:-20000])
+    for argv in (["info", str(tmp_path / "cut.fits")],
+                 ["denoise", str(tmp_path / "cut.fits"), "--method", "nlm", "--noise", "gaussian:sigma=5", "--out",
+                  str(tmp_path / "o.tif")]):
+        code, _, err = _run(capsys, *argv)
+        assert code == 1 and "cut.fits: File may have been truncated" in _one_error_line(err), err
+        assert len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "o.tif").exists()

@@ -282,8 +282,8 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         _say(f"model {args.model}: {model.describe()}")
     start = time.perf_counter()
     for n, (src, dst) in enumerate(zip(files, targets), 1):
-        # 8- and 16-bit files are read in float32, which holds them exactly; a multi-frame TIFF frame by frame
-        # (io.open_stack): a large stack is never held whole
+        # 8- and 16-bit files are read in float32, which holds them exactly; a TIFF stack or FITS cube frame by
+        # frame (io.open_stack): a large stack is never held whole
         integer = image_kind(src) in ("uint8", "uint16")
         opened = list(open_stack(src, blanks=args.blanks, dtype=np.float32 if integer else np.float64))
         _denoise_one(args, n, src, dst, opened, integer, model=model, noise=noise, options=options, start=start,
@@ -372,7 +372,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                     yield result
 
         size, n_frames = int(np.prod(stack.shape, dtype=np.int64)), len(stack)
-        # a TIFF stack read frame by frame is written frame by frame: the memory of a frame, not of the stack
+        # a stack read frame by frame and written as TIFF is written frame by frame: the memory of a frame
         stream = isinstance(stack, StackFrames) and writable_format(dst) == "TIFF" and not blank and alpha is None
         if stream:
             write_frames(dst, results(), stack.shape, kind=kind or "float32", like=src)

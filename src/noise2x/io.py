@@ -618,12 +618,22 @@ def _fits_frames(p: Path, dtype: Any, blanks: bool) -> FitsFrames | None:
     if _suffix(p).endswith(".gz"):
         return None  # (a gzipped file is decompressed whole anyway)
     fits = _astropy_fits()
+    hdus = None
+    with warnings.catch_warnings(record=True) as said:  # astropy's own lines (e.g. truncation): in our error
+        warnings.simplefilter("always")
+        try:
+            hdus = fits.open(p, memmap=False)
+            hdu = _fits_image_hdu(hdus, p)
+            hdu.header  # (read here, where its warnings are caught)
+            if said:
+                raise ValueError(said[0].message)
+        except Exception as exc:
+            if hdus is not None:
+                hdus.close()
+            if isinstance(exc, Noise2xError):
+                raise
+            raise _unreadable(p, exc) from None
     try:
-        hdus = fits.open(p, memmap=False)
-    except Exception as exc:
-        raise _unreadable(p, exc) from None
-    try:
-        hdu = _fits_image_hdu(hdus, p)
         naxis = int(hdu.header["NAXIS"])
         shape = tuple(int(hdu.header[f"NAXIS{k}"]) for k in range(naxis, 0, -1))  # numpy order
         if naxis < 3 or int(np.prod(shape[:-2], dtype=np.int64)) < 2:
