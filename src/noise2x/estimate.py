@@ -194,25 +194,30 @@ def _var_pca(img: np.ndarray, usable: np.ndarray, tau: float) -> float | None:
     rows = np.arange(tex.shape[0])
     inside = (rows % _BLOCK) <= _BLOCK - ps
     half = (rows // _BLOCK) % 2
-    patches = sliding_window_view(img, (ps, ps))[:, ::_STRIDE]
+    patches = sliding_window_view(img, (ps, ps))[:, ::_STRIDE]  # a view: no patch is copied until selected
     tex = tex[:, ::_STRIDE]
     usable = usable[:, ::_STRIDE]
     groups = []
     for h in (0, 1):
         r = inside & (half == h)
-        groups.append((patches[r].reshape(-1, d), tex[r].ravel(), usable[r].ravel()))
-    if min(len(g[0]) for g in groups) < 4 * d:
+        groups.append((r, tex[r].ravel(), usable[r].ravel()))
+    if min(np.count_nonzero(g[0]) * patches.shape[1] for g in groups) < 4 * d:
         return None
 
-    def cov(x: np.ndarray) -> np.ndarray:
-        x = x - x.mean(0)
+    def cov(h: int, sel: np.ndarray) -> np.ndarray:
+        # the selected patches of row group h, in the order of its (patch row, column) grid, copied once (about
+        # a quarter of the memory that copying each group whole and then its selection took); same values
+        where = np.zeros(patches.shape[:2], bool)
+        where[groups[h][0]] = sel.reshape(-1, patches.shape[1])
+        x = patches[where].reshape(-1, d)
+        x -= x.mean(0)
         return x.T @ x / (len(x) - 1)
 
     def least(c: np.ndarray) -> np.ndarray:  # eigenvector of the smallest eigenvalue
         return scipy.linalg.eigh(c, subset_by_index=[0, 0])[1][:, 0]
 
     def crossfit(sel_a: np.ndarray, sel_b: np.ndarray) -> float:
-        ca, cb = cov(groups[0][0][sel_a]), cov(groups[1][0][sel_b])
+        ca, cb = cov(0, sel_a), cov(1, sel_b)
         va, vb = least(ca), least(cb)
         return 0.5 * float(va @ cb @ va + vb @ ca @ vb)
 
