@@ -370,7 +370,6 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
     share = plane_share(channels, colour)
     # shipped models work in 8-bit units; an image in other units ([0, 1], 16-bit) is mapped to them
     offset, scale = to_8bit_units(image)
-    img = (image - offset) * scale
     facts: dict[str, Any] = {"offset": offset, "scale": scale}
 
     kind: str
@@ -413,7 +412,8 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             alpha = float(noise.params.get("data_range", 255.0)) / peak * scale  # in the model's units
             # the variances at the image's mean level, in the model's units (the Poisson part acts on the
             # image's own values, before the offset is taken away)
-            shot, read = alpha * max(float(np.mean(img)) + offset * scale, 0.0), (sig * scale) ** 2
+            level_at = float(np.mean((image - offset) * scale)) + offset * scale  # the image's mean level
+            shot, read = alpha * max(level_at, 0.0), (sig * scale) ** 2
             fraction = shot / (shot + read) if shot + read > 0 else 0.0
             facts.update({"peak": peak, "shot_fraction": round(fraction, 3)})
             level = float(np.sqrt(shot + read))  # the noise std at the mean level, for the model as it is
@@ -459,6 +459,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         else:
             return Choice(None, "zs_n2n", f"{noise} given: no shipped model is trained for it", scale, facts, offset)
     else:
+        img = image  # (mapped to 8-bit units below, once cut to the window the noise is read on)
         h, w = img.shape[:2]
         wh, ww = min(h, ESTIMATE_WINDOW), min(w, ESTIMATE_WINDOW)
         valid = estimate.data_mask(mask, img.shape)  # None where every pixel holds data
@@ -471,6 +472,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             img = img[top: top + wh, left: left + ww]
             valid = None if valid is None else valid[top: top + wh, left: left + ww]
             facts["estimated_on"] = f"{where} {wh}x{ww}"
+        img = (img - offset) * scale
         if valid is not None and valid.all():
             valid = None
         if valid is not None:
