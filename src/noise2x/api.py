@@ -415,10 +415,13 @@ def denoise(
                 mapped = anscombe(mapped, alpha=vst.alpha, sigma=vst.sigma, mu=vst.mu) * vst.gain
             out = den.denoise(mapped, tile=tile, overlap=overlap, tta=tta, device=device, colour=colour,
                               precision=precision, needed=needed)
+            del mapped  # (a large image: one image-sized array less from here on)
             out = np.asarray(out, dtype=np.float64)
             if vst is not None:
                 out = inverse_anscombe(out / vst.gain, alpha=vst.alpha, sigma=vst.sigma, mu=vst.mu)
-            return out / choice.scale + choice.offset
+            out /= choice.scale  # (in place: the same values as out / scale + offset, without a copy)
+            out += choice.offset
+            return out
         method = choice.method
         if choice.options:  # e.g. the sigma BM3D takes for a weak noise (the caller's options first)
             options = {**choice.options, **(options or {})}
