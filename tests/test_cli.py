@@ -854,8 +854,12 @@ def test_a_fits_cube_is_read_plane_by_plane(tmp_path, capsys, monkeypatch):
     hdu.writeto(tmp_path / "c.fits")
     args = ["--method", "nlm", "--noise", "gaussian:sigma=50"]
     out = {}
+    streamed = []
+    real_write = io.write_frames
+    monkeypatch.setattr(io, "write_frames", lambda *a, **k: streamed.append(a[0]) or real_write(*a, **k))
     for mode in ("planes", "whole"):
         if mode == "whole":
+            assert [p.name for p in streamed] == ["planes.fits", "planes.tif"]  # written plane by plane too
             monkeypatch.setattr(io, "_fits_frames", lambda *a: None)
         for suffix in (".fits", ".tif"):
             dst = tmp_path / f"{mode}{suffix}"

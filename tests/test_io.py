@@ -1132,8 +1132,34 @@ def test_write_frames_writes_a_stack_as_its_frames_come(tmp_path):
         io.write_frames(tmp_path / "o.tif", failing(), frames.shape, kind="uint16", like=src)
     assert (tmp_path / "o.tif").read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == \
         ["f.ome.tif", "h.tif", "o.tif", "w.tif"]
-    with pytest.raises(UsageError, match="as TIFF only"):
+    with pytest.raises(UsageError, match="as TIFF or plain FITS"):
         io.write_frames(tmp_path / "o.png", iter(frames), frames.shape, kind="uint16")
+    with pytest.raises(UsageError, match="as TIFF or plain FITS"):
+        io.write_frames(tmp_path / "o.fz", iter(frames), frames.shape, kind="uint16")
+
+
+def test_write_frames_writes_a_fits_cube_as_write_image_does(tmp_path):
+    """Plain FITS frame by frame: the data and header cards that write_image gives the same planes."""
+    fits = pytest.importorskip("astropy.io.fits")
+    rng = np.random.default_rng(4)
+    cube = rng.integers(0, 65535, (1, 3, 10, 12)).astype(np.uint16)  # a radio cube: Stokes x frequency x Y x X
+    hdu = fits.PrimaryHDU(cube)
+    hdu.header.update(OBJECT="M 87", CTYPE3="FREQ", CRVAL3=1.4e9, BUNIT="Jy/beam")
+    hdu.writeto(tmp_path / "src.fits")
+    planes = cube.reshape(3, 10, 12)
+    for kind, frames in (("uint16", planes), ("float32", planes.astype(np.float32) / 7),
+                         ("uint8", (planes // 257).astype(np.uint8))):
+        io.write_frames(tmp_path / f"s_{kind}.fits", iter(frames), frames.shape, kind=kind, like=tmp_path / "src.fits")
+        io.write_image(tmp_path / f"w_{kind}.fits", frames, kind=kind, like=tmp_path / "src.fits")
+        with fits.open(tmp_path / f"s_{kind}.fits") as s, fits.open(tmp_path / f"w_{kind}.fits") as w:
+            np.testing.assert_array_equal(s[0].data, w[0].data)
+            assert s[0].data.shape == (1, 3, 10, 12) and s[0].data.dtype == w[0].data.dtype
+            for key in ("BITPIX", "OBJECT", "CTYPE3", "CRVAL3", "BUNIT"):
+                assert s[0].header[key] == w[0].header[key], key
+    with pytest.raises(InputError, match="2 frames given, 3 expected"):
+        io.write_frames(tmp_path / "s_uint16.fits", iter(planes[:2]), planes.shape, kind="uint16")
+    with fits.open(tmp_path / "s_uint16.fits") as s:  # left as it was
+        assert s[0].header["OBJECT"] == "M 87"
 
 
 @pytest.mark.parametrize("orientation,size", [(6, (20, 30)), (8, (20, 30)), (3, (30, 20)), (1, (30, 20))])

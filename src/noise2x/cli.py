@@ -299,8 +299,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     import numpy as np
 
     from .api import denoise
-    from .io import (FitsFrames, StackFrames, clipping_warning, fill_blanks, stored, writable_format, write_frames,
-                     write_image)
+    from .io import (FITS_STREAMED, FitsFrames, StackFrames, clipping_warning, fill_blanks, stored, writable_format,
+                     write_frames, write_image)
 
     stack, alpha = opened
     opened.clear()
@@ -372,8 +372,11 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                     yield result
 
         size, n_frames = int(np.prod(stack.shape, dtype=np.int64)), len(stack)
-        # a stack read frame by frame and written as TIFF is written frame by frame: the memory of a frame
-        stream = isinstance(stack, StackFrames) and writable_format(dst) == "TIFF" and not blank and alpha is None
+        # a stack read frame by frame and written as TIFF or plain FITS is written frame by frame: the memory of
+        # a frame
+        fmt = writable_format(dst)
+        plain_fits = fmt == "FITS" and stack.ndim == 3 and dst.name.lower().endswith(FITS_STREAMED)
+        stream = isinstance(stack, StackFrames) and not blank and alpha is None and (fmt == "TIFF" or plain_fits)
         if stream:
             write_frames(dst, results(), stack.shape, kind=kind or "float32", like=src)
         elif len(stack) == 1:

@@ -63,6 +63,9 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".avif", ".heic", ".
 """File extensions (lower case) that the reader and writer understand (``.fz``: tile-compressed FITS;
 ``.fits.gz``: gzipped FITS)."""
 
+#: FITS outputs that :func:`write_frames` writes frame by frame (not compressed or gzipped)
+FITS_STREAMED = (".fits", ".fit", ".fts")
+
 KINDS = ("uint8", "uint16", "float32")
 """Sample kinds an image file can store (see :func:`image_kind`)."""
 
@@ -1170,24 +1173,52 @@ def _fits_kind(p: Path) -> str:
     return "float32"
 
 
+def _fits_like(like: Path | None, shape: tuple[int, ...]) -> tuple[Any, tuple[int, ...]]:
+    """The descriptive cards of ``like``'s image header (None where ``like`` is no FITS file), and the shape to
+    write data of ``shape`` in: a cube of more than 3 axes, or with axes of length 1 (a radio image's frequency
+    and Stokes axes), gets its shape back when the data are its planes, so that its WCS still fits."""
+    if like is None or _FORMATS.get(_suffix(like)) != "FITS":
+        return None, tuple(shape)
+    header = _fits_header(Path(like))
+    full = tuple(int(header.get(f"NAXIS{i}", 0)) for i in range(int(header.get("NAXIS", 0)), 0, -1))
+    planes = int(np.prod(full[:-2], dtype=np.int64)) if len(full) > 2 else 1
+    size = int(np.prod(shape, dtype=np.int64))
+    if len(full) > 2 and tuple(shape[-2:]) == full[-2:] and size == planes * full[-1] * full[-2]:
+        shape = full
+    header.strip()  # SIMPLE, XTENSION, BITPIX, NAXISn, ...: set anew for this data
+    for key in ("BZERO", "BSCALE", "BLANK", "CHECKSUM", "DATASUM"):
+        header.remove(key, ignore_missing=True, remove_all=True)
+    return header, tuple(shape)
+
+
+def _fits_stream(tmp: Path, frames: Iterator[np.ndarray], shape: tuple[int, ...], kind: str,
+                 like: Path | None) -> None:
+    """Write a plain (uncompressed) FITS file frame by frame: the header of :func:`_fits_bytes`, then each
+    frame as it comes (16-bit as FITS stores it: int16 less 32768, with BZERO 32768)."""
+    fits = _astropy_fits()
+    header, full = _fits_like(like, shape)
+    dtype = np.dtype(kind)
+    stored = {"uint16": np.int16}.get(kind, dtype)
+    first = fits.PrimaryHDU(np.zeros((1,) * len(full), stored), header=header).header
+    for i, n in enumerate(reversed(full), 1):
+        first[f"NAXIS{i}"] = n
+    if kind == "uint16":
+        first["BZERO"], first["BSCALE"] = 32768, 1
+    stream = fits.StreamingHDU(str(tmp), first)
+    try:
+        for frame in frames:
+            stream.write((frame.astype(np.int32) - 32768).astype(np.int16) if kind == "uint16" else frame)
+    finally:
+        stream.close()
+
+
 def _fits_bytes(tmp: Path, data: np.ndarray, like: Path | None, suffix: str = ".fits") -> None:
     """Write (H,W) or (N,H,W) with the descriptive cards of ``like``'s image header: as the primary HDU, or
     tile-compressed after an empty primary HDU (``suffix`` ``.fz``; lossless: Rice for integers, GZIP_2
     unquantised for floats); ``tmp`` named ``*.gz`` is gzipped."""
     fits = _astropy_fits()
-    header = None
-    if like is not None and _FORMATS.get(_suffix(like)) == "FITS":
-        header = _fits_header(Path(like))
-        # a cube of more than 3 axes, or with axes of length 1 (a radio image's frequency and Stokes axes),
-        # gets its shape back when the data are its planes, so that its WCS still fits
-        shape = tuple(int(header.get(f"NAXIS{i}", 0)) for i in range(int(header.get("NAXIS", 0)), 0, -1))
-        planes = int(np.prod(shape[:-2], dtype=np.int64)) if len(shape) > 2 else 1
-        if len(shape) > 2 and data.shape[-2:] == shape[-2:] and data.size == planes * shape[-1] * shape[-2]:
-            data = data.reshape(shape)
-        header.strip()  # SIMPLE, XTENSION, BITPIX, NAXISn, ...: set anew for this data
-        for key in ("BZERO", "BSCALE", "BLANK", "CHECKSUM", "DATASUM"):
-            header.remove(key, ignore_missing=True, remove_all=True)
-    data = np.ascontiguousarray(data)
+    header, shape = _fits_like(like, data.shape)
+    data = np.ascontiguousarray(data.reshape(shape))
     if suffix == ".fz":
         kind = "GZIP_2" if data.dtype.kind == "f" else "RICE_1"
         hdus = fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(data, header=header, compression_type=kind,
@@ -1593,23 +1624,27 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
 
 def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: Sequence[int], *, kind: str,
                  like: str | os.PathLike | None = None) -> None:
-    """Write a TIFF stack of ``shape`` (N,H,W) or (N,H,W,3) atomically, each frame as it comes from ``frames``.
+    """Write a TIFF stack or FITS cube of ``shape`` (N,H,W) or (N,H,W,3) atomically, each frame as it comes from
+    ``frames``.
 
     The memory of a frame, not of the stack: ``frames`` may make each one when asked for (as ``noise2x
     denoise`` does with a stack read by :func:`open_stack`). Each frame is (H,W) or (H,W,3), already in
-    ``kind`` (see :func:`stored`). ``like``: the TIFF the frames come from, whose axes, pixel size and
-    calibration the output gets back, as :func:`write_image` does. If making a frame fails, the error goes
-    on and ``path`` is left untouched.
+    ``kind`` (see :func:`stored`). ``like``: the file the frames come from, whose axes, pixel size and
+    calibration (TIFF) or descriptive header cards (FITS) the output gets back, as :func:`write_image` does.
+    FITS: gray, and not compressed (.fz) or gzipped (.gz), which :func:`write_image` writes. If making a frame
+    fails, the error goes on and ``path`` is left untouched.
     """
     p = Path(path)
     shape = tuple(int(n) for n in shape)
-    if writable_format(p) != "TIFF":
-        raise UsageError(f"{p}: a stack is written frame by frame as TIFF only")
-    if kind not in _WRITABLE["TIFF"]:
-        raise UsageError(f"TIFF files cannot store {kind} samples ({p})")
+    fmt = writable_format(p)
+    if fmt not in ("TIFF", "FITS") or (fmt == "FITS" and (len(shape) != 3 or _suffix(p) not in FITS_STREAMED)):
+        raise UsageError(f"{p}: a stack is written frame by frame as TIFF or plain FITS ({', '.join(FITS_STREAMED)}, "
+                         f"gray) only")
+    if kind not in _WRITABLE[fmt]:
+        raise UsageError(f"{fmt} files cannot store {kind} samples ({p})")
     dtype = np.dtype(kind)
     ome = p.name.lower().endswith((".ome.tif", ".ome.tiff"))
-    layout = _tiff_layout(Path(like), shape, ome) if like is not None else None
+    layout = _tiff_layout(Path(like), shape, ome) if like is not None and fmt == "TIFF" else None
     if layout is not None and layout[2] != sorted(layout[2]):
         raise UsageError(f"{like}: its axes are not stored frame by frame; write the stack whole (write_image)")
 
@@ -1631,7 +1666,9 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
     with atomic_path(p) as tmp:
         try:
             tags: dict = {"ome": True} if ome and layout is None else {}
-            if layout is not None:
+            if fmt == "FITS":
+                _fits_stream(tmp, checked(), shape, kind, None if like is None else Path(like))
+            elif layout is not None:
                 axes, full, _, extra = layout
                 if extra.get("imagej") and axes.endswith("S") and dtype != np.uint8:  # ImageJ RGB is 8-bit
                     extra = {k: v for k, v in extra.items() if k != "imagej"} | {"metadata": {"axes": axes}}
