@@ -29,7 +29,7 @@ import struct
 import warnings
 import zlib
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -636,22 +636,31 @@ def _fits_frames(p: Path, dtype: Any, blanks: bool) -> FitsFrames | None:
             if isinstance(exc, Noise2xError):
                 raise
             raise _unreadable(p, exc) from None
-    try:
+
+    def make() -> FitsFrames | None:
         naxis = int(hdu.header["NAXIS"])
         shape = tuple(int(hdu.header[f"NAXIS{k}"]) for k in range(naxis, 0, -1))  # numpy order
-        if naxis < 3 or int(np.prod(shape[:-2], dtype=np.int64)) < 2:
+        n = int(np.prod(shape[:-2], dtype=np.int64))
+        if naxis < 3 or n < 2:
             return None
-        frames = FitsFrames(hdus, hdu, shape[:-2], (int(np.prod(shape[:-2], dtype=np.int64)), *shape[-2:]), dtype,
-                            p, blanks)
-        hdus = None  # (kept open by the frames)
-        return frames
-    except Noise2xError:
+        return FitsFrames(hdus, hdu, shape[:-2], (n, *shape[-2:]), dtype, p, blanks)
+
+    return _kept_open(hdus, make, p)
+
+
+def _kept_open(handle: Any, make: Callable[[], StackFrames | None], p: Path) -> StackFrames | None:
+    """The frames ``make()`` gives, which keep the open file ``handle``; it is closed where ``make`` gives none
+    or fails (a failure other than ours as one InputError)."""
+    try:
+        frames = make()
+    except BaseException as exc:
+        handle.close()
+        if isinstance(exc, Exception) and not isinstance(exc, Noise2xError):
+            raise _unreadable(p, exc) from None
         raise
-    except Exception as exc:
-        raise _unreadable(p, exc) from None
-    finally:
-        if hdus is not None:
-            hdus.close()
+    if frames is None:
+        handle.close()
+    return frames
 
 
 def _tiff_frames(p: Path, dtype: Any, blanks: bool) -> TiffFrames | None:
@@ -663,7 +672,8 @@ def _tiff_frames(p: Path, dtype: Any, blanks: bool) -> TiffFrames | None:
         raise
     except Exception as exc:
         raise _unreadable(p, exc) from None
-    try:
+
+    def make() -> TiffFrames | None:
         if len(tif.series) != 1:
             return None
         s = tif.series[0]
@@ -677,20 +687,12 @@ def _tiff_frames(p: Path, dtype: Any, blanks: bool) -> TiffFrames | None:
         c = shape[k + 2] if chans else None
         if c not in (None, 3, 4):
             return None  # (read whole: its error says what is wrong)
-        page = int(np.prod(s.keyframe.shape, dtype=np.int64))
-        if page != shape[y] * shape[x] * (c or 1):
+        if int(np.prod(s.keyframe.shape, dtype=np.int64)) != shape[y] * shape[x] * (c or 1):
             return None
-        frames = TiffFrames(tif, s.pages, (n, shape[y], shape[x]) + ((3,) if c else ()),
-                            (shape[y], shape[x]) + ((c,) if c else ()), dtype, p, blanks)
-        tif = None  # (kept open by the frames)
-        return frames
-    except Noise2xError:
-        raise
-    except Exception as exc:
-        raise _unreadable(p, exc) from None
-    finally:
-        if tif is not None:
-            tif.close()
+        return TiffFrames(tif, s.pages, (n, shape[y], shape[x]) + ((3,) if c else ()),
+                          (shape[y], shape[x]) + ((c,) if c else ()), dtype, p, blanks)
+
+    return _kept_open(tif, make, p)
 
 
 def open_stack(path: str | os.PathLike, *, dtype=np.float64,
