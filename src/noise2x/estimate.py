@@ -60,8 +60,15 @@ def data_mask(mask, shape: tuple[int, ...]) -> np.ndarray | None:
 def _box_sum(a: np.ndarray, h: int, w: int) -> np.ndarray:
     """Sums over all h x w windows ('valid'): shape (H-h+1, W-w+1)."""
     c = np.zeros((a.shape[0] + 1, a.shape[1] + 1))
-    c[1:, 1:] = a.cumsum(0).cumsum(1)
-    return c[h:, w:] - c[:-h, w:] - c[h:, :-w] + c[:-h, :-w]
+    if a.dtype == np.float64:  # summed into c and then in place: no other array of a's size
+        np.cumsum(a, axis=0, out=c[1:, 1:])
+        np.cumsum(c[1:, 1:], axis=1, out=c[1:, 1:])
+    else:  # (summed in its own type, as numpy does: float32 sums, integer counts)
+        c[1:, 1:] = a.cumsum(0).cumsum(1)
+    out = c[h:, w:] - c[:-h, w:]
+    out -= c[h:, :-w]
+    out += c[:-h, :-w]
+    return out
 
 
 def _laplace(img: np.ndarray) -> np.ndarray:
