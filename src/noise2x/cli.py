@@ -259,7 +259,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .api import load_model, parse_options
-    from .io import image_kind, open_stack
+    from .io import image_kind, open_stack, stack_frames
     from .noise import parse_noise
 
     if args.model and args.method:
@@ -282,10 +282,12 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         _say(f"model {args.model}: {model.describe()}")
     start = time.perf_counter()
     for n, (src, dst) in enumerate(zip(files, targets), 1):
-        # 8- and 16-bit files are read in float32, which holds them exactly; a TIFF stack or FITS cube frame by
-        # frame (io.open_stack): a large stack is never held whole
+        # a stack of 8- or 16-bit frames is read in float32, which holds them exactly, and a TIFF stack or FITS
+        # cube frame by frame (io.open_stack): a large stack is never held whole. A single image is read in the
+        # float64 it is denoised in: no float32 copy beside it
         integer = image_kind(src) in ("uint8", "uint16")
-        opened = list(open_stack(src, blanks=args.blanks, dtype=np.float32 if integer else np.float64))
+        single = len(stack_frames(src)) == 1
+        opened = list(open_stack(src, blanks=args.blanks, dtype=np.float32 if integer and not single else np.float64))
         _denoise_one(args, n, src, dst, opened, integer, model=model, noise=noise, options=options, start=start,
                      files=files)
     print(f"denoised {len(files)} image(s) in {time.perf_counter() - start:.1f} s -> {args.out}")
@@ -347,7 +349,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
             """Each frame's result: a single image's as denoise returns it, a stack's as its output stores it
             (uint8, uint16 or float32: a fraction of the memory of float64 frames)."""
             for i, frame in enumerate(stack):
-                frame = frame.astype(np.float64)  # (one frame at a time; the values are exact either way)
+                frame = np.asarray(frame, dtype=np.float64)  # (a frame at a time; exact either way)
                 empty = _blank_pixels(frame, args.blanks, args.blank_value)  # (H,W): pixels with no data
                 tally["blank"] += int(np.count_nonzero(empty))
                 if len(stack) > 1 and empty.all():  # a cube's empty plane stays empty
