@@ -9,8 +9,12 @@
 # 2. the methods in $GPU_CHECK_METHODS (default: blindspot neighbor2neighbor) trained MINUTES (default 2) each
 #    with train.preset=auto (= paper on a GPU) on DATA/train400, Gaussian sigma 25, benched on DATA/bsd68.
 # 3. scripts/gpu_speed.py: each method's paper preset in steps/s and GPU memory; inference speed.
-# $GPU_CHECK_PARTS (default: "tests train speed") says which parts run. Each part writes into OUTDIR as it goes (at most 8 files: a lent machine returns no more); the run folders
-# stay in a temporary folder. python is the python3 on the PATH, with src/ on PYTHONPATH.
+# $GPU_CHECK_PARTS (default: "tests train speed") says which parts run. Each part writes into OUTDIR as it
+# goes (at most 8 files: a lent machine returns no more); the run folders stay in a temporary folder. python
+# is the python3 on the PATH, with src/ on PYTHONPATH.
+# On a lent machine (the device tool) ../shared does not travel: copy DATA/train400 and DATA/bsd68 into a
+# folder that .git/info/exclude ignores (e.g. .gpudata), carry it, run with NOISE2X_DATA=.gpudata and
+# OUTDIR=$OUT, and delete the copy afterwards (benchmark data never go into the repository).
 set -u
 out=${1:?usage: NOISE2X_DATA=DATA bash scripts/gpu_check.sh OUTDIR [MINUTES] [SECONDS_PER_METHOD]}
 minutes=${2:-2}
