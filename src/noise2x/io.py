@@ -599,20 +599,10 @@ class FitsFrames(StackFrames):
                  path: Path, blanks: bool) -> None:
         super().__init__(hdus, shape, dtype, path, blanks)
         self._hdu, self._lead = hdu, lead
-        header = hdu.header
-        blank = header.get("BLANK")
-        self._blank = None if blank is None else int(blank) * header.get("BSCALE", 1) + header.get("BZERO", 0)
 
     def _decode(self, i: int) -> np.ndarray:
-        arr = np.asarray(self._hdu.section[tuple(int(k) for k in np.unravel_index(i, self._lead))])
-        if arr.dtype.kind not in "uif":
-            raise InputError(f"{self.path} holds {arr.dtype} samples; expected real numbers (integer or float)")
-        arr = arr.astype(arr.dtype.newbyteorder("="), copy=False)  # FITS is big-endian
-        if self._blank is not None and arr.dtype.kind in "iu":  # as _read_fits: BLANK + BZERO, no data either
-            hit = arr == self._blank
-            if hit.any():
-                arr = np.where(hit, np.nan, arr.astype(np.float64))
-        return arr
+        plane = np.asarray(self._hdu.section[tuple(int(k) for k in np.unravel_index(i, self._lead))])
+        return _fits_values(plane, self._hdu.header, self.path)
 
 
 def _fits_frames(p: Path, dtype: Any, blanks: bool) -> FitsFrames | None:
@@ -1152,6 +1142,13 @@ def _read_fits(p: Path):
     """(N,H,W) stack of the first image HDU (a cube's planes, further axes flattened into N), and its header."""
     # (the data scaled by BSCALE/BZERO: 16-bit with BZERO 32768 reads as uint16)
     data, header = _from_fits_image(p, lambda hdu: (np.array(hdu.data), hdu.header.copy()))
+    data = _fits_values(data, header, p)
+    return data.reshape((-1, *data.shape[-2:])), header
+
+
+def _fits_values(data: np.ndarray, header: Any, p: Path) -> np.ndarray:
+    """FITS data (the whole image or one plane, as astropy scaled it) in native byte order, BLANK values NaN;
+    an InputError for samples that are not real numbers."""
     if data.dtype.kind not in "uif":
         raise InputError(f"{p} holds {data.dtype} samples; expected real numbers (integer or float)")
     data = data.astype(data.dtype.newbyteorder("="), copy=False)  # FITS is big-endian
@@ -1162,7 +1159,7 @@ def _read_fits(p: Path):
         hit = data == int(blank) * header.get("BSCALE", 1) + header.get("BZERO", 0)
         if hit.any():
             data = np.where(hit, np.nan, data.astype(np.float64))
-    return data.reshape((-1, *data.shape[-2:])), header
+    return data
 
 
 def _fits_kind(p: Path) -> str:
