@@ -208,3 +208,27 @@ def test_prediction_in_bands_equals_the_whole_image_prediction(monkeypatch, rgb_
     banded = zs_n2n(noisy, rng=1, steps=5)
     assert len(calls) == 5 and max(calls) <= 8 + 2 * 8             # 37 rows in bands of 8, 8 rows of context
     np.testing.assert_allclose(banded, whole, atol=1e-4)
+
+
+@pytest.mark.parametrize("method,options", [("zs_n2n", {"steps": 2}),
+                                            ("mash", {"ratio": 0.5, "steps": 2, "predictions": 1})])
+def test_zero_shot_methods_run_on_the_device_asked_for(method, options, gray_image):
+    """`denoise --method zs_n2n|mash --device D` trains on D (models' devices; the other direct methods refuse
+    any but the CPU): auto is a CUDA GPU when there is one; a device not here is one clear error."""
+    from noise2x import api
+
+    noisy = gray_image + 25 * np.random.default_rng(2).standard_normal(gray_image.shape)
+    info: dict = {}
+    api.denoise(noisy, method=method, options=options, device="cpu", info=info)
+    assert info["device"] == "cpu"
+    info = {}
+    api.denoise(noisy, method=method, options=options, info=info)
+    assert info["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(UsageError, match=f"^{method}: device cuda requested but no CUDA GPU is available"):
+            api.denoise(noisy, method=method, options=options, device="cuda")
+    with pytest.raises(UsageError, match=f"^{method}: unknown device 'tpu'"):
+        api.denoise(noisy, method=method, options=options, device="tpu")
+    info = {}  # a device among the method's options comes first
+    api.denoise(noisy, method=method, options={**options, "device": "cpu"}, device="auto", info=info)
+    assert info["device"] == "cpu"

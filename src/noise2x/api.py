@@ -296,6 +296,12 @@ def denoise(
     options : dict, optional
         Method options (the CLI's ``--set key=value``); with a model, options
         of the method it was trained with (e.g. ``posterior_mean=false``).
+    device : str
+        Where a model, ``zs_n2n`` or ``mash`` runs: ``auto`` (a CUDA GPU,
+        else Apple's MPS, else the CPU), ``cpu``, ``cuda``, ``cuda:N`` or
+        ``mps``. The other direct methods run on the CPU (another device
+        given for them is a UsageError, or a note when the method was chosen
+        here).
     colour : str
         How a one-channel (gray) model denoises a multi-channel image:
         ``auto`` (default), ``luma`` (an RGB image's luminance and chrominance
@@ -429,18 +435,22 @@ def denoise(
         info["method"] = method
     # settings of a model's inference that a direct method has no use for: an error when the method was
     # asked for, a note when it was chosen here (the same image may go to a model another time)
+    takes = method_options(resolve_direct(method))
+    on_device = "device" in takes  # zs_n2n and mash train on the device (see below)
     unused = [f"{name}={value}" for name, value, used in (
         ("tile", tile, tile is not None), ("overlap", overlap, overlap != 32), ("tta", tta, bool(tta)),
-        ("device", device, device not in ("auto", "cpu"))) if used]
+        ("device", device, device not in ("auto", "cpu") and not on_device)) if used]
     if unused:
         line = (f"{', '.join(unused)} appl{'y' if len(unused) > 1 else 'ies'} to models; method {method} "
-                f"denoises the whole image on the CPU")
+                f"denoises the whole image{'' if on_device else ' on the CPU'}")
         if not chosen:
             raise UsageError(line)
         if progress is not None:
             progress(f"{line}: {', '.join(u.split('=')[0] for u in unused)} ignored")
+    if on_device and "device" not in (options or {}):  # (a device set among the options comes first)
+        options = {**(options or {}), "device": device}
     if precision != "fp32":  # a direct method that takes it (zs_n2n, mash); else an error, or a note when chosen here
-        if "precision" in method_options(resolve_direct(method)):
+        if "precision" in takes:
             options = {**(options or {}), "precision": precision}
         elif not chosen:
             raise UsageError(f"precision {precision} applies to models, zs_n2n and mash; method {method} has no "

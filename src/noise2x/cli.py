@@ -38,6 +38,14 @@ def _bf16_note(precision: str | None, device: str) -> None:
         _say(note)
 
 
+def _on_device(method: str | None) -> bool:
+    """Whether ``denoise --method METHOD`` (or no method: a model) runs on ``--device`` (models, zs_n2n, mash)."""
+    from .api import direct_methods, method_options
+
+    fn = direct_methods().get(method) if method else None
+    return not method or (fn is not None and "device" in method_options(fn))
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that raises UsageError instead of exiting, so main() prints one line."""
 
@@ -276,7 +284,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         from .predict import check_precision, resolve_device
 
         check_precision(args.precision, resolve_device(args.device))
-    _bf16_note(args.precision, "cpu" if args.method else args.device)
+    _bf16_note(args.precision, args.device if _on_device(args.method) else "cpu")
     model = load_model(args.model) if args.model else None
     if model is not None:
         _say(f"model {args.model}: {model.describe()}")
@@ -706,7 +714,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="leave out inputs whose output exists (outputs are written whole or not at all), "
                         "to continue a run that stopped")
     d.add_argument("--device", default="auto",
-                   help="auto, cpu, cuda, mps (models; the direct methods run on the CPU)")
+                   help="auto, cpu, cuda, mps (models, zs_n2n and mash; the other direct methods run on the CPU)")
     d.set_defaults(func=cmd_denoise)
 
     t = sub.add_parser("train", help="train a method on a folder of images")

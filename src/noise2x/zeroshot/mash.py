@@ -52,7 +52,7 @@ import torch
 from ..errors import UsageError
 from ..io import to_8bit_units
 from .nets import (BAND_PIXELS, MaskedUNet, Reporter, autocast, check_precision, checked_in_8bit_units, from_tensor,
-                   in_bands, make_generators, new_network, to_tensor)
+                   in_bands, make_generators, new_network, to_tensor, zero_shot_device)
 
 __all__ = [
     "mash",
@@ -250,16 +250,16 @@ def masked_average(net: torch.nn.Module, x: torch.Tensor, ratio: float, count: i
         if ratio * count < 1:
             raise UsageError(f"mash: averaging hidden entries only needs predictions x ratio >= 1, "
                              f"got {count} x {ratio}")
-        u = torch.rand(tuple(x.shape), generator=generator)
+        u = torch.rand(tuple(x.shape), generator=generator).to(x.device)
         seen = torch.zeros_like(x)
-    with torch.no_grad(), autocast(precision):
+    with torch.no_grad(), autocast(precision, x.device):
         for j in range(count):
             if hidden_only:
                 hidden = (torch.remainder(u + j / count, 1.0) < ratio).to(torch.float32)
                 total += in_bands(net, x * (1.0 - hidden), margin=_BAND_MARGIN, align=32).float() * hidden
                 seen += hidden
             else:
-                keep = sample_keep_mask(tuple(x.shape), ratio, generator=generator, per_pixel=per_pixel)
+                keep = sample_keep_mask(tuple(x.shape), ratio, generator=generator, per_pixel=per_pixel).to(x.device)
                 total += in_bands(net, x * keep, margin=_BAND_MARGIN, align=32).float()
     return total / seen if hidden_only else total / count
 
@@ -519,7 +519,7 @@ def _train(
     """
     # channels-last weights make the convolutions run channels-last (faster on CPUs, BENCHMARKS.md)
     if init is None:
-        init = new_network(MaskedUNet, x.shape[1], int(cfg["width"]), gen=gen)
+        init = new_network(MaskedUNet, x.shape[1], int(cfg["width"]), gen=gen, device=x.device)
     net = init.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), lr=float(cfg["lr"]))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, steps))
@@ -537,8 +537,9 @@ def _train(
             ts = target[..., top: top + ch, left: left + cw]
         else:
             xs, ts = x, target
-        keep = sample_keep_mask(tuple(xs.shape), ratio, generator=gen, per_pixel=per_pixel)
-        with autocast(precision):
+        # every draw on the CPU generator (the same draws on every device), then moved to x's device
+        keep = sample_keep_mask(tuple(xs.shape), ratio, generator=gen, per_pixel=per_pixel).to(x.device)
+        with autocast(precision, x.device):
             loss = masked_l1(net(xs * keep), ts, 1.0 - keep)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -546,8 +547,9 @@ def _train(
             norms.append(torch.nn.utils.clip_grad_norm_(net.parameters(), clip))
         opt.step()
         sched.step()
-        loss_value = float(loss.detach())
-        report.step(i, loss_value)
+        if report.due(i) or i == steps - 1:  # (reading the loss waits for a GPU: only when it is shown or kept)
+            loss_value = float(loss.detach())
+            report.step(i, loss_value)
         if on_step is not None:
             new_target = on_step(i, net)
             if new_target is not None:
@@ -706,6 +708,7 @@ def probe_correlation(
     rng: Any = None,
     progress: Callable[[str], None] | None = None,
     preset: str = "cpu",
+    device: str = "auto",
     **options: Any,
 ) -> dict[str, Any]:
     """MASH's steps 1-2 alone: how correlated the noise of ``noisy`` looks, and the ratio MASH would use.
@@ -719,6 +722,8 @@ def probe_correlation(
     progress : callable, optional
         Receives progress lines.
     preset : {"cpu", "paper", "code"}
+        As for :func:`mash`.
+    device : str
         As for :func:`mash`.
     **options
         Any of :func:`mash`'s training options (``probe_steps``, ``predictions``,
@@ -736,9 +741,10 @@ def probe_correlation(
         map to 8-bit units; 0 and 1 for 8-bit and larger units).
     """
     cfg = _config(preset, options)
+    dev = zero_shot_device(device, "mash")
     image, units = checked_in_8bit_units(noisy, name="mash input")
     _, gen = make_generators(rng)
-    found = _probe(to_tensor(image), image, cfg=cfg, gen=gen, progress=progress)
+    found = _probe(to_tensor(image, dev), image, cfg=cfg, gen=gen, progress=progress)
     del found["_nets"]
     return {**found, "units": units}
 
@@ -777,6 +783,7 @@ def mash(
     probe_window: int | None = None,
     precision: str = "fp32",
     average: str = "all",
+    device: str = "auto",
 ) -> np.ndarray:
     """Denoise one image with MASH (masked and shuffled blind-spot training on that image alone).
 
@@ -887,6 +894,14 @@ def mash(
         predictions that hid it (:func:`masked_average`, ``hidden_only``).
         The probes (steps 1-2) always use ``all``, on which step 2's
         thresholds were set.
+    device : str
+        Where the networks train and predict: ``auto`` (a CUDA GPU when
+        there is one, else the CPU), ``cpu``, ``cuda``, ``cuda:N`` or
+        ``mps``. Every random draw (initial weights, masks, crops, shuffles)
+        comes from a generator on the CPU whatever the device, so a seed
+        makes the same draws everywhere and the results differ only by the
+        devices' arithmetic (step 2 may then read a gap next to a threshold
+        the other way).
 
     Returns
     -------
@@ -898,6 +913,7 @@ def mash(
     if average not in _AVERAGE:
         raise UsageError(f"mash: average must be one of {', '.join(_AVERAGE)}, got '{average}'")
     check_precision(precision, "mash")
+    dev = zero_shot_device(device, "mash")
     cfg = _config(preset, {
         "steps": steps, "probe_steps": probe_steps, "predictions": predictions, "lr": lr, "crop": crop,
         "width": width, "eps_low": eps_low, "eps_high": eps_high, "gray_eps_low": gray_eps_low,
@@ -917,10 +933,11 @@ def mash(
     image, units = checked_in_8bit_units(noisy, name="mash input")
     start = time.perf_counter()
     np_rng, gen = make_generators(rng)
-    x = to_tensor(image)
+    x = to_tensor(image, dev)
     size = f"{image.shape[0]}x{image.shape[1]}"
     say = progress or (lambda _msg: None)
-    details: dict[str, Any] = {"preset": preset, **cfg, "units": units, "precision": precision, "average": average}
+    details: dict[str, Any] = {"preset": preset, **cfg, "units": units, "precision": precision, "average": average,
+                               "device": str(dev)}
     hidden_only = average == "hidden"
     lowest = float(ratio) if ratio is not None else min(cfg["ratio_low"], cfg["ratio_medium"], cfg["ratio_high"])
     if hidden_only and cfg["predictions"] * lowest < 1:
@@ -957,7 +974,7 @@ def mash(
         details.update({"shuffled": True, "flat_fraction": float(flat.mean()) if flat.size else 0.0})
         say(f"mash {size}: shuffling {int(flat.sum())} of {flat.size} tiles ({cfg['tile']}x{cfg['tile']}) "
             "in flat regions")
-        return to_tensor(local_shuffle(image, flat, tile=cfg["tile"], rng=np_rng))
+        return to_tensor(local_shuffle(image, flat, tile=cfg["tile"], rng=np_rng), dev)
 
     report = Reporter(progress, f"mash {size} ratio {chosen:g}", cfg["steps"])
     net, loss_value = _train(x, ratio=chosen, steps=cfg["steps"], cfg=cfg, gen=gen, report=report,

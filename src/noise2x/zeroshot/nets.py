@@ -37,6 +37,7 @@ __all__ = [
     "PRECISIONS",
     "check_precision",
     "autocast",
+    "zero_shot_device",
 ]
 
 _SCALE = 255.0
@@ -52,9 +53,26 @@ def check_precision(precision: str, method: str) -> None:
         raise UsageError(f"{method}: precision must be fp32 or bf16, got {precision!r}")
 
 
-def autocast(precision: str) -> Any:
-    """``torch.autocast`` in bfloat16 on the CPU for ``"bf16"``; a context that does nothing for ``"fp32"``."""
-    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+def autocast(precision: str, device: torch.device | str = "cpu") -> Any:
+    """``torch.autocast`` in bfloat16 on ``device``'s kind for ``"bf16"``; a context that does nothing for ``"fp32"``."""
+    kind = device.type if isinstance(device, torch.device) else str(device).split(":")[0]
+    return torch.autocast(kind, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def zero_shot_device(device: Any, method: str) -> torch.device:
+    """The torch device a zero-shot method runs on: ``"auto"`` (a CUDA GPU when there is one, else the
+    CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``; a UsageError naming ``method`` for one that
+    is unknown or not available here.
+
+    Only the arithmetic moves to the device: every random draw (initial weights, masks, crops, shuffles)
+    comes from a generator on the CPU, so a seed gives the same draws on every device.
+    """
+    from ..predict import resolve_device
+
+    try:
+        return resolve_device("auto" if device is None else device)
+    except UsageError as exc:
+        raise UsageError(f"{method}: {exc}") from None
 
 
 #: Inference on an image of more pixels than this runs in horizontal bands
@@ -121,15 +139,16 @@ def checked_in_8bit_units(noisy: Any, *, name: str) -> tuple[np.ndarray, dict[st
     return (image - offset) * scale, {"offset": offset, "scale": scale}
 
 
-def to_tensor(image: np.ndarray) -> torch.Tensor:
-    """(H,W) or (H,W,C) numpy image in 8-bit units -> (1,C,H,W) float32 tensor in [0,1] units."""
+def to_tensor(image: np.ndarray, device: torch.device | str | None = None) -> torch.Tensor:
+    """(H,W) or (H,W,C) numpy image in 8-bit units -> (1,C,H,W) float32 tensor in [0,1] units (on ``device``)."""
     arr = image[..., None] if image.ndim == 2 else image
-    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1) / _SCALE, dtype=np.float32))[None]
+    tensor = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1) / _SCALE, dtype=np.float32))[None]
+    return tensor if device is None else tensor.to(device)
 
 
 def from_tensor(tensor: torch.Tensor, like: np.ndarray) -> np.ndarray:
-    """(1,C,H,W) tensor in [0,1] units -> float64 numpy image of ``like``'s shape, in 8-bit units."""
-    arr = tensor.detach()[0].to(torch.float64).numpy().transpose(1, 2, 0) * _SCALE
+    """(1,C,H,W) tensor in [0,1] units (on any device) -> float64 numpy image of ``like``'s shape, in 8-bit units."""
+    arr = tensor.detach()[0].to("cpu", torch.float64).numpy().transpose(1, 2, 0) * _SCALE
     return np.ascontiguousarray(arr.reshape(like.shape))
 
 
@@ -155,14 +174,16 @@ def _init_weights(module: nn.Module, gen: torch.Generator) -> None:
                 nn.init.uniform_(m.bias, -bound, bound, generator=gen)
 
 
-def new_network(cls: type[nn.Module], *args: Any, gen: torch.Generator, **kwargs: Any) -> nn.Module:
-    """Build ``cls(*args, **kwargs)`` without touching torch's global RNG, initialised from ``gen``."""
+def new_network(cls: type[nn.Module], *args: Any, gen: torch.Generator, device: torch.device | str | None = None,
+                **kwargs: Any) -> nn.Module:
+    """Build ``cls(*args, **kwargs)`` without touching torch's global RNG, initialised from ``gen`` (a CPU
+    generator: the weights are drawn on the CPU, so a seed gives the same network on every ``device``)."""
     with torch.device("meta"):
         net = cls(*args, **kwargs)
     net = net.to_empty(device="cpu")
     with torch.no_grad():
         _init_weights(net, gen)
-    return net
+    return net if device is None else net.to(device)
 
 
 def _conv(cin: int, cout: int, slope: float) -> list[nn.Module]:
@@ -243,14 +264,17 @@ class Reporter:
         self.progress, self.label, self.total = progress, label, total
         self.every = max(1, math.ceil(total / max(1, lines)))
 
+    def due(self, i: int) -> bool:
+        """Whether step ``i`` (0-based) gets a progress line."""
+        done = i + 1
+        return self.progress is not None and (done % self.every == 0 or done == self.total)
+
     def step(self, i: int, loss: float | None = None) -> None:
         """Report step ``i`` (0-based) when it is due."""
-        if self.progress is None:
-            return
-        done = i + 1
-        if done % self.every == 0 or done == self.total:
+        if self.due(i):
+            assert self.progress is not None
             tail = f", loss {loss:.4g}" if loss is not None else ""
-            self.progress(f"{self.label}: step {done}/{self.total}{tail}")
+            self.progress(f"{self.label}: step {i + 1}/{self.total}{tail}")
 
 
 def in_bands(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, margin: int, align: int = 1,

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from ..errors import UsageError
 from .nets import (NoiseNet, Reporter, autocast, check_precision, checked_in_8bit_units, from_tensor, in_bands,
-                   make_generators, new_network, to_tensor)
+                   make_generators, new_network, to_tensor, zero_shot_device)
 
 __all__ = ["zs_n2n", "pair_downsample", "zs_n2n_loss", "training_tiles", "PRESETS"]
 
@@ -146,6 +146,7 @@ def zs_n2n(
     tile: int | None = None,
     tiles: int | None = None,
     precision: str = "fp32",
+    device: str = "auto",
 ) -> np.ndarray:
     """Denoise one image with Zero-Shot Noise2Noise (trained on that image alone).
 
@@ -186,7 +187,14 @@ def zs_n2n(
         ``bf16``: the training steps' forward passes and the prediction run
         under ``torch.autocast`` in bfloat16 (the weights and Adam's state
         stay float32); about 1.7 times as fast on a CPU with bfloat16
-        instructions, 0.015 dB lower (BENCHMARKS.md, "bf16 (mixed-precision) training").
+        instructions, 0.015 dB lower (BENCHMARKS.md, "bf16 (mixed-precision) training"). On a GPU
+        in bfloat16 too.
+    device : str
+        Where the network trains and predicts: ``auto`` (a CUDA GPU when
+        there is one, else the CPU), ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+        The initial weights are drawn on the CPU whatever the device, so a
+        seed starts from the same network everywhere (the results then
+        differ only by the devices' arithmetic).
 
     Returns
     -------
@@ -212,12 +220,13 @@ def zs_n2n(
         raise UsageError("zs_n2n: need steps >= 0, width >= 1, step_size >= 1, lr > 0, 0 < gamma <= 1, "
                          "tile 0 (whole image) or >= 4 and tiles >= 1")
     check_precision(precision, "zs_n2n")
+    dev = zero_shot_device(device, "zs_n2n")
     image, units = checked_in_8bit_units(noisy, name="zs_n2n input")
     start = time.perf_counter()
     _, gen = make_generators(rng)
     # channels-last: the convolutions of this wide, shallow net run faster on CPUs (BENCHMARKS.md)
-    x = to_tensor(image).contiguous(memory_format=torch.channels_last)
-    net = new_network(NoiseNet, x.shape[1], width_, gen=gen).to(memory_format=torch.channels_last)
+    x = to_tensor(image, dev).contiguous(memory_format=torch.channels_last)
+    net = new_network(NoiseNet, x.shape[1], width_, gen=gen, device=dev).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(net.parameters(), lr=float(cfg["lr"]))
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=step_size_, gamma=float(cfg["gamma"]))
     h, w = image.shape[:2]
@@ -231,17 +240,18 @@ def zs_n2n(
     report = Reporter(progress, what, steps_)
     loss_value = float("nan")
     for i in range(steps_):
-        with autocast(precision):
+        with autocast(precision, dev):
             loss = zs_n2n_loss(net, xs)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
-        loss_value = float(loss.detach())
-        report.step(i, loss_value)
-    with torch.no_grad(), autocast(precision):
+        if report.due(i) or i == steps_ - 1:  # (reading the loss waits for a GPU: only when it is shown or kept)
+            loss_value = float(loss.detach())
+            report.step(i, loss_value)
+    with torch.no_grad(), autocast(precision, dev):
         out = x - in_bands(net, x, margin=8).float()
     if info is not None:
-        info.update({"preset": preset, **cfg, "precision": precision, "units": units,
+        info.update({"preset": preset, **cfg, "precision": precision, "device": str(dev), "units": units,
                      "final_loss": loss_value, "seconds": time.perf_counter() - start})
     return from_tensor(out, image) / units["scale"] + units["offset"]
