@@ -21,6 +21,7 @@ from the same weights and masks as on the CPU; the results differ only by the de
 Usage::
 
     python scripts/gpu_zeroshot.py OUT.json [--data DIR] [--parts table,paper,large] [--images 4]
+                                   [--noises "SPEC;SPEC"] [--methods zs_n2n,mash] [--resume EARLIER.json]
     python scripts/gpu_zeroshot.py --show OUT.json [--cpu benchmarks/zeroshot_cbsd68_256.json]
                                    [--cpu-large benchmarks/zeroshot_large.json]
 """
@@ -66,7 +67,7 @@ QUICK = {"zs_n2n": {"steps": 5}, "mash": {"steps": 5, "probe_steps": 5, "predict
 
 
 def run_crops(result: dict[str, Any], part: str, files: list[Path], out: Path, device: str,
-              quick: bool = False) -> None:
+              quick: bool = False, noises: tuple[str, ...] = NOISES, methods: tuple[str, ...] | None = None) -> None:
     """The table or paper part: every method of ``RUNS[part]`` on every crop and noise, saved run by run."""
     import torch
 
@@ -77,12 +78,12 @@ def run_crops(result: dict[str, Any], part: str, files: list[Path], out: Path, d
 
     rows = result.setdefault(part, [])
     done = {(r["noise"], r["file"], r["method"]) for r in rows}
-    for spec in NOISES:
+    for spec in noises:
         for i, path in enumerate(files):
             clean = centre_crop(read_image(path), 256)
             noisy = protocol_noisy(clean, spec, index=i)
             for name, (fn, options) in RUNS[part].items():
-                if (spec, path.name, name) in done:
+                if (spec, path.name, name) in done or (methods and name not in methods):
                     continue
                 info: dict[str, Any] = {}
                 torch.cuda.synchronize() if torch.cuda.is_available() else None
@@ -146,8 +147,10 @@ def show(path: Path, cpu: Path | None, cpu_large: Path | None) -> str:
     """Markdown tables of a run, beside the CPU's figures for the same crops where given."""
     run = json.loads(path.read_text())
     meta = run["meta"]
-    lines = [f"Run: `{meta['command']}` ({meta['date']}, {meta['gpu']}, torch {meta['torch']}, "
-             f"{meta.get('wall_s', 0) / 60:.1f} min).", ""]
+    lines = [f"Run{'s' if meta.get('earlier') else ''}: "
+             + "; then ".join(f"`{m['command']}` ({m['date']}, {m['gpu']}, torch {m['torch']}, "
+                              f"{m.get('wall_s', 0) / 60:.1f} min)" for m in [*meta.get("earlier", []), meta])
+             + ".", ""]
     cpu_table = json.loads(cpu.read_text())["table"] if cpu else {}
     for part, title in (("table", "default (`cpu`) preset"), ("paper", "papers' settings (`preset=paper`)")):
         rows = run.get(part) or []
@@ -201,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", type=int, default=4, help="crops (the first N CBSD68 images)")
     parser.add_argument("--sizes", default="1024,3000x4000", help="sizes of the large part")
     parser.add_argument("--device", default="cuda")
+    parser.add_argument("--noises", default=";".join(NOISES), help="semicolon list of the table's noises to run")
+    parser.add_argument("--methods", help="comma list of the table's methods to run (default: all)")
+    parser.add_argument("--resume", type=Path, help="an earlier run's JSON: its runs are kept, not re-run")
     parser.add_argument("--quick", action="store_true", help="tiny trainings: checks the script, not the methods")
     parser.add_argument("--show", action="store_true", help="print the tables of OUT (a finished run)")
     parser.add_argument("--cpu", type=Path, help="the CPU's zero-shot JSON, for --show")
@@ -233,13 +239,19 @@ def main(argv: list[str] | None = None) -> int:
                                                                                         time.gmtime()),
                                        "_t0": time.perf_counter()}}
     result["meta"]["quick"] = args.quick
+    if args.resume:
+        earlier = json.loads(args.resume.read_text())
+        result.update({k: v for k, v in earlier.items() if k != "meta"})
+        result["meta"]["earlier"] = [*earlier["meta"].get("earlier", []), earlier["meta"]]
+    noises = tuple(n for n in args.noises.split(";") if n)
+    methods = tuple(m for m in (args.methods or "").split(",") if m) or None
     warm = 128 + 25 * np.random.default_rng(0).standard_normal((64, 64))
     zs_n2n(warm, steps=3, device=args.device)  # CUDA's start-up, outside the timed runs
     for part in parts:
         if part == "large":
             run_large(result, files, [s for s in args.sizes.split(",") if s], args.out, args.device, args.quick)
         else:
-            run_crops(result, part, files, args.out, args.device, args.quick)
+            run_crops(result, part, files, args.out, args.device, args.quick, noises, methods)
     result["meta"]["wall_s"] = time.perf_counter() - result["meta"]["_t0"]
     save(args.out, result)
     return 0

@@ -43,7 +43,7 @@ __all__ = [
 _SCALE = 255.0
 
 #: The zero-shot methods' ``precision``: ``fp32``, or ``bf16`` (their steps and predictions under
-#: ``torch.autocast`` in bfloat16 on the CPU; the weights and Adam's state stay float32).
+#: ``torch.autocast`` in bfloat16 on their device; the weights and Adam's state stay float32).
 PRECISIONS = ("fp32", "bf16")
 
 
