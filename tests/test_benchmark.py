@@ -298,3 +298,40 @@ def test_auto_noise_is_the_choice_told_the_noise(tiny_set):
     assert "noise not given" in auto["notes"] and "noise not given" not in told["notes"]
     assert all("estimated sigma" in e["auto"] for e in auto["per_image"])
     assert all(e["auto"].startswith("sigma 25 given") for e in told["per_image"])
+
+
+def test_bench_runs_on_the_device_asked_for(tiny_set, tmp_path, monkeypatch):
+    """`noise2x bench --device D`: zs_n2n (and mash, models, training) run on D, recorded per image and for the
+    run; a device not here fails before any work; a run kept off the GPU is reported as a CPU run."""
+    import torch
+
+    from noise2x import benchmark
+
+    result = run_bench(["zs_n2n"], dataset=tiny_set, noise="gaussian:sigma=25", limit=1, device="cpu",
+                       options={"steps": 2}, warmup=False)
+    row = {r["method"]: r for r in result["rows"]}["zs_n2n"]
+    assert result["device"] == "cpu" and [e["device"] for e in row["per_image"]] == ["cpu"]
+    seen: list[str] = []
+
+    def spy(noisy, *, rng=None, device="auto"):  # a direct method that takes a device, as zs_n2n and mash do
+        seen.append(device)
+        return noisy
+
+    run_bench(["spy"], registry={"spy": spy}, dataset=tiny_set, noise="gaussian:sigma=25", limit=1, device="cpu",
+              warmup=False)
+    run_bench(["spy"], registry={"spy": spy}, dataset=tiny_set, noise="gaussian:sigma=25", limit=1, device="cpu",
+              warmup=False, options={"device": "auto"})  # the method's own option comes first
+    assert seen == ["cpu", "auto"]
+    if not torch.cuda.is_available():
+        with pytest.raises(UsageError, match="device cuda requested but no CUDA GPU is available"):
+            run_bench(["nlm"], dataset=tiny_set, noise="gaussian:sigma=25", device="cuda")
+    # the report names the GPU only when the run used it
+    monkeypatch.setattr(benchmark, "machine_info", lambda: {"cuda_device": "NVIDIA H200", "usable_cores": 16,
+                                                            "cpu_model": "X"})
+    run = run_bench(["nlm"], dataset=tiny_set, noise="gaussian:sigma=25", limit=1, warmup=False)
+    older = {k: v for k, v in run.items() if k != "device"}  # a JSON from before the device was recorded
+    for run, where in (({**run, "device": "cuda"}, "GPU NVIDIA H200"), ({**run, "device": "cpu"}, "CPU, 16 cores (X)"),
+                       ({**run, "device": "cuda:0"}, "GPU NVIDIA H200"), (older, "GPU NVIDIA H200")):
+        written = write_outputs(run, tmp_path / f"r{len(where)}{run.get('device')}.json")
+        report = next(p for p in written if p.suffix == ".md").read_text()
+        assert f"- machine: {where}\n" in report, report

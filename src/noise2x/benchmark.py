@@ -131,7 +131,7 @@ class _Method:
 
 def _train(
     name: str, *, spec: Any, train_data: Path, budget_minutes: float, options: dict[str, Any],
-    workdir: Path, progress: Callable[[str], None] | None, precision: str = "fp32",
+    workdir: Path, progress: Callable[[str], None] | None, precision: str = "fp32", device: str = "auto",
 ) -> tuple[Callable[..., np.ndarray], dict[str, Any]]:
     """Train a trainable method per PROTOCOL (noisy train400, seeds 1000 + j) and return its predictor."""
 
@@ -140,34 +140,35 @@ def _train(
     start = time.perf_counter()
     model = api.train(
         name, data=train_data, out=workdir / f"{name}.safetensors", add_noise=str(spec),
-        minutes=budget_minutes, seed=0, overrides=[f"{k}={v}" for k, v in options.items()],
+        minutes=budget_minutes, seed=0, overrides=[f"{k}={v}" for k, v in options.items()], device=device,
     )
     seconds = time.perf_counter() - start
 
     def predict(noisy: np.ndarray, *, info: dict[str, Any]) -> np.ndarray:
-        return api.denoise(noisy, model=model, info=info, precision=precision)
+        return api.denoise(noisy, model=model, info=info, precision=precision, device=device)
 
     extra = {"train_seconds": round(seconds, 1), "budget_minutes": budget_minutes, "train_data": str(train_data)}
     return predict, extra
 
 
-def _auto(colour: str, precision: str = "fp32", *, told: bool = False) -> Callable[..., np.ndarray]:
+def _auto(colour: str, precision: str = "fp32", *, told: bool = False, device: str = "auto") -> Callable[..., np.ndarray]:
     def auto(noisy: np.ndarray, *, info: dict[str, Any]) -> np.ndarray:
         """`noise2x denoise IMAGE` with no options: the noise is estimated, never given (see pretrained.choose)."""
-        return api.denoise(noisy, info=info, colour=colour, precision=precision)
+        return api.denoise(noisy, info=info, colour=colour, precision=precision, device=device)
 
     def auto_noise(noisy: np.ndarray, *, noise: Any, info: dict[str, Any]) -> np.ndarray:
         """`noise2x denoise IMAGE --noise SPEC`: the same choice, told the benchmark's noise."""
-        return api.denoise(noisy, noise=noise, info=info, colour=colour, precision=precision)
+        return api.denoise(noisy, noise=noise, info=info, colour=colour, precision=precision, device=device)
 
     return auto_noise if told else auto
 
 
-def _model_predictor(path: Path, colour: str = "auto", precision: str = "fp32") -> Callable[..., np.ndarray]:
+def _model_predictor(path: Path, colour: str = "auto", precision: str = "fp32",
+                     device: str = "auto") -> Callable[..., np.ndarray]:
     model = api.load_model(path)
 
     def predict(noisy: np.ndarray, *, info: dict[str, Any]) -> np.ndarray:
-        return api.denoise(noisy, model=model, info=info, colour=colour, precision=precision)
+        return api.denoise(noisy, model=model, info=info, colour=colour, precision=precision, device=device)
 
     return predict
 
@@ -226,6 +227,7 @@ def run_bench(
     train_data: str | os.PathLike | None = None,
     colour: str = "auto",
     precision: str = "fp32",
+    device: str = "auto",
 ) -> dict[str, Any]:
     """Benchmark methods on one dataset and one noise, following PROTOCOL.md.
 
@@ -271,6 +273,13 @@ def run_bench(
         methods, ``auto``'s shipped models; ``noise2x.predict.PRECISIONS``)
         and of the direct methods that take a ``precision`` option (zs_n2n, mash);
         the others run as they always do.
+    device : str, default "auto"
+        Where the models (model files, trained methods, ``auto``'s shipped
+        models) and the direct methods that take a ``device`` option
+        (zs_n2n, mash) run, and the trainable methods train: ``auto`` (a
+        CUDA GPU when there is one), ``cpu``, ``cuda``, ``cuda:N`` or
+        ``mps``; recorded as the result's ``device``. The other direct
+        methods run on the CPU.
 
     Returns
     -------
@@ -292,10 +301,11 @@ def run_bench(
         A method returned an array of the wrong shape or with NaN/inf.
     """
     from .noise import parse_noise, protocol_noisy
-    from .predict import check_colour, check_precision
+    from .predict import check_colour, check_precision, resolve_device
 
     check_colour(colour)
     check_precision(precision)
+    where = str(resolve_device(device))  # (an unknown device, or one not here, fails before any work)
     started = _dt.datetime.now(_dt.timezone.utc)
     wall_start = time.perf_counter()
     spec = parse_noise(noise) if isinstance(noise, str) else noise
@@ -332,7 +342,7 @@ def run_bench(
             model_files[name] = Path(api.model_file(name))
             functions[name] = None
         elif name in ("auto", "auto_noise"):
-            functions[name] = _auto(colour, precision, told=name == "auto_noise")
+            functions[name] = _auto(colour, precision, told=name == "auto_noise", device=device)
         elif name in trainable:
             if budget_minutes is None:
                 raise UsageError(f"method '{name}' is trainable: give a training budget (--budget-minutes)")
@@ -360,19 +370,21 @@ def run_bench(
     with tempfile.TemporaryDirectory(prefix="noise2x-bench-") as workdir:
         for name, fn in functions.items():
             if name in model_files:
-                predictor = _model_predictor(model_files[name], colour, precision)
+                predictor = _model_predictor(model_files[name], colour, precision, device)
                 runner = _Method(model_files[name].stem, predictor, options={}, kind="model")
                 runner.extra.update(_model_extra(model_files[name]))
             elif fn is None:
                 predict, extra = _train(name, spec=spec, train_data=data, budget_minutes=float(budget_minutes),
                                         options=per_method_options[name], workdir=Path(workdir), progress=progress,
-                                        precision=precision)
+                                        precision=precision, device=device)
                 runner = _Method(name, predict, options={}, kind="trainable")
                 runner.extra.update(extra)
             else:
                 options = dict(per_method_options[name])
                 if precision != "fp32" and "precision" in valid[name]:  # zero-shot methods that take it
                     options.setdefault("precision", precision)
+                if "device" in valid[name]:  # (zs_n2n, mash; a device among the options comes first)
+                    options.setdefault("device", device)
                 runner = _Method(name, fn, options=options, kind="direct")
             runners.append(runner)
 
@@ -401,7 +413,7 @@ def run_bench(
                     entry["sigma"] = float(info["sigma"])
                 if "sigma_source" in info:
                     entry["sigma_source"] = str(info["sigma_source"])
-                for key in ("transform", "calibrated", "auto", "colour", "precision"):
+                for key in ("transform", "calibrated", "auto", "colour", "precision", "device"):
                     if key in info:
                         entry[key] = info[key]
                 runner.per_image.append(entry)
@@ -413,6 +425,7 @@ def run_bench(
     return {
         "rows": rows,
         "machine": machine_info(),
+        "device": where,
         "date": started.date().isoformat(),
         "started": started.isoformat(timespec="seconds"),
         "wall_seconds": round(time.perf_counter() - wall_start, 1),
@@ -599,6 +612,8 @@ def _markdown_report(result: Mapping[str, Any]) -> str:
     machine = result.get("machine") or {}
     cores = machine.get("usable_cores") or machine.get("cpu_count")
     device = machine.get("cuda_device")
+    if str(result.get("device") or "cuda").split(":")[0] != "cuda":  # (a run asked to stay off the GPU)
+        device = None
     where = f"GPU {device}" if device else f"CPU, {cores} cores ({machine.get('cpu_model') or 'unknown model'})"
     lines = [
         f"# Benchmark: {result.get('dataset')} with {result.get('noise')}",

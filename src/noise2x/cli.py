@@ -433,8 +433,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if not methods:
         raise UsageError("--methods needs at least one method name")
     kwargs: dict[str, Any] = {"limit": args.limit, "progress": _say, "options": parse_options(args.set),
-                              "colour": args.colour, "precision": args.precision}
-    _bf16_note(args.precision, "auto")  # a model runs on the device "auto" picks
+                              "colour": args.colour, "precision": args.precision, "device": args.device}
+    _bf16_note(args.precision, args.device)  # a model runs on --device
     if args.budget_minutes is not None:
         kwargs["budget_minutes"] = args.budget_minutes
     if args.train_data is not None:
@@ -755,6 +755,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--train-data", help="training images for trainable methods (default: train400 beside "
                                         "the --dataset folder)")
     b.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
+    b.add_argument("--device", default="auto", help="auto, cpu, cuda, mps: where models, zs_n2n and mash run and "
+                   "trainable methods train (the other direct methods run on the CPU)")
     b.add_argument("--colour", choices=("auto", "luma", "channels"), default="auto",
                    help="how gray models (model files, auto's shipped ones) denoise colour images (see denoise)")
     b.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
