@@ -923,3 +923,29 @@ def test_a_truncated_fits_cube_is_refused_in_one_line(tmp_path, capsys):
         assert code == 1 and "cut.fits: File may have been truncated" in _one_error_line(err), err
         assert len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "o.tif").exists()
+
+
+def test_simulate_on_a_fits_cube_to_plain_fits_frame_by_frame(tmp_path, capsys, monkeypatch):
+    """simulate streams a FITS cube to a plain .fits file too: the values and header cards the whole cube gives."""
+    from astropy.io import fits
+
+    from noise2x import io
+
+    cube = np.random.default_rng(4).integers(100, 900, (3, 20, 24)).astype(np.int16)
+    hdu = fits.PrimaryHDU(cube)
+    hdu.header["OBJECT"] = "M31"
+    hdu.writeto(tmp_path / "c.fits")
+    opened = []
+    real = io.write_frames
+    monkeypatch.setattr(io, "write_frames", lambda *a, **k: opened.append(1) or real(*a, **k))
+    assert _run(capsys, "simulate", "gaussian:sigma=5", str(tmp_path / "c.fits"), str(tmp_path / "frames.fits"),
+                "--seed", "3")[0] == 0
+    assert opened == [1]
+    monkeypatch.setattr(io, "write_frames", lambda *a, **k: pytest.fail("streamed"))
+    # the whole cube: as before, through write_image (a .fits.gz output is written whole)
+    assert _run(capsys, "simulate", "gaussian:sigma=5", str(tmp_path / "c.fits"), str(tmp_path / "whole.fits.gz"),
+                "--seed", "3")[0] == 0
+    with fits.open(tmp_path / "frames.fits") as a, fits.open(tmp_path / "whole.fits.gz") as b:
+        np.testing.assert_array_equal(a[0].data, b[0].data)
+        assert a[0].header["OBJECT"] == "M31" and a[0].data.dtype == np.dtype(">f4")
+        assert 4.5 < (a[0].data - cube).std() < 5.5

@@ -226,7 +226,8 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
 def cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .io import StackFrames, open_stack, read_stack_with_alpha, writable_format, write_frames, write_image
+    from .io import (FITS_STREAMED, StackFrames, open_stack, read_stack_with_alpha, writable_format, write_frames,
+                     write_image)
     from .noise import parse_noise
 
     spec = parse_noise(args.noise)
@@ -238,8 +239,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     for i, (src, dst) in enumerate(zip(files, targets)):
         seed = base + i
         dst = dst if dst.suffix else dst.with_suffix(".tif")
-        frames = open_stack(src, blanks=args.blanks)[0] if writable_format(dst) == "TIFF" else None
-        if isinstance(frames, StackFrames):  # a stack to TIFF: read and written a frame at a time
+        fmt = writable_format(dst)
+        streamed = fmt == "TIFF" or (fmt == "FITS" and dst.name.lower().endswith(FITS_STREAMED))
+        frames = open_stack(src, blanks=args.blanks)[0] if streamed else None
+        if isinstance(frames, StackFrames) and (fmt == "TIFF" or len(frames.shape) == 3):
+            # a stack to TIFF, or a gray one to plain FITS: read and written a frame at a time
             with frames:
                 if not (args.blanks and any(np.isnan(f).any() for f in frames)):
                     write_frames(dst, (spec.apply(f, rng=[seed, k]).astype(np.float32) for k, f in enumerate(frames)),
