@@ -1206,3 +1206,37 @@ def test_open_stack_reads_a_fits_cubes_planes_one_at_a_time(tmp_path):
         stack[0]
         with pytest.raises(InputError, match=r"blank.fits \(frame 2\) has 1 NaN/inf value.*blanks=True"):
             stack[1]
+
+
+def test_ten_bit_heif_read_and_written_at_full_depth(tmp_path):
+    """A 10-bit HEIF (cameras' HIF, HDR photos) is read with its 10 bits, not Pillow's 8, in 16-bit units; a
+    uint16 output written as HEIF has 10 bits; `denoise` keeps the depth into .heic and .png outputs."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from noise2x.cli import main
+
+    yy, xx = np.mgrid[0:48, 0:64]
+    smooth = np.stack([20000 + 9000 * np.sin(xx / 7.0), 30000 + 8000 * np.cos(yy / 6.0), 9000 + 300 * (xx + yy)], -1)
+    exif = Image.Exif()
+    exif[0x0110] = "HIF camera"
+    for name, image, mode in (("c.heic", smooth, "RGB;16"), ("g.heic", smooth[..., 0], "L;16")):
+        source = image.astype(np.uint16)
+        pillow_heif.from_bytes(mode=mode, size=(64, 48), data=source.tobytes()).save(
+            tmp_path / name, quality=100, chroma=444, exif=exif.tobytes())
+        assert io.image_kind(tmp_path / name) == "uint16"
+        back = io.read_image(tmp_path / name)
+        assert back.shape == image.shape
+        eight = np.asarray(pillow_heif.open_heif(tmp_path / name), dtype=np.float64) * 257.0  # Pillow's 8 bits
+        eight = eight[..., 0] if image.ndim == 2 and eight.ndim == 3 else eight
+        err, err8 = np.abs(back - source).mean(), np.abs(eight - source).mean()
+        assert err < err8, (err, err8)  # (the lossy codec's own error is the larger part of both)
+        # the two bits more are there: 10-bit samples shifted to 16 bits (multiples of 64), most of them between
+        # the 8-bit levels (multiples of 257) the 8-bit reading gives
+        assert (back % 64 == 0).all() and np.mean(back % 257 != 0) > 0.9
+        io.write_image(tmp_path / f"w{name}", back, kind="uint16", like=tmp_path / name)
+        written = pillow_heif.open_heif(tmp_path / f"w{name}", convert_hdr_to_8bit=False)
+        assert written.info["bit_depth"] == 10 and io.image_kind(tmp_path / f"w{name}") == "uint16"
+        assert np.abs(io.read_image(tmp_path / f"w{name}") - back).mean() < err8
+        assert b"HIF camera" in io.photo_metadata(tmp_path / f"w{name}", 1 if back.ndim == 2 else 3)["exif"]
+    for out, kind in (("o.heic", "uint16"), ("o.png", "uint16"), ("o.jpg", "uint8")):
+        assert main(["denoise", "--method", "bm3d", str(tmp_path / "c.heic"), "--out", str(tmp_path / out)]) == 0
+        assert io.image_kind(tmp_path / out) == kind, out

@@ -134,7 +134,7 @@ def _output_kind(src: Path, dst: Path) -> str | None:
     kind = image_kind(src)
     if writable_format(dst) in ("TIFF", "FITS"):  # integer kinds kept from TIFF and FITS, not from photos
         return kind if writable_format(src) in ("TIFF", "FITS") else "float32"
-    if dst.suffix.lower() == ".png":
+    if dst.suffix.lower() == ".png" or writable_format(dst) == "HEIF":  # (HEIF: 10 bits from a 10-bit HEIF)
         return "uint16" if kind == "uint16" else "uint8"
     return "uint8"
 

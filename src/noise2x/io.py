@@ -74,7 +74,7 @@ _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".web
             ".fits": "FITS", ".fit": "FITS", ".fts": "FITS", ".fz": "FITS", ".fits.gz": "FITS", ".fit.gz": "FITS",
             ".fts.gz": "FITS"}
 _WRITABLE = {"PNG": ("uint8", "uint16"), "JPEG": ("uint8",), "BMP": ("uint8",), "WEBP": ("uint8",), "AVIF": ("uint8",),
-             "HEIF": ("uint8",),
+             "HEIF": ("uint8", "uint16"),
              "TIFF": ("uint8", "uint16", "float32"),
              "FITS": ("uint8", "uint16", "float32")}
 ALPHA_FORMATS = ("PNG", "TIFF", "WEBP")  # (WebP written losslessly; AVIF, lossy, is not trusted with it)
@@ -804,6 +804,8 @@ def image_kind(path: str | os.PathLike) -> str:
             header = _png_header(p)
             if header is not None and header[2] == 16:
                 return "uint16"
+        if _heif_high_bits(p):
+            return "uint16"
         from PIL import Image
 
         _pillow_heif(p)
@@ -831,6 +833,8 @@ def _read_pillow(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
         header = _png_header(p)
         if header is not None and header[2] == 16 and header[3] in (2, 4, 6):
             return _read_png16(p)
+        if _heif_high_bits(p):
+            return _read_heif16(p)
         from PIL import Image, ImageOps
 
         _pillow_heif(p)
@@ -1107,6 +1111,43 @@ def _pillow_heif(p: Path) -> None:
         raise Noise2xError("HEIF files (.heic, .heif) need pillow-heif: pip install 'noise2x[heif]' "
                            "(or pillow-heif)") from None
     pillow_heif.register_heif_opener()
+
+
+def _heif_high_bits(p: Path) -> bool:
+    """Whether ``p`` is a HEIF file of more than 8 bits per sample (10 or 12: cameras' HIF, HDR photos), which
+    Pillow's opener reduces to 8 bits; found from the file's header (nothing is decoded)."""
+    if _FORMATS.get(_suffix(p)) != "HEIF":
+        return False
+    _pillow_heif(p)
+    import pillow_heif
+
+    return int(pillow_heif.open_heif(p, convert_hdr_to_8bit=False).info.get("bit_depth") or 8) > 8
+
+
+def _read_heif16(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """A HEIF file of 10 or 12 bits per sample at its full depth: (image, alpha or None), uint16 in 16-bit units
+    (libheif's samples shifted up to 16 bits, as pillow-heif gives them: a 10-bit 1023 reads 65472), upright
+    (libheif applies the file's rotation and mirroring, as for 8-bit files)."""
+    import pillow_heif
+
+    arr = np.asarray(pillow_heif.open_heif(p, convert_hdr_to_8bit=False))
+    alpha = None
+    if arr.ndim == 3 and arr.shape[-1] in (2, 4):
+        arr, alpha = arr[..., :-1], np.ascontiguousarray(arr[..., -1])
+    if arr.ndim == 3 and (arr.shape[-1] == 1 or (arr[..., :1] == arr).all()):  # a gray image stays gray
+        arr = arr[..., 0]
+    return np.ascontiguousarray(arr, dtype=np.uint16), alpha
+
+
+def _write_heif16(tmp: Path, data: np.ndarray, meta: dict) -> None:
+    """Write uint16 (H,W) or (H,W,3) as a 10-bit HEIF (pillow-heif keeps a 16-bit sample's top 10 bits), at the
+    quality and full-resolution colour of the 8-bit writer, with the photo's colour profile, EXIF and XMP."""
+    import pillow_heif
+
+    heif = pillow_heif.from_bytes(mode="RGB;16" if data.ndim == 3 else "L;16", size=(data.shape[1], data.shape[0]),
+                                  data=np.ascontiguousarray(data, dtype=np.uint16).tobytes())
+    keep = {"icc_profile": meta.get("icc"), "exif": meta.get("exif"), "xmp": meta.get("xmp")}
+    heif.save(tmp, format="HEIF", quality=90, chroma=444, **{k: v for k, v in keep.items() if v is not None})
 
 
 def _fits_image_hdu(hdus, p: Path):
@@ -1525,8 +1566,8 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
         multi-page. A 3-D array whose last axis is 3 is RGB; (…,1) is gray.
     kind : {'uint8', 'uint16', 'float32'}, optional
         Sample kind. Default by extension: TIFF and FITS float32 (unclipped),
-        others uint8. uint16 is allowed for PNG, TIFF and FITS, float32 only
-        for TIFF and FITS.
+        others uint8. uint16 is allowed for PNG, TIFF, FITS and HEIF (written
+        with 10 bits per sample), float32 only for TIFF and FITS.
         Integer kinds are rounded and clipped to their range; a
         :class:`ClippingWarning` is emitted when clipping changed more than 1%
         of the values. JPEG is written with quality 95, WebP losslessly,
@@ -1791,6 +1832,8 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
         else:
             rgb = data.shape[-1] == 3 and data.ndim in (3, 4)
             tifffile.imwrite(tmp, data, photometric="rgb" if rgb else "minisblack", **tags)
+    elif kind == "uint16" and fmt == "HEIF":
+        _write_heif16(tmp, data, meta)
     elif kind == "uint16":
         tmp.write_bytes(_png16_bytes(data, meta))
     else:
