@@ -148,7 +148,7 @@ def to_tensor(image: np.ndarray, device: torch.device | str | None = None) -> to
 
 def from_tensor(tensor: torch.Tensor, like: np.ndarray) -> np.ndarray:
     """(1,C,H,W) tensor in [0,1] units (on any device) -> float64 numpy image of ``like``'s shape, in 8-bit units."""
-    arr = tensor.detach()[0].to("cpu", torch.float64).numpy().transpose(1, 2, 0) * _SCALE
+    arr = tensor.detach()[0].cpu().to(torch.float64).numpy().transpose(1, 2, 0) * _SCALE  # (MPS has no float64)
     return np.ascontiguousarray(arr.reshape(like.shape))
 
 
