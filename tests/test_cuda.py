@@ -175,10 +175,12 @@ def test_zero_shot_methods_on_cuda_give_the_cpu_result(method):
     result, seconds = {}, {}
     for device in ("cpu", "cuda", "cuda"):  # the second CUDA run is timed after the first's start-up
         info: dict = {}
+        lines: list[str] = []
         start = time.perf_counter()
-        result[device] = ZERO_SHOT[method](noisy, rng=2, info=info, device=device, **options)
+        result[device] = ZERO_SHOT[method](noisy, rng=2, info=info, device=device, progress=lines.append, **options)
         seconds[device] = time.perf_counter() - start
         assert info["device"].startswith(device)
+        assert any(" on cuda:0 (" in line for line in lines) == (device == "cuda"), lines[:3]  # the GPU named
     ref = psnr(clean, result["cpu"], data_range=255)
     gpu = psnr(clean, result["cuda"], data_range=255)
     print(f"{method}: CPU {ref:.2f} dB {seconds['cpu']:.1f} s, CUDA {gpu:.2f} dB {seconds['cuda']:.1f} s")

@@ -51,8 +51,8 @@ import torch
 
 from ..errors import UsageError
 from ..io import to_8bit_units
-from .nets import (BAND_PIXELS, MaskedUNet, Reporter, autocast, check_precision, checked_in_8bit_units, from_tensor,
-                   in_bands, make_generators, new_network, to_tensor, zero_shot_device)
+from .nets import (BAND_PIXELS, MaskedUNet, Reporter, autocast, check_precision, checked_in_8bit_units, device_name,
+                   from_tensor, in_bands, make_generators, new_network, to_tensor, zero_shot_device)
 
 __all__ = [
     "mash",
@@ -936,6 +936,8 @@ def mash(
     x = to_tensor(image, dev)
     size = f"{image.shape[0]}x{image.shape[1]}"
     say = progress or (lambda _msg: None)
+    if dev.type != "cpu":
+        say(f"mash {size}: on {device_name(dev)}")
     details: dict[str, Any] = {"preset": preset, **cfg, "units": units, "precision": precision, "average": average,
                                "device": str(dev)}
     hidden_only = average == "hidden"

@@ -38,6 +38,7 @@ __all__ = [
     "check_precision",
     "autocast",
     "zero_shot_device",
+    "device_name",
 ]
 
 _SCALE = 255.0
@@ -137,6 +138,14 @@ def checked_in_8bit_units(noisy: Any, *, name: str) -> tuple[np.ndarray, dict[st
     image = check_noisy(noisy, name=name)
     offset, scale = units_map(image)
     return (image - offset) * scale, {"offset": offset, "scale": scale}
+
+
+def device_name(dev: torch.device) -> str:
+    """``dev`` for a progress line: ``cuda:0 (NVIDIA H200)`` for a CUDA GPU, else its name."""
+    if dev.type != "cuda":
+        return str(dev)
+    index = dev.index if dev.index is not None else torch.cuda.current_device()
+    return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
 
 
 def to_tensor(image: np.ndarray, device: torch.device | str | None = None) -> torch.Tensor:

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from ..errors import UsageError
 from .nets import (NoiseNet, Reporter, autocast, check_precision, checked_in_8bit_units, from_tensor, in_bands,
-                   make_generators, new_network, to_tensor, zero_shot_device)
+                   make_generators, new_network, to_tensor, zero_shot_device, device_name)
 
 __all__ = ["zs_n2n", "pair_downsample", "zs_n2n_loss", "training_tiles", "PRESETS"]
 
@@ -231,7 +231,7 @@ def zs_n2n(
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=step_size_, gamma=float(cfg["gamma"]))
     h, w = image.shape[:2]
     boxes = training_tiles(h, w, tile_, tiles_)
-    what = f"zs_n2n {h}x{w}"
+    what = f"zs_n2n {h}x{w}" + ("" if dev.type == "cpu" else f" on {device_name(dev)}")
     xs = x
     if boxes[0][2:] != (h, w):
         xs = torch.cat([x[..., t: t + th, v: v + tw] for t, v, th, tw in boxes])
