@@ -7,7 +7,8 @@ a time limit keeps what it finished). Parts (``--parts``, in this order):
 * ``table``: the zero-shot table's crops and noises (256x256 centre crops of the first ``--images``
   CBSD68 images; ``correlated:sigma=25,beta=0.5``, ``beta=1`` and white ``gaussian:sigma=25``; noise
   and seeds as ``scripts/zeroshot_bench.py``: ``rng = i``): ZS-N2N, MASH and MASH's fixed-ratio-0.5
-  ablation with the default (``cpu``) preset, on the GPU.
+  ablation with the ``cpu`` preset (the CPU's default), on the GPU.
+* ``gpu``: the same crops with ZS-N2N's ``gpu`` preset (what ``preset=auto`` runs on a CUDA GPU).
 * ``paper``: the same crops with the papers' settings (``preset=paper``), which take 4 to 25 minutes
   per crop on a 2-core CPU (BENCHMARKS.md, "What the CPU budget costs").
 * ``large``: ``noise2x denoise --method M --device cuda`` end to end (a new process: importing torch,
@@ -44,10 +45,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from zeroshot_bench import NOISES, centre_crop, script_command, write_json  # noqa: E402
 
-PARTS = ("table", "paper", "large")
+PARTS = ("table", "gpu", "paper", "large")
 #: The methods of the table and paper parts: name -> (function name, options).
 RUNS = {
-    "table": {"zs_n2n": ("zs_n2n", {}), "mash": ("mash", {}), "mash_ratio_0.5": ("mash", {"ratio": 0.5})},
+    "table": {"zs_n2n": ("zs_n2n", {"preset": "cpu"}), "mash": ("mash", {"preset": "cpu"}),
+              "mash_ratio_0.5": ("mash", {"ratio": 0.5, "preset": "cpu"})},
+    "gpu": {"zs_n2n": ("zs_n2n", {"preset": "gpu"})},
     "paper": {"zs_n2n": ("zs_n2n", {"preset": "paper"}), "mash": ("mash", {"preset": "paper"})},
 }
 #: The noise of the large part per method (that of scripts/zeroshot_large.py's sizes part).
@@ -132,7 +135,8 @@ def run_large(result: dict[str, Any], files: list[Path], sizes: list[str], out: 
                        "source": files[0].name}
                 rows.append(row)
                 save(out, result)
-                _say(f"large {row['size']} {method}: {wall:.1f} s wall, {row['noisy_psnr']:.2f} -> {row['psnr']:.2f} dB")
+                _say(f"large {row['size']} {method}: {wall:.1f} s wall, {row['noisy_psnr']:.2f} -> "
+                     f"{row['psnr']:.2f} dB")
 
 
 def save(out: Path, result: dict[str, Any]) -> None:
@@ -152,7 +156,8 @@ def show(path: Path, cpu: Path | None, cpu_large: Path | None) -> str:
                               f"{m.get('wall_s', 0) / 60:.1f} min)" for m in [*meta.get("earlier", []), meta])
              + ".", ""]
     cpu_table = json.loads(cpu.read_text())["table"] if cpu else {}
-    for part, title in (("table", "default (`cpu`) preset"), ("paper", "papers' settings (`preset=paper`)")):
+    for part, title in (("table", "`cpu` preset"), ("gpu", "`gpu` preset (`preset=auto` on a GPU)"),
+                        ("paper", "papers' settings (`preset=paper`)")):
         rows = run.get(part) or []
         if not rows:
             continue

@@ -66,6 +66,8 @@ SETTINGS = {
     "1000 lr1e-3 /2 every 500 w32": dict(steps=1000, lr=1e-3, step_size=500, gamma=0.5, width=32),
     "900 lr1e-3 /2 every 450 w32": dict(steps=900, lr=1e-3, step_size=450, gamma=0.5, width=32),
     "800 lr1e-3 /2 every 400 w32": dict(steps=800, lr=1e-3, step_size=400, gamma=0.5, width=32),
+    # the paper's settings (the gpu preset's, whose tiles are the whole image on a 256x256 crop)
+    "2000 lr1e-3 /2 every 1000 (paper)": dict(steps=2000, lr=1e-3, step_size=1000, gamma=0.5, width=48),
 }
 
 

@@ -169,9 +169,11 @@ def test_zero_shot_methods_on_cuda_give_the_cpu_result(method):
     clean, noisy = noisy_pair(128, seed=6)
     # one training step: the same weights, crop and masks on both devices give (nearly) the same output
     one = {"steps": 1} if method == "zs_n2n" else {"steps": 1, "ratio": 0.5, "predictions": 2}
+    one["preset"] = "cpu"  # (preset auto is gpu on a GPU: the same preset on both devices)
     first = [ZERO_SHOT[method](noisy, rng=2, device=device, **one) for device in ("cpu", "cuda")]
     assert np.abs(first[0] - first[1]).max() < 1.0  # 8-bit units (cuDNN may use TF32; other draws: far more)
     options = {"steps": 300} if method == "zs_n2n" else {"steps": 300, "probe_steps": 150, "predictions": 4}
+    options["preset"] = "cpu"
     result, seconds = {}, {}
     for device in ("cpu", "cuda", "cuda"):  # the second CUDA run is timed after the first's start-up
         info: dict = {}
@@ -198,7 +200,9 @@ def test_zero_shot_bf16_on_cuda_and_the_cli(tmp_path):
     from noise2x.zeroshot import zs_n2n
 
     clean, noisy = noisy_pair(128, seed=7)
-    fp32 = zs_n2n(noisy, rng=1, steps=200, device="cuda")
+    info: dict = {}
+    fp32 = zs_n2n(noisy, rng=1, steps=200, device="cuda", info=info)
+    assert info["preset"] == "gpu" and info["width"] == 48  # preset auto on a GPU
     bf16 = zs_n2n(noisy, rng=1, steps=200, device="cuda", precision="bf16")
     assert abs(psnr(clean, bf16, data_range=255) - psnr(clean, fp32, data_range=255)) < 0.3
     write_image(tmp_path / "in.png", np.clip(np.round(noisy), 0, 255).astype(np.uint8))

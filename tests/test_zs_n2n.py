@@ -232,3 +232,33 @@ def test_zero_shot_methods_run_on_the_device_asked_for(method, options, gray_ima
     info = {}  # a device among the method's options comes first
     api.denoise(noisy, method=method, options={**options, "device": "cpu"}, device="auto", info=info)
     assert info["device"] == "cpu"
+
+
+def test_preset_auto_is_gpu_on_a_cuda_gpu_and_cpu_elsewhere(gray_image):
+    """preset="auto" (the default) runs ZS-N2N's longer `gpu` preset on a CUDA GPU, the `cpu` one on a CPU (or
+    MPS), and MASH's `cpu` preset everywhere; the name run is recorded; an unknown preset lists the valid ones."""
+    from noise2x.zeroshot import mash
+    from noise2x.zeroshot.mash import PRESETS as MASH_PRESETS
+    from noise2x.zeroshot.nets import zero_shot_preset
+
+    assert zero_shot_preset("auto", torch.device("cuda"), PRESETS, "m") == "gpu"
+    assert zero_shot_preset("auto", torch.device("cuda", 1), PRESETS, "m") == "gpu"
+    for dev in ("cpu", "mps"):
+        assert zero_shot_preset("auto", torch.device(dev), PRESETS, "m") == "cpu"
+    assert zero_shot_preset("auto", torch.device("cuda"), MASH_PRESETS, "m") == "cpu"  # MASH has no gpu preset
+    assert zero_shot_preset("paper", torch.device("cuda"), PRESETS, "m") == "paper"
+    with pytest.raises(UsageError, match="m: unknown preset 'fast'; valid: auto, cpu, paper, code, gpu"):
+        zero_shot_preset("fast", torch.device("cpu"), PRESETS, "m")
+    with pytest.raises(UsageError, match="mash: unknown preset 'gpu'; valid: auto, cpu, paper, code"):
+        mash(gray_image, preset="gpu")
+    assert PRESETS["gpu"]["steps"] > PRESETS["cpu"]["steps"] and PRESETS["gpu"]["width"] > PRESETS["cpu"]["width"]
+    noisy = gray_image + 25 * np.random.default_rng(3).standard_normal(gray_image.shape)
+    info: dict = {}
+    zs_n2n(noisy, steps=2, device="cpu", info=info)
+    assert info["preset"] == "cpu" and info["width"] == PRESETS["cpu"]["width"]
+    info = {}
+    zs_n2n(noisy, steps=2, device="cpu", preset="gpu", info=info)  # asked for: also on a CPU
+    assert info["preset"] == "gpu" and info["width"] == PRESETS["gpu"]["width"]
+    info = {}
+    mash(noisy, ratio=0.5, steps=2, predictions=1, device="cpu", info=info)
+    assert info["preset"] == "cpu"

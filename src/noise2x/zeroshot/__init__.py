@@ -2,7 +2,8 @@
 
 Each is a direct method ``fn(noisy, *, noise=None, rng=None, progress=None,
 info=None, **options) -> ndarray`` like the classical ones, with a
-``preset="cpu"|"paper"|"code"`` option:
+``preset="auto"|"cpu"|"paper"|"code"`` option (``auto``: ZS-N2N's ``gpu``
+preset on a CUDA GPU, else ``cpu``) and a ``device`` option:
 
 * ``mash``: Masked and Shuffled blind-spot denoising (Chihaoui & Favaro, CVPR
   2024), for real, spatially correlated noise;

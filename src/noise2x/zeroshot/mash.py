@@ -52,7 +52,7 @@ import torch
 from ..errors import UsageError
 from ..io import to_8bit_units
 from .nets import (BAND_PIXELS, MaskedUNet, Reporter, autocast, check_precision, checked_in_8bit_units, device_name,
-                   from_tensor, in_bands, make_generators, new_network, to_tensor, zero_shot_device)
+                   from_tensor, in_bands, make_generators, new_network, to_tensor, zero_shot_device, zero_shot_preset)
 
 __all__ = [
     "mash",
@@ -573,7 +573,7 @@ def _as_bool(value: Any, key: str) -> bool:
 
 def _config(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
     if preset not in PRESETS:
-        raise UsageError(f"mash: unknown preset '{preset}'; valid: {', '.join(PRESETS)}")
+        raise UsageError(f"mash: unknown preset '{preset}'; valid: auto, {', '.join(PRESETS)}")
     cfg = dict(PRESETS[preset])
     unknown = sorted(set(overrides) - set(cfg))
     if unknown:
@@ -707,7 +707,7 @@ def probe_correlation(
     *,
     rng: Any = None,
     progress: Callable[[str], None] | None = None,
-    preset: str = "cpu",
+    preset: str = "auto",
     device: str = "auto",
     **options: Any,
 ) -> dict[str, Any]:
@@ -721,7 +721,7 @@ def probe_correlation(
         As for :func:`mash` (the same seed gives the same probe as ``mash``).
     progress : callable, optional
         Receives progress lines.
-    preset : {"cpu", "paper", "code"}
+    preset : {"auto", "cpu", "paper", "code"}
         As for :func:`mash`.
     device : str
         As for :func:`mash`.
@@ -740,8 +740,9 @@ def probe_correlation(
         ``"high"``), ``ratio`` and ``units`` (``offset`` and ``scale`` of the
         map to 8-bit units; 0 and 1 for 8-bit and larger units).
     """
-    cfg = _config(preset, options)
     dev = zero_shot_device(device, "mash")
+    preset = zero_shot_preset(preset, dev, PRESETS, "mash")
+    cfg = _config(preset, options)
     image, units = checked_in_8bit_units(noisy, name="mash input")
     _, gen = make_generators(rng)
     found = _probe(to_tensor(image, dev), image, cfg=cfg, gen=gen, progress=progress)
@@ -756,7 +757,7 @@ def mash(
     rng: Any = None,
     progress: Callable[[str], None] | None = None,
     info: dict[str, Any] | None = None,
-    preset: str = "cpu",
+    preset: str = "auto",
     ratio: float | None = None,
     shuffle: str = "auto",
     steps: int | None = None,
@@ -814,8 +815,11 @@ def mash(
         ``max_grad_norm``, ``units`` (offset and scale of the map to 8-bit
         units; 0 and 1 for 8-bit and larger units), ``precision``, the settings and
         ``seconds``.
-    preset : {"cpu", "paper", "code"}
-        ``cpu`` (default): two pairs of probes of 600 steps and a final
+    preset : {"auto", "cpu", "paper", "code"}
+        ``auto`` (default): ``cpu`` on every device (a longer final training
+        for a GPU's speed was measured and not kept: BENCHMARKS.md, "MASH's
+        final training at 4000 steps").
+        ``cpu``: two pairs of probes of 600 steps and a final
         training of 2000 steps on random 64x64 crops with a U-Net of width 32
         and lr 1e-3; the probe
         gap is measured over the flattest quarter of the image relative to
@@ -914,6 +918,7 @@ def mash(
         raise UsageError(f"mash: average must be one of {', '.join(_AVERAGE)}, got '{average}'")
     check_precision(precision, "mash")
     dev = zero_shot_device(device, "mash")
+    preset = zero_shot_preset(preset, dev, PRESETS, "mash")
     cfg = _config(preset, {
         "steps": steps, "probe_steps": probe_steps, "predictions": predictions, "lr": lr, "crop": crop,
         "width": width, "eps_low": eps_low, "eps_high": eps_high, "gray_eps_low": gray_eps_low,

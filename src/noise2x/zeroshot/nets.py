@@ -39,6 +39,7 @@ __all__ = [
     "autocast",
     "zero_shot_device",
     "device_name",
+    "zero_shot_preset",
 ]
 
 _SCALE = 255.0
@@ -55,7 +56,7 @@ def check_precision(precision: str, method: str) -> None:
 
 
 def autocast(precision: str, device: torch.device | str = "cpu") -> Any:
-    """``torch.autocast`` in bfloat16 on ``device``'s kind for ``"bf16"``; a context that does nothing for ``"fp32"``."""
+    """``torch.autocast`` in bfloat16 on ``device``'s kind for ``"bf16"``; a context doing nothing for ``"fp32"``."""
     kind = device.type if isinstance(device, torch.device) else str(device).split(":")[0]
     return torch.autocast(kind, dtype=torch.bfloat16, enabled=precision == "bf16")
 
@@ -138,6 +139,17 @@ def checked_in_8bit_units(noisy: Any, *, name: str) -> tuple[np.ndarray, dict[st
     image = check_noisy(noisy, name=name)
     offset, scale = units_map(image)
     return (image - offset) * scale, {"offset": offset, "scale": scale}
+
+
+def zero_shot_preset(preset: str, dev: torch.device, presets: dict[str, Any], method: str) -> str:
+    """The preset a zero-shot method runs: ``auto`` is ``gpu`` on a CUDA GPU where the method has one (a longer
+    training, for a GPU's speed: ZS-N2N) and ``cpu`` elsewhere (sized for a laptop's CPU); another name must be
+    one of ``presets``."""
+    if preset == "auto":
+        preset = "gpu" if dev.type == "cuda" and "gpu" in presets else "cpu"
+    if preset not in presets:
+        raise UsageError(f"{method}: unknown preset '{preset}'; valid: auto, {', '.join(presets)}")
+    return preset
 
 
 def device_name(dev: torch.device) -> str:
