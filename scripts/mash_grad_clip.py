@@ -35,7 +35,8 @@ from noise2x.noise import protocol_noisy
 from noise2x.zeroshot import mash
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from zeroshot_bench import DATA, NOISES, centre_crop, script_command, select_files, write_json  # noqa: E402  (the table's crop and noises)
+from zeroshot_bench import (calibration_arguments, centre_crop, script_command, select_files,  # noqa: E402
+                            write_json)  # (the table's crop and noises)
 
 
 def _say(msg: str) -> None:
@@ -94,11 +95,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", type=Path, default=DATA / "cbsd68")
-    parser.add_argument("--first", type=int, default=20, help="first calibration index (sorted order; >= 12)")
-    parser.add_argument("--images", type=int, default=5)
-    parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--noises", default=";".join(NOISES), help="semicolon-separated noise specs")
+    calibration_arguments(parser)
     parser.add_argument("--clips", default="0,1", help="comma list of gradient-norm limits (0 = no clipping)")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--markdown", type=Path, metavar="JSON", help="print the table of this JSON and stop")

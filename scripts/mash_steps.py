@@ -34,7 +34,8 @@ from noise2x.noise import protocol_noisy
 from noise2x.zeroshot import mash
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from zeroshot_bench import DATA, NOISES, centre_crop, script_command, select_files, write_json  # noqa: E402
+from zeroshot_bench import (calibration_arguments, centre_crop, print_runs, script_command,  # noqa: E402
+                            select_files, write_json)
 
 
 def _say(msg: str) -> None:
@@ -68,11 +69,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", type=Path, default=DATA / "cbsd68")
-    parser.add_argument("--first", type=int, default=20, help="first calibration index (sorted order; >= 12)")
-    parser.add_argument("--images", type=int, default=5)
-    parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--noises", default=";".join(NOISES), help="semicolon-separated noise specs")
+    calibration_arguments(parser)
     parser.add_argument("--steps", default="4000", help="comma list of final-training steps")
     parser.add_argument("--baseline", type=Path, help="mash_grad_clip.py's JSON: its grad_clip = 1 runs are "
                         "the 2000-step runs")
@@ -81,12 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, metavar="JSON", help="print the table of this JSON and stop")
     args = parser.parse_args(argv)
     if args.markdown:
-        try:
-            print(markdown(json.loads(args.markdown.read_text())))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            print(f"error: cannot read {args.markdown} as this script's JSON ({exc})", file=sys.stderr)
-            return 2
-        return 0
+        return print_runs(lambda: markdown(json.loads(args.markdown.read_text())), f"{args.markdown}")
     try:
         steps = [int(s) for s in args.steps.split(",") if s.strip()]
     except ValueError:

@@ -116,6 +116,16 @@ def write_json(path: Path, obj: Any) -> None:
         tmp.write_text(json.dumps(obj, indent=1, default=float))
 
 
+def calibration_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a calibration script (MASH's on CBSD68 crops from index 20, never the test crops):
+    ``--dataset``, ``--first``, ``--images``, ``--size``, ``--noises``."""
+    parser.add_argument("--dataset", type=Path, default=DATA / "cbsd68")
+    parser.add_argument("--first", type=int, default=20, help="first calibration index (sorted order; >= 12)")
+    parser.add_argument("--images", type=int, default=5)
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--noises", default=";".join(NOISES), help="semicolon-separated noise specs")
+
+
 def print_runs(render: Callable[[], str], what: str) -> int:
     """Print ``render()`` (tables of recorded runs) and return 0, or one error line and 2 if they cannot be read.
 
