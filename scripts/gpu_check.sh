@@ -9,6 +9,8 @@
 # 2. the methods in $GPU_CHECK_METHODS (default: blindspot neighbor2neighbor) trained MINUTES (default 2) each
 #    with train.preset=auto (= paper on a GPU) on DATA/train400, Gaussian sigma 25, benched on DATA/bsd68.
 # 3. scripts/gpu_speed.py: each method's paper preset in steps/s and GPU memory; inference speed.
+# 4. (part "zeroshot", not in the default) scripts/gpu_zeroshot.py: ZS-N2N's gpu preset on the zero-shot table's
+#    crops (DATA/cbsd68, its first 4 images) and MASH/ZS-N2N end to end on large images, into OUTDIR.
 # $GPU_CHECK_PARTS (default: "tests train speed") says which parts run. Each part writes into OUTDIR as it
 # goes (at most 8 files: a lent machine returns no more); the run folders stay in a temporary folder. python
 # is the python3 on the PATH, with src/ on PYTHONPATH.
@@ -50,4 +52,8 @@ n2x bench --methods "$models" --dataset "$data/bsd68" --noise gaussian:sigma=25 
 
 [[ " $parts " == *" speed "* ]] && { echo "== 3. speed of each paper preset and of inference"
   timeout 200 python3 "$here/scripts/gpu_speed.py" "$out/gpu_speed.json" "$per_method" 2>&1 | tail -15; }
+
+[[ " $parts " == *" zeroshot "* ]] && { echo "== 4. zero-shot: ZS-N2N's gpu preset, large images"
+  timeout 400 python3 "$here/scripts/gpu_zeroshot.py" "$out/gpu_zeroshot.json" --data "$data" --parts gpu,large \
+    2>&1 | tail -15; }
 true

@@ -237,6 +237,14 @@ def main(argv: list[str] | None = None) -> int:
     from noise2x.io import list_images
     from noise2x.zeroshot import zs_n2n
 
+    from noise2x.errors import UsageError
+    from noise2x.predict import resolve_device
+
+    try:
+        resolve_device(args.device)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     files = list_images(folder)[: args.images]
     gpu = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
     result: dict[str, Any] = {"meta": {"command": script_command("gpu_zeroshot.py", argv), "gpu": gpu,
