@@ -226,8 +226,7 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
 def cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .io import (FITS_STREAMED, StackFrames, open_stack, read_stack_with_alpha, writable_format, write_frames,
-                     write_image)
+    from .io import StackFrames, frames_writable, open_stack, read_stack_with_alpha, write_frames, write_image
     from .noise import parse_noise
 
     spec = parse_noise(args.noise)
@@ -239,10 +238,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     for i, (src, dst) in enumerate(zip(files, targets)):
         seed = base + i
         dst = dst if dst.suffix else dst.with_suffix(".tif")
-        fmt = writable_format(dst)
-        streamed = fmt == "TIFF" or (fmt == "FITS" and dst.name.lower().endswith(FITS_STREAMED))
-        frames = open_stack(src, blanks=args.blanks)[0] if streamed else None
-        if isinstance(frames, StackFrames) and (fmt == "TIFF" or len(frames.shape) == 3):
+        frames = open_stack(src, blanks=args.blanks)[0] if frames_writable(dst) else None
+        if isinstance(frames, StackFrames) and frames_writable(dst, frames.shape):
             # a stack to TIFF, or a gray one to plain FITS: read and written a frame at a time
             with frames:
                 if not (args.blanks and any(np.isnan(f).any() for f in frames)):
@@ -313,8 +310,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     import numpy as np
 
     from .api import denoise
-    from .io import (FITS_STREAMED, FitsFrames, StackFrames, clipping_warning, fill_blanks, stored, writable_format,
-                     write_frames, write_image)
+    from .io import (FitsFrames, StackFrames, clipping_warning, fill_blanks, frames_writable, stored, write_frames,
+                     write_image)
 
     stack, alpha = opened
     opened.clear()
@@ -388,9 +385,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         size, n_frames = int(np.prod(stack.shape, dtype=np.int64)), len(stack)
         # a stack read frame by frame and written as TIFF or plain FITS is written frame by frame: the memory of
         # a frame
-        fmt = writable_format(dst)
-        plain_fits = fmt == "FITS" and stack.ndim == 3 and dst.name.lower().endswith(FITS_STREAMED)
-        stream = isinstance(stack, StackFrames) and not blank and alpha is None and (fmt == "TIFF" or plain_fits)
+        stream = isinstance(stack, StackFrames) and not blank and alpha is None and frames_writable(dst, stack.shape)
         if stream:
             write_frames(dst, results(), stack.shape, kind=kind or "float32", like=src)
         elif len(stack) == 1:

@@ -1662,6 +1662,15 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
             raise Noise2xError(f"cannot write {p}: {exc}") from None
 
 
+def frames_writable(path: str | os.PathLike, shape: Sequence[int] | None = None) -> bool:
+    """Whether :func:`write_frames` writes a stack of ``shape`` to ``path`` frame by frame: as TIFF, or as plain
+    FITS (:data:`FITS_STREAMED`) when gray, (N,H,W). ``shape`` None: whether it may, for some stack."""
+    fmt = writable_format(path)
+    if fmt == "TIFF":
+        return True
+    return fmt == "FITS" and _suffix(path) in FITS_STREAMED and (shape is None or len(shape) == 3)
+
+
 def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: Sequence[int], *, kind: str,
                  like: str | os.PathLike | None = None) -> None:
     """Write a TIFF stack or FITS cube of ``shape`` (N,H,W) or (N,H,W,3) atomically, each frame as it comes from
@@ -1677,7 +1686,7 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
     p = Path(path)
     shape = tuple(int(n) for n in shape)
     fmt = writable_format(p)
-    if fmt not in ("TIFF", "FITS") or (fmt == "FITS" and (len(shape) != 3 or _suffix(p) not in FITS_STREAMED)):
+    if not frames_writable(p, shape):
         raise UsageError(f"{p}: a stack is written frame by frame as TIFF or plain FITS ({', '.join(FITS_STREAMED)}, "
                          f"gray) only")
     if kind not in _WRITABLE[fmt]:

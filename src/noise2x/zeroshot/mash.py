@@ -572,8 +572,8 @@ def _as_bool(value: Any, key: str) -> bool:
 
 
 def _config(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    if preset not in PRESETS:
-        raise UsageError(f"mash: unknown preset '{preset}'; valid: auto, {', '.join(PRESETS)}")
+    """The settings of ``preset`` (a name of :data:`PRESETS`, checked by ``nets.zero_shot_preset``) with
+    ``overrides``, checked."""
     cfg = dict(PRESETS[preset])
     unknown = sorted(set(overrides) - set(cfg))
     if unknown:

@@ -57,8 +57,7 @@ def check_precision(precision: str, method: str) -> None:
 
 def autocast(precision: str, device: torch.device | str = "cpu") -> Any:
     """``torch.autocast`` in bfloat16 on ``device``'s kind for ``"bf16"``; a context doing nothing for ``"fp32"``."""
-    kind = device.type if isinstance(device, torch.device) else str(device).split(":")[0]
-    return torch.autocast(kind, dtype=torch.bfloat16, enabled=precision == "bf16")
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 def zero_shot_device(device: Any, method: str) -> torch.device:
@@ -72,7 +71,7 @@ def zero_shot_device(device: Any, method: str) -> torch.device:
     from ..predict import resolve_device
 
     try:
-        return resolve_device("auto" if device is None else device)
+        return resolve_device(device)
     except UsageError as exc:
         raise UsageError(f"{method}: {exc}") from None
 
