@@ -35,8 +35,8 @@ from noise2x.noise import protocol_noisy
 from noise2x.zeroshot import mash
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from zeroshot_bench import (calibration_arguments, centre_crop, script_command, select_files,  # noqa: E402
-                            write_json)  # (the table's crop and noises)
+from zeroshot_bench import (calibration_arguments, centre_crop, earlier_runs, script_command,  # noqa: E402
+                            select_files, write_json)  # (the table's crop and noises)
 
 
 def _say(msg: str) -> None:
@@ -119,13 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     if error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    runs: list[dict[str, Any]] = []
-    if args.out and args.out.is_file():
-        try:
-            runs = json.loads(args.out.read_text())["runs"]
-        except (ValueError, KeyError, TypeError):
-            print(f"error: {args.out} is not this script's JSON; choose another --out", file=sys.stderr)
-            return 2
+    runs = earlier_runs(args.out)
+    if runs is None:
+        return 2
     done = {(r["noise"], r["index"], r["clip"]) for r in runs}
     command = script_command("mash_grad_clip.py", argv)
     t_start = time.perf_counter()

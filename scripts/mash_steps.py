@@ -34,8 +34,8 @@ from noise2x.noise import protocol_noisy
 from noise2x.zeroshot import mash
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from zeroshot_bench import (calibration_arguments, centre_crop, print_runs, script_command,  # noqa: E402
-                            select_files, write_json)
+from zeroshot_bench import (calibration_arguments, centre_crop, earlier_runs, print_runs,  # noqa: E402
+                            script_command, select_files, write_json)
 
 
 def _say(msg: str) -> None:
@@ -91,12 +91,16 @@ def main(argv: list[str] | None = None) -> int:
     if error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    runs: list[dict[str, Any]] = []
-    if args.out and args.out.is_file():
-        runs = json.loads(args.out.read_text())["runs"]
+    runs = earlier_runs(args.out)
+    baseline = earlier_runs(args.baseline, "--baseline") if args.baseline else []
+    if runs is None or baseline is None:
+        return 2
+    if args.baseline and not args.baseline.is_file():
+        print(f"error: --baseline {args.baseline} not found", file=sys.stderr)
+        return 2
     wanted = {(n, args.first + j) for n in noises for j in range(len(files))}
-    if args.baseline and not any(r["steps"] == 2000 for r in runs):
-        for r in json.loads(args.baseline.read_text())["runs"]:
+    if not any(r["steps"] == 2000 for r in runs):
+        for r in baseline:
             if r["clip"] == 1 and (r["noise"], r["index"]) in wanted:
                 runs.append({**r, "steps": 2000, "from": str(args.baseline)})
     command = script_command("mash_steps.py", argv)

@@ -126,6 +126,21 @@ def calibration_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--noises", default=";".join(NOISES), help="semicolon-separated noise specs")
 
 
+def earlier_runs(path: Path | None, option: str = "--out") -> list[dict[str, Any]] | None:
+    """The ``"runs"`` of a calibration script's earlier JSON at ``path`` ([] where there is none yet), or None
+    after one error line when the file is not such a JSON (``option`` names it in that line)."""
+    if path is None or not path.is_file():
+        return []
+    try:
+        runs = json.loads(path.read_text())["runs"]
+        if not isinstance(runs, list):
+            raise TypeError("runs is not a list")
+        return runs
+    except (OSError, ValueError, KeyError, TypeError):
+        print(f"error: {path} is not this script's JSON; choose another {option}", file=sys.stderr)
+        return None
+
+
 def print_runs(render: Callable[[], str], what: str) -> int:
     """Print ``render()`` (tables of recorded runs) and return 0, or one error line and 2 if they cannot be read.
 
