@@ -60,7 +60,7 @@ def markdown(result: dict[str, Any]) -> str:
             levels = "/".join(str(sum(r["level"] == lv for r in sel)) for lv in ("low", "medium", "high"))
             secs = [r["seconds"] for r in sel if r.get("seconds")]
             lines.append(f"| {noise} | {steps} | {len(sel)} | {np.mean([r['psnr'] for r in sel]):.2f} | {gain} | "
-                         f"{levels} | {np.mean(secs):.0f} |")
+                         f"{levels} | {f'{np.mean(secs):.0f}' if secs else '-'} |")
     if gains_all:
         lines += ["", f"Mean gain over every crop and noise: {np.mean(gains_all):+.3f} dB ({len(gains_all)} runs, "
                   f"{sum(g > 0 for g in gains_all)} ahead)."]
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append({**r, "steps": 2000, "from": str(args.baseline)})
     command = script_command("mash_steps.py", argv)
     t_start = time.perf_counter()
-    checks = 0
+    checks = sum("check_psnr" in r for r in runs)  # (those of an earlier run count)
     for noise in noises:
         for j, path in enumerate(files):
             i = args.first + j

@@ -882,3 +882,47 @@ def test_blanks_check_compares_the_fills_and_writes_its_record(tmp_path):
     assert 0.15 < row["blank_fraction"] < 0.5, row
     assert row["blanks_border"] > max(row["edge_border"], row["zero_border"]) + 1.0, row  # the mirror fill
     assert record["summary"]["gaussian:sigma=15"]["blanks_ahead_of_edge"] == 1
+
+
+def test_mash_steps_takes_the_baseline_checks_one_and_refuses_foreign_files(tmp_path, monkeypatch, capsys):
+    import json
+
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    script = _load("mash_steps")
+    for k in range(14):
+        write_image(tmp_path / f"{k:02d}.png", np.full((40, 40, 3), 0.5, dtype=np.float32))
+    calls = []
+
+    def fake(noisy, *, rng, steps, shuffle_at, info):
+        calls.append((rng, steps, shuffle_at))
+        info.update(level="medium", gap=0.2)
+        return noisy * (0.95 if steps > 2000 else 1.05)   # more steps "help" on this fake
+
+    monkeypatch.setattr(script, "mash", fake)
+    noise = "gaussian:sigma=25"
+    baseline = tmp_path / "clip.json"   # mash_grad_clip.py's runs: its clip 1 runs are the 2000-step ones
+    base_runs = [{"noise": noise, "index": i, "clip": c, "psnr": 20.0 + c, "level": "low", "file": f"{i}.png"}
+                 for i in (12, 13) for c in (0.0, 1.0)]
+    baseline.write_text(json.dumps({"runs": base_runs}))
+    out = tmp_path / "s.json"
+    argv = ["--dataset", str(tmp_path), "--first", "12", "--images", "2", "--size", "32", "--noises", noise,
+            "--steps", "4000", "--baseline", str(baseline), "--out", str(out)]
+    assert script.main([*argv, "--check", "1"]) == 0
+    assert calls == [(12, 2000, 500), (12, 4000, 1000), (13, 4000, 1000)]   # one baseline run checked first
+    runs = json.loads(out.read_text())["runs"]
+    assert sorted((r["index"], r["steps"]) for r in runs) == [(12, 2000), (12, 4000), (13, 2000), (13, 4000)]
+    checked = [r for r in runs if r["steps"] == 2000 and "check_psnr" in r]
+    assert len(checked) == 1 and checked[0]["index"] == 12 and checked[0]["psnr"] == 21.0
+    assert "| gaussian:sigma=25 | 4000 | 2 |" in script.markdown({"runs": runs})
+    calls.clear()
+    assert script.main([*argv, "--check", "1"]) == 0 and calls == []         # a re-run adds nothing done
+    (tmp_path / "other.json").write_text("[1]")
+    for bad in (["--out", str(tmp_path / "other.json")], ["--baseline", str(tmp_path / "other.json")],
+                ["--baseline", str(tmp_path / "missing.json")], ["--steps", "0"], ["--first", "3"]):
+        assert script.main(["--dataset", str(tmp_path), "--first", "12", "--images", "1", *bad]) == 2
+    err = capsys.readouterr().err
+    assert "not this script's JSON; choose another --out" in err and "choose another --baseline" in err
+    assert "--baseline" in err and "not found" in err and calls == []
