@@ -926,3 +926,41 @@ def test_mash_steps_takes_the_baseline_checks_one_and_refuses_foreign_files(tmp_
     err = capsys.readouterr().err
     assert "not this script's JSON; choose another --out" in err and "choose another --baseline" in err
     assert "--baseline" in err and "not found" in err and calls == []
+
+
+def test_gpu_zeroshot_runs_its_parts_resumes_and_shows_them(tmp_path, capsys):
+    """scripts/gpu_zeroshot.py end to end on the CPU (--quick: tiny trainings), a part resumed from an earlier
+    JSON, the tables against the CPU's; a device that is not here is one error line."""
+    import json
+
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    script = _load("gpu_zeroshot")
+    (tmp_path / "cbsd68").mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(2):
+        write_image(tmp_path / "cbsd68" / f"{k}.png", rng.integers(0, 255, (40, 48, 3)).astype(np.uint8))
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    base = ["--data", str(tmp_path), "--device", "cpu", "--quick", "--images", "1"]
+    assert script.main([str(first), *base, "--parts", "table", "--methods", "zs_n2n",
+                        "--noises", "gaussian:sigma=25"]) == 0
+    rows = json.loads(first.read_text())["table"]
+    assert [(r["method"], r["noise"], r["device"]) for r in rows] == [("zs_n2n", "gaussian:sigma=25", "cpu")]
+    assert script.main([str(second), *base, "--parts", "table,gpu", "--methods", "zs_n2n", "--resume", str(first),
+                        "--noises", "gaussian:sigma=25;correlated:sigma=25,beta=1"]) == 0
+    result = json.loads(second.read_text())
+    assert len(result["table"]) == 2 and result["table"][0] == rows[0]         # the earlier run kept, not re-run
+    assert [r["method"] for r in result["gpu"]] == ["zs_n2n", "zs_n2n"] and len(result["meta"]["earlier"]) == 1
+    cpu = tmp_path / "cpu.json"  # the CPU's zero-shot table, for the comparison columns
+    cpu.write_text(json.dumps({"table": {"gaussian:sigma=25": {"zs_n2n": [{**rows[0], "psnr": rows[0]["psnr"] - 1}]}}}))
+    capsys.readouterr()
+    assert script.main([str(second), "--show", "--cpu", str(cpu)]) == 0
+    shown = capsys.readouterr().out
+    assert "Runs: `python scripts/gpu_zeroshot.py" in shown and "; then `python scripts/gpu_zeroshot.py" in shown
+    assert "| +1.00 |" in shown and "**`gpu` preset (`preset=auto` on a GPU) on the GPU**" in shown
+    if not __import__("torch").cuda.is_available():
+        assert script.main([str(tmp_path / "c.json"), "--data", str(tmp_path), "--device", "cuda"]) == 2
+        assert "no CUDA GPU is available" in capsys.readouterr().err
+    assert script.main([str(tmp_path / "c.json"), "--data", str(tmp_path / "none")]) == 2
