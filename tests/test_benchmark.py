@@ -154,6 +154,20 @@ def test_errors(tiny_set, tmp_path):
         run_bench(["broken"], dataset=tiny_set, noise="gaussian:sigma=25", registry={"broken": _Recorder(True)})
 
 
+def test_bad_dataset_images_fail_before_any_method_runs(tiny_set):
+    """An unreadable or too small image (after good ones, in sorted order) is named before any work."""
+    calls = _Recorder()
+    (tiny_set / "d.png").write_text("not an image")
+    with pytest.raises(InputError, match=r"d\.png"):
+        run_bench(["rec"], dataset=tiny_set, noise="gaussian:sigma=25", registry={"rec": calls})
+    (tiny_set / "d.png").unlink()
+    Image.fromarray(np.zeros((5, 40), np.uint8)).save(tiny_set / "d.png")
+    with pytest.raises(InputError, match=r"d\.png: 5x40 is too small to benchmark"):
+        run_bench(["rec"], dataset=tiny_set, noise="gaussian:sigma=25", registry={"rec": calls})
+    assert calls.calls == []  # nothing ran
+    run_bench(["rec"], dataset=tiny_set, noise="gaussian:sigma=25", registry={"rec": calls}, limit=3)  # a-c only
+
+
 def test_machine_info_does_not_import_torch():
     import subprocess
     import sys

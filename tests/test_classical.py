@@ -150,6 +150,9 @@ def test_bad_input(gray_image):
         nlm(bad, sigma=10)
     with pytest.raises(InputError, match="shape"):
         nlm(np.zeros((4, 5, 6, 2)), sigma=10)
+    for method in (nlm, bm3d):  # one pixel wide: the size, not the number of axes, is wrong
+        with pytest.raises(InputError, match=r"image is 1x5, at least 2x2 is needed"):
+            method(np.zeros((1, 5)), sigma=10)
 
 
 def test_single_channel_axis_kept(gray_image):

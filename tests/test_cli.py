@@ -216,6 +216,19 @@ def test_empty_folder_is_an_error(tmp_path, capsys):
     assert "empty" in _one_error_line(err)
 
 
+def test_a_bad_image_in_a_folder_is_named(tmp_path, capsys, gray_image):
+    """Of several inputs, the error names the one at fault; the outputs written before it stay."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    _png(folder / "a.png", gray_image)
+    _png(folder / "b.png", gray_image[:1, :1])  # too small
+    code, _, err = _run(capsys, "denoise", str(folder), "--method", "nlm", "--out", str(tmp_path / "o"))
+    assert code == 1
+    line = _one_error_line(err)
+    assert line.startswith(f"noise2x: error: {folder / 'b.png'}: ") and "1x1" in line, line
+    assert (tmp_path / "o" / "a.png").exists() and not (tmp_path / "o" / "b.png").exists()
+
+
 @pytest.mark.parametrize("spec", ["gausian:sigma=25", "gaussian:sigmaa=25", "gaussian:sigma=abc", "gaussian:"])
 def test_invalid_noise_spec_lists_valid_choices(tmp_path, capsys, gray_image, spec):
     src = _png(tmp_path / "c.png", gray_image)

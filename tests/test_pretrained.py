@@ -756,3 +756,16 @@ def test_needed_pixels_skip_the_tiles_without_them(monkeypatch):
     np.testing.assert_array_equal(np.isnan(out), ~data)
     with pytest.raises(UsageError, match="needed has shape"):
         api.denoise(filled, model="gray-gaussian-low", needed=data[1:])
+
+
+def test_options_with_no_method_go_to_the_chosen_model(shipped):
+    """`denoise IMAGE --set KEY=VALUE` with no method or model: the options go to what the choice runs, and one
+    that it does not have is an error (it was silently dropped when the choice was a model)."""
+    noisy = _photo() + np.random.default_rng(0).normal(0, 20, (128, 128))
+    info = {}
+    plain = api.denoise(noisy, info=info)
+    assert info["method"] == "model g"
+    with pytest.raises(UsageError, match=r"unknown setting method\.foo.*chosen for this image"):
+        api.denoise(noisy, options={"foo": "1"})
+    # an option the model's method has is taken (the supervised model's loss does not change its inference)
+    np.testing.assert_array_equal(api.denoise(noisy, options={"loss": "l1"}), plain)

@@ -409,6 +409,12 @@ def denoise(
             progress(f"using {name}: {reason}")
         if model_file is not None:
             den = _cached_model(model_file)
+            if options:  # the caller's method options go to the model chosen here, checked as with a model given
+                try:
+                    den = den.adapted(options=options)
+                except UsageError as exc:
+                    raise UsageError(f"{exc} (the options went to {name}, chosen for this image; give a method "
+                                     "or a model to choose what runs)") from None
             if info is not None:
                 info["method"] = f"model {model_file.stem}"
                 if vst is not None:

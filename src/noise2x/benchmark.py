@@ -205,6 +205,12 @@ def _dataset_files(dataset: str | os.PathLike, limit: int | None) -> tuple[Path,
         raise InputError(f"no images found in dataset folder {folder}")
     if limit is not None:
         files = files[: int(limit)]
+    from .io import read_image
+
+    for path in files:  # every image readable and large enough for the metrics, before any training or method
+        shape = read_image(path).shape  # (a bad file's error names it)
+        if min(shape[:2]) < 11:
+            raise InputError(f"{path}: {shape[0]}x{shape[1]} is too small to benchmark (SSIM's window needs 11x11)")
     return folder, files
 
 

@@ -141,8 +141,10 @@ def _check_image(noisy: Any) -> np.ndarray:
     image = np.array(noisy, dtype=np.float64)  # a copy: the input is never touched
     if image.ndim == 3 and image.shape[-1] == 1:
         image = image[..., 0]
-    if image.ndim not in (2, 3) or min(image.shape[:2]) < 2:
+    if image.ndim not in (2, 3):
         raise InputError(f"expected an image of shape (H,W) or (H,W,C), got shape {np.shape(noisy)}")
+    if min(image.shape[:2]) < 2:
+        raise InputError(f"image is {image.shape[0]}x{image.shape[1]}, at least 2x2 is needed")
     if not np.all(np.isfinite(image)):
         raise InputError("the input image contains NaN or infinite values")
     return image

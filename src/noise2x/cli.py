@@ -297,8 +297,13 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         integer = image_kind(src) in ("uint8", "uint16")
         single = len(stack_frames(src)) == 1
         opened = list(open_stack(src, blanks=args.blanks, dtype=np.float32 if integer and not single else np.float64))
-        _denoise_one(args, n, src, dst, opened, integer, model=model, noise=noise, options=options, start=start,
-                     files=files)
+        try:
+            _denoise_one(args, n, src, dst, opened, integer, model=model, noise=noise, options=options, start=start,
+                         files=files)
+        except InputError as exc:  # of several inputs, the one at fault is named (the outputs before it stay)
+            if len(files) > 1 and str(src) not in str(exc):
+                raise InputError(f"{src}: {exc}") from None
+            raise
     print(f"denoised {len(files)} image(s) in {time.perf_counter() - start:.1f} s -> {args.out}")
     return 0
 
