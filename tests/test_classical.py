@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -159,3 +161,15 @@ def test_single_channel_axis_kept(gray_image):
     noisy = (gray_image + 10.0 * np.random.default_rng(0).standard_normal(gray_image.shape))[..., None]
     out = nlm(noisy, sigma=10.0)
     assert out.shape == noisy.shape
+
+
+def test_values_beyond_float32_are_an_error_not_a_nan_result():
+    """BM3D computes in float32: an image of values near 1e302 came back as inf/NaN, silently."""
+    from noise2x import api
+
+    huge = np.random.default_rng(0).random((32, 32)) * 2.55e302
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (numpy's and bm3d's overflow warnings)
+        with pytest.raises(InputError, match=r"bm3d gave NaN/inf values.*e\+302, beyond float32's range"):
+            api.denoise(huge, method="bm3d", options={"sigma": 1e301})
+        assert np.isfinite(api.denoise(huge / 1e300, method="bm3d", options={"sigma": 10})).all()

@@ -145,8 +145,12 @@ def call_direct(
     params = inspect.signature(fn).parameters
     extra = {"noise": noise, "rng": rng, "info": info, "progress": progress, "mask": mask}
     kwargs.update({k: v for k, v in extra.items() if k in params})
-    out = fn(noisy, **kwargs)
-    return np.asarray(out, dtype=np.float64)
+    out = np.asarray(fn(noisy, **kwargs), dtype=np.float64)
+    if not np.isfinite(out).all():  # never handed on (or written) as if it were a result
+        peak = float(np.max(np.abs(np.asarray(noisy, dtype=np.float64))))
+        beyond = f": its values reach {peak:.3g}, beyond float32's range (3.4e38): rescale it" if peak > 3e38 else ""
+        raise InputError(f"{name} gave NaN/inf values on this image{beyond}")
+    return out
 
 
 def _noise_spec(noise: Any) -> Any:
