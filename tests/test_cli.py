@@ -962,3 +962,16 @@ def test_simulate_on_a_fits_cube_to_plain_fits_frame_by_frame(tmp_path, capsys, 
         np.testing.assert_array_equal(a[0].data, b[0].data)
         assert a[0].header["OBJECT"] == "M31" and a[0].data.dtype == np.dtype(">f4")
         assert 4.5 < (a[0].data - cube).std() < 5.5
+
+
+def test_tifffile_warnings_are_prefixed_lines(tmp_path, capsys):
+    """tifffile logs its own warnings on a damaged TIFF; the CLI prints them as its own lines (prefixed), the
+    error last, not as bare "<tifffile.TiffFile ...>" lines."""
+    bad = tmp_path / "bad.tif"
+    bad.write_bytes(b"II*\x00\x08\x00\x00\x00\x00\x00")
+    code, _, err = _run(capsys, "denoise", str(bad), "--method", "nlm", "--out", str(tmp_path / "o.png"))
+    lines = err.strip().splitlines()
+    assert code == 1 and lines[-1].startswith("noise2x: error: ") and "bad.tif" in lines[-1]
+    assert any(line.startswith("noise2x: warning: tifffile: ") for line in lines), lines
+    assert all(line.startswith("noise2x: ") for line in lines), lines
+    assert not (tmp_path / "o.png").exists()

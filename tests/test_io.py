@@ -1240,3 +1240,89 @@ def test_ten_bit_heif_read_and_written_at_full_depth(tmp_path):
     for out, kind in (("o.heic", "uint16"), ("o.png", "uint16"), ("o.jpg", "uint8")):
         assert main(["denoise", "--method", "bm3d", str(tmp_path / "c.heic"), "--out", str(tmp_path / out)]) == 0
         assert io.image_kind(tmp_path / out) == kind, out
+
+
+def test_ten_and_twelve_bit_avif_read_at_full_depth(tmp_path):
+    """A 10- or 12-bit AVIF (HDR photos) is read with all its bits (Pillow decodes 8 of them), in 16-bit units
+    like a 10-bit HEIF, gray staying gray and alpha apart; an 8-bit AVIF still goes through Pillow."""
+    imagecodecs = pytest.importorskip("imagecodecs")
+    from noise2x.cli import main
+
+    yy, xx = np.mgrid[0:32, 0:40]
+    ramp = (xx * 25 + yy * 3) % 1024
+    for bits in (10, 12):
+        top = ramp * (1 << (bits - 10))
+        rgb = np.stack([top, top.max() - top, top // 2], -1).astype(np.uint16)
+        for name, data in ((f"c{bits}.avif", rgb), (f"g{bits}.avif", rgb[..., 0]),
+                           (f"a{bits}.avif", np.concatenate([rgb, rgb[..., :1]], -1))):
+            (tmp_path / name).write_bytes(imagecodecs.avif_encode(data, level=100, bitspersample=bits))
+            assert io._avif_bits(tmp_path / name) == bits and io.image_kind(tmp_path / name) == "uint16"
+            back, alpha = io._read_pillow(tmp_path / name)
+            colour = data[..., :3] if data.ndim == 3 else data
+            assert back.dtype == np.uint16 and back.shape == colour.shape
+            np.testing.assert_array_equal(back, colour.astype(np.uint16) << (16 - bits))  # lossless: every bit
+            if name.startswith("a"):
+                np.testing.assert_array_equal(alpha, data[..., 3].astype(np.uint16) << (16 - bits))
+            else:
+                assert alpha is None
+    # the 8-bit file is Pillow's, as before
+    (tmp_path / "e.avif").write_bytes(imagecodecs.avif_encode(np.stack([ramp // 4] * 3, -1).astype(np.uint8),
+                                                              level=100))
+    assert io._avif_bits(tmp_path / "e.avif") == 8 and io.image_kind(tmp_path / "e.avif") == "uint8"
+    np.testing.assert_array_equal(io.read_image(tmp_path / "e.avif"), np.asarray(Image.open(tmp_path / "e.avif"))[..., 0])
+    assert main(["denoise", "--method", "bm3d", str(tmp_path / "c10.avif"), "--out", str(tmp_path / "o.png")]) == 0
+    assert io.image_kind(tmp_path / "o.png") == "uint16"  # the depth kept into a 16-bit PNG
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_avif_orientation_turns_the_array_as_pillow_turns_the_image(orientation):
+    """_read_avif16 turns its decoded array by the EXIF orientation Pillow reads from an AVIF's rotation and
+    mirror boxes: the same turn as Pillow's exif_transpose gives its 8-bit reading."""
+    from PIL import ImageOps
+
+    data = np.arange(5 * 7 * 3, dtype=np.uint8).reshape(5, 7, 3)
+    im = Image.fromarray(data)
+    exif = im.getexif()
+    exif[0x0112] = orientation
+    im.info["exif"] = exif.tobytes()
+    expected = np.asarray(ImageOps.exif_transpose(im))
+    turned = io._ORIENT.get(orientation, lambda a: a)(data)
+    np.testing.assert_array_equal(turned, expected)
+
+
+@pytest.mark.parametrize("compression", ["tiff_lzw", "jpeg", "packbits", "tiff_adobe_deflate"])
+def test_compressed_tiffs_are_read(tmp_path, compression):
+    """LZW (the common TIFF compression: scanners, image editors, microscope software), JPEG, PackBits and
+    Deflate TIFFs are read (tifffile decodes LZW and JPEG with imagecodecs, a dependency)."""
+    yy, xx = np.mgrid[0:40, 0:50]
+    data = ((xx * 5 + yy * 3) % 256).astype(np.uint8)
+    Image.fromarray(data).save(tmp_path / "c.tif", compression=compression)
+    back = io.read_image(tmp_path / "c.tif")
+    assert back.shape == data.shape and io.image_kind(tmp_path / "c.tif") == "uint8"
+    with Image.open(tmp_path / "c.tif") as im:  # (Pillow decodes these through libtiff: the same pixels)
+        np.testing.assert_array_equal(back, np.asarray(im))
+    if compression != "jpeg":
+        np.testing.assert_array_equal(back, data)
+    if compression == "tiff_lzw":  # and 16 bits
+        Image.fromarray(data.astype(np.uint16) * 200).save(tmp_path / "c16.tif", compression=compression)
+        np.testing.assert_array_equal(io.read_image(tmp_path / "c16.tif"), data.astype(np.uint16) * 200)
+
+
+def test_outputs_keep_a_tiffs_lossless_compression(tmp_path):
+    """An output written like an LZW/ZSTD/Deflate TIFF is compressed the same way (a denoised stack is not left
+    several times larger than its input), a single image and a stack written frame by frame alike; a JPEG or
+    uncompressed TIFF gives an uncompressed output."""
+    import tifffile
+
+    stack = (np.random.default_rng(0).random((5, 24, 20)) * 4000).astype(np.uint16)
+    for compression, expected in (("lzw", "LZW"), ("zstd", "ZSTD"), ("adobe_deflate", "ADOBE_DEFLATE"),
+                                  ("jpeg", "NONE"), (None, "NONE")):
+        data = (stack // 16).astype(np.uint8) if compression == "jpeg" else stack
+        like = tmp_path / f"in_{compression}.tif"
+        tifffile.imwrite(like, data, compression=compression)
+        io.write_image(tmp_path / "one.tif", data[0].astype(np.float64), kind="uint16", like=like)
+        io.write_frames(tmp_path / "frames.tif", iter(stack), stack.shape, kind="uint16", like=like)
+        for out in ("one.tif", "frames.tif"):
+            with tifffile.TiffFile(tmp_path / out) as tif:
+                assert tif.pages[0].compression.name == expected, (compression, out)
+        np.testing.assert_array_equal(io.read_stack(tmp_path / "frames.tif"), stack)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 import time
 import warnings
@@ -791,6 +792,17 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"noise2x: warning: {message}", file=sys.stderr)
 
 
+class _LogLines:
+    """A logging handler printing a library's warnings (tifffile's) as the CLI prints its own: one line, prefixed."""
+
+    level = 30  # (logging.WARNING)
+
+    def handle(self, record) -> None:  # noqa: ANN001
+        if record.levelno >= self.level:
+            message = re.sub(r"^<[^>]*>\s*", "", record.getMessage())  # (without "<tifffile.TiffFile 'f.tif'>")
+            print(f"noise2x: warning: {record.name}: {message}", file=sys.stderr)
+
+
 #: PyTorch's switch for transparent huge pages under large CPU tensors (set by :func:`main`).
 HUGE_PAGES_ENV = "THP_MEM_ALLOC_ENABLE"
 
@@ -812,7 +824,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             warnings.showwarning = _show_warning
-            return int(args.func(args) or 0)
+            import logging
+
+            log = logging.getLogger("tifffile")
+            lines = _LogLines()
+            log.addHandler(lines)  # type: ignore[arg-type]
+            propagate, log.propagate = log.propagate, False
+            try:
+                return int(args.func(args) or 0)
+            finally:
+                log.removeHandler(lines)  # type: ignore[arg-type]
+                log.propagate = propagate
     except Noise2xError as exc:
         _err(str(exc))
         return exc.exit_code

@@ -12,8 +12,9 @@ the image arrays never hold it. Nothing here imports torch.
 Pillow decodes PNG/JPEG/BMP/WebP/AVIF (and HEIF, with the optional extra
 ``noise2x[heif]``: pillow-heif), except 16-bit colour PNG, which Pillow reduces
 to 8 bits: those are decoded (and all 16-bit PNGs are written) by the small PNG
-codec in this module. A photo's output written ``like`` it keeps its colour
-profile, EXIF, XMP and resolution (:func:`photo_metadata`). tifffile reads and writes TIFF. astropy (the optional
+codec in this module, and 10- and 12-bit AVIF, which Pillow also reduces to 8
+bits: imagecodecs (libavif) decodes those. A photo's output written ``like`` it keeps its colour
+profile, EXIF, XMP and resolution (:func:`photo_metadata`). tifffile reads and writes TIFF (with imagecodecs for LZW-, JPEG- and other compressed TIFFs). astropy (the optional
 extra ``noise2x[fits]``) reads and writes FITS: the first image HDU, a data
 cube as a stack, rows as stored; an output written ``like`` a FITS input keeps
 its header (WCS, exposure, ...). Compressed FITS too: tile-compressed
@@ -495,7 +496,7 @@ def _open_tiff(p: Path) -> Any:
     said: list[logging.LogRecord] = []
     catch = logging.Handler(logging.WARNING)
     catch.emit = said.append  # type: ignore[method-assign]
-    log.addHandler(catch)
+    handlers, log.handlers = log.handlers, [catch]  # (only here: the others get the records kept, below)
     propagate, log.propagate = log.propagate, False
     try:
         tif = tifffile.TiffFile(p)
@@ -505,7 +506,7 @@ def _open_tiff(p: Path) -> Any:
             tif.close()
             raise
     finally:
-        log.removeHandler(catch)
+        log.handlers = handlers
         log.propagate = propagate
     damage = [r.getMessage() for r in said if any(w in r.getMessage().lower() for w in _TIFF_DAMAGE)]
     if damage:
@@ -804,7 +805,7 @@ def image_kind(path: str | os.PathLike) -> str:
             header = _png_header(p)
             if header is not None and header[2] == 16:
                 return "uint16"
-        if _heif_high_bits(p):
+        if _heif_high_bits(p) or _avif_bits(p) > 8:
             return "uint16"
         from PIL import Image
 
@@ -835,6 +836,8 @@ def _read_pillow(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
             return _read_png16(p)
         if _heif_high_bits(p):
             return _read_heif16(p)
+        if _avif_bits(p) > 8:
+            return _read_avif16(p)
         from PIL import Image, ImageOps
 
         _pillow_heif(p)
@@ -900,6 +903,24 @@ def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
 
 #: ImageJ metadata of an input kept in its output (calibration)
 _IMAGEJ_KEPT = ("spacing", "unit", "finterval", "fps", "yunit", "xunit")
+
+
+_LOSSLESS_TIFF = {"LZW": "lzw", "ADOBE_DEFLATE": "adobe_deflate", "DEFLATE": "deflate", "ZSTD": "zstd",
+                  "LZMA": "lzma", "PACKBITS": "packbits"}
+
+
+def _tiff_compression(like: Path) -> dict:
+    """``{"compression": name}`` for tifffile where ``like`` is a TIFF compressed losslessly (LZW, Deflate, ZSTD,
+    LZMA, PackBits): an output written like it is compressed the same way, not left several times larger;
+    ``{}`` otherwise (uncompressed, or lossy JPEG: the denoised pixels are not compressed lossily again)."""
+    if _FORMATS.get(_suffix(like)) != "TIFF":
+        return {}
+    try:
+        with _open_tiff(like) as tif:
+            name = tif.pages[0].compression.name if len(tif.pages) else ""
+    except Exception:  # (the input was read already; a file that cannot say is written uncompressed)
+        return {}
+    return {"compression": _LOSSLESS_TIFF[name]} if name in _LOSSLESS_TIFF else {}
 
 
 def _tiff_layout(like: Path, shape: tuple[int, ...],
@@ -1131,6 +1152,76 @@ def _read_heif16(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
     import pillow_heif
 
     arr = np.asarray(pillow_heif.open_heif(p, convert_hdr_to_8bit=False))
+    alpha = None
+    if arr.ndim == 3 and arr.shape[-1] in (2, 4):
+        arr, alpha = arr[..., :-1], np.ascontiguousarray(arr[..., -1])
+    if arr.ndim == 3 and (arr.shape[-1] == 1 or (arr[..., :1] == arr).all()):  # a gray image stays gray
+        arr = arr[..., 0]
+    return np.ascontiguousarray(arr, dtype=np.uint16), alpha
+
+
+def _avif_bits(p: Path) -> int:
+    """Bits per sample of an AVIF file (its 'pixi' properties: the most of any image in it), 8 where it names
+    none; read from the box structure of the file's header (nothing is decoded). Pillow decodes a 10- or 12-bit
+    AVIF (HDR photos) to 8 bits."""
+    if _FORMATS.get(_suffix(p)) != "AVIF":
+        return 8
+    with open(p, "rb") as f:
+        head = f.read(1 << 20)  # ('meta', with the properties, comes before the coded data in AVIF files)
+
+    def boxes(start: int, end: int):
+        while start + 8 <= end:
+            size, kind = int.from_bytes(head[start:start + 4], "big"), head[start + 4:start + 8]
+            body = start + 8
+            if size == 1 and start + 16 <= end:  # a 64-bit size
+                size, body = int.from_bytes(head[start + 8:start + 16], "big"), start + 16
+            elif size == 0:  # to the end of the file
+                size = end - start
+            if size < body - start:
+                return
+            yield kind, body, min(start + size, end)
+            start += size
+
+    bits = [8]
+    for kind, body, end in boxes(0, len(head)):
+        if kind != b"meta":
+            continue
+        for kind2, body2, end2 in boxes(body + 4, end):  # (meta is a full box: 4 bytes of version and flags)
+            if kind2 != b"iprp":
+                continue
+            for kind3, body3, end3 in boxes(body2, end2):
+                if kind3 != b"ipco":
+                    continue
+                for kind4, body4, end4 in boxes(body3, end3):
+                    if kind4 == b"pixi" and body4 + 5 <= end4:  # version and flags, channel count, bits each
+                        n = head[body4 + 4]
+                        bits += list(head[body4 + 5:min(body4 + 5 + n, end4)])
+    return max(bits)
+
+
+# Pillow's exif_transpose for each EXIF orientation, on an (H,W[,C]) array
+_ORIENT = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+           5: lambda a: a.swapaxes(0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: np.rot90(a, 2).swapaxes(0, 1),
+           8: lambda a: np.rot90(a, 1)}
+
+
+def _read_avif16(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """An AVIF file of 10 or 12 bits per sample at its full depth (libavif through imagecodecs): (image, alpha or
+    None), uint16 in 16-bit units (samples shifted up to 16 bits, as HEIF's: a 10-bit 1023 reads 65472),
+    turned upright as Pillow turns the 8-bit ones (the file's rotation and mirror, which Pillow reads as an
+    EXIF orientation)."""
+    import imagecodecs
+    from PIL import Image
+
+    bits = _avif_bits(p)
+    arr = np.asarray(imagecodecs.avif_decode(p.read_bytes()))
+    if arr.dtype != np.uint16:  # (decoded at 8 bits after all)
+        arr = arr.astype(np.uint16) << 8
+    elif bits < 16:
+        arr = arr << (16 - bits)
+    with Image.open(p) as im:
+        orientation = im.getexif().get(0x0112, 1)
+    arr = _ORIENT.get(orientation, lambda a: a)(arr)
     alpha = None
     if arr.ndim == 3 and arr.shape[-1] in (2, 4):
         arr, alpha = arr[..., :-1], np.ascontiguousarray(arr[..., -1])
@@ -1655,6 +1746,8 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
                 meta = photo_metadata(Path(like), channels) if like is not None and channels else {}
                 if strip_exif:  # the camera, date, place and edits: left out; how to show the pixels: kept
                     meta = {k: v for k, v in meta.items() if k not in ("exif", "xmp")}
+                if fmt == "TIFF" and like is not None:
+                    meta = {**meta, **_tiff_compression(Path(like))}
                 _encode(tmp, data, fmt, kind, alpha is not None, layout, meta, ome)
         except Noise2xError:
             raise
@@ -1715,6 +1808,7 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
     with atomic_path(p) as tmp:
         try:
             tags: dict = {"ome": True} if ome and layout is None else {}
+            tags.update(_tiff_compression(Path(like)) if like is not None and fmt == "TIFF" else {})
             if fmt == "FITS":
                 _fits_stream(tmp, checked(), shape, kind, None if like is None else Path(like))
             elif layout is not None:
@@ -1829,6 +1923,8 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
             tags["extratags"] = [(700, 1, len(meta["xmp"]), meta["xmp"], True)]
         if "dpi" in meta and not (layout and "resolution" in layout[3]):
             tags.update(resolution=meta["dpi"], resolutionunit=2)
+        if "compression" in meta:  # that of the TIFF the output is written like (lossless ones only)
+            tags["compression"] = meta["compression"]
         if layout is not None:  # a stack written back in its input's axes (an ImageJ hyperstack, OME, ...)
             axes, shape, order, extra = layout
             data = np.transpose(data.reshape(shape), np.argsort(order))
