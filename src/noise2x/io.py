@@ -1145,6 +1145,17 @@ def _heif_high_bits(p: Path) -> bool:
     return int(pillow_heif.open_heif(p, convert_hdr_to_8bit=False).info.get("bit_depth") or 8) > 8
 
 
+def _samples16(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """A decoded high-depth photo (H,W[,C]) in 16-bit units as (image, alpha or None): alpha (a last 2nd or 4th
+    sample) apart, and a gray image (every colour sample equal) gray."""
+    alpha = None
+    if arr.ndim == 3 and arr.shape[-1] in (2, 4):
+        arr, alpha = arr[..., :-1], np.ascontiguousarray(arr[..., -1])
+    if arr.ndim == 3 and (arr.shape[-1] == 1 or (arr[..., :1] == arr).all()):  # a gray image stays gray
+        arr = arr[..., 0]
+    return np.ascontiguousarray(arr, dtype=np.uint16), alpha
+
+
 def _read_heif16(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """A HEIF file of 10 or 12 bits per sample at its full depth: (image, alpha or None), uint16 in 16-bit units
     (libheif's samples shifted up to 16 bits, as pillow-heif gives them: a 10-bit 1023 reads 65472), upright
@@ -1152,12 +1163,7 @@ def _read_heif16(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
     import pillow_heif
 
     arr = np.asarray(pillow_heif.open_heif(p, convert_hdr_to_8bit=False))
-    alpha = None
-    if arr.ndim == 3 and arr.shape[-1] in (2, 4):
-        arr, alpha = arr[..., :-1], np.ascontiguousarray(arr[..., -1])
-    if arr.ndim == 3 and (arr.shape[-1] == 1 or (arr[..., :1] == arr).all()):  # a gray image stays gray
-        arr = arr[..., 0]
-    return np.ascontiguousarray(arr, dtype=np.uint16), alpha
+    return _samples16(arr)
 
 
 def _avif_bits(p: Path) -> int:
@@ -1222,12 +1228,7 @@ def _read_avif16(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
     with Image.open(p) as im:
         orientation = im.getexif().get(0x0112, 1)
     arr = _ORIENT.get(orientation, lambda a: a)(arr)
-    alpha = None
-    if arr.ndim == 3 and arr.shape[-1] in (2, 4):
-        arr, alpha = arr[..., :-1], np.ascontiguousarray(arr[..., -1])
-    if arr.ndim == 3 and (arr.shape[-1] == 1 or (arr[..., :1] == arr).all()):  # a gray image stays gray
-        arr = arr[..., 0]
-    return np.ascontiguousarray(arr, dtype=np.uint16), alpha
+    return _samples16(arr)
 
 
 def _write_heif16(tmp: Path, data: np.ndarray, meta: dict) -> None:
