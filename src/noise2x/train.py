@@ -382,6 +382,8 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
     out = Path(out)
     if out.is_dir():
         raise UsageError(f"--out {out} is a folder; give a model file name such as {out / 'model.safetensors'}")
+    if out.suffix.lower() != ".safetensors":  # (a model named photo.png would later be taken for an image)
+        raise UsageError(f"--out {out}: a model file is named .safetensors, e.g. {out.with_suffix('.safetensors')}")
     if not out.parent.is_dir() and str(out.parent):
         raise UsageError(f"the folder of --out does not exist: {out.parent}")
     run = run_folder(out)
