@@ -1326,3 +1326,21 @@ def test_outputs_keep_a_tiffs_lossless_compression(tmp_path):
             with tifffile.TiffFile(tmp_path / out) as tif:
                 assert tif.pages[0].compression.name == expected, (compression, out)
         np.testing.assert_array_equal(io.read_stack(tmp_path / "frames.tif"), stack)
+
+
+def test_large_pictures_are_not_refused_as_decompression_bombs(tmp_path, monkeypatch):
+    """Pillow refuses pictures above 179 MP (a guard for the web); noise2x reads up to 4.3 GP through it (a
+    panorama or scan on disk), without Pillow's warning, and leaves Pillow's own limit as it was."""
+    from PIL import Image
+
+    io.write_image(tmp_path / "p.png", np.full((40, 50), 7, np.uint8))
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 900)  # the picture is "over twice the limit" for Pillow
+    with pytest.raises(Image.DecompressionBombError):
+        Image.open(tmp_path / "p.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no DecompressionBombWarning either)
+        assert io.image_kind(tmp_path / "p.png") == "uint8" and io.read_image(tmp_path / "p.png").shape == (40, 50)
+    assert Image.MAX_IMAGE_PIXELS == 900
+    monkeypatch.setattr(io, "_PILLOW_MAX_PIXELS", 500)  # above noise2x's own limit: one clear error
+    with pytest.raises(InputError, match=r"cannot read image file .*p\.png: Image size \(2000 pixels\) exceeds"):
+        io.read_image(tmp_path / "p.png")

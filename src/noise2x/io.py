@@ -807,10 +807,8 @@ def image_kind(path: str | os.PathLike) -> str:
                 return "uint16"
         if _heif_high_bits(p) or _avif_bits(p) > 8:
             return "uint16"
-        from PIL import Image
-
         _pillow_heif(p)
-        with Image.open(p) as im:
+        with _pillow_open(p) as im:
             mode = im.mode
         if mode.startswith("I"):
             return "uint16"
@@ -821,6 +819,27 @@ def image_kind(path: str | os.PathLike) -> str:
         raise
     except Exception as exc:
         raise _unreadable(p, exc) from None
+
+
+#: Pillow refuses an image of more than 179 MP as a possible decompression bomb (and warns above 89 MP), a guard
+#: for pictures from the web; a panorama, mosaic or scan on disk may be larger (a TIFF or FITS file has no such
+#: limit here). Pillow reads up to twice this many pixels (4.3 GP, a JPEG's largest) when it opens for noise2x.
+_PILLOW_MAX_PIXELS = 2**31
+
+
+def _pillow_open(p: Path) -> Any:
+    """``PIL.Image.open(p)`` with Pillow's decompression-bomb limit raised to :data:`_PILLOW_MAX_PIXELS` (and its
+    warning off) for this call only; Pillow's own setting is left as it was."""
+    from PIL import Image
+
+    before = Image.MAX_IMAGE_PIXELS
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        Image.MAX_IMAGE_PIXELS = None if before is None else max(before, _PILLOW_MAX_PIXELS)
+        try:
+            return Image.open(p)
+        finally:
+            Image.MAX_IMAGE_PIXELS = before
 
 
 def _unreadable(p: Path, exc: BaseException) -> InputError:
@@ -838,10 +857,10 @@ def _read_pillow(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
             return _read_heif16(p)
         if _avif_bits(p) > 8:
             return _read_avif16(p)
-        from PIL import Image, ImageOps
+        from PIL import ImageOps
 
         _pillow_heif(p)
-        with Image.open(p) as im:
+        with _pillow_open(p) as im:
             im.load()
             fmt = im.format
             im = ImageOps.exif_transpose(im)
@@ -1217,7 +1236,6 @@ def _read_avif16(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
     turned upright as Pillow turns the 8-bit ones (the file's rotation and mirror, which Pillow reads as an
     EXIF orientation)."""
     import imagecodecs
-    from PIL import Image
 
     bits = _avif_bits(p)
     arr = np.asarray(imagecodecs.avif_decode(p.read_bytes()))
@@ -1225,7 +1243,7 @@ def _read_avif16(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
         arr = arr.astype(np.uint16) << 8
     elif bits < 16:
         arr = arr << (16 - bits)
-    with Image.open(p) as im:
+    with _pillow_open(p) as im:
         orientation = im.getexif().get(0x0112, 1)
     arr = _ORIENT.get(orientation, lambda a: a)(arr)
     return _samples16(arr)
@@ -1411,10 +1429,8 @@ def photo_metadata(like: str | os.PathLike, channels: int) -> dict:
                 if unit and page.resolution and min(page.resolution) > 0:
                     meta["dpi"] = tuple(float(r) * unit for r in page.resolution)
         else:
-            from PIL import Image
-
             _pillow_heif(like)
-            with Image.open(like) as im:
+            with _pillow_open(like) as im:
                 info = dict(im.info)
             meta["icc"] = info.get("icc_profile")
             xmp = info.get("xmp", info.get("XML:com.adobe.xmp"))
