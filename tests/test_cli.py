@@ -975,3 +975,16 @@ def test_tifffile_warnings_are_prefixed_lines(tmp_path, capsys):
     assert any(line.startswith("noise2x: warning: tifffile: ") for line in lines), lines
     assert all(line.startswith("noise2x: ") for line in lines), lines
     assert not (tmp_path / "o.png").exists()
+
+
+def test_info_on_a_file_that_is_neither_image_nor_model(tmp_path, capsys, gray_image):
+    """`info x.gif` said "not a readable model file": the file is named as neither kind noise2x reads."""
+    from PIL import Image
+
+    Image.fromarray(gray_image.astype(np.uint8)).save(tmp_path / "x.gif")
+    code, _, err = _run(capsys, "info", str(tmp_path / "x.gif"))
+    assert code == 1
+    line = _one_error_line(err)
+    assert "x.gif is neither an image file noise2x reads (PNG, JPEG" in line and "nor a model file (.safetensors)" in line
+    (tmp_path / "bad.safetensors").write_bytes(b"garbage")  # a model file's own error stays
+    assert "bad.safetensors is not a readable model file" in _one_error_line(_run(capsys, "info", str(tmp_path / "bad.safetensors"))[2])

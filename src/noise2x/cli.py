@@ -479,12 +479,20 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     from .api import model_file
     from .checkpoint import describe, read_metadata
-    from .io import IMAGE_SUFFIXES, _suffix
+    from .io import _SUPPORTED, IMAGE_SUFFIXES, _suffix
 
     if _suffix(args.model) in IMAGE_SUFFIXES:  # an image (a missing one: "no such file")
         print("\n".join(image_facts(Path(args.model))))
         return 0
-    print("\n".join(describe(read_metadata(model_file(args.model)))))
+    path = model_file(args.model)
+    try:
+        meta = read_metadata(path)
+    except InputError:
+        if Path(path).suffix.lower() == ".safetensors":
+            raise
+        raise InputError(f"{args.model} is neither an image file noise2x reads ({_SUPPORTED}) nor a model file "
+                         "(.safetensors)") from None
+    print("\n".join(describe(meta)))
     return 0
 
 
