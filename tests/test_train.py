@@ -249,6 +249,8 @@ def test_bad_method_and_data_errors(tmp_path, clean_dir):
     with pytest.raises(UsageError, match="patch"):
         train("noise2noise", data=clean_dir, out=tmp_path / "m.safetensors", steps=1, add_noise="gaussian:sigma=5",
               overrides=FAST + ["data.patch_size=64"], progress=False)
+    with pytest.raises(UsageError, match="--data2 .* is --data itself"):
+        train("supervised", data=clean_dir, data2=clean_dir, out=tmp_path / "m.safetensors", steps=1, overrides=FAST)
     for name in ("m.png", "m"):  # a model file named like an image (or nothing) would be taken for one later
         with pytest.raises(UsageError, match=rf"--out .*{name}: a model file is named \.safetensors"):
             train("noise2void", data=clean_dir, out=tmp_path / name, steps=1, overrides=FAST)

@@ -370,6 +370,9 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         kind = "synthetic"
         items = [wrap(j, names[j], (lambda f=f: {"clean": f()}), j) for j, f in enumerate(loaders)]
     elif data2 is not None:
+        if Path(data2).resolve() == Path(data).resolve():  # each image its own target: the network learns identity
+            raise UsageError(f"--data2 {data2} is --data itself; it holds the second copies (noise2noise: the same "
+                             "scenes with independent noise) or the clean targets (supervised)")
         names2, loaders2, _, _, _ = _sources(data2, blanks, recursive)
         if len(names2) != len(names):
             raise UsageError(f"--data has {len(names)} images but --data2 has {len(names2)}; they must be aligned")
