@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -769,3 +770,18 @@ def test_options_with_no_method_go_to_the_chosen_model(shipped):
         api.denoise(noisy, options={"foo": "1"})
     # an option the model's method has is taken (the supervised model's loss does not change its inference)
     np.testing.assert_array_equal(api.denoise(noisy, options={"loss": "l1"}), plain)
+
+
+@pytest.mark.parametrize("kwargs, said", [
+    ({"model": 123}, "model must be a model file's path, a shipped model's name or a Denoiser, got int"),
+    ({"noise": 25}, "noise must be a noise spec such as 'gaussian:sigma=25', got int 25"),
+    ({"tile": "64"}, "tile must be a whole number of pixels, got '64'"),
+    ({"tile": 64.5}, "tile must be a whole number of pixels, got 64.5"),
+    ({"overlap": 8.0}, "overlap must be a whole number of pixels, got 8.0"),
+    ({"method": "bm3d", "options": ["sigma=3"]}, "options must be a dict of method options"),
+])
+def test_arguments_of_the_wrong_type_are_one_usage_error(kwargs, said):
+    """From Python, a wrong type is a UsageError saying what is expected, before any work (it was an
+    AttributeError or TypeError from deep inside, or a float tile silently used)."""
+    with pytest.raises(UsageError, match=re.escape(said)):
+        api.denoise(_photo(size=32), **kwargs)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -259,6 +260,26 @@ def zero_area_note(image: np.ndarray) -> str | None:
             f"mosaic's footprint), --blank-value 0 (blank_value=0) leaves them out of the noise estimate")
 
 
+def _check_arguments(*, model: Any, noise: Any, tile: Any, overlap: Any, options: Any) -> None:
+    """:func:`denoise`'s arguments of the wrong type, as one UsageError (not an AttributeError from inside)."""
+    from .noise import NoiseSpec
+    from .predict import Denoiser
+
+    if model is not None and not isinstance(model, (str, os.PathLike, Denoiser)) and \
+            not callable(getattr(model, "denoise", None)):  # (a Denoiser-like object is taken as it is)
+        raise UsageError(f"model must be a model file's path, a shipped model's name or a Denoiser, got "
+                         f"{type(model).__name__}")
+    if noise is not None and not isinstance(noise, (str, NoiseSpec)):
+        raise UsageError(f"noise must be a noise spec such as 'gaussian:sigma=25', got {type(noise).__name__} "
+                         f"{noise!r}")
+    for name, value in (("tile", tile), ("overlap", overlap)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
+            raise UsageError(f"{name} must be a whole number of pixels, got {value!r}")
+    if options is not None and not isinstance(options, dict):
+        raise UsageError(f"options must be a dict of method options, e.g. {{'sigma': 10}}, got "
+                         f"{type(options).__name__}")
+
+
 def denoise(
     image: np.ndarray,
     *,
@@ -352,6 +373,7 @@ def denoise(
 
     check_colour(colour)
     check_precision(precision)
+    _check_arguments(model=model, noise=noise, tile=tile, overlap=overlap, options=options)
     if blanks or blank_value is not None:
         raw, held = np.asarray(image), None
         if blank_value is not None:
