@@ -1344,3 +1344,14 @@ def test_large_pictures_are_not_refused_as_decompression_bombs(tmp_path, monkeyp
     monkeypatch.setattr(io, "_PILLOW_MAX_PIXELS", 500)  # above noise2x's own limit: one clear error
     with pytest.raises(InputError, match=r"cannot read image file .*p\.png: Image size \(2000 pixels\) exceeds"):
         io.read_image(tmp_path / "p.png")
+
+
+@pytest.mark.parametrize("suffix", [".png", ".webp"])
+def test_an_animation_is_refused_not_cut_to_its_first_frame(tmp_path, suffix):
+    """An animated PNG or WebP read as its first frame alone lost the others without a word."""
+    frames = [Image.fromarray(np.full((20, 24, 3), 40 * k, np.uint8)) for k in range(3)]
+    frames[0].save(tmp_path / f"a{suffix}", save_all=True, append_images=frames[1:], lossless=True)
+    with pytest.raises(InputError, match=rf"a\{suffix} is an animation of 3 frames; .*save the frames as a TIFF"):
+        io.read_image(tmp_path / f"a{suffix}")
+    frames[0].save(tmp_path / f"one{suffix}", lossless=True)  # one frame: read as before
+    assert io.read_image(tmp_path / f"one{suffix}").shape[:2] == (20, 24)

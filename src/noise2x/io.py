@@ -861,6 +861,11 @@ def _read_pillow(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
 
         _pillow_heif(p)
         with _pillow_open(p) as im:
+            frames = getattr(im, "n_frames", 1)
+            if frames > 1 and im.format in ("PNG", "WEBP"):  # (a JPEG's extra pictures, MPO previews, are not)
+                raise InputError(f"{p} is an animation of {frames} frames; noise2x reads one picture from a "
+                                 f"{im.format} file (its first frame alone would be written): save the frames as "
+                                 "a TIFF stack to denoise each")
             im.load()
             fmt = im.format
             im = ImageOps.exif_transpose(im)
