@@ -988,3 +988,13 @@ def test_info_on_a_file_that_is_neither_image_nor_model(tmp_path, capsys, gray_i
     assert "x.gif is neither an image file noise2x reads (PNG, JPEG" in line and "nor a model file (.safetensors)" in line
     (tmp_path / "bad.safetensors").write_bytes(b"garbage")  # a model file's own error stays
     assert "bad.safetensors is not a readable model file" in _one_error_line(_run(capsys, "info", str(tmp_path / "bad.safetensors"))[2])
+
+
+def test_info_names_a_tiffs_lossless_compression(tmp_path, capsys):
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "z.tif", np.full((24, 20), 9, np.uint16), compression="zstd")
+    tifffile.imwrite(tmp_path / "u.tif", np.full((24, 20), 9, np.uint16))
+    code, out, _ = _run(capsys, "info", str(tmp_path / "z.tif"))
+    assert code == 0 and out.splitlines()[0].endswith("20x24 gray, ZSTD-compressed (kept in TIFF outputs)")
+    assert _run(capsys, "info", str(tmp_path / "u.tif"))[1].splitlines()[0].endswith("20x24 gray")

@@ -529,12 +529,14 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
     import numpy as np
 
     from .api import data_crop, no_option_route, zero_area_note
-    from .io import fill_blanks, image_kind, photo_metadata, stack_frames, writable_format
+    from .io import _tiff_compression, fill_blanks, image_kind, photo_metadata, stack_frames, writable_format
 
     frames = stack_frames(path)
     h, w = stack.shape[1:3]
     colour = "RGB" if stack.ndim == 4 else "gray"
-    lines = [f"{path}: {writable_format(path)}, {image_kind(path)} samples, {w}x{h} {colour}"]
+    packed = _tiff_compression(path).get("compression")  # (lossless: its outputs are compressed the same way)
+    packed = f", {packed.upper().replace('ADOBE_', '')}-compressed (kept in TIFF outputs)" if packed else ""
+    lines = [f"{path}: {writable_format(path)}, {image_kind(path)} samples, {w}x{h} {colour}{packed}"]
     meta = photo_metadata(path, 3 if stack.ndim == 4 else 1) if len(stack) == 1 else {}
     if meta:  # a photo's colour profile, EXIF, XMP and resolution: written into its outputs
         kept = [f"colour profile {_profile_name(meta['icc'])}" if "icc" in meta else "",
