@@ -1212,20 +1212,16 @@ def _avif_bits(p: Path) -> int:
             yield kind, body, min(start + size, end)
             start += size
 
+    def find(path: list[bytes], start: int, end: int):  # the (body, end) of each box at ``path`` below
+        for kind, body, stop in boxes(start, end):
+            if kind == path[0]:
+                body += 4 if kind == b"meta" else 0  # (meta is a full box: 4 bytes of version and flags first)
+                yield from [(body, stop)] if len(path) == 1 else find(path[1:], body, stop)
+
     bits = [8]
-    for kind, body, end in boxes(0, len(head)):
-        if kind != b"meta":
-            continue
-        for kind2, body2, end2 in boxes(body + 4, end):  # (meta is a full box: 4 bytes of version and flags)
-            if kind2 != b"iprp":
-                continue
-            for kind3, body3, end3 in boxes(body2, end2):
-                if kind3 != b"ipco":
-                    continue
-                for kind4, body4, end4 in boxes(body3, end3):
-                    if kind4 == b"pixi" and body4 + 5 <= end4:  # version and flags, channel count, bits each
-                        n = head[body4 + 4]
-                        bits += list(head[body4 + 5:min(body4 + 5 + n, end4)])
+    for body, end in find([b"meta", b"iprp", b"ipco", b"pixi"], 0, len(head)):
+        if body + 5 <= end:  # pixi: version and flags, the channel count, then each channel's bits
+            bits += list(head[body + 5:min(body + 5 + head[body + 4], end)])
     return max(bits)
 
 
