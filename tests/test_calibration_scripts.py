@@ -652,7 +652,7 @@ def test_probe_anatomy_splits_each_residual_into_noise_and_lost_signal(tmp_path,
     monkeypatch.setattr(anat.M, "_train", spy_train)
     rng = np.random.default_rng(0)
     for name in [f"{i:02d}.png" for i in range(13)]:
-        write_image(tmp_path / name, rng.uniform(0.2, 0.8, (24, 24, 3)).astype(np.float32))
+        write_image(tmp_path / name, rng.uniform(50, 200, (24, 24, 3)).astype(np.float32))
     out = tmp_path / "a.json"
     assert anat.main(["--dataset", str(tmp_path), "--first", "12", "--images", "1", "--size", "16",
                       "--sigmas", "25", "--betas", "0", "--mask", "pixel", "--probe-steps", "3",
@@ -702,7 +702,7 @@ def test_probe_ensemble_scores_mash_unchanged_with_its_probes(tmp_path, monkeypa
                                                              "probe_steps": 3, "steps": 3, "crop": 8})
     rng = np.random.default_rng(0)
     for name in [f"{i:02d}.png" for i in range(13)]:
-        write_image(tmp_path / name, rng.uniform(0.2, 0.8, (20, 20, 3)).astype(np.float32))
+        write_image(tmp_path / name, rng.uniform(50, 200, (20, 20, 3)).astype(np.float32))
     noisy = rng.uniform(0, 255, (16, 16, 3))
     out, repeats, info = ens.mash_with_probes(noisy, rng=5)
     assert ens.M.probe_pair.__name__ == "probe_pair"                   # the spy is gone afterwards

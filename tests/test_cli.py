@@ -998,3 +998,32 @@ def test_info_names_a_tiffs_lossless_compression(tmp_path, capsys):
     code, out, _ = _run(capsys, "info", str(tmp_path / "z.tif"))
     assert code == 0 and out.splitlines()[0].endswith("20x24 gray, ZSTD-compressed (kept in TIFF outputs)")
     assert _run(capsys, "info", str(tmp_path / "u.tif"))[1].splitlines()[0].endswith("20x24 gray")
+
+
+def test_sixteen_bit_inputs_to_eight_bit_files_are_scaled_not_clipped_white(tmp_path, capsys, gray_image):
+    """A 16-bit PNG (or TIFF, or a 10-bit HEIF/AVIF read in 16-bit units) denoised or given noise into a JPEG,
+    WebP or other 8-bit file came out white: its values were clipped at 255. They are scaled by 1/257; an
+    output that holds 16 bits (PNG, TIFF) keeps them, and alpha is scaled with the image."""
+    from noise2x.io import image_kind, read_image, read_stack_with_alpha, write_image
+
+    sixteen = np.clip(gray_image * 200.0, 0, 65535)
+    write_image(tmp_path / "g16.png", sixteen, kind="uint16")
+    rgb = np.stack([sixteen, sixteen * 0.8, sixteen * 0.5], -1)
+    opacity = np.tile(np.linspace(0, 65535, rgb.shape[1]), (rgb.shape[0], 1))
+    write_image(tmp_path / "c16.png", rgb, kind="uint16", alpha=opacity)
+    for argv, out in ((["denoise", str(tmp_path / "g16.png"), "--method", "nlm", "--out"], "d.jpg"),
+                      (["simulate", "gaussian:sigma=100", str(tmp_path / "g16.png")], "s.jpg"),
+                      (["simulate", "gaussian:sigma=100", str(tmp_path / "g16.png")], "s.png")):
+        code, _, err = _run(capsys, *argv, str(tmp_path / out))
+        assert code == 0 and "clipped" not in err, err
+        back = read_image(tmp_path / out)
+        if out.endswith(".png"):
+            assert image_kind(tmp_path / out) == "uint16" and abs(back.mean() - sixteen.mean()) < 30
+        else:
+            assert image_kind(tmp_path / out) == "uint8" and abs(back.mean() - sixteen.mean() / 257) < 1.5, out
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "c16.png"), "--method", "nlm", "--out",
+                        str(tmp_path / "c.webp"))
+    assert code == 0 and "clipped" not in err, err
+    image, alpha = read_stack_with_alpha(tmp_path / "c.webp")
+    assert abs(image[0].mean() - rgb.mean() / 257) < 1.5
+    np.testing.assert_allclose(alpha[0], np.round(opacity / 257), atol=1)

@@ -1355,3 +1355,18 @@ def test_an_animation_is_refused_not_cut_to_its_first_frame(tmp_path, suffix):
         io.read_image(tmp_path / f"a{suffix}")
     frames[0].save(tmp_path / f"one{suffix}", lossless=True)  # one frame: read as before
     assert io.read_image(tmp_path / f"one{suffix}").shape[:2] == (20, 24)
+
+
+def test_float_data_in_unit_range_written_as_integers_are_warned_of(tmp_path):
+    """Float data scaled to [0, 1] written to an 8- or 16-bit file become 0 and 1 (a black picture): a warning
+    says so; data in 8-bit units, and a 0/1 mask, are written without one."""
+    unit = np.random.default_rng(0).uniform(0.2, 0.8, (16, 16))
+    for kind, name in (("uint8", "u.png"), ("uint16", "u16.png"), ("uint8", "u.jpg")):
+        with pytest.warns(io.ClippingWarning, match=rf"values lie within \[0\.2.*, 0\.7.*\] \(data scaled to "
+                                                    rf"\[0, 1\]\?\); a {kind} file stores whole numbers"):
+            io.write_image(tmp_path / name, unit, kind=kind)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        io.write_image(tmp_path / "e.png", unit * 255, kind="uint8")
+        io.write_image(tmp_path / "m.png", (unit > 0.5).astype(float), kind="uint8")
+        io.write_image(tmp_path / "f.tif", unit, kind="float32")

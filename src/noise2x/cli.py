@@ -140,6 +140,15 @@ def _output_kind(src: Path, dst: Path) -> str | None:
     return "uint8"
 
 
+def _output_scale(src: Path, kind: str | None) -> float:
+    """The factor from the input's units to the output's: 1/257 where 16-bit samples (a 16-bit PNG or TIFF, a
+    10- or 12-bit HEIF or AVIF read in 16-bit units) go to an 8-bit file (JPEG, WebP, BMP, AVIF), where they
+    would otherwise be clipped to white; 1 otherwise (float data keep their units)."""
+    from .io import image_kind
+
+    return 1 / 257 if kind == "uint8" and image_kind(src) == "uint16" else 1.0
+
+
 def _blank_kind(src: Path, dst: Path, kind: str | None) -> str | None:
     """The output kind for an image with blank (NaN) pixels: float32 in TIFF and FITS (NaN), else a PNG's or
     WebP's (transparent); a UsageError for files that cannot mark them."""
@@ -227,7 +236,8 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
 def cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .io import StackFrames, frames_writable, open_stack, read_stack_with_alpha, write_frames, write_image
+    from .io import (StackFrames, frames_writable, open_stack, read_stack_with_alpha, writable_format, write_frames,
+                     write_image)
     from .noise import parse_noise
 
     spec = parse_noise(args.noise)
@@ -259,7 +269,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         image = noisy[0] if len(noisy) == 1 else np.stack(noisy)
         if blank:
             image = np.where(nan.reshape(image.shape), np.nan, image)
-        write_image(dst, image, kind=None, alpha=_kept_alpha(src, dst, alpha), like=src, blanks=blank)
+        kind = None if writable_format(dst) in ("TIFF", "FITS") else _output_kind(src, dst)  # (TIFF: float32)
+        scale = _output_scale(src, kind)  # a 16-bit input to an 8-bit file: its units
+        kept = _kept_alpha(src, dst, alpha)
+        write_image(dst, image * scale, kind=kind, alpha=None if kept is None else kept * scale, like=src,
+                    blanks=blank)
         _say(f"{src} -> {dst} ({spec}, seed {seed})")
     print(f"simulated {spec} on {len(files)} image(s)")
     return 0
@@ -336,6 +350,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         kind = _output_kind(src, dst)
         if blank:  # found before the work: can the output mark blank pixels?
             kind = _blank_kind(src, dst, kind)
+        scale = _output_scale(src, kind)
         info: dict[str, Any] = {}
         t0 = time.perf_counter()
         warning = None
@@ -381,6 +396,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                     colour=args.colour, precision=args.precision, mask=opaque, blanks=args.blanks,
                     blank_value=args.blank_value,
                 )
+                if scale != 1:  # (the result is a new array: scaled in place)
+                    result *= scale
                 if len(stack) == 1:
                     yield result
                 else:
@@ -406,7 +423,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     if not stream:
         del stack  # (the input is not needed to write the output)
         # the alpha channel is kept as it is: opacity is not noise
-        write_image(dst, out, kind=kind, alpha=_kept_alpha(src, dst, alpha), like=src, blanks=blank,
+        kept = _kept_alpha(src, dst, alpha)
+        write_image(dst, out, kind=kind, alpha=None if kept is None else kept * scale, like=src, blanks=blank,
                     strip_exif=args.strip_exif)
     if n_frames > 1 and kind in ("uint8", "uint16"):
         clipping_warning(dst, tally["clipped"], size, kind)  # (write_image warns of a single image)

@@ -1730,6 +1730,8 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
     if kind not in _WRITABLE[fmt]:
         raise UsageError(f"{fmt} files cannot store {kind} samples ({p}); {fmt} allows {', '.join(_WRITABLE[fmt])}")
     arr = _writable_array(image, fmt, p, blanks)
+    if kind in ("uint8", "uint16") and arr.dtype.kind == "f":
+        _unit_range_warning(p, arr, kind)
     channels = 1 if arr.ndim == 2 else 3 if arr.ndim == 3 and arr.shape[-1] == 3 else 0  # 0: a stack
     blank = None
     if kind != "float32" and blanks and np.isnan(arr).any():  # blank pixels become transparent
@@ -1880,6 +1882,23 @@ def clipping_warning(path: str | os.PathLike, clipped: int, size: int, kind: str
             ),
             stacklevel=3,
         )
+
+
+def _unit_range_warning(path: Path, arr: np.ndarray, kind: str) -> None:
+    """Warn (:class:`ClippingWarning`) where float data in [0, 1] (an image scaled to that range) go to an integer
+    file, which stores whole numbers: they would all become 0 or 1, a black picture, without a word."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (an image of NaN alone)
+        hi = float(np.nanmax(arr))  # (no copy: an image in 8- or 16-bit units stops here)
+        if not hi <= 1.0:
+            return
+        lo = float(np.nanmin(arr))
+    sample = arr.reshape(-1)[:: max(1, arr.size // 65536)]
+    if -0.5 <= lo < hi and np.any(sample != np.round(sample)):  # (not a constant picture)
+        warnings.warn(ClippingWarning(
+            f"writing {path}: its values lie within [{lo:.3g}, {hi:.3g}] (data scaled to [0, 1]?); "
+            f"a {kind} file stores whole numbers 0..{_MAX[kind]}, so they become 0 and 1: write .tif or .fits "
+            "(float32) to keep them"), stacklevel=3)
 
 
 def _writable_array(image, fmt: str, p: Path, blanks: bool = False) -> np.ndarray:
