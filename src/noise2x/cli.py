@@ -272,8 +272,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         kind = None if writable_format(dst) in ("TIFF", "FITS") else _output_kind(src, dst)  # (TIFF: float32)
         scale = _output_scale(src, kind)  # a 16-bit input to an 8-bit file: its units
         kept = _kept_alpha(src, dst, alpha)
-        write_image(dst, image * scale, kind=kind, alpha=None if kept is None else kept * scale, like=src,
-                    blanks=blank)
+        write_image(dst, image if scale == 1 else image * scale, kind=kind,
+                    alpha=None if kept is None else kept * scale, like=src, blanks=blank)
         _say(f"{src} -> {dst} ({spec}, seed {seed})")
     print(f"simulated {spec} on {len(files)} image(s)")
     return 0
