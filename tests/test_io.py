@@ -1370,3 +1370,29 @@ def test_float_data_in_unit_range_written_as_integers_are_warned_of(tmp_path):
         io.write_image(tmp_path / "e.png", unit * 255, kind="uint8")
         io.write_image(tmp_path / "m.png", (unit > 0.5).astype(float), kind="uint8")
         io.write_image(tmp_path / "f.tif", unit, kind="float32")
+
+
+def test_a_tiffs_thumbnail_series_is_left_out_not_refused(tmp_path):
+    """A TIFF holding its image and a reduced-resolution copy (NewSubfileType 1: a Zeiss LSM file's thumbnails,
+    a slide scanner's previews) was refused for sizes that differ; the image is read (whole and frame by
+    frame) and an output written like it has the image's layout. Series of different sizes that are all full
+    images stay an error."""
+    import tifffile
+
+    stack = (np.random.default_rng(0).random((5, 24, 20)) * 200).astype(np.uint8)
+    with tifffile.TiffWriter(tmp_path / "t.tif") as w:
+        w.write(stack)
+        w.write(stack[0, ::4, ::4], subfiletype=1)
+    with tifffile.TiffFile(tmp_path / "t.tif") as tif:  # (tifffile gives the thumbnail its own series)
+        assert [s.keyframe.is_reduced for s in tif.series] == [False, True]
+    np.testing.assert_array_equal(io.read_stack(tmp_path / "t.tif"), stack)
+    assert len(io.stack_frames(tmp_path / "t.tif")) == 5 and io.image_kind(tmp_path / "t.tif") == "uint8"
+    with io.open_stack(tmp_path / "t.tif")[0] as frames:  # frame by frame
+        assert isinstance(frames, io.StackFrames) and np.array_equal(frames[3], stack[3])
+    io.write_image(tmp_path / "o.tif", stack.astype(np.float64), kind="uint8", like=tmp_path / "t.tif")
+    np.testing.assert_array_equal(io.read_stack(tmp_path / "o.tif"), stack)
+    with tifffile.TiffWriter(tmp_path / "two.tif") as w:
+        w.write(stack[0])
+        w.write(stack[0, :10, :10])
+    with pytest.raises(InputError, match="holds images of different sizes"):
+        io.read_stack(tmp_path / "two.tif")

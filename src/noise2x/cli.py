@@ -520,14 +520,15 @@ _INFO_FACTS = ("estimated_on", "estimated_from", "sigma", "beta", "peak", "poiss
 
 def _tiff_axes(path: Path) -> str | None:
     """A TIFF's axes as tifffile names them (e.g. TZCYX), or None (another format, several series)."""
-    from .io import writable_format
+    from .io import _main_series, writable_format
 
     if writable_format(path) != "TIFF":
         return None
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
-        return tif.series[0].axes if len(tif.series) == 1 else None
+        main = _main_series(tif)
+        return main[0].axes if len(main) == 1 else None
 
 
 def image_facts(path: Path) -> list[str]:

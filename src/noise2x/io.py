@@ -654,6 +654,15 @@ def _kept_open(handle: Any, make: Callable[[], StackFrames | None], p: Path) -> 
     return frames
 
 
+def _main_series(tif: Any) -> list:
+    """The series of an open TIFF that hold its images: all but reduced-resolution copies of them (TIFF's
+    NewSubfileType bit 0: the thumbnails of a Zeiss LSM file, a slide scanner's previews), unless that leaves
+    none. A file holding its image and such a thumbnail is read as its image, not refused for sizes that differ."""
+    series = list(tif.series)
+    full = [s for s in series if not s.keyframe.is_reduced]
+    return full or series
+
+
 def _tiff_frames(p: Path, dtype: Any, blanks: bool) -> TiffFrames | None:
     """A TIFF's frames read page by page, where its layout allows (one series, each frame one page: its Y and X
     axes, and RGB samples, after the frame axes; no alpha); else None (the file is then read whole)."""
@@ -665,9 +674,10 @@ def _tiff_frames(p: Path, dtype: Any, blanks: bool) -> TiffFrames | None:
         raise _unreadable(p, exc) from None
 
     def make() -> TiffFrames | None:
-        if len(tif.series) != 1:
+        main = _main_series(tif)
+        if len(main) != 1:
             return None
-        s = tif.series[0]
+        s = main[0]
         shape = tuple(int(n) for n in s.shape)
         others, y, x, chans = _tiff_axes(s.axes, shape, p)
         k = len(others)
@@ -728,7 +738,7 @@ def stack_frames(path: str | os.PathLike) -> list[int | None]:
         return [None]
     try:
         with _open_tiff(p) as tif:
-            layouts = [(s.axes, tuple(int(n) for n in s.shape)) for s in tif.series]
+            layouts = [(s.axes, tuple(int(n) for n in s.shape)) for s in _main_series(tif)]
     except Exception as exc:
         raise _unreadable(p, exc) from None
     frames: list[int | None] = []
@@ -758,7 +768,7 @@ def frame_side(path: str | os.PathLike) -> int | None:
 
             with tifffile.TiffFile(p) as tif:
                 sides = set()
-                for s in tif.series:
+                for s in _main_series(tif):
                     _, y, x, _ = _tiff_axes(s.axes, tuple(s.shape), p)
                     sides.add(min(int(s.shape[y]), int(s.shape[x])))
             return sides.pop() if len(sides) == 1 else None
@@ -795,7 +805,7 @@ def image_kind(path: str | os.PathLike) -> str:
             with _open_tiff(p) as tif:
                 if not tif.series:
                     raise InputError(f"cannot read image file {p}: the TIFF holds no image")
-                dt = np.dtype(tif.series[0].dtype)
+                dt = np.dtype(_main_series(tif)[0].dtype)
             if dt == np.uint8 or dt == np.bool_:
                 return "uint8"
             if dt == np.uint16:
@@ -907,7 +917,7 @@ def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """Decode a TIFF into (N,H,W) or (N,H,W,3), and its unassociated alpha (N,H,W) or None."""
     try:
         with _open_tiff(p) as tif:
-            series = list(tif.series)
+            series = _main_series(tif)
             if not series:
                 raise InputError(f"cannot read image file {p}: the TIFF holds no image")
             parts = [_tiff_series(s.asarray(), s.axes, p, _unassociated_alpha(s)) for s in series]
@@ -961,9 +971,10 @@ def _tiff_layout(like: Path, shape: tuple[int, ...],
         import tifffile
 
         with tifffile.TiffFile(like) as tif:
-            if len(tif.series) != 1:
+            main = _main_series(tif)
+            if len(main) != 1:
                 return None
-            series = tif.series[0]
+            series = main[0]
             axes, full = series.axes, tuple(int(n) for n in series.shape)
             if _unassociated_alpha(series):
                 return None
