@@ -70,7 +70,8 @@ def main(argv=None) -> int:
             t_auto = time.time() - t0
             est = estimate.sigma(noisy)
             row = {"noise": spec, "image": os.path.basename(str(path)), "shape": list(clean.shape),
-                   "noisy": psnr(clean, noisy, clip=False), "auto": psnr(clean, auto), "auto_route": str(info.get("method")),
+                   "noisy": psnr(clean, noisy, clip=False), "auto": psnr(clean, auto),
+                   "auto_route": str(info.get("method")),
                    "auto_seconds": t_auto, "estimated_sigma": est,
                    "bm3d_estimated": psnr(clean, api.denoise(noisy, method="bm3d", options={"sigma": est})),
                    "bm3d_true": psnr(clean, api.denoise(noisy, method="bm3d", options={"sigma": true_sigma}))}

@@ -985,9 +985,11 @@ def test_info_on_a_file_that_is_neither_image_nor_model(tmp_path, capsys, gray_i
     code, _, err = _run(capsys, "info", str(tmp_path / "x.gif"))
     assert code == 1
     line = _one_error_line(err)
-    assert "x.gif is neither an image file noise2x reads (PNG, JPEG" in line and "nor a model file (.safetensors)" in line
+    assert "x.gif is neither an image file noise2x reads (PNG, JPEG" in line
+    assert "nor a model file (.safetensors)" in line
     (tmp_path / "bad.safetensors").write_bytes(b"garbage")  # a model file's own error stays
-    assert "bad.safetensors is not a readable model file" in _one_error_line(_run(capsys, "info", str(tmp_path / "bad.safetensors"))[2])
+    err = _run(capsys, "info", str(tmp_path / "bad.safetensors"))[2]
+    assert "bad.safetensors is not a readable model file" in _one_error_line(err)
 
 
 def test_info_names_a_tiffs_lossless_compression(tmp_path, capsys):

@@ -14,7 +14,8 @@ Pillow decodes PNG/JPEG/BMP/WebP/AVIF (and HEIF, with the optional extra
 to 8 bits: those are decoded (and all 16-bit PNGs are written) by the small PNG
 codec in this module, and 10- and 12-bit AVIF, which Pillow also reduces to 8
 bits: imagecodecs (libavif) decodes those. A photo's output written ``like`` it keeps its colour
-profile, EXIF, XMP and resolution (:func:`photo_metadata`). tifffile reads and writes TIFF (with imagecodecs for LZW-, JPEG- and other compressed TIFFs). astropy (the optional
+profile, EXIF, XMP and resolution (:func:`photo_metadata`). tifffile reads and writes TIFF
+(with imagecodecs for LZW-, JPEG- and other compressed TIFFs). astropy (the optional
 extra ``noise2x[fits]``) reads and writes FITS: the first image HDU, a data
 cube as a stack, rows as stored; an output written ``like`` a FITS input keeps
 its header (WCS, exposure, ...). Compressed FITS too: tile-compressed
