@@ -1029,3 +1029,17 @@ def test_sixteen_bit_inputs_to_eight_bit_files_are_scaled_not_clipped_white(tmp_
     image, alpha = read_stack_with_alpha(tmp_path / "c.webp")
     assert abs(image[0].mean() - rgb.mean() / 257) < 1.5
     np.testing.assert_allclose(alpha[0], np.round(opacity / 257), atol=1)
+
+
+def test_info_says_a_tiffs_thumbnail_is_left_out(tmp_path, capsys):
+    import tifffile
+
+    stack = np.full((4, 24, 20), 9, np.uint8)
+    with tifffile.TiffWriter(tmp_path / "t.tif") as w:
+        w.write(stack, photometric="minisblack")
+        w.write(stack[0, ::4, ::4], subfiletype=1)
+    code, out, _ = _run(capsys, "info", str(tmp_path / "t.tif"))
+    assert code == 0 and "left out: 1 reduced-resolution copy of the image (a thumbnail) stored beside it" in out
+    assert "frames: 4, axes QYX, each denoised on its own" in out
+    tifffile.imwrite(tmp_path / "u.tif", stack[0])
+    assert "left out" not in _run(capsys, "info", str(tmp_path / "u.tif"))[1]

@@ -518,17 +518,18 @@ def cmd_info(args: argparse.Namespace) -> int:
 _INFO_FACTS = ("estimated_on", "estimated_from", "sigma", "beta", "peak", "poisson_a", "poisson_b")
 
 
-def _tiff_axes(path: Path) -> str | None:
-    """A TIFF's axes as tifffile names them (e.g. TZCYX), or None (another format, several series)."""
+def _tiff_axes(path: Path) -> tuple[str | None, int]:
+    """A TIFF's axes as tifffile names them (e.g. TZCYX; None for another format or several series), and how many
+    reduced-resolution copies (thumbnails) it holds beside its images, which are left out."""
     from .io import _main_series, writable_format
 
     if writable_format(path) != "TIFF":
-        return None
+        return None, 0
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
         main = _main_series(tif)
-        return main[0].axes if len(main) == 1 else None
+        return (main[0].axes if len(main) == 1 else None), len(tif.series) - len(main)
 
 
 def image_facts(path: Path) -> list[str]:
@@ -562,12 +563,15 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
                 "EXIF" if "exif" in meta else "", "XMP" if "xmp" in meta else "",
                 " x ".join(f"{round(d, 1):g}" for d in meta["dpi"]) + " dpi" if "dpi" in meta else ""]
         lines.append("kept in outputs: " + ", ".join(k for k in kept if k))
+    axes, thumbnails = _tiff_axes(path)
     if len(stack) > 1:
         planes = {c for c in frames if c is not None}
         extra = f" ({len(planes)} channels stored as planes)" if planes else ""
-        axes = _tiff_axes(path)
         extra += f", axes {axes}" if axes else ""
         lines.append(f"frames: {len(stack)}{extra}, each denoised on its own")
+    if thumbnails:
+        what = "copy of the image (a thumbnail)" if thumbnails == 1 else "copies of the image (thumbnails)"
+        lines.append(f"left out: {thumbnails} reduced-resolution {what} stored beside it")
     blanks, k = 0, None  # blank pixels, and the first frame holding data
     for i, frame in enumerate(stack):
         nan = np.isnan(frame)
