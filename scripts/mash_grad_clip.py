@@ -35,8 +35,8 @@ from noise2x.noise import protocol_noisy
 from noise2x.zeroshot import mash
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from zeroshot_bench import (calibration_arguments, centre_crop, earlier_runs, script_command,  # noqa: E402
-                            select_files, write_json)  # (the table's crop and noises)
+from zeroshot_bench import (calibration_arguments, calibration_inputs, centre_crop,  # noqa: E402
+                            script_command, write_json)  # (the table's crop and noises)
 
 
 def _say(msg: str) -> None:
@@ -115,13 +115,10 @@ def main(argv: list[str] | None = None) -> int:
     if not noises:
         print("error: --noises is empty", file=sys.stderr)
         return 2
-    files, error = select_files(args.dataset, args.first, args.images, calibration=True)
-    if error:
-        print(f"error: {error}", file=sys.stderr)
+    inputs = calibration_inputs(args)
+    if inputs is None:
         return 2
-    runs = earlier_runs(args.out)
-    if runs is None:
-        return 2
+    files, runs = inputs
     done = {(r["noise"], r["index"], r["clip"]) for r in runs}
     command = script_command("mash_grad_clip.py", argv)
     t_start = time.perf_counter()

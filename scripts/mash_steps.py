@@ -34,8 +34,8 @@ from noise2x.noise import protocol_noisy
 from noise2x.zeroshot import mash
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from zeroshot_bench import (calibration_arguments, centre_crop, earlier_runs, print_runs,  # noqa: E402
-                            script_command, select_files, write_json)
+from zeroshot_bench import (calibration_arguments, calibration_inputs, centre_crop, earlier_runs,  # noqa: E402
+                            print_runs, script_command, write_json)
 
 
 def _say(msg: str) -> None:
@@ -87,14 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     if not steps or min(steps) < 1 or not noises:
         print("error: --steps needs whole numbers >= 1 and --noises a noise", file=sys.stderr)
         return 2
-    files, error = select_files(args.dataset, args.first, args.images, calibration=True)
-    if error:
-        print(f"error: {error}", file=sys.stderr)
+    inputs = calibration_inputs(args)
+    baseline = earlier_runs(args.baseline, "--baseline") if args.baseline and inputs else []
+    if inputs is None or baseline is None:
         return 2
-    runs = earlier_runs(args.out)
-    baseline = earlier_runs(args.baseline, "--baseline") if args.baseline else []
-    if runs is None or baseline is None:
-        return 2
+    files, runs = inputs
     if args.baseline and not args.baseline.is_file():
         print(f"error: --baseline {args.baseline} not found", file=sys.stderr)
         return 2

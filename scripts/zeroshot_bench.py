@@ -141,6 +141,17 @@ def earlier_runs(path: Path | None, option: str = "--out") -> list[dict[str, Any
         return None
 
 
+def calibration_inputs(args: Any) -> tuple[list[Path], list[dict[str, Any]]] | None:
+    """A resumable calibration script's images (``--dataset``, ``--first``, ``--images``: calibration images
+    only) and the runs already in its ``--out``, or None after one error line."""
+    files, error = select_files(args.dataset, args.first, args.images, calibration=True)
+    if error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+    runs = earlier_runs(args.out)
+    return None if runs is None else (files, runs)
+
+
 def print_runs(render: Callable[[], str], what: str) -> int:
     """Print ``render()`` (tables of recorded runs) and return 0, or one error line and 2 if they cannot be read.
 

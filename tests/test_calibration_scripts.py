@@ -21,6 +21,16 @@ def _load(name):
         sys.path.remove(str(SCRIPTS))
 
 
+def _flat_photos(folder, count):
+    """``count`` flat 40x40 RGB files 00.png, 01.png, ... in ``folder``: pictures for scripts whose work is faked."""
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    for k in range(count):
+        write_image(folder / f"{k:02d}.png", np.full((40, 40, 3), 0.5, dtype=np.float32))
+
+
 def test_threshold_between_separated_levels_is_the_widest_midpoint():
     cal = _load("mash_calibration")
     found = cal.best_threshold([0.02, 0.05, 0.07], [0.13, 0.15])
@@ -241,13 +251,8 @@ def test_cli_time_runs_the_cli_on_the_tables_input(tmp_path, monkeypatch):
 def test_mash_calibration_forced_trainings_take_grad_clip(tmp_path, monkeypatch, capsys):
     import json
 
-    import numpy as np
-
-    from noise2x.io import write_image
-
     cal = _load("mash_calibration")
-    for k in range(13):
-        write_image(tmp_path / f"{k:02d}.png", np.full((40, 40, 3), 0.5, dtype=np.float32))
+    _flat_photos(tmp_path, 13)
     calls = []
 
     def fake(noisy, *, rng, ratio, shuffle, grad_clip):
@@ -307,13 +312,8 @@ def test_mash_budget_trains_the_fixed_ratio_for_each_step_count(tmp_path, monkey
 def test_mash_grad_clip_runs_each_clip_on_calibration_crops_and_resumes(tmp_path, monkeypatch, capsys):
     import json
 
-    import numpy as np
-
-    from noise2x.io import write_image
-
     script = _load("mash_grad_clip")
-    for k in range(14):
-        write_image(tmp_path / f"{k:02d}.png", np.full((40, 40, 3), 0.5, dtype=np.float32))
+    _flat_photos(tmp_path, 14)
     calls = []
 
     def fake(noisy, *, rng, grad_clip, info):
@@ -887,13 +887,8 @@ def test_blanks_check_compares_the_fills_and_writes_its_record(tmp_path):
 def test_mash_steps_takes_the_baseline_checks_one_and_refuses_foreign_files(tmp_path, monkeypatch, capsys):
     import json
 
-    import numpy as np
-
-    from noise2x.io import write_image
-
     script = _load("mash_steps")
-    for k in range(14):
-        write_image(tmp_path / f"{k:02d}.png", np.full((40, 40, 3), 0.5, dtype=np.float32))
+    _flat_photos(tmp_path, 14)
     calls = []
 
     def fake(noisy, *, rng, steps, shuffle_at, info):
