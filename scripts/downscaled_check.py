@@ -1,10 +1,12 @@
 """Downscaled photos: the no-option call against BM3D (CBM3D for colour) on photos halved in size.
 
-    python scripts/downscaled_check.py [--data ../shared/data/cbsd68] [--limit 8] [--noises ...] [--out F.json]
+    python scripts/downscaled_check.py [--full | --subsampled] [--data ../shared/data/cbsd68] [--limit 8]
+        [--noises ...] [--out F.json]
     python scripts/downscaled_check.py --markdown F.json ...     (the table of BENCHMARKS.md)
 
 Each photo i is halved by averaging 2x2 blocks (a resize as image editors do it; the clean reference; --full:
-left at its own size, for comparison), then
+left at its own size, for comparison; --subsampled: every second pixel of each row and column kept, as a
+nearest-neighbour resize or one colour plane of a camera's Bayer mosaic does, which aliases fine texture), then
 gets PROTOCOL noise (rng = i), unrounded. Rows: the noisy input, `denoise` with no options (not told the noise),
 BM3D with the sigma read by the same estimator (not told it either), and BM3D told the true sigma. A halved
 photo holds more detail per pixel than the training images of the shipped models (train400, full size).
@@ -30,6 +32,12 @@ def halved(image: np.ndarray) -> np.ndarray:
     return image[:h, :w].reshape(h // 2, 2, w // 2, 2, *image.shape[2:]).mean(axis=(1, 3))
 
 
+def reference(image: np.ndarray, size: str) -> np.ndarray:
+    """The clean picture of each kind of run: the photo ``halved`` (2x2 means), ``subsampled`` (every second
+    pixel of each row and column) or at its ``full`` size."""
+    return {"halved": halved, "subsampled": lambda a: a[::2, ::2], "full": lambda a: a}[size](image)
+
+
 def markdown(paths: list[str]) -> str:
     """The table of BENCHMARKS.md from records this script wrote."""
     lines = ["| photos | noise | noisy | no options (route) | BM3D, sigma estimated | BM3D, true sigma | "
@@ -38,7 +46,7 @@ def markdown(paths: list[str]) -> str:
         with open(path) as fh:
             record = json.load(fh)
         data = os.path.basename(os.path.normpath(record["meta"]["command"].split("--data ")[1].split()[0]))
-        data += ", halved" if record.get("size", "halved") == "halved" else ", full size"
+        data += {"halved": ", halved", "full": ", full size", "subsampled": ", subsampled"}[record.get("size", "halved")]
         for spec, s in record["summary"].items():
             routes = sorted({x["auto_route"].removeprefix("model ") for x in record["rows"] if x["noise"] == spec})
             lines.append(f"| {data}, first {s['images']} | `{spec}` | {s['noisy']:.2f} | {s['auto']:.2f} "
@@ -54,15 +62,15 @@ def main(argv=None) -> int:
     if argv[:1] == ["--markdown"]:
         print(markdown(argv[1:]))
         return 0
-    full = "--full" in argv  # the photos at their own size, for comparison
-    args = check_args([a for a in argv if a != "--full"], "cbsd68",
+    size = "full" if "--full" in argv else "subsampled" if "--subsampled" in argv else "halved"
+    args = check_args([a for a in argv if a not in ("--full", "--subsampled")], "cbsd68",
                       noises="gaussian:sigma=5,gaussian:sigma=15,gaussian:sigma=25")
     start = time.time()
     rows = []
     for spec in args.noises.split(","):
         true_sigma = parse_noise(spec).params["sigma"]
         for i, path in enumerate(io.list_images(args.data)[: args.limit]):
-            clean = io.read_image(path) if full else halved(io.read_image(path))
+            clean = reference(io.read_image(path), size)
             noisy = protocol_noisy(clean, spec, index=i)
             info = {}
             t0 = time.time()
@@ -86,8 +94,8 @@ def main(argv=None) -> int:
         summary[spec]["estimated_sigma"] = [round(float(x["estimated_sigma"]), 2) for x in r]
         print(spec, summary[spec], flush=True)
     if args.out:
-        write_record(args.out, "downscaled_check.py" + (" --full" if full else ""), args, start, rows=rows,
-                     summary=summary, size="full" if full else "halved")
+        write_record(args.out, "downscaled_check.py" + ("" if size == "halved" else f" --{size}"), args, start,
+                     rows=rows, summary=summary, size=size)
     return 0
 
 

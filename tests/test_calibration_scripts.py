@@ -970,21 +970,27 @@ def test_downscaled_check_halves_runs_and_tabulates(tmp_path, capsys):
     block = np.arange(4 * 6, dtype=float).reshape(4, 6)
     np.testing.assert_array_equal(ds.halved(block), [[3.5, 5.5, 7.5], [15.5, 17.5, 19.5]])
     assert ds.halved(np.zeros((5, 7, 3))).shape == (2, 3, 3)  # an odd last row and column dropped
+    np.testing.assert_array_equal(ds.reference(block, "subsampled"), [[0, 2, 4], [12, 14, 16]])
+    np.testing.assert_array_equal(ds.reference(block, "halved"), ds.halved(block))
+    np.testing.assert_array_equal(ds.reference(block, "full"), block)
     data = tmp_path / "photos"
     data.mkdir()
     yy, xx = np.mgrid[0:64, 0:80]
     write_image(data / "a.png", (120 + 60 * np.sin(xx / 5.0) * np.cos(yy / 7.0)).astype(np.uint8))
-    for full in (False, True):
-        out = tmp_path / f"r{full}.json"
+    shapes = {"halved": [32, 40], "full": [64, 80], "subsampled": [32, 40]}
+    for size, shape in shapes.items():
+        out = tmp_path / f"r_{size}.json"
         argv = ["--data", str(data), "--limit", "1", "--noises", "gaussian:sigma=25", "--out", str(out)]
-        assert ds.main(argv + (["--full"] if full else [])) == 0
+        assert ds.main(argv + ([] if size == "halved" else [f"--{size}"])) == 0
         record = json.loads(out.read_text())
         row = record["rows"][0]
-        assert row["shape"] == ([64, 80] if full else [32, 40]) and record["size"] == ("full" if full else "halved")
+        assert row["shape"] == shape and record["size"] == size
         assert row["bm3d_true"] > row["noisy"] + 3 and row["auto"] > row["noisy"] + 3
-        assert record["meta"]["command"].startswith("python scripts/downscaled_check.py" + (" --full" if full else ""))
+        flag = "" if size == "halved" else f" --{size}"
+        assert record["meta"]["command"].startswith("python scripts/downscaled_check.py" + flag)
     capsys.readouterr()
-    assert ds.main(["--markdown", str(tmp_path / "rFalse.json"), str(tmp_path / "rTrue.json")]) == 0
+    assert ds.main(["--markdown"] + [str(tmp_path / f"r_{size}.json") for size in shapes]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[2].startswith("| photos, halved, first 1 | `gaussian:sigma=25` |")
-    assert table[3].startswith("| photos, full size, first 1 | `gaussian:sigma=25` |") and len(table) == 4
+    assert table[4].startswith("| photos, subsampled, first 1 | `gaussian:sigma=25` |") and len(table) == 5
+    assert table[3].startswith("| photos, full size, first 1 | `gaussian:sigma=25` |")
