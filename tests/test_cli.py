@@ -1043,3 +1043,20 @@ def test_info_says_a_tiffs_thumbnail_is_left_out(tmp_path, capsys):
     assert "frames: 4, axes QYX, each denoised on its own" in out
     tifffile.imwrite(tmp_path / "u.tif", stack[0])
     assert "left out" not in _run(capsys, "info", str(tmp_path / "u.tif"))[1]
+
+
+def test_readme_command_lines_parse():
+    """Every `noise2x ...` line of the README's code blocks is a valid command line (no option renamed or dropped
+    from under the docs, none left out that the command requires)."""
+    import shlex
+
+    from noise2x.cli import build_parser
+
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    lines = [line.strip() for block in re.findall(r"```[a-z]*\n(.*?)```", readme.read_text(), re.S)
+             for line in block.splitlines() if line.strip().startswith("noise2x ")]
+    assert len(lines) >= 10
+    parser = build_parser()
+    for line in lines:
+        argv = shlex.split(line.split("  #")[0].replace("$SLURM_ARRAY_TASK_ID", "3"))[1:]
+        parser.parse_args(argv)  # raises UsageError naming the problem
