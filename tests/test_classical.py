@@ -60,12 +60,19 @@ def test_colour(rgb_image):
         assert psnr(rgb_image, out) > psnr(rgb_image, noisy) + 3.0, fn.__name__
 
 
-def test_bm3d_gray_image_stored_as_rgb(gray_image):
-    """A flat opponent-colour component must not make CBM3D divide by zero."""
+def test_bm3d_gray_image_stored_as_rgb(gray_image, smooth64, noisy64):
+    """A flat opponent-colour component must not make CBM3D divide by zero; a gray image stored as RGB (its
+    noise the same in every channel) is denoised as the gray image (it was given a third of the noise's
+    variance: 25.4 dB where the gray image gave 34.6 at sigma 20)."""
     rgb = np.repeat(gray_image[..., None], 3, axis=-1)
     out = bm3d(rgb, sigma=5.0)
     assert out.shape == rgb.shape and np.all(np.isfinite(out))
     assert psnr(rgb, out) > 35.0
+    gray = bm3d(noisy64, sigma=25.0)
+    np.testing.assert_allclose(bm3d(np.repeat(noisy64[..., None], 3, axis=-1), sigma=25.0), np.dstack([gray] * 3), rtol=1e-5)
+    # one flat component (red = blue): the components denoised one by one, a PSD scaled as the variance
+    two = np.dstack([noisy64, noisy64[::-1], noisy64])
+    np.testing.assert_allclose(bm3d(two, sigma=25.0, beta=0.0), bm3d(two, sigma=25.0), rtol=1e-4, atol=1e-3)
 
 
 def test_sigma_rules(noisy64):
@@ -131,7 +138,7 @@ def test_generalised_anscombe_poisson_gaussian():
 
 
 def test_unknown_and_bad_options(noisy64):
-    with pytest.raises(UsageError, match="no option strength.*valid options: sigma, profile"):
+    with pytest.raises(UsageError, match="no option strength.*valid options: sigma, beta, profile"):
         bm3d(noisy64, strength=3)
     with pytest.raises(UsageError, match="profile"):
         bm3d(noisy64, sigma=25, profile="fancy")
@@ -173,3 +180,46 @@ def test_values_beyond_float32_are_an_error_not_a_nan_result():
         with pytest.raises(InputError, match=r"bm3d gave NaN/inf values.*e\+302, beyond float32's range"):
             api.denoise(huge, method="bm3d", options={"sigma": 1e301})
         assert np.isfinite(api.denoise(huge / 1e300, method="bm3d", options={"sigma": 10})).all()
+
+
+def test_correlated_psd_is_the_noise_spectrum():
+    """correlated_psd is the bm3d package's sigma_psd of correlated() noise: white noise of std s gives s**2 * H * W
+    everywhere, the PSD's mean over the grid / (H*W) is the variance, and the periodogram of the noise itself,
+    averaged over fields, matches it."""
+    from noise2x.classical import correlated_psd
+    from noise2x.noise import correlated
+
+    np.testing.assert_allclose(correlated_psd(7.0, 0.0, (16, 24)), np.full((16, 24), 49.0 * 16 * 24))
+    psd = correlated_psd(10.0, 0.8, (32, 32))
+    assert psd.mean() / (32 * 32) == pytest.approx(100.0)
+    assert psd[0, 0] > 5 * psd[16, 16]  # correlated: power at low frequencies
+    rng = np.random.default_rng(0)
+    fields = [correlated(np.zeros((32, 32)), sigma=10.0, beta=0.8, rng=rng) for _ in range(400)]
+    periodogram = np.mean([np.abs(np.fft.fft2(f)) ** 2 for f in fields], axis=0)
+    # (the noise is drawn on a padded field, not a circular one: equal up to sampling and edge effects)
+    np.testing.assert_allclose(periodogram, psd, rtol=0.25, atol=0.03 * psd.max())
+
+
+def test_bm3d_correlated_noise_through_its_psd(smooth64):
+    """A correlated noise spec (or sigma with beta) gives BM3D the noise's spectrum: far better on correlated noise
+    than BM3D told the same sigma as if white; the two ways of saying it agree; RGB too."""
+    from noise2x.noise import correlated
+
+    noisy = correlated(smooth64, sigma=20.0, beta=1.0, rng=3)
+    info: dict = {}
+    spec = bm3d(noisy, noise=parse_noise("correlated:sigma=20,beta=1"), info=info)
+    assert info["sigma"] == 20.0 and info["beta"] == 1.0 and "psd" in info
+    white = bm3d(noisy, sigma=20.0)
+    assert psnr(smooth64, spec) > psnr(smooth64, white) + 1.5
+    np.testing.assert_allclose(bm3d(noisy, sigma=20.0, beta=1.0), spec, rtol=1e-5)  # (float32 inside)
+    rgb = np.stack([smooth64, smooth64[::-1], smooth64[:, ::-1]], axis=-1)
+    noisy_rgb = correlated(rgb, sigma=20.0, beta=1.0, rng=4)
+    assert psnr(rgb, bm3d(noisy_rgb, sigma=20.0, beta=1.0)) > psnr(rgb, bm3d(noisy_rgb, sigma=20.0)) + 1.0
+    gray3 = np.repeat(noisy[..., None], 3, axis=-1)  # flat chrominance: the component-by-component path
+    out = bm3d(gray3, sigma=20.0, beta=1.0)
+    assert np.isfinite(out).all() and psnr(smooth64, out[..., 0]) > psnr(smooth64, white) + 1.0
+    with pytest.raises(UsageError, match="needs sigma"):
+        bm3d(noisy, beta=0.5)
+    for bad in (1.5, -0.1, "x", float("nan")):
+        with pytest.raises(UsageError, match="beta"):
+            bm3d(noisy, sigma=20.0, beta=bad)

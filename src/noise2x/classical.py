@@ -211,11 +211,36 @@ def _with_noise_level(
     info: dict[str, Any] | None,
     method: str,
     mask: Any = None,
+    beta: float | None = None,
 ) -> np.ndarray:
     """Run ``core(x, sigma_of_x)`` with the noise level chosen by the module's rules (an estimate: from the
-    pixels of ``mask`` where given)."""
+    pixels of ``mask`` where given).
+
+    ``beta`` (BM3D): the correlated fraction of a given ``sigma``'s variance; where it is given, or the noise
+    spec is :func:`noise2x.noise.correlated` noise, the core gets the noise's power spectral density
+    (:func:`correlated_psd`, an (H,W) array) instead of a sigma."""
     record: dict[str, Any] = {}
-    if sigma is not None:
+    spec_correlated = (beta is None and sigma is None and noise is not None
+                       and getattr(noise, "name", None) == "correlated" and noise.gaussian_sigma is None
+                       and not noise.is_random_level)
+    if beta is not None or spec_correlated:
+        if spec_correlated:
+            level, beta, radius = (float(noise.params[k]) for k in ("sigma", "beta", "radius"))
+            record.update(sigma=level, beta=beta, sigma_source="noise spec")
+        else:
+            if sigma is None:
+                raise UsageError(f"method '{method}': beta (the correlated fraction of the noise) needs sigma too")
+            level, radius = _positive("sigma", sigma, method=method), 2.0
+            try:
+                beta = float(beta)
+            except (TypeError, ValueError):
+                raise UsageError(f"method '{method}': option beta must be a number, got {beta!r}") from None
+            if not 0.0 <= beta <= 1.0:  # (NaN too)
+                raise UsageError(f"method '{method}': option beta must lie in 0..1, got {beta:g}")
+            record.update(sigma=level, beta=beta, sigma_source="given")
+        record["psd"] = f"correlated noise (sigma {level:.4g}, beta {beta:.3g}, radius {radius:g})"
+        out = core(image, correlated_psd(level, beta, image.shape[:2], radius=int(radius)))
+    elif sigma is not None:
         level = _positive("sigma", sigma, method=method)
         record.update(sigma=level, sigma_source="given")
         out = core(image, level)
@@ -245,15 +270,47 @@ def _with_noise_level(
 # BM3D
 
 
-def _bm3d_core(image: np.ndarray, level: float, *, profile: str) -> np.ndarray:
+def correlated_psd(sigma: float, beta: float, shape: tuple[int, int], *, radius: int = 2) -> np.ndarray:
+    """The power spectral density of :func:`noise2x.noise.correlated` noise on an image of ``shape``, as the
+    ``bm3d`` package takes it (``sigma_psd``): the DFT of the noise's covariance
+    (:func:`noise2x.noise.correlated_covariance`) wrapped onto the image grid, times H*W (white noise of std
+    ``s``: ``s**2 * H * W`` at every frequency). BM3D given it filters correlated noise as such (Makinen, Azzari &
+    Foi, "Collaborative filtering of correlated noise", IEEE TIP 2020), not as white noise of its variance."""
+    from .noise import correlated_covariance
+
+    h, w = int(shape[0]), int(shape[1])
+    cov = correlated_covariance(sigma=sigma, beta=beta, radius=radius)
+    r = cov.shape[0] // 2
+    kernel = np.zeros((h, w))
+    offsets = np.arange(-r, r + 1)
+    np.add.at(kernel, (offsets[:, None] % h, offsets[None, :] % w), cov)  # (wraps around on tiny images)
+    return np.maximum(np.real(np.fft.fft2(kernel)), 0.0) * (h * w)
+
+
+def _numpy_trapz() -> None:
+    """The ``bm4d`` package under ``bm3d`` (4.2.5, the latest) calls ``numpy.trapz`` for a non-flat PSD, which
+    NumPy 2.4 removed; give it back as ``numpy.trapezoid``, the same function under its new name."""
+    if not hasattr(np, "trapz") and hasattr(np, "trapezoid"):
+        np.trapz = np.trapezoid  # type: ignore[attr-defined]
+
+
+def _bm3d_core(image: np.ndarray, level: float | np.ndarray, *, profile: str) -> np.ndarray:
+    """BM3D (CBM3D on RGB) at noise std ``level``, or of the noise PSD ``level`` ((H,W): :func:`correlated_psd`)."""
     import bm3d as bm3d_package
 
+    psd = np.ndim(level) == 2
+    if psd:
+        _numpy_trapz()
     if image.ndim == 2:
         if np.ptp(image) == 0:
             return image.copy()
         return bm3d_package.bm3d(image, sigma_psd=level, profile=profile)
     if image.shape[-1] != 3:  # other channel counts: multichannel BM3D (matching on channel 0)
         return bm3d_package.bm3d(image, sigma_psd=level, profile=profile)
+    if np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 0], image[..., 2]):
+        # a gray image stored as RGB: its noise is the same in the three channels, so their mean holds all of it
+        # (the opponent transform below assumes noise drawn per channel, and gave it a third of its variance)
+        return np.repeat(_bm3d_core(image[..., 0], level, profile=profile)[..., None], 3, axis=-1)
     opp = image.reshape(-1, 3) @ _OPP.T
     tiny = 1e-9 * max(1.0, float(np.max(np.abs(image))))
     flat = np.ptp(opp, axis=0) <= tiny
@@ -266,7 +323,8 @@ def _bm3d_core(image: np.ndarray, level: float, *, profile: str) -> np.ndarray:
     components = opp.reshape(image.shape)
     out = components.copy()
     for k in np.flatnonzero(~flat):
-        out[..., k] = bm3d_package.bm3d(components[..., k], sigma_psd=level * float(np.linalg.norm(_OPP[k])),
+        gain = float(np.linalg.norm(_OPP[k]))  # (a PSD scales with its square)
+        out[..., k] = bm3d_package.bm3d(components[..., k], sigma_psd=level * (gain * gain if psd else gain),
                                         profile=profile)
     return (out.reshape(-1, 3) @ np.linalg.inv(_OPP).T).reshape(image.shape)
 
@@ -282,10 +340,14 @@ def bm3d(
     info: dict[str, Any] | None = None,
     mask: Any = None,
     sigma: float | None = None,
+    beta: float | None = None,
     profile: str = "np",
     **unknown: Any,
 ) -> np.ndarray:
-    """BM3D (Dabov et al. 2007) through the ``bm3d`` package; CBM3D for RGB.
+    """BM3D (Dabov et al. 2007) through the ``bm3d`` package; CBM3D for RGB; correlated noise by its spectrum.
+
+    Spatially correlated noise (a ``correlated`` noise spec, or ``sigma`` with ``beta``) is filtered through
+    its power spectral density (:func:`correlated_psd`; Makinen, Azzari & Foi 2020), not as white noise.
 
     Parameters
     ----------
@@ -303,6 +365,9 @@ def bm3d(
     sigma : float, optional
         Gaussian noise level in the image's units; overrides ``noise`` and the
         estimate.
+    beta : float, optional
+        With ``sigma``: the noise is :func:`noise2x.noise.correlated` noise of marginal std ``sigma`` whose
+        fraction ``beta`` (0..1) of the variance is spatially correlated (radius 2).
     profile : str, default "np"
         The ``bm3d`` package profile: np, refilter, vn, vn_old, high, deb.
 
@@ -311,13 +376,13 @@ def bm3d(
     ndarray
         Denoised image, float64, same shape as ``noisy``.
     """
-    _reject_unknown("bm3d", unknown, ("sigma", "profile"))
+    _reject_unknown("bm3d", unknown, ("sigma", "beta", "profile"))
     if profile not in _BM3D_PROFILES:
         raise UsageError(f"method 'bm3d': unknown profile {profile!r}; valid: {', '.join(_BM3D_PROFILES)}")
     image = _check_image(noisy)
     out = _with_noise_level(
         image, lambda x, s: _bm3d_core(x, s, profile=profile), sigma=sigma, noise=noise, info=info, method="bm3d",
-        mask=mask,
+        mask=mask, beta=beta,
     )
     return out.reshape(np.shape(noisy))
 

@@ -430,6 +430,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         clipping_warning(dst, tally["clipped"], size, kind)  # (write_image warns of a single image)
     used = info.get("method") or "model"
     extra = f", sigma {info['sigma']:.2f} ({info.get('sigma_source', '')})" if "sigma" in info else ""
+    if "psd" in info:  # (BM3D given a correlated noise's spectrum)
+        extra += f", correlated: beta {info['beta']:.2f}"
     if "transform" in info:
         extra += f", {info['transform']}"
     if "colour" in info:

@@ -8,13 +8,18 @@ BENCHMARKS.md and in the file's metadata, shown by ``noise2x info``). ``scripts/
 The automatic choice (:func:`choose`) looks at the image's noise:
 
 1. spatially correlated noise (estimated ``beta`` of :func:`noise2x.estimate.correlation` above 0.4;
-   a colour image's channels are read one by one, :func:`noise_beta`): no shipped model is trained for
-   it, and it goes on to steps 2-4 all the same, where a white-noise model removes its white part. That
-   beat the zero-shot MASH, made for such noise, in 14 of 17 runs on BSD68 and CBSD68 photos (sigma 5-25;
-   MASH fell far below the noisy input on weak noise, and was ahead by at most 0.64 dB in the other 3),
-   so MASH is left to an explicit ``--method mash`` (a declared ``--noise correlated:...`` goes the same
-   way: its white part, sigma * sqrt(1 - beta), to the Gaussian model)
-   (``scripts/mash_or_model.py``; BENCHMARKS.md, "Correlated noise with no options: MASH or the model");
+   a colour image's channels are read one by one, :func:`noise_correlation`): no shipped model is trained
+   for it. Strongly correlated (``beta`` at least :data:`CORRELATED_PSD_BETA`), it goes to BM3D given the
+   noise's power spectrum (the marginal sigma and beta read; before the Poisson test, unless that reads a
+   peak inside a Poisson model's range), on images up to :data:`WEAK_MAX_PIXELS`; so does a declared
+   ``--noise correlated:...`` of ``beta`` at least :data:`DECLARED_PSD_BETA`, with its own sigma and beta
+   (BENCHMARKS.md, "Correlated noise: BM3D given its spectrum"). Otherwise (mostly fine texture under weak
+   white noise, where the spectrum read is the texture's) it goes on to steps 2-4, where a white-noise
+   model removes its white part (a declared one: sigma * sqrt(1 - beta)). That beat the zero-shot MASH,
+   made for such noise, in 14 of 17 runs on BSD68 and CBSD68 photos (sigma 5-25; MASH fell far below the
+   noisy input on weak noise, and was ahead by at most 0.64 dB in the other 3), so MASH is left to an
+   explicit ``--method mash`` (``scripts/mash_or_model.py``; BENCHMARKS.md, "Correlated noise with no
+   options: MASH or the model");
 2. signal-dependent noise (Poisson-Gaussian fit of :func:`noise2x.estimate.poisson_gaussian` whose
    signal-dependent variance dominates at the image's mean level) -> the Poisson model if the estimated
    peak is in its range (weak light, where a ``narrow`` Poisson model's range holds the peak, that model:
@@ -55,7 +60,8 @@ import numpy as np
 from ..errors import UsageError
 from ..io import to_8bit_units
 
-__all__ = ["Choice", "choose", "find", "list_models", "model_path", "noise_beta", "plane_share"]
+__all__ = ["Choice", "choose", "find", "list_models", "model_path", "noise_beta", "noise_correlation",
+           "plane_share"]
 
 HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "models.json"
@@ -67,6 +73,20 @@ CORRELATED_BETA = 0.4
 #: Why a correlated noise goes to a white-noise model (``scripts/mash_or_model.py``, BENCHMARKS.md).
 _WHITE_PART = ("the shipped models, made for white noise, remove its white part, which beat MASH in 14 of 17 runs "
                "on BSD68 and CBSD68 photos (--method mash to use it)")
+#: Noise whose estimated correlation ``beta`` is at least this (and above :data:`CORRELATED_BETA`) goes to BM3D
+#: given the noise's power spectral density (:func:`noise2x.classical.correlated_psd` of the estimated marginal
+#: sigma and beta), not to a white-noise model (nor to the Poisson route, whose fit such noise misleads), on
+#: images of up to WEAK_MAX_PIXELS. Above 1: never. (``scripts/correlated_psd_calibration.py``; BENCHMARKS.md,
+#: "Correlated noise: BM3D given its spectrum")
+CORRELATED_PSD_BETA = 0.9
+#: ... on images whose shorter side is at least this: on smaller ones the correlation reading is unreliable (a
+#: 32x40 smooth image with white noise of sigma 25 read beta 1.0, sigma 44; the calibration images are 180 pixels
+#: and more on a side, the tests' crops 160).
+CORRELATED_PSD_MIN_SIDE = 128
+#: The same for a declared ``correlated:...`` noise (its own sigma and beta, exact): BM3D given its spectrum
+#: where its beta is at least this (any image size).
+DECLARED_PSD_BETA = 0.5
+_PSD_WHY = "BM3D given the noise's power spectrum, not a shipped model (trained for white noise only)"
 #: The estimated noise of a colour image counts as signal-dependent (the Poisson route) where its shot-noise
 #: variance is at least this many times its signal-independent variance at the image's mean level; else
 #: white Gaussian noise of the estimated sigma. On calibration photos (CBSD68 60-67; white, Poisson and
@@ -304,11 +324,19 @@ def noise_beta(image: np.ndarray, mask: np.ndarray | None = None) -> float:
     white noise: BENCHMARKS.md, "Colour images through the gray models"). ``mask``: the pixels holding
     image data (:func:`noise2x.estimate.correlation`).
     """
+    return noise_correlation(image, mask)[1]
+
+
+def noise_correlation(image: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, float]:
+    """The noise's estimated marginal std and correlation ``beta`` (:func:`noise2x.estimate.correlation`), read as
+    :func:`noise_beta` reads ``beta`` (a colour image: the median over its channels of each)."""
     from .. import estimate
 
     if image.ndim == 2:
-        return float(estimate.correlation(image, mask=mask).beta)
-    return float(np.median([estimate.correlation(image[..., c], mask=mask).beta for c in range(image.shape[-1])]))
+        found = estimate.correlation(image, mask=mask)
+        return float(found.sigma), float(found.beta)
+    found_c = [estimate.correlation(image[..., c], mask=mask) for c in range(image.shape[-1])]
+    return float(np.median([f.sigma for f in found_c])), float(np.median([f.beta for f in found_c]))
 
 
 def plane_share(channels: int, colour: str = "auto") -> float:
@@ -450,12 +478,22 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
                 facts["sigma"] = level
                 source = (f"{noise} given: mostly signal-independent at the image's mean level (noise std there "
                           f"{level:.3g})")
-        elif kind == "correlated":  # its white part, as for an estimated correlated noise (below)
+        elif kind == "correlated":  # BM3D given its PSD; else its white part, as for an estimated correlated noise
             sig, beta = (float(np.mean(v)) if isinstance(v, tuple) else float(v)
                          for v in (noise.params["sigma"], noise.params["beta"]))
+            pixels = int(image.shape[0]) * int(image.shape[1])
+            psd = not noise.is_random_level and beta >= DECLARED_PSD_BETA
+            if psd and pixels <= WEAK_MAX_PIXELS:
+                return Choice(None, "bm3d", f"{noise} given: spatially correlated noise: {_PSD_WHY}", scale, facts,
+                              offset, f"{noise} given")
+            if psd:
+                facts["psd_note"] = (f"BM3D given the noise's spectrum does better, but would take long on "
+                                     f"{pixels / 1e6:.3g} MP (--method bm3d to run it)")
             kind, level = "gaussian", sig * float(np.sqrt(max(0.0, 1.0 - beta))) * scale
             facts["sigma"] = level
             source = f"{noise} given: spatially correlated noise; {_WHITE_PART}; its white part: sigma {level:.3g}"
+            if "psd_note" in facts:
+                source += "; " + facts.pop("psd_note")
         else:
             return Choice(None, "zs_n2n", f"{noise} given: no shipped model is trained for it", scale, facts, offset)
     else:
@@ -477,9 +515,10 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             valid = None
         if valid is not None:
             facts["estimated_from"] = f"{int(np.count_nonzero(valid))} of {valid.size} pixels (the rest a fill)"
-        beta = noise_beta(img, valid)
+        corr_sigma, beta = noise_correlation(img, valid)
         facts["beta"] = round(beta, 3)
-        correlated = ""
+        facts["correlated_sigma"] = round(corr_sigma, 3)  # (the marginal std that reading gives)
+        correlated, psd_note = "", ""
         if beta > CORRELATED_BETA:
             correlated = f"spatially correlated noise (estimated beta {beta:.2f}); {_WHITE_PART}; its white part: "
         sigma = estimate.sigma(img, mask=valid)
@@ -493,8 +532,29 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         facts.update({"sigma": round(sigma, 3), "poisson_a": round(a, 4), "poisson_b": round(b, 3),
                       "poisson_a_stderr": round(a_err, 4)})
         dominates = SHOT_DOMINATES_GRAY if channels == 1 else SHOT_DOMINATES
-        if (a > SLOPE_SIGNIFICANCE * a_err and a * mean_level > dominates * max(b, 0.0)
-                and a * mean_level > 4.0):
+        poisson = (a > SLOPE_SIGNIFICANCE * a_err and a * mean_level > dominates * max(b, 0.0)
+                   and a * mean_level > 4.0)
+        # (a weaker correlated reading is mostly fine texture under weak white noise, whose spectrum read is the
+        # texture's: BM3D given it smoothed the texture away; see CORRELATED_PSD_BETA)
+        strongly_correlated = (beta > CORRELATED_BETA and beta >= CORRELATED_PSD_BETA
+                               and min(img.shape[:2]) >= CORRELATED_PSD_MIN_SIDE)
+        if strongly_correlated and poisson:
+            # the Poisson fit reads strong correlated noise as weak shot noise (in development runs, on 7 of 16
+            # train400 images at correlated sigma 25, beta 1), but a few photons (a dark image of mostly zeros)
+            # can read as correlated too: a Poisson reading inside a Poisson model's range keeps that route
+            tops = [float(r["range"][1]) for r in _auto_rows("poisson", 1)]
+            strongly_correlated = not tops or 255.0 / a > max(tops) * RANGE_SLACK
+        if strongly_correlated:
+            # strongly correlated: BM3D given the spectrum of the noise as read
+            pixels = int(image.shape[0]) * int(image.shape[1])
+            psd_source = (f"spatially correlated noise, estimated sigma {corr_sigma:.3g} (its white part {sigma:.3g}), "
+                          f"beta {beta:.2f}")
+            if pixels <= WEAK_MAX_PIXELS:
+                return Choice(None, "bm3d", f"{psd_source}: {_PSD_WHY}", scale, facts, offset, psd_source,
+                              {"sigma": corr_sigma / scale, "beta": beta})
+            psd_note = (f"; BM3D given the noise's spectrum does better, but would take long on {pixels / 1e6:.3g} "
+                        f"MP (--method bm3d --set sigma={corr_sigma / scale:.3g} --set beta={beta:.2f} to run it)")
+        if poisson:
             kind, level = "poisson", 255.0 / a
             facts["peak"] = round(level, 2)
             source = f"signal-dependent noise, estimated peak {level:.3g}"
@@ -513,7 +573,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             sigma_bright = max(sigma, float(np.sqrt(max(a, 0.0) * bright + max(b, 0.0))))
             facts["sigma_bright"] = round(sigma_bright, 3)
             narrow_level = sigma_bright * share
-        source = correlated + source
+        source = correlated + source + psd_note
     if white and level < WEAK_SIGMA:
         # (a weak noise read as correlated too: at such levels that reading is mostly fine texture)
         pixels = int(image.shape[0]) * int(image.shape[1])

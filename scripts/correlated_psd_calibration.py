@@ -1,0 +1,182 @@
+#!/usr/bin/env python
+"""No options given, noise read as spatially correlated: a white-noise model, or BM3D given the noise's spectrum?
+
+No shipped model is trained for spatially correlated noise; up to this script the no-option choice gave such a
+reading to a white-noise model, which removes the noise's white part only (at beta = 1 there is none, and the
+model left the noise as it was). BM3D given the noise's power spectral density (Makinen, Azzari & Foi 2020;
+``noise2x.classical.correlated_psd`` of the marginal sigma and beta that ``noise2x.estimate.correlation`` reads)
+filters the correlated part too. This script runs the package end to end on each image with that route off
+(``CORRELATED_PSD_BETA = inf``: the route before) and on (``0``: BM3D for every correlated reading), records the
+estimated marginal sigma, beta and white part, and so gives, for any rule on them, what the choice would score:
+a threshold on beta (the package's rule), and one tried and not kept, the white parts' agreement (the white part
+the texture-robust ``noise2x.estimate.sigma`` reads over the one the correlated reading gives,
+sigma * sqrt(1 - beta), at least a threshold).
+White noises are in the set because weak white noise on textured images reads as correlated (the texture):
+there the route must not lose; Poisson noises because the route comes before the Poisson test. The same for the
+noise declared (``--noise correlated:...``: ``DECLARED_PSD_BETA``, off and on), on the correlated noises. Noise per PROTOCOL.md (image ``i`` of the sorted folder, ``rng = i``; not
+clipped). Calibration images only: train400 (gray) and CBSD68 photos 60-67 (colour; the tables use the first
+24). Usage (the runs behind BENCHMARKS.md, "Correlated noise: BM3D given its spectrum")::
+
+    python scripts/correlated_psd_calibration.py --rgb-images "" --out benchmarks/correlated_psd_calibration_gray.json
+    python scripts/correlated_psd_calibration.py --gray-images "" --out benchmarks/correlated_psd_calibration_rgb.json
+    python scripts/correlated_psd_calibration.py --show FILE [MORE.json...]   # rows pooled
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pg_route_calibration import add_image_set_args, image_sets, noisy_images, record  # the same image sets and run record
+
+NOISES = ("gaussian:sigma=3;gaussian:sigma=5;gaussian:sigma=10;gaussian:sigma=25;"
+          "correlated:sigma=3,beta=0.5;correlated:sigma=5,beta=0.5;correlated:sigma=5,beta=1;"
+          "correlated:sigma=10,beta=0.5;correlated:sigma=10,beta=1;correlated:sigma=15,beta=0.5;"
+          "correlated:sigma=15,beta=1;correlated:sigma=25,beta=0.5;correlated:sigma=25,beta=1;"
+          "poisson:peak=2;poisson:peak=10;poisson:peak=30")
+#: (beta threshold, white-parts agreement threshold) pairs the rules table scores (the second: the rule not kept)
+RULES = tuple((b, c) for b in (0.8, 0.9, 0.95, float("inf")) for c in (0.7, 0.8, 0.9, 0.95, float("inf"))) + (
+    (0.4, float("inf")), (0.5, float("inf")), (0.6, float("inf")), (0.7, float("inf")))
+
+
+def _run(noisy: np.ndarray, on: bool, noise: str | None = None) -> tuple[np.ndarray, dict[str, Any], float]:
+    """The package with the spectrum route for every correlated reading (``on``: ``CORRELATED_PSD_BETA = 0``) or
+    for none (inf); where ``noise`` is given, for every declared correlated noise (``DECLARED_PSD_BETA = 0``) or
+    none (inf): output, info, seconds."""
+    from noise2x import api, pretrained
+
+    names = ("CORRELATED_PSD_BETA",) if noise is None else ("DECLARED_PSD_BETA",)
+    kept = {name: getattr(pretrained, name) for name in names}
+    for name in names:
+        setattr(pretrained, name, 0.0 if on else float("inf"))
+    try:
+        info: dict[str, Any] = {}
+        t0 = time.perf_counter()
+        out = api.denoise(noisy, noise=noise, info=info)
+        seconds = time.perf_counter() - t0
+    finally:
+        for name, value in kept.items():
+            setattr(pretrained, name, value)
+    return np.asarray(out, np.float64), info, seconds
+
+
+def measure(sets: list[tuple[str, Path, list[int]]], noises: list[str]) -> list[dict[str, Any]]:
+    from noise2x import pretrained
+    from noise2x.metrics import psnr
+
+    rows = []
+    for name, path, text, clean, noisy in noisy_images(sets, noises):
+        before, b_info, b_sec = _run(noisy, False)
+        row = {"set": name, "image": path.name, "channels": 1 if noisy.ndim == 2 else noisy.shape[2],
+               "noise": text, "noisy": round(psnr(clean, noisy), 3),
+               "sigma": b_info.get("estimated_correlated_sigma"), "beta": b_info.get("estimated_beta"),
+               "white_sigma": b_info.get("estimated_sigma"),
+               "before": round(psnr(clean, before), 3), "route_before": b_info.get("method"),
+               "poisson_before": "signal-dependent" in str(b_info.get("auto")),
+               "seconds_before": round(b_sec, 3)}
+        if row["beta"] > pretrained.CORRELATED_BETA:  # (else the route cannot change: not run again)
+            after, a_info, a_sec = _run(noisy, True)
+            row.update({"psd": a_info.get("method") == "bm3d" and "beta" in a_info,
+                        "after": round(psnr(clean, after), 3), "seconds_after": round(a_sec, 3)})
+        else:
+            row.update({"psd": False, "after": row["before"], "seconds_after": row["seconds_before"]})
+        if text.startswith("correlated:"):
+            d_before, _, d_sec = _run(noisy, False, text)
+            d_after, _, da_sec = _run(noisy, True, text)
+            row.update({"declared_beta": float(text.split("beta=")[1]), "declared_before": round(psnr(clean, d_before), 3),
+                        "declared_after": round(psnr(clean, d_after), 3), "seconds_declared_before": round(d_sec, 3),
+                        "seconds_declared_after": round(da_sec, 3)})
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
+    return rows
+
+
+def _consistency(r: dict[str, Any]) -> float:
+    """The white part read by the robust estimator over the one the correlated reading gives (the rule not kept)."""
+    part = r["sigma"] * np.sqrt(max(1.0 - r["beta"], 0.0))
+    return r["white_sigma"] / part if part > 0 else float("inf")
+
+
+def _taken(r: dict[str, Any], beta: float, consistency: float) -> bool:
+    """Whether the spectrum route takes the row's image under the rule (beta, consistency)."""
+    return bool(r["psd"] and (r["beta"] >= beta or (np.isfinite(consistency) and _consistency(r) >= consistency)))
+
+
+def _pick(r: dict[str, Any], beta: float, consistency: float) -> float:
+    return r["after"] if _taken(r, beta, consistency) else r["before"]
+
+
+def show(rows: list[dict[str, Any]], current: float, declared: float) -> None:
+    consistent = float("inf")  # (the white parts' agreement: not the package's rule)
+    print(f"Current rules: BM3D given the spectrum where a correlated reading's beta is at least {current:g}; a "
+          f"declared correlated noise where its beta is at least {declared:g}\n")
+    for name in dict.fromkeys(r["set"] for r in rows):
+        sub = [r for r in rows if r["set"] == name]
+        print(f"**{name}** ({len({r['image'] for r in sub})} images; mean PSNR in dB; seconds: mean per image)\n")
+        print("| noise | noisy | route before | taking the spectrum route (of which read before as Poisson) | before, "
+              "on those | BM3D given the spectrum, on those | current rules (all images) | seconds before / current | "
+              "declared: before / BM3D given the spectrum |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for noise in dict.fromkeys(r["noise"] for r in sub):
+            rs = [r for r in sub if r["noise"] == noise]
+            cs = [r for r in rs if _taken(r, current, consistent)]
+            pois = sum(r["poisson_before"] for r in cs)
+            on = (f"{np.mean([r['before'] for r in cs]):.2f} | {np.mean([r['after'] for r in cs]):.2f}" if cs
+                  else "– | –")
+            now = [r["seconds_after"] if _taken(r, current, consistent) else r["seconds_before"] for r in rs]
+            dec = (f"{np.mean([r['declared_before'] for r in rs]):.2f} / {np.mean([r['declared_after'] for r in rs]):.2f}"
+                   if all("declared_before" in r for r in rs) else "–")
+            print(f"| `{noise}` | {np.mean([r['noisy'] for r in rs]):.2f} | {np.mean([r['before'] for r in rs]):.2f} | "
+                  f"{len(cs)} of {len(rs)} ({pois}) | {on} | {np.mean([_pick(r, current, consistent) for r in rs]):.2f} | "
+                  f"{np.mean([r['seconds_before'] for r in rs]):.2f} / {np.mean(now):.2f} | {dec} |")
+        print()
+    sets = list(dict.fromkeys(r["set"] for r in rows))
+    print("**Rules** (BM3D given the spectrum where the estimated beta is at least the first figure, or, the rule "
+          "tried and not kept, the white parts agree to the second): mean loss against the better of the two routes per image (dB), by image set "
+          "and pooled; worst single image; images losing more than 1 dB that way; images taking it\n")
+    print("| beta | white parts | " + " | ".join(sets) + " | pooled mean | pooled worst | losing > 1 dB | taken by |")
+    print("|---" * (len(sets) + 6) + "|")
+    for beta, consistency in RULES:
+        loss: dict[str, list[float]] = {k: [] for k in sets}
+        for r in rows:
+            loss[r["set"]].append(_pick(r, beta, consistency) - max(r["before"], r["after"]))
+        pooled = np.array([v for k in sets for v in loss[k]])
+        n = sum(_taken(r, beta, consistency) for r in rows)
+        print(f"| {beta:g} | {consistency:g} | " + " | ".join(f"{np.mean(loss[k]):.3f}" for k in sets)
+              + f" | {pooled.mean():.3f} | {pooled.min():.2f} | {int(np.sum(pooled < -1))} | {n} of {len(rows)} |")
+    print()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_image_set_args(p)
+    p.add_argument("--noises", default=NOISES, help="noise specs separated by ';'")
+    p.add_argument("--out", type=Path)
+    p.add_argument("--show", type=Path, nargs="+", help="print the tables of earlier runs' files (several: their rows "
+                   "pooled); runs nothing")
+    args = p.parse_args(argv)
+    from noise2x import pretrained
+
+    if args.show:
+        show([r for f in args.show for r in json.loads(f.read_text())["rows"]], pretrained.CORRELATED_PSD_BETA,
+             pretrained.DECLARED_PSD_BETA)
+        return 0
+    sets = image_sets(args, "correlated_psd_calibration")
+    if sets is None:
+        return 1
+    t0 = time.time()
+    rows = measure(sets, [n for n in args.noises.split(";") if n])
+    record(rows, t0, "correlated_psd_calibration", argv, args.out,
+           {"correlated_psd_beta": pretrained.CORRELATED_PSD_BETA, "declared_psd_beta": pretrained.DECLARED_PSD_BETA})
+    show(rows, pretrained.CORRELATED_PSD_BETA, pretrained.DECLARED_PSD_BETA)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
