@@ -591,6 +591,9 @@ def test_bench_diff_compares_methods_image_by_image():
     rows = script.compare(result([30.0, 28.0, 29.0], 2.0), result([30.5, 27.0, 29.0], 1.0))
     assert rows == ["| auto | bsd68, gaussian:sigma=25 | 3 | 29.0000 / 0.8000 | 28.8333 / 0.8000 | -0.1667 | "
                     "-1.0000 | 1 | 2.000 | 1.000 |"]
+    rows = script.compare(result([30.0, 28.0, 29.0], 2.0), result([30.5, 27.8, 29.0], 1.0), worst=True)
+    assert rows == ["| auto | bsd68, gaussian:sigma=25 | 3 | 29.0000 / 0.8000 | 29.1000 / 0.8000 | +0.1000 | "
+                    "+0.5000 | -0.2000 | 1 | 2.000 | 1.000 |"]
 
 
 def test_alloc_probe_runs_each_setting_in_its_own_process(tmp_path, capsys):
@@ -994,3 +997,46 @@ def test_downscaled_check_halves_runs_and_tabulates(tmp_path, capsys):
     assert table[2].startswith("| photos, halved, first 1 | `gaussian:sigma=25` |")
     assert table[4].startswith("| photos, subsampled, first 1 | `gaussian:sigma=25` |") and len(table) == 5
     assert table[3].startswith("| photos, full size, first 1 | `gaussian:sigma=25` |")
+
+
+def test_correlated_psd_calibration_runs_both_routes_and_scores_each_rule(tmp_path, monkeypatch, capsys):
+    """correlated_psd_calibration: each image with the spectrum route off and on (the constants forced, then
+    restored), the declared noise both ways for a correlated spec, not run again where the reading is white; per
+    rule the loss against the better route per image."""
+    import numpy as np
+
+    from noise2x import api, pretrained
+    from noise2x.io import write_image
+
+    cal = _load("correlated_psd_calibration")
+    yy, xx = np.mgrid[0:48, 0:48]
+    write_image(tmp_path / "a.png", (40 + 3 * xx + yy).astype(np.uint8))
+    seen = []
+
+    def fake_denoise(noisy, noise=None, info=None):  # the route the forced constants pick; fake PSNR via the output
+        on = (pretrained.CORRELATED_PSD_BETA if noise is None else pretrained.DECLARED_PSD_BETA) == 0
+        seen.append((noise, on))
+        beta = 0.95 if "correlated" in str(seen_spec[0]) else 0.1
+        info.update({"estimated_beta": beta, "estimated_correlated_sigma": 20.0, "estimated_sigma": 2.0,
+                     "method": "bm3d" if on else "model m", "auto": "x"})
+        if on:
+            info["beta"] = beta
+        return noisy * 0 + (1000 if on else 0)  # the spectrum route wins here
+
+    monkeypatch.setattr(api, "denoise", fake_denoise)
+    kept = pretrained.CORRELATED_PSD_BETA, pretrained.DECLARED_PSD_BETA
+    seen_spec = ["correlated:sigma=20,beta=1"]
+    (row,) = cal.measure([("g", tmp_path, [0])], seen_spec)
+    seen_spec[0] = "gaussian:sigma=5"
+    (white,) = cal.measure([("g", tmp_path, [0])], seen_spec)
+    assert (pretrained.CORRELATED_PSD_BETA, pretrained.DECLARED_PSD_BETA) == kept
+    assert seen == [(None, False), (None, True), ("correlated:sigma=20,beta=1", False),
+                    ("correlated:sigma=20,beta=1", True), (None, False)]  # the white reading: run once
+    assert row["psd"] and row["after"] > row["before"] and row["declared_after"] > row["declared_before"]
+    assert not white["psd"] and white["after"] == white["before"] and "declared_before" not in white
+    assert cal._pick(row, 0.9, float("inf")) == row["after"] and cal._pick(row, 0.99, float("inf")) == row["before"]
+    assert cal._consistency(row) == pytest.approx(2.0 / (20.0 * 0.05 ** 0.5))
+    cal.show([row, white], 0.9, 0.5)
+    out = capsys.readouterr().out
+    loss = row["before"] - row["after"]
+    assert "| 0.9 | inf | 0.000 |" in out and f"| inf | inf | {loss / 2:.3f} |" in out and "1 of 1 (0)" in out
