@@ -1040,3 +1040,38 @@ def test_correlated_psd_calibration_runs_both_routes_and_scores_each_rule(tmp_pa
     out = capsys.readouterr().out
     loss = row["before"] - row["after"]
     assert "| 0.9 | inf | 0.000 |" in out and f"| inf | inf | {loss / 2:.3f} |" in out and "1 of 1 (0)" in out
+
+
+def test_zeroshot_bm3d_psd_checks_the_tables_crops_and_prints_both(tmp_path, monkeypatch, capsys):
+    """zeroshot_bm3d_psd: the zero-shot table's crops drawn again (a noisy PSNR that differs from the table's is an
+    error), each scored for BM3D given the spectrum and the no-option call; the table printed beside the JSON's."""
+    import numpy as np
+
+    from noise2x import api
+    from noise2x.io import list_images, read_image, write_image
+    from noise2x.noise import protocol_noisy
+
+    zb = _load("zeroshot_bench")
+    script = _load("zeroshot_bm3d_psd")
+    data = tmp_path / "photos"
+    data.mkdir()
+    yy, xx = np.mgrid[0:40, 0:48]
+    write_image(data / "a.png", (100 + 40 * np.sin(xx / 6.0) + yy).astype(np.uint8))
+    clean = zb.centre_crop(read_image(list_images(data)[0]), 32)
+    spec = "correlated:sigma=20,beta=1"
+    noisy_row = zb._score(clean, protocol_noisy(clean, spec, index=0), None, clip=False, file="a.png")
+    row = {"psnr": 25.0, "ssim": 0.7, "seconds": 100.0, "file": "a.png"}
+    table = {"table": {spec: {"noisy": [noisy_row], "bm3d": [row], "zs_n2n": [row], "mash": [row]}}}
+    (tmp_path / "t.json").write_text(json.dumps(table))
+    monkeypatch.setattr(api, "denoise", lambda noisy, noise=None, info=None: noisy * 0 + 7)  # (faked)
+    out = tmp_path / "o.json"
+    argv = ["--table", str(tmp_path / "t.json"), "--dataset", str(data), "--size", "32", "--out", str(out)]
+    assert script.main(argv) == 0
+    rows = json.loads(out.read_text())["rows"][spec]
+    assert set(rows) == {"bm3d_spectrum", "auto", "auto_noise"} and rows["bm3d_spectrum"][0]["psnr"] > noisy_row["psnr"]
+    printed = capsys.readouterr().out
+    assert "| MASH (the table's) | 25.00 / 0.7000 | 100.0 |" in printed and "BM3D given the noise's spectrum" in printed
+    table["table"][spec]["noisy"][0]["psnr"] += 0.5  # not the same crops or noise: refused
+    (tmp_path / "t.json").write_text(json.dumps(table))
+    with pytest.raises(SystemExit, match="noisy PSNR"):
+        script.main(argv)

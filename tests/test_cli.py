@@ -1060,3 +1060,21 @@ def test_readme_command_lines_parse():
     for line in lines:
         argv = shlex.split(line.split("  #")[0].replace("$SLURM_ARRAY_TASK_ID", "3"))[1:]
         parser.parse_args(argv)  # raises UsageError naming the problem
+
+
+def test_bm3d_given_a_correlated_noise_says_so_and_checks_beta(tmp_path, capsys, gray_image):
+    """--method bm3d with a correlated noise spec (or sigma and beta) filters it through its spectrum, and the
+    progress line says so; a beta out of 0..1, or without sigma, is one error line."""
+    from noise2x.noise import correlated
+
+    src = _png(tmp_path / "n.png", correlated(gray_image, sigma=20.0, beta=1.0, rng=0))
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--noise", "correlated:sigma=20,beta=1",
+                        "--out", str(tmp_path / "a.png"))
+    assert code == 0 and "correlated: beta 1.00" in err and (tmp_path / "a.png").is_file(), err
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--set", "sigma=20", "--set", "beta=0.7",
+                        "--out", str(tmp_path / "b.png"))
+    assert code == 0 and "correlated: beta 0.70" in err, err
+    for extra, says in ((["--set", "sigma=20", "--set", "beta=2"], "beta must lie in 0..1"),
+                        (["--set", "beta=0.5"], "needs sigma too")):
+        code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", *extra, "--out", str(tmp_path / "c.png"))
+        assert code == 2 and says in _one_error_line(err) and not (tmp_path / "c.png").exists()
