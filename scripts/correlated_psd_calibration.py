@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from pg_route_calibration import add_image_set_args, image_sets, noisy_images, record  # the same image sets and run record
+from pg_route_calibration import (add_image_set_args, denoise_forced, image_sets, noisy_images,  # the same image
+                                  record)  # sets, run record and forced constants
 
 NOISES = ("gaussian:sigma=3;gaussian:sigma=5;gaussian:sigma=10;gaussian:sigma=25;"
           "correlated:sigma=3,beta=0.5;correlated:sigma=5,beta=0.5;correlated:sigma=5,beta=1;"
@@ -49,21 +50,8 @@ def _run(noisy: np.ndarray, on: bool, noise: str | None = None) -> tuple[np.ndar
     """The package with the spectrum route for every correlated reading (``on``: ``CORRELATED_PSD_BETA = 0``) or
     for none (inf); where ``noise`` is given, for every declared correlated noise (``DECLARED_PSD_BETA = 0``) or
     none (inf): output, info, seconds."""
-    from noise2x import api, pretrained
-
-    names = ("CORRELATED_PSD_BETA",) if noise is None else ("DECLARED_PSD_BETA",)
-    kept = {name: getattr(pretrained, name) for name in names}
-    for name in names:
-        setattr(pretrained, name, 0.0 if on else float("inf"))
-    try:
-        info: dict[str, Any] = {}
-        t0 = time.perf_counter()
-        out = api.denoise(noisy, noise=noise, info=info)
-        seconds = time.perf_counter() - t0
-    finally:
-        for name, value in kept.items():
-            setattr(pretrained, name, value)
-    return np.asarray(out, np.float64), info, seconds
+    name = "CORRELATED_PSD_BETA" if noise is None else "DECLARED_PSD_BETA"
+    return denoise_forced(noisy, {name: 0.0 if on else float("inf")}, noise)
 
 
 def measure(sets: list[tuple[str, Path, list[int]]], noises: list[str]) -> list[dict[str, Any]]:

@@ -214,6 +214,26 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def denoise_forced(noisy: np.ndarray, settings: dict[str, float],
+                   noise: Any = None) -> tuple[np.ndarray, dict[str, Any], float]:
+    """``noise2x.denoise(noisy, noise=noise)`` with the ``noise2x.pretrained`` constants ``settings`` set for the
+    call (restored after it): output (float64), info, seconds."""
+    from noise2x import api, pretrained
+
+    kept = {name: getattr(pretrained, name) for name in settings}
+    for name, value in settings.items():
+        setattr(pretrained, name, value)
+    try:
+        info: dict[str, Any] = {}
+        t0 = time.perf_counter()
+        out = api.denoise(noisy, noise=noise, info=info)
+        seconds = time.perf_counter() - t0
+    finally:
+        for name, value in kept.items():
+            setattr(pretrained, name, value)
+    return np.asarray(out, np.float64), info, seconds
+
+
 def add_image_set_args(p: argparse.ArgumentParser) -> None:
     """The calibration image sets' options (read by :func:`image_sets`)."""
     p.add_argument("--gray", type=Path, default=DATA / "train400")

@@ -32,7 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from pg_route_calibration import add_image_set_args, image_sets, noisy_images, record  # the same image sets and run record
+from pg_route_calibration import (add_image_set_args, denoise_forced, image_sets, noisy_images,  # the same image
+                                  record)  # sets, run record and forced constants
 
 NOISES = ("gaussian:sigma=0.5;gaussian:sigma=1;gaussian:sigma=1.5;gaussian:sigma=2;gaussian:sigma=3;gaussian:sigma=4;"
           "gaussian:sigma=5;gaussian:sigma=7;gaussian:sigma=10;correlated:sigma=3,beta=0.5;"
@@ -44,18 +45,7 @@ THRESHOLDS = (0.0, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 8.0, float("inf"
 
 def _run(noisy: np.ndarray, weak: float, noise: Any = None) -> tuple[np.ndarray, dict[str, Any], float]:
     """The package with ``WEAK_SIGMA`` set to ``weak`` for this call: output, info, seconds."""
-    from noise2x import api, pretrained
-
-    kept = pretrained.WEAK_SIGMA
-    pretrained.WEAK_SIGMA = weak
-    try:
-        info: dict[str, Any] = {}
-        t0 = time.perf_counter()
-        out = api.denoise(noisy, noise=noise, info=info)
-        seconds = time.perf_counter() - t0
-    finally:
-        pretrained.WEAK_SIGMA = kept
-    return np.asarray(out, np.float64), info, seconds
+    return denoise_forced(noisy, {"WEAK_SIGMA": weak}, noise)
 
 
 def measure(sets: list[tuple[str, Path, list[int]]], noises: list[str], declared: bool) -> list[dict[str, Any]]:
