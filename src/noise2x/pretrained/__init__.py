@@ -539,9 +539,9 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         strongly_correlated = (beta > CORRELATED_BETA and beta >= CORRELATED_PSD_BETA
                                and min(img.shape[:2]) >= CORRELATED_PSD_MIN_SIDE)
         if strongly_correlated and poisson:
-            # the Poisson fit reads strong correlated noise as weak shot noise (in development runs, on 7 of 16
-            # train400 images at correlated sigma 25, beta 1), but a few photons (a dark image of mostly zeros)
-            # can read as correlated too: a Poisson reading inside a Poisson model's range keeps that route
+            # the Poisson fit reads strong correlated noise as weak shot noise (on 6 of the 16 train400 calibration
+            # images at correlated sigma 25, beta 1: BENCHMARKS.md), but a few photons (a dark image of mostly
+            # zeros) can read as correlated too: a Poisson reading inside a Poisson model's range keeps that route
             tops = [float(r["range"][1]) for r in _auto_rows("poisson", 1)]
             strongly_correlated = not tops or 255.0 / a > max(tops) * RANGE_SLACK
         if strongly_correlated:
