@@ -1075,3 +1075,38 @@ def test_zeroshot_bm3d_psd_checks_the_tables_crops_and_prints_both(tmp_path, mon
     (tmp_path / "t.json").write_text(json.dumps(table))
     with pytest.raises(SystemExit, match="noisy PSNR"):
         script.main(argv)
+
+
+def test_jpeg_route_check_runs_the_route_off_and_on_and_tabulates(tmp_path, monkeypatch, capsys):
+    """jpeg_route_check: each photo saved as JPEG at each quality, the package with the spectrum route off and on
+    (the constant restored), both scored against the clean photo; the table counts the images the route took."""
+    import numpy as np
+
+    from noise2x import api, pretrained
+    from noise2x.io import write_image
+
+    script = _load("jpeg_route_check")
+    yy, xx = np.mgrid[0:40, 0:48]
+    photo = 100 + 40 * np.sin(xx / 6.0) + yy
+    assert 25 < script.jpeg(photo, 20).mean() < 200 and script.jpeg(photo, 95).shape == photo.shape
+    data = tmp_path / "d"
+    data.mkdir()
+    write_image(data / "a.png", photo.astype(np.uint8))
+    monkeypatch.setattr(script, "DATA", tmp_path)
+    seen = []
+
+    def fake(noisy, noise=None, info=None):  # the route on: a changed output
+        on = pretrained.CORRELATED_PSD_BETA < 1
+        seen.append(on)
+        info.update({"method": "bm3d" if on else "model m", "estimated_beta": 1.0, "estimated_correlated_sigma": 3.0})
+        return noisy + (1.0 if on else 0.0)
+
+    monkeypatch.setattr(api, "denoise", fake)
+    kept = pretrained.CORRELATED_PSD_BETA
+    out = tmp_path / "r.json"
+    assert script.main(["--datasets", "d", "--images", "1", "--qualities", "30,90", "--out", str(out)]) == 0
+    assert pretrained.CORRELATED_PSD_BETA == kept and seen == [False, True, False, True]
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["quality"] for r in rows] == [30, 90] and all(r["on"] != r["off"] for r in rows)
+    printed = capsys.readouterr().out
+    assert "| d | 30 | 1 |" in printed and "1 of 1 |" in printed

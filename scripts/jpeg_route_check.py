@@ -1,0 +1,104 @@
+#!/usr/bin/env python
+"""JPEG photos through the spectrum route: does BM3D given a correlated reading's spectrum harm them?
+
+A JPEG's compression leaves an error that is spatially correlated (8x8 blocks), and most clean JPEG photos read
+as strongly correlated noise (beta near 1, sigma 1-11): since 0b75f49 the no-option choice gives them to BM3D
+given that spectrum (``noise2x.pretrained.CORRELATED_PSD_BETA``). This script saves the first photos of a dataset
+as JPEG at some qualities, clean or with the noise of ``--noise`` (PROTOCOL.md, ``index = i``, rounded to 8 bits
+first), and runs ``noise2x.denoise`` on each with the route on and off (``CORRELATED_PSD_BETA`` 0.9 and inf),
+scoring both against the clean photo. Usage (the runs behind BENCHMARKS.md, "Correlated noise: BM3D given its
+spectrum")::
+
+    python scripts/jpeg_route_check.py --out benchmarks/jpeg_route_clean.json
+    python scripts/jpeg_route_check.py --noise gaussian:sigma=15 --qualities 75,90 --out benchmarks/jpeg_route_g15.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pg_route_calibration import DATA, denoise_forced, record  # (the forced-constant run and the run record)
+
+
+def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    """``image`` (8-bit units) saved as a JPEG of ``quality`` and read back, float64."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(np.round(image), 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=quality)
+    with Image.open(io.BytesIO(buf.getvalue())) as im:
+        return np.asarray(im, dtype=np.float64)
+
+
+def measure(datasets: list[str], count: int, qualities: list[int], noise: str | None) -> list[dict[str, Any]]:
+    from noise2x.io import list_images, read_image
+    from noise2x.metrics import psnr
+    from noise2x.noise import protocol_noisy
+
+    rows = []
+    for name in datasets:
+        for i, path in enumerate(list_images(DATA / name)[:count]):
+            clean = read_image(path)
+            src = clean if noise is None else protocol_noisy(clean, noise, index=i)
+            for q in qualities:
+                x = jpeg(src, q)
+                off, o_info, _ = denoise_forced(x, {"CORRELATED_PSD_BETA": float("inf")})
+                on, n_info, _ = denoise_forced(x, {"CORRELATED_PSD_BETA": 0.9})
+                row = {"set": name, "image": path.name, "quality": q, "jpeg": round(psnr(clean, x), 3),
+                       "off": round(psnr(clean, off), 3), "on": round(psnr(clean, on), 3),
+                       "route_on": n_info.get("method"), "beta": n_info.get("estimated_beta"),
+                       "sigma": n_info.get("estimated_correlated_sigma")}
+                rows.append(row)
+                print(json.dumps(row), file=sys.stderr, flush=True)
+    return rows
+
+
+def show(rows: list[dict[str, Any]], noise: str | None) -> None:
+    print(f"JPEG photos ({noise or 'clean'}); mean PSNR against the clean photo (dB)\n")
+    print("| set | quality | images | JPEG | route off | route on | taken by | on - off: mean, min, max (taken) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for key in dict.fromkeys((r["set"], r["quality"]) for r in rows):
+        rs = [r for r in rows if (r["set"], r["quality"]) == key]
+        taken = [r["on"] - r["off"] for r in rs if r["on"] != r["off"]]
+        spread = f"{np.mean(taken):+.2f}, {min(taken):+.2f}, {max(taken):+.2f}" if taken else "–"
+        print(f"| {key[0]} | {key[1]} | {len(rs)} | {np.mean([r['jpeg'] for r in rs]):.2f} | "
+              f"{np.mean([r['off'] for r in rs]):.2f} | {np.mean([r['on'] for r in rs]):.2f} | "
+              f"{len(taken)} of {len(rs)} | {spread} |")
+    print()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--datasets", default="bsd68,cbsd68")
+    p.add_argument("--images", type=int, default=6, help="the first N photos of each")
+    p.add_argument("--qualities", default="20,40,70", help="JPEG qualities, comma-separated")
+    p.add_argument("--noise", help="noise put on the photo before saving it (default: none)")
+    p.add_argument("--out", type=Path)
+    p.add_argument("--show", type=Path, help="print the table of an earlier run's file; runs nothing")
+    args = p.parse_args(argv)
+    if args.show:
+        result = json.loads(args.show.read_text())
+        show(result["rows"], result["meta"].get("noise"))
+        return 0
+    datasets = [d for d in args.datasets.split(",") if d]
+    missing = [d for d in datasets if not (DATA / d).is_dir()]
+    if missing:
+        print(f"jpeg_route_check: data folder missing: {DATA / missing[0]}", file=sys.stderr)
+        return 1
+    t0 = time.time()
+    rows = measure(datasets, args.images, [int(q) for q in args.qualities.split(",")], args.noise)
+    record(rows, t0, "jpeg_route_check", argv, args.out, {"noise": args.noise})
+    show(rows, args.noise)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
