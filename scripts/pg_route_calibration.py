@@ -242,6 +242,15 @@ def add_image_set_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rgb-images", default="60-67", help='"" leaves the colour set out')
 
 
+def add_run_args(p: argparse.ArgumentParser, noises: str) -> None:
+    """The calibration runs' options beside the image sets: ``--noises`` (default ``noises``), ``--out`` and
+    ``--show`` (earlier runs' files, their rows pooled)."""
+    p.add_argument("--noises", default=noises, help="noise specs separated by ';'")
+    p.add_argument("--out", type=Path)
+    p.add_argument("--show", type=Path, nargs="+", help="print the tables of earlier runs' files (several: their rows "
+                   "pooled); runs nothing")
+
+
 def image_sets(args: argparse.Namespace, script: str) -> list[tuple[str, Path, list[int]]] | None:
     """The gray and colour sets of ``--gray/--gray-images --rgb/--rgb-images``; None (said) if a folder is missing."""
     for folder in (args.gray, args.rgb):

@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from pg_route_calibration import add_image_set_args, image_sets, noisy_images, record  # the same image sets and run record
+from pg_route_calibration import (add_image_set_args, add_run_args, image_sets, noisy_images,  # the same image sets,
+                                  record)  # options and run record
 
 NOISES = ("gaussian:sigma=5;gaussian:sigma=10;gaussian:sigma=15;gaussian:sigma=25;gaussian:sigma=35;"
           "gaussian:sigma=50;poisson:peak=5;poisson:peak=10;poisson:peak=20;poisson:peak=30;poisson:peak=50;"
@@ -159,10 +160,7 @@ def compare(after: dict[str, Any], befores: list[dict[str, Any]], old: tuple[flo
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_image_set_args(p)
-    p.add_argument("--noises", default=NOISES, help="noise specs separated by ';'")
-    p.add_argument("--out", type=Path)
-    p.add_argument("--show", type=Path, nargs="+", help="print the tables of earlier runs' files (several: their rows "
-                   "pooled); runs nothing")
+    add_run_args(p, NOISES)
     p.add_argument("--compare", type=Path, nargs="+", metavar="FILE",
                    help="AFTER BEFORE...: the choice after (the current thresholds) against before (--old)")
     p.add_argument("--old", default="2,2", help="the thresholds before, gray,colour (for --compare)")

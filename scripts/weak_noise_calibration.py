@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from pg_route_calibration import (add_image_set_args, denoise_forced, image_sets, noisy_images,  # the same image
-                                  record)  # sets, run record and forced constants
+from pg_route_calibration import (add_image_set_args, add_run_args, denoise_forced, image_sets,  # the same image
+                                  noisy_images, record)  # sets, options, run record and forced constants
 
 NOISES = ("gaussian:sigma=0.5;gaussian:sigma=1;gaussian:sigma=1.5;gaussian:sigma=2;gaussian:sigma=3;gaussian:sigma=4;"
           "gaussian:sigma=5;gaussian:sigma=7;gaussian:sigma=10;correlated:sigma=3,beta=0.5;"
@@ -152,11 +152,8 @@ def show(rows: list[dict[str, Any]], current: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_image_set_args(p)
-    p.add_argument("--noises", default=NOISES, help="noise specs separated by ';'")
+    add_run_args(p, NOISES)
     p.add_argument("--declared", action="store_true", help="also the noise given (white Gaussian noises)")
-    p.add_argument("--out", type=Path)
-    p.add_argument("--show", type=Path, nargs="+", help="print the tables of earlier runs' files (several: their rows "
-                   "pooled); runs nothing")
     args = p.parse_args(argv)
     from noise2x import pretrained
 
