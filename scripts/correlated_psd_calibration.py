@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from pg_route_calibration import (add_image_set_args, denoise_forced, image_sets, noisy_images,  # the same image
-                                  record)  # sets, run record and forced constants
+from pg_route_calibration import (add_image_set_args, add_run_args, denoise_forced, image_sets,  # the same image
+                                  noisy_images, record)  # sets, options, run record and forced constants
 
 NOISES = ("gaussian:sigma=3;gaussian:sigma=5;gaussian:sigma=10;gaussian:sigma=25;"
           "correlated:sigma=3,beta=0.5;correlated:sigma=5,beta=0.5;correlated:sigma=5,beta=1;"
@@ -124,6 +124,17 @@ def show(rows: list[dict[str, Any]], current: float, declared: float) -> None:
                   f"{len(cs)} of {len(rs)} ({pois}) | {on} | {np.mean([_pick(r, current, consistent) for r in rs]):.2f} | "
                   f"{np.mean([r['seconds_before'] for r in rs]):.2f} / {np.mean(now):.2f} | {dec} |")
         print()
+    print(f"**Readings below beta {current:g}** (correlated readings the rule leaves to the model), given to BM3D with "
+          "the spectrum read all the same: images, how many gained, the largest gain and loss (dB)\n")
+    print("| set | noise | readings | gained | largest gain | largest loss |")
+    print("|---|---|---|---|---|---|")
+    for name in dict.fromkeys(r["set"] for r in rows):
+        for kind, match in (("white Gaussian", "gaussian:"), ("correlated, beta 0.5", "beta=0.5")):
+            rs = [r for r in rows if r["set"] == name and match in r["noise"] and r["psd"] and r["beta"] < current]
+            if rs:
+                d = [r["after"] - r["before"] for r in rs]
+                print(f"| {name} | {kind} | {len(rs)} | {sum(x > 0 for x in d)} | {max(d):+.2f} | {min(d):+.2f} |")
+    print()
     sets = list(dict.fromkeys(r["set"] for r in rows))
     print("**Rules** (BM3D given the spectrum where the estimated beta is at least the first figure, or, the rule "
           "tried and not kept, the white parts agree to the second): mean loss against the better of the two routes per image (dB), by image set "
@@ -144,10 +155,7 @@ def show(rows: list[dict[str, Any]], current: float, declared: float) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_image_set_args(p)
-    p.add_argument("--noises", default=NOISES, help="noise specs separated by ';'")
-    p.add_argument("--out", type=Path)
-    p.add_argument("--show", type=Path, nargs="+", help="print the tables of earlier runs' files (several: their rows "
-                   "pooled); runs nothing")
+    add_run_args(p, NOISES)
     args = p.parse_args(argv)
     from noise2x import pretrained
 

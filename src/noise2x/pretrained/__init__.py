@@ -79,9 +79,9 @@ _WHITE_PART = ("the shipped models, made for white noise, remove its white part,
 #: images of up to WEAK_MAX_PIXELS. Above 1: never. (``scripts/correlated_psd_calibration.py``; BENCHMARKS.md,
 #: "Correlated noise: BM3D given its spectrum")
 CORRELATED_PSD_BETA = 0.9
-#: ... on images whose shorter side is at least this: on smaller ones the correlation reading is unreliable (a
-#: 32x40 smooth image with white noise of sigma 25 read beta 1.0, sigma 44; the calibration images are 180 pixels
-#: and more on a side, the tests' crops 160).
+#: ... on images whose shorter side is at least this: on smaller ones the correlation reading is unreliable (white
+#: noise of sigma 25 on the 32x40 smooth image of test_downscaled_check_halves_runs_and_tabulates read as strongly
+#: correlated; the calibration images are 180 pixels and more on a side, the tests' crops 160).
 CORRELATED_PSD_MIN_SIDE = 128
 #: The same for a declared ``correlated:...`` noise (its own sigma and beta, exact): BM3D given its spectrum
 #: where its beta is at least this (any image size).
