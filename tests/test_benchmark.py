@@ -135,6 +135,30 @@ def test_warmup_seeds_noise_and_options_with_a_registry(tiny_set):
     assert result["rows"][1]["noise_given"] is False
 
 
+def test_cli_bench_estimate_noise_and_bm3d_beta_auto(tmp_path, capsys):
+    """--estimate-noise: the direct methods are not told the noise (they estimate it, as a call without --noise);
+    bm3d with beta=auto records the beta it read and, where it read correlated noise, that it used its spectrum."""
+    import json
+
+    from noise2x.cli import main
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    yy, xx = np.mgrid[0:160, 0:170]
+    Image.fromarray(np.round(128 + 60 * np.sin(xx / 20.0) * np.cos(yy / 30.0)).astype(np.uint8)).save(folder / "a.png")
+    out = tmp_path / "r.json"
+    assert main(["bench", "--methods", "bm3d", "--dataset", str(folder), "--noise", "correlated:sigma=20,beta=1",
+                 "--estimate-noise", "--set", "beta=auto", "--out", str(out)]) == 0
+    row = json.loads(out.read_text())["rows"][1]
+    entry = row["per_image"][0]
+    assert row["noise_given"] is False and "noise not given" in row["notes"] and row["sigma_source"] == "estimated"
+    assert entry["beta"] == entry["estimated_beta"] > 0.8 and "correlated noise's spectrum on 1 of 1" in row["notes"]
+    assert main(["bench", "--methods", "bm3d", "--dataset", str(folder), "--noise", "correlated:sigma=20,beta=1",
+                 "--out", str(out)]) == 0
+    row = json.loads(out.read_text())["rows"][1]
+    assert row["noise_given"] is True and row["per_image"][0]["beta"] == 1.0 and row["sigma_source"] == "noise spec"
+
+
 def test_errors(tiny_set, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -1074,7 +1074,17 @@ def test_bm3d_given_a_correlated_noise_says_so_and_checks_beta(tmp_path, capsys,
     code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--set", "sigma=20", "--set", "beta=0.7",
                         "--out", str(tmp_path / "b.png"))
     assert code == 0 and "correlated: beta 0.70" in err, err
+    yy, xx = np.mgrid[0:180, 0:190]  # (room for the reading)
+    big = 128 + 60 * np.sin(xx / 25.0) * np.cos(yy / 35.0)
+    src = _png(tmp_path / "big.png", correlated(big, sigma=20.0, beta=1.0, rng=0))
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--set", "beta=auto",
+                        "--out", str(tmp_path / "d.png"))
+    assert code == 0 and re.search(r"sigma [\d.]+ \(estimated\), correlated: beta (0\.9\d|1\.00) \(estimated\)", err), err
+    src = _png(tmp_path / "white.png", big + 20.0 * np.random.default_rng(1).standard_normal(big.shape))
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--set", "beta=auto",
+                        "--out", str(tmp_path / "e.png"))
+    assert code == 0 and re.search(r"\(estimated\), read as white noise \(beta 0\.[0-3]\d\)", err), err
     for extra, says in ((["--set", "sigma=20", "--set", "beta=2"], "beta must lie in 0..1"),
-                        (["--set", "beta=0.5"], "needs sigma too")):
+                        (["--set", "beta=0.5"], "needs sigma too, or beta=auto")):
         code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", *extra, "--out", str(tmp_path / "c.png"))
         assert code == 2 and says in _one_error_line(err) and not (tmp_path / "c.png").exists()

@@ -232,7 +232,7 @@ def test_strongly_correlated_noise_goes_to_bm3d_given_its_spectrum(shipped, monk
     info = {}
     api.denoise(noisy, noise="correlated:sigma=20,beta=1", info=info)
     assert info["method"] == "bm3d" and info["sigma"] == 20 and info["beta"] == 1 and info["sigma_source"] == "noise spec"
-    c = pretrained.choose(clean, noise=parse_noise(f"correlated:sigma=20,beta={pretrained.DECLARED_PSD_BETA - 0.1}"))
+    c = pretrained.choose(clean, noise=parse_noise(f"correlated:sigma=20,beta={pretrained.DECLARED_PSD_BETA / 2}"))
     assert c.model is not None and "white part" in c.reason
     monkeypatch.setattr(pretrained, "WEAK_MAX_PIXELS", 100)
     c = pretrained.choose(clean, noise=parse_noise("correlated:sigma=20,beta=1"))
@@ -256,11 +256,12 @@ def test_given_noise_replaces_the_estimate(shipped):
     clean = _photo()
     c = pretrained.choose(clean, noise=parse_noise("gaussian:sigma=30"))
     assert c.model is not None and "sigma 30 given" in c.reason
-    c = pretrained.choose(clean, noise=parse_noise("correlated:sigma=25,beta=0.3"))  # its white part
+    c = pretrained.choose(clean, noise=parse_noise("correlated:sigma=25,beta=0.05"))  # its white part
     assert c.model is not None and c.model.name == "g.safetensors" and "--method mash" in c.reason
-    assert c.facts["sigma"] == pytest.approx(25 * 0.7 ** 0.5)
-    c = pretrained.choose(clean, noise=parse_noise("correlated:sigma=25,beta=0.5"))  # BM3D given its spectrum
-    assert c.method == "bm3d" and "spectrum" in c.reason
+    assert c.facts["sigma"] == pytest.approx(25 * 0.95 ** 0.5)
+    for beta in (0.1, 0.3, 0.5):  # BM3D given its spectrum
+        c = pretrained.choose(clean, noise=parse_noise(f"correlated:sigma=25,beta={beta}"))
+        assert c.method == "bm3d" and "spectrum" in c.reason
     c = pretrained.choose(clean, noise=parse_noise("correlated:sigma=5..25,beta=1"))
     assert c.model is not None and c.facts["sigma"] == 0.0
     c = pretrained.choose(clean, noise=parse_noise("impulse:p=0.2"))
@@ -555,7 +556,7 @@ def test_a_narrow_model_takes_plain_white_noise_inside_its_range(shipped):
     info: dict = {}
     api.denoise(rgb, noise="gaussian:sigma=25", colour="channels", info=info)  # the API passes its colour on
     assert info["method"] == "model g", info
-    c = pretrained.choose(clean, noise=parse_noise("correlated:sigma=10,beta=0.3"))
+    c = pretrained.choose(clean, noise=parse_noise("correlated:sigma=10,beta=0.05"))
     assert c.facts["sigma"] < 20 and c.model.name == "g.safetensors"
     corr = np.clip(np.round(parse_noise("correlated:sigma=10,beta=0.5").apply(textured_image(seed=0), rng=0)), 0, 255)
     c = pretrained.choose(corr)

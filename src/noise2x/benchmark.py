@@ -295,7 +295,8 @@ def run_bench(
         "n_images"}``. Each row has ``method, dataset, noise, psnr, ssim,
         seconds_per_image, megapixels_per_second, n_images, noise_given,
         sigma_source, options, notes, per_image`` (``file, psnr, ssim,
-        seconds`` and, where the method reported one, ``sigma``).
+        seconds`` and, where the method reported them, ``sigma``,
+        ``beta``, ``estimated_beta``).
 
     Raises
     ------
@@ -419,6 +420,9 @@ def run_bench(
                     entry["sigma"] = float(info["sigma"])
                 if "sigma_source" in info:
                     entry["sigma_source"] = str(info["sigma_source"])
+                for key in ("beta", "estimated_beta"):  # (BM3D given a correlated noise's spectrum; beta=auto)
+                    if key in info:
+                        entry[key] = float(info[key])
                 for key in ("transform", "calibrated", "auto", "colour", "precision", "device"):
                     if key in info:
                         entry[key] = info[key]
@@ -482,6 +486,10 @@ def _method_row(runner: _Method, *, dataset: str, noise: str, give_noise: bool) 
         if "estimated" in sources and len(sigmas) > 1:
             level = f"sigma {np.mean(sigmas):.3g} (mean)"
         notes.append(f"{level} from {'/'.join(sources)}")
+    betas = [e["beta"] for e in per_image if "beta" in e]
+    if betas:
+        notes.append(f"correlated noise's spectrum on {len(betas)} of {len(per_image)} images (beta "
+                     f"{min(betas):.2f}..{max(betas):.2f})")
     transforms = sorted({str(e["transform"]) for e in per_image if "transform" in e})
     notes += transforms
     if any("calibrated" in e for e in per_image):

@@ -211,15 +211,28 @@ def _with_noise_level(
     info: dict[str, Any] | None,
     method: str,
     mask: Any = None,
-    beta: float | None = None,
+    beta: float | str | None = None,
 ) -> np.ndarray:
     """Run ``core(x, sigma_of_x)`` with the noise level chosen by the module's rules (an estimate: from the
     pixels of ``mask`` where given).
 
     ``beta`` (BM3D): the correlated fraction of a given ``sigma``'s variance; where it is given, or the noise
     spec is :func:`noise2x.noise.correlated` noise, the core gets the noise's power spectral density
-    (:func:`correlated_psd`, an (H,W) array) instead of a sigma."""
+    (:func:`correlated_psd`, an (H,W) array) instead of a sigma. ``beta="auto"``: read from the image."""
     record: dict[str, Any] = {}
+    sigma_read = False
+    if isinstance(beta, str) and beta.strip().lower() == "auto":
+        # beta and (unless given) the marginal sigma read as the no-option choice reads them; a beta of at most
+        # CORRELATED_BETA reads as white noise (image texture and white noise read alike there): BM3D for white
+        # noise, of the given or estimated sigma
+        from .estimate import correlation_by_channel
+        from .pretrained import CORRELATED_BETA
+
+        read_sigma, read_beta = correlation_by_channel(image, mask=mask)
+        record.update(beta_source="estimated", estimated_beta=read_beta)
+        beta = read_beta if read_beta > CORRELATED_BETA and (sigma is not None or read_sigma > 0) else None
+        if beta is not None and sigma is None:
+            sigma, sigma_read = read_sigma, True
     spec_correlated = (beta is None and sigma is None and noise is not None
                        and getattr(noise, "name", None) == "correlated" and noise.gaussian_sigma is None
                        and not noise.is_random_level)
@@ -229,7 +242,8 @@ def _with_noise_level(
             record.update(sigma=level, beta=beta, sigma_source="noise spec")
         else:
             if sigma is None:
-                raise UsageError(f"method '{method}': beta (the correlated fraction of the noise) needs sigma too")
+                raise UsageError(f"method '{method}': beta (the correlated fraction of the noise) needs sigma too, "
+                                 "or beta=auto to read both from the image")
             level, radius = _positive("sigma", sigma, method=method), 2.0
             try:
                 beta = float(beta)
@@ -237,7 +251,7 @@ def _with_noise_level(
                 raise UsageError(f"method '{method}': option beta must be a number, got {beta!r}") from None
             if not 0.0 <= beta <= 1.0:  # (NaN too)
                 raise UsageError(f"method '{method}': option beta must lie in 0..1, got {beta:g}")
-            record.update(sigma=level, beta=beta, sigma_source="given")
+            record.update(sigma=level, beta=beta, sigma_source="estimated" if sigma_read else "given")
         record["psd"] = f"correlated noise (sigma {level:.4g}, beta {beta:.3g}, radius {radius:g})"
         out = core(image, correlated_psd(level, beta, image.shape[:2], radius=int(radius)))
     elif sigma is not None:
@@ -340,7 +354,7 @@ def bm3d(
     info: dict[str, Any] | None = None,
     mask: Any = None,
     sigma: float | None = None,
-    beta: float | None = None,
+    beta: float | str | None = None,
     profile: str = "np",
     **unknown: Any,
 ) -> np.ndarray:
@@ -365,9 +379,13 @@ def bm3d(
     sigma : float, optional
         Gaussian noise level in the image's units; overrides ``noise`` and the
         estimate.
-    beta : float, optional
+    beta : float or "auto", optional
         With ``sigma``: the noise is :func:`noise2x.noise.correlated` noise of marginal std ``sigma`` whose
-        fraction ``beta`` (0..1) of the variance is spatially correlated (radius 2).
+        fraction ``beta`` (0..1) of the variance is spatially correlated (radius 2). ``"auto"``: ``beta`` and,
+        unless given, ``sigma`` read from the image as ``noise2x denoise`` without options reads them
+        (:func:`noise2x.estimate.correlation_by_channel`); a ``beta`` of at most
+        :data:`noise2x.pretrained.CORRELATED_BETA` counts as white noise (BM3D with the white sigma, given or
+        estimated). ``info`` gets ``estimated_beta`` (the reading) and ``beta_source``.
     profile : str, default "np"
         The ``bm3d`` package profile: np, refilter, vn, vn_old, high, deb.
 

@@ -431,7 +431,9 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     used = info.get("method") or "model"
     extra = f", sigma {info['sigma']:.2f} ({info.get('sigma_source', '')})" if "sigma" in info else ""
     if "psd" in info:  # (BM3D given a correlated noise's spectrum)
-        extra += f", correlated: beta {info['beta']:.2f}"
+        extra += f", correlated: beta {info['beta']:.2f}" + (" (estimated)" if "beta_source" in info else "")
+    elif "estimated_beta" in info:  # (beta=auto, read as white)
+        extra += f", read as white noise (beta {info['estimated_beta']:.2f})"
     if "transform" in info:
         extra += f", {info['transform']}"
     if "colour" in info:
@@ -458,7 +460,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if not methods:
         raise UsageError("--methods needs at least one method name")
     kwargs: dict[str, Any] = {"limit": args.limit, "progress": _say, "options": parse_options(args.set),
-                              "colour": args.colour, "precision": args.precision, "device": args.device}
+                              "colour": args.colour, "precision": args.precision, "device": args.device,
+                              "give_noise": not args.estimate_noise}
     _bf16_note(args.precision, args.device)  # a model runs on --device
     if args.budget_minutes is not None:
         kwargs["budget_minutes"] = args.budget_minutes
@@ -795,6 +798,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--train-data", help="training images for trainable methods (default: train400 beside "
                                         "the --dataset folder)")
     b.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
+    b.add_argument("--estimate-noise", action="store_true",
+                   help="do not tell the direct methods the noise: each estimates it, as a call without --noise "
+                        "does (by default they are given --noise)")
     b.add_argument("--device", default="auto", help="auto, cpu, cuda, mps: where models, zs_n2n and mash run and "
                    "trainable methods train (the other direct methods run on the CPU)")
     b.add_argument("--colour", choices=("auto", "luma", "channels"), default="auto",

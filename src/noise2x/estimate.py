@@ -22,7 +22,8 @@ import numpy as np
 from .errors import InputError, UsageError
 from .io import check_image
 
-__all__ = ["CorrelationEstimate", "correlation", "fits_signal_dependence", "poisson_gaussian", "sigma"]
+__all__ = ["CorrelationEstimate", "correlation", "correlation_by_channel", "fits_signal_dependence", "poisson_gaussian",
+           "sigma"]
 
 _PATCH = 7  # window size for the weak-texture test and the patch PCA
 _CONF = 1.0 - 1e-6  # a pure-noise window passes the weak-texture test with this probability
@@ -542,3 +543,21 @@ def correlation(noisy, *, radius: int = 2, data_range: float = 255.0, mask=None)
     ratio = 1.0 - v[:-1] / v[-1] if v[-1] > 0 else np.zeros(len(coef))
     beta = float(np.clip(np.sum(coef * ratio) / np.sum(coef * coef), 0.0, 1.0))
     return CorrelationEstimate(sigma=float(np.sqrt(max(c0, 0.0))), rho=np.clip(rho, -1.0, 1.0), beta=beta)
+
+
+def correlation_by_channel(noisy, *, mask=None) -> tuple[float, float]:
+    """The noise's marginal std and correlation ``beta`` (:func:`correlation`), a colour image read channel by
+    channel and the median of each taken.
+
+    In the mean of the channels, noise drawn independently per channel drops by sqrt(3) while the texture
+    stays, which moves a photo towards the weak-noise regime where texture reads as correlation (CBSD68 with
+    white noise: BENCHMARKS.md, "Colour images through the gray models"). ``mask``: the pixels holding image
+    data. The reading of the no-option choice (:func:`noise2x.pretrained.noise_correlation`) and of BM3D's
+    ``beta=auto``.
+    """
+    image = np.asarray(noisy, dtype=np.float64)
+    if image.ndim == 2:
+        found = correlation(image, mask=mask)
+        return float(found.sigma), float(found.beta)
+    per = [correlation(image[..., c], mask=mask) for c in range(image.shape[-1])]
+    return float(np.median([f.sigma for f in per])), float(np.median([f.beta for f in per]))
