@@ -150,6 +150,23 @@ def show(rows: list[dict[str, Any]], current: float, declared: float) -> None:
         print(f"| {beta:g} | {consistency:g} | " + " | ".join(f"{np.mean(loss[k]):.3f}" for k in sets)
               + f" | {pooled.mean():.3f} | {pooled.min():.2f} | {int(np.sum(pooled < -1))} | {n} of {len(rows)} |")
     print()
+    declared = [r for r in rows if "declared_beta" in r]
+    if declared:
+        print("**Declared noise** (BM3D given the declared noise's spectrum where its beta is at least the figure, "
+              "else the white-noise model on its white part): mean loss against the better of the two per image "
+              "(dB), by image set and pooled; worst single image; images losing more than 1 dB that way\n")
+        dsets = list(dict.fromkeys(r["set"] for r in declared))
+        print("| declared beta at least | " + " | ".join(dsets) + " | pooled mean | pooled worst | losing > 1 dB |")
+        print("|---" * (len(dsets) + 4) + "|")
+        for beta in sorted({r["declared_beta"] for r in declared} | {float("inf")}):
+            dloss: dict[str, list[float]] = {k: [] for k in dsets}
+            for r in declared:
+                got = r["declared_after"] if r["declared_beta"] >= beta else r["declared_before"]
+                dloss[r["set"]].append(got - max(r["declared_after"], r["declared_before"]))
+            pooled = np.array([v for k in dsets for v in dloss[k]])
+            print(f"| {beta:g} | " + " | ".join(f"{np.mean(dloss[k]):.3f}" for k in dsets)
+                  + f" | {pooled.mean():.3f} | {pooled.min():.2f} | {int(np.sum(pooled < -1))} |")
+        print()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1040,6 +1040,13 @@ def test_correlated_psd_calibration_runs_both_routes_and_scores_each_rule(tmp_pa
     out = capsys.readouterr().out
     loss = row["before"] - row["after"]
     assert "| 0.9 | inf | 0.000 |" in out and f"| inf | inf | {loss / 2:.3f} |" in out and "1 of 1 (0)" in out
+    # the declared noise's thresholds: the row's beta (1) takes BM3D, above it (inf) the model: its loss
+    low = dict(row, declared_beta=0.25, declared_after=row["declared_before"] - 1.5)  # the model better there
+    cal.show([row, white, low], 0.9, 0.1)
+    out = capsys.readouterr().out.split("**Declared noise**")[1]
+    d_loss = row["declared_before"] - row["declared_after"]
+    assert f"| 0.25 | {-1.5 / 2:.3f} | {-1.5 / 2:.3f} | -1.50 | 1 |" in out
+    assert f"| 1 | 0.000 | 0.000 | 0.00 | 0 |" in out and f"| inf | {d_loss / 2:.3f} |" in out
 
 
 def test_zeroshot_bm3d_psd_checks_the_tables_crops_and_prints_both(tmp_path, monkeypatch, capsys):
