@@ -27,6 +27,9 @@ import numpy as np
 
 from pg_route_calibration import DATA, denoise_forced, record  # (the forced-constant run and the run record)
 
+#: The shipped model ``--alternatives`` compares: the general one, blind to the level (sigma 0..50)
+ALTERNATIVE_MODEL = "gray-gaussian"
+
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     """``image`` (8-bit units) saved as a JPEG of ``quality`` and read back, float64."""
@@ -38,7 +41,9 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
         return np.asarray(im, dtype=np.float64)
 
 
-def measure(datasets: list[str], count: int, qualities: list[int], noise: str | None) -> list[dict[str, Any]]:
+def measure(datasets: list[str], count: int, qualities: list[int], noise: str | None,
+            alternatives: bool = False) -> list[dict[str, Any]]:
+    from noise2x import api, classical
     from noise2x.io import list_images, read_image
     from noise2x.metrics import psnr
     from noise2x.noise import protocol_noisy
@@ -55,24 +60,38 @@ def measure(datasets: list[str], count: int, qualities: list[int], noise: str | 
                 row = {"set": name, "image": path.name, "quality": q, "jpeg": round(psnr(clean, x), 3),
                        "off": round(psnr(clean, off), 3), "on": round(psnr(clean, on), 3),
                        "route_on": n_info.get("method"), "beta": n_info.get("estimated_beta"),
-                       "sigma": n_info.get("estimated_correlated_sigma")}
+                       "sigma": n_info.get("estimated_correlated_sigma"),
+                       "white_sigma": n_info.get("estimated_sigma")}
+                if alternatives:  # the general blind model as it is, and BM3D with the white sigma it estimates
+                    row["model"] = round(psnr(clean, api.denoise(x, model=ALTERNATIVE_MODEL)), 3)
+                    row["bm3d"] = round(psnr(clean, classical.bm3d(x)), 3)
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
     return rows
 
 
 def show(rows: list[dict[str, Any]], noise: str | None) -> None:
+    alt = all("model" in r for r in rows)
     print(f"JPEG photos ({noise or 'clean'}); mean PSNR against the clean photo (dB)\n")
-    print("| set | quality | images | JPEG | route off | route on | taken by | on - off: mean, min, max (taken) |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| set | quality | images | JPEG | route off | route on | taken by | on - off: mean, min, max (taken) |"
+          + (f" `{ALTERNATIVE_MODEL}` | BM3D (white sigma estimated) | white sigma read | best of the three: on, model, "
+             "BM3D |" if alt else ""))
+    print("|---|---|---|---|---|---|---|---|" + ("---|---|---|---|" if alt else ""))
     for key in dict.fromkeys((r["set"], r["quality"]) for r in rows):
         rs = [r for r in rows if (r["set"], r["quality"]) == key]
         taken = [r["on"] - r["off"] for r in rs if r["on"] != r["off"]]
         spread = f"{np.mean(taken):+.2f}, {min(taken):+.2f}, {max(taken):+.2f}" if taken else "–"
         print(f"| {key[0]} | {key[1]} | {len(rs)} | {np.mean([r['jpeg'] for r in rs]):.2f} | "
               f"{np.mean([r['off'] for r in rs]):.2f} | {np.mean([r['on'] for r in rs]):.2f} | "
-              f"{len(taken)} of {len(rs)} | {spread} |")
+              f"{len(taken)} of {len(rs)} | {spread} |" + (_alternatives(rs) if alt else ""))
     print()
+
+
+def _alternatives(rs: list[dict[str, Any]]) -> str:
+    best = [int(np.argmax([r["on"], r["model"], r["bm3d"]])) for r in rs]
+    return (f" {np.mean([r['model'] for r in rs]):.2f} | {np.mean([r['bm3d'] for r in rs]):.2f} | "
+            f"{min(r['white_sigma'] for r in rs):.1f}-{max(r['white_sigma'] for r in rs):.1f} | "
+            f"{best.count(0)}, {best.count(1)}, {best.count(2)} |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--qualities", default="20,40,70", help="JPEG qualities, comma-separated")
     p.add_argument("--noise", help="noise put on the photo before saving it (default: none)")
     p.add_argument("--out", type=Path)
+    p.add_argument("--alternatives", action="store_true",
+                   help=f"also score the shipped model {ALTERNATIVE_MODEL!r} as it is and BM3D with the white sigma "
+                        "it estimates (noisy JPEGs: the no-option call reads the noise low)")
     p.add_argument("--show", type=Path, help="print the table of an earlier run's file; runs nothing")
     args = p.parse_args(argv)
     if args.show:
@@ -94,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"jpeg_route_check: data folder missing: {DATA / missing[0]}", file=sys.stderr)
         return 1
     t0 = time.time()
-    rows = measure(datasets, args.images, [int(q) for q in args.qualities.split(",")], args.noise)
+    rows = measure(datasets, args.images, [int(q) for q in args.qualities.split(",")], args.noise, args.alternatives)
     record(rows, t0, "jpeg_route_check", argv, args.out, {"noise": args.noise})
     show(rows, args.noise)
     return 0

@@ -1105,7 +1105,8 @@ def test_jpeg_route_check_runs_the_route_off_and_on_and_tabulates(tmp_path, monk
     def fake(noisy, noise=None, info=None):  # the route on: a changed output
         on = pretrained.CORRELATED_PSD_BETA < 1
         seen.append(on)
-        info.update({"method": "bm3d" if on else "model m", "estimated_beta": 1.0, "estimated_correlated_sigma": 3.0})
+        info.update({"method": "bm3d" if on else "model m", "estimated_beta": 1.0, "estimated_correlated_sigma": 3.0,
+                     "estimated_sigma": 2.5})
         return noisy + (1.0 if on else 0.0)
 
     monkeypatch.setattr(api, "denoise", fake)
@@ -1117,3 +1118,19 @@ def test_jpeg_route_check_runs_the_route_off_and_on_and_tabulates(tmp_path, monk
     assert [r["quality"] for r in rows] == [30, 90] and all(r["on"] != r["off"] for r in rows)
     printed = capsys.readouterr().out
     assert "| d | 30 | 1 |" in printed and "1 of 1 |" in printed
+    # --alternatives: the general model as it is and BM3D (white sigma estimated) scored too; the best counted
+    from noise2x import classical
+
+    def fake_model(noisy, noise=None, info=None, model=None):
+        if model is None:
+            return fake(noisy, noise, info)
+        assert model == script.ALTERNATIVE_MODEL
+        return photo + 0.5  # (the best of the three)
+
+    monkeypatch.setattr(api, "denoise", fake_model)
+    monkeypatch.setattr(classical, "bm3d", lambda noisy: noisy - 40.0)
+    assert script.main(["--datasets", "d", "--images", "1", "--qualities", "30", "--alternatives",
+                        "--out", str(out)]) == 0
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["model"] > max(row["on"], row["off"]) and row["bm3d"] < min(row["on"], row["off"])
+    assert "| 0, 1, 0 |" in capsys.readouterr().out
