@@ -29,6 +29,9 @@ from pg_route_calibration import DATA, denoise_forced, record  # (the forced-con
 
 #: The shipped model ``--alternatives`` compares: the general one, blind to the level (sigma 0..50)
 ALTERNATIVE_MODEL = "gray-gaussian"
+#: The white sigma below which the no-option call gives the image to BM3D (noise2x.pretrained.WEAK_SIGMA), and
+#: the correlated reading from which it gives it to BM3D with that noise's spectrum (CORRELATED_PSD_BETA)
+WEAK, PSD_BETA = 5.0, 0.9
 
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
@@ -85,6 +88,15 @@ def show(rows: list[dict[str, Any]], noise: str | None) -> None:
               f"{np.mean([r['off'] for r in rs]):.2f} | {np.mean([r['on'] for r in rs]):.2f} | "
               f"{len(taken)} of {len(rs)} | {spread} |" + (_alternatives(rs) if alt else ""))
     print()
+    if alt:  # the general model against the two BM3D routes of the no-option call
+        for what, match in (
+                (f"BM3D with the white sigma read, below {WEAK:g} (weak noise; where the image carries JPEG's "
+                 "blocks the reason says so)", lambda r: r["beta"] < PSD_BETA and r["white_sigma"] < WEAK),
+                ("BM3D given the spectrum of the correlated noise read", lambda r: r["beta"] >= PSD_BETA)):
+            d = [r["model"] - r["on"] for r in rows if r["route_on"] == "bm3d" and match(r)]
+            if d:
+                print(f"Where the no-option call took {what}: `{ALTERNATIVE_MODEL}` ahead on {sum(x > 0 for x in d)} "
+                      f"of {len(d)} photos, by {np.mean(d):+.2f} dB on average ({min(d):+.2f} to {max(d):+.2f})\n")
 
 
 def _alternatives(rs: list[dict[str, Any]]) -> str:

@@ -1046,7 +1046,7 @@ def test_correlated_psd_calibration_runs_both_routes_and_scores_each_rule(tmp_pa
     out = capsys.readouterr().out.split("**Declared noise**")[1]
     d_loss = row["declared_before"] - row["declared_after"]
     assert f"| 0.25 | {-1.5 / 2:.3f} | {-1.5 / 2:.3f} | -1.50 | 1 |" in out
-    assert f"| 1 | 0.000 | 0.000 | 0.00 | 0 |" in out and f"| inf | {d_loss / 2:.3f} |" in out
+    assert "| 1 | 0.000 | 0.000 | 0.00 | 0 |" in out and f"| inf | {d_loss / 2:.3f} |" in out
 
 
 def test_zeroshot_bm3d_psd_checks_the_tables_crops_and_prints_both(tmp_path, monkeypatch, capsys):
@@ -1133,4 +1133,32 @@ def test_jpeg_route_check_runs_the_route_off_and_on_and_tabulates(tmp_path, monk
                         "--out", str(out)]) == 0
     (row,) = json.loads(out.read_text())["rows"]
     assert row["model"] > max(row["on"], row["off"]) and row["bm3d"] < min(row["on"], row["off"])
-    assert "| 0, 1, 0 |" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "| 0, 1, 0 |" in printed  # (the fake reads beta 1: the spectrum route)
+    assert "took BM3D given the spectrum of the correlated noise read: `gray-gaussian` ahead on 1 of 1" in printed
+
+
+def test_jpeg_blocks_check_reads_each_photo_as_it_is_and_as_jpeg(tmp_path, monkeypatch, capsys):
+    """jpeg_blocks_check: each photo, clean and noisy, read as it is and saved as JPEG; the table counts the photos
+    read as JPEG (the package's threshold) and those whose grid is the JPEG's."""
+    import numpy as np
+
+    from conftest import textured_image
+    from noise2x.io import write_image
+    from noise2x.pretrained import JPEG_EXCESS
+
+    script = _load("jpeg_blocks_check")
+    data = tmp_path / "d"
+    data.mkdir()
+    write_image(data / "a.png", np.clip(np.round(textured_image(n=96, seed=3)), 0, 255).astype(np.uint8))
+    monkeypatch.setattr(script, "DATA", tmp_path)
+    out = tmp_path / "r.json"
+    assert script.main(["--datasets", "d", "--images", "1", "--noises", "gaussian:sigma=10", "--qualities", "75",
+                        "--out", str(out)]) == 0
+    raw, jpg = json.loads(out.read_text())["rows"]
+    assert raw["quality"] is None and raw["excess"] < JPEG_EXCESS
+    assert jpg["quality"] == 75 and jpg["excess"] >= JPEG_EXCESS and jpg["offset"] == [0, 0]
+    printed = capsys.readouterr().out
+    assert "| d | gaussian:sigma=10 | as it is |" in printed and "| – | 0 of 1 |" in printed
+    assert "| d | gaussian:sigma=10 | JPEG 75 |" in printed and "| 1 of 1 | 1 of 1 |" in printed
+    assert script.main(["--datasets", "nothing", "--out", str(out)]) == 1

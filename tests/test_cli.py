@@ -708,6 +708,27 @@ def test_denoise_keeps_a_photos_colour_profile_and_exif_upright(tmp_path, capsys
         assert "exif" not in written.info and written.info["icc_profile"] == icc and written.size == (24, 40)
 
 
+def test_info_says_when_an_image_went_through_jpeg(tmp_path, capsys):
+    """noise2x info: a noisy JPEG (the noise compressed with it) gets a line naming JPEG's blocks and that such
+    noise reads weak; the same noisy image as a PNG, or cropped by 3 and 5 pixels (the grid moves), as it should."""
+    from PIL import Image
+
+    from conftest import textured_image
+
+    noisy = np.clip(np.round(textured_image(seed=0) + np.random.default_rng(0).normal(0, 10, (192, 192))), 0, 255)
+    Image.fromarray(noisy.astype(np.uint8)).save(tmp_path / "n.jpg", quality=75)
+    code, out, _ = _run(capsys, "info", str(tmp_path / "n.jpg"))
+    assert code == 0 and "JPEG compression: seen (8x8 blocks from row 0, column 0; excess 0." in out, out
+    assert "reads weaker than it is" in out and "--model gray-gaussian" in out
+    cropped = np.asarray(Image.open(tmp_path / "n.jpg"))[3:, 5:]
+    Image.fromarray(cropped).save(tmp_path / "c.png")
+    code, out, _ = _run(capsys, "info", str(tmp_path / "c.png"))
+    assert code == 0 and "JPEG compression: seen (8x8 blocks from row 5, column 3;" in out, out
+    Image.fromarray(noisy.astype(np.uint8)).save(tmp_path / "n.png")
+    code, out, _ = _run(capsys, "info", str(tmp_path / "n.png"))
+    assert code == 0 and "JPEG" not in out, out
+
+
 def test_info_names_the_photo_metadata_an_output_keeps(tmp_path, capsys):
     from PIL import ImageCms
 

@@ -252,3 +252,43 @@ def test_correlation_input_errors():
         estimate.correlation(np.zeros((50, 50)), radius=0)
     with pytest.raises(InputError, match="too small"):
         estimate.correlation(np.zeros((20, 20)), radius=5)
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(np.round(image), 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=quality)
+    with Image.open(io.BytesIO(buf.getvalue())) as im:
+        return np.asarray(im, dtype=np.float64)
+
+
+def test_jpeg_blocks_finds_the_compression_grid_under_noise():
+    """jpeg_blocks: near zero on noisy images that never went through JPEG (gray or colour, any noise level); clearly
+    positive on noisy JPEGs, even of high quality, with the grid's offset where the JPEG was cropped."""
+    from conftest import textured_image
+
+    from noise2x.estimate import jpeg_blocks
+
+    rng = np.random.default_rng(0)
+    gray = textured_image(n=200, amp=30.0, seed=1)
+    rgb = np.stack([gray, textured_image(n=200, amp=20.0, seed=2), gray[::-1]], axis=-1)
+    for clean in (gray, rgb):
+        for sigma in (5.0, 15.0, 30.0):
+            noisy = np.clip(np.round(clean + sigma * rng.standard_normal(clean.shape)), 0, 255)
+            excess, _ = jpeg_blocks(noisy)
+            assert abs(excess) < 0.03, (clean.ndim, sigma, excess)
+            for quality in (50, 90, 95):
+                excess, offset = jpeg_blocks(_jpeg(noisy, quality))
+                assert excess > 0.08, (clean.ndim, sigma, quality, excess)
+                # (a colour JPEG of quality 50 can put the offset elsewhere: its chroma is on 16-pixel blocks)
+                assert offset == (0, 0) or (clean.ndim == 3 and quality == 50), (clean.ndim, sigma, quality, offset)
+            excess, offset = jpeg_blocks(_jpeg(noisy, 75)[3:, 5:])  # cropped: the grid moves
+            assert excess > 0.08 and offset == (5, 3), (excess, offset)
+    big = np.clip(np.round(np.tile(gray, (4, 4)) + 10 * rng.standard_normal((800, 800))), 0, 255)
+    excess, offset = jpeg_blocks(_jpeg(big, 90)[1:, 2:])  # (a central window is read: the offset on the whole)
+    assert excess > 0.08 and offset == (7, 6), (excess, offset)
+    with pytest.raises(UsageError, match="at least 16x16"):
+        jpeg_blocks(np.zeros((12, 40)))

@@ -881,3 +881,36 @@ def test_arguments_of_the_wrong_type_are_one_usage_error(kwargs, said):
     AttributeError or TypeError from deep inside, or a float tile silently used)."""
     with pytest.raises(UsageError, match=re.escape(said)):
         api.denoise(_photo(size=32), **kwargs)
+
+
+def test_noise_compressed_with_a_jpeg_reads_weak_and_the_reason_says_so():
+    """JPEG removes the fine grain of noise compressed with the image, so the noise reads weak (BM3D at a small
+    sigma, which leaves it); where the image carries JPEG's blocks (estimate.jpeg_blocks) the reason says so and
+    names the general model, which here does remove it. The same noise not compressed: no such note; weak noise on
+    an image never compressed: none either."""
+    import io
+
+    from PIL import Image
+
+    from conftest import psnr_8bit
+
+    def jpeg(a, quality):
+        buf = io.BytesIO()
+        Image.fromarray(a.astype(np.uint8)).save(buf, "JPEG", quality=quality)
+        return np.asarray(Image.open(io.BytesIO(buf.getvalue())), dtype=np.float64)
+
+    for seed in (0, 1):
+        x = textured_image(seed=seed)
+        noisy = np.clip(np.round(parse_noise("gaussian:sigma=10").apply(x, rng=seed)), 0, 255)
+        compressed = jpeg(noisy, 75)
+        c = pretrained.choose(compressed)
+        assert c.method == "bm3d" and c.options["sigma"] < pretrained.WEAK_SIGMA, c.reason
+        assert "went through JPEG compression" in c.reason and "--model gray-gaussian" in c.reason
+        assert c.facts["jpeg_excess"] >= pretrained.JPEG_EXCESS
+        out = api.denoise(compressed)
+        assert psnr_8bit(x, api.denoise(compressed, model="gray-gaussian")) > psnr_8bit(x, out) + 1.0
+        c = pretrained.choose(noisy)
+        assert "JPEG" not in c.reason and "jpeg_excess" not in c.facts
+        weak = np.clip(np.round(parse_noise("gaussian:sigma=2").apply(x, rng=seed)), 0, 255)
+        c = pretrained.choose(weak)
+        assert c.method == "bm3d" and "JPEG" not in c.reason and c.facts["jpeg_excess"] < pretrained.JPEG_EXCESS

@@ -617,7 +617,26 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
              for key, value in choice.facts.items() if key in _INFO_FACTS]
     lines.append(f"noise{where}: " + ", ".join(facts))
     lines.append(f"noise2x denoise with no options: {name}: {reason}")
+    jpeg = _jpeg_line(image, choice)
+    if jpeg:
+        lines.append(jpeg)
     return lines
+
+
+def _jpeg_line(image: Any, choice: Any) -> str:
+    """``noise2x info``: whether the image went through JPEG compression (8-bit images; empty if not)."""
+    from .estimate import jpeg_blocks
+    from .pretrained import JPEG_EXCESS
+
+    if choice.scale != 1 or choice.offset != 0 or min(image.shape[:2]) < 16:
+        return ""
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
+        return ""
+    excess, (dy, dx) = jpeg_blocks(image)
+    if excess < JPEG_EXCESS:
+        return ""
+    return (f"JPEG compression: seen (8x8 blocks from row {dy}, column {dx}; excess {excess:.2f}): noise compressed "
+            f"with the image reads weaker than it is")
 
 
 def _duration(seconds: float) -> str:

@@ -22,8 +22,8 @@ import numpy as np
 from .errors import InputError, UsageError
 from .io import check_image
 
-__all__ = ["CorrelationEstimate", "correlation", "correlation_by_channel", "fits_signal_dependence", "poisson_gaussian",
-           "sigma"]
+__all__ = ["CorrelationEstimate", "correlation", "correlation_by_channel", "fits_signal_dependence", "jpeg_blocks",
+           "poisson_gaussian", "sigma"]
 
 _PATCH = 7  # window size for the weak-texture test and the patch PCA
 _CONF = 1.0 - 1e-6  # a pure-noise window passes the weak-texture test with this probability
@@ -561,3 +561,74 @@ def correlation_by_channel(noisy, *, mask=None) -> tuple[float, float]:
         return float(found.sigma), float(found.beta)
     per = [correlation(image[..., c], mask=mask) for c in range(image.shape[-1])]
     return float(np.median([f.sigma for f in per])), float(np.median([f.beta for f in per]))
+
+
+# --------------------------------------------------------------------------- JPEG compression
+
+#: JPEG's block size and the high-frequency DCT coefficients the test reads (rows and columns 4..7 of a block)
+_JPEG_BLOCK = 8
+_JPEG_HIGH = slice(4, 8)
+#: a coefficient counts as zero below this (8-bit units, orthonormal DCT): JPEG zeroes most high frequencies
+#: and its decoding rounds the pixels to integers, which moves a coefficient by about 0.3 (std) at most
+_JPEG_ZERO = 0.75
+
+
+@functools.lru_cache(maxsize=1)
+def _dct_high() -> np.ndarray:
+    """Rows 4..7 of the orthonormal 8-point DCT-II matrix."""
+    n = _JPEG_BLOCK
+    k, x = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    d = np.sqrt(2.0 / n) * np.cos(np.pi * (2 * x + 1) * k / (2 * n))
+    d[0] /= np.sqrt(2.0)
+    return d[_JPEG_HIGH]
+
+
+def jpeg_blocks(image, *, max_side: int = 512) -> tuple[float, tuple[int, int]]:
+    """How strongly an image carries JPEG compression: ``(excess, (dy, dx))``.
+
+    JPEG quantises the 8x8 block DCT of the image and zeroes most of its high frequencies; on the blocks of the
+    JPEG's own grid those coefficients stay near zero after decoding, while on any other grid, and on an image
+    that never went through JPEG, they are as large as the image's texture and noise make them. ``excess`` is
+    the fraction of near-zero high-frequency coefficients (rows and columns 4..7 of each block's orthonormal
+    DCT, ``|c| < 0.75`` in 8-bit units) on the grid where it is largest, less its median over the other 63 grids;
+    ``(dy, dx)`` that grid's offset (``(0, 0)`` for an uncropped JPEG). Noise added after compression hides it;
+    noise compressed with the image does not. About 0 on an image that was never compressed (whatever its
+    noise), up to nearly 1 on a noisy JPEG. A colour image is read through its luma (JFIF weights). At most a
+    ``max_side`` square from the middle is read (enough for a stable fraction, and fast).
+
+    Parameters
+    ----------
+    image : array_like
+        (H,W) or (H,W,3) image in 8-bit units (0..255), at least 16x16.
+    max_side : int
+        Side of the central window read on larger images.
+
+    Returns
+    -------
+    tuple
+        ``(excess, (dy, dx))``.
+    """
+    img = np.asarray(image, dtype=np.float64)
+    if img.ndim == 3 and img.shape[2] == 3:
+        img = img @ np.array([0.299, 0.587, 0.114])
+    if img.ndim != 2 or min(img.shape) < 2 * _JPEG_BLOCK:
+        raise UsageError(f"jpeg_blocks: needs a gray or RGB image of at least 16x16, got shape {np.shape(image)}")
+    h, w = img.shape
+    top, left = max(0, (h - max_side) // 2), max(0, (w - max_side) // 2)
+    img = img[top: top + max_side, left: left + max_side]
+    img = img - 128.0
+    d = _dct_high()
+    fractions = np.empty((_JPEG_BLOCK, _JPEG_BLOCK))
+    for dy in range(_JPEG_BLOCK):
+        for dx in range(_JPEG_BLOCK):
+            sub = img[dy:, dx:]
+            bh, bw = sub.shape[0] // _JPEG_BLOCK, sub.shape[1] // _JPEG_BLOCK
+            blocks = sub[: bh * _JPEG_BLOCK, : bw * _JPEG_BLOCK].reshape(bh, _JPEG_BLOCK, bw, _JPEG_BLOCK)
+            high = np.einsum("ub,ibjc,vc->ijuv", d, blocks, d, optimize=True)
+            fractions[dy, dx] = np.mean(np.abs(high) < _JPEG_ZERO)
+    # (offsets are counted on the whole image's grid: the window's own offset is taken back out)
+    best = np.unravel_index(int(np.argmax(fractions)), fractions.shape)
+    rest = np.delete(fractions.ravel(), int(np.ravel_multi_index(best, fractions.shape)))
+    excess = float(fractions[best] - np.median(rest))
+    offset = (int((best[0] + top) % _JPEG_BLOCK), int((best[1] + left) % _JPEG_BLOCK))
+    return excess, offset

@@ -120,6 +120,15 @@ WEAK_SIGMA = 5.0
 WEAK_MAX_PIXELS = 2_000_000
 #: The least sigma BM3D is given there (8-bit units).
 WEAK_SIGMA_FLOOR = 0.1
+#: An image counts as having gone through JPEG compression where :func:`noise2x.estimate.jpeg_blocks` reads an
+#: excess of at least this (images never compressed read about 0 whatever their noise, noisy JPEGs 0.1 and more:
+#: ``scripts/jpeg_blocks_check.py``, BENCHMARKS.md, "Noisy JPEGs"). Where weak white noise is read on such an
+#: image (the BM3D route above), the reason says that noise compressed with the image reads weaker than it is.
+JPEG_EXCESS = 0.05
+#: ... and what it suggests then: the general model, blind to the level
+_JPEG_NOTE = ("; the image went through JPEG compression, which removes the fine grain of noise compressed with "
+              "it, so such noise reads weaker than it is (if it still looks noisy, --model gray-gaussian, blind to "
+              "the level, was 0.4-2.7 dB ahead on noisy JPEGs of quality 50-75, BENCHMARKS.md, \"Noisy JPEGs\")")
 #: A declared Poisson-Gaussian noise goes through the generalised Anscombe transform where its shot-noise
 #: variance is at least this many times its read-noise variance at the image's mean level (shot fraction
 #: 0.8); else the white-noise model gets the image as it is, scaled down where the noise is beyond its range
@@ -318,6 +327,18 @@ def _stabilised_gain(alpha: float, sigma: float, mu: float, model: Path) -> floa
 def _in_range(value: float, bounds: Any) -> bool:
     lo, hi = float(bounds[0]), float(bounds[1])
     return lo / RANGE_SLACK <= value <= hi * RANGE_SLACK
+
+
+def _jpeg_note(img: np.ndarray, facts: dict[str, Any]) -> str:
+    """:data:`_JPEG_NOTE` where ``img`` (8-bit units, gray or RGB) went through JPEG compression (``jpeg_excess``
+    put in ``facts``), else ''."""
+    from .. import estimate
+
+    if not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)) or min(img.shape[:2]) < 16:
+        return ""
+    excess, _ = estimate.jpeg_blocks(img)
+    facts["jpeg_excess"] = round(excess, 3)
+    return _JPEG_NOTE if excess >= JPEG_EXCESS else ""
 
 
 def noise_beta(image: np.ndarray, mask: np.ndarray | None = None) -> float:
@@ -583,10 +604,11 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             # BM3D at a floor of 0.1 changes next to nothing, and needs a positive sigma)
             told = max(level, WEAK_SIGMA_FLOOR)
             what = "that sigma" if told == level else f"sigma {told:g}, the least it takes"
+            jpeg_note = _jpeg_note(img, facts) if noise is None and scale == 1 and offset == 0 else ""
             # (the last part names no per-image figure: noise2x bench groups the images by it)
             return Choice(None, "bm3d", f"{source}, weak (below sigma {WEAK_SIGMA:g}): BM3D with {what}, not a "
                                         f"shipped model (blind to the level, they took fine texture for noise "
-                                        f"there)", scale, facts, offset, source, {"sigma": told / scale})
+                                        f"there){jpeg_note}", scale, facts, offset, source, {"sigma": told / scale})
         source += (f"; weak noise, where BM3D does better, but it would take long on {pixels / 1e6:.3g} MP "
                    f"(--method bm3d to run it)")
     if kind == "poisson":
