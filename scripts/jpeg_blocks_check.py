@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from jpeg_route_check import jpeg  # (the same JPEG round trip)
+from jpeg_route_check import jpeg, present  # (the same JPEG round trip, the same data check)
 from pg_route_calibration import DATA, record
 
 
@@ -73,10 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.show:
         show(json.loads(args.show.read_text())["rows"], JPEG_EXCESS)
         return 0
-    datasets = [d for d in args.datasets.split(",") if d]
-    missing = [d for d in datasets if not (DATA / d).is_dir()]
-    if missing:
-        print(f"jpeg_blocks_check: data folder missing: {DATA / missing[0]}", file=sys.stderr)
+    datasets = present(args.datasets, "jpeg_blocks_check", DATA)
+    if datasets is None:
         return 1
     t0 = time.time()
     rows = measure(datasets, args.images, [n for n in args.noises.split(";") if n],

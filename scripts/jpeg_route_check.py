@@ -106,6 +106,16 @@ def _alternatives(rs: list[dict[str, Any]]) -> str:
             f"{best.count(0)}, {best.count(1)}, {best.count(2)} |")
 
 
+def present(names: str, script: str, root: Path) -> list[str] | None:
+    """The datasets of a comma-separated list, or None (one error line) where a folder is missing in ``root``."""
+    datasets = [d for d in names.split(",") if d]
+    missing = [d for d in datasets if not (root / d).is_dir()]
+    if missing:
+        print(f"{script}: data folder missing: {root / missing[0]}", file=sys.stderr)
+        return None
+    return datasets
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--datasets", default="bsd68,cbsd68")
@@ -122,10 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         result = json.loads(args.show.read_text())
         show(result["rows"], result["meta"].get("noise"))
         return 0
-    datasets = [d for d in args.datasets.split(",") if d]
-    missing = [d for d in datasets if not (DATA / d).is_dir()]
-    if missing:
-        print(f"jpeg_route_check: data folder missing: {DATA / missing[0]}", file=sys.stderr)
+    datasets = present(args.datasets, "jpeg_route_check", DATA)
+    if datasets is None:
         return 1
     t0 = time.time()
     rows = measure(datasets, args.images, [int(q) for q in args.qualities.split(",")], args.noise, args.alternatives)
