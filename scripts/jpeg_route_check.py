@@ -45,7 +45,7 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
 
 
 def measure(datasets: list[str], count: int, qualities: list[int], noise: str | None,
-            alternatives: bool = False) -> list[dict[str, Any]]:
+            alternatives: bool = False, first: int = 0) -> list[dict[str, Any]]:
     from noise2x import api, classical
     from noise2x.io import list_images, read_image
     from noise2x.metrics import psnr
@@ -53,7 +53,7 @@ def measure(datasets: list[str], count: int, qualities: list[int], noise: str | 
 
     rows = []
     for name in datasets:
-        for i, path in enumerate(list_images(DATA / name)[:count]):
+        for i, path in enumerate(list_images(DATA / name)[first: first + count], start=first):
             clean = read_image(path)
             src = clean if noise is None else protocol_noisy(clean, noise, index=i)
             for q in qualities:
@@ -99,6 +99,42 @@ def show(rows: list[dict[str, Any]], noise: str | None) -> None:
                       f"of {len(d)} photos, by {np.mean(d):+.2f} dB on average ({min(d):+.2f} to {max(d):+.2f})\n")
 
 
+def compare(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> None:
+    """The no-option call of two runs (A, B: e.g. the code before and after a change) on the same photos and
+    qualities, per set and quality: mean PSNR, and the per-photo change where it changed."""
+    key = lambda r: (r["set"], r["image"], r["quality"])  # noqa: E731
+    old = {key(r): r for r in a}
+    pairs = [(old[key(r)], r) for r in b if key(r) in old]
+    print("| set | quality | photos | A: no options | B: no options | B - A: mean | changed | B - A on those: min, max |")
+    print("|---|---|---|---|---|---|---|---|")
+    for sq in dict.fromkeys((r["set"], r["quality"]) for _, r in pairs):
+        ps = [(x, y) for x, y in pairs if (y["set"], y["quality"]) == sq]
+        d = [y["on"] - x["on"] for x, y in ps]
+        ch = [v for v in d if v != 0]
+        spread = f"{min(ch):+.2f}, {max(ch):+.2f}" if ch else "–"
+        print(f"| {sq[0]} | {sq[1]} | {len(ps)} | {np.mean([x['on'] for x, _ in ps]):.2f} | "
+              f"{np.mean([y['on'] for _, y in ps]):.2f} | {np.mean(d):+.2f} | {len(ch)} of {len(ps)} | {spread} |")
+    print()
+
+
+def rules(rows: list[dict[str, Any]]) -> None:
+    """Rules tried on the pooled rows of ``--alternatives`` runs: the general model instead of the no-option call's
+    weak-noise BM3D (white sigma read below ``WEAK``) where that sigma is below a threshold: mean change against
+    the no-option call over the photos that rule takes, the worst and best photo, and how many gained."""
+    rows = [r for r in rows if "model" in r]
+    print("**Rules** (the general model instead of the no-option call's weak-noise BM3D where the white sigma read "
+          f"is below the figure; {len(rows)} photos pooled)\n")
+    print("| white sigma below | taken | gained | mean change (taken) | worst | best | mean change (all photos) |")
+    print("|---|---|---|---|---|---|---|")
+    for cut in (1.0, 2.0, 3.0, 4.0, 4.5, WEAK):
+        d = [r["model"] - r["on"] for r in rows
+             if r["route_on"] == "bm3d" and r["beta"] < PSD_BETA and r["white_sigma"] < cut]
+        if d:
+            print(f"| {cut:g} | {len(d)} | {sum(x > 0 for x in d)} | {np.mean(d):+.2f} | {min(d):+.2f} | "
+                  f"{max(d):+.2f} | {sum(d) / len(rows):+.3f} |")
+    print()
+
+
 def _alternatives(rs: list[dict[str, Any]]) -> str:
     best = [int(np.argmax([r["on"], r["model"], r["bm3d"]])) for r in rs]
     return (f" {np.mean([r['model'] for r in rs]):.2f} | {np.mean([r['bm3d'] for r in rs]):.2f} | "
@@ -119,24 +155,36 @@ def present(names: str, script: str, root: Path) -> list[str] | None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--datasets", default="bsd68,cbsd68")
-    p.add_argument("--images", type=int, default=6, help="the first N photos of each")
+    p.add_argument("--images", type=int, default=6, help="N photos of each")
+    p.add_argument("--first", type=int, default=0, help="from this photo on (sorted order; calibration photos: "
+                   "train400 20.., CBSD68 60..)")
     p.add_argument("--qualities", default="20,40,70", help="JPEG qualities, comma-separated")
     p.add_argument("--noise", help="noise put on the photo before saving it (default: none)")
     p.add_argument("--out", type=Path)
     p.add_argument("--alternatives", action="store_true",
                    help=f"also score the shipped model {ALTERNATIVE_MODEL!r} as it is and BM3D with the white sigma "
                         "it estimates (noisy JPEGs: the no-option call reads the noise low)")
-    p.add_argument("--show", type=Path, help="print the table of an earlier run's file; runs nothing")
+    p.add_argument("--compare", type=Path, nargs=2, metavar=("A", "B"),
+                   help="the no-option call of two earlier runs compared photo by photo; runs nothing")
+    p.add_argument("--show", type=Path, nargs="+", help="print the tables of earlier runs' files (several: and the "
+                   "rules table of their rows pooled); runs nothing")
     args = p.parse_args(argv)
+    if args.compare:
+        compare(*(json.loads(f.read_text())["rows"] for f in args.compare))
+        return 0
     if args.show:
-        result = json.loads(args.show.read_text())
-        show(result["rows"], result["meta"].get("noise"))
+        results = [json.loads(f.read_text()) for f in args.show]
+        for result in results:
+            show(result["rows"], result["meta"].get("noise"))
+        if len(results) > 1:
+            rules([r for result in results for r in result["rows"]])
         return 0
     datasets = present(args.datasets, "jpeg_route_check", DATA)
     if datasets is None:
         return 1
     t0 = time.time()
-    rows = measure(datasets, args.images, [int(q) for q in args.qualities.split(",")], args.noise, args.alternatives)
+    rows = measure(datasets, args.images, [int(q) for q in args.qualities.split(",")], args.noise, args.alternatives,
+                   args.first)
     record(rows, t0, "jpeg_route_check", argv, args.out, {"noise": args.noise})
     show(rows, args.noise)
     return 0

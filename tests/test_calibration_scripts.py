@@ -1136,6 +1136,29 @@ def test_jpeg_route_check_runs_the_route_off_and_on_and_tabulates(tmp_path, monk
     printed = capsys.readouterr().out
     assert "| 0, 1, 0 |" in printed  # (the fake reads beta 1: the spectrum route)
     assert "took BM3D given the spectrum of the correlated noise read: `gray-gaussian` ahead on 1 of 1" in printed
+    # --first: the photos from that one on, each with the noise of its own index; --show of several files: the
+    # rules table of their rows pooled (the model taken where the weak-noise BM3D route's white sigma is below)
+    write_image(data / "b.png", photo.astype(np.uint8)[::-1])
+    first = tmp_path / "f.json"
+    assert script.main(["--datasets", "d", "--first", "1", "--images", "1", "--qualities", "30",
+                        "--noise", "gaussian:sigma=5", "--out", str(first)]) == 0
+    assert [r["image"] for r in json.loads(first.read_text())["rows"]] == ["b.png"]
+    weak = dict(row, route_on="bm3d", beta=0.2, white_sigma=3.5, model=row["on"] + 1.0)
+    texture = dict(weak, white_sigma=4.7, model=row["on"] - 2.0)
+    other = dict(weak, route_on="model m")
+    for i, r in enumerate((weak, texture, other)):
+        (tmp_path / f"s{i}.json").write_text(json.dumps({"rows": [r], "meta": {}}))
+    capsys.readouterr()
+    assert script.main(["--show", *(str(tmp_path / f"s{i}.json") for i in range(3))]) == 0
+    table = capsys.readouterr().out.split("**Rules**")[1]
+    assert "| 4 | 1 | 1 | +1.00 | +1.00 | +1.00 | +0.333 |" in table and "| 3 |" not in table
+    assert "| 5 | 2 | 1 | -0.50 | -2.00 | +1.00 | -0.333 |" in table
+    # --compare A B: the no-option call of two runs, photo by photo
+    later = dict(weak, on=weak["on"] + 0.5)
+    (tmp_path / "b.json").write_text(json.dumps({"rows": [later, dict(texture, image="x.png")], "meta": {}}))
+    assert script.main(["--compare", str(tmp_path / "s0.json"), str(tmp_path / "b.json")]) == 0
+    assert f"| d | 30 | 1 | {weak['on']:.2f} | {later['on']:.2f} | +0.50 | 1 of 1 | +0.50, +0.50 |" in (
+        capsys.readouterr().out)
 
 
 def test_jpeg_blocks_check_reads_each_photo_as_it_is_and_as_jpeg(tmp_path, monkeypatch, capsys):
