@@ -591,9 +591,10 @@ def jpeg_blocks(image, *, max_side: int = 512) -> tuple[float, tuple[int, int]]:
     that never went through JPEG, they are as large as the image's texture and noise make them. ``excess`` is
     the fraction of near-zero high-frequency coefficients (rows and columns 4..7 of each block's orthonormal
     DCT, ``|c| < 0.75`` in 8-bit units) on the grid where it is largest, less its median over the other 63 grids;
-    ``(dy, dx)`` that grid's offset (``(0, 0)`` for an uncropped JPEG). Noise added after compression hides it;
-    noise compressed with the image does not. About 0 on an image that was never compressed (whatever its
-    noise), up to nearly 1 on a noisy JPEG. A colour image is read through its luma (JFIF weights). At most a
+    ``(dy, dx)`` that grid's offset (``(0, 0)`` for an uncropped JPEG). Noise added after compression hides it,
+    unless weak (sigma 1-2 in 8-bit units does not: BENCHMARKS.md, "Noisy JPEGs"); noise compressed with the
+    image does not. About 0 on an image that was never compressed (whatever its noise), up to nearly 1 on a
+    noisy JPEG. A colour image is read through its luma (JFIF weights). At most a
     ``max_side`` square from the middle is read (enough for a stable fraction, and fast).
 
     Parameters
