@@ -231,6 +231,8 @@ def test_bm3d_correlated_noise_through_its_psd(smooth64):
     for bad in (1.5, -0.1, "x", float("nan")):
         with pytest.raises(UsageError, match="beta"):
             bm3d(noisy, sigma=20.0, beta=bad)
+    with pytest.raises(UsageError, match="must be a number or auto, got 'autox'"):
+        bm3d(noisy, beta="autox")
 
 
 def test_bm3d_beta_auto_reads_the_noise_correlation(smooth64):

@@ -241,14 +241,14 @@ def _with_noise_level(
             level, beta, radius = (float(noise.params[k]) for k in ("sigma", "beta", "radius"))
             record.update(sigma=level, beta=beta, sigma_source="noise spec")
         else:
+            try:
+                beta = float(beta)
+            except (TypeError, ValueError):
+                raise UsageError(f"method '{method}': option beta must be a number or auto, got {beta!r}") from None
             if sigma is None:
                 raise UsageError(f"method '{method}': beta (the correlated fraction of the noise) needs sigma too, "
                                  "or beta=auto to read both from the image")
             level, radius = _positive("sigma", sigma, method=method), 2.0
-            try:
-                beta = float(beta)
-            except (TypeError, ValueError):
-                raise UsageError(f"method '{method}': option beta must be a number, got {beta!r}") from None
             if not 0.0 <= beta <= 1.0:  # (NaN too)
                 raise UsageError(f"method '{method}': option beta must lie in 0..1, got {beta:g}")
             record.update(sigma=level, beta=beta, sigma_source="estimated" if sigma_read else "given")
