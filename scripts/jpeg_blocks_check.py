@@ -3,9 +3,10 @@
 
 The first photos of each dataset, with the noises of ``--noises`` (PROTOCOL.md, ``index = i``, rounded to 8 bits,
 clipped) and clean, read as they are and after saving as JPEG at each quality (Pillow, as
-``scripts/jpeg_route_check.py`` saves them): the excess ``jpeg_blocks`` reads, and whether the grid it finds is
-the JPEG's (offset (0, 0)). The datasets' photos are themselves decoded JPEGs (the BSD's originals), so a clean
-photo reads as one. Usage (the run behind BENCHMARKS.md, "Noisy JPEGs")::
+``scripts/jpeg_route_check.py`` saves them): the excess ``jpeg_blocks`` reads, whether the grid it finds is
+the JPEG's (offset (0, 0)), and the rounding spread ``jpeg_rounding`` reads on that grid (small on a JPEG as its
+decoder left it, near 1 where noise was added after). The datasets' photos are themselves decoded JPEGs (the
+BSD's originals), so a clean photo reads as one. Usage (the run behind BENCHMARKS.md, "Noisy JPEGs")::
 
     python scripts/jpeg_blocks_check.py --out benchmarks/jpeg_blocks_check.json
 """
@@ -26,7 +27,7 @@ from pg_route_calibration import DATA, record
 
 
 def measure(datasets: list[str], count: int, noises: list[str], qualities: list[int]) -> list[dict[str, Any]]:
-    from noise2x.estimate import jpeg_blocks
+    from noise2x.estimate import jpeg_blocks, jpeg_rounding
     from noise2x.io import list_images, read_image
     from noise2x.noise import protocol_noisy
 
@@ -38,25 +39,35 @@ def measure(datasets: list[str], count: int, noises: list[str], qualities: list[
                 src = clean if noise == "clean" else protocol_noisy(clean, noise, index=i)
                 src = np.clip(np.round(src), 0, 255)
                 for q in [0, *qualities]:
-                    excess, offset = jpeg_blocks(src if q == 0 else jpeg(src, q))
+                    x = src if q == 0 else jpeg(src, q)
+                    excess, offset = jpeg_blocks(x)
                     rows.append({"set": name, "image": path.name, "noise": noise, "quality": q or None,
-                                 "excess": round(excess, 4), "offset": list(offset)})
+                                 "excess": round(excess, 4), "offset": list(offset),
+                                 "rounding": round(jpeg_rounding(x, offset), 4)})
     return rows
 
 
 def show(rows: list[dict[str, Any]], threshold: float) -> None:
     print(f"jpeg_blocks excess (min / median / max over the photos); grid found at the JPEG's offset; read as JPEG "
           f"(excess >= {threshold:g})\n")
-    print("| set | noise | saved as | excess | at the JPEG's grid | read as JPEG |")
-    print("|---|---|---|---|---|---|")
+    rounding = all("rounding" in r for r in rows)  # (jpeg_rounding: in the files recorded since 2026-12-05 02:30)
+    print("| set | noise | saved as | excess | at the JPEG's grid | read as JPEG |"
+          + (" rounding spread (jpeg_rounding) |" if rounding else ""))
+    print("|---|---|---|---|---|---|" + ("---|" if rounding else ""))
     for key in dict.fromkeys((r["set"], r["noise"], r["quality"]) for r in rows):
         rs = [r for r in rows if (r["set"], r["noise"], r["quality"]) == key]
         e = [r["excess"] for r in rs]
         grid = sum(r["offset"] == [0, 0] for r in rs) if key[2] else None
+        spread = _spread([r["rounding"] for r in rs]) if rounding else ""
         print(f"| {key[0]} | {key[1]} | {'as it is' if key[2] is None else f'JPEG {key[2]}'} | "
               f"{min(e):.3f} / {np.median(e):.3f} / {max(e):.3f} | {'–' if grid is None else f'{grid} of {len(rs)}'} | "
-              f"{sum(x >= threshold for x in e)} of {len(rs)} |")
+              f"{sum(x >= threshold for x in e)} of {len(rs)} |{spread}")
     print()
+
+
+def _spread(values: list[float]) -> str:
+    v = [x for x in values if x == x]  # (nan: no near-zero coefficient)
+    return f" {min(v):.2f} / {np.median(v):.2f} / {max(v):.2f} |" if v else " – |"
 
 
 def main(argv: list[str] | None = None) -> int:

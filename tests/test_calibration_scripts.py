@@ -1181,7 +1181,9 @@ def test_jpeg_blocks_check_reads_each_photo_as_it_is_and_as_jpeg(tmp_path, monke
     raw, jpg = json.loads(out.read_text())["rows"]
     assert raw["quality"] is None and raw["excess"] < JPEG_EXCESS
     assert jpg["quality"] == 75 and jpg["excess"] >= JPEG_EXCESS and jpg["offset"] == [0, 0]
+    assert raw["rounding"] > 0.6 and jpg["rounding"] < 0.3  # (noise not compressed / a JPEG as decoded)
     printed = capsys.readouterr().out
     assert "| d | gaussian:sigma=10 | as it is |" in printed and "| – | 0 of 1 |" in printed
     assert "| d | gaussian:sigma=10 | JPEG 75 |" in printed and "| 1 of 1 | 1 of 1 |" in printed
+    assert f"| {jpg['rounding']:.2f} / {jpg['rounding']:.2f} / {jpg['rounding']:.2f} |" in printed
     assert script.main(["--datasets", "nothing", "--out", str(out)]) == 1

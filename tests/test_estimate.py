@@ -292,3 +292,32 @@ def test_jpeg_blocks_finds_the_compression_grid_under_noise():
     assert excess > 0.08 and offset == (7, 6), (excess, offset)
     with pytest.raises(UsageError, match="at least 16x16"):
         jpeg_blocks(np.zeros((12, 40)))
+
+
+def test_jpeg_rounding_tells_a_decoded_jpeg_from_one_with_noise_added_after():
+    """jpeg_rounding: on a JPEG as its decoder left it (clean or with noise compressed with it) the near-zero high
+    frequencies on the JPEG's grid are moved only by the decoder's rounding (small ratio); white noise of sigma 1
+    added after compression spreads them (ratio near 1), though the excess still reads as JPEG; cropped JPEGs
+    read on their own grid; colour too."""
+    from conftest import textured_image
+
+    from noise2x.estimate import jpeg_blocks, jpeg_rounding
+    from noise2x.pretrained import JPEG_EXCESS
+
+    rng = np.random.default_rng(1)
+    gray = textured_image(n=200, amp=30.0, seed=4)
+    rgb = np.stack([gray, textured_image(n=200, amp=20.0, seed=5), gray[:, ::-1]], axis=-1)
+    for clean in (gray, rgb):
+        for sigma in (0.0, 10.0, 25.0):
+            noisy = np.clip(np.round(clean + sigma * rng.standard_normal(clean.shape)), 0, 255)
+            for quality in (50, 90):
+                decoded = _jpeg(noisy, quality)
+                assert jpeg_rounding(decoded, jpeg_blocks(decoded)[1]) < 0.3, (clean.ndim, sigma, quality)
+                cropped = decoded[5:, 2:]
+                assert jpeg_rounding(cropped, jpeg_blocks(cropped)[1]) < 0.3
+                after = np.clip(np.round(decoded + rng.standard_normal(decoded.shape)), 0, 255)
+                excess, offset = jpeg_blocks(after)
+                if excess >= JPEG_EXCESS:  # (read as JPEG all the same: the case the ratio is for)
+                    assert jpeg_rounding(after, offset) > 0.6, (clean.ndim, sigma, quality)
+    with pytest.raises(UsageError, match="at least 16x16"):
+        jpeg_rounding(np.zeros((40, 12)))

@@ -23,7 +23,7 @@ from .errors import InputError, UsageError
 from .io import check_image
 
 __all__ = ["CorrelationEstimate", "correlation", "correlation_by_channel", "fits_signal_dependence", "jpeg_blocks",
-           "poisson_gaussian", "sigma"]
+           "jpeg_rounding", "poisson_gaussian", "sigma"]
 
 _PATCH = 7  # window size for the weak-texture test and the patch PCA
 _CONF = 1.0 - 1e-6  # a pure-noise window passes the weak-texture test with this probability
@@ -633,3 +633,33 @@ def jpeg_blocks(image, *, max_side: int = 512) -> tuple[float, tuple[int, int]]:
     excess = float(fractions[best] - np.median(rest))
     offset = (int((best[0] + top) % _JPEG_BLOCK), int((best[1] + left) % _JPEG_BLOCK))
     return excess, offset
+
+
+def jpeg_rounding(image, offset: tuple[int, int] = (0, 0), *, max_side: int = 512) -> float:
+    """Whether a JPEG is as its decoder left it, or had noise added after: the spread of its near-zero
+    high-frequency DCT coefficients on the JPEG's grid (``offset``, as :func:`jpeg_blocks` finds it).
+
+    On a decoded JPEG the coefficients JPEG zeroed are moved only by the decoder's rounding to integers (std about
+    0.3 in 8-bit units): few lie between 0.5 and 1 in magnitude. White noise added after compression spreads them
+    by its own sigma. Returns the number of coefficients with ``0.5 <= |c| < 1`` over the number with ``|c| < 0.5``
+    (rows and columns 4..7 of each block's orthonormal DCT; colour through its luma): small on a JPEG as decoded,
+    near 1 where noise of sigma 1 or more was added after (``scripts/jpeg_blocks_check.py`` records it beside
+    the excess; BENCHMARKS.md, "Noisy JPEGs"). ``nan`` where no coefficient lies below 0.5.
+    """
+    img = np.asarray(image, dtype=np.float64)
+    if img.ndim == 3 and img.shape[2] == 3:
+        img = img @ np.array([0.299, 0.587, 0.114])
+    if img.ndim != 2 or min(img.shape) < 2 * _JPEG_BLOCK:
+        raise UsageError(f"jpeg_rounding: needs a gray or RGB image of at least 16x16, got shape {np.shape(image)}")
+    h, w = img.shape
+    dy, dx = int(offset[0]) % _JPEG_BLOCK, int(offset[1]) % _JPEG_BLOCK
+    # a central window on the JPEG's grid
+    top = dy + max(0, (h - dy - max_side) // 2) // _JPEG_BLOCK * _JPEG_BLOCK
+    left = dx + max(0, (w - dx - max_side) // 2) // _JPEG_BLOCK * _JPEG_BLOCK
+    sub = img[top: top + max_side, left: left + max_side] - 128.0
+    bh, bw = sub.shape[0] // _JPEG_BLOCK, sub.shape[1] // _JPEG_BLOCK
+    blocks = sub[: bh * _JPEG_BLOCK, : bw * _JPEG_BLOCK].reshape(bh, _JPEG_BLOCK, bw, _JPEG_BLOCK)
+    d = _dct_high()
+    c = np.abs(np.einsum("ub,ibjc,vc->ijuv", d, blocks, d, optimize=True))
+    zero = int(np.count_nonzero(c < 0.5))
+    return float(np.count_nonzero((c >= 0.5) & (c < 1.0)) / zero) if zero else float("nan")
