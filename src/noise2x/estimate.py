@@ -583,6 +583,16 @@ def _dct_high() -> np.ndarray:
     return d[_JPEG_HIGH]
 
 
+def _jpeg_luma(image, name: str) -> np.ndarray:
+    """A gray image, or an RGB one's luma (JFIF weights, as JPEG codes it), float64; at least 16x16."""
+    img = np.asarray(image, dtype=np.float64)
+    if img.ndim == 3 and img.shape[2] == 3:
+        img = img @ np.array([0.299, 0.587, 0.114])
+    if img.ndim != 2 or min(img.shape) < 2 * _JPEG_BLOCK:
+        raise UsageError(f"{name}: needs a gray or RGB image of at least 16x16, got shape {np.shape(image)}")
+    return img
+
+
 def jpeg_blocks(image, *, max_side: int = 512) -> tuple[float, tuple[int, int]]:
     """How strongly an image carries JPEG compression: ``(excess, (dy, dx))``.
 
@@ -609,11 +619,7 @@ def jpeg_blocks(image, *, max_side: int = 512) -> tuple[float, tuple[int, int]]:
     tuple
         ``(excess, (dy, dx))``.
     """
-    img = np.asarray(image, dtype=np.float64)
-    if img.ndim == 3 and img.shape[2] == 3:
-        img = img @ np.array([0.299, 0.587, 0.114])
-    if img.ndim != 2 or min(img.shape) < 2 * _JPEG_BLOCK:
-        raise UsageError(f"jpeg_blocks: needs a gray or RGB image of at least 16x16, got shape {np.shape(image)}")
+    img = _jpeg_luma(image, "jpeg_blocks")
     h, w = img.shape
     top, left = max(0, (h - max_side) // 2), max(0, (w - max_side) // 2)
     img = img[top: top + max_side, left: left + max_side]
@@ -646,11 +652,7 @@ def jpeg_rounding(image, offset: tuple[int, int] = (0, 0), *, max_side: int = 51
     near 1 where noise of sigma 1 or more was added after (``scripts/jpeg_blocks_check.py`` records it beside
     the excess; BENCHMARKS.md, "Noisy JPEGs"). ``nan`` where no coefficient lies below 0.5.
     """
-    img = np.asarray(image, dtype=np.float64)
-    if img.ndim == 3 and img.shape[2] == 3:
-        img = img @ np.array([0.299, 0.587, 0.114])
-    if img.ndim != 2 or min(img.shape) < 2 * _JPEG_BLOCK:
-        raise UsageError(f"jpeg_rounding: needs a gray or RGB image of at least 16x16, got shape {np.shape(image)}")
+    img = _jpeg_luma(image, "jpeg_rounding")
     h, w = img.shape
     dy, dx = int(offset[0]) % _JPEG_BLOCK, int(offset[1]) % _JPEG_BLOCK
     # a central window on the JPEG's grid
