@@ -625,16 +625,12 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
 
 def _jpeg_line(image: Any, choice: Any) -> str:
     """``noise2x info``: whether the image went through JPEG compression (8-bit images; empty if not)."""
-    from .estimate import jpeg_blocks
-    from .pretrained import JPEG_EXCESS
+    from .pretrained import JPEG_EXCESS, jpeg_reading
 
-    if choice.scale != 1 or choice.offset != 0 or min(image.shape[:2]) < 16:
+    found = jpeg_reading(image) if choice.scale == 1 and choice.offset == 0 else None
+    if found is None or found[0] < JPEG_EXCESS:
         return ""
-    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
-        return ""
-    excess, (dy, dx) = jpeg_blocks(image)
-    if excess < JPEG_EXCESS:
-        return ""
+    excess, (dy, dx) = found
     return (f"JPEG compression: seen (8x8 blocks from row {dy}, column {dx}; excess {excess:.2f}): noise compressed "
             f"with the image reads weaker than it is")
 

@@ -60,7 +60,7 @@ import numpy as np
 from ..errors import UsageError
 from ..io import to_8bit_units
 
-__all__ = ["Choice", "choose", "find", "list_models", "model_path", "noise_beta", "noise_correlation",
+__all__ = ["Choice", "choose", "find", "jpeg_reading", "list_models", "model_path", "noise_beta", "noise_correlation",
            "plane_share"]
 
 HERE = Path(__file__).resolve().parent
@@ -330,16 +330,24 @@ def _in_range(value: float, bounds: Any) -> bool:
     return lo / RANGE_SLACK <= value <= hi * RANGE_SLACK
 
 
-def _jpeg_note(img: np.ndarray, facts: dict[str, Any]) -> str:
-    """:data:`_JPEG_NOTE` where ``img`` (8-bit units, gray or RGB) went through JPEG compression (``jpeg_excess``
-    put in ``facts``), else ''."""
+def jpeg_reading(img: np.ndarray) -> tuple[float, tuple[int, int]] | None:
+    """:func:`noise2x.estimate.jpeg_blocks` of ``img`` (8-bit units) where it applies (a gray or RGB image of at
+    least 16x16), else None; the image went through JPEG where the excess is at least :data:`JPEG_EXCESS`."""
     from .. import estimate
 
     if not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)) or min(img.shape[:2]) < 16:
+        return None
+    return estimate.jpeg_blocks(img)
+
+
+def _jpeg_note(img: np.ndarray, facts: dict[str, Any]) -> str:
+    """:data:`_JPEG_NOTE` where ``img`` (8-bit units) went through JPEG compression (``jpeg_excess`` put in
+    ``facts``), else ''."""
+    found = jpeg_reading(img)
+    if found is None:
         return ""
-    excess, _ = estimate.jpeg_blocks(img)
-    facts["jpeg_excess"] = round(excess, 3)
-    return _JPEG_NOTE if excess >= JPEG_EXCESS else ""
+    facts["jpeg_excess"] = round(found[0], 3)
+    return _JPEG_NOTE if found[0] >= JPEG_EXCESS else ""
 
 
 def noise_beta(image: np.ndarray, mask: np.ndarray | None = None) -> float:
