@@ -11,6 +11,11 @@ spectrum")::
 
     python scripts/jpeg_route_check.py --out benchmarks/jpeg_route_clean.json
     python scripts/jpeg_route_check.py --noise gaussian:sigma=15 --qualities 75,90 --out benchmarks/jpeg_route_g15.json
+
+``--alternatives`` scores the general shipped model and BM3D at the white sigma read beside them (BENCHMARKS.md,
+"Noisy JPEGs"); each row records the JPEG signs the no-option call reads (``--add-signs`` adds them to an earlier
+run's rows); ``--show`` of several runs prints the rules table of their rows pooled, ``--compare A B`` the
+no-option call of two runs photo by photo.
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ ALTERNATIVE_MODEL = "gray-gaussian"
 #: The white sigma below which the no-option call gives the image to BM3D (noise2x.pretrained.WEAK_SIGMA), and
 #: the correlated reading from which it gives it to BM3D with that noise's spectrum (CORRELATED_PSD_BETA)
 WEAK, PSD_BETA = 5.0, 0.9
+#: The JPEG signs a rule may use (noise2x.pretrained.JPEG_EXCESS, JPEG_ROUNDING): read as a JPEG, and as its decoder
+#: left it (no noise added after)
+EXCESS, ROUNDING = 0.05, 0.4
 
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
@@ -42,6 +50,47 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     Image.fromarray(np.clip(np.round(image), 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=quality)
     with Image.open(io.BytesIO(buf.getvalue())) as im:
         return np.asarray(im, dtype=np.float64)
+
+
+def signs(x: np.ndarray) -> dict[str, Any]:
+    """The JPEG signs of ``x`` (8-bit units) as the no-option call reads them: ``jpeg_excess``
+    (:func:`noise2x.estimate.jpeg_blocks`) and ``jpeg_rounding`` (:func:`noise2x.estimate.jpeg_rounding` on the grid
+    found); empty where they do not apply."""
+    from noise2x import estimate
+    from noise2x.pretrained import jpeg_reading
+
+    found = jpeg_reading(x)
+    if found is None:
+        return {}
+    return {"jpeg_excess": round(found[0], 3), "jpeg_rounding": round(estimate.jpeg_rounding(x, found[1]), 3)}
+
+
+def add_signs(path: Path) -> int:
+    """The JPEG signs added to each row of an earlier run's file (each photo rebuilt as that run made it: the noise
+    of its index, the JPEG of its quality; nothing denoised), written back atomically; the rows changed."""
+    from noise2x.fsutil import atomic_path
+    from noise2x.io import list_images, read_image
+    from noise2x.metrics import psnr
+    from noise2x.noise import protocol_noisy
+
+    result = json.loads(path.read_text())
+    noise = result["meta"].get("noise")
+    names: dict[str, list[str]] = {}
+    for row in result["rows"]:
+        if row["set"] not in names:
+            names[row["set"]] = [q.name for q in list_images(DATA / row["set"])]
+        i = names[row["set"]].index(row["image"])
+        clean = read_image(DATA / row["set"] / row["image"])
+        x = jpeg(clean if noise is None else protocol_noisy(clean, noise, index=i), row["quality"])
+        if round(psnr(clean, x), 3) != row["jpeg"]:  # (not the photo that run made: the data or the noise differ)
+            raise SystemExit(f"{path}: {row['set']}/{row['image']} at quality {row['quality']} is not rebuilt as "
+                             f"recorded (JPEG PSNR {psnr(clean, x):.3f}, recorded {row['jpeg']})")
+        row.update(signs(x))
+    result["meta"]["signs_added"] = (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+                                     + f" by python scripts/jpeg_route_check.py --add-signs {path}")
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(result, indent=1))
+    return len(result["rows"])
 
 
 def measure(datasets: list[str], count: int, qualities: list[int], noise: str | None,
@@ -64,7 +113,7 @@ def measure(datasets: list[str], count: int, qualities: list[int], noise: str | 
                        "off": round(psnr(clean, off), 3), "on": round(psnr(clean, on), 3),
                        "route_on": n_info.get("method"), "beta": n_info.get("estimated_beta"),
                        "sigma": n_info.get("estimated_correlated_sigma"),
-                       "white_sigma": n_info.get("estimated_sigma")}
+                       "white_sigma": n_info.get("estimated_sigma"), **signs(x)}
                 if alternatives:  # the general blind model as it is, and BM3D with the white sigma it estimates
                     row["model"] = round(psnr(clean, api.denoise(x, model=ALTERNATIVE_MODEL)), 3)
                     row["bm3d"] = round(psnr(clean, classical.bm3d(x)), 3)
@@ -90,8 +139,7 @@ def show(rows: list[dict[str, Any]], noise: str | None) -> None:
     print()
     if alt:  # the general model against the two BM3D routes of the no-option call
         for what, match in (
-                (f"BM3D with the white sigma read, below {WEAK:g} (weak noise; where the image carries JPEG's "
-                 "blocks the reason says so)", lambda r: r["beta"] < PSD_BETA and r["white_sigma"] < WEAK),
+                (f"BM3D with the white sigma read, below {WEAK:g} (weak noise)", lambda r: r["beta"] < PSD_BETA and r["white_sigma"] < WEAK),
                 ("BM3D given the spectrum of the correlated noise read", lambda r: r["beta"] >= PSD_BETA)):
             d = [r["model"] - r["on"] for r in rows if r["route_on"] == "bm3d" and match(r)]
             if d:
@@ -120,19 +168,26 @@ def compare(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> None:
 def rules(rows: list[dict[str, Any]]) -> None:
     """Rules tried on the pooled rows of ``--alternatives`` runs: the general model instead of the no-option call's
     weak-noise BM3D (white sigma read below ``WEAK``) where that sigma is below a threshold: mean change against
-    the no-option call over the photos that rule takes, the worst and best photo, and how many gained."""
+    the no-option call over the photos that rule takes, the worst and best photo, and how many gained. Where the
+    rows carry the JPEG signs (:func:`signs`), the same again with the rule taking only photos read as JPEGs as
+    their decoder left them (excess at least ``EXCESS``, rounding spread below ``ROUNDING``)."""
     rows = [r for r in rows if "model" in r]
-    print("**Rules** (the general model instead of the no-option call's weak-noise BM3D where the white sigma read "
-          f"is below the figure; {len(rows)} photos pooled)\n")
-    print("| white sigma below | taken | gained | mean change (taken) | worst | best | mean change (all photos) |")
-    print("|---|---|---|---|---|---|---|")
-    for cut in (1.0, 2.0, 3.0, 4.0, 4.5, WEAK):
-        d = [r["model"] - r["on"] for r in rows
-             if r["route_on"] == "bm3d" and r["beta"] < PSD_BETA and r["white_sigma"] < cut]
-        if d:
-            print(f"| {cut:g} | {len(d)} | {sum(x > 0 for x in d)} | {np.mean(d):+.2f} | {min(d):+.2f} | "
-                  f"{max(d):+.2f} | {sum(d) / len(rows):+.3f} |")
-    print()
+    tables = [("", lambda r: True)]
+    if rows and all("jpeg_rounding" in r for r in rows):
+        tables.append((f", on photos read as JPEGs as decoded (excess >= {EXCESS:g}, rounding spread < {ROUNDING:g})",
+                       lambda r: r["jpeg_excess"] >= EXCESS and r["jpeg_rounding"] < ROUNDING))
+    for what, jpeg_sign in tables:
+        print("**Rules** (the general model instead of the no-option call's weak-noise BM3D where the white sigma "
+              f"read is below the figure{what}; {len(rows)} photos pooled)\n")
+        print("| white sigma below | taken | gained | mean change (taken) | worst | best | mean change (all photos) |")
+        print("|---|---|---|---|---|---|---|")
+        for cut in (1.0, 2.0, 3.0, 4.0, 4.5, WEAK):
+            d = [r["model"] - r["on"] for r in rows
+                 if r["route_on"] == "bm3d" and r["beta"] < PSD_BETA and r["white_sigma"] < cut and jpeg_sign(r)]
+            if d:
+                print(f"| {cut:g} | {len(d)} | {sum(x > 0 for x in d)} | {np.mean(d):+.2f} | {min(d):+.2f} | "
+                      f"{max(d):+.2f} | {sum(d) / len(rows):+.3f} |")
+        print()
 
 
 def _alternatives(rs: list[dict[str, Any]]) -> str:
@@ -166,11 +221,18 @@ def main(argv: list[str] | None = None) -> int:
                         "it estimates (noisy JPEGs: the no-option call reads the noise low)")
     p.add_argument("--compare", type=Path, nargs=2, metavar=("A", "B"),
                    help="the no-option call of two earlier runs compared photo by photo; runs nothing")
+    p.add_argument("--add-signs", type=Path, nargs="+", metavar="FILE",
+                   help="add the JPEG signs (excess, rounding spread) to the rows of earlier runs' files, each photo "
+                        "rebuilt as the run made it (nothing denoised)")
     p.add_argument("--show", type=Path, nargs="+", help="print the tables of earlier runs' files (several: and the "
                    "rules table of their rows pooled); runs nothing")
     args = p.parse_args(argv)
     if args.compare:
         compare(*(json.loads(f.read_text())["rows"] for f in args.compare))
+        return 0
+    if args.add_signs:
+        for f in args.add_signs:
+            print(f"{f}: signs added to {add_signs(f)} rows")
         return 0
     if args.show:
         results = [json.loads(f.read_text()) for f in args.show]

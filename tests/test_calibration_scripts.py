@@ -1093,7 +1093,7 @@ def test_jpeg_route_check_runs_the_route_off_and_on_and_tabulates(tmp_path, monk
     from noise2x.io import write_image
 
     script = _load("jpeg_route_check")
-    yy, xx = np.mgrid[0:40, 0:48]
+    yy, xx = np.mgrid[0:96, 0:104]
     photo = 100 + 40 * np.sin(xx / 6.0) + yy
     assert 25 < script.jpeg(photo, 20).mean() < 200 and script.jpeg(photo, 95).shape == photo.shape
     data = tmp_path / "d"
@@ -1159,6 +1159,30 @@ def test_jpeg_route_check_runs_the_route_off_and_on_and_tabulates(tmp_path, monk
     assert script.main(["--compare", str(tmp_path / "s0.json"), str(tmp_path / "b.json")]) == 0
     assert f"| d | 30 | 1 | {weak['on']:.2f} | {later['on']:.2f} | +0.50 | 1 of 1 | +0.50, +0.50 |" in (
         capsys.readouterr().out)
+    # the JPEG signs: recorded by a run, and added to an earlier run's rows (each photo rebuilt as it was made);
+    # a photo not rebuilt as recorded stops it; the rules table again with the signs, the rule on decoded JPEGs only
+    (made,) = json.loads(first.read_text())["rows"]
+    assert made["jpeg_excess"] > 0 and 0 <= made["jpeg_rounding"] < 1
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps({"rows": [{k: v for k, v in made.items() if not k.startswith("jpeg_")}],
+                                "meta": {"noise": "gaussian:sigma=5"}}))
+    assert script.main(["--add-signs", str(bare)]) == 0
+    result = json.loads(bare.read_text())
+    assert {k: result["rows"][0][k] for k in ("jpeg_excess", "jpeg_rounding")} == {
+        k: made[k] for k in ("jpeg_excess", "jpeg_rounding")} and "--add-signs" in result["meta"]["signs_added"]
+    wrong = dict(result, rows=[dict(result["rows"][0], jpeg=made["jpeg"] + 0.01)])
+    bare.write_text(json.dumps(wrong))
+    with pytest.raises(SystemExit, match="is not rebuilt as recorded"):
+        script.main(["--add-signs", str(bare)])
+    decoded = dict(weak, jpeg_excess=0.3, jpeg_rounding=0.1)
+    after = dict(weak, image="y.png", jpeg_excess=0.3, jpeg_rounding=0.8, model=weak["on"] - 3.0)
+    (tmp_path / "t.json").write_text(json.dumps({"rows": [decoded, after], "meta": {}}))
+    capsys.readouterr()
+    assert script.main(["--show", str(tmp_path / "t.json"), str(tmp_path / "t.json")]) == 0
+    plain, signed = capsys.readouterr().out.split("**Rules**")[1:]
+    assert "| 4 | 4 | 2 | -1.00 | -3.00 | +1.00 | -1.000 |" in plain
+    assert "as decoded (excess >= 0.05, rounding spread < 0.4)" in signed
+    assert "| 4 | 2 | 2 | +1.00 | +1.00 | +1.00 | +0.500 |" in signed
 
 
 def test_jpeg_blocks_check_reads_each_photo_as_it_is_and_as_jpeg(tmp_path, monkeypatch, capsys):

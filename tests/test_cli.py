@@ -710,7 +710,8 @@ def test_denoise_keeps_a_photos_colour_profile_and_exif_upright(tmp_path, capsys
 
 def test_info_says_when_an_image_went_through_jpeg(tmp_path, capsys):
     """noise2x info: a noisy JPEG (the noise compressed with it) gets a line naming JPEG's blocks and that such
-    noise reads weak; the same noisy image as a PNG, or cropped by 3 and 5 pixels (the grid moves), as it should."""
+    noise reads weak (the no-option call: the general model); the same noisy image as a PNG: no such line; cropped
+    by 3 and 5 pixels, the grid moves; weak noise added after compression is named as such."""
     from PIL import Image
 
     from conftest import textured_image
@@ -719,11 +720,17 @@ def test_info_says_when_an_image_went_through_jpeg(tmp_path, capsys):
     Image.fromarray(noisy.astype(np.uint8)).save(tmp_path / "n.jpg", quality=75)
     code, out, _ = _run(capsys, "info", str(tmp_path / "n.jpg"))
     assert code == 0 and "JPEG compression: seen (8x8 blocks from row 0, column 0; excess 0." in out, out
-    assert "reads weaker than it is" in out and "--model gray-gaussian" in out
+    assert "as its decoder left it: noise compressed with the image reads weaker than it is" in out
+    assert "denoise with no options: gray-gaussian: " in out, out
     cropped = np.asarray(Image.open(tmp_path / "n.jpg"))[3:, 5:]
     Image.fromarray(cropped).save(tmp_path / "c.png")
     code, out, _ = _run(capsys, "info", str(tmp_path / "c.png"))
     assert code == 0 and "JPEG compression: seen (8x8 blocks from row 5, column 3;" in out, out
+    after = np.clip(np.round(cropped + np.random.default_rng(1).normal(0, 1, cropped.shape)), 0, 255)
+    Image.fromarray(after.astype(np.uint8)).save(tmp_path / "a.png")
+    code, out, _ = _run(capsys, "info", str(tmp_path / "a.png"))
+    assert code == 0 and "row 5, column 3;" in out and "with noise added after compression" in out, out
+    assert "denoise with no options: bm3d: " in out, out
     Image.fromarray(noisy.astype(np.uint8)).save(tmp_path / "n.png")
     code, out, _ = _run(capsys, "info", str(tmp_path / "n.png"))
     assert code == 0 and "JPEG" not in out, out

@@ -321,3 +321,26 @@ def test_jpeg_rounding_tells_a_decoded_jpeg_from_one_with_noise_added_after():
                     assert jpeg_rounding(after, offset) > 0.6, (clean.ndim, sigma, quality)
     with pytest.raises(UsageError, match="at least 16x16"):
         jpeg_rounding(np.zeros((40, 12)))
+
+
+def test_jpeg_blocks_leaves_out_fills_whose_edges_follow_the_grid():
+    """A fill (black, constant) whose edges follow the 8x8 grid beside noisy data never compressed (a cut-out, a
+    mosaic) reads no JPEG: blocks mostly of fill would read near-zero high frequencies on that grid. The same
+    image saved as JPEG reads as one, as decoded; too few blocks of data: no JPEG seen."""
+    from conftest import textured_image
+
+    from noise2x.estimate import jpeg_blocks, jpeg_rounding
+
+    rng = np.random.default_rng(0)
+    noisy = np.clip(np.round(textured_image(seed=0) + rng.normal(0, 3, (192, 192))), 0, 255)
+    side, stripes = noisy.copy(), noisy.copy()
+    side[:, :64] = 0
+    for k in range(0, 192, 32):
+        stripes[:, k: k + 16] = 0
+    for filled in (side, stripes):
+        excess, offset = jpeg_blocks(filled)
+        assert excess < 0.03 and jpeg_rounding(filled, offset) > 0.6, (excess, offset)
+        assert jpeg_blocks(filled, mask=filled > 0)[0] < 0.03
+        excess, offset = jpeg_blocks(_jpeg(filled, 75))
+        assert excess > 0.3 and offset == (0, 0) and jpeg_rounding(_jpeg(filled, 75), offset) < 0.2
+    assert jpeg_blocks(_jpeg(noisy[:64, :72], 50)) == (0.0, (0, 0))

@@ -883,11 +883,11 @@ def test_arguments_of_the_wrong_type_are_one_usage_error(kwargs, said):
         api.denoise(_photo(size=32), **kwargs)
 
 
-def test_noise_compressed_with_a_jpeg_reads_weak_and_the_reason_says_so():
-    """JPEG removes the fine grain of noise compressed with the image, so the noise reads weak (BM3D at a small
-    sigma, which leaves it); where the image carries JPEG's blocks (estimate.jpeg_blocks) the reason says so and
-    names the general model, which here does remove it. The same noise not compressed: no such note; weak noise on
-    an image never compressed: none either."""
+def test_noise_compressed_with_a_jpeg_goes_to_the_general_model():
+    """JPEG removes the fine grain of noise compressed with the image, so the noise reads weak, where BM3D at that
+    sigma would leave it. On a JPEG as its decoder left it (estimate.jpeg_blocks and jpeg_rounding) the general
+    model, blind to the level, takes it and removes it. The same noise not compressed: no JPEG reading; weak noise
+    on an image never compressed, or added after compression: BM3D."""
     import io
 
     from PIL import Image
@@ -899,18 +899,27 @@ def test_noise_compressed_with_a_jpeg_reads_weak_and_the_reason_says_so():
         Image.fromarray(a.astype(np.uint8)).save(buf, "JPEG", quality=quality)
         return np.asarray(Image.open(io.BytesIO(buf.getvalue())), dtype=np.float64)
 
+    general = pretrained._auto_model("gaussian", 1)["name"]
     for seed in (0, 1):
         x = textured_image(seed=seed)
         noisy = np.clip(np.round(parse_noise("gaussian:sigma=10").apply(x, rng=seed)), 0, 255)
         compressed = jpeg(noisy, 75)
         c = pretrained.choose(compressed)
-        assert c.method == "bm3d" and c.options["sigma"] < pretrained.WEAK_SIGMA, c.reason
-        assert "went through JPEG compression" in c.reason and "--model gray-gaussian" in c.reason
-        assert c.facts["jpeg_excess"] >= pretrained.JPEG_EXCESS
+        assert c.model is not None and c.model.stem == general, c.reason
+        assert c.facts["sigma"] < pretrained.JPEG_MODEL_SIGMA, c.facts
+        assert "JPEG as its decoder left it" in c.reason and "reads weaker than it is" in c.reason
+        assert c.facts["jpeg_excess"] >= pretrained.JPEG_EXCESS and c.facts["jpeg_rounding"] < 0.3
         out = api.denoise(compressed)
-        assert psnr_8bit(x, api.denoise(compressed, model="gray-gaussian")) > psnr_8bit(x, out) + 1.0
+        np.testing.assert_array_equal(out, api.denoise(compressed, model=general))
+        bm3d = api.denoise(compressed, method="bm3d", noise=f"gaussian:sigma={c.facts['sigma']}")
+        assert psnr_8bit(x, out) > psnr_8bit(x, bm3d) + 1.0
         c = pretrained.choose(noisy)
         assert "JPEG" not in c.reason and "jpeg_excess" not in c.facts
         weak = np.clip(np.round(parse_noise("gaussian:sigma=2").apply(x, rng=seed)), 0, 255)
         c = pretrained.choose(weak)
         assert c.method == "bm3d" and "JPEG" not in c.reason and c.facts["jpeg_excess"] < pretrained.JPEG_EXCESS
+        # weak noise added after compression: the blocks stay, the rounding spreads, and BM3D takes it
+        after = np.clip(np.round(parse_noise("gaussian:sigma=1").apply(compressed, rng=seed)), 0, 255)
+        c = pretrained.choose(after)
+        assert c.method == "bm3d" and "JPEG" not in c.reason, c.reason
+        assert c.facts["jpeg_excess"] >= pretrained.JPEG_EXCESS and c.facts["jpeg_rounding"] > 0.5, c.facts

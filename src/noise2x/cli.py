@@ -624,15 +624,20 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
 
 
 def _jpeg_line(image: Any, choice: Any) -> str:
-    """``noise2x info``: whether the image went through JPEG compression (8-bit images; empty if not)."""
-    from .pretrained import JPEG_EXCESS, jpeg_reading
+    """``noise2x info``: whether the image went through JPEG compression, and whether as its decoder left it or
+    with noise added after (8-bit images; empty if not)."""
+    from .estimate import jpeg_rounding
+    from .pretrained import JPEG_EXCESS, JPEG_ROUNDING, jpeg_reading
 
     found = jpeg_reading(image) if choice.scale == 1 and choice.offset == 0 else None
     if found is None or found[0] < JPEG_EXCESS:
         return ""
     excess, (dy, dx) = found
-    return (f"JPEG compression: seen (8x8 blocks from row {dy}, column {dx}; excess {excess:.2f}): noise compressed "
-            f"with the image reads weaker than it is")
+    rounding = jpeg_rounding(image, (dy, dx))
+    how = ("as its decoder left it: noise compressed with the image reads weaker than it is"
+           if rounding < JPEG_ROUNDING else "with noise added after compression")
+    return f"JPEG compression: seen (8x8 blocks from row {dy}, column {dx}; excess {excess:.2f}; rounding spread " \
+           f"{rounding:.2f}), {how}"
 
 
 def _duration(seconds: float) -> str:

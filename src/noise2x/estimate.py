@@ -571,6 +571,12 @@ _JPEG_HIGH = slice(4, 8)
 #: a coefficient counts as zero below this (8-bit units, orthonormal DCT): JPEG zeroes most high frequencies
 #: and its decoding rounds the pixels to integers, which moves a coefficient by about 0.3 (std) at most
 _JPEG_ZERO = 0.75
+#: The side of the constant squares whose pixels the JPEG reading leaves out (see _jpeg_window)
+_JPEG_FLAT = 4
+#: The least number of blocks holding data (not constant) a grid needs to count in the JPEG reading: on fewer the
+#: fractions vary by chance from grid to grid, and the best of 64 grids on a small noisy image never compressed
+#: nears JPEG_EXCESS (noise2x.pretrained); an image with no such grid but one reads as no JPEG
+_JPEG_MIN_BLOCKS = 100
 
 
 @functools.lru_cache(maxsize=1)
@@ -593,7 +599,51 @@ def _jpeg_luma(image, name: str) -> np.ndarray:
     return img
 
 
-def jpeg_blocks(image, *, max_side: int = 512) -> tuple[float, tuple[int, int]]:
+def _jpeg_window(image, name: str, mask, max_side: int, grid: tuple[int, int] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray | None, int, int]:
+    """The luma (:func:`_jpeg_luma`) of the central ``max_side`` window read, less 128, the pixels there that
+    count (in ``mask`` and not in a constant 4x4 square; None: all), and the window's top and left; with ``grid``
+    (dy, dx) the window starts on that grid."""
+    img = _jpeg_luma(image, name)
+    valid = data_mask(mask, img.shape)
+    h, w = img.shape
+    if grid is None:
+        top, left = max(0, (h - max_side) // 2), max(0, (w - max_side) // 2)
+    else:
+        dy, dx = int(grid[0]) % _JPEG_BLOCK, int(grid[1]) % _JPEG_BLOCK
+        top = dy + max(0, (h - dy - max_side) // 2) // _JPEG_BLOCK * _JPEG_BLOCK
+        left = dx + max(0, (w - dx - max_side) // 2) // _JPEG_BLOCK * _JPEG_BLOCK
+    cut = (slice(top, top + max_side), slice(left, left + max_side))
+    img = img[cut]
+    # pixels in a constant 4x4 square (a fill, a clipped area) are left out with the blocks holding them: a block
+    # mostly of fill reads near-zero high frequencies, and where the fill's edges follow some 8x8 grid (a cut-out,
+    # a mosaic) that grid would pass for JPEG's
+    win = np.lib.stride_tricks.sliding_window_view(img, (_JPEG_FLAT, _JPEG_FLAT))
+    constant = win.max(axis=(2, 3)) == win.min(axis=(2, 3))
+    flat = np.zeros(img.shape, bool)
+    for a in range(_JPEG_FLAT):
+        for b in range(_JPEG_FLAT):
+            flat[a: a + constant.shape[0], b: b + constant.shape[1]] |= constant
+    data = ~flat if valid is None else valid[cut] & ~flat
+    return img - 128.0, None if data.all() else data, top, left
+
+
+def _jpeg_high(img: np.ndarray, valid: np.ndarray | None, dy: int, dx: int) -> np.ndarray:
+    """The high-frequency DCT coefficients (rows and columns 4..7, orthonormal) of the 8x8 blocks on the grid at
+    ``(dy, dx)`` of ``img``, shape (blocks, 4, 4): only blocks whose every pixel counts (``valid``, as
+    :func:`_jpeg_window` gives it; None: all)."""
+    sub = img[dy:, dx:]
+    bh, bw = sub.shape[0] // _JPEG_BLOCK, sub.shape[1] // _JPEG_BLOCK
+    blocks = sub[: bh * _JPEG_BLOCK, : bw * _JPEG_BLOCK].reshape(bh, _JPEG_BLOCK, bw, _JPEG_BLOCK)
+    keep = np.ones((bh, bw), bool)
+    if valid is not None:
+        vb = valid[dy:, dx:][: bh * _JPEG_BLOCK, : bw * _JPEG_BLOCK].reshape(bh, _JPEG_BLOCK, bw, _JPEG_BLOCK)
+        keep &= vb.all(axis=(1, 3))
+    d = _dct_high()
+    return np.einsum("ub,ibjc,vc->ijuv", d, blocks, d, optimize=True)[keep]
+
+
+def jpeg_blocks(image, *, mask=None, max_side: int = 512) -> tuple[float, tuple[int, int]]:
     """How strongly an image carries JPEG compression: ``(excess, (dy, dx))``.
 
     JPEG quantises the 8x8 block DCT of the image and zeroes most of its high frequencies; on the blocks of the
@@ -605,12 +655,16 @@ def jpeg_blocks(image, *, max_side: int = 512) -> tuple[float, tuple[int, int]]:
     unless weak (sigma 1-2 in 8-bit units does not: BENCHMARKS.md, "Noisy JPEGs"); noise compressed with the
     image does not. About 0 on an image that was never compressed (whatever its noise), up to nearly 1 on a
     noisy JPEG. A colour image is read through its luma (JFIF weights). At most a
-    ``max_side`` square from the middle is read (enough for a stable fraction, and fast).
+    ``max_side`` square from the middle is read (enough for a stable fraction, and fast). Only blocks that hold
+    data (``mask``) and are not constant count: a fill whose edge follows an 8x8 grid would pass for JPEG's
+    blocks.
 
     Parameters
     ----------
     image : array_like
         (H,W) or (H,W,3) image in 8-bit units (0..255), at least 16x16.
+    mask : array_like of bool, optional
+        (H,W): the pixels holding image data (as in :func:`sigma`).
     max_side : int
         Side of the central window read on larger images.
 
@@ -619,29 +673,24 @@ def jpeg_blocks(image, *, max_side: int = 512) -> tuple[float, tuple[int, int]]:
     tuple
         ``(excess, (dy, dx))``.
     """
-    img = _jpeg_luma(image, "jpeg_blocks")
-    h, w = img.shape
-    top, left = max(0, (h - max_side) // 2), max(0, (w - max_side) // 2)
-    img = img[top: top + max_side, left: left + max_side]
-    img = img - 128.0
-    d = _dct_high()
-    fractions = np.empty((_JPEG_BLOCK, _JPEG_BLOCK))
+    img, valid, top, left = _jpeg_window(image, "jpeg_blocks", mask, max_side)
+    fractions = np.full((_JPEG_BLOCK, _JPEG_BLOCK), np.nan)
     for dy in range(_JPEG_BLOCK):
         for dx in range(_JPEG_BLOCK):
-            sub = img[dy:, dx:]
-            bh, bw = sub.shape[0] // _JPEG_BLOCK, sub.shape[1] // _JPEG_BLOCK
-            blocks = sub[: bh * _JPEG_BLOCK, : bw * _JPEG_BLOCK].reshape(bh, _JPEG_BLOCK, bw, _JPEG_BLOCK)
-            high = np.einsum("ub,ibjc,vc->ijuv", d, blocks, d, optimize=True)
-            fractions[dy, dx] = np.mean(np.abs(high) < _JPEG_ZERO)
+            high = _jpeg_high(img, valid, dy, dx)
+            if len(high) >= _JPEG_MIN_BLOCKS:
+                fractions[dy, dx] = np.mean(np.abs(high) < _JPEG_ZERO)
+    if np.isnan(fractions).all():  # (too few blocks hold data: nothing seen)
+        return 0.0, (0, 0)
     # (offsets are counted on the whole image's grid: the window's own offset is taken back out)
-    best = np.unravel_index(int(np.argmax(fractions)), fractions.shape)
+    best = np.unravel_index(int(np.nanargmax(fractions)), fractions.shape)
     rest = np.delete(fractions.ravel(), int(np.ravel_multi_index(best, fractions.shape)))
-    excess = float(fractions[best] - np.median(rest))
+    excess = float(fractions[best] - np.nanmedian(rest)) if not np.isnan(rest).all() else 0.0
     offset = (int((best[0] + top) % _JPEG_BLOCK), int((best[1] + left) % _JPEG_BLOCK))
     return excess, offset
 
 
-def jpeg_rounding(image, offset: tuple[int, int] = (0, 0), *, max_side: int = 512) -> float:
+def jpeg_rounding(image, offset: tuple[int, int] = (0, 0), *, mask=None, max_side: int = 512) -> float:
     """Whether a JPEG is as its decoder left it, or had noise added after: the spread of its near-zero
     high-frequency DCT coefficients on the JPEG's grid (``offset``, as :func:`jpeg_blocks` finds it).
 
@@ -650,18 +699,10 @@ def jpeg_rounding(image, offset: tuple[int, int] = (0, 0), *, max_side: int = 51
     by its own sigma. Returns the number of coefficients with ``0.5 <= |c| < 1`` over the number with ``|c| < 0.5``
     (rows and columns 4..7 of each block's orthonormal DCT; colour through its luma): small on a JPEG as decoded,
     near 1 where noise of sigma 1 or more was added after (``scripts/jpeg_blocks_check.py`` records it beside
-    the excess; BENCHMARKS.md, "Noisy JPEGs"). ``nan`` where no coefficient lies below 0.5.
+    the excess; BENCHMARKS.md, "Noisy JPEGs"). ``nan`` where no coefficient lies below 0.5. Blocks as
+    :func:`jpeg_blocks` counts them (data in ``mask``, not constant).
     """
-    img = _jpeg_luma(image, "jpeg_rounding")
-    h, w = img.shape
-    dy, dx = int(offset[0]) % _JPEG_BLOCK, int(offset[1]) % _JPEG_BLOCK
-    # a central window on the JPEG's grid
-    top = dy + max(0, (h - dy - max_side) // 2) // _JPEG_BLOCK * _JPEG_BLOCK
-    left = dx + max(0, (w - dx - max_side) // 2) // _JPEG_BLOCK * _JPEG_BLOCK
-    sub = img[top: top + max_side, left: left + max_side] - 128.0
-    bh, bw = sub.shape[0] // _JPEG_BLOCK, sub.shape[1] // _JPEG_BLOCK
-    blocks = sub[: bh * _JPEG_BLOCK, : bw * _JPEG_BLOCK].reshape(bh, _JPEG_BLOCK, bw, _JPEG_BLOCK)
-    d = _dct_high()
-    c = np.abs(np.einsum("ub,ibjc,vc->ijuv", d, blocks, d, optimize=True))
+    img, valid, _, _ = _jpeg_window(image, "jpeg_rounding", mask, max_side, grid=offset)
+    c = np.abs(_jpeg_high(img, valid, 0, 0))  # (the window starts on the JPEG's grid)
     zero = int(np.count_nonzero(c < 0.5))
     return float(np.count_nonzero((c >= 0.5) & (c < 1.0)) / zero) if zero else float("nan")

@@ -122,14 +122,20 @@ WEAK_MAX_PIXELS = 2_000_000
 WEAK_SIGMA_FLOOR = 0.1
 #: An image counts as having gone through JPEG compression where :func:`noise2x.estimate.jpeg_blocks` reads an
 #: excess of at least this (noisy images never compressed read 0.03 at most, JPEGs with Gaussian noise 0.11 and
-#: more: ``scripts/jpeg_blocks_check.py``, BENCHMARKS.md, "Noisy JPEGs"). Where weak white noise is read on such
-#: an image (the BM3D route above), the reason says that noise compressed with the image reads weaker than it is.
+#: more: ``scripts/jpeg_blocks_check.py``, BENCHMARKS.md, "Noisy JPEGs"). JPEG removes the fine grain of noise
+#: compressed with the image, and such noise reads weaker than it is: at quality 50-75 white sigma 0-5 where the
+#: photo carried sigma 10, which the weak-noise BM3D above then leaves.
 JPEG_EXCESS = 0.05
-#: ... and what it suggests then: the general model, blind to the level
-_JPEG_NOTE = ("; the image went through JPEG compression, which removes the fine grain of noise compressed with "
-              "it, so such noise reads weaker than it is (if it still looks noisy, --model gray-gaussian, blind to "
-              "the level, was 0.4-2.7 dB ahead on all 28 noisy JPEG photos that took this route, quality 50-75, "
-              "BENCHMARKS.md, \"Noisy JPEGs\")")
+#: Such an image counts as a JPEG as its decoder left it (no noise added after compression) where
+#: :func:`noise2x.estimate.jpeg_rounding` reads a spread below this: the JPEGs whose noise read weak, clean or
+#: with noise compressed with them, read 0.27 at most, white noise of sigma 1 added after a JPEG 0.53 and more
+#: (``scripts/jpeg_blocks_check.py``, ``scripts/jpeg_route_check.py --add-signs``; BENCHMARKS.md, "Noisy JPEGs").
+JPEG_ROUNDING = 0.4
+#: On a JPEG as decoded, a white sigma read below this goes to the general shipped model (blind to the level) as
+#: it is, not to the weak-noise BM3D: on the calibration photos (train400 20-27, CBSD68 60-63; clean, sigma 10 and
+#: 25 compressed at quality 50-90) it gained 0.86 dB on the 31 of 100 photos it took (one 0.30 dB behind); 5
+#: added a photo 1.31 dB behind (fine texture read as noise). 0 turns the rule off.
+JPEG_MODEL_SIGMA = 4.5
 #: A declared Poisson-Gaussian noise goes through the generalised Anscombe transform where its shot-noise
 #: variance is at least this many times its read-noise variance at the image's mean level (shot fraction
 #: 0.8); else the white-noise model gets the image as it is, scaled down where the noise is beyond its range
@@ -330,24 +336,31 @@ def _in_range(value: float, bounds: Any) -> bool:
     return lo / RANGE_SLACK <= value <= hi * RANGE_SLACK
 
 
-def jpeg_reading(img: np.ndarray) -> tuple[float, tuple[int, int]] | None:
-    """:func:`noise2x.estimate.jpeg_blocks` of ``img`` (8-bit units) where it applies (a gray or RGB image of at
-    least 16x16), else None; the image went through JPEG where the excess is at least :data:`JPEG_EXCESS`."""
+def jpeg_reading(img: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, tuple[int, int]] | None:
+    """:func:`noise2x.estimate.jpeg_blocks` of ``img`` (8-bit units; ``mask``: the pixels holding data) where it
+    applies (a gray or RGB image of at least 16x16), else None; the image went through JPEG where the excess is at
+    least :data:`JPEG_EXCESS`."""
     from .. import estimate
 
     if not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] == 3)) or min(img.shape[:2]) < 16:
         return None
-    return estimate.jpeg_blocks(img)
+    return estimate.jpeg_blocks(img, mask=mask)
 
 
-def _jpeg_note(img: np.ndarray, facts: dict[str, Any]) -> str:
-    """:data:`_JPEG_NOTE` where ``img`` (8-bit units) went through JPEG compression (``jpeg_excess`` put in
-    ``facts``), else ''."""
-    found = jpeg_reading(img)
+def _jpeg_decoded(img: np.ndarray, facts: dict[str, Any], mask: np.ndarray | None) -> bool:
+    """Whether ``img`` (8-bit units; ``mask``: the pixels holding data) is a JPEG as its decoder left it: JPEG's
+    blocks seen (:data:`JPEG_EXCESS`) and no noise added after compression (:data:`JPEG_ROUNDING`); the readings
+    put in ``facts`` (``jpeg_excess``, ``jpeg_rounding``)."""
+    from .. import estimate
+
+    found = jpeg_reading(img, mask)
     if found is None:
-        return ""
+        return False
     facts["jpeg_excess"] = round(found[0], 3)
-    return _JPEG_NOTE if found[0] >= JPEG_EXCESS else ""
+    if found[0] < JPEG_EXCESS:
+        return False
+    facts["jpeg_rounding"] = round(estimate.jpeg_rounding(img, found[1], mask=mask), 3)
+    return facts["jpeg_rounding"] < JPEG_ROUNDING
 
 
 def noise_beta(image: np.ndarray, mask: np.ndarray | None = None) -> float:
@@ -605,19 +618,26 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             facts["sigma_bright"] = round(sigma_bright, 3)
             narrow_level = sigma_bright * share
         source = correlated + source + psd_note
+    pixels = int(image.shape[0]) * int(image.shape[1])
+    if (white and level < min(WEAK_SIGMA, JPEG_MODEL_SIGMA) and pixels <= WEAK_MAX_PIXELS and noise is None
+            and scale == 1 and offset == 0 and _jpeg_decoded(img, facts, valid)):
+        # a JPEG as decoded, the noise read weak: noise compressed with it reads weaker than it is, and the general
+        # model, blind to the level, removes it (JPEG_MODEL_SIGMA), not the narrow one, which takes the level read
+        narrow_level, white = None, False
+        source += (f", weak, but the image is a JPEG as its decoder left it (8x8 blocks, rounding spread "
+                   f"{facts['jpeg_rounding']:.2f}), whose compression removes the fine grain of noise compressed "
+                   f"with it: such noise reads weaker than it is")
     if white and level < WEAK_SIGMA:
         # (a weak noise read as correlated too: at such levels that reading is mostly fine texture)
-        pixels = int(image.shape[0]) * int(image.shape[1])
         if pixels <= WEAK_MAX_PIXELS:
             # (no white noise measured at all, sigma 0 as on some real photos whose noise is all coarse grain:
             # BM3D at a floor of 0.1 changes next to nothing, and needs a positive sigma)
             told = max(level, WEAK_SIGMA_FLOOR)
             what = "that sigma" if told == level else f"sigma {told:g}, the least it takes"
-            jpeg_note = _jpeg_note(img, facts) if noise is None and scale == 1 and offset == 0 else ""
             # (the last part names no per-image figure: noise2x bench groups the images by it)
             return Choice(None, "bm3d", f"{source}, weak (below sigma {WEAK_SIGMA:g}): BM3D with {what}, not a "
                                         f"shipped model (blind to the level, they took fine texture for noise "
-                                        f"there){jpeg_note}", scale, facts, offset, source, {"sigma": told / scale})
+                                        f"there)", scale, facts, offset, source, {"sigma": told / scale})
         source += (f"; weak noise, where BM3D does better, but it would take long on {pixels / 1e6:.3g} MP "
                    f"(--method bm3d to run it)")
     if kind == "poisson":
