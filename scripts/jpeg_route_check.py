@@ -40,6 +40,9 @@ WEAK, PSD_BETA = 5.0, 0.9
 #: The JPEG signs a rule may use (noise2x.pretrained.JPEG_EXCESS, JPEG_ROUNDING): read as a JPEG, and as its decoder
 #: left it (no noise added after)
 EXCESS, ROUNDING = 0.05, 0.4
+#: The white sigma below which the rule takes such a photo (noise2x.pretrained.JPEG_MODEL_SIGMA), and the narrow
+#: model an image too large for BM3D gets instead of the weak-noise BM3D (``--add-model`` adds its column)
+RULE_SIGMA, NARROW_MODEL = 4.5, "gray-gaussian-low"
 
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
@@ -65,9 +68,11 @@ def signs(x: np.ndarray) -> dict[str, Any]:
     return {"jpeg_excess": round(found[0], 3), "jpeg_rounding": round(estimate.jpeg_rounding(x, found[1]), 3)}
 
 
-def add_signs(path: Path) -> int:
-    """The JPEG signs added to each row of an earlier run's file (each photo rebuilt as that run made it: the noise
-    of its index, the JPEG of its quality; nothing denoised), written back atomically; the rows changed."""
+def add_columns(path: Path, model: str | None = None) -> int:
+    """The JPEG signs (:func:`signs`), or with ``model`` the PSNR of that shipped model as it is (column
+    ``model:NAME``), added to each row of an earlier run's file (each photo rebuilt as that run made it: the noise
+    of its index, the JPEG of its quality), written back atomically; the rows changed."""
+    from noise2x import api
     from noise2x.fsutil import atomic_path
     from noise2x.io import list_images, read_image
     from noise2x.metrics import psnr
@@ -85,9 +90,15 @@ def add_signs(path: Path) -> int:
         if round(psnr(clean, x), 3) != row["jpeg"]:  # (not the photo that run made: the data or the noise differ)
             raise SystemExit(f"{path}: {row['set']}/{row['image']} at quality {row['quality']} is not rebuilt as "
                              f"recorded (JPEG PSNR {psnr(clean, x):.3f}, recorded {row['jpeg']})")
-        row.update(signs(x))
-    result["meta"]["signs_added"] = (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-                                     + f" by python scripts/jpeg_route_check.py --add-signs {path}")
+        if model is None:
+            row.update(signs(x))
+        else:
+            row[f"model:{model}"] = round(psnr(clean, api.denoise(x, model=model)), 3)
+            print(json.dumps({k: row[k] for k in ("set", "image", "quality", f"model:{model}")}), file=sys.stderr,
+                  flush=True)
+    option = "--add-signs" if model is None else f"--add-model {model}"
+    result["meta"]["signs_added" if model is None else f"model_added:{model}"] = (
+        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()) + f" by python scripts/jpeg_route_check.py {option} {path}")
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(result, indent=1))
     return len(result["rows"])
@@ -188,6 +199,15 @@ def rules(rows: list[dict[str, Any]]) -> None:
                 print(f"| {cut:g} | {len(d)} | {sum(x > 0 for x in d)} | {np.mean(d):+.2f} | {min(d):+.2f} | "
                       f"{max(d):+.2f} | {sum(d) / len(rows):+.3f} |")
         print()
+    narrow = f"model:{NARROW_MODEL}"
+    if len(tables) > 1 and all(narrow in r for r in rows):  # what an image above WEAK_MAX_PIXELS would get there
+        d = [r["model"] - r[narrow] for r in rows if r["route_on"] == "bm3d" and r["beta"] < PSD_BETA
+             and r["white_sigma"] < RULE_SIGMA and tables[1][1](r)]
+        if d:
+            print(f"On the photos the rule takes (JPEGs as decoded, white sigma read below {RULE_SIGMA:g}), "
+                  f"`{ALTERNATIVE_MODEL}` against `{NARROW_MODEL}` (which an image too large for BM3D gets there): "
+                  f"ahead on {sum(x > 0 for x in d)} of {len(d)}, by {np.mean(d):+.2f} dB on average ({min(d):+.2f} "
+                  f"to {max(d):+.2f})\n")
 
 
 def _alternatives(rs: list[dict[str, Any]]) -> str:
@@ -224,15 +244,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--add-signs", type=Path, nargs="+", metavar="FILE",
                    help="add the JPEG signs (excess, rounding spread) to the rows of earlier runs' files, each photo "
                         "rebuilt as the run made it (nothing denoised)")
+    p.add_argument("--add-model", nargs=2, action="append", metavar=("NAME", "FILE"),
+                   help="add the PSNR of the shipped model NAME as it is to the rows of an earlier run's file, each "
+                        "photo rebuilt as the run made it (repeatable)")
     p.add_argument("--show", type=Path, nargs="+", help="print the tables of earlier runs' files (several: and the "
                    "rules table of their rows pooled); runs nothing")
     args = p.parse_args(argv)
     if args.compare:
         compare(*(json.loads(f.read_text())["rows"] for f in args.compare))
         return 0
-    if args.add_signs:
-        for f in args.add_signs:
-            print(f"{f}: signs added to {add_signs(f)} rows")
+    if args.add_signs or args.add_model:
+        for f in args.add_signs or []:
+            print(f"{f}: signs added to {add_columns(f)} rows")
+        for name, f in args.add_model or []:
+            print(f"{f}: {name} added to {add_columns(Path(f), name)} rows")
         return 0
     if args.show:
         results = [json.loads(f.read_text()) for f in args.show]

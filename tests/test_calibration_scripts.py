@@ -1170,12 +1170,22 @@ def test_jpeg_route_check_runs_the_route_off_and_on_and_tabulates(tmp_path, monk
     result = json.loads(bare.read_text())
     assert {k: result["rows"][0][k] for k in ("jpeg_excess", "jpeg_rounding")} == {
         k: made[k] for k in ("jpeg_excess", "jpeg_rounding")} and "--add-signs" in result["meta"]["signs_added"]
+    from noise2x.metrics import psnr
+
+    assert script.main(["--add-model", script.ALTERNATIVE_MODEL, str(bare)]) == 0  # (the fake model: photo + 0.5)
+    result = json.loads(bare.read_text())
+    b = photo.astype(np.uint8)[::-1].astype(np.float64)
+    assert result["rows"][0][f"model:{script.ALTERNATIVE_MODEL}"] == round(psnr(b, photo + 0.5), 3)
+    assert "--add-model gray-gaussian" in result["meta"][f"model_added:{script.ALTERNATIVE_MODEL}"]
+    assert result["rows"][0]["jpeg_rounding"] == made["jpeg_rounding"]  # (the signs kept)
     wrong = dict(result, rows=[dict(result["rows"][0], jpeg=made["jpeg"] + 0.01)])
     bare.write_text(json.dumps(wrong))
     with pytest.raises(SystemExit, match="is not rebuilt as recorded"):
         script.main(["--add-signs", str(bare)])
-    decoded = dict(weak, jpeg_excess=0.3, jpeg_rounding=0.1)
-    after = dict(weak, image="y.png", jpeg_excess=0.3, jpeg_rounding=0.8, model=weak["on"] - 3.0)
+    narrow = f"model:{script.NARROW_MODEL}"
+    decoded = dict(weak, jpeg_excess=0.3, jpeg_rounding=0.1, **{narrow: weak["model"] - 0.5})
+    after = dict(weak, image="y.png", jpeg_excess=0.3, jpeg_rounding=0.8, model=weak["on"] - 3.0,
+                 **{narrow: weak["on"]})
     (tmp_path / "t.json").write_text(json.dumps({"rows": [decoded, after], "meta": {}}))
     capsys.readouterr()
     assert script.main(["--show", str(tmp_path / "t.json"), str(tmp_path / "t.json")]) == 0
@@ -1183,6 +1193,8 @@ def test_jpeg_route_check_runs_the_route_off_and_on_and_tabulates(tmp_path, monk
     assert "| 4 | 4 | 2 | -1.00 | -3.00 | +1.00 | -1.000 |" in plain
     assert "as decoded (excess >= 0.05, rounding spread < 0.4)" in signed
     assert "| 4 | 2 | 2 | +1.00 | +1.00 | +1.00 | +0.500 |" in signed
+    assert f"`gray-gaussian` against `{script.NARROW_MODEL}` (which an image too large for BM3D gets there): " \
+           "ahead on 2 of 2, by +0.50 dB on average (+0.50 to +0.50)" in signed
 
 
 def test_jpeg_blocks_check_reads_each_photo_as_it_is_and_as_jpeg(tmp_path, monkeypatch, capsys):

@@ -883,7 +883,7 @@ def test_arguments_of_the_wrong_type_are_one_usage_error(kwargs, said):
         api.denoise(_photo(size=32), **kwargs)
 
 
-def test_noise_compressed_with_a_jpeg_goes_to_the_general_model():
+def test_noise_compressed_with_a_jpeg_goes_to_the_general_model(monkeypatch):
     """JPEG removes the fine grain of noise compressed with the image, so the noise reads weak, where BM3D at that
     sigma would leave it. On a JPEG as its decoder left it (estimate.jpeg_blocks and jpeg_rounding) the general
     model, blind to the level, takes it and removes it. The same noise not compressed: no JPEG reading; weak noise
@@ -923,3 +923,10 @@ def test_noise_compressed_with_a_jpeg_goes_to_the_general_model():
         c = pretrained.choose(after)
         assert c.method == "bm3d" and "JPEG" not in c.reason, c.reason
         assert c.facts["jpeg_excess"] >= pretrained.JPEG_EXCESS and c.facts["jpeg_rounding"] > 0.5, c.facts
+    # an image too large for BM3D: the general model too, where a weak reading on an image never compressed takes
+    # the narrow one
+    monkeypatch.setattr(pretrained, "WEAK_MAX_PIXELS", 1000)
+    c = pretrained.choose(compressed)
+    assert c.model.stem == general and "JPEG as its decoder left it" in c.reason, c.reason
+    c = pretrained.choose(weak)
+    assert c.model is not None and c.model.stem != general and "JPEG" not in c.reason, c.reason

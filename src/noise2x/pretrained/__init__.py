@@ -134,7 +134,9 @@ JPEG_ROUNDING = 0.4
 #: On a JPEG as decoded, a white sigma read below this goes to the general shipped model (blind to the level) as
 #: it is, not to the weak-noise BM3D: on the calibration photos (train400 20-27, CBSD68 60-63; clean, sigma 10 and
 #: 25 compressed at quality 50-90) it gained 0.86 dB on the 31 of 100 photos it took (one 0.30 dB behind); 5
-#: added a photo 1.31 dB behind (fine texture read as noise). 0 turns the rule off.
+#: added a photo 1.31 dB behind (fine texture read as noise). On an image too large for BM3D (WEAK_MAX_PIXELS)
+#: it replaces the narrow model, which it was ahead of on 26 of those 31 photos (+0.54 dB on average, -0.87 to
+#: +3.35; ``scripts/jpeg_route_check.py --show``, BENCHMARKS.md, "Noisy JPEGs"). 0 turns the rule off.
 JPEG_MODEL_SIGMA = 4.5
 #: A declared Poisson-Gaussian noise goes through the generalised Anscombe transform where its shot-noise
 #: variance is at least this many times its read-noise variance at the image's mean level (shot fraction
@@ -619,10 +621,11 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             narrow_level = sigma_bright * share
         source = correlated + source + psd_note
     pixels = int(image.shape[0]) * int(image.shape[1])
-    if (white and level < min(WEAK_SIGMA, JPEG_MODEL_SIGMA) and pixels <= WEAK_MAX_PIXELS and noise is None
-            and scale == 1 and offset == 0 and _jpeg_decoded(img, facts, valid)):
+    if (white and level < min(WEAK_SIGMA, JPEG_MODEL_SIGMA) and noise is None and scale == 1 and offset == 0
+            and _jpeg_decoded(img, facts, valid)):
         # a JPEG as decoded, the noise read weak: noise compressed with it reads weaker than it is, and the general
-        # model, blind to the level, removes it (JPEG_MODEL_SIGMA), not the narrow one, which takes the level read
+        # model, blind to the level, removes it (JPEG_MODEL_SIGMA): not BM3D at the sigma read, nor, on an image too
+        # large for BM3D, the narrow model
         narrow_level, white = None, False
         source += (f", weak, but the image is a JPEG as its decoder left it (8x8 blocks, rounding spread "
                    f"{facts['jpeg_rounding']:.2f}), whose compression removes the fine grain of noise compressed "
