@@ -37,12 +37,14 @@ ALTERNATIVE_MODEL = "gray-gaussian"
 #: The white sigma below which the no-option call gives the image to BM3D (noise2x.pretrained.WEAK_SIGMA), and
 #: the correlated reading from which it gives it to BM3D with that noise's spectrum (CORRELATED_PSD_BETA)
 WEAK, PSD_BETA = 5.0, 0.9
-#: The JPEG signs a rule may use (noise2x.pretrained.JPEG_EXCESS, JPEG_ROUNDING): read as a JPEG, and as its decoder
-#: left it (no noise added after)
-EXCESS, ROUNDING = 0.05, 0.4
+#: The JPEG signs a rule may use (noise2x.pretrained.JPEG_EXCESS, JPEG_ROUNDING, JPEG_FINE): read as a JPEG, as its
+#: decoder left it (no noise added after), quantised coarsely (quality up to about 90)
+EXCESS, ROUNDING, FINE = 0.05, 0.4, 0.001
 #: The white sigma below which the rule takes such a photo (noise2x.pretrained.JPEG_MODEL_SIGMA), and the narrow
 #: model an image too large for BM3D gets instead of the weak-noise BM3D (``--add-model`` adds its column)
 RULE_SIGMA, NARROW_MODEL = 4.5, "gray-gaussian-low"
+#: What the no-option call's reason says where that rule took the photo
+JPEG_RULE = "a JPEG as its decoder left it"
 
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
@@ -57,15 +59,16 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
 
 def signs(x: np.ndarray) -> dict[str, Any]:
     """The JPEG signs of ``x`` (8-bit units) as the no-option call reads them: ``jpeg_excess``
-    (:func:`noise2x.estimate.jpeg_blocks`) and ``jpeg_rounding`` (:func:`noise2x.estimate.jpeg_rounding` on the grid
-    found); empty where they do not apply."""
+    (:func:`noise2x.estimate.jpeg_blocks`), ``jpeg_rounding`` and ``jpeg_fine`` (:func:`noise2x.estimate.jpeg_rounding`,
+    :func:`noise2x.estimate.jpeg_fine_steps` on the grid found); empty where they do not apply."""
     from noise2x import estimate
     from noise2x.pretrained import jpeg_reading
 
     found = jpeg_reading(x)
     if found is None:
         return {}
-    return {"jpeg_excess": round(found[0], 3), "jpeg_rounding": round(estimate.jpeg_rounding(x, found[1]), 3)}
+    return {"jpeg_excess": round(found[0], 3), "jpeg_rounding": round(estimate.jpeg_rounding(x, found[1]), 3),
+            "jpeg_fine": round(estimate.jpeg_fine_steps(x, found[1]), 4)}
 
 
 def add_columns(path: Path, model: str | None = None) -> int:
@@ -128,6 +131,9 @@ def measure(datasets: list[str], count: int, qualities: list[int], noise: str | 
                 if alternatives:  # the general blind model as it is, and BM3D with the white sigma it estimates
                     row["model"] = round(psnr(clean, api.denoise(x, model=ALTERNATIVE_MODEL)), 3)
                     row["bm3d"] = round(psnr(clean, classical.bm3d(x)), 3)
+                    if JPEG_RULE in str(n_info.get("auto")):  # the no-option call without the JPEG rule, as before it
+                        norule, r_info, _ = denoise_forced(x, {"CORRELATED_PSD_BETA": 0.9, "JPEG_MODEL_SIGMA": 0.0})
+                        row["norule"], row["route_norule"] = round(psnr(clean, norule), 3), r_info.get("method")
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
     return rows
@@ -184,30 +190,38 @@ def rules(rows: list[dict[str, Any]]) -> None:
     their decoder left them (excess at least ``EXCESS``, rounding spread below ``ROUNDING``)."""
     rows = [r for r in rows if "model" in r]
     tables = [("", lambda r: True)]
-    if rows and all("jpeg_rounding" in r for r in rows):
-        tables.append((f", on photos read as JPEGs as decoded (excess >= {EXCESS:g}, rounding spread < {ROUNDING:g})",
-                       lambda r: r["jpeg_excess"] >= EXCESS and r["jpeg_rounding"] < ROUNDING))
+    if rows and all("jpeg_fine" in r for r in rows):
+        tables.append((f", on photos read as JPEGs as decoded, coarsely quantised (excess >= {EXCESS:g}, rounding "
+                       f"spread < {ROUNDING:g}, fine steps < {FINE:g})",
+                       lambda r: r["jpeg_excess"] >= EXCESS and r["jpeg_rounding"] < ROUNDING and r["jpeg_fine"] < FINE))
     for what, jpeg_sign in tables:
         print("**Rules** (the general model instead of the no-option call's weak-noise BM3D where the white sigma "
               f"read is below the figure{what}; {len(rows)} photos pooled)\n")
         print("| white sigma below | taken | gained | mean change (taken) | worst | best | mean change (all photos) |")
         print("|---|---|---|---|---|---|---|")
         for cut in (1.0, 2.0, 3.0, 4.0, 4.5, WEAK):
-            d = [r["model"] - r["on"] for r in rows
-                 if r["route_on"] == "bm3d" and r["beta"] < PSD_BETA and r["white_sigma"] < cut and jpeg_sign(r)]
+            d = [r["model"] - _before(r)[0] for r in rows
+                 if _before(r)[1] == "bm3d" and r["beta"] < PSD_BETA and r["white_sigma"] < cut and jpeg_sign(r)]
             if d:
                 print(f"| {cut:g} | {len(d)} | {sum(x > 0 for x in d)} | {np.mean(d):+.2f} | {min(d):+.2f} | "
                       f"{max(d):+.2f} | {sum(d) / len(rows):+.3f} |")
         print()
     narrow = f"model:{NARROW_MODEL}"
     if len(tables) > 1 and all(narrow in r for r in rows):  # what an image above WEAK_MAX_PIXELS would get there
-        d = [r["model"] - r[narrow] for r in rows if r["route_on"] == "bm3d" and r["beta"] < PSD_BETA
+        d = [r["model"] - r[narrow] for r in rows if _before(r)[1] == "bm3d" and r["beta"] < PSD_BETA
              and r["white_sigma"] < RULE_SIGMA and tables[1][1](r)]
         if d:
-            print(f"On the photos the rule takes (JPEGs as decoded, white sigma read below {RULE_SIGMA:g}), "
+            print(f"On the photos the rule takes (JPEGs as decoded, coarsely quantised, white sigma read below "
+                  f"{RULE_SIGMA:g}), "
                   f"`{ALTERNATIVE_MODEL}` against `{NARROW_MODEL}` (which an image too large for BM3D gets there): "
                   f"ahead on {sum(x > 0 for x in d)} of {len(d)}, by {np.mean(d):+.2f} dB on average ({min(d):+.2f} "
                   f"to {max(d):+.2f})\n")
+
+
+def _before(row: dict[str, Any]) -> tuple[float, str]:
+    """The no-option call's PSNR and route on a row as they were before the JPEG rule (runs since it record them
+    where the rule took the photo: ``norule``)."""
+    return (row["norule"], row["route_norule"]) if "norule" in row else (row["on"], row["route_on"])
 
 
 def _alternatives(rs: list[dict[str, Any]]) -> str:

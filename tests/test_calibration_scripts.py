@@ -1107,6 +1107,10 @@ def test_jpeg_route_check_runs_the_route_off_and_on_and_tabulates(tmp_path, monk
         seen.append(on)
         info.update({"method": "bm3d" if on else "model m", "estimated_beta": 1.0, "estimated_correlated_sigma": 3.0,
                      "estimated_sigma": 2.5})
+        if pretrained.JPEG_MODEL_SIGMA == 0:  # (the JPEG rule off: the call before it)
+            info.update({"method": "bm3d weak", "auto": "before the rule"})
+            return noisy + 2.0
+        info["auto"] = f"read weak, but {script.JPEG_RULE} (...)"
         return noisy + (1.0 if on else 0.0)
 
     monkeypatch.setattr(api, "denoise", fake)
@@ -1133,6 +1137,9 @@ def test_jpeg_route_check_runs_the_route_off_and_on_and_tabulates(tmp_path, monk
                         "--out", str(out)]) == 0
     (row,) = json.loads(out.read_text())["rows"]
     assert row["model"] > max(row["on"], row["off"]) and row["bm3d"] < min(row["on"], row["off"])
+    # the JPEG rule took it: the call before the rule recorded apart (JPEG_MODEL_SIGMA 0, restored)
+    assert row["route_norule"] == "bm3d weak" and row["norule"] != row["on"]
+    assert pretrained.JPEG_MODEL_SIGMA > 0
     printed = capsys.readouterr().out
     assert "| 0, 1, 0 |" in printed  # (the fake reads beta 1: the spectrum route)
     assert "took BM3D given the spectrum of the correlated noise read: `gray-gaussian` ahead on 1 of 1" in printed
@@ -1143,7 +1150,8 @@ def test_jpeg_route_check_runs_the_route_off_and_on_and_tabulates(tmp_path, monk
     assert script.main(["--datasets", "d", "--first", "1", "--images", "1", "--qualities", "30",
                         "--noise", "gaussian:sigma=5", "--out", str(first)]) == 0
     assert [r["image"] for r in json.loads(first.read_text())["rows"]] == ["b.png"]
-    weak = dict(row, route_on="bm3d", beta=0.2, white_sigma=3.5, model=row["on"] + 1.0)
+    base = {k: v for k, v in row.items() if k not in ("norule", "route_norule")}  # (a run before the rule)
+    weak = dict(base, route_on="bm3d", beta=0.2, white_sigma=3.5, model=row["on"] + 1.0)
     texture = dict(weak, white_sigma=4.7, model=row["on"] - 2.0)
     other = dict(weak, route_on="model m")
     for i, r in enumerate((weak, texture, other)):
@@ -1183,18 +1191,23 @@ def test_jpeg_route_check_runs_the_route_off_and_on_and_tabulates(tmp_path, monk
     with pytest.raises(SystemExit, match="is not rebuilt as recorded"):
         script.main(["--add-signs", str(bare)])
     narrow = f"model:{script.NARROW_MODEL}"
-    decoded = dict(weak, jpeg_excess=0.3, jpeg_rounding=0.1, **{narrow: weak["model"] - 0.5})
-    after = dict(weak, image="y.png", jpeg_excess=0.3, jpeg_rounding=0.8, model=weak["on"] - 3.0,
-                 **{narrow: weak["on"]})
-    (tmp_path / "t.json").write_text(json.dumps({"rows": [decoded, after], "meta": {}}))
+    decoded = dict(weak, jpeg_excess=0.3, jpeg_rounding=0.1, jpeg_fine=0.0, **{narrow: weak["model"] - 0.5})
+    after = dict(decoded, image="y.png", jpeg_rounding=0.8, model=weak["on"] - 3.0, **{narrow: weak["on"]})
+    fine = dict(after, image="z.png", jpeg_rounding=0.1, jpeg_fine=0.01)
+    # a run since the rule: the package took the general model, and the call before it is recorded apart
+    taken = dict(decoded, image="w.png", route_on="model gray-gaussian", on=decoded["model"], norule=decoded["on"],
+                 route_norule="bm3d")
+    (tmp_path / "t.json").write_text(json.dumps({"rows": [decoded, after, fine, taken], "meta": {}}))
     capsys.readouterr()
+    assert script.main(["--show", str(tmp_path / "t.json")]) == 0
+    assert "**Rules**" not in capsys.readouterr().out  # (one file: its table only)
     assert script.main(["--show", str(tmp_path / "t.json"), str(tmp_path / "t.json")]) == 0
     plain, signed = capsys.readouterr().out.split("**Rules**")[1:]
-    assert "| 4 | 4 | 2 | -1.00 | -3.00 | +1.00 | -1.000 |" in plain
-    assert "as decoded (excess >= 0.05, rounding spread < 0.4)" in signed
-    assert "| 4 | 2 | 2 | +1.00 | +1.00 | +1.00 | +0.500 |" in signed
+    assert "| 4 | 8 | 4 | -1.00 | -3.00 | +1.00 | -1.000 |" in plain
+    assert "as decoded, coarsely quantised (excess >= 0.05, rounding spread < 0.4, fine steps < 0.001)" in signed
+    assert "| 4 | 4 | 4 | +1.00 | +1.00 | +1.00 | +0.500 |" in signed
     assert f"`gray-gaussian` against `{script.NARROW_MODEL}` (which an image too large for BM3D gets there): " \
-           "ahead on 2 of 2, by +0.50 dB on average (+0.50 to +0.50)" in signed
+           "ahead on 4 of 4, by +0.50 dB on average (+0.50 to +0.50)" in signed
 
 
 def test_jpeg_blocks_check_reads_each_photo_as_it_is_and_as_jpeg(tmp_path, monkeypatch, capsys):

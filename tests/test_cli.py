@@ -720,7 +720,7 @@ def test_info_says_when_an_image_went_through_jpeg(tmp_path, capsys):
     Image.fromarray(noisy.astype(np.uint8)).save(tmp_path / "n.jpg", quality=75)
     code, out, _ = _run(capsys, "info", str(tmp_path / "n.jpg"))
     assert code == 0 and "JPEG compression: seen (8x8 blocks from row 0, column 0; excess 0." in out, out
-    assert "as its decoder left it: noise compressed with the image reads weaker than it is" in out
+    assert "as its decoder left it, coarsely quantised: noise compressed with the image reads weaker than it is" in out
     assert "denoise with no options: gray-gaussian: " in out, out
     cropped = np.asarray(Image.open(tmp_path / "n.jpg"))[3:, 5:]
     Image.fromarray(cropped).save(tmp_path / "c.png")
@@ -731,6 +731,9 @@ def test_info_says_when_an_image_went_through_jpeg(tmp_path, capsys):
     code, out, _ = _run(capsys, "info", str(tmp_path / "a.png"))
     assert code == 0 and "row 5, column 3;" in out and "with noise added after compression" in out, out
     assert "denoise with no options: bm3d: " in out, out
+    Image.fromarray(noisy.astype(np.uint8)).save(tmp_path / "q.jpg", quality=97)  # near-lossless: keeps the noise
+    code, out, _ = _run(capsys, "info", str(tmp_path / "q.jpg"))
+    assert code == 0 and "as its decoder left it, finely quantised" in out, out
     Image.fromarray(noisy.astype(np.uint8)).save(tmp_path / "n.png")
     code, out, _ = _run(capsys, "info", str(tmp_path / "n.png"))
     assert code == 0 and "JPEG" not in out, out

@@ -344,3 +344,24 @@ def test_jpeg_blocks_leaves_out_fills_whose_edges_follow_the_grid():
         excess, offset = jpeg_blocks(_jpeg(filled, 75))
         assert excess > 0.3 and offset == (0, 0) and jpeg_rounding(_jpeg(filled, 75), offset) < 0.2
     assert jpeg_blocks(_jpeg(noisy[:64, :72], 50)) == (0.0, (0, 0))
+
+
+def test_jpeg_fine_steps_tells_a_near_lossless_jpeg():
+    """jpeg_fine_steps: up to quality 90 JPEG's steps for the high frequencies are 14 and more, and no coefficient
+    lies between 4 and 10 on its grid; from 95 on they are 7 or less, and many do (gray and colour, clean or
+    noisy); noise never compressed spreads them too, but reads as no JPEG (jpeg_blocks)."""
+    from conftest import textured_image
+
+    from noise2x.estimate import jpeg_blocks, jpeg_fine_steps
+
+    rng = np.random.default_rng(3)
+    clean = textured_image(seed=2)
+    for image in (clean, np.stack([clean, clean[::-1], clean.T], axis=-1)):
+        for sigma in (0, 5):
+            noisy = np.clip(np.round(image + rng.normal(0, sigma, image.shape)), 0, 255)
+            for quality, fine in ((50, False), (75, False), (90, False), (95, True), (98, True)):
+                decoded = _jpeg(noisy, quality)
+                share = jpeg_fine_steps(decoded, jpeg_blocks(decoded)[1])
+                assert (share > 0.002) if fine else (share < 0.0005), (image.ndim, sigma, quality, share)
+    with pytest.raises(UsageError, match="jpeg_fine_steps: needs a gray or RGB image"):
+        jpeg_fine_steps(np.zeros((40, 12)))

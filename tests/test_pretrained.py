@@ -918,6 +918,13 @@ def test_noise_compressed_with_a_jpeg_goes_to_the_general_model(monkeypatch):
         weak = np.clip(np.round(parse_noise("gaussian:sigma=2").apply(x, rng=seed)), 0, 255)
         c = pretrained.choose(weak)
         assert c.method == "bm3d" and "JPEG" not in c.reason and c.facts["jpeg_excess"] < pretrained.JPEG_EXCESS
+        # a near-lossless JPEG (quality 95: fine quantisation steps) keeps its noise: BM3D at the sigma read, as
+        # at quality 90 the general model
+        light = np.clip(np.round(parse_noise("gaussian:sigma=3").apply(x, rng=seed)), 0, 255)
+        c = pretrained.choose(jpeg(light, 95))
+        assert c.method == "bm3d" and c.facts["jpeg_fine"] >= pretrained.JPEG_FINE, (c.reason, c.facts)
+        c = pretrained.choose(jpeg(light, 90))
+        assert c.model.stem == general and c.facts["jpeg_fine"] < pretrained.JPEG_FINE, (c.reason, c.facts)
         # weak noise added after compression: the blocks stay, the rounding spreads, and BM3D takes it
         after = np.clip(np.round(parse_noise("gaussian:sigma=1").apply(compressed, rng=seed)), 0, 255)
         c = pretrained.choose(after)

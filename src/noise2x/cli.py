@@ -625,19 +625,23 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
 
 def _jpeg_line(image: Any, choice: Any) -> str:
     """``noise2x info``: whether the image went through JPEG compression, and whether as its decoder left it or
-    with noise added after (8-bit images; empty if not)."""
-    from .estimate import jpeg_rounding
-    from .pretrained import JPEG_EXCESS, JPEG_ROUNDING, jpeg_reading
+    with noise added after, quantised coarsely or finely (8-bit images; empty if not)."""
+    from .estimate import jpeg_fine_steps, jpeg_rounding
+    from .pretrained import JPEG_EXCESS, JPEG_FINE, JPEG_ROUNDING, jpeg_reading
 
     found = jpeg_reading(image) if choice.scale == 1 and choice.offset == 0 else None
     if found is None or found[0] < JPEG_EXCESS:
         return ""
     excess, (dy, dx) = found
-    rounding = jpeg_rounding(image, (dy, dx))
-    how = ("as its decoder left it: noise compressed with the image reads weaker than it is"
-           if rounding < JPEG_ROUNDING else "with noise added after compression")
-    return f"JPEG compression: seen (8x8 blocks from row {dy}, column {dx}; excess {excess:.2f}; rounding spread " \
-           f"{rounding:.2f}), {how}"
+    rounding, fine = jpeg_rounding(image, (dy, dx)), jpeg_fine_steps(image, (dy, dx))
+    if rounding >= JPEG_ROUNDING:
+        how = "with noise added after compression"
+    elif fine >= JPEG_FINE:
+        how = "as its decoder left it, finely quantised (quality 95 or so: it keeps most of the noise)"
+    else:
+        how = "as its decoder left it, coarsely quantised: noise compressed with the image reads weaker than it is"
+    return (f"JPEG compression: seen (8x8 blocks from row {dy}, column {dx}; excess {excess:.2f}; rounding spread "
+            f"{rounding:.2f}; fine steps {fine:.4f}), {how}")
 
 
 def _duration(seconds: float) -> str:

@@ -571,6 +571,8 @@ _JPEG_HIGH = slice(4, 8)
 #: a coefficient counts as zero below this (8-bit units, orthonormal DCT): JPEG zeroes most high frequencies
 #: and its decoding rounds the pixels to integers, which moves a coefficient by about 0.3 (std) at most
 _JPEG_ZERO = 0.75
+#: The coefficient magnitudes (8-bit units) that only fine quantisation steps leave (see jpeg_fine_steps)
+_JPEG_FINE_BAND = (4.0, 10.0)
 #: The side of the constant squares whose pixels the JPEG reading leaves out (see _jpeg_window)
 _JPEG_FLAT = 4
 #: The least number of blocks holding data (not constant) a grid needs to count in the JPEG reading: on fewer the
@@ -602,10 +604,16 @@ def _jpeg_luma(image, name: str) -> np.ndarray:
 def _jpeg_window(image, name: str, mask, max_side: int, grid: tuple[int, int] | None = None
                  ) -> tuple[np.ndarray, np.ndarray | None, int, int]:
     """The luma (:func:`_jpeg_luma`) of the central ``max_side`` window read, less 128, the pixels there that
-    count (in ``mask`` and not in a constant 4x4 square; None: all), and the window's top and left; with ``grid``
-    (dy, dx) the window starts on that grid."""
+    count (in ``mask``, not clipped, not in a constant 4x4 square; None: all), and the window's top and left; with
+    ``grid`` (dy, dx) the window starts on that grid."""
     img = _jpeg_luma(image, name)
     valid = data_mask(mask, img.shape)
+    # pixels clipped to 0 or 255 (any channel) are left out with the blocks holding them: a decoder's clipping puts
+    # values off JPEG's quantisation steps
+    raw = np.asarray(image)
+    clipped = (raw <= 0) | (raw >= 255)
+    clipped = clipped.any(axis=2) if clipped.ndim == 3 else clipped
+    valid = ~clipped if valid is None else valid & ~clipped
     h, w = img.shape
     if grid is None:
         top, left = max(0, (h - max_side) // 2), max(0, (w - max_side) // 2)
@@ -615,7 +623,7 @@ def _jpeg_window(image, name: str, mask, max_side: int, grid: tuple[int, int] | 
         left = dx + max(0, (w - dx - max_side) // 2) // _JPEG_BLOCK * _JPEG_BLOCK
     cut = (slice(top, top + max_side), slice(left, left + max_side))
     img = img[cut]
-    # pixels in a constant 4x4 square (a fill, a clipped area) are left out with the blocks holding them: a block
+    # pixels in a constant 4x4 square (a fill, a saturated area) are left out with the blocks holding them: a block
     # mostly of fill reads near-zero high frequencies, and where the fill's edges follow some 8x8 grid (a cut-out,
     # a mosaic) that grid would pass for JPEG's
     win = np.lib.stride_tricks.sliding_window_view(img, (_JPEG_FLAT, _JPEG_FLAT))
@@ -624,7 +632,7 @@ def _jpeg_window(image, name: str, mask, max_side: int, grid: tuple[int, int] | 
     for a in range(_JPEG_FLAT):
         for b in range(_JPEG_FLAT):
             flat[a: a + constant.shape[0], b: b + constant.shape[1]] |= constant
-    data = ~flat if valid is None else valid[cut] & ~flat
+    data = valid[cut] & ~flat
     return img - 128.0, None if data.all() else data, top, left
 
 
@@ -656,8 +664,8 @@ def jpeg_blocks(image, *, mask=None, max_side: int = 512) -> tuple[float, tuple[
     image does not. About 0 on an image that was never compressed (whatever its noise), up to nearly 1 on a
     noisy JPEG. A colour image is read through its luma (JFIF weights). At most a
     ``max_side`` square from the middle is read (enough for a stable fraction, and fast). Only blocks that hold
-    data (``mask``) and are not constant count: a fill whose edge follows an 8x8 grid would pass for JPEG's
-    blocks.
+    data (``mask``), are not clipped and not constant count: a fill whose edge follows an 8x8 grid would pass for
+    JPEG's blocks.
 
     Parameters
     ----------
@@ -700,9 +708,25 @@ def jpeg_rounding(image, offset: tuple[int, int] = (0, 0), *, mask=None, max_sid
     (rows and columns 4..7 of each block's orthonormal DCT; colour through its luma): small on a JPEG as decoded,
     near 1 where noise of sigma 1 or more was added after (``scripts/jpeg_blocks_check.py`` records it beside
     the excess; BENCHMARKS.md, "Noisy JPEGs"). ``nan`` where no coefficient lies below 0.5. Blocks as
-    :func:`jpeg_blocks` counts them (data in ``mask``, not constant).
+    :func:`jpeg_blocks` counts them (data in ``mask``, not clipped, not constant).
     """
     img, valid, _, _ = _jpeg_window(image, "jpeg_rounding", mask, max_side, grid=offset)
     c = np.abs(_jpeg_high(img, valid, 0, 0))  # (the window starts on the JPEG's grid)
     zero = int(np.count_nonzero(c < 0.5))
     return float(np.count_nonzero((c >= 0.5) & (c < 1.0)) / zero) if zero else float("nan")
+
+
+def jpeg_fine_steps(image, offset: tuple[int, int] = (0, 0), *, mask=None, max_side: int = 512) -> float:
+    """How finely a JPEG was quantised: the share of its high-frequency DCT coefficients on the JPEG's grid
+    (``offset``, as :func:`jpeg_blocks` finds it) that lie between 4 and 10 in magnitude.
+
+    JPEG stores each coefficient as a multiple of its quantisation step. With the standard tables the steps of
+    the high frequencies read here (rows and columns 4..7) are 14 and more up to quality 90, so none lies between
+    4 and 10 (rounding moves a coefficient by about 0.3); from quality 95 on they are 7 or less, and many do: a
+    near-lossless JPEG (the BSD's photos were saved so). About 0 up to quality 90, 0.002-0.2 at 95 (by the image's
+    texture; ``scripts/jpeg_blocks_check.py`` records it; BENCHMARKS.md, "Noisy JPEGs"). Blocks as
+    :func:`jpeg_blocks` counts them (data in ``mask``, not clipped, not constant); 0 where none.
+    """
+    img, valid, _, _ = _jpeg_window(image, "jpeg_fine_steps", mask, max_side, grid=offset)
+    c = np.abs(_jpeg_high(img, valid, 0, 0))  # (the window starts on the JPEG's grid)
+    return float(np.mean((c >= _JPEG_FINE_BAND[0]) & (c < _JPEG_FINE_BAND[1]))) if c.size else 0.0

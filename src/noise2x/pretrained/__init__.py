@@ -131,6 +131,11 @@ JPEG_EXCESS = 0.05
 #: with noise compressed with them, read 0.27 at most, white noise of sigma 1 added after a JPEG 0.53 and more
 #: (``scripts/jpeg_blocks_check.py``, ``scripts/jpeg_route_check.py --add-signs``; BENCHMARKS.md, "Noisy JPEGs").
 JPEG_ROUNDING = 0.4
+#: ... and as quantised coarsely (quality up to about 90, where JPEG removes the noise's fine grain) where
+#: :func:`noise2x.estimate.jpeg_fine_steps` reads below this: JPEGs up to quality 90 read 0.0004 at most, at 95
+#: (and the BSD's photos as they are) 0.0015 and more (``scripts/jpeg_blocks_check.py``; BENCHMARKS.md, "Noisy
+#: JPEGs"). A near-lossless JPEG keeps most of its noise, and the general model would take its texture for noise.
+JPEG_FINE = 0.001
 #: On a JPEG as decoded, a white sigma read below this goes to the general shipped model (blind to the level) as
 #: it is, not to the weak-noise BM3D: on the calibration photos (train400 20-27, CBSD68 60-63; clean, sigma 10 and
 #: 25 compressed at quality 50-90) it gained 0.86 dB on the 31 of 100 photos it took (one 0.30 dB behind); 5
@@ -349,10 +354,11 @@ def jpeg_reading(img: np.ndarray, mask: np.ndarray | None = None) -> tuple[float
     return estimate.jpeg_blocks(img, mask=mask)
 
 
-def _jpeg_decoded(img: np.ndarray, facts: dict[str, Any], mask: np.ndarray | None) -> bool:
-    """Whether ``img`` (8-bit units; ``mask``: the pixels holding data) is a JPEG as its decoder left it: JPEG's
-    blocks seen (:data:`JPEG_EXCESS`) and no noise added after compression (:data:`JPEG_ROUNDING`); the readings
-    put in ``facts`` (``jpeg_excess``, ``jpeg_rounding``)."""
+def _coarse_jpeg(img: np.ndarray, facts: dict[str, Any], mask: np.ndarray | None) -> bool:
+    """Whether ``img`` (8-bit units; ``mask``: the pixels holding data) is a JPEG as its decoder left it, quantised
+    coarsely: JPEG's blocks seen (:data:`JPEG_EXCESS`), no noise added after compression (:data:`JPEG_ROUNDING`),
+    quality up to about 90 (:data:`JPEG_FINE`); the readings put in ``facts`` (``jpeg_excess``, ``jpeg_rounding``,
+    ``jpeg_fine``)."""
     from .. import estimate
 
     found = jpeg_reading(img, mask)
@@ -362,7 +368,8 @@ def _jpeg_decoded(img: np.ndarray, facts: dict[str, Any], mask: np.ndarray | Non
     if found[0] < JPEG_EXCESS:
         return False
     facts["jpeg_rounding"] = round(estimate.jpeg_rounding(img, found[1], mask=mask), 3)
-    return facts["jpeg_rounding"] < JPEG_ROUNDING
+    facts["jpeg_fine"] = round(estimate.jpeg_fine_steps(img, found[1], mask=mask), 4)
+    return facts["jpeg_rounding"] < JPEG_ROUNDING and facts["jpeg_fine"] < JPEG_FINE
 
 
 def noise_beta(image: np.ndarray, mask: np.ndarray | None = None) -> float:
@@ -622,14 +629,14 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         source = correlated + source + psd_note
     pixels = int(image.shape[0]) * int(image.shape[1])
     if (white and level < min(WEAK_SIGMA, JPEG_MODEL_SIGMA) and noise is None and scale == 1 and offset == 0
-            and _jpeg_decoded(img, facts, valid)):
-        # a JPEG as decoded, the noise read weak: noise compressed with it reads weaker than it is, and the general
-        # model, blind to the level, removes it (JPEG_MODEL_SIGMA): not BM3D at the sigma read, nor, on an image too
-        # large for BM3D, the narrow model
+            and _coarse_jpeg(img, facts, valid)):
+        # a JPEG as decoded, quantised coarsely, the noise read weak: noise compressed with it reads weaker than it
+        # is, and the general model, blind to the level, removes it (JPEG_MODEL_SIGMA): not BM3D at the sigma read,
+        # nor, on an image too large for BM3D, the narrow model
         narrow_level, white = None, False
-        source += (f", weak, but the image is a JPEG as its decoder left it (8x8 blocks, rounding spread "
-                   f"{facts['jpeg_rounding']:.2f}), whose compression removes the fine grain of noise compressed "
-                   f"with it: such noise reads weaker than it is")
+        source += (f", weak, but the image is a JPEG as its decoder left it, coarsely quantised (8x8 blocks, "
+                   f"rounding spread {facts['jpeg_rounding']:.2f}), whose compression removes the fine grain of noise "
+                   f"compressed with it: such noise reads weaker than it is")
     if white and level < WEAK_SIGMA:
         # (a weak noise read as correlated too: at such levels that reading is mostly fine texture)
         if pixels <= WEAK_MAX_PIXELS:
