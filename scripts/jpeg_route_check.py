@@ -67,8 +67,10 @@ def signs(x: np.ndarray) -> dict[str, Any]:
     found = jpeg_reading(x)
     if found is None:
         return {}
-    return {"jpeg_excess": round(found[0], 3), "jpeg_rounding": round(estimate.jpeg_rounding(x, found[1]), 3),
-            "jpeg_fine": round(estimate.jpeg_fine_steps(x, found[1]), 4)}
+    rounding, fine = estimate.jpeg_rounding(x, found[1]), estimate.jpeg_fine_steps(x, found[1])
+    # (None: too few unclipped blocks on the grid to read it, where the no-option call applies no JPEG rule)
+    return {"jpeg_excess": round(found[0], 3), "jpeg_rounding": round(rounding, 3) if rounding == rounding else None,
+            "jpeg_fine": round(fine, 4) if fine == fine else None}
 
 
 def add_columns(path: Path, model: str | None = None) -> int:
@@ -193,7 +195,8 @@ def rules(rows: list[dict[str, Any]]) -> None:
     if rows and all("jpeg_fine" in r for r in rows):
         tables.append((f", on photos read as JPEGs as decoded, coarsely quantised (excess >= {EXCESS:g}, rounding "
                        f"spread < {ROUNDING:g}, fine steps < {FINE:g})",
-                       lambda r: r["jpeg_excess"] >= EXCESS and r["jpeg_rounding"] < ROUNDING and r["jpeg_fine"] < FINE))
+                       lambda r: r["jpeg_excess"] >= EXCESS and None not in (r["jpeg_rounding"], r["jpeg_fine"])
+                       and r["jpeg_rounding"] < ROUNDING and r["jpeg_fine"] < FINE))
     for what, jpeg_sign in tables:
         print("**Rules** (the general model instead of the no-option call's weak-noise BM3D where the white sigma "
               f"read is below the figure{what}; {len(rows)} photos pooled)\n")

@@ -634,6 +634,9 @@ def _jpeg_line(image: Any, choice: Any) -> str:
         return ""
     excess, (dy, dx) = found
     rounding, fine = jpeg_rounding(image, (dy, dx)), jpeg_fine_steps(image, (dy, dx))
+    if not (math.isfinite(rounding) and math.isfinite(fine)):
+        return (f"JPEG compression: seen (8x8 blocks from row {dy}, column {dx}; excess {excess:.2f}); too few "
+                f"unclipped blocks to tell how it was compressed")
     if rounding >= JPEG_ROUNDING:
         how = "with noise added after compression"
     elif fine >= JPEG_FINE:

@@ -604,16 +604,19 @@ def _jpeg_luma(image, name: str) -> np.ndarray:
 def _jpeg_window(image, name: str, mask, max_side: int, grid: tuple[int, int] | None = None
                  ) -> tuple[np.ndarray, np.ndarray | None, int, int]:
     """The luma (:func:`_jpeg_luma`) of the central ``max_side`` window read, less 128, the pixels there that
-    count (in ``mask``, not clipped, not in a constant 4x4 square; None: all), and the window's top and left; with
-    ``grid`` (dy, dx) the window starts on that grid."""
+    count (in ``mask``, not in a constant 4x4 square; on the JPEG's ``grid`` (dy, dx), where the window starts,
+    not clipped either; None: all), and the window's top and left."""
     img = _jpeg_luma(image, name)
     valid = data_mask(mask, img.shape)
-    # pixels clipped to 0 or 255 (any channel) are left out with the blocks holding them: a decoder's clipping puts
-    # values off JPEG's quantisation steps
-    raw = np.asarray(image)
-    clipped = (raw <= 0) | (raw >= 255)
-    clipped = clipped.any(axis=2) if clipped.ndim == 3 else clipped
-    valid = ~clipped if valid is None else valid & ~clipped
+    if grid is not None:
+        # on the JPEG's grid, pixels clipped to 0 or 255 (any channel) are left out with the blocks holding them: a
+        # decoder's clipping puts values off JPEG's quantisation steps (the grid itself is found with them: they are
+        # off every grid alike, and leaving them out of a small, much clipped image left too few blocks on its grid)
+        raw = np.asarray(image)
+        clipped = (raw <= 0) | (raw >= 255)
+        clipped = clipped.any(axis=2) if clipped.ndim == 3 else clipped
+        valid = ~clipped if valid is None else valid & ~clipped
+    valid = np.ones(img.shape, bool) if valid is None else valid
     h, w = img.shape
     if grid is None:
         top, left = max(0, (h - max_side) // 2), max(0, (w - max_side) // 2)
@@ -664,8 +667,8 @@ def jpeg_blocks(image, *, mask=None, max_side: int = 512) -> tuple[float, tuple[
     image does not. About 0 on an image that was never compressed (whatever its noise), up to nearly 1 on a
     noisy JPEG. A colour image is read through its luma (JFIF weights). At most a
     ``max_side`` square from the middle is read (enough for a stable fraction, and fast). Only blocks that hold
-    data (``mask``), are not clipped and not constant count: a fill whose edge follows an 8x8 grid would pass for
-    JPEG's blocks.
+    data (``mask``) and no constant 4x4 square count: a fill whose edge follows an 8x8 grid would pass for JPEG's
+    blocks.
 
     Parameters
     ----------
@@ -707,11 +710,14 @@ def jpeg_rounding(image, offset: tuple[int, int] = (0, 0), *, mask=None, max_sid
     by its own sigma. Returns the number of coefficients with ``0.5 <= |c| < 1`` over the number with ``|c| < 0.5``
     (rows and columns 4..7 of each block's orthonormal DCT; colour through its luma): small on a JPEG as decoded,
     near 1 where noise of sigma 1 or more was added after (``scripts/jpeg_blocks_check.py`` records it beside
-    the excess; BENCHMARKS.md, "Noisy JPEGs"). ``nan`` where no coefficient lies below 0.5. Blocks as
-    :func:`jpeg_blocks` counts them (data in ``mask``, not clipped, not constant).
+    the excess; BENCHMARKS.md, "Noisy JPEGs"). Blocks as :func:`jpeg_blocks` counts them (data in ``mask``, not
+    constant), none clipped (0 or 255 in any channel); ``nan`` where fewer than 100 are left, or no coefficient
+    lies below 0.5.
     """
     img, valid, _, _ = _jpeg_window(image, "jpeg_rounding", mask, max_side, grid=offset)
     c = np.abs(_jpeg_high(img, valid, 0, 0))  # (the window starts on the JPEG's grid)
+    if len(c) < _JPEG_MIN_BLOCKS:
+        return float("nan")
     zero = int(np.count_nonzero(c < 0.5))
     return float(np.count_nonzero((c >= 0.5) & (c < 1.0)) / zero) if zero else float("nan")
 
@@ -725,8 +731,10 @@ def jpeg_fine_steps(image, offset: tuple[int, int] = (0, 0), *, mask=None, max_s
     4 and 10 (rounding moves a coefficient by about 0.3); from quality 95 on they are 7 or less, and many do: a
     near-lossless JPEG (the BSD's photos were saved so). About 0 up to quality 90, 0.002-0.2 at 95 (by the image's
     texture; ``scripts/jpeg_blocks_check.py`` records it; BENCHMARKS.md, "Noisy JPEGs"). Blocks as
-    :func:`jpeg_blocks` counts them (data in ``mask``, not clipped, not constant); 0 where none.
+    :func:`jpeg_rounding` counts them; ``nan`` where fewer than 100 are left.
     """
     img, valid, _, _ = _jpeg_window(image, "jpeg_fine_steps", mask, max_side, grid=offset)
     c = np.abs(_jpeg_high(img, valid, 0, 0))  # (the window starts on the JPEG's grid)
-    return float(np.mean((c >= _JPEG_FINE_BAND[0]) & (c < _JPEG_FINE_BAND[1]))) if c.size else 0.0
+    if len(c) < _JPEG_MIN_BLOCKS:
+        return float("nan")
+    return float(np.mean((c >= _JPEG_FINE_BAND[0]) & (c < _JPEG_FINE_BAND[1])))

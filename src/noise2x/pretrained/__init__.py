@@ -367,9 +367,12 @@ def _coarse_jpeg(img: np.ndarray, facts: dict[str, Any], mask: np.ndarray | None
     facts["jpeg_excess"] = round(found[0], 3)
     if found[0] < JPEG_EXCESS:
         return False
-    facts["jpeg_rounding"] = round(estimate.jpeg_rounding(img, found[1], mask=mask), 3)
-    facts["jpeg_fine"] = round(estimate.jpeg_fine_steps(img, found[1], mask=mask), 4)
-    return facts["jpeg_rounding"] < JPEG_ROUNDING and facts["jpeg_fine"] < JPEG_FINE
+    rounding, fine = (estimate.jpeg_rounding(img, found[1], mask=mask),
+                      estimate.jpeg_fine_steps(img, found[1], mask=mask))
+    if not (np.isfinite(rounding) and np.isfinite(fine)):  # (too few unclipped blocks on the grid to tell)
+        return False
+    facts["jpeg_rounding"], facts["jpeg_fine"] = round(rounding, 3), round(fine, 4)
+    return rounding < JPEG_ROUNDING and fine < JPEG_FINE
 
 
 def noise_beta(image: np.ndarray, mask: np.ndarray | None = None) -> float:
