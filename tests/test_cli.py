@@ -737,6 +737,12 @@ def test_info_says_when_an_image_went_through_jpeg(tmp_path, capsys):
     Image.fromarray(noisy.astype(np.uint8)).save(tmp_path / "n.png")
     code, out, _ = _run(capsys, "info", str(tmp_path / "n.png"))
     assert code == 0 and "JPEG" not in out, out
+    # bright and much clipped: the grid is found, but too few blocks on it are free of clipping to read more
+    bright = np.clip(np.round(0.3 * textured_image(seed=0) + 200 + np.random.default_rng(0).normal(0, 25, noisy.shape)),
+                     0, 255)
+    Image.fromarray(bright.astype(np.uint8)).save(tmp_path / "b.jpg", quality=75)
+    code, out, _ = _run(capsys, "info", str(tmp_path / "b.jpg"))
+    assert code == 0 and "row 0, column 0; excess 0." in out and "too few unclipped blocks to tell how" in out, out
 
 
 def test_info_names_the_photo_metadata_an_output_keeps(tmp_path, capsys):
