@@ -127,14 +127,17 @@ WEAK_SIGMA_FLOOR = 0.1
 #: photo carried sigma 10, which the weak-noise BM3D above then leaves.
 JPEG_EXCESS = 0.05
 #: Such an image counts as a JPEG as its decoder left it (no noise added after compression) where
-#: :func:`noise2x.estimate.jpeg_rounding` reads a spread below this: the JPEGs whose noise read weak, clean or
-#: with noise compressed with them, read 0.27 at most, white noise of sigma 1 added after a JPEG 0.53 and more
-#: (``scripts/jpeg_blocks_check.py``, ``scripts/jpeg_route_check.py --add-signs``; BENCHMARKS.md, "Noisy JPEGs").
+#: :func:`noise2x.estimate.jpeg_rounding` reads a spread below this: JPEGs as decoded (clean, or with Gaussian or
+#: Poisson noise compressed with them) read 0.06-0.23, white noise of sigma 1 added after a JPEG 0.64 and more,
+#: sigma 0.5 0.37-0.58 (weaker noise is within the decoder's own rounding) (``scripts/jpeg_blocks_check.py``;
+#: BENCHMARKS.md, "Noisy JPEGs").
 JPEG_ROUNDING = 0.4
 #: ... and as quantised coarsely (quality up to about 90, where JPEG removes the noise's fine grain) where
-#: :func:`noise2x.estimate.jpeg_fine_steps` reads below this: JPEGs up to quality 90 read 0.0004 at most, at 95
-#: (and the BSD's photos as they are) 0.0015 and more (``scripts/jpeg_blocks_check.py``; BENCHMARKS.md, "Noisy
-#: JPEGs"). A near-lossless JPEG keeps most of its noise, and the general model would take its texture for noise.
+#: :func:`noise2x.estimate.jpeg_fine_steps` reads below this: JPEGs of quality 50-90 read 0, at 95 (and the BSD's
+#: photos as they are) 0.03 and more, the smoothest calibration photo at 95 0.002 (``scripts/jpeg_blocks_check.py``,
+#: ``scripts/jpeg_route_check.py``; BENCHMARKS.md, "Noisy JPEGs"). A near-lossless JPEG keeps the photo's fine
+#: texture, which the general model takes for noise: on the clean calibration photos at quality 95 that took the
+#: weak-noise BM3D it was behind on all 6, by up to 7.9 dB.
 JPEG_FINE = 0.001
 #: On a JPEG as decoded, a white sigma read below this goes to the general shipped model (blind to the level) as
 #: it is, not to the weak-noise BM3D: on the calibration photos (train400 20-27, CBSD68 60-63; clean, sigma 10 and
