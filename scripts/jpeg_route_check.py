@@ -76,7 +76,7 @@ def signs(x: np.ndarray) -> dict[str, Any]:
 def add_columns(path: Path, model: str | None = None) -> int:
     """The JPEG signs (:func:`signs`), or with ``model`` the PSNR of that shipped model as it is (column
     ``model:NAME``), added to each row of an earlier run's file (each photo rebuilt as that run made it: the noise
-    of its index, the JPEG of its quality), written back atomically; the rows changed."""
+    of its index, the JPEG of its quality), written back atomically; the number of rows."""
     from noise2x import api
     from noise2x.fsutil import atomic_path
     from noise2x.io import list_images, read_image
@@ -158,7 +158,8 @@ def show(rows: list[dict[str, Any]], noise: str | None) -> None:
     print()
     if alt:  # the general model against the two BM3D routes of the no-option call
         for what, match in (
-                (f"BM3D with the white sigma read, below {WEAK:g} (weak noise)", lambda r: r["beta"] < PSD_BETA and r["white_sigma"] < WEAK),
+                (f"BM3D with the white sigma read, below {WEAK:g} (weak noise)",
+                 lambda r: r["beta"] < PSD_BETA and r["white_sigma"] < WEAK),
                 ("BM3D given the spectrum of the correlated noise read", lambda r: r["beta"] >= PSD_BETA)):
             d = [r["model"] - r["on"] for r in rows if r["route_on"] == "bm3d" and match(r)]
             if d:
