@@ -626,25 +626,20 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
 def _jpeg_line(image: Any, choice: Any) -> str:
     """``noise2x info``: whether the image went through JPEG compression, and whether as its decoder left it or
     with noise added after, quantised coarsely or finely (8-bit images; empty if not)."""
-    from .estimate import jpeg_fine_steps, jpeg_rounding
-    from .pretrained import JPEG_EXCESS, JPEG_FINE, JPEG_ROUNDING, jpeg_reading
+    from .pretrained import jpeg_signs
 
-    found = jpeg_reading(image) if choice.scale == 1 and choice.offset == 0 else None
-    if found is None or found[0] < JPEG_EXCESS:
+    signs = jpeg_signs(image) if choice.scale == 1 and choice.offset == 0 else None
+    if signs is None or signs["how"] == "none":
         return ""
-    excess, (dy, dx) = found
-    rounding, fine = jpeg_rounding(image, (dy, dx)), jpeg_fine_steps(image, (dy, dx))
-    if not (math.isfinite(rounding) and math.isfinite(fine)):
-        return (f"JPEG compression: seen (8x8 blocks from row {dy}, column {dx}; excess {excess:.2f}); too few "
-                f"unclipped blocks to tell how it was compressed")
-    if rounding >= JPEG_ROUNDING:
-        how = "with noise added after compression"
-    elif fine >= JPEG_FINE:
-        how = "as its decoder left it, finely quantised (quality 95 or so: it keeps most of the noise)"
-    else:
-        how = "as its decoder left it, coarsely quantised: noise compressed with the image reads weaker than it is"
-    return (f"JPEG compression: seen (8x8 blocks from row {dy}, column {dx}; excess {excess:.2f}; rounding spread "
-            f"{rounding:.2f}; fine steps {fine:.4f}), {how}")
+    (dy, dx), how = signs["offset"], signs["how"]
+    seen = f"JPEG compression: seen (8x8 blocks from row {dy}, column {dx}; excess {signs['excess']:.2f}"
+    if how == "unknown":
+        return f"{seen}); too few unclipped blocks to tell how it was compressed"
+    told = {"after": "with noise added after compression",
+            "fine": "as its decoder left it, finely quantised (quality 95 or so: it keeps most of the noise)",
+            "coarse": "as its decoder left it, coarsely quantised: noise compressed with the image reads weaker "
+                      "than it is"}[how]
+    return f"{seen}; rounding spread {signs['rounding']:.2f}; fine steps {signs['fine']:.4f}), {told}"
 
 
 def _duration(seconds: float) -> str:

@@ -357,25 +357,44 @@ def jpeg_reading(img: np.ndarray, mask: np.ndarray | None = None) -> tuple[float
     return estimate.jpeg_blocks(img, mask=mask)
 
 
-def _coarse_jpeg(img: np.ndarray, facts: dict[str, Any], mask: np.ndarray | None) -> bool:
-    """Whether ``img`` (8-bit units; ``mask``: the pixels holding data) is a JPEG as its decoder left it, quantised
-    coarsely: JPEG's blocks seen (:data:`JPEG_EXCESS`), no noise added after compression (:data:`JPEG_ROUNDING`),
-    quality up to about 90 (:data:`JPEG_FINE`); the readings put in ``facts`` (``jpeg_excess``, ``jpeg_rounding``,
-    ``jpeg_fine``)."""
+def jpeg_signs(img: np.ndarray, mask: np.ndarray | None = None) -> dict[str, Any] | None:
+    """How ``img`` (8-bit units; ``mask``: the pixels holding data) went through JPEG compression, or None where the
+    reading does not apply (:func:`jpeg_reading`).
+
+    Returns ``excess`` and, where it is at least :data:`JPEG_EXCESS`, ``offset`` (the grid), ``rounding`` and
+    ``fine`` (:func:`noise2x.estimate.jpeg_rounding`, :func:`noise2x.estimate.jpeg_fine_steps`; nan on too few
+    unclipped blocks), and ``how``: "none" (no JPEG seen), "unknown" (too few unclipped blocks to tell), "after"
+    (noise added after compression, :data:`JPEG_ROUNDING`), "fine" (as decoded, quality 95 or so, :data:`JPEG_FINE`)
+    or "coarse" (as decoded, quality up to about 90).
+    """
     from .. import estimate
 
     found = jpeg_reading(img, mask)
     if found is None:
-        return False
-    facts["jpeg_excess"] = round(found[0], 3)
+        return None
     if found[0] < JPEG_EXCESS:
+        return {"excess": found[0], "how": "none"}
+    rounding = estimate.jpeg_rounding(img, found[1], mask=mask)
+    fine = estimate.jpeg_fine_steps(img, found[1], mask=mask)
+    if not (np.isfinite(rounding) and np.isfinite(fine)):
+        how = "unknown"
+    else:
+        how = "after" if rounding >= JPEG_ROUNDING else "fine" if fine >= JPEG_FINE else "coarse"
+    return {"excess": found[0], "offset": found[1], "rounding": rounding, "fine": fine, "how": how}
+
+
+def _coarse_jpeg(img: np.ndarray, facts: dict[str, Any], mask: np.ndarray | None) -> bool:
+    """Whether ``img`` (8-bit units; ``mask``: the pixels holding data) is a JPEG as its decoder left it, quantised
+    coarsely (:func:`jpeg_signs`); the readings put in ``facts`` (``jpeg_excess``, and where read ``jpeg_rounding``,
+    ``jpeg_fine``)."""
+    signs = jpeg_signs(img, mask)
+    if signs is None:
         return False
-    rounding, fine = (estimate.jpeg_rounding(img, found[1], mask=mask),
-                      estimate.jpeg_fine_steps(img, found[1], mask=mask))
-    if not (np.isfinite(rounding) and np.isfinite(fine)):  # (too few unclipped blocks on the grid to tell)
+    facts["jpeg_excess"] = round(signs["excess"], 3)
+    if signs["how"] in ("none", "unknown"):
         return False
-    facts["jpeg_rounding"], facts["jpeg_fine"] = round(rounding, 3), round(fine, 4)
-    return rounding < JPEG_ROUNDING and fine < JPEG_FINE
+    facts["jpeg_rounding"], facts["jpeg_fine"] = round(signs["rounding"], 3), round(signs["fine"], 4)
+    return signs["how"] == "coarse"
 
 
 def noise_beta(image: np.ndarray, mask: np.ndarray | None = None) -> float:
