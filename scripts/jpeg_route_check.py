@@ -58,19 +58,19 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
 
 
 def signs(x: np.ndarray) -> dict[str, Any]:
-    """The JPEG signs of ``x`` (8-bit units) as the no-option call reads them: ``jpeg_excess``
-    (:func:`noise2x.estimate.jpeg_blocks`), ``jpeg_rounding`` and ``jpeg_fine`` (:func:`noise2x.estimate.jpeg_rounding`,
-    :func:`noise2x.estimate.jpeg_fine_steps` on the grid found); empty where they do not apply."""
-    from noise2x import estimate
-    from noise2x.pretrained import jpeg_reading
+    """The JPEG signs of ``x`` (8-bit units) as the no-option call reads them (:func:`noise2x.pretrained.jpeg_signs`):
+    ``jpeg_excess``, and where it reads as a JPEG ``jpeg_rounding`` and ``jpeg_fine`` (None: too few unclipped blocks
+    on the grid to read them, where the call applies no JPEG rule); empty where they do not apply."""
+    from noise2x.pretrained import jpeg_signs
 
-    found = jpeg_reading(x)
+    found = jpeg_signs(x)
     if found is None:
         return {}
-    rounding, fine = estimate.jpeg_rounding(x, found[1]), estimate.jpeg_fine_steps(x, found[1])
-    # (None: too few unclipped blocks on the grid to read it, where the no-option call applies no JPEG rule)
-    return {"jpeg_excess": round(found[0], 3), "jpeg_rounding": round(rounding, 3) if rounding == rounding else None,
-            "jpeg_fine": round(fine, 4) if fine == fine else None}
+    row = {"jpeg_excess": round(found["excess"], 3)}
+    if found["how"] != "none":
+        row["jpeg_rounding"] = round(found["rounding"], 3) if found["how"] != "unknown" else None
+        row["jpeg_fine"] = round(found["fine"], 4) if found["how"] != "unknown" else None
+    return row
 
 
 def add_columns(path: Path, model: str | None = None) -> int:

@@ -60,8 +60,8 @@ import numpy as np
 from ..errors import UsageError
 from ..io import to_8bit_units
 
-__all__ = ["Choice", "choose", "find", "jpeg_reading", "list_models", "model_path", "noise_beta", "noise_correlation",
-           "plane_share"]
+__all__ = ["Choice", "choose", "find", "jpeg_reading", "jpeg_signs", "list_models", "model_path", "noise_beta",
+           "noise_correlation", "plane_share"]
 
 HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "models.json"
