@@ -745,6 +745,31 @@ def test_info_says_when_an_image_went_through_jpeg(tmp_path, capsys):
     assert code == 0 and "row 0, column 0; excess 0." in out and "too few unclipped blocks to tell how" in out, out
 
 
+def test_info_reads_jpeg_signs_on_the_opaque_pixels_only(tmp_path, capsys):
+    """noise2x info's JPEG line leaves out transparent pixels, as the no-option call does: a noisy JPEG beside a
+    transparent strip of noise never compressed reads as the JPEG it is (coarsely quantised; the route takes the
+    general model), where the same pixels all opaque read as finely quantised."""
+    from PIL import Image
+
+    from conftest import textured_image
+
+    noisy = np.clip(np.round(textured_image(seed=0) + np.random.default_rng(0).normal(0, 10, (192, 192))), 0, 255)
+    Image.fromarray(noisy.astype(np.uint8)).save(tmp_path / "n.jpg", quality=75)
+    decoded = np.asarray(Image.open(tmp_path / "n.jpg")).astype(np.float64)
+    strip = np.clip(np.round(128 + np.random.default_rng(2).normal(0, 30, (192, 48))), 0, 255)
+    both = np.concatenate([decoded, strip], axis=1).astype(np.uint8)
+    alpha = np.full(both.shape, 255, np.uint8)
+    alpha[:, 192:] = 0
+    Image.fromarray(np.stack([both, alpha], -1), "LA").save(tmp_path / "cut.png")
+    code, out, _ = _run(capsys, "info", str(tmp_path / "cut.png"))
+    assert code == 0 and "transparent pixels: 9216" in out, out
+    assert "excess 0.86; rounding spread 0.09; fine steps 0.0000), as its decoder left it, coarsely quantised" in out
+    assert "denoise with no options: gray-gaussian: " in out, out
+    Image.fromarray(both).save(tmp_path / "opaque.png")
+    code, out, _ = _run(capsys, "info", str(tmp_path / "opaque.png"))
+    assert code == 0 and "as its decoder left it, finely quantised" in out, out
+
+
 def test_info_names_the_photo_metadata_an_output_keeps(tmp_path, capsys):
     from PIL import ImageCms
 

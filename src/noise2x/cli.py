@@ -617,18 +617,19 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
              for key, value in choice.facts.items() if key in _INFO_FACTS]
     lines.append(f"noise{where}: " + ", ".join(facts))
     lines.append(f"noise2x denoise with no options: {name}: {reason}")
-    jpeg = _jpeg_line(image, choice)
+    jpeg = _jpeg_line(image, choice, mask)
     if jpeg:
         lines.append(jpeg)
     return lines
 
 
-def _jpeg_line(image: Any, choice: Any) -> str:
+def _jpeg_line(image: Any, choice: Any, mask: Any = None) -> str:
     """``noise2x info``: whether the image went through JPEG compression, and whether as its decoder left it or
-    with noise added after, quantised coarsely or finely (8-bit images; empty if not)."""
+    with noise added after, quantised coarsely or finely (8-bit images; empty if not). ``mask``: the pixels holding
+    data (opaque, not blank), the only ones read, as the no-option call reads them."""
     from .pretrained import jpeg_signs
 
-    signs = jpeg_signs(image) if choice.scale == 1 and choice.offset == 0 else None
+    signs = jpeg_signs(image, mask) if choice.scale == 1 and choice.offset == 0 else None
     if signs is None or signs["how"] == "none":
         return ""
     (dy, dx), how = signs["offset"], signs["how"]
