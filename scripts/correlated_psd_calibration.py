@@ -33,25 +33,42 @@ from typing import Any
 
 import numpy as np
 
-from pg_route_calibration import (add_image_set_args, add_run_args, denoise_forced, image_sets,  # the same image
-                                  noisy_images, record)  # sets, options, run record and forced constants
+from pg_route_calibration import (DATA, add_image_set_args, add_run_args, denoise_forced,  # the same image sets,
+                                  image_sets, noisy_images, record)  # options, run record and forced constants
+
+from noise2x.fsutil import atomic_path
+from noise2x.io import list_images, read_image
+from noise2x.noise import parse_noise, protocol_noisy
 
 NOISES = ("gaussian:sigma=3;gaussian:sigma=5;gaussian:sigma=10;gaussian:sigma=25;"
           "correlated:sigma=3,beta=0.5;correlated:sigma=5,beta=0.5;correlated:sigma=5,beta=1;"
           "correlated:sigma=10,beta=0.5;correlated:sigma=10,beta=1;correlated:sigma=15,beta=0.5;"
           "correlated:sigma=15,beta=1;correlated:sigma=25,beta=0.5;correlated:sigma=25,beta=1;"
           "poisson:peak=2;poisson:peak=10;poisson:peak=30")
-#: (beta threshold, white-parts agreement threshold) pairs the rules table scores (the second: the rule not kept)
-RULES = tuple((b, c) for b in (0.8, 0.9, 0.95, float("inf")) for c in (0.7, 0.8, 0.9, 0.95, float("inf"))) + (
-    (0.4, float("inf")), (0.5, float("inf")), (0.6, float("inf")), (0.7, float("inf")))
+INF = float("inf")
+#: (beta threshold, white-parts agreement threshold, growth limit) the rules table scores (the second: a rule not
+#: kept; the third: the growth of the reading from the flattest 3% of the pixels to 30%, at most this)
+RULES = tuple((b, c, INF) for b in (0.8, 0.9, 0.95, INF) for c in (0.7, 0.8, 0.9, 0.95, INF)) + tuple(
+    (b, INF, INF) for b in (0.4, 0.5, 0.6, 0.7)) + tuple(
+    (b, INF, g) for b in (0.8, 0.9) for g in (1.1, 1.15, 1.2, 1.25, 1.3, 1.4, 1.5))
 
 
 def _run(noisy: np.ndarray, on: bool, noise: str | None = None) -> tuple[np.ndarray, dict[str, Any], float]:
-    """The package with the spectrum route for every correlated reading (``on``: ``CORRELATED_PSD_BETA = 0``) or
-    for none (inf); where ``noise`` is given, for every declared correlated noise (``DECLARED_PSD_BETA = 0``) or
-    none (inf): output, info, seconds."""
-    name = "CORRELATED_PSD_BETA" if noise is None else "DECLARED_PSD_BETA"
-    return denoise_forced(noisy, {name: 0.0 if on else float("inf")}, noise)
+    """The package with the spectrum route for every correlated reading (``on``: ``CORRELATED_PSD_BETA = 0``, with
+    no growth test: ``CORRELATED_PSD_GROWTH = inf``) or for none (inf); where ``noise`` is given, for every declared
+    correlated noise (``DECLARED_PSD_BETA = 0``) or none (inf): output, info, seconds."""
+    if noise is None:
+        return denoise_forced(noisy, {"CORRELATED_PSD_BETA": 0.0 if on else float("inf"),
+                                      "CORRELATED_PSD_GROWTH": float("inf")}, noise)
+    return denoise_forced(noisy, {"DECLARED_PSD_BETA": 0.0 if on else float("inf")}, noise)
+
+
+def _growth(noisy: np.ndarray) -> float:
+    """The reading's growth from the flattest 3% of the pixels to 30% (``noise2x.estimate.correlation_growth``),
+    as the choice reads it on these images (8-bit, whole), rounded."""
+    from noise2x import estimate
+
+    return round(estimate.correlation_growth(noisy), 3)
 
 
 def measure(sets: list[tuple[str, Path, list[int]]], noises: list[str]) -> list[dict[str, Any]]:
@@ -64,7 +81,7 @@ def measure(sets: list[tuple[str, Path, list[int]]], noises: list[str]) -> list[
         row = {"set": name, "image": path.name, "channels": 1 if noisy.ndim == 2 else noisy.shape[2],
                "noise": text, "noisy": round(psnr(clean, noisy), 3),
                "sigma": b_info.get("estimated_correlated_sigma"), "beta": b_info.get("estimated_beta"),
-               "white_sigma": b_info.get("estimated_sigma"),
+               "white_sigma": b_info.get("estimated_sigma"), "growth": _growth(noisy),
                "before": round(psnr(clean, before), 3), "route_before": b_info.get("method"),
                "poisson_before": "signal-dependent" in str(b_info.get("auto")),
                "seconds_before": round(b_sec, 3)}
@@ -91,19 +108,22 @@ def _consistency(r: dict[str, Any]) -> float:
     return r["white_sigma"] / part if part > 0 else float("inf")
 
 
-def _taken(r: dict[str, Any], beta: float, consistency: float) -> bool:
-    """Whether the spectrum route takes the row's image under the rule (beta, consistency)."""
-    return bool(r["psd"] and (r["beta"] >= beta or (np.isfinite(consistency) and _consistency(r) >= consistency)))
+def _taken(r: dict[str, Any], beta: float, consistency: float, growth: float = INF) -> bool:
+    """Whether the spectrum route takes the row's image under the rule (beta, consistency, growth; a row recorded
+    without its growth: none, as the package read before its growth test)."""
+    return bool(r["psd"] and (r["beta"] >= beta or (np.isfinite(consistency) and _consistency(r) >= consistency))
+                and r.get("growth", 1.0) <= growth)
 
 
-def _pick(r: dict[str, Any], beta: float, consistency: float) -> float:
-    return r["after"] if _taken(r, beta, consistency) else r["before"]
+def _pick(r: dict[str, Any], beta: float, consistency: float, growth: float = INF) -> float:
+    return r["after"] if _taken(r, beta, consistency, growth) else r["before"]
 
 
-def show(rows: list[dict[str, Any]], current: float, declared: float) -> None:
+def show(rows: list[dict[str, Any]], current: float, declared: float, growth: float = INF) -> None:
     consistent = float("inf")  # (the white parts' agreement: not the package's rule)
-    print(f"Current rules: BM3D given the spectrum where a correlated reading's beta is at least {current:g}; a "
-          f"declared correlated noise where its beta is at least {declared:g}\n")
+    grows = f" and it grows by at most {growth:g} (flattest 3% to 30% of the pixels)" if np.isfinite(growth) else ""
+    print(f"Current rules: BM3D given the spectrum where a correlated reading's beta is at least {current:g}{grows}; "
+          f"a declared correlated noise where its beta is at least {declared:g}\n")
     for name in dict.fromkeys(r["set"] for r in rows):
         sub = [r for r in rows if r["set"] == name]
         print(f"**{name}** ({len({r['image'] for r in sub})} images; mean PSNR in dB; seconds: mean per image)\n")
@@ -113,15 +133,15 @@ def show(rows: list[dict[str, Any]], current: float, declared: float) -> None:
         print("|---|---|---|---|---|---|---|---|---|")
         for noise in dict.fromkeys(r["noise"] for r in sub):
             rs = [r for r in sub if r["noise"] == noise]
-            cs = [r for r in rs if _taken(r, current, consistent)]
+            cs = [r for r in rs if _taken(r, current, consistent, growth)]
             pois = sum(r["poisson_before"] for r in cs)
             on = (f"{np.mean([r['before'] for r in cs]):.2f} | {np.mean([r['after'] for r in cs]):.2f}" if cs
                   else "– | –")
-            now = [r["seconds_after"] if _taken(r, current, consistent) else r["seconds_before"] for r in rs]
+            now = [r["seconds_after"] if _taken(r, current, consistent, growth) else r["seconds_before"] for r in rs]
             dec = (f"{np.mean([r['declared_before'] for r in rs]):.2f} / {np.mean([r['declared_after'] for r in rs]):.2f}"
                    if all("declared_before" in r for r in rs) else "–")
             print(f"| `{noise}` | {np.mean([r['noisy'] for r in rs]):.2f} | {np.mean([r['before'] for r in rs]):.2f} | "
-                  f"{len(cs)} of {len(rs)} ({pois}) | {on} | {np.mean([_pick(r, current, consistent) for r in rs]):.2f} | "
+                  f"{len(cs)} of {len(rs)} ({pois}) | {on} | {np.mean([_pick(r, current, consistent, growth) for r in rs]):.2f} | "
                   f"{np.mean([r['seconds_before'] for r in rs]):.2f} / {np.mean(now):.2f} | {dec} |")
         print()
     print(f"**Readings below beta {current:g}** (correlated readings the rule leaves to the model), given to BM3D with "
@@ -137,17 +157,19 @@ def show(rows: list[dict[str, Any]], current: float, declared: float) -> None:
     print()
     sets = list(dict.fromkeys(r["set"] for r in rows))
     print("**Rules** (BM3D given the spectrum where the estimated beta is at least the first figure, or, the rule "
-          "tried and not kept, the white parts agree to the second): mean loss against the better of the two routes per image (dB), by image set "
-          "and pooled; worst single image; images losing more than 1 dB that way; images taking it\n")
-    print("| beta | white parts | " + " | ".join(sets) + " | pooled mean | pooled worst | losing > 1 dB | taken by |")
-    print("|---" * (len(sets) + 6) + "|")
-    for beta, consistency in RULES:
+          "tried and not kept, the white parts agree to the second; and where the reading grows by at most the third "
+          "from the flattest 3% of the pixels to 30%): mean loss against the better of the two routes per image (dB), "
+          "by image set and pooled; worst single image; images losing more than 1 dB that way; images taking it\n")
+    print("| beta | white parts | growth | " + " | ".join(sets) + " | pooled mean | pooled worst | losing > 1 dB | "
+          "taken by |")
+    print("|---" * (len(sets) + 7) + "|")
+    for beta, consistency, most in RULES:
         loss: dict[str, list[float]] = {k: [] for k in sets}
         for r in rows:
-            loss[r["set"]].append(_pick(r, beta, consistency) - max(r["before"], r["after"]))
+            loss[r["set"]].append(_pick(r, beta, consistency, most) - max(r["before"], r["after"]))
         pooled = np.array([v for k in sets for v in loss[k]])
-        n = sum(_taken(r, beta, consistency) for r in rows)
-        print(f"| {beta:g} | {consistency:g} | " + " | ".join(f"{np.mean(loss[k]):.3f}" for k in sets)
+        n = sum(_taken(r, beta, consistency, most) for r in rows)
+        print(f"| {beta:g} | {consistency:g} | {most:g} | " + " | ".join(f"{np.mean(loss[k]):.3f}" for k in sets)
               + f" | {pooled.mean():.3f} | {pooled.min():.2f} | {int(np.sum(pooled < -1))} | {n} of {len(rows)} |")
     print()
     declared = [r for r in rows if "declared_beta" in r]
@@ -169,16 +191,39 @@ def show(rows: list[dict[str, Any]], current: float, declared: float) -> None:
         print()
 
 
+def add_growth(files: list[Path]) -> int:
+    """Each row's growth reading added to the recorded runs ``files`` (rewritten in place, atomically): the image
+    read from the data folder of its set's name, the noise drawn as PROTOCOL.md draws it for its index there."""
+    for f in files:
+        run = json.loads(f.read_text())
+        folders: dict[str, list[Path]] = {}
+        for r in run["rows"]:
+            names = folders.setdefault(r["set"], sorted(list_images(DATA / r["set"])))
+            i = [p.name for p in names].index(r["image"])
+            r["growth"] = _growth(protocol_noisy(read_image(names[i]), parse_noise(r["noise"]), index=i))
+        run["meta"]["growth_added"] = "rows' growth added by --add-growth on " + time.strftime("%Y-%m-%d %H:%M UTC",
+                                                                                             time.gmtime())
+        with atomic_path(f) as tmp:
+            tmp.write_text(json.dumps(run, indent=1))
+        print(f"{f}: growth added to {len(run['rows'])} rows")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_image_set_args(p)
     add_run_args(p, NOISES)
+    p.add_argument("--add-growth", type=Path, nargs="+", help="add each row's growth reading (not recorded before "
+                   "the growth test) to these earlier runs' files, the noise drawn again as they drew it; runs no "
+                   "denoiser")
     args = p.parse_args(argv)
     from noise2x import pretrained
 
+    if args.add_growth:
+        return add_growth(args.add_growth)
     if args.show:
         show([r for f in args.show for r in json.loads(f.read_text())["rows"]], pretrained.CORRELATED_PSD_BETA,
-             pretrained.DECLARED_PSD_BETA)
+             pretrained.DECLARED_PSD_BETA, pretrained.CORRELATED_PSD_GROWTH)
         return 0
     sets = image_sets(args, "correlated_psd_calibration")
     if sets is None:
@@ -187,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = measure(sets, [n for n in args.noises.split(";") if n])
     record(rows, t0, "correlated_psd_calibration", argv, args.out,
            {"correlated_psd_beta": pretrained.CORRELATED_PSD_BETA, "declared_psd_beta": pretrained.DECLARED_PSD_BETA})
-    show(rows, pretrained.CORRELATED_PSD_BETA, pretrained.DECLARED_PSD_BETA)
+    show(rows, pretrained.CORRELATED_PSD_BETA, pretrained.DECLARED_PSD_BETA, pretrained.CORRELATED_PSD_GROWTH)
     return 0
 
 

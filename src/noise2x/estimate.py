@@ -22,8 +22,8 @@ import numpy as np
 from .errors import InputError, UsageError
 from .io import check_image
 
-__all__ = ["CorrelationEstimate", "correlation", "correlation_by_channel", "fits_signal_dependence", "jpeg_blocks",
-           "jpeg_fine_steps", "jpeg_rounding", "poisson_gaussian", "sigma"]
+__all__ = ["CorrelationEstimate", "correlation", "correlation_by_channel", "correlation_growth", "fits_signal_dependence",
+           "jpeg_blocks", "jpeg_fine_steps", "jpeg_rounding", "poisson_gaussian", "sigma"]
 
 _PATCH = 7  # window size for the weak-texture test and the patch PCA
 _CONF = 1.0 - 1e-6  # a pure-noise window passes the weak-texture test with this probability
@@ -481,7 +481,8 @@ def _flat_centres(img: np.ndarray, *, far: int, fraction: float, data_range: flo
     return ok & (grad <= np.quantile(grad[ok], fraction))
 
 
-def correlation(noisy, *, radius: int = 2, data_range: float = 255.0, mask=None) -> CorrelationEstimate:
+def correlation(noisy, *, radius: int = 2, data_range: float = 255.0, mask=None,
+                fraction: float = CORRELATION_FRACTION) -> CorrelationEstimate:
     """Marginal std and spatial autocorrelation of the noise, and the correlated() ``beta``.
 
     Second differences ``y(p-l) - 2y(p) + y(p+l)`` cancel smooth (locally
@@ -513,6 +514,8 @@ def correlation(noisy, *, radius: int = 2, data_range: float = 255.0, mask=None)
         The image's full scale (255 for 8-bit), used to spot saturated areas.
     mask : array_like of bool, optional
         (H,W), True where pixels hold image data (see :func:`sigma`).
+    fraction : float
+        The share of the pixels, the flattest, read (in (0, 1]; :data:`CORRELATION_FRACTION`).
 
     Returns
     -------
@@ -529,7 +532,7 @@ def correlation(noisy, *, radius: int = 2, data_range: float = 255.0, mask=None)
     lags = np.arange(1, far + 1)
     v = np.zeros(len(lags))
     for img in chans:
-        keep = _flat_centres(img, far=far, fraction=CORRELATION_FRACTION, data_range=data_range, valid=valid)
+        keep = _flat_centres(img, far=far, fraction=fraction, data_range=data_range, valid=valid)
         v += np.array([_second_difference_var(img, int(lag), keep) for lag in lags]) / len(chans)
     c0 = v[-1] / 6.0
     cov = {0: c0}
@@ -545,7 +548,7 @@ def correlation(noisy, *, radius: int = 2, data_range: float = 255.0, mask=None)
     return CorrelationEstimate(sigma=float(np.sqrt(max(c0, 0.0))), rho=np.clip(rho, -1.0, 1.0), beta=beta)
 
 
-def correlation_by_channel(noisy, *, mask=None) -> tuple[float, float]:
+def correlation_by_channel(noisy, *, mask=None, fraction: float = CORRELATION_FRACTION) -> tuple[float, float]:
     """The noise's marginal std and correlation ``beta`` (:func:`correlation`), a colour image read channel by
     channel and the median of each taken.
 
@@ -553,14 +556,32 @@ def correlation_by_channel(noisy, *, mask=None) -> tuple[float, float]:
     stays, which moves a photo towards the weak-noise regime where texture reads as correlation (CBSD68 with
     white noise: BENCHMARKS.md, "Colour images through the gray models"). ``mask``: the pixels holding image
     data. The reading of the no-option choice (:func:`noise2x.pretrained.noise_correlation`) and of BM3D's
-    ``beta=auto``.
+    ``beta=auto``. ``fraction``: the share of the pixels, the flattest, read (:func:`correlation`).
     """
     image = np.asarray(noisy, dtype=np.float64)
     if image.ndim == 2:
-        found = correlation(image, mask=mask)
+        found = correlation(image, mask=mask, fraction=fraction)
         return float(found.sigma), float(found.beta)
-    per = [correlation(image[..., c], mask=mask) for c in range(image.shape[-1])]
+    per = [correlation(image[..., c], mask=mask, fraction=fraction) for c in range(image.shape[-1])]
     return float(np.median([f.sigma for f in per])), float(np.median([f.beta for f in per]))
+
+
+#: The shares of the flattest pixels whose correlated readings :func:`correlation_growth` compares
+GROWTH_FRACTIONS = (0.03, 0.3)
+
+
+def correlation_growth(noisy, *, mask=None) -> float:
+    """How much the correlated reading's marginal std (:func:`correlation_by_channel`) grows from the flattest 3% of
+    the pixels to the flattest 30%: their ratio.
+
+    Stationary noise reads alike on both (on the calibration images, correlated noise of sigma 2-10, beta 0.9-1,
+    read on smooth and moderately textured images: 0.97-1.2), where image texture, which the flatter pixels hold
+    less of, makes the second reading the larger (textured images with weak or no noise, read as strongly
+    correlated: 1.3 and more; ``scripts/correlated_psd_calibration.py``, BENCHMARKS.md, "Correlated noise: BM3D
+    given its spectrum"). inf where the first reads no noise at all.
+    """
+    low, high = (correlation_by_channel(noisy, mask=mask, fraction=f)[0] for f in GROWTH_FRACTIONS)
+    return high / low if low > 0 else float("inf")
 
 
 # --------------------------------------------------------------------------- JPEG compression

@@ -83,6 +83,11 @@ CORRELATED_PSD_BETA = 0.9
 #: noise of sigma 25 on the 32x40 smooth image of test_downscaled_check_halves_runs_and_tabulates read as strongly
 #: correlated; the calibration images are 180 pixels and more on a side, the tests' crops 160).
 CORRELATED_PSD_MIN_SIDE = 128
+#: ... and whose correlated reading grows by at most this factor from the flattest 3% of the pixels to the flattest
+#: 30% (:func:`noise2x.estimate.correlation_growth`): stationary noise reads alike on both, image texture grows, and
+#: a textured photo with weak or no noise read as strongly correlated (its texture's reading) lost up to 14 dB to
+#: BM3D given that spectrum. inf: no such test.
+CORRELATED_PSD_GROWTH = float("inf")
 #: The same for a declared ``correlated:...`` noise (its own sigma and beta, exact): BM3D given its spectrum
 #: where its beta is at least this (any image size up to WEAK_MAX_PIXELS). On calibration images (train400 and
 #: CBSD68 60-67, beta 0.1-1, sigma 3-25) BM3D given the spectrum was ahead of the white-noise model on the white
@@ -616,6 +621,10 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         # texture's: BM3D given it smoothed the texture away; see CORRELATED_PSD_BETA)
         strongly_correlated = (beta > CORRELATED_BETA and beta >= CORRELATED_PSD_BETA
                                and min(img.shape[:2]) >= CORRELATED_PSD_MIN_SIDE)
+        if strongly_correlated and np.isfinite(CORRELATED_PSD_GROWTH):
+            growth = estimate.correlation_growth(img, mask=valid)
+            facts["correlation_growth"] = round(growth, 3)
+            strongly_correlated = growth <= CORRELATED_PSD_GROWTH
         if strongly_correlated and poisson:
             # the Poisson fit reads strong correlated noise as weak shot noise (on 6 of the 16 train400 calibration
             # images at correlated sigma 25, beta 1: BENCHMARKS.md), but a few photons (a dark image of mostly
