@@ -46,20 +46,21 @@ NOISES = ("gaussian:sigma=3;gaussian:sigma=5;gaussian:sigma=10;gaussian:sigma=25
           "correlated:sigma=15,beta=1;correlated:sigma=25,beta=0.5;correlated:sigma=25,beta=1;"
           "poisson:peak=2;poisson:peak=10;poisson:peak=30")
 INF = float("inf")
-#: (beta threshold, white-parts agreement threshold, growth limit) the rules table scores (the second: a rule not
-#: kept; the third: the growth of the reading from the flattest 3% of the pixels to 30%, at most this)
-RULES = tuple((b, c, INF) for b in (0.8, 0.9, 0.95, INF) for c in (0.7, 0.8, 0.9, 0.95, INF)) + tuple(
-    (b, INF, INF) for b in (0.4, 0.5, 0.6, 0.7)) + tuple(
-    (b, INF, g) for b in (0.8, 0.9) for g in (1.1, 1.15, 1.2, 1.25, 1.3, 1.4, 1.5))
+#: (beta threshold, white-parts agreement threshold, growth limit, least white share) the rules table scores (the
+#: second: a rule not kept; the third: the growth of the reading from the flattest 3% of the pixels to 30%, at most
+#: this; the fourth: the white sigma read over the correlated reading's sigma, at least this)
+RULES = tuple((b, c, INF, 0.0) for b in (0.8, 0.9, 0.95, INF) for c in (0.7, 0.8, 0.9, 0.95, INF)) + tuple(
+    (b, INF, INF, 0.0) for b in (0.4, 0.5, 0.6, 0.7)) + tuple(
+    (0.9, INF, g, w) for g in (1.1, 1.15, 1.2, 1.25, 1.3, 1.4, INF) for w in (0.0, 0.05, 0.06, 0.07, 0.08, 0.09))
 
 
 def _run(noisy: np.ndarray, on: bool, noise: str | None = None) -> tuple[np.ndarray, dict[str, Any], float]:
     """The package with the spectrum route for every correlated reading (``on``: ``CORRELATED_PSD_BETA = 0``, with
-    no growth test: ``CORRELATED_PSD_GROWTH = inf``) or for none (inf); where ``noise`` is given, for every declared
+    no growth or white-share test: ``CORRELATED_PSD_GROWTH = inf``, ``CORRELATED_PSD_WHITE_SHARE = 0``) or for none (inf); where ``noise`` is given, for every declared
     correlated noise (``DECLARED_PSD_BETA = 0``) or none (inf): output, info, seconds."""
     if noise is None:
         return denoise_forced(noisy, {"CORRELATED_PSD_BETA": 0.0 if on else float("inf"),
-                                      "CORRELATED_PSD_GROWTH": float("inf")}, noise)
+                                      "CORRELATED_PSD_GROWTH": float("inf"), "CORRELATED_PSD_WHITE_SHARE": 0.0}, noise)
     return denoise_forced(noisy, {"DECLARED_PSD_BETA": 0.0 if on else float("inf")}, noise)
 
 
@@ -108,20 +109,22 @@ def _consistency(r: dict[str, Any]) -> float:
     return r["white_sigma"] / part if part > 0 else float("inf")
 
 
-def _taken(r: dict[str, Any], beta: float, consistency: float, growth: float = INF) -> bool:
-    """Whether the spectrum route takes the row's image under the rule (beta, consistency, growth; a row recorded
-    without its growth: none, as the package read before its growth test)."""
+def _taken(r: dict[str, Any], beta: float, consistency: float, growth: float = INF, share: float = 0.0) -> bool:
+    """Whether the spectrum route takes the row's image under the rule (beta, consistency, growth, white share; a
+    row recorded without its growth: none, as the package read before its growth test)."""
     return bool(r["psd"] and (r["beta"] >= beta or (np.isfinite(consistency) and _consistency(r) >= consistency))
-                and r.get("growth", 1.0) <= growth)
+                and r.get("growth", 1.0) <= growth and r["white_sigma"] >= share * r["sigma"])
 
 
-def _pick(r: dict[str, Any], beta: float, consistency: float, growth: float = INF) -> float:
-    return r["after"] if _taken(r, beta, consistency, growth) else r["before"]
+def _pick(r: dict[str, Any], beta: float, consistency: float, growth: float = INF, share: float = 0.0) -> float:
+    return r["after"] if _taken(r, beta, consistency, growth, share) else r["before"]
 
 
-def show(rows: list[dict[str, Any]], current: float, declared: float, growth: float = INF) -> None:
+def show(rows: list[dict[str, Any]], current: float, declared: float, growth: float = INF, share: float = 0.0
+         ) -> None:
     consistent = float("inf")  # (the white parts' agreement: not the package's rule)
     grows = f" and it grows by at most {growth:g} (flattest 3% to 30% of the pixels)" if np.isfinite(growth) else ""
+    grows += f" and its white share is at least {share:g}" if share > 0 else ""
     print(f"Current rules: BM3D given the spectrum where a correlated reading's beta is at least {current:g}{grows}; "
           f"a declared correlated noise where its beta is at least {declared:g}\n")
     for name in dict.fromkeys(r["set"] for r in rows):
@@ -133,15 +136,15 @@ def show(rows: list[dict[str, Any]], current: float, declared: float, growth: fl
         print("|---|---|---|---|---|---|---|---|---|")
         for noise in dict.fromkeys(r["noise"] for r in sub):
             rs = [r for r in sub if r["noise"] == noise]
-            cs = [r for r in rs if _taken(r, current, consistent, growth)]
+            cs = [r for r in rs if _taken(r, current, consistent, growth, share)]
             pois = sum(r["poisson_before"] for r in cs)
             on = (f"{np.mean([r['before'] for r in cs]):.2f} | {np.mean([r['after'] for r in cs]):.2f}" if cs
                   else "– | –")
-            now = [r["seconds_after"] if _taken(r, current, consistent, growth) else r["seconds_before"] for r in rs]
+            now = [r["seconds_after"] if _taken(r, current, consistent, growth, share) else r["seconds_before"] for r in rs]
             dec = (f"{np.mean([r['declared_before'] for r in rs]):.2f} / {np.mean([r['declared_after'] for r in rs]):.2f}"
                    if all("declared_before" in r for r in rs) else "–")
             print(f"| `{noise}` | {np.mean([r['noisy'] for r in rs]):.2f} | {np.mean([r['before'] for r in rs]):.2f} | "
-                  f"{len(cs)} of {len(rs)} ({pois}) | {on} | {np.mean([_pick(r, current, consistent, growth) for r in rs]):.2f} | "
+                  f"{len(cs)} of {len(rs)} ({pois}) | {on} | {np.mean([_pick(r, current, consistent, growth, share) for r in rs]):.2f} | "
                   f"{np.mean([r['seconds_before'] for r in rs]):.2f} / {np.mean(now):.2f} | {dec} |")
         print()
     print(f"**Readings below beta {current:g}** (correlated readings the rule leaves to the model), given to BM3D with "
@@ -158,18 +161,20 @@ def show(rows: list[dict[str, Any]], current: float, declared: float, growth: fl
     sets = list(dict.fromkeys(r["set"] for r in rows))
     print("**Rules** (BM3D given the spectrum where the estimated beta is at least the first figure, or, the rule "
           "tried and not kept, the white parts agree to the second; and where the reading grows by at most the third "
-          "from the flattest 3% of the pixels to 30%): mean loss against the better of the two routes per image (dB), "
+          "from the flattest 3% of the pixels to 30%, and the white sigma read is at least the fourth times the "
+          "correlated reading's sigma): mean loss against the better of the two routes per image (dB), "
           "by image set and pooled; worst single image; images losing more than 1 dB that way; images taking it\n")
-    print("| beta | white parts | growth | " + " | ".join(sets) + " | pooled mean | pooled worst | losing > 1 dB | "
-          "taken by |")
-    print("|---" * (len(sets) + 7) + "|")
-    for beta, consistency, most in RULES:
+    print("| beta | white parts | growth | white share | " + " | ".join(sets) + " | pooled mean | pooled worst | "
+          "losing > 1 dB | taken by |")
+    print("|---" * (len(sets) + 8) + "|")
+    for beta, consistency, most, least in RULES:
         loss: dict[str, list[float]] = {k: [] for k in sets}
         for r in rows:
-            loss[r["set"]].append(_pick(r, beta, consistency, most) - max(r["before"], r["after"]))
+            loss[r["set"]].append(_pick(r, beta, consistency, most, least) - max(r["before"], r["after"]))
         pooled = np.array([v for k in sets for v in loss[k]])
-        n = sum(_taken(r, beta, consistency, most) for r in rows)
-        print(f"| {beta:g} | {consistency:g} | {most:g} | " + " | ".join(f"{np.mean(loss[k]):.3f}" for k in sets)
+        n = sum(_taken(r, beta, consistency, most, least) for r in rows)
+        print(f"| {beta:g} | {consistency:g} | {most:g} | {least:g} | "
+              + " | ".join(f"{np.mean(loss[k]):.3f}" for k in sets)
               + f" | {pooled.mean():.3f} | {pooled.min():.2f} | {int(np.sum(pooled < -1))} | {n} of {len(rows)} |")
     print()
     declared = [r for r in rows if "declared_beta" in r]
@@ -223,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         return add_growth(args.add_growth)
     if args.show:
         show([r for f in args.show for r in json.loads(f.read_text())["rows"]], pretrained.CORRELATED_PSD_BETA,
-             pretrained.DECLARED_PSD_BETA, pretrained.CORRELATED_PSD_GROWTH)
+             pretrained.DECLARED_PSD_BETA, pretrained.CORRELATED_PSD_GROWTH, pretrained.CORRELATED_PSD_WHITE_SHARE)
         return 0
     sets = image_sets(args, "correlated_psd_calibration")
     if sets is None:
@@ -232,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = measure(sets, [n for n in args.noises.split(";") if n])
     record(rows, t0, "correlated_psd_calibration", argv, args.out,
            {"correlated_psd_beta": pretrained.CORRELATED_PSD_BETA, "declared_psd_beta": pretrained.DECLARED_PSD_BETA})
-    show(rows, pretrained.CORRELATED_PSD_BETA, pretrained.DECLARED_PSD_BETA, pretrained.CORRELATED_PSD_GROWTH)
+    show(rows, pretrained.CORRELATED_PSD_BETA, pretrained.DECLARED_PSD_BETA, pretrained.CORRELATED_PSD_GROWTH,
+         pretrained.CORRELATED_PSD_WHITE_SHARE)
     return 0
 
 

@@ -435,6 +435,42 @@ def test_texture_read_as_correlated_is_not_given_to_bm3d_with_that_spectrum():
         assert psnr_8bit(x, out) > psnr_8bit(x, read) + 3.0
 
 
+def test_photo_texture_under_weak_noise_is_not_given_to_bm3d_with_its_spectrum(monkeypatch):
+    """BSD68 photos with white noise of sigma 0.3 whose texture reads as strongly correlated noise (beta 0.96-1,
+    sigma 2.3-8.1): the growth and white-share tests (CORRELATED_PSD_GROWTH, CORRELATED_PSD_WHITE_SHARE) keep them
+    from BM3D given that spectrum, which left test007 24 dB below the noisy input; each test is needed (test007 passes
+    the growth test, test004 and test010 the white-share one). The same photos with correlated noise of sigma 10,
+    beta 1 still take the spectrum route."""
+    from conftest import data_dir, psnr_8bit
+
+    from noise2x.io import list_images, read_image
+    from noise2x.noise import protocol_noisy
+
+    files = sorted(list_images(data_dir("bsd68")))
+    photos = {i: read_image(files[i]) for i in (3, 6, 9)}  # test004, test007, test010
+    weak = {i: protocol_noisy(c, "gaussian:sigma=0.3", index=i) for i, c in photos.items()}
+
+    def spectrum(noisy: np.ndarray) -> bool:
+        c = pretrained.choose(noisy)
+        return c.method == "bm3d" and "beta" in c.options
+
+    for i, noisy in weak.items():
+        assert not spectrum(noisy), i
+        assert spectrum(protocol_noisy(photos[i], "correlated:sigma=10,beta=1", index=i)), i
+    with monkeypatch.context() as m:  # either test alone lets some through
+        m.setattr(pretrained, "CORRELATED_PSD_GROWTH", float("inf"))
+        assert [i for i, y in weak.items() if spectrum(y)] == [3, 9]
+        m.setattr(pretrained, "CORRELATED_PSD_WHITE_SHARE", 0.0)
+        assert [i for i, y in weak.items() if spectrum(y)] == [3, 6, 9]
+        m.undo()
+        m.setattr(pretrained, "CORRELATED_PSD_WHITE_SHARE", 0.0)
+        assert [i for i, y in weak.items() if spectrum(y)] == [6]
+        psd = api.denoise(weak[6])
+    out = api.denoise(weak[6])
+    noisy_psnr = psnr_8bit(photos[6], weak[6])
+    assert psnr_8bit(photos[6], out) > noisy_psnr - 0.5 and psnr_8bit(photos[6], psd) < noisy_psnr - 15
+
+
 def test_strongly_correlated_noise_bm3d_given_its_spectrum_beats_the_model_route(monkeypatch):
     """The reason for the spectrum route: on BSD68 crops with correlated noise of sigma 25, beta 1, the white-noise
     model (the route before) leaves the noise next to as it was; BM3D given the spectrum read removes it."""
