@@ -130,10 +130,12 @@ def show(rows: list[dict[str, Any]], current: float, declared: float, growth: fl
     for name in dict.fromkeys(r["set"] for r in rows):
         sub = [r for r in rows if r["set"] == name]
         print(f"**{name}** ({len({r['image'] for r in sub})} images; mean PSNR in dB; seconds: mean per image)\n")
+        tests = np.isfinite(growth) or share > 0  # (a column for the beta rule alone, without the texture tests)
         print("| noise | noisy | route before | taking the spectrum route (of which read before as Poisson) | before, "
-              "on those | BM3D given the spectrum, on those | current rules (all images) | seconds before / current | "
-              "declared: before / BM3D given the spectrum |")
-        print("|---|---|---|---|---|---|---|---|---|")
+              "on those | BM3D given the spectrum, on those | current rules (all images) | "
+              + ("beta alone, no texture tests (all images) | " if tests else "")
+              + "seconds before / current | declared: before / BM3D given the spectrum |")
+        print("|---" * (10 if tests else 9) + "|")
         for noise in dict.fromkeys(r["noise"] for r in sub):
             rs = [r for r in sub if r["noise"] == noise]
             cs = [r for r in rs if _taken(r, current, consistent, growth, share)]
@@ -143,9 +145,23 @@ def show(rows: list[dict[str, Any]], current: float, declared: float, growth: fl
             now = [r["seconds_after"] if _taken(r, current, consistent, growth, share) else r["seconds_before"] for r in rs]
             dec = (f"{np.mean([r['declared_before'] for r in rs]):.2f} / {np.mean([r['declared_after'] for r in rs]):.2f}"
                    if all("declared_before" in r for r in rs) else "–")
+            alone = f"{np.mean([_pick(r, current, consistent) for r in rs]):.2f} | " if tests else ""
             print(f"| `{noise}` | {np.mean([r['noisy'] for r in rs]):.2f} | {np.mean([r['before'] for r in rs]):.2f} | "
-                  f"{len(cs)} of {len(rs)} ({pois}) | {on} | {np.mean([_pick(r, current, consistent, growth, share) for r in rs]):.2f} | "
+                  f"{len(cs)} of {len(rs)} ({pois}) | {on} | "
+                  f"{np.mean([_pick(r, current, consistent, growth, share) for r in rs]):.2f} | {alone}"
                   f"{np.mean([r['seconds_before'] for r in rs]):.2f} / {np.mean(now):.2f} | {dec} |")
+        print()
+    left = [r for r in rows if _taken(r, current, consistent) and not _taken(r, current, consistent, growth, share)]
+    if left:
+        print(f"**Taken for texture** (readings of beta {current:g} and more that the growth or white-share test "
+              "leaves to the route before), given to BM3D with the spectrum read all the same: images, how many gained, "
+              "the largest gain and loss against the route before (dB)\n")
+        print("| set | noise | readings | gained | largest gain | largest loss |")
+        print("|---|---|---|---|---|---|")
+        for name in dict.fromkeys(r["set"] for r in left):
+            for noise in dict.fromkeys(r["noise"] for r in left if r["set"] == name):
+                d = [r["after"] - r["before"] for r in left if r["set"] == name and r["noise"] == noise]
+                print(f"| {name} | `{noise}` | {len(d)} | {sum(x > 0 for x in d)} | {max(d):+.2f} | {min(d):+.2f} |")
         print()
     print(f"**Readings below beta {current:g}** (correlated readings the rule leaves to the model), given to BM3D with "
           "the spectrum read all the same: images, how many gained, the largest gain and loss (dB)\n")
