@@ -1013,6 +1013,12 @@ def test_correlated_psd_calibration_runs_both_routes_and_scores_each_rule(tmp_pa
     write_image(tmp_path / "a.png", (40 + 3 * xx + yy).astype(np.uint8))
     seen = []
 
+    def noise_of(path, spec):  # the noisy image the script draws for image 0 of the folder
+        from noise2x.io import read_image
+        from noise2x.noise import parse_noise, protocol_noisy
+
+        return protocol_noisy(read_image(path), parse_noise(spec), index=0)
+
     def fake_denoise(noisy, noise=None, info=None):  # the route the forced constants pick; fake PSNR via the output
         on = (pretrained.CORRELATED_PSD_BETA if noise is None else pretrained.DECLARED_PSD_BETA) == 0
         seen.append((noise, on))
@@ -1036,10 +1042,33 @@ def test_correlated_psd_calibration_runs_both_routes_and_scores_each_rule(tmp_pa
     assert not white["psd"] and white["after"] == white["before"] and "declared_before" not in white
     assert cal._pick(row, 0.9, float("inf")) == row["after"] and cal._pick(row, 0.99, float("inf")) == row["before"]
     assert cal._consistency(row) == pytest.approx(2.0 / (20.0 * 0.05 ** 0.5))
+    # the growth (read on the image itself) and the white share (2 / 20 here) as the texture tests read them
+    assert row["growth"] == pytest.approx(cal._growth(noise_of(tmp_path / "a.png", row["noise"])), abs=1e-3)
+    row["growth"] = 1.05
+    textured = dict(row, image="b.png", growth=1.3)
+    assert cal._pick(textured, 0.9, float("inf")) == row["after"]  # beta alone: taken
+    assert cal._pick(textured, 0.9, float("inf"), 1.15) == row["before"]  # grows: texture
+    assert cal._pick(row, 0.9, float("inf"), 1.15, 0.05) == row["after"]
+    assert cal._pick(row, 0.9, float("inf"), 1.15, 0.2) == row["before"]  # white share 0.1 under 0.2
     cal.show([row, white], 0.9, 0.5)
     out = capsys.readouterr().out
     loss = row["before"] - row["after"]
-    assert "| 0.9 | inf | 0.000 |" in out and f"| inf | inf | {loss / 2:.3f} |" in out and "1 of 1 (0)" in out
+    assert "| 0.9 | inf | inf | 0 | 0.000 |" in out and f"| inf | inf | inf | 0 | {loss / 2:.3f} |" in out
+    assert "1 of 1 (0)" in out and "Taken for texture" not in out and "beta alone" not in out
+    cal.show([row, white, textured], 0.9, 0.5, 1.15, 0.06)  # the textured reading left out, and listed so
+    out = capsys.readouterr().out
+    assert "grows by at most 1.15" in out and "white share is at least 0.06" in out and "beta alone" in out
+    assert "1 of 2 (0)" in out and f"| g | `correlated:sigma=20,beta=1` | 1 | 1 | {-loss:+.2f} | {-loss:+.2f} |" in out
+    assert f"| 0.9 | inf | 1.15 | 0.06 | {loss / 3:.3f} |" in out
+    # --add-growth: earlier runs' rows get the growth read on their image and noise, drawn again
+    run = tmp_path / "run.json"
+    run.write_text(json.dumps({"rows": [{"set": tmp_path.name, "image": "a.png", "noise": "gaussian:sigma=5"}],
+                               "meta": {}}))
+    monkeypatch.setattr(cal, "DATA", tmp_path.parent)
+    assert cal.main(["--add-growth", str(run)]) == 0
+    added = json.loads(run.read_text())
+    assert added["rows"][0]["growth"] == cal._growth(noise_of(tmp_path / "a.png", "gaussian:sigma=5"))
+    assert "growth_added" in added["meta"]
     # the declared noise's thresholds: the row's beta (1) takes BM3D, above it (inf) the model: its loss
     low = dict(row, declared_beta=0.25, declared_after=row["declared_before"] - 1.5)  # the model better there
     cal.show([row, white, low], 0.9, 0.1)
