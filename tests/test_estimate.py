@@ -272,6 +272,9 @@ def test_correlation_input_errors():
         estimate.correlation(np.zeros((50, 50)), radius=0)
     with pytest.raises(InputError, match="too small"):
         estimate.correlation(np.zeros((20, 20)), radius=5)
+    for fraction in (0.0, -0.1, 1.5):
+        with pytest.raises(UsageError, match="fraction"):
+            estimate.correlation(np.zeros((50, 50)), fraction=fraction)
 
 
 def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:

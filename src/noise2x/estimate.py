@@ -523,6 +523,8 @@ def correlation(noisy, *, radius: int = 2, data_range: float = 255.0, mask=None,
     """
     if int(radius) != radius or radius < 1:
         raise UsageError(f"radius must be a whole number >= 1, got {radius!r}")
+    if not 0 < fraction <= 1:
+        raise UsageError(f"fraction must be in (0, 1], got {fraction!r}")
     k = int(radius)
     far = 2 * k + 1
     chans = _channels(noisy)
@@ -574,11 +576,11 @@ def correlation_growth(noisy, *, mask=None) -> float:
     """How much the correlated reading's marginal std (:func:`correlation_by_channel`) grows from the flattest 3% of
     the pixels to the flattest 30%: their ratio.
 
-    Stationary noise reads alike on both (on the calibration images, correlated noise of sigma 2-10, beta 0.9-1,
-    read on smooth and moderately textured images: 0.97-1.2), where image texture, which the flatter pixels hold
-    less of, makes the second reading the larger (textured images with weak or no noise, read as strongly
-    correlated: 1.3 and more; ``scripts/correlated_psd_calibration.py``, BENCHMARKS.md, "Correlated noise: BM3D
-    given its spectrum"). inf where the first reads no noise at all.
+    Stationary noise reads alike on both (on the calibration images, correlated noise of sigma 2-25, beta 1, where
+    BM3D given its spectrum gained: 0.95-1.13 on 82 of 83 readings), where image texture, which the flatter pixels
+    hold less of, makes the second reading the larger (the calibration images with white noise of sigma 0.3-2 read as
+    strongly correlated: 1.31 to 11.8; ``scripts/correlated_psd_calibration.py``, BENCHMARKS.md, "Texture read as
+    strongly correlated noise"). inf where the first reads no noise at all.
     """
     low, high = (correlation_by_channel(noisy, mask=mask, fraction=f)[0] for f in GROWTH_FRACTIONS)
     return high / low if low > 0 else float("inf")
