@@ -228,6 +228,12 @@ def test_bm3d_correlated_noise_through_its_psd(smooth64):
     assert np.isfinite(out).all() and psnr(smooth64, out[..., 0]) > psnr(smooth64, white) + 1.0
     with pytest.raises(UsageError, match="needs sigma"):
         bm3d(noisy, beta=0.5)
+    # beta with a declared noise of one level takes its sigma: the same spectrum as sigma and beta given
+    assert_same_bm3d(bm3d(noisy, beta=1.0, noise=parse_noise("gaussian:sigma=20")), spec)
+    assert_same_bm3d(bm3d(noisy, beta=1.0, noise=parse_noise("correlated:sigma=20,beta=0.3")), spec)
+    for spec_text in ("poisson:peak=10", "gaussian:sigma=5..10"):
+        with pytest.raises(UsageError, match="needs sigma"):
+            bm3d(noisy, beta=0.5, noise=parse_noise(spec_text))
     for bad in (1.5, -0.1, "x", float("nan")):
         with pytest.raises(UsageError, match="beta"):
             bm3d(noisy, sigma=20.0, beta=bad)

@@ -1125,8 +1125,8 @@ def test_readme_command_lines_parse():
 
 
 def test_bm3d_given_a_correlated_noise_says_so_and_checks_beta(tmp_path, capsys, gray_image):
-    """--method bm3d with a correlated noise spec (or sigma and beta) filters it through its spectrum, and the
-    progress line says so; a beta out of 0..1, or without sigma, is one error line."""
+    """--method bm3d with a correlated noise spec (or sigma and beta, the sigma given or declared) filters it through
+    its spectrum, and the progress line says so; a beta out of 0..1, or without a sigma, is one error line."""
     from noise2x.noise import correlated
 
     src = _png(tmp_path / "n.png", correlated(gray_image, sigma=20.0, beta=1.0, rng=0))
@@ -1146,7 +1146,14 @@ def test_bm3d_given_a_correlated_noise_says_so_and_checks_beta(tmp_path, capsys,
     code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--set", "beta=auto",
                         "--out", str(tmp_path / "e.png"))
     assert code == 0 and re.search(r"\(estimated\), read as white noise \(beta 0\.[0-3]\d\)", err), err
+    # beta with a declared noise of one level: its sigma (a correlated one's marginal sigma), the option's beta
+    for noise in ("gaussian:sigma=20", "correlated:sigma=20,beta=1"):
+        code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--noise", noise, "--set", "beta=0.5",
+                            "--out", str(tmp_path / "f.png"))
+        assert code == 0 and "sigma 20.00 (noise spec), correlated: beta 0.50" in err, (noise, err)
     for extra, says in ((["--set", "sigma=20", "--set", "beta=2"], "beta must lie in 0..1"),
-                        (["--set", "beta=0.5"], "needs sigma too, or beta=auto")):
+                        (["--set", "beta=0.5"], "needs sigma too (--set sigma=S, or a --noise of one Gaussian level)"),
+                        (["--noise", "poisson:peak=10", "--set", "beta=0.5"], "needs sigma too"),
+                        (["--noise", "gaussian:sigma=5..10", "--set", "beta=0.5"], "needs sigma too")):
         code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", *extra, "--out", str(tmp_path / "c.png"))
         assert code == 2 and says in _one_error_line(err) and not (tmp_path / "c.png").exists()

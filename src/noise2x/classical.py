@@ -245,13 +245,23 @@ def _with_noise_level(
                 beta = float(beta)
             except (TypeError, ValueError):
                 raise UsageError(f"method '{method}': option beta must be a number or auto, got {beta!r}") from None
+            radius, source = 2.0, "estimated" if sigma_read else "given"
+            if sigma is None and noise is not None and not noise.is_random_level:
+                # the level of a declared noise of one level: a white one's sigma, a correlated one's marginal sigma
+                # (and radius); the option's beta in place of the spec's
+                if getattr(noise, "name", None) == "correlated":
+                    sigma, radius = float(noise.params["sigma"]), float(noise.params["radius"])
+                else:
+                    sigma = getattr(noise, "gaussian_sigma", None)
+                source = "noise spec"
             if sigma is None:
-                raise UsageError(f"method '{method}': beta (the correlated fraction of the noise) needs sigma too, "
-                                 "or beta=auto to read both from the image")
-            level, radius = _positive("sigma", sigma, method=method), 2.0
+                raise UsageError(f"method '{method}': beta (the correlated fraction of the noise) needs sigma too "
+                                 "(--set sigma=S, or a --noise of one Gaussian level), or beta=auto to read both "
+                                 "from the image")
+            level = _positive("sigma", sigma, method=method)
             if not 0.0 <= beta <= 1.0:  # (NaN too)
                 raise UsageError(f"method '{method}': option beta must lie in 0..1, got {beta:g}")
-            record.update(sigma=level, beta=beta, sigma_source="estimated" if sigma_read else "given")
+            record.update(sigma=level, beta=beta, sigma_source=source)
         record["psd"] = f"correlated noise (sigma {level:.4g}, beta {beta:.3g}, radius {radius:g})"
         out = core(image, correlated_psd(level, beta, image.shape[:2], radius=int(radius)))
     elif sigma is not None:
@@ -381,7 +391,9 @@ def bm3d(
         estimate.
     beta : float or "auto", optional
         With ``sigma``: the noise is :func:`noise2x.noise.correlated` noise of marginal std ``sigma`` whose
-        fraction ``beta`` (0..1) of the variance is spatially correlated (radius 2). ``"auto"``: ``beta`` and,
+        fraction ``beta`` (0..1) of the variance is spatially correlated (radius 2); without it, the sigma of a
+        ``noise`` of one level (a Gaussian one's, a correlated one's marginal sigma and radius, its beta replaced
+        by this one). ``"auto"``: ``beta`` and,
         unless given, ``sigma`` read from the image as ``noise2x denoise`` without options reads them
         (:func:`noise2x.estimate.correlation_by_channel`); a ``beta`` of at most
         :data:`noise2x.pretrained.CORRELATED_BETA` counts as white noise (BM3D with the white sigma, given or
