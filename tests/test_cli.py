@@ -770,6 +770,21 @@ def test_info_reads_jpeg_signs_on_the_opaque_pixels_only(tmp_path, capsys):
     assert code == 0 and "as its decoder left it, finely quantised" in out, out
 
 
+def test_info_shows_the_correlated_reading_and_its_growth(tmp_path, capsys):
+    """noise2x info's noise line gives the correlated reading's sigma and, where the spectrum route read it, its
+    growth from the flattest pixels to the rest (the test that tells image texture from noise)."""
+    from noise2x.noise import correlated
+
+    yy, xx = np.mgrid[0:180, 0:190]
+    big = 128 + 60 * np.sin(xx / 25.0) * np.cos(yy / 35.0)
+    src = _png(tmp_path / "c.png", correlated(big, sigma=20.0, beta=1.0, rng=0))
+    code, out, _ = _run(capsys, "info", str(src))
+    line = next(x for x in out.splitlines() if x.startswith("noise: "))
+    growth = re.search(r"correlation growth ([\d.]+)", line)
+    assert code == 0 and re.search(r"correlated sigma (19|2\d)\.", line) and growth, out
+    assert 0.9 < float(growth.group(1)) < 1.15 and "BM3D given the noise's power spectrum" in out, out
+
+
 def test_info_names_the_photo_metadata_an_output_keeps(tmp_path, capsys):
     from PIL import ImageCms
 
