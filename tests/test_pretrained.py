@@ -471,6 +471,22 @@ def test_photo_texture_under_weak_noise_is_not_given_to_bm3d_with_its_spectrum(m
     assert psnr_8bit(photos[6], out) > noisy_psnr - 0.5 and psnr_8bit(photos[6], psd) < noisy_psnr - 15
 
 
+def test_growth_is_read_on_a_window_of_a_large_image(monkeypatch):
+    """The spectrum route's growth test reads a centre window of at most GROWTH_WINDOW on a side (the data's window
+    where a mask is given), not the whole image: its time grows with the image."""
+    from noise2x import estimate
+    from noise2x.noise import correlated
+
+    noisy = correlated(textured_image(n=256, seed=3), sigma=20, beta=1.0, rng=3)
+    monkeypatch.setattr(pretrained, "GROWTH_WINDOW", 160)
+    c = pretrained.choose(noisy)
+    assert c.facts["correlation_growth"] == round(estimate.correlation_growth(noisy[48:208, 48:208]), 3)
+    mask = np.zeros(noisy.shape, bool)
+    mask[:, 96:] = True  # the data on the right: the window over it
+    c = pretrained.choose(noisy, mask=mask)
+    assert c.facts["correlation_growth"] == round(estimate.correlation_growth(noisy[48:208, 96:]), 3)
+
+
 def test_strongly_correlated_noise_bm3d_given_its_spectrum_beats_the_model_route(monkeypatch):
     """The reason for the spectrum route: on BSD68 crops with correlated noise of sigma 25, beta 1, the white-noise
     model (the route before) leaves the noise next to as it was; BM3D given the spectrum read removes it."""
