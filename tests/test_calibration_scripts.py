@@ -1265,3 +1265,33 @@ def test_jpeg_blocks_check_reads_each_photo_as_it_is_and_as_jpeg(tmp_path, monke
     assert "| d | gaussian:sigma=10 | JPEG 75 |" in printed and "| 1 of 1 | 1 of 1 |" in printed
     assert f"| {jpg['rounding']:.2f} / {jpg['rounding']:.2f} / {jpg['rounding']:.2f} |" in printed
     assert script.main(["--datasets", "nothing", "--out", str(out)]) == 1
+
+
+def test_texture_reading_survey_counts_the_readings_the_tests_let_through(tmp_path, monkeypatch, capsys):
+    """texture_reading_survey: per white noise, the readings of beta >= 0.9 and those passing both texture tests (as
+    the package's constants say), the images that passed, and the model noise's white share."""
+    import numpy as np
+
+    from noise2x import estimate, pretrained
+    from noise2x.io import write_image
+
+    sur = _load("texture_reading_survey")
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        write_image(tmp_path / f"{i}.png", np.clip(120 + rng.normal(0, 30, (64, 64)), 0, 255).astype(np.uint8))
+    # every reading strong and passing: all 3 images listed; then none passing the growth test
+    monkeypatch.setattr(estimate, "correlation_by_channel", lambda y, **kw: (10.0, 0.95))
+    monkeypatch.setattr(estimate, "sigma", lambda y, **kw: 1.0)
+    monkeypatch.setattr(estimate, "correlation_growth", lambda y, **kw: 1.0)
+    assert sur.main(["--gray", str(tmp_path), "--images", "0-2", "--skip", "1", "--noises", "gaussian:sigma=1",
+                     "--correlated", ""]) == 0
+    out = capsys.readouterr().out
+    assert "2 images of" in out and "| `gaussian:sigma=1` | 2 of 2 | 2 | 10.00-10.00 |" in out
+    assert "images that passed (either noise): 0,2" in out and "white share of the model's noise" in out
+    monkeypatch.setattr(estimate, "correlation_growth", lambda y, **kw: pretrained.CORRELATED_PSD_GROWTH + 0.01)
+    assert sur.main(["--gray", str(tmp_path), "--images", "0-2", "--noises", "gaussian:sigma=1",
+                     "--correlated", "correlated:sigma=3,beta=1"]) == 0
+    out = capsys.readouterr().out
+    assert "| `gaussian:sigma=1` | 3 of 3 | 0 | – | – |" in out
+    assert "| `correlated:sigma=3,beta=1` | 3 of 3 | 0 | – |" in out
+    assert sur.main(["--gray", str(tmp_path / "missing")]) == 1

@@ -94,7 +94,7 @@ CORRELATED_PSD_MIN_SIDE = 128
 #: BENCHMARKS.md, "Texture read as strongly correlated noise"). inf: no such test.
 CORRELATED_PSD_GROWTH = 1.15
 #: ... and whose white sigma read (:func:`noise2x.estimate.sigma`, the noise's finest grain) is at least this share
-#: of the correlated reading's marginal sigma: noise of the correlation model (beta 1) keeps 0.084 at the finest
+#: of the correlated reading's marginal sigma: noise of the correlation model (beta 1) keeps about 0.08 at the finest
 #: scale, smooth texture read as correlated less (a BSD68 photo whose growth passed: 0.055). On the calibration
 #: images it changes nothing beside the growth test at 1.15, and costs nothing (at growth 1.2-1.3 it gained
 #: 0.013 dB per image). 0: no such test.
