@@ -483,6 +483,17 @@ def _data_window(valid: np.ndarray, wh: int, ww: int, step: int | None = None) -
     return top, left
 
 
+def _window(img: np.ndarray, valid: np.ndarray | None, side: int
+            ) -> tuple[np.ndarray, np.ndarray | None, tuple[int, int]]:
+    """The window of at most ``side`` pixels a side that a reading takes of ``img`` and its mask ``valid`` (None: every
+    pixel holds data): centred, or under a mask about the image data (:func:`_data_window`); with its (top, left)."""
+    h, w = img.shape[:2]
+    wh, ww = min(h, side), min(w, side)
+    top, left = ((h - wh) // 2, (w - ww) // 2) if valid is None else _data_window(valid, wh, ww)
+    rows, cols = slice(top, top + wh), slice(left, left + ww)
+    return img[rows, cols], None if valid is None else valid[rows, cols], (top, left)
+
+
 def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: Any = None) -> Choice:
     """Pick a shipped model or a zero-shot method for ``image`` ((H,W) or (H,W,C) float, its own units).
 
@@ -601,13 +612,9 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         wh, ww = min(h, ESTIMATE_WINDOW), min(w, ESTIMATE_WINDOW)
         valid = estimate.data_mask(mask, img.shape)  # None where every pixel holds data
         if (wh, ww) != (h, w):
-            top, left = (h - wh) // 2, (w - ww) // 2
-            where = "centre"
-            if valid is not None:  # the window about the middle of the image data, or where most data lie
-                top, left = _data_window(valid, wh, ww)
-                where = f"rows {top}.., columns {left}.."
-            img = img[top: top + wh, left: left + ww]
-            valid = None if valid is None else valid[top: top + wh, left: left + ww]
+            centred = valid is None  # (under a mask: about the middle of the image data, or where most data lie)
+            img, valid, (top, left) = _window(img, valid, ESTIMATE_WINDOW)
+            where = "centre" if centred else f"rows {top}.., columns {left}.."
             facts["estimated_on"] = f"{where} {wh}x{ww}"
         img = (img - offset) * scale
         if valid is not None and valid.all():
@@ -642,13 +649,8 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             texture = (f"its finest grain (white sigma {sigma:.3g}) is {sigma / corr_sigma:.3f} of its sigma, under "
                        f"{CORRELATED_PSD_WHITE_SHARE:g}")
         elif strongly_correlated and np.isfinite(CORRELATED_PSD_GROWTH):
-            gh, gw = min(img.shape[0], GROWTH_WINDOW), min(img.shape[1], GROWTH_WINDOW)
-            if valid is None:
-                top, left = (img.shape[0] - gh) // 2, (img.shape[1] - gw) // 2
-            else:
-                top, left = _data_window(valid, gh, gw)
-            window = (slice(top, top + gh), slice(left, left + gw))
-            growth = estimate.correlation_growth(img[window], mask=None if valid is None else valid[window])
+            part, part_valid, _ = _window(img, valid, GROWTH_WINDOW)
+            growth = estimate.correlation_growth(part, mask=part_valid)
             facts["correlation_growth"] = round(growth, 3)
             if growth > CORRELATED_PSD_GROWTH:
                 texture = (f"its sigma grows {growth:.3g} times from the flattest 3% of the pixels to 30%, over "
