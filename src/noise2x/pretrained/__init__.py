@@ -141,6 +141,13 @@ WEAK_SIGMA = 5.0
 WEAK_MAX_PIXELS = 2_000_000
 #: The least sigma BM3D is given there (8-bit units).
 WEAK_SIGMA_FLOOR = 0.1
+#: An estimated noise read as signal-dependent (the Poisson route) whose std at the image's mean level
+#: (``sqrt(a * mean + b)`` of the Poisson-Gaussian fit, 8-bit units) is below this goes to BM3D with the
+#: estimated white sigma, as weak white noise does (on images up to WEAK_MAX_PIXELS): at such levels the fit
+#: can read a photo's texture as shot noise, and the Anscombe route took that texture for noise (BSD68 test008
+#: with white sigma 0.3 read peak 4500: 8.7 dB below the noisy input) (``scripts/weak_poisson_calibration.py``;
+#: BENCHMARKS.md, "Weak noise read as signal-dependent"). 0 turns the rule off.
+WEAK_POISSON_SIGMA = 0.0
 #: An image counts as having gone through JPEG compression where :func:`noise2x.estimate.jpeg_blocks` reads an
 #: excess of at least this (noisy images never compressed read 0.03 at most, JPEGs with Gaussian noise 0.11 and
 #: more: ``scripts/jpeg_blocks_check.py``, BENCHMARKS.md, "Noisy JPEGs"). JPEG removes the fine grain of noise
@@ -518,6 +525,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
     # BENCHMARKS.md, "A weak-noise model")
     narrow_level: float | None = None
     white = False  # white Gaussian noise, given or estimated (a correlated reading too): WEAK_SIGMA applies
+    weak_poisson = ""  # an estimated signal-dependent reading weaker than WEAK_POISSON_SIGMA: why BM3D takes it
     if noise is not None:
         kind = noise.name
         if kind == "gaussian" and noise.gaussian_sigma is not None:
@@ -678,7 +686,12 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         if poisson:
             kind, level = "poisson", 255.0 / a
             facts["peak"] = round(level, 2)
+            std_mean = float(np.sqrt(max(a * mean_level + max(b, 0.0), 0.0)))
+            facts["std_at_mean"] = round(std_mean, 3)
             source = f"signal-dependent noise, estimated peak {level:.3g}"
+            if std_mean < WEAK_POISSON_SIGMA:
+                weak_poisson = (f"weak (std {std_mean:.3g} at the mean level, below {WEAK_POISSON_SIGMA:g}; white sigma "
+                                f"{sigma:.3g})")
         else:
             kind, level, white = "gaussian", sigma, True
             small_note = " (the image is too small to test for signal-dependent noise)" if small else ""
@@ -716,6 +729,17 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             return Choice(None, "bm3d", f"{source}, weak (below sigma {WEAK_SIGMA:g}): BM3D with {what}, not a "
                                         f"shipped model (blind to the level, they took fine texture for noise "
                                         f"there)", scale, facts, offset, source, {"sigma": told / scale})
+        source += (f"; weak noise, where BM3D does better, but it would take long on {pixels / 1e6:.3g} MP "
+                   f"(--method bm3d to run it)")
+    if weak_poisson:
+        # at such levels the Poisson fit can read a photo's texture as shot noise (its brightness dependence), and
+        # the Anscombe route took that texture for noise: BM3D with the white sigma read, as for weak white noise
+        if pixels <= WEAK_MAX_PIXELS:
+            told = max(sigma, WEAK_SIGMA_FLOOR)
+            what = "that white sigma" if told == sigma else f"sigma {told:g}, the least it takes"
+            return Choice(None, "bm3d", f"{source}, {weak_poisson}: BM3D with {what}, not the Poisson route (at such "
+                                        f"levels the fit can read a photo's texture as shot noise)", scale, facts,
+                          offset, source, {"sigma": told / scale})
         source += (f"; weak noise, where BM3D does better, but it would take long on {pixels / 1e6:.3g} MP "
                    f"(--method bm3d to run it)")
     if kind == "poisson":

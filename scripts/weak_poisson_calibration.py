@@ -1,0 +1,157 @@
+#!/usr/bin/env python
+"""No options given, a weak noise read as signal-dependent: the Poisson route or BM3D (``WEAK_POISSON_SIGMA``)?
+
+White Gaussian noise weaker than ``noise2x.pretrained.WEAK_SIGMA`` goes to BM3D, not to a shipped model (blind
+to the level, the models take fine texture for noise there). A noise whose estimated Poisson-Gaussian fit
+counts as signal-dependent took the Poisson route whatever its level: the Anscombe transform and a white-noise
+model for weak noise. On some photos with very weak white noise the fit reads the texture's brightness
+dependence as shot noise (BSD68 test008 at white sigma 0.3: peak about 4500, 8.7 dB below the noisy input).
+This script runs the package end to end with the weak-Poisson rule off (``WEAK_POISSON_SIGMA = 0``: the
+Poisson route) and, on the images read as signal-dependent, two BM3D routes:
+
+* ``bm3d_white``: BM3D with the estimated white sigma (``noise2x.estimate.sigma``), as for weak white noise;
+* ``bm3d_gat``: the generalised Anscombe transform with the estimated gain and read noise, BM3D at sigma 1,
+  the exact unbiased inverse (``noise2x.classical.bm3d`` given that Poisson-Gaussian noise).
+
+It records each reading's noise std at the image's mean level (``sqrt(a * mean + max(b, 0))``, 8-bit units),
+and so gives, for any threshold on it, what either rule would score. Noise per PROTOCOL.md (image ``i`` of
+the sorted folder, ``rng = i``). Calibration images only: train400 (gray) and CBSD68 photos 60-67 (colour;
+the tables use the first 24). Usage (the run behind BENCHMARKS.md, "Weak noise read as signal-dependent")::
+
+    python scripts/weak_poisson_calibration.py --out benchmarks/weak_poisson_calibration.json
+    python scripts/weak_poisson_calibration.py --show FILE [MORE.json...]   # rows pooled
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pg_route_calibration import (add_image_set_args, add_run_args, denoise_forced, image_sets,  # the same image
+                                  noisy_images, record)  # sets, options, run record and forced constants
+
+NOISES = ("gaussian:sigma=0.3;gaussian:sigma=0.5;gaussian:sigma=1;gaussian:sigma=2;gaussian:sigma=3;"
+          "poisson:peak=300;poisson:peak=1000;poisson:peak=3000;poisson:peak=10000;"
+          "poisson_gaussian:peak=1000,sigma=1")
+THRESHOLDS = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, float("inf"))
+VARIANTS = ("bm3d_white", "bm3d_gat")
+
+
+def std_at_mean(a: float, b: float, mean: float) -> float:
+    """The noise std a Poisson-Gaussian reading (variance ``a * x + b``) gives at the level ``mean``."""
+    return float(np.sqrt(max(a * mean + max(b, 0.0), 0.0)))
+
+
+def gat_noise(a: float, b: float) -> Any:
+    """The Poisson(-Gaussian) noise spec of a reading, for ``noise2x.classical.bm3d``'s Anscombe route."""
+    from noise2x.noise import parse_noise
+
+    peak = 255.0 / a
+    read = float(np.sqrt(max(b, 0.0)))
+    return parse_noise(f"poisson_gaussian:peak={peak:.8g},sigma={read:.8g}" if read > 0 else f"poisson:peak={peak:.8g}")
+
+
+def measure(sets: list[tuple[str, Path, list[int]]], noises: list[str]) -> list[dict[str, Any]]:
+    from noise2x import classical
+    from noise2x.metrics import psnr
+
+    rows = []
+    for name, path, text, clean, noisy in noisy_images(sets, noises):
+        route, info, sec = denoise_forced(noisy, {"WEAK_POISSON_SIGMA": 0.0})
+        a, b = float(info.get("estimated_poisson_a", 0.0)), float(info.get("estimated_poisson_b", 0.0))
+        sigma = float(info.get("estimated_sigma", 0.0))
+        row = {"set": name, "image": path.name, "channels": 1 if noisy.ndim == 2 else noisy.shape[2],
+               "noise": text, "noisy": round(psnr(clean, noisy), 3), "route": round(psnr(clean, route), 3),
+               "auto": info.get("auto"), "method": info.get("method"), "sigma": sigma, "poisson_a": a,
+               "poisson_b": b, "mean": round(float(np.mean(noisy)), 3),
+               "std_at_mean": round(std_at_mean(a, b, float(np.mean(noisy))), 4),
+               "read_poisson": "estimated_peak" in info, "seconds_route": round(sec, 3)}
+        if row["read_poisson"]:
+            t0 = time.perf_counter()
+            white = classical.bm3d(noisy, sigma=max(sigma, 0.1))
+            t1 = time.perf_counter()
+            gat = classical.bm3d(noisy, noise=gat_noise(a, b))
+            t2 = time.perf_counter()
+            row.update({"bm3d_white": round(psnr(clean, white), 3), "bm3d_gat": round(psnr(clean, gat), 3),
+                        "seconds_bm3d_white": round(t1 - t0, 3), "seconds_bm3d_gat": round(t2 - t1, 3)})
+        rows.append(row)
+        print(json.dumps({k: v for k, v in row.items() if k != "auto"}), file=sys.stderr, flush=True)
+    return rows
+
+
+def pick(r: dict[str, Any], t: float, variant: str) -> float:
+    """What the rule (``variant`` where the reading is signal-dependent and its std at the mean below ``t``) scores."""
+    return r[variant] if r["read_poisson"] and r["std_at_mean"] < t else r["route"]
+
+
+def show(rows: list[dict[str, Any]], current: float) -> None:
+    print(f"Current threshold: the std at the mean level below {current:g}\n")
+    for name in dict.fromkeys(r["set"] for r in rows):
+        sub = [r for r in rows if r["set"] == name]
+        print(f"**{name}** ({len({r['image'] for r in sub})} images; mean PSNR in dB; std at the mean level: median "
+              f"over the images read as signal-dependent; seconds: mean per image read so)\n")
+        print("| noise | noisy | Poisson route (rule off) | read as signal-dependent | std at mean | on those: route | "
+              "BM3D white sigma | BM3D after the transform | rule, BM3D white (taken) | seconds route / BM3D |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for noise in dict.fromkeys(r["noise"] for r in sub):
+            rs = [r for r in sub if r["noise"] == noise]
+            ps = [r for r in rs if r["read_poisson"]]
+            taken = sum(r["std_at_mean"] < current for r in ps)
+            cells = ([f"{np.median([r['std_at_mean'] for r in ps]):.2f}"]
+                     + [f"{np.mean([r[k] for r in ps]):.2f}" for k in ("route", *VARIANTS)]) if ps else ["–"] * 4
+            secs = (f"{np.mean([r['seconds_route'] for r in ps]):.2f} / {np.mean([r['seconds_bm3d_white'] for r in ps]):.2f}"
+                    if ps else "–")
+            print(f"| `{noise}` | {np.mean([r['noisy'] for r in rs]):.2f} | {np.mean([r['route'] for r in rs]):.2f} | "
+                  f"{len(ps)} of {len(rs)} | " + " | ".join(cells)
+                  + f" | {np.mean([pick(r, current, 'bm3d_white') for r in rs]):.2f} ({taken}) | {secs} |")
+        print()
+    ps = [r for r in rows if r["read_poisson"]]
+    if not ps:
+        print("No image read as signal-dependent: nothing to score.")
+        return
+    sets = list(dict.fromkeys(r["set"] for r in rows))
+    for variant in VARIANTS:
+        print(f"**Threshold, {variant}** (it where the reading is signal-dependent and its std at the mean level below "
+              f"the threshold, else the Poisson route): mean loss against the better of the two per image (dB) over "
+              f"the images read as signal-dependent, by set and pooled; worst single image; images taking BM3D\n")
+        print("| threshold | " + " | ".join(sets) + " | pooled mean | pooled worst | BM3D on |")
+        print("|---" * (len(sets) + 4) + "|")
+        for t in THRESHOLDS:
+            loss: dict[str, list[float]] = {k: [] for k in sets}
+            for r in ps:
+                loss[r["set"]].append(pick(r, t, variant) - max(r["route"], r[variant]))
+            pooled = np.array([v for k in sets for v in loss[k]])
+            n_b = sum(r["std_at_mean"] < t for r in ps)
+            print(f"| {t:g} | " + " | ".join(f"{np.mean(loss[k]):.3f}" if loss[k] else "–" for k in sets)
+                  + f" | {pooled.mean():.3f} | {pooled.min():.2f} | {n_b} of {len(ps)} |")
+        print()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_image_set_args(p)
+    add_run_args(p, NOISES)
+    args = p.parse_args(argv)
+    from noise2x import pretrained
+
+    if args.show:
+        show([r for f in args.show for r in json.loads(f.read_text())["rows"]], pretrained.WEAK_POISSON_SIGMA)
+        return 0
+    sets = image_sets(args, "weak_poisson_calibration")
+    if sets is None:
+        return 1
+    t0 = time.time()
+    rows = measure(sets, [n for n in args.noises.split(";") if n])
+    record(rows, t0, "weak_poisson_calibration", argv, args.out, {"weak_poisson_sigma": pretrained.WEAK_POISSON_SIGMA})
+    show(rows, pretrained.WEAK_POISSON_SIGMA)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
