@@ -41,11 +41,19 @@ NOISES = ("gaussian:sigma=0.3;gaussian:sigma=0.5;gaussian:sigma=1;gaussian:sigma
           "poisson_gaussian:peak=1000,sigma=1")
 THRESHOLDS = (0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, float("inf"))
 VARIANTS = ("bm3d_white", "bm3d_gat")
+ZERO_LEVELS = (-float("inf"), 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, float("inf"))
 
 
 def std_at_mean(a: float, b: float, mean: float) -> float:
     """The noise std a Poisson-Gaussian reading (variance ``a * x + b``) gives at the level ``mean``."""
     return float(np.sqrt(max(a * mean + max(b, 0.0), 0.0)))
+
+
+def zero_level(a: float, b: float, mean: float) -> float:
+    """Where the reading's variance line ``a * x + b`` reaches 0, as a fraction of the level ``mean``: about 0 or
+    below (``b >= 0``: read noise) for a sensor's noise; well above it where the fit read texture that grows with
+    the brightness."""
+    return float(-b / (a * mean)) if a > 0 and mean > 0 else float("-inf")
 
 
 def gat_noise(a: float, b: float) -> Any:
@@ -71,6 +79,7 @@ def measure(sets: list[tuple[str, Path, list[int]]], noises: list[str]) -> list[
                "auto": info.get("auto"), "method": info.get("method"), "sigma": sigma, "poisson_a": a,
                "poisson_b": b, "mean": round(float(np.mean(noisy)), 3),
                "std_at_mean": round(std_at_mean(a, b, float(np.mean(noisy))), 4),
+               "zero_level": round(zero_level(a, b, float(np.mean(noisy))), 4),
                "read_poisson": "estimated_peak" in info, "seconds_route": round(sec, 3)}
         if row["read_poisson"]:
             t0 = time.perf_counter()
@@ -90,26 +99,29 @@ def pick(r: dict[str, Any], t: float, variant: str) -> float:
     return r[variant] if r["read_poisson"] and r["std_at_mean"] < t else r["route"]
 
 
-def show(rows: list[dict[str, Any]], current: float) -> None:
-    print(f"Current threshold: the std at the mean level below {current:g}\n")
+def show(rows: list[dict[str, Any]], current: float, zero: float) -> None:
+    print(f"Current rule: the std at the mean level below {current:g}: BM3D with the white sigma where the zero level "
+          f"is above {zero:g}, else after the transform\n")
     for name in dict.fromkeys(r["set"] for r in rows):
         sub = [r for r in rows if r["set"] == name]
         print(f"**{name}** ({len({r['image'] for r in sub})} images; mean PSNR in dB; std at the mean level: median "
               f"over the images read as signal-dependent; seconds: mean per image read so)\n")
         print("| noise | noisy | Poisson route (rule off) | read as signal-dependent | std at mean | on those: route | "
-              "BM3D white sigma | BM3D after the transform | rule, BM3D white (taken) | seconds route / BM3D |")
+              "BM3D white sigma | BM3D after the transform | current rule (white / transform) | seconds route / BM3D |")
         print("|---|---|---|---|---|---|---|---|---|---|")
         for noise in dict.fromkeys(r["noise"] for r in sub):
             rs = [r for r in sub if r["noise"] == noise]
             ps = [r for r in rs if r["read_poisson"]]
-            taken = sum(r["std_at_mean"] < current for r in ps)
+            weak = [r for r in ps if r["std_at_mean"] < current]
+            n_white = sum(zero_level(r["poisson_a"], r["poisson_b"], r["mean"]) > zero for r in weak)
             cells = ([f"{np.median([r['std_at_mean'] for r in ps]):.2f}"]
                      + [f"{np.mean([r[k] for r in ps]):.2f}" for k in ("route", *VARIANTS)]) if ps else ["–"] * 4
             secs = (f"{np.mean([r['seconds_route'] for r in ps]):.2f} / {np.mean([r['seconds_bm3d_white'] for r in ps]):.2f}"
                     if ps else "–")
             print(f"| `{noise}` | {np.mean([r['noisy'] for r in rs]):.2f} | {np.mean([r['route'] for r in rs]):.2f} | "
                   f"{len(ps)} of {len(rs)} | " + " | ".join(cells)
-                  + f" | {np.mean([pick(r, current, 'bm3d_white') for r in rs]):.2f} ({taken}) | {secs} |")
+                  + f" | {np.mean([pick_split(r, current, zero, True) for r in rs]):.2f} ({n_white} / "
+                  f"{len(weak) - n_white}) | {secs} |")
         print()
     ps = [r for r in rows if r["read_poisson"]]
     if not ps:
@@ -131,6 +143,38 @@ def show(rows: list[dict[str, Any]], current: float) -> None:
             print(f"| {t:g} | " + " | ".join(f"{np.mean(loss[k]):.3f}" if loss[k] else "–" for k in sets)
                   + f" | {pooled.mean():.3f} | {pooled.min():.2f} | {n_b} of {len(ps)} |")
         print()
+    show_split(ps)
+
+
+def pick_split(r: dict[str, Any], t: float, z: float, else_gat: bool) -> float:
+    """The two-sign rule: where the reading is signal-dependent and its std at the mean level below ``t``, BM3D at
+    the white sigma if its zero level is above ``z``, else (``else_gat``) BM3D after the transform or the route."""
+    if not (r["read_poisson"] and r["std_at_mean"] < t):
+        return r["route"]
+    if zero_level(r["poisson_a"], r["poisson_b"], r["mean"]) > z:
+        return r["bm3d_white"]
+    return r["bm3d_gat"] if else_gat else r["route"]
+
+
+def show_split(ps: list[dict[str, Any]]) -> None:
+    """Per threshold on the std at the mean (rows) and on the zero level (columns): mean loss against the best of
+    the three routes per image over the images read as signal-dependent, and the worst image."""
+    for else_gat in (False, True):
+        what = "BM3D after the transform" if else_gat else "the Poisson route"
+        print(f"**Two signs** (std at the mean level below the row's threshold: BM3D at the white sigma where the "
+              f"variance line's zero level is above the column's fraction of the mean level, else {what}): mean loss "
+              f"against the best of the three routes per image (dB) / worst image, over the {len(ps)} images read as "
+              f"signal-dependent\n")
+        print("| std below \\ zero level above | " + " | ".join(f"{z:g}" for z in ZERO_LEVELS) + " |")
+        print("|---" * (len(ZERO_LEVELS) + 1) + "|")
+        for t in THRESHOLDS[1:]:
+            cells = []
+            for z in ZERO_LEVELS:
+                loss = np.array([pick_split(r, t, z, else_gat) - max(r["route"], *(r[k] for k in VARIANTS))
+                                 for r in ps])
+                cells.append(f"{loss.mean():.3f} / {loss.min():.2f}")
+            print(f"| {t:g} | " + " | ".join(cells) + " |")
+        print()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,15 +185,17 @@ def main(argv: list[str] | None = None) -> int:
     from noise2x import pretrained
 
     if args.show:
-        show([r for f in args.show for r in json.loads(f.read_text())["rows"]], pretrained.WEAK_POISSON_SIGMA)
+        show([r for f in args.show for r in json.loads(f.read_text())["rows"]], pretrained.WEAK_POISSON_SIGMA,
+             pretrained.POISSON_ZERO_LEVEL)
         return 0
     sets = image_sets(args, "weak_poisson_calibration")
     if sets is None:
         return 1
     t0 = time.time()
     rows = measure(sets, [n for n in args.noises.split(";") if n])
-    record(rows, t0, "weak_poisson_calibration", argv, args.out, {"weak_poisson_sigma": pretrained.WEAK_POISSON_SIGMA})
-    show(rows, pretrained.WEAK_POISSON_SIGMA)
+    record(rows, t0, "weak_poisson_calibration", argv, args.out, {"weak_poisson_sigma": pretrained.WEAK_POISSON_SIGMA,
+                                                                   "poisson_zero_level": pretrained.POISSON_ZERO_LEVEL})
+    show(rows, pretrained.WEAK_POISSON_SIGMA, pretrained.POISSON_ZERO_LEVEL)
     return 0
 
 

@@ -1295,3 +1295,37 @@ def test_texture_reading_survey_counts_the_readings_the_tests_let_through(tmp_pa
     assert "| `gaussian:sigma=1` | 3 of 3 | 0 | – | – |" in out
     assert "| `correlated:sigma=3,beta=1` | 3 of 3 | 0 | – |" in out
     assert sur.main(["--gray", str(tmp_path / "missing")]) == 1
+
+
+def test_weak_poisson_runs_the_poisson_route_and_both_bm3d_routes_on_signal_dependent_readings(tmp_path, capsys):
+    """weak_poisson_calibration: the package with the weak-Poisson rule off (restored after), and on an image read
+    as signal-dependent BM3D at the white sigma read and after the transform of the reading; each threshold's
+    loss against the better route per image."""
+    import numpy as np
+
+    from noise2x import classical, pretrained
+    from noise2x.io import write_image
+
+    cal = _load("weak_poisson_calibration")
+    assert classical._vst_params_of(cal.gat_noise(0.25, 4.0)) == pytest.approx((0.25, 2.0))
+    assert classical._vst_params_of(cal.gat_noise(0.25, -1.0)) == pytest.approx((0.25, 0.0))
+    assert cal.std_at_mean(0.25, 4.0, 100.0) == pytest.approx(np.sqrt(29.0))
+    assert cal.std_at_mean(0.25, -4.0, 100.0) == pytest.approx(5.0)  # (a negative read noise counts as 0)
+    yy, xx = np.mgrid[0:128, 0:128]
+    write_image(tmp_path / "a.png", (90 + 60 * (xx > 64) + 40 * ((yy - 40) ** 2 + (xx - 40) ** 2 < 400)
+                                     + 0.2 * yy).astype(np.uint8))
+    kept = pretrained.WEAK_POISSON_SIGMA
+    rows = cal.measure([("g", tmp_path, [0])], ["poisson:peak=3000", "gaussian:sigma=20"])
+    assert pretrained.WEAK_POISSON_SIGMA == kept
+    weak, white = rows
+    assert weak["read_poisson"] and weak["method"].startswith("model") and not white["read_poisson"], rows
+    assert weak["std_at_mean"] == pytest.approx(cal.std_at_mean(weak["poisson_a"], weak["poisson_b"], weak["mean"]),
+                                                rel=1e-3)
+    assert 2 < weak["std_at_mean"] < 5 and all(k in weak for k in cal.VARIANTS) and "bm3d_white" not in white
+    assert cal.pick(weak, 5.0, "bm3d_gat") == weak["bm3d_gat"] and cal.pick(weak, 2.0, "bm3d_gat") == weak["route"]
+    assert cal.pick(white, float("inf"), "bm3d_white") == white["route"]  # read white: the rule leaves it
+    cal.show(rows, 5.0, 0.2)
+    out = capsys.readouterr().out
+    loss = weak["bm3d_white"] - max(weak["route"], weak["bm3d_white"])
+    assert "**Threshold, bm3d_white**" in out and f"| 5 | {loss:.3f} | {loss:.3f} |" in out
+    assert "| `poisson:peak=3000` |" in out and "| 1 of 1 |" in out

@@ -116,6 +116,27 @@ def test_bm3d_poisson_uses_anscombe(smooth64):
     assert psnr(smooth64, out) > psnr(smooth64, noisy) + 5.0
 
 
+def test_bm3d_gain_is_the_poisson_gaussian_noise_of_that_gain_and_read_sigma(smooth64):
+    """``gain`` (with ``sigma`` the read noise): the generalised Anscombe transform of that noise, as a declared
+    Poisson-Gaussian noise spec gives it; bad values and ``beta`` beside it are one clear error."""
+    spec = parse_noise("poisson_gaussian:peak=20,sigma=3")
+    noisy = spec.apply(smooth64, rng=0)
+    info: dict = {}
+    out = bm3d(noisy, gain=255 / 20, sigma=3, info=info)
+    same = bm3d(noisy, noise=spec)  # (the bm3d package's threads sum in varying order: not to the last bit)
+    assert np.abs(out - same).max() < 0.5 and np.abs(out - same).mean() < 0.01
+    assert info == {"sigma": 1.0, "sigma_source": "given", "transform": "generalised anscombe (gain=12.75, sigma=3)"}
+    assert psnr(smooth64, out) > psnr(smooth64, noisy) + 5.0
+    assert np.abs(out - bm3d(noisy, gain=255 / 20)).mean() > 0.1  # the read noise counts
+    shot = parse_noise("poisson:peak=10").apply(smooth64, rng=0)
+    assert np.abs(bm3d(shot, gain=25.5, sigma="0") - bm3d(shot, noise=parse_noise("poisson:peak=10"))).mean() < 0.01
+    for bad, match in (({"gain": "x"}, "gain must be a number"), ({"gain": 0}, "gain must be a positive number"),
+                       ({"gain": 1, "sigma": -2}, "sigma must be a positive number"),
+                       ({"gain": 1, "sigma": 2, "beta": 0.5}, "gain .* and beta .* cannot be combined")):
+        with pytest.raises(UsageError, match=match):
+            bm3d(noisy, **bad)
+
+
 def test_anscombe_forward_values():
     x = np.array([0.0, 1.0, 10.0])
     np.testing.assert_allclose(anscombe(x), 2 * np.sqrt(x + 3 / 8))
@@ -146,7 +167,7 @@ def test_generalised_anscombe_poisson_gaussian():
 
 
 def test_unknown_and_bad_options(noisy64):
-    with pytest.raises(UsageError, match="no option strength.*valid options: sigma, beta, profile"):
+    with pytest.raises(UsageError, match="no option strength.*valid options: sigma, beta, gain, profile"):
         bm3d(noisy64, strength=3)
     with pytest.raises(UsageError, match="profile"):
         bm3d(noisy64, sigma=25, profile="fancy")

@@ -726,6 +726,79 @@ def test_very_weak_noise_with_no_options_is_not_made_worse():
         assert psnr_8bit(clean, out) > psnr_8bit(clean, noisy) + 0.3
 
 
+def test_weak_noise_read_as_signal_dependent_goes_to_bm3d_after_the_transform_of_the_reading(shipped, monkeypatch):
+    assert pretrained.WEAK_POISSON_SIGMA > 3.5
+    clean = _photo()
+    noisy = np.random.default_rng(0).poisson(clean * 3000 / 255) * 255 / 3000  # std about 3.4 at the mean level
+    c = pretrained.choose(noisy)
+    assert c.model is None and c.method == "bm3d", c.reason
+    assert c.facts["peak"] > 2000 and 3 < c.facts["std_at_mean"] < pretrained.WEAK_POISSON_SIGMA, c.facts
+    assert c.facts["zero_level"] < pretrained.POISSON_ZERO_LEVEL, c.facts
+    a, b = c.facts["poisson_a"], c.facts["poisson_b"]
+    assert c.options["gain"] == pytest.approx(a, rel=1e-3) and 255 / c.options["gain"] == pytest.approx(
+        c.facts["peak"], rel=1e-3), (c.options, c.facts)
+    assert c.options.get("sigma", 0.0) == pytest.approx(np.sqrt(max(b, 0.0)), abs=2e-3), (c.options, c.facts)
+    assert (f"signal-dependent noise, estimated peak {c.facts['peak']:.3g}, weak (std {c.facts['std_at_mean']:.3g} "
+            f"at the mean level, below {pretrained.WEAK_POISSON_SIGMA:g}): BM3D after the") in c.reason, c.reason
+    assert c.reason.endswith("Anscombe transform of that reading, not a shipped model (blind to the level, they "
+                             "took fine texture for noise there)"), c.reason
+    info = {}  # the API hands BM3D the choice's gain and read noise
+    out = api.denoise(noisy, info=info)
+    assert info["method"] == "bm3d" and info["transform"].startswith(("anscombe (gain=", "generalised anscombe")), info
+    from noise2x import classical
+
+    assert np.abs(out - classical.bm3d(noisy, **c.options)).mean() < 0.01  # (BM3D's threads: not to the last bit)
+    c01 = pretrained.choose(noisy / 255.0)  # in [0, 1]: gain and read noise in the image's units
+    assert c01.method == "bm3d" and c01.options["gain"] * 255 == pytest.approx(c.options["gain"], rel=1e-6)
+    assert c01.options.get("sigma", 0.0) * 255 == pytest.approx(c.options.get("sigma", 0.0), abs=1e-6)
+    stronger = np.random.default_rng(0).poisson(clean * 300 / 255) * 255 / 300  # std about 11: the Poisson route
+    c = pretrained.choose(stronger)
+    assert c.model is not None and c.facts["std_at_mean"] > pretrained.WEAK_POISSON_SIGMA, c.reason
+    assert pretrained.choose(noisy, noise=parse_noise("poisson:peak=3000")).model is not None  # declared: its route
+    monkeypatch.setattr(pretrained, "WEAK_MAX_PIXELS", clean.size - 1)  # too large for BM3D's time: the model
+    c = pretrained.choose(noisy)
+    assert c.model is not None and "BM3D does better, but it would take long on 0.0164 MP" in c.reason, c.reason
+    monkeypatch.undo()
+    monkeypatch.setattr(pretrained, "WEAK_POISSON_SIGMA", 0.0)  # the rule off: the Poisson route
+    assert pretrained.choose(noisy).model is not None
+
+
+def test_texture_read_as_weak_shot_noise_goes_to_bm3d_with_the_white_sigma(shipped, monkeypatch):
+    """Fine texture whose contrast grows with the brightness, under weak white noise, reads as weak shot noise whose
+    variance line reaches 0 well above black: BM3D with the white sigma read, not the transform of the reading."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:128, 0:128]
+    clean = (40 + 180 * xx / 127) * (1 + 0.01 * rng.normal(0, 1, (128, 128)))
+    noisy = clean + rng.normal(0, 0.5, clean.shape)
+    c = pretrained.choose(noisy)
+    assert c.method == "bm3d" and c.facts["std_at_mean"] < pretrained.WEAK_POISSON_SIGMA, c.reason
+    assert c.facts["zero_level"] > pretrained.POISSON_ZERO_LEVEL and c.facts["poisson_b"] < 0, c.facts
+    assert c.options == {"sigma": pytest.approx(c.facts["sigma"], abs=1e-3)} and c.facts["sigma"] < 1, c.options
+    assert (f"its variance line reaching 0 at {c.facts['zero_level']:.2f} of the mean level (over "
+            f"{pretrained.POISSON_ZERO_LEVEL:g}: texture whose contrast grows with the brightness, read as shot "
+            f"noise; white sigma") in c.reason, c.reason
+    assert c.reason.endswith(": BM3D with the white sigma read, not the Poisson route"), c.reason
+    monkeypatch.setattr(pretrained, "POISSON_ZERO_LEVEL", float("inf"))  # the sign off: the transform
+    assert "gain" in pretrained.choose(noisy).options
+
+
+def test_texture_read_as_weak_shot_noise_is_not_smoothed_away():
+    """BSD68 test008 with white sigma 0.3 reads as weak signal-dependent noise (peak about 4500) whose variance line
+    reaches 0 at about half the mean level: the Poisson route (the Anscombe transform and the weak-noise model)
+    left it 8.7 dB below the noisy input; BM3D with the white sigma read keeps it within a dB of it."""
+    from conftest import data_dir
+    from noise2x.io import list_images
+    from noise2x.metrics import psnr
+    from noise2x.noise import protocol_noisy
+
+    clean = read_image(sorted(list_images(data_dir("bsd68")))[7])
+    noisy = protocol_noisy(clean, "gaussian:sigma=0.3", index=7)
+    c = pretrained.choose(noisy)
+    assert c.method == "bm3d" and "peak" in c.facts and set(c.options) == {"sigma"}, c.reason
+    out = api.denoise(noisy)
+    assert psnr(clean, out) > psnr(clean, noisy) - 1.0, (psnr(clean, out), psnr(clean, noisy))
+
+
 def test_choose_reads_the_noise_where_the_mask_says(monkeypatch):
     # a large image whose data lie off-centre beside a fill (e.g. a transparent border): the estimate window
     # goes about the data, and reads them only

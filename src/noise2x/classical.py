@@ -212,15 +212,31 @@ def _with_noise_level(
     method: str,
     mask: Any = None,
     beta: float | str | None = None,
+    gain: float | None = None,
 ) -> np.ndarray:
     """Run ``core(x, sigma_of_x)`` with the noise level chosen by the module's rules (an estimate: from the
     pixels of ``mask`` where given).
+
+    ``gain`` (BM3D): Poisson-Gaussian noise of variance ``gain * x + sigma**2`` (``sigma`` 0 if not given): the
+    core gets the generalised Anscombe transform of the image at unit sigma, mapped back with its inverse.
 
     ``beta`` (BM3D): the correlated fraction of a given ``sigma``'s variance; where it is given, or the noise
     spec is :func:`noise2x.noise.correlated` noise, the core gets the noise's power spectral density
     (:func:`correlated_psd`, an (H,W) array) instead of a sigma. ``beta="auto"``: read from the image."""
     record: dict[str, Any] = {}
     sigma_read = False
+    if gain is not None:
+        if beta is not None:
+            raise UsageError(f"method '{method}': gain (Poisson-Gaussian noise) and beta (correlated noise) cannot be "
+                             "combined")
+        alpha = _positive("gain", gain, method=method)
+        read = 0.0 if sigma is None or sigma in (0, "0") else _positive("sigma", sigma, method=method)
+        label = f"gain={alpha:.4g}" + (f", sigma={read:.4g}" if read else "")
+        record.update(sigma=1.0, sigma_source="given", transform=f"{'generalised ' if read else ''}anscombe ({label})")
+        out = inverse_anscombe(core(anscombe(image, alpha=alpha, sigma=read), 1.0), alpha=alpha, sigma=read)
+        if info is not None:
+            info.update(record)
+        return np.asarray(out, dtype=np.float64)
     if isinstance(beta, str) and beta.strip().lower() == "auto":
         # beta and (unless given) the marginal sigma read as the no-option choice reads them; a beta of at most
         # CORRELATED_BETA reads as white noise (image texture and white noise read alike there): BM3D for white
@@ -365,6 +381,7 @@ def bm3d(
     mask: Any = None,
     sigma: float | None = None,
     beta: float | str | None = None,
+    gain: float | None = None,
     profile: str = "np",
     **unknown: Any,
 ) -> np.ndarray:
@@ -398,6 +415,11 @@ def bm3d(
         (:func:`noise2x.estimate.correlation_by_channel`); a ``beta`` of at most
         :data:`noise2x.pretrained.CORRELATED_BETA` counts as white noise (BM3D with the white sigma, given or
         estimated). ``info`` gets ``estimated_beta`` (the reading) and ``beta_source``.
+    gain : float, optional
+        Poisson-Gaussian noise of variance ``gain * x + sigma**2`` at the level ``x`` (image units; ``sigma``, the
+        read noise, 0 if not given): BM3D at unit sigma after the generalised Anscombe transform, then its exact
+        unbiased inverse (:func:`anscombe`, :func:`inverse_anscombe`). Poisson noise of peak P on an image of
+        range R has ``gain = R / P``. Not with ``beta``.
     profile : str, default "np"
         The ``bm3d`` package profile: np, refilter, vn, vn_old, high, deb.
 
@@ -406,13 +428,13 @@ def bm3d(
     ndarray
         Denoised image, float64, same shape as ``noisy``.
     """
-    _reject_unknown("bm3d", unknown, ("sigma", "beta", "profile"))
+    _reject_unknown("bm3d", unknown, ("sigma", "beta", "gain", "profile"))
     if profile not in _BM3D_PROFILES:
         raise UsageError(f"method 'bm3d': unknown profile {profile!r}; valid: {', '.join(_BM3D_PROFILES)}")
     image = _check_image(noisy)
     out = _with_noise_level(
         image, lambda x, s: _bm3d_core(x, s, profile=profile), sigma=sigma, noise=noise, info=info, method="bm3d",
-        mask=mask, beta=beta,
+        mask=mask, beta=beta, gain=gain,
     )
     return out.reshape(np.shape(noisy))
 

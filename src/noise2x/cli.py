@@ -521,7 +521,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 #: The estimates ``noise2x info IMAGE`` shows (of :attr:`noise2x.pretrained.Choice.facts`)
 _INFO_FACTS = ("estimated_on", "estimated_from", "sigma", "beta", "correlated_sigma", "correlation_growth", "peak",
-               "poisson_a", "poisson_b")
+               "poisson_a", "poisson_b", "std_at_mean", "zero_level")
 
 
 def _tiff_axes(path: Path) -> tuple[str | None, int]:
