@@ -260,6 +260,45 @@ def image_sets(args: argparse.Namespace, script: str) -> list[tuple[str, Path, l
     return [(args.gray.name, args.gray, _indices(args.gray_images)), (args.rgb.name, args.rgb, _indices(args.rgb_images))]
 
 
+def groups(rows: list[dict[str, Any]], key: str) -> dict[Any, list[dict[str, Any]]]:
+    """``rows`` grouped by their value of ``key``, in the order the values first appear."""
+    out: dict[Any, list[dict[str, Any]]] = {}
+    for r in rows:
+        out.setdefault(r[key], []).append(r)
+    return out
+
+
+def threshold_table(rows: list[dict[str, Any]], thresholds: Any, chosen: Any, best: Any, taken: Any) -> None:
+    """Print, per threshold ``t``, the mean loss of ``chosen(r, t)`` against ``best(r)`` by image set and pooled, the
+    worst image, and how many rows ``taken(r, t)`` (e.g. go to BM3D)."""
+    sets = list(groups(rows, "set"))
+    print("| threshold | " + " | ".join(sets) + " | pooled mean | pooled worst | BM3D on |")
+    print("|---" * (len(sets) + 4) + "|")
+    for t in thresholds:
+        loss = {k: [chosen(r, t) - best(r) for r in rs] for k, rs in groups(rows, "set").items()}
+        pooled = np.array([v for k in sets for v in loss[k]])
+        print(f"| {t:g} | " + " | ".join(f"{np.mean(loss[k]):.3f}" for k in sets)
+              + f" | {pooled.mean():.3f} | {pooled.min():.2f} | {sum(bool(taken(r, t)) for r in rows)} of {len(rows)} |")
+    print()
+
+
+def run_calibration(args: argparse.Namespace, argv: list[str] | None, script: str, measure: Any, show: Any,
+                    extra: dict[str, Any]) -> int:
+    """A calibration script's main after its options are read: with ``--show``, ``show`` of the files' rows pooled;
+    else ``measure(sets, noises)`` on the image sets, the run recorded (:func:`record`, with ``extra``) and shown."""
+    if args.show:
+        show([r for f in args.show for r in json.loads(f.read_text())["rows"]])
+        return 0
+    sets = image_sets(args, script)
+    if sets is None:
+        return 1
+    t0 = time.time()
+    rows = measure(sets, [n for n in args.noises.split(";") if n])
+    record(rows, t0, script, argv, args.out, extra)
+    show(rows)
+    return 0
+
+
 def record(rows: list[dict[str, Any]], t0: float, script: str, argv: list[str] | None, out: Path | None,
            extra: dict[str, Any]) -> dict[str, Any]:
     """A run's rows with its machine, date, time and command (and ``extra``), written atomically to ``out``."""

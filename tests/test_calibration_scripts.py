@@ -1329,3 +1329,10 @@ def test_weak_poisson_runs_the_poisson_route_and_both_bm3d_routes_on_signal_depe
     loss = weak["bm3d_white"] - max(weak["route"], weak["bm3d_white"])
     assert "**Threshold, bm3d_white**" in out and f"| 5 | {loss:.3f} | {loss:.3f} |" in out
     assert "| `poisson:peak=3000` |" in out and "| 1 of 1 |" in out
+    (given,) = cal.measure([("g", tmp_path, [0])], ["poisson:peak=3000"], declared=True)  # the noise given
+    assert pretrained.WEAK_POISSON_SIGMA == kept and "route" not in given, given
+    assert given["declared_std_at_mean"] == pytest.approx(np.sqrt(255 / 3000 * given["mean"]), rel=1e-3)
+    assert given["declared_bm3d"] > given["noisy"] + 1 and given["declared_route"] > given["noisy"] + 1, given
+    cal.show([given], 5.0, 0.2)
+    out = capsys.readouterr().out
+    assert "**The noise given**" in out and "**Threshold" not in out and "| g | `poisson:peak=3000` |" in out
