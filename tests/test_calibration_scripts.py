@@ -1311,6 +1311,11 @@ def test_weak_poisson_runs_the_poisson_route_and_both_bm3d_routes_on_signal_depe
     assert classical._vst_params_of(cal.gat_noise(0.25, -1.0)) == pytest.approx((0.25, 0.0))
     assert cal.std_at_mean(0.25, 4.0, 100.0) == pytest.approx(np.sqrt(29.0))
     assert cal.std_at_mean(0.25, -4.0, 100.0) == pytest.approx(5.0)  # (a negative read noise counts as 0)
+    assert cal.zero_level(0.25, -5.0, 100.0) == pytest.approx(0.2) and cal.zero_level(0.25, 5.0, 100.0) < 0
+    texture = {"read_poisson": True, "std_at_mean": 2.0, "poisson_a": 0.25, "poisson_b": -7.5, "mean": 100.0,
+               "route": 40.0, "bm3d_white": 45.0, "bm3d_gat": 41.0}  # the line reaches 0 at 0.3 of the mean
+    assert [cal.pick_split(texture, 5.0, z, True) for z in (0.2, 0.4)] == [45.0, 41.0]
+    assert cal.pick_split(texture, 5.0, 0.4, False) == 40.0 and cal.pick_split(texture, 1.0, 0.2, True) == 40.0
     yy, xx = np.mgrid[0:128, 0:128]
     write_image(tmp_path / "a.png", (90 + 60 * (xx > 64) + 40 * ((yy - 40) ** 2 + (xx - 40) ** 2 < 400)
                                      + 0.2 * yy).astype(np.uint8))

@@ -754,13 +754,38 @@ def test_weak_noise_read_as_signal_dependent_goes_to_bm3d_after_the_transform_of
     stronger = np.random.default_rng(0).poisson(clean * 300 / 255) * 255 / 300  # std about 11: the Poisson route
     c = pretrained.choose(stronger)
     assert c.model is not None and c.facts["std_at_mean"] > pretrained.WEAK_POISSON_SIGMA, c.reason
-    assert pretrained.choose(noisy, noise=parse_noise("poisson:peak=3000")).model is not None  # declared: its route
     monkeypatch.setattr(pretrained, "WEAK_MAX_PIXELS", clean.size - 1)  # too large for BM3D's time: the model
     c = pretrained.choose(noisy)
     assert c.model is not None and "BM3D does better, but it would take long on 0.0164 MP" in c.reason, c.reason
     monkeypatch.undo()
     monkeypatch.setattr(pretrained, "WEAK_POISSON_SIGMA", 0.0)  # the rule off: the Poisson route
     assert pretrained.choose(noisy).model is not None
+
+
+def test_weak_poisson_noise_given_goes_to_bm3d_told_the_noise(shipped, monkeypatch):
+    clean = _photo()
+    noisy = np.random.default_rng(0).poisson(clean * 3000 / 255) * 255 / 3000
+    spec = parse_noise("poisson:peak=3000")
+    c = pretrained.choose(noisy, noise=spec)
+    assert c.model is None and c.method == "bm3d" and c.options == {}, c.reason
+    assert c.facts["std_at_mean"] == pytest.approx(np.sqrt(255 / 3000 * np.mean(noisy)), rel=1e-3), c.facts
+    assert c.reason == (f"peak 3e+03 given, weak (std {c.facts['std_at_mean']:.3g} at the mean level, below "
+                        f"{pretrained.WEAK_POISSON_SIGMA:g}): BM3D after the Anscombe transform of that peak, not a "
+                        f"shipped model (blind to the level, they took fine texture for noise there)"), c.reason
+    info = {}  # BM3D is told the noise: the Anscombe transform of the given peak
+    out = api.denoise(noisy, noise=spec, info=info)
+    assert info["method"] == "bm3d" and info["sigma_source"] == "noise spec" and "anscombe" in info["transform"], info
+    from noise2x import classical
+
+    assert np.abs(out - classical.bm3d(noisy, noise=spec)).mean() < 0.01
+    assert pretrained.choose(noisy, noise=parse_noise("poisson:peak=300")).model is not None  # std about 11
+    assert pretrained.choose(noisy, noise=parse_noise("poisson:peak=1000..5000")).model is not None  # a range
+    monkeypatch.setattr(pretrained, "WEAK_MAX_PIXELS", clean.size - 1)  # too large for BM3D's time: the model
+    c = pretrained.choose(noisy, noise=spec)
+    assert c.model is not None and "BM3D does better, but it would take long on 0.0164 MP" in c.reason, c.reason
+    monkeypatch.undo()
+    monkeypatch.setattr(pretrained, "WEAK_POISSON_SIGMA", 0.0)  # the rule off: the Poisson route
+    assert pretrained.choose(noisy, noise=spec).model is not None
 
 
 def test_texture_read_as_weak_shot_noise_goes_to_bm3d_with_the_white_sigma(shipped, monkeypatch):

@@ -27,7 +27,11 @@ The automatic choice (:func:`choose`) looks at the image's noise:
    transform and the Gaussian model; below every range (stronger noise), the Poisson model trained on the
    strongest noise all the same (an RGB photo: the weak-light model on its planes in that model's range,
    else the Anscombe transform and the Gaussian model, :func:`stabilised`; after the transform the
-   ``narrow`` model where the stabilised noise, on the planes the model sees, lies in its range);
+   ``narrow`` model where the stabilised noise, on the planes the model sees, lies in its range). An
+   estimated reading whose std at the image's mean level is below :data:`WEAK_POISSON_SIGMA` goes to BM3D
+   instead, as weak white noise does: after the generalised Anscombe transform of the reading, or with the
+   white sigma read where the fit looks like texture (:data:`POISSON_ZERO_LEVEL`; BENCHMARKS.md, "Weak noise
+   read as signal-dependent");
 3. otherwise white Gaussian noise of estimated sigma -> the Gaussian model (where the noise, also at the
    image's bright end, lies in a ``narrow`` model's range, that model: ``gray-gaussian-low``, sigma
    0..20; on a colour photo the level its planes carry, up to sigma/sqrt(2) (:func:`plane_share`), so
@@ -150,7 +154,10 @@ WEAK_SIGMA_FLOOR = 0.1
 #: against 42.58 dB gray, 42.44 against 43.84 colour) and took texture read as shot noise for noise (up to 7.5 dB
 #: below the noisy input); 8 lost least against the best route per image (0.125 dB; 5: 0.243, 10: 0.139; the rule
 #: off 0.793), every noise's mean at or above the route before, the worst image 0.24 dB behind it
-#: (``scripts/weak_poisson_calibration.py``; BENCHMARKS.md, "Weak noise read as signal-dependent"). 0 turns it off.
+#: (``scripts/weak_poisson_calibration.py``; BENCHMARKS.md, "Weak noise read as signal-dependent"). A declared Poisson
+#: noise of one peak whose std at the mean level is below it goes to BM3D told the noise (the Anscombe transform of
+#: that peak): on the same images 8 lost 0.055 dB per image against the better route (6: 0.052; off: 0.518; peak
+#: 10000 on colour photos 47.68 against 45.32 dB; ``--declared``). 0 turns it off.
 WEAK_POISSON_SIGMA = 8.0
 #: ... where the reading's variance line ``a * x + b`` reaches 0 above this fraction of the image's mean level,
 #: the fit read texture whose contrast grows with the brightness, not a sensor's noise (whose line reaches 0 at
@@ -536,6 +543,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
     white = False  # white Gaussian noise, given or estimated (a correlated reading too): WEAK_SIGMA applies
     weak_poisson = ""  # an estimated signal-dependent reading weaker than WEAK_POISSON_SIGMA: why BM3D takes it,
     weak_options: dict[str, float] = {}  # ... and BM3D's options
+    weak_kind = ""  # ... and which: "white" (the white sigma read), "reading" (its transform), "declared" (the noise given)
     if noise is not None:
         kind = noise.name
         if kind == "gaussian" and noise.gaussian_sigma is not None:
@@ -555,6 +563,16 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             # the ranges hold peaks in the model's units: an image mapped to them (scale < 1 for the wide
             # spread of strong Poisson noise in 8-bit units) carries the peak 255 / alpha there
             level = 255.0 / facts["poisson_alpha"]
+            if not isinstance(peak, tuple) and offset == 0:
+                # weak: BM3D told the noise (the Anscombe transform of the given peak), as weak white noise given
+                valid = estimate.data_mask(mask, np.shape(image))
+                data = np.asarray(image, dtype=np.float64) * scale
+                mean_level = float(np.mean(data if valid is None else data[valid]))
+                std_mean = float(np.sqrt(facts["poisson_alpha"] * max(mean_level, 0.0)))
+                facts["std_at_mean"] = round(std_mean, 3)
+                if std_mean < WEAK_POISSON_SIGMA:
+                    weak_poisson = f"weak (std {std_mean:.3g} at the mean level, below {WEAK_POISSON_SIGMA:g})"
+                    weak_kind = "declared"
         elif kind == "poisson_gaussian" and not any(isinstance(noise.params.get(k), tuple) for k in ("peak", "sigma")):
             # no model is trained for it. On a gray image whose peak a Poisson model's range holds, that model as
             # it is (on more channels the weak-light model only). Else, mostly shot noise at the image's mean
@@ -702,6 +720,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             source = f"signal-dependent noise, estimated peak {level:.3g}"
             if std_mean < WEAK_POISSON_SIGMA and (zero > POISSON_ZERO_LEVEL or offset == 0):
                 weak_poisson = f"weak (std {std_mean:.3g} at the mean level, below {WEAK_POISSON_SIGMA:g})"
+                weak_kind = "white" if zero > POISSON_ZERO_LEVEL else "reading"
                 if zero > POISSON_ZERO_LEVEL:
                     weak_poisson += (f", its variance line reaching 0 at {zero:.2f} of the mean level (over "
                                      f"{POISSON_ZERO_LEVEL:g}: texture whose contrast grows with the brightness, read as "
@@ -754,9 +773,11 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         # a weak noise read as signal-dependent: BM3D after the transform of the reading (the shipped models, blind to
         # the level, took fine texture for noise there); where the fit looks like texture, BM3D with the white sigma
         if pixels <= WEAK_MAX_PIXELS:
-            what = ("BM3D with the white sigma read, not the Poisson route" if "gain" not in weak_options else
-                    f"BM3D after the {'generalised ' if 'sigma' in weak_options else ''}Anscombe transform of that "
-                    f"reading, not a shipped model (blind to the level, they took fine texture for noise there)")
+            blind = "not a shipped model (blind to the level, they took fine texture for noise there)"
+            what = {"white": "BM3D with the white sigma read, not the Poisson route",
+                    "reading": f"BM3D after the {'generalised ' if 'sigma' in weak_options else ''}Anscombe transform "
+                               f"of that reading, {blind}",
+                    "declared": f"BM3D after the Anscombe transform of that peak, {blind}"}[weak_kind]
             return Choice(None, "bm3d", f"{source}, {weak_poisson}: {what}", scale, facts, offset, source, weak_options)
         source += (f"; weak noise, where BM3D does better, but it would take long on {pixels / 1e6:.3g} MP "
                    f"(--method bm3d to run it)")
