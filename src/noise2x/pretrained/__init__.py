@@ -541,9 +541,10 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
     # BENCHMARKS.md, "A weak-noise model")
     narrow_level: float | None = None
     white = False  # white Gaussian noise, given or estimated (a correlated reading too): WEAK_SIGMA applies
-    weak_poisson = ""  # an estimated signal-dependent reading weaker than WEAK_POISSON_SIGMA: why BM3D takes it,
-    weak_options: dict[str, float] = {}  # ... and BM3D's options
-    weak_kind = ""  # ... and which: "white" (the white sigma read), "reading" (its transform), "declared" (the noise given)
+    # a Poisson noise (read, or given with one peak) weaker than WEAK_POISSON_SIGMA: why BM3D takes it, BM3D's
+    # options, and how: "white" (the white sigma read), "reading" (its transform), "declared" (the noise given)
+    weak_poisson, weak_kind = "", ""
+    weak_options: dict[str, float] = {}
     if noise is not None:
         kind = noise.name
         if kind == "gaussian" and noise.gaussian_sigma is not None:
@@ -723,8 +724,8 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
                 weak_kind = "white" if zero > POISSON_ZERO_LEVEL else "reading"
                 if zero > POISSON_ZERO_LEVEL:
                     weak_poisson += (f", its variance line reaching 0 at {zero:.2f} of the mean level (over "
-                                     f"{POISSON_ZERO_LEVEL:g}: texture whose contrast grows with the brightness, read as "
-                                     f"shot noise; white sigma {sigma:.3g})")
+                                     f"{POISSON_ZERO_LEVEL:g}: texture whose contrast grows with the brightness, read "
+                                     f"as shot noise; white sigma {sigma:.3g})")
                     weak_options = {"sigma": max(sigma, WEAK_SIGMA_FLOOR) / scale}
                 else:  # (in the image's units: variance (a / scale) * x + b / scale**2, the offset 0)
                     weak_options = {"gain": a / scale}
@@ -747,6 +748,8 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             narrow_level = sigma_bright * share
         source = correlated + source + psd_note
     pixels = int(image.shape[0]) * int(image.shape[1])
+    too_long = (f"; weak noise, where BM3D does better, but it would take long on {pixels / 1e6:.3g} MP (--method bm3d "
+                f"to run it)")
     if (white and level < min(WEAK_SIGMA, JPEG_MODEL_SIGMA) and noise is None and scale == 1 and offset == 0
             and _coarse_jpeg(img, facts, valid)):
         # a JPEG as decoded, quantised coarsely, the noise read weak: noise compressed with it reads weaker than it
@@ -767,8 +770,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             return Choice(None, "bm3d", f"{source}, weak (below sigma {WEAK_SIGMA:g}): BM3D with {what}, not a "
                                         f"shipped model (blind to the level, they took fine texture for noise "
                                         f"there)", scale, facts, offset, source, {"sigma": told / scale})
-        source += (f"; weak noise, where BM3D does better, but it would take long on {pixels / 1e6:.3g} MP "
-                   f"(--method bm3d to run it)")
+        source += too_long
     if weak_poisson:
         # a weak noise read as signal-dependent: BM3D after the transform of the reading (the shipped models, blind to
         # the level, took fine texture for noise there); where the fit looks like texture, BM3D with the white sigma
@@ -779,8 +781,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
                                f"of that reading, {blind}",
                     "declared": f"BM3D after the Anscombe transform of that peak, {blind}"}[weak_kind]
             return Choice(None, "bm3d", f"{source}, {weak_poisson}: {what}", scale, facts, offset, source, weak_options)
-        source += (f"; weak noise, where BM3D does better, but it would take long on {pixels / 1e6:.3g} MP "
-                   f"(--method bm3d to run it)")
+        source += too_long
     if kind == "poisson":
         # a narrow Poisson model (gray-poisson-low: weak light, peaks 1..10) for a peak inside its range, at the
         # level the planes it sees carry: an RGB photo's luminance/chrominance planes carry noise of std up to
