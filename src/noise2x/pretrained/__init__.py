@@ -567,9 +567,8 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             level = 255.0 / facts["poisson_alpha"]
             if not isinstance(peak, tuple) and offset == 0:
                 # weak: BM3D told the noise (the Anscombe transform of the given peak), as weak white noise given
-                valid = estimate.data_mask(mask, np.shape(image))
-                data = np.asarray(image, dtype=np.float64) * scale
-                mean_level = float(np.mean(data if valid is None else data[valid]))
+                valid = estimate.data_mask(mask, np.shape(image))  # (the mean of the data, in 8-bit units)
+                mean_level = float(np.mean(image if valid is None else image[valid], dtype=np.float64)) * scale
                 std_mean = float(np.sqrt(facts["poisson_alpha"] * max(mean_level, 0.0)))
                 facts["std_at_mean"] = round(std_mean, 3)
                 if std_mean < WEAK_POISSON_SIGMA:
@@ -720,10 +719,11 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             zero = -b / (a * mean_level) if mean_level > 0 else float("-inf")  # where a * x + b reaches 0, / mean
             facts.update({"std_at_mean": round(std_mean, 3), "zero_level": round(zero, 3)})
             source = f"signal-dependent noise, estimated peak {level:.3g}"
-            if std_mean < WEAK_POISSON_SIGMA and (zero > POISSON_ZERO_LEVEL or offset == 0):
+            if std_mean < WEAK_POISSON_SIGMA:  # (the transform of the reading only where the offset is 0)
+                weak_kind = "white" if zero > POISSON_ZERO_LEVEL else "reading" if offset == 0 else ""
+            if weak_kind:
                 weak_poisson = f"weak (std {std_mean:.3g} at the mean level, below {WEAK_POISSON_SIGMA:g})"
-                weak_kind = "white" if zero > POISSON_ZERO_LEVEL else "reading"
-                if zero > POISSON_ZERO_LEVEL:
+                if weak_kind == "white":
                     weak_poisson += (f", its variance line reaching 0 at {zero:.2f} of the mean level (over "
                                      f"{POISSON_ZERO_LEVEL:g}: texture whose contrast grows with the brightness, read "
                                      f"as shot noise; white sigma {sigma:.3g})")
