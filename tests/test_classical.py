@@ -129,9 +129,12 @@ def test_bm3d_gain_is_the_poisson_gaussian_noise_of_that_gain_and_read_sigma(smo
     assert psnr(smooth64, out) > psnr(smooth64, noisy) + 5.0
     assert np.abs(out - bm3d(noisy, gain=255 / 20)).mean() > 0.1  # the read noise counts
     shot = parse_noise("poisson:peak=10").apply(smooth64, rng=0)
-    assert np.abs(bm3d(shot, gain=25.5, sigma="0") - bm3d(shot, noise=parse_noise("poisson:peak=10"))).mean() < 0.01
+    pure = bm3d(shot, noise=parse_noise("poisson:peak=10"))
+    for zero in ("0", "0.0", 0.0):  # no read noise, however written
+        assert np.abs(bm3d(shot, gain=25.5, sigma=zero) - pure).mean() < 0.01
     for bad, match in (({"gain": "x"}, "gain must be a number"), ({"gain": 0}, "gain must be a positive number"),
-                       ({"gain": 1, "sigma": -2}, "sigma must be a positive number"),
+                       ({"gain": 1, "sigma": -2}, "sigma must be a number >= 0"),
+                       ({"gain": 1, "sigma": "nan"}, "sigma must be a number >= 0"),
                        ({"gain": 1, "sigma": 2, "beta": 0.5}, "gain .* and beta .* cannot be combined")):
         with pytest.raises(UsageError, match=match):
             bm3d(noisy, **bad)

@@ -166,6 +166,17 @@ def _positive(name: str, value: Any, *, method: str) -> float:
     return number
 
 
+def _non_negative(name: str, value: Any, *, method: str) -> float:
+    """``value`` as a finite number >= 0 (0 in any spelling: '0', '0.0', 0.0)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"method '{method}': option {name} must be a number, got {value!r}") from None
+    if not np.isfinite(number) or number < 0:
+        raise UsageError(f"method '{method}': option {name} must be a number >= 0, got {value!r}")
+    return number
+
+
 def _int_option(name: str, value: Any, *, method: str, minimum: int = 1) -> int:
     try:
         number = int(value)
@@ -230,7 +241,7 @@ def _with_noise_level(
             raise UsageError(f"method '{method}': gain (Poisson-Gaussian noise) and beta (correlated noise) cannot be "
                              "combined")
         alpha = _positive("gain", gain, method=method)
-        read = 0.0 if sigma is None or sigma in (0, "0") else _positive("sigma", sigma, method=method)
+        read = 0.0 if sigma is None else _non_negative("sigma", sigma, method=method)  # (0: no read noise)
         label = f"gain={alpha:.4g}" + (f", sigma={read:.4g}" if read else "")
         record.update(sigma=1.0, sigma_source="given", transform=f"{'generalised ' if read else ''}anscombe ({label})")
         out = inverse_anscombe(core(anscombe(image, alpha=alpha, sigma=read), 1.0), alpha=alpha, sigma=read)
