@@ -249,6 +249,13 @@ def test_unknown_method_lists_methods(tmp_path, capsys, gray_image):
     assert "bm3d" in _one_error_line(err)
 
 
+def test_a_shipped_model_given_as_a_method_points_to_model(tmp_path, capsys, gray_image):
+    src = _png(tmp_path / "c.png", gray_image)
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "gray-gaussian", "--out", str(tmp_path / "o.png"))
+    assert code == 2 and not (tmp_path / "o.png").exists()
+    assert "--model gray-gaussian" in _one_error_line(err)
+
+
 def test_unknown_method_option_is_usage_error(tmp_path, capsys, gray_image):
     src = _png(tmp_path / "c.png", gray_image)
     code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--set", "bogus=1", "--out", str(tmp_path / "o.png"))

@@ -64,6 +64,12 @@ def resolve_direct(name: str) -> Callable[..., np.ndarray]:
             f"method '{name}' must be trained first: noise2x train --method {name} --data DIR --out MODEL, "
             f"then noise2x denoise --model MODEL ..."
         )
+    try:  # a shipped model's name given as a method
+        from .pretrained import find
+    except ImportError:  # (a build without the shipped models)
+        find = None
+    if find is not None and find(name) is not None:
+        raise UsageError(f"'{name}' is a shipped model, not a method: noise2x denoise --model {name} ...")
     raise UsageError(f"unknown method '{name}'; direct methods: {', '.join(methods)}; "
                      f"trainable: {', '.join(trainable_methods()) or 'none'}")
 
