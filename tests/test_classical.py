@@ -296,3 +296,27 @@ def test_bm3d_beta_auto_reads_the_noise_correlation(smooth64):
     rgb_info: dict = {}
     out_rgb = bm3d(noisy_rgb, beta="auto", info=rgb_info)
     assert "psd" in rgb_info and psnr(rgb, out_rgb) > psnr(rgb, bm3d(noisy_rgb)) + 1.0
+
+
+@pytest.mark.parametrize("shape", [(2, 2), (3, 100), (7, 7), (8, 8), (8, 8, 3), (12, 15)])
+def test_bm3d_takes_images_smaller_than_its_blocks(shape, smooth64):
+    """The ``bm3d`` package refuses images below its 8x8 blocks and crashed the process on 8x8: such an image is
+    mirrored out, denoised and cropped back, white or correlated noise alike, and still denoised."""
+    clean = smooth64[: shape[0], : shape[1]]
+    if len(shape) == 3:
+        clean = np.stack([clean, clean[::-1], clean.T[: shape[0], : shape[1]] if shape[0] == shape[1] else clean],
+                         axis=-1)
+    noisy = clean + np.random.default_rng(0).normal(0.0, 25.0, clean.shape)
+    for options in ({"sigma": 25}, {"sigma": 25, "beta": 1.0}):
+        out = bm3d(noisy, **options)
+        assert out.shape == noisy.shape and np.all(np.isfinite(out))
+    if min(shape[:2]) >= 7:
+        assert psnr(clean, bm3d(noisy, sigma=25)) > psnr(clean, noisy) + 3.0
+
+
+def test_psd_moved_to_a_larger_grid_is_that_grid_s_psd():
+    from noise2x.classical import _psd_on, correlated_psd
+
+    small = correlated_psd(10.0, 0.7, (12, 20))
+    assert np.allclose(_psd_on(small, (40, 30)), correlated_psd(10.0, 0.7, (40, 30)))
+    assert np.allclose(_psd_on(small, (12, 20)), small)

@@ -345,10 +345,37 @@ def _numpy_trapz() -> None:
         np.trapz = np.trapezoid  # type: ignore[attr-defined]
 
 
+#: The ``bm3d`` package needs an image larger than its 8x8 blocks (smaller ones: an error, and 8x8 crashed the
+#: process); a smaller side is mirrored out to this many pixels, denoised, and cropped back.
+BM3D_MIN_SIDE = 16
+
+
+def _psd_on(psd: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The noise PSD ``psd`` (on its own image grid, as :func:`correlated_psd` gives it) on a larger grid: its
+    covariance (the inverse DFT), each offset put at the same offset of the new grid, and the DFT back."""
+    h, w = psd.shape
+    big_h, big_w = int(shape[0]), int(shape[1])
+    cov = np.real(np.fft.ifft2(psd)) / (h * w)
+    dy = np.arange(h)
+    dy = np.where(dy <= h // 2, dy, dy - h)  # the signed offsets of the small grid
+    dx = np.arange(w)
+    dx = np.where(dx <= w // 2, dx, dx - w)
+    kernel = np.zeros((big_h, big_w))
+    np.add.at(kernel, (dy[:, None] % big_h, dx[None, :] % big_w), cov)
+    return np.maximum(np.real(np.fft.fft2(kernel)), 0.0) * (big_h * big_w)
+
+
 def _bm3d_core(image: np.ndarray, level: float | np.ndarray, *, profile: str) -> np.ndarray:
     """BM3D (CBM3D on RGB) at noise std ``level``, or of the noise PSD ``level`` ((H,W): :func:`correlated_psd`)."""
     import bm3d as bm3d_package
 
+    h, w = image.shape[:2]
+    if min(h, w) < BM3D_MIN_SIDE:  # mirrored out to the least size the package takes, and cropped back
+        pad = ((0, max(0, BM3D_MIN_SIDE - h)), (0, max(0, BM3D_MIN_SIDE - w))) + ((0, 0),) * (image.ndim - 2)
+        big = np.pad(image, pad, mode="symmetric")
+        if np.ndim(level) == 2:
+            level = _psd_on(np.asarray(level, dtype=np.float64), big.shape[:2])
+        return _bm3d_core(big, level, profile=profile)[:h, :w]
     psd = np.ndim(level) == 2
     if psd:
         _numpy_trapz()
