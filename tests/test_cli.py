@@ -256,6 +256,24 @@ def test_a_shipped_model_given_as_a_method_points_to_model(tmp_path, capsys, gra
     assert "--model gray-gaussian" in _one_error_line(err)
 
 
+def test_a_declared_noise_a_method_cannot_use_is_said_once(tmp_path, capsys, gray_image):
+    """--noise that gives the method no level (a noise it does not model, a range, a self-calibrating method, a
+    model that takes none) is said in one note line per run, not passed over in silence."""
+    a, b = _png(tmp_path / "a.png", gray_image), _png(tmp_path / "b.png", gray_image[::-1])
+    code, _, err = _run(capsys, "denoise", str(a), str(b), "--method", "bm3d", "--noise", "impulse:p=0.2",
+                        "--out", str(tmp_path / "o1"))
+    assert code == 0 and err.count("note: bm3d takes from --noise") == 1 and "'impulse:p=0.2' gives neither" in err
+    code, _, err = _run(capsys, "denoise", str(a), "--method", "bm3d", "--noise", "gaussian:sigma=20",
+                        "--out", str(tmp_path / "o2.png"))
+    assert code == 0 and "note:" not in err and "(noise spec)" in err
+    code, _, err = _run(capsys, "denoise", str(a), "--method", "nlm_calibrated", "--noise", "gaussian:sigma=20",
+                        "--out", str(tmp_path / "o3.png"))
+    assert code == 0 and "nlm_calibrated does not use --noise gaussian:sigma=20" in err
+    code, _, err = _run(capsys, "denoise", str(a), "--model", "gray-gaussian", "--noise", "gaussian:sigma=20",
+                        "--out", str(tmp_path / "o4.png"))
+    assert code == 0 and "this model does not use --noise gaussian:sigma=20" in err
+
+
 def test_unknown_method_option_is_usage_error(tmp_path, capsys, gray_image):
     src = _png(tmp_path / "c.png", gray_image)
     code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--set", "bogus=1", "--out", str(tmp_path / "o.png"))

@@ -304,6 +304,9 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     model = load_model(args.model) if args.model else None
     if model is not None:
         _say(f"model {args.model}: {model.describe()}")
+        if noise is not None and model.method.with_noise(noise) is model.method:
+            _say(f"note: this model does not use --noise {args.noise} (a {model.method_name} model takes no noise "
+                 "level when denoising; only a blindspot model of a known noise model does)")
     start = time.perf_counter()
     for n, (src, dst) in enumerate(zip(files, targets), 1):
         # a stack of 8- or 16-bit frames is read in float32, which holds them exactly, and a TIFF stack or FITS
@@ -429,6 +432,13 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     if n_frames > 1 and kind in ("uint8", "uint16"):
         clipping_warning(dst, tally["clipped"], size, kind)  # (write_image warns of a single image)
     used = info.get("method") or "model"
+    if noise is not None and info.get("sigma_source") == "estimated" and not getattr(args, "noise_unused_said", 0):
+        if "calibrated" in info:  # (nlm_calibrated, wavelet_calibrated)
+            _say(f"note: {used} does not use --noise {args.noise}: it calibrates itself on each image")
+        else:
+            _say(f"note: {used} takes from --noise a Gaussian sigma or a Poisson peak of one level; "
+                 f"'{args.noise}' gives neither: the noise level was estimated")
+        args.noise_unused_said = 1  # (said once per run)
     extra = f", sigma {info['sigma']:.2f} ({info.get('sigma_source', '')})" if "sigma" in info else ""
     if "psd" in info:  # (BM3D given a correlated noise's spectrum)
         extra += f", correlated: beta {info['beta']:.2f}" + (" (estimated)" if "beta_source" in info else "")
