@@ -1,10 +1,11 @@
 """Which committed benchmark inputs does the fill rule of noise2x.estimate touch (a 5x5 block of one value, outside
-photon counts: left out of the noise estimate since 59812d0)? And how the no-option choice reads the RNI15 photos.
+photon counts: left out of the noise estimate since 59812d0; in photon counts a block of one count other than 0,
+since the commit after 20a5a6e)? And how the no-option choice reads the RNI15 photos.
 
     python scripts/fill_rule_scope.py [--shared ../shared] [--benchmarks benchmarks]
 
 Every dataset/noise pair of the committed benchmark files is rebuilt by PROTOCOL.md; an input is touched when
-one of its channels holds such a block and is not photon counts (as _unclipped_windows decides). Untouched
+one of its channels holds such a block (as _unclipped_windows decides). Untouched
 inputs get the same estimates, choices and outputs as before the rule.
 """
 import glob, json, os
@@ -60,7 +61,8 @@ for (ds, spec), n in sorted(combos.items()):
                 continue
             pos = c[c > 0]
             counts = c.min() == 0 and pos.size > 0 and np.count_nonzero(pos < 2.55) <= 1e-3 * pos.size
-            if not counts:
+            # (in photon counts only a block of a count other than 0 is a fill: since the rule's second change)
+            if not counts or (c[: c.shape[0] - 4, : c.shape[1] - 4][steps < 0.5] != 0).any():
                 hits += 1; touched.append((ds, spec, os.path.basename(str(p)))); break
     print(ds, spec, len(files), "touched:", hits, flush=True)
 print("TOTAL touched", len(touched), touched)

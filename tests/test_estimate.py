@@ -71,6 +71,21 @@ def test_estimates_ignore_a_constant_fill():
     assert estimate.correlation(bright).sigma == pytest.approx(8, rel=0.15)
 
 
+def test_a_subject_on_a_plain_background_with_a_few_zeros_reads_its_noise():
+    """A noisy subject (8-bit, strong noise clipped to 0 at a few pixels, none just above 0) on a plain grey
+    field: the zeros made the image look like photon counts, where the fill test was off, and the field's flat
+    windows read the noise as absent (sigma 0). A block of one count other than 0 is a fill there too."""
+    rng = np.random.default_rng(7)
+    x = np.full((128, 128), 200.0)
+    subject = np.clip(np.round(60.0 + rng.normal(0.0, 25.0, (48, 48))), 0, 255)
+    subject[subject == 1] = 3.0  # (no values just above 0: as on the photo the QA check used)
+    subject[subject == 2] = 3.0
+    assert (subject == 0).sum() >= 3
+    x[40:88, 40:88] = subject
+    assert estimate.sigma(x) == pytest.approx(25, rel=0.15)
+    assert estimate.correlation(x).sigma == pytest.approx(25, rel=0.2)
+
+
 def test_mask_keeps_the_estimates_to_the_image_data():
     # weak noise beside a black fill looks like photon counts (zeros with nothing just above them), whose
     # windows of zeros are readings of a dark area: only a mask (an RGBA image's opaque pixels) tells them apart

@@ -136,9 +136,9 @@ def _unclipped_windows(img: np.ndarray, data_range: float, *, strict: bool, ps: 
     A window holding a 5x5 block of a single value is left out too: noise
     next to never gives one, so it is a fill (padding, a mask, transparent
     pixels of an RGBA image, a blank border), whose flat windows made the
-    weak-texture estimators read the noise as absent or correlated. Not in
-    photon counts, where a dark area reads zeros throughout (a fill of zeros
-    there is told apart only by ``valid``).
+    weak-texture estimators read the noise as absent or correlated. In
+    photon counts, a block of zeros is not: a dark area reads zeros
+    throughout (a fill of zeros there is told apart only by ``valid``).
 
     ``valid``: where given, only windows of its pixels (all True) count, and
     the tests above look at those pixels only.
@@ -155,11 +155,11 @@ def _unclipped_windows(img: np.ndarray, data_range: float, *, strict: bool, ps: 
     # a 5x5 block of one value is a fill, not noise (which puts equal values side by side now and then, a whole
     # block next to never): padding, a mask, transparent pixels, a blank border; a window holding one is left
     # out. Not in photon counts, where a dark area reads zeros throughout (and few photons repeat a value)
-    constant = np.zeros((img.shape[0] - _FILL + 1, img.shape[1] - _FILL + 1), bool)
-    if not counts:
-        steps = _box_sum((img[:, 1:] != img[:, :-1]).astype(np.float64), _FILL, _FILL - 1)
-        steps += _box_sum((img[1:, :] != img[:-1, :]).astype(np.float64), _FILL - 1, _FILL)
-        constant = steps < 0.5
+    steps = _box_sum((img[:, 1:] != img[:, :-1]).astype(np.float64), _FILL, _FILL - 1)
+    steps += _box_sum((img[1:, :] != img[:-1, :]).astype(np.float64), _FILL - 1, _FILL)
+    constant = steps < 0.5
+    if counts:  # (a block of one photon count other than 0 is still a fill: a subject on a plain background)
+        constant &= img[: constant.shape[0], : constant.shape[1]] != 0.0
     filled = _box_sum(constant.astype(np.float64), ps - _FILL + 1, ps - _FILL + 1) > 0.5
     inside = np.ones_like(keep) if valid is None else _box_sum((~valid).astype(np.float64), ps, ps) < 0.5
     keep &= ~filled & inside
