@@ -86,6 +86,25 @@ def test_a_subject_on_a_plain_background_with_a_few_zeros_reads_its_noise():
     assert estimate.correlation(x).sigma == pytest.approx(25, rel=0.2)
 
 
+def test_a_mask_over_too_few_pixels_is_one_clear_error():
+    """An image mostly transparent (10x10 opaque pixels of 128x128): no reading (it gave sigma 0, or a numpy
+    warning and an error about clipping), but an InputError that says so; a mask just large enough reads."""
+    rng = np.random.default_rng(3)
+    x = np.clip(np.round(20.0 + rng.normal(0.0, 25.0, (128, 128))), 0, 255)  # (clipped at 0 in places)
+    mask = np.zeros(x.shape, bool)
+    mask[60:70, 60:70] = True
+    for read in (estimate.sigma, estimate.correlation, estimate.poisson_gaussian):
+        with pytest.raises(InputError, match="too few pixels hold image data"):
+            read(x, mask=mask)
+    # (the patch PCA given no usable window: no reading, where it took the mean of an empty selection)
+    usable = np.zeros((128 - 6, 128 - 6), bool)
+    usable[54:58, 54:58] = True
+    assert estimate._var_pca(x, usable, estimate._texture_threshold()) is None
+    mask[40:90, 40:90] = True
+    x = 100.0 + rng.normal(0.0, 10.0, x.shape)
+    assert estimate.sigma(x, mask=mask) == pytest.approx(10, rel=0.15)
+
+
 def test_mask_keeps_the_estimates_to_the_image_data():
     # weak noise beside a black fill looks like photon counts (zeros with nothing just above them), whose
     # windows of zeros are readings of a dark area: only a mask (an RGBA image's opaque pixels) tells them apart

@@ -55,7 +55,15 @@ def data_mask(mask, shape: tuple[int, ...]) -> np.ndarray | None:
     m = m.astype(bool)
     if not m.any():
         raise InputError("the mask leaves no pixel to estimate the noise from")
-    return None if m.all() else m
+    if m.all():
+        return None
+    windows = int(np.count_nonzero(_box_sum((~m).astype(np.float64), _PATCH, _PATCH) < 0.5))
+    least = (_PATCH + 1) ** 2  # (the windows of a 14x14 image, the smallest read whole)
+    if windows < least:
+        raise InputError(f"too few pixels hold image data (opaque, not blank) to estimate the noise from: "
+                         f"{np.count_nonzero(m)} of {m.size}, with {windows} windows of {_PATCH}x{_PATCH} among them "
+                         f"(a {2 * _PATCH}x{2 * _PATCH} image has {least})")
+    return m
 
 
 def _box_sum(a: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -229,6 +237,8 @@ def _var_pca(img: np.ndarray, usable: np.ndarray, tau: float) -> float | None:
         va, vb = least(ca), least(cb)
         return 0.5 * float(va @ cb @ va + vb @ ca @ vb)
 
+    if min(np.count_nonzero(g[2]) for g in groups) < 4 * d:  # (too few usable windows: a mask's small area)
+        return None
     var = crossfit(groups[0][2], groups[1][2])
     for _ in range(3):
         sel = [u & (t < var * tau) for _, t, u in groups]
