@@ -227,3 +227,22 @@ def test_units_warning_for_an_image_in_other_units(tmp_path, gray_image, capsys)
         assert cli.main(["denoise", "--model", str(path), str(tmp_path / name), "--out", str(tmp_path / f"o_{name}")]) == 0
         err = capsys.readouterr().err
         assert ("warning: " in err and "same units" in err) == warned
+
+
+def test_the_default_overlap_fits_a_small_tile_and_a_negative_one_is_refused():
+    """--tile 32 with no --overlap failed ('overlap 32 for tile 32'): the default is a quarter of a tile side
+    under 128 (32 from 128 on, as before); a negative overlap is an error even where nothing is tiled."""
+    import noise2x
+    from noise2x.errors import UsageError
+    from noise2x.predict import default_overlap
+
+    assert [default_overlap(t) for t in (None, 0, 3, 32, 100, 128, 256)] == [32, 32, 0, 8, 25, 32, 32]
+    noisy = np.random.default_rng(0).normal(100.0, 20.0, (70, 90))
+    for tile in (32, 17):
+        out = noise2x.denoise(noisy, model="gray-gaussian", tile=tile)
+        assert out.shape == noisy.shape and np.all(np.isfinite(out))
+        same = noise2x.denoise(noisy, model="gray-gaussian", tile=tile, overlap=default_overlap(tile))
+        assert np.array_equal(out, same)
+    for tile in (0, None):
+        with pytest.raises(UsageError, match="overlap must be >= 0"):
+            noise2x.denoise(noisy, model="gray-gaussian", tile=tile, overlap=-5)

@@ -281,6 +281,8 @@ def _check_arguments(*, model: Any, noise: Any, tile: Any, overlap: Any, options
     for name, value in (("tile", tile), ("overlap", overlap)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
             raise UsageError(f"{name} must be a whole number of pixels, got {value!r}")
+        if value is not None and value < 0:  # (also where no tiling happens: a small image, tile 0)
+            raise UsageError(f"{name} must be >= 0, got {value}")
     if options is not None and not isinstance(options, dict):
         raise UsageError(f"options must be a dict of method options, e.g. {{'sigma': 10}}, got "
                          f"{type(options).__name__}")
@@ -293,7 +295,7 @@ def denoise(
     method: str | None = None,
     noise: Any = None,
     tile: int | None = None,
-    overlap: int = 32,
+    overlap: int | None = None,
     tta: bool = False,
     options: dict[str, Any] | None = None,
     rng: Any = None,
@@ -323,7 +325,8 @@ def denoise(
         The input's noise when known (e.g. ``"gaussian:sigma=25"``).
     tile, overlap, tta : int, int, bool
         Tiled inference settings for models (``tile=0``: whole image; None: 256, or the
-        whole image when it is no larger than a batch of 4 such tiles).
+        whole image when it is no larger than a batch of 4 such tiles; ``overlap`` None: 32, or a
+        quarter of a tile side under 128).
     options : dict, optional
         Method options (the CLI's ``--set key=value``); with a model, options
         of the method it was trained with (e.g. ``posterior_mean=false``).
@@ -476,7 +479,7 @@ def denoise(
     takes = method_options(resolve_direct(method))
     on_device = "device" in takes  # zs_n2n and mash train on the device (see below)
     unused = [f"{name}={value}" for name, value, used in (
-        ("tile", tile, tile is not None), ("overlap", overlap, overlap != 32), ("tta", tta, bool(tta)),
+        ("tile", tile, tile is not None), ("overlap", overlap, overlap is not None), ("tta", tta, bool(tta)),
         ("device", device, device not in ("auto", "cpu") and not on_device)) if used]
     if unused:
         line = (f"{', '.join(unused)} appl{'y' if len(unused) > 1 else 'ies'} to models; method {method} "

@@ -763,7 +763,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--tile", type=int, default=None,
                    help="tile size for models (0: whole image; default 256, or the whole image when it is "
                         "no larger than a batch of 4 tiles)")
-    d.add_argument("--overlap", type=int, default=32, help="tile overlap in pixels (models)")
+    d.add_argument("--overlap", type=int, default=None,
+                   help="tile overlap in pixels (models; default 32, or a quarter of a --tile under 128)")
     d.add_argument("--tta", action="store_true", help="8-fold test-time augmentation (models)")
     d.add_argument("--colour", choices=("auto", "luma", "channels"), default="auto",
                    help="a gray model on a colour image: luma = an RGB image's luminance and chrominance planes "

@@ -326,7 +326,17 @@ def colour_mode(colour: str, channels: int, method: Any = None) -> str:
     return colour
 
 
-def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: int | None = None, overlap: int = 32,
+#: Tile overlap (pixels) when none is given: this, or a quarter of a smaller tile side (tiles under 128).
+DEFAULT_OVERLAP = 32
+
+
+def default_overlap(tile: int | None) -> int:
+    """The overlap used for ``tile`` when none is given: :data:`DEFAULT_OVERLAP`, at most a quarter of the tile."""
+    return min(DEFAULT_OVERLAP, max(0, int(tile)) // 4) if tile else DEFAULT_OVERLAP
+
+
+def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: int | None = None,
+                  overlap: int | None = None,
                   context: int = 16, batch_size: int = 4, tta: bool = False, device: str | torch.device = "auto",
                   threads_auto: bool = True, colour: str = "auto", keep_noise: bool = False,
                   precision: str = "fp32", needed: np.ndarray | None = None) -> np.ndarray:
@@ -348,9 +358,10 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
         none of the overlap's extra work). Tiles start at
         multiples of the network's alignment (:func:`model_alignment`), so a
         U-Net pools on the same grid as on the whole image.
-    overlap : int
+    overlap : int, optional
         Minimum overlap of neighbouring tiles (``0 <= overlap < tile``), across
-        which their outputs are blended.
+        which their outputs are blended; None (default): :func:`default_overlap`
+        (32, or a quarter of a tile side under 128).
     context : int
         Extra image around each tile given to the network and cropped from
         its output, so tile borders see the image instead of padding (tiles
@@ -422,6 +433,8 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
     model = model.to(dev).eval()
     layout = torch.channels_last if dev.type == "cpu" and CPU_CHANNELS_LAST else torch.contiguous_format
     model = model.to(memory_format=layout)  # the model stays usable in either layout
+    if overlap is None:
+        overlap = default_overlap(tile)
     grid = tile_grid(arr.shape, tile=tile, overlap=overlap if tile else 0, align=model_alignment(model))
     channels = arr.shape[2] if arr.ndim == 3 else None
     stitcher = Stitcher(grid, channels=channels)
@@ -556,7 +569,7 @@ class Denoiser:
     def channels(self) -> int:
         return int(self.model.in_channels)
 
-    def denoise(self, image: np.ndarray, *, tile: int | None = None, overlap: int = 32, tta: bool = False,
+    def denoise(self, image: np.ndarray, *, tile: int | None = None, overlap: int | None = None, tta: bool = False,
                 context: int = 16, batch_size: int = 4, device: str = "auto", colour: str = "auto",
                 precision: str = "fp32", needed: np.ndarray | None = None) -> np.ndarray:
         """Denoise one image (H, W) or (H, W, C); float32 in the image's units (see :func:`denoise_array`).
@@ -569,7 +582,7 @@ class Denoiser:
                              batch_size=batch_size, tta=tta, device=device, colour=colour, keep_noise=not self.blind,
                              precision=precision, needed=needed)
 
-    def denoise_stack(self, stack: np.ndarray, *, tile: int | None = None, overlap: int = 32, tta: bool = False,
+    def denoise_stack(self, stack: np.ndarray, *, tile: int | None = None, overlap: int | None = None, tta: bool = False,
                       context: int = 16, batch_size: int = 4, device: str = "auto",
                       progress: Callable[[int, int], None] | None = None, colour: str = "auto",
                       precision: str = "fp32") -> np.ndarray:
