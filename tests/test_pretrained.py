@@ -1087,3 +1087,17 @@ def test_noise_compressed_with_a_jpeg_goes_to_the_general_model(monkeypatch):
     assert c.model.stem == general and "JPEG as its decoder left it" in c.reason, c.reason
     c = pretrained.choose(weak)
     assert c.model is not None and c.model.stem != general and "JPEG" not in c.reason, c.reason
+
+
+def test_a_declared_range_of_white_noise_levels_reads_the_level_in_that_range():
+    """--noise gaussian:sigma=0..50 (a range, as a blind model is trained) went to ZS-N2N, "no shipped model is
+    trained for it", though gray-gaussian is trained on exactly that: the level is read and held to the range,
+    and the white-noise routes take it."""
+    noisy = _photo() + np.random.default_rng(1).normal(0.0, 25.0, (128, 128))
+    c = pretrained.choose(noisy, noise=parse_noise("gaussian:sigma=0..50"))
+    assert c.model is not None and c.model.stem == "gray-gaussian" and c.facts["sigma"] == pytest.approx(25, rel=0.1)
+    assert "its level read in that range" in c.reason
+    c = pretrained.choose(noisy, noise=parse_noise("gaussian:sigma=0..10"))
+    assert c.facts["sigma"] == 10 and "(read 2" in c.reason and c.model.stem == "gray-gaussian-low"
+    c = pretrained.choose(noisy, noise=parse_noise("gaussian:sigma=1..3"))
+    assert c.method == "bm3d" and c.options == {"sigma": 3.0}

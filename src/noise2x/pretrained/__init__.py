@@ -554,6 +554,18 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             source = f"sigma {level:.3g} given"
             narrow_level = level * share
             white = True
+        elif kind == "gaussian" and isinstance(noise.params.get("sigma"), tuple):
+            # white Gaussian noise of a level in a range (as a blind model is trained): the level read, held to
+            # the range, and the white-noise routes (it went to ZS-N2N: "no shipped model is trained for it")
+            lo, hi = (float(v) * scale for v in noise.params["sigma"])
+            part, part_valid, _ = _window(image, estimate.data_mask(mask, np.shape(image)), ESTIMATE_WINDOW)
+            read = estimate.sigma((part - offset) * scale, mask=part_valid)
+            level = min(max(read, lo), hi)
+            facts["sigma"] = level
+            source = (f"{noise} given: white Gaussian noise, its level read in that range: sigma {level:.3g}"
+                      + ("" if level == read else f" (read {read:.3g})"))
+            narrow_level = level * share
+            white = True
         elif kind == "poisson":
             peak = noise.params.get("peak", 0.0)
             level = float(np.mean(peak)) if isinstance(peak, tuple) else float(peak)
