@@ -663,7 +663,9 @@ def test_info_on_an_image_says_what_denoise_would_do(tmp_path, capsys, gray_imag
     assert f"noise: estimated from 3848 of {74 * (112 - 28)} pixels (the rest a fill)" in out, out
     sigma = float(re.search(r"sigma ([0-9.]+)", out).group(1))
     assert 9 < sigma < 15, out
-    said = lines[-1].removeprefix("noise2x denoise with no options: ")
+    said = next(line for line in lines if line.startswith("noise2x denoise --blanks: "))
+    said = said.removeprefix("noise2x denoise --blanks: ")
+    assert lines[-1] == "noise2x denoise without --blanks: stops (the image holds NaN)", out
     code, _, err = _run(capsys, "denoise", str(src), "--blanks", "--out", str(tmp_path / "o.fits"))
     assert code == 0 and f"using {said}" in err, (out, err)  # the same choice, word for word
     code, out, _ = _run(capsys, "info", "gray-gaussian")  # models as before

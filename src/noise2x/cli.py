@@ -627,7 +627,11 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
     facts = [f"{key.replace('_', ' ')} {value:.4g}" if isinstance(value, float) else f"{key.replace('_', ' ')} {value}"
              for key, value in choice.facts.items() if key in _INFO_FACTS]
     lines.append(f"noise{where}: " + ", ".join(facts))
-    lines.append(f"noise2x denoise with no options: {name}: {reason}")
+    # (an image holding NaN: denoise stops with an error unless --blanks says they mark pixels with no data)
+    told = "noise2x denoise --blanks" if blanks else "noise2x denoise with no options"
+    lines.append(f"{told}: {name}: {reason}")
+    if blanks:
+        lines.append("noise2x denoise without --blanks: stops (the image holds NaN)")
     jpeg = _jpeg_line(image, choice, mask)
     if jpeg:
         lines.append(jpeg)
