@@ -296,11 +296,20 @@ def test_unwritable_output_folder(tmp_path, capsys, gray_image):
         locked.chmod(0o700)
 
 
-def test_missing_output_parent_folder(tmp_path, capsys, gray_image):
+def test_missing_output_parent_folder_is_made(tmp_path, capsys, gray_image):
+    """As a folder --out and bench's --out are: the output file's folder is made (it was an error for denoise,
+    simulate and train alone); one that cannot be made is one error line, and nothing is made on a refusal."""
     src = _png(tmp_path / "c.png", gray_image)
-    code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--out", str(tmp_path / "no" / "such" / "o.png"))
-    assert code == 1
-    assert "does not exist" in _one_error_line(err)
+    for argv in (["denoise", str(src), "--method", "nlm", "--out", str(tmp_path / "no" / "such" / "o.png")],
+                 ["simulate", "gaussian:sigma=5", str(src), str(tmp_path / "sim" / "s.png")]):
+        code, _, err = _run(capsys, *argv)
+        assert code == 0 and Path(argv[-1]).is_file(), err
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--out", str(src / "o.png"))
+    assert code == 1 and f"output folder cannot be made: {src} is a file" in _one_error_line(err)
+    rgb = tmp_path / "rgb.png"
+    Image.fromarray(np.dstack([np.clip(gray_image, 0, 255).astype(np.uint8)] * 3)).save(rgb)
+    code, _, err = _run(capsys, "denoise", str(rgb), "--method", "nlm", "--out", str(tmp_path / "new" / "o.fits"))
+    assert code == 2 and "FITS output holds gray images" in _one_error_line(err) and not (tmp_path / "new").exists()
 
 
 def test_bad_arguments_exit_2_with_one_line(capsys):

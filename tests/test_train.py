@@ -280,3 +280,14 @@ def test_a_presets_patch_size_fits_the_smallest_image(tmp_path, clean_dir, capsy
     with pytest.raises(UsageError, match="smaller than the patch size 64"):
         train("noise2void", out=tmp_path / "b.safetensors", overrides=fast + ["data.patch_size=64"],
               progress=False, **kw)
+
+
+def test_the_model_files_folder_is_made(tmp_path, clean_dir):
+    """--out in a folder that does not exist yet: made (as denoise and bench make theirs); one through a file is
+    one error."""
+    out = train("noise2void", data=clean_dir, add_noise="gaussian:sigma=25", progress=False, steps=1,
+                out=tmp_path / "new" / "sub" / "m.safetensors", overrides=FAST)
+    assert out.is_file()
+    with pytest.raises(UsageError, match="the folder of --out cannot be made"):
+        train("noise2void", data=clean_dir, add_noise="gaussian:sigma=25", progress=False, steps=1,
+              out=out / "x" / "m.safetensors", overrides=FAST)

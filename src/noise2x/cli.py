@@ -213,11 +213,17 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
     before its work: only a single output file can change the format)."""
     from .io import read_stack, writable_format
 
+    missing = []  # (made once the checks below pass, as a folder --out is: bench makes its folder too)
     for folder in {t.parent for t in targets}:
-        if not folder.is_dir():
-            raise Noise2xError(f"output folder does not exist: {folder}")
-        if not os.access(folder, os.W_OK):
-            raise Noise2xError(f"output folder is not writable: {folder}")
+        there = folder
+        while not there.exists() and there != there.parent:
+            there = there.parent
+        if there.exists() and not there.is_dir():
+            raise Noise2xError(f"output folder cannot be made: {there} is a file")
+        if not os.access(there, os.W_OK):
+            raise Noise2xError(f"output folder is not writable: {there}")
+        if there != folder:
+            missing.append(folder)
     for src, dst in zip(files, targets):
         out_fmt, in_fmt = writable_format(dst), writable_format(src)
         if dst.exists() and dst.resolve() == src.resolve():
@@ -228,6 +234,11 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
         if out_fmt == "FITS" and in_fmt != "FITS" and read_stack(src, blanks=blanks).ndim == 4:
             raise UsageError(f"{src} is a colour image; a FITS output holds gray images and stacks: write "
                              f"{dst.stem}.tif or .png")
+    for folder in missing:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise Noise2xError(f"output folder cannot be made: {folder} ({exc.strerror})") from None
 
 
 # ----------------------------------------------------------------------------- commands

@@ -36,7 +36,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise Noise2xError(f"output folder does not exist: {folder}")
     if not os.access(folder, os.W_OK):
         raise Noise2xError(f"output folder is not writable: {folder}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=folder)
+    except OSError as exc:  # (a folder that takes no files, as /proc; a full disk)
+        raise Noise2xError(f"cannot write {target}: {exc.strerror}") from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:

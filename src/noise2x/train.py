@@ -384,8 +384,11 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
         raise UsageError(f"--out {out} is a folder; give a model file name such as {out / 'model.safetensors'}")
     if out.suffix.lower() != ".safetensors":  # (a model named photo.png would later be taken for an image)
         raise UsageError(f"--out {out}: a model file is named .safetensors, e.g. {out.with_suffix('.safetensors')}")
-    if not out.parent.is_dir() and str(out.parent):
-        raise UsageError(f"the folder of --out does not exist: {out.parent}")
+    if str(out.parent) and not out.parent.is_dir():  # (made, as noise2x denoise and bench make theirs)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"the folder of --out cannot be made: {out.parent} ({exc.strerror})") from None
     run = run_folder(out)
     state_path, last_path = run / "state.safetensors", run / "last.safetensors"
     best_path = run / "best.safetensors"
