@@ -1208,3 +1208,19 @@ def test_bm3d_given_a_correlated_noise_says_so_and_checks_beta(tmp_path, capsys,
                         (["--noise", "gaussian:sigma=5..10", "--set", "beta=0.5"], "needs sigma too")):
         code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", *extra, "--out", str(tmp_path / "c.png"))
         assert code == 2 and says in _one_error_line(err) and not (tmp_path / "c.png").exists()
+
+
+def test_float_data_in_the_unit_range_to_an_integer_file_is_refused_before_the_work(tmp_path, capsys, gray_image):
+    """A float TIFF in [0, 1] denoised (or given noise) into a PNG: its values would all become 0 and 1 (it was
+    written so, with a warning, and exit 0); refused in one line, nothing written. A TIFF output takes it."""
+    tifffile = pytest.importorskip("tifffile")
+    src = tmp_path / "f.tif"
+    tifffile.imwrite(src, (np.clip(gray_image, 0, 255) / 255.0).astype(np.float32))
+    for argv in (["denoise", str(src), "--method", "nlm", "--noise", "gaussian:sigma=0.05", "--out",
+                  str(tmp_path / "o.png")],
+                 ["simulate", "gaussian:sigma=0.02", str(src), str(tmp_path / "s.png")]):
+        code, _, err = _run(capsys, *argv)
+        assert code == 2 and "would become 0 and 1" in _one_error_line(err) and not Path(argv[-1]).exists()
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--noise", "gaussian:sigma=0.05", "--out",
+                        str(tmp_path / "o.tif"))
+    assert code == 0 and (tmp_path / "o.tif").is_file(), err

@@ -211,7 +211,9 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
     """Fail before any work when an output cannot be written or would overwrite its input (``blanks``: NaN
     in the inputs marks blank pixels; an output that cannot mark them is refused as each file is read,
     before its work: only a single output file can change the format)."""
-    from .io import read_stack, writable_format
+    import numpy as np
+
+    from .io import image_kind, read_stack, writable_format
 
     missing = []  # (made once the checks below pass, as a folder --out is: bench makes its folder too)
     for folder in {t.parent for t in targets}:
@@ -234,6 +236,16 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
         if out_fmt == "FITS" and in_fmt != "FITS" and read_stack(src, blanks=blanks).ndim == 4:
             raise UsageError(f"{src} is a colour image; a FITS output holds gray images and stacks: write "
                              f"{dst.stem}.tif or .png")
+        if out_fmt not in ("TIFF", "FITS") and image_kind(src) == "float32":
+            # float data in [0, 1] (an image scaled to that range) would all become 0 and 1 in a file of whole
+            # numbers: refused here, before the work (io warned as it wrote, and the command ended well)
+            data = read_stack(src, blanks=True)
+            with np.errstate(all="ignore"):
+                lo, hi = float(np.nanmin(data)), float(np.nanmax(data))
+            if -0.5 <= lo < hi <= 1.0 and np.any(data != np.round(data)):
+                raise UsageError(f"{src} holds float values in [{lo:.3g}, {hi:.3g}]; a {out_fmt} file stores whole "
+                                 f"numbers, so they would become 0 and 1: write {dst.stem}.tif (float), or scale the "
+                                 f"image to 0..255 first")
     for folder in missing:
         try:
             folder.mkdir(parents=True, exist_ok=True)
