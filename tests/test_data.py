@@ -256,3 +256,20 @@ def test_tiff_stacks_are_read_frame_by_frame_for_training(tmp_path, monkeypatch)
     assert len(train) == 6
     assert train.smallest_side() == 20 and not train._cache
     np.testing.assert_array_equal(train._arrays(5)["noisy"], whole[5])
+
+
+def test_a_training_folder_mixing_8_and_16_bit_files_is_warned(tmp_path):
+    """A model learns one scale: 8-bit and 16-bit files in one training folder are said (once), not a mean of
+    1.5e4 stored in silence; one kind alone is not."""
+    import tifffile
+    from PIL import Image
+
+    from noise2x.data import _sources
+
+    img = np.random.default_rng(0).integers(0, 256, (32, 32)).astype(np.uint8)
+    Image.fromarray(img).save(tmp_path / "a.png")
+    Image.fromarray(img).save(tmp_path / "b.png")
+    _sources(tmp_path)  # (one kind: no warning; warnings are errors in the tests)
+    tifffile.imwrite(tmp_path / "c.tif", img.astype(np.uint16) * 257)
+    with pytest.warns(UserWarning, match=r"mixes 8-bit \(2\) and 16-bit \(1\) images, e\.g\. c\.tif"):
+        _sources(tmp_path)

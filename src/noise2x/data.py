@@ -336,7 +336,35 @@ def _sources(path: str | Path, blanks: bool = False, recursive: bool = False) ->
             loaders += [(lambda f=f, k=k: load_frame(f, k)) for k in range(len(frames))]
             sides += [frame_side(f)] * len(frames)
         channels += frames
+    _mixed_units_warning(p, recursive)
     return names, loaders, False, channels, sides
+
+
+def _mixed_units_warning(folder: Path, recursive: bool) -> None:
+    """Warn where a training folder mixes 8-bit files and 16-bit ones whose values use the 16-bit range (above
+    4 x 255 in the first frame of one of the first 5): a model learns one scale (its normalisation, the mean and
+    deviation of them all, fits neither), and 8-bit images given to it later read as other units."""
+    import warnings
+
+    from .io import image_kind, list_images, open_stack
+
+    kinds: dict[str, list[Path]] = {}
+    for f in list_images(folder, recursive=recursive):
+        kinds.setdefault(image_kind(f), []).append(f)
+    if "uint8" not in kinds or "uint16" not in kinds:
+        return
+    wide = []
+    for f in kinds["uint16"][:5]:
+        stack = open_stack(f, dtype=np.float32, blanks=True)[0]
+        try:
+            if float(np.nanmax(stack[0])) > 4 * 255:
+                wide.append(f)
+        finally:
+            getattr(stack, "close", lambda: None)()
+    if wide:
+        warnings.warn(f"{folder} mixes 8-bit ({len(kinds['uint8'])}) and 16-bit ({len(kinds['uint16'])}) images, "
+                      f"e.g. {wide[0].name}, whose values span the 16-bit range: a model learns from values in one "
+                      f"scale; convert them to one (the model is trained all the same)", UserWarning, stacklevel=2)
 
 
 def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | Path | None = None,

@@ -605,15 +605,19 @@ class Denoiser:
 
         The model normalises by its training data's per-channel standard
         deviation. An image whose values (0.1 to 99.9 percentile) span less
-        than 1/50 or more than 100 times that deviation is probably in other
+        than 1/20 or more than 100 times that deviation is probably in other
         units: [0, 1] data given to a model trained on 8-bit images spans
-        about 1/60 of it, 16-bit data about 1000 times. The model's result is
-        then meaningless, so the CLI warns.
+        about 1/60 of it, 8-bit data given to a model trained on 16-bit images
+        about 1/50 (1/50 was the bound, which let that pass), 16-bit data
+        given to an 8-bit model about 1000 times. A photo spans 3 to 5 times
+        its training data's deviation, a dark low-contrast one a fraction of
+        it; 1/20 of the 8-bit deviation is under 3 grey levels. The model's
+        result is then meaningless, so the CLI warns.
         """
         std = float(self.model.std.mean())
         lo, hi = np.percentile(np.asarray(image, dtype=np.float64), [0.1, 99.9])
         spread = float(hi - lo)
-        if spread <= 0 or std / 50 <= spread <= 100 * std:
+        if spread <= 0 or std / 20 <= spread <= 100 * std:
             return None
         return (f"the image's values span {spread:.3g}, the model's training data had a standard deviation of "
                 f"{std:.3g}: are they in the same units (8-bit, 16-bit, [0, 1])?")
