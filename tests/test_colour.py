@@ -399,3 +399,19 @@ def test_declared_poisson_peak_on_a_16bit_colour_image_uses_the_specs_full_scale
     # in 8-bit units nothing changes: gain 255 / peak, no offset
     vst8 = pretrained.stabilised(pretrained.choose(clean, noise=parse_noise("poisson:peak=30")), 3)
     assert vst8.alpha == pytest.approx(255 / 30) and vst8.mu == 0
+
+
+def test_the_api_takes_any_channel_count_channel_by_channel():
+    """README: the Python API takes other channel counts with colour='channels' (two stains, five bands); it
+    raised "must be (H,W) gray or (H,W,3) RGB". Each channel comes out as that channel denoised alone."""
+    import noise2x
+
+    rng = np.random.default_rng(0)
+    planes = [rng.normal(80.0 + 30 * c, 20.0, (40, 50)) for c in range(5)]
+    for count in (2, 4, 5):
+        stack = np.dstack(planes[:count])
+        for how in ({"model": "gray-gaussian"}, {"method": "nlm", "noise": "gaussian:sigma=20"}):
+            out = noise2x.denoise(stack, colour="channels", **how)
+            assert out.shape == stack.shape
+            alone = noise2x.denoise(planes[count - 1], **how)
+            np.testing.assert_allclose(out[..., -1], alone, rtol=1e-6, atol=1e-6)

@@ -314,7 +314,8 @@ def denoise(
     Parameters
     ----------
     image : ndarray
-        The noisy image, float or integer, (H,W) or (H,W,C).
+        The noisy image, float or integer, (H,W) or (H,W,3); with ``colour="channels"`` any number of
+        channels (H,W,C), each denoised alone.
     model : Denoiser or path, optional
         A trained model (see :func:`load_model`).
     method : str, optional
@@ -383,6 +384,19 @@ def denoise(
     check_colour(colour)
     check_precision(precision)
     _check_arguments(model=model, noise=noise, tile=tile, overlap=overlap, options=options)
+    channels = np.shape(image)[2] if np.ndim(image) == 3 else 1
+    if colour == "channels" and channels not in (1, 3):
+        # any other channel count (two stains, RGBA-like stacks of measurements) channel by channel, each as a gray
+        # image (a 3-channel one takes the path below, which denoises each channel alone too)
+        arr = np.asarray(image)
+        if arr.dtype.kind not in "uif" or min(arr.shape[:2], default=0) == 0:
+            check_image(arr, name="input image")  # its error
+        if mask is not None:
+            _check_mask_shape(mask, arr.shape)
+        return np.stack([denoise(arr[..., c], model=model, method=method, noise=noise, tile=tile, overlap=overlap,
+                                 tta=tta, options=options, rng=rng, info=info, progress=progress, device=device,
+                                 colour=colour, precision=precision, mask=mask, blanks=blanks,
+                                 blank_value=blank_value, needed=needed) for c in range(channels)], axis=-1)
     if blanks or blank_value is not None:
         raw, held = np.asarray(image), None
         if blank_value is not None:
