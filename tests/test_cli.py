@@ -1224,3 +1224,19 @@ def test_float_data_in_the_unit_range_to_an_integer_file_is_refused_before_the_w
     code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--noise", "gaussian:sigma=0.05", "--out",
                         str(tmp_path / "o.tif"))
     assert code == 0 and (tmp_path / "o.tif").is_file(), err
+
+
+def test_simulate_says_where_a_poisson_peak_meets_other_units(tmp_path, capsys, gray_image):
+    """poisson:peak=P counts P photons at 255; on a 16-bit or [0, 1] image that is not what a reader of the spec
+    expects (16 times weaker noise on the 16-bit copy): one note line says so and how to give the full scale."""
+    tifffile = pytest.importorskip("tifffile")
+    sixteen = tmp_path / "s.tif"
+    tifffile.imwrite(sixteen, (np.clip(gray_image, 0, 255) * 257).astype(np.uint16))
+    code, _, err = _run(capsys, "simulate", "poisson:peak=30", str(sixteen), str(tmp_path / "o.tif"))
+    assert code == 0 and err.count("note: poisson peak counts photons at the value 255") == 1, err
+    assert "poisson:peak=30,data_range=65535" in err
+    code, _, err = _run(capsys, "simulate", "poisson:peak=30,data_range=65535", str(sixteen), str(tmp_path / "p.tif"))
+    assert code == 0 and "note:" not in err
+    code, _, err = _run(capsys, "simulate", "poisson:peak=30", str(_png(tmp_path / "g.png", gray_image)),
+                        str(tmp_path / "q.tif"))
+    assert code == 0 and "note:" not in err

@@ -256,6 +256,26 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
 # ----------------------------------------------------------------------------- commands
 
 
+def _peak_scale_note(spec: Any, src: Path, image: Any) -> None:
+    """Say once where a Poisson peak, counted at 255 unless the spec gives ``data_range``, goes to an image in other
+    units (16-bit, [0, 1]): its noise would be far weaker or stronger than the peak says to a reader."""
+    from .io import to_8bit_units
+
+    if spec.name not in ("poisson", "poisson_gaussian") or "data_range" in spec.params or _peak_scale_note.said:
+        return
+    offset, scale = to_8bit_units(image)
+    if scale == 1 and offset == 0:
+        return
+    top = 1 if scale > 1 else 65535
+    _say(f"note: {spec.name} peak counts photons at the value 255 (8-bit full scale); {src} is in other units "
+         f"(8-bit units would be x -> (x - {offset:.4g}) * {scale:.4g}): give the spec its full scale, e.g. "
+         f"{spec},data_range={top}, to count them there")
+    _peak_scale_note.said = True
+
+
+_peak_scale_note.said = False  # type: ignore[attr-defined]
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -264,6 +284,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from .noise import parse_noise
 
     spec = parse_noise(args.noise)
+    _peak_scale_note.said = False  # type: ignore[attr-defined]
     files, _ = _expand_inputs([args.input])
     folder_input = Path(args.input).is_dir()
     targets = _targets(files, args.output, folder_input)
@@ -285,6 +306,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         stack, alpha = read_stack_with_alpha(src, blanks=args.blanks)
         nan = np.isnan(stack)
         blank = bool(nan.any())
+        _peak_scale_note(spec, src, stack[0] if not blank else np.where(nan[0], np.nanmedian(stack[0]), stack[0]))
         if blank:  # noise on the data; blank pixels stay blank (the data get the noise they get without them)
             _blank_kind(src, dst if dst.suffix else dst.with_suffix(".tif"), None)
             stack = np.where(nan, 0.0, stack)
