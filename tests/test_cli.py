@@ -1240,3 +1240,15 @@ def test_simulate_says_where_a_poisson_peak_meets_other_units(tmp_path, capsys, 
     code, _, err = _run(capsys, "simulate", "poisson:peak=30", str(_png(tmp_path / "g.png", gray_image)),
                         str(tmp_path / "q.tif"))
     assert code == 0 and "note:" not in err
+
+
+def test_a_device_no_machine_has_is_refused_before_any_work(tmp_path, capsys, gray_image):
+    """--device gpu was refused only after the noise was read and a route said; with a direct method, --device
+    bogus was said to 'apply to models'. A name that is no device is now the first and only line."""
+    src = _png(tmp_path / "c.png", gray_image)
+    for extra in ([], ["--method", "nlm"]):
+        code, _, err = _run(capsys, "denoise", str(src), "--device", "gpu", *extra, "--out", str(tmp_path / "o.png"))
+        assert code == 2 and "unknown device 'gpu'" in _one_error_line(err) and err.count("\n") == 1, err
+    code, _, err = _run(capsys, "train", "--method", "noise2void", "--data", str(tmp_path), "--device", "tpu",
+                        "--steps", "1", "--out", str(tmp_path / "m.safetensors"))
+    assert code == 2 and "unknown device 'tpu'" in _one_error_line(err)

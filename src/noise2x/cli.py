@@ -956,6 +956,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.addHandler(lines)  # type: ignore[arg-type]
             propagate, log.propagate = log.propagate, False
             try:
+                if getattr(args, "device", None) is not None:  # (a name no machine has: before any work)
+                    from .predict import check_device_name
+
+                    check_device_name(args.device)
                 return int(args.func(args) or 0)
             finally:
                 log.removeHandler(lines)  # type: ignore[arg-type]

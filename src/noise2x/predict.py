@@ -63,6 +63,20 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return dev
 
 
+def check_device_name(device: str) -> None:
+    """UsageError for a device name no machine has (``gpu``, ``tpu``): said before any work; whether a named one is
+    here is :func:`resolve_device`'s to say, where it is used."""
+    name = str(device or "auto").lower()
+    if name == "auto":
+        return
+    try:
+        kind = torch.device(name).type
+    except RuntimeError:
+        kind = ""
+    if kind not in ("cpu", "cuda", "mps"):
+        raise UsageError(f"unknown device {device!r}; valid: auto, cpu, cuda, cuda:N, mps")
+
+
 def cpu_count() -> int:
     """CPU cores available to this process."""
     try:
