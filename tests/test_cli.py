@@ -1252,3 +1252,16 @@ def test_a_device_no_machine_has_is_refused_before_any_work(tmp_path, capsys, gr
     code, _, err = _run(capsys, "train", "--method", "noise2void", "--data", str(tmp_path), "--device", "tpu",
                         "--steps", "1", "--out", str(tmp_path / "m.safetensors"))
     assert code == 2 and "unknown device 'tpu'" in _one_error_line(err)
+
+
+def test_a_suggested_output_name_drops_every_format_suffix(tmp_path, capsys, gray_image):
+    """A colour image to x.fits.gz was told to write 'x.fits.tif'."""
+    rgb = tmp_path / "rgb.png"
+    Image.fromarray(np.dstack([np.clip(gray_image, 0, 255).astype(np.uint8)] * 3)).save(rgb)
+    code, _, err = _run(capsys, "denoise", str(rgb), "--method", "nlm", "--out", str(tmp_path / "x.fits.gz"))
+    assert code == 2 and "write x.tif or .png" in _one_error_line(err)
+
+
+def test_info_on_a_folder_says_what_it_takes(tmp_path, capsys):
+    code, _, err = _run(capsys, "info", str(tmp_path))
+    assert code == 2 and "is a folder; noise2x info takes one image or model file" in _one_error_line(err)

@@ -158,7 +158,7 @@ def _blank_kind(src: Path, dst: Path, kind: str | None) -> str | None:
     if fmt in ("TIFF", "FITS"):
         return "float32"
     if fmt not in ALPHA_FORMATS:  # (TIFF returned above)
-        raise UsageError(f"{src} has blank (NaN) pixels, which {fmt} files cannot mark: write {dst.stem}.fits "
+        raise UsageError(f"{src} has blank (NaN) pixels, which {fmt} files cannot mark: write {_stem(dst)}.fits "
                          f"or .tif (NaN) or .png or .webp (transparent)")
     return kind
 
@@ -207,6 +207,15 @@ def _targets(files: list[Path], out: str, folder_input: bool, names: list[Path] 
     return [Path(out)]
 
 
+def _stem(path: Path) -> str:
+    """A file's name without its format's suffixes: photo for photo.fits.gz, photo.ome.tif, photo.fz."""
+    name = path.name
+    for suffix in (".gz", ".fz"):
+        name = name.removesuffix(suffix)
+    name = name.removesuffix(Path(name).suffix) if Path(name).suffix else name
+    return name.removesuffix(".ome")
+
+
 def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False) -> None:
     """Fail before any work when an output cannot be written or would overwrite its input (``blanks``: NaN
     in the inputs marks blank pixels; an output that cannot mark them is refused as each file is read,
@@ -229,13 +238,13 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
     for src, dst in zip(files, targets):
         out_fmt, in_fmt = writable_format(dst), writable_format(src)
         if dst.exists() and dst.resolve() == src.resolve():
-            raise UsageError(f"output {dst} would overwrite its input; choose another --out")
+            raise UsageError(f"output {dst} would overwrite its input; choose another output name")
         if out_fmt not in ("TIFF", "FITS") and in_fmt in ("TIFF", "FITS") and len(read_stack(src, blanks=blanks)) > 1:
             raise UsageError(f"{src} holds several images; only a TIFF or FITS output (.tif, .fits) can hold them, "
                              f"not {dst}")
         if out_fmt == "FITS" and in_fmt != "FITS" and read_stack(src, blanks=blanks).ndim == 4:
             raise UsageError(f"{src} is a colour image; a FITS output holds gray images and stacks: write "
-                             f"{dst.stem}.tif or .png")
+                             f"{_stem(dst)}.tif or .png")
         if out_fmt not in ("TIFF", "FITS") and image_kind(src) == "float32":
             # float data in [0, 1] (an image scaled to that range) would all become 0 and 1 in a file of whole
             # numbers: refused here, before the work (io warned as it wrote, and the command ended well)
@@ -244,7 +253,7 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
                 lo, hi = float(np.nanmin(data)), float(np.nanmax(data))
             if -0.5 <= lo < hi <= 1.0 and np.any(data != np.round(data)):
                 raise UsageError(f"{src} holds float values in [{lo:.3g}, {hi:.3g}]; a {out_fmt} file stores whole "
-                                 f"numbers, so they would become 0 and 1: write {dst.stem}.tif (float), or scale the "
+                                 f"numbers, so they would become 0 and 1: write {_stem(dst)}.tif (float), or scale the "
                                  f"image to 0..255 first")
     for folder in missing:
         try:
@@ -562,6 +571,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     if _suffix(args.model) in IMAGE_SUFFIXES:  # an image (a missing one: "no such file")
         print("\n".join(image_facts(Path(args.model))))
         return 0
+    if Path(args.model).is_dir():
+        raise UsageError(f"{args.model} is a folder; noise2x info takes one image or model file (.safetensors)")
     path = model_file(args.model)
     try:
         meta = read_metadata(path)

@@ -427,7 +427,7 @@ def check_config(cfg: TrainConfig) -> None:
     """
     t, d = cfg.train, cfg.data_cfg
     if t.steps is None and t.minutes is None:
-        raise UsageError("no training budget: give --steps N or --minutes T")
+        raise UsageError("no training budget: give --steps N or --minutes T (steps= or minutes= in Python)")
     if t.steps is not None and t.steps < 1:
         raise UsageError(f"--steps must be >= 1, got {t.steps}")
     if t.minutes is not None and not t.minutes > 0:

@@ -431,7 +431,8 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         else:
             hint = ("add --add-noise SPEC (clean training images), --data2 DIR with aligned noisy copies, "
                     "or give a multi-frame TIFF stack as --data")
-        raise UsageError(f"this method needs {' and '.join(sorted(missing))} training images: {hint}")
+        what = {"clean": "clean targets", "noisy2": "a second noisy copy of each image (noisy2)"}
+        raise UsageError(f"this method needs {' and '.join(what.get(m, m) for m in sorted(missing))}: {hint}")
 
     opts = dict(kind=kind, noise=add_noise, resample=resample, cache_mb=cache_mb,
                 second_copy="noisy2" in requires, blanks=blanks)

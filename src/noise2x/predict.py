@@ -558,7 +558,16 @@ class Denoiser:
         opts = self.method.options
         for key, value in (options or {}).items():
             name = key.removeprefix("method.")
-            opts = _replace_field(opts, name, value, section="method")
+            try:
+                opts = _replace_field(opts, name, value, section="method")
+            except UsageError as exc:  # an unknown name: said as the model's method's options
+                import dataclasses
+
+                names = [f.name for f in dataclasses.fields(opts)]
+                if name in names:  # (a bad value: its own message)
+                    raise
+                raise UsageError(f"a {self.method_name} model has no option {name}; its method's options: "
+                                 f"{', '.join(names) or '(none)'}") from exc
         method = type(self.method)(opts)
         if noise is not None:
             method = method.with_noise(noise)
