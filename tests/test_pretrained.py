@@ -1012,7 +1012,7 @@ def test_options_with_no_method_go_to_the_chosen_model(shipped):
     info = {}
     plain = api.denoise(noisy, info=info)
     assert info["method"] == "model g"
-    with pytest.raises(UsageError, match=r"unknown setting method\.foo.*chosen for this image"):
+    with pytest.raises(UsageError, match=r"model has no option foo; its method.s options: loss.*chosen for this image"):
         api.denoise(noisy, options={"foo": "1"})
     # an option the model's method has is taken (the supervised model's loss does not change its inference)
     np.testing.assert_array_equal(api.denoise(noisy, options={"loss": "l1"}), plain)
