@@ -813,11 +813,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="NaN values mark blank pixels (no data): they stay blank, the noise goes on the data")
     s.set_defaults(func=cmd_simulate)
 
-    d = sub.add_parser("denoise", help="denoise images with a trained model or a direct method")
+    d = sub.add_parser("denoise", help="denoise images with a trained model or a direct method",
+                       description="Denoise images. With neither --model nor --method, noise2x reads each image's "
+                                   "noise, picks a shipped model or BM3D for it and says which and why (noise2x "
+                                   "info IMAGE shows the choice without denoising).")
     d.add_argument("inputs", metavar="INPUT", nargs="+", help="image files or folders")
     d.add_argument("--out", required=True, help="output file, or folder (exists, ends with /, or has no suffix)")
     g = d.add_mutually_exclusive_group()
-    g.add_argument("--model", help="a model file from `noise2x train`")
+    g.add_argument("--model", help="a model file from `noise2x train`, or a shipped model's name (noise2x models)")
     g.add_argument("--method", help="a direct method: bm3d, nlm, nlm_calibrated, mash, zs_n2n, ...")
     d.add_argument("--noise", help="the input's noise when known, e.g. gaussian:sigma=25")
     d.add_argument("--tile", type=int, default=None,
