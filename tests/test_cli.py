@@ -1265,3 +1265,17 @@ def test_a_suggested_output_name_drops_every_format_suffix(tmp_path, capsys, gra
 def test_info_on_a_folder_says_what_it_takes(tmp_path, capsys):
     code, _, err = _run(capsys, "info", str(tmp_path))
     assert code == 2 and "is a folder; noise2x info takes one image or model file" in _one_error_line(err)
+
+
+def test_a_sigma_in_other_units_than_the_image_is_said(tmp_path, capsys, gray_image):
+    """--noise gaussian:sigma=25 on [0, 1] data (a sigma in 8-bit units): BM3D took it at its word and flattened
+    the image, in silence; a note line now says the spec is in the image's units."""
+    tifffile = pytest.importorskip("tifffile")
+    src = tmp_path / "f.tif"
+    tifffile.imwrite(src, (np.clip(gray_image, 0, 255) / 255.0).astype(np.float32))
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--noise", "gaussian:sigma=25", "--out",
+                        str(tmp_path / "o.tif"))
+    assert code == 0 and "note: the noise's sigma 25 is more than twice the spread of the image's values" in err
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--noise", "gaussian:sigma=0.1", "--out",
+                        str(tmp_path / "p.tif"))
+    assert code == 0 and "note:" not in err

@@ -232,6 +232,18 @@ def _check_mask_shape(mask: Any, shape: tuple[int, ...]) -> None:
         raise UsageError(f"mask has shape {np.shape(mask)}; the image {shape} needs {shape[:2]}")
 
 
+def sigma_units_note(image: np.ndarray, sigma: float) -> str | None:
+    """A note where a declared noise sigma is more than twice the spread of the image's values (0.1 to 99.9
+    percentile): a sigma in other units than the image's (25 given for [0, 1] data, a 16-bit sigma for an 8-bit
+    image), which any method then takes at its word (BM3D at such a sigma flattens the image)."""
+    sample = np.asarray(image, dtype=np.float64).reshape(-1)[:: max(1, image.size // 262144)]
+    lo, hi = np.percentile(sample, [0.1, 99.9])
+    if not sigma > 2.0 * (hi - lo):
+        return None
+    return (f"note: the noise's sigma {sigma:g} is more than twice the spread of the image's values ({lo:.3g} to "
+            f"{hi:.3g}): a noise spec is in the image's own units (for data in [0, 1], 8-bit sigma 25 is 0.098)")
+
+
 def zero_area_note(image: np.ndarray) -> str | None:
     """A note for an image whose noise is about to be estimated, when solid areas of 0 cover part of it.
 
@@ -436,6 +448,10 @@ def denoise(
         raise UsageError("give either a model or a method, not both")
     if progress is not None and model is None and noise is None and mask is None:
         note = zero_area_note(image)
+        if note:
+            progress(note)
+    if progress is not None and noise is not None and noise.gaussian_sigma is not None:
+        note = sigma_units_note(image, float(noise.gaussian_sigma))
         if note:
             progress(note)
     if model is not None:
