@@ -159,3 +159,17 @@ def test_supervised_uses_the_clean_target():
     assert float(Supervised().loss(model, batch, rng=gen())["model"]) == pytest.approx(9.0)
     with pytest.raises(ValueError, match="clean"):
         Supervised().loss(model, Batch(noisy=batch.noisy), rng=gen())
+
+
+def test_the_package_functions_stay_callable_after_their_modules_load():
+    """noise2x.methods() raised "'module' object is not callable" once a model was loaded (the subpackage
+    noise2x.methods took the name's place); noise2x.train() is guarded the same way."""
+    import importlib
+
+    import noise2x
+
+    listed = noise2x.methods()
+    importlib.import_module("noise2x.methods")
+    importlib.import_module("noise2x.train")
+    assert noise2x.methods() == listed and "bm3d" in listed
+    assert callable(noise2x.train)

@@ -44,3 +44,20 @@ def get_method(name: str, options=None) -> Method:
 
 
 __all__ = ["METHODS", "Method", "get_method"]
+
+
+# ``noise2x.methods`` is both this package and the API function ``noise2x.methods()`` (the available methods).
+# Once the package is imported, the attribute ``methods`` of ``noise2x`` is the package, so the package itself
+# must be callable, as ``noise2x.train`` is (noise2x/train.py).
+import sys as _sys  # noqa: E402
+from typing import Any as _Any  # noqa: E402
+
+
+class _CallableModule(type(_sys)):
+    def __call__(self, *args: _Any, **kwargs: _Any) -> _Any:
+        from ..api import available_methods
+
+        return available_methods(*args, **kwargs)
+
+
+_sys.modules[__name__].__class__ = _CallableModule
