@@ -291,3 +291,23 @@ def test_the_model_files_folder_is_made(tmp_path, clean_dir):
     with pytest.raises(UsageError, match="the folder of --out cannot be made"):
         train("noise2void", data=clean_dir, add_noise="gaussian:sigma=25", progress=False, steps=1,
               out=out / "x" / "m.safetensors", overrides=FAST)
+
+
+def test_resume_takes_the_same_folder_however_written_and_a_failed_run_keeps_the_earlier_one(tmp_path, clean_dir):
+    """--resume compared --data as text ('train' against 'train/' was refused); and a run that failed before its
+    first checkpoint overwrote the earlier run's config.json, which could then not be resumed."""
+    import json
+
+    out = tmp_path / "r.safetensors"
+    kw = dict(add_noise="gaussian:sigma=25", progress=False, overrides=FAST)
+    train("noise2void", data=clean_dir, out=out, steps=2, **kw)
+    train("noise2void", data=f"{clean_dir}/", out=out, steps=3, resume=True, **kw)
+    assert json.loads((tmp_path / "r.run" / "config.json").read_text())["config"]["method_name"] == "noise2void"
+
+    def fail(info):
+        raise RuntimeError("stopped by the test")
+
+    with pytest.raises(RuntimeError, match="stopped by the test"):
+        train("noise2self", data=clean_dir, out=out, steps=5, callbacks=[fail], **kw)
+    assert json.loads((tmp_path / "r.run" / "config.json").read_text())["config"]["method_name"] == "noise2void"
+    train("noise2void", data=clean_dir, out=out, steps=4, resume=True, **kw)

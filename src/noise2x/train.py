@@ -403,7 +403,10 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
         given = {"data": str(data), "data2": None if data2 is None else str(data2),
                  "add_noise": None if add_noise is None else str(add_noise)}
         for key, value in given.items():
-            if value is not None and value != getattr(cfg, key):
+            saved_value = getattr(cfg, key)
+            same_folder = (key != "add_noise" and value is not None and saved_value is not None
+                           and Path(value).resolve() == Path(saved_value).resolve())  # (train and train/)
+            if value is not None and value != saved_value and not same_folder:
                 raise UsageError(f"--resume: {key} differs from the saved run ({getattr(cfg, key)!r}); "
                                  f"resume with the same inputs or start a new run")
         network = cfg.model
@@ -474,7 +477,11 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
                     "device": str(dev), "channels": channels, "parameters": n_params,
                     "train_images": len(train_set), "val_images": 0 if val_set is None else len(val_set),
                     "val_held_out": held_out, "threads": torch.get_num_threads() if dev.type == "cpu" else None}
-        _write_json(resolved, run / "config.json")
+        # an earlier run in the folder keeps its config.json until this run saves its first checkpoint: a run
+        # that fails before that leaves the earlier one whole, and resumable
+        config_written = resume or not state_path.exists()
+        if config_written:
+            _write_json(resolved, run / "config.json")
 
         from .methods.base import LOG_PREFIX
 
@@ -534,7 +541,10 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
                 raise diverged("the weights became NaN or infinite", step)
 
         def save_last(val_value: float | None) -> None:
-            nonlocal saved_step
+            nonlocal saved_step, config_written
+            if not config_written:  # (this run's first checkpoint replaces an earlier run's)
+                _write_json(resolved, run / "config.json")
+                config_written = True
             save_model(last_path, model, metadata=metadata("last", val_value))
             extra = {"torch_rng": gen.get_state()}
             info = {"step": step, "seconds": elapsed, "best": best, "best_step": best_step,
