@@ -1397,3 +1397,14 @@ def test_a_tiffs_thumbnail_series_is_left_out_not_refused(tmp_path):
         w.write(stack[0, :10, :10])
     with pytest.raises(InputError, match="holds images of different sizes"):
         io.read_stack(tmp_path / "two.tif")
+
+
+def test_read_image_refuses_a_dtype_that_is_not_floating(tmp_path):
+    """dtype=np.uint8 wrapped 16-bit values (1000 read as 232), dtype=str gave strings: a UsageError now."""
+    path = tmp_path / "v.png"
+    io.write_image(path, np.tile(np.array([1000.0, 30000, 65535, 300]), (16, 4)), kind="uint16")
+    assert io.read_image(path, dtype=np.float32)[0, :4].tolist() == [1000, 30000, 65535, 300]
+    for read in (io.read_image, io.read_stack, io.read_stack_with_alpha, io.open_stack):
+        for bad in (np.uint8, np.int8, str, "nonsense"):
+            with pytest.raises(UsageError, match="dtype must be a floating numpy dtype"):
+                read(path, dtype=bad)

@@ -364,6 +364,18 @@ def _existing_file(path: str | os.PathLike) -> tuple[Path, str]:
 # --------------------------------------------------------------------------- reading
 
 
+def _float_dtype(dtype) -> np.dtype:
+    """``dtype`` as a floating numpy dtype, or UsageError: an integer one would wrap 16-bit values (1000 read as
+    232 in uint8) and a string one give strings."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise UsageError(f"dtype must be a floating numpy dtype (float32, float64), got {dtype!r}") from None
+    if dt.kind != "f":
+        raise UsageError(f"dtype must be a floating numpy dtype (float32, float64), got {dt}")
+    return dt
+
+
 def read_image(path: str | os.PathLike, *, dtype=np.float64, blanks: bool = False) -> np.ndarray:
     """Read one image in the file's own units.
 
@@ -396,6 +408,7 @@ def read_image(path: str | os.PathLike, *, dtype=np.float64, blanks: bool = Fals
         TIFF (use :func:`read_stack`), unsupported channels (e.g. 2), or
         NaN/inf values.
     """
+    dtype = _float_dtype(dtype)
     p, fmt = _existing_file(path)
     if fmt in ("TIFF", "FITS"):
         stack = _read_tiff(p)[0] if fmt == "TIFF" else _read_fits(p)[0]
@@ -466,6 +479,7 @@ def read_stack_with_alpha(path: str | os.PathLike, *, dtype=np.float64,
     UsageError, InputError
         As :func:`read_stack`.
     """
+    dtype = _float_dtype(dtype)
     p, fmt = _existing_file(path)
     if fmt == "TIFF":
         arr, alpha = _read_tiff(p)
@@ -704,6 +718,7 @@ def open_stack(path: str | os.PathLike, *, dtype=np.float64,
     or RGB, not with alpha; FITS: a cube, uncompressed or .fz): the memory of a frame instead of the stack's.
     A NaN (without ``blanks``) or inf value is then found when its frame is read. Close the frames when done
     (``with``)."""
+    dtype = _float_dtype(dtype)
     p, fmt = _existing_file(path)
     if fmt in ("TIFF", "FITS"):
         frames = _tiff_frames(p, dtype, blanks) if fmt == "TIFF" else _fits_frames(p, dtype, blanks)
