@@ -226,6 +226,12 @@ def test_units_warning_for_an_image_in_other_units(tmp_path, gray_image, capsys)
     with torch.no_grad():  # as if trained on 16-bit data: the QA case read a spread 1/47 of the training deviation
         sixteen.model.std.fill_(float(hi - lo) * 40.0)
     assert "span" in sixteen.units_warning(noisy) and sixteen.units_warning(noisy * 257) is None  # (1/50 passed it)
+    # the Python API says it too (it was silent there): a UnitsWarning, which the CLI leaves for its own line
+    import noise2x
+    from noise2x.errors import UnitsWarning
+
+    with pytest.warns(UnitsWarning, match="same units"):
+        noise2x.denoise(noisy / 255, model=model)
     write_image(tmp_path / "a.tif", (noisy / 255).astype(np.float32))
     write_image(tmp_path / "b.tif", noisy.astype(np.float32))
     for name, warned in (("a.tif", True), ("b.tif", False)):

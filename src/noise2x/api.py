@@ -459,6 +459,14 @@ def denoise(
             model = load_model(model)
         if options or noise is not None:  # method options (--set) and the declared noise (--noise)
             model = model.adapted(options=options, noise=noise)
+        said = getattr(model, "units_warning", None)
+        units = said(image) if said is not None else None
+        if units:  # (the CLI says it once per file itself, and leaves these out)
+            import warnings
+
+            from .errors import UnitsWarning
+
+            warnings.warn(UnitsWarning(units), stacklevel=2)
         _record_model_run(info, model, image, colour, precision)
         out = model.denoise(image, tile=tile, overlap=overlap, tta=tta, device=device, colour=colour,
                             precision=precision, needed=needed)

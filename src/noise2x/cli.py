@@ -962,6 +962,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         with warnings.catch_warnings():
             warnings.simplefilter("default")
+            from .errors import UnitsWarning
+
+            warnings.simplefilter("ignore", UnitsWarning)  # (denoise says it once per file, with the file's name)
             warnings.showwarning = _show_warning
             import logging
 

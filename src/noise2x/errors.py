@@ -26,3 +26,8 @@ class InputError(Noise2xError, ValueError):
     """An input file or array exists but cannot be used."""
 
     exit_code = 1
+
+
+class UnitsWarning(UserWarning):
+    """An image given to a model looks to be in other units than its training data
+    (:meth:`noise2x.predict.Denoiser.units_warning`)."""
