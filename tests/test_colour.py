@@ -415,3 +415,15 @@ def test_the_api_takes_any_channel_count_channel_by_channel():
             assert out.shape == stack.shape
             alone = noise2x.denoise(planes[count - 1], **how)
             np.testing.assert_allclose(out[..., -1], alone, rtol=1e-6, atol=1e-6)
+
+
+def test_an_image_of_one_channel_comes_back_in_its_shape():
+    """(H,W,1) came back (H,W) from noise2x.denoise (a model's own denoise kept (H,W,1)), so psnr(x, out)
+    refused the pair."""
+    import noise2x
+
+    x = np.random.default_rng(0).normal(128.0, 25.0, (40, 44, 1))
+    for how in ({"model": "gray-gaussian"}, {"method": "nlm", "noise": "gaussian:sigma=25"}, {}):
+        out = noise2x.denoise(x, **how)
+        assert out.shape == x.shape
+        np.testing.assert_array_equal(out[..., 0], noise2x.denoise(x[..., 0], **how))

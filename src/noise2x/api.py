@@ -397,6 +397,11 @@ def denoise(
     check_precision(precision)
     _check_arguments(model=model, noise=noise, tile=tile, overlap=overlap, options=options)
     channels = np.shape(image)[2] if np.ndim(image) == 3 else 1
+    if np.ndim(image) == 3 and channels == 1:  # (H,W,1) comes back (H,W,1), as the docstring says: same shape
+        return denoise(np.asarray(image)[..., 0], model=model, method=method, noise=noise, tile=tile,
+                       overlap=overlap, tta=tta, options=options, rng=rng, info=info, progress=progress,
+                       device=device, colour=colour, precision=precision, mask=mask, blanks=blanks,
+                       blank_value=blank_value, needed=needed)[..., None]
     if colour == "channels" and channels not in (1, 3):
         # any other channel count (two stains, RGBA-like stacks of measurements) channel by channel, each as a gray
         # image (a 3-channel one takes the path below, which denoises each channel alone too)
