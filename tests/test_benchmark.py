@@ -373,3 +373,17 @@ def test_bench_runs_on_the_device_asked_for(tiny_set, tmp_path, monkeypatch):
         written = write_outputs(run, tmp_path / f"r{len(where)}{run.get('device')}.json")
         report = next(p for p in written if p.suffix == ".md").read_text()
         assert f"- machine: {where}\n" in report, report
+
+
+def test_the_api_bench_takes_a_string_of_methods_and_checks_options(tmp_path):
+    """noise2x.bench('nlm', ...) iterated the string ('unknown method n'); a list of options raised an
+    AttributeError. One string of names (comma-separated, as --methods) is taken; options must be a dict."""
+    import noise2x
+    from noise2x.errors import UsageError
+
+    yy, xx = np.mgrid[0:40, 0:48]
+    noise2x.write_image(tmp_path / "a.png", 60 + 2 * xx + yy, kind="uint8")
+    rows = noise2x.bench("nlm, bm3d", dataset=tmp_path, noise="gaussian:sigma=25", limit=1)
+    assert [r["method"] for r in rows] == ["noisy", "nlm", "bm3d"]
+    with pytest.raises(UsageError, match="options must be a dict"):
+        noise2x.bench(["nlm"], dataset=tmp_path, noise="gaussian:sigma=25", limit=1, options=["nlm.h=10"])

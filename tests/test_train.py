@@ -311,3 +311,20 @@ def test_resume_takes_the_same_folder_however_written_and_a_failed_run_keeps_the
         train("noise2self", data=clean_dir, out=out, steps=5, callbacks=[fail], **kw)
     assert json.loads((tmp_path / "r.run" / "config.json").read_text())["config"]["method_name"] == "noise2void"
     train("noise2void", data=clean_dir, out=out, steps=4, resume=True, **kw)
+
+
+def test_wrong_argument_types_are_one_clear_error(tmp_path, clean_dir):
+    """steps='3' raised a TypeError from inside, 2.5 ran 3 steps, seed='a' a ValueError, a direct method 'unknown';
+    one string of overrides was read letter by letter. Now: UsageError, or the string taken as one setting."""
+    kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", progress=False, out=tmp_path / "m.safetensors")
+    for bad, said in ((dict(steps="3"), "steps must be a whole number, got '3'"),
+                      (dict(steps=2.5), "steps must be a whole number, got 2.5"),
+                      (dict(steps=1, seed="a"), "seed must be a whole number"),
+                      (dict(steps=1, overrides=[3]), "overrides must be strings")):
+        with pytest.raises(UsageError, match=said):
+            train("noise2void", overrides=FAST, **{**kw, **bad}) if "overrides" not in bad else \
+                train("noise2void", **{**kw, **bad})
+    with pytest.raises(UsageError, match="method 'bm3d' is not trained; it denoises directly"):
+        train("bm3d", steps=1, **kw)
+    out = train("noise2void", steps=1, overrides="train.preset=tiny", **kw)
+    assert out.is_file()

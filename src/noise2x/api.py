@@ -590,8 +590,13 @@ def train(method: str, *, data: str | Path, out: str | Path | None = None, **kwa
     return load_model(path)
 
 
-def bench(methods: list[str], *, dataset: str | Path, noise: str, **kwargs: Any) -> list[dict[str, Any]]:
-    """Run the PROTOCOL benchmark and return its rows (see :mod:`noise2x.benchmark`)."""
+def bench(methods: list[str] | str, *, dataset: str | Path, noise: str, **kwargs: Any) -> list[dict[str, Any]]:
+    """Run the PROTOCOL benchmark and return its rows (see :mod:`noise2x.benchmark`). ``methods``: a list of
+    names, or one string of them separated by commas (as the CLI's ``--methods``)."""
     from .benchmark import run_bench
 
+    if isinstance(methods, str):  # (a string was iterated letter by letter: "unknown method 'n'")
+        methods = [m.strip() for m in methods.split(",") if m.strip()]
+    if kwargs.get("options") is not None and not isinstance(kwargs["options"], dict):
+        raise UsageError(f"options must be a dict such as {{'nlm.h': 10}}, got {type(kwargs['options']).__name__}")
     return run_bench(list(methods), dataset=dataset, noise=noise, **kwargs)["rows"]

@@ -315,6 +315,28 @@ def _validate(method, model, batches, device, *, metric: str, progress: float, c
         model.train()
 
 
+def _checked_arguments(method: str, *, steps: Any, seed: Any, overrides: Any) -> tuple[int | None, int, list[str]]:
+    """:func:`train`'s arguments of a wrong type as one UsageError (a TypeError from inside before): ``steps`` and
+    ``seed`` whole numbers, ``overrides`` a sequence of strings (one string: that setting alone); a direct method
+    named for training is told how to run it."""
+    from .api import direct_methods
+
+    if method in direct_methods():
+        raise UsageError(f"method '{method}' is not trained; it denoises directly: noise2x denoise --method "
+                         f"{method} (Python: noise2x.denoise(image, method='{method}'))")
+    for name, value in (("steps", steps), ("seed", seed)):
+        if value is None and name == "steps":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise UsageError(f"{name} must be a whole number, got {value!r}")
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    overrides = list(overrides or ())
+    if not all(isinstance(o, str) for o in overrides):
+        raise UsageError(f"overrides must be strings such as 'train.lr=3e-4', got {overrides!r}")
+    return (None if steps is None else int(steps)), int(seed), overrides
+
+
 def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path | None = None,
           add_noise: str | None = None, steps: int | None = None, minutes: float | None = None, seed: int = 0,
           overrides: Sequence[str] = (), resume: bool = False, device: str = "auto", progress: bool = True,
@@ -378,6 +400,8 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
     from .methods import get_method
     from .models import ScaledModel, build_model
     from .predict import auto_threads, resolve_device
+
+    steps, seed, overrides = _checked_arguments(method, steps=steps, seed=seed, overrides=overrides)
 
     out = Path(out)
     if out.is_dir():
