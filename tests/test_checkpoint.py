@@ -197,3 +197,8 @@ def test_state_round_trip_continues_adam_exactly(tmp_path):
         assert torch.equal(p, q)
     with pytest.raises(InputError, match="training-state file"):
         read_metadata(tmp_path / "s.safetensors")
+
+
+def test_describe_rounds_the_validation_figure():
+    lines = checkpoint.describe({"val_metric": "psnr", "val_value": 21.303315181513405, "method": "noise2void"})
+    assert "validation:    psnr 21.3" in lines

@@ -247,7 +247,9 @@ def describe(meta: dict[str, Any]) -> list[str]:
     if (cfg.get("inputs") or {}).get("init"):
         lines.append(f"started from:  {cfg['inputs']['init']} (fine-tuned)")
     if meta.get("val_metric"):
-        lines.append(f"validation:    {meta['val_metric']} {meta.get('val_value')}")
+        value = meta.get("val_value")  # (a float with all its digits: psnr 21.303315181513405)
+        shown = f"{value:.4g}" if isinstance(value, float) else value
+        lines.append(f"validation:    {meta['val_metric']} {shown}")
     shipped = meta.get("pretrained") or {}
     if shipped:
         lines.append(f"shipped as:    {shipped.get('name')}: {shipped.get('description')}")
