@@ -387,3 +387,13 @@ def test_the_api_bench_takes_a_string_of_methods_and_checks_options(tmp_path):
     assert [r["method"] for r in rows] == ["noisy", "nlm", "bm3d"]
     with pytest.raises(UsageError, match="options must be a dict"):
         noise2x.bench(["nlm"], dataset=tmp_path, noise="gaussian:sigma=25", limit=1, options=["nlm.h=10"])
+
+
+def test_bench_output_names_keep_the_spelling_given():
+    """--out Y.JSON wrote Y.json and Y.md, not the file named."""
+    from pathlib import Path
+
+    from noise2x.benchmark import output_paths
+
+    assert output_paths(Path("r/Y.JSON")) == (Path("r/Y.JSON"), Path("r/Y.MD"))
+    assert output_paths(Path("Y.md")) == (Path("Y.json"), Path("Y.md"))

@@ -667,7 +667,10 @@ def output_paths(out: str | os.PathLike) -> tuple[Path, Path]:
     out = Path(out)
     if out.suffix.lower() not in (".json", ".md"):
         raise UsageError(f"benchmark output must end with .json or .md, got {out}")
-    return out.with_suffix(".json"), out.with_suffix(".md")
+    # the name given keeps its spelling (Y.JSON was written as Y.json); the other file takes the matching case
+    other = {".json": ".md", ".md": ".json"}[out.suffix.lower()]
+    other = other.upper() if out.suffix.isupper() else other
+    return (out, out.with_suffix(other)) if out.suffix.lower() == ".json" else (out.with_suffix(other), out)
 
 
 def write_outputs(result: Mapping[str, Any], out: str | os.PathLike) -> list[Path]:
