@@ -397,3 +397,12 @@ def test_bench_output_names_keep_the_spelling_given():
 
     assert output_paths(Path("r/Y.JSON")) == (Path("r/Y.JSON"), Path("r/Y.MD"))
     assert output_paths(Path("Y.md")) == (Path("Y.json"), Path("Y.md"))
+
+
+def test_auto_noise_with_the_noise_estimated_is_refused(tmp_path):
+    """--estimate-noise told auto_noise nothing, so it ran as auto under another name."""
+    import noise2x
+    from noise2x.errors import UsageError
+
+    with pytest.raises(UsageError, match="auto_noise is the no-option choice told the noise"):
+        noise2x.bench(["auto", "auto_noise"], dataset=tmp_path, noise="gaussian:sigma=25", give_noise=False)

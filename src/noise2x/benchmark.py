@@ -325,6 +325,9 @@ def run_bench(
         name = str(name).strip()
         if name and name != "noisy" and name not in names:
             names.append(name)
+    if not give_noise and "auto_noise" in names:  # (it would run as auto: the same rows under two names)
+        raise UsageError("auto_noise is the no-option choice told the noise; with the noise estimated "
+                         "(--estimate-noise) it is told nothing: use auto")
     # resolve every method before any work, so a typo fails at once
     resolve: Callable[[str], Callable[..., np.ndarray]]
     if registry is not None:
