@@ -273,3 +273,15 @@ def test_a_training_folder_mixing_8_and_16_bit_files_is_warned(tmp_path):
     tifffile.imwrite(tmp_path / "c.tif", img.astype(np.uint16) * 257)
     with pytest.warns(UserWarning, match=r"mixes 8-bit \(2\) and 16-bit \(1\) images, e\.g\. c\.tif"):
         _sources(tmp_path)
+
+
+def test_a_second_folder_a_method_does_not_use_is_refused(tmp_path):
+    """--data2 with a self-supervised method (or with --add-noise) was read and left unused, in silence."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder in (a, b):
+        folder.mkdir()
+        write_image(folder / "x.png", np.random.default_rng(0).integers(0, 255, (32, 32)).astype(float), kind="uint8")
+    with pytest.raises(UsageError, match="--data2 is not used: this method trains on single noisy images"):
+        build_datasets(data=a, data2=b, requires={"noisy"}, val_images=0)
+    with pytest.raises(UsageError, match="--data2 is not used: --add-noise makes"):
+        build_datasets(data=a, data2=b, requires={"noisy", "noisy2"}, add_noise="gaussian:sigma=25", val_images=0)

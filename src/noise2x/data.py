@@ -389,6 +389,11 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         The method needs fields the data cannot provide (the message says what to add).
     """
     requires = frozenset(requires)
+    if data2 is not None and (add_noise is not None or not requires & {"noisy2", "clean"}):
+        # (it was read and left unused, in silence)
+        why = ("--add-noise makes the second copies and targets from --data" if add_noise is not None else
+               "this method trains on single noisy images")
+        raise UsageError(f"--data2 is not used: {why}; drop it (or put its images in --data to train on them too)")
     names, loaders, is_stack, channels, sides = _sources(data, blanks, recursive)
 
     def wrap(index: int, name: str, load: Callable[[], dict[str, np.ndarray]], j: int) -> _Item:
