@@ -285,3 +285,14 @@ def test_a_second_folder_a_method_does_not_use_is_refused(tmp_path):
         build_datasets(data=a, data2=b, requires={"noisy"}, val_images=0)
     with pytest.raises(UsageError, match="--data2 is not used: --add-noise makes"):
         build_datasets(data=a, data2=b, requires={"noisy", "noisy2"}, add_noise="gaussian:sigma=25", val_images=0)
+
+
+def test_validation_images_of_another_channel_count_are_refused_up_front(tmp_path):
+    """Colour --val-data for gray training failed inside the network at the first validation, after training."""
+    gray, rgb = tmp_path / "g", tmp_path / "c"
+    gray.mkdir(), rgb.mkdir()
+    img = np.random.default_rng(0).integers(0, 255, (32, 32)).astype(float)
+    write_image(gray / "x.png", img, kind="uint8")
+    write_image(rgb / "x.png", np.dstack([img] * 3)[:, :, [0, 1, 2]] + np.arange(3), kind="uint8")
+    with pytest.raises(InputError, match="holds 3-channel images, the training images 1-channel"):
+        build_datasets(data=gray, requires={"noisy"}, val_data=rgb, add_noise="gaussian:sigma=25")

@@ -453,7 +453,11 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         vitems = vitems[:max(val_images, 1)]
         val = ImageSet(vitems, **{**opts, "resample": False, "cache_mb": 1e9},
                        seed_offsets=(SEED_VAL, SEED_VAL + 1000))
-        return ImageSet(items, **opts), val, True
+        train_set = ImageSet(items, **opts)
+        if val.channels != train_set.channels:  # (the network failed on them at the first validation, after training)
+            raise InputError(f"--val-data {val_data} holds {val.channels}-channel images, the training images "
+                             f"{train_set.channels}-channel: give validation images of the training images' kind")
+        return train_set, val, True
     if val_images <= 0:
         return ImageSet(items, **opts), None, False
     if len(items) >= 2 * val_images:
