@@ -328,3 +328,16 @@ def test_spec_errors_name_the_problem(text, message):
 def test_non_string_spec_is_a_usage_error():
     with pytest.raises(UsageError, match="must be a string"):
         parse_noise(25)
+
+
+@pytest.mark.parametrize("rng", ["a", 1.5, -1])
+def test_a_wrong_kind_of_rng_is_one_usage_error(rng):
+    """rng='a', 1.5 or -1 raised numpy's TypeError/ValueError from inside (SeedSequence expects int...)."""
+    from noise2x.errors import UsageError
+
+    clean = np.full((16, 16), 100.0)
+    for spec in ("gaussian:sigma=5", "poisson:peak=10", "correlated:sigma=5,beta=0.5", "impulse:p=0.1"):
+        with pytest.raises(UsageError, match="rng must be None, a non-negative integer"):
+            noise.parse_noise(spec).apply(clean, rng=rng)
+    assert np.array_equal(noise.gaussian(clean, sigma=5, rng=3), noise.gaussian(clean, sigma=5,
+                                                                                 rng=np.random.default_rng(3)))

@@ -35,6 +35,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import InputError, UsageError
+from .noise import generator
 
 __all__ = [
     "box_size",
@@ -108,7 +109,7 @@ def stratified_coords(shape: Sequence[int], *, percent: float, rng=None) -> Coor
         One int64 index array per axis of ``shape`` (sorted by plane, then box).
     """
     shape = _shape(shape)
-    rng = np.random.default_rng(rng)
+    rng = generator(rng)
     b = box_size(percent)
     *lead, h, w = shape
     ny, nx = -(-h // b), -(-w // b)
@@ -208,7 +209,7 @@ def neighbour_coords(coords: Coords, *, shape: Sequence[int], radius: int, rng=N
     """
     shape = _shape(shape)
     coords = _check_coords(coords, shape)
-    rng = np.random.default_rng(rng)
+    rng = generator(rng)
     offsets = window_offsets(radius, struct_mask=struct_mask)
     ys, xs, inside = _candidates(coords, shape, offsets)
     if len(coords[0]) and not inside.any(axis=1).all():
@@ -442,7 +443,7 @@ def neighbour_pair_choice(shape: Sequence[int], *, rng=None) -> tuple[np.ndarray
     shape = tuple(int(s) for s in shape)
     if any(s <= 0 for s in shape):
         raise InputError(f"the cell grid must be non-empty, got shape {shape}; images need at least 2x2 pixels")
-    rng = np.random.default_rng(rng)
+    rng = generator(rng)
     pick = rng.integers(0, len(NEIGHBOUR_PAIRS), size=shape)
     pairs = NEIGHBOUR_PAIRS[pick]
     return pairs[..., 0], pairs[..., 1]

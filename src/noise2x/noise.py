@@ -28,6 +28,16 @@ from typing import Callable
 import numpy as np
 
 from .errors import UsageError
+
+
+def generator(rng) -> np.random.Generator:
+    """``numpy.random.default_rng(rng)`` (None, a non-negative integer or a sequence of them, a SeedSequence or a
+    Generator), a wrong kind of ``rng`` given as one UsageError (a TypeError or ValueError from numpy before)."""
+    try:
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError):
+        raise UsageError(f"rng must be None, a non-negative integer (or a list of them) or a numpy Generator, "
+                         f"got {rng!r}") from None
 from .io import check_image
 
 __all__ = [
@@ -116,7 +126,7 @@ def gaussian(clean, *, sigma: float, rng=None) -> np.ndarray:
     """
     x = _prepare(clean)
     sigma = _check_value("sigma", sigma)
-    return _like(x + sigma * np.random.default_rng(rng).standard_normal(x.shape), clean)
+    return _like(x + sigma * generator(rng).standard_normal(x.shape), clean)
 
 
 def poisson(clean, *, peak: float = 30.0, rng=None, data_range: float = 255.0) -> np.ndarray:
@@ -144,7 +154,7 @@ def poisson(clean, *, peak: float = 30.0, rng=None, data_range: float = 255.0) -
     x = _prepare(clean)
     peak = _check_value("peak", peak)
     data_range = _check_value("data_range", data_range)
-    g = np.random.default_rng(rng)
+    g = generator(rng)
     return _like(_poisson(x, peak, g, data_range), clean)
 
 
@@ -179,7 +189,7 @@ def poisson_gaussian(clean, *, peak: float, sigma: float, rng=None, data_range: 
     peak = _check_value("peak", peak)
     sigma = _check_value("sigma", sigma)
     data_range = _check_value("data_range", data_range)
-    g = np.random.default_rng(rng)
+    g = generator(rng)
     y = _poisson(x, peak, g, data_range)
     return _like(y + sigma * g.standard_normal(x.shape), clean)
 
@@ -283,7 +293,7 @@ def correlated(clean, *, sigma: float, beta: float, radius: int = 2, rng=None) -
     sigma = _check_value("sigma", sigma)
     beta = _check_value("beta", beta)
     k = int(_check_value("radius", radius))
-    g = np.random.default_rng(rng)
+    g = generator(rng)
     height, width = x.shape[:2]
     white = g.standard_normal(x.shape)
     canvas = g.standard_normal((height + 2 * k, width + 2 * k) + x.shape[2:])
@@ -317,7 +327,7 @@ def impulse(clean, *, p: float, rng=None, data_range: float = 255.0) -> np.ndarr
     x = _prepare(clean)
     p = _check_value("p", p)
     data_range = _check_value("data_range", data_range)
-    g = np.random.default_rng(rng)
+    g = generator(rng)
     hit = g.random(x.shape) < p
     values = g.uniform(0.0, data_range, x.shape)
     return _like(np.where(hit, values, x), clean)
@@ -347,7 +357,7 @@ def salt_pepper(clean, *, p: float, rng=None, data_range: float = 255.0) -> np.n
     x = _prepare(clean)
     p = _check_value("p", p)
     data_range = _check_value("data_range", data_range)
-    g = np.random.default_rng(rng)
+    g = generator(rng)
     plane = x.shape[:2]
     hit = g.random(plane) < p
     salt = g.random(plane) < 0.5
@@ -375,7 +385,7 @@ def bernoulli(clean, *, p: float, rng=None) -> np.ndarray:
     """
     x = _prepare(clean)
     p = _check_value("p", p)
-    g = np.random.default_rng(rng)
+    g = generator(rng)
     keep = g.random(x.shape[:2]) >= p
     if x.ndim == 3:
         keep = keep[..., None]
@@ -436,7 +446,7 @@ def text(clean, *, p: float = 0.25, rng=None, data_range: float = 255.0) -> np.n
     x = _prepare(clean)
     p = _check_value("p", p)
     data_range = _check_value("data_range", data_range)
-    g = np.random.default_rng(rng)
+    g = generator(rng)
     out = x.copy() if x.ndim == 3 else x[..., None].copy()
     height, width, channels = out.shape
     covered = np.zeros((height, width), bool)
@@ -604,7 +614,7 @@ class NoiseSpec:
         """
         if not self.is_random_level:
             return self
-        g = np.random.default_rng(rng)
+        g = generator(rng)
         drawn = {}
         for key, value in self.params.items():
             if isinstance(value, tuple):
@@ -629,7 +639,7 @@ class NoiseSpec:
         -------
         numpy.ndarray
         """
-        g = np.random.default_rng(rng)
+        g = generator(rng)
         concrete = self.sample(g)
         kwargs = {k: (int(v) if k in _INTEGER_PARAMS else v) for k, v in concrete.params.items()}
         return NOISES[self.name](clean, rng=g, **kwargs)

@@ -11,6 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from .errors import UsageError
+from .noise import generator
 
 #: The 8 transforms of the dihedral group D4: index k = rotation k % 4 (x 90 deg) then a flip if k >= 4.
 D4 = tuple(range(8))
@@ -67,7 +68,7 @@ def random_corners(shape: Sequence[int], size: int, n: int, *,
     if size > h or size > w:
         raise UsageError(f"image of {h}x{w} pixels is smaller than the patch size {size}; "
                          f"lower data.patch_size")
-    rng = np.random.default_rng(rng)
+    rng = generator(rng)
     ys = rng.integers(0, h - size + 1, size=n)
     xs = rng.integers(0, w - size + 1, size=n)
     return np.stack([ys, xs], axis=1)
@@ -108,7 +109,7 @@ def paired_patches(images: Sequence[np.ndarray], size: int, *, rng: np.random.Ge
     list of ndarray
         The patches, in the order of ``images``.
     """
-    rng = np.random.default_rng(rng)
+    rng = generator(rng)
     shape = images[0].shape[:2]
     if any(im.shape[:2] != shape for im in images):
         raise ValueError("paired images must have the same height and width")

@@ -51,6 +51,7 @@ import torch
 
 from ..errors import UsageError
 from ..io import to_8bit_units
+from ..noise import generator
 from .nets import (BAND_PIXELS, MaskedUNet, Reporter, autocast, check_precision, checked_in_8bit_units, device_name,
                    from_tensor, in_bands, make_generators, new_network, to_tensor, zero_shot_device, zero_shot_preset)
 
@@ -474,7 +475,7 @@ def local_shuffle(image: np.ndarray, flat: np.ndarray, *, tile: int = 4, rng: An
     tiles = np.argwhere(flat)
     if len(tiles) == 0:
         return out
-    gen = np.random.default_rng(rng)
+    gen = generator(rng)
     perms = np.argsort(gen.random((len(tiles), tile * tile)), axis=1)
     region = out[: ht * tile, : wt * tile]
     shaped = region.reshape(ht, tile, wt, tile, *img.shape[2:]).swapaxes(1, 2)

@@ -20,6 +20,7 @@ from torch import nn
 
 from ..errors import InputError, UsageError
 from ..io import to_8bit_units
+from ..noise import generator
 
 __all__ = [
     "MaskedUNet",
@@ -178,7 +179,7 @@ def make_generators(rng: Any) -> tuple[np.random.Generator, torch.Generator]:
     With an int the pair is reproducible; with a Generator, that generator is
     advanced (once) to seed the torch one.
     """
-    np_rng = np.random.default_rng(rng)
+    np_rng = generator(rng)
     gen = torch.Generator().manual_seed(int(np_rng.integers(0, 2**62)))
     return np_rng, gen
 
