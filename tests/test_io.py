@@ -1408,3 +1408,13 @@ def test_read_image_refuses_a_dtype_that_is_not_floating(tmp_path):
         for bad in (np.uint8, np.int8, str, "nonsense"):
             with pytest.raises(UsageError, match="dtype must be a floating numpy dtype"):
                 read(path, dtype=bad)
+
+
+def test_a_path_that_is_not_one_is_one_usage_error():
+    """read_image(None) and load_model(None) raised a TypeError from pathlib."""
+    import noise2x
+
+    with pytest.raises(UsageError, match="path must be a file name"):
+        io.read_image(None)
+    with pytest.raises(UsageError, match="a model is a model file's path or a shipped model's name"):
+        noise2x.load_model(None)

@@ -1025,6 +1025,8 @@ def test_options_with_no_method_go_to_the_chosen_model(shipped):
     ({"tile": 64.5}, "tile must be a whole number of pixels, got 64.5"),
     ({"overlap": 8.0}, "overlap must be a whole number of pixels, got 8.0"),
     ({"method": "bm3d", "options": ["sigma=3"]}, "options must be a dict of method options"),
+    ({"method": "nlm", "info": []}, "info must be a dict to fill"),
+    ({"method": "nlm", "progress": 5}, "progress must be a function taking a line"),
 ])
 def test_arguments_of_the_wrong_type_are_one_usage_error(kwargs, said):
     """From Python, a wrong type is a UsageError saying what is expected, before any work (it was an

@@ -343,6 +343,16 @@ def denoise(
     options : dict, optional
         Method options (the CLI's ``--set key=value``); with a model, options
         of the method it was trained with (e.g. ``posterior_mean=false``).
+    rng : None, int or numpy Generator, optional
+        Seeds the zero-shot methods' training (``zs_n2n``, ``mash``): the same
+        seed gives the same output. None (default) draws a fresh one each call
+        (the CLI's ``--seed`` defaults to 0). The other methods are deterministic.
+    info : dict, optional
+        Filled with what was run: ``method``, the noise level used and its
+        source (``sigma``, ``sigma_source``), and with no method the choice's
+        reason (``auto``) and readings (``estimated_*``).
+    progress : callable, optional
+        Called with each progress or note line (a str), e.g. ``print``.
     device : str
         Where a model, ``zs_n2n`` or ``mash`` runs: ``auto`` (a CUDA GPU,
         else Apple's MPS, else the CPU), ``cpu``, ``cuda``, ``cuda:N`` or
@@ -396,6 +406,10 @@ def denoise(
     check_colour(colour)
     check_precision(precision)
     _check_arguments(model=model, noise=noise, tile=tile, overlap=overlap, options=options)
+    if info is not None and not isinstance(info, dict):
+        raise UsageError(f"info must be a dict to fill (or None), got {type(info).__name__}")
+    if progress is not None and not callable(progress):
+        raise UsageError(f"progress must be a function taking a line (e.g. print), got {type(progress).__name__}")
     channels = np.shape(image)[2] if np.ndim(image) == 3 else 1
     if np.ndim(image) == 3 and channels == 1:  # (H,W,1) comes back (H,W,1), as the docstring says: same shape
         return denoise(np.asarray(image)[..., 0], model=model, method=method, noise=noise, tile=tile,
@@ -567,6 +581,8 @@ def load_model(path: str | Path) -> Any:
 
 def model_file(path: str | Path) -> str | Path:
     """``path``, or the file of the shipped model called ``path`` (see ``noise2x models``) when no such file exists."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise UsageError(f"a model is a model file's path or a shipped model's name, got {type(path).__name__}")
     if not Path(path).exists() and not str(path).endswith(".safetensors"):
         from .pretrained import find, model_path
 

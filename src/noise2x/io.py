@@ -353,6 +353,8 @@ def _format_of(path: Path) -> str:
 
 
 def _existing_file(path: str | os.PathLike) -> tuple[Path, str]:
+    if not isinstance(path, (str, os.PathLike)):
+        raise UsageError(f"path must be a file name (str or Path), got {type(path).__name__}")
     p = Path(path)
     if not p.exists():
         raise UsageError(f"no such file: {p}")
