@@ -406,3 +406,15 @@ def test_auto_noise_with_the_noise_estimated_is_refused(tmp_path):
 
     with pytest.raises(UsageError, match="auto_noise is the no-option choice told the noise"):
         noise2x.bench(["auto", "auto_noise"], dataset=tmp_path, noise="gaussian:sigma=25", give_noise=False)
+
+
+def test_a_trainable_methods_setting_in_another_form_names_the_one_that_works(tmp_path):
+    """bench --methods gan --set method.feature_weight=0 said 'names method method, which is not benchmarked', and
+    feature_weight=0 'valid options: gan: none': neither named the NAME.SECTION.KEY form that works."""
+    import noise2x
+    from noise2x.errors import UsageError
+
+    for key in ("method.feature_weight", "feature_weight"):
+        with pytest.raises(UsageError, match=r"takes training settings as NAME\.SECTION\.KEY, e\.g\. gan\.method"):
+            noise2x.bench(["gan"], dataset=tmp_path, noise="gaussian:sigma=25", budget_minutes=0.01,
+                          options={key: "0"})

@@ -68,6 +68,10 @@ def _coerce(value: Any, default: Any, key: str) -> Any:
     return value if default is _RAW else coerce_option(value, default, key)
 
 
+class _TrainedOptions(dict):
+    """A trainable method's options in :func:`run_bench`: its training settings given as NAME.SECTION.KEY."""
+
+
 def _split_options(
     options: Mapping[str, Any] | None, names: list[str], valid: dict[str, dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
@@ -77,13 +81,16 @@ def _split_options(
     every method that has that option. An option no method has is an error.
     """
     per_method: dict[str, dict[str, Any]] = {name: {} for name in names}
+    trained = [n for n in names if isinstance(valid.get(n), _TrainedOptions)]
+    how = (f"; a trainable method takes training settings as NAME.SECTION.KEY, e.g. "
+           f"{trained[0]}.method.KEY=V or {trained[0]}.train.lr=V" if trained else "")
     for raw_key, value in (options or {}).items():
         key = str(raw_key)
         method, dot, option = key.partition(".")
         if dot:
             if method not in per_method:
                 raise UsageError(f"option '{key}' names method '{method}', which is not benchmarked "
-                                 f"(methods: {', '.join(names)})")
+                                 f"(methods: {', '.join(names)}){how}")
             targets = [method]
             if option not in valid[method]:
                 raise UsageError(f"method '{method}' has no option '{option}'; "
@@ -92,8 +99,9 @@ def _split_options(
             option = key
             targets = [name for name in names if option in valid[name]]
             if not targets:
-                listing = "; ".join(f"{n}: {', '.join(valid[n]) or 'none'}" for n in names)
-                raise UsageError(f"no benchmarked method has an option '{option}' (valid options: {listing})")
+                listing = "; ".join(f"{n}: {', '.join(valid[n]) or ('training settings' if n in trained else 'none')}"
+                                    for n in names)
+                raise UsageError(f"no benchmarked method has an option '{option}' (valid options: {listing}){how}")
         for name in targets:
             per_method[name][option] = _coerce(value, valid[name].get(option), option)
     return per_method
@@ -364,8 +372,8 @@ def run_bench(
     valid = {name: (method_options(fn) if fn is not None else {}) for name, fn in functions.items()}
     for name, fn in functions.items():
         if fn is None:  # trainable: any option becomes a training override
-            valid[name] = {key.partition(".")[2]: _RAW for key in (options or {})
-                           if key.partition(".")[0] == name}
+            valid[name] = _TrainedOptions({key.partition(".")[2]: _RAW for key in (options or {})
+                                           if key.partition(".")[0] == name})
     per_method_options = _split_options(options, names, valid)
 
     folder, files = _dataset_files(dataset, limit)

@@ -895,7 +895,10 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--budget-minutes", type=float, help="training budget for trainable methods")
     b.add_argument("--train-data", help="training images for trainable methods (default: train400 beside "
                                         "the --dataset folder)")
-    b.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
+    b.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="method option (repeatable): KEY for every method that has it, NAME.KEY for one (e.g. "
+                        "nlm.h=10); a trainable method's training settings as NAME.SECTION.KEY (e.g. "
+                        "gan.method.feature_weight=0, noise2void.train.lr=1e-4)")
     b.add_argument("--estimate-noise", action="store_true",
                    help="do not tell the direct methods the noise: each estimates it, as a call without --noise "
                         "does (by default they are given --noise)")
