@@ -418,3 +418,21 @@ def test_a_trainable_methods_setting_in_another_form_names_the_one_that_works(tm
         with pytest.raises(UsageError, match=r"takes training settings as NAME\.SECTION\.KEY, e\.g\. gan\.method"):
             noise2x.bench(["gan"], dataset=tmp_path, noise="gaussian:sigma=25", budget_minutes=0.01,
                           options={key: "0"})
+
+
+def test_a_model_the_dataset_does_not_fit_stops_the_run_before_any_work(tmp_path, monkeypatch):
+    """A colour model on a gray dataset: bm3d ran first, then the run failed and wrote nothing."""
+    import noise2x
+    from noise2x.checkpoint import save_model
+    from noise2x.errors import InputError
+    from noise2x.models import ScaledModel, build_model
+
+    args = dict(in_channels=3, depth=2, width=8)
+    model = ScaledModel(build_model("unet", **args), arch="unet", arch_args=args, mean=[110.0] * 3, std=[60.0] * 3)
+    path = save_model(tmp_path / "rgb.safetensors", model, metadata={"method": "supervised", "method_options": {}})
+    data = tmp_path / "data"
+    data.mkdir()
+    yy, xx = np.mgrid[0:40, 0:48]
+    noise2x.write_image(data / "a.png", 60 + 2 * xx + yy, kind="uint8")
+    with pytest.raises(InputError, match=r"rgb\.safetensors on a\.png \(a corner of it, tried first\).*expects 3"):
+        noise2x.bench(["bm3d", str(path)], dataset=data, noise="gaussian:sigma=25")

@@ -384,11 +384,29 @@ def run_bench(
         raise UsageError(f"training data not found: {data} (train400 beside the dataset folder by default; "
                          f"give another folder with --train-data, train_data= in the API)")
 
+    predictors: dict[str, Callable[..., np.ndarray]] = {}
+    if model_files and files:  # each model tried on a corner of the first image, before any work: a model the
+        # dataset's images do not fit (a colour model on gray images) stopped the run after the methods before it
+        import warnings
+
+        from .errors import UnitsWarning
+        from .io import read_image
+
+        corner = read_image(files[0])[:32, :32]
+        for name, path in model_files.items():
+            predictors[name] = _model_predictor(path, colour, precision, device)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UnitsWarning)  # (said, if so, on the images themselves)
+                try:
+                    predictors[name](corner, info={})
+                except (InputError, UsageError) as exc:
+                    raise type(exc)(f"{path} on {Path(files[0]).name} (a corner of it, tried first): {exc}") from None
+
     runners: list[_Method] = []
     with tempfile.TemporaryDirectory(prefix="noise2x-bench-") as workdir:
         for name, fn in functions.items():
             if name in model_files:
-                predictor = _model_predictor(model_files[name], colour, precision, device)
+                predictor = predictors[name]
                 runner = _Method(model_files[name].stem, predictor, options={}, kind="model")
                 runner.extra.update(_model_extra(model_files[name]))
             elif fn is None:
