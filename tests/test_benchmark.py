@@ -436,3 +436,22 @@ def test_a_model_the_dataset_does_not_fit_stops_the_run_before_any_work(tmp_path
     noise2x.write_image(data / "a.png", 60 + 2 * xx + yy, kind="uint8")
     with pytest.raises(InputError, match=r"rgb\.safetensors on a\.png \(a corner of it, tried first\).*expects 3"):
         noise2x.bench(["bm3d", str(path)], dataset=data, noise="gaussian:sigma=25")
+
+
+def test_model_rows_of_one_file_name_keep_apart(tmp_path):
+    """Two runs' model files of one name (a/m.safetensors, b/m.safetensors) made two identical 'm' rows."""
+    import shutil
+
+    import noise2x
+    from noise2x.pretrained import model_path
+
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        shutil.copy(model_path("gray-gaussian"), tmp_path / sub / "m.safetensors")
+    data = tmp_path / "data"
+    data.mkdir()
+    yy, xx = np.mgrid[0:40, 0:48]
+    noise2x.write_image(data / "x.png", 60 + 2 * xx + yy, kind="uint8")
+    a, b = str(tmp_path / "a" / "m.safetensors"), str(tmp_path / "b" / "m.safetensors")
+    rows = noise2x.bench([a, b, "gray-gaussian"], dataset=data, noise="gaussian:sigma=25")
+    assert [r["method"] for r in rows] == ["noisy", a, b, "gray-gaussian"]

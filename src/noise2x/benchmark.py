@@ -407,7 +407,11 @@ def run_bench(
         for name, fn in functions.items():
             if name in model_files:
                 predictor = predictors[name]
-                runner = _Method(model_files[name].stem, predictor, options={}, kind="model")
+                # a model's row is named by its file's stem, or by the path given where that stem is another
+                # row's too (two runs' noise2void.safetensors, or a method of that name)
+                stems = [p.stem for p in model_files.values()] + [n for n in names if n not in model_files]
+                label = model_files[name].stem if stems.count(model_files[name].stem) == 1 else name
+                runner = _Method(label, predictor, options={}, kind="model")
                 runner.extra.update(_model_extra(model_files[name]))
             elif fn is None:
                 predict, extra = _train(name, spec=spec, train_data=data, budget_minutes=float(budget_minutes),
