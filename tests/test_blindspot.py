@@ -331,7 +331,8 @@ def test_model_file_round_trip(tmp_path):
     assert np.allclose(mu.denoise(img, tile=0), expect.numpy(), atol=1e-3)
     known = den.adapted(options={"noise_model": "gaussian"}, noise="gaussian:sigma=30")
     assert known.method.options.sigma == 30.0 and known.metadata["method_options"]["sigma"] == 30.0
-    with pytest.raises(UsageError, match="a blindspot model has no option posterior; its method.s options: .*posterior_mean"):
+    with pytest.raises(UsageError,
+                       match="a blindspot model has no option posterior; its method.s options: .*posterior_mean"):
         den.adapted(options={"posterior": "false"})
 
 

@@ -815,8 +815,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("denoise", help="denoise images with a trained model or a direct method",
                        description="Denoise images. With neither --model nor --method, noise2x reads each image's "
-                                   "noise, picks a method for it (a shipped model, BM3D, ...) and says which and why (noise2x "
-                                   "info IMAGE shows the choice without denoising).")
+                                   "noise, picks a method for it (a shipped model, BM3D, ...) and says which and why "
+                                   "(noise2x info IMAGE shows the choice without denoising).")
     d.add_argument("inputs", metavar="INPUT", nargs="+", help="image files or folders")
     d.add_argument("--out", required=True, help="output file, or folder (exists, ends with /, or has no suffix)")
     g = d.add_mutually_exclusive_group()

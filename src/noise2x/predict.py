@@ -605,8 +605,8 @@ class Denoiser:
                              batch_size=batch_size, tta=tta, device=device, colour=colour, keep_noise=not self.blind,
                              precision=precision, needed=needed)
 
-    def denoise_stack(self, stack: np.ndarray, *, tile: int | None = None, overlap: int | None = None, tta: bool = False,
-                      context: int = 16, batch_size: int = 4, device: str = "auto",
+    def denoise_stack(self, stack: np.ndarray, *, tile: int | None = None, overlap: int | None = None,
+                      tta: bool = False, context: int = 16, batch_size: int = 4, device: str = "auto",
                       progress: Callable[[int, int], None] | None = None, colour: str = "auto",
                       precision: str = "fp32") -> np.ndarray:
         """Denoise a stack (N, H, W[, C]) frame by frame."""
