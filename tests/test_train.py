@@ -322,8 +322,7 @@ def test_wrong_argument_types_are_one_clear_error(tmp_path, clean_dir):
                       (dict(steps=1, seed="a"), "seed must be a whole number"),
                       (dict(steps=1, overrides=[3]), "overrides must be strings")):
         with pytest.raises(UsageError, match=said):
-            train("noise2void", overrides=FAST, **{**kw, **bad}) if "overrides" not in bad else \
-                train("noise2void", **{**kw, **bad})
+            train("noise2void", **{"overrides": FAST, **kw, **bad})
     with pytest.raises(UsageError, match="method 'bm3d' is not trained; it denoises directly"):
         train("bm3d", steps=1, **kw)
     out = train("noise2void", steps=1, overrides="train.preset=tiny", **kw)

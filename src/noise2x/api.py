@@ -411,14 +411,10 @@ def denoise(
     if progress is not None and not callable(progress):
         raise UsageError(f"progress must be a function taking a line (e.g. print), got {type(progress).__name__}")
     channels = np.shape(image)[2] if np.ndim(image) == 3 else 1
-    if np.ndim(image) == 3 and channels == 1:  # (H,W,1) comes back (H,W,1), as the docstring says: same shape
-        return denoise(np.asarray(image)[..., 0], model=model, method=method, noise=noise, tile=tile,
-                       overlap=overlap, tta=tta, options=options, rng=rng, info=info, progress=progress,
-                       device=device, colour=colour, precision=precision, mask=mask, blanks=blanks,
-                       blank_value=blank_value, needed=needed)[..., None]
-    if colour == "channels" and channels not in (1, 3):
-        # any other channel count (two stains, RGBA-like stacks of measurements) channel by channel, each as a gray
-        # image (a 3-channel one takes the path below, which denoises each channel alone too)
+    if np.ndim(image) == 3 and (channels == 1 or (colour == "channels" and channels != 3)):
+        # channel by channel, each as a gray image: (H,W,1), which comes back (H,W,1), its shape; with
+        # colour="channels" any other count (two stains, five bands; a 3-channel image takes the path below,
+        # which denoises each channel alone too)
         arr = np.asarray(image)
         if arr.dtype.kind not in "uif" or min(arr.shape[:2], default=0) == 0:
             check_image(arr, name="input image")  # its error

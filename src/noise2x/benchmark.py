@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -68,20 +68,18 @@ def _coerce(value: Any, default: Any, key: str) -> Any:
     return value if default is _RAW else coerce_option(value, default, key)
 
 
-class _TrainedOptions(dict):
-    """A trainable method's options in :func:`run_bench`: its training settings given as NAME.SECTION.KEY."""
-
-
 def _split_options(
-    options: Mapping[str, Any] | None, names: list[str], valid: dict[str, dict[str, Any]]
+    options: Mapping[str, Any] | None, names: list[str], valid: dict[str, dict[str, Any]],
+    trained: Sequence[str] = (),
 ) -> dict[str, dict[str, Any]]:
     """Distribute ``options`` over the methods.
 
     ``"method.key"`` applies to that method only; a plain ``"key"`` applies to
     every method that has that option. An option no method has is an error.
+    ``trained``: the methods trained here, whose training settings come as
+    ``NAME.SECTION.KEY`` (the errors say so).
     """
     per_method: dict[str, dict[str, Any]] = {name: {} for name in names}
-    trained = [n for n in names if isinstance(valid.get(n), _TrainedOptions)]
     how = (f"; a trainable method takes training settings as NAME.SECTION.KEY, e.g. "
            f"{trained[0]}.method.KEY=V or {trained[0]}.train.lr=V" if trained else "")
     for raw_key, value in (options or {}).items():
@@ -372,9 +370,9 @@ def run_bench(
     valid = {name: (method_options(fn) if fn is not None else {}) for name, fn in functions.items()}
     for name, fn in functions.items():
         if fn is None:  # trainable: any option becomes a training override
-            valid[name] = _TrainedOptions({key.partition(".")[2]: _RAW for key in (options or {})
-                                           if key.partition(".")[0] == name})
-    per_method_options = _split_options(options, names, valid)
+            valid[name] = {key.partition(".")[2]: _RAW for key in (options or {}) if key.partition(".")[0] == name}
+    trained = [name for name, fn in functions.items() if fn is None]  # (any option becomes a training override)
+    per_method_options = _split_options(options, names, valid, trained)
 
     folder, files = _dataset_files(dataset, limit)
     n = len(files)

@@ -156,24 +156,15 @@ def _reject_unknown(method: str, unknown: dict[str, Any], valid: tuple[str, ...]
         raise UsageError(f"method '{method}' has no option {names}; valid options: {', '.join(valid)}")
 
 
-def _positive(name: str, value: Any, *, method: str) -> float:
+def _positive(name: str, value: Any, *, method: str, zero: bool = False) -> float:
+    """``value`` as a finite number > 0 (``zero``: >= 0, 0 in any spelling: '0', '0.0', 0.0)."""
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise UsageError(f"method '{method}': option {name} must be a number, got {value!r}") from None
-    if not np.isfinite(number) or number <= 0:
-        raise UsageError(f"method '{method}': option {name} must be a positive number, got {value!r}")
-    return number
-
-
-def _non_negative(name: str, value: Any, *, method: str) -> float:
-    """``value`` as a finite number >= 0 (0 in any spelling: '0', '0.0', 0.0)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"method '{method}': option {name} must be a number, got {value!r}") from None
-    if not np.isfinite(number) or number < 0:
-        raise UsageError(f"method '{method}': option {name} must be a number >= 0, got {value!r}")
+    if not np.isfinite(number) or number < 0 or (number == 0 and not zero):
+        raise UsageError(f"method '{method}': option {name} must be a {'number >= 0' if zero else 'positive number'}"
+                         f", got {value!r}")
     return number
 
 
@@ -241,7 +232,7 @@ def _with_noise_level(
             raise UsageError(f"method '{method}': gain (Poisson-Gaussian noise) and beta (correlated noise) cannot be "
                              "combined")
         alpha = _positive("gain", gain, method=method)
-        read = 0.0 if sigma is None else _non_negative("sigma", sigma, method=method)  # (0: no read noise)
+        read = 0.0 if sigma is None else _positive("sigma", sigma, method=method, zero=True)  # (0: no read noise)
         label = f"gain={alpha:.4g}" + (f", sigma={read:.4g}" if read else "")
         record.update(sigma=1.0, sigma_source="given", transform=f"{'generalised ' if read else ''}anscombe ({label})")
         out = inverse_anscombe(core(anscombe(image, alpha=alpha, sigma=read), 1.0), alpha=alpha, sigma=read)

@@ -208,12 +208,10 @@ def _targets(files: list[Path], out: str, folder_input: bool, names: list[Path] 
 
 
 def _stem(path: Path) -> str:
-    """A file's name without its format's suffixes: photo for photo.fits.gz, photo.ome.tif, photo.fz."""
-    name = path.name
-    for suffix in (".gz", ".fz"):
-        name = name.removesuffix(suffix)
-    name = name.removesuffix(Path(name).suffix) if Path(name).suffix else name
-    return name.removesuffix(".ome")
+    """A file's name without its format's suffixes (io's): photo for photo.fits.gz, photo.ome.tif, photo.fz."""
+    from .io import _suffix
+
+    return path.name[: len(path.name) - len(_suffix(path))].removesuffix(".ome")
 
 
 def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False) -> None:
@@ -239,16 +237,20 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
         out_fmt, in_fmt = writable_format(dst), writable_format(src)
         if dst.exists() and dst.resolve() == src.resolve():
             raise UsageError(f"output {dst} would overwrite its input; choose another output name")
-        if out_fmt not in ("TIFF", "FITS") and in_fmt in ("TIFF", "FITS") and len(read_stack(src, blanks=blanks)) > 1:
+        floats = out_fmt not in ("TIFF", "FITS") and image_kind(src) == "float32"
+        if not ((out_fmt not in ("TIFF", "FITS") and in_fmt in ("TIFF", "FITS")) or floats
+                or (out_fmt == "FITS" and in_fmt != "FITS")):
+            continue
+        data = read_stack(src, blanks=blanks)  # (read once for the checks below)
+        if out_fmt not in ("TIFF", "FITS") and in_fmt in ("TIFF", "FITS") and len(data) > 1:
             raise UsageError(f"{src} holds several images; only a TIFF or FITS output (.tif, .fits) can hold them, "
                              f"not {dst}")
-        if out_fmt == "FITS" and in_fmt != "FITS" and read_stack(src, blanks=blanks).ndim == 4:
+        if out_fmt == "FITS" and in_fmt != "FITS" and data.ndim == 4:
             raise UsageError(f"{src} is a colour image; a FITS output holds gray images and stacks: write "
                              f"{_stem(dst)}.tif or .png")
-        if out_fmt not in ("TIFF", "FITS") and image_kind(src) == "float32":
+        if floats:
             # float data in [0, 1] (an image scaled to that range) would all become 0 and 1 in a file of whole
             # numbers: refused here, before the work (io warned as it wrote, and the command ended well)
-            data = read_stack(src, blanks=True)
             with np.errstate(all="ignore"):
                 lo, hi = float(np.nanmin(data)), float(np.nanmax(data))
             if -0.5 <= lo < hi <= 1.0 and np.any(data != np.round(data)):
@@ -265,24 +267,20 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
 # ----------------------------------------------------------------------------- commands
 
 
-def _peak_scale_note(spec: Any, src: Path, image: Any) -> None:
-    """Say once where a Poisson peak, counted at 255 unless the spec gives ``data_range``, goes to an image in other
-    units (16-bit, [0, 1]): its noise would be far weaker or stronger than the peak says to a reader."""
+def _peak_scale_note(spec: Any, src: Path, image: Any) -> str | None:
+    """The note for a Poisson peak, counted at 255 unless the spec gives ``data_range``, given to an image in other
+    units (16-bit, [0, 1]): its noise would be far weaker or stronger than the peak says to a reader; else None."""
     from .io import to_8bit_units
 
-    if spec.name not in ("poisson", "poisson_gaussian") or "data_range" in spec.params or _peak_scale_note.said:
-        return
+    if spec.name not in ("poisson", "poisson_gaussian") or "data_range" in spec.params:
+        return None
     offset, scale = to_8bit_units(image)
     if scale == 1 and offset == 0:
-        return
+        return None
     top = 1 if scale > 1 else 65535
-    _say(f"note: {spec.name} peak counts photons at the value 255 (8-bit full scale); {src} is in other units "
-         f"(8-bit units would be x -> (x - {offset:.4g}) * {scale:.4g}): give the spec its full scale, e.g. "
-         f"{spec},data_range={top}, to count them there")
-    _peak_scale_note.said = True
-
-
-_peak_scale_note.said = False  # type: ignore[attr-defined]
+    return (f"note: {spec.name} peak counts photons at the value 255 (8-bit full scale); {src} is in other units "
+            f"(8-bit units would be x -> (x - {offset:.4g}) * {scale:.4g}): give the spec its full scale, e.g. "
+            f"{spec},data_range={top}, to count them there")
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -293,7 +291,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from .noise import parse_noise
 
     spec = parse_noise(args.noise)
-    _peak_scale_note.said = False  # type: ignore[attr-defined]
+    peak_said = False
     files, _ = _expand_inputs([args.input])
     folder_input = Path(args.input).is_dir()
     targets = _targets(files, args.output, folder_input)
@@ -315,7 +313,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         stack, alpha = read_stack_with_alpha(src, blanks=args.blanks)
         nan = np.isnan(stack)
         blank = bool(nan.any())
-        _peak_scale_note(spec, src, stack[0] if not blank else np.where(nan[0], np.nanmedian(stack[0]), stack[0]))
+        note = None if peak_said else _peak_scale_note(spec, src, np.where(nan[0], np.nanmedian(stack[0]), stack[0])
+                                                                   if blank else stack[0])
+        if note:
+            _say(note)
+            peak_said = True
         if blank:  # noise on the data; blank pixels stay blank (the data get the noise they get without them)
             _blank_kind(src, dst if dst.suffix else dst.with_suffix(".tif"), None)
             stack = np.where(nan, 0.0, stack)

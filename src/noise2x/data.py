@@ -324,7 +324,8 @@ def _sources(path: str | Path, blanks: bool = False, recursive: bool = False) ->
             last[f] = stack
         return last[f][k]
 
-    for f in list_images(p, recursive=recursive):
+    files = list_images(p, recursive=recursive)
+    for f in files:
         frames = stack_frames(f)
         name = f.relative_to(p).as_posix()
         if len(frames) == 1:
@@ -336,20 +337,20 @@ def _sources(path: str | Path, blanks: bool = False, recursive: bool = False) ->
             loaders += [(lambda f=f, k=k: load_frame(f, k)) for k in range(len(frames))]
             sides += [frame_side(f)] * len(frames)
         channels += frames
-    _mixed_units_warning(p, recursive)
+    _mixed_units_warning(p, files)
     return names, loaders, False, channels, sides
 
 
-def _mixed_units_warning(folder: Path, recursive: bool) -> None:
+def _mixed_units_warning(folder: Path, files: list[Path]) -> None:
     """Warn where a training folder mixes 8-bit files and 16-bit ones whose values use the 16-bit range (above
     4 x 255 in the first frame of one of the first 5): a model learns one scale (its normalisation, the mean and
     deviation of them all, fits neither), and 8-bit images given to it later read as other units."""
     import warnings
 
-    from .io import image_kind, list_images, open_stack
+    from .io import image_kind, open_stack
 
     kinds: dict[str, list[Path]] = {}
-    for f in list_images(folder, recursive=recursive):
+    for f in files:
         kinds.setdefault(image_kind(f), []).append(f)
     if "uint8" not in kinds or "uint16" not in kinds:
         return

@@ -50,16 +50,12 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         if mps is not None and mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise UsageError(f"unknown device {device!r}; valid: auto, cpu, cuda, cuda:N, mps") from None
+    check_device_name(str(device))
+    dev = torch.device(name)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise UsageError("device cuda requested but no CUDA GPU is available; use --device cpu or auto")
     if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise UsageError("device mps requested but MPS is not available; use --device cpu or auto")
-    if dev.type not in ("cpu", "cuda", "mps"):
-        raise UsageError(f"unsupported device {device!r}; valid: auto, cpu, cuda, cuda:N, mps")
     return dev
 
 
