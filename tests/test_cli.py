@@ -477,9 +477,28 @@ def test_transparent_pixels_are_left_out_of_the_noise_estimate(tmp_path, capsys)
         code, _, err = _run(capsys, "denoise", str(src), *(["--method", method] if method else []),
                             "--out", str(tmp_path / "out.png"))
         assert code == 0, err
-        sigma = float(re.search(r"sigma ([0-9.]+) \((?:estimated|given)\)", err).group(1))
+        sigma = float(re.search(r"sigma ([0-9.]+) \(" + ("read" if method is None else "estimated") + r"\)",
+                                err).group(1))
         assert 2.4 < sigma < 3.6, err
     assert "using bm3d: white Gaussian noise, estimated sigma" in err, err
+
+
+def test_the_sigma_the_choice_reads_is_said_as_read_in_the_image_units(tmp_path, capsys):
+    # the no-option choice passes the sigma it read to BM3D: the per-file line said "(given)", though the user
+    # gave none, and in the file's units beside the 8-bit units of the "using" line
+    yy, xx = np.mgrid[0:96, 0:128]
+    clean = 10 * (60 + xx + 0.5 * yy)
+    noisy = np.round(clean + np.random.default_rng(4).normal(0, 30, clean.shape)).astype(np.uint16)
+    src = tmp_path / "ramp16.tif"
+    tifffile.imwrite(src, noisy)
+    code, _, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "out.tif"))
+    assert code == 0, err
+    assert "using bm3d: white Gaussian noise, estimated sigma" in err, err
+    sigma = float(re.search(r"\(bm3d, sigma ([0-9.]+) \(read, in the image's units\)", err).group(1))
+    assert 25 < sigma < 35, err
+    code, _, err = _run(capsys, "denoise", str(src), "--noise", "gaussian:sigma=30", "--out", str(tmp_path / "o.tif"))
+    assert code == 0, err
+    assert "(bm3d, sigma 30.00 (from the noise spec, in the image's units)" in err, err
 
 
 def test_denoise_and_simulate_keep_the_alpha_channel(tmp_path, capsys, rgb_image):

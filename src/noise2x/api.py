@@ -349,8 +349,11 @@ def denoise(
         (the CLI's ``--seed`` defaults to 0). The other methods are deterministic.
     info : dict, optional
         Filled with what was run: ``method``, the noise level used and its
-        source (``sigma``, ``sigma_source``), and with no method the choice's
-        reason (``auto``) and readings (``estimated_*``).
+        source (``sigma``, in the image's units, and ``sigma_source``: e.g.
+        ``given``, ``estimated``; with no method ``read`` or ``from the noise
+        spec`` where the choice passed a sigma on), and with no method the
+        choice's reason (``auto``) and readings (``estimated_*``, in 8-bit
+        units).
     progress : callable, optional
         Called with each progress or note line (a str), e.g. ``print``.
     device : str
@@ -486,7 +489,7 @@ def denoise(
         out = model.denoise(image, tile=tile, overlap=overlap, tta=tta, device=device, colour=colour,
                             precision=precision, needed=needed)
         return np.asarray(out, dtype=np.float64)
-    chosen = method is None
+    chosen, caller_options = method is None, options
     if method is None:
         choice, vst, model_file, name, reason = no_option_route(image, noise=noise, colour=colour, mask=mask)
         if info is not None:
@@ -551,7 +554,13 @@ def denoise(
                              f"precision setting")
         elif progress is not None:
             progress(f"{method} has no precision setting: precision {precision} does not apply")
-    return call_direct(method, image, noise=noise, rng=rng, options=options, info=info, progress=progress, mask=mask)
+    out = call_direct(method, image, noise=noise, rng=rng, options=options, info=info, progress=progress, mask=mask)
+    if chosen and info is not None and info.get("sigma_source") == "given" and "sigma" in choice.options \
+            and "sigma" not in (caller_options or {}):
+        # the sigma the choice read (or took from --noise) and passed on: not the caller's; in the image's units
+        info["sigma_source"] = ("from the noise spec" if noise is not None else "read") + (
+            "" if choice.scale == 1 else ", in the image's units")
+    return out
 
 
 def _record_model_run(info: dict[str, Any] | None, den: Any, image: np.ndarray, colour: str,
