@@ -694,7 +694,7 @@ def test_very_weak_white_noise_goes_to_bm3d_with_its_sigma(shipped, monkeypatch)
                              "they took fine texture for noise there)"), c.reason  # (bench groups images by it)
     info = {}  # the API hands BM3D the choice's sigma (not an estimate of its own)
     api.denoise(noisy, info=info)
-    assert info["method"] == "bm3d" and info["sigma_source"] == "given", info
+    assert info["method"] == "bm3d" and info["sigma_source"] == "read", info
     assert info["sigma"] == pytest.approx(c.options["sigma"])
     c = pretrained.choose(noisy, noise=parse_noise("gaussian:sigma=1"))  # given: that sigma
     assert c.method == "bm3d" and c.options == {"sigma": 1.0}, c.reason
