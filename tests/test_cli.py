@@ -216,17 +216,23 @@ def test_empty_folder_is_an_error(tmp_path, capsys):
     assert "empty" in _one_error_line(err)
 
 
-def test_a_bad_image_in_a_folder_is_named(tmp_path, capsys, gray_image):
-    """Of several inputs, the error names the one at fault; the outputs written before it stay."""
+def test_a_bad_image_in_a_folder_is_named_and_the_others_are_denoised(tmp_path, capsys, gray_image):
+    """Of several inputs, the error names the one at fault, which gets no output; the others, before and after it,
+    are denoised (a corrupt file stopped the batch), and the exit status says one failed."""
     folder = tmp_path / "in"
     folder.mkdir()
     _png(folder / "a.png", gray_image)
     _png(folder / "b.png", gray_image[:1, :1])  # too small
-    code, _, err = _run(capsys, "denoise", str(folder), "--method", "nlm", "--out", str(tmp_path / "o"))
+    (folder / "c.png").write_bytes((folder / "a.png").read_bytes()[:200])  # truncated
+    _png(folder / "d.png", gray_image)
+    code, out, err = _run(capsys, "denoise", str(folder), "--method", "nlm", "--out", str(tmp_path / "o"))
     assert code == 1
-    line = _one_error_line(err)
-    assert line.startswith(f"noise2x: error: {folder / 'b.png'}: ") and "1x1" in line, line
-    assert (tmp_path / "o" / "a.png").exists() and not (tmp_path / "o" / "b.png").exists()
+    errors = [line for line in err.splitlines() if line.startswith("noise2x: error:")]
+    assert len(errors) == 2 and "Traceback" not in err, err
+    assert errors[0].startswith(f"noise2x: error: {folder / 'b.png'}: ") and "1x1" in errors[0], errors
+    assert str(folder / "c.png") in errors[1] and "truncated" in errors[1], errors
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["a.png", "d.png"]
+    assert "denoised 2 of 4 image(s)" in out and "2 could not be used" in out, out
 
 
 @pytest.mark.parametrize("spec", ["gausian:sigma=25", "gaussian:sigmaa=25", "gaussian:sigma=abc", "gaussian:"])
@@ -1298,3 +1304,29 @@ def test_a_sigma_in_other_units_than_the_image_is_said(tmp_path, capsys, gray_im
     code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--noise", "gaussian:sigma=0.1", "--out",
                         str(tmp_path / "p.tif"))
     assert code == 0 and "note:" not in err
+
+
+def test_a_photo_written_as_tiff_keeps_its_bit_depth(tmp_path, capsys, rgb_image):
+    """A 16-bit PNG or an 8-bit JPEG written as .tif became a float32 TIFF in 0..65535 or 0..255 units (photo editors
+    read float samples as 0..1 and show it blown out; the README promised the 16-bit depth)."""
+    rng = np.random.default_rng(0)
+    src16 = tmp_path / "p16.png"
+    src16.write_bytes(__import__("noise2x.io", fromlist=["io"])._png16_bytes(
+        np.clip(rgb_image * 257 + rng.normal(0, 2000, rgb_image.shape), 0, 65535).astype(np.uint16)))
+    src8 = tmp_path / "p.jpg"
+    Image.fromarray(np.clip(rgb_image + rng.normal(0, 10, rgb_image.shape), 0, 255).astype(np.uint8)).save(src8)
+    for src, kind in ((src16, np.uint16), (src8, np.uint8)):
+        code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--out", str(tmp_path / f"{src.stem}.tif"))
+        assert code == 0, err
+        assert tifffile.imread(tmp_path / f"{src.stem}.tif").dtype == kind
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    """`noise2x ... | head` ended with 'noise2x: error: BrokenPipeError' and exit status 1 on some runs."""
+    for k in range(3):
+        with open(tmp_path / f"err{k}", "wb") as err, subprocess.Popen(
+                [sys.executable, "-m", "noise2x", "methods", "-v"], stdout=subprocess.PIPE, stderr=err) as proc:
+            proc.stdout.close()  # the reader is gone before anything is written
+            code = proc.wait(timeout=60)
+        said = (tmp_path / f"err{k}").read_text()
+        assert code in (0, 141) and said == "", said

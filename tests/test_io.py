@@ -913,8 +913,10 @@ def test_a_photos_metadata_are_kept_with_the_orientation_made_normal(tmp_path, n
     assert b'tiff:Orientation="1"' in meta["xmp"] and b'xmp:CreatorTool="darkroom 4"' in meta["xmp"]
     if out.suffix not in (".webp", ".avif"):  # (which store no resolution)
         assert meta["dpi"] == pytest.approx((200, 300), rel=1e-4)  # turned with the pixels
-    if out.suffix == ".tif":
-        assert "exif" not in meta  # a TIFF's EXIF is a sub-IFD of its own: not written
+    if out.suffix == ".tif":  # a TIFF's EXIF is a sub-IFD of its own: not written; the camera is a TIFF tag
+        assert meta["described"] == {0x010F: "TestCam"}
+        with tifffile.TiffFile(out) as tif:
+            assert tif.pages[0].tags.valueof(0x010F) == "TestCam" and tif.pages[0].tags.valueof(0x8769) is None
         return
     with Image.open(out) as written:
         exif = written.getexif()
@@ -1033,7 +1035,12 @@ def test_records_too_long_for_a_jpeg_are_left_out_not_a_failed_write(tmp_path):
     src = _photo(tmp_path / "src.png", orientation=1, exif=exif.tobytes(), xmp=long_xmp)
     meta = io.photo_metadata(src, 3)
     assert len(meta["exif"]) > 65533 and len(meta["xmp"]) > 65533
-    io.write_image(tmp_path / "out.jpg", io.read_image(src), like=src)
+    with pytest.warns(UserWarning) as said:
+        io.write_image(tmp_path / "out.jpg", io.read_image(src), like=src)
+    assert [str(w.message).split(": ", 1)[1] for w in said] == [
+        f"the photo's EXIF record ({len(meta['exif'])} bytes) is longer than a JPEG holds and was left out (write "
+        ".png or .webp to keep it)", f"the photo's XMP record ({len(meta['xmp'])} bytes) is longer than a JPEG holds and was "
+        "left out (write .png or .webp to keep it)"]
     kept = io.photo_metadata(tmp_path / "out.jpg", 3)
     assert kept["icc"] == _icc() and "exif" not in kept and "xmp" not in kept
     io.write_image(tmp_path / "out.png", io.read_image(src), like=src)  # a PNG holds them
@@ -1418,3 +1425,131 @@ def test_a_path_that_is_not_one_is_one_usage_error():
         io.read_image(None)
     with pytest.raises(UsageError, match="a model is a model file's path or a shipped model's name"):
         noise2x.load_model(None)
+
+
+def _turned_tiff(path: Path, data: np.ndarray, orientation: int, **extra) -> Path:
+    """A TIFF of ``data`` (stored as it is) whose Orientation tag (274) is ``orientation``."""
+    tifffile.imwrite(path, data, photometric="rgb" if data.shape[-1] == 3 else "minisblack", metadata=None,
+                     extratags=[(274, 3, 1, orientation, True)], **extra)
+    return path
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_tiff_is_read_upright_as_pillow_turns_it(tmp_path, orientation):
+    """A TIFF's Orientation tag (a photo from a raw converter or scanner) was not applied: the denoised photo came
+    out sideways, and the output kept no tag. Read as Pillow's exif_transpose turns it, one image or a stack."""
+    from PIL import ImageOps
+
+    data = _rand((5, 7, 3), 255, orientation).astype(np.uint8)
+    src = _turned_tiff(tmp_path / "t.tif", data, orientation, resolution=(300, 100), resolutionunit="INCH")
+    with Image.open(src) as im:
+        expected = np.asarray(ImageOps.exif_transpose(im))
+    np.testing.assert_array_equal(io.read_image(src), expected)
+    turned = orientation in (5, 6, 7, 8)
+    assert io.photo_metadata(src, 3)["dpi"] == pytest.approx((100, 300) if turned else (300, 100))
+    stack = np.stack([data, data[::-1]])
+    src = tmp_path / "s.tif"
+    tifffile.imwrite(src, stack, photometric="rgb", extratags=[(274, 3, 1, orientation, True)])
+    frames, _ = io.open_stack(src)  # read page by page
+    with frames:
+        assert isinstance(frames, io.TiffFrames) and frames.shape == (2, *expected.shape)
+        np.testing.assert_array_equal(frames[1], io._ORIENT.get(orientation, lambda a: a)(data[::-1]))
+    np.testing.assert_array_equal(io.read_stack(src)[0], expected)  # read whole (read_stack)
+    out = tmp_path / "o.tif"
+    io.write_image(out, io.read_image(tmp_path / "t.tif"), kind="uint8", like=tmp_path / "t.tif")
+    np.testing.assert_array_equal(io.read_image(out), expected)  # upright, with no tag to turn it again
+    with tifffile.TiffFile(out) as tif:
+        assert tif.pages[0].tags.valueof(274, 1) == 1
+
+
+def test_a_16bit_png_is_read_upright_by_its_exif_orientation(tmp_path):
+    """A 16-bit colour PNG (read by noise2x's own decoder) was not turned by its EXIF orientation, while its output's
+    EXIF was set to normal: the photo came out sideways."""
+    data = _rand((6, 9, 3), 65535, 2).astype(np.uint16)
+    src = tmp_path / "p16.png"
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0112] = "TestCam", 6
+    src.write_bytes(io._png16_bytes(data, {"exif": exif.tobytes()}))
+    assert io._png_header(src)[2] == 16
+    np.testing.assert_array_equal(io.read_image(src), np.rot90(data, -1))
+    out = tmp_path / "o.png"
+    io.write_image(out, io.read_image(src), kind="uint16", like=src)
+    np.testing.assert_array_equal(io.read_image(out), np.rot90(data, -1))
+    with Image.open(out) as written:
+        assert written.getexif()[0x0112] == 1
+
+
+@pytest.mark.parametrize("kind,code", [(3, "H"), (4, "I"), (8, "h"), (9, "i")])
+def test_exif_upright_sets_an_orientation_stored_as_any_integer_type(kind, code):
+    """An orientation stored as LONG (EXIF asks for SHORT; Pillow reads either, and turned the pixels) was left at 6
+    in the output: viewers turned the photo a second time."""
+    order = ">"
+    value = struct.pack(order + code, 6).ljust(4, b"\0")
+    body = b"MM" + struct.pack(order + "HI", 42, 8) + struct.pack(order + "H", 1)
+    body += struct.pack(order + "HHI", 0x0112, kind, 1) + value + struct.pack(order + "I", 0)
+    upright, was = io._exif_upright(io._EXIF_PREFIX + body)
+    assert was == 6
+    exif = Image.Exif()
+    exif.load(upright[len(io._EXIF_PREFIX):])
+    assert exif[0x0112] == 1
+
+
+def test_a_tiffs_camera_date_and_author_tags_are_kept(tmp_path):
+    """Make, Model, DateTime, Artist and Copyright of a TIFF were lost in every output: kept as TIFF tags in a TIFF
+    output and as EXIF in the others; a photo's EXIF gives them to a TIFF output; --strip-exif leaves them out."""
+    tags = {271: "Nikon", 272: "Z 6", 306: "2024:05:06 07:08:09", 315: "Jane", 33432: "(c) 2024 Jane"}
+    src = tmp_path / "dt.tif"
+    tifffile.imwrite(src, _rand((8, 10, 3), 65535).astype(np.uint16), photometric="rgb",
+                     extratags=[(code, 2, 0, text, True) for code, text in tags.items()])
+    image = io.read_image(src)
+    for name in ("o.tif", "o.jpg", "o.png", "o.webp"):
+        io.write_image(tmp_path / name, image / 257, like=src)
+        assert io.photo_metadata(tmp_path / name, 3)["described"] == tags, name
+    with tifffile.TiffFile(tmp_path / "o.tif") as tif:
+        assert {code: tif.pages[0].tags.valueof(code) for code in tags} == tags
+    io.write_image(tmp_path / "s.tif", image, like=src, strip_exif=True)
+    io.write_image(tmp_path / "s.jpg", image / 257, like=src, strip_exif=True)
+    for name in ("s.tif", "s.jpg"):
+        assert "described" not in io.photo_metadata(tmp_path / name, 3) and "exif" not in \
+            io.photo_metadata(tmp_path / name, 3)
+
+
+def test_a_gray_image_written_as_webp_gets_an_rgb_profile_or_none(tmp_path):
+    """WebP stores a gray image as RGB: a gray photo's GRAY profile went into the RGB file (colour-managed software
+    refuses it), and a neutral RGB WebP, read as gray, lost its RGB profile."""
+    gray = _rand((12, 14), 255).astype(np.uint8)
+    src = tmp_path / "g.jpg"
+    Image.fromarray(gray).save(src, icc_profile=_icc(b"GRAY"))
+    io.write_image(tmp_path / "g.webp", io.read_image(src), like=src)
+    with Image.open(tmp_path / "g.webp") as im:
+        assert im.mode == "RGB" and "icc_profile" not in im.info
+    neutral = tmp_path / "n.webp"
+    Image.fromarray(np.dstack([gray] * 3)).save(neutral, lossless=True, icc_profile=_icc())
+    image = io.read_image(neutral)
+    assert image.ndim == 2  # read as gray
+    io.write_image(tmp_path / "n2.webp", image, like=neutral)
+    with Image.open(tmp_path / "n2.webp") as im:
+        assert im.info["icc_profile"] == _icc()
+    io.write_image(tmp_path / "g.png", io.read_image(src), like=src)  # a gray file keeps its gray profile
+    assert io.photo_metadata(tmp_path / "g.png", 1)["icc"] == _icc(b"GRAY")
+
+
+def test_an_exif_record_too_long_for_a_jpeg_loses_its_maker_notes_not_the_rest(tmp_path):
+    """An EXIF record over a JPEG segment (a long MakerNote) was left out of a JPEG output without a word."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0132] = "TestCam", "2024:05:06 07:08:09"
+    exif.get_ifd(0x8769)[0x927C] = b"\x01" * 70000
+    src = tmp_path / "big.png"
+    Image.fromarray(_rand((8, 9, 3), 255).astype(np.uint8)).save(src, exif=exif)
+    with pytest.warns(UserWarning, match="maker's notes and thumbnail were left out"):
+        io.write_image(tmp_path / "o.jpg", io.read_image(src), like=src)
+    with Image.open(tmp_path / "o.jpg") as im:
+        kept = im.getexif()
+    assert kept[0x010F] == "TestCam" and kept[0x0132] == "2024:05:06 07:08:09"
+    assert 0x927C not in kept.get_ifd(0x8769)
+    exif[0x010E] = "x" * 70000  # still too long without the notes: left out, and said
+    Image.fromarray(_rand((8, 9, 3), 255).astype(np.uint8)).save(src, exif=exif)
+    with pytest.warns(UserWarning, match="longer than a JPEG holds and was left out"):
+        io.write_image(tmp_path / "o2.jpg", io.read_image(src), like=src)
+    with Image.open(tmp_path / "o2.jpg") as im:
+        assert not im.getexif()

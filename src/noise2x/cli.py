@@ -133,8 +133,8 @@ def _output_kind(src: Path, dst: Path) -> str | None:
     from .io import image_kind, writable_format
 
     kind = image_kind(src)
-    if writable_format(dst) in ("TIFF", "FITS"):  # integer kinds kept from TIFF and FITS, not from photos
-        return kind if writable_format(src) in ("TIFF", "FITS") else "float32"
+    if writable_format(dst) in ("TIFF", "FITS"):  # the input's kind: a photo's 8 or 16 bits (a float32 TIFF in
+        return kind  # 0..255 or 0..65535 units, as written before, shows blown out in photo editors)
     if dst.suffix.lower() == ".png" or writable_format(dst) == "HEIF":  # (HEIF: 10 bits from a 10-bit HEIF)
         return "uint16" if kind == "uint16" else "uint8"
     return "uint8"
@@ -364,21 +364,31 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             _say(f"note: this model does not use --noise {args.noise} (a {model.method_name} model takes no noise "
                  "level when denoising; only a blindspot model of a known noise model does)")
     start = time.perf_counter()
+    failed = []
     for n, (src, dst) in enumerate(zip(files, targets), 1):
-        # a stack of 8- or 16-bit frames is read in float32, which holds them exactly, and a TIFF stack or FITS
-        # cube frame by frame (io.open_stack): a large stack is never held whole. A single image is read in the
-        # float64 it is denoised in: no float32 copy beside it
-        integer = image_kind(src) in ("uint8", "uint16")
-        single = len(stack_frames(src)) == 1
-        opened = list(open_stack(src, blanks=args.blanks, dtype=np.float32 if integer and not single else np.float64))
         try:
+            # a stack of 8- or 16-bit frames is read in float32, which holds them exactly, and a TIFF stack or
+            # FITS cube frame by frame (io.open_stack): a large stack is never held whole. A single image is read
+            # in the float64 it is denoised in: no float32 copy beside it
+            integer = image_kind(src) in ("uint8", "uint16")
+            single = len(stack_frames(src)) == 1
+            opened = list(open_stack(src, blanks=args.blanks,
+                                     dtype=np.float32 if integer and not single else np.float64))
             _denoise_one(args, n, src, dst, opened, integer, model=model, noise=noise, options=options, start=start,
                          files=files)
-        except InputError as exc:  # of several inputs, the one at fault is named (the outputs before it stay)
-            if len(files) > 1 and str(src) not in str(exc):
-                raise InputError(f"{src}: {exc}") from None
-            raise
-    print(f"denoised {len(files)} image(s) in {time.perf_counter() - start:.1f} s -> {args.out}")
+        except InputError as exc:
+            if len(files) == 1:
+                raise
+            # of several inputs, one that cannot be used (unreadable, NaN, ...) is named and left out, and the
+            # others are denoised: a corrupt file does not stop a night's batch (its output is not written)
+            _err(str(exc) if str(src) in str(exc) else f"{src}: {exc}")
+            failed.append(src)
+    took = f"in {time.perf_counter() - start:.1f} s -> {args.out}"
+    if failed:
+        print(f"denoised {len(files) - len(failed)} of {len(files)} image(s) {took}; {len(failed)} could not be "
+              f"used (named above), no output written for them")
+        return InputError.exit_code
+    print(f"denoised {len(files)} image(s) {took}")
     return 0
 
 
@@ -634,7 +644,8 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
     meta = photo_metadata(path, 3 if stack.ndim == 4 else 1) if len(stack) == 1 else {}
     if meta:  # a photo's colour profile, EXIF, XMP and resolution: written into its outputs
         kept = [f"colour profile {_profile_name(meta['icc'])}" if "icc" in meta else "",
-                "EXIF" if "exif" in meta else "", "XMP" if "xmp" in meta else "",
+                ("EXIF" if writable_format(path) != "TIFF" else "camera, date and author tags") if "exif" in meta
+                else "", "XMP" if "xmp" in meta else "",
                 " x ".join(f"{round(d, 1):g}" for d in meta["dpi"]) + " dpi" if "dpi" in meta else ""]
         lines.append("kept in outputs: " + ", ".join(k for k in kept if k))
     axes, thumbnails = _tiff_axes(path)
@@ -992,6 +1003,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    except BrokenPipeError:  # the reader of the output went away (noise2x info ... | head): quiet, as `ls | head`
+        try:  # (no second error when Python flushes the closed stdout at exit)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        return 141  # (128 + SIGPIPE, the status of a shell command whose pipe closed)
     except (OSError, MemoryError) as exc:
         if os.environ.get("NOISE2X_DEBUG"):
             raise

@@ -592,9 +592,10 @@ class TiffFrames(StackFrames):
     """A multi-frame TIFF's frames, each decoded from its page (see :class:`StackFrames`)."""
 
     def __init__(self, tif: Any, pages: Any, shape: tuple[int, ...], stored: tuple[int, ...], dtype: Any,
-                 path: Path, blanks: bool) -> None:
+                 path: Path, blanks: bool, orientation: int = 1) -> None:
         super().__init__(tif, shape, dtype, path, blanks)
         self._pages, self._stored = pages, stored  # stored: a page's (H,W) or (H,W,samples)
+        self._orientation = orientation  # the TIFF's Orientation tag: each frame is turned upright
 
     def _decode(self, i: int) -> np.ndarray:
         page = self._pages[i]
@@ -606,7 +607,7 @@ class TiffFrames(StackFrames):
         arr = arr.reshape(self._stored)
         if arr.ndim == 3 and arr.shape[2] == 4:  # RGB and a fourth sample that is not unassociated alpha
             arr = arr[..., :3]
-        return arr
+        return np.ascontiguousarray(_ORIENT[self._orientation](arr)) if self._orientation in _ORIENT else arr
 
 
 class FitsFrames(StackFrames):
@@ -707,8 +708,10 @@ def _tiff_frames(p: Path, dtype: Any, blanks: bool) -> TiffFrames | None:
             return None  # (read whole: its error says what is wrong)
         if int(np.prod(s.keyframe.shape, dtype=np.int64)) != shape[y] * shape[x] * (c or 1):
             return None
-        return TiffFrames(tif, s.pages, (n, shape[y], shape[x]) + ((3,) if c else ()),
-                          (shape[y], shape[x]) + ((c,) if c else ()), dtype, p, blanks)
+        turn = _tiff_orientation(s)
+        h, w = (shape[x], shape[y]) if turn in (5, 6, 7, 8) else (shape[y], shape[x])
+        return TiffFrames(tif, s.pages, (n, h, w) + ((3,) if c else ()),
+                          (shape[y], shape[x]) + ((c,) if c else ()), dtype, p, blanks, orientation=turn)
 
     return _kept_open(tif, make, p)
 
@@ -939,6 +942,9 @@ def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
             if not series:
                 raise InputError(f"cannot read image file {p}: the TIFF holds no image")
             parts = [_tiff_series(s.asarray(), s.axes, p, _unassociated_alpha(s)) for s in series]
+            turns = [_tiff_orientation(s) for s in series]
+        parts = [(_frames_upright(a, k), None if alpha is None else _frames_upright(alpha, k))
+                 for (a, alpha), k in zip(parts, turns)]
     except Noise2xError:
         raise
     except Exception as exc:
@@ -951,6 +957,24 @@ def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
     alphas = [alpha for _, alpha in parts]
     alpha = np.concatenate(alphas) if all(a is not None for a in alphas) else None  # all or none
     return np.concatenate([a for a, _ in parts]), alpha
+
+
+def _tiff_orientation(series: Any) -> int:
+    """A TIFF series' Orientation tag (274): 1 (rows top to bottom, columns left to right) to 8, as EXIF's; 1 where
+    it has none or an unknown value."""
+    try:
+        value = int(series.keyframe.tags.valueof(274, 1))
+    except Exception:
+        return 1
+    return value if value in _ORIENT else 1
+
+
+def _frames_upright(arr: np.ndarray, orientation: int) -> np.ndarray:
+    """Frames (N,H,W[,C]) turned upright for an EXIF/TIFF ``orientation`` (as Pillow turns a photo); as they are
+    for 1."""
+    if orientation not in _ORIENT:
+        return arr
+    return np.ascontiguousarray(np.moveaxis(_ORIENT[orientation](np.moveaxis(arr, 0, 2)), 2, 0))
 
 
 #: ImageJ metadata of an input kept in its output (calibration)
@@ -1425,7 +1449,8 @@ def photo_metadata(like: str | os.PathLike, channels: int) -> dict:
     like : str or path-like
         The input file. PNG, JPEG, BMP, WebP, AVIF and HEIF files are read
         by Pillow (no pixels decoded), TIFF files by tifffile (their ICC,
-        XMP and resolution; their EXIF is not kept).
+        XMP, resolution, orientation and descriptive tags; their EXIF
+        sub-record is not kept).
     channels : int
         Colour channels of the image written from it: 1 (gray) or 3 (RGB).
 
@@ -1435,9 +1460,12 @@ def photo_metadata(like: str | os.PathLike, channels: int) -> dict:
         Any of ``icc`` (the ICC colour profile, where its colour space is
         the output's: a CMYK JPEG's profile does not describe the RGB it is
         read as), ``exif`` (the EXIF record as stored, prefixed with
-        ``Exif\\0\\0``) and ``xmp`` (bytes), both with their orientation set
-        to 1 (normal: the pixels were turned upright when read), and ``dpi``
-        (x, y; swapped where the pixels were turned by 90 degrees). Empty
+        ``Exif\\0\\0``; from a TIFF, one made of its descriptive tags) and
+        ``xmp`` (bytes), both with their orientation set to 1 (normal: the
+        pixels were turned upright when read), ``described`` (camera make
+        and model, date, artist and copyright: ``{tag: text}``, the TIFF
+        tags a TIFF output gets) and ``dpi`` (x, y; swapped where the
+        pixels were turned by 90 degrees). Empty
         for other files, for a file whose metadata cannot be read (its
         pixels were, which is what counts) and for other ``channels``.
     """
@@ -1458,6 +1486,12 @@ def photo_metadata(like: str | os.PathLike, channels: int) -> dict:
                 unit = {2: 1.0, 3: 2.54}.get(int(page.resolutionunit or 0))  # inch, centimetre
                 if unit and page.resolution and min(page.resolution) > 0:
                     meta["dpi"] = tuple(float(r) * unit for r in page.resolution)
+                described = {code: page.tags.valueof(code) for code in _DESCRIBED}
+                turned = page.tags.valueof(274, 1) in (5, 6, 7, 8)
+            described = {code: v.strip() for code, v in described.items() if isinstance(v, str) and v.strip()}
+            if described:  # the camera, date, author and copyright: as TIFF tags, and as EXIF in other outputs
+                meta["described"] = described
+                meta["exif"] = _exif_of(described)
         else:
             _pillow_heif(like)
             with _pillow_open(like) as im:
@@ -1472,6 +1506,9 @@ def photo_metadata(like: str | os.PathLike, channels: int) -> dict:
                 raw = raw if raw.startswith(_EXIF_PREFIX) else _EXIF_PREFIX + raw
                 raw, orientation = _exif_upright(raw)
                 meta["exif"], turned = raw, orientation in (5, 6, 7, 8)
+                described = _described_in(raw)
+                if described:  # kept as TIFF tags in a TIFF output, which holds no EXIF
+                    meta["described"] = described
     except Exception:  # metadata are a courtesy: a file whose pixels were read is written without them
         return {}
     icc = meta.get("icc")
@@ -1488,6 +1525,57 @@ def photo_metadata(like: str | os.PathLike, channels: int) -> dict:
     elif dpi is not None and turned:
         meta["dpi"] = dpi[::-1]
     return {k: v for k, v in meta.items() if v is not None}
+
+
+#: TIFF tags that describe a photo (IFD0 tags of EXIF too): Make, Model, DateTime, Artist, Copyright
+_DESCRIBED = (271, 272, 306, 315, 33432)
+
+
+def _exif_of(described: dict[int, str]) -> bytes:
+    """An EXIF record (``Exif\\0\\0`` + TIFF structure) holding the tags of :data:`_DESCRIBED` given."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    for code, value in described.items():
+        exif[code] = value
+    raw = exif.tobytes()
+    return raw if raw.startswith(_EXIF_PREFIX) else _EXIF_PREFIX + raw
+
+
+def _described_in(raw: bytes) -> dict[int, str]:
+    """The tags of :data:`_DESCRIBED` an EXIF record holds, as text ({} where it cannot be parsed)."""
+    from PIL import Image
+
+    try:
+        exif = Image.Exif()
+        exif.load(raw[len(_EXIF_PREFIX):] if raw.startswith(_EXIF_PREFIX) else raw)
+        found = {code: exif.get(code) for code in _DESCRIBED}
+    except Exception:
+        return {}
+    return {code: v.strip().rstrip("\x00") for code, v in found.items() if isinstance(v, str) and v.strip()}
+
+
+def _exif_fitting(raw: bytes, path: Path) -> bytes | None:
+    """An EXIF record too long for a JPEG's marker segment without the camera maker's private notes (MakerNote)
+    and the thumbnail, which make it so long (as exiftool would drop them), with a warning that says so; None,
+    and a warning, where it is still too long."""
+    from PIL import Image
+
+    try:
+        exif = Image.Exif()
+        exif.load(raw[len(_EXIF_PREFIX):] if raw.startswith(_EXIF_PREFIX) else raw)
+        exif.get_ifd(0x8769).pop(0x927C, None)  # (Pillow writes no thumbnail: its IFD is not kept either)
+        smaller = exif.tobytes()
+        smaller = smaller if smaller.startswith(_EXIF_PREFIX) else _EXIF_PREFIX + smaller
+    except Exception:
+        smaller = b""
+    if smaller and len(smaller) <= _JPEG_SEGMENT:
+        warnings.warn(f"writing {path}: the photo's EXIF record ({len(raw)} bytes) is longer than a JPEG holds; "
+                      "its camera maker's notes and thumbnail were left out", stacklevel=4)
+        return smaller
+    warnings.warn(f"writing {path}: the photo's EXIF record ({len(raw)} bytes) is longer than a JPEG holds and "
+                  "was left out (write .png or .webp to keep it)", stacklevel=4)
+    return None
 
 
 def _exif_upright(raw: bytes) -> tuple[bytes, int]:
@@ -1508,9 +1596,11 @@ def _exif_upright(raw: bytes) -> tuple[bytes, int]:
         if at + 12 > len(body):
             break
         tag, kind, n = struct.unpack(order + "HHI", body[at : at + 8])
-        if tag == 0x0112 and kind == 3 and n == 1:  # SHORT, one value, stored in the entry itself
-            (was,) = struct.unpack(order + "H", body[at + 8 : at + 10])
-            body[at + 8 : at + 10] = struct.pack(order + "H", 1)
+        if tag == 0x0112 and kind in (3, 4, 8, 9) and n == 1:  # (S)SHORT (as EXIF asks) or (S)LONG, one value,
+            code = {3: "H", 4: "I", 8: "h", 9: "i"}[kind]  # stored in the entry itself; Pillow reads each
+            size = struct.calcsize(code)
+            (was,) = struct.unpack(order + code, body[at + 8 : at + 8 + size])
+            body[at + 8 : at + 8 + size] = struct.pack(order + code, 1)
             link = ifd + 2 + 12 * count  # the offset of the next IFD (the thumbnail's), after the entries
             if was != 1 and link + 4 <= len(body):
                 body[link : link + 4] = bytes(4)
@@ -1596,6 +1686,12 @@ def _read_png16(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
     else:
         out, _ = _unfilter(raw, 0, height, width, bpp, p)
     arr = out.reshape(height, width * channels * 2).view(">u2").reshape(height, width, channels).astype(np.uint16)
+    try:  # turned upright as Pillow turns an 8-bit PNG (its eXIf chunk's orientation)
+        with _pillow_open(p) as im:
+            orientation = im.getexif().get(0x0112, 1)
+    except Exception:  # (the pixels were read: a record Pillow cannot parse is not applied)
+        orientation = 1
+    arr = np.ascontiguousarray(_ORIENT[orientation](arr)) if orientation in _ORIENT else arr
     if channels == 2:
         return arr[..., 0], arr[..., 1]
     return arr[..., :3], (arr[..., 3] if channels == 4 else None)
@@ -1792,11 +1888,18 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
                 ome = fmt == "TIFF" and p.name.lower().endswith((".ome.tif", ".ome.tiff"))
                 layout = _tiff_layout(Path(like), data.shape, ome) if fmt == "TIFF" and like is not None and \
                     alpha is None else None
-                meta = photo_metadata(Path(like), channels) if like is not None and channels else {}
-                if strip_exif:  # the camera, date, place and edits: left out; how to show the pixels: kept
-                    meta = {k: v for k, v in meta.items() if k not in ("exif", "xmp")}
+                # (WebP has no gray pixels: a gray image is stored as RGB, whose profile an RGB one must be)
+                stored_as = 3 if fmt == "WEBP" else channels
+                meta = photo_metadata(Path(like), stored_as) if like is not None and channels else {}
+                if strip_exif:  # the camera, date, place, author and edits: left out; how to show the pixels: kept
+                    meta = {k: v for k, v in meta.items() if k not in ("exif", "xmp", "described")}
                 if fmt == "TIFF" and like is not None:
                     meta = {**meta, **_tiff_compression(Path(like))}
+                if fmt == "JPEG" and len(meta.get("exif", b"")) > _JPEG_SEGMENT:
+                    meta["exif"] = _exif_fitting(meta["exif"], p)
+                if fmt == "JPEG" and len(meta.get("xmp", b"")) > _JPEG_SEGMENT - 29:  # (after XMP's namespace)
+                    warnings.warn(f"writing {p}: the photo's XMP record ({len(meta['xmp'])} bytes) is longer than "
+                                  "a JPEG holds and was left out (write .png or .webp to keep it)", stacklevel=2)
                 _encode(tmp, data, fmt, kind, alpha is not None, layout, meta, ome)
         except Noise2xError:
             raise
@@ -1987,6 +2090,9 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
             tags["iccprofile"] = meta["icc"]
         if "xmp" in meta:
             tags["extratags"] = [(700, 1, len(meta["xmp"]), meta["xmp"], True)]
+        for code, value in sorted(meta.get("described", {}).items()):  # camera, date, author, copyright (ASCII)
+            text = value.encode("ascii", "replace").decode("ascii")
+            tags.setdefault("extratags", []).append((code, 2, 0, text, True))
         if "dpi" in meta and not (layout and "resolution" in layout[3]):
             tags.update(resolution=meta["dpi"], resolutionunit=2)
         if "compression" in meta:  # that of the TIFF the output is written like (lossless ones only)
@@ -2014,7 +2120,7 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
         keep = {"icc_profile": meta.get("icc"), "exif": meta.get("exif"), "dpi": meta.get("dpi"), "xmp": meta.get("xmp")}
         keep = {k: v for k, v in keep.items() if v is not None}
         if fmt == "JPEG":  # a JPEG marker segment holds at most 65533 bytes: a longer record is left out
-            if len(keep.get("exif", b"")) > _JPEG_SEGMENT:
+            if len(keep.get("exif", b"")) > _JPEG_SEGMENT:  # (write_image made it fit, or said why not)
                 del keep["exif"]
             if len(keep.get("xmp", b"")) > _JPEG_SEGMENT - 29:  # after the XMP namespace
                 del keep["xmp"]
