@@ -788,6 +788,27 @@ def test_weak_poisson_noise_given_goes_to_bm3d_told_the_noise(shipped, monkeypat
     assert pretrained.choose(noisy, noise=spec).model is not None
 
 
+def test_weak_poisson_noise_given_on_counts_above_an_offset_goes_to_bm3d_told_the_noise(shipped):
+    """A sky frame (counts of 200 and more, stars to thousands): the map to 8-bit units has an offset, and the weak
+    declared-Poisson rule was skipped there: a shipped model far out of its range made the sky 5 times noisier than
+    BM3D told the same noise, and raised it."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:96, 0:96]
+    clean = 200.0 + sum(f * np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / 8.0)
+                        for x, y, f in rng.uniform((8, 8, 500), (88, 88, 20000), (12, 3)))
+    noisy = rng.poisson(clean).astype(float)
+    spec = parse_noise("poisson:peak=65535,data_range=65535")
+    c = pretrained.choose(noisy, noise=spec)
+    assert c.offset > 100, c.offset  # (mapped with an offset)
+    assert c.model is None and c.method == "bm3d" and c.options == {}, c.reason
+    info = {}
+    out = api.denoise(noisy, noise=spec, info=info)
+    assert info["method"] == "bm3d" and "anscombe" in info["transform"], info
+    sky = clean < 201
+    assert np.std((out - clean)[sky]) < 0.5 * np.std((noisy - clean)[sky])
+    assert abs(np.mean((out - clean)[sky])) < 0.5
+
+
 def test_texture_read_as_weak_shot_noise_goes_to_bm3d_with_the_white_sigma(shipped, monkeypatch):
     """Fine texture whose contrast grows with the brightness, under weak white noise, reads as weak shot noise whose
     variance line reaches 0 well above black: BM3D with the white sigma read, not the transform of the reading."""

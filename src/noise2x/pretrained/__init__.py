@@ -577,8 +577,11 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             # the ranges hold peaks in the model's units: an image mapped to them (scale < 1 for the wide
             # spread of strong Poisson noise in 8-bit units) carries the peak 255 / alpha there
             level = 255.0 / facts["poisson_alpha"]
-            if not isinstance(peak, tuple) and offset == 0:
-                # weak: BM3D told the noise (the Anscombe transform of the given peak), as weak white noise given
+            if not isinstance(peak, tuple):
+                # weak: BM3D told the noise (the Anscombe transform of the given peak), as weak white noise given.
+                # (Whatever the offset of the map to 8-bit units: the peak is of the values as they are, which
+                # BM3D gets; a sky frame, all of whose values lie above 0, went to a shipped model far out of its
+                # range, 5 times noisier than BM3D and biased)
                 valid = estimate.data_mask(mask, np.shape(image))  # (the mean of the data, in 8-bit units)
                 mean_level = float(np.mean(image if valid is None else image[valid], dtype=np.float64)) * scale
                 std_mean = float(np.sqrt(facts["poisson_alpha"] * max(mean_level, 0.0)))
