@@ -13,7 +13,7 @@ from conftest import textured_image
 import noise2x.pretrained as pretrained
 from noise2x import api, cli
 from noise2x.checkpoint import read_metadata, save_model, update_metadata
-from noise2x.errors import UsageError
+from noise2x.errors import UnitsWarning, UsageError
 from noise2x.io import read_image, write_image
 from noise2x.models import ScaledModel, build_model
 from noise2x.noise import parse_noise
@@ -1124,3 +1124,29 @@ def test_a_declared_range_of_white_noise_levels_reads_the_level_in_that_range():
     assert c.facts["sigma"] == 10 and "(read 2" in c.reason and c.model.stem == "gray-gaussian-low"
     c = pretrained.choose(noisy, noise=parse_noise("gaussian:sigma=1..3"))
     assert c.method == "bm3d" and c.options == {"sigma": 3.0}
+
+
+def test_a_shipped_model_named_maps_an_image_in_other_units_to_its_own(shipped):
+    """A shipped model named (--model gray-gaussian) ran on the values as they are: on 16-bit counts or a sky frame
+    the result was several times noisier than the input. It maps the image to 8-bit units and back, as the no-option
+    route does; a model file of the user's own runs on the values as they are."""
+    import warnings
+
+    noisy = _photo() + np.random.default_rng(0).normal(0, 10, (128, 128))
+    expected = api.denoise(noisy, model="gray-gaussian")
+    said, info = [], {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (no units warning)
+        out = api.denoise(noisy * 257 + 1000, model="gray-gaussian", info=info, progress=said.append)
+    offset, scale = info["units"]["offset"], info["units"]["scale"]
+    assert offset > 1000 and scale == pytest.approx(1 / 257 * 255 / (np.ptp(np.percentile(noisy, [0.1, 99.9]))))
+    mapped = api.denoise((noisy * 257 + 1000 - offset) * scale, model="gray-gaussian")
+    np.testing.assert_allclose(out, mapped / scale + offset, rtol=1e-6)
+    assert said == [f"model gray-gaussian works in 8-bit units: the image mapped by x -> (x - {offset:.6g}) * "
+                    f"{scale:.6g} and back"]
+    info = {}
+    assert np.array_equal(api.denoise(noisy, model="gray-gaussian", info=info), expected)  # 8-bit data as they are
+    assert "units" not in info
+    (shipped / "own.safetensors").write_bytes(pretrained.model_path("gray-gaussian").read_bytes())
+    with pytest.warns(UnitsWarning):  # a model file of one's own: as it is, with the units warning
+        api.denoise(noisy * 257 + 1000, model=shipped / "own.safetensors")

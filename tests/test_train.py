@@ -327,3 +327,24 @@ def test_wrong_argument_types_are_one_clear_error(tmp_path, clean_dir):
         train("bm3d", steps=1, **kw)
     out = train("noise2void", steps=1, overrides="train.preset=tiny", **kw)
     assert out.is_file()
+
+
+def test_a_model_keeps_its_training_images_spans_and_warns_of_an_image_far_outside_them(tmp_path, clean_dir):
+    """A Noise2Void model given images 5 and 20 times brighter than its training stack made them 2.5 and 6 times
+    worse than the input, with no warning (the bound, 100 times the training deviation, let them pass): the model
+    keeps its training images' least and largest spread, and warns of an image more than SPAN_FACTOR outside."""
+    from noise2x.io import read_image
+    from noise2x.predict import SPAN_FACTOR, Denoiser
+
+    out = train("noise2void", data=clean_dir, out=tmp_path / "m.safetensors", add_noise="gaussian:sigma=10",
+                steps=2, seed=0, overrides=FAST, progress=False)
+    lo, hi = read_metadata(out)["data_span"]
+    spans = [float(np.subtract(*np.percentile(read_image(p), [99.9, 0.1]))) for p in sorted(clean_dir.iterdir())]
+    assert min(spans) < lo <= hi < max(spans) + 80  # (of the noisy images: the noise widens them)
+    model = Denoiser.load(out)
+    image = read_image(sorted(clean_dir.iterdir())[0])
+    assert model.units_warning(image) is None
+    assert model.units_warning(100 + image * 0.9 * SPAN_FACTOR * hi / np.ptp(image)) is None
+    warned = model.units_warning(100 + image * 1.1 * SPAN_FACTOR * hi / np.ptp(image))
+    assert warned.startswith("the image's values span") and "so much brighter" in warned, warned
+    assert "so much fainter" in model.units_warning(image * 0.9 / SPAN_FACTOR * lo / np.ptp(image))

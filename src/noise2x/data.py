@@ -260,16 +260,22 @@ class ImageSet:
         return batches
 
     def normalization(self, *, n_images: int = 32) -> tuple[list[float], list[float]]:
-        """Per-channel mean and std of the noisy images (a sample of ``n_images``; image units)."""
+        """Per-channel mean and std of the noisy images (a sample of ``n_images``; image units).
+
+        Also sets ``self.spans``: the least and the largest spread (0.1 to 99.9 percentile of the values) of an
+        image of the sample, which a model file keeps (``data_span``) to tell an image far outside them."""
         n = len(self.items)
         idx = np.unique(np.linspace(0, n - 1, num=min(n, n_images)).round().astype(int))
         s1 = s2 = 0.0
         count = 0
+        spans = []
         for i in idx:
             a = self._arrays(int(i), fixed=True)["noisy"].astype(np.float64)
             a = a.reshape(-1, 1) if a.ndim == 2 else a.reshape(-1, a.shape[2])
             if self.blanks:
                 a = a[~np.isnan(a).any(axis=1)]  # the data only
+            if a.size:
+                spans.append(float(np.subtract(*np.percentile(a, [99.9, 0.1]))))
             s1 = s1 + a.sum(axis=0)
             s2 = s2 + np.square(a).sum(axis=0)
             count += a.shape[0]
@@ -277,6 +283,7 @@ class ImageSet:
         std = np.sqrt(np.maximum(s2 / count - mean ** 2, 0.0))
         scale = max(float(np.max(np.abs(mean))), 1.0)
         std = np.maximum(std, 1e-3 * scale)
+        self.spans = [min(spans), max(spans)] if spans else None
         return [float(m) for m in mean], [float(s) for s in std]
 
 

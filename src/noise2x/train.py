@@ -470,12 +470,14 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
     try:
         if resume:
             model, last_meta = load_model(last_path)
+            data_span = last_meta.get("data_span")
             if model.in_channels != channels:
                 raise UsageError(f"the saved run has {model.in_channels}-channel images, the data {channels}")
             arch, args = model.arch, model.arch_args
         else:
             arch, args = resolve_model(cfg, channels=channels, preset=preset, method=m)
             mean, std = train_set.normalization(n_images=d.norm_images)
+            data_span = train_set.spans
             if cfg.init is not None:  # fine-tuning: the given model's network and weights
                 net, arch, args = _init_network(cfg, arch=arch, channels=channels)
             else:
@@ -549,7 +551,8 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
                     "steps": step, "seconds": round(elapsed, 2), "device": str(dev), "parameters": n_params,
                     "threads": resolved["threads"],
                     "val_metric": None if metric == "none" else metric, "val_value": val_value,
-                    "val_held_out": held_out, "checkpoint": kind}
+                    "val_held_out": held_out, "checkpoint": kind,
+                    **({"data_span": data_span} if data_span else {})}
 
         def diverged(what: str, at: int) -> Noise2xError:
             if saved_step is None:
