@@ -568,6 +568,62 @@ def test_an_ome_tif_output_is_an_ome_tiff_with_its_inputs_channels_and_pixel_siz
         assert a.is_ome and not b.is_ome
 
 
+def test_calibration_in_other_units_goes_between_imagej_and_ome(tmp_path):
+    """An ImageJ file in nm lost its pixel size and z step in an .ome.tif output (only microns were converted); an
+    OME-TIFF's z step in nm became that many microns in an ImageJ output, its time step was dropped, and resolution
+    tags beside its OME-XML dropped the whole calibration."""
+    data = _rand((2, 3, 9, 8), 4000, 72).astype(np.uint16)  # T, Z, Y, X
+    tifffile.imwrite(tmp_path / "nm.tif", data, imagej=True, resolution=(1 / 65.0, 1 / 65.0),
+                     metadata={"axes": "TZYX", "spacing": 200, "unit": "nm", "finterval": 0.5})
+    io.write_image(tmp_path / "nm.ome.tif", io.read_stack(tmp_path / "nm.tif"), kind="uint16",
+                   like=tmp_path / "nm.tif")
+    with tifffile.TiffFile(tmp_path / "nm.ome.tif") as tif:
+        kept = io._ome_kept(tif.ome_metadata, "TZYX", data.shape)
+    assert [float(kept[k]) for k in ("PhysicalSizeX", "PhysicalSizeY", "PhysicalSizeZ")] == pytest.approx([65, 65, 200])
+    assert {kept[k] for k in ("PhysicalSizeXUnit", "PhysicalSizeYUnit", "PhysicalSizeZUnit")} == {"nm"}
+    assert float(kept["TimeIncrement"]) == 0.5
+    ome = {"axes": "TZYX", "PhysicalSizeX": 0.065, "PhysicalSizeY": 0.065, "PhysicalSizeZ": 200,
+           "PhysicalSizeZUnit": "nm", "TimeIncrement": 2, "TimeIncrementUnit": "min"}
+    for name, extra in (("o.ome.tif", {}), ("r.ome.tif", {"resolution": (1e5, 1e5), "resolutionunit": "CENTIMETER"})):
+        tifffile.imwrite(tmp_path / name, data, photometric="minisblack", metadata=ome, **extra)
+        io.write_image(tmp_path / "ij.tif", io.read_stack(tmp_path / name), kind="uint16", like=tmp_path / name)
+        with tifffile.TiffFile(tmp_path / "ij.tif") as tif:
+            meta, resolution = tif.imagej_metadata, tif.pages[0].resolution
+        assert meta["unit"] == "micron" and meta["spacing"] == pytest.approx(0.2), (name, meta)
+        assert meta["finterval"] == pytest.approx(120.0) and resolution == pytest.approx((1 / 0.065, 1 / 0.065))
+
+
+def test_plain_pages_written_as_ome_tiff_are_z_slices_not_channels(tmp_path):
+    """A plain multi-page stack (or several series read as one) written as .ome.tif became channels (SizeC = N):
+    its frames are z-slices, as Fiji opens plain pages, whether written whole or frame by frame."""
+    gray, rgb = _rand((3, 9, 8), 255, 74), _rand((2, 9, 8, 3), 255, 75)
+    for name, data in (("g.ome.tif", gray), ("c.ome.tif", rgb)):
+        io.write_image(tmp_path / name, data, kind="uint8")
+        io.write_frames(tmp_path / f"f{name}", iter(np.round(data).astype(np.uint8)), data.shape, kind="uint8")
+        for written in (name, f"f{name}"):
+            with tifffile.TiffFile(tmp_path / written) as tif:
+                assert tif.is_ome and tif.series[0].axes == ("ZYXS" if data.ndim == 4 else "ZYX"), written
+                np.testing.assert_array_equal(tif.asarray(), np.round(data))
+
+
+def test_fijis_display_settings_are_kept(tmp_path):
+    """A Fiji composite lost its mode, channel colours, display ranges, labels and Info text (calibration only)."""
+    a = _rand((3, 9, 8), 300, 73).astype(np.uint16)
+    green = np.zeros((3, 256), np.uint8)
+    green[1] = np.arange(256)
+    gray = np.tile(np.arange(256, dtype=np.uint8), (3, 1))
+    shown = {"mode": "composite", "Ranges": (10.0, 290.0, 5.0, 250.0, 0.0, 300.0), "Labels": ["GFP", "RFP", "BF"],
+             "Info": "Acquired with scope X"}
+    tifffile.imwrite(tmp_path / "c.tif", a, imagej=True, resolution=(5, 5),
+                     metadata={"axes": "CYX", "unit": "micron", "LUTs": [green, green[::-1], gray], **shown})
+    io.write_image(tmp_path / "o.tif", io.read_stack(tmp_path / "c.tif") + 1, kind="uint16", like=tmp_path / "c.tif")
+    with tifffile.TiffFile(tmp_path / "o.tif") as tif:
+        meta = tif.imagej_metadata
+    assert {k: meta[k] for k in shown} == shown and meta["unit"] == "micron"
+    for lut, expected in zip(meta["LUTs"], [green, green[::-1], gray]):
+        np.testing.assert_array_equal(lut, expected)
+
+
 # --------------------------------------------------------------------------- writing rules
 
 

@@ -977,8 +977,18 @@ def _frames_upright(arr: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(_ORIENT[orientation](np.moveaxis(arr, 0, 2)), 2, 0))
 
 
-#: ImageJ metadata of an input kept in its output (calibration)
-_IMAGEJ_KEPT = ("spacing", "unit", "finterval", "fps", "yunit", "xunit")
+#: ImageJ metadata of an input kept in its output: its calibration and how Fiji shows it (composite or not,
+#: each channel's colour table and display range, the slice labels, the Info text)
+_IMAGEJ_KEPT = ("spacing", "unit", "finterval", "fps", "yunit", "xunit", "tunit", "mode", "LUTs", "Ranges", "Labels",
+                "Info", "min", "max")
+
+#: Lengths in micrometres by their names in OME-XML and ImageJ, and ImageJ's and OME's name of each
+_LENGTHS = {"pm": 1e-6, "Å": 1e-4, "nm": 1e-3, "µm": 1.0, "um": 1.0, "micron": 1.0, "\\u00b5m": 1.0, "mm": 1e3,
+            "cm": 1e4, "m": 1e6, "in": 25400.0, "inch": 25400.0}
+_IMAGEJ_LENGTH = {"µm": "micron", "um": "micron", "\\u00b5m": "micron", "in": "inch"}
+_OME_LENGTH = {"micron": "µm", "um": "µm", "\\u00b5m": "µm", "inch": "in"}
+#: Times in seconds by their names in OME-XML
+_TIMES = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "us": 1e-6, "ns": 1e-9, "min": 60.0, "h": 3600.0}
 
 
 _LOSSLESS_TIFF = {"LZW": "lzw", "ADOBE_DEFLATE": "adobe_deflate", "DEFLATE": "deflate", "ZSTD": "zstd",
@@ -1029,10 +1039,11 @@ def _tiff_layout(like: Path, shape: tuple[int, ...],
             ome_kept = _ome_kept(tif.ome_metadata, axes, full) if ome and tif.is_ome else {}
             if ome and not tif.is_ome:  # an ImageJ calibration in OME's terms
                 ome_kept = _ome_from_imagej(calibration, extra)
-            if tif.is_ome and "resolution" not in extra:
-                extra_ome, calibration = _ome_calibration(tif.ome_metadata), {}
-                extra.update(extra_ome.pop("tiff", {}))
-                calibration.update(extra_ome)
+            if tif.is_ome:  # (its OME-XML says more than resolution tags, which some writers add beside it)
+                extra_ome = _ome_calibration(tif.ome_metadata)
+                if extra_ome:
+                    extra.update(extra_ome.pop("tiff", {}))
+                    calibration = {**calibration, **extra_ome}
     except Exception:  # an unreadable input was refused when it was read: here, plain pages
         return None
     try:
@@ -1059,25 +1070,37 @@ def _tiff_layout(like: Path, shape: tuple[int, ...],
 
 
 def _ome_calibration(xml: str | None) -> dict:
-    """An OME-TIFF's pixel size as ImageJ keeps it: {"tiff": {resolution, resolutionunit}, "unit", "spacing"}
-    (empty where the OME-XML gives none or cannot be read)."""
+    """An OME-TIFF's pixel size as ImageJ keeps it: {"tiff": {resolution, resolutionunit}, "unit", "spacing" (the
+    z step in the unit of x), "finterval" (the time step in seconds)}; what the OME-XML gives of them (empty where
+    it gives none or cannot be read). OME's default unit is the micrometre, and the second."""
     import xml.etree.ElementTree as ET
 
     try:
         pixels = next(e for e in ET.fromstring(xml or "").iter() if e.tag.rsplit("}", 1)[-1] == "Pixels")
-        sx, sy = float(pixels.attrib["PhysicalSizeX"]), float(pixels.attrib.get("PhysicalSizeY", "nan"))
-    except (ET.ParseError, StopIteration, KeyError, ValueError):
+    except (ET.ParseError, StopIteration):
         return {}
-    sy = sy if np.isfinite(sy) and sy > 0 else sx
-    if not (np.isfinite(sx) and sx > 0):
-        return {}
+
+    def number(key: str) -> float | None:
+        try:
+            value = float(pixels.attrib[key])
+        except (KeyError, ValueError):
+            return None
+        return value if np.isfinite(value) and value > 0 else None
+
+    out: dict = {}
+    sx, sy = number("PhysicalSizeX"), number("PhysicalSizeY")
     unit = pixels.attrib.get("PhysicalSizeXUnit", "µm")
-    out: dict = {"tiff": {"resolution": (1.0 / sx, 1.0 / sy), "resolutionunit": 1},
-                 "unit": "micron" if unit in ("µm", "um") else unit}
-    try:
-        out["spacing"] = float(pixels.attrib["PhysicalSizeZ"])
-    except (KeyError, ValueError):
-        pass
+    if sx is not None and unit in _LENGTHS:
+        sy = sy * _LENGTHS.get(pixels.attrib.get("PhysicalSizeYUnit", "µm"), np.nan) / _LENGTHS[unit] if sy else sx
+        sy = sy if np.isfinite(sy) else sx
+        out.update(tiff={"resolution": (1.0 / sx, 1.0 / sy), "resolutionunit": 1},
+                   unit=_IMAGEJ_LENGTH.get(unit, unit))
+        sz, zunit = number("PhysicalSizeZ"), pixels.attrib.get("PhysicalSizeZUnit", "µm")
+        if sz is not None and zunit in _LENGTHS:  # in the unit of x, which ImageJ gives all three
+            out["spacing"] = sz * _LENGTHS[zunit] / _LENGTHS[unit]
+    dt, tunit = number("TimeIncrement"), pixels.attrib.get("TimeIncrementUnit", "s")
+    if dt is not None and tunit in _TIMES:
+        out["finterval"] = dt * _TIMES[tunit]
     return out
 
 
@@ -1120,14 +1143,16 @@ def _ome_kept(xml: str | None, axes: str, shape: tuple[int, ...]) -> dict:
 
 
 def _ome_from_imagej(calibration: dict, extra: dict) -> dict:
-    """An ImageJ TIFF's pixel size (its resolution, in its unit when that is microns), z step and time step
+    """An ImageJ TIFF's pixel size (its resolution, in its unit: any length OME names), z step and time step
     as OME metadata."""
     kept: dict = {}
-    if str(calibration.get("unit", "")).lower() in ("micron", "um", "µm", "\\u00b5m") and "resolution" in extra:
+    unit = str(calibration.get("unit", ""))
+    unit = _OME_LENGTH.get(unit, _OME_LENGTH.get(unit.lower(), unit))
+    if unit in _LENGTHS and "resolution" in extra:
         rx, ry = extra["resolution"]
-        kept.update(PhysicalSizeX=1.0 / rx, PhysicalSizeY=1.0 / ry)
+        kept.update(PhysicalSizeX=1.0 / rx, PhysicalSizeY=1.0 / ry, PhysicalSizeXUnit=unit, PhysicalSizeYUnit=unit)
         if "spacing" in calibration:
-            kept["PhysicalSizeZ"] = float(calibration["spacing"])
+            kept.update(PhysicalSizeZ=float(calibration["spacing"]), PhysicalSizeZUnit=unit)
     if calibration.get("finterval"):
         kept.update(TimeIncrement=float(calibration["finterval"]), TimeIncrementUnit="s")
     return kept
@@ -1959,7 +1984,9 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
 
     with atomic_path(p) as tmp:
         try:
-            tags: dict = {"ome": True} if ome and layout is None else {}
+            tags: dict = {}
+            if ome and layout is None:  # its frames as z-slices (as Fiji opens plain pages), not channels
+                tags.update(ome=True, metadata={"axes": "ZYXS" if len(shape) == 4 else "ZYX"})
             tags.update(_tiff_compression(Path(like)) if like is not None and fmt == "TIFF" else {})
             if fmt == "FITS":
                 _fits_stream(tmp, checked(), shape, kind, None if like is None else Path(like))
@@ -2084,7 +2111,10 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
     if fmt == "TIFF":
         import tifffile
 
-        tags: dict = {"ome": True} if ome and layout is None and not alpha else {}  # .ome.tif: an OME-TIFF
+        tags: dict = {}
+        if ome and layout is None and not alpha:  # .ome.tif: an OME-TIFF; a stack's frames as z-slices (as Fiji
+            rgb = data.ndim in (3, 4) and data.shape[-1] == 3  # opens plain pages), not channels as tifffile guesses
+            tags.update(ome=True, metadata={"axes": "Z" * (data.ndim - rgb == 3) + "YX" + "S" * rgb})
         # a photo's colour profile, XMP record and resolution
         if "icc" in meta:
             tags["iccprofile"] = meta["icc"]
