@@ -403,7 +403,7 @@ def denoise(
     ndarray
         The denoised image, float64, same shape as ``image``.
     """
-    from .io import check_image, fill_blanks, to_8bit_units
+    from .io import check_image, fill_blanks, map_text, to_8bit_units
     from .predict import check_colour, check_precision
 
     check_colour(colour)
@@ -492,8 +492,8 @@ def denoise(
             if info is not None:
                 info["units"] = {"offset": offset, "scale": scale}
             if progress is not None:
-                progress(f"model {model.shipped} works in 8-bit units: the image mapped by x -> (x - {offset:.6g}) * "
-                         f"{scale:.6g} and back")
+                progress(f"model {model.shipped} works in 8-bit units: the image mapped by {map_text(offset, scale)} "
+                         "and back")
             out = np.asarray(model.denoise((image - offset) * scale, tile=tile, overlap=overlap, tta=tta,
                                            device=device, colour=colour, precision=precision, needed=needed),
                              dtype=np.float64)

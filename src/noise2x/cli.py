@@ -270,7 +270,7 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
 def _peak_scale_note(spec: Any, src: Path, image: Any) -> str | None:
     """The note for a Poisson peak, counted at 255 unless the spec gives ``data_range``, given to an image in other
     units (16-bit, [0, 1]): its noise would be far weaker or stronger than the peak says to a reader; else None."""
-    from .io import to_8bit_units
+    from .io import map_text, to_8bit_units
 
     if spec.name not in ("poisson", "poisson_gaussian") or "data_range" in spec.params:
         return None
@@ -279,7 +279,7 @@ def _peak_scale_note(spec: Any, src: Path, image: Any) -> str | None:
         return None
     top = 1 if scale > 1 else 65535
     return (f"note: {spec.name} peak counts photons at the value 255 (8-bit full scale); {src} is in other units "
-            f"(8-bit units would be x -> (x - {offset:.4g}) * {scale:.4g}): give the spec its full scale, e.g. "
+            f"(8-bit units would be {map_text(offset, scale, 4)}): give the spec its full scale, e.g. "
             f"{spec},data_range={top}, to count them there")
 
 
@@ -505,7 +505,9 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
             _say(f"note: {used} takes from --noise a Gaussian sigma or a Poisson peak of one level; "
                  f"'{args.noise}' gives neither: the noise level was estimated")
         args.noise_unused_said = 1  # (said once per run)
-    extra = f", sigma {info['sigma']:.2f} ({info.get('sigma_source', '')})" if "sigma" in info else ""
+    # (a sigma of small units, as a radio image's Jy/beam, in significant digits: not "sigma 0.00")
+    extra = (f", sigma {info['sigma']:{'.2f' if abs(info['sigma']) >= 0.1 else '.3g'}} ({info.get('sigma_source', '')})"
+             if "sigma" in info else "")
     if "psd" in info:  # (BM3D given a correlated noise's spectrum)
         extra += f", correlated: beta {info['beta']:.2f}" + (" (estimated)" if "beta_source" in info else "")
     elif "estimated_beta" in info:  # (beta=auto, read as white)
@@ -633,14 +635,17 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
     import numpy as np
 
     from .api import data_crop, no_option_route, zero_area_note
-    from .io import _tiff_compression, fill_blanks, image_kind, photo_metadata, stack_frames, writable_format
+    from .io import (_tiff_compression, fill_blanks, image_kind, map_text, photo_metadata, stack_frames, stored_kind,
+                     writable_format)
 
     frames = stack_frames(path)
     h, w = stack.shape[1:3]
     colour = "RGB" if stack.ndim == 4 else "gray"
     packed = _tiff_compression(path).get("compression")  # (lossless: its outputs are compressed the same way)
     packed = f", {packed.upper().replace('ADOBE_', '')}-compressed (kept in TIFF outputs)" if packed else ""
-    lines = [f"{path}: {writable_format(path)}, {image_kind(path)} samples, {w}x{h} {colour}{packed}"]
+    kind, stored = image_kind(path), stored_kind(path)
+    samples = f"{stored} samples" + ("" if stored == kind else f" (its outputs: {kind})")
+    lines = [f"{path}: {writable_format(path)}, {samples}, {w}x{h} {colour}{packed}"]
     meta = photo_metadata(path, 3 if stack.ndim == 4 else 1) if len(stack) == 1 else {}
     if meta:  # a photo's colour profile, EXIF, XMP and resolution: written into its outputs
         kept = [f"colour profile {_profile_name(meta['icc'])}" if "icc" in meta else "",
@@ -692,7 +697,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
         return lines
     where = f" (frame {k + 1})" if len(stack) > 1 else ""
     if choice.scale != 1 or choice.offset != 0:
-        where += f" (in 8-bit units: the image mapped by x -> (x - {choice.offset:.6g}) * {choice.scale:.6g})"
+        where += f" (in 8-bit units: the image mapped by {map_text(choice.offset, choice.scale)})"
     facts = [f"{key.replace('_', ' ')} {value:.4g}" if isinstance(value, float) else f"{key.replace('_', ' ')} {value}"
              for key, value in choice.facts.items() if key in _INFO_FACTS]
     lines.append(f"noise{where}: " + ", ".join(facts))

@@ -151,6 +151,14 @@ _UNIT_LIMITS = (-0.5, 1.5)
 _LOCAL = 5
 
 
+def map_text(offset: float, scale: float, digits: int = 6) -> str:
+    """The map ``x -> (x - offset) * scale`` as a reader writes it: ``x -> (x + 44.6) * 0.5`` for a negative
+    offset (not ``x - -44.6``), ``x -> x * 0.5`` for none."""
+    if offset == 0:
+        return f"x -> x * {scale:.{digits}g}"
+    return f"x -> (x {'-' if offset > 0 else '+'} {abs(offset):.{digits}g}) * {scale:.{digits}g}"
+
+
 def to_8bit_units(image: np.ndarray) -> tuple[float, float]:
     """The affine map ``x -> (x - offset) * scale`` that brings ``image`` to 8-bit units.
 
@@ -486,7 +494,9 @@ def read_stack_with_alpha(path: str | os.PathLike, *, dtype=np.float64,
     if fmt == "TIFF":
         arr, alpha = _read_tiff(p)
     elif fmt == "FITS":
-        arr, alpha = _read_fits(p)[0], None
+        arr, header = _read_fits(p)
+        alpha = None
+        _check_fits_blanks(arr, str(p), header, blanks)
     else:
         arr, alpha = _read_pillow(p)
         arr, alpha = arr[None], None if alpha is None else alpha[None]
@@ -621,7 +631,9 @@ class FitsFrames(StackFrames):
 
     def _decode(self, i: int) -> np.ndarray:
         plane = np.asarray(self._hdu.section[tuple(int(k) for k in np.unravel_index(i, self._lead))])
-        return _fits_values(plane, self._hdu.header, self.path)
+        plane = _fits_values(plane, self._hdu.header, self.path)
+        _check_fits_blanks(plane, f"{self.path} (frame {i + 1})", self._hdu.header, self.blanks)
+        return plane
 
 
 def _fits_frames(p: Path, dtype: Any, blanks: bool) -> FitsFrames | None:
@@ -1368,12 +1380,42 @@ def _fits_header(p: Path):
     return _from_fits_image(p, lambda hdu: hdu.header.copy())
 
 
+def _fits_context(p: Path) -> tuple[Any, list[str]]:
+    """Where the first image HDU of ``p`` is an extension: a copy of the primary header (an observatory's file
+    keeps its telescope, instrument and target there), else None; and the other HDUs that hold data (names, or
+    numbers where unnamed), which an output holding the one image leaves out. Headers only."""
+    fits = _astropy_fits()
+    try:
+        with fits.open(p, memmap=False) as hdus:
+            image = _fits_image_hdu(hdus, p)
+            at = next(i for i, hdu in enumerate(hdus) if hdu is image)
+            primary = hdus[0].header.copy() if at > 0 else None
+            others = [hdu.name or f"HDU {i}" for i, hdu in enumerate(hdus)
+                      if i != at and int(hdu.header.get("NAXIS", 0)) > 0]
+    except Exception:  # (read already: what cannot be said here is left out of the output as before)
+        return None, []
+    return primary, others
+
+
 def _read_fits(p: Path):
     """(N,H,W) stack of the first image HDU (a cube's planes, further axes flattened into N), and its header."""
     # (the data scaled by BSCALE/BZERO: 16-bit with BZERO 32768 reads as uint16)
     data, header = _from_fits_image(p, lambda hdu: (np.array(hdu.data), hdu.header.copy()))
     data = _fits_values(data, header, p)
     return data.reshape((-1, *data.shape[-2:])), header
+
+
+def _check_fits_blanks(data: np.ndarray, name: str, header: Any, blanks: bool) -> None:
+    """An InputError that names an integer image's BLANK value, where its pixels of that value (read as NaN)
+    were not asked for as blank pixels: the file holds integers, not the NaN the general message would name."""
+    blank = header.get("BLANK")
+    if blanks or blank is None or int(header.get("BITPIX", 0)) < 0 or data.dtype.kind != "f":
+        return
+    n = int(np.count_nonzero(np.isnan(data)))
+    if n:
+        raise InputError(f"{name} has {n} pixel{'s' if n != 1 else ''} (of {data.size}) of its BLANK value {blank}, "
+                         "which marks pixels with no data: read it with blanks=True (the CLI: --blanks) to keep "
+                         "them blank")
 
 
 def _fits_values(data: np.ndarray, header: Any, p: Path) -> np.ndarray:
@@ -1402,6 +1444,28 @@ def _fits_kind(p: Path) -> str:
     return "float32"
 
 
+def stored_kind(path: str | os.PathLike) -> str:
+    """How a file stores its samples, as numpy names them (e.g. ``int16``, ``float64``), where that is not what
+    :func:`image_kind` (the kind its output keeps) says; else :func:`image_kind`. From the headers only."""
+    kind = image_kind(path)
+    p, fmt = _existing_file(path)
+    if kind != "float32":  # (8 and 16 bits, as stored)
+        return kind
+    try:
+        if fmt == "FITS":
+            header = _fits_header(p)
+            named = {8: "uint8", 16: "int16", 32: "int32", 64: "int64", -32: "float32",
+                     -64: "float64"}.get(int(header.get("BITPIX", 0)), kind)
+            scaled = header.get("BZERO", 0) != 0 or header.get("BSCALE", 1) != 1
+            return f"{named} scaled by BZERO/BSCALE" if scaled else named
+        if fmt == "TIFF":
+            with _open_tiff(p) as tif:
+                return str(np.dtype(_main_series(tif)[0].dtype))
+    except Exception:
+        return kind
+    return kind
+
+
 def _fits_like(like: Path | None, shape: tuple[int, ...]) -> tuple[Any, tuple[int, ...]]:
     """The descriptive cards of ``like``'s image header (None where ``like`` is no FITS file), and the shape to
     write data of ``shape`` in: a cube of more than 3 axes, or with axes of length 1 (a radio image's frequency
@@ -1409,13 +1473,23 @@ def _fits_like(like: Path | None, shape: tuple[int, ...]) -> tuple[Any, tuple[in
     if like is None or _FORMATS.get(_suffix(like)) != "FITS":
         return None, tuple(shape)
     header = _fits_header(Path(like))
+    primary, others = _fits_context(Path(like))
+    if others:
+        warnings.warn(f"{like}: its other HDUs holding data ({', '.join(others)}) are not in the output, which holds "
+                      f"the image denoised", stacklevel=4)
     full = tuple(int(header.get(f"NAXIS{i}", 0)) for i in range(int(header.get("NAXIS", 0)), 0, -1))
     planes = int(np.prod(full[:-2], dtype=np.int64)) if len(full) > 2 else 1
     size = int(np.prod(shape, dtype=np.int64))
     if len(full) > 2 and tuple(shape[-2:]) == full[-2:] and size == planes * full[-1] * full[-2]:
         shape = full
     header.strip()  # SIMPLE, XTENSION, BITPIX, NAXISn, ...: set anew for this data
-    for key in ("BZERO", "BSCALE", "BLANK", "CHECKSUM", "DATASUM"):
+    if primary is not None:  # the image of an extension: the primary header's cards first (telescope, target, ...)
+        primary.strip()
+        for key in ("EXTEND", "NEXTEND"):
+            primary.remove(key, ignore_missing=True, remove_all=True)
+        primary.extend(header, unique=True, update=True)  # (the image's own cards where both have one)
+        header = primary
+    for key in ("BZERO", "BSCALE", "BLANK", "CHECKSUM", "DATASUM", "EXTNAME", "EXTVER", "INHERIT"):
         header.remove(key, ignore_missing=True, remove_all=True)
     return header, tuple(shape)
 
@@ -1441,10 +1515,11 @@ def _fits_stream(tmp: Path, frames: Iterator[np.ndarray], shape: tuple[int, ...]
         stream.close()
 
 
-def _fits_bytes(tmp: Path, data: np.ndarray, like: Path | None, suffix: str = ".fits") -> None:
+def _fits_bytes(tmp: Path, data: np.ndarray, like: Path | None, suffix: str = ".fits", name: str = "") -> None:
     """Write (H,W) or (N,H,W) with the descriptive cards of ``like``'s image header: as the primary HDU, or
     tile-compressed after an empty primary HDU (``suffix`` ``.fz``; lossless: Rice for integers, GZIP_2
-    unquantised for floats); ``tmp`` named ``*.gz`` is gzipped."""
+    unquantised for floats); ``tmp`` named ``*.gz`` is gzipped, naming ``name`` (the output's; without it the
+    temporary file's) in its gzip header, which ``gunzip -N`` restores."""
     fits = _astropy_fits()
     header, shape = _fits_like(like, data.shape)
     data = np.ascontiguousarray(data.reshape(shape))
@@ -1454,7 +1529,13 @@ def _fits_bytes(tmp: Path, data: np.ndarray, like: Path | None, suffix: str = ".
                                                                    quantize_level=0.0)])
     else:
         hdus = fits.HDUList([fits.PrimaryHDU(data, header=header)])
-    hdus.writeto(tmp, output_verify="silentfix")  # gzipped by astropy where the name ends in .gz (tmp's does)
+    if tmp.name.endswith(".gz") and name:
+        import gzip
+
+        with open(tmp, "wb") as fh, gzip.GzipFile(filename=name, mode="wb", fileobj=fh) as packed:
+            hdus.writeto(packed, output_verify="silentfix")
+    else:
+        hdus.writeto(tmp, output_verify="silentfix")  # gzipped by astropy where the name ends in .gz (tmp's does)
 
 
 # --------------------------------------------------------------------------- photo metadata
@@ -1908,7 +1989,7 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
     with atomic_path(p) as tmp:
         try:
             if fmt == "FITS":
-                _fits_bytes(tmp, data, None if like is None else Path(like), _suffix(p))
+                _fits_bytes(tmp, data, None if like is None else Path(like), _suffix(p), p.name)
             else:
                 ome = fmt == "TIFF" and p.name.lower().endswith((".ome.tif", ".ome.tiff"))
                 layout = _tiff_layout(Path(like), data.shape, ome) if fmt == "TIFF" and like is not None and \
