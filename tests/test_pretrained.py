@@ -1150,3 +1150,53 @@ def test_a_shipped_model_named_maps_an_image_in_other_units_to_its_own(shipped):
     (shipped / "own.safetensors").write_bytes(pretrained.model_path("gray-gaussian").read_bytes())
     with pytest.warns(UnitsWarning):  # a model file of one's own: as it is, with the units warning
         api.denoise(noisy * 257 + 1000, model=shipped / "own.safetensors")
+
+
+def _fluorescence(peak: float, seed: int = 3, size: int = 192):
+    """Spots of up to ``peak`` photons on a dark background: gain 1, offset 100, read noise 2 counts."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size]
+    img = np.zeros((size, size))
+    for _ in range(45):
+        y, x = rng.uniform(0, size, 2)
+        s, a = rng.uniform(2, 10), rng.uniform(0.2, 1)
+        img += a * np.exp(-((yy - y) ** 2 + (xx - x) ** 2) / (2 * s * s))
+    clean = img / img.max() * peak + 100
+    return clean, np.round(rng.poisson(clean - 100) + 100 + rng.normal(0, 2, clean.shape))
+
+
+def test_shot_noise_on_a_sparse_image_is_weighed_where_the_objects_are(monkeypatch):
+    """Bright spots (thousands of photons) on a dark background read as white noise of sigma 0.24 (the background's
+    read noise: the shot noise was weighed at the mean level, which the background holds) and came back unchanged.
+    The shot noise of a sparse image is weighed at its bright end: the Poisson route, which removes it."""
+    clean, noisy = _fluorescence(3000)
+    c = pretrained.choose(noisy)
+    assert c.facts.get("sparse") and c.reason.startswith("signal-dependent noise"), c.reason
+    out = api.denoise(noisy)
+    rmse = [float(np.sqrt(np.mean((x - clean) ** 2))) for x in (noisy, out)]
+    assert rmse[1] < 0.6 * rmse[0], rmse
+    monkeypatch.setattr(pretrained, "SPARSE_SHARE", 0.0)  # the rule off: white noise of the background's sigma
+    c = pretrained.choose(noisy)
+    assert "sparse" not in c.facts and c.reason.startswith("white Gaussian noise") and c.method == "bm3d", c.reason
+    assert float(np.sqrt(np.mean((api.denoise(noisy) - clean) ** 2))) > 0.9 * rmse[0]
+
+
+def test_weak_noise_on_a_large_image_keeps_its_local_mean(monkeypatch):
+    """Weak noise on an image too large for BM3D goes to a shipped model, which shifts dark flat areas a little: on
+    a sky frame (its noise 0.1-0.2 in 8-bit units) the whole sky rose by over half its noise. The model's result
+    gets back the local mean of what it removed (LOCAL_MEAN_SIGMA)."""
+    rng = np.random.default_rng(11)
+    yy, xx = np.mgrid[0:256, 0:256]
+    clean = np.full((256, 256), 200.0)
+    for cx, cy, flux in rng.uniform((10, 10, 2e3), (246, 246, 1.2e6), (25, 3)):
+        clean += flux / (8 * np.pi) * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / 8)
+    noisy = rng.poisson(clean) + rng.normal(0, 5, clean.shape)
+    monkeypatch.setattr(pretrained, "WEAK_MAX_PIXELS", 1000)  # (the route of an image above 2 MP)
+    c = pretrained.choose(noisy)
+    assert c.model is not None and c.facts["keep_local_mean"] == pretrained.LOCAL_MEAN_SIGMA > 0, c.reason
+    assert c.reason.endswith("the model's result keeps the image's local mean") or "local mean" in c.reason, c.reason
+    sky = clean < 200.5
+    bias = float(np.mean((api.denoise(noisy) - clean)[sky]))
+    monkeypatch.setattr(pretrained, "LOCAL_MEAN_SIGMA", 0.0)
+    before = float(np.mean((api.denoise(noisy) - clean)[sky]))
+    assert abs(bias) < 1.0 < 3.0 < before, (bias, before)

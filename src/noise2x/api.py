@@ -509,7 +509,7 @@ def denoise(
         if info is not None:
             info["auto"] = reason
             info.update({k if k.startswith("estimated_") else f"estimated_{k}": v  # (estimated_on, _from as they are)
-                         for k, v in choice.facts.items() if k not in ("offset", "scale")})
+                         for k, v in choice.facts.items() if k not in ("offset", "scale", "keep_local_mean")})
         if progress is not None:
             progress(f"using {name}: {reason}")
         if model_file is not None:
@@ -538,6 +538,12 @@ def denoise(
                 out = inverse_anscombe(out / vst.gain, alpha=vst.alpha, sigma=vst.sigma, mu=vst.mu)
             out /= choice.scale  # (in place: the same values as out / scale + offset, without a copy)
             out += choice.offset
+            keep = float(choice.facts.get("keep_local_mean", 0.0))
+            if keep > 0:  # weak noise on a large image: the model's result gets back the local mean it moved
+                from scipy import ndimage
+
+                removed = image - out
+                out += ndimage.gaussian_filter(removed, (keep, keep) + (0,) * (image.ndim - 2), mode="reflect")
             return out
         method = choice.method
         if choice.options:  # e.g. the sigma BM3D takes for a weak noise (the caller's options first)

@@ -200,6 +200,20 @@ JPEG_MODEL_SIGMA = 4.5
 #: lost least in the worst case against the better of the two routes per image, 0.04 dB on average
 #: (``scripts/pg_route_calibration.py``; BENCHMARKS.md, "Declared Poisson-Gaussian noise").
 DECLARED_SHOT_DOMINATES = 4.0
+#: An image whose median value (in 8-bit units, its lowest values at 0) is below this share of its 99th percentile
+#: is sparse: bright objects on a dark background, as in fluorescence microscopy or the sky. Its noise counts as
+#: signal-dependent where the shot noise dominates at that percentile, not at the mean level, which the background
+#: holds: a fluorescence image of spots up to 3000 photons over a dark background read as white noise of sigma
+#: 0.24 (the background's read noise) and came back unchanged, the spots' noise left whole. No committed benchmark
+#: input is sparse (``scripts/sparse_rule_scope.py``). 0 turns it off.
+SPARSE_SHARE = 0.1
+#: Weak noise on an image too large for BM3D (WEAK_MAX_PIXELS) goes to a shipped model, out of its comfort there:
+#: it shifts dark flat areas by about 0.07 grey levels, which on a sky frame mapped to 8-bit units (its noise
+#: 0.1-0.2 there) raised the whole sky by 0.6 of its noise. The result then gets back the local mean of what it
+#: removed (a Gaussian of this sigma, pixels): the sky's shift went from +10.4 to +0.01 counts, and on the first 12
+#: BSD68 and 6 CBSD68 photos forced onto that route it gained 0.00-0.15 dB at white sigma 1 and 3 and Poisson peak
+#: 3000 (BENCHMARKS.md, "Weak noise on large images: the local mean kept"). 0 turns it off.
+LOCAL_MEAN_SIGMA = 4.0
 #: A level may exceed a model's training range by this factor and still use it.
 RANGE_SLACK = 1.1
 #: The noise of a larger image is read on its centre window of this side: the estimators' time and
@@ -690,8 +704,16 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         facts.update({"sigma": round(sigma, 3), "poisson_a": round(a, 4), "poisson_b": round(b, 3),
                       "poisson_a_stderr": round(a_err, 4)})
         dominates = SHOT_DOMINATES_GRAY if channels == 1 else SHOT_DOMINATES
-        poisson = (a > SLOPE_SIGNIFICANCE * a_err and a * mean_level > dominates * max(b, 0.0)
-                   and a * mean_level > 4.0)
+        # the level the shot noise is weighed at: the mean, or on a sparse image (bright objects on a dark
+        # background, as fluorescence) the bright end, where the objects are (SPARSE_SHARE)
+        level_ref = mean_level
+        if SPARSE_SHARE > 0:
+            median, top = (float(v) for v in np.percentile(data, [50, 99]))
+            if top > 0 and median < SPARSE_SHARE * top:
+                level_ref = max(mean_level, top)
+                facts["sparse"] = True
+        poisson = (a > SLOPE_SIGNIFICANCE * a_err and a * level_ref > dominates * max(b, 0.0)
+                   and a * level_ref > 4.0)
         # (a weaker correlated reading is mostly fine texture under weak white noise, whose spectrum read is the
         # texture's: BM3D given it smoothed the texture away; see CORRELATED_PSD_BETA)
         strongly_correlated = (beta > CORRELATED_BETA and beta >= CORRELATED_PSD_BETA
@@ -765,7 +787,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         source = correlated + source + psd_note
     pixels = int(image.shape[0]) * int(image.shape[1])
     too_long = (f"; weak noise, where BM3D does better, but it would take long on {pixels / 1e6:.3g} MP (--method bm3d "
-                f"to run it)")
+                f"to run it)" + ("; the model's result keeps the image's local mean" if LOCAL_MEAN_SIGMA > 0 else ""))
     if (white and level < min(WEAK_SIGMA, JPEG_MODEL_SIGMA) and noise is None and scale == 1 and offset == 0
             and _coarse_jpeg(img, facts, valid)):
         # a JPEG as decoded, quantised coarsely, the noise read weak: noise compressed with it reads weaker than it
@@ -787,6 +809,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
                                         f"shipped model (blind to the level, they took fine texture for noise "
                                         f"there)", scale, facts, offset, source, {"sigma": told / scale})
         source += too_long
+        facts["keep_local_mean"] = LOCAL_MEAN_SIGMA
     if weak_poisson:
         # a weak noise read as signal-dependent: BM3D after the transform of the reading (the shipped models, blind to
         # the level, took fine texture for noise there); where the fit looks like texture, BM3D with the white sigma
@@ -798,6 +821,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
                     "declared": f"BM3D after the Anscombe transform of that peak, {blind}"}[weak_kind]
             return Choice(None, "bm3d", f"{source}, {weak_poisson}: {what}", scale, facts, offset, source, weak_options)
         source += too_long
+        facts["keep_local_mean"] = LOCAL_MEAN_SIGMA
     if kind == "poisson":
         # a narrow Poisson model (gray-poisson-low: weak light, peaks 1..10) for a peak inside its range, at the
         # level the planes it sees carry: an RGB photo's luminance/chrominance planes carry noise of std up to
