@@ -706,14 +706,16 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         dominates = SHOT_DOMINATES_GRAY if channels == 1 else SHOT_DOMINATES
         # the level the shot noise is weighed at: the mean, or on a sparse image (bright objects on a dark
         # background, as fluorescence) the bright end, where the objects are (SPARSE_SHARE)
-        level_ref = mean_level
+        level_ref, least = mean_level, 4.0  # (the shot variance there: at least 4, a std of 2)
         if SPARSE_SHARE > 0:
             median, top = (float(v) for v in np.percentile(data, [50, 99]))
             if top > 0 and median < SPARSE_SHARE * top:
-                level_ref = max(mean_level, top)
+                # (at the top a std of 1 is enough: the map to 8-bit units squeezes the objects' range, and a std
+                # of 1.9 there, 100 photons at 10000, left the spots' noise whole)
+                level_ref, least = max(mean_level, top), 1.0
                 facts["sparse"] = True
         poisson = (a > SLOPE_SIGNIFICANCE * a_err and a * level_ref > dominates * max(b, 0.0)
-                   and a * level_ref > 4.0)
+                   and a * level_ref > least)
         # (a weaker correlated reading is mostly fine texture under weak white noise, whose spectrum read is the
         # texture's: BM3D given it smoothed the texture away; see CORRELATED_PSD_BETA)
         strongly_correlated = (beta > CORRELATED_BETA and beta >= CORRELATED_PSD_BETA
