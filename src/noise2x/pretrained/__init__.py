@@ -202,10 +202,11 @@ JPEG_MODEL_SIGMA = 4.5
 DECLARED_SHOT_DOMINATES = 4.0
 #: An image whose median value (in 8-bit units, its lowest values at 0) is below this share of its 99th percentile
 #: is sparse: bright objects on a dark background, as in fluorescence microscopy or the sky. Its noise counts as
-#: signal-dependent where the shot noise dominates at that percentile, not at the mean level, which the background
-#: holds: a fluorescence image of spots up to 3000 photons over a dark background read as white noise of sigma
-#: 0.24 (the background's read noise) and came back unchanged, the spots' noise left whole. No committed benchmark
-#: input is sparse (``scripts/sparse_rule_scope.py``). 0 turns it off.
+#: signal-dependent where the shot noise dominates at its 90th percentile, not at the mean level, which the
+#: background holds: a fluorescence image of spots up to 3000 photons over a dark background read as white noise
+#: of sigma 0.24 (the background's read noise) and came back unchanged, the spots' noise left whole. The choice
+#: changes on no committed benchmark input (``scripts/sparse_rule_scope.py``; BENCHMARKS.md, "Sparse images").
+#: 0 turns it off.
 SPARSE_SHARE = 0.1
 #: Weak noise on an image too large for BM3D (WEAK_MAX_PIXELS) goes to a shipped model, out of its comfort there:
 #: it shifts dark flat areas by about 0.07 grey levels, which on a sky frame mapped to 8-bit units (its noise
@@ -708,11 +709,15 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         # background, as fluorescence) the bright end, where the objects are (SPARSE_SHARE)
         level_ref, least = mean_level, 4.0  # (the shot variance there: at least 4, a std of 2)
         if SPARSE_SHARE > 0:
-            median, top = (float(v) for v in np.percentile(data, [50, 99]))
+            median, bright, top = (float(v) for v in np.percentile(data, [50, 90, 99]))
             if top > 0 and median < SPARSE_SHARE * top:
-                # (at the top a std of 1 is enough: the map to 8-bit units squeezes the objects' range, and a std
-                # of 1.9 there, 100 photons at 10000, left the spots' noise whole)
-                level_ref, least = max(mean_level, top), 1.0
+                # weighed at the 90th percentile: inside objects that cover a tenth of the image or more (a
+                # fluorescence field's spots), on the background where they are few (the stars of a sky frame,
+                # whose noise the sky's shot noise makes about even: weighed at its stars, it went to a model
+                # route 4 times noisier on the sky than BM3D at the sigma read). There a std of 1 is enough: the
+                # map to 8-bit units squeezes the objects' range (a std of 1.3, 100 photons at 10000 in a
+                # spot's peak, left the spots' noise whole)
+                level_ref, least = max(mean_level, bright), 1.0
                 facts["sparse"] = True
         poisson = (a > SLOPE_SIGNIFICANCE * a_err and a * level_ref > dominates * max(b, 0.0)
                    and a * level_ref > least)
