@@ -205,15 +205,16 @@ DECLARED_SHOT_DOMINATES = 4.0
 #: signal-dependent where the shot noise dominates at its 90th percentile, not at the mean level, which the
 #: background holds: a fluorescence image of spots up to 3000 photons over a dark background read as white noise
 #: of sigma 0.24 (the background's read noise) and came back unchanged, the spots' noise left whole. The choice
-#: changes on no committed benchmark input (``scripts/sparse_rule_scope.py``; BENCHMARKS.md, "Sparse images").
+#: changes on no committed benchmark input (``scripts/sparse_rule_scope.py``; BENCHMARKS.md, "Sparse images and weak noise on large
+#: images").
 #: 0 turns it off.
 SPARSE_SHARE = 0.1
 #: Weak noise on an image too large for BM3D (WEAK_MAX_PIXELS) goes to a shipped model, out of its comfort there:
-#: it shifts dark flat areas by about 0.07 grey levels, which on a sky frame mapped to 8-bit units (its noise
-#: 0.1-0.2 there) raised the whole sky by 0.6 of its noise. The result then gets back the local mean of what it
-#: removed (a Gaussian of this sigma, pixels): the sky's shift went from +10.4 to +0.01 counts, and on the first 12
-#: BSD68 and 6 CBSD68 photos forced onto that route it gained 0.00-0.15 dB at white sigma 1 and 3 and Poisson peak
-#: 3000 (BENCHMARKS.md, "Weak noise on large images: the local mean kept"). 0 turns it off.
+#: it shifts dark flat areas a little, which on a sky frame mapped to 8-bit units (its noise 0.1-0.2 there) raised
+#: the whole sky by 0.7 of its noise. The result then gets back the local mean of what it removed (a Gaussian of
+#: this sigma, pixels): the sky's shift went from +10.71 to +0.014 counts, and the first 12 BSD68 and 6 CBSD68
+#: photos forced onto that route moved by -0.001 to +0.148 dB at white sigma 1 and 3 and Poisson peak 3000
+#: (``scripts/local_mean_check.py``; BENCHMARKS.md, "Sparse images and weak noise on large images"). 0 turns it off.
 LOCAL_MEAN_SIGMA = 4.0
 #: A level may exceed a model's training range by this factor and still use it.
 RANGE_SLACK = 1.1
