@@ -205,9 +205,8 @@ DECLARED_SHOT_DOMINATES = 4.0
 #: signal-dependent where the shot noise dominates at its 90th percentile, not at the mean level, which the
 #: background holds: a fluorescence image of spots up to 3000 photons over a dark background read as white noise
 #: of sigma 0.24 (the background's read noise) and came back unchanged, the spots' noise left whole. The choice
-#: changes on no committed benchmark input (``scripts/sparse_rule_scope.py``; BENCHMARKS.md, "Sparse images and weak noise on large
-#: images").
-#: 0 turns it off.
+#: changes on no committed benchmark input (``scripts/sparse_rule_scope.py``; BENCHMARKS.md, "Sparse images and
+#: weak noise on large images"). 0 turns it off.
 SPARSE_SHARE = 0.1
 #: Weak noise on an image too large for BM3D (WEAK_MAX_PIXELS) goes to a shipped model, out of its comfort there:
 #: it shifts dark flat areas a little, which on a sky frame mapped to 8-bit units (its noise 0.1-0.2 there) raised
