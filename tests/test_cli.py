@@ -225,14 +225,17 @@ def test_a_bad_image_in_a_folder_is_named_and_the_others_are_denoised(tmp_path, 
     _png(folder / "b.png", gray_image[:1, :1])  # too small
     (folder / "c.png").write_bytes((folder / "a.png").read_bytes()[:200])  # truncated
     _png(folder / "d.png", gray_image)
+    (folder / "e.png").write_bytes(b"")  # empty, as a card or a copy can leave one (its header cannot be read)
+    (folder / "f.tif").write_bytes(b"junk")
     code, out, err = _run(capsys, "denoise", str(folder), "--method", "nlm", "--out", str(tmp_path / "o"))
     assert code == 1
     errors = [line for line in err.splitlines() if line.startswith("noise2x: error:")]
-    assert len(errors) == 2 and "Traceback" not in err, err
+    assert len(errors) == 4 and "Traceback" not in err, err
     assert errors[0].startswith(f"noise2x: error: {folder / 'b.png'}: ") and "1x1" in errors[0], errors
     assert str(folder / "c.png") in errors[1] and "truncated" in errors[1], errors
+    assert str(folder / "e.png") in errors[2] and str(folder / "f.tif") in errors[3], errors
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["a.png", "d.png"]
-    assert "denoised 2 of 4 image(s)" in out and "2 could not be used" in out, out
+    assert "denoised 2 of 6 image(s)" in out and "4 could not be used" in out, out
 
 
 @pytest.mark.parametrize("spec", ["gausian:sigma=25", "gaussian:sigmaa=25", "gaussian:sigma=abc", "gaussian:"])

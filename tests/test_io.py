@@ -593,6 +593,22 @@ def test_calibration_in_other_units_goes_between_imagej_and_ome(tmp_path):
         assert meta["finterval"] == pytest.approx(120.0) and resolution == pytest.approx((1 / 0.065, 1 / 0.065))
 
 
+def test_an_ome_tiff_in_angstrom_goes_to_imagej_and_back(tmp_path):
+    """An OME-TIFF calibrated in Å written as an ImageJ TIFF failed after the work (ImageJ's description is ASCII:
+    'Å' could not be encoded); ImageJ writes it as the escape \\u00C5, which an .ome.tif output reads back."""
+    data = _rand((2, 9, 8), 4000, 76).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "a.ome.tif", data, photometric="minisblack", metadata={
+        "axes": "ZYX", "PhysicalSizeX": 650.0, "PhysicalSizeXUnit": "Å", "PhysicalSizeY": 650.0,
+        "PhysicalSizeYUnit": "Å", "PhysicalSizeZ": 1950.0, "PhysicalSizeZUnit": "Å"})
+    io.write_image(tmp_path / "ij.tif", io.read_stack(tmp_path / "a.ome.tif"), kind="uint16", like=tmp_path / "a.ome.tif")
+    with tifffile.TiffFile(tmp_path / "ij.tif") as tif:
+        assert tif.imagej_metadata["unit"] in ("\\u00C5", "Å") and tif.imagej_metadata["spacing"] == 1950.0
+    io.write_image(tmp_path / "back.ome.tif", io.read_stack(tmp_path / "ij.tif"), kind="uint16", like=tmp_path / "ij.tif")
+    with tifffile.TiffFile(tmp_path / "back.ome.tif") as tif:
+        kept = io._ome_kept(tif.ome_metadata, "ZYX", data.shape)
+    assert float(kept["PhysicalSizeX"]) == pytest.approx(650.0) and kept["PhysicalSizeXUnit"] == "Å"
+
+
 def test_plain_pages_written_as_ome_tiff_are_z_slices_not_channels(tmp_path):
     """A plain multi-page stack (or several series read as one) written as .ome.tif became channels (SizeC = N):
     its frames are z-slices, as Fiji opens plain pages, whether written whole or frame by frame."""

@@ -1200,3 +1200,21 @@ def test_weak_noise_on_a_large_image_keeps_its_local_mean(monkeypatch):
     monkeypatch.setattr(pretrained, "LOCAL_MEAN_SIGMA", 0.0)
     before = float(np.mean((api.denoise(noisy) - clean)[sky]))
     assert abs(bias) < 1.0 < 3.0 < before, (bias, before)
+
+
+def test_a_dark_photo_clipped_at_black_is_not_read_as_sparse(monkeypatch):
+    """A dark (low-key) photo with white noise, clipped at black, reads as sparse by its percentiles, and the noise
+    squeezed at 0 as a variance growing with the level: the sparse rule took it for shot noise (13 of 24 such photos
+    in a QA pass changed route). A floor of one value (SPARSE_FLOOR) holds no noise to weigh against: not sparse."""
+    from conftest import data_dir
+    from noise2x.io import list_images
+
+    photo = read_image(list_images(data_dir("bsd68"))[11])[:128, :128]  # test012
+    night = np.clip(np.round(255 * (photo / 255) ** 4 + np.random.default_rng(11).normal(0, 2, photo.shape)), 0, 255)
+    assert np.mean(night == 0) > pretrained.SPARSE_FLOOR
+    assert "sparse" not in pretrained.choose(night).facts
+    monkeypatch.setattr(pretrained, "SPARSE_FLOOR", 1.01)  # the floor test off: read as sparse
+    assert pretrained.choose(night).facts.get("sparse")
+    _, noisy = _fluorescence(3000)  # a fluorescence field's dark background holds its read noise: sparse still
+    monkeypatch.undo()
+    assert pretrained.choose(noisy).facts.get("sparse")

@@ -538,13 +538,8 @@ def denoise(
                 out = inverse_anscombe(out / vst.gain, alpha=vst.alpha, sigma=vst.sigma, mu=vst.mu)
             out /= choice.scale  # (in place: the same values as out / scale + offset, without a copy)
             out += choice.offset
-            keep = float(choice.facts.get("keep_local_mean", 0.0))
-            if keep > 0:  # weak noise on a large image: the model's result gets back the local mean it moved
-                from scipy import ndimage
-
-                removed = image - out
-                out += ndimage.gaussian_filter(removed, (keep, keep) + (0,) * (image.ndim - 2), mode="reflect")
-            return out
+            # weak noise on a large image: the model's result gets back the local mean it moved
+            return _keep_local_mean(image, out, float(choice.facts.get("keep_local_mean", 0.0)))
         method = choice.method
         if choice.options:  # e.g. the sigma BM3D takes for a weak noise (the caller's options first)
             options = {**choice.options, **(options or {})}
@@ -580,6 +575,16 @@ def denoise(
         # the sigma the choice read (or took from --noise) and passed on: not the caller's; in the image's units
         info["sigma_source"] = ("from the noise spec" if noise is not None else "read") + (
             "" if choice.scale == 1 else ", in the image's units")
+    return out
+
+
+def _keep_local_mean(image: np.ndarray, out: np.ndarray, sigma: float) -> np.ndarray:
+    """``out`` (in place) plus the local mean (a Gaussian of ``sigma`` pixels) of what it removed from ``image``; as
+    it is for ``sigma`` 0 (see :data:`noise2x.pretrained.LOCAL_MEAN_SIGMA`)."""
+    if sigma > 0:
+        from scipy import ndimage
+
+        out += ndimage.gaussian_filter(image - out, (sigma, sigma) + (0,) * (image.ndim - 2), mode="reflect")
     return out
 
 

@@ -237,11 +237,16 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
         out_fmt, in_fmt = writable_format(dst), writable_format(src)
         if dst.exists() and dst.resolve() == src.resolve():
             raise UsageError(f"output {dst} would overwrite its input; choose another output name")
-        floats = out_fmt not in ("TIFF", "FITS") and image_kind(src) == "float32"
-        if not ((out_fmt not in ("TIFF", "FITS") and in_fmt in ("TIFF", "FITS")) or floats
-                or (out_fmt == "FITS" and in_fmt != "FITS")):
-            continue
-        data = read_stack(src, blanks=blanks)  # (read once for the checks below)
+        try:
+            floats = out_fmt not in ("TIFF", "FITS") and image_kind(src) == "float32"
+            if not ((out_fmt not in ("TIFF", "FITS") and in_fmt in ("TIFF", "FITS")) or floats
+                    or (out_fmt == "FITS" and in_fmt != "FITS")):
+                continue
+            data = read_stack(src, blanks=blanks)  # (read once for the checks below)
+        except InputError:
+            if len(files) == 1:
+                raise
+            continue  # (of several inputs, one that cannot be read is named, and left out, when its turn comes)
         if out_fmt not in ("TIFF", "FITS") and in_fmt in ("TIFF", "FITS") and len(data) > 1:
             raise UsageError(f"{src} holds several images; only a TIFF or FITS output (.tif, .fits) can hold them, "
                              f"not {dst}")

@@ -208,6 +208,9 @@ DECLARED_SHOT_DOMINATES = 4.0
 #: changes on no committed benchmark input (``scripts/sparse_rule_scope.py``; BENCHMARKS.md, "Sparse images and
 #: weak noise on large images"). 0 turns it off.
 SPARSE_SHARE = 0.1
+#: ... unless this share of its pixels or more hold its lowest value (a floor of one value: a dark photo clipped at
+#: black, a black fill, a letterbox), where the background holds no noise to weigh the objects' against.
+SPARSE_FLOOR = 0.05
 #: Weak noise on an image too large for BM3D (WEAK_MAX_PIXELS) goes to a shipped model, out of its comfort there:
 #: it shifts dark flat areas a little, which on a sky frame mapped to 8-bit units (its noise 0.1-0.2 there) raised
 #: the whole sky by 0.7 of its noise. The result then gets back the local mean of what it removed (a Gaussian of
@@ -710,7 +713,11 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         level_ref, least = mean_level, 4.0  # (the shot variance there: at least 4, a std of 2)
         if SPARSE_SHARE > 0:
             median, bright, top = (float(v) for v in np.percentile(data, [50, 90, 99]))
-            if top > 0 and median < SPARSE_SHARE * top:
+            # (a dark background that holds noise: not a floor of one value, as a dark photo clipped at black, a
+            # black fill or a letterbox, whose noise squeezed at 0 reads as a variance growing with the level: 13
+            # of 24 dark photos with white noise read it as shot noise, in a QA pass)
+            floor = float(np.mean(data <= float(np.min(data))))
+            if top > 0 and median < SPARSE_SHARE * top and floor < SPARSE_FLOOR:
                 # weighed at the 90th percentile: inside objects that cover a tenth of the image or more (a
                 # fluorescence field's spots), on the background where they are few (the stars of a sky frame,
                 # whose noise the sky's shot noise makes about even: weighed at its stars, it went to a model
