@@ -17,6 +17,26 @@ def write_record(out: str, script: str, args, start: float, **payload) -> None:
     os.replace(out + ".tmp", out)
 
 
+def benchmark_pairs(folder: str) -> dict:
+    """Every (dataset, noise) pair of the committed benchmark files' tables in ``folder`` (rows with a dataset and
+    a noise, the noisy row aside), with the most images any of them took: ``{(dataset, noise): n}``."""
+    import glob
+
+    pairs: dict = {}
+    for f in glob.glob(os.path.join(folder, "*.json")):
+        try:
+            with open(f) as fh:
+                d = json.load(fh)
+        except Exception:
+            continue
+        rows = d.get("rows") if isinstance(d, dict) else None
+        for r in rows if isinstance(rows, list) else []:
+            if isinstance(r, dict) and r.get("dataset") and r.get("noise") and r.get("method") != "noisy":
+                key = (str(r["dataset"]).split("/")[-1], str(r["noise"]))
+                pairs[key] = max(pairs.get(key, 0), int(r.get("n_images") or 68))
+    return pairs
+
+
 def check_args(argv, dataset: str, noises: str = "gaussian:sigma=3,gaussian:sigma=15"):
     """The options --data (default ../shared/data/DATASET), --limit (8), --noises and --out, parsed."""
     ap = argparse.ArgumentParser()

@@ -8,8 +8,9 @@ Every dataset/noise pair of the committed benchmark files is rebuilt by PROTOCOL
 one of its channels holds such a block (as _unclipped_windows decides). Untouched
 inputs get the same estimates, choices and outputs as before the rule.
 """
-import glob, json, os
+import os
 import numpy as np
+from _record import benchmark_pairs
 from noise2x import io
 from noise2x.estimate import _box_sum
 from noise2x.noise import parse_noise, protocol_noisy
@@ -19,21 +20,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
 ap.add_argument("--benchmarks", default=os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
 args = ap.parse_args()
-combos = {}
-for f in glob.glob(os.path.join(args.benchmarks, "*.json")):
-    try:
-        d = json.load(open(f))
-    except Exception:
-        continue
-    rows = d.get("rows") if isinstance(d, dict) else None
-    if not isinstance(rows, list):
-        continue
-    for r in rows:
-        if isinstance(r, dict) and r.get("dataset") and r.get("noise") and r.get("method") != "noisy":
-            ds = str(r["dataset"]).split("/")[-1]
-            n = int(r.get("n_images") or 68)
-            key = (ds, str(r["noise"]))
-            combos[key] = max(combos.get(key, 0), n)
+combos = benchmark_pairs(args.benchmarks)
 print(len(combos), "dataset/noise pairs", flush=True)
 cache = {}
 touched = []

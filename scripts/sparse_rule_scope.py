@@ -11,14 +11,14 @@ touched one is given to the choice with the rule on and off (SPARSE_SHARE 0), an
 method, and its options) differs are listed: only those can have other outputs.
 """
 import argparse
-import glob
-import json
 import os
 
 import numpy as np
 
 from noise2x import io, pretrained
 from noise2x.noise import parse_noise, protocol_noisy
+
+from _record import benchmark_pairs
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
@@ -36,19 +36,7 @@ def sparse(image: np.ndarray) -> bool:
     return False
 
 
-combos = {}
-for f in glob.glob(os.path.join(args.benchmarks, "*.json")):
-    try:
-        d = json.load(open(f))
-    except Exception:
-        continue
-    rows = d.get("rows") if isinstance(d, dict) else None
-    if not isinstance(rows, list):
-        continue
-    for r in rows:
-        if isinstance(r, dict) and r.get("dataset") and r.get("noise") and r.get("method") != "noisy":
-            key = (str(r["dataset"]).split("/")[-1], str(r["noise"]))
-            combos[key] = max(combos.get(key, 0), int(r.get("n_images") or 68))
+combos = benchmark_pairs(args.benchmarks)
 print(len(combos), "dataset/noise pairs", flush=True)
 cache, touched, changed = {}, [], []
 for (ds, spec), n in sorted(combos.items()):
