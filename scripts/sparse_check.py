@@ -63,7 +63,8 @@ for name, value in (("noisy", None), ("rule_on", share), ("rule_off", 0.0)):
         out = api.denoise(noisy, info=info)
         result["sky"][name + "_route"] = info.get("auto", "")
     err = out - clean
-    result["sky"][name] = {"rmse": float(np.sqrt(np.mean(err ** 2))), "rmse_sky": float(np.sqrt(np.mean(err[sky] ** 2)))}
+    result["sky"][name] = {"rmse": float(np.sqrt(np.mean(err ** 2))),
+                           "rmse_sky": float(np.sqrt(np.mean(err[sky] ** 2)))}
 pretrained.SPARSE_SHARE = share
 print("sky", result["sky"], flush=True)
 if args.out:

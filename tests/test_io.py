@@ -600,10 +600,12 @@ def test_an_ome_tiff_in_angstrom_goes_to_imagej_and_back(tmp_path):
     tifffile.imwrite(tmp_path / "a.ome.tif", data, photometric="minisblack", metadata={
         "axes": "ZYX", "PhysicalSizeX": 650.0, "PhysicalSizeXUnit": "Å", "PhysicalSizeY": 650.0,
         "PhysicalSizeYUnit": "Å", "PhysicalSizeZ": 1950.0, "PhysicalSizeZUnit": "Å"})
-    io.write_image(tmp_path / "ij.tif", io.read_stack(tmp_path / "a.ome.tif"), kind="uint16", like=tmp_path / "a.ome.tif")
+    io.write_image(tmp_path / "ij.tif", io.read_stack(tmp_path / "a.ome.tif"), kind="uint16",
+                   like=tmp_path / "a.ome.tif")
     with tifffile.TiffFile(tmp_path / "ij.tif") as tif:
         assert tif.imagej_metadata["unit"] in ("\\u00C5", "Å") and tif.imagej_metadata["spacing"] == 1950.0
-    io.write_image(tmp_path / "back.ome.tif", io.read_stack(tmp_path / "ij.tif"), kind="uint16", like=tmp_path / "ij.tif")
+    io.write_image(tmp_path / "back.ome.tif", io.read_stack(tmp_path / "ij.tif"), kind="uint16",
+                   like=tmp_path / "ij.tif")
     with tifffile.TiffFile(tmp_path / "back.ome.tif") as tif:
         kept = io._ome_kept(tif.ome_metadata, "ZYX", data.shape)
     assert float(kept["PhysicalSizeX"]) == pytest.approx(650.0) and kept["PhysicalSizeXUnit"] == "Å"
@@ -1111,8 +1113,9 @@ def test_records_too_long_for_a_jpeg_are_left_out_not_a_failed_write(tmp_path):
         io.write_image(tmp_path / "out.jpg", io.read_image(src), like=src)
     assert [str(w.message).split(": ", 1)[1] for w in said] == [
         f"the photo's EXIF record ({len(meta['exif'])} bytes) is longer than a JPEG holds and was left out (write "
-        ".png or .webp to keep it)", f"the photo's XMP record ({len(meta['xmp'])} bytes) is longer than a JPEG holds and was "
-        "left out (write .png or .webp to keep it)"]
+        ".png or .webp to keep it)",
+        f"the photo's XMP record ({len(meta['xmp'])} bytes) is longer than a JPEG holds and was left out (write .png "
+        "or .webp to keep it)"]
     kept = io.photo_metadata(tmp_path / "out.jpg", 3)
     assert kept["icc"] == _icc() and "exif" not in kept and "xmp" not in kept
     io.write_image(tmp_path / "out.png", io.read_image(src), like=src)  # a PNG holds them

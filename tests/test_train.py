@@ -346,5 +346,5 @@ def test_a_model_keeps_its_training_images_spans_and_warns_of_an_image_far_outsi
     assert model.units_warning(image) is None
     assert model.units_warning(100 + image * 0.9 * SPAN_FACTOR * hi / np.ptp(image)) is None
     warned = model.units_warning(100 + image * 1.1 * SPAN_FACTOR * hi / np.ptp(image))
-    assert warned.startswith("the image's values span") and "so much brighter" in warned, warned
+    assert warned.startswith("the image's values spread over") and "so much brighter" in warned, warned
     assert "so much fainter" in model.units_warning(image * 0.9 / SPAN_FACTOR * lo / np.ptp(image))

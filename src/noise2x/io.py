@@ -998,7 +998,8 @@ _IMAGEJ_KEPT = ("spacing", "unit", "finterval", "fps", "yunit", "xunit", "tunit"
 _LENGTHS = {"pm": 1e-6, "Å": 1e-4, "\\u00c5": 1e-4, "nm": 1e-3, "µm": 1.0, "um": 1.0, "micron": 1.0, "\\u00b5m": 1.0,
             "mm": 1e3,
             "cm": 1e4, "m": 1e6, "in": 25400.0, "inch": 25400.0}
-_IMAGEJ_LENGTH = {"µm": "micron", "um": "micron", "\\u00b5m": "micron", "in": "inch", "Å": "\\u00C5"}  # (ImageJ: ASCII)
+_IMAGEJ_LENGTH = {"µm": "micron", "um": "micron", "\\u00b5m": "micron", "in": "inch",
+                  "Å": "\\u00C5"}  # (ImageJ's metadata are ASCII: its escape for Å)
 _OME_LENGTH = {"micron": "µm", "um": "µm", "\\u00b5m": "µm", "inch": "in", "\\u00c5": "Å"}
 #: Times in seconds by their names in OME-XML
 _TIMES = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "us": 1e-6, "ns": 1e-9, "min": 60.0, "h": 3600.0}
