@@ -603,6 +603,8 @@ def test_denoise_blanks_keeps_nan_pixels_blank(tmp_path, capsys, gray_image):
     hdu.writeto(tmp_path / "u.fits")
     code, _, err = _run(capsys, "denoise", str(tmp_path / "u.fits"), "--out", str(tmp_path / "o16.fits"))
     assert code == 1 and "has 25 pixels (of 1147) of its BLANK value -32768" in _one_error_line(err), err
+    code, out, _ = _run(capsys, "info", str(tmp_path / "u.fits"))  # info names the BLANK value too, not NaN
+    assert "blank (its BLANK value -32768) pixels: 25 of 1147" in out and "holds NaN" not in out, out
     code, _, err = _run(capsys, "denoise", str(tmp_path / "u.fits"), "--blanks", "--out", str(tmp_path / "o16.fits"))
     assert code == 0, err
     out = fits.getdata(tmp_path / "o16.fits")

@@ -674,9 +674,16 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
         blanks += int(np.count_nonzero(blank))
         if k is None and not blank.all():
             k, first = i, frame
+    marked = "NaN"  # what marks them in the file: NaN, or an integer FITS image's BLANK value
+    if blanks and writable_format(path) == "FITS":
+        from .io import _fits_header
+
+        header = _fits_header(path)
+        if int(header.get("BITPIX", 0)) > 0 and header.get("BLANK") is not None:
+            marked = f"its BLANK value {header['BLANK']}"
     if blanks:
         pixels = int(np.prod(stack.shape[:3], dtype=np.int64))
-        lines.append(f"blank (NaN) pixels: {blanks} of {pixels} (denoise with --blanks)")
+        lines.append(f"blank ({marked}) pixels: {blanks} of {pixels} (denoise with --blanks)")
     if k is None:
         lines.append("no pixel holds data")
         return lines
@@ -710,7 +717,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
     told = "noise2x denoise --blanks" if blanks else "noise2x denoise with no options"
     lines.append(f"{told}: {name}: {reason}")
     if blanks:
-        lines.append("noise2x denoise without --blanks: stops (the image holds NaN)")
+        lines.append(f"noise2x denoise without --blanks: stops (the image holds {marked})")
     jpeg = _jpeg_line(image, choice, mask)
     if jpeg:
         lines.append(jpeg)
