@@ -1538,6 +1538,31 @@ def test_a_tiff_is_read_upright_as_pillow_turns_it(tmp_path, orientation):
         assert tif.pages[0].tags.valueof(274, 1) == 1
 
 
+def test_a_turned_imagej_or_ome_stack_keeps_its_axes_and_calibration_upright(tmp_path):
+    """A stack with an Orientation tag (5..8) is read upright, but its output lost its axes and calibration (the
+    turned frames no longer matched the stored layout): they come back, x and y swapped with the pixels."""
+    upright = _rand((19, 22), 255, 77).astype(np.uint8)
+    stored = np.stack([np.rot90(upright, 1)] * 3)  # orientation 6: turned a quarter when read
+    tifffile.imwrite(tmp_path / "ij.tif", stored, imagej=True, resolution=(5, 2.5), extratags=[(274, 3, 1, 6, True)],
+                     metadata={"axes": "ZYX", "spacing": 2, "unit": "micron"})
+    tifffile.imwrite(tmp_path / "o.ome.tif", stored, photometric="minisblack", extratags=[(274, 3, 1, 6, True)],
+                     metadata={"axes": "ZYX", "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.2, "PhysicalSizeZ": 1})
+    for src, dst in (("ij.tif", "ij_out.tif"), ("o.ome.tif", "o_out.ome.tif"), ("o.ome.tif", "o_out.tif")):
+        stack = io.read_stack(tmp_path / src)
+        np.testing.assert_array_equal(stack[0], upright)
+        io.write_image(tmp_path / dst, stack, kind="uint8", like=tmp_path / src)
+        with tifffile.TiffFile(tmp_path / dst) as tif:
+            assert tif.series[0].axes == "ZYX", dst
+            np.testing.assert_array_equal(tif.asarray(), stack)
+            resolution = tif.pages[0].resolution
+            if dst.endswith(".ome.tif"):
+                kept = io._ome_kept(tif.ome_metadata, "ZYX", stack.shape)
+                assert (float(kept["PhysicalSizeX"]), float(kept["PhysicalSizeY"])) == (0.2, 0.1), dst
+            else:
+                assert tif.imagej_metadata["unit"] == "micron" and tif.imagej_metadata["spacing"] in (1, 2), dst
+                assert resolution == pytest.approx((2.5, 5) if src == "ij.tif" else (5, 10)), dst
+
+
 def test_a_16bit_png_is_read_upright_by_its_exif_orientation(tmp_path):
     """A 16-bit colour PNG (read by noise2x's own decoder) was not turned by its EXIF orientation, while its output's
     EXIF was set to normal: the photo came out sideways."""

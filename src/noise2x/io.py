@@ -1045,6 +1045,7 @@ def _tiff_layout(like: Path, shape: tuple[int, ...],
             if _unassociated_alpha(series):
                 return None
             page = series.keyframe
+            turned = _tiff_orientation(series) in (5, 6, 7, 8)  # (its frames were read turned a quarter)
             extra: dict = {}
             if page.resolution and min(page.resolution) > 0 and tuple(page.resolution) != (1.0, 1.0):
                 extra["resolution"] = tuple(float(r) for r in page.resolution)
@@ -1064,6 +1065,14 @@ def _tiff_layout(like: Path, shape: tuple[int, ...],
         others, y, x, chans = _tiff_axes(axes, full, like)
     except InputError:
         return None
+    if turned:  # read upright, turned a quarter (an Orientation tag of 5..8): its rows are the stored columns
+        full = tuple(full[x] if i == y else full[y] if i == x else n for i, n in enumerate(full))
+        if "resolution" in extra:
+            extra["resolution"] = tuple(extra["resolution"][::-1])
+        for a, b in (("PhysicalSizeX", "PhysicalSizeY"), ("PhysicalSizeXUnit", "PhysicalSizeYUnit")):
+            if a in ome_kept or b in ome_kept:
+                ome_kept[a], ome_kept[b] = ome_kept.get(b), ome_kept.get(a)
+                ome_kept = {k: v for k, v in ome_kept.items() if v is not None}
     if chans and full[chans[0]] != 3:  # RGBA read as RGB: not its frames
         return None
     if len(others) == 1 and axes[others[0]] in "QI":
