@@ -1359,6 +1359,8 @@ def test_fits_files_as_observatories_write_them(tmp_path, capsys):
     header = fits.getheader(tmp_path / "o.fits")
     assert (header["TELESCOP"], header["TARGNAME"], header["OBJECT"]) == ("HST", "M31", "M31 field")
     assert "EXTNAME" not in header
+    code, out, _ = _run(capsys, "info", str(tmp_path / "mef.fits"))  # info says it before any work
+    assert "other HDUs holding data: ERR, DQ (not in denoise's output" in out, out
     fits.PrimaryHDU(sky.astype(np.float64) / 1e4 - 0.02).writeto(tmp_path / "jy.fits.gz")
     code, _, err = _run(capsys, "denoise", str(tmp_path / "jy.fits.gz"), "--method", "bm3d", "--out",
                         str(tmp_path / "o.fits.gz"))

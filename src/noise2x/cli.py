@@ -658,6 +658,13 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
                 else "", "XMP" if "xmp" in meta else "",
                 " x ".join(f"{round(d, 1):g}" for d in meta["dpi"]) + " dpi" if "dpi" in meta else ""]
         lines.append("kept in outputs: " + ", ".join(k for k in kept if k))
+    if writable_format(path) == "FITS":  # (an observatory's file: its error and quality planes beside the image)
+        from .io import _fits_context
+
+        others = _fits_context(path)[1]
+        if others:
+            lines.append(f"other HDUs holding data: {', '.join(others)} (not in denoise's output, which holds the "
+                         "image)")
     axes, thumbnails = _tiff_axes(path)
     if len(stack) > 1:
         planes = {c for c in frames if c is not None}
