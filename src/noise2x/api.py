@@ -488,7 +488,7 @@ def denoise(
         _record_model_run(info, model, image, colour, precision)
         offset, scale = (0.0, 1.0) if getattr(model, "shipped", None) is None else to_8bit_units(image)
         if (offset, scale) != (0.0, 1.0):  # a shipped model works in 8-bit units: the image mapped to them and back,
-            # as with no options (run on the counts of a sky frame, one made it 2 to 12 times noisier)
+            # as with no options (run on the counts of a sky frame, one made it 2 to 12 times noisier, in a QA pass)
             if info is not None:
                 info["units"] = {"offset": offset, "scale": scale}
             if progress is not None:

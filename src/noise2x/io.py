@@ -617,7 +617,7 @@ class TiffFrames(StackFrames):
         arr = arr.reshape(self._stored)
         if arr.ndim == 3 and arr.shape[2] == 4:  # RGB and a fourth sample that is not unassociated alpha
             arr = arr[..., :3]
-        return np.ascontiguousarray(_ORIENT[self._orientation](arr)) if self._orientation in _ORIENT else arr
+        return _upright(arr, self._orientation)
 
 
 class FitsFrames(StackFrames):
@@ -986,7 +986,7 @@ def _frames_upright(arr: np.ndarray, orientation: int) -> np.ndarray:
     for 1."""
     if orientation not in _ORIENT:
         return arr
-    return np.ascontiguousarray(np.moveaxis(_ORIENT[orientation](np.moveaxis(arr, 0, 2)), 2, 0))
+    return np.ascontiguousarray(np.moveaxis(_upright(np.moveaxis(arr, 0, 2), orientation), 2, 0))
 
 
 #: ImageJ metadata of an input kept in its output: its calibration and how Fiji shows it (composite or not,
@@ -996,8 +996,7 @@ _IMAGEJ_KEPT = ("spacing", "unit", "finterval", "fps", "yunit", "xunit", "tunit"
 
 #: Lengths in micrometres by their names in OME-XML and ImageJ, and ImageJ's and OME's name of each
 _LENGTHS = {"pm": 1e-6, "Å": 1e-4, "\\u00c5": 1e-4, "nm": 1e-3, "µm": 1.0, "um": 1.0, "micron": 1.0, "\\u00b5m": 1.0,
-            "mm": 1e3,
-            "cm": 1e4, "m": 1e6, "in": 25400.0, "inch": 25400.0}
+            "mm": 1e3, "cm": 1e4, "m": 1e6, "in": 25400.0, "inch": 25400.0}
 _IMAGEJ_LENGTH = {"µm": "micron", "um": "micron", "\\u00b5m": "micron", "in": "inch",
                   "Å": "\\u00C5"}  # (ImageJ's metadata are ASCII: its escape for Å)
 _OME_LENGTH = {"micron": "µm", "um": "µm", "\\u00b5m": "µm", "inch": "in", "\\u00c5": "Å"}
@@ -1332,6 +1331,12 @@ _ORIENT = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[:
            8: lambda a: np.rot90(a, 1)}
 
 
+def _upright(arr: np.ndarray, orientation: int) -> np.ndarray:
+    """An (H,W[,C]) array turned upright for an EXIF/TIFF ``orientation`` (as Pillow's exif_transpose turns an
+    image), contiguous; as it is for 1 or an unknown value."""
+    return np.ascontiguousarray(_ORIENT[orientation](arr)) if orientation in _ORIENT else arr
+
+
 def _read_avif16(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """An AVIF file of 10 or 12 bits per sample at its full depth (libavif through imagecodecs): (image, alpha or
     None), uint16 in 16-bit units (samples shifted up to 16 bits, as HEIF's: a 10-bit 1023 reads 65472),
@@ -1347,7 +1352,7 @@ def _read_avif16(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
         arr = arr << (16 - bits)
     with _pillow_open(p) as im:
         orientation = im.getexif().get(0x0112, 1)
-    arr = _ORIENT.get(orientation, lambda a: a)(arr)
+    arr = _upright(arr, orientation)
     return _samples16(arr)
 
 
@@ -1648,24 +1653,34 @@ def photo_metadata(like: str | os.PathLike, channels: int) -> dict:
 _DESCRIBED = (271, 272, 306, 315, 33432)
 
 
-def _exif_of(described: dict[int, str]) -> bytes:
-    """An EXIF record (``Exif\\0\\0`` + TIFF structure) holding the tags of :data:`_DESCRIBED` given."""
+def _exif_loaded(raw: bytes = b"") -> Any:
+    """A Pillow ``Image.Exif`` of an EXIF record (with or without its ``Exif\\0\\0`` prefix); empty for none."""
     from PIL import Image
 
     exif = Image.Exif()
-    for code, value in described.items():
-        exif[code] = value
+    if raw:
+        exif.load(raw[len(_EXIF_PREFIX):] if raw.startswith(_EXIF_PREFIX) else raw)
+    return exif
+
+
+def _exif_record(exif: Any) -> bytes:
+    """The EXIF record of a Pillow ``Image.Exif``, prefixed with ``Exif\\0\\0`` as :func:`photo_metadata` keeps it."""
     raw = exif.tobytes()
     return raw if raw.startswith(_EXIF_PREFIX) else _EXIF_PREFIX + raw
 
 
+def _exif_of(described: dict[int, str]) -> bytes:
+    """An EXIF record (``Exif\\0\\0`` + TIFF structure) holding the tags of :data:`_DESCRIBED` given."""
+    exif = _exif_loaded()
+    for code, value in described.items():
+        exif[code] = value
+    return _exif_record(exif)
+
+
 def _described_in(raw: bytes) -> dict[int, str]:
     """The tags of :data:`_DESCRIBED` an EXIF record holds, as text ({} where it cannot be parsed)."""
-    from PIL import Image
-
     try:
-        exif = Image.Exif()
-        exif.load(raw[len(_EXIF_PREFIX):] if raw.startswith(_EXIF_PREFIX) else raw)
+        exif = _exif_loaded(raw)
         found = {code: exif.get(code) for code in _DESCRIBED}
     except Exception:
         return {}
@@ -1676,14 +1691,10 @@ def _exif_fitting(raw: bytes, path: Path) -> bytes | None:
     """An EXIF record too long for a JPEG's marker segment without the camera maker's private notes (MakerNote)
     and the thumbnail, which make it so long (as exiftool would drop them), with a warning that says so; None,
     and a warning, where it is still too long."""
-    from PIL import Image
-
     try:
-        exif = Image.Exif()
-        exif.load(raw[len(_EXIF_PREFIX):] if raw.startswith(_EXIF_PREFIX) else raw)
+        exif = _exif_loaded(raw)
         exif.get_ifd(0x8769).pop(0x927C, None)  # (Pillow writes no thumbnail: its IFD is not kept either)
-        smaller = exif.tobytes()
-        smaller = smaller if smaller.startswith(_EXIF_PREFIX) else _EXIF_PREFIX + smaller
+        smaller = _exif_record(exif)
     except Exception:
         smaller = b""
     if smaller and len(smaller) <= _JPEG_SEGMENT:
@@ -1808,7 +1819,7 @@ def _read_png16(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
             orientation = im.getexif().get(0x0112, 1)
     except Exception:  # (the pixels were read: a record Pillow cannot parse is not applied)
         orientation = 1
-    arr = np.ascontiguousarray(_ORIENT[orientation](arr)) if orientation in _ORIENT else arr
+    arr = _upright(arr, orientation)
     if channels == 2:
         return arr[..., 0], arr[..., 1]
     return arr[..., :3], (arr[..., 3] if channels == 4 else None)

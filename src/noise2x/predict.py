@@ -193,6 +193,7 @@ def _check_image(image: Any, channels: int | None) -> np.ndarray:
 #: A model file that keeps its training images' value spreads (``data_span``: the least and the largest) warns of an
 #: image whose spread lies more than this factor outside them (:meth:`Denoiser.units_warning`): a Noise2Void model
 #: given images 5 and 20 times brighter than its training stack made them 2.5 and 6 times worse than the input
+#: (in a QA pass)
 SPAN_FACTOR = 2.0
 
 #: Tile side used when none is given (see :func:`auto_tile`).

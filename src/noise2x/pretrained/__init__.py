@@ -599,7 +599,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
                 # weak: BM3D told the noise (the Anscombe transform of the given peak), as weak white noise given.
                 # (Whatever the offset of the map to 8-bit units: the peak is of the values as they are, which
                 # BM3D gets; a sky frame, all of whose values lie above 0, went to a shipped model far out of its
-                # range, 5 times noisier than BM3D and biased)
+                # range, 5 times noisier than BM3D and biased, in a QA pass)
                 valid = estimate.data_mask(mask, np.shape(image))  # (the mean of the data, in 8-bit units)
                 mean_level = float(np.mean(image if valid is None else image[valid], dtype=np.float64)) * scale
                 std_mean = float(np.sqrt(facts["poisson_alpha"] * max(mean_level, 0.0)))
@@ -721,9 +721,9 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
                 # weighed at the 90th percentile: inside objects that cover a tenth of the image or more (a
                 # fluorescence field's spots), on the background where they are few (the stars of a sky frame,
                 # whose noise the sky's shot noise makes about even: weighed at its stars, it went to a model
-                # route 4 times noisier on the sky than BM3D at the sigma read). There a std of 1 is enough: the
-                # map to 8-bit units squeezes the objects' range (a std of 1.3, 100 photons at 10000 in a
-                # spot's peak, left the spots' noise whole)
+                # route several times noisier on the sky than BM3D at the sigma read, a development run). There
+                # a std of 1 is enough: the map to 8-bit units squeezes the objects' range (a std of 1.3, 100
+                # photons at 10000 in a spot's peak, left the spots' noise whole: scripts/sparse_check.py)
                 level_ref, least = max(mean_level, bright), 1.0
                 facts["sparse"] = True
         poisson = (a > SLOPE_SIGNIFICANCE * a_err and a * level_ref > dominates * max(b, 0.0)
