@@ -1376,3 +1376,33 @@ def test_fits_files_as_observatories_write_them(tmp_path, capsys):
     fits.PrimaryHDU(sky.astype(np.float64) * 0.1 - 44.6).writeto(tmp_path / "sub.fits")  # sky-subtracted, dim
     code, out, err = _run(capsys, "info", str(tmp_path / "sub.fits"))
     assert "mapped by x -> (x + 2" in out and "- -" not in out, out
+
+
+def test_fits_outputs_say_how_they_were_made(tmp_path, capsys):
+    """A FITS output had no HISTORY card: nothing in its header said it was denoised, by what, or when (the
+    astronomer's QA pass). Now the input's HISTORY cards come first, then noise2x's: the tool, the input and the
+    route (the request, for a cube streamed frame by frame); a PNG input written as FITS gets them too."""
+    fits = pytest.importorskip("astropy.io.fits")
+    rng = np.random.default_rng(6)
+    sky = (500 + rng.normal(0, 8, (48, 40))).astype(np.float32)
+    header = fits.Header()
+    header["OBJECT"] = "NGC 253"
+    header.add_history("bias subtracted")
+    fits.PrimaryHDU(sky, header=header).writeto(tmp_path / "sky.fits")
+    fits.PrimaryHDU(np.stack([sky, sky]), header=header).writeto(tmp_path / "cube.fits")
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "sky.fits"), "--method", "bm3d", "--out",
+                        str(tmp_path / "o.fits"))
+    assert code == 0, err
+    history = [str(h) for h in fits.getheader(tmp_path / "o.fits")["HISTORY"]]
+    assert history[0] == "bias subtracted" and history[1].startswith("noise2x ") and "denoise of sky.fits" in \
+        history[1], history
+    assert re.match(r"bm3d, sigma [\d.]+ \(estimated\)", " ".join(history[2:])), history
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "cube.fits"), "--method", "nlm", "--out",
+                        str(tmp_path / "c.fits"))
+    assert code == 0, err
+    history = [str(h) for h in fits.getheader(tmp_path / "c.fits")["HISTORY"]]
+    assert history[1:] and "denoise of cube.fits" in history[1] and history[2] == "method nlm", history
+    _png(tmp_path / "p.png", np.clip(rng.normal(120, 20, (40, 40)), 0, 255))
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "p.png"), "--method", "nlm", "--out",
+                        str(tmp_path / "p.fits"))
+    assert code == 0 and "denoise of p.png" in str(fits.getheader(tmp_path / "p.fits")["HISTORY"]), err

@@ -397,6 +397,30 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     return 0
 
 
+def _route_summary(info: dict, blank: int) -> str:
+    """What denoised an image, as the progress line and a FITS output's HISTORY card say it: the method or
+    model, with the sigma it was given and how, a correlation, transform, colour handling and precision."""
+    used = info.get("method") or "model"
+    # (a sigma of small units, as a radio image's Jy/beam, in significant digits: not "sigma 0.00")
+    extra = (f", sigma {info['sigma']:{'.2f' if abs(info['sigma']) >= 0.1 else '.3g'}} ({info.get('sigma_source', '')})"
+             if "sigma" in info else "")
+    if "psd" in info:  # (BM3D given a correlated noise's spectrum)
+        extra += f", correlated: beta {info['beta']:.2f}" + (" (estimated)" if "beta_source" in info else "")
+    elif "estimated_beta" in info:  # (beta=auto, read as white)
+        extra += f", read as white noise (beta {info['estimated_beta']:.2f})"
+    if "transform" in info:
+        extra += f", {info['transform']}"
+    if "colour" in info:
+        from .predict import COLOUR_LABELS
+
+        extra += ", gray model on " + COLOUR_LABELS[info["colour"]]
+    if info.get("precision", "fp32") != "fp32":
+        extra += f", {info['precision']}"
+    if blank:
+        extra += f", {blank} blank pixels kept blank"
+    return used + extra
+
+
 def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened: list, integer: bool, *,
                  model: Any, noise: Any, options: dict[str, Any], start: float, files: list) -> None:
     """`noise2x denoise` of one input file to ``dst``: ``opened`` is [the image or stack, read or opened
@@ -483,8 +507,13 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         # a stack read frame by frame and written as TIFF or plain FITS is written frame by frame: the memory of
         # a frame
         stream = isinstance(stack, StackFrames) and not blank and alpha is None and frames_writable(dst, stack.shape)
+        # a FITS output's HISTORY cards: what made it (a stack's frames are each routed on their own: the request)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        history = [f"noise2x {__version__} denoise of {src.name}, {stamp}",
+                   f"model {Path(args.model).name}" if args.model else f"method {args.method}" if args.method
+                   else "the method noise2x chose for each frame"]
         if stream:
-            write_frames(dst, results(), stack.shape, kind=kind or "float32", like=src)
+            write_frames(dst, results(), stack.shape, kind=kind or "float32", like=src, history=history)
         elif len(stack) == 1:
             out = next(results())
         else:  # the results in one array, as the output stores them
@@ -498,8 +527,10 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         del stack  # (the input is not needed to write the output)
         # the alpha channel is kept as it is: opacity is not noise
         kept = _kept_alpha(src, dst, alpha)
+        if n_frames == 1:
+            history[1] = _route_summary(info, tally["blank"])
         write_image(dst, out, kind=kind, alpha=None if kept is None else kept * scale, like=src, blanks=blank,
-                    strip_exif=args.strip_exif)
+                    strip_exif=args.strip_exif, history=history)
     if n_frames > 1 and kind in ("uint8", "uint16"):
         clipping_warning(dst, tally["clipped"], size, kind)  # (write_image warns of a single image)
     used = info.get("method") or "model"
@@ -510,27 +541,11 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
             _say(f"note: {used} takes from --noise a Gaussian sigma or a Poisson peak of one level; "
                  f"'{args.noise}' gives neither: the noise level was estimated")
         args.noise_unused_said = 1  # (said once per run)
-    # (a sigma of small units, as a radio image's Jy/beam, in significant digits: not "sigma 0.00")
-    extra = (f", sigma {info['sigma']:{'.2f' if abs(info['sigma']) >= 0.1 else '.3g'}} ({info.get('sigma_source', '')})"
-             if "sigma" in info else "")
-    if "psd" in info:  # (BM3D given a correlated noise's spectrum)
-        extra += f", correlated: beta {info['beta']:.2f}" + (" (estimated)" if "beta_source" in info else "")
-    elif "estimated_beta" in info:  # (beta=auto, read as white)
-        extra += f", read as white noise (beta {info['estimated_beta']:.2f})"
-    if "transform" in info:
-        extra += f", {info['transform']}"
-    if "colour" in info:
-        from .predict import COLOUR_LABELS
-
-        extra += ", gray model on " + COLOUR_LABELS[info["colour"]]
-    if info.get("precision", "fp32") != "fp32":
-        extra += f", {info['precision']}"
-    if tally["blank"]:
-        extra += f", {tally['blank']} blank pixels kept blank"
     left = ""
     if n < len(files):  # the images so far, at their mean time, for those still to come
         left = f"; about {_duration((time.perf_counter() - start) / n * (len(files) - n))} left"
-    _say(f"[{n}/{len(files)}] {src} -> {dst} ({used}{extra}, {time.perf_counter() - t0:.1f} s){left}")
+    _say(f"[{n}/{len(files)}] {src} -> {dst} ({_route_summary(info, tally['blank'])}, "
+         f"{time.perf_counter() - t0:.1f} s){left}")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

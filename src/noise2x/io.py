@@ -1482,12 +1482,19 @@ def stored_kind(path: str | os.PathLike) -> str:
     return kind
 
 
-def _fits_like(like: Path | None, shape: tuple[int, ...]) -> tuple[Any, tuple[int, ...]]:
-    """The descriptive cards of ``like``'s image header (None where ``like`` is no FITS file), and the shape to
-    write data of ``shape`` in: a cube of more than 3 axes, or with axes of length 1 (a radio image's frequency
-    and Stokes axes), gets its shape back when the data are its planes, so that its WCS still fits."""
+def _fits_like(like: Path | None, shape: tuple[int, ...],
+               history: Sequence[str] = ()) -> tuple[Any, tuple[int, ...]]:
+    """The descriptive cards of ``like``'s image header (None where ``like`` is no FITS file and no ``history``
+    is given), with a HISTORY card for each line of ``history`` after those it had, and the shape to write data
+    of ``shape`` in: a cube of more than 3 axes, or with axes of length 1 (a radio image's frequency and Stokes
+    axes), gets its shape back when the data are its planes, so that its WCS still fits."""
     if like is None or _FORMATS.get(_suffix(like)) != "FITS":
-        return None, tuple(shape)
+        if not history:
+            return None, tuple(shape)
+        header = _astropy_fits().Header()
+        for line in history:
+            header.add_history(line)
+        return header, tuple(shape)
     header = _fits_header(Path(like))
     primary, others = _fits_context(Path(like))
     if others:
@@ -1507,15 +1514,17 @@ def _fits_like(like: Path | None, shape: tuple[int, ...]) -> tuple[Any, tuple[in
         header = primary
     for key in ("BZERO", "BSCALE", "BLANK", "CHECKSUM", "DATASUM", "EXTNAME", "EXTVER", "INHERIT"):
         header.remove(key, ignore_missing=True, remove_all=True)
+    for line in history:
+        header.add_history(line)
     return header, tuple(shape)
 
 
 def _fits_stream(tmp: Path, frames: Iterator[np.ndarray], shape: tuple[int, ...], kind: str,
-                 like: Path | None) -> None:
+                 like: Path | None, history: Sequence[str] = ()) -> None:
     """Write a plain (uncompressed) FITS file frame by frame: the header of :func:`_fits_bytes`, then each
     frame as it comes (16-bit as FITS stores it: int16 less 32768, with BZERO 32768)."""
     fits = _astropy_fits()
-    header, full = _fits_like(like, shape)
+    header, full = _fits_like(like, shape, history)
     dtype = np.dtype(kind)
     stored = {"uint16": np.int16}.get(kind, dtype)
     first = fits.PrimaryHDU(np.zeros((1,) * len(full), stored), header=header).header
@@ -1531,13 +1540,14 @@ def _fits_stream(tmp: Path, frames: Iterator[np.ndarray], shape: tuple[int, ...]
         stream.close()
 
 
-def _fits_bytes(tmp: Path, data: np.ndarray, like: Path | None, suffix: str = ".fits", name: str = "") -> None:
+def _fits_bytes(tmp: Path, data: np.ndarray, like: Path | None, suffix: str = ".fits", name: str = "",
+                history: Sequence[str] = ()) -> None:
     """Write (H,W) or (N,H,W) with the descriptive cards of ``like``'s image header: as the primary HDU, or
     tile-compressed after an empty primary HDU (``suffix`` ``.fz``; lossless: Rice for integers, GZIP_2
     unquantised for floats); ``tmp`` named ``*.gz`` is gzipped, naming ``name`` (the output's; without it the
     temporary file's) in its gzip header, which ``gunzip -N`` restores."""
     fits = _astropy_fits()
-    header, shape = _fits_like(like, data.shape)
+    header, shape = _fits_like(like, data.shape, history)
     data = np.ascontiguousarray(data.reshape(shape))
     if suffix == ".fz":
         kind = "GZIP_2" if data.dtype.kind == "f" else "RICE_1"
@@ -1914,7 +1924,8 @@ def writable_format(path: str | os.PathLike) -> str:
 
 
 def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alpha=None,
-                like: str | os.PathLike | None = None, blanks: bool = False, strip_exif: bool = False) -> None:
+                like: str | os.PathLike | None = None, blanks: bool = False, strip_exif: bool = False,
+                history: Sequence[str] = ()) -> None:
     """Write an image (or, as TIFF, a stack) atomically.
 
     Parameters
@@ -1950,6 +1961,11 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
         the image's), its EXIF (PNG and JPEG outputs) and XMP records with
         the orientation set to normal (the pixels were turned upright when
         read), and its resolution (dpi); see :func:`photo_metadata`.
+    history : sequence of str
+        Lines saying how the image was made (``noise2x denoise`` names
+        itself, the input, the date and the method): a FITS output gets
+        them as HISTORY cards, after those of ``like``'s header; other
+        formats leave them out.
     strip_exif : bool
         Leave a photo's EXIF and XMP records (camera, date, GPS position,
         edits) out of the output written ``like`` it; its colour profile and
@@ -2011,7 +2027,7 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
     with atomic_path(p) as tmp:
         try:
             if fmt == "FITS":
-                _fits_bytes(tmp, data, None if like is None else Path(like), _suffix(p), p.name)
+                _fits_bytes(tmp, data, None if like is None else Path(like), _suffix(p), p.name, history)
             else:
                 ome = fmt == "TIFF" and p.name.lower().endswith((".ome.tif", ".ome.tiff"))
                 layout = _tiff_layout(Path(like), data.shape, ome) if fmt == "TIFF" and like is not None and \
@@ -2045,7 +2061,7 @@ def frames_writable(path: str | os.PathLike, shape: Sequence[int] | None = None)
 
 
 def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: Sequence[int], *, kind: str,
-                 like: str | os.PathLike | None = None) -> None:
+                 like: str | os.PathLike | None = None, history: Sequence[str] = ()) -> None:
     """Write a TIFF stack or FITS cube of ``shape`` (N,H,W) or (N,H,W,3) atomically, each frame as it comes from
     ``frames``.
 
@@ -2053,7 +2069,8 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
     denoise`` does with a stack read by :func:`open_stack`). Each frame is (H,W) or (H,W,3), already in
     ``kind`` (see :func:`stored`). ``like``: the file the frames come from, whose axes, pixel size and
     calibration (TIFF) or descriptive header cards (FITS) the output gets back, as :func:`write_image` does.
-    FITS: gray, and not compressed (.fz) or gzipped (.gz), which :func:`write_image` writes. If making a frame
+    FITS: gray, and not compressed (.fz) or gzipped (.gz), which :func:`write_image` writes; ``history``: its
+    HISTORY cards, as :func:`write_image` writes them. If making a frame
     fails, the error goes on and ``path`` is left untouched.
     """
     p = Path(path)
@@ -2092,7 +2109,7 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
                 tags.update(ome=True, metadata={"axes": "ZYXS" if len(shape) == 4 else "ZYX"})
             tags.update(_tiff_compression(Path(like)) if like is not None and fmt == "TIFF" else {})
             if fmt == "FITS":
-                _fits_stream(tmp, checked(), shape, kind, None if like is None else Path(like))
+                _fits_stream(tmp, checked(), shape, kind, None if like is None else Path(like), history)
             elif layout is not None:
                 axes, full, _, extra = layout
                 if extra.get("imagej") and axes.endswith("S") and dtype != np.uint8:  # ImageJ RGB is 8-bit
