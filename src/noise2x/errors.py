@@ -29,5 +29,6 @@ class InputError(Noise2xError, ValueError):
 
 
 class UnitsWarning(UserWarning):
-    """An image given to a model looks to be in other units than its training data
+    """An image given to a model lies outside what it learned: it looks to be in other units than its training
+    data, or (a shipped model) its noise is weaker than the model handles well
     (:meth:`noise2x.predict.Denoiser.units_warning`)."""

@@ -196,6 +196,38 @@ def _check_image(image: Any, channels: int | None) -> np.ndarray:
 #: (in a QA pass)
 SPAN_FACTOR = 2.0
 
+def _weak_for_shipped(name: str, image: np.ndarray) -> str | None:
+    """Why the shipped model ``name`` may leave ``image`` worse than it was: its noise, read in 8-bit units (on a
+    centre window of a large image, as the no-option choice reads it), is weak, and the no-option choice takes no
+    shipped model for it (it does for a coarse JPEG's noise, which reads weak); or None. On a sky frame whose
+    noise came to 0.11 there, gray-gaussian-low made it noisier and raised the sky by 19 counts (in a QA pass);
+    on BSD68 at white sigma 1 the shipped model fell below the noisy input (48.13 -> 45.45 dB, BENCHMARKS.md,
+    "Very weak noise")."""
+    from . import estimate
+    from .io import to_8bit_units
+    from .pretrained import ESTIMATE_WINDOW, WEAK_SIGMA
+
+    img = np.asarray(image, dtype=np.float64)
+    h, w = img.shape[:2]
+    top, left = max(0, (h - ESTIMATE_WINDOW) // 2), max(0, (w - ESTIMATE_WINDOW) // 2)
+    img = img[top:top + ESTIMATE_WINDOW, left:left + ESTIMATE_WINDOW]
+    if not np.isfinite(img).all() or min(img.shape[:2]) < 16:
+        return None
+    offset, scale = to_8bit_units(img)
+    level = estimate.sigma((img - offset) * scale)
+    if WEAK_SIGMA <= 0 or level >= WEAK_SIGMA:
+        return None
+    from .pretrained import choose
+
+    chosen = choose(np.asarray(image, dtype=np.float64))  # (a JPEG's noise reads weak but goes to a model)
+    if chosen.model is not None:
+        return None
+    return (f"its noise reads weak (sigma {level:.3g} in the 8-bit units model {name} works in, below "
+            f"{WEAK_SIGMA:g}): there BM3D does better than the shipped models, which, blind to the level, take fine "
+            f"texture for noise and can leave an image worse than it was (with no --model given, noise2x takes "
+            f"{chosen.method} here)")
+
+
 #: Tile side used when none is given (see :func:`auto_tile`).
 DEFAULT_TILE = 256
 
@@ -648,9 +680,15 @@ class Denoiser:
         its training data's deviation, a dark low-contrast one a fraction of
         it; 1/20 of the 8-bit deviation is under 3 grey levels. The model's
         result is then meaningless, so the CLI warns.
+
+        A shipped model (named with ``--model``) works on the image mapped
+        to 8-bit units: it warns instead where the noise read there is weak
+        (below :data:`noise2x.pretrained.WEAK_SIGMA`), where the shipped
+        models, blind to the level, take fine texture for noise (the choice
+        with no model named takes BM3D there).
         """
-        if self.shipped is not None:  # (mapped to its units by noise2x.denoise)
-            return None
+        if self.shipped is not None:  # (mapped to its units by noise2x.denoise): is its noise in the models' reach?
+            return _weak_for_shipped(self.shipped, image)
         std = float(self.model.std.mean())
         lo, hi = np.percentile(np.asarray(image, dtype=np.float64), [0.1, 99.9])
         spread = float(hi - lo)
