@@ -1406,3 +1406,30 @@ def test_fits_outputs_say_how_they_were_made(tmp_path, capsys):
     code, _, err = _run(capsys, "denoise", str(tmp_path / "p.png"), "--method", "nlm", "--out",
                         str(tmp_path / "p.fits"))
     assert code == 0 and "denoise of p.png" in str(fits.getheader(tmp_path / "p.fits")["HISTORY"]), err
+
+
+def test_a_tiff_of_several_series_says_they_become_one_stack(tmp_path, capsys):
+    """An OME-TIFF of two positions (series) was read as one stack and written as one, each series' name and
+    calibration gone, without a word (the microscopist's QA pass). info and denoise now say so; a TIFF of one
+    series says nothing of series."""
+    import tifffile
+
+    rng = np.random.default_rng(2)
+    frames = (rng.poisson(100, (3, 40, 40)) + 100).astype(np.uint16)
+    with tifffile.TiffWriter(tmp_path / "multi.ome.tif", ome=True) as tif:
+        for name in ("pos1", "pos2"):
+            tif.write(frames, photometric="minisblack",
+                      metadata={"axes": "ZYX", "Name": name, "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.1})
+    tifffile.imwrite(tmp_path / "one.tif", frames, photometric="minisblack")
+    code, out, _ = _run(capsys, "info", str(tmp_path / "multi.ome.tif"))
+    assert code == 0 and "series: 2 (pos1: 3 frames, pos2: 3 frames), read as one stack" in out, out
+    for name in ("o.ome.tif", "o.tif", "o.fits"):
+        code, _, err = _run(capsys, "denoise", str(tmp_path / "multi.ome.tif"), "--method", "nlm", "--out",
+                            str(tmp_path / name))
+        assert code == 0 and err.count("its 2 series (pos1 (3 frames), pos2 (3 frames)) are written as one stack") \
+            == 1, (name, err)
+    code, out, _ = _run(capsys, "info", str(tmp_path / "one.tif"))
+    assert code == 0 and "series:" not in out, out
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "one.tif"), "--method", "nlm", "--out",
+                        str(tmp_path / "p.tif"))
+    assert code == 0 and "written as one stack" not in err, err

@@ -787,6 +787,35 @@ def stack_frames(path: str | os.PathLike) -> list[int | None]:
     return frames
 
 
+def tiff_series(path: str | os.PathLike) -> list[tuple[str, int]]:
+    """The series of a TIFF holding several (positions of an OME-TIFF, say), each as (its name, its frames), which
+    :func:`read_stack` reads as one stack and outputs hold as one; ``[]`` for a TIFF of one series, other files,
+    or where the headers cannot be read."""
+    p = Path(path)
+    if _FORMATS.get(_suffix(p)) != "TIFF":
+        return []
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(p) as tif:
+            main = _main_series(tif)
+            found = [(str(s.name or f"series {i + 1}"), int(np.prod([n for a, n in zip(s.axes, s.shape)
+                                                                       if a not in "YXS"], dtype=np.int64)))
+                     for i, s in enumerate(main)]
+    except Exception:
+        return []
+    return found if len(found) > 1 else []
+
+
+def _series_flattened(like: Path, shape: tuple[int, ...]) -> None:
+    """Warn where ``like`` is a TIFF of several series whose frames a stack of ``shape`` holds as one."""
+    series = tiff_series(like)
+    if series and len(shape) >= 3 and sum(n for _, n in series) == shape[0]:
+        names = ", ".join(f"{name} ({n} frames)" for name, n in series[:6]) + (", ..." if len(series) > 6 else "")
+        warnings.warn(f"{like}: its {len(series)} series ({names}) are written as one stack of their frames, without "
+                      f"each series' name, axes and calibration", stacklevel=4)
+
+
 def frame_side(path: str | os.PathLike) -> int | None:
     """The shorter side of the frames of the TIFF or FITS file ``path``, read from its headers; None for other
     files or where the headers do not say (the file is then read to know it)."""
@@ -2024,6 +2053,8 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
     else:
         data, clipped = stored(arr, kind)
         clipping_warning(p, clipped, data.size, kind)
+    if like is not None and data.ndim >= 3 and not (data.ndim == 3 and data.shape[-1] == 3):
+        _series_flattened(Path(like), data.shape)
     with atomic_path(p) as tmp:
         try:
             if fmt == "FITS":
@@ -2084,6 +2115,8 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
     dtype = np.dtype(kind)
     ome = p.name.lower().endswith((".ome.tif", ".ome.tiff"))
     layout = _tiff_layout(Path(like), shape, ome) if like is not None and fmt == "TIFF" else None
+    if like is not None:
+        _series_flattened(Path(like), shape)
     if layout is not None and layout[2] != sorted(layout[2]):
         raise UsageError(f"{like}: its axes are not stored frame by frame; write the stack whole (write_image)")
 
