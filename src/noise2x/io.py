@@ -1712,7 +1712,7 @@ def _exif_of(described: dict[int, str]) -> bytes:
     """An EXIF record (``Exif\\0\\0`` + TIFF structure) holding the tags of :data:`_DESCRIBED` given."""
     exif = _exif_loaded()
     for code, value in described.items():
-        exif[code] = value
+        exif[code] = value.encode("utf-8")  # (as cameras and editors write accents: Pillow would write '?')
     return _exif_record(exif)
 
 
@@ -1723,7 +1723,15 @@ def _described_in(raw: bytes) -> dict[int, str]:
         found = {code: exif.get(code) for code in _DESCRIBED}
     except Exception:
         return {}
-    return {code: v.strip().rstrip("\x00") for code, v in found.items() if isinstance(v, str) and v.strip()}
+    return {code: _utf8_text(v.strip().rstrip("\x00")) for code, v in found.items() if isinstance(v, str) and v.strip()}
+
+
+def _utf8_text(text: str) -> str:
+    """An EXIF text as written (UTF-8, as cameras and editors write accents), which Pillow reads byte by byte."""
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return text
 
 
 def _exif_fitting(raw: bytes, path: Path) -> bytes | None:
@@ -2273,9 +2281,8 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
             tags["iccprofile"] = meta["icc"]
         if "xmp" in meta:
             tags["extratags"] = [(700, 1, len(meta["xmp"]), meta["xmp"], True)]
-        for code, value in sorted(meta.get("described", {}).items()):  # camera, date, author, copyright (ASCII)
-            text = value.encode("ascii", "replace").decode("ascii")
-            tags.setdefault("extratags", []).append((code, 2, 0, text, True))
+        for code, value in sorted(meta.get("described", {}).items()):  # camera, date, author, copyright (as text
+            tags.setdefault("extratags", []).append((code, 2, 0, value.encode("utf-8"), True))  # UTF-8 as exiftool)
         if "dpi" in meta and not (layout and "resolution" in layout[3]):
             tags.update(resolution=meta["dpi"], resolutionunit=2)
         if "compression" in meta:  # that of the TIFF the output is written like (lossless ones only)
