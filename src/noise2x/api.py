@@ -320,14 +320,15 @@ def denoise(
     blanks: bool = False,
     blank_value: float | None = None,
     needed: Any = None,
+    axes: str | None = None,
 ) -> np.ndarray:
-    """Denoise one image (H,W) or (H,W,C) given in its own units.
+    """Denoise one image (H,W) or (H,W,C) given in its own units, or a stack of them (``axes``).
 
     Parameters
     ----------
     image : ndarray
         The noisy image, float or integer, (H,W) or (H,W,3); with ``colour="channels"`` any number of
-        channels (H,W,C), each denoised alone.
+        channels (H,W,C), each denoised alone. With ``axes``, a stack.
     model : Denoiser or path, optional
         A trained model (see :func:`load_model`).
     method : str, optional
@@ -397,12 +398,29 @@ def denoise(
         skips the tiles holding none of them, whose result is then
         undefined; the needed pixels come out as without it. ``blanks``
         passes the pixels holding data.
+    axes : str, optional
+        The axes of ``image`` as letters, ending in ``YX`` (gray) or ``YXC``
+        (colour channels last), e.g. ``"ZYX"`` (a z-stack), ``"TYX"``,
+        ``"TZYX"`` or ``"CYX"`` (channels stored as planes). Each (Y,X) or
+        (Y,X,C) frame is denoised on its own with the same settings, as
+        ``noise2x denoise`` denoises a stack's frames; progress lines are
+        said once; ``info`` holds the last frame's choice and ``frames``;
+        ``mask`` is (H,W), for every frame. None (default): ``image`` is one
+        image, as above.
 
     Returns
     -------
     ndarray
         The denoised image, float64, same shape as ``image``.
     """
+    if axes is not None:
+        return _denoise_frames(image, axes, mask, progress, info, needed, dict(
+            model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta, options=options, rng=rng,
+            device=device, colour=colour, precision=precision, blanks=blanks, blank_value=blank_value))
+    shape = np.shape(image)
+    if len(shape) > 3 or (len(shape) == 3 and shape[2] not in (1, 3, 4) and colour != "channels"):
+        raise InputError(f"input image must be (H,W) gray or (H,W,3) RGB, got shape {tuple(shape)}; a stack of "
+                         f"frames: give its axes, e.g. axes='ZYX'")
     from .io import check_image, fill_blanks, map_text, to_8bit_units
     from .predict import check_colour, check_precision
 
@@ -576,6 +594,46 @@ def denoise(
         info["sigma_source"] = ("from the noise spec" if noise is not None else "read") + (
             "" if choice.scale == 1 else ", in the image's units")
     return out
+
+
+def _denoise_frames(image: Any, axes: Any, mask: Any, progress: Any, info: Any, needed: Any,
+                    settings: dict[str, Any]) -> np.ndarray:
+    """:func:`denoise` of each (Y,X) or (Y,X,C) frame of ``image``, whose axes ``axes`` names."""
+    if not isinstance(axes, str) or not axes.isalpha():
+        raise UsageError(f"axes must be letters naming the image's axes, e.g. 'ZYX' or 'TYXC', got {axes!r}")
+    letters = axes.upper()
+    arr = np.asarray(image)
+    frame = "YXC" if letters.endswith("YXC") else "YX"
+    if not letters.endswith(frame) or len(set(letters)) != len(letters) or any(a in letters[:-len(frame)]
+                                                                               for a in frame[:2]):
+        raise UsageError(f"axes {axes!r}: each letter once, ending in YX (gray) or YXC (channels last), e.g. 'ZYX'")
+    if arr.ndim != len(letters):
+        raise InputError(f"input image has {arr.ndim} axes {tuple(arr.shape)}, axes {axes!r} names {len(letters)}")
+    if needed is not None:
+        raise UsageError("needed applies to one image, not to a stack (axes)")
+    lead = arr.shape[:arr.ndim - len(frame)]
+    n = int(np.prod(lead, dtype=np.int64))
+    if n == 0:
+        raise InputError(f"input image holds no frames: shape {tuple(arr.shape)} for axes {axes!r}")
+    frames = arr.reshape((n,) + arr.shape[len(lead):])
+    said: set[str] = set()
+
+    def say_once(line: str) -> None:  # the frames repeat the same choice and notes: each line once
+        if line not in said:
+            said.add(line)
+            progress(line)
+
+    out = None
+    for i in range(n):
+        shown = info if i == n - 1 else ({} if info is not None else None)
+        result = denoise(frames[i], mask=mask, info=shown, progress=None if progress is None else say_once,
+                         **settings)
+        if out is None:
+            out = np.empty((n,) + result.shape, np.float64)
+        out[i] = result
+    if info is not None:
+        info["frames"] = n
+    return out.reshape(arr.shape)
 
 
 def _keep_local_mean(image: np.ndarray, out: np.ndarray, sigma: float) -> np.ndarray:
