@@ -1408,26 +1408,38 @@ def test_fits_outputs_say_how_they_were_made(tmp_path, capsys):
     assert code == 0 and "denoise of p.png" in str(fits.getheader(tmp_path / "p.fits")["HISTORY"]), err
 
 
-def test_a_tiff_of_several_series_says_they_become_one_stack(tmp_path, capsys):
+def test_a_tiff_of_several_series_keeps_them(tmp_path, capsys):
     """An OME-TIFF of two positions (series) was read as one stack and written as one, each series' name and
-    calibration gone, without a word (the microscopist's QA pass). info and denoise now say so; a TIFF of one
-    series says nothing of series."""
+    calibration gone, without a word (the microscopist's QA pass). A TIFF output now holds them as its series (an
+    OME-TIFF: with their names and pixel sizes), written frame by frame or whole; info says so, and a FITS output,
+    which holds one stack, says it; a TIFF of one series says nothing of series."""
     import tifffile
+
+    from noise2x import io
 
     rng = np.random.default_rng(2)
     frames = (rng.poisson(100, (3, 40, 40)) + 100).astype(np.uint16)
     with tifffile.TiffWriter(tmp_path / "multi.ome.tif", ome=True) as tif:
-        for name in ("pos1", "pos2"):
+        for name, size in (("pos1", 0.1), ("pos2", 0.2)):
             tif.write(frames, photometric="minisblack",
-                      metadata={"axes": "ZYX", "Name": name, "PhysicalSizeX": 0.1, "PhysicalSizeY": 0.1})
+                      metadata={"axes": "ZYX", "Name": name, "PhysicalSizeX": size, "PhysicalSizeY": size})
     tifffile.imwrite(tmp_path / "one.tif", frames, photometric="minisblack")
     code, out, _ = _run(capsys, "info", str(tmp_path / "multi.ome.tif"))
-    assert code == 0 and "series: 2 (pos1: 3 frames, pos2: 3 frames), read as one stack" in out, out
+    assert code == 0 and "series: 2 (pos1: 3 frames, pos2: 3 frames): a TIFF output holds them as its series" in out
+    stack = io.read_stack(tmp_path / "multi.ome.tif")
     for name in ("o.ome.tif", "o.tif", "o.fits"):
         code, _, err = _run(capsys, "denoise", str(tmp_path / "multi.ome.tif"), "--method", "nlm", "--out",
                             str(tmp_path / name))
-        assert code == 0 and err.count("its 2 series (pos1 (3 frames), pos2 (3 frames)) are written as one stack") \
-            == 1, (name, err)
+        assert code == 0 and err.count("are written as one stack") == (name == "o.fits"), (name, err)
+    io.write_image(tmp_path / "w.ome.tif", stack, like=tmp_path / "multi.ome.tif")  # whole, not frame by frame
+    for name in ("o.ome.tif", "w.ome.tif", "o.tif"):
+        with tifffile.TiffFile(tmp_path / name) as tif:
+            assert [(s.axes, s.shape) for s in tif.series] == [("ZYX", (3, 40, 40))] * 2, name
+            if name.endswith(".ome.tif"):
+                assert [s.name for s in tif.series] == ["pos1", "pos2"], name
+                assert re.findall(r'PhysicalSizeX="([\d.]+)"', tif.ome_metadata) == ["0.1", "0.2"], name
+    np.testing.assert_array_equal(io.read_stack(tmp_path / "w.ome.tif"), stack)
+    assert io.read_stack(tmp_path / "o.tif").shape == stack.shape
     code, out, _ = _run(capsys, "info", str(tmp_path / "one.tif"))
     assert code == 0 and "series:" not in out, out
     code, _, err = _run(capsys, "denoise", str(tmp_path / "one.tif"), "--method", "nlm", "--out",

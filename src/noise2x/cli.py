@@ -691,8 +691,8 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
         series = tiff_series(path)
         if series:
             lines.append(f"series: {len(series)} (" + ", ".join(f"{name}: {n} frames" for name, n in series[:6])
-                         + (", ..." if len(series) > 6 else "") + "), read as one stack: outputs hold them as one, "
-                         "without each series' name, axes and calibration")
+                         + (", ..." if len(series) > 6 else "") + "): a TIFF output holds them as its series; "
+                         "other outputs as one stack, without each series' name, axes and calibration")
     if thumbnails:
         what = "copy of the image (a thumbnail)" if thumbnails == 1 else "copies of the image (thumbnails)"
         lines.append(f"left out: {thumbnails} reduced-resolution {what} stored beside it")

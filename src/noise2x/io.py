@@ -1051,14 +1051,15 @@ def _tiff_compression(like: Path) -> dict:
     return {"compression": _LOSSLESS_TIFF[name]} if name in _LOSSLESS_TIFF else {}
 
 
-def _tiff_layout(like: Path, shape: tuple[int, ...],
-                 ome: bool = False) -> tuple[str, tuple[int, ...], list[int], dict] | None:
+def _tiff_layout(like: Path, shape: tuple[int, ...], ome: bool = False,
+                 index: int | None = None) -> tuple[str, tuple[int, ...], list[int], dict] | None:
     """How to write a stack of ``shape`` in the axes of the TIFF ``like``, as :func:`_tiff_series` flattened
     them: (axes, shape in the flattened order, that order, tifffile keywords: ImageJ hyperstack and its
     calibration where the axes allow it, the pixel size), or None where it does not apply (``like`` is no
     TIFF, holds several series or alpha, or the stack is not its frames). With ``ome`` (the output is named
     .ome.tif) the keywords write an OME-TIFF instead of an ImageJ hyperstack, with the OME metadata of
-    :func:`_ome_kept` (from an OME-TIFF ``like``) or the pixel size, z step and time step of an ImageJ one."""
+    :func:`_ome_kept` (from an OME-TIFF ``like``) or the pixel size, z step and time step of an ImageJ one.
+    ``index``: that of one series of a TIFF holding several (:func:`_tiff_parts`)."""
     if _FORMATS.get(_suffix(like)) != "TIFF":
         return None
     try:
@@ -1066,9 +1067,9 @@ def _tiff_layout(like: Path, shape: tuple[int, ...],
 
         with tifffile.TiffFile(like) as tif:
             main = _main_series(tif)
-            if len(main) != 1:
+            if (len(main) != 1) if index is None else not 0 <= index < len(main):
                 return None
-            series = main[0]
+            series = main[index or 0]
             axes, full = series.axes, tuple(int(n) for n in series.shape)
             if _unassociated_alpha(series):
                 return None
@@ -1079,11 +1080,11 @@ def _tiff_layout(like: Path, shape: tuple[int, ...],
                 extra["resolution"] = tuple(float(r) for r in page.resolution)
                 extra["resolutionunit"] = int(page.resolutionunit)
             calibration = {k: v for k, v in (tif.imagej_metadata or {}).items() if k in _IMAGEJ_KEPT}
-            ome_kept = _ome_kept(tif.ome_metadata, axes, full) if ome and tif.is_ome else {}
+            ome_kept = _ome_kept(tif.ome_metadata, axes, full, index or 0) if ome and tif.is_ome else {}
             if ome and not tif.is_ome:  # an ImageJ calibration in OME's terms
                 ome_kept = _ome_from_imagej(calibration, extra)
             if tif.is_ome:  # (its OME-XML says more than resolution tags, which some writers add beside it)
-                extra_ome = _ome_calibration(tif.ome_metadata)
+                extra_ome = _ome_calibration(tif.ome_metadata, index or 0)
                 if extra_ome:
                     extra.update(extra_ome.pop("tiff", {}))
                     calibration = {**calibration, **extra_ome}
@@ -1120,15 +1121,41 @@ def _tiff_layout(like: Path, shape: tuple[int, ...],
     return axes, tuple(full[i] for i in order), order, extra
 
 
-def _ome_calibration(xml: str | None) -> dict:
+def _tiff_parts(like: Path, shape: tuple[int, ...], ome: bool = False
+                ) -> list[tuple[int, tuple[str, tuple[int, ...], list[int], dict]]] | None:
+    """How to write a stack of ``shape`` holding the frames of a TIFF ``like`` of several series (the positions of
+    an OME-TIFF, say) back as its series: for each, (its frame count, its layout as :func:`_tiff_layout` gives
+    it, without ImageJ's hyperstack, which holds one series); None where ``like`` holds one series or the stack
+    is not its frames. Each series keeps its name (OME) and its axes and calibration where
+    :func:`_tiff_layout` finds them; else its frames are z-slices."""
+    series = tiff_series(like)
+    if not series or len(shape) < 3 or sum(n for _, n in series) != shape[0]:
+        return None
+    parts = []
+    for i, (name, n) in enumerate(series):
+        part = (n,) + tuple(shape[1:])
+        layout = _tiff_layout(like, part, ome, index=i)
+        if layout is None:  # (plain pages, or no calibration to keep)
+            axes = "ZYX" + "S" * (len(shape) == 4)
+            layout = (axes, part, list(range(len(shape))), {"metadata": {"axes": axes}})
+        axes, full, order, extra = layout
+        extra = {k: v for k, v in extra.items() if k not in ("imagej", "ome")}
+        metadata = dict(extra.get("metadata", {})) if ome else {"axes": axes}
+        if ome:
+            metadata.setdefault("Name", name)
+        parts.append((n, (axes, full, order, {**extra, "metadata": metadata})))
+    return parts
+
+
+def _ome_calibration(xml: str | None, index: int = 0) -> dict:
     """An OME-TIFF's pixel size as ImageJ keeps it: {"tiff": {resolution, resolutionunit}, "unit", "spacing" (the
     z step in the unit of x), "finterval" (the time step in seconds)}; what the OME-XML gives of them (empty where
-    it gives none or cannot be read). OME's default unit is the micrometre, and the second."""
+    it gives none or cannot be read), of its image ``index``. OME's default unit is the micrometre, and the second."""
     import xml.etree.ElementTree as ET
 
     try:
-        pixels = next(e for e in ET.fromstring(xml or "").iter() if e.tag.rsplit("}", 1)[-1] == "Pixels")
-    except (ET.ParseError, StopIteration):
+        pixels = [e for e in ET.fromstring(xml or "").iter() if e.tag.rsplit("}", 1)[-1] == "Pixels"][index]
+    except (ET.ParseError, IndexError):
         return {}
 
     def number(key: str) -> float | None:
@@ -1163,8 +1190,8 @@ _OME_CHANNEL = ("Name", "AcquisitionMode", "Color", "ContrastMethod", "EmissionW
                 "PinholeSize", "PinholeSizeUnit", "PockelCellSetting")
 
 
-def _ome_kept(xml: str | None, axes: str, shape: tuple[int, ...]) -> dict:
-    """What an OME-TIFF output keeps of its input's OME-XML (first image), as tifffile's metadata: the image's
+def _ome_kept(xml: str | None, axes: str, shape: tuple[int, ...], index: int = 0) -> dict:
+    """What an OME-TIFF output keeps of its input's OME-XML (image ``index``), as tifffile's metadata: the image's
     name and description, the pixel size and time step with their units, and each channel's attributes
     (name, colour, wavelengths, fluorophore, ...; those all channels give, where the channels are the
     series' C axis). Empty where the XML cannot be read."""
@@ -1174,9 +1201,9 @@ def _ome_kept(xml: str | None, axes: str, shape: tuple[int, ...]) -> dict:
         return e.tag.rsplit("}", 1)[-1]
 
     try:
-        image = next(e for e in ET.fromstring(xml or "").iter() if tag(e) == "Image")
+        image = [e for e in ET.fromstring(xml or "").iter() if tag(e) == "Image"][index]
         pixels = next(e for e in image if tag(e) == "Pixels")
-    except (ET.ParseError, StopIteration):
+    except (ET.ParseError, IndexError, StopIteration):
         return {}
     kept: dict = {k: pixels.attrib[k] for k in _OME_PIXELS if k in pixels.attrib}
     if image.attrib.get("Name"):
@@ -2061,16 +2088,18 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
     else:
         data, clipped = stored(arr, kind)
         clipping_warning(p, clipped, data.size, kind)
-    if like is not None and data.ndim >= 3 and not (data.ndim == 3 and data.shape[-1] == 3):
+    ome = fmt == "TIFF" and p.name.lower().endswith((".ome.tif", ".ome.tiff"))
+    layout = parts = None
+    if fmt == "TIFF" and like is not None and alpha is None:
+        layout = _tiff_layout(Path(like), data.shape, ome)
+        parts = None if layout is not None else _tiff_parts(Path(like), data.shape, ome)  # several series
+    if like is not None and data.ndim >= 3 and not (data.ndim == 3 and data.shape[-1] == 3) and parts is None:
         _series_flattened(Path(like), data.shape)
     with atomic_path(p) as tmp:
         try:
             if fmt == "FITS":
                 _fits_bytes(tmp, data, None if like is None else Path(like), _suffix(p), p.name, history)
             else:
-                ome = fmt == "TIFF" and p.name.lower().endswith((".ome.tif", ".ome.tiff"))
-                layout = _tiff_layout(Path(like), data.shape, ome) if fmt == "TIFF" and like is not None and \
-                    alpha is None else None
                 # (WebP has no gray pixels: a gray image is stored as RGB, whose profile an RGB one must be)
                 stored_as = 3 if fmt == "WEBP" else channels
                 meta = photo_metadata(Path(like), stored_as) if like is not None and channels else {}
@@ -2083,7 +2112,7 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
                 if fmt == "JPEG" and len(meta.get("xmp", b"")) > _JPEG_SEGMENT - 29:  # (after XMP's namespace)
                     warnings.warn(f"writing {p}: the photo's XMP record ({len(meta['xmp'])} bytes) is longer than "
                                   "a JPEG holds and was left out (write .png or .webp to keep it)", stacklevel=2)
-                _encode(tmp, data, fmt, kind, alpha is not None, layout, meta, ome)
+                _encode(tmp, data, fmt, kind, alpha is not None, layout, meta, ome, parts)
         except Noise2xError:
             raise
         except Exception as exc:
@@ -2123,8 +2152,12 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
     dtype = np.dtype(kind)
     ome = p.name.lower().endswith((".ome.tif", ".ome.tiff"))
     layout = _tiff_layout(Path(like), shape, ome) if like is not None and fmt == "TIFF" else None
-    if like is not None:
+    parts = _tiff_parts(Path(like), shape, ome) if like is not None and fmt == "TIFF" and layout is None else None
+    if like is not None and parts is None:
         _series_flattened(Path(like), shape)
+    if any(order != sorted(order) for _, (_, _, order, _) in parts or ()):
+        raise UsageError(f"{like}: the axes of its series are not stored frame by frame; write the stack whole "
+                         "(write_image)")
     if layout is not None and layout[2] != sorted(layout[2]):
         raise UsageError(f"{like}: its axes are not stored frame by frame; write the stack whole (write_image)")
 
@@ -2146,11 +2179,13 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
     with atomic_path(p) as tmp:
         try:
             tags: dict = {}
-            if ome and layout is None:  # its frames as z-slices (as Fiji opens plain pages), not channels
+            if ome and layout is None and not parts:  # its frames as z-slices (as Fiji opens plain pages), not channels
                 tags.update(ome=True, metadata={"axes": "ZYXS" if len(shape) == 4 else "ZYX"})
             tags.update(_tiff_compression(Path(like)) if like is not None and fmt == "TIFF" else {})
             if fmt == "FITS":
                 _fits_stream(tmp, checked(), shape, kind, None if like is None else Path(like), history)
+            elif parts:  # the series of a TIFF holding several, each written back as a series
+                _write_parts(tmp, checked(), parts, dtype, ome, tags.get("compression"))
             elif layout is not None:
                 axes, full, _, extra = layout
                 if extra.get("imagej") and axes.endswith("S") and dtype != np.uint8:  # ImageJ RGB is 8-bit
@@ -2265,14 +2300,38 @@ def _with_alpha(arr: np.ndarray, alpha, fmt: str, p: Path) -> np.ndarray:
     return np.concatenate([arr if rgb else arr[..., None], a[..., None]], axis=-1)
 
 
+def _write_parts(tmp: Path, frames: Iterator[np.ndarray], parts: list, dtype: Any, ome: bool,
+                 compression: Any = None) -> None:
+    """Write ``frames`` (as a stack flattens them) to the TIFF ``tmp`` as the series of :func:`_tiff_parts`, each
+    frame as it comes (in order: each series' frames stored frame by frame)."""
+    import itertools
+
+    import tifffile
+
+    more = {} if compression is None else {"compression": compression}
+    size = sum(int(np.prod(full, dtype=np.int64)) for _, (_, full, _, _) in parts) * np.dtype(dtype).itemsize
+    with tifffile.TiffWriter(tmp, ome=ome, bigtiff=size > 2**32 - 2**25) as tif:  # (as tifffile.imwrite decides)
+        for n, (axes, full, order, extra) in parts:
+            photometric = "rgb" if axes.endswith("S") else "minisblack"
+            if order != sorted(order):  # its axes not stored frame by frame: the series' frames at once
+                data = np.stack(list(itertools.islice(frames, n))).reshape(full)
+                tif.write(np.transpose(data, np.argsort(order)), photometric=photometric, **extra, **more)
+            else:
+                tif.write(itertools.islice(frames, n), shape=full, dtype=dtype, photometric=photometric, **extra,
+                          **more)
+
+
 def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = False,
             layout: tuple[str, tuple[int, ...], list[int], dict] | None = None, meta: dict | None = None,
-            ome: bool = False) -> None:
+            ome: bool = False, parts: list | None = None) -> None:
     meta = meta or {}
     if fmt == "TIFF":
         import tifffile
 
         tags: dict = {}
+        if parts:  # the series of a TIFF holding several, each written back as a series (see _tiff_parts)
+            _write_parts(tmp, iter(data), parts, data.dtype, ome, meta.get("compression"))
+            return
         if ome and layout is None and not alpha:  # .ome.tif: an OME-TIFF; a stack's frames as z-slices (as Fiji
             rgb = data.ndim in (3, 4) and data.shape[-1] == 3  # opens plain pages), not channels as tifffile guesses
             tags.update(ome=True, metadata={"axes": "Z" * (data.ndim - rgb == 3) + "YX" + "S" * rgb})
