@@ -348,3 +348,37 @@ def test_a_model_keeps_its_training_images_spans_and_warns_of_an_image_far_outsi
     warned = model.units_warning(100 + image * 1.1 * SPAN_FACTOR * hi / np.ptp(image))
     assert warned.startswith("the image's values spread over") and "so much brighter" in warned, warned
     assert "so much fainter" in model.units_warning(image * 0.9 / SPAN_FACTOR * lo / np.ptp(image))
+
+
+def test_sigterm_stops_training_as_ctrl_c_does(tmp_path, clean_dir):
+    """A job scheduler's time limit (SIGTERM) killed a run, losing every step since the last checkpoint, with no
+    model written (the cluster QA pass); Ctrl-C stopped it gracefully. SIGTERM now does as the first Ctrl-C:
+    stop after the step, the model and state saved, exit code 143; --resume continues it exactly."""
+    import os
+    import signal
+
+    kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", steps=8, progress=False,
+              overrides=FAST + ["train.val_every=100", "train.keep=last", "data.resample_noise=true"])
+    straight = weights(train("noise2noise", out=tmp_path / "s.safetensors", **kw))
+
+    def term_at_3(info):
+        if info.step == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    out = tmp_path / "t.safetensors"
+    unhandled = []  # (where training handles no SIGTERM, this one does, not the default, which would end pytest)
+
+    def fallback(signum, frame):
+        unhandled.append(signum)
+
+    before = signal.signal(signal.SIGTERM, fallback)
+    try:
+        with pytest.raises(TrainingInterrupted, match=r"stopped \(SIGTERM\) at step 3/8") as stopped:
+            train("noise2noise", out=out, callbacks=[term_at_3], **kw)
+        assert signal.getsignal(signal.SIGTERM) is fallback
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert stopped.value.exit_code == 143 and not unhandled
+    assert read_metadata(out)["steps"] == 3
+    train("noise2noise", out=out, resume=True, **kw)
+    assert all(torch.equal(x, y) for x, y in zip(straight, weights(out)))

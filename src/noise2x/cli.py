@@ -81,6 +81,16 @@ def _seed(text: str) -> int:
     return value
 
 
+def _threads(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
 def _expand_inputs(inputs: Sequence[str], recursive: bool = False) -> tuple[list[Path], list[Path]]:
     """The input files, and each one's name in an output folder: its path below the input folder it was
     found in (its file name where it was given itself)."""
@@ -915,6 +925,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "to continue a run that stopped")
     d.add_argument("--device", default="auto",
                    help="auto, cpu, cuda, mps (models, zs_n2n and mash; the other direct methods run on the CPU)")
+    d.add_argument("--threads", type=_threads, metavar="N", help="CPU threads for the work in torch (models, training, zs_n2n, mash; default: the "
+                   "cores not busy with other jobs, or NOISE2X_THREADS / OMP_NUM_THREADS where set)")
     d.set_defaults(func=cmd_denoise)
 
     t = sub.add_parser("train", help="train a method on a folder of images")
@@ -941,6 +953,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init", metavar="MODEL", help="start from this model's network and weights (a model file or "
                    "a shipped model's name, e.g. gray-gaussian-selfsup): fine-tuning on your images")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
+    t.add_argument("--threads", type=_threads, metavar="N", help="CPU threads for the work in torch (models, training, zs_n2n, mash; default: the "
+                   "cores not busy with other jobs, or NOISE2X_THREADS / OMP_NUM_THREADS where set)")
     t.set_defaults(func=cmd_train)
 
     b = sub.add_parser("bench", help="PROTOCOL.md benchmark: methods x dataset x noise")
@@ -968,6 +982,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
                    help="arithmetic of the models' forward pass (model files, trained methods, auto's shipped "
                         "ones; see denoise)")
+    b.add_argument("--threads", type=_threads, metavar="N", help="CPU threads for the work in torch (models, training, zs_n2n, mash; default: the "
+                   "cores not busy with other jobs, or NOISE2X_THREADS / OMP_NUM_THREADS where set)")
     b.set_defaults(func=cmd_bench)
 
     i = sub.add_parser("info", help="show what a model file (or a shipped model, by name) holds, or what an "
@@ -1017,11 +1033,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     # THP_MEM_ALLOC_ENABLE=0 in the environment turns it off.
     os.environ.setdefault(HUGE_PAGES_ENV, "1")
     parser = build_parser()
+    import signal
+    import threading
+
+    from .errors import Terminated
+
+    def on_sigterm(signum: int, frame: Any) -> None:  # a scheduler's time limit, kill: as Ctrl-C, status 143
+        raise Terminated()
+
+    main_thread = threading.current_thread() is threading.main_thread()
+    old_sigterm = signal.signal(signal.SIGTERM, on_sigterm) if main_thread else None
+    try:
+        return _main(parser, argv)
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, old_sigterm if old_sigterm is not None else signal.SIG_DFL)
+
+
+def _main(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    """:func:`main` less its SIGTERM handler."""
+    from .errors import Terminated
+
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
+        from .config import THREADS_ENV
+
+        threads_before = os.environ.get(THREADS_ENV)
+        if getattr(args, "threads", None):  # (read where torch's threads are set: predict.auto_threads)
+            os.environ[THREADS_ENV] = str(args.threads)
         with warnings.catch_warnings():
             warnings.simplefilter("default")
             from .errors import UnitsWarning
@@ -1043,9 +1085,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             finally:
                 log.removeHandler(lines)  # type: ignore[arg-type]
                 log.propagate = propagate
+                if threads_before is None:  # (as it was: main() may be called again in one process)
+                    os.environ.pop(THREADS_ENV, None)
+                else:
+                    os.environ[THREADS_ENV] = threads_before
     except Noise2xError as exc:
         _err(str(exc))
         return exc.exit_code
+    except Terminated:
+        _err("terminated (SIGTERM); no output is left half-written")
+        return 143
     except KeyboardInterrupt:
         _err("interrupted")
         return 130

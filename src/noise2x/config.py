@@ -24,6 +24,10 @@ from typing import Any, Sequence
 
 from .errors import UsageError
 
+#: The environment variable that sets the CPU threads noise2x's torch work uses (the CLI's ``--threads``; see
+#: :func:`noise2x.predict.auto_threads`); ``OMP_NUM_THREADS`` is read where it is not set
+THREADS_ENV = "NOISE2X_THREADS"
+
 SCHEDULES = ("rampdown", "cosine", "constant")
 #: Arithmetic of the training steps' forward passes (``train.precision``).
 TRAIN_PRECISIONS = ("fp32", "bf16")

@@ -28,6 +28,13 @@ class InputError(Noise2xError, ValueError):
     exit_code = 1
 
 
+class Terminated(KeyboardInterrupt):
+    """The process was asked to end (SIGTERM: a job scheduler's time limit, ``kill``): raised where it is, as
+    Ctrl-C's KeyboardInterrupt is, so that an output being written is removed, not left half-written; the CLI
+    ends with status 143 (128 + SIGTERM), and training stops after its step with its state saved, as on a first
+    Ctrl-C."""
+
+
 class UnitsWarning(UserWarning):
     """An image given to a model lies outside what it learned: it looks to be in other units than its training
     data, or (a shipped model) its noise is weaker than the model handles well

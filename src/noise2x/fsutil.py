@@ -36,8 +36,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise Noise2xError(f"output folder does not exist: {folder}")
     if not os.access(folder, os.W_OK):
         raise Noise2xError(f"output folder is not writable: {folder}")
+    suffix = f".tmp{target.suffix}"
+    # (the target's name, cut where the temporary name would pass the 255 bytes a file name may hold: a name
+    # the file system takes is written, however long; mkstemp adds 8 characters)
+    room = max(0, 255 - len(suffix.encode()) - 8 - 2)
+    name = target.name.encode()[:room].decode("utf-8", "ignore")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=suffix, dir=folder)
     except OSError as exc:  # (a folder that takes no files, as /proc; a full disk)
         raise Noise2xError(f"cannot write {target}: {exc.strerror}") from None
     os.close(fd)

@@ -312,8 +312,10 @@ def list_images(path: str | os.PathLike, *, recursive: bool = False) -> list[Pat
         case-insensitive; hidden files skipped) sorted by file name, which is
         the PROTOCOL's image order.
     recursive : bool
-        A folder's subfolders' images too (hidden folders skipped), sorted by
-        their path below it.
+        A folder's subfolders' images too (hidden folders skipped; linked
+        folders followed, except a link to a folder above, a loop), sorted
+        by their path below it. A link whose target is gone is listed (it
+        is named as unusable when read).
 
     Returns
     -------
@@ -330,18 +332,35 @@ def list_images(path: str | os.PathLike, *, recursive: bool = False) -> list[Pat
     if not p.exists():
         raise UsageError(f"no such file or folder: {p}")
     if p.is_dir():
-        files = [
-            f
-            for f in (p.rglob("*") if recursive else p.iterdir())
-            if not any(part.startswith(".") for part in f.relative_to(p).parts)
-            and _suffix(f) in IMAGE_SUFFIXES and f.is_file()
-        ]
+        # (a link whose target is gone is listed, and named when it cannot be read, not left out unsaid)
+        files = [f for f in _folder_entries(p, recursive) if _suffix(f) in IMAGE_SUFFIXES
+                 and (f.is_file() or (f.is_symlink() and not f.exists()))]
         if not files:
             where = "folder or its subfolders" if recursive else "folder"
             raise InputError(f"no image files in {where} {p} (looked for {' '.join(IMAGE_SUFFIXES)})")
         return sorted(files, key=lambda f: f.relative_to(p).parts)
     _format_of(p)
     return [p]
+
+
+def _folder_entries(folder: Path, recursive: bool) -> list[Path]:
+    """The entries of ``folder`` that are not folders, hidden ones left out; with ``recursive`` those of its
+    subfolders too, linked subfolders followed (as a project folder of links to datasets needs), except a link
+    back to a folder above it (a loop)."""
+    if not recursive:
+        return [f for f in folder.iterdir() if not f.name.startswith(".") and not f.is_dir()]
+    found = []
+    above = {str(folder): {os.path.realpath(folder)}}  # each folder walked: the folders on the way to it
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        way, kept = above.pop(root, set()), []
+        for d in dirs:
+            real = os.path.realpath(os.path.join(root, d))
+            if not d.startswith(".") and real not in way:
+                kept.append(d)
+                above[os.path.join(root, d)] = way | {real}
+        dirs[:] = kept
+        found.extend(Path(root) / n for n in names if not n.startswith("."))
+    return found
 
 
 def _suffix(path: str | os.PathLike) -> str:
@@ -365,6 +384,8 @@ def _existing_file(path: str | os.PathLike) -> tuple[Path, str]:
         raise UsageError(f"path must be a file name (str or Path), got {type(path).__name__}")
     p = Path(path)
     if not p.exists():
+        if p.is_symlink():  # (listed in a folder: named as an input that cannot be used, as a corrupt file is)
+            raise InputError(f"cannot read {p}: a link to {os.readlink(p)}, which does not exist")
         raise UsageError(f"no such file: {p}")
     if p.is_dir():
         raise UsageError(f"{p} is a folder, not an image file")

@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import torch
 
+from .config import THREADS_ENV
 from .errors import InputError, UsageError
 from .tiling import Stitcher, context_region, tile_grid
 
@@ -73,31 +74,67 @@ def check_device_name(device: str) -> None:
         raise UsageError(f"unknown device {device!r}; valid: auto, cpu, cuda, cuda:N, mps")
 
 
-def cpu_count() -> int:
-    """CPU cores available to this process."""
+
+
+def _affinity() -> set[int] | None:
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        return set(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+        return None
+
+
+def cpu_count() -> int:
+    """CPU cores available to this process: those it may run on (a job's cpuset), at most a Slurm job's
+    ``SLURM_CPUS_PER_TASK``."""
+    cpus = _affinity()
+    cores = max(1, len(cpus) if cpus is not None else os.cpu_count() or 1)
+    slurm = _whole(os.environ.get("SLURM_CPUS_PER_TASK"))
+    return min(cores, slurm) if slurm else cores
+
+
+def _whole(text: str | None) -> int | None:
+    """A positive whole number from an environment variable's text, else None."""
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        return None
+    return value if value >= 1 else None
+
+
+def user_threads() -> int | None:
+    """The CPU threads the user set (:data:`THREADS_ENV`, else ``OMP_NUM_THREADS``), or None."""
+    return _whole(os.environ.get(THREADS_ENV)) or _whole(os.environ.get("OMP_NUM_THREADS"))
 
 
 def _busy_cores(interval: float = 0.25) -> float | None:
-    """Cores busy right now with normal-priority work, from two reads of /proc/stat (None if unavailable).
+    """Cores busy right now with normal-priority work among those this process may run on, from two reads of
+    /proc/stat (None if unavailable): on a cluster node, other jobs' work on the other cores does not count.
 
     Niced work (background jobs started with ``nice``) does not count: it yields to us.
     """
-    def read() -> tuple[int, int] | None:
+    mine = _affinity()
+
+    def read() -> tuple[int, int, int] | None:
         try:
             with open("/proc/stat") as fh:
-                parts = fh.readline().split()
+                lines = [line.split() for line in fh if line.startswith("cpu")]
         except OSError:
             return None
-        if not parts or parts[0] != "cpu":
+        per_cpu = [p for p in lines if p[0] != "cpu" and p[0][3:].isdigit()]
+        if mine is not None and per_cpu:
+            rows, scale = [p for p in per_cpu if int(p[0][3:]) in mine], None
+        else:  # the whole machine's line, scaled by its cores
+            rows, scale = [p for p in lines if p[0] == "cpu"], os.cpu_count() or 1
+        if not rows:
             return None
-        v = [int(x) for x in parts[1:]]
-        v += [0] * (8 - len(v))
-        user, nice, system, idle, iowait, irq, softirq, steal = v[:8]
-        return user + system + irq + softirq + steal, sum(v[:8])
+        busy = total = 0
+        for parts in rows:
+            v = [int(x) for x in parts[1:9]]
+            v += [0] * (8 - len(v))
+            user, nice, system, idle, iowait, irq, softirq, steal = v
+            busy += user + system + irq + softirq + steal
+            total += sum(v)
+        return busy, total, scale or len(rows)  # (the busy share of the time, of so many cores)
 
     a = read()
     if a is None:
@@ -106,17 +143,22 @@ def _busy_cores(interval: float = 0.25) -> float | None:
     b = read()
     if b is None or b[1] <= a[1]:
         return None
-    return (b[0] - a[0]) / (b[1] - a[1]) * (os.cpu_count() or 1)
+    return (b[0] - a[0]) / (b[1] - a[1]) * b[2]
 
 
 def auto_threads() -> int:
-    """CPU threads that fit the machine now: the cores not already busy (at least 1).
+    """CPU threads for torch's work: those the user set (:func:`user_threads`: ``--threads``,
+    ``NOISE2X_THREADS``, ``OMP_NUM_THREADS``), else the cores not already busy (at least 1).
 
     On a machine shared with other jobs, oversubscribing the cores makes torch's
     threads wait for each other: one thread per idle core is faster. The busy
     cores are measured over a quarter second (the load average would still
-    count a job that has just ended for a minute); niced jobs do not count.
+    count a job that has just ended for a minute), on the cores this process
+    may run on; niced jobs do not count.
     """
+    told = user_threads()
+    if told:
+        return told
     cores = cpu_count()
     busy = _busy_cores()
     if busy is None:

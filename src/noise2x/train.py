@@ -393,7 +393,8 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
     InputError
         Unreadable images or run state.
     TrainingInterrupted
-        Ctrl-C or a callback stopped the run; it can be continued with ``resume=True``.
+        Ctrl-C, SIGTERM (a job scheduler's time limit; exit_code 143) or a callback stopped the run, its state
+        saved; it can be continued with ``resume=True``.
     """
     from .checkpoint import load_model, load_state, save_model, save_state
     from .data import build_datasets
@@ -585,14 +586,17 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
                 pass
 
         bar = _Progress(progress)
-        stop = {"flag": False}
-        old_handler = None
+        stop = {"flag": False, "signal": 0}
+        old_handlers: dict = {}
         if threading.current_thread() is threading.main_thread():
-            def on_sigint(signum, frame):  # first Ctrl-C: stop after this step; second: abort
+            from .errors import Terminated
+
+            def on_signal(signum, frame):  # first Ctrl-C or SIGTERM: stop after this step, saved; second: abort
                 if stop["flag"]:
-                    raise KeyboardInterrupt
-                stop["flag"] = True
-            old_handler = signal.signal(signal.SIGINT, on_sigint)
+                    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+                stop["flag"], stop["signal"] = True, signum
+            # (SIGTERM too: a job scheduler's time limit, which then waits a little before it kills)
+            old_handlers = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
 
         start = time.monotonic()
         elapsed = elapsed0
@@ -694,13 +698,17 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
                 save_model(out, model, metadata=metadata("last", val_value))
         finally:
             bar.close()
-            if old_handler is not None:
-                signal.signal(signal.SIGINT, old_handler)
+            for sig, handler in old_handlers.items():
+                signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         done_all = budget_progress(step, elapsed) >= 1.0
         if stop["flag"] and not done_all:
             total = f"/{t.steps}" if t.steps is not None else ""
-            raise TrainingInterrupted(f"training stopped at step {step}{total}; the model so far is in {out}; "
-                                      f"continue with --resume")
+            why = " (SIGTERM)" if stop["signal"] == signal.SIGTERM else ""
+            stopped = TrainingInterrupted(f"training stopped{why} at step {step}{total}; the model so far is in "
+                                          f"{out}; continue with --resume")
+            if stop["signal"] == signal.SIGTERM:
+                stopped.exit_code = 143  # (128 + SIGTERM, as a shell reports a process it ended)
+            raise stopped
         return out
     finally:
         torch.set_num_threads(old_threads)

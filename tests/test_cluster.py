@@ -1,0 +1,117 @@
+"""Running noise2x as a cluster job or in a pipeline: SIGTERM, long names, linked folders, threads (the cluster
+QA pass of 2026-12-05)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from noise2x import cli, io
+from noise2x.config import THREADS_ENV
+from noise2x.predict import auto_threads, cpu_count
+
+
+def _png(path: Path, seed: int = 0, size: int = 48) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.random.default_rng(seed).integers(0, 256, (size, size), dtype=np.uint8)).save(path)
+    return path
+
+
+def test_sigterm_leaves_no_half_written_output(tmp_path, monkeypatch, capsys):
+    """SIGTERM (a scheduler's time limit) killed denoise where it was: a stack's temporary output stayed behind,
+    hidden, at every killed job. It now ends as Ctrl-C does, the temporary file removed, exit 143."""
+    import tifffile
+
+    from noise2x import api
+
+    rng = np.random.default_rng(0)
+    tifffile.imwrite(tmp_path / "st.tif", rng.integers(0, 256, (4, 40, 40), dtype=np.uint8), photometric="minisblack")
+    real, calls = api.denoise, []
+
+    def denoise(*args, **kwargs):  # the job's time runs out at its third frame
+        calls.append(1)
+        if len(calls) == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(api, "denoise", denoise)
+    unhandled = []  # (where main handles no SIGTERM, this one does, not the default, which would end pytest)
+
+    def fallback(signum, frame):
+        unhandled.append(signum)
+
+    before = signal.signal(signal.SIGTERM, fallback)
+    try:
+        (tmp_path / "out").mkdir()
+        code = cli.main(["denoise", str(tmp_path / "st.tif"), "--method", "nlm", "--noise", "gaussian:sigma=10",
+                         "--out", str(tmp_path / "out" / "st.tif")])
+        assert signal.getsignal(signal.SIGTERM) is fallback  # (main's handler is its own)
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert code == 143 and "terminated (SIGTERM)" in capsys.readouterr().err and not unhandled
+    assert list((tmp_path / "out").iterdir()) == [] and len(calls) == 3
+
+
+def test_an_output_name_as_long_as_the_file_system_takes(tmp_path, capsys):
+    """Names of 238 to 255 bytes (ext4, xfs, Lustre take them) could not be written: the temporary name beside
+    them was 18 characters longer, past the 255 a name may hold."""
+    src = _png(tmp_path / "n.png")
+    for name in ("b" * 251 + ".png", "ü" * 125 + ".png"):
+        code = cli.main(["denoise", str(src), "--method", "nlm", "--noise", "gaussian:sigma=10", "--out",
+                         str(tmp_path / "o" / name)])
+        assert code == 0 and (tmp_path / "o" / name).is_file(), capsys.readouterr().err
+    assert sorted(p.name.startswith(".") for p in (tmp_path / "o").iterdir()) == [False, False]
+
+
+def test_recursive_follows_linked_folders_and_names_broken_links(tmp_path, capsys):
+    """--recursive left out linked subfolders (a project folder of links to datasets), exit 0; a link whose target
+    was gone was left out unsaid. Linked folders are now followed (not a link to a folder above: a loop), and a
+    broken link is named as an input that cannot be used (exit 1, the others denoised)."""
+    data = tmp_path / "data"
+    for i in range(2):
+        _png(data / f"img{i}.png", i)
+    project = tmp_path / "project"
+    _png(project / "top.png", 5)
+    (project / "dataA").symlink_to(data)
+    (data / "back").symlink_to(project)  # a loop through the link
+    assert [p.relative_to(project).as_posix() for p in io.list_images(project, recursive=True)] == \
+        ["dataA/img0.png", "dataA/img1.png", "top.png"]
+    (project / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    code = cli.main(["denoise", str(project), "--recursive", "--method", "nlm", "--noise", "gaussian:sigma=10",
+                     "--out", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert code == 1 and "gone.png: a link to" in captured.err and "denoised 3 of 4" in captured.out, captured
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png")) == \
+        ["dataA/img0.png", "dataA/img1.png", "top.png"]
+
+
+def test_threads_set_by_the_user_are_used(monkeypatch, capsys, tmp_path):
+    """The thread count of OMP_NUM_THREADS (a pipeline's workers, one each) was replaced by the idle cores noise2x
+    read, and denoise had no option to set it. NOISE2X_THREADS, else OMP_NUM_THREADS, now sets it, and --threads
+    for a command; SLURM_CPUS_PER_TASK caps the cores."""
+    import torch
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert auto_threads() == 1
+    monkeypatch.setenv(THREADS_ENV, "3")
+    assert auto_threads() == 3
+    monkeypatch.delenv(THREADS_ENV)
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    monkeypatch.setenv("SLURM_CPUS_PER_TASK", "1")
+    assert cpu_count() == 1 and auto_threads() == 1
+    monkeypatch.delenv("SLURM_CPUS_PER_TASK")
+    seen = []
+    real = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (seen.append(n), real(n))[1])
+    src = _png(tmp_path / "n.png", size=64)
+    code = cli.main(["denoise", str(src), "--model", "gray-gaussian", "--threads", "1", "--out",
+                     str(tmp_path / "o.png")])
+    assert code == 0 and seen and seen[0] == 1, (seen, capsys.readouterr().err)
+    assert THREADS_ENV not in os.environ  # (as it was after the command)
+    assert cli.main(["denoise", str(src), "--threads", "0", "--out", str(tmp_path / "p.png")]) == 2
+    assert "--threads: must be a whole number >= 1" in capsys.readouterr().err
