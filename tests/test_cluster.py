@@ -112,6 +112,10 @@ def test_threads_set_by_the_user_are_used(monkeypatch, capsys, tmp_path):
     code = cli.main(["denoise", str(src), "--model", "gray-gaussian", "--threads", "1", "--out",
                      str(tmp_path / "o.png")])
     assert code == 0 and seen and seen[0] == 1, (seen, capsys.readouterr().err)
+    seen.clear()  # zs_n2n and mash train in torch too
+    code = cli.main(["denoise", str(src), "--method", "zs_n2n", "--set", "steps=3", "--threads", "1", "--out",
+                     str(tmp_path / "z.png")])
+    assert code == 0 and seen and seen[0] == 1, (seen, capsys.readouterr().err)
     assert THREADS_ENV not in os.environ  # (as it was after the command)
     assert cli.main(["denoise", str(src), "--threads", "0", "--out", str(tmp_path / "p.png")]) == 2
     assert "--threads: must be a whole number >= 1" in capsys.readouterr().err

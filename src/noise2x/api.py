@@ -587,7 +587,14 @@ def denoise(
                              f"precision setting")
         elif progress is not None:
             progress(f"{method} has no precision setting: precision {precision} does not apply")
-    out = call_direct(method, image, noise=noise, rng=rng, options=options, info=info, progress=progress, mask=mask)
+    import contextlib
+
+    from .predict import cpu_threads, user_threads
+
+    told = user_threads()  # (--threads, NOISE2X_THREADS, OMP_NUM_THREADS: zs_n2n and mash train in torch)
+    with cpu_threads(told) if told and on_device else contextlib.nullcontext():
+        out = call_direct(method, image, noise=noise, rng=rng, options=options, info=info, progress=progress,
+                          mask=mask)
     if chosen and info is not None and info.get("sigma_source") == "given" and "sigma" in choice.options \
             and "sigma" not in (caller_options or {}):
         # the sigma the choice read (or took from --noise) and passed on: not the caller's; in the image's units
