@@ -145,6 +145,9 @@ def test_noise2noise_losses():
     assert Noise2Noise().with_noise(None).options.loss == "l2"
     assert Noise2Noise().with_noise("text:p=0.2").options.loss == "l1"
     assert Noise2Noise().with_noise("impulse:p=0.5").options.loss == "l0"
+    # pixel dropout: its mean is (1 - p) times the clean value (L2 learned a darkened image, in a QA pass), its
+    # median the clean value
+    assert Noise2Noise().with_noise("bernoulli:p=0.3").options.loss == "l1"
     assert Noise2Noise({"loss": "l1"}).with_noise("gaussian:sigma=25").options.loss == "l1"
     with pytest.raises(ValueError, match="valid: auto, l2, l1, l0"):
         Noise2Noise({"loss": "huber"})

@@ -2,8 +2,10 @@
 
 The loss fits the statistic of the noise that the estimate should recover:
 L2 (mean) for zero-mean noise such as Gaussian and Poisson, L1 (median) for
-noise with a median at the clean value (e.g. random-valued impulse noise), and
-the paper's annealed L0 (mode) for noise such as text overlays:
+noise with a median at the clean value (text overlays, as in the paper, and
+salt-and-pepper or pixel dropout (bernoulli) hitting under half the pixels,
+whose mean is not the clean value: dropout's is (1 - p) times it), and the
+paper's annealed L0 (mode) for random-valued impulse noise:
 ``(|f(x) - y| + eps) ** gamma`` with ``gamma`` annealed linearly from 2 to 0
 over training (``progress``).
 """
@@ -21,7 +23,7 @@ from .base import Method
 
 LOSSES = ("auto", "l2", "l1", "l0")
 #: The loss "auto" picks for a training noise (others: "l2"), following the paper.
-AUTO_LOSS = {"text": "l1", "impulse": "l0", "salt_pepper": "l1"}
+AUTO_LOSS = {"text": "l1", "impulse": "l0", "salt_pepper": "l1", "bernoulli": "l1"}
 
 
 @dataclasses.dataclass
@@ -31,9 +33,10 @@ class Noise2NoiseOptions:
     Attributes
     ----------
     loss : {"auto", "l2", "l1", "l0"}
-        L2 for Gaussian/Poisson, L1 for text overlays, the annealed L0 for
-        random-valued impulse noise. "auto" picks by the training noise
-        (``--add-noise``); L2 when the noise is not known.
+        L2 for Gaussian/Poisson, L1 for text overlays, salt-and-pepper and
+        pixel dropout (bernoulli), the annealed L0 for random-valued impulse
+        noise. "auto" picks by the training noise (``--add-noise``); L2 when
+        the noise is not known.
     l0_eps : float
         The epsilon of the L0 loss (1e-8 in the paper).
     gamma_start, gamma_end : float
