@@ -202,3 +202,61 @@ def test_state_round_trip_continues_adam_exactly(tmp_path):
 def test_describe_rounds_the_validation_figure():
     lines = checkpoint.describe({"val_metric": "psnr", "val_value": 21.303315181513405, "method": "noise2void"})
     assert "validation:    psnr 21.3" in lines
+
+
+def _edited(tmp_path, name, *, meta=None, tensors=None, raw_meta=None):
+    """A copy of a saved model file with its noise2x metadata or tensors changed (the checksum left out, as a
+    stranger who edits a file would)."""
+    from safetensors import safe_open
+
+    src = tmp_path / "base.safetensors"
+    if not src.exists():
+        save_model(src, make_model(), metadata=dict(META))
+    with safe_open(str(src), "pt") as f:
+        header = {k: v for k, v in f.metadata().items() if k != "sha256"}
+    stored = load_file(str(src))
+    m = json.loads(header["noise2x"])
+    m.update(meta or {})
+    header["noise2x"] = raw_meta if raw_meta is not None else json.dumps(m)
+    save_file({**stored, **(tensors or {})}, str(tmp_path / name), metadata=header)
+    return tmp_path / name
+
+
+def test_a_strangers_model_file_is_refused_quickly_and_shown_safely(tmp_path):
+    """From the security QA pass: metadata asking for depth 100000 took minutes (and a GB) to build before it was
+    refused; NaN weights or a std of 0 loaded, and the CLI then blamed the image; wrongly typed fields, or JSON
+    nested 100000 deep, gave internal errors; control characters in texts went to the terminal as they were
+    (forged lines of info, escape sequences)."""
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(InputError, match="depth=100000 in its metadata, for 18 weight tensors"):
+        load_model(_edited(tmp_path, "deep.safetensors", meta={"arch_args": {"in_channels": 1, "width": 8,
+                                                                               "depth": 100000}}))
+    assert time.perf_counter() - start < 5
+    out = make_model().net.state_dict()["out.weight"].clone()
+    out.view(-1)[0] = float("nan")
+    with pytest.raises(InputError, match=r"weights hold NaN/inf values \(net.out.weight\)"):
+        load_model(_edited(tmp_path, "nan.safetensors", tensors={"net.out.weight": out}))
+    with pytest.raises(InputError, match="std must be positive"):
+        load_model(_edited(tmp_path, "std.safetensors", tensors={"std": torch.zeros(1, 1, 1, 1)}))
+    for field, value, said in (("seconds", "x", "seconds: not a number"), ("data_span", ["a", "b"], "data_span"),
+                               ("config", "x", "config: not an object"), ("arch_args", [1, 2], "arch_args"),
+                               ("noise", "gaussian:sigma=abc", "noise:")):
+        with pytest.raises(InputError, match=f"corrupt metadata \\({said}"):
+            read_metadata(_edited(tmp_path, f"{field}.safetensors", meta={field: value}))
+    with pytest.raises(InputError, match="nested too deeply"):
+        read_metadata(_edited(tmp_path, "nested.safetensors", raw_meta="[" * 100000 + "]" * 100000))
+    with pytest.raises(InputError, match="invalid method options: method 'noise2noise' option loss=3: expected str"):
+        Denoiser.load(_edited(tmp_path, "opt.safetensors", meta={"method_options": {"loss": 3}}))
+    forged = _edited(tmp_path, "ansi.safetensors", meta={"noise": "gaussian:sigma=25\nfake line: checksum OK\r",
+                                                         "config": {"inputs": {"data": "\x1b[1;32mzoo\x1b[0m"}}})
+    with pytest.raises(InputError, match="noise:"):  # (not a noise spec with its line break)
+        read_metadata(forged)
+    forged = _edited(tmp_path, "ansi2.safetensors", meta={"config": {"inputs": {"data": "\x1b[2Jzoo\nfake: ok"}}})
+    shown = "\n".join(checkpoint.describe(read_metadata(forged)))
+    assert "\x1b" not in shown and "\\x1b[2Jzoo\\x0afake: ok" in shown
+    long = _edited(tmp_path, "long.safetensors", meta={"method_options": {"loss": "x" * 1_000_000}})
+    with pytest.raises(InputError) as err:
+        Denoiser.load(long)
+    assert len(str(err.value)) < 5000  # (the text cut at 4096 characters; the CLI line at 2000)

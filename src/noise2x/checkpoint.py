@@ -14,12 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
-from .errors import InputError, UsageError
+from .errors import InputError, Noise2xError, UsageError
 from .fsutil import atomic_path
 
 FORMAT = "noise2x-model"
@@ -158,11 +159,83 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         if not isinstance(meta, dict):
             raise ValueError("not an object")
     except (KeyError, ValueError) as exc:
-        raise InputError(f"{p} has corrupt metadata ({exc})") from None
+        raise InputError(f"{p} has corrupt metadata ({_short(str(exc))})") from None
+    except RecursionError:
+        raise InputError(f"{p} has corrupt metadata (nested too deeply)") from None
     if meta.get("format_version") != FORMAT_VERSION:
-        raise InputError(f"{p} has inconsistent metadata (format version {meta.get('format_version')!r})")
+        raise InputError(f"{p} has inconsistent metadata (format version {_short(repr(meta.get('format_version')))})")
+    meta = _printable(meta)
+    wrong = _wrong_field(meta)
+    if wrong:
+        raise InputError(f"{p} has corrupt metadata ({wrong})")
     meta["sha256"] = header.get("sha256")
     return meta
+
+
+#: The longest text a model file's metadata field may hold (a path, a noise spec, a command): longer is cut
+_TEXT_MAX = 4096
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _short(text: str, most: int = 200) -> str:
+    """``text`` cut to ``most`` characters, saying how long it was."""
+    return text if len(text) <= most else f"{text[:most]}... ({len(text)} characters)"
+
+
+def _printable(value: Any) -> Any:
+    """A model file's metadata with its texts made safe to show: control characters (a terminal's escape
+    sequences, line breaks that forge lines of ``noise2x info``) written as ``\\xNN``, and texts cut at
+    :data:`_TEXT_MAX` characters."""
+    if isinstance(value, str):
+        value = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+        return _short(value, _TEXT_MAX)
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    if isinstance(value, dict):
+        return {_printable(str(k)): _printable(v) for k, v in value.items()}
+    return value
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+#: The metadata fields whose kind the code relies on, and what they must be (absent or null is allowed for all
+#: but those load_model needs, which it names itself)
+_FIELD_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "method": ("a text", lambda v: isinstance(v, str)),
+    "arch": ("a text", lambda v: isinstance(v, str)),
+    "arch_args": ("an object of numbers, texts and true/false",
+                  lambda v: isinstance(v, dict) and all(isinstance(x, (int, float, str, bool)) for x in v.values())),
+    "method_options": ("an object", lambda v: isinstance(v, dict)),
+    "normalization": ("an object of mean and std lists", lambda v: isinstance(v, dict) and all(
+        isinstance(v.get(k), list) and all(_number(x) for x in v[k]) for k in ("mean", "std"))),
+    "channels": ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "noise": ("a noise spec", lambda v: isinstance(v, str)),
+    "config": ("an object of sections", lambda v: isinstance(v, dict) and all(
+        isinstance(x, str) if k == "method_name" else isinstance(x, dict) or x is None for k, x in v.items())),
+    "steps": ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "seconds": ("a number", _number),
+    "data_span": ("two numbers", lambda v: isinstance(v, list) and len(v) == 2 and all(_number(x) for x in v)),
+    "val_value": ("a number", _number),
+    "pretrained": ("an object", lambda v: isinstance(v, dict)),
+}
+
+
+def _wrong_field(meta: dict[str, Any]) -> str | None:
+    """What is wrong with the kind of a metadata field (see :data:`_FIELD_KINDS`), or None."""
+    for key, (kind, fits) in _FIELD_KINDS.items():
+        value = meta.get(key)
+        if value is not None and not fits(value):
+            return f"{key}: not {kind}: {_short(repr(value), 80)}"
+    if meta.get("noise") is not None:
+        from .noise import parse_noise
+
+        try:
+            parse_noise(meta["noise"])
+        except Noise2xError as exc:
+            return f"noise: {_short(str(exc), 120)}"
+    return None
 
 
 def load_model(path: str | os.PathLike, *, device: str | torch.device = "cpu") -> tuple[Any, dict[str, Any]]:
@@ -198,6 +271,14 @@ def load_model(path: str | os.PathLike, *, device: str | torch.device = "cpu") -
     try:
         arch, args = meta["arch"], dict(meta["arch_args"])
         norm = meta["normalization"]
+        # a count of layers or blocks adds at least one weight tensor each: more than the file holds cannot fit
+        # it (a stranger's file asking for depth 100000 took minutes to build before it was refused)
+        held = sum(1 for k in tensors if k.startswith("net."))
+        for key in _LAYER_COUNTS:
+            value = args.get(key)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= held):
+                raise InputError(f"{p}: the weights do not fit architecture {arch!r}: {key}={_short(repr(value), 40)} "
+                                 f"in its metadata, for {held} weight tensors")
         # first without memory: the metadata's network must have the file's weight shapes before it is
         # built for real (a stranger's file could otherwise ask for any amount of memory)
         with torch.device("meta"):
@@ -222,7 +303,18 @@ def load_model(path: str | os.PathLike, *, device: str | torch.device = "cpu") -
         first = str(exc).strip().splitlines()
         raise InputError(f"{p}: the weights do not fit architecture {arch!r} "
                          f"({first[1].strip() if len(first) > 1 else first[0]})") from None
+    # weights that make every result NaN (the CLI then blamed the image), or a scale of 0 or below
+    broken = next((k for k, v in tensors.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())), None)
+    if broken is not None:
+        raise InputError(f"{p}: its weights hold NaN/inf values ({broken}): the model file is damaged")
+    if "std" in tensors and not bool((tensors["std"] > 0).all()):
+        raise InputError(f"{p}: its normalisation std must be positive (the std tensor holds "
+                         f"{float(tensors['std'].min()):g}): the model file is damaged")
     return model.to(device).eval(), meta
+
+
+#: Architecture settings that count layers or blocks (see :func:`load_model`)
+_LAYER_COUNTS = ("depth", "res_blocks", "down")
 
 
 def describe(meta: dict[str, Any]) -> list[str]:

@@ -23,6 +23,8 @@ from .errors import InputError, Noise2xError, UsageError
 
 
 def _err(message: str) -> None:
+    if len(message) > 2000:  # (a value echoed from a file, 10 MB of it: not one line any more)
+        message = f"{message[:2000]}... ({len(message)} characters)"
     print(f"noise2x: error: {message}", file=sys.stderr)
 
 

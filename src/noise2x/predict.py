@@ -682,9 +682,14 @@ class Denoiser:
         model trained on a range of noise levels (:attr:`blind`), planes that
         keep the noise level otherwise (``keep_noise``).
         """
-        return denoise_array(self.model, image, method=self.method, tile=tile, overlap=overlap, context=context,
-                             batch_size=batch_size, tta=tta, device=device, colour=colour, keep_noise=not self.blind,
-                             precision=precision, needed=needed)
+        out = denoise_array(self.model, image, method=self.method, tile=tile, overlap=overlap, context=context,
+                            batch_size=batch_size, tta=tta, device=device, colour=colour, keep_noise=not self.blind,
+                            precision=precision, needed=needed)
+        used = out if needed is None else out[np.asarray(needed, dtype=bool)]
+        if not np.isfinite(used).all():  # (said of the model: the CLI blamed the image it was writing)
+            raise InputError(f"the {self.method.name} model gave NaN/inf values on this image" + (
+                f" in {precision}: try precision fp32" if precision != "fp32" else ""))
+        return out
 
     def denoise_stack(self, stack: np.ndarray, *, tile: int | None = None, overlap: int | None = None,
                       tta: bool = False, context: int = 16, batch_size: int = 4, device: str = "auto",

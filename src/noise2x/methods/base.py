@@ -14,6 +14,7 @@ stored in the model file) and ``loss``; add one line to ``METHODS``.
 from __future__ import annotations
 
 import dataclasses
+import typing
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 import torch
@@ -198,6 +199,15 @@ class Method:
         return f"{type(self).__name__}({self.options!r})"
 
 
+def _of_kind(value: Any, kinds: list) -> bool:
+    """Whether ``value`` is of one of ``kinds`` (bool, int, float, str, NoneType): an int is a float too."""
+    if value is None or isinstance(value, (bool, str)):
+        return type(value) in kinds
+    if isinstance(value, int):
+        return int in kinds or float in kinds
+    return isinstance(value, float) and float in kinds
+
+
 def options_from_dict(cls: type, values: dict[str, Any], *, where: str = "options") -> Any:
     """Build the dataclass ``cls`` from ``values``; unknown keys raise UsageError."""
     names = {f.name for f in dataclasses.fields(cls)}
@@ -205,4 +215,18 @@ def options_from_dict(cls: type, values: dict[str, Any], *, where: str = "option
     if unknown:
         valid = ", ".join(sorted(names)) or "(none)"
         raise UsageError(f"unknown option(s) {', '.join(unknown)} for {where}; valid: {valid}")
-    return cls(**values)
+    from ..config import _hints, parse_value
+
+    hints = _hints(cls)
+    checked = {}
+    for key, value in values.items():  # (a model file's stored options too: each of its field's kind)
+        typ = hints.get(key, Any)
+        checked[key] = parse_value(value, typ, key=f"{where} option {key}")
+        kinds = [t for t in (typing.get_args(typ) or (typ,)) if t in (bool, int, float, str, type(None))]
+        if kinds and not _of_kind(checked[key], kinds):
+            what = " or ".join(sorted({t.__name__ if t is not type(None) else "None" for t in kinds}))
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:60] + "..."
+            raise UsageError(f"{where} option {key}={shown}: expected {what}")
+        if float in kinds and int not in kinds and type(checked[key]) is int:
+            checked[key] = float(checked[key])
+    return cls(**checked)
