@@ -455,3 +455,22 @@ def test_model_rows_of_one_file_name_keep_apart(tmp_path):
     a, b = str(tmp_path / "a" / "m.safetensors"), str(tmp_path / "b" / "m.safetensors")
     rows = noise2x.bench([a, b, "gray-gaussian"], dataset=data, noise="gaussian:sigma=25")
     assert [r["method"] for r in rows] == ["noisy", a, b, "gray-gaussian"]
+
+
+def test_a_16bit_set_is_measured_in_its_units(tmp_path):
+    """bench measured a 16-bit set against 255: -28 dB for its noisy input (the ML-researcher QA pass). It measures
+    each file against its units' peak: the same set in 16 bits gives the 8-bit set's figures."""
+    import tifffile
+
+    rng = np.random.default_rng(1)
+    (tmp_path / "b8").mkdir()
+    (tmp_path / "b16").mkdir()
+    for i in range(2):
+        x = np.clip(np.cumsum(rng.normal(0, 6, (40, 48)), axis=1) + 128, 0, 255).round()
+        Image.fromarray(x.astype(np.uint8)).save(tmp_path / "b8" / f"{i}.png")
+        tifffile.imwrite(tmp_path / "b16" / f"{i}.tif", (x * 257).astype(np.uint16))
+    a = run_bench(["nlm"], dataset=tmp_path / "b8", noise="gaussian:sigma=20", warmup=False)
+    b = run_bench(["nlm"], dataset=tmp_path / "b16", noise=f"gaussian:sigma={20 * 257}", warmup=False)
+    assert a["data_range"] == 255 and b["data_range"] == 65535
+    for ra, rb in zip(a["rows"], b["rows"]):
+        assert rb["psnr"] == pytest.approx(ra["psnr"], abs=0.05) and rb["psnr"] > 15, (ra, rb)

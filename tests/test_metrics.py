@@ -122,3 +122,18 @@ def test_bsd68_noisy_reference_value():
         noisy = clean + 25.0 * np.random.default_rng(i).standard_normal(clean.shape)
         values.append(psnr(clean, noisy, clip=False))
     assert round(float(np.mean(values)), 2) == 20.17
+
+
+def test_a_reference_beyond_8bit_needs_its_data_range():
+    """A 16-bit reference measured against the 8-bit peak gave -41 dB, silently (the ML-researcher QA pass): with no
+    data_range given, a clean image passing 255 is refused, as scikit-image refuses one outside its dtype's range;
+    given, it is measured as before."""
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 255, (32, 32)) * 257
+    y = x + rng.normal(0, 1000, x.shape)
+    for measure in (psnr, ssim):
+        with pytest.raises(InputError, match="reach .* beyond 255.*data_range=65535"):
+            measure(x, y)
+    assert psnr(x, y, data_range=65535) == pytest.approx(peak_signal_noise_ratio(x, np.clip(y, 0, 65535),
+                                                                                 data_range=65535))
+    assert psnr(x / 257, y / 257) == pytest.approx(psnr(x, y, data_range=65535))

@@ -2,15 +2,17 @@
 
 For every image ``i`` of the dataset folder (sorted file names, 0-based):
 
-* ``clean = io.read_image(file)`` (float64, 8-bit units);
+* ``clean = io.read_image(file)`` (float64, the file's units: 0..255 for 8-bit files);
 * ``noisy = noise.protocol_noisy(clean, spec, index=i)`` (unclipped);
 * the row ``"noisy"`` measures the noisy input itself, unclipped (PROTOCOL's
   reference value: 20.17 dB at Gaussian 25 on BSD68);
 * every method denoises ``noisy``; before its first timed call it denoises
   image 0 once untimed (warm-up); the timed call is the method call alone
   (``time.perf_counter``), with no I/O and no metric; the prediction is
-  clipped to [0, 255] and measured with :func:`noise2x.metrics.psnr` and
-  :func:`noise2x.metrics.ssim`.
+  clipped to [0, peak] and measured with :func:`noise2x.metrics.psnr` and
+  :func:`noise2x.metrics.ssim` against that peak: that of the file's units
+  (255 for 8-bit files, 65535 for 16-bit ones; the noise spec's
+  ``data_range`` for float files, else 255).
 
 Direct methods (classical and zero-shot) get the known noise (``noise=spec``,
 unless ``give_noise=False``), a seed ``rng = 3000 + i`` (distinct from the
@@ -429,11 +431,14 @@ def run_bench(
         from .io import read_image
 
         noisy_rows: list[dict[str, Any]] = []
+        peaks: set[float] = set()
         for i, path in enumerate(files):
             clean = read_image(path)
+            peak = _peak(path, spec)  # (the units of the file: a 16-bit set measured against 255 read negative)
+            peaks.add(peak)
             noisy = protocol_noisy(clean, spec, index=i)
-            noisy_rows.append({"file": path.name, "psnr": psnr(clean, noisy, clip=False),
-                               "ssim": ssim(clean, noisy, clip=False), "seconds": None})
+            noisy_rows.append({"file": path.name, "psnr": psnr(clean, noisy, clip=False, data_range=peak),
+                               "ssim": ssim(clean, noisy, clip=False, data_range=peak), "seconds": None})
             pixels = clean.shape[0] * clean.shape[1]
             for runner in runners:
                 seed = METHOD_SEED_OFFSET + i
@@ -445,7 +450,8 @@ def run_bench(
                 out = runner(noisy, noise=given, seed=seed, info=info)
                 seconds = time.perf_counter() - t0
                 pred = _checked(runner, out, clean.shape)
-                entry: dict[str, Any] = {"file": path.name, "psnr": psnr(clean, pred), "ssim": ssim(clean, pred),
+                entry: dict[str, Any] = {"file": path.name, "psnr": psnr(clean, pred, data_range=peak),
+                                         "ssim": ssim(clean, pred, data_range=peak),
                                          "seconds": seconds, "pixels": pixels}
                 if "sigma" in info:
                     entry["sigma"] = float(info["sigma"])
@@ -475,7 +481,21 @@ def run_bench(
         "dataset": str(folder),
         "noise": noise_label,
         "n_images": n,
+        "data_range": sorted(peaks)[0] if len(peaks) == 1 else sorted(peaks),
     }
+
+
+def _peak(path: Path, spec: Any) -> float:
+    """The peak value PSNR and SSIM measure an image of the file ``path`` against, and its predictions are clipped
+    to: that of its sample kind (255 for 8-bit files, 65535 for 16-bit ones), else the noise spec's ``data_range``,
+    else 255 (a float file: the measures refuse a clean image passing it)."""
+    from .io import image_kind
+
+    kind = image_kind(path)
+    if kind in ("uint8", "uint16"):
+        return 255.0 if kind == "uint8" else 65535.0
+    given = (getattr(spec, "params", None) or {}).get("data_range")
+    return float(given) if isinstance(given, (int, float)) and given > 0 else 255.0
 
 
 def _checked(runner: _Method, out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -667,11 +687,19 @@ def _markdown_report(result: Mapping[str, Any]) -> str:
         f"- machine: {where}",
         f"- command: `{result.get('command')}`" if result.get("command") else "- command: (not recorded)",
         f"- images: {result.get('n_images')}; wall time of the whole run: {result.get('wall_seconds')} s",
-        f"- protocol: {result.get('protocol')} (prediction clipped to [0,255]; SSIM with Gaussian window 1.5)",
+        f"- protocol: {result.get('protocol')} (prediction clipped to [0,{_peak_text(result.get('data_range'))}]; "
+        "SSIM with Gaussian window 1.5)",
         "",
         markdown_table(result),
     ]
     return "\n".join(lines)
+
+
+def _peak_text(peak: Any) -> str:
+    """The peak value(s) of a result, as the report names them (255 for results before it was kept)."""
+    if isinstance(peak, list):
+        return " or ".join(f"{p:g}" for p in peak) + " by the file's units"
+    return f"{peak:g}" if isinstance(peak, (int, float)) else "255"
 
 
 def _finite(value: Any) -> Any:

@@ -22,8 +22,15 @@ from .errors import InputError
 __all__ = ["psnr", "ssim"]
 
 
-def _pair(clean: np.ndarray, pred: np.ndarray, *, data_range: float, clip: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Validate a (clean, pred) pair and return float64 copies, pred clipped when asked."""
+#: The peak value when none is given: 8-bit units
+DEFAULT_RANGE = 255.0
+
+
+def _pair(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None,
+          clip: bool) -> tuple[np.ndarray, np.ndarray, float]:
+    """Validate a (clean, pred) pair and return float64 copies, pred clipped when asked, and the peak value (where
+    none is given, 255, which the clean image's values must not pass: a 16-bit reference measured against it
+    gave negative PSNR, in a QA pass; as scikit-image refuses a reference outside its dtype's range)."""
     clean = np.asarray(clean)
     pred = np.asarray(pred)
     if clean.shape != pred.shape:
@@ -32,20 +39,27 @@ def _pair(clean: np.ndarray, pred: np.ndarray, *, data_range: float, clip: bool)
         raise InputError(f"expected an image of shape (H,W) or (H,W,C), got shape {clean.shape}")
     if clean.size == 0:
         raise InputError("cannot measure an empty image")
+    given = data_range is not None
+    data_range = DEFAULT_RANGE if data_range is None else data_range
     if not np.isfinite(data_range) or data_range <= 0:
         raise InputError(f"data_range must be a positive number, got {data_range}")
     clean = clean.astype(np.float64)
     pred = pred.astype(np.float64)
     if not np.all(np.isfinite(clean)):
         raise InputError("the clean image contains NaN or infinite values")
+    top = float(clean.max())
+    if not given and top > DEFAULT_RANGE * (1 + 1e-6):
+        raise InputError(f"the clean image's values reach {top:.6g}, beyond 255, the peak of 8-bit units assumed "
+                         f"when no data_range is given: give the peak of its units (e.g. data_range=65535 for "
+                         f"16-bit images)")
     if not np.all(np.isfinite(pred)):
         raise InputError("the predicted image contains NaN or infinite values")
     if clip:
         pred = np.clip(pred, 0.0, data_range)
-    return clean, pred
+    return clean, pred, float(data_range)
 
 
-def psnr(clean: np.ndarray, pred: np.ndarray, *, data_range: float = 255.0, clip: bool = True) -> float:
+def psnr(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None = None, clip: bool = True) -> float:
     """Peak signal-to-noise ratio in dB, following PROTOCOL.md.
 
     Parameters
@@ -54,8 +68,10 @@ def psnr(clean: np.ndarray, pred: np.ndarray, *, data_range: float = 255.0, clip
         Reference image, (H,W) or (H,W,C), in its own units.
     pred : ndarray
         Prediction of the same shape.
-    data_range : float, default 255
-        Peak value (255 for 8-bit images).
+    data_range : float, optional
+        Peak value: 65535 for 16-bit images, 1 for data in [0, 1]. None
+        (default): 255, the peak of 8-bit images, and a clean image whose
+        values pass it is refused (give its units' peak).
     clip : bool, default True
         Clip ``pred`` to ``[0, data_range]`` (float, not rounded) first.
 
@@ -68,16 +84,17 @@ def psnr(clean: np.ndarray, pred: np.ndarray, *, data_range: float = 255.0, clip
     Raises
     ------
     InputError
-        Shapes differ, an image is empty, or holds NaN/inf.
+        Shapes differ, an image is empty, or holds NaN/inf; no ``data_range``
+        given and the clean image's values pass 255.
     """
-    clean, pred = _pair(clean, pred, data_range=data_range, clip=clip)
+    clean, pred, data_range = _pair(clean, pred, data_range=data_range, clip=clip)
     mse = float(np.mean((clean - pred) ** 2))
     if mse == 0.0:
         return float("inf")
     return float(10.0 * np.log10(data_range**2 / mse))
 
 
-def ssim(clean: np.ndarray, pred: np.ndarray, *, data_range: float = 255.0, clip: bool = True) -> float:
+def ssim(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None = None, clip: bool = True) -> float:
     """Structural similarity with PROTOCOL.md's parameters.
 
     ``skimage.metrics.structural_similarity`` on float64 with
@@ -90,8 +107,10 @@ def ssim(clean: np.ndarray, pred: np.ndarray, *, data_range: float = 255.0, clip
         Reference image, (H,W) or (H,W,C), in its own units.
     pred : ndarray
         Prediction of the same shape.
-    data_range : float, default 255
-        Peak value (255 for 8-bit images).
+    data_range : float, optional
+        Peak value: 65535 for 16-bit images, 1 for data in [0, 1]. None
+        (default): 255, the peak of 8-bit images, and a clean image whose
+        values pass it is refused (give its units' peak).
     clip : bool, default True
         Clip ``pred`` to ``[0, data_range]`` (float, not rounded) first.
 
@@ -108,7 +127,7 @@ def ssim(clean: np.ndarray, pred: np.ndarray, *, data_range: float = 255.0, clip
     """
     from skimage.metrics import structural_similarity
 
-    clean, pred = _pair(clean, pred, data_range=data_range, clip=clip)
+    clean, pred, data_range = _pair(clean, pred, data_range=data_range, clip=clip)
     if min(clean.shape[:2]) < 11:
         raise InputError(f"SSIM needs an image of at least 11x11 pixels (its Gaussian window), got {clean.shape}")
     channel_axis = -1 if clean.ndim == 3 else None
