@@ -1659,3 +1659,35 @@ def test_an_exif_record_too_long_for_a_jpeg_loses_its_maker_notes_not_the_rest(t
         io.write_image(tmp_path / "o2.jpg", io.read_image(src), like=src)
     with Image.open(tmp_path / "o2.jpg") as im:
         assert not im.getexif()
+
+
+def test_tiffs_are_read_as_they_are_shown(tmp_path):
+    """The TIFF's PhotometricInterpretation was ignored (the security QA pass): CMYK inks read as red, green and
+    blue (K lost), a palette's indices as gray levels 0..N, a MinIsWhite scan as its negative (and written back
+    so); a CIELab TIFF's L*a*b* as RGB. Now read as shown, whole or frame by frame; CIELab refused in one line."""
+    rgb = _rand((24, 20, 3), 255).astype(np.uint8)
+    cmyk = np.asarray(Image.fromarray(rgb).convert("CMYK"))
+    tifffile.imwrite(tmp_path / "cmyk.tif", cmyk, photometric="separated")
+    tifffile.imwrite(tmp_path / "cmyk3.tif", np.stack([cmyk] * 3), photometric="separated")
+    expected = np.asarray(Image.fromarray(cmyk, "CMYK").convert("RGB"), dtype=np.float64)  # (Pillow's conversion)
+    np.testing.assert_allclose(io.read_image(tmp_path / "cmyk.tif"), expected, atol=1)
+    frames, _ = io.open_stack(tmp_path / "cmyk3.tif")
+    assert isinstance(frames, io.TiffFrames) and np.abs(np.asarray(frames[2], float) - expected).max() <= 1
+    frames.close()
+    gray = rgb[..., 0]
+    tifffile.imwrite(tmp_path / "mw.tif", 255 - gray, photometric="miniswhite")
+    tifffile.imwrite(tmp_path / "mw3.tif", np.stack([255 - gray] * 3), photometric="miniswhite")
+    np.testing.assert_array_equal(io.read_image(tmp_path / "mw.tif"), gray)
+    frames, _ = io.open_stack(tmp_path / "mw3.tif")
+    np.testing.assert_array_equal(np.asarray(frames[1]), gray)
+    frames.close()
+    io.write_image(tmp_path / "out.tif", io.read_image(tmp_path / "mw.tif"), like=tmp_path / "mw.tif")
+    np.testing.assert_array_equal(io.read_image(tmp_path / "out.tif"), gray)  # (shown the same: black at 0)
+    palette = Image.fromarray(rgb).quantize(16)
+    palette.save(tmp_path / "pal.tif")
+    np.testing.assert_array_equal(io.read_image(tmp_path / "pal.tif"), np.asarray(palette.convert("RGB")))
+    Image.fromarray(gray).convert("RGB").convert("L").quantize(8).save(tmp_path / "palg.tif")
+    assert io.read_image(tmp_path / "palg.tif").ndim == 2  # a palette of grays stays gray
+    Image.fromarray(rgb).convert("LAB").save(tmp_path / "lab.tif")
+    with pytest.raises(InputError, match="stores CIELab colour"):
+        io.read_image(tmp_path / "lab.tif")

@@ -678,6 +678,15 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
     kind, stored = image_kind(path), stored_kind(path)
     samples = f"{stored} samples" + ("" if stored == kind else f" (its outputs: {kind})")
     lines = [f"{path}: {writable_format(path)}, {samples}, {w}x{h} {colour}{packed}"]
+    from .io import tiff_colours
+
+    stored_as = tiff_colours(path)
+    if stored_as:  # (converted when read: its outputs hold what it shows)
+        lines.append({"MinIsWhite": "stored with white at 0 (MinIsWhite): read inverted, as shown; outputs store "
+                                    "black at 0",
+                      "palette": f"stored as a palette's indices: read as its colours ({colour})",
+                      "CMYK": "stored as CMYK inks: read as RGB (1 - C)(1 - K), as Pillow converts a CMYK JPEG; "
+                              "outputs are RGB"}[stored_as])
     meta = photo_metadata(path, 3 if stack.ndim == 4 else 1) if len(stack) == 1 else {}
     if meta:  # a photo's colour profile, EXIF, XMP and resolution: written into its outputs
         kept = [f"colour profile {_profile_name(meta['icc'])}" if "icc" in meta else "",

@@ -623,19 +623,21 @@ class TiffFrames(StackFrames):
     """A multi-frame TIFF's frames, each decoded from its page (see :class:`StackFrames`)."""
 
     def __init__(self, tif: Any, pages: Any, shape: tuple[int, ...], stored: tuple[int, ...], dtype: Any,
-                 path: Path, blanks: bool, orientation: int = 1) -> None:
+                 path: Path, blanks: bool, orientation: int = 1, photometric: int = 1) -> None:
         super().__init__(tif, shape, dtype, path, blanks)
         self._pages, self._stored = pages, stored  # stored: a page's (H,W) or (H,W,samples)
         self._orientation = orientation  # the TIFF's Orientation tag: each frame is turned upright
+        self._photometric = photometric  # MinIsWhite, CMYK: each frame as shown (see _as_displayed)
 
     def _decode(self, i: int) -> np.ndarray:
         page = self._pages[i]
         if page is None:
             raise ValueError(f"page {i} is missing")
-        arr = page.asarray()
+        arr = page.asarray().reshape(self._stored)
+        if self._photometric in (_MINISWHITE, _SEPARATED):
+            arr = _as_displayed(arr, page, self._photometric)
         if arr.dtype == np.bool_:
             arr = arr.astype(np.uint8) * 255
-        arr = arr.reshape(self._stored)
         if arr.ndim == 3 and arr.shape[2] == 4:  # RGB and a fourth sample that is not unassociated alpha
             arr = arr[..., :3]
         return _upright(arr, self._orientation)
@@ -739,12 +741,16 @@ def _tiff_frames(p: Path, dtype: Any, blanks: bool) -> TiffFrames | None:
         c = shape[k + 2] if chans else None
         if c not in (None, 3, 4):
             return None  # (read whole: its error says what is wrong)
+        kind = _photometric_check(s.keyframe, p)
+        if kind == _PALETTE:
+            return None  # (read whole: its colours)
         if int(np.prod(s.keyframe.shape, dtype=np.int64)) != shape[y] * shape[x] * (c or 1):
             return None
         turn = _tiff_orientation(s)
         h, w = (shape[x], shape[y]) if turn in (5, 6, 7, 8) else (shape[y], shape[x])
         return TiffFrames(tif, s.pages, (n, h, w) + ((3,) if c else ()),
-                          (shape[y], shape[x]) + ((c,) if c else ()), dtype, p, blanks, orientation=turn)
+                          (shape[y], shape[x]) + ((c,) if c else ()), dtype, p, blanks, orientation=turn,
+                          photometric=kind)
 
     return _kept_open(tif, make, p)
 
@@ -1003,7 +1009,7 @@ def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
             series = _main_series(tif)
             if not series:
                 raise InputError(f"cannot read image file {p}: the TIFF holds no image")
-            parts = [_tiff_series(s.asarray(), s.axes, p, _unassociated_alpha(s)) for s in series]
+            parts = [_tiff_series(*_displayed_series(s, p), p, _unassociated_alpha(s)) for s in series]
             turns = [_tiff_orientation(s) for s in series]
         parts = [(_frames_upright(a, k), None if alpha is None else _frames_upright(alpha, k))
                  for (a, alpha), k in zip(parts, turns)]
@@ -1019,6 +1025,34 @@ def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
     alphas = [alpha for _, alpha in parts]
     alpha = np.concatenate(alphas) if all(a is not None for a in alphas) else None  # all or none
     return np.concatenate([a for a, _ in parts]), alpha
+
+
+def tiff_colours(path: str | os.PathLike) -> str | None:
+    """How a TIFF stores what it shows, where noise2x converts it when read: ``"MinIsWhite"`` (inverted),
+    ``"palette"`` (its colours), ``"CMYK"`` (as RGB); None for other files and gray or RGB TIFFs."""
+    p = Path(path)
+    if _FORMATS.get(_suffix(p)) != "TIFF":
+        return None
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(p) as tif:
+            kind = int(tif.pages[0].photometric)
+    except Exception:
+        return None
+    return {_MINISWHITE: "MinIsWhite", _PALETTE: "palette", _SEPARATED: "CMYK"}.get(kind)
+
+
+def _displayed_series(series: Any, p: Path) -> tuple[np.ndarray, str]:
+    """A TIFF series' samples as shown (:func:`_as_displayed`), and its axes (a palette's gain a sample axis)."""
+    kind = _photometric_check(series.keyframe, p)
+    arr, axes = series.asarray(), series.axes
+    if kind == _PALETTE:
+        arr = _as_displayed(arr, series.keyframe, kind)
+        return arr, axes + ("S" if arr.ndim > len(axes) else "")
+    if kind in (_MINISWHITE, _SEPARATED):
+        return _as_displayed(arr, series.keyframe, kind), axes
+    return arr, axes
 
 
 def _tiff_orientation(series: Any) -> int:
@@ -1286,6 +1320,50 @@ def _imagej_order(axes: str) -> bool:
     """Whether ``axes`` follow ImageJ's order (TZCYXS), so that an ImageJ hyperstack can hold them."""
     it = iter("TZCYXS")
     return all(a in it for a in axes)
+
+
+#: TIFF PhotometricInterpretation values: the ones read as displayed
+_MINISWHITE, _PALETTE, _SEPARATED, _LABS = 0, 3, 5, (8, 9, 10)
+
+
+def _photometric_check(page: Any, p: Path) -> int:
+    """A TIFF page's PhotometricInterpretation, refused where noise2x cannot show its colours (CIELab; CMYK of
+    other than four inks; a float image of MinIsWhite)."""
+    kind = int(getattr(page, "photometric", 1) or 0)
+    if kind in _LABS:
+        raise InputError(f"{p} stores CIELab colour; noise2x reads gray, RGB, palette and CMYK TIFFs: convert it "
+                         f"to RGB first")
+    samples = int(getattr(page, "samplesperpixel", 1) or 1)
+    if kind == _SEPARATED and samples != 4:
+        raise InputError(f"{p} stores {samples} inks; noise2x reads CMYK (4 inks): convert it to RGB first")
+    if kind == _MINISWHITE and np.dtype(page.dtype).kind == "f":
+        raise InputError(f"{p} stores float values with white at 0 (MinIsWhite); convert it first")
+    return kind
+
+
+def _as_displayed(arr: np.ndarray, page: Any, kind: int) -> np.ndarray:
+    """A TIFF's samples as shown (gray or RGB, black at 0): MinIsWhite inverted (a scan or export of it came
+    back as a negative), a palette's indices as its colours (they were read as gray levels 0..N), CMYK as RGB
+    (its inks were read as red, green and blue): ``R = top (1 - C/top)(1 - K/top)``, as Pillow converts a
+    CMYK JPEG. ``arr`` holds the samples last; a palette's come back with 3 more (or as gray where its colours
+    are)."""
+    if kind == _MINISWHITE:
+        if arr.dtype == np.bool_:
+            return ~arr
+        top = (1 << int(page.bitspersample)) - 1 if arr.dtype.kind in "ui" else np.iinfo(arr.dtype).max
+        return (top - arr.astype(np.int64)).astype(arr.dtype)
+    if kind == _PALETTE and getattr(page, "colormap", None) is not None:
+        cmap = np.asarray(page.colormap)  # (3, 2**bits) in 0..65535
+        rgb = np.moveaxis(cmap[:, np.asarray(arr, dtype=np.intp)], 0, -1)
+        rgb = (rgb >> 8).astype(np.uint8) if int(cmap.max()) > 255 else rgb.astype(np.uint8)
+        return rgb[..., 0] if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]) \
+            else rgb
+    if kind == _SEPARATED and arr.shape[-1] == 4:
+        top = float(np.iinfo(arr.dtype).max) if arr.dtype.kind in "ui" else 1.0
+        ink = arr.astype(np.float64) / top
+        rgb = top * (1.0 - ink[..., :3]) * (1.0 - ink[..., 3:])
+        return np.round(rgb).astype(arr.dtype) if arr.dtype.kind in "ui" else rgb.astype(arr.dtype)
+    return arr
 
 
 def _tiff_series(arr: np.ndarray, axes: str, p: Path,
