@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from noise2x import cli, io
@@ -119,3 +120,33 @@ def test_threads_set_by_the_user_are_used(monkeypatch, capsys, tmp_path):
     assert THREADS_ENV not in os.environ  # (as it was after the command)
     assert cli.main(["denoise", str(src), "--threads", "0", "--out", str(tmp_path / "p.png")]) == 2
     assert "--threads: must be a whole number >= 1" in capsys.readouterr().err
+
+
+def test_a_full_disk_is_said_as_such(tmp_path, monkeypatch):
+    """A full disk or quota read "65536 requested and 48800 written" (tifffile's short write) or an internal error
+    (safetensors' I/O error) in a QA pass: each writer says it its own way; the message now says the disk is full,
+    and nothing is left behind."""
+    import errno
+
+    import tifffile
+
+    from noise2x.errors import Noise2xError
+    from noise2x.fsutil import atomic_path
+
+    for exc in (OSError(errno.ENOSPC, "No space left on device"), OSError("65536 requested and 48800 written"),
+                RuntimeError("Error while serializing: I/O error: No space left on device (os error 28)")):
+        with pytest.raises(Noise2xError, match="no space left on the device"):
+            with atomic_path(tmp_path / "x.bin") as tmp:
+                tmp.write_bytes(b"partial")
+                raise exc
+    with pytest.raises(ValueError, match="other"):  # (other errors as they are)
+        with atomic_path(tmp_path / "x.bin"):
+            raise ValueError("other")
+
+    def short_write(*args, **kwargs):
+        raise OSError("65536 requested and 48800 written")
+
+    monkeypatch.setattr(tifffile, "imwrite", short_write)
+    with pytest.raises(Noise2xError, match=r"cannot write .*st\.tif: no space left on the device"):
+        io.write_image(tmp_path / "st.tif", np.zeros((2, 16, 16)), kind="uint8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

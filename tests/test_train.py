@@ -382,3 +382,25 @@ def test_sigterm_stops_training_as_ctrl_c_does(tmp_path, clean_dir):
     assert read_metadata(out)["steps"] == 3
     train("noise2noise", out=out, resume=True, **kw)
     assert all(torch.equal(x, y) for x, y in zip(straight, weights(out)))
+
+
+def test_a_second_run_of_the_same_out_is_refused(tmp_path, clean_dir):
+    """Two runs writing the same --out side by side both ended well, their run folder mixing the two (the cluster
+    QA pass, a requeued job beside its first instance). A run holds a lock file beside --out: another run is
+    refused while it lives; a killed run's lock (its process gone) is taken over; the lock goes with the run."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", steps=2, progress=False, overrides=FAST)
+    out = tmp_path / "m.safetensors"
+    lock = tmp_path / ".m.safetensors.lock"
+    lock.write_text(f"{os.getpid()} {socket.gethostname()}")  # a run going on, in this process
+    with pytest.raises(UsageError, match=r"another noise2x train \(process \d+ on .*\) is writing"):
+        train("noise2noise", out=out, **kw)
+    assert not out.exists() and lock.exists()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    lock.write_text(f"{gone.stdout.strip()} {socket.gethostname()}")  # a run that was killed
+    train("noise2noise", out=out, **kw)
+    assert out.exists() and not lock.exists()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -28,7 +30,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     extension choose the right format). The file gets the mode ``open()``
     would give it (a replaced target's mode, else 0666 less the umask), not
     the temporary file's private 0600. On any exception the temporary file is
-    removed and the target is left untouched.
+    removed and the target is left untouched; one that says the disk is full
+    becomes a Noise2xError saying so.
     """
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
@@ -53,7 +56,19 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         # an existing target's, else 0666 less the umask
         os.chmod(tmp_path, _mode_of(target))
         os.replace(tmp_path, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
+        if _disk_full(exc):  # (writers say it each their own way: a short write's byte counts, an I/O error)
+            raise Noise2xError(f"cannot write {target}: no space left on the device (the disk is full, or over "
+                               f"its quota); nothing was written") from None
         raise
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (from any writer: tifffile, safetensors, astropy, Pillow) says the disk is full."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return True
+    text = str(exc)
+    return ("No space left on device" in text or "os error 28" in text or "Disk quota exceeded" in text
+            or re.search(r"\d+ requested and \d+ written", text) is not None)

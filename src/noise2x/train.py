@@ -27,14 +27,16 @@ import dataclasses
 import io as _io
 import json
 import math
+import os
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -337,6 +339,54 @@ def _checked_arguments(method: str, *, steps: Any, seed: Any, overrides: Any) ->
     return (None if steps is None else int(steps)), int(seed), overrides
 
 
+@contextlib.contextmanager
+def _run_lock(out: Any) -> Iterator[None]:
+    """Hold ``out``'s lock file (``.NAME.lock`` beside it) while a run writes ``out`` and its run folder: a second
+    run of the same ``out`` is refused (two runs side by side mixed their configs, logs and weights, both ending
+    well, in a QA pass). A lock left by a run that was killed (its process gone, on this machine) is taken over."""
+    if not isinstance(out, (str, os.PathLike)) or not Path(out).parent.is_dir():
+        yield  # (train's own checks say what is wrong with out; a folder it makes holds no other run)
+        return
+    lock = Path(out).parent / f".{Path(out).name}.lock"
+    me = f"{os.getpid()} {socket.gethostname()}"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid, _, host = lock.read_text().partition(" ")
+            except OSError:
+                pid, host = "", ""
+            if host.strip() == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+                lock.unlink(missing_ok=True)  # (a killed run's)
+                continue
+            raise UsageError(f"another noise2x train (process {pid or '?'} on {host.strip() or '?'}) is writing "
+                             f"{out} and its run folder; wait for it or give another --out (if no run is going, "
+                             f"remove {lock})") from None
+        except OSError:
+            yield  # (a folder that takes no lock file: as before)
+            return
+        with os.fdopen(fd, "w") as fh:
+            fh.write(me)
+        break
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            if lock.read_text() == me:
+                lock.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path | None = None,
           add_noise: str | None = None, steps: int | None = None, minutes: float | None = None, seed: int = 0,
           overrides: Sequence[str] = (), resume: bool = False, device: str = "auto", progress: bool = True,
@@ -396,6 +446,18 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
         Ctrl-C, SIGTERM (a job scheduler's time limit; exit_code 143) or a callback stopped the run, its state
         saved; it can be continued with ``resume=True``.
     """
+    with _run_lock(out):  # (one run at a time writes out and its run folder)
+        return _train(method, data=data, out=out, data2=data2, add_noise=add_noise, steps=steps, minutes=minutes,
+                      seed=seed, overrides=overrides, resume=resume, device=device, progress=progress,
+                      val_data=val_data, init=init, callbacks=callbacks)
+
+
+def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path | None = None,
+           add_noise: str | None = None, steps: int | None = None, minutes: float | None = None, seed: int = 0,
+           overrides: Sequence[str] = (), resume: bool = False, device: str = "auto", progress: bool = True,
+           val_data: str | Path | None = None, init: str | Path | None = None,
+           callbacks: Sequence[Callable[[StepInfo], None]] = ()) -> Path:
+    """:func:`train`, its lock held."""
     from .checkpoint import load_model, load_state, save_model, save_state
     from .data import build_datasets
     from .methods import get_method
