@@ -404,3 +404,26 @@ def test_a_second_run_of_the_same_out_is_refused(tmp_path, clean_dir):
     lock.write_text(f"{gone.stdout.strip()} {socket.gethostname()}")  # a run that was killed
     train("noise2noise", out=out, **kw)
     assert out.exists() and not lock.exists()
+
+
+def test_resume_from_another_working_folder(tmp_path, clean_dir, monkeypatch):
+    """A run started with --data train/ could not be resumed by a job starting in another folder: "data differs
+    from the saved run ('train/')", though the folder was the same (the cluster QA pass). The run folder keeps
+    the folders resolved; --resume compares with them and reads the data from there."""
+    import shutil
+
+    project = tmp_path / "project"
+    shutil.copytree(clean_dir, project / "train")
+    kw = dict(add_noise="gaussian:sigma=25", progress=False, overrides=FAST)
+    monkeypatch.chdir(project)
+    out = tmp_path / "runs" / "m.safetensors"
+    train("noise2noise", data="train/", out=out, steps=2, **kw)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for spelling in (str(project / "train"), "../project/train/"):
+        train("noise2noise", data=spelling, out=out, steps=3 if spelling.startswith("/") else 4, resume=True, **kw)
+    assert read_metadata(out)["steps"] == 4
+    (elsewhere / "train").mkdir()  # another folder of that name here: not the run's
+    with pytest.raises(UsageError, match="data differs from the saved run"):
+        train("noise2noise", data="train/", out=out, steps=5, resume=True, **kw)

@@ -489,13 +489,20 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             raise UsageError(f"the run in {run} trains {cfg.method!r}, not {method!r}")
         given = {"data": str(data), "data2": None if data2 is None else str(data2),
                  "add_noise": None if add_noise is None else str(add_noise)}
+        where = saved.get("folders") or {}  # (the folders as the run found them: a job may start elsewhere)
         for key, value in given.items():
             saved_value = getattr(cfg, key)
-            same_folder = (key != "add_noise" and value is not None and saved_value is not None
-                           and Path(value).resolve() == Path(saved_value).resolve())  # (train and train/)
-            if value is not None and value != saved_value and not same_folder:
-                raise UsageError(f"--resume: {key} differs from the saved run ({getattr(cfg, key)!r}); "
+            if key == "add_noise" or value is None or saved_value is None:
+                differs = value is not None and value != saved_value
+            else:  # the same folder, however written and from wherever the job starts
+                differs = Path(value).resolve() != Path(where.get(key) or saved_value).resolve()
+            if differs:
+                shown = where.get(key) or saved_value
+                raise UsageError(f"--resume: {key} differs from the saved run ({shown!r}); "
                                  f"resume with the same inputs or start a new run")
+        for key in ("data", "data2", "val_data"):  # (read from where they are, not from this working folder)
+            if where.get(key):
+                setattr(cfg, key, where[key])
         network = cfg.model
         cfg = apply_overrides(cfg, overrides)
         if cfg.model != network:  # the saved weights fix the network; a changed one would be ignored
@@ -565,7 +572,10 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         resolved = {"config": cfg.to_dict(), "preset": preset, "arch": arch, "arch_args": args,
                     "device": str(dev), "channels": channels, "parameters": n_params,
                     "train_images": len(train_set), "val_images": 0 if val_set is None else len(val_set),
-                    "val_held_out": held_out, "threads": torch.get_num_threads() if dev.type == "cpu" else None}
+                    "val_held_out": held_out, "threads": torch.get_num_threads() if dev.type == "cpu" else None,
+                    # the data folders resolved: --resume from another working folder finds them the same
+                    "folders": {k: str(Path(v).resolve()) for k, v in (("data", cfg.data), ("data2", cfg.data2),
+                                                                         ("val_data", cfg.val_data)) if v is not None}}
         # an earlier run in the folder keeps its config.json until this run saves its first checkpoint: a run
         # that fails before that leaves the earlier one whole, and resumable
         config_written = resume or not state_path.exists()
