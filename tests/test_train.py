@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -427,3 +428,20 @@ def test_resume_from_another_working_folder(tmp_path, clean_dir, monkeypatch):
     (elsewhere / "train").mkdir()  # another folder of that name here: not the run's
     with pytest.raises(UsageError, match="data differs from the saved run"):
         train("noise2noise", data="train/", out=out, steps=5, resume=True, **kw)
+
+
+def test_resume_keeps_the_saved_runs_settings(tmp_path, clean_dir):
+    """--resume took changed method options, schedule and seed without a word, and the model file then recorded
+    the new ones for the whole run (the ML-researcher QA pass). They are refused; the budget, the checkpointing
+    and the threads may change."""
+    kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", progress=False)
+    out = tmp_path / "m.safetensors"
+    train("noise2void", out=out, steps=2, seed=3, overrides=FAST, **kw)
+    for extra, seed, said in ((["method.radius=2"], None, "method.radius=2"), (["train.lr=0.1"], None, "train.lr"),
+                              ([], 5, "seed 5 (saved run: 3)")):
+        with pytest.raises(UsageError, match="continues the saved run with its own settings: .*" + re.escape(said)):
+            train("noise2void", out=out, steps=4, seed=seed, resume=True, overrides=FAST + extra, **kw)
+    train("noise2void", out=out, steps=4, resume=True, overrides=FAST + ["train.val_every=1", "train.threads=1"],
+          **kw)
+    meta = read_metadata(out)
+    assert meta["steps"] == 4 and meta["config"]["train"]["seed"] == 3

@@ -317,7 +317,8 @@ def _validate(method, model, batches, device, *, metric: str, progress: float, c
         model.train()
 
 
-def _checked_arguments(method: str, *, steps: Any, seed: Any, overrides: Any) -> tuple[int | None, int, list[str]]:
+def _checked_arguments(method: str, *, steps: Any, seed: Any,
+                       overrides: Any) -> tuple[int | None, int | None, list[str]]:
     """:func:`train`'s arguments of a wrong type as one UsageError (a TypeError from inside before): ``steps`` and
     ``seed`` whole numbers, ``overrides`` a sequence of strings (one string: that setting alone); a direct method
     named for training is told how to run it."""
@@ -327,7 +328,7 @@ def _checked_arguments(method: str, *, steps: Any, seed: Any, overrides: Any) ->
         raise UsageError(f"method '{method}' is not trained; it denoises directly: noise2x denoise --method "
                          f"{method} (Python: noise2x.denoise(image, method='{method}'))")
     for name, value in (("steps", steps), ("seed", seed)):
-        if value is None and name == "steps":
+        if value is None:  # (seed None: 0, or the saved run's with resume)
             continue
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise UsageError(f"{name} must be a whole number, got {value!r}")
@@ -336,7 +337,7 @@ def _checked_arguments(method: str, *, steps: Any, seed: Any, overrides: Any) ->
     overrides = list(overrides or ())
     if not all(isinstance(o, str) for o in overrides):
         raise UsageError(f"overrides must be strings such as 'train.lr=3e-4', got {overrides!r}")
-    return (None if steps is None else int(steps)), int(seed), overrides
+    return (None if steps is None else int(steps)), (None if seed is None else int(seed)), overrides
 
 
 @contextlib.contextmanager
@@ -388,9 +389,9 @@ def _alive(pid: int) -> bool:
 
 
 def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path | None = None,
-          add_noise: str | None = None, steps: int | None = None, minutes: float | None = None, seed: int = 0,
-          overrides: Sequence[str] = (), resume: bool = False, device: str = "auto", progress: bool = True,
-          val_data: str | Path | None = None, init: str | Path | None = None,
+          add_noise: str | None = None, steps: int | None = None, minutes: float | None = None,
+          seed: int | None = None, overrides: Sequence[str] = (), resume: bool = False, device: str = "auto",
+          progress: bool = True, val_data: str | Path | None = None, init: str | Path | None = None,
           callbacks: Sequence[Callable[[StepInfo], None]] = ()) -> Path:
     """Train ``method`` and write the model file ``out``.
 
@@ -408,13 +409,16 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
         Noise spec added to clean training images, e.g. ``"gaussian:sigma=25"``.
     steps, minutes : int, float, optional
         Budget (the first reached ends the run). At least one is required.
-    seed : int
-        Seeds every random choice; the same seed gives the same run on the same device.
+    seed : int, optional
+        Seeds every random choice; the same seed gives the same run on the same device (and with the same
+        threads: set them, ``NOISE2X_THREADS``, on a shared machine). None: 0, or the saved run's with
+        ``resume`` (which refuses another).
     overrides : sequence of str
         Dotted settings, e.g. ``["train.lr=3e-4", "data.patch_size=64", "method.loss=l1"]``.
     resume : bool
-        Continue the run saved in the run folder (same settings; ``steps``/``minutes``
-        given here replace the budget).
+        Continue the run saved in the run folder, with its settings: ``steps``/``minutes`` given here
+        replace the budget; the device, threads and checkpointing (``train.val_every``, ``train.keep``)
+        may change; another method option, data setting, schedule or seed is refused.
     device : str
         "auto", "cpu", "cuda", "mps".
     progress : bool
@@ -453,8 +457,9 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
 
 
 def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path | None = None,
-           add_noise: str | None = None, steps: int | None = None, minutes: float | None = None, seed: int = 0,
-           overrides: Sequence[str] = (), resume: bool = False, device: str = "auto", progress: bool = True,
+           add_noise: str | None = None, steps: int | None = None, minutes: float | None = None,
+           seed: int | None = None, overrides: Sequence[str] = (), resume: bool = False, device: str = "auto",
+           progress: bool = True,
            val_data: str | Path | None = None, init: str | Path | None = None,
            callbacks: Sequence[Callable[[StepInfo], None]] = ()) -> Path:
     """:func:`train`, its lock held."""
@@ -503,8 +508,24 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         for key in ("data", "data2", "val_data"):  # (read from where they are, not from this working folder)
             if where.get(key):
                 setattr(cfg, key, where[key])
-        network = cfg.model
+        network, before = cfg.model, cfg.to_dict()
         cfg = apply_overrides(cfg, overrides)
+        after = cfg.to_dict()
+        # the saved run's settings go on: a changed method option, data setting or schedule would make the model
+        # file's record of them wrong for the steps before (the ML-researcher QA pass); its budget, device, threads
+        # and checkpointing may change
+        changed = [f"{section}.{k}={after[section].get(k)!r} (saved run: {before[section].get(k)!r})"
+                   for section, free in (("method", ()), ("data", ("cache_mb",)),
+                                         ("train", ("steps", "minutes", "device", "threads", "val_every", "keep",
+                                                    "channels_last")))
+                   for k in sorted(set(before[section]) | set(after[section]))
+                   if k not in free and before[section].get(k) != after[section].get(k)]
+        if seed is not None and seed != cfg.train.seed:
+            changed.append(f"seed {seed} (saved run: {cfg.train.seed})")
+        if changed:
+            raise UsageError(f"--resume continues the saved run with its own settings: {', '.join(changed)} "
+                             f"differ{'s' if len(changed) == 1 else ''}; drop that --set (or --seed), or start a new "
+                             f"run")
         if cfg.model != network:  # the saved weights fix the network; a changed one would be ignored
             old, new = {"arch": network.arch, **network.args}, {"arch": cfg.model.arch, **cfg.model.args}
             changed = ", ".join(f"model.{k}={new.get(k, 'default')} (saved run: {old.get(k, 'default')})"
@@ -516,7 +537,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         preset = saved["preset"]
     else:
         cfg, preset = _build_config(method, data=data, data2=data2, val_data=val_data, add_noise=add_noise,
-                                    steps=steps, minutes=minutes, seed=seed, device=device, overrides=overrides)
+                                    steps=steps, minutes=minutes, seed=0 if seed is None else seed, device=device,
+                                    overrides=overrides)
         if init is not None:
             cfg.init = str(init)
     if resume and init is not None and str(init) != cfg.init:
