@@ -469,8 +469,12 @@ def test_a_16bit_set_is_measured_in_its_units(tmp_path):
         x = np.clip(np.cumsum(rng.normal(0, 6, (40, 48)), axis=1) + 128, 0, 255).round()
         Image.fromarray(x.astype(np.uint8)).save(tmp_path / "b8" / f"{i}.png")
         tifffile.imwrite(tmp_path / "b16" / f"{i}.tif", (x * 257).astype(np.uint16))
+        (tmp_path / "b01").mkdir(exist_ok=True)  # float data in [0, 1] read +48 dB against 255 (the same pass)
+        tifffile.imwrite(tmp_path / "b01" / f"{i}.tif", (x / 255).astype(np.float32))
     a = run_bench(["nlm"], dataset=tmp_path / "b8", noise="gaussian:sigma=20", warmup=False)
     b = run_bench(["nlm"], dataset=tmp_path / "b16", noise=f"gaussian:sigma={20 * 257}", warmup=False)
-    assert a["data_range"] == 255 and b["data_range"] == 65535
-    for ra, rb in zip(a["rows"], b["rows"]):
+    c = run_bench(["nlm"], dataset=tmp_path / "b01", noise=f"gaussian:sigma={20 / 255}", warmup=False)
+    assert a["data_range"] == 255 and b["data_range"] == 65535 and c["data_range"] == 1
+    for ra, rb, rc in zip(a["rows"], b["rows"], c["rows"]):
         assert rb["psnr"] == pytest.approx(ra["psnr"], abs=0.05) and rb["psnr"] > 15, (ra, rb)
+        assert rc["psnr"] == pytest.approx(ra["psnr"], abs=0.1), (ra, rc)

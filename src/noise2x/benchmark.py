@@ -11,8 +11,8 @@ For every image ``i`` of the dataset folder (sorted file names, 0-based):
   (``time.perf_counter``), with no I/O and no metric; the prediction is
   clipped to [0, peak] and measured with :func:`noise2x.metrics.psnr` and
   :func:`noise2x.metrics.ssim` against that peak: that of the file's units
-  (255 for 8-bit files, 65535 for 16-bit ones; the noise spec's
-  ``data_range`` for float files, else 255).
+  (255 for 8-bit files, 65535 for 16-bit ones; for float files the noise
+  spec's ``data_range``, else 1 for values in [0, 1], else 255).
 
 Direct methods (classical and zero-shot) get the known noise (``noise=spec``,
 unless ``give_noise=False``), a seed ``rng = 3000 + i`` (distinct from the
@@ -434,7 +434,7 @@ def run_bench(
         peaks: set[float] = set()
         for i, path in enumerate(files):
             clean = read_image(path)
-            peak = _peak(path, spec)  # (the units of the file: a 16-bit set measured against 255 read negative)
+            peak = _peak(path, spec, clean)  # (the file's units: a 16-bit set measured against 255 read negative)
             peaks.add(peak)
             noisy = protocol_noisy(clean, spec, index=i)
             noisy_rows.append({"file": path.name, "psnr": psnr(clean, noisy, clip=False, data_range=peak),
@@ -485,17 +485,19 @@ def run_bench(
     }
 
 
-def _peak(path: Path, spec: Any) -> float:
+def _peak(path: Path, spec: Any, clean: np.ndarray) -> float:
     """The peak value PSNR and SSIM measure an image of the file ``path`` against, and its predictions are clipped
     to: that of its sample kind (255 for 8-bit files, 65535 for 16-bit ones), else the noise spec's ``data_range``,
-    else 255 (a float file: the measures refuse a clean image passing it)."""
+    else 1 for a float file whose values lie in [0, 1], else 255 (the measures refuse a clean image passing it)."""
     from .io import image_kind
 
     kind = image_kind(path)
     if kind in ("uint8", "uint16"):
         return 255.0 if kind == "uint8" else 65535.0
     given = (getattr(spec, "params", None) or {}).get("data_range")
-    return float(given) if isinstance(given, (int, float)) and given > 0 else 255.0
+    if isinstance(given, (int, float)) and given > 0:
+        return float(given)
+    return 1.0 if float(np.min(clean)) >= 0.0 and float(np.max(clean)) <= 1.0 else 255.0
 
 
 def _checked(runner: _Method, out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
