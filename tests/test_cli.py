@@ -1076,7 +1076,7 @@ def test_a_truncated_fits_cube_is_refused_in_one_line(tmp_path, capsys):
                  ["denoise", str(tmp_path / "cut.fits"), "--method", "nlm", "--noise", "gaussian:sigma=5", "--out",
                   str(tmp_path / "o.tif")]):
         code, _, err = _run(capsys, *argv)
-        assert code == 1 and "cut.fits: File may have been truncated" in _one_error_line(err), err
+        assert code == 1 and "cut.fits: a damaged FITS file (File may have been truncated" in _one_error_line(err), err
         assert len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "o.tif").exists()
 

@@ -420,7 +420,7 @@ def test_bad_fits_files_are_input_errors(tmp_path):
     (tmp_path / "cut.fits").write_bytes(data[: len(data) - 8000])  # an interrupted download
     with warnings.catch_warnings(record=True) as leaked:
         warnings.simplefilter("always")
-        with pytest.raises(InputError, match="cut.fits: File may have been truncated"):
+        with pytest.raises(InputError, match=r"cut.fits: a damaged FITS file \(File may have been truncated"):
             io.read_image(tmp_path / "cut.fits")
     assert not leaked, [str(w.message) for w in leaked]  # astropy's warning is in the error, not a line of its own
 
@@ -1691,3 +1691,43 @@ def test_tiffs_are_read_as_they_are_shown(tmp_path):
     Image.fromarray(rgb).convert("LAB").save(tmp_path / "lab.tif")
     with pytest.raises(InputError, match="stores CIELab colour"):
         io.read_image(tmp_path / "lab.tif")
+
+
+def test_strangers_pictures_the_security_pass(tmp_path, monkeypatch):
+    """From the security QA pass: a 633-byte JPEG declaring 65500x65500 pixels drove a host to 8 GB before failing
+    (refused now before decoding, where its pixels need more memory than is available); a PNG's colour key (tRNS)
+    was dropped, its transparent pixels coming back opaque; a damaged FITS header read "...: 17 (supported
+    formats: ...)", as if the format were unknown."""
+    import struct
+
+    Image.new("RGB", (16, 16), (100, 120, 140)).save(tmp_path / "small.jpg", quality=90)
+    data = bytearray((tmp_path / "small.jpg").read_bytes())
+    at = data.find(b"\xff\xc0")
+    struct.pack_into(">HH", data, at + 5, 65500, 65500)  # the frame header's height and width
+    (tmp_path / "bomb.jpg").write_bytes(bytes(data))
+    monkeypatch.setattr(io, "_available_memory", lambda: 8 * 10**9)
+    with pytest.raises(InputError, match=r"declares 65500x65500 pixels: reading it needs about 116 GB, more than the "
+                                         r"8 GB of memory available \(a file of \d+ bytes"):
+        io.read_image(tmp_path / "bomb.jpg")
+    io.read_image(tmp_path / "small.jpg")  # (a picture that fits: read)
+    gray = _rand((20, 24), 255).astype(np.uint8)
+    gray[:4, :5] = 7
+    key = gray == 7
+    Image.fromarray(gray).save(tmp_path / "key.png", transparency=7)
+    rgb = np.stack([gray, gray // 2, 255 - gray], axis=-1)
+    Image.fromarray(rgb).save(tmp_path / "rgbkey.png", transparency=(7, 3, 248))
+    for name in ("key.png", "rgbkey.png"):
+        _, alpha = io.read_stack_with_alpha(tmp_path / name)
+        np.testing.assert_array_equal(alpha[0] == 0, key)
+        assert (alpha[0][~key] == 255).all()
+    from astropy.io import fits
+
+    fits.PrimaryHDU(np.zeros((16, 16), np.float32)).writeto(tmp_path / "ok.fits")
+    raw = bytearray((tmp_path / "ok.fits").read_bytes())
+    for i in range(0, 2880, 80):
+        if raw[i:i + 8].decode().strip() == "BITPIX":
+            raw[i:i + 80] = "BITPIX  = {:>20}".format(17).ljust(80).encode()
+    (tmp_path / "bitpix.fits").write_bytes(bytes(raw))
+    with pytest.raises(InputError) as err:
+        io.read_image(tmp_path / "bitpix.fits")
+    assert "a damaged FITS file" in str(err.value) and "supported formats" not in str(err.value), str(err.value)

@@ -941,9 +941,44 @@ def _pillow_open(p: Path) -> Any:
             Image.MAX_IMAGE_PIXELS = before
 
 
+def _available_memory() -> int | None:
+    """Bytes of memory available now (Linux: MemAvailable of /proc/meminfo), or None where it is not known."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _fits_in_memory(p: Path, width: int, height: int, bands: int) -> None:
+    """Refuse, before decoding, a picture whose pixels need more memory than is available: its decoded samples
+    and the float64 image made of them (a 633-byte JPEG declaring 65500x65500 pixels drove a host to 8 GB before
+    it failed, in a QA pass: a decompression bomb)."""
+    need = int(width) * int(height) * max(int(bands), 1) * (1 + 8)
+    free = _available_memory()
+    if free is not None and need > free:
+        raise InputError(f"{p} declares {width}x{height} pixels: reading it needs about {need / 1e9:.3g} GB, more than "
+                         f"the {free / 1e9:.3g} GB of memory available (a file of {p.stat().st_size} bytes: if it "
+                         f"is that small, it is damaged or made to exhaust memory)")
+
+
 def _unreadable(p: Path, exc: BaseException) -> InputError:
+    """The error of a file noise2x could not read: the supported formats where its content is not recognised;
+    where it is, a damaged file of its format, with the reader's reason (a bare token, as a KeyError's, named)."""
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return InputError(f"cannot read image file {p}: {reason} (supported formats: {_SUPPORTED})")
+    if isinstance(exc, KeyError):
+        reason = f"an entry its header needs is missing: {reason}"
+    elif len(reason) < 8 or not any(c.isalpha() for c in reason):  # ("17", "'NAXIS3'": the reader's word alone)
+        reason = f"{type(exc).__name__}: {reason}"
+    unknown = type(exc).__name__ == "UnidentifiedImageError" or re.search(r"cannot identify|not an? ", reason)
+    if unknown:
+        return InputError(f"cannot read image file {p}: {reason} (supported formats: {_SUPPORTED})")
+    if type(exc).__name__ == "DecompressionBombError":  # (beyond noise2x's limit: not damaged)
+        return InputError(f"cannot read image file {p}: {reason}")
+    return InputError(f"cannot read image file {p}: a damaged {_FORMATS.get(_suffix(p), 'image')} file ({reason})")
 
 
 def _read_pillow(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
@@ -965,13 +1000,22 @@ def _read_pillow(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
                 raise InputError(f"{p} is an animation of {frames} frames; noise2x reads one picture from a "
                                  f"{im.format} file (its first frame alone would be written): save the frames as "
                                  "a TIFF stack to denoise each")
+            _fits_in_memory(p, im.width, im.height, len(im.getbands()))
             im.load()
             fmt = im.format
             im = ImageOps.exif_transpose(im)
             alpha = None
             if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
                 alpha = np.asarray(im.convert("RGBA"))[..., 3]
-            return _pil_to_array(im, fmt), alpha
+            image = _pil_to_array(im, fmt)
+            key = im.info.get("transparency") if im.mode in ("L", "RGB", "I;16", "I") else None
+            if key is not None and not isinstance(key, bytes):  # a PNG's colour key (tRNS): pixels of that value
+                # are transparent (they came back opaque, their fill denoised, in a QA pass)
+                stored = np.asarray(im)
+                hit = np.all(stored == np.asarray(key), axis=-1) if stored.ndim == 3 else stored == key
+                if hit.any():
+                    alpha = np.where(hit, 0, 65535 if image.dtype == np.uint16 else 255).astype(image.dtype)
+            return image, alpha
     except Noise2xError:
         raise
     except Exception as exc:
