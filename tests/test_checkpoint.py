@@ -260,3 +260,14 @@ def test_a_strangers_model_file_is_refused_quickly_and_shown_safely(tmp_path):
     with pytest.raises(InputError) as err:
         Denoiser.load(long)
     assert len(str(err.value)) < 5000  # (the text cut at 4096 characters; the CLI line at 2000)
+
+
+def test_weights_of_another_kind_are_refused(tmp_path):
+    """Integer or boolean weights were cast and used: a garbage image, exit 0 (the security QA pass); a batch
+    norm's step count is an integer in the network too, and loads."""
+    out = make_model().net.state_dict()["out.weight"]
+    with pytest.raises(InputError, match=r"not of the network's kinds \(net.out.weight is torch.int32, not "
+                                         r"torch.float32\)"):
+        load_model(_edited(tmp_path, "int.safetensors", tensors={"net.out.weight": (out * 1000).to(torch.int32)}))
+    save_model(tmp_path / "bn.safetensors", make_model("dncnn"), metadata=dict(META))
+    load_model(tmp_path / "bn.safetensors")

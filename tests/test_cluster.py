@@ -150,3 +150,20 @@ def test_a_full_disk_is_said_as_such(tmp_path, monkeypatch):
     with pytest.raises(Noise2xError, match=r"cannot write .*st\.tif: no space left on the device"):
         io.write_image(tmp_path / "st.tif", np.zeros((2, 16, 16)), kind="uint8")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_file_names_cannot_forge_lines_and_an_empty_model_is_refused(tmp_path, capsys):
+    """From the security QA pass: a file name holding escape sequences or a line break was printed as it was,
+    forging or hiding noise2x's own lines; --model "" (MODEL unset in a script) ran the no-option route, exit 0."""
+    name = "c\x1b[2K\rnoise2x: all files OK\n.png"
+    src = tmp_path / name
+    src.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)  # a truncated PNG
+    _png(tmp_path / "good.png")
+    code = cli.main(["denoise", str(tmp_path), "--method", "nlm", "--noise", "gaussian:sigma=10", "--out",
+                     str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 1 and "\x1b" not in err and "\r" not in err and "c\\x1b[2K\\x0dnoise2x: all files OK\\x0a.png" in err
+    assert len([line for line in err.splitlines() if line.startswith("noise2x: error:")]) == 1
+    code = cli.main(["denoise", str(tmp_path / "good.png"), "--model", "", "--out", str(tmp_path / "o.png")])
+    assert code == 2 and "--model needs a model file" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()

@@ -312,7 +312,8 @@ def test_direct_construction_validates():
         ("gaussian:sigma=abc", "must be a number or a range"),
         ("gaussian:sigma", "write key=value"),
         ("gaussian:sigma=1,sigma=2", "given twice"),
-        ("gaussian:sigma=-1", r"sigma must be in \[0, inf\)"),
+        ("gaussian:sigma=-1", r"sigma must be in \[0, 1e\+15\]"),
+        ("poisson:peak=1e-300", r"peak must be in \[1e-09, 1e\+15\]"),  # (overflowed the Anscombe transform)
         ("impulse:p=2", r"p must be in \[0, 1\]"),
         ("gaussian:sigma=50..5", "empty"),
         ("gaussian:sigma=nan", "finite"),

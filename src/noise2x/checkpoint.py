@@ -297,6 +297,12 @@ def load_model(path: str | os.PathLike, *, device: str | torch.device = "cpu") -
     except (TypeError, ValueError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()
         raise InputError(f"{p}: cannot rebuild the model: {first[0] if first else type(exc).__name__}") from None
+    # weights of another kind than the network's (integers, booleans: cast and used, a garbage image, in a QA pass)
+    own = model.state_dict()
+    kinds = next((f"{k} is {v.dtype}, not {own[k].dtype}" for k, v in tensors.items()
+                  if k in own and v.is_floating_point() != own[k].is_floating_point()), None)
+    if kinds is not None:
+        raise InputError(f"{p}: its weights are not of the network's kinds ({kinds}): the model file is damaged")
     try:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as exc:

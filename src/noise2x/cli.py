@@ -22,14 +22,27 @@ from . import __version__
 from .errors import InputError, Noise2xError, UsageError
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _shown(text: str, lines: bool = False) -> str:
+    """``text`` as one line on a terminal: control characters (a file name's escape sequences or line breaks,
+    which forged or hid noise2x's own lines, in a QA pass) written as ``\\xNN``; with ``lines``, each line of
+    several apart (info's, a table's)."""
+    def one(line: str) -> str:
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", line)
+
+    return "\n".join(one(line) for line in str(text).split("\n")) if lines else one(str(text))
+
+
 def _err(message: str) -> None:
     if len(message) > 2000:  # (a value echoed from a file, 10 MB of it: not one line any more)
         message = f"{message[:2000]}... ({len(message)} characters)"
-    print(f"noise2x: error: {message}", file=sys.stderr)
+    print(f"noise2x: error: {_shown(message)}", file=sys.stderr)
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(_shown(message), file=sys.stderr, flush=True)
 
 
 def _bf16_note(precision: str | None, device: str) -> None:
@@ -348,7 +361,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         write_image(dst, image if scale == 1 else image * scale, kind=kind,
                     alpha=None if kept is None else kept * scale, like=src, blanks=blank)
         _say(f"{src} -> {dst} ({spec}, seed {seed})")
-    print(f"simulated {spec} on {len(files)} image(s)")
+    print(_shown(f"simulated {spec} on {len(files)} image(s)"))
     return 0
 
 
@@ -359,6 +372,8 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     from .io import image_kind, open_stack, stack_frames
     from .noise import parse_noise
 
+    if args.model is not None and not args.model.strip():  # (MODEL unset in a script: not the no-option route)
+        raise UsageError("--model needs a model file or a shipped model's name (noise2x models lists them), got ''")
     if args.model and args.method:
         raise UsageError("give --model or --method, not both")
     noise = parse_noise(args.noise) if args.noise else None
@@ -402,10 +417,10 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             failed.append(src)
     took = f"in {time.perf_counter() - start:.1f} s -> {args.out}"
     if failed:
-        print(f"denoised {len(files) - len(failed)} of {len(files)} image(s) {took}; {len(failed)} could not be "
-              f"used (named above), no output written for them")
+        print(_shown(f"denoised {len(files) - len(failed)} of {len(files)} image(s) {took}; {len(failed)} could not "
+                     f"be used (named above), no output written for them"))
         return InputError.exit_code
-    print(f"denoised {len(files)} image(s) {took}")
+    print(_shown(f"denoised {len(files)} image(s) {took}"))
     return 0
 
 
@@ -582,7 +597,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.out:
         written = write_outputs(result, args.out)
         _say("wrote " + ", ".join(str(p) for p in written))
-    print(markdown_table(result))
+    print(_shown(markdown_table(result), lines=True))
     return 0
 
 
@@ -605,7 +620,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         + (args.set or []),
         resume=args.resume, device=args.device, val_data=args.val_data, init=args.init,
     )
-    print(f"trained {args.method} -> {path}")
+    print(_shown(f"trained {args.method} -> {path}"))
     return 0
 
 
@@ -615,7 +630,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     from .io import _SUPPORTED, IMAGE_SUFFIXES, _suffix
 
     if _suffix(args.model) in IMAGE_SUFFIXES:  # an image (a missing one: "no such file")
-        print("\n".join(image_facts(Path(args.model))))
+        print(_shown("\n".join(image_facts(Path(args.model))), lines=True))
         return 0
     if Path(args.model).is_dir():
         raise UsageError(f"{args.model} is a folder; noise2x info takes one image or model file (.safetensors)")
@@ -627,7 +642,7 @@ def cmd_info(args: argparse.Namespace) -> int:
             raise
         raise InputError(f"{args.model} is neither an image file noise2x reads ({_SUPPORTED}) nor a model file "
                          "(.safetensors)") from None
-    print("\n".join(describe(meta)))
+    print(_shown("\n".join(describe(meta)), lines=True))
     return 0
 
 
@@ -1018,7 +1033,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
-    print(f"noise2x: warning: {message}", file=sys.stderr)
+    print(_shown(f"noise2x: warning: {message}"), file=sys.stderr)
 
 
 class _LogLines:
@@ -1029,7 +1044,7 @@ class _LogLines:
     def handle(self, record) -> None:  # noqa: ANN001
         if record.levelno >= self.level:
             message = re.sub(r"^<[^>]*>\s*", "", record.getMessage())  # (without "<tifffile.TiffFile 'f.tif'>")
-            print(f"noise2x: warning: {record.name}: {message}", file=sys.stderr)
+            print(_shown(f"noise2x: warning: {record.name}: {message}"), file=sys.stderr)
 
 
 #: PyTorch's switch for transparent huge pages under large CPU tensors (set by :func:`main`).

@@ -65,13 +65,15 @@ TRAIN_SEED_SECOND = 2000
 """PROTOCOL: the second noisy copy of training image ``j`` (Noise2Noise) uses seed ``TRAIN_SEED_SECOND + j``."""
 
 # Valid values of every parameter name used by the models: (low, high, low inclusive, high inclusive).
+# The bounds beyond 0 and 1 keep the arithmetic finite (a peak of 1e-300 overflowed the Anscombe transform, 1e300
+# NumPy's Poisson sampler, in a QA pass) and lie far beyond any image's units.
 _LIMITS = {
-    "sigma": (0.0, math.inf, True, False),
-    "peak": (0.0, math.inf, False, False),
+    "sigma": (0.0, 1e15, True, True),
+    "peak": (1e-9, 1e15, True, True),
     "beta": (0.0, 1.0, True, True),
     "p": (0.0, 1.0, True, True),
-    "radius": (0.0, math.inf, True, False),
-    "data_range": (0.0, math.inf, False, False),
+    "radius": (0.0, 256.0, True, True),
+    "data_range": (1e-30, 1e30, True, True),
 }
 _INTEGER_PARAMS = {"radius"}
 
