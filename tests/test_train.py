@@ -405,6 +405,11 @@ def test_a_second_run_of_the_same_out_is_refused(tmp_path, clean_dir):
     lock.write_text(f"{gone.stdout.strip()} {socket.gethostname()}")  # a run that was killed
     train("noise2noise", out=out, **kw)
     assert out.exists() and not lock.exists()
+    later = tmp_path / "new" / "m.safetensors"  # a folder not made yet (as an array's jobs start): locked too
+    seen = []
+    train("noise2noise", out=later, callbacks=[lambda i: seen.append((tmp_path / "new" / ".m.safetensors.lock")
+                                                                     .exists())], **kw)
+    assert later.exists() and seen and all(seen) and not (tmp_path / "new" / ".m.safetensors.lock").exists()
 
 
 def test_resume_from_another_working_folder(tmp_path, clean_dir, monkeypatch):

@@ -345,8 +345,13 @@ def _run_lock(out: Any) -> Iterator[None]:
     """Hold ``out``'s lock file (``.NAME.lock`` beside it) while a run writes ``out`` and its run folder: a second
     run of the same ``out`` is refused (two runs side by side mixed their configs, logs and weights, both ending
     well, in a QA pass). A lock left by a run that was killed (its process gone, on this machine) is taken over."""
-    if not isinstance(out, (str, os.PathLike)) or not Path(out).parent.is_dir():
-        yield  # (train's own checks say what is wrong with out; a folder it makes holds no other run)
+    if not isinstance(out, (str, os.PathLike)) or Path(out).is_dir():
+        yield  # (train's own checks say what is wrong with out)
+        return
+    try:  # (made here, as train makes it: the jobs of an array start at once in a folder none has made yet)
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        yield  # (train says why it cannot be made)
         return
     lock = Path(out).parent / f".{Path(out).name}.lock"
     me = f"{os.getpid()} {socket.gethostname()}"
