@@ -167,3 +167,19 @@ def test_file_names_cannot_forge_lines_and_an_empty_model_is_refused(tmp_path, c
     code = cli.main(["denoise", str(tmp_path / "good.png"), "--model", "", "--out", str(tmp_path / "o.png")])
     assert code == 2 and "--model needs a model file" in capsys.readouterr().err
     assert not (tmp_path / "o.png").exists()
+
+
+def test_an_output_folder_inside_the_input_folder_is_not_read_again(tmp_path, capsys):
+    """With --recursive and --out inside the input folder, each rerun (the --skip-existing restart) denoised the
+    last run's outputs again, nesting clean/clean/... (the cluster QA pass). The output folder's files are left
+    out of the inputs, with a note."""
+    for i in range(2):
+        _png(tmp_path / "nest" / f"img{i}.png", i)
+    argv = ["denoise", str(tmp_path / "nest"), "--recursive", "--method", "nlm", "--noise", "gaussian:sigma=10",
+            "--out", str(tmp_path / "nest" / "clean")]
+    assert cli.main(argv) == 0
+    assert cli.main(argv + ["--skip-existing"]) == 0
+    assert cli.main(argv) == 0
+    assert "2 file(s) inside the output folder" in capsys.readouterr().err
+    assert sorted(p.relative_to(tmp_path / "nest").as_posix() for p in (tmp_path / "nest").rglob("*.png")) == \
+        ["clean/img0.png", "clean/img1.png", "img0.png", "img1.png"]

@@ -380,6 +380,14 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     options = parse_options(args.set)
     files, names = _expand_inputs(args.inputs, recursive=args.recursive)
     folder_input = any(Path(i).is_dir() for i in args.inputs)
+    if folder_input and args.out:  # an output folder inside an input folder: its files are outputs, not inputs
+        out_dir = Path(args.out).resolve()  # (a rerun denoised the last run's outputs again, nesting them)
+        kept = [(f, n) for f, n in zip(files, names) if out_dir not in f.resolve().parents]
+        if len(kept) < len(files):
+            _say(f"note: {len(files) - len(kept)} file(s) inside the output folder {args.out} left out of the inputs")
+            if not kept:
+                raise InputError(f"no inputs left: every image found lies inside the output folder {args.out}")
+            files, names = [f for f, _ in kept], [n for _, n in kept]
     targets = _targets(files, args.out, folder_input, names)
     _check_targets(files, targets, args.blanks)
     files, targets = _shard(files, targets, args.shard, args.skip_existing)
