@@ -271,3 +271,24 @@ def test_weights_of_another_kind_are_refused(tmp_path):
         load_model(_edited(tmp_path, "int.safetensors", tensors={"net.out.weight": (out * 1000).to(torch.int32)}))
     save_model(tmp_path / "bn.safetensors", make_model("dncnn"), metadata=dict(META))
     load_model(tmp_path / "bn.safetensors")
+
+
+def test_info_checks_the_weights_as_denoise_loads_them(tmp_path, capsys):
+    """noise2x info said nothing of a model whose weights fail the checks of loading (a checksum that does not
+    match, NaN weights) and exited 0: the tool to vet a stranger's file (the security QA pass)."""
+    from safetensors import safe_open
+
+    from noise2x import cli
+
+    good = tmp_path / "good.safetensors"
+    save_model(good, make_model(), metadata=dict(META))
+    assert cli.main(["info", str(good)]) == 0
+    assert "weights:       checked (checksum" in capsys.readouterr().out
+    with safe_open(str(good), "pt") as f:
+        header = f.metadata()
+    stored = load_file(str(good))
+    stored["net.out.weight"] = stored["net.out.weight"] + 1.0  # (the checksum kept: no longer matching)
+    save_file(stored, str(tmp_path / "edited.safetensors"), metadata=header)
+    assert cli.main(["info", str(tmp_path / "edited.safetensors")]) == 1
+    out = capsys.readouterr().out
+    assert "method:" in out and "weights:       DAMAGED:" in out and "do not match the stored checksum" in out

@@ -651,6 +651,15 @@ def cmd_info(args: argparse.Namespace) -> int:
         raise InputError(f"{args.model} is neither an image file noise2x reads ({_SUPPORTED}) nor a model file "
                          "(.safetensors)") from None
     print(_shown("\n".join(describe(meta)), lines=True))
+    from .checkpoint import load_model
+
+    try:  # its weights as denoise would load them: the checksum, their shapes and kinds, NaN (a model to vet)
+        load_model(path)
+    except InputError as exc:
+        print(_shown(f"weights:       DAMAGED: {exc}"))
+        return InputError.exit_code
+    print("weights:       checked (checksum, shapes, kinds, finite values)" if meta.get("sha256") else
+          "weights:       checked (shapes, kinds, finite values; the file holds no checksum)")
     return 0
 
 
