@@ -1445,3 +1445,25 @@ def test_a_tiff_of_several_series_keeps_them(tmp_path, capsys):
     code, _, err = _run(capsys, "denoise", str(tmp_path / "one.tif"), "--method", "nlm", "--out",
                         str(tmp_path / "p.tif"))
     assert code == 0 and "written as one stack" not in err, err
+
+
+def test_a_poisson_peak_on_16bit_data_is_explained_by_train_and_bench(tmp_path, capsys):
+    """simulate says that a Poisson peak counts photons at 255 on a 16-bit image; train --add-noise and bench
+    --noise said nothing, their noise 16 times weaker in std than '30 photons at full scale' (the ML-researcher QA
+    pass)."""
+    import tifffile
+
+    (tmp_path / "d16").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        tifffile.imwrite(tmp_path / "d16" / f"{i}.tif", (rng.uniform(20, 230, (40, 40)) * 257).astype(np.uint16))
+    code, _, err = _run(capsys, "bench", "--methods", "nlm", "--dataset", str(tmp_path / "d16"), "--noise",
+                        "poisson:peak=30")
+    assert code == 0 and "poisson peak counts photons at the value 255" in err and "data_range=65535" in err, err
+    code, _, err = _run(capsys, "train", "--method", "noise2void", "--data", str(tmp_path / "d16"), "--add-noise",
+                        "poisson:peak=30", "--steps", "1", "--set", "train.preset=tiny", "--out",
+                        str(tmp_path / "m.safetensors"))
+    assert code == 0 and "poisson peak counts photons at the value 255" in err, err
+    code, _, err = _run(capsys, "bench", "--methods", "nlm", "--dataset", str(tmp_path / "d16"), "--noise",
+                        "poisson:peak=30,data_range=65535")
+    assert code == 0 and "counts photons" not in err
