@@ -336,8 +336,8 @@ def describe(meta: dict[str, Any]) -> list[str]:
         f"parameters:    {meta.get('parameters', '?')}",
         f"channels:      {meta.get('channels')}",
         f"normalisation: mean {_fmt(norm.get('mean'))}, std {_fmt(norm.get('std'))}" + (
-            f"; its images' values spread over {meta['data_span'][0]:.4g} to {meta['data_span'][1]:.4g} (0.1 to 99.9 "
-            "percentile)"
+            f"; the spread of each training image's values (0.1 to 99.9 percentile) ranged from "
+            f"{meta['data_span'][0]:.4g} to {meta['data_span'][1]:.4g}"
             if isinstance(meta.get("data_span"), list) and len(meta["data_span"]) == 2 else ""),
         f"noise:         {meta.get('noise') or 'none added (trained on noisy images)'}",
         f"training:      {meta.get('steps')} steps, {meta.get('seconds', 0):.0f} s on {meta.get('device', '?')}"

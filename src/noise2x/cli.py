@@ -966,7 +966,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--tta", action="store_true", help="8-fold test-time augmentation (models)")
     d.add_argument("--colour", choices=("auto", "luma", "channels"), default="auto",
                    help="a gray model on a colour image: luma = an RGB image's luminance and chrominance planes "
-                        "(auto for RGB), channels = each channel alone (e.g. microscopy channels)")
+                        "(auto for RGB, except a blindspot model of a per-pixel noise model: its noise is per "
+                        "channel), channels = each channel alone (e.g. microscopy channels)")
     d.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
                    help="arithmetic of a model's forward pass (and of zs_n2n's and mash's training): bf16 is "
                         "1.5 to 2 times as fast on a CPU with bfloat16 instructions (AVX512-BF16, AMX), fp16 runs "

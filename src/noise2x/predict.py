@@ -744,9 +744,9 @@ class Denoiser:
             if span[0] / SPAN_FACTOR <= spread <= span[1] * SPAN_FACTOR:
                 return None
             far = "brighter" if spread > span[1] else "fainter"
-            return (f"the image's values spread over {spread:.3g} (0.1 to 99.9 percentile), the model's training "
-                    f"images' over {span[0]:.3g} to {span[1]:.3g}: are they in the same units (8-bit, 16-bit, "
-                    "[0, 1]), and of a like exposure? "
+            return (f"the image's values spread over {spread:.3g} (0.1 to 99.9 percentile), each of the model's "
+                    f"training images' over {span[0]:.3g} to {span[1]:.3g}: are they in the same units (8-bit, "
+                    "16-bit, [0, 1]), and of a like exposure? "
                     f"the model learned nothing of noise so much {far}, and may make it worse than the input")
         if spread <= 0 or std / 20 <= spread <= 100 * std:
             return None
