@@ -183,3 +183,30 @@ def test_an_output_folder_inside_the_input_folder_is_not_read_again(tmp_path, ca
     assert "2 file(s) inside the output folder" in capsys.readouterr().err
     assert sorted(p.relative_to(tmp_path / "nest").as_posix() for p in (tmp_path / "nest").rglob("*.png")) == \
         ["clean/img0.png", "clean/img1.png", "img0.png", "img1.png"]
+
+
+def test_training_threads_are_said_and_kept_on_resume(tmp_path, monkeypatch, capsys):
+    """The same seed gave another model when other jobs loaded the host: the threads follow the idle cores, and
+    the arithmetic follows the threads (the ML-researcher QA pass). A run on fewer threads than cores says so,
+    with how to repeat it; a resumed run takes its own threads again."""
+    import torch
+
+    import noise2x.predict as predict
+    from noise2x.train import train
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    for i in range(3):
+        _png(tmp_path / "data" / f"{i}.png", i)
+    monkeypatch.setattr(predict, "cpu_count", lambda: 2)
+    monkeypatch.setattr(predict, "auto_threads", lambda: 1)  # (a host whose other core is busy)
+    kw = dict(data=tmp_path / "data", add_noise="gaussian:sigma=25", out=tmp_path / "m.safetensors",
+              overrides=["train.preset=tiny", "train.val_every=100"])
+    train("noise2void", steps=2, **kw)
+    assert "training on 1 of 2 CPU threads" in capsys.readouterr().err
+    seen = []
+    real = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (seen.append(n), real(n))[1])
+    monkeypatch.setattr(predict, "auto_threads", lambda: 2)  # (idle now)
+    train("noise2void", steps=3, resume=True, progress=False, **kw)
+    assert seen[0] == 1, seen

@@ -563,7 +563,19 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
 
     old_threads = torch.get_num_threads()
     if dev.type == "cpu":
-        torch.set_num_threads(t.threads or auto_threads())
+        from .predict import cpu_count, user_threads
+
+        # the threads change a run's arithmetic: the same seed gives the same model on as many threads. A resumed
+        # run takes its own again (unless told), a new one the idle cores, said where fewer than the cores
+        # (other jobs busy: a QA pass found two runs of one command differ by the host's load)
+        saved_threads = saved.get("threads") if resume else None
+        n = t.threads or user_threads() or (saved_threads if isinstance(saved_threads, int) and saved_threads > 0
+                                             else auto_threads())
+        torch.set_num_threads(n)
+        if progress and not (t.threads or user_threads() or resume) and n < cpu_count():
+            print(f"noise2x: note: training on {n} of {cpu_count()} CPU threads (the others busy with other jobs); "
+                  f"the same seed gives the same model on as many threads: --threads {n} (or "
+                  f"--set train.threads={n}) to repeat this run", file=sys.stderr, flush=True)
     try:
         if resume:
             model, last_meta = load_model(last_path)
