@@ -156,6 +156,11 @@ def _train(
         return api.denoise(noisy, model=model, info=info, precision=precision, device=device)
 
     extra = {"train_seconds": round(seconds, 1), "budget_minutes": budget_minutes, "train_data": str(train_data)}
+    # what the training did (steps, device, preset, threads), as a model file's row records it: PROTOCOL.md asks a
+    # report for the budget's steps and device, which a minutes budget leaves to the host's speed
+    if (workdir / f"{name}.safetensors").is_file():
+        made = _model_extra(workdir / f"{name}.safetensors")
+        extra.update({k: v for k, v in made.items() if k != "model_file"})
     return predict, extra
 
 
@@ -563,7 +568,13 @@ def _method_row(runner: _Method, *, dataset: str, noise: str, give_noise: bool) 
     if runner.options:
         notes.append(", ".join(f"{k}={v}" for k, v in runner.options.items()))
     if "train_seconds" in runner.extra:
-        notes.append(f"trained {runner.extra['train_seconds']:.0f} s on {Path(runner.extra['train_data']).name}")
+        made = runner.extra
+        how = ", ".join(x for x in (f"{made['train_steps']} steps" if "train_steps" in made else "",
+                                    str(made.get("train_device") or ""),
+                                    f"{made['train_threads']} threads" if made.get("train_threads") else "",
+                                    f"preset {made['train_preset']}" if made.get("train_preset") else "") if x)
+        notes.append(f"trained {made['train_seconds']:.0f} s on {Path(made['train_data']).name}"
+                     + (f" ({how})" if how else ""))
     row: dict[str, Any] = {
         "method": runner.name,
         "dataset": dataset,
