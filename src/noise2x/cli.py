@@ -914,8 +914,12 @@ def _method_details(name: str, kind: str) -> list[str]:
         doc = (cls.__doc__ or "").strip().splitlines()
         opts = {f.name: getattr(cls.Options(), f.name) for f in dataclasses.fields(cls.Options)}
         lines = [doc[0]] if doc else []
-        lines.append("options (--set method.KEY=VALUE): " + (", ".join(f"{k}={v}" for k, v in opts.items()) or "none"))
-        lines.append("presets (--set train.preset=NAME; default: paper on a GPU, cpu otherwise): " + ", ".join(cls.presets))
+        lines.append("options (--set method.KEY=VALUE), before a preset sets them: "
+                     + (", ".join(f"{k}={v}" for k, v in opts.items()) or "none"))
+        lines.append("presets (--set train.preset=NAME; default: paper on a GPU, cpu otherwise), what each sets "
+                     "(a run's own settings: noise2x info MODEL):")
+        for preset, values in cls.presets.items():  # (the cpu preset's Noise2Void masking was written nowhere)
+            lines.append(f"  {preset}: " + (", ".join(f"{k}={v}" for k, v in values.items()) or "the defaults"))
         return lines
     fn = resolve_direct(name)
     doc = (fn.__doc__ or "").strip().splitlines()
