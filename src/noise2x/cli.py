@@ -514,7 +514,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 empty = _blank_pixels(first, args.blanks, args.blank_value)
                 if not empty.all():
                     first = np.where(empty if first.ndim == 2 else empty[..., None], np.nan, first)
-                    warning = model.units_warning(fill_blanks(first)[0] if empty.any() else first)
+                    told = model.adapted(noise=noise) if noise is not None else model  # (the sigma it will use)
+                    warning = told.units_warning(fill_blanks(first)[0] if empty.any() else first)
                     break
         if warning:
             _say(f"warning: {src}: {warning}")
