@@ -411,3 +411,23 @@ def test_a_known_sigma_far_from_the_images_is_said(tmp_path, capsys):
     assert cli.main(["denoise", str(tmp_path / "n.tif"), "--model", str(path), "--noise", "gaussian:sigma=10",
                      "--out", str(tmp_path / "p.tif")]) == 0
     assert "its noise reads sigma" not in capsys.readouterr().err
+
+
+def test_info_shows_the_learned_noise_level(tmp_path, capsys):
+    """info of a blindspot model with a learned noise level did not show it (the ML-researcher QA pass): the
+    level its posterior mean uses, in image units."""
+    from noise2x import cli
+
+    m = get_method("blindspot", {"noise_model": "gaussian_learned"})
+    arch, args = m.default_model(channels=1, preset="tiny")
+    net = build_model(arch, **args)
+    with torch.no_grad():
+        net.noise_param.fill_(0.05)
+    model = ScaledModel(net, arch=arch, arch_args=args, mean=[110.0], std=[50.0]).eval()
+    path = save_model(tmp_path / "bs.safetensors", model, metadata={"method": "blindspot",
+                                                                    "method_options": m.options_dict()})
+    with torch.no_grad():
+        expected = float(m.learned_noise(model, torch.zeros(1, 1, 32, 32))[0])
+    assert cli.main(["info", str(path)]) == 0
+    line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("learned noise:")]
+    assert line == [f"learned noise: sigma {expected:.4g} (in the training images' units)"] and expected > 0

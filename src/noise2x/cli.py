@@ -684,7 +684,30 @@ def cmd_info(args: argparse.Namespace) -> int:
         return InputError.exit_code
     print("weights:       checked (checksum, shapes, kinds, finite values)" if meta.get("sha256") else
           "weights:       checked (shapes, kinds, finite values; the file holds no checksum)")
+    learned = _learned_noise(path)
+    if learned:
+        print(_shown(f"learned noise: {learned}"))
     return 0
+
+
+def _learned_noise(path: Path) -> str | None:
+    """The noise level a blindspot model learned as one value for every image (its noise model's
+    ``*_learned``), as its posterior mean uses it: the first thing to check where that disappoints (Laine et
+    al. report it); None for other models."""
+    import torch
+
+    from .predict import Denoiser
+
+    den = Denoiser.load(path)
+    net = getattr(den.model, "net", None)
+    if den.method.name != "blindspot" or getattr(net, "noise_params", "none") != "global":
+        return None
+    kind = den.method.resolved_noise_model()
+    x = torch.zeros(1, den.channels, 32, 32)
+    value = float(den.method.learned_noise(den.model.eval(), x)[0])
+    what = {"gaussian_learned": "sigma", "poisson_learned": "peak", "impulse_learned": "impulse probability"}
+    return f"{what.get(kind, kind)} {value:.4g}" + (" (in the training images' units)" if "sigma" in
+                                                   what.get(kind, "") else "")
 
 
 #: The estimates ``noise2x info IMAGE`` shows (of :attr:`noise2x.pretrained.Choice.facts`)
