@@ -356,6 +356,41 @@ def _psd_on(psd: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.maximum(np.real(np.fft.fft2(kernel)), 0.0) * (big_h * big_w)
 
 
+#: Worker threads left running in a C library by an interruption (see :func:`_interruptible`)
+ABANDONED: list = []
+
+
+def _interruptible(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` in a worker thread, the main thread waiting on it: Ctrl-C and SIGTERM then stop the
+    command at once, where a long C call (BM3D's, through ctypes, which lets go of the interpreter) deferred them
+    until it returned (45-57 s on a 1-MP image, in a QA pass). The worker, left running after an interruption
+    (:data:`ABANDONED`), ends with the process: the CLI ends it without the interpreter's shutdown, which the C
+    library's own threads abort. Called from another thread, ``fn`` runs there."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return fn(*args, **kwargs)
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["out"] = fn(*args, **kwargs)
+        except BaseException as exc:  # (handed to the caller)
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, name="noise2x-bm3d", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except BaseException:
+        ABANDONED.append(worker)  # (still in the C library: the CLI ends the process without unwinding it)
+        raise
+    if "error" in box:
+        raise box["error"]
+    return box["out"]
+
+
 def _bm3d_core(image: np.ndarray, level: float | np.ndarray, *, profile: str) -> np.ndarray:
     """BM3D (CBM3D on RGB) at noise std ``level``, or of the noise PSD ``level`` ((H,W): :func:`correlated_psd`)."""
     import bm3d as bm3d_package
@@ -462,7 +497,8 @@ def bm3d(
         raise UsageError(f"method 'bm3d': unknown profile {profile!r}; valid: {', '.join(_BM3D_PROFILES)}")
     image = _check_image(noisy)
     out = _with_noise_level(
-        image, lambda x, s: _bm3d_core(x, s, profile=profile), sigma=sigma, noise=noise, info=info, method="bm3d",
+        image, lambda x, s: _interruptible(_bm3d_core, x, s, profile=profile), sigma=sigma, noise=noise, info=info,
+        method="bm3d",
         mask=mask, beta=beta, gain=gain,
     )
     return out.reshape(np.shape(noisy))

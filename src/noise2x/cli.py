@@ -1140,10 +1140,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     main_thread = threading.current_thread() is threading.main_thread()
     old_sigterm = signal.signal(signal.SIGTERM, on_sigterm) if main_thread else None
     try:
-        return _main(parser, argv)
+        code = _main(parser, argv)
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, old_sigterm if old_sigterm is not None else signal.SIG_DFL)
+    classical = sys.modules.get("noise2x.classical")
+    if code in (130, 143) and classical is not None and classical.ABANDONED:
+        # an interrupted BM3D's C library may still run threads of its own, which abort the interpreter's
+        # shutdown: the process ends here, its outputs already removed and its lines written
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _main(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
