@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from noise2x.data import Batch
+from noise2x.errors import UsageError
 from noise2x.methods import METHODS, get_method
 from noise2x.methods.base import BATCH_FIELDS, PRESETS, Method
 from noise2x.models import ScaledModel, build_model
@@ -148,6 +149,10 @@ def test_noise2noise_losses():
     # pixel dropout: its mean is (1 - p) times the clean value (L2 learned a darkened image, in a QA pass), its
     # median the clean value
     assert Noise2Noise().with_noise("bernoulli:p=0.3").options.loss == "l1"
+    # ... at half the pixels or more its median is 0 too: L1 learned a black image (the QA re-check): refused
+    with pytest.raises(UsageError, match="cannot learn pixel dropout of p=0.7"):
+        Noise2Noise().with_noise("bernoulli:p=0.7")
+    assert Noise2Noise({"loss": "l2"}).with_noise("bernoulli:p=0.7").options.loss == "l2"  # (asked for)
     assert Noise2Noise({"loss": "l1"}).with_noise("gaussian:sigma=25").options.loss == "l1"
     with pytest.raises(ValueError, match="valid: auto, l2, l1, l0"):
         Noise2Noise({"loss": "huber"})

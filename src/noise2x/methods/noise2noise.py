@@ -71,7 +71,18 @@ class Noise2Noise(Method):
             return self
         name = getattr(noise, "name", None)
         if isinstance(noise, str):
-            name = noise.partition(":")[0].strip().lower()
+            from ..noise import parse_noise
+
+            noise = parse_noise(noise)
+            name = noise.name
+        if name == "bernoulli":  # dropout of half the pixels or more: the target's median and mode are 0
+            p = (getattr(noise, "params", None) or {}).get("p", 0.0)
+            top = max(p) if isinstance(p, (tuple, list)) else float(p)
+            if top >= 0.5:
+                raise UsageError(f"noise2noise cannot learn pixel dropout of p={top:g}: with half the pixels or "
+                                 f"more dropped, the mean, median and mode of a noisy target are all off the clean "
+                                 f"value (0 for most pixels), and L1 learned a black image; use p < 0.5, or "
+                                 f"method.loss=l2, whose result is (1 - p) times the image")
         return Noise2Noise(dataclasses.replace(self.options, loss=AUTO_LOSS.get(name, "l2")))
 
     def gamma(self, progress: float) -> float:
