@@ -478,6 +478,21 @@ def test_a_16bit_set_is_measured_in_its_units(tmp_path):
     for ra, rb, rc in zip(a["rows"], b["rows"], c["rows"]):
         assert rb["psnr"] == pytest.approx(ra["psnr"], abs=0.05) and rb["psnr"] > 15, (ra, rb)
         assert rc["psnr"] == pytest.approx(ra["psnr"], abs=0.1), (ra, rc)
+    # (the QA re-check) one pixel over 1 had its file measured against 255 beside the others' 1; a float set in
+    # counts read negative PSNR: one peak for a float set, given where beyond 8-bit units
+    one = tifffile.imread(tmp_path / "b01" / "1.tif")
+    one[0, 0] = 1.02
+    tifffile.imwrite(tmp_path / "b01" / "1.tif", one)
+    d = run_bench(["nlm"], dataset=tmp_path / "b01", noise=f"gaussian:sigma={20 / 255}", warmup=False)
+    assert d["data_range"] == 1 and d["rows"][0]["psnr"] == pytest.approx(c["rows"][0]["psnr"], abs=0.05)
+    (tmp_path / "counts").mkdir()
+    for i in range(2):
+        tifffile.imwrite(tmp_path / "counts" / f"{i}.tif", (tifffile.imread(tmp_path / "b16" / f"{i}.tif")
+                                                             / 257 * 16).astype(np.float32))
+    with pytest.raises(UsageError, match=r"float images reach .* give the peak value .*--data-range"):
+        run_bench(["nlm"], dataset=tmp_path / "counts", noise="gaussian:sigma=320", warmup=False)
+    e = run_bench(["nlm"], dataset=tmp_path / "counts", noise="gaussian:sigma=320", warmup=False, data_range=4080)
+    assert e["data_range"] == 4080 and e["rows"][0]["psnr"] == pytest.approx(a["rows"][0]["psnr"], abs=0.05)
 
 
 def test_a_trained_rows_training_is_recorded(tiny_set, tmp_path):

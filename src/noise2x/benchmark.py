@@ -247,6 +247,7 @@ def run_bench(
     colour: str = "auto",
     precision: str = "fp32",
     device: str = "auto",
+    data_range: float | None = None,
 ) -> dict[str, Any]:
     """Benchmark methods on one dataset and one noise, following PROTOCOL.md.
 
@@ -292,6 +293,12 @@ def run_bench(
         methods, ``auto``'s shipped models; ``noise2x.predict.PRECISIONS``)
         and of the direct methods that take a ``precision`` option (zs_n2n, mash);
         the others run as they always do.
+    data_range : float, optional
+        The peak value PSNR and SSIM measure against (and predictions are
+        clipped to). None: that of each file's units (255 for 8-bit files,
+        65535 for 16-bit ones); a float dataset's: the noise spec's
+        ``data_range``, else 1 for values in [0, 1] (up to 2: overshoot),
+        else 255 for values within it; beyond, it must be given.
     device : str, default "auto"
         Where the models (model files, trained methods, ``auto``'s shipped
         models) and the direct methods that take a ``device`` option
@@ -382,6 +389,10 @@ def run_bench(
     per_method_options = _split_options(options, names, valid, trained)
 
     folder, files = _dataset_files(dataset, limit)
+    if data_range is not None and not (isinstance(data_range, (int, float)) and math.isfinite(data_range)
+                                       and data_range > 0):
+        raise UsageError(f"data_range must be a positive number, got {data_range!r}")
+    float_peak = _float_peak(files, spec, data_range)  # (one for a float set's files; before any work)
     n = len(files)
     dataset_name = folder.resolve().name
     data = Path(train_data) if train_data is not None else folder.resolve().parent / "train400"
@@ -439,7 +450,7 @@ def run_bench(
         peaks: set[float] = set()
         for i, path in enumerate(files):
             clean = read_image(path)
-            peak = _peak(path, spec, clean)  # (the file's units: a 16-bit set measured against 255 read negative)
+            peak = _peak(path, float_peak, data_range)  # (the file's units: a 16-bit set read negative against 255)
             peaks.add(peak)
             noisy = protocol_noisy(clean, spec, index=i)
             noisy_rows.append({"file": path.name, "psnr": psnr(clean, noisy, clip=False, data_range=peak),
@@ -490,19 +501,42 @@ def run_bench(
     }
 
 
-def _peak(path: Path, spec: Any, clean: np.ndarray) -> float:
+def _peak(path: Path, float_peak: float | None, data_range: float | None) -> float:
     """The peak value PSNR and SSIM measure an image of the file ``path`` against, and its predictions are clipped
-    to: that of its sample kind (255 for 8-bit files, 65535 for 16-bit ones), else the noise spec's ``data_range``,
-    else 1 for a float file whose values lie in [0, 1], else 255 (the measures refuse a clean image passing it)."""
+    to: ``data_range`` where given, else that of its sample kind (255 for 8-bit files, 65535 for 16-bit ones), else
+    the float files' (:func:`_float_peak`)."""
     from .io import image_kind
 
+    if data_range is not None:
+        return float(data_range)
     kind = image_kind(path)
     if kind in ("uint8", "uint16"):
         return 255.0 if kind == "uint8" else 65535.0
+    return float(float_peak if float_peak is not None else 255.0)
+
+
+def _float_peak(files: list[Path], spec: Any, data_range: float | None) -> float | None:
+    """The peak value of a dataset's float files, one for all of them: the noise spec's ``data_range``; else 1
+    where their values lie in [0, 1] (up to 2: resampling overshoot, a flat-field ratio), else 255 where they lie
+    within it; beyond, a UsageError asks for it (a set of counts in float32 read negative PSNR against 255, and one
+    pixel at 1.02 had its file measured against 255 beside the others' 1, in a QA pass). None: no float files."""
+    from .io import image_kind, read_image
+
+    if data_range is not None:
+        return float(data_range)
+    floats = [f for f in files if image_kind(f) not in ("uint8", "uint16")]
+    if not floats:
+        return None
     given = (getattr(spec, "params", None) or {}).get("data_range")
     if isinstance(given, (int, float)) and given > 0:
         return float(given)
-    return 1.0 if float(np.min(clean)) >= 0.0 and float(np.max(clean)) <= 1.0 else 255.0
+    top = max(float(np.max(read_image(f))) for f in floats)
+    if top <= 2.0:
+        return 1.0
+    if top <= 255.0 * (1 + 1e-6):
+        return 255.0
+    raise UsageError(f"the dataset's float images reach {top:.6g}, beyond 8-bit units: give the peak value of their "
+                     f"units (bench --data-range, data_range= in Python), which PSNR and SSIM measure against")
 
 
 def _checked(runner: _Method, out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

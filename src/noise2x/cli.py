@@ -616,7 +616,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise UsageError("--methods needs at least one method name")
     kwargs: dict[str, Any] = {"limit": args.limit, "progress": _say, "options": parse_options(args.set),
                               "colour": args.colour, "precision": args.precision, "device": args.device,
-                              "give_noise": not args.estimate_noise}
+                              "give_noise": not args.estimate_noise, "data_range": args.data_range}
     _bf16_note(args.precision, args.device)  # a model runs on --device
     if args.budget_minutes is not None:
         kwargs["budget_minutes"] = args.budget_minutes
@@ -1068,6 +1068,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="method option (repeatable): KEY for every method that has it, NAME.KEY for one (e.g. "
                         "nlm.h=10); a trainable method's training settings as NAME.SECTION.KEY (e.g. "
                         "gan.method.feature_weight=0, noise2void.train.lr=1e-4)")
+    b.add_argument("--data-range", type=float, metavar="PEAK",
+                   help="the peak value PSNR and SSIM measure against (default: the files' units: 255 for 8-bit, "
+                        "65535 for 16-bit files; a float set: 1 for values in [0, 1], 255 within it)")
     b.add_argument("--estimate-noise", action="store_true",
                    help="do not tell the direct methods the noise: each estimates it, as a call without --noise "
                         "does (by default they are given --noise)")
