@@ -1448,7 +1448,7 @@ def test_a_tiff_of_several_series_keeps_them(tmp_path, capsys):
 
 
 def test_a_poisson_peak_on_16bit_data_is_explained_by_train_and_bench(tmp_path, capsys):
-    """simulate says that a Poisson peak counts photons at 255 on a 16-bit image; train --add-noise and bench
+    """simulate says that a Poisson peak counts photons at 255 on a 16-bit image; train --add-noise, bench and denoise
     --noise said nothing, their noise 16 times weaker in std than '30 photons at full scale' (the ML-researcher QA
     pass)."""
     import tifffile
@@ -1467,3 +1467,6 @@ def test_a_poisson_peak_on_16bit_data_is_explained_by_train_and_bench(tmp_path, 
     code, _, err = _run(capsys, "bench", "--methods", "nlm", "--dataset", str(tmp_path / "d16"), "--noise",
                         "poisson:peak=30,data_range=65535")
     assert code == 0 and "counts photons" not in err
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "d16" / "0.tif"), "--method", "nlm", "--noise",
+                        "poisson:peak=30", "--out", str(tmp_path / "o.tif"))  # (and denoise: the QA re-check)
+    assert code == 0 and err.count("poisson peak counts photons at the value 255") == 1, err

@@ -234,3 +234,22 @@ def test_bm3d_stops_at_once_on_sigterm(tmp_path):
         err = proc.stderr.read()
     assert code == 143 and took < 4, (code, took, err)
     assert "terminated (SIGTERM)" in err and not (tmp_path / "o.png").exists()
+
+
+def test_info_says_the_threads_of_each_part_of_a_run(tmp_path, monkeypatch, capsys):
+    """The threads a run needs to be repeated were not in info, and a run resumed on other threads recorded only
+    the last part's (the QA re-check)."""
+    from noise2x.train import train
+
+    for i in range(3):
+        _png(tmp_path / "data" / f"{i}.png", i)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    kw = dict(data=tmp_path / "data", add_noise="gaussian:sigma=25", out=tmp_path / "m.safetensors", progress=False)
+    monkeypatch.setenv(THREADS_ENV, "1")
+    train("noise2void", steps=2, overrides=["train.preset=tiny", "train.val_every=100"], **kw)
+    assert cli.main(["info", str(tmp_path / "m.safetensors")]) == 0
+    assert "on cpu, 1 thread (preset tiny" in capsys.readouterr().out
+    monkeypatch.setenv(THREADS_ENV, "2")
+    train("noise2void", steps=4, resume=True, overrides=["train.preset=tiny", "train.val_every=100"], **kw)
+    assert cli.main(["info", str(tmp_path / "m.safetensors")]) == 0
+    assert "on cpu, threads 1 (steps 1-2), 2 (steps 3-4) (preset tiny" in capsys.readouterr().out

@@ -605,7 +605,8 @@ def _method_row(runner: _Method, *, dataset: str, noise: str, give_noise: bool) 
         made = runner.extra
         how = ", ".join(x for x in (f"{made['train_steps']} steps" if "train_steps" in made else "",
                                     str(made.get("train_device") or ""),
-                                    f"{made['train_threads']} threads" if made.get("train_threads") else "",
+                                    f"{made['train_threads']} thread{'s' if made['train_threads'] != 1 else ''}"
+                                    if made.get("train_threads") else "",
                                     f"preset {made['train_preset']}" if made.get("train_preset") else "") if x)
         notes.append(f"trained {made['train_seconds']:.0f} s on {Path(made['train_data']).name}"
                      + (f" ({how})" if how else ""))

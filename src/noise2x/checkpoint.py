@@ -341,7 +341,7 @@ def describe(meta: dict[str, Any]) -> list[str]:
             if isinstance(meta.get("data_span"), list) and len(meta["data_span"]) == 2 else ""),
         f"noise:         {meta.get('noise') or 'none added (trained on noisy images)'}",
         f"training:      {meta.get('steps')} steps, {meta.get('seconds', 0):.0f} s on {meta.get('device', '?')}"
-        f" (preset {meta.get('preset', '?')}, seed {train.get('seed', '?')}"
+        f"{_threads_text(meta)} (preset {meta.get('preset', '?')}, seed {train.get('seed', '?')}"
         f"{', ' + train['precision'] + ' steps' if train.get('precision', 'fp32') != 'fp32' else ''})",
         f"data:          {(cfg.get('inputs') or {}).get('data')}",
     ]
@@ -360,6 +360,17 @@ def describe(meta: dict[str, Any]) -> list[str]:
             lines.append(f"result:        {row}")
     lines.append(f"format:        noise2x model v{meta.get('format_version')} (noise2x {meta.get('noise2x_version')})")
     return lines
+
+
+def _threads_text(meta: dict[str, Any]) -> str:
+    """", N threads" of a CPU run, or each part's where a resumed run changed them (the same seed gives the same
+    model on as many threads: what it takes to repeat the run)."""
+    parts = meta.get("threads_by_step")
+    if isinstance(parts, list) and len(parts) > 1 and all(isinstance(x, list) and len(x) == 2 for x in parts):
+        ends = [int(x[0]) - 1 for x in parts[1:]] + [meta.get("steps")]
+        return ", threads " + ", ".join(f"{x[1]} (steps {x[0]}-{end})" for x, end in zip(parts, ends))
+    threads = meta.get("threads")
+    return f", {threads} thread{'s' if threads != 1 else ''}" if isinstance(threads, int) and threads > 0 else ""
 
 
 def _fmt(values: Any) -> str:

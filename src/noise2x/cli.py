@@ -519,6 +519,12 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                     break
         if warning:
             _say(f"warning: {src}: {warning}")
+        if noise is not None and not getattr(args, "peak_note_said", 0):  # a Poisson peak on 16-bit or [0, 1] data
+            frame = np.asarray(stack[0], dtype=np.float64)  # (counted at 255: said as simulate, train, bench say it)
+            note = _peak_scale_note(noise, src, np.where(np.isnan(frame), np.nanmedian(frame), frame))
+            if note:
+                _say(note)
+                args.peak_note_said = 1
         if len(stack) > 1:
             _say(f"{src}: a stack of {len(stack)} frames, each denoised on its own")
         said: set[str] = set()

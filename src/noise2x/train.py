@@ -641,6 +641,15 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             np_rng.bit_generator.state = info["np_rng"]
             gen.set_state(extra["torch_rng"])
             rows = [r for r in _read_log(run / "log.csv") if int(r["step"]) <= step]
+        # the threads of each part of the run (the same seed gives the same model on as many threads): a resumed
+        # run on other threads than before says from which step (a QA re-check found only the last recorded)
+        segments = [list(x) for x in (saved.get("threads_by_step") or (
+            [[1, saved["threads"]]] if saved.get("threads") else [])) if isinstance(x, list)] if resume else []
+        if resolved["threads"] is not None and (not segments or segments[-1][1] != resolved["threads"]):
+            segments.append([step + 1, resolved["threads"]])
+        resolved["threads_by_step"] = segments
+        if config_written:
+            _write_json(resolved, run / "config.json")
 
         metric = "none"
         val_batches: list = []
@@ -661,7 +670,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             return {"method": m.name, "method_options": m.options_dict(), "noise": cfg.add_noise,
                     "resample_noise": d.resample_noise, "config": cfg.to_dict(), "preset": preset,
                     "steps": step, "seconds": round(elapsed, 2), "device": str(dev), "parameters": n_params,
-                    "threads": resolved["threads"],
+                    "threads": resolved["threads"], "threads_by_step": resolved["threads_by_step"],
                     "val_metric": None if metric == "none" else metric, "val_value": val_value,
                     "val_held_out": held_out, "checkpoint": kind,
                     **({"data_span": data_span} if data_span else {})}
