@@ -417,7 +417,10 @@ def denoise(
         return _denoise_frames(image, axes, mask, progress, info, needed, dict(
             model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta, options=options, rng=rng,
             device=device, colour=colour, precision=precision, blanks=blanks, blank_value=blank_value))
-    shape = np.shape(image)
+    try:
+        shape = np.shape(image)
+    except ValueError as exc:  # (a ragged list)
+        raise InputError(f"input image is not an array: {str(exc).splitlines()[0]}") from None
     if len(shape) > 3 or (len(shape) == 3 and shape[2] not in (1, 3, 4) and colour != "channels"):
         raise InputError(f"input image must be (H,W) gray or (H,W,3) RGB, got shape {tuple(shape)}; a stack of "
                          f"frames: give its axes, e.g. axes='ZYX'")
