@@ -133,9 +133,13 @@ def test_a_full_disk_is_said_as_such(tmp_path, monkeypatch):
     from noise2x.errors import Noise2xError
     from noise2x.fsutil import atomic_path
 
-    for exc in (OSError(errno.ENOSPC, "No space left on device"), OSError("65536 requested and 48800 written"),
-                RuntimeError("Error while serializing: I/O error: No space left on device (os error 28)")):
-        with pytest.raises(Noise2xError, match="no space left on the device"):
+    for exc, said in ((OSError(errno.ENOSPC, "No space left on device"), "no space left on the device"),
+                      (OSError("65536 requested and 48800 written"), r"the write stopped short \(a full disk"),
+                      (RuntimeError("Error while serializing: I/O error: No space left on device (os error 28)"),
+                       "no space left on the device"),
+                      (RuntimeError("Error while serializing: I/O error: File too large (os error 27)"),
+                       "cannot write .*x.bin: File too large; nothing was written")):  # (a file-size limit)
+        with pytest.raises(Noise2xError, match=said):
             with atomic_path(tmp_path / "x.bin") as tmp:
                 tmp.write_bytes(b"partial")
                 raise exc
@@ -147,7 +151,7 @@ def test_a_full_disk_is_said_as_such(tmp_path, monkeypatch):
         raise OSError("65536 requested and 48800 written")
 
     monkeypatch.setattr(tifffile, "imwrite", short_write)
-    with pytest.raises(Noise2xError, match=r"cannot write .*st\.tif: no space left on the device"):
+    with pytest.raises(Noise2xError, match=r"cannot write .*st\.tif: the write stopped short"):
         io.write_image(tmp_path / "st.tif", np.zeros((2, 16, 16)), kind="uint8")
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 

@@ -450,3 +450,24 @@ def test_resume_keeps_the_saved_runs_settings(tmp_path, clean_dir):
           **kw)
     meta = read_metadata(out)
     assert meta["steps"] == 4 and meta["config"]["train"]["seed"] == 3
+
+
+def test_the_run_folder_inside_the_data_is_not_training_data(tmp_path):
+    """--out inside --data with --recursive: a resumed run read the run folder's loss plot (curve.png) as one more
+    training image (RGB data) or refused "the data" (gray data) (the QA re-check). The run folder is left out."""
+    import shutil
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(data / f"{i}.png")
+    kw = dict(data=data, add_noise="gaussian:sigma=25", progress=False, out=data / "m.safetensors",
+              overrides=FAST + ["data.recursive=true", "train.val_every=1"])
+    train("noise2void", steps=2, **kw)
+    assert (run_folder(data / "m.safetensors") / "curve.png").exists()
+    first = json.loads((run_folder(data / "m.safetensors") / "config.json").read_text())
+    train("noise2void", steps=3, resume=True, **kw)
+    saved = json.loads((run_folder(data / "m.safetensors") / "config.json").read_text())
+    assert (saved["train_images"], saved["val_images"]) == (first["train_images"], first["val_images"]), saved
+    shutil.rmtree(run_folder(data / "m.safetensors"))

@@ -294,7 +294,8 @@ def _reader(path: Path, blanks: bool = False) -> Callable[[], np.ndarray]:
     return lambda: read_image(path, dtype=np.float32, blanks=blanks)
 
 
-def _sources(path: str | Path, blanks: bool = False, recursive: bool = False) -> tuple[
+def _sources(path: str | Path, blanks: bool = False, recursive: bool = False,
+             exclude: Path | None = None) -> tuple[
         list[str], list[Callable[[], np.ndarray]], bool, list[int | None], list[int | None]]:
     """Names and loaders of the images at ``path`` (a folder, an image, or a multi-frame TIFF or FITS), whether
     it is one multi-frame file, each image's channel (:func:`noise2x.io.stack_frames`) and, where known without
@@ -332,6 +333,11 @@ def _sources(path: str | Path, blanks: bool = False, recursive: bool = False) ->
         return last[f][k]
 
     files = list_images(p, recursive=recursive)
+    if exclude is not None:  # (a run's own folder inside its data: its loss plot was read as a training image)
+        gone = Path(exclude).resolve()
+        files = [f for f in files if gone not in f.resolve().parents]
+        if not files:
+            raise InputError(f"no image files in {p} but the run folder {exclude}")
     for f in files:
         frames = stack_frames(f)
         name = f.relative_to(p).as_posix()
@@ -379,8 +385,9 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
                    add_noise: Any = None, val_data: str | Path | None = None, pair: str = "auto",
                    resample: bool = False, cache_mb: float = 2048.0,
                    val_images: int = 8, blanks: bool = False,
-                   recursive: bool = False) -> tuple[ImageSet, ImageSet | None, bool]:
-    """The training set and the validation set for a method needing ``requires``.
+                   recursive: bool = False, exclude: Path | None = None) -> tuple[ImageSet, ImageSet | None, bool]:
+    """The training set and the validation set for a method needing ``requires``; ``exclude``: a folder whose
+    files are left out of the folders' (a training run's own folder, inside its data with ``recursive``).
 
     Returns
     -------
@@ -402,7 +409,7 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         why = ("--add-noise makes the second copies and targets from --data" if add_noise is not None else
                "this method trains on single noisy images")
         raise UsageError(f"--data2 is not used: {why}; drop it (or put its images in --data to train on them too)")
-    names, loaders, is_stack, channels, sides = _sources(data, blanks, recursive)
+    names, loaders, is_stack, channels, sides = _sources(data, blanks, recursive, exclude)
 
     def wrap(index: int, name: str, load: Callable[[], dict[str, np.ndarray]], j: int) -> _Item:
         return _Item(index, name, load, side=sides[j])
@@ -414,7 +421,7 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         if Path(data2).resolve() == Path(data).resolve():  # each image its own target: the network learns identity
             raise UsageError(f"--data2 {data2} is --data itself; it holds the second copies (noise2noise: the same "
                              "scenes with independent noise) or the clean targets (supervised)")
-        names2, loaders2, _, _, _ = _sources(data2, blanks, recursive)
+        names2, loaders2, _, _, _ = _sources(data2, blanks, recursive, exclude)
         if len(names2) != len(names):
             raise UsageError(f"--data has {len(names)} images but --data2 has {len(names2)}; they must be aligned")
         if pair == "auto":
@@ -450,7 +457,7 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
     opts = dict(kind=kind, noise=add_noise, resample=resample, cache_mb=cache_mb,
                 second_copy="noisy2" in requires, blanks=blanks)
     if val_data is not None:
-        vnames, vloaders, _, _, _ = _sources(val_data, blanks, recursive)
+        vnames, vloaders, _, _, _ = _sources(val_data, blanks, recursive, exclude)
         if kind == "synthetic":
             vitems = [_Item(k, vnames[k], (lambda f=f: {"clean": f()})) for k, f in enumerate(vloaders)]
         elif kind == "noisy":

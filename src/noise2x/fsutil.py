@@ -59,16 +59,22 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp_path.unlink()
-        if _disk_full(exc):  # (writers say it each their own way: a short write's byte counts, an I/O error)
-            raise Noise2xError(f"cannot write {target}: no space left on the device (the disk is full, or over "
-                               f"its quota); nothing was written") from None
+        reason = _write_failure(exc)  # (writers say it each their own way: a short write's byte counts, an I/O
+        if reason:                    # error's text)
+            raise Noise2xError(f"cannot write {target}: {reason}; nothing was written") from None
         raise
 
 
-def _disk_full(exc: BaseException) -> bool:
-    """Whether ``exc`` (from any writer: tifffile, safetensors, astropy, Pillow) says the disk is full."""
+def _write_failure(exc: BaseException) -> str | None:
+    """What stopped a write, where ``exc`` (from any writer: tifffile, safetensors, astropy, Pillow) says the
+    system refused it: a full disk or quota, a file-size limit, another I/O error; None for other errors."""
+    full = "no space left on the device (the disk is full, or over its quota)"
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        return True
+        return full
     text = str(exc)
-    return ("No space left on device" in text or "os error 28" in text or "Disk quota exceeded" in text
-            or re.search(r"\d+ requested and \d+ written", text) is not None)
+    if "No space left on device" in text or "os error 28" in text or "Disk quota exceeded" in text:
+        return full
+    if re.search(r"\d+ requested and \d+ written", text):  # (tifffile's short write: the cause unsaid)
+        return "the write stopped short (a full disk, a quota or a file-size limit)"
+    io_error = re.search(r"I/O error: (.+?) \(os error \d+\)", text)  # (safetensors' text of an OSError)
+    return io_error.group(1) if io_error else None
