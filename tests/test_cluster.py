@@ -66,6 +66,9 @@ def test_an_output_name_as_long_as_the_file_system_takes(tmp_path, capsys):
                          str(tmp_path / "o" / name)])
         assert code == 0 and (tmp_path / "o" / name).is_file(), capsys.readouterr().err
     assert sorted(p.name.startswith(".") for p in (tmp_path / "o").iterdir()) == [False, False]
+    code = cli.main(["denoise", str(src), "--method", "nlm", "--noise", "gaussian:sigma=10", "--out",
+                     str(tmp_path / "o" / ("b" * 256 + ".png"))])  # (over the 255 bytes: one line, before the work)
+    assert code == 2 and "File name too long" in capsys.readouterr().err
 
 
 def test_recursive_follows_linked_folders_and_names_broken_links(tmp_path, capsys):

@@ -358,7 +358,9 @@ def denoise(
     progress : callable, optional
         Called with each progress or note line (a str), e.g. ``print``.
     device : str
-        Where a model, ``zs_n2n`` or ``mash`` runs: ``auto`` (a CUDA GPU,
+        Where a model, ``zs_n2n`` or ``mash`` runs (on the CPU with the
+        threads ``NOISE2X_THREADS`` or ``OMP_NUM_THREADS`` set, else the
+        idle cores): ``auto`` (a CUDA GPU,
         else Apple's MPS, else the CPU), ``cpu``, ``cuda``, ``cuda:N`` or
         ``mps``. The other direct methods run on the CPU (another device
         given for them is a UsageError, or a note when the method was chosen

@@ -146,7 +146,11 @@ def _shard(files: list[Path], targets: list[Path], shard: str | None,
 def _is_folder_target(out: str, n_inputs: int, folder_input: bool) -> bool:
     """DESIGN.md: --out is a folder when it exists as one, ends with '/', or has no suffix."""
     p = Path(out)
-    if p.is_dir() or out.endswith(("/", os.sep)) or p.suffix == "":
+    try:
+        is_dir = p.is_dir()
+    except OSError as exc:  # (a name over the 255 bytes a file system takes: said before any work)
+        raise UsageError(f"--out {out}: {exc.strerror or exc}") from None
+    if is_dir or out.endswith(("/", os.sep)) or p.suffix == "":
         return True
     if n_inputs > 1 or folder_input:
         raise UsageError(f"--out {out} names a file but there are {n_inputs} inputs; give a folder")
