@@ -1224,7 +1224,8 @@ def _main(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     except (OSError, MemoryError) as exc:
         if os.environ.get("NOISE2X_DEBUG"):
             raise
-        _err(f"{type(exc).__name__}: {exc}")
+        _err(f"not enough memory for this work ({exc or 'MemoryError'}): a smaller --tile, or a machine with more"
+             if isinstance(exc, MemoryError) else f"{type(exc).__name__}: {exc}")
         return 1
     except Exception as exc:  # noqa: BLE001 - the user gets one line, not a traceback
         if os.environ.get("NOISE2X_DEBUG"):

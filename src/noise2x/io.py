@@ -941,28 +941,76 @@ def _pillow_open(p: Path) -> Any:
             Image.MAX_IMAGE_PIXELS = before
 
 
-def _available_memory() -> int | None:
-    """Bytes of memory available now (Linux: MemAvailable of /proc/meminfo), or None where it is not known."""
+def _read_number(path: str) -> int | None:
     try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+        with open(path) as fh:
+            text = fh.read().split()[0]
+        return None if text == "max" else int(text)
     except (OSError, ValueError, IndexError):
         return None
-    return None
 
 
-def _fits_in_memory(p: Path, width: int, height: int, bands: int) -> None:
-    """Refuse, before decoding, a picture whose pixels need more memory than is available: its decoded samples
-    and the float64 image made of them (a 633-byte JPEG declaring 65500x65500 pixels drove a host to 8 GB before
-    it failed, in a QA pass: a decompression bomb)."""
-    need = int(width) * int(height) * max(int(bands), 1) * (1 + 8)
+def _available_memory() -> int | None:
+    """Bytes of memory this process may still take (Linux): the least of the host's MemAvailable, its control
+    group's limit less its use (a cluster job's --mem) and its address-space limit (ulimit -v) less its size;
+    None where none is known."""
+    found = []
+    try:
+        with open("/proc/meminfo") as fh:
+            found += [int(line.split()[1]) * 1024 for line in fh if line.startswith("MemAvailable:")]
+    except (OSError, ValueError, IndexError):
+        pass
+    for limit, used in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),  # (cgroup v2, v1)
+                        ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        cap, now = _read_number(limit), _read_number(used)
+        if cap is not None and now is not None and cap < 1 << 60:
+            found.append(max(cap - now, 0))
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            with open("/proc/self/status") as fh:
+                size = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmSize:"))
+            found.append(max(soft - size, 0))
+    except (ImportError, OSError, ValueError, StopIteration):
+        pass
+    return min(found) if found else None
+
+
+#: A compressed picture cannot hold more decoded samples than this many times its bytes: deflate's bound is
+#: 1032 (PNG), a baseline JPEG's about 256 (two bits for the flattest 8x8 block)
+_MOST_SAMPLES_PER_BYTE = {"PNG": 1100, "JPEG": 1100}
+
+
+def _fits_in_memory(p: Path, width: int, height: int, bands: int, fmt: str | None = None) -> None:
+    """Refuse, before decoding, a picture that declares more samples than its bytes can hold (a PNG or baseline
+    JPEG: damaged, or made to exhaust memory), or whose pixels need more memory than this process may take: its
+    decoded samples and the float64 image made of them (a 633-byte JPEG declaring 65500x65500 pixels drove a host
+    to 8 GB before it failed, one declaring 20000x20000 a capped job to a raw MemoryError, in QA passes)."""
+    samples = int(width) * int(height) * max(int(bands), 1)
+    size = p.stat().st_size
+    most = _MOST_SAMPLES_PER_BYTE.get(fmt or "")
+    progressive = fmt == "JPEG" and _jpeg_progressive(p)  # (its runs of empty blocks compress further)
+    if most and not progressive and samples > most * max(size, 1):
+        raise InputError(f"{p} declares {width}x{height} pixels, more than its {size} bytes can hold: it is damaged, "
+                         f"or made to exhaust memory")
+    need = samples * (1 + 8)
     free = _available_memory()
     if free is not None and need > free:
         raise InputError(f"{p} declares {width}x{height} pixels: reading it needs about {need / 1e9:.3g} GB, more than "
-                         f"the {free / 1e9:.3g} GB of memory available (a file of {p.stat().st_size} bytes: if it "
+                         f"the {free / 1e9:.3g} GB of memory this process may take (a file of {size} bytes: if it "
                          f"is that small, it is damaged or made to exhaust memory)")
+
+
+def _jpeg_progressive(p: Path) -> bool:
+    """Whether a JPEG's frame is progressive (an SOF2 marker before its first scan)."""
+    try:
+        head = p.read_bytes()[:1 << 20]
+    except OSError:
+        return False
+    sof2, sof0 = head.find(b"\xff\xc2"), head.find(b"\xff\xc0")
+    return sof2 >= 0 and (sof0 < 0 or sof2 < sof0)
 
 
 def _unreadable(p: Path, exc: BaseException) -> InputError:
@@ -1000,7 +1048,7 @@ def _read_pillow(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
                 raise InputError(f"{p} is an animation of {frames} frames; noise2x reads one picture from a "
                                  f"{im.format} file (its first frame alone would be written): save the frames as "
                                  "a TIFF stack to denoise each")
-            _fits_in_memory(p, im.width, im.height, len(im.getbands()))
+            _fits_in_memory(p, im.width, im.height, len(im.getbands()), im.format)
             im.load()
             fmt = im.format
             im = ImageOps.exif_transpose(im)
