@@ -493,6 +493,11 @@ def test_a_16bit_set_is_measured_in_its_units(tmp_path):
         run_bench(["nlm"], dataset=tmp_path / "counts", noise="gaussian:sigma=320", warmup=False)
     e = run_bench(["nlm"], dataset=tmp_path / "counts", noise="gaussian:sigma=320", warmup=False, data_range=4080)
     assert e["data_range"] == 4080 and e["rows"][0]["psnr"] == pytest.approx(a["rows"][0]["psnr"], abs=0.05)
+    with pytest.raises(UsageError, match="values reach .* beyond data_range 255"):  # (given too low)
+        run_bench(["nlm"], dataset=tmp_path / "b16", noise="gaussian:sigma=20", warmup=False, data_range=255)
+    with pytest.raises(UsageError, match="differs from the noise spec's data_range 1"):
+        run_bench(["nlm"], dataset=tmp_path / "b01", noise="poisson:peak=30,data_range=1", warmup=False,
+                  data_range=255)
 
 
 def test_a_trained_rows_training_is_recorded(tiny_set, tmp_path):

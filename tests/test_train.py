@@ -470,4 +470,7 @@ def test_the_run_folder_inside_the_data_is_not_training_data(tmp_path):
     train("noise2void", steps=3, resume=True, **kw)
     saved = json.loads((run_folder(data / "m.safetensors") / "config.json").read_text())
     assert (saved["train_images"], saved["val_images"]) == (first["train_images"], first["val_images"]), saved
+    train("noise2void", steps=2, **{**kw, "out": data / "other.safetensors"})  # (another run's folder: left out)
+    saved = json.loads((run_folder(data / "other.safetensors") / "config.json").read_text())
+    assert (saved["train_images"], saved["val_images"]) == (first["train_images"], first["val_images"]), saved
     shutil.rmtree(run_folder(data / "m.safetensors"))

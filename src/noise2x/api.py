@@ -690,6 +690,9 @@ def model_file(path: str | Path) -> str | Path:
     """``path``, or the file of the shipped model called ``path`` (see ``noise2x models``) when no such file exists."""
     if not isinstance(path, (str, os.PathLike)):
         raise UsageError(f"a model is a model file's path or a shipped model's name, got {type(path).__name__}")
+    if not str(path).strip():  # ('' is no path: Path('') is the working folder)
+        raise UsageError("a model is a model file's path or a shipped model's name (noise2x models lists them), "
+                         "got ''")
     if not Path(path).exists() and not str(path).endswith(".safetensors"):
         from .pretrained import find, model_path
 

@@ -392,6 +392,10 @@ def run_bench(
     if data_range is not None and not (isinstance(data_range, (int, float)) and math.isfinite(data_range)
                                        and data_range > 0):
         raise UsageError(f"data_range must be a positive number, got {data_range!r}")
+    spec_range = (getattr(spec, "params", None) or {}).get("data_range")
+    if data_range is not None and isinstance(spec_range, (int, float)) and spec_range != data_range:
+        raise UsageError(f"data_range {data_range:g} differs from the noise spec's data_range {spec_range:g}: the noise "
+                         f"is made at one full scale and measured at the other; give one")
     float_peak = _float_peak(files, spec, data_range)  # (one for a float set's files; before any work)
     n = len(files)
     dataset_name = folder.resolve().name
@@ -522,7 +526,12 @@ def _float_peak(files: list[Path], spec: Any, data_range: float | None) -> float
     pixel at 1.02 had its file measured against 255 beside the others' 1, in a QA pass). None: no float files."""
     from .io import image_kind, read_image
 
-    if data_range is not None:
+    if data_range is not None:  # (given too low, the PSNR of a 16-bit set read negative again: the QA re-check)
+        for f in files:
+            top = float(np.max(read_image(f)))
+            if top > data_range * (1 + 1e-6):
+                raise UsageError(f"{f.name}'s values reach {top:.6g}, beyond data_range {data_range:g}: give the peak "
+                                 f"of the dataset's units")
         return float(data_range)
     floats = [f for f in files if image_kind(f) not in ("uint8", "uint16")]
     if not floats:

@@ -671,6 +671,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     from .checkpoint import describe, read_metadata
     from .io import _SUPPORTED, IMAGE_SUFFIXES, _suffix
 
+    if not args.model.strip():  # (Path('') is the working folder)
+        raise UsageError("noise2x info takes one image or model file (.safetensors), or a shipped model's name; got ''")
     if _suffix(args.model) in IMAGE_SUFFIXES:  # an image (a missing one: "no such file")
         print(_shown("\n".join(image_facts(Path(args.model))), lines=True))
         return 0

@@ -333,11 +333,16 @@ def _sources(path: str | Path, blanks: bool = False, recursive: bool = False,
         return last[f][k]
 
     files = list_images(p, recursive=recursive)
-    if exclude is not None:  # (a run's own folder inside its data: its loss plot was read as a training image)
+    if recursive:  # a training run's folder inside the data (its own, or another's: NAME.run holding its
+        # config.json): its loss plot was read as a training image, in the QA re-check
+        runs = {d for f in files for d in f.relative_to(p).parents
+                if d.name.endswith(".run") and (p / d / "config.json").is_file()}
+        files = [f for f in files if not runs & set(f.relative_to(p).parents)]
+    if exclude is not None:
         gone = Path(exclude).resolve()
         files = [f for f in files if gone not in f.resolve().parents]
-        if not files:
-            raise InputError(f"no image files in {p} but the run folder {exclude}")
+    if p.is_dir() and not files:
+        raise InputError(f"no image files in {p} but those of training runs' folders")
     for f in files:
         frames = stack_frames(f)
         name = f.relative_to(p).as_posix()

@@ -1017,8 +1017,10 @@ def _unreadable(p: Path, exc: BaseException) -> InputError:
     """The error of a file noise2x could not read: the supported formats where its content is not recognised;
     where it is, a damaged file of its format, with the reader's reason (a bare token, as a KeyError's, named)."""
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if isinstance(exc, KeyError):
-        reason = f"an entry its header needs is missing: {reason}"
+    if isinstance(exc, KeyError):  # (a card's name missing, or a value a table does not hold: BITPIX 17)
+        key = exc.args[0] if exc.args else None
+        reason = (f"an entry its header needs is missing: {reason}" if isinstance(key, str)
+                  else f"its header holds a value the format does not define: {key!r}")
     elif len(reason) < 8 or not any(c.isalpha() for c in reason):  # ("17", "'NAXIS3'": the reader's word alone)
         reason = f"{type(exc).__name__}: {reason}"
     unknown = type(exc).__name__ == "UnidentifiedImageError" or re.search(r"cannot identify|not an? ", reason)

@@ -161,7 +161,12 @@ def poisson(clean, *, peak: float = 30.0, rng=None, data_range: float = 255.0) -
 
 
 def _poisson(x: np.ndarray, peak: float, g: np.random.Generator, data_range: float) -> np.ndarray:
-    return data_range * g.poisson(peak * np.maximum(x, 0.0) / data_range) / peak
+    counts = peak * np.maximum(x, 0.0) / data_range
+    top = float(np.max(counts)) if counts.size else 0.0
+    if not top < 1e18:  # (NumPy's sampler stops near 9.2e18: "lam value too large", an internal error)
+        raise UsageError(f"poisson peak {peak:g} with data_range {data_range:g} gives {top:.3g} photons to a pixel, "
+                         f"beyond 1e18: a larger data_range or a smaller peak")
+    return data_range * g.poisson(counts) / peak
 
 
 def poisson_gaussian(clean, *, peak: float, sigma: float, rng=None, data_range: float = 255.0) -> np.ndarray:
