@@ -1742,3 +1742,4 @@ def test_strangers_pictures_the_security_pass(tmp_path, monkeypatch):
     with pytest.raises(InputError) as err:
         io.read_image(tmp_path / "bitpix.fits")
     assert "a damaged FITS file" in str(err.value) and "supported formats" not in str(err.value), str(err.value)
+    assert "a value the format does not define: 17" in str(err.value)  # (not "missing": the QA re-check)

@@ -394,8 +394,8 @@ def run_bench(
         raise UsageError(f"data_range must be a positive number, got {data_range!r}")
     spec_range = (getattr(spec, "params", None) or {}).get("data_range")
     if data_range is not None and isinstance(spec_range, (int, float)) and spec_range != data_range:
-        raise UsageError(f"data_range {data_range:g} differs from the noise spec's data_range {spec_range:g}: the noise "
-                         f"is made at one full scale and measured at the other; give one")
+        raise UsageError(f"data_range {data_range:g} differs from the noise spec's data_range {spec_range:g}: the "
+                         f"noise is made at one full scale and measured at the other; give one")
     float_peak = _float_peak(files, spec, data_range)  # (one for a float set's files; before any work)
     n = len(files)
     dataset_name = folder.resolve().name

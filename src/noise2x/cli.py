@@ -96,6 +96,12 @@ def _seed(text: str) -> int:
     return value
 
 
+def _add_threads(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threads", type=_threads, metavar="N",
+                        help="CPU threads for the work in torch (models, training, zs_n2n, mash; default: the cores "
+                             "not busy with other jobs, or NOISE2X_THREADS / OMP_NUM_THREADS where set)")
+
+
 def _threads(text: str) -> int:
     try:
         value = int(text)
@@ -1032,8 +1038,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "to continue a run that stopped")
     d.add_argument("--device", default="auto",
                    help="auto, cpu, cuda, mps (models, zs_n2n and mash; the other direct methods run on the CPU)")
-    d.add_argument("--threads", type=_threads, metavar="N", help="CPU threads for the work in torch (models, training, zs_n2n, mash; default: the "
-                   "cores not busy with other jobs, or NOISE2X_THREADS / OMP_NUM_THREADS where set)")
+    _add_threads(d)
     d.set_defaults(func=cmd_denoise)
 
     t = sub.add_parser("train", help="train a method on a folder of images")
@@ -1061,8 +1066,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init", metavar="MODEL", help="start from this model's network and weights (a model file or "
                    "a shipped model's name, e.g. gray-gaussian-selfsup): fine-tuning on your images")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
-    t.add_argument("--threads", type=_threads, metavar="N", help="CPU threads for the work in torch (models, training, zs_n2n, mash; default: the "
-                   "cores not busy with other jobs, or NOISE2X_THREADS / OMP_NUM_THREADS where set)")
+    _add_threads(t)
     t.set_defaults(func=cmd_train)
 
     b = sub.add_parser("bench", help="PROTOCOL.md benchmark: methods x dataset x noise")
@@ -1093,8 +1097,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
                    help="arithmetic of the models' forward pass (model files, trained methods, auto's shipped "
                         "ones; see denoise)")
-    b.add_argument("--threads", type=_threads, metavar="N", help="CPU threads for the work in torch (models, training, zs_n2n, mash; default: the "
-                   "cores not busy with other jobs, or NOISE2X_THREADS / OMP_NUM_THREADS where set)")
+    _add_threads(b)
     b.set_defaults(func=cmd_bench)
 
     i = sub.add_parser("info", help="show what a model file (or a shipped model, by name) holds, or what an "
