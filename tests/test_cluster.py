@@ -85,10 +85,12 @@ def test_recursive_follows_linked_folders_and_names_broken_links(tmp_path, capsy
     assert [p.relative_to(project).as_posix() for p in io.list_images(project, recursive=True)] == \
         ["dataA/img0.png", "dataA/img1.png", "top.png"]
     (project / "gone.png").symlink_to(tmp_path / "nowhere.png")
+    os.mkfifo(project / "fifo.png")  # (left out unsaid, in the QA re-check; never opened: it could wait for ever)
     code = cli.main(["denoise", str(project), "--recursive", "--method", "nlm", "--noise", "gaussian:sigma=10",
                      "--out", str(tmp_path / "out")])
     captured = capsys.readouterr()
-    assert code == 1 and "gone.png: a link to" in captured.err and "denoised 3 of 4" in captured.out, captured
+    assert code == 1 and "gone.png: a link to" in captured.err and "denoised 3 of 5" in captured.out, captured
+    assert "fifo.png: not a regular file" in captured.err
     assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.png")) == \
         ["dataA/img0.png", "dataA/img1.png", "top.png"]
 

@@ -333,8 +333,9 @@ def list_images(path: str | os.PathLike, *, recursive: bool = False) -> list[Pat
         raise UsageError(f"no such file or folder: {p}")
     if p.is_dir():
         # (a link whose target is gone is listed, and named when it cannot be read, not left out unsaid)
+        # (so is an entry that is no file, a FIFO named x.png: named when its turn comes, never opened)
         files = [f for f in _folder_entries(p, recursive) if _suffix(f) in IMAGE_SUFFIXES
-                 and (f.is_file() or (f.is_symlink() and not f.exists()))]
+                 and (f.is_file() or (f.is_symlink() and not f.exists()) or (f.exists() and not f.is_dir()))]
         if not files:
             where = "folder or its subfolders" if recursive else "folder"
             raise InputError(f"no image files in {where} {p} (looked for {' '.join(IMAGE_SUFFIXES)})")
@@ -389,6 +390,8 @@ def _existing_file(path: str | os.PathLike) -> tuple[Path, str]:
         raise UsageError(f"no such file: {p}")
     if p.is_dir():
         raise UsageError(f"{p} is a folder, not an image file")
+    if not p.is_file():  # (a FIFO, a socket, a device: reading it could wait for ever)
+        raise InputError(f"cannot read {p}: not a regular file (a FIFO, socket or device)")
     return p, _format_of(p)
 
 
