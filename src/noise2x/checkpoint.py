@@ -227,7 +227,8 @@ def _wrong_field(meta: dict[str, Any]) -> str | None:
     for key, (kind, fits) in _FIELD_KINDS.items():
         value = meta.get(key)
         if value is not None and not fits(value):
-            return f"{key}: not {kind}: {_short(repr(value), 80)}"
+            shown = f"'{value}'" if isinstance(value, str) else repr(value)  # (its escapes written once)
+            return f"{key}: not {kind}: {_short(shown, 80)}"
     if meta.get("noise") is not None:
         from .noise import parse_noise
 

@@ -468,8 +468,8 @@ def _route_summary(info: dict, blank: int) -> str:
     model, with the sigma it was given and how, a correlation, transform, colour handling and precision."""
     used = info.get("method") or "model"
     # (a sigma of small units, as a radio image's Jy/beam, in significant digits: not "sigma 0.00")
-    extra = (f", sigma {info['sigma']:{'.2f' if abs(info['sigma']) >= 0.1 else '.3g'}} ({info.get('sigma_source', '')})"
-             if "sigma" in info else "")
+    fmt = ".2f" if "sigma" in info and 0.1 <= abs(info["sigma"]) < 1e6 else ".3g"  # (1e15 in fixed point: 19 digits)
+    extra = f", sigma {info['sigma']:{fmt}} ({info.get('sigma_source', '')})" if "sigma" in info else ""
     if "psd" in info:  # (BM3D given a correlated noise's spectrum)
         extra += f", correlated: beta {info['beta']:.2f}" + (" (estimated)" if "beta_source" in info else "")
     elif "estimated_beta" in info:  # (beta=auto, read as white)
