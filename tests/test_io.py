@@ -1719,8 +1719,10 @@ def test_strangers_pictures_the_security_pass(tmp_path, monkeypatch):
         io.read_image(tmp_path / "flat.jpg")
     Image.fromarray(np.full((600, 600), 255, np.uint8)).save(tmp_path / "white.jpg", quality=95)
     Image.fromarray(np.zeros((600, 600), np.uint8)).save(tmp_path / "black.png", compress_level=9)
-    for name in ("white.jpg", "black.png"):  # (flat pictures, as small as their formats make them: read)
-        assert io.read_image(tmp_path / name).shape == (600, 600)
+    Image.fromarray(np.ones((600, 600), bool)).save(tmp_path / "bw.png")  # (1 bit a pixel: a bilevel scan)
+    Image.fromarray(np.full((600, 600), 255, np.uint8)).save(tmp_path / "white_p.jpg", quality=95, progressive=True)
+    for name in ("white.jpg", "black.png", "bw.png", "white_p.jpg"):  # (flat pictures, as small as their formats
+        assert io.read_image(tmp_path / name).shape == (600, 600)    # make them: read)
     gray = _rand((20, 24), 255).astype(np.uint8)
     gray[:4, :5] = 7
     key = gray == 7

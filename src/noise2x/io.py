@@ -994,8 +994,14 @@ def _fits_in_memory(p: Path, width: int, height: int, bands: int, fmt: str | Non
     samples = int(width) * int(height) * max(int(bands), 1)
     size = p.stat().st_size
     most = _MOST_SAMPLES_PER_BYTE.get(fmt or "")
-    progressive = fmt == "JPEG" and _jpeg_progressive(p)  # (its runs of empty blocks compress further)
-    if most and not progressive and samples > most * max(size, 1):
+    stored = samples  # (the bytes its format compresses: a PNG's at its bit depth, 1 bit a pixel for a bilevel scan)
+    header = _png_header(p) if fmt == "PNG" else None
+    if header is not None:
+        w, h, depth, ctype, _ = header
+        stored = h * (1 + -(-w * {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(ctype, 4) * depth // 8))
+    # (a progressive or arithmetic-coded JPEG's runs of empty blocks compress further: not bounded so)
+    bounded = fmt != "JPEG" or _jpeg_frame(p) in (0xC0, 0xC1)
+    if most and bounded and stored > most * max(size, 1):
         raise InputError(f"{p} declares {width}x{height} pixels, more than its {size} bytes can hold: it is damaged, "
                          f"or made to exhaust memory")
     need = samples * (1 + 8)
@@ -1006,14 +1012,20 @@ def _fits_in_memory(p: Path, width: int, height: int, bands: int, fmt: str | Non
                          f"is that small, it is damaged or made to exhaust memory)")
 
 
-def _jpeg_progressive(p: Path) -> bool:
-    """Whether a JPEG's frame is progressive (an SOF2 marker before its first scan)."""
+def _jpeg_frame(p: Path) -> int | None:
+    """A JPEG's frame marker (0xC0 baseline, 0xC1 extended Huffman, 0xC2 progressive, 0xC9.. arithmetic), read by
+    walking its header's segments; None where it cannot be read."""
     try:
         head = p.read_bytes()[:1 << 20]
     except OSError:
-        return False
-    sof2, sof0 = head.find(b"\xff\xc2"), head.find(b"\xff\xc0")
-    return sof2 >= 0 and (sof0 < 0 or sof2 < sof0)
+        return None
+    i = 2
+    while i + 4 <= len(head) and head[i] == 0xFF:
+        marker = head[i + 1]
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            return marker
+        i += 2 + int.from_bytes(head[i + 2:i + 4], "big")
+    return None
 
 
 def _unreadable(p: Path, exc: BaseException) -> InputError:
