@@ -292,3 +292,15 @@ def test_info_checks_the_weights_as_denoise_loads_them(tmp_path, capsys):
     assert cli.main(["info", str(tmp_path / "edited.safetensors")]) == 1
     out = capsys.readouterr().out
     assert "method:" in out and "weights:       DAMAGED:" in out and "do not match the stored checksum" in out
+
+
+def test_a_null_architecture_setting_loads(tmp_path):
+    """The metadata kind check must not refuse what noise2x writes: an architecture setting of None (e.g.
+    --set model.dec_width=none) is a null in the file."""
+    m = get_method("blindspot", {"noise_model": "gaussian_learned"})
+    arch, args = m.default_model(channels=1, preset="tiny")
+    args = {**args, "dec_width": None}
+    model = ScaledModel(build_model(arch, **args), arch=arch, arch_args=args, mean=[0.0], std=[1.0])
+    path = save_model(tmp_path / "m.safetensors", model, metadata={"method": "blindspot",
+                                                                   "method_options": m.options_dict()})
+    assert load_model(path)[1]["arch_args"]["dec_width"] is None

@@ -205,8 +205,8 @@ def _number(value: Any) -> bool:
 _FIELD_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "method": ("a text", lambda v: isinstance(v, str)),
     "arch": ("a text", lambda v: isinstance(v, str)),
-    "arch_args": ("an object of numbers, texts and true/false",
-                  lambda v: isinstance(v, dict) and all(isinstance(x, (int, float, str, bool)) for x in v.values())),
+    "arch_args": ("an object of numbers, texts, true/false and nulls", lambda v: isinstance(v, dict) and all(
+        x is None or isinstance(x, (int, float, str, bool)) for x in v.values())),
     "method_options": ("an object", lambda v: isinstance(v, dict)),
     "normalization": ("an object of mean and std lists", lambda v: isinstance(v, dict) and all(
         isinstance(v.get(k), list) and all(_number(x) for x in v[k]) for k in ("mean", "std"))),
