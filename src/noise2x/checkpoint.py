@@ -14,13 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
-from .errors import InputError, Noise2xError, UsageError
+from .errors import InputError, Noise2xError, UsageError, escaped
 from .fsutil import atomic_path
 
 FORMAT = "noise2x-model"
@@ -174,7 +173,6 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
 
 #: The longest text a model file's metadata field may hold (a path, a noise spec, a command): longer is cut
 _TEXT_MAX = 4096
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _short(text: str, most: int = 200) -> str:
@@ -187,7 +185,7 @@ def _printable(value: Any) -> Any:
     sequences, line breaks that forge lines of ``noise2x info``) written as ``\\xNN``, and texts cut at
     :data:`_TEXT_MAX` characters."""
     if isinstance(value, str):
-        value = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+        value = escaped(value)
         return _short(value, _TEXT_MAX)
     if isinstance(value, list):
         return [_printable(v) for v in value]

@@ -19,20 +19,14 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from . import __version__
-from .errors import InputError, Noise2xError, UsageError
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+from .errors import InputError, Noise2xError, UsageError, escaped
 
 
 def _shown(text: str, lines: bool = False) -> str:
-    """``text`` as one line on a terminal: control characters (a file name's escape sequences or line breaks,
-    which forged or hid noise2x's own lines, in a QA pass) written as ``\\xNN``; with ``lines``, each line of
-    several apart (info's, a table's)."""
-    def one(line: str) -> str:
-        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", line)
-
-    return "\n".join(one(line) for line in str(text).split("\n")) if lines else one(str(text))
+    """``text`` as one line on a terminal (:func:`noise2x.errors.escaped`: a file name's escape sequences or line
+    breaks forged or hid noise2x's own lines, in a QA pass); with ``lines``, each line of several apart (info's, a
+    table's)."""
+    return "\n".join(escaped(line) for line in str(text).split("\n")) if lines else escaped(str(text))
 
 
 def _err(message: str) -> None:

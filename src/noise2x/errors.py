@@ -9,6 +9,16 @@ corrupt image, NaN/inf values, wrong shape, incompatible model file).
 
 from __future__ import annotations
 
+import re
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def escaped(text: str) -> str:
+    """``text`` with its control characters (a terminal's escape sequences, line breaks, carriage returns) written
+    as ``\\xNN``: a file name or a model file's text cannot forge or hide noise2x's own lines."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
 
 class Noise2xError(Exception):
     """Base class: a failure with a message meant for the user."""

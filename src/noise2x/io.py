@@ -829,12 +829,17 @@ def tiff_series(path: str | os.PathLike) -> list[tuple[str, int]]:
 
         with tifffile.TiffFile(p) as tif:
             main = _main_series(tif)
-            found = [(str(s.name or f"series {i + 1}"), int(np.prod([n for a, n in zip(s.axes, s.shape)
-                                                                       if a not in "YXS"], dtype=np.int64)))
-                     for i, s in enumerate(main)]
+            found = [(str(s.name or f"series {i + 1}"), _series_frames(s, p)) for i, s in enumerate(main)]
     except Exception:
         return []
     return found if len(found) > 1 else []
+
+
+def _series_frames(series: Any, p: Path) -> int:
+    """The frames a TIFF series gives the stack :func:`read_stack` reads: the product of its axes before Y and X
+    (:func:`_tiff_axes`)."""
+    shape = tuple(int(n) for n in series.shape)
+    return int(np.prod([shape[i] for i in _tiff_axes(series.axes, shape, p)[0]], dtype=np.int64))
 
 
 def _series_flattened(like: Path, shape: tuple[int, ...]) -> None:
