@@ -1470,3 +1470,16 @@ def test_a_poisson_peak_on_16bit_data_is_explained_by_train_and_bench(tmp_path, 
     code, _, err = _run(capsys, "denoise", str(tmp_path / "d16" / "0.tif"), "--method", "nlm", "--noise",
                         "poisson:peak=30", "--out", str(tmp_path / "o.tif"))  # (and denoise: the QA re-check)
     assert code == 0 and err.count("poisson peak counts photons at the value 255") == 1, err
+
+
+def test_methods_verbose_lists_what_each_preset_sets(capsys):
+    """methods -v gave a method's defaults and its presets' names only: the cpu preset's Noise2Void masking (6.25 %,
+    radius 2), behind the benchmark tables, was written nowhere (the ML-researcher QA pass)."""
+    from noise2x.methods import get_method
+
+    code, out, _ = _run(capsys, "methods", "-v")
+    block = out.split("\nnoise2void ")[1].split("\nnoise2same")[0]
+    for preset, values in type(get_method("noise2void")).presets.items():
+        line = f"  {preset}: " + (", ".join(f"{k}={v}" for k, v in values.items()) or "the defaults")
+        assert line in block, (preset, block)
+    assert code == 0 and "method.percent=6.25, method.radius=2" in block
