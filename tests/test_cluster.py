@@ -276,3 +276,64 @@ def test_small_messages_of_the_qa_recheck(tmp_path, capsys):
     assert cli.main(["info", ""]) == 2 and "got ''" in capsys.readouterr().err
     with pytest.raises(UsageError, match="got ''"):
         api.denoise(np.zeros((32, 32)), model="")
+
+
+def test_an_interrupted_bench_keeps_its_finished_images_and_resumes(tmp_path, monkeypatch, capsys):
+    """A bench stopped by its job's time limit (SIGTERM) or Ctrl-C kept nothing: hours of zero-shot runs lost. It
+    now keeps the images every method had finished in NAME.partial.json, and --resume goes on from the next one:
+    the result equals an uninterrupted run's, image by image."""
+    import json
+
+    from noise2x import api
+    from noise2x.errors import Terminated
+
+    data = tmp_path / "set"
+    for k in range(4):
+        _png(data / f"i{k}.png", seed=k, size=40)
+    calls = []
+
+    def boxcar(noisy, *, noise=None, rng=None, info=None):  # (a direct method: 3x3 mean)
+        from scipy.ndimage import uniform_filter
+
+        calls.append(1)
+        if stop_at and len(calls) == stop_at:
+            raise Terminated()
+        return uniform_filter(noisy, size=3, mode="reflect")
+
+    real = api.resolve_direct
+    monkeypatch.setattr(api, "resolve_direct", lambda name: boxcar if name == "box" else real(name))
+    args = ["bench", "--methods", "box,nlm", "--dataset", str(data), "--noise", "gaussian:sigma=20",
+            "--set", "nlm.h=12"]
+    stop_at = 0
+    assert cli.main(args + ["--out", str(tmp_path / "whole.json")]) == 0
+    whole = json.loads((tmp_path / "whole.json").read_text())
+    capsys.readouterr()
+
+    stop_at, calls[:] = 4, []  # (a warm-up call, then images 0 and 1: stopped in image 2, box's turn)
+    out = tmp_path / "r" / "b.json"
+    assert cli.main(args + ["--out", str(out)]) == 143
+    err = capsys.readouterr().err
+    partial = tmp_path / "r" / "b.partial.json"
+    assert f"interrupted after 2 of 4 images: their results are in {partial}" in err and not out.exists()
+    kept = json.loads(partial.read_text())
+    assert kept["partial"] is True and kept["n_images"] == 2 and kept["n_images_planned"] == 4
+    assert [[e["file"] for e in r["per_image"]] for r in kept["rows"]] == [["i0.png", "i1.png"]] * 3
+    assert "PARTIAL: interrupted after 2 of 4 images" in (tmp_path / "r" / "b.partial.md").read_text()
+
+    stop_at = 0
+    bad = args[:2] + ["nlm,box"] + args[3:]  # (another method order: refused before any work)
+    assert cli.main(bad + ["--out", str(out), "--resume", str(partial)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot resume this benchmark from that result: its methods were box, nlm; this run's are nlm, box" in err
+    assert cli.main(args[:-1] + ["nlm.h=13", "--out", str(out), "--resume", str(partial)]) == 2
+    assert "nlm's options were" in capsys.readouterr().err
+    assert cli.main(args + ["--out", str(out), "--resume", str(partial)]) == 0
+    done = json.loads(out.read_text())
+    assert not partial.exists() and not partial.with_suffix(".md").exists()  # (now in --out)
+    assert done["n_images"] == 4 and "partial" not in done and done["resumed"] == [kept["started"]]
+    for row, ref in zip(done["rows"], whole["rows"]):
+        assert [e["file"] for e in row["per_image"]] == [e["file"] for e in ref["per_image"]]
+        assert [e["psnr"] for e in row["per_image"]] == pytest.approx([e["psnr"] for e in ref["per_image"]])
+        assert row["psnr"] == pytest.approx(ref["psnr"]) and row["ssim"] == pytest.approx(ref["ssim"])
+    assert cli.main(args + ["--out", str(out), "--resume", str(out)]) == 2  # (a finished run's result)
+    assert "a finished run's result, not an interrupted one's" in capsys.readouterr().err

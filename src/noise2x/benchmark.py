@@ -248,6 +248,7 @@ def run_bench(
     precision: str = "fp32",
     device: str = "auto",
     data_range: float | None = None,
+    resume: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Benchmark methods on one dataset and one noise, following PROTOCOL.md.
 
@@ -326,8 +327,13 @@ def run_bench(
         No images in the dataset folder, unreadable image.
     Noise2xError
         A method returned an array of the wrong shape or with NaN/inf.
+    KeyboardInterrupt
+        Ctrl-C, or SIGTERM (:class:`noise2x.errors.Terminated`): where at
+        least one image was finished by every method, the exception's
+        ``partial_result`` holds the result of those images, with
+        ``"partial": True`` and ``n_images_planned`` (``resume`` takes it).
     """
-    from .noise import parse_noise, protocol_noisy
+    from .noise import parse_noise
     from .predict import check_colour, check_precision, resolve_device
 
     check_colour(colour)
@@ -404,6 +410,9 @@ def run_bench(
         raise UsageError(f"training data not found: {data} (train400 beside the dataset folder by default; "
                          f"give another folder with --train-data, train_data= in the API)")
 
+    if resume is not None and any(fn is None and name not in model_files for name, fn in functions.items()):
+        raise UsageError("cannot resume this benchmark: a trainable method would train again, on another "
+                         "budget's luck (bench it on its own, or its model file)")
     predictors: dict[str, Callable[..., np.ndarray]] = {}
     if model_files and files:  # each model tried on a corner of the first image, before any work: a model the
         # dataset's images do not fit (a colour model on gray images) stopped the run after the methods before it
@@ -448,61 +457,138 @@ def run_bench(
                 runner = _Method(name, fn, options=options, kind="direct")
             runners.append(runner)
 
-        from .io import read_image
-
         noisy_rows: list[dict[str, Any]] = []
         peaks: set[float] = set()
-        for i, path in enumerate(files):
-            clean = read_image(path)
-            peak = _peak(path, float_peak, data_range)  # (the file's units: a 16-bit set read negative against 255)
-            peaks.add(peak)
-            noisy = protocol_noisy(clean, spec, index=i)
-            noisy_rows.append({"file": path.name, "psnr": psnr(clean, noisy, clip=False, data_range=peak),
-                               "ssim": ssim(clean, noisy, clip=False, data_range=peak), "seconds": None})
-            pixels = clean.shape[0] * clean.shape[1]
-            for runner in runners:
-                seed = METHOD_SEED_OFFSET + i
-                given = spec if give_noise else None
-                if i == 0 and warmup:
-                    _checked(runner, runner(noisy, noise=given, seed=seed, info={}), clean.shape)
-                info: dict[str, Any] = {}
-                t0 = time.perf_counter()
-                out = runner(noisy, noise=given, seed=seed, info=info)
-                seconds = time.perf_counter() - t0
-                pred = _checked(runner, out, clean.shape)
-                entry: dict[str, Any] = {"file": path.name, "psnr": psnr(clean, pred, data_range=peak),
-                                         "ssim": ssim(clean, pred, data_range=peak),
-                                         "seconds": seconds, "pixels": pixels}
-                if "sigma" in info:
-                    entry["sigma"] = float(info["sigma"])
-                if "sigma_source" in info:
-                    entry["sigma_source"] = str(info["sigma_source"])
-                for key in ("beta", "estimated_beta"):  # (BM3D given a correlated noise's spectrum; beta=auto)
-                    if key in info:
-                        entry[key] = float(info[key])
-                for key in ("transform", "calibrated", "auto", "colour", "precision", "device"):
-                    if key in info:
-                        entry[key] = info[key]
-                runner.per_image.append(entry)
-                if progress is not None:
-                    progress(f"[{i + 1}/{n}] {runner.name} {entry['psnr']:.2f} dB {seconds:.1f} s")
+        earlier = 0.0
+        if resume is not None:
+            earlier = _resumed(resume, noisy_rows, runners, peaks, files=files, folder=folder, noise=noise_label,
+                               give_noise=give_noise, device=where)
 
-    rows = [_noisy_row(noisy_rows, dataset=dataset_name, noise=noise_label)]
-    rows += [_method_row(r, dataset=dataset_name, noise=noise_label, give_noise=give_noise) for r in runners]
-    return {
-        "rows": rows,
-        "machine": machine_info(),
-        "device": where,
-        "date": started.date().isoformat(),
-        "started": started.isoformat(timespec="seconds"),
-        "wall_seconds": round(time.perf_counter() - wall_start, 1),
-        "command": None,
-        "protocol": "PROTOCOL.md",
-        "dataset": str(folder),
-        "noise": noise_label,
-        "n_images": n,
-        "data_range": sorted(peaks)[0] if len(peaks) == 1 else sorted(peaks),
-    }
+        def result(done: int) -> dict[str, Any]:  # the rows of the first ``done`` images
+            for runner in runners:
+                del runner.per_image[done:]  # (an image some methods had finished when the run stopped)
+            rows = [_noisy_row(noisy_rows[:done], dataset=dataset_name, noise=noise_label)]
+            rows += [_method_row(r, dataset=dataset_name, noise=noise_label, give_noise=give_noise)
+                     for r in runners]
+            return {
+                "rows": rows,
+                "machine": machine_info(),
+                "device": where,
+                "date": started.date().isoformat(),
+                "started": started.isoformat(timespec="seconds"),
+                "wall_seconds": round(earlier + time.perf_counter() - wall_start, 1),
+                **({"resumed": [str(resume.get("started"))] + list(resume.get("resumed") or [])}
+                   if resume is not None else {}),
+                "command": None,
+                "protocol": "PROTOCOL.md",
+                "dataset": str(folder),
+                "noise": noise_label,
+                "n_images": done,
+                "data_range": sorted(peaks)[0] if len(peaks) == 1 else sorted(peaks),
+            }
+
+        done = 0
+        try:
+            done = _bench_images(files, runners, spec, noisy_rows, peaks, float_peak=float_peak,
+                                 data_range=data_range, give_noise=give_noise, warmup=warmup, progress=progress)
+        except KeyboardInterrupt as exc:  # (Terminated too): the images finished so far, for the caller to keep
+            done = min([len(noisy_rows)] + [len(r.per_image) for r in runners])
+            if done:
+                partial = result(done)
+                partial.update(partial=True, n_images_planned=n)
+                exc.partial_result = partial  # type: ignore[attr-defined]
+            raise
+    return result(done)
+
+
+def _resumed(resume: Mapping[str, Any], noisy_rows: list[dict[str, Any]], runners: list[_Method], peaks: set[float],
+             *, files: list[Path], folder: Path, noise: str, give_noise: bool, device: str) -> float:
+    """Take the images of ``resume`` (a partial :func:`run_bench` result) into ``noisy_rows`` and each runner's
+    ``per_image``, after checking it is a run of the same benchmark; returns its wall time (s)."""
+    def refuse(why: str) -> UsageError:
+        return UsageError(f"cannot resume this benchmark from that result: {why}")
+
+    if not isinstance(resume, Mapping) or not isinstance(resume.get("rows"), list) or not resume["rows"]:
+        raise refuse("it holds no benchmark rows")
+    if not resume.get("partial"):
+        raise refuse("it is a finished run's result, not an interrupted one's")
+    checks = [("dataset", str(resume.get("dataset")), str(folder)), ("noise", resume.get("noise"), noise),
+              ("device", resume.get("device"), device)]
+    for what, was, now in checks:
+        if was != now:
+            raise refuse(f"its {what} was {was}, this run's is {now}")
+    rows = [r for r in resume["rows"] if isinstance(r, Mapping)]
+    names = [r.get("method") for r in rows[1:]]
+    if names != [r.name for r in runners]:
+        raise refuse(f"its methods were {', '.join(map(str, names))}; this run's are "
+                     f"{', '.join(r.name for r in runners)}")
+    for row, runner in zip(rows[1:], runners):
+        if dict(row.get("options") or {}) != {k: _finite(v) for k, v in runner.options.items()}:
+            raise refuse(f"{runner.name}'s options were {row.get('options')}, this run's are {runner.options}")
+        if row.get("noise_given") != bool(give_noise):
+            raise refuse("the noise was given to the methods in one run and estimated in the other")
+    done = [e.get("file") for e in rows[0].get("per_image") or []]
+    if not done or len(done) >= len(files) or done != [p.name for p in files[:len(done)]]:
+        raise refuse(f"its {len(done)} images are not the first of this run's {len(files)}")
+    for row in rows:
+        per_image = row.get("per_image") or []
+        if [e.get("file") for e in per_image] != done or (row is not rows[0] and any("pixels" not in e
+                                                                                   for e in per_image)):
+            raise refuse(f"its {row.get('method')} row does not hold each of its images")
+    noisy_rows.extend(dict(e) for e in rows[0]["per_image"])
+    for row, runner in zip(rows[1:], runners):
+        runner.per_image.extend(dict(e) for e in row["per_image"])
+    ranges = resume.get("data_range")
+    peaks.update(float(p) for p in (ranges if isinstance(ranges, list) else [ranges]) if isinstance(p, (int, float)))
+    return float(resume.get("wall_seconds") or 0.0)
+
+
+def _bench_images(files: list[Path], runners: list[_Method], spec: Any, noisy_rows: list[dict[str, Any]],
+                  peaks: set[float], *, float_peak: float | None, data_range: float | None, give_noise: bool,
+                  warmup: bool, progress: Callable[[str], None] | None) -> int:
+    """Run each of ``runners`` on each image of ``files`` (the loop of :func:`run_bench`); returns the count."""
+    from .io import read_image
+    from .noise import protocol_noisy
+
+    n = len(files)
+    start = len(noisy_rows)  # (images a resumed run had finished)
+    for i, path in enumerate(files):
+        if i < start:
+            continue
+        clean = read_image(path)
+        peak = _peak(path, float_peak, data_range)  # (the file's units: a 16-bit set read negative against 255)
+        peaks.add(peak)
+        noisy = protocol_noisy(clean, spec, index=i)
+        noisy_rows.append({"file": path.name, "psnr": psnr(clean, noisy, clip=False, data_range=peak),
+                           "ssim": ssim(clean, noisy, clip=False, data_range=peak), "seconds": None})
+        pixels = clean.shape[0] * clean.shape[1]
+        for runner in runners:
+            seed = METHOD_SEED_OFFSET + i
+            given = spec if give_noise else None
+            if i == start and warmup:
+                _checked(runner, runner(noisy, noise=given, seed=seed, info={}), clean.shape)
+            info: dict[str, Any] = {}
+            t0 = time.perf_counter()
+            out = runner(noisy, noise=given, seed=seed, info=info)
+            seconds = time.perf_counter() - t0
+            pred = _checked(runner, out, clean.shape)
+            entry: dict[str, Any] = {"file": path.name, "psnr": psnr(clean, pred, data_range=peak),
+                                     "ssim": ssim(clean, pred, data_range=peak),
+                                     "seconds": seconds, "pixels": pixels}
+            if "sigma" in info:
+                entry["sigma"] = float(info["sigma"])
+            if "sigma_source" in info:
+                entry["sigma_source"] = str(info["sigma_source"])
+            for key in ("beta", "estimated_beta"):  # (BM3D given a correlated noise's spectrum; beta=auto)
+                if key in info:
+                    entry[key] = float(info[key])
+            for key in ("transform", "calibrated", "auto", "colour", "precision", "device"):
+                if key in info:
+                    entry[key] = info[key]
+            runner.per_image.append(entry)
+            if progress is not None:
+                progress(f"[{i + 1}/{n}] {runner.name} {entry['psnr']:.2f} dB {seconds:.1f} s")
+    return n
 
 
 def _peak(path: Path, float_peak: float | None, data_range: float | None) -> float:
@@ -577,7 +663,7 @@ def _noisy_row(per_image: list[dict[str, Any]], *, dataset: str, noise: str) -> 
 def _method_row(runner: _Method, *, dataset: str, noise: str, give_noise: bool) -> dict[str, Any]:
     per_image = runner.per_image
     seconds = [e["seconds"] for e in per_image]
-    pixels = sum(e.pop("pixels") for e in per_image)
+    pixels = sum(e["pixels"] for e in per_image)
     total = float(sum(seconds))
     sources = sorted({e["sigma_source"] for e in per_image if "sigma_source" in e})
     sigmas = [e["sigma"] for e in per_image if "sigma" in e]
@@ -743,7 +829,11 @@ def _markdown_report(result: Mapping[str, Any]) -> str:
         f"- date: {result.get('started') or result.get('date')}",
         f"- machine: {where}",
         f"- command: `{result.get('command')}`" if result.get("command") else "- command: (not recorded)",
-        f"- images: {result.get('n_images')}; wall time of the whole run: {result.get('wall_seconds')} s",
+        f"- images: {result.get('n_images')}; wall time of the whole run: {result.get('wall_seconds')} s"
+        + (f" (resumed {len(result['resumed'])} time{'s' if len(result['resumed']) > 1 else ''})"
+           if result.get("resumed") else ""),
+        *([f"- PARTIAL: interrupted after {result.get('n_images')} of {result.get('n_images_planned')} images"]
+          if result.get("partial") else []),
         f"- protocol: {result.get('protocol')} (prediction clipped to [0,{_peak_text(result.get('data_range'))}]; "
         "SSIM with Gaussian window 1.5)",
         "",
@@ -787,6 +877,31 @@ def output_paths(out: str | os.PathLike) -> tuple[Path, Path]:
     other = {".json": ".md", ".md": ".json"}[out.suffix.lower()]
     other = other.upper() if out.suffix.isupper() else other
     return (out, out.with_suffix(other)) if out.suffix.lower() == ".json" else (out.with_suffix(other), out)
+
+
+def partial_path(out: str | os.PathLike) -> Path:
+    """Where the CLI keeps an interrupted run's results for ``--out out``: ``NAME.partial.json``."""
+    json_path, _ = output_paths(out)
+    return json_path.with_name(json_path.stem + ".partial" + json_path.suffix)
+
+
+def read_result(path: str | os.PathLike) -> dict[str, Any]:
+    """A result that :func:`write_outputs` wrote (its JSON), e.g. an interrupted run's, for ``run_bench(resume=)``."""
+    path = Path(path)
+    if path.suffix.lower() == ".md":
+        path = output_paths(path)[0]
+    try:
+        with open(path, encoding="utf-8") as f:
+            result = json.load(f)
+    except FileNotFoundError:
+        raise InputError(f"benchmark result not found: {path}") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a folder, not a benchmark result (.json)") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InputError(f"{path} is not a readable benchmark result (JSON): {exc}") from None
+    if not isinstance(result, dict):
+        raise InputError(f"{path} is not a benchmark result: its JSON is no object")
+    return result
 
 
 def write_outputs(result: Mapping[str, Any], out: str | os.PathLike) -> list[Path]:

@@ -617,7 +617,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from .api import parse_options
-    from .benchmark import markdown_table, output_paths, run_bench, write_outputs
+    from .benchmark import markdown_table, output_paths, partial_path, read_result, run_bench, write_outputs
 
     if args.out:  # a wrong --out is found before the run, not after it
         output_paths(args.out)
@@ -632,12 +632,34 @@ def cmd_bench(args: argparse.Namespace) -> int:
         kwargs["budget_minutes"] = args.budget_minutes
     if args.train_data is not None:
         kwargs["train_data"] = args.train_data
+    if args.resume is not None:
+        kwargs["resume"] = read_result(args.resume)
     _first_image_note(args.noise, args.dataset)
-    result = run_bench(methods, dataset=args.dataset, noise=args.noise, **kwargs)
-    result["command"] = "noise2x " + " ".join(sys.argv[1:]) if sys.argv and "bench" in sys.argv else None
+    command = "noise2x " + " ".join(sys.argv[1:]) if sys.argv and "bench" in sys.argv else None
+    try:
+        result = run_bench(methods, dataset=args.dataset, noise=args.noise, **kwargs)
+    except KeyboardInterrupt as exc:  # (SIGTERM too): the images finished so far are kept
+        partial = getattr(exc, "partial_result", None)
+        if partial is None:
+            _say("interrupted before every method had finished an image: no result to keep")
+            raise
+        partial["command"] = command
+        done = f"{partial['n_images']} of {partial['n_images_planned']} images"
+        if args.out:
+            written = write_outputs(partial, partial_path(args.out))
+            _say(f"interrupted after {done}: their results are in {written[0]} (the same command with "
+                 f"--resume {written[0]} goes on from the next image)")
+        else:
+            _say(f"interrupted after {done}: their results (with --out the run can be resumed):")
+            print(_shown(markdown_table(partial), lines=True))
+        raise
+    result["command"] = command
     if args.out:
         written = write_outputs(result, args.out)
         _say("wrote " + ", ".join(str(p) for p in written))
+        if args.resume is not None and Path(args.resume).resolve() == partial_path(args.out).resolve():
+            for leftover in output_paths(partial_path(args.out)):  # (the interrupted run's, now in --out)
+                leftover.unlink(missing_ok=True)
     print(_shown(markdown_table(result), lines=True))
     return 0
 
@@ -1071,6 +1093,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--noise", required=True, help="noise spec, e.g. gaussian:sigma=25")
     b.add_argument("--out", help="JSON file to write (a Markdown table is written beside it)")
     b.add_argument("--limit", type=int, help="use only the first N images")
+    b.add_argument("--resume", metavar="PARTIAL.json",
+                   help="go on with an interrupted run (Ctrl-C, SIGTERM) from the next image: the results it "
+                        "kept (NAME.partial.json beside --out); the same methods, options, dataset and noise")
     b.add_argument("--budget-minutes", type=float, help="training budget for trainable methods")
     b.add_argument("--train-data", help="training images for trainable methods (default: train400 beside "
                                         "the --dataset folder)")
