@@ -337,3 +337,36 @@ def test_an_interrupted_bench_keeps_its_finished_images_and_resumes(tmp_path, mo
         assert row["psnr"] == pytest.approx(ref["psnr"]) and row["ssim"] == pytest.approx(ref["ssim"])
     assert cli.main(args + ["--out", str(out), "--resume", str(out)]) == 2  # (a finished run's result)
     assert "a finished run's result, not an interrupted one's" in capsys.readouterr().err
+
+
+def _fork_child_denoise(image):
+    import noise2x
+
+    return noise2x.denoise(image, model="gray-gaussian")
+
+
+def test_a_fork_started_worker_runs_torch_and_does_not_hang():
+    """A multiprocessing pool started by fork (Python's default on Linux before 3.14), after the parent had run a
+    model, hung forever in its first call: torch's OpenMP threads do not survive fork. A fork-started process now
+    runs torch on one thread, and gives the parent's result."""
+    import multiprocessing
+
+    import torch
+
+    import noise2x
+
+    image = np.random.default_rng(0).integers(0, 256, (96, 96)).astype(np.float32)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # (the parent's threads: those a fork leaves behind)
+    try:
+        torch.nn.functional.conv2d(torch.ones(1, 8, 256, 256), torch.ones(8, 8, 3, 3))
+        here = noise2x.denoise(image, model="gray-gaussian")
+    finally:
+        torch.set_num_threads(before)
+    pool = multiprocessing.get_context("fork").Pool(1)
+    try:
+        there = pool.apply_async(_fork_child_denoise, (image,)).get(timeout=120)
+    finally:
+        pool.terminate()
+        pool.join()
+    np.testing.assert_allclose(there, here, atol=1e-3)

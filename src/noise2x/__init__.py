@@ -35,6 +35,10 @@ _SUBMODULES = {"io", "noise", "estimate", "metrics", "classical", "benchmark", "
 
 __all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
 
+from .config import guard_fork as _guard_fork  # noqa: E402
+
+_guard_fork()  # (a fork-started worker runs torch on one thread: more hang; see config.FORKED)
+
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:

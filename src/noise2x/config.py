@@ -28,6 +28,37 @@ from .errors import UsageError
 #: :func:`noise2x.predict.auto_threads`); ``OMP_NUM_THREADS`` is read where it is not set
 THREADS_ENV = "NOISE2X_THREADS"
 
+#: True in a process started by ``fork`` (multiprocessing's default on Linux before Python 3.14) from one
+#: that had imported torch: torch's OpenMP threads do not survive fork, and a child that runs torch on more
+#: than one thread waits for them forever (PyTorch; spawn and forkserver start clean processes). Such a
+#: child runs torch on one thread (:func:`noise2x.predict.user_threads`).
+FORKED = False
+
+
+def _after_fork_in_child() -> None:
+    global FORKED
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None:  # (a parameter copy in load_state_dict ran parallel, and hung, before any of ours)
+        FORKED = True
+        torch.set_num_threads(1)
+
+
+_FORK_GUARDED = False
+
+
+def guard_fork() -> None:
+    """Have a fork-started child run torch on one thread (:data:`FORKED`); called when noise2x is imported."""
+    global _FORK_GUARDED
+    if not _FORK_GUARDED:
+        import os
+
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=_after_fork_in_child)
+        _FORK_GUARDED = True
+
+
 SCHEDULES = ("rampdown", "cosine", "constant")
 #: Arithmetic of the training steps' forward passes (``train.precision``).
 TRAIN_PRECISIONS = ("fp32", "bf16")

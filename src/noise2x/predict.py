@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import torch
 
+from . import config
 from .config import THREADS_ENV
 from .errors import InputError, UsageError
 from .tiling import Stitcher, context_region, tile_grid
@@ -102,8 +103,28 @@ def _whole(text: str | None) -> int | None:
 
 
 def user_threads() -> int | None:
-    """The CPU threads the user set (:data:`THREADS_ENV`, else ``OMP_NUM_THREADS``), or None."""
-    return _whole(os.environ.get(THREADS_ENV)) or _whole(os.environ.get("OMP_NUM_THREADS"))
+    """The CPU threads the user set (:data:`THREADS_ENV`, else ``OMP_NUM_THREADS``), or None; 1 in a
+    fork-started process (:data:`noise2x.config.FORKED`, with a warning where more were set)."""
+    told = _whole(os.environ.get(THREADS_ENV)) or _whole(os.environ.get("OMP_NUM_THREADS"))
+    return forked_threads(told) if config.FORKED else told
+
+
+_FORK_SAID = False
+
+
+def forked_threads(told: int | None) -> int:
+    """1: the threads torch can run on in a fork-started process (:data:`noise2x.config.FORKED`); a
+    RuntimeWarning, once, where ``told`` asked for more."""
+    global _FORK_SAID
+    if told and told > 1 and not _FORK_SAID:
+        import warnings
+
+        _FORK_SAID = True
+        warnings.warn(f"noise2x: this process was started by fork from one that had loaded torch: it runs torch on 1 thread, "
+                      f"not {told} (more would wait forever for threads fork did not copy); start worker "
+                      f"processes with 'spawn' or 'forkserver' (multiprocessing.get_context) for more",
+                      RuntimeWarning, stacklevel=3)
+    return 1
 
 
 def _busy_cores(interval: float = 0.25) -> float | None:
@@ -174,6 +195,8 @@ def cpu_threads(n: int = 0) -> Iterator[int]:
     """Run a block with ``n`` torch CPU threads (0 = :func:`auto_threads`), then restore the setting."""
     before = torch.get_num_threads()
     n = n or auto_threads()
+    if config.FORKED:
+        n = forked_threads(n)
     torch.set_num_threads(n)
     try:
         yield n

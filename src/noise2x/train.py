@@ -563,7 +563,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
 
     old_threads = torch.get_num_threads()
     if dev.type == "cpu":
-        from .predict import cpu_count, user_threads
+        from . import config
+        from .predict import cpu_count, forked_threads, user_threads
 
         # the threads change a run's arithmetic: the same seed gives the same model on as many threads. A resumed
         # run takes its own again (unless told), a new one the idle cores, said where fewer than the cores
@@ -571,6 +572,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         saved_threads = saved.get("threads") if resume else None
         n = t.threads or user_threads() or (saved_threads if isinstance(saved_threads, int) and saved_threads > 0
                                              else auto_threads())
+        if config.FORKED:  # (a fork-started process: more threads hang)
+            n = forked_threads(n)
         torch.set_num_threads(n)
         if progress and not (t.threads or user_threads() or resume) and n < cpu_count():
             print(f"noise2x: note: training on {n} of {cpu_count()} CPU threads (the others busy with other jobs); "
