@@ -1483,3 +1483,26 @@ def test_methods_verbose_lists_what_each_preset_sets(capsys):
         line = f"  {preset}: " + (", ".join(f"{k}={v}" for k, v in values.items()) or "the defaults")
         assert line in block, (preset, block)
     assert code == 0 and "method.percent=6.25, method.radius=2" in block
+
+
+def test_quiet_says_no_progress_or_notes_but_errors_and_warnings(tmp_path, capsys, gray_image):
+    """-q/--quiet (a pipeline's log wants the errors only): no progress lines, notes or summary; a warning and an
+    error still said; the outputs written as without it."""
+    src = _png(tmp_path / "clean.png", gray_image)
+    code, out, err = _run(capsys, "simulate", "gaussian:sigma=40", str(src), str(tmp_path / "noisy.png"), "-q")
+    assert code == 0 and out == "" and "warning" in err and "clipped" in err  # (σ 40 clips: warned)
+    assert err.count("\n") == 1
+    code, out, err = _run(capsys, "denoise", str(tmp_path / "noisy.png"), "--method", "nlm", "--noise",
+                          "gaussian:sigma=40", "--out", str(tmp_path / "q.png"), "--quiet")
+    assert (code, out, err) == (0, "", "") and (tmp_path / "q.png").is_file()
+    code, out, err = _run(capsys, "denoise", str(tmp_path / "noisy.png"), "--method", "nlm", "--noise",
+                          "gaussian:sigma=40", "--out", str(tmp_path / "loud.png"))
+    assert code == 0 and "denoised 1 image(s)" in out and "[1/1]" in err
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "q.png")),
+                                  np.asarray(Image.open(tmp_path / "loud.png")))
+    code, out, err = _run(capsys, "denoise", str(tmp_path / "gone.png"), "--out", str(tmp_path / "x.png"), "-q")
+    assert code == 2 and out == "" and err.startswith("noise2x: error: ") and err.count("\n") == 1
+    code, out, err = _run(capsys, "train", "--method", "noise2noise", "--data", str(tmp_path), "--add-noise",
+                          "gaussian:sigma=25", "--steps", "2", "--out", str(tmp_path / "m.safetensors"), "-q",
+                          "--set", "data.patch_size=16", "--set", "data.batch_size=2")
+    assert (code, out, err) == (0, "", "") and (tmp_path / "m.safetensors").is_file()

@@ -35,8 +35,13 @@ def _err(message: str) -> None:
     print(f"noise2x: error: {_shown(message)}", file=sys.stderr)
 
 
+#: ``--quiet``: progress lines and notes are not said (warnings and errors are)
+_QUIET = [False]
+
+
 def _say(message: str) -> None:
-    print(_shown(message), file=sys.stderr, flush=True)
+    if not _QUIET[0]:
+        print(_shown(message), file=sys.stderr, flush=True)
 
 
 def _bf16_note(precision: str | None, device: str) -> None:
@@ -94,6 +99,11 @@ def _add_threads(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=_threads, metavar="N",
                         help="CPU threads for the work in torch (models, training, zs_n2n, mash; default: the cores "
                              "not busy with other jobs, or NOISE2X_THREADS / OMP_NUM_THREADS where set)")
+
+
+def _add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="say no progress lines or notes on stderr (warnings and errors still)")
 
 
 def _threads(text: str) -> int:
@@ -386,7 +396,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         write_image(dst, image if scale == 1 else image * scale, kind=kind,
                     alpha=None if kept is None else kept * scale, like=src, blanks=blank)
         _say(f"{src} -> {dst} ({spec}, seed {seed})")
-    print(_shown(f"simulated {spec} on {len(files)} image(s)"))
+    if not _QUIET[0]:
+        print(_shown(f"simulated {spec} on {len(files)} image(s)"))
     return 0
 
 
@@ -453,7 +464,8 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         print(_shown(f"denoised {len(files) - len(failed)} of {len(files)} image(s) {took}; {len(failed)} could not "
                      f"be used (named above), no output written for them"))
         return InputError.exit_code
-    print(_shown(f"denoised {len(files)} image(s) {took}"))
+    if not _QUIET[0]:
+        print(_shown(f"denoised {len(files)} image(s) {took}"))
     return 0
 
 
@@ -682,9 +694,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         overrides=([f"train.precision={args.precision}"] if args.precision else [])
         + (["data.blanks=true"] if args.blanks else []) + (["data.recursive=true"] if args.recursive else [])
         + (args.set or []),
-        resume=args.resume, device=args.device, val_data=args.val_data, init=args.init,
+        resume=args.resume, device=args.device, val_data=args.val_data, init=args.init, progress=not args.quiet,
     )
-    print(_shown(f"trained {args.method} -> {path}"))
+    if not _QUIET[0]:
+        print(_shown(f"trained {args.method} -> {path}"))
     return 0
 
 
@@ -1008,6 +1021,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=_seed, default=None, help="seed of the first image (image i gets seed+i; default 0)")
     s.add_argument("--blanks", action="store_true",
                    help="NaN values mark blank pixels (no data): they stay blank, the noise goes on the data")
+    _add_quiet(s)
     s.set_defaults(func=cmd_simulate)
 
     d = sub.add_parser("denoise", help="denoise images with a trained model or a direct method",
@@ -1055,6 +1069,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--device", default="auto",
                    help="auto, cpu, cuda, mps (models, zs_n2n and mash; the other direct methods run on the CPU)")
     _add_threads(d)
+    _add_quiet(d)
     d.set_defaults(func=cmd_denoise)
 
     t = sub.add_parser("train", help="train a method on a folder of images")
@@ -1083,6 +1098,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "a shipped model's name, e.g. gray-gaussian-selfsup): fine-tuning on your images")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     _add_threads(t)
+    _add_quiet(t)
     t.set_defaults(func=cmd_train)
 
     b = sub.add_parser("bench", help="PROTOCOL.md benchmark: methods x dataset x noise")
@@ -1117,6 +1133,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="arithmetic of the models' forward pass (model files, trained methods, auto's shipped "
                         "ones; see denoise)")
     _add_threads(b)
+    _add_quiet(b)
     b.set_defaults(func=cmd_bench)
 
     i = sub.add_parser("info", help="show what a model file (or a shipped model, by name) holds, or what an "
@@ -1134,6 +1151,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="denoise bundled sample images and write a picture grid")
     demo.add_argument("--out", default="demo-output", help="output folder")
+    _add_quiet(demo)
     demo.set_defaults(func=cmd_demo)
     return p
 
@@ -1202,6 +1220,7 @@ def _main(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
             return 2
         from .config import THREADS_ENV
 
+        _QUIET[0] = bool(getattr(args, "quiet", False))
         threads_before = os.environ.get(THREADS_ENV)
         if getattr(args, "threads", None):  # (read where torch's threads are set: predict.auto_threads)
             os.environ[THREADS_ENV] = str(args.threads)
@@ -1226,6 +1245,7 @@ def _main(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
             finally:
                 log.removeHandler(lines)  # type: ignore[arg-type]
                 log.propagate = propagate
+                _QUIET[0] = False
                 if threads_before is None:  # (as it was: main() may be called again in one process)
                     os.environ.pop(THREADS_ENV, None)
                 else:
