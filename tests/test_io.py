@@ -1745,3 +1745,24 @@ def test_strangers_pictures_the_security_pass(tmp_path, monkeypatch):
         io.read_image(tmp_path / "bitpix.fits")
     assert "a damaged FITS file" in str(err.value) and "supported formats" not in str(err.value), str(err.value)
     assert "a value the format does not define: 17" in str(err.value)  # (not "missing": the QA re-check)
+
+
+def test_an_8_or_16_bit_array_is_written_in_its_own_kind_by_default(tmp_path):
+    """write_image(path.png, a uint16 array) wrote 8 bits, its values clipped at 255 (a ClippingWarning the only
+    sign): an 8- or 16-bit array now keeps its kind where the format stores it; float arrays as before."""
+    from noise2x.io import image_kind, read_image, write_image
+
+    deep = (np.arange(40 * 30, dtype=np.uint16).reshape(40, 30) * 50).astype(np.uint16)
+    for name in ("d.png", "d.tif", "d.fits"):
+        write_image(tmp_path / name, deep)
+        assert image_kind(tmp_path / name) == "uint16", name
+        np.testing.assert_array_equal(read_image(tmp_path / name), deep)
+    flat = (np.arange(40 * 30).reshape(40, 30) % 256).astype(np.uint8)
+    write_image(tmp_path / "e.tif", flat)
+    assert image_kind(tmp_path / "e.tif") == "uint8"
+    write_image(tmp_path / "f.tif", flat.astype(np.float64))  # (float: TIFF's float32, as before)
+    assert image_kind(tmp_path / "f.tif") == "float32"
+    write_image(tmp_path / "g.png", flat.astype(np.float64))
+    assert image_kind(tmp_path / "g.png") == "uint8"
+    with pytest.warns(UserWarning, match="clipped"):  # (JPEG has no 16-bit samples: 8 bits, clipped, said)
+        write_image(tmp_path / "d.jpg", deep)

@@ -2215,7 +2215,8 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
         for uint16); TIFF also takes stacks (N,H,W) or (N,H,W,3), written as
         multi-page. A 3-D array whose last axis is 3 is RGB; (…,1) is gray.
     kind : {'uint8', 'uint16', 'float32'}, optional
-        Sample kind. Default by extension: TIFF and FITS float32 (unclipped),
+        Sample kind. Default: a uint8 or uint16 array's own, where the format
+        stores it; else by extension: TIFF and FITS float32 (unclipped),
         others uint8. uint16 is allowed for PNG, TIFF, FITS and HEIF (written
         with 10 bits per sample), float32 only for TIFF and FITS.
         Integer kinds are rounded and clipped to their range; a
@@ -2270,7 +2271,9 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
     p = Path(path)
     fmt = writable_format(p)
     if kind is None:
-        kind = "float32" if fmt in ("TIFF", "FITS") else "uint8"
+        own = str(getattr(image, "dtype", ""))  # (an 8- or 16-bit array keeps its kind where the format stores it)
+        kind = own if own in ("uint8", "uint16") and own in _WRITABLE[fmt] else (
+            "float32" if fmt in ("TIFF", "FITS") else "uint8")
     if kind not in KINDS:
         raise UsageError(f"unknown image kind {kind!r}; choose one of {', '.join(KINDS)}")
     if kind not in _WRITABLE[fmt]:
