@@ -537,6 +537,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                                 for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
             raise UsageError(f"--resume cannot change the network, its weights are saved: {changed}; "
                              f"drop that --set or start a new run")
+        saved_budget = (cfg.train.steps, cfg.train.minutes)
         if steps is not None or minutes is not None:
             cfg.train = dataclasses.replace(cfg.train, steps=steps, minutes=minutes)
         preset = saved["preset"]
@@ -668,6 +669,21 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             if t.minutes is not None:
                 parts.append(seconds / (60.0 * t.minutes))
             return min(1.0, max(parts))
+
+        if resume and progress and (t.steps, t.minutes) != saved_budget:
+            # the schedule runs over the new budget: a finished run given more steps has its rate back up from
+            # ~0 (a QA pass found it unsaid)
+            def rate(budget: tuple[int | None, float | None]) -> float:
+                parts = ([step / budget[0]] if budget[0] else []) + (
+                    [elapsed0 / (60.0 * budget[1])] if budget[1] else [])
+                return t.lr * lr_factor(min(1.0, max(parts or [0.0])), schedule=t.schedule, rampdown=t.rampdown,
+                                        warmup=t.warmup)
+
+            was, now = rate(saved_budget), rate((t.steps, t.minutes))
+            if abs(now - was) > 0.05 * t.lr:
+                print(f"noise2x: note: the learning-rate schedule ({t.schedule}) runs over the new budget: at step "
+                      f"{step} the rate is {now:.3g} (it was {was:.3g} when the run stopped, by its budget)",
+                      file=sys.stderr, flush=True)
 
         def metadata(kind: str, val_value: float | None) -> dict[str, Any]:
             return {"method": m.name, "method_options": m.options_dict(), "noise": cfg.add_noise,
