@@ -391,6 +391,27 @@ def _interruptible(fn: Any, *args: Any, **kwargs: Any) -> Any:
     return box["out"]
 
 
+def _bm3d_lock() -> Any:
+    global _BM3D_LOCK
+    if _BM3D_LOCK is None:
+        import threading
+
+        _BM3D_LOCK = threading.Lock()
+    return _BM3D_LOCK
+
+
+_BM3D_LOCK: Any = None
+
+
+def _bm3d_one_at_a_time(image: np.ndarray, level: float | np.ndarray, *, profile: str) -> np.ndarray:
+    """:func:`_bm3d_core`, one call at a time in the process: the bm3d package's C library keeps one thread pool
+    for the process and aborts the interpreter when entered twice (two Python threads, or a call after an
+    interrupted one whose worker is still inside it: a QA pass lost a Jupyter kernel so). A second call waits for
+    the first to end."""
+    with _bm3d_lock():
+        return _bm3d_core(image, level, profile=profile)
+
+
 def _bm3d_core(image: np.ndarray, level: float | np.ndarray, *, profile: str) -> np.ndarray:
     """BM3D (CBM3D on RGB) at noise std ``level``, or of the noise PSD ``level`` ((H,W): :func:`correlated_psd`)."""
     import bm3d as bm3d_package
@@ -497,7 +518,8 @@ def bm3d(
         raise UsageError(f"method 'bm3d': unknown profile {profile!r}; valid: {', '.join(_BM3D_PROFILES)}")
     image = _check_image(noisy)
     out = _with_noise_level(
-        image, lambda x, s: _interruptible(_bm3d_core, x, s, profile=profile), sigma=sigma, noise=noise, info=info,
+        image, lambda x, s: _interruptible(_bm3d_one_at_a_time, x, s, profile=profile), sigma=sigma, noise=noise,
+        info=info,
         method="bm3d",
         mask=mask, beta=beta, gain=gain,
     )
