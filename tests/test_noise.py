@@ -342,3 +342,28 @@ def test_a_wrong_kind_of_rng_is_one_usage_error(rng):
             noise.parse_noise(spec).apply(clean, rng=rng)
     assert np.array_equal(noise.gaussian(clean, sigma=5, rng=3), noise.gaussian(clean, sigma=5,
                                                                                  rng=np.random.default_rng(3)))
+
+
+def test_a_poisson_peak_on_an_image_in_other_units_is_warned_of_from_python(gray_image):
+    """From Python a Poisson spec (peak counted at 255) on a [0, 1] image said nothing: noise.poisson made it the
+    values 0, 8.5 and 17, and denoise(noise="poisson:peak=30") came back at 14 dB instead of 35 (the Python API QA
+    pass; the CLI said so). Both now warn (UnitsWarning); 8-bit images, or a spec with its data_range, do not."""
+    import warnings
+
+    import noise2x
+    from noise2x.errors import UnitsWarning
+
+    unit = gray_image / 255.0
+    with pytest.warns(UnitsWarning, match=r"data_range 255 .* in \[0, 1\].*data_range=1"):
+        noise.poisson(unit, peak=30, rng=0)
+    with pytest.warns(UnitsWarning, match=r"larger units.*data_range=65535"):
+        noise.salt_pepper(gray_image * 257, p=0.1, rng=0)
+    noisy = noise.poisson(unit, peak=30, rng=0, data_range=1)
+    with pytest.warns(UnitsWarning, match=r"peak counts photons at the value 255.*poisson:peak=30,data_range=1"):
+        noise2x.denoise(noisy, method="nlm", noise="poisson:peak=30")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        noise.poisson(gray_image, peak=30, rng=0)  # (8-bit: nothing said)
+        noise.poisson(unit, peak=30, rng=0, data_range=1)
+        noise2x.denoise(noisy, method="nlm", noise="poisson:peak=30,data_range=1")
+        noise2x.denoise(noise.poisson(gray_image, peak=30, rng=0), method="nlm", noise="poisson:peak=30")

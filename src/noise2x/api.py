@@ -300,6 +300,23 @@ def _check_arguments(*, model: Any, noise: Any, tile: Any, overlap: Any, options
                          f"{type(options).__name__}")
 
 
+def peak_units_note(spec: Any, image: np.ndarray, src: str = "the image") -> str | None:
+    """What to say where a Poisson spec's peak, counted at 255 unless the spec gives ``data_range``, is given for an
+    image in other units (16-bit, [0, 1]): its noise would be far weaker or stronger than the peak says; else None
+    (a QA pass: a [0, 1] image denoised with peak 30 came back at 14 dB, against 35 told its full scale)."""
+    if getattr(spec, "name", None) not in ("poisson", "poisson_gaussian") or "data_range" in spec.params:
+        return None
+    from .io import map_text, to_8bit_units
+
+    offset, scale = to_8bit_units(image)
+    if scale == 1 and offset == 0:
+        return None
+    top = 1 if scale > 1 else 65535
+    return (f"{spec.name} peak counts photons at the value 255 (8-bit full scale); {src} is in other units "
+            f"(8-bit units would be {map_text(offset, scale, 4)}): give the spec its full scale, e.g. "
+            f"{spec},data_range={top}, to count them there")
+
+
 def denoise(
     image: np.ndarray,
     *,
@@ -495,6 +512,13 @@ def denoise(
         note = sigma_units_note(image, float(noise.gaussian_sigma))
         if note:
             progress(note)
+    units = None if noise is None else peak_units_note(noise, image)
+    if units:  # (the CLI says it as a note, once per file, and leaves these out)
+        import warnings
+
+        from .errors import UnitsWarning
+
+        warnings.warn(UnitsWarning(units), stacklevel=2)
     if model is not None:
         if isinstance(model, (str, Path)):
             model = load_model(model)

@@ -313,18 +313,11 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
 
 def _peak_scale_note(spec: Any, src: Path, image: Any) -> str | None:
     """The note for a Poisson peak, counted at 255 unless the spec gives ``data_range``, given to an image in other
-    units (16-bit, [0, 1]): its noise would be far weaker or stronger than the peak says to a reader; else None."""
-    from .io import map_text, to_8bit_units
+    units (16-bit, [0, 1]): :func:`noise2x.api.peak_units_note`."""
+    from .api import peak_units_note
 
-    if spec.name not in ("poisson", "poisson_gaussian") or "data_range" in spec.params:
-        return None
-    offset, scale = to_8bit_units(image)
-    if scale == 1 and offset == 0:
-        return None
-    top = 1 if scale > 1 else 65535
-    return (f"note: {spec.name} peak counts photons at the value 255 (8-bit full scale); {src} is in other units "
-            f"(8-bit units would be {map_text(offset, scale, 4)}): give the spec its full scale, e.g. "
-            f"{spec},data_range={top}, to count them there")
+    note = peak_units_note(spec, image, str(src))
+    return None if note is None else f"note: {note}"
 
 
 def _first_image_note(spec_text: str | None, folder: str | None) -> None:

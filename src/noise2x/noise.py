@@ -156,8 +156,27 @@ def poisson(clean, *, peak: float = 30.0, rng=None, data_range: float = 255.0) -
     x = _prepare(clean)
     peak = _check_value("peak", peak)
     data_range = _check_value("data_range", data_range)
+    _full_scale_check(x, data_range, "poisson")
     g = generator(rng)
     return _like(_poisson(x, peak, g, data_range), clean)
+
+
+def _full_scale_check(x: np.ndarray, data_range: float, name: str) -> None:
+    """Warn (:class:`noise2x.errors.UnitsWarning`) where ``data_range`` is 255, the default, and ``x`` is plainly in
+    other units: values beyond 510 (16-bit), or fractions up to 1.5 ([0, 1]). A QA pass turned a [0, 1] image into
+    the values 0, 8.5 and 17 with poisson(peak=30), and was told nothing."""
+    if data_range != 255.0 or not x.size:
+        return
+    hi = float(np.max(x))
+    if hi > 510.0 or (0.0 < hi <= 1.5 and bool(np.any(x != np.round(x)))):
+        import warnings
+
+        from .errors import UnitsWarning
+
+        units = "[0, 1]" if hi <= 1.5 else "larger units (16-bit?)"
+        warnings.warn(UnitsWarning(f"{name} noise with data_range 255 (8-bit full scale, the default) on an image "
+                                   f"in {units}, whose values reach {hi:.4g}: give data_range its full scale (e.g. "
+                                   f"data_range={1 if hi <= 1.5 else 65535})"), stacklevel=3)
 
 
 def _poisson(x: np.ndarray, peak: float, g: np.random.Generator, data_range: float) -> np.ndarray:
@@ -196,6 +215,7 @@ def poisson_gaussian(clean, *, peak: float, sigma: float, rng=None, data_range: 
     peak = _check_value("peak", peak)
     sigma = _check_value("sigma", sigma)
     data_range = _check_value("data_range", data_range)
+    _full_scale_check(x, data_range, "poisson_gaussian")
     g = generator(rng)
     y = _poisson(x, peak, g, data_range)
     return _like(y + sigma * g.standard_normal(x.shape), clean)
@@ -334,6 +354,7 @@ def impulse(clean, *, p: float, rng=None, data_range: float = 255.0) -> np.ndarr
     x = _prepare(clean)
     p = _check_value("p", p)
     data_range = _check_value("data_range", data_range)
+    _full_scale_check(x, data_range, "impulse")
     g = generator(rng)
     hit = g.random(x.shape) < p
     values = g.uniform(0.0, data_range, x.shape)
@@ -364,6 +385,7 @@ def salt_pepper(clean, *, p: float, rng=None, data_range: float = 255.0) -> np.n
     x = _prepare(clean)
     p = _check_value("p", p)
     data_range = _check_value("data_range", data_range)
+    _full_scale_check(x, data_range, "salt_pepper")
     g = generator(rng)
     plane = x.shape[:2]
     hit = g.random(plane) < p
@@ -453,6 +475,7 @@ def text(clean, *, p: float = 0.25, rng=None, data_range: float = 255.0) -> np.n
     x = _prepare(clean)
     p = _check_value("p", p)
     data_range = _check_value("data_range", data_range)
+    _full_scale_check(x, data_range, "text")
     g = generator(rng)
     out = x.copy() if x.ndim == 3 else x[..., None].copy()
     height, width, channels = out.shape
