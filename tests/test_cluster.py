@@ -409,3 +409,43 @@ def test_bm3d_from_two_threads_or_after_an_interrupted_call_in_one_session(tmp_p
 
     done = subprocess.run([sys.executable, "-c", _BM3D_TWICE], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and done.stdout.strip() == "ok", (done.returncode, done.stderr[-2000:])
+
+
+def test_python_threads_and_messages_in_python_spelling(tmp_path, monkeypatch):
+    """From the Python API QA pass: no threads= (the notes said to repeat a run with --threads); errors named the
+    CLI's flags only; a shipped model's name mistyped said only 'no such model file'; blank_value='x' was numpy's
+    TypeError."""
+    import torch
+
+    import noise2x
+    from noise2x.errors import UsageError
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    seen, real = [], torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (seen.append(n), real(n)))
+    image = np.random.default_rng(0).integers(0, 256, (40, 40)).astype(np.float64)
+    before = torch.get_num_threads()
+    noise2x.denoise(image, model="gray-gaussian", threads=1)
+    assert seen and seen[0] == 1 and torch.get_num_threads() == before and THREADS_ENV not in os.environ
+    with pytest.raises(UsageError, match="threads must be a whole number"):
+        noise2x.denoise(image, model="gray-gaussian", threads=0)
+    for i in range(3):
+        _png(tmp_path / "data" / f"{i}.png", i)
+    seen.clear()
+    noise2x.train("noise2void", data=tmp_path / "data", steps=1, out=tmp_path / "m.safetensors", threads=1,
+                  overrides=["train.preset=tiny", "train.val_every=100"], progress=False)
+    assert seen[0] == 1
+    from noise2x.checkpoint import read_metadata
+
+    assert read_metadata(tmp_path / "m.safetensors")["threads"] == 1
+    with pytest.raises(UsageError, match=r"--steps \(steps= in Python\) must be >= 1"):
+        noise2x.train("noise2void", data=tmp_path / "data", steps=0, out=tmp_path / "x.safetensors")
+    with pytest.raises(UsageError, match=r"add_noise=.*in Python"):
+        noise2x.train("noise2noise", data=tmp_path / "data", steps=1, out=tmp_path / "x.safetensors")
+    with pytest.raises(UsageError, match=r"Python: model = noise2x.train\('noise2void'"):
+        noise2x.denoise(image, method="noise2void")
+    with pytest.raises(UsageError, match="no such model file or shipped model .*: gray-gausian"):
+        noise2x.denoise(image, model="gray-gausian")
+    with pytest.raises(UsageError, match="blank_value must be a number"):
+        noise2x.denoise(image, method="nlm", blank_value="x")

@@ -62,7 +62,8 @@ def resolve_direct(name: str) -> Callable[..., np.ndarray]:
     if name in trainable_methods():
         raise UsageError(
             f"method '{name}' must be trained first: noise2x train --method {name} --data DIR --out MODEL, "
-            f"then noise2x denoise --model MODEL ..."
+            f"then noise2x denoise --model MODEL ... (Python: model = noise2x.train('{name}', data=DIR, ...), then "
+            f"noise2x.denoise(image, model=model))"
         )
     try:  # a shipped model's name given as a method
         from .pretrained import find
@@ -338,6 +339,7 @@ def denoise(
     blank_value: float | None = None,
     needed: Any = None,
     axes: str | None = None,
+    threads: int | None = None,
 ) -> np.ndarray:
     """Denoise one image (H,W) or (H,W,C) given in its own units, or a stack of them (``axes``).
 
@@ -426,12 +428,37 @@ def denoise(
         said once; ``info`` holds the last frame's choice and ``frames``;
         ``mask`` is (H,W), for every frame. None (default): ``image`` is one
         image, as above.
+    threads : int, optional
+        CPU threads for the work in torch (models, ``zs_n2n``, ``mash``) during
+        this call, as the CLI's ``--threads`` (``NOISE2X_THREADS`` is set for
+        the call; torch's setting is restored after it). None (default):
+        ``NOISE2X_THREADS`` or ``OMP_NUM_THREADS`` where set, else the idle
+        cores.
 
     Returns
     -------
     ndarray
         The denoised image, float64, same shape as ``image``.
     """
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+            raise UsageError(f"threads must be a whole number >= 1 (or None), got {threads!r}")
+        import os
+
+        from .config import THREADS_ENV
+
+        before = os.environ.get(THREADS_ENV)
+        os.environ[THREADS_ENV] = str(int(threads))
+        try:
+            return denoise(image, model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
+                           options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
+                           precision=precision, mask=mask, blanks=blanks, blank_value=blank_value, needed=needed,
+                           axes=axes)
+        finally:
+            if before is None:
+                os.environ.pop(THREADS_ENV, None)
+            else:
+                os.environ[THREADS_ENV] = before
     if axes is not None:
         return _denoise_frames(image, axes, mask, progress, info, needed, dict(
             model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta, options=options, rng=rng,
@@ -470,6 +497,8 @@ def denoise(
     if blanks or blank_value is not None:
         raw, held = np.asarray(image), None
         if blank_value is not None:
+            if isinstance(blank_value, bool) or not isinstance(blank_value, (int, float, np.number)):
+                raise UsageError(f"blank_value must be a number (or None), got {blank_value!r}")
             if not np.isfinite(blank_value):
                 raise UsageError(f"blank_value must be a finite number, got {blank_value} (NaN: blanks=True)")
             if raw.dtype.kind not in "uif":

@@ -114,7 +114,8 @@ def _header(path: str | os.PathLike) -> dict[str, str]:
 
     p = Path(path)
     if not p.exists():
-        raise UsageError(f"no such model file: {p}")
+        shipped = "" if p.suffix or len(p.parts) > 1 else " or shipped model (noise2x models lists those)"
+        raise UsageError(f"no such model file{shipped}: {p}")
     if p.is_dir():
         raise UsageError(f"{p} is a folder, not a model file")
     try:

@@ -464,9 +464,9 @@ def check_config(cfg: TrainConfig) -> None:
     if t.steps is None and t.minutes is None:
         raise UsageError("no training budget: give --steps N or --minutes T (steps= or minutes= in Python)")
     if t.steps is not None and t.steps < 1:
-        raise UsageError(f"--steps must be >= 1, got {t.steps}")
+        raise UsageError(f"--steps (steps= in Python) must be >= 1, got {t.steps}")
     if t.minutes is not None and not t.minutes > 0:
-        raise UsageError(f"--minutes must be > 0, got {t.minutes}")
+        raise UsageError(f"--minutes (minutes= in Python) must be > 0, got {t.minutes}")
     if t.schedule not in SCHEDULES:
         raise UsageError(f"train.schedule={t.schedule!r} is not valid; valid: {', '.join(SCHEDULES)}")
     if t.precision not in TRAIN_PRECISIONS:

@@ -452,10 +452,11 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
     missing = requires - available
     if missing:
         if "clean" in missing:
-            hint = "add --add-noise SPEC (clean training images) or --data2 DIR with clean targets"
+            hint = ("add --add-noise SPEC (clean training images) or --data2 DIR with clean targets (add_noise= or "
+                    "data2= in Python)")
         else:
             hint = ("add --add-noise SPEC (clean training images), --data2 DIR with aligned noisy copies, "
-                    "or give a multi-frame TIFF stack as --data")
+                    "or give a multi-frame TIFF stack as --data (add_noise=, data2=, data= in Python)")
         what = {"clean": "clean targets", "noisy2": "a second noisy copy of each image (noisy2)"}
         raise UsageError(f"this method needs {' and '.join(what.get(m, m) for m in sorted(missing))}: {hint}")
 

@@ -55,9 +55,11 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     check_device_name(str(device))
     dev = torch.device(name)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError("device cuda requested but no CUDA GPU is available; use --device cpu or auto")
+        raise UsageError("device cuda requested but no CUDA GPU is available; use --device cpu or auto "
+                         "(device='cpu' in Python)")
     if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise UsageError("device mps requested but MPS is not available; use --device cpu or auto")
+        raise UsageError("device mps requested but MPS is not available; use --device cpu or auto (device='cpu' in "
+                         "Python)")
     return dev
 
 

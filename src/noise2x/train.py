@@ -261,7 +261,7 @@ def _fit_patch(cfg: TrainConfig, train_set: Any, align: int, preset: str) -> str
     fitted = max(side // align * align, min(side, 4))
     cfg.data_cfg = dataclasses.replace(cfg.data_cfg, patch_size=fitted)
     return (f"the {preset} preset's data.patch_size {size} lowered to {fitted}: the smallest training image is "
-            f"{side} pixels on a side (--set data.patch_size=N chooses)")
+            f"{side} pixels on a side (--set data.patch_size=N chooses; overrides=['data.patch_size=N'] in Python)")
 
 
 def _init_network(cfg: TrainConfig, *, arch: str, channels: int) -> tuple[torch.nn.Module, str, dict[str, Any]]:
@@ -397,7 +397,7 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
           add_noise: str | None = None, steps: int | None = None, minutes: float | None = None,
           seed: int | None = None, overrides: Sequence[str] = (), resume: bool = False, device: str = "auto",
           progress: bool = True, val_data: str | Path | None = None, init: str | Path | None = None,
-          callbacks: Sequence[Callable[[StepInfo], None]] = ()) -> Path:
+          callbacks: Sequence[Callable[[StepInfo], None]] = (), threads: int | None = None) -> Path:
     """Train ``method`` and write the model file ``out``.
 
     Parameters
@@ -439,6 +439,9 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
         ``model.*`` settings cannot be given with it.
     callbacks : sequence of callables
         Called with a :class:`StepInfo` after each step.
+    threads : int, optional
+        CPU threads for the run (``train.threads``; the CLI's ``--threads``). None: ``NOISE2X_THREADS``
+        or ``OMP_NUM_THREADS`` where set, else the idle cores (a resumed run: its own).
 
     Returns
     -------
@@ -455,6 +458,10 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
         Ctrl-C, SIGTERM (a job scheduler's time limit; exit_code 143) or a callback stopped the run, its state
         saved; it can be continued with ``resume=True``.
     """
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise UsageError(f"threads must be a whole number >= 1 (or None), got {threads!r}")
+        overrides = [*overrides, f"train.threads={threads}"]
     with _run_lock(out):  # (one run at a time writes out and its run folder)
         return _train(method, data=data, out=out, data2=data2, add_noise=add_noise, steps=steps, minutes=minutes,
                       seed=seed, overrides=overrides, resume=resume, device=device, progress=progress,
@@ -579,7 +586,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         if progress and not (t.threads or user_threads() or resume) and n < cpu_count():
             print(f"noise2x: note: training on {n} of {cpu_count()} CPU threads (the others busy with other jobs); "
                   f"the same seed gives the same model on as many threads: --threads {n} (or "
-                  f"--set train.threads={n}) to repeat this run", file=sys.stderr, flush=True)
+                  f"--set train.threads={n}; threads={n} in Python) to repeat this run", file=sys.stderr, flush=True)
     try:
         if resume:
             model, last_meta = load_model(last_path)
