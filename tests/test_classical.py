@@ -320,3 +320,23 @@ def test_psd_moved_to_a_larger_grid_is_that_grid_s_psd():
     small = correlated_psd(10.0, 0.7, (12, 20))
     assert np.allclose(_psd_on(small, (40, 30)), correlated_psd(10.0, 0.7, (40, 30)))
     assert np.allclose(_psd_on(small, (12, 20)), small)
+
+
+def test_bm3d_and_no_options_in_tiny_units(gray_image):
+    """A flux-calibrated image (values ~1e-8 or below) came back near 0 (4.5 dB, the Python API QA pass): the bm3d
+    package is not scale-equivariant for tiny values, and the no-option route read such data as [0, 1] data, its
+    noise below BM3D's floor. Both now give what they give in 8-bit units."""
+    import noise2x
+    from noise2x.io import to_8bit_units
+
+    clean = np.tile(gray_image, (2, 2))
+    noisy = clean + 15 * np.random.default_rng(0).standard_normal(clean.shape)
+    told = noise2x.denoise(noisy, method="bm3d", noise="gaussian:sigma=15")
+    blind = noise2x.denoise(noisy)
+    for unit in (1e-8, 1e-19):
+        tiny = noisy * unit
+        assert to_8bit_units(tiny)[1] != 255.0  # (not read as [0, 1] data)
+        out = noise2x.denoise(tiny, method="bm3d", noise=f"gaussian:sigma={15 * unit}") / unit
+        assert abs(psnr(clean, out) - psnr(clean, told)) < 0.05
+        assert abs(psnr(clean, noise2x.denoise(tiny) / unit) - psnr(clean, blind)) < 0.3
+    assert to_8bit_units(noisy / 255.0) == (0.0, 255.0)  # ([0, 1] data as before)

@@ -402,14 +402,24 @@ def _bm3d_lock() -> Any:
 
 _BM3D_LOCK: Any = None
 
+#: Images whose largest magnitude is below this run through BM3D scaled to a top of 255 (:func:`_bm3d_one_at_a_time`)
+_BM3D_TINY = 1e-2
+
 
 def _bm3d_one_at_a_time(image: np.ndarray, level: float | np.ndarray, *, profile: str) -> np.ndarray:
     """:func:`_bm3d_core`, one call at a time in the process: the bm3d package's C library keeps one thread pool
     for the process and aborts the interpreter when entered twice (two Python threads, or a call after an
     interrupted one whose worker is still inside it: a QA pass lost a Jupyter kernel so). A second call waits for
     the first to end."""
+    top = float(np.max(np.abs(image))) if image.size else 0.0
+    # the package is not scale-equivariant for tiny values (a flux image in 1e-8 units came back near 0, 11 dB
+    # where 35 in any larger units: a QA pass): such an image runs in 8-bit-like units and is scaled back
+    gain = 255.0 / top if 0.0 < top < _BM3D_TINY else 1.0
     with _bm3d_lock():
-        return _bm3d_core(image, level, profile=profile)
+        if gain == 1.0:
+            return _bm3d_core(image, level, profile=profile)
+        level = np.asarray(level, dtype=np.float64) * (gain ** 2 if np.ndim(level) == 2 else gain)
+        return _bm3d_core(image * gain, level if np.ndim(level) == 2 else float(level), profile=profile) / gain
 
 
 def _bm3d_core(image: np.ndarray, level: float | np.ndarray, *, profile: str) -> np.ndarray:

@@ -182,7 +182,9 @@ def to_8bit_units(image: np.ndarray) -> tuple[float, float]:
         percentiles lie in [-255, 510], or only the top one lies beyond 510
         but those of its 5x5 local means pass: strong noise on 8-bit data,
         such as Poisson noise of a few photons) or is constant; ``(0, 255)``
-        when it looks like data in [0, 1] (both percentiles in [-0.5, 1.5]);
+        when it looks like data in [0, 1] (both percentiles in [-0.5, 1.5],
+        their spread at least 32/255: values in far smaller units, such as
+        a flux of 1e-17, are not [0, 1] data);
         otherwise the 0.1 percentile and ``255 / spread``, so that the bulk
         of its values spans 0..255.
     """
@@ -190,8 +192,8 @@ def to_8bit_units(image: np.ndarray) -> tuple[float, float]:
     spread = hi - lo
     if not spread > 0 or (spread >= _BYTE_SPREAD and _BYTE_LIMITS[0] <= lo and hi <= _BYTE_LIMITS[1]):
         return 0.0, 1.0
-    if _UNIT_LIMITS[0] <= lo and hi <= _UNIT_LIMITS[1]:
-        return 0.0, 255.0
+    if _UNIT_LIMITS[0] <= lo and hi <= _UNIT_LIMITS[1] and spread >= _BYTE_SPREAD / 255.0:
+        return 0.0, 255.0  # (a spread below that, as 8-bit data's below 32: small physical units, e.g. flux)
     if hi > _BYTE_LIMITS[1] and lo >= _BYTE_LIMITS[0] and image.ndim >= 2 and min(image.shape[:2]) >= _LOCAL:
         # beyond 510 at the top only: strong noise on 8-bit data (Poisson noise of a few photons reaches several
         # times 255)? The local means keep the signal and average the noise down; when they look 8-bit, so is
