@@ -84,6 +84,15 @@ def test_recursive_follows_linked_folders_and_names_broken_links(tmp_path, capsy
     (data / "back").symlink_to(project)  # a loop through the link
     assert [p.relative_to(project).as_posix() for p in io.list_images(project, recursive=True)] == \
         ["dataA/img0.png", "dataA/img1.png", "top.png"]
+    # a link to the folder above the one given, or higher: its tree left out too (the docs QA pass: the parent's
+    # images were denoised once per such link)
+    _png(tmp_path / "sibling.png", 7)
+    (project / "up").symlink_to(tmp_path)
+    (project / "up2").symlink_to(tmp_path.parent)
+    assert [p.relative_to(project).as_posix() for p in io.list_images(project, recursive=True)] == \
+        ["dataA/img0.png", "dataA/img1.png", "top.png"]
+    (project / "up").unlink()
+    (project / "up2").unlink()
     (project / "gone.png").symlink_to(tmp_path / "nowhere.png")
     os.mkfifo(project / "fifo.png")  # (left out unsaid, in the QA re-check; never opened: it could wait for ever)
     code = cli.main(["denoise", str(project), "--recursive", "--method", "nlm", "--noise", "gaussian:sigma=10",

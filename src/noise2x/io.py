@@ -349,11 +349,14 @@ def list_images(path: str | os.PathLike, *, recursive: bool = False) -> list[Pat
 def _folder_entries(folder: Path, recursive: bool) -> list[Path]:
     """The entries of ``folder`` that are not folders, hidden ones left out; with ``recursive`` those of its
     subfolders too, linked subfolders followed (as a project folder of links to datasets needs), except a link
-    back to a folder above it (a loop)."""
+    back to a folder on the way to it or above ``folder`` (a loop)."""
     if not recursive:
         return [f for f in folder.iterdir() if not f.name.startswith(".") and not f.is_dir()]
     found = []
-    above = {str(folder): {os.path.realpath(folder)}}  # each folder walked: the folders on the way to it
+    top = Path(os.path.realpath(folder))
+    # each folder walked: the folders on the way to it, and those above the folder given (a link to one of them
+    # took in its whole tree: a QA pass found the parent's images denoised once per such link)
+    above = {str(folder): {str(top), *(str(p) for p in top.parents)}}
     for root, dirs, names in os.walk(folder, followlinks=True):
         way, kept = above.pop(root, set()), []
         for d in dirs:
