@@ -1506,3 +1506,26 @@ def test_quiet_says_no_progress_or_notes_but_errors_and_warnings(tmp_path, capsy
                           "gaussian:sigma=25", "--steps", "2", "--out", str(tmp_path / "m.safetensors"), "-q",
                           "--set", "data.patch_size=16", "--set", "data.batch_size=2")
     assert (code, out, err) == (0, "", "") and (tmp_path / "m.safetensors").is_file()
+
+
+def test_quiet_keeps_the_units_warning_and_the_lost_alpha(tmp_path, capsys):
+    """-q silenced two warnings the README promises (a model given an image in other units; an alpha channel a
+    JPEG output cannot keep), both said through the progress lines and without the 'noise2x: warning:' prefix
+    (the docs QA pass)."""
+    rgba = (np.random.default_rng(0).random((40, 40, 4)) * 255).astype(np.uint8)
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    code, out, err = _run(capsys, "denoise", str(tmp_path / "rgba.png"), "--method", "nlm", "--noise",
+                          "gaussian:sigma=10", "--out", str(tmp_path / "q.jpg"), "-q")
+    assert code == 0 and err.startswith("noise2x: warning: ") and "alpha channel is not kept" in err
+    from noise2x.checkpoint import save_model
+    from noise2x.models import ScaledModel, build_model
+
+    args = {"in_channels": 1, "width": 8, "depth": 2}
+    net = ScaledModel(build_model("unet", **args), arch="unet", arch_args=args, mean=[110.0], std=[60.0])
+    model = tmp_path / "m.safetensors"
+    save_model(model, net, metadata={"method": "supervised", "method_options": {}, "steps": 1})
+    unit = (128 + 40 * np.random.default_rng(1).standard_normal((48, 48))) / 255  # (8-bit model, [0, 1] image)
+    tifffile.imwrite(tmp_path / "unit.tif", unit.astype(np.float32))
+    code, out, err = _run(capsys, "denoise", str(tmp_path / "unit.tif"), "--model", str(model),
+                          "--out", str(tmp_path / "d.tif"), "-q")
+    assert code == 0 and err.startswith("noise2x: warning: ") and err.count("\n") == 1, err

@@ -44,6 +44,11 @@ def _say(message: str) -> None:
         print(_shown(message), file=sys.stderr, flush=True)
 
 
+def _warn(message: str) -> None:
+    """A warning line (said under --quiet too): a likely bad result, or data not kept."""
+    print(_shown(f"noise2x: warning: {message}"), file=sys.stderr, flush=True)
+
+
 def _bf16_note(precision: str | None, device: str) -> None:
     """Say so when bf16 will be emulated (a CPU without bfloat16 instructions); see predict.bf16_note."""
     from .predict import bf16_note, resolve_device
@@ -227,7 +232,7 @@ def _kept_alpha(src: Path, dst: Path, alpha):
     if fmt in ALPHA_FORMATS:
         return alpha
     what = "are written lossily and keep none" if fmt in LOSSY_FORMATS else "have none"
-    _say(f"{src}: its alpha channel is not kept: {fmt} files {what} (write .png, .tif or .webp to keep it)")
+    _warn(f"{src}: its alpha channel is not kept: {fmt} files {what} (write .png, .tif or .webp to keep it)")
     return None
 
 
@@ -527,7 +532,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                     warning = told.units_warning(fill_blanks(first)[0] if empty.any() else first)
                     break
         if warning:
-            _say(f"warning: {src}: {warning}")
+            _warn(f"{src}: {warning}")
         if noise is not None and not getattr(args, "peak_note_said", 0):  # a Poisson peak on 16-bit or [0, 1] data
             frame = np.asarray(stack[0], dtype=np.float64)  # (counted at 255: said as simulate, train, bench say it)
             note = _peak_scale_note(noise, src, np.where(np.isnan(frame), np.nanmedian(frame), frame))
