@@ -1529,3 +1529,23 @@ def test_quiet_keeps_the_units_warning_and_the_lost_alpha(tmp_path, capsys):
     code, out, err = _run(capsys, "denoise", str(tmp_path / "unit.tif"), "--model", str(model),
                           "--out", str(tmp_path / "d.tif"), "-q")
     assert code == 0 and err.startswith("noise2x: warning: ") and err.count("\n") == 1, err
+
+
+def test_a_sixteen_bit_images_sigma_in_its_own_units(tmp_path, capsys):
+    """info read a 16-bit image's noise in 8-bit units only; that sigma given to --noise (which takes the image's
+    units) removed nothing, unsaid (the docs QA pass). info now gives the sigma in the image's units too, and
+    denoise notes a sigma that is next to nothing in 8-bit units."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:96, 0:96]
+    clean = (128 + 60 * np.sin(xx / 9.0) * np.cos(yy / 13.0)) * 257
+    Image.fromarray(np.clip(clean + rng.normal(0, 3000, clean.shape), 0, 65535).astype(np.uint16)).save(
+        tmp_path / "g16.png")
+    code, out, err = _run(capsys, "info", str(tmp_path / "g16.png"))
+    own = re.search(r"noise in the image's own units \(what --noise gaussian:sigma= takes\): sigma ([0-9.e+]+)", out)
+    assert code == 0 and own and 2500 < float(own.group(1)) < 3500, out
+    code, out, err = _run(capsys, "denoise", str(tmp_path / "g16.png"), "--method", "bm3d", "--noise",
+                          "gaussian:sigma=12", "--out", str(tmp_path / "a.png"))
+    assert code == 0 and re.search(r"note: the noise's sigma 12 is 0\.0\d+ in 8-bit units, next to nothing", err), err
+    code, out, err = _run(capsys, "denoise", str(tmp_path / "g16.png"), "--method", "bm3d", "--noise",
+                          f"gaussian:sigma={own.group(1)}", "--out", str(tmp_path / "b.png"))
+    assert code == 0 and "note:" not in err, err

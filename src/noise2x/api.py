@@ -236,13 +236,22 @@ def _check_mask_shape(mask: Any, shape: tuple[int, ...]) -> None:
 def sigma_units_note(image: np.ndarray, sigma: float) -> str | None:
     """A note where a declared noise sigma is more than twice the spread of the image's values (0.1 to 99.9
     percentile): a sigma in other units than the image's (25 given for [0, 1] data, a 16-bit sigma for an 8-bit
-    image), which any method then takes at its word (BM3D at such a sigma flattens the image)."""
+    image), which any method then takes at its word (BM3D at such a sigma flattens the image); or, for an image
+    not in 8-bit units, below half a level in them (an 8-bit sigma given for a 16-bit image: nothing removed)."""
     sample = np.asarray(image, dtype=np.float64).reshape(-1)[:: max(1, image.size // 262144)]
     lo, hi = np.percentile(sample, [0.1, 99.9])
-    if not sigma > 2.0 * (hi - lo):
-        return None
-    return (f"note: the noise's sigma {sigma:g} is more than twice the spread of the image's values ({lo:.3g} to "
-            f"{hi:.3g}): a noise spec is in the image's own units (for data in [0, 1], 8-bit sigma 25 is 0.098)")
+    if sigma > 2.0 * (hi - lo):
+        return (f"note: the noise's sigma {sigma:g} is more than twice the spread of the image's values ({lo:.3g} "
+                f"to {hi:.3g}): a noise spec is in the image's own units (for data in [0, 1], 8-bit sigma 25 is "
+                f"0.098)")
+    from .io import to_8bit_units
+
+    offset, scale = to_8bit_units(sample)
+    if scale != 1 and 0 < sigma * scale < 0.5:  # (an 8-bit sigma, as info reads it, given for a 16-bit image)
+        return (f"note: the noise's sigma {sigma:g} is {sigma * scale:.2g} in 8-bit units, next to nothing for "
+                f"values of {lo:.4g} to {hi:.4g}: a noise spec is in the image's own units (for 16-bit data, 8-bit "
+                f"sigma 25 is 6425)")
+    return None
 
 
 def zero_area_note(image: np.ndarray) -> str | None:

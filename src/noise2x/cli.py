@@ -887,6 +887,12 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
     facts = [f"{key.replace('_', ' ')} {value:.4g}" if isinstance(value, float) else f"{key.replace('_', ' ')} {value}"
              for key, value in choice.facts.items() if key in _INFO_FACTS]
     lines.append(f"noise{where}: " + ", ".join(facts))
+    sigma = choice.facts.get("sigma")
+    if (choice.scale != 1 or choice.offset != 0) and isinstance(sigma, float) and choice.scale > 0:
+        # (a sigma copied from the line above into --noise, which takes the image's units, removed nothing from a
+        # 16-bit image: the docs QA pass)
+        lines.append(f"noise in the image's own units (what --noise gaussian:sigma= takes): sigma "
+                     f"{sigma / choice.scale:.4g}")
     # (an image holding NaN: denoise stops with an error unless --blanks says they mark pixels with no data)
     told = "noise2x denoise --blanks" if blanks else "noise2x denoise with no options"
     lines.append(f"{told}: {name}: {reason}")
