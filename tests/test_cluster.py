@@ -458,6 +458,12 @@ def test_python_threads_and_messages_in_python_spelling(tmp_path, monkeypatch):
         noise2x.denoise(image, model="gray-gausian")
     with pytest.raises(UsageError, match="blank_value must be a number"):
         noise2x.denoise(image, method="nlm", blank_value="x")
+    with pytest.raises(UsageError, match=r"data must be a path .*got ndarray \(arrays: write them to files"):
+        noise2x.train("noise2void", data=np.zeros((3, 8, 8)), steps=1, out=tmp_path / "x.safetensors")
+    from noise2x.benchmark import run_bench
+
+    with pytest.raises(UsageError, match="dataset must be a path"):
+        run_bench(["nlm"], dataset=[tmp_path / "data" / "0.png"], noise="gaussian:sigma=5")
 
 
 def test_a_models_denoise_refuses_a_stack_read_as_channels():

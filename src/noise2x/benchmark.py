@@ -336,6 +336,9 @@ def run_bench(
     from .noise import parse_noise
     from .predict import check_colour, check_precision, resolve_device
 
+    for name, value in (("dataset", dataset), ("train_data", train_data)):
+        if value is not None and not isinstance(value, (str, os.PathLike)):
+            raise UsageError(f"{name} must be a path (str or Path) to a folder of images, got {type(value).__name__}")
     check_colour(colour)
     check_precision(precision)
     where = str(resolve_device(device))  # (an unknown device, or one not here, fails before any work)

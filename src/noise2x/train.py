@@ -458,6 +458,13 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
         Ctrl-C, SIGTERM (a job scheduler's time limit; exit_code 143) or a callback stopped the run, its state
         saved; it can be continued with ``resume=True``.
     """
+    for name, value in (("data", data), ("out", out), ("data2", data2), ("val_data", val_data), ("init", init)):
+        if value is not None and not isinstance(value, (str, os.PathLike)):  # (an array's repr was the error line)
+            raise UsageError(f"{name} must be a path (str or Path) to "
+                             f"{'a model file' if name in ('out', 'init') else 'a folder of images or a TIFF stack'}"
+                             f", got {type(value).__name__}" + (" (arrays: write them to files, e.g. with "
+                                                                "noise2x.write_image)" if hasattr(value, "shape")
+                                                                else ""))
     if threads is not None:
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise UsageError(f"threads must be a whole number >= 1 (or None), got {threads!r}")
