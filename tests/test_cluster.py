@@ -482,3 +482,20 @@ def test_a_models_denoise_refuses_a_stack_read_as_channels():
     np.testing.assert_allclose(out[2], model.denoise(frame), atol=1e-4)
     bands = np.stack([frame] * 5, axis=-1)
     np.testing.assert_allclose(model.denoise(bands, colour="channels")[..., 1], model.denoise(frame), atol=1e-4)
+
+
+def test_info_records_the_model_given(tmp_path):
+    """info= stayed empty where a model was given (the Python API QA pass): it records it as for the other routes."""
+    import noise2x
+
+    image = np.random.default_rng(9).integers(0, 256, (40, 40)).astype(np.float64)  # (as the training images)
+    info: dict = {}
+    noise2x.denoise(image, model="gray-gaussian", info=info)
+    assert info["method"] == "model gray-gaussian"
+    for i in range(3):
+        _png(tmp_path / "data" / f"{i}.png", i)
+    model = noise2x.train("noise2void", data=tmp_path / "data", steps=1, out=tmp_path / "m.safetensors",
+                          overrides=["train.preset=tiny", "train.val_every=100"], progress=False)
+    info = {}
+    noise2x.denoise(image, model=model, info=info)
+    assert info["method"] == "noise2void model"

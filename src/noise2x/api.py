@@ -722,8 +722,12 @@ def _keep_local_mean(image: np.ndarray, out: np.ndarray, sigma: float) -> np.nda
 
 def _record_model_run(info: dict[str, Any] | None, den: Any, image: np.ndarray, colour: str,
                       precision: str) -> None:
-    """How the model ``den`` runs on ``image``: ``info["precision"]`` unless fp32, and ``info["colour"]``
-    when a gray model takes a colour image."""
+    """How the model ``den`` runs on ``image``: ``info["method"]`` (``model NAME`` for a shipped model, else
+    ``METHOD model``), ``info["precision"]`` unless fp32, and ``info["colour"]`` when a gray model takes a colour
+    image."""
+    if info is not None:  # (it stayed empty: the Python API QA pass)
+        shipped = getattr(den, "shipped", None)
+        info.setdefault("method", f"model {shipped}" if shipped else f"{den.method.name} model")
     if info is not None and precision != "fp32":
         info["precision"] = precision
     if info is not None and den.channels == 1 and image.ndim == 3 and image.shape[2] > 1:
