@@ -1488,7 +1488,7 @@ def test_read_image_refuses_a_dtype_that_is_not_floating(tmp_path):
     io.write_image(path, np.tile(np.array([1000.0, 30000, 65535, 300]), (16, 4)), kind="uint16")
     assert io.read_image(path, dtype=np.float32)[0, :4].tolist() == [1000, 30000, 65535, 300]
     for read in (io.read_image, io.read_stack, io.read_stack_with_alpha, io.open_stack):
-        for bad in (np.uint8, np.int8, str, "nonsense"):
+        for bad in (np.uint8, np.int8, str, "nonsense", np.float16):  # (float16: 65535 was inf)
             with pytest.raises(UsageError, match="dtype must be a floating numpy dtype"):
                 read(path, dtype=bad)
 
