@@ -1,16 +1,18 @@
 # Two commands do everything on a fresh machine: `make demo` and `make test`.
-# torch is installed first (the CPU wheel where one is available), then the package.
+# torch is installed first, as pip resolves torch==TORCH_VERSION (PyPI's Linux default is the CUDA build, several
+# GB: TORCH_INDEX=https://download.pytorch.org/whl/cpu takes the CPU one), then the package.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_VERSION ?= 2.13.0
+TORCH_INDEX ?=
 
 .PHONY: demo test test-slow install clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q torch==$(TORCH_VERSION)
+	$(PY) -m pip install -q torch==$(TORCH_VERSION) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 

@@ -498,3 +498,21 @@ def test_a_finished_run_given_more_steps_says_its_rate_goes_back_up(tmp_path, cl
         train("noise2noise", out=early, steps=20, progress=False, callbacks=[stop_at_4], **kw)
     train("noise2noise", out=early, steps=30, resume=True, progress=True, **kw)  # (4 of 20 or 30: full rate)
     assert "learning-rate schedule" not in capsys.readouterr().err
+
+
+def test_off_a_terminal_progress_lines_come_every_so_often_and_at_the_end(tmp_path, clean_dir, capsys, monkeypatch):
+    """Off a terminal (a batch job's log) train said nothing until its first validation (250 steps with the cpu
+    preset), nor for the last stretch; its last line named no steps or figure (the docs QA pass)."""
+    from noise2x import cli
+    from noise2x import train as train_module
+
+    monkeypatch.setattr(train_module, "OFF_TTY_EVERY", 0.0)  # (a line at every step: the time rule, fast)
+    code = cli.main(["train", "--method", "noise2noise", "--data", str(clean_dir), "--add-noise", "gaussian:sigma=25",
+                     "--steps", "5", "--out", str(tmp_path / "m.safetensors"), "--set", "train.val_every=100",
+                     *[x for o in FAST for x in ("--set", o)]])
+    out, err = capsys.readouterr()
+    steps = [line for line in err.splitlines() if line.startswith("step ")]
+    assert code == 0 and [s.split()[1] for s in steps[:5]] == ["1/5", "2/5", "3/5", "4/5", "5/5"], err
+    assert "val " in steps[-1]  # (the end-of-budget validation said)
+    assert re.search(r"trained noise2noise -> .*m\.safetensors \(5 steps in \d+ s, validation PSNR \d+\.\d\d dB\)",
+                     out), out

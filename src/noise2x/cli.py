@@ -695,7 +695,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         resume=args.resume, device=args.device, val_data=args.val_data, init=args.init, progress=not args.quiet,
     )
     if not _QUIET[0]:
-        print(_shown(f"trained {args.method} -> {path}"))
+        from .checkpoint import read_metadata
+
+        meta = read_metadata(path)
+        made = f"{meta.get('steps')} steps in {_duration(float(meta.get('seconds') or 0.0))}"
+        value = meta.get("val_value")
+        if isinstance(value, (int, float)):
+            made += (f", validation PSNR {value:.2f} dB" if meta.get("val_metric") == "psnr"
+                     else f", validation loss {value:.4g}")
+        print(_shown(f"trained {args.method} -> {path} ({made})"))
     return 0
 
 
@@ -1082,7 +1090,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", required=True, help="folder of training images (noisy, or clean with --add-noise)")
     t.add_argument("--data2", help="second folder of aligned noisy frames (Noise2Noise pairs)")
     t.add_argument("--val-data", help="folder of validation images")
-    t.add_argument("--out", required=True, help="model file to write (.safetensors)")
+    t.add_argument("--out", required=True,
+                   help="model file to write (NAME.safetensors: the last step's weights); the run's folder NAME.run/ "
+                        "beside it keeps the best and last weights, the state for --resume, log and curve")
     t.add_argument("--add-noise", help="add this synthetic noise to clean training images")
     t.add_argument("--steps", type=int, help="training steps (with --minutes: whichever comes first ends the run)")
     t.add_argument("--minutes", type=float, help="training time in minutes")
