@@ -1549,3 +1549,18 @@ def test_a_sixteen_bit_images_sigma_in_its_own_units(tmp_path, capsys):
     code, out, err = _run(capsys, "denoise", str(tmp_path / "g16.png"), "--method", "bm3d", "--noise",
                           f"gaussian:sigma={own.group(1)}", "--out", str(tmp_path / "b.png"))
     assert code == 0 and "note:" not in err, err
+
+
+def test_info_model_shows_the_settings_a_preset_sets(tmp_path, capsys):
+    """methods -v sends the reader to info MODEL for a run's own settings, which it did not show (a patch size
+    lowered to fit small images could not be checked after the run: the docs QA pass)."""
+    rng = np.random.default_rng(0)
+    (tmp_path / "small").mkdir()
+    for i in range(4):
+        _png(tmp_path / "small" / f"s{i}.png", rng.random((40, 44)) * 255)
+    assert main(["train", "--method", "noise2void", "--data", str(tmp_path / "small"), "--steps", "2", "--out",
+                 str(tmp_path / "s.safetensors"), "-q"]) == 0
+    code, out, err = _run(capsys, "info", str(tmp_path / "s.safetensors"))
+    assert code == 0 and re.search(r"settings: +data\.patch_size=40, data\.batch_size=\d+, train\.lr=[0-9.e-]+, "
+                                   r"train\.schedule=\w+, train\.val_every=\d+, train\.keep=last \(budget 2 steps\)",
+                                   out), out

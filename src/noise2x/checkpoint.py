@@ -345,6 +345,14 @@ def describe(meta: dict[str, Any]) -> list[str]:
         f"{', ' + train['precision'] + ' steps' if train.get('precision', 'fp32') != 'fp32' else ''})",
         f"data:          {(cfg.get('inputs') or {}).get('data')}",
     ]
+    data = cfg.get("data") or {}
+    if data or train:  # (what a preset sets, as the run used it: methods -v sends a reader here, a docs QA pass)
+        budget = ", ".join(x for x in (f"{train['steps']} steps" if train.get("steps") else "",
+                                       f"{train['minutes']:g} min" if train.get("minutes") else "") if x)
+        settings = [f"data.patch_size={data.get('patch_size')}", f"data.batch_size={data.get('batch_size')}",
+                    f"train.lr={train.get('lr')}", f"train.schedule={train.get('schedule')}",
+                    f"train.val_every={train.get('val_every')}", f"train.keep={train.get('keep')}"]
+        lines.append(f"settings:      {', '.join(settings)}" + (f" (budget {budget})" if budget else ""))
     if (cfg.get("inputs") or {}).get("init"):
         lines.append(f"started from:  {cfg['inputs']['init']} (fine-tuned)")
     if meta.get("val_metric"):
