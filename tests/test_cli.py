@@ -423,9 +423,10 @@ def test_model_only_settings_with_a_direct_method(monkeypatch):
     from noise2x.errors import UsageError
 
     noisy = 128 + 25 * np.random.default_rng(0).standard_normal((32, 32))
-    for kw, said in [({"device": "cuda"}, "device=cuda applies"), ({"tile": 64, "tta": True}, "tile=64, tta=True apply"),
-                     ({"overlap": 8}, "overlap=8 applies")]:
-        with pytest.raises(UsageError, match=f"{said} to models; method nlm denoises the whole image on the CPU"):
+    for kw, said in [({"device": "cuda"}, r"device=cuda \(--device\) applies"),
+                     ({"tile": 64, "tta": True}, r"tile=64, tta=True \(--tile, --tta\) apply"),
+                     ({"overlap": 8}, r"overlap=8 \(--overlap\) applies")]:
+        with pytest.raises(UsageError, match=f"{said} to models; method nlm takes the whole image on the CPU"):
             api.denoise(noisy, method="nlm", noise="gaussian:sigma=25", **kw)
     api.denoise(noisy, method="nlm", noise="gaussian:sigma=25", device="cpu")  # the CPU it runs on anyway
     # chosen here (no method asked for): it runs, and says what it ignored
@@ -1564,3 +1565,17 @@ def test_info_model_shows_the_settings_a_preset_sets(tmp_path, capsys):
     assert code == 0 and re.search(r"settings: +data\.patch_size=40, data\.batch_size=\d+, train\.lr=[0-9.e-]+, "
                                    r"train\.schedule=\w+, train\.val_every=\d+, train\.keep=last \(budget 2 steps\)",
                                    out), out
+
+
+def test_a_file_output_for_a_folder_input_is_said_as_such(tmp_path, capsys, gray_image):
+    """A folder holding one image with a file as output said 'there are 1 inputs', and simulate's error named an
+    --out it does not have (the docs QA pass); --tile with a direct method named only the Python keyword."""
+    (tmp_path / "one").mkdir()
+    _png(tmp_path / "one" / "a.png", gray_image)
+    code, out, err = _run(capsys, "denoise", str(tmp_path / "one"), "--method", "nlm", "--out", str(tmp_path / "x.png"))
+    assert code == 2 and "--out" in err and "names a file but the input is a folder; give a folder" in err
+    code, out, err = _run(capsys, "simulate", "gaussian:sigma=5", str(tmp_path / "one"), str(tmp_path / "x.png"))
+    assert code == 2 and f"OUT {tmp_path / 'x.png'} names a file but the input is a folder" in err
+    code, out, err = _run(capsys, "denoise", str(tmp_path / "one" / "a.png"), "--method", "zs_n2n", "--tile", "0",
+                          "--out", str(tmp_path / "z.png"))
+    assert code == 2 and "tile=0 (--tile) applies to models" in err and "--set tile=N" in err

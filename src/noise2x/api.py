@@ -641,8 +641,10 @@ def denoise(
         ("tile", tile, tile is not None), ("overlap", overlap, overlap is not None), ("tta", tta, bool(tta)),
         ("device", device, device not in ("auto", "cpu") and not on_device)) if used]
     if unused:
-        line = (f"{', '.join(unused)} appl{'y' if len(unused) > 1 else 'ies'} to models; method {method} "
-                f"denoises the whole image{'' if on_device else ' on the CPU'}")
+        flags = ", ".join("--" + u.split("=")[0] for u in unused)
+        own = (f" (its own tiling: options={{'tile': N}}, --set tile=N)" if "tile" in takes else "")
+        line = (f"{', '.join(unused)} ({flags}) appl{'y' if len(unused) > 1 else 'ies'} to models; method {method} "
+                f"takes the whole image{'' if on_device else ' on the CPU'}{own}")
         if not chosen:
             raise UsageError(line)
         if progress is not None:

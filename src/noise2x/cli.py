@@ -158,17 +158,21 @@ def _shard(files: list[Path], targets: list[Path], shard: str | None,
     return [src for src, _ in pairs], [dst for _, dst in pairs]
 
 
-def _is_folder_target(out: str, n_inputs: int, folder_input: bool) -> bool:
-    """DESIGN.md: --out is a folder when it exists as one, ends with '/', or has no suffix."""
+def _is_folder_target(out: str, n_inputs: int, folder_input: bool, what: str = "--out") -> bool:
+    """DESIGN.md: --out is a folder when it exists as one, ends with '/', or has no suffix (``what``: the
+    argument's name in messages: simulate's is OUT)."""
     p = Path(out)
     try:
         is_dir = p.is_dir()
     except OSError as exc:  # (a name over the 255 bytes a file system takes: said before any work)
-        raise UsageError(f"--out {out}: {exc.strerror or exc}") from None
+        raise UsageError(f"{what} {out}: {exc.strerror or exc}") from None
     if is_dir or out.endswith(("/", os.sep)) or p.suffix == "":
         return True
-    if n_inputs > 1 or folder_input:
-        raise UsageError(f"--out {out} names a file but there are {n_inputs} inputs; give a folder")
+    if n_inputs > 1:
+        raise UsageError(f"{what} {out} names a file but there are {n_inputs} inputs; give a folder")
+    if folder_input:
+        raise UsageError(f"{what} {out} names a file but the input is a folder; give a folder (each output keeps "
+                         f"its input's name)")
     return False
 
 
@@ -236,10 +240,11 @@ def _kept_alpha(src: Path, dst: Path, alpha):
     return None
 
 
-def _targets(files: list[Path], out: str, folder_input: bool, names: list[Path] | None = None) -> list[Path]:
+def _targets(files: list[Path], out: str, folder_input: bool, names: list[Path] | None = None,
+             what: str = "--out") -> list[Path]:
     """Each input's output: ``out`` itself, or in the folder ``out`` under its name there (``names``, e.g.
     a path below its input folder: the subfolders are made; default: its file name)."""
-    if _is_folder_target(out, len(files), folder_input):
+    if _is_folder_target(out, len(files), folder_input, what):
         folder = Path(out)
         folder.mkdir(parents=True, exist_ok=True)
         targets = [folder / n for n in (names or [Path(f.name) for f in files])]
@@ -357,7 +362,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     peak_said = False
     files, _ = _expand_inputs([args.input])
     folder_input = Path(args.input).is_dir()
-    targets = _targets(files, args.output, folder_input)
+    targets = _targets(files, args.output, folder_input, what="OUT")
     _check_targets(files, targets, args.blanks)
     base = 0 if args.seed is None else args.seed
     for i, (src, dst) in enumerate(zip(files, targets)):
@@ -1026,7 +1031,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"noise2x {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    s = sub.add_parser("simulate", help="add noise to an image (PROTOCOL.md noise)")
+    s = sub.add_parser("simulate", help="add noise to images (seeded per image, as bench adds it)")
     s.add_argument("noise", metavar="NOISE", help="noise spec, e.g. gaussian:sigma=25, poisson:peak=30")
     s.add_argument("input", metavar="IN", help="clean image file or folder")
     s.add_argument("output", metavar="OUT", help="output file (.tif keeps float32 values) or folder")
@@ -1036,7 +1041,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_quiet(s)
     s.set_defaults(func=cmd_simulate)
 
-    d = sub.add_parser("denoise", help="denoise images with a trained model or a direct method",
+    d = sub.add_parser("denoise", help="denoise images (no options: a method chosen for the noise it reads; or "
+                       "a model, a method)",
                        description="Denoise images. With neither --model nor --method, noise2x reads each image's "
                                    "noise, picks a method for it (a shipped model, BM3D, ...) and says which and why "
                                    "(noise2x info IMAGE shows the choice without denoising).")
@@ -1115,7 +1121,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_quiet(t)
     t.set_defaults(func=cmd_train)
 
-    b = sub.add_parser("bench", help="PROTOCOL.md benchmark: methods x dataset x noise")
+    b = sub.add_parser("bench", help="benchmark methods x dataset x noise (seeded noise per image, predictions "
+                                     "clipped, PSNR and SSIM)")
     b.add_argument("--methods", required=True,
                    help="comma-separated method names, model files (.safetensors) or shipped models' names "
                         "(auto: denoise with no options; auto_noise: the same, told the noise)")
