@@ -590,3 +590,13 @@ def test_mash_average_option(monkeypatch):
         mash(noisy, average="hidden", ratio=0.2, **kw)
     with pytest.raises(UsageError, match="predictions x ratio"):   # the lowest ratio the probe may pick
         mash(noisy, average="hidden", **{**kw, "predictions": 2, "ratio_low": 0.2})
+
+
+def test_no_training_steps_is_refused(gray_image):
+    """steps=0 returned an untrained network's output (every value clipped in an 8-bit file, exit 0: the docs QA
+    pass); probe_steps=0 read the level from untrained probes."""
+    from noise2x.errors import UsageError
+
+    for key in ("steps", "probe_steps"):
+        with pytest.raises(UsageError, match=rf"invalid option value\(s\): {key} \(steps, probe_steps >= 1"):
+            mash(gray_image, rng=0, **{key: 0})

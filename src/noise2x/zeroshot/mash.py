@@ -596,7 +596,8 @@ def _config(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
         raise UsageError(f"mash: option values must be numbers ({exc})") from None
     cfg["relative_gap"] = _as_bool(cfg["relative_gap"], "relative_gap")
     cfg["warm_start"] = _as_bool(cfg["warm_start"], "warm_start")
-    bad = [k for k in ("probe_steps", "steps", "shuffle_at", "crop", "probe_window") if cfg[k] < 0]
+    bad = [k for k in ("shuffle_at", "crop", "probe_window") if cfg[k] < 0]
+    bad += [k for k in ("probe_steps", "steps") if cfg[k] < 1]  # (0: an untrained network's output, 100% clipped)
     if not cfg["grad_clip"] >= 0:  # also rejects NaN
         bad.append("grad_clip")
     bad += [k for k in ("predictions", "width", "probe_repeats") if cfg[k] < 1]
@@ -612,7 +613,7 @@ def _config(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
             raise UsageError(f"mash: {prefix}eps_low ({cfg[f'{prefix}eps_low']:g}) must not exceed "
                              f"{prefix}eps_high ({cfg[f'{prefix}eps_high']:g})")
     if bad:
-        raise UsageError(f"mash: invalid option value(s): {', '.join(bad)} (steps >= 0, predictions and "
+        raise UsageError(f"mash: invalid option value(s): {', '.join(bad)} (steps, probe_steps >= 1, predictions and "
                          "probe_repeats >= 1, probe_window >= 0, "
                          "ratios in [0,1), tile even >= 2, lr > 0, grad_clip >= 0, probe_fraction in (0,1])")
     return cfg
