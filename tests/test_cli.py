@@ -1579,3 +1579,9 @@ def test_a_file_output_for_a_folder_input_is_said_as_such(tmp_path, capsys, gray
     code, out, err = _run(capsys, "denoise", str(tmp_path / "one" / "a.png"), "--method", "zs_n2n", "--tile", "0",
                           "--out", str(tmp_path / "z.png"))
     assert code == 2 and "tile=0 (--tile) applies to models" in err and "--set tile=N" in err
+    code, out, err = _run(capsys, "denoise", str(tmp_path / "one" / "a.png"), "--method", "nlm", "--set", "sigma=25",
+                          "--noise", "gaussian:sigma=10", "--out", str(tmp_path / "s.png"))
+    assert code == 0 and "note: the option sigma=25 is used, not the noise spec's sigma 10" in err
+    code, out, err = _run(capsys, "denoise", str(tmp_path / "one" / "a.png"), "--method", "nlm", "--set", "sigma=10",
+                          "--noise", "gaussian:sigma=10", "--out", str(tmp_path / "s.png"))
+    assert code == 0 and "note:" not in err

@@ -310,6 +310,14 @@ def _check_arguments(*, model: Any, noise: Any, tile: Any, overlap: Any, options
                          f"{type(options).__name__}")
 
 
+def _number(value: Any) -> Any:
+    """``value`` as a float where it reads as one (an option given as text, --set sigma=10), else as it is."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
+
+
 def peak_units_note(spec: Any, image: np.ndarray, src: str = "the image") -> str | None:
     """What to say where a Poisson spec's peak, counted at 255 unless the spec gives ``data_range``, is given for an
     image in other units (16-bit, [0, 1]): its noise would be far weaker or stronger than the peak says; else None
@@ -642,13 +650,17 @@ def denoise(
         ("device", device, device not in ("auto", "cpu") and not on_device)) if used]
     if unused:
         flags = ", ".join("--" + u.split("=")[0] for u in unused)
-        own = (f" (its own tiling: options={{'tile': N}}, --set tile=N)" if "tile" in takes else "")
+        own = " (its own tiling: options={'tile': N}, --set tile=N)" if "tile" in takes else ""
         line = (f"{', '.join(unused)} ({flags}) appl{'y' if len(unused) > 1 else 'ies'} to models; method {method} "
                 f"takes the whole image{'' if on_device else ' on the CPU'}{own}")
         if not chosen:
             raise UsageError(line)
         if progress is not None:
             progress(f"{line}: {', '.join(u.split('=')[0] for u in unused)} ignored")
+    if (progress is not None and not chosen and noise is not None and "sigma" in (caller_options or {})
+            and noise.gaussian_sigma is not None and _number(caller_options["sigma"]) != noise.gaussian_sigma):
+        progress(f"note: the option sigma={caller_options['sigma']} is used, not the noise spec's sigma "
+                 f"{noise.gaussian_sigma:g}")  # (the option won, unsaid: the docs QA pass)
     if on_device and "device" not in (options or {}):  # (a device set among the options comes first)
         options = {**(options or {}), "device": device}
     if precision != "fp32":  # a direct method that takes it (zs_n2n, mash); else an error, or a note when chosen here
