@@ -343,7 +343,9 @@ def describe(meta: dict[str, Any]) -> list[str]:
         f"training:      {meta.get('steps')} steps, {meta.get('seconds', 0):.0f} s on {meta.get('device', '?')}"
         f"{_threads_text(meta)} (preset {meta.get('preset', '?')}, seed {train.get('seed', '?')}"
         f"{', ' + train['precision'] + ' steps' if train.get('precision', 'fp32') != 'fp32' else ''})",
-        f"data:          {(cfg.get('inputs') or {}).get('data')}",
+        f"data:          {(cfg.get('inputs') or {}).get('data')}" + "".join(
+            f"; {key} {(cfg.get('inputs') or {})[key]}" for key in ("data2", "val_data")
+            if (cfg.get("inputs") or {}).get(key)),
     ]
     data = cfg.get("data") or {}
     if data or train:  # (what a preset sets, as the run used it: methods -v sends a reader here, a docs QA pass)
