@@ -1562,7 +1562,10 @@ def test_info_model_shows_the_settings_a_preset_sets(tmp_path, capsys):
     assert main(["train", "--method", "noise2void", "--data", str(tmp_path / "small"), "--steps", "2", "--out",
                  str(tmp_path / "s.safetensors"), "-q"]) == 0
     code, out, err = _run(capsys, "info", str(tmp_path / "s.safetensors"))
-    assert re.search(r"^data: +\S+small$", out, re.M), out  # (and a second folder where given: data2)
+    assert re.search(r"^data: +\S+small$", out, re.M), out
+    from noise2x.checkpoint import describe  # (a paired run's second folder: it named --data only)
+
+    assert "data:          a; data2 b" in describe({"config": {"inputs": {"data": "a", "data2": "b"}}})
     assert code == 0 and re.search(r"settings: +data\.patch_size=40, data\.batch_size=\d+, train\.lr=[0-9.e-]+, "
                                    r"train\.schedule=\w+, train\.val_every=\d+, train\.keep=last \(budget 2 steps\)",
                                    out), out
