@@ -41,6 +41,8 @@ _QUIET = [False]
 
 def _say(message: str) -> None:
     if not _QUIET[0]:
+        if message.startswith("note: "):  # (as train's notes, and the warnings and errors: a log's grep finds them)
+            message = "noise2x: " + message
         print(_shown(message), file=sys.stderr, flush=True)
 
 
