@@ -743,8 +743,8 @@ def _record_model_run(info: dict[str, Any] | None, den: Any, image: np.ndarray, 
     ``METHOD model``), ``info["precision"]`` unless fp32, and ``info["colour"]`` when a gray model takes a colour
     image."""
     if info is not None:  # (it stayed empty: the Python API QA pass)
-        shipped = getattr(den, "shipped", None)
-        info.setdefault("method", f"model {shipped}" if shipped else f"{den.method.name} model")
+        shipped, trained = getattr(den, "shipped", None), getattr(getattr(den, "method", None), "name", None)
+        info.setdefault("method", f"model {shipped}" if shipped else f"{trained} model" if trained else "model")
     if info is not None and precision != "fp32":
         info["precision"] = precision
     if info is not None and den.channels == 1 and image.ndim == 3 and image.shape[2] > 1:
