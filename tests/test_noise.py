@@ -361,6 +361,10 @@ def test_a_poisson_peak_on_an_image_in_other_units_is_warned_of_from_python(gray
     noisy = noise.poisson(unit, peak=30, rng=0, data_range=1)
     with pytest.warns(UnitsWarning, match=r"peak counts photons at the value 255.*poisson:peak=30,data_range=1"):
         noise2x.denoise(noisy, method="nlm", noise="poisson:peak=30")
+    info: dict = {}
+    with pytest.warns(UnitsWarning):  # (the no-option route says the peak where its range is read: "30 given,
+        noise2x.denoise(noisy, noise="poisson:peak=30", info=info)  # below the range 1..10" read as a contradiction)
+    assert "peak 30 given (0.118 in the model's 8-bit units: the spec counts at 255)" in info["auto"], info
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         noise.poisson(gray_image, peak=30, rng=0)  # (8-bit: nothing said)

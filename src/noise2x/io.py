@@ -131,7 +131,9 @@ def check_image(image, *, name: str = "image", hint: str = "") -> np.ndarray:
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
     if arr.ndim == 3 and arr.shape[2] == 4:
-        raise InputError(f"{name} has 4 channels (RGBA?); expected (H,W) gray or (H,W,3) RGB: drop the alpha channel")
+        raise InputError(f"{name} has 4 channels (RGBA?); expected (H,W) gray or (H,W,3) RGB: drop the alpha channel"
+                         + (" (four channels of data, each alone: colour='channels', --colour channels)"
+                            if name == "input image" else ""))
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
         raise InputError(f"{name} must be (H,W) gray or (H,W,3) RGB, got shape {arr.shape}")
     if arr.size == 0:

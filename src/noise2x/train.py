@@ -278,16 +278,16 @@ def _init_network(cfg: TrainConfig, *, arch: str, channels: int) -> tuple[torch.
 
     given = cfg.init
     if cfg.model.args or (cfg.model.arch and cfg.model.arch != arch):
-        raise UsageError(f"--init {given} gives the network: drop the model.* settings")
+        raise UsageError(f"--init (init=) {given} gives the network: drop the model.* settings")
     path = model_file(given)
     if not Path(path).is_file():
-        raise UsageError(f"--init {given}: no such model file or shipped model (noise2x models lists those)")
+        raise UsageError(f"--init (init=) {given}: no such model file or shipped model (noise2x models lists those)")
     model, _ = load_model(path)
     if model.arch != arch:
-        raise UsageError(f"--init {given} holds a {model.arch!r} network; {cfg.method} trains a {arch!r} network "
-                         f"(start from a model trained with one)")
+        raise UsageError(f"--init (init=) {given} holds a {model.arch!r} network; {cfg.method} trains a {arch!r} "
+                         f"network (start from a model trained with one)")
     if model.in_channels != channels:
-        raise UsageError(f"--init {given} takes {model.in_channels}-channel images; the data have {channels}")
+        raise UsageError(f"--init (init=) {given} takes {model.in_channels}-channel images; the data have {channels}")
     return model.net, model.arch, dict(model.arch_args)
 
 

@@ -594,7 +594,11 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             source = f"peak {level:.3g} given"
             # the ranges hold peaks in the model's units: an image mapped to them (scale < 1 for the wide
             # spread of strong Poisson noise in 8-bit units) carries the peak 255 / alpha there
-            level = 255.0 / facts["poisson_alpha"]
+            given, level = level, 255.0 / facts["poisson_alpha"]
+            if abs(level - given) > 1e-6 * given:  # (a peak 30 at 255 on [0, 1] data is 0.118 there: "30 given,
+                # below the range 1..10" read as a contradiction, a QA re-check)
+                full = float(noise.params.get("data_range", 255.0))
+                source += f" ({level:.3g} in the model's 8-bit units: the spec counts at {full:g})"
             if not isinstance(peak, tuple):
                 # weak: BM3D told the noise (the Anscombe transform of the given peak), as weak white noise given.
                 # (Whatever the offset of the map to 8-bit units: the peak is of the values as they are, which
