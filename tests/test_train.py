@@ -516,3 +516,15 @@ def test_off_a_terminal_progress_lines_come_every_so_often_and_at_the_end(tmp_pa
     assert "val " in steps[-1]  # (the end-of-budget validation said)
     assert re.search(r"trained noise2noise -> .*m\.safetensors \(5 steps in \d+ s, validation PSNR \d+\.\d\d dB\)",
                      out), out
+
+
+def test_resuming_a_finished_run_with_no_step_left(tmp_path, clean_dir):
+    """A finished run resumed with no step left (the same --steps, fewer, or no new budget) became an internal error
+    (AttributeError) in cd2c92f, the QA re-check found; it ends as the finished run, its model as it was."""
+    kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", overrides=FAST + ["train.val_every=100"])
+    out = tmp_path / "m.safetensors"
+    train("noise2noise", out=out, steps=3, progress=False, **kw)
+    before = weights(out)
+    for steps in (3, 2, None):
+        train("noise2noise", out=out, steps=steps, resume=True, progress=True, **kw)
+        assert read_metadata(out)["steps"] == 3 and all(torch.equal(a, b) for a, b in zip(before, weights(out)))

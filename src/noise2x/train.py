@@ -848,7 +848,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                 if val_value is not None and _better(metric, val_value, best):
                     best, best_step = val_value, step
                     save_model(best_path, model, metadata=metadata("best", val_value))
-                bar.update(_status(step, t, info, rows, metric, rate, elapsed), force=True)  # (the last stretch)
+                if isinstance(info, StepInfo):  # (a resumed run with no step left to take has none)
+                    bar.update(_status(step, t, info, rows, metric, rate, elapsed), force=True)  # (the last stretch)
             elapsed = elapsed0 + (time.monotonic() - start)
             save_last(val_value)
             if t.keep == "best" and best_path.exists():
