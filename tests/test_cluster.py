@@ -431,12 +431,25 @@ def test_python_threads_and_messages_in_python_spelling(tmp_path, monkeypatch):
 
     monkeypatch.delenv(THREADS_ENV, raising=False)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    seen, real = [], torch.set_num_threads
-    monkeypatch.setattr(torch, "set_num_threads", lambda n: (seen.append(n), real(n)))
+    import threading
+
+    from noise2x.predict import user_threads
+
+    seen, elsewhere, real = [], [], torch.set_num_threads
+
+    def set_threads(n):  # (and what another thread reads meanwhile: not this call's count, a QA re-check)
+        seen.append(n)
+        probe = threading.Thread(target=lambda: elsewhere.append(user_threads()))
+        probe.start()
+        probe.join()
+        real(n)
+
+    monkeypatch.setattr(torch, "set_num_threads", set_threads)
     image = np.random.default_rng(0).integers(0, 256, (40, 40)).astype(np.float64)
     before = torch.get_num_threads()
     noise2x.denoise(image, model="gray-gaussian", threads=1)
     assert seen and seen[0] == 1 and torch.get_num_threads() == before and THREADS_ENV not in os.environ
+    assert elsewhere and elsewhere[0] is None and user_threads() is None
     with pytest.raises(UsageError, match="threads must be a whole number"):
         noise2x.denoise(image, model="gray-gaussian", threads=0)
     for i in range(3):

@@ -450,8 +450,8 @@ def denoise(
         image, as above.
     threads : int, optional
         CPU threads for the work in torch (models, ``zs_n2n``, ``mash``) during
-        this call, as the CLI's ``--threads`` (``NOISE2X_THREADS`` is set for
-        the call; torch's setting is restored after it). None (default):
+        this call, as the CLI's ``--threads`` (for this call in this thread;
+        torch's setting is restored after it). None (default):
         ``NOISE2X_THREADS`` or ``OMP_NUM_THREADS`` where set, else the idle
         cores.
 
@@ -463,22 +463,16 @@ def denoise(
     if threads is not None:
         if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
             raise UsageError(f"threads must be a whole number >= 1 (or None), got {threads!r}")
-        import os
+        from .config import THREADS_ASKED
 
-        from .config import THREADS_ENV
-
-        before = os.environ.get(THREADS_ENV)
-        os.environ[THREADS_ENV] = str(int(threads))
+        token = THREADS_ASKED.set(int(threads))  # (this thread's: not the process's environment)
         try:
             return denoise(image, model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
                            options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
                            precision=precision, mask=mask, blanks=blanks, blank_value=blank_value, needed=needed,
                            axes=axes)
         finally:
-            if before is None:
-                os.environ.pop(THREADS_ENV, None)
-            else:
-                os.environ[THREADS_ENV] = before
+            THREADS_ASKED.reset(token)
     if axes is not None:
         return _denoise_frames(image, axes, mask, progress, info, needed, dict(
             model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta, options=options, rng=rng,

@@ -16,6 +16,7 @@ cross-field checks and says what to change.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import math
 import types
@@ -27,6 +28,10 @@ from .errors import UsageError
 #: The environment variable that sets the CPU threads noise2x's torch work uses (the CLI's ``--threads``; see
 #: :func:`noise2x.predict.auto_threads`); ``OMP_NUM_THREADS`` is read where it is not set
 THREADS_ENV = "NOISE2X_THREADS"
+
+#: The threads a Python call asked for (``noise2x.denoise(threads=N)``), for this thread (a context variable:
+#: the environment variable it once set was left behind by two overlapping calls in two threads, a QA re-check)
+THREADS_ASKED: contextvars.ContextVar[int | None] = contextvars.ContextVar("noise2x_threads", default=None)
 
 #: True in a process started by ``fork`` (multiprocessing's default on Linux before Python 3.14) from one
 #: that had imported torch: torch's OpenMP threads do not survive fork, and a child that runs torch on more
