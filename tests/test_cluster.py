@@ -512,3 +512,43 @@ def test_info_records_the_model_given(tmp_path):
     info = {}
     noise2x.denoise(image, model=model, info=info)
     assert info["method"] == "noise2void model"
+
+
+_FORK_DURING_BM3D = r"""
+import multiprocessing, sys, threading, time
+import numpy as np
+import noise2x
+
+def job(seed):
+    x = 128 + 25 * np.random.default_rng(seed).standard_normal((48, 48))
+    try:
+        noise2x.denoise(x, method="bm3d", noise="gaussian:sigma=25")
+        return "ran"
+    except noise2x.errors.Noise2xError as exc:
+        return str(exc)
+
+if __name__ == "__main__":
+    big = 128 + 25 * np.random.default_rng(0).standard_normal((400, 400))
+    busy = threading.Thread(target=lambda: noise2x.denoise(big, method="bm3d", noise="gaussian:sigma=25"))
+    busy.start()
+    time.sleep(1.5)  # (well inside BM3D)
+    pool = multiprocessing.get_context("fork").Pool(1)
+    try:
+        print(pool.apply_async(job, (1,)).get(timeout=60))
+    finally:
+        pool.terminate()
+        busy.join()
+"""
+
+
+def test_a_fork_started_worker_while_a_thread_runs_bm3d_says_so(tmp_path):
+    """A pool started by fork while another thread of the parent ran BM3D waited for ever in its first BM3D call
+    (the lock that lets one call run at a time was copied held: the QA re-check). It now says why, at once."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "fork_bm3d.py"
+    script.write_text(_FORK_DURING_BM3D)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "started by fork while another thread ran BM3D" in done.stdout and "'spawn'" in done.stdout, done.stdout

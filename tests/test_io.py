@@ -1753,8 +1753,8 @@ def test_an_8_or_16_bit_array_is_written_in_its_own_kind_by_default(tmp_path):
     from noise2x.io import image_kind, read_image, write_image
 
     deep = (np.arange(40 * 30, dtype=np.uint16).reshape(40, 30) * 50).astype(np.uint16)
-    for name in ("d.png", "d.tif", "d.fits"):
-        write_image(tmp_path / name, deep)
+    for name in ("d.png", "d.tif", "d.fits", "big_endian.png"):  # (a '>u2' array: raw PGM, instrument dumps)
+        write_image(tmp_path / name, deep.astype(">u2") if name.startswith("big") else deep)
         assert image_kind(tmp_path / name) == "uint16", name
         np.testing.assert_array_equal(read_image(tmp_path / name), deep)
     flat = (np.arange(40 * 30).reshape(40, 30) % 256).astype(np.uint8)

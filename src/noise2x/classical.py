@@ -36,7 +36,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .errors import InputError, UsageError
+from .errors import InputError, Noise2xError, UsageError
 
 __all__ = [
     "CLASSICAL",
@@ -394,13 +394,29 @@ def _interruptible(fn: Any, *args: Any, **kwargs: Any) -> Any:
 def _bm3d_lock() -> Any:
     global _BM3D_LOCK
     if _BM3D_LOCK is None:
+        import os
         import threading
 
         _BM3D_LOCK = threading.Lock()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=_bm3d_after_fork)
     return _BM3D_LOCK
 
 
+def _bm3d_after_fork() -> None:
+    """In a fork-started child: the lock is copied as it was; held, it would be held for ever (the call holding it
+    is not in the child), and a BM3D call there waits for ever (a QA re-check: a pool started while a thread ran
+    BM3D)."""
+    global _BM3D_LOCK, _BM3D_FORKED_BUSY
+    if _BM3D_LOCK is not None and _BM3D_LOCK.locked():
+        import threading
+
+        _BM3D_FORKED_BUSY = True
+        _BM3D_LOCK = threading.Lock()
+
+
 _BM3D_LOCK: Any = None
+_BM3D_FORKED_BUSY = False
 
 #: Images whose largest magnitude is below this run through BM3D scaled to a top of 255 (:func:`_bm3d_one_at_a_time`)
 _BM3D_TINY = 1e-2
@@ -411,6 +427,10 @@ def _bm3d_one_at_a_time(image: np.ndarray, level: float | np.ndarray, *, profile
     for the process and aborts the interpreter when entered twice (two Python threads, or a call after an
     interrupted one whose worker is still inside it: a QA pass lost a Jupyter kernel so). A second call waits for
     the first to end."""
+    if _BM3D_FORKED_BUSY:  # (its C library's threads are not in this process: a call here could hang)
+        raise Noise2xError("this process was started by fork while another thread ran BM3D, whose library cannot "
+                           "run in it: start worker processes with 'spawn' or 'forkserver' "
+                           "(multiprocessing.get_context('spawn'))")
     top = float(np.max(np.abs(image))) if image.size else 0.0
     # the package is not scale-equivariant for tiny values (a flux image in 1e-8 units came back near 0, 11 dB
     # where 35 in any larger units: a QA pass): such an image runs in 8-bit-like units and is scaled back

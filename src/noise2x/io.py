@@ -2278,7 +2278,9 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
     p = Path(path)
     fmt = writable_format(p)
     if kind is None:
-        own = str(getattr(image, "dtype", ""))  # (an 8- or 16-bit array keeps its kind where the format stores it)
+        dt = getattr(image, "dtype", None)  # (an 8- or 16-bit array keeps its kind where the format stores it; in
+        # either byte order: a big-endian '>u2' array, raw PGM or instrument data, was written 8-bit, clipped)
+        own = f"uint{8 * dt.itemsize}" if isinstance(dt, np.dtype) and dt.kind == "u" else ""
         kind = own if own in ("uint8", "uint16") and own in _WRITABLE[fmt] else (
             "float32" if fmt in ("TIFF", "FITS") else "uint8")
     if kind not in KINDS:
