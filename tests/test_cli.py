@@ -1589,3 +1589,6 @@ def test_a_file_output_for_a_folder_input_is_said_as_such(tmp_path, capsys, gray
     code, out, err = _run(capsys, "denoise", str(tmp_path / "one" / "a.png"), "--method", "nlm", "--set", "sigma=10",
                           "--noise", "gaussian:sigma=10", "--out", str(tmp_path / "s.png"))
     assert code == 0 and "note:" not in err
+    code, out, err = _run(capsys, "denoise", str(tmp_path / "one" / "a.png"), "--method", "nlm", "--set", "sigma=25",
+                          "--noise", "poisson:peak=10", "--out", str(tmp_path / "s.png"))
+    assert code == 0 and "note: the option sigma=25 is used, not the noise spec poisson:peak=10" in err

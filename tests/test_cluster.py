@@ -320,7 +320,7 @@ def test_an_interrupted_bench_keeps_its_finished_images_and_resumes(tmp_path, mo
 
     stop_at, calls[:] = 4, []  # (a warm-up call, then images 0 and 1: stopped in image 2, box's turn)
     out = tmp_path / "r" / "b.json"
-    assert cli.main(args + ["--out", str(out)]) == 143
+    assert cli.main(args + ["--out", str(out), "-q"]) == 143  # (the line naming the file kept: said under -q too)
     err = capsys.readouterr().err
     partial = tmp_path / "r" / "b.partial.json"
     assert f"interrupted after 2 of 4 images: their results are in {partial}" in err and not out.exists()

@@ -365,6 +365,8 @@ def test_a_poisson_peak_on_an_image_in_other_units_is_warned_of_from_python(gray
     with pytest.warns(UnitsWarning):  # (the no-option route says the peak where its range is read: "30 given,
         noise2x.denoise(noisy, noise="poisson:peak=30", info=info)  # below the range 1..10" read as a contradiction)
     assert "peak 30 given (0.118 in the model's 8-bit units: the spec counts at 255)" in info["auto"], info
+    with pytest.warns(UnitsWarning, match="sigma 12 is 0.0.* in 8-bit units, next to nothing"):  # (an 8-bit sigma
+        noise2x.denoise(gray_image * 257, method="nlm", noise="gaussian:sigma=12")  # on 16-bit data: a QA re-check)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         noise.poisson(gray_image, peak=30, rng=0)  # (8-bit: nothing said)

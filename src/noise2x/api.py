@@ -551,10 +551,16 @@ def denoise(
         note = zero_area_note(image)
         if note:
             progress(note)
-    if progress is not None and noise is not None and noise.gaussian_sigma is not None:
+    if noise is not None and noise.gaussian_sigma is not None:
         note = sigma_units_note(image, float(noise.gaussian_sigma))
-        if note:
+        if note and progress is not None:
             progress(note)
+        elif note:  # (from Python with no progress: a warning, as a Poisson peak's, a QA re-check)
+            import warnings
+
+            from .errors import UnitsWarning
+
+            warnings.warn(UnitsWarning(note.removeprefix("note: ")), stacklevel=2)
     units = None if noise is None else peak_units_note(noise, image)
     if units:  # (the CLI says it as a note, once per file, and leaves these out)
         import warnings
@@ -652,9 +658,11 @@ def denoise(
         if progress is not None:
             progress(f"{line}: {', '.join(u.split('=')[0] for u in unused)} ignored")
     if (progress is not None and not chosen and noise is not None and "sigma" in (caller_options or {})
-            and noise.gaussian_sigma is not None and _number(caller_options["sigma"]) != noise.gaussian_sigma):
+            and _number(caller_options["sigma"]) != noise.gaussian_sigma):  # (the option won, unsaid: a QA pass)
         progress(f"note: the option sigma={caller_options['sigma']} is used, not the noise spec's sigma "
-                 f"{noise.gaussian_sigma:g}")  # (the option won, unsaid: the docs QA pass)
+                 f"{noise.gaussian_sigma:g}" if noise.gaussian_sigma is not None else
+                 f"note: the option sigma={caller_options['sigma']} is used, not the noise spec {noise} (a "
+                 f"Gaussian sigma, as if no spec were given)")
     if on_device and "device" not in (options or {}):  # (a device set among the options comes first)
         options = {**(options or {}), "device": device}
     if precision != "fp32":  # a direct method that takes it (zs_n2n, mash); else an error, or a note when chosen here

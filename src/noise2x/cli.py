@@ -664,8 +664,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         done = f"{partial['n_images']} of {partial['n_images_planned']} images"
         if args.out:
             written = write_outputs(partial, partial_path(args.out))
-            _say(f"interrupted after {done}: their results are in {written[0]} (the same command with "
-                 f"--resume {written[0]} goes on from the next image)")
+            trained = [r["method"] for r in partial["rows"] if "train_seconds" in r]
+            how = (f"the same command with --resume {written[0]} goes on from the next image" if not trained else
+                   f"--resume cannot go on: {', '.join(trained)} would train again, on another budget's luck; "
+                   f"run the command again")
+            # (said under --quiet too: it names a file written, and how to finish the run)
+            print(_shown(f"noise2x: interrupted after {done}: their results are in {written[0]} ({how})"),
+                  file=sys.stderr, flush=True)
         else:
             _say(f"interrupted after {done}: their results (with --out the run can be resumed):")
             print(_shown(markdown_table(partial), lines=True))
