@@ -413,7 +413,8 @@ def _float_dtype(dtype) -> np.dtype:
     except TypeError:
         raise UsageError(f"dtype must be a floating numpy dtype (float32, float64), got {dtype!r}") from None
     if dt.kind != "f" or dt.itemsize < 4:  # (float16 holds no 16-bit sample above 65504: inf, a QA pass)
-        raise UsageError(f"dtype must be a floating numpy dtype (float32, float64), got {dt}")
+        raise UsageError(f"dtype must be a floating numpy dtype (float32, float64), got {dt}"
+                         + (" (too narrow: 16-bit samples above 65504 become inf)" if dt.kind == "f" else ""))
     return dt
 
 
