@@ -336,6 +336,10 @@ def test_an_interrupted_bench_keeps_its_finished_images_and_resumes(tmp_path, mo
     assert "cannot resume this benchmark from that result: its methods were box, nlm; this run's are nlm, box" in err
     assert cli.main(args[:-1] + ["nlm.h=13", "--out", str(out), "--resume", str(partial)]) == 2
     assert "nlm's options were" in capsys.readouterr().err
+    for extra, said in ((["--colour", "channels"], "its colour was auto, this run's is channels"),
+                        (["--data-range", "1000"], "its data range was None, this run's is 1000.0")):
+        assert cli.main(args + ["--out", str(out), "--resume", str(partial), *extra]) == 2  # (mixed in one row)
+        assert said in capsys.readouterr().err
     assert cli.main(args + ["--out", str(out), "--resume", str(partial)]) == 0
     done = json.loads(out.read_text())
     assert not partial.exists() and not partial.with_suffix(".md").exists()  # (now in --out)

@@ -465,7 +465,8 @@ def run_bench(
         earlier = 0.0
         if resume is not None:
             earlier = _resumed(resume, noisy_rows, runners, peaks, files=files, folder=folder, noise=noise_label,
-                               give_noise=give_noise, device=where)
+                               give_noise=give_noise, device=where,
+                               settings={"colour": colour, "precision": precision, "data_range": data_range})
 
         def result(done: int) -> dict[str, Any]:  # the rows of the first ``done`` images
             for runner in runners:
@@ -488,6 +489,9 @@ def run_bench(
                 "noise": noise_label,
                 "n_images": done,
                 "data_range": sorted(peaks)[0] if len(peaks) == 1 else sorted(peaks),
+                # (what a resumed run must share: another --colour or --data-range mixed two settings in one row)
+                "settings": {"colour": colour, "precision": precision, "data_range": data_range,
+                             "noise_given": bool(give_noise), "limit": limit},
             }
 
         done = 0
@@ -505,7 +509,8 @@ def run_bench(
 
 
 def _resumed(resume: Mapping[str, Any], noisy_rows: list[dict[str, Any]], runners: list[_Method], peaks: set[float],
-             *, files: list[Path], folder: Path, noise: str, give_noise: bool, device: str) -> float:
+             *, files: list[Path], folder: Path, noise: str, give_noise: bool, device: str,
+             settings: Mapping[str, Any]) -> float:
     """Take the images of ``resume`` (a partial :func:`run_bench` result) into ``noisy_rows`` and each runner's
     ``per_image``, after checking it is a run of the same benchmark; returns its wall time (s)."""
     def refuse(why: str) -> UsageError:
@@ -515,8 +520,10 @@ def _resumed(resume: Mapping[str, Any], noisy_rows: list[dict[str, Any]], runner
         raise refuse("it holds no benchmark rows")
     if not resume.get("partial"):
         raise refuse("it is a finished run's result, not an interrupted one's")
+    kept = resume.get("settings") if isinstance(resume.get("settings"), Mapping) else {}
     checks = [("dataset", str(resume.get("dataset")), str(folder)), ("noise", resume.get("noise"), noise),
-              ("device", resume.get("device"), device)]
+              ("device", resume.get("device"), device)] + [
+        (key.replace("_", " "), kept.get(key, "not recorded"), value) for key, value in settings.items()]
     for what, was, now in checks:
         if was != now:
             raise refuse(f"its {what} was {was}, this run's is {now}")
