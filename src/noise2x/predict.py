@@ -124,8 +124,8 @@ def forked_threads(told: int | None) -> int:
         import warnings
 
         _FORK_SAID = True
-        warnings.warn(f"noise2x: this process was started by fork from one that had loaded torch: it runs torch on 1 thread, "
-                      f"not {told} (more would wait forever for threads fork did not copy); start worker "
+        warnings.warn(f"noise2x: this process was started by fork from one that had loaded torch: it runs torch on "
+                      f"1 thread, not {told} (more would wait forever for threads fork did not copy); start worker "
                       f"processes with 'spawn' or 'forkserver' (multiprocessing.get_context) for more",
                       RuntimeWarning, stacklevel=3)
     return 1

@@ -225,8 +225,8 @@ def zs_n2n(
         raise UsageError(f"zs_n2n: option values must be numbers ({exc})") from None
     if (steps_ < 1 or width_ < 1 or step_size_ < 1 or not float(cfg["lr"]) > 0 or not 0 < float(cfg["gamma"]) <= 1
             or tile_ < 0 or 0 < tile_ < 4 or tiles_ < 1):
-        raise UsageError("zs_n2n: need steps >= 1 (0 returned the untrained network's output), width >= 1, step_size >= 1, lr > 0, 0 < gamma <= 1, "
-                         "tile 0 (whole image) or >= 4 and tiles >= 1")
+        raise UsageError("zs_n2n: need steps >= 1 (0 returned the untrained network's output), width >= 1, "
+                         "step_size >= 1, lr > 0, 0 < gamma <= 1, tile 0 (whole image) or >= 4 and tiles >= 1")
     check_precision(precision, "zs_n2n")
     image, units = checked_in_8bit_units(noisy, name="zs_n2n input")
     start = time.perf_counter()
