@@ -310,6 +310,16 @@ def _check_arguments(*, model: Any, noise: Any, tile: Any, overlap: Any, options
                          f"{type(options).__name__}")
 
 
+def _units_warning(text: str) -> None:
+    """A :class:`~noise2x.errors.UnitsWarning` at the caller of :func:`denoise` (the CLI says these as its own
+    lines, once per file, and leaves them out)."""
+    import warnings
+
+    from .errors import UnitsWarning
+
+    warnings.warn(UnitsWarning(text), stacklevel=3)
+
+
 def _number(value: Any) -> Any:
     """``value`` as a float where it reads as one (an option given as text, --set sigma=10), else as it is."""
     try:
@@ -556,18 +566,10 @@ def denoise(
         if note and progress is not None:
             progress(note)
         elif note:  # (from Python with no progress: a warning, as a Poisson peak's, a QA re-check)
-            import warnings
-
-            from .errors import UnitsWarning
-
-            warnings.warn(UnitsWarning(note.removeprefix("note: ")), stacklevel=2)
+            _units_warning(note.removeprefix("note: "))
     units = None if noise is None else peak_units_note(noise, image)
     if units:  # (the CLI says it as a note, once per file, and leaves these out)
-        import warnings
-
-        from .errors import UnitsWarning
-
-        warnings.warn(UnitsWarning(units), stacklevel=2)
+        _units_warning(units)
     if model is not None:
         if isinstance(model, (str, Path)):
             model = load_model(model)
@@ -576,11 +578,7 @@ def denoise(
         said = getattr(model, "units_warning", None)
         units = said(image) if said is not None else None
         if units:  # (the CLI says it once per file itself, and leaves these out)
-            import warnings
-
-            from .errors import UnitsWarning
-
-            warnings.warn(UnitsWarning(units), stacklevel=2)
+            _units_warning(units)
         _record_model_run(info, model, image, colour, precision)
         offset, scale = (0.0, 1.0) if getattr(model, "shipped", None) is None else to_8bit_units(image)
         if (offset, scale) != (0.0, 1.0):  # a shipped model works in 8-bit units: the image mapped to them and back,
