@@ -373,3 +373,4 @@ def test_a_poisson_peak_on_an_image_in_other_units_is_warned_of_from_python(gray
         noise.poisson(unit, peak=30, rng=0, data_range=1)
         noise2x.denoise(noisy, method="nlm", noise="poisson:peak=30,data_range=1")
         noise2x.denoise(noise.poisson(gray_image, peak=30, rng=0), method="nlm", noise="poisson:peak=30")
+        noise2x.denoise(np.full((32, 32), 7.0), method="nlm", noise="gaussian:sigma=5")  # (flat: says nothing)

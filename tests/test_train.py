@@ -518,13 +518,15 @@ def test_off_a_terminal_progress_lines_come_every_so_often_and_at_the_end(tmp_pa
                      out), out
 
 
-def test_resuming_a_finished_run_with_no_step_left(tmp_path, clean_dir):
+def test_resuming_a_finished_run_with_no_step_left(tmp_path, clean_dir, capsys):
     """A finished run resumed with no step left (the same --steps, fewer, or no new budget) became an internal error
     (AttributeError) in cd2c92f, the QA re-check found; it ends as the finished run, its model as it was."""
     kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", overrides=FAST + ["train.val_every=100"])
     out = tmp_path / "m.safetensors"
     train("noise2noise", out=out, steps=3, progress=False, **kw)
-    before = weights(out)
-    for steps in (3, 2, None):
+    before, log, meta = weights(out), (run_folder(out) / "log.csv").read_text(), read_metadata(out)
+    for steps in (3, 2, None):  # (nor a row more in its log, nor time in its record, nor a budget below its steps)
         train("noise2noise", out=out, steps=steps, resume=True, progress=True, **kw)
-        assert read_metadata(out)["steps"] == 3 and all(torch.equal(a, b) for a, b in zip(before, weights(out)))
+        assert read_metadata(out) == meta and all(torch.equal(a, b) for a, b in zip(before, weights(out)))
+        assert (run_folder(out) / "log.csv").read_text() == log
+        assert "note: nothing to train: the run has 3 steps" in capsys.readouterr().err

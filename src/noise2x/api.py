@@ -240,6 +240,8 @@ def sigma_units_note(image: np.ndarray, sigma: float) -> str | None:
     not in 8-bit units, below half a level in them (an 8-bit sigma given for a 16-bit image: nothing removed)."""
     sample = np.asarray(image, dtype=np.float64).reshape(-1)[:: max(1, image.size // 262144)]
     lo, hi = np.percentile(sample, [0.1, 99.9])
+    if not hi > lo:  # (a flat image, a blank frame: its spread says nothing of its units)
+        return None
     if sigma > 2.0 * (hi - lo):
         return (f"note: the noise's sigma {sigma:g} is more than twice the spread of the image's values ({lo:.3g} "
                 f"to {hi:.3g}): a noise spec is in the image's own units (for data in [0, 1], 8-bit sigma 25 is "
@@ -656,6 +658,7 @@ def denoise(
         if progress is not None:
             progress(f"{line}: {', '.join(u.split('=')[0] for u in unused)} ignored")
     if (progress is not None and not chosen and noise is not None and "sigma" in (caller_options or {})
+            and isinstance(_number(caller_options["sigma"]), float)  # (a number: the method says what it refuses)
             and _number(caller_options["sigma"]) != noise.gaussian_sigma):  # (the option won, unsaid: a QA pass)
         progress(f"note: the option sigma={caller_options['sigma']} is used, not the noise spec's sigma "
                  f"{noise.gaussian_sigma:g}" if noise.gaussian_sigma is not None else

@@ -744,6 +744,12 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             except Exception:  # a plotting failure must never stop training
                 pass
 
+        if resume and budget_progress(step, elapsed0) >= 1.0:  # no step left: the run as it was (it appended a
+            # row to its log and time to its record, a QA re-check)
+            if progress:
+                print(f"noise2x: note: nothing to train: the run has {step} steps ({elapsed0:.0f} s), all its budget "
+                      f"(more: a larger --steps or --minutes); {out} is as it was", file=sys.stderr, flush=True)
+            return out
         bar = _Progress(progress)
         stop = {"flag": False, "signal": 0}
         old_handlers: dict = {}
