@@ -1139,7 +1139,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--limit", type=int, help="use only the first N images")
     b.add_argument("--resume", metavar="PARTIAL.json",
                    help="go on with an interrupted run (Ctrl-C, SIGTERM) from the next image: the results it "
-                        "kept (NAME.partial.json beside --out); the same methods, options, dataset and noise")
+                        "kept (NAME.partial.json beside --out); the same methods, options, dataset, noise, "
+                        "device, --colour, --precision and --data-range")
     b.add_argument("--budget-minutes", type=float, help="training budget for trainable methods")
     b.add_argument("--train-data", help="training images for trainable methods (default: train400 beside "
                                         "the --dataset folder)")
