@@ -534,6 +534,7 @@ def job(seed):
         return str(exc)
 
 if __name__ == "__main__":
+    job(0)  # (the imports done first: a fork while a thread imports copies the import lock held, Python's hazard)
     big = 128 + 25 * np.random.default_rng(0).standard_normal((400, 400))
     busy = threading.Thread(target=lambda: noise2x.denoise(big, method="bm3d", noise="gaussian:sigma=25"))
     busy.start()
