@@ -356,6 +356,11 @@ def test_a_poisson_peak_on_an_image_in_other_units_is_warned_of_from_python(gray
     unit = gray_image / 255.0
     with pytest.warns(UnitsWarning, match=r"data_range 255 .* in \[0, 1\].*data_range=1"):
         noise.poisson(unit, peak=30, rng=0)
+    for call in (lambda: parse_noise("poisson:peak=30").apply(unit, rng=0),  # (said at the caller's line, not at
+                 lambda: noise2x.denoise(gray_image * 257, method="nlm", noise="gaussian:sigma=12", threads=1)):
+        with pytest.warns(UnitsWarning) as said:  # noise2x's own: a QA re-check)
+            call()
+        assert said[0].filename == __file__, said[0].filename
     with pytest.warns(UnitsWarning, match=r"larger units.*data_range=65535"):
         noise.salt_pepper(gray_image * 257, p=0.1, rng=0)
     noisy = noise.poisson(unit, peak=30, rng=0, data_range=1)

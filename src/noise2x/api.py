@@ -315,11 +315,9 @@ def _check_arguments(*, model: Any, noise: Any, tile: Any, overlap: Any, options
 def _units_warning(text: str) -> None:
     """A :class:`~noise2x.errors.UnitsWarning` at the caller of :func:`denoise` (the CLI says these as its own
     lines, once per file, and leaves them out)."""
-    import warnings
+    from .errors import UnitsWarning, warn_outside
 
-    from .errors import UnitsWarning
-
-    warnings.warn(UnitsWarning(text), stacklevel=3)
+    warn_outside(UnitsWarning(text))
 
 
 def _number(value: Any) -> Any:

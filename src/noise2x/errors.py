@@ -49,3 +49,16 @@ class UnitsWarning(UserWarning):
     """An image given to a model lies outside what it learned: it looks to be in other units than its training
     data, or (a shipped model) its noise is weaker than the model handles well
     (:meth:`noise2x.predict.Denoiser.units_warning`)."""
+
+
+def warn_outside(warning: Warning) -> None:
+    """Issue ``warning`` at the first caller outside noise2x (its file and line in the message shown): a fixed
+    stack level pointed inside noise2x where a call went through another of its functions (``denoise(threads=)``,
+    ``axes=``, ``NoiseSpec.apply``: a QA re-check)."""
+    import sys
+    import warnings
+
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and str(frame.f_globals.get("__name__", "")).split(".")[0] == "noise2x":
+        frame, level = frame.f_back, level + 1
+    warnings.warn(warning, stacklevel=level)

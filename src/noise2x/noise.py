@@ -169,14 +169,12 @@ def _full_scale_check(x: np.ndarray, data_range: float, name: str) -> None:
         return
     hi = float(np.max(x))
     if hi > 510.0 or (0.0 < hi <= 1.5 and bool(np.any(x != np.round(x)))):
-        import warnings
-
-        from .errors import UnitsWarning
+        from .errors import UnitsWarning, warn_outside
 
         units = "[0, 1]" if hi <= 1.5 else "larger units (16-bit?)"
-        warnings.warn(UnitsWarning(f"{name} noise with data_range 255 (8-bit full scale, the default) on an image "
-                                   f"in {units}, whose values reach {hi:.4g}: give data_range its full scale (e.g. "
-                                   f"data_range={1 if hi <= 1.5 else 65535})"), stacklevel=3)
+        warn_outside(UnitsWarning(f"{name} noise with data_range 255 (8-bit full scale, the default) on an image in "
+                                  f"{units}, whose values reach {hi:.4g}: give data_range its full scale (e.g. "
+                                  f"data_range={1 if hi <= 1.5 else 65535})"))
 
 
 def _poisson(x: np.ndarray, peak: float, g: np.random.Generator, data_range: float) -> np.ndarray:
