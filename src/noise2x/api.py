@@ -471,11 +471,9 @@ def denoise(
         The denoised image, float64, same shape as ``image``.
     """
     if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-            raise UsageError(f"threads must be a whole number >= 1 (or None), got {threads!r}")
-        from .config import THREADS_ASKED
+        from .config import THREADS_ASKED, checked_threads
 
-        token = THREADS_ASKED.set(int(threads))  # (this thread's: not the process's environment)
+        token = THREADS_ASKED.set(checked_threads(threads))  # (this thread's: not the process's environment)
         try:
             return denoise(image, model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
                            options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,

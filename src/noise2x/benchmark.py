@@ -521,10 +521,9 @@ def _resumed(resume: Mapping[str, Any], noisy_rows: list[dict[str, Any]], runner
     if not resume.get("partial"):
         raise refuse("it is a finished run's result, not an interrupted one's")
     kept = resume.get("settings") if isinstance(resume.get("settings"), Mapping) else {}
-    same_folder = os.path.realpath(str(resume.get("dataset"))) == os.path.realpath(folder)  # (however written)
-    checks = [("dataset", str(folder) if same_folder else str(resume.get("dataset")), str(folder)),
-              ("noise", resume.get("noise"), noise),
-              ("device", resume.get("device"), device)] + [
+    if os.path.realpath(str(resume.get("dataset"))) != os.path.realpath(folder):  # (the same however written)
+        raise refuse(f"its dataset was {resume.get('dataset')}, this run's is {folder}")
+    checks = [("noise", resume.get("noise"), noise), ("device", resume.get("device"), device)] + [
         (key.replace("_", " "), kept.get(key, "not recorded"), value) for key, value in settings.items()]
     for what, was, now in checks:
         if was != now:

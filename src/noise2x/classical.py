@@ -32,6 +32,8 @@ closed-form approximation of the exact unbiased inverse (Makitalo & Foi,
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import Any, Callable
 
 import numpy as np
@@ -366,8 +368,6 @@ def _interruptible(fn: Any, *args: Any, **kwargs: Any) -> Any:
     until it returned (45-57 s on a 1-MP image, in a QA pass). The worker, left running after an interruption
     (:data:`ABANDONED`), ends with the process: the CLI ends it without the interpreter's shutdown, which the C
     library's own threads abort. Called from another thread, ``fn`` runs there."""
-    import threading
-
     if threading.current_thread() is not threading.main_thread():
         return fn(*args, **kwargs)
     box: dict[str, Any] = {}
@@ -391,32 +391,20 @@ def _interruptible(fn: Any, *args: Any, **kwargs: Any) -> Any:
     return box["out"]
 
 
-def _bm3d_lock() -> Any:
-    global _BM3D_LOCK
-    if _BM3D_LOCK is None:
-        import os
-        import threading
-
-        _BM3D_LOCK = threading.Lock()
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=_bm3d_after_fork)
-    return _BM3D_LOCK
-
-
 def _bm3d_after_fork() -> None:
     """In a fork-started child: the lock is copied as it was; held, it would be held for ever (the call holding it
     is not in the child), and a BM3D call there waits for ever (a QA re-check: a pool started while a thread ran
     BM3D)."""
     global _BM3D_LOCK, _BM3D_FORKED_BUSY
-    if _BM3D_LOCK is not None and _BM3D_LOCK.locked():
-        import threading
-
+    if _BM3D_LOCK.locked():
         _BM3D_FORKED_BUSY = True
         _BM3D_LOCK = threading.Lock()
 
 
-_BM3D_LOCK: Any = None
+_BM3D_LOCK = threading.Lock()
 _BM3D_FORKED_BUSY = False
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_bm3d_after_fork)
 
 #: Images whose largest magnitude is below this run through BM3D scaled to a top of 255 (:func:`_bm3d_one_at_a_time`)
 _BM3D_TINY = 1e-2
@@ -435,7 +423,7 @@ def _bm3d_one_at_a_time(image: np.ndarray, level: float | np.ndarray, *, profile
     # the package is not scale-equivariant for tiny values (a flux image in 1e-8 units came back near 0, 11 dB
     # where 35 in any larger units: a QA pass): such an image runs in 8-bit-like units and is scaled back
     gain = 255.0 / top if 0.0 < top < _BM3D_TINY else 1.0
-    with _bm3d_lock():
+    with _BM3D_LOCK:
         if gain == 1.0:
             return _bm3d_core(image, level, profile=profile)
         level = np.asarray(level, dtype=np.float64) * (gain ** 2 if np.ndim(level) == 2 else gain)

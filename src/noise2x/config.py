@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import math
+import numbers
 import types
 import typing
 from typing import Any, Sequence
@@ -32,6 +33,13 @@ THREADS_ENV = "NOISE2X_THREADS"
 #: The threads a Python call asked for (``noise2x.denoise(threads=N)``), for this thread (a context variable:
 #: the environment variable it once set was left behind by two overlapping calls in two threads, a QA re-check)
 THREADS_ASKED: contextvars.ContextVar[int | None] = contextvars.ContextVar("noise2x_threads", default=None)
+
+def checked_threads(threads: Any) -> int:
+    """``threads=`` of the Python API (denoise, train) as an int, or a UsageError."""
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
+        raise UsageError(f"threads must be a whole number >= 1 (or None), got {threads!r}")
+    return int(threads)
+
 
 #: True in a process started by ``fork`` (multiprocessing's default on Linux before Python 3.14) from one
 #: that had imported torch: torch's OpenMP threads do not survive fork, and a child that runs torch on more

@@ -106,8 +106,7 @@ def _whole(text: str | None) -> int | None:
 
 def user_threads() -> int | None:
     """The CPU threads the user set (a Python call's ``threads=``, :data:`THREADS_ENV`, else ``OMP_NUM_THREADS``),
-    or None; 1 in a
-    fork-started process (:data:`noise2x.config.FORKED`, with a warning where more were set)."""
+    or None; 1 in a fork-started process (:data:`noise2x.config.FORKED`, with a warning where more were set)."""
     told = (config.THREADS_ASKED.get() or _whole(os.environ.get(THREADS_ENV))
             or _whole(os.environ.get("OMP_NUM_THREADS")))
     return forked_threads(told) if config.FORKED else told

@@ -472,9 +472,9 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
                                                                 "noise2x.write_image)" if hasattr(value, "shape")
                                                                 else ""))
     if threads is not None:
-        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-            raise UsageError(f"threads must be a whole number >= 1 (or None), got {threads!r}")
-        overrides = [*overrides, f"train.threads={int(threads)}"]
+        from .config import checked_threads
+
+        overrides = [*overrides, f"train.threads={checked_threads(threads)}"]
     with _run_lock(out):  # (one run at a time writes out and its run folder)
         return _train(method, data=data, out=out, data2=data2, add_noise=add_noise, steps=steps, minutes=minutes,
                       seed=seed, overrides=overrides, resume=resume, device=device, progress=progress,
