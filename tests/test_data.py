@@ -273,6 +273,9 @@ def test_a_training_folder_mixing_8_and_16_bit_files_is_warned(tmp_path):
     tifffile.imwrite(tmp_path / "c.tif", img.astype(np.uint16) * 257)
     with pytest.warns(UserWarning, match=r"mixes 8-bit \(2\) and 16-bit \(1\) images, e\.g\. c\.tif"):
         _sources(tmp_path)
+    with pytest.warns(UserWarning, match=r"mixes 8-bit") as said:  # at the caller's line, as every warning of
+        build_datasets(data=tmp_path, requires=frozenset({"noisy"}), val_images=0)  # noise2x (pointed inside it)
+    assert [w.filename for w in said] == [__file__]
 
 
 def test_a_second_folder_a_method_does_not_use_is_refused(tmp_path):

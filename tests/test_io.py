@@ -653,8 +653,9 @@ def test_clipping_warning_only_above_one_percent(tmp_path):
         io.write_image(tmp_path / "quiet.png", image)
     assert io.read_image(tmp_path / "quiet.png").max() == 255
     image.flat[:50] = -20.0  # 5%
-    with pytest.warns(io.ClippingWarning, match="5.0%"):
+    with pytest.warns(io.ClippingWarning, match="5.0%") as said:
         io.write_image(tmp_path / "loud.png", image)
+    assert [w.filename for w in said] == [__file__]  # (the caller's line)
     assert io.read_image(tmp_path / "loud.png").min() == 0
     assert issubclass(io.ClippingWarning, UserWarning)
     with pytest.warns(io.ClippingWarning):

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .errors import InputError, UsageError
+from .errors import InputError, UsageError, warn_outside
 from .patches import center_crop, paired_patches
 
 #: Seed offsets of PROTOCOL.md: training image j -> 1000 + j, its second copy -> 2000 + j.
@@ -363,8 +363,6 @@ def _mixed_units_warning(folder: Path, files: list[Path]) -> None:
     """Warn where a training folder mixes 8-bit files and 16-bit ones whose values use the 16-bit range (above
     4 x 255 in the first frame of one of the first 5): a model learns one scale (its normalisation, the mean and
     deviation of them all, fits neither), and 8-bit images given to it later read as other units."""
-    import warnings
-
     from .io import image_kind, open_stack
 
     kinds: dict[str, list[Path]] = {}
@@ -381,9 +379,10 @@ def _mixed_units_warning(folder: Path, files: list[Path]) -> None:
         finally:
             getattr(stack, "close", lambda: None)()
     if wide:
-        warnings.warn(f"{folder} mixes 8-bit ({len(kinds['uint8'])}) and 16-bit ({len(kinds['uint16'])}) images, "
-                      f"e.g. {wide[0].name}, whose values span the 16-bit range: a model learns from values in one "
-                      f"scale; convert them to one (the model is trained all the same)", UserWarning, stacklevel=2)
+        warn_outside(UserWarning(
+            f"{folder} mixes 8-bit ({len(kinds['uint8'])}) and 16-bit ({len(kinds['uint16'])}) images, "
+            f"e.g. {wide[0].name}, whose values span the 16-bit range: a model learns from values in one "
+            f"scale; convert them to one (the model is trained all the same)"))
 
 
 def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | Path | None = None,

@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .errors import InputError, Noise2xError, UsageError
+from .errors import InputError, Noise2xError, UsageError, warn_outside
 from .fsutil import atomic_path
 
 __all__ = [
@@ -855,8 +855,9 @@ def _series_flattened(like: Path, shape: tuple[int, ...]) -> None:
     series = tiff_series(like)
     if series and len(shape) >= 3 and sum(n for _, n in series) == shape[0]:
         names = ", ".join(f"{name} ({n} frames)" for name, n in series[:6]) + (", ..." if len(series) > 6 else "")
-        warnings.warn(f"{like}: its {len(series)} series ({names}) are written as one stack of their frames, without "
-                      f"each series' name, axes and calibration", stacklevel=4)
+        warn_outside(UserWarning(
+            f"{like}: its {len(series)} series ({names}) are written as one stack of their frames, without "
+            f"each series' name, axes and calibration"))
 
 
 def frame_side(path: str | os.PathLike) -> int | None:
@@ -1775,8 +1776,9 @@ def _fits_like(like: Path | None, shape: tuple[int, ...],
     header = _fits_header(Path(like))
     primary, others = _fits_context(Path(like))
     if others:
-        warnings.warn(f"{like}: its other HDUs holding data ({', '.join(others)}) are not in the output, which holds "
-                      f"the image denoised", stacklevel=4)
+        warn_outside(UserWarning(
+            f"{like}: its other HDUs holding data ({', '.join(others)}) are not in the output, which holds "
+            f"the image denoised"))
     full = tuple(int(header.get(f"NAXIS{i}", 0)) for i in range(int(header.get("NAXIS", 0)), 0, -1))
     planes = int(np.prod(full[:-2], dtype=np.int64)) if len(full) > 2 else 1
     size = int(np.prod(shape, dtype=np.int64))
@@ -1993,11 +1995,13 @@ def _exif_fitting(raw: bytes, path: Path) -> bytes | None:
     except Exception:
         smaller = b""
     if smaller and len(smaller) <= _JPEG_SEGMENT:
-        warnings.warn(f"writing {path}: the photo's EXIF record ({len(raw)} bytes) is longer than a JPEG holds; "
-                      "its camera maker's notes and thumbnail were left out", stacklevel=4)
+        warn_outside(UserWarning(
+            f"writing {path}: the photo's EXIF record ({len(raw)} bytes) is longer than a JPEG holds; "
+            "its camera maker's notes and thumbnail were left out"))
         return smaller
-    warnings.warn(f"writing {path}: the photo's EXIF record ({len(raw)} bytes) is longer than a JPEG holds and "
-                  "was left out (write .png or .webp to keep it)", stacklevel=4)
+    warn_outside(UserWarning(
+        f"writing {path}: the photo's EXIF record ({len(raw)} bytes) is longer than a JPEG holds and "
+        "was left out (write .png or .webp to keep it)"))
     return None
 
 
@@ -2336,8 +2340,9 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
                 if fmt == "JPEG" and len(meta.get("exif", b"")) > _JPEG_SEGMENT:
                     meta["exif"] = _exif_fitting(meta["exif"], p)
                 if fmt == "JPEG" and len(meta.get("xmp", b"")) > _JPEG_SEGMENT - 29:  # (after XMP's namespace)
-                    warnings.warn(f"writing {p}: the photo's XMP record ({len(meta['xmp'])} bytes) is longer than "
-                                  "a JPEG holds and was left out (write .png or .webp to keep it)", stacklevel=2)
+                    warn_outside(UserWarning(
+                        f"writing {p}: the photo's XMP record ({len(meta['xmp'])} bytes) is longer than "
+                        "a JPEG holds and was left out (write .png or .webp to keep it)"))
                 _encode(tmp, data, fmt, kind, alpha is not None, layout, meta, ome, parts)
         except Noise2xError:
             raise
@@ -2456,12 +2461,11 @@ def stored(image, kind: str) -> tuple[np.ndarray, int]:
 def clipping_warning(path: str | os.PathLike, clipped: int, size: int, kind: str) -> None:
     """Warn (:class:`ClippingWarning`) where clipping to ``kind`` changed more than 1% of an output's values."""
     if clipped > 0.01 * size:
-        warnings.warn(
+        warn_outside(
             ClippingWarning(
                 f"writing {path}: {100.0 * clipped / size:.1f}% of the values were outside "
                 f"[0, {_MAX[kind]}] and were clipped ({kind})"
-            ),
-            stacklevel=3,
+            )
         )
 
 
@@ -2476,10 +2480,10 @@ def _unit_range_warning(path: Path, arr: np.ndarray, kind: str) -> None:
         lo = float(np.nanmin(arr))
     sample = arr.reshape(-1)[:: max(1, arr.size // 65536)]
     if -0.5 <= lo < hi and np.any(sample != np.round(sample)):  # (not a constant picture)
-        warnings.warn(ClippingWarning(
+        warn_outside(ClippingWarning(
             f"writing {path}: its values lie within [{lo:.3g}, {hi:.3g}] (data scaled to [0, 1]?); "
             f"a {kind} file stores whole numbers 0..{_MAX[kind]}, so they become 0 and 1: write .tif or .fits "
-            "(float32) to keep them"), stacklevel=3)
+            "(float32) to keep them"))
 
 
 def _writable_array(image, fmt: str, p: Path, blanks: bool = False) -> np.ndarray:

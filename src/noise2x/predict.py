@@ -30,7 +30,7 @@ import torch
 
 from . import config
 from .config import THREADS_ENV
-from .errors import InputError, UsageError
+from .errors import InputError, UsageError, warn_outside
 from .tiling import Stitcher, context_region, tile_grid
 
 
@@ -120,13 +120,11 @@ def forked_threads(told: int | None) -> int:
     RuntimeWarning, once, where ``told`` asked for more."""
     global _FORK_SAID
     if told and told > 1 and not _FORK_SAID:
-        import warnings
-
         _FORK_SAID = True
-        warnings.warn(f"noise2x: this process was started by fork from one that had loaded torch: it runs torch on "
-                      f"1 thread, not {told} (more would wait forever for threads fork did not copy); start worker "
-                      f"processes with 'spawn' or 'forkserver' (multiprocessing.get_context) for more",
-                      RuntimeWarning, stacklevel=3)
+        warn_outside(RuntimeWarning(
+            f"noise2x: this process was started by fork from one that had loaded torch: it runs torch on "
+            f"1 thread, not {told} (more would wait forever for threads fork did not copy); start worker "
+            f"processes with 'spawn' or 'forkserver' (multiprocessing.get_context) for more"))
     return 1
 
 
