@@ -431,3 +431,32 @@ def test_info_shows_the_learned_noise_level(tmp_path, capsys):
     assert cli.main(["info", str(path)]) == 0
     line = [x for x in capsys.readouterr().out.splitlines() if x.startswith("learned noise:")]
     assert line == [f"learned noise: sigma {expected:.4g} (in the training images' units)"] and expected > 0
+
+
+def test_a_poisson_peak_at_the_default_full_scale_on_unit_range_training_images_is_said(tmp_path):
+    """method.peak=30 (photons at method.data_range, 255 by default) on [0, 1] noisy images: the network learned
+    a variance 255 times too large (6.6 dB, silently: a QA pass). A UnitsWarning at the train() call says to give
+    the full scale; given, nothing is said."""
+    import warnings
+
+    from noise2x.errors import UnitsWarning
+    from noise2x.io import write_image
+    from noise2x.noise import poisson
+    from noise2x.train import train
+
+    data = tmp_path / "unit"
+    data.mkdir()
+    yy, xx = np.mgrid[0:40, 0:40]
+    for i in range(2):
+        clean = 0.5 + 0.3 * np.sin(xx / (3.0 + i)) * np.cos(yy / 5.0)
+        write_image(data / f"{i}.tif", poisson(clean, peak=30, rng=i, data_range=1).astype(np.float32))
+    fast = ["train.preset=tiny", "train.threads=1", "data.val_images=1", "data.val_crop=24", "data.batch_size=2",
+            "method.noise_model=poisson", "method.peak=30"]
+    with pytest.warns(UnitsWarning, match=r"method.noise_model=poisson counts photons at method.data_range 255 .*"
+                                          r"in \[0, 1\].*--set method.data_range=1") as said:
+        train("blindspot", data=data, out=tmp_path / "a.safetensors", steps=1, overrides=fast, progress=False)
+    assert [w.filename for w in said] == [__file__]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train("blindspot", data=data, out=tmp_path / "b.safetensors", steps=1, progress=False,
+              overrides=fast + ["method.data_range=1"])

@@ -340,3 +340,21 @@ def test_bm3d_and_no_options_in_tiny_units(gray_image):
         assert abs(psnr(clean, out) - psnr(clean, told)) < 0.05
         assert abs(psnr(clean, noise2x.denoise(tiny) / unit) - psnr(clean, blind)) < 0.3
     assert to_8bit_units(noisy / 255.0) == (0.0, 255.0)  # ([0, 1] data as before)
+
+
+def test_the_sigma_read_for_a_method_finds_clipping_at_the_full_scale_of_the_images_units():
+    """scikit-image's random_noise clips to [0, 1]: the saturated areas were read as flat windows (clipping looked
+    for at 255), so bm3d and nlm took a sigma 35% low (a QA pass). [0, 1], 8-bit and 16-bit units now read alike."""
+    import noise2x
+
+    yy, xx = np.mgrid[0:128, 0:128]
+    clean = np.clip(0.35 + 1.2 * (xx / 127.0) + 0.1 * np.sin(yy / 7.0), 0, 1)  # a third of it saturated white
+    noisy = np.clip(clean + 0.05 * np.random.default_rng(0).standard_normal(clean.shape), 0, 1)
+    assert 0.2 < np.mean(noisy == 1.0) < 0.5
+    read = {}
+    for scale in (1.0, 255.0, 65535.0):
+        info: dict = {}
+        noise2x.denoise(noisy * scale, method="nlm", info=info)
+        read[scale] = info["sigma"] / scale
+    assert read[1.0] == pytest.approx(read[255.0], rel=1e-6) == pytest.approx(read[65535.0], rel=1e-6)
+    assert read[1.0] == pytest.approx(0.05, rel=0.1)

@@ -166,6 +166,37 @@ def test_small_sets_validate_on_training_images(folder):
         train.sample(["noisy"], patch_size=40, batch_size=1, rng=np.random.default_rng(0))
 
 
+def test_a_small_set_holds_out_the_bottom_rows_of_its_last_images(tmp_path):
+    """Fewer than 2 x val_images images: validation on the bottom 10% (at least 16) of the rows of the last
+    val_images images, which training never sees (it validated on the training images themselves, said nowhere:
+    a QA pass); images without rows enough train whole, and a set of them alone reuses its images, as before."""
+    from noise2x.data import VAL_MIN_ROWS, VAL_ROWS
+
+    d = tmp_path / "few"
+    d.mkdir()
+    for i, (h, w) in enumerate([(200, 60), (40, 50), (300, 90), (120, 70)]):
+        write_image(d / f"img{i}.tif", np.arange(h * w, dtype=np.float32).reshape(h, w) + 1000 * i)
+    train, val, held = build_datasets(data=d, requires={"noisy"}, val_images=3)
+    assert held and val.split == "rows" and len(train) == 4 and len(val) == 2  # (img1: 40 rows, too few)
+    whole = [read_image(d / f"img{i}.tif") for i in range(4)]
+    kept = [train._arrays(i)["noisy"] for i in range(4)]
+    np.testing.assert_array_equal(kept[0], whole[0])  # (not among the last 3)
+    np.testing.assert_array_equal(kept[1], whole[1])
+    for j, (i, h) in enumerate([(2, 300), (3, 120)]):
+        cut = h - max(VAL_MIN_ROWS, int(np.ceil(VAL_ROWS * h)))
+        assert cut == {300: 270, 120: 104}[h]
+        np.testing.assert_array_equal(kept[i], whole[i][:cut])
+        np.testing.assert_array_equal(val._arrays(j)["noisy"], whole[i][cut:])
+    assert train.smallest_side() == 40 and val.smallest_side() == 16
+    small = tmp_path / "small"
+    small.mkdir()
+    write_image(small / "a.tif", np.ones((40, 40), np.float32))
+    train, val, held = build_datasets(data=small, requires={"noisy"}, val_images=8)
+    assert not held and val.split == "reused" and len(train) == len(val) == 1
+    train, val, held = build_datasets(data=d, requires={"noisy"}, val_images=2)  # (4 >= 2 x 2: whole images)
+    assert held and val.split == "images" and len(train) == 2 and len(val) == 2
+
+
 def test_a_folder_of_stacks_gives_their_frames(tmp_path):
     # microscopy: a folder of z-stacks and hyperstacks (a multi-page file was an error in a folder)
     import tifffile

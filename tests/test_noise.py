@@ -363,6 +363,11 @@ def test_a_poisson_peak_on_an_image_in_other_units_is_warned_of_from_python(gray
         assert said[0].filename == __file__, said[0].filename
     with pytest.warns(UnitsWarning, match=r"larger units.*data_range=65535"):
         noise.salt_pepper(gray_image * 257, p=0.1, rng=0)
+    with warnings.catch_warnings(record=True) as said:  # many [0, 1] images (a training folder): said once, not
+        warnings.simplefilter("default")  # once per image, whose top value was in the text (a QA pass)
+        for k in range(4):
+            noise.poisson(unit * (0.6 + 0.1 * k), peak=30, rng=k)
+    assert len(said) == 1
     noisy = noise.poisson(unit, peak=30, rng=0, data_range=1)
     with pytest.warns(UnitsWarning, match=r"peak counts photons at the value 255.*poisson:peak=30,data_range=1"):
         noise2x.denoise(noisy, method="nlm", noise="poisson:peak=30")

@@ -230,8 +230,14 @@ def test_units_warning_for_an_image_in_other_units(tmp_path, gray_image, capsys)
     import noise2x
     from noise2x.errors import UnitsWarning
 
-    with pytest.warns(UnitsWarning, match="same units"):
+    with pytest.warns(UnitsWarning, match="same units") as said:
         noise2x.denoise(noisy / 255, model=model)
+    assert len(said) == 1  # (once: not again from the model's own denoise)
+    with pytest.warns(UnitsWarning, match="same units") as said:  # the model's own (the README's model.denoise):
+        model.denoise(noisy / 255)  # silent before (a QA pass)
+    assert [w.filename for w in said] == [__file__]
+    with pytest.warns(UnitsWarning, match="same units"):
+        model.denoise_stack(np.stack([noisy / 255] * 2))
     write_image(tmp_path / "a.tif", (noisy / 255).astype(np.float32))
     write_image(tmp_path / "b.tif", noisy.astype(np.float32))
     for name, warned in (("a.tif", True), ("b.tif", False)):
@@ -279,6 +285,11 @@ def test_the_api_denoises_a_stack_given_its_axes():
     np.testing.assert_array_equal(out[1], api.denoise(rgb[1], method="nlm"))
     with pytest.raises(InputError, match="a stack of frames: give its axes, e.g. axes='ZYX'"):
         api.denoise(stack[0])
+    two = rng.normal(120, 20, (24, 20, 2))  # two stains stored last: colour='channels' named first (a QA pass)
+    with pytest.raises(InputError, match=r"\(24, 20, 2\); 2 channels of data stored last, each denoised alone: "
+                                         r"colour='channels'; a stack of frames: give its axes"):
+        api.denoise(two, method="nlm")
+    assert api.denoise(two, method="nlm", colour="channels").shape == two.shape
     for bad in ("ZXY", "ZYXX", "YZX", "Z Y X"):
         with pytest.raises(UsageError, match="axes"):
             api.denoise(stack[0], axes=bad, method="nlm")

@@ -292,6 +292,17 @@ def test_camera_units_images_are_mapped_for_the_model(shipped):
     out = api.denoise(noisy)
     direct = api.load_model(c.model).denoise((noisy - c.offset) * c.scale) / c.scale + c.offset
     np.testing.assert_allclose(out, direct, rtol=1e-6)
+    # a shipped model's own denoise (the README's model.denoise) on an image in other units says so, as
+    # noise2x.denoise(model=) maps it (it ran the 8-bit network on the camera's units in silence: a QA pass)
+    from noise2x.errors import UnitsWarning
+
+    shipped_model = api.load_model(c.model)
+    with pytest.warns(UnitsWarning, match=r"model gray-gaussian\S* works in 8-bit units.*noise2x.denoise") as said:
+        shipped_model.denoise(noisy)
+    assert [w.filename for w in said] == [__file__]
+    with pytest.warns(UnitsWarning, match="works in 8-bit units"):
+        shipped_model.denoise_stack(np.stack([noisy, noisy]))
+    np.testing.assert_allclose(shipped_model.denoise(noisy8), api.denoise(noisy8, model=c.model), atol=1e-3)
 
 
 def test_cli_denoise_without_options_says_what_it_used(shipped, tmp_path, capsys):

@@ -490,8 +490,11 @@ def denoise(
     except ValueError as exc:  # (a ragged list)
         raise InputError(f"input image is not an array: {str(exc).splitlines()[0]}") from None
     if len(shape) > 3 or (len(shape) == 3 and shape[2] not in (1, 3, 4) and colour != "channels"):
-        raise InputError(f"input image must be (H,W) gray or (H,W,3) RGB, got shape {tuple(shape)}; a stack of "
-                         f"frames: give its axes, e.g. axes='ZYX'")
+        # (a few channels stored last were told to give axes, as if a stack: a QA pass)
+        last = (f"; {shape[2]} channels of data stored last, each denoised alone: colour='channels'"
+                if len(shape) == 3 and shape[2] <= 16 else "")
+        raise InputError(f"input image must be (H,W) gray or (H,W,3) RGB, got shape {tuple(shape)}{last}; a stack "
+                         f"of frames: give its axes, e.g. axes='ZYX'")
     from .io import check_image, fill_blanks, map_text, to_8bit_units
     from .predict import check_colour, check_precision
 

@@ -200,10 +200,20 @@ def _vst_params_of(noise: Any) -> tuple[float, float] | None:
     return float(data_range) / float(peak), float(sigma)
 
 
+#: Full scales an image's values may be clipped at: [0, 1] data, 8-, 12- and 16-bit
+_CLIP_BOUNDS = (1.0, 255.0, 4095.0, 65535.0)
+
+
 def _estimate_sigma(image: np.ndarray, mask: Any = None) -> float:
+    """The white noise's sigma read on ``image``, its clipped pixels found at the full scale of its units: the
+    smallest of :data:`_CLIP_BOUNDS` its values do not exceed (255 read [0, 1] data's saturated areas as flat
+    ones: the sigma of scikit-image's clipped noise read 35% low, a QA pass)."""
     from .estimate import sigma as estimate_sigma
 
-    return float(estimate_sigma(image, mask=mask))
+    values = image if mask is None else image[np.asarray(mask, dtype=bool)]
+    top = float(np.max(values)) if values.size else 255.0
+    bound = next((b for b in _CLIP_BOUNDS if top <= b), top)
+    return float(estimate_sigma(image, mask=mask, data_range=bound))
 
 
 def _with_noise_level(

@@ -1102,7 +1102,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "neighbor2neighbor, blindspot, ... (noise2x methods lists them)")
     t.add_argument("--data", required=True, help="folder of training images (noisy, or clean with --add-noise)")
     t.add_argument("--data2", help="second folder of aligned noisy frames (Noise2Noise pairs)")
-    t.add_argument("--val-data", help="folder of validation images")
+    t.add_argument("--val-data", help="folder of validation images (default: the last 8 training images held out; "
+                   "with fewer than 16, the bottom 10%% of their rows)")
     t.add_argument("--out", required=True,
                    help="model file to write (NAME.safetensors: the last step's weights); the run's folder NAME.run/ "
                         "beside it keeps the best and last weights, the state for --resume, log and curve")

@@ -101,6 +101,12 @@ class _Item:
 #: Draws of a patch before giving up on finding one without blank pixels (``blanks``)
 _BLANK_TRIES = 100
 
+#: A set of fewer than ``2 * data.val_images`` images holds out the bottom rows of its last ``data.val_images``
+#: images for validation: this fraction of an image's rows (CAREamics' 10% of the data), at least VAL_MIN_ROWS, and
+#: only where that leaves 3 x VAL_MIN_ROWS rows or more to train on
+VAL_ROWS = 0.1
+VAL_MIN_ROWS = 16
+
 
 class ImageSet:
     """A set of training examples yielding patches and validation crops.
@@ -123,6 +129,7 @@ class ImageSet:
         self.seed_offsets = seed_offsets
         self.second_copy = bool(second_copy)
         self.blanks = bool(blanks)
+        self.split: str | None = None  # a validation set's: "images", "rows", "reused" or "folder"
         self._cache: dict[int, dict[str, np.ndarray]] = {}
         self._cached_bytes = 0
         self._channels: int | None = None
@@ -400,7 +407,11 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         Held-out images (the last ``val_images`` of ``data`` when it has at
         least ``2 * val_images``), or ``val_data``; None when ``val_images`` is 0.
     held_out : bool
-        False when validation reuses training images (small sets).
+        False when validation reuses training images (a set too small to
+        hold any out). A set of fewer than ``2 * val_images`` images holds
+        out the bottom rows of its last ``val_images`` images instead
+        (:data:`VAL_ROWS`); ``val.split`` says which: "images", "rows",
+        "reused" or "folder".
 
     Raises
     ------
@@ -475,14 +486,42 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
                        seed_offsets=(SEED_VAL, SEED_VAL + 1000))
         train_set = ImageSet(items, **opts)
         if val.channels != train_set.channels:  # (the network failed on them at the first validation, after training)
-            raise InputError(f"--val-data {val_data} holds {val.channels}-channel images, the training images "
-                             f"{train_set.channels}-channel: give validation images of the training images' kind")
+            raise InputError(f"--val-data (val_data=) {val_data} holds {val.channels}-channel images, the training "
+                             f"images {train_set.channels}-channel: give validation images of their kind")
+        val.split = "folder"
         return train_set, val, True
     if val_images <= 0:
         return ImageSet(items, **opts), None, False
+    split = "images"
     if len(items) >= 2 * val_images:
         train_items, val_items, held = items[:-val_images], items[-val_images:], True
-    else:
-        train_items, val_items, held = items, items[:val_images], False
+    else:  # (the training images themselves were validated on, in silence: a QA pass)
+        banded = _held_out_rows(items[-val_images:])
+        if banded is not None:
+            train_items, val_items, held, split = items[:-val_images] + banded[0], banded[1], True, "rows"
+        else:
+            train_items, val_items, held, split = items, items[:val_images], False, "reused"
     val = ImageSet(val_items, **{**opts, "resample": False, "cache_mb": 1e9})
+    val.split = split
     return ImageSet(train_items, **opts), val, held
+
+
+def _held_out_rows(items: list[_Item]) -> tuple[list[_Item], list[_Item]] | None:
+    """``items`` split into training images and validation images: the bottom rows of each (:data:`VAL_ROWS`)
+    held out where it has rows enough, the others trained on whole; None where none has."""
+    import math
+
+    def rows(load: Callable[[], dict[str, np.ndarray]], start: int, stop: int | None) -> dict[str, np.ndarray]:
+        return {k: np.ascontiguousarray(v[start:stop]) for k, v in load().items()}
+
+    train, val = [], []
+    for item in items:
+        h, w = next(iter(item.load().values())).shape[:2]
+        cut = h - max(VAL_MIN_ROWS, math.ceil(VAL_ROWS * h))
+        if cut < 3 * VAL_MIN_ROWS:
+            train.append(item)
+            continue
+        train.append(_Item(item.index, item.name, lambda f=item.load, c=cut: rows(f, 0, c), side=min(cut, w)))
+        val.append(_Item(item.index, f"{item.name} (rows {cut}-{h - 1})", lambda f=item.load, c=cut: rows(f, c, None),
+                         side=min(h - cut, w)))
+    return (train, val) if val else None

@@ -602,6 +602,13 @@ def denoise_stack(model: Any, stack: np.ndarray, *, method: Any = None, progress
     return out
 
 
+def _called_from_outside() -> bool:
+    """Whether the caller of the function calling this one lies outside noise2x (a user's code)."""
+    import sys
+
+    return str(sys._getframe(2).f_globals.get("__name__", "")).split(".")[0] != "noise2x"
+
+
 class Denoiser:
     """A trained model with its method and metadata.
 
@@ -712,6 +719,8 @@ class Denoiser:
         model trained on a range of noise levels (:attr:`blind`), planes that
         keep the noise level otherwise (``keep_noise``).
         """
+        if _called_from_outside():  # (the README's model.denoise; noise2x.denoise says it itself, with the file)
+            self._warn_units(image)
         out = denoise_array(self.model, image, method=self.method, tile=tile, overlap=overlap, context=context,
                             batch_size=batch_size, tta=tta, device=device, colour=colour, keep_noise=not self.blind,
                             precision=precision, needed=needed)
@@ -726,6 +735,8 @@ class Denoiser:
                       progress: Callable[[int, int], None] | None = None, colour: str = "auto",
                       precision: str = "fp32") -> np.ndarray:
         """Denoise a stack (N, H, W[, C]) frame by frame."""
+        if _called_from_outside() and len(stack):
+            self._warn_units(np.asarray(stack[0]))
         return denoise_stack(self.model, stack, method=self.method, tile=tile, overlap=overlap, tta=tta,
                              context=context, batch_size=batch_size, device=device, progress=progress,
                              colour=colour, keep_noise=not self.blind, precision=precision)
@@ -738,6 +749,25 @@ class Denoiser:
         meta.setdefault("method", self.method.name)
         meta.setdefault("method_options", self.method.options_dict())
         return save_model(path, self.model.cpu(), metadata=meta)
+
+    def _warn_units(self, image: np.ndarray) -> None:
+        """:meth:`units_warning` as a :class:`~noise2x.errors.UnitsWarning` at the caller's line, and for a shipped
+        model an image not in the 8-bit units it works in (:func:`noise2x.denoise` maps it there and back)."""
+        from .errors import UnitsWarning
+        from .io import to_8bit_units
+
+        image = np.asarray(image)
+        if not (image.size and np.issubdtype(image.dtype, np.number) and np.isfinite(image).all()
+                and (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3)))):
+            return  # (the network's own checks say what is wrong, or the channels go one by one)
+        said = self.units_warning(image)
+        if self.shipped is not None and to_8bit_units(image) != (0.0, 1.0):
+            lo, hi = np.percentile(image, [0.1, 99.9])
+            said = (f"model {self.shipped} works in 8-bit units, and this image's values (0.1 to 99.9 percentile "
+                    f"{lo:.4g} to {hi:.4g}) are not in them: its result is meaningless; noise2x.denoise(image, "
+                    f"model='{self.shipped}') maps them to 8-bit units and back")
+        if said:
+            warn_outside(UnitsWarning(said))
 
     def units_warning(self, image: np.ndarray) -> str | None:
         """Why ``image`` looks to be in other units than the model's training data, or None.

@@ -291,6 +291,42 @@ def _init_network(cfg: TrainConfig, *, arch: str, channels: int) -> tuple[torch.
     return model.net, model.arch, dict(model.arch_args)
 
 
+def _full_scale_note(method, mean: Sequence[float], spans: Sequence[float] | None) -> str | None:
+    """What to say where a method counts photons or impulses at ``method.data_range`` 255 (8-bit full scale, the
+    default) and the training images are in other units ([0, 1], 16-bit); else None. A blind-spot network given
+    ``method.peak=30`` on [0, 1] data learned a variance 255 times too large and came out at 6.6 dB (a QA pass)."""
+    o = getattr(method, "options", None)
+    model = getattr(o, "noise_model", None)
+    if getattr(o, "data_range", None) != 255.0 or model not in ("poisson", "poisson_learned", "impulse",
+                                                                 "impulse_learned"):
+        return None
+    top = max([abs(float(v)) for v in mean] + [float(v) for v in spans or []])
+    if 0 < top <= 1.5:
+        units, full = "[0, 1]", 1
+    elif top > 510:
+        units, full = "larger units (beyond 510: 16-bit?)", 65535
+    else:
+        return None
+    what = "photons" if model.startswith("poisson") else "the impulses' values"
+    return (f"method.noise_model={model} counts {what} at method.data_range 255 (8-bit full scale, the default), "
+            f"and the training images are in {units}: give their full scale, --set method.data_range={full} "
+            f"(overrides=['method.data_range={full}'] in Python)")
+
+
+def _validation_note(val_set, val_images: int) -> str:
+    """What a small set's validation is: the bottom rows of its last images, or the training images again."""
+    few = f"fewer than 2 x data.val_images = {2 * val_images} training images"
+    if val_set.split == "rows":
+        from .data import VAL_ROWS
+
+        n = len(val_set)
+        which = "the last image" if n == 1 else f"the last {n} images"
+        return (f"validation on the bottom {VAL_ROWS:.0%} of the rows of {which}, "
+                f"held out of training ({few}, so none held out whole); --val-data DIR validates on other images")
+    return (f"validation reuses the training images ({few}, too small to hold rows out): its figures, and "
+            f"best.safetensors, are read on images trained on; --val-data DIR validates on other images")
+
+
 def _fields_for_validation(method, val_set) -> list[str]:
     return sorted(set(method.requires) | ({"clean"} & set(val_set.available)))
 
@@ -436,7 +472,10 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
         Show a progress line on stderr.
     val_data : path, optional
         Validation images (same kind as ``data``); default: hold out the last
-        ``data.val_images`` training images.
+        ``data.val_images`` (8) training images; a set of fewer than twice as
+        many holds out the bottom 10% of the rows of its last ones (at least
+        16 rows; an image with fewer than 64 rows is trained on whole, and a
+        set of such images alone is validated on itself, with a note).
     init : path or str, optional
         Start from the network of this model file, or of the shipped model of
         this name (fine-tuning): its architecture and weights, with the
@@ -500,7 +539,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
     if out.is_dir():
         raise UsageError(f"--out {out} is a folder; give a model file name such as {out / 'model.safetensors'}")
     if out.suffix.lower() != ".safetensors":  # (a model named photo.png would later be taken for an image)
-        raise UsageError(f"--out {out}: a model file is named .safetensors, e.g. {out.with_suffix('.safetensors')}")
+        raise UsageError(f"--out (out=) {out}: a model file is named .safetensors, e.g. "
+                         f"{out.with_suffix('.safetensors')}")
     if str(out.parent) and not out.parent.is_dir():  # (made, as noise2x denoise and bench make theirs)
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -581,6 +621,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         pair=d.pair, resample=d.resample_noise, cache_mb=d.cache_mb, val_images=d.val_images, blanks=d.blanks,
         recursive=d.recursive, exclude=run)
     channels = train_set.channels
+    if progress and val_set is not None and val_set.split in ("rows", "reused"):
+        print(f"noise2x: note: {_validation_note(val_set, d.val_images)}", file=sys.stderr, flush=True)
 
     old_threads = torch.get_num_threads()
     if dev.type == "cpu":
@@ -611,6 +653,11 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             arch, args = resolve_model(cfg, channels=channels, preset=preset, method=m)
             mean, std = train_set.normalization(n_images=d.norm_images)
             data_span = train_set.spans
+            units = None if cfg.add_noise is not None else _full_scale_note(m, mean, data_span)
+            if units:  # (said once, before the work; --add-noise's spec says its own)
+                from .errors import UnitsWarning, warn_outside
+
+                warn_outside(UnitsWarning(units))
             if cfg.init is not None:  # fine-tuning: the given model's network and weights
                 net, arch, args = _init_network(cfg, arch=arch, channels=channels)
             else:
@@ -635,7 +682,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         resolved = {"config": cfg.to_dict(), "preset": preset, "arch": arch, "arch_args": args,
                     "device": str(dev), "channels": channels, "parameters": n_params,
                     "train_images": len(train_set), "val_images": 0 if val_set is None else len(val_set),
-                    "val_held_out": held_out, "threads": torch.get_num_threads() if dev.type == "cpu" else None,
+                    "val_held_out": held_out, "val_split": None if val_set is None else val_set.split,
+                    "threads": torch.get_num_threads() if dev.type == "cpu" else None,
                     # the data folders resolved: --resume from another working folder finds them the same
                     "folders": {k: str(Path(v).resolve()) for k, v in (("data", cfg.data), ("data2", cfg.data2),
                                                                          ("val_data", cfg.val_data)) if v is not None}}
@@ -872,7 +920,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             total = f"/{t.steps}" if t.steps is not None else ""
             why = " (SIGTERM)" if stop["signal"] == signal.SIGTERM else ""
             stopped = TrainingInterrupted(f"training stopped{why} at step {step}{total}; the model so far is in "
-                                          f"{out}; continue with --resume")
+                                          f"{out}; continue with --resume (resume=True in Python)")
             if stop["signal"] == signal.SIGTERM:
                 stopped.exit_code = 143  # (128 + SIGTERM, as a shell reports a process it ended)
             raise stopped
