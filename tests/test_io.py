@@ -1767,3 +1767,28 @@ def test_an_8_or_16_bit_array_is_written_in_its_own_kind_by_default(tmp_path):
     assert image_kind(tmp_path / "g.png") == "uint8"
     with pytest.warns(UserWarning, match="clipped"):  # (JPEG has no 16-bit samples: 8 bits, clipped, said)
         write_image(tmp_path / "d.jpg", deep)
+
+
+def test_planes_tifffile_stored_as_colour_are_read_as_one_colour_image_with_a_warning(tmp_path):
+    """tifffile.imwrite of a (3|4, H, W) array stores RGB(A) colour planes unless told otherwise (its deprecated
+    default): read as one colour image, the 4th plane as alpha, which a numpy user meant as frames (trained as one
+    RGB image, in silence: a QA pass). A warning says so and how to write frames; minisblack pages are frames."""
+    import tifffile
+
+    planes = np.random.default_rng(0).uniform(0, 1, (4, 20, 24)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # (tifffile's own, of that default)
+        tifffile.imwrite(tmp_path / "four.tif", planes)
+        tifffile.imwrite(tmp_path / "three.tif", planes[:3])
+    tifffile.imwrite(tmp_path / "frames.tif", planes, photometric="minisblack")
+    with pytest.warns(UserWarning, match=r"its 4 planes are stored as the colour samples of one RGBA image .* the 4th "
+                                         r"plane as its alpha; if they are frames, .*photometric='minisblack'") as said:
+        assert io.read_stack(tmp_path / "four.tif").shape == (1, 20, 24, 3)
+    assert [w.filename for w in said] == [__file__]
+    with pytest.warns(UserWarning, match=r"its 3 planes are stored as the colour samples of one RGB image"):
+        io.read_image(tmp_path / "three.tif")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert io.read_stack(tmp_path / "frames.tif").shape == (4, 20, 24)
+        io.write_image(tmp_path / "rgb.tif", planes[:3].transpose(1, 2, 0))  # (noise2x's own RGB: contiguous)
+        assert io.read_image(tmp_path / "rgb.tif").shape == (20, 24, 3)

@@ -1134,6 +1134,7 @@ def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
                 raise InputError(f"cannot read image file {p}: the TIFF holds no image")
             parts = [_tiff_series(*_displayed_series(s, p), p, _unassociated_alpha(s)) for s in series]
             turns = [_tiff_orientation(s) for s in series]
+            _planes_as_colour_note(tif, series[0], p)
         parts = [(_frames_upright(a, k), None if alpha is None else _frames_upright(alpha, k))
                  for (a, alpha), k in zip(parts, turns)]
     except Noise2xError:
@@ -1412,6 +1413,21 @@ def _ome_from_imagej(calibration: dict, extra: dict) -> dict:
     if calibration.get("finterval"):
         kept.update(TimeIncrement=float(calibration["finterval"]), TimeIncrementUnit="s")
     return kept
+
+
+def _planes_as_colour_note(tif, series, p: Path) -> None:
+    """Warn where tifffile stored an (N, H, W) array of 3 or 4 planes as one RGB(A) image with separate colour
+    planes, as it does unless told otherwise (a deprecated default of its own): read as one colour image, the
+    4th plane as alpha, where a numpy or CAREamics user meant frames (trained as one RGB image: a QA pass)."""
+    axes, shape = str(series.axes), tuple(series.shape)
+    if not (getattr(tif, "is_shaped", False) and axes == "SYX" and shape[0] in (3, 4)):  # (its default's layout)
+        return
+    n = shape[0]
+    warn_outside(UserWarning(
+        f"{p}: its {n} planes are stored as the colour samples of one RGB{'A' if n == 4 else ''} image (tifffile "
+        f"writes a ({n}, H, W) array so unless told photometric='minisblack'), and are read as one colour "
+        f"image{', the 4th plane as its alpha' if n == 4 else ''}; if they are frames, write them with "
+        f"tifffile.imwrite(path, array, photometric='minisblack')"))
 
 
 def _unassociated_alpha(series) -> bool:
