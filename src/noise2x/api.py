@@ -401,7 +401,9 @@ def denoise(
         Filled with what was run: ``method``, the noise level used and its
         source (``sigma``, in the image's units, and ``sigma_source``: e.g.
         ``given``, ``estimated``; with no method ``read`` or ``from the noise
-        spec`` where the choice passed a sigma on), and with no method the
+        spec`` where the choice passed a sigma on; where the image was first
+        variance-stabilised, ``transform`` says how and ``sigma`` is 1, the
+        level after it, whatever read noise was given), and with no method the
         choice's reason (``auto``) and readings (``estimated_*``, in 8-bit
         units).
     progress : callable, optional

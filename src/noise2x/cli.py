@@ -1123,7 +1123,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the data folders' subfolders too (= --set data.recursive=true)")
     t.add_argument("--resume", action="store_true", help="continue the run that writes --out")
     t.add_argument("--init", metavar="MODEL", help="start from this model's network and weights (a model file or "
-                   "a shipped model's name, e.g. gray-gaussian-selfsup): fine-tuning on your images")
+                   "a shipped model's name, e.g. gray-gaussian-selfsup): fine-tuning on your images, the learning "
+                   "rate warmed up over the first 20%% of the budget (--set train.warmup=W to choose)")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     _add_threads(t)
     _add_quiet(t)
