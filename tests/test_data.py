@@ -188,6 +188,11 @@ def test_a_small_set_holds_out_the_bottom_rows_of_its_last_images(tmp_path):
         np.testing.assert_array_equal(kept[i], whole[i][:cut])
         np.testing.assert_array_equal(val._arrays(j)["noisy"], whole[i][cut:])
     assert train.smallest_side() == 40 and val.smallest_side() == 16
+    synth, held_rows, _ = build_datasets(data=d, requires={"noisy"}, val_images=3, add_noise="gaussian:sigma=25")
+    top, bottom = synth._arrays(2, fixed=True), held_rows._arrays(0, fixed=True)  # (img2: rows 270-299 held out)
+    n = bottom["noisy"].size  # the held-out rows' noise is their own, not that of the image's top rows again
+    assert not np.allclose((bottom["noisy"] - bottom["clean"]).ravel(), (top["noisy"] - top["clean"]).ravel()[:n],
+                           atol=0.05)  # (float32 values near 3e4)
     small = tmp_path / "small"
     small.mkdir()
     write_image(small / "a.tif", np.ones((40, 40), np.float32))

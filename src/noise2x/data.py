@@ -33,7 +33,8 @@ from .patches import center_crop, paired_patches
 
 #: Seed offsets of PROTOCOL.md: training image j -> 1000 + j, its second copy -> 2000 + j.
 SEED_NOISY, SEED_NOISY2 = 1000, 2000
-#: Seed offset of the fixed noise of a separate validation folder's image k: 5000 + k.
+#: Seed offset of the fixed noise of a separate validation folder's image k (or of the rows held out of training
+#: image k in a small set): 5000 + k.
 SEED_VAL = 5000
 
 
@@ -501,7 +502,9 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
             train_items, val_items, held, split = items[:-val_images] + banded[0], banded[1], True, "rows"
         else:
             train_items, val_items, held, split = items, items[:val_images], False, "reused"
-    val = ImageSet(val_items, **{**opts, "resample": False, "cache_mb": 1e9})
+    # rows held out of an image get noise of their own (its seed's first draws made the top rows' noise again)
+    seeds = {"seed_offsets": (SEED_VAL, SEED_VAL + 1000)} if split == "rows" else {}
+    val = ImageSet(val_items, **{**opts, "resample": False, "cache_mb": 1e9}, **seeds)
     val.split = split
     return ImageSet(train_items, **opts), val, held
 
