@@ -100,6 +100,9 @@ def test_shape_mismatch_and_bad_values(fn, gray_image, rgb_image):
 def test_ssim_too_small_image():
     with pytest.raises(InputError, match="11x11"):
         ssim(np.zeros((8, 20)), np.zeros((8, 20)))
+    rgb = np.random.default_rng(0).uniform(0, 255, (3, 32, 32))  # channels first (torch, DeepInverse): said
+    with pytest.raises(InputError, match=r"got \(3, 32, 32\); channels first\? give \(H,W,3\)"):
+        ssim(rgb, rgb)
 
 
 def test_metrics_do_not_import_torch():

@@ -136,7 +136,10 @@ def ssim(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None = None
 
     clean, pred, data_range = _pair(clean, pred, data_range=data_range, clip=clip)
     if min(clean.shape[:2]) < 11:
-        raise InputError(f"SSIM needs an image of at least 11x11 pixels (its Gaussian window), got {clean.shape}")
+        first = (f"; channels first? give (H,W,{clean.shape[0]}) (np.moveaxis(x, 0, -1))"
+                 if clean.ndim == 3 and clean.shape[0] in (1, 3, 4) and min(clean.shape[1:]) >= 11 else "")
+        raise InputError(f"SSIM needs an image of at least 11x11 pixels (its Gaussian window), got "
+                         f"{clean.shape}{first}")
     channel_axis = -1 if clean.ndim == 3 else None
     value = structural_similarity(
         clean,
