@@ -302,6 +302,8 @@ def test_camera_units_images_are_mapped_for_the_model(shipped):
     assert [w.filename for w in said] == [__file__]
     with pytest.warns(UnitsWarning, match="works in 8-bit units"):
         shipped_model.denoise_stack(np.stack([noisy, noisy]))
+    with pytest.warns(UnitsWarning, match="works in 8-bit units"):  # (two channels, each alone: silent before,
+        shipped_model.denoise(np.stack([noisy, noisy], axis=-1), colour="channels")  # a QA re-check)
     np.testing.assert_allclose(shipped_model.denoise(noisy8), api.denoise(noisy8, model=c.model), atol=1e-3)
 
 

@@ -200,8 +200,8 @@ def _vst_params_of(noise: Any) -> tuple[float, float] | None:
     return float(data_range) / float(peak), float(sigma)
 
 
-#: Full scales an image's values may be clipped at: [0, 1] data, 8-, 12- and 16-bit
-_CLIP_BOUNDS = (1.0, 255.0, 4095.0, 65535.0)
+#: Full scales an image's values may be clipped at: [0, 1] data, 8-, 10-, 12-, 14- and 16-bit
+_CLIP_BOUNDS = (1.0, 255.0, 1023.0, 4095.0, 16383.0, 65535.0)
 
 
 def _estimate_sigma(image: np.ndarray, mask: Any = None) -> float:

@@ -758,9 +758,10 @@ class Denoiser:
 
         image = np.asarray(image)
         if not (image.size and np.issubdtype(image.dtype, np.number) and np.isfinite(image).all()
-                and (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3)))):
-            return  # (the network's own checks say what is wrong, or the channels go one by one)
-        said = self.units_warning(image)
+                and image.ndim in (2, 3)):
+            return  # (the network's own checks say what is wrong)
+        # other channel counts (colour='channels': two stains, RGBA) read on their first channel, as gray
+        said = self.units_warning(image if image.ndim == 2 or image.shape[2] in (1, 3) else image[..., 0])
         if self.shipped is not None and to_8bit_units(image) != (0.0, 1.0):
             lo, hi = np.percentile(image, [0.1, 99.9])
             said = (f"model {self.shipped} works in 8-bit units, and this image's values (0.1 to 99.9 percentile "

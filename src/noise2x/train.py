@@ -624,7 +624,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                 cfg.train = dataclasses.replace(cfg.train, warmup=FINETUNE_WARMUP)
                 finetune_note = (f"fine-tuning from {init}: the learning rate warms up over the first "
                                  f"{FINETUNE_WARMUP:.0%} of the budget (train.warmup={FINETUNE_WARMUP:g}; "
-                                 f"--set train.warmup=0 for none)")
+                                 f"--set train.warmup=0 for none; overrides=['train.warmup=0'] in Python)")
     if resume and init is not None and str(init) != cfg.init:
         raise UsageError(f"--resume continues the saved run's own weights; --init {init} cannot be given with it")
     check_config(cfg)
