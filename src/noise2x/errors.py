@@ -51,6 +51,18 @@ class UnitsWarning(UserWarning):
     (:meth:`noise2x.predict.Denoiser.units_warning`)."""
 
 
+def _ours(frame) -> bool:
+    """Whether a stack frame runs noise2x's own code."""
+    return str(frame.f_globals.get("__name__", "")).split(".")[0] == "noise2x"
+
+
+def called_from_outside() -> bool:
+    """Whether the function calling this one was called from outside noise2x (a user's code)."""
+    import sys
+
+    return not _ours(sys._getframe(2))
+
+
 def warn_outside(warning: Warning) -> None:
     """Issue ``warning`` at the first caller outside noise2x (its file and line in the message shown): a fixed
     stack level pointed inside noise2x where a call went through another of its functions (``denoise(threads=)``,
@@ -59,6 +71,6 @@ def warn_outside(warning: Warning) -> None:
     import warnings
 
     level, frame = 2, sys._getframe(1)
-    while frame is not None and str(frame.f_globals.get("__name__", "")).split(".")[0] == "noise2x":
+    while frame is not None and _ours(frame):
         frame, level = frame.f_back, level + 1
     warnings.warn(warning, stacklevel=level)

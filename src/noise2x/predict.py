@@ -30,7 +30,7 @@ import torch
 
 from . import config
 from .config import THREADS_ENV
-from .errors import InputError, UsageError, warn_outside
+from .errors import InputError, UsageError, called_from_outside, warn_outside
 from .tiling import Stitcher, context_region, tile_grid
 
 
@@ -602,13 +602,6 @@ def denoise_stack(model: Any, stack: np.ndarray, *, method: Any = None, progress
     return out
 
 
-def _called_from_outside() -> bool:
-    """Whether the caller of the function calling this one lies outside noise2x (a user's code)."""
-    import sys
-
-    return str(sys._getframe(2).f_globals.get("__name__", "")).split(".")[0] != "noise2x"
-
-
 class Denoiser:
     """A trained model with its method and metadata.
 
@@ -719,7 +712,7 @@ class Denoiser:
         model trained on a range of noise levels (:attr:`blind`), planes that
         keep the noise level otherwise (``keep_noise``).
         """
-        if _called_from_outside():  # (the README's model.denoise; noise2x.denoise says it itself, with the file)
+        if called_from_outside():  # (the README's model.denoise; noise2x.denoise says it itself, with the file)
             self._warn_units(image)
         out = denoise_array(self.model, image, method=self.method, tile=tile, overlap=overlap, context=context,
                             batch_size=batch_size, tta=tta, device=device, colour=colour, keep_noise=not self.blind,
@@ -735,7 +728,7 @@ class Denoiser:
                       progress: Callable[[int, int], None] | None = None, colour: str = "auto",
                       precision: str = "fp32") -> np.ndarray:
         """Denoise a stack (N, H, W[, C]) frame by frame."""
-        if _called_from_outside() and len(stack):
+        if called_from_outside() and len(stack):
             self._warn_units(np.asarray(stack[0]))
         return denoise_stack(self.model, stack, method=self.method, tile=tile, overlap=overlap, tta=tta,
                              context=context, batch_size=batch_size, device=device, progress=progress,
