@@ -477,8 +477,10 @@ def test_python_threads_and_messages_in_python_spelling(tmp_path, monkeypatch):
         noise2x.denoise(image, model="gray-gausian")
     with pytest.raises(UsageError, match="blank_value must be a number"):
         noise2x.denoise(image, method="nlm", blank_value="x")
-    with pytest.raises(UsageError, match=r"data must be a path .*got ndarray \(arrays: write them to files"):
+    with pytest.raises(UsageError, match=r"data is a 3-D array \(shape \(3, 8, 8\)\): give its axes, axes='SYX'"):
         noise2x.train("noise2void", data=np.zeros((3, 8, 8)), steps=1, out=tmp_path / "x.safetensors")
+    with pytest.raises(UsageError, match=r"data must be a path \(str or Path\) to a folder .* got dict"):
+        noise2x.train("noise2void", data={}, steps=1, out=tmp_path / "x.safetensors")
     from noise2x.benchmark import run_bench
 
     with pytest.raises(UsageError, match="dataset must be a path"):

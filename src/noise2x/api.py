@@ -788,12 +788,15 @@ def model_file(path: str | Path) -> str | Path:
     return path
 
 
-def train(method: str, *, data: str | Path, out: str | Path | None = None, **kwargs: Any) -> Any:
+def train(method: str, *, data: Any, out: str | Path | None = None, **kwargs: Any) -> Any:
     """Train ``method`` on the images in ``data`` and return the trained Denoiser.
 
-    Keyword arguments are those of :func:`noise2x.train.train` (``add_noise``,
-    ``steps``, ``minutes``, ``seed``, ``overrides``, ...). ``out`` defaults to
-    ``<method>.safetensors`` in the current folder.
+    ``data``: a folder of images or a TIFF stack, or the images as arrays: a list of (H,W) or (H,W,3) arrays,
+    or one array with ``axes=`` ("SYX": a stack of gray images; a 2-D array needs none), e.g.
+    ``noise2x.train("noise2void", data=stack, axes="SYX", steps=2000)``. Keyword arguments are those of
+    :func:`noise2x.train.train` (``add_noise``, ``steps``, ``minutes``, ``seed``, ``overrides``, ``axes``,
+    ...). ``out`` defaults to ``<method>.safetensors`` in the current folder (arrays are written, as TIFF
+    files, in its run folder ``<method>.run``).
     """
     if not trainable_methods():
         raise UsageError("no trainable method yet")

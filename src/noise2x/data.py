@@ -21,6 +21,9 @@ from disk when sampled, so memory stays bounded for any dataset size.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
+import shutil
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -346,7 +349,7 @@ def _sources(path: str | Path, blanks: bool = False, recursive: bool = False,
         runs = {d for f in files for d in f.relative_to(p).parents
                 if d.name.endswith(".run") and (p / d / "config.json").is_file()}
         files = [f for f in files if not runs & set(f.relative_to(p).parents)]
-    if exclude is not None:
+    if exclude is not None and Path(exclude).resolve() not in p.resolve().parents:  # (not arrays written to it)
         gone = Path(exclude).resolve()
         files = [f for f in files if gone not in f.resolve().parents]
     if p.is_dir() and not files:
@@ -528,3 +531,133 @@ def _held_out_rows(items: list[_Item]) -> tuple[list[_Item], list[_Item]] | None
         val.append(_Item(item.index, f"{item.name} (rows {cut}-{h - 1})", lambda f=item.load, c=cut: rows(f, c, None),
                          side=min(h - cut, w)))
     return (train, val) if val else None
+
+
+# -- arrays given as training data (the Python API) ------------------------------------
+#: The axes of one array given as training data (``noise2x.train(..., axes=)``): S the images of a stack, Y and X
+#: the rows and columns, C the colour channels (1 or 3). A list of arrays holds one image per array.
+ARRAY_AXES = ("YX", "YXC", "SYX", "SYXC")
+
+
+def _one_image(arr: np.ndarray, name: str, axes: str, blanks: bool) -> np.ndarray:
+    """``arr`` as an (H,W) or (H,W,3) image of a real dtype, finite (NaN allowed with ``blanks``)."""
+    from .io import _check_finite
+
+    if arr.dtype.kind not in "uif":
+        raise InputError(f"{name} must hold real numbers (integer or float), got dtype {arr.dtype}")
+    if axes == "YXC":
+        if arr.shape[2] == 1:
+            arr = arr[..., 0]
+        elif arr.shape[2] != 3:
+            raise InputError(f"{name} has {arr.shape[2]} channels (shape {arr.shape}); training images are gray "
+                             f"or RGB: C is 1 or 3 (a stack of gray images: axes='SYX')")
+    if min(arr.shape[:2]) < 1:
+        raise InputError(f"{name} is empty (shape {arr.shape})")
+    _check_finite(arr, name, blanks=blanks, hint="; if NaN marks blank pixels (no data), "
+                  "overrides=['data.blanks=true'] (the CLI: --set data.blanks=true)")
+    return arr
+
+
+def array_images(value: Any, *, name: str = "data", axes: str | None = None,
+                 blanks: bool = False) -> list[np.ndarray]:
+    """The images of training data given as arrays, each (H,W) or (H,W,3) in its own dtype.
+
+    Parameters
+    ----------
+    value : array_like or list of array_like
+        One array, whose axes ``axes`` names (a 2-D array is one gray image, ``"YX"``), or a list (or tuple) of
+        arrays, each one image (H,W) or (H,W,C); their sizes may differ.
+    name : str
+        How the argument is called in error messages (``data``, ``data2``, ``val_data``).
+    axes : str, optional
+        One of :data:`ARRAY_AXES` (any case); needed for a 3-D or 4-D array. With a list, the axes of each of
+        its arrays ("YX" or "YXC"; default by its number of dimensions).
+    blanks : bool
+        NaN marks blank pixels (``data.blanks``); otherwise NaN is refused (inf always).
+
+    Raises
+    ------
+    UsageError
+        A missing, unknown or mismatched ``axes``.
+    InputError
+        An empty list or image, a non-numeric dtype, other channel counts than 1 or 3, NaN or inf values.
+    """
+    if axes is not None and (not isinstance(axes, str) or axes.upper() not in ARRAY_AXES):
+        raise UsageError(f"axes must be one of {', '.join(repr(a) for a in ARRAY_AXES)}, got {axes!r}")
+    ax = None if axes is None else axes.upper()
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise InputError(f"{name} is an empty list: give at least one image")
+        if ax is not None and ax.startswith("S"):
+            raise UsageError(f"axes={axes!r} names a stack, and {name} is a list: each of its arrays is one image "
+                             f"(axes 'YX' or 'YXC'), or give the stack as one array")
+        images = []
+        for i, item in enumerate(value):
+            if isinstance(item, (str, os.PathLike)):
+                raise UsageError(f"{name}[{i}] is a path: a list given as {name} holds arrays; a folder of images "
+                                 f"or a TIFF stack is given as one path")
+            arr = _as_array(item, f"{name}[{i}]")
+            item_axes = ax or {2: "YX", 3: "YXC"}.get(arr.ndim)
+            if item_axes is None or len(item_axes) != arr.ndim:
+                raise InputError(f"{name}[{i}] has shape {arr.shape}: each array of a list is one image, (H,W) or "
+                                 f"(H,W,C) (a stack of images: one array with axes='SYX' or 'SYXC')")
+            images.append(_one_image(arr, f"{name}[{i}]", item_axes, blanks))
+        return images
+    arr = _as_array(value, name)
+    if ax is None:
+        if arr.ndim != 2:
+            raise UsageError(f"{name} is a {arr.ndim}-D array (shape {arr.shape}): give its axes, "
+                             f"axes='SYX' (a stack of gray images), 'YXC' (one colour image) or 'SYXC' (a stack of "
+                             f"colour images)")
+        ax = "YX"
+    if len(ax) != arr.ndim:
+        raise UsageError(f"axes={axes!r} names {len(ax)} axes, and {name} has {arr.ndim} (shape {arr.shape})")
+    if not ax.startswith("S"):
+        return [_one_image(arr, name, ax, blanks)]
+    if arr.shape[0] < 1:
+        raise InputError(f"{name} is an empty stack (shape {arr.shape})")
+    return [_one_image(arr[k], f"{name}[{k}]", ax[1:], blanks) for k in range(arr.shape[0])]
+
+
+def _as_array(value: Any, name: str) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # (ragged nested lists and the like)
+        raise InputError(f"{name} is not an array: {exc}") from None
+    if arr.ndim == 0 or arr.dtype.kind == "O":
+        raise InputError(f"{name} is not an image array (got {type(value).__name__})")
+    return arr
+
+
+def arrays_digest(images: Sequence[np.ndarray]) -> str:
+    """A SHA-256 of images' dtypes, shapes and values (the same arrays give the same folder)."""
+    h = hashlib.sha256()
+    for img in images:
+        h.update(f"{img.dtype.str}{img.shape};".encode())
+        h.update(np.ascontiguousarray(img).data)
+    return h.hexdigest()
+
+
+def write_array_folder(images: Sequence[np.ndarray], folder: Path) -> Path:
+    """Write ``images`` as TIFF files ``00000.tif``, ... in ``folder`` (a new folder, made whole or not at all;
+    one that exists is taken as written). uint8 and uint16 images keep their kind; others are written float32."""
+    from .io import write_image
+
+    folder = Path(folder)
+    if folder.is_dir():
+        return folder
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        width = max(5, len(str(len(images) - 1)))
+        for i, img in enumerate(images):
+            kind = img.dtype.name if img.dtype.name in ("uint8", "uint16") else "float32"
+            write_image(tmp / f"{i:0{width}d}.tif", img, kind=kind, blanks=True)  # (NaN checked: blanks)
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder

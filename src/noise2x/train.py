@@ -43,7 +43,7 @@ import torch
 
 from .config import (TrainConfig, TrainSection, apply_overrides, check_config, preset_overrides,
                      resolve_model, resolve_preset)
-from .errors import Noise2xError, UsageError
+from .errors import InputError, Noise2xError, UsageError
 from .fsutil import atomic_path
 
 __all__ = ["TrainConfig", "TrainingInterrupted", "StepInfo", "lr_factor", "run_folder", "train", "train_model"]
@@ -442,23 +442,29 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path | None = None,
+def train(method: str, *, data: Any, out: str | Path, data2: Any = None,
           add_noise: str | None = None, steps: int | None = None, minutes: float | None = None,
           seed: int | None = None, overrides: Sequence[str] = (), resume: bool = False, device: str = "auto",
-          progress: bool = True, val_data: str | Path | None = None, init: str | Path | None = None,
-          callbacks: Sequence[Callable[[StepInfo], None]] = (), threads: int | None = None) -> Path:
+          progress: bool = True, val_data: Any = None, init: str | Path | None = None,
+          callbacks: Sequence[Callable[[StepInfo], None]] = (), threads: int | None = None,
+          axes: str | None = None) -> Path:
     """Train ``method`` and write the model file ``out``.
 
     Parameters
     ----------
     method : str
         A key of ``noise2x.methods.METHODS``.
-    data : path
-        Folder of training images (noisy, or clean with ``add_noise``), or a multi-frame TIFF.
+    data : path, array or list of arrays
+        Folder of training images (noisy, or clean with ``add_noise``), or a multi-frame TIFF. Or the
+        images themselves: one array whose axes ``axes`` names (a 2-D array is one gray image), or a list of
+        arrays, each one (H,W) gray or (H,W,3) RGB image (:func:`noise2x.data.array_images`). Arrays are
+        written once, as TIFF files, in the run folder (``arrays/data-<digest>``: a copy on disk, in their
+        own kind for uint8/uint16, else float32), where its record and ``resume`` (given the same arrays)
+        find them; the run folder keeps only those of its latest run.
     out : path
         The model file to write (``.safetensors``); the run folder is ``out`` with ``.run``.
-    data2 : path, optional
-        Aligned second images: noisy copies (Noise2Noise) or clean targets (``data.pair``).
+    data2 : path, array or list of arrays, optional
+        Aligned second images: noisy copies (Noise2Noise) or clean targets (``data.pair``); arrays as ``data``.
     add_noise : str, optional
         Noise spec added to clean training images, e.g. ``"gaussian:sigma=25"``.
     steps, minutes : int, float, optional
@@ -477,8 +483,8 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
         "auto", "cpu", "cuda", "mps".
     progress : bool
         Show a progress line on stderr.
-    val_data : path, optional
-        Validation images (same kind as ``data``); default: hold out the last
+    val_data : path, array or list of arrays, optional
+        Validation images (same kind as ``data``; arrays as ``data``); default: hold out the last
         ``data.val_images`` (8) training images; a set of fewer than twice as
         many holds out the bottom 10% of the rows of its last ones (at least
         16 rows; an image with fewer than 64 rows is trained on whole, and a
@@ -497,6 +503,9 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
     threads : int, optional
         CPU threads for the run (``train.threads``; the CLI's ``--threads``). None: ``NOISE2X_THREADS``
         or ``OMP_NUM_THREADS`` where set, else the idle cores (a resumed run: its own).
+    axes : str, optional
+        The axes of ``data``, ``data2`` and ``val_data`` given as one array each: "YX", "YXC", "SYX" (a stack
+        of gray images) or "SYXC" (:data:`noise2x.data.ARRAY_AXES`); needed for a 3-D or 4-D array.
 
     Returns
     -------
@@ -514,20 +523,87 @@ def train(method: str, *, data: str | Path, out: str | Path, data2: str | Path |
         saved; it can be continued with ``resume=True``.
     """
     for name, value in (("data", data), ("out", out), ("data2", data2), ("val_data", val_data), ("init", init)):
-        if value is not None and not isinstance(value, (str, os.PathLike)):  # (an array's repr was the error line)
-            raise UsageError(f"{name} must be a path (str or Path) to "
-                             f"{'a model file' if name in ('out', 'init') else 'a folder of images or a TIFF stack'}"
-                             f", got {type(value).__name__}" + (" (arrays: write them to files, e.g. with "
-                                                                "noise2x.write_image)" if hasattr(value, "shape")
-                                                                else ""))
+        if value is None or isinstance(value, (str, os.PathLike)):
+            continue
+        if name in ("out", "init"):  # (an array's repr was the error line)
+            raise UsageError(f"{name} must be a path (str or Path) to a model file, got {type(value).__name__}")
+        if not (hasattr(value, "shape") or isinstance(value, (list, tuple))):
+            raise UsageError(f"{name} must be a path (str or Path) to a folder of images or a TIFF stack, an "
+                             f"array or a list of arrays, got {type(value).__name__}")
+    if axes is not None and not any(v is not None and not isinstance(v, (str, os.PathLike))
+                                    for v in (data, data2, val_data)):
+        raise UsageError("axes names the axes of data given as an array; data is a path here: drop axes")
     if threads is not None:
         from .config import checked_threads
 
         overrides = [*overrides, f"train.threads={checked_threads(threads)}"]
     with _run_lock(out):  # (one run at a time writes out and its run folder)
-        return _train(method, data=data, out=out, data2=data2, add_noise=add_noise, steps=steps, minutes=minutes,
-                      seed=seed, overrides=overrides, resume=resume, device=device, progress=progress,
-                      val_data=val_data, init=init, callbacks=callbacks)
+        arrays = run_folder(out) / "arrays"
+        try:
+            data, data2, val_data = (_array_folder(method, value, key, arrays, axes=axes, overrides=overrides,
+                                                   resume=resume)
+                                     for key, value in (("data", data), ("data2", data2), ("val_data", val_data)))
+            if (data2 is not None and Path(data2).resolve().parent == arrays.resolve() == Path(data).resolve().parent
+                    and Path(data2).name.split("-")[1] == Path(data).name.split("-")[1]):
+                raise UsageError("data2 holds the same arrays as data; it holds the second copies (noise2noise: "
+                                 "the same scenes with independent noise) or the clean targets (supervised)")
+            return _train(method, data=data, out=out, data2=data2, add_noise=add_noise, steps=steps,
+                          minutes=minutes, seed=seed, overrides=overrides, resume=resume, device=device,
+                          progress=progress, val_data=val_data, init=init, callbacks=callbacks)
+        finally:
+            _prune_arrays(arrays)
+
+
+def _array_folder(method: str, value: Any, key: str, arrays: Path, *, axes: str | None,
+                  overrides: Sequence[str], resume: bool) -> Any:
+    """``value`` as given where it is a path (or None); arrays written to a folder of ``arrays`` named by their
+    digest, whose path is returned (the same arrays, the same folder: ``resume`` finds it)."""
+    if value is None or isinstance(value, (str, os.PathLike)):
+        return value
+    from .data import array_images, arrays_digest, write_array_folder
+
+    blanks = False
+    try:  # (NaN marks blank pixels only where data.blanks says so)
+        blanks = bool(apply_overrides(TrainConfig(method=method, data=""),
+                                      [o for o in overrides if "blanks" in o]).data_cfg.blanks)
+    except Noise2xError:
+        pass  # (a bad setting is said where the settings are read)
+    images = array_images(value, name=key, axes=axes, blanks=blanks)
+    folder = arrays / f"{key}-{arrays_digest(images)[:16]}"
+    if resume and (arrays.parent / "config.json").is_file():
+        try:
+            saved = json.loads((arrays.parent / "config.json").read_text()).get("folders", {}).get(key)
+        except (OSError, ValueError, AttributeError):
+            saved = None
+        if saved and Path(saved).resolve().parent == arrays.resolve() and Path(saved).name != folder.name:
+            raise UsageError(f"resume: the {key} arrays differ from the saved run's (their digest "
+                             f"{folder.name.rsplit('-', 1)[1]}, the run's {Path(saved).name.rsplit('-', 1)[1]}); "
+                             f"resume with the same arrays or start a new run")
+    try:
+        return write_array_folder(images, folder)
+    except OSError as exc:
+        raise InputError(f"the {key} arrays cannot be written to {folder} ({exc.strerror or exc})") from None
+
+
+def _prune_arrays(arrays: Path) -> None:
+    """Remove the folders of ``arrays`` (a run folder's) that its config.json does not name, and all where it
+    holds no saved state: those of an earlier run, or of a run that failed before it saved anything (the run
+    folder keeps a copy of its latest resumable run's)."""
+    if not arrays.is_dir():
+        return
+    keep: set[str] = set()
+    try:  # (a run that saved no state cannot be resumed: its copy goes too)
+        folders = (json.loads((arrays.parent / "config.json").read_text()).get("folders", {})
+                   if (arrays.parent / "state.safetensors").is_file() else {})
+        keep = {Path(v).name for v in folders.values()
+                if isinstance(v, str) and Path(v).resolve().parent == arrays.resolve()}
+    except (OSError, ValueError, AttributeError):
+        pass
+    for entry in arrays.iterdir():
+        if entry.name not in keep:
+            shutil.rmtree(entry, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        arrays.rmdir()  # (where it is empty)
 
 
 def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path | None = None,
@@ -999,7 +1075,7 @@ def _status(step: int, t: TrainSection, info: StepInfo, rows, metric: str, rate:
     return " | ".join(parts)
 
 
-def train_model(method: str, *, data: str | Path, out: str | Path | None = None, **kwargs: Any):
+def train_model(method: str, *, data: Any, out: str | Path | None = None, **kwargs: Any):
     """Like :func:`train` but returns the trained :class:`~noise2x.predict.Denoiser`.
 
     With ``out=None`` the model file and run folder go to a temporary folder

@@ -1,0 +1,132 @@
+"""Training data given as arrays (the Python API): written once to the run folder, trained on as a folder is."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import noise2x
+from noise2x.checkpoint import load_model
+from noise2x.data import array_images
+from noise2x.errors import InputError, UsageError
+from noise2x.io import image_kind, read_image, write_image
+from noise2x.train import train
+
+FAST = ["train.preset=tiny", "train.threads=1", "data.val_images=2", "data.val_crop=24"]
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture
+def stack():
+    """Six noisy 40x44 gray images (float32), a stack (S, Y, X)."""
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:40, 0:44]
+    clean = 128 + 60 * np.sin(xx / 4.0) * np.cos(yy / 6.0)
+    return np.stack([clean + rng.normal(0, 20, clean.shape) for _ in range(6)]).astype(np.float32)
+
+
+def weights(path):
+    model, _ = load_model(path)
+    return [t.clone() for t in model.state_dict().values()]
+
+
+def test_a_stack_array_trains_as_the_same_images_in_a_folder(tmp_path, stack):
+    """The arrays are written to the run folder as they are, and a run on them is the run on a folder of the same
+    images: the same seed gives the same weights."""
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i, img in enumerate(stack):
+        write_image(folder / f"{i:05d}.tif", img, kind="float32")
+    kw = dict(steps=3, progress=False, overrides=FAST, seed=4)
+    a = train("noise2void", data=stack, axes="SYX", out=tmp_path / "a.safetensors", **kw)
+    b = train("noise2void", data=folder, out=tmp_path / "b.safetensors", **kw)
+    assert all(np.array_equal(x, y) for x, y in zip(weights(a), weights(b)))
+    written = sorted((tmp_path / "a.run" / "arrays").glob("data-*/*.tif"))
+    assert len(written) == 6 and all(np.array_equal(read_image(f, dtype=np.float32), s)
+                                     for f, s in zip(written, stack))
+    config = json.loads((tmp_path / "a.run" / "config.json").read_text())
+    assert config["folders"]["data"] == str(written[0].parent.resolve()) and config["train_images"] == 4
+
+
+def test_resume_takes_the_same_arrays_and_refuses_others_and_a_new_run_keeps_only_its_own(tmp_path, stack):
+    out = tmp_path / "m.safetensors"
+    kw = dict(progress=False, overrides=FAST)
+    train("noise2void", data=stack, axes="SYX", out=out, steps=2, **kw)
+    first = sorted((tmp_path / "m.run" / "arrays").iterdir())
+    assert [p.name.split("-")[0] for p in first] == ["data"]
+    train("noise2void", data=stack.copy(), axes="SYX", out=out, steps=3, resume=True, **kw)
+    with pytest.raises(UsageError, match="resume: the data arrays differ from the saved run's"):
+        train("noise2void", data=stack[:5], axes="SYX", out=out, steps=4, resume=True, **kw)
+    assert sorted((tmp_path / "m.run" / "arrays").iterdir()) == first  # (the refused run's copy is gone)
+    # a list of images of different sizes: a new run, whose copy replaces the earlier run's
+    images = [stack[0], stack[1, :36, :40], stack[2]]
+    train("noise2void", data=images, out=out, steps=2, **kw)
+    now = sorted((tmp_path / "m.run" / "arrays").iterdir())
+    assert len(now) == 1 and now != first
+    assert [read_image(f, dtype=np.float32).shape for f in sorted(now[0].iterdir())] == [(40, 44), (36, 40), (40, 44)]
+
+
+def test_a_run_that_fails_before_its_first_checkpoint_keeps_no_copy(tmp_path, stack):
+    def fail(info):
+        raise RuntimeError("stopped by the test")
+
+    with pytest.raises(RuntimeError, match="stopped by the test"):
+        train("noise2void", data=stack, axes="SYX", out=tmp_path / "m.safetensors", steps=3, progress=False,
+              overrides=FAST, callbacks=[fail])
+    assert not (tmp_path / "m.run" / "arrays").exists()
+
+
+def test_pairs_targets_colour_and_validation_arrays(tmp_path, stack, rgb_image):
+    kw = dict(steps=2, progress=False, overrides=FAST)
+    rng = np.random.default_rng(0)
+    second = stack + rng.normal(0, 20, stack.shape).astype(np.float32)
+    train("noise2noise", data=stack, data2=second, axes="SYX", out=tmp_path / "n.safetensors", **kw)
+    assert sorted(p.name.split("-")[0] for p in (tmp_path / "n.run" / "arrays").iterdir()) == ["data", "data2"]
+    with pytest.raises(UsageError, match="data2 holds the same arrays as data"):
+        train("noise2noise", data=stack, data2=stack.copy(), axes="SYX", out=tmp_path / "x.safetensors", **kw)
+    colour = [rgb_image.astype(np.uint8)] * 4
+    model = noise2x.train("supervised", data=colour, add_noise="gaussian:sigma=25", out=tmp_path / "c.safetensors",
+                          val_data=[rgb_image], **kw)
+    assert model.model.in_channels == 3 and model.denoise(rgb_image.astype(np.uint8)).shape == rgb_image.shape
+    written = sorted((tmp_path / "c.run" / "arrays").glob("data-*/*.tif"))
+    assert len(written) == 4 and image_kind(written[0]) == "uint8"  # (its own kind)
+    assert json.loads((tmp_path / "c.run" / "config.json").read_text())["val_split"] == "folder"
+
+
+@pytest.mark.parametrize("value, axes, error, said", [
+    (np.zeros((3, 8, 8)), None, UsageError, r"data is a 3-D array \(shape \(3, 8, 8\)\): give its axes"),
+    (np.zeros((3, 8, 8)), "SYXC", UsageError, r"axes='SYXC' names 4 axes, and data has 3"),
+    (np.zeros((3, 8, 8)), "ZYX", UsageError, "axes must be one of 'YX', 'YXC', 'SYX', 'SYXC', got 'ZYX'"),
+    ([], None, InputError, "data is an empty list"),
+    ([np.zeros((8, 8)), np.zeros((2, 8, 8, 1))], None, InputError, r"data\[1\] has shape \(2, 8, 8, 1\): each array"),
+    ([np.zeros((8, 8))], "SYX", UsageError, "names a stack, and data is a list"),
+    (["a.png"], None, UsageError, r"data\[0\] is a path: a list given as data holds arrays"),
+    (np.zeros((8, 8, 4)), "YXC", InputError, "data has 4 channels"),
+    (np.zeros((2, 8, 8), bool), "SYX", InputError, r"data\[0\] must hold real numbers .* got dtype bool"),
+    (np.full((2, 8, 8), np.inf), "SYX", InputError, r"data\[0\] has 64 NaN/inf values"),
+    (np.zeros((0, 8, 8)), "SYX", InputError, "data is an empty stack"),
+    (np.zeros((8, 0)), None, InputError, "data is empty"),
+])
+def test_bad_arrays_are_one_clear_error(value, axes, error, said):
+    with pytest.raises(error, match=said):
+        array_images(value, name="data", axes=axes)
+
+
+def test_nan_is_refused_unless_it_marks_blank_pixels(tmp_path, stack):
+    holed = stack.copy()
+    holed[:, :5, :5] = np.nan
+    with pytest.raises(InputError, match=r"data\[0\] has 25 NaN/inf values .*overrides=\['data.blanks=true'\]"):
+        train("noise2void", data=holed, axes="SYX", out=tmp_path / "m.safetensors", steps=1, progress=False,
+              overrides=FAST)
+    assert len(array_images(holed, axes="SYX", blanks=True)) == 6
+    out = train("noise2void", data=holed, axes="SYX", out=tmp_path / "m.safetensors", steps=1, progress=False,
+                overrides=[*FAST, "data.blanks=true"])
+    assert out.is_file()
+
+
+def test_axes_with_a_path_is_refused(tmp_path, clean_dir):
+    with pytest.raises(UsageError, match="axes names the axes of data given as an array; data is a path here"):
+        train("noise2void", data=clean_dir, axes="SYX", out=tmp_path / "m.safetensors", steps=1, progress=False)
