@@ -121,7 +121,7 @@ def test_resume_continues_where_it_stopped(tmp_path, clean_dir):
     assert read_metadata(out)["steps"] == 10  # the model file is untouched
 
 
-def test_init_starts_from_a_models_network_and_weights(tmp_path, clean_dir):
+def test_init_starts_from_a_models_network_and_weights(tmp_path, clean_dir, capsys):
     from noise2x.checkpoint import describe
 
     kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", progress=False)
@@ -151,6 +151,16 @@ def test_init_starts_from_a_models_network_and_weights(tmp_path, clean_dir):
         "train.val_every=1"], **kw)
     lr = [float((run_folder(m) / "log.csv").read_text().splitlines()[1].split(",")[2]) for m in (told, first)]
     assert lr[1] == pytest.approx(0.01 * lr[0])
+    # a ramp-down of 90% of the budget leaves a warm-up of 10%, said (it was skipped unsaid)
+    short = train("noise2void", out=tmp_path / "ft5.safetensors", steps=1, init=base,
+                  overrides=FAST + ["train.rampdown=0.9"], **dict(kw, progress=True))
+    assert read_metadata(short)["config"]["train"]["warmup"] == pytest.approx(0.1)
+    assert "warms up over the first 10% of the budget (train.warmup=0.1, what train.rampdown=0.9 leaves" in (
+        capsys.readouterr().err)
+    none = train("noise2void", out=tmp_path / "ft6.safetensors", steps=1, init=base,
+                 overrides=FAST + ["train.rampdown=1"], **dict(kw, progress=True))
+    assert read_metadata(none)["config"]["train"]["warmup"] == 0.0
+    assert "with no warm-up of the learning rate: train.rampdown=1 leaves none" in capsys.readouterr().err
     # what does not suit the run is refused, before any step
     with pytest.raises(UsageError, match="'unet' network; blindspot trains a 'blindspot' network"):
         train("blindspot", out=tmp_path / "x.safetensors", steps=1, init=base, overrides=FAST, **kw)

@@ -495,7 +495,8 @@ def train(method: str, *, data: Any, out: str | Path, data2: Any = None,
         normalisation of this run's data. It must have the architecture the
         method trains (e.g. a U-Net for noise2void) and the data's channels;
         ``model.*`` settings cannot be given with it. The learning rate then
-        warms up over the first 20% of the budget unless ``train.warmup`` is
+        warms up over the first 20% of the budget (at most what
+        ``train.rampdown`` leaves) unless ``train.warmup`` is
         set (:data:`FINETUNE_WARMUP`); a run of a few tens of steps still
         moves the model: a lower ``train.lr`` (e.g. 1e-4) keeps it nearer.
     callbacks : sequence of callables
@@ -694,13 +695,20 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                                     overrides=overrides)
         if init is not None:
             cfg.init = str(init)
-            if not _user_sets(cfg, overrides, "train.warmup") and cfg.train.rampdown + FINETUNE_WARMUP <= 1:
+            if not _user_sets(cfg, overrides, "train.warmup"):
                 # a trained network at the full learning rate from the first step: Adam's first steps move every
-                # weight by about lr, and one step took a model from 28.4 to 17.1 dB (a QA pass)
-                cfg.train = dataclasses.replace(cfg.train, warmup=FINETUNE_WARMUP)
+                # weight by about lr, and one step took a model from 28.4 to 17.1 dB (a QA pass); a ramp-down of
+                # more than 80% of the budget leaves room for a shorter warm-up only (it was skipped unsaid)
+                warmup = min(FINETUNE_WARMUP, 1.0 - cfg.train.rampdown)
+                cfg.train = dataclasses.replace(cfg.train, warmup=warmup)
+                why = "" if warmup == FINETUNE_WARMUP else f", what train.rampdown={cfg.train.rampdown:g} leaves"
                 finetune_note = (f"fine-tuning from {init}: the learning rate warms up over the first "
-                                 f"{FINETUNE_WARMUP:.0%} of the budget (train.warmup={FINETUNE_WARMUP:g}; "
-                                 f"--set train.warmup=0 for none; overrides=['train.warmup=0'] in Python)")
+                                 f"{warmup:.0%} of the budget (train.warmup={warmup:g}{why}; "
+                                 f"--set train.warmup=0 for none; overrides=['train.warmup=0'] in Python)"
+                                 if warmup > 0 else
+                                 f"fine-tuning from {init} with no warm-up of the learning rate: train.rampdown="
+                                 f"{cfg.train.rampdown:g} leaves none (a lower train.lr, e.g. 1e-4, keeps the model "
+                                 f"nearer its start)")
     if resume and init is not None and str(init) != cfg.init:
         raise UsageError(f"--resume continues the saved run's own weights; --init {init} cannot be given with it")
     check_config(cfg)
