@@ -528,6 +528,11 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
         raise InputError(f"image must be (H,W) gray or (H,W,3) RGB, got shape {tuple(arr.shape)}; a stack of "
                          f"frames: denoise_stack(stack), or noise2x.denoise(stack, model=..., axes='ZYX'); "
                          f"{arr.shape[2]} channels stored last: colour='channels'")
+    if arr.ndim == 3 and channels == 1 and arr.shape[2] == 4 and colour == "auto":
+        # (an RGBA image's alpha plane was denoised as a fourth channel and came back changed, unsaid; noise2x.denoise
+        # refuses it too)
+        raise InputError("image has 4 channels (RGBA?); a gray model denoises (H,W) gray or (H,W,3) RGB: drop the "
+                         "alpha channel (image[..., :3]), or colour='channels' for four channels of data, each alone")
     if arr.ndim == 3 and channels == 1:
         if arr.shape[2] == 1:
             return denoise_array(model, arr[:, :, 0], method=method, tile=tile, overlap=overlap, context=context,
