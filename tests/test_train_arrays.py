@@ -11,7 +11,7 @@ import noise2x
 from noise2x.checkpoint import load_model
 from noise2x.data import array_images
 from noise2x.errors import InputError, UsageError
-from noise2x.io import image_kind, read_image, write_image
+from noise2x.io import image_kind, read_image, read_stack, write_image
 from noise2x.train import train
 
 FAST = ["train.preset=tiny", "train.threads=1", "data.val_images=2", "data.val_crop=24"]
@@ -45,10 +45,23 @@ def test_a_stack_array_trains_as_the_same_images_in_a_folder(tmp_path, stack):
     b = train("noise2void", data=folder, out=tmp_path / "b.safetensors", **kw)
     assert all(np.array_equal(x, y) for x, y in zip(weights(a), weights(b)))
     written = sorted((tmp_path / "a.run" / "arrays").glob("data-*/*.tif"))
-    assert len(written) == 6 and all(np.array_equal(read_image(f, dtype=np.float32), s)
-                                     for f, s in zip(written, stack))
+    assert [f.name for f in written] == ["data.tif"]  # (one stack: its frames pair as a TIFF stack's do)
+    assert np.array_equal(read_stack(written[0], dtype=np.float32), stack)
     config = json.loads((tmp_path / "a.run" / "config.json").read_text())
-    assert config["folders"]["data"] == str(written[0].parent.resolve()) and config["train_images"] == 4
+    assert config["folders"]["data"] == str(written[0].resolve()) and config["train_images"] == 4
+
+
+def test_a_stack_array_pairs_its_frames_for_noise2noise_as_a_tiff_stack_does(tmp_path, stack):
+    """A burst given as an array was refused by noise2noise ('needs a second noisy copy'), though the same burst
+    as a TIFF stack trains on each frame and the next (a QA pass)."""
+    write_image(tmp_path / "burst.tif", stack, kind="float32")
+    kw = dict(steps=3, progress=False, overrides=FAST, seed=2)
+    a = train("noise2noise", data=stack, axes="SYX", out=tmp_path / "a.safetensors", **kw)
+    b = train("noise2noise", data=tmp_path / "burst.tif", out=tmp_path / "b.safetensors", **kw)
+    assert all(np.array_equal(x, y) for x, y in zip(weights(a), weights(b)))
+    # a list of the same frames is images, not a stack: no pairs
+    with pytest.raises(UsageError, match="needs a second noisy copy"):
+        train("noise2noise", data=list(stack), out=tmp_path / "c.safetensors", **kw)
 
 
 def test_resume_takes_the_same_arrays_and_refuses_others_and_a_new_run_keeps_only_its_own(tmp_path, stack):
@@ -66,7 +79,12 @@ def test_resume_takes_the_same_arrays_and_refuses_others_and_a_new_run_keeps_onl
     train("noise2void", data=images, out=out, steps=2, **kw)
     now = sorted((tmp_path / "m.run" / "arrays").iterdir())
     assert len(now) == 1 and now != first
-    assert [read_image(f, dtype=np.float32).shape for f in sorted(now[0].iterdir())] == [(40, 44), (36, 40), (40, 44)]
+    assert [(f.name, read_image(f, dtype=np.float32).shape) for f in sorted(now[0].iterdir())] == [
+        ("data[0].tif", (40, 44)), ("data[1].tif", (36, 40)), ("data[2].tif", (40, 44))]
+    # the same values trained on: another byte order, or float64 of what the copy holds as float32, resume
+    train("noise2void", data=[im.astype(">f8") for im in images], out=out, steps=3, resume=True, **kw)
+    with pytest.raises(UsageError, match=r"differ from the saved run's \(in their values, shapes, kinds or form"):
+        train("noise2void", data=np.stack([stack[0], stack[2]]), axes="SYX", out=out, steps=4, resume=True, **kw)
 
 
 def test_a_run_that_fails_before_its_first_checkpoint_keeps_no_copy(tmp_path, stack):
@@ -87,6 +105,14 @@ def test_pairs_targets_colour_and_validation_arrays(tmp_path, stack, rgb_image):
     assert sorted(p.name.split("-")[0] for p in (tmp_path / "n.run" / "arrays").iterdir()) == ["data", "data2"]
     with pytest.raises(UsageError, match="data2 holds the same arrays as data"):
         train("noise2noise", data=stack, data2=stack.copy(), axes="SYX", out=tmp_path / "x.safetensors", **kw)
+    # said of the arrays (data[3]), not of their copies' files, before any is written
+    with pytest.raises(UsageError, match="data has 6 images but data2 has 4; they must be aligned"):
+        train("noise2noise", data=stack, data2=second[:4], axes="SYX", out=tmp_path / "x.safetensors", **kw)
+    shorter = list(second)
+    shorter[3] = shorter[3][:30]
+    with pytest.raises(InputError, match=r"data\[3\] \(40, 44\) and data2\[3\] \(30, 44\) differ in size"):
+        train("noise2noise", data=list(stack), data2=shorter, out=tmp_path / "x.safetensors", **kw)
+    assert not (tmp_path / "x.run" / "arrays").exists()
     colour = [rgb_image.astype(np.uint8)] * 4
     model = noise2x.train("supervised", data=colour, add_noise="gaussian:sigma=25", out=tmp_path / "c.safetensors",
                           val_data=[rgb_image], **kw)

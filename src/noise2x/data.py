@@ -631,33 +631,48 @@ def _as_array(value: Any, name: str) -> np.ndarray:
     return arr
 
 
-def arrays_digest(images: Sequence[np.ndarray]) -> str:
-    """A SHA-256 of images' dtypes, shapes and values (the same arrays give the same folder)."""
-    h = hashlib.sha256()
+def as_written(image: np.ndarray) -> np.ndarray:
+    """An image of training arrays as its copy holds it: uint8 and uint16 in their kind (native byte order), any
+    other kind as float32."""
+    if image.dtype.kind == "u" and image.dtype.itemsize in (1, 2):
+        return image.astype(image.dtype.newbyteorder("="), copy=False)
+    return image.astype(np.float32, copy=False)
+
+
+def arrays_digest(images: Sequence[np.ndarray], *, stack: bool = False) -> str:
+    """A SHA-256 of training images as their copy holds them (:func:`as_written`: shapes, kinds and values) and of
+    their form (one stack or a list): the same arrays give the same copy, whatever their byte order or float
+    precision beyond float32."""
+    h = hashlib.sha256(b"stack;" if stack else b"list;")
     for img in images:
+        img = as_written(img)
         h.update(f"{img.dtype.str}{img.shape};".encode())
         h.update(np.ascontiguousarray(img).data)
     return h.hexdigest()
 
 
-def write_array_folder(images: Sequence[np.ndarray], folder: Path) -> Path:
-    """Write ``images`` as TIFF files ``00000.tif``, ... in ``folder`` (a new folder, made whole or not at all;
-    one that exists is taken as written). uint8 and uint16 images keep their kind; others are written float32."""
+def write_arrays(images: Sequence[np.ndarray], folder: Path, *, key: str = "data", stack: bool = False) -> Path:
+    """Write training images into ``folder`` (a new folder, made whole or not at all; one that exists is taken as
+    written) and return what training reads: a stack (one array, axes S...) as one multi-page TIFF ``KEY.tif``,
+    whose frames pair as a TIFF stack's do (Noise2Noise: each frame with the next); a list as files ``KEY[i].tif``
+    (``i`` zero-padded to one width), so that messages name ``data[3]``. Kinds as :func:`as_written`."""
     from .io import write_image
 
     folder = Path(folder)
-    if folder.is_dir():
-        return folder
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        width = max(5, len(str(len(images) - 1)))
-        for i, img in enumerate(images):
-            kind = img.dtype.name if img.dtype.name in ("uint8", "uint16") else "float32"
-            write_image(tmp / f"{i:0{width}d}.tif", img, kind=kind, blanks=True)  # (NaN checked: blanks)
-        os.replace(tmp, folder)
-    except BaseException:
+    width = len(str(len(images) - 1))
+    names = [f"{key}.tif"] if stack else [f"{key}[{i:0{width}d}].tif" for i in range(len(images))]
+    if not folder.is_dir():
+        tmp = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return folder
+        tmp.mkdir(parents=True)
+        try:
+            # (NaN was checked against data.blanks: written as it is)
+            parts = [np.stack([as_written(img) for img in images])] if stack else [as_written(i) for i in images]
+            for name, part in zip(names, parts):
+                write_image(tmp / name, part, kind=part.dtype.name if part.dtype.kind == "u" else "float32",
+                            blanks=True)
+            os.replace(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return folder / names[0] if stack else folder

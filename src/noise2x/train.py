@@ -457,10 +457,11 @@ def train(method: str, *, data: Any, out: str | Path, data2: Any = None,
     data : path, array or list of arrays
         Folder of training images (noisy, or clean with ``add_noise``), or a multi-frame TIFF. Or the
         images themselves: one array whose axes ``axes`` names (a 2-D array is one gray image), or a list of
-        arrays, each one (H,W) gray or (H,W,3) RGB image (:func:`noise2x.data.array_images`). Arrays are
-        written once, as TIFF files, in the run folder (``arrays/data-<digest>``: a copy on disk, in their
-        own kind for uint8/uint16, else float32), where its record and ``resume`` (given the same arrays)
-        find them; the run folder keeps only those of its latest run.
+        arrays, each one (H,W) gray or (H,W,3) RGB image (:func:`noise2x.data.array_images`). A stack is a
+        TIFF stack's frames: Noise2Noise pairs each with the next. Arrays are written once, as TIFF, in the
+        run folder (``arrays/data-<digest>``: a copy on disk, in their own kind for uint8/uint16, else
+        float32), where its record and ``resume`` (given the same values) find them; the run folder keeps
+        only those of its latest resumable run.
     out : path
         The model file to write (``.safetensors``); the run folder is ``out`` with ``.run``.
     data2 : path, array or list of arrays, optional
@@ -541,13 +542,8 @@ def train(method: str, *, data: Any, out: str | Path, data2: Any = None,
     with _run_lock(out):  # (one run at a time writes out and its run folder)
         arrays = run_folder(out) / "arrays"
         try:
-            data, data2, val_data = (_array_folder(method, value, key, arrays, axes=axes, overrides=overrides,
-                                                   resume=resume)
-                                     for key, value in (("data", data), ("data2", data2), ("val_data", val_data)))
-            if (data2 is not None and Path(data2).resolve().parent == arrays.resolve() == Path(data).resolve().parent
-                    and Path(data2).name.split("-")[1] == Path(data).name.split("-")[1]):
-                raise UsageError("data2 holds the same arrays as data; it holds the second copies (noise2noise: "
-                                 "the same scenes with independent noise) or the clean targets (supervised)")
+            data, data2, val_data = _array_inputs(method, {"data": data, "data2": data2, "val_data": val_data},
+                                                  arrays, axes=axes, overrides=overrides, resume=resume)
             return _train(method, data=data, out=out, data2=data2, add_noise=add_noise, steps=steps,
                           minutes=minutes, seed=seed, overrides=overrides, resume=resume, device=device,
                           progress=progress, val_data=val_data, init=init, callbacks=callbacks)
@@ -555,13 +551,15 @@ def train(method: str, *, data: Any, out: str | Path, data2: Any = None,
             _prune_arrays(arrays)
 
 
-def _array_folder(method: str, value: Any, key: str, arrays: Path, *, axes: str | None,
-                  overrides: Sequence[str], resume: bool) -> Any:
-    """``value`` as given where it is a path (or None); arrays written to a folder of ``arrays`` named by their
-    digest, whose path is returned (the same arrays, the same folder: ``resume`` finds it)."""
-    if value is None or isinstance(value, (str, os.PathLike)):
-        return value
-    from .data import array_images, arrays_digest, write_array_folder
+def _array_inputs(method: str, values: dict[str, Any], arrays: Path, *, axes: str | None,
+                  overrides: Sequence[str], resume: bool) -> list[Any]:
+    """``values`` (data, data2, val_data) as given where they are paths (or None); arrays written into a folder
+    of ``arrays`` named by their digest (the same arrays, the same folder: ``resume`` finds it), and what training
+    reads there returned in their place (:func:`noise2x.data.write_arrays`)."""
+    given = {k: v for k, v in values.items() if v is not None and not isinstance(v, (str, os.PathLike))}
+    if not given:
+        return list(values.values())
+    from .data import array_images, arrays_digest, write_arrays
 
     blanks = False
     try:  # (NaN marks blank pixels only where data.blanks says so)
@@ -569,21 +567,50 @@ def _array_folder(method: str, value: Any, key: str, arrays: Path, *, axes: str 
                                       [o for o in overrides if "blanks" in o]).data_cfg.blanks)
     except Noise2xError:
         pass  # (a bad setting is said where the settings are read)
-    images = array_images(value, name=key, axes=axes, blanks=blanks)
-    folder = arrays / f"{key}-{arrays_digest(images)[:16]}"
+    images = {k: array_images(v, name=k, axes=axes, blanks=blanks) for k, v in given.items()}
+    stack = {k: not isinstance(v, (list, tuple)) and (axes or "").upper().startswith("S") for k, v in given.items()}
+    if "data" in images and "data2" in images:  # (said of the arrays, not of their copies' file names)
+        one, two = images["data"], images["data2"]
+        if len(one) != len(two):
+            raise UsageError(f"data has {len(one)} images but data2 has {len(two)}; they must be aligned")
+        for i, (x, y) in enumerate(zip(one, two)):
+            if x.shape[:2] != y.shape[:2]:
+                raise InputError(f"data[{i}] {x.shape} and data2[{i}] {y.shape} differ in size; they must be "
+                                 f"aligned")
+    digests = {k: arrays_digest(v, stack=stack[k]) for k, v in images.items()}
+    if "data2" in digests and digests["data2"] == digests.get("data"):
+        raise UsageError("data2 holds the same arrays as data; it holds the second copies (noise2noise: the same "
+                         "scenes with independent noise) or the clean targets (supervised)")
+    saved: dict[str, Any] = {}
     if resume and (arrays.parent / "config.json").is_file():
         try:
-            saved = json.loads((arrays.parent / "config.json").read_text()).get("folders", {}).get(key)
+            saved = json.loads((arrays.parent / "config.json").read_text()).get("folders", {})
         except (OSError, ValueError, AttributeError):
-            saved = None
-        if saved and Path(saved).resolve().parent == arrays.resolve() and Path(saved).name != folder.name:
-            raise UsageError(f"resume: the {key} arrays differ from the saved run's (their digest "
-                             f"{folder.name.rsplit('-', 1)[1]}, the run's {Path(saved).name.rsplit('-', 1)[1]}); "
-                             f"resume with the same arrays or start a new run")
+            pass
+    out = dict(values)
+    for key in given:
+        folder = arrays / f"{key}-{digests[key][:16]}"
+        before = _arrays_entry(saved.get(key) if isinstance(saved, dict) else None, arrays)
+        if before is not None and before != folder.name:
+            raise UsageError(f"resume: the {key} arrays differ from the saved run's (in their values, shapes, kinds "
+                             f"or form, one stack or a list: digest {digests[key][:16]}, the run's "
+                             f"{before.rsplit('-', 1)[-1]}); resume with the same arrays or start a new run")
+        try:
+            out[key] = write_arrays(images[key], folder, key=key, stack=stack[key])
+        except OSError as exc:
+            raise InputError(f"the {key} arrays cannot be written to {folder} ({exc.strerror or exc})") from None
+    return list(out.values())
+
+
+def _arrays_entry(path: Any, arrays: Path) -> str | None:
+    """The name of the folder of ``arrays`` that ``path`` (a run's data, as its config.json records it) lies in
+    (arrays given to that run), or None."""
+    if not isinstance(path, str):
+        return None
     try:
-        return write_array_folder(images, folder)
-    except OSError as exc:
-        raise InputError(f"the {key} arrays cannot be written to {folder} ({exc.strerror or exc})") from None
+        return Path(path).resolve().relative_to(arrays.resolve()).parts[0]
+    except (ValueError, IndexError):
+        return None
 
 
 def _prune_arrays(arrays: Path) -> None:
@@ -596,8 +623,7 @@ def _prune_arrays(arrays: Path) -> None:
     try:  # (a run that saved no state cannot be resumed: its copy goes too)
         folders = (json.loads((arrays.parent / "config.json").read_text()).get("folders", {})
                    if (arrays.parent / "state.safetensors").is_file() else {})
-        keep = {Path(v).name for v in folders.values()
-                if isinstance(v, str) and Path(v).resolve().parent == arrays.resolve()}
+        keep = {_arrays_entry(v, arrays) for v in folders.values()}
     except (OSError, ValueError, AttributeError):
         pass
     for entry in arrays.iterdir():
