@@ -338,9 +338,18 @@ def _fields_for_validation(method, val_set) -> list[str]:
     return sorted(set(method.requires) | ({"clean"} & set(val_set.available)))
 
 
-def _psnr(pred: torch.Tensor, clean: torch.Tensor) -> float:
-    peak = 255.0 if float(clean.max()) <= 255.5 else float(clean.max())
-    mse = torch.mean((pred.clamp(0.0, peak).double() - clean.double()) ** 2).item()
+def _val_peak(batches: Sequence[Any]) -> tuple[float, bool]:
+    """The peak of the validation PSNR, from the clean crops of all ``batches``: 1 for data in [0, 1] (it was 255:
+    72 dB for 27, a QA pass), 255 for data up to 255, else their largest value; and whether predictions are
+    clipped to [0, peak] (not for data with negative values)."""
+    top = max(float(b.clean.max()) for b in batches)
+    peak = 1.0 if top <= 1.0 else 255.0 if top <= 255.5 else top
+    return peak, min(float(b.clean.min()) for b in batches) >= 0.0
+
+
+def _psnr(pred: torch.Tensor, clean: torch.Tensor, peak: float, clip: bool = True) -> float:
+    pred = pred.clamp(0.0, peak) if clip else pred
+    mse = torch.mean((pred.double() - clean.double()) ** 2).item()
     return float("inf") if mse == 0 else 10.0 * math.log10(peak * peak / mse)
 
 
@@ -349,11 +358,12 @@ def _validate(method, model, batches, device, *, metric: str, progress: float, c
     try:
         if metric == "psnr":
             values = []
+            peak, clip = _val_peak(batches)
             with torch.inference_mode():
                 for b in batches:
                     b = b.to(device)
                     x = b.noisy.contiguous(memory_format=torch.channels_last) if channels_last else b.noisy
-                    values.append(_psnr(method.predict(model, x), b.clean))
+                    values.append(_psnr(method.predict(model, x), b.clean, peak, clip))
             return float(np.mean(values))
         gen = torch.Generator(device=device).manual_seed(12345)
         losses = []
