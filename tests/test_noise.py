@@ -384,3 +384,24 @@ def test_a_poisson_peak_on_an_image_in_other_units_is_warned_of_from_python(gray
         noise2x.denoise(noisy, method="nlm", noise="poisson:peak=30,data_range=1")
         noise2x.denoise(noise.poisson(gray_image, peak=30, rng=0), method="nlm", noise="poisson:peak=30")
         noise2x.denoise(np.full((32, 32), 7.0), method="nlm", noise="gaussian:sigma=5")  # (flat: says nothing)
+
+
+def test_a_sigma_beyond_the_full_scale_of_an_image_in_0_1_is_warned_of(gray_image):
+    """gaussian:sigma=25 (an 8-bit figure, the README's) on [0, 1] arrays trained a model on pure noise, unsaid,
+    where Poisson noise warned (a QA pass). sigma is in the image's units: a warning, not an error."""
+    import warnings
+
+    from noise2x.errors import UnitsWarning
+
+    unit = gray_image / 255.0
+    for call in (lambda: noise.gaussian(unit, sigma=25, rng=0),
+                 lambda: noise.correlated(unit, sigma=25, beta=0.5, rng=0),
+                 lambda: noise.poisson_gaussian(unit, peak=30, sigma=10, data_range=1, rng=0),
+                 lambda: parse_noise("gaussian:sigma=25").apply(unit, rng=0)):
+        with pytest.warns(UnitsWarning, match=r"noise of sigma \d+ on an image in \[0, 1\].*e\.g\. sigma=0\.0"):
+            call()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        noise.gaussian(unit, sigma=25 / 255, rng=0)
+        noise.gaussian(gray_image, sigma=25, rng=0)  # (8-bit)
+        noise.correlated(np.ones((9, 9)), sigma=5, beta=0.5, rng=0)  # (no fractions: not read as [0, 1])

@@ -128,6 +128,7 @@ def gaussian(clean, *, sigma: float, rng=None) -> np.ndarray:
     """
     x = _prepare(clean)
     sigma = _check_value("sigma", sigma)
+    _sigma_scale_check(x, sigma, "gaussian")
     return _like(x + sigma * generator(rng).standard_normal(x.shape), clean)
 
 
@@ -179,6 +180,22 @@ def _full_scale_check(x: np.ndarray, data_range: float, name: str) -> None:
                                   f"data_range={1 if hi <= 1.5 else 65535})"))
 
 
+def _sigma_scale_check(x: np.ndarray, sigma: float, name: str) -> None:
+    """Warn (:class:`noise2x.errors.UnitsWarning`) where ``sigma`` is at least the full scale of an image plainly in
+    [0, 1] (values up to 1.5, with fractions): sigma 25 (an 8-bit figure, README's) on [0, 1] arrays trained a
+    model on pure noise and was told nothing (a QA pass). sigma is in the image's units: a warning, not an error."""
+    if sigma < 1.0 or not x.size:
+        return
+    hi = float(np.max(x))
+    if 0.0 < hi <= 1.5 and bool(np.any(x != np.round(x))):
+        from .errors import UnitsWarning, warn_outside
+
+        # (one text for all images: said once per line of the caller)
+        warn_outside(UnitsWarning(f"{name} noise of sigma {sigma:g} on an image in [0, 1] (values up to 1.5, with "
+                                  f"fractions): sigma is in the image's units, beyond its full scale; 8-bit "
+                                  f"figures on such images are sigma / 255 (e.g. sigma={sigma / 255:.4g})"))
+
+
 def _poisson(x: np.ndarray, peak: float, g: np.random.Generator, data_range: float) -> np.ndarray:
     counts = peak * np.maximum(x, 0.0) / data_range
     top = float(np.max(counts)) if counts.size else 0.0
@@ -216,6 +233,8 @@ def poisson_gaussian(clean, *, peak: float, sigma: float, rng=None, data_range: 
     sigma = _check_value("sigma", sigma)
     data_range = _check_value("data_range", data_range)
     _full_scale_check(x, data_range, "poisson_gaussian")
+    if data_range != 255.0:  # (at 255 on [0, 1] data the line above says it)
+        _sigma_scale_check(x, sigma, "poisson_gaussian")
     g = generator(rng)
     y = _poisson(x, peak, g, data_range)
     return _like(y + sigma * g.standard_normal(x.shape), clean)
@@ -320,6 +339,7 @@ def correlated(clean, *, sigma: float, beta: float, radius: int = 2, rng=None) -
     sigma = _check_value("sigma", sigma)
     beta = _check_value("beta", beta)
     k = int(_check_value("radius", radius))
+    _sigma_scale_check(x, sigma, "correlated")
     g = generator(rng)
     height, width = x.shape[:2]
     white = g.standard_normal(x.shape)
