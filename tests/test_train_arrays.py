@@ -168,3 +168,44 @@ def test_validation_psnr_is_in_the_datas_units(tmp_path, stack):
                  out=tmp_path / "b.safetensors", **kw)
     values = [load_model(m)[1]["val_value"] for m in (eight, unit)]
     assert 5 < values[0] < 40 and values[1] == pytest.approx(values[0], abs=0.01)
+
+
+def test_torch_tensors_of_any_kind_train_and_are_denoised(tmp_path, stack):
+    """bfloat16 tensors (a network's output) failed with torch's TypeError in train, Denoiser.denoise and
+    denoise_stack ('Got unsupported ScalarType BFloat16'; a QA pass); tensors that require grad failed too."""
+    import torch
+
+    tensor = torch.from_numpy(stack).to(torch.bfloat16)
+    model = noise2x.train("noise2void", data=tensor, axes="SYX", steps=1, progress=False, overrides=FAST,
+                          out=tmp_path / "m.safetensors")
+    copy = read_stack(next((tmp_path / "m.run" / "arrays").glob("data-*/data.tif")), dtype=np.float32)
+    assert np.array_equal(copy, tensor.float().numpy())  # (bfloat16 to float32: exact)
+    noise2x.train("noise2void", data=list(torch.from_numpy(stack).requires_grad_()), steps=1, progress=False,
+                  overrides=FAST, out=tmp_path / "g.safetensors")
+    frame = tensor[0].float().numpy()
+    expected = model.denoise(frame)
+    assert np.array_equal(model.denoise(tensor[0]), expected)
+    assert np.array_equal(model.denoise_stack(tensor[:2])[0], expected)
+    assert np.allclose(noise2x.denoise(tensor[:2], model=model, axes="SYX")[0], expected, atol=1e-3)
+    assert np.allclose(noise2x.denoise(tensor[0].requires_grad_(), model=model), expected, atol=1e-3)
+
+
+@pytest.mark.parametrize("kw, said", [
+    (dict(out="x.pt"), "a model file is named .safetensors"),
+    (dict(method="noise2voidd"), "unknown method 'noise2voidd'"),
+    (dict(overrides=["train.lrr=1"]), "unknown setting train.lrr"),
+    (dict(add_noise="gausian:sigma=3"), "unknown noise model 'gausian'"),
+    (dict(method="noise2noise", val_data=np.zeros((2, 40, 44))), r"--val-data \(val_data=\) is supported with"),
+])
+def test_a_refused_call_copies_no_array_and_leaves_no_run_folder(tmp_path, stack, kw, said, monkeypatch):
+    """A misspelt method or setting copied the whole stack first, and left an empty run folder (a QA pass)."""
+    import noise2x.data
+
+    copied = []
+    write = noise2x.data.write_arrays
+    monkeypatch.setattr(noise2x.data, "write_arrays", lambda *a, **k: copied.append(1) or write(*a, **k))
+    kw = {"method": "noise2void", "out": "m.safetensors", **kw}
+    with pytest.raises(UsageError, match=said):
+        train(kw.pop("method"), data=stack, axes="SYX", steps=2, progress=False, **{**kw, "out": tmp_path / kw["out"]})
+    assert list(tmp_path.iterdir()) == []
+    assert bool(copied) == ("val_data" in kw)  # (found where the data are read: its copies were removed)

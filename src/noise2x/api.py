@@ -472,6 +472,9 @@ def denoise(
     ndarray
         The denoised image, float64, same shape as ``image``.
     """
+    from .io import as_numpy
+
+    image = as_numpy(image)
     if threads is not None:
         from .config import THREADS_ASKED, checked_threads
 

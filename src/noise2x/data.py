@@ -442,7 +442,8 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
                              "scenes with independent noise) or the clean targets (supervised)")
         names2, loaders2, _, _, _ = _sources(data2, blanks, recursive, exclude)
         if len(names2) != len(names):
-            raise UsageError(f"--data has {len(names)} images but --data2 has {len(names2)}; they must be aligned")
+            raise UsageError(f"--data (data=) has {len(names)} images but --data2 (data2=) has {len(names2)}; they "
+                             f"must be aligned")
         if pair == "auto":
             pair = "clean" if "clean" in requires and "noisy2" not in requires else "noisy"
         second = "clean" if pair == "clean" else "noisy2"
@@ -483,7 +484,7 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         elif kind == "noisy":
             vitems = [_Item(k, vnames[k], (lambda f=f: {"noisy": f()})) for k, f in enumerate(vloaders)]
         else:
-            raise UsageError("--val-data is supported with --add-noise or for noisy-only training; "
+            raise UsageError("--val-data (val_data=) is supported with --add-noise or for noisy-only training; "
                              "paired data holds out its own validation images")
         vitems = vitems[:max(val_images, 1)]
         val = ImageSet(vitems, **{**opts, "resample": False, "cache_mb": 1e9},
@@ -620,10 +621,10 @@ def array_images(value: Any, *, name: str = "data", axes: str | None = None,
 
 
 def _as_array(value: Any, name: str) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
+    from .io import as_numpy
+
     try:
-        arr = np.asarray(value)
+        arr = np.asarray(as_numpy(value))
     except Exception as exc:  # (ragged nested lists and the like)
         raise InputError(f"{name} is not an array: {exc}") from None
     if arr.ndim == 0 or arr.dtype.kind == "O":

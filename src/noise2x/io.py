@@ -97,6 +97,18 @@ class ClippingWarning(UserWarning):
 # --------------------------------------------------------------------------- arrays
 
 
+def as_numpy(value: Any) -> Any:
+    """``value``, or a torch tensor's values as a NumPy array (detached, on the CPU; bfloat16, which NumPy has
+    not, as float32, exactly): ``np.asarray`` failed on bfloat16 and on tensors that require grad (a QA pass)."""
+    if type(value).__module__.startswith("torch"):
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu()
+            return (value.float() if value.dtype == torch.bfloat16 else value).numpy()
+    return value
+
+
 def check_image(image, *, name: str = "image", hint: str = "") -> np.ndarray:
     """Validate an in-memory image and return it as float64.
 
@@ -123,7 +135,7 @@ def check_image(image, *, name: str = "image", hint: str = "") -> np.ndarray:
         NaN/inf values (the message says how many).
     """
     try:
-        arr = np.asarray(image)
+        arr = np.asarray(as_numpy(image))
     except Exception as exc:  # ragged lists and the like
         raise InputError(f"{name} is not an array: {exc}") from None
     if arr.dtype.kind not in "uif":
@@ -272,7 +284,7 @@ def fill_blanks(image, *, name: str = "image") -> tuple[np.ndarray, np.ndarray]:
         image with no pixel holding data.
     """
     try:
-        arr = np.asarray(image)
+        arr = np.asarray(as_numpy(image))
     except Exception as exc:  # ragged lists and the like
         raise InputError(f"{name} is not an array: {exc}") from None
     nan = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(arr.shape, dtype=bool)

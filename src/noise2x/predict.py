@@ -717,6 +717,9 @@ class Denoiser:
         model trained on a range of noise levels (:attr:`blind`), planes that
         keep the noise level otherwise (``keep_noise``).
         """
+        from .io import as_numpy
+
+        image = as_numpy(image)
         if called_from_outside():  # (the README's model.denoise; noise2x.denoise says it itself, with the file)
             self._warn_units(image)
         out = denoise_array(self.model, image, method=self.method, tile=tile, overlap=overlap, context=context,
@@ -733,6 +736,9 @@ class Denoiser:
                       progress: Callable[[int, int], None] | None = None, colour: str = "auto",
                       precision: str = "fp32") -> np.ndarray:
         """Denoise a stack (N, H, W[, C]) frame by frame."""
+        from .io import as_numpy
+
+        stack = as_numpy(stack)
         if called_from_outside() and len(stack):
             self._warn_units(np.asarray(stack[0]))
         return denoise_stack(self.model, stack, method=self.method, tile=tile, overlap=overlap, tta=tta,

@@ -551,7 +551,11 @@ def train(method: str, *, data: Any, out: str | Path, data2: Any = None,
         overrides = [*overrides, f"train.threads={checked_threads(threads)}"]
     with _run_lock(out):  # (one run at a time writes out and its run folder)
         arrays = run_folder(out) / "arrays"
+        made = not arrays.parent.exists()
         try:
+            if any(v is not None and not isinstance(v, (str, os.PathLike)) for v in (data, data2, val_data)):
+                _precheck(method, out=out, add_noise=add_noise, steps=steps, minutes=minutes, seed=seed,
+                          device=device, overrides=overrides, resume=resume)
             data, data2, val_data = _array_inputs(method, {"data": data, "data2": data2, "val_data": val_data},
                                                   arrays, axes=axes, overrides=overrides, resume=resume)
             return _train(method, data=data, out=out, data2=data2, add_noise=add_noise, steps=steps,
@@ -559,6 +563,35 @@ def train(method: str, *, data: Any, out: str | Path, data2: Any = None,
                           progress=progress, val_data=val_data, init=init, callbacks=callbacks)
         finally:
             _prune_arrays(arrays)
+            if made:  # (a run folder made for arrays of a call refused before it trained)
+                with contextlib.suppress(OSError):
+                    arrays.parent.rmdir()  # (where it is empty)
+
+
+def _checked_out(out: str | Path) -> Path:
+    """``out`` as a Path, refused where it is a folder or not named .safetensors."""
+    out = Path(out)
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder; give a model file name such as {out / 'model.safetensors'}")
+    if out.suffix.lower() != ".safetensors":  # (a model named photo.png would later be taken for an image)
+        raise UsageError(f"--out (out=) {out}: a model file is named .safetensors, e.g. "
+                         f"{out.with_suffix('.safetensors')}")
+    return out
+
+
+def _precheck(method: str, *, out: Any, add_noise: Any, steps: Any, minutes: Any, seed: Any, device: str,
+              overrides: Sequence[str], resume: bool) -> None:
+    """What :func:`_train` checks of the arguments before it reads the data, checked before arrays are copied
+    (a misspelt method or setting copied a whole stack first, and left its run folder: a QA pass)."""
+    from .methods import get_method
+
+    steps, seed, overrides = _checked_arguments(method, steps=steps, seed=seed, overrides=overrides)
+    _checked_out(out)
+    if not resume:
+        cfg, _ = _build_config(method, data="", data2=None, val_data=None, add_noise=add_noise, steps=steps,
+                               minutes=minutes, seed=0 if seed is None else seed, device=device, overrides=overrides)
+        check_config(cfg)
+        get_method(cfg.method, cfg.options).with_noise(_noise_spec(cfg.add_noise))
 
 
 def _array_inputs(method: str, values: dict[str, Any], arrays: Path, *, axes: str | None,
@@ -658,12 +691,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
 
     steps, seed, overrides = _checked_arguments(method, steps=steps, seed=seed, overrides=overrides)
 
-    out = Path(out)
-    if out.is_dir():
-        raise UsageError(f"--out {out} is a folder; give a model file name such as {out / 'model.safetensors'}")
-    if out.suffix.lower() != ".safetensors":  # (a model named photo.png would later be taken for an image)
-        raise UsageError(f"--out (out=) {out}: a model file is named .safetensors, e.g. "
-                         f"{out.with_suffix('.safetensors')}")
+    out = _checked_out(out)
     if str(out.parent) and not out.parent.is_dir():  # (made, as noise2x denoise and bench make theirs)
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
