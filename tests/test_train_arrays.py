@@ -209,3 +209,16 @@ def test_a_refused_call_copies_no_array_and_leaves_no_run_folder(tmp_path, stack
         train(kw.pop("method"), data=stack, axes="SYX", steps=2, progress=False, **{**kw, "out": tmp_path / kw["out"]})
     assert list(tmp_path.iterdir()) == []
     assert bool(copied) == ("val_data" in kw)  # (found where the data are read: its copies were removed)
+
+
+def test_stack_errors_name_the_frame_and_data_is_required(tmp_path, stack):
+    model = noise2x.train("noise2void", data=stack, axes="SYX", steps=1, progress=False, overrides=FAST,
+                          out=tmp_path / "m.safetensors")
+    holed = stack.copy()
+    holed[3, 10, 20] = np.nan
+    with pytest.raises(InputError, match=r"^frame 3 of 6: image has NaN/inf values"):
+        model.denoise_stack(holed)
+    with pytest.raises(InputError, match=r"^frame S=3 \(3 of 6\): input image has 1 NaN/inf value"):
+        noise2x.denoise(holed, model=model, axes="SYX")
+    with pytest.raises(UsageError, match=r"^data is required: the training images"):
+        train("noise2void", data=None, resume=True, steps=2, out=tmp_path / "m.safetensors")

@@ -724,8 +724,14 @@ def _denoise_frames(image: Any, axes: Any, mask: Any, progress: Any, info: Any, 
     out = None
     for i in range(n):
         shown = info if i == n - 1 else ({} if info is not None else None)
-        result = denoise(frames[i], mask=mask, info=shown, progress=None if progress is None else say_once,
-                         **settings)
+        try:
+            result = denoise(frames[i], mask=mask, info=shown, progress=None if progress is None else say_once,
+                             **settings)
+        except InputError as exc:  # (which frame: a NaN in frame 3 of 5 was said of "input image")
+            if n == 1:
+                raise
+            where = ", ".join(f"{a}={k}" for a, k in zip(letters, np.unravel_index(i, lead)))
+            raise InputError(f"frame {where} ({i} of {n}): {exc}") from None
         if out is None:
             out = np.empty((n,) + result.shape, np.float64)
         out[i] = result

@@ -601,7 +601,12 @@ def denoise_stack(model: Any, stack: np.ndarray, *, method: Any = None, progress
         raise InputError(f"a stack must be (N,H,W) or (N,H,W,C), got shape {arr.shape}")
     out = np.empty(arr.shape, dtype=np.float32)
     for i in range(arr.shape[0]):
-        out[i] = denoise_array(model, arr[i], method=method, **kwargs)
+        try:
+            out[i] = denoise_array(model, arr[i], method=method, **kwargs)
+        except InputError as exc:  # (which frame: a NaN in frame 3 of 5 was said of "image")
+            if arr.shape[0] == 1:
+                raise
+            raise InputError(f"frame {i} of {arr.shape[0]}: {exc}") from None
         if progress is not None:
             progress(i + 1, arr.shape[0])
     return out

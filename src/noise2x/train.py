@@ -534,6 +534,10 @@ def train(method: str, *, data: Any, out: str | Path, data2: Any = None,
         Ctrl-C, SIGTERM (a job scheduler's time limit; exit_code 143) or a callback stopped the run, its state
         saved; it can be continued with ``resume=True``.
     """
+    if data is None or out is None:  # (resume=True with data=None was told its data "differs")
+        raise UsageError(f"{'data' if data is None else 'out'} is required: "
+                         + ("the training images (a folder, a TIFF stack or arrays; to resume, the run's own)"
+                            if data is None else "the model file to write (NAME.safetensors)"))
     for name, value in (("data", data), ("out", out), ("data2", data2), ("val_data", val_data), ("init", init)):
         if value is None or isinstance(value, (str, os.PathLike)):
             continue
