@@ -222,3 +222,26 @@ def test_stack_errors_name_the_frame_and_data_is_required(tmp_path, stack):
         noise2x.denoise(holed, model=model, axes="SYX")
     with pytest.raises(UsageError, match=r"^data is required: the training images"):
         train("noise2void", data=None, resume=True, steps=2, out=tmp_path / "m.safetensors")
+
+
+def test_targets_or_validation_images_in_other_units_are_warned_of(tmp_path, stack):
+    """Clean targets in [0, 1] beside 8-bit inputs trained a model of no use, and 16-bit validation images beside
+    8-bit training ones chose the best checkpoint on another scale, unsaid (a QA pass)."""
+    import warnings
+
+    from noise2x.errors import UnitsWarning
+
+    clean = np.clip(stack, 0, 255)
+    noisy = clean + np.random.default_rng(0).normal(0, 20, clean.shape).astype(np.float32)
+    kw = dict(steps=1, progress=False, overrides=FAST, axes="SYX")
+    with pytest.warns(UnitsWarning, match=r"the clean targets \(--data2, data2=\) read in other units than the "
+                                          r"training images: values up to 0\.\d+ .*data\.tif\[0\]"):
+        train("supervised", data=noisy, data2=clean / 255, out=tmp_path / "a.safetensors", **kw)
+    with pytest.warns(UnitsWarning, match=r"the validation images \(--val-data, val_data=\) read in other units"):
+        train("noise2void", data=noisy, val_data=noisy[:2] * 257, out=tmp_path / "b.safetensors", **kw)
+    with warnings.catch_warnings():  # a dark image and its noisy copy: the same units
+        warnings.simplefilter("error")
+        dark = clean / 50
+        train("supervised", data=dark + np.random.default_rng(1).normal(0, 25, dark.shape).astype(np.float32),
+              data2=dark, out=tmp_path / "c.safetensors", **kw)
+        train("noise2void", data=noisy, val_data=noisy[:2] / 3, out=tmp_path / "d.safetensors", **kw)

@@ -338,6 +338,44 @@ def _fields_for_validation(method, val_set) -> list[str]:
     return sorted(set(method.requires) | ({"clean"} & set(val_set.available)))
 
 
+#: Where the mean magnitude and the 99.9th percentile of the magnitude of two images both differ by more than this
+#: factor, they are taken to be in other units (8-bit against [0, 1] or 16-bit is a factor of 255 or 257; a dark
+#: image and its noisy copy differ by a few times in the mean only).
+UNITS_FACTOR = 30.0
+
+
+def _other_units(train_set: Any, val_set: Any) -> list[str]:
+    """What to say where the second images (data2: clean targets or noisy copies) or the validation images
+    (val_data) are in other units than the training images, compared on the first image of each: supervised
+    targets in [0, 1] beside 8-bit inputs trained a model of no use, unsaid (a QA pass)."""
+    def level(a: np.ndarray) -> tuple[float, float]:
+        a = np.abs(a[np.isfinite(a)].astype(np.float64))
+        return (float(a.mean()), float(np.percentile(a, 99.9))) if a.size else (0.0, 0.0)
+
+    def apart(x: tuple[float, float], y: tuple[float, float]) -> bool:
+        return all(max(p, q) > UNITS_FACTOR * max(min(p, q), 1e-12) for p, q in zip(x, y))
+
+    notes = []
+    first = train_set._arrays(0, fixed=True)
+    second = {"supervised": "clean", "pair": "noisy2"}.get(train_set.kind)
+    if second in first and apart(level(first["noisy"]), level(first[second])):
+        (m1, p1), (m2, p2) = level(first["noisy"]), level(first[second])
+        notes.append(f"the {'clean targets' if second == 'clean' else 'second noisy copies'} (--data2, data2=) read "
+                     f"in other units than the training images: values up to {p2:.4g} (mean {m2:.4g}) against "
+                     f"{p1:.4g} (mean {m1:.4g}) in {train_set.items[0].name}; the network learns to map one scale "
+                     f"to the other: give both in the same units")
+    if val_set is not None and getattr(val_set, "split", None) == "folder":
+        field = "clean" if train_set.kind == "synthetic" else "noisy"
+        mine, theirs = level(first[field]), level(val_set._arrays(0, fixed=True)[field])
+        if apart(mine, theirs):
+            notes.append(f"the validation images (--val-data, val_data=) read in other units than the training "
+                         f"images: values up to {theirs[1]:.4g} (mean {theirs[0]:.4g}) in "
+                         f"{val_set.items[0].name} against {mine[1]:.4g} (mean {mine[0]:.4g}) in "
+                         f"{train_set.items[0].name}; validation, and the best checkpoint, would be measured on "
+                         f"another scale: give them in the training images' units")
+    return notes
+
+
 def _val_peak(batches: Sequence[Any]) -> tuple[float, bool]:
     """The peak of the validation PSNR, from the clean crops of all ``batches``: 1 for data in [0, 1] (it was 255:
     72 dB for 27, a QA pass), 255 for data up to 255, else their largest value; and whether predictions are
@@ -826,10 +864,12 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             mean, std = train_set.normalization(n_images=d.norm_images)
             data_span = train_set.spans
             units = None if cfg.add_noise is not None else _full_scale_note(m, mean, data_span)
-            if units:  # (said once, before the work; --add-noise's spec says its own)
-                from .errors import UnitsWarning, warn_outside
+            from .errors import UnitsWarning, warn_outside
 
+            if units:  # (said once, before the work; --add-noise's spec says its own)
                 warn_outside(UnitsWarning(units))
+            for note in _other_units(train_set, val_set):
+                warn_outside(UnitsWarning(note))
             if cfg.init is not None:  # fine-tuning: the given model's network and weights
                 net, arch, args = _init_network(cfg, arch=arch, channels=channels)
             else:
