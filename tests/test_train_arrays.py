@@ -59,6 +59,8 @@ def test_a_stack_array_pairs_its_frames_for_noise2noise_as_a_tiff_stack_does(tmp
     a = train("noise2noise", data=stack, axes="SYX", out=tmp_path / "a.safetensors", **kw)
     b = train("noise2noise", data=tmp_path / "burst.tif", out=tmp_path / "b.safetensors", **kw)
     assert all(np.array_equal(x, y) for x, y in zip(weights(a), weights(b)))
+    t = train("noise2noise", data=stack, axes="TYX", out=tmp_path / "t.safetensors", **kw)  # (a time series)
+    assert all(np.array_equal(x, y) for x, y in zip(weights(a), weights(t)))
     # a list of the same frames is images, not a stack: no pairs
     with pytest.raises(UsageError, match="needs a second noisy copy"):
         train("noise2noise", data=list(stack), out=tmp_path / "c.safetensors", **kw)
@@ -125,7 +127,9 @@ def test_pairs_targets_colour_and_validation_arrays(tmp_path, stack, rgb_image):
 @pytest.mark.parametrize("value, axes, error, said", [
     (np.zeros((3, 8, 8)), None, UsageError, r"data is a 3-D array \(shape \(3, 8, 8\)\): give its axes"),
     (np.zeros((3, 8, 8)), "SYXC", UsageError, r"axes='SYXC' names 4 axes, and data has 3"),
-    (np.zeros((3, 8, 8)), "ZYX", UsageError, "axes must be one of 'YX', 'YXC', 'SYX', 'SYXC', got 'ZYX'"),
+    (np.zeros((3, 8, 8)), "QYX", UsageError, r"axes names the axes of an array .* e\.g\. 'SYX'.*got 'QYX'"),
+    (np.zeros((3, 8, 8)), "XYS", UsageError, r"\(Y right before X\).*got 'XYS'"),
+    (np.zeros((3, 8, 8, 2)), "TZYX", UsageError, "got 'TZYX'"),
     ([], None, InputError, "data is an empty list"),
     ([np.zeros((8, 8)), np.zeros((2, 8, 8, 1))], None, InputError, r"data\[1\] has shape \(2, 8, 8, 1\): each array"),
     ([np.zeros((8, 8))], "SYX", UsageError, "names a stack, and data is a list"),
@@ -245,3 +249,16 @@ def test_targets_or_validation_images_in_other_units_are_warned_of(tmp_path, sta
         train("supervised", data=dark + np.random.default_rng(1).normal(0, 25, dark.shape).astype(np.float32),
               data2=dark, out=tmp_path / "c.safetensors", **kw)
         train("noise2void", data=noisy, val_data=noisy[:2] / 3, out=tmp_path / "d.safetensors", **kw)
+
+
+def test_axes_may_name_the_stack_t_or_z_and_put_the_channels_first(rgb_image):
+    """CAREamics writes channels first ('SCYX', 'CYX') and names time series T; the same images come out."""
+    frames = np.stack([rgb_image, rgb_image[::-1]])  # (S, Y, X, C)
+    expected = array_images(frames, axes="SYXC")
+    for axes, value in (("SCYX", frames.transpose(0, 3, 1, 2)), ("CSYX", frames.transpose(3, 0, 1, 2)),
+                        ("tyxc", frames)):
+        assert all(np.array_equal(a, b) for a, b in zip(array_images(value, axes=axes), expected))
+    assert all(np.array_equal(a, b) for a, b in zip(array_images(frames[..., 0], axes="ZYX"),
+                                                     array_images(frames[..., 0], axes="SYX")))
+    listed = array_images([f.transpose(2, 0, 1) for f in frames], axes="CYX")
+    assert all(np.array_equal(a, b) for a, b in zip(listed, expected))

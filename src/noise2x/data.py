@@ -535,9 +535,25 @@ def _held_out_rows(items: list[_Item]) -> tuple[list[_Item], list[_Item]] | None
 
 
 # -- arrays given as training data (the Python API) ------------------------------------
-#: The axes of one array given as training data (``noise2x.train(..., axes=)``): S the images of a stack, Y and X
-#: the rows and columns, C the colour channels (1 or 3). A list of arrays holds one image per array.
+#: The axes of one array given as training data (``noise2x.train(..., axes=)``), in the order training reads them:
+#: S the images of a stack, Y and X the rows and columns, C the colour channels (1 or 3). ``axes`` may also name the
+#: stack T (a time series) or Z (a z-stack), and put C first (``"CYX"``, ``"SCYX"``, CAREamics' order): see
+#: :func:`array_axes`. A list of arrays holds one image per array.
 ARRAY_AXES = ("YX", "YXC", "SYX", "SYXC")
+
+
+def array_axes(axes: Any) -> tuple[str, tuple[int, ...]]:
+    """``axes`` of training arrays as one of :data:`ARRAY_AXES` and the permutation that puts an array given in
+    ``axes`` in that order: letters S, T or Z (one of them: the stack's images), Y and X (Y right before X) and C
+    (anywhere else), each once, any case. ``"TYX"`` and ``"ZYX"`` are read as ``"SYX"``, ``"CYX"`` as ``"YXC"``."""
+    ax = axes.upper() if isinstance(axes, str) else ""
+    stack = [a for a in ax if a in "STZ"]
+    if (not ax or set(ax) - set("STZCYX") or len(set(ax)) != len(ax) or len(stack) > 1 or "YX" not in ax):
+        raise UsageError(f"axes names the axes of an array of training images: S (or T, Z: its images), Y and X (Y "
+                         f"right before X) and C (colour channels), each once, e.g. 'SYX', 'TYX', 'YXC', 'SYXC' or "
+                         f"'SCYX'; got {axes!r}")
+    order = stack + ["Y", "X"] + (["C"] if "C" in ax else [])
+    return ("S" if stack else "") + "YX" + ("C" if "C" in ax else ""), tuple(ax.index(a) for a in order)
 
 
 def _one_image(arr: np.ndarray, name: str, axes: str, blanks: bool) -> np.ndarray:
@@ -571,8 +587,9 @@ def array_images(value: Any, *, name: str = "data", axes: str | None = None,
     name : str
         How the argument is called in error messages (``data``, ``data2``, ``val_data``).
     axes : str, optional
-        One of :data:`ARRAY_AXES` (any case); needed for a 3-D or 4-D array. With a list, the axes of each of
-        its arrays ("YX" or "YXC"; default by its number of dimensions).
+        One of :data:`ARRAY_AXES`, or their letters in another order, the stack named T or Z (:func:`array_axes`:
+        e.g. ``"TYX"``, ``"SCYX"``); needed for a 3-D or 4-D array. With a list, the axes of each of its arrays
+        ("YX", "YXC" or "CYX"; default by its number of dimensions).
     blanks : bool
         NaN marks blank pixels (``data.blanks``); otherwise NaN is refused (inf always).
 
@@ -583,9 +600,7 @@ def array_images(value: Any, *, name: str = "data", axes: str | None = None,
     InputError
         An empty list or image, a non-numeric dtype, other channel counts than 1 or 3, NaN or inf values.
     """
-    if axes is not None and (not isinstance(axes, str) or axes.upper() not in ARRAY_AXES):
-        raise UsageError(f"axes must be one of {', '.join(repr(a) for a in ARRAY_AXES)}, got {axes!r}")
-    ax = None if axes is None else axes.upper()
+    ax, perm = (None, None) if axes is None else array_axes(axes)
     if isinstance(value, (list, tuple)):
         if not value:
             raise InputError(f"{name} is an empty list: give at least one image")
@@ -602,7 +617,8 @@ def array_images(value: Any, *, name: str = "data", axes: str | None = None,
             if item_axes is None or len(item_axes) != arr.ndim:
                 raise InputError(f"{name}[{i}] has shape {arr.shape}: each array of a list is one image, (H,W) or "
                                  f"(H,W,C) (a stack of images: one array with axes='SYX' or 'SYXC')")
-            images.append(_one_image(arr, f"{name}[{i}]", item_axes, blanks))
+            images.append(_one_image(arr if perm is None else arr.transpose(perm), f"{name}[{i}]", item_axes,
+                                     blanks))
         return images
     arr = _as_array(value, name)
     if ax is None:
@@ -613,6 +629,8 @@ def array_images(value: Any, *, name: str = "data", axes: str | None = None,
         ax = "YX"
     if len(ax) != arr.ndim:
         raise UsageError(f"axes={axes!r} names {len(ax)} axes, and {name} has {arr.ndim} (shape {arr.shape})")
+    if perm is not None:
+        arr = arr.transpose(perm)  # (a view: S, Y, X, C)
     if not ax.startswith("S"):
         return [_one_image(arr, name, ax, blanks)]
     if arr.shape[0] < 1:

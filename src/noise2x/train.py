@@ -555,7 +555,8 @@ def train(method: str, *, data: Any, out: str | Path, data2: Any = None,
         or ``OMP_NUM_THREADS`` where set, else the idle cores (a resumed run: its own).
     axes : str, optional
         The axes of ``data``, ``data2`` and ``val_data`` given as one array each: "YX", "YXC", "SYX" (a stack
-        of gray images) or "SYXC" (:data:`noise2x.data.ARRAY_AXES`); needed for a 3-D or 4-D array.
+        of gray images) or "SYXC" (:data:`noise2x.data.ARRAY_AXES`); the stack may be named T or Z ("TYX", "ZYX")
+        and the channels put first ("CYX", "SCYX"); needed for a 3-D or 4-D array.
 
     Returns
     -------
@@ -644,7 +645,7 @@ def _array_inputs(method: str, values: dict[str, Any], arrays: Path, *, axes: st
     given = {k: v for k, v in values.items() if v is not None and not isinstance(v, (str, os.PathLike))}
     if not given:
         return list(values.values())
-    from .data import array_images, arrays_digest, write_arrays
+    from .data import array_axes, array_images, arrays_digest, write_arrays
 
     blanks = False
     try:  # (NaN marks blank pixels only where data.blanks says so)
@@ -653,7 +654,8 @@ def _array_inputs(method: str, values: dict[str, Any], arrays: Path, *, axes: st
     except Noise2xError:
         pass  # (a bad setting is said where the settings are read)
     images = {k: array_images(v, name=k, axes=axes, blanks=blanks) for k, v in given.items()}
-    stack = {k: not isinstance(v, (list, tuple)) and (axes or "").upper().startswith("S") for k, v in given.items()}
+    stack = {k: not isinstance(v, (list, tuple)) and axes is not None and array_axes(axes)[0].startswith("S")
+             for k, v in given.items()}
     if "data" in images and "data2" in images:  # (said of the arrays, not of their copies' file names)
         one, two = images["data"], images["data2"]
         if len(one) != len(two):
