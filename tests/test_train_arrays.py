@@ -262,3 +262,22 @@ def test_axes_may_name_the_stack_t_or_z_and_put_the_channels_first(rgb_image):
                                                      array_images(frames[..., 0], axes="SYX")))
     listed = array_images([f.transpose(2, 0, 1) for f in frames], axes="CYX")
     assert all(np.array_equal(a, b) for a, b in zip(listed, expected))
+
+
+def test_init_takes_the_model_train_returned(tmp_path, stack):
+    """init= took a path or a shipped model's name only ('init must be a path ... got Denoiser'; a QA pass)."""
+    kw = dict(progress=False, axes="SYX")
+    first = noise2x.train("noise2void", data=stack, steps=2, overrides=FAST, out=tmp_path / "a.safetensors", **kw)
+    # at a learning rate too small to move a weight, the run's weights are the given model's
+    tuned = train("noise2void", data=stack, steps=1, init=first, overrides=[*FAST, "train.lr=1e-12"],
+                  out=tmp_path / "b.safetensors", **kw)
+    assert all(np.allclose(x, y, atol=1e-6) for x, y in zip(weights(tmp_path / "a.safetensors"), weights(tuned)))
+    assert load_model(tuned)[1]["config"]["inputs"]["init"] == str(tmp_path / "b.run" / "init.safetensors")
+    with pytest.raises(UsageError, match="--resume continues the saved run's own weights"):
+        train("noise2void", data=stack, steps=2, init=first, resume=True, out=tmp_path / "b.safetensors", **kw)
+    with pytest.raises(UsageError, match="init must be a path .* or a model noise2x.train returned, got int"):
+        train("noise2void", data=stack, steps=2, init=3, out=tmp_path / "c.safetensors", **kw)
+    with pytest.raises(UsageError, match="unknown setting"):  # (refused: no run folder, no copy of the model)
+        train("noise2void", data=stack, steps=1, init=first, overrides=["train.lrr=1"], out=tmp_path / "d.safetensors",
+              **kw)
+    assert not (tmp_path / "d.run").exists()

@@ -493,7 +493,7 @@ def _alive(pid: int) -> bool:
 def train(method: str, *, data: Any, out: str | Path, data2: Any = None,
           add_noise: str | None = None, steps: int | None = None, minutes: float | None = None,
           seed: int | None = None, overrides: Sequence[str] = (), resume: bool = False, device: str = "auto",
-          progress: bool = True, val_data: Any = None, init: str | Path | None = None,
+          progress: bool = True, val_data: Any = None, init: Any = None,
           callbacks: Sequence[Callable[[StepInfo], None]] = (), threads: int | None = None,
           axes: str | None = None) -> Path:
     """Train ``method`` and write the model file ``out``.
@@ -538,9 +538,11 @@ def train(method: str, *, data: Any, out: str | Path, data2: Any = None,
         many holds out the bottom 10% of the rows of its last ones (at least
         16 rows; an image with fewer than 64 rows is trained on whole, and a
         set of such images alone is validated on itself, with a note).
-    init : path or str, optional
-        Start from the network of this model file, or of the shipped model of
-        this name (fine-tuning): its architecture and weights, with the
+    init : path, str or Denoiser, optional
+        Start from the network of this model file, of the shipped model of
+        this name, or of a model :func:`noise2x.train` or ``load_model``
+        returned (written to the run folder as ``init.safetensors``)
+        (fine-tuning): its architecture and weights, with the
         normalisation of this run's data. It must have the architecture the
         method trains (e.g. a U-Net for noise2void) and the data's channels;
         ``model.*`` settings cannot be given with it. The learning rate then
@@ -580,8 +582,12 @@ def train(method: str, *, data: Any, out: str | Path, data2: Any = None,
     for name, value in (("data", data), ("out", out), ("data2", data2), ("val_data", val_data), ("init", init)):
         if value is None or isinstance(value, (str, os.PathLike)):
             continue
+        if name == "init" and type(value).__name__ == "Denoiser" and hasattr(value, "save"):
+            continue  # (a model train or load_model returned: written to the run folder for the run's record)
         if name in ("out", "init"):  # (an array's repr was the error line)
-            raise UsageError(f"{name} must be a path (str or Path) to a model file, got {type(value).__name__}")
+            raise UsageError(f"{name} must be a path (str or Path) to a model file"
+                             + (" or a model noise2x.train returned" if name == "init" else "")
+                             + f", got {type(value).__name__}")
         if not (hasattr(value, "shape") or isinstance(value, (list, tuple))):
             raise UsageError(f"{name} must be a path (str or Path) to a folder of images or a TIFF stack, an "
                              f"array or a list of arrays, got {type(value).__name__}")
@@ -601,11 +607,21 @@ def train(method: str, *, data: Any, out: str | Path, data2: Any = None,
                           device=device, overrides=overrides, resume=resume)
             data, data2, val_data = _array_inputs(method, {"data": data, "data2": data2, "val_data": val_data},
                                                   arrays, axes=axes, overrides=overrides, resume=resume)
+            if init is not None and not isinstance(init, (str, os.PathLike)):  # (a Denoiser)
+                if resume:
+                    raise UsageError("--resume continues the saved run's own weights; --init (init=) cannot be "
+                                     "given with it")
+                _checked_out(out)
+                arrays.parent.mkdir(parents=True, exist_ok=True)
+                init = init.save(arrays.parent / "init.safetensors")
             return _train(method, data=data, out=out, data2=data2, add_noise=add_noise, steps=steps,
                           minutes=minutes, seed=seed, overrides=overrides, resume=resume, device=device,
                           progress=progress, val_data=val_data, init=init, callbacks=callbacks)
         finally:
             _prune_arrays(arrays)
+            if not (arrays.parent / "state.safetensors").is_file():  # (a run that saved nothing: its start too)
+                with contextlib.suppress(OSError):
+                    (arrays.parent / "init.safetensors").unlink()
             if made:  # (a run folder made for arrays of a call refused before it trained)
                 with contextlib.suppress(OSError):
                     arrays.parent.rmdir()  # (where it is empty)
