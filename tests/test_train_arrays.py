@@ -281,3 +281,9 @@ def test_init_takes_the_model_train_returned(tmp_path, stack):
         train("noise2void", data=stack, steps=1, init=first, overrides=["train.lrr=1"], out=tmp_path / "d.safetensors",
               **kw)
     assert not (tmp_path / "d.run").exists()
+
+
+def test_flat_training_images_are_warned_of(tmp_path):
+    with pytest.warns(UserWarning, match="the training images read flat .* there is no noise to learn from"):
+        train("noise2void", data=np.full((4, 40, 44), 100.0), axes="SYX", steps=1, progress=False, overrides=FAST,
+              out=tmp_path / "m.safetensors")

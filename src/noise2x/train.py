@@ -888,6 +888,11 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                 warn_outside(UnitsWarning(units))
             for note in _other_units(train_set, val_set):
                 warn_outside(UnitsWarning(note))
+            if data_span and data_span[1] == 0 and cfg.add_noise is None:  # (a constant array trained a model that
+                # gave large negative values, unsaid: a QA pass)
+                warn_outside(UserWarning(f"the training images read flat (the sampled ones hold one value between "
+                                         f"their 0.1 and 99.9 percentiles, {mean[0]:.4g} on average): there is no "
+                                         f"noise to learn from; the model is trained all the same"))
             if cfg.init is not None:  # fine-tuning: the given model's network and weights
                 net, arch, args = _init_network(cfg, arch=arch, channels=channels)
             else:
