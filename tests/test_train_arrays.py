@@ -287,3 +287,14 @@ def test_flat_training_images_are_warned_of(tmp_path):
     with pytest.warns(UserWarning, match="the training images read flat .* there is no noise to learn from"):
         train("noise2void", data=np.full((4, 40, 44), 100.0), axes="SYX", steps=1, progress=False, overrides=FAST,
               out=tmp_path / "m.safetensors")
+
+
+def test_channel_planes_given_to_a_colour_model_say_to_put_the_channels_last(tmp_path, rgb_image):
+    """axes='CYX' denoises each plane alone (as documented); given to an RGB model it said 'frame C=0 (0 of 3): the
+    model expects 3-channel (RGB) images, got a 1-channel image' (a QA re-check)."""
+    model = noise2x.train("noise2void", data=[rgb_image] * 3, steps=1, progress=False, overrides=FAST,
+                          out=tmp_path / "c.safetensors")
+    with pytest.raises(InputError, match=r"axes 'CYX' denoises each channel plane alone, and this model takes "
+                                         r"3-channel \(RGB\) images: put the channels last \(np\.moveaxis\(image, 0"):
+        noise2x.denoise(np.moveaxis(rgb_image, -1, 0), model=model, axes="CYX")
+    assert noise2x.denoise(rgb_image, model=model, axes="YXC").shape == rgb_image.shape

@@ -728,6 +728,10 @@ def _denoise_frames(image: Any, axes: Any, mask: Any, progress: Any, info: Any, 
             result = denoise(frames[i], mask=mask, info=shown, progress=None if progress is None else say_once,
                              **settings)
         except InputError as exc:  # (which frame: a NaN in frame 3 of 5 was said of "input image")
+            if "C" in letters[:-len(frame)] and "-channel (RGB) images, got a 1-channel" in str(exc):
+                raise InputError(f"axes {axes!r} denoises each channel plane alone, and this model takes 3-channel "
+                                 f"(RGB) images: put the channels last (np.moveaxis(image, {letters.index('C')}, -1), "
+                                 f"axes ending in YXC)") from None
             if n == 1:
                 raise
             where = ", ".join(f"{a}={k}" for a, k in zip(letters, np.unravel_index(i, lead)))
