@@ -329,9 +329,11 @@ def _validation_note(val_set, val_images: int) -> str:
         n = len(val_set)
         which = "the last image" if n == 1 else f"the last {n} images"
         return (f"validation on the bottom {VAL_ROWS:.0%} of the rows of {which}, "
-                f"held out of training ({few}, so none held out whole); --val-data DIR validates on other images")
+                f"held out of training ({few}, so none held out whole); --val-data DIR (val_data= in Python) "
+                f"validates on other images")
     return (f"validation reuses the training images ({few}, too small to hold rows out): its figures, and "
-            f"best.safetensors, are read on images trained on; --val-data DIR validates on other images")
+            f"best.safetensors, are read on images trained on; --val-data DIR (val_data= in Python) validates on "
+            f"other images")
 
 
 def _fields_for_validation(method, val_set) -> list[str]:
