@@ -398,8 +398,14 @@ def test_a_sigma_beyond_the_full_scale_of_an_image_in_0_1_is_warned_of(gray_imag
                  lambda: noise.correlated(unit, sigma=25, beta=0.5, rng=0),
                  lambda: noise.poisson_gaussian(unit, peak=30, sigma=10, data_range=1, rng=0),
                  lambda: parse_noise("gaussian:sigma=25").apply(unit, rng=0)):
-        with pytest.warns(UnitsWarning, match=r"noise of sigma \d+ on an image in \[0, 1\].*e\.g\. sigma=0\.0"):
+        with pytest.warns(UnitsWarning, match=r"noise of a sigma of 1 or more on an image in \[0, 1\].*25 -> 0\.098"):
             call()
+    with warnings.catch_warnings(record=True) as said:  # a range's draws: one line (was one per drawn sigma)
+        warnings.simplefilter("default")
+        spec = parse_noise("gaussian:sigma=0..50")
+        for k in range(6):
+            spec.apply(unit, rng=k)
+    assert len(said) == 1
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         noise.gaussian(unit, sigma=25 / 255, rng=0)

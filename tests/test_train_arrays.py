@@ -239,7 +239,7 @@ def test_targets_or_validation_images_in_other_units_are_warned_of(tmp_path, sta
     noisy = clean + np.random.default_rng(0).normal(0, 20, clean.shape).astype(np.float32)
     kw = dict(steps=1, progress=False, overrides=FAST, axes="SYX")
     with pytest.warns(UnitsWarning, match=r"the clean targets \(--data2, data2=\) read in other units than the "
-                                          r"training images: values up to 0\.\d+ .*data\.tif\[0\]"):
+                                          r"training images: values up to 0\.\d+ .*medians over 4 pairs"):
         train("supervised", data=noisy, data2=clean / 255, out=tmp_path / "a.safetensors", **kw)
     with pytest.warns(UnitsWarning, match=r"the validation images \(--val-data, val_data=\) read in other units"):
         train("noise2void", data=noisy, val_data=noisy[:2] * 257, out=tmp_path / "b.safetensors", **kw)
@@ -249,6 +249,18 @@ def test_targets_or_validation_images_in_other_units_are_warned_of(tmp_path, sta
         train("supervised", data=dark + np.random.default_rng(1).normal(0, 25, dark.shape).astype(np.float32),
               data2=dark, out=tmp_path / "c.safetensors", **kw)
         train("noise2void", data=noisy, val_data=noisy[:2] / 3, out=tmp_path / "d.safetensors", **kw)
+        # an empty first target (a z-slice above the sample), a near-black first training image: judged on the
+        # sets, not on their first images (a QA re-check)
+        empty = clean.copy()
+        empty[0] = 0
+        train("supervised", data=empty + 10, data2=empty, out=tmp_path / "e.safetensors", **kw)
+        dark = noisy.copy()
+        dark[0] = np.random.default_rng(2).normal(3, 1.5, dark[0].shape).clip(0, 255)
+        train("noise2void", data=dark, val_data=noisy[:3], out=tmp_path / "f.safetensors", **kw)
+    # 12-bit camera frames (uint16) beside 8-bit targets: 16 times apart, and the files' kinds differ
+    with pytest.warns(UnitsWarning, match="the clean targets"):
+        train("supervised", data=(np.clip(noisy, 0, 255) * 16).astype(np.uint16),
+              data2=clean.astype(np.uint8), out=tmp_path / "g.safetensors", **kw)
 
 
 def test_axes_may_name_the_stack_t_or_z_and_put_the_channels_first(rgb_image):
@@ -298,3 +310,27 @@ def test_channel_planes_given_to_a_colour_model_say_to_put_the_channels_last(tmp
                                          r"3-channel \(RGB\) images: put the channels last \(np\.moveaxis\(image, 0"):
         noise2x.denoise(np.moveaxis(rgb_image, -1, 0), model=model, axes="CYX")
     assert noise2x.denoise(rgb_image, model=model, axes="YXC").shape == rgb_image.shape
+
+
+def test_the_cli_says_trains_units_warnings_and_the_sigma_note(tmp_path, stack, capsys):
+    """The CLI silenced every UnitsWarning (denoise says its own), train's too: targets in [0, 1] beside 8-bit
+    inputs trained to 4.7 dB, exit 0, unsaid; and gaussian:sigma=25 on [0, 1] files (a QA re-check)."""
+    from noise2x import cli
+
+    for name in ("n", "c", "u"):
+        (tmp_path / name).mkdir()
+    clean = np.clip(stack, 0, 255)
+    for i, img in enumerate(clean):
+        write_image(tmp_path / "n" / f"{i}.tif", np.clip(img + 20 * np.sin(i + np.arange(44)), 0, 255).astype(np.uint8))
+        write_image(tmp_path / "c" / f"{i}.tif", (img / 255).astype(np.float32))
+        write_image(tmp_path / "u" / f"{i}.tif", (img / 255).astype(np.float32))
+    common = ["--steps", "1", "--set", "train.preset=tiny", "--set", "train.threads=1"]
+    assert cli.main(["train", "--method", "supervised", "--data", str(tmp_path / "n"), "--data2",
+                     str(tmp_path / "c"), "--out", str(tmp_path / "a.safetensors"), *common]) == 0
+    assert "noise2x: warning: the clean targets (--data2, data2=) read in other units" in capsys.readouterr().err
+    assert cli.main(["train", "--method", "noise2noise", "--data", str(tmp_path / "u"), "--add-noise",
+                     "gaussian:sigma=0..50", "--out", str(tmp_path / "b.safetensors"), *common]) == 0
+    err = capsys.readouterr().err
+    assert err.count("gaussian noise of a sigma of 1 or more on an image in [0, 1]") == 1, err
+    assert cli.main(["simulate", "gaussian:sigma=25", str(tmp_path / "u" / "0.tif"), str(tmp_path / "s.tif")]) == 0
+    assert "note: gaussian noise of a sigma of 1 or more on an image in [0, 1]" in capsys.readouterr().err

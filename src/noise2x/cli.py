@@ -329,6 +329,13 @@ def _peak_scale_note(spec: Any, src: Path, image: Any) -> str | None:
     from .api import peak_units_note
 
     note = peak_units_note(spec, image, str(src))
+    if note is None and spec.name in ("gaussian", "correlated", "poisson_gaussian") and (
+            spec.name != "poisson_gaussian" or "data_range" in spec.params):  # (sigma in 8-bit figures on [0, 1])
+        from .noise import sigma_scale_note
+
+        sigma = spec.params.get("sigma", 0.0)
+        note = sigma_scale_note(image, max(sigma) if isinstance(sigma, tuple) else float(sigma), spec.name)
+        note = None if note is None else f"{note} ({src})"
     return None if note is None else f"note: {note}"
 
 
@@ -343,7 +350,8 @@ def _first_image_note(spec_text: str | None, folder: str | None) -> None:
 
     try:
         spec = parse_noise(spec_text)
-        if spec.name not in ("poisson", "poisson_gaussian") or "data_range" in spec.params:
+        if spec.name not in ("poisson", "poisson_gaussian", "gaussian", "correlated") or (
+                spec.name == "poisson" and "data_range" in spec.params):
             return
         first = list_images(folder)[0]
         note = _peak_scale_note(spec, first, read_image(first))
@@ -1260,6 +1268,9 @@ def _main(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
             from .errors import UnitsWarning
 
             warnings.simplefilter("ignore", UnitsWarning)  # (denoise says it once per file, with the file's name)
+            from .errors import TrainUnitsWarning
+
+            warnings.simplefilter("default", TrainUnitsWarning)  # (train's, of its data: said as they come)
             warnings.showwarning = _show_warning
             import logging
 

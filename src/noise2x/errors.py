@@ -51,6 +51,12 @@ class UnitsWarning(UserWarning):
     (:meth:`noise2x.predict.Denoiser.units_warning`)."""
 
 
+class TrainUnitsWarning(UnitsWarning):
+    """A training run's data in units that do not fit one another or its settings (data2 or val_data beside data,
+    a blind-spot noise model's ``data_range``): said by :func:`noise2x.train.train`, which the CLI shows as it is
+    (it leaves other UnitsWarnings to its own notes)."""
+
+
 def _ours(frame) -> bool:
     """Whether a stack frame runs noise2x's own code."""
     return str(frame.f_globals.get("__name__", "")).split(".")[0] == "noise2x"

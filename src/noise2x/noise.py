@@ -180,20 +180,28 @@ def _full_scale_check(x: np.ndarray, data_range: float, name: str) -> None:
                                   f"data_range={1 if hi <= 1.5 else 65535})"))
 
 
-def _sigma_scale_check(x: np.ndarray, sigma: float, name: str) -> None:
-    """Warn (:class:`noise2x.errors.UnitsWarning`) where ``sigma`` is at least the full scale of an image plainly in
-    [0, 1] (values up to 1.5, with fractions): sigma 25 (an 8-bit figure, README's) on [0, 1] arrays trained a
-    model on pure noise and was told nothing (a QA pass). sigma is in the image's units: a warning, not an error."""
-    if sigma < 1.0 or not x.size:
-        return
+def sigma_scale_note(x: np.ndarray, sigma: float, name: str) -> str | None:
+    """What to say where ``sigma`` is at least the full scale of an image plainly in [0, 1] (values up to 1.5, with
+    fractions), else None: sigma 25 (an 8-bit figure, README's) on [0, 1] arrays trained a model on pure noise and
+    was told nothing (a QA pass). One text whatever the sigma (a range's draws said one line each)."""
+    if sigma < 1.0 or not np.size(x):
+        return None
     hi = float(np.max(x))
     if 0.0 < hi <= 1.5 and bool(np.any(x != np.round(x))):
+        return (f"{name} noise of a sigma of 1 or more on an image in [0, 1] (values up to 1.5, with fractions): "
+                f"sigma is in the image's units, here beyond its full scale; 8-bit figures on such images are "
+                f"sigma / 255 (25 -> 0.098)")
+    return None
+
+
+def _sigma_scale_check(x: np.ndarray, sigma: float, name: str) -> None:
+    """Warn (:class:`noise2x.errors.UnitsWarning`) of :func:`sigma_scale_note`: sigma is in the image's units, so a
+    warning, not an error."""
+    note = sigma_scale_note(x, sigma, name)
+    if note:
         from .errors import UnitsWarning, warn_outside
 
-        # (one text for all images: said once per line of the caller)
-        warn_outside(UnitsWarning(f"{name} noise of sigma {sigma:g} on an image in [0, 1] (values up to 1.5, with "
-                                  f"fractions): sigma is in the image's units, beyond its full scale; 8-bit "
-                                  f"figures on such images are sigma / 255 (e.g. sigma={sigma / 255:.4g})"))
+        warn_outside(UnitsWarning(note))  # (one text for all images: said once per line of the caller)
 
 
 def _poisson(x: np.ndarray, peak: float, g: np.random.Generator, data_range: float) -> np.ndarray:

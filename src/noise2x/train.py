@@ -340,42 +340,83 @@ def _fields_for_validation(method, val_set) -> list[str]:
     return sorted(set(method.requires) | ({"clean"} & set(val_set.available)))
 
 
-#: Where the mean magnitude and the 99.9th percentile of the magnitude of two images both differ by more than this
-#: factor, they are taken to be in other units (8-bit against [0, 1] or 16-bit is a factor of 255 or 257; a dark
-#: image and its noisy copy differ by a few times in the mean only).
-UNITS_FACTOR = 30.0
+#: Where the mean magnitude and the 99.9th percentile of the magnitude of two sets of images both differ by more than
+#: this factor (the median over a sample of their images), they are taken to be in other units (8-bit against [0, 1]
+#: or 16-bit is a factor of 255 or 257; a dark image and its noisy copy differ by a few times in the mean only); by
+#: more than :data:`UNITS_FACTOR_KINDS` where one set is 8-bit files and the other 16-bit (12-bit camera frames beside
+#: 8-bit targets: 16 times, a QA re-check).
+UNITS_FACTOR, UNITS_FACTOR_KINDS = 30.0, 4.0
 
 
-def _other_units(train_set: Any, val_set: Any) -> list[str]:
+def _other_units(train_set: Any, val_set: Any, kinds: dict[str, str | None] | None = None,
+                 n_images: int = 8) -> list[str]:
     """What to say where the second images (data2: clean targets or noisy copies) or the validation images
-    (val_data) are in other units than the training images, compared on the first image of each: supervised
-    targets in [0, 1] beside 8-bit inputs trained a model of no use, unsaid (a QA pass)."""
+    (val_data) are in other units than the training images, judged on up to ``n_images`` of each (images with no
+    value but 0 left out); ``kinds``: the sample kind of each set's files ("data", "data2", "val_data"), where known.
+    Supervised targets in [0, 1] beside 8-bit inputs trained a model of no use, unsaid (a QA pass); judged on the
+    first image alone, an empty first target read as other units (a QA re-check)."""
+    kinds = kinds or {}
+
     def level(a: np.ndarray) -> tuple[float, float]:
         a = np.abs(a[np.isfinite(a)].astype(np.float64))
         return (float(a.mean()), float(np.percentile(a, 99.9))) if a.size else (0.0, 0.0)
 
-    def apart(x: tuple[float, float], y: tuple[float, float]) -> bool:
-        return all(max(p, q) > UNITS_FACTOR * max(min(p, q), 1e-12) for p, q in zip(x, y))
+    def sample(image_set: Any) -> list[int]:
+        n = len(image_set)
+        return [int(i) for i in np.unique(np.linspace(0, n - 1, num=min(n, n_images)).round())]
+
+    def apart(ratios: list[tuple[float, float]], key: str) -> bool:
+        if not ratios:
+            return False
+        factor = UNITS_FACTOR_KINDS if {kinds.get("data"), kinds.get(key)} == {"uint8", "uint16"} else UNITS_FACTOR
+        mid = [float(np.median([r[k] for r in ratios])) for k in (0, 1)]
+        return all(max(r, 1.0 / r) > factor for r in mid)
+
+    def said(x: tuple[float, float]) -> str:
+        return f"values up to {x[1]:.4g} (mean {x[0]:.4g})"
 
     notes = []
-    first = train_set._arrays(0, fixed=True)
     second = {"supervised": "clean", "pair": "noisy2"}.get(train_set.kind)
-    if second in first and apart(level(first["noisy"]), level(first[second])):
-        (m1, p1), (m2, p2) = level(first["noisy"]), level(first[second])
-        notes.append(f"the {'clean targets' if second == 'clean' else 'second noisy copies'} (--data2, data2=) read "
-                     f"in other units than the training images: values up to {p2:.4g} (mean {m2:.4g}) against "
-                     f"{p1:.4g} (mean {m1:.4g}) in {train_set.items[0].name}; the network learns to map one scale "
-                     f"to the other: give both in the same units")
+    if second is not None and second in train_set.available:
+        pairs = []
+        for i in sample(train_set):
+            arrays = train_set._arrays(i, fixed=True)
+            x, y = level(arrays["noisy"]), level(arrays[second])
+            if min(x + y) > 0:
+                pairs.append((x, y))
+        if apart([(y[0] / x[0], y[1] / x[1]) for x, y in pairs], "data2"):
+            x, y = (tuple(float(np.median([p[j][k] for p in pairs])) for k in (0, 1)) for j in (0, 1))
+            notes.append(f"the {'clean targets' if second == 'clean' else 'second noisy copies'} (--data2, data2=) "
+                         f"read in other units than the training images: {said(y)} against {said(x)} (medians over "
+                         f"{len(pairs)} pairs); the network learns to map one scale to the other: give both in the "
+                         f"same units")
     if val_set is not None and getattr(val_set, "split", None) == "folder":
         field = "clean" if train_set.kind == "synthetic" else "noisy"
-        mine, theirs = level(first[field]), level(val_set._arrays(0, fixed=True)[field])
-        if apart(mine, theirs):
-            notes.append(f"the validation images (--val-data, val_data=) read in other units than the training "
-                         f"images: values up to {theirs[1]:.4g} (mean {theirs[0]:.4g}) in "
-                         f"{val_set.items[0].name} against {mine[1]:.4g} (mean {mine[0]:.4g}) in "
-                         f"{train_set.items[0].name}; validation, and the best checkpoint, would be measured on "
-                         f"another scale: give them in the training images' units")
+        mine = [v for v in (level(train_set._arrays(i, fixed=True)[field]) for i in sample(train_set)) if min(v) > 0]
+        theirs = [v for v in (level(val_set._arrays(i, fixed=True)[field]) for i in sample(val_set)) if min(v) > 0]
+        if mine and theirs:
+            a = tuple(float(np.median([v[k] for v in mine])) for k in (0, 1))
+            b = tuple(float(np.median([v[k] for v in theirs])) for k in (0, 1))
+            if apart([(b[0] / a[0], b[1] / a[1])], "val_data"):
+                notes.append(f"the validation images (--val-data, val_data=) read in other units than the training "
+                             f"images: {said(b)} against {said(a)} (medians over {len(theirs)} and {len(mine)} "
+                             f"images); validation, and the best checkpoint, would be measured on another scale: "
+                             f"give them in the training images' units")
     return notes
+
+
+def _set_kinds(cfg: TrainConfig) -> dict[str, str | None]:
+    """The sample kind (uint8, uint16, float32) of the first file of each of a run's image sets, where it reads."""
+    from .io import image_kind, list_images
+
+    kinds: dict[str, str | None] = {}
+    for key in ("data", "data2", "val_data"):
+        path = getattr(cfg, key)
+        try:
+            kinds[key] = None if path is None else image_kind(list_images(path, recursive=cfg.data_cfg.recursive)[0])
+        except (Noise2xError, OSError, IndexError):
+            kinds[key] = None
+    return kinds
 
 
 def _val_peak(batches: Sequence[Any]) -> tuple[float, bool]:
@@ -884,12 +925,12 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             mean, std = train_set.normalization(n_images=d.norm_images)
             data_span = train_set.spans
             units = None if cfg.add_noise is not None else _full_scale_note(m, mean, data_span)
-            from .errors import UnitsWarning, warn_outside
+            from .errors import TrainUnitsWarning, warn_outside
 
             if units:  # (said once, before the work; --add-noise's spec says its own)
-                warn_outside(UnitsWarning(units))
-            for note in _other_units(train_set, val_set):
-                warn_outside(UnitsWarning(note))
+                warn_outside(TrainUnitsWarning(units))
+            for note in _other_units(train_set, val_set, _set_kinds(cfg)):
+                warn_outside(TrainUnitsWarning(note))
             if data_span and data_span[1] == 0 and cfg.add_noise is None:  # (a constant array trained a model that
                 # gave large negative values, unsaid: a QA pass)
                 warn_outside(UserWarning(f"the training images read flat (the sampled ones hold one value between "
