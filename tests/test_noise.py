@@ -411,3 +411,4 @@ def test_a_sigma_beyond_the_full_scale_of_an_image_in_0_1_is_warned_of(gray_imag
         noise.gaussian(unit, sigma=25 / 255, rng=0)
         noise.gaussian(gray_image, sigma=25, rng=0)  # (8-bit)
         noise.correlated(np.ones((9, 9)), sigma=5, beta=0.5, rng=0)  # (no fractions: not read as [0, 1])
+        noise.gaussian(unit * 2 - 1, sigma=1, rng=0)  # ([-1, 1]: not called [0, 1], a QA re-check)

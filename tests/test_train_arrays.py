@@ -139,6 +139,10 @@ def test_pairs_targets_colour_and_validation_arrays(tmp_path, stack, rgb_image):
     (np.full((2, 8, 8), np.inf), "SYX", InputError, r"data\[0\] has 64 NaN/inf values"),
     (np.zeros((0, 8, 8)), "SYX", InputError, "data is an empty stack"),
     (np.zeros((8, 0)), None, InputError, "data is empty"),
+    # said of the array as given, not as reordered (a QA re-check)
+    (np.zeros((6, 8, 8)), "CYX", InputError, r"has 6 channels .*\(data given as \(6, 8, 8\) with axes 'CYX', read as"),
+    ([np.zeros((8, 8))], "CYX", InputError, r"data\[0\] has shape \(8, 8\), and axes='CYX' names 3 axes"),
+    (np.zeros((3, 8, 8)), "YXC", InputError, r"has 8 channels .*\(channels first: axes='CYX'\)"),
 ])
 def test_bad_arrays_are_one_clear_error(value, axes, error, said):
     with pytest.raises(error, match=said):
@@ -224,6 +228,11 @@ def test_stack_errors_name_the_frame_and_data_is_required(tmp_path, stack):
         model.denoise_stack(holed)
     with pytest.raises(InputError, match=r"^frame S=3 \(3 of 6\): input image has 1 NaN/inf value"):
         noise2x.denoise(holed, model=model, axes="SYX")
+    ragged = [stack[0], stack[1][:30], stack[2]]  # (numpy's ValueError, with a traceback: a QA re-check)
+    with pytest.raises(InputError, match=r"frames of a stack share one size: frame 1 is \(30, 44\), frame 0 "):
+        model.denoise_stack(ragged)
+    with pytest.raises(InputError, match=r"frames of a stack share one size: frame 1 is \(30, 44\)"):
+        noise2x.denoise(ragged, model=model, axes="SYX")
     with pytest.raises(UsageError, match=r"^data is required: the training images"):
         train("noise2void", data=None, resume=True, steps=2, out=tmp_path / "m.safetensors")
 
@@ -334,3 +343,31 @@ def test_the_cli_says_trains_units_warnings_and_the_sigma_note(tmp_path, stack, 
     assert err.count("gaussian noise of a sigma of 1 or more on an image in [0, 1]") == 1, err
     assert cli.main(["simulate", "gaussian:sigma=25", str(tmp_path / "u" / "0.tif"), str(tmp_path / "s.tif")]) == 0
     assert "note: gaussian noise of a sigma of 1 or more on an image in [0, 1]" in capsys.readouterr().err
+
+
+def test_validation_psnr_of_normalised_data_passing_1_and_its_peaks(tmp_path, stack):
+    """Percentile-normalised data passing 1 read 69-71 dB (the peak 255 again), and [-1, 1] data 6 dB low against
+    its top (a QA re-check): data up to 2 with fractions are read against 1, data with negative values against
+    their range (not clipped)."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from noise2x.train import _val_peak
+
+    clean = np.clip(stack, 0, 255)
+    kw = dict(steps=2, progress=False, overrides=[*FAST, "train.val_every=1"], seed=1, axes="SYX")
+    eight = train("supervised", data=clean, add_noise="gaussian:sigma=20", out=tmp_path / "a.safetensors", **kw)
+    scale = 1.3 / 255
+    other = train("supervised", data=clean * scale, add_noise=f"gaussian:sigma={20 * scale!r}",
+                  out=tmp_path / "b.safetensors", **kw)
+    values = [load_model(m)[1]["val_value"] for m in (eight, other)]
+    assert values[1] == pytest.approx(values[0] - 20 * np.log10(1.3), abs=0.01)  # (the peak 1, not 1.3 or 255)
+
+    def peak(*crops):
+        return _val_peak([SimpleNamespace(clean=torch.tensor(c, dtype=torch.float32)) for c in crops])
+
+    assert peak([0.0, 0.5], [1.25]) == (1.0, 1.25)
+    assert peak([-1.0, 0.3], [0.9]) == pytest.approx((1.9, None))
+    assert peak([0.0, 2.0]) == (255.0, 255.0)  # (integers: a dark 8-bit image)
+    assert peak([0.0, 200.0]) == (255.0, 255.0) and peak([3.0, 4000.0]) == (4000.0, 4000.0)

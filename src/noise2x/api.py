@@ -700,7 +700,9 @@ def _denoise_frames(image: Any, axes: Any, mask: Any, progress: Any, info: Any, 
     if not isinstance(axes, str) or not axes.isalpha():
         raise UsageError(f"axes must be letters naming the image's axes, e.g. 'ZYX' or 'TYXC', got {axes!r}")
     letters = axes.upper()
-    arr = np.asarray(image)
+    from .predict import _stack_array
+
+    arr = _stack_array(image)
     frame = "YXC" if letters.endswith("YXC") else "YX"
     if not letters.endswith(frame) or len(set(letters)) != len(letters) or any(a in letters[:-len(frame)]
                                                                                for a in frame[:2]):

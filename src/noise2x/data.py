@@ -566,8 +566,9 @@ def _one_image(arr: np.ndarray, name: str, axes: str, blanks: bool) -> np.ndarra
         if arr.shape[2] == 1:
             arr = arr[..., 0]
         elif arr.shape[2] != 3:
+            first = " (channels first: axes='CYX')" if arr.shape[0] in (1, 3) else ""
             raise InputError(f"{name} has {arr.shape[2]} channels (shape {arr.shape}); training images are gray "
-                             f"or RGB: C is 1 or 3 (a stack of gray images: axes='SYX')")
+                             f"or RGB: C is 1 or 3 (a stack of gray images: axes='SYX'){first}")
     if min(arr.shape[:2]) < 1:
         raise InputError(f"{name} is empty (shape {arr.shape})")
     _check_finite(arr, name, blanks=blanks, hint="; if NaN marks blank pixels (no data), "
@@ -614,7 +615,10 @@ def array_images(value: Any, *, name: str = "data", axes: str | None = None,
                                  f"or a TIFF stack is given as one path")
             arr = _as_array(item, f"{name}[{i}]")
             item_axes = ax or {2: "YX", 3: "YXC"}.get(arr.ndim)
-            if item_axes is None or len(item_axes) != arr.ndim:
+            if ax is not None and len(ax) != arr.ndim:
+                raise InputError(f"{name}[{i}] has shape {arr.shape}, and axes={axes!r} names {len(ax)} axes (with "
+                                 f"a list, those of each of its images)")
+            if item_axes is None:
                 raise InputError(f"{name}[{i}] has shape {arr.shape}: each array of a list is one image, (H,W) or "
                                  f"(H,W,C) (a stack of images: one array with axes='SYX' or 'SYXC')")
             images.append(_one_image(arr if perm is None else arr.transpose(perm), f"{name}[{i}]", item_axes,
@@ -629,13 +633,20 @@ def array_images(value: Any, *, name: str = "data", axes: str | None = None,
         ax = "YX"
     if len(ax) != arr.ndim:
         raise UsageError(f"axes={axes!r} names {len(ax)} axes, and {name} has {arr.ndim} (shape {arr.shape})")
+    given = arr.shape
     if perm is not None:
         arr = arr.transpose(perm)  # (a view: S, Y, X, C)
-    if not ax.startswith("S"):
-        return [_one_image(arr, name, ax, blanks)]
-    if arr.shape[0] < 1:
-        raise InputError(f"{name} is an empty stack (shape {arr.shape})")
-    return [_one_image(arr[k], f"{name}[{k}]", ax[1:], blanks) for k in range(arr.shape[0])]
+    try:
+        if not ax.startswith("S"):
+            return [_one_image(arr, name, ax, blanks)]
+        if arr.shape[0] < 1:
+            raise InputError(f"{name} is an empty stack (shape {arr.shape})")
+        return [_one_image(arr[k], f"{name}[{k}]", ax[1:], blanks) for k in range(arr.shape[0])]
+    except InputError as exc:
+        if perm is None or list(perm) == sorted(perm):
+            raise
+        # (the shape said was the reordered one: a QA re-check)
+        raise InputError(f"{exc} ({name} given as {given} with axes {axes!r}, read as {ax})") from None
 
 
 def _as_array(value: Any, name: str) -> np.ndarray:

@@ -242,6 +242,20 @@ def model_alignment(model: Any) -> int:
     return int(getattr(net, "alignment", 1) or 1)
 
 
+def _stack_array(stack: Any) -> np.ndarray:
+    """``stack`` as one array; frames of different sizes (a list) refused in one line (numpy's ValueError was the
+    error, with a traceback: a QA re-check)."""
+    try:
+        return np.asarray(stack)
+    except ValueError:
+        if isinstance(stack, (list, tuple)):
+            shapes = [np.shape(f) for f in stack]
+            k = next((i for i, s in enumerate(shapes) if s != shapes[0]), 0)
+            raise InputError(f"the frames of a stack share one size: frame {k} is {shapes[k]}, frame 0 "
+                             f"{shapes[0]}; denoise such images one by one") from None
+        raise
+
+
 def _check_image(image: Any, channels: int | None) -> np.ndarray:
     arr = np.asarray(image)
     if arr.dtype.kind not in "uif":
@@ -596,7 +610,7 @@ def denoise_stack(model: Any, stack: np.ndarray, *, method: Any = None, progress
 
     ``progress(i, n)`` is called after each frame. Returns float32 (N, H, W[, C]).
     """
-    arr = np.asarray(stack)
+    arr = _stack_array(stack)
     if arr.ndim not in (3, 4):
         raise InputError(f"a stack must be (N,H,W) or (N,H,W,C), got shape {arr.shape}")
     out = np.empty(arr.shape, dtype=np.float32)

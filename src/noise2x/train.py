@@ -419,17 +419,21 @@ def _set_kinds(cfg: TrainConfig) -> dict[str, str | None]:
     return kinds
 
 
-def _val_peak(batches: Sequence[Any]) -> tuple[float, bool]:
-    """The peak of the validation PSNR, from the clean crops of all ``batches``: 1 for data in [0, 1] (it was 255:
-    72 dB for 27, a QA pass), 255 for data up to 255, else their largest value; and whether predictions are
-    clipped to [0, peak] (not for data with negative values)."""
+def _val_peak(batches: Sequence[Any]) -> tuple[float, float | None]:
+    """The peak of the validation PSNR, from the clean crops of all ``batches``, and the top of [0, top] that
+    predictions are clipped to (None: not clipped): for data with negative values their range, not clipped; else 1
+    for data up to 2 (in [0, 1], percentile-normalised data passing 1 a little: it was 255, 72 dB for 27, a QA pass),
+    255 for other data up to 255, else their largest value."""
     top = max(float(b.clean.max()) for b in batches)
-    peak = 1.0 if top <= 1.0 else 255.0 if top <= 255.5 else top
-    return peak, min(float(b.clean.min()) for b in batches) >= 0.0
+    low = min(float(b.clean.min()) for b in batches)
+    if low < 0.0:  # ([-1, 1] data read against its top, 1: 6 dB low, a QA re-check)
+        return top - low, None
+    unit = top <= 2.0 and any(bool((b.clean != torch.round(b.clean)).any()) for b in batches)  # (fractions)
+    return (1.0 if unit else 255.0 if top <= 255.5 else top), max(top, 1.0 if unit else 255.0)
 
 
-def _psnr(pred: torch.Tensor, clean: torch.Tensor, peak: float, clip: bool = True) -> float:
-    pred = pred.clamp(0.0, peak) if clip else pred
+def _psnr(pred: torch.Tensor, clean: torch.Tensor, peak: float, clip: float | None = None) -> float:
+    pred = pred.clamp(0.0, clip) if clip is not None else pred
     mse = torch.mean((pred.double() - clean.double()) ** 2).item()
     return float("inf") if mse == 0 else 10.0 * math.log10(peak * peak / mse)
 
