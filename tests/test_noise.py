@@ -397,7 +397,8 @@ def test_a_sigma_beyond_the_full_scale_of_an_image_in_0_1_is_warned_of(gray_imag
     for call in (lambda: noise.gaussian(unit, sigma=25, rng=0),
                  lambda: noise.correlated(unit, sigma=25, beta=0.5, rng=0),
                  lambda: noise.poisson_gaussian(unit, peak=30, sigma=10, data_range=1, rng=0),
-                 lambda: parse_noise("gaussian:sigma=25").apply(unit, rng=0)):
+                 lambda: parse_noise("gaussian:sigma=25").apply(unit, rng=0),
+                 lambda: noise.gaussian(unit * 1.1 - 0.05, sigma=25, rng=0)):  # (percentile-normalised)
         with pytest.warns(UnitsWarning, match=r"noise of a sigma of 1 or more on an image in \[0, 1\].*25 -> 0\.098"):
             call()
     with warnings.catch_warnings(record=True) as said:  # a range's draws: one line (was one per drawn sigma)

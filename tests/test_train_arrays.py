@@ -369,5 +369,6 @@ def test_validation_psnr_of_normalised_data_passing_1_and_its_peaks(tmp_path, st
 
     assert peak([0.0, 0.5], [1.25]) == (1.0, 1.25)
     assert peak([-1.0, 0.3], [0.9]) == pytest.approx((1.9, None))
+    assert peak([-0.05, 0.3], [1.2]) == (1.0, None)  # (percentile-normalised)
     assert peak([0.0, 2.0]) == (255.0, 255.0)  # (integers: a dark 8-bit image)
     assert peak([0.0, 200.0]) == (255.0, 255.0) and peak([3.0, 4000.0]) == (4000.0, 4000.0)

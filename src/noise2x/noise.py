@@ -187,7 +187,8 @@ def sigma_scale_note(x: np.ndarray, sigma: float, name: str) -> str | None:
     if sigma < 1.0 or not np.size(x):
         return None
     hi = float(np.max(x))
-    if 0.0 < hi <= 1.5 and float(np.min(x)) >= 0.0 and bool(np.any(x != np.round(x))):  # (not [-1, 1]: a QA re-check)
+    # (not [-1, 1], a QA re-check; percentile-normalised data pass 0 a little)
+    if 0.0 < hi <= 1.5 and float(np.min(x)) >= -0.25 and bool(np.any(x != np.round(x))):
         return (f"{name} noise of a sigma of 1 or more on an image in [0, 1] (values up to 1.5, with fractions): "
                 f"sigma is in the image's units, here beyond its full scale; 8-bit figures on such images are "
                 f"sigma / 255 (25 -> 0.098)")

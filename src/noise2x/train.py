@@ -421,14 +421,16 @@ def _set_kinds(cfg: TrainConfig) -> dict[str, str | None]:
 
 def _val_peak(batches: Sequence[Any]) -> tuple[float, float | None]:
     """The peak of the validation PSNR, from the clean crops of all ``batches``, and the top of [0, top] that
-    predictions are clipped to (None: not clipped): for data with negative values their range, not clipped; else 1
-    for data up to 2 (in [0, 1], percentile-normalised data passing 1 a little: it was 255, 72 dB for 27, a QA pass),
-    255 for other data up to 255, else their largest value."""
+    predictions are clipped to (None: not clipped, for data with negative values): 1 for data in [0, 1] (fractions
+    up to 2, as low as -0.25: percentile-normalised data pass 0 and 1 a little; it was 255, 72 dB for 27, a QA pass),
+    the range of other data with negative values ([-1, 1] read against its top, 1, was 6 dB low: a QA re-check), 255
+    for other data up to 255, else their largest value."""
     top = max(float(b.clean.max()) for b in batches)
     low = min(float(b.clean.min()) for b in batches)
-    if low < 0.0:  # ([-1, 1] data read against its top, 1: 6 dB low, a QA re-check)
-        return top - low, None
-    unit = top <= 2.0 and any(bool((b.clean != torch.round(b.clean)).any()) for b in batches)  # (fractions)
+    unit = (top <= 2.0 and low >= -0.25
+            and any(bool((b.clean != torch.round(b.clean)).any()) for b in batches))  # (fractions)
+    if low < 0.0:
+        return (1.0 if unit else top - low), None
     return (1.0 if unit else 255.0 if top <= 255.5 else top), max(top, 1.0 if unit else 255.0)
 
 
