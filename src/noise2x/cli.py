@@ -1265,11 +1265,9 @@ def _main(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
             os.environ[THREADS_ENV] = str(args.threads)
         with warnings.catch_warnings():
             warnings.simplefilter("default")
-            from .errors import UnitsWarning
+            from .errors import TrainUnitsWarning, UnitsWarning
 
             warnings.simplefilter("ignore", UnitsWarning)  # (denoise says it once per file, with the file's name)
-            from .errors import TrainUnitsWarning
-
             warnings.simplefilter("default", TrainUnitsWarning)  # (train's, of its data: said as they come)
             warnings.showwarning = _show_warning
             import logging
