@@ -594,7 +594,10 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
             for _, r in chunk:
                 t = arr[r.slices].astype(np.float32, copy=False)
                 if not np.isfinite(t).all():
-                    raise InputError(f"image has NaN/inf values (in rows {r.y0}-{r.y1}, columns {r.x0}-{r.x1})")
+                    bad = np.argwhere(~np.isfinite(t))[0]
+                    raise InputError(f"image has NaN/inf values (the first at row {r.y0 + bad[0]}, column "
+                                     f"{r.x0 + bad[1]}); where NaN marks blank pixels, noise2x.denoise(image, "
+                                     f"model=..., blanks=True) fills them for the model")
                 tiles.append(t if t.ndim == 3 else t[:, :, None])
             x = torch.from_numpy(np.stack(tiles)).permute(0, 3, 1, 2).to(dev).contiguous(memory_format=layout)
             y = run(x).float().cpu().numpy().transpose(0, 2, 3, 1)
@@ -613,6 +616,10 @@ def denoise_stack(model: Any, stack: np.ndarray, *, method: Any = None, progress
     arr = _stack_array(stack)
     if arr.ndim not in (3, 4):
         raise InputError(f"a stack must be (N,H,W) or (N,H,W,C), got shape {arr.shape}")
+    if (arr.ndim == 4 and int(model.in_channels) == 1 and arr.shape[3] not in (1, 3, 4)
+            and kwargs.get("colour", "auto") != "channels"):  # (a stack of stacks was told to use denoise_stack)
+        raise InputError(f"a stack must be (N,H,W) or (N,H,W,C) with its channels last, got shape {arr.shape}: "
+                         f"{arr.shape[3]} channels? A stack of stacks: noise2x.denoise(stack, model=..., axes='TZYX')")
     out = np.empty(arr.shape, dtype=np.float32)
     for i in range(arr.shape[0]):
         try:
