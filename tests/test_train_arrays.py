@@ -377,3 +377,17 @@ def test_validation_psnr_of_normalised_data_passing_1_and_its_peaks(tmp_path, st
     assert peak([-0.05, 0.3], [1.2]) == (1.0, None)  # (percentile-normalised)
     assert peak([0.0, 2.0]) == (255.0, 255.0)  # (integers: a dark 8-bit image)
     assert peak([0.0, 200.0]) == (255.0, 255.0) and peak([3.0, 4000.0]) == (4000.0, 4000.0)
+
+
+def test_the_images_of_arrays_are_named_as_the_arrays(tmp_path, stack, rgb_image):
+    """Errors named the arrays' copies: 'data[7].tif has 3 channel(s)', 'data.tif[0]' (a QA re-check)."""
+    images = [stack[0], stack[1], np.repeat(stack[2][..., None], 3, axis=-1)]
+    with pytest.raises(InputError, match=r"^data\[2\] has 3 channel\(s\) but earlier images have 1"):
+        train("noise2void", data=images, steps=1, progress=False, overrides=FAST, out=tmp_path / "m.safetensors")
+    from noise2x.data import build_datasets
+
+    train("noise2void", data=stack, axes="SYX", steps=1, progress=False, overrides=FAST,
+          out=tmp_path / "s.safetensors")
+    copy = next((tmp_path / "s.run" / "arrays").glob("data-*/data.tif"))
+    train_set, _, _ = build_datasets(data=copy, requires=frozenset({"noisy"}), val_images=0)
+    assert [item.name for item in train_set.items] == [f"data[{k}]" for k in range(6)]

@@ -308,6 +308,19 @@ def _reader(path: Path, blanks: bool = False) -> Callable[[], np.ndarray]:
 def _sources(path: str | Path, blanks: bool = False, recursive: bool = False,
              exclude: Path | None = None) -> tuple[
         list[str], list[Callable[[], np.ndarray]], bool, list[int | None], list[int | None]]:
+    """:func:`_files_sources`, with the images of arrays given to train (their copy in a run folder,
+    :func:`write_arrays`) named as the arrays: ``data[7]``, not ``data[7].tif`` or ``data.tif[7]`` (a QA re-check)."""
+    names, *rest = _files_sources(path, blanks, recursive, exclude)
+    p = Path(path)
+    folder = p.parent if p.is_file() else p
+    if folder.parent.name == "arrays" and folder.parent.parent.name.endswith(".run"):
+        names = [n.replace(".tif[", "[").removesuffix(".tif") for n in names]
+    return (names, *rest)  # type: ignore[return-value]
+
+
+def _files_sources(path: str | Path, blanks: bool = False, recursive: bool = False,
+                   exclude: Path | None = None) -> tuple[
+        list[str], list[Callable[[], np.ndarray]], bool, list[int | None], list[int | None]]:
     """Names and loaders of the images at ``path`` (a folder, an image, or a multi-frame TIFF or FITS), whether
     it is one multi-frame file, each image's channel (:func:`noise2x.io.stack_frames`) and, where known without
     loading it (a stack's frames), its shorter side. A folder's
