@@ -395,7 +395,10 @@ def _suffix(path: str | os.PathLike) -> str:
 def _format_of(path: Path) -> str:
     fmt = _FORMATS.get(_suffix(path))
     if fmt is None:
-        raise InputError(f"unsupported image file {path}: supported formats are {_SUPPORTED}")
+        numpy = ("; a NumPy file: from Python, pass its array (noise2x.train(..., data=np.load(F), axes='SYX'), "
+                 "noise2x.denoise(np.load(F), ...)), or write it as TIFF (noise2x.write_image)"
+                 if _suffix(path) in (".npy", ".npz") else "")
+        raise InputError(f"unsupported image file {path}: supported formats are {_SUPPORTED}{numpy}")
     return fmt
 
 
