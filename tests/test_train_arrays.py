@@ -391,3 +391,10 @@ def test_the_images_of_arrays_are_named_as_the_arrays(tmp_path, stack, rgb_image
     copy = next((tmp_path / "s.run" / "arrays").glob("data-*/data.tif"))
     train_set, _, _ = build_datasets(data=copy, requires=frozenset({"noisy"}), val_images=0)
     assert [item.name for item in train_set.items] == [f"data[{k}]" for k in range(6)]
+
+
+def test_a_list_mixing_uint8_and_uint16_arrays_is_said_of_the_arrays(tmp_path, stack):
+    eight = [np.clip(s, 0, 255).astype(np.uint8) for s in stack]
+    mixed = eight[:2] + [eight[2].astype(np.uint16) * 257] + eight[3:]
+    with pytest.warns(UserWarning, match=r"^data mixes uint8 \(5\) and uint16 \(1\) arrays, e\.g\. data\[2\], whose"):
+        train("noise2void", data=mixed, steps=1, progress=False, overrides=FAST, out=tmp_path / "m.safetensors")

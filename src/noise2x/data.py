@@ -312,10 +312,14 @@ def _sources(path: str | Path, blanks: bool = False, recursive: bool = False,
     :func:`write_arrays`) named as the arrays: ``data[7]``, not ``data[7].tif`` or ``data.tif[7]`` (a QA re-check)."""
     names, *rest = _files_sources(path, blanks, recursive, exclude)
     p = Path(path)
-    folder = p.parent if p.is_file() else p
-    if folder.parent.name == "arrays" and folder.parent.parent.name.endswith(".run"):
+    if _of_arrays(p.parent if p.is_file() else p):
         names = [n.replace(".tif[", "[").removesuffix(".tif") for n in names]
     return (names, *rest)  # type: ignore[return-value]
+
+
+def _of_arrays(folder: Path) -> bool:
+    """Whether ``folder`` holds a copy of arrays given to train (``NAME.run/arrays/KEY-DIGEST``)."""
+    return folder.parent.name == "arrays" and folder.parent.parent.name.endswith(".run")
 
 
 def _files_sources(path: str | Path, blanks: bool = False, recursive: bool = False,
@@ -403,9 +407,13 @@ def _mixed_units_warning(folder: Path, files: list[Path]) -> None:
         finally:
             getattr(stack, "close", lambda: None)()
     if wide:
+        arrays = _of_arrays(folder)  # (arrays given to train: said as the arrays, not as their copy)
+        name = folder.name.rsplit("-", 1)[0] if arrays else folder
+        a, b, what = ("uint8", "uint16", "arrays") if arrays else ("8-bit", "16-bit", "images")
+        example = wide[0].name.removesuffix(".tif") if arrays else wide[0].name
         warn_outside(UserWarning(
-            f"{folder} mixes 8-bit ({len(kinds['uint8'])}) and 16-bit ({len(kinds['uint16'])}) images, "
-            f"e.g. {wide[0].name}, whose values span the 16-bit range: a model learns from values in one "
+            f"{name} mixes {a} ({len(kinds['uint8'])}) and {b} ({len(kinds['uint16'])}) {what}, "
+            f"e.g. {example}, whose values span the 16-bit range: a model learns from values in one "
             f"scale; convert them to one (the model is trained all the same)"))
 
 
