@@ -348,6 +348,11 @@ def test_the_cli_says_trains_units_warnings_and_the_sigma_note(tmp_path, stack, 
     assert err.count("gaussian noise of a sigma of 1 or more on an image in [0, 1]") == 1, err
     assert cli.main(["simulate", "gaussian:sigma=25", str(tmp_path / "u" / "0.tif"), str(tmp_path / "s.tif")]) == 0
     assert "note: gaussian noise of a sigma of 1 or more on an image in [0, 1]" in capsys.readouterr().err
+    # denoise reads a declared sigma against the noisy image's spread, its own note: said once, not twice
+    assert cli.main(["denoise", str(tmp_path / "u" / "0.tif"), "--method", "nlm", "--noise", "gaussian:sigma=25",
+                     "--out", str(tmp_path / "d.tif")]) == 0
+    err = capsys.readouterr().err
+    assert "sigma 25 is more than twice the spread" in err and "a sigma of 1 or more" not in err, err
 
 
 def test_validation_psnr_of_normalised_data_passing_1_and_its_peaks(tmp_path, stack):

@@ -329,20 +329,28 @@ def _peak_scale_note(spec: Any, src: Path, image: Any) -> str | None:
     from .api import peak_units_note
 
     note = peak_units_note(spec, image, str(src))
+    return None if note is None else f"note: {note}"
+
+
+def _added_noise_note(spec: Any, src: Path, image: Any) -> str | None:
+    """The note for noise to be added to a clean image in other units than the spec's: :func:`_peak_scale_note`,
+    or a sigma of 1 or more on an image in [0, 1] (:func:`noise2x.noise.sigma_scale_note`; denoise reads a declared
+    sigma against the noisy image's spread instead, :func:`noise2x.api.sigma_units_note`)."""
+    note = _peak_scale_note(spec, src, image)
     if note is None and spec.name in ("gaussian", "correlated", "poisson_gaussian") and (
-            spec.name != "poisson_gaussian" or "data_range" in spec.params):  # (sigma in 8-bit figures on [0, 1])
+            spec.name != "poisson_gaussian" or "data_range" in spec.params):
         from .noise import sigma_scale_note
 
         sigma = spec.params.get("sigma", 0.0)
         note = sigma_scale_note(image, max(sigma) if isinstance(sigma, tuple) else float(sigma), spec.name)
-        note = None if note is None else f"{note} ({src})"
-    return None if note is None else f"note: {note}"
+        note = None if note is None else f"note: {note} ({src})"
+    return note
 
 
 def _first_image_note(spec_text: str | None, folder: str | None) -> None:
-    """Say :func:`_peak_scale_note` of a Poisson spec given to train (--add-noise) or bench (--noise) where the
-    first image of ``folder`` is in other units (16-bit): the peak counts photons at 255 there, as simulate says
-    (they said nothing, in a QA pass)."""
+    """Say :func:`_added_noise_note` of a spec given to train (--add-noise) or bench (--noise) where the first image
+    of ``folder`` is in other units: a Poisson peak counts photons at 255 there (16-bit, [0, 1]), a sigma is in the
+    image's units, as simulate says (they said nothing, in QA passes)."""
     if not spec_text or not folder:
         return
     from .io import list_images, read_image
@@ -354,7 +362,7 @@ def _first_image_note(spec_text: str | None, folder: str | None) -> None:
                 spec.name == "poisson" and "data_range" in spec.params):
             return
         first = list_images(folder)[0]
-        note = _peak_scale_note(spec, first, read_image(first))
+        note = _added_noise_note(spec, first, read_image(first))
     except Noise2xError:
         return  # (the command's own checks say what is wrong)
     if note:
@@ -391,8 +399,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         stack, alpha = read_stack_with_alpha(src, blanks=args.blanks)
         nan = np.isnan(stack)
         blank = bool(nan.any())
-        note = None if peak_said else _peak_scale_note(spec, src, np.where(nan[0], np.nanmedian(stack[0]), stack[0])
-                                                                   if blank else stack[0])
+        note = None if peak_said else _added_noise_note(spec, src, np.where(nan[0], np.nanmedian(stack[0]), stack[0])
+                                                                    if blank else stack[0])
         if note:
             _say(note)
             peak_said = True
