@@ -317,9 +317,13 @@ def _sources(path: str | Path, blanks: bool = False, recursive: bool = False,
     return (names, *rest)  # type: ignore[return-value]
 
 
+#: The folder of a run folder that holds the copies of arrays given to train (``NAME.run/arrays/KEY-DIGEST``)
+ARRAYS_FOLDER = "arrays"
+
+
 def _of_arrays(folder: Path) -> bool:
     """Whether ``folder`` holds a copy of arrays given to train (``NAME.run/arrays/KEY-DIGEST``)."""
-    return folder.parent.name == "arrays" and folder.parent.parent.name.endswith(".run")
+    return folder.parent.name == ARRAYS_FOLDER and folder.parent.parent.name.endswith(".run")
 
 
 def _files_sources(path: str | Path, blanks: bool = False, recursive: bool = False,

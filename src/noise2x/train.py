@@ -648,7 +648,9 @@ def train(method: str, *, data: Any, out: str | Path, data2: Any = None,
 
         overrides = [*overrides, f"train.threads={checked_threads(threads)}"]
     with _run_lock(out):  # (one run at a time writes out and its run folder)
-        arrays = run_folder(out) / "arrays"
+        from .data import ARRAYS_FOLDER
+
+        arrays = run_folder(out) / ARRAYS_FOLDER
         made = not arrays.parent.exists()
         try:
             if any(v is not None and not isinstance(v, (str, os.PathLike)) for v in (data, data2, val_data)):
