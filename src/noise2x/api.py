@@ -403,7 +403,8 @@ def denoise(
         ``given``, ``estimated``; with no method ``read`` or ``from the noise
         spec`` where the choice passed a sigma on; where the image was first
         variance-stabilised, ``transform`` says how and ``sigma`` is 1, the
-        level after it, whatever read noise was given), and with no method the
+        level after it, whatever read noise was given; for speckle noise, the
+        std in its logarithm mapped to 8-bit units), and with no method the
         choice's reason (``auto``) and readings (``estimated_*``, in 8-bit
         units).
     progress : callable, optional
@@ -604,6 +605,10 @@ def denoise(
                             precision=precision, needed=needed)
         return np.asarray(out, dtype=np.float64)
     chosen, caller_options = method is None, options
+    if method is None and noise is not None and noise.name == "speckle":
+        return _denoise_speckle(image, noise, info=info, progress=progress, mask=mask, settings=dict(
+            tile=tile, overlap=overlap, tta=tta, options=options, rng=rng, device=device, colour=colour,
+            precision=precision, needed=needed))
     if method is None:
         choice, vst, model_file, name, reason = no_option_route(image, noise=noise, colour=colour, mask=mask)
         if info is not None:
@@ -692,6 +697,29 @@ def denoise(
         info["sigma_source"] = ("from the noise spec" if noise is not None else "read") + (
             "" if choice.scale == 1 else ", in the image's units")
     return out
+
+
+def _denoise_speckle(image: np.ndarray, noise: Any, *, info: dict[str, Any] | None, progress: Any, mask: Any,
+                     settings: dict[str, Any]) -> np.ndarray:
+    """:func:`denoise` with no method for a declared speckle noise: the homomorphic route. Its logarithm, mapped to
+    8-bit units (:func:`noise2x.classical.speckle_of`), carries additive noise of one std, which the white-noise
+    route removes (BM3D or a shipped model, as for white noise of that sigma given); then the intensity back, the
+    log-speckle's mean taken out (:func:`noise2x.classical.inverse_speckle_log`)."""
+    from .classical import inverse_speckle_log, speckle_of
+    from .noise import NoiseSpec
+
+    log = speckle_of(image, noise, mask)
+    if progress is not None:
+        progress(f"{noise} given: multiplicative speckle, additive in the logarithm: denoising the logarithm "
+                 f"(mapped to 8-bit units, sigma {log['sigma']:.3g} there) as white noise, then back (the "
+                 f"homomorphic route)")
+    inner: dict[str, Any] | None = {} if info is not None else None
+    out = denoise(log.pop("mapped"), noise=NoiseSpec("gaussian", {"sigma": log["sigma"]}), info=inner,
+                  progress=progress, mask=mask, **settings)
+    if info is not None and inner is not None:
+        info.update(inner)
+        info["transform"] = log["label"]
+    return inverse_speckle_log(out, looks=log["looks"], lo=log["lo"], scale=log["scale"])
 
 
 def _denoise_frames(image: Any, axes: Any, mask: Any, progress: Any, info: Any, needed: Any,

@@ -56,6 +56,7 @@ __all__ = [
     "protocol_noisy",
     "protocol_train_seed",
     "salt_pepper",
+    "speckle",
     "text",
 ]
 
@@ -74,6 +75,7 @@ _LIMITS = {
     "p": (0.0, 1.0, True, True),
     "radius": (0.0, 256.0, True, True),
     "data_range": (1e-30, 1e30, True, True),
+    "looks": (1e-3, 1e15, True, True),
 }
 _INTEGER_PARAMS = {"radius"}
 
@@ -247,6 +249,32 @@ def poisson_gaussian(clean, *, peak: float, sigma: float, rng=None, data_range: 
     g = generator(rng)
     y = _poisson(x, peak, g, data_range)
     return _like(y + sigma * g.standard_normal(x.shape), clean)
+
+
+def speckle(clean, *, looks: float, rng=None) -> np.ndarray:
+    """Multiplicative speckle: fully developed speckle of an ``looks``-look intensity image (Goodman).
+
+    ``clean * G`` with ``G`` drawn from a Gamma law of shape ``looks`` and scale ``1 / looks`` for every entry
+    (each channel of an RGB pixel its own): the noise has mean 1 and variance ``1 / looks``, so a pixel's noise std
+    is ``clean / sqrt(looks)``, in any units. The speckle of SAR, ultrasound and OCT intensity images and of
+    laser illumination; one look (``looks=1``) is exponential. Negative values are taken as 0, as an intensity.
+
+    Parameters
+    ----------
+    clean : array_like
+        (H,W) or (H,W,3) intensity image (>= 0), in any units.
+    looks : float
+        Number of looks L (> 0; 1 is the strongest speckle, 1e-3 to 1e15 accepted).
+    rng : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, same shape as ``clean``.
+    """
+    x = _prepare(clean)
+    looks = _check_value("looks", looks)
+    return _like(np.maximum(x, 0.0) * generator(rng).gamma(looks, 1.0 / looks, size=x.shape), clean)
 
 
 def _box_autocorrelation(radius: int) -> np.ndarray:
@@ -541,6 +569,7 @@ NOISES: dict[str, Callable[..., np.ndarray]] = {
     "impulse": impulse,
     "salt_pepper": salt_pepper,
     "bernoulli": bernoulli,
+    "speckle": speckle,
     "text": text,
 }
 """Every noise model by name; the name is the spec string's NAME and the CLI value."""

@@ -1,0 +1,181 @@
+"""Multiplicative speckle (``speckle:looks=L``): the noise, its homomorphic (log) transform, and the routes that
+denoise a declared speckle (BM3D and NLM told the noise, and the no-option route through the white-noise route)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+from scipy.special import digamma, polygamma
+
+import noise2x
+from noise2x import noise
+from noise2x.classical import (bm3d, inverse_speckle_log, nlm, speckle_log, speckle_log_sigma, speckle_looks,
+                               speckle_of)
+from noise2x.cli import main
+from noise2x.errors import InputError, UsageError
+from noise2x.metrics import psnr
+
+from conftest import textured_image
+
+
+def _scene(n: int = 96) -> np.ndarray:
+    """An intensity image in 8-bit units: smooth shapes from 30 to 220 (speckle multiplies it)."""
+    yy, xx = np.mgrid[0:n, 0:n]
+    img = 125 + 70 * np.sin(xx / 9.0) * np.cos(yy / 13.0) + 25 * (yy > n // 2)
+    return np.clip(img, 30, 220).astype(np.float64)
+
+
+@pytest.mark.parametrize("looks", [1.0, 4.0, 16.0])
+def test_speckle_multiplies_by_gamma_noise_of_mean_one_and_variance_one_over_looks(looks):
+    clean = np.full((300, 400), 80.0)
+    y = noise.speckle(clean, looks=looks, rng=0)
+    g = y / 80.0
+    n = g.size
+    assert abs(g.mean() - 1.0) < 4 / np.sqrt(looks * n)
+    assert abs(g.var() - 1 / looks) < 6 * np.sqrt(2 / n) / looks * np.sqrt(1 + 3 / looks)
+    # the Gamma law's third moment: skewness 2 / sqrt(L) (Gaussian noise of that std would give 0)
+    skew = np.mean((g - g.mean()) ** 3) / g.std() ** 3
+    assert abs(skew - 2 / np.sqrt(looks)) < 0.15 * 2 / np.sqrt(looks)
+    assert y.min() >= 0
+
+
+def test_speckle_is_seeded_pure_and_scales_with_the_signal(rgb_image):
+    a = noise.speckle(rgb_image, looks=4, rng=3)
+    np.testing.assert_array_equal(a, noise.speckle(rgb_image, looks=4, rng=3))
+    assert a.shape == rgb_image.shape and a.dtype == np.float64
+    assert not np.array_equal(a, noise.speckle(rgb_image, looks=4, rng=4))
+    # the same draw at another brightness: the noise is multiplicative (its std follows the signal)
+    np.testing.assert_allclose(noise.speckle(2 * rgb_image, looks=4, rng=3), 2 * a)
+    # each channel its own speckle
+    flat = noise.speckle(np.full((20, 20, 3), 50.0), looks=1, rng=0)
+    assert not np.array_equal(flat[..., 0], flat[..., 1])
+    # negative values are intensities of 0
+    assert noise.speckle(np.full((4, 4), -5.0), looks=1, rng=0).max() == 0
+
+
+def test_speckle_spec_parses_validates_and_draws_looks_from_a_range(gray_image):
+    spec = noise.parse_noise("speckle:looks=4")
+    assert str(spec) == "speckle:looks=4" and spec.gaussian_sigma is None
+    np.testing.assert_array_equal(spec.apply(gray_image, rng=1), noise.speckle(gray_image, looks=4, rng=1))
+    assert noise.parse_noise("speckle:looks=1..16").is_random_level
+    with pytest.raises(UsageError, match="needs parameter 'looks'"):
+        noise.parse_noise("speckle")
+    with pytest.raises(UsageError, match="looks must be in"):
+        noise.parse_noise("speckle:looks=0")
+    with pytest.raises(UsageError, match="unknown parameter 'sigma'"):
+        noise.parse_noise("speckle:sigma=3")
+
+
+@pytest.mark.parametrize("looks", [1.0, 3.0, 16.0])
+def test_the_log_transform_makes_speckle_additive_of_the_known_std_and_mean(looks):
+    clean = np.full((200, 300), 90.0)
+    y = noise.speckle(clean, looks=looks, rng=1)
+    y[0, 0] = 300.0  # (a bright pixel and a dark one, so the map spans more than the noise)
+    y[0, 1] = 1.0
+    mapped, sigma, lo, scale = speckle_log(y, looks=looks)
+    assert sigma == pytest.approx(np.sqrt(polygamma(1, looks)) * scale)
+    # the logarithm of the speckle: its std is sigma in the mapped units, its mean ln(90) + digamma(L) - ln(L)
+    log_noise = mapped.ravel()[2:] / scale + lo
+    assert np.std(log_noise) == pytest.approx(sigma / scale, rel=0.02)
+    assert np.mean(log_noise) == pytest.approx(np.log(90.0) + digamma(looks) - np.log(looks), abs=0.02)
+    # the inverse takes the mean of ln G back out: the mean of the logarithm maps back to the clean value
+    assert inverse_speckle_log(np.mean(mapped.ravel()[2:]), looks=looks, lo=lo, scale=scale) == pytest.approx(
+        90.0, rel=0.01)
+    # and the map spans 0..255 from the 0.1 to the 99.9 percentile
+    assert np.percentile(mapped, 0.1) == pytest.approx(0.0, abs=1e-9)
+    assert np.percentile(mapped, 99.9) == pytest.approx(255.0)
+
+
+def test_looks_and_log_std_are_inverse():
+    for looks in (0.5, 1.0, 2.5, 16.0, 400.0):
+        assert speckle_looks(speckle_log_sigma(looks)) == pytest.approx(looks, rel=1e-6)
+    assert speckle_log_sigma(1.0) == pytest.approx(np.pi / np.sqrt(6))  # (trigamma(1) = pi^2 / 6)
+
+
+def test_zero_pixels_take_half_the_smallest_positive_value_and_an_image_of_zeros_is_an_error():
+    y = np.array([[0.0, 2.0], [4.0, 8.0]] * 8)
+    mapped, _, lo, scale = speckle_log(y, looks=1)
+    np.testing.assert_allclose(mapped[0, 0] / scale + lo, np.log(1.0))
+    with pytest.raises(InputError, match="no value above 0"):
+        speckle_log(np.zeros((8, 8)), looks=1)
+
+
+@pytest.mark.parametrize("fn", [bm3d, nlm])
+def test_bm3d_and_nlm_told_speckle_denoise_its_logarithm(fn):
+    clean = _scene()
+    spec = noise.parse_noise("speckle:looks=4")
+    noisy = spec.apply(clean, rng=0)
+    info: dict = {}
+    out = fn(noisy, noise=spec, info=info)
+    assert info["sigma_source"] == "noise spec" and info["transform"].startswith("log (speckle, 4 looks")
+    assert info["sigma"] == pytest.approx(speckle_log(noisy, looks=4)[1])
+    assert psnr(clean, out) > psnr(clean, noisy) + 6.0
+    # without the transform (the sigma read as for white noise) the method does worse: the noise is much
+    # stronger where the image is bright
+    assert psnr(clean, out) > psnr(clean, fn(noisy)) + 1.0
+    # unbiased: the mean intensity kept (without taking the log-speckle's mean out it is 1.13 times too high)
+    assert np.mean(out) / np.mean(clean) == pytest.approx(1.0, abs=0.02)
+
+
+@pytest.mark.parametrize("looks", [1, 4])
+def test_declared_speckle_with_no_method_takes_the_homomorphic_route(looks):
+    clean = _scene()
+    spec = f"speckle:looks={looks}"
+    noisy = noise.parse_noise(spec).apply(clean, rng=2)
+    info: dict = {}
+    lines: list[str] = []
+    out = noise2x.denoise(noisy, noise=spec, info=info, progress=lines.append)
+    assert lines[0].startswith(f"{spec} given: multiplicative speckle") and "homomorphic" in lines[0]
+    assert lines[1].startswith("using ")  # the white-noise route's own line, for the logarithm's sigma
+    assert info["transform"].startswith(f"log (speckle, {looks} looks")
+    assert psnr(clean, out) > psnr(clean, noisy) + 6.0
+    assert np.mean(out) / np.mean(clean) == pytest.approx(1.0, abs=0.03)
+    # the logarithm's sigma went to the white-noise route: the model or BM3D saw that level
+    assert info["estimated_sigma"] == pytest.approx(speckle_log(noisy, looks=looks)[1])
+
+
+def test_a_range_of_looks_reads_the_level_on_the_logarithm_within_the_range():
+    clean = textured_image(128, amp=20.0, seed=1)
+    noisy = noise.speckle(clean, looks=4, rng=0)
+    got = speckle_of(noisy, noise.parse_noise("speckle:looks=1..16"))
+    assert 2.5 < got["looks"] < 6.5  # read near the 4 looks drawn
+    assert "read on the logarithm" in got["label"]
+    held = speckle_of(noisy, noise.parse_noise("speckle:looks=20..40"))
+    assert held["looks"] == pytest.approx(20.0)  # held to the range, and said
+    assert "the logarithm read std" in held["label"]
+    info: dict = {}
+    out = noise2x.denoise(noisy, noise="speckle:looks=1..16", info=info)
+    assert psnr(clean, out) > psnr(clean, noisy) + 5.0
+
+
+def test_colour_speckle_through_the_route():
+    clean = np.stack([_scene(), 250 - _scene(), np.roll(_scene(), 7, axis=1)], axis=-1)
+    noisy = noise.speckle(clean, looks=4, rng=0)
+    out = noise2x.denoise(noisy, noise="speckle:looks=4")
+    assert out.shape == clean.shape
+    assert psnr(clean, out) > psnr(clean, noisy) + 6.0
+
+
+def test_cli_simulates_and_denoises_speckle(tmp_path, capsys):
+    clean = _scene()
+    src = tmp_path / "clean.png"
+    Image.fromarray(clean.astype(np.uint8)).save(src)
+    noisy_path = tmp_path / "noisy.tif"
+    assert main(["simulate", "speckle:looks=4", str(src), str(noisy_path), "--seed", "5"]) == 0
+    noisy = tifffile.imread(noisy_path).astype(np.float64)
+    np.testing.assert_allclose(noisy, noise.speckle(clean.astype(np.uint8).astype(np.float64), looks=4, rng=5),
+                               rtol=1e-6)
+    capsys.readouterr()
+    out_path = tmp_path / "out.tif"
+    assert main(["denoise", str(noisy_path), "--noise", "speckle:looks=4", "--out", str(out_path)]) == 0
+    err = capsys.readouterr().err
+    assert "multiplicative speckle" in err and "Traceback" not in err
+    assert psnr(clean, tifffile.imread(out_path).astype(np.float64)) > psnr(clean, noisy) + 6.0
+    # an image with no positive value: one error line, no output
+    zeros = tmp_path / "zeros.tif"
+    tifffile.imwrite(zeros, np.zeros((40, 40), np.float32))
+    assert main(["denoise", str(zeros), "--noise", "speckle:looks=4", "--out", str(tmp_path / "z.tif")]) != 0
+    err = capsys.readouterr().err
+    assert "no value above 0" in err and "Traceback" not in err and not (tmp_path / "z.tif").exists()
