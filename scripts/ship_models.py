@@ -36,7 +36,7 @@ def main() -> None:
     ap.add_argument("--source", required=True)
     ap.add_argument("--name", required=True)
     ap.add_argument("--description", required=True)
-    ap.add_argument("--noise", required=True, choices=["gaussian", "poisson"])
+    ap.add_argument("--noise", required=True, choices=["gaussian", "poisson", "speckle"])
     ap.add_argument("--range", nargs=2, type=float, required=True)
     ap.add_argument("--auto", action="store_true", help="the automatic choice may use it")
     ap.add_argument("--narrow", action="store_true",

@@ -21,6 +21,7 @@ SPECS = {
     "salt_pepper": "salt_pepper:p=0.2",
     "bernoulli": "bernoulli:p=0.3",
     "text": "text:p=0.25",
+    "speckle": "speckle:looks=4",
 }
 
 

@@ -3,6 +3,8 @@ denoise a declared speckle (BM3D and NLM told the noise, and the no-option route
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import tifffile
@@ -119,8 +121,8 @@ def test_bm3d_and_nlm_told_speckle_denoise_its_logarithm(fn):
     assert np.mean(out) / np.mean(clean) == pytest.approx(1.0, abs=0.02)
 
 
-@pytest.mark.parametrize("looks", [1, 4])
-def test_declared_speckle_with_no_method_takes_the_homomorphic_route(looks):
+@pytest.mark.parametrize("looks", [0.7, 40])  # (beyond the range of the shipped speckle model, 1..16)
+def test_declared_speckle_beyond_the_speckle_model_takes_the_homomorphic_route(looks):
     clean = _scene()
     spec = f"speckle:looks={looks}"
     noisy = noise.parse_noise(spec).apply(clean, rng=2)
@@ -150,10 +152,17 @@ def test_a_range_of_looks_reads_the_level_on_the_logarithm_within_the_range():
     assert psnr(clean, out) > psnr(clean, noisy) + 5.0
 
 
-def test_colour_speckle_through_the_route():
+def test_colour_speckle_goes_to_bm3d_on_its_logarithm():
     clean = np.stack([_scene(), 250 - _scene(), np.roll(_scene(), 7, axis=1)], axis=-1)
     noisy = noise.speckle(clean, looks=4, rng=0)
-    out = noise2x.denoise(noisy, noise="speckle:looks=4")
+    info: dict = {}
+    lines: list[str] = []
+    out = noise2x.denoise(noisy, noise="speckle:looks=4", info=info, progress=lines.append, tile=64)
+    assert lines == ["using bm3d: speckle:looks=4 given: multiplicative speckle on a colour image: BM3D (CBM3D) on "
+                     "its logarithm", "tile applies to models: ignored"]
+    assert info["method"] == "bm3d" and info["transform"].startswith("log (speckle, 4 looks")
+    assert_same = noise2x.denoise(noisy, method="bm3d", noise="speckle:looks=4")
+    assert np.abs(out - assert_same).mean() < 0.01
     assert out.shape == clean.shape
     assert psnr(clean, out) > psnr(clean, noisy) + 6.0
 
@@ -179,3 +188,58 @@ def test_cli_simulates_and_denoises_speckle(tmp_path, capsys):
     assert main(["denoise", str(zeros), "--noise", "speckle:looks=4", "--out", str(tmp_path / "z.tif")]) != 0
     err = capsys.readouterr().err
     assert "no value above 0" in err and "Traceback" not in err and not (tmp_path / "z.tif").exists()
+
+
+def test_declared_speckle_goes_to_a_shipped_speckle_model_whose_range_holds_its_looks(monkeypatch):
+    """A shipped model for speckle (models.json noise "speckle") takes a declared speckle in its range of looks, a
+    colour image channel by channel (speckle multiplies each channel alone; luma and chroma planes are not
+    speckled); outside the range the homomorphic route. (The row here points at a shipped white-noise model: the
+    route, not the model's quality, is tested.)"""
+    import noise2x.pretrained as pretrained
+
+    white = pretrained.find("gray-gaussian")
+    row = {**white, "name": "gray-speckle-test", "noise": "speckle", "range": [1.0, 16.0],
+           "description": "a test row"}
+    monkeypatch.setattr(pretrained, "list_models", lambda: [row])
+    assert pretrained.speckle_model(4.0)["name"] == "gray-speckle-test"
+    assert pretrained.speckle_model(17.0) is not None and pretrained.speckle_model(18.0) is None  # (10% slack)
+    clean = np.stack([_scene(), 250 - _scene(), np.roll(_scene(), 7, axis=1)], axis=-1)
+    noisy = noise.speckle(clean, looks=4, rng=0)
+    info: dict = {}
+    lines: list[str] = []
+    out = noise2x.denoise(noisy[..., 0], noise="speckle:looks=4", info=info, progress=lines.append)
+    assert lines[0] == "using gray-speckle-test: speckle:looks=4 given: shipped model 'gray-speckle-test' (a test row)"
+    assert info["method"] == "model gray-speckle-test"
+    np.testing.assert_allclose(out, noise2x.denoise(noisy[..., 0], model=white["path"]))
+    # a colour image with colour="channels": the model channel by channel
+    info.clear()
+    out = noise2x.denoise(noisy, noise="speckle:looks=4", info=info, colour="channels")
+    assert info["method"] == "model gray-speckle-test" and info["colour"] == "channels"
+    np.testing.assert_allclose(out, noise2x.denoise(noisy, model=white["path"], colour="channels"))
+    # a range of looks: the looks read on the logarithm choose, and are said
+    lines.clear()
+    noise2x.denoise(noisy[..., 0], noise="speckle:looks=1..8", progress=lines.append)
+    assert re.match(r"using gray-speckle-test: speckle:looks=1\.\.8 given \([\d.]+ looks read on its logarithm\)",
+                    lines[0]), lines[0]
+    # beyond the range: the homomorphic route
+    info.clear()
+    noise2x.denoise(noisy[..., 0], noise="speckle:looks=40", info=info)
+    assert info["transform"].startswith("log (speckle, 40 looks") and info["method"] != "model gray-speckle-test"
+
+
+def test_the_shipped_speckle_model_takes_a_declared_gray_speckle_and_colour_images_channel_by_channel():
+    clean = _scene()
+    noisy = noise.speckle(clean, looks=2, rng=4)
+    info: dict = {}
+    out = noise2x.denoise(noisy, noise="speckle:looks=2", info=info)
+    assert info["method"] == "model gray-speckle" and info["estimated_looks"] == 2
+    assert psnr(clean, out) > psnr(clean, noisy) + 8.0
+    den = noise2x.load_model("gray-speckle")
+    assert den.colour_mode("auto") == "channels" and den.colour_mode("luma") == "luma"
+    assert noise2x.load_model("gray-gaussian").colour_mode("auto") == "auto"
+    rgb = np.stack([noisy, np.roll(noisy, 5, axis=0), noisy[::-1]], axis=-1)
+    info.clear()
+    got = noise2x.denoise(rgb, model="gray-speckle", info=info)
+    assert info["colour"] == "channels"
+    np.testing.assert_allclose(got, noise2x.denoise(rgb, model="gray-speckle", colour="channels"))
+    assert not np.allclose(got, noise2x.denoise(rgb, model="gray-speckle", colour="luma"))

@@ -701,14 +701,46 @@ def denoise(
 
 def _denoise_speckle(image: np.ndarray, noise: Any, *, info: dict[str, Any] | None, progress: Any, mask: Any,
                      settings: dict[str, Any]) -> np.ndarray:
-    """:func:`denoise` with no method for a declared speckle noise: the homomorphic route. Its logarithm, mapped to
-    8-bit units (:func:`noise2x.classical.speckle_of`), carries additive noise of one std, which the white-noise
-    route removes (BM3D or a shipped model, as for white noise of that sigma given); then the intensity back, the
-    log-speckle's mean taken out (:func:`noise2x.classical.inverse_speckle_log`)."""
+    """:func:`denoise` with no method for a declared speckle noise: on a gray image (or with ``colour="channels"``,
+    each channel alone) a shipped speckle model whose range holds its looks
+    (:func:`noise2x.pretrained.speckle_model`); on a colour image of up to
+    :data:`noise2x.pretrained.WEAK_MAX_PIXELS` BM3D told the noise (CBM3D on its logarithm); else the homomorphic
+    route. Its logarithm, mapped to 8-bit units
+    (:func:`noise2x.classical.speckle_of`), carries additive noise of one std, which the white-noise route removes
+    (BM3D or a shipped model, as for white noise of that sigma given); then the intensity back, the log-speckle's
+    mean taken out (:func:`noise2x.classical.inverse_speckle_log`)."""
     from .classical import inverse_speckle_log, speckle_of
     from .noise import NoiseSpec
+    from .pretrained import WEAK_MAX_PIXELS, speckle_model
 
+    colour = settings["colour"]
+    if image.ndim == 3 and colour != "channels" and image.shape[0] * image.shape[1] <= WEAK_MAX_PIXELS:
+        # (BENCHMARKS.md, "Speckle noise": on colour photos CBM3D on the logarithm was ahead of the shipped models
+        # on it, through the luma and chroma planes, and of the speckle model channel by channel)
+        reason = f"{noise} given: multiplicative speckle on a colour image: BM3D (CBM3D) on its logarithm"
+        if progress is not None:
+            progress(f"using bm3d: {reason}")
+            unused = [k for k in ("tile", "overlap") if settings[k] is not None] + (["tta"] if settings["tta"] else [])
+            if settings["precision"] != "fp32":
+                unused.append("precision")
+            if unused:
+                progress(f"{', '.join(unused)} appl{'y' if len(unused) > 1 else 'ies'} to models: ignored")
+        out = denoise(image, method="bm3d", noise=noise, info=info, mask=mask, options=settings["options"])
+        if info is not None:
+            info["auto"] = reason
+        return out
     log = speckle_of(image, noise, mask)
+    row = speckle_model(log["looks"]) if image.ndim == 2 or colour == "channels" else None
+    if row is not None:
+        read = "" if not noise.is_random_level else f" ({log['looks']:.3g} looks read on its logarithm)"
+        reason = f"{noise} given{read}: shipped model '{row['name']}' ({row['description']})"
+        if progress is not None:
+            progress(f"using {row['name']}: {reason}")
+        settings.pop("colour")
+        out = denoise(image, model=Path(row["path"]), colour="channels", info=info, progress=progress, **settings)
+        if info is not None:
+            info.update(auto=reason, method=f"model {row['name']}", estimated_looks=round(log["looks"], 4))
+        return out
     if progress is not None:
         progress(f"{noise} given: multiplicative speckle, additive in the logarithm: denoising the logarithm "
                  f"(mapped to 8-bit units, sigma {log['sigma']:.3g} there) as white noise, then back (the "
@@ -797,7 +829,7 @@ def _record_model_run(info: dict[str, Any] | None, den: Any, image: np.ndarray, 
     if info is not None and den.channels == 1 and image.ndim == 3 and image.shape[2] > 1:
         from .predict import colour_mode
 
-        info["colour"] = colour_mode(colour, image.shape[2], den.method)
+        info["colour"] = colour_mode(den.colour_mode(colour), image.shape[2], den.method)
 
 
 def load_model(path: str | Path) -> Any:

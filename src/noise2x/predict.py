@@ -734,6 +734,13 @@ class Denoiser:
     def channels(self) -> int:
         return int(self.model.in_channels)
 
+    def colour_mode(self, colour: str) -> str:
+        """``colour`` as this model takes it: ``auto`` is ``channels`` for a gray model trained on multiplicative
+        speckle (each channel of a colour image carries its own speckle; the luminance and chrominance planes would
+        not, and the chrominance planes can be negative), else ``colour`` as it is."""
+        speckle = str(self._metadata.get("noise") or "").startswith("speckle")
+        return "channels" if colour == "auto" and speckle and self.channels == 1 else colour
+
     def denoise(self, image: np.ndarray, *, tile: int | None = None, overlap: int | None = None, tta: bool = False,
                 context: int = 16, batch_size: int = 4, device: str = "auto", colour: str = "auto",
                 precision: str = "fp32", needed: np.ndarray | None = None) -> np.ndarray:
@@ -749,8 +756,8 @@ class Denoiser:
         if called_from_outside():  # (the README's model.denoise; noise2x.denoise says it itself, with the file)
             self._warn_units(image)
         out = denoise_array(self.model, image, method=self.method, tile=tile, overlap=overlap, context=context,
-                            batch_size=batch_size, tta=tta, device=device, colour=colour, keep_noise=not self.blind,
-                            precision=precision, needed=needed)
+                            batch_size=batch_size, tta=tta, device=device, colour=self.colour_mode(colour),
+                            keep_noise=not self.blind, precision=precision, needed=needed)
         used = out if needed is None else out[np.asarray(needed, dtype=bool)]
         if not np.isfinite(used).all():  # (said of the model: the CLI blamed the image it was writing)
             raise InputError(f"the {self.method.name} model gave NaN/inf values on this image" + (
@@ -769,7 +776,7 @@ class Denoiser:
             self._warn_units(np.asarray(stack[0]))
         return denoise_stack(self.model, stack, method=self.method, tile=tile, overlap=overlap, tta=tta,
                              context=context, batch_size=batch_size, device=device, progress=progress,
-                             colour=colour, keep_noise=not self.blind, precision=precision)
+                             colour=self.colour_mode(colour), keep_noise=not self.blind, precision=precision)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the model file (atomic)."""

@@ -297,6 +297,13 @@ def _auto_rows(kind: str, channels: int) -> list[dict[str, Any]]:
             and int(r.get("channels", 1)) == channels]
 
 
+def speckle_model(looks: float) -> dict[str, Any] | None:
+    """The shipped model for speckle of ``looks`` looks (models.json noise ``speckle``, a range of looks holding it,
+    up to :data:`RANGE_SLACK`), or None. A gray model: speckle multiplies each channel alone, so a colour image
+    goes through it channel by channel."""
+    return next((r for r in _auto_rows("speckle", 1) if _in_range(looks, r["range"])), None)
+
+
 def _row(model: Path) -> dict[str, Any] | None:
     """The shipped model (its models.json row) whose file is ``model``, or None."""
     return next((r for r in list_models() if Path(r["path"]) == Path(model)), None)
