@@ -12,3 +12,13 @@ done
 noise2x bench --methods auto_noise,bm3d,auto --dataset ../shared/data/cbsd68 --noise speckle:looks=4 --limit 12 \
   --out benchmarks/speckle_cbsd68_L4.json
 echo done
+# the self-supervised methods (trained on speckled train400 images only, 10 CPU-minutes each, at 4 looks):
+#   noise2x bench --methods neighbor2neighbor,noise2void --dataset ../shared/data/bsd68 --noise speckle:looks=4 \
+#     --limit 24 --budget-minutes 10 --out benchmarks/speckle_selfsup_bsd68_L4.json
+# the blind-spot network of Laine et al. (6 CPU-minutes each, at 4 looks) with its speckle noise model (since the
+# change that added it; auto: speckle) and with the learned Gaussian one it took before:
+#   noise2x bench --methods blindspot --dataset ../shared/data/bsd68 --noise speckle:looks=4 --limit 24 \
+#     --budget-minutes 6 --out benchmarks/speckle_blindspot_bsd68_L4.json
+#   noise2x bench --methods blindspot --dataset ../shared/data/bsd68 --noise speckle:looks=4 --limit 24 \
+#     --budget-minutes 6 --set blindspot.method.noise_model=gaussian_learned \
+#     --out benchmarks/speckle_blindspot_gaussian_learned_bsd68_L4.json

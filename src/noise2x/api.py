@@ -721,8 +721,8 @@ def _denoise_speckle(image: np.ndarray, noise: Any, *, info: dict[str, Any] | No
         if progress is not None:
             progress(f"using bm3d: {reason}")
             unused = [k for k in ("tile", "overlap") if settings[k] is not None] + (["tta"] if settings["tta"] else [])
-            if settings["precision"] != "fp32":
-                unused.append("precision")
+            unused += ["precision"] * (settings["precision"] != "fp32") + ["device"] * (
+                settings["device"] not in ("auto", "cpu"))
             if unused:
                 progress(f"{', '.join(unused)} appl{'y' if len(unused) > 1 else 'ies'} to models: ignored")
         out = denoise(image, method="bm3d", noise=noise, info=info, mask=mask, options=settings["options"])

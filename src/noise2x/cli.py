@@ -786,7 +786,8 @@ def _learned_noise(path: Path) -> str | None:
     kind = den.method.resolved_noise_model()
     x = torch.zeros(1, den.channels, 32, 32)
     value = float(den.method.learned_noise(den.model.eval(), x)[0])
-    what = {"gaussian_learned": "sigma", "poisson_learned": "peak", "impulse_learned": "impulse probability"}
+    what = {"gaussian_learned": "sigma", "poisson_learned": "peak", "impulse_learned": "impulse probability",
+            "speckle_learned": "looks"}
     return f"{what.get(kind, kind)} {value:.4g}" + (" (in the training images' units)" if "sigma" in
                                                    what.get(kind, "") else "")
 

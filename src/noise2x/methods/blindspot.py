@@ -33,9 +33,15 @@ Noise models (``noise_model``):
   loss matches the mean and covariance of that mixture, and the posterior
   mean is the exact mixture over which channels were replaced;
   ``impulse_learned``: alpha is learned;
+* ``speckle``: multiplicative speckle of known ``looks`` L (:func:`noise2x.noise.speckle`),
+  approximated as Gaussian with variance ``mu^2 / L``, as the paper approximates
+  Poisson noise; ``speckle_learned``: ``1 / L`` is learned (on a 4-look test image
+  it ends near 3.5 looks with the regulariser below, which gives the noise more of
+  the variance, and near 4 without it: ``test_learned_looks_converge``);
 * ``auto``: resolved from the training noise by :meth:`BlindSpot.with_noise`
   (``--add-noise``): gaussian with a fixed sigma -> ``gaussian``, a sigma range
-  -> ``gaussian_per_image``, poisson -> ``poisson``, impulse -> ``impulse``;
+  -> ``gaussian_per_image``, poisson -> ``poisson``, impulse -> ``impulse``,
+  speckle -> ``speckle`` (a range of looks: ``speckle_learned``);
   real noisy data (no spec) and other noises -> ``gaussian_learned``.
 
 A learned level starts near zero (``softplus(v - 4) + 1e-3`` of the raw value
@@ -65,8 +71,8 @@ from ..errors import UsageError
 from .base import DEFAULT_PRESETS, Method, check_preset
 
 NOISE_MODELS = ("auto", "gaussian", "gaussian_learned", "gaussian_per_image", "poisson", "poisson_learned",
-                "impulse", "impulse_learned")
-LEARNED = ("gaussian_learned", "gaussian_per_image", "poisson_learned", "impulse_learned")
+                "impulse", "impulse_learned", "speckle", "speckle_learned")
+LEARNED = ("gaussian_learned", "gaussian_per_image", "poisson_learned", "impulse_learned", "speckle_learned")
 
 #: Network arguments per preset. "cpu" narrows the full-resolution decoder and the
 #: 1x1 head, which dominate the cost (see models/blindspot.py); "paper" is the paper's network.
@@ -96,6 +102,8 @@ class BlindSpotOptions:
         Poisson peak for ``noise_model=poisson`` (0: from the noise spec).
     alpha : float
         Impulse probability for ``noise_model=impulse`` (0: from the noise spec's ``p``).
+    looks : float
+        Number of looks for ``noise_model=speckle`` (0: from the noise spec).
     data_range : float
         Image range R of the Poisson and impulse models (255 for 8-bit images).
     posterior_mean : bool
@@ -117,6 +125,7 @@ class BlindSpotOptions:
     sigma: float = 0.0
     peak: float = 0.0
     alpha: float = 0.0
+    looks: float = 0.0
     data_range: float = 255.0
     posterior_mean: bool = True
     reg: float = 0.1
@@ -126,7 +135,7 @@ class BlindSpotOptions:
     def __post_init__(self) -> None:
         if self.noise_model not in NOISE_MODELS:
             raise UsageError(f"method.noise_model={self.noise_model!r} is not valid; valid: {', '.join(NOISE_MODELS)}")
-        for key in ("sigma", "peak", "alpha", "reg"):
+        for key in ("sigma", "peak", "alpha", "looks", "reg"):
             if not getattr(self, key) >= 0:
                 raise UsageError(f"method.{key} must be >= 0, got {getattr(self, key)}")
         if not self.alpha < 1:
@@ -328,6 +337,8 @@ class BlindSpot(Method):
                 nm = "poisson" if not isinstance(spec.params.get("peak"), tuple) else "poisson_learned"
             elif family == "impulse":
                 nm = "impulse" if not isinstance(spec.params.get("p"), tuple) else "impulse_learned"
+            elif family == "speckle":
+                nm = "speckle" if not isinstance(spec.params.get("looks"), tuple) else "speckle_learned"
             else:
                 nm = "gaussian_learned"
             changes["noise_model"] = nm
@@ -337,6 +348,8 @@ class BlindSpot(Method):
             changes["peak"] = float(spec.params["peak"])
         elif nm == "impulse" and family == "impulse" and not isinstance(spec.params.get("p"), tuple):
             changes["alpha"] = float(spec.params["p"])
+        elif nm == "speckle" and family == "speckle" and not isinstance(spec.params.get("looks"), tuple):
+            changes["looks"] = float(spec.params["looks"])
         if nm in ("poisson", "poisson_learned", "impulse", "impulse_learned") and "data_range" in spec.params:
             changes["data_range"] = float(spec.params["data_range"])
         return self._replace(changes)
@@ -373,7 +386,7 @@ class BlindSpot(Method):
         units, each broadcastable to (B, H, W) (Gaussian, Poisson); or
         ``"alpha"`` (B, 1, 1) (impulse). ``"std"`` is the noise std to regularise
         (learned levels only) and ``"value"`` the level in the spec's terms
-        (sigma in image units, peak, alpha), (B,) for reporting.
+        (sigma in image units, peak, alpha, looks), (B,) for reporting.
         """
         nm = self.resolved_noise_model()
         o = self.options
@@ -385,7 +398,7 @@ class BlindSpot(Method):
             net = self._net(model)
             if net.noise_params == "none":
                 raise UsageError(f"method.noise_model={nm} needs a network that learned the noise level; this one "
-                                 f"was trained with a known level (use noise_model=gaussian, poisson or impulse "
+                                 f"was trained with a known level (use noise_model=gaussian, poisson, impulse or speckle "
                                  f"with its level)")
             raw = net.noise_estimate(z.to(model.mean.dtype)).to(mu.dtype).reshape(-1, 1, 1)  # (B, 1, 1), 0 at initialisation
             offset = -4.0 if nm == "impulse_learned" else _softplus_inv(o.noise_init - 1e-3)
@@ -414,6 +427,20 @@ class BlindSpot(Method):
             out["var"] = [torch.clamp(x[i] * k / std[i] ** 2, min=_EPS) for i in range(c)]
             out["std"] = sum(torch.sqrt(v) for v in out["var"]) / c
             out["value"] = o.data_range / k.reshape(-1)
+        elif nm in ("speckle", "speckle_learned"):
+            if nm == "speckle":
+                if not o.looks > 0:
+                    raise UsageError("method.noise_model=speckle needs the looks: train with --add-noise "
+                                     "speckle:looks=L, denoise with --noise speckle:looks=L, or --set method.looks=L")
+                v = torch.full((mu.shape[0], 1, 1), 1.0 / o.looks, dtype=mu.dtype, device=mu.device)
+            else:
+                v = learned  # the relative variance 1 / looks
+            # the Gamma speckle's variance x^2 / L at the prior mean x, x held above a thousandth of the channel's
+            # mean intensity (a bound in no units: speckle multiplies)
+            x = [torch.maximum(mu[:, i] * std[i] + mean[i], 1e-3 * mean[i].abs() + 1e-12) for i in range(c)]
+            out["var"] = [torch.clamp(x[i] ** 2 * v / std[i] ** 2, min=_EPS) for i in range(c)]
+            out["std"] = sum(torch.sqrt(w) for w in out["var"]) / c
+            out["value"] = 1.0 / v.reshape(-1)
         else:  # impulse
             if nm == "impulse":
                 if not o.alpha > 0:
@@ -490,7 +517,7 @@ class BlindSpot(Method):
         return model.denormalize(est.to(noisy.dtype))
 
     def learned_noise(self, model, noisy: Tensor) -> Tensor:
-        """The noise level the model uses for ``noisy`` (B,): sigma (image units), peak or alpha."""
+        """The noise level the model uses for ``noisy`` (B,): sigma (image units), peak, alpha or looks."""
         with torch.no_grad():
             z, mu, _ = self.outputs(model, noisy)
             return self.noise_level(model, z, mu)["value"].float()
