@@ -243,3 +243,24 @@ def test_the_shipped_speckle_model_takes_a_declared_gray_speckle_and_colour_imag
     assert info["colour"] == "channels"
     np.testing.assert_allclose(got, noise2x.denoise(rgb, model="gray-speckle", colour="channels"))
     assert not np.allclose(got, noise2x.denoise(rgb, model="gray-speckle", colour="luma"))
+
+
+def test_speckle_routes_give_intensities_say_zero_areas_and_zero_shot_methods_say_they_ignore_the_noise():
+    """From a QA pass: the model route's result is held at 0 and above (an intensity; it dipped to -11.5 beside a
+    patch of negative values); solid areas of 0 (no-data borders) are noted as without a noise spec; mash and zs_n2n
+    given a noise say they take none."""
+    clean = _scene()
+    noisy = noise.speckle(clean, looks=4, rng=2)
+    noisy[:5, :5] = -3.0
+    lines: list[str] = []
+    out = noise2x.denoise(noisy, noise="speckle:looks=4", progress=lines.append)
+    assert out.min() >= 0.0 and lines[0].startswith("using gray-speckle")
+    border = noisy.copy()
+    border[:, :40] = 0.0
+    lines.clear()
+    noise2x.denoise(border, noise="speckle:looks=4", progress=lines.append)
+    assert lines[0].startswith("note: 42% of the image lies in solid areas of 0"), lines
+    lines.clear()
+    noise2x.denoise(noisy[:24, :24], method="zs_n2n", noise="speckle:looks=4", progress=lines.append,
+                    options={"steps": 2}, rng=0)
+    assert "note: zs_n2n takes no noise model: the noise speckle:looks=4 is not used" in lines[0], lines

@@ -564,7 +564,8 @@ def denoise(
     noise = _noise_spec(noise)
     if model is not None and method is not None:
         raise UsageError("give either a model or a method, not both")
-    if progress is not None and model is None and noise is None and mask is None:
+    if progress is not None and model is None and mask is None and (noise is None or noise.name == "speckle"):
+        # (solid areas of 0 in a speckled image are no-data borders: speckle of a positive intensity is above 0)
         note = zero_area_note(image)
         if note:
             progress(note)
@@ -650,6 +651,10 @@ def denoise(
             options = {**choice.options, **(options or {})}
     if info is not None:
         info["method"] = method
+    if not chosen and noise is not None and method in ("mash", "zs_n2n") and progress is not None:
+        # (a QA pass gave mash a declared speckle: it ran 5 minutes and came out below the noisy input, unsaid)
+        progress(f"note: {method} takes no noise model: the noise {noise} is not used (it learns zero-mean noise "
+                 f"from the image alone)")
     # settings of a model's inference that a direct method has no use for: an error when the method was
     # asked for, a note when it was chosen here (the same image may go to a model another time)
     takes = method_options(resolve_direct(method))
@@ -738,6 +743,7 @@ def _denoise_speckle(image: np.ndarray, noise: Any, *, info: dict[str, Any] | No
             progress(f"using {row['name']}: {reason}")
         settings.pop("colour")
         out = denoise(image, model=Path(row["path"]), colour="channels", info=info, progress=progress, **settings)
+        np.maximum(out, 0.0, out=out)  # an intensity (the model's result dipped below 0 beside dark pixels, a QA pass)
         if info is not None:
             info.update(auto=reason, method=f"model {row['name']}", estimated_looks=round(log["looks"], 4))
         return out

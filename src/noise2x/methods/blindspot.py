@@ -398,8 +398,8 @@ class BlindSpot(Method):
             net = self._net(model)
             if net.noise_params == "none":
                 raise UsageError(f"method.noise_model={nm} needs a network that learned the noise level; this one "
-                                 f"was trained with a known level (use noise_model=gaussian, poisson, impulse or speckle "
-                                 f"with its level)")
+                                 f"was trained with a known level (use noise_model=gaussian, poisson, impulse or "
+                                 f"speckle with its level)")
             raw = net.noise_estimate(z.to(model.mean.dtype)).to(mu.dtype).reshape(-1, 1, 1)  # (B, 1, 1), 0 at initialisation
             offset = -4.0 if nm == "impulse_learned" else _softplus_inv(o.noise_init - 1e-3)
             learned = F.softplus(raw + offset) + 1e-3
