@@ -714,7 +714,7 @@ def _denoise_speckle(image: np.ndarray, noise: Any, *, info: dict[str, Any] | No
     (:func:`noise2x.classical.speckle_of`), carries additive noise of one std, which the white-noise route removes
     (BM3D or a shipped model, as for white noise of that sigma given); then the intensity back, the log-speckle's
     mean taken out (:func:`noise2x.classical.inverse_speckle_log`)."""
-    from .classical import inverse_speckle_log, speckle_of
+    from .classical import inverse_speckle_log, keep_speckle_mean, speckle_of
     from .noise import NoiseSpec
     from .pretrained import WEAK_MAX_PIXELS, speckle_model
 
@@ -757,7 +757,8 @@ def _denoise_speckle(image: np.ndarray, noise: Any, *, info: dict[str, Any] | No
     if info is not None and inner is not None:
         info.update(inner)
         info["transform"] = log["label"]
-    return inverse_speckle_log(out, looks=log["looks"], lo=log["lo"], scale=log["scale"])
+    # (the noisy image's local mean back: the logarithm's denoiser need not return its mean)
+    return keep_speckle_mean(image, inverse_speckle_log(out, looks=log["looks"], lo=log["lo"], scale=log["scale"]))
 
 
 def _denoise_frames(image: Any, axes: Any, mask: Any, progress: Any, info: Any, needed: Any,

@@ -49,6 +49,7 @@ __all__ = [
     "bm3d",
     "inverse_anscombe",
     "inverse_speckle_log",
+    "keep_speckle_mean",
     "nlm",
     "nlm_calibrated",
     "speckle_log",
@@ -147,6 +148,29 @@ def _vst_params(alpha: float, sigma: float, mu: float) -> tuple[float, float, fl
 
 # ---------------------------------------------------------------------------
 # homomorphic transform of multiplicative speckle
+
+
+#: The std (pixels) of the Gaussian window over which the speckle log routes give their result the noisy image's local
+#: mean (:func:`keep_speckle_mean`), from ``python scripts/speckle_mean_calibration.py`` on train400 images.
+SPECKLE_MEAN_WINDOW = 8.0
+
+
+def keep_speckle_mean(noisy: np.ndarray, out: np.ndarray, window: float = SPECKLE_MEAN_WINDOW) -> np.ndarray:
+    """``out`` (in place) times the ratio of ``noisy``'s local mean to its own (Gaussian windows of std ``window``
+    pixels, each channel alone; ``window`` 0: as it is).
+
+    Speckle has mean 1, so the noisy image's local mean is that of the clean intensity; the log routes' results run
+    high where the denoiser of the logarithm does not return its mean (on flat areas at one look, BM3D's by 5-6 %:
+    a QA pass; BENCHMARKS.md, "Speckle noise").
+    """
+    if window > 0:
+        from scipy import ndimage
+
+        size = (window, window) + (0,) * (np.ndim(noisy) - 2)
+        local = ndimage.gaussian_filter(np.maximum(np.asarray(noisy, dtype=np.float64), 0.0), size, mode="reflect")
+        own = ndimage.gaussian_filter(out, size, mode="reflect")
+        out *= np.divide(local, own, out=np.ones_like(own), where=own > 0)
+    return out
 
 
 def speckle_log_sigma(looks: float) -> float:
@@ -403,8 +427,8 @@ def _with_noise_level(
     elif (log := speckle_of(image, noise, mask)) is not None:
         # multiplicative speckle: additive of one std in the logarithm (the homomorphic route), mapped to 8-bit units
         record.update(sigma=log["sigma"], sigma_source="noise spec", transform=log["label"])
-        out = inverse_speckle_log(core(log.pop("mapped"), log["sigma"]), looks=log["looks"], lo=log["lo"],
-                                  scale=log["scale"])
+        out = keep_speckle_mean(image, inverse_speckle_log(core(log.pop("mapped"), log["sigma"]), looks=log["looks"],
+                                                           lo=log["lo"], scale=log["scale"]))
     else:
         level = _estimate_sigma(image, mask)
         record.update(sigma=level, sigma_source="estimated")
