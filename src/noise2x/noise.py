@@ -252,7 +252,7 @@ def poisson_gaussian(clean, *, peak: float, sigma: float, rng=None, data_range: 
 
 
 def speckle(clean, *, looks: float, rng=None) -> np.ndarray:
-    """Multiplicative speckle: fully developed speckle of an ``looks``-look intensity image (Goodman).
+    """Multiplicative speckle: fully developed speckle of a ``looks``-look intensity image (Goodman).
 
     ``clean * G`` with ``G`` drawn from a Gamma law of shape ``looks`` and scale ``1 / looks`` for every entry
     (each channel of an RGB pixel its own): the noise has mean 1 and variance ``1 / looks``, so a pixel's noise std
