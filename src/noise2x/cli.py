@@ -457,9 +457,22 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     model = load_model(args.model) if args.model else None
     if model is not None:
         _say(f"model {args.model}: {model.describe()}")
-        if noise is not None and model.method.with_noise(noise) is model.method:
-            _say(f"note: this model does not use --noise {args.noise} (a {model.method_name} model takes no noise "
-                 "level when denoising; only a blindspot model of a known noise model does)")
+        adapted = None if noise is None else model.method.with_noise(noise)
+        if adapted is not None and adapted is model.method:
+            # (a blind-spot model of a known noise model given a spec of another family was told that only such a
+            # model uses --noise: the speckle QA pass)
+            why = (f"its noise model, {model.method.resolved_noise_model()}, takes no {noise.name} level"
+                   if model.method_name == "blindspot" else f"a {model.method_name} model takes no noise level when "
+                   "denoising; only a blindspot model of a known noise model does")
+            _say(f"note: this model does not use --noise {args.noise} ({why})")
+        elif adapted is not None:  # the level it was trained with, replaced: said (a QA pass found it silent)
+            import dataclasses
+
+            old, new = dataclasses.asdict(model.method.options), dataclasses.asdict(adapted.options)
+            moved = ", ".join(f"{k} {old[k]:g} -> {new[k]:g}" for k in new
+                              if isinstance(new[k], float) and new[k] != old[k])
+            if moved:
+                _say(f"note: --noise {args.noise} sets this model's {moved}")
     start = time.perf_counter()
     failed = []
     for n, (src, dst) in enumerate(zip(files, targets), 1):
