@@ -64,6 +64,15 @@ def test_simulate_keeps_values_outside_range_unclipped(tmp_path, capsys):
     assert tifffile.imread(out).min() < -10
 
 
+def test_simulate_to_an_8_bit_file_says_the_noise_is_clipped_and_how_to_keep_it(tmp_path, capsys):
+    src = _png(tmp_path / "grey.png", np.full((40, 30), 120.0))
+    code, _, err = _run(capsys, "simulate", "speckle:looks=1", str(src), str(tmp_path / "sp.png"))
+    assert code == 0 and "clipped in sp.png" in err and "write sp.tif (float32) to keep them" in err, err
+    assert "clipped" not in _run(capsys, "simulate", "gaussian:sigma=5", str(src), str(tmp_path / "g.png"))[2]
+    code, _, err = _run(capsys, "simulate", "speckle:looks=1", str(src), str(tmp_path / "sp.tif"))
+    assert code == 0 and "clipped" not in err, err
+
+
 @pytest.mark.parametrize("method", ["bm3d", "nlm"])
 def test_denoise_direct_method_improves_psnr(tmp_path, capsys, gray_image, method):
     from noise2x.metrics import psnr
