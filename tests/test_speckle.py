@@ -303,3 +303,36 @@ def test_a_blindspot_speckle_model_says_what_a_declared_noise_does(tmp_path, cap
     assert main(["denoise", str(noisy), "--model", str(model), "--noise", "speckle:looks=1",
                  "--out", str(tmp_path / "l.tif")]) == 0
     assert "note: --noise speckle:looks=1 sets this model's looks 4 -> 1" in capsys.readouterr().err
+
+
+def test_info_says_what_denoise_does_with_a_declared_noise(tmp_path, capsys):
+    """``noise2x info IMAGE --noise SPEC`` previews the declared route, in the words ``denoise --noise SPEC`` says
+    it with (the speckle QA pass: a declared route could not be previewed)."""
+    rng = np.random.default_rng(0)
+    gray, colour = _scene(), np.stack([_scene(), _scene()[::-1], _scene().T], axis=-1)
+    cases = [("g.tif", noise.speckle(gray, looks=4, rng=1), "speckle:looks=4"),   # the speckle model
+             ("c.tif", noise.speckle(colour, looks=4, rng=2), "speckle:looks=4"),   # CBM3D on the log
+             ("h.tif", noise.speckle(gray, looks=64, rng=3), "speckle:looks=64"),   # the log route, then a model
+             ("w.tif", gray + 20 * rng.standard_normal(gray.shape), "gaussian:sigma=20")]
+    for name, image, spec in cases:
+        tifffile.imwrite(tmp_path / name, image.astype(np.float32), photometric="rgb" if image.ndim == 3 else None)
+        assert main(["info", str(tmp_path / name), "--noise", spec]) == 0
+        said = [line for line in capsys.readouterr().out.splitlines()
+                if line.startswith(f"noise2x denoise --noise {spec}: ")]
+        assert len(said) == 1, said
+        assert main(["denoise", str(tmp_path / name), "--noise", spec, "--out", str(tmp_path / f"o_{name}")]) == 0
+        err = capsys.readouterr().err
+        used = [line.removeprefix("using ") for line in err.splitlines() if line.startswith("using ")]
+        route = [line for line in err.splitlines() if "homomorphic route" in line]
+        assert said[0].removeprefix(f"noise2x denoise --noise {spec}: ") == (
+            f"{route[0]}; the logarithm through {used[0]}" if route else used[0]), (said, err)
+    capsys.readouterr()
+    # a wrong spec, or --noise with a model: one error line, exit 2
+    assert main(["info", str(tmp_path / "g.tif"), "--noise", "speckle:looks=0"]) == 2
+    assert main(["info", "gray-speckle", "--noise", "speckle:looks=4"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("noise2x: error:") == 2 and "--noise goes with an image" in err and "Traceback" not in err
+    # no value above 0: the declared route's own error, the image's other facts all the same
+    tifffile.imwrite(tmp_path / "z.tif", np.zeros((40, 40), np.float32))
+    assert main(["info", str(tmp_path / "z.tif"), "--noise", "speckle:looks=4"]) == 0
+    assert "noise2x denoise --noise speckle:looks=4: stops: speckle noise multiplies" in capsys.readouterr().out

@@ -704,25 +704,49 @@ def denoise(
     return out
 
 
-def _denoise_speckle(image: np.ndarray, noise: Any, *, info: dict[str, Any] | None, progress: Any, mask: Any,
-                     settings: dict[str, Any]) -> np.ndarray:
-    """:func:`denoise` with no method for a declared speckle noise: on a gray image (or with ``colour="channels"``,
-    each channel alone) a shipped speckle model whose range holds its looks
-    (:func:`noise2x.pretrained.speckle_model`); on a colour image of up to
-    :data:`noise2x.pretrained.WEAK_MAX_PIXELS` BM3D told the noise (CBM3D on its logarithm); else the homomorphic
-    route. Its logarithm, mapped to 8-bit units
-    (:func:`noise2x.classical.speckle_of`), carries additive noise of one std, which the white-noise route removes
-    (BM3D or a shipped model, as for white noise of that sigma given); then the intensity back, the log-speckle's
-    mean taken out (:func:`noise2x.classical.inverse_speckle_log`)."""
-    from .classical import inverse_speckle_log, keep_speckle_mean, speckle_of
-    from .noise import NoiseSpec
+def speckle_route(image: np.ndarray, noise: Any, *, colour: str = "auto", mask: Any = None) -> dict[str, Any]:
+    """What :func:`denoise` with no method does for a declared speckle noise (:func:`_denoise_speckle`), and what
+    ``noise2x info IMAGE --noise`` says of it.
+
+    Returns a dict: ``name`` ("bm3d", a shipped model's name, or "log" for the homomorphic route), ``reason`` (as
+    denoise says it), ``log`` (:func:`noise2x.classical.speckle_of`'s settings; None on the BM3D route) and
+    ``row`` (the shipped model's row of :func:`noise2x.pretrained.speckle_model`, or None).
+    """
+    from .classical import speckle_of
     from .pretrained import WEAK_MAX_PIXELS, speckle_model
 
-    colour = settings["colour"]
     if image.ndim == 3 and colour != "channels" and image.shape[0] * image.shape[1] <= WEAK_MAX_PIXELS:
         # (BENCHMARKS.md, "Speckle noise": on colour photos CBM3D on the logarithm was ahead of the shipped models
         # on it, through the luma and chroma planes, and of the speckle model channel by channel)
-        reason = f"{noise} given: multiplicative speckle on a colour image: BM3D (CBM3D) on its logarithm"
+        return {"name": "bm3d", "log": None, "row": None,
+                "reason": f"{noise} given: multiplicative speckle on a colour image: BM3D (CBM3D) on its logarithm"}
+    log = speckle_of(image, noise, mask)
+    row = speckle_model(log["looks"]) if image.ndim == 2 or colour == "channels" else None
+    if row is not None:
+        read = "" if not noise.is_random_level else f" ({log['looks']:.3g} looks read on its logarithm)"
+        return {"name": row["name"], "log": log, "row": row,
+                "reason": f"{noise} given{read}: shipped model '{row['name']}' ({row['description']})"}
+    return {"name": "log", "log": log, "row": None,
+            "reason": f"{noise} given: multiplicative speckle, additive in the logarithm: denoising the logarithm "
+                      f"(mapped to 8-bit units, sigma {log['sigma']:.3g} there) as white noise, then back (the "
+                      f"homomorphic route)"}
+
+
+def _denoise_speckle(image: np.ndarray, noise: Any, *, info: dict[str, Any] | None, progress: Any, mask: Any,
+                     settings: dict[str, Any]) -> np.ndarray:
+    """:func:`denoise` with no method for a declared speckle noise, on the route :func:`speckle_route` picks: on a
+    gray image (or with ``colour="channels"``, each channel alone) a shipped speckle model whose range holds its
+    looks; on a colour image of up to :data:`noise2x.pretrained.WEAK_MAX_PIXELS` BM3D told the noise (CBM3D on its
+    logarithm); else the homomorphic route. Its logarithm, mapped to 8-bit units
+    (:func:`noise2x.classical.speckle_of`), carries additive noise of one std, which the white-noise route removes
+    (BM3D or a shipped model, as for white noise of that sigma given); then the intensity back, the log-speckle's
+    mean taken out (:func:`noise2x.classical.inverse_speckle_log`)."""
+    from .classical import inverse_speckle_log, keep_speckle_mean
+    from .noise import NoiseSpec
+
+    route = speckle_route(image, noise, colour=settings["colour"], mask=mask)
+    reason, log, row = route["reason"], route["log"], route["row"]
+    if route["name"] == "bm3d":
         if progress is not None:
             progress(f"using bm3d: {reason}")
             unused = [k for k in ("tile", "overlap") if settings[k] is not None] + (["tta"] if settings["tta"] else [])
@@ -734,11 +758,7 @@ def _denoise_speckle(image: np.ndarray, noise: Any, *, info: dict[str, Any] | No
         if info is not None:
             info["auto"] = reason
         return out
-    log = speckle_of(image, noise, mask)
-    row = speckle_model(log["looks"]) if image.ndim == 2 or colour == "channels" else None
     if row is not None:
-        read = "" if not noise.is_random_level else f" ({log['looks']:.3g} looks read on its logarithm)"
-        reason = f"{noise} given{read}: shipped model '{row['name']}' ({row['description']})"
         if progress is not None:
             progress(f"using {row['name']}: {reason}")
         settings.pop("colour")
@@ -748,9 +768,7 @@ def _denoise_speckle(image: np.ndarray, noise: Any, *, info: dict[str, Any] | No
             info.update(auto=reason, method=f"model {row['name']}", estimated_looks=round(log["looks"], 4))
         return out
     if progress is not None:
-        progress(f"{noise} given: multiplicative speckle, additive in the logarithm: denoising the logarithm "
-                 f"(mapped to 8-bit units, sigma {log['sigma']:.3g} there) as white noise, then back (the "
-                 f"homomorphic route)")
+        progress(reason)
     inner: dict[str, Any] | None = {} if info is not None else None
     out = denoise(log.pop("mapped"), noise=NoiseSpec("gaussian", {"sigma": log["sigma"]}), info=inner,
                   progress=progress, mask=mask, **settings)

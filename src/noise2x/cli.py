@@ -763,9 +763,16 @@ def cmd_info(args: argparse.Namespace) -> int:
 
     if not args.model.strip():  # (Path('') is the working folder)
         raise UsageError("noise2x info takes one image or model file (.safetensors), or a shipped model's name; got ''")
+    noise = getattr(args, "noise", None)
     if _suffix(args.model) in IMAGE_SUFFIXES:  # an image (a missing one: "no such file")
-        print(_shown("\n".join(image_facts(Path(args.model))), lines=True))
+        if noise is not None:
+            from .noise import parse_noise
+
+            noise = parse_noise(noise)  # (a wrong spec: its one error line before the image is read)
+        print(_shown("\n".join(image_facts(Path(args.model), noise=noise)), lines=True))
         return 0
+    if noise is not None:
+        raise UsageError("--noise goes with an image: noise2x info IMAGE --noise SPEC says what denoise does with it")
     if Path(args.model).is_dir():
         raise UsageError(f"{args.model} is a folder; noise2x info takes one image or model file (.safetensors)")
     path = model_file(args.model)
@@ -832,20 +839,21 @@ def _tiff_axes(path: Path) -> tuple[str | None, int]:
         return (main[0].axes if len(main) == 1 else None), len(tif.series) - len(main)
 
 
-def image_facts(path: Path) -> list[str]:
+def image_facts(path: Path, noise: Any = None) -> list[str]:
     """What ``noise2x info IMAGE`` says: the file's layout and units, blank and transparent pixels, and what a
-    no-option ``denoise`` reads of its noise and does (on its first frame holding data)."""
+    no-option ``denoise`` reads of its noise and does (on its first frame holding data); with ``noise`` (a
+    :class:`noise2x.noise.NoiseSpec`), also what ``denoise --noise`` with it does."""
     from .io import StackFrames, open_stack
 
     stack, alpha = open_stack(path, blanks=True)  # (a stack's frames read one at a time)
     try:
-        return _image_facts(path, stack, alpha)
+        return _image_facts(path, stack, alpha, noise)
     finally:
         if isinstance(stack, StackFrames):
             stack.close()
 
 
-def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
+def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None) -> list[str]:
     import numpy as np
 
     from .api import data_crop, no_option_route, zero_area_note
@@ -938,6 +946,8 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
     except InputError as exc:  # what the file holds is shown all the same
         lines.append(f"noise: not read: {exc}")
         lines.append("noise2x denoise with no options: stops with that error (give the noise: --noise, or a --method)")
+        if noise is not None:
+            lines.append(_declared_route_line(image, mask, noise, blanks))
         return lines
     where = f" (frame {k + 1})" if len(stack) > 1 else ""
     if choice.scale != 1 or choice.offset != 0:
@@ -954,12 +964,36 @@ def _image_facts(path: Path, stack: Any, alpha: Any) -> list[str]:
     # (an image holding NaN: denoise stops with an error unless --blanks says they mark pixels with no data)
     told = "noise2x denoise --blanks" if blanks else "noise2x denoise with no options"
     lines.append(f"{told}: {name}: {reason}")
+    if noise is not None:
+        lines.append(_declared_route_line(image, mask, noise, blanks))
     if blanks:
         lines.append(f"noise2x denoise without --blanks: stops (the image holds {marked})")
     jpeg = _jpeg_line(image, choice, mask)
     if jpeg:
         lines.append(jpeg)
     return lines
+
+
+def _declared_route_line(image: Any, mask: Any, noise: Any, blanks: bool) -> str:
+    """``noise2x info IMAGE --noise SPEC``: what ``denoise --noise SPEC`` with no method does with the image (its
+    first frame holding data), as denoise says it (the speckle QA pass: a declared route could not be previewed)."""
+    from .api import no_option_route, speckle_route
+    from .noise import NoiseSpec
+
+    told = f"noise2x denoise{' --blanks' if blanks else ''} --noise {noise}"
+    try:
+        if noise.name != "speckle":
+            _, _, _, name, reason = no_option_route(image, noise=noise, mask=mask)
+            return f"{told}: {name}: {reason}"
+        route = speckle_route(image, noise, mask=mask)
+        if route["name"] != "log":
+            return f"{told}: {route['name']}: {route['reason']}"
+        log = route["log"]
+        _, _, _, name, reason = no_option_route(log["mapped"], noise=NoiseSpec("gaussian", {"sigma": log["sigma"]}),
+                                                mask=mask)
+        return f"{told}: {route['reason']}; the logarithm through {name}: {reason}"
+    except InputError as exc:
+        return f"{told}: stops: {exc}"
 
 
 def _jpeg_line(image: Any, choice: Any, mask: Any = None) -> str:
@@ -1209,6 +1243,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "image holds and what `denoise` with no options reads of its noise and does")
     i.add_argument("model", metavar="MODEL_OR_IMAGE",
                    help="a model file, the name of a shipped model (noise2x models), or an image file")
+    i.add_argument("--noise", metavar="SPEC", help="with an image: also say what `noise2x denoise --noise SPEC` "
+                   "(no method) does with it, e.g. speckle:looks=4")
     i.set_defaults(func=cmd_info)
 
     m = sub.add_parser("models", help="list the pretrained models shipped in the package")
