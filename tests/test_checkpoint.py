@@ -53,6 +53,20 @@ def test_round_trip_gives_identical_outputs(tmp_path, arch):
     assert all(isinstance(t, torch.Tensor) for t in load_file(str(path)).values())
 
 
+def test_loading_a_model_leaves_the_callers_torch_random_state_alone(tmp_path, gray_image):
+    """Building the network drew its random initial weights (then replaced by the file's) from the caller's torch
+    RNG: a seeded pipeline's own draws moved when noise2x loaded a model (a QA pass)."""
+    import noise2x
+
+    path = save_model(tmp_path / "m.safetensors", make_model("unet", channels=1), metadata=META)
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    load_model(path)
+    noise2x.denoise(gray_image, model=path)
+    assert torch.equal(torch.rand(3), expected)
+
+
 def test_denoiser_round_trip(tmp_path, gray_image):
     d = Denoiser(make_model(), get_method("noise2noise", {"loss": "l1"}), dict(META))
     path = d.save(tmp_path / "d.safetensors")

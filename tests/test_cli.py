@@ -1601,3 +1601,61 @@ def test_a_file_output_for_a_folder_input_is_said_as_such(tmp_path, capsys, gray
     code, out, err = _run(capsys, "denoise", str(tmp_path / "one" / "a.png"), "--method", "nlm", "--set", "sigma=25",
                           "--noise", "poisson:peak=10", "--out", str(tmp_path / "s.png"))
     assert code == 0 and "note: the option sigma=25 is used, not the noise spec poisson:peak=10" in err
+
+
+def test_outputs_named_in_bytes_that_are_not_utf8_are_written(tmp_path, capsys, gray_image):
+    """Linux file names may hold any bytes; one that is not UTF-8 (an old zip's, a Samba share's) stopped a folder
+    run with an internal error at the temporary file's name, the images after it not denoised (a QA pass)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    odd = os.fsdecode(b"a\xffb.png")
+    _png(folder / odd, gray_image)
+    _png(folder / "good.png", gray_image)
+    code, _, err = _run(capsys, "denoise", str(folder), "--method", "nlm", "--noise", "gaussian:sigma=20",
+                        "--out", str(tmp_path / "out") + "/")
+    assert code == 0 and sorted(os.listdir(tmp_path / "out")) == sorted([odd, "good.png"]), err
+    assert "a\\xffb.png" in err and "\udcff" not in err  # (its byte shown as ls -b shows it)
+    from noise2x.io import write_image
+
+    write_image(tmp_path / os.fsdecode(b"api_\xe9.tif"), gray_image)
+    assert os.fsdecode(b"api_\xe9.tif") in os.listdir(tmp_path)
+
+
+def test_output_names_that_cannot_be_used_are_said_before_any_work(tmp_path, capsys, gray_image):
+    """--out - made a folder named '-'; an output whose name a folder holds stopped the batch after the work with
+    the temporary file's name; a clash of names said neither the name nor the inputs (a QA pass)."""
+    a, b = tmp_path / "d1", tmp_path / "d2"
+    a.mkdir()
+    b.mkdir()
+    _png(a / "x.png", gray_image)
+    _png(b / "x.png", gray_image)
+    base = ["--method", "nlm", "--noise", "gaussian:sigma=20"]
+    code, _, err = _run(capsys, "denoise", str(a / "x.png"), *base, "-q", "--out", "-")
+    assert code == 2 and "--out -: noise2x writes image files, not to standard output" in _one_error_line(err)
+    assert not Path("-").exists()
+    code, _, err = _run(capsys, "denoise", str(a / "x.png"), str(b / "x.png"), *base, "--out", str(tmp_path / "o"))
+    assert code == 2 and f"{a / 'x.png'} and {b / 'x.png'}" in _one_error_line(err)
+    assert not (tmp_path / "o").exists()  # (the folder is made once the checks pass)
+    code, _, err = _run(capsys, "denoise", str(a / "x.png"), str(a / "x.png"), *base, "--out", str(tmp_path / "o"))
+    assert code == 2 and "is given twice" in _one_error_line(err)
+    (tmp_path / "clash" / "x.png").mkdir(parents=True)
+    code, _, err = _run(capsys, "denoise", str(a / "x.png"), *base, "--out", str(tmp_path / "clash") + "/")
+    assert code == 2 and f"output {tmp_path / 'clash' / 'x.png'} is a folder" in _one_error_line(err)
+    assert os.listdir(tmp_path / "clash") == ["x.png"]
+    from noise2x.errors import InputError
+    from noise2x.io import write_image
+
+    with pytest.raises(InputError, match="a folder of that name exists"):  # (from Python: one output's error)
+        write_image(tmp_path / "clash" / "x.png", gray_image)
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-2"])
+def test_a_wrong_threads_variable_is_refused_as_the_option_is(tmp_path, capsys, monkeypatch, gray_image, value):
+    """NOISE2X_THREADS=abc or 0 was dropped without a word (--threads and threads= refuse them: a QA pass)."""
+    src = _png(tmp_path / "a.png", gray_image)
+    monkeypatch.setenv("NOISE2X_THREADS", value)
+    code, _, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "o.png"))
+    assert code == 2 and f"NOISE2X_THREADS='{value}': expected a whole number" in _one_error_line(err)
+    assert not (tmp_path / "o.png").exists()
+    monkeypatch.setenv("NOISE2X_THREADS", " ")  # (empty: unset)
+    assert _run(capsys, "denoise", str(src), "--out", str(tmp_path / "o.png"))[0] == 0

@@ -333,6 +333,31 @@ def test_resume_takes_the_same_folder_however_written_and_a_failed_run_keeps_the
     train("noise2void", data=clean_dir, out=out, steps=4, resume=True, **kw)
 
 
+def test_resume_refuses_a_data_folder_whose_images_changed(tmp_path, clean_dir):
+    """--resume compared the data folder's path, not what it holds: a folder that gained and lost an image between
+    the stop and the resume went on unsaid, its validation images changed with it (a QA pass)."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(clean_dir, data)
+    out = tmp_path / "r.safetensors"
+    kw = dict(add_noise="gaussian:sigma=25", progress=False, overrides=FAST)
+    train("noise2void", data=data, out=out, steps=2, **kw)
+    train("noise2void", data=data, out=out, steps=3, resume=True, **kw)  # the same images: it goes on
+    shutil.copy(data / "0.png", data / "9.png")
+    (data / "3.png").unlink()
+    with pytest.raises(UsageError, match=r"--resume: the images in the data differ from the saved run's \(as many, "
+                                         r"other names\)"):
+        train("noise2void", data=data, out=out, steps=4, resume=True, **kw)
+    shutil.copy(data / "0.png", data / "8.png")
+    with pytest.raises(UsageError, match="5 training and 2 validation images now, 4 and 2 in the saved run"):
+        train("noise2void", data=data, out=out, steps=4, resume=True, **kw)
+    (data / "8.png").unlink()
+    (data / "9.png").rename(data / "3.png")
+    train("noise2void", data=data, out=out, steps=4, resume=True, **kw)  # as it was: it goes on
+    assert read_metadata(out)["steps"] == 4
+
+
 def test_wrong_argument_types_are_one_clear_error(tmp_path, clean_dir):
     """steps='3' raised a TypeError from inside, 2.5 ran 3 steps, seed='a' a ValueError, a direct method 'unknown';
     one string of overrides was read letter by letter. Now: UsageError, or the string taken as one setting."""

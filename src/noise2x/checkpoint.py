@@ -288,7 +288,8 @@ def load_model(path: str | os.PathLike, *, device: str | torch.device = "cpu") -
         if wrong:
             raise InputError(f"{p}: the weights do not fit architecture {arch!r} with {args} "
                              f"({len(wrong)} tensors differ, e.g. {wrong[0]})")
-        net = build_model(arch, **args)
+        with torch.random.fork_rng(devices=[]):  # (its random initial weights, replaced by the file's, drew from the
+            net = build_model(arch, **args)      # caller's torch RNG: a seeded pipeline's draws moved, a QA pass)
         model = ScaledModel(net, arch=arch, arch_args=args, mean=norm["mean"], std=norm["std"])
     except InputError:
         raise

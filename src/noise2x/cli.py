@@ -246,12 +246,24 @@ def _targets(files: list[Path], out: str, folder_input: bool, names: list[Path] 
              what: str = "--out") -> list[Path]:
     """Each input's output: ``out`` itself, or in the folder ``out`` under its name there (``names``, e.g.
     a path below its input folder: the subfolders are made; default: its file name)."""
+    if out == "-":  # (not standard output: a folder named '-' was made, in a QA pass)
+        raise UsageError(f"{what} -: noise2x writes image files, not to standard output; give a file or a folder")
     if _is_folder_target(out, len(files), folder_input, what):
         folder = Path(out)
-        folder.mkdir(parents=True, exist_ok=True)
         targets = [folder / n for n in (names or [Path(f.name) for f in files])]
-        if len(set(targets)) != len(targets):
-            raise UsageError("several inputs share a file name; denoise them into separate folders")
+        if len(set(targets)) != len(targets):  # (the name and its inputs said: one of thousands, in a QA pass)
+            first: dict[Path, Path] = {}
+            for src, dst in zip(files, targets):
+                if dst in first:
+                    same = src.resolve() == first[dst].resolve()
+                    raise UsageError(f"{first[dst]} is given twice; give each input once" if same else
+                                     f"several inputs share the output name {dst}: {first[dst]} and {src}; "
+                                     "denoise them into separate folders")
+                first[dst] = src
+        clash = next((t for t in targets if t.is_dir()), None)
+        if clash is not None:  # (the rename onto it failed after the work, and stopped the batch: a QA pass)
+            raise UsageError(f"output {clash} is a folder; move it, or choose another --out")
+        folder.mkdir(parents=True, exist_ok=True)
         for parent in sorted({t.parent for t in targets}):
             parent.mkdir(parents=True, exist_ok=True)
         return targets

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\udc80-\udcff]")
 
 
 def escaped(text: str) -> str:
     """``text`` with its control characters (a terminal's escape sequences, line breaks, carriage returns) written
-    as ``\\xNN``: a file name or a model file's text cannot forge or hide noise2x's own lines."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    as ``\\xNN``: a file name or a model file's text cannot forge or hide noise2x's own lines; a file name's bytes
+    that are not UTF-8 (held as surrogate escapes, as Python reads them) as ``\\xNN`` of each byte."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()) % 0xdc00:02x}", text)
 
 
 class Noise2xError(Exception):

@@ -43,7 +43,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     # (the target's name, cut where the temporary name would pass the 255 bytes a file name may hold: a name
     # the file system takes is written, however long; mkstemp adds 8 characters)
     room = max(0, 255 - len(suffix.encode()) - 8 - 2)
-    name = target.name.encode()[:room].decode("utf-8", "ignore")
+    raw = os.fsencode(target.name)  # (a name not in UTF-8, as Linux allows, holds its bytes: a QA pass)
+    try:
+        raw.decode("utf-8")
+        name = raw[:room].decode("utf-8", "ignore")  # (not cut inside a character)
+    except UnicodeDecodeError:
+        name = os.fsdecode(raw[:room])
+    if target.is_dir():  # (the rename onto it fails after the work; said as one output's error, in a QA pass)
+        from .errors import InputError
+
+        raise InputError(f"cannot write {target}: a folder of that name exists")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=suffix, dir=folder)
     except OSError as exc:  # (a folder that takes no files, as /proc; a full disk)

@@ -107,8 +107,11 @@ def _whole(text: str | None) -> int | None:
 def user_threads() -> int | None:
     """The CPU threads the user set (a Python call's ``threads=``, :data:`THREADS_ENV`, else ``OMP_NUM_THREADS``),
     or None; 1 in a fork-started process (:data:`noise2x.config.FORKED`, with a warning where more were set)."""
-    told = (config.THREADS_ASKED.get() or _whole(os.environ.get(THREADS_ENV))
-            or _whole(os.environ.get("OMP_NUM_THREADS")))
+    env = os.environ.get(THREADS_ENV)
+    if env is not None and env.strip() and _whole(env) is None:  # (--threads and threads= refuse these; the
+        # variable's were ignored without a word, a deployment's typo unseen: a QA pass)
+        raise UsageError(f"{THREADS_ENV}={env!r}: expected a whole number of CPU threads, at least 1 (or unset)")
+    told = (config.THREADS_ASKED.get() or _whole(env) or _whole(os.environ.get("OMP_NUM_THREADS")))
     return forked_threads(told) if config.FORKED else told
 
 

@@ -320,6 +320,18 @@ def _full_scale_note(method, mean: Sequence[float], spans: Sequence[float] | Non
             f"(overrides=['method.data_range={full}'] in Python)")
 
 
+def _images_print(train_set: Any, val_set: Any) -> dict[str, Any]:
+    """The training and validation images' names, as a count and a SHA-256 (a run's config.json keeps it:
+    ``--resume`` refuses a folder whose images changed)."""
+    import hashlib
+
+    items = [("train", item.name) for item in train_set.items]
+    items += [("val", item.name) for item in (val_set.items if val_set is not None else [])]
+    names = [f"{part} {name}" for part, name in items]
+    return {"count": len(names),
+            "sha256": hashlib.sha256("\n".join(names).encode("utf-8", "surrogateescape")).hexdigest()}
+
+
 def _validation_note(val_set, val_images: int) -> str:
     """What a small set's validation is: the bottom rows of its last images, or the training images again."""
     few = f"fewer than 2 x data.val_images = {2 * val_images} training images"
@@ -898,6 +910,16 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         pair=d.pair, resample=d.resample_noise, cache_mb=d.cache_mb, val_images=d.val_images, blanks=d.blanks,
         recursive=d.recursive, exclude=run)
     channels = train_set.channels
+    images = _images_print(train_set, val_set)
+    if resume and saved.get("images") and saved["images"] != images:
+        # (a folder gaining or losing images between a stop and --resume went on unsaid: its validation images
+        # changed with it, so best.safetensors compared scores of other sets; a QA pass)
+        now = (len(train_set.items), 0 if val_set is None else len(val_set.items))
+        then = (saved.get("train_images"), saved.get("val_images"))
+        said = ("as many, other names" if now == then else
+                f"{now[0]} training and {now[1]} validation images now, {then[0]} and {then[1]} in the saved run")
+        raise UsageError(f"--resume: the images in the data differ from the saved run's ({said}); resume with the "
+                         "same inputs or start a new run")
     if progress and finetune_note:
         print(f"noise2x: note: {finetune_note}", file=sys.stderr, flush=True)
     if progress and val_set is not None and val_set.split in ("rows", "reused"):
@@ -965,7 +987,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                     print(f"noise2x: note: {note}", file=sys.stderr, flush=True)
 
         run.mkdir(exist_ok=True)
-        resolved = {"config": cfg.to_dict(), "preset": preset, "arch": arch, "arch_args": args,
+        resolved = {"config": cfg.to_dict(), "preset": preset, "arch": arch, "arch_args": args, "images": images,
                     "device": str(dev), "channels": channels, "parameters": n_params,
                     "train_images": len(train_set), "val_images": 0 if val_set is None else len(val_set),
                     "val_held_out": held_out, "val_split": None if val_set is None else val_set.split,
