@@ -375,8 +375,9 @@ def denoise(
     image : ndarray
         The noisy image, float or integer, (H,W) or (H,W,3); with ``colour="channels"`` any number of
         channels (H,W,C), each denoised alone. With ``axes``, a stack.
-    model : Denoiser or path, optional
-        A trained model (see :func:`load_model`).
+    model : Denoiser, path or str, optional
+        A trained model (see :func:`load_model`): a Denoiser, a model file,
+        or a shipped model's name (``noise2x models``, e.g. "gray-gaussian").
     method : str, optional
         A direct method (``bm3d``, ``nlm``, ``mash``, ...). With neither
         ``model`` nor ``method``, a method is chosen for the image
@@ -858,7 +859,8 @@ def _record_model_run(info: dict[str, Any] | None, den: Any, image: np.ndarray, 
 
 
 def load_model(path: str | Path) -> Any:
-    """Load a model file written by :func:`train` (safetensors + JSON; never unpickles)."""
+    """Load a model file written by :func:`train` (safetensors + JSON; never unpickles), or a shipped model by its
+    name (``noise2x models``, e.g. "gray-gaussian")."""
     if importlib.util.find_spec("noise2x.predict") is None:
         raise InputError("this installation has no training core: cannot load model files")
     from .predict import Denoiser

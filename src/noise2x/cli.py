@@ -110,7 +110,8 @@ def _add_threads(parser: argparse.ArgumentParser) -> None:
 
 def _add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true",
-                        help="say no progress lines or notes on stderr (warnings and errors still)")
+                        help="say no progress lines or notes (stderr), nor the closing summary line (stdout); "
+                             "warnings, errors and results (bench's table) still")
 
 
 def _threads(text: str) -> int:

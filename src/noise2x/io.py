@@ -439,7 +439,8 @@ def read_image(path: str | os.PathLike, *, dtype=np.float64, blanks: bool = Fals
     Parameters
     ----------
     path : str or path-like
-        A PNG, JPEG, BMP, WebP, AVIF or TIFF file (or FITS).
+        A PNG, JPEG, BMP, WebP, AVIF or TIFF file (or FITS; HEIF/HEIC with
+        pillow-heif, the ``noise2x[heif]`` extra).
     dtype : numpy dtype
         Floating dtype of the result (float64 by default).
     blanks : bool
