@@ -179,11 +179,17 @@ def _is_folder_target(out: str, n_inputs: int, folder_input: bool, what: str = "
     return False
 
 
+#: output formats holding stacks (N,H,W) and float32 samples
+_STACKS = ("TIFF", "FITS", "MRC")
+
+
 def _output_kind(src: Path, dst: Path) -> str | None:
     """Keep the input's kind where the output format can hold it (see io.write_image)."""
     from .io import image_kind, writable_format
 
     kind = image_kind(src)
+    if writable_format(dst) == "MRC":  # (16-bit, else float32: an 8-bit MRC is signed, or stored in 16 bits)
+        return "uint16" if kind == "uint16" else "float32"
     if writable_format(dst) in ("TIFF", "FITS"):  # the input's kind: a photo's 8 or 16 bits (a float32 TIFF in
         return kind  # 0..255 or 0..65535 units, as written before, shows blown out in photo editors)
     if dst.suffix.lower() == ".png" or writable_format(dst) == "HEIF":  # (HEIF: 10 bits from a 10-bit HEIF)
@@ -206,7 +212,7 @@ def _blank_kind(src: Path, dst: Path, kind: str | None) -> str | None:
     from .io import ALPHA_FORMATS, writable_format
 
     fmt = writable_format(dst)
-    if fmt in ("TIFF", "FITS"):
+    if fmt in _STACKS:
         return "float32"
     if fmt not in ALPHA_FORMATS:  # (TIFF returned above)
         raise UsageError(f"{src} has blank (NaN) pixels, which {fmt} files cannot mark: write {_stem(dst)}.fits "
@@ -302,21 +308,21 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
         if dst.exists() and dst.resolve() == src.resolve():
             raise UsageError(f"output {dst} would overwrite its input; choose another output name")
         try:
-            floats = out_fmt not in ("TIFF", "FITS") and image_kind(src) == "float32"
-            if not ((out_fmt not in ("TIFF", "FITS") and in_fmt in ("TIFF", "FITS")) or floats
-                    or (out_fmt == "FITS" and in_fmt != "FITS")):
+            floats = out_fmt not in _STACKS and image_kind(src) == "float32"
+            if not ((out_fmt not in _STACKS and in_fmt in _STACKS) or floats
+                    or (out_fmt in ("FITS", "MRC") and in_fmt != out_fmt)):
                 continue
             data = read_stack(src, blanks=blanks)  # (read once for the checks below)
         except InputError:
             if len(files) == 1:
                 raise
             continue  # (of several inputs, one that cannot be read is named, and left out, when its turn comes)
-        if out_fmt not in ("TIFF", "FITS") and in_fmt in ("TIFF", "FITS") and len(data) > 1:
-            raise UsageError(f"{src} holds several images; only a TIFF or FITS output (.tif, .fits) can hold them, "
-                             f"not {dst}")
-        if out_fmt == "FITS" and in_fmt != "FITS" and data.ndim == 4:
-            raise UsageError(f"{src} is a colour image; a FITS output holds gray images and stacks: write "
-                             f"{_stem(dst)}.tif or .png")
+        if out_fmt not in _STACKS and in_fmt in _STACKS and len(data) > 1:
+            raise UsageError(f"{src} holds several images; only a TIFF, FITS or MRC output (.tif, .fits, .mrc) can "
+                             f"hold them, not {dst}")
+        if out_fmt in ("FITS", "MRC") and in_fmt != out_fmt and data.ndim == 4:
+            raise UsageError(f"{src} is a colour image; {'an' if out_fmt == 'MRC' else 'a'} {out_fmt} output holds "
+                             f"gray images and stacks: write {_stem(dst)}.tif or .png")
         if floats:
             # float data in [0, 1] (an image scaled to that range) would all become 0 and 1 in a file of whole
             # numbers: refused here, before the work (io warned as it wrote, and the command ended well)
@@ -424,7 +430,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         image = noisy[0] if len(noisy) == 1 else np.stack(noisy)
         if blank:
             image = np.where(nan.reshape(image.shape), np.nan, image)
-        kind = None if writable_format(dst) in ("TIFF", "FITS") else _output_kind(src, dst)  # (TIFF: float32)
+        kind = None if writable_format(dst) in _STACKS else _output_kind(src, dst)  # (TIFF: float32)
         scale = _output_scale(src, kind)  # a 16-bit input to an 8-bit file: its units
         kept = _kept_alpha(src, dst, alpha)
         if kind in ("uint8", "uint16") and not clip_said:
@@ -897,6 +903,11 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None) -> list[
                 else "", "XMP" if "xmp" in meta else "",
                 " x ".join(f"{round(d, 1):g}" for d in meta["dpi"]) + " dpi" if "dpi" in meta else ""]
         lines.append("kept in outputs: " + ", ".join(k for k in kept if k))
+    from .io import mrc_voxel_size
+
+    voxel = mrc_voxel_size(path)
+    if voxel is not None:  # (an electron micrograph's, a tomogram's calibration: written into MRC outputs)
+        lines.append("voxel size: " + " x ".join(f"{v:.4g}" for v in voxel) + " Å (x, y, z; kept in MRC outputs)")
     if writable_format(path) == "FITS":  # (an observatory's file: its error and quality planes beside the image)
         from .io import _fits_context
 

@@ -61,9 +61,10 @@ __all__ = [
 ]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".avif", ".heic", ".heif", ".tif", ".tiff", ".fits", ".fit",
-                  ".fts", ".fz", ".fits.gz", ".fit.gz", ".fts.gz")
+                  ".fts", ".fz", ".fits.gz", ".fit.gz", ".fts.gz", ".mrc", ".mrcs", ".rec", ".st", ".map")
 """File extensions (lower case) that the reader and writer understand (``.fz``: tile-compressed FITS;
-``.fits.gz``: gzipped FITS)."""
+``.fits.gz``: gzipped FITS; ``.mrc``, ``.mrcs`` (stacks), ``.rec`` (tomograms), ``.st`` (tilt series) and
+``.map`` (volumes): MRC, electron microscopy's format)."""
 
 #: FITS outputs that :func:`write_frames` writes frame by frame (not compressed or gzipped)
 FITS_STREAMED = (".fits", ".fit", ".fts")
@@ -74,11 +75,12 @@ KINDS = ("uint8", "uint16", "float32")
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".webp": "WEBP", ".avif": "AVIF",
             ".heic": "HEIF", ".heif": "HEIF", ".tif": "TIFF", ".tiff": "TIFF",
             ".fits": "FITS", ".fit": "FITS", ".fts": "FITS", ".fz": "FITS", ".fits.gz": "FITS", ".fit.gz": "FITS",
-            ".fts.gz": "FITS"}
+            ".fts.gz": "FITS", ".mrc": "MRC", ".mrcs": "MRC", ".rec": "MRC", ".st": "MRC", ".map": "MRC"}
 _WRITABLE = {"PNG": ("uint8", "uint16"), "JPEG": ("uint8",), "BMP": ("uint8",), "WEBP": ("uint8",), "AVIF": ("uint8",),
              "HEIF": ("uint8", "uint16"),
              "TIFF": ("uint8", "uint16", "float32"),
-             "FITS": ("uint8", "uint16", "float32")}
+             "FITS": ("uint8", "uint16", "float32"),
+             "MRC": ("uint16", "float32")}
 ALPHA_FORMATS = ("PNG", "TIFF", "WEBP")  # (WebP written losslessly; AVIF, lossy, is not trusted with it)
 """Formats (as :func:`writable_format` names them) whose files keep an alpha channel."""
 LOSSY_FORMATS = ("AVIF", "HEIF")
@@ -86,7 +88,9 @@ LOSSY_FORMATS = ("AVIF", "HEIF")
 _GRAY_AS_RGB = ("WEBP", "AVIF", "HEIF")  # formats whose gray images Pillow may decode as RGB
 
 _MAX = {"uint8": 255, "uint16": 65535}
-_SUPPORTED = "PNG, JPEG, BMP, WebP, AVIF, HEIF, TIFF, FITS (" + " ".join(IMAGE_SUFFIXES) + ")"
+_SUPPORTED = "PNG, JPEG, BMP, WebP, AVIF, HEIF, TIFF, FITS, MRC (" + " ".join(IMAGE_SUFFIXES) + ")"
+#: formats whose files hold stacks (N,H,W) and float32 samples
+_STACK_FORMATS = ("TIFF", "FITS", "MRC")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -468,10 +472,10 @@ def read_image(path: str | os.PathLike, *, dtype=np.float64, blanks: bool = Fals
     """
     dtype = _float_dtype(dtype)
     p, fmt = _existing_file(path)
-    if fmt in ("TIFF", "FITS"):
-        stack = _read_tiff(p)[0] if fmt == "TIFF" else _read_fits(p)[0]
+    if fmt in _STACK_FORMATS:
+        stack = _read_tiff(p)[0] if fmt == "TIFF" else _read_fits(p)[0] if fmt == "FITS" else _read_mrc(p)
         if stack.shape[0] != 1:
-            what = "multi-page TIFF" if fmt == "TIFF" else "FITS data cube"
+            what = {"TIFF": "multi-page TIFF", "FITS": "FITS data cube", "MRC": "MRC stack or volume"}[fmt]
             raise InputError(f"{p} is a {what} with {stack.shape[0]} images; use read_stack to read it")
         arr = stack[0]
     else:
@@ -545,6 +549,8 @@ def read_stack_with_alpha(path: str | os.PathLike, *, dtype=np.float64,
         arr, header = _read_fits(p)
         alpha = None
         _check_fits_blanks(arr, str(p), header, blanks)
+    elif fmt == "MRC":
+        arr, alpha = _read_mrc(p), None
     else:
         arr, alpha = _read_pillow(p)
         arr, alpha = arr[None], None if alpha is None else alpha[None]
@@ -791,8 +797,9 @@ def open_stack(path: str | os.PathLike, *, dtype=np.float64,
     (``with``)."""
     dtype = _float_dtype(dtype)
     p, fmt = _existing_file(path)
-    if fmt in ("TIFF", "FITS"):
-        frames = _tiff_frames(p, dtype, blanks) if fmt == "TIFF" else _fits_frames(p, dtype, blanks)
+    if fmt in _STACK_FORMATS:
+        frames = (_tiff_frames(p, dtype, blanks) if fmt == "TIFF" else _fits_frames(p, dtype, blanks) if fmt == "FITS"
+                  else _mrc_frames(p, dtype, blanks))
         if frames is not None:
             return frames, None
     return read_stack_with_alpha(p, dtype=dtype, blanks=blanks)
@@ -821,6 +828,12 @@ def stack_frames(path: str | os.PathLike) -> list[int | None]:
         header = _fits_header(p)
         n = int(np.prod([header.get(f"NAXIS{i}", 1) for i in range(3, header.get("NAXIS", 2) + 1)], dtype=np.int64))
         return [None] * n
+    if fmt == "MRC":
+        mrc = _mrc_open(p, header_only=True)
+        try:
+            return [None] * _mrc_shape(mrc)[0]
+        finally:
+            mrc.close()
     if fmt != "TIFF":
         return [None]
     try:
@@ -885,6 +898,12 @@ def frame_side(path: str | os.PathLike) -> int | None:
         if fmt == "FITS":
             header = _fits_header(p)
             return int(min(header["NAXIS1"], header["NAXIS2"]))
+        if fmt == "MRC":
+            mrc = _mrc_open(p, header_only=True)
+            try:
+                return min(_mrc_shape(mrc)[1:])
+            finally:
+                mrc.close()
         if fmt == "TIFF":
             import tifffile
 
@@ -922,6 +941,8 @@ def image_kind(path: str | os.PathLike) -> str:
     p, fmt = _existing_file(path)
     if fmt == "FITS":
         return _fits_kind(p)
+    if fmt == "MRC":
+        return _mrc_kind(p)
     try:
         if fmt == "TIFF":
             with _open_tiff(p) as tif:
@@ -1787,6 +1808,12 @@ def stored_kind(path: str | os.PathLike) -> str:
         if fmt == "TIFF":
             with _open_tiff(p) as tif:
                 return str(np.dtype(_main_series(tif)[0].dtype))
+        if fmt == "MRC":
+            mrc = _mrc_open(p, header_only=True)
+            try:
+                return _MRC_MODES[int(mrc.header.mode)]
+            finally:
+                mrc.close()
     except Exception:
         return kind
     return kind
@@ -1873,6 +1900,139 @@ def _fits_bytes(tmp: Path, data: np.ndarray, like: Path | None, suffix: str = ".
             hdus.writeto(packed, output_verify="silentfix")
     else:
         hdus.writeto(tmp, output_verify="silentfix")  # gzipped by astropy where the name ends in .gz (tmp's does)
+
+
+# --------------------------------------------------------------------------- MRC (electron microscopy)
+
+#: MRC modes read (mrcfile's numpy kinds): int8, int16, float32, uint16, float16
+_MRC_MODES = {0: "int8", 1: "int16", 2: "float32", 6: "uint16", 12: "float16"}
+_MRC_OTHER = {3: "complex int16 (Fourier) samples", 4: "complex float32 (Fourier) samples", 16: "RGB samples",
+              101: "4-bit samples"}
+
+
+def _mrcfile():
+    try:
+        import mrcfile
+    except ImportError:
+        raise Noise2xError("MRC files need mrcfile: pip install 'noise2x[mrc]' (or mrcfile)") from None
+    return mrcfile
+
+
+def _mrc_open(p: Path, header_only: bool = False) -> Any:
+    """``p`` opened read-only by mrcfile (its data memory-mapped, read when used), a valid MRC2014 image file;
+    an InputError otherwise (a damaged file, complex or RGB samples, which are not images of intensities)."""
+    mrcfile = _mrcfile()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (its own warnings of header oddities: the checks below say what counts)
+        try:
+            mrc = mrcfile.open(p, header_only=True) if header_only else mrcfile.mmap(p, mode="r")
+        except Exception as exc:
+            raise _unreadable(p, exc) from None
+    mode = int(mrc.header.mode)
+    if mode not in _MRC_MODES:
+        mrc.close()
+        raise InputError(f"{p} holds {_MRC_OTHER.get(mode, f'samples of MRC mode {mode}')}; noise2x reads MRC "
+                         f"images of real numbers (modes 0, 1, 2, 6, 12)")
+    return mrc
+
+
+def _mrc_shape(mrc: Any) -> tuple[int, int, int]:
+    """(N,H,W) from an MRC header: its sections (a stack's images, a volume's slices) of ny rows and nx columns."""
+    h = mrc.header
+    return int(h.nz), int(h.ny), int(h.nx)
+
+
+def _read_mrc(p: Path) -> np.ndarray:
+    """(N,H,W): an MRC file's sections (one image: N=1), rows as stored, in its own units (native byte order)."""
+    mrc = _mrc_open(p)
+    try:
+        data = np.array(mrc.data)
+    except Exception as exc:
+        raise _unreadable(p, exc) from None
+    finally:
+        mrc.close()
+    data = data.astype(data.dtype.newbyteorder("="), copy=False)
+    return data.reshape((-1, *data.shape[-2:]))
+
+
+class MrcFrames(StackFrames):
+    """An MRC stack's images (or a volume's sections), each read from the memory-mapped file (see
+    :class:`StackFrames`)."""
+
+    def _decode(self, i: int) -> np.ndarray:
+        plane = np.array(self._handle.data[i])
+        return plane.astype(plane.dtype.newbyteorder("="), copy=False)
+
+
+def _mrc_frames(p: Path, dtype: Any, blanks: bool) -> MrcFrames | None:
+    """An MRC stack or volume's sections read one at a time; None for a single image (read whole)."""
+    mrc = _mrc_open(p)
+
+    def make() -> MrcFrames | None:
+        shape = _mrc_shape(mrc)
+        if shape[0] < 2:
+            return None
+        if tuple(mrc.data.shape[-2:]) != shape[1:]:
+            raise InputError(f"cannot read {p}: its data do not hold the {shape[0]} sections its header says")
+        return MrcFrames(mrc, shape, dtype, p, blanks)
+
+    return _kept_open(mrc, make, p)
+
+
+def _mrc_kind(p: Path) -> str:
+    """uint16 for MRC mode 6, float32 for the others (signed integers and half floats are written as float32)."""
+    mrc = _mrc_open(p, header_only=True)
+    try:
+        return "uint16" if int(mrc.header.mode) == 6 else "float32"
+    finally:
+        mrc.close()
+
+
+def mrc_voxel_size(path: str | os.PathLike) -> tuple[float, float, float] | None:
+    """An MRC file's voxel size (x, y, z, in ångström, as its header says), or None where it gives none (zero)
+    or ``path`` is no MRC file."""
+    p = Path(path)
+    if _FORMATS.get(_suffix(p)) != "MRC":
+        return None
+    mrc = _mrc_open(p, header_only=True)
+    try:
+        size = tuple(float(v) for v in (mrc.voxel_size.x, mrc.voxel_size.y, mrc.voxel_size.z))
+    finally:
+        mrc.close()
+    return size if any(size) else None
+
+
+def _mrc_bytes(tmp: Path, data: np.ndarray, like: Path | None, frames: Iterator[np.ndarray] | None = None,
+               shape: Sequence[int] | None = None) -> None:
+    """Write (H,W) or (N,H,W) (mode 2 for float32, 6 for uint16), or, with ``frames``, a stack of ``shape`` one
+    frame at a time (``data`` then an empty array of its kind: no stack is held); with ``like``'s voxel size,
+    origin and space group (a stack of images or a volume) where it is an MRC file."""
+    mrcfile = _mrcfile()
+    shape = tuple(data.shape) if frames is None else tuple(int(n) for n in shape)
+    mode = {np.dtype(np.float32): 2, np.dtype(np.uint16): 6}[np.dtype(data.dtype)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mrc = mrcfile.new_mmap(tmp, shape=shape, mrc_mode=mode, overwrite=True)
+        try:
+            if frames is None:
+                mrc.data[...] = data
+            else:
+                for k, frame in enumerate(frames):
+                    mrc.data[k] = frame
+            mrc.update_header_stats()
+            if like is not None and _FORMATS.get(_suffix(like)) == "MRC":
+                source = _mrc_open(like, header_only=True)
+                try:
+                    if _mrc_shape(source)[3 - len(shape):] == shape:  # its cell and sampling as they were
+                        for key in ("mx", "my", "mz", "cella", "cellb", "ispg"):  # (ispg 0: a stack of images)
+                            mrc.header[key] = source.header[key]
+                    else:
+                        mrc.voxel_size = source.voxel_size
+                    mrc.header.origin = source.header.origin
+                finally:
+                    source.close()
+        finally:
+            mrc.close()
 
 
 # --------------------------------------------------------------------------- photo metadata
@@ -2239,6 +2399,8 @@ def writable_format(path: str | os.PathLike) -> str:
         raise UsageError(f"cannot write {p}: unsupported file extension {p.suffix!r}; use one of {' '.join(IMAGE_SUFFIXES)}")
     if fmt == "FITS":
         _astropy_fits()  # installed?
+    if fmt == "MRC":
+        _mrcfile()
     if fmt == "HEIF":
         _pillow_heif(p)
     return fmt
@@ -2319,7 +2481,7 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
         # either byte order: a big-endian '>u2' array, raw PGM or instrument data, was written 8-bit, clipped)
         own = f"uint{8 * dt.itemsize}" if isinstance(dt, np.dtype) and dt.kind == "u" else ""
         kind = own if own in ("uint8", "uint16") and own in _WRITABLE[fmt] else (
-            "float32" if fmt in ("TIFF", "FITS") else "uint8")
+            "float32" if fmt in _STACK_FORMATS else "uint8")
     if kind not in KINDS:
         raise UsageError(f"unknown image kind {kind!r}; choose one of {', '.join(KINDS)}")
     if kind not in _WRITABLE[fmt]:
@@ -2361,6 +2523,8 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
         try:
             if fmt == "FITS":
                 _fits_bytes(tmp, data, None if like is None else Path(like), _suffix(p), p.name, history)
+            elif fmt == "MRC":
+                _mrc_bytes(tmp, data, None if like is None else Path(like))
             else:
                 # (WebP has no gray pixels: a gray image is stored as RGB, whose profile an RGB one must be)
                 stored_as = 3 if fmt == "WEBP" else channels
@@ -2388,7 +2552,7 @@ def frames_writable(path: str | os.PathLike, shape: Sequence[int] | None = None)
     fmt = writable_format(path)
     if fmt == "TIFF":
         return True
-    return fmt == "FITS" and _suffix(path) in FITS_STREAMED and (shape is None or len(shape) == 3)
+    return (fmt == "MRC" or fmt == "FITS" and _suffix(path) in FITS_STREAMED) and (shape is None or len(shape) == 3)
 
 
 def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: Sequence[int], *, kind: str,
@@ -2408,8 +2572,8 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
     shape = tuple(int(n) for n in shape)
     fmt = writable_format(p)
     if not frames_writable(p, shape):
-        raise UsageError(f"{p}: a stack is written frame by frame as TIFF or plain FITS ({', '.join(FITS_STREAMED)}, "
-                         f"gray) only")
+        raise UsageError(f"{p}: a stack is written frame by frame as TIFF, or gray as plain FITS "
+                         f"({', '.join(FITS_STREAMED)}) or MRC, only")
     if kind not in _WRITABLE[fmt]:
         raise UsageError(f"{fmt} files cannot store {kind} samples ({p})")
     dtype = np.dtype(kind)
@@ -2447,6 +2611,9 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
             tags.update(_tiff_compression(Path(like)) if like is not None and fmt == "TIFF" else {})
             if fmt == "FITS":
                 _fits_stream(tmp, checked(), shape, kind, None if like is None else Path(like), history)
+            elif fmt == "MRC":
+                _mrc_bytes(tmp, np.empty((0,), dtype), None if like is None else Path(like), frames=checked(),
+                           shape=shape)
             elif parts:  # the series of a TIFF holding several, each written back as a series
                 _write_parts(tmp, checked(), parts, dtype, ome, tags.get("compression"))
             elif layout is not None:
@@ -2525,15 +2692,16 @@ def _writable_array(image, fmt: str, p: Path, blanks: bool = False) -> np.ndarra
     if arr.ndim >= 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     single = arr.ndim == 2 or (arr.ndim == 3 and arr.shape[-1] == 3)
-    stack = arr.ndim == 4 and arr.shape[-1] == 3 or (arr.ndim == 3 and not single and fmt in ("TIFF", "FITS"))
-    if fmt == "FITS" and arr.shape[-1] == 3 and arr.ndim in (3, 4):
-        raise UsageError(f"cannot write {p}: a FITS file here holds gray images and stacks, not colour ones "
+    stack = arr.ndim == 4 and arr.shape[-1] == 3 or (arr.ndim == 3 and not single and fmt in _STACK_FORMATS)
+    if fmt in ("FITS", "MRC") and arr.shape[-1] == 3 and arr.ndim in (3, 4):
+        raise UsageError(f"cannot write {p}: {'an' if fmt == 'MRC' else 'a'} {fmt} file here holds gray images and "
+                         f"stacks, not colour ones "
                          f"(shape {arr.shape}); write .tif or .png")
     if arr.ndim == 4 and arr.shape[-1] == 3 and fmt != "TIFF":
         raise UsageError(f"cannot write {p}: a stack of shape {arr.shape} can only be written as TIFF (.tif/.tiff)")
     if not (single or stack):
-        allowed = {"TIFF": "(H,W), (H,W,3) or a stack (N,H,W[,3])", "FITS": "(H,W) or a stack (N,H,W)"}.get(
-            fmt, "(H,W) or (H,W,3) (stacks only as TIFF or FITS)")
+        allowed = {"TIFF": "(H,W), (H,W,3) or a stack (N,H,W[,3])", "FITS": "(H,W) or a stack (N,H,W)",
+                   "MRC": "(H,W) or a stack (N,H,W)"}.get(fmt, "(H,W) or (H,W,3) (stacks only as TIFF, FITS or MRC)")
         raise InputError(f"image for {p} must be {allowed}, got shape {arr.shape}")
     if arr.size == 0:
         raise InputError(f"image for {p} is empty (shape {arr.shape})")

@@ -1,0 +1,148 @@
+"""MRC files (electron microscopy: micrographs, particle stacks, tomograms): read in their own units, a stack or
+volume section by section, written back with their voxel size, and through the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from noise2x import io
+from noise2x.cli import main
+from noise2x.errors import InputError, Noise2xError, UsageError
+
+mrcfile = pytest.importorskip("mrcfile")
+
+
+def _mrc(path, data, voxel=None, stack=False):
+    with mrcfile.new(path, overwrite=True) as m:
+        m.set_data(data)
+        if voxel is not None:
+            m.voxel_size = voxel
+        if stack:
+            m.set_image_stack()
+    return path
+
+
+def _em_stack(n=3, h=37, w=45, seed=0):
+    """EM-like float data: mean near 0, negative values, a smooth scene under white noise."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    scene = np.stack([np.sin(xx / (4.0 + k)) * np.cos(yy / 6.0) for k in range(n)])
+    return (scene + 0.4 * np.random.default_rng(seed).standard_normal(scene.shape)).astype(np.float32)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int16, np.int8, np.uint16, np.float16])
+def test_mrc_reads_each_real_mode_in_its_own_units(tmp_path, dtype):
+    data = (np.arange(4 * 6 * 5).reshape(4, 6, 5) - 40).astype(dtype)
+    if np.dtype(dtype).kind == "u":
+        data = np.arange(4 * 6 * 5, dtype=dtype).reshape(4, 6, 5) * 300
+    path = _mrc(tmp_path / "a.mrc", data)
+    stack = io.read_stack(path)
+    assert stack.shape == (4, 6, 5) and stack.dtype == np.float64
+    np.testing.assert_array_equal(stack, data.astype(np.float64))
+    assert io.stack_frames(path) == [None] * 4 and io.frame_side(path) == 5
+    assert io.image_kind(path) == ("uint16" if dtype == np.uint16 else "float32")
+    assert io.stored_kind(path) == np.dtype(dtype).name
+    one = _mrc(tmp_path / "one.mrc", data[1])
+    np.testing.assert_array_equal(io.read_image(one), data[1].astype(np.float64))
+    with pytest.raises(InputError, match="MRC stack or volume with 4 images; use read_stack"):
+        io.read_image(path)
+
+
+def test_mrc_stack_comes_section_by_section_and_is_written_back_with_its_voxel_size(tmp_path):
+    data = _em_stack()
+    src = _mrc(tmp_path / "particles.mrcs", data, voxel=1.34, stack=True)
+    frames, alpha = io.open_stack(src, dtype=np.float32)
+    with frames:
+        assert isinstance(frames, io.MrcFrames) and alpha is None and frames.shape == data.shape
+        np.testing.assert_array_equal(frames[2], data[2])
+    voxel = io.mrc_voxel_size(src)
+    assert voxel[:2] == pytest.approx((1.34, 1.34), rel=1e-6)
+    io.write_image(tmp_path / "w.mrcs", data * 2, like=src)
+    io.write_frames(tmp_path / "f.mrcs", iter(data), data.shape, kind="float32", like=src)
+    for name in ("w.mrcs", "f.mrcs"):
+        with mrcfile.open(tmp_path / name) as m:
+            assert m.header.mode == 2 and m.is_image_stack()
+            assert tuple(m.voxel_size.tolist()) == voxel
+            np.testing.assert_array_equal(m.data, data * (2 if name == "w.mrcs" else 1))
+            assert float(m.header.dmax) == pytest.approx(float(m.data.max()))  # (its statistics updated)
+    io.write_image(tmp_path / "u.mrc", np.arange(20, dtype=np.uint16).reshape(4, 5))
+    assert io.image_kind(tmp_path / "u.mrc") == "uint16"
+    assert io.mrc_voxel_size(tmp_path / "u.mrc") is None  # (no calibration given: none said)
+    with pytest.raises(UsageError, match="an MRC file here holds gray images and stacks, not colour ones"):
+        io.write_image(tmp_path / "c.mrc", np.zeros((8, 9, 3)))
+
+
+def test_mrc_files_that_are_no_images_are_one_clear_error(tmp_path, monkeypatch):
+    (tmp_path / "bad.mrc").write_bytes(b"not an MRC file" * 4)
+    with pytest.raises(InputError, match="bad.mrc"):
+        io.read_stack(tmp_path / "bad.mrc")
+    short = tmp_path / "short.mrc"
+    short.write_bytes(_mrc(tmp_path / "full.mrc", _em_stack()).read_bytes()[:1100])
+    with pytest.raises(InputError, match="short.mrc"):
+        io.read_stack(short)
+    with pytest.raises(InputError, match="complex float32 \\(Fourier\\) samples"):
+        io.read_stack(_mrc(tmp_path / "fft.mrc", np.zeros((8, 8), np.complex64)))
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_mrcfile(name, *args, **kwargs):
+        if name == "mrcfile":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_mrcfile)
+    with pytest.raises(Noise2xError, match=r"MRC files need mrcfile: pip install 'noise2x\[mrc\]'"):
+        io.read_stack(tmp_path / "full.mrc")
+
+
+def test_cli_denoises_an_mrc_stack_into_mrc_and_says_its_voxel_size(tmp_path, capsys):
+    from noise2x.metrics import psnr
+
+    data = _em_stack(n=2, h=64, w=72)
+    yy, xx = np.mgrid[0:64, 0:72]
+    clean = np.stack([np.sin(xx / (4.0 + k)) * np.cos(yy / 6.0) for k in range(2)])
+    src = _mrc(tmp_path / "tomo.rec", data, voxel=(2.0, 2.0, 4.0))
+    assert main(["info", str(src)]) == 0
+    out = capsys.readouterr().out
+    assert "MRC, float32 samples, 72x64 gray" in out and "voxel size: 2 x 2 x 4 Å" in out and "frames: 2" in out
+    assert main(["denoise", str(src), "--method", "bm3d", "--out", str(tmp_path / "d.rec")]) == 0
+    with mrcfile.open(tmp_path / "d.rec") as m:
+        den = m.data.copy()
+        assert den.shape == data.shape and m.header.mode == 2
+        assert tuple(m.voxel_size.tolist()) == (2.0, 2.0, 4.0)
+    for k in range(2):  # (in the data's own units: mean near 0, negative values)
+        gain = psnr(clean[k] + 2, den[k] + 2, data_range=4) - psnr(clean[k] + 2, data[k] + 2, data_range=4)
+        assert gain > 4, gain
+    capsys.readouterr()
+    # several sections to a one-image format, a colour image to MRC: refused before any work
+    assert main(["denoise", str(src), "--method", "bm3d", "--out", str(tmp_path / "d.png")]) == 2
+    assert "only a TIFF, FITS or MRC output" in capsys.readouterr().err
+    from PIL import Image
+
+    Image.fromarray(np.zeros((20, 20, 3), np.uint8) + np.arange(20, dtype=np.uint8)[:, None, None]).save(
+        tmp_path / "c.png")
+    assert main(["denoise", str(tmp_path / "c.png"), "--out", str(tmp_path / "c.mrc")]) == 2
+    assert "an MRC output holds gray images and stacks" in capsys.readouterr().err
+    assert not (tmp_path / "c.mrc").exists()
+    # simulate: float32 MRC, its voxel size kept
+    assert main(["simulate", "gaussian:sigma=0.3", str(src), str(tmp_path / "s.mrc")]) == 0
+    with mrcfile.open(tmp_path / "s.mrc") as m:
+        assert m.data.shape == data.shape and m.data.dtype == np.float32
+        assert tuple(m.voxel_size.tolist()) == (2.0, 2.0, 4.0)
+        assert 0.2 < float(np.std(m.data - data)) < 0.4
+
+
+def test_training_reads_a_folder_of_mrc_stacks(tmp_path):
+    from noise2x.train import train
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for k in range(2):
+        _mrc(folder / f"s{k}.mrcs", _em_stack(n=3, h=40, w=44, seed=k), stack=True)
+    path = train("noise2void", data=folder, out=tmp_path / "m.safetensors", steps=3, progress=False,
+                  overrides=["train.preset=tiny", "train.threads=1", "data.val_images=2", "data.val_crop=24"])
+    import noise2x
+
+    out = noise2x.load_model(path).denoise(_em_stack(n=1, h=40, w=44, seed=5)[0])
+    assert out.shape == (40, 44) and np.isfinite(out).all()
