@@ -1,4 +1,4 @@
-"""Read and write images: PNG, JPEG, BMP, WebP, AVIF, HEIF, TIFF (8/16-bit, float, multi-page stacks) and FITS.
+"""Read and write images: PNG, JPEG, BMP, WebP, AVIF, HEIF, TIFF (8/16-bit, float, multi-page stacks), FITS and MRC.
 
 Images are numpy arrays in the file's own units: (H,W) gray or (H,W,3) RGB,
 8-bit files in 0..255, 16-bit files in 0..65535, float TIFF as stored.
@@ -20,7 +20,10 @@ extra ``noise2x[fits]``) reads and writes FITS: the first image HDU, a data
 cube as a stack, rows as stored; an output written ``like`` a FITS input keeps
 its header (WCS, exposure, ...). Compressed FITS too: tile-compressed
 (``.fz``, as fpack writes; written losslessly: Rice for integers, GZIP_2
-unquantised for floats) and gzipped (``.fits.gz``).
+unquantised for floats) and gzipped (``.fits.gz``). mrcfile (the optional extra
+``noise2x[mrc]``) reads and writes MRC, electron microscopy's format: a stack's images or a volume's
+sections as a stack (memory-mapped, read one at a time), written float32 (or 16-bit) with the voxel size,
+cell and origin of an MRC file written ``like``.
 """
 
 from __future__ import annotations
@@ -444,7 +447,7 @@ def read_image(path: str | os.PathLike, *, dtype=np.float64, blanks: bool = Fals
     ----------
     path : str or path-like
         A PNG, JPEG, BMP, WebP, AVIF or TIFF file (or FITS; HEIF/HEIC with
-        pillow-heif, the ``noise2x[heif]`` extra).
+        pillow-heif, the ``noise2x[heif]`` extra; MRC with mrcfile, ``noise2x[mrc]``).
     dtype : numpy dtype
         Floating dtype of the result (float64 by default).
     blanks : bool
@@ -2387,8 +2390,8 @@ def _png16_bytes(data: np.ndarray, meta: dict | None = None) -> bytes:
 
 
 def writable_format(path: str | os.PathLike) -> str:
-    """The format :func:`write_image` writes to ``path`` ('PNG', 'JPEG', 'BMP', 'WEBP', 'AVIF', 'HEIF', 'TIFF' or
-    'FITS').
+    """The format :func:`write_image` writes to ``path`` ('PNG', 'JPEG', 'BMP', 'WEBP', 'AVIF', 'HEIF', 'TIFF',
+    'FITS' or 'MRC').
 
     Raises :class:`UsageError` for an extension it cannot write, so that a
     command can check its outputs before any work.
@@ -2415,16 +2418,17 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
     ----------
     path : str or path-like
         Output file; its extension chooses the format (PNG, JPEG, BMP, WebP, AVIF, TIFF,
-        FITS).
+        FITS, MRC).
     image : array_like
         (H,W) or (H,W,3) in the units of ``kind`` (0..255 for uint8, 0..65535
         for uint16); TIFF also takes stacks (N,H,W) or (N,H,W,3), written as
-        multi-page. A 3-D array whose last axis is 3 is RGB; (…,1) is gray.
+        multi-page, and FITS and MRC gray stacks (N,H,W). A 3-D array whose
+        last axis is 3 is RGB; (…,1) is gray.
     kind : {'uint8', 'uint16', 'float32'}, optional
         Sample kind. Default: a uint8 or uint16 array's own, where the format
-        stores it; else by extension: TIFF and FITS float32 (unclipped),
-        others uint8. uint16 is allowed for PNG, TIFF, FITS and HEIF (written
-        with 10 bits per sample), float32 only for TIFF and FITS.
+        stores it; else by extension: TIFF, FITS and MRC float32 (unclipped),
+        others uint8. uint16 is allowed for PNG, TIFF, FITS, MRC and HEIF
+        (written with 10 bits per sample), float32 only for TIFF, FITS and MRC.
         Integer kinds are rounded and clipped to their range; a
         :class:`ClippingWarning` is emitted when clipping changed more than 1%
         of the values. JPEG is written with quality 95, WebP losslessly,
@@ -2436,7 +2440,8 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
         rounded and clipped like the image for integer kinds.
     like : str or path-like, optional
         The file this image was made from: a FITS output keeps its FITS
-        header's descriptive cards (WCS, exposure, object, ...); a TIFF
+        header's descriptive cards (WCS, exposure, object, ...); an MRC
+        output an MRC file's voxel size, cell and origin; a TIFF
         stack holding a TIFF's frames (as :func:`read_stack` flattened them)
         gets its axes back (e.g. TZCYX), with its pixel size and, where the
         axes are in ImageJ's order, as an ImageJ hyperstack with its
