@@ -1218,9 +1218,9 @@ def test_write_frames_writes_a_stack_as_its_frames_come(tmp_path):
         io.write_frames(tmp_path / "o.tif", failing(), frames.shape, kind="uint16", like=src)
     assert (tmp_path / "o.tif").read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == \
         ["f.ome.tif", "h.tif", "o.tif", "w.tif"]
-    with pytest.raises(UsageError, match="as TIFF or plain FITS"):
+    with pytest.raises(UsageError, match="as TIFF, or gray as plain FITS"):
         io.write_frames(tmp_path / "o.png", iter(frames), frames.shape, kind="uint16")
-    with pytest.raises(UsageError, match="as TIFF or plain FITS"):
+    with pytest.raises(UsageError, match="as TIFF, or gray as plain FITS"):
         io.write_frames(tmp_path / "o.fz", iter(frames), frames.shape, kind="uint16")
 
 
