@@ -392,6 +392,9 @@ import concurrent.futures, os, signal, sys, threading
 import numpy as np
 import noise2x
 
+# (Ctrl-C as a kernel gets it: a test suite started in the background by a shell (`cmd &`) inherits SIGINT ignored)
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 rng = np.random.default_rng(0)
 small = [128 + 25 * rng.standard_normal((64, 64)) for _ in range(2)]
 alone = [noise2x.denoise(x, method="bm3d", noise="gaussian:sigma=25") for x in small]
