@@ -1659,3 +1659,28 @@ def test_a_wrong_threads_variable_is_refused_as_the_option_is(tmp_path, capsys, 
     assert not (tmp_path / "o.png").exists()
     monkeypatch.setenv("NOISE2X_THREADS", " ")  # (empty: unset)
     assert _run(capsys, "denoise", str(src), "--out", str(tmp_path / "o.png"))[0] == 0
+
+
+def test_a_stacks_summary_says_each_way_its_frames_went(tmp_path, capsys, gray_image, monkeypatch):
+    """Each frame is routed on its own; the summary line said the last frame's route of the whole stack (a
+    transform 1 of 20 frames had, in a QA pass), and info's value range was the first frame's, unlabelled."""
+    import noise2x.api
+
+    stack = np.stack([gray_image + k for k in range(3)]).astype(np.float32)
+    tifffile.imwrite(tmp_path / "s.tif", stack, photometric="minisblack")
+
+    def fake(frame, *, info, **kw):
+        info["method"] = "model a" if frame.mean() < gray_image.mean() + 1.5 else "model b"
+        if frame.mean() > gray_image.mean() + 1.5:
+            info["transform"] = "generalised anscombe (peak and read noise estimated)"
+        return frame
+
+    monkeypatch.setattr(noise2x.api, "denoise", fake)
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "s.tif"), "--out", str(tmp_path / "o.tif"))
+    assert code == 0 and "(model a (2 frames); model b, generalised anscombe (1 frame)," in err, err
+    tifffile.imwrite(tmp_path / "same.tif", np.stack([gray_image] * 2).astype(np.float32))
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "same.tif"), "--out", str(tmp_path / "o2.tif"))
+    assert code == 0 and "-> " + str(tmp_path / "o2.tif") + " (model a, " in err, err
+    monkeypatch.undo()
+    assert main(["info", str(tmp_path / "s.tif")]) == 0
+    assert "values (frame 1): " in capsys.readouterr().out

@@ -146,3 +146,93 @@ def test_training_reads_a_folder_of_mrc_stacks(tmp_path):
 
     out = noise2x.load_model(path).denoise(_em_stack(n=1, h=40, w=44, seed=5)[0])
     assert out.shape == (40, 44) and np.isfinite(out).all()
+
+
+def test_imod_unsigned_bytes_are_read_as_unsigned(tmp_path):
+    """Mode 0 with IMOD's stamp and its "signed" flag clear holds unsigned bytes (older IMOD, byte-scaled
+    tomograms): read as int8 (mrcfile's reading), every voxel above 127 came out 256 too low (a QA pass)."""
+    import struct
+
+    u8 = np.random.default_rng(0).integers(0, 256, (3, 16, 20)).astype(np.uint8)
+    path = _mrc(tmp_path / "bytes.rec", u8.view(np.int8))
+    raw = bytearray(path.read_bytes())
+    raw[152:160] = struct.pack("<ii", 1146047817, 0)
+    path.write_bytes(bytes(raw))
+    np.testing.assert_array_equal(io.read_stack(path), u8.astype(np.float64))
+    with io.open_stack(path)[0] as frames:
+        np.testing.assert_array_equal(frames[1], u8[1].astype(np.float64))
+    assert io.image_kind(path) == "uint8"
+    raw[152:160] = struct.pack("<ii", 1146047817, 1)  # the flag set: signed bytes, as stored
+    path.write_bytes(bytes(raw))
+    np.testing.assert_array_equal(io.read_stack(path), u8.view(np.int8).astype(np.float64))
+
+
+def test_mrc_outputs_keep_stack_or_volume_labels_and_extended_header(tmp_path):
+    data = _em_stack(n=4)
+    src = tmp_path / "tilt.st"
+    with mrcfile.new(src) as m:
+        m.set_data(data)
+        m.set_image_stack()
+        m.voxel_size = 3.4
+        m.add_label("IMOD tilt series: aligned")
+        extended = np.zeros(4, dtype=[("tilt", "<f4"), ("dose", "<f4")])
+        extended["tilt"] = [-6, -3, 0, 3]
+        m.set_extended_header(extended)
+        m.header.exttyp = b"FEI1"
+    io.write_image(tmp_path / "same.st", data, like=src, history=["noise2x denoise of tilt.st"])
+    io.write_image(tmp_path / "part.mrc", data[:2], like=src)  # (a subset: a stack still)
+    io.write_image(tmp_path / "plain.mrcs", data)  # (no MRC input: .mrcs is a stack of images)
+    io.write_image(tmp_path / "plain.mrc", data)  # (.mrc: a volume)
+    with mrcfile.open(tmp_path / "same.st") as m:
+        labels = [bytes(t).decode().strip() for t in m.header.label[:int(m.header.nlabl)]]
+        assert labels[-2:] == ["IMOD tilt series: aligned", "noise2x denoise of tilt.st"]
+        assert m.header.exttyp == b"FEI1" and list(m.extended_header.view(extended.dtype)["tilt"]) == [-6, -3, 0, 3]
+        assert m.is_image_stack()
+    for name, stack in (("part.mrc", True), ("plain.mrcs", True), ("plain.mrc", False)):
+        with mrcfile.open(tmp_path / name) as m:
+            assert m.is_image_stack() == stack and m.is_volume() != stack, name
+    with mrcfile.open(tmp_path / "part.mrc") as m:
+        assert m.voxel_size.x == pytest.approx(3.4) and m.voxel_size.y == pytest.approx(3.4)
+    # blank (NaN) pixels: the header's statistics are those of the values
+    blanked = data.copy()
+    blanked[:, :5, :5] = np.nan
+    io.write_image(tmp_path / "nan.mrc", blanked, blanks=True)
+    with mrcfile.open(tmp_path / "nan.mrc") as m:
+        values = blanked[np.isfinite(blanked)]
+        assert float(m.header.dmin) == pytest.approx(float(values.min()))
+        assert float(m.header.dmean) == pytest.approx(float(values.mean()), rel=1e-5)
+
+
+def test_mrc_header_oddities_are_said(tmp_path, capsys):
+    """More data than the header's sections: read as the header says, with a warning (mrcfile's own was hidden);
+    an RGB file is said as such by info as by denoise (info called it damaged); no section: one error line."""
+    import struct
+
+    path = _mrc(tmp_path / "p.mrcs", _em_stack(n=5), stack=True)
+    raw = bytearray(path.read_bytes())
+    raw[8:12] = struct.pack("<i", 3)
+    path.write_bytes(bytes(raw))
+    with pytest.warns(UserWarning, match="larger than expected: read as the 3 section"):
+        assert io.read_stack(path).shape[0] == 3
+    rgb = bytearray(_mrc(tmp_path / "m.mrc", np.zeros((8, 8), np.int8)).read_bytes()[:1024])
+    rgb[12:16] = struct.pack("<i", 16)
+    (tmp_path / "rgb.mrc").write_bytes(bytes(rgb) + bytes(8 * 8 * 3))
+    for argv in (["info", str(tmp_path / "rgb.mrc")],
+                 ["denoise", str(tmp_path / "rgb.mrc"), "--method", "nlm", "--out", str(tmp_path / "o.mrc")]):
+        assert main(argv) == 1
+        assert "rgb.mrc holds RGB samples" in capsys.readouterr().err
+    _mrc(tmp_path / "empty.mrcs", np.zeros((0, 8, 8), np.float32))
+    assert main(["info", str(tmp_path / "empty.mrcs")]) == 1
+    err = capsys.readouterr().err
+    assert "empty.mrcs holds no image" in err and err.count("\n") == 1, err
+
+
+def test_float_micrographs_are_not_written_as_a_few_grey_levels(tmp_path, capsys):
+    """An electron micrograph's values (about -2..2) became 0, 1 and 2 in a PNG, without a word (a QA pass)."""
+    src = _mrc(tmp_path / "mic.mrc", _em_stack(n=1, h=40, w=40)[0])
+    assert main(["denoise", str(src), "--method", "nlm", "--out", str(tmp_path / "mic.png")]) == 2
+    err = capsys.readouterr().err
+    assert "a PNG file stores whole numbers, so they would become" in err and "write mic.tif (float, or .mrc)" in err
+    assert not (tmp_path / "mic.png").exists()
+    assert main(["simulate", "poisson:peak=30,data_range=1", str(src), str(tmp_path / "p.mrc")]) == 0
+    assert "of its values below 0: a photon count's rate cannot be negative" in capsys.readouterr().err

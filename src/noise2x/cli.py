@@ -181,6 +181,8 @@ def _is_folder_target(out: str, n_inputs: int, folder_input: bool, what: str = "
 
 #: output formats holding stacks (N,H,W) and float32 samples
 _STACKS = ("TIFF", "FITS", "MRC")
+#: float data spanning fewer whole numbers than this are refused for an output of whole numbers (PNG, JPEG, ...)
+_FEW_LEVELS = 16
 
 
 def _output_kind(src: Path, dst: Path) -> str | None:
@@ -332,6 +334,13 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
                 raise UsageError(f"{src} holds float values in [{lo:.3g}, {hi:.3g}]; a {out_fmt} file stores whole "
                                  f"numbers, so they would become 0 and 1: write {_stem(dst)}.tif (float), or scale the "
                                  f"image to 0..255 first")
+            if lo < hi < lo + _FEW_LEVELS and np.any(data != np.round(data)):
+                # (an electron micrograph's values, -0.6..1.7, became 2 grey levels in a PNG, unsaid: a QA pass)
+                raise UsageError(f"{src} holds float values in [{lo:.3g}, {hi:.3g}]; a {out_fmt} file stores whole "
+                                 f"numbers, so they would become {int(np.floor(hi + 0.5) - np.floor(lo + 0.5)) + 1} "
+                                 f"grey levels at most: write {_stem(dst)}.tif (float"
+                                 f"{', or .mrc' if in_fmt == 'MRC' else ', or .fits' if in_fmt == 'FITS' else ''}), "
+                                 f"or scale the image to 0..255 first")
     for folder in missing:
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -363,6 +372,11 @@ def _added_noise_note(spec: Any, src: Path, image: Any) -> str | None:
         sigma = spec.params.get("sigma", 0.0)
         note = sigma_scale_note(image, max(sigma) if isinstance(sigma, tuple) else float(sigma), spec.name)
         note = None if note is None else f"note: {note} ({src})"
+    if note is None and spec.name in ("poisson", "poisson_gaussian"):
+        from .noise import negative_rate_note
+
+        note = negative_rate_note(image, spec.name)
+        note = None if note is None else f"note: {note} ({src})"
     return note
 
 
@@ -377,8 +391,7 @@ def _first_image_note(spec_text: str | None, folder: str | None) -> None:
 
     try:
         spec = parse_noise(spec_text)
-        if spec.name not in ("poisson", "poisson_gaussian", "gaussian", "correlated") or (
-                spec.name == "poisson" and "data_range" in spec.params):
+        if spec.name not in ("poisson", "poisson_gaussian", "gaussian", "correlated"):
             return
         first = list_images(folder)[0]
         note = _added_noise_note(spec, first, read_image(first))
@@ -611,7 +624,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 said.add(line)
                 _say(line)
 
-        tally = {"clipped": 0, "blank": 0}
+        tally: dict[str, Any] = {"clipped": 0, "blank": 0, "routes": {}}  # routes: each frame's, counted
 
         def results() -> Iterator[np.ndarray]:
             """Each frame's result: a single image's as denoise returns it, a stack's as its output stores it
@@ -628,12 +641,16 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 # from the others (from all where none is opaque)
                 opaque = None if alpha is None else alpha[i] > 0
                 opaque = None if opaque is None or opaque.all() or not opaque.any() else opaque
+                info.clear()  # (this frame's route alone: an earlier frame's transform was said of the stack's last)
                 result = denoise(
                     frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
                     tta=args.tta, options=options, rng=args.seed, info=info, progress=say_once, device=args.device,
                     colour=args.colour, precision=args.precision, mask=opaque, blanks=args.blanks,
                     blank_value=args.blank_value,
                 )
+                route = (info.get("method") or "model") + (  # (the way, without each frame's own levels)
+                    f", {str(info['transform']).split(' (')[0]}" if "transform" in info else "")
+                tally["routes"][route] = tally["routes"].get(route, 0) + 1
                 if scale != 1:  # (the result is a new array: scaled in place)
                     result *= scale
                 if len(stack) == 1:
@@ -684,8 +701,13 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     left = ""
     if n < len(files):  # the images so far, at their mean time, for those still to come
         left = f"; about {_duration((time.perf_counter() - start) / n * (len(files) - n))} left"
-    _say(f"[{n}/{len(files)}] {src} -> {dst} ({_route_summary(info, tally['blank'])}, "
-         f"{time.perf_counter() - t0:.1f} s){left}")
+    routes = tally["routes"]
+    # (each frame is routed on its own: where they went different ways, each way and its frames; the last frame's
+    # alone was said of the whole stack, in a QA pass)
+    summary = _route_summary(info, tally["blank"]) if len(routes) <= 1 else "; ".join(
+        f"{route} ({count} frame{'s' if count > 1 else ''})" for route, count in routes.items()) + (
+        f"; {tally['blank']} blank pixels kept blank" if tally["blank"] else "")
+    _say(f"[{n}/{len(files)}] {src} -> {dst} ({summary}, {time.perf_counter() - t0:.1f} s){left}")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -952,7 +974,8 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None) -> list[
         lines.append("no pixel holds data")
         return lines
     image, data = fill_blanks(first)
-    lines.append(f"values: {np.min(image[data]):.6g} to {np.max(image[data]):.6g}, mean {np.mean(image[data]):.6g}")
+    of = f" (frame {k + 1})" if len(stack) > 1 else ""  # (a stack's first frame holding data, as the noise line)
+    lines.append(f"values{of}: {np.min(image[data]):.6g} to {np.max(image[data]):.6g}, mean {np.mean(image[data]):.6g}")
     mask = data if not data.all() else None
     if alpha is not None:
         opaque = alpha[k] > 0

@@ -1921,22 +1921,58 @@ def _mrcfile():
     return mrcfile
 
 
+#: IMOD's stamp (bytes 152-155 of an MRC header); bit 0 of the flags after it set: mode-0 bytes are signed
+_IMOD_STAMP = 1146047817
+
+
 def _mrc_open(p: Path, header_only: bool = False) -> Any:
     """``p`` opened read-only by mrcfile (its data memory-mapped, read when used), a valid MRC2014 image file;
-    an InputError otherwise (a damaged file, complex or RGB samples, which are not images of intensities)."""
+    an InputError otherwise (a damaged file, no section, complex or RGB samples, which are not images of
+    intensities); a warning where the file holds more data than its header's sections (read without them)."""
     mrcfile = _mrcfile()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # (its own warnings of header oddities: the checks below say what counts)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")  # (its own warnings of header oddities: the checks below say what counts)
         try:
-            mrc = mrcfile.open(p, header_only=True) if header_only else mrcfile.mmap(p, mode="r")
+            mrc = mrcfile.open(p, header_only=True)  # (the mode first: an RGB or 4-bit file is no damaged one)
+            mode = int(mrc.header.mode)
+            if mode not in _MRC_MODES:
+                mrc.close()
+                raise InputError(f"{p} holds {_MRC_OTHER.get(mode, f'samples of MRC mode {mode}')}; noise2x reads "
+                                 f"MRC images of real numbers (modes 0, 1, 2, 6, 12)")
+            shape = _mrc_shape(mrc)
+            if min(shape) < 1:
+                mrc.close()
+                raise InputError(f"{p} holds no image (its header gives {' x '.join(map(str, shape))} sections x "
+                                 "rows x columns)")
+            if not header_only:
+                mrc.close()
+                mrc = mrcfile.mmap(p, mode="r")
+        except Noise2xError:
+            raise
         except Exception as exc:
             raise _unreadable(p, exc) from None
-    mode = int(mrc.header.mode)
-    if mode not in _MRC_MODES:
-        mrc.close()
-        raise InputError(f"{p} holds {_MRC_OTHER.get(mode, f'samples of MRC mode {mode}')}; noise2x reads MRC "
-                         f"images of real numbers (modes 0, 1, 2, 6, 12)")
+    larger = [str(w.message) for w in said if "larger than expected" in str(w.message)]
+    if larger:  # (sections appended without the header's count updated: particles lost unsaid, in a QA pass)
+        warn_outside(UserWarning(f"{p}: {larger[0]}: read as the {_mrc_shape(mrc)[0]} section(s) its header gives, "
+                                 "without the data after them"))
     return mrc
+
+
+def _mrc_unsigned_bytes(mrc: Any) -> bool:
+    """Whether a mode-0 MRC file holds unsigned bytes: IMOD's stamp with its "signed" flag clear (older IMOD
+    wrote them so, and byte-scaled tomograms are), read as uint8, as IMOD reads them (mrcfile reads int8)."""
+    if int(mrc.header.mode) != 0:
+        return False
+    order = mrc.header.mode.dtype.byteorder
+    stamp, flags = np.frombuffer(bytes(mrc.header.extra2)[40:48], dtype=np.dtype("i4").newbyteorder(
+        "=" if order == "|" else order))
+    return int(stamp) == _IMOD_STAMP and not int(flags) & 1
+
+
+def _mrc_values(plane: np.ndarray, unsigned: bool) -> np.ndarray:
+    """MRC data as read, in native byte order; IMOD's unsigned bytes as uint8."""
+    plane = plane.astype(plane.dtype.newbyteorder("="), copy=False)
+    return plane.view(np.uint8) if unsigned else plane
 
 
 def _mrc_shape(mrc: Any) -> tuple[int, int, int]:
@@ -1949,12 +1985,11 @@ def _read_mrc(p: Path) -> np.ndarray:
     """(N,H,W): an MRC file's sections (one image: N=1), rows as stored, in its own units (native byte order)."""
     mrc = _mrc_open(p)
     try:
-        data = np.array(mrc.data)
+        data = _mrc_values(np.array(mrc.data), _mrc_unsigned_bytes(mrc))
     except Exception as exc:
         raise _unreadable(p, exc) from None
     finally:
         mrc.close()
-    data = data.astype(data.dtype.newbyteorder("="), copy=False)
     return data.reshape((-1, *data.shape[-2:]))
 
 
@@ -1963,8 +1998,7 @@ class MrcFrames(StackFrames):
     :class:`StackFrames`)."""
 
     def _decode(self, i: int) -> np.ndarray:
-        plane = np.array(self._handle.data[i])
-        return plane.astype(plane.dtype.newbyteorder("="), copy=False)
+        return _mrc_values(np.array(self._handle.data[i]), _mrc_unsigned_bytes(self._handle))
 
 
 def _mrc_frames(p: Path, dtype: Any, blanks: bool) -> MrcFrames | None:
@@ -1983,10 +2017,11 @@ def _mrc_frames(p: Path, dtype: Any, blanks: bool) -> MrcFrames | None:
 
 
 def _mrc_kind(p: Path) -> str:
-    """uint16 for MRC mode 6, float32 for the others (signed integers and half floats are written as float32)."""
+    """uint16 for MRC mode 6, uint8 for IMOD's unsigned bytes, float32 for the others (signed integers and half
+    floats are written as float32)."""
     mrc = _mrc_open(p, header_only=True)
     try:
-        return "uint16" if int(mrc.header.mode) == 6 else "float32"
+        return "uint16" if int(mrc.header.mode) == 6 else "uint8" if _mrc_unsigned_bytes(mrc) else "float32"
     finally:
         mrc.close()
 
@@ -2005,11 +2040,17 @@ def mrc_voxel_size(path: str | os.PathLike) -> tuple[float, float, float] | None
     return size if any(size) else None
 
 
+#: MRC outputs that hold a stack of images (ispg 0), not a volume, where no MRC input says which
+_MRC_STACK_SUFFIXES = (".mrcs", ".st")
+
+
 def _mrc_bytes(tmp: Path, data: np.ndarray, like: Path | None, frames: Iterator[np.ndarray] | None = None,
-               shape: Sequence[int] | None = None) -> None:
+               shape: Sequence[int] | None = None, suffix: str = ".mrc", history: Sequence[str] = ()) -> None:
     """Write (H,W) or (N,H,W) (mode 2 for float32, 6 for uint16), or, with ``frames``, a stack of ``shape`` one
-    frame at a time (``data`` then an empty array of its kind: no stack is held); with ``like``'s voxel size,
-    origin and space group (a stack of images or a volume) where it is an MRC file."""
+    frame at a time (``data`` then an empty array of its kind: no stack is held). From ``like``, where it is an
+    MRC file: its voxel size, origin, labels, whether it is a stack of images or a volume, and its extended header
+    (per-section records: tilt angles, doses) where the sections are as many; else a stack of images for
+    ``suffix`` .mrcs or .st, a volume otherwise. A label for each line of ``history`` after those (MRC holds 10)."""
     mrcfile = _mrcfile()
     shape = tuple(data.shape) if frames is None else tuple(int(n) for n in shape)
     mode = {np.dtype(np.float32): 2, np.dtype(np.uint16): 6}[np.dtype(data.dtype)]
@@ -2022,20 +2063,52 @@ def _mrc_bytes(tmp: Path, data: np.ndarray, like: Path | None, frames: Iterator[
             else:
                 for k, frame in enumerate(frames):
                     mrc.data[k] = frame
-            mrc.update_header_stats()
-            if like is not None and _FORMATS.get(_suffix(like)) == "MRC":
-                source = _mrc_open(like, header_only=True)
-                try:
+            _mrc_stats(mrc)
+            source = _mrc_open(like, header_only=True) if like is not None and _FORMATS.get(
+                _suffix(like)) == "MRC" else None
+            try:
+                stack = int(source.header.ispg) == 0 if source is not None else suffix in _MRC_STACK_SUFFIXES
+                if len(shape) == 3 and stack:
+                    mrc.set_image_stack()  # (ispg 0, one section deep: particles, not a 3-D map)
+                if source is not None:
                     if _mrc_shape(source)[3 - len(shape):] == shape:  # its cell and sampling as they were
-                        for key in ("mx", "my", "mz", "cella", "cellb", "ispg"):  # (ispg 0: a stack of images)
+                        for key in ("mx", "my", "mz", "cella", "cellb", "ispg"):
                             mrc.header[key] = source.header[key]
+                        if int(source.header.nsymbt):
+                            mrc.set_extended_header(source.extended_header)
+                            mrc.header.exttyp = source.header.exttyp
                     else:
-                        mrc.voxel_size = source.voxel_size
+                        size = source.voxel_size
+                        mrc.voxel_size = (size.x, size.y, size.x if stack else size.z)
                     mrc.header.origin = source.header.origin
-                finally:
+                    kept = [bytes(t) for t in source.header.label[:int(source.header.nlabl)]]
+                    mrc.header.label[:len(kept)] = kept
+                    mrc.header.nlabl = len(kept)
+            finally:
+                if source is not None:
                     source.close()
+            for line in history:
+                if int(mrc.header.nlabl) == 10:  # (the oldest after the first go, as IMOD does)
+                    mrc.header.label[1:9] = mrc.header.label[2:10].copy()
+                    mrc.header.nlabl = 9
+                mrc.add_label(line.encode("ascii", "replace").decode()[:80])
         finally:
             mrc.close()
+
+
+def _mrc_stats(mrc: Any) -> None:
+    """The header's minimum, maximum, mean and rms of the data's finite values (NaN marks blank pixels: their
+    statistics were NaN, which viewers' first contrast cannot use)."""
+    data = mrc.data
+    finite = np.isfinite(data) if data.dtype.kind == "f" else None
+    if finite is None or finite.all():
+        mrc.update_header_stats()
+    elif finite.any():
+        values = data[finite].astype(np.float64)
+        mrc.header.dmin, mrc.header.dmax, mrc.header.dmean = values.min(), values.max(), values.mean()
+        mrc.header.rms = values.std()
+    else:
+        mrc.reset_header_stats()
 
 
 # --------------------------------------------------------------------------- photo metadata
@@ -2529,7 +2602,7 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
             if fmt == "FITS":
                 _fits_bytes(tmp, data, None if like is None else Path(like), _suffix(p), p.name, history)
             elif fmt == "MRC":
-                _mrc_bytes(tmp, data, None if like is None else Path(like))
+                _mrc_bytes(tmp, data, None if like is None else Path(like), suffix=_suffix(p), history=history)
             else:
                 # (WebP has no gray pixels: a gray image is stored as RGB, whose profile an RGB one must be)
                 stored_as = 3 if fmt == "WEBP" else channels
@@ -2618,7 +2691,7 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
                 _fits_stream(tmp, checked(), shape, kind, None if like is None else Path(like), history)
             elif fmt == "MRC":
                 _mrc_bytes(tmp, np.empty((0,), dtype), None if like is None else Path(like), frames=checked(),
-                           shape=shape)
+                           shape=shape, suffix=_suffix(p), history=history)
             elif parts:  # the series of a TIFF holding several, each written back as a series
                 _write_parts(tmp, checked(), parts, dtype, ome, tags.get("compression"))
             elif layout is not None:
