@@ -141,7 +141,10 @@ def test_poisson_moments():
     var = 255 * FLAT / 30
     _close(y.mean(), FLAT, np.sqrt(var / N))
     _close(y.var(), var, var * np.sqrt(2 / N))
-    assert noise.poisson(np.full((5, 5), -10.0), peak=30, rng=0).max() == 0  # negative rate clamped
+    from noise2x.errors import UnitsWarning
+
+    with pytest.warns(UnitsWarning, match="100% of its values below 0"):  # negative rate clamped, and said
+        assert noise.poisson(np.full((5, 5), -10.0), peak=30, rng=0).max() == 0
 
 
 def test_poisson_gaussian_moments():
