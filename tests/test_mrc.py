@@ -3,6 +3,8 @@ volume section by section, written back with their voxel size, and through the C
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -129,6 +131,8 @@ def test_cli_denoises_an_mrc_stack_into_mrc_and_says_its_voxel_size(tmp_path, ca
     assert main(["simulate", "gaussian:sigma=0.3", str(src), str(tmp_path / "s.mrc")]) == 0
     with mrcfile.open(tmp_path / "s.mrc") as m:
         assert m.data.shape == data.shape and m.data.dtype == np.float32
+        assert bytes(m.header.label[int(m.header.nlabl) - 1]).decode().startswith(
+            "noise2x 0.1.0 simulate gaussian:sigma=0.3 (seed 0) on tomo.rec")
         assert tuple(m.voxel_size.tolist()) == (2.0, 2.0, 4.0)
         assert 0.2 < float(np.std(m.data - data)) < 0.4
 
@@ -180,7 +184,8 @@ def test_mrc_outputs_keep_stack_or_volume_labels_and_extended_header(tmp_path):
         m.set_extended_header(extended)
         m.header.exttyp = b"FEI1"
     io.write_image(tmp_path / "same.st", data, like=src, history=["noise2x denoise of tilt.st"])
-    io.write_image(tmp_path / "part.mrc", data[:2], like=src)  # (a subset: a stack still)
+    with pytest.warns(UserWarning, match="extended header"):
+        io.write_image(tmp_path / "part.mrc", data[:2], like=src)  # (a subset: a stack still)
     io.write_image(tmp_path / "plain.mrcs", data)  # (no MRC input: .mrcs is a stack of images)
     io.write_image(tmp_path / "plain.mrc", data)  # (.mrc: a volume)
     with mrcfile.open(tmp_path / "same.st") as m:
@@ -193,6 +198,12 @@ def test_mrc_outputs_keep_stack_or_volume_labels_and_extended_header(tmp_path):
             assert m.is_image_stack() == stack and m.is_volume() != stack, name
     with mrcfile.open(tmp_path / "part.mrc") as m:
         assert m.voxel_size.x == pytest.approx(3.4) and m.voxel_size.y == pytest.approx(3.4)
+        assert int(m.header.nsymbt) == 0  # (records of 4 sections for 2: left out, and said)
+    with pytest.warns(UserWarning, match=r"its extended header \(FEI1 records of its 4 sections\) is left out of an "
+                                         r"output of 1 section"):
+        io.write_image(tmp_path / "one.mrc", data[0], like=src)
+    with mrcfile.open(tmp_path / "one.mrc") as m:
+        assert int(m.header.nsymbt) == 0 and int(m.header.mz) == 1
     # blank (NaN) pixels: the header's statistics are those of the values
     blanked = data.copy()
     blanked[:, :5, :5] = np.nan
@@ -234,5 +245,28 @@ def test_float_micrographs_are_not_written_as_a_few_grey_levels(tmp_path, capsys
     err = capsys.readouterr().err
     assert "a PNG file stores whole numbers, so they would become" in err and "write mic.tif (float, or .mrc)" in err
     assert not (tmp_path / "mic.png").exists()
+    # counts (whole numbers, 0..10: a counting-mode micrograph's) too; its suggestion is not the input's own name
+    counts = _mrc(tmp_path / "counts.mrc", np.random.default_rng(0).poisson(2.0, (40, 40)).astype(np.int16))
+    assert main(["denoise", str(counts), "--method", "nlm", "--out", str(tmp_path / "counts.png")]) == 2
+    assert "grey levels at most: write counts.tif" in capsys.readouterr().err
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "f.tif", _em_stack(n=1, h=40, w=40)[0] + 3)
+    assert main(["denoise", str(tmp_path / "f.tif"), "--method", "nlm", "--out", str(tmp_path / "f.png")]) == 2
+    assert "write f_denoised.tif (float)" in capsys.readouterr().err
+    mask = tmp_path / "mask.tif"  # (0 and 1 alone: a mask, written as it is)
+    tifffile.imwrite(mask, (np.arange(40 * 40).reshape(40, 40) % 2).astype(np.float32))
+    assert main(["simulate", "gaussian:sigma=0", str(mask), str(tmp_path / "mask.png")]) == 0
+    capsys.readouterr()
+    # a result that comes out so, from Python: warned as written
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        io.write_image(tmp_path / "w.png", np.linspace(-0.6, 3.4, 100).reshape(10, 10))
+    assert any("so they become 4 grey levels: write .tif, .fits or .mrc" in str(w.message) for w in said), said
+    with warnings.catch_warnings():  # a dark or flat picture in 8-bit units: no word
+        warnings.simplefilter("error")
+        io.write_image(tmp_path / "dark.png", np.linspace(0.2, 9.7, 100).reshape(10, 10))
     assert main(["simulate", "poisson:peak=30,data_range=1", str(src), str(tmp_path / "p.mrc")]) == 0
     assert "of its values below 0: a photon count's rate cannot be negative" in capsys.readouterr().err
+    with mrcfile.open(tmp_path / "p.mrc") as m:  # (a single image: written whole, labelled as a stack's frames are)
+        assert b"simulate poisson:peak=30,data_range=1 (seed 0) on mic.mrc" in bytes(m.header.label[1])

@@ -181,8 +181,6 @@ def _is_folder_target(out: str, n_inputs: int, folder_input: bool, what: str = "
 
 #: output formats holding stacks (N,H,W) and float32 samples
 _STACKS = ("TIFF", "FITS", "MRC")
-#: float data spanning fewer whole numbers than this are refused for an output of whole numbers (PNG, JPEG, ...)
-_FEW_LEVELS = 16
 
 
 def _output_kind(src: Path, dst: Path) -> str | None:
@@ -292,7 +290,7 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
     before its work: only a single output file can change the format)."""
     import numpy as np
 
-    from .io import image_kind, read_stack, writable_format
+    from .io import FEW_LEVELS, image_kind, read_stack, whole_levels, writable_format
 
     missing = []  # (made once the checks below pass, as a folder --out is: bench makes its folder too)
     for folder in {t.parent for t in targets}:
@@ -327,18 +325,20 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
                              f"gray images and stacks: write {_stem(dst)}.tif or .png")
         if floats:
             # float data in [0, 1] (an image scaled to that range) would all become 0 and 1 in a file of whole
-            # numbers: refused here, before the work (io warned as it wrote, and the command ended well)
-            with np.errstate(all="ignore"):
-                lo, hi = float(np.nanmin(data)), float(np.nanmax(data))
-            if -0.5 <= lo < hi <= 1.0 and np.any(data != np.round(data)):
-                raise UsageError(f"{src} holds float values in [{lo:.3g}, {hi:.3g}]; a {out_fmt} file stores whole "
-                                 f"numbers, so they would become 0 and 1: write {_stem(dst)}.tif (float), or scale the "
-                                 f"image to 0..255 first")
-            if lo < hi < lo + _FEW_LEVELS and np.any(data != np.round(data)):
-                # (an electron micrograph's values, -0.6..1.7, became 2 grey levels in a PNG, unsaid: a QA pass)
-                raise UsageError(f"{src} holds float values in [{lo:.3g}, {hi:.3g}]; a {out_fmt} file stores whole "
-                                 f"numbers, so they would become {int(np.floor(hi + 0.5) - np.floor(lo + 0.5)) + 1} "
-                                 f"grey levels at most: write {_stem(dst)}.tif (float"
+            # numbers, an electron micrograph's (-0.6..1.7) 2 grey levels: refused here, before the work (io warned
+            # as it wrote, and the command ended well; io warns of a result that comes out so, too)
+            finite = data[np.isfinite(data)] if blanks else data.reshape(-1)
+            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+            top = 65535 if _output_kind(src, dst) == "uint16" else 255
+            levels = whole_levels(lo, hi, top)
+            fractions = bool(np.any(finite != np.round(finite)))
+            if lo < hi and levels <= FEW_LEVELS and (fractions or np.unique(finite[::max(1, finite.size // 65536)]).size
+                                                     > 2):  # (whole-number counts too; a mask of 0 and 1 is kept)
+                other = _stem(dst) + ".tif"
+                other = other if (dst.parent / other).resolve() != src.resolve() else _stem(dst) + "_denoised.tif"
+                what = "0 and 1" if -0.5 <= lo and hi <= 1.0 and fractions else f"{levels} grey levels at most"
+                raise UsageError(f"{src} holds values in [{lo:.3g}, {hi:.3g}]; a {out_fmt} file stores whole numbers, "
+                                 f"so they would become {what}: write {other} (float"
                                  f"{', or .mrc' if in_fmt == 'MRC' else ', or .fits' if in_fmt == 'FITS' else ''}), "
                                  f"or scale the image to 0..255 first")
     for folder in missing:
@@ -401,6 +401,11 @@ def _first_image_note(spec_text: str | None, folder: str | None) -> None:
         _say(note)
 
 
+def _simulated(src: Path, spec: Any, seed: int) -> list[str]:
+    """What a simulated output's FITS HISTORY cards and MRC labels say made it."""
+    return [f"noise2x {__version__} simulate {spec} (seed {seed}) on {src.name}"]
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -424,7 +429,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             with frames:
                 if not (args.blanks and any(np.isnan(f).any() for f in frames)):
                     write_frames(dst, (spec.apply(f, rng=[seed, k]).astype(np.float32) for k, f in enumerate(frames)),
-                                 frames.shape, kind="float32", like=src)
+                                 frames.shape, kind="float32", like=src, history=_simulated(src, spec, seed))
                     _say(f"{src} -> {dst} ({spec}, seed {seed})")
                     continue
         del frames
@@ -455,7 +460,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                      f"noise (its mean, its spread): write {_stem(dst)}.tif (float32) to keep them")
                 clip_said = True
         write_image(dst, image if scale == 1 else image * scale, kind=kind,
-                    alpha=None if kept is None else kept * scale, like=src, blanks=blank)
+                    alpha=None if kept is None else kept * scale, like=src, blanks=blank,
+                    history=_simulated(src, spec, seed))
         _say(f"{src} -> {dst} ({spec}, seed {seed})")
     if not _QUIET[0]:
         print(_shown(f"simulated {spec} on {len(files)} image(s)"))

@@ -2054,6 +2054,7 @@ def _mrc_bytes(tmp: Path, data: np.ndarray, like: Path | None, frames: Iterator[
     mrcfile = _mrcfile()
     shape = tuple(data.shape) if frames is None else tuple(int(n) for n in shape)
     mode = {np.dtype(np.float32): 2, np.dtype(np.uint16): 6}[np.dtype(data.dtype)]
+    left_out = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mrc = mrcfile.new_mmap(tmp, shape=shape, mrc_mode=mode, overwrite=True)
@@ -2071,7 +2072,8 @@ def _mrc_bytes(tmp: Path, data: np.ndarray, like: Path | None, frames: Iterator[
                 if len(shape) == 3 and stack:
                     mrc.set_image_stack()  # (ispg 0, one section deep: particles, not a 3-D map)
                 if source is not None:
-                    if _mrc_shape(source)[3 - len(shape):] == shape:  # its cell and sampling as they were
+                    full = shape if len(shape) == 3 else (1, *shape)
+                    if _mrc_shape(source) == full:  # its cell and sampling as they were
                         for key in ("mx", "my", "mz", "cella", "cellb", "ispg"):
                             mrc.header[key] = source.header[key]
                         if int(source.header.nsymbt):
@@ -2080,6 +2082,11 @@ def _mrc_bytes(tmp: Path, data: np.ndarray, like: Path | None, frames: Iterator[
                     else:
                         size = source.voxel_size
                         mrc.voxel_size = (size.x, size.y, size.x if stack else size.z)
+                        if int(source.header.nsymbt):  # (records of each of its sections: which are these?)
+                            kind = bytes(source.header.exttyp).decode(errors="replace")
+                            left_out = (f"{like}: its extended header ({kind} records of its "
+                                        f"{_mrc_shape(source)[0]} sections) is left out of an output of {full[0]} "
+                                        "section(s)")
                     mrc.header.origin = source.header.origin
                     kept = [bytes(t) for t in source.header.label[:int(source.header.nlabl)]]
                     mrc.header.label[:len(kept)] = kept
@@ -2094,6 +2101,8 @@ def _mrc_bytes(tmp: Path, data: np.ndarray, like: Path | None, frames: Iterator[
                 mrc.add_label(line.encode("ascii", "replace").decode()[:80])
         finally:
             mrc.close()
+    if left_out:
+        warn_outside(UserWarning(left_out))
 
 
 def _mrc_stats(mrc: Any) -> None:
@@ -2746,21 +2755,40 @@ def clipping_warning(path: str | os.PathLike, clipped: int, size: int, kind: str
         )
 
 
+#: an integer output (PNG, JPEG, ...) of float data whose values it holds as this many whole numbers or fewer is
+#: warned of (:func:`_unit_range_warning`) or refused before the work (the CLI, of its input: cli._check_targets)
+FEW_LEVELS = 16
+
+
+def whole_levels(lo: float, hi: float, top: float) -> int:
+    """How many whole numbers an integer file of peak ``top`` stores values in [lo, hi] as (rounded, clipped)."""
+    return max(1, int(np.floor(min(hi, top) + 0.5) - np.floor(max(lo, 0.0) + 0.5)) + 1)
+
+
 def _unit_range_warning(path: Path, arr: np.ndarray, kind: str) -> None:
     """Warn (:class:`ClippingWarning`) where float data in [0, 1] (an image scaled to that range) go to an integer
-    file, which stores whole numbers: they would all become 0 or 1, a black picture, without a word."""
+    file, which stores whole numbers: they would all become 0 or 1, a black picture, without a word; or where
+    float data about 0 (an electron micrograph's, about -2..2) become :data:`FEW_LEVELS` grey levels or fewer."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # (an image of NaN alone)
-        hi = float(np.nanmax(arr))  # (no copy: an image in 8- or 16-bit units stops here)
-        if not hi <= 1.0:
-            return
+        hi = float(np.nanmax(arr))  # (no copy)
         lo = float(np.nanmin(arr))
+    if not lo < hi or whole_levels(lo, hi, _MAX[kind]) > FEW_LEVELS or (lo >= -0.5 and hi > 1.0):
+        return  # (8- or 16-bit units stop here; a dark or flat picture in them, 0..10 or 100..101, too)
     sample = arr.reshape(-1)[:: max(1, arr.size // 65536)]
-    if -0.5 <= lo < hi and np.any(sample != np.round(sample)):  # (not a constant picture)
+    sample = sample[np.isfinite(sample)]
+    if not np.any(sample != np.round(sample)):  # (whole numbers: stored as they are)
+        return
+    if -0.5 <= lo and hi <= 1.0:
         warn_outside(ClippingWarning(
             f"writing {path}: its values lie within [{lo:.3g}, {hi:.3g}] (data scaled to [0, 1]?); "
             f"a {kind} file stores whole numbers 0..{_MAX[kind]}, so they become 0 and 1: write .tif or .fits "
             "(float32) to keep them"))
+    else:
+        warn_outside(ClippingWarning(
+            f"writing {path}: its values lie within [{lo:.3g}, {hi:.3g}]; a {kind} file stores whole numbers "
+            f"0..{_MAX[kind]}, so they become {whole_levels(lo, hi, _MAX[kind])} grey levels: write .tif, .fits or "
+            ".mrc (float32) to keep them"))
 
 
 def _writable_array(image, fmt: str, p: Path, blanks: bool = False) -> np.ndarray:
