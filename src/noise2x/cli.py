@@ -904,8 +904,8 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None) -> list[
     import numpy as np
 
     from .api import data_crop, no_option_route, zero_area_note
-    from .io import (_tiff_compression, fill_blanks, image_kind, map_text, photo_metadata, stack_frames, stored_kind,
-                     writable_format)
+    from .io import (_tiff_compression, fill_blanks, image_kind, map_text, mrc_voxel_size, photo_metadata, stack_frames,
+                     stored_kind, writable_format)
 
     frames = stack_frames(path)
     h, w = stack.shape[1:3]
@@ -931,8 +931,6 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None) -> list[
                 else "", "XMP" if "xmp" in meta else "",
                 " x ".join(f"{round(d, 1):g}" for d in meta["dpi"]) + " dpi" if "dpi" in meta else ""]
         lines.append("kept in outputs: " + ", ".join(k for k in kept if k))
-    from .io import mrc_voxel_size
-
     voxel = mrc_voxel_size(path)
     if voxel is not None:  # (an electron micrograph's, a tomogram's calibration: written into MRC outputs)
         lines.append("voxel size: " + " x ".join(f"{v:.4g}" for v in voxel) + " Å (x, y, z; kept in MRC outputs)")

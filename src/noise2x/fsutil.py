@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from .errors import Noise2xError
+from .errors import InputError, Noise2xError
 
 
 def _mode_of(target: Path) -> int:
@@ -50,8 +50,6 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     except UnicodeDecodeError:
         name = os.fsdecode(raw[:room])
     if target.is_dir():  # (the rename onto it fails after the work; said as one output's error, in a QA pass)
-        from .errors import InputError
-
         raise InputError(f"cannot write {target}: a folder of that name exists")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=suffix, dir=folder)
