@@ -179,10 +179,6 @@ def _is_folder_target(out: str, n_inputs: int, folder_input: bool, what: str = "
     return False
 
 
-#: output formats holding stacks (N,H,W) and float32 samples
-_STACKS = ("TIFF", "FITS", "MRC")
-
-
 def _output_kind(src: Path, dst: Path) -> str | None:
     """Keep the input's kind where the output format can hold it (see io.write_image)."""
     from .io import image_kind, writable_format
@@ -209,10 +205,10 @@ def _output_scale(src: Path, kind: str | None) -> float:
 def _blank_kind(src: Path, dst: Path, kind: str | None) -> str | None:
     """The output kind for an image with blank (NaN) pixels: float32 in TIFF and FITS (NaN), else a PNG's or
     WebP's (transparent); a UsageError for files that cannot mark them."""
-    from .io import ALPHA_FORMATS, writable_format
+    from .io import ALPHA_FORMATS, STACK_FORMATS, writable_format
 
     fmt = writable_format(dst)
-    if fmt in _STACKS:
+    if fmt in STACK_FORMATS:
         return "float32"
     if fmt not in ALPHA_FORMATS:  # (TIFF returned above)
         raise UsageError(f"{src} has blank (NaN) pixels, which {fmt} files cannot mark: write {_stem(dst)}.fits "
@@ -290,7 +286,7 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
     before its work: only a single output file can change the format)."""
     import numpy as np
 
-    from .io import FEW_LEVELS, image_kind, read_stack, whole_levels, writable_format
+    from .io import FEW_LEVELS, STACK_FORMATS, image_kind, read_stack, whole_levels, writable_format
 
     missing = []  # (made once the checks below pass, as a folder --out is: bench makes its folder too)
     for folder in {t.parent for t in targets}:
@@ -308,8 +304,8 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
         if dst.exists() and dst.resolve() == src.resolve():
             raise UsageError(f"output {dst} would overwrite its input; choose another output name")
         try:
-            floats = out_fmt not in _STACKS and image_kind(src) == "float32"
-            if not ((out_fmt not in _STACKS and in_fmt in _STACKS) or floats
+            floats = out_fmt not in STACK_FORMATS and image_kind(src) == "float32"
+            if not ((out_fmt not in STACK_FORMATS and in_fmt in STACK_FORMATS) or floats
                     or (out_fmt in ("FITS", "MRC") and in_fmt != out_fmt)):
                 continue
             data = read_stack(src, blanks=blanks)  # (read once for the checks below)
@@ -317,7 +313,7 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
             if len(files) == 1:
                 raise
             continue  # (of several inputs, one that cannot be read is named, and left out, when its turn comes)
-        if out_fmt not in _STACKS and in_fmt in _STACKS and len(data) > 1:
+        if out_fmt not in STACK_FORMATS and in_fmt in STACK_FORMATS and len(data) > 1:
             raise UsageError(f"{src} holds several images; only a TIFF, FITS or MRC output (.tif, .fits, .mrc) can "
                              f"hold them, not {dst}")
         if out_fmt in ("FITS", "MRC") and in_fmt != out_fmt and data.ndim == 4:
@@ -409,8 +405,8 @@ def _simulated(src: Path, spec: Any, seed: int) -> list[str]:
 def cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .io import (StackFrames, frames_writable, open_stack, read_stack_with_alpha, writable_format, write_frames,
-                     write_image)
+    from .io import (STACK_FORMATS, StackFrames, frames_writable, open_stack, read_stack_with_alpha, writable_format,
+                     write_frames, write_image)
     from .noise import parse_noise
 
     spec = parse_noise(args.noise)
@@ -448,7 +444,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         image = noisy[0] if len(noisy) == 1 else np.stack(noisy)
         if blank:
             image = np.where(nan.reshape(image.shape), np.nan, image)
-        kind = None if writable_format(dst) in _STACKS else _output_kind(src, dst)  # (TIFF: float32)
+        kind = None if writable_format(dst) in STACK_FORMATS else _output_kind(src, dst)  # (TIFF: float32)
         scale = _output_scale(src, kind)  # a 16-bit input to an 8-bit file: its units
         kept = _kept_alpha(src, dst, alpha)
         if kind in ("uint8", "uint16") and not clip_said:

@@ -93,7 +93,7 @@ _GRAY_AS_RGB = ("WEBP", "AVIF", "HEIF")  # formats whose gray images Pillow may 
 _MAX = {"uint8": 255, "uint16": 65535}
 _SUPPORTED = "PNG, JPEG, BMP, WebP, AVIF, HEIF, TIFF, FITS, MRC (" + " ".join(IMAGE_SUFFIXES) + ")"
 #: formats whose files hold stacks (N,H,W) and float32 samples
-_STACK_FORMATS = ("TIFF", "FITS", "MRC")
+STACK_FORMATS = ("TIFF", "FITS", "MRC")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -475,7 +475,7 @@ def read_image(path: str | os.PathLike, *, dtype=np.float64, blanks: bool = Fals
     """
     dtype = _float_dtype(dtype)
     p, fmt = _existing_file(path)
-    if fmt in _STACK_FORMATS:
+    if fmt in STACK_FORMATS:
         stack = _read_tiff(p)[0] if fmt == "TIFF" else _read_fits(p)[0] if fmt == "FITS" else _read_mrc(p)
         if stack.shape[0] != 1:
             what = {"TIFF": "multi-page TIFF", "FITS": "FITS data cube", "MRC": "MRC stack or volume"}[fmt]
@@ -800,7 +800,7 @@ def open_stack(path: str | os.PathLike, *, dtype=np.float64,
     (``with``)."""
     dtype = _float_dtype(dtype)
     p, fmt = _existing_file(path)
-    if fmt in _STACK_FORMATS:
+    if fmt in STACK_FORMATS:
         frames = (_tiff_frames(p, dtype, blanks) if fmt == "TIFF" else _fits_frames(p, dtype, blanks) if fmt == "FITS"
                   else _mrc_frames(p, dtype, blanks))
         if frames is not None:
@@ -832,11 +832,8 @@ def stack_frames(path: str | os.PathLike) -> list[int | None]:
         n = int(np.prod([header.get(f"NAXIS{i}", 1) for i in range(3, header.get("NAXIS", 2) + 1)], dtype=np.int64))
         return [None] * n
     if fmt == "MRC":
-        mrc = _mrc_open(p, header_only=True)
-        try:
+        with _mrc_open(p, header_only=True) as mrc:
             return [None] * _mrc_shape(mrc)[0]
-        finally:
-            mrc.close()
     if fmt != "TIFF":
         return [None]
     try:
@@ -902,11 +899,8 @@ def frame_side(path: str | os.PathLike) -> int | None:
             header = _fits_header(p)
             return int(min(header["NAXIS1"], header["NAXIS2"]))
         if fmt == "MRC":
-            mrc = _mrc_open(p, header_only=True)
-            try:
+            with _mrc_open(p, header_only=True) as mrc:
                 return min(_mrc_shape(mrc)[1:])
-            finally:
-                mrc.close()
         if fmt == "TIFF":
             import tifffile
 
@@ -1812,11 +1806,8 @@ def stored_kind(path: str | os.PathLike) -> str:
             with _open_tiff(p) as tif:
                 return str(np.dtype(_main_series(tif)[0].dtype))
         if fmt == "MRC":
-            mrc = _mrc_open(p, header_only=True)
-            try:
+            with _mrc_open(p, header_only=True) as mrc:
                 return _MRC_MODES[int(mrc.header.mode)]
-            finally:
-                mrc.close()
     except Exception:
         return kind
     return kind
@@ -2019,11 +2010,8 @@ def _mrc_frames(p: Path, dtype: Any, blanks: bool) -> MrcFrames | None:
 def _mrc_kind(p: Path) -> str:
     """uint16 for MRC mode 6, uint8 for IMOD's unsigned bytes, float32 for the others (signed integers and half
     floats are written as float32)."""
-    mrc = _mrc_open(p, header_only=True)
-    try:
+    with _mrc_open(p, header_only=True) as mrc:
         return "uint16" if int(mrc.header.mode) == 6 else "uint8" if _mrc_unsigned_bytes(mrc) else "float32"
-    finally:
-        mrc.close()
 
 
 def mrc_voxel_size(path: str | os.PathLike) -> tuple[float, float, float] | None:
@@ -2032,11 +2020,8 @@ def mrc_voxel_size(path: str | os.PathLike) -> tuple[float, float, float] | None
     p = Path(path)
     if _FORMATS.get(_suffix(p)) != "MRC":
         return None
-    mrc = _mrc_open(p, header_only=True)
-    try:
+    with _mrc_open(p, header_only=True) as mrc:
         size = tuple(float(v) for v in (mrc.voxel_size.x, mrc.voxel_size.y, mrc.voxel_size.z))
-    finally:
-        mrc.close()
     return size if any(size) else None
 
 
@@ -2568,7 +2553,7 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
         # either byte order: a big-endian '>u2' array, raw PGM or instrument data, was written 8-bit, clipped)
         own = f"uint{8 * dt.itemsize}" if isinstance(dt, np.dtype) and dt.kind == "u" else ""
         kind = own if own in ("uint8", "uint16") and own in _WRITABLE[fmt] else (
-            "float32" if fmt in _STACK_FORMATS else "uint8")
+            "float32" if fmt in STACK_FORMATS else "uint8")
     if kind not in KINDS:
         raise UsageError(f"unknown image kind {kind!r}; choose one of {', '.join(KINDS)}")
     if kind not in _WRITABLE[fmt]:
@@ -2798,7 +2783,7 @@ def _writable_array(image, fmt: str, p: Path, blanks: bool = False) -> np.ndarra
     if arr.ndim >= 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     single = arr.ndim == 2 or (arr.ndim == 3 and arr.shape[-1] == 3)
-    stack = arr.ndim == 4 and arr.shape[-1] == 3 or (arr.ndim == 3 and not single and fmt in _STACK_FORMATS)
+    stack = arr.ndim == 4 and arr.shape[-1] == 3 or (arr.ndim == 3 and not single and fmt in STACK_FORMATS)
     if fmt in ("FITS", "MRC") and arr.shape[-1] == 3 and arr.ndim in (3, 4):
         raise UsageError(f"cannot write {p}: {'an' if fmt == 'MRC' else 'a'} {fmt} file here holds gray images and "
                          f"stacks, not colour ones "
