@@ -104,6 +104,24 @@ def test_replacement_is_uniform_over_the_window_and_cropped_at_borders():
     assert set(zip(corner[0].tolist(), corner[1].tolist())) == {(y, x) for y in range(3) for x in range(3)} - {(0, 0)}
 
 
+def test_sparing_blind_spots_leaves_them_out_unless_nothing_else_is_left():
+    # a 3x3 plane: blind spots at the centre and its 4 neighbours; the corners are the only other pixels
+    ys, xs = np.array([1, 0, 2, 1, 1]), np.array([1, 1, 1, 0, 2])
+    blind = set(zip(ys.tolist(), xs.tolist()))
+    coords = (np.repeat(ys, 400), np.repeat(xs, 400))
+    src = masking.neighbour_coords(coords, shape=(3, 3), radius=1, rng=0, spare_blind_spots=True)
+    assert not blind & set(zip(src[0].tolist(), src[1].tolist()))
+    assert set(zip(src[0].tolist(), src[1].tolist())) == {(0, 0), (0, 2), (2, 0), (2, 2)}
+    img = np.arange(9.0).reshape(3, 3)
+    # (1, 1): the corners 0 2 6 8; (0, 1): 0 2 (3 4 5 are blind spots); ...
+    assert masking.median_values(img, (ys, xs), radius=1, spare_blind_spots=True).tolist() == [4, 1, 7, 3, 5]
+    assert masking.median_values(img, (ys, xs), radius=1).tolist() == [4, 3, 5, 4, 4]
+    # a blind spot whose window holds blind spots only keeps them (a full plane masked)
+    full = (np.repeat(np.arange(2), 2), np.tile(np.arange(2), 2))
+    src = masking.neighbour_coords(full, shape=(2, 2), radius=1, rng=0, spare_blind_spots=True)
+    assert all((a, b) != (c, d) for a, b, c, d in zip(*full, *src))
+
+
 def test_replacement_on_a_single_pixel_plane_is_an_error():
     with pytest.raises(InputError, match="no neighbour"):
         masking.neighbour_coords((np.array([0]), np.array([0])), shape=(1, 1), radius=2, rng=0)

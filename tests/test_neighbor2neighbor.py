@@ -67,6 +67,19 @@ def test_loss_formula_and_gradient_only_through_the_sub_image_pass():
     exp = subimage(full, k1) - subimage(full, k2)
     expected = diff.square().mean() + 0.5 * (diff - exp).square().mean()
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    # the gradient: through the sub-image pass only (the full pass is a fixed target, as in the paper's Algorithm 1)
+    params = list(model.net.parameters())
+    got = torch.autograd.grad(loss, params)
+    z = model.normalize(noisy)[..., :36, :30]
+    out = model.net(subimage(z, k1))
+    diff = out - subimage(z, k2)
+    want = torch.autograd.grad(diff.square().mean() + 0.5 * (diff - exp).square().mean(), params)
+    full = model.net(z)  # the gradient had the full pass been differentiated too: not the same
+    diff = model.net(subimage(z, k1)) - subimage(z, k2)
+    both = diff.square().mean() + 0.5 * (diff - (subimage(full, k1) - subimage(full, k2))).square().mean()
+    other = torch.autograd.grad(both, params)
+    assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-7) for a, b in zip(got, want))
+    assert not all(torch.allclose(a, b, rtol=1e-4, atol=1e-7) for a, b in zip(got, other))
 
 
 def test_too_small_patches_and_bad_options_are_errors():

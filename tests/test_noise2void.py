@@ -77,6 +77,32 @@ def test_uniform_replacement_is_a_neighbour_value_never_the_pixel_itself():
         assert abs(sy - y) <= 2 and abs(sx - xx) <= 2
 
 
+@pytest.mark.parametrize("replacement", ["uniform", "median"])
+def test_spare_blind_spots_keeps_the_targets_out_of_the_input(replacement):
+    """The targets (the blind spots' noisy values) must not reach the network's input. With spare_blind_spots the
+    input is the same whatever the blind spots hold; in the reference code's way (the default) a blind spot can be
+    refilled from a neighbouring one at this density (6.25 %, r = 2: about 3 % of the refills), and then it is not."""
+    shape = (4, 2, 32, 32)
+    for spare in (True, False):
+        method = Noise2Void({"percent": 6.25, "radius": 2, "replacement": replacement, "spare_blind_spots": spare})
+        z = noisy_batch(shape)
+        x, mask = method.mask_batch(z, rng=gen(5))
+        z2 = z.clone()
+        z2[mask] += 1000.0  # other targets, the same draws
+        x2, mask2 = method.mask_batch(z2, rng=gen(5))
+        assert torch.equal(mask, mask2)
+        assert torch.equal(x, x2) is spare
+    # the refills still come from the window (never the pixel itself) when the other blind spots are spared
+    method = Noise2Void({"percent": 6.25, "radius": 2, "spare_blind_spots": True})
+    z = torch.arange(2 * 37 * 31, dtype=torch.float32).reshape(1, 2, 37, 31)
+    x, mask = method.mask_batch(z, rng=gen(3))
+    for c, y, xx in zip(*np.nonzero(mask[0].numpy())):
+        sc, rem = divmod(int(x[0, c, y, xx].item()), 37 * 31)
+        sy, sx = divmod(rem, 31)
+        assert sc == c and (sy, sx) != (y, xx) and abs(sy - y) <= 2 and abs(sx - xx) <= 2
+        assert not mask[0, c, sy, sx]
+
+
 def test_median_replacement_matches_the_window_median():
     method = Noise2Void({"n2v2": True, "percent": 5.0, "radius": 2})
     assert method.options.replacement == "median"

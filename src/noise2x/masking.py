@@ -166,6 +166,23 @@ def _candidates(coords: Coords, shape: tuple[int, ...], offsets: np.ndarray) -> 
     return ys, xs, inside
 
 
+def _spare_blind_spots(coords: Coords, shape: tuple[int, ...], ys: np.ndarray, xs: np.ndarray,
+                       inside: np.ndarray) -> np.ndarray:
+    """``inside`` less the candidates that are blind spots themselves, where a blind spot keeps another candidate.
+
+    A replacement read from another blind spot puts that pixel's own noisy value (its target) into its window: a
+    little of the identity the blind spot hides. A blind spot whose window holds nothing but blind spots keeps its
+    candidates as they were.
+    """
+    blind = np.zeros(shape, dtype=bool)
+    blind[coords] = True
+    lead = tuple(c[:, None] for c in coords[:-2])
+    hit = blind[(*lead, np.clip(ys, 0, shape[-2] - 1), np.clip(xs, 0, shape[-1] - 1))]
+    spared = inside & ~hit
+    keep = spared.any(axis=1)
+    return np.where(keep[:, None], spared, inside)
+
+
 def _check_coords(coords: Coords, shape: tuple[int, ...]) -> Coords:
     if len(coords) != len(shape):
         raise InputError(f"coordinates have {len(coords)} axes but the shape {shape} has {len(shape)}")
@@ -180,7 +197,7 @@ def _check_coords(coords: Coords, shape: tuple[int, ...]) -> Coords:
 
 
 def neighbour_coords(coords: Coords, *, shape: Sequence[int], radius: int, rng=None,
-                     struct_mask: np.ndarray | None = None) -> Coords:
+                     struct_mask: np.ndarray | None = None, spare_blind_spots: bool = False) -> Coords:
     """Draw, for each blind spot, a replacement pixel uniformly from its window, never itself.
 
     The candidates are the pixels of the ``(2r+1)^2`` window that lie inside the
@@ -200,6 +217,10 @@ def neighbour_coords(coords: Coords, *, shape: Sequence[int], radius: int, rng=N
         Source of randomness.
     struct_mask : ndarray, optional
         structN2V mask whose pixels are excluded from the candidates.
+    spare_blind_spots : bool
+        Leave the other blind spots out of the candidates (a blind spot whose window holds no other pixel keeps
+        them). The reference code draws from every pixel of the window, so that, at a high density, a blind
+        spot can be refilled with the noisy value of a neighbouring blind spot, which is that neighbour's target.
 
     Returns
     -------
@@ -215,6 +236,8 @@ def neighbour_coords(coords: Coords, *, shape: Sequence[int], radius: int, rng=N
     if len(coords[0]) and not inside.any(axis=1).all():
         raise InputError(f"an image plane of {shape[-2]}x{shape[-1]} pixels has no neighbour "
                          f"to replace a blind spot with")
+    if spare_blind_spots and len(coords[0]):
+        inside = _spare_blind_spots(coords, shape, ys, xs, inside)
     keys = rng.random(inside.shape)
     keys[~inside] = -1.0
     pick = np.argmax(keys, axis=1) if len(coords[0]) else np.zeros(0, dtype=np.int64)
@@ -223,7 +246,7 @@ def neighbour_coords(coords: Coords, *, shape: Sequence[int], radius: int, rng=N
 
 
 def median_values(image: np.ndarray, coords: Coords, *, radius: int,
-                  struct_mask: np.ndarray | None = None) -> np.ndarray:
+                  struct_mask: np.ndarray | None = None, spare_blind_spots: bool = False) -> np.ndarray:
     """Median of each blind spot's window, the centre excluded (N2V2's replacement).
 
     Parameters
@@ -236,6 +259,8 @@ def median_values(image: np.ndarray, coords: Coords, *, radius: int,
         Window radius ``r``; the window is cropped at the borders.
     struct_mask : ndarray, optional
         structN2V mask whose pixels are left out of the median.
+    spare_blind_spots : bool
+        Leave the other blind spots out of the median (as in :func:`neighbour_coords`).
 
     Returns
     -------
@@ -253,6 +278,8 @@ def median_values(image: np.ndarray, coords: Coords, *, radius: int,
     if not inside.any(axis=1).all():
         raise InputError(f"an image plane of {shape[-2]}x{shape[-1]} pixels has no neighbour "
                          f"to replace a blind spot with")
+    if spare_blind_spots:
+        inside = _spare_blind_spots(coords, shape, ys, xs, inside)
     lead = tuple(c[:, None] for c in coords[:-2])
     values = image[(*lead, np.clip(ys, 0, shape[-2] - 1), np.clip(xs, 0, shape[-1] - 1))].astype(np.float64)
     values[~inside] = np.nan

@@ -66,6 +66,9 @@ class Noise2VoidOptions:
     struct : str
         structN2V mask: ``""`` (none), ``horizontal:R``, ``vertical:R`` or a
         nested 0/1 list such as ``[[0,1,1,1,0]]``.
+    spare_blind_spots : bool
+        Never refill a blind spot from another blind spot of the patch (nor take one into N2V2's median): the
+        reference code may, and then the other blind spot's target lies in the window.
     """
 
     percent: float = 1.5
@@ -74,6 +77,7 @@ class Noise2VoidOptions:
     loss: str = "l2"
     n2v2: bool = False
     struct: str = ""
+    spare_blind_spots: bool = False
 
     def __post_init__(self) -> None:
         masking.box_size(self.percent)  # validates the percentage
@@ -147,11 +151,12 @@ class Noise2Void(Method):
         coords = masking.stratified_coords(shape, percent=o.percent, rng=g)
         at = index(coords, z.device)
         if o.replacement == "uniform":
-            src = masking.neighbour_coords(coords, shape=shape, radius=o.radius, rng=g, struct_mask=self.struct_mask)
+            src = masking.neighbour_coords(coords, shape=shape, radius=o.radius, rng=g, struct_mask=self.struct_mask,
+                                           spare_blind_spots=o.spare_blind_spots)
             values = z.detach()[index(src, z.device)]
         else:
             med = masking.median_values(z.detach().cpu().numpy(), coords, radius=o.radius,
-                                        struct_mask=self.struct_mask)
+                                        struct_mask=self.struct_mask, spare_blind_spots=o.spare_blind_spots)
             values = torch.as_tensor(med, dtype=z.dtype, device=z.device)
         x = z.detach().clone()
         x[at] = values
