@@ -83,6 +83,23 @@ def test_bm3d_gray_image_stored_as_rgb(gray_image, smooth64, noisy64):
     assert_same_bm3d(bm3d(two, sigma=25.0, beta=0.0), bm3d(two, sigma=25.0))
 
 
+def test_bm3d_missing_is_one_clear_line(monkeypatch, tmp_path, noisy64, capsys):
+    import sys
+
+    from noise2x.cli import main
+    from noise2x.io import write_image
+
+    monkeypatch.setitem(sys.modules, "bm3d", None)  # (import bm3d raises ImportError)
+    with pytest.raises(ImportError, match=r"BM3D needs the bm3d package.*pip install bm3d"):
+        bm3d(noisy64, sigma=25.0)
+    write_image(tmp_path / "n.png", np.clip(noisy64, 0, 255).astype(np.uint8))
+    assert main(["denoise", str(tmp_path / "n.png"), "--method", "bm3d", "--noise", "gaussian:sigma=25",
+                 "--out", str(tmp_path / "o.png"), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "BM3D needs the bm3d package" in err and "Traceback" not in err
+    assert not (tmp_path / "o.png").exists()
+
+
 def test_sigma_rules(noisy64):
     given: dict = {}
     nlm(noisy64, sigma=12.5, info=given)

@@ -440,6 +440,8 @@ def test_fits_without_astropy_is_one_clear_error(tmp_path, monkeypatch):
     for call in (lambda: io.read_image(tmp_path / "x.fits"), lambda: io.writable_format(tmp_path / "y.fits")):
         with pytest.raises(Noise2xError, match=r"FITS files need astropy: pip install 'noise2x\[fits\]'"):
             call()
+        with pytest.raises(ImportError, match="need astropy"):  # (also an ImportError, for Python callers)
+            call()
 
 
 def test_stacks_round_trip_as_multipage_tiff(tmp_path):

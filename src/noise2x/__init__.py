@@ -13,9 +13,15 @@ numpy-only modules ``io``, ``noise``, ``estimate``, ``metrics``, ``tiling``,
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:  # the lazy names below, as type checkers and editors see them (never imported at run time here)
+    from . import api, benchmark, classical, errors, estimate, io, metrics, noise
+    from .api import available_methods as methods, bench, denoise, load_model, train
+    from .io import list_images, read_image, read_stack, read_stack_with_alpha, write_image
+    from .metrics import psnr, ssim
 
 _LAZY = {
     "read_image": ("noise2x.io", "read_image"),
@@ -33,7 +39,9 @@ _LAZY = {
 }
 _SUBMODULES = {"io", "noise", "estimate", "metrics", "classical", "benchmark", "api", "errors"}
 
-__all__ = sorted([*_LAZY, *_SUBMODULES, "__version__"])
+__all__ = ["__version__", "api", "bench", "benchmark", "classical", "denoise", "errors", "estimate", "io",
+           "list_images", "load_model", "methods", "metrics", "noise", "psnr", "read_image", "read_stack",
+           "read_stack_with_alpha", "ssim", "train", "write_image"]  # (_LAZY's and _SUBMODULES' names: a test)
 
 from .config import guard_fork as _guard_fork  # noqa: E402
 

@@ -41,7 +41,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .errors import InputError, Noise2xError, UsageError
+from .errors import InputError, MissingDependency, Noise2xError, UsageError
 
 __all__ = [
     "CLASSICAL",
@@ -563,7 +563,11 @@ def _bm3d_one_at_a_time(image: np.ndarray, level: float | np.ndarray, *, profile
 
 def _bm3d_core(image: np.ndarray, level: float | np.ndarray, *, profile: str) -> np.ndarray:
     """BM3D (CBM3D on RGB) at noise std ``level``, or of the noise PSD ``level`` ((H,W): :func:`correlated_psd`)."""
-    import bm3d as bm3d_package
+    try:
+        import bm3d as bm3d_package
+    except ImportError:
+        raise MissingDependency("BM3D needs the bm3d package (a dependency of noise2x; its own licence, "
+                                "non-commercial use: see README, Licence): pip install bm3d") from None
 
     h, w = image.shape[:2]
     if min(h, w) < BM3D_MIN_SIDE:  # mirrored out to the least size the package takes, and cropped back

@@ -4,7 +4,8 @@
 method, invalid noise spec, missing input path, bad option).
 ``InputError`` (exit 1): an input exists but cannot be used (unreadable or
 corrupt image, NaN/inf values, wrong shape, incompatible model file).
-``Noise2xError`` (exit 1): any other runtime failure the user can act on.
+``Noise2xError`` (exit 1): any other runtime failure the user can act on;
+``MissingDependency`` (exit 1), one of them: an optional package is not installed.
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ class UsageError(Noise2xError, ValueError):
 
 class InputError(Noise2xError, ValueError):
     """An input file or array exists but cannot be used."""
+
+    exit_code = 1
+
+
+class MissingDependency(Noise2xError, ImportError):
+    """An optional package a file format or method needs is not installed (the message names what to install);
+    an ImportError too, so that ``except ImportError`` catches it."""
 
     exit_code = 1
 

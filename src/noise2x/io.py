@@ -38,7 +38,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .errors import InputError, Noise2xError, UsageError, warn_outside
+from .errors import InputError, MissingDependency, Noise2xError, UsageError, warn_outside
 from .fsutil import atomic_path
 
 __all__ = [
@@ -1569,7 +1569,7 @@ def _astropy_fits():
     try:
         from astropy.io import fits
     except ImportError:
-        raise Noise2xError("FITS files need astropy: pip install 'noise2x[fits]' (or astropy)") from None
+        raise MissingDependency("FITS files need astropy: pip install 'noise2x[fits]' (or astropy)") from None
     return fits
 
 
@@ -1581,7 +1581,7 @@ def _pillow_heif(p: Path) -> None:
     try:
         import pillow_heif
     except ImportError:
-        raise Noise2xError("HEIF files (.heic, .heif) need pillow-heif: pip install 'noise2x[heif]' "
+        raise MissingDependency("HEIF files (.heic, .heif) need pillow-heif: pip install 'noise2x[heif]' "
                            "(or pillow-heif)") from None
     pillow_heif.register_heif_opener()
 
@@ -1908,7 +1908,7 @@ def _mrcfile():
     try:
         import mrcfile
     except ImportError:
-        raise Noise2xError("MRC files need mrcfile: pip install 'noise2x[mrc]' (or mrcfile)") from None
+        raise MissingDependency("MRC files need mrcfile: pip install 'noise2x[mrc]' (or mrcfile)") from None
     return mrcfile
 
 
