@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from noise2x.errors import UsageError
-from noise2x.models import ARCHITECTURES, DnCNN, ScaledModel, UNet, arch_parameters, build_model
+from noise2x.models import ARCHITECTURES, CAREUNet, DnCNN, ScaledModel, UNet, arch_parameters, build_model
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -85,6 +85,35 @@ def test_dncnn_layout_and_residual():
     assert torch.equal(net.eval()(x), x)  # residual: predicts the noise, zero noise -> identity
 
 
+def test_care_unet_layout_any_size_and_residual(tmp_path):
+    """CSBDeep's U-Net as Noise2Void's BSD68 reproduction builds it (depth 2, 96 first features, batch norm)."""
+    net = CAREUNet(1)
+    cs = convs(net)
+    assert [(c.in_channels, c.out_channels) for c in cs] == [
+        (1, 96), (96, 96), (96, 192), (192, 192),  # down: two per level, doubling
+        (192, 384), (384, 192),  # middle: 2**depth * 96, then back to the level above's
+        (384, 192), (192, 96), (192, 96), (96, 96),  # up: concatenated with the skips
+        (96, 1)]  # linear 1x1 output
+    assert cs[-1].kernel_size == (1, 1) and all(c.kernel_size == (3, 3) for c in cs[:-1])
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in net.modules()) == 10
+    assert sum(isinstance(m, nn.ReLU) for m in net.modules()) == 10 and net.alignment == 4
+    for size in ((37, 31), (5, 3), (1, 1)):
+        x = torch.randn(2, 1, *size)
+        assert net.eval()(x).shape == x.shape
+    nn.init.zeros_(cs[-1].weight)
+    nn.init.zeros_(cs[-1].bias)
+    x = torch.randn(2, 1, 37, 31)
+    assert torch.equal(net.eval()(x), x)  # residual: the output is the input plus the network's correction
+    assert len(convs(CAREUNet(3, width=8, depth=3, convs=1, batchnorm=False, residual=False))) == 1 + 3 + 1 + 3
+    with pytest.raises(ValueError, match="residual"):
+        CAREUNet(1, 2)
+    # Noise2Void's paper preset trains it, and its model file (batch norm statistics included) loads back
+    from noise2x.methods.noise2void import Noise2Void
+
+    assert Noise2Void().default_model(channels=1, preset="paper")[0] == "care_unet"
+    assert Noise2Void().default_model(channels=1, preset="cpu")[0] == "unet"
+
+
 def test_scaled_model_units():
     net = nn.Identity()
     m = ScaledModel(net, arch="unet", arch_args={}, mean=[100.0, 50.0, 0.0], std=[10.0, 5.0, 1.0])
@@ -103,7 +132,7 @@ def test_registry_and_errors():
     from noise2x.models import BlindSpotNet, GANPair, WGANPair
 
     assert ARCHITECTURES == {"unet": UNet, "dncnn": DnCNN, "gan": GANPair, "wgan": WGANPair,
-                             "blindspot": BlindSpotNet}
+                             "blindspot": BlindSpotNet, "care_unet": CAREUNet}
     assert "width" in arch_parameters("unet") and "batchnorm" in arch_parameters("dncnn")
     net = build_model("dncnn", in_channels=3, depth=5, width=8)
     assert len(convs(net)) == 5

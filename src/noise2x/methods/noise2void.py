@@ -111,7 +111,8 @@ class Noise2Void(Method):
         # runs); the short window (r=2) of the BSD68 setting; batch 16, lr 1e-3.
         "cpu": {**DEFAULT_PRESETS["cpu"], "data.batch_size": 16, "train.lr": 1e-3,
                 "method.percent": 6.25, "method.radius": 2},
-        # The reference BSD68 reproduction: patch 64, batch 128, Adam lr 4e-4,
+        # The reference BSD68 reproduction: CSBDeep's U-Net (depth 2, 96 first features, batch norm, residual
+        # output: default_model), patch 64, batch 128, Adam lr 4e-4,
         # 0.198 % blind spots, 5x5 window, L2; its budget is 200 epochs x 400
         # steps (give --steps 80000) and it halves the lr on validation plateaus
         # (here: the trainer's schedule).
@@ -127,6 +128,9 @@ class Noise2Void(Method):
         """The U-Net of the preset; with ``n2v2`` blur-pooling and no top-level skip."""
         if self.options.n2v2:
             return default_unet(channels=channels, preset=preset, blurpool=True, top_skip=False)
+        if preset == "paper":  # the reference BSD68 reproduction's network: CSBDeep's U-Net (see its module)
+            return "care_unet", {"in_channels": channels, "out_channels": channels, "width": 96, "depth": 2,
+                                 "convs": 2, "batchnorm": True, "residual": True}
         return default_unet(channels=channels, preset=preset)
 
     def mask_batch(self, z: Tensor, *, rng: torch.Generator) -> tuple[Tensor, Tensor]:

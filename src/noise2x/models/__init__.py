@@ -9,12 +9,14 @@ from torch import nn
 
 from ..errors import UsageError
 from .blindspot import BlindSpotNet
+from .care_unet import CAREUNet
 from .dncnn import DnCNN
 from .gan import GANPair, WGANPair
 from .scaled import ScaledModel
 from .unet import UNet
 
-ARCHITECTURES = {"unet": UNet, "dncnn": DnCNN, "gan": GANPair, "wgan": WGANPair, "blindspot": BlindSpotNet}
+ARCHITECTURES = {"unet": UNet, "dncnn": DnCNN, "gan": GANPair, "wgan": WGANPair, "blindspot": BlindSpotNet,
+                 "care_unet": CAREUNet}
 
 
 def arch_parameters(arch: str) -> dict[str, inspect.Parameter]:
@@ -52,4 +54,4 @@ def _arch_class(arch: str) -> type:
         raise UsageError(f"unknown architecture {arch!r}; valid: {', '.join(ARCHITECTURES)}") from None
 
 
-__all__ = ["ARCHITECTURES", "BlindSpotNet", "DnCNN", "GANPair", "ScaledModel", "WGANPair", "UNet", "arch_parameters", "build_model"]
+__all__ = ["ARCHITECTURES", "BlindSpotNet", "CAREUNet", "DnCNN", "GANPair", "ScaledModel", "WGANPair", "UNet", "arch_parameters", "build_model"]
