@@ -758,10 +758,11 @@ def test_nan_in_float_tiff_is_counted(tmp_path):
         io.read_image(tmp_path / "nan.tif")
 
 
-def test_two_channel_tiff_is_an_input_error(tmp_path):
+def test_two_band_tiff_is_a_stack_of_its_bands(tmp_path):
     tifffile.imwrite(tmp_path / "two.tif", np.zeros((9, 8, 2), np.uint8), photometric="minisblack", planarconfig="contig")
-    with pytest.raises(InputError, match="2 channels"):
+    with pytest.raises(InputError, match="a TIFF of 2 bands .*use read_stack"):
         io.read_image(tmp_path / "two.tif")
+    assert io.read_stack(tmp_path / "two.tif").shape == (2, 9, 8)
 
 
 # --------------------------------------------------------------------------- listing
@@ -1797,3 +1798,53 @@ def test_planes_tifffile_stored_as_colour_are_read_as_one_colour_image_with_a_wa
         assert io.read_stack(tmp_path / "frames.tif").shape == (4, 20, 24)
         io.write_image(tmp_path / "rgb.tif", planes[:3].transpose(1, 2, 0))  # (noise2x's own RGB: contiguous)
         assert io.read_image(tmp_path / "rgb.tif").shape == (20, 24, 3)
+
+
+_GEO = [(33550, 12, 3, (10.0, 10.0, 0.0), True), (33922, 12, 6, (0.0, 0.0, 0.0, 500000.0, 4000000.0, 0.0), True),
+        (34735, 3, 8, (1, 1, 0, 1, 1024, 0, 1, 1), True), (42113, 2, 0, "0", True)]
+
+
+@pytest.mark.parametrize("planar", ["contig", "separate"])
+@pytest.mark.parametrize("bands", [2, 4, 10])
+def test_multispectral_bands_are_frames_and_written_back_as_samples(tmp_path, planar, bands):
+    """A gray TIFF of several samples per pixel (a multispectral GeoTIFF's bands) is read as a stack of its bands
+    (none dropped: a QA pass lost a 4-band file's fourth), and an output written like it stores them as samples
+    again, interleaved or in planes as the input did, with its georeferencing (GeoTIFF and GDAL tags)."""
+    arr = _rand((bands, 37, 31), 65535)  # band-first
+    data = arr if planar == "separate" else np.moveaxis(arr, 0, -1)
+    src = tmp_path / "ms.tif"
+    tifffile.imwrite(src, data, photometric="minisblack", planarconfig=planar, extratags=_GEO)
+    stack = io.read_stack(src)
+    assert stack.shape == (bands, 37, 31) and np.array_equal(stack, arr)
+    assert io.stack_frames(src) == list(range(bands))  # each frame one band (as a hyperstack's channels)
+    assert io.tiff_nodata(src) == 0.0
+    out = tmp_path / "out.tif"
+    io.write_image(out, stack[::-1] // 2, like=src)  # (other values: the bands' order reversed, halved)
+    with tifffile.TiffFile(out) as t:
+        page = t.pages[0]
+        assert page.photometric == tifffile.PHOTOMETRIC.MINISBLACK and page.samplesperpixel == bands
+        assert int(page.planarconfig) == (1 if planar == "contig" else 2)
+        want = arr[::-1] // 2
+        assert np.array_equal(t.asarray(), want if planar == "separate" else np.moveaxis(want, 0, -1))
+        for code, _, _, value, _ in _GEO:
+            got = page.tags[code].value
+            assert (tuple(got) if not isinstance(got, str) else got) == value
+    assert np.array_equal(io.read_stack(out), arr[::-1] // 2)
+
+
+def test_a_gray_image_keeps_its_georeferencing_and_rgb_stays_colour(tmp_path):
+    src = tmp_path / "b.tif"
+    tifffile.imwrite(src, _rand((37, 31), 65535), photometric="minisblack", extratags=_GEO)
+    io.write_image(tmp_path / "o.tif", io.read_image(src), like=src)
+    with tifffile.TiffFile(tmp_path / "o.tif") as t:
+        assert {c for c, *_ in _GEO} <= set(t.pages[0].tags.keys())
+    # RGB samples stay a colour image; gray and its alpha stay gray + alpha (not bands)
+    rgb = tmp_path / "rgb.tif"
+    tifffile.imwrite(rgb, _rand((37, 31, 3), 255).astype(np.uint8), photometric="rgb")
+    assert io.read_image(rgb).shape == (37, 31, 3) and io.stack_frames(rgb) == [None]
+    la = tmp_path / "la.tif"
+    tifffile.imwrite(la, _rand((37, 31, 2), 255).astype(np.uint8), photometric="minisblack", planarconfig="contig",
+                     extrasamples=["unassalpha"])
+    image, alpha = io.read_stack_with_alpha(la)
+    assert image.shape == (1, 37, 31) and alpha is not None
+    assert io.tiff_nodata(rgb) is None and io.tiff_nodata(tmp_path / "o.tif") == 0.0

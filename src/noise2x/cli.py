@@ -524,9 +524,10 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             # in the float64 it is denoised in: no float32 copy beside it
             integer = image_kind(src) in ("uint8", "uint16")
             single = len(stack_frames(src)) == 1
-            opened = list(open_stack(src, blanks=args.blanks,
+            told = _declared_blanks(args, src)
+            opened = list(open_stack(src, blanks=told.blanks,
                                      dtype=np.float32 if integer and not single else np.float64))
-            _denoise_one(args, n, src, dst, opened, integer, model=model, noise=noise, options=options, start=start,
+            _denoise_one(told, n, src, dst, opened, integer, model=model, noise=noise, options=options, start=start,
                          files=files)
         except InputError as exc:
             if len(files) == 1:
@@ -543,6 +544,30 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     if not _QUIET[0]:
         print(_shown(f"denoised {len(files)} image(s) {took}"))
     return 0
+
+
+def _declared_blanks(args: argparse.Namespace, src: Path) -> argparse.Namespace:
+    """``args`` for denoising ``src``: where it declares a nodata value (a GeoTIFF's GDAL_NODATA) and neither
+    --blanks nor --blank-value was given, its pixels holding that value are blank, as with --blank-value (NaN:
+    --blanks), and said so; else ``args`` itself."""
+    from .io import tiff_nodata
+
+    value = None if args.blanks or args.blank_value is not None else tiff_nodata(src)
+    if value is None:
+        return args
+    told = argparse.Namespace(**vars(args))
+    if np_isnan(value):
+        told.blanks = True
+        _say(f"{src}: its nodata value (GDAL_NODATA) is NaN: NaN pixels are blank, kept blank (as with --blanks)")
+    else:
+        told.blank_value = value
+        _say(f"{src}: its nodata value (GDAL_NODATA) {value:g}: pixels holding it are blank, left out of the noise "
+             f"estimate and kept at {value:g} (as with --blank-value {value:g}; another --blank-value overrides it)")
+    return told
+
+
+def np_isnan(value: float) -> bool:
+    return value != value
 
 
 def _route_summary(info: dict, blank: int) -> str:
@@ -868,18 +893,20 @@ _INFO_FACTS = ("estimated_on", "estimated_from", "sigma", "beta", "correlated_si
                "poisson_a", "poisson_b", "std_at_mean", "zero_level")
 
 
-def _tiff_axes(path: Path) -> tuple[str | None, int]:
-    """A TIFF's axes as tifffile names them (e.g. TZCYX; None for another format or several series), and how many
-    reduced-resolution copies (thumbnails) it holds beside its images, which are left out."""
-    from .io import _main_series, writable_format
+def _tiff_axes(path: Path) -> tuple[str | None, int, bool]:
+    """A TIFF's axes as tifffile names them (e.g. TZCYX; None for another format or several series), how many
+    reduced-resolution copies (thumbnails) it holds beside its images, which are left out, and whether its
+    samples are bands (io._tiff_bands)."""
+    from .io import _main_series, _tiff_bands, writable_format
 
     if writable_format(path) != "TIFF":
-        return None, 0
+        return None, 0, False
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
         main = _main_series(tif)
-        return (main[0].axes if len(main) == 1 else None), len(tif.series) - len(main)
+        one = len(main) == 1
+        return (main[0].axes if one else None), len(tif.series) - len(main), one and _tiff_bands(main[0])
 
 
 def image_facts(path: Path, noise: Any = None) -> list[str]:
@@ -937,10 +964,12 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None) -> list[
         if others:
             lines.append(f"other HDUs holding data: {', '.join(others)} (not in denoise's output, which holds the "
                          "image)")
-    axes, thumbnails = _tiff_axes(path)
+    axes, thumbnails, bands = _tiff_axes(path)
     if len(stack) > 1:
         planes = {c for c in frames if c is not None}
         extra = f" ({len(planes)} channels stored as planes)" if planes else ""
+        if bands:
+            extra = f" ({len(planes)} bands: the samples of a gray image, as a multispectral TIFF stores them)"
         extra += f", axes {axes}" if axes else ""
         lines.append(f"frames: {len(stack)}{extra}, each denoised on its own")
         from .io import tiff_series
@@ -953,8 +982,18 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None) -> list[
     if thumbnails:
         what = "copy of the image (a thumbnail)" if thumbnails == 1 else "copies of the image (thumbnails)"
         lines.append(f"left out: {thumbnails} reduced-resolution {what} stored beside it")
+    from .io import tiff_nodata
+
+    nodata = tiff_nodata(path)  # (a GeoTIFF's declared nodata value: denoise keeps those pixels blank)
+    declared = nodata is not None and not np_isnan(nodata)
     blanks, k = 0, None  # blank pixels, and the first frame holding data
     for i, frame in enumerate(stack):
+        if declared:  # its nodata pixels as blank (NaN), as denoise reads them
+            held = frame == nodata
+            held = held.all(axis=-1) if frame.ndim == 3 else held
+            if held.any():
+                frame = np.array(frame, dtype=np.float64)
+                frame[held] = np.nan
         nan = np.isnan(frame)
         blank = nan.any(axis=-1) if frame.ndim == 3 else nan
         blanks += int(np.count_nonzero(blank))
@@ -967,9 +1006,12 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None) -> list[
         header = _fits_header(path)
         if int(header.get("BITPIX", 0)) > 0 and header.get("BLANK") is not None:
             marked = f"its BLANK value {header['BLANK']}"
+    if nodata is not None:
+        marked = f"its nodata value {nodata:g}, GDAL_NODATA"
     if blanks:
         pixels = int(np.prod(stack.shape[:3], dtype=np.int64))
-        lines.append(f"blank ({marked}) pixels: {blanks} of {pixels} (denoise with --blanks)")
+        how = "denoise with --blanks" if nodata is None else "denoise keeps them blank, as the file declares"
+        lines.append(f"blank ({marked}) pixels: {blanks} of {pixels} ({how})")
     if k is None:
         lines.append("no pixel holds data")
         return lines
@@ -1009,11 +1051,11 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None) -> list[
         lines.append(f"noise in the image's own units (what --noise gaussian:sigma= takes): sigma "
                      f"{sigma / choice.scale:.4g}")
     # (an image holding NaN: denoise stops with an error unless --blanks says they mark pixels with no data)
-    told = "noise2x denoise --blanks" if blanks else "noise2x denoise with no options"
+    told = "noise2x denoise --blanks" if blanks and nodata is None else "noise2x denoise with no options"
     lines.append(f"{told}: {name}: {reason}")
     if noise is not None:
         lines.append(_declared_route_line(image, mask, noise, blanks))
-    if blanks:
+    if blanks and nodata is None:
         lines.append(f"noise2x denoise without --blanks: stops (the image holds {marked})")
     jpeg = _jpeg_line(image, choice, mask)
     if jpeg:

@@ -479,6 +479,9 @@ def read_image(path: str | os.PathLike, *, dtype=np.float64, blanks: bool = Fals
         stack = _read_tiff(p)[0] if fmt == "TIFF" else _read_fits(p)[0] if fmt == "FITS" else _read_mrc(p)
         if stack.shape[0] != 1:
             what = {"TIFF": "multi-page TIFF", "FITS": "FITS data cube", "MRC": "MRC stack or volume"}[fmt]
+            if fmt == "TIFF" and _tiff_file_bands(p):
+                raise InputError(f"{p} is a TIFF of {stack.shape[0]} bands (gray samples); use read_stack to read "
+                                 f"them, one frame per band")
             raise InputError(f"{p} is a {what} with {stack.shape[0]} images; use read_stack to read it")
         arr = stack[0]
     else:
@@ -752,6 +755,38 @@ def _main_series(tif: Any) -> list:
     return full or series
 
 
+def _tiff_bands(series: Any) -> bool:
+    """Whether a TIFF series' samples are bands, not colours: several samples per pixel of a gray kind
+    (MinIsBlack or MinIsWhite), as a multispectral GeoTIFF stores its bands, other than gray and its alpha.
+    Each band is then a frame of the stack, denoised on its own (as the channel planes of a hyperstack are), and
+    an output written like it stores them as its samples again."""
+    try:
+        page = series.keyframe
+        samples = int(getattr(page, "samplesperpixel", 1) or 1)
+        kind = int(getattr(page, "photometric", 1) or 0)
+    except Exception:
+        return False
+    return samples > 1 and kind in (_MINISWHITE, 1) and "S" in str(series.axes) and not (
+        samples == 2 and _unassociated_alpha(series))
+
+
+def _tiff_file_bands(p: Path) -> bool:
+    """Whether the TIFF ``p`` holds one series whose samples are bands (:func:`_tiff_bands`)."""
+    try:
+        with _open_tiff(p) as tif:
+            main = _main_series(tif)
+            return len(main) == 1 and _tiff_bands(main[0])
+    except Exception:
+        return False
+
+
+def _series_axes(series: Any) -> str:
+    """A TIFF series' axes as a stack reads them: its sample axis as channels (C: frames) where they are bands
+    (:func:`_tiff_bands`)."""
+    axes = str(series.axes)
+    return axes.replace("S", "C") if _tiff_bands(series) else axes
+
+
 def _tiff_frames(p: Path, dtype: Any, blanks: bool) -> TiffFrames | None:
     """A TIFF's frames read page by page, where its layout allows (one series, each frame one page: its Y and X
     axes, and RGB samples, after the frame axes; no alpha); else None (the file is then read whole)."""
@@ -768,7 +803,7 @@ def _tiff_frames(p: Path, dtype: Any, blanks: bool) -> TiffFrames | None:
             return None
         s = main[0]
         shape = tuple(int(n) for n in s.shape)
-        others, y, x, chans = _tiff_axes(s.axes, shape, p)
+        others, y, x, chans = _tiff_axes(_series_axes(s), shape, p)
         k = len(others)
         n = int(np.prod(shape[:k], dtype=np.int64))
         if (others != list(range(k)) or (y, x) != (k, k + 1) or chans not in ([], [k + 2]) or n < 2
@@ -838,7 +873,7 @@ def stack_frames(path: str | os.PathLike) -> list[int | None]:
         return [None]
     try:
         with _open_tiff(p) as tif:
-            layouts = [(s.axes, tuple(int(n) for n in s.shape)) for s in _main_series(tif)]
+            layouts = [(_series_axes(s), tuple(int(n) for n in s.shape)) for s in _main_series(tif)]
     except Exception as exc:
         raise _unreadable(p, exc) from None
     frames: list[int | None] = []
@@ -876,7 +911,7 @@ def _series_frames(series: Any, p: Path) -> int:
     """The frames a TIFF series gives the stack :func:`read_stack` reads: the product of its axes before Y and X
     (:func:`_tiff_axes`)."""
     shape = tuple(int(n) for n in series.shape)
-    return int(np.prod([shape[i] for i in _tiff_axes(series.axes, shape, p)[0]], dtype=np.int64))
+    return int(np.prod([shape[i] for i in _tiff_axes(_series_axes(series), shape, p)[0]], dtype=np.int64))
 
 
 def _series_flattened(like: Path, shape: tuple[int, ...]) -> None:
@@ -907,7 +942,7 @@ def frame_side(path: str | os.PathLike) -> int | None:
             with tifffile.TiffFile(p) as tif:
                 sides = set()
                 for s in _main_series(tif):
-                    _, y, x, _ = _tiff_axes(s.axes, tuple(s.shape), p)
+                    _, y, x, _ = _tiff_axes(_series_axes(s), tuple(s.shape), p)
                     sides.add(min(int(s.shape[y]), int(s.shape[x])))
             return sides.pop() if len(sides) == 1 else None
     except Exception:
@@ -1166,7 +1201,8 @@ def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
             series = _main_series(tif)
             if not series:
                 raise InputError(f"cannot read image file {p}: the TIFF holds no image")
-            parts = [_tiff_series(*_displayed_series(s, p), p, _unassociated_alpha(s)) for s in series]
+            parts = [_tiff_series(*_displayed_series(s, p), p, _unassociated_alpha(s) and not _tiff_bands(s))
+                     for s in series]
             turns = [_tiff_orientation(s) for s in series]
             _planes_as_colour_note(tif, series[0], p)
         parts = [(_frames_upright(a, k), None if alpha is None else _frames_upright(alpha, k))
@@ -1183,6 +1219,26 @@ def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
     alphas = [alpha for _, alpha in parts]
     alpha = np.concatenate(alphas) if all(a is not None for a in alphas) else None  # all or none
     return np.concatenate([a for a, _ in parts]), alpha
+
+
+def tiff_nodata(path: str | os.PathLike) -> float | None:
+    """The nodata value a TIFF declares (GDAL's GDAL_NODATA tag, 42113, as GeoTIFFs carry it: the value of pixels
+    holding no data, such as 0 or -9999 outside a scene's footprint; NaN for float data), or None for other files,
+    TIFFs without one, or a value that is no number."""
+    p = Path(path)
+    if _FORMATS.get(_suffix(p)) != "TIFF":
+        return None
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(p) as tif:
+            tag = _main_series(tif)[0].keyframe.tags.get(42113)
+            value = None if tag is None else tag.value
+        text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+        number = float(text.strip().strip("\x00"))
+    except Exception:
+        return None
+    return number if not np.isinf(number) else None
 
 
 def tiff_colours(path: str | os.PathLike) -> str | None:
@@ -1204,7 +1260,7 @@ def tiff_colours(path: str | os.PathLike) -> str | None:
 def _displayed_series(series: Any, p: Path) -> tuple[np.ndarray, str]:
     """A TIFF series' samples as shown (:func:`_as_displayed`), and its axes (a palette's gain a sample axis)."""
     kind = _photometric_check(series.keyframe, p)
-    arr, axes = series.asarray(), series.axes
+    arr, axes = series.asarray(), _series_axes(series)
     if kind == _PALETTE:
         arr = _as_displayed(arr, series.keyframe, kind)
         return arr, axes + ("S" if arr.ndim > len(axes) else "")
@@ -1283,12 +1339,19 @@ def _tiff_layout(like: Path, shape: tuple[int, ...], ome: bool = False,
             if (len(main) != 1) if index is None else not 0 <= index < len(main):
                 return None
             series = main[index or 0]
-            axes, full = series.axes, tuple(int(n) for n in series.shape)
-            if _unassociated_alpha(series):
+            bands = _tiff_bands(series)
+            stored_axes, axes, full = str(series.axes), _series_axes(series), tuple(int(n) for n in series.shape)
+            if _unassociated_alpha(series) and not bands:
                 return None
             page = series.keyframe
             turned = _tiff_orientation(series) in (5, 6, 7, 8)  # (its frames were read turned a quarter)
             extra: dict = {}
+            geo = _geotiff_tags(page) if index is None else []
+            if geo:
+                extra["extratags"] = geo
+            if bands:  # its bands written back as its samples, interleaved or in planes as they were
+                extra.update(photometric="minisblack",
+                             planarconfig="contig" if stored_axes.endswith("S") else "separate")
             if page.resolution and min(page.resolution) > 0 and tuple(page.resolution) != (1.0, 1.0):
                 extra["resolution"] = tuple(float(r) for r in page.resolution)
                 extra["resolutionunit"] = int(page.resolutionunit)
@@ -1324,7 +1387,9 @@ def _tiff_layout(like: Path, shape: tuple[int, ...], ome: bool = False,
     flat = (int(np.prod([full[i] for i in others], dtype=np.int64)), full[y], full[x], *(full[i] for i in chans))
     if (tuple(shape) != flat or not others) and not (flat[0] == 1 and tuple(shape) == flat[1:]):
         return None  # not its frames (one image: that image, as (H,W[,3]))
-    if ome:  # an OME-TIFF, with what its input said of its pixels and channels
+    if bands:  # (neither OME nor ImageJ holds bands as samples: tifffile's own description)
+        extra["metadata"] = {"axes": stored_axes}
+    elif ome:  # an OME-TIFF, with what its input said of its pixels and channels
         extra.update(ome=True, metadata={"axes": axes, **ome_kept})
     elif _imagej_order(axes):  # a hyperstack that Fiji opens as such
         extra.update(imagej=True, metadata={"axes": axes, **calibration})
@@ -1332,6 +1397,37 @@ def _tiff_layout(like: Path, shape: tuple[int, ...], ome: bool = False,
         extra["metadata"] = {"axes": axes}
     order = [*others, y, x, *chans]
     return axes, tuple(full[i] for i in order), order, extra
+
+
+#: GeoTIFF's tags (georeferencing: pixel scale, tie points, transformation, geokeys and their parameters) and
+#: GDAL's (its metadata: band names, scale and offset; its nodata value): kept in a TIFF output of the same size
+_GEOTIFF_TAGS = (33550, 33922, 34264, 34735, 34736, 34737, 42112, 42113)
+
+
+def _geotiff_tags(page: Any) -> list[tuple]:
+    """A TIFF page's GeoTIFF and GDAL tags as tifffile's ``extratags`` (code, type, count, value, write once)."""
+    kept = []
+    for code in _GEOTIFF_TAGS:
+        tag = page.tags.get(code)
+        if tag is None:
+            continue
+        value = tag.value
+        dtype = int(tag.dtype)
+        if dtype == 2:  # ASCII: as it reads, its count from the text
+            kept.append((code, 2, 0, value if isinstance(value, str) else bytes(value).decode("latin-1"), True))
+        else:
+            values = tuple(value) if isinstance(value, (tuple, list, np.ndarray)) else (value,)
+            kept.append((code, dtype, len(values), values, True))
+    return kept
+
+
+def _tiff_kwargs(axes: str, extra: dict, tags: dict) -> dict:
+    """tifffile's keywords for a layout's ``extra`` and a writer's ``tags``: the photometric interpretation (RGB
+    for samples of colour, else gray, unless ``extra`` names it) and both their extra tags."""
+    kw = {"photometric": "rgb" if axes.endswith("S") else "minisblack", **extra, **tags}
+    if "extratags" in extra and "extratags" in tags:
+        kw["extratags"] = [*extra["extratags"], *tags["extratags"]]
+    return kw
 
 
 def _tiff_parts(like: Path, shape: tuple[int, ...], ome: bool = False
@@ -1454,8 +1550,8 @@ def _planes_as_colour_note(tif, series, p: Path) -> None:
     planes, as it does unless told otherwise (a deprecated default of its own): read as one colour image, the
     4th plane as alpha, where a numpy or CAREamics user meant frames (trained as one RGB image: a QA pass)."""
     axes, shape = str(series.axes), tuple(series.shape)
-    if not (getattr(tif, "is_shaped", False) and axes == "SYX" and shape[0] in (3, 4)):  # (its default's layout)
-        return
+    if not (getattr(tif, "is_shaped", False) and axes == "SYX" and shape[0] in (3, 4)) or _tiff_bands(series):
+        return  # (its default's layout, not gray samples: bands)
     n = shape[0]
     warn_outside(UserWarning(
         f"{p}: its {n} planes are stored as the colour samples of one RGB{'A' if n == 4 else ''} image (tifffile "
@@ -2692,8 +2788,7 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
                 axes, full, _, extra = layout
                 if extra.get("imagej") and axes.endswith("S") and dtype != np.uint8:  # ImageJ RGB is 8-bit
                     extra = {k: v for k, v in extra.items() if k != "imagej"} | {"metadata": {"axes": axes}}
-                tifffile.imwrite(tmp, checked(), shape=full, dtype=dtype,
-                                 photometric="rgb" if axes.endswith("S") else "minisblack", **extra, **tags)
+                tifffile.imwrite(tmp, checked(), shape=full, dtype=dtype, **_tiff_kwargs(axes, extra, tags))
             else:
                 tifffile.imwrite(tmp, checked(), shape=shape, dtype=dtype,
                                  photometric="rgb" if len(shape) == 4 else "minisblack", **tags)
@@ -2833,13 +2928,12 @@ def _write_parts(tmp: Path, frames: Iterator[np.ndarray], parts: list, dtype: An
     size = sum(int(np.prod(full, dtype=np.int64)) for _, (_, full, _, _) in parts) * np.dtype(dtype).itemsize
     with tifffile.TiffWriter(tmp, ome=ome, bigtiff=size > 2**32 - 2**25) as tif:  # (as tifffile.imwrite decides)
         for n, (axes, full, order, extra) in parts:
-            photometric = "rgb" if axes.endswith("S") else "minisblack"
+            kw = _tiff_kwargs(axes, extra, more)
             if order != sorted(order):  # its axes not stored frame by frame: the series' frames at once
                 data = np.stack(list(itertools.islice(frames, n))).reshape(full)
-                tif.write(np.transpose(data, np.argsort(order)), photometric=photometric, **extra, **more)
+                tif.write(np.transpose(data, np.argsort(order)), **kw)
             else:
-                tif.write(itertools.islice(frames, n), shape=full, dtype=dtype, photometric=photometric, **extra,
-                          **more)
+                tif.write(itertools.islice(frames, n), shape=full, dtype=dtype, **kw)
 
 
 def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = False,
@@ -2872,7 +2966,7 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
             data = np.transpose(data.reshape(shape), np.argsort(order))
             if extra.get("imagej") and axes.endswith("S") and data.dtype != np.uint8:  # ImageJ RGB is 8-bit
                 extra = {k: v for k, v in extra.items() if k != "imagej"} | {"metadata": {"axes": axes}}
-            tifffile.imwrite(tmp, data, photometric="rgb" if axes.endswith("S") else "minisblack", **extra, **tags)
+            tifffile.imwrite(tmp, data, **_tiff_kwargs(axes, extra, tags))
         elif alpha:  # the last sample is alpha: gray + alpha (2 samples) or RGBA (4)
             tifffile.imwrite(tmp, data, photometric="rgb" if data.shape[-1] == 4 else "minisblack",
                              extrasamples=["unassalpha"], planarconfig="contig", **tags)
