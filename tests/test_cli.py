@@ -1714,3 +1714,8 @@ def test_multispectral_geotiff_keeps_its_bands_georeferencing_and_nodata(tmp_pat
     # an explicit --blank-value comes first
     code, text, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "o2.tif"), "--blank-value", "5")
     assert code == 0 and "GDAL_NODATA" not in err
+    # simulate: noise on the data, the bands kept, the nodata pixels left holding 0
+    code, text, err = _run(capsys, "simulate", "gaussian:sigma=100", str(src), str(tmp_path / "sim.tif"))
+    assert code == 0 and "its nodata value (GDAL_NODATA) 0: the 1116 values holding it are kept" in err
+    sim = tifffile.imread(tmp_path / "sim.tif")
+    assert sim.shape == noisy.shape and (sim[:9] == 0).all() and not (sim[9:] == noisy[9:]).all()

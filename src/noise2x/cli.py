@@ -405,8 +405,8 @@ def _simulated(src: Path, spec: Any, seed: int) -> list[str]:
 def cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .io import (STACK_FORMATS, StackFrames, frames_writable, open_stack, read_stack_with_alpha, writable_format,
-                     write_frames, write_image)
+    from .io import (STACK_FORMATS, StackFrames, frames_writable, open_stack, read_stack_with_alpha, tiff_nodata,
+                     writable_format, write_frames, write_image)
     from .noise import parse_noise
 
     spec = parse_noise(args.noise)
@@ -419,7 +419,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     for i, (src, dst) in enumerate(zip(files, targets)):
         seed = base + i
         dst = dst if dst.suffix else dst.with_suffix(".tif")
-        frames = open_stack(src, blanks=args.blanks)[0] if frames_writable(dst) else None
+        nodata = None if args.blanks else tiff_nodata(src)  # (a GeoTIFF's declared nodata value: kept as it is)
+        nodata = None if nodata is not None and np.isnan(nodata) else nodata
+        frames = open_stack(src, blanks=args.blanks)[0] if frames_writable(dst) and nodata is None else None
         if isinstance(frames, StackFrames) and frames_writable(dst, frames.shape):
             # a stack to TIFF, or a gray one to plain FITS: read and written a frame at a time
             with frames:
@@ -444,6 +446,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         image = noisy[0] if len(noisy) == 1 else np.stack(noisy)
         if blank:
             image = np.where(nan.reshape(image.shape), np.nan, image)
+        if nodata is not None:  # its nodata pixels hold no data: no noise on them (as --blanks leaves NaN)
+            held = (stack == nodata).reshape(image.shape)
+            if held.any():
+                image = np.where(held, nodata, image)
+                _say(f"{src}: its nodata value (GDAL_NODATA) {nodata:g}: the {np.count_nonzero(held)} values holding "
+                     f"it are kept, without noise")
         kind = None if writable_format(dst) in STACK_FORMATS else _output_kind(src, dst)  # (TIFF: float32)
         scale = _output_scale(src, kind)  # a 16-bit input to an 8-bit file: its units
         kept = _kept_alpha(src, dst, alpha)
