@@ -290,6 +290,10 @@ def test_the_api_denoises_a_stack_given_its_axes():
                                          r"colour='channels'; a stack of frames: give its axes"):
         api.denoise(two, method="nlm")
     assert api.denoise(two, method="nlm", colour="channels").shape == two.shape
+    # axes ending in YXC with other than 3 channels: bands, each on its own (a remote-sensing QA pass was refused)
+    eight = rng.normal(120, 20, (24, 20, 8))
+    np.testing.assert_array_equal(api.denoise(eight, axes="YXC", method="nlm"),
+                                  api.denoise(eight, method="nlm", colour="channels"))
     for bad in ("ZXY", "ZYXX", "YZX", "Z Y X"):
         with pytest.raises(UsageError, match="axes"):
             api.denoise(stack[0], axes=bad, method="nlm")

@@ -457,7 +457,9 @@ def denoise(
         The axes of ``image`` as letters, ending in ``YX`` (gray) or ``YXC``
         (colour channels last), e.g. ``"ZYX"`` (a z-stack), ``"TYX"``,
         ``"TZYX"`` or ``"CYX"`` (channels stored as planes). Each (Y,X) or
-        (Y,X,C) frame is denoised on its own with the same settings, as
+        (Y,X,C) frame is denoised on its own with the same settings (C other than
+        3, as the bands of a multispectral image: each channel on its own, as
+        ``colour="channels"``), as
         ``noise2x denoise`` denoises a stack's frames; progress lines are
         said once; ``info`` holds the last frame's choice and ``frames``;
         ``mask`` is (H,W), for every frame. None (default): ``image`` is one
@@ -797,6 +799,8 @@ def _denoise_frames(image: Any, axes: Any, mask: Any, progress: Any, info: Any, 
         raise InputError(f"input image has {arr.ndim} axes {tuple(arr.shape)}, axes {axes!r} names {len(letters)}")
     if needed is not None:
         raise UsageError("needed applies to one image, not to a stack (axes)")
+    if frame == "YXC" and arr.shape[-1] not in (1, 3) and settings.get("colour", "auto") == "auto":
+        settings = {**settings, "colour": "channels"}  # (bands of any number, not colours: each on its own)
     lead = arr.shape[:arr.ndim - len(frame)]
     n = int(np.prod(lead, dtype=np.int64))
     if n == 0:
