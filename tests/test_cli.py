@@ -1714,6 +1714,14 @@ def test_multispectral_geotiff_keeps_its_bands_georeferencing_and_nodata(tmp_pat
     # an explicit --blank-value comes first
     code, text, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "o2.tif"), "--blank-value", "5")
     assert code == 0 and "GDAL_NODATA" not in err
+    # info --blank-value reads a file that declares none as denoise --blank-value does
+    plain = tmp_path / "plain.tif"
+    tifffile.imwrite(plain, noisy, photometric="minisblack", planarconfig="contig")
+    code, text, err = _run(capsys, "info", str(plain), "--blank-value", "0")
+    assert code == 0 and "blank (the value 0, --blank-value) pixels: 1116 of" in text
+    assert "noise2x denoise --blank-value 0: " in text and "sigma 0," not in text
+    code, text, err = _run(capsys, "info", "gray-gaussian", "--blank-value", "0")
+    assert code == 2 and "--blank-value goes with an image" in err
     # simulate: noise on the data, the bands kept, the nodata pixels left holding 0
     code, text, err = _run(capsys, "simulate", "gaussian:sigma=100", str(src), str(tmp_path / "sim.tif"))
     assert code == 0 and "its nodata value (GDAL_NODATA) 0: the 1116 values holding it are kept" in err

@@ -845,10 +845,13 @@ def cmd_info(args: argparse.Namespace) -> int:
             from .noise import parse_noise
 
             noise = parse_noise(noise)  # (a wrong spec: its one error line before the image is read)
-        print(_shown("\n".join(image_facts(Path(args.model), noise=noise)), lines=True))
+        print(_shown("\n".join(image_facts(Path(args.model), noise=noise, blank_value=args.blank_value)),
+                     lines=True))
         return 0
     if noise is not None:
         raise UsageError("--noise goes with an image: noise2x info IMAGE --noise SPEC says what denoise does with it")
+    if args.blank_value is not None:
+        raise UsageError("--blank-value goes with an image: noise2x info IMAGE --blank-value V")
     if Path(args.model).is_dir():
         raise UsageError(f"{args.model} is a folder; noise2x info takes one image or model file (.safetensors)")
     path = model_file(args.model)
@@ -917,21 +920,23 @@ def _tiff_axes(path: Path) -> tuple[str | None, int, bool]:
         return (main[0].axes if one else None), len(tif.series) - len(main), one and _tiff_bands(main[0])
 
 
-def image_facts(path: Path, noise: Any = None) -> list[str]:
+def image_facts(path: Path, noise: Any = None, blank_value: float | None = None) -> list[str]:
     """What ``noise2x info IMAGE`` says: the file's layout and units, blank and transparent pixels, and what a
     no-option ``denoise`` reads of its noise and does (on its first frame holding data); with ``noise`` (a
-    :class:`noise2x.noise.NoiseSpec`), also what ``denoise --noise`` with it does."""
+    :class:`noise2x.noise.NoiseSpec`), also what ``denoise --noise`` with it does; with ``blank_value``, pixels
+    holding it are blank, as ``denoise --blank-value`` reads them."""
     from .io import StackFrames, open_stack
 
     stack, alpha = open_stack(path, blanks=True)  # (a stack's frames read one at a time)
     try:
-        return _image_facts(path, stack, alpha, noise)
+        return _image_facts(path, stack, alpha, noise, blank_value)
     finally:
         if isinstance(stack, StackFrames):
             stack.close()
 
 
-def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None) -> list[str]:
+def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_value: float | None = None
+                 ) -> list[str]:
     import numpy as np
 
     from .api import data_crop, no_option_route, zero_area_note
@@ -992,7 +997,8 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None) -> list[
         lines.append(f"left out: {thumbnails} reduced-resolution {what} stored beside it")
     from .io import tiff_nodata
 
-    nodata = tiff_nodata(path)  # (a GeoTIFF's declared nodata value: denoise keeps those pixels blank)
+    given = blank_value is not None
+    nodata = blank_value if given else tiff_nodata(path)  # (a GeoTIFF's declared nodata: denoise keeps it blank)
     declared = nodata is not None and not np_isnan(nodata)
     blanks, k = 0, None  # blank pixels, and the first frame holding data
     for i, frame in enumerate(stack):
@@ -1015,10 +1021,12 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None) -> list[
         if int(header.get("BITPIX", 0)) > 0 and header.get("BLANK") is not None:
             marked = f"its BLANK value {header['BLANK']}"
     if nodata is not None:
-        marked = f"its nodata value {nodata:g}, GDAL_NODATA"
+        marked = f"the value {nodata:g}, --blank-value" if given else f"its nodata value {nodata:g}, GDAL_NODATA"
     if blanks:
         pixels = int(np.prod(stack.shape[:3], dtype=np.int64))
-        how = "denoise with --blanks" if nodata is None else "denoise keeps them blank, as the file declares"
+        how = "denoise with --blanks" if nodata is None else (
+            f"denoise --blank-value {nodata:g} keeps them blank" if given else "denoise keeps them blank, as the "
+            "file declares")
         lines.append(f"blank ({marked}) pixels: {blanks} of {pixels} ({how})")
     if k is None:
         lines.append("no pixel holds data")
@@ -1059,7 +1067,8 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None) -> list[
         lines.append(f"noise in the image's own units (what --noise gaussian:sigma= takes): sigma "
                      f"{sigma / choice.scale:.4g}")
     # (an image holding NaN: denoise stops with an error unless --blanks says they mark pixels with no data)
-    told = "noise2x denoise --blanks" if blanks and nodata is None else "noise2x denoise with no options"
+    told = "noise2x denoise --blanks" if blanks and nodata is None else (
+        f"noise2x denoise --blank-value {nodata:g}" if given else "noise2x denoise with no options")
     lines.append(f"{told}: {name}: {reason}")
     if noise is not None:
         lines.append(_declared_route_line(image, mask, noise, blanks))
@@ -1342,6 +1351,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a model file, the name of a shipped model (noise2x models), or an image file")
     i.add_argument("--noise", metavar="SPEC", help="with an image: also say what `noise2x denoise --noise SPEC` "
                    "(no method) does with it, e.g. speckle:looks=4")
+    i.add_argument("--blank-value", type=_finite, metavar="V", help="with an image: pixels holding V in every "
+                   "channel are blank, as `denoise --blank-value V` reads them (a GeoTIFF's declared nodata value "
+                   "is read so without it)")
     i.set_defaults(func=cmd_info)
 
     m = sub.add_parser("models", help="list the pretrained models shipped in the package")
