@@ -188,6 +188,13 @@ def test_bad_dataset_images_fail_before_any_method_runs(tiny_set):
     Image.fromarray(np.zeros((5, 40), np.uint8)).save(tiny_set / "d.png")
     with pytest.raises(InputError, match=r"d\.png: 5x40 is too small to benchmark"):
         run_bench(["rec"], dataset=tiny_set, noise="gaussian:sigma=25", registry={"rec": calls})
+    (tiny_set / "d.png").unlink()
+    import tifffile
+
+    tifffile.imwrite(tiny_set / "d.tif", np.zeros((3, 40, 40), np.uint8), photometric="minisblack")  # 3 frames
+    with pytest.raises(InputError, match=r"d\.tif is a multi-page TIFF with 3 images; bench scores single images"):
+        run_bench(["rec"], dataset=tiny_set, noise="gaussian:sigma=25", registry={"rec": calls})
+    (tiny_set / "d.tif").unlink()
     assert calls.calls == []  # nothing ran
     run_bench(["rec"], dataset=tiny_set, noise="gaussian:sigma=25", registry={"rec": calls}, limit=3)  # a-c only
 

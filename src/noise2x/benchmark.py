@@ -221,7 +221,13 @@ def _dataset_files(dataset: str | os.PathLike, limit: int | None) -> tuple[Path,
     from .io import read_image
 
     for path in files:  # every image readable and large enough for the metrics, before any training or method
-        shape = read_image(path).shape  # (a bad file's error names it)
+        try:
+            shape = read_image(path).shape  # (a bad file's error names it)
+        except InputError as exc:  # a stack (or a multispectral file's bands) is several images: said as such
+            if "use read_stack" not in str(exc):
+                raise
+            raise InputError(f"{str(exc).split('; use read_stack')[0]}; bench scores single images (each test "
+                             f"image one file): write each frame or band as its own file") from None
         if min(shape[:2]) < 11:
             raise InputError(f"{path}: {shape[0]}x{shape[1]} is too small to benchmark (SSIM's window needs 11x11)")
     return folder, files
