@@ -1727,3 +1727,28 @@ def test_multispectral_geotiff_keeps_its_bands_georeferencing_and_nodata(tmp_pat
     assert code == 0 and "its nodata value (GDAL_NODATA) 0: the 1116 values holding it are kept" in err
     sim = tifffile.imread(tmp_path / "sim.tif")
     assert sim.shape == noisy.shape and (sim[:9] == 0).all() and not (sim[9:] == noisy[9:]).all()
+
+
+def test_train_blank_value_leaves_a_nodata_fill_out(tmp_path, capsys, gray_image):
+    """train --blank-value V (data.blank_value): the pixels holding V are blank, as --blanks makes NaN: the
+    normalisation reads the data only; a file declaring a nodata value (GDAL_NODATA) without it is said."""
+    import json
+
+    from noise2x.checkpoint import read_metadata
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(2):
+        image = np.clip(gray_image + rng.normal(0, 10, gray_image.shape), 1, 255) * 40
+        image = np.pad(image, ((0, 0), (0, 30)))  # 0 outside the footprint, beside data of mean about 5000
+        tifffile.imwrite(data / f"{k}.tif", image.astype(np.uint16), extratags=[(42113, 2, 0, "0", True)])
+    common = ["train", "--method", "noise2self", "--data", str(data), "--steps", "2", "--set", "train.preset=tiny",
+              "--set", "data.patch_size=16"]
+    code, _, err = _run(capsys, *common, "--out", str(tmp_path / "a.safetensors"))
+    assert code == 0 and "declares its nodata value 0 (GDAL_NODATA); --blank-value 0 draws" in err
+    code, _, err = _run(capsys, *common, "--blank-value", "0", "--out", str(tmp_path / "b.safetensors"))
+    assert code == 0 and "GDAL_NODATA" not in err
+    means = [float(read_metadata(tmp_path / f"{n}.safetensors")["normalization"]["mean"][0]) for n in "ab"]
+    assert means[0] < 0.6 * means[1] and means[1] > 3000, means  # (the zeros counted, or left out)
+    assert json.loads(json.dumps(read_metadata(tmp_path / "b.safetensors")["config"]))["data"]["blank_value"] == 0

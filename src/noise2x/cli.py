@@ -811,11 +811,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     _bf16_note(args.precision, args.device)
     _first_image_note(args.add_noise, args.data)
+    _nodata_note(args)
     path = train(
         args.method, data=args.data, data2=args.data2, out=args.out, add_noise=args.add_noise,
         steps=args.steps, minutes=args.minutes, seed=args.seed,
         overrides=([f"train.precision={args.precision}"] if args.precision else [])
         + (["data.blanks=true"] if args.blanks else []) + (["data.recursive=true"] if args.recursive else [])
+        + ([f"data.blank_value={args.blank_value!r}"] if args.blank_value is not None else [])
         + (args.set or []),
         resume=args.resume, device=args.device, val_data=args.val_data, init=args.init, progress=not args.quiet,
     )
@@ -830,6 +832,25 @@ def cmd_train(args: argparse.Namespace) -> int:
                      else f", validation loss {value:.4g}")
         print(_shown(f"trained {args.method} -> {path} ({made})"))
     return 0
+
+
+def _nodata_note(args: argparse.Namespace) -> None:
+    """Say where training images declare a nodata value (a GeoTIFF's GDAL_NODATA) that no --blank-value marks:
+    patches would be drawn across it."""
+    if args.blank_value is not None or any(s.startswith("data.blank_value=") for s in args.set or []):
+        return
+    from .io import list_images, tiff_nodata
+
+    try:
+        files = [Path(args.data)] if Path(args.data).is_file() else list_images(args.data)[:50]
+    except Noise2xError:  # (train says what is wrong with its data)
+        return
+    for f in files:
+        value = tiff_nodata(f)
+        if value is not None and value == value:
+            _say(f"note: {f} declares its nodata value {value:g} (GDAL_NODATA); --blank-value {value:g} draws the "
+                 f"patches from the data only (without it those pixels are trained on as image)")
+            return
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -1297,6 +1318,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--blanks", action="store_true",
                    help="NaN values mark blank pixels (no data): patches are drawn from the data "
                         "(= --set data.blanks=true)")
+    t.add_argument("--blank-value", type=_finite, metavar="V",
+                   help="pixels holding V in every channel are blank too, e.g. 0 outside a scene's footprint "
+                        "(= --set data.blank_value=V)")
     t.add_argument("--recursive", action="store_true",
                    help="the data folders' subfolders too (= --set data.recursive=true)")
     t.add_argument("--resume", action="store_true", help="continue the run that writes --out")

@@ -177,6 +177,10 @@ class DataConfig:
         are drawn where every pixel holds data, the normalisation reads the
         data only, and validation crops are filled as ``denoise --blanks``
         fills them. Without it NaN is an error.
+    blank_value : float or None
+        Pixels holding this value in every channel are blank too (as NaN is
+        with ``blanks``, which it implies), e.g. 0 or -9999 outside a scene's
+        footprint (``--blank-value``).
     recursive : bool
         A data folder's subfolders' images too (hidden ones left out), in the
         order of their paths below it (``--data2`` is aligned in that order).
@@ -192,6 +196,7 @@ class DataConfig:
     val_crop: int = 128
     norm_images: int = 32
     blanks: bool = False
+    blank_value: float | None = None
     recursive: bool = False
 
 

@@ -421,13 +421,28 @@ def _mixed_units_warning(folder: Path, files: list[Path]) -> None:
             f"scale; convert them to one (the model is trained all the same)"))
 
 
+def _marked(load: Callable[[], np.ndarray], value: float) -> Callable[[], np.ndarray]:
+    """``load``, its pixels holding ``value`` in every channel made NaN (blank)."""
+    def marked() -> np.ndarray:
+        arr = load()
+        held = arr == value
+        held = held.all(axis=-1) if arr.ndim == 3 else held
+        if not held.any():
+            return arr
+        arr = np.array(arr, dtype=np.float32)
+        arr[held] = np.nan
+        return arr
+    return marked
+
+
 def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | Path | None = None,
                    add_noise: Any = None, val_data: str | Path | None = None, pair: str = "auto",
                    resample: bool = False, cache_mb: float = 2048.0,
-                   val_images: int = 8, blanks: bool = False,
+                   val_images: int = 8, blanks: bool = False, blank_value: float | None = None,
                    recursive: bool = False, exclude: Path | None = None) -> tuple[ImageSet, ImageSet | None, bool]:
     """The training set and the validation set for a method needing ``requires``; ``exclude``: a folder whose
-    files are left out of the folders' (a training run's own folder, inside its data with ``recursive``).
+    files are left out of the folders' (a training run's own folder, inside its data with ``recursive``);
+    ``blank_value``: pixels holding it are blank (NaN), as with ``blanks``, which it implies.
 
     Returns
     -------
@@ -453,7 +468,10 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         why = ("--add-noise makes the second copies and targets from --data" if add_noise is not None else
                "this method trains on single noisy images")
         raise UsageError(f"--data2 is not used: {why}; drop it (or put its images in --data to train on them too)")
+    blanks = blanks or blank_value is not None
     names, loaders, is_stack, channels, sides = _sources(data, blanks, recursive, exclude)
+    if blank_value is not None:
+        loaders = [_marked(f, blank_value) for f in loaders]
 
     def wrap(index: int, name: str, load: Callable[[], dict[str, np.ndarray]], j: int) -> _Item:
         return _Item(index, name, load, side=sides[j])
@@ -466,6 +484,8 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
             raise UsageError(f"--data2 {data2} is --data itself; it holds the second copies (noise2noise: the same "
                              "scenes with independent noise) or the clean targets (supervised)")
         names2, loaders2, _, _, _ = _sources(data2, blanks, recursive, exclude)
+        if blank_value is not None:
+            loaders2 = [_marked(f, blank_value) for f in loaders2]
         if len(names2) != len(names):
             raise UsageError(f"--data (data=) has {len(names)} images but --data2 (data2=) has {len(names2)}; they "
                              f"must be aligned")
@@ -504,6 +524,8 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
                 second_copy="noisy2" in requires, blanks=blanks)
     if val_data is not None:
         vnames, vloaders, _, _, _ = _sources(val_data, blanks, recursive, exclude)
+        if blank_value is not None:
+            vloaders = [_marked(f, blank_value) for f in vloaders]
         if kind == "synthetic":
             vitems = [_Item(k, vnames[k], (lambda f=f: {"clean": f()})) for k, f in enumerate(vloaders)]
         elif kind == "noisy":

@@ -908,7 +908,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
     train_set, val_set, held_out = build_datasets(
         data=cfg.data, requires=m.requires, data2=cfg.data2, add_noise=cfg.add_noise, val_data=cfg.val_data,
         pair=d.pair, resample=d.resample_noise, cache_mb=d.cache_mb, val_images=d.val_images, blanks=d.blanks,
-        recursive=d.recursive, exclude=run)
+        blank_value=d.blank_value, recursive=d.recursive, exclude=run)
     channels = train_set.channels
     images = _images_print(train_set, val_set)
     if resume and saved.get("images") and saved["images"] != images:
