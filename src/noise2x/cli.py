@@ -1278,7 +1278,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(float32 .tif or .fits) or transparent (.png); without it NaN is an error")
     d.add_argument("--blank-value", type=_finite, metavar="V",
                    help="pixels holding V in every channel are blank too, e.g. 0 outside a mosaic's footprint: "
-                        "treated as --blanks treats NaN, and written back holding V")
+                        "treated as --blanks treats NaN, and written back holding V (a TIFF declaring its nodata "
+                        "value, GDAL_NODATA, is read so without it)")
     d.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
     d.add_argument("--seed", type=_seed, default=0, help="seed for stochastic methods")
     d.add_argument("--strip-exif", action="store_true", help="leave a photo's EXIF and XMP records (camera, date, "
