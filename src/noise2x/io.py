@@ -3,8 +3,10 @@
 Images are numpy arrays in the file's own units: (H,W) gray or (H,W,3) RGB,
 8-bit files in 0..255, 16-bit files in 0..65535, float TIFF as stored.
 Stacks are (N,H,W) or (N,H,W,3): a TIFF's axes other than the rows, columns
-and a pixel's RGB samples (time, z, fluorescence channels stored as planes)
-are flattened into N, and a TIFF written ``like`` it gets them back. An alpha
+and a pixel's RGB samples (time, z, fluorescence channels stored as planes,
+the bands of a multispectral TIFF: gray samples of any number) are flattened
+into N, and a TIFF written ``like`` it gets them back, with its GeoTIFF tags
+(and :func:`tiff_nodata` reads its declared nodata value). An alpha
 channel (PNG, or TIFF with an unassociated alpha sample) is read apart by
 :func:`read_stack_with_alpha` and written back by ``write_image(..., alpha=...)``;
 the image arrays never hold it. Nothing here imports torch.
