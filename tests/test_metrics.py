@@ -145,3 +145,8 @@ def test_a_reference_beyond_8bit_needs_its_data_range():
         with pytest.raises(InputError, match=r"reach only .* data in \[0, 1\].*data_range=1"):
             measure(x / 65535, y / 65535)
     assert psnr(x / 65535, y / 65535, data_range=1) == pytest.approx(psnr(x, y, data_range=65535))
+    # a uint16 reference (as read_image gives a 16-bit file, or tifffile) is measured against its dtype's peak
+    x16 = np.round(x).astype(np.uint16)
+    for measure in (psnr, ssim):
+        assert measure(x16, y) == pytest.approx(measure(x16.astype(float), y, data_range=65535))
+    assert psnr((x16 // 2).astype(np.int16), y / 2) == pytest.approx(psnr(x16 // 2, y / 2, data_range=32767))

@@ -39,6 +39,8 @@ def _pair(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None,
         raise InputError(f"expected an image of shape (H,W) or (H,W,C), got shape {clean.shape}")
     if clean.size == 0:
         raise InputError("cannot measure an empty image")
+    if data_range is None and clean.dtype in (np.uint16, np.int16):  # a 16-bit reference: its dtype's peak, as
+        data_range = 65535.0 if clean.dtype == np.uint16 else 32767.0  # scikit-image reads an integer dtype's
     given = data_range is not None
     data_range = DEFAULT_RANGE if data_range is None else data_range
     if not np.isfinite(data_range) or data_range <= 0:
@@ -75,9 +77,10 @@ def psnr(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None = None
         Prediction of the same shape.
     data_range : float, optional
         Peak value: 65535 for 16-bit images, 1 for data in [0, 1]. None
-        (default): 255, the peak of 8-bit images; a clean image whose
-        values pass it, or that holds fractions up to 2 at most (data in
-        [0, 1]), is refused (give its units' peak).
+        (default): 65535 for a uint16 clean image (32767 for int16), else
+        255, the peak of 8-bit images; a clean image whose values pass it,
+        or that holds fractions up to 2 at most (data in [0, 1]), is refused
+        (give its units' peak).
     clip : bool, default True
         Clip ``pred`` to ``[0, data_range]`` (float, not rounded) first.
 
@@ -115,9 +118,10 @@ def ssim(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None = None
         Prediction of the same shape.
     data_range : float, optional
         Peak value: 65535 for 16-bit images, 1 for data in [0, 1]. None
-        (default): 255, the peak of 8-bit images; a clean image whose
-        values pass it, or that holds fractions up to 2 at most (data in
-        [0, 1]), is refused (give its units' peak).
+        (default): 65535 for a uint16 clean image (32767 for int16), else
+        255, the peak of 8-bit images; a clean image whose values pass it,
+        or that holds fractions up to 2 at most (data in [0, 1]), is refused
+        (give its units' peak).
     clip : bool, default True
         Clip ``pred`` to ``[0, data_range]`` (float, not rounded) first.
 
