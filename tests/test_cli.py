@@ -45,6 +45,13 @@ def test_simulate_writes_protocol_gaussian_as_float32_tiff(tmp_path, capsys, gra
     assert noisy.dtype == np.float32
     expected = clean + 25 * np.random.default_rng(3).standard_normal(clean.shape)
     np.testing.assert_array_equal(noisy, expected.astype(np.float32))
+    # IN --noise NOISE --out OUT, as denoise takes them (a QA pass wrote it so and was refused): the same file
+    code, _, _ = _run(capsys, "simulate", str(src), "--noise", "gaussian:sigma=25", "--out", str(tmp_path / "b.tif"),
+                      "--seed", "3")
+    assert code == 0 and np.array_equal(tifffile.imread(tmp_path / "b.tif"), noisy)
+    for argv in ([str(src), "--out", str(out)], ["gaussian:sigma=25", str(src)], ["a", "b", "c", "d"]):
+        code, _, err = _run(capsys, "simulate", *argv)
+        assert code == 2 and "simulate takes NOISE IN OUT" in _one_error_line(err)
 
 
 def test_simulate_poisson_matches_protocol(tmp_path, capsys, gray_image):

@@ -402,9 +402,22 @@ def _simulated(src: Path, spec: Any, seed: int) -> list[str]:
     return [f"noise2x {__version__} simulate {spec} (seed {seed}) on {src.name}"]
 
 
+def _simulate_arguments(args: argparse.Namespace) -> None:
+    """``args.noise``, ``args.input``, ``args.output`` from NOISE IN OUT, or from IN with --noise and --out (as
+    denoise takes them: a QA pass wrote that and was refused)."""
+    given = list(args.spec)
+    noise = args.noise_flag if args.noise_flag is not None else (given.pop(0) if len(given) == 3 else None)
+    output = args.out_flag if args.out_flag is not None else (given.pop() if len(given) == 2 else None)
+    if noise is None or output is None or len(given) != 1:
+        raise UsageError("simulate takes NOISE IN OUT (e.g. noise2x simulate gaussian:sigma=25 clean.png noisy.tif), "
+                         "or IN --noise NOISE --out OUT")
+    args.noise, args.input, args.output = noise, given[0], output
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     import numpy as np
 
+    _simulate_arguments(args)
     from .io import (STACK_FORMATS, StackFrames, frames_writable, open_stack, read_stack_with_alpha, tiff_nodata,
                      writable_format, write_frames, write_image)
     from .noise import parse_noise
@@ -1238,9 +1251,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     s = sub.add_parser("simulate", help="add noise to images (seeded per image, as bench adds it)")
-    s.add_argument("noise", metavar="NOISE", help="noise spec, e.g. gaussian:sigma=25, poisson:peak=30")
-    s.add_argument("input", metavar="IN", help="clean image file or folder")
-    s.add_argument("output", metavar="OUT", help="output file (.tif keeps float32 values) or folder")
+    s.add_argument("spec", metavar="NOISE IN OUT", nargs="*",
+                   help="the noise spec (e.g. gaussian:sigma=25, poisson:peak=30), the clean image file or folder, "
+                        "and the output file (.tif keeps float32 values) or folder; or IN alone, with --noise and "
+                        "--out, as denoise takes them")
+    s.add_argument("--noise", dest="noise_flag", metavar="NOISE", help="the noise spec (instead of the first "
+                   "argument)")
+    s.add_argument("--out", dest="out_flag", metavar="OUT", help="the output (instead of the last argument)")
     s.add_argument("--seed", type=_seed, default=None, help="seed of the first image (image i gets seed+i; default 0)")
     s.add_argument("--blanks", action="store_true",
                    help="NaN values mark blank pixels (no data): they stay blank, the noise goes on the data")
