@@ -1759,3 +1759,40 @@ def test_train_blank_value_leaves_a_nodata_fill_out(tmp_path, capsys, gray_image
     means = [float(read_metadata(tmp_path / f"{n}.safetensors")["normalization"]["mean"][0]) for n in "ab"]
     assert means[0] < 0.6 * means[1] and means[1] > 3000, means  # (the zeros counted, or left out)
     assert json.loads(json.dumps(read_metadata(tmp_path / "b.safetensors")["config"]))["data"]["blank_value"] == 0
+
+
+def test_declared_nodata_with_blanks_nan_and_outputs(tmp_path, capsys):
+    """A second remote-sensing QA pass: --blanks turned a declared GDAL_NODATA off (and info suggested it); a NaN
+    nodata was honoured only by a TIFF output; a nodata tag that is no number was warned of by tifffile once per
+    page and not said to be unused."""
+    rng = np.random.default_rng(1)
+    clean = np.clip(rng.normal(0.5, 0.1, (40, 36, 3)), 0, 1)
+    noisy = (clean + rng.normal(0, 0.03, clean.shape)).astype(np.float32)
+    noisy[:6] = -9999
+    noisy[10, 10, 0] = np.nan  # (a NaN beside the declared value: --blanks)
+    src = tmp_path / "m.tif"
+    tifffile.imwrite(src, noisy, photometric="minisblack", planarconfig="contig",
+                     extratags=[(42113, 2, 0, "-9999", True)])
+    code, _, err = _run(capsys, "denoise", str(src), "--blanks", "--method", "nlm", "--out", str(tmp_path / "o.tif"))
+    assert code == 0 and "GDAL_NODATA) -9999: pixels holding it are blank" in err
+    out = tifffile.imread(tmp_path / "o.tif")
+    assert (out[:6] == -9999).all() and np.isnan(out[10, 10, 0]) and np.isfinite(out[6:]).sum() == out[6:].size - 1
+    code, text, _ = _run(capsys, "info", str(src), "--noise", "gaussian:sigma=0.03")
+    assert code == 0 and "denoise --blanks" not in text
+    # NaN declared: denoised (to FITS too) and simulated, NaN kept blank
+    nan = noisy.copy()
+    nan[nan == -9999] = np.nan
+    nan[10, 10, 0] = 0.5
+    nsrc = tmp_path / "n.tif"
+    tifffile.imwrite(nsrc, nan, photometric="minisblack", planarconfig="contig", extratags=[(42113, 2, 0, "nan", True)])
+    code, _, err = _run(capsys, "denoise", str(nsrc), "--method", "nlm", "--out", str(tmp_path / "n.fits"))
+    assert code == 0, err
+    code, _, err = _run(capsys, "simulate", "gaussian:sigma=0.01", str(nsrc), str(tmp_path / "s.tif"))
+    assert code == 0 and np.isnan(tifffile.imread(tmp_path / "s.tif")[:6]).all(), err
+    # no number: said once to be unused, tifffile's own warnings not repeated
+    bad = tmp_path / "b.tif"
+    tifffile.imwrite(bad, np.stack([clean[..., 0]] * 4).astype(np.float32), photometric="minisblack",
+                     extratags=[(42113, 2, 0, "abc", True)])  # (4 pages)
+    code, _, err = _run(capsys, "denoise", str(bad), "--method", "nlm", "--out", str(tmp_path / "b_out.tif"))
+    assert code == 0 and err.count("'abc' is not a value its float32 samples hold: not used") == 1
+    assert "tifffile" not in err

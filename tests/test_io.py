@@ -1848,3 +1848,45 @@ def test_a_gray_image_keeps_its_georeferencing_and_rgb_stays_colour(tmp_path):
     image, alpha = io.read_stack_with_alpha(la)
     assert image.shape == (1, 37, 31) and alpha is not None
     assert io.tiff_nodata(rgb) is None and io.tiff_nodata(tmp_path / "o.tif") == 0.0
+
+
+def test_geotiff_tags_kept_with_alpha_planar_rgb_and_text_as_stored(tmp_path):
+    """A second QA pass: planar RGB with georeferencing came back as 3 gray pages; RGBA and gray + alpha lost the
+    tags; a UTF-8 GDAL_METADATA (a unit in µm) failed the write, and its trailing line break was dropped."""
+    meta = "<GDALMetadata>\n  <Item name=\"unit\">µm</Item>\n</GDALMetadata>\n".encode("utf-8")
+    geo = [(33550, 12, 3, (10.0, 10.0, 0.0), True), (42112, 2, len(meta) + 1, meta + b"\0", True)]
+    cases = {"rgb_planar": (_rand((3, 33, 29), 255).astype(np.uint8), dict(photometric="rgb", planarconfig="separate")),
+             "rgba": (_rand((33, 29, 4), 255).astype(np.uint8), dict(photometric="rgb", extrasamples=["unassalpha"])),
+             "gray_alpha": (_rand((33, 29, 2), 255).astype(np.uint8),
+                            dict(photometric="minisblack", planarconfig="contig", extrasamples=["unassalpha"]))}
+    for name, (data, kw) in cases.items():
+        src, out = tmp_path / f"{name}.tif", tmp_path / f"{name}_out.tif"
+        tifffile.imwrite(src, data, extratags=geo, **kw)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # (tifffile's planes-as-RGB layout is said: not what is tested here)
+            image, alpha = io.read_stack_with_alpha(src)
+        io.write_image(out, image[0], alpha=None if alpha is None else alpha[0], like=src)
+        with tifffile.TiffFile(out) as t, tifffile.TiffFile(src) as s:
+            assert len(t.pages) == 1 and t.pages[0].photometric == s.pages[0].photometric, name
+            assert int(t.pages[0].planarconfig) == int(s.pages[0].planarconfig), name
+            assert np.array_equal(t.asarray(), s.asarray()), name
+            assert tuple(t.pages[0].tags[33550].value) == (10.0, 10.0, 0.0), name
+            tag = t.pages[0].tags[42112]
+            t.filehandle.seek(tag.valueoffset)
+            assert t.filehandle.read(tag.count) == meta + b"\0", name  # (its bytes as stored)
+
+
+def test_declared_nodata_as_the_samples_hold_it(tmp_path):
+    """GDAL_NODATA is read as the file's samples hold it (a float32 image holds 1e20 as float32's nearest, which a
+    float64 comparison missed); a value its samples cannot hold, or no number, is none."""
+    f32 = np.zeros((9, 8), np.float32)
+    f32s = lambda v: float(np.float32(v))  # noqa: E731
+    for text, dtype, want in (("1e20", np.float32, f32s(1e20)), ("0.1", np.float32, f32s(0.1)),
+                              ("-3.4028235e+38", np.float32, f32s(-3.4028235e38)), ("nan", np.float32, "nan"),
+                              (" 0 ", np.uint16, 0.0), ("0.5", np.uint16, None), ("70000", np.uint16, None),
+                              ("-9999", np.int16, -9999.0), ("abc", np.float32, None), ("1e20", np.float64, 1e20)):
+        path = tmp_path / "n.tif"
+        tifffile.imwrite(path, f32.astype(dtype), extratags=[(42113, 2, 0, text, True)])
+        got = io.tiff_nodata(path)
+        assert (np.isnan(got) if want == "nan" else got == want), (text, dtype, got)
+    assert io.tiff_nodata_text(path) == ("1e20", np.dtype(np.float64))

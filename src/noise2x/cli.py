@@ -286,7 +286,7 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
     before its work: only a single output file can change the format)."""
     import numpy as np
 
-    from .io import FEW_LEVELS, STACK_FORMATS, image_kind, read_stack, whole_levels, writable_format
+    from .io import FEW_LEVELS, STACK_FORMATS, image_kind, read_stack, tiff_nodata, whole_levels, writable_format
 
     missing = []  # (made once the checks below pass, as a folder --out is: bench makes its folder too)
     for folder in {t.parent for t in targets}:
@@ -308,7 +308,9 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
             if not ((out_fmt not in STACK_FORMATS and in_fmt in STACK_FORMATS) or floats
                     or (out_fmt in ("FITS", "MRC") and in_fmt != out_fmt)):
                 continue
-            data = read_stack(src, blanks=blanks)  # (read once for the checks below)
+            nodata = tiff_nodata(src)  # (a declared NaN nodata: NaN marks blank pixels, as with --blanks)
+            data = read_stack(src, blanks=blanks or (nodata is not None and nodata != nodata))  # (read once for
+            # the checks below)
         except InputError:
             if len(files) == 1:
                 raise
@@ -432,19 +434,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     for i, (src, dst) in enumerate(zip(files, targets)):
         seed = base + i
         dst = dst if dst.suffix else dst.with_suffix(".tif")
-        nodata = None if args.blanks else tiff_nodata(src)  # (a GeoTIFF's declared nodata value: kept as it is)
+        nodata = tiff_nodata(src)  # (a GeoTIFF's declared nodata value: kept as it is; NaN: as --blanks)
+        blanks = args.blanks or (nodata is not None and bool(np.isnan(nodata)))
         nodata = None if nodata is not None and np.isnan(nodata) else nodata
-        frames = open_stack(src, blanks=args.blanks)[0] if frames_writable(dst) and nodata is None else None
+        frames = open_stack(src, blanks=blanks)[0] if frames_writable(dst) and nodata is None else None
         if isinstance(frames, StackFrames) and frames_writable(dst, frames.shape):
             # a stack to TIFF, or a gray one to plain FITS: read and written a frame at a time
             with frames:
-                if not (args.blanks and any(np.isnan(f).any() for f in frames)):
+                if not (blanks and any(np.isnan(f).any() for f in frames)):
                     write_frames(dst, (spec.apply(f, rng=[seed, k]).astype(np.float32) for k, f in enumerate(frames)),
                                  frames.shape, kind="float32", like=src, history=_simulated(src, spec, seed))
                     _say(f"{src} -> {dst} ({spec}, seed {seed})")
                     continue
         del frames
-        stack, alpha = read_stack_with_alpha(src, blanks=args.blanks)
+        stack, alpha = read_stack_with_alpha(src, blanks=blanks)
         nan = np.isnan(stack)
         blank = bool(nan.any())
         note = None if peak_said else _added_noise_note(spec, src, np.where(nan[0], np.nanmedian(stack[0]), stack[0])
@@ -571,10 +574,15 @@ def _declared_blanks(args: argparse.Namespace, src: Path) -> argparse.Namespace:
     """``args`` for denoising ``src``: where it declares a nodata value (a GeoTIFF's GDAL_NODATA) and neither
     --blanks nor --blank-value was given, its pixels holding that value are blank, as with --blank-value (NaN:
     --blanks), and said so; else ``args`` itself."""
-    from .io import tiff_nodata
+    from .io import tiff_nodata, tiff_nodata_text
 
-    value = None if args.blanks or args.blank_value is not None else tiff_nodata(src)
-    if value is None:
+    value = None if args.blank_value is not None else tiff_nodata(src)  # (with --blanks too: NaN and the value)
+    if value is None and args.blank_value is None:
+        found = tiff_nodata_text(src)
+        if found is not None:  # (tifffile warned of it once per page: a QA pass)
+            _say(f"{src}: its nodata value (GDAL_NODATA) {found[0]!r} is not a value its {found[1]} samples hold: "
+                 f"not used (--blank-value V marks pixels holding V as blank)")
+    if value is None or (args.blanks and np_isnan(value)):
         return args
     told = argparse.Namespace(**vars(args))
     if np_isnan(value):
@@ -1086,7 +1094,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         lines.append(f"noise: not read: {exc}")
         lines.append("noise2x denoise with no options: stops with that error (give the noise: --noise, or a --method)")
         if noise is not None:
-            lines.append(_declared_route_line(image, mask, noise, blanks))
+            lines.append(_declared_route_line(image, mask, noise, blanks and nodata is None))
         return lines
     where = f" (frame {k + 1})" if len(stack) > 1 else ""
     if choice.scale != 1 or choice.offset != 0:
@@ -1105,7 +1113,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         f"noise2x denoise --blank-value {nodata:g}" if given else "noise2x denoise with no options")
     lines.append(f"{told}: {name}: {reason}")
     if noise is not None:
-        lines.append(_declared_route_line(image, mask, noise, blanks))
+        lines.append(_declared_route_line(image, mask, noise, blanks and nodata is None))
     if blanks and nodata is None:
         lines.append(f"noise2x denoise without --blanks: stops (the image holds {marked})")
     jpeg = _jpeg_line(image, choice, mask)
@@ -1421,9 +1429,15 @@ class _LogLines:
 
     level = 30  # (logging.WARNING)
 
+    def __init__(self) -> None:
+        self.said: set[str] = set()
+
     def handle(self, record) -> None:  # noqa: ANN001
         if record.levelno >= self.level:
             message = re.sub(r"^<[^>]*>\s*", "", record.getMessage())  # (without "<tifffile.TiffFile 'f.tif'>")
+            if message in self.said or "GDAL_NODATA" in message:  # (each once: it was said per page, 10 times;
+                return  # GDAL_NODATA noise2x reads and says itself)
+            self.said.add(message)
             print(_shown(f"noise2x: warning: {record.name}: {message}"), file=sys.stderr)
 
 

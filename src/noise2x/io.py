@@ -1223,24 +1223,63 @@ def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
     return np.concatenate([a for a, _ in parts]), alpha
 
 
-def tiff_nodata(path: str | os.PathLike) -> float | None:
-    """The nodata value a TIFF declares (GDAL's GDAL_NODATA tag, 42113, as GeoTIFFs carry it: the value of pixels
-    holding no data, such as 0 or -9999 outside a scene's footprint; NaN for float data), or None for other files,
-    TIFFs without one, or a value that is no number."""
+def tiff_nodata_text(path: str | os.PathLike) -> tuple[str, Any] | None:
+    """The text of a TIFF's GDAL_NODATA tag (42113) and its sample dtype, or None for other files, TIFFs without
+    one, or one that cannot be read."""
     p = Path(path)
     if _FORMATS.get(_suffix(p)) != "TIFF":
         return None
     try:
-        import tifffile
-
-        with tifffile.TiffFile(p) as tif:
-            tag = _main_series(tif)[0].keyframe.tags.get(42113)
-            value = None if tag is None else tag.value
-        text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
-        number = float(text.strip().strip("\x00"))
+        with _quiet_tifffile(), _open_tiff(p) as tif:
+            page = _main_series(tif)[0].keyframe
+            tag = page.tags.get(42113)
+            if tag is None:
+                return None
+            value, dtype = tag.value, np.dtype(page.dtype)
     except Exception:
         return None
-    return number if not np.isinf(number) else None
+    text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    return text.strip().strip("\x00").strip(), dtype
+
+
+def tiff_nodata(path: str | os.PathLike) -> float | None:
+    """The nodata value a TIFF declares (GDAL's GDAL_NODATA tag, 42113, as GeoTIFFs carry it: the value of pixels
+    holding no data, such as 0 or -9999 outside a scene's footprint; NaN for float data), as the file's samples
+    hold it (as GDAL casts it: 1e20 is float32's nearest, which a float32 image holds), or None for other files,
+    TIFFs without one, a value that is no number, or one its samples cannot hold (0.5 of an integer image)."""
+    found = tiff_nodata_text(path)
+    if found is None:
+        return None
+    text, dtype = found
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if np.isnan(number):
+        return number
+    if dtype.kind == "f":
+        with np.errstate(over="ignore"):
+            held = float(dtype.type(number))
+        return held if np.isfinite(held) or np.isinf(number) else None
+    if dtype.kind in "ui":
+        info = np.iinfo(dtype)
+        return number if number == round(number) and info.min <= number <= info.max else None
+    return number
+
+
+class _quiet_tifffile:
+    """A context in which tifffile's log says nothing (its own reading of GDAL_NODATA, which noise2x reads and says
+    itself, warned once per page of a file whose value it could not parse)."""
+
+    def __enter__(self) -> None:
+        import logging
+
+        self._log = logging.getLogger("tifffile")
+        self._level = self._log.level
+        self._log.setLevel(logging.ERROR + 10)
+
+    def __exit__(self, *exc: Any) -> None:
+        self._log.setLevel(self._level)
 
 
 def tiff_colours(path: str | os.PathLike) -> str | None:
@@ -1348,12 +1387,11 @@ def _tiff_layout(like: Path, shape: tuple[int, ...], ome: bool = False,
             page = series.keyframe
             turned = _tiff_orientation(series) in (5, 6, 7, 8)  # (its frames were read turned a quarter)
             extra: dict = {}
-            geo = _geotiff_tags(page) if index is None else []
-            if geo:
-                extra["extratags"] = geo
             if bands:  # its bands written back as its samples, interleaved or in planes as they were
                 extra.update(photometric="minisblack",
                              planarconfig="contig" if stored_axes.endswith("S") else "separate")
+            elif "S" in stored_axes and not stored_axes.endswith("S"):  # RGB in planes: written so again (it was
+                extra.update(photometric="rgb", planarconfig="separate")  # written as 3 gray pages: a QA pass)
             if page.resolution and min(page.resolution) > 0 and tuple(page.resolution) != (1.0, 1.0):
                 extra["resolution"] = tuple(float(r) for r in page.resolution)
                 extra["resolutionunit"] = int(page.resolutionunit)
@@ -1407,7 +1445,9 @@ _GEOTIFF_TAGS = (33550, 33922, 34264, 34735, 34736, 34737, 42112, 42113)
 
 
 def _geotiff_tags(page: Any) -> list[tuple]:
-    """A TIFF page's GeoTIFF and GDAL tags as tifffile's ``extratags`` (code, type, count, value, write once)."""
+    """A TIFF page's GeoTIFF and GDAL tags as tifffile's ``extratags`` (code, type, count, value, write once); text
+    as its bytes (GDAL writes UTF-8 there, a band's unit in µm, and a trailing line break, which tifffile's reading
+    drops)."""
     kept = []
     for code in _GEOTIFF_TAGS:
         tag = page.tags.get(code)
@@ -1415,12 +1455,39 @@ def _geotiff_tags(page: Any) -> list[tuple]:
             continue
         value = tag.value
         dtype = int(tag.dtype)
-        if dtype == 2:  # ASCII: as it reads, its count from the text
-            kept.append((code, 2, 0, value if isinstance(value, str) else bytes(value).decode("latin-1"), True))
+        if dtype == 2:  # ASCII: its bytes as stored, up to its first NUL (tifffile ends it with one)
+            try:
+                fh = page.parent.filehandle
+                fh.seek(tag.valueoffset)
+                raw = fh.read(int(tag.count)).split(b"\x00")[0]
+            except Exception:
+                raw = (value if isinstance(value, str) else bytes(value).decode("latin-1")).encode("utf-8")
+            kept.append((code, 2, len(raw) + 1, raw + b"\x00", True))
         else:
             values = tuple(value) if isinstance(value, (tuple, list, np.ndarray)) else (value,)
             kept.append((code, dtype, len(values), values, True))
     return kept
+
+
+def geotiff_like(like: str | os.PathLike | None, shape: Sequence[int]) -> list[tuple]:
+    """The GeoTIFF and GDAL tags (:func:`_geotiff_tags`) of the TIFF ``like`` for an output of ``shape`` (an image
+    or stack): where its images are that output's size (its georeferencing then holds for the output); else []."""
+    if like is None or _FORMATS.get(_suffix(Path(like))) != "TIFF":
+        return []
+    try:
+        with _quiet_tifffile(), _open_tiff(Path(like)) as tif:
+            main = _main_series(tif)
+            page = main[0].keyframe
+            if not any(page.tags.get(code) is not None for code in _GEOTIFF_TAGS):
+                return []
+            _, y, x, _ = _tiff_axes(_series_axes(main[0]), tuple(int(n) for n in main[0].shape), Path(like))
+            size = (int(main[0].shape[y]), int(main[0].shape[x]))
+            if _tiff_orientation(main[0]) in (5, 6, 7, 8):
+                size = size[::-1]
+            shape = tuple(int(n) for n in shape)  # (its rows and columns: last, before its samples, or first)
+            return _geotiff_tags(page) if size in (shape[-2:], shape[-3:-1], shape[:2]) else []
+    except Exception:
+        return []
 
 
 def _tiff_kwargs(axes: str, extra: dict, tags: dict) -> dict:
@@ -2702,7 +2769,7 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
                 if strip_exif:  # the camera, date, place, author and edits: left out; how to show the pixels: kept
                     meta = {k: v for k, v in meta.items() if k not in ("exif", "xmp", "described")}
                 if fmt == "TIFF" and like is not None:
-                    meta = {**meta, **_tiff_compression(Path(like))}
+                    meta = {**meta, **_tiff_compression(Path(like)), "geo": geotiff_like(like, data.shape)}
                 if fmt == "JPEG" and len(meta.get("exif", b"")) > _JPEG_SEGMENT:
                     meta["exif"] = _exif_fitting(meta["exif"], p)
                 if fmt == "JPEG" and len(meta.get("xmp", b"")) > _JPEG_SEGMENT - 29:  # (after XMP's namespace)
@@ -2779,6 +2846,9 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
             if ome and layout is None and not parts:  # its frames as z-slices (as Fiji opens plain pages), not channels
                 tags.update(ome=True, metadata={"axes": "ZYXS" if len(shape) == 4 else "ZYX"})
             tags.update(_tiff_compression(Path(like)) if like is not None and fmt == "TIFF" else {})
+            geo = geotiff_like(like, shape) if fmt == "TIFF" and not parts else []
+            if geo:
+                tags["extratags"] = geo
             if fmt == "FITS":
                 _fits_stream(tmp, checked(), shape, kind, None if like is None else Path(like), history)
             elif fmt == "MRC":
@@ -2959,6 +3029,8 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
             tags["extratags"] = [(700, 1, len(meta["xmp"]), meta["xmp"], True)]
         for code, value in sorted(meta.get("described", {}).items()):  # camera, date, author, copyright (as text
             tags.setdefault("extratags", []).append((code, 2, 0, value.encode("utf-8"), True))  # UTF-8 as exiftool)
+        if meta.get("geo"):  # a GeoTIFF's georeferencing and GDAL's tags (geotiff_like)
+            tags.setdefault("extratags", []).extend(meta["geo"])
         if "dpi" in meta and not (layout and "resolution" in layout[3]):
             tags.update(resolution=meta["dpi"], resolutionunit=2)
         if "compression" in meta:  # that of the TIFF the output is written like (lossless ones only)
