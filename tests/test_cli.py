@@ -1738,7 +1738,8 @@ def test_multispectral_geotiff_keeps_its_bands_georeferencing_and_nodata(tmp_pat
 
 def test_train_blank_value_leaves_a_nodata_fill_out(tmp_path, capsys, gray_image):
     """train --blank-value V (data.blank_value): the pixels holding V are blank, as --blanks makes NaN: the
-    normalisation reads the data only; a file declaring a nodata value (GDAL_NODATA) without it is said."""
+    normalisation reads the data only; files declaring a nodata value (GDAL_NODATA) are read so without it (said),
+    and a value given comes first."""
     import json
 
     from noise2x.checkpoint import read_metadata
@@ -1752,12 +1753,14 @@ def test_train_blank_value_leaves_a_nodata_fill_out(tmp_path, capsys, gray_image
         tifffile.imwrite(data / f"{k}.tif", image.astype(np.uint16), extratags=[(42113, 2, 0, "0", True)])
     common = ["train", "--method", "noise2self", "--data", str(data), "--steps", "2", "--set", "train.preset=tiny",
               "--set", "data.patch_size=16"]
-    code, _, err = _run(capsys, *common, "--out", str(tmp_path / "a.safetensors"))
-    assert code == 0 and "declares its nodata value 0 (GDAL_NODATA); --blank-value 0 draws" in err
+    code, _, err = _run(capsys, *common, "--out", str(tmp_path / "a.safetensors"))  # the declared value used
+    assert code == 0 and "0.tif and 1 other file(s) declare the nodata value 0 (GDAL_NODATA): pixels holding" in err
     code, _, err = _run(capsys, *common, "--blank-value", "0", "--out", str(tmp_path / "b.safetensors"))
     assert code == 0 and "GDAL_NODATA" not in err
-    means = [float(read_metadata(tmp_path / f"{n}.safetensors")["normalization"]["mean"][0]) for n in "ab"]
-    assert means[0] < 0.6 * means[1] and means[1] > 3000, means  # (the zeros counted, or left out)
+    code, _, err = _run(capsys, *common, "--blank-value", "-1", "--out", str(tmp_path / "c.safetensors"))
+    assert code == 0  # (a value given comes first: the zeros are then data)
+    means = [float(read_metadata(tmp_path / f"{n}.safetensors")["normalization"]["mean"][0]) for n in "abc"]
+    assert means[0] == pytest.approx(means[1]) and means[1] > 3000 and means[2] < 0.6 * means[1], means
     assert json.loads(json.dumps(read_metadata(tmp_path / "b.safetensors")["config"]))["data"]["blank_value"] == 0
 
 

@@ -856,22 +856,27 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _nodata_note(args: argparse.Namespace) -> None:
-    """Say where training images declare a nodata value (a GeoTIFF's GDAL_NODATA) that no --blank-value marks:
-    patches would be drawn across it."""
+    """Say where training images declare a nodata value (a GeoTIFF's GDAL_NODATA), which marks their blank pixels
+    unless a --blank-value is given: each value once, with the files declaring it (the first 200 looked at)."""
     if args.blank_value is not None or any(s.startswith("data.blank_value=") for s in args.set or []):
         return
     from .io import list_images, tiff_nodata
 
     try:
-        files = [Path(args.data)] if Path(args.data).is_file() else list_images(args.data)[:50]
+        files = [Path(args.data)] if Path(args.data).is_file() else list_images(args.data,
+                                                                                 recursive=args.recursive)[:200]
     except Noise2xError:  # (train says what is wrong with its data)
         return
+    found: dict[str, list[Path]] = {}
     for f in files:
         value = tiff_nodata(f)
-        if value is not None and value == value:
-            _say(f"note: {f} declares its nodata value {value:g} (GDAL_NODATA); --blank-value {value:g} draws the "
-                 f"patches from the data only (without it those pixels are trained on as image)")
-            return
+        if value is not None:
+            found.setdefault(f"{value:g}", []).append(f)
+    for value, where in found.items():
+        named = f"{where[0]}" + (f" and {len(where) - 1} other file(s)" if len(where) > 1 else "")
+        _say(f"note: {named} declare{'s' if len(where) == 1 else ''} the nodata value {value} (GDAL_NODATA): pixels "
+             f"holding it are blank, left out of the patches and the normalisation (a --blank-value given comes "
+             f"first)")
 
 
 def cmd_info(args: argparse.Namespace) -> int:

@@ -306,11 +306,11 @@ def _reader(path: Path, blanks: bool = False) -> Callable[[], np.ndarray]:
 
 
 def _sources(path: str | Path, blanks: bool = False, recursive: bool = False,
-             exclude: Path | None = None) -> tuple[
+             exclude: Path | None = None, declared: dict[str, float] | None = None) -> tuple[
         list[str], list[Callable[[], np.ndarray]], bool, list[int | None], list[int | None]]:
     """:func:`_files_sources`, with the images of arrays given to train (their copy in a run folder,
     :func:`write_arrays`) named as the arrays: ``data[7]``, not ``data[7].tif`` or ``data.tif[7]`` (a QA re-check)."""
-    names, *rest = _files_sources(path, blanks, recursive, exclude)
+    names, *rest = _files_sources(path, blanks, recursive, exclude, declared)
     p = Path(path)
     if _of_arrays(p.parent if p.is_file() else p):
         names = [n.replace(".tif[", "[").removesuffix(".tif") for n in names]
@@ -327,24 +327,36 @@ def _of_arrays(folder: Path) -> bool:
 
 
 def _files_sources(path: str | Path, blanks: bool = False, recursive: bool = False,
-                   exclude: Path | None = None) -> tuple[
+                   exclude: Path | None = None, declared: dict[str, float] | None = None) -> tuple[
         list[str], list[Callable[[], np.ndarray]], bool, list[int | None], list[int | None]]:
     """Names and loaders of the images at ``path`` (a folder, an image, or a multi-frame TIFF or FITS), whether
     it is one multi-frame file, each image's channel (:func:`noise2x.io.stack_frames`) and, where known without
     loading it (a stack's frames), its shorter side. A folder's
     multi-frame files (z-stacks, time series, ImageJ hyperstacks) give their frames, loaded when needed;
-    ``recursive``: its subfolders' files too (named by their path below it)."""
-    from .io import StackFrames, frame_side, list_images, open_stack, stack_frames
+    ``recursive``: its subfolders' files too (named by their path below it). With ``declared`` (a dict, filled
+    with each such file's name and value), a file's declared nodata value (a GeoTIFF's GDAL_NODATA,
+    :func:`noise2x.io.tiff_nodata`) marks its blank pixels, as ``blank_value`` does (NaN: as ``blanks``)."""
+    from .io import StackFrames, frame_side, list_images, open_stack, stack_frames, tiff_nodata
+
+    def nodata(f: Path, name: str) -> float | None:
+        value = tiff_nodata(f) if declared is not None else None
+        if value is not None:
+            declared[name] = value
+        return value
+
+    def marking(load: Callable[[], np.ndarray], value: float | None) -> Callable[[], np.ndarray]:
+        return load if value is None or value != value else _marked(load, value)
 
     p = Path(path)
     if p.is_file():  # (a stack's frames are read when needed, io.open_stack; the set caches what it can)
-        stack = open_stack(p, dtype=np.float32, blanks=blanks)[0]
+        value = nodata(p, p.name)
+        stack = open_stack(p, dtype=np.float32, blanks=blanks or value is not None)[0]
         if stack.shape[0] > 1:
             return ([f"{p.name}[{k}]" for k in range(stack.shape[0])],
-                    [(lambda k=k: stack[k]) for k in range(stack.shape[0])], True, stack_frames(p),
+                    [marking(lambda k=k: stack[k], value) for k in range(stack.shape[0])], True, stack_frames(p),
                     [min(stack.shape[1:3])] * stack.shape[0])
         frame = stack[0]
-        return [p.name], [lambda: frame], False, [None], [None]
+        return [p.name], [marking(lambda: frame, value)], False, [None], [None]
     names: list[str] = []
     loaders: list[Callable[[], np.ndarray]] = []
     channels: list[int | None] = []
@@ -352,11 +364,13 @@ def _files_sources(path: str | Path, blanks: bool = False, recursive: bool = Fal
     last: dict[Path, np.ndarray] = {}  # the stack read whole last: its frames are loaded one after the other
     lazy: dict[Path, StackFrames] = {}  # stacks whose frames are read when needed, kept open
 
+    values: dict[Path, float | None] = {}  # each file's declared nodata value
+
     def load_frame(f: Path, k: int) -> np.ndarray:
         if f in lazy:
             return lazy[f][k]
         if f not in last:
-            stack = open_stack(f, dtype=np.float32, blanks=blanks)[0]
+            stack = open_stack(f, dtype=np.float32, blanks=blanks or values.get(f) is not None)[0]
             if isinstance(stack, StackFrames):
                 lazy[f] = stack
                 return stack[k]
@@ -378,13 +392,14 @@ def _files_sources(path: str | Path, blanks: bool = False, recursive: bool = Fal
     for f in files:
         frames = stack_frames(f)
         name = f.relative_to(p).as_posix()
+        value = values[f] = nodata(f, name)
         if len(frames) == 1:
             names.append(name)
-            loaders.append(_reader(f, blanks))
+            loaders.append(marking(_reader(f, blanks or value is not None), value))
             sides.append(None)
         else:
             names += [f"{name}[{k}]" for k in range(len(frames))]
-            loaders += [(lambda f=f, k=k: load_frame(f, k)) for k in range(len(frames))]
+            loaders += [marking(lambda f=f, k=k: load_frame(f, k), value) for k in range(len(frames))]
             sides += [frame_side(f)] * len(frames)
         channels += frames
     _mixed_units_warning(p, files)
@@ -468,10 +483,12 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         why = ("--add-noise makes the second copies and targets from --data" if add_noise is not None else
                "this method trains on single noisy images")
         raise UsageError(f"--data2 is not used: {why}; drop it (or put its images in --data to train on them too)")
-    blanks = blanks or blank_value is not None
-    names, loaders, is_stack, channels, sides = _sources(data, blanks, recursive, exclude)
+    declared: dict[str, float] | None = {} if blank_value is None else None  # (a value given comes first)
+    names, loaders, is_stack, channels, sides = _sources(data, blanks or blank_value is not None, recursive, exclude,
+                                                         declared)
     if blank_value is not None:
         loaders = [_marked(f, blank_value) for f in loaders]
+    blanks = blanks or blank_value is not None  # (and where a file declares its nodata: below)
 
     def wrap(index: int, name: str, load: Callable[[], dict[str, np.ndarray]], j: int) -> _Item:
         return _Item(index, name, load, side=sides[j])
@@ -483,7 +500,7 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         if Path(data2).resolve() == Path(data).resolve():  # each image its own target: the network learns identity
             raise UsageError(f"--data2 {data2} is --data itself; it holds the second copies (noise2noise: the same "
                              "scenes with independent noise) or the clean targets (supervised)")
-        names2, loaders2, _, _, _ = _sources(data2, blanks, recursive, exclude)
+        names2, loaders2, _, _, _ = _sources(data2, blanks, recursive, exclude, declared)
         if blank_value is not None:
             loaders2 = [_marked(f, blank_value) for f in loaders2]
         if len(names2) != len(names):
@@ -521,9 +538,11 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         raise UsageError(f"this method needs {' and '.join(what.get(m, m) for m in sorted(missing))}: {hint}")
 
     opts = dict(kind=kind, noise=add_noise, resample=resample, cache_mb=cache_mb,
-                second_copy="noisy2" in requires, blanks=blanks)
+                second_copy="noisy2" in requires, blanks=blanks or bool(declared))
     if val_data is not None:
-        vnames, vloaders, _, _, _ = _sources(val_data, blanks, recursive, exclude)
+        vdeclared: dict[str, float] | None = {} if blank_value is None else None
+        vnames, vloaders, _, _, _ = _sources(val_data, blanks, recursive, exclude, vdeclared)
+        opts["blanks"] = opts["blanks"] or bool(vdeclared)
         if blank_value is not None:
             vloaders = [_marked(f, blank_value) for f in vloaders]
         if kind == "synthetic":
