@@ -1890,3 +1890,15 @@ def test_declared_nodata_as_the_samples_hold_it(tmp_path):
         got = io.tiff_nodata(path)
         assert (np.isnan(got) if want == "nan" else got == want), (text, dtype, got)
     assert io.tiff_nodata_text(path) == ("1e20", np.dtype(np.float64))
+
+
+def test_a_tiled_tiff_is_written_in_tiles_again(tmp_path):
+    """A GeoTIFF stored in tiles (as GIS tools and cloud-optimised GeoTIFFs store them) came back in strips."""
+    data = _rand((70, 90, 4), 65535)
+    src, out = tmp_path / "t.tif", tmp_path / "o.tif"
+    tifffile.imwrite(src, data, photometric="minisblack", planarconfig="contig", tile=(32, 48), compression="zlib")
+    io.write_image(out, io.read_stack(src), like=src)
+    with tifffile.TiffFile(out) as t:
+        page = t.pages[0]
+        assert page.is_tiled and (page.tilelength, page.tilewidth) == (32, 48) and page.compression == 8
+        assert np.array_equal(t.asarray(), data)

@@ -1350,15 +1350,22 @@ _LOSSLESS_TIFF = {"LZW": "lzw", "ADOBE_DEFLATE": "adobe_deflate", "DEFLATE": "de
 def _tiff_compression(like: Path) -> dict:
     """``{"compression": name}`` for tifffile where ``like`` is a TIFF compressed losslessly (LZW, Deflate, ZSTD,
     LZMA, PackBits): an output written like it is compressed the same way, not left several times larger;
-    ``{}`` otherwise (uncompressed, or lossy JPEG: the denoised pixels are not compressed lossily again)."""
+    ``{}`` otherwise (uncompressed, or lossy JPEG: the denoised pixels are not compressed lossily again). With
+    ``"tile"``: the tile size of a TIFF stored in tiles, which a whole image written like it keeps."""
     if _FORMATS.get(_suffix(like)) != "TIFF":
         return {}
     try:
-        with _open_tiff(like) as tif:
-            name = tif.pages[0].compression.name if len(tif.pages) else ""
+        with _quiet_tifffile(), _open_tiff(like) as tif:
+            page = tif.pages[0] if len(tif.pages) else None
+            name = page.compression.name if page is not None else ""
+            tiled = page is not None and page.is_tiled and page.tilelength % 16 == 0 and page.tilewidth % 16 == 0
+            tile = (int(page.tilelength), int(page.tilewidth)) if tiled else None
     except Exception:  # (the input was read already; a file that cannot say is written uncompressed)
         return {}
-    return {"compression": _LOSSLESS_TIFF[name]} if name in _LOSSLESS_TIFF else {}
+    kept: dict = {"compression": _LOSSLESS_TIFF[name]} if name in _LOSSLESS_TIFF else {}
+    if tile is not None:  # stored in tiles (a GeoTIFF's, a slide's): so again, in tiles of its size
+        kept["tile"] = tile
+    return kept
 
 
 def _tiff_layout(like: Path, shape: tuple[int, ...], ome: bool = False,
@@ -2845,7 +2852,8 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
             tags: dict = {}
             if ome and layout is None and not parts:  # its frames as z-slices (as Fiji opens plain pages), not channels
                 tags.update(ome=True, metadata={"axes": "ZYXS" if len(shape) == 4 else "ZYX"})
-            tags.update(_tiff_compression(Path(like)) if like is not None and fmt == "TIFF" else {})
+            kept = _tiff_compression(Path(like)) if like is not None and fmt == "TIFF" else {}
+            tags.update({k: v for k, v in kept.items() if k != "tile"})  # (written a frame at a time: in strips)
             geo = geotiff_like(like, shape) if fmt == "TIFF" and not parts else []
             if geo:
                 tags["extratags"] = geo
@@ -3035,6 +3043,8 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
             tags.update(resolution=meta["dpi"], resolutionunit=2)
         if "compression" in meta:  # that of the TIFF the output is written like (lossless ones only)
             tags["compression"] = meta["compression"]
+        if "tile" in meta and not (layout is not None and layout[3].get("imagej")):  # (and its tiles; ImageJ's
+            tags["tile"] = meta["tile"]  # hyperstacks hold none)
         if layout is not None:  # a stack written back in its input's axes (an ImageJ hyperstack, OME, ...)
             axes, shape, order, extra = layout
             data = np.transpose(data.reshape(shape), np.argsort(order))
