@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .unet import pad_to_multiple
+
 
 def _block(cin: int, cout: int, batchnorm: bool) -> nn.Sequential:
     conv = nn.Conv2d(cin, cout, 3, padding=1)
@@ -91,14 +93,8 @@ class CAREUNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Map (B, C_in, H, W) to (B, C_out, H, W) for any H, W."""
         h, w = x.shape[-2:]
-        m = 2 ** self.depth
-        ph, pw = (-h) % m, (-w) % m
-        inp = x
-        if ph or pw:
-            mode = "reflect" if (ph < h and pw < w) else "replicate"
-            x = F.pad(x, (0, pw, 0, ph), mode=mode)
         skips = []
-        n = x
+        n = pad_to_multiple(x, 2 ** self.depth)
         for level in self.down:
             n = level(n)
             skips.append(n)
@@ -108,4 +104,4 @@ class CAREUNet(nn.Module):
             n = F.interpolate(n, scale_factor=2.0, mode="nearest")
             n = level(torch.cat([n, skips.pop()], dim=1))
         n = self.out(n)[..., :h, :w]
-        return n + inp if self.residual else n
+        return n + x if self.residual else n

@@ -52,6 +52,17 @@ class MaxBlurPool(nn.Module):
         return F.conv2d(x, self.kernel, stride=2, groups=self.channels)
 
 
+def pad_to_multiple(x: Tensor, m: int) -> Tensor:
+    """``x`` (B, C, H, W) padded at the bottom and right to multiples of ``m`` (reflection; replication where the
+    image is too small to reflect): a U-Net of ``log2(m)`` poolings takes any size so, its output cropped back."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % m, (-w) % m
+    if ph or pw:
+        mode = "reflect" if (ph < h and pw < w) else "replicate"
+        x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    return x
+
+
 class UNet(nn.Module):
     """U-Net of the Noise2Noise paper with configurable width and depth.
 
@@ -106,11 +117,7 @@ class UNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Map (B, C_in, H, W) to (B, C_out, H, W) for any H, W."""
         h, w = x.shape[-2:]
-        m = 2 ** self.depth
-        ph, pw = (-h) % m, (-w) % m
-        if ph or pw:
-            mode = "reflect" if (ph < h and pw < w) else "replicate"
-            x = F.pad(x, (0, pw, 0, ph), mode=mode)
+        x = pad_to_multiple(x, 2 ** self.depth)
         skips = [x]
         n = self.pools[0](self.enc0(x))
         for conv, pool in zip(self.enc, self.pools[1:]):
