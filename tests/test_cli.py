@@ -1718,9 +1718,11 @@ def test_multispectral_geotiff_keeps_its_bands_georeferencing_and_nodata(tmp_pat
     err_in = np.sqrt(np.mean((noisy[9:] - clean[9:]) ** 2))
     err_out = np.sqrt(np.mean((result[9:].astype(float) - clean[9:]) ** 2))
     assert err_out < err_in / 2  # (each band denoised, none dropped)
-    # an explicit --blank-value comes first
-    code, text, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "o2.tif"), "--blank-value", "5")
+    # an explicit --blank-value comes first; each band's own sigma, said as their range
+    code, text, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "o2.tif"), "--blank-value", "5",
+                           "--method", "nlm")
     assert code == 0 and "GDAL_NODATA" not in err
+    assert re.search(r"\(nlm, sigma [0-9.]+ to [0-9.]+ \(estimated, per frame\)", err), err
     # info --blank-value reads a file that declares none as denoise --blank-value does
     plain = tmp_path / "plain.tif"
     tifffile.imwrite(plain, noisy, photometric="minisblack", planarconfig="contig")

@@ -599,13 +599,17 @@ def np_isnan(value: float) -> bool:
     return value != value
 
 
-def _route_summary(info: dict, blank: int) -> str:
+def _route_summary(info: dict, blank: int, sigmas: list[float] | None = None) -> str:
     """What denoised an image, as the progress line and a FITS output's HISTORY card say it: the method or
-    model, with the sigma it was given and how, a correlation, transform, colour handling and precision."""
+    model, with the sigma it was given and how (``sigmas``: each frame's, said as their range where they differ),
+    a correlation, transform, colour handling and precision."""
     used = info.get("method") or "model"
     # (a sigma of small units, as a radio image's Jy/beam, in significant digits: not "sigma 0.00")
     fmt = ".2f" if "sigma" in info and 0.1 <= abs(info["sigma"]) < 1e6 else ".3g"  # (1e15 in fixed point: 19 digits)
     extra = f", sigma {info['sigma']:{fmt}} ({info.get('sigma_source', '')})" if "sigma" in info else ""
+    if "sigma" in info and sigmas and min(sigmas) != max(sigmas):  # (a stack's: the last frame's alone was said
+        extra = (f", sigma {min(sigmas):{fmt}} to {max(sigmas):{fmt}} ({info.get('sigma_source', '')}, "  # of all
+                 f"per frame)")  # its bands, in a QA pass)
     if "psd" in info:  # (BM3D given a correlated noise's spectrum)
         extra += f", correlated: beta {info['beta']:.2f}" + (" (estimated)" if "beta_source" in info else "")
     elif "estimated_beta" in info:  # (beta=auto, read as white)
@@ -707,6 +711,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 route = (info.get("method") or "model") + (  # (the way, without each frame's own levels)
                     f", {str(info['transform']).split(' (')[0]}" if "transform" in info else "")
                 tally["routes"][route] = tally["routes"].get(route, 0) + 1
+                if "sigma" in info:
+                    tally.setdefault("sigmas", []).append(float(info["sigma"]))
                 if scale != 1:  # (the result is a new array: scaled in place)
                     result *= scale
                 if len(stack) == 1:
@@ -760,7 +766,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     routes = tally["routes"]
     # (each frame is routed on its own: where they went different ways, each way and its frames; the last frame's
     # alone was said of the whole stack, in a QA pass)
-    summary = _route_summary(info, tally["blank"]) if len(routes) <= 1 else "; ".join(
+    summary = _route_summary(info, tally["blank"], tally.get("sigmas")) if len(routes) <= 1 else "; ".join(
         f"{route} ({count} frame{'s' if count > 1 else ''})" for route, count in routes.items()) + (
         f"; {tally['blank']} blank pixels kept blank" if tally["blank"] else "")
     _say(f"[{n}/{len(files)}] {src} -> {dst} ({summary}, {time.perf_counter() - t0:.1f} s){left}")
