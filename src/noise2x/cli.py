@@ -571,9 +571,9 @@ def cmd_denoise(args: argparse.Namespace) -> int:
 
 
 def _declared_blanks(args: argparse.Namespace, src: Path) -> argparse.Namespace:
-    """``args`` for denoising ``src``: where it declares a nodata value (a GeoTIFF's GDAL_NODATA) and neither
-    --blanks nor --blank-value was given, its pixels holding that value are blank, as with --blank-value (NaN:
-    --blanks), and said so; else ``args`` itself."""
+    """``args`` for denoising ``src``: where it declares a nodata value (a GeoTIFF's GDAL_NODATA) and no
+    --blank-value was given, its pixels holding that value are blank, as with --blank-value (beside --blanks' NaN;
+    a declared NaN: as --blanks), and said so; else ``args`` itself."""
     from .io import tiff_nodata, tiff_nodata_text
 
     value = None if args.blank_value is not None else tiff_nodata(src)  # (with --blanks too: NaN and the value)
@@ -582,10 +582,10 @@ def _declared_blanks(args: argparse.Namespace, src: Path) -> argparse.Namespace:
         if found is not None:  # (tifffile warned of it once per page: a QA pass)
             _say(f"{src}: its nodata value (GDAL_NODATA) {found[0]!r} is not a value its {found[1]} samples hold: "
                  f"not used (--blank-value V marks pixels holding V as blank)")
-    if value is None or (args.blanks and np_isnan(value)):
+    if value is None or (args.blanks and _isnan(value)):
         return args
     told = argparse.Namespace(**vars(args))
-    if np_isnan(value):
+    if _isnan(value):
         told.blanks = True
         _say(f"{src}: its nodata value (GDAL_NODATA) is NaN: NaN pixels are blank, kept blank (as with --blanks)")
     else:
@@ -595,7 +595,8 @@ def _declared_blanks(args: argparse.Namespace, src: Path) -> argparse.Namespace:
     return told
 
 
-def np_isnan(value: float) -> bool:
+def _isnan(value: float) -> bool:
+    """Whether ``value`` is NaN (without numpy)."""
     return value != value
 
 
@@ -1052,7 +1053,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
 
     given = blank_value is not None
     nodata = blank_value if given else tiff_nodata(path)  # (a GeoTIFF's declared nodata: denoise keeps it blank)
-    declared = nodata is not None and not np_isnan(nodata)
+    declared = nodata is not None and not _isnan(nodata)
     blanks, k = 0, None  # blank pixels, and the first frame holding data
     for i, frame in enumerate(stack):
         if declared:  # its nodata pixels as blank (NaN), as denoise reads them
