@@ -1902,3 +1902,39 @@ def test_a_tiled_tiff_is_written_in_tiles_again(tmp_path):
         page = t.pages[0]
         assert page.is_tiled and (page.tilelength, page.tilewidth) == (32, 48) and page.compression == 8
         assert np.array_equal(t.asarray(), data)
+
+
+def test_tiffs_read_in_threads_keep_the_logger_and_their_own_damage(tmp_path):
+    """An integrator's QA pass: reading TIFFs in several threads at once swapped tifffile's logger's handlers (the
+    application's own was lost, propagation left off) and refused good files with another file's damage."""
+    import logging
+    from concurrent.futures import ThreadPoolExecutor
+
+    good = []
+    for k in range(4):
+        path = tmp_path / f"g{k}.tif"
+        tifffile.imwrite(path, _rand((3, 64, 64), 255).astype(np.uint8), photometric="minisblack")
+        good.append(path)
+    bad = tmp_path / "bad.tif"
+    bad.write_bytes(good[0].read_bytes()[: len(good[0].read_bytes()) // 2])  # pages cut off: damaged
+    log = logging.getLogger("tifffile")
+    mine = logging.NullHandler()
+    log.addHandler(mine)
+    propagate = log.propagate
+
+    def read(k: int) -> str:
+        path = bad if k % 2 else good[k // 2 % 4]
+        try:
+            io.read_stack(path)
+            return "ok"
+        except InputError as exc:
+            return "bad" if "bad.tif" in str(exc) and "damaged" in str(exc) else f"wrong: {exc}"
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            got = list(pool.map(read, range(64)))
+        assert got == ["bad" if k % 2 else "ok" for k in range(64)]
+        assert mine in log.handlers and log.propagate == propagate
+        assert not any(type(h).__name__ == "Handler" for h in log.handlers)  # (no capture handler left behind)
+    finally:
+        log.removeHandler(mine)

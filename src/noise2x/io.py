@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 import re
 import struct
+import threading
 import warnings
 import zlib
 from pathlib import Path
@@ -574,19 +575,48 @@ def read_stack_with_alpha(path: str | os.PathLike, *, dtype=np.float64,
 _TIFF_DAMAGE = ("corrupt", "invalid page offset", "truncat")
 
 
+#: Per thread: the records of tifffile's log being caught (a list, or None) and whether it is kept quiet (a count)
+_TIFF_LOG = threading.local()
+_TIFF_LOG_LOCK = threading.Lock()
+
+
+class _TiffLogFilter:
+    """A filter on tifffile's logger, installed once: in a thread catching its records (:func:`_open_tiff`) they go
+    to that thread's list, in a thread keeping it quiet (:class:`_quiet_tifffile`) they are dropped, and elsewhere
+    they pass as they come. Per thread: reading TIFFs in several threads at once neither swaps the logger's
+    handlers (an application's own were lost, and one file's damage was said of another: a QA pass) nor mixes
+    their records."""
+
+    def filter(self, record: Any) -> bool:
+        if getattr(_TIFF_LOG, "quiet", 0):
+            return False
+        held = getattr(_TIFF_LOG, "records", None)
+        if held is not None:
+            held.append(record)
+            return False
+        return True
+
+
+def _tiff_log() -> Any:
+    """tifffile's logger, with :class:`_TiffLogFilter` on it (added once)."""
+    import logging
+
+    log = logging.getLogger("tifffile")
+    if not any(isinstance(f, _TiffLogFilter) for f in log.filters):
+        with _TIFF_LOG_LOCK:
+            if not any(isinstance(f, _TiffLogFilter) for f in log.filters):
+                log.addFilter(_TiffLogFilter())
+    return log
+
+
 def _open_tiff(p: Path) -> Any:
     """``tifffile.TiffFile(p)``, open, with its series parsed; an InputError where tifffile finds it damaged (it
     would log a warning and go on with fewer images than the file holds), its other warnings logged as before."""
-    import logging
-
     import tifffile
 
-    log = logging.getLogger("tifffile")
-    said: list[logging.LogRecord] = []
-    catch = logging.Handler(logging.WARNING)
-    catch.emit = said.append  # type: ignore[method-assign]
-    handlers, log.handlers = log.handlers, [catch]  # (only here: the others get the records kept, below)
-    propagate, log.propagate = log.propagate, False
+    log = _tiff_log()
+    said: list[Any] = []
+    before, _TIFF_LOG.records = getattr(_TIFF_LOG, "records", None), said  # (this thread's records: here)
     try:
         tif = tifffile.TiffFile(p)
         try:
@@ -595,9 +625,9 @@ def _open_tiff(p: Path) -> Any:
             tif.close()
             raise
     finally:
-        log.handlers = handlers
-        log.propagate = propagate
-    damage = [r.getMessage() for r in said if any(w in r.getMessage().lower() for w in _TIFF_DAMAGE)]
+        _TIFF_LOG.records = before
+    damage = [r.getMessage() for r in said if r.levelno >= 30 and any(w in r.getMessage().lower()
+                                                                      for w in _TIFF_DAMAGE)]
     if damage:
         tif.close()
         said_last = re.sub(r"^<[^>]*>\s*", "", damage[-1])  # (without tifffile's "<TiffPages @8>")
@@ -1268,18 +1298,15 @@ def tiff_nodata(path: str | os.PathLike) -> float | None:
 
 
 class _quiet_tifffile:
-    """A context in which tifffile's log says nothing (its own reading of GDAL_NODATA, which noise2x reads and says
-    itself, warned once per page of a file whose value it could not parse)."""
+    """A context in which tifffile's log says nothing in this thread (its own reading of GDAL_NODATA, which noise2x
+    reads and says itself, warned once per page of a file whose value it could not parse)."""
 
     def __enter__(self) -> None:
-        import logging
-
-        self._log = logging.getLogger("tifffile")
-        self._level = self._log.level
-        self._log.setLevel(logging.ERROR + 10)
+        _tiff_log()
+        _TIFF_LOG.quiet = getattr(_TIFF_LOG, "quiet", 0) + 1
 
     def __exit__(self, *exc: Any) -> None:
-        self._log.setLevel(self._level)
+        _TIFF_LOG.quiet -= 1
 
 
 def tiff_colours(path: str | os.PathLike) -> str | None:
