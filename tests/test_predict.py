@@ -194,6 +194,35 @@ def test_auto_threads_reads_the_cores_busy_now():
     assert 1 <= auto_threads() <= (os.cpu_count() or 1)
 
 
+def test_the_busy_cores_are_read_at_most_every_few_seconds_and_a_model_takes_threads(monkeypatch):
+    """An integrator's QA pass: each model call waited a quarter second to read the busy cores (287 ms for a 64x64
+    image, 24 ms with the threads set), and a loaded model's denoise took no threads=."""
+    import torch
+
+    from noise2x import predict
+    from noise2x.api import load_model
+
+    monkeypatch.delenv(predict.THREADS_ENV, raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    reads = []
+    monkeypatch.setattr(predict, "_busy_cores", lambda: reads.append(1) or 0.0)
+    monkeypatch.setattr(predict, "_BUSY_READ", [float("-inf"), None])
+    predict.auto_threads(), predict.auto_threads(), predict.auto_threads()
+    assert len(reads) == 1
+    predict._BUSY_READ[0] -= predict.BUSY_READ_S + 1  # (older than that: read again)
+    predict.auto_threads()
+    assert len(reads) == 2
+    seen = []
+    real = torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (seen.append(n), real(n))[1])
+    den = load_model("gray-gaussian")
+    image = np.random.default_rng(0).uniform(0, 255, (40, 36))
+    out = den.denoise(image, threads=1)
+    assert seen and seen[0] == 1 and np.array_equal(out, den.denoise(image, threads=1))
+    with pytest.raises(UsageError, match="threads"):
+        den.denoise(image, threads=0)
+
+
 def test_default_tile_is_whole_image_only_up_to_one_batch_of_tiles():
     from noise2x.predict import DEFAULT_TILE, auto_tile
 
