@@ -100,6 +100,17 @@ def test_bm3d_missing_is_one_clear_line(monkeypatch, tmp_path, noisy64, capsys):
     assert not (tmp_path / "o.png").exists()
 
 
+def test_values_too_large_for_the_direct_methods_are_one_clear_error(noisy64):
+    """An integrator's QA pass: values of 1e155 let a raw scipy ValueError out of nlm, and BM3D gave NaN from
+    2.5e22; now one InputError before any work, naming the cure; a model maps them and works."""
+    import noise2x
+
+    for method in ("nlm", "bm3d"):
+        with pytest.raises(InputError, match=r"values reach 2\.\d+e\+2\d, beyond what .* rescale it"):
+            noise2x.denoise(noisy64 * 1e20, method=method)
+    assert np.isfinite(noise2x.denoise(noisy64 * 1e20)).all()  # (the no-option route: a shipped model)
+
+
 def test_sigma_rules(noisy64):
     given: dict = {}
     nlm(noisy64, sigma=12.5, info=given)
@@ -220,13 +231,14 @@ def test_single_channel_axis_kept(gray_image):
 
 
 def test_values_beyond_float32_are_an_error_not_a_nan_result():
-    """BM3D computes in float32: an image of values near 1e302 came back as inf/NaN, silently."""
+    """BM3D computes in float32: an image of values near 1e302 came back as inf/NaN, silently; now refused before
+    the work (values beyond api.DIRECT_RANGE)."""
     from noise2x import api
 
     huge = np.random.default_rng(0).random((32, 32)) * 2.55e302
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # (numpy's and bm3d's overflow warnings)
-        with pytest.raises(InputError, match=r"bm3d gave NaN/inf values.*e\+302, beyond float32's range"):
+        with pytest.raises(InputError, match=r"values reach 2\.55e\+302, beyond what bm3d computes with"):
             api.denoise(huge, method="bm3d", options={"sigma": 1e301})
         assert np.isfinite(api.denoise(huge / 1e300, method="bm3d", options={"sigma": 10})).all()
 

@@ -130,6 +130,11 @@ def method_options(fn: Callable[..., Any]) -> dict[str, Any]:
     }
 
 
+#: The largest magnitude of values the direct methods (BM3D, non-local means, the zero-shot methods) take: their
+#: arithmetic squares them (in float32 for BM3D)
+DIRECT_RANGE = 1e18
+
+
 def call_direct(
     name: str,
     noisy: np.ndarray,
@@ -150,6 +155,13 @@ def call_direct(
         if key not in valid:
             raise UsageError(f"method '{name}' has no option '{key}'; valid options: {', '.join(valid) or 'none'}")
         kwargs[key] = coerce_option(value, valid[key], key)
+    values = np.abs(np.asarray(noisy, dtype=np.float64))
+    peak = float(np.nanmax(values)) if values.size and not np.isnan(values).all() else 0.0
+    if peak > DIRECT_RANGE:  # (their arithmetic squares the values: a raw scipy error at 1e155, NaN from BM3D above
+        # 2.5e22, in an integrator's QA pass)
+        raise InputError(f"the image's values reach {peak:.3g}, beyond what {name} computes with (its arithmetic "
+                         f"squares them; at most {DIRECT_RANGE:.0e}): rescale it (divide it by a power of ten), or "
+                         f"use a model (--model, model=), which maps the image to its own units")
     params = inspect.signature(fn).parameters
     extra = {"noise": noise, "rng": rng, "info": info, "progress": progress, "mask": mask}
     kwargs.update({k: v for k, v in extra.items() if k in params})
