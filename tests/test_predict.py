@@ -223,6 +223,33 @@ def test_the_busy_cores_are_read_at_most_every_few_seconds_and_a_model_takes_thr
         den.denoise(image, threads=0)
 
 
+def test_a_model_named_to_denoise_is_loaded_once_while_its_file_is_unchanged(monkeypatch, tmp_path):
+    """denoise(image, model="gray-gaussian") loaded and checked the file at every call (an integrator's QA pass); a
+    file written again is loaded again."""
+    import shutil
+
+    from noise2x import api
+    from noise2x.pretrained import model_path
+
+    loads = []
+    real = api.load_model
+    monkeypatch.setattr(api, "load_model", lambda m: (loads.append(str(m)), real(m))[1])
+    monkeypatch.setattr(api, "_BY_NAME", {})
+    image = np.random.default_rng(0).uniform(0, 255, (40, 36))
+    first = api.denoise(image, model="gray-gaussian", threads=1)
+    assert np.array_equal(api.denoise(image, model="gray-gaussian", threads=1), first) and len(loads) == 1
+    copy = tmp_path / "m.safetensors"
+    shutil.copy(model_path("gray-gaussian"), copy)
+    api.denoise(image, model=copy, threads=1)
+    api.denoise(image, model=str(copy), threads=1)
+    assert len(loads) == 2
+    shutil.copy(model_path("gray-gaussian-low"), copy)  # (another model in the same file)
+    import os
+
+    os.utime(copy, ns=(1, 10**18))
+    assert not np.array_equal(api.denoise(image, model=copy, threads=1), first) and len(loads) == 3
+
+
 def test_default_tile_is_whole_image_only_up_to_one_batch_of_tiles():
     from noise2x.predict import DEFAULT_TILE, auto_tile
 

@@ -216,6 +216,30 @@ def no_option_route(image: np.ndarray, *, noise: Any = None, colour: str = "auto
 _LOADED: dict[str, Any] = {}
 
 
+#: Model files loaded by name or path for :func:`denoise`, the last few (by file, its size and time): a service
+#: calling ``denoise(image, model="gray-gaussian")`` loaded and checked the file at every call (an integrator's QA
+#: pass: 74 ms against 33 ms per 64x64 image)
+_BY_NAME: dict[tuple[str, int, int], Any] = {}
+_BY_NAME_KEPT = 8
+
+
+def _model_named(model: str | os.PathLike) -> Any:
+    """:func:`load_model` of ``model``, from :data:`_BY_NAME` where that file, unchanged, was loaded lately."""
+    path = model_file(model)
+    try:
+        stat = os.stat(path)
+    except OSError:  # (load_model says what is wrong)
+        return load_model(model)
+    key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    found = _BY_NAME.pop(key, None)
+    if found is None:
+        found = load_model(model)
+    _BY_NAME[key] = found  # (the most recent last)
+    while len(_BY_NAME) > _BY_NAME_KEPT:
+        _BY_NAME.pop(next(iter(_BY_NAME)))
+    return found
+
+
 def _cached_model(path: Path) -> Any:
     key = str(path)
     if key not in _LOADED:
@@ -594,8 +618,8 @@ def denoise(
     if units:  # (the CLI says it as a note, once per file, and leaves these out)
         _units_warning(units)
     if model is not None:
-        if isinstance(model, (str, Path)):
-            model = load_model(model)
+        if isinstance(model, (str, os.PathLike)):
+            model = _model_named(model)
         if options or noise is not None:  # method options (--set) and the declared noise (--noise)
             model = model.adapted(options=options, noise=noise)
         said = getattr(model, "units_warning", None)
