@@ -70,7 +70,8 @@ def resolve_direct(name: str) -> Callable[..., np.ndarray]:
     except ImportError:  # (a build without the shipped models)
         find = None
     if find is not None and find(name) is not None:
-        raise UsageError(f"'{name}' is a shipped model, not a method: noise2x denoise --model {name} ...")
+        raise UsageError(f"'{name}' is a shipped model, not a method: noise2x denoise --model {name} ... (model='{name}' "
+                         f"in Python)")
     raise UsageError(f"unknown method '{name}'; direct methods: {', '.join(methods)}; "
                      f"trainable: {', '.join(trainable_methods()) or 'none'}")
 
@@ -81,7 +82,7 @@ def parse_options(pairs: list[str] | tuple[str, ...] | None) -> dict[str, str]:
     for pair in pairs or ():
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--set expects key=value, got '{pair}'")
+            raise UsageError(f"--set expects key=value (options= in Python: a dict), got '{pair}'")
         options[key.strip()] = value.strip()
     return options
 

@@ -323,8 +323,8 @@ def _weak_for_shipped(name: str, image: np.ndarray) -> str | None:
         return None
     return (f"its noise reads weak (sigma {level:.3g} in the 8-bit units model {name} works in, below "
             f"{WEAK_SIGMA:g}): there BM3D does better than the shipped models, which, blind to the level, take fine "
-            f"texture for noise and can leave an image worse than it was (with no --model given, noise2x takes "
-            f"{chosen.method} here)")
+            f"texture for noise and can leave an image worse than it was (with no --model given, model= in Python, "
+            f"noise2x takes {chosen.method} here)")
 
 
 #: Tile side used when none is given (see :func:`auto_tile`).
