@@ -111,6 +111,15 @@ def test_values_too_large_for_the_direct_methods_are_one_clear_error(noisy64):
     assert np.isfinite(noise2x.denoise(noisy64 * 1e20)).all()  # (the no-option route: a shipped model)
 
 
+def test_a_wrong_rng_is_refused_whatever_the_method(noisy64):
+    import noise2x
+
+    for bad in ("abc", 3.5, -1, object()):
+        with pytest.raises(UsageError, match="rng must be"):
+            noise2x.denoise(noisy64, method="nlm", rng=bad)
+    assert noise2x.denoise(noisy64, method="nlm", rng=[1, 2]).shape == noisy64.shape
+
+
 def test_sigma_rules(noisy64):
     given: dict = {}
     nlm(noisy64, sigma=12.5, info=given)

@@ -547,6 +547,9 @@ def denoise(
     check_colour(colour)
     check_precision(precision)
     _check_arguments(model=model, noise=noise, tile=tile, overlap=overlap, options=options)
+    from .noise import generator
+
+    generator(rng)  # (a wrong kind of rng, for any method: those that draw nothing took "abc" unsaid, a QA pass)
     if info is not None and not isinstance(info, dict):
         raise UsageError(f"info must be a dict to fill (or None), got {type(info).__name__}")
     if progress is not None and not callable(progress):
