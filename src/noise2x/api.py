@@ -436,7 +436,8 @@ def denoise(
         order: between two calls on one 64x64 image, up to 0.8 of an 8-bit
         level at 2% of the pixels, 0.002 on average).
     info : dict, optional
-        Filled with what was run: ``method``, the noise level used and its
+        Filled with what was run (keys added or replaced, none removed: give
+        a new or cleared dict to each call): ``method``, the noise level used and its
         source (``sigma``, in the image's units, and ``sigma_source``: e.g.
         ``given``, ``estimated``; with no method ``read`` or ``from the noise
         spec`` where the choice passed a sigma on; where the image was first
