@@ -1938,3 +1938,13 @@ def test_tiffs_read_in_threads_keep_the_logger_and_their_own_damage(tmp_path):
         assert not any(type(h).__name__ == "Handler" for h in log.handlers)  # (no capture handler left behind)
     finally:
         log.removeHandler(mine)
+
+
+def test_bands_ending_in_alpha_are_said(tmp_path):
+    """A multispectral TIFF whose last sample is marked as alpha (GDAL's mask band): read as one more band, said."""
+    data = _rand((20, 24, 5), 255).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "a.tif", data, photometric="minisblack", planarconfig="contig",
+                     extrasamples=["unspecified"] * 3 + ["unassalpha"])
+    with pytest.warns(UserWarning, match="last sample is marked as alpha .* written back as a band"):
+        stack = io.read_stack(tmp_path / "a.tif")
+    assert stack.shape == (5, 20, 24)

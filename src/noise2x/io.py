@@ -1237,6 +1237,7 @@ def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
                      for s in series]
             turns = [_tiff_orientation(s) for s in series]
             _planes_as_colour_note(tif, series[0], p)
+            _band_alpha_note(series[0], p)
         parts = [(_frames_upright(a, k), None if alpha is None else _frames_upright(alpha, k))
                  for (a, alpha), k in zip(parts, turns)]
     except Noise2xError:
@@ -1661,6 +1662,19 @@ def _planes_as_colour_note(tif, series, p: Path) -> None:
         f"writes a ({n}, H, W) array so unless told photometric='minisblack'), and are read as one colour "
         f"image{', the 4th plane as its alpha' if n == 4 else ''}; if they are frames, write them with "
         f"tifffile.imwrite(path, array, photometric='minisblack')"))
+
+
+def _band_alpha_note(series: Any, p: Path) -> None:
+    """Warn where a multispectral TIFF's bands (:func:`_tiff_bands`) end in an alpha sample (ExtraSamples 2, as GDAL
+    writes a mask band): it is read, denoised and written back as one more band, without its alpha marker."""
+    try:
+        extra = tuple(int(e) for e in (series.keyframe.extrasamples or ()))
+    except Exception:
+        return
+    if _tiff_bands(series) and 2 in extra:
+        warn_outside(UserWarning(
+            f"{p}: its last sample is marked as alpha (a mask band); noise2x reads it as one more band: it is "
+            f"denoised with the others and written back as a band, without its alpha marker"))
 
 
 def _unassociated_alpha(series) -> bool:
