@@ -84,3 +84,12 @@ def bsd68_crops(spec: str, n: int = 3, size: int = 160):
 def psnr_8bit(clean: np.ndarray, pred: np.ndarray) -> float:
     """PSNR in dB of ``pred`` (clipped to [0, 255]) against ``clean``, both in 8-bit units."""
     return float(10 * np.log10(255.0**2 / np.mean((np.clip(pred, 0, 255) - clean) ** 2)))
+
+
+@pytest.fixture(autouse=True)
+def _models_loaded_by_name_kept_per_test(monkeypatch):
+    """Each test starts with no model kept by ``denoise(model=NAME)`` (api._BY_NAME): a test that swaps the list of
+    shipped models loaded one whose recorded name the next test saw."""
+    import noise2x.api
+
+    monkeypatch.setattr(noise2x.api, "_BY_NAME", {})

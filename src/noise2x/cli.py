@@ -681,6 +681,11 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         said: set[str] = set()
 
         def say_once(line: str) -> None:  # a stack's frames repeat the same choice and notes: each line once
+            if line.startswith("using "):  # (the way once: each frame's own level in it gave a 13-band file 13
+                way = line.split(":", 1)[0]  # lines, a QA pass; the summary line gives their range)
+                if way in said:
+                    return
+                said.add(way)
             if line not in said:
                 said.add(line)
                 _say(line)
