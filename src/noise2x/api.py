@@ -70,8 +70,8 @@ def resolve_direct(name: str) -> Callable[..., np.ndarray]:
     except ImportError:  # (a build without the shipped models)
         find = None
     if find is not None and find(name) is not None:
-        raise UsageError(f"'{name}' is a shipped model, not a method: noise2x denoise --model {name} ... (model='{name}' "
-                         f"in Python)")
+        raise UsageError(f"'{name}' is a shipped model, not a method: noise2x denoise --model {name} ... "
+                         f"(model='{name}' in Python)")
     raise UsageError(f"unknown method '{name}'; direct methods: {', '.join(methods)}; "
                      f"trainable: {', '.join(trainable_methods()) or 'none'}")
 

@@ -54,4 +54,5 @@ def _arch_class(arch: str) -> type:
         raise UsageError(f"unknown architecture {arch!r}; valid: {', '.join(ARCHITECTURES)}") from None
 
 
-__all__ = ["ARCHITECTURES", "BlindSpotNet", "CAREUNet", "DnCNN", "GANPair", "ScaledModel", "WGANPair", "UNet", "arch_parameters", "build_model"]
+__all__ = ["ARCHITECTURES", "BlindSpotNet", "CAREUNet", "DnCNN", "GANPair", "ScaledModel", "WGANPair", "UNet",
+           "arch_parameters", "build_model"]
