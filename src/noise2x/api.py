@@ -132,8 +132,8 @@ def method_options(fn: Callable[..., Any]) -> dict[str, Any]:
 
 
 #: The largest magnitude of values the direct methods (BM3D, non-local means, the zero-shot methods) take: their
-#: arithmetic squares them (in float32 for BM3D)
-DIRECT_RANGE = 1e18
+#: arithmetic squares them (in float32 for BM3D, which fails from about 6e17)
+DIRECT_RANGE = 1e17
 
 
 def call_direct(
@@ -169,7 +169,9 @@ def call_direct(
     out = np.asarray(fn(noisy, **kwargs), dtype=np.float64)
     if not np.isfinite(out).all():  # never handed on (or written) as if it were a result
         peak = float(np.max(np.abs(np.asarray(noisy, dtype=np.float64))))
-        beyond = f": its values reach {peak:.3g}, beyond float32's range (3.4e38): rescale it" if peak > 3e38 else ""
+        beyond = f": its values reach {peak:.3g}, beyond float32's range (3.4e38): rescale it" if peak > 3e38 else (
+            f": its values reach {peak:.3g}: rescale it (divide it by a power of ten), or use a model" if peak > 1e12
+            else "")
         raise InputError(f"{name} gave NaN/inf values on this image{beyond}")
     return out
 
@@ -220,7 +222,7 @@ _LOADED: dict[str, Any] = {}
 #: Model files loaded by name or path for :func:`denoise`, the last few (by file, its size and time): a service
 #: calling ``denoise(image, model="gray-gaussian")`` loaded and checked the file at every call (an integrator's QA
 #: pass: 74 ms against 33 ms per 64x64 image)
-_BY_NAME: dict[tuple[str, int, int], Any] = {}
+_BY_NAME: dict[tuple[str, int, int, int, int], Any] = {}
 _BY_NAME_KEPT = 8
 
 
@@ -231,7 +233,8 @@ def _model_named(model: str | os.PathLike) -> Any:
         stat = os.stat(path)
     except OSError:  # (load_model says what is wrong)
         return load_model(model)
-    key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_ctime_ns)  # (a file put
+    # in its place with the same size and time, as cp -p does, has another inode or status change)
     found = _BY_NAME.pop(key, None)
     if found is None:
         found = load_model(model)
