@@ -1710,6 +1710,8 @@ def test_multispectral_geotiff_keeps_its_bands_georeferencing_and_nodata(tmp_pat
     code, text, err = _run(capsys, "denoise", str(src), "--out", str(out))
     assert code == 0, err
     assert "its nodata value (GDAL_NODATA) 0: pixels holding it are blank" in err
+    ways = [line.split(":")[0] for line in err.splitlines() if line.startswith("using ")]
+    assert ways and len(ways) == len(set(ways))  # (each way once, not once per band's own level: a QA pass)
     with tifffile.TiffFile(out) as t:
         result = t.asarray()
         assert result.shape == noisy.shape and result.dtype == np.uint16

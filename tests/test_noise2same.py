@@ -181,3 +181,13 @@ def test_learns_to_denoise_in_a_few_dozen_steps(cls, gray_image):
     with torch.no_grad():
         out = method.predict(model, torch.as_tensor(noisy[None, None], dtype=torch.float32))[0, 0].numpy()
     assert psnr(gray_image, out) > psnr(gray_image, noisy) + 3.0
+
+
+def test_paper_preset_masks_as_the_reference_bsd68_run():
+    """The reference code's BSD68 run replaces the masked pixels with Gaussian noise (donut only for ImageNet), with
+    lambda about 2 sigma of the normalised images; the cpu preset keeps its measured donut masking."""
+    from noise2x.methods.noise2same import Noise2Same
+
+    paper, cpu = Noise2Same.presets["paper"], Noise2Same.presets["cpu"]
+    assert (paper["method.masking"], paper["method.lam"]) == ("gaussian", 0.95)
+    assert cpu["method.masking"] == "donut"
