@@ -545,7 +545,7 @@ def denoise(
                 if len(shape) == 3 and shape[2] <= 16 else "")
         raise InputError(f"input image must be (H,W) gray or (H,W,3) RGB, got shape {tuple(shape)}{last}; a stack "
                          f"of frames: give its axes, e.g. axes='ZYX'")
-    from .io import check_image, fill_blanks, map_text, to_8bit_units
+    from .io import check_image, fill_blanks, held_blank, map_text, to_8bit_units
     from .predict import check_colour, check_precision
 
     check_colour(colour)
@@ -585,9 +585,7 @@ def denoise(
             check_image(np.where(np.isnan(raw), 0.0, raw) if blanks else raw, name="input image",  # NaN: blanks only
                         hint="; if NaN marks blank pixels (no data), pass blanks=True")
             raw = raw[..., 0] if raw.ndim == 3 and raw.shape[2] == 1 else raw
-            held = raw == blank_value  # pixels holding it in every channel
-            held = held.all(axis=2) if raw.ndim == 3 else held
-            raw = np.where(held[..., None] if raw.ndim == 3 else held, np.nan, raw)
+            raw, held = held_blank(raw, blank_value)  # pixels holding it in every channel: NaN
             if held.all():
                 raise InputError(f"input image holds no data: every pixel holds the blank value {blank_value:g}")
         image, data = fill_blanks(raw, name="input image")

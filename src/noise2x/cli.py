@@ -309,7 +309,7 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
                     or (out_fmt in ("FITS", "MRC") and in_fmt != out_fmt)):
                 continue
             nodata = tiff_nodata(src)  # (a declared NaN nodata: NaN marks blank pixels, as with --blanks)
-            data = read_stack(src, blanks=blanks or (nodata is not None and nodata != nodata))  # (read once for
+            data = read_stack(src, blanks=blanks or (nodata is not None and _isnan(nodata)))  # (read once for
             # the checks below)
         except InputError:
             if len(files) == 1:
@@ -1054,7 +1054,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     if thumbnails:
         what = "copy of the image (a thumbnail)" if thumbnails == 1 else "copies of the image (thumbnails)"
         lines.append(f"left out: {thumbnails} reduced-resolution {what} stored beside it")
-    from .io import tiff_nodata
+    from .io import held_blank, tiff_nodata
 
     given = blank_value is not None
     nodata = blank_value if given else tiff_nodata(path)  # (a GeoTIFF's declared nodata: denoise keeps it blank)
@@ -1062,11 +1062,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     blanks, k = 0, None  # blank pixels, and the first frame holding data
     for i, frame in enumerate(stack):
         if declared:  # its nodata pixels as blank (NaN), as denoise reads them
-            held = frame == nodata
-            held = held.all(axis=-1) if frame.ndim == 3 else held
-            if held.any():
-                frame = np.array(frame, dtype=np.float64)
-                frame[held] = np.nan
+            frame = held_blank(frame, nodata)[0]
         nan = np.isnan(frame)
         blank = nan.any(axis=-1) if frame.ndim == 3 else nan
         blanks += int(np.count_nonzero(blank))

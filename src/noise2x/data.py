@@ -438,16 +438,9 @@ def _mixed_units_warning(folder: Path, files: list[Path]) -> None:
 
 def _marked(load: Callable[[], np.ndarray], value: float) -> Callable[[], np.ndarray]:
     """``load``, its pixels holding ``value`` in every channel made NaN (blank)."""
-    def marked() -> np.ndarray:
-        arr = load()
-        held = arr == value
-        held = held.all(axis=-1) if arr.ndim == 3 else held
-        if not held.any():
-            return arr
-        arr = np.array(arr, dtype=np.float32)
-        arr[held] = np.nan
-        return arr
-    return marked
+    from .io import held_blank
+
+    return lambda: held_blank(load(), value)[0]
 
 
 def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | Path | None = None,

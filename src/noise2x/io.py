@@ -51,6 +51,7 @@ __all__ = [
     "check_image",
     "clipping_warning",
     "fill_blanks",
+    "held_blank",
     "image_kind",
     "list_images",
     "StackFrames",
@@ -254,6 +255,19 @@ def _check_finite(arr: np.ndarray, name: str, *, blanks: bool = False, hint: str
     if bad:
         more = hint if hint and np.isnan(arr).any() else ""
         raise InputError(f"{name} has {bad} NaN/inf value{'s' if bad != 1 else ''} (of {arr.size}){more}")
+
+
+def held_blank(image: np.ndarray, value: float) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` (H,W) or (H,W,C) with its pixels holding ``value`` in every channel made NaN (blank; a float copy
+    where any does, else ``image`` itself), and those pixels (H,W): how ``blank_value`` (``--blank-value``, a
+    declared nodata value) marks blank pixels."""
+    held = image == value
+    held = held.all(axis=2) if image.ndim == 3 else held
+    if not held.any():
+        return image, held
+    marked = np.array(image, dtype=np.result_type(image.dtype, np.float32))
+    marked[held] = np.nan
+    return marked, held
 
 
 def fill_blanks(image, *, name: str = "image") -> tuple[np.ndarray, np.ndarray]:
