@@ -195,8 +195,8 @@ def test_auto_threads_reads_the_cores_busy_now():
 
 
 def test_the_busy_cores_are_read_at_most_every_few_seconds_and_a_model_takes_threads(monkeypatch):
-    """An integrator's QA pass: each model call waited a quarter second to read the busy cores (287 ms for a 64x64
-    image, 24 ms with the threads set), and a loaded model's denoise took no threads=."""
+    """An integrator's QA pass: each model call waited a quarter second to read the busy cores, and a loaded model's
+    denoise took no threads=."""
     import torch
 
     from noise2x import predict

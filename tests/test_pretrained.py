@@ -48,7 +48,7 @@ def shipped(tmp_path, monkeypatch):
     (tmp_path / "models.json").write_text(json.dumps(manifest))
     monkeypatch.setattr(pretrained, "HERE", tmp_path)
     monkeypatch.setattr(pretrained, "MANIFEST", tmp_path / "models.json")
-    monkeypatch.setattr(api, "_LOADED", {})
+    monkeypatch.setattr(api, "_BY_NAME", {})
     return tmp_path
 
 

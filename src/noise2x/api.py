@@ -216,12 +216,9 @@ def no_option_route(image: np.ndarray, *, noise: Any = None, colour: str = "auto
     return choice, vst, model_file, name, choice.reason if vst is None else vst.reason
 
 
-_LOADED: dict[str, Any] = {}
-
-
-#: Model files loaded by name or path for :func:`denoise`, the last few (by file, its size and time): a service
-#: calling ``denoise(image, model="gray-gaussian")`` loaded and checked the file at every call (an integrator's QA
-#: pass: 74 ms against 33 ms per 64x64 image)
+#: Model files loaded by name or path for :func:`denoise` (given, or the no-option route's shipped ones), the last
+#: few (by file, its size and times): a service calling ``denoise(image, model="gray-gaussian")`` loaded and checked
+#: the file at every call (an integrator's QA pass)
 _BY_NAME: dict[tuple[str, int, int, int, int], Any] = {}
 _BY_NAME_KEPT = 8
 
@@ -245,10 +242,8 @@ def _model_named(model: str | os.PathLike) -> Any:
 
 
 def _cached_model(path: Path) -> Any:
-    key = str(path)
-    if key not in _LOADED:
-        _LOADED[key] = load_model(path)
-    return _LOADED[key]
+    """The shipped model file ``path``, as :func:`_model_named` keeps it."""
+    return _model_named(path)
 
 
 #: Blank rows and columns farther than this from the image data are not denoised (with ``blanks``).

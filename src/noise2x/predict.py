@@ -172,8 +172,7 @@ def _busy_cores(interval: float = 0.25) -> float | None:
 
 
 #: How long a reading of the busy cores (:func:`_busy_cores`, a quarter second's wait) serves the calls after it:
-#: a service's or a stack's many small calls waited 250 ms each (an integrator's QA pass: 287 ms for a 64x64 image
-#: against 24 ms with the threads set)
+#: a service's or a stack's many small calls each waited that quarter second (an integrator's QA pass)
 BUSY_READ_S = 5.0
 _BUSY_READ: list[Any] = [float("-inf"), None]  # (when, the reading)
 
