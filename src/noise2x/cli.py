@@ -1349,7 +1349,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--steps", type=int, help="training steps (with --minutes: whichever comes first ends the run)")
     t.add_argument("--minutes", type=float, help="training time in minutes")
     t.add_argument("--seed", type=_seed, default=None, help="seeds every random choice (default 0; with --resume "
-                   "the saved run's)")
+                   "the saved run's): with --steps and the same --threads a run repeats bit for bit; a --minutes "
+                   "budget's learning rate follows the clock")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="config override, e.g. train.lr=3e-4")
     t.add_argument("--precision", choices=("fp32", "bf16"),
                    help="arithmetic of the training steps: bf16 (mixed precision) makes about 1.5 times as many "

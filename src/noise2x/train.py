@@ -942,7 +942,14 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         if progress and not (t.threads or user_threads() or resume) and n < cpu_count():
             print(f"noise2x: note: training on {n} of {cpu_count()} CPU threads (the others busy with other jobs); "
                   f"the same seed gives the same model on as many threads: --threads {n} (or "
-                  f"--set train.threads={n}; threads={n} in Python) to repeat this run", file=sys.stderr, flush=True)
+                  f"--set train.threads={n}; threads={n} in Python) to repeat this run"
+                  + (" with --steps (a --minutes budget does not repeat)" if t.minutes is not None else ""),
+                  file=sys.stderr, flush=True)
+    if progress and seed is not None and t.minutes is not None and not resume:
+        # (a QA pass found two --minutes runs of one seed and thread count 3.9 dB apart: the learning rate at each
+        # step follows the clock)
+        print("noise2x: note: a --minutes budget sets the learning rate by the clock: the same --seed does not "
+              "repeat this run (a --steps budget does)", file=sys.stderr, flush=True)
     try:
         if resume:
             model, last_meta = load_model(last_path)
@@ -1013,6 +1020,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         step, elapsed0, best, best_step = 0, 0.0, None, None
         saved_step: int | None = None  # the step of the last checkpoint in the run folder
         rows: list[dict[str, Any]] = []
+        resumed_losses: tuple[dict, dict] = ({}, {})
         if resume:
             opt_states, extra, info = load_state(state_path)
             step, elapsed0 = int(info["step"]), float(info["seconds"])
@@ -1021,6 +1029,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             np_rng.bit_generator.state = info["np_rng"]
             gen.set_state(extra["torch_rng"])
             rows = [r for r in _read_log(run / "log.csv") if int(r["step"]) <= step]
+            if isinstance(info.get("loss_sum"), dict) and isinstance(info.get("loss_n"), dict):
+                resumed_losses = (info["loss_sum"], info["loss_n"])
         # the threads of each part of the run (the same seed gives the same model on as many threads): a resumed
         # run on other threads than before says from which step (a QA re-check found only the last recorded)
         segments = [list(x) for x in (saved.get("threads_by_step") or (
@@ -1090,8 +1100,9 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                 config_written = True
             save_model(last_path, model, metadata=metadata("last", val_value))
             extra = {"torch_rng": gen.get_state()}
+            # (the losses since the last log row: a resumed run logs the rows an uninterrupted one does)
             info = {"step": step, "seconds": elapsed, "best": best, "best_step": best_step,
-                    "np_rng": np_rng.bit_generator.state}
+                    "np_rng": np_rng.bit_generator.state, "loss_sum": loss_sum, "loss_n": loss_n}
             save_state(state_path, optimizers=optimizers, tensors=extra, info=info)
             saved_step = step
             _write_log(rows, run / "log.csv")
@@ -1121,8 +1132,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
 
         start = time.monotonic()
         elapsed = elapsed0
-        loss_sum: dict[str, float] = {}
-        loss_n: dict[str, int] = {}
+        loss_sum: dict[str, float] = dict(resumed_losses[0])
+        loss_n: dict[str, int] = dict(resumed_losses[1])
         rate_t, rate_s = start, step
         last_val = None
         val_value: float | None = None
@@ -1200,14 +1211,21 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                     save_last(val_value)
                 bar.update(_status(step, t, info, rows, metric, rate, elapsed), force=done)
             # end of budget (or stop request)
+            # a stop (a signal, a callback) validates the model it leaves but logs no row and keeps no best there:
+            # the run's log and best checkpoint are those of its budget, wherever it was stopped (a QA pass found a
+            # resumed run's log, and so its curve, differing from the uninterrupted run's, for the same weights)
+            stopped_early = budget_progress(step, elapsed) < 1.0
             if last_val != step and step > 0:
                 check_weights()
                 val_value = (_validate(m, model, val_batches, dev, metric=metric, progress=budget_progress(step, elapsed),
                                        channels_last=t.channels_last) if val_batches else None)
                 rate = (step - rate_s) / max(time.monotonic() - rate_t, 1e-9)
-                rows.append(_row(step, elapsed, t.lr * lr_factor(budget_progress(step, elapsed), schedule=t.schedule,
-                                 rampdown=t.rampdown, warmup=t.warmup), loss_sum, loss_n, metric, val_value, rate))
-                if val_value is not None and _better(metric, val_value, best):
+                if not stopped_early:
+                    rows.append(_row(step, elapsed, t.lr * lr_factor(budget_progress(step, elapsed),
+                                                                     schedule=t.schedule, rampdown=t.rampdown,
+                                                                     warmup=t.warmup),
+                                     loss_sum, loss_n, metric, val_value, rate))
+                if not stopped_early and val_value is not None and _better(metric, val_value, best):
                     best, best_step = val_value, step
                     save_model(best_path, model, metadata=metadata("best", val_value))
                 if isinstance(info, StepInfo):  # (a resumed run with no step left to take has none)
