@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from noise2x import io
+from noise2x import io, provenance
 from noise2x.cli import main
 from noise2x.errors import InputError, Noise2xError, UsageError
 
@@ -131,8 +131,9 @@ def test_cli_denoises_an_mrc_stack_into_mrc_and_says_its_voxel_size(tmp_path, ca
     assert main(["simulate", "gaussian:sigma=0.3", str(src), str(tmp_path / "s.mrc")]) == 0
     with mrcfile.open(tmp_path / "s.mrc") as m:
         assert m.data.shape == data.shape and m.data.dtype == np.float32
-        assert bytes(m.header.label[int(m.header.nlabl) - 1]).decode().startswith(
-            "noise2x 0.1.0 simulate gaussian:sigma=0.3 (seed 0) on tomo.rec")
+        labels = "".join(bytes(t).decode() for t in m.header.label[:int(m.header.nlabl)])
+        assert f"noise2x {provenance.code_version()} simulate gaussian:sigma=0.3 (seed 0) on tomo.rec" in labels
+        assert "noise2x simulate gaussian:sigma=0.3 " in labels  # (the command)
         assert tuple(m.voxel_size.tolist()) == (2.0, 2.0, 4.0)
         assert 0.2 < float(np.std(m.data - data)) < 0.4
 
@@ -269,4 +270,5 @@ def test_float_micrographs_are_not_written_as_a_few_grey_levels(tmp_path, capsys
     assert main(["simulate", "poisson:peak=30,data_range=1", str(src), str(tmp_path / "p.mrc")]) == 0
     assert "of its values below 0: a photon count's rate cannot be negative" in capsys.readouterr().err
     with mrcfile.open(tmp_path / "p.mrc") as m:  # (a single image: written whole, labelled as a stack's frames are)
-        assert b"simulate poisson:peak=30,data_range=1 (seed 0) on mic.mrc" in bytes(m.header.label[1])
+        assert b"simulate poisson:peak=30,data_range=1 (seed 0) on mic.mrc" in b"".join(
+            bytes(t) for t in m.header.label[1:int(m.header.nlabl)])

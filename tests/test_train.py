@@ -147,7 +147,8 @@ def test_init_starts_from_a_models_network_and_weights(tmp_path, clean_dir, caps
     assert all(torch.allclose(x, y, atol=1e-6) for x, y in zip(start, tuned))
     fresh = weights(train("noise2void", out=tmp_path / "fresh.safetensors", steps=1, overrides=FAST, **kw))
     assert [t.shape for t in fresh] != [t.shape for t in start]
-    assert f"started from:  {base} (fine-tuned)" in describe(meta)
+    parent = read_metadata(base)["sha256"][:16]
+    assert f"started from:  {base} (fine-tuned; {base.resolve()}, weights sha256 {parent})" in describe(meta)
     # at a normal learning rate it trains on from there, warming up over the first 20% of the budget (one step
     # at the full rate took a trained model from 28.4 to 17.1 dB: a QA pass); not where train.warmup is set
     moved = weights(train("noise2void", out=tmp_path / "ft2.safetensors", steps=3, init=base, overrides=FAST, **kw))

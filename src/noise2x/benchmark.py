@@ -191,7 +191,8 @@ def _model_extra(path: Path) -> dict[str, Any]:
     from . import checkpoint
 
     meta = checkpoint.read_metadata(path)
-    extra: dict[str, Any] = {"model_file": str(path)}
+    # (the weights' checksum: a shipped model retrained under its name, or a file replaced, is told apart)
+    extra: dict[str, Any] = {"model_file": str(path), "model_sha256": meta.get("sha256")}
     for key in ("method", "preset", "noise", "resample_noise", "steps", "device", "threads", "checkpoint"):
         if key in meta:
             extra[f"train_{key}"] = meta[key]
@@ -201,6 +202,28 @@ def _model_extra(path: Path) -> dict[str, Any]:
     if precision:
         extra["train_precision"] = precision
     return extra
+
+
+def _file_lines(files: list[Path], folder: Path) -> list[str]:
+    """Each image's name (relative to ``folder``) and the SHA-256 of its bytes, for :func:`_files_digest`."""
+    import hashlib
+
+    lines = []
+    for path in files:
+        one = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                one.update(block)
+        name = os.path.relpath(path, folder) if folder.is_dir() else path.name
+        lines.append(f"{name}\0{one.hexdigest()}\n")
+    return lines
+
+
+def _files_digest(lines: list[str]) -> str:
+    """SHA-256 over :func:`_file_lines`' lines, in order: which images (names and bytes) a result is of."""
+    import hashlib
+
+    return hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _dataset_files(dataset: str | os.PathLike, limit: int | None) -> tuple[Path, list[Path]]:
@@ -474,6 +497,8 @@ def run_bench(
                                give_noise=give_noise, device=where,
                                settings={"colour": colour, "precision": precision, "data_range": data_range})
 
+        file_lines = _file_lines(files, folder)
+
         def result(done: int) -> dict[str, Any]:  # the rows of the first ``done`` images
             for runner in runners:
                 del runner.per_image[done:]  # (an image some methods had finished when the run stopped)
@@ -492,6 +517,8 @@ def run_bench(
                 "command": None,
                 "protocol": "PROTOCOL.md",
                 "dataset": str(folder),
+                "dataset_path": str(folder.resolve()),
+                "dataset_sha256": _files_digest(file_lines[:done]),
                 "noise": noise_label,
                 "n_images": done,
                 "data_range": sorted(peaks)[0] if len(peaks) == 1 else sorted(peaks),
@@ -790,6 +817,9 @@ def machine_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "versions": {pkg: _version(pkg) for pkg in ("noise2x", "numpy", "scipy", "scikit-image", "bm3d", "torch")},
     }
+    from .provenance import code_version
+
+    info["versions"]["noise2x"] = code_version()  # (with the git commit of a checkout: the code, not only 0.1.0)
     torch = sys.modules.get("torch")
     if torch is not None:
         info["torch_threads"] = torch.get_num_threads()

@@ -28,11 +28,10 @@ STATE_FORMAT = "noise2x-train-state"
 
 
 def _version() -> str:
-    try:
-        from . import __version__
-        return str(__version__)
-    except Exception:  # pragma: no cover
-        return "unknown"
+    """The version a model file records: with the git commit of a checkout (:func:`noise2x.provenance.code_version`)."""
+    from .provenance import code_version
+
+    return code_version()
 
 
 def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
@@ -218,6 +217,11 @@ _FIELD_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "data_span": ("two numbers", lambda v: isinstance(v, list) and len(v) == 2 and all(_number(x) for x in v)),
     "val_value": ("a number", _number),
     "pretrained": ("an object", lambda v: isinstance(v, dict)),
+    "trained_at": ("a date", lambda v: isinstance(v, str)),
+    "environment": ("an object of versions", lambda v: isinstance(v, dict) and all(
+        isinstance(x, str) for x in v.values())),
+    "training_data": ("an object", lambda v: isinstance(v, dict) and isinstance(v.get("folders", {}), dict)),
+    "init_from": ("an object", lambda v: isinstance(v, dict)),
 }
 
 
@@ -348,6 +352,18 @@ def describe(meta: dict[str, Any]) -> list[str]:
             f"; {key} {(cfg.get('inputs') or {})[key]}" for key in ("data2", "val_data")
             if (cfg.get("inputs") or {}).get(key)),
     ]
+    made_of = meta.get("training_data") or {}
+    if made_of:  # (the folders as the run found them, and which images: the path as typed says neither)
+        folders = made_of.get("folders") or {}
+        where = "; ".join(f"{k} {v}" if k != "data" else str(v) for k, v in folders.items())
+        lines.append(f"data folders:  {where or '?'} ({made_of.get('training_images', '?')} training, "
+                     f"{made_of.get('validation_images', '?')} validation images; names sha256 "
+                     f"{str(made_of.get('names_sha256', '?'))[:16]})")
+    if meta.get("trained_at") or meta.get("environment"):
+        env = meta.get("environment") or {}
+        made = ", ".join(f"{k} {env[k]}" for k in ("noise2x", "torch", "python", "numpy") if env.get(k))
+        lines.append(f"trained:       {meta.get('trained_at', '?')}" + (f" with {made}" if made else "")
+                     + (f" on {env['platform']}" if env.get("platform") else ""))
     data = cfg.get("data") or {}
     if data or train:  # (what a preset sets, as the run used it: methods -v sends a reader here, a docs QA pass)
         budget = ", ".join(x for x in (f"{train['steps']} steps" if train.get("steps") else "",
@@ -358,7 +374,10 @@ def describe(meta: dict[str, Any]) -> list[str]:
         clock = " by the clock, not repeatable from its seed" if train.get("minutes") else ""
         lines.append(f"settings:      {', '.join(settings)}" + (f" (budget {budget}{clock})" if budget else ""))
     if (cfg.get("inputs") or {}).get("init"):
-        lines.append(f"started from:  {cfg['inputs']['init']} (fine-tuned)")
+        parent = meta.get("init_from") or {}
+        lines.append(f"started from:  {cfg['inputs']['init']} (fine-tuned"
+                     + (f"; {parent['file']}, weights sha256 {str(parent.get('sha256'))[:16]}"
+                        if parent.get("file") else "") + ")")
     if meta.get("val_metric"):
         value = meta.get("val_value")  # (a float with all its digits: psnr 21.303315181513405)
         shown = f"{value:.4g}" if isinstance(value, float) else value

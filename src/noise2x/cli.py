@@ -18,7 +18,6 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from . import __version__
 from .errors import InputError, Noise2xError, UsageError, escaped
 
 
@@ -399,9 +398,38 @@ def _first_image_note(spec_text: str | None, folder: str | None) -> None:
         _say(note)
 
 
+#: the arguments of this run of :func:`main` (its records hold the command: :func:`noise2x.provenance.command_line`)
+_ARGV: list[str] | None = None
+
+
+class _Version(argparse.Action):
+    """``--version``: noise2x's version, with the git commit of a checkout (read only when asked)."""
+
+    def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None) -> None:
+        from .provenance import code_version
+
+        print(f"noise2x {code_version()}")
+        parser.exit()
+
+
+def _model_card(model: str) -> str:
+    """A FITS HISTORY card naming a model: its file and its weights' checksum."""
+    from .api import model_file
+    from .checkpoint import read_metadata
+
+    path = Path(model_file(model))
+    try:
+        digest = read_metadata(path).get("sha256")
+    except Noise2xError:  # (read and checked before any work: not here)
+        digest = None
+    return f"model {path.name}" + (f", weights sha256 {str(digest)[:16]}" if digest else "")
+
+
 def _simulated(src: Path, spec: Any, seed: int) -> list[str]:
     """What a simulated output's FITS HISTORY cards and MRC labels say made it."""
-    return [f"noise2x {__version__} simulate {spec} (seed {seed}) on {src.name}"]
+    from .provenance import code_version, command_line
+
+    return [f"noise2x {code_version()} simulate {spec} (seed {seed}) on {src.name}", command_line(_ARGV)]
 
 
 def _simulate_arguments(args: argparse.Namespace) -> None:
@@ -734,9 +762,14 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         stream = isinstance(stack, StackFrames) and not blank and alpha is None and frames_writable(dst, stack.shape)
         # a FITS output's HISTORY cards: what made it (a stack's frames are each routed on their own: the request)
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        history = [f"noise2x {__version__} denoise of {src.name}, {stamp}",
-                   f"model {Path(args.model).name}" if args.model else f"method {args.method}" if args.method
-                   else "the method noise2x chose for each frame"]
+        from .provenance import code_version, command_line
+
+        # (the model by its file and weights' checksum, and the whole command: a reproducibility QA pass found two
+        # outputs of other --set values, and a model's output, with records that could not tell them apart)
+        history = [f"noise2x {code_version()} denoise of {src.name}, {stamp}",
+                   _model_card(args.model) if args.model else f"method {args.method}" if args.method
+                   else "the method noise2x chose for each frame",
+                   command_line(_ARGV)]
         if stream:
             write_frames(dst, results(), stack.shape, kind=kind or "float32", like=src, history=history)
         elif len(stack) == 1:
@@ -752,8 +785,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         del stack  # (the input is not needed to write the output)
         # the alpha channel is kept as it is: opacity is not noise
         kept = _kept_alpha(src, dst, alpha)
-        if n_frames == 1:
-            history[1] = _route_summary(info, tally["blank"])
+        if n_frames == 1:  # (a model: its card, then how it ran)
+            history[1:2] = [history[1]] * bool(args.model) + [_route_summary(info, tally["blank"])]
         write_image(dst, out, kind=kind, alpha=None if kept is None else kept * scale, like=src, blanks=blank,
                     strip_exif=args.strip_exif, history=history)
     if n_frames > 1 and kind in ("uint8", "uint16"):
@@ -929,7 +962,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     except InputError as exc:
         print(_shown(f"weights:       DAMAGED: {exc}"))
         return InputError.exit_code
-    print("weights:       checked (checksum, shapes, kinds, finite values)" if meta.get("sha256") else
+    print(f"weights:       checked (checksum, shapes, kinds, finite values); sha256 {meta['sha256']}"
+          if meta.get("sha256") else
           "weights:       checked (shapes, kinds, finite values; the file holds no checksum)")
     learned = _learned_noise(path)
     if learned:
@@ -1268,7 +1302,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="noise2x", description="Learn image denoisers from noisy images alone.")
-    p.add_argument("--version", action="version", version=f"noise2x {__version__}")
+    p.add_argument("--version", action=_Version, nargs=0, help="show the version (and git commit) and exit")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     s = sub.add_parser("simulate", help="add noise to images (seeded per image, as bench adds it)")
@@ -1467,6 +1501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # images").
     # THP_MEM_ALLOC_ENABLE=0 in the environment turns it off.
     os.environ.setdefault(HUGE_PAGES_ENV, "1")
+    global _ARGV
+    _ARGV = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     import signal
     import threading

@@ -2040,6 +2040,21 @@ def stored_kind(path: str | os.PathLike) -> str:
     return kind
 
 
+def _software() -> str:
+    """The Software tag of a file noise2x's CLI writes: "noise2x 0.1.0+g..."
+    (:func:`noise2x.provenance.code_version`)."""
+    from .provenance import code_version
+
+    return f"noise2x {code_version()}"
+
+
+def _ascii_card(line: str) -> str:
+    """``line`` as a FITS card holds it: printable ASCII, others escaped ("ü" -> "\\xfc"; a file named in
+    another script stopped a FITS output with astropy's error, in a QA pass)."""
+    escaped = line.encode("ascii", "backslashreplace").decode("ascii")
+    return "".join(c if " " <= c <= "~" else f"\\x{ord(c):02x}" for c in escaped)
+
+
 def _fits_like(like: Path | None, shape: tuple[int, ...],
                history: Sequence[str] = ()) -> tuple[Any, tuple[int, ...]]:
     """The descriptive cards of ``like``'s image header (None where ``like`` is no FITS file and no ``history``
@@ -2051,7 +2066,7 @@ def _fits_like(like: Path | None, shape: tuple[int, ...],
             return None, tuple(shape)
         header = _astropy_fits().Header()
         for line in history:
-            header.add_history(line)
+            header.add_history(_ascii_card(line))
         return header, tuple(shape)
     header = _fits_header(Path(like))
     primary, others = _fits_context(Path(like))
@@ -2074,7 +2089,7 @@ def _fits_like(like: Path | None, shape: tuple[int, ...],
     for key in ("BZERO", "BSCALE", "BLANK", "CHECKSUM", "DATASUM", "EXTNAME", "EXTVER", "INHERIT"):
         header.remove(key, ignore_missing=True, remove_all=True)
     for line in history:
-        header.add_history(line)
+        header.add_history(_ascii_card(line))
     return header, tuple(shape)
 
 
@@ -2306,11 +2321,13 @@ def _mrc_bytes(tmp: Path, data: np.ndarray, like: Path | None, frames: Iterator[
             finally:
                 if source is not None:
                     source.close()
-            for line in history:
-                if int(mrc.header.nlabl) == 10:  # (the oldest after the first go, as IMOD does)
-                    mrc.header.label[1:9] = mrc.header.label[2:10].copy()
-                    mrc.header.nlabl = 9
-                mrc.add_label(line.encode("ascii", "replace").decode()[:80])
+            for line in history:  # (a line longer than a label goes on in the next ones, as FITS cards do)
+                text = line.encode("ascii", "replace").decode()
+                for start in range(0, max(len(text), 1), 80):
+                    if int(mrc.header.nlabl) == 10:  # (the oldest after the first go, as IMOD does)
+                        mrc.header.label[1:9] = mrc.header.label[2:10].copy()
+                        mrc.header.nlabl = 9
+                    mrc.add_label(text[start:start + 80])
         finally:
             mrc.close()
     if left_out:
@@ -2838,6 +2855,8 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
                     warn_outside(UserWarning(
                         f"writing {p}: the photo's XMP record ({len(meta['xmp'])} bytes) is longer than "
                         "a JPEG holds and was left out (write .png or .webp to keep it)"))
+                if history:  # what made it: a TIFF's Software tag, a PNG's Software and Comment text
+                    meta = {**meta, "software": _software(), "history": list(history)}
                 _encode(tmp, data, fmt, kind, alpha is not None, layout, meta, ome, parts)
         except Noise2xError:
             raise
@@ -2912,6 +2931,8 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
             geo = geotiff_like(like, shape) if fmt == "TIFF" and not parts else []
             if geo:
                 tags["extratags"] = geo
+            if history:  # (what made it: the Software tag, as FITS gets HISTORY cards)
+                tags["software"] = _software()
             if fmt == "FITS":
                 _fits_stream(tmp, checked(), shape, kind, None if like is None else Path(like), history)
             elif fmt == "MRC":
@@ -3094,6 +3115,8 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
             tags.setdefault("extratags", []).append((code, 2, 0, value.encode("utf-8"), True))  # UTF-8 as exiftool)
         if meta.get("geo"):  # a GeoTIFF's georeferencing and GDAL's tags (geotiff_like)
             tags.setdefault("extratags", []).extend(meta["geo"])
+        if meta.get("software"):
+            tags["software"] = meta["software"]
         if "dpi" in meta and not (layout and "resolution" in layout[3]):
             tags.update(resolution=meta["dpi"], resolutionunit=2)
         if "compression" in meta:  # that of the TIFF the output is written like (lossless ones only)
@@ -3129,9 +3152,15 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
                 del keep["xmp"]
             im.save(tmp, format="JPEG", quality=95, **keep)
         elif fmt == "PNG":
-            if "xmp" in keep:  # an iTXt chunk
+            if "xmp" in keep or meta.get("software"):
                 keep["pnginfo"] = PngImagePlugin.PngInfo()
+            if "xmp" in keep:  # an iTXt chunk
                 keep["pnginfo"].add_itxt("XML:com.adobe.xmp", keep.pop("xmp").decode("utf-8", "replace"))
+            if meta.get("software"):  # (PNG's keywords for the program and a comment: what made it)
+                keep["pnginfo"].add_text("Software", meta["software"])
+                comment = "\n".join(meta.get("history") or [])  # (a file name not in UTF-8: its bytes escaped)
+                keep["pnginfo"].add_itxt("Comment", comment.encode("utf-8", "surrogateescape").decode(
+                    "utf-8", "backslashreplace"))
             im.save(tmp, format="PNG", **keep)
         elif fmt == "WEBP":  # lossless: the denoised pixels as they are, in about half a PNG's bytes
             im.save(tmp, format="WEBP", lossless=True, quality=100, exact=True, **keep)

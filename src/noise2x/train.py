@@ -1002,6 +1002,17 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                     # the data folders resolved: --resume from another working folder finds them the same
                     "folders": {k: str(Path(v).resolve()) for k, v in (("data", cfg.data), ("data2", cfg.data2),
                                                                          ("val_data", cfg.val_data)) if v is not None}}
+        if cfg.init is not None:  # the model started from, by its weights' checksum (a file renamed, or replaced
+            # under its name, is told apart: a model-sharing QA pass)
+            if resume:
+                if isinstance(saved.get("init"), dict):
+                    resolved["init"] = saved["init"]
+            else:
+                from .api import model_file
+                from .checkpoint import read_metadata
+
+                started = Path(model_file(cfg.init))
+                resolved["init"] = {"file": str(started.resolve()), "sha256": read_metadata(started).get("sha256")}
         # an earlier run in the folder keeps its config.json until this run saves its first checkpoint: a run
         # that fails before that leaves the earlier one whole, and resumable
         config_written = resume or not state_path.exists()
@@ -1071,8 +1082,18 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                       f"{step} the rate is {now:.3g} (it was {was:.3g} when the run stopped, by its budget)",
                       file=sys.stderr, flush=True)
 
+        from .provenance import environment, utc_stamp
+
+        software = environment()
+        # what a model file carries of its making, since it travels alone (config.json stays in the run folder):
+        # when, with what, on which images (a model-sharing QA pass found none of these in a shared file)
+        made_of = {"folders": resolved["folders"], "training_images": resolved["train_images"],
+                   "validation_images": resolved["val_images"], "names_sha256": images["sha256"]}
+
         def metadata(kind: str, val_value: float | None) -> dict[str, Any]:
-            return {"method": m.name, "method_options": m.options_dict(), "noise": cfg.add_noise,
+            return {"trained_at": utc_stamp(), "environment": software, "training_data": made_of,
+                    **({"init_from": resolved["init"]} if resolved.get("init") else {}),
+                    "method": m.name, "method_options": m.options_dict(), "noise": cfg.add_noise,
                     "resample_noise": d.resample_noise, "config": cfg.to_dict(), "preset": preset,
                     "steps": step, "seconds": round(elapsed, 2), "device": str(dev), "parameters": n_params,
                     "threads": resolved["threads"], "threads_by_step": resolved["threads_by_step"],

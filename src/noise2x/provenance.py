@@ -1,0 +1,82 @@
+"""What made a file: the code's version, the software around it, the date and the command.
+
+The version alone ("0.1.0") does not pin the code when noise2x runs from a git checkout (the way this project is
+developed and most often installed: ``pip install -e .``): the shipped models and the default routes change between
+commits. :func:`code_version` then adds the commit, as a PEP 440 local version ("0.1.0+g9deae95b5a", and
+".dirty" where the package's files differ from it), and records (model files, bench results, FITS and MRC
+history) carry it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+__all__ = ["code_version", "command_line", "environment", "utc_stamp"]
+
+#: seconds a git call may take before the plain version is used (a slow network file system)
+GIT_TIMEOUT_S = 5.0
+
+
+def _git(here: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}  # (a caller's GIT_DIR is not ours)
+    return subprocess.run(["git", "-C", str(here), *args], capture_output=True, text=True, timeout=GIT_TIMEOUT_S,
+                          env=env, stdin=subprocess.DEVNULL)
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """noise2x's version, with the git commit of the checkout it runs from ("0.1.0+g9deae95b5a", "+g....dirty"
+    where the package's tracked files differ from that commit); the plain version for an installed release, or
+    where git is missing or fails."""
+    from . import __version__
+
+    here = Path(__file__).resolve().parent
+    try:
+        head = _git(here, "rev-parse", "--short=10", "HEAD")
+        # the package's own files must be tracked there (not a release installed inside some other repository)
+        tracked = _git(here, "ls-files", "--error-unmatch", "--", "__init__.py")
+        if head.returncode != 0 or tracked.returncode != 0 or not head.stdout.strip():
+            return str(__version__)
+        changed = _git(here, "status", "--porcelain", "--untracked-files=no", "--", ".")
+    except (OSError, subprocess.SubprocessError):
+        return str(__version__)
+    dirty = ".dirty" if changed.returncode != 0 or changed.stdout.strip() else ""
+    return f"{__version__}+g{head.stdout.strip()}{dirty}"
+
+
+def environment() -> dict[str, Any]:
+    """The software a result came from: noise2x (:func:`code_version`), Python, torch (where imported or
+    importable), NumPy and the platform."""
+    import numpy
+
+    env: dict[str, Any] = {"noise2x": code_version(), "python": platform.python_version(),
+                           "numpy": numpy.__version__, "platform": platform.platform()}
+    torch = sys.modules.get("torch")
+    if torch is None:
+        try:
+            import torch
+        except ImportError:
+            torch = None
+    if torch is not None:
+        env["torch"] = str(torch.__version__)
+    return env
+
+
+def utc_stamp(seconds: float | None = None) -> str:
+    """The UTC date and time, ISO 8601 to the second ("2026-12-06T11:34:38Z")."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def command_line(argv: Sequence[str] | None = None) -> str:
+    """The command as a shell would take it again: "noise2x" and ``argv`` (default: this process's arguments),
+    each quoted where it needs it."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    return " ".join(["noise2x", *(shlex.quote(str(a)) for a in args)])

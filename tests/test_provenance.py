@@ -1,0 +1,137 @@
+"""What a file noise2x writes records of its making: the code (with its commit), the software, the date, the
+command, the model's weights and the images (a reproducibility QA pass and a model-sharing one found every record
+saying "noise2x 0.1.0" over hundreds of commits, a shared model file with no date, software or data identity, and
+FITS outputs of other options or models with the same HISTORY)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import noise2x
+from noise2x import provenance
+from noise2x.checkpoint import describe, read_metadata
+from noise2x.cli import main
+from noise2x.train import train
+
+
+@pytest.fixture(autouse=True)
+def _fresh_version():
+    provenance.code_version.cache_clear()
+    yield
+    provenance.code_version.cache_clear()
+
+
+def _pngs(folder, n=3, size=40):
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        pixels = np.random.default_rng(i).integers(0, 256, (size, size)).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / f"{i}.png")
+    return folder
+
+
+def test_the_version_names_the_commit_of_a_checkout_and_is_plain_without_git(monkeypatch):
+    version = provenance.code_version()
+    assert re.fullmatch(re.escape(noise2x.__version__) + r"(\+g[0-9a-f]{10}(\.dirty)?)?", version), version
+    head = subprocess.run(["git", "-C", str(provenance.Path(provenance.__file__).parent), "rev-parse", "HEAD"],
+                          capture_output=True, text=True)
+    if head.returncode == 0 and "+g" in version:  # (a checkout: this one's commit)
+        assert head.stdout.startswith(version.split("+g")[1][:10])
+
+    def no_git(*args, **kwargs):
+        raise FileNotFoundError("git")
+
+    monkeypatch.setattr(provenance, "_git", no_git)
+    provenance.code_version.cache_clear()
+    assert provenance.code_version() == noise2x.__version__
+    # a release installed inside some other repository: its files untracked there
+    monkeypatch.setattr(provenance, "_git", lambda here, *args: subprocess.CompletedProcess(
+        args, 1 if args[0] == "ls-files" else 0, "0123456789\n", ""))
+    provenance.code_version.cache_clear()
+    assert provenance.code_version() == noise2x.__version__
+    monkeypatch.setattr(provenance, "_git", lambda here, *args: subprocess.CompletedProcess(
+        args, 0, " M train.py\n" if args[0] == "status" else "0123456789\n", ""))
+    provenance.code_version.cache_clear()
+    assert provenance.code_version() == noise2x.__version__ + "+g0123456789.dirty"
+
+
+def test_a_model_file_records_when_with_what_and_on_which_images_and_its_parent(tmp_path, capsys):
+    data = _pngs(tmp_path / "imgs")
+    kw = dict(data=data, add_noise="gaussian:sigma=25", steps=1, progress=False,
+              overrides=["train.preset=tiny"])
+    parent = train("noise2void", out=tmp_path / "p.safetensors", **kw)
+    child = train("noise2void", out=tmp_path / "c.safetensors", init=parent, **kw)
+    meta, first = read_metadata(child), read_metadata(parent)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", meta["trained_at"])
+    env = meta["environment"]
+    assert env["noise2x"] == provenance.code_version() == meta["noise2x_version"]
+    assert env["torch"] == __import__("torch").__version__ and env["python"] and env["platform"]
+    made = meta["training_data"]
+    assert made["folders"] == {"data": str(data.resolve())} and made["training_images"] == 3
+    assert re.fullmatch(r"[0-9a-f]{64}", made["names_sha256"])
+    assert meta["init_from"] == {"file": str(parent.resolve()), "sha256": first["sha256"]}
+    text = "\n".join(describe(meta))
+    assert f"data folders:  {data.resolve()} (3 training" in text
+    assert f"trained:       {meta['trained_at']} with noise2x {env['noise2x']}, torch {env['torch']}" in text
+    assert f"weights sha256 {first['sha256'][:16]})" in text
+    assert main(["info", str(child)]) == 0
+    assert f"sha256 {meta['sha256']}" in capsys.readouterr().out
+    # another image in the folder: another fingerprint
+    _pngs(tmp_path / "imgs", n=4)
+    again = train("noise2void", out=tmp_path / "d.safetensors", **kw)
+    assert read_metadata(again)["training_data"]["names_sha256"] != made["names_sha256"]
+
+
+def test_outputs_record_the_command_and_the_model_and_a_fits_output_takes_any_file_name(tmp_path, capsys):
+    fits = pytest.importorskip("astropy.io.fits")
+    import tifffile
+
+    data = _pngs(tmp_path / "imgs")
+    model = train("noise2void", out=tmp_path / "m.safetensors", data=data, add_noise="gaussian:sigma=25", steps=1,
+                  progress=False, overrides=["train.preset=tiny"])
+    noisy = tmp_path / "ciel étoilé.tif"  # (a name outside ASCII stopped a FITS output with astropy's error)
+    tifffile.imwrite(noisy, np.random.default_rng(0).normal(100, 10, (40, 40)).astype(np.float32))
+    cards = {}
+    for name, extra in (("a", ["--set", "h=3"]), ("b", ["--set", "h=10"])):
+        assert main(["denoise", str(noisy), "--method", "nlm", *extra, "--out", str(tmp_path / f"{name}.fits"),
+                     "-q"]) == 0, capsys.readouterr().err
+        cards[name] = "".join(str(c) for c in fits.getheader(tmp_path / f"{name}.fits")["HISTORY"])
+    assert cards["a"] != cards["b"] and "--set h=3 --out" in cards["a"]
+    assert f"noise2x {provenance.code_version()} denoise of ciel \\xe9toil\\xe9.tif" in cards["a"]
+    assert main(["denoise", str(noisy), "--model", str(model), "--out", str(tmp_path / "m.fits"), "-q"]) == 0
+    text = "".join(str(c) for c in fits.getheader(tmp_path / "m.fits")["HISTORY"])
+    assert f"model m.safetensors, weights sha256 {read_metadata(model)['sha256'][:16]}" in text
+    assert "noise2void model" in text  # (how it ran, after the model's card)
+    # a TIFF output's Software tag, a PNG's Software and Comment texts
+    assert main(["denoise", str(noisy), "--method", "nlm", "--out", str(tmp_path / "o.tif"), "-q"]) == 0
+    with tifffile.TiffFile(tmp_path / "o.tif") as tif:
+        assert tif.pages[0].tags.valueof(305) == f"noise2x {provenance.code_version()}"
+    assert main(["denoise", str(data / "0.png"), "--method", "nlm", "--out", str(tmp_path / "o.png"), "-q"]) == 0
+    text = Image.open(tmp_path / "o.png").text
+    assert text["Software"] == f"noise2x {provenance.code_version()}"
+    assert "denoise of 0.png" in text["Comment"] and "--method nlm --out" in text["Comment"]
+
+
+def test_bench_records_the_weights_and_the_images(tmp_path):
+    from noise2x.benchmark import run_bench
+
+    data = _pngs(tmp_path / "imgs", size=48)
+    model = train("noise2void", out=tmp_path / "m.safetensors", data=data, add_noise="gaussian:sigma=25", steps=1,
+                  progress=False, overrides=["train.preset=tiny"])
+    kw = dict(dataset=data, noise="gaussian:sigma=25", warmup=False)
+    first = run_bench([str(model)], **kw)
+    assert first["machine"]["versions"]["noise2x"] == provenance.code_version()
+    assert first["dataset_path"] == str(data.resolve())
+    row = [r for r in first["rows"] if r.get("model_file")][0]
+    assert row["model_sha256"] == read_metadata(model)["sha256"]
+    pixels = np.asarray(Image.open(data / "1.png")).copy()
+    pixels[0, 0] ^= 1  # one value of one image changed
+    Image.fromarray(pixels).save(data / "1.png")
+    again = run_bench([str(model)], **kw)
+    assert re.fullmatch(r"[0-9a-f]{64}", first["dataset_sha256"]) and again["dataset_sha256"] != first["dataset_sha256"]
+    json.dumps(again)
