@@ -387,6 +387,17 @@ def from_luma_chroma(planes: np.ndarray, offset: float, *, keep_noise: bool = Fa
     return planes @ _FROM_LUMA_CHROMA[bool(keep_noise)].T
 
 
+def _from_luma_chroma_in_place(planes: np.ndarray, offset: float, *, keep_noise: bool = False,
+                                band: int = 256) -> None:
+    """:func:`from_luma_chroma` of float32 ``planes``, written over them ``band`` rows at a time (the memory of a
+    band, not of the image's copies)."""
+    back = _FROM_LUMA_CHROMA[bool(keep_noise)].T
+    for top in range(0, planes.shape[0], band):
+        part = planes[top:top + band].astype(np.float64)
+        part[..., 1:] -= offset
+        planes[top:top + band] = part @ back
+
+
 #: Arithmetic of the network's forward pass (``precision``): ``fp32`` (default);
 #: ``bf16`` (bfloat16 under ``torch.autocast``; CPU or CUDA; on a CPU with
 #: bfloat16 instructions (AVX512-BF16, AMX) 1.5 to 2 times as fast, elsewhere
@@ -573,12 +584,26 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
         mode = colour_mode(colour, arr.shape[2], method)
         if not np.isfinite(arr).all():
             raise InputError("image has NaN/inf values")
-        planes, offset = to_luma_chroma(arr, keep_noise=keep_noise) if mode == "luma" else (arr, 0.0)
-        out = np.stack([denoise_array(model, planes[..., c], method=method, tile=tile, overlap=overlap,
-                                      context=context, batch_size=batch_size, tta=tta, device=device,
-                                      threads_auto=threads_auto, precision=precision, needed=needed)
-                        for c in range(arr.shape[2])], axis=-1)
-        return (from_luma_chroma(out, offset, keep_noise=keep_noise) if mode == "luma" else out).astype(np.float32)
+        # one plane at a time, each result into the output as it comes, and the colour transform back in bands of
+        # rows in place: a 24-MP photo peaked at 3.7 GB with the planes, their results, a stack of them and the
+        # transform's copies all held at once (a large-data QA pass; the gray route takes about a fifth per pixel)
+        rows = (LUMA_CHROMA_UNIT if keep_noise else LUMA_CHROMA) if mode == "luma" else None
+        out = np.empty(arr.shape, np.float32)
+        offset = 0.0
+        for c in range(arr.shape[2]):
+            if rows is None:
+                plane = arr[..., c]
+            else:  # (as to_luma_chroma makes it)
+                plane = arr @ rows[c] if c == 0 else arr @ rows[c] + offset
+                if c == 0:
+                    offset = float(plane.mean())
+            out[..., c] = denoise_array(model, plane, method=method, tile=tile, overlap=overlap, context=context,
+                                        batch_size=batch_size, tta=tta, device=device, threads_auto=threads_auto,
+                                        precision=precision, needed=needed)
+            del plane
+        if rows is not None:
+            _from_luma_chroma_in_place(out, offset, keep_noise=keep_noise)
+        return out
     if batch_size < 1:
         raise UsageError(f"batch_size must be >= 1, got {batch_size}")
     if tile is None:
