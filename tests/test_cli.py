@@ -1805,3 +1805,51 @@ def test_declared_nodata_with_blanks_nan_and_outputs(tmp_path, capsys):
     code, _, err = _run(capsys, "denoise", str(bad), "--method", "nlm", "--out", str(tmp_path / "b_out.tif"))
     assert code == 0 and err.count("'abc' is not a value its float32 samples hold: not used") == 1
     assert "tifffile" not in err
+
+
+def test_a_stack_says_its_progress_and_its_units_map_once(tmp_path, capsys, monkeypatch):
+    """A 120-frame stack said nothing between its first line and its last, and a bleaching 16-bit time-lapse
+    said "model ... works in 8-bit units: the image mapped by ..." once per frame, each with its own factors and
+    no frame number (a large-data QA pass). A stack now says its frame and the time left (every
+    PROGRESS_EVERY_S seconds), and the mapping once, with the frame it is of."""
+    import tifffile
+
+    from noise2x import cli
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:48, :48]
+    base = 2000 + 20000 * (np.sin(xx / 6) * np.cos(yy / 9) + 1) / 2
+    frames = np.stack([base * 0.9 ** t + rng.normal(0, 600, base.shape) for t in range(4)])
+    tifffile.imwrite(tmp_path / "s.tif", np.clip(frames, 0, 65535).astype(np.uint16), photometric="minisblack")
+    monkeypatch.setattr(cli, "PROGRESS_EVERY_S", 0.0)
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "s.tif"), "--model", "gray-gaussian", "--out",
+                        str(tmp_path / "o.tif"))
+    assert code == 0, err
+    mapped = [line for line in err.splitlines() if "works in 8-bit units" in line]
+    assert len(mapped) == 1 and mapped[0].endswith("(frame 1; each frame by its own range)"), err
+    assert re.findall(r"s\.tif: frame (\d)/4, about .+ left$", err, re.M) == ["2", "3", "4"], err
+    monkeypatch.setattr(cli, "PROGRESS_EVERY_S", 10.0)
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "s.tif"), "--model", "gray-gaussian", "--out",
+                        str(tmp_path / "o2.tif"))
+    assert code == 0 and "/4, about" not in err, err  # (a short stack: no progress line)
+
+
+def test_a_large_image_says_its_progress(tmp_path, capsys, monkeypatch):
+    """An 8000 x 8000 image said nothing for 227 s after its "using" line (a large-data QA pass): a model's tiles
+    now report the share done and the time left (every PROGRESS_EVERY_S seconds), a colour image's planes in
+    turn."""
+    from noise2x import cli
+
+    rng = np.random.default_rng(1)
+    _png(tmp_path / "g.png", np.clip(rng.normal(120, 25, (200, 180)), 0, 255))
+    Image.fromarray(np.clip(rng.normal(120, 25, (200, 180, 3)), 0, 255).astype(np.uint8)).save(tmp_path / "c.png")
+    monkeypatch.setattr(cli, "PROGRESS_EVERY_S", 0.0)
+    shares = {}
+    for name in ("g", "c"):
+        code, _, err = _run(capsys, "denoise", str(tmp_path / f"{name}.png"), "--model", "gray-gaussian",
+                            "--tile", "64", "--out", str(tmp_path / f"o{name}.png"))
+        assert code == 0, err
+        shares[name] = [int(s) for s in re.findall(rf"{name}\.png: (\d+)% done, about .+ left$", err, re.M)]
+    assert len(shares["g"]) >= 3 and shares["g"] == sorted(shares["g"]) and shares["g"][-1] < 100, shares
+    assert len(shares["c"]) > len(shares["g"]) and shares["c"] == sorted(shares["c"]), shares  # (3 planes)
+    assert shares["c"][0] < 34 and shares["c"][-1] > 66, shares

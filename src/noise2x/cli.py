@@ -34,6 +34,9 @@ def _err(message: str) -> None:
     print(f"noise2x: error: {_shown(message)}", file=sys.stderr)
 
 
+#: seconds between two progress lines of one stack's frames (``noise2x denoise`` of a stack)
+PROGRESS_EVERY_S = 10.0
+
 #: ``--quiet``: progress lines and notes are not said (warnings and errors are)
 _QUIET = [False]
 
@@ -665,6 +668,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     from .api import denoise
     from .io import (FitsFrames, StackFrames, clipping_warning, fill_blanks, frames_writable, stored, write_frames,
                      write_image)
+    from .tiling import TILE_PROGRESS
 
     stack, alpha = opened
     opened.clear()
@@ -714,16 +718,40 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 if way in said:
                     return
                 said.add(way)
+            elif len(stack) > 1 and " works in 8-bit units: the image mapped by " in line:
+                # (a bleaching time-lapse said it for each frame, each with its own factors and no frame number:
+                # a large-data QA pass)
+                way = line.split(":", 1)[0]
+                if way in said:
+                    return
+                said.add(way)
+                line += f" (frame {tally['frame']}; each frame by its own range)"
             if line not in said:
                 said.add(line)
                 _say(line)
 
-        tally: dict[str, Any] = {"clipped": 0, "blank": 0, "routes": {}}  # routes: each frame's, counted
+        tally: dict[str, Any] = {"clipped": 0, "blank": 0, "routes": {}, "frame": 0}  # routes: each frame's, counted
+        # a stack's progress: the frame and the time left, every PROGRESS_EVERY_S seconds (a 120-frame stack said
+        # nothing between its first line and its last, a large-data QA pass)
+        clock = {"start": time.perf_counter(), "said": time.perf_counter()}
+
+        def image_progress(share: float) -> None:  # a single image's tiles (a model's): the share done, the time left
+            now = time.perf_counter()
+            if 0 < share < 1 and now - clock["said"] >= PROGRESS_EVERY_S:
+                clock["said"] = now
+                _say(f"{src}: {100 * share:.0f}% done, about "
+                     f"{_duration((now - clock['start']) / share * (1 - share))} left")
 
         def results() -> Iterator[np.ndarray]:
             """Each frame's result: a single image's as denoise returns it, a stack's as its output stores it
             (uint8, uint16 or float32: a fraction of the memory of float64 frames)."""
             for i, frame in enumerate(stack):
+                now = time.perf_counter()
+                if i and now - clock["said"] >= PROGRESS_EVERY_S:
+                    clock["said"] = now
+                    _say(f"{src}: frame {i + 1}/{len(stack)}, about "
+                         f"{_duration((now - clock['start']) / i * (len(stack) - i))} left")
+                tally["frame"] = i + 1
                 frame = np.asarray(frame, dtype=np.float64)  # (a frame at a time; exact either way)
                 empty = _blank_pixels(frame, args.blanks, args.blank_value)  # (H,W): pixels with no data
                 tally["blank"] += int(np.count_nonzero(empty))
@@ -736,12 +764,17 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 opaque = None if alpha is None else alpha[i] > 0
                 opaque = None if opaque is None or opaque.all() or not opaque.any() else opaque
                 info.clear()  # (this frame's route alone: an earlier frame's transform was said of the stack's last)
-                result = denoise(
-                    frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
-                    tta=args.tta, options=options, rng=args.seed, info=info, progress=say_once, device=args.device,
-                    colour=args.colour, precision=args.precision, mask=opaque, blanks=args.blanks,
-                    blank_value=args.blank_value,
-                )
+                token = TILE_PROGRESS.set(image_progress) if len(stack) == 1 else None
+                try:
+                    result = denoise(
+                        frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
+                        tta=args.tta, options=options, rng=args.seed, info=info, progress=say_once,
+                        device=args.device, colour=args.colour, precision=args.precision, mask=opaque,
+                        blanks=args.blanks, blank_value=args.blank_value,
+                    )
+                finally:
+                    if token is not None:
+                        TILE_PROGRESS.reset(token)
                 route = (info.get("method") or "model") + (  # (the way, without each frame's own levels)
                     f", {str(info['transform']).split(' (')[0]}" if "transform" in info else "")
                 tally["routes"][route] = tally["routes"].get(route, 0) + 1

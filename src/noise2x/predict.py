@@ -31,7 +31,7 @@ import torch
 from . import config
 from .config import THREADS_ENV
 from .errors import InputError, UsageError, called_from_outside, warn_outside
-from .tiling import Stitcher, context_region, tile_grid
+from .tiling import TILE_PROGRESS, Stitcher, context_region, tile_grid
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -597,9 +597,16 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
                 plane = arr @ rows[c] if c == 0 else arr @ rows[c] + offset
                 if c == 0:
                     offset = float(plane.mean())
-            out[..., c] = denoise_array(model, plane, method=method, tile=tile, overlap=overlap, context=context,
-                                        batch_size=batch_size, tta=tta, device=device, threads_auto=threads_auto,
-                                        precision=precision, needed=needed)
+            hook = TILE_PROGRESS.get()
+            token = None if hook is None else TILE_PROGRESS.set(
+                lambda share, c=c, n=arr.shape[2], hook=hook: hook((c + share) / n))
+            try:
+                out[..., c] = denoise_array(model, plane, method=method, tile=tile, overlap=overlap,
+                                            context=context, batch_size=batch_size, tta=tta, device=device,
+                                            threads_auto=threads_auto, precision=precision, needed=needed)
+            finally:
+                if token is not None:
+                    TILE_PROGRESS.reset(token)
             del plane
         if rows is not None:
             _from_luma_chroma_in_place(out, offset, keep_noise=keep_noise)
@@ -631,6 +638,7 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
         groups.setdefault(r.shape, []).append((s, r))
     chunks = [g[b:b + batch_size] for g in groups.values() for b in range(0, len(g), batch_size)]
     threads = cpu_threads(0) if dev.type == "cpu" and threads_auto else contextlib.nullcontext()
+    hook, done = TILE_PROGRESS.get(), 0
     with torch.inference_mode(), threads, _forward_context(precision, dev):
         for chunk in chunks:
             tiles = []
@@ -647,6 +655,9 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
             for (s, r), out in zip(chunk, y):
                 out = out[s.y0 - r.y0:s.y1 - r.y0, s.x0 - r.x0:s.x1 - r.x0]
                 stitcher.add(s, out if channels is not None else out[:, :, 0])
+            done += len(chunk)
+            if hook is not None:
+                hook(done / len(specs))
     return stitcher.result()
 
 

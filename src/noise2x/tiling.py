@@ -20,13 +20,20 @@ image exactly (up to float32 rounding).
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import math
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
 from .errors import UsageError
+
+#: Called with the share of an image done (0 to 1) as :func:`noise2x.predict.denoise_array`'s tiles are done (a
+#: colour image's planes in turn), where set (``TILE_PROGRESS.set(hook)``: the CLI's progress on a large image,
+#: which was silent for minutes, a large-data QA pass); None: not called.
+TILE_PROGRESS: contextvars.ContextVar[Callable[[float], None] | None] = contextvars.ContextVar(
+    "noise2x_tile_progress", default=None)
 
 
 @dataclasses.dataclass(frozen=True)
