@@ -135,3 +135,37 @@ def test_bench_records_the_weights_and_the_images(tmp_path):
     again = run_bench([str(model)], **kw)
     assert re.fullmatch(r"[0-9a-f]{64}", first["dataset_sha256"]) and again["dataset_sha256"] != first["dataset_sha256"]
     json.dumps(again)
+
+
+def test_a_model_from_a_newer_noise2x_is_said_to_need_an_upgrade_not_to_be_damaged(tmp_path, capsys):
+    """A model file of a newer noise2x (an architecture, a noise model or a method this one lacks) was called
+    "DAMAGED" or "corrupt metadata" (a model-sharing QA pass): a user re-downloads or retrains instead of upgrading.
+    Where the file's version is newer, the message says so; from this version the same faults stay damage."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from noise2x.errors import InputError
+    from noise2x.predict import Denoiser
+
+    model = train("noise2void", out=tmp_path / "m.safetensors", data=_pngs(tmp_path / "imgs"),
+                  add_noise="gaussian:sigma=25", steps=1, progress=False, overrides=["train.preset=tiny"])
+    with safe_open(str(model), "pt") as f:
+        header = f.metadata()
+    tensors = load_file(str(model))
+
+    def made(name, version, **changed):
+        meta = json.loads(header["noise2x"])
+        meta.update(changed, noise2x_version=version)
+        save_file(tensors, str(tmp_path / name), metadata={**header, "noise2x": json.dumps(meta)})
+        return tmp_path / name
+
+    upgrade = r"written by noise2x 9\.1\.0\+g12ab, newer than this one \([\d.]+\): upgrade noise2x"
+    for changed in ({"arch": "transformer"}, {"noise": "gamma:shape=3"}, {"method": "noise2future"}):
+        with pytest.raises(InputError, match=upgrade):
+            Denoiser.load(made("new.safetensors", "9.1.0+g12ab", **changed))
+        with pytest.raises(InputError) as same:  # (from this version: damage, as before)
+            Denoiser.load(made("old.safetensors", noise2x.__version__, **changed))
+        assert "newer than" not in str(same.value)
+    assert main(["info", str(made("new.safetensors", "9.1.0+g12ab", arch="transformer"))]) == 1
+    out = capsys.readouterr().out
+    assert "weights:       not readable by this noise2x:" in out and "DAMAGED" not in out

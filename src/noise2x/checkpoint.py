@@ -166,13 +166,36 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     meta = _printable(meta)
     wrong = _wrong_field(meta)
     if wrong:
-        raise InputError(f"{p} has corrupt metadata ({wrong})")
+        newer = newer_note(meta)  # (a value this noise2x does not know, from a newer one: not "corrupt")
+        raise InputError(f"{p} has metadata this noise2x cannot read ({wrong}){newer}" if newer
+                         else f"{p} has corrupt metadata ({wrong})")
     meta["sha256"] = header.get("sha256")
     return meta
 
 
 #: The longest text a model file's metadata field may hold (a path, a noise spec, a command): longer is cut
 _TEXT_MAX = 4096
+
+
+def _release(version: Any) -> tuple[int, ...]:
+    """The release numbers of a version ("0.2.0+g1234.dirty" -> (0, 2, 0)); () where it has none."""
+    import re
+
+    found = re.match(r"\d+(\.\d+)*", str(version))
+    return tuple(int(x) for x in found.group(0).split(".")) if found else ()
+
+
+def newer_note(meta: dict[str, Any]) -> str:
+    """"; it was written by noise2x X, newer than this one (Y): upgrade noise2x ..." where a model file's metadata
+    comes from a newer noise2x (its unknown architecture, method or noise model is then no damage), else ""
+    (a model-sharing QA pass: a newer file was called DAMAGED)."""
+    from . import __version__
+
+    theirs = meta.get("noise2x_version")
+    if not _release(theirs) or _release(theirs) <= _release(__version__):
+        return ""
+    return (f"; it was written by noise2x {_short(str(theirs), 40)}, newer than this one ({__version__}): "
+            f"upgrade noise2x (pip install -U noise2x) to read it")
 
 
 def _short(text: str, most: int = 200) -> str:
@@ -298,10 +321,11 @@ def load_model(path: str | os.PathLike, *, device: str | torch.device = "cpu") -
     except InputError:
         raise
     except KeyError as exc:
-        raise InputError(f"{p}: cannot rebuild the model: its metadata lacks {exc}") from None
+        raise InputError(f"{p}: cannot rebuild the model: its metadata lacks {exc}{newer_note(meta)}") from None
     except (TypeError, ValueError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()
-        raise InputError(f"{p}: cannot rebuild the model: {first[0] if first else type(exc).__name__}") from None
+        raise InputError(f"{p}: cannot rebuild the model: {first[0] if first else type(exc).__name__}"
+                         f"{newer_note(meta)}") from None
     # weights of another kind than the network's (integers, booleans: cast and used, a garbage image, in a QA pass)
     own = model.state_dict()
     kinds = next((f"{k} is {v.dtype}, not {own[k].dtype}" for k, v in tensors.items()

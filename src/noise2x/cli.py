@@ -993,7 +993,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     try:  # its weights as denoise would load them: the checksum, their shapes and kinds, NaN (a model to vet)
         load_model(path)
     except InputError as exc:
-        print(_shown(f"weights:       DAMAGED: {exc}"))
+        said = "not readable by this noise2x" if "newer than this one" in str(exc) else "DAMAGED"
+        print(_shown(f"weights:       {said}: {exc}"))
         return InputError.exit_code
     print(f"weights:       checked (checksum, shapes, kinds, finite values); sha256 {meta['sha256']}"
           if meta.get("sha256") else

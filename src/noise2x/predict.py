@@ -722,8 +722,10 @@ class Denoiser:
         model, meta = load_model(path)
         name = meta.get("method")
         if name not in METHODS:
+            from .checkpoint import newer_note
+
             raise InputError(f"{path} was trained with method {name!r}, unknown to this noise2x "
-                             f"(known: {', '.join(METHODS)})")
+                             f"(known: {', '.join(METHODS)}){newer_note(meta)}")
         try:
             method = get_method(name, meta.get("method_options") or {})
         except UsageError as exc:
