@@ -584,3 +584,40 @@ def test_resuming_a_finished_run_with_no_step_left(tmp_path, clean_dir, capsys):
         assert read_metadata(out) == meta and all(torch.equal(a, b) for a, b in zip(before, weights(out)))
         assert (run_folder(out) / "log.csv").read_text() == log
         assert "note: nothing to train: the run has 3 steps" in capsys.readouterr().err
+
+
+def test_a_full_disk_stops_training_saying_what_was_kept(tmp_path, clean_dir, monkeypatch):
+    """On a full 2 MB disk training said "cannot write .../state.safetensors: ...; nothing was written" and left a
+    model and a best model and config.json behind, no model at --out, and nothing to resume (a model-sharing QA
+    pass). A run that could keep no checkpoint now removes its run folder; a later failure names the last whole
+    checkpoint; a checkpoint whose two files are of two steps is refused by --resume."""
+    from noise2x import checkpoint
+    from noise2x.errors import WriteFailed
+
+    real = checkpoint.save_state
+    calls = []
+
+    def full_at(n):
+        def save_state(path, **kw):
+            calls.append(path)
+            if len(calls) == n:
+                raise WriteFailed(f"cannot write {path}: no space left on the device; nothing was written")
+            return real(path, **kw)
+        return save_state
+
+    kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", steps=6, progress=False,
+              overrides=FAST + ["train.val_every=2"])
+    out = tmp_path / "m.safetensors"
+    monkeypatch.setattr(checkpoint, "save_state", full_at(1))
+    with pytest.raises(WriteFailed, match=r"nothing was written; training stopped at step 2; no checkpoint could "
+                                          r"be kept \(.*m\.run removed\)"):
+        train("noise2void", out=out, **kw)
+    assert not run_folder(out).exists() and not out.exists()
+    calls.clear()
+    monkeypatch.setattr(checkpoint, "save_state", full_at(2))
+    with pytest.raises(WriteFailed, match=r"training stopped at step 4; the last whole checkpoint \(step 2\) is in "
+                                          r".*m\.run: free some space and continue with --resume"):
+        train("noise2void", out=out, **kw)
+    monkeypatch.setattr(checkpoint, "save_state", real)
+    with pytest.raises(UsageError, match=r"its weights are of step 4, its training state of step 2"):
+        train("noise2void", out=out, resume=True, **kw)

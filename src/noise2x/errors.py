@@ -5,7 +5,8 @@ method, invalid noise spec, missing input path, bad option).
 ``InputError`` (exit 1): an input exists but cannot be used (unreadable or
 corrupt image, NaN/inf values, wrong shape, incompatible model file).
 ``Noise2xError`` (exit 1): any other runtime failure the user can act on;
-``MissingDependency`` (exit 1), one of them: an optional package is not installed.
+``MissingDependency`` (exit 1), one of them: an optional package is not installed; ``WriteFailed`` (exit 1),
+another: the system refused to write a file (a full disk, a quota).
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ class UsageError(Noise2xError, ValueError):
 
 class InputError(Noise2xError, ValueError):
     """An input file or array exists but cannot be used."""
+
+    exit_code = 1
+
+
+class WriteFailed(Noise2xError):
+    """The system refused to write a file (a full disk or quota, a size limit, an I/O error); nothing of it was
+    left."""
 
     exit_code = 1
 

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from .errors import InputError, Noise2xError
+from .errors import InputError, Noise2xError, WriteFailed
 
 
 def _mode_of(target: Path) -> int:
@@ -68,7 +68,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp_path.unlink()
         reason = _write_failure(exc)  # (writers say it each their own way: a short write's byte counts, an I/O
         if reason:                    # error's text)
-            raise Noise2xError(f"cannot write {target}: {reason}; nothing was written") from None
+            raise WriteFailed(f"cannot write {target}: {reason}; nothing was written") from None
         raise
 
 

@@ -43,7 +43,7 @@ import torch
 
 from .config import (TrainConfig, TrainSection, apply_overrides, check_config, preset_overrides,
                      resolve_model, resolve_preset)
-from .errors import InputError, Noise2xError, UsageError
+from .errors import InputError, Noise2xError, UsageError, WriteFailed
 from .fsutil import atomic_path
 
 __all__ = ["TrainConfig", "TrainingInterrupted", "StepInfo", "lr_factor", "run_folder", "train", "train_model"]
@@ -950,6 +950,9 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         # step follows the clock)
         print("noise2x: note: a --minutes budget sets the learning rate by the clock: the same --seed does not "
               "repeat this run (a --steps budget does)", file=sys.stderr, flush=True)
+    fresh_run = not run.exists()  # (a run folder this run makes: its files go if no checkpoint could be kept)
+    saved_step: int | None = None  # the step of the last checkpoint in the run folder
+    step = 0
     try:
         if resume:
             model, last_meta = load_model(last_path)
@@ -1029,12 +1032,17 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         params: dict[str, list[torch.nn.Parameter]] = {}
         opt_states: dict[str, Any] = {}
         step, elapsed0, best, best_step = 0, 0.0, None, None
-        saved_step: int | None = None  # the step of the last checkpoint in the run folder
+        saved_step = None
         rows: list[dict[str, Any]] = []
         resumed_losses: tuple[dict, dict] = ({}, {})
         if resume:
             opt_states, extra, info = load_state(state_path)
             step, elapsed0 = int(info["step"]), float(info["seconds"])
+            if isinstance(last_meta.get("steps"), int) and last_meta["steps"] != step:  # (a checkpoint's two files
+                # from two steps: a write between them failed, a full disk)
+                raise UsageError(f"the run in {run} cannot be resumed: its weights are of step {last_meta['steps']}, "
+                                 f"its training state of step {step} (a checkpoint's write was cut short); "
+                                 f"start a new run, or --init {last_path} to fine-tune from its weights")
             saved_step = step
             best, best_step = info.get("best"), info.get("best_step")
             np_rng.bit_generator.state = info["np_rng"]
@@ -1272,6 +1280,20 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                 stopped.exit_code = 143  # (128 + SIGTERM, as a shell reports a process it ended)
             raise stopped
         return out
+    except WriteFailed as exc:
+        # a full disk or quota: "nothing was written" was said of the one file, while the run folder held the
+        # others of a checkpoint half made, and no model at --out (a model-sharing QA pass, on a 2 MB disk)
+        if saved_step is None and fresh_run:  # no checkpoint to keep: the run's files go
+            shutil.rmtree(run, ignore_errors=True)
+            kept = f"training stopped at step {step}; no checkpoint could be kept ({run} removed)"
+        elif saved_step is None:
+            kept = f"training stopped at step {step}; no checkpoint of this run was kept ({run} may hold partial files)"
+        elif saved_step == step and last_path.exists():  # (all trained: --out could not be written)
+            kept = f"the trained model is in {last_path}: copy it to {out} once there is space"
+        else:
+            kept = (f"training stopped at step {step}; the last whole checkpoint (step {saved_step}) is in {run}: "
+                    f"free some space and continue with --resume")
+        raise WriteFailed(f"{exc}; {kept}") from None
     finally:
         torch.set_num_threads(old_threads)
 
