@@ -1853,3 +1853,21 @@ def test_a_large_image_says_its_progress(tmp_path, capsys, monkeypatch):
     assert len(shares["g"]) >= 3 and shares["g"] == sorted(shares["g"]) and shares["g"][-1] < 100, shares
     assert len(shares["c"]) > len(shares["g"]) and shares["c"] == sorted(shares["c"]), shares  # (3 planes)
     assert shares["c"][0] < 34 and shares["c"][-1] > 66, shares
+
+
+def test_outputs_differing_only_in_case_are_refused_where_the_folder_ignores_case(tmp_path, capsys, monkeypatch):
+    """Cell.png and cell.png in one folder became two outputs, exit 0: on a share that ignores case (Windows,
+    macOS, exFAT) one overwrites the other (a model-sharing QA pass). Where the output folder ignores case, such
+    a batch is refused before any work; where it does not (here), both are written."""
+    from noise2x import fsutil
+
+    assert fsutil.ignores_case(tmp_path) is False and not list(tmp_path.iterdir())  # (the probe is gone)
+    rng = np.random.default_rng(2)
+    (tmp_path / "in").mkdir()
+    for name in ("Cell.png", "cell.png", "other.png"):
+        _png(tmp_path / "in" / name, np.clip(rng.normal(120, 20, (32, 32)), 0, 255))
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "in"), "--method", "nlm", "--out", str(tmp_path / "a"), "-q")
+    assert code == 0 and sorted(p.name for p in (tmp_path / "a").iterdir()) == ["Cell.png", "cell.png", "other.png"]
+    monkeypatch.setattr(fsutil, "ignores_case", lambda folder: True)
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "in"), "--method", "nlm", "--out", str(tmp_path / "b"))
+    assert code == 2 and "differ only in case" in _one_error_line(err) and not list((tmp_path / "b").iterdir()), err

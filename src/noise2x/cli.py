@@ -271,8 +271,25 @@ def _targets(files: list[Path], out: str, folder_input: bool, names: list[Path] 
         folder.mkdir(parents=True, exist_ok=True)
         for parent in sorted({t.parent for t in targets}):
             parent.mkdir(parents=True, exist_ok=True)
+        _case_clash(files, targets)
         return targets
     return [Path(out)]
+
+
+def _case_clash(files: list[Path], targets: list[Path]) -> None:
+    """UsageError where two outputs' names differ only in case and their folder ignores case (Windows, macOS,
+    exFAT, an SMB share): one would overwrite the other (a model-sharing QA pass found Cell.png and cell.png
+    written, exit 0, on a folder that could have been such a share)."""
+    from .fsutil import ignores_case
+
+    seen: dict[tuple[Path, str], tuple[Path, Path]] = {}
+    for src, dst in zip(files, targets):
+        key = (dst.parent, dst.name.casefold())
+        if key in seen and seen[key][1].name != dst.name and ignores_case(dst.parent):
+            raise UsageError(f"the outputs {seen[key][1]} and {dst} (of {seen[key][0]} and {src}) differ only in "
+                             f"case, and {dst.parent} ignores case: one would overwrite the other; denoise them "
+                             f"into separate folders")
+        seen.setdefault(key, (src, dst))
 
 
 def _stem(path: Path) -> str:

@@ -85,3 +85,20 @@ def _write_failure(exc: BaseException) -> str | None:
         return "the write stopped short (a full disk, a quota or a file-size limit)"
     io_error = re.search(r"I/O error: (.+?) \(os error \d+\)", text)  # (safetensors' text of an OSError)
     return io_error.group(1) if io_error else None
+
+
+def ignores_case(folder: str | os.PathLike) -> bool:
+    """Whether the file system of ``folder`` takes a name in other case for the same file (Windows, macOS by
+    default, exFAT, most SMB shares): a probe file is made there and looked up in swapped case. False where
+    the folder cannot be written."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".noise2x-CaseProbe-", dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    try:
+        probe = Path(name)
+        return (probe.parent / probe.name.swapcase()).exists()
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
