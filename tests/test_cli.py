@@ -1871,3 +1871,31 @@ def test_outputs_differing_only_in_case_are_refused_where_the_folder_ignores_cas
     monkeypatch.setattr(fsutil, "ignores_case", lambda folder: True)
     code, _, err = _run(capsys, "denoise", str(tmp_path / "in"), "--method", "nlm", "--out", str(tmp_path / "b"))
     assert code == 2 and "differ only in case" in _one_error_line(err) and not list((tmp_path / "b").iterdir()), err
+
+
+def test_simulate_writes_a_folder_in_the_format_asked(tmp_path, capsys):
+    """simulate of a folder of PNGs wrote rounded, clipped PNGs, not the noise bench adds, with no way to ask for
+    float TIFFs, while its note said "write 01.tif", which a folder OUT cannot do (a reproducibility QA pass).
+    --format tif writes each as float32, the protocol's noise bit for bit; the note names it."""
+    from noise2x.io import read_image
+    from noise2x.noise import parse_noise, protocol_noisy
+
+    rng = np.random.default_rng(4)
+    (tmp_path / "clean").mkdir()
+    for name in ("01", "02"):
+        _png(tmp_path / "clean" / f"{name}.png", np.clip(rng.normal(128, 60, (40, 40)), 0, 255))
+    code, _, err = _run(capsys, "simulate", "gaussian:sigma=25", str(tmp_path / "clean"), str(tmp_path / "a"))
+    assert code == 0 and "--format tif (float32) keeps them" in err and "write 01.tif" not in err, err
+    code, _, err = _run(capsys, "simulate", "gaussian:sigma=25", str(tmp_path / "clean"), str(tmp_path / "b"),
+                        "--format", "tif")
+    assert code == 0 and sorted(p.name for p in (tmp_path / "b").iterdir()) == ["01.tif", "02.tif"], err
+    for i, name in enumerate(("01", "02")):
+        clean = read_image(tmp_path / "clean" / f"{name}.png")
+        expected = protocol_noisy(clean, parse_noise("gaussian:sigma=25"), index=i).astype(np.float32)
+        np.testing.assert_array_equal(read_image(tmp_path / "b" / f"{name}.tif"), expected)
+    code, _, err = _run(capsys, "simulate", "gaussian:sigma=25", str(tmp_path / "clean"), str(tmp_path / "c"),
+                        "--format", "xyz")
+    assert code == 2 and "--format xyz: unsupported file extension" in _one_error_line(err), err
+    code, _, err = _run(capsys, "simulate", "gaussian:sigma=25", str(tmp_path / "clean" / "01.png"),
+                        str(tmp_path / "one.png"), "--format", "tif")
+    assert code == 2 and "--format is for a folder OUT" in _one_error_line(err), err

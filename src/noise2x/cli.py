@@ -476,7 +476,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     peak_said = clip_said = False
     files, _ = _expand_inputs([args.input])
     folder_input = Path(args.input).is_dir()
-    targets = _targets(files, args.output, folder_input, what="OUT")
+    to_folder = _is_folder_target(args.output, len(files), folder_input, what="OUT")
+    names = None
+    if args.format:  # (a folder of PNGs gave rounded, clipped PNGs, not bench's noise, and no way to ask for
+        # float TIFFs: a reproducibility QA pass)
+        ext = "." + args.format.lstrip(".").lower()
+        if not to_folder:
+            raise UsageError(f"--format is for a folder OUT; a file OUT names its own format ({args.output})")
+        try:  # (an extension noise2x cannot write: said before any work)
+            writable_format(Path("x" + ext))
+        except UsageError as exc:
+            raise UsageError(f"--format {args.format}: {str(exc).split(': ', 1)[-1]}") from None
+        names = [Path(_stem(f) + ext) for f in files]
+    targets = _targets(files, args.output, folder_input, names=names, what="OUT")
     _check_targets(files, targets, args.blanks)
     base = 0 if args.seed is None else args.seed
     for i, (src, dst) in enumerate(zip(files, targets)):
@@ -524,8 +536,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             out = image * scale
             if np.count_nonzero((out < 0) | (out > top)) > 0.01 * out.size:  # (write_image warns of the share)
                 # (a 1-look speckle to PNG: 14% at 255, the mean 25% low, said only as the share clipped in a QA pass)
+                keep = "--format tif (float32) keeps them" if to_folder else f"write {_stem(dst)}.tif (float32) to keep them"
                 _say(f"note: noisy values beyond {kind}'s 0..{top} are clipped in {dst.name}, which changes the "
-                     f"noise (its mean, its spread): write {_stem(dst)}.tif (float32) to keep them")
+                     f"noise (its mean, its spread): {keep}")
                 clip_said = True
         write_image(dst, image if scale == 1 else image * scale, kind=kind,
                     alpha=None if kept is None else kept * scale, like=src, blanks=blank,
@@ -1367,6 +1380,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=_seed, default=None, help="seed of the first image (image i gets seed+i; default 0)")
     s.add_argument("--blanks", action="store_true",
                    help="NaN values mark blank pixels (no data): they stay blank, the noise goes on the data")
+    s.add_argument("--format", metavar="EXT", help="a folder OUT's files in this format (e.g. tif: float32, the "
+                   "noise neither rounded nor clipped, as bench adds it); default: each its input's")
     _add_quiet(s)
     s.set_defaults(func=cmd_simulate)
 
