@@ -1161,10 +1161,12 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     for i, frame in enumerate(stack):
         if declared:  # its nodata pixels as blank (NaN), as denoise reads them
             frame = held_blank(frame, nodata)[0]
-        nan = np.isnan(frame)
-        blank = nan.any(axis=-1) if frame.ndim == 3 else nan
-        blanks += int(np.count_nonzero(blank))
-        if k is None and not blank.all():
+        blank = np.isnan(frame)
+        blank = blank.any(axis=-1) if frame.ndim == 3 else blank
+        held, size = int(np.count_nonzero(blank)), blank.size
+        del blank  # (not kept beside the frame through the noise reading: a large-data QA pass)
+        blanks += held
+        if k is None and held < size:
             k, first = i, frame
     marked = "NaN"  # what marks them in the file: NaN, or an integer FITS image's BLANK value
     if blanks and writable_format(path) == "FITS":
@@ -1186,7 +1188,10 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         return lines
     image, data = fill_blanks(first)
     of = f" (frame {k + 1})" if len(stack) > 1 else ""  # (a stack's first frame holding data, as the noise line)
-    lines.append(f"values{of}: {np.min(image[data]):.6g} to {np.max(image[data]):.6g}, mean {np.mean(image[data]):.6g}")
+    held = image if data.all() else image[data]  # (a copy only where some are blank: info on a 64-MP image peaked
+    # above denoise's memory with three, a large-data QA pass)
+    lines.append(f"values{of}: {held.min():.6g} to {held.max():.6g}, mean {held.mean():.6g}")
+    del held
     mask = data if not data.all() else None
     if alpha is not None:
         opaque = alpha[k] > 0
