@@ -366,6 +366,11 @@ def test_an_interrupted_bench_keeps_its_finished_images_and_resumes(tmp_path, mo
                         (["--data-range", "1000"], "its data range was None, this run's is 1000.0")):
         assert cli.main(args + ["--out", str(out), "--resume", str(partial), *extra]) == 2  # (mixed in one row)
         assert said in capsys.readouterr().err
+    kept_bytes = (data / "i1.png").read_bytes()  # an image it had done, changed since: refused (its checksum)
+    _png(data / "i1.png", seed=9, size=40)
+    assert cli.main(args + ["--out", str(out), "--resume", str(partial)]) == 2
+    assert "an image it had done has changed since" in capsys.readouterr().err
+    (data / "i1.png").write_bytes(kept_bytes)
     (tmp_path / "setlink").symlink_to(data)  # (the same folder written otherwise: taken as the same, a QA re-check)
     linked = [str(tmp_path / "setlink") if a == str(data) else a for a in args]
     assert cli.main(linked + ["--out", str(out), "--resume", str(partial)]) == 0

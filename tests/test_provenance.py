@@ -169,3 +169,33 @@ def test_a_model_from_a_newer_noise2x_is_said_to_need_an_upgrade_not_to_be_damag
     assert main(["info", str(made("new.safetensors", "9.1.0+g12ab", arch="transformer"))]) == 1
     out = capsys.readouterr().out
     assert "weights:       not readable by this noise2x:" in out and "DAMAGED" not in out
+
+
+def test_a_bench_resumes_only_with_the_same_weights(tmp_path, monkeypatch, capsys):
+    """A resumed bench checked the images' names and the methods' names and options: a model file retrained under
+    its name in between mixed two models' figures in one row. Its weights' checksum must match too."""
+    from noise2x import api
+    from noise2x.errors import Terminated
+
+    data = _pngs(tmp_path / "imgs", n=3, size=48)
+    kw = dict(data=data, add_noise="gaussian:sigma=25", progress=False, overrides=["train.preset=tiny"])
+    model = train("noise2void", out=tmp_path / "m.safetensors", steps=1, **kw)
+    calls = []
+
+    def stopper(noisy, *, noise=None, rng=None, info=None):  # (a direct method that stops the run at image 2)
+        calls.append(1)
+        if len(calls) == 3:
+            raise Terminated()
+        return noisy
+
+    real = api.resolve_direct
+    monkeypatch.setattr(api, "resolve_direct", lambda name: stopper if name == "stop" else real(name))
+    args = ["bench", "--methods", f"stop,{model}", "--dataset", str(data), "--noise", "gaussian:sigma=25"]
+    out = tmp_path / "b.json"
+    assert main(args + ["--out", str(out), "-q"]) == 143
+    partial = tmp_path / "b.partial.json"
+    assert json.loads(partial.read_text())["n_images"] == 1
+    train("noise2void", out=model, steps=2, **kw)  # (retrained under its name)
+    calls[:] = [1, 1, 1, 1]
+    assert main(args + ["--out", str(out), "--resume", str(partial)]) == 2
+    assert "the model file of m has changed since (its weights' checksum differs)" in capsys.readouterr().err

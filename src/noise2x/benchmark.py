@@ -574,6 +574,14 @@ def _resumed(resume: Mapping[str, Any], noisy_rows: list[dict[str, Any]], runner
     done = [e.get("file") for e in rows[0].get("per_image") or []]
     if not done or len(done) >= len(files) or done != [p.name for p in files[:len(done)]]:
         raise refuse(f"its {len(done)} images are not the first of this run's {len(files)}")
+    # the same images and weights, not only the same names (its checksums: since the provenance records)
+    digest = resume.get("dataset_sha256")
+    if isinstance(digest, str) and digest != _files_digest(_file_lines(files[:len(done)], folder)):
+        raise refuse("an image it had done has changed since (the checksum of its images' bytes differs)")
+    for row, runner in zip(rows[1:], runners):
+        was, now = row.get("model_sha256"), runner.extra.get("model_sha256")
+        if was and now and was != now:
+            raise refuse(f"the model file of {runner.name} has changed since (its weights' checksum differs)")
     for row in rows:
         per_image = row.get("per_image") or []
         if [e.get("file") for e in per_image] != done or (row is not rows[0] and any("pixels" not in e
