@@ -227,6 +227,11 @@ def test_feature_term_by_hand(tmp_path):
     assert val(m.feature_term(model, clean, clean)) == 0.0
     out = m.terms(model, Batch(noisy=pred, clean=clean))  # identity generator: pred = noisy
     assert val(out["feature"]) == pytest.approx(green ** 2 / 128, rel=1e-5)
+    # reduction "sum": the reference's get_style_loss, the sum of squares over relu2_2's 3 x 4 positions and 128
+    # channels divided by the 128 channels (it was taken as half the sum: 64 times that, a method review)
+    only = GAN({"feature_weight": 1.0, "vgg_weights": str(path), "adversarial_weight": 0.0, "pixel_weight": 0.0,
+                "smoothness_weight": 0.0}).loss(model, Batch(noisy=pred, clean=clean), rng=torch.Generator())
+    assert val(only["model"]) == pytest.approx(green ** 2 * 12 / 128, rel=1e-5)
 
 
 # -- separate updates ------------------------------------------------------------------------
@@ -364,6 +369,7 @@ def test_presets():
     assert c.options.smoothness_weight == 1e-4 and resolve_model(c, channels=1, preset="paper")[1]["down"] == 1
     _, c = settled("code")
     assert c.options.smoothness_weight == 1.0 and resolve_model(c, channels=3, preset="code")[0] == "gan"
+    assert (c.train.beta2, c.train.schedule) == (0.999, "constant")  # (the reference's Adam, at a constant rate)
     _, c = settled("wgan")
     o = c.options
     assert (o.adversarial, o.optimizer, o.n_critic, o.clip) == ("wgan", "rmsprop", 5, 0.01)

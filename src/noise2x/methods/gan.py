@@ -3,7 +3,11 @@
 A generator ``G`` (the denoiser) and a discriminator ``D`` (architectures
 ``gan`` and ``wgan`` of :mod:`noise2x.models.gan`) train against each other on
 (noisy, clean) pairs. Each step returns two losses, in this order (the trainer
-steps one optimiser per key, the critic first):
+takes both gradients from one forward pass, then steps one optimiser per key,
+the critic first: the generator's adversarial gradient is taken against the
+critic before this step's update, where the reference re-evaluates it after the
+critic's step, a method review found; simultaneous updates, one forward pass
+instead of two):
 
 * ``"critic"`` (``D``'s parameters): ``gan``: binary cross-entropy of D's patch
   logits, clean images real and ``G(noisy)`` fake; ``wgan``:
@@ -26,9 +30,11 @@ steps one optimiser per key, the critic first):
 
 Weights: 0.5, 1, 1 and ``w_s`` = 0.0001 (the write-up's value; presets "cpu"
 and "paper") or 1.0 (the reference code's; preset "code"). With
-``reduction="sum"`` (the default, as the reference code) the pixel, feature
-and smoothness means above are multiplied by half their number of values
-(``tf.nn.l2_loss``: half the sum of squares over the batch), while the
+``reduction="sum"`` (the default, as the reference code) the pixel and
+smoothness means above are multiplied by half their number of values
+(``tf.nn.l2_loss``: half the sum of squares over the batch) and the feature
+mean by its number of values over the layer's 128 channels (the reference's
+``get_style_loss``: the sum of squares divided by the channel count), while the
 adversarial term stays a mean over the patch map: the adversarial term then
 guides the generator without dominating it, and the balance depends on the
 batch and patch size, as in the reference. ``reduction="mean"`` keeps every
@@ -112,7 +118,8 @@ class GANOptions:
     reduction : {"sum", "mean"}
         How the pixel, feature and smoothness terms enter the generator's loss:
         "sum" (default), as the reference code (``tf.nn.l2_loss``: half the sum
-        of squares over the batch), against an adversarial term averaged over
+        of squares over the batch; the feature term's sum over the layer's
+        channels), against an adversarial term averaged over
         the patch map, so the adversarial term guides rather than dominates;
         "mean": every term a mean (the weights then compare per-pixel means:
         the adversarial term dominates, and on a CPU budget the discriminator
@@ -162,8 +169,9 @@ class GAN(Method):
         "cpu": {**DEFAULT_PRESETS["cpu"], "data.batch_size": 8, "train.lr": 1e-3, "method.feature_weight": 1.0},
         # The write-up: full-resolution generator, w_s = 0.0001.
         "paper": dict(_PAPER),
-        # The reference code: as "paper" with w_s = 1.
-        "code": {**_PAPER, "method.smoothness_weight": 1.0},
+        # The reference code: as "paper" with w_s = 1, and its optimiser: TensorFlow's Adam defaults (beta2 0.999)
+        # at a constant rate (the trainer's default beta2 is 0.99 and its rate ramps down: a method review).
+        "code": {**_PAPER, "method.smoothness_weight": 1.0, "train.beta2": 0.999, "train.schedule": "constant"},
         # iteapoy/GANDenoising: DnCNN generator, critic, RMSProp 2e-4, clipping 0.01, 5 critic steps.
         "wgan": {"data.patch_size": 128, "data.batch_size": 16, "train.lr": 2e-4, "method.adversarial": "wgan",
                  "method.optimizer": "rmsprop", "method.n_critic": 5, "method.clip": 0.01,
@@ -296,7 +304,8 @@ class GAN(Method):
         return self._terms_and_sizes(model, batch)[0]
 
     def _terms_and_sizes(self, model, batch) -> tuple[dict[str, Tensor], dict[str, int]]:
-        """:meth:`terms` and the number of values each mean of the pixel, feature and smoothness terms is over."""
+        """:meth:`terms` and the factor that turns each mean of the pixel, feature and smoothness terms into the
+        reference's sum (``reduction="sum"``)."""
         self.check_batch(batch)
         g, d = self._pair(model)
         z, clean = model.normalize(batch.noisy), model.normalize(batch.clean)
@@ -304,11 +313,15 @@ class GAN(Method):
         out = {"critic": self.critic_loss(d, clean, fake),
                "adversarial": self.adversarial_term(d, fake),
                "pixel": (fake - clean).square().mean()}
-        sizes = {"pixel": fake.numel(), "smoothness": fake.numel()}
+        # what each mean is multiplied by under reduction "sum", as the reference's terms are: tf.nn.l2_loss
+        # (half the sum of squares) for the pixel and smoothness terms; its get_style_loss, the sum of squares
+        # over the layer's channels (128), for the feature term (a method review found it taken as half the sum:
+        # 64 times the reference's weight)
+        sizes = {"pixel": fake.numel() / 2, "smoothness": fake.numel() / 2}
         if self.options.feature_weight > 0:
             diff = self._feature_diff(model, model.denormalize(fake), batch.clean)
             out["feature"] = diff.square().mean()
-            sizes["feature"] = diff.numel()
+            sizes["feature"] = diff.numel() / diff.shape[1]
         out["smoothness"] = self.smoothness_term(fake)
         return out, sizes
 
@@ -318,8 +331,8 @@ class GAN(Method):
         o = self.options
         weights = {"adversarial": o.adversarial_weight, "pixel": o.pixel_weight, "feature": o.feature_weight,
                    "smoothness": o.smoothness_weight}
-        if o.reduction == "sum":  # the reference's l2_loss: half the sum of squares
-            weights = {k: (w * sizes[k] / 2 if k in sizes else w) for k, w in weights.items()}
+        if o.reduction == "sum":  # the reference's sums (l2_loss: half the sum of squares; the feature term's: over C)
+            weights = {k: (w * sizes[k] if k in sizes else w) for k, w in weights.items()}
         total = sum((weights[k] * v for k, v in t.items() if k != "critic"), t["pixel"].new_zeros(()))
         out = {"critic": t["critic"], "model": total}
         out.update({LOG_PREFIX + k: v for k, v in t.items() if k != "critic"})

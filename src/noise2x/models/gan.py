@@ -37,7 +37,14 @@ stably); the generator's output convolution has no batch normalisation (it
 would force the residual to unit variance per batch); the reference's first
 up-sampling layer halves the resolution of a full-resolution network (256 ->
 128 -> 256), which looks unintended: with ``down=1`` the layers stay at full
-resolution.
+resolution. Also unlike it (a method review listed them): the second up-sampling
+layer's output is added to the second encoder layer's as well (the reference adds
+only the last one's to the first encoder layer's; kept, since saved models were
+trained with it, and it only adds a path); the output is ``x + r * tanh(...)`` in
+normalised units, not the reference's ``(x + tanh(BN(...)) + 1) / 2`` (which maps
+to [0, 1] while its targets are standardised per image); the convolutions start
+from Kaiming-normal weights and the output layer near zero (the network starts
+near the identity), not N(0, 0.03).
 
 Model files keep both networks, so that ``--resume`` continues the adversarial
 game with the trained discriminator; denoising uses only the generator.

@@ -3,7 +3,8 @@
 A fresh U-Net is trained on the one noisy image. At every step a random
 Bernoulli mask hides a fraction ``ratio`` of the entries (each pixel and
 channel independently); the network sees the image with the hidden entries set
-to zero and the loss (L1) is taken on the hidden entries only. The denoised
+to zero and the loss (L1, as the authors' code's ``nn.L1Loss``; the paper writes
+a squared norm) is taken on the hidden entries only. The denoised
 image is the average of ``predictions`` masked predictions.
 
 Real noise is often spatially correlated, and the best masking ratio grows
@@ -413,6 +414,13 @@ def flat_tiles(estimate: np.ndarray, *, threshold: float, tile: int = 4, block: 
     A tile is flat when every ``block`` x ``block`` block inside it has a
     standard deviation below ``threshold`` times the largest block standard
     deviation of the image (colour images are averaged over channels first).
+    This is the authors' code (their SIDD script, a copy of which the code index
+    holds: ``calculate_sliding_std`` over blocks of ``std_kernel_size`` with
+    stride ``std_kernel_size`` and ``nn.Upsample(mode='nearest')``, so each
+    block's deviation from its own mean, on the channel mean of the estimate; a
+    tile shuffled where no pixel reaches the threshold). The paper's text speaks
+    of each tile's standard deviation, which would also see an edge lying on a
+    block border inside a tile, as this test does not (a method review).
 
     Parameters
     ----------
