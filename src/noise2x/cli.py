@@ -34,7 +34,7 @@ def _err(message: str) -> None:
     print(f"noise2x: error: {_shown(message)}", file=sys.stderr)
 
 
-#: seconds between two progress lines of one stack's frames (``noise2x denoise`` of a stack)
+#: seconds between two progress lines of ``noise2x denoise`` on one input (a stack's frames, a large image's tiles)
 PROGRESS_EVERY_S = 10.0
 
 #: ``--quiet``: progress lines and notes are not said (warnings and errors are)
@@ -433,7 +433,8 @@ class _Version(argparse.Action):
 
 
 def _model_card(model: str) -> str:
-    """A FITS HISTORY card naming a model: its file and its weights' checksum."""
+    """A history line (FITS HISTORY card, MRC label, PNG comment) naming a model: its file and its weights'
+    checksum."""
     from .api import model_file
     from .checkpoint import read_metadata
 
@@ -536,7 +537,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             out = image * scale
             if np.count_nonzero((out < 0) | (out > top)) > 0.01 * out.size:  # (write_image warns of the share)
                 # (a 1-look speckle to PNG: 14% at 255, the mean 25% low, said only as the share clipped in a QA pass)
-                keep = "--format tif (float32) keeps them" if to_folder else f"write {_stem(dst)}.tif (float32) to keep them"
+                keep = ("--format tif (float32) keeps them" if to_folder
+                        else f"write {_stem(dst)}.tif (float32) to keep them")
                 _say(f"note: noisy values beyond {kind}'s 0..{top} are clipped in {dst.name}, which changes the "
                      f"noise (its mean, its spread): {keep}")
                 clip_said = True
