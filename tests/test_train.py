@@ -589,8 +589,10 @@ def test_resuming_a_finished_run_with_no_step_left(tmp_path, clean_dir, capsys):
 def test_a_full_disk_stops_training_saying_what_was_kept(tmp_path, clean_dir, monkeypatch):
     """On a full 2 MB disk training said "cannot write .../state.safetensors: ...; nothing was written" and left a
     model and a best model and config.json behind, no model at --out, and nothing to resume (a model-sharing QA
-    pass). A run that could keep no checkpoint now removes its run folder; a later failure names the last whole
-    checkpoint; a checkpoint whose two files are of two steps is refused by --resume."""
+    pass). A run that could keep no checkpoint now removes its run folder; a later failure leaves the last
+    checkpoint whole (its files are put in place once all are written: a QA re-check found the model replaced and
+    the state not) and names it, and --resume goes on from it; a checkpoint whose files are of two steps (written
+    by hand, or by an older noise2x) is refused."""
     from noise2x import checkpoint
     from noise2x.errors import WriteFailed
 
@@ -618,6 +620,13 @@ def test_a_full_disk_stops_training_saying_what_was_kept(tmp_path, clean_dir, mo
     with pytest.raises(WriteFailed, match=r"training stopped at step 4; the last whole checkpoint \(step 2\) is in "
                                           r".*m\.run: free some space and continue with --resume"):
         train("noise2void", out=out, **kw)
+    run = run_folder(out)
+    assert read_metadata(run / "last.safetensors")["steps"] == 2 and not list(run.glob(".*.next"))
+    older_state = (run / "state.safetensors").read_bytes()
     monkeypatch.setattr(checkpoint, "save_state", real)
-    with pytest.raises(UsageError, match=r"its weights are of step 4, its training state of step 2"):
+    train("noise2void", out=out, resume=True, **kw)
+    straight = train("noise2void", out=tmp_path / "s.safetensors", **kw)
+    assert all(torch.equal(a, b) for a, b in zip(weights(out), weights(straight)))  # (as if never stopped)
+    (run / "state.safetensors").write_bytes(older_state)  # (a state of step 2 beside the weights of step 6)
+    with pytest.raises(UsageError, match=r"its weights are of step 6, its training state of step 2"):
         train("noise2void", out=out, resume=True, **kw)

@@ -1122,17 +1122,31 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             if not all(bool(torch.isfinite(v).all()) for v in model.state_dict().values() if v.is_floating_point()):
                 raise diverged("the weights became NaN or infinite", step)
 
-        def save_last(val_value: float | None) -> None:
+        def save_last(val_value: float | None, new_best: bool = False) -> None:
+            """A checkpoint: the model (and the best one, ``new_best``) and the training state, each written
+            beside its file and all put in place once all are written: a write that fails (a full disk) leaves
+            the previous checkpoint whole (a QA re-check found its model replaced, its state not: no --resume)."""
             nonlocal saved_step, config_written
             if not config_written:  # (this run's first checkpoint replaces an earlier run's)
                 _write_json(resolved, run / "config.json")
                 config_written = True
-            save_model(last_path, model, metadata=metadata("last", val_value))
-            extra = {"torch_rng": gen.get_state()}
-            # (the losses since the last log row: a resumed run logs the rows an uninterrupted one does)
-            info = {"step": step, "seconds": elapsed, "best": best, "best_step": best_step,
-                    "np_rng": np_rng.bit_generator.state, "loss_sum": loss_sum, "loss_n": loss_n}
-            save_state(state_path, optimizers=optimizers, tensors=extra, info=info)
+            staged: list[tuple[Path, Path]] = []
+            try:
+                for final, kind in [(best_path, "best")] * new_best + [(last_path, "last")]:
+                    staged.append((final.with_name(f".{final.name}.next"), final))
+                    save_model(staged[-1][0], model, metadata=metadata(kind, val_value))
+                extra = {"torch_rng": gen.get_state()}
+                # (the losses since the last log row: a resumed run logs the rows an uninterrupted one does)
+                info = {"step": step, "seconds": elapsed, "best": best, "best_step": best_step,
+                        "np_rng": np_rng.bit_generator.state, "loss_sum": loss_sum, "loss_n": loss_n}
+                staged.append((state_path.with_name(f".{state_path.name}.next"), state_path))
+                save_state(staged[-1][0], optimizers=optimizers, tensors=extra, info=info)
+            except BaseException:
+                for written, _ in staged:
+                    written.unlink(missing_ok=True)
+                raise
+            for written, final in staged:
+                os.replace(written, final)
             saved_step = step
             _write_log(rows, run / "log.csv")
             try:
@@ -1234,16 +1248,17 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                     rows.append(_row(step, elapsed, lr, loss_sum, loss_n, metric, val_value, rate))
                     loss_sum, loss_n = {}, {}
                     rate_t, rate_s = time.monotonic(), step
-                    if val_value is not None and _better(metric, val_value, best):
+                    better = val_value is not None and _better(metric, val_value, best)
+                    if better:
                         best, best_step = val_value, step
-                        save_model(best_path, model, metadata=metadata("best", val_value))
-                    save_last(val_value)
+                    save_last(val_value, new_best=better)
                 bar.update(_status(step, t, info, rows, metric, rate, elapsed), force=done)
             # end of budget (or stop request)
             # a stop (a signal, a callback) validates the model it leaves but logs no row and keeps no best there:
             # the run's log and best checkpoint are those of its budget, wherever it was stopped (a QA pass found a
             # resumed run's log, and so its curve, differing from the uninterrupted run's, for the same weights)
             stopped_early = budget_progress(step, elapsed) < 1.0
+            new_best = False
             if last_val != step and step > 0:
                 check_weights()
                 val_value = (_validate(m, model, val_batches, dev, metric=metric, progress=budget_progress(step, elapsed),
@@ -1256,11 +1271,11 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                                      loss_sum, loss_n, metric, val_value, rate))
                 if not stopped_early and val_value is not None and _better(metric, val_value, best):
                     best, best_step = val_value, step
-                    save_model(best_path, model, metadata=metadata("best", val_value))
+                    new_best = True
                 if isinstance(info, StepInfo):  # (a resumed run with no step left to take has none)
                     bar.update(_status(step, t, info, rows, metric, rate, elapsed), force=True)  # (the last stretch)
             elapsed = elapsed0 + (time.monotonic() - start)
-            save_last(val_value)
+            save_last(val_value, new_best=new_best)
             if t.keep == "best" and best_path.exists():
                 with atomic_path(out) as tmp:
                     shutil.copyfile(best_path, tmp)
