@@ -58,6 +58,34 @@ def test_the_version_names_the_commit_of_a_checkout_and_is_plain_without_git(mon
         args, 0, " M train.py\n" if args[0] == "status" else "0123456789\n", ""))
     provenance.code_version.cache_clear()
     assert provenance.code_version() == noise2x.__version__ + "+g0123456789.dirty"
+    # a checkout git refuses (another user's: a lab's shared install): the commit read from its files
+    monkeypatch.setattr(provenance, "_git", lambda here, *args: subprocess.CompletedProcess(
+        args, 128, "", "fatal: detected dubious ownership in repository at '/x'"))
+    monkeypatch.setattr(provenance, "head_from_files", lambda here: "abcdef0123456789")
+    provenance.code_version.cache_clear()
+    assert provenance.code_version() == noise2x.__version__ + "+gabcdef0123.unverified"
+
+
+def test_the_commit_is_read_from_a_checkouts_files(tmp_path):
+    git = tmp_path / "repo" / ".git"
+    (git / "refs" / "heads").mkdir(parents=True)
+    (git / "HEAD").write_text("ref: refs/heads/main\n")
+    (git / "refs" / "heads" / "main").write_text("1111111111222222222233333333334444444444\n")
+    pkg = tmp_path / "repo" / "src" / "noise2x"
+    pkg.mkdir(parents=True)
+    assert provenance.head_from_files(pkg) == "1111111111222222222233333333334444444444"
+    (git / "refs" / "heads" / "main").unlink()  # (packed)
+    (git / "packed-refs").write_text("# pack-refs with: peeled\n5555555555666666666677777777778888888888 "
+                                     "refs/heads/main\n")
+    assert provenance.head_from_files(pkg) == "5555555555666666666677777777778888888888"
+    (git / "HEAD").write_text("9999999999000000000011111111112222222222\n")  # (detached)
+    assert provenance.head_from_files(pkg) == "9999999999000000000011111111112222222222"
+    (tmp_path / "wt").mkdir()  # a worktree: .git is a file naming its git folder
+    (tmp_path / "wt" / ".git").write_text(f"gitdir: {git}\n")
+    assert provenance.head_from_files(tmp_path / "wt") == "9999999999000000000011111111112222222222"
+    lone = tmp_path / "lone"  # (no repository above it: None)
+    lone.mkdir()
+    assert provenance.head_from_files(lone) is None
 
 
 def test_a_model_file_records_when_with_what_and_on_which_images_and_its_parent(tmp_path, capsys):
@@ -159,13 +187,16 @@ def test_a_model_from_a_newer_noise2x_is_said_to_need_an_upgrade_not_to_be_damag
         save_file(tensors, str(tmp_path / name), metadata={**header, "noise2x": json.dumps(meta)})
         return tmp_path / name
 
-    upgrade = r"written by noise2x 9\.1\.0\+g12ab, newer than this one \([\d.]+\): upgrade noise2x"
+    upgrade = (r"written by noise2x 9\.1\.0\+g12ab, newer than this one \(\S+\): it may need a newer noise2x: "
+               r"update noise2x \(in its checkout: git pull")
     for changed in ({"arch": "transformer"}, {"noise": "gamma:shape=3"}, {"method": "noise2future"}):
         with pytest.raises(InputError, match=upgrade):
             Denoiser.load(made("new.safetensors", "9.1.0+g12ab", **changed))
         with pytest.raises(InputError) as same:  # (from this version: damage, as before)
             Denoiser.load(made("old.safetensors", noise2x.__version__, **changed))
-        assert "newer than" not in str(same.value)
+        assert "newer" not in str(same.value).replace(str(tmp_path), "")
+        with pytest.raises(InputError, match=r"another build than this one .*may need a newer noise2x"):
+            Denoiser.load(made("commit.safetensors", noise2x.__version__ + "+g1234567", **changed))
     assert main(["info", str(made("new.safetensors", "9.1.0+g12ab", arch="transformer"))]) == 1
     out = capsys.readouterr().out
     assert "weights:       not readable by this noise2x:" in out and "DAMAGED" not in out

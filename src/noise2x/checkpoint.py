@@ -185,17 +185,25 @@ def _release(version: Any) -> tuple[int, ...]:
     return tuple(int(x) for x in found.group(0).split(".")) if found else ()
 
 
-def newer_note(meta: dict[str, Any]) -> str:
-    """"; it was written by noise2x X, newer than this one (Y): upgrade noise2x ..." where a model file's metadata
-    comes from a newer noise2x (its unknown architecture, method or noise model is then no damage), else ""
-    (a model-sharing QA pass: a newer file was called DAMAGED)."""
-    from . import __version__
+#: what a model file of another noise2x build needs (noise2x runs from a checkout or from a release)
+UPDATE_ADVICE = "update noise2x (in its checkout: git pull, then pip install -e .; or install a newer release)"
 
-    theirs = meta.get("noise2x_version")
-    if not _release(theirs) or _release(theirs) <= _release(__version__):
+
+def newer_note(meta: dict[str, Any]) -> str:
+    """"; it was written by noise2x X, newer than this one (Y): it may need a newer noise2x ..." where a model
+    file's metadata comes from another noise2x than this one and not an older release (its unknown
+    architecture, method or noise model is then no damage: a model-sharing QA pass found a newer file called
+    DAMAGED, and its re-check one of a newer commit of the same release), else ""."""
+    from . import __version__
+    from .provenance import code_version
+
+    theirs, ours = str(meta.get("noise2x_version") or ""), code_version()
+    if not theirs or theirs in (ours, str(__version__)) or (
+            _release(theirs) and _release(theirs) < _release(__version__)):
         return ""
-    return (f"; it was written by noise2x {_short(str(theirs), 40)}, newer than this one ({__version__}): "
-            f"upgrade noise2x (pip install -U noise2x) to read it")
+    how = "newer than" if _release(theirs) > _release(__version__) else "another build than"
+    return (f"; it was written by noise2x {_short(theirs, 40)}, {how} this one ({ours}): it may need a newer "
+            f"noise2x: {UPDATE_ADVICE}")
 
 
 def _short(text: str, most: int = 200) -> str:

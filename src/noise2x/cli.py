@@ -1025,7 +1025,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     try:  # its weights as denoise would load them: the checksum, their shapes and kinds, NaN (a model to vet)
         load_model(path)
     except InputError as exc:
-        said = "not readable by this noise2x" if "newer than this one" in str(exc) else "DAMAGED"
+        said = "not readable by this noise2x" if "may need a newer noise2x" in str(exc) else "DAMAGED"
         print(_shown(f"weights:       {said}: {exc}"))
         return InputError.exit_code
     print(f"weights:       checked (checksum, shapes, kinds, finite values); sha256 {meta['sha256']}"

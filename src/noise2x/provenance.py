@@ -27,8 +27,42 @@ GIT_TIMEOUT_S = 5.0
 
 def _git(here: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}  # (a caller's GIT_DIR is not ours)
+    env["GIT_OPTIONAL_LOCKS"] = "0"  # (git status takes no index lock: the user's own git commands are not blocked)
     return subprocess.run(["git", "-C", str(here), *args], capture_output=True, text=True, timeout=GIT_TIMEOUT_S,
                           env=env, stdin=subprocess.DEVNULL)
+
+
+def head_from_files(here: Path) -> str | None:
+    """The commit checked out in the git work tree holding ``here``, read from its files (``.git/HEAD``, the
+    branch's ref or ``packed-refs``), without running git; None where there is none. For a checkout git refuses
+    to read (owned by another user: "dubious ownership", as a lab's shared install is; a QA re-check found every
+    record then saying a plain 0.1.0)."""
+    for folder in [here, *here.parents]:
+        dot = folder / ".git"
+        try:
+            if dot.is_file():  # (a worktree or submodule: "gitdir: PATH")
+                text = dot.read_text().strip()
+                dot = (folder / text.removeprefix("gitdir:").strip()).resolve()
+            if not (dot / "HEAD").is_file():
+                continue
+            head = (dot / "HEAD").read_text().strip()
+            if not head.startswith("ref:"):
+                return head or None
+            ref = head.removeprefix("ref:").strip()
+            common = dot / "commondir"
+            roots = [dot] + ([(dot / common.read_text().strip()).resolve()] if common.is_file() else [])
+            for root in roots:
+                if (root / ref).is_file():
+                    return (root / ref).read_text().strip() or None
+                packed = root / "packed-refs"
+                if packed.is_file():
+                    for line in packed.read_text().splitlines():
+                        if line.endswith(" " + ref):
+                            return line.split(" ", 1)[0]
+            return None
+        except (OSError, UnicodeDecodeError):
+            return None
+    return None
 
 
 @functools.lru_cache(maxsize=1)
@@ -43,6 +77,9 @@ def code_version() -> str:
         head = _git(here, "rev-parse", "--short=10", "HEAD")
         # the package's own files must be tracked there (not a release installed inside some other repository)
         tracked = _git(here, "ls-files", "--error-unmatch", "--", "__init__.py")
+        if head.returncode != 0 and "dubious ownership" in head.stderr:  # (read from its files: its state unknown)
+            sha = head_from_files(here)
+            return f"{__version__}+g{sha[:10]}.unverified" if sha else str(__version__)
         if head.returncode != 0 or tracked.returncode != 0 or not head.stdout.strip():
             return str(__version__)
         changed = _git(here, "status", "--porcelain", "--untracked-files=no", "--", ".")
