@@ -131,9 +131,11 @@ def test_cli_denoises_an_mrc_stack_into_mrc_and_says_its_voxel_size(tmp_path, ca
     assert main(["simulate", "gaussian:sigma=0.3", str(src), str(tmp_path / "s.mrc")]) == 0
     with mrcfile.open(tmp_path / "s.mrc") as m:
         assert m.data.shape == data.shape and m.data.dtype == np.float32
-        labels = "".join(bytes(t).decode() for t in m.header.label[:int(m.header.nlabl)])
-        assert f"noise2x {provenance.code_version()} simulate gaussian:sigma=0.3 (seed 0) on tomo.rec" in labels
-        assert "noise2x simulate gaussian:sigma=0.3 " in labels  # (the command)
+        labels = [bytes(t).decode().strip() for t in m.header.label[:int(m.header.nlabl)]]
+        first = f"noise2x {provenance.code_version()} simulate gaussian:sigma=0.3 (seed 0) on tomo.rec"
+        assert first in labels or any(t.startswith(first[:38]) and t.endswith(first[-39:]) for t in labels), labels
+        assert labels[-1].startswith("noise2x simulate gaussian:sigma=0.3 ") and len(labels[-1]) <= 80  # (the
+        # command, its middle cut)
         assert tuple(m.voxel_size.tolist()) == (2.0, 2.0, 4.0)
         assert 0.2 < float(np.std(m.data - data)) < 0.4
 
@@ -270,5 +272,4 @@ def test_float_micrographs_are_not_written_as_a_few_grey_levels(tmp_path, capsys
     assert main(["simulate", "poisson:peak=30,data_range=1", str(src), str(tmp_path / "p.mrc")]) == 0
     assert "of its values below 0: a photon count's rate cannot be negative" in capsys.readouterr().err
     with mrcfile.open(tmp_path / "p.mrc") as m:  # (a single image: written whole, labelled as a stack's frames are)
-        assert b"simulate poisson:peak=30,data_range=1 (seed 0) on mic.mrc" in b"".join(
-            bytes(t) for t in m.header.label[1:int(m.header.nlabl)])
+        assert any(bytes(t).rstrip().endswith(b"(seed 0) on mic.mrc") for t in m.header.label[1:int(m.header.nlabl)])

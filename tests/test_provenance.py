@@ -143,6 +143,10 @@ def test_outputs_record_the_command_and_the_model_and_a_fits_output_takes_any_fi
     text = Image.open(tmp_path / "o.png").text
     assert text["Software"] == f"noise2x {provenance.code_version()}"
     assert "denoise of 0.png" in text["Comment"] and "--method nlm --out" in text["Comment"]
+    # --strip-exif: no command (its paths) in a picture, only the Software text
+    assert main(["denoise", str(data / "0.png"), "--method", "nlm", "--strip-exif", "--out",
+                 str(tmp_path / "s.png"), "-q"]) == 0
+    assert Image.open(tmp_path / "s.png").text == {"Software": f"noise2x {provenance.code_version()}"}
 
 
 def test_bench_records_the_weights_and_the_images(tmp_path):
@@ -230,3 +234,53 @@ def test_a_bench_resumes_only_with_the_same_weights(tmp_path, monkeypatch, capsy
     calls[:] = [1, 1, 1, 1]
     assert main(args + ["--out", str(out), "--resume", str(partial)]) == 2
     assert "the model file of m has changed since (its weights' checksum differs)" in capsys.readouterr().err
+
+
+def test_a_model_path_not_in_utf8_is_refused_before_training_and_blamed_when_read(tmp_path, capsys):
+    """train --out wrote a model under a name not in UTF-8, which noise2x then called "truncated or not
+    safetensors" (the library opens only UTF-8 paths; a QA re-check). It is refused before any training, and a
+    model file so named is said to need another name, not to be damaged."""
+    import os
+
+    data = _pngs(tmp_path / "imgs")
+    bad = os.fsdecode(bytes(tmp_path) + b"/bad\xffname.safetensors")
+    code = main(["train", "--method", "noise2void", "--data", str(data), "--add-noise", "gaussian:sigma=25",
+                 "--steps", "1", "--set", "train.preset=tiny", "--out", bad])
+    err = capsys.readouterr().err
+    assert code == 2 and "must be valid UTF-8" in err and not os.path.exists(bad), err
+    model = train("noise2void", out=tmp_path / "m.safetensors", data=data, add_noise="gaussian:sigma=25", steps=1,
+                  progress=False, overrides=["train.preset=tiny"])
+    os.rename(model, bad)
+    assert main(["info", bad]) == 1
+    err = capsys.readouterr().err
+    assert "must be valid UTF-8 to be read" in err and "truncated" not in err, err
+
+
+def test_mrc_labels_keep_the_version_and_take_any_file_name(tmp_path, capsys):
+    """An input named with a newline stopped an MRC output after the work ("Label contains non-printable
+    characters"), and a long name pushed the version out of the 10 labels (a QA re-check): one label a line, its
+    middle cut, control characters escaped."""
+    mrcfile = pytest.importorskip("mrcfile")
+    data = _pngs(tmp_path / "imgs", n=1, size=32)
+    for name in ("new\nline.png", "L" * 200 + ".png"):
+        src = tmp_path / name
+        src.write_bytes((data / "0.png").read_bytes())
+        out = tmp_path / "o.mrc"
+        assert main(["denoise", str(src), "--method", "nlm", "--out", str(out), "-q"]) == 0, capsys.readouterr().err
+        with mrcfile.open(out) as m:
+            labels = [bytes(t).decode().rstrip() for t in m.header.label[:int(m.header.nlabl)]]
+        assert any(t.startswith(f"noise2x {provenance.code_version()[:20]}") for t in labels), labels
+        assert all(len(t) <= 80 for t in labels) and labels[-1].startswith("noise2x denoise "), labels
+
+
+def test_bench_records_its_command_as_a_shell_takes_it_again(tmp_path, capsys):
+    """The bench result's command was its arguments joined by spaces: a dataset path with a space could not be
+    run again from it (a QA re-check)."""
+    import shlex
+
+    data = _pngs(tmp_path / "my data", n=1, size=40)
+    args = ["bench", "--methods", "nlm", "--dataset", str(data), "--noise", "gaussian:sigma=25",
+            "--out", str(tmp_path / "r.json"), "-q"]
+    assert main(args) == 0, capsys.readouterr().err
+    command = json.loads((tmp_path / "r.json").read_text())["command"]
+    assert shlex.split(command) == ["noise2x", *args]

@@ -118,6 +118,11 @@ def _header(path: str | os.PathLike) -> dict[str, str]:
     if p.is_dir():
         raise UsageError(f"{p} is a folder, not a model file")
     try:
+        str(p.resolve()).encode("utf-8")
+    except UnicodeEncodeError:  # (the name, not the file: the library opens only UTF-8 paths)
+        raise InputError(f"{p}: a model file's path must be valid UTF-8 to be read (the safetensors library opens "
+                         f"no other); rename it") from None
+    try:
         with safe_open(str(p), framework="pt") as f:
             header = f.metadata() or {}
     except Exception as exc:

@@ -263,7 +263,7 @@ def _targets(files: list[Path], out: str, folder_input: bool, names: list[Path] 
                     same = src.resolve() == first[dst].resolve()
                     raise UsageError(f"{first[dst]} is given twice; give each input once" if same else
                                      f"several inputs share the output name {dst}: {first[dst]} and {src}; "
-                                     "denoise them into separate folders")
+                                     f"{'simulate' if what == 'OUT' else 'denoise'} them into separate folders")
                 first[dst] = src
         clash = next((t for t in targets if t.is_dir()), None)
         if clash is not None:  # (the rename onto it failed after the work, and stopped the batch: a QA pass)
@@ -287,7 +287,7 @@ def _case_clash(files: list[Path], targets: list[Path]) -> None:
         key = (dst.parent, dst.name.casefold())
         if key in seen and seen[key][1].name != dst.name and ignores_case(dst.parent):
             raise UsageError(f"the outputs {seen[key][1]} and {dst} (of {seen[key][0]} and {src}) differ only in "
-                             f"case, and {dst.parent} ignores case: one would overwrite the other; denoise them "
+                             f"case, and {dst.parent} ignores case: one would overwrite the other; write them "
                              f"into separate folders")
         seen.setdefault(key, (src, dst))
 
@@ -896,7 +896,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.resume is not None:
         kwargs["resume"] = read_result(args.resume)
     _first_image_note(args.noise, args.dataset)
-    command = "noise2x " + " ".join(sys.argv[1:]) if sys.argv and "bench" in sys.argv else None
+    from .provenance import command_line
+
+    # (as the shell takes it again: a dataset path with a space was recorded unquoted, a QA re-check)
+    command = command_line(_ARGV) if _ARGV and "bench" in _ARGV else None
     try:
         result = run_bench(methods, dataset=args.dataset, noise=args.noise, **kwargs)
     except KeyboardInterrupt as exc:  # (SIGTERM too): the images finished so far are kept
@@ -1428,7 +1431,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
     d.add_argument("--seed", type=_seed, default=0, help="seed for stochastic methods")
     d.add_argument("--strip-exif", action="store_true", help="leave a photo's EXIF and XMP records (camera, date, "
-                   "GPS position) out of its output; its colour profile is kept")
+                   "GPS position), and noise2x's record of the command (a PNG's Comment), out of its output; its "
+                   "colour profile is kept")
     d.add_argument("--recursive", action="store_true", help="a folder's subfolders too; the output folder gets "
                    "the same subfolders")
     d.add_argument("--shard", metavar="K/N", help="denoise only the K-th of N shares of the inputs (K = 1..N, "

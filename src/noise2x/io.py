@@ -2321,13 +2321,16 @@ def _mrc_bytes(tmp: Path, data: np.ndarray, like: Path | None, frames: Iterator[
             finally:
                 if source is not None:
                     source.close()
-            for line in history:  # (a line longer than a label goes on in the next ones, as FITS cards do)
-                text = line.encode("ascii", "replace").decode()
-                for start in range(0, max(len(text), 1), 80):
-                    if int(mrc.header.nlabl) == 10:  # (the oldest after the first go, as IMOD does)
-                        mrc.header.label[1:9] = mrc.header.label[2:10].copy()
-                        mrc.header.nlabl = 9
-                    mrc.add_label(text[start:start + 80])
+            for line in history:  # one label a line, its middle cut where longer than a label holds (its start, the
+                # version, and its end kept: a QA re-check found a long name pushing the version out of the labels),
+                # control characters escaped as in FITS cards (a newline in a name stopped the write)
+                text = _ascii_card(line)
+                if len(text) > 80:
+                    text = text[:38] + "..." + text[-39:]
+                if int(mrc.header.nlabl) == 10:  # (the oldest after the first go, as IMOD does)
+                    mrc.header.label[1:9] = mrc.header.label[2:10].copy()
+                    mrc.header.nlabl = 9
+                mrc.add_label(text)
         finally:
             mrc.close()
     if left_out:
@@ -2855,8 +2858,9 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
                     warn_outside(UserWarning(
                         f"writing {p}: the photo's XMP record ({len(meta['xmp'])} bytes) is longer than "
                         "a JPEG holds and was left out (write .png or .webp to keep it)"))
-                if history:  # what made it: a TIFF's Software tag, a PNG's Software and Comment text
-                    meta = {**meta, "software": _software(), "history": list(history)}
+                if history:  # what made it: a TIFF's Software tag, a PNG's Software and Comment text (the command,
+                    # whose paths a picture for the web should not carry: left out with strip_exif, a QA re-check)
+                    meta = {**meta, "software": _software(), "history": [] if strip_exif else list(history)}
                 _encode(tmp, data, fmt, kind, alpha is not None, layout, meta, ome, parts)
         except Noise2xError:
             raise
@@ -3158,7 +3162,8 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
                 keep["pnginfo"].add_itxt("XML:com.adobe.xmp", keep.pop("xmp").decode("utf-8", "replace"))
             if meta.get("software"):  # (PNG's keywords for the program and a comment: what made it)
                 keep["pnginfo"].add_text("Software", meta["software"])
-                comment = "\n".join(meta.get("history") or [])  # (a file name not in UTF-8: its bytes escaped)
+            if meta.get("history"):
+                comment = "\n".join(meta["history"])  # (a file name not in UTF-8: its bytes escaped)
                 keep["pnginfo"].add_itxt("Comment", comment.encode("utf-8", "surrogateescape").decode(
                     "utf-8", "backslashreplace"))
             im.save(tmp, format="PNG", **keep)

@@ -43,7 +43,7 @@ import torch
 
 from .config import (TrainConfig, TrainSection, apply_overrides, check_config, preset_overrides,
                      resolve_model, resolve_preset)
-from .errors import InputError, Noise2xError, UsageError, WriteFailed
+from .errors import InputError, Noise2xError, UsageError, WriteFailed, escaped
 from .fsutil import atomic_path
 
 __all__ = ["TrainConfig", "TrainingInterrupted", "StepInfo", "lr_factor", "run_folder", "train", "train_model"]
@@ -698,6 +698,11 @@ def _checked_out(out: str | Path) -> Path:
     if out.suffix.lower() != ".safetensors":  # (a model named photo.png would later be taken for an image)
         raise UsageError(f"--out (out=) {out}: a model file is named .safetensors, e.g. "
                          f"{out.with_suffix('.safetensors')}")
+    try:  # (safetensors opens only UTF-8 paths: a model written under another name could not be read back, a QA
+        str(out.resolve()).encode("utf-8")  # re-check)
+    except UnicodeEncodeError:
+        raise UsageError(f"--out (out=) {escaped(str(out))}: a model file's path must be valid UTF-8 (the "
+                         f"safetensors library opens no other); rename it") from None
     return out
 
 
