@@ -1899,3 +1899,7 @@ def test_simulate_writes_a_folder_in_the_format_asked(tmp_path, capsys):
     code, _, err = _run(capsys, "simulate", "gaussian:sigma=25", str(tmp_path / "clean" / "01.png"),
                         str(tmp_path / "one.png"), "--format", "tif")
     assert code == 2 and "--format is for a folder OUT" in _one_error_line(err), err
+    (tmp_path / "clean" / "01.tif").write_bytes((tmp_path / "b" / "01.tif").read_bytes())  # (01.png's output name)
+    code, _, err = _run(capsys, "simulate", "gaussian:sigma=25", str(tmp_path / "clean"), str(tmp_path / "d"),
+                        "--format", "tif")
+    assert code == 2 and "simulate them into separate folders" in _one_error_line(err), err
