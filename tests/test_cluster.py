@@ -249,7 +249,8 @@ def test_a_minutes_budget_says_a_seed_does_not_repeat_it(tmp_path, monkeypatch, 
     out = train("noise2void", minutes=0.005, seed=3, out=tmp_path / "m.safetensors", **kw)
     err = capsys.readouterr().err
     assert "to repeat this run with --steps (a --minutes budget does not repeat)" in err
-    assert "the same --seed does not repeat this run (a --steps budget does)" in err
+    assert "the same --seed does not repeat this run (a --steps budget does; so does --steps N --set " \
+           "train.replay" in err
     assert "by the clock, not repeatable from its seed" in "\n".join(describe(read_metadata(out)))
     out = train("noise2void", steps=2, seed=3, out=tmp_path / "s.safetensors", **kw)
     assert "--minutes" not in capsys.readouterr().err

@@ -630,3 +630,28 @@ def test_a_full_disk_stops_training_saying_what_was_kept(tmp_path, clean_dir, mo
     (run / "state.safetensors").write_bytes(older_state)  # (a state of step 2 beside the weights of step 6)
     with pytest.raises(UsageError, match=r"its weights are of step 6, its training state of step 2"):
         train("noise2void", out=out, resume=True, **kw)
+
+
+def test_a_minutes_run_is_repeated_by_replaying_its_step_shares(tmp_path, clean_dir, capsys):
+    """A --minutes run's learning rate (and a method's progress) follows the clock: two runs of one seed and
+    thread count gave models 3.9 dB apart, and --steps N repeated neither (a reproducibility QA pass). Each
+    step's budget share is now kept in the training state; --steps N --set train.replay=STATE repeats the run
+    bit for bit, as the run's closing note says."""
+    from noise2x.checkpoint import load_state
+
+    kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", overrides=FAST + ["train.val_every=3"])
+    first = train("noise2void", out=tmp_path / "m.safetensors", minutes=0.04, **kw)
+    steps = read_metadata(first)["steps"]
+    state = run_folder(first) / "state.safetensors"
+    err = capsys.readouterr().err
+    assert f"to repeat this --minutes run: --steps {steps} --set train.replay={state}" in err, err
+    shares = load_state(state)[1]["progress_trace"]
+    assert len(shares) == steps and float(shares[-1]) < 1.0 and steps > 2
+    plain = train("noise2void", out=tmp_path / "p.safetensors", steps=steps, progress=False, **kw)
+    again = train("noise2void", out=tmp_path / "r.safetensors", steps=steps, progress=False,
+                  **dict(kw, overrides=kw["overrides"] + [f"train.replay={state}"]))
+    assert all(torch.equal(a, b) for a, b in zip(weights(first), weights(again)))
+    assert not all(torch.equal(a, b) for a, b in zip(weights(first), weights(plain)))  # (the steps alone: not it)
+    with pytest.raises(UsageError, match=rf"holds {steps} steps; --steps {steps + 1} is more"):
+        train("noise2void", out=tmp_path / "x.safetensors", steps=steps + 1, progress=False,
+              **dict(kw, overrides=kw["overrides"] + [f"train.replay={state}"]))

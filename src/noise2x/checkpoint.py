@@ -408,7 +408,8 @@ def describe(meta: dict[str, Any]) -> list[str]:
         settings = [f"data.patch_size={data.get('patch_size')}", f"data.batch_size={data.get('batch_size')}",
                     f"train.lr={train.get('lr')}", f"train.schedule={train.get('schedule')}",
                     f"train.val_every={train.get('val_every')}", f"train.keep={train.get('keep')}"]
-        clock = " by the clock, not repeatable from its seed" if train.get("minutes") else ""
+        clock = (" by the clock, not repeatable from its seed; its run's state.safetensors replays it: "
+                 "train.replay" if train.get("minutes") else "")
         lines.append(f"settings:      {', '.join(settings)}" + (f" (budget {budget}{clock})" if budget else ""))
     if (cfg.get("inputs") or {}).get("init"):
         parent = meta.get("init_from") or {}

@@ -122,6 +122,10 @@ class TrainSection:
         On a CPU with bfloat16 instructions (AVX512-BF16, AMX) or a recent
         GPU a step is up to about twice as fast; elsewhere it may be slower.
         Validation runs in float32.
+    replay : str
+        The training state (``RUN/state.safetensors``) of a ``--minutes`` run, whose learning rate (and
+        method progress) at each step followed the clock: each step's budget share is taken from it, so that
+        ``--steps N`` with the same seed and threads repeats that run bit for bit ("": none).
     """
 
     steps: int | None = None
@@ -142,6 +146,7 @@ class TrainSection:
     threads: int = 0
     channels_last: bool = False
     precision: str = "fp32"
+    replay: str = ""
 
 
 @dataclasses.dataclass

@@ -954,7 +954,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         # (a QA pass found two --minutes runs of one seed and thread count 3.9 dB apart: the learning rate at each
         # step follows the clock)
         print("noise2x: note: a --minutes budget sets the learning rate by the clock: the same --seed does not "
-              "repeat this run (a --steps budget does)", file=sys.stderr, flush=True)
+              "repeat this run (a --steps budget does; so does --steps N --set train.replay=RUN/state.safetensors "
+              "with its step count N)", file=sys.stderr, flush=True)
     fresh_run = not run.exists()  # (a run folder this run makes: its files go if no checkpoint could be kept)
     saved_step: int | None = None  # the step of the last checkpoint in the run folder
     step = 0
@@ -1040,6 +1041,10 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         saved_step = None
         rows: list[dict[str, Any]] = []
         resumed_losses: tuple[dict, dict] = ({}, {})
+        # each step's budget share (its learning rate, the method's progress): kept in the state, so that a
+        # --minutes run, whose shares follow the clock, can be repeated (train.replay; a reproducibility QA pass)
+        shares: list[float] = []
+        replayed = _replay_shares(t.replay, t.steps) if t.replay else None
         if resume:
             opt_states, extra, info = load_state(state_path)
             step, elapsed0 = int(info["step"]), float(info["seconds"])
@@ -1052,6 +1057,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             best, best_step = info.get("best"), info.get("best_step")
             np_rng.bit_generator.state = info["np_rng"]
             gen.set_state(extra["torch_rng"])
+            if "progress_trace" in extra and len(extra["progress_trace"]) == step:
+                shares = extra["progress_trace"].tolist()
             rows = [r for r in _read_log(run / "log.csv") if int(r["step"]) <= step]
             if isinstance(info.get("loss_sum"), dict) and isinstance(info.get("loss_n"), dict):
                 resumed_losses = (info["loss_sum"], info["loss_n"])
@@ -1141,6 +1148,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                     staged.append((final.with_name(f".{final.name}.next"), final))
                     save_model(staged[-1][0], model, metadata=metadata(kind, val_value))
                 extra = {"torch_rng": gen.get_state()}
+                if len(shares) == step:  # (a run resumed from a state without them has none)
+                    extra["progress_trace"] = torch.tensor(shares, dtype=torch.float64)
                 # (the losses since the last log row: a resumed run logs the rows an uninterrupted one does)
                 info = {"step": step, "seconds": elapsed, "best": best, "best_step": best_step,
                         "np_rng": np_rng.bit_generator.state, "loss_sum": loss_sum, "loss_n": loss_n}
@@ -1191,6 +1200,9 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                 frac = budget_progress(step, elapsed)
                 if frac >= 1.0 or stop["flag"]:
                     break
+                if replayed is not None:  # (the replayed run's share at this step, not the clock's)
+                    frac = replayed[step]
+                shares.append(frac)
                 lr = t.lr * lr_factor(frac, schedule=t.schedule, rampdown=t.rampdown, warmup=t.warmup)
                 batch = train_set.sample(sorted(m.requires), patch_size=d.patch_size, batch_size=d.batch_size,
                                          augment=d.augment, rng=np_rng).to(dev)
@@ -1299,6 +1311,9 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             if stop["signal"] == signal.SIGTERM:
                 stopped.exit_code = 143  # (128 + SIGTERM, as a shell reports a process it ended)
             raise stopped
+        if progress and t.minutes is not None and len(shares) == step:  # (how to repeat it)
+            print(f"noise2x: note: to repeat this --minutes run: --steps {step} --set train.replay={state_path} "
+                  f"(the same seed and threads)", file=sys.stderr, flush=True)
         return out
     except WriteFailed as exc:
         # a full disk or quota: "nothing was written" was said of the one file, while the run folder held the
@@ -1316,6 +1331,26 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         raise WriteFailed(f"{exc}; {kept}") from None
     finally:
         torch.set_num_threads(old_threads)
+
+
+def _replay_shares(path: str, steps: int | None) -> list[float]:
+    """The budget share of each step of the run whose training state is ``path`` (``train.replay``); UsageError
+    where it holds none or fewer than ``steps``."""
+    from .checkpoint import load_state
+
+    if steps is None:
+        raise UsageError(f"train.replay={path} repeats a run of a known number of steps: give --steps N (its steps)")
+    try:
+        _, extra, _ = load_state(path)
+    except (Noise2xError, OSError) as exc:
+        raise UsageError(f"train.replay={path}: {exc}") from None
+    trace = extra.get("progress_trace")
+    if trace is None:
+        raise UsageError(f"train.replay={path}: this training state holds no step shares (written by a noise2x "
+                         f"before they were kept, or resumed from one)")
+    if len(trace) < steps:
+        raise UsageError(f"train.replay={path} holds {len(trace)} steps; --steps {steps} is more")
+    return [float(x) for x in trace.tolist()]
 
 
 def _noise_spec(spec: str | None) -> Any:
