@@ -436,3 +436,31 @@ def test_nan_weights_are_never_checkpointed(tmp_path, clean_dir, monkeypatch):
         train("supervised", data=clean_dir, out=out, add_noise="gaussian:sigma=25", steps=10,
               overrides=FAST + ["train.val_every=2"], progress=False)
     assert read_metadata(run_folder(out) / "last.safetensors")["steps"] == 2
+
+
+def test_the_feature_term_takes_the_datas_units(tmp_path):
+    """VGG16 takes images in [0, 1]; the feature term divided any image by 255, so that 16-bit data reached VGG
+    at up to 257 (a method review). The image is divided by the peak of the units the model's normalisation
+    reads: 255 for 8-bit data (as before), 1 for [0, 1] data, the data's own upper range beyond 8-bit, so
+    that the term does not change with those units."""
+    from noise2x.methods.gan import vgg_peak
+
+    path = tmp_path / "vgg.pth"
+    torch.save(vgg_state(), path)
+    m = GAN({"feature_weight": 1.0, "vgg_weights": str(path)})
+    rng = torch.Generator().manual_seed(0)
+    clean = 0.8 * torch.rand(1, 1, 16, 16, generator=rng)
+    pred = clean + 0.05 * torch.randn(1, 1, 16, 16, generator=rng)
+
+    def model(mean, std):
+        return ScaledModel(Pair(ConstantScore(0.0)), arch="gan", arch_args={}, mean=[mean], std=[std])
+
+    eight = model(110.0, 60.0)
+    assert vgg_peak(eight) == 255.0 and vgg_peak(model(0.43, 0.24)) == 1.0
+    unit = val(m.feature_term(model(0.43, 0.24), pred, clean))
+    assert val(m.feature_term(eight, pred * 255, clean * 255)) == pytest.approx(unit, rel=1e-5)
+    counts, sixteen = model(1000.0, 300.0), model(1000.0 * 30, 300.0 * 30)
+    assert vgg_peak(counts) == pytest.approx(1900.0)
+    a = val(m.feature_term(counts, pred * 1900, clean * 1900))
+    b = val(m.feature_term(sixteen, pred * 1900 * 30, clean * 1900 * 30))
+    assert a == pytest.approx(unit, rel=1e-4) and b == pytest.approx(unit, rel=1e-4) and unit > 0

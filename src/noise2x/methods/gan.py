@@ -21,7 +21,8 @@ instead of two):
 
   with ``adv = -log sigmoid(D(G(x)))`` averaged over the patch map (``gan``,
   the non-saturating form) or ``-mean D(G(x))`` (``wgan``); ``VGG`` is VGG16 up
-  to relu2_2 on the image in [0, 1] (8-bit units / 255), ImageNet-normalised,
+  to relu2_2 on the image in [0, 1] (8-bit units / 255; other units by their
+  peak, :func:`vgg_peak`), ImageNet-normalised,
   gray repeated to three channels (:func:`noise2x.models.gan.load_vgg_features`;
   give torchvision's ``vgg16`` weight file with ``--set method.vgg_weights=PATH``);
   ``dx``, ``dy`` are differences of neighbouring pixels. The four terms are
@@ -157,6 +158,15 @@ class GANOptions:
 _PAPER = {"data.patch_size": 128, "data.batch_size": 16, "train.lr": 5e-4, "method.feature_weight": 1.0}
 
 
+def vgg_peak(model: Any) -> float:
+    """What the images are divided by for VGG16, which takes [0, 1]: the peak of the training data's units as the
+    model's normalisation reads them (``mean + 3 std`` at most 1.5: [0, 1] data; at most 1.5 x 255: 8-bit), else
+    that upper value itself (16-bit data, counts): 16-bit images divided by 255 gave VGG values up to 257 (a
+    method review)."""
+    top = float((model.mean + 3 * model.std).max())
+    return 1.0 if top <= 1.5 else 255.0 if top <= 1.5 * 255 else top
+
+
 class GAN(Method):
     """Supervised adversarial denoising: a generator against a patch discriminator (or a WGAN critic)."""
 
@@ -288,9 +298,10 @@ class GAN(Method):
 
     def _feature_diff(self, model, pred: Tensor, clean: Tensor) -> Tensor:
         vgg = self.vgg(pred.device, pred.dtype)
+        peak = vgg_peak(model)
         with torch.no_grad():
-            target = vgg(clean / 255.0)
-        return vgg(pred / 255.0) - target
+            target = vgg(clean / peak)
+        return vgg(pred / peak) - target
 
     def terms(self, model, batch) -> dict[str, Tensor]:
         """The critic loss and the generator's four (unweighted) terms for one batch.
