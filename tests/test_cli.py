@@ -1835,7 +1835,7 @@ def test_a_stack_says_its_progress_and_its_units_map_once(tmp_path, capsys, monk
 
 
 def test_a_large_image_says_its_progress(tmp_path, capsys, monkeypatch):
-    """An 8000 x 8000 image said nothing for 227 s after its "using" line (a large-data QA pass): a model's tiles
+    """A large image said nothing for minutes after its "using" line (a large-data QA pass): a model's tiles
     now report the share done and the time left (every PROGRESS_EVERY_S seconds), a colour image's planes in
     turn."""
     from noise2x import cli

@@ -64,7 +64,7 @@ def test_gray_model_on_rgb_denoises_the_planes(rgb_image):
 
 
 def test_a_colour_image_takes_little_more_memory_than_its_planes(monkeypatch):
-    """A 24-MP photo peaked at 3.7 GB, 129 bytes a pixel against the gray route's 25 (a large-data QA pass): the
+    """A colour photo took several times the gray route's memory a pixel (a large-data QA pass): the
     planes, their results, a stack of them and the transform's float64 copies were all held at once. The planes
     now go one at a time into the output, turned back in bands of rows in place: the same values, and the numpy
     memory above the gray route's about that of the output and one plane."""

@@ -914,7 +914,7 @@ def load_model(path: str | Path) -> Any:
         if Path(row["path"]).resolve() == Path(resolved).resolve():
             den.shipped = row["name"]
     # a copy of a shipped model (or one of another release, kept for a study) is one too: its metadata says so
-    # (a QA pass found a copy on a [0, 1] image 7.35 dB against 32.82 by name, its units left unmapped)
+    # (a QA pass found a copy far below the named model on a [0, 1] image, below the noisy input: units unmapped)
     shipped_as = (den.metadata.get("pretrained") or {}).get("name")
     if den.shipped is None and isinstance(shipped_as, str) and shipped_as:
         den.shipped = shipped_as

@@ -585,8 +585,8 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
         if not np.isfinite(arr).all():
             raise InputError("image has NaN/inf values")
         # one plane at a time, each result into the output as it comes, and the colour transform back in bands of
-        # rows in place: a 24-MP photo peaked at 3.7 GB with the planes, their results, a stack of them and the
-        # transform's copies all held at once (a large-data QA pass; the gray route takes about a fifth per pixel)
+        # rows in place: the planes, their results, a stack of them and the transform's copies were all held at once
+        # (a large-data QA pass; BENCHMARKS.md, "Memory for one colour image")
         rows = (LUMA_CHROMA_UNIT if keep_noise else LUMA_CHROMA) if mode == "luma" else None
         out = np.empty(arr.shape, np.float32)
         offset = 0.0

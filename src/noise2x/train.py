@@ -951,7 +951,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                   + (" with --steps (a --minutes budget does not repeat)" if t.minutes is not None else ""),
                   file=sys.stderr, flush=True)
     if progress and seed is not None and t.minutes is not None and not resume:
-        # (a QA pass found two --minutes runs of one seed and thread count 3.9 dB apart: the learning rate at each
+        # (a QA pass found two --minutes runs of one seed and thread count far apart: the learning rate at each
         # step follows the clock)
         print("noise2x: note: a --minutes budget sets the learning rate by the clock: the same --seed does not "
               "repeat this run (a --steps budget does; so does --steps N --set train.replay=RUN/state.safetensors "
@@ -1317,7 +1317,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         return out
     except WriteFailed as exc:
         # a full disk or quota: "nothing was written" was said of the one file, while the run folder held the
-        # others of a checkpoint half made, and no model at --out (a model-sharing QA pass, on a 2 MB disk)
+        # others of a checkpoint half made, and no model at --out (a model-sharing QA pass, on a small disk)
         if saved_step is None and fresh_run:  # no checkpoint to keep: the run's files go
             shutil.rmtree(run, ignore_errors=True)
             kept = f"training stopped at step {step}; no checkpoint could be kept ({run} removed)"
