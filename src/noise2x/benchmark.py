@@ -41,7 +41,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from . import api
+from . import api, provenance
 from .api import coerce_option, method_options
 from .errors import InputError, Noise2xError, UsageError
 from .fsutil import atomic_path
@@ -202,28 +202,6 @@ def _model_extra(path: Path) -> dict[str, Any]:
     if precision:
         extra["train_precision"] = precision
     return extra
-
-
-def _file_lines(files: list[Path], folder: Path) -> list[str]:
-    """Each image's name (relative to ``folder``) and the SHA-256 of its bytes, for :func:`_files_digest`."""
-    import hashlib
-
-    lines = []
-    for path in files:
-        one = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                one.update(block)
-        name = os.path.relpath(path, folder) if folder.is_dir() else path.name
-        lines.append(f"{name}\0{one.hexdigest()}\n")
-    return lines
-
-
-def _files_digest(lines: list[str]) -> str:
-    """SHA-256 over :func:`_file_lines`' lines, in order: which images (names and bytes) a result is of."""
-    import hashlib
-
-    return hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _dataset_files(dataset: str | os.PathLike, limit: int | None) -> tuple[Path, list[Path]]:
@@ -497,7 +475,7 @@ def run_bench(
                                give_noise=give_noise, device=where,
                                settings={"colour": colour, "precision": precision, "data_range": data_range})
 
-        file_lines = _file_lines(files, folder)
+        file_lines = provenance.file_lines(files, folder)
 
         def result(done: int) -> dict[str, Any]:  # the rows of the first ``done`` images
             for runner in runners:
@@ -518,7 +496,7 @@ def run_bench(
                 "protocol": "PROTOCOL.md",
                 "dataset": str(folder),
                 "dataset_path": str(folder.resolve()),
-                "dataset_sha256": _files_digest(file_lines[:done]),
+                "dataset_sha256": provenance.files_digest(file_lines[:done]),
                 "noise": noise_label,
                 "n_images": done,
                 "data_range": sorted(peaks)[0] if len(peaks) == 1 else sorted(peaks),
@@ -576,7 +554,8 @@ def _resumed(resume: Mapping[str, Any], noisy_rows: list[dict[str, Any]], runner
         raise refuse(f"its {len(done)} images are not the first of this run's {len(files)}")
     # the same images and weights, not only the same names (its checksums: since the provenance records)
     digest = resume.get("dataset_sha256")
-    if isinstance(digest, str) and digest != _files_digest(_file_lines(files[:len(done)], folder)):
+    done_lines = provenance.file_lines(files[:len(done)], folder)
+    if isinstance(digest, str) and digest != provenance.files_digest(done_lines):
         raise refuse("an image it had done has changed since (the checksum of its images' bytes differs)")
     for row, runner in zip(rows[1:], runners):
         was, now = row.get("model_sha256"), runner.extra.get("model_sha256")
@@ -825,9 +804,7 @@ def machine_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "versions": {pkg: _version(pkg) for pkg in ("noise2x", "numpy", "scipy", "scikit-image", "bm3d", "torch")},
     }
-    from .provenance import code_version
-
-    info["versions"]["noise2x"] = code_version()  # (with the git commit of a checkout: the code, not only 0.1.0)
+    info["versions"]["noise2x"] = provenance.code_version()  # (with the git commit of a checkout: the code, not only 0.1.0)
     torch = sys.modules.get("torch")
     if torch is not None:
         info["torch_threads"] = torch.get_num_threads()

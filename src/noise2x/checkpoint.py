@@ -395,7 +395,9 @@ def describe(meta: dict[str, Any]) -> list[str]:
         where = "; ".join(f"{k} {v}" if k != "data" else str(v) for k, v in folders.items())
         lines.append(f"data folders:  {where or '?'} ({made_of.get('training_images', '?')} training, "
                      f"{made_of.get('validation_images', '?')} validation images; names sha256 "
-                     f"{str(made_of.get('names_sha256', '?'))[:16]})")
+                     f"{str(made_of.get('names_sha256', '?'))[:16]}"
+                     + (f", files sha256 {str(made_of['files_sha256'])[:16]}" if made_of.get("files_sha256") else "")
+                     + ")")
     if meta.get("trained_at") or meta.get("environment"):
         env = meta.get("environment") or {}
         made = ", ".join(f"{k} {env[k]}" for k in ("noise2x", "torch", "python", "numpy") if env.get(k))

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-__all__ = ["code_version", "command_line", "environment", "utc_stamp"]
+__all__ = ["code_version", "command_line", "environment", "file_lines", "files_digest", "utc_stamp"]
 
 #: seconds a git call may take before the plain version is used (a slow network file system)
 GIT_TIMEOUT_S = 5.0
@@ -117,3 +117,25 @@ def command_line(argv: Sequence[str] | None = None) -> str:
     each quoted where it needs it."""
     args = list(sys.argv[1:] if argv is None else argv)
     return " ".join(["noise2x", *(shlex.quote(str(a)) for a in args)])
+
+
+def file_lines(files: Sequence[Path], folder: Path) -> list[str]:
+    """Each file's name (relative to ``folder``) and the SHA-256 of its bytes, a line each, for :func:`files_digest`."""
+    import hashlib
+
+    lines = []
+    for path in files:
+        one = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                one.update(block)
+        name = os.path.relpath(path, folder) if folder.is_dir() else Path(path).name
+        lines.append(f"{name}\0{one.hexdigest()}\n")
+    return lines
+
+
+def files_digest(lines: Sequence[str]) -> str:
+    """SHA-256 over :func:`file_lines`' lines, in order: which files (names and bytes) a result is of."""
+    import hashlib
+
+    return hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()

@@ -1011,6 +1011,10 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                     # the data folders resolved: --resume from another working folder finds them the same
                     "folders": {k: str(Path(v).resolve()) for k, v in (("data", cfg.data), ("data2", cfg.data2),
                                                                          ("val_data", cfg.val_data)) if v is not None}}
+        # the training images' bytes, a checksum (the names' alone missed an image changed: a QA re-check), kept
+        # from the run's first start
+        resolved["files_sha256"] = (saved.get("files_sha256") if resume else
+                                    _files_sha256(cfg, recursive=d.recursive, run=run))
         if cfg.init is not None:  # the model started from, by its weights' checksum (a file renamed, or replaced
             # under its name, is told apart: a model-sharing QA pass)
             if resume:
@@ -1108,7 +1112,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         # what a model file carries of its making, since it travels alone (config.json stays in the run folder):
         # when, with what, on which images (a model-sharing QA pass found none of these in a shared file)
         made_of = {"folders": resolved["folders"], "training_images": resolved["train_images"],
-                   "validation_images": resolved["val_images"], "names_sha256": images["sha256"]}
+                   "validation_images": resolved["val_images"], "names_sha256": images["sha256"],
+                   **({"files_sha256": resolved["files_sha256"]} if resolved.get("files_sha256") else {})}
 
         def metadata(kind: str, val_value: float | None) -> dict[str, Any]:
             return {"trained_at": utc_stamp(), "environment": software, "training_data": made_of,
@@ -1331,6 +1336,28 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         raise WriteFailed(f"{exc}; {kept}") from None
     finally:
         torch.set_num_threads(old_threads)
+
+
+def _files_sha256(cfg: TrainConfig, *, recursive: bool, run: Path) -> str | None:
+    """SHA-256 over the names and bytes of the files of ``data``, ``data2`` and ``val_data`` (a folder's images,
+    its training runs' folders left out); None for data that are no files."""
+    from .io import list_images
+    from .provenance import file_lines, files_digest
+
+    lines: list[str] = []
+    for key in ("data", "data2", "val_data"):
+        value = getattr(cfg, key)
+        if value is None:
+            continue
+        p = Path(value)
+        if not p.exists():
+            return None
+        gone = run.resolve()
+        files = [p] if p.is_file() else [f for f in list_images(p, recursive=recursive)
+                                         if gone not in f.resolve().parents and not any(
+                                             d.name.endswith(".run") for d in f.relative_to(p).parents)]
+        lines += [f"{key} {line}" for line in file_lines(files, p if p.is_dir() else p.parent)]
+    return files_digest(lines) if lines else None
 
 
 def _replay_shares(path: str, steps: int | None) -> list[float]:
