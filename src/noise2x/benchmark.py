@@ -804,7 +804,7 @@ def machine_info() -> dict[str, Any]:
         "python": platform.python_version(),
         "versions": {pkg: _version(pkg) for pkg in ("noise2x", "numpy", "scipy", "scikit-image", "bm3d", "torch")},
     }
-    info["versions"]["noise2x"] = provenance.code_version()  # (with the git commit of a checkout: the code, not only 0.1.0)
+    info["versions"]["noise2x"] = provenance.code_version()  # (with a checkout's git commit: the code, not a release)
     torch = sys.modules.get("torch")
     if torch is not None:
         info["torch_threads"] = torch.get_num_threads()
