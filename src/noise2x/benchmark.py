@@ -470,12 +470,11 @@ def run_bench(
         noisy_rows: list[dict[str, Any]] = []
         peaks: set[float] = set()
         earlier = 0.0
+        file_lines = provenance.file_lines(files, folder)  # (each image's name and checksum: read once)
         if resume is not None:
             earlier = _resumed(resume, noisy_rows, runners, peaks, files=files, folder=folder, noise=noise_label,
-                               give_noise=give_noise, device=where,
+                               give_noise=give_noise, device=where, file_lines=file_lines,
                                settings={"colour": colour, "precision": precision, "data_range": data_range})
-
-        file_lines = provenance.file_lines(files, folder)
 
         def result(done: int) -> dict[str, Any]:  # the rows of the first ``done`` images
             for runner in runners:
@@ -521,7 +520,7 @@ def run_bench(
 
 def _resumed(resume: Mapping[str, Any], noisy_rows: list[dict[str, Any]], runners: list[_Method], peaks: set[float],
              *, files: list[Path], folder: Path, noise: str, give_noise: bool, device: str,
-             settings: Mapping[str, Any]) -> float:
+             file_lines: list[str], settings: Mapping[str, Any]) -> float:
     """Take the images of ``resume`` (a partial :func:`run_bench` result) into ``noisy_rows`` and each runner's
     ``per_image``, after checking it is a run of the same benchmark; returns its wall time (s)."""
     def refuse(why: str) -> UsageError:
@@ -554,8 +553,7 @@ def _resumed(resume: Mapping[str, Any], noisy_rows: list[dict[str, Any]], runner
         raise refuse(f"its {len(done)} images are not the first of this run's {len(files)}")
     # the same images and weights, not only the same names (its checksums: since the provenance records)
     digest = resume.get("dataset_sha256")
-    done_lines = provenance.file_lines(files[:len(done)], folder)
-    if isinstance(digest, str) and digest != provenance.files_digest(done_lines):
+    if isinstance(digest, str) and digest != provenance.files_digest(file_lines[:len(done)]):
         raise refuse("an image it had done has changed since (the checksum of its images' bytes differs)")
     for row, runner in zip(rows[1:], runners):
         was, now = row.get("model_sha256"), runner.extra.get("model_sha256")
@@ -802,9 +800,10 @@ def machine_info() -> dict[str, Any]:
         "usable_cores": usable,
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "versions": {pkg: _version(pkg) for pkg in ("noise2x", "numpy", "scipy", "scikit-image", "bm3d", "torch")},
+        # (noise2x with a checkout's git commit: the code, not only a release's number)
+        "versions": {"noise2x": provenance.code_version(),
+                     **{pkg: _version(pkg) for pkg in ("numpy", "scipy", "scikit-image", "bm3d", "torch")}},
     }
-    info["versions"]["noise2x"] = provenance.code_version()  # (with a checkout's git commit: the code, not a release)
     torch = sys.modules.get("torch")
     if torch is not None:
         info["torch_threads"] = torch.get_num_threads()

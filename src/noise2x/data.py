@@ -326,6 +326,24 @@ def _of_arrays(folder: Path) -> bool:
     return folder.parent.name == ARRAYS_FOLDER and folder.parent.parent.name.endswith(".run")
 
 
+def data_files(folder: Path, *, recursive: bool = False, exclude: Path | None = None) -> list[Path]:
+    """The image files of a data folder (:func:`noise2x.io.list_images`), training runs' folders and ``exclude``
+    (this run's folder) left out."""
+    from .io import list_images
+
+    p = Path(folder)
+    files = list_images(p, recursive=recursive)
+    if recursive:  # a training run's folder inside the data (its own, or another's: NAME.run holding its
+        # config.json): its loss plot was read as a training image, in the QA re-check
+        runs = {d for f in files for d in f.relative_to(p).parents
+                if d.name.endswith(".run") and (p / d / "config.json").is_file()}
+        files = [f for f in files if not runs & set(f.relative_to(p).parents)]
+    if exclude is not None and Path(exclude).resolve() not in p.resolve().parents:  # (not arrays written to it)
+        gone = Path(exclude).resolve()
+        files = [f for f in files if gone not in f.resolve().parents]
+    return files
+
+
 def _files_sources(path: str | Path, blanks: bool = False, recursive: bool = False,
                    exclude: Path | None = None, declared: dict[str, float] | None = None) -> tuple[
         list[str], list[Callable[[], np.ndarray]], bool, list[int | None], list[int | None]]:
@@ -336,7 +354,7 @@ def _files_sources(path: str | Path, blanks: bool = False, recursive: bool = Fal
     ``recursive``: its subfolders' files too (named by their path below it). With ``declared`` (a dict, filled
     with each such file's name and value), a file's declared nodata value (a GeoTIFF's GDAL_NODATA,
     :func:`noise2x.io.tiff_nodata`) marks its blank pixels, as ``blank_value`` does (NaN: as ``blanks``)."""
-    from .io import StackFrames, frame_side, list_images, open_stack, stack_frames, tiff_nodata
+    from .io import StackFrames, frame_side, open_stack, stack_frames, tiff_nodata
 
     def nodata(f: Path, name: str) -> float | None:
         value = tiff_nodata(f) if declared is not None else None
@@ -378,15 +396,7 @@ def _files_sources(path: str | Path, blanks: bool = False, recursive: bool = Fal
             last[f] = stack
         return last[f][k]
 
-    files = list_images(p, recursive=recursive)
-    if recursive:  # a training run's folder inside the data (its own, or another's: NAME.run holding its
-        # config.json): its loss plot was read as a training image, in the QA re-check
-        runs = {d for f in files for d in f.relative_to(p).parents
-                if d.name.endswith(".run") and (p / d / "config.json").is_file()}
-        files = [f for f in files if not runs & set(f.relative_to(p).parents)]
-    if exclude is not None and Path(exclude).resolve() not in p.resolve().parents:  # (not arrays written to it)
-        gone = Path(exclude).resolve()
-        files = [f for f in files if gone not in f.resolve().parents]
+    files = data_files(p, recursive=recursive, exclude=exclude)
     if p.is_dir() and not files:
         raise InputError(f"no image files in {p} but those of training runs' folders")
     for f in files:

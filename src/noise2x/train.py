@@ -1339,9 +1339,9 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
 
 
 def _files_sha256(cfg: TrainConfig, *, recursive: bool, run: Path) -> str | None:
-    """SHA-256 over the names and bytes of the files of ``data``, ``data2`` and ``val_data`` (a folder's images,
-    its training runs' folders left out); None for data that are no files."""
-    from .io import list_images
+    """SHA-256 over the names and bytes of the files of ``data``, ``data2`` and ``val_data`` (a folder's images as
+    training reads them: :func:`noise2x.data.data_files`); None for data that are no files."""
+    from .data import data_files
     from .provenance import file_lines, files_digest
 
     lines: list[str] = []
@@ -1352,10 +1352,7 @@ def _files_sha256(cfg: TrainConfig, *, recursive: bool, run: Path) -> str | None
         p = Path(value)
         if not p.exists():
             return None
-        gone = run.resolve()
-        files = [p] if p.is_file() else [f for f in list_images(p, recursive=recursive)
-                                         if gone not in f.resolve().parents and not any(
-                                             d.name.endswith(".run") for d in f.relative_to(p).parents)]
+        files = [p] if p.is_file() else data_files(p, recursive=recursive, exclude=run)
         lines += [f"{key} {line}" for line in file_lines(files, p if p.is_dir() else p.parent)]
     return files_digest(lines) if lines else None
 
