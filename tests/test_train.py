@@ -655,3 +655,4 @@ def test_a_minutes_run_is_repeated_by_replaying_its_step_shares(tmp_path, clean_
     with pytest.raises(UsageError, match=rf"holds {steps} steps; --steps {steps + 1} is more"):
         train("noise2void", out=tmp_path / "x.safetensors", steps=steps + 1, progress=False,
               **dict(kw, overrides=kw["overrides"] + [f"train.replay={state}"]))
+    assert not run_folder(tmp_path / "x.safetensors").exists()  # (refused before any work: nothing left)

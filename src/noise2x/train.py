@@ -905,6 +905,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         raise UsageError(f"--resume continues the saved run's own weights; --init {init} cannot be given with it")
     check_config(cfg)
     t, d = cfg.train, cfg.data_cfg
+    replayed = _replay_shares(t.replay, t.steps) if t.replay else None  # (refused before any work)
     dev = resolve_device(t.device if not resume or device == "auto" else device)
     if t.precision == "bf16" and dev.type not in ("cpu", "cuda"):
         raise UsageError(f"train.precision=bf16 does not run on the {dev.type} device; use fp32")
@@ -1048,7 +1049,6 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         # each step's budget share (its learning rate, the method's progress): kept in the state, so that a
         # --minutes run, whose shares follow the clock, can be repeated (train.replay; a reproducibility QA pass)
         shares: list[float] = []
-        replayed = _replay_shares(t.replay, t.steps) if t.replay else None
         if resume:
             opt_states, extra, info = load_state(state_path)
             step, elapsed0 = int(info["step"]), float(info["seconds"])
