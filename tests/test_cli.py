@@ -1870,7 +1870,11 @@ def test_outputs_differing_only_in_case_are_refused_where_the_folder_ignores_cas
     assert code == 0 and sorted(p.name for p in (tmp_path / "a").iterdir()) == ["Cell.png", "cell.png", "other.png"]
     monkeypatch.setattr(fsutil, "ignores_case", lambda folder: True)
     code, _, err = _run(capsys, "denoise", str(tmp_path / "in"), "--method", "nlm", "--out", str(tmp_path / "b"))
-    assert code == 2 and "differ only in case" in _one_error_line(err) and not list((tmp_path / "b").iterdir()), err
+    assert code == 2 and "differ only in case" in _one_error_line(err) and not (tmp_path / "b").exists(), err
+    (tmp_path / "c").mkdir()  # (a folder that was there stays; only those made for the batch go)
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "in"), "--method", "nlm", "--out", str(tmp_path / "c" / "d"))
+    assert code == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["a", "c", "in"] and not list(
+        (tmp_path / "c").iterdir()), err
 
 
 def test_simulate_writes_a_folder_in_the_format_asked(tmp_path, capsys):

@@ -211,6 +211,16 @@ def test_a_model_from_a_newer_noise2x_is_said_to_need_an_upgrade_not_to_be_damag
     assert main(["info", str(made("new.safetensors", "9.1.0+g12ab", arch="transformer"))]) == 1
     out = capsys.readouterr().out
     assert "weights:       not readable by this noise2x:" in out and "DAMAGED" not in out
+    # info of a model whose metadata holds a field this noise2x cannot read showed only the error line: it shows
+    # what it can, then the field's problem, and exits 1 as denoise refuses the file
+    assert main(["info", str(made("new.safetensors", "9.1.0+g12ab", noise="gamma:shape=3"))]) == 1
+    out = capsys.readouterr().out
+    assert "method:        noise2void" in out and "noise:         gamma:shape=3" in out and "DAMAGED" not in out
+    assert out.rstrip().splitlines()[-1].startswith("metadata:      not readable by this noise2x: ")
+    assert main(["info", str(made("old.safetensors", noise2x.__version__, data_span="wide", steps="many"))]) == 1
+    out = capsys.readouterr().out
+    assert "method:        noise2void" in out and "spread of each" not in out and "training:      None steps" in out
+    assert out.rstrip().splitlines()[-1].startswith("metadata:      DAMAGED: ") and "steps: not a whole" in out
 
 
 def test_a_bench_resumes_only_with_the_same_weights(tmp_path, monkeypatch, capsys):

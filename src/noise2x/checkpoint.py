@@ -131,8 +131,10 @@ def _header(path: str | os.PathLike) -> dict[str, str]:
     return header
 
 
-def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """The metadata of a model file (reads only the header).
+def read_metadata(path: str | os.PathLike, *, lenient: bool = False) -> dict[str, Any]:
+    """The metadata of a model file (reads only the header); ``lenient``: a field this noise2x cannot read
+    (of the wrong kind, or a noise model it does not know) does not raise: the field of the wrong kind is left
+    out and ``unreadable`` holds the error's text (``noise2x info`` shows the rest of a newer or damaged file).
 
     Returns
     -------
@@ -172,8 +174,14 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
     wrong = _wrong_field(meta)
     if wrong:
         newer = newer_note(meta)  # (a value this noise2x does not know, from a newer one: not "corrupt")
-        raise InputError(f"{p} has metadata this noise2x cannot read ({wrong}){newer}" if newer
-                         else f"{p} has corrupt metadata ({wrong})")
+        said = (f"{p} has metadata this noise2x cannot read ({wrong}){newer}" if newer
+                else f"{p} has corrupt metadata ({wrong})")
+        if not lenient:
+            raise InputError(said)
+        while wrong and not wrong.startswith("noise: "):  # (a noise spec is text: describe shows it as it is)
+            meta.pop(wrong.split(":", 1)[0], None)
+            wrong = _wrong_field(meta)
+        meta["unreadable"] = said
     meta["sha256"] = header.get("sha256")
     return meta
 

@@ -9,6 +9,7 @@ traceback (``NOISE2X_DEBUG=1`` shows it).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import re
@@ -268,10 +269,18 @@ def _targets(files: list[Path], out: str, folder_input: bool, names: list[Path] 
         clash = next((t for t in targets if t.is_dir()), None)
         if clash is not None:  # (the rename onto it failed after the work, and stopped the batch: a QA pass)
             raise UsageError(f"output {clash} is a folder; move it, or choose another --out")
+        wanted = {folder, *(t.parent for t in targets)}
+        made = {f for w in wanted for f in (w, *w.parents) if not f.exists()}
         folder.mkdir(parents=True, exist_ok=True)
         for parent in sorted({t.parent for t in targets}):
             parent.mkdir(parents=True, exist_ok=True)
-        _case_clash(files, targets)
+        try:
+            _case_clash(files, targets)
+        except UsageError:  # (the folders made for the refused batch are removed, deepest first)
+            for made_folder in sorted(made, key=lambda f: len(f.parts), reverse=True):
+                with contextlib.suppress(OSError):
+                    made_folder.rmdir()
+            raise
         return targets
     return [Path(out)]
 
@@ -1016,13 +1025,17 @@ def cmd_info(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.model} is a folder; noise2x info takes one image or model file (.safetensors)")
     path = model_file(args.model)
     try:
-        meta = read_metadata(path)
+        meta = read_metadata(path, lenient=True)
     except InputError:
         if Path(path).suffix.lower() == ".safetensors":
             raise
         raise InputError(f"{args.model} is neither an image file noise2x reads ({_SUPPORTED}) nor a model file "
                          "(.safetensors)") from None
     print(_shown("\n".join(describe(meta)), lines=True))
+    if meta.get("unreadable"):  # (what it holds is shown above; denoise refuses it with this line)
+        said = "not readable by this noise2x" if "may need a newer noise2x" in meta["unreadable"] else "DAMAGED"
+        print(_shown(f"metadata:      {said}: {meta['unreadable']}"))
+        return InputError.exit_code
     from .checkpoint import load_model
 
     try:  # its weights as denoise would load them: the checksum, their shapes and kinds, NaN (a model to vet)
