@@ -386,6 +386,39 @@ def test_an_interrupted_bench_keeps_its_finished_images_and_resumes(tmp_path, mo
     assert "a finished run's result, not an interrupted one's" in capsys.readouterr().err
 
 
+def test_a_bench_interrupted_while_its_result_is_made_keeps_every_image(tmp_path, monkeypatch, capsys):
+    """An interruption after the last image, while the result was being made, kept nothing ("before every method
+    had finished an image"). It keeps every image, and --resume writes the result from them without new work."""
+    import json
+
+    from noise2x import benchmark
+    from noise2x.errors import Terminated
+
+    data = tmp_path / "set"
+    for k in range(2):
+        _png(data / f"i{k}.png", seed=k, size=32)
+    real, calls = benchmark.machine_info, []
+
+    def stopping(*a, **k):
+        calls.append(1)
+        if len(calls) == 1:
+            raise Terminated()
+        return real(*a, **k)
+
+    monkeypatch.setattr(benchmark, "machine_info", stopping)
+    args = ["bench", "--methods", "nlm", "--dataset", str(data), "--noise", "gaussian:sigma=20", "--out",
+            str(tmp_path / "b.json")]
+    assert cli.main(args + ["-q"]) == 143
+    partial = tmp_path / "b.partial.json"
+    assert "interrupted after 2 of 2 images" in (err := capsys.readouterr().err) and "b.partial.json writes the result)" in err
+    kept = json.loads(partial.read_text())
+    assert kept["n_images"] == 2
+    assert cli.main(args + ["--resume", str(partial)]) == 0 and not partial.exists()
+    done = json.loads((tmp_path / "b.json").read_text())
+    assert done["n_images"] == 2 and "partial" not in done
+    assert done["rows"][1]["per_image"] == kept["rows"][1]["per_image"]  # (its times too: not run again)
+
+
 def _fork_child_denoise(image):
     import noise2x
 

@@ -504,10 +504,10 @@ def run_bench(
                              "noise_given": bool(give_noise), "limit": limit},
             }
 
-        done = 0
-        try:
-            done = _bench_images(files, runners, spec, noisy_rows, peaks, float_peak=float_peak,
-                                 data_range=data_range, give_noise=give_noise, warmup=warmup, progress=progress)
+        try:  # (the making of the result too: an interruption there keeps the images done)
+            return result(_bench_images(files, runners, spec, noisy_rows, peaks, float_peak=float_peak,
+                                        data_range=data_range, give_noise=give_noise, warmup=warmup,
+                                        progress=progress))
         except KeyboardInterrupt as exc:  # (Terminated too): the images finished so far, for the caller to keep
             done = min([len(noisy_rows)] + [len(r.per_image) for r in runners])
             if done:
@@ -515,7 +515,6 @@ def run_bench(
                 partial.update(partial=True, n_images_planned=n)
                 exc.partial_result = partial  # type: ignore[attr-defined]
             raise
-    return result(done)
 
 
 def _resumed(resume: Mapping[str, Any], noisy_rows: list[dict[str, Any]], runners: list[_Method], peaks: set[float],
@@ -549,7 +548,7 @@ def _resumed(resume: Mapping[str, Any], noisy_rows: list[dict[str, Any]], runner
         if row.get("noise_given") != bool(give_noise):
             raise refuse("the noise was given to the methods in one run and estimated in the other")
     done = [e.get("file") for e in rows[0].get("per_image") or []]
-    if not done or len(done) >= len(files) or done != [p.name for p in files[:len(done)]]:
+    if not done or len(done) > len(files) or done != [p.name for p in files[:len(done)]]:
         raise refuse(f"its {len(done)} images are not the first of this run's {len(files)}")
     # the same images and weights, not only the same names (its checksums: since the provenance records)
     digest = resume.get("dataset_sha256")

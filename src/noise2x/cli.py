@@ -921,7 +921,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         if args.out:
             written = write_outputs(partial, partial_path(args.out))
             trained = [r["method"] for r in partial["rows"] if "train_seconds" in r]
-            how = (f"the same command with --resume {written[0]} goes on from the next image" if not trained else
+            last = "writes the result" if partial["n_images"] == partial["n_images_planned"] else \
+                "goes on from the next image"
+            how = (f"the same command with --resume {written[0]} {last}" if not trained else
                    f"--resume cannot go on: {', '.join(trained)} would train again, on another budget's luck; "
                    f"run the command again")
             # (said under --quiet too: it names a file written, and how to finish the run)
