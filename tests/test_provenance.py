@@ -154,6 +154,15 @@ def test_outputs_record_the_command_and_the_model_and_a_fits_output_takes_any_fi
     assert main(["denoise", str(data / "0.png"), "--method", "nlm", "--strip-exif", "--out",
                  str(tmp_path / "s.png"), "-q"]) == 0
     assert Image.open(tmp_path / "s.png").text == {"Software": f"noise2x {provenance.code_version()}"}
+    # a 16-bit PNG (written by noise2x's own encoder) records the same
+    Image.fromarray(np.full((24, 24), 30000, np.uint16)).save(tmp_path / "w16.png")
+    for strip, name in ((False, "o16.png"), (True, "s16.png")):
+        assert main(["denoise", str(tmp_path / "w16.png"), "--method", "nlm", "--out", str(tmp_path / name), "-q",
+                     *(["--strip-exif"] if strip else [])]) == 0
+        with Image.open(tmp_path / name) as im:
+            im.load()
+            assert im.mode.startswith("I") and im.text["Software"] == f"noise2x {provenance.code_version()}"
+            assert ("Comment" not in im.text) if strip else ("denoise of w16.png" in im.text["Comment"])
 
 
 def test_bench_records_the_weights_and_the_images(tmp_path):

@@ -2672,7 +2672,8 @@ def _unfilter(raw: bytes, pos: int, height: int, width: int, bpp: int, p: Path) 
 
 def _png16_bytes(data: np.ndarray, meta: dict | None = None) -> bytes:
     """Encode a uint16 (H,W), (H,W,2) gray + alpha, (H,W,3) or (H,W,4) RGBA array as PNG (rows 'Up'-filtered,
-    zlib), with the metadata of :func:`photo_metadata` (``icc``, ``exif``, ``xmp``, ``dpi``) where given."""
+    zlib), with the metadata of :func:`photo_metadata` (``icc``, ``exif``, ``xmp``, ``dpi``) and what made it
+    (``software``, ``history``: the Software and Comment texts an 8-bit PNG gets) where given."""
     height, width = data.shape[:2]
     colour = 0 if data.ndim == 2 else {2: 4, 3: 2, 4: 6}[data.shape[2]]
     rows = np.ascontiguousarray(data.astype(">u2")).view(np.uint8).reshape(height, -1)
@@ -2696,6 +2697,11 @@ def _png16_bytes(data: np.ndarray, meta: dict | None = None) -> bytes:
         extra += chunk(b"eXIf", meta["exif"][len(_EXIF_PREFIX):])
     if "xmp" in meta:
         extra += chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + meta["xmp"])
+    if meta.get("software"):  # (tEXt: Latin-1, as Pillow writes it for an 8-bit PNG)
+        extra += chunk(b"tEXt", b"Software\x00" + meta["software"].encode("latin-1", "replace"))
+    if meta.get("history"):  # (iTXt: UTF-8, uncompressed, no language; a file name not in UTF-8 escaped)
+        comment = "\n".join(meta["history"]).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        extra += chunk(b"iTXt", b"Comment\x00\x00\x00\x00\x00" + comment.encode("utf-8"))
     return (_PNG_SIGNATURE + chunk(b"IHDR", ihdr) + extra + chunk(b"IDAT", zlib.compress(raw, 6))
             + chunk(b"IEND", b""))
 
