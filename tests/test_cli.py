@@ -1907,3 +1907,43 @@ def test_simulate_writes_a_folder_in_the_format_asked(tmp_path, capsys):
     code, _, err = _run(capsys, "simulate", "gaussian:sigma=25", str(tmp_path / "clean"), str(tmp_path / "d"),
                         "--format", "tif")
     assert code == 2 and "simulate them into separate folders" in _one_error_line(err), err
+
+
+def test_a_failed_command_leaves_no_output_folder_it_made(tmp_path, capsys):
+    """A denoise or simulate refused after its output folders were made (a wrong --set, --shard or --device, a
+    model that cannot be read, a NaN input) left them, empty: a Makefile's folder target or a script's
+    `[ -d out ]` then took the step as done (an automation QA pass). They go; a folder that was there stays, and
+    so does one holding an output. bench checks its --out folder before the run, not after it."""
+    rng = np.random.default_rng(3)
+    (tmp_path / "in").mkdir()
+    for name in ("a.png", "b.png"):
+        _png(tmp_path / "in" / name, rng.normal(120, 20, (24, 24)))
+    (tmp_path / "junk.safetensors").write_bytes(b"junk")
+    nan = np.full((16, 16), 100, np.float32)
+    nan[3, 3] = np.nan
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "nan.tif", nan)
+    made = tmp_path / "x" / "y"
+    for argv in (["denoise", str(tmp_path / "in"), "--method", "nlm", "--set", "foo=1", "--out", f"{made}/"],
+                 ["denoise", str(tmp_path / "in" / "a.png"), "--method", "nlm", "--shard", "3/2", "--out",
+                  str(made / "c.png")],
+                 ["denoise", str(tmp_path / "in"), "--model", str(tmp_path / "junk.safetensors"), "--out", str(made)],
+                 ["simulate", "gaussian:sigma=25", str(tmp_path / "nan.tif"), str(made)]):
+        code, _, err = _run(capsys, *argv)
+        assert code in (1, 2) and _one_error_line(err) and not (tmp_path / "x").exists(), (argv, err)
+    (tmp_path / "keep").mkdir()
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "in"), "--method", "nlm", "--set", "foo=1", "--out",
+                        str(tmp_path / "keep" / "new"))
+    assert code == 2 and (tmp_path / "keep").is_dir() and not (tmp_path / "keep" / "new").exists()
+    (tmp_path / "in" / "b.png").write_bytes(b"not a png")  # (one of two fails: exit 1, the folder holds the other)
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "in"), "--method", "nlm", "--out", str(made), "-q")
+    assert code == 1 and [p.name for p in made.iterdir()] == ["a.png"]
+    # a file where the output folder would be: said as such, before any work
+    if os.path.exists(os.devnull) and os.name == "posix":
+        code, _, err = _run(capsys, "denoise", str(tmp_path / "in" / "a.png"), "--method", "nlm", "--out", os.devnull)
+        assert code == 2 and "/dev/null is not a folder (--out with no file extension names a folder)" in \
+            _one_error_line(err)
+    code, _, err = _run(capsys, "bench", "--methods", "nlm", "--dataset", str(tmp_path / "in"), "--noise",
+                        "gaussian:sigma=15", "--limit", "1", "--out", str(tmp_path / "in" / "a.png" / "r.json"))
+    assert code == 1 and "output folder cannot be made:" in _one_error_line(err) and "[1/1]" not in err

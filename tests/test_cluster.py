@@ -391,13 +391,13 @@ def test_a_bench_interrupted_while_its_result_is_made_keeps_every_image(tmp_path
     had finished an image"). It keeps every image, and --resume writes the result from them without new work."""
     import json
 
-    from noise2x import benchmark
+    from noise2x import provenance
     from noise2x.errors import Terminated
 
     data = tmp_path / "set"
     for k in range(2):
         _png(data / f"i{k}.png", seed=k, size=32)
-    real, calls = benchmark.machine_info, []
+    real, calls = provenance.files_digest, []
 
     def stopping(*a, **k):
         calls.append(1)
@@ -405,7 +405,7 @@ def test_a_bench_interrupted_while_its_result_is_made_keeps_every_image(tmp_path
             raise Terminated()
         return real(*a, **k)
 
-    monkeypatch.setattr(benchmark, "machine_info", stopping)
+    monkeypatch.setattr(provenance, "files_digest", stopping)
     args = ["bench", "--methods", "nlm", "--dataset", str(data), "--noise", "gaussian:sigma=20", "--out",
             str(tmp_path / "b.json")]
     assert cli.main(args + ["-q"]) == 143
@@ -417,6 +417,78 @@ def test_a_bench_interrupted_while_its_result_is_made_keeps_every_image(tmp_path
     done = json.loads((tmp_path / "b.json").read_text())
     assert done["n_images"] == 2 and "partial" not in done
     assert done["rows"][1]["per_image"] == kept["rows"][1]["per_image"]  # (its times too: not run again)
+
+
+def test_a_stop_signalled_twice_keeps_what_the_first_keeps(tmp_path, monkeypatch, capsys):
+    """timeout(1) sends its signal to the command, then to its process group: the command gets it twice. The
+    second came while bench kept its finished images and lost them all ("no result to keep", a QA pass). A stop
+    repeated within REPEATED_STOP_S is the same stop; a SIGHUP (a dropped ssh connection) stops as SIGTERM does,
+    status 129."""
+    import json
+
+    from noise2x import api, benchmark
+
+    data = tmp_path / "set"
+    for k in range(3):
+        _png(data / f"i{k}.png", seed=k, size=32)
+    calls = []
+
+    def box(noisy, *, noise=None, rng=None, info=None):  # (a direct method; the job's time runs out at image 2)
+        calls.append(1)
+        if len(calls) == 3:  # (a warm-up call, image 0, image 1)
+            os.kill(os.getpid(), signal.SIGTERM)
+        return noisy
+
+    real_write = benchmark.write_outputs
+
+    def write(result, out):  # (the group's copy of the signal, while the partial result is written)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real_write(result, out)
+
+    real = api.resolve_direct
+    monkeypatch.setattr(api, "resolve_direct", lambda name: box if name == "box" else real(name))
+    monkeypatch.setattr(benchmark, "write_outputs", write)
+    args = ["bench", "--methods", "box", "--dataset", str(data), "--noise", "gaussian:sigma=20", "--out",
+            str(tmp_path / "b.json"), "-q"]
+    assert cli.main(args) == 143
+    assert "interrupted after 1 of 3 images" in capsys.readouterr().err
+    assert json.loads((tmp_path / "b.partial.json").read_text())["n_images"] == 1
+    if hasattr(signal, "SIGHUP"):
+        hup = signal.getsignal(signal.SIGHUP)
+        calls[:] = []
+        monkeypatch.setattr(benchmark, "write_outputs", real_write)
+        monkeypatch.setattr(os, "kill", lambda pid, sig, kill=os.kill: kill(pid, signal.SIGHUP))
+        assert cli.main(args[:-3] + ["--out", str(tmp_path / "h.json"), "-q"]) == 129
+        assert "terminated (SIGHUP)" in capsys.readouterr().err
+        assert signal.getsignal(signal.SIGHUP) is hup  # (main's handler is its own)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)  # (nohup: a hang-up stays ignored)
+        try:
+            calls[:] = []
+            assert cli.main(args[:-3] + ["--out", str(tmp_path / "n.json"), "-q"]) == 0
+        finally:
+            signal.signal(signal.SIGHUP, hup)
+
+
+def test_a_terminal_or_file_system_in_another_encoding(tmp_path):
+    """bench's table on a Latin-1 stdout ended in an internal error, exit 1, after its files were written; with
+    Python's UTF-8 mode off and an ASCII file-system encoding, an output name outside ASCII failed the same way
+    (an automation QA pass). Characters the stream cannot encode are written escaped; the name is written."""
+    import subprocess
+    import sys
+
+    data = tmp_path / "set"
+    _png(data / "été.png", seed=1, size=24)
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1"}
+    run = subprocess.run([sys.executable, "-m", "noise2x", "bench", "--methods", "nlm", "--dataset", str(data),
+                          "--noise", "gaussian:sigma=25", "--out", str(tmp_path / "b.json")], env=env,
+                         capture_output=True)
+    assert run.returncode == 0 and b"| nlm |" in run.stdout, run.stderr
+    if os.name == "posix":
+        env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+        env.pop("PYTHONIOENCODING", None)
+        run = subprocess.run([sys.executable, "-m", "noise2x", "denoise", "été.png", "--method", "nlm", "--out",
+                              "s é.png"], env=env, cwd=data, capture_output=True)
+        assert run.returncode == 0 and (data / "s é.png").is_file(), run.stderr
 
 
 def _fork_child_denoise(image):

@@ -415,6 +415,9 @@ def test_options_are_validated(monkeypatch, gray_image):
         mash(gray_image, ratio="abc")  # as --set ratio=abc passes it
     with pytest.raises(UsageError, match="steps"):
         mash(gray_image, steps=-2)
+    for bad in (dict(steps=1.5), dict(predictions="2.5"), dict(width=True)):  # (int() cut 1.5 to 1)
+        with pytest.raises(UsageError, match="expected a whole number"):
+            mash(gray_image, **bad)
     with pytest.raises(TypeError):
         mash(gray_image, bogus=1)
     with pytest.raises(UsageError, match="relative_gap must be true or false"):

@@ -310,6 +310,8 @@ def test_a_presets_patch_size_fits_the_smallest_image(tmp_path, clean_dir, capsy
     with pytest.raises(UsageError, match="smaller than the patch size 64"):
         train("noise2void", out=tmp_path / "b.safetensors", overrides=fast + ["data.patch_size=64"],
               progress=False, **kw)
+    # (a run that failed at its first batch left its run folder, holding its config alone: an automation QA pass)
+    assert not run_folder(tmp_path / "b.safetensors").exists() and run_folder(out).exists()
 
 
 def test_the_model_files_folder_is_made(tmp_path, clean_dir):
@@ -419,6 +421,7 @@ def test_sigterm_stops_training_as_ctrl_c_does(tmp_path, clean_dir):
     def term_at_3(info):
         if info.step == 3:
             os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), signal.SIGTERM)  # (timeout(1)'s second, to its process group: the same stop)
 
     out = tmp_path / "t.safetensors"
     unhandled = []  # (where training handles no SIGTERM, this one does, not the default, which would end pytest)
@@ -437,6 +440,14 @@ def test_sigterm_stops_training_as_ctrl_c_does(tmp_path, clean_dir):
     assert read_metadata(out)["steps"] == 3
     train("noise2noise", out=out, resume=True, **kw)
     assert all(torch.equal(x, y) for x, y in zip(straight, weights(out)))
+    if hasattr(signal, "SIGHUP"):  # (an ssh connection gone: stopped as by SIGTERM, status 129)
+        def hup_at_2(info):
+            if info.step == 2:
+                os.kill(os.getpid(), signal.SIGHUP)
+
+        with pytest.raises(TrainingInterrupted, match=r"stopped \(SIGHUP\) at step 2/8") as stopped:
+            train("noise2noise", out=tmp_path / "h.safetensors", callbacks=[hup_at_2], **kw)
+        assert stopped.value.exit_code == 129 and read_metadata(tmp_path / "h.safetensors")["steps"] == 2
 
 
 def test_a_second_run_of_the_same_out_is_refused(tmp_path, clean_dir):

@@ -178,6 +178,10 @@ def test_tiles_covering_the_image_are_whole_image_training(gray_image):
     for bad in (dict(tile="abc"), dict(steps="x"), dict(lr="fast")):          # --set KEY=text
         with pytest.raises(UsageError, match="must be numbers"):
             zs_n2n(noisy, **bad)
+    for bad in (dict(steps=1.5), dict(tiles="2.5")):  # (int() cut 1.5 to 1: a run of 1 step)
+        with pytest.raises(UsageError, match="expected a whole number"):
+            zs_n2n(noisy, **bad)
+    np.testing.assert_array_equal(zs_n2n(noisy, rng=2, steps=2.0, tile="0"), zs_n2n(noisy, rng=2, steps=2, tile=0))
 
 
 def test_tile_trained_run_raises_psnr_on_the_whole_image():

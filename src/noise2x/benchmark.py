@@ -476,6 +476,8 @@ def run_bench(
                                give_noise=give_noise, device=where, file_lines=file_lines,
                                settings={"colour": colour, "precision": precision, "data_range": data_range})
 
+        machine = machine_info()  # (read before the work: its subprocess, in an interruption's handler, was cut)
+
         def result(done: int) -> dict[str, Any]:  # the rows of the first ``done`` images
             for runner in runners:
                 del runner.per_image[done:]  # (an image some methods had finished when the run stopped)
@@ -484,7 +486,7 @@ def run_bench(
                      for r in runners]
             return {
                 "rows": rows,
-                "machine": machine_info(),
+                "machine": machine,
                 "device": where,
                 "date": started.date().isoformat(),
                 "started": started.isoformat(timespec="seconds"),

@@ -32,8 +32,14 @@ def _shown(text: str, lines: bool = False) -> str:
 def _err(message: str) -> None:
     if len(message) > 2000:  # (a value echoed from a file, 10 MB of it: not one line any more)
         message = f"{message[:2000]}... ({len(message)} characters)"
-    print(f"noise2x: error: {_shown(message)}", file=sys.stderr)
+    try:
+        print(f"noise2x: error: {_shown(message)}", file=sys.stderr)
+    except OSError:  # (a hang-up: the terminal is gone; the exit status says it)
+        pass
 
+
+#: seconds after a stop signal (SIGINT, SIGTERM, SIGHUP) in which another is taken for the same stop, and ignored
+REPEATED_STOP_S = 1.0
 
 #: seconds between two progress lines of ``noise2x denoise`` on one input (a stack's frames, a large image's tiles)
 PROGRESS_EVERY_S = 10.0
@@ -269,20 +275,41 @@ def _targets(files: list[Path], out: str, folder_input: bool, names: list[Path] 
         clash = next((t for t in targets if t.is_dir()), None)
         if clash is not None:  # (the rename onto it failed after the work, and stopped the batch: a QA pass)
             raise UsageError(f"output {clash} is a folder; move it, or choose another --out")
-        wanted = {folder, *(t.parent for t in targets)}
-        made = {f for w in wanted for f in (w, *w.parents) if not f.exists()}
-        folder.mkdir(parents=True, exist_ok=True)
+        _make_folder(folder, what)
         for parent in sorted({t.parent for t in targets}):
-            parent.mkdir(parents=True, exist_ok=True)
-        try:
-            _case_clash(files, targets)
-        except UsageError:  # (the folders made for the refused batch are removed, deepest first)
-            for made_folder in sorted(made, key=lambda f: len(f.parts), reverse=True):
-                with contextlib.suppress(OSError):
-                    made_folder.rmdir()
-            raise
+            _make_folder(parent, what)
+        _case_clash(files, targets)
         return targets
     return [Path(out)]
+
+
+#: the output folders this command made (:func:`_make_folder`): those left empty go when it fails
+_MADE: list[Path] = []
+
+
+def _make_folder(folder: Path, what: str = "--out") -> None:
+    """``folder`` and the folders above it that are missing, made and recorded in :data:`_MADE` (a command that
+    failed left them, empty: a Makefile's folder target, or a script's ``[ -d out ]``, then took the step as done,
+    in a QA pass); Noise2xError where one cannot be made."""
+    new = [f for f in (folder, *folder.parents) if not os.path.lexists(f)]
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # (a file in the way: --out /dev/null, taken as a folder for its missing extension)
+        there = next(f for f in (folder, *folder.parents) if f.exists())
+        hint = f" ({what} with no file extension names a folder)" if there == folder and not folder.suffix else ""
+        raise UsageError(f"output folder cannot be made: {there} is not a folder{hint}") from None
+    except OSError as exc:  # (a folder that cannot be written: said as _check_targets says it)
+        raise Noise2xError(f"output folder cannot be made: {folder} ({exc.strerror or exc})") from None
+    finally:
+        _MADE.extend(f for f in new if f.is_dir())
+
+
+def _remove_made_folders() -> None:
+    """The folders of :data:`_MADE` that are empty, removed, deepest first (a failed command's)."""
+    for folder in sorted(set(_MADE), key=lambda f: len(f.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    _MADE.clear()
 
 
 def _case_clash(files: list[Path], targets: list[Path]) -> None:
@@ -308,6 +335,18 @@ def _stem(path: Path) -> str:
     return path.name[: len(path.name) - len(_suffix(path))].removesuffix(".ome")
 
 
+def _writable_folder(folder: Path) -> bool:
+    """Noise2xError where ``folder`` (an output's) cannot be written or made; whether it is still to be made."""
+    there = folder
+    while not there.exists() and there != there.parent:
+        there = there.parent
+    if there.exists() and not there.is_dir():
+        raise Noise2xError(f"output folder cannot be made: {there} is a file")
+    if not os.access(there, os.W_OK):
+        raise Noise2xError(f"output folder is not writable: {there}")
+    return there != folder
+
+
 def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False) -> None:
     """Fail before any work when an output cannot be written or would overwrite its input (``blanks``: NaN
     in the inputs marks blank pixels; an output that cannot mark them is refused as each file is read,
@@ -316,17 +355,7 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
 
     from .io import FEW_LEVELS, STACK_FORMATS, image_kind, read_stack, tiff_nodata, whole_levels, writable_format
 
-    missing = []  # (made once the checks below pass, as a folder --out is: bench makes its folder too)
-    for folder in {t.parent for t in targets}:
-        there = folder
-        while not there.exists() and there != there.parent:
-            there = there.parent
-        if there.exists() and not there.is_dir():
-            raise Noise2xError(f"output folder cannot be made: {there} is a file")
-        if not os.access(there, os.W_OK):
-            raise Noise2xError(f"output folder is not writable: {there}")
-        if there != folder:
-            missing.append(folder)
+    missing = [f for f in {t.parent for t in targets} if _writable_folder(f)]  # (made once the checks below pass)
     for src, dst in zip(files, targets):
         out_fmt, in_fmt = writable_format(dst), writable_format(src)
         if dst.exists() and dst.resolve() == src.resolve():
@@ -368,10 +397,7 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
                                  f"{', or .mrc' if in_fmt == 'MRC' else ', or .fits' if in_fmt == 'FITS' else ''}), "
                                  f"or scale the image to 0..255 first")
     for folder in missing:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise Noise2xError(f"output folder cannot be made: {folder} ({exc.strerror})") from None
+        _make_folder(folder)
 
 
 # ----------------------------------------------------------------------------- commands
@@ -889,8 +915,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .api import parse_options
     from .benchmark import markdown_table, output_paths, partial_path, read_result, run_bench, write_outputs
 
-    if args.out:  # a wrong --out is found before the run, not after it
-        output_paths(args.out)
+    if args.out:  # a wrong --out is found before the run, not after it (its folder: hours of work were lost)
+        folder = output_paths(args.out)[0].parent
+        if _writable_folder(folder):
+            _make_folder(folder)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if not methods:
         raise UsageError("--methods needs at least one method name")
@@ -1601,16 +1629,44 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .errors import Terminated
 
-    def on_sigterm(signum: int, frame: Any) -> None:  # a scheduler's time limit, kill: as Ctrl-C, status 143
-        raise Terminated()
+    first = [0.0]  # (when the first stop came)
+
+    def on_stop(signum: int, frame: Any) -> None:  # a scheduler's time limit, kill, a hang-up: as Ctrl-C
+        now = time.monotonic()
+        if first[0] and now - first[0] < REPEATED_STOP_S:  # (timeout(1) signals the command, then its group:
+            return  # the second came while the first's partial results were being kept, and lost them, in a QA pass)
+        first[0] = now
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt()
+        raise Terminated(signum=signum)
 
     main_thread = threading.current_thread() is threading.main_thread()
-    old_sigterm = signal.signal(signal.SIGTERM, on_sigterm) if main_thread else None
+    old = {}
+    if main_thread:
+        for sig in (signal.SIGTERM, signal.SIGINT, getattr(signal, "SIGHUP", None)):
+            # (one ignored stays ignored: nohup's SIGHUP, SIGINT of a job a shell started with &)
+            if sig is not None and signal.getsignal(sig) not in (signal.SIG_IGN, None):
+                old[sig] = signal.signal(sig, on_stop)
+    _MADE.clear()
+    code = 1
+    # a character the output stream cannot encode is written escaped (bench's table on a Latin-1 terminal ended
+    # in an internal error, exit 1, after its files were written: an automation QA pass)
+    strict = [s for s in (sys.stdout, sys.stderr) if getattr(s, "errors", None) == "strict" and
+              hasattr(s, "reconfigure")]
+    for stream in strict:
+        with contextlib.suppress(Exception):
+            stream.reconfigure(errors="backslashreplace")
     try:
         code = _main(parser, argv)
     finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, old_sigterm if old_sigterm is not None else signal.SIG_DFL)
+        for stream in strict:
+            with contextlib.suppress(Exception):
+                stream.reconfigure(errors="strict")
+        for sig, handler in old.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+        if code:  # (a failed command's output folders, where it left them empty)
+            _remove_made_folders()
+        _MADE.clear()
     classical = sys.modules.get("noise2x.classical")
     if code in (130, 143) and classical is not None and classical.ABANDONED:
         # an interrupted BM3D's C library may still run threads of its own, which abort the interpreter's
@@ -1666,9 +1722,9 @@ def _main(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     except Noise2xError as exc:
         _err(str(exc))
         return exc.exit_code
-    except Terminated:
-        _err("terminated (SIGTERM); no output is left half-written")
-        return 143
+    except Terminated as exc:
+        _err(f"terminated ({exc.signal_name}); no output is left half-written")
+        return 128 + exc.signum
     except KeyboardInterrupt:
         _err("interrupted")
         return 130

@@ -56,10 +56,18 @@ class MissingDependency(Noise2xError, ImportError):
 
 
 class Terminated(KeyboardInterrupt):
-    """The process was asked to end (SIGTERM: a job scheduler's time limit, ``kill``): raised where it is, as
-    Ctrl-C's KeyboardInterrupt is, so that an output being written is removed, not left half-written; the CLI
-    ends with status 143 (128 + SIGTERM), and training stops after its step with its state saved, as on a first
-    Ctrl-C."""
+    """The process was asked to end (SIGTERM: a job scheduler's time limit, ``kill``; SIGHUP: the terminal or
+    the ssh connection it ran in went away): raised where it is, as Ctrl-C's KeyboardInterrupt is, so that an
+    output being written is removed, not left half-written; the CLI ends with status 128 + the signal's number
+    (143, 129), and training stops after its step with its state saved, as on a first Ctrl-C."""
+
+    def __init__(self, *args: object, signum: int = 15) -> None:
+        super().__init__(*args)
+        self.signum = signum  # (15: SIGTERM, 1: SIGHUP)
+
+    @property
+    def signal_name(self) -> str:
+        return {1: "SIGHUP"}.get(self.signum, "SIGTERM")
 
 
 class UnitsWarning(UserWarning):

@@ -44,11 +44,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     # the file system takes is written, however long; mkstemp adds 8 characters)
     room = max(0, 255 - len(suffix.encode()) - 8 - 2)
     raw = os.fsencode(target.name)  # (a name not in UTF-8, as Linux allows, holds its bytes: a QA pass)
+    cut = raw[:room]
     try:
         raw.decode("utf-8")
-        name = raw[:room].decode("utf-8", "ignore")  # (not cut inside a character)
+        cut = cut.decode("utf-8", "ignore").encode("utf-8")  # (not cut inside a character)
     except UnicodeDecodeError:
-        name = os.fsdecode(raw[:room])
+        pass
+    name = os.fsdecode(cut)  # (in the file system's encoding, which may be ASCII: Python's UTF-8 mode off)
     if target.is_dir():  # (the rename onto it fails after the work; said as one output's error, in a QA pass)
         raise InputError(f"cannot write {target}: a folder of that name exists")
     try:

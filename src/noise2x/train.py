@@ -825,6 +825,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             out.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError(f"the folder of --out cannot be made: {out.parent} ({exc.strerror})") from None
+    if not os.access(out.parent, os.W_OK | os.X_OK):  # (before the work: its run folder failed with OSError's text)
+        raise UsageError(f"the folder of --out is not writable: {out.parent}")
     run = run_folder(out)
     state_path, last_path = run / "state.safetensors", run / "last.safetensors"
     best_path = run / "best.safetensors"
@@ -1180,17 +1182,22 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                       f"(more: a larger --steps or --minutes); {out} is as it was", file=sys.stderr, flush=True)
             return out
         bar = _Progress(progress)
-        stop = {"flag": False, "signal": 0}
+        stop = {"flag": False, "signal": 0, "at": 0.0}
         old_handlers: dict = {}
         if threading.current_thread() is threading.main_thread():
             from .errors import Terminated
 
-            def on_signal(signum, frame):  # first Ctrl-C or SIGTERM: stop after this step, saved; second: abort
+            def on_signal(signum, frame):  # first Ctrl-C, SIGTERM or SIGHUP: stop after this step, saved; second: abort
                 if stop["flag"]:
-                    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
-                stop["flag"], stop["signal"] = True, signum
-            # (SIGTERM too: a job scheduler's time limit, which then waits a little before it kills)
-            old_handlers = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+                    if time.monotonic() - stop["at"] < 1.0:  # (the same stop: timeout(1) signals twice)
+                        return
+                    raise KeyboardInterrupt if signum == signal.SIGINT else Terminated(signum=signum)
+                stop["flag"], stop["signal"], stop["at"] = True, signum, time.monotonic()
+            # (SIGTERM too: a job scheduler's time limit, which then waits a little before it kills; SIGHUP: the
+            # ssh connection or terminal went away; a signal ignored, as nohup ignores SIGHUP, stays ignored)
+            stops = [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None))
+                     if s is not None and signal.getsignal(s) not in (signal.SIG_IGN, None)]
+            old_handlers = {sig: signal.signal(sig, on_signal) for sig in stops}
 
         start = time.monotonic()
         elapsed = elapsed0
@@ -1310,11 +1317,12 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         done_all = budget_progress(step, elapsed) >= 1.0
         if stop["flag"] and not done_all:
             total = f"/{t.steps}" if t.steps is not None else ""
-            why = " (SIGTERM)" if stop["signal"] == signal.SIGTERM else ""
+            named = {signal.SIGTERM: "SIGTERM", getattr(signal, "SIGHUP", -1): "SIGHUP"}.get(stop["signal"])
+            why = f" ({named})" if named else ""
             stopped = TrainingInterrupted(f"training stopped{why} at step {step}{total}; the model so far is in "
                                           f"{out}; continue with --resume (resume=True in Python)")
-            if stop["signal"] == signal.SIGTERM:
-                stopped.exit_code = 143  # (128 + SIGTERM, as a shell reports a process it ended)
+            if named:
+                stopped.exit_code = 128 + stop["signal"]  # (143, 129: as a shell reports a process it ended)
             raise stopped
         if progress and t.minutes is not None and len(shares) == step:  # (how to repeat it)
             print(f"noise2x: note: to repeat this --minutes run: --steps {step} --set train.replay={state_path} "
@@ -1334,6 +1342,10 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             kept = (f"training stopped at step {step}; the last whole checkpoint (step {saved_step}) is in {run}: "
                     f"free some space and continue with --resume")
         raise WriteFailed(f"{exc}; {kept}") from None
+    except BaseException:  # (a run that failed before its first checkpoint left a run folder of its config alone)
+        if saved_step is None and fresh_run:  # nothing to resume: the run's files go
+            shutil.rmtree(run, ignore_errors=True)
+        raise
     finally:
         torch.set_num_threads(old_threads)
 

@@ -54,7 +54,8 @@ from ..errors import UsageError
 from ..io import to_8bit_units
 from ..noise import generator
 from .nets import (BAND_PIXELS, MaskedUNet, Reporter, autocast, check_precision, checked_in_8bit_units, device_name,
-                   from_tensor, in_bands, make_generators, new_network, to_tensor, zero_shot_device, zero_shot_preset)
+                   from_tensor, in_bands, make_generators, new_network, to_tensor, whole, zero_shot_device,
+                   zero_shot_preset)
 
 __all__ = [
     "mash",
@@ -596,7 +597,7 @@ def _config(preset: str, overrides: dict[str, Any]) -> dict[str, Any]:
     try:
         for key in ("probe_steps", "steps", "predictions", "width", "shuffle_at", "tile", "crop", "probe_repeats",
                     "probe_window"):
-            cfg[key] = int(cfg[key])
+            cfg[key] = whole(cfg[key])
         for key in ("lr", "grad_clip", "probe_fraction", "flat_threshold", "eps_low", "eps_high", "gray_eps_low",
                     "gray_eps_high", "ratio_low", "ratio_medium", "ratio_high"):
             cfg[key] = float(cfg[key])

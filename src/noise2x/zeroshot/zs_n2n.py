@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from ..errors import UsageError
 from .nets import (NoiseNet, Reporter, autocast, check_precision, checked_in_8bit_units, from_tensor, in_bands,
-                   make_generators, new_network, to_tensor, zero_shot_device, device_name, zero_shot_preset)
+                   make_generators, new_network, to_tensor, whole, zero_shot_device, device_name, zero_shot_preset)
 
 __all__ = ["zs_n2n", "pair_downsample", "zs_n2n_loss", "training_tiles", "PRESETS"]
 
@@ -218,8 +218,8 @@ def zs_n2n(
         if value is not None:
             cfg[key] = value
     try:
-        steps_, width_, step_size_ = int(cfg["steps"]), int(cfg["width"]), int(cfg["step_size"])
-        tile_, tiles_ = int(cfg["tile"]), int(cfg["tiles"])
+        steps_, width_, step_size_ = whole(cfg["steps"]), whole(cfg["width"]), whole(cfg["step_size"])
+        tile_, tiles_ = whole(cfg["tile"]), whole(cfg["tiles"])
         cfg["lr"], cfg["gamma"] = float(cfg["lr"]), float(cfg["gamma"])
     except (TypeError, ValueError) as exc:
         raise UsageError(f"zs_n2n: option values must be numbers ({exc})") from None
