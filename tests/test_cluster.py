@@ -355,6 +355,8 @@ def test_an_interrupted_bench_keeps_its_finished_images_and_resumes(tmp_path, mo
     assert kept["partial"] is True and kept["n_images"] == 2 and kept["n_images_planned"] == 4
     assert [[e["file"] for e in r["per_image"]] for r in kept["rows"]] == [["i0.png", "i1.png"]] * 3
     assert "PARTIAL: interrupted after 2 of 4 images" in (tmp_path / "r" / "b.partial.md").read_text()
+    assert cli.main(args + ["--out", str(out), "--resume", str(tmp_path / "none.json")]) == 2  # (as a missing input)
+    assert "benchmark result not found" in capsys.readouterr().err
 
     stop_at = 0
     bad = args[:2] + ["nlm,box"] + args[3:]  # (another method order: refused before any work)

@@ -926,7 +926,7 @@ def read_result(path: str | os.PathLike) -> dict[str, Any]:
         with open(path, encoding="utf-8") as f:
             result = json.load(f)
     except FileNotFoundError:
-        raise InputError(f"benchmark result not found: {path}") from None
+        raise UsageError(f"benchmark result not found: {path}") from None  # (2, as a missing input's)
     except IsADirectoryError:
         raise InputError(f"{path} is a folder, not a benchmark result (.json)") from None
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:

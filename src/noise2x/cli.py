@@ -861,8 +861,9 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         # a frame
         stream = isinstance(stack, StackFrames) and not blank and alpha is None and frames_writable(dst, stack.shape)
         # a FITS output's HISTORY cards: what made it (a stack's frames are each routed on their own: the request)
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        from .provenance import code_version, command_line
+        from .provenance import code_version, command_line, utc_stamp
+
+        stamp = utc_stamp()
 
         # (the model by its file and weights' checksum, and the whole command: a reproducibility QA pass found two
         # outputs of other --set values, and a model's output, with records that could not tell them apart)

@@ -108,7 +108,13 @@ def environment() -> dict[str, Any]:
 
 
 def utc_stamp(seconds: float | None = None) -> str:
-    """The UTC date and time, ISO 8601 to the second ("2026-12-06T11:34:38Z")."""
+    """The UTC date and time, ISO 8601 to the second ("2026-12-06T11:34:38Z"); with no ``seconds``, now, or the
+    time SOURCE_DATE_EPOCH gives (seconds since 1970, the reproducible-builds convention: an output's record
+    then does not change between two runs, and neither do its bytes)."""
+    if seconds is None:
+        epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+        if epoch.isdigit():
+            seconds = float(epoch)
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
