@@ -1483,7 +1483,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "every N-th file from the K-th in sorted order): one share per job of a cluster array")
     d.add_argument("--skip-existing", action="store_true",
                    help="leave out inputs whose output exists (outputs are written whole or not at all), "
-                        "to continue a run that stopped")
+                        "to continue a run that stopped; read when the command starts: two runs side by side "
+                        "each do every input, and --shard splits them")
     d.add_argument("--device", default="auto",
                    help="auto, cpu, cuda, mps (models, zs_n2n and mash; the other direct methods run on the CPU)")
     _add_threads(d)
