@@ -448,7 +448,8 @@ def _val_peak(batches: Sequence[Any]) -> tuple[float, float | None]:
 
 def _psnr(pred: torch.Tensor, clean: torch.Tensor, peak: float, clip: float | None = None) -> float:
     pred = pred.clamp(0.0, clip) if clip is not None else pred
-    mse = torch.mean((pred.double() - clean.double()) ** 2).item()
+    # (float64 on the CPU: an Apple GPU (MPS) has no float64, and a run there failed at its first validation)
+    mse = torch.mean((pred.detach().cpu().double() - clean.detach().cpu().double()) ** 2).item()
     return float("inf") if mse == 0 else 10.0 * math.log10(peak * peak / mse)
 
 
