@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -211,6 +212,14 @@ def test_state_round_trip_continues_adam_exactly(tmp_path):
         assert torch.equal(p, q)
     with pytest.raises(InputError, match="training-state file"):
         read_metadata(tmp_path / "s.safetensors")
+    # the tensors read are the process's own, not views of the file mapped into memory: Windows refuses to replace
+    # a mapped file, and every train --resume failed at its first checkpoint there (a portability QA pass)
+    maps = Path("/proc/self/maps")
+    if maps.exists():
+        kept = (states, extra, load_model(tmp_path / "m.safetensors"))
+        checkpoint.update_metadata(tmp_path / "m.safetensors", {"note": "x"})
+        mapped = maps.read_text()
+        assert "s.safetensors" not in mapped and "m.safetensors" not in mapped and kept
 
 
 def test_describe_rounds_the_validation_figure():

@@ -91,12 +91,12 @@ def update_metadata(path: str | os.PathLike, extra: dict[str, Any], *, out: str 
     The file is read safely (never unpickled), its checksum verified, and written atomically to ``out``
     (default: in place).
     """
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import save_file
 
     src = Path(path)
     meta = read_metadata(src)
     header = _header(src)
-    tensors = load_file(str(src))
+    tensors = read_tensors(src)
     if tensor_digest(tensors) != header.get("sha256"):
         raise InputError(f"{src} is corrupt: its tensors do not match their checksum")
     meta.update(extra)
@@ -106,6 +106,16 @@ def update_metadata(path: str | os.PathLike, extra: dict[str, Any], *, out: str 
     with atomic_path(target) as tmp:
         save_file(tensors, str(tmp), metadata=header)
     return target
+
+
+def read_tensors(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The tensors of a safetensors file, on the CPU, read into memory rather than memory-mapped: a tensor kept
+    from a mapped file (training's optimiser state, for a whole run) keeps the file mapped, and Windows then
+    refuses to replace it (every train --resume failed at its first checkpoint there, found in a portability QA
+    pass)."""
+    from safetensors.torch import load
+
+    return load(Path(path).read_bytes())
 
 
 def _header(path: str | os.PathLike) -> dict[str, str]:
@@ -304,14 +314,12 @@ def load_model(path: str | os.PathLike, *, device: str | torch.device = "cpu") -
         Truncated or tampered file (checksum), unknown format version or
         architecture, tensors that do not match the architecture.
     """
-    from safetensors.torch import load_file
-
     from .models import ScaledModel, build_model
 
     p = Path(path)
     meta = read_metadata(p)
     try:
-        tensors = load_file(str(p), device="cpu")
+        tensors = read_tensors(p)
     except Exception as exc:
         raise InputError(f"{p} is truncated or corrupt: {str(exc).splitlines()[0] if str(exc) else exc!r}") from None
     if meta.get("sha256") and tensor_digest(tensors) != meta["sha256"]:
@@ -498,14 +506,12 @@ def load_state(path: str | os.PathLike) -> tuple[dict[str, dict[str, Any]], dict
         The extra tensors.
     info : dict
     """
-    from safetensors.torch import load_file
-
     p = Path(path)
     header = _header(p)
     if header.get("format") != STATE_FORMAT or header.get("format_version") != str(FORMAT_VERSION):
         raise InputError(f"{p} is not a noise2x training-state file of version {FORMAT_VERSION}")
     try:
-        flat = load_file(str(p), device="cpu")
+        flat = read_tensors(p)
         opt_meta = json.loads(header["optimizers"])
         info = json.loads(header["info"])
     except Exception as exc:
