@@ -477,6 +477,29 @@ def test_a_second_run_of_the_same_out_is_refused(tmp_path, clean_dir):
     assert later.exists() and seen and all(seen) and not (tmp_path / "new" / ".m.safetensors.lock").exists()
 
 
+def test_a_killed_runs_lock_is_told_without_os_kill_on_windows(tmp_path, clean_dir, monkeypatch):
+    """On Windows os.kill(pid, 0) is no probe: it sends Ctrl+C to the console (CTRL_C_EVENT is 0), or fails with
+    WinError 87, and a killed run's lock broke every later run of its --out (a portability QA pass). There the
+    process is looked up (OpenProcess), never signalled."""
+    import os
+    import socket
+
+    from noise2x import train as train_mod
+
+    asked = []
+    monkeypatch.setattr(train_mod, "_WINDOWS", True)
+    monkeypatch.setattr(train_mod, "_alive_on_windows", lambda pid: asked.append(pid) or pid == 4242)
+    monkeypatch.setattr(os, "kill", lambda *a: pytest.fail("os.kill called on Windows"))
+    kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", steps=1, progress=False, overrides=FAST)
+    lock = tmp_path / ".m.safetensors.lock"
+    lock.write_text(f"4242 {socket.gethostname()}")  # a run going on
+    with pytest.raises(UsageError, match=r"another noise2x train \(process 4242"):
+        train("noise2noise", out=tmp_path / "m.safetensors", **kw)
+    lock.write_text(f"999999 {socket.gethostname()}")  # a run that was killed
+    train("noise2noise", out=tmp_path / "m.safetensors", **kw)
+    assert asked == [4242, 999999] and not lock.exists()
+
+
 def test_resume_from_another_working_folder(tmp_path, clean_dir, monkeypatch):
     """A run started with --data train/ could not be resumed by a job starting in another folder: "data differs
     from the saved run ('train/')", though the folder was the same (the cluster QA pass). The run folder keeps

@@ -1645,7 +1645,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     main_thread = threading.current_thread() is threading.main_thread()
     old = {}
     if main_thread:
-        for sig in (signal.SIGTERM, signal.SIGINT, getattr(signal, "SIGHUP", None)):
+        for sig in (signal.SIGTERM, signal.SIGINT, getattr(signal, "SIGHUP", None), getattr(signal, "SIGBREAK", None)):
             # (one ignored stays ignored: nohup's SIGHUP, SIGINT of a job a shell started with &)
             if sig is not None and signal.getsignal(sig) not in (signal.SIG_IGN, None):
                 old[sig] = signal.signal(sig, on_stop)

@@ -67,7 +67,13 @@ class Terminated(KeyboardInterrupt):
 
     @property
     def signal_name(self) -> str:
-        return {1: "SIGHUP"}.get(self.signum, "SIGTERM")
+        import signal
+
+        try:
+            return signal.Signals(self.signum).name
+        except ValueError:
+            return f"signal {self.signum}"
+
 
 
 class UnitsWarning(UserWarning):

@@ -542,14 +542,37 @@ def _run_lock(out: Any) -> Iterator[None]:
                 lock.unlink()
 
 
+#: Windows, where os.kill(pid, 0) is no probe: it sends Ctrl+C (CTRL_C_EVENT is 0), or fails with WinError 87
+_WINDOWS = os.name == "nt"
+
+
 def _alive(pid: int) -> bool:
+    """Whether the process ``pid`` of this machine runs; True where that cannot be told (its lock is kept)."""
+    if _WINDOWS:  # (a stale lock broke every later run there: a portability QA pass)
+        return _alive_on_windows(pid)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except OSError:
         return True
     return True
+
+
+def _alive_on_windows(pid: int) -> bool:
+    import ctypes
+
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return ctypes.get_last_error() == 5  # type: ignore[attr-defined]  # (denied: it runs; 87: no such process)
+    try:
+        code = ctypes.c_ulong()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True
+        return code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)
 
 
 def train(method: str, *, data: Any, out: str | Path, data2: Any = None,
@@ -1196,7 +1219,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                 stop["flag"], stop["signal"], stop["at"] = True, signum, time.monotonic()
             # (SIGTERM too: a job scheduler's time limit, which then waits a little before it kills; SIGHUP: the
             # ssh connection or terminal went away; a signal ignored, as nohup ignores SIGHUP, stays ignored)
-            stops = [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None))
+            stops = [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None),
+                                 getattr(signal, "SIGBREAK", None))  # (Windows' Ctrl+Break)
                      if s is not None and signal.getsignal(s) not in (signal.SIG_IGN, None)]
             old_handlers = {sig: signal.signal(sig, on_signal) for sig in stops}
 
@@ -1318,7 +1342,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         done_all = budget_progress(step, elapsed) >= 1.0
         if stop["flag"] and not done_all:
             total = f"/{t.steps}" if t.steps is not None else ""
-            named = {signal.SIGTERM: "SIGTERM", getattr(signal, "SIGHUP", -1): "SIGHUP"}.get(stop["signal"])
+            named = None if stop["signal"] in (0, signal.SIGINT) else signal.Signals(stop["signal"]).name
             why = f" ({named})" if named else ""
             stopped = TrainingInterrupted(f"training stopped{why} at step {step}{total}; the model so far is in "
                                           f"{out}; continue with --resume (resume=True in Python)")
