@@ -1947,3 +1947,14 @@ def test_a_failed_command_leaves_no_output_folder_it_made(tmp_path, capsys):
     code, _, err = _run(capsys, "bench", "--methods", "nlm", "--dataset", str(tmp_path / "in"), "--noise",
                         "gaussian:sigma=15", "--limit", "1", "--out", str(tmp_path / "in" / "a.png" / "r.json"))
     assert code == 1 and "output folder cannot be made:" in _one_error_line(err) and "[1/1]" not in err
+
+
+def test_an_output_that_is_its_input_under_another_name_is_refused(tmp_path, capsys):
+    """The check that an output would overwrite its input compared resolved names: on a file system that ignores
+    case (macOS by default) `denoise IMG.PNG --out img.png` names one file two ways, and overwrote the input
+    (a portability QA pass). Files are compared by identity; a hard link shows it on any file system."""
+    src = _png(tmp_path / "a.png", np.random.default_rng(0).normal(120, 20, (24, 24)))
+    before = src.read_bytes()
+    os.link(src, tmp_path / "b.png")
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--out", str(tmp_path / "b.png"))
+    assert code == 2 and "would overwrite its input" in _one_error_line(err) and src.read_bytes() == before

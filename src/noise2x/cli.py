@@ -335,6 +335,16 @@ def _stem(path: Path) -> str:
     return path.name[: len(path.name) - len(_suffix(path))].removesuffix(".ome")
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` are one file: by identity, not by name (on a file system that ignores case, as
+    macOS's, IMG.PNG and img.png are one file under two resolved names, and an output overwrote its input so, in a
+    portability QA pass; a hard link too)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
 def _writable_folder(folder: Path) -> bool:
     """Noise2xError where ``folder`` (an output's) cannot be written or made; whether it is still to be made."""
     there = folder
@@ -358,7 +368,7 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
     missing = [f for f in {t.parent for t in targets} if _writable_folder(f)]  # (made once the checks below pass)
     for src, dst in zip(files, targets):
         out_fmt, in_fmt = writable_format(dst), writable_format(src)
-        if dst.exists() and dst.resolve() == src.resolve():
+        if dst.exists() and _same_file(dst, src):
             raise UsageError(f"output {dst} would overwrite its input; choose another output name")
         try:
             floats = out_fmt not in STACK_FORMATS and image_kind(src) == "float32"
