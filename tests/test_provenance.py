@@ -35,7 +35,7 @@ def _pngs(folder, n=3, size=40):
     return folder
 
 
-def test_the_version_names_the_commit_of_a_checkout_and_is_plain_without_git(monkeypatch):
+def test_the_version_names_the_commit_of_a_checkout_and_is_plain_without_git(monkeypatch, tmp_path):
     version = provenance.code_version()
     assert re.fullmatch(re.escape(noise2x.__version__) + r"(\+g[0-9a-f]{10}(\.dirty)?)?", version), version
     head = subprocess.run(["git", "-C", str(provenance.Path(provenance.__file__).parent), "rev-parse", "HEAD"],
@@ -64,6 +64,12 @@ def test_the_version_names_the_commit_of_a_checkout_and_is_plain_without_git(mon
     monkeypatch.setattr(provenance, "head_from_files", lambda here: "abcdef0123456789")
     provenance.code_version.cache_clear()
     assert provenance.code_version() == noise2x.__version__ + "+gabcdef0123.unverified"
+    # an installed release (no .git above it) runs no git: on a Mac without its developer tools, git there opens
+    # a dialog asking to install them, at every command (a portability QA pass)
+    monkeypatch.setattr(provenance, "_git", lambda *a: pytest.fail("git run for an installed release"))
+    installed = tmp_path / "lib" / "site-packages" / "noise2x"
+    installed.mkdir(parents=True)
+    assert provenance._code_version(installed) == noise2x.__version__
 
 
 def test_the_commit_is_read_from_a_checkouts_files(tmp_path):

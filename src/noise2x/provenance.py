@@ -28,8 +28,9 @@ GIT_TIMEOUT_S = 5.0
 def _git(here: Path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}  # (a caller's GIT_DIR is not ours)
     env["GIT_OPTIONAL_LOCKS"] = "0"  # (git status takes no index lock: the user's own git commands are not blocked)
+    hidden = {"creationflags": subprocess.CREATE_NO_WINDOW} if os.name == "nt" else {}  # (no console flashing up)
     return subprocess.run(["git", "-C", str(here), *args], capture_output=True, text=True, timeout=GIT_TIMEOUT_S,
-                          env=env, stdin=subprocess.DEVNULL)
+                          env=env, stdin=subprocess.DEVNULL, **hidden)  # type: ignore[call-overload]
 
 
 def head_from_files(here: Path) -> str | None:
@@ -70,9 +71,17 @@ def code_version() -> str:
     """noise2x's version, with the git commit of the checkout it runs from ("0.1.0+g9deae95b5a", "+g....dirty"
     where the package's tracked files differ from that commit); the plain version for an installed release, or
     where git is missing or fails."""
+    return _code_version(Path(__file__).resolve().parent)
+
+
+def _code_version(here: Path) -> str:
+    """:func:`code_version` of the package folder ``here``."""
     from . import __version__
 
-    here = Path(__file__).resolve().parent
+    if not any(os.path.lexists(folder / ".git") for folder in (here, *here.parents)):
+        # (an installed release: no git run, which on a Mac without its developer tools opens a dialog asking to
+        # install them, on every command: a portability QA pass)
+        return str(__version__)
     try:
         head = _git(here, "rev-parse", "--short=10", "HEAD")
         # the package's own files must be tracked there (not a release installed inside some other repository)
