@@ -130,6 +130,26 @@ def test_resume_continues_where_it_stopped(tmp_path, clean_dir):
     assert read_metadata(out)["steps"] == 10  # the model file is untouched
 
 
+def test_a_run_resumed_on_another_device_goes_on_reseeded(tmp_path, clean_dir, capsys):
+    """A GPU's generator state (a few bytes of Philox) does not fit the CPU's (5056 bytes), nor back: a run of a
+    GPU resumed with --device cpu stopped at its random state (a portability QA pass). It goes on, reseeded from
+    the seed and the step, and says so."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", progress=True, overrides=FAST)
+    out = train("noise2noise", out=tmp_path / "m.safetensors", steps=2, **kw)
+    state = run_folder(out) / "state.safetensors"
+    with safe_open(str(state), "pt") as f:
+        header = f.metadata()
+    tensors = load_file(str(state))
+    tensors["extra.torch_rng"] = torch.arange(16, dtype=torch.uint8)  # (as a CUDA generator's state)
+    save_file(tensors, str(state), metadata=header)
+    capsys.readouterr()
+    train("noise2noise", out=out, steps=4, resume=True, **kw)
+    assert read_metadata(out)["steps"] == 4 and "random state is of another device" in capsys.readouterr().err
+
+
 def test_init_starts_from_a_models_network_and_weights(tmp_path, clean_dir, capsys):
     from noise2x.checkpoint import describe
 

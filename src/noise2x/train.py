@@ -1086,7 +1086,15 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             saved_step = step
             best, best_step = info.get("best"), info.get("best_step")
             np_rng.bit_generator.state = info["np_rng"]
-            gen.set_state(extra["torch_rng"])
+            try:
+                gen.set_state(extra["torch_rng"])
+            except RuntimeError:  # (another device's generator state: a run of a GPU resumed on the CPU, or back;
+                # it stopped there, in a portability QA pass)
+                gen.manual_seed(t.seed + 1 + step)
+                if progress:
+                    print(f"noise2x: note: the run's random state is of another device than {dev.type}: reseeded "
+                          f"from the seed and step, so the rest of the run is not the one it would have been "
+                          f"there", file=sys.stderr, flush=True)
             if "progress_trace" in extra and len(extra["progress_trace"]) == step:
                 shares = extra["progress_trace"].tolist()
             rows = [r for r in _read_log(run / "log.csv") if int(r["step"]) <= step]
