@@ -396,3 +396,24 @@ def test_the_sigma_read_for_a_method_finds_clipping_at_the_full_scale_of_the_ima
         read[scale] = info["sigma"] / scale
     assert all(read[k] == pytest.approx(read[255.0], rel=1e-6) for k in read), read
     assert read[1.0] == pytest.approx(0.05, rel=0.1)
+
+
+def test_a_bm3d_library_that_cannot_load_is_said_as_a_missing_dependency(monkeypatch):
+    """bm3d loads a binary library when imported; where it has no build (Windows on ARM, arm64 Linux) the import
+    raises OSError, which reached the user as a raw "OSError: ...libbm4d.so" (a portability QA pass)."""
+    import builtins
+    import sys
+
+    from noise2x.errors import MissingDependency
+
+    real = builtins.__import__
+
+    def no_library(name, *args, **kwargs):
+        if name == "bm3d":
+            raise OSError("libbm4d.so: cannot open shared object file: No such file or directory")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "bm3d", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_library)
+    with pytest.raises(MissingDependency, match="BM3D's library cannot be loaded here .*libbm4d.so"):
+        bm3d(np.full((40, 40), 100.0), sigma=10)

@@ -568,6 +568,12 @@ def _bm3d_core(image: np.ndarray, level: float | np.ndarray, *, profile: str) ->
     except ImportError:
         raise MissingDependency("BM3D needs the bm3d package (a dependency of noise2x; its own licence, "
                                 "non-commercial use: see README, Licence): pip install bm3d") from None
+    except OSError as exc:  # (its binary library has no build for this platform: Windows on ARM, arm64 Linux)
+        import platform
+
+        raise MissingDependency(f"BM3D's library cannot be loaded here ({platform.system()} {platform.machine()}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); the bm3d package "
+                                f"ships it for x86-64 Linux and Windows and for macOS") from None
 
     h, w = image.shape[:2]
     if min(h, w) < BM3D_MIN_SIDE:  # mirrored out to the least size the package takes, and cropped back
