@@ -1948,3 +1948,22 @@ def test_bands_ending_in_alpha_are_said(tmp_path):
     with pytest.warns(UserWarning, match="last sample is marked as alpha .* written back as a band"):
         stack = io.read_stack(tmp_path / "a.tif")
     assert stack.shape == (5, 20, 24)
+
+
+def test_the_memory_a_process_may_take_is_known_off_linux_too(monkeypatch):
+    """The memory check of a huge image read /proc alone: on Windows and macOS it was off, and a file declaring
+    huge dimensions went to its allocation (a portability QA pass). Without /proc and cgroups the physical memory
+    (Windows: the available) bounds it."""
+    import builtins
+
+    real_open = builtins.open
+
+    def no_proc(path, *args, **kwargs):
+        if str(path).startswith("/proc"):
+            raise FileNotFoundError(path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", no_proc)
+    monkeypatch.setattr(io, "_read_number", lambda path: None)
+    elsewhere = io._memory_elsewhere()
+    assert elsewhere and elsewhere[0] > 1 << 26 and io._available_memory() == elsewhere[0]

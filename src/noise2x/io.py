@@ -1107,7 +1107,35 @@ def _available_memory() -> int | None:
             found.append(max(soft - size, 0))
     except (ImportError, OSError, ValueError, StopIteration):
         pass
+    if not found:  # (not Linux: a huge image went to its allocation unchecked, in a portability QA pass)
+        found += _memory_elsewhere()
     return min(found) if found else None
+
+
+def _memory_elsewhere() -> list[int]:
+    """Windows: the available physical memory (GlobalMemoryStatusEx); elsewhere (macOS, the BSDs): the physical
+    memory (sysconf), an upper bound; [] where neither is known."""
+    if os.name == "nt":
+        try:
+            import ctypes
+
+            class _Status(ctypes.Structure):
+                _fields_ = [("length", ctypes.c_ulong), ("load", ctypes.c_ulong), ("total", ctypes.c_ulonglong),
+                            ("available", ctypes.c_ulonglong), ("page_total", ctypes.c_ulonglong),
+                            ("page_available", ctypes.c_ulonglong), ("virtual_total", ctypes.c_ulonglong),
+                            ("virtual_available", ctypes.c_ulonglong), ("extended", ctypes.c_ulonglong)]
+
+            status = _Status()
+            status.length = ctypes.sizeof(_Status)
+            if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined]
+                return [int(status.available)]
+        except (AttributeError, OSError):
+            pass
+        return []
+    try:
+        return [os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")]
+    except (AttributeError, ValueError, OSError):
+        return []
 
 
 #: A compressed picture cannot hold more decoded samples than this many times its bytes: deflate's bound is
