@@ -493,6 +493,33 @@ def test_a_terminal_or_file_system_in_another_encoding(tmp_path):
         assert run.returncode == 0 and (data / "s é.png").is_file(), run.stderr
 
 
+def test_a_rename_refused_for_a_moment_on_windows_is_tried_again(tmp_path, monkeypatch):
+    """On Windows a virus scanner, the search indexer or OneDrive holds a file just written open for a moment, and
+    the rename onto it is refused (PermissionError): an output or checkpoint failed so (a portability QA pass).
+    There the rename is tried again for up to a second; elsewhere such a refusal is final."""
+    from noise2x import fsutil
+
+    real, refusals = os.replace, []
+
+    def held(src, dst):
+        if len(refusals) < 2:
+            refusals.append(dst)
+            raise PermissionError(13, "The process cannot access the file", str(dst))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", held)
+    monkeypatch.setattr(fsutil, "_WINDOWS", True)
+    with fsutil.atomic_path(tmp_path / "a.txt") as tmp:
+        tmp.write_text("x")
+    assert (tmp_path / "a.txt").read_text() == "x" and len(refusals) == 2
+    monkeypatch.setattr(fsutil, "_WINDOWS", False)
+    refusals.clear()
+    with pytest.raises(PermissionError):
+        with fsutil.atomic_path(tmp_path / "b.txt") as tmp:
+            tmp.write_text("y")
+    assert not (tmp_path / "b.txt").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
+
+
 def _fork_child_denoise(image):
     import noise2x
 

@@ -32,6 +32,7 @@ import torch
 from torch import Tensor
 
 from .errors import InputError, UsageError, warn_outside
+from .fsutil import replace
 from .patches import center_crop, paired_patches
 
 #: Seed offsets of PROTOCOL.md: training image j -> 1000 + j, its second copy -> 2000 + j.
@@ -770,7 +771,7 @@ def write_arrays(images: Sequence[np.ndarray], folder: Path, *, key: str = "data
             for name, part in zip(names, parts):
                 write_image(tmp / name, part, kind=part.dtype.name if part.dtype.kind == "u" else "float32",
                             blanks=True)
-            os.replace(tmp, folder)
+            replace(tmp, folder)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

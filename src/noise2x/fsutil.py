@@ -6,7 +6,9 @@ import contextlib
 import errno
 import os
 import re
+import stat
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -64,14 +66,37 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         # mkstemp made the file private (0600); give it the mode a plain open() would:
         # an existing target's, else 0666 less the umask
         os.chmod(tmp_path, _mode_of(target))
-        os.replace(tmp_path, target)
+        replace(tmp_path, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):
+            if _WINDOWS:  # (a read-only target's mode, copied: Windows removes no read-only file)
+                os.chmod(tmp_path, stat.S_IWRITE | stat.S_IREAD)
             tmp_path.unlink()
         reason = _write_failure(exc)  # (writers say it each their own way: a short write's byte counts, an I/O
         if reason:                    # error's text)
             raise WriteFailed(f"cannot write {target}: {reason}; nothing was written") from None
         raise
+
+
+#: seconds ``replace`` keeps trying on Windows while another program holds the target open
+REPLACE_RETRY_S = 1.0
+
+_WINDOWS = os.name == "nt"
+
+
+def replace(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    """``os.replace``; on Windows tried again for up to :data:`REPLACE_RETRY_S` while it is refused: a virus
+    scanner, the search indexer or OneDrive holds a file just written open for a moment, and the rename onto it
+    fails then (a portability QA pass)."""
+    deadline = time.monotonic() + REPLACE_RETRY_S
+    while True:
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError:
+            if not _WINDOWS or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _write_failure(exc: BaseException) -> str | None:

@@ -44,7 +44,7 @@ import torch
 from .config import (TrainConfig, TrainSection, apply_overrides, check_config, preset_overrides,
                      resolve_model, resolve_preset)
 from .errors import InputError, Noise2xError, UsageError, WriteFailed, escaped
-from .fsutil import atomic_path
+from .fsutil import atomic_path, replace
 
 __all__ = ["TrainConfig", "TrainingInterrupted", "StepInfo", "lr_factor", "run_folder", "train", "train_model"]
 
@@ -1199,7 +1199,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                     written.unlink(missing_ok=True)
                 raise
             for written, final in staged:
-                os.replace(written, final)
+                replace(written, final)
             saved_step = step
             _write_log(rows, run / "log.csv")
             try:
