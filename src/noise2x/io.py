@@ -1824,7 +1824,7 @@ def _astropy_fits():
     try:
         from astropy.io import fits
     except ImportError:
-        raise MissingDependency("FITS files need astropy: pip install 'noise2x[fits]' (or astropy)") from None
+        raise MissingDependency('FITS files need astropy: pip install "noise2x[fits]" (or astropy)') from None
     return fits
 
 
@@ -1836,7 +1836,7 @@ def _pillow_heif(p: Path) -> None:
     try:
         import pillow_heif
     except ImportError:
-        raise MissingDependency("HEIF files (.heic, .heif) need pillow-heif: pip install 'noise2x[heif]' "
+        raise MissingDependency('HEIF files (.heic, .heif) need pillow-heif: pip install "noise2x[heif]" '
                            "(or pillow-heif)") from None
     pillow_heif.register_heif_opener()
 
@@ -2178,7 +2178,7 @@ def _mrcfile():
     try:
         import mrcfile
     except ImportError:
-        raise MissingDependency("MRC files need mrcfile: pip install 'noise2x[mrc]' (or mrcfile)") from None
+        raise MissingDependency('MRC files need mrcfile: pip install "noise2x[mrc]" (or mrcfile)') from None
     return mrcfile
 
 
