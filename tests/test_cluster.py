@@ -120,6 +120,14 @@ def test_threads_set_by_the_user_are_used(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("SLURM_CPUS_PER_TASK", "1")
     assert cpu_count() == 1 and auto_threads() == 1
     monkeypatch.delenv("SLURM_CPUS_PER_TASK")
+    from noise2x import predict
+
+    # at most torch's own default (its physical cores, where a laptop's logical ones are twice as many)
+    with monkeypatch.context() as m:
+        m.setattr(predict, "cpu_count", lambda: 8)
+        m.setattr(predict, "_busy_cores_recent", lambda: 0.0)
+        m.setattr(predict, "TORCH_DEFAULT_THREADS", 4)
+        assert auto_threads() == 4
     seen = []
     real = torch.set_num_threads
     monkeypatch.setattr(torch, "set_num_threads", lambda n: (seen.append(n), real(n))[1])

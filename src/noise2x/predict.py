@@ -86,6 +86,10 @@ def _affinity() -> set[int] | None:
         return None
 
 
+#: torch's thread count as it set it when imported (before any call here changed it)
+TORCH_DEFAULT_THREADS = max(1, torch.get_num_threads())
+
+
 def cpu_count() -> int:
     """CPU cores available to this process: those it may run on (a job's cpuset), at most a Slurm job's
     ``SLURM_CPUS_PER_TASK``."""
@@ -199,7 +203,9 @@ def auto_threads() -> int:
     told = user_threads()
     if told:
         return told
-    cores = cpu_count()
+    # (at most torch's own default, its physical cores where it counts them: a Windows laptop's logical cores,
+    # twice as many with hyperthreading, were all taken, in a portability QA pass)
+    cores = min(cpu_count(), TORCH_DEFAULT_THREADS)
     busy = _busy_cores_recent()
     if busy is None:
         try:
