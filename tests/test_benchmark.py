@@ -519,3 +519,21 @@ def test_a_trained_rows_training_is_recorded(tiny_set, tmp_path):
     row = result["rows"][1]
     assert row["train_steps"] >= 1 and row["train_device"] == "cpu" and row["train_preset"] == "tiny"
     assert re.search(r"trained \d+ s on train \(\d+ steps, cpu, \d+ threads?, preset tiny\)", row["notes"]), row
+
+
+def test_a_macs_cpu_is_named(monkeypatch):
+    """platform.processor() names every Apple chip "arm": a bench result run on a Mac said only that (a
+    portability QA pass). There the chip's name comes from sysctl."""
+    import builtins
+    import subprocess
+    import sys
+
+    from noise2x import benchmark
+
+    real_open = builtins.open
+    monkeypatch.setattr(builtins, "open", lambda path, *a, **k: (_ for _ in ()).throw(FileNotFoundError(path))
+                        if str(path) == "/proc/cpuinfo" else real_open(path, *a, **k))
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setattr(benchmark.platform, "processor", lambda: "arm")
+    monkeypatch.setattr(subprocess, "run", lambda args, **k: subprocess.CompletedProcess(args, 0, "Apple M2 Pro\n", ""))
+    assert benchmark._cpu_model() == "Apple M2 Pro"

@@ -33,6 +33,7 @@ import json
 import math
 import os
 import platform
+import subprocess
 import sys
 import tempfile
 import time
@@ -766,6 +767,14 @@ def _cpu_model() -> str | None:
                     return line.partition(":")[2].strip() or None
     except OSError:
         pass
+    if sys.platform == "darwin":  # (platform.processor() says "arm" of every Apple chip: a portability QA pass)
+        try:
+            named = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
+                                   timeout=5, stdin=subprocess.DEVNULL).stdout.strip()
+            if named:
+                return named
+        except (OSError, subprocess.SubprocessError):
+            pass
     return platform.processor() or None
 
 
