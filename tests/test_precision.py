@@ -81,7 +81,7 @@ def test_bf16_blindspot_posterior_mean_is_close_to_fp32(gray_image):
     assert np.isfinite(bf16).all() and 1e-3 < diff.max() < 3.0 and diff.mean() < 0.5, (diff.mean(), diff.max())
 
 
-def test_precision_errors(gray_image):
+def test_precision_errors(gray_image, monkeypatch):
     model = scaled()
     with pytest.raises(UsageError, match="precision must be one of fp32, bf16, fp16"):
         denoise_array(model, gray_image, precision="fp64")
@@ -92,6 +92,13 @@ def test_precision_errors(gray_image):
     assert check_precision("fp16", "cuda") == "fp16" and check_precision("bf16", "cpu") == "bf16"
     with pytest.raises(UsageError, match="precision must be"):
         api.denoise(gray_image, method="nlm", precision="half")
+    import torch
+
+    assert check_precision("fp16", "mps") == "fp16"  # (this torch's autocast runs there)
+    monkeypatch.setattr(torch.amp, "is_autocast_available", lambda kind: kind != "mps")  # (an older torch's)
+    with pytest.raises(UsageError, match="fp16 on the mps device needs a newer torch than .*; use fp32"):
+        check_precision("fp16", "mps")
+    assert check_precision("fp32", "mps") == "fp32"
 
 
 def test_cli_precision(tmp_path, gray_image, capsys):

@@ -430,6 +430,11 @@ def check_precision(precision: str, device: str | torch.device | None = None) ->
         if kind not in _PRECISION_DEVICES[precision]:
             other = {"cpu": "bf16", "mps": "fp16"}.get(kind, "fp32")
             raise UsageError(f"precision {precision} does not run on the {kind} device; use fp32 or {other}")
+        available = getattr(getattr(torch, "amp", None), "is_autocast_available", None)
+        if kind == "mps" and precision != "fp32" and (available is None or not available(kind)):
+            # (an Apple GPU's autocast came with later torch releases than noise2x's least: a portability QA pass)
+            raise UsageError(f"precision {precision} on the mps device needs a newer torch than {torch.__version__}; "
+                             f"use fp32")
     return precision
 
 
