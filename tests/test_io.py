@@ -438,7 +438,7 @@ def test_fits_without_astropy_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_astropy)
     (tmp_path / "x.fits").write_bytes(b"")
     for call in (lambda: io.read_image(tmp_path / "x.fits"), lambda: io.writable_format(tmp_path / "y.fits")):
-        with pytest.raises(Noise2xError, match=r"FITS files need astropy: pip install 'noise2x\[fits\]'"):
+        with pytest.raises(Noise2xError, match=r'FITS files need astropy: pip install "noise2x\[fits\]"'):
             call()
         with pytest.raises(ImportError, match="need astropy"):  # (also an ImportError, for Python callers)
             call()
@@ -1050,7 +1050,7 @@ def test_heif_photos(tmp_path, monkeypatch):
     with pytest.raises(UsageError, match="HEIF files are written lossily here and keep no alpha"):
         io.write_image(tmp_path / "a.heic", smooth, alpha=smooth[..., 0])
     monkeypatch.setitem(__import__("sys").modules, "pillow_heif", None)  # as if not installed
-    with pytest.raises(Noise2xError, match=r"need pillow-heif: pip install 'noise2x\[heif\]'"):
+    with pytest.raises(Noise2xError, match=r'need pillow-heif: pip install "noise2x\[heif\]"'):
         io.read_image(tmp_path / "c.heic")
     with pytest.raises(Noise2xError, match="need pillow-heif"):
         io.writable_format(tmp_path / "out.heic")

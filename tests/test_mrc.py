@@ -94,7 +94,7 @@ def test_mrc_files_that_are_no_images_are_one_clear_error(tmp_path, monkeypatch)
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_mrcfile)
-    with pytest.raises(Noise2xError, match=r"MRC files need mrcfile: pip install 'noise2x\[mrc\]'"):
+    with pytest.raises(Noise2xError, match=r'MRC files need mrcfile: pip install "noise2x\[mrc\]"'):
         io.read_stack(tmp_path / "full.mrc")
 
 
