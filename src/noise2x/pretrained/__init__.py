@@ -55,6 +55,7 @@ dominates (BENCHMARKS.md, "Declared Poisson-Gaussian noise").
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -543,6 +544,34 @@ def _window(img: np.ndarray, valid: np.ndarray | None, side: int
     return img[rows, cols], None if valid is None else valid[rows, cols], (top, left)
 
 
+@functools.lru_cache(maxsize=1)
+def _bm3d_missing() -> str | None:
+    """Why BM3D cannot run in this process (its package missing, or its library not built for this platform:
+    Windows on ARM, arm64 Linux, as in Docker on an Apple-silicon Mac), or None where it can."""
+    import importlib
+
+    try:
+        importlib.import_module("bm3d")
+    except ImportError:
+        return "the bm3d package is not installed"
+    except OSError as exc:
+        return f"its library cannot load here: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+    return None
+
+
+def _bm3d_blocked(pixels: int) -> str:
+    """Why the route leaves out BM3D, which does better for the noise read, on an image of ``pixels``."""
+    missing = _bm3d_missing()
+    return f"cannot run on this machine ({missing})" if missing else f"would take long on {pixels / 1e6:.3g} MP"
+
+
+def bm3d_runs(pixels: int) -> bool:
+    """Whether the route may send an image of ``pixels`` to BM3D: small enough (:data:`WEAK_MAX_PIXELS`), and
+    BM3D runs here (a platform its library has no build for got BM3D's error instead of a model's result: a
+    portability QA pass)."""
+    return pixels <= WEAK_MAX_PIXELS and _bm3d_missing() is None
+
+
 def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: Any = None) -> Choice:
     """Pick a shipped model or a zero-shot method for ``image`` ((H,W) or (H,W,C) float, its own units).
 
@@ -675,12 +704,12 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
                          for v in (noise.params["sigma"], noise.params["beta"]))
             pixels = int(image.shape[0]) * int(image.shape[1])
             psd = not noise.is_random_level and beta >= DECLARED_PSD_BETA
-            if psd and pixels <= WEAK_MAX_PIXELS:
+            if psd and bm3d_runs(pixels):
                 return Choice(None, "bm3d", f"{noise} given: spatially correlated noise: {_PSD_WHY}", scale, facts,
                               offset, f"{noise} given")
             if psd:
-                facts["psd_note"] = (f"BM3D given the noise's spectrum does better, but would take long on "
-                                     f"{pixels / 1e6:.3g} MP (--method bm3d to run it)")
+                facts["psd_note"] = (f"BM3D given the noise's spectrum does better, but {_bm3d_blocked(pixels)}"
+                                     + ("" if _bm3d_missing() else " (--method bm3d to run it)"))
             kind, level = "gaussian", sig * float(np.sqrt(max(0.0, 1.0 - beta))) * scale
             facts["sigma"] = level
             source = f"{noise} given: spatially correlated noise; {_WHITE_PART}; its white part: sigma {level:.3g}"
@@ -770,11 +799,12 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             pixels = int(image.shape[0]) * int(image.shape[1])
             psd_source = (f"spatially correlated noise, estimated sigma {corr_sigma:.3g} (its white part {sigma:.3g}), "
                           f"beta {beta:.2f}")
-            if pixels <= WEAK_MAX_PIXELS:
+            if bm3d_runs(pixels):
                 return Choice(None, "bm3d", f"{psd_source}: {_PSD_WHY}", scale, facts, offset, psd_source,
                               {"sigma": corr_sigma / scale, "beta": beta})
-            psd_note = (f"; BM3D given the noise's spectrum does better, but would take long on {pixels / 1e6:.3g} "
-                        f"MP (--method bm3d --set sigma={corr_sigma / scale:.3g} --set beta={beta:.2f} to run it)")
+            psd_note = (f"; BM3D given the noise's spectrum does better, but {_bm3d_blocked(pixels)}" + (
+                "" if _bm3d_missing() else
+                f" (--method bm3d --set sigma={corr_sigma / scale:.3g} --set beta={beta:.2f} to run it)"))
         if poisson:
             kind, level = "poisson", 255.0 / a
             facts["peak"] = round(level, 2)
@@ -812,8 +842,12 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             narrow_level = sigma_bright * share
         source = correlated + source + psd_note
     pixels = int(image.shape[0]) * int(image.shape[1])
-    too_long = (f"; weak noise, where BM3D does better, but it would take long on {pixels / 1e6:.3g} MP (--method bm3d "
-                f"to run it)" + ("; the model's result keeps the image's local mean" if LOCAL_MEAN_SIGMA > 0 else ""))
+
+    def too_long() -> str:  # (said where it is so: BM3D's import, to tell whether it runs, is not free)
+        return (f"; weak noise, where BM3D does better, but it {_bm3d_blocked(pixels)}"
+                + ("" if _bm3d_missing() else " (--method bm3d to run it)")
+                + ("; the model's result keeps the image's local mean" if LOCAL_MEAN_SIGMA > 0 else ""))
+
     if (white and level < min(WEAK_SIGMA, JPEG_MODEL_SIGMA) and noise is None and scale == 1 and offset == 0
             and _coarse_jpeg(img, facts, valid)):
         # a JPEG as decoded, quantised coarsely, the noise read weak: noise compressed with it reads weaker than it
@@ -825,7 +859,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
                    f"compressed with it: such noise reads weaker than it is")
     if white and level < WEAK_SIGMA:
         # (a weak noise read as correlated too: at such levels that reading is mostly fine texture)
-        if pixels <= WEAK_MAX_PIXELS:
+        if bm3d_runs(pixels):
             # (no white noise measured at all, sigma 0 as on some real photos whose noise is all coarse grain:
             # BM3D at a floor of 0.1 changes next to nothing, and needs a positive sigma)
             told = max(level, WEAK_SIGMA_FLOOR)
@@ -834,19 +868,19 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             return Choice(None, "bm3d", f"{source}, weak (below sigma {WEAK_SIGMA:g}): BM3D with {what}, not a "
                                         f"shipped model (blind to the level, they took fine texture for noise "
                                         f"there)", scale, facts, offset, source, {"sigma": told / scale})
-        source += too_long
+        source += too_long()
         facts["keep_local_mean"] = LOCAL_MEAN_SIGMA
     if weak_poisson:
         # a weak noise read as signal-dependent: BM3D after the transform of the reading (the shipped models, blind to
         # the level, took fine texture for noise there); where the fit looks like texture, BM3D with the white sigma
-        if pixels <= WEAK_MAX_PIXELS:
+        if bm3d_runs(pixels):
             blind = "not a shipped model (blind to the level, they took fine texture for noise there)"
             what = {"white": "BM3D with the white sigma read, not the Poisson route",
                     "reading": f"BM3D after the {'generalised ' if 'sigma' in weak_options else ''}Anscombe transform "
                                f"of that reading, {blind}",
                     "declared": f"BM3D after the Anscombe transform of that peak, {blind}"}[weak_kind]
             return Choice(None, "bm3d", f"{source}, {weak_poisson}: {what}", scale, facts, offset, source, weak_options)
-        source += too_long
+        source += too_long()
         facts["keep_local_mean"] = LOCAL_MEAN_SIGMA
     if kind == "poisson":
         # a narrow Poisson model (gray-poisson-low: weak light, peaks 1..10) for a peak inside its range, at the
