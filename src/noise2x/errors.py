@@ -75,7 +75,6 @@ class Terminated(KeyboardInterrupt):
             return f"signal {self.signum}"
 
 
-
 class UnitsWarning(UserWarning):
     """An image given to a model lies outside what it learned: it looks to be in other units than its training
     data, or (a shipped model) its noise is weaker than the model handles well

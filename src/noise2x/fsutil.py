@@ -14,6 +14,9 @@ from typing import Iterator
 
 from .errors import InputError, Noise2xError, WriteFailed
 
+#: Windows: a file open or read-only elsewhere cannot be replaced or removed there
+_WINDOWS = os.name == "nt"
+
 
 def _mode_of(target: Path) -> int:
     try:
@@ -80,8 +83,6 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
 #: seconds ``replace`` keeps trying on Windows while another program holds the target open
 REPLACE_RETRY_S = 1.0
-
-_WINDOWS = os.name == "nt"
 
 
 def replace(src: str | os.PathLike, dst: str | os.PathLike) -> None:
