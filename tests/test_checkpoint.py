@@ -327,3 +327,16 @@ def test_a_null_architecture_setting_loads(tmp_path):
     path = save_model(tmp_path / "m.safetensors", model, metadata={"method": "blindspot",
                                                                    "method_options": m.options_dict()})
     assert load_model(path)[1]["arch_args"]["dec_width"] is None
+
+
+def test_loading_a_model_imports_no_compiler():
+    """The shape check builds the network on the meta device first, where the random initialisation's normal_
+    imported torch._dynamo and sympy: a second (about 1 s) of every command that loads a model (a performance QA
+    pass). That build initialises nothing."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from noise2x.checkpoint import load_model; from noise2x.api import model_file; "
+            "load_model(model_file('gray-gaussian')); print('torch._dynamo' in sys.modules, 'sympy' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stdout.split() == ["False", "False"], run.stderr
