@@ -422,3 +422,22 @@ def test_jpeg_fine_steps_tells_a_near_lossless_jpeg():
                 assert (share > 0.002) if fine else (share < 0.0005), (image.ndim, sigma, quality, share)
     with pytest.raises(UsageError, match="jpeg_fine_steps: needs a gray or RGB image"):
         jpeg_fine_steps(np.zeros((40, 12)))
+
+
+def test_the_estimators_constants_are_scipy_stats_laws_without_scipy_stats():
+    """Two constants of the estimators came from scipy.stats, whose import took 0.5-1 s of the first estimate of
+    every process (a performance QA pass); scipy.special gives the same laws."""
+    import subprocess
+    import sys
+
+    from scipy import stats
+
+    assert estimate._lower_half_mean_chi2() == pytest.approx(stats.chi2.cdf(stats.chi2.ppf(0.5, 1), 3) / 0.5,
+                                                             rel=1e-12)
+    shape, scale = estimate._texture_law(estimate._PATCH)
+    assert estimate._texture_threshold() == pytest.approx(stats.gamma.ppf(estimate._CONF, shape, scale=scale),
+                                                          rel=1e-12)
+    code = "import sys, numpy as np; from noise2x import estimate; estimate.sigma(np.random.default_rng(0).normal(" \
+           "100, 5, (64, 64))); print('scipy.stats' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stdout.strip() == "False", run.stderr
