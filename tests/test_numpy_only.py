@@ -24,3 +24,24 @@ def test_numpy_only_modules_do_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "CLEAN", f"torch imported by {present}"
+
+
+def test_commands_that_run_no_network_import_no_torch(tmp_path):
+    """`noise2x methods`, `noise2x info IMAGE` and a classical method's denoise imported torch (and with it about
+    1.5 s and 230 MB) for checks and listings that need none (a performance QA pass). They run without it; the
+    method names they list are the registries' (checked here)."""
+    import numpy as np
+    from PIL import Image
+
+    from noise2x import api
+    from noise2x.methods import METHODS
+    from noise2x.zeroshot import ZERO_SHOT
+
+    assert api.ZERO_SHOT_NAMES == tuple(ZERO_SHOT) and api.TRAINABLE_NAMES == tuple(METHODS)
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (32, 32), dtype=np.uint8)).save(tmp_path / "a.png")
+    for argv in (["methods"], ["info", str(tmp_path / "a.png")],
+                 ["denoise", str(tmp_path / "a.png"), "--method", "nlm", "--out", str(tmp_path / "o.png"), "-q"]):
+        code = ("import sys; from noise2x.cli import main; code = main(" + repr(argv) + "); "
+                "print(code, any(m == 'torch' or m.startswith('torch.') for m in sys.modules))")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0 and out.stdout.split()[-2:] == ["0", "False"], (argv, out.stdout, out.stderr)

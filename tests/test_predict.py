@@ -199,10 +199,10 @@ def test_the_busy_cores_are_read_at_most_every_few_seconds_and_a_model_takes_thr
     denoise took no threads=."""
     import torch
 
-    from noise2x import predict
+    from noise2x import config, predict
     from noise2x.api import load_model
 
-    monkeypatch.delenv(predict.THREADS_ENV, raising=False)
+    monkeypatch.delenv(config.THREADS_ENV, raising=False)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     reads = []
     monkeypatch.setattr(predict, "_busy_cores", lambda: reads.append(1) or 0.0)

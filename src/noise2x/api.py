@@ -45,17 +45,31 @@ def trainable_methods() -> dict[str, type]:
     return dict(METHODS)
 
 
+#: The names of :data:`noise2x.zeroshot.ZERO_SHOT` and :data:`noise2x.methods.METHODS` (tests check them), known
+#: without importing those modules, which import torch: listing the methods took 1.5 s (a performance QA pass)
+ZERO_SHOT_NAMES = ("mash", "zs_n2n")
+TRAINABLE_NAMES = ("supervised", "noise2noise", "noise2void", "noise2self", "noise2same", "noise2same_pro",
+                   "neighbor2neighbor", "blindspot", "gan")
+
+
 def available_methods() -> dict[str, str]:
     """Every method name with its kind: 'classical', 'zero-shot' or 'trainable'."""
     from .classical import CLASSICAL
 
-    kinds = {name: ("classical" if name in CLASSICAL else "zero-shot") for name in direct_methods()}
-    kinds.update({name: "trainable" for name in trainable_methods()})
+    kinds = {name: "classical" for name in CLASSICAL}
+    if importlib.util.find_spec("noise2x.zeroshot") is not None:
+        kinds.update({name: "zero-shot" for name in ZERO_SHOT_NAMES})
+    if importlib.util.find_spec("noise2x.methods") is not None:
+        kinds.update({name: "trainable" for name in TRAINABLE_NAMES})
     return kinds
 
 
 def resolve_direct(name: str) -> Callable[..., np.ndarray]:
     """Return the direct method called ``name``, or raise a UsageError that lists them."""
+    from .classical import CLASSICAL
+
+    if name in CLASSICAL:  # (no zero-shot module imported, nor torch with it)
+        return CLASSICAL[name]
     methods = direct_methods()
     if name in methods:
         return methods[name]
@@ -328,10 +342,9 @@ def zero_area_note(image: np.ndarray) -> str | None:
 def _check_arguments(*, model: Any, noise: Any, tile: Any, overlap: Any, options: Any) -> None:
     """:func:`denoise`'s arguments of the wrong type, as one UsageError (not an AttributeError from inside)."""
     from .noise import NoiseSpec
-    from .predict import Denoiser
 
-    if model is not None and not isinstance(model, (str, os.PathLike, Denoiser)) and \
-            not callable(getattr(model, "denoise", None)):  # (a Denoiser-like object is taken as it is)
+    if model is not None and not isinstance(model, (str, os.PathLike)) and \
+            not callable(getattr(model, "denoise", None)):  # (a Denoiser, or one like it: predict not imported)
         raise UsageError(f"model must be a model file's path, a shipped model's name or a Denoiser, got "
                          f"{type(model).__name__}")
     if noise is not None and not isinstance(noise, (str, NoiseSpec)):
@@ -540,11 +553,11 @@ def denoise(
                 if len(shape) == 3 and shape[2] <= 16 else "")
         raise InputError(f"input image must be (H,W) gray or (H,W,3) RGB, got shape {tuple(shape)}{last}; a stack "
                          f"of frames: give its axes, e.g. axes='ZYX'")
+    from .config import check_colour, check_precision_name
     from .io import check_image, fill_blanks, held_blank, map_text, to_8bit_units
-    from .predict import check_colour, check_precision
 
     check_colour(colour)
-    check_precision(precision)
+    check_precision_name(precision)
     _check_arguments(model=model, noise=noise, tile=tile, overlap=overlap, options=options)
     from .noise import generator
 
@@ -730,9 +743,13 @@ def denoise(
             progress(f"{method} has no precision setting: precision {precision} does not apply")
     import contextlib
 
-    from .predict import cpu_threads, user_threads
+    from .config import told_threads
 
-    told = user_threads()  # (--threads, NOISE2X_THREADS, OMP_NUM_THREADS: zs_n2n and mash train in torch)
+    told = told_threads()  # (checked for every method; zs_n2n and mash train in torch on as many)
+    if told and on_device:
+        from .predict import cpu_threads, user_threads
+
+        told = user_threads()  # (1 in a fork-started process)
     with cpu_threads(told) if told and on_device else contextlib.nullcontext():
         out = call_direct(method, image, noise=noise, rng=rng, options=options, info=info, progress=progress,
                           mask=mask)

@@ -62,6 +62,8 @@ def _warn(message: str) -> None:
 
 def _bf16_note(precision: str | None, device: str) -> None:
     """Say so when bf16 will be emulated (a CPU without bfloat16 instructions); see predict.bf16_note."""
+    if precision != "bf16":  # (predict imports torch: 1 s of a classical method's command)
+        return
     from .predict import bf16_note, resolve_device
 
     note = bf16_note(precision, resolve_device(device or "auto") if precision == "bf16" else "cpu")
@@ -72,8 +74,9 @@ def _bf16_note(precision: str | None, device: str) -> None:
 def _on_device(method: str | None) -> bool:
     """Whether ``denoise --method METHOD`` (or no method: a model) runs on ``--device`` (models, zs_n2n, mash)."""
     from .api import direct_methods, method_options
+    from .classical import CLASSICAL
 
-    fn = direct_methods().get(method) if method else None
+    fn = (CLASSICAL.get(method) or direct_methods().get(method)) if method else None  # (a classical: no torch)
     return not method or (fn is not None and "device" in method_options(fn))
 
 
@@ -1044,7 +1047,6 @@ def _nodata_note(args: argparse.Namespace) -> None:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from .api import model_file
-    from .checkpoint import describe, read_metadata
     from .io import _SUPPORTED, IMAGE_SUFFIXES, _suffix
 
     if not args.model.strip():  # (Path('') is the working folder)
@@ -1064,6 +1066,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         raise UsageError("--blank-value goes with an image: noise2x info IMAGE --blank-value V")
     if Path(args.model).is_dir():
         raise UsageError(f"{args.model} is a folder; noise2x info takes one image or model file (.safetensors)")
+    from .checkpoint import describe, read_metadata  # (torch: not imported for an image)
+
     path = model_file(args.model)
     try:
         meta = read_metadata(path, lenient=True)
@@ -1718,7 +1722,7 @@ def _main(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
             log.addHandler(lines)  # type: ignore[arg-type]
             propagate, log.propagate = log.propagate, False
             try:
-                if getattr(args, "device", None) is not None:  # (a name no machine has: before any work)
+                if getattr(args, "device", None) not in (None, "auto"):  # (a name no machine has: before any work)
                     from .predict import check_device_name
 
                     check_device_name(args.device)

@@ -20,11 +20,33 @@ import contextvars
 import dataclasses
 import math
 import numbers
+import os
 import types
 import typing
 from typing import Any, Sequence
 
 from .errors import UsageError
+
+#: How a one-channel model denoises a multi-channel image (``colour``; :mod:`noise2x.predict` says how)
+COLOUR_MODES = ("auto", "luma", "channels")
+#: The precisions a network's forward pass runs in (:mod:`noise2x.predict` says where each runs)
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+def check_colour(colour: str) -> str:
+    """``colour`` if it is one of :data:`COLOUR_MODES`, else UsageError (here, not in predict: checks that need
+    no torch import none, and a classical method's command started 1.5 s sooner, in a performance QA pass)."""
+    if colour not in COLOUR_MODES:
+        raise UsageError(f"colour must be one of {', '.join(COLOUR_MODES)}, got {colour!r}")
+    return colour
+
+
+def check_precision_name(precision: str) -> str:
+    """``precision`` if it is one of :data:`PRECISIONS`, else UsageError (``noise2x.predict.check_precision``
+    checks the device too)."""
+    if precision not in PRECISIONS:
+        raise UsageError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    return precision
 
 #: The environment variable that sets the CPU threads noise2x's torch work uses (the CLI's ``--threads``; see
 #: :func:`noise2x.predict.auto_threads`); ``OMP_NUM_THREADS`` is read where it is not set
@@ -33,6 +55,26 @@ THREADS_ENV = "NOISE2X_THREADS"
 #: The threads a Python call asked for (``noise2x.denoise(threads=N)``), for this thread (a context variable:
 #: the environment variable it once set was left behind by two overlapping calls in two threads, a QA re-check)
 THREADS_ASKED: contextvars.ContextVar[int | None] = contextvars.ContextVar("noise2x_threads", default=None)
+
+
+def whole_number(text: str | None) -> int | None:
+    """A positive whole number from an environment variable's text, else None."""
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        return None
+    return value if value >= 1 else None
+
+
+def told_threads() -> int | None:
+    """The CPU threads the user set (a Python call's ``threads=``, :data:`THREADS_ENV`, else ``OMP_NUM_THREADS``),
+    or None (:func:`noise2x.predict.user_threads` less its fork rule: checked here without importing torch)."""
+    env = os.environ.get(THREADS_ENV)
+    if env is not None and env.strip() and whole_number(env) is None:  # (--threads and threads= refuse these;
+        # the variable's were ignored without a word, a deployment's typo unseen: a QA pass)
+        raise UsageError(f"{THREADS_ENV}={env!r}: expected a whole number of CPU threads, at least 1 (or unset)")
+    return THREADS_ASKED.get() or whole_number(env) or whole_number(os.environ.get("OMP_NUM_THREADS"))
+
 
 def checked_threads(threads: Any) -> int:
     """``threads=`` of the Python API (denoise, train) as an int, or a UsageError."""

@@ -29,7 +29,6 @@ import numpy as np
 import torch
 
 from . import config
-from .config import THREADS_ENV
 from .errors import InputError, UsageError, called_from_outside, warn_outside
 from .tiling import TILE_PROGRESS, Stitcher, context_region, tile_grid
 
@@ -99,23 +98,13 @@ def cpu_count() -> int:
     return min(cores, slurm) if slurm else cores
 
 
-def _whole(text: str | None) -> int | None:
-    """A positive whole number from an environment variable's text, else None."""
-    try:
-        value = int(str(text).strip())
-    except ValueError:
-        return None
-    return value if value >= 1 else None
+_whole = config.whole_number
 
 
 def user_threads() -> int | None:
     """The CPU threads the user set (a Python call's ``threads=``, :data:`THREADS_ENV`, else ``OMP_NUM_THREADS``),
     or None; 1 in a fork-started process (:data:`noise2x.config.FORKED`, with a warning where more were set)."""
-    env = os.environ.get(THREADS_ENV)
-    if env is not None and env.strip() and _whole(env) is None:  # (--threads and threads= refuse these; the
-        # variable's were ignored without a word, a deployment's typo unseen: a QA pass)
-        raise UsageError(f"{THREADS_ENV}={env!r}: expected a whole number of CPU threads, at least 1 (or unset)")
-    told = (config.THREADS_ASKED.get() or _whole(env) or _whole(os.environ.get("OMP_NUM_THREADS")))
+    told = config.told_threads()
     return forked_threads(told) if config.FORKED else told
 
 
@@ -348,7 +337,7 @@ def auto_tile(shape: Sequence[int], *, batch_size: int = 4, context: int = 16) -
 #: (:func:`to_luma_chroma`); ``channels``: each channel alone; ``auto``:
 #: ``luma`` for 3 channels unless the method's prediction assumes a known noise
 #: model per pixel (``Method.mixes_channels`` False), else ``channels``.
-COLOUR_MODES = ("auto", "luma", "channels")
+COLOUR_MODES = config.COLOUR_MODES
 #: How reports name the mode a gray model ran in on a colour image.
 COLOUR_LABELS = {"luma": "luminance/chrominance planes", "channels": "each channel"}
 
@@ -409,7 +398,7 @@ def _from_luma_chroma_in_place(planes: np.ndarray, offset: float, *, keep_noise:
 #: bfloat16 instructions (AVX512-BF16, AMX) 1.5 to 2 times as fast, elsewhere
 #: it may be slower); ``fp16`` (float16; CUDA or MPS). The tiles are blended, and
 #: the output returned, in float32 either way.
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = config.PRECISIONS
 _PRECISION_DEVICES = {"fp32": ("cpu", "cuda", "mps"), "bf16": ("cpu", "cuda"), "fp16": ("cuda", "mps")}
 _PRECISION_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -423,8 +412,7 @@ CPU_CHANNELS_LAST = True
 
 def check_precision(precision: str, device: str | torch.device | None = None) -> str:
     """``precision`` if it is one of :data:`PRECISIONS` (and runs on ``device`` when given), else UsageError."""
-    if precision not in PRECISIONS:
-        raise UsageError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    config.check_precision_name(precision)
     if device is not None:
         kind = torch.device(device).type
         if kind not in _PRECISION_DEVICES[precision]:
@@ -476,11 +464,7 @@ def _forward_context(precision: str, dev: torch.device) -> Any:
     return torch.autocast(dev.type, dtype=_PRECISION_DTYPES[precision])
 
 
-def check_colour(colour: str) -> str:
-    """``colour`` if it is one of :data:`COLOUR_MODES`, else UsageError."""
-    if colour not in COLOUR_MODES:
-        raise UsageError(f"colour must be one of {', '.join(COLOUR_MODES)}, got {colour!r}")
-    return colour
+check_colour = config.check_colour
 
 
 def colour_mode(colour: str, channels: int, method: Any = None) -> str:
