@@ -1958,3 +1958,20 @@ def test_an_output_that_is_its_input_under_another_name_is_refused(tmp_path, cap
     os.link(src, tmp_path / "b.png")
     code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--out", str(tmp_path / "b.png"))
     assert code == 2 and "would overwrite its input" in _one_error_line(err) and src.read_bytes() == before
+
+
+def test_a_shipped_models_noise_check_is_made_once_per_file(tmp_path, capsys, monkeypatch, gray_image):
+    """denoise --model SHIPPED read the image's noise twice (the CLI's check, then noise2x.denoise's, whose
+    warning the CLI leaves out): 1.9 s of a 2048 x 2048 image (a performance QA pass). Once per file; the Python
+    API still makes it."""
+    from noise2x import api, predict
+
+    calls = []
+    real = predict._weak_for_shipped
+    monkeypatch.setattr(predict, "_weak_for_shipped", lambda *a: calls.append(1) or real(*a))
+    noisy = gray_image + 20 * np.random.default_rng(0).standard_normal(gray_image.shape)
+    src = _png(tmp_path / "a.png", noisy)
+    assert _run(capsys, "denoise", str(src), "--model", "gray-gaussian", "--out", str(tmp_path / "o.png"))[0] == 0
+    assert len(calls) == 1
+    api.denoise(noisy, model="gray-gaussian")
+    assert len(calls) == 2

@@ -745,7 +745,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     (closed here), its alpha or None], emptied here, so that the input is dropped before the output is written."""
     import numpy as np
 
-    from .api import denoise
+    from .api import UNITS_CHECKED, denoise
     from .io import (FitsFrames, StackFrames, clipping_warning, fill_blanks, frames_writable, stored, write_frames,
                      write_image)
     from .tiling import TILE_PROGRESS
@@ -845,6 +845,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 opaque = None if opaque is None or opaque.all() or not opaque.any() else opaque
                 info.clear()  # (this frame's route alone: an earlier frame's transform was said of the stack's last)
                 token = TILE_PROGRESS.set(image_progress) if len(stack) == 1 else None
+                checked = UNITS_CHECKED.set(True)  # (said above, of the first frame; its warnings left out here)
                 try:
                     result = denoise(
                         frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
@@ -853,6 +854,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                         blanks=args.blanks, blank_value=args.blank_value,
                     )
                 finally:
+                    UNITS_CHECKED.reset(checked)
                     if token is not None:
                         TILE_PROGRESS.reset(token)
                 route = (info.get("method") or "model") + (  # (the way, without each frame's own levels)
