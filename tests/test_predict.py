@@ -191,6 +191,13 @@ def test_auto_threads_reads_the_cores_busy_now():
     busy = _busy_cores(0.05)
     if busy is not None:  # Linux: measured from /proc/stat, not the (lagging) load average
         assert 0.0 <= busy <= (os.cpu_count() or 1) + 1e-6
+        # the last reading starts the next: every process waited the whole interval (a performance QA pass)
+        import time
+
+        time.sleep(0.3)
+        t0 = time.perf_counter()
+        busy = _busy_cores(0.25)
+        assert time.perf_counter() - t0 < 0.1 and 0.0 <= busy <= (os.cpu_count() or 1) + 1e-6
     assert 1 <= auto_threads() <= (os.cpu_count() or 1)
 
 

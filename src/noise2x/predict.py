@@ -154,12 +154,19 @@ def _busy_cores(interval: float = 0.25) -> float | None:
             total += sum(v)
         return busy, total, scale or len(rows)  # (the busy share of the time, of so many cores)
 
-    a = read()
-    if a is None:
-        return None
-    time.sleep(interval)
+    # (the last reading, where it is recent, is the first of the two: every process waited the whole quarter
+    # second, a performance QA pass; one older than BUSY_READ_S would count a job that has ended since)
+    since, a = _STAT_BASE
+    waited = time.monotonic() - since
+    if a is None or waited > BUSY_READ_S:
+        a, waited = read(), 0.0
+        if a is None:
+            return None
+    if waited < interval:
+        time.sleep(interval - waited)
     b = read()
-    if b is None or b[1] <= a[1]:
+    _STAT_BASE[:] = [time.monotonic(), b]
+    if b is None or a is None or b[1] <= a[1] or b[2] != a[2]:
         return None
     return (b[0] - a[0]) / (b[1] - a[1]) * b[2]
 
@@ -168,6 +175,10 @@ def _busy_cores(interval: float = 0.25) -> float | None:
 #: a service's or a stack's many small calls each waited that quarter second (an integrator's QA pass)
 BUSY_READ_S = 5.0
 _BUSY_READ: list[Any] = [float("-inf"), None]  # (when, the reading)
+#: The last raw reading of /proc/stat (when, busy and total ticks, cores) that :func:`_busy_cores` starts from
+_STAT_BASE: list[Any] = [float("-inf"), None]
+with contextlib.suppress(Exception):  # (read when predict is imported: the first reading waits what is left)
+    _busy_cores(0.0)
 
 
 def _busy_cores_recent() -> float | None:
