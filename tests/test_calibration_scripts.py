@@ -1341,3 +1341,16 @@ def test_weak_poisson_runs_the_poisson_route_and_both_bm3d_routes_on_signal_depe
     cal.show([given], 5.0, 0.2)
     out = capsys.readouterr().out
     assert "**The noise given**" in out and "**Threshold" not in out and "| g | `poisson:peak=3000` |" in out
+
+
+def test_startup_time_times_the_commands_and_writes_their_table(tmp_path, capsys):
+    startup = _load("startup_time")
+    out = tmp_path / "t.json"
+    assert startup.main(["--only", "methods,info IMAGE", "--runs", "1", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert list(result["medians"]) == ["methods", "info IMAGE"] and list(result["versions"]) == ["this"]
+    assert all(0 < row["this"] < 60 for row in result["medians"].values())
+    capsys.readouterr()
+    assert startup.main(["--markdown", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[2].startswith("| `methods` | ") and result["versions"]["this"] in table
