@@ -1647,13 +1647,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from .errors import Terminated
 
-    first = [0.0]  # (when the first stop came)
+    first: list[float] = []  # (when the first stop came)
 
     def on_stop(signum: int, frame: Any) -> None:  # a scheduler's time limit, kill, a hang-up: as Ctrl-C
         now = time.monotonic()
-        if first[0] and now - first[0] < REPEATED_STOP_S:  # (timeout(1) signals the command, then its group:
+        if first and now - first[0] < REPEATED_STOP_S:  # (timeout(1) signals the command, then its group:
             return  # the second came while the first's partial results were being kept, and lost them, in a QA pass)
-        first[0] = now
+        first[:] = [now]
         if signum == signal.SIGINT:
             raise KeyboardInterrupt()
         raise Terminated(signum=signum)
@@ -1686,7 +1686,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _remove_made_folders()
         _MADE.clear()
     classical = sys.modules.get("noise2x.classical")
-    if code in (130, 143) and classical is not None and classical.ABANDONED:
+    if code > 128 and classical is not None and classical.ABANDONED:  # (a signal's status: 129, 130, 143)
         # an interrupted BM3D's C library may still run threads of its own, which abort the interpreter's
         # shutdown: the process ends here, its outputs already removed and its lines written
         sys.stdout.flush()
