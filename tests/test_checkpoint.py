@@ -331,7 +331,7 @@ def test_a_null_architecture_setting_loads(tmp_path):
 
 def test_loading_a_model_imports_no_compiler():
     """The shape check builds the network on the meta device first, where the random initialisation's normal_
-    imported torch._dynamo and sympy: a second (about 1 s) of every command that loads a model (a performance QA
+    imported torch._dynamo and sympy, slow imports, in every command that loads a model (a performance QA
     pass). That build initialises nothing."""
     import subprocess
     import sys

@@ -1962,7 +1962,7 @@ def test_an_output_that_is_its_input_under_another_name_is_refused(tmp_path, cap
 
 def test_a_shipped_models_noise_check_is_made_once_per_file(tmp_path, capsys, monkeypatch, gray_image):
     """denoise --model SHIPPED read the image's noise twice (the CLI's check, then noise2x.denoise's, whose
-    warning the CLI leaves out): 1.9 s of a 2048 x 2048 image (a performance QA pass). Once per file; the Python
+    warning the CLI leaves out), slow on a large image (a performance QA pass). Once per file; the Python
     API still makes it."""
     from noise2x import api, predict
 

@@ -425,7 +425,7 @@ def test_jpeg_fine_steps_tells_a_near_lossless_jpeg():
 
 
 def test_the_estimators_constants_are_scipy_stats_laws_without_scipy_stats():
-    """Two constants of the estimators came from scipy.stats, whose import took 0.5-1 s of the first estimate of
+    """Two constants of the estimators came from scipy.stats, whose slow import burdened the first estimate of
     every process (a performance QA pass); scipy.special gives the same laws."""
     import subprocess
     import sys

@@ -27,9 +27,9 @@ def test_numpy_only_modules_do_not_import_torch():
 
 
 def test_commands_that_run_no_network_import_no_torch(tmp_path):
-    """`noise2x methods`, `noise2x info IMAGE` and a classical method's denoise imported torch (and with it about
-    1.5 s and 230 MB) for checks and listings that need none (a performance QA pass). They run without it; the
-    method names they list are the registries' (checked here)."""
+    """`noise2x methods`, `noise2x info IMAGE` and a classical method's denoise imported torch (slow, and large in
+    memory) for checks and listings that need none (a performance QA pass). They run without it; the method names
+    they list are the registries' (checked here)."""
     import numpy as np
     from PIL import Image
 

@@ -47,7 +47,7 @@ def trainable_methods() -> dict[str, type]:
 
 
 #: The names of :data:`noise2x.zeroshot.ZERO_SHOT` and :data:`noise2x.methods.METHODS` (tests check them), known
-#: without importing those modules, which import torch: listing the methods took 1.5 s (a performance QA pass)
+#: without importing those modules, which import torch (a slow import for a listing: a performance QA pass)
 ZERO_SHOT_NAMES = ("mash", "zs_n2n")
 TRAINABLE_NAMES = ("supervised", "noise2noise", "noise2void", "noise2self", "noise2same", "noise2same_pro",
                    "neighbor2neighbor", "blindspot", "gan")
@@ -362,8 +362,8 @@ def _check_arguments(*, model: Any, noise: Any, tile: Any, overlap: Any, options
 
 
 #: Set where the caller has made :meth:`noise2x.predict.Denoiser.units_warning`'s check itself (the CLI, once per
-#: file, which leaves these warnings out): not made again (on a shipped model it reads the noise, 1.9 s on a
-#: 2048 x 2048 image, made twice per image in a performance QA pass)
+#: file, which leaves these warnings out): not made again (on a shipped model it reads the noise, which a
+#: performance QA pass found made twice per image)
 UNITS_CHECKED: contextvars.ContextVar[bool] = contextvars.ContextVar("noise2x_units_checked", default=False)
 
 

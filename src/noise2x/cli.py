@@ -62,7 +62,7 @@ def _warn(message: str) -> None:
 
 def _bf16_note(precision: str | None, device: str) -> None:
     """Say so when bf16 will be emulated (a CPU without bfloat16 instructions); see predict.bf16_note."""
-    if precision != "bf16":  # (predict imports torch: 1 s of a classical method's command)
+    if precision != "bf16":  # (predict imports torch, which a classical method's command needs not)
         return
     from .predict import bf16_note, resolve_device
 

@@ -35,7 +35,7 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 
 def check_colour(colour: str) -> str:
     """``colour`` if it is one of :data:`COLOUR_MODES`, else UsageError (here, not in predict: checks that need
-    no torch import none, and a classical method's command started 1.5 s sooner, in a performance QA pass)."""
+    no torch import none, and a classical method's command starts sooner: a performance QA pass)."""
     if colour not in COLOUR_MODES:
         raise UsageError(f"colour must be one of {', '.join(COLOUR_MODES)}, got {colour!r}")
     return colour

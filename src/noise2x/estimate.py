@@ -103,7 +103,7 @@ def _texture_threshold(ps: int = _PATCH, conf: float = _CONF) -> float:
     The window's gradient energy is a quadratic form ``n' D n`` of the noise;
     it is approximated by a Gamma law with the same mean and rank (Liu et al.).
     """
-    from scipy import special  # (the quantile from special, not stats: importing scipy.stats took 0.5-1 s)
+    from scipy import special  # (the quantile from special, not stats, whose import is slow)
 
     shape, scale = _texture_law(ps)
     return float(scale * special.gammaincinv(shape, conf))  # (the Gamma law's quantile function)
@@ -453,7 +453,7 @@ class CorrelationEstimate:
 @functools.lru_cache(maxsize=1)
 def _lower_half_mean_chi2() -> float:
     """Mean of the lower half of a chi-square(1) law: P(chi2(3) <= m) / 0.5, m its median (about 0.1426)."""
-    from scipy import special  # (chi2(n)'s cdf at x is gammainc(n/2, x/2); scipy.stats took 0.5-1 s to import)
+    from scipy import special  # (chi2(n)'s cdf at x is gammainc(n/2, x/2); scipy.stats is slow to import)
 
     return float(special.gammainc(1.5, special.gammaincinv(0.5, 0.5)) / 0.5)
 

@@ -71,7 +71,7 @@ def factor_size(channels: int) -> int:
 def _init(layer: nn.Module, gain: float = math.sqrt(2.0)) -> nn.Module:
     """He initialisation with the reference code's gain (sqrt 2, or 1 for the linear output)."""
     fan_in = layer.weight[0].numel()
-    if not layer.weight.is_meta:  # (on the meta device, a shape check's build, normal_ imports torch._dynamo: 1 s)
+    if not layer.weight.is_meta:  # (on the meta device, a shape check's build, normal_ imports torch._dynamo)
         nn.init.normal_(layer.weight, 0.0, gain / math.sqrt(fan_in))
     nn.init.zeros_(layer.bias)
     return layer

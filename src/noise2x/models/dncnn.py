@@ -41,7 +41,7 @@ class DnCNN(nn.Module):
             layers.append(nn.ReLU(inplace=True))
         layers.append(nn.Conv2d(width, out_channels, 3, padding=1))
         for m in layers:
-            if isinstance(m, nn.Conv2d) and not m.weight.is_meta:  # (meta: normal_ imports torch._dynamo, 1 s)
+            if isinstance(m, nn.Conv2d) and not m.weight.is_meta:  # (meta: normal_ imports torch._dynamo)
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)

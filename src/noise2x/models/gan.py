@@ -98,7 +98,7 @@ class ConvBlock(nn.Module):
                               padding=0 if self.pad_input else self.kernel // 2)
         self.bn = nn.BatchNorm2d(out_channels) if batchnorm else None
         self.act = bool(act)
-        if not self.conv.weight.is_meta:  # (on the meta device normal_ imports torch._dynamo: 1 s)
+        if not self.conv.weight.is_meta:  # (on the meta device normal_ imports torch._dynamo)
             nn.init.kaiming_normal_(self.conv.weight, a=SLOPE if act else 1.0, nonlinearity="leaky_relu")
         if self.conv.bias is not None:
             nn.init.zeros_(self.conv.bias)
@@ -192,7 +192,7 @@ class GANGenerator(nn.Module):
         self.up1 = UpBlock(2 * w, w, factor=down, mode=upsample)
         self.out = nn.Conv2d(w, in_channels, 9, padding=4)
         # start close to the identity: a small correction at first
-        if not self.out.weight.is_meta:  # (on the meta device normal_ imports torch._dynamo: 1 s)
+        if not self.out.weight.is_meta:  # (on the meta device normal_ imports torch._dynamo)
             nn.init.normal_(self.out.weight, std=0.1 / math.sqrt(81 * w))
         nn.init.zeros_(self.out.bias)
 

@@ -26,7 +26,7 @@ _SLOPE = 0.1
 
 def _conv(cin: int, cout: int) -> nn.Conv2d:
     conv = nn.Conv2d(cin, cout, 3, padding=1)
-    if not conv.weight.is_meta:  # (on the meta device, a shape check's build, normal_ imports torch._dynamo: 1 s)
+    if not conv.weight.is_meta:  # (on the meta device, a shape check's build, normal_ imports torch._dynamo)
         nn.init.kaiming_normal_(conv.weight, a=_SLOPE, nonlinearity="leaky_relu")
     nn.init.zeros_(conv.bias)
     return conv
