@@ -1975,3 +1975,23 @@ def test_a_shipped_models_noise_check_is_made_once_per_file(tmp_path, capsys, mo
     assert len(calls) == 1
     api.denoise(noisy, model="gray-gaussian")
     assert len(calls) == 2
+
+
+def test_an_output_folder_removed_meanwhile_is_made_again(tmp_path, capsys, monkeypatch, gray_image):
+    """A job of an array that fails removes the empty output folder it made, while the other jobs still work
+    towards it (an array's jobs start at once in a folder none has made yet): their writes found no folder. The
+    folder is made again before each write."""
+    from noise2x import api
+
+    real = api.denoise
+    out = tmp_path / "out"
+
+    def denoise(*args, **kwargs):
+        result = real(*args, **kwargs)
+        out.rmdir()  # (the failed job's clean-up, while this one worked)
+        return result
+
+    monkeypatch.setattr(api, "denoise", denoise)
+    src = _png(tmp_path / "a.png", gray_image)
+    assert _run(capsys, "denoise", str(src), "--method", "nlm", "--out", f"{out}/", "-q")[0] == 0
+    assert (out / "a.png").is_file()

@@ -307,6 +307,13 @@ def _make_folder(folder: Path, what: str = "--out") -> None:
         _MADE.extend(f for f in new if f.is_dir())
 
 
+def _ensure_folder(dst: Path) -> None:
+    """``dst``'s folder, made again where it went since the command made it: a job of an array that failed removes
+    the empty output folder it made (:func:`_remove_made_folders`) while the others still work towards it."""
+    with contextlib.suppress(OSError):  # (where it cannot be made, the write says why)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+
+
 def _remove_made_folders() -> None:
     """The folders of :data:`_MADE` that are empty, removed, deepest first (a failed command's)."""
     for folder in sorted(set(_MADE), key=lambda f: len(f.parts), reverse=True):
@@ -551,6 +558,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             # a stack to TIFF, or a gray one to plain FITS: read and written a frame at a time
             with frames:
                 if not (blanks and any(np.isnan(f).any() for f in frames)):
+                    _ensure_folder(dst)
                     write_frames(dst, (spec.apply(f, rng=[seed, k]).astype(np.float32) for k, f in enumerate(frames)),
                                  frames.shape, kind="float32", like=src, history=_simulated(src, spec, seed))
                     _say(f"{src} -> {dst} ({spec}, seed {seed})")
@@ -590,6 +598,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 _say(f"note: noisy values beyond {kind}'s 0..{top} are clipped in {dst.name}, which changes the "
                      f"noise (its mean, its spread): {keep}")
                 clip_said = True
+        _ensure_folder(dst)
         write_image(dst, image if scale == 1 else image * scale, kind=kind,
                     alpha=None if kept is None else kept * scale, like=src, blanks=blank,
                     history=_simulated(src, spec, seed))
@@ -887,6 +896,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                    else "the method noise2x chose for each frame",
                    command_line(_ARGV)]
         if stream:
+            _ensure_folder(dst)
             write_frames(dst, results(), stack.shape, kind=kind or "float32", like=src, history=history)
         elif len(stack) == 1:
             out = next(results())
@@ -903,6 +913,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         kept = _kept_alpha(src, dst, alpha)
         if n_frames == 1:  # (a model: its card, then how it ran)
             history[1:2] = [history[1]] * bool(args.model) + [_route_summary(info, tally["blank"])]
+        _ensure_folder(dst)
         write_image(dst, out, kind=kind, alpha=None if kept is None else kept * scale, like=src, blanks=blank,
                     strip_exif=args.strip_exif, history=history)
     if n_frames > 1 and kind in ("uint8", "uint16"):
