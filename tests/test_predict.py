@@ -201,6 +201,20 @@ def test_auto_threads_reads_the_cores_busy_now():
     assert 1 <= auto_threads() <= (os.cpu_count() or 1)
 
 
+def test_the_busy_cores_leave_out_this_processs_own_work(monkeypatch):
+    """Read from predict's import, the window held this process's own work (a model loaded, an image read): it
+    was counted as another job's, and an idle machine's model run took a thread fewer (a QA re-check). Of 2
+    cores busy over the window, 1 was this process's (its CPU time): 1 is another's."""
+    from noise2x import predict
+
+    readings = iter([(300, 1200, 2)])
+    monkeypatch.setattr(predict, "_stat_reading", lambda mine: next(readings))
+    monkeypatch.setattr(predict.time, "monotonic", lambda: 10.5)
+    monkeypatch.setattr(predict.time, "process_time", lambda: 3.5)
+    monkeypatch.setattr(predict, "_STAT_BASE", [10.0, (100, 1000, 2), 3.0])  # (half a second ago, its CPU time)
+    assert predict._busy_cores(0.25) == pytest.approx(1.0)
+
+
 def test_the_busy_cores_are_read_at_most_every_few_seconds_and_a_model_takes_threads(monkeypatch):
     """An integrator's QA pass: each model call waited a quarter second to read the busy cores, and a loaded model's
     denoise took no threads=."""

@@ -124,6 +124,31 @@ def forked_threads(told: int | None) -> int:
     return 1
 
 
+def _stat_reading(mine: Any) -> tuple[int, int, int] | None:
+    """Busy and total ticks of /proc/stat on the cores ``mine`` (all: the whole machine's line), and how many
+    cores that is; None where it cannot be read."""
+    try:
+        with open("/proc/stat") as fh:
+            lines = [line.split() for line in fh if line.startswith("cpu")]
+    except OSError:
+        return None
+    per_cpu = [p for p in lines if p[0] != "cpu" and p[0][3:].isdigit()]
+    if mine is not None and per_cpu:
+        rows, scale = [p for p in per_cpu if int(p[0][3:]) in mine], None
+    else:  # the whole machine's line, scaled by its cores
+        rows, scale = [p for p in lines if p[0] == "cpu"], os.cpu_count() or 1
+    if not rows:
+        return None
+    busy = total = 0
+    for parts in rows:
+        v = [int(x) for x in parts[1:9]]
+        v += [0] * (8 - len(v))
+        user, nice, system, idle, iowait, irq, softirq, steal = v
+        busy += user + system + irq + softirq + steal
+        total += sum(v)
+    return busy, total, scale or len(rows)  # (the busy share of the time, of so many cores)
+
+
 def _busy_cores(interval: float = 0.25) -> float | None:
     """Cores busy right now with normal-priority work among those this process may run on, from two reads of
     /proc/stat (None if unavailable): on a cluster node, other jobs' work on the other cores does not count.
@@ -133,42 +158,27 @@ def _busy_cores(interval: float = 0.25) -> float | None:
     mine = _affinity()
 
     def read() -> tuple[int, int, int] | None:
-        try:
-            with open("/proc/stat") as fh:
-                lines = [line.split() for line in fh if line.startswith("cpu")]
-        except OSError:
-            return None
-        per_cpu = [p for p in lines if p[0] != "cpu" and p[0][3:].isdigit()]
-        if mine is not None and per_cpu:
-            rows, scale = [p for p in per_cpu if int(p[0][3:]) in mine], None
-        else:  # the whole machine's line, scaled by its cores
-            rows, scale = [p for p in lines if p[0] == "cpu"], os.cpu_count() or 1
-        if not rows:
-            return None
-        busy = total = 0
-        for parts in rows:
-            v = [int(x) for x in parts[1:9]]
-            v += [0] * (8 - len(v))
-            user, nice, system, idle, iowait, irq, softirq, steal = v
-            busy += user + system + irq + softirq + steal
-            total += sum(v)
-        return busy, total, scale or len(rows)  # (the busy share of the time, of so many cores)
+        return _stat_reading(mine)
 
     # (the last reading, where it is recent, is the first of the two: every process waited the whole quarter
     # second, a performance QA pass; one older than BUSY_READ_S would count a job that has ended since)
-    since, a = _STAT_BASE
+    # This process's own work in the window is not another job's: it is taken off (read from the module's
+    # import, the window held the loading of a model and the reading of an image, which took a core from the
+    # threads: a QA re-check).
+    since, a, own = _STAT_BASE
     waited = time.monotonic() - since
     if a is None or waited > BUSY_READ_S:
-        a, waited = read(), 0.0
+        since, a, own, waited = time.monotonic(), read(), time.process_time(), 0.0
         if a is None:
             return None
     if waited < interval:
         time.sleep(interval - waited)
-    b = read()
-    _STAT_BASE[:] = [time.monotonic(), b]
+    b, now, own_now = read(), time.monotonic(), time.process_time()
+    _STAT_BASE[:] = [now, b, own_now]
     if b is None or a is None or b[1] <= a[1] or b[2] != a[2]:
         return None
-    return (b[0] - a[0]) / (b[1] - a[1]) * b[2]
+    mine_cores = (own_now - own) / max(now - since, 1e-6)
+    return max(0.0, (b[0] - a[0]) / (b[1] - a[1]) * b[2] - mine_cores)
 
 
 #: How long a reading of the busy cores (:func:`_busy_cores`, a quarter second's wait) serves the calls after it:
@@ -176,7 +186,7 @@ def _busy_cores(interval: float = 0.25) -> float | None:
 BUSY_READ_S = 5.0
 _BUSY_READ: list[Any] = [float("-inf"), None]  # (when, the reading)
 #: The last raw reading of /proc/stat (when, busy and total ticks, cores) that :func:`_busy_cores` starts from
-_STAT_BASE: list[Any] = [float("-inf"), None]
+_STAT_BASE: list[Any] = [float("-inf"), None, 0.0]  # (when, the reading, this process's CPU seconds then)
 with contextlib.suppress(Exception):  # (read when predict is imported: the first reading waits what is left)
     _busy_cores(0.0)
 
