@@ -1936,6 +1936,9 @@ def test_a_failed_command_leaves_no_output_folder_it_made(tmp_path, capsys):
     code, _, err = _run(capsys, "denoise", str(tmp_path / "in"), "--method", "nlm", "--set", "foo=1", "--out",
                         str(tmp_path / "keep" / "new"))
     assert code == 2 and (tmp_path / "keep").is_dir() and not (tmp_path / "keep" / "new").exists()
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "in"), "--method", "nlm", "--set", "foo=1", "--out",
+                        f"{tmp_path / 'missing'}/../keep/")  # (the user's folder by another way: stays)
+    assert code == 2 and (tmp_path / "keep").is_dir() and not (tmp_path / "missing").exists()
     (tmp_path / "in" / "b.png").write_bytes(b"not a png")  # (one of two fails: exit 1, the folder holds the other)
     code, _, err = _run(capsys, "denoise", str(tmp_path / "in"), "--method", "nlm", "--out", str(made), "-q")
     assert code == 1 and [p.name for p in made.iterdir()] == ["a.png"]

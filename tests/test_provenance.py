@@ -236,6 +236,8 @@ def test_a_model_from_a_newer_noise2x_is_said_to_need_an_upgrade_not_to_be_damag
     out = capsys.readouterr().out
     assert "method:        noise2void" in out and "spread of each" not in out and "training:      None steps" in out
     assert out.rstrip().splitlines()[-1].startswith("metadata:      DAMAGED: ") and "steps: not a whole" in out
+    assert main(["info", str(made("old.safetensors", noise2x.__version__, unreadable="hello"))]) == 0  # (a field
+    assert "DAMAGED" not in capsys.readouterr().out  # of that name in a good file is no verdict)
 
 
 def test_a_bench_resumes_only_with_the_same_weights(tmp_path, monkeypatch, capsys):
@@ -330,5 +332,9 @@ def test_source_date_epoch_makes_two_runs_write_the_same_bytes(tmp_path, monkeyp
         written.append((tmp_path / "a.png").read_bytes())
     assert written[0] == written[1]
     assert "2023-11-14T22:13:20Z" in Image.open(tmp_path / "a.png").text["Comment"]
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1796570915805620781")  # (nanoseconds: date +%s%N)
+    assert main(["denoise", str(data / "0.png"), "--method", "nlm", "--out", str(tmp_path / "n.png"), "-q"]) == 2
+    assert "SOURCE_DATE_EPOCH=1796570915805620781: not a time" in capsys.readouterr().err
+    assert not (tmp_path / "n.png").exists()
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
     assert provenance.utc_stamp() != "2023-11-14T22:13:20Z"

@@ -181,6 +181,8 @@ def read_metadata(path: str | os.PathLike, *, lenient: bool = False) -> dict[str
     if meta.get("format_version") != FORMAT_VERSION:
         raise InputError(f"{p} has inconsistent metadata (format version {_short(repr(meta.get('format_version')))})")
     meta = _printable(meta)
+    if lenient:  # (a field of that name in the file is not this reading's verdict: a QA re-check)
+        meta.pop("unreadable", None)
     wrong = _wrong_field(meta)
     if wrong:
         newer = newer_note(meta)  # (a value this noise2x does not know, from a newer one: not "corrupt")

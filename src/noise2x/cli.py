@@ -294,7 +294,9 @@ def _make_folder(folder: Path, what: str = "--out") -> None:
     """``folder`` and the folders above it that are missing, made and recorded in :data:`_MADE` (a command that
     failed left them, empty: a Makefile's folder target, or a script's ``[ -d out ]``, then took the step as done,
     in a QA pass); Noise2xError where one cannot be made."""
-    new = [f for f in (folder, *folder.parents) if not os.path.lexists(f)]
+    # (missing/../results is the user's results, not new, but missing is: a QA re-check)
+    new = [Path(os.path.abspath(f)) for f in (folder, *folder.parents)
+           if not os.path.lexists(f) and not os.path.lexists(os.path.abspath(f))]
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:  # (a file in the way: --out /dev/null, taken as a folder for its missing extension)

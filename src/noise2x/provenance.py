@@ -124,7 +124,17 @@ def utc_stamp(seconds: float | None = None) -> str:
         epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
         if epoch.isdigit():
             seconds = float(epoch)
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+    try:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+    except (OverflowError, OSError, ValueError):  # (nanoseconds given, date +%s%N: a QA re-check)
+        from .errors import UsageError
+
+        raise UsageError(f"SOURCE_DATE_EPOCH={_short_text(os.environ.get('SOURCE_DATE_EPOCH', ''))}: not a time "
+                         f"this system can write (seconds since 1970-01-01 UTC, as date +%s gives)") from None
+
+
+def _short_text(text: str, most: int = 40) -> str:
+    return text if len(text) <= most else text[:most] + "..."
 
 
 def command_line(argv: Sequence[str] | None = None) -> str:

@@ -850,7 +850,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         except OSError as exc:
             raise UsageError(f"the folder of --out cannot be made: {out.parent} ({exc.strerror})") from None
     if not os.access(out.parent, os.W_OK | os.X_OK):  # (before the work: its run folder failed with OSError's text)
-        raise UsageError(f"the folder of --out is not writable: {out.parent}")
+        raise Noise2xError(f"the folder of --out is not writable: {out.parent}")  # (1, as denoise and bench say it)
     run = run_folder(out)
     state_path, last_path = run / "state.safetensors", run / "last.safetensors"
     best_path = run / "best.safetensors"
