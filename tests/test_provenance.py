@@ -336,5 +336,8 @@ def test_source_date_epoch_makes_two_runs_write_the_same_bytes(tmp_path, monkeyp
     assert main(["denoise", str(data / "0.png"), "--method", "nlm", "--out", str(tmp_path / "n.png"), "-q"]) == 2
     assert "SOURCE_DATE_EPOCH=1796570915805620781: not a time" in capsys.readouterr().err
     assert not (tmp_path / "n.png").exists()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "abc")  # (numpy's f2py reads it too, as scipy imports it)
+    assert main(["denoise", str(data / "0.png"), "--method", "nlm", "--out", str(tmp_path / "n.png"), "-q"]) == 2
+    assert "SOURCE_DATE_EPOCH='abc': expected a whole number of seconds" in capsys.readouterr().err
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
     assert provenance.utc_stamp() != "2023-11-14T22:13:20Z"

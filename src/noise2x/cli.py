@@ -1717,6 +1717,11 @@ def _main(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
+        epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        if epoch is not None and epoch.strip() and not epoch.strip().isdigit():  # (numpy's f2py, imported with
+            # scipy, reads it too, and failed with an internal error: a QA re-check)
+            raise UsageError(f"SOURCE_DATE_EPOCH={epoch[:40]!r}: expected a whole number of seconds since "
+                             f"1970-01-01 UTC (as date +%s gives), or unset")
         from .config import THREADS_ENV
 
         _QUIET[0] = bool(getattr(args, "quiet", False))
