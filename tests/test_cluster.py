@@ -432,7 +432,7 @@ def test_a_bench_interrupted_while_its_result_is_made_keeps_every_image(tmp_path
 def test_a_stop_signalled_twice_keeps_what_the_first_keeps(tmp_path, monkeypatch, capsys):
     """timeout(1) sends its signal to the command, then to its process group: the command gets it twice. The
     second came while bench kept its finished images and lost them all ("no result to keep", a QA pass). A stop
-    repeated within REPEATED_STOP_S is the same stop; a SIGHUP (a dropped ssh connection) stops as SIGTERM does,
+    repeated within errors.REPEATED_STOP_S is the same stop; a SIGHUP (a dropped ssh connection) stops as SIGTERM does,
     status 129."""
     import json
 

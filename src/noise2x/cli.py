@@ -38,9 +38,6 @@ def _err(message: str) -> None:
         pass
 
 
-#: seconds after a stop signal (SIGINT, SIGTERM, SIGHUP) in which another is taken for the same stop, and ignored
-REPEATED_STOP_S = 1.0
-
 #: seconds between two progress lines of ``noise2x denoise`` on one input (a stack's frames, a large image's tiles)
 PROGRESS_EVERY_S = 10.0
 
@@ -66,7 +63,7 @@ def _bf16_note(precision: str | None, device: str) -> None:
         return
     from .predict import bf16_note, resolve_device
 
-    note = bf16_note(precision, resolve_device(device or "auto") if precision == "bf16" else "cpu")
+    note = bf16_note(precision, resolve_device(device or "auto"))
     if note:
         _say(note)
 
@@ -1658,26 +1655,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     import signal
     import threading
 
-    from .errors import Terminated
+    from .errors import REPEATED_STOP_S, Terminated, stop_signals
 
     first: list[float] = []  # (when the first stop came)
 
     def on_stop(signum: int, frame: Any) -> None:  # a scheduler's time limit, kill, a hang-up: as Ctrl-C
         now = time.monotonic()
-        if first and now - first[0] < REPEATED_STOP_S:  # (timeout(1) signals the command, then its group:
-            return  # the second came while the first's partial results were being kept, and lost them, in a QA pass)
+        if first and now - first[0] < REPEATED_STOP_S:  # (the same stop, signalled again)
+            return
         first[:] = [now]
         if signum == signal.SIGINT:
             raise KeyboardInterrupt()
         raise Terminated(signum=signum)
 
     main_thread = threading.current_thread() is threading.main_thread()
-    old = {}
-    if main_thread:
-        for sig in (signal.SIGTERM, signal.SIGINT, getattr(signal, "SIGHUP", None), getattr(signal, "SIGBREAK", None)):
-            # (one ignored stays ignored: nohup's SIGHUP, SIGINT of a job a shell started with &)
-            if sig is not None and signal.getsignal(sig) not in (signal.SIG_IGN, None):
-                old[sig] = signal.signal(sig, on_stop)
+    old = {sig: signal.signal(sig, on_stop) for sig in stop_signals()} if main_thread else {}
     _MADE.clear()
     code = 1
     # a character the output stream cannot encode is written escaped (bench's table on a Latin-1 terminal ended
@@ -1717,11 +1709,9 @@ def _main(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
         if not getattr(args, "func", None):
             parser.print_help()
             return 2
-        epoch = os.environ.get("SOURCE_DATE_EPOCH")
-        if epoch is not None and epoch.strip() and not epoch.strip().isdigit():  # (numpy's f2py, imported with
-            # scipy, reads it too, and failed with an internal error: a QA re-check)
-            raise UsageError(f"SOURCE_DATE_EPOCH={epoch[:40]!r}: expected a whole number of seconds since "
-                             f"1970-01-01 UTC (as date +%s gives), or unset")
+        from .provenance import source_date_epoch
+
+        source_date_epoch()  # (a wrong one: its line before any work)
         from .config import THREADS_ENV
 
         _QUIET[0] = bool(getattr(args, "quiet", False))

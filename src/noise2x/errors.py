@@ -55,6 +55,21 @@ class MissingDependency(Noise2xError, ImportError):
     exit_code = 1
 
 
+#: seconds after a stop signal in which another is taken for the same stop, and ignored (timeout(1) signals the
+#: command, then its process group: the second came while bench kept its finished images, and lost them)
+REPEATED_STOP_S = 1.0
+
+
+def stop_signals() -> list[int]:
+    """The signals noise2x takes as a stop, as Ctrl-C (SIGINT; SIGTERM: a job scheduler's time limit; SIGHUP: the
+    ssh connection or terminal went away; Windows' Ctrl+Break), less those ignored (nohup's SIGHUP, the SIGINT of
+    a job a shell started with &), which stay ignored."""
+    import signal
+
+    wanted = (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None), getattr(signal, "SIGBREAK", None))
+    return [s for s in wanted if s is not None and signal.getsignal(s) not in (signal.SIG_IGN, None)]
+
+
 class Terminated(KeyboardInterrupt):
     """The process was asked to end (SIGTERM: a job scheduler's time limit, ``kill``; SIGHUP: the terminal or
     the ssh connection it ran in went away): raised where it is, as Ctrl-C's KeyboardInterrupt is, so that an

@@ -94,11 +94,10 @@ def cpu_count() -> int:
     ``SLURM_CPUS_PER_TASK``."""
     cpus = _affinity()
     cores = max(1, len(cpus) if cpus is not None else os.cpu_count() or 1)
-    slurm = _whole(os.environ.get("SLURM_CPUS_PER_TASK"))
+    slurm = config.whole_number(os.environ.get("SLURM_CPUS_PER_TASK"))
     return min(cores, slurm) if slurm else cores
 
 
-_whole = config.whole_number
 
 
 def user_threads() -> int | None:

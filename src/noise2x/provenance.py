@@ -120,21 +120,30 @@ def utc_stamp(seconds: float | None = None) -> str:
     """The UTC date and time, ISO 8601 to the second ("2026-12-06T11:34:38Z"); with no ``seconds``, now, or the
     time SOURCE_DATE_EPOCH gives (seconds since 1970, the reproducible-builds convention: an output's record
     then does not change between two runs, and neither do its bytes)."""
-    if seconds is None:
-        epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-        if epoch.isdigit():
-            seconds = float(epoch)
+    if seconds is None and os.environ.get("SOURCE_DATE_EPOCH", "").strip().isdigit():  # (the CLI refuses others)
+        seconds = source_date_epoch()
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def source_date_epoch() -> float | None:
+    """The time SOURCE_DATE_EPOCH gives (seconds since 1970-01-01 UTC), or None where it is unset; UsageError where
+    it is not a whole number (numpy's f2py, imported with scipy, failed on it with an internal error: a QA
+    re-check) or too large for this system (nanoseconds, date +%s%N). The CLI reads it before any work."""
+    from .errors import UsageError
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None or not epoch.strip():
+        return None
+    if not epoch.strip().isdigit():
+        raise UsageError(f"SOURCE_DATE_EPOCH={epoch[:40]!r}: expected a whole number of seconds since "
+                         f"1970-01-01 UTC (as date +%s gives), or unset")
     try:
-        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
-    except (OverflowError, OSError, ValueError):  # (nanoseconds given, date +%s%N: a QA re-check)
-        from .errors import UsageError
-
-        raise UsageError(f"SOURCE_DATE_EPOCH={_short_text(os.environ.get('SOURCE_DATE_EPOCH', ''))}: not a time "
-                         f"this system can write (seconds since 1970-01-01 UTC, as date +%s gives)") from None
-
-
-def _short_text(text: str, most: int = 40) -> str:
-    return text if len(text) <= most else text[:most] + "..."
+        time.gmtime(float(epoch))
+    except (OverflowError, OSError, ValueError):
+        shown = epoch.strip() if len(epoch.strip()) <= 40 else epoch.strip()[:40] + "..."
+        raise UsageError(f"SOURCE_DATE_EPOCH={shown}: not a time this system can write (seconds since "
+                         f"1970-01-01 UTC, as date +%s gives)") from None
+    return float(epoch)
 
 
 def command_line(argv: Sequence[str] | None = None) -> str:

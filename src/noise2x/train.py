@@ -1217,20 +1217,16 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         stop = {"flag": False, "signal": 0, "at": 0.0}
         old_handlers: dict = {}
         if threading.current_thread() is threading.main_thread():
-            from .errors import Terminated
+            from .errors import REPEATED_STOP_S, Terminated, stop_signals
 
             def on_signal(signum, frame):  # first Ctrl-C, SIGTERM or SIGHUP: stop after this step, saved; second: abort
                 if stop["flag"]:
-                    if time.monotonic() - stop["at"] < 1.0:  # (the same stop: timeout(1) signals twice)
+                    if time.monotonic() - stop["at"] < REPEATED_STOP_S:  # (the same stop, signalled again)
                         return
                     raise KeyboardInterrupt if signum == signal.SIGINT else Terminated(signum=signum)
                 stop["flag"], stop["signal"], stop["at"] = True, signum, time.monotonic()
-            # (SIGTERM too: a job scheduler's time limit, which then waits a little before it kills; SIGHUP: the
-            # ssh connection or terminal went away; a signal ignored, as nohup ignores SIGHUP, stays ignored)
-            stops = [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None),
-                                 getattr(signal, "SIGBREAK", None))  # (Windows' Ctrl+Break)
-                     if s is not None and signal.getsignal(s) not in (signal.SIG_IGN, None)]
-            old_handlers = {sig: signal.signal(sig, on_signal) for sig in stops}
+            # (SIGTERM: a job scheduler's time limit, which then waits a little before it kills)
+            old_handlers = {sig: signal.signal(sig, on_signal) for sig in stop_signals()}
 
         start = time.monotonic()
         elapsed = elapsed0
