@@ -317,6 +317,24 @@ def test_info_checks_the_weights_as_denoise_loads_them(tmp_path, capsys):
     assert "method:" in out and "weights:       DAMAGED:" in out and "do not match the stored checksum" in out
 
 
+def test_info_reads_a_models_weights_once_and_names_a_method_it_does_not_know(tmp_path, capsys, monkeypatch):
+    """info MODEL read and checked the weights twice (the second time for a blindspot model's learned noise).
+    Read once, a method this noise2x does not know, or options it does not take, still end in their error
+    line."""
+    from noise2x import cli
+
+    loads = []
+    real = checkpoint.read_tensors
+    monkeypatch.setattr(checkpoint, "read_tensors", lambda p: loads.append(p) or real(p))
+    save_model(tmp_path / "good.safetensors", make_model(), metadata=dict(META))
+    assert cli.main(["info", str(tmp_path / "good.safetensors")]) == 0
+    assert len(loads) == 1 and "weights:       checked" in capsys.readouterr().out
+    for name, meta, said in (("unknown.safetensors", {"method": "nosuch"}, "trained with method 'nosuch', unknown"),
+                             ("options.safetensors", {"method_options": {"bogus": 1}}, "invalid method options")):
+        assert cli.main(["info", str(_edited(tmp_path, name, meta=meta))]) == 1
+        assert said in capsys.readouterr().err
+
+
 def test_a_null_architecture_setting_loads(tmp_path):
     """The metadata kind check must not refuse what noise2x writes: an architecture setting of None (e.g.
     --set model.dec_width=none) is a null in the file."""

@@ -1096,7 +1096,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     from .checkpoint import load_model
 
     try:  # its weights as denoise would load them: the checksum, their shapes and kinds, NaN (a model to vet)
-        load_model(path)
+        model, loaded = load_model(path)
     except InputError as exc:
         said = "not readable by this noise2x" if "may need a newer noise2x" in str(exc) else "DAMAGED"
         print(_shown(f"weights:       {said}: {exc}"))
@@ -1104,24 +1104,23 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(f"weights:       checked (checksum, shapes, kinds, finite values); sha256 {meta['sha256']}"
           if meta.get("sha256") else
           "weights:       checked (shapes, kinds, finite values; the file holds no checksum)")
-    learned = _learned_noise(path)
+    from .predict import Denoiser
+
+    learned = _learned_noise(Denoiser.of_loaded(model, loaded, path))  # (a method it does not know: its line)
     if learned:
         print(_shown(f"learned noise: {learned}"))
     return 0
 
 
-def _learned_noise(path: Path) -> str | None:
-    """The noise level a blindspot model learned as one value for every image (its noise model's
-    ``*_learned``), as its posterior mean uses it: the first thing to check where that disappoints (Laine et
-    al. report it); None for other models."""
-    import torch
-
-    from .predict import Denoiser
-
-    den = Denoiser.load(path)
+def _learned_noise(den: Any) -> str | None:
+    """The noise level a blindspot model (a :class:`noise2x.predict.Denoiser`) learned as one value for every
+    image (its noise model's ``*_learned``), as its posterior mean uses it: the first thing to check where that
+    disappoints (Laine et al. report it); None for other models."""
     net = getattr(den.model, "net", None)
     if den.method.name != "blindspot" or getattr(net, "noise_params", "none") != "global":
         return None
+    import torch
+
     kind = den.method.resolved_noise_model()
     x = torch.zeros(1, den.channels, 32, 32)
     value = float(den.method.learned_noise(den.model.eval(), x)[0])

@@ -732,9 +732,22 @@ class Denoiser:
             Corrupt, truncated or incompatible file, or a method this noise2x does not know.
         """
         from .checkpoint import load_model
-        from .methods import METHODS, get_method
 
         model, meta = load_model(path)
+        return cls.of_loaded(model, meta, path)
+
+    @classmethod
+    def of_loaded(cls, model: Any, meta: dict[str, Any], path: str | os.PathLike) -> "Denoiser":
+        """The denoiser of a model :func:`noise2x.checkpoint.load_model` rebuilt from ``path``, with its
+        metadata (:meth:`load` without reading the file again).
+
+        Raises
+        ------
+        InputError
+            A method this noise2x does not know, or options it does not take.
+        """
+        from .methods import METHODS, get_method
+
         name = meta.get("method")
         if name not in METHODS:
             from .checkpoint import newer_note
