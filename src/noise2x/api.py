@@ -330,10 +330,10 @@ def zero_area_note(image: np.ndarray) -> str | None:
     zero = image == 0 if image.ndim == 2 else (image == 0).all(axis=2)
     if min(zero.shape) < _ZERO_SIDE or not zero.any():
         return None
-    solid = _box_sum(zero.astype(np.float64), _ZERO_SIDE, _ZERO_SIDE) > _ZERO_SIDE * _ZERO_SIDE - 0.5
+    solid = _box_sum(zero, _ZERO_SIDE, _ZERO_SIDE) > _ZERO_SIDE * _ZERO_SIDE - 0.5
     # the pixels of those squares: those with a square of zeros among the windows holding them
     pad = _ZERO_SIDE - 1
-    share = float(np.mean(_box_sum(np.pad(solid.astype(np.float64), pad), _ZERO_SIDE, _ZERO_SIDE) > 0.5))
+    share = float(np.mean(_box_sum(np.pad(solid, pad), _ZERO_SIDE, _ZERO_SIDE) > 0.5))
     if share < _ZERO_SHARE:
         return None
     return (f"note: {share:.0%} of the image lies in solid areas of 0; if they hold no data (e.g. outside a "
