@@ -235,6 +235,56 @@ def test_hyperstack_frames_pair_within_their_channel(tmp_path):
     assert torch.allclose(b.noisy2 - b.noisy, torch.full_like(b.noisy, 10.0))  # the same channel, a step later
 
 
+def test_a_time_lapse_of_z_stacks_pairs_each_plane_with_itself_a_time_point_later(tmp_path):
+    """Frames paired in file order: in a TZYX stack two planes of one time point, and the last plane of one
+    time point with the first of the next, top and bottom of the sample (the time-lapse QA pass). Each frame now
+    goes with the same plane and channel one time point later; without a time axis, with the next plane; never
+    across a series (an OME-TIFF's positions); a stack of channels only has no pairs, and says so."""
+    import tifffile
+
+    from noise2x.io import stack_pairs
+
+    base = (smooth(20, 24) * 0.5).round()
+    lapse = np.stack([[base + 100 * z + 10 * t for z in range(3)] for t in range(2)]).astype(np.float32)
+    path = tmp_path / "tzyx.tif"
+    tifffile.imwrite(path, lapse, imagej=True, metadata={"axes": "TZYX"})
+    train, _, _ = build_datasets(data=path, requires={"noisy", "noisy2"}, val_images=0)
+    assert [item.name for item in train.items] == ["tzyx.tif[0] + tzyx.tif[3]", "tzyx.tif[1] + tzyx.tif[4]",
+                                                    "tzyx.tif[2] + tzyx.tif[5]"] and train.paired_along == "T"
+    b = train.sample(["noisy", "noisy2"], patch_size=8, batch_size=16, rng=np.random.default_rng(0))
+    assert torch.allclose(b.noisy2 - b.noisy, torch.full_like(b.noisy, 10.0))  # the same plane, a step later
+    tifffile.imwrite(tmp_path / "zcyx.tif", lapse.reshape(3, 2, *base.shape), imagej=True,
+                     metadata={"axes": "ZCYX"})
+    assert stack_pairs(tmp_path / "zcyx.tif") == ([(0, 2), (1, 3), (2, 4), (3, 5)], "Z")
+    tifffile.imwrite(tmp_path / "zt.ome.tif", lapse.transpose(1, 0, 2, 3), metadata={"axes": "ZTYX"})  # (OME's order)
+    assert stack_pairs(tmp_path / "zt.ome.tif") == ([(0, 1), (2, 3), (4, 5)], "T")
+    with tifffile.TiffWriter(tmp_path / "positions.ome.tif", ome=True) as tif:
+        for _ in range(2):
+            tif.write(lapse[:, 0], metadata={"axes": "TYX"})
+    assert stack_pairs(tmp_path / "positions.ome.tif") == ([(0, 1), (2, 3)], "T")
+    tifffile.imwrite(tmp_path / "cyx.tif", lapse[0, :2], imagej=True, metadata={"axes": "CYX"})
+    with pytest.raises(UsageError, match="frames are its channels, one image: none is a second noisy copy"):
+        build_datasets(data=tmp_path / "cyx.tif", requires={"noisy", "noisy2"}, val_images=0)
+
+
+def test_noise2noise_on_a_z_stack_says_it_pairs_its_planes(tmp_path, capsys):
+    """Without a time axis a stack's planes pair, each with the next: two copies a z-step apart, which train
+    says; a time series does not get the note."""
+    import tifffile
+
+    from noise2x import cli
+
+    base = (smooth(20, 24) * 0.5).round().astype(np.float32)
+    common = ["--steps", "1", "--set", "data.patch_size=16", "--set", "data.batch_size=2", "--set", "data.val_images=0"]
+    for axes, said in (("ZYX", True), ("TYX", False)):
+        path = tmp_path / f"{axes}.tif"
+        tifffile.imwrite(path, np.stack([base + k for k in range(3)]), imagej=True, metadata={"axes": axes})
+        assert cli.main(["train", "--method", "noise2noise", "--data", str(path), "--out",
+                         str(tmp_path / f"{axes}.safetensors"), *common]) == 0
+        assert ("the stack has no time axis: noise2noise pairs each z-plane with the next" in
+                capsys.readouterr().err) == said
+
+
 def test_blank_pixels_are_left_out_of_the_patches(tmp_path):
     # a mosaic with NaN outside its footprint: patches come from the data, the normalisation reads the data,
     # validation crops are filled; without blanks=True the NaN is an error

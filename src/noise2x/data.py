@@ -11,7 +11,9 @@ Sources (all images in their own units, gray or RGB, any sizes):
 * ``--data A --data2 B``: aligned image pairs (B holds independent noisy copies,
   or clean targets: ``data.pair``);
 * ``--data stack.tif``: a multi-frame TIFF; each frame is an image and, for
-  methods that need pairs, consecutive frames (k, k+1) form a pair.
+  methods that need pairs, each frame and the next along time (T) of its
+  z-plane and channel form a pair (without a time axis, along z or the
+  pages: :func:`noise2x.io.stack_pairs`).
 
 Patches are sampled on the fly (nothing is extracted up front). Decoded images
 are cached in memory up to ``data.cache_mb``; beyond that they are re-read
@@ -135,6 +137,9 @@ class ImageSet:
         self.second_copy = bool(second_copy)
         self.blanks = bool(blanks)
         self.split: str | None = None  # a validation set's: "images", "rows", "reused" or "folder"
+        #: the axis along which a stack's frames pair as two noisy copies (:func:`noise2x.io.stack_pairs`: "T",
+        #: "Z", ...; "" for a FITS or MRC file's frames), None where they do not
+        self.paired_along: str | None = None
         self._cache: dict[int, dict[str, np.ndarray]] = {}
         self._cached_bytes = 0
         self._channels: int | None = None
@@ -488,7 +493,8 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
                "this method trains on single noisy images")
         raise UsageError(f"--data2 is not used: {why}; drop it (or put its images in --data to train on them too)")
     declared: dict[str, float] | None = {} if blank_value is None else None  # (a value given comes first)
-    names, loaders, is_stack, channels, sides = _sources(data, blanks or blank_value is not None, recursive, exclude,
+    along: str | None = None
+    names, loaders, is_stack, _, sides = _sources(data, blanks or blank_value is not None, recursive, exclude,
                                                          declared)
     if blank_value is not None:
         loaders = [_marked(f, blank_value) for f in loaders]
@@ -517,11 +523,16 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         items = [wrap(j, f"{names[j]} + {names2[j]}", (lambda a=a, b=b, s=second: {"noisy": a(), s: b()}), j)
                  for j, (a, b) in enumerate(zip(loaders, loaders2))]
     elif "noisy2" in requires and is_stack:
-        # each frame and the next one of its channel (a hyperstack's channels are not copies of one another)
+        # each frame and the next along time, of its channel and z-plane (a hyperstack's channels are not copies
+        # of one another, nor its planes where time runs: the time-lapse QA pass)
+        from .io import stack_pairs
+
         kind = "pair"
-        following = [next((j for j in range(k + 1, len(channels)) if channels[j] == channels[k]), None)
-                     for k in range(len(channels))]
-        pairs = [(k, j) for k, j in enumerate(following) if j is not None]
+        pairs, along = stack_pairs(data)
+        if not pairs:
+            raise UsageError(f"{Path(data).name}'s {len(names)} frames are its channels, one image: none is a "
+                             f"second noisy copy of another; give the copies as --data2 DIR (data2= in Python), or a "
+                             f"stack of time points or planes as --data")
         items = [wrap(n, f"{names[k]} + {names[j]}",
                       (lambda a=loaders[k], b=loaders[j]: {"noisy": a(), "noisy2": b()}), k)
                  for n, (k, j) in enumerate(pairs)]
@@ -564,9 +575,12 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
             raise InputError(f"--val-data (val_data=) {val_data} holds {val.channels}-channel images, the training "
                              f"images {train_set.channels}-channel: give validation images of their kind")
         val.split = "folder"
+        train_set.paired_along = along
         return train_set, val, True
     if val_images <= 0:
-        return ImageSet(items, **opts), None, False
+        train_set = ImageSet(items, **opts)
+        train_set.paired_along = along
+        return train_set, None, False
     split = "images"
     if len(items) >= 2 * val_images:
         train_items, val_items, held = items[:-val_images], items[-val_images:], True
@@ -580,7 +594,9 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
     seeds = {"seed_offsets": (SEED_VAL, SEED_VAL + 1000)} if split == "rows" else {}
     val = ImageSet(val_items, **{**opts, "resample": False, "cache_mb": 1e9}, **seeds)
     val.split = split
-    return ImageSet(train_items, **opts), val, held
+    train_set = ImageSet(train_items, **opts)
+    train_set.paired_along = along
+    return train_set, val, held
 
 
 def _held_out_rows(items: list[_Item]) -> tuple[list[_Item], list[_Item]] | None:

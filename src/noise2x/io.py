@@ -61,6 +61,7 @@ __all__ = [
     "read_stack",
     "read_stack_with_alpha",
     "stack_frames",
+    "stack_pairs",
     "stored",
     "to_8bit_units",
     "write_frames",
@@ -933,6 +934,55 @@ def stack_frames(path: str | os.PathLike) -> list[int | None]:
         index = np.indices(sizes).reshape(len(others), -1)  # in C order, as _tiff_series flattens them
         frames += [int(v) for v in index[c[0]]]
     return frames
+
+
+def stack_pairs(path: str | os.PathLike) -> tuple[list[tuple[int, int]], str]:
+    """The pairs of frames of the stack :func:`read_stack` reads from ``path`` that Noise2Noise takes as two
+    noisy copies of one scene, and the axis they follow. Each frame goes with the next along the stack's time
+    axis (T) where it has one; else along its first axis other than channels (C) longer than 1: the planes of a
+    z-stack (Z), the pages of a plain multi-page TIFF. Never across a channel, a z-plane (where time runs), a
+    series or the end of an axis. A FITS or MRC file's frames pair in their order. Read from the headers only.
+
+    Returns
+    -------
+    pairs : list of (int, int)
+        Frame numbers as :func:`read_stack` orders them, each first frame once.
+    axis : str
+        The axis the pairs follow ("T", "Z", "Q", ...; "" for a FITS or MRC file, or where none pair).
+
+    Raises
+    ------
+    UsageError, InputError
+        As :func:`stack_frames`.
+    """
+    p, fmt = _existing_file(path)
+    if fmt != "TIFF":
+        n = len(stack_frames(p))
+        return [(k, k + 1) for k in range(n - 1)], ""
+    try:
+        with _open_tiff(p) as tif:
+            layouts = [(_series_axes(s), tuple(int(n) for n in s.shape)) for s in _main_series(tif)]
+    except Exception as exc:
+        raise _unreadable(p, exc) from None
+    pairs: list[tuple[int, int]] = []
+    along = ""
+    start = 0
+    for axes, shape in layouts:
+        others = _tiff_axes(axes, shape, p)[0]
+        sizes = [shape[i] for i in others]
+        names = [axes[i] for i in others]
+        count = int(np.prod(sizes, dtype=np.int64))
+        moving = [k for k, a in enumerate(names) if a == "T" and sizes[k] > 1] or [
+            k for k, a in enumerate(names) if a != "C" and sizes[k] > 1]
+        if moving:
+            k = moving[0]
+            step = int(np.prod(sizes[k + 1:], dtype=np.int64))  # (frames flatten in C order, as _tiff_series does)
+            frames = np.arange(count)
+            first = frames[(frames // step) % sizes[k] < sizes[k] - 1]
+            pairs += [(start + int(f), start + int(f) + step) for f in first]
+            along = along or names[k]
+        start += count
+    return pairs, along
 
 
 def tiff_series(path: str | os.PathLike) -> list[tuple[str, int]]:

@@ -591,7 +591,8 @@ def train(method: str, *, data: Any, out: str | Path, data2: Any = None,
         Folder of training images (noisy, or clean with ``add_noise``), or a multi-frame TIFF. Or the
         images themselves: one array whose axes ``axes`` names (a 2-D array is one gray image), or a list of
         arrays, each one (H,W) gray or (H,W,3) RGB image (:func:`noise2x.data.array_images`). A stack is a
-        TIFF stack's frames: Noise2Noise pairs each with the next. Arrays are written once, as TIFF, in the
+        TIFF stack's frames: Noise2Noise pairs each with the next (of a TIFF file: along its time
+        axis, :func:`noise2x.io.stack_pairs`). Arrays are written once, as TIFF, in the
         run folder (``arrays/data-<digest>``: a copy on disk, in their own kind for uint8/uint16, else
         float32), where its record and ``resume`` (given the same values) find them; the run folder keeps
         only those of its latest resumable run.
@@ -956,6 +957,10 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         print(f"noise2x: note: {finetune_note}", file=sys.stderr, flush=True)
     if progress and val_set is not None and val_set.split in ("rows", "reused"):
         print(f"noise2x: note: {_validation_note(val_set, d.val_images)}", file=sys.stderr, flush=True)
+    if progress and train_set.paired_along == "Z":
+        print("noise2x: note: the stack has no time axis: noise2noise pairs each z-plane with the next, a z-step "
+              "apart, as two copies of one scene (a time series, axis T, pairs each time point with the next)",
+              file=sys.stderr, flush=True)
 
     old_threads = torch.get_num_threads()
     if dev.type == "cpu":
