@@ -1672,21 +1672,27 @@ def test_a_wrong_threads_variable_is_refused_as_the_option_is(tmp_path, capsys, 
 
 def test_a_stacks_summary_says_each_way_its_frames_went(tmp_path, capsys, gray_image, monkeypatch):
     """Each frame is routed on its own; the summary line said the last frame's route of the whole stack (a
-    transform 1 of 20 frames had, in a QA pass), and info's value range was the first frame's, unlabelled."""
+    transform 1 of 20 frames had, in a QA pass), and info's value range was the first frame's, unlabelled. It
+    gave each way's count of frames, not which (the time-lapse QA pass: a way changing from frame to frame)."""
     import noise2x.api
 
-    stack = np.stack([gray_image + k for k in range(3)]).astype(np.float32)
+    stack = np.stack([gray_image + k for k in (0, 0, 3, 0, 3, 3, 0)]).astype(np.float32)
     tifffile.imwrite(tmp_path / "s.tif", stack, photometric="minisblack")
 
     def fake(frame, *, info, **kw):
         info["method"] = "model a" if frame.mean() < gray_image.mean() + 1.5 else "model b"
         if frame.mean() > gray_image.mean() + 1.5:
             info["transform"] = "generalised anscombe (peak and read noise estimated)"
+        kw["progress"](f"using {info['method']}: its reading {frame.mean():.0f}")
         return frame
 
     monkeypatch.setattr(noise2x.api, "denoise", fake)
     code, _, err = _run(capsys, "denoise", str(tmp_path / "s.tif"), "--out", str(tmp_path / "o.tif"))
-    assert code == 0 and "(model a (2 frames); model b, generalised anscombe (1 frame)," in err, err
+    assert code == 0 and "(model a (4 frames: 1-2, 4, 7); model b, generalised anscombe (3 frames: 3, 5-6)," in err, err
+    assert f"using model b (first at frame 3): its reading {gray_image.mean() + 3:.0f}\n" in err, err
+    from noise2x.cli import _numbers
+
+    assert _numbers([1, 3, 5, 7, 9, 11, 13, 15, 17, 18, 19, 21]) == "1, 3, 5, 7, 9, 11, 13, 15 and 4 more"
     tifffile.imwrite(tmp_path / "same.tif", np.stack([gray_image] * 2).astype(np.float32))
     code, _, err = _run(capsys, "denoise", str(tmp_path / "same.tif"), "--out", str(tmp_path / "o2.tif"))
     assert code == 0 and "-> " + str(tmp_path / "o2.tif") + " (model a, " in err, err

@@ -479,6 +479,31 @@ def test_imagej_hyperstack_is_flattened(tmp_path):
     np.testing.assert_array_equal(io.read_stack(tmp_path / "ij.tif"), data.reshape(6, 9, 8))
 
 
+def test_a_one_frame_stack_keeps_its_axis_of_length_1(tmp_path):
+    """tifffile writes a (1, Y, X) array with its shape (axes QYX): the output came back as (Y, X), where a
+    (4, 1, Y, X) one kept its shape (the time-lapse QA pass: a last chunk of one frame changed rank)."""
+    for shape in ((1, 9, 8), (1, 9, 8, 3), (3, 9, 8), (9, 8)):
+        data = _rand(shape, 255, 67).astype(np.uint8)
+        tifffile.imwrite(tmp_path / "in.tif", data, photometric="rgb" if shape[-1] == 3 else "minisblack")
+        image = io.read_stack(tmp_path / "in.tif")
+        io.write_image(tmp_path / "out.tif", image[0] if len(image) == 1 else image, kind="uint8",
+                       like=tmp_path / "in.tif")
+        with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+            assert tif.series[0].shape == shape
+            np.testing.assert_array_equal(tif.asarray(), data)
+
+
+def test_an_empty_tiff_stack_says_it_holds_no_data(tmp_path):
+    """A (0, H, W) stack was refused as 'an unsupported TIFF layout (axes XQQ ...)' (the time-lapse QA pass)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (tifffile: an empty array makes a nonconformant file)
+        tifffile.imwrite(tmp_path / "empty.tif", np.zeros((0, 16, 16), np.uint16))
+    with pytest.raises(InputError, match=r"empty.tif holds no image data: its TIFF series has shape \(0, 16, 16\)"):
+        io.read_stack(tmp_path / "empty.tif")
+
+
 def test_fluorescence_channels_are_frames_and_come_back_in_their_axes(tmp_path):
     # channels stored as planes (C: an ImageJ hyperstack's or an OME-TIFF's), any number of them, are frames
     # denoised on their own, not colour: 2 channels were an error, 3 read as RGB and 4 as RGBA (the 4th dropped)

@@ -376,3 +376,24 @@ def test_the_api_denoises_a_stack_given_its_axes():
             api.denoise(stack[0], axes=bad, method="nlm")
     with pytest.raises(InputError, match="axes 'TYX' names 3"):
         api.denoise(stack, axes="TYX", method="nlm")
+
+
+def test_a_stacks_frames_are_named_in_lines_errors_and_info(gray_image):
+    """The frames of a stack may go different ways (the no-option choice reads each): its lines did not say from
+    which frame, info held the last frame's choice alone, and a NaN frame's error counted it from 0 ("2 of 4" for
+    the third), where the CLI says "frame 3" (the time-lapse QA pass)."""
+    from noise2x import api
+    from noise2x.errors import InputError
+
+    rng = np.random.default_rng(5)
+    stack = np.stack([np.clip(gray_image + rng.normal(0, s, gray_image.shape), 0, 255) for s in (5, 5, 30, 5)])
+    said, info = [], {}
+    api.denoise(stack, axes="TYX", info=info, progress=said.append)
+    ways = info["frame_methods"]
+    assert len(ways) == 4 and ways[0] != ways[2] and info["method"] == ways[3]  # (the choice reads each frame)
+    for way in set(ways):
+        first = ways.index(way)
+        assert any(line.startswith(f"frame T={first}: using {way.removeprefix('model ')}:") for line in said), said
+    stack[2] = np.nan
+    with pytest.raises(InputError, match=r"^frame T=2 \(3 of 4\): input image has 1147 NaN"):
+        api.denoise(stack, axes="TYX", method="nlm")

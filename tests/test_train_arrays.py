@@ -224,14 +224,14 @@ def test_stack_errors_name_the_frame_and_data_is_required(tmp_path, stack):
                           out=tmp_path / "m.safetensors")
     holed = stack.copy()
     holed[3, 10, 20] = np.nan
-    with pytest.raises(InputError, match=r"^frame 3 of 6: image has NaN/inf values \(the first at row 10, column "
+    with pytest.raises(InputError, match=r"^frame 3 \(4 of 6\): image has NaN/inf values \(the first at row 10, column "
                                          r"20\); where NaN marks blank pixels, noise2x.denoise\(image, model=..., "
                                          r"blanks=True\)"):
         model.denoise_stack(holed)
     with pytest.raises(InputError, match=r"with its channels last, got shape \(1, 6, 40, 44\): 44 channels\? A stack "
                                          r"of stacks: noise2x.denoise\(stack, model=..., axes='TZYX'\)"):
         model.denoise_stack(stack[None])
-    with pytest.raises(InputError, match=r"^frame S=3 \(3 of 6\): input image has 1 NaN/inf value"):
+    with pytest.raises(InputError, match=r"^frame S=3 \(4 of 6\): input image has 1 NaN/inf value"):
         noise2x.denoise(holed, model=model, axes="SYX")
     ragged = [stack[0], stack[1][:30], stack[2]]  # (numpy's ValueError, with a traceback: a QA re-check)
     with pytest.raises(InputError, match=r"frames of a stack share one size: frame 1 is \(30, 44\), frame 0 "):

@@ -517,7 +517,9 @@ def denoise(
         3, as the bands of a multispectral image: each channel on its own, as
         ``colour="channels"``), as
         ``noise2x denoise`` denoises a stack's frames; progress lines are
-        said once; ``info`` holds the last frame's choice and ``frames``;
+        said once, each with the frame it first came from; ``info`` holds the
+        last frame's choice, ``frames`` (their number) and ``frame_methods``
+        (each frame's ``method``, in the order of ``image``'s frames);
         ``mask`` is (H,W), for every frame. None (default): ``image`` is one
         image, as above.
     threads : int, optional
@@ -869,12 +871,16 @@ def _denoise_frames(image: Any, axes: Any, mask: Any, progress: Any, info: Any, 
     frames = arr.reshape((n,) + arr.shape[len(lead):])
     said: set[str] = set()
 
-    def say_once(line: str) -> None:  # the frames repeat the same choice and notes: each line once
-        if line not in said:
+    def where(i: int) -> str:
+        return ", ".join(f"{a}={k}" for a, k in zip(letters, np.unravel_index(i, lead)))
+
+    def say_once(line: str) -> None:  # the frames repeat the same choice and notes: each line once, with the
+        if line not in said:  # frame it first came from (frames may go different ways: the time-lapse QA pass)
             said.add(line)
-            progress(line)
+            progress(f"frame {where(i)}: {line}" if n > 1 else line)
 
     out = None
+    chosen: list[Any] = []
     for i in range(n):
         shown = info if i == n - 1 else ({} if info is not None else None)
         try:
@@ -887,13 +893,15 @@ def _denoise_frames(image: Any, axes: Any, mask: Any, progress: Any, info: Any, 
                                  f"axes ending in YXC)") from None
             if n == 1:
                 raise
-            where = ", ".join(f"{a}={k}" for a, k in zip(letters, np.unravel_index(i, lead)))
-            raise InputError(f"frame {where} ({i} of {n}): {exc}") from None
+            raise InputError(f"frame {where(i)} ({i + 1} of {n}): {exc}") from None
         if out is None:
             out = np.empty((n,) + result.shape, np.float64)
         out[i] = result
+        if shown is not None:
+            chosen.append(shown.get("method"))
     if info is not None:
         info["frames"] = n
+        info["frame_methods"] = chosen
     return out.reshape(arr.shape)
 
 

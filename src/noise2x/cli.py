@@ -806,6 +806,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 if way in said:
                     return
                 said.add(way)
+                if len(stack) > 1:  # (which frames took it: the summary line)
+                    line = f"{way} (first at frame {tally['frame']}){line[len(way):]}"
             elif len(stack) > 1 and " works in 8-bit units: the image mapped by " in line:
                 # (a bleaching time-lapse said it for each frame, each with its own factors and no frame number:
                 # a large-data QA pass)
@@ -867,7 +869,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                         TILE_PROGRESS.reset(token)
                 route = (info.get("method") or "model") + (  # (the way, without each frame's own levels)
                     f", {str(info['transform']).split(' (')[0]}" if "transform" in info else "")
-                tally["routes"][route] = tally["routes"].get(route, 0) + 1
+                tally["routes"].setdefault(route, []).append(i + 1)
                 if "sigma" in info:
                     tally.setdefault("sigmas", []).append(float(info["sigma"]))
                 if scale != 1:  # (the result is a new array: scaled in place)
@@ -929,12 +931,26 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     if n < len(files):  # the images so far, at their mean time, for those still to come
         left = f"; about {_duration((time.perf_counter() - start) / n * (len(files) - n))} left"
     routes = tally["routes"]
-    # (each frame is routed on its own: where they went different ways, each way and its frames; the last frame's
-    # alone was said of the whole stack, in a QA pass)
+    # (each frame is routed on its own: where they went different ways, each way and its frames, which (a
+    # time-lapse QA pass: a way that changes from frame to frame shows in the output); the last frame's alone was
+    # said of the whole stack, in a QA pass)
     summary = _route_summary(info, tally["blank"], tally.get("sigmas")) if len(routes) <= 1 else "; ".join(
-        f"{route} ({count} frame{'s' if count > 1 else ''})" for route, count in routes.items()) + (
-        f"; {tally['blank']} blank pixels kept blank" if tally["blank"] else "")
+        f"{route} ({len(frames)} frame{'s' if len(frames) > 1 else ''}: {_numbers(frames)})"
+        for route, frames in routes.items()) + (f"; {tally['blank']} blank pixels kept blank" if tally["blank"] else "")
     _say(f"[{n}/{len(files)}] {src} -> {dst} ({summary}, {time.perf_counter() - t0:.1f} s){left}")
+
+
+def _numbers(values: list[int], most: int = 8) -> str:
+    """Increasing whole numbers as runs: ``1, 5-9, 11``, the first ``most`` runs, then how many more numbers."""
+    runs: list[list[int]] = []
+    for v in values:
+        if runs and v == runs[-1][1] + 1:
+            runs[-1][1] = v
+        else:
+            runs.append([v, v])
+    shown = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:most])
+    rest = sum(b - a + 1 for a, b in runs[most:])
+    return shown + (f" and {rest} more" if rest else "")
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

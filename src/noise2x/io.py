@@ -1547,8 +1547,8 @@ def _tiff_layout(like: Path, shape: tuple[int, ...], ome: bool = False,
                 ome_kept = {k: v for k, v in ome_kept.items() if v is not None}
     if chans and full[chans[0]] != 3:  # RGBA read as RGB: not its frames
         return None
-    if len(others) == 1 and axes[others[0]] in "QI":
-        return None  # plain pages: nothing to restore
+    if len(others) == 1 and axes[others[0]] in "QI" and full[others[0]] > 1:
+        return None  # plain pages: nothing to restore (one page of a shape's first axis: its length 1 kept)
     if not others and not (extra or calibration or ome_kept):
         return None  # one image with no pixel size: nothing to keep
     flat = (int(np.prod([full[i] for i in others], dtype=np.int64)), full[y], full[x], *(full[i] for i in chans))
@@ -1785,6 +1785,8 @@ def _tiff_axes(axes: str, shape: tuple[int, ...], p: Path) -> tuple[list[int], i
     hyperstack's or an OME-TIFF's fluorescence channels, any number of them) are frame axes, as T and Z are.
     InputError for a layout that is none of these.
     """
+    if 0 in shape:  # (tifffile names an empty (0, H, W) array's axes XQQ: its layout was said unsupported)
+        raise InputError(f"{p} holds no image data: its TIFF series has shape {tuple(shape)}")
     if len(axes) != len(shape) or "Y" not in axes or "X" not in axes:
         raise InputError(f"{p} has an unsupported TIFF layout (axes {axes!r}, shape {tuple(shape)})")
     chans = [i for i, a in enumerate(axes) if a == "S" and shape[i] > 1]

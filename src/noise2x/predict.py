@@ -696,7 +696,7 @@ def denoise_stack(model: Any, stack: np.ndarray, *, method: Any = None, progress
         except InputError as exc:  # (which frame: a NaN in frame 3 of 5 was said of "image")
             if arr.shape[0] == 1:
                 raise
-            raise InputError(f"frame {i} of {arr.shape[0]}: {exc}") from None
+            raise InputError(f"frame {i} ({i + 1} of {arr.shape[0]}): {exc}") from None
         if progress is not None:
             progress(i + 1, arr.shape[0])
     return out
