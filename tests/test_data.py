@@ -263,7 +263,8 @@ def test_a_time_lapse_of_z_stacks_pairs_each_plane_with_itself_a_time_point_late
             tif.write(lapse[:, 0], metadata={"axes": "TYX"})
     assert stack_pairs(tmp_path / "positions.ome.tif") == ([(0, 1), (2, 3)], "T")
     tifffile.imwrite(tmp_path / "cyx.tif", lapse[0, :2], imagej=True, metadata={"axes": "CYX"})
-    with pytest.raises(UsageError, match="frames are its channels, one image: none is a second noisy copy"):
+    with pytest.raises(UsageError, match=r"2 frames are channels or series \(positions\) of one time point and plane: "
+                                         r"none is a second noisy copy"):
         build_datasets(data=tmp_path / "cyx.tif", requires={"noisy", "noisy2"}, val_images=0)
 
 

@@ -931,9 +931,9 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     if n < len(files):  # the images so far, at their mean time, for those still to come
         left = f"; about {_duration((time.perf_counter() - start) / n * (len(files) - n))} left"
     routes = tally["routes"]
-    # (each frame is routed on its own: where they went different ways, each way and its frames, which (a
-    # time-lapse QA pass: a way that changes from frame to frame shows in the output); the last frame's alone was
-    # said of the whole stack, in a QA pass)
+    # (each frame is routed on its own: where they went different ways, each way and which frames took it (a
+    # time-lapse QA pass: a way changing from frame to frame shows in the output); the last frame's alone was said
+    # of the whole stack, in a QA pass)
     summary = _route_summary(info, tally["blank"], tally.get("sigmas")) if len(routes) <= 1 else "; ".join(
         f"{route} ({len(frames)} frame{'s' if len(frames) > 1 else ''}: {_numbers(frames)})"
         for route, frames in routes.items()) + (f"; {tally['blank']} blank pixels kept blank" if tally["blank"] else "")
