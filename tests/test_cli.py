@@ -232,6 +232,34 @@ def test_empty_folder_is_an_error(tmp_path, capsys):
     assert "empty" in _one_error_line(err)
 
 
+def test_a_folders_images_in_formats_it_does_not_read_are_named_and_jfif_is_jpeg(tmp_path, capsys, gray_image):
+    """A folder's GIF, PGM, JPEG 2000 and Targa files were left out unsaid (denoised 1 image, exit 0), and a JPEG
+    named .jfif (as web browsers save one) was refused as not a JPEG (a format QA pass)."""
+    from PIL import Image
+
+    mix = tmp_path / "mix"
+    mix.mkdir()
+    picture = Image.fromarray(gray_image.astype(np.uint8))
+    for name, fmt in (("a.png", "PNG"), ("b.gif", "GIF"), ("c.pgm", "PPM"), ("d.jfif", "JPEG"), ("e.tga", "TGA")):
+        picture.save(mix / name, format=fmt)
+    (mix / "notes.txt").write_text("not an image")
+    code, out, err = _run(capsys, "denoise", str(mix), "--method", "nlm", "--out", str(tmp_path / "o"))
+    assert code == 0 and "denoised 2 image(s)" in out
+    assert (f"note: {mix}: 3 files in image formats noise2x does not read left out (b.gif, c.pgm, e.tga): convert "
+            "them to PNG or TIFF to include them\n") in err
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["a.png", "d.jfif"]
+    with Image.open(tmp_path / "o" / "d.jfif") as written:
+        assert written.format == "JPEG"
+    code, _, err = _run(capsys, "train", "--method", "noise2void", "--data", str(mix), "--steps", "1", "--out",
+                        str(tmp_path / "m.safetensors"), "--set", "data.patch_size=16", "--set", "data.batch_size=2")
+    assert code == 0 and f"noise2x: note: {mix}: 3 files in image formats noise2x does not read left out" in err
+    for name in ("a.png", "d.jfif", "c.pgm", "e.tga"):
+        (mix / name).unlink()
+    code, _, err = _run(capsys, "denoise", str(mix), "--method", "nlm", "--out", str(tmp_path / "p"))
+    assert code == 1 and _one_error_line(err).endswith(
+        "; 1 file in image formats noise2x does not read left out (b.gif): convert it to PNG or TIFF to include it")
+
+
 def test_a_bad_image_in_a_folder_is_named_and_the_others_are_denoised(tmp_path, capsys, gray_image):
     """Of several inputs, the error names the one at fault, which gets no output; the others, before and after it,
     are denoised (a corrupt file stopped the batch), and the exit status says one failed."""

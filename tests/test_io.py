@@ -1612,6 +1612,31 @@ def test_a_16bit_png_is_read_upright_by_its_exif_orientation(tmp_path):
         assert written.getexif()[0x0112] == 1
 
 
+def test_a_png_whose_exif_chunk_holds_the_jpeg_header_comes_out_upright_and_marked_so(tmp_path):
+    """An eXIf chunk may start with 'Exif\\0\\0' (Pillow reads it so, adding its own header): the pixels were
+    turned upright and the output kept orientation 6, so viewers turned it again (a format QA pass)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    data = _rand((10, 6, 3), 255, 4).astype(np.uint8)
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0112] = "TestCam", 6
+    assert exif.tobytes().startswith(b"Exif\x00\x00")
+    rows = b"".join(b"\x00" + row.tobytes() for row in data.reshape(10, -1))
+    src = tmp_path / "headed.png"
+    src.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 6, 10, 8, 2, 0, 0, 0))
+                    + chunk(b"eXIf", exif.tobytes()) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+    np.testing.assert_array_equal(io.read_image(src), np.rot90(data, -1))
+    for name in ("o.png", "o.jpg"):
+        io.write_image(tmp_path / name, io.read_image(src), kind="uint8", like=src)
+        with Image.open(tmp_path / name) as written:
+            assert written.getexif()[0x0112] == 1 and written.getexif()[0x010F] == "TestCam"
+            assert written.size == (10, 6)
+
+
 @pytest.mark.parametrize("kind,code", [(3, "H"), (4, "I"), (8, "h"), (9, "i")])
 def test_exif_upright_sets_an_orientation_stored_as_any_integer_type(kind, code):
     """An orientation stored as LONG (EXIF asks for SHORT; Pillow reads either, and turned the pixels) was left at 6

@@ -136,12 +136,15 @@ def _threads(text: str) -> int:
 def _expand_inputs(inputs: Sequence[str], recursive: bool = False) -> tuple[list[Path], list[Path]]:
     """The input files, and each one's name in an output folder: its path below the input folder it was
     found in (its file name where it was given itself)."""
-    from .io import list_images
+    from .io import list_images, unread_images, unread_note
 
     files: list[Path] = []
     names: list[Path] = []
     for item in inputs:
         found = list_images(item, recursive=recursive)
+        other = unread_images(item, recursive=recursive)
+        if other:
+            _say(f"note: {item}: {unread_note(other)}")
         files.extend(found)
         names.extend(f.relative_to(item) if Path(item).is_dir() else Path(f.name) for f in found)
     return files, names

@@ -64,15 +64,26 @@ __all__ = [
     "stack_pairs",
     "stored",
     "to_8bit_units",
+    "unread_images",
+    "unread_note",
     "write_frames",
     "write_image",
 ]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".avif", ".heic", ".heif", ".tif", ".tiff", ".fits", ".fit",
-                  ".fts", ".fz", ".fits.gz", ".fit.gz", ".fts.gz", ".mrc", ".mrcs", ".rec", ".st", ".map")
-"""File extensions (lower case) that the reader and writer understand (``.fz``: tile-compressed FITS;
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".bmp", ".webp", ".avif", ".heic", ".heif", ".tif",
+                  ".tiff", ".fits", ".fit", ".fts", ".fz", ".fits.gz", ".fit.gz", ".fts.gz", ".mrc", ".mrcs", ".rec",
+                  ".st", ".map")
+"""File extensions (lower case) that the reader and writer understand (``.jfif``, ``.jpe``: JPEG, as web browsers
+save it; ``.fz``: tile-compressed FITS;
 ``.fits.gz``: gzipped FITS; ``.mrc``, ``.mrcs`` (stacks), ``.rec`` (tomograms), ``.st`` (tilt series) and
 ``.map`` (volumes): MRC, electron microscopy's format)."""
+
+#: Suffixes of common image formats that noise2x does not read (GIF, the PNM family, JPEG 2000, Targa, icons,
+#: Photoshop, camera raw, OpenEXR and Radiance HDR): a folder's files of them are named as left out
+#: (:func:`unread_images`), not passed over unsaid (a format QA pass)
+OTHER_IMAGE_SUFFIXES = (".gif", ".ppm", ".pgm", ".pbm", ".pnm", ".pfm", ".jp2", ".j2k", ".jpx", ".jpf", ".tga",
+                        ".ico", ".psd", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2", ".exr",
+                        ".hdr")
 
 #: FITS outputs that :func:`write_frames` writes frame by frame (not compressed or gzipped)
 FITS_STREAMED = (".fits", ".fit", ".fts")
@@ -80,7 +91,7 @@ FITS_STREAMED = (".fits", ".fit", ".fts")
 KINDS = ("uint8", "uint16", "float32")
 """Sample kinds an image file can store (see :func:`image_kind`)."""
 
-_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP", ".webp": "WEBP", ".avif": "AVIF",
+_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".jfif": "JPEG", ".jpe": "JPEG", ".bmp": "BMP", ".webp": "WEBP", ".avif": "AVIF",
             ".heic": "HEIF", ".heif": "HEIF", ".tif": "TIFF", ".tiff": "TIFF",
             ".fits": "FITS", ".fit": "FITS", ".fts": "FITS", ".fz": "FITS", ".fits.gz": "FITS", ".fit.gz": "FITS",
             ".fts.gz": "FITS", ".mrc": "MRC", ".mrcs": "MRC", ".rec": "MRC", ".st": "MRC", ".map": "MRC"}
@@ -379,10 +390,30 @@ def list_images(path: str | os.PathLike, *, recursive: bool = False) -> list[Pat
                  and (f.is_file() or (f.is_symlink() and not f.exists()) or (f.exists() and not f.is_dir()))]
         if not files:
             where = "folder or its subfolders" if recursive else "folder"
-            raise InputError(f"no image files in {where} {p} (looked for {' '.join(IMAGE_SUFFIXES)})")
+            other = unread_images(p, recursive=recursive)
+            raise InputError(f"no image files in {where} {p} (looked for {' '.join(IMAGE_SUFFIXES)})"
+                             + (f"; {unread_note(other)}" if other else ""))
         return sorted(files, key=lambda f: f.relative_to(p).parts)
     _format_of(p)
     return [p]
+
+
+def unread_images(folder: str | os.PathLike, *, recursive: bool = False) -> list[Path]:
+    """The files of ``folder`` (its subfolders' too with ``recursive``) in image formats that noise2x does not
+    read (suffixes in :data:`OTHER_IMAGE_SUFFIXES`), which :func:`list_images` leaves out; ``[]`` for a file."""
+    p = Path(folder)
+    if not p.is_dir():
+        return []
+    return sorted((f for f in _folder_entries(p, recursive) if _suffix(f) in OTHER_IMAGE_SUFFIXES),
+                  key=lambda f: f.relative_to(p).parts)
+
+
+def unread_note(files: Sequence[Path], shown: int = 4) -> str:
+    """What to say of the files :func:`unread_images` found: how many, the first ``shown``, and what to do."""
+    names = ", ".join(f.name for f in files[:shown]) + (f" and {len(files) - shown} more" if len(files) > shown else "")
+    return (f"{len(files)} file{'s' if len(files) > 1 else ''} in image formats noise2x does not read left out "
+            f"({names}): convert {'them' if len(files) > 1 else 'it'} to PNG or TIFF to include "
+            f"{'them' if len(files) > 1 else 'it'}")
 
 
 def _folder_entries(folder: Path, recursive: bool) -> list[Path]:
@@ -2503,7 +2534,9 @@ def photo_metadata(like: str | os.PathLike, channels: int) -> dict:
                 meta["dpi"] = tuple(float(d) for d in info["dpi"])
             if isinstance(info.get("exif"), bytes) and info["exif"]:
                 raw = info["exif"]
-                raw = raw if raw.startswith(_EXIF_PREFIX) else _EXIF_PREFIX + raw
+                while raw.startswith(_EXIF_PREFIX):  # (a PNG's eXIf chunk may hold the header too, which Pillow
+                    raw = raw[len(_EXIF_PREFIX):]  # reads, adding its own: the orientation was then not found,
+                raw = _EXIF_PREFIX + raw  # and the upright output kept it, a format QA pass)
                 raw, orientation = _exif_upright(raw)
                 meta["exif"], turned = raw, orientation in (5, 6, 7, 8)
                 described = _described_in(raw)

@@ -957,6 +957,13 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         print(f"noise2x: note: {finetune_note}", file=sys.stderr, flush=True)
     if progress and val_set is not None and val_set.split in ("rows", "reused"):
         print(f"noise2x: note: {_validation_note(val_set, d.val_images)}", file=sys.stderr, flush=True)
+    if progress:  # (a folder's GIF or PGM files were left out unsaid: a format QA pass)
+        from .io import unread_images, unread_note
+
+        for value in (cfg.data, cfg.data2, cfg.val_data):
+            other = [] if value is None else unread_images(value, recursive=d.recursive)
+            if other:
+                print(f"noise2x: note: {value}: {unread_note(other)}", file=sys.stderr, flush=True)
     if progress and train_set.paired_along == "Z":
         print("noise2x: note: the stack has no time axis: noise2noise pairs each z-plane with the next, a z-step "
               "apart, as two copies of one scene (a time series, axis T, pairs each time point with the next)",
