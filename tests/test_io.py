@@ -133,7 +133,7 @@ def _chunk(tag: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF)
 
 
-def _png16(arr: np.ndarray, colour: int, interlace: bool = False) -> bytes:
+def _png16(arr: np.ndarray, colour: int, interlace: bool = False, key: tuple[int, int, int] | None = None) -> bytes:
     height, width, channels = arr.shape
     bpp = 2 * channels
     if not interlace:
@@ -147,11 +147,21 @@ def _png16(arr: np.ndarray, colour: int, interlace: bool = False) -> bytes:
             if sub.size:
                 raw += _filter_rows(np.ascontiguousarray(sub).astype(">u2").view(np.uint8).reshape(sub.shape[0], -1), bpp, n)
     ihdr = struct.pack(">IIBBBBB", width, height, 16, colour, 0, 0, 1 if interlace else 0)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(raw)) + _chunk(b"IEND", b"")
+    trns = b"" if key is None else _chunk(b"tRNS", struct.pack(">HHH", *key))
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + trns + _chunk(b"IDAT", zlib.compress(raw))
+            + _chunk(b"IEND", b""))
 
 
+@pytest.mark.parametrize("decoder", ["libpng", "noise2x"])
 @pytest.mark.parametrize("interlace", [False, True])
-def test_16bit_colour_png_decoder_handles_every_filter(tmp_path, interlace):
+def test_16bit_colour_png_decoder_handles_every_filter(tmp_path, interlace, decoder, monkeypatch):
+    """Pillow reduces 16-bit colour PNGs to 8 bits: libpng (imagecodecs) decodes them, else noise2x's own
+    decoder, which undoes the filters in Python (the only decoder up to a format QA pass: 25 times slower).
+    Both give the same pixels, and a colour key (tRNS) as alpha, which noise2x's own decoder left out."""
+    if decoder == "noise2x":
+        monkeypatch.setattr(io, "_png16_libpng", lambda data, shape: None)
+    else:  # (libpng reads every one of them)
+        monkeypatch.setattr(io, "_png16_unfiltered", lambda *args: pytest.fail("not read by libpng"))
     rgba = _rand((13, 10, 4), 65535, 4).astype(np.uint16)
     (tmp_path / "rgba.png").write_bytes(_png16(rgba, 6, interlace))
     (tmp_path / "rgb.png").write_bytes(_png16(rgba[..., :3], 2, interlace))
@@ -160,6 +170,13 @@ def test_16bit_colour_png_decoder_handles_every_filter(tmp_path, interlace):
     np.testing.assert_array_equal(io.read_image(tmp_path / "rgb.png"), rgba[..., :3])
     np.testing.assert_array_equal(io.read_image(tmp_path / "la.png"), rgba[..., 0])  # gray + alpha -> gray
     assert io.image_kind(tmp_path / "rgb.png") == "uint16"
+    keyed = rgba[..., :3].copy()
+    keyed[2:5, 3:6] = (1000, 2000, 3000)
+    (tmp_path / "key.png").write_bytes(_png16(keyed, 2, interlace, key=(1000, 2000, 3000)))
+    image, alpha = io.read_stack_with_alpha(tmp_path / "key.png")[:2]
+    np.testing.assert_array_equal(image[0], keyed)
+    assert alpha is not None and alpha.shape == (1, 13, 10) and set(np.unique(alpha)) == {0.0, 65535.0}
+    np.testing.assert_array_equal(alpha[0] == 0, (keyed == (1000, 2000, 3000)).all(axis=2))
 
 
 def test_16bit_png_with_bad_crc_or_truncated_data_is_an_input_error(tmp_path):
