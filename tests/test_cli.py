@@ -1232,6 +1232,31 @@ def test_info_says_a_tiffs_thumbnail_is_left_out(tmp_path, capsys):
     assert "frames: 4, axes QYX, each denoised on its own" in out
     tifffile.imwrite(tmp_path / "u.tif", stack[0])
     assert "left out" not in _run(capsys, "info", str(tmp_path / "u.tif"))[1]
+    with tifffile.TiffWriter(tmp_path / "pyramid.ome.tif") as w:  # (a pyramid: its levels as SubIFDs, a format
+        w.write(stack[0], subifds=2, tile=(16, 16), metadata={"axes": "YX"})  # QA pass found them lost unsaid)
+        w.write(stack[0, ::2, ::2], subfiletype=1)
+        w.write(stack[0, ::4, ::4], subfiletype=1)
+    code, out, _ = _run(capsys, "info", str(tmp_path / "pyramid.ome.tif"))
+    assert code == 0 and ("left out: its pyramid's 2 reduced-resolution levels (outputs hold the full resolution "
+                          "only)") in out
+
+
+def test_a_tiffs_predictor_is_kept_with_its_compression(tmp_path, capsys):
+    """A TIFF output kept its input's lossless compression, not its predictor (the differences it compresses,
+    which shrink a smooth denoised image further; a format QA pass)."""
+    import tifffile
+
+    rng = np.random.default_rng(0)
+    gray = np.clip(rng.normal(30000, 2000, (40, 36)), 0, 65535).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "int.tif", gray, compression="zlib", predictor=True)
+    tifffile.imwrite(tmp_path / "float.tif", gray.astype(np.float32), compression="zlib", predictor=True)
+    tifffile.imwrite(tmp_path / "stack.tif", np.stack([gray, gray]), compression="lzw", predictor=True)
+    tifffile.imwrite(tmp_path / "plain.tif", gray, compression="zlib")
+    for name, predictor in (("int", 2), ("float", 3), ("stack", 2), ("plain", 1)):
+        assert main(["denoise", str(tmp_path / f"{name}.tif"), "--method", "nlm", "--out",
+                     str(tmp_path / f"o_{name}.tif"), "-q"]) == 0
+        with tifffile.TiffFile(tmp_path / f"o_{name}.tif") as tif:
+            assert int(tif.pages[0].predictor) == predictor and int(tif.pages[0].compression) != 1, name
 
 
 def test_readme_command_lines_parse():

@@ -1154,20 +1154,22 @@ _INFO_FACTS = ("estimated_on", "estimated_from", "sigma", "beta", "correlated_si
                "poisson_a", "poisson_b", "std_at_mean", "zero_level")
 
 
-def _tiff_axes(path: Path) -> tuple[str | None, int, bool]:
+def _tiff_axes(path: Path) -> tuple[str | None, int, bool, int]:
     """A TIFF's axes as tifffile names them (e.g. TZCYX; None for another format or several series), how many
-    reduced-resolution copies (thumbnails) it holds beside its images, which are left out, and whether its
-    samples are bands (io._tiff_bands)."""
+    reduced-resolution copies (thumbnails) it holds beside its images, which are left out, whether its
+    samples are bands (io._tiff_bands), and how many reduced-resolution levels of its images (a pyramid, as
+    SubIFDs) it holds, which are left out too."""
     from .io import _main_series, _tiff_bands, writable_format
 
     if writable_format(path) != "TIFF":
-        return None, 0, False
+        return None, 0, False, 0
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
         main = _main_series(tif)
         one = len(main) == 1
-        return (main[0].axes if one else None), len(tif.series) - len(main), one and _tiff_bands(main[0])
+        levels = max(len(getattr(s, "levels", [s])) for s in main) - 1 if main else 0
+        return (main[0].axes if one else None), len(tif.series) - len(main), one and _tiff_bands(main[0]), levels
 
 
 def image_facts(path: Path, noise: Any = None, blank_value: float | None = None) -> list[str]:
@@ -1227,7 +1229,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         if others:
             lines.append(f"other HDUs holding data: {', '.join(others)} (not in denoise's output, which holds the "
                          "image)")
-    axes, thumbnails, bands = _tiff_axes(path)
+    axes, thumbnails, bands, levels = _tiff_axes(path)
     if len(stack) > 1:
         planes = {c for c in frames if c is not None}
         extra = f" ({len(planes)} channels stored as planes)" if planes else ""
@@ -1245,6 +1247,9 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     if thumbnails:
         what = "copy of the image (a thumbnail)" if thumbnails == 1 else "copies of the image (thumbnails)"
         lines.append(f"left out: {thumbnails} reduced-resolution {what} stored beside it")
+    if levels:  # (a whole-slide or large OME-TIFF's pyramid: outputs hold the full resolution, a format QA pass)
+        lines.append(f"left out: its pyramid's {levels} reduced-resolution level{'s' if levels > 1 else ''} (outputs "
+                     f"hold the full resolution only)")
     from .io import held_blank, tiff_nodata
 
     given = blank_value is not None

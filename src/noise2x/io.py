@@ -1511,9 +1511,12 @@ def _tiff_compression(like: Path) -> dict:
             name = page.compression.name if page is not None else ""
             tiled = page is not None and page.is_tiled and page.tilelength % 16 == 0 and page.tilewidth % 16 == 0
             tile = (int(page.tilelength), int(page.tilewidth)) if tiled else None
+            predicted = page is not None and int(getattr(page, "predictor", 1) or 1) in (2, 3)
     except Exception:  # (the input was read already; a file that cannot say is written uncompressed)
         return {}
     kept: dict = {"compression": _LOSSLESS_TIFF[name]} if name in _LOSSLESS_TIFF else {}
+    if kept and predicted and name != "PACKBITS":  # and its predictor (differences, which compress better; of an
+        kept["predictor"] = True  # output's kind: horizontal for integers, floating point for floats)
     if tile is not None:  # stored in tiles (a GeoTIFF's, a slide's): so again, in tiles of its size
         kept["tile"] = tile
     return kept
@@ -3088,7 +3091,7 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
                 _mrc_bytes(tmp, np.empty((0,), dtype), None if like is None else Path(like), frames=checked(),
                            shape=shape, suffix=_suffix(p), history=history)
             elif parts:  # the series of a TIFF holding several, each written back as a series
-                _write_parts(tmp, checked(), parts, dtype, ome, tags.get("compression"))
+                _write_parts(tmp, checked(), parts, dtype, ome, tags.get("compression"), tags.get("predictor", False))
             elif layout is not None:
                 axes, full, _, extra = layout
                 if extra.get("imagej") and axes.endswith("S") and dtype != np.uint8:  # ImageJ RGB is 8-bit
@@ -3222,14 +3225,15 @@ def _with_alpha(arr: np.ndarray, alpha, fmt: str, p: Path) -> np.ndarray:
 
 
 def _write_parts(tmp: Path, frames: Iterator[np.ndarray], parts: list, dtype: Any, ome: bool,
-                 compression: Any = None) -> None:
+                 compression: Any = None, predictor: bool = False) -> None:
     """Write ``frames`` (as a stack flattens them) to the TIFF ``tmp`` as the series of :func:`_tiff_parts`, each
-    frame as it comes (in order: each series' frames stored frame by frame)."""
+    frame as it comes (in order: each series' frames stored frame by frame); compressed by ``compression`` (and
+    its ``predictor``) where given."""
     import itertools
 
     import tifffile
 
-    more = {} if compression is None else {"compression": compression}
+    more = {} if compression is None else {"compression": compression, **({"predictor": True} if predictor else {})}
     size = sum(int(np.prod(full, dtype=np.int64)) for _, (_, full, _, _) in parts) * np.dtype(dtype).itemsize
     with tifffile.TiffWriter(tmp, ome=ome, bigtiff=size > 2**32 - 2**25) as tif:  # (as tifffile.imwrite decides)
         for n, (axes, full, order, extra) in parts:
@@ -3250,7 +3254,7 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
 
         tags: dict = {}
         if parts:  # the series of a TIFF holding several, each written back as a series (see _tiff_parts)
-            _write_parts(tmp, iter(data), parts, data.dtype, ome, meta.get("compression"))
+            _write_parts(tmp, iter(data), parts, data.dtype, ome, meta.get("compression"), meta.get("predictor", False))
             return
         if ome and layout is None and not alpha:  # .ome.tif: an OME-TIFF; a stack's frames as z-slices (as Fiji
             rgb = data.ndim in (3, 4) and data.shape[-1] == 3  # opens plain pages), not channels as tifffile guesses
@@ -3270,6 +3274,8 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
             tags.update(resolution=meta["dpi"], resolutionunit=2)
         if "compression" in meta:  # that of the TIFF the output is written like (lossless ones only)
             tags["compression"] = meta["compression"]
+            if meta.get("predictor"):
+                tags["predictor"] = True
         if "tile" in meta and not (layout is not None and layout[3].get("imagej")):  # (and its tiles; ImageJ's
             tags["tile"] = meta["tile"]  # hyperstacks hold none)
         if layout is not None:  # a stack written back in its input's axes (an ImageJ hyperstack, OME, ...)
