@@ -1629,6 +1629,34 @@ def test_a_16bit_png_is_read_upright_by_its_exif_orientation(tmp_path):
         assert written.getexif()[0x0112] == 1
 
 
+def test_a_pngs_gamma_chromaticities_and_srgb_chunks_are_kept_in_png_outputs(tmp_path):
+    """A PNG's colour space said by gAMA, cHRM or sRGB (not an ICC profile, which was kept) was dropped unsaid: a
+    linear (gamma 1) image's output was shown darker (a format QA pass). Kept in 8- and 16-bit PNG outputs."""
+    import struct
+
+    from PIL import PngImagePlugin
+
+    gamma = (b"gAMA", struct.pack(">I", 100000))
+    points = (b"cHRM", struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000))
+    rgb = _rand((12, 10, 3), 255, 5).astype(np.uint8)
+    chunks = PngImagePlugin.PngInfo()
+    for kind, body in (gamma, points):
+        chunks.add(kind, body)
+    Image.fromarray(rgb).save(tmp_path / "linear.png", pnginfo=chunks)
+    chunks = PngImagePlugin.PngInfo()
+    chunks.add(b"sRGB", b"\x01")
+    Image.fromarray(rgb).save(tmp_path / "srgb.png", pnginfo=chunks)
+    (tmp_path / "linear16.png").write_bytes(io._png16_bytes(rgb.astype(np.uint16) * 257, {"png_colour": [gamma]}))
+    for name, kind, said in (("linear.png", "uint8", {"gamma": 1.0, "chromaticity": (0.3127, 0.329, 0.64, 0.33,
+                                                                                     0.3, 0.6, 0.15, 0.06)}),
+                             ("srgb.png", "uint8", {"srgb": 1}), ("linear16.png", "uint16", {"gamma": 1.0})):
+        for out_kind in ("uint8", "uint16") if kind == "uint8" else ("uint16",):
+            out = tmp_path / f"o_{out_kind}_{name}"
+            io.write_image(out, io.read_image(tmp_path / name), kind=out_kind, like=tmp_path / name)
+            with Image.open(out) as written:
+                assert {k: written.info.get(k) for k in said} == said, (name, out_kind, written.info)
+
+
 def test_a_png_whose_exif_chunk_holds_the_jpeg_header_comes_out_upright_and_marked_so(tmp_path):
     """An eXIf chunk may start with 'Exif\\0\\0' (Pillow reads it so, adding its own header): the pixels were
     turned upright and the output kept orientation 6, so viewers turned it again (a format QA pass)."""

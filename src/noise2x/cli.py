@@ -1217,7 +1217,9 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         kept = [f"colour profile {_profile_name(meta['icc'])}" if "icc" in meta else "",
                 ("EXIF" if writable_format(path) != "TIFF" else "camera, date and author tags") if "exif" in meta
                 else "", "XMP" if "xmp" in meta else "",
-                " x ".join(f"{round(d, 1):g}" for d in meta["dpi"]) + " dpi" if "dpi" in meta else ""]
+                " x ".join(f"{round(d, 1):g}" for d in meta["dpi"]) + " dpi" if "dpi" in meta else "",
+                " and ".join(kind.decode() for kind, _ in meta["png_colour"]) + " (colour space: PNG outputs)"
+                if meta.get("png_colour") else ""]
         lines.append("kept in outputs: " + ", ".join(k for k in kept if k))
     voxel = mrc_voxel_size(path)
     if voxel is not None:  # (an electron micrograph's, a tomogram's calibration: written into MRC outputs)

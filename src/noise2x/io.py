@@ -2531,6 +2531,8 @@ def photo_metadata(like: str | os.PathLike, channels: int) -> dict:
             with _pillow_open(like) as im:
                 info = dict(im.info)
             meta["icc"] = info.get("icc_profile")
+            if fmt == "PNG" and not meta["icc"]:  # (its colour space said by gAMA, cHRM or sRGB instead of a
+                meta["png_colour"] = _png_colour(info) or None  # profile: dropped unsaid, a format QA pass)
             xmp = info.get("xmp", info.get("XML:com.adobe.xmp"))
             meta["xmp"] = xmp.encode() if isinstance(xmp, str) else xmp
             if info.get("dpi"):
@@ -2561,6 +2563,21 @@ def photo_metadata(like: str | os.PathLike, channels: int) -> dict:
     elif dpi is not None and turned:
         meta["dpi"] = dpi[::-1]
     return {k: v for k, v in meta.items() if v is not None}
+
+
+def _png_colour(info: dict) -> list[tuple[bytes, bytes]]:
+    """A PNG's colour chunks other than a profile, as Pillow read them into ``info``: (type, body) of gAMA, cHRM
+    and sRGB, which a PNG output holds again."""
+    chunks = []
+    gamma = info.get("gamma")
+    if isinstance(gamma, (int, float)) and 0 < gamma < 42949:
+        chunks.append((b"gAMA", struct.pack(">I", int(round(gamma * 100000)))))
+    points = info.get("chromaticity")
+    if isinstance(points, tuple) and len(points) == 8 and all(0 <= v < 42949 for v in points):
+        chunks.append((b"cHRM", struct.pack(">8I", *(int(round(v * 100000)) for v in points))))
+    if info.get("srgb") in (0, 1, 2, 3):
+        chunks.append((b"sRGB", bytes([int(info["srgb"])])))
+    return chunks
 
 
 #: TIFF tags that describe a photo (IFD0 tags of EXIF too): Make, Model, DateTime, Artist, Copyright
@@ -2833,6 +2850,8 @@ def _png16_bytes(data: np.ndarray, meta: dict | None = None) -> bytes:
     extra = b""  # before IDAT, as the PNG specification asks of iCCP, pHYs and eXIf
     if "icc" in meta:
         extra += chunk(b"iCCP", b"ICC Profile\x00\x00" + zlib.compress(meta["icc"]))
+    for kind, body in meta.get("png_colour", []):  # (gAMA, cHRM, sRGB: a colour space said without a profile)
+        extra += chunk(kind, body)
     if "dpi" in meta:
         extra += chunk(b"pHYs", struct.pack(">IIB", *(int(round(d / 0.0254)) for d in meta["dpi"]), 1))
     if "exif" in meta:
@@ -3307,8 +3326,10 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
                 del keep["xmp"]
             im.save(tmp, format="JPEG", quality=95, **keep)
         elif fmt == "PNG":
-            if "xmp" in keep or meta.get("software"):
+            if "xmp" in keep or meta.get("software") or meta.get("png_colour"):
                 keep["pnginfo"] = PngImagePlugin.PngInfo()
+            for kind, body in meta.get("png_colour", []):  # (gAMA, cHRM, sRGB: a colour space said without a
+                keep["pnginfo"].add(kind, body)  # profile)
             if "xmp" in keep:  # an iTXt chunk
                 keep["pnginfo"].add_itxt("XML:com.adobe.xmp", keep.pop("xmp").decode("utf-8", "replace"))
             if meta.get("software"):  # (PNG's keywords for the program and a comment: what made it)
