@@ -1241,6 +1241,27 @@ def test_info_says_a_tiffs_thumbnail_is_left_out(tmp_path, capsys):
                           "only)") in out
 
 
+def test_info_says_how_a_cmyk_jpeg_a_palette_and_few_bits_are_read(tmp_path, capsys):
+    """info said how a CMYK TIFF is converted, not a CMYK JPEG, a palette PNG or 1-bit and 2-bit images, whose
+    outputs change colour mode too (a format QA pass)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    rgb = Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8))
+    rgb.convert("CMYK").save(tmp_path / "cmyk.jpg")
+    rgb.quantize(16).save(tmp_path / "pal.png", bits=4)
+    rgb.convert("1").save(tmp_path / "bw.bmp")
+    rgb.convert("L").save(tmp_path / "two.png", bits=2)
+    rgb.save(tmp_path / "rgb.png")
+    for name, said in (("cmyk.jpg", "stored as CMYK inks: read as RGB (1 - C)(1 - K)"),
+                       ("pal.png", "stored as a palette's indices: read as its colours (RGB); outputs hold the colours"),
+                       ("bw.bmp", "stored with 1 bit a pixel: read as 0 and 255; outputs are 8-bit gray"),
+                       ("two.png", "stored with 2 bits a pixel: read scaled to 0..255; outputs are 8-bit gray"),
+                       ("rgb.png", None)):
+        code, out, _ = _run(capsys, "info", str(tmp_path / name))
+        assert code == 0 and (out.splitlines()[1].startswith(said) if said else "stored" not in out), (name, out)
+
+
 def test_a_tiffs_predictor_is_kept_with_its_compression(tmp_path, capsys):
     """A TIFF output kept its input's lossless compression, not its predictor (the differences it compresses,
     which shrink a smooth denoised image further; a format QA pass)."""

@@ -1203,15 +1203,19 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     kind, stored = image_kind(path), stored_kind(path)
     samples = f"{stored} samples" + ("" if stored == kind else f" (its outputs: {kind})")
     lines = [f"{path}: {writable_format(path)}, {samples}, {w}x{h} {colour}{packed}"]
-    from .io import tiff_colours
+    from .io import stored_colours
 
-    stored_as = tiff_colours(path)
+    stored_as = stored_colours(path)
     if stored_as:  # (converted when read: its outputs hold what it shows)
         lines.append({"MinIsWhite": "stored with white at 0 (MinIsWhite): read inverted, as shown; outputs store "
                                     "black at 0",
-                      "palette": f"stored as a palette's indices: read as its colours ({colour})",
+                      "palette": f"stored as a palette's indices: read as its colours ({colour}); outputs hold the "
+                                 f"colours",
                       "CMYK": "stored as CMYK inks: read as RGB (1 - C)(1 - K), as Pillow converts a CMYK JPEG; "
-                              "outputs are RGB"}[stored_as])
+                              "outputs are RGB",
+                      "1-bit": "stored with 1 bit a pixel: read as 0 and 255; outputs are 8-bit gray"}.get(
+            stored_as, f"stored with {stored_as.split('-')[0]} bits a pixel: read scaled to 0..255; outputs are "
+                       f"8-bit gray"))
     meta = photo_metadata(path, 3 if stack.ndim == 4 else 1) if len(stack) == 1 else {}
     if meta:  # a photo's colour profile, EXIF, XMP and resolution: written into its outputs
         kept = [f"colour profile {_profile_name(meta['icc'])}" if "icc" in meta else "",

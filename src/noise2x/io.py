@@ -1433,11 +1433,23 @@ class _quiet_tifffile:
         _TIFF_LOG.quiet -= 1
 
 
-def tiff_colours(path: str | os.PathLike) -> str | None:
-    """How a TIFF stores what it shows, where noise2x converts it when read: ``"MinIsWhite"`` (inverted),
-    ``"palette"`` (its colours), ``"CMYK"`` (as RGB); None for other files and gray or RGB TIFFs."""
+def stored_colours(path: str | os.PathLike) -> str | None:
+    """How an image file stores what it shows, where noise2x converts it when read: ``"MinIsWhite"`` (a TIFF's,
+    inverted), ``"palette"`` (its colours), ``"CMYK"`` (as RGB), ``"1-bit"`` (as 0 and 255) or ``"N-bit gray"``
+    (a PNG's 2 or 4 bits, scaled to 0..255); None for other files and for 8- or 16-bit gray or RGB ones."""
     p = Path(path)
-    if _FORMATS.get(_suffix(p)) != "TIFF":
+    fmt = _FORMATS.get(_suffix(p))
+    if fmt in ("PNG", "JPEG", "BMP", "WEBP"):  # (a JPEG's CMYK, a palette, 1-bit: said by info, a format QA pass)
+        try:
+            with _pillow_open(p) as im:
+                mode = im.mode
+            header = _png_header(p) if fmt == "PNG" else None
+        except Exception:
+            return None
+        if header is not None and header[3] == 0 and header[2] in (2, 4):
+            return f"{header[2]}-bit gray"
+        return {"CMYK": "CMYK", "P": "palette", "PA": "palette", "1": "1-bit"}.get(mode)
+    if fmt != "TIFF":
         return None
     try:
         import tifffile
