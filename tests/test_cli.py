@@ -1254,7 +1254,8 @@ def test_info_says_how_a_cmyk_jpeg_a_palette_and_few_bits_are_read(tmp_path, cap
     rgb.convert("L").save(tmp_path / "two.png", bits=2)
     rgb.save(tmp_path / "rgb.png")
     for name, said in (("cmyk.jpg", "stored as CMYK inks: read as RGB (1 - C)(1 - K)"),
-                       ("pal.png", "stored as a palette's indices: read as its colours (RGB); outputs hold the colours"),
+                       ("pal.png", "stored as a palette's indices: read as its colours (RGB); outputs hold the "
+                                   "colours"),
                        ("bw.bmp", "stored with 1 bit a pixel: read as 0 and 255; outputs are 8-bit gray"),
                        ("two.png", "stored with 2 bits a pixel: read scaled to 0..255; outputs are 8-bit gray"),
                        ("rgb.png", None)):

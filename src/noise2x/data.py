@@ -531,8 +531,8 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         pairs, along = stack_pairs(data)
         if not pairs:
             raise UsageError(f"{Path(data).name}'s {len(names)} frames are channels or series (positions) of one "
-                             f"time point and plane: none is a second noisy copy of another; give the copies as --data2 DIR (data2= in Python), or a "
-                             f"stack of time points or planes as --data")
+                             f"time point and plane: none is a second noisy copy of another; give the copies as "
+                             f"--data2 DIR (data2= in Python), or a stack of time points or planes as --data")
         items = [wrap(n, f"{names[k]} + {names[j]}",
                       (lambda a=loaders[k], b=loaders[j]: {"noisy": a(), "noisy2": b()}), k)
                  for n, (k, j) in enumerate(pairs)]

@@ -91,8 +91,8 @@ FITS_STREAMED = (".fits", ".fit", ".fts")
 KINDS = ("uint8", "uint16", "float32")
 """Sample kinds an image file can store (see :func:`image_kind`)."""
 
-_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".jfif": "JPEG", ".jpe": "JPEG", ".bmp": "BMP", ".webp": "WEBP", ".avif": "AVIF",
-            ".heic": "HEIF", ".heif": "HEIF", ".tif": "TIFF", ".tiff": "TIFF",
+_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".jfif": "JPEG", ".jpe": "JPEG", ".bmp": "BMP",
+            ".webp": "WEBP", ".avif": "AVIF", ".heic": "HEIF", ".heif": "HEIF", ".tif": "TIFF", ".tiff": "TIFF",
             ".fits": "FITS", ".fit": "FITS", ".fts": "FITS", ".fz": "FITS", ".fits.gz": "FITS", ".fit.gz": "FITS",
             ".fts.gz": "FITS", ".mrc": "MRC", ".mrcs": "MRC", ".rec": "MRC", ".st": "MRC", ".map": "MRC"}
 _WRITABLE = {"PNG": ("uint8", "uint16"), "JPEG": ("uint8",), "BMP": ("uint8",), "WEBP": ("uint8",), "AVIF": ("uint8",),
