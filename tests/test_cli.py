@@ -1566,6 +1566,27 @@ def test_a_poisson_peak_on_16bit_data_is_explained_by_train_and_bench(tmp_path, 
     assert code == 0 and err.count("poisson peak counts photons at the value 255") == 1, err
 
 
+def test_the_poisson_units_note_reads_the_full_scale_from_the_values(tmp_path, capsys):
+    """simulate said nothing of a Poisson peak on a flat 16-bit frame (a flat field: its noise counted at 255,
+    thousands of times too strong for the peak meant), and told a low-contrast 16-bit frame data_range=1 (a noise
+    QA pass). Low-contrast 8-bit data is counted at 255, as it should."""
+    import tifffile
+
+    from noise2x.api import peak_units_note
+    from noise2x.noise import parse_noise
+
+    tifffile.imwrite(tmp_path / "flat.tif", np.full((40, 40), 25700, np.uint16))
+    code, _, err = _run(capsys, "simulate", "poisson:peak=30", str(tmp_path / "flat.tif"), str(tmp_path / "o.tif"))
+    assert code == 0 and "flat.tif is in other units, values up to 25700: give the spec its full scale, e.g. " \
+                         "poisson:peak=30,data_range=65535, to count them there" in err, err
+    spec = parse_noise("poisson:peak=30")
+    ramp = np.tile(np.arange(40.0), (40, 1))
+    assert "data_range=65535," in peak_units_note(spec, 20000 + ramp * 2.5)
+    assert "data_range=1," in peak_units_note(spec, 0.4 + ramp / 1000)
+    assert peak_units_note(spec, 100 + ramp % 10) is None and peak_units_note(spec, ramp * 6) is None
+    assert peak_units_note(parse_noise("poisson:peak=30,data_range=65535"), 20000 + ramp) is None
+
+
 def test_methods_verbose_lists_what_each_preset_sets(capsys):
     """methods -v gave a method's defaults and its presets' names only: the cpu preset's Noise2Void masking (6.25 %,
     radius 2), behind the benchmark tables, was written nowhere (the ML-researcher QA pass)."""

@@ -391,13 +391,26 @@ def peak_units_note(spec: Any, image: np.ndarray, src: str = "the image") -> str
         return None
     from .io import map_text, to_8bit_units
 
-    offset, scale = to_8bit_units(image)
-    if scale == 1 and offset == 0:
+    image = np.asarray(image)
+    if not image.size:
         return None
-    top = 1 if scale > 1 else 65535
-    return (f"{spec.name} peak counts photons at the value 255 (8-bit full scale); {src} is in other units "
-            f"(8-bit units would be {map_text(offset, scale, 4)}): give the spec its full scale, e.g. "
-            f"{spec},data_range={top}, to count them there")
+    offset, scale = to_8bit_units(image)
+    lo, hi = float(np.nanmin(image)), float(np.nanmax(image))
+    if scale == 1 and offset == 0 and not (hi > 510 and lo == hi):  # (8-bit data; a flat field of 16-bit data
+        return None  # reads so, a constant: the units are its value's, a noise QA pass)
+    # the full scale to give: by the values (a low-contrast 16-bit frame was told data_range=1, a noise QA pass)
+    if hi > 510:
+        top = "65535" if hi <= 65535 else f"{hi:.4g}"
+    elif 0.1 <= hi <= 1.5 and bool(np.any(image != np.round(image))):
+        top = "1"
+    elif hi <= 510 and lo >= -255 and not np.any(image != np.round(image)):
+        return None  # (whole numbers within 8-bit's reach, of low contrast: 8-bit data, counted at 255 as it is)
+    else:  # small units (a flux): the top value as the full scale
+        top = f"{hi:.4g}"
+    mapped = f" (8-bit units would be {map_text(offset, scale, 4)})" if (offset, scale) != (0.0, 1.0) else ""
+    return (f"{spec.name} peak counts photons at the value 255 (8-bit full scale); {src} is in other units, values "
+            f"up to {hi:.6g}{mapped}: give the spec its full scale, e.g. {spec},data_range={top}, to count them "
+            f"there")
 
 
 def denoise(
