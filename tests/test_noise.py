@@ -314,6 +314,9 @@ def test_direct_construction_validates():
         ("gaussian:sig=3", r"unknown parameter 'sig'.*it takes: sigma \(required\)"),
         ("poisson:sigma=3", r"unknown parameter 'sigma'.*peak \(default 30\), data_range \(default 255\)"),
         ("gaussian:sigma=abc", "must be a number or a range"),
+        ("gaussian:sigma=2_5", "must be a number or a range"),  # (float() reads 25: a typo passed, a noise QA pass)
+        ("gaussian:sigma=\u0662\u0665", "must be a number or a range"),  # (Arabic-Indic digits: float() reads 25)
+        ("gaussian:sigma=0x10", "must be a number or a range"),
         ("gaussian:sigma", "write key=value"),
         ("gaussian:sigma=1,sigma=2", "given twice"),
         ("gaussian:sigma=-1", r"sigma must be in \[0, 1e\+15\]"),

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import re
 import string
 from dataclasses import dataclass
 from typing import Callable
@@ -767,8 +768,16 @@ def _normalise_value(key: str, value):
     return _check_value(key, value)
 
 
+#: a number as a spec writes it: ASCII digits, an optional sign, point and exponent (Python's float() also takes
+#: '2_5' and other scripts' digits, which a spec's typo then passed as 25: a noise QA pass); inf and nan are
+#: read, then refused as not finite
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|infinity|nan)", re.IGNORECASE | re.ASCII)
+
+
 def _parse_number(text: str, key: str, spec: str) -> float:
     try:
+        if not _NUMBER.fullmatch(text.strip()):
+            raise ValueError(text)
         return float(text)
     except ValueError:
         raise UsageError(f"noise parameter {key} in {spec!r} must be a number or a range lo..hi, got {text!r}") from None
