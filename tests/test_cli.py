@@ -64,6 +64,31 @@ def test_simulate_poisson_matches_protocol(tmp_path, capsys, gray_image):
     np.testing.assert_array_equal(tifffile.imread(out), expected.astype(np.float32))
 
 
+def test_simulate_names_the_level_a_range_drew_for_each_image(tmp_path, capsys, gray_image):
+    """gaussian:sigma=0..50 drew a level per image that no line or record named: a test set made with a range lost
+    its ground truth (a noise QA pass). The line and a PNG's record name it; a stack's frames draw their own."""
+    from PIL import Image
+
+    from noise2x.io import read_image, write_image
+    from noise2x.noise import parse_noise
+
+    flat = np.full((64, 64), 100.0)
+    write_image(tmp_path / "flat.png", flat, kind="uint8")
+    code, _, err = _run(capsys, "simulate", "gaussian:sigma=0..50", str(tmp_path / "flat.png"),
+                        str(tmp_path / "n.tif"), "--seed", "2")
+    drawn = parse_noise("gaussian:sigma=0..50").sample(np.random.default_rng(2)).params["sigma"]
+    assert code == 0 and f"(gaussian:sigma={drawn!r} (drawn from gaussian:sigma=0..50), seed 2)" in err, err
+    assert abs(np.std(read_image(tmp_path / "n.tif") - 100) - drawn) < 0.05 * drawn
+    assert _run(capsys, "simulate", "gaussian:sigma=0..50", str(tmp_path / "flat.png"), str(tmp_path / "n.png"),
+                "--seed", "2", "-q")[0] == 0
+    with Image.open(tmp_path / "n.png") as written:
+        assert f"simulate gaussian:sigma={drawn!r} (drawn from gaussian:sigma=0..50) (seed 2)" in written.info["Comment"]
+    write_image(tmp_path / "stack.tif", np.stack([flat, flat]), kind="uint8")
+    code, _, err = _run(capsys, "simulate", "gaussian:sigma=0..50", str(tmp_path / "stack.tif"),
+                        str(tmp_path / "s.tif"))
+    assert code == 0 and "(gaussian:sigma=0..50 (each frame's level drawn on its own), seed 0)" in err, err
+
+
 def test_simulate_keeps_values_outside_range_unclipped(tmp_path, capsys):
     src = _png(tmp_path / "black.png", np.zeros((21, 17)))
     out = tmp_path / "noisy.tif"

@@ -503,11 +503,25 @@ def _model_card(model: str) -> str:
     return f"model {path.name}" + (f", weights sha256 {str(digest)[:16]}" if digest else "")
 
 
-def _simulated(src: Path, spec: Any, seed: int) -> list[str]:
-    """What a simulated output's FITS HISTORY cards and MRC labels say made it."""
+def _simulated(src: Path, spec: Any, seed: int, frames: int = 1) -> list[str]:
+    """What a simulated output's record (FITS HISTORY cards, MRC labels, a PNG's Comment) says made it."""
     from .provenance import code_version, command_line
 
-    return [f"noise2x {code_version()} simulate {spec} (seed {seed}) on {src.name}", command_line(_ARGV)]
+    return [f"noise2x {code_version()} simulate {_drawn(spec, seed, frames)} (seed {seed}) on {src.name}",
+            command_line(_ARGV)]
+
+
+def _drawn(spec: Any, seed: int, frames: int = 1) -> str:
+    """``spec`` as simulate applies it to an image of ``frames`` frames with ``seed``: a range's level as drawn for
+    the image (its ground truth: a test set made with a range kept none, a noise QA pass), each frame's own for
+    a stack."""
+    if not spec.is_random_level:
+        return str(spec)
+    if frames > 1:
+        return f"{spec} (each frame's level drawn on its own)"
+    from .noise import generator
+
+    return f"{spec.sample(generator(seed))} (drawn from {spec})"
 
 
 def _simulate_arguments(args: argparse.Namespace) -> None:
@@ -562,8 +576,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 if not (blanks and any(np.isnan(f).any() for f in frames)):
                     _ensure_folder(dst)
                     write_frames(dst, (spec.apply(f, rng=[seed, k]).astype(np.float32) for k, f in enumerate(frames)),
-                                 frames.shape, kind="float32", like=src, history=_simulated(src, spec, seed))
-                    _say(f"{src} -> {dst} ({spec}, seed {seed})")
+                                 frames.shape, kind="float32", like=src,
+                                 history=_simulated(src, spec, seed, len(frames)))
+                    _say(f"{src} -> {dst} ({_drawn(spec, seed, len(frames))}, seed {seed})")
                     continue
         del frames
         stack, alpha = read_stack_with_alpha(src, blanks=blanks)
@@ -603,8 +618,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         _ensure_folder(dst)
         write_image(dst, image if scale == 1 else image * scale, kind=kind,
                     alpha=None if kept is None else kept * scale, like=src, blanks=blank,
-                    history=_simulated(src, spec, seed))
-        _say(f"{src} -> {dst} ({spec}, seed {seed})")
+                    history=_simulated(src, spec, seed, len(stack)))
+        _say(f"{src} -> {dst} ({_drawn(spec, seed, len(stack))}, seed {seed})")
     if not _QUIET[0]:
         print(_shown(f"simulated {spec} on {len(files)} image(s)"))
     return 0
