@@ -82,7 +82,8 @@ def test_simulate_names_the_level_a_range_drew_for_each_image(tmp_path, capsys, 
     assert _run(capsys, "simulate", "gaussian:sigma=0..50", str(tmp_path / "flat.png"), str(tmp_path / "n.png"),
                 "--seed", "2", "-q")[0] == 0
     with Image.open(tmp_path / "n.png") as written:
-        assert f"simulate gaussian:sigma={drawn!r} (drawn from gaussian:sigma=0..50) (seed 2)" in written.info["Comment"]
+        comment = written.info["Comment"]
+    assert f"simulate gaussian:sigma={drawn!r} (drawn from gaussian:sigma=0..50) (seed 2)" in comment
     write_image(tmp_path / "stack.tif", np.stack([flat, flat]), kind="uint8")
     code, _, err = _run(capsys, "simulate", "gaussian:sigma=0..50", str(tmp_path / "stack.tif"),
                         str(tmp_path / "s.tif"))
