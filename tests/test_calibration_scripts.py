@@ -1354,3 +1354,29 @@ def test_startup_time_times_the_commands_and_writes_their_table(tmp_path, capsys
     assert startup.main(["--markdown", str(out)]) == 0
     table = capsys.readouterr().out
     assert table.splitlines()[2].startswith("| `methods` | ") and result["versions"]["this"] in table
+
+
+def test_impulse_calibration_reads_each_noise_and_tabulates_the_route(tmp_path, capsys):
+    """scripts/impulse_calibration.py: the share of isolated outliers and the reading for each image and noise,
+    the route with the impulse route off and on, and the table of what each threshold takes."""
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    calibration = _load("impulse_calibration")
+    yy, xx = np.mgrid[0:64, 0:64]
+    for folder in ("gray", "rgb"):
+        (tmp_path / folder).mkdir()
+    for k in range(2):
+        write_image(tmp_path / "gray" / f"{k}.png", 90 + 60 * (xx > 32) + 0.5 * yy + 10 * k, kind="uint8")
+    out = tmp_path / "r.json"
+    assert calibration.main(["--gray", str(tmp_path / "gray"), "--gray-images", "0-1", "--rgb", str(tmp_path / "rgb"),
+                             "--rgb-images", "", "--noises", "gaussian:sigma=25;salt_pepper:p=0.05",
+                             "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    rows = {(r["image"], r["noise"]): r for r in result["rows"]}
+    assert len(rows) == 4 and result["meta"]["impulse_share"] == 0.005
+    assert all(rows[(f"{k}.png", "salt_pepper:p=0.05")]["after"] == "zs_n2n" for k in range(2))
+    assert all(rows[(f"{k}.png", "gaussian:sigma=25")]["after"] != "zs_n2n" for k in range(2))
+    table = capsys.readouterr().out
+    assert "| salt_pepper:p=0.05 | 2 |" in table and "| gaussian:sigma=25 | 2 | 0 |" in table

@@ -97,6 +97,52 @@ def test_choice_follows_the_noise(shipped):
 
 
 
+def test_impulse_noise_goes_to_zs_n2n_not_to_a_model_for_correlated_noise(shipped, monkeypatch):
+    """Impulse noise (white) read as strongly correlated noise of a small sigma, or as shot noise of many photons,
+    went to a white-noise model or to BM3D given that spectrum, both of which leave the impulses (a noise QA pass):
+    its isolated outliers send it to ZS-N2N, as --noise impulse:p=P does. Gaussian, correlated and few-photon
+    Poisson noise keep their routes, which the share of outliers is not read for (a Poisson reading of a few
+    photons, whose outliers are as many) or stays under."""
+    from noise2x import estimate
+
+    clean = _photo()
+    for spec in ("impulse:p=0.05", "salt_pepper:p=0.05", "impulse:p=0.2"):
+        noisy = np.clip(np.round(parse_noise(spec).apply(clean, rng=1)), 0, 255)
+        c = pretrained.choose(noisy)
+        assert c.method == "zs_n2n" and c.reason.startswith("impulse noise: "), (spec, c.reason)
+        assert c.facts["impulse_share"] > pretrained.IMPULSE_SHARE
+    read_as_shot = np.clip(np.round(parse_noise("impulse:p=0.05").apply(_photo(size=256), rng=2)), 0, 255)
+    c = pretrained.choose(read_as_shot)  # (read as shot noise of many photons: outliers all the same)
+    assert c.method == "zs_n2n" and c.reason.startswith("impulse noise: "), c.reason
+    for spec in ("gaussian:sigma=25", "gaussian:sigma=50", "correlated:sigma=25,beta=1", "poisson:peak=20"):
+        noisy = np.clip(np.round(parse_noise(spec).apply(clean, rng=1)), 0, 255)
+        assert estimate.impulse_share(noisy) < pretrained.IMPULSE_SHARE / 2, spec
+        assert pretrained.choose(noisy).method != "zs_n2n", spec
+    few = np.clip(np.round(parse_noise("poisson:peak=1").apply(clean, rng=1)), 0, 255)  # (photons: outliers too)
+    assert estimate.impulse_share(few) > pretrained.IMPULSE_SHARE
+    c = pretrained.choose(few)
+    assert c.method != "zs_n2n" and "impulse_share" not in c.facts, c.reason
+    monkeypatch.setattr(estimate, "impulse_share", lambda *a, **k: pytest.fail("read for a few photons"))
+    pretrained.choose(few)
+
+
+def test_an_impulse_share_counts_isolated_outliers_only():
+    """The share of isolated outliers: beyond all 8 neighbours, whose own spread is small beside the gap; a thin
+    line, an edge or a border pixel is none; channels averaged; a mask leaves out pixels next to no data."""
+    from noise2x import estimate
+
+    flat = np.full((40, 40), 100.0)
+    flat[10, 10], flat[20, 20], flat[30, 5] = 200.0, 0.0, 120.0  # two impulses, one too weak
+    flat[5, :] = 250.0  # a thin bright line: each of its pixels has two neighbours alike
+    flat[0, 30] = 255.0  # (a border pixel)
+    assert estimate.impulse_share(flat) == pytest.approx(2 / (38 * 38))
+    rgb = np.stack([flat, np.full((40, 40), 100.0), np.full((40, 40), 100.0)], axis=-1)
+    assert estimate.impulse_share(rgb) == pytest.approx(2 / (38 * 38) / 3)
+    mask = np.ones((40, 40), bool)
+    mask[11, 11] = False  # (a neighbour of the impulse at (10, 10) holds no data)
+    assert estimate.impulse_share(flat, mask=mask) == pytest.approx(1 / (38 * 38 - 9))
+
+
 def test_white_noise_on_a_flat_image_is_not_read_as_poisson_by_chance(shipped):
     # on a flat image the estimated slope of variance against level is noise: these seeds give a positive one,
     # which read as Poisson before the slope had to stand 3 standard errors clear of 0

@@ -7,6 +7,11 @@ BENCHMARKS.md and in the file's metadata, shown by ``noise2x info``). ``scripts/
 
 The automatic choice (:func:`choose`) looks at the image's noise:
 
+0. impulse noise (random values, salt and pepper: isolated outliers, :func:`noise2x.estimate.impulse_share`, on
+   more than :data:`IMPULSE_SHARE` of the pixels, where the noise is not read as signal-dependent or is read so
+   at a peak of :data:`IMPULSE_PEAK` or more) -> the zero-shot ``zs_n2n``, as a declared ``--noise impulse:p=P``
+   (it read as strongly correlated noise of a small sigma, which the routes below leave in the image;
+   BENCHMARKS.md, "Impulse noise with no options");
 1. spatially correlated noise (estimated ``beta`` of :func:`noise2x.estimate.correlation` above 0.4;
    a colour image's channels are read one by one, :func:`noise_correlation`): no shipped model is trained
    for it. Strongly correlated (``beta`` at least :data:`CORRELATED_PSD_BETA`), it goes to BM3D given the
@@ -132,6 +137,14 @@ SHOT_DOMINATES_GRAY = 0.5
 #: on a flat or low-contrast image the slope is ill-determined and white noise could read as Poisson by chance
 #: (BENCHMARKS.md, "Estimated noise on flat and low-contrast images").
 SLOPE_SIGNIFICANCE = 3.0
+#: A noise not read as signal-dependent whose isolated outliers (:func:`noise2x.estimate.impulse_share`) are more
+#: than this share of the pixels is impulse noise, and goes to ZS-N2N, as ``--noise impulse:p=P`` does
+#: (``scripts/impulse_calibration.py``; BENCHMARKS.md, "Impulse noise with no options").
+IMPULSE_SHARE = 0.005
+#: ... or read as signal-dependent of a peak of at least this: shot noise of a few photons makes as many isolated
+#: outliers (peak 2-8: up to 2.4% of the pixels on the calibration images), of 10 and more at most 0.4%, where
+#: impulses read as shot noise read peaks of 16 and more
+IMPULSE_PEAK = 15.0
 #: White Gaussian noise weaker than this (sigma in 8-bit units, estimated or given; an estimated correlated
 #: reading too) goes to BM3D with that sigma, not to a shipped model: the models, blind to the level, take fine
 #: texture for noise there (at sigma 1 the no-option choice fell below the noisy input: BSD68 48.13 -> 45.45 dB).
@@ -769,6 +782,15 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
                 facts["sparse"] = True
         poisson = (a > SLOPE_SIGNIFICANCE * a_err and a * level_ref > dominates * max(b, 0.0)
                    and a * level_ref > least)
+        if not poisson or 255.0 / a >= IMPULSE_PEAK:  # impulses (white, read as correlated noise of a small sigma,
+            # or as shot noise of many photons: a noise QA pass), where no shot noise of a few photons makes isolated
+            # outliers too: ZS-N2N, as for --noise impulse:p=P
+            impulses = estimate.impulse_share(img, mask=valid)
+            facts["impulse_share"] = round(impulses, 5)
+            if impulses > IMPULSE_SHARE:
+                return Choice(None, "zs_n2n", f"impulse noise: {100 * impulses:.2g}% of the pixels are isolated "
+                                              f"outliers (over {100 * IMPULSE_SHARE:g}%), which no shipped model is "
+                                              f"trained for", scale, facts, offset)
         # (a weaker correlated reading is mostly fine texture under weak white noise, whose spectrum read is the
         # texture's: BM3D given it smoothed the texture away; see CORRELATED_PSD_BETA)
         strongly_correlated = (beta > CORRELATED_BETA and beta >= CORRELATED_PSD_BETA
