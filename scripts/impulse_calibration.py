@@ -42,7 +42,7 @@ NOISES = ("none;gaussian:sigma=2;gaussian:sigma=5;gaussian:sigma=15;gaussian:sig
           "correlated:sigma=25,beta=1;speckle:looks=1;speckle:looks=4;"
           "impulse:p=0.005;impulse:p=0.01;impulse:p=0.02;impulse:p=0.05;impulse:p=0.1;impulse:p=0.2;"
           "salt_pepper:p=0.005;salt_pepper:p=0.01;salt_pepper:p=0.02;salt_pepper:p=0.05;salt_pepper:p=0.1")
-THRESHOLDS = (0.003, 0.004, 0.005, 0.006, 0.008)
+THRESHOLDS = (0.002, 0.003, 0.004, 0.005, 0.006)
 
 
 def _noisy(clean: np.ndarray, spec: str, index: int) -> np.ndarray:

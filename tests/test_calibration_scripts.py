@@ -1375,7 +1375,7 @@ def test_impulse_calibration_reads_each_noise_and_tabulates_the_route(tmp_path, 
                              "--out", str(out)]) == 0
     result = json.loads(out.read_text())
     rows = {(r["image"], r["noise"]): r for r in result["rows"]}
-    assert len(rows) == 4 and result["meta"]["impulse_share"] == 0.005
+    assert len(rows) == 4 and result["meta"]["impulse_share"] == 0.003
     assert all(rows[(f"{k}.png", "salt_pepper:p=0.05")]["after"] == "zs_n2n" for k in range(2))
     assert all(rows[(f"{k}.png", "gaussian:sigma=25")]["after"] != "zs_n2n" for k in range(2))
     table = capsys.readouterr().out

@@ -69,7 +69,7 @@ def test_simulate_names_the_level_a_range_drew_for_each_image(tmp_path, capsys, 
     its ground truth (a noise QA pass). The line and a PNG's record name it; a stack's frames draw their own."""
     from PIL import Image
 
-    from noise2x.io import read_image, write_image
+    from noise2x.io import read_image, read_stack, write_image
     from noise2x.noise import parse_noise
 
     flat = np.full((64, 64), 100.0)
@@ -87,7 +87,11 @@ def test_simulate_names_the_level_a_range_drew_for_each_image(tmp_path, capsys, 
     write_image(tmp_path / "stack.tif", np.stack([flat, flat]), kind="uint8")
     code, _, err = _run(capsys, "simulate", "gaussian:sigma=0..50", str(tmp_path / "stack.tif"),
                         str(tmp_path / "s.tif"))
-    assert code == 0 and "(gaussian:sigma=0..50 (each frame's level drawn on its own), seed 0)" in err, err
+    first = [parse_noise("gaussian:sigma=0..50").sample(np.random.default_rng([0, k])).params["sigma"] for k in (0, 1)]
+    assert code == 0 and (f"(gaussian:sigma=0..50 (each frame's level drawn on its own: gaussian:sigma={first[0]!r}; "
+                          f"gaussian:sigma={first[1]!r}), seed 0)") in err, err
+    frames = read_stack(tmp_path / "s.tif")
+    assert abs(np.std(frames[1] - 100) - first[1]) < 0.1 * first[1] + 0.5
 
 
 def test_simulate_keeps_values_outside_range_unclipped(tmp_path, capsys):
@@ -1609,6 +1613,7 @@ def test_the_poisson_units_note_reads_the_full_scale_from_the_values(tmp_path, c
     ramp = np.tile(np.arange(40.0), (40, 1))
     assert "data_range=65535," in peak_units_note(spec, 20000 + ramp * 2.5)
     assert "data_range=1," in peak_units_note(spec, 0.4 + ramp / 1000)
+    assert "data_range=1," in peak_units_note(spec, np.full((40, 40), 0.5))  # (a flat [0, 1] frame)
     assert peak_units_note(spec, 100 + ramp % 10) is None and peak_units_note(spec, ramp * 6) is None
     assert peak_units_note(parse_noise("poisson:peak=30,data_range=65535"), 20000 + ramp) is None
 

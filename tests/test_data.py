@@ -268,6 +268,19 @@ def test_a_time_lapse_of_z_stacks_pairs_each_plane_with_itself_a_time_point_late
         build_datasets(data=tmp_path / "cyx.tif", requires={"noisy", "noisy2"}, val_images=0)
 
 
+def test_a_fits_cubes_frames_pair_along_its_innermost_axis(tmp_path):
+    """A (2, 3, Y, X) FITS cube's frames paired across its outer axis (frame 2 with frame 3, a QA re-check): they
+    pair along NAXIS3, within each index of NAXIS4; along the next axis where NAXIS3 is 1."""
+    fits = pytest.importorskip("astropy.io.fits")
+    from noise2x.io import stack_pairs
+
+    cube = np.zeros((2, 3, 16, 16), np.float32)
+    fits.writeto(tmp_path / "c.fits", cube)
+    fits.writeto(tmp_path / "one.fits", cube[:, :1])
+    assert stack_pairs(tmp_path / "c.fits") == ([(0, 1), (1, 2), (3, 4), (4, 5)], "")
+    assert stack_pairs(tmp_path / "one.fits") == ([(0, 1)], "")
+
+
 def test_noise2noise_on_a_z_stack_says_it_pairs_its_planes(tmp_path, capsys):
     """Without a time axis a stack's planes pair, each with the next: two copies a z-step apart, which train
     says; a time series does not get the note."""

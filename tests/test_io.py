@@ -154,14 +154,16 @@ def _png16(arr: np.ndarray, colour: int, interlace: bool = False, key: tuple[int
 
 @pytest.mark.parametrize("decoder", ["libpng", "noise2x"])
 @pytest.mark.parametrize("interlace", [False, True])
-def test_16bit_colour_png_decoder_handles_every_filter(tmp_path, interlace, decoder, monkeypatch):
+def test_16bit_colour_png_decoder_handles_every_filter(tmp_path, interlace, decoder, monkeypatch, capfd):
     """Pillow reduces 16-bit colour PNGs to 8 bits: libpng (imagecodecs) decodes them, else noise2x's own
     decoder, which undoes the filters in Python (the only decoder up to a format QA pass: 25 times slower).
     Both give the same pixels, and a colour key (tRNS) as alpha, which noise2x's own decoder left out."""
     if decoder == "noise2x":
         monkeypatch.setattr(io, "_png16_libpng", lambda data, shape: None)
-    else:  # (libpng reads every one of them)
+    elif not interlace:  # (libpng reads every one of them)
         monkeypatch.setattr(io, "_png16_unfiltered", lambda *args: pytest.fail("not read by libpng"))
+    else:  # (an interlaced one, noise2x: libpng decodes it, and writes a warning line to stderr)
+        monkeypatch.setattr(io, "_png16_libpng", lambda data, shape: pytest.fail("an interlaced PNG to libpng"))
     rgba = _rand((13, 10, 4), 65535, 4).astype(np.uint16)
     (tmp_path / "rgba.png").write_bytes(_png16(rgba, 6, interlace))
     (tmp_path / "rgb.png").write_bytes(_png16(rgba[..., :3], 2, interlace))
@@ -177,6 +179,7 @@ def test_16bit_colour_png_decoder_handles_every_filter(tmp_path, interlace, deco
     np.testing.assert_array_equal(image[0], keyed)
     assert alpha is not None and alpha.shape == (1, 13, 10) and set(np.unique(alpha)) == {0.0, 65535.0}
     np.testing.assert_array_equal(alpha[0] == 0, (keyed == (1000, 2000, 3000)).all(axis=2))
+    assert capfd.readouterr().err == ""  # (not a line from libpng)
 
 
 def test_16bit_png_with_bad_crc_or_truncated_data_is_an_input_error(tmp_path):

@@ -119,28 +119,41 @@ def test_impulse_noise_goes_to_zs_n2n_not_to_a_model_for_correlated_noise(shippe
         assert estimate.impulse_share(noisy) < pretrained.IMPULSE_SHARE / 2, spec
         assert pretrained.choose(noisy).method != "zs_n2n", spec
     few = np.clip(np.round(parse_noise("poisson:peak=1").apply(clean, rng=1)), 0, 255)  # (photons: outliers too)
-    assert estimate.impulse_share(few) > pretrained.IMPULSE_SHARE
     c = pretrained.choose(few)
     assert c.method != "zs_n2n" and "impulse_share" not in c.facts, c.reason
     monkeypatch.setattr(estimate, "impulse_share", lambda *a, **k: pytest.fail("read for a few photons"))
     pretrained.choose(few)
+    monkeypatch.undo()
+    rng = np.random.default_rng(3)  # a crowded undersampled star field (one-pixel peaks on 2% of the pixels)
+    sky = np.full((128, 128), 1000.0)
+    np.add.at(sky, tuple(rng.integers(2, 126, (2, 300))), 10 ** rng.uniform(3, 4.5, 300))
+    c = pretrained.choose(rng.poisson(sky) + rng.normal(0, 5, sky.shape))
+    assert c.method != "zs_n2n", c.reason
+    crop = np.clip(np.random.default_rng(4).normal(120, 5, (16, 16)), 0, 255)
+    crop[4, 4], crop[10, 10] = 250.0, 0.0  # (two outliers: 1% of a 16x16 crop, too few to tell)
+    assert estimate.impulse_share(crop) > pretrained.IMPULSE_SHARE and pretrained.choose(crop).method != "zs_n2n"
 
 
 def test_an_impulse_share_counts_isolated_outliers_only():
     """The share of isolated outliers: beyond all 8 neighbours, whose own spread is small beside the gap; a thin
-    line, an edge or a border pixel is none; channels averaged; a mask leaves out pixels next to no data."""
+    line, an edge or a border pixel is none. Twice the rarer side's: impulses fall bright and dark, one-pixel
+    stars bright only (a QA re-check: a crowded undersampled star field read as impulse noise). Channels
+    averaged; a mask leaves out pixels next to no data."""
     from noise2x import estimate
 
     flat = np.full((40, 40), 100.0)
-    flat[10, 10], flat[20, 20], flat[30, 5] = 200.0, 0.0, 120.0  # two impulses, one too weak
+    flat[10, 10], flat[14, 30], flat[20, 20], flat[30, 5] = 200.0, 230.0, 0.0, 120.0  # impulses, one too weak
     flat[5, :] = 250.0  # a thin bright line: each of its pixels has two neighbours alike
     flat[0, 30] = 255.0  # (a border pixel)
-    assert estimate.impulse_share(flat) == pytest.approx(2 / (38 * 38))
+    assert estimate.impulse_share(flat) == pytest.approx(2 / (38 * 38))  # (2 bright, 1 dark)
     rgb = np.stack([flat, np.full((40, 40), 100.0), np.full((40, 40), 100.0)], axis=-1)
     assert estimate.impulse_share(rgb) == pytest.approx(2 / (38 * 38) / 3)
     mask = np.ones((40, 40), bool)
-    mask[11, 11] = False  # (a neighbour of the impulse at (10, 10) holds no data)
-    assert estimate.impulse_share(flat, mask=mask) == pytest.approx(1 / (38 * 38 - 9))
+    mask[21, 21] = False  # (a neighbour of the dark impulse holds no data: no dark one left)
+    assert estimate.impulse_share(flat, mask=mask) == 0.0
+    stars = np.full((40, 40), 100.0)
+    stars[4:36:4, 4:36:4] = 250.0  # one-pixel peaks, all bright
+    assert estimate.impulse_share(stars) == 0.0
 
 
 def test_white_noise_on_a_flat_image_is_not_read_as_poisson_by_chance(shipped):

@@ -396,8 +396,9 @@ def peak_units_note(spec: Any, image: np.ndarray, src: str = "the image") -> str
         return None
     offset, scale = to_8bit_units(image)
     lo, hi = float(np.nanmin(image)), float(np.nanmax(image))
-    if scale == 1 and offset == 0 and not (hi > 510 and lo == hi):  # (8-bit data; a flat field of 16-bit data
-        return None  # reads so, a constant: the units are its value's, a noise QA pass)
+    flat_elsewhere = lo == hi and (hi > 510 or (0 < hi <= 1.5 and hi != round(hi)))
+    if scale == 1 and offset == 0 and not flat_elsewhere:  # (8-bit data; a flat field of 16-bit or [0, 1] data
+        return None  # reads so, a constant: the units are its value's, a noise QA pass and its re-check)
     # the full scale to give: by the values (a low-contrast 16-bit frame was told data_range=1, a noise QA pass)
     if hi > 510:
         top = "65535" if hi <= 65535 else f"{hi:.4g}"

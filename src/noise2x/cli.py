@@ -517,10 +517,11 @@ def _drawn(spec: Any, seed: int, frames: int = 1) -> str:
     a stack."""
     if not spec.is_random_level:
         return str(spec)
-    if frames > 1:
-        return f"{spec} (each frame's level drawn on its own)"
     from .noise import generator
 
+    if frames > 1:  # (each frame's own draw, as simulate applies it: the first few named, a QA re-check)
+        drawn = "; ".join(str(spec.sample(generator([seed, k]))) for k in range(min(frames, 4)))
+        return f"{spec} (each frame's level drawn on its own: {drawn}{'; ...' if frames > 4 else ''})"
     return f"{spec.sample(generator(seed))} (drawn from {spec})"
 
 

@@ -972,7 +972,8 @@ def stack_pairs(path: str | os.PathLike) -> tuple[list[tuple[int, int]], str]:
     noisy copies of one scene, and the axis they follow. Each frame goes with the next along the stack's time
     axis (T) where it has one; else along its first axis other than channels (C) longer than 1: the planes of a
     z-stack (Z), the pages of a plain multi-page TIFF. Never across a channel, a z-plane (where time runs), a
-    series or the end of an axis. A FITS or MRC file's frames pair in their order. Read from the headers only.
+    series or the end of an axis. A FITS cube's frames pair along its innermost axis longer than 1 (NAXIS3, where
+    it is), never across an outer one; an MRC stack's in their order. Read from the headers only.
 
     Returns
     -------
@@ -987,6 +988,15 @@ def stack_pairs(path: str | os.PathLike) -> tuple[list[tuple[int, int]], str]:
         As :func:`stack_frames`.
     """
     p, fmt = _existing_file(path)
+    if fmt == "FITS":  # (a 4-D cube's frames paired across its outer axis too: a QA re-check)
+        header = _fits_header(p)
+        sizes = [int(header.get(f"NAXIS{i}", 1)) for i in range(int(header.get("NAXIS", 2)), 2, -1)]
+        inner = [k for k, n in enumerate(sizes) if n > 1]
+        if not inner:
+            return [], ""
+        k = inner[-1]
+        step, count = int(np.prod(sizes[k + 1:], dtype=np.int64)), int(np.prod(sizes, dtype=np.int64))
+        return [(f, f + step) for f in range(count) if (f // step) % sizes[k] < sizes[k] - 1], ""
     if fmt != "TIFF":
         n = len(stack_frames(p))
         return [(k, k + 1) for k in range(n - 1)], ""
@@ -2753,7 +2763,9 @@ def _read_png16(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
         raise InputError(f"cannot read image file {p}: truncated PNG (no IEND chunk)")
     width, height, depth, colour, _comp, _filt, interlace = header
     channels = {2: 3, 4: 2, 6: 4}[colour]
-    arr = _png16_libpng(data, (height, width, channels + (key is not None and colour == 2)))
+    # (an interlaced one by noise2x's decoder: libpng, as imagecodecs calls it, decodes it right but writes a
+    # warning line to the process's stderr, a QA re-check)
+    arr = None if interlace else _png16_libpng(data, (height, width, channels + (key is not None and colour == 2)))
     if arr is None:
         arr = _png16_unfiltered(b"".join(idat), height, width, channels, interlace, p)
         if key is not None and colour == 2:  # (libpng's alpha from the key, as Pillow reads it of 8-bit PNGs)

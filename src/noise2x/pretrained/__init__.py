@@ -138,13 +138,17 @@ SHOT_DOMINATES_GRAY = 0.5
 #: (BENCHMARKS.md, "Estimated noise on flat and low-contrast images").
 SLOPE_SIGNIFICANCE = 3.0
 #: A noise not read as signal-dependent whose isolated outliers (:func:`noise2x.estimate.impulse_share`) are more
-#: than this share of the pixels is impulse noise, and goes to ZS-N2N, as ``--noise impulse:p=P`` does
-#: (``scripts/impulse_calibration.py``; BENCHMARKS.md, "Impulse noise with no options").
-IMPULSE_SHARE = 0.005
-#: ... or read as signal-dependent of a peak of at least this: shot noise of a few photons makes as many isolated
-#: outliers (peak 2-8: up to 2.4% of the pixels on the calibration images), of 10 and more at most 0.4%, where
-#: impulses read as shot noise read peaks of 16 and more
+#: than this share of the pixels is impulse noise, and goes to ZS-N2N, as ``--noise impulse:p=P`` does. On the
+#: calibration images the other noises read at most half of it, impulses on 5% of the pixels and more over it on
+#: all but one of 24 images each (``scripts/impulse_calibration.py``; BENCHMARKS.md, "Impulse noise with no
+#: options").
+IMPULSE_SHARE = 0.003
+#: ... or read as signal-dependent of a peak of at least this: shot noise of a few photons makes isolated outliers
+#: too (on the calibration images, readings over IMPULSE_SHARE came with peaks of 6.6 at most; readings of a peak
+#: of 10 and more stayed under 0.2%), where impulses read as shot noise read peaks of 10.6 and more
 IMPULSE_PEAK = 15.0
+#: ... and there are at least this many (twice the rarer side's): two outliers made 1% of a 16x16 crop's pixels
+IMPULSE_LEAST = 50
 #: White Gaussian noise weaker than this (sigma in 8-bit units, estimated or given; an estimated correlated
 #: reading too) goes to BM3D with that sigma, not to a shipped model: the models, blind to the level, take fine
 #: texture for noise there (at sigma 1 the no-option choice fell below the noisy input: BSD68 48.13 -> 45.45 dB).
@@ -787,7 +791,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             # outliers too: ZS-N2N, as for --noise impulse:p=P
             impulses = estimate.impulse_share(img, mask=valid)
             facts["impulse_share"] = round(impulses, 5)
-            if impulses > IMPULSE_SHARE:
+            if impulses > IMPULSE_SHARE and impulses * img.shape[0] * img.shape[1] >= IMPULSE_LEAST:
                 return Choice(None, "zs_n2n", f"impulse noise: {100 * impulses:.2g}% of the pixels are isolated "
                                               f"outliers (over {100 * IMPULSE_SHARE:g}%), which no shipped model is "
                                               f"trained for", scale, facts, offset)
