@@ -139,8 +139,8 @@ SHOT_DOMINATES_GRAY = 0.5
 SLOPE_SIGNIFICANCE = 3.0
 #: A noise not read as signal-dependent whose isolated outliers (:func:`noise2x.estimate.impulse_share`) are more
 #: than this share of the pixels is impulse noise, and goes to ZS-N2N, as ``--noise impulse:p=P`` does. On the
-#: calibration images the other noises read at most half of it, impulses on 5% of the pixels and more over it on
-#: all but one of 24 images each (``scripts/impulse_calibration.py``; BENCHMARKS.md, "Impulse noise with no
+#: calibration images the other noises read at most half of it where it is read, impulses on 5% of the pixels and
+#: more over it on all but one of 24 images each (``scripts/impulse_calibration.py``; BENCHMARKS.md, "Impulse noise with no
 #: options").
 IMPULSE_SHARE = 0.003
 #: ... or read as signal-dependent of a peak of at least this: shot noise of a few photons makes isolated outliers
