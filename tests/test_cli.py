@@ -1616,6 +1616,10 @@ def test_the_poisson_units_note_reads_the_full_scale_from_the_values(tmp_path, c
     assert "data_range=1," in peak_units_note(spec, np.full((40, 40), 0.5))  # (a flat [0, 1] frame)
     assert peak_units_note(spec, 100 + ramp % 10) is None and peak_units_note(spec, ramp * 6) is None
     assert peak_units_note(parse_noise("poisson:peak=30,data_range=65535"), 20000 + ramp) is None
+    tifffile.imwrite(tmp_path / "dark.tif", np.full((40, 40), 100, np.uint16))  # (a 16-bit dark frame: its kind)
+    code, _, err = _run(capsys, "simulate", "poisson:peak=30", str(tmp_path / "dark.tif"), str(tmp_path / "d.tif"))
+    assert code == 0 and "dark.tif is in other units, values up to 100: give the spec its full scale, e.g. " \
+                         "poisson:peak=30,data_range=65535" in err, err
 
 
 def test_methods_verbose_lists_what_each_preset_sets(capsys):

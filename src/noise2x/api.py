@@ -383,10 +383,11 @@ def _number(value: Any) -> Any:
         return value
 
 
-def peak_units_note(spec: Any, image: np.ndarray, src: str = "the image") -> str | None:
+def peak_units_note(spec: Any, image: np.ndarray, src: str = "the image", kind: str | None = None) -> str | None:
     """What to say where a Poisson spec's peak, counted at 255 unless the spec gives ``data_range``, is given for an
     image in other units (16-bit, [0, 1]): its noise would be far weaker or stronger than the peak says; else None
-    (a QA pass: a [0, 1] image denoised with peak 30 came back at 14 dB, against 35 told its full scale)."""
+    (a QA pass: a [0, 1] image denoised with peak 30 came back at 14 dB, against 35 told its full scale). ``kind``:
+    the file's (:func:`noise2x.io.image_kind`), where known: a 16-bit file's dark frame is in 16-bit units."""
     if getattr(spec, "name", None) not in ("poisson", "poisson_gaussian") or "data_range" in spec.params:
         return None
     from .io import map_text, to_8bit_units
@@ -396,11 +397,11 @@ def peak_units_note(spec: Any, image: np.ndarray, src: str = "the image") -> str
         return None
     offset, scale = to_8bit_units(image)
     lo, hi = float(np.nanmin(image)), float(np.nanmax(image))
-    flat_elsewhere = lo == hi and (hi > 510 or (0 < hi <= 1.5 and hi != round(hi)))
+    flat_elsewhere = lo == hi and (hi > 510 or (0 < hi <= 1.5 and hi != round(hi)) or kind == "uint16")
     if scale == 1 and offset == 0 and not flat_elsewhere:  # (8-bit data; a flat field of 16-bit or [0, 1] data
         return None  # reads so, a constant: the units are its value's, a noise QA pass and its re-check)
     # the full scale to give: by the values (a low-contrast 16-bit frame was told data_range=1, a noise QA pass)
-    if hi > 510:
+    if hi > 510 or kind == "uint16":  # (a 16-bit file's dark frame, values under 511: its kind says, a QA re-check)
         top = "65535" if hi <= 65535 else f"{hi:.4g}"
     elif 0.1 <= hi <= 1.5 and bool(np.any(image != np.round(image))):
         top = "1"

@@ -429,8 +429,9 @@ def _peak_scale_note(spec: Any, src: Path, image: Any) -> str | None:
     """The note for a Poisson peak, counted at 255 unless the spec gives ``data_range``, given to an image in other
     units (16-bit, [0, 1]): :func:`noise2x.api.peak_units_note`."""
     from .api import peak_units_note
+    from .io import image_kind
 
-    note = peak_units_note(spec, image, str(src))
+    note = peak_units_note(spec, image, str(src), kind=image_kind(src))
     return None if note is None else f"note: {note}"
 
 
