@@ -156,7 +156,7 @@ def _png16(arr: np.ndarray, colour: int, interlace: bool = False, key: tuple[int
 @pytest.mark.parametrize("interlace", [False, True])
 def test_16bit_colour_png_decoder_handles_every_filter(tmp_path, interlace, decoder, monkeypatch, capfd):
     """Pillow reduces 16-bit colour PNGs to 8 bits: libpng (imagecodecs) decodes them, else noise2x's own
-    decoder, which undoes the filters in Python (the only decoder up to a format QA pass: 25 times slower).
+    decoder, which undoes the filters in Python (the only decoder up to a format QA pass, and far slower).
     Both give the same pixels, and a colour key (tRNS) as alpha, which noise2x's own decoder left out."""
     if decoder == "noise2x":
         monkeypatch.setattr(io, "_png16_libpng", lambda data, shape: None)

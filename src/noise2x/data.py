@@ -125,7 +125,7 @@ class ImageSet:
 
     def __init__(self, items: list[_Item], *, kind: str, noise: Any = None, resample: bool = False,
                  cache_mb: float = 2048.0, seed_offsets: tuple[int, int] = (SEED_NOISY, SEED_NOISY2),
-                 second_copy: bool = True, blanks: bool = False) -> None:
+                 second_copy: bool = True, blanks: bool = False, paired_along: str | None = None) -> None:
         if not items:
             raise InputError("no training images")
         self.items = items
@@ -139,7 +139,7 @@ class ImageSet:
         self.split: str | None = None  # a validation set's: "images", "rows", "reused" or "folder"
         #: the axis along which a stack's frames pair as two noisy copies (:func:`noise2x.io.stack_pairs`: "T",
         #: "Z", ...; "" for a FITS or MRC file's frames), None where they do not
-        self.paired_along: str | None = None
+        self.paired_along = paired_along
         self._cache: dict[int, dict[str, np.ndarray]] = {}
         self._cached_bytes = 0
         self._channels: int | None = None
@@ -553,7 +553,7 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         raise UsageError(f"this method needs {' and '.join(what.get(m, m) for m in sorted(missing))}: {hint}")
 
     opts = dict(kind=kind, noise=add_noise, resample=resample, cache_mb=cache_mb,
-                second_copy="noisy2" in requires, blanks=blanks or bool(declared))
+                second_copy="noisy2" in requires, blanks=blanks or bool(declared), paired_along=along)
     if val_data is not None:
         vdeclared: dict[str, float] | None = {} if blank_value is None else None
         vnames, vloaders, _, _, _ = _sources(val_data, blanks, recursive, exclude, vdeclared)
@@ -575,12 +575,9 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
             raise InputError(f"--val-data (val_data=) {val_data} holds {val.channels}-channel images, the training "
                              f"images {train_set.channels}-channel: give validation images of their kind")
         val.split = "folder"
-        train_set.paired_along = along
         return train_set, val, True
     if val_images <= 0:
-        train_set = ImageSet(items, **opts)
-        train_set.paired_along = along
-        return train_set, None, False
+        return ImageSet(items, **opts), None, False
     split = "images"
     if len(items) >= 2 * val_images:
         train_items, val_items, held = items[:-val_images], items[-val_images:], True
@@ -594,9 +591,7 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
     seeds = {"seed_offsets": (SEED_VAL, SEED_VAL + 1000)} if split == "rows" else {}
     val = ImageSet(val_items, **{**opts, "resample": False, "cache_mb": 1e9}, **seeds)
     val.split = split
-    train_set = ImageSet(train_items, **opts)
-    train_set.paired_along = along
-    return train_set, val, held
+    return ImageSet(train_items, **opts), val, held
 
 
 def _held_out_rows(items: list[_Item]) -> tuple[list[_Item], list[_Item]] | None:

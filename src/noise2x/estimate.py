@@ -266,8 +266,8 @@ def sigma(noisy, *, data_range: float = 255.0, mask=None) -> float:
     repeated across patches). Image texture adds to either, so the smaller
     of the two is returned. A steep smooth gradient is the exception: on a
     ramp rising by about sigma per pixel or more, the weak-texture test
-    keeps few windows, and the reading comes out 4-16% low (a noise QA
-    pass; photos are not so: see below). Windows holding clipped pixels (exactly 0
+    keeps few windows, and the reading comes out low (a noise QA pass;
+    photos are not so: see below). Windows holding clipped pixels (exactly 0
     or ``data_range``, where no value lies beyond; 0 not where the image holds
     photon counts) are ignored (unless nearly all are).
 

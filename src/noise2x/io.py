@@ -411,9 +411,9 @@ def unread_images(folder: str | os.PathLike, *, recursive: bool = False) -> list
 def unread_note(files: Sequence[Path], shown: int = 4) -> str:
     """What to say of the files :func:`unread_images` found: how many, the first ``shown``, and what to do."""
     names = ", ".join(f.name for f in files[:shown]) + (f" and {len(files) - shown} more" if len(files) > shown else "")
+    them = "them" if len(files) > 1 else "it"
     return (f"{len(files)} file{'s' if len(files) > 1 else ''} in image formats noise2x does not read left out "
-            f"({names}): convert {'them' if len(files) > 1 else 'it'} to PNG or TIFF to include "
-            f"{'them' if len(files) > 1 else 'it'}")
+            f"({names}): convert {them} to PNG or TIFF to include {them}")
 
 
 def _folder_entries(folder: Path, recursive: bool) -> list[Path]:
@@ -2738,7 +2738,7 @@ def _png_header(p: Path) -> tuple[int, int, int, int, int] | None:
 def _read_png16(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """Decode a 16-bit colour PNG (types 2, 4, 6), which Pillow reduces to 8 bits: (image, alpha or None); a colour
     key (tRNS) gives an alpha of 0 where a pixel holds it. libpng decodes it (imagecodecs), else the PNG filters
-    are undone here (row by row in Python: a twentieth of libpng's speed, a format QA pass)."""
+    are undone here (row by row in Python, far slower: a format QA pass)."""
     data = p.read_bytes()
     pos, idat, header, key = 8, [], None, None
     while pos + 8 <= len(data):
