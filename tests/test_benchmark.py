@@ -515,10 +515,16 @@ def test_a_trained_rows_training_is_recorded(tiny_set, tmp_path):
     for name in ("a.png", "b.png"):
         (train_dir / name).write_bytes((tiny_set / name).read_bytes())
     result = run_bench(["noise2void"], dataset=tiny_set, noise="gaussian:sigma=25", budget_minutes=0.02,
-                       train_data=train_dir, options={"noise2void.train.preset": "tiny"}, warmup=False)
+                       train_data=train_dir, options={"noise2void.train.preset": "tiny",
+                                                      "noise2void.data.resample_noise": "true"}, warmup=False)
     row = result["rows"][1]
     assert row["train_steps"] >= 1 and row["train_device"] == "cpu" and row["train_preset"] == "tiny"
     assert re.search(r"trained \d+ s on train \(\d+ steps, cpu, \d+ threads?, preset tiny\)", row["notes"]), row
+    # PROTOCOL.md: noise re-drawn during training is said in the table; the overrides are the row's options (the
+    # metrics QA pass: they were in neither)
+    assert row["train_resample_noise"] is True and "training noise re-drawn each step" in row["notes"]
+    assert row["options"] == {"train.preset": "tiny", "data.resample_noise": "true"}
+    assert "train.preset=tiny, data.resample_noise=true" in row["notes"]
 
 
 def test_a_macs_cpu_is_named(monkeypatch):
@@ -537,3 +543,48 @@ def test_a_macs_cpu_is_named(monkeypatch):
     monkeypatch.setattr(benchmark.platform, "processor", lambda: "arm")
     monkeypatch.setattr(subprocess, "run", lambda args, **k: subprocess.CompletedProcess(args, 0, "Apple M2 Pro\n", ""))
     assert benchmark._cpu_model() == "Apple M2 Pro"
+
+
+def test_a_signed_set_needs_its_span_and_is_not_clipped(tmp_path, monkeypatch):
+    """A float set in [-1, 1] had its predictions clipped to [0, 2]: BM3D read 8.3 dB, below the noisy input's 14.0
+    (the metrics QA pass). Such a set needs data_range (the span of its units), and nothing is clipped."""
+    import tifffile
+
+    rng = np.random.default_rng(2)
+    (tmp_path / "s").mkdir()
+    for i in range(2):
+        x = np.clip(np.cumsum(rng.normal(0, 6, (40, 48)), axis=1) + 128, 0, 255) / 127.5 - 1.0
+        tifffile.imwrite(tmp_path / "s" / f"{i}.tif", x.astype(np.float32))
+    with pytest.raises(UsageError, match=r"negative values .* give the span .*--data-range.* 2 for data in \[-1, 1\]"):
+        run_bench(["nlm"], dataset=tmp_path / "s", noise="gaussian:sigma=0.2", warmup=False)
+    result = run_bench(["nlm"], dataset=tmp_path / "s", noise="gaussian:sigma=0.2", warmup=False, data_range=2)
+    noisy_row, row = result["rows"]
+    assert result["clipped"] is False and row["psnr"] > noisy_row["psnr"] + 3, result["rows"]
+    assert "data with negative values, of span 2: predictions not clipped" in write_outputs(
+        result, tmp_path / "b.json")[1].read_text()
+    with pytest.raises(UsageError, match=r"values span -0.79.* to 0.58.*, beyond data_range 1: give the span"):
+        run_bench(["nlm"], dataset=tmp_path / "s", noise="gaussian:sigma=0.2", warmup=False, data_range=1)
+    # an image of the set with no negative value is not clipped either: one rule for the set
+    from noise2x import api
+    from noise2x.noise import parse_noise, protocol_noisy
+
+    positive = np.abs(tifffile.imread(tmp_path / "s" / "0.tif"))
+    tifffile.imwrite(tmp_path / "s" / "2.tif", positive)
+    monkeypatch.setattr(api, "resolve_direct", lambda name: lambda noisy, *, noise=None: noisy - 0.3)
+    row = run_bench(["shift"], dataset=tmp_path / "s", noise="gaussian:sigma=0.2", warmup=False,
+                    data_range=2)["rows"][1]
+    noisy = protocol_noisy(positive.astype(np.float64), parse_noise("gaussian:sigma=0.2"), index=2)
+    assert row["per_image"][2]["psnr"] == pytest.approx(psnr(positive, noisy - 0.3, data_range=2, clip=False))
+
+
+def test_noise_given_is_said_of_the_rows_that_took_it(tiny_set):
+    """Every row said noise_given true, the blind ones too (a shipped model, auto: the metrics QA pass): a reader
+    could not tell BM3D given the true sigma from a blind model. Each row says whether its method took the noise."""
+    result = run_bench(["nlm", "auto", "gray-gaussian-selfsup"], dataset=tiny_set, noise="gaussian:sigma=25",
+                       limit=1, warmup=False)
+    rows = {r["method"]: r for r in result["rows"][1:]}
+    assert rows["nlm"]["noise_given"] is True and "noise not given" not in rows["nlm"]["notes"]
+    for name in ("auto", "gray-gaussian-selfsup"):
+        assert rows[name]["noise_given"] is False and "noise not given to the method" in rows[name]["notes"]
+    assert "trained on gaussian:sigma=" in rows["gray-gaussian-selfsup"]["notes"]
+    assert result["settings"]["noise_given"] is True

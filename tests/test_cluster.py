@@ -396,6 +396,41 @@ def test_an_interrupted_bench_keeps_its_finished_images_and_resumes(tmp_path, mo
     assert "a finished run's result, not an interrupted one's" in capsys.readouterr().err
 
 
+def test_a_bench_resumes_from_images_of_infinite_psnr(tmp_path, monkeypatch, capsys):
+    """JSON holds an infinite PSNR (identical images) as null, and a run resumed from such a partial result failed
+    after all its remaining images (TypeError at the mean: the metrics QA pass). null is read back as infinite."""
+    import json
+
+    from noise2x import api
+    from noise2x.errors import Terminated
+
+    data = tmp_path / "set"
+    for k in range(3):
+        _png(data / f"i{k}.png", seed=k, size=24)
+    calls = []
+
+    def same(noisy, *, noise=None, rng=None, info=None):  # (at sigma 0: the clean image itself)
+        calls.append(1)
+        if stop_at and len(calls) == stop_at:
+            raise Terminated()
+        return noisy
+
+    monkeypatch.setattr(api, "resolve_direct", lambda name: same)
+    args = ["bench", "--methods", "same", "--dataset", str(data), "--noise", "gaussian:sigma=0", "-q",
+            "--out", str(tmp_path / "b.json")]
+    stop_at = 3  # (the warm-up, image 0, then stopped in image 1)
+    assert cli.main(args) == 143
+    partial = tmp_path / "b.partial.json"
+    kept = json.loads(partial.read_text())
+    assert [e["psnr"] for e in kept["rows"][1]["per_image"]] == [None]
+    capsys.readouterr()
+    stop_at = 0
+    assert cli.main(args + ["--resume", str(partial)]) == 0, capsys.readouterr().err
+    done = json.loads((tmp_path / "b.json").read_text())
+    assert done["n_images"] == 3 and [e["psnr"] for e in done["rows"][1]["per_image"]] == [None] * 3
+    assert done["rows"][1]["psnr"] is None and done["rows"][1]["ssim"] == 1.0
+
+
 def test_a_bench_interrupted_while_its_result_is_made_keeps_every_image(tmp_path, monkeypatch, capsys):
     """An interruption after the last image, while the result was being made, kept nothing ("before every method
     had finished an image"). It keeps every image, and --resume writes the result from them without new work."""

@@ -12,7 +12,11 @@ For every image ``i`` of the dataset folder (sorted file names, 0-based):
   clipped to [0, peak] and measured with :func:`noise2x.metrics.psnr` and
   :func:`noise2x.metrics.ssim` against that peak: that of the file's units
   (255 for 8-bit files, 65535 for 16-bit ones; for float files the noise
-  spec's ``data_range``, else 1 for values in [0, 1], else 255).
+  spec's ``data_range``, else 1 for values in [0, 1], else 255). A float
+  set with negative values needs ``data_range`` (the span of its units,
+  2 for [-1, 1]), and its predictions are not clipped.
+
+The JSON holds ``null`` for an infinite PSNR (identical images).
 
 Direct methods (classical and zero-shot) get the known noise (``noise=spec``,
 unless ``give_noise=False``), a seed ``rng = 3000 + i`` (distinct from the
@@ -115,10 +119,12 @@ def _split_options(
 class _Method:
     """One benchmarked method: how to call it and what it measured."""
 
-    def __init__(self, name: str, fn: Callable[..., np.ndarray], *, options: dict[str, Any], kind: str):
+    def __init__(self, name: str, fn: Callable[..., np.ndarray], *, options: dict[str, Any], kind: str,
+                 shown: dict[str, Any] | None = None):
         self.name = name
         self.fn = fn
         self.options = options
+        self.shown = dict(options if shown is None else shown)  # (its row's options: a trained one's overrides)
         self.kind = kind
         self.per_image: list[dict[str, Any]] = []
         self.extra: dict[str, Any] = {}
@@ -413,7 +419,7 @@ def run_bench(
     if data_range is not None and isinstance(spec_range, (int, float)) and spec_range != data_range:
         raise UsageError(f"data_range {data_range:g} differs from the noise spec's data_range {spec_range:g}: the "
                          f"noise is made at one full scale and measured at the other; give one")
-    float_peak = _float_peak(files, spec, data_range)  # (one for a float set's files; before any work)
+    float_peak, signed = _float_peak(files, spec, data_range)  # (one for a float set's files; before any work)
     n = len(files)
     dataset_name = folder.resolve().name
     data = Path(train_data) if train_data is not None else folder.resolve().parent / "train400"
@@ -457,7 +463,7 @@ def run_bench(
                 predict, extra = _train(name, spec=spec, train_data=data, budget_minutes=float(budget_minutes),
                                         options=per_method_options[name], workdir=Path(workdir), progress=progress,
                                         precision=precision, device=device)
-                runner = _Method(name, predict, options={}, kind="trainable")
+                runner = _Method(name, predict, options={}, kind="trainable", shown=per_method_options[name])
                 runner.extra.update(extra)
             else:
                 options = dict(per_method_options[name])
@@ -502,6 +508,7 @@ def run_bench(
                 "noise": noise_label,
                 "n_images": done,
                 "data_range": sorted(peaks)[0] if len(peaks) == 1 else sorted(peaks),
+                "clipped": not signed,  # (predictions clipped to [0, data_range]; not those of signed data)
                 # (what a resumed run must share: another --colour or --data-range mixed two settings in one row)
                 "settings": {"colour": colour, "precision": precision, "data_range": data_range,
                              "noise_given": bool(give_noise), "limit": limit},
@@ -509,7 +516,7 @@ def run_bench(
 
         try:  # (the making of the result too: an interruption there keeps the images done)
             return result(_bench_images(files, runners, spec, noisy_rows, peaks, float_peak=float_peak,
-                                        data_range=data_range, give_noise=give_noise, warmup=warmup,
+                                        clip=not signed, data_range=data_range, give_noise=give_noise, warmup=warmup,
                                         progress=progress))
         except KeyboardInterrupt as exc:  # (Terminated too): the images finished so far, for the caller to keep
             done = min([len(noisy_rows)] + [len(r.per_image) for r in runners])
@@ -546,9 +553,9 @@ def _resumed(resume: Mapping[str, Any], noisy_rows: list[dict[str, Any]], runner
         raise refuse(f"its methods were {', '.join(map(str, names))}; this run's are "
                      f"{', '.join(r.name for r in runners)}")
     for row, runner in zip(rows[1:], runners):
-        if dict(row.get("options") or {}) != {k: _finite(v) for k, v in runner.options.items()}:
-            raise refuse(f"{runner.name}'s options were {row.get('options')}, this run's are {runner.options}")
-        if row.get("noise_given") != bool(give_noise):
+        if dict(row.get("options") or {}) != {k: _finite(v) for k, v in runner.shown.items()}:
+            raise refuse(f"{runner.name}'s options were {row.get('options')}, this run's are {runner.shown}")
+        if kept.get("noise_given", row.get("noise_given")) != bool(give_noise):
             raise refuse("the noise was given to the methods in one run and estimated in the other")
     done = [e.get("file") for e in rows[0].get("per_image") or []]
     if not done or len(done) > len(files) or done != [p.name for p in files[:len(done)]]:
@@ -566,16 +573,26 @@ def _resumed(resume: Mapping[str, Any], noisy_rows: list[dict[str, Any]], runner
         if [e.get("file") for e in per_image] != done or (row is not rows[0] and any("pixels" not in e
                                                                                    for e in per_image)):
             raise refuse(f"its {row.get('method')} row does not hold each of its images")
-    noisy_rows.extend(dict(e) for e in rows[0]["per_image"])
+    noisy_rows.extend(map(_read_back, rows[0]["per_image"]))
     for row, runner in zip(rows[1:], runners):
-        runner.per_image.extend(dict(e) for e in row["per_image"])
+        runner.per_image.extend(map(_read_back, row["per_image"]))
     ranges = resume.get("data_range")
     peaks.update(float(p) for p in (ranges if isinstance(ranges, list) else [ranges]) if isinstance(p, (int, float)))
     return float(resume.get("wall_seconds") or 0.0)
 
 
+def _read_back(entry: dict[str, Any]) -> dict[str, Any]:
+    """An image's entry of a result read from JSON: its PSNR ``null`` is infinite (identical images), which JSON
+    cannot hold (a resumed run failed on it at its mean, a QA pass)."""
+    entry = dict(entry)
+    if entry.get("psnr", 0.0) is None:
+        entry["psnr"] = float("inf")
+    return entry
+
+
 def _bench_images(files: list[Path], runners: list[_Method], spec: Any, noisy_rows: list[dict[str, Any]],
-                  peaks: set[float], *, float_peak: float | None, data_range: float | None, give_noise: bool,
+                  peaks: set[float], *, float_peak: float | None, clip: bool, data_range: float | None,
+                  give_noise: bool,
                   warmup: bool, progress: Callable[[str], None] | None) -> int:
     """Run each of ``runners`` on each image of ``files`` (the loop of :func:`run_bench`); returns the count."""
     from .io import read_image
@@ -603,8 +620,8 @@ def _bench_images(files: list[Path], runners: list[_Method], spec: Any, noisy_ro
             out = runner(noisy, noise=given, seed=seed, info=info)
             seconds = time.perf_counter() - t0
             pred = _checked(runner, out, clean.shape)
-            entry: dict[str, Any] = {"file": path.name, "psnr": psnr(clean, pred, data_range=peak),
-                                     "ssim": ssim(clean, pred, data_range=peak),
+            entry: dict[str, Any] = {"file": path.name, "psnr": psnr(clean, pred, data_range=peak, clip=clip),
+                                     "ssim": ssim(clean, pred, data_range=peak, clip=clip),
                                      "seconds": seconds, "pixels": pixels}
             if "sigma" in info:
                 entry["sigma"] = float(info["sigma"])
@@ -636,31 +653,43 @@ def _peak(path: Path, float_peak: float | None, data_range: float | None) -> flo
     return float(float_peak if float_peak is not None else 255.0)
 
 
-def _float_peak(files: list[Path], spec: Any, data_range: float | None) -> float | None:
+def _float_peak(files: list[Path], spec: Any, data_range: float | None) -> tuple[float | None, bool]:
     """The peak value of a dataset's float files, one for all of them: the noise spec's ``data_range``; else 1
-    where their values lie in [0, 1] (up to 2: resampling overshoot, a flat-field ratio), else 255 where they lie
-    within it; beyond, a UsageError asks for it (a set of counts in float32 read negative PSNR against 255, and one
-    pixel at 1.02 had its file measured against 255 beside the others' 1, in a QA pass). None: no float files."""
+    where their values lie in [0, 1] (up to 2: resampling overshoot, a flat-field ratio; as low as -0.25:
+    percentile-normalised data), else 255 where they lie within it; beyond, a UsageError asks for it (a set of counts
+    in float32 read negative PSNR against 255, and one pixel at 1.02 had its file measured against 255 beside the
+    others' 1, in a QA pass). None: no float files. With it, whether the set holds negative values (signed data:
+    ``data_range`` is the span of their units, and no prediction is clipped; those in [-1, 1] were clipped to
+    [0, 2] and BM3D read 6 dB below the noisy input, a QA pass); a signed set needs ``data_range``."""
     from .io import image_kind, read_image
 
     if data_range is not None:  # (given too low, the PSNR of a 16-bit set read negative again: the QA re-check)
+        signed = False
         for f in files:
-            top = float(np.max(read_image(f)))
-            if top > data_range * (1 + 1e-6):
-                raise UsageError(f"{f.name}'s values reach {top:.6g}, beyond data_range {data_range:g}: give the peak "
-                                 f"of the dataset's units")
-        return float(data_range)
+            values = read_image(f)
+            top, low = float(np.max(values)), float(np.min(values))
+            signed |= low < 0.0
+            if top - min(low, 0.0) > data_range * (1 + 1e-6):
+                said = f"span {low:.6g} to {top:.6g}" if low < 0.0 else f"reach {top:.6g}"
+                raise UsageError(f"{f.name}'s values {said}, beyond data_range {data_range:g}: give the "
+                                 f"{'span' if low < 0.0 else 'peak'} of the dataset's units")
+        return float(data_range), signed
     floats = [f for f in files if image_kind(f) not in ("uint8", "uint16")]
     if not floats:
-        return None
+        return None, False
+    tops, lows = zip(*((float(np.max(v)), float(np.min(v))) for v in map(read_image, floats)))
+    top, low = max(tops), min(lows)
     given = (getattr(spec, "params", None) or {}).get("data_range")
     if isinstance(given, (int, float)) and given > 0:
-        return float(given)
-    top = max(float(np.max(read_image(f))) for f in floats)
+        return float(given), low < 0.0
+    if low < 0.0 and not (low >= -0.25 and top <= 2.0):
+        raise UsageError(f"the dataset's float images hold negative values (down to {low:.6g}): give the span of "
+                         f"their units (bench --data-range, data_range= in Python: 2 for data in [-1, 1]), which "
+                         f"PSNR and SSIM measure against")
     if top <= 2.0:
-        return 1.0
+        return 1.0, low < 0.0
     if top <= 255.0 * (1 + 1e-6):
-        return 255.0
+        return 255.0, False
     raise UsageError(f"the dataset's float images reach {top:.6g}, beyond 8-bit units: give the peak value of their "
                      f"units (bench --data-range, data_range= in Python), which PSNR and SSIM measure against")
 
@@ -712,7 +741,7 @@ def _method_row(runner: _Method, *, dataset: str, noise: str, give_noise: bool) 
     notes += transforms
     if any("calibrated" in e for e in per_image):
         notes.append("parameters calibrated per image (Noise2Self)")
-    if not give_noise or runner.name == "auto":
+    if not (give_noise and runner.pass_noise):
         notes.append("noise not given to the method")
     used = sorted({str(e["auto"]).split(": ")[-1] for e in per_image if "auto" in e})
     if used:
@@ -725,8 +754,8 @@ def _method_row(runner: _Method, *, dataset: str, noise: str, give_noise: bool) 
     precisions = sorted({str(e["precision"]) for e in per_image if e.get("precision", "fp32") != "fp32"})
     if precisions:
         notes.append("/".join(precisions) + " forward pass")
-    if runner.options:
-        notes.append(", ".join(f"{k}={v}" for k, v in runner.options.items()))
+    if runner.shown:
+        notes.append(", ".join(f"{k}={v}" for k, v in runner.shown.items()))
     if "train_seconds" in runner.extra:
         made = runner.extra
         how = ", ".join(x for x in (f"{made['train_steps']} steps" if "train_steps" in made else "",
@@ -736,6 +765,10 @@ def _method_row(runner: _Method, *, dataset: str, noise: str, give_noise: bool) 
                                     f"preset {made['train_preset']}" if made.get("train_preset") else "") if x)
         notes.append(f"trained {made['train_seconds']:.0f} s on {Path(made['train_data']).name}"
                      + (f" ({how})" if how else ""))
+    if runner.extra.get("train_noise") and runner.kind != "trainable":  # (a model file's: what it learned from)
+        notes.append(f"trained on {runner.extra['train_noise']}")
+    if runner.extra.get("train_resample_noise"):  # (PROTOCOL: the table says so)
+        notes.append("training noise re-drawn each step")
     row: dict[str, Any] = {
         "method": runner.name,
         "dataset": dataset,
@@ -745,9 +778,9 @@ def _method_row(runner: _Method, *, dataset: str, noise: str, give_noise: bool) 
         "seconds_per_image": total / len(per_image) if per_image else None,
         "megapixels_per_second": (pixels / 1e6 / total) if total > 0 else None,
         "n_images": len(per_image),
-        "noise_given": bool(give_noise),
+        "noise_given": bool(give_noise and runner.pass_noise),  # (a model's, auto's: never)
         "sigma_source": "/".join(sources) if sources else None,
-        "options": dict(runner.options),
+        "options": dict(runner.shown),
         "notes": "; ".join(notes),
         "per_image": per_image,
     }
@@ -875,8 +908,10 @@ def _markdown_report(result: Mapping[str, Any]) -> str:
            if result.get("resumed") else ""),
         *([f"- PARTIAL: interrupted after {result.get('n_images')} of {result.get('n_images_planned')} images"]
           if result.get("partial") else []),
-        f"- protocol: {result.get('protocol')} (prediction clipped to [0,{_peak_text(result.get('data_range'))}]; "
-        "SSIM with Gaussian window 1.5)",
+        f"- protocol: {result.get('protocol')} ("
+        + (f"prediction clipped to [0,{_peak_text(result.get('data_range'))}]" if result.get("clipped", True) else
+           f"data with negative values, of span {_peak_text(result.get('data_range'))}: predictions not clipped")
+        + "; SSIM with Gaussian window 1.5)",
         "",
         markdown_table(result),
     ]

@@ -1622,7 +1622,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "gan.method.feature_weight=0, noise2void.train.lr=1e-4)")
     b.add_argument("--data-range", type=float, metavar="PEAK",
                    help="the peak value PSNR and SSIM measure against (default: the files' units: 255 for 8-bit, "
-                        "65535 for 16-bit files; a float set: 1 for values in [0, 1], 255 within it)")
+                        "65535 for 16-bit files; a float set: 1 for values in [0, 1], 255 within it); for data "
+                        "with negative values, the span of their units (2 for [-1, 1])")
     b.add_argument("--estimate-noise", action="store_true",
                    help="do not tell the direct methods the noise: each estimates it, as a call without --noise "
                         "does (by default they are given --noise)")

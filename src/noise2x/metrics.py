@@ -3,7 +3,10 @@
 Both measures take the clean reference first and the prediction second, in
 the image's own units (8-bit images: 0..255, hence ``data_range=255``), and
 clip the prediction to ``[0, data_range]`` first (float, not rounded), as
-PROTOCOL.md requires for every published figure. ``clip=False`` measures the
+PROTOCOL.md requires for every published figure. Signed data (a clean image
+with values below 0: z-scored, background-subtracted, [-1, 1]) have no known
+bounds: ``data_range`` is the span of their units (max - min, as in
+scikit-image) and the prediction is not clipped. ``clip=False`` measures the
 prediction as given: PROTOCOL.md's reference value (the unclipped noisy input
 at Gaussian 25 scores 20.17 dB on BSD68) is measured that way.
 
@@ -28,9 +31,10 @@ DEFAULT_RANGE = 255.0
 
 def _pair(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None,
           clip: bool) -> tuple[np.ndarray, np.ndarray, float]:
-    """Validate a (clean, pred) pair and return float64 copies, pred clipped when asked, and the peak value (where
-    none is given, 255, which the clean image's values must not pass: a 16-bit reference measured against it
-    gave negative PSNR, in a QA pass; as scikit-image refuses a reference outside its dtype's range)."""
+    """Validate a (clean, pred) pair and return float64 copies, pred clipped when asked (not for signed data), and
+    the peak value (where none is given, 255, which the clean image's values must not pass: a 16-bit reference
+    measured against it gave negative PSNR, in a QA pass; as scikit-image refuses a reference outside its dtype's
+    range). Signed data were clipped to [0, data_range] (data in [-1, 1] read 13.9 dB for 40.2, a QA pass)."""
     clean = np.asarray(clean)
     pred = np.asarray(pred)
     if clean.shape != pred.shape:
@@ -39,8 +43,9 @@ def _pair(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None,
         raise InputError(f"expected an image of shape (H,W) or (H,W,C), got shape {clean.shape}")
     if clean.size == 0:
         raise InputError("cannot measure an empty image")
-    if data_range is None and clean.dtype in (np.uint16, np.int16):  # a 16-bit reference: its dtype's peak, as
-        data_range = 65535.0 if clean.dtype == np.uint16 else 32767.0  # scikit-image reads an integer dtype's
+    if data_range is None and clean.dtype in (np.uint16, np.int16):  # a 16-bit reference: as scikit-image, its
+        # dtype's top, or its span (int16: -32768..32767) where the values go below 0
+        data_range = 65535.0 if clean.dtype == np.uint16 or clean.min() < 0 else 32767.0
     given = data_range is not None
     data_range = DEFAULT_RANGE if data_range is None else data_range
     if not np.isfinite(data_range) or data_range <= 0:
@@ -49,7 +54,11 @@ def _pair(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None,
     pred = pred.astype(np.float64)
     if not np.all(np.isfinite(clean)):
         raise InputError("the clean image contains NaN or infinite values")
-    top = float(clean.max())
+    top, low = float(clean.max()), float(clean.min())
+    signed = low < 0.0
+    if not given and signed:
+        raise InputError(f"the clean image holds negative values (down to {low:.6g}): give data_range, the span of "
+                         f"its units (their largest value less their smallest: 2 for data in [-1, 1])")
     if not given and top > DEFAULT_RANGE * (1 + 1e-6):
         raise InputError(f"the clean image's values reach {top:.6g}, beyond 255, the peak of 8-bit units assumed "
                          f"when no data_range is given: give the peak of its units (e.g. data_range=65535 for "
@@ -61,7 +70,7 @@ def _pair(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None,
                          f"8-bit units, which are assumed when no data_range is given: give data_range=1")
     if not np.all(np.isfinite(pred)):
         raise InputError("the predicted image contains NaN or infinite values")
-    if clip:
+    if clip and not signed:  # (signed data: the bounds of their units are not known)
         pred = np.clip(pred, 0.0, data_range)
     return clean, pred, float(data_range)
 
@@ -76,13 +85,16 @@ def psnr(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None = None
     pred : ndarray
         Prediction of the same shape.
     data_range : float, optional
-        Peak value: 65535 for 16-bit images, 1 for data in [0, 1]. None
-        (default): 65535 for a uint16 clean image (32767 for int16), else
-        255, the peak of 8-bit images; a clean image whose values pass it,
-        or that holds fractions up to 2 at most (data in [0, 1]), is refused
-        (give its units' peak).
+        Peak value: 65535 for 16-bit images, 1 for data in [0, 1]; for
+        signed data (values below 0), the span of their units (2 for
+        [-1, 1]). None (default): as scikit-image for a 16-bit clean image
+        (65535 for uint16; 32767 for int16, 65535 where it holds values
+        below 0), else 255, the peak of 8-bit images; a clean image whose
+        values pass it, that holds fractions up to 2 at most (data in
+        [0, 1]) or negative values, is refused (give its units').
     clip : bool, default True
-        Clip ``pred`` to ``[0, data_range]`` (float, not rounded) first.
+        Clip ``pred`` to ``[0, data_range]`` (float, not rounded) first;
+        not where the clean image holds negative values.
 
     Returns
     -------
@@ -94,7 +106,8 @@ def psnr(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None = None
     ------
     InputError
         Shapes differ, an image is empty, or holds NaN/inf; no ``data_range``
-        given and the clean image's values pass 255 or are fractions up to 2.
+        given and the clean image's values pass 255, are fractions up to 2
+        or go below 0.
     """
     clean, pred, data_range = _pair(clean, pred, data_range=data_range, clip=clip)
     mse = float(np.mean((clean - pred) ** 2))
@@ -117,13 +130,16 @@ def ssim(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None = None
     pred : ndarray
         Prediction of the same shape.
     data_range : float, optional
-        Peak value: 65535 for 16-bit images, 1 for data in [0, 1]. None
-        (default): 65535 for a uint16 clean image (32767 for int16), else
-        255, the peak of 8-bit images; a clean image whose values pass it,
-        or that holds fractions up to 2 at most (data in [0, 1]), is refused
-        (give its units' peak).
+        Peak value: 65535 for 16-bit images, 1 for data in [0, 1]; for
+        signed data (values below 0), the span of their units (2 for
+        [-1, 1]). None (default): as scikit-image for a 16-bit clean image
+        (65535 for uint16; 32767 for int16, 65535 where it holds values
+        below 0), else 255, the peak of 8-bit images; a clean image whose
+        values pass it, that holds fractions up to 2 at most (data in
+        [0, 1]) or negative values, is refused (give its units').
     clip : bool, default True
-        Clip ``pred`` to ``[0, data_range]`` (float, not rounded) first.
+        Clip ``pred`` to ``[0, data_range]`` (float, not rounded) first;
+        not where the clean image holds negative values.
 
     Returns
     -------
@@ -134,7 +150,8 @@ def ssim(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None = None
     ------
     InputError
         Shapes differ, an image is empty or smaller than the 11x11 Gaussian
-        window, or holds NaN/inf.
+        window, or holds NaN/inf; no ``data_range`` given, as for
+        :func:`psnr`.
     """
     from skimage.metrics import structural_similarity
 
