@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -397,3 +398,42 @@ def test_a_stacks_frames_are_named_in_lines_errors_and_info(gray_image):
     stack[2] = np.nan
     with pytest.raises(InputError, match=r"^frame T=2 \(3 of 4\): input image has 1147 NaN"):
         api.denoise(stack, axes="TYX", method="nlm")
+
+
+@pytest.mark.parametrize("kwargs,said", [({"tile": 64.0}, "tile must be a whole number of pixels, got 64.0"),
+                                         ({"tile": True}, "tile must be a whole number of pixels, got True"),
+                                         ({"overlap": -1}, "overlap must be >= 0, got -1"),
+                                         ({"context": 2.5}, "context must be a whole number of pixels, got 2.5")])
+def test_a_denoisers_tile_arguments_are_checked(kwargs, said):
+    """model.denoise (the README's) took tile=True as 1 and failed on tile=64.0 with numpy's TypeError (the tiling
+    QA pass), where noise2x.denoise says what is wrong: the same line now."""
+    import noise2x
+
+    with pytest.raises(UsageError, match=re.escape(said)):
+        noise2x.load_model("gray-gaussian").denoise(128 + 25 * np.random.default_rng(0).standard_normal((40, 40)),
+                                                    **kwargs)
+
+
+def test_tiles_in_a_callers_inference_mode_read_the_networks_reach():
+    """The tiles' context comes from the network's measured reach (a gradient), which must work where the caller
+    runs under torch.inference_mode or no_grad, its weights made inference tensors there."""
+    import noise2x
+
+    img = 128 + 25 * np.random.default_rng(1).standard_normal((200, 180))
+    expected = noise2x.load_model("gray-gaussian").denoise(img, tile=128)
+    for mode in (torch.inference_mode, torch.no_grad):
+        with mode():
+            assert np.array_equal(noise2x.load_model("gray-gaussian").denoise(img, tile=128), expected)
+
+
+def test_an_image_as_large_as_a_batch_of_tiles_with_their_context_goes_whole():
+    """Default tiling takes the whole image when it holds no more pixels than a batch of 4 tiles with their
+    context (the same peak memory): the network's context, which for the shipped model is more than 16 pixels."""
+    import noise2x
+    from noise2x.predict import DEFAULT_TILE, model_reach
+
+    den = noise2x.load_model("gray-gaussian")
+    side = 590  # (between 4 tiles with 16 pixels of context and 4 with this network's)
+    assert 4 * (DEFAULT_TILE + 32) ** 2 < side * side <= 4 * (DEFAULT_TILE + 2 * (model_reach(den.model) - 8)) ** 2
+    img = 128 + 25 * np.random.default_rng(2).standard_normal((side, side))
+    assert np.array_equal(den.denoise(img), den.denoise(img, tile=0))

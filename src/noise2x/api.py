@@ -343,6 +343,7 @@ def zero_area_note(image: np.ndarray) -> str | None:
 def _check_arguments(*, model: Any, noise: Any, tile: Any, overlap: Any, options: Any) -> None:
     """:func:`denoise`'s arguments of the wrong type, as one UsageError (not an AttributeError from inside)."""
     from .noise import NoiseSpec
+    from .tiling import check_tile_arguments
 
     if model is not None and not isinstance(model, (str, os.PathLike)) and \
             not callable(getattr(model, "denoise", None)):  # (a Denoiser, or one like it: predict not imported)
@@ -351,11 +352,7 @@ def _check_arguments(*, model: Any, noise: Any, tile: Any, overlap: Any, options
     if noise is not None and not isinstance(noise, (str, NoiseSpec)):
         raise UsageError(f"noise must be a noise spec such as 'gaussian:sigma=25', got {type(noise).__name__} "
                          f"{noise!r}")
-    for name, value in (("tile", tile), ("overlap", overlap)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
-            raise UsageError(f"{name} must be a whole number of pixels, got {value!r}")
-        if value is not None and value < 0:  # (also where no tiling happens: a small image, tile 0)
-            raise UsageError(f"{name} must be >= 0, got {value}")
+    check_tile_arguments(tile=tile, overlap=overlap)
     if options is not None and not isinstance(options, dict):
         raise UsageError(f"options must be a dict of method options, e.g. {{'sigma': 10}}, got "
                          f"{type(options).__name__}")

@@ -1524,7 +1524,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--noise", help="the input's noise when known, e.g. gaussian:sigma=25")
     d.add_argument("--tile", type=int, default=None,
                    help="tile size for models (0: whole image; default 256, or the whole image when it is "
-                        "no larger than a batch of 4 tiles)")
+                        "no larger than a batch of 4 tiles); each tile is run with as much image around it as the "
+                        "network reads, so tiles give the whole image's result")
     d.add_argument("--overlap", type=int, default=None,
                    help="tile overlap in pixels (models; default 32, or a quarter of a --tile under 128)")
     d.add_argument("--tta", action="store_true", help="8-fold test-time augmentation (models)")

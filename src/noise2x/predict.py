@@ -20,6 +20,7 @@ precision under ``torch.autocast``.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import time
 from pathlib import Path
@@ -30,7 +31,7 @@ import torch
 
 from . import config
 from .errors import InputError, UsageError, called_from_outside, warn_outside
-from .tiling import TILE_PROGRESS, Stitcher, context_region, tile_grid
+from .tiling import TILE_PROGRESS, Stitcher, check_tile_arguments, context_region, tile_grid
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -264,6 +265,70 @@ def _predictor(model: Any, method: Any, tta: bool) -> Callable[[torch.Tensor], t
         return acc / 8.0
 
     return run_tta
+
+
+#: Tile context: the share of a network's reach (the sum of its output pixel's gradient over the input) that may
+#: lie beyond what a tile's pixels see (see :func:`model_context`)
+CONTEXT_SHARE = 0.01
+#: The context when a network's reach cannot be measured (no gradient at all)
+FALLBACK_CONTEXT = 16
+#: The largest input side the reach is measured on (a reach that fills it is taken as its half: a paper-preset
+#: blind-spot network reads its whole input, and measuring it on 1024 x 1024 took minutes on a CPU)
+REACH_PROBE = 256
+
+
+def model_reach(model: Any) -> int:
+    """How far (pixels) a network's output at a pixel reads its input: the half side of the smallest square around
+    the pixel that holds all but :data:`CONTEXT_SHARE` of the gradient of that output over the input.
+
+    Measured once per model (kept on it) at the centre of an input of the model's own scale (its mean plus its std
+    times white noise, a fixed seed), in float32 on the model's device; the input grows while the reach fills it
+    (up to :data:`REACH_PROBE` pixels). The network's output (``model(x)``), not a method's prediction from it: a blind-spot
+    method's posterior mean weighs the pixel itself against the network's output by their variances, so one
+    pixel's gradient may not show the network's reach. A tile seen with less image around it than this differed
+    from the whole image by up to 29 gray levels at its borders (a Laine et al. blind-spot network reads 60 pixels
+    or more away, against 24 given to every network: a tiling QA pass).
+    """
+    net = getattr(model, "net", model)
+    kept = getattr(model, "_noise2x_reach", None)
+    if kept is not None:
+        return int(kept)
+    align = model_alignment(model)
+    param = next(iter(model.parameters()), None)
+    dev = param.device if param is not None else torch.device("cpu")
+    c = int(getattr(model, "in_channels", getattr(net, "in_channels", 1)))
+    mean = getattr(model, "mean", None)
+    std = getattr(model, "std", None)
+    reach, side = FALLBACK_CONTEXT, min(REACH_PROBE, max(64, 4 * align))
+    gen = torch.Generator().manual_seed(0)
+    while True:
+        with torch.inference_mode(False), torch.enable_grad():  # (a caller's inference_mode or no_grad aside)
+            # (weights made in a caller's inference_mode cannot take part in a gradient: a copy of them then)
+            probe = copy.deepcopy(model) if any(t.is_inference() for t in (*model.parameters(), *model.buffers())) \
+                else model
+            x = torch.randn(1, c, side, side, generator=gen)
+            if mean is not None and std is not None:
+                scale = [t.detach().float().cpu().reshape(1, -1, 1, 1) for t in (mean, std)]
+                x = scale[0] + scale[1] * x
+            x = x.to(dev).requires_grad_(True)
+            y = probe(x)
+            (grad,) = torch.autograd.grad(y[0, :, side // 2, side // 2].float().sum(), x)
+        g = grad[0].abs().sum(0).double().cpu().numpy()
+        total = float(g.sum())
+        if not total > 0.0:
+            break
+        # the mass inside each centred square of half side r, from the cumulative sums of its rings
+        half = side // 2
+        far = np.abs(np.arange(side) - half)
+        ring = np.maximum(far[:, None], far[None, :])
+        inside = np.cumsum(np.bincount(ring.ravel(), weights=g.ravel(), minlength=half + 1))
+        reach = int(np.argmax(inside >= (1.0 - CONTEXT_SHARE) * total))
+        if reach < half - align or side >= REACH_PROBE:
+            break
+        side *= 2
+    with contextlib.suppress(AttributeError):
+        setattr(model, "_noise2x_reach", reach)
+    return reach
 
 
 def model_alignment(model: Any) -> int:
@@ -508,10 +573,9 @@ def default_overlap(tile: int | None) -> int:
 
 
 def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: int | None = None,
-                  overlap: int | None = None,
-                  context: int = 16, batch_size: int = 4, tta: bool = False, device: str | torch.device = "auto",
-                  threads_auto: bool = True, colour: str = "auto", keep_noise: bool = False,
-                  precision: str = "fp32", needed: np.ndarray | None = None) -> np.ndarray:
+                  overlap: int | None = None, context: int | None = None, batch_size: int = 4, tta: bool = False,
+                  device: str | torch.device = "auto", threads_auto: bool = True, colour: str = "auto",
+                  keep_noise: bool = False, precision: str = "fp32", needed: np.ndarray | None = None) -> np.ndarray:
     """Denoise one image with a trained model, tile by tile.
 
     Parameters
@@ -534,11 +598,16 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
         Minimum overlap of neighbouring tiles (``0 <= overlap < tile``), across
         which their outputs are blended; None (default): :func:`default_overlap`
         (32, or a quarter of a tile side under 128).
-    context : int
+    context : int, optional
         Extra image around each tile given to the network and cropped from
         its output, so tile borders see the image instead of padding (tiles
         at the image border are not grown past it). Rounded up to the
-        network's alignment (32 for the paper's U-Net).
+        network's alignment (32 for the paper's U-Net). None (default): the
+        network's reach (:func:`model_reach`) less the quarter of the overlap
+        that blending leaves out, so that tiles give what the whole image
+        gives. A method that reads one level per image (a blind-spot
+        network's learned noise level) reads it once on the whole image
+        (``Method.for_tiles``) and uses it on every tile.
     batch_size : int
         Tiles per forward pass.
     tta : bool
@@ -578,6 +647,7 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
         A bad tile, batch size, colour mode or precision (or one the device cannot run).
     """
     check_precision(precision)
+    check_tile_arguments(tile=tile, overlap=overlap, context=context)  # (Denoiser.denoise's too: a QA pass)
     channels = int(model.in_channels)
     arr = _check_image(image, None if channels == 1 else channels)
     if arr.ndim == 3 and channels == 1 and arr.shape[2] not in (1, 3, 4) and colour != "channels":
@@ -628,26 +698,43 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
         return out
     if batch_size < 1:
         raise UsageError(f"batch_size must be >= 1, got {batch_size}")
-    if tile is None:
-        tile = auto_tile(arr.shape, batch_size=batch_size, context=context)
-    if tile < 0:
+    if tile is not None and tile < 0:
         raise UsageError(f"tile must be >= 0 (0 = whole image), got {tile}")
     dev = resolve_device(device)
     check_precision(precision, dev)
     model = model.to(dev).eval()
     layout = torch.channels_last if dev.type == "cpu" and CPU_CHANNELS_LAST else torch.contiguous_format
     model = model.to(memory_format=layout)  # the model stays usable in either layout
+    if tile is None:
+        tile = auto_tile(arr.shape, batch_size=batch_size, context=FALLBACK_CONTEXT if context is None else context)
+        if tile and context is None:  # (a network that reads far has large tiles: as large an image goes whole)
+            far = max(0, model_reach(model) - default_overlap(tile) // 4)
+            tile = auto_tile(arr.shape, batch_size=batch_size, context=far)
     if overlap is None:
         overlap = default_overlap(tile)
     grid = tile_grid(arr.shape, tile=tile, overlap=overlap if tile else 0, align=model_alignment(model))
     channels = arr.shape[2] if arr.ndim == 3 else None
     stitcher = Stitcher(grid, channels=channels)
+    if len(grid.specs) > 1:
+        if method is not None and hasattr(method, "for_tiles"):  # (one level per image, read on the whole image)
+            def whole(net: Any) -> np.ndarray:
+                token = TILE_PROGRESS.set(None)  # (its tiles are not the image's)
+                try:
+                    return denoise_array(net, arr, tile=tile, overlap=overlap, context=None, batch_size=batch_size,
+                                         device=dev, threads_auto=threads_auto, precision=precision)
+                finally:
+                    TILE_PROGRESS.reset(token)
+
+            method = method.for_tiles(model, whole)
+        if context is None:
+            context = max(0, model_reach(model) - overlap // 4)
     run = _predictor(model, method, tta)
     align = model_alignment(model)
     if needed is not None and np.shape(needed) != arr.shape[:2]:
         raise UsageError(f"needed has shape {np.shape(needed)}; the image {arr.shape} needs {arr.shape[:2]}")
     specs = [s for s in grid.specs if needed is None or np.any(needed[s.slices])]  # tiles with a needed pixel
-    regions = [(s, context_region(s, arr.shape, context=context if tile else 0, align=align)) for s in specs]
+    regions = [(s, context_region(s, arr.shape, context=context if tile and context else 0, align=align))
+               for s in specs]
     groups: dict[tuple[int, int], list] = {}
     for s, r in regions:  # regions of equal shape are batched together
         groups.setdefault(r.shape, []).append((s, r))
@@ -826,7 +913,7 @@ class Denoiser:
         return "channels" if colour == "auto" and speckle and self.channels == 1 else colour
 
     def denoise(self, image: np.ndarray, *, tile: int | None = None, overlap: int | None = None, tta: bool = False,
-                context: int = 16, batch_size: int = 4, device: str = "auto", colour: str = "auto",
+                context: int | None = None, batch_size: int = 4, device: str = "auto", colour: str = "auto",
                 precision: str = "fp32", needed: np.ndarray | None = None, threads: int | None = None) -> np.ndarray:
         """Denoise one image (H, W) or (H, W, C); float32 in the image's units (see :func:`denoise_array`).
 
@@ -858,7 +945,7 @@ class Denoiser:
         return out
 
     def denoise_stack(self, stack: np.ndarray, *, tile: int | None = None, overlap: int | None = None,
-                      tta: bool = False, context: int = 16, batch_size: int = 4, device: str = "auto",
+                      tta: bool = False, context: int | None = None, batch_size: int = 4, device: str = "auto",
                       progress: Callable[[int, int], None] | None = None, colour: str = "auto",
                       precision: str = "fp32") -> np.ndarray:
         """Denoise a stack (N, H, W[, C]) frame by frame."""

@@ -58,6 +58,16 @@ class TileSpec:
         return self.y1 - self.y0, self.x1 - self.x0
 
 
+def check_tile_arguments(**values: object) -> None:
+    """Tile arguments (``tile``, ``overlap``, ``context``) of the wrong type or sign, as one UsageError; None passes
+    (the default)."""
+    for name, value in values.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
+            raise UsageError(f"{name} must be a whole number of pixels, got {value!r}")
+        if value is not None and value < 0:  # (also where no tiling happens: a small image, tile 0)
+            raise UsageError(f"{name} must be >= 0, got {value}")
+
+
 def tile_segments(length: int, tile: int, overlap: int, *, align: int = 1) -> list[tuple[int, int]]:
     """1-D tiles ``(start, stop)`` covering ``range(length)``.
 
@@ -66,10 +76,10 @@ def tile_segments(length: int, tile: int, overlap: int, *, align: int = 1) -> li
     length : int
         Image side.
     tile : int
-        Tile side; rounded down to a multiple of ``align`` (at least ``align``).
+        Tile side; rounded down to a multiple of ``align`` (at least ``align``),
+        and up to hold the overlap and one step of ``align``.
     overlap : int
-        Minimum overlap of neighbouring tiles, ``0 <= overlap < tile`` (kept
-        when ``tile - overlap >= align``; otherwise the step is ``align``).
+        Minimum overlap of neighbouring tiles, ``0 <= overlap < tile``.
     align : int
         Every start is a multiple of ``align``: a network that pools ``k``
         times sees the same pooling grid as on the whole image when ``align``
@@ -87,6 +97,8 @@ def tile_segments(length: int, tile: int, overlap: int, *, align: int = 1) -> li
     if align < 1:
         raise ValueError(f"align must be >= 1, got {align}")
     tile = max(align, (tile // align) * align)
+    if tile - overlap < align:  # (the step was align, the overlap less than asked, down to 0 and seams: a tiling QA)
+        tile = math.ceil((overlap + align) / align) * align
     if length <= tile:
         return [(0, length)]
     last = math.ceil((length - tile) / align) * align
