@@ -546,8 +546,8 @@ def test_a_macs_cpu_is_named(monkeypatch):
 
 
 def test_a_signed_set_needs_its_span_and_is_not_clipped(tmp_path, monkeypatch):
-    """A float set in [-1, 1] had its predictions clipped to [0, 2]: BM3D read 8.3 dB, below the noisy input's 14.0
-    (the metrics QA pass). Such a set needs data_range (the span of its units), and nothing is clipped."""
+    """A float set in [-1, 1] had its predictions clipped to [0, 2]: a denoiser read below the noisy input (the
+    metrics QA pass). Such a set needs data_range (the span of its units), and nothing is clipped."""
     import tifffile
 
     rng = np.random.default_rng(2)

@@ -534,8 +534,8 @@ def test_learned_looks_converge():
 
 def test_tiles_give_what_the_whole_image_gives():
     """Tiles got 16 pixels of image around them whatever the network, where a blind-spot network reads 60 and more
-    away, and a noise level learned per image was read per tile: seams of up to 29 gray levels at tile borders (the
-    tiling QA pass). The context is the network's measured reach and the level is read once, on the whole image."""
+    away, and a noise level learned per image was read per tile: seams at tile borders (the tiling QA pass). The
+    context is the network's measured reach and the level is read once, on the whole image."""
     from noise2x.predict import denoise_array, model_reach
 
     torch.manual_seed(0)

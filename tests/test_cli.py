@@ -532,8 +532,8 @@ def test_demo_output_that_is_a_file_is_a_usage_error(tmp_path, capsys):
 
 
 def test_the_demo_measures_the_noisy_input_as_protocol_does(tmp_path, monkeypatch, gray_image):
-    """The demo clipped the noisy input before measuring it: 0.4-0.7 dB above bench's figure for the same image (the
-    metrics QA pass). It is measured unclipped, as PROTOCOL.md and bench do; its table says how it times."""
+    """The demo clipped the noisy input before measuring it: above bench's figure for the same image (the metrics
+    QA pass). It is measured unclipped, as PROTOCOL.md and bench do; its table says how it times."""
     from noise2x import demo
     from noise2x.metrics import psnr
     from noise2x.noise import parse_noise

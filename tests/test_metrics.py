@@ -153,8 +153,8 @@ def test_a_reference_beyond_8bit_needs_its_data_range():
 
 
 def test_signed_data_are_measured_over_their_span_unclipped():
-    """Signed data were clipped to [0, data_range]: data in [-1, 1] read 13.9 dB for 40.2 and SSIM -0.09 (the metrics
-    QA pass), and with no data_range the error called them "data in [0, 1]". They are measured as scikit-image does:
+    """Signed data were clipped to [0, data_range]: data in [-1, 1] read far too low, SSIM below 0 (the metrics QA
+    pass), and with no data_range the error called them "data in [0, 1]". They are measured as scikit-image does:
     data_range the span of their units, the prediction not clipped; with no data_range, the error says why."""
     rng = np.random.default_rng(1)
     clean = rng.uniform(-1, 1, (32, 32))

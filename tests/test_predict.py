@@ -437,3 +437,25 @@ def test_an_image_as_large_as_a_batch_of_tiles_with_their_context_goes_whole():
     assert 4 * (DEFAULT_TILE + 32) ** 2 < side * side <= 4 * (DEFAULT_TILE + 2 * (model_reach(den.model) - 8)) ** 2
     img = 128 + 25 * np.random.default_rng(2).standard_normal((side, side))
     assert np.array_equal(den.denoise(img), den.denoise(img, tile=0))
+
+
+def test_a_network_that_reads_far_gets_larger_tiles_fewer_a_batch(monkeypatch):
+    """Default tiles of a network whose context passes a quarter of a tile: twice as large, a quarter as many a
+    batch (256-pixel tiles spent most of their work on the context), as close to the whole image's result."""
+    from noise2x import predict
+    from noise2x.models import ScaledModel, build_model
+
+    torch.manual_seed(0)
+    args = {"in_channels": 1, "out_channels": 1, "width": 4, "depth": 2}
+    model = ScaledModel(build_model("unet", **args), arch="unet", arch_args=args, mean=[110.0], std=[50.0]).eval()
+    setattr(model, "_noise2x_reach", 100)  # (as a far-reading network's)
+    seen = []
+    real = predict.tile_grid
+    monkeypatch.setattr(predict, "tile_grid", lambda shape, **kw: seen.append(kw["tile"]) or real(shape, **kw))
+    img = 128 + 25 * np.random.default_rng(3).standard_normal((1100, 1000))
+    batches = []
+    hook = model.register_forward_pre_hook(lambda module, inputs: batches.append(inputs[0].shape[0]))
+    out = predict.denoise_array(model, img)
+    hook.remove()
+    assert seen == [2 * predict.DEFAULT_TILE] and max(batches) == 1 and len(batches) == 9
+    assert np.abs(out - predict.denoise_array(model, img, tile=0)).max() < 1e-3

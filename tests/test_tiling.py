@@ -30,7 +30,7 @@ def test_round_trip_is_exact(shape, tile, overlap):
                                                        (40, 8, 6, 8), (60, 16, 12, 8), (300, 40, 10, 32)])
 def test_tiles_cover_with_the_requested_overlap(length, tile, overlap, align):
     """The last three: an overlap the tile could not hold beside one step of the alignment was lowered, down to 0
-    (tiles met edge to edge, seams of 14 gray levels: the tiling QA pass); the tile grows to hold it."""
+    (tiles met edge to edge, with seams: the tiling QA pass); the tile grows to hold it."""
     segments = tile_segments(length, tile, overlap, align=align)
     size = max(align, tile // align * align)
     size = size if size - overlap >= align else -(-(overlap + align) // align) * align

@@ -660,7 +660,7 @@ def _float_peak(files: list[Path], spec: Any, data_range: float | None) -> tuple
     in float32 read negative PSNR against 255, and one pixel at 1.02 had its file measured against 255 beside the
     others' 1, in a QA pass). None: no float files. With it, whether the set holds negative values (signed data:
     ``data_range`` is the span of their units, and no prediction is clipped; those in [-1, 1] were clipped to
-    [0, 2] and BM3D read 6 dB below the noisy input, a QA pass); a signed set needs ``data_range``."""
+    [0, 2] and a denoiser read below the noisy input, a QA pass); a signed set needs ``data_range``."""
     from .io import image_kind, read_image
 
     if data_range is not None:  # (given too low, the PSNR of a 16-bit set read negative again: the QA re-check)

@@ -78,7 +78,7 @@ def run_demo(*, out: str | Path = "demo-output", progress: Callable[[str], None]
         spec = parse_noise(noise)
         noisy = spec.apply(clean, rng=index)
         panels = [noisy]
-        # (unclipped, as PROTOCOL.md and bench measure the noisy input: clipped, it read 0.4-0.7 dB above bench's, QA)
+        # (unclipped, as PROTOCOL.md and bench measure the noisy input: clipped, it read above bench's, a QA pass)
         captions = [f"noisy {psnr(clean, noisy, clip=False):.2f} dB"]
         rows.append({"image": name, "noise": noise, "method": "noisy input", "psnr": psnr(clean, noisy, clip=False),
                      "ssim": ssim(clean, noisy, clip=False), "seconds": 0.0, "used": ""})

@@ -34,7 +34,7 @@ def _pair(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None,
     """Validate a (clean, pred) pair and return float64 copies, pred clipped when asked (not for signed data), and
     the peak value (where none is given, 255, which the clean image's values must not pass: a 16-bit reference
     measured against it gave negative PSNR, in a QA pass; as scikit-image refuses a reference outside its dtype's
-    range). Signed data were clipped to [0, data_range] (data in [-1, 1] read 13.9 dB for 40.2, a QA pass)."""
+    range). Signed data were clipped to [0, data_range] (data in [-1, 1] read far too low, a QA pass)."""
     clean = np.asarray(clean)
     pred = np.asarray(pred)
     if clean.shape != pred.shape:

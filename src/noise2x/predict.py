@@ -268,7 +268,7 @@ def _predictor(model: Any, method: Any, tta: bool) -> Callable[[torch.Tensor], t
 
 
 #: Tile context: the share of a network's reach (the sum of its output pixel's gradient over the input) that may
-#: lie beyond what a tile's pixels see (see :func:`model_context`)
+#: lie beyond what a tile's pixels see (see :func:`model_reach`)
 CONTEXT_SHARE = 0.01
 #: The context when a network's reach cannot be measured (no gradient at all)
 FALLBACK_CONTEXT = 16
@@ -283,11 +283,11 @@ def model_reach(model: Any) -> int:
 
     Measured once per model (kept on it) at the centre of an input of the model's own scale (its mean plus its std
     times white noise, a fixed seed), in float32 on the model's device; the input grows while the reach fills it
-    (up to :data:`REACH_PROBE` pixels). The network's output (``model(x)``), not a method's prediction from it: a blind-spot
-    method's posterior mean weighs the pixel itself against the network's output by their variances, so one
-    pixel's gradient may not show the network's reach. A tile seen with less image around it than this differed
-    from the whole image by up to 29 gray levels at its borders (a Laine et al. blind-spot network reads 60 pixels
-    or more away, against 24 given to every network: a tiling QA pass).
+    (up to :data:`REACH_PROBE` pixels). The network's output (``model(x)``), not a method's prediction from it: a
+    blind-spot method's posterior mean weighs the pixel itself against the network's output by their variances,
+    so one pixel's gradient may not show the network's reach. A tile seen with less image around it than this
+    differs from the whole image at its borders (every network had 16 pixels, and a Laine et al. blind-spot
+    network reads much farther: a tiling QA pass; BENCHMARKS.md, "Tiles against the whole image").
     """
     net = getattr(model, "net", model)
     kept = getattr(model, "_noise2x_reach", None)
@@ -591,7 +591,9 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
         Tile side in pixels; 0 = the whole image at once; None (default) =
         :data:`DEFAULT_TILE`, or the whole image when it has no more pixels
         than one batch of such tiles with their context (same peak memory,
-        none of the overlap's extra work). Tiles start at
+        none of the overlap's extra work); where the context passes a quarter
+        of it (a network that reads far), tiles twice as large, a quarter of
+        ``batch_size`` a batch. Tiles start at
         multiples of the network's alignment (:func:`model_alignment`), so a
         U-Net pools on the same grid as on the whole image.
     overlap : int, optional
@@ -710,6 +712,10 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
         if tile and context is None:  # (a network that reads far has large tiles: as large an image goes whole)
             far = max(0, model_reach(model) - default_overlap(tile) // 4)
             tile = auto_tile(arr.shape, batch_size=batch_size, context=far)
+            if tile and far > DEFAULT_TILE // 4:  # tiles twice as large, a quarter as many a batch: less of the work
+                # spent on context, in less memory than the batch before (a blind-spot network's 256-pixel tiles
+                # spent most of their work on their context)
+                tile, batch_size = 2 * DEFAULT_TILE, max(1, batch_size // 4)
     if overlap is None:
         overlap = default_overlap(tile)
     grid = tile_grid(arr.shape, tile=tile, overlap=overlap if tile else 0, align=model_alignment(model))

@@ -388,8 +388,8 @@ class BlindSpot(Method):
         """The method for the tiles of one image. A noise level learned per image (``gaussian_per_image``) is read
         once on the whole image, as without tiles: the mean over the image of the level network's output, which
         ``whole(module)`` gives tile by tile (an array of the image's shape); every tile then uses it. Each tile
-        read its own level: the posterior mean's strength changed from tile to tile, levels 20.0 to 26.9 for one
-        image at sigma 25 (a tiling QA pass). Other noise models: this method itself."""
+        read its own level: the posterior mean's strength changed from tile to tile (a tiling QA pass). Other
+        noise models: this method itself."""
         if self.resolved_noise_model() != "gaussian_per_image" or not self.options.posterior_mean:
             return self
         net = self._net(model)
