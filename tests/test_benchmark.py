@@ -545,9 +545,10 @@ def test_a_macs_cpu_is_named(monkeypatch):
     assert benchmark._cpu_model() == "Apple M2 Pro"
 
 
-def test_a_signed_set_needs_its_span_and_is_not_clipped(tmp_path, monkeypatch):
+def test_a_signed_set_needs_its_span_and_has_one_clip_range(tmp_path, monkeypatch):
     """A float set in [-1, 1] had its predictions clipped to [0, 2]: a denoiser read below the noisy input (the
-    metrics QA pass). Such a set needs data_range (the span of its units), and nothing is clipped."""
+    metrics QA pass). Such a set needs data_range (the span of its units), and its predictions are clipped from its
+    lowest value on."""
     import tifffile
 
     rng = np.random.default_rng(2)
@@ -559,22 +560,32 @@ def test_a_signed_set_needs_its_span_and_is_not_clipped(tmp_path, monkeypatch):
         run_bench(["nlm"], dataset=tmp_path / "s", noise="gaussian:sigma=0.2", warmup=False)
     result = run_bench(["nlm"], dataset=tmp_path / "s", noise="gaussian:sigma=0.2", warmup=False, data_range=2)
     noisy_row, row = result["rows"]
-    assert result["clipped"] is False and row["psnr"] > noisy_row["psnr"] + 3, result["rows"]
-    assert "data with negative values, of span 2: predictions not clipped" in write_outputs(
-        result, tmp_path / "b.json")[1].read_text()
+    assert result["clip_range"][0] < -0.7 and row["psnr"] > noisy_row["psnr"] + 3, result["rows"]
+    assert re.search(r"data with values below 0, measured against a range of 2: predictions clipped to \[-0\.7\d*, "
+                     r"1\.2\d*\]", write_outputs(result, tmp_path / "b.json")[1].read_text())
     with pytest.raises(UsageError, match=r"values span -0.79.* to 0.58.*, beyond data_range 1: give the span"):
         run_bench(["nlm"], dataset=tmp_path / "s", noise="gaussian:sigma=0.2", warmup=False, data_range=1)
-    # an image of the set with no negative value is not clipped either: one rule for the set
+    # an image of the set with no negative value is clipped as the others: one range for the set
     from noise2x import api
     from noise2x.noise import parse_noise, protocol_noisy
 
     positive = np.abs(tifffile.imread(tmp_path / "s" / "0.tif"))
     tifffile.imwrite(tmp_path / "s" / "2.tif", positive)
     monkeypatch.setattr(api, "resolve_direct", lambda name: lambda noisy, *, noise=None: noisy - 0.3)
-    row = run_bench(["shift"], dataset=tmp_path / "s", noise="gaussian:sigma=0.2", warmup=False,
-                    data_range=2)["rows"][1]
+    shifted = run_bench(["shift"], dataset=tmp_path / "s", noise="gaussian:sigma=0.2", warmup=False, data_range=2)
     noisy = protocol_noisy(positive.astype(np.float64), parse_noise("gaussian:sigma=0.2"), index=2)
-    assert row["per_image"][2]["psnr"] == pytest.approx(psnr(positive, noisy - 0.3, data_range=2, clip=False))
+    expected = np.clip(noisy - 0.3, *shifted["clip_range"])
+    assert np.count_nonzero(expected != noisy - 0.3) > 0
+    assert shifted["rows"][1]["per_image"][2]["psnr"] == pytest.approx(psnr(positive, expected, data_range=2,
+                                                                             clip=False))
+    # percentile-normalised data, a little beyond [0, 1]: the range bench takes itself may be given too (the re-check)
+    (tmp_path / "p").mkdir()
+    for i in range(2):
+        tifffile.imwrite(tmp_path / "p" / f"{i}.tif", (tifffile.imread(tmp_path / "s" / f"{i}.tif") + 0.9) * 0.8 - 0.1)
+    auto = run_bench(["nlm"], dataset=tmp_path / "p", noise="gaussian:sigma=0.1", warmup=False)
+    given = run_bench(["nlm"], dataset=tmp_path / "p", noise="gaussian:sigma=0.1", warmup=False, data_range=1)
+    assert auto["data_range"] == given["data_range"] == 1 and auto["clip_range"] == given["clip_range"]
+    assert auto["rows"][1]["psnr"] == pytest.approx(given["rows"][1]["psnr"])
 
 
 def test_noise_given_is_said_of_the_rows_that_took_it(tiny_set):

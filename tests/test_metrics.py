@@ -152,22 +152,40 @@ def test_a_reference_beyond_8bit_needs_its_data_range():
     assert psnr((x16 // 2).astype(np.int16), y / 2) == pytest.approx(psnr(x16 // 2, y / 2, data_range=32767))
 
 
-def test_signed_data_are_measured_over_their_span_unclipped():
+def test_signed_data_are_measured_over_their_span_clipped_from_their_lowest_value():
     """Signed data were clipped to [0, data_range]: data in [-1, 1] read far too low, SSIM below 0 (the metrics QA
-    pass), and with no data_range the error called them "data in [0, 1]". They are measured as scikit-image does:
-    data_range the span of their units, the prediction not clipped; with no data_range, the error says why."""
+    pass), and with no data_range the error called them "data in [0, 1]". data_range is the span of their units,
+    as in scikit-image, and the prediction is clipped from the reference's lowest value on: the score moves with
+    the reference (not clipping them at all, a single pixel below 0 switched the clipping off: the QA re-check)."""
     rng = np.random.default_rng(1)
     clean = rng.uniform(-1, 1, (32, 32))
     pred = clean + rng.normal(0, 0.02, clean.shape)
-    assert psnr(clean, pred, data_range=2) == pytest.approx(peak_signal_noise_ratio(clean, pred, data_range=2))
-    assert psnr(clean, pred, data_range=2) == psnr(clean, pred, data_range=2, clip=False)
+    low = clean.min()
+    clipped = np.clip(pred, low, low + 2)
+    assert np.count_nonzero(clipped != pred) > 0
+    assert psnr(clean, pred, data_range=2) == pytest.approx(peak_signal_noise_ratio(clean, clipped, data_range=2))
+    assert psnr(clean, pred, data_range=2, clip=False) == pytest.approx(peak_signal_noise_ratio(clean, pred,
+                                                                                                data_range=2))
     assert ssim(clean, pred, data_range=2) == pytest.approx(structural_similarity(
-        clean, pred, data_range=2, gaussian_weights=True, sigma=1.5, use_sample_covariance=False))
+        clean, clipped, data_range=2, gaussian_weights=True, sigma=1.5, use_sample_covariance=False))
+    # one reference pixel a hair below 0 moves the score by a hair, not by switching the clipping
+    unit = clean * 0.5 + 0.5
+    unit[unit < 0.01] = 0.01
+    unit[0, 0] = 0.0
+    noisy = unit + rng.normal(0, 0.2, unit.shape)
+    nudged = unit.copy()
+    nudged[0, 0] = -1e-9
+    for measure in (psnr, ssim):
+        assert measure(nudged, noisy, data_range=1) == pytest.approx(measure(unit, noisy, data_range=1), abs=1e-6)
+    # nor is a value the reference holds above the range cut (overshoot, percentile-normalised data)
+    over = unit * 1.03
+    assert psnr(over, noisy, data_range=1) == pytest.approx(peak_signal_noise_ratio(
+        over, np.clip(noisy, 0, over.max()), data_range=1))
     for measure in (psnr, ssim):
         with pytest.raises(InputError, match=r"negative values \(down to -0.99.*give data_range, the span"):
             measure(clean, pred)
     # int16 with no data_range: scikit-image's (32767, or the dtype's span 65535 where values go below 0)
     signed = rng.integers(-1000, 1000, (32, 32)).astype(np.int16)
     off = (signed + rng.integers(-10, 11, signed.shape)).astype(np.int16)
-    assert psnr(signed, off) == pytest.approx(peak_signal_noise_ratio(signed, off))
+    assert psnr(signed, off, clip=False) == pytest.approx(peak_signal_noise_ratio(signed, off))
     assert psnr(np.abs(signed), np.abs(off)) == pytest.approx(peak_signal_noise_ratio(np.abs(signed), np.abs(off)))

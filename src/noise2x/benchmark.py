@@ -14,7 +14,8 @@ For every image ``i`` of the dataset folder (sorted file names, 0-based):
   (255 for 8-bit files, 65535 for 16-bit ones; for float files the noise
   spec's ``data_range``, else 1 for values in [0, 1], else 255). A float
   set with negative values needs ``data_range`` (the span of its units,
-  2 for [-1, 1]), and its predictions are not clipped.
+  2 for [-1, 1]); its predictions are clipped from its lowest value on
+  (:func:`noise2x.metrics.clip_range`).
 
 The JSON holds ``null`` for an infinite PSNR (identical images).
 
@@ -50,7 +51,7 @@ from . import api, provenance
 from .api import coerce_option, method_options
 from .errors import InputError, Noise2xError, UsageError
 from .fsutil import atomic_path
-from .metrics import psnr, ssim
+from .metrics import clip_range, psnr, ssim
 
 __all__ = ["machine_info", "markdown_table", "run_bench", "write_outputs"]
 
@@ -419,7 +420,9 @@ def run_bench(
     if data_range is not None and isinstance(spec_range, (int, float)) and spec_range != data_range:
         raise UsageError(f"data_range {data_range:g} differs from the noise spec's data_range {spec_range:g}: the "
                          f"noise is made at one full scale and measured at the other; give one")
-    float_peak, signed = _float_peak(files, spec, data_range)  # (one for a float set's files; before any work)
+    float_peak, values = _float_peak(files, spec, data_range)  # (one for a float set's files; before any work)
+    signed = values[0] < 0.0  # (a set with values below 0: its predictions clipped from its lowest value)
+    clip_to = clip_range(values[0], values[1], float_peak) if signed and float_peak is not None else None
     n = len(files)
     dataset_name = folder.resolve().name
     data = Path(train_data) if train_data is not None else folder.resolve().parent / "train400"
@@ -508,7 +511,7 @@ def run_bench(
                 "noise": noise_label,
                 "n_images": done,
                 "data_range": sorted(peaks)[0] if len(peaks) == 1 else sorted(peaks),
-                "clipped": not signed,  # (predictions clipped to [0, data_range]; not those of signed data)
+                **({"clip_range": list(clip_to)} if clip_to is not None else {}),  # (else [0, the file's peak])
                 # (what a resumed run must share: another --colour or --data-range mixed two settings in one row)
                 "settings": {"colour": colour, "precision": precision, "data_range": data_range,
                              "noise_given": bool(give_noise), "limit": limit},
@@ -516,7 +519,7 @@ def run_bench(
 
         try:  # (the making of the result too: an interruption there keeps the images done)
             return result(_bench_images(files, runners, spec, noisy_rows, peaks, float_peak=float_peak,
-                                        clip=not signed, data_range=data_range, give_noise=give_noise, warmup=warmup,
+                                        clip_to=clip_to, data_range=data_range, give_noise=give_noise, warmup=warmup,
                                         progress=progress))
         except KeyboardInterrupt as exc:  # (Terminated too): the images finished so far, for the caller to keep
             done = min([len(noisy_rows)] + [len(r.per_image) for r in runners])
@@ -591,9 +594,9 @@ def _read_back(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bench_images(files: list[Path], runners: list[_Method], spec: Any, noisy_rows: list[dict[str, Any]],
-                  peaks: set[float], *, float_peak: float | None, clip: bool, data_range: float | None,
-                  give_noise: bool,
-                  warmup: bool, progress: Callable[[str], None] | None) -> int:
+                  peaks: set[float], *, float_peak: float | None, clip_to: tuple[float, float] | None,
+                  data_range: float | None, give_noise: bool, warmup: bool,
+                  progress: Callable[[str], None] | None) -> int:
     """Run each of ``runners`` on each image of ``files`` (the loop of :func:`run_bench`); returns the count."""
     from .io import read_image
     from .noise import protocol_noisy
@@ -620,8 +623,11 @@ def _bench_images(files: list[Path], runners: list[_Method], spec: Any, noisy_ro
             out = runner(noisy, noise=given, seed=seed, info=info)
             seconds = time.perf_counter() - t0
             pred = _checked(runner, out, clean.shape)
-            entry: dict[str, Any] = {"file": path.name, "psnr": psnr(clean, pred, data_range=peak, clip=clip),
-                                     "ssim": ssim(clean, pred, data_range=peak, clip=clip),
+            if clip_to is not None:  # (a signed set: one range for all its images)
+                pred = np.clip(pred, *clip_to)
+            entry: dict[str, Any] = {"file": path.name,
+                                     "psnr": psnr(clean, pred, data_range=peak, clip=clip_to is None),
+                                     "ssim": ssim(clean, pred, data_range=peak, clip=clip_to is None),
                                      "seconds": seconds, "pixels": pixels}
             if "sigma" in info:
                 entry["sigma"] = float(info["sigma"])
@@ -653,43 +659,47 @@ def _peak(path: Path, float_peak: float | None, data_range: float | None) -> flo
     return float(float_peak if float_peak is not None else 255.0)
 
 
-def _float_peak(files: list[Path], spec: Any, data_range: float | None) -> tuple[float | None, bool]:
+def _float_peak(files: list[Path], spec: Any,
+                data_range: float | None) -> tuple[float | None, tuple[float, float]]:
     """The peak value of a dataset's float files, one for all of them: the noise spec's ``data_range``; else 1
     where their values lie in [0, 1] (up to 2: resampling overshoot, a flat-field ratio; as low as -0.25:
     percentile-normalised data), else 255 where they lie within it; beyond, a UsageError asks for it (a set of counts
     in float32 read negative PSNR against 255, and one pixel at 1.02 had its file measured against 255 beside the
-    others' 1, in a QA pass). None: no float files. With it, whether the set holds negative values (signed data:
-    ``data_range`` is the span of their units, and no prediction is clipped; those in [-1, 1] were clipped to
-    [0, 2] and a denoiser read below the noisy input, a QA pass); a signed set needs ``data_range``."""
+    others' 1, in a QA pass). None: no float files. With it, the lowest and largest values of the files read (0, 0
+    where none): a set with values below 0 (signed data) needs ``data_range``, the span of its units (those in
+    [-1, 1] were clipped to [0, 2] and a denoiser read below the noisy input, a QA pass). A given ``data_range``
+    the values span more than 1.25 times is refused (a 16-bit set measured against 255 read negative PSNR);
+    percentile-normalised data, a little beyond [0, 1], pass (the QA re-check)."""
     from .io import image_kind, read_image
 
     if data_range is not None:  # (given too low, the PSNR of a 16-bit set read negative again: the QA re-check)
-        signed = False
+        lows, tops = [], []
         for f in files:
             values = read_image(f)
             top, low = float(np.max(values)), float(np.min(values))
-            signed |= low < 0.0
-            if top - min(low, 0.0) > data_range * (1 + 1e-6):
+            lows.append(low)
+            tops.append(top)
+            if top - min(low, 0.0) > 1.25 * data_range:
                 said = f"span {low:.6g} to {top:.6g}" if low < 0.0 else f"reach {top:.6g}"
                 raise UsageError(f"{f.name}'s values {said}, beyond data_range {data_range:g}: give the "
                                  f"{'span' if low < 0.0 else 'peak'} of the dataset's units")
-        return float(data_range), signed
+        return float(data_range), (min(lows), max(tops))
     floats = [f for f in files if image_kind(f) not in ("uint8", "uint16")]
     if not floats:
-        return None, False
+        return None, (0.0, 0.0)
     tops, lows = zip(*((float(np.max(v)), float(np.min(v))) for v in map(read_image, floats)))
     top, low = max(tops), min(lows)
     given = (getattr(spec, "params", None) or {}).get("data_range")
     if isinstance(given, (int, float)) and given > 0:
-        return float(given), low < 0.0
+        return float(given), (low, top)
     if low < 0.0 and not (low >= -0.25 and top <= 2.0):
         raise UsageError(f"the dataset's float images hold negative values (down to {low:.6g}): give the span of "
                          f"their units (bench --data-range, data_range= in Python: 2 for data in [-1, 1]), which "
                          f"PSNR and SSIM measure against")
     if top <= 2.0:
-        return 1.0, low < 0.0
+        return 1.0, (low, top)
     if top <= 255.0 * (1 + 1e-6):
-        return 255.0, False
+        return 255.0, (low, top)
     raise UsageError(f"the dataset's float images reach {top:.6g}, beyond 8-bit units: give the peak value of their "
                      f"units (bench --data-range, data_range= in Python), which PSNR and SSIM measure against")
 
@@ -909,8 +919,9 @@ def _markdown_report(result: Mapping[str, Any]) -> str:
         *([f"- PARTIAL: interrupted after {result.get('n_images')} of {result.get('n_images_planned')} images"]
           if result.get("partial") else []),
         f"- protocol: {result.get('protocol')} ("
-        + (f"prediction clipped to [0,{_peak_text(result.get('data_range'))}]" if result.get("clipped", True) else
-           f"data with negative values, of span {_peak_text(result.get('data_range'))}: predictions not clipped")
+        + (f"prediction clipped to [0,{_peak_text(result.get('data_range'))}]" if not result.get("clip_range") else
+           "data with values below 0, measured against a range of {}: predictions clipped to [{:.4g}, {:.4g}]".format(
+               _peak_text(result.get("data_range")), *result["clip_range"]))
         + "; SSIM with Gaussian window 1.5)",
         "",
         markdown_table(result),

@@ -3,10 +3,11 @@
 Both measures take the clean reference first and the prediction second, in
 the image's own units (8-bit images: 0..255, hence ``data_range=255``), and
 clip the prediction to ``[0, data_range]`` first (float, not rounded), as
-PROTOCOL.md requires for every published figure. Signed data (a clean image
-with values below 0: z-scored, background-subtracted, [-1, 1]) have no known
-bounds: ``data_range`` is the span of their units (max - min, as in
-scikit-image) and the prediction is not clipped. ``clip=False`` measures the
+PROTOCOL.md requires for every published figure. For signed data (a clean
+image with values below 0: z-scored, background-subtracted, [-1, 1])
+``data_range`` is the span of their units (max - min, as in scikit-image),
+and the range the prediction is clipped to starts at the clean image's lowest
+value (:func:`clip_range`). ``clip=False`` measures the
 prediction as given: PROTOCOL.md's reference value (the unclipped noisy input
 at Gaussian 25 scores 20.17 dB on BSD68) is measured that way.
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["psnr", "ssim"]
+__all__ = ["clip_range", "psnr", "ssim"]
 
 
 #: The peak value when none is given: 8-bit units
@@ -31,10 +32,11 @@ DEFAULT_RANGE = 255.0
 
 def _pair(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None,
           clip: bool) -> tuple[np.ndarray, np.ndarray, float]:
-    """Validate a (clean, pred) pair and return float64 copies, pred clipped when asked (not for signed data), and
+    """Validate a (clean, pred) pair and return float64 copies, pred clipped when asked (:func:`clip_range`), and
     the peak value (where none is given, 255, which the clean image's values must not pass: a 16-bit reference
     measured against it gave negative PSNR, in a QA pass; as scikit-image refuses a reference outside its dtype's
-    range). Signed data were clipped to [0, data_range] (data in [-1, 1] read far too low, a QA pass)."""
+    range). Signed data were clipped to [0, data_range] (data in [-1, 1] read far too low, a QA pass); then not
+    clipped at all, which one reference pixel below 0 turned on (the score jumped: the QA re-check)."""
     clean = np.asarray(clean)
     pred = np.asarray(pred)
     if clean.shape != pred.shape:
@@ -70,9 +72,18 @@ def _pair(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None,
                          f"8-bit units, which are assumed when no data_range is given: give data_range=1")
     if not np.all(np.isfinite(pred)):
         raise InputError("the predicted image contains NaN or infinite values")
-    if clip and not signed:  # (signed data: the bounds of their units are not known)
-        pred = np.clip(pred, 0.0, data_range)
+    if clip:
+        pred = np.clip(pred, *clip_range(low, top, data_range))
     return clean, pred, float(data_range)
+
+
+def clip_range(low: float, top: float, data_range: float) -> tuple[float, float]:
+    """The range a prediction is clipped to before it is measured, for a reference of values ``low`` to ``top``
+    measured against ``data_range``: ``[0, data_range]`` (PROTOCOL.md), starting at ``low`` instead where it is
+    below 0 (signed data), and widened to hold ``top`` (values a little over the range: resampling overshoot,
+    percentile-normalised data): it moves with the reference, never cutting a value the reference holds."""
+    start = min(0.0, float(low))
+    return start, max(start + float(data_range), float(top))
 
 
 def psnr(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None = None, clip: bool = True) -> float:
@@ -94,7 +105,8 @@ def psnr(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None = None
         [0, 1]) or negative values, is refused (give its units').
     clip : bool, default True
         Clip ``pred`` to ``[0, data_range]`` (float, not rounded) first;
-        not where the clean image holds negative values.
+        from the clean image's lowest value where it is below 0, and up to
+        its largest where that passes the range (:func:`clip_range`).
 
     Returns
     -------
@@ -139,7 +151,8 @@ def ssim(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None = None
         [0, 1]) or negative values, is refused (give its units').
     clip : bool, default True
         Clip ``pred`` to ``[0, data_range]`` (float, not rounded) first;
-        not where the clean image holds negative values.
+        from the clean image's lowest value where it is below 0, and up to
+        its largest where that passes the range (:func:`clip_range`).
 
     Returns
     -------
