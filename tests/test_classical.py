@@ -417,3 +417,30 @@ def test_a_bm3d_library_that_cannot_load_is_said_as_a_missing_dependency(monkeyp
     monkeypatch.setattr(builtins, "__import__", no_library)
     with pytest.raises(MissingDependency, match="BM3D's library cannot be loaded here .*libbm4d.so"):
         bm3d(np.full((40, 40), 100.0), sigma=10)
+
+
+def test_every_listed_bm3d_profile_runs_on_white_noise(smooth64, noisy64):
+    """The refilter profile, listed as valid, failed inside the package on a scalar sigma (gray and colour: the
+    classical-baselines QA pass); it is given white noise's flat spectrum, as the package takes it, and runs."""
+    base = psnr(smooth64, bm3d(noisy64, sigma=25))
+    assert abs(psnr(smooth64, bm3d(noisy64, sigma=25, profile="refilter")) - base) < 0.5
+    rgb = np.stack([noisy64, np.roll(noisy64, 5, axis=1), noisy64[::-1]], axis=-1)
+    clean = np.stack([smooth64, np.roll(smooth64, 5, axis=1), smooth64[::-1]], axis=-1)
+    assert psnr(clean, bm3d(rgb, sigma=25, profile="refilter")) > psnr(clean, rgb, clip=False) + 5
+
+
+def test_bm3d_with_no_noise_given_says_when_the_noise_reads_as_shot_noise(smooth64, noisy64):
+    """BM3D given no noise took shot noise of a few photons for white noise of the sigma of its dark areas, and
+    left most of it, unsaid (the classical-baselines QA pass): a note names the Poisson route; none on white noise."""
+    import noise2x
+
+    rng = np.random.default_rng(3)
+    shot = 255.0 * rng.poisson(np.tile(smooth64, (2, 2)) * 4 / 255.0) / 4
+    for image, said in ((shot, True), (noisy64, False)):
+        notes = []
+        noise2x.denoise(image, method="bm3d", progress=notes.append)
+        assert any("reads as signal-dependent (shot noise, estimated peak" in n and "--noise poisson:peak=P" in n
+                   for n in notes) == said, notes
+    notes = []
+    noise2x.denoise(shot, method="bm3d", options={"sigma": 30}, progress=notes.append)  # (a level given: no reading)
+    assert not any("signal-dependent" in n for n in notes)

@@ -364,6 +364,25 @@ def _check_arguments(*, model: Any, noise: Any, tile: Any, overlap: Any, options
 UNITS_CHECKED: contextvars.ContextVar[bool] = contextvars.ContextVar("noise2x_units_checked", default=False)
 
 
+def _shot_noise_note(image: np.ndarray, method: str, mask: Any) -> str | None:
+    """A note where ``method`` (bm3d, nlm) is given no noise and the image's noise reads as shot noise (as
+    :func:`noise2x.pretrained.choose` reads it): the method then takes it for white noise of one sigma, read from
+    the dark areas where shot noise is weakest (BM3D then left most of the noise of a few photons, unsaid: a QA
+    pass of the classical baselines). None otherwise."""
+    from .pretrained import choose
+
+    try:
+        peak = choose(image, mask=mask).facts.get("peak")
+    except InputError:  # (an image the reading cannot take: the method says what is wrong with it)
+        return None
+    if peak is None:
+        return None
+    route = "runs" if method == "bm3d" else "with --method bm3d runs"
+    return (f"note: the noise reads as signal-dependent (shot noise, estimated peak {peak:.3g} in 8-bit units), which "
+            f"{method} with no noise given takes for white noise of one sigma; --noise poisson:peak=P (data_range= "
+            f"for other units) {route} BM3D on the image with its variance made even (Anscombe)")
+
+
 def _units_warning(text: str) -> None:
     """A :class:`~noise2x.errors.UnitsWarning` at the caller of :func:`denoise` (the CLI says these as its own
     lines, once per file, and leaves them out)."""
@@ -729,6 +748,13 @@ def denoise(
         # (a QA pass gave mash a declared speckle: it ran 5 minutes and came out below the noisy input, unsaid)
         progress(f"note: {method} takes no noise model: the noise {noise} is not used (it learns zero-mean noise "
                  f"from the image alone)")
+    if not chosen and noise is None and method in ("bm3d", "nlm") and not {"sigma", "gain", "beta"} & set(
+            caller_options or {}):
+        note = _shot_noise_note(image, method, mask)
+        if note and progress is not None:
+            progress(note)
+        elif note:
+            _units_warning(note.removeprefix("note: "))
     # settings of a model's inference that a direct method has no use for: an error when the method was
     # asked for, a note when it was chosen here (the same image may go to a model another time)
     takes = method_options(resolve_direct(method))

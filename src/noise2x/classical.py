@@ -582,6 +582,9 @@ def _bm3d_core(image: np.ndarray, level: float | np.ndarray, *, profile: str) ->
         if np.ndim(level) == 2:
             level = _psd_on(np.asarray(level, dtype=np.float64), big.shape[:2])
         return _bm3d_core(big, level, profile=profile)[:h, :w]
+    if profile == "refilter" and np.ndim(level) != 2:  # (the package's refilter fails on a scalar sigma, inside
+        # bm4d: white noise's flat spectrum, as correlated_psd makes it, runs: a QA pass of the classical baselines)
+        level = np.full((h, w), float(level) ** 2 * h * w)
     psd = np.ndim(level) == 2
     if psd:
         _numpy_trapz()
@@ -661,8 +664,9 @@ def bm3d(
         estimated). ``info`` gets ``estimated_beta`` (the reading) and ``beta_source``.
     gain : float, optional
         Poisson-Gaussian noise of variance ``gain * x + sigma**2`` at the level ``x`` (image units; ``sigma``, the
-        read noise, 0 if not given): BM3D at unit sigma after the generalised Anscombe transform, then its exact
-        unbiased inverse (:func:`anscombe`, :func:`inverse_anscombe`). Poisson noise of peak P on an image of
+        read noise, 0 if not given): BM3D at unit sigma after the generalised Anscombe transform, then the
+        closed-form approximation of its exact unbiased inverse (Makitalo & Foi; :func:`anscombe`,
+        :func:`inverse_anscombe`). Poisson noise of peak P on an image of
         range R has ``gain = R / P``. Not with ``beta``.
     profile : str, default "np"
         The ``bm3d`` package profile: np, refilter, vn, vn_old, high, deb.
