@@ -2152,3 +2152,16 @@ def test_an_output_folder_removed_meanwhile_is_made_again(tmp_path, capsys, monk
     src = _png(tmp_path / "a.png", gray_image)
     assert _run(capsys, "denoise", str(src), "--method", "nlm", "--out", f"{out}/", "-q")[0] == 0
     assert (out / "a.png").is_file()
+
+
+def test_a_stacks_shot_noise_note_is_said_once(tmp_path, capsys, gray_image):
+    """bm3d/nlm with no noise say when it reads as shot noise; a stack said it once per frame, each with its own
+    peak: once, with the frame it was read on."""
+    rng = np.random.default_rng(0)
+    crop = np.tile(np.asarray(gray_image, dtype=np.float64), (3, 3))
+    stack = np.stack([255.0 * rng.poisson(crop * 4 / 255.0) / 4 for _ in range(3)]).astype(np.float32)
+    tifffile.imwrite(tmp_path / "s.tif", stack, photometric="minisblack", metadata={"axes": "ZYX"})
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "s.tif"), "--method", "nlm", "--out", str(tmp_path / "o.tif"))
+    assert code == 0
+    notes = [line for line in err.splitlines() if "reads as signal-dependent (shot noise" in line]
+    assert len(notes) == 1 and notes[0].endswith("(read on frame 1; not repeated for the other frames)"), err

@@ -364,6 +364,10 @@ def _check_arguments(*, model: Any, noise: Any, tile: Any, overlap: Any, options
 UNITS_CHECKED: contextvars.ContextVar[bool] = contextvars.ContextVar("noise2x_units_checked", default=False)
 
 
+#: The side of the centre window :func:`_shot_noise_note` reads
+_NOTE_WINDOW = 512
+
+
 def _shot_noise_note(image: np.ndarray, method: str, mask: Any) -> str | None:
     """A note where ``method`` (bm3d, nlm) is given no noise and the image's noise reads as shot noise (as
     :func:`noise2x.pretrained.choose` reads it): the method then takes it for white noise of one sigma, read from
@@ -371,8 +375,11 @@ def _shot_noise_note(image: np.ndarray, method: str, mask: Any) -> str | None:
     pass of the classical baselines). None otherwise."""
     from .pretrained import choose
 
+    h, w = image.shape[:2]
+    top, left = max(0, (h - _NOTE_WINDOW) // 2), max(0, (w - _NOTE_WINDOW) // 2)
+    window = (slice(top, top + _NOTE_WINDOW), slice(left, left + _NOTE_WINDOW))  # (the centre: a cheap reading)
     try:
-        peak = choose(image, mask=mask).facts.get("peak")
+        peak = choose(image[window], mask=None if mask is None else np.asarray(mask)[window]).facts.get("peak")
     except InputError:  # (an image the reading cannot take: the method says what is wrong with it)
         return None
     if peak is None:

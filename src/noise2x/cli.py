@@ -836,6 +836,11 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                     return
                 said.add(way)
                 line += f" (frame {tally['frame']}; each frame by its own range)"
+            elif len(stack) > 1 and "the noise reads as signal-dependent (shot noise" in line:  # (each frame's own
+                if "shot noise note" in said:  # peak in it: once, with the first frame's)
+                    return
+                said.add("shot noise note")
+                line += f" (read on frame {tally['frame']}; not repeated for the other frames)"
             if line not in said:
                 said.add(line)
                 _say(line)
