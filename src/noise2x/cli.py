@@ -836,8 +836,9 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                     return
                 said.add(way)
                 line += f" (frame {tally['frame']}; each frame by its own range)"
-            elif len(stack) > 1 and "the noise reads as signal-dependent (shot noise" in line:  # (each frame's own
-                if "shot noise note" in said:  # peak in it: once, with the first frame's)
+            elif len(stack) > 1 and "the noise reads as signal-dependent (shot noise" in line:
+                # (each frame's own peak in it: said once, with the frame it was read on)
+                if "shot noise note" in said:
                     return
                 said.add("shot noise note")
                 line += f" (read on frame {tally['frame']}; not repeated for the other frames)"
@@ -1528,9 +1529,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--method", help="a direct method: bm3d, nlm, nlm_calibrated, mash, zs_n2n, ...")
     d.add_argument("--noise", help="the input's noise when known, e.g. gaussian:sigma=25")
     d.add_argument("--tile", type=int, default=None,
-                   help="tile size for models (0: whole image; default 256, or the whole image when it is "
-                        "no larger than a batch of 4 tiles); each tile is run with as much image around it as the "
-                        "network reads, so tiles give the whole image's result")
+                   help="tile size for models (0: whole image; default 256, 512 for a network that reads far, or "
+                        "the whole image when it is no larger than a batch of 4 tiles); each tile is run with as "
+                        "much image around it as the network reads, so tiles give the whole image's result")
     d.add_argument("--overlap", type=int, default=None,
                    help="tile overlap in pixels (models; default 32, or a quarter of a --tile under 128)")
     d.add_argument("--tta", action="store_true", help="8-fold test-time augmentation (models)")
