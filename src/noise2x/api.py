@@ -379,15 +379,23 @@ def _shot_noise_note(image: np.ndarray, method: str, mask: Any) -> str | None:
     top, left = max(0, (h - _NOTE_WINDOW) // 2), max(0, (w - _NOTE_WINDOW) // 2)
     window = (slice(top, top + _NOTE_WINDOW), slice(left, left + _NOTE_WINDOW))  # (the centre: a cheap reading)
     try:
-        peak = choose(image[window], mask=None if mask is None else np.asarray(mask)[window]).facts.get("peak")
+        read = choose(image[window], mask=None if mask is None else np.asarray(mask)[window])
     except InputError:  # (an image the reading cannot take: the method says what is wrong with it)
         return None
+    peak = read.facts.get("peak")
     if peak is None:
         return None
-    route = "runs" if method == "bm3d" else "with --method bm3d runs"
-    return (f"note: the noise reads as signal-dependent (shot noise, estimated peak {peak:.3g} in 8-bit units), which "
-            f"{method} with no noise given takes for white noise of one sigma; --noise poisson:peak=P (data_range= "
-            f"for other units) {route} BM3D on the image with its variance made even (Anscombe)")
+    # the peak is read in 8-bit units, the image mapped by (x - offset) * scale: the spec in the image's own units
+    # (a 16-bit image's note gave that peak alone, and the spec it led to, at the file's full scale, made the
+    # result worse than the noisy input: a QA re-check)
+    if read.offset == 0.0:
+        units = "" if read.scale == 1.0 else f",data_range={255.0 / read.scale:.4g}"
+        told = (f"--noise poisson:peak={peak:.3g}{units} " + ("runs" if method == "bm3d" else "with --method bm3d runs")
+                + " BM3D on the image with its variance made even (Anscombe)")
+    else:  # (a dark level under the counts: no Poisson spec of the image's units holds it)
+        told = "noise2x denoise with no --method reads it and takes a route made for it (noise2x info IMAGE: why)"
+    return (f"note: the noise reads as signal-dependent (shot noise, estimated peak {peak:.3g} in 8-bit units), "
+            f"which {method} with no noise given takes for white noise of one sigma; {told}")
 
 
 def _units_warning(text: str) -> None:
