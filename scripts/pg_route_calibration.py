@@ -6,7 +6,8 @@ model ``gray-gaussian`` (no model is trained for this noise):
 
 * ``transform``: the generalised Anscombe transform with the declared gain and sigma, the model (since
   afc1cea the weak-noise ``gray-gaussian-low`` where the stabilised noise lies in its range, as the
-  package's route does), the closed-form approximation of the exact unbiased inverse (``noise2x.pretrained.stabilised``);
+  package's route does), the closed-form approximation of the exact unbiased inverse
+  (``noise2x.pretrained.stabilised``);
 * ``model``: the model on the image as it is. It was trained on every sigma in 0..50 without being told
   which, so it also meets a noise whose level follows the signal.
 * ``white`` (since 2026-12-03): the package told a white Gaussian noise of the noise's std at the image's

@@ -11,7 +11,8 @@ Poisson route) and, on the images read as signal-dependent, two BM3D routes:
 
 * ``bm3d_white``: BM3D with the estimated white sigma (``noise2x.estimate.sigma``), as for weak white noise;
 * ``bm3d_gat``: the generalised Anscombe transform with the estimated gain and read noise, BM3D at sigma 1,
-  the closed-form approximation of the exact unbiased inverse (``noise2x.classical.bm3d`` given that Poisson-Gaussian noise).
+  the closed-form approximation of the exact unbiased inverse (``noise2x.classical.bm3d`` given that
+  Poisson-Gaussian noise).
 
 It records each reading's noise std at the image's mean level (``sqrt(a * mean + max(b, 0))``, 8-bit units),
 and so gives, for any threshold on it, what either rule would score. With ``--declared`` the noise is given
