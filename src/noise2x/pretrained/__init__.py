@@ -354,8 +354,8 @@ def stabilised(choice: Choice, channels: int, colour: str = "auto") -> Stabilise
     channel first makes the noise white with unit variance; then the shipped white-Gaussian gray model
     denoises the planes, and the closed-form approximation of the exact unbiased inverse (Makitalo & Foi)
     maps back (BENCHMARKS.md, "Colour images through the gray models"). None, and the Poisson model as
-    before, for a gray image, ``colour="channels"``, a choice that is not a shipped gray Poisson model (or is the ``narrow`` one, for
-    weak light, which takes the planes as they are), or no Gaussian model.
+    before, for a gray image, ``colour="channels"``, a choice that is not a shipped gray Poisson model (or is
+    the ``narrow`` one, for weak light, which takes the planes as they are), or no Gaussian model.
 
     The stabilised noise (std ``gain``; on the planes up to ``gain`` times :func:`plane_share`) goes to a
     ``narrow`` Gaussian model (``gray-gaussian-low``) where that level lies in its range.
