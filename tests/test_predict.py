@@ -422,8 +422,14 @@ def test_tiles_in_a_callers_inference_mode_read_the_networks_reach():
     img = 128 + 25 * np.random.default_rng(1).standard_normal((200, 180))
     expected = noise2x.load_model("gray-gaussian").denoise(img, tile=128)
     for mode in (torch.inference_mode, torch.no_grad):
+        den = noise2x.load_model("gray-gaussian")
         with mode():
-            assert np.array_equal(noise2x.load_model("gray-gaussian").denoise(img, tile=128), expected)
+            assert np.array_equal(den.denoise(img, tile=128), expected)
+        # (its weights, laid out channels-last there, stay ordinary tensors: the model can still be trained)
+        assert not any(p.is_inference() for p in den.model.parameters())
+    with torch.inference_mode():  # (a model loaded there: weights made as inference tensors)
+        den = noise2x.load_model("gray-gaussian")
+        assert np.array_equal(den.denoise(img, tile=128), expected)
 
 
 def test_an_image_as_large_as_a_batch_of_tiles_with_their_context_goes_whole():

@@ -704,9 +704,11 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
         raise UsageError(f"tile must be >= 0 (0 = whole image), got {tile}")
     dev = resolve_device(device)
     check_precision(precision, dev)
-    model = model.to(dev).eval()
     layout = torch.channels_last if dev.type == "cpu" and CPU_CHANNELS_LAST else torch.contiguous_format
-    model = model.to(memory_format=layout)  # the model stays usable in either layout
+    with torch.inference_mode(False):  # (under a caller's inference_mode, the copies made here were inference
+        # tensors: the model could no longer be trained, nor its reach measured)
+        model = model.to(dev).eval()
+        model = model.to(memory_format=layout)  # the model stays usable in either layout
     if tile is None:
         tile = auto_tile(arr.shape, batch_size=batch_size, context=FALLBACK_CONTEXT if context is None else context)
         if tile and context is None:  # (a network that reads far has large tiles: as large an image goes whole)
