@@ -375,13 +375,22 @@ def test_validation_psnr_of_normalised_data_passing_1_and_its_peaks(tmp_path, st
     assert values[1] == pytest.approx(values[0] - 20 * np.log10(1.3), abs=0.01)  # (the peak 1, not 1.3 or 255)
 
     def peak(*crops):
-        return _val_peak([SimpleNamespace(clean=torch.tensor(c, dtype=torch.float32)) for c in crops])
+        value, (low, top) = _val_peak([SimpleNamespace(clean=torch.tensor(c, dtype=torch.float32)) for c in crops])
+        return value, low, top
 
-    assert peak([0.0, 0.5], [1.25]) == (1.0, 1.25)
-    assert peak([-1.0, 0.3], [0.9]) == pytest.approx((1.9, None))
-    assert peak([-0.05, 0.3], [1.2]) == (1.0, None)  # (percentile-normalised)
-    assert peak([0.0, 2.0]) == (255.0, 255.0)  # (integers: a dark 8-bit image)
-    assert peak([0.0, 200.0]) == (255.0, 255.0) and peak([3.0, 4000.0]) == (4000.0, 4000.0)
+    assert peak([0.0, 0.5], [1.25]) == (1.0, 0.0, 1.25)
+    assert peak([-1.0, 0.3], [0.9]) == pytest.approx((1.9, -1.0, 0.9))
+    assert peak([-0.05, 0.3], [1.2]) == pytest.approx((1.0, -0.05, 1.2))  # (percentile-normalised)
+    assert peak([-0.05, 0.3], [0.5]) == pytest.approx((1.0, -0.05, 0.95))  # (clipped as noise2x.psnr clips)
+    assert peak([0.0, 2.0]) == (255.0, 0.0, 255.0)  # (integers: a dark 8-bit image)
+    assert peak([0.0, 200.0]) == (255.0, 0.0, 255.0) and peak([3.0, 4000.0]) == (4000.0, 0.0, 4000.0)
+    from noise2x import psnr
+    from noise2x.train import _psnr
+
+    signed = np.linspace(-1.0, 1.0, 64).reshape(8, 8)
+    pred = signed + np.random.default_rng(0).normal(0.0, 0.3, signed.shape)  # (passes -1 and 1)
+    crops = [SimpleNamespace(clean=torch.tensor(signed))]
+    assert _psnr(torch.tensor(pred), torch.tensor(signed), *_val_peak(crops)) == pytest.approx(psnr(signed, pred, data_range=2.0))
 
 
 def test_the_images_of_arrays_are_named_as_the_arrays(tmp_path, stack, rgb_image):

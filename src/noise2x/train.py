@@ -45,6 +45,7 @@ from .config import (TrainConfig, TrainSection, apply_overrides, check_config, p
                      resolve_model, resolve_preset)
 from .errors import InputError, Noise2xError, UsageError, WriteFailed, escaped
 from .fsutil import atomic_path, replace
+from .metrics import clip_range
 
 __all__ = ["TrainConfig", "TrainingInterrupted", "StepInfo", "lr_factor", "run_folder", "train", "train_model"]
 
@@ -431,23 +432,25 @@ def _set_kinds(cfg: TrainConfig) -> dict[str, str | None]:
     return kinds
 
 
-def _val_peak(batches: Sequence[Any]) -> tuple[float, float | None]:
-    """The peak of the validation PSNR, from the clean crops of all ``batches``, and the top of [0, top] that
-    predictions are clipped to (None: not clipped, for data with negative values): 1 for data in [0, 1] (fractions
-    up to 2, as low as -0.25: percentile-normalised data pass 0 and 1 a little; it was 255, 72 dB for 27, a QA pass),
-    the range of other data with negative values ([-1, 1] read against its top, 1, was 6 dB low: a QA re-check), 255
-    for other data up to 255, else their largest value."""
+def _val_peak(batches: Sequence[Any]) -> tuple[float, tuple[float, float]]:
+    """The peak of the validation PSNR, from the clean crops of all ``batches``, and the range predictions are
+    clipped to (:func:`noise2x.metrics.clip_range`, as ``noise2x.psnr`` and bench clip): 1 for data in [0, 1]
+    (fractions up to 2, as low as -0.25: percentile-normalised data pass 0 and 1 a little; it was 255, 72 dB for 27,
+    a QA pass), the range of other data with negative values ([-1, 1] read against its top, 1, was 6 dB low: a QA
+    re-check), 255 for other data up to 255, else their largest value."""
     top = max(float(b.clean.max()) for b in batches)
     low = min(float(b.clean.min()) for b in batches)
     unit = (top <= 2.0 and low >= -0.25
             and any(bool((b.clean != torch.round(b.clean)).any()) for b in batches))  # (fractions)
     if low < 0.0:
-        return (1.0 if unit else top - low), None
-    return (1.0 if unit else 255.0 if top <= 255.5 else top), max(top, 1.0 if unit else 255.0)
+        peak = 1.0 if unit else top - low
+    else:
+        peak = 1.0 if unit else 255.0 if top <= 255.5 else top
+    return peak, clip_range(low, top, peak)
 
 
-def _psnr(pred: torch.Tensor, clean: torch.Tensor, peak: float, clip: float | None = None) -> float:
-    pred = pred.clamp(0.0, clip) if clip is not None else pred
+def _psnr(pred: torch.Tensor, clean: torch.Tensor, peak: float, clip: tuple[float, float] | None = None) -> float:
+    pred = pred.clamp(*clip) if clip is not None else pred
     # (float64 on the CPU: an Apple GPU (MPS) has no float64, and a run there failed at its first validation)
     mse = torch.mean((pred.detach().cpu().double() - clean.detach().cpu().double()) ** 2).item()
     return float("inf") if mse == 0 else 10.0 * math.log10(peak * peak / mse)
