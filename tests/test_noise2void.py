@@ -129,6 +129,51 @@ def test_struct_mask_hides_the_row_around_each_blind_spot():
     assert not changed[0, 0][~torch.as_tensor(rows)].any()
 
 
+def test_struct_mask_keeps_its_axis_through_augmentation_and_tta(tmp_path, monkeypatch):
+    """The default augmentation turned half the patches by a quarter, running the noise past structN2V's row mask
+    (a QA pass): training draws, and --tta averages, only the transforms that keep the mask."""
+    from noise2x import data as data_module
+    from noise2x.patches import paired_patches
+    from noise2x.predict import _predictor
+    from noise2x.train import train
+
+    assert Noise2Void().symmetries == tuple(range(8))
+    for spec in ("horizontal:2", "vertical:1"):
+        assert Noise2Void({"struct": spec}).symmetries == (0, 2, 4, 6)  # (flips and the half turn)
+    rows = np.repeat(np.arange(40.0)[:, None], 40, axis=1)  # (constant along each row)
+    rng = np.random.default_rng(0)
+    drawn = [paired_patches([rows], 8, rng=rng, transforms=(0, 2, 4, 6))[0] for _ in range(64)]
+    assert all((np.ptp(p, axis=1) == 0).all() for p in drawn)  # (rows stay rows)
+    turned = [paired_patches([rows], 8, rng=rng)[0] for _ in range(64)]
+    assert any((np.ptp(p, axis=1) > 0).any() for p in turned)
+    seen = []
+
+    def spy(images, size, **kw):
+        seen.append(kw.get("transforms"))
+        return paired_patches(images, size, **kw)
+
+    monkeypatch.setattr(data_module, "paired_patches", spy)
+    image = np.random.default_rng(1).normal(100, 20, (4, 40, 40)).astype(np.float32)
+    train("noise2void", data=image, axes="SYX", steps=1, progress=False, out=tmp_path / "m.safetensors",
+          overrides=["method.struct=horizontal:1", "data.patch_size=16", "data.batch_size=2"])
+    assert seen and all(t == (0, 2, 4, 6) for t in seen)
+    shapes = []
+
+    def model(x):
+        shapes.append(tuple(x.shape[-2:]))
+        return x
+
+    class Direct:
+        symmetries = (0, 2, 4, 6)
+
+        def predict(self, net, x):
+            return net(x)
+
+    x = torch.arange(24.0).reshape(1, 1, 4, 6)
+    torch.testing.assert_close(_predictor(model, Direct(), True)(x), x)
+    assert shapes == [(4, 6)] * 4  # (no quarter turn: those would be 6x4)
+
+
 def test_loss_has_zero_gradient_at_unmasked_pixels():
     method = Noise2Void({"percent": 1.5, "radius": 2})
     noisy = noisy_batch((2, 1, 37, 31))

@@ -200,7 +200,8 @@ class DataConfig:
     patch_size, batch_size : int
         Random square patches per batch.
     augment : bool
-        Random D4 transforms (rotations and flips) of each patch.
+        Random D4 transforms (rotations and flips) of each patch (those the
+        method allows: with a structN2V mask, the ones that keep its axis).
     resample_noise : bool
         With ``--add-noise``: draw new noise for every patch at every step (the
         Noise2Noise paper's recipe) instead of one fixed draw per image

@@ -220,7 +220,7 @@ class ImageSet:
 
     # -- sampling ---------------------------------------------------------------
     def sample(self, fields: Sequence[str], *, patch_size: int, batch_size: int, augment: bool = True,
-               rng: np.random.Generator) -> Batch:
+               rng: np.random.Generator, transforms: Sequence[int] | None = None) -> Batch:
         """A batch of random patches with the requested ``fields``.
 
         Parameters
@@ -229,6 +229,8 @@ class ImageSet:
         patch_size, batch_size : int
         augment : bool
             One random D4 transform per patch (the same for all its fields).
+        transforms : sequence of int, optional
+            The D4 transforms to draw from (a method's ``symmetries``); None: all 8.
         rng : numpy Generator
             Chooses images, positions, transforms and (when re-drawn) the noise.
         """
@@ -244,7 +246,7 @@ class ImageSet:
                 arrays = self._arrays(i)
                 try:
                     patches = dict(zip(names, paired_patches([arrays[n] for n in names], patch_size,
-                                                             rng=rng, augment=augment)))
+                                                             rng=rng, augment=augment, transforms=transforms)))
                 except UsageError as exc:
                     raise UsageError(f"{self.items[i].name}: {exc}") from None
                 if not self.blanks or not any(np.isnan(a).any() for a in patches.values()):

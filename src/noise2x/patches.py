@@ -91,7 +91,7 @@ def center_crop(image: np.ndarray, size: int) -> np.ndarray:
 
 
 def paired_patches(images: Sequence[np.ndarray], size: int, *, rng: np.random.Generator | int | None = None,
-                   augment: bool = True) -> list[np.ndarray]:
+                   augment: bool = True, transforms: Sequence[int] | None = None) -> list[np.ndarray]:
     """One random patch at the same place (and the same D4 transform) from aligned images.
 
     Parameters
@@ -103,6 +103,8 @@ def paired_patches(images: Sequence[np.ndarray], size: int, *, rng: np.random.Ge
     rng : None, int or numpy Generator
     augment : bool
         Apply one random D4 transform to all patches.
+    transforms : sequence of int, optional
+        The D4 transforms (:func:`d4` indices) to draw from; None: all 8.
 
     Returns
     -------
@@ -114,5 +116,10 @@ def paired_patches(images: Sequence[np.ndarray], size: int, *, rng: np.random.Ge
     if any(im.shape[:2] != shape for im in images):
         raise ValueError("paired images must have the same height and width")
     corner = random_corners(shape, size, 1, rng=rng)[0]
-    k = int(rng.integers(0, 8)) if augment else 0
+    if not augment:
+        k = 0
+    elif transforms is None:
+        k = int(rng.integers(0, 8))
+    else:
+        k = int(transforms[int(rng.integers(0, len(transforms)))])
     return [d4(crop(im, corner, size), k) for im in images]

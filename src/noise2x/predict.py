@@ -257,12 +257,14 @@ def _predictor(model: Any, method: Any, tta: bool) -> Callable[[torch.Tensor], t
     if not tta:
         return run
 
+    transforms = tuple(range(8)) if method is None else method.symmetries  # (structN2V: those keeping its mask)
+
     def run_tta(x: torch.Tensor) -> torch.Tensor:
         acc = None
-        for k in range(8):
+        for k in transforms:
             y = _d4_tensor_inverse(run(_d4_tensor(x, k)), k)
             acc = y if acc is None else acc + y
-        return acc / 8.0
+        return acc / len(transforms)
 
     return run_tta
 

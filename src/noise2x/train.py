@@ -1261,7 +1261,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                 shares.append(frac)
                 lr = t.lr * lr_factor(frac, schedule=t.schedule, rampdown=t.rampdown, warmup=t.warmup)
                 batch = train_set.sample(sorted(m.requires), patch_size=d.patch_size, batch_size=d.batch_size,
-                                         augment=d.augment, rng=np_rng).to(dev)
+                                         augment=d.augment, transforms=m.symmetries, rng=np_rng).to(dev)
                 if t.channels_last:
                     batch = dataclasses.replace(batch, **{
                         f: getattr(batch, f).contiguous(memory_format=torch.channels_last) for f in batch.fields})

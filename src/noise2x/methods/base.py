@@ -105,6 +105,13 @@ class Method:
     #: which mixing the channels would change.
     mixes_channels: ClassVar[bool] = True
 
+    @property
+    def symmetries(self) -> tuple[int, ...]:
+        """The D4 transforms (:func:`noise2x.patches.d4` indices) the method's training patches may be turned by
+        (``data.augment``) and ``--tta`` averages over: all 8, unless the method's own structure has an
+        orientation (structN2V's mask)."""
+        return tuple(range(8))
+
     def __init__(self, options: Any = None) -> None:
         if options is None:
             options = self.Options()

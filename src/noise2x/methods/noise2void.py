@@ -34,12 +34,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from .. import masking
 from ..errors import UsageError
 from ..masking_torch import index, numpy_rng
+from ..patches import d4
 from .base import DEFAULT_PRESETS, Method, default_unet
 
 REPLACEMENTS = ("uniform", "median")
@@ -65,7 +67,9 @@ class Noise2VoidOptions:
         N2V2: median replacement, blur-pool downsampling, no top-level skip.
     struct : str
         structN2V mask: ``""`` (none), ``horizontal:R``, ``vertical:R`` or a
-        nested 0/1 list such as ``[[0,1,1,1,0]]``.
+        nested 0/1 list such as ``[[0,1,1,1,0]]``. With a mask, ``data.augment``
+        and ``--tta`` use only the transforms that keep it (flips and the half
+        turn for a row or a column), so the noise keeps its axis.
     spare_blind_spots : bool
         Never refill a blind spot from another blind spot of the patch (nor take one into N2V2's median): the
         reference code may, and then the other blind spot's target lies in the window.
@@ -123,6 +127,16 @@ class Noise2Void(Method):
     def __init__(self, options: Any = None) -> None:
         super().__init__(options)
         self.struct_mask = masking.struct_mask_from_spec(self.options.struct)
+
+    @property
+    def symmetries(self) -> tuple[int, ...]:
+        """With a structN2V mask, only the transforms that leave the mask as it is (for a row or a column: the
+        flips and the half turn): a quarter turn would run the noise along the other axis, past the mask (half the
+        patches of the default augmentation did, a QA pass)."""
+        mask = self.struct_mask
+        if mask is None:
+            return tuple(range(8))
+        return tuple(k for k in range(8) if np.array_equal(d4(mask, k), mask))
 
     def default_model(self, *, channels: int, preset: str) -> tuple[str, dict[str, Any]]:
         """The U-Net of the preset; with ``n2v2`` blur-pooling and no top-level skip."""
