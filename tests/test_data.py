@@ -118,6 +118,28 @@ def test_stack_frames_pair_consecutively(tmp_path):
     assert len(single) == 5
 
 
+def test_a_stacks_held_out_pairs_share_no_frame_with_training(tmp_path):
+    """Pairs k + k+1: the last training pair shared its second frame with the first held-out pair, the same noise
+    trained on and validated on (a QA pass). It is left out; where rows are held out, trained on its top rows."""
+    base = (smooth(64, 24) * 0.5).round()
+    write_image(tmp_path / "frames.tif", np.stack([base + 10 * k for k in range(13)]))  # (a frame's number: its offset)
+
+    def frames(items):
+        out = set()
+        for item in items:
+            for a in item.load().values():
+                out.add(int(round(float((a - base[:a.shape[0]]).mean()) / 10)))
+        return out
+
+    train, val, held = build_datasets(data=tmp_path / "frames.tif", requires={"noisy", "noisy2"}, val_images=4)
+    assert (held, val.split, len(train), len(val)) == (True, "images", 7, 4)  # (pair 7, frames 7 + 8, left out)
+    assert frames(train.items) == set(range(8)) and frames(val.items) == set(range(8, 13))
+    train, val, held = build_datasets(data=tmp_path / "frames.tif", requires={"noisy", "noisy2"}, val_images=8)
+    assert (held, val.split) == (True, "rows")
+    rows = {item.name: next(iter(item.load().values())).shape[0] for item in train.items}
+    assert rows["frames.tif[3] + frames.tif[4]"] < 64 and rows["frames.tif[2] + frames.tif[3]"] == 64
+
+
 def test_missing_fields_say_what_to_add(folder):
     with pytest.raises(UsageError, match="--data2"):
         build_datasets(data=folder, requires={"noisy", "noisy2"})
@@ -399,3 +421,15 @@ def test_validation_images_of_another_channel_count_are_refused_up_front(tmp_pat
     write_image(rgb / "x.png", np.dstack([img] * 3)[:, :, [0, 1, 2]] + np.arange(3), kind="uint8")
     with pytest.raises(InputError, match="holds 3-channel images, the training images 1-channel"):
         build_datasets(data=gray, requires={"noisy"}, val_data=rgb, add_noise="gaussian:sigma=25")
+
+
+def test_a_validation_folder_is_used_whole(tmp_path):
+    """--val-data validated on its first 8 images (data.val_images, the held-out count), unsaid (a QA pass)."""
+    train_dir, val_dir = tmp_path / "t", tmp_path / "v"
+    train_dir.mkdir(), val_dir.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(11):
+        write_image((train_dir if k < 2 else val_dir) / f"x{k:02d}.png", rng.integers(0, 255, (24, 24)).astype(float),
+                    kind="uint8")
+    train_set, val, held = build_datasets(data=train_dir, requires={"noisy"}, val_data=val_dir, val_images=8)
+    assert (len(train_set), len(val), held, val.split) == (2, 9, True, "folder")

@@ -332,6 +332,17 @@ def test_a_presets_patch_size_fits_the_smallest_image(tmp_path, clean_dir, capsy
               progress=False, **kw)
     # (a run that failed at its first batch left its run folder, holding its config alone: an automation QA pass)
     assert not run_folder(tmp_path / "b.safetensors").exists() and run_folder(out).exists()
+    # one small image among many was found only at the step that first drew it, after checkpoints (a QA pass)
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(12):
+        side = 20 if k == 7 else 48
+        Image.fromarray(rng.integers(0, 256, (side, side), dtype=np.uint8)).save(mixed / f"im{k:02d}.png")
+    with pytest.raises(UsageError, match=r"^im07\.png: image of 20 pixels .* smaller than the patch size 32"):
+        train("noise2void", data=mixed, out=tmp_path / "c.safetensors", steps=1, seed=0, progress=False,
+              overrides=fast + ["data.patch_size=32", "data.batch_size=1"])
+    assert not run_folder(tmp_path / "c.safetensors").exists()
 
 
 def test_the_model_files_folder_is_made(tmp_path, clean_dir):
@@ -548,6 +559,11 @@ def test_resume_from_another_working_folder(tmp_path, clean_dir, monkeypatch):
     (elsewhere / "train").mkdir()  # another folder of that name here: not the run's
     with pytest.raises(UsageError, match="data differs from the saved run"):
         train("noise2noise", data="train/", out=out, steps=5, resume=True, **kw)
+    # a validation folder given to --resume was dropped unsaid (a QA pass): refused, as --data is
+    with pytest.raises(UsageError, match="^--resume: val_data differs from the saved run"):
+        train("noise2noise", data="../project/train/", val_data="../project/train/", out=out, steps=5, resume=True,
+              **kw)
+    train("noise2noise", data="../project/train/", out=out, steps=5, resume=True, **kw)  # (none given: the run's)
 
 
 def test_resume_keeps_the_saved_runs_settings(tmp_path, clean_dir):

@@ -165,8 +165,14 @@ class ImageSet:
     def smallest_side(self) -> int:
         """The shortest side among the images (a stack's frames from its header; others loaded once, and
         cached as sampling would)."""
-        return min(item.side if item.side is not None else min(next(iter(self._arrays(i).values())).shape[:2])
-                   for i, item in enumerate(self.items))
+        return self.smallest()[0]
+
+    def smallest(self) -> tuple[int, str]:
+        """The shortest side among the images and the name of the (first) image with it."""
+        sides = [item.side if item.side is not None else min(next(iter(self._arrays(i).values())).shape[:2])
+                 for i, item in enumerate(self.items)]
+        i = int(np.argmin(sides))
+        return int(sides[i]), self.items[i].name
 
     # -- loading ----------------------------------------------------------------
     def _base(self, i: int) -> dict[str, np.ndarray]:
@@ -475,7 +481,8 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
     train : ImageSet
     val : ImageSet or None
         Held-out images (the last ``val_images`` of ``data`` when it has at
-        least ``2 * val_images``), or ``val_data``; None when ``val_images`` is 0.
+        least ``2 * val_images``), or every image of ``val_data``; None when
+        ``val_images`` is 0 and no ``val_data`` is given.
     held_out : bool
         False when validation reuses training images (a set too small to
         hold any out). A set of fewer than ``2 * val_images`` images holds
@@ -496,6 +503,7 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         raise UsageError(f"--data2 is not used: {why}; drop it (or put its images in --data to train on them too)")
     declared: dict[str, float] | None = {} if blank_value is None else None  # (a value given comes first)
     along: str | None = None
+    frames: dict[int, set[int]] = {}  # (a stack's pairs: the frames of each, which pairs share)
     names, loaders, is_stack, _, sides = _sources(data, blanks or blank_value is not None, recursive, exclude,
                                                          declared)
     if blank_value is not None:
@@ -538,6 +546,7 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         items = [wrap(n, f"{names[k]} + {names[j]}",
                       (lambda a=loaders[k], b=loaders[j]: {"noisy": a(), "noisy2": b()}), k)
                  for n, (k, j) in enumerate(pairs)]
+        frames = {n: {k, j} for n, (k, j) in enumerate(pairs)}
     else:
         kind = "noisy"
         items = [wrap(j, names[j], (lambda f=f: {"noisy": f()}), j) for j, f in enumerate(loaders)]
@@ -569,7 +578,7 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
         else:
             raise UsageError("--val-data (val_data=) is supported with --add-noise or for noisy-only training; "
                              "paired data holds out its own validation images")
-        vitems = vitems[:max(val_images, 1)]
+        # (the whole folder: its first val_images alone were used, unsaid, a QA pass)
         val = ImageSet(vitems, **{**opts, "resample": False, "cache_mb": 1e9},
                        seed_offsets=(SEED_VAL, SEED_VAL + 1000))
         train_set = ImageSet(items, **opts)
@@ -581,12 +590,18 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
     if val_images <= 0:
         return ImageSet(items, **opts), None, False
     split = "images"
+    # a stack's pair that shares a frame with a held-out pair (frame k of k-1 + k and k + k+1) is left out, or
+    # trained on its top rows alone, so that no held-out frame is trained on (it was: a QA pass)
+    shared = set().union(*(frames[item.index] for item in items[-val_images:])) if frames else set()
     if len(items) >= 2 * val_images:
         train_items, val_items, held = items[:-val_images], items[-val_images:], True
+        train_items = [item for item in train_items if not frames.get(item.index, set()) & shared]
     else:  # (the training images themselves were validated on, in silence: a QA pass)
         banded = _held_out_rows(items[-val_images:])
         if banded is not None:
-            train_items, val_items, held, split = items[:-val_images] + banded[0], banded[1], True, "rows"
+            rest = [item if not frames.get(item.index, set()) & shared else (_held_out_rows([item]) or ([item],))[0][0]
+                    for item in items[:-val_images]]
+            train_items, val_items, held, split = rest + banded[0], banded[1], True, "rows"
         else:
             train_items, val_items, held, split = items, items[:val_images], False, "reused"
     # rows held out of an image get noise of their own (its seed's first draws made the top rows' noise again)

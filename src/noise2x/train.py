@@ -868,6 +868,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         if cfg.method != method:
             raise UsageError(f"the run in {run} trains {cfg.method!r}, not {method!r}")
         given = {"data": str(data), "data2": None if data2 is None else str(data2),
+                 "val_data": None if val_data is None else str(val_data),  # (was dropped unsaid: a QA pass)
                  "add_noise": None if add_noise is None else str(add_noise)}
         where = saved.get("folders") or {}  # (the folders as the run found them: a job may start elsewhere)
         for key, value in given.items():
@@ -1035,7 +1036,12 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         if t.channels_last:
             model = model.to(memory_format=torch.channels_last)
         n_params = sum(p.numel() for p in model.parameters())
-        if not resume and not _user_sets(cfg, overrides, "data.patch_size"):
+        if not resume and _user_sets(cfg, overrides, "data.patch_size"):
+            side, name = train_set.smallest()  # (here, not at the step that first draws it: a QA pass)
+            if side < d.patch_size:
+                raise UsageError(f"{name}: image of {side} pixels on its shorter side is smaller than the patch size "
+                                 f"{d.patch_size}; lower data.patch_size")
+        elif not resume:
             from .predict import model_alignment
 
             note = _fit_patch(cfg, train_set, model_alignment(model), preset)
