@@ -198,6 +198,12 @@ def test_pixel_smoothness_and_adversarial_terms_by_hand():
     w = GAN({"adversarial": "wgan"}).terms(hand_model(MeanScore()), batch)
     fake, real = float(ramp.mean()) / 10, float(ramp.mean()) / 10 + 2
     assert val(w["critic"]) == pytest.approx(fake - real) and val(w["adversarial"]) == pytest.approx(-fake)
+    # the standard GAN's labels, with real and fake scored apart (equal scores cannot tell them: a QA pass)
+    g = GAN().terms(hand_model(MeanScore()), batch)
+    fake_map = ramp / 10.0  # (the scores: the normalised images, the clean one 2 units above)
+    sp = torch.nn.functional.softplus
+    assert val(g["critic"]) == pytest.approx(float(sp(-(fake_map + 2.0)).mean() + sp(fake_map).mean()), rel=1e-5)
+    assert val(g["adversarial"]) == pytest.approx(float(sp(-fake_map).mean()), rel=1e-5)
     losses = GAN({"adversarial_weight": 0.5, "smoothness_weight": 0.25, "reduction": "mean"}).loss(
         hand_model(ConstantScore(0.0)), batch, rng=torch.Generator())
     assert val(losses["model"]) == pytest.approx(0.5 * math.log(2) + 4.0 + 0.25 * 5.0)

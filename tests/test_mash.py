@@ -109,6 +109,24 @@ def test_training_feeds_the_image_with_exactly_the_hidden_entries_zeroed(monkeyp
         assert torch.equal(fed, x * keep)
         assert torch.equal(fed == 0, keep == 0)
     assert not torch.equal(masks[0], masks[1])                 # a fresh mask every step
+    # a target on_step returns (the local shuffle) is the loss's target from the next step on, never the input
+    # (dropping it, or feeding it in as the input, passed: a QA pass)
+    targets: list[torch.Tensor] = []
+    real_l1 = mash_mod.masked_l1
+
+    def recording_l1(pred, target, hidden):
+        targets.append(target)
+        return real_l1(pred, target, hidden)
+
+    monkeypatch.setattr(mash_mod, "masked_l1", recording_l1)
+    masks.clear()
+    _Spy.seen = []
+    shuffled = x + 1000.0
+    mash_mod._train(x, ratio=0.4, steps=3, cfg=cfg, gen=gen, report=Reporter(None, "t", 3),
+                    on_step=lambda i, net: shuffled if i == 0 else None)
+    assert [torch.equal(t, x) for t in targets] == [True, False, False]
+    assert all(torch.equal(t, shuffled) for t in targets[1:])
+    assert all(torch.equal(fed, x * keep) for keep, fed in zip(masks, _Spy.seen))
 
 
 # ---------------------------------------------------------------- step 2
@@ -236,6 +254,12 @@ def test_shuffle_permutes_only_inside_flat_tiles_and_keeps_multisets():
     np.testing.assert_array_equal(out[16:], img[16:])
     np.testing.assert_array_equal(out[:, 24:], img[:, 24:])
     np.testing.assert_array_equal(local_shuffle(img, flat, tile=4, rng=5), out)
+    # each flat tile its own permutation (one shared by all is a periodic shift: it passed, a QA pass)
+    where = np.arange(19 * 26, dtype=float).reshape(19, 26)  # (a pixel's value: its place)
+    moved = local_shuffle(where, flat, tile=4, rng=5)
+    perms = {tuple((moved[4 * ty: 4 * ty + 4, 4 * tx: 4 * tx + 4] - where[4 * ty, 4 * tx]).ravel())
+             for ty, tx in np.argwhere(flat)}
+    assert len(perms) == int(flat.sum())
 
 
 def test_shuffle_gray_and_no_flat_tiles():
@@ -573,6 +597,13 @@ def test_hidden_only_average_is_blind_to_each_pixel_and_hides_each_pixel_evenly(
     counts = torch.stack(seen).sum(0)
     assert torch.equal(counts, torch.full_like(counts, 3.0))
     assert all(0.2 < float(m.mean()) < 0.4 for m in seen)
+    # a network that always predicts one image averages to that image (a sum over the predictions divided by
+    # their count, not by each entry's hidden count, gave 0.3 of it: a QA pass)
+    fixed = torch.rand(1, 1, 32, 40, generator=torch.Generator().manual_seed(4))
+    for hidden_only in (True, False):
+        out = mash_mod.masked_average(lambda inp: fixed.clone(), x, 0.3, 10,
+                                      generator=torch.Generator().manual_seed(1), hidden_only=hidden_only)
+        torch.testing.assert_close(out, fixed)
     with pytest.raises(UsageError, match="predictions x ratio"):
         mash_mod.masked_average(net, x, 0.05, 10, generator=torch.Generator().manual_seed(1), hidden_only=True)
 

@@ -142,14 +142,17 @@ def test_pro_gradients_flow_through_sigma_unless_detached():
     assert grad(True) == pytest.approx(1.0, rel=1e-6)
 
 
-def test_pro_loss_through_the_model_matches_the_formula():
-    method = Noise2SamePro()
+@pytest.mark.parametrize("lam", [2.0, 0.95])  # (0.95: the cpu preset's; at 2 a lambda in place of the 2 passed)
+def test_pro_loss_through_the_model_matches_the_formula(lam):
+    method = Noise2SamePro({"lam": lam})
     model = tiny_unet()
     b = batch()
     z = model.normalize(b.noisy)
     rec, inv = method.terms(model, z, rng=gen(5))
     loss = method.loss(model, b, rng=gen(5), progress=0.99)["model"]
     assert loss.item() == pytest.approx((rec + 2 * torch.sqrt(rec) * torch.sqrt(inv)).item(), rel=1e-5)
+    before = method.loss(model, b, rng=gen(5), progress=0.0)["model"]  # (Noise2Same's, lambda weighting)
+    assert before.item() == pytest.approx((rec + lam * torch.sqrt(inv)).item(), rel=1e-5)
 
 
 def test_options_are_checked():

@@ -52,6 +52,20 @@ def test_loss_is_residual_plus_consistency():
     expected = 0.5 * (torch.mean(d1**2) + torch.mean(d2**2))
     assert zs_n2n_loss(identity_net, noisy).item() == pytest.approx(expected.item(), rel=1e-6)
 
+    def blur_net(t):          # noise = the image less its 3x3 mean: the consistency term is not 0 (both above make it 0)
+        return t - torch.nn.functional.avg_pool2d(t, 3, stride=1, padding=1, count_include_pad=False)
+
+    def mse(a, b):
+        return torch.mean((a - b) ** 2)
+
+    n1, n2 = pair_downsample(noisy)
+    den1, den2 = n1 - blur_net(n1), n2 - blur_net(n2)
+    full1, full2 = pair_downsample(noisy - blur_net(noisy))
+    residual = 0.5 * (mse(den2, n1) + mse(den1, n2))
+    consistency = 0.5 * (mse(full1, den1) + mse(full2, den2))  # (Mansour & Heckel's L_cons, weight 1/2 per pair)
+    assert consistency > 0.05 * residual
+    assert zs_n2n_loss(blur_net, noisy).item() == pytest.approx((residual + consistency).item(), rel=1e-6)
+
 
 def test_network_shape_and_layers():
     _, gen = make_generators(0)
