@@ -52,7 +52,7 @@ def test_loss_is_residual_plus_consistency():
     expected = 0.5 * (torch.mean(d1**2) + torch.mean(d2**2))
     assert zs_n2n_loss(identity_net, noisy).item() == pytest.approx(expected.item(), rel=1e-6)
 
-    def blur_net(t):          # noise = the image less its 3x3 mean: the consistency term is not 0 (both above make it 0)
+    def blur_net(t):  # noise = the image less its 3x3 mean: a consistency term not 0 (both above make it 0)
         return t - torch.nn.functional.avg_pool2d(t, 3, stride=1, padding=1, count_include_pad=False)
 
     def mse(a, b):
