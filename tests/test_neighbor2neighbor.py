@@ -107,3 +107,19 @@ def test_learns_to_denoise_in_a_few_dozen_steps(gray_image):
     with torch.no_grad():
         out = method.predict(model, torch.as_tensor(noisy[None, None], dtype=torch.float32))[0, 0].numpy()
     assert psnr(gray_image, out) > psnr(gray_image, noisy) + 3.0
+
+
+def test_validation_loss_is_taken_at_one_progress_whatever_the_runs():
+    """Validated at the run's progress, the regulariser's ramp made the same weights score worse the later they
+    were checked, and best.safetensors came early (a QA pass): the loss is taken at the final weighting."""
+    from noise2x.methods.noise2noise import Noise2Noise
+    from noise2x.train import _validate
+
+    torch.manual_seed(0)
+    method, model = Neighbor2Neighbor(), tiny_unet()
+    batch = Batch(noisy=100.0 + 50.0 * torch.randn(2, 1, 16, 16, generator=gen(1)))
+    value = _validate(method, model, [batch], torch.device("cpu"), metric="loss", channels_last=False)
+    with torch.no_grad():
+        at = {p: float(method.loss(model, batch, rng=gen(12345), progress=p)["model"]) for p in (0.0, 1.0)}
+    assert value == pytest.approx(at[1.0], rel=1e-6) and at[0.0] < at[1.0]
+    assert Noise2Noise.validation_progress == 0.0  # (its L0 exponent ends near 0, every error weighing about 1)

@@ -36,6 +36,14 @@ def test_lr_schedules():
     assert all(a >= b for a, b in zip(ramp, ramp[1:]))
     assert lr_factor(0.5, schedule="cosine") == pytest.approx(0.5)
     assert lr_factor(0.3, schedule="constant") == 1.0
+    # Neighbor2Neighbor's reference: halved at each fifth (its preset had cosine, "the same curve": 1.8-2.6 times
+    # the reference's rate from 21 to 70% of the budget, a QA pass)
+    assert [lr_factor(p, schedule="steps") for p in (0.0, 0.19, 0.2, 0.41, 0.6, 0.79, 0.8, 1.0)] == [
+        1.0, 1.0, 0.5, 0.25, 0.125, 0.125, 0.0625, 0.0625]
+    from noise2x.methods.neighbor2neighbor import Neighbor2Neighbor
+
+    assert Neighbor2Neighbor.presets["paper"]["train.schedule"] == "steps"
+    assert Neighbor2Neighbor.presets["paper"]["train.beta2"] == 0.999
     assert lr_factor(0.05, schedule="constant", warmup=0.1) == pytest.approx(0.505)
 
 

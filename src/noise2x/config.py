@@ -114,7 +114,7 @@ def guard_fork() -> None:
         _FORK_GUARDED = True
 
 
-SCHEDULES = ("rampdown", "cosine", "constant")
+SCHEDULES = ("rampdown", "cosine", "steps", "constant")
 #: Arithmetic of the training steps' forward passes (``train.precision``).
 TRAIN_PRECISIONS = ("fp32", "bf16")
 KEEP = ("last", "best")
@@ -140,9 +140,11 @@ class TrainSection:
         add variants (e.g. gan's "code" and "wgan").
     lr : float
         Peak learning rate of Adam.
-    schedule : {"rampdown", "cosine", "constant"}
+    schedule : {"rampdown", "cosine", "steps", "constant"}
         "rampdown": constant, then the Noise2Noise paper's smooth ramp-down over
-        the last ``rampdown`` fraction of the budget; "cosine": cosine decay.
+        the last ``rampdown`` fraction of the budget; "cosine": cosine decay;
+        "steps": halved at 20, 40, 60 and 80% of the budget (Neighbor2Neighbor's
+        reference code).
     rampdown, warmup : float
         Fractions of the budget for the ramp-down and a linear warm-up.
     beta1, beta2, weight_decay, grad_clip : float

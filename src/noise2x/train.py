@@ -74,7 +74,8 @@ def lr_factor(progress: float, *, schedule: str = "rampdown", rampdown: float = 
     "rampdown" is the Noise2Noise paper's schedule: 1 until ``1 - rampdown``, then
     ``(0.5 + cos(pi t) / 2) ** 2`` with ``t`` going 0 -> 1 over the last
     ``rampdown`` of the budget. "cosine" decays as ``(1 + cos(pi p)) / 2``;
-    "constant" stays 1. An optional linear warm-up over the first ``warmup``.
+    "steps" halves at each fifth of the budget (1, 0.5, 0.25, 0.125, 0.0625:
+    Neighbor2Neighbor's reference ``MultiStepLR``); "constant" stays 1. An optional linear warm-up over the first ``warmup``.
     """
     p = min(max(float(progress), 0.0), 1.0)
     if schedule == "cosine":
@@ -86,6 +87,8 @@ def lr_factor(progress: float, *, schedule: str = "rampdown", rampdown: float = 
             f = (0.5 + math.cos(math.pi * t) / 2.0) ** 2
         else:
             f = 1.0
+    elif schedule == "steps":
+        f = 0.5 ** min(int(p * 5.0 + 1e-9), 4)
     elif schedule == "constant":
         f = 1.0
     else:
@@ -456,7 +459,9 @@ def _psnr(pred: torch.Tensor, clean: torch.Tensor, peak: float, clip: tuple[floa
     return float("inf") if mse == 0 else 10.0 * math.log10(peak * peak / mse)
 
 
-def _validate(method, model, batches, device, *, metric: str, progress: float, channels_last: bool) -> float:
+def _validate(method, model, batches, device, *, metric: str, channels_last: bool) -> float:
+    """The validation figure: PSNR against clean crops, else the method's loss at its ``validation_progress`` (the
+    same at every check, whatever the run's progress)."""
     model.eval()
     try:
         if metric == "psnr":
@@ -472,7 +477,7 @@ def _validate(method, model, batches, device, *, metric: str, progress: float, c
         losses = []
         with torch.no_grad():
             for b in batches:
-                out = method.loss(model, b.to(device), rng=gen, progress=progress)
+                out = method.loss(model, b.to(device), rng=gen, progress=method.validation_progress)
                 losses.append(float(out["model"]))
         return float(np.mean(losses))
     finally:
@@ -1320,7 +1325,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                 done = step % t.val_every == 0
                 if done:
                     check_weights()
-                    val_value = (_validate(m, model, val_batches, dev, metric=metric, progress=info.progress,
+                    val_value = (_validate(m, model, val_batches, dev, metric=metric,
                                            channels_last=t.channels_last) if val_batches else None)
                     last_val = step
                     elapsed = elapsed0 + (time.monotonic() - start)
@@ -1340,7 +1345,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             new_best = False
             if last_val != step and step > 0:
                 check_weights()
-                val_value = (_validate(m, model, val_batches, dev, metric=metric, progress=budget_progress(step, elapsed),
+                val_value = (_validate(m, model, val_batches, dev, metric=metric,
                                        channels_last=t.channels_last) if val_batches else None)
                 rate = (step - rate_s) / max(time.monotonic() - rate_t, 1e-9)
                 if not stopped_early:

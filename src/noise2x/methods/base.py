@@ -106,6 +106,12 @@ class Method:
     #: which mixing the channels would change.
     mixes_channels: ClassVar[bool] = True
 
+    #: The ``progress`` a validation loss is computed at (noisy-only validation data), the same at every check, so
+    #: that a run's figures compare and ``best.safetensors`` is not biased by a loss's schedule (Neighbor2Neighbor's
+    #: regulariser weight ramps up with progress: validated at the run's progress, the best came early, a QA pass):
+    #: the final objective.
+    validation_progress: ClassVar[float] = 1.0
+
     @property
     def symmetries(self) -> tuple[int, ...]:
         """The D4 transforms (:func:`noise2x.patches.d4` indices) the method's training patches may be turned by

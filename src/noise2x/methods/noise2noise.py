@@ -85,6 +85,9 @@ class Noise2Noise(Method):
                                  f"method.loss=l2, whose result is (1 - p) times the image")
         return Noise2Noise(dataclasses.replace(self.options, loss=AUTO_LOSS.get(name, "l2")))
 
+    #: (the L0 loss's exponent anneals to gamma_end, near 0, where every error weighs about 1: validated as it starts)
+    validation_progress: ClassVar[float] = 0.0
+
     def gamma(self, progress: float) -> float:
         """The L0 exponent at ``progress`` in [0, 1]."""
         p = min(max(float(progress), 0.0), 1.0)
