@@ -75,7 +75,8 @@ def lr_factor(progress: float, *, schedule: str = "rampdown", rampdown: float = 
     ``(0.5 + cos(pi t) / 2) ** 2`` with ``t`` going 0 -> 1 over the last
     ``rampdown`` of the budget. "cosine" decays as ``(1 + cos(pi p)) / 2``;
     "steps" halves at each fifth of the budget (1, 0.5, 0.25, 0.125, 0.0625:
-    Neighbor2Neighbor's reference ``MultiStepLR``); "constant" stays 1. An optional linear warm-up over the first ``warmup``.
+    Neighbor2Neighbor's reference ``MultiStepLR``); "constant" stays 1. An
+    optional linear warm-up over the first ``warmup``.
     """
     p = min(max(float(progress), 0.0), 1.0)
     if schedule == "cosine":
