@@ -253,6 +253,31 @@ def test_learned_sigma_converges():
     assert abs(est - 25.0) / 25.0 < 0.10
 
 
+def test_poisson_peaks_are_read_per_image():
+    """Images at peaks 5 and 50 in one batch: each reads its own peak (one global level gave both 1.19, a QA pass)."""
+    m = BlindSpot().with_noise("poisson:peak=5..50")
+    arch, args = m.default_model(channels=1, preset="tiny")
+    torch.manual_seed(0)
+    model = ScaledModel(build_model(arch, **args), arch=arch, arch_args=args, mean=[110.0], std=[45.0])
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3, betas=(0.9, 0.99))
+    g = torch.Generator().manual_seed(0)
+    yy, xx = torch.meshgrid(torch.arange(24.0), torch.arange(24.0), indexing="ij")
+    peaks = torch.tensor([5.0, 50.0, 5.0, 50.0]).reshape(4, 1, 1, 1)
+
+    def draw():
+        phase = torch.rand(4, 1, 1, 1, generator=g) * 6
+        clean = (100 + 40 * torch.sin(xx / 6 + phase) * torch.cos(yy / 7)).expand(4, 1, 24, 24)
+        return 255 * torch.poisson(peaks * clean / 255, generator=g) / peaks
+
+    for _ in range(100):
+        loss = m.loss(model, Batch(noisy=draw()), rng=g)["model"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    read = np.mean([m.learned_noise(model, draw()).numpy() for _ in range(3)], axis=0)
+    assert all(2.5 < r < 10 for r in read[::2]) and all(25 < r < 100 for r in read[1::2]), read
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("noise_model,channels", [("gaussian_learned", 3), ("gaussian_per_image", 1)])
 def test_learned_sigma_converges_rgb_and_per_image(noise_model, channels):
@@ -272,15 +297,18 @@ def test_with_noise_resolves_the_noise_model():
     assert (o.noise_model, o.peak) == ("poisson", 30.0)
     o = m.with_noise("impulse:p=0.4").options
     assert (o.noise_model, o.alpha) == ("impulse", 0.4)
+    # a range of peaks: read per image, as the reference's blind Poisson runs (one global peak for all: a QA pass)
+    assert m.with_noise("poisson:peak=5..50").options.noise_model == "poisson_per_image"
+    assert m.with_noise("impulse:p=0.05..0.5").options.noise_model == "impulse_learned"
     assert m.with_noise("text:p=0.2").options.noise_model == "gaussian_learned"
     # a learned model stays learned; a known one takes the declared level
     assert BlindSpot({"noise_model": "gaussian_learned"}).with_noise("gaussian:sigma=25").options.sigma == 0.0
     assert BlindSpot({"noise_model": "gaussian", "sigma": 10}).with_noise("gaussian:sigma=30").options.sigma == 30.0
     # the network holds the learned parameter the noise model needs
     params = {nm: BlindSpot({"noise_model": nm}).default_model(channels=1, preset="tiny")[1]["noise_params"]
-              for nm in ("gaussian", "gaussian_learned", "gaussian_per_image", "poisson_learned")}
+              for nm in ("gaussian", "gaussian_learned", "gaussian_per_image", "poisson_learned", "poisson_per_image")}
     assert params == {"gaussian": "none", "gaussian_learned": "global", "gaussian_per_image": "per_image",
-                      "poisson_learned": "global"}
+                      "poisson_learned": "global", "poisson_per_image": "per_image"}
 
 
 def test_option_errors():
@@ -532,14 +560,15 @@ def test_learned_looks_converge():
     assert -0.2 < (strong - 4.0) / 4.0 < -0.05
 
 
-def test_tiles_give_what_the_whole_image_gives():
+@pytest.mark.parametrize("noise_model", ["gaussian_per_image", "poisson_per_image"])
+def test_tiles_give_what_the_whole_image_gives(noise_model):
     """Tiles got 16 pixels of image around them whatever the network, where a blind-spot network reads 60 and more
     away, and a noise level learned per image was read per tile: seams at tile borders (the tiling QA pass). The
     context is the network's measured reach and the level is read once, on the whole image."""
     from noise2x.predict import denoise_array, model_reach
 
     torch.manual_seed(0)
-    m = get_method("blindspot", {"noise_model": "gaussian_per_image"})
+    m = get_method("blindspot", {"noise_model": noise_model})
     arch, args = m.default_model(channels=1, preset="cpu")
     net = build_model(arch, **args)
     with torch.no_grad():  # (a level network whose reading depends on the content: not the zeros it starts from)
@@ -548,11 +577,13 @@ def test_tiles_give_what_the_whole_image_gives():
     rng = np.random.default_rng(0)
     clean = np.where(np.arange(232)[None, :] < 116, 60.0, 180.0) + 40 * np.sin(np.arange(200)[:, None] / 9.0)
     image = clean + np.where(np.arange(232)[None, :] < 116, 5.0, 40.0) * rng.standard_normal((200, 232))
-    mu = get_method("blindspot", {"noise_model": "gaussian_per_image", "posterior_mean": False})
+    mu = get_method("blindspot", {"noise_model": noise_model, "posterior_mean": False})
     assert model_reach(model) > 40
     for method in (m, mu):
         whole = denoise_array(model, image, method=method, tile=0)
         tiled = denoise_array(model, image, method=method, tile=64)
         assert np.abs(tiled - whole).max() < 0.05, np.abs(tiled - whole).max()
+    if noise_model == "poisson_per_image":  # (as the Gaussian's, its level read once on the whole image)
+        return
     before = denoise_array(model, image, method=m, tile=64, context=16)  # (as every network had it)
     assert np.abs(before - whole).max() > 10.0

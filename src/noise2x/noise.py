@@ -410,10 +410,14 @@ def correlated(clean, *, sigma: float, beta: float, radius: int = 2, rng=None) -
 
 
 def impulse(clean, *, p: float, rng=None, data_range: float = 255.0) -> np.ndarray:
-    """Random-valued impulse noise (Noise2Noise paper).
+    """Random-valued impulse noise, channel by channel.
 
     Each value (each channel of each pixel, independently) is replaced with
-    probability ``p`` by a value drawn uniformly in ``[0, data_range]``.
+    probability ``p`` by a value drawn uniformly in ``[0, data_range]``. On gray
+    images this is the Noise2Noise paper's impulse noise; on colour images the
+    paper (and Laine et al.'s code) replace a whole pixel by a random colour,
+    where here a pixel may have one or two of its channels replaced (at
+    ``p = 0.5``, 3 pixels in 4), so colour figures are not theirs.
 
     Parameters
     ----------

@@ -28,11 +28,12 @@ Noise models (``noise_model``):
 * ``poisson``: Poisson noise of known ``peak`` (``y = R * Poisson(peak x / R) / peak``,
   ``R = data_range``), approximated as Gaussian with variance ``R mu / peak``
   as in the paper; ``poisson_learned``: the factor ``R / peak`` is learned;
+  ``poisson_per_image``: estimated per image, as sigma is;
 * ``impulse``: each value replaced with probability ``alpha`` by a uniform
   value in ``[0, R]`` (per channel, as :func:`noise2x.noise.impulse` does); the
   loss matches the mean and covariance of that mixture, and the posterior
   mean is the exact mixture over which channels were replaced;
-  ``impulse_learned``: alpha is learned;
+  ``impulse_learned``: alpha is learned (one for all images);
 * ``speckle``: multiplicative speckle of known ``looks`` L (:func:`noise2x.noise.speckle`),
   approximated as Gaussian with variance ``mu^2 / L``, as the paper approximates
   Poisson noise; ``speckle_learned``: ``1 / L`` is learned (on a 4-look test image
@@ -41,7 +42,9 @@ Noise models (``noise_model``):
   ``test_learned_looks_converge``);
 * ``auto``: resolved from the training noise by :meth:`BlindSpot.with_noise`
   (``--add-noise``): gaussian with a fixed sigma -> ``gaussian``, a sigma range
-  -> ``gaussian_per_image``, poisson -> ``poisson``, impulse -> ``impulse``,
+  -> ``gaussian_per_image``, poisson -> ``poisson`` (a range of peaks:
+  ``poisson_per_image``, as the reference code's blind Poisson runs), impulse ->
+  ``impulse`` (a range: ``impulse_learned``),
   speckle -> ``speckle`` (a range of looks: ``speckle_learned``);
   real noisy data (no spec) and other noises -> ``gaussian_learned``.
 
@@ -79,8 +82,18 @@ from ..errors import UsageError
 from .base import DEFAULT_PRESETS, Method, check_preset
 
 NOISE_MODELS = ("auto", "gaussian", "gaussian_learned", "gaussian_per_image", "poisson", "poisson_learned",
-                "impulse", "impulse_learned", "speckle", "speckle_learned")
-LEARNED = ("gaussian_learned", "gaussian_per_image", "poisson_learned", "impulse_learned", "speckle_learned")
+                "poisson_per_image", "impulse", "impulse_learned", "speckle", "speckle_learned")
+#: Levels read per image by an auxiliary network (the reference code's ``noise_params='per_image'``). Not impulse
+#: noise: a per-image alpha ran to its bound 0.999 within a few steps of a test run and stayed there (at alpha 1
+#: the loss no longer depends on the prior mean, which then cannot learn), where the one global alpha, moving
+#: slowly, left it; the reference code trains its blind impulse runs per image, for 1M+ steps.
+PER_IMAGE = ("gaussian_per_image", "poisson_per_image")
+LEARNED = ("gaussian_learned", "poisson_learned", "impulse_learned", "speckle_learned") + PER_IMAGE
+
+
+def _family(noise_model: str) -> str:
+    """``"poisson"`` of ``"poisson_per_image"``: the noise a model name is of."""
+    return noise_model.split("_")[0]
 
 #: Network arguments per preset. "cpu" narrows the full-resolution decoder and the
 #: 1x1 head, which dominate the cost (see models/blindspot.py); "paper" is the paper's network.
@@ -310,7 +323,9 @@ class BlindSpot(Method):
         "cpu": {"data.patch_size": 64, "data.batch_size": 8, "train.lr": 1e-3, "train.val_every": 250,
                 "train.channels_last": True},
         # the paper: batch 4 of 256x256, Adam 3e-4 (betas 0.9, 0.99), ramp-up over the first 10 %
-        # and the Noise2Noise ramp-down over the last 30 %; its budget is 500k steps (--steps 500000)
+        # and the Noise2Noise ramp-down over the last 30 %; its budget is 500k steps (--steps 500000). Two
+        # differences from its code: the ramp-up is linear (there 0.5 - cos(pi t) / 2), and a level read per
+        # image comes from a small U-Net (width 16, depth 2; there the full non-blind network)
         "paper": {"data.patch_size": 256, "data.batch_size": 4, "train.lr": 3e-4, "train.schedule": "rampdown",
                   "train.rampdown": 0.3, "train.warmup": 0.1, "train.beta2": 0.99, "train.val_every": 1000},
     }
@@ -347,7 +362,7 @@ class BlindSpot(Method):
             elif sigma is not None:
                 nm = "gaussian"
             elif family == "poisson":
-                nm = "poisson" if not isinstance(spec.params.get("peak"), tuple) else "poisson_learned"
+                nm = "poisson" if not isinstance(spec.params.get("peak"), tuple) else "poisson_per_image"
             elif family == "impulse":
                 nm = "impulse" if not isinstance(spec.params.get("p"), tuple) else "impulse_learned"
             elif family == "speckle":
@@ -363,7 +378,7 @@ class BlindSpot(Method):
             changes["alpha"] = float(spec.params["p"])
         elif nm == "speckle" and family == "speckle" and not isinstance(spec.params.get("looks"), tuple):
             changes["looks"] = float(spec.params["looks"])
-        if nm in ("poisson", "poisson_learned", "impulse", "impulse_learned") and "data_range" in spec.params:
+        if _family(nm) in ("poisson", "impulse") and "data_range" in spec.params:
             changes["data_range"] = float(spec.params["data_range"])
         return self._replace(changes)
 
@@ -375,7 +390,7 @@ class BlindSpot(Method):
         args: dict[str, Any] = {"in_channels": channels}
         args.update(NET_PRESETS[check_preset(preset)])
         nm = self.resolved_noise_model()
-        args["noise_params"] = "per_image" if nm == "gaussian_per_image" else ("global" if nm in LEARNED else "none")
+        args["noise_params"] = "per_image" if nm in PER_IMAGE else ("global" if nm in LEARNED else "none")
         if args["noise_params"] != "none":
             args["noise_gain"] = self.options.noise_gain
         return "blindspot", args
@@ -385,12 +400,12 @@ class BlindSpot(Method):
     _image_level: float | None = None
 
     def for_tiles(self, model, whole: Callable[[Any], Any]) -> "BlindSpot":
-        """The method for the tiles of one image. A noise level learned per image (``gaussian_per_image``) is read
+        """The method for the tiles of one image. A noise level learned per image (:data:`PER_IMAGE`) is read
         once on the whole image, as without tiles: the mean over the image of the level network's output, which
         ``whole(module)`` gives tile by tile (an array of the image's shape); every tile then uses it. Each tile
         read its own level: the posterior mean's strength changed from tile to tile (a tiling QA pass). Other
         noise models: this method itself."""
-        if self.resolved_noise_model() != "gaussian_per_image" or not self.options.posterior_mean:
+        if self.resolved_noise_model() not in PER_IMAGE or not self.options.posterior_mean:
             return self
         net = self._net(model)
         level = whole(_LevelMap(model, net))
@@ -434,9 +449,9 @@ class BlindSpot(Method):
                 raw = net.noise_estimate(z.to(model.mean.dtype)).to(mu.dtype).reshape(-1, 1, 1)  # (B, 1, 1), 0 at start
             else:  # (an image's tiles: its level read on the whole image, see for_tiles)
                 raw = torch.full((mu.shape[0], 1, 1), self._image_level, dtype=mu.dtype, device=mu.device)
-            offset = -4.0 if nm == "impulse_learned" else _softplus_inv(o.noise_init - 1e-3)
+            offset = -4.0 if _family(nm) == "impulse" else _softplus_inv(o.noise_init - 1e-3)
             learned = F.softplus(raw + offset) + 1e-3
-        if nm in ("gaussian", "gaussian_learned", "gaussian_per_image"):
+        if _family(nm) == "gaussian":
             if nm == "gaussian":
                 if not o.sigma > 0:
                     raise UsageError("method.noise_model=gaussian needs the noise level: train with --add-noise "
@@ -448,7 +463,7 @@ class BlindSpot(Method):
             out["var"] = [v * v for v in s]
             out["std"] = sum(s) / c
             out["value"] = sigma.reshape(-1)
-        elif nm in ("poisson", "poisson_learned"):
+        elif _family(nm) == "poisson":
             if nm == "poisson":
                 if not o.peak > 0:
                     raise UsageError("method.noise_model=poisson needs the peak: train with --add-noise "
@@ -460,7 +475,7 @@ class BlindSpot(Method):
             out["var"] = [torch.clamp(x[i] * k / std[i] ** 2, min=_EPS) for i in range(c)]
             out["std"] = sum(torch.sqrt(v) for v in out["var"]) / c
             out["value"] = o.data_range / k.reshape(-1)
-        elif nm in ("speckle", "speckle_learned"):
+        elif _family(nm) == "speckle":
             if nm == "speckle":
                 if not o.looks > 0:
                     raise UsageError("method.noise_model=speckle needs the looks: train with --add-noise "
