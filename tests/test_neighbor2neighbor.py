@@ -122,4 +122,5 @@ def test_validation_loss_is_taken_at_one_progress_whatever_the_runs():
     with torch.no_grad():
         at = {p: float(method.loss(model, batch, rng=gen(12345), progress=p)["model"]) for p in (0.0, 1.0)}
     assert value == pytest.approx(at[1.0], rel=1e-6) and at[0.0] < at[1.0]
-    assert Noise2Noise.validation_progress == 0.0  # (its L0 exponent ends near 0, every error weighing about 1)
+    l0 = Noise2Noise({"loss": "l0"})  # (its exponent ends near 0, every error weighing about 1: validated at 1, L1)
+    assert l0.gamma(l0.validation_progress) == pytest.approx(1.0)

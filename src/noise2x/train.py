@@ -884,7 +884,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                 differs = Path(value).resolve() != Path(where.get(key) or saved_value).resolve()
             if differs:
                 shown = where.get(key) or saved_value
-                raise UsageError(f"--resume: {key} differs from the saved run ({shown!r}); "
+                raise UsageError(f"--resume: {key} differs from the saved run "
+                                 f"({'it had none' if shown is None else repr(shown)}); "
                                  f"resume with the same inputs or start a new run")
         for key in ("data", "data2", "val_data"):  # (read from where they are, not from this working folder)
             if where.get(key):
