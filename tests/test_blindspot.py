@@ -184,7 +184,8 @@ def test_poisson_variance_and_learned_regulariser():
 
 
 # -- impulse noise ---------------------------------------------------------------------------------
-def test_impulse_moments_match_sampling():
+@pytest.mark.parametrize("whole", [False, True])  # (each channel on its own; whole pixels, as the papers' noise)
+def test_impulse_moments_match_sampling(whole):
     rng = np.random.default_rng(0)
     mu = np.array([0.3, -0.5, 1.0])
     A = np.triu(rng.normal(size=(3, 3))) * 0.5
@@ -192,14 +193,36 @@ def test_impulse_moments_match_sampling():
     alpha, lo, hi = 0.3, -2.0, 2.5
     n = 400_000
     x = rng.multivariate_normal(mu, cov, size=n)
-    hit = rng.random((n, 3)) < alpha
+    hit = rng.random((n, 1) if whole else (n, 3)) < alpha
     y = np.where(hit, rng.uniform(lo, hi, (n, 3)), x)
     t = [[torch.tensor(cov[i, j], dtype=torch.float64) for j in range(3)] for i in range(3)]
     mean, cov_y = impulse_moments([torch.tensor(v, dtype=torch.float64) for v in mu], t,
                                   torch.tensor(alpha, dtype=torch.float64), [(lo + hi) / 2] * 3,
-                                  [(hi - lo) ** 2 / 12] * 3)
+                                  [(hi - lo) ** 2 / 12] * 3, whole=whole)
     assert np.allclose([float(v) for v in mean], y.mean(0), atol=0.01)
     assert np.allclose([[float(cov_y[i][j]) for j in range(3)] for i in range(3)], np.cov(y.T), atol=0.02)
+
+
+def test_whole_pixel_impulse_posterior_is_the_two_part_mixture_and_follows_the_spec():
+    """Whole pixels replaced (the Noise2Noise paper's and Laine et al.'s colour impulse noise; noise2x replaced
+    channels one by one only, a QA pass): E[x | y] = (h y + alpha u mu) / (h + alpha u), h = (1 - alpha) N(y; mu,
+    Sigma_x), u the uniform colour's density."""
+    from scipy.stats import multivariate_normal
+
+    rng = np.random.default_rng(1)
+    mu, A = np.array([0.2, -0.4, 0.9]), np.triu(rng.normal(size=(3, 3))) * 0.4
+    cov, alpha, dens = A @ A.T, 0.3, 0.2 ** 3
+    ys = np.array([[0.3, -0.3, 1.0], [2.0, -1.9, -1.5]])  # (a likely colour; an outlier)
+    f64 = lambda v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
+    got = impulse_posterior_mean([f64(ys[:, i]) for i in range(3)], [f64(m) for m in mu],
+                                 [[f64(cov[i, j]) for j in range(3)] for i in range(3)], f64(alpha), [0.2] * 3,
+                                 eps=0.0, whole=True)
+    for n, y in enumerate(ys):
+        h = (1 - alpha) * multivariate_normal(mu, cov).pdf(y)
+        want = (h * y + alpha * dens * mu) / (h + alpha * dens)
+        assert [float(g[n]) for g in got] == pytest.approx(list(want), rel=1e-9)
+    assert BlindSpot().with_noise("impulse:p=0.3,whole=1").options.whole_pixels is True
+    assert BlindSpot().with_noise("impulse:p=0.3").options.whole_pixels is False
 
 
 def test_impulse_posterior_mean_gray_by_hand():
@@ -221,6 +244,9 @@ def test_impulse_loss_and_prediction_rgb():
     assert torch.isfinite(loss)
     out = m.predict(model, noisy)
     assert out.shape == noisy.shape and torch.isfinite(out).all()
+    whole = BlindSpot({"noise_model": "impulse", "alpha": 0.3, "whole_pixels": True})  # (its own moments, posterior)
+    assert float(whole.loss(model, Batch(noisy=noisy), rng=torch.Generator())["model"]) != pytest.approx(float(loss))
+    assert not torch.allclose(whole.predict(model, noisy), out)
 
 
 # -- a learned sigma ---------------------------------------------------------------------------------

@@ -166,6 +166,27 @@ def test_impulse_moments():
     assert y.min() >= 0 and y.max() <= r
 
 
+def test_impulse_of_whole_pixels():
+    """whole=1: a pixel's channels replaced together, by a random colour (the papers' colour impulse noise); the
+    default, channel by channel, draws as it did, and its specs read as they did."""
+    colour = np.full((200, 200, 3), FLAT)
+    y = noise.impulse(colour, p=0.4, rng=0, whole=1)
+    replaced = (y != colour).sum(axis=-1)
+    assert set(np.unique(replaced)) == {0, 3}
+    _close((replaced == 3).mean(), 0.4, np.sqrt(0.24 / replaced.size))
+    g = np.random.default_rng(0)
+    hit = g.random(colour.shape) < 0.4
+    np.testing.assert_array_equal(noise.impulse(colour, p=0.4, rng=0), np.where(hit, g.uniform(0, 255, colour.shape),
+                                                                                colour))
+    gray = colour[..., 0]
+    np.testing.assert_array_equal(noise.impulse(gray, p=0.4, rng=3, whole=1), noise.impulse(gray, p=0.4, rng=3))
+    assert str(noise.parse_noise("impulse:p=0.4")) == "impulse:p=0.4"
+    assert str(noise.parse_noise("impulse:p=0.4,whole=1")) == "impulse:p=0.4,whole=1"
+    for bad in ("impulse:p=0.4,whole=0.5", "impulse:p=0.4,whole=0..1", "impulse:p=0.4,whole=2"):
+        with pytest.raises(UsageError):
+            noise.parse_noise(bad)
+
+
 def test_salt_pepper_moments():
     p, r = 0.1, 255.0
     y = noise.salt_pepper(_flat(), p=p, rng=0)

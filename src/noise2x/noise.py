@@ -77,8 +77,9 @@ _LIMITS = {
     "radius": (0.0, 256.0, True, True),
     "data_range": (1e-30, 1e30, True, True),
     "looks": (1e-3, 1e15, True, True),
+    "whole": (0.0, 1.0, True, True),
 }
-_INTEGER_PARAMS = {"radius"}
+_INTEGER_PARAMS = {"radius", "whole"}
 
 
 def _check_value(name: str, value) -> float:
@@ -409,15 +410,14 @@ def correlated(clean, *, sigma: float, beta: float, radius: int = 2, rng=None) -
     return _like(x + sigma * noise, clean)
 
 
-def impulse(clean, *, p: float, rng=None, data_range: float = 255.0) -> np.ndarray:
-    """Random-valued impulse noise, channel by channel.
+def impulse(clean, *, p: float, rng=None, data_range: float = 255.0, whole: float = 0.0) -> np.ndarray:
+    """Random-valued impulse noise.
 
     Each value (each channel of each pixel, independently) is replaced with
-    probability ``p`` by a value drawn uniformly in ``[0, data_range]``. On gray
-    images this is the Noise2Noise paper's impulse noise; on colour images the
-    paper (and Laine et al.'s code) replace a whole pixel by a random colour,
-    where here a pixel may have one or two of its channels replaced (at
-    ``p = 0.5``, 3 pixels in 4), so colour figures are not theirs.
+    probability ``p`` by a value drawn uniformly in ``[0, data_range]``; with
+    ``whole=1``, each pixel, all its channels at once, by a random colour: the
+    Noise2Noise paper's and Laine et al.'s impulse noise on colour images
+    (``impulse:p=0.5,whole=1``). On gray images the two are the same noise.
 
     Parameters
     ----------
@@ -428,6 +428,8 @@ def impulse(clean, *, p: float, rng=None, data_range: float = 255.0) -> np.ndarr
     rng : None, int or numpy.random.Generator
     data_range : float
         Upper end of the replacement values.
+    whole : {0, 1}
+        1: replace whole pixels (all channels together), as the papers do.
 
     Returns
     -------
@@ -439,7 +441,9 @@ def impulse(clean, *, p: float, rng=None, data_range: float = 255.0) -> np.ndarr
     data_range = _check_value("data_range", data_range)
     _full_scale_check(x, data_range, "impulse")
     g = generator(rng)
-    hit = g.random(x.shape) < p
+    hit = g.random(x.shape[:2] if whole and x.ndim == 3 else x.shape) < p
+    if hit.ndim < x.ndim:
+        hit = hit[..., None]
     values = g.uniform(0.0, data_range, x.shape)
     return _like(np.where(hit, values, x), clean)
 
@@ -603,7 +607,9 @@ NOISES: dict[str, Callable[..., np.ndarray]] = {
 # --------------------------------------------------------------------------- spec strings
 
 _REQUIRED = object()
-_NOT_DEFAULTED = {"data_range"}  # a property of the image, not of the noise: kept only when given
+# kept only when given: data_range, a property of the image, not of the noise; impulse's whole, so that the specs
+# written before it (per channel) read as they did
+_NOT_DEFAULTED = {"data_range", "whole"}
 
 
 @functools.lru_cache(maxsize=None)

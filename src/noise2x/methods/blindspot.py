@@ -30,9 +30,11 @@ Noise models (``noise_model``):
   as in the paper; ``poisson_learned``: the factor ``R / peak`` is learned;
   ``poisson_per_image``: estimated per image, as sigma is;
 * ``impulse``: each value replaced with probability ``alpha`` by a uniform
-  value in ``[0, R]`` (per channel, as :func:`noise2x.noise.impulse` does); the
-  loss matches the mean and covariance of that mixture, and the posterior
-  mean is the exact mixture over which channels were replaced;
+  value in ``[0, R]`` (per channel, as :func:`noise2x.noise.impulse` does; with
+  ``whole_pixels``, from ``impulse:p=P,whole=1``, each pixel by a random colour,
+  as the paper's noise); the loss matches the mean and covariance of that
+  mixture, and the posterior mean is the exact mixture over which channels were
+  replaced;
   ``impulse_learned``: alpha is learned (one for all images);
 * ``speckle``: multiplicative speckle of known ``looks`` L (:func:`noise2x.noise.speckle`),
   approximated as Gaussian with variance ``mu^2 / L``, as the paper approximates
@@ -145,6 +147,11 @@ class BlindSpotOptions:
         from above, which is fast; the reference code starts near zero (about
         0.02), from where only the regulariser lifts it, slowly. A learned
         impulse alpha starts at 0.02 as in the reference code.
+    whole_pixels : bool
+        Impulse noise replaces whole pixels (all channels at once: the
+        Noise2Noise paper's and Laine et al.'s colour impulse noise,
+        ``impulse:p=P,whole=1``) rather than each channel on its own; set from
+        the noise spec.
     """
 
     noise_model: str = "auto"
@@ -157,6 +164,7 @@ class BlindSpotOptions:
     reg: float = 0.1
     noise_gain: float = 10.0
     noise_init: float = 1.0
+    whole_pixels: bool = False
 
     def __post_init__(self) -> None:
         if self.noise_model not in NOISE_MODELS:
@@ -242,12 +250,14 @@ def posterior_mean(noisy: list[Tensor], mu: list[Tensor], cov_x: Matrix, noise_v
 
 
 def impulse_moments(mu: list[Tensor], cov_x: Matrix, alpha: Tensor, u_mean: list[Any],
-                    u_var: list[Any]) -> tuple[list[Tensor], Matrix]:
+                    u_var: list[Any], *, whole: bool = False) -> tuple[list[Tensor], Matrix]:
     """Mean and covariance of ``y`` when each channel of ``x ~ N(mu, Sigma_x)`` is replaced with probability
-    ``alpha`` (independently) by a uniform value of mean ``u_mean`` and variance ``u_var``.
+    ``alpha`` (independently) by a uniform value of mean ``u_mean`` and variance ``u_var``; ``whole``: each pixel,
+    all its channels at once (the uniform values still independent across channels).
 
     ``E y = alpha u + (1 - alpha) mu``; ``Cov y = (1 - alpha)^2 Sigma_x`` off the diagonal and
-    ``(1 - alpha) Sigma_x,cc + alpha u_var + alpha (1 - alpha) (u_mean - mu_c)^2`` on it.
+    ``(1 - alpha) Sigma_x,cc + alpha u_var + alpha (1 - alpha) (u_mean - mu_c)^2`` on it; ``whole``:
+    ``(1 - alpha) Sigma_x + alpha diag(u_var) + alpha (1 - alpha) (u_mean - mu)(u_mean - mu)^T``.
     """
     c = len(mu)
     mean = [alpha * u_mean[i] + (1 - alpha) * mu[i] for i in range(c)]
@@ -257,26 +267,33 @@ def impulse_moments(mu: list[Tensor], cov_x: Matrix, alpha: Tensor, u_mean: list
             if i == j:
                 cov[i][i] = ((1 - alpha) * cov_x[i][i] + alpha * u_var[i]
                              + alpha * (1 - alpha) * (u_mean[i] - mu[i]) ** 2)
+            elif whole:
+                cov[i][j] = (1 - alpha) * cov_x[i][j] + alpha * (1 - alpha) * (u_mean[i] - mu[i]) * (u_mean[j] - mu[j])
             else:
                 cov[i][j] = (1 - alpha) ** 2 * cov_x[i][j]
     return mean, cov
 
 
 def impulse_posterior_mean(noisy: list[Tensor], mu: list[Tensor], cov_x: Matrix, alpha: Tensor,
-                           u_density: list[Any], *, eps: float = 1e-5) -> list[Tensor]:
+                           u_density: list[Any], *, eps: float = 1e-5, whole: bool = False) -> list[Tensor]:
     """Exact posterior mean of ``x`` under per-channel impulse noise with a Gaussian prior.
 
     A mixture over the ``2^C`` sets S of replaced channels: the clean channels K
     keep their observed values, the replaced ones get the prior's conditional
     mean given K; the weights are ``alpha^|S| (1-alpha)^|K| prod_S u_density
-    N(y_K; mu_K, Sigma_x,KK + eps I)``.
+    N(y_K; mu_K, Sigma_x,KK + eps I)``. ``whole``: whole pixels replaced, two
+    sets only (none, where the estimate is ``y``, and all, where it is ``mu``),
+    weighted ``1 - alpha`` and ``alpha`` (Laine et al.'s impulse posterior).
     """
     c = len(mu)
     log_w, means = [], []
-    for mask in range(2 ** c):
+    for mask in ((0, 2 ** c - 1) if whole else range(2 ** c)):
         s = [i for i in range(c) if mask >> i & 1]
         k = [i for i in range(c) if not mask >> i & 1]
-        lw = len(s) * torch.log(alpha) + len(k) * torch.log1p(-alpha)
+        if whole:  # (all or none replaced)
+            lw = torch.log(alpha) if s else torch.log1p(-alpha)
+        else:
+            lw = len(s) * torch.log(alpha) + len(k) * torch.log1p(-alpha)
         for i in s:
             lw = lw + torch.log(torch.as_tensor(u_density[i], dtype=alpha.dtype, device=alpha.device))
         est = list(noisy)
@@ -378,6 +395,8 @@ class BlindSpot(Method):
             changes["alpha"] = float(spec.params["p"])
         elif nm == "speckle" and family == "speckle" and not isinstance(spec.params.get("looks"), tuple):
             changes["looks"] = float(spec.params["looks"])
+        if _family(nm) == "impulse" and family == "impulse":  # (whole pixels or channel by channel, as the spec)
+            changes["whole_pixels"] = bool(spec.params.get("whole", 0.0))
         if _family(nm) in ("poisson", "impulse") and "data_range" in spec.params:
             changes["data_range"] = float(spec.params["data_range"])
         return self._replace(changes)
@@ -536,7 +555,7 @@ class BlindSpot(Method):
         if "alpha" in noise:
             u_mean, u_var, _ = self._uniform(model, z.dtype)
             alpha = noise["alpha"]
-            mean_y, cov_y = impulse_moments(mus, cov_x, alpha, u_mean, u_var)
+            mean_y, cov_y = impulse_moments(mus, cov_x, alpha, u_mean, u_var, whole=self.options.whole_pixels)
             cov_y = _add_diag(cov_y, [_EPS] * c)
             nll = gaussian_nll([zs[i] - mean_y[i] for i in range(c)], cov_y)
         else:
@@ -565,7 +584,8 @@ class BlindSpot(Method):
             zs, mus = _channels(z), _channels(mu)
             if "alpha" in noise:
                 _, _, density = self._uniform(model, z.dtype)
-                parts = impulse_posterior_mean(zs, mus, cov_x, noise["alpha"], density)
+                parts = impulse_posterior_mean(zs, mus, cov_x, noise["alpha"], density,
+                                               whole=self.options.whole_pixels)
             else:
                 parts = posterior_mean(zs, mus, cov_x, noise["var"])
             est = torch.stack(parts, dim=1)
