@@ -135,6 +135,15 @@ def test_sigma_rules(noisy64):
     nlm(noisy64, info=estimated)
     assert estimated["sigma_source"] == "estimated"
     assert estimated["sigma"] == pytest.approx(25.0, rel=0.2)
+    # a spec string is the spec (it was dropped unsaid, a QA pass); anything else is one clear error
+    written: dict = {}
+    nlm(noisy64, noise="gaussian:sigma=25", info=written)
+    assert written == spec
+    shot: dict = {}
+    bm3d(noisy64, noise="poisson:peak=10", info=shot)
+    assert shot["sigma_source"] == "noise spec" and "anscombe" in shot["transform"]
+    with pytest.raises(UsageError, match="noise must be a noise spec string .* got float"):
+        nlm(noisy64, noise=25.0)
 
 
 def test_sigma_changes_the_result(noisy64):

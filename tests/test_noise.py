@@ -185,6 +185,8 @@ def test_impulse_of_whole_pixels():
     for bad in ("impulse:p=0.4,whole=0.5", "impulse:p=0.4,whole=0..1", "impulse:p=0.4,whole=2"):
         with pytest.raises(UsageError):
             noise.parse_noise(bad)
+    with pytest.raises(UsageError, match="whole must be a whole number"):
+        noise.impulse(colour, p=0.4, whole=0.5)
 
 
 def test_salt_pepper_moments():

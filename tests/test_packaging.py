@@ -26,6 +26,39 @@ def test_top_level_names_are_the_lazy_ones_and_resolve():
     assert issubclass(MissingDependency, ImportError) and issubclass(MissingDependency, Noise2xError)
 
 
+def test_train_and_methods_keep_their_signature_and_help_once_their_modules_are_imported():
+    """Once noise2x.train (the module) was imported, the package's ``train`` was the module: help() and
+    inspect.signature showed it, ``(*args, **kwargs)``, and TrainingInterrupted was not in noise2x.errors (an API
+    docs QA pass)."""
+    import inspect
+
+    import noise2x.methods
+    import noise2x.train
+    from noise2x import api, errors
+
+    for public, function in ((noise2x.train, api.train), (noise2x.methods, api.available_methods)):
+        assert inspect.signature(public) == inspect.signature(function)
+    assert {"steps", "add_noise", "val_data", "axes"} <= set(inspect.signature(noise2x.train).parameters)
+    assert "Returns" in noise2x.train.__doc__ and "Raises" in noise2x.train.__doc__
+    assert errors.TrainingInterrupted is noise2x.train.TrainingInterrupted
+
+
+def test_the_docstring_examples_run():
+    """Every >>> example in the package's docstrings (the tiling Stitcher's did not run: an API docs QA pass)."""
+    import doctest
+    import importlib
+    import pkgutil
+
+    tried = 0
+    for info in pkgutil.walk_packages(noise2x.__path__, "noise2x."):
+        if info.name.endswith("__main__"):
+            continue
+        result = doctest.testmod(importlib.import_module(info.name), optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, info.name
+        tried += result.attempted
+    assert tried >= 10
+
+
 def _sources(tmp_path: Path) -> Path:
     """The tracked files of the repository (what a clone holds), copied: builds write into the tree."""
     listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, timeout=60)

@@ -15,11 +15,15 @@ import importlib.util
 import inspect
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
 from .errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    from .noise import NoiseSpec
+    from .predict import Denoiser
 
 # Keywords every direct method may accept; they are not user options.
 _RESERVED = ("noise", "rng", "info", "progress", "mask")
@@ -522,8 +526,10 @@ def denoise(
         here).
     colour : str
         How a one-channel (gray) model denoises a multi-channel image:
-        ``auto`` (default), ``luma`` (an RGB image's luminance and chrominance
-        planes) or ``channels`` (each channel alone); see
+        ``auto`` (default: ``luma`` for an RGB image; ``channels`` for other
+        channel counts and for models whose noise model is per pixel, the
+        blind-spot network's and a speckle model's), ``luma`` (an RGB image's luminance and chrominance planes)
+        or ``channels`` (each channel alone); see
         :data:`noise2x.predict.COLOUR_MODES`.
     precision : str
         Arithmetic of a model's forward pass: ``fp32`` (default), ``bf16``
@@ -578,7 +584,28 @@ def denoise(
     Returns
     -------
     ndarray
-        The denoised image, float64, same shape as ``image``.
+        The denoised image, float64, same shape as ``image``, in the image's
+        own units and not clipped (an 8-bit image's result may pass 0 and
+        255 a little: clip and round it to write 8 bits, as ``write_image``
+        and the CLI do).
+
+    Raises
+    ------
+    UsageError
+        A bad argument: ``model`` and ``method`` both given, an unknown method,
+        model, device, colour mode or noise spec, a trainable method not
+        trained yet, a bad tile size.
+    InputError
+        An image it cannot take: NaN (without ``blanks``), four channels, a
+        boolean image, a model of other channels; or NaN in a model's output.
+    noise2x.errors.MissingDependency
+        An optional package the method needs (``bm3d``) is not installed.
+
+    Warns
+    -----
+    noise2x.errors.UnitsWarning
+        The image's values do not fit the units a model or noise level was
+        given in (e.g. [0, 1] data with an 8-bit sigma).
     """
     from .io import as_numpy
 
@@ -984,9 +1011,29 @@ def _record_model_run(info: dict[str, Any] | None, den: Any, image: np.ndarray, 
         info["colour"] = colour_mode(den.colour_mode(colour), image.shape[2], den.method)
 
 
-def load_model(path: str | Path) -> Any:
+def load_model(path: str | Path) -> Denoiser:
     """Load a model file written by :func:`train` (safetensors + JSON; never unpickles), or a shipped model by its
-    name (``noise2x models``, e.g. "gray-gaussian")."""
+    name (``noise2x models``, e.g. "gray-gaussian").
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.safetensors`` model file, or a shipped model's name.
+
+    Returns
+    -------
+    noise2x.predict.Denoiser
+        The model: ``model.denoise(image)`` (an image in the units it was trained on; float32 back),
+        ``model.denoise_stack(stack)``, ``model.metadata``, ``model.save(path)``; or pass it as
+        ``noise2x.denoise(image, model=model)``, which maps a shipped model's 8-bit units to the image's.
+
+    Raises
+    ------
+    UsageError
+        No such file or shipped model, or ``path`` is not a path.
+    InputError
+        Not a noise2x model file, a damaged one, or one of an incompatible version.
+    """
     if importlib.util.find_spec("noise2x.predict") is None:
         raise InputError("this installation has no training core: cannot load model files")
     from .predict import Denoiser
@@ -1021,27 +1068,110 @@ def model_file(path: str | Path) -> str | Path:
     return path
 
 
-def train(method: str, *, data: Any, out: str | Path | None = None, **kwargs: Any) -> Any:
-    """Train ``method`` on the images in ``data`` and return the trained Denoiser.
+def train(method: str, *, data: Any, out: str | Path | None = None, data2: Any = None, add_noise: str | None = None,
+          steps: int | None = None, minutes: float | None = None, seed: int | None = None,
+          overrides: Sequence[str] = (), resume: bool = False, device: str = "auto", progress: bool = True,
+          val_data: Any = None, init: Any = None, callbacks: Sequence[Callable[[Any], None]] = (),
+          threads: int | None = None, axes: str | None = None) -> Denoiser:
+    """Train ``method`` on the images in ``data`` and return the trained model.
 
-    ``data``: a folder of images or a TIFF stack, or the images as arrays: a list of (H,W) or (H,W,3) arrays,
-    or one array with ``axes=`` ("SYX": a stack of gray images; a 2-D array needs none), e.g.
-    ``noise2x.train("noise2void", data=stack, axes="SYX", steps=2000)``. Keyword arguments are those of
-    :func:`noise2x.train.train` (``add_noise``, ``steps``, ``minutes``, ``seed``, ``overrides``, ``axes``,
-    ...). ``out`` defaults to ``<method>.safetensors`` in the current folder (arrays are written, as TIFF
-    files, in its run folder ``<method>.run``).
+    e.g. ``noise2x.train("noise2void", data="noisy/", steps=2000)``, or
+    ``noise2x.train("noise2void", data=stack, axes="SYX", steps=2000)``. The model file and its run folder
+    (log, curve, checkpoints) are written as ``noise2x train`` writes them (README, "Training").
+
+    Parameters
+    ----------
+    method : str
+        A trainable method (``noise2x.methods()``: those of kind "trainable").
+    data : path, array or list of arrays
+        A folder of images or a TIFF stack (noisy, or clean with ``add_noise``), or the images as arrays: a
+        list of (H,W) or (H,W,3) arrays, or one array with ``axes``.
+    out : path, optional
+        The model file to write; default ``<method>.safetensors`` in the current folder. Its run folder is
+        ``<out>.run`` (arrays given as ``data`` are written there as TIFF files).
+    data2 : path, array or list of arrays, optional
+        Aligned second images: Noise2Noise's second noisy copies, or the supervised baseline's clean targets.
+    add_noise : str, optional
+        A noise spec (``"gaussian:sigma=25"``) added to clean ``data``; a range draws a level per image.
+    steps, minutes : int, float, optional
+        The budget: the first reached ends the run (at least one).
+    seed : int, optional
+        Seeds every random choice (None: 0); randomness is ``rng`` in :func:`denoise` and the noise functions.
+    overrides : sequence of str
+        Dotted settings, e.g. ``["train.lr=3e-4", "data.patch_size=64"]`` (``noise2x methods -v`` lists a
+        method's options and presets).
+    resume : bool
+        Continue the run saved in the run folder, with its own settings.
+    device : str
+        "auto", "cpu", "cuda", "cuda:N" or "mps".
+    progress : bool
+        A progress line on stderr.
+    val_data : path, array or list of arrays, optional
+        Validation images, used whole; default: the last 8 training images held out (the bottom rows of a
+        small set's).
+    init : path, str or Denoiser, optional
+        Fine-tune from this model file, shipped model or returned model.
+    callbacks : sequence of callables
+        Each called with a ``noise2x.train.StepInfo`` after every step (set its ``stop`` to end the run).
+    threads : int, optional
+        CPU threads (default: ``NOISE2X_THREADS``, ``OMP_NUM_THREADS`` or the idle cores).
+    axes : str, optional
+        The axes of array data: "YX", "YXC", "SYX", "SYXC" (S may be T or Z; C may come first).
+
+    Returns
+    -------
+    noise2x.predict.Denoiser
+        The trained model, as :func:`load_model` returns it.
+
+    Raises
+    ------
+    UsageError
+        A bad method, setting or data combination (one line saying what to change).
+    InputError
+        Unreadable or unsuitable images (NaN, mixed channels, an image smaller than a set patch size).
+    noise2x.errors.TrainingInterrupted
+        Ctrl-C, a stop signal or a callback ended the run early; its state is saved (``resume=True``).
     """
     if not trainable_methods():
         raise UsageError("no trainable method yet")
     from .train import train as run_training
 
-    path = run_training(method, data=data, out=out or f"{method}.safetensors", **kwargs)
+    path = run_training(method, data=data, out=out or f"{method}.safetensors", data2=data2, add_noise=add_noise,
+                        steps=steps, minutes=minutes, seed=seed, overrides=overrides, resume=resume, device=device,
+                        progress=progress, val_data=val_data, init=init, callbacks=callbacks, threads=threads,
+                        axes=axes)
     return load_model(path)
 
 
-def bench(methods: list[str] | str, *, dataset: str | Path, noise: str, **kwargs: Any) -> list[dict[str, Any]]:
-    """Run the PROTOCOL benchmark and return its rows (see :mod:`noise2x.benchmark`). ``methods``: a list of
-    names, or one string of them separated by commas (as the CLI's ``--methods``)."""
+def bench(methods: list[str] | str, *, dataset: str | Path, noise: str | NoiseSpec,
+          **kwargs: Any) -> list[dict[str, Any]]:
+    """Run the PROTOCOL benchmark (PROTOCOL.md) and return its rows, as ``noise2x bench`` does.
+
+    Parameters
+    ----------
+    methods : list of str or str
+        Method names, model files or shipped models' names; or one string of them separated by commas (as the
+        CLI's ``--methods``).
+    dataset : path
+        A folder of clean images (e.g. ``../shared/data/bsd68``).
+    noise : str or NoiseSpec
+        The noise added to each image with its PROTOCOL seed, e.g. ``"gaussian:sigma=25"``.
+    **kwargs
+        The options of :func:`noise2x.benchmark.run_bench`: ``limit``, ``options``, ``give_noise``,
+        ``budget_minutes``, ``train_data``, ``colour``, ``precision``, ``device``, ``data_range``, ``resume``,
+        ``progress``, ``out`` ...
+
+    Returns
+    -------
+    list of dict
+        One row per method (and one for the noisy input): mean PSNR / SSIM, seconds per image, the values per
+        image (``per_image``) and notes.
+
+    Raises
+    ------
+    UsageError
+        An unknown method or option, a bad noise spec, or a folder with no images.
+    """
     from .benchmark import run_bench
 
     if isinstance(methods, str):  # (a string was iterated letter by letter: "unknown method 'n'")

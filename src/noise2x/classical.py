@@ -7,8 +7,8 @@ Every method has the same call shape (the "direct method" contract used by
 
 * ``noisy``: float (H,W) or (H,W,C) in the image's own units (8-bit images:
   0..255). Values outside that range (unclipped Gaussian noise) are accepted.
-* ``noise``: a :class:`noise2x.noise.NoiseSpec` when the noise is known, else
-  ``None``.
+* ``noise``: a :class:`noise2x.noise.NoiseSpec` or a spec string
+  (``"gaussian:sigma=25"``) when the noise is known, else ``None``.
 * ``rng``: accepted for the common contract; these methods are deterministic.
 * ``info``: an optional dict that the method fills with what it chose:
   ``info["sigma"]`` (the Gaussian level it worked with, in the image's units,
@@ -272,6 +272,19 @@ def _reject_unknown(method: str, unknown: dict[str, Any], valid: tuple[str, ...]
     if unknown:
         names = ", ".join(sorted(unknown))
         raise UsageError(f"method '{method}' has no option {names}; valid options: {', '.join(valid)}")
+
+
+def _noise_spec(noise: Any, method: str) -> Any:
+    """``noise`` as a NoiseSpec (or None): a spec string is parsed, as ``noise2x.denoise`` parses it (one was
+    dropped unsaid, and Poisson noise given so got white-noise BM3D on an estimated sigma: a QA pass)."""
+    from .noise import NoiseSpec, parse_noise
+
+    if noise is None or isinstance(noise, NoiseSpec):
+        return noise
+    if isinstance(noise, str):
+        return parse_noise(noise)
+    raise UsageError(f"method '{method}': noise must be a noise spec string such as 'gaussian:sigma=25' or a "
+                     f"NoiseSpec, got {type(noise).__name__}")
 
 
 def _positive(name: str, value: Any, *, method: str, zero: bool = False) -> float:
@@ -641,7 +654,7 @@ def bm3d(
     ----------
     noisy : ndarray
         Noisy image (H,W) or (H,W,C) in its own units, unclipped values allowed.
-    noise : NoiseSpec, optional
+    noise : NoiseSpec or str, optional
         The known noise (its Gaussian sigma, or a Poisson peak: Anscombe + BM3D).
     rng : any, optional
         Unused (BM3D is deterministic); part of the common contract.
@@ -677,6 +690,7 @@ def bm3d(
         Denoised image, float64, same shape as ``noisy``.
     """
     _reject_unknown("bm3d", unknown, ("sigma", "beta", "gain", "profile"))
+    noise = _noise_spec(noise, "bm3d")
     if profile not in _BM3D_PROFILES:
         raise UsageError(f"method 'bm3d': unknown profile {profile!r}; valid: {', '.join(_BM3D_PROFILES)}")
     image = _check_image(noisy)
@@ -729,7 +743,7 @@ def nlm(
     ----------
     noisy : ndarray
         Noisy image (H,W) or (H,W,C) in its own units, unclipped values allowed.
-    noise : NoiseSpec, optional
+    noise : NoiseSpec or str, optional
         The known noise (its Gaussian sigma, or a Poisson peak: Anscombe + NLM).
     rng : any, optional
         Unused (deterministic); part of the common contract.
@@ -752,6 +766,7 @@ def nlm(
         Denoised image, float64, same shape as ``noisy``.
     """
     _reject_unknown("nlm", unknown, ("sigma", "h", "patch_size", "patch_distance"))
+    noise = _noise_spec(noise, "nlm")
     patch_size = _int_option("patch_size", patch_size, method="nlm")
     patch_distance = _int_option("patch_distance", patch_distance, method="nlm")
     h_value = None if h is None else _positive("h", h, method="nlm")

@@ -55,6 +55,12 @@ class MissingDependency(Noise2xError, ImportError):
     exit_code = 1
 
 
+class TrainingInterrupted(Noise2xError):
+    """Training stopped early (Ctrl-C, a stop signal or a callback); the state is saved for ``--resume``."""
+
+    exit_code = 130
+
+
 #: seconds after a stop signal in which another is taken for the same stop, and ignored (timeout(1) signals the
 #: command, then its process group: the second came while bench kept its finished images, and lost them)
 REPEATED_STOP_S = 1.0

@@ -2974,12 +2974,13 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
     Raises
     ------
     UsageError
-        Unsupported extension or kind, a kind the format cannot store, a
-        stack for a non-TIFF file, alpha for a JPEG or BMP file, or blank
-        pixels that the file cannot mark.
+        Unsupported extension or kind, a kind the format cannot store, alpha
+        for a format that keeps none (JPEG, BMP, AVIF, HEIF), or blank pixels
+        that the file cannot mark.
     InputError
-        Wrong shape (of the image, or of alpha against it), non-numeric dtype
-        or NaN/inf values.
+        Wrong shape (of the image, or of alpha against it; a stack for a file
+        that holds one image: stacks go to TIFF, FITS or MRC), non-numeric
+        dtype or NaN/inf values.
     Noise2xError
         The output folder is missing or not writable, or the encoder failed;
         an existing file at ``path`` is then left untouched.

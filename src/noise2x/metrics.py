@@ -117,9 +117,9 @@ def psnr(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None = None
     Raises
     ------
     InputError
-        Shapes differ, an image is empty, or holds NaN/inf; no ``data_range``
-        given and the clean image's values pass 255, are fractions up to 2
-        or go below 0.
+        Shapes differ, an image is empty, or holds NaN/inf; ``data_range``
+        not a positive number; no ``data_range`` given and the clean image's
+        values pass 255, are fractions up to 2 or go below 0.
     """
     clean, pred, data_range = _pair(clean, pred, data_range=data_range, clip=clip)
     mse = float(np.mean((clean - pred) ** 2))
@@ -163,8 +163,8 @@ def ssim(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None = None
     ------
     InputError
         Shapes differ, an image is empty or smaller than the 11x11 Gaussian
-        window, or holds NaN/inf; no ``data_range`` given, as for
-        :func:`psnr`.
+        window, or holds NaN/inf; ``data_range`` not a positive number or
+        not given, as for :func:`psnr`.
     """
     from skimage.metrics import structural_similarity
 

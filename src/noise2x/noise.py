@@ -439,6 +439,7 @@ def impulse(clean, *, p: float, rng=None, data_range: float = 255.0, whole: floa
     x = _prepare(clean)
     p = _check_value("p", p)
     data_range = _check_value("data_range", data_range)
+    whole = _check_value("whole", whole)  # (0 or 1, as the spec takes it)
     _full_scale_check(x, data_range, "impulse")
     g = generator(rng)
     hit = g.random(x.shape[:2] if whole and x.ndim == 3 else x.shape) < p

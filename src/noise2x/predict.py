@@ -929,8 +929,47 @@ class Denoiser:
 
         A gray model on an RGB image: planes within the image's range for a
         model trained on a range of noise levels (:attr:`blind`), planes that
-        keep the noise level otherwise (``keep_noise``). ``threads``: CPU threads for this call, as
-        :func:`noise2x.denoise` takes them (None: :func:`auto_threads`).
+        keep the noise level otherwise (``keep_noise``). The image must be in
+        the units the model was trained on (a shipped model: 8-bit units;
+        ``noise2x.denoise(image, model=...)`` maps other units, and returns
+        float64).
+
+        Parameters
+        ----------
+        image : ndarray
+            (H, W) or (H, W, C), in the model's training units.
+        tile, overlap, context : int, optional
+            Tiled inference (None: chosen from the image and the network's
+            reach; 0: whole image); the overlap blended, the context read
+            around each tile.
+        tta : bool
+            Average the D4 transforms the method allows (8-fold).
+        batch_size : int
+            Tiles per forward pass.
+        device : str
+            "auto", "cpu", "cuda", "cuda:N" or "mps".
+        colour : str
+            How a gray model takes a colour image: "auto", "luma", "channels".
+        precision : str
+            "fp32", "bf16" or "fp16" (GPU).
+        needed : ndarray of bool, optional
+            (H, W): the pixels whose result is used (others may be skipped).
+        threads : int, optional
+            CPU threads for this call, as :func:`noise2x.denoise` takes them
+            (None: :func:`auto_threads`).
+
+        Returns
+        -------
+        ndarray
+            float32, the image's shape, its units, not clipped.
+
+        Raises
+        ------
+        UsageError
+            A bad argument (device, colour, precision, tile).
+        InputError
+            An image of other channels than the model's, NaN in it, or NaN in
+            the model's output.
         """
         if threads is not None:
             token = config.THREADS_ASKED.set(config.checked_threads(threads))  # (this thread's, for this call)
@@ -958,7 +997,8 @@ class Denoiser:
                       tta: bool = False, context: int | None = None, batch_size: int = 4, device: str = "auto",
                       progress: Callable[[int, int], None] | None = None, colour: str = "auto",
                       precision: str = "fp32") -> np.ndarray:
-        """Denoise a stack (N, H, W[, C]) frame by frame."""
+        """Denoise a stack (N, H, W[, C]) frame by frame: float32 (N, H, W[, C]); the arguments as
+        :meth:`denoise`'s, and ``progress(done, total)`` called after each frame."""
         from .io import as_numpy
 
         stack = as_numpy(stack)

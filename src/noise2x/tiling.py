@@ -238,9 +238,13 @@ def extract_tiles(image: np.ndarray, grid: TileGrid) -> list[np.ndarray]:
 class Stitcher:
     """Accumulates blended tiles into one float32 image (memory: the output only).
 
-    >>> st = Stitcher(grid, channels=None)      # doctest: +SKIP
-    >>> for spec, tile in pairs: st.add(spec, tile)
-    >>> image = st.result()
+    >>> image = np.arange(40.0 * 50).reshape(40, 50)
+    >>> grid = tile_grid(image.shape, tile=16, overlap=4)
+    >>> st = Stitcher(grid)
+    >>> for spec, tile in zip(grid.specs, extract_tiles(image, grid)):
+    ...     st.add(spec, tile)
+    >>> bool(np.allclose(st.result(), image))   # (the tiles of an image give it back)
+    True
     """
 
     def __init__(self, grid: TileGrid, *, channels: int | None = None, dtype=np.float32) -> None:

@@ -43,17 +43,11 @@ import torch
 
 from .config import (TrainConfig, TrainSection, apply_overrides, check_config, preset_overrides,
                      resolve_model, resolve_preset)
-from .errors import InputError, Noise2xError, UsageError, WriteFailed, escaped
+from .errors import InputError, Noise2xError, TrainingInterrupted, UsageError, WriteFailed, escaped
 from .fsutil import atomic_path, replace
 from .metrics import clip_range
 
 __all__ = ["TrainConfig", "TrainingInterrupted", "StepInfo", "lr_factor", "run_folder", "train", "train_model"]
-
-
-class TrainingInterrupted(Noise2xError):
-    """Training stopped early (Ctrl-C or a callback); the state is saved for ``--resume``."""
-
-    exit_code = 130
 
 
 @dataclasses.dataclass
@@ -623,7 +617,7 @@ def train(method: str, *, data: Any, out: str | Path, data2: Any = None,
         replace the budget; the device, threads and checkpointing (``train.val_every``, ``train.keep``)
         may change; another method option, data setting, schedule or seed is refused.
     device : str
-        "auto", "cpu", "cuda", "mps".
+        "auto", "cpu", "cuda", "cuda:N", "mps".
     progress : bool
         Show a progress line on stderr.
     val_data : path, array or list of arrays, optional
@@ -1521,3 +1515,19 @@ class _CallableModule(type(sys)):
 
 
 sys.modules[__name__].__class__ = _CallableModule
+
+
+def _as_the_api_function() -> None:
+    """The signature and the help of the API function on the module that stands for it (``help(noise2x.train)``
+    and ``inspect.signature`` showed the module, ``(*args, **kwargs)``, once it was imported: a QA pass)."""
+    import inspect
+
+    from .api import train as api_train
+
+    module = sys.modules[__name__]
+    module.__signature__ = inspect.signature(api_train)  # type: ignore[attr-defined]
+    module.__doc__ = (f"noise2x.train(method, *, data, ...): {api_train.__doc__}\n\nThe module: "
+                      f"{module.__doc__}")
+
+
+_as_the_api_function()

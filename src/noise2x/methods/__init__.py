@@ -61,3 +61,15 @@ class _CallableModule(type(_sys)):
 
 
 _sys.modules[__name__].__class__ = _CallableModule
+
+
+def _as_the_api_function() -> None:
+    """The API function's signature on the package that stands for it (as noise2x.train's)."""
+    import inspect
+
+    from ..api import available_methods
+
+    _sys.modules[__name__].__signature__ = inspect.signature(available_methods)  # type: ignore[attr-defined]
+
+
+_as_the_api_function()
