@@ -5,6 +5,13 @@ Every model takes a clean image (H,W) or (H,W,3) in its own units (8-bit:
 modified. Randomness comes only from ``rng`` (None, an int seed or a
 ``numpy.random.Generator``, passed to ``numpy.random.default_rng``).
 
+Every model raises :class:`~noise2x.errors.UsageError` for a parameter out of
+its range (or not a number, or not finite) and for a wrong kind of ``rng``, and
+:class:`~noise2x.errors.InputError` for an image it cannot take (a wrong shape,
+four channels, NaN). Those with a ``data_range`` (Poisson, impulse, salt and
+pepper, text) warn with :class:`~noise2x.errors.UnitsWarning` where the image's
+values do not fit it (a 16-bit image at the default 255).
+
 Spec strings name a model and its parameters, e.g. ``gaussian:sigma=25``,
 ``poisson:peak=30``, ``correlated:sigma=25,beta=0.5``, ``impulse:p=0.2``; a
 value ``lo..hi`` (``gaussian:sigma=0..50``) is drawn uniformly on each call
