@@ -105,6 +105,37 @@ def test_aligned_folders_give_pairs(tmp_path):
         build_datasets(data=a, data2=b, requires={"noisy", "noisy2"})
 
 
+def test_folders_pair_their_images_by_name(tmp_path):
+    """Pairs were the sorted positions: 1.png..10.png with 01.png..10.png trained on wrong pairs, unsaid (a QA
+    pass). A namesake of another extension pairs, whatever the sort; names that do not match are one error."""
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for d in (a, b, c):
+        d.mkdir()
+    for i in (1, 2, 10):
+        img = (smooth(37, 31, i) * 0.5).round()
+        write_image(a / f"{i}.png", img)
+        write_image(b / f"{i}.tif", img + 3)
+        write_image(c / f"{i:02d}.png", img + 3)
+    (b / "10.tif").rename(b / "10_.tif")
+    with pytest.raises(UsageError, match=r"^--data and --data2 pair their images by name.*10\.png has no namesake"):
+        build_datasets(data=a, data2=b, requires={"noisy", "noisy2"}, val_images=0)
+    (b / "10_.tif").rename(b / "10.tif")
+    train, _, _ = build_datasets(data=a, data2=b, requires={"noisy", "noisy2"}, val_images=0)
+    assert [item.name for item in train.items] == ["1.png + 1.tif", "10.png + 10.tif", "2.png + 2.tif"]
+    batch = train.sample(["noisy", "noisy2"], patch_size=8, batch_size=16, rng=np.random.default_rng(0))
+    assert torch.equal(batch.noisy2 - batch.noisy, torch.full_like(batch.noisy, 3.0))
+    with pytest.raises(UsageError, match=r"1\.png has no namesake in --data2 \(4 name\(s\) in one folder only"):
+        build_datasets(data=a, data2=c, requires={"noisy", "noisy2"}, val_images=0)
+    from noise2x.data import _pair_order
+
+    assert _pair_order(a, b, ["x.png", "y.png"], ["y.tif", "x.tif"]) == [1, 0]  # (by name, whatever the order)
+    # cryo-EM's half sums: tomo_EVN.mrc with tomo_ODD.mrc (cryo-CARE's even/odd folders)
+    assert _pair_order(a, b, ["t1_EVN.mrc", "t2_EVN.mrc"], ["t1_ODD.mrc", "t2_ODD.mrc"]) == [0, 1]
+    assert _pair_order(a, b, ["t-even.tif", "method.tif"], ["method.tif", "t-odd.tif"]) == [1, 0]
+    with pytest.raises(UsageError, match="an image named twice"):
+        _pair_order(a, b, ["x.png", "x.tif"], ["x.tif", "y.tif"])
+
+
 def test_stack_frames_pair_consecutively(tmp_path):
     base = (smooth(20, 24) * 0.5).round()
     stack = np.stack([base + 10 * k for k in range(5)])

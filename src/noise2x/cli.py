@@ -1574,7 +1574,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--method", required=True, help="a trainable method: supervised, noise2noise, noise2void, "
                    "neighbor2neighbor, blindspot, ... (noise2x methods lists them)")
     t.add_argument("--data", required=True, help="folder of training images (noisy, or clean with --add-noise)")
-    t.add_argument("--data2", help="second folder of aligned noisy frames (Noise2Noise pairs)")
+    t.add_argument("--data2", help="second folder of aligned noisy frames (Noise2Noise pairs), or clean targets; "
+                                   "paired with --data's files by name, the extension aside")
     t.add_argument("--val-data", help="folder of validation images (default: the last 8 training images held out; "
                    "with fewer than 16, the bottom 10%% of their rows)")
     t.add_argument("--out", required=True,

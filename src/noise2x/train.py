@@ -957,6 +957,10 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                 f"{now[0]} training and {now[1]} validation images now, {then[0]} and {then[1]} in the saved run")
         raise UsageError(f"--resume: the images in the data differ from the saved run's ({said}); resume with the "
                          "same inputs or start a new run")
+    if resume and saved.get("files_sha256"):  # (files replaced under their names went on unsaid: a QA pass)
+        if _files_sha256(cfg, recursive=d.recursive, run=run) not in (None, saved["files_sha256"]):
+            raise UsageError("--resume: the images in the data differ from the saved run's (the same names, other "
+                             "contents); resume with the same inputs or start a new run")
     if progress and finetune_note:
         print(f"noise2x: note: {finetune_note}", file=sys.stderr, flush=True)
     if progress and val_set is not None and val_set.split in ("rows", "reused"):
