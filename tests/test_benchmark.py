@@ -238,6 +238,9 @@ def test_trainable_method_is_trained_then_applied(tiny_set, tmp_path, monkeypatc
     row = result["rows"][1]
     assert row["method"] == "toy" and row["budget_minutes"] == 0.5 and row["train_seconds"] >= 0
     assert "trained" in row["notes"]
+    monkeypatch.chdir(tmp_path)  # (a relative folder is recorded absolute, as the dataset is: a QA pass)
+    again = run_bench(["toy"], dataset=tiny_set, noise="gaussian:sigma=25", budget_minutes=0.5, train_data="train")
+    assert again["rows"][1]["train_data"] == str(train_dir.resolve())
     # before any training: a budget that is not > 0, and training data that is not there
     calls.clear()
     for budget in (0, -1):

@@ -348,8 +348,13 @@ def test_noise2noise_on_a_z_stack_says_it_pairs_its_planes(tmp_path, capsys):
         tifffile.imwrite(path, np.stack([base + k for k in range(3)]), imagej=True, metadata={"axes": axes})
         assert cli.main(["train", "--method", "noise2noise", "--data", str(path), "--out",
                          str(tmp_path / f"{axes}.safetensors"), *common]) == 0
-        assert ("the stack has no time axis: noise2noise pairs each z-plane with the next" in
-                capsys.readouterr().err) == said
+        err = capsys.readouterr().err
+        assert ("the stack has no time axis: noise2noise pairs each z-plane with the next" in err) == said
+        # real pairs (no noise given): the loss auto picked is said (a paired-data QA pass)
+        assert "noise2noise trains with the L2 loss (the noise is not given" in err
+    assert cli.main(["train", "--method", "noise2noise", "--data", str(path), "--out", str(tmp_path / "l1.safetensors"),
+                     "--set", "method.loss=l1", *common]) == 0
+    assert "trains with the L2 loss" not in capsys.readouterr().err
 
 
 def test_blank_pixels_are_left_out_of_the_patches(tmp_path):

@@ -163,7 +163,8 @@ def _train(
     def predict(noisy: np.ndarray, *, info: dict[str, Any]) -> np.ndarray:
         return api.denoise(noisy, model=model, info=info, precision=precision, device=device)
 
-    extra = {"train_seconds": round(seconds, 1), "budget_minutes": budget_minutes, "train_data": str(train_data)}
+    extra = {"train_seconds": round(seconds, 1), "budget_minutes": budget_minutes,
+             "train_data": str(Path(train_data).resolve())}  # (as typed, relative, before: a QA pass)
     # what the training did (steps, device, preset, threads), as a model file's row records it: PROTOCOL.md asks a
     # report for the budget's steps and device, which a minutes budget leaves to the host's speed
     if (workdir / f"{name}.safetensors").is_file():
@@ -299,8 +300,9 @@ def run_bench(
     budget_minutes : float, optional
         Training budget for trainable methods.
     train_data : path, optional
-        Training images for trainable methods; default ``train400`` beside
-        the dataset folder.
+        Clean training images for trainable methods, to which ``noise`` is
+        added (re-drawn each step); default ``train400`` beside the dataset
+        folder. Recorded as an absolute path.
     colour : str, default "auto"
         How a gray model (a model file, or the shipped one ``auto`` picks)
         denoises colour images (``noise2x.predict.COLOUR_MODES``).

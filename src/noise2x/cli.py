@@ -1576,8 +1576,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", required=True, help="folder of training images (noisy, or clean with --add-noise)")
     t.add_argument("--data2", help="second folder of aligned noisy frames (Noise2Noise pairs), or clean targets; "
                                    "paired with --data's files by name, the extension aside")
-    t.add_argument("--val-data", help="folder of validation images (default: the last 8 training images held out; "
-                   "with fewer than 16, the bottom 10%% of their rows)")
+    t.add_argument("--val-data", help="folder of validation images, used whole (with --add-noise or noisy-only "
+                   "training; paired data, --data2, holds out its own pairs); default: the last 8 training images "
+                   "held out; with fewer than 16, the bottom 10%% of their rows")
     t.add_argument("--out", required=True,
                    help="model file to write (NAME.safetensors: the last step's weights); the run's folder NAME.run/ "
                         "beside it keeps the best and last weights, the state for --resume, log and curve")
@@ -1622,8 +1623,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "kept (NAME.partial.json beside --out); the same methods, options, dataset, noise, "
                         "device, --colour, --precision and --data-range")
     b.add_argument("--budget-minutes", type=float, help="training budget for trainable methods")
-    b.add_argument("--train-data", help="training images for trainable methods (default: train400 beside "
-                                        "the --dataset folder)")
+    b.add_argument("--train-data", help="clean training images for trainable methods, to which the bench's --noise "
+                                        "is added as for the test images (default: train400 beside the --dataset "
+                                        "folder); to bench a model trained on real noisy data, train it and give "
+                                        "its file to --methods")
     b.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="method option (repeatable): KEY for every method that has it, NAME.KEY for one (e.g. "
                         "nlm.h=10); a trainable method's training settings as NAME.SECTION.KEY (e.g. "

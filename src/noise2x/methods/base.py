@@ -112,6 +112,11 @@ class Method:
     #: the final objective.
     validation_progress: ClassVar[float] = 1.0
 
+    def training_note(self, noise: Any) -> str | None:
+        """What to say when this method (its options as given) starts training with the training noise ``noise``
+        (a NoiseSpec, or None for real noisy data): a choice made for the user that they may want otherwise."""
+        return None
+
     @property
     def symmetries(self) -> tuple[int, ...]:
         """The D4 transforms (:func:`noise2x.patches.d4` indices) the method's training patches may be turned by

@@ -13,7 +13,7 @@ over training (``progress``).
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -64,6 +64,14 @@ class Noise2Noise(Method):
     name: ClassVar[str] = "noise2noise"
     requires: ClassVar[frozenset[str]] = frozenset({"noisy", "noisy2"})
     Options: ClassVar[type] = Noise2NoiseOptions
+
+    def training_note(self, noise: Any) -> str | None:
+        """With real pairs (no noise spec) ``loss=auto`` is L2, unsaid before (a paired-data QA pass)."""
+        if self.options.loss != "auto" or noise is not None:
+            return None
+        return ("noise2noise trains with the L2 loss (the noise is not given: it learns the mean of the targets); "
+                "for impulse noise --set method.loss=l0, for text or salt-and-pepper noise method.loss=l1, as the "
+                "Noise2Noise paper")
 
     def with_noise(self, noise) -> "Noise2Noise":
         """Resolve ``loss="auto"`` from the training noise (see ``AUTO_LOSS``)."""
