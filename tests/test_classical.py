@@ -142,8 +142,9 @@ def test_sigma_rules(noisy64):
     shot: dict = {}
     bm3d(noisy64, noise="poisson:peak=10", info=shot)
     assert shot["sigma_source"] == "noise spec" and "anscombe" in shot["transform"]
-    with pytest.raises(UsageError, match="noise must be a noise spec string .* got float"):
-        nlm(noisy64, noise=25.0)
+    for name in CLASSICAL:
+        with pytest.raises(UsageError, match="noise must be a noise spec string .* got float"):
+            CLASSICAL[name](noisy64, noise=25.0)
 
 
 def test_sigma_changes_the_result(noisy64):

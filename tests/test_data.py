@@ -132,7 +132,22 @@ def test_folders_pair_their_images_by_name(tmp_path):
     # cryo-EM's half sums: tomo_EVN.mrc with tomo_ODD.mrc (cryo-CARE's even/odd folders)
     assert _pair_order(a, b, ["t1_EVN.mrc", "t2_EVN.mrc"], ["t1_ODD.mrc", "t2_ODD.mrc"]) == [0, 1]
     assert _pair_order(a, b, ["t-even.tif", "method.tif"], ["method.tif", "t-odd.tif"]) == [1, 0]
-    with pytest.raises(UsageError, match="an image named twice"):
+    # folders of stack files: frame k of one file with frame k of its namesake (all frames of a file read as one
+    # name, and the folders were refused: a re-check)
+    import tifffile
+
+    even, odd = tmp_path / "even", tmp_path / "odd"
+    even.mkdir(), odd.mkdir()
+    for t in range(2):
+        frames = np.stack([(smooth(37, 31, t) * 0.5).round() + 10 * k for k in range(3)]).astype(np.float32)
+        tifffile.imwrite(even / f"tomo{t}_EVN.tif", frames, photometric="minisblack", metadata={"axes": "ZYX"})
+        tifffile.imwrite(odd / f"tomo{t}_ODD.tif", frames + 3, photometric="minisblack", metadata={"axes": "ZYX"})
+    train, _, _ = build_datasets(data=even, data2=odd, requires={"noisy", "noisy2"}, val_images=0)
+    assert [item.name for item in train.items][:2] == ["tomo0_EVN.tif[0] + tomo0_ODD.tif[0]",
+                                                       "tomo0_EVN.tif[1] + tomo0_ODD.tif[1]"]
+    batch = train.sample(["noisy", "noisy2"], patch_size=8, batch_size=16, rng=np.random.default_rng(0))
+    assert torch.equal(batch.noisy2 - batch.noisy, torch.full_like(batch.noisy, 3.0))
+    with pytest.raises(UsageError, match="--data holds two images of one name, x.png and x.tif; keep one"):
         _pair_order(a, b, ["x.png", "x.tif"], ["x.tif", "y.tif"])
 
 

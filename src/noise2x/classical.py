@@ -867,6 +867,7 @@ def nlm_calibrated(
     from skimage.restoration import denoise_nl_means
 
     _reject_unknown("nlm_calibrated", unknown, ("invariant",))
+    _noise_spec(noise, "nlm_calibrated")  # (ignored, but of the contract's types, as bm3d's and nlm's)
     image = _check_image(noisy)
     s = _grid_scale(image, info) / _SCALE
     grid = {
@@ -916,6 +917,7 @@ def wavelet_calibrated(
     from skimage.restoration import denoise_wavelet
 
     _reject_unknown("wavelet_calibrated", unknown, ("invariant",))
+    _noise_spec(noise, "wavelet_calibrated")
     image = _check_image(noisy)
     s = _grid_scale(image, info) / _SCALE
     grid = {

@@ -616,6 +616,8 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
 
 #: The even/odd mark of a cryo-EM half sum's file name, left out where two folders pair their images by name
 _HALF_MARK = re.compile(r"[._-](evn|odd|even)$", re.IGNORECASE)
+#: An image's name in a folder: its file's, and the frame of a stack file (``"t.mrc[3]"``)
+_FRAME = re.compile(r"(.*?)(\[\d+\])?", re.DOTALL)
 
 
 def _pair_order(data: Any, data2: Any, names: list[str], names2: list[str]) -> list[int]:
@@ -630,18 +632,24 @@ def _pair_order(data: Any, data2: Any, names: list[str], names2: list[str]) -> l
     if not (one.is_dir() and two.is_dir()) or _of_arrays(one) or _of_arrays(two):
         return list(range(len(names2)))
 
-    def stem(name: str) -> str:
-        return _HALF_MARK.sub("", str(Path(name).with_suffix("")))
+    def stem(name: str) -> str:  # (a stack's frame, "t_EVN.mrc[3]": the file's stem, then the frame: a re-check)
+        file, frame = _FRAME.fullmatch(name).groups()  # type: ignore[union-attr]
+        return _HALF_MARK.sub("", str(Path(file).with_suffix(""))) + (frame or "")
 
+    for key, listed in (("--data", names), ("--data2", names2)):
+        seen: dict[str, str] = {}
+        for name in listed:
+            if stem(name) in seen:
+                raise UsageError(f"--data and --data2 pair their images by name, the extension aside: {key} holds "
+                                 f"two images of one name, {seen[stem(name)]} and {name}; keep one")
+            seen[stem(name)] = name
     where = {stem(b): k for k, b in enumerate(names2)}
     missing = [a for a in names if stem(a) not in where]
-    if missing or len(where) != len(names2) or len(set(map(stem, names))) != len(names):
+    if missing:
         unmatched = sorted(set(map(stem, names)) ^ set(map(stem, names2)))
-        first = missing[0] if missing else "an image named twice (two extensions)"
-        raise UsageError(f"--data and --data2 pair their images by name, the extension aside: {first} has no "
+        raise UsageError(f"--data and --data2 pair their images by name, the extension aside: {missing[0]} has no "
                          f"namesake in --data2 ({len(unmatched)} name(s) in one folder only, e.g. "
-                         f"{', '.join(unmatched[:3]) or 'a name twice, with two extensions'}); name each pair's "
-                         f"two files alike")
+                         f"{', '.join(unmatched[:3])}); name each pair's two files alike")
     return [where[stem(a)] for a in names]
 
 

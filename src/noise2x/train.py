@@ -943,8 +943,6 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
     given, train_noise = get_method(cfg.method, cfg.options), _noise_spec(cfg.add_noise)
     m = given.with_noise(train_noise)
     method_note = given.training_note(train_noise)
-    if progress and not resume and method_note:
-        print(f"noise2x: note: {method_note}", file=sys.stderr, flush=True)
 
     train_set, val_set, held_out = build_datasets(
         data=cfg.data, requires=m.requires, data2=cfg.data2, add_noise=cfg.add_noise, val_data=cfg.val_data,
@@ -965,6 +963,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         if _files_sha256(cfg, recursive=d.recursive, run=run) not in (None, saved["files_sha256"]):
             raise UsageError("--resume: the images in the data differ from the saved run's (the same names, other "
                              "contents); resume with the same inputs or start a new run")
+    if progress and not resume and method_note:  # (after the data's checks: said of a run that goes on)
+        print(f"noise2x: note: {method_note}", file=sys.stderr, flush=True)
     if progress and finetune_note:
         print(f"noise2x: note: {finetune_note}", file=sys.stderr, flush=True)
     if progress and val_set is not None and val_set.split in ("rows", "reused"):

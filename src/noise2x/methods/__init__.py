@@ -69,7 +69,9 @@ def _as_the_api_function() -> None:
 
     from ..api import available_methods
 
-    _sys.modules[__name__].__signature__ = inspect.signature(available_methods)  # type: ignore[attr-defined]
+    module = _sys.modules[__name__]
+    module.__signature__ = inspect.signature(available_methods)  # type: ignore[attr-defined]
+    module.__doc__ = f"noise2x.methods(): {available_methods.__doc__}\n\nThe package: {module.__doc__}"
 
 
 _as_the_api_function()
