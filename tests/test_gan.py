@@ -333,6 +333,19 @@ def test_vgg_loader_accepts_torchvision_keys_and_rejects_wrong_files(tmp_path, v
         load_vgg_features(bad)
     with pytest.raises(UsageError, match="no such file"):
         load_vgg_features(tmp_path / "missing.pth")
+    # torchvision names its file by its SHA-256's start: a file of another hash under that name is damaged
+    import shutil
+
+    from noise2x.provenance import file_sha256
+
+    sha = file_sha256(vgg_file)
+    named = tmp_path / f"vgg16-{sha[:8]}.pth"
+    shutil.copy(vgg_file, named)
+    assert load_vgg_features(named).source_sha256 == sha
+    wrong = tmp_path / f"vgg16-{'0' if sha[0] != '0' else '1'}{sha[1:8]}.pth"
+    shutil.copy(vgg_file, wrong)
+    with pytest.raises(InputError, match=f"damaged or not the file its name says: its SHA-256 starts {sha[:8]}"):
+        load_vgg_features(wrong)
 
 
 def test_feature_loss_without_weights_says_what_to_do():
@@ -353,6 +366,9 @@ def test_training_with_vgg_logs_all_four_terms(tmp_path, clean_dir, vgg_file, gr
         assert float(r["loss_feature"]) > 0 and float(r["val_psnr"]) > 0
     meta = read_metadata(out)
     assert meta["method"] == "gan" and meta["arch"] == "gan" and meta["method_options"]["feature_weight"] == 1.0
+    from noise2x.provenance import file_sha256
+
+    assert meta["method_files_sha256"] == {"vgg_weights": file_sha256(vgg_file)}  # (the path alone before)
     from noise2x.predict import Denoiser
 
     den = Denoiser.load(out)

@@ -153,18 +153,23 @@ def command_line(argv: Sequence[str] | None = None) -> str:
     return " ".join(["noise2x", *(shlex.quote(str(a)) for a in args)])
 
 
-def file_lines(files: Sequence[Path], folder: Path) -> list[str]:
-    """Each file's name (relative to ``folder``) and the SHA-256 of its bytes, a line each, for :func:`files_digest`."""
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's bytes (hex), read a megabyte at a time."""
     import hashlib
 
+    one = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            one.update(block)
+    return one.hexdigest()
+
+
+def file_lines(files: Sequence[Path], folder: Path) -> list[str]:
+    """Each file's name (relative to ``folder``) and the SHA-256 of its bytes, a line each, for :func:`files_digest`."""
     lines = []
     for path in files:
-        one = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                one.update(block)
         name = os.path.relpath(path, folder) if folder.is_dir() else Path(path).name
-        lines.append(f"{name}\0{one.hexdigest()}\n")
+        lines.append(f"{name}\0{file_sha256(path)}\n")
     return lines
 
 

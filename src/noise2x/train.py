@@ -1182,6 +1182,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             return {"trained_at": utc_stamp(), "environment": software, "training_data": made_of,
                     **({"init_from": resolved["init"]} if resolved.get("init") else {}),
                     "method": m.name, "method_options": m.options_dict(), "noise": cfg.add_noise,
+                    **({"method_files_sha256": m.files_read()} if m.files_read() else {}),
                     "resample_noise": d.resample_noise, "config": cfg.to_dict(), "preset": preset,
                     "steps": step, "seconds": round(elapsed, 2), "device": str(dev), "parameters": n_params,
                     "threads": resolved["threads"], "threads_by_step": resolved["threads_by_step"],

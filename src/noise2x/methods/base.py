@@ -112,6 +112,11 @@ class Method:
     #: the final objective.
     validation_progress: ClassVar[float] = 1.0
 
+    def files_read(self) -> dict[str, str]:
+        """The SHA-256 of each file the method itself read while training (not the data), by option: recorded in
+        the model file beside its options, which hold the files' paths alone."""
+        return {}
+
     def training_note(self, noise: Any) -> str | None:
         """What to say when this method (its options as given) starts training with the training noise ``noise``
         (a NoiseSpec, or None for real noisy data): a choice made for the user that they may want otherwise."""

@@ -292,6 +292,11 @@ class GAN(Method):
             self._vgg[key] = copy.deepcopy(self._vgg_source).to(device=device, dtype=dtype)
         return self._vgg[key]
 
+    def files_read(self) -> dict[str, str]:
+        """``{"vgg_weights": SHA-256}`` once the VGG16 weights were read."""
+        sha = getattr(self._vgg_source, "source_sha256", None)
+        return {"vgg_weights": sha} if sha else {}
+
     def feature_term(self, model, pred: Tensor, clean: Tensor) -> Tensor:
         """Mean squared difference of the VGG16 relu2_2 features of ``pred`` and ``clean`` (image units)."""
         return self._feature_diff(model, pred, clean).square().mean()

@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 
 import torch
@@ -395,6 +396,14 @@ def load_vgg_features(path: str | os.PathLike) -> VGGFeatures:
                 tensors[f"{name}.{part}"] = value.float()
     if problems:
         raise InputError(f"method.vgg_weights: {p} is not a torchvision VGG16 weight file: {'; '.join(problems)}")
+    from ..provenance import file_sha256
+
+    sha = file_sha256(p)
+    named = re.search(r"-([0-9a-f]{8,64})\.pth$", p.name)  # (torchvision names its files by their hash's start)
+    if named and not sha.startswith(named.group(1)):
+        raise InputError(f"method.vgg_weights: {p} is damaged or not the file its name says: its SHA-256 starts "
+                         f"{sha[:8]}, its name says {named.group(1)[:8]} (download it again)")
     net = VGGFeatures()
     net.load_state_dict(tensors, strict=False)
+    net.source_sha256 = sha  # (recorded in the model file: a paired-data QA pass found the path alone)
     return net
