@@ -940,9 +940,9 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
     dev = resolve_device(t.device if not resume or device == "auto" else device)
     if t.precision == "bf16" and dev.type not in ("cpu", "cuda"):
         raise UsageError(f"train.precision=bf16 does not run on the {dev.type} device; use fp32")
-    given, train_noise = get_method(cfg.method, cfg.options), _noise_spec(cfg.add_noise)
-    m = given.with_noise(train_noise)
-    method_note = given.training_note(train_noise)
+    as_given, train_noise = get_method(cfg.method, cfg.options), _noise_spec(cfg.add_noise)
+    m = as_given.with_noise(train_noise)
+    method_note = as_given.training_note(train_noise)
 
     train_set, val_set, held_out = build_datasets(
         data=cfg.data, requires=m.requires, data2=cfg.data2, add_noise=cfg.add_noise, val_data=cfg.val_data,
