@@ -1652,6 +1652,9 @@ def test_methods_verbose_lists_what_each_preset_sets(capsys):
         line = f"  {preset}: " + (", ".join(f"{k}={v}" for k, v in values.items()) or "the defaults")
         assert line in block, (preset, block)
     assert code == 0 and "method.percent=6.25, method.radius=2" in block
+    # the values of options whose default does not show them (structN2V's mask: a README QA pass)
+    assert "struct: horizontal:R (noise correlated along rows), vertical:R" in block
+    assert "noise_model: auto, gaussian, gaussian_learned" in out.split("\nblindspot ")[1]
 
 
 def test_quiet_says_no_progress_or_notes_but_errors_and_warnings(tmp_path, capsys, gray_image):

@@ -351,6 +351,16 @@ def test_a_presets_patch_size_fits_the_smallest_image(tmp_path, clean_dir, capsy
         train("noise2void", data=mixed, out=tmp_path / "c.safetensors", steps=1, seed=0, progress=False,
               overrides=fast + ["data.patch_size=32", "data.batch_size=1"])
     assert not run_folder(tmp_path / "c.safetensors").exists()
+    # a set whose bottom rows are held out for validation: the note says the size is that of the rest (a README QA
+    # pass read "112 pixels on a side" of its 128 x 128 images)
+    few = tmp_path / "few"
+    few.mkdir()
+    for k in range(3):
+        Image.fromarray(rng.integers(0, 256, (128, 128), dtype=np.uint8)).save(few / f"f{k}.png")
+    capsys.readouterr()
+    train("neighbor2neighbor", data=few, out=tmp_path / "d.safetensors", steps=1, seed=0, progress=True,
+          overrides=["train.preset=cpu", "train.threads=1", "data.batch_size=1"])
+    assert "the smallest training image (less the bottom rows held out for validation) is" in capsys.readouterr().err
 
 
 def test_the_model_files_folder_is_made(tmp_path, clean_dir):

@@ -1474,6 +1474,7 @@ def _method_details(name: str, kind: str) -> list[str]:
         lines = [doc[0]] if doc else []
         lines.append("options (--set method.KEY=VALUE), before a preset sets them: "
                      + (", ".join(f"{k}={v}" for k, v in opts.items()) or "none"))
+        lines += [f"  {key}: {values}" for key, values in cls.option_values.items()]  # (a README QA pass)
         lines.append("presets (--set train.preset=NAME; default: paper on a GPU, cpu otherwise), what each sets "
                      "(a run's own settings: noise2x info MODEL):")
         for preset, values in cls.presets.items():  # (the cpu preset's Noise2Void masking was written nowhere)
@@ -1610,7 +1611,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=cmd_train)
 
     b = sub.add_parser("bench", help="benchmark methods x dataset x noise (seeded noise per image, predictions "
-                                     "clipped, PSNR and SSIM)")
+                                     "clipped, PSNR and SSIM; each method first denoises image 0 once, untimed, "
+                                     "a whole extra training for a zero-shot method)")
     b.add_argument("--methods", required=True,
                    help="comma-separated method names, model files (.safetensors) or shipped models' names "
                         "(auto: denoise with no options; auto_noise: the same, told the noise)")

@@ -260,7 +260,7 @@ def _user_sets(cfg: TrainConfig, overrides: Sequence[str], name: str) -> bool:
     return any(".".join(split_override(_with_section(cfg, o))[:2]) == name for o in overrides)
 
 
-def _fit_patch(cfg: TrainConfig, train_set: Any, align: int, preset: str) -> str | None:
+def _fit_patch(cfg: TrainConfig, train_set: Any, align: int, preset: str, rows_held: bool = False) -> str | None:
     """A preset's patch size lowered to the smallest training image (a multiple of the network's alignment).
 
     The ``paper`` presets (picked by ``train.preset=auto`` on a GPU) crop 256 x 256 patches as the papers did
@@ -272,8 +272,10 @@ def _fit_patch(cfg: TrainConfig, train_set: Any, align: int, preset: str) -> str
         return None
     fitted = max(side // align * align, min(side, 4))
     cfg.data_cfg = dataclasses.replace(cfg.data_cfg, patch_size=fitted)
-    return (f"the {preset} preset's data.patch_size {size} lowered to {fitted}: the smallest training image is "
-            f"{side} pixels on a side (--set data.patch_size=N chooses; overrides=['data.patch_size=N'] in Python)")
+    return (f"the {preset} preset's data.patch_size {size} lowered to {fitted}: the smallest training image"
+            + (" (less the bottom rows held out for validation)" if rows_held else "")
+            + f" is {side} pixels on a side (--set data.patch_size=N chooses; overrides=['data.patch_size=N'] in "
+              f"Python)")
 
 
 def _init_network(cfg: TrainConfig, *, arch: str, channels: int) -> tuple[torch.nn.Module, str, dict[str, Any]]:
@@ -1052,7 +1054,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         elif not resume:
             from .predict import model_alignment
 
-            note = _fit_patch(cfg, train_set, model_alignment(model), preset)
+            note = _fit_patch(cfg, train_set, model_alignment(model), preset,
+                              rows_held=val_set is not None and val_set.split == "rows")
             if note is not None:
                 d = cfg.data_cfg
                 if progress:

@@ -105,6 +105,8 @@ class Method:
     #: False where the prediction assumes a known noise model per pixel,
     #: which mixing the channels would change.
     mixes_channels: ClassVar[bool] = True
+    #: The values of options whose type does not say them, as ``noise2x methods -v`` shows them
+    option_values: ClassVar[dict[str, str]] = {}
 
     #: The ``progress`` a validation loss is computed at (noisy-only validation data), the same at every check, so
     #: that a run's figures compare and ``best.safetensors`` is not biased by a loss's schedule (Neighbor2Neighbor's

@@ -331,6 +331,9 @@ class BlindSpot(Method):
     name: ClassVar[str] = "blindspot"
     requires: ClassVar[frozenset[str]] = frozenset({"noisy"})
     Options: ClassVar[type] = BlindSpotOptions
+    option_values: ClassVar[dict[str, str]] = {
+        "noise_model": ", ".join(NOISE_MODELS) + " (auto: from --add-noise; on noisy data alone gaussian_learned; "
+                       "a known level with method.sigma, method.peak, method.alpha or method.looks)"}
     # the posterior mean assumes each pixel's known (or learned) noise model: colour planes go channel by channel
     mixes_channels: ClassVar[bool] = False
     presets: ClassVar[dict[str, dict[str, Any]]] = {

@@ -64,6 +64,8 @@ class Noise2Noise(Method):
     name: ClassVar[str] = "noise2noise"
     requires: ClassVar[frozenset[str]] = frozenset({"noisy", "noisy2"})
     Options: ClassVar[type] = Noise2NoiseOptions
+    option_values: ClassVar[dict[str, str]] = {
+        "loss": "auto (from the training noise: l0 impulse, l1 text and salt-and-pepper, else l2), l2, l1, l0"}
 
     def training_note(self, noise: Any) -> str | None:
         """With real pairs (no noise spec) ``loss=auto`` is L2, unsaid before (a paired-data QA pass)."""

@@ -102,6 +102,10 @@ class Noise2VoidOptions:
 class Noise2Void(Method):
     """Blind-spot training by pixel replacement (Noise2Void / N2V2 / structN2V)."""
 
+    option_values: ClassVar[dict[str, str]] = {
+        "struct": "horizontal:R (noise correlated along rows), vertical:R, or a 0/1 list such as [[0,1,1,1,0]]",
+        "replacement": ", ".join(REPLACEMENTS), "loss": "l2, l1"}
+
     name: ClassVar[str] = "noise2void"
     requires: ClassVar[frozenset[str]] = frozenset({"noisy"})
     Options: ClassVar[type] = Noise2VoidOptions
