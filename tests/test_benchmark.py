@@ -510,7 +510,7 @@ def test_a_16bit_set_is_measured_in_its_units(tmp_path):
                   data_range=255)
 
 
-def test_a_trained_rows_training_is_recorded(tiny_set, tmp_path):
+def test_a_trained_rows_training_is_recorded(tiny_set, tmp_path, capsys):
     """bench's rows of methods it trained itself held the seconds only; PROTOCOL.md asks for the budget's steps and
     device (the ML-researcher QA pass), as a model file's row gives them."""
     train_dir = tmp_path / "train"
@@ -528,6 +528,8 @@ def test_a_trained_rows_training_is_recorded(tiny_set, tmp_path):
     assert row["train_resample_noise"] is True and "training noise re-drawn each step" in row["notes"]
     assert row["options"] == {"train.preset": "tiny", "data.resample_noise": "true"}
     assert "train.preset=tiny, data.resample_noise=true" in row["notes"]
+    # its run folder goes with the bench's temporary folder: no hint to repeat the run from it (a README QA pass)
+    assert "to repeat this --minutes run" not in capsys.readouterr().err
 
 
 def test_a_macs_cpu_is_named(monkeypatch):

@@ -533,6 +533,19 @@ def test_demo_output_that_is_a_file_is_a_usage_error(tmp_path, capsys):
     assert target.read_text() == "keep me"
 
 
+def test_a_stopped_demo_leaves_no_empty_folder(tmp_path, capsys, monkeypatch):
+    """A demo stopped (SIGTERM, Ctrl-C) before it wrote anything left the output folder it made (a README QA
+    pass): it goes, as other commands' do."""
+    from noise2x import demo
+
+    def stopped(**_kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo, "sample_images", stopped)
+    code, _, _ = _run(capsys, "demo", "--out", str(tmp_path / "new" / "demo-output"))
+    assert code == 130 and not (tmp_path / "new").exists()
+
+
 def test_the_demo_measures_the_noisy_input_as_protocol_does(tmp_path, monkeypatch, gray_image):
     """The demo clipped the noisy input before measuring it: above bench's figure for the same image (the metrics
     QA pass). It is measured unclipped, as PROTOCOL.md and bench do; its table says how it times."""

@@ -153,11 +153,17 @@ def _train(
 
     if progress is not None:
         progress(f"training {name} on {train_data} for {budget_minutes:g} min ({spec})")
+    from .config import REPEAT_NOTE
+
     start = time.perf_counter()
-    model = api.train(
-        name, data=train_data, out=workdir / f"{name}.safetensors", add_noise=str(spec),
-        minutes=budget_minutes, seed=0, overrides=[f"{k}={v}" for k, v in options.items()], device=device,
-    )
+    token = REPEAT_NOTE.set(False)  # (its run folder is deleted with the bench's temporary folder)
+    try:
+        model = api.train(
+            name, data=train_data, out=workdir / f"{name}.safetensors", add_noise=str(spec),
+            minutes=budget_minutes, seed=0, overrides=[f"{k}={v}" for k, v in options.items()], device=device,
+        )
+    finally:
+        REPEAT_NOTE.reset(token)
     seconds = time.perf_counter() - start
 
     def predict(noisy: np.ndarray, *, info: dict[str, Any]) -> np.ndarray:

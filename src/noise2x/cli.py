@@ -1490,6 +1490,9 @@ def _method_details(name: str, kind: str) -> list[str]:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
+    folder = Path(args.out)
+    if not (folder.exists() and not folder.is_dir()):  # (a file there: run_demo says so)
+        _make_folder(folder)  # (recorded: left empty by a stopped demo, it goes, as other commands' do)
     run_demo(out=args.out, progress=_say)
     return 0
 

@@ -56,6 +56,10 @@ THREADS_ENV = "NOISE2X_THREADS"
 #: the environment variable it once set was left behind by two overlapping calls in two threads, a QA re-check)
 THREADS_ASKED: contextvars.ContextVar[int | None] = contextvars.ContextVar("noise2x_threads", default=None)
 
+#: Whether a --minutes run says how to repeat it from its state file (False where the run folder is a temporary
+#: one that goes with the call: bench's trainings, whose hint named a deleted folder, a README QA pass)
+REPEAT_NOTE: contextvars.ContextVar[bool] = contextvars.ContextVar("noise2x_repeat_note", default=True)
+
 
 def whole_number(text: str | None) -> int | None:
     """A positive whole number from an environment variable's text, else None."""

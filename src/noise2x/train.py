@@ -1386,7 +1386,9 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             if named:
                 stopped.exit_code = 128 + stop["signal"]  # (143, 129: as a shell reports a process it ended)
             raise stopped
-        if progress and t.minutes is not None and len(shares) == step:  # (how to repeat it)
+        from .config import REPEAT_NOTE
+
+        if progress and t.minutes is not None and len(shares) == step and REPEAT_NOTE.get():  # (how to repeat it)
             print(f"noise2x: note: to repeat this --minutes run: --steps {step} --set train.replay={state_path} "
                   f"(the same seed and threads)", file=sys.stderr, flush=True)
         return out
