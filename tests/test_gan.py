@@ -285,8 +285,11 @@ def test_critic_only_steps_in_training(tmp_path, clean_dir):
     assert all(val(p.abs().max()) <= 0.01 + 1e-9 for p in trained.net.discriminator.parameters())
     rows = read_log(out)
     assert math.isfinite(float(rows[0]["loss_critic"])) and "loss_pixel" not in rows[0]  # no generator step yet
-    out2 = train("gan", data=clean_dir, out=tmp_path / "w2.safetensors", add_noise="gaussian:sigma=25", steps=2,
-                 overrides=over, progress=False)
+    shown = []
+    out2 = train("gan", data=clean_dir, out=tmp_path / "w2.safetensors", add_noise="gaussian:sigma=25", steps=4,
+                 overrides=over, progress=False, callbacks=[lambda i: shown.append(i.loss)])
+    # a critic-only step (3) keeps the generator's loss of step 2 (it showed the critic's: a GAN QA pass)
+    assert shown[2] == shown[1] and shown[3] != shown[2]
     moved = load_model(out2)[0].net.generator.state_dict()
     assert any(not torch.equal(v, moved[k]) for k, v in init.generator.state_dict().items() if "running" not in k)
     from noise2x.checkpoint import load_state
@@ -395,6 +398,12 @@ def test_presets():
     _, c = settled("wgan")
     o = c.options
     assert (o.adversarial, o.optimizer, o.n_critic, o.clip) == ("wgan", "rmsprop", 5, 0.01)
+    assert c.train.schedule == "constant"  # (the reference's and the WGAN paper's constant rate: a GAN QA pass)
+    from noise2x.methods.gan import GAN
+
+    rms = GAN({"optimizer": "rmsprop"}).make_optimizer("model", [torch.nn.Parameter(torch.zeros(1))], lr=1e-3,
+                                                       betas=(0.9, 0.99), weight_decay=0.0)
+    assert rms.defaults["alpha"] == 0.9  # (TensorFlow's RMSProp decay, the reference's)
     arch, args = resolve_model(c, channels=1, preset="wgan")
     assert arch == "wgan" and args["depth"] == 17 and args["width"] == 64
     with pytest.raises(UsageError, match="valid: auto, tiny, cpu, paper, code, wgan"):

@@ -52,7 +52,9 @@ __all__ = ["TrainConfig", "TrainingInterrupted", "StepInfo", "lr_factor", "run_f
 
 @dataclasses.dataclass
 class StepInfo:
-    """Passed to callbacks after every step; set ``stop = True`` to end the run (resumable)."""
+    """Passed to callbacks after every step; set ``stop = True`` to end the run (resumable). ``loss``: the model's
+    loss at the latest step that computed it (a GAN's critic-only steps keep the generator's: they showed the
+    critic's, a GAN QA pass)."""
 
     step: int
     loss: float
@@ -1266,6 +1268,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         loss_sum: dict[str, float] = dict(resumed_losses[0])
         loss_n: dict[str, int] = dict(resumed_losses[1])
         rate_t, rate_s = start, step
+        shown_loss: float | None = None
         last_val = None
         val_value: float | None = None
         try:
@@ -1320,8 +1323,10 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                     loss_sum[key] = loss_sum.get(key, 0.0) + float(value.detach())
                     loss_n[key] = loss_n.get(key, 0) + 1
                 elapsed = elapsed0 + (time.monotonic() - start)
-                info = StepInfo(step=step, loss=float(losses.get("model", losses[keys[0]]).detach()), lr=lr,
-                                progress=budget_progress(step, elapsed), seconds=elapsed)
+                if "model" in losses or shown_loss is None:
+                    shown_loss = float(losses.get("model", losses[keys[0]]).detach())
+                info = StepInfo(step=step, loss=shown_loss, lr=lr, progress=budget_progress(step, elapsed),
+                                seconds=elapsed)
                 for cb in callbacks:
                     cb(info)
                 if info.stop:
