@@ -372,6 +372,20 @@ def test_training_with_vgg_logs_all_four_terms(tmp_path, clean_dir, vgg_file, gr
     from noise2x.provenance import file_sha256
 
     assert meta["method_files_sha256"] == {"vgg_weights": file_sha256(vgg_file)}  # (the path alone before)
+    # the curve plots the critic's and the adversarial losses too, and losses below 0 (a WGAN's) on a linear scale
+    import numpy as np
+    from PIL import Image
+
+    from noise2x.train import plot_curves
+
+    with Image.open(run_folder(out) / "curve.png") as im:
+        pixels = np.asarray(im.convert("RGB")).reshape(-1, 3)
+    assert im.size[0] == 1350 and ((pixels == (255, 127, 14)).all(1).any()) and ((pixels == (44, 160, 44)).all(1).any())
+    negative = [{"step": s, "train_loss": -1.0 - s, "val_psnr": 20.0 + s, "loss_critic": -s, "loss_adversarial": s}
+                for s in (1, 2, 3)]
+    plot_curves(negative, tmp_path / "c.png")
+    with Image.open(tmp_path / "c.png") as im:
+        assert (np.asarray(im.convert("RGB")).reshape(-1, 3) == (31, 119, 180)).all(1).any()  # (it drew no point)
     from noise2x.predict import Denoiser
 
     den = Denoiser.load(out)

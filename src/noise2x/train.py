@@ -153,53 +153,60 @@ class _Progress:
 
 # -- curve -------------------------------------------------------------------------------
 def plot_curves(rows: Sequence[dict[str, Any]], path: str | Path) -> None:
-    """Draw the training loss and the validation measure against the step to a PNG (Pillow)."""
+    """Draw the training loss and the validation measure against the step to a PNG (Pillow); a method with a
+    critic (the GAN) gets a third panel, its critic and adversarial losses (a GAN QA pass found neither plotted).
+    A panel is on a log10 scale where all its values are above 0 (a WGAN's losses go below 0)."""
     from PIL import Image, ImageDraw
 
-    W, H, M = 900, 340, 48
-    img = Image.new("RGB", (W, H), "white")
-    draw = ImageDraw.Draw(img)
-    panels = [("train loss (log10)", "train_loss", True, (31, 119, 180)),
-              ("validation PSNR (dB)" if any(r.get("val_psnr") not in (None, "") for r in rows)
-               else "validation loss (log10)",
-               "val_psnr" if any(r.get("val_psnr") not in (None, "") for r in rows) else "val_loss",
-               not any(r.get("val_psnr") not in (None, "") for r in rows), (214, 39, 40))]
-    pw = W // 2
-    for n, (title, key, log, color) in enumerate(panels):
-        x0, x1, y0, y1 = n * pw + M, (n + 1) * pw - 16, 28, H - 36
-        draw.rectangle([x0, y0, x1, y1], outline=(0, 0, 0))
-        draw.text((x0, 8), title, fill=(0, 0, 0))
-        pts = []
+    def values(key: str) -> list[tuple[float, float]]:
+        out = []
         for r in rows:
             v = r.get(key)
-            if v in (None, ""):
-                continue
-            v = float(v)
-            if log:
-                if v <= 0:
-                    continue
-                v = math.log10(v)
-            if math.isfinite(v):
-                pts.append((float(r["step"]), v))
-        if not pts:
+            if v not in (None, "") and math.isfinite(float(v)):
+                out.append((float(r["step"]), float(v)))
+        return out
+
+    psnr = any(r.get("val_psnr") not in (None, "") for r in rows)
+    panels = [("train loss", [("train_loss", (31, 119, 180))]),
+              ("validation PSNR (dB)" if psnr else "validation loss", [("val_psnr" if psnr else "val_loss",
+                                                                         (214, 39, 40))])]
+    if any(r.get(LOSS_COLUMN + "critic") not in (None, "") for r in rows):
+        panels.append(("critic (orange), adversarial (green) loss",
+                       [(LOSS_COLUMN + "critic", (255, 127, 14)), (LOSS_COLUMN + "adversarial", (44, 160, 44))]))
+    W, H, M = 450 * len(panels), 340, 48
+    img = Image.new("RGB", (W, H), "white")
+    draw = ImageDraw.Draw(img)
+    pw = W // len(panels)
+    for n, (title, lines) in enumerate(panels):
+        x0, x1, y0, y1 = n * pw + M, (n + 1) * pw - 16, 28, H - 36
+        draw.rectangle([x0, y0, x1, y1], outline=(0, 0, 0))
+        series = [(values(key), color) for key, color in lines]
+        every = [v for pts, _ in series for _, v in pts]
+        log = bool(every) and min(every) > 0 and "PSNR" not in title
+        draw.text((x0, 8), title + (" (log10)" if log else ""), fill=(0, 0, 0))
+        series = [([(a, math.log10(b) if log else b) for a, b in pts], color) for pts, color in series]
+        allpts = [p for pts, _ in series for p in pts]
+        if not allpts:
             continue
-        sx = [p[0] for p in pts]
-        sy = [p[1] for p in pts]
-        ax0, ax1 = min(sx), max(sx)
-        ay0, ay1 = min(sy), max(sy)
+        ax0, ax1 = min(p[0] for p in allpts), max(p[0] for p in allpts)
+        ay0, ay1 = min(p[1] for p in allpts), max(p[1] for p in allpts)
         if ax1 == ax0:
             ax1 = ax0 + 1
         if ay1 == ay0:
             ay0, ay1 = ay0 - 0.5, ay1 + 0.5
+
         def tx(v: float) -> float:
             return x0 + 4 + (x1 - x0 - 8) * (v - ax0) / (ax1 - ax0)
+
         def ty(v: float) -> float:
             return y1 - 4 - (y1 - y0 - 8) * (v - ay0) / (ay1 - ay0)
-        xy = [(tx(a), ty(b)) for a, b in pts]
-        if len(xy) > 1:
-            draw.line(xy, fill=color, width=2)
-        for (a, b) in xy:
-            draw.ellipse([a - 2, b - 2, a + 2, b + 2], fill=color)
+
+        for pts, color in series:
+            xy = [(tx(a), ty(b)) for a, b in pts]
+            if len(xy) > 1:
+                draw.line(xy, fill=color, width=2)
+            for (a, b) in xy:
+                draw.ellipse([a - 2, b - 2, a + 2, b + 2], fill=color)
         draw.text((x0 - 44, y0), f"{ay1:.3g}", fill=(0, 0, 0))
         draw.text((x0 - 44, y1 - 10), f"{ay0:.3g}", fill=(0, 0, 0))
         draw.text((x0, y1 + 6), f"{ax0:.0f}", fill=(0, 0, 0))
