@@ -528,9 +528,9 @@ def denoise(
         How a one-channel (gray) model denoises a multi-channel image:
         ``auto`` (default: ``luma`` for an RGB image; ``channels`` for other
         channel counts and for models whose noise model is per pixel, the
-        blind-spot network's and a speckle model's), ``luma`` (an RGB image's luminance and chrominance planes)
-        or ``channels`` (each channel alone); see
-        :data:`noise2x.predict.COLOUR_MODES`.
+        blind-spot network's and a speckle model's), ``luma`` (an RGB image's
+        luminance and chrominance planes) or ``channels`` (each channel
+        alone); see :data:`noise2x.predict.COLOUR_MODES`.
     precision : str
         Arithmetic of a model's forward pass: ``fp32`` (default), ``bf16``
         (1.5 to 2 times as fast on a CPU with bfloat16 instructions) or ``fp16``

@@ -220,8 +220,9 @@ class DataConfig:
         are read from disk when sampled.
     val_images : int
         Images held out for validation (from the end of the list) when no
-        validation folder is given (a folder is used whole); a set of fewer than twice as many holds
-        out the bottom 10% of the rows of its last ``val_images`` images.
+        validation folder is given (a folder is used whole); a set of fewer
+        than twice as many holds out the bottom 10% of the rows of its last
+        ``val_images`` images.
     val_crop : int
         Side of the central validation crops.
     norm_images : int

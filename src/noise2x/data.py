@@ -624,10 +624,9 @@ def _pair_order(data: Any, data2: Any, names: list[str], names2: list[str]) -> l
     """The order of ``names2`` that pairs each image of ``data`` with its namesake, the extension aside
     (``a.png`` with ``a.tif``) and an even/odd mark at the end of the name (cryo-EM's half sums:
     ``tomo_EVN.mrc`` with ``tomo_ODD.mrc``; also ``_even``/``_odd``, after ``_``, ``-`` or ``.``); UsageError
-    naming the first image without one. Two folders were paired by
-    sorted position: ``1.png``..``20.png`` with ``01.png``..``20.png`` trained on 18 wrong pairs, unsaid, 15 dB
-    under the noisy input (a QA pass; CAREamics refuses folders whose names differ). Stacks and the copies of
-    arrays pair frame by frame."""
+    naming the first image without one. Two folders were paired by sorted position: ``1.png``..``20.png`` with
+    ``01.png``..``20.png`` trained on 18 wrong pairs, unsaid, 15 dB under the noisy input (a QA pass; CAREamics
+    refuses folders whose names differ). Stacks and the copies of arrays pair frame by frame."""
     one, two = Path(data), Path(data2)
     if not (one.is_dir() and two.is_dir()) or _of_arrays(one) or _of_arrays(two):
         return list(range(len(names2)))
@@ -636,21 +635,22 @@ def _pair_order(data: Any, data2: Any, names: list[str], names2: list[str]) -> l
         file, frame = _FRAME.fullmatch(name).groups()  # type: ignore[union-attr]
         return _HALF_MARK.sub("", str(Path(file).with_suffix(""))) + (frame or "")
 
-    for key, listed in (("--data", names), ("--data2", names2)):
+    stems, stems2 = [stem(a) for a in names], [stem(b) for b in names2]
+    for key, listed, keys in (("--data", names, stems), ("--data2", names2, stems2)):
         seen: dict[str, str] = {}
-        for name in listed:
-            if stem(name) in seen:
+        for name, key_of in zip(listed, keys):
+            if key_of in seen:
                 raise UsageError(f"--data and --data2 pair their images by name, the extension aside: {key} holds "
-                                 f"two images of one name, {seen[stem(name)]} and {name}; keep one")
-            seen[stem(name)] = name
-    where = {stem(b): k for k, b in enumerate(names2)}
-    missing = [a for a in names if stem(a) not in where]
+                                 f"two images of one name, {seen[key_of]} and {name}; keep one")
+            seen[key_of] = name
+    where = {s: k for k, s in enumerate(stems2)}
+    missing = [a for a, s in zip(names, stems) if s not in where]
     if missing:
-        unmatched = sorted(set(map(stem, names)) ^ set(map(stem, names2)))
+        unmatched = sorted(set(stems) ^ set(stems2))
         raise UsageError(f"--data and --data2 pair their images by name, the extension aside: {missing[0]} has no "
                          f"namesake in --data2 ({len(unmatched)} name(s) in one folder only, e.g. "
                          f"{', '.join(unmatched[:3])}); name each pair's two files alike")
-    return [where[stem(a)] for a in names]
+    return [where[s] for s in stems]
 
 
 def _held_out_rows(items: list[_Item]) -> tuple[list[_Item], list[_Item]] | None:

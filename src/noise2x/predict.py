@@ -702,8 +702,6 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
         return out
     if batch_size < 1:
         raise UsageError(f"batch_size must be >= 1, got {batch_size}")
-    if tile is not None and tile < 0:
-        raise UsageError(f"tile must be >= 0 (0 = whole image), got {tile}")
     dev = resolve_device(device)
     check_precision(precision, dev)
     layout = torch.channels_last if dev.type == "cpu" and CPU_CHANNELS_LAST else torch.contiguous_format

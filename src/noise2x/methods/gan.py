@@ -50,9 +50,10 @@ critic, RMSProp (lr 2e-4, decay 0.9, a constant rate), clipping at 0.01, 5
 critic steps per generator step; its content loss here is the pixel L2 (the
 reference uses -PSNR - 0.1 SSIM), its critic signs are the usual ones (the
 reference's critic loss has the sign of the generator's), it has no 25-critic-step
-warm-up, and each round updates the generator once (the reference: twice). The wgan preset keeps the
-published sizes; on a CPU, the cpu preset with ``method.adversarial=wgan`` (and
-the other settings of the wgan preset) uses a 10-layer, 48-channel DnCNN.
+warm-up, and each round updates the generator once (the reference: twice). The
+wgan preset keeps the published sizes; on a CPU, the cpu preset with
+``method.adversarial=wgan`` (and the other settings of the wgan preset) uses a
+10-layer, 48-channel DnCNN.
 
 Options default to the bare adversarial + pixel + smoothness loss
 (``feature_weight=0``, so that the method runs without the VGG file); the
