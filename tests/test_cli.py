@@ -108,6 +108,11 @@ def test_simulate_to_an_8_bit_file_says_the_noise_is_clipped_and_how_to_keep_it(
     assert "clipped" not in _run(capsys, "simulate", "gaussian:sigma=5", str(src), str(tmp_path / "g.png"))[2]
     code, _, err = _run(capsys, "simulate", "speckle:looks=1", str(src), str(tmp_path / "sp.tif"))
     assert code == 0 and "clipped" not in err, err
+    # a few values far beyond 255 (a photon in 100 pixels, each worth 25500): the image came out black, unsaid, as
+    # under 1% of its values were clipped (a dtype QA pass)
+    code, _, err = _run(capsys, "simulate", "poisson:peak=0.01", str(src), str(tmp_path / "p.png"))
+    assert code == 0 and "clipped in p.png" in err, err
+    assert np.count_nonzero(np.asarray(Image.open(tmp_path / "p.png")) == 255) < 0.01 * 40 * 30
 
 
 @pytest.mark.parametrize("method", ["bm3d", "nlm"])
@@ -1409,6 +1414,20 @@ def test_float_data_in_the_unit_range_to_an_integer_file_is_refused_before_the_w
     code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--noise", "gaussian:sigma=0.05", "--out",
                         str(tmp_path / "o.tif"))
     assert code == 0 and (tmp_path / "o.tif").is_file(), err
+    # float (or int32) counts in 16-bit units: they came out all white (every value clipped), exit 0 (a dtype QA pass)
+    counts = (np.clip(gray_image, 0, 255) - gray_image.min()) * 257.0  # (0 and up: few values within 0..255)
+    for name, data in (("f16.tif", counts.astype(np.float32)), ("i32.tif", counts.astype(np.int32) - 30000)):
+        tifffile.imwrite(tmp_path / name, data)
+        for argv in (["denoise", str(tmp_path / name), "--method", "nlm", "--out", str(tmp_path / "w.png")],
+                     ["simulate", "gaussian:sigma=500", str(tmp_path / name), str(tmp_path / "w.jpg")]):
+            code, _, err = _run(capsys, *argv)
+            assert code == 2 and "most beyond the 0..255 a" in _one_error_line(err) and "write " in err
+            assert not Path(argv[-1]).exists()
+    noisy = tmp_path / "noisy.tif"  # float data in 8-bit units with noise past 0 and 255: taken
+    tifffile.imwrite(noisy, (gray_image + 40 * np.random.default_rng(0).standard_normal(gray_image.shape)).astype(
+        np.float32))
+    code, _, err = _run(capsys, "denoise", str(noisy), "--method", "nlm", "--out", str(tmp_path / "n.png"))
+    assert code == 0 and (tmp_path / "n.png").is_file(), err
 
 
 def test_simulate_says_where_a_poisson_peak_meets_other_units(tmp_path, capsys, gray_image):

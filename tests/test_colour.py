@@ -134,6 +134,14 @@ def test_bad_colour_inputs(rgb_image):
         denoise_array(model, bad)
     with pytest.raises(UsageError, match="colour must be"):
         api.denoise(rgb_image, method="bm3d", colour="ycbcr")
+    torch.manual_seed(0)
+    args = {"in_channels": 3, "width": 8, "depth": 2}
+    rgb_model = ScaledModel(build_model("unet", **args), arch="unet", arch_args=args, mean=[110.0] * 3,
+                            std=[60.0] * 3).eval()
+    rgba = np.dstack([rgb_image, np.full(rgb_image.shape[:2], 255.0)])
+    with pytest.raises(InputError, match=r"expects 3-channel images, got 4 channels; colour='channels' splits an "
+                                         r"image's channels for a one-channel \(gray\) model: an RGBA image: drop"):
+        api.denoise(rgba, model=Denoiser(rgb_model, get_method("supervised"), {}), colour="channels")
 
 
 def test_luma_beats_channels_on_colour_photos():
@@ -457,6 +465,47 @@ def test_the_api_takes_any_channel_count_channel_by_channel():
             np.testing.assert_allclose(out[..., -1], alone, rtol=1e-6, atol=1e-6)
 
 
+def test_a_direct_method_takes_three_channels_alone_when_told_and_says_luma_does_not_apply(rgb_image):
+    # colour='channels' was dropped for direct methods: three stains went through CBM3D's colour transform (a QA pass)
+    said = []
+    out = api.denoise(rgb_image, method="nlm", noise="gaussian:sigma=20", colour="channels", progress=said.append)
+    for c in range(3):
+        np.testing.assert_array_equal(out[..., c], api.denoise(rgb_image[..., c], method="nlm",
+                                                                noise="gaussian:sigma=20"))
+    whole = api.denoise(rgb_image, method="nlm", noise="gaussian:sigma=20")
+    assert np.abs(whole - out).max() > 1  # (patches compared across the channels by default)
+    api.denoise(rgb_image, method="nlm", noise="gaussian:sigma=20", colour="luma", progress=said.append)
+    assert said == ["note: colour luma applies to a gray model on an RGB image; method nlm takes the image as it is "
+                    "(colour channels: each channel alone)"]
+
+
+def test_channels_of_unequal_noise_are_said_and_colour_channels_reads_each_alone():
+    # Channels at sigma 5, 10 and 30 went as one level (their mean) through the luminance/chrominance planes, the red
+    # one 3.7 dB under its noisy input, unsaid; colour='channels' with no method was dropped (a QA pass).
+    rng = np.random.default_rng(5)
+    base = np.kron(rng.uniform(60, 190, (8, 8, 3)), np.ones((12, 12, 1)))
+    noisy = base + rng.normal(0, 1, base.shape) * np.array([5.0, 10.0, 30.0])
+    said, info = [], {}
+    api.denoise(noisy, info=info, progress=said.append)
+    lo, mid, hi = info["estimated_sigma_channels"]
+    assert 4 < lo < 6.5 and 8.5 < mid < 12 and 26 < hi < 34
+    assert info["estimated_sigma"] == pytest.approx(np.mean([lo, mid, hi]), abs=2e-3)
+    note = [line for line in said if "channels' noise differs" in line]
+    assert len(note) == 1 and "(sigma read R " in note[0] and "colour='channels' (--colour channels)" in note[0]
+    said, info = [], {}
+    out = api.denoise(noisy, info=info, colour="channels", progress=said.append)
+    for c in range(3):
+        np.testing.assert_array_equal(out[..., c], api.denoise(noisy[..., c]))
+    assert not any("differs" in line for line in said) and len(said) == 3  # a choice for each channel
+    said = []
+    api.denoise(base + rng.normal(0, 15, base.shape), progress=said.append)  # equal levels: no note
+    assert not any("differs" in line for line in said)
+    info = {}  # weak noise, levels apart by less than 3: no note either
+    api.denoise(base + rng.normal(0, 1, base.shape) * np.array([1.0, 1.0, 2.6]), info=info, progress=said.append)
+    assert max(info["estimated_sigma_channels"]) > 2 * min(info["estimated_sigma_channels"])
+    assert not any("differs" in line for line in said)
+
+
 def test_an_image_of_one_channel_comes_back_in_its_shape():
     """(H,W,1) came back (H,W) from noise2x.denoise (a model's own denoise kept (H,W,1)), so psnr(x, out)
     refused the pair."""
@@ -467,3 +516,32 @@ def test_an_image_of_one_channel_comes_back_in_its_shape():
         out = noise2x.denoise(x, **how)
         assert out.shape == x.shape
         np.testing.assert_array_equal(out[..., 0], noise2x.denoise(x[..., 0], **how))
+
+
+def test_a_gray_image_stored_as_rgb_is_denoised_as_gray_with_no_false_colour():
+    # Its noise is the same in the three channels: the luminance/chrominance route read a third of its variance
+    # and gave pixels up to 16 levels apart between channels (a QA pass); BM3D took it as gray already.
+    rng = np.random.default_rng(3)
+    gray = np.clip(np.kron(rng.uniform(40, 210, (6, 6)), np.ones((12, 12))) + rng.normal(0, 20, (72, 72)), 0, 255)
+    rgb = np.repeat(gray[..., None], 3, axis=-1)
+    den = Denoiser(gray_unet(), get_method("supervised"), {"method": "supervised"})
+    for out, alone in ((den.denoise(rgb), den.denoise(gray)),
+                       (api.denoise(rgb, model=den), api.denoise(gray, model=den)),
+                       (api.denoise(rgb, method="nlm", noise="gaussian:sigma=20"),
+                        api.denoise(gray, method="nlm", noise="gaussian:sigma=20"))):
+        assert out.shape == rgb.shape
+        for c in range(3):
+            assert np.array_equal(out[..., c], alone)
+    info, said = {}, []
+    out = api.denoise(rgb, info=info, progress=said.append)  # the noise read as gray's: its full level
+    assert info["gray_as_rgb"] is True and info["estimated_sigma"] == pytest.approx(20, abs=1.5)
+    assert any("three channels are equal" in line for line in said)
+    alone_info = {}
+    assert np.array_equal(out[..., 1], api.denoise(gray, info=alone_info))
+    assert info["method"] == alone_info["method"]
+    # a colour image whose channels differ anywhere takes the colour route
+    tinted = rgb.copy()
+    tinted[0, 0, 2] += 1
+    said.clear()
+    api.denoise(tinted, model=den, progress=said.append)
+    assert not any("three channels are equal" in line for line in said)

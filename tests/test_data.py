@@ -402,6 +402,32 @@ def test_blank_pixels_are_left_out_of_the_patches(tmp_path):
         train.sample(["noisy"], patch_size=40, batch_size=1, rng=np.random.default_rng(0))
 
 
+def test_transparent_pixels_are_left_out_of_the_patches(tmp_path):
+    # an RGBA or gray + alpha image's transparent pixels hold a fill, not the scene: they were trained on, their
+    # alpha dropped (a colour QA pass); now blank, as a declared nodata value
+    from PIL import Image
+
+    rng = np.random.default_rng(4)
+    folder = tmp_path / "cutouts"
+    folder.mkdir()
+    for j, mode in enumerate(("RGBA", "RGBA", "LA")):
+        img = np.clip(100 + 20 * rng.normal(size=(48, 64, 3)), 1, 255).astype(np.uint8)
+        alpha = np.full((48, 64), 255, np.uint8)
+        alpha[:, :30] = 0
+        img[:, :30] = 0  # the fill
+        data = np.dstack([img, alpha]) if mode == "RGBA" else np.dstack([img[..., 0], alpha])
+        Image.fromarray(data, mode).save(folder / f"{j}.png")
+    (folder / "2.png").rename(tmp_path / "la.png")
+    train, _, _ = build_datasets(data=folder, requires={"noisy"}, val_images=0)
+    b = train.sample(["noisy"], patch_size=16, batch_size=64, rng=np.random.default_rng(0))
+    assert torch.isfinite(b.noisy).all() and float(b.noisy.min()) >= 1
+    mean, std = train.normalization()
+    assert mean[0] == pytest.approx(100, abs=3) and std[0] == pytest.approx(20, rel=0.15)
+    one, _, _ = build_datasets(data=tmp_path / "la.png", requires={"noisy"}, val_images=0)  # one file as --data
+    b = one.sample(["noisy"], patch_size=16, batch_size=64, rng=np.random.default_rng(0))
+    assert torch.isfinite(b.noisy).all() and float(b.noisy.min()) >= 1
+
+
 def test_tiff_stacks_are_read_frame_by_frame_for_training(tmp_path, monkeypatch):
     """A stack given as --data, or in a folder, is never read whole: each frame is read when the set needs it."""
     import tifffile

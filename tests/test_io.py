@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
-from PIL import Image
+from PIL import Image, ImageCms
 
 from noise2x import io
 from noise2x.errors import InputError, Noise2xError, UsageError
@@ -266,9 +266,31 @@ def test_alpha_is_read_apart_from_the_image(tmp_path):
     stack, a = io.read_stack_with_alpha(tmp_path / "ga.tif")
     np.testing.assert_array_equal(stack[0], tiff[..., 0])
     np.testing.assert_array_equal(a[0], tiff[..., 1])
-    # premultiplied (associated) alpha: colours as stored, alpha left out
-    tifffile.imwrite(tmp_path / "assoc.tif", tiff, photometric="rgb", extrasamples=["assocalpha"])
-    stack, a = io.read_stack_with_alpha(tmp_path / "assoc.tif")
+    # premultiplied (associated) alpha, gray or RGB, 8 bits or float: the colours as shown (divided by it; they were
+    # read as stored, darkened where it is partial, and the alpha dropped unsaid: a QA pass), and the alpha kept
+    straight = tiff[..., :3].astype(np.float64)
+    alpha = tiff[..., 3].astype(np.float64)
+    alpha[0, :4] = 0, 1, 128, 255
+    stored = np.dstack([np.round(straight * alpha[..., None] / 255), alpha]).astype(np.uint8)
+    floats = np.dstack([straight / 255 * alpha[..., None] / 255, alpha / 255]).astype(np.float32)
+    for name, data, photometric, channels in (("assoc.tif", stored, "rgb", 3), ("fassoc.tif", floats, "rgb", 3),
+                                                ("gassoc.tif", stored[..., 2:], "minisblack", 1)):
+        tifffile.imwrite(tmp_path / name, data, photometric=photometric, extrasamples=["assocalpha"],
+                         planarconfig="contig")
+        with pytest.warns(UserWarning, match="associated \\(premultiplied\\).*unassociated \\(straight\\) alpha"):
+            stack, a = io.read_stack_with_alpha(tmp_path / name)
+        top = 1.0 if name == "fassoc.tif" else 255.0
+        np.testing.assert_array_equal(a[0], data[..., -1])
+        assert stack.shape == (1, 9, 8) if channels == 1 else (1, 9, 8, 3)
+        shown = stack[0].reshape(9, 8, channels).astype(np.float64) / top
+        seen = alpha > 1  # (within rounding where alpha is 2 or more)
+        tol = 1e-5 if top == 1.0 else 0.5 / alpha[seen][:, None] + 1 / 255
+        assert (np.abs(shown[seen] - straight[..., 3 - channels:][seen] / 255) <= tol).all()
+        assert (shown[alpha == 0] == 0).all()
+    # an RGB image's fourth sample of unspecified meaning: left out, and said
+    tifffile.imwrite(tmp_path / "rgbx.tif", tiff, photometric="rgb", extrasamples=["unspecified"])
+    with pytest.warns(UserWarning, match="unspecified meaning.*left out"):
+        stack, a = io.read_stack_with_alpha(tmp_path / "rgbx.tif")
     np.testing.assert_array_equal(stack[0], tiff[..., :3])
     assert a is None
 
@@ -1125,7 +1147,8 @@ def test_exif_upright_changes_only_the_orientation_value_and_the_thumbnail_link(
 def test_a_profile_of_another_colour_space_is_not_kept(tmp_path):
     cmyk = tmp_path / "cmyk.jpg"
     Image.fromarray(_rand((12, 14, 4), 255).astype(np.uint8), mode="CMYK").save(cmyk, icc_profile=_icc(b"CMYK"))
-    image = io.read_image(cmyk)
+    with pytest.warns(UserWarning, match="its CMYK colour profile is not applied"):
+        image = io.read_image(cmyk)
     assert image.shape == (12, 14, 3)  # read as RGB: the CMYK profile no longer describes it
     io.write_image(tmp_path / "out.png", image, like=cmyk)
     assert "icc" not in io.photo_metadata(tmp_path / "out.png", 3)
@@ -1796,6 +1819,20 @@ def test_tiffs_are_read_as_they_are_shown(tmp_path):
     Image.fromarray(rgb).convert("LAB").save(tmp_path / "lab.tif")
     with pytest.raises(InputError, match="stores CIELab colour"):
         io.read_image(tmp_path / "lab.tif")
+    tifffile.imwrite(tmp_path / "cmyka.tif", np.dstack([cmyk, rgb[..., 0]]), photometric="separated",
+                     extrasamples=["unassalpha"])  # (said to be "5 inks": a QA pass)
+    with pytest.raises(InputError, match="stores 4 inks and 1 extra sample .alpha or other data.; noise2x reads CMYK"):
+        io.read_image(tmp_path / "cmyka.tif")
+    # a CMYK file's colour profile is not applied: said (it was dropped unsaid: a colour QA pass)
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()  # (any profile: its bytes kept)
+    Image.fromarray(cmyk, "CMYK").save(tmp_path / "cmyk.jpg", icc_profile=profile)
+    tifffile.imwrite(tmp_path / "cmykp.tif", cmyk, photometric="separated", iccprofile=profile)
+    for name in ("cmyk.jpg", "cmykp.tif"):
+        with pytest.warns(UserWarning, match="its CMYK colour profile is not applied"):
+            io.read_image(tmp_path / name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        io.read_image(tmp_path / "cmyk.tif")  # (no profile: nothing to say)
 
 
 def test_strangers_pictures_the_security_pass(tmp_path, monkeypatch):

@@ -55,6 +55,27 @@ def test_psnr_identical_is_inf_and_data_range(gray_image):
     assert psnr(scaled, pred / 255.0, data_range=1.0) == pytest.approx(psnr(gray_image, pred), abs=1e-9)
 
 
+def test_inputs_of_other_kinds_are_refused_in_one_line(gray_image):
+    # (a dtype QA pass: bool images were measured against 255, a masked array's mask dropped, data_range="255" a
+    # TypeError from NumPy)
+    for bad in (gray_image > 100, gray_image.astype(np.complex128)):
+        with pytest.raises(InputError, match="must hold real numbers"):
+            psnr(bad, gray_image)
+        with pytest.raises(InputError, match="must hold real numbers"):
+            ssim(gray_image, bad)
+    masked = np.ma.masked_greater(gray_image, 200)
+    with pytest.raises(InputError, match="a masked array .* noise2x does not read its mask"):
+        psnr(masked, gray_image)
+    from noise2x import api
+
+    with pytest.raises(InputError, match=r"a masked array \(\d+ values masked\): .*filled\(np.nan\) with blanks=True"):
+        api.denoise(masked, method="nlm")
+    assert psnr(np.ma.masked_array(gray_image), gray_image + 1) == psnr(gray_image, gray_image + 1)  # (none masked)
+    for bad in ("255", True, None.__class__):
+        with pytest.raises(InputError, match="data_range must be a positive number"):
+            psnr(gray_image, gray_image + 1, data_range=bad)
+
+
 def test_inputs_not_mutated(gray_image):
     pred = _noisy(gray_image)
     before = pred.copy()

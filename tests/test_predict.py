@@ -368,6 +368,10 @@ def test_the_api_denoises_a_stack_given_its_axes():
                                          r"colour='channels'; a stack of frames: give its axes"):
         api.denoise(two, method="nlm")
     assert api.denoise(two, method="nlm", colour="channels").shape == two.shape
+    for first in (3, 4):  # an image stored channels first (a torch tensor's layout): moveaxis named
+        with pytest.raises(InputError, match=rf"\({first}, 24, 20\); an RGBA? image stored channels first: "
+                                             r"np.moveaxis\(image, 0, -1\); a stack of frames"):
+            api.denoise(rng.normal(120, 20, (first, 24, 20)), method="nlm")
     # axes ending in YXC with other than 3 channels: bands, each on its own (a remote-sensing QA pass was refused)
     eight = rng.normal(120, 20, (24, 20, 8))
     np.testing.assert_array_equal(api.denoise(eight, axes="YXC", method="nlm"),

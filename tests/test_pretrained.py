@@ -1038,6 +1038,13 @@ def test_denoise_takes_a_blank_value():
     assert api.zero_area_note(np.where(noisy == 0, 1.0, noisy)) is None
     same = api.denoise(np.where(noisy == 0, np.nan, noisy), blanks=True)  # as NaN blanks are
     np.testing.assert_array_equal(out[:, 40:], same[:, 40:])
+    # a value float32 cannot hold, in float32 data, as a file holds it: matched (none was: a dtype QA pass)
+    fill = noisy.astype(np.float32)
+    fill[:, :40] = np.float32(-9999.9)
+    info = {}
+    out32 = api.denoise(fill, blank_value=-9999.9, info=info)
+    assert info["blank_pixels"] == 96 * 40 and (out32[:, :40] == -9999.9).all()
+    assert info["estimated_sigma"] == pytest.approx(3, rel=0.15)
     # colour: a pixel is blank where every channel holds the value; NaN stays an error unless blanks=True
     rgb = np.stack([noisy, noisy + 1, noisy + 2], axis=-1)
     rgb[:, :40, 1:] = 0.0

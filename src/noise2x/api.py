@@ -530,7 +530,11 @@ def denoise(
         channel counts and for models whose noise model is per pixel, the
         blind-spot network's and a speckle model's), ``luma`` (an RGB image's
         luminance and chrominance planes) or ``channels`` (each channel
-        alone); see :data:`noise2x.predict.COLOUR_MODES`.
+        alone); see :data:`noise2x.predict.COLOUR_MODES`. A direct ``method``
+        takes a colour image whole (BM3D as CBM3D, NLM across channels, ...)
+        unless ``channels`` is given: then each channel alone. An image whose
+        three channels are equal (a gray image stored as RGB) is denoised as
+        gray, its result in each channel.
     precision : str
         Arithmetic of a model's forward pass: ``fp32`` (default), ``bf16``
         (1.5 to 2 times as fast on a CPU with bfloat16 instructions) or ``fp16``
@@ -633,10 +637,13 @@ def denoise(
         # (a few channels stored last were told to give axes, as if a stack: a QA pass)
         last = (f"; {shape[2]} channels of data stored last, each denoised alone: colour='channels'"
                 if len(shape) == 3 and shape[2] <= 16 else "")
+        if len(shape) == 3 and shape[0] in (3, 4) and shape[2] > 16:  # (a torch tensor's layout: the hint below
+            # denoised an RGB image's planes each alone, 2.4 dB under its colour route, a QA pass)
+            last = f"; an RGB{'A' if shape[0] == 4 else ''} image stored channels first: np.moveaxis(image, 0, -1)"
         raise InputError(f"input image must be (H,W) gray or (H,W,3) RGB, got shape {tuple(shape)}{last}; a stack "
                          f"of frames: give its axes, e.g. axes='ZYX'")
     from .config import check_colour, check_precision_name
-    from .io import check_image, fill_blanks, held_blank, map_text, to_8bit_units
+    from .io import check_image, fill_blanks, gray_as_rgb, held_blank, map_text, to_8bit_units
 
     check_colour(colour)
     check_precision_name(precision)
@@ -649,19 +656,31 @@ def denoise(
     if progress is not None and not callable(progress):
         raise UsageError(f"progress must be a function taking a line (e.g. print), got {type(progress).__name__}")
     channels = np.shape(image)[2] if np.ndim(image) == 3 else 1
-    if np.ndim(image) == 3 and (channels == 1 or (colour == "channels" and channels != 3)):
+    if np.ndim(image) == 3 and (channels == 1 or (colour == "channels" and (channels != 3 or model is None))):
         # channel by channel, each as a gray image: (H,W,1), which comes back (H,W,1), its shape; with
-        # colour="channels" any other count (two stains, five bands; a 3-channel image takes the path below,
-        # which denoises each channel alone too)
+        # colour="channels" any other count (two stains, five bands), and 3 channels with no model (BM3D took three
+        # stains through CBM3D's colour transform, unsaid, and with no options one level read for all: a QA pass);
+        # a model's 3 channels take the path below, which denoises each channel alone too
         arr = np.asarray(image)
         if arr.dtype.kind not in "uif" or min(arr.shape[:2], default=0) == 0:
             check_image(arr, name="input image")  # its error
         if mask is not None:
             _check_mask_shape(mask, arr.shape)
-        return np.stack([denoise(arr[..., c], model=model, method=method, noise=noise, tile=tile, overlap=overlap,
-                                 tta=tta, options=options, rng=rng, info=info, progress=progress, device=device,
-                                 colour=colour, precision=precision, mask=mask, blanks=blanks,
-                                 blank_value=blank_value, needed=needed) for c in range(channels)], axis=-1)
+        if isinstance(model, (str, os.PathLike)):
+            model = _model_named(model)
+        if channels != 1 and model is not None and int(getattr(model, "channels", 1)) != 1:
+            # (each channel went to it, refused as a 1-channel image, after the 4-channel error had named
+            # colour='channels': a QA pass)
+            raise InputError(f"the model expects {model.channels}-channel images, got {channels} channels; "
+                             f"colour='channels' splits an image's channels for a one-channel (gray) model"
+                             + (": an RGBA image: drop its alpha channel (image[..., :3])" if channels == 4 else ""))
+        out = np.stack([denoise(arr[..., c], model=model, method=method, noise=noise, tile=tile, overlap=overlap,
+                                tta=tta, options=options, rng=rng, info=info, progress=progress, device=device,
+                                colour=colour, precision=precision, mask=mask, blanks=blanks,
+                                blank_value=blank_value, needed=needed) for c in range(channels)], axis=-1)
+        if info is not None and channels > 1:
+            info["colour"] = "channels"
+        return out
     if blanks or blank_value is not None:
         raw, held = np.asarray(image), None
         if blank_value is not None:
@@ -699,6 +718,18 @@ def denoise(
     noise = _noise_spec(noise)
     if model is not None and method is not None:
         raise UsageError("give either a model or a method, not both")
+    if gray_as_rgb(image):  # (colour routes read its noise as a third of what it is, and made false colour: a QA pass)
+        den = _model_named(model) if isinstance(model, (str, os.PathLike)) else model
+        if den is None or int(getattr(den, "channels", 1)) == 1:
+            if progress is not None:
+                progress("note: the image's three channels are equal (a gray image stored as RGB): it is denoised as "
+                         "gray, and its result written to all three")
+            if info is not None:
+                info["gray_as_rgb"] = True
+            out = denoise(image[..., 0], model=den, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
+                          options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
+                          precision=precision, mask=mask, needed=needed)
+            return np.repeat(out[..., None], 3, axis=-1)
     if progress is not None and model is None and mask is None and (noise is None or noise.name == "speckle"):
         # (solid areas of 0 in a speckled image are no-data borders: speckle of a positive intensity is above 0)
         note = zero_area_note(image)
@@ -753,6 +784,13 @@ def denoise(
                          for k, v in choice.facts.items() if k not in ("offset", "scale", "keep_local_mean")})
         if progress is not None:
             progress(f"using {name}: {reason}")
+        levels = choice.facts.get("sigma_channels")
+        if progress is not None and levels and max(levels) >= 2 * min(levels) and max(levels) - min(levels) >= 3:
+            # (one level for all: the least noisy channel came out 3.7 dB under its input, unsaid: a QA pass)
+            read = ", ".join(f"{c} {s:.3g}" for c, s in zip("RGB", levels))
+            progress(f"note: the channels' noise differs (sigma read {read}, in 8-bit units) and {name} takes them "
+                     f"as one level: the least noisy can come out noisier than it went in; colour='channels' "
+                     f"(--colour channels) denoises each channel alone, at its own level")
         if model_file is not None:
             den = _cached_model(model_file)
             if options:  # the caller's method options go to the model chosen here, checked as with a model given
@@ -786,6 +824,9 @@ def denoise(
             options = {**choice.options, **(options or {})}
     if info is not None:
         info["method"] = method
+    if not chosen and colour == "luma" and progress is not None:  # (taken with no word: a QA pass)
+        progress(f"note: colour luma applies to a gray model on an RGB image; method {method} takes the image as it "
+                 f"is (colour channels: each channel alone)")
     if not chosen and noise is not None and method in ("mash", "zs_n2n") and progress is not None:
         # (a QA pass gave mash a declared speckle: it ran 5 minutes and came out below the noisy input, unsaid)
         progress(f"note: {method} takes no noise model: the noise {noise} is not used (it learns zero-mean noise "

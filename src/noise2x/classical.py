@@ -42,6 +42,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import InputError, MissingDependency, Noise2xError, UsageError
+from .io import pedestal
 
 __all__ = [
     "CLASSICAL",
@@ -563,6 +564,9 @@ def _bm3d_one_at_a_time(image: np.ndarray, level: float | np.ndarray, *, profile
         raise Noise2xError("this process was started by fork while another thread ran BM3D, whose library cannot "
                            "run in it: start worker processes with 'spawn' or 'forkserver' "
                            "(multiprocessing.get_context('spawn'))")
+    base = pedestal(image) if image.size else 0.0
+    if base:  # (its float32 arithmetic lost an image on a pedestal of 1e7: see pedestal)
+        return _bm3d_one_at_a_time(image - base, level, profile=profile) + base
     top = float(np.max(np.abs(image))) if image.size else 0.0
     # the package is not scale-equivariant for tiny values (a flux image in 1e-8 units came back near 0, 11 dB
     # where 35 in any larger units: a QA pass): such an image runs in 8-bit-like units and is scaled back

@@ -418,6 +418,14 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
                                  f"so they would become {what}: write {other} (float"
                                  f"{', or .mrc' if in_fmt == 'MRC' else ', or .fits' if in_fmt == 'FITS' else ''}), "
                                  f"or scale the image to 0..255 first")
+            sample = finite[::max(1, finite.size // 65536)]
+            low, high = (float(v) for v in np.percentile(sample, [1, 99])) if sample.size else (0.0, 0.0)
+            if high > 2 * top or low < -top:  # (float counts in 16-bit units came out all white, exit 0: a QA pass)
+                other = _stem(dst) + ".tif"
+                other = other if (dst.parent / other).resolve() != src.resolve() else _stem(dst) + "_denoised.tif"
+                raise UsageError(f"{src} holds values in [{lo:.3g}, {hi:.3g}], most beyond the 0..{top} a {out_fmt} "
+                                 f"file stores here: they would be clipped: write {other} (float), or scale the "
+                                 f"image to 0..{top} first")
     for folder in missing:
         _make_folder(folder)
 
@@ -610,7 +618,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         if kind in ("uint8", "uint16") and not clip_said:
             top = 255 if kind == "uint8" else 65535
             out = image * scale
-            if np.count_nonzero((out < 0) | (out > top)) > 0.01 * out.size:  # (write_image warns of the share)
+            if (np.count_nonzero((out < 0) | (out > top)) > 0.01 * out.size  # (write_image warns of the share)
+                    # (or few values far beyond: Poisson peak 0.01 wrote a black image, its mean 118 -> 1, unsaid)
+                    or abs(float(np.clip(out, 0, top).mean()) - float(out.mean())) > 0.01 * top):
                 # (a 1-look speckle to PNG: 14% at 255, the mean 25% low, said only as the share clipped in a QA pass)
                 keep = ("--format tif (float32) keeps them" if to_folder
                         else f"write {_stem(dst)}.tif (float32) to keep them")
@@ -1542,7 +1552,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--colour", choices=("auto", "luma", "channels"), default="auto",
                    help="a gray model on a colour image: luma = an RGB image's luminance and chrominance planes "
                         "(auto for RGB, except a blindspot model of a per-pixel noise model: its noise is per "
-                        "channel), channels = each channel alone (e.g. microscopy channels)")
+                        "channel), channels = each channel alone (e.g. microscopy channels; with --method too, "
+                        "which otherwise takes a colour image whole)")
     d.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
                    help="arithmetic of a model's forward pass (and of zs_n2n's and mash's training): bf16 is "
                         "1.5 to 2 times as fast on a CPU with bfloat16 instructions (AVX512-BF16, AMX), fp16 runs "

@@ -320,6 +320,21 @@ def _reader(path: Path, blanks: bool = False) -> Callable[[], np.ndarray]:
     return lambda: read_image(path, dtype=np.float32, blanks=blanks)
 
 
+def _opaque_reader(path: Path) -> Callable[[], np.ndarray]:
+    """A loader of the image file ``path`` whose transparent pixels (alpha 0) are blank (NaN): their fill is not
+    the scene (it was trained on as image: a colour QA pass), and a set of blanks draws its patches elsewhere."""
+    from .io import read_stack_with_alpha
+
+    def load() -> np.ndarray:
+        stack, alpha = read_stack_with_alpha(path, dtype=np.float32, blanks=True)
+        image = stack[0]
+        if alpha is not None:
+            image[alpha[0] == 0] = np.nan
+        return image
+
+    return load
+
+
 def _sources(path: str | Path, blanks: bool = False, recursive: bool = False,
              exclude: Path | None = None, declared: dict[str, float] | None = None) -> tuple[
         list[str], list[Callable[[], np.ndarray]], bool, list[int | None], list[int | None]]:
@@ -369,13 +384,21 @@ def _files_sources(path: str | Path, blanks: bool = False, recursive: bool = Fal
     ``recursive``: its subfolders' files too (named by their path below it). With ``declared`` (a dict, filled
     with each such file's name and value), a file's declared nodata value (a GeoTIFF's GDAL_NODATA,
     :func:`noise2x.io.tiff_nodata`) marks its blank pixels, as ``blank_value`` does (NaN: as ``blanks``)."""
-    from .io import StackFrames, frame_side, open_stack, stack_frames, tiff_nodata
+    from .io import StackFrames, frame_side, has_alpha, open_stack, stack_frames, tiff_nodata
 
     def nodata(f: Path, name: str) -> float | None:
         value = tiff_nodata(f) if declared is not None else None
         if value is not None:
             declared[name] = value
         return value
+
+    def reader(f: Path, name: str, value: float | None) -> Callable[[], np.ndarray]:
+        # an image with alpha: its transparent pixels blank, where the set can take blanks (declared: it is told)
+        if (declared is not None or blanks) and has_alpha(f):
+            if declared is not None:
+                declared.setdefault(name, float("nan"))
+            return _opaque_reader(f)
+        return _reader(f, blanks or value is not None)
 
     def marking(load: Callable[[], np.ndarray], value: float | None) -> Callable[[], np.ndarray]:
         return load if value is None or value != value else _marked(load, value)
@@ -389,6 +412,8 @@ def _files_sources(path: str | Path, blanks: bool = False, recursive: bool = Fal
                     [marking(lambda k=k: stack[k], value) for k in range(stack.shape[0])], True, stack_frames(p),
                     [min(stack.shape[1:3])] * stack.shape[0])
         frame = stack[0]
+        if (declared is not None or blanks) and has_alpha(p):
+            return [p.name], [marking(reader(p, p.name, value), value)], False, [None], [None]
         return [p.name], [marking(lambda: frame, value)], False, [None], [None]
     names: list[str] = []
     loaders: list[Callable[[], np.ndarray]] = []
@@ -420,7 +445,7 @@ def _files_sources(path: str | Path, blanks: bool = False, recursive: bool = Fal
         value = values[f] = nodata(f, name)
         if len(frames) == 1:
             names.append(name)
-            loaders.append(marking(_reader(f, blanks or value is not None), value))
+            loaders.append(marking(reader(f, name, value), value))
             sides.append(None)
         else:
             names += [f"{name}[{k}]" for k in range(len(frames))]

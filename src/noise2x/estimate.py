@@ -290,8 +290,13 @@ def sigma(noisy, *, data_range: float = 255.0, mask=None) -> float:
     Returns
     -------
     float
-        For RGB, the mean of the per-channel estimates.
+        For RGB, the mean of the per-channel estimates (:func:`channel_sigmas`).
     """
+    return float(np.mean(channel_sigmas(noisy, data_range=data_range, mask=mask)))
+
+
+def channel_sigmas(noisy, *, data_range: float = 255.0, mask=None) -> list[float]:
+    """:func:`sigma` read in each channel of ``noisy`` (one value for a gray image), in the image's units."""
     tau = _texture_threshold()
     values = []
     chans = _channels(noisy)
@@ -302,7 +307,7 @@ def sigma(noisy, *, data_range: float = 255.0, mask=None) -> float:
         v_pca = _var_pca(img, usable, tau)
         v = v_lap if v_pca is None else min(v_lap, v_pca)
         values.append(float(np.sqrt(max(v, 0.0))))
-    return float(np.mean(values))
+    return values
 
 
 # --------------------------------------------------------------------------- Poisson-Gaussian

@@ -120,6 +120,14 @@ class ClippingWarning(UserWarning):
 # --------------------------------------------------------------------------- arrays
 
 
+def gray_as_rgb(image: Any) -> bool:
+    """Whether ``image`` is (H,W,3) with its three channels equal: a gray image stored as RGB, whose noise (the
+    same in every channel) a colour route would read as a third of what it is, and turn into false colour."""
+    arr = np.asarray(image)
+    return (arr.ndim == 3 and arr.shape[2] == 3 and arr.size > 0 and np.array_equal(arr[..., 0], arr[..., 1])
+            and np.array_equal(arr[..., 0], arr[..., 2]))
+
+
 def as_numpy(value: Any) -> Any:
     """``value``, or a torch tensor's values as a NumPy array (detached, on the CPU; bfloat16, which NumPy has
     not, as float32, exactly): ``np.asarray`` failed on bfloat16 and on tensors that require grad (a QA pass)."""
@@ -129,6 +137,11 @@ def as_numpy(value: Any) -> Any:
         if isinstance(value, torch.Tensor):
             value = value.detach().cpu()
             return (value.float() if value.dtype == torch.bfloat16 else value).numpy()
+    if isinstance(value, np.ma.MaskedArray) and np.ma.count_masked(value):  # (its mask was dropped unsaid, the
+        # values under it denoised as data: a dtype QA pass)
+        raise InputError(f"a masked array ({np.ma.count_masked(value)} values masked): noise2x does not read its "
+                         f"mask; pass array.filled(np.nan) with blanks=True (masked pixels as blank pixels, --blanks), "
+                         f"or array.filled(value) with blank_value=value")
     return value
 
 
@@ -246,6 +259,23 @@ def to_8bit_units(image: np.ndarray) -> tuple[float, float]:
     return lo, 255.0 / spread
 
 
+#: :func:`pedestal`: the least distance from 0 at which an image's bulk counts as sitting on a pedestal
+PEDESTAL_LEAST = 1000.0
+
+
+def pedestal(image: np.ndarray) -> float:
+    """The level an image's values sit on, where it is far from 0: their 0.1 percentile where that lies at least
+    :data:`PEDESTAL_LEAST` from 0 and further than the 0.1 to 99.9 percentile spread of the values (a camera's
+    bias level under 16-bit counts, a sky level under faint sources); else 0 (8-bit data never has one).
+
+    Methods that take an image in its units subtract it and add it back to their result: BM3D's float32
+    arithmetic lost the image under a pedestal of 1e7 (28.4 dB where 46.7 at 0, on a crop at sigma 3), and the
+    zero-shot networks did not denoise 16-bit counts on a bias of 30000 (ZS-N2N 20.5 dB where 31.5, MASH 8.2
+    where 29.6: a dtype QA pass)."""
+    lo, hi = (float(v) for v in np.percentile(image, [0.1, 99.9]))
+    return lo if abs(lo) >= PEDESTAL_LEAST and abs(lo) > hi - lo else 0.0
+
+
 #: What an error on NaN read from a file adds: how to read NaN as blank pixels.
 _BLANKS_HINT = "; if NaN marks blank pixels (no data), read it with blanks=True (the CLI: --blanks)"
 
@@ -272,8 +302,13 @@ def _check_finite(arr: np.ndarray, name: str, *, blanks: bool = False, hint: str
 def held_blank(image: np.ndarray, value: float) -> tuple[np.ndarray, np.ndarray]:
     """``image`` (H,W) or (H,W,C) with its pixels holding ``value`` in every channel made NaN (blank; a float copy
     where any does, else ``image`` itself), and those pixels (H,W): how ``blank_value`` (``--blank-value``, a
-    declared nodata value) marks blank pixels."""
+    declared nodata value) marks blank pixels. A value float32 cannot hold (-9999.9) matches it as float32 samples
+    hold it, where none holds it exactly (float32 data read as float64 held none: a dtype QA pass)."""
     held = image == value
+    with np.errstate(over="ignore"):
+        narrow = float(np.float32(value))
+    if not held.any() and narrow != value and np.asarray(image).dtype.kind == "f":
+        held = image == narrow
     held = held.all(axis=2) if image.ndim == 3 else held
     if not held.any():
         return image, held
@@ -566,6 +601,25 @@ def read_stack(path: str | os.PathLike, *, dtype=np.float64, blanks: bool = Fals
     return read_stack_with_alpha(path, dtype=dtype, blanks=blanks)[0]
 
 
+def has_alpha(path: str | os.PathLike) -> bool:
+    """Whether the image file ``path`` holds an alpha (opacity) channel, read from its header: a PNG's or WebP's
+    mode or transparency, a one-series TIFF's alpha sample (:func:`read_stack_with_alpha` reads it). False for
+    other formats and for a file that cannot be read (its reading says why)."""
+    p = Path(path)
+    fmt = _FORMATS.get(_suffix(p))
+    try:
+        if fmt == "TIFF":
+            with _open_tiff(p) as tif:
+                series = _main_series(tif)
+                return len(series) == 1 and bool(_alpha_sample(series[0])) and not _tiff_bands(series[0])
+        if fmt in ("PNG", "WEBP"):
+            with _pillow_open(p) as im:
+                return im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in im.info
+    except Exception:
+        return False
+    return False
+
+
 def read_stack_with_alpha(path: str | os.PathLike, *, dtype=np.float64,
                           blanks: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """:func:`read_stack`, and the file's alpha (opacity) channel, or None where it has none.
@@ -587,9 +641,9 @@ def read_stack_with_alpha(path: str | os.PathLike, *, dtype=np.float64,
         (N,H,W), one plane per image of the stack, in the file's
         units (0..255 for 8-bit files, 0..65535 for 16-bit ones): from a PNG
         with alpha (RGBA, gray + alpha, or a palette with transparency), or a
-        TIFF whose extra sample is unassociated alpha. None for other files
-        (a TIFF with associated, i.e. premultiplied, alpha included: its
-        colours are read as stored and its alpha is left out).
+        TIFF whose extra sample is alpha (premultiplied, i.e. associated,
+        alpha too: its colours are then read divided by it, as shown, and a
+        warning says so). None for other files.
 
     Raises
     ------
@@ -845,7 +899,7 @@ def _tiff_bands(series: Any) -> bool:
     except Exception:
         return False
     return samples > 1 and kind in (_MINISWHITE, 1) and "S" in str(series.axes) and not (
-        samples == 2 and _unassociated_alpha(series))
+        samples == 2 and _alpha_sample(series))
 
 
 def _tiff_file_bands(p: Path) -> bool:
@@ -885,7 +939,7 @@ def _tiff_frames(p: Path, dtype: Any, blanks: bool) -> TiffFrames | None:
         k = len(others)
         n = int(np.prod(shape[:k], dtype=np.int64))
         if (others != list(range(k)) or (y, x) != (k, k + 1) or chans not in ([], [k + 2]) or n < 2
-                or _unassociated_alpha(s) or len(s.pages) != n or np.dtype(s.dtype).kind not in "uifb"):
+                or _alpha_sample(s) or len(s.pages) != n or np.dtype(s.dtype).kind not in "uifb"):
             return None
         c = shape[k + 2] if chans else None
         if c not in (None, 3, 4):
@@ -1318,6 +1372,8 @@ def _read_pillow(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
             fmt = im.format
             im = ImageOps.exif_transpose(im)
             alpha = None
+            if im.mode == "CMYK" and im.info.get("icc_profile"):  # (dropped unsaid: a colour QA pass)
+                _cmyk_profile_note(p)
             if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
                 alpha = np.asarray(im.convert("RGBA"))[..., 3]
             image = _pil_to_array(im, fmt)
@@ -1344,12 +1400,12 @@ def _pil_to_array(im, fmt: str | None = None) -> np.ndarray:
         return np.asarray(im)
     if mode in ("P", "PA"):
         rgb = np.asarray(im.convert("RGBA"))[..., :3]
-        if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
+        if gray_as_rgb(rgb):
             return np.ascontiguousarray(rgb[..., 0])  # a gray palette stays gray
         return rgb
     if mode == "RGB" or (mode == "RGBA" and fmt in _GRAY_AS_RGB):
         rgb = np.asarray(im if mode == "RGB" else im.convert("RGB"))
-        if fmt in _GRAY_AS_RGB and (rgb[..., :1] == rgb).all():  # (WebP has no gray pixels)
+        if fmt in _GRAY_AS_RGB and gray_as_rgb(rgb):  # (WebP has no gray pixels)
             return np.ascontiguousarray(rgb[..., 0])  # a gray image stays gray
         return rgb
     if mode.startswith("I;16"):
@@ -1366,11 +1422,12 @@ def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
             series = _main_series(tif)
             if not series:
                 raise InputError(f"cannot read image file {p}: the TIFF holds no image")
-            parts = [_tiff_series(*_displayed_series(s, p), p, _unassociated_alpha(s) and not _tiff_bands(s))
+            parts = [_tiff_series(*_displayed_series(s, p), p, 0 if _tiff_bands(s) else _alpha_sample(s))
                      for s in series]
             turns = [_tiff_orientation(s) for s in series]
             _planes_as_colour_note(tif, series[0], p)
             _band_alpha_note(series[0], p)
+            _extra_sample_notes(series[0], p)
         parts = [(_frames_upright(a, k), None if alpha is None else _frames_upright(alpha, k))
                  for (a, alpha), k in zip(parts, turns)]
     except Noise2xError:
@@ -1565,7 +1622,7 @@ def _tiff_layout(like: Path, shape: tuple[int, ...], ome: bool = False,
             series = main[index or 0]
             bands = _tiff_bands(series)
             stored_axes, axes, full = str(series.axes), _series_axes(series), tuple(int(n) for n in series.shape)
-            if _unassociated_alpha(series) and not bands:
+            if _alpha_sample(series) and not bands:
                 return None
             page = series.keyframe
             turned = _tiff_orientation(series) in (5, 6, 7, 8)  # (its frames were read turned a quarter)
@@ -1825,13 +1882,34 @@ def _band_alpha_note(series: Any, p: Path) -> None:
             f"denoised with the others and written back as a band, without its alpha marker"))
 
 
-def _unassociated_alpha(series) -> bool:
-    """Whether a TIFF series' last sample is unassociated alpha (TIFF ExtraSamples = 2)."""
+def _alpha_sample(series) -> int:
+    """The TIFF ExtraSamples code of a series' last sample where it is alpha: 2 (unassociated), 1 (associated,
+    premultiplied: its colours are read divided by it, :func:`_tiff_series`); else 0."""
     try:
         extra = tuple(int(e) for e in (series.keyframe.extrasamples or ()))
     except Exception:  # a series without a readable first page: treated as having no alpha
-        return False
-    return len(extra) == 1 and extra[0] == 2
+        return 0
+    return extra[0] if len(extra) == 1 and extra[0] in (1, 2) else 0
+
+
+def _extra_sample_notes(series: Any, p: Path) -> None:
+    """Warn where a TIFF's alpha is premultiplied (read as shown, written back unassociated) or where an RGB
+    image's fourth sample, of unspecified meaning, is left out."""
+    try:
+        page = series.keyframe
+        extra = tuple(int(e) for e in (page.extrasamples or ()))
+        samples = int(getattr(page, "samplesperpixel", 1) or 1)
+        kind = int(getattr(page, "photometric", 1) or 0)
+    except Exception:
+        return
+    if _alpha_sample(series) == 1 and not _tiff_bands(series):
+        warn_outside(UserWarning(
+            f"{p}: its alpha is associated (premultiplied): its colours are read divided by it, as shown, and an "
+            f"output keeping alpha holds them with unassociated (straight) alpha"))
+    elif kind == 2 and samples == 4 and extra == (0,):
+        warn_outside(UserWarning(
+            f"{p}: its fourth sample is an extra sample of unspecified meaning (not marked as alpha): it is left "
+            f"out, and an output holds the RGB samples only"))
 
 
 def _tiff_axes(axes: str, shape: tuple[int, ...], p: Path) -> tuple[list[int], int, int, list[int]]:
@@ -1871,10 +1949,25 @@ def _photometric_check(page: Any, p: Path) -> int:
                          f"to RGB first")
     samples = int(getattr(page, "samplesperpixel", 1) or 1)
     if kind == _SEPARATED and samples != 4:
-        raise InputError(f"{p} stores {samples} inks; noise2x reads CMYK (4 inks): convert it to RGB first")
+        extra = len(getattr(page, "extrasamples", None) or ())  # (CMYK and alpha was said to be 5 inks: a QA pass)
+        what = (f"{samples - extra} inks and {extra} extra sample{'s' if extra > 1 else ''} (alpha or other data)"
+                if extra else f"{samples} inks")
+        raise InputError(f"{p} stores {what}; noise2x reads CMYK of 4 inks and no other sample: convert it to RGB "
+                         f"first")
     if kind == _MINISWHITE and np.dtype(page.dtype).kind == "f":
         raise InputError(f"{p} stores float values with white at 0 (MinIsWhite); convert it first")
+    if kind == _SEPARATED and page.tags.get(34675) is not None:
+        _cmyk_profile_note(p)
     return kind
+
+
+def _cmyk_profile_note(p: Path) -> None:
+    """Warn that a CMYK file's colour profile is not applied (its inks read by the plain formula; the profile,
+    which describes inks, not the RGB read, is not written either: :func:`photo_metadata`)."""
+    warn_outside(UserWarning(
+        f"{p}: its CMYK colour profile is not applied: the inks are read as RGB (1 - C)(1 - K), as Pillow converts "
+        f"them, not as the profile shows them, and the output holds no profile; for exact colours convert it to RGB "
+        f"with a colour-managed tool first"))
 
 
 def _as_displayed(arr: np.ndarray, page: Any, kind: int) -> np.ndarray:
@@ -1892,7 +1985,7 @@ def _as_displayed(arr: np.ndarray, page: Any, kind: int) -> np.ndarray:
         cmap = np.asarray(page.colormap)  # (3, 2**bits) in 0..65535
         rgb = np.moveaxis(cmap[:, np.asarray(arr, dtype=np.intp)], 0, -1)
         rgb = (rgb >> 8).astype(np.uint8) if int(cmap.max()) > 255 else rgb.astype(np.uint8)
-        return rgb[..., 0] if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]) \
+        return rgb[..., 0] if gray_as_rgb(rgb) \
             else rgb
     if kind == _SEPARATED and arr.shape[-1] == 4:
         top = float(np.iinfo(arr.dtype).max) if arr.dtype.kind in "ui" else 1.0
@@ -1903,7 +1996,7 @@ def _as_displayed(arr: np.ndarray, page: Any, kind: int) -> np.ndarray:
 
 
 def _tiff_series(arr: np.ndarray, axes: str, p: Path,
-                 has_alpha: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+                 has_alpha: int = 0) -> tuple[np.ndarray, np.ndarray | None]:
     if arr.dtype == np.bool_:
         arr = arr.astype(np.uint8) * 255
     if arr.dtype.kind not in "uif":
@@ -1915,8 +2008,14 @@ def _tiff_series(arr: np.ndarray, axes: str, p: Path,
     alpha = None
     if arr.ndim == 4:
         c = arr.shape[3]
-        if has_alpha and c in (2, 4):  # gray or RGB, then an unassociated alpha sample
+        if has_alpha and c in (2, 4):  # gray or RGB, then an alpha sample (``has_alpha``: its ExtraSamples code)
             arr, alpha = arr[..., : c - 1], arr[..., c - 1]
+            if has_alpha == 1:  # associated (premultiplied): the colours as shown, divided by it where it is above 0
+                top = float(np.iinfo(arr.dtype).max) if arr.dtype.kind in "ui" else 1.0
+                share = alpha.astype(np.float64)[..., None] / top
+                straight = np.divide(arr, share, out=np.zeros(arr.shape), where=share > 0)
+                arr = (np.round(np.clip(straight, 0, top)).astype(arr.dtype) if arr.dtype.kind in "ui"
+                       else straight.astype(arr.dtype))
             arr = arr[..., 0] if c == 2 else arr
         elif c == 4:
             arr = arr[..., :3]

@@ -37,8 +37,15 @@ def _pair(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None,
     measured against it gave negative PSNR, in a QA pass; as scikit-image refuses a reference outside its dtype's
     range). Signed data were clipped to [0, data_range] (data in [-1, 1] read far too low, a QA pass); then not
     clipped at all, which one reference pixel below 0 turned on (the score jumped: the QA re-check)."""
-    clean = np.asarray(clean)
-    pred = np.asarray(pred)
+    from .io import as_numpy
+
+    clean = np.asarray(as_numpy(clean))  # (a masked array refused, a torch tensor read)
+    pred = np.asarray(as_numpy(pred))
+    for name, arr in (("clean", clean), ("predicted", pred)):
+        if arr.dtype.kind not in "uif":  # (True was measured as 1 against 255: a dtype QA pass)
+            raise InputError(f"the {name} image must hold real numbers (integer or float), got dtype {arr.dtype}")
+    if data_range is not None and (isinstance(data_range, bool) or not isinstance(data_range, (int, float, np.number))):
+        raise InputError(f"data_range must be a positive number, got {data_range!r}")  # (a str raised a TypeError)
     if clean.shape != pred.shape:
         raise InputError(f"clean and predicted images differ in shape: {clean.shape} vs {pred.shape}")
     if clean.ndim not in (2, 3):

@@ -673,6 +673,13 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
         mode = colour_mode(colour, arr.shape[2], method)
         if not np.isfinite(arr).all():
             raise InputError("image has NaN/inf values")
+        from .io import gray_as_rgb
+
+        if gray_as_rgb(arr):  # a gray image stored as RGB: its noise is the same in each channel (see api.denoise)
+            out = denoise_array(model, arr[:, :, 0], method=method, tile=tile, overlap=overlap, context=context,
+                                batch_size=batch_size, tta=tta, device=device, threads_auto=threads_auto,
+                                precision=precision, needed=needed)
+            return np.repeat(out[:, :, None], 3, axis=2)
         # one plane at a time, each result into the output as it comes, and the colour transform back in bands of
         # rows in place: the planes, their results, a stack of them and the transform's copies were all held at once
         # (a large-data QA pass; BENCHMARKS.md, "Memory for one colour image")

@@ -755,7 +755,10 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         correlated, psd_note = "", ""
         if beta > CORRELATED_BETA:
             correlated = f"spatially correlated noise (estimated beta {beta:.2f}); {_WHITE_PART}; its white part: "
-        sigma = estimate.sigma(img, mask=valid)
+        sigmas = estimate.channel_sigmas(img, mask=valid)
+        sigma = float(np.mean(sigmas))
+        if len(sigmas) > 1:  # (each channel's: a note where they differ, api.denoise)
+            facts["sigma_channels"] = [round(s, 3) for s in sigmas]
         small = not estimate.fits_signal_dependence(img.shape)
         if small:  # too small an image to tell signal-dependent noise from white: read as white
             a, b, a_err = 0.0, sigma * sigma, float("inf")

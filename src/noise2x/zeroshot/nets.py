@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InputError, UsageError
-from ..io import to_8bit_units
+from ..io import pedestal, to_8bit_units
 from ..noise import generator
 
 __all__ = [
@@ -136,10 +136,11 @@ def units_map(image: np.ndarray) -> tuple[float, float]:
     against 26.45). An image in 8-bit or larger units (16-bit data) is used
     as it is, ``(0, 1)``: both networks work at that scale, and mapping
     16-bit crops down to 8-bit units cost MASH 0.29 dB on average
-    (BENCHMARKS.md, "Zero-shot: images in other units").
+    (BENCHMARKS.md, "Zero-shot: images in other units"); only a pedestal
+    it sits on far from 0 (:func:`noise2x.io.pedestal`) is taken off.
     """
     offset, scale = to_8bit_units(image)
-    return (offset, scale) if scale > 1 else (0.0, 1.0)
+    return (offset, scale) if scale > 1 else (pedestal(image), 1.0)
 
 
 def checked_in_8bit_units(noisy: Any, *, name: str) -> tuple[np.ndarray, dict[str, float]]:
