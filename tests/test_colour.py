@@ -539,6 +539,8 @@ def test_a_gray_image_stored_as_rgb_is_denoised_as_gray_with_no_false_colour():
     alone_info = {}
     assert np.array_equal(out[..., 1], api.denoise(gray, info=alone_info))
     assert info["method"] == alone_info["method"]
+    route = api.no_option_route(rgb)  # (what noise2x info says denoise does)
+    assert route[3] == api.no_option_route(gray)[3] and route[4].endswith("denoised as gray, its result in all three")
     # a colour image whose channels differ anywhere takes the colour route
     tinted = rgb.copy()
     tinted[0, 0, 2] += 1

@@ -226,8 +226,13 @@ def no_option_route(image: np.ndarray, *, noise: Any = None, colour: str = "auto
         (:func:`noise2x.pretrained.stabilised`, or None), the shipped model file it runs (None: a direct
         method), that model's or method's name and why, as ``denoise`` says them ("using NAME: REASON").
     """
+    from .io import gray_as_rgb
     from .pretrained import stabilised
 
+    if gray_as_rgb(image):  # (as denoise takes it; noise2x info said the colour route: a QA pass)
+        choice, vst, model_file, name, reason = no_option_route(image[..., 0], noise=noise, colour=colour, mask=mask)
+        return choice, vst, model_file, name, (f"{reason}; the image's three channels are equal (a gray image "
+                                               f"stored as RGB): denoised as gray, its result in all three")
     choice = choose_auto(image, noise=noise, colour=colour, mask=mask)
     vst = stabilised(choice, 1 if image.ndim == 2 else image.shape[2], colour)
     model_file = choice.model if vst is None else vst.model
