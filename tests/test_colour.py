@@ -479,7 +479,7 @@ def test_a_direct_method_takes_three_channels_alone_when_told_and_says_luma_does
                     "(colour channels: each channel alone)"]
 
 
-def test_channels_of_unequal_noise_are_said_and_colour_channels_reads_each_alone():
+def test_channels_of_unequal_noise_are_said_and_colour_channels_reads_each_alone(tmp_path):
     # Channels at sigma 5, 10 and 30 went as one level (their mean) through the luminance/chrominance planes, the red
     # one 3.7 dB under its noisy input, unsaid; colour='channels' with no method was dropped (a QA pass).
     rng = np.random.default_rng(5)
@@ -492,6 +492,12 @@ def test_channels_of_unequal_noise_are_said_and_colour_channels_reads_each_alone
     assert info["estimated_sigma"] == pytest.approx(np.mean([lo, mid, hi]), abs=2e-3)
     note = [line for line in said if "channels' noise differs" in line]
     assert len(note) == 1 and "(sigma read R " in note[0] and "colour='channels' (--colour channels)" in note[0]
+    from noise2x.cli import image_facts
+    from noise2x.io import write_image
+
+    write_image(tmp_path / "uneq.tif", noisy, kind="float32")  # noise2x info says it too
+    assert any(line.startswith("the channels' noise differs (sigma read R ") for line in
+               image_facts(tmp_path / "uneq.tif"))
     said, info = [], {}
     out = api.denoise(noisy, info=info, colour="channels", progress=said.append)
     for c in range(3):

@@ -240,6 +240,19 @@ def no_option_route(image: np.ndarray, *, noise: Any = None, colour: str = "auto
     return choice, vst, model_file, name, choice.reason if vst is None else vst.reason
 
 
+def channel_levels_note(choice: Any, name: str) -> str | None:
+    """The note for an RGB image whose channels' noise levels, as the no-option ``choice`` read them, lie twice
+    and 3 (8-bit) levels apart or more: ``name``, the route, takes them as one level (the least noisy channel came
+    out 3.7 dB under its noisy input, unsaid: a colour QA pass); else None."""
+    levels = choice.facts.get("sigma_channels")
+    if not levels or max(levels) < 2 * min(levels) or max(levels) - min(levels) < 3:
+        return None
+    read = ", ".join(f"{c} {s:.3g}" for c, s in zip("RGB", levels))
+    return (f"note: the channels' noise differs (sigma read {read}, in 8-bit units) and {name} takes them as one "
+            f"level: the least noisy can come out noisier than it went in; colour='channels' (--colour channels) "
+            f"denoises each channel alone, at its own level")
+
+
 #: Model files loaded by name or path for :func:`denoise` (given, or the no-option route's shipped ones), the last
 #: few (by file, its size and times): a service calling ``denoise(image, model="gray-gaussian")`` loaded and checked
 #: the file at every call (an integrator's QA pass)
@@ -789,13 +802,9 @@ def denoise(
                          for k, v in choice.facts.items() if k not in ("offset", "scale", "keep_local_mean")})
         if progress is not None:
             progress(f"using {name}: {reason}")
-        levels = choice.facts.get("sigma_channels")
-        if progress is not None and levels and max(levels) >= 2 * min(levels) and max(levels) - min(levels) >= 3:
-            # (one level for all: the least noisy channel came out 3.7 dB under its input, unsaid: a QA pass)
-            read = ", ".join(f"{c} {s:.3g}" for c, s in zip("RGB", levels))
-            progress(f"note: the channels' noise differs (sigma read {read}, in 8-bit units) and {name} takes them "
-                     f"as one level: the least noisy can come out noisier than it went in; colour='channels' "
-                     f"(--colour channels) denoises each channel alone, at its own level")
+        note = channel_levels_note(choice, name)
+        if progress is not None and note:
+            progress(note)
         if model_file is not None:
             den = _cached_model(model_file)
             if options:  # the caller's method options go to the model chosen here, checked as with a model given

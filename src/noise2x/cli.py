@@ -1183,7 +1183,7 @@ def _learned_noise(den: Any) -> str | None:
 
 
 #: The estimates ``noise2x info IMAGE`` shows (of :attr:`noise2x.pretrained.Choice.facts`)
-_INFO_FACTS = ("estimated_on", "estimated_from", "sigma", "beta", "correlated_sigma", "correlation_growth", "peak",
+_INFO_FACTS = ("estimated_on", "estimated_from", "sigma", "sigma_channels", "beta", "correlated_sigma", "correlation_growth", "peak",
                "poisson_a", "poisson_b", "std_at_mean", "zero_level", "impulse_share")
 
 
@@ -1224,7 +1224,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
                  ) -> list[str]:
     import numpy as np
 
-    from .api import data_crop, no_option_route, zero_area_note
+    from .api import channel_levels_note, data_crop, no_option_route, zero_area_note
     from .io import (_tiff_compression, fill_blanks, image_kind, map_text, mrc_voxel_size, photo_metadata, stack_frames,
                      stored_kind, writable_format)
 
@@ -1365,6 +1365,9 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     told = "noise2x denoise --blanks" if blanks and nodata is None else (
         f"noise2x denoise --blank-value {nodata:g}" if given else "noise2x denoise with no options")
     lines.append(f"{told}: {name}: {reason}")
+    levels = channel_levels_note(choice, name)
+    if levels:
+        lines.append(levels.removeprefix("note: "))
     if noise is not None:
         lines.append(_declared_route_line(image, mask, noise, blanks and nodata is None))
     if blanks and nodata is None:

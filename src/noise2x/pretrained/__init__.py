@@ -757,8 +757,6 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             correlated = f"spatially correlated noise (estimated beta {beta:.2f}); {_WHITE_PART}; its white part: "
         sigmas = estimate.channel_sigmas(img, mask=valid)
         sigma = float(np.mean(sigmas))
-        if len(sigmas) > 1:  # (each channel's: a note where they differ, api.denoise)
-            facts["sigma_channels"] = [round(s, 3) for s in sigmas]
         small = not estimate.fits_signal_dependence(img.shape)
         if small:  # too small an image to tell signal-dependent noise from white: read as white
             a, b, a_err = 0.0, sigma * sigma, float("inf")
@@ -766,8 +764,10 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             a, b, a_err = estimate.poisson_gaussian(img, stderr=True, mask=valid)
         data = img if valid is None else img[valid]
         mean_level = float(np.mean(data))
-        facts.update({"sigma": round(sigma, 3), "poisson_a": round(a, 4), "poisson_b": round(b, 3),
-                      "poisson_a_stderr": round(a_err, 4)})
+        facts["sigma"] = round(sigma, 3)
+        if len(sigmas) > 1:  # (each channel's: a note where they differ, api.channel_levels_note)
+            facts["sigma_channels"] = [round(s, 3) for s in sigmas]
+        facts.update({"poisson_a": round(a, 4), "poisson_b": round(b, 3), "poisson_a_stderr": round(a_err, 4)})
         dominates = SHOT_DOMINATES_GRAY if channels == 1 else SHOT_DOMINATES
         # the level the shot noise is weighed at: the mean, or on a sparse image (bright objects on a dark
         # background, as fluorescence) the bright end, where the objects are (SPARSE_SHARE)
