@@ -467,6 +467,32 @@ def test_bad_fits_files_are_input_errors(tmp_path):
     assert not leaked, [str(w.message) for w in leaked]  # astropy's warning is in the error, not a line of its own
 
 
+def test_a_warning_from_elsewhere_during_a_fits_or_mrc_read_is_not_the_files(tmp_path, monkeypatch):
+    """Catching warnings is process-wide: another thread's warning, caught while a FITS cube was opened, called the
+    valid file damaged, and was lost (a concurrency QA pass). It is now issued again, as it came, and the file read."""
+    fits = pytest.importorskip("astropy.io.fits")
+    mrcfile = pytest.importorskip("mrcfile")
+    cube = np.arange(3 * 16 * 16, dtype=np.float32).reshape(3, 16, 16)
+    fits.PrimaryHDU(cube).writeto(tmp_path / "cube.fits")
+    with mrcfile.new(tmp_path / "cube.mrc") as mrc:
+        mrc.set_data(cube)
+
+    def elsewhere(real):
+        def opened(*args, **kwargs):
+            warnings.warn_explicit("another thread's warning", UserWarning, "/srv/app/worker.py", 7)
+            return real(*args, **kwargs)
+        return opened
+
+    monkeypatch.setattr(fits, "open", elsewhere(fits.open))
+    monkeypatch.setattr(mrcfile, "open", elsewhere(mrcfile.open))
+    for name in ("cube.fits", "cube.mrc"):
+        with pytest.warns(UserWarning, match="another thread's warning") as said:
+            frames, _ = io.open_stack(tmp_path / name)
+            np.testing.assert_array_equal(np.asarray(frames[2]), cube[2])
+            getattr(frames, "close", lambda: None)()
+        assert all(w.filename == "/srv/app/worker.py" for w in said)
+
+
 def test_fits_without_astropy_is_one_clear_error(tmp_path, monkeypatch):
     import builtins
 
@@ -1489,7 +1515,7 @@ def test_outputs_keep_a_tiffs_lossless_compression(tmp_path):
 
 def test_large_pictures_are_not_refused_as_decompression_bombs(tmp_path, monkeypatch):
     """Pillow refuses pictures above 179 MP (a guard for the web); noise2x reads up to 4.3 GP through it (a
-    panorama or scan on disk), without Pillow's warning, and leaves Pillow's own limit as it was."""
+    panorama or scan on disk) without Pillow's warning, and leaves Pillow's own limit as it was."""
     from PIL import Image
 
     io.write_image(tmp_path / "p.png", np.full((40, 50), 7, np.uint8))
@@ -1503,6 +1529,32 @@ def test_large_pictures_are_not_refused_as_decompression_bombs(tmp_path, monkeyp
     monkeypatch.setattr(io, "_PILLOW_MAX_PIXELS", 500)  # above noise2x's own limit: one clear error
     with pytest.raises(InputError, match=r"cannot read image file .*p\.png: Image size \(2000 pixels\) exceeds"):
         io.read_image(tmp_path / "p.png")
+    # two threads' opens overlapping (the first in, the second in, the first out, the second out): each put back
+    # what it found, the second the first's raised limit, which stayed (a concurrency QA pass)
+    import threading
+
+    monkeypatch.setattr(io, "_PILLOW_MAX_PIXELS", 2**32)
+    real, gates = Image.open, {"a": threading.Event(), "b": threading.Event()}
+    inside = {"a": threading.Event(), "b": threading.Event()}
+
+    def held_open(path, *args, **kwargs):
+        name = threading.current_thread().name
+        inside[name].set()
+        gates[name].wait(10)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", held_open)
+    threads = {name: threading.Thread(target=io.image_kind, args=(tmp_path / "p.png",), name=name) for name in "ab"}
+    threads["a"].start()
+    inside["a"].wait(10)
+    threads["b"].start()
+    inside["b"].wait(10)
+    gates["a"].set()
+    threads["a"].join(10)
+    assert Image.MAX_IMAGE_PIXELS == 2**32  # (b is still opening)
+    gates["b"].set()
+    threads["b"].join(10)
+    assert Image.MAX_IMAGE_PIXELS == 900
 
 
 @pytest.mark.parametrize("suffix", [".png", ".webp"])

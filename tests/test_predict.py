@@ -314,6 +314,12 @@ def test_units_warning_for_an_image_in_other_units(tmp_path, gray_image, capsys)
     with pytest.warns(UnitsWarning, match="same units") as said:  # the model's own (the README's model.denoise):
         model.denoise(noisy / 255)  # silent before (a QA pass)
     assert [w.filename for w in said] == [__file__]
+    with pytest.warns(UnitsWarning, match="same units") as said:  # with threads= too (silent: a concurrency QA pass)
+        model.denoise(noisy / 255, threads=1)
+    assert [w.filename for w in said] == [__file__]
+    with pytest.warns(UnitsWarning, match="same units") as said:
+        noise2x.denoise(noisy / 255, model=model, threads=1)
+    assert len(said) == 1
     with pytest.warns(UnitsWarning, match="same units"):
         model.denoise_stack(np.stack([noisy / 255] * 2))
     write_image(tmp_path / "a.tif", (noisy / 255).astype(np.float32))
@@ -469,3 +475,43 @@ def test_a_network_that_reads_far_gets_larger_tiles_fewer_a_batch(monkeypatch):
     hook.remove()
     assert seen == [2 * predict.DEFAULT_TILE] and max(batches) == 1 and len(batches) == 9
     assert np.abs(out - predict.denoise_array(model, img, tile=0)).max() < 1e-3
+
+
+def test_overlapping_thread_settings_put_back_the_process_setting():
+    """denoise(threads=N) in two threads, the first in, the second in, the first out, the second out: each put back
+    what it found, the second the first's 1, and every thread started after them ran on 1 (a concurrency QA pass).
+    The process's setting is back once none is under way; each thread's own as it found it."""
+    import threading
+
+    from noise2x.predict import cpu_threads
+
+    original = torch.get_num_threads()
+    entered = {name: threading.Event() for name in "ab"}
+    leave = {name: threading.Event() for name in "ab"}
+    after = {}
+
+    def block(name: str, n: int) -> None:
+        with cpu_threads(n):
+            entered[name].set()
+            leave[name].wait(10)
+        after[name] = torch.get_num_threads()
+
+    try:
+        torch.set_num_threads(2)
+        a = threading.Thread(target=block, args=("a", 1))
+        b = threading.Thread(target=block, args=("b", 2))
+        a.start()
+        entered["a"].wait(10)
+        b.start()
+        entered["b"].wait(10)
+        leave["a"].set()
+        a.join(10)
+        leave["b"].set()
+        b.join(10)
+        seen = []
+        later = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        later.start()
+        later.join(10)
+        assert seen == [2] and torch.get_num_threads() == 2 and after["b"] == 2
+    finally:
+        torch.set_num_threads(original)

@@ -412,3 +412,59 @@ def test_a_list_mixing_uint8_and_uint16_arrays_is_said_of_the_arrays(tmp_path, s
     mixed = eight[:2] + [eight[2].astype(np.uint16) * 257] + eight[3:]
     with pytest.warns(UserWarning, match=r"^data mixes uint8 \(5\) and uint16 \(1\) arrays, e\.g\. data\[2\], whose"):
         train("noise2void", data=mixed, steps=1, progress=False, overrides=FAST, out=tmp_path / "m.safetensors")
+
+
+def test_networks_are_built_from_the_global_rng_one_thread_at_a_time(tmp_path, stack, monkeypatch):
+    """Two trainings seeded alike in two threads drew their initial weights from each other's seeding (a concurrency
+    QA pass): a network is built under models.global_rng, which one thread holds at a time, seeded, and restores
+    the caller's RNG state."""
+    import threading
+    import time
+
+    import torch
+
+    from noise2x import models
+
+    inside, release, seen = threading.Event(), threading.Event(), []
+
+    def first() -> None:
+        with models.global_rng(5):
+            inside.set()
+            release.wait(10)
+            seen.append(torch.rand(3))
+
+    def second() -> None:
+        inside.wait(10)
+        with models.global_rng(6):
+            seen.append("second")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    inside.wait(10)
+    time.sleep(0.2)
+    assert seen == []  # (the second waits for the first)
+    release.set()
+    for t in threads:
+        t.join(10)
+    torch.manual_seed(5)
+    assert torch.equal(seen[0], torch.rand(3)) and seen[1] == "second"
+    state = torch.get_rng_state()
+    with models.global_rng(7):
+        torch.rand(5)
+    assert torch.equal(torch.get_rng_state(), state)
+    # train and load_model build their networks under it (train with its seed)
+    calls = []
+    real = models.global_rng
+
+    def spy(seed=None):
+        calls.append(seed)
+        return real(seed)
+
+    monkeypatch.setattr(models, "global_rng", spy)
+    noise2x.train("noise2void", data=stack, axes="SYX", steps=1, seed=3, progress=False, overrides=FAST,
+                  out=tmp_path / "m.safetensors")
+    assert calls[0] == 3
+    del calls[:]
+    load_model(tmp_path / "m.safetensors")
+    assert calls == [None]

@@ -316,7 +316,7 @@ def load_model(path: str | os.PathLike, *, device: str | torch.device = "cpu") -
         Truncated or tampered file (checksum), unknown format version or
         architecture, tensors that do not match the architecture.
     """
-    from .models import ScaledModel, build_model
+    from .models import ScaledModel, build_model, global_rng
 
     p = Path(path)
     meta = read_metadata(p)
@@ -346,8 +346,8 @@ def load_model(path: str | os.PathLike, *, device: str | torch.device = "cpu") -
         if wrong:
             raise InputError(f"{p}: the weights do not fit architecture {arch!r} with {args} "
                              f"({len(wrong)} tensors differ, e.g. {wrong[0]})")
-        with torch.random.fork_rng(devices=[]):  # (its random initial weights, replaced by the file's, drew from the
-            net = build_model(arch, **args)      # caller's torch RNG: a seeded pipeline's draws moved, a QA pass)
+        with global_rng():  # (its random initial weights, replaced by the file's, drew from the caller's torch RNG:
+            net = build_model(arch, **args)  # a seeded pipeline's draws moved, a QA pass)
         model = ScaledModel(net, arch=arch, arch_args=args, mean=norm["mean"], std=norm["std"])
     except InputError:
         raise

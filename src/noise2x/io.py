@@ -30,6 +30,7 @@ cell and origin of an MRC file written ``like``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import struct
@@ -833,6 +834,32 @@ class FitsFrames(StackFrames):
         return plane
 
 
+class _Raised(list):
+    """The warnings a library raised, of those :func:`_warnings_of` caught."""
+
+
+@contextlib.contextmanager
+def _warnings_of(package: str) -> Iterator[_Raised]:
+    """Catch the warnings raised while the block runs and give those issued from ``package`` (astropy, mrcfile:
+    their files' checks read them) in a list that fills as they come; any other (another thread's, as catching is
+    process-wide) is issued again after the block, as it came, not taken for the file's (a valid FITS file was
+    called damaged for another thread's warning, and that warning lost: a concurrency QA pass)."""
+    where = f"{os.sep}{package}{os.sep}"
+    own = _Raised()
+
+    def shown(message, category, filename, lineno, file=None, line=None):  # (catch_warnings records through it)
+        caught = warnings.WarningMessage(message, category, filename, lineno, file, line)
+        (own if where in str(filename) or type(message).__module__.startswith(package) else others).append(caught)
+
+    others: list = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = shown
+        yield own
+    for w in others:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 def _fits_frames(p: Path, dtype: Any, blanks: bool) -> FitsFrames | None:
     """A FITS cube's planes read one at a time (an uncompressed or tile-compressed (.fz) file whose first image
     HDU has 3 or more axes); else None (the file is then read whole: a 2-D image, gzipped FITS)."""
@@ -840,8 +867,7 @@ def _fits_frames(p: Path, dtype: Any, blanks: bool) -> FitsFrames | None:
         return None  # (a gzipped file is decompressed whole anyway)
     fits = _astropy_fits()
     hdus = None
-    with warnings.catch_warnings(record=True) as said:  # astropy's own lines (e.g. truncation): in our error
-        warnings.simplefilter("always")
+    with _warnings_of("astropy") as said:  # astropy's own lines (e.g. truncation): in our error
         try:
             hdus = fits.open(p, memmap=False)
             hdu = _fits_image_hdu(hdus, p)
@@ -1202,23 +1228,34 @@ def image_kind(path: str | os.PathLike) -> str:
 
 #: Pillow refuses an image of more than 179 MP as a possible decompression bomb (and warns above 89 MP), a guard
 #: for pictures from the web; a panorama, mosaic or scan on disk may be larger (a TIFF or FITS file has no such
-#: limit here). Pillow reads up to twice this many pixels (4.3 GP, a JPEG's largest) when it opens for noise2x.
-_PILLOW_MAX_PIXELS = 2**31
+#: limit here). When it opens for noise2x, Pillow warns above this many pixels (4.3 GP, a JPEG's largest) and
+#: refuses twice as many.
+_PILLOW_MAX_PIXELS = 2**32
+#: :func:`_pillow_open`'s calls under way in the process, and Pillow's own limit when the first came in
+_PILLOW_OPENING: list = [0, None]
+_PILLOW_LOCK = threading.Lock()
 
 
 def _pillow_open(p: Path) -> Any:
-    """``PIL.Image.open(p)`` with Pillow's decompression-bomb limit raised to :data:`_PILLOW_MAX_PIXELS` (and its
-    warning off) for this call only; Pillow's own setting is left as it was."""
+    """``PIL.Image.open(p)`` with Pillow's decompression-bomb limit raised to :data:`_PILLOW_MAX_PIXELS` while
+    noise2x opens images; Pillow's own setting is back once none is being opened (calls in several threads each put
+    back what the other had raised, which stayed: a concurrency QA pass; no warning filter, which is process-wide,
+    is set)."""
     from PIL import Image
 
-    before = Image.MAX_IMAGE_PIXELS
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+    with _PILLOW_LOCK:
+        if _PILLOW_OPENING[0] == 0:
+            _PILLOW_OPENING[1] = Image.MAX_IMAGE_PIXELS
+        _PILLOW_OPENING[0] += 1
+        before = _PILLOW_OPENING[1]
         Image.MAX_IMAGE_PIXELS = None if before is None else max(before, _PILLOW_MAX_PIXELS)
-        try:
-            return Image.open(p)
-        finally:
-            Image.MAX_IMAGE_PIXELS = before
+    try:
+        return Image.open(p)
+    finally:
+        with _PILLOW_LOCK:
+            _PILLOW_OPENING[0] -= 1
+            if _PILLOW_OPENING[0] == 0:
+                Image.MAX_IMAGE_PIXELS = _PILLOW_OPENING[1]
 
 
 def _read_number(path: str) -> int | None:
@@ -2173,8 +2210,7 @@ def _fits_image_hdu(hdus, p: Path):
 def _from_fits_image(p: Path, take):
     """``take(hdu)`` of the first image HDU of ``p``, inside the open file; any failure as one InputError."""
     fits = _astropy_fits()
-    with warnings.catch_warnings(record=True) as said:  # astropy's own lines (e.g. truncation): in our error
-        warnings.simplefilter("always")
+    with _warnings_of("astropy") as said:  # astropy's own lines (e.g. truncation): in our error
         try:
             with fits.open(p, memmap=False) as hdus:
                 return take(_fits_image_hdu(hdus, p))
@@ -2401,8 +2437,7 @@ def _mrc_open(p: Path, header_only: bool = False) -> Any:
     an InputError otherwise (a damaged file, no section, complex or RGB samples, which are not images of
     intensities); a warning where the file holds more data than its header's sections (read without them)."""
     mrcfile = _mrcfile()
-    with warnings.catch_warnings(record=True) as said:
-        warnings.simplefilter("always")  # (its own warnings of header oddities: the checks below say what counts)
+    with _warnings_of("mrcfile") as said:  # (its own warnings of header oddities: the checks below say what counts)
         try:
             mrc = mrcfile.open(p, header_only=True)  # (the mode first: an RGB or 4-bit file is no damaged one)
             mode = int(mrc.header.mode)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -227,16 +228,30 @@ def auto_threads() -> int:
 
 @contextlib.contextmanager
 def cpu_threads(n: int = 0) -> Iterator[int]:
-    """Run a block with ``n`` torch CPU threads (0 = :func:`auto_threads`), then restore the setting."""
-    before = torch.get_num_threads()
+    """Run a block with ``n`` torch CPU threads (0 = :func:`auto_threads`), then restore the setting: this
+    thread's as it found it, and the process's as it was before the first of the blocks under way in any thread
+    (torch's setting is partly process-wide: two threads' overlapping blocks each put back the other's, and every
+    thread started after them ran on 1 thread: a concurrency QA pass)."""
     n = n or auto_threads()
     if config.FORKED:
         n = forked_threads(n)
-    torch.set_num_threads(n)
+    with _THREADS_LOCK:
+        before = torch.get_num_threads()
+        if _THREADS_BLOCKS[0] == 0:
+            _THREADS_BLOCKS[1] = before
+        _THREADS_BLOCKS[0] += 1
+        torch.set_num_threads(n)
     try:
         yield n
     finally:
-        torch.set_num_threads(before)
+        with _THREADS_LOCK:
+            _THREADS_BLOCKS[0] -= 1
+            torch.set_num_threads(_THREADS_BLOCKS[1] if _THREADS_BLOCKS[0] == 0 else before)
+
+
+#: :func:`cpu_threads`' blocks under way in the process, and torch's setting before the first of them
+_THREADS_BLOCKS: list = [0, 1]
+_THREADS_LOCK = threading.Lock()
 
 
 def _d4_tensor(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -976,22 +991,20 @@ class Denoiser:
             An image of other channels than the model's, NaN in it, or NaN in
             the model's output.
         """
-        if threads is not None:
-            token = config.THREADS_ASKED.set(config.checked_threads(threads))  # (this thread's, for this call)
-            try:
-                return self.denoise(image, tile=tile, overlap=overlap, tta=tta, context=context,
-                                    batch_size=batch_size, device=device, colour=colour, precision=precision,
-                                    needed=needed)
-            finally:
-                config.THREADS_ASKED.reset(token)
         from .io import as_numpy
 
-        image = as_numpy(image)
-        if called_from_outside():  # (the README's model.denoise; noise2x.denoise says it itself, with the file)
-            self._warn_units(image)
-        out = denoise_array(self.model, image, method=self.method, tile=tile, overlap=overlap, context=context,
-                            batch_size=batch_size, tta=tta, device=device, colour=self.colour_mode(colour),
-                            keep_noise=not self.blind, precision=precision, needed=needed)
+        outside = called_from_outside()  # (the README's model.denoise; noise2x.denoise says it itself, with the file)
+        token = None if threads is None else config.THREADS_ASKED.set(config.checked_threads(threads))  # (this
+        try:  # thread's, for this call; a call of itself for it hid its units warning: a concurrency QA pass)
+            image = as_numpy(image)
+            if outside:
+                self._warn_units(image)
+            out = denoise_array(self.model, image, method=self.method, tile=tile, overlap=overlap, context=context,
+                                batch_size=batch_size, tta=tta, device=device, colour=self.colour_mode(colour),
+                                keep_noise=not self.blind, precision=precision, needed=needed)
+        finally:
+            if token is not None:
+                config.THREADS_ASKED.reset(token)
         used = out if needed is None else out[np.asarray(needed, dtype=bool)]
         if not np.isfinite(used).all():  # (said of the model: the CLI blamed the image it was writing)
             raise InputError(f"the {self.method.name} model gave NaN/inf values on this image" + (

@@ -852,7 +852,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
     from .checkpoint import load_model, load_state, save_model, save_state
     from .data import build_datasets
     from .methods import get_method
-    from .models import ScaledModel, build_model
+    from .models import ScaledModel, build_model, global_rng
     from .predict import auto_threads, resolve_device
 
     steps, seed, overrides = _checked_arguments(method, steps=steps, seed=seed, overrides=overrides)
@@ -1047,8 +1047,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             if cfg.init is not None:  # fine-tuning: the given model's network and weights
                 net, arch, args = _init_network(cfg, arch=arch, channels=channels)
             else:
-                with torch.random.fork_rng(devices=[]):
-                    torch.manual_seed(t.seed)
+                with global_rng(t.seed):  # (its initial weights: torch's global RNG, one thread at a time)
                     net = build_model(arch, **args)
             model = ScaledModel(net, arch=arch, arch_args=args, mean=mean, std=std)
         model = model.to(dev).train()
