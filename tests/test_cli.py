@@ -1416,7 +1416,8 @@ def test_float_data_in_the_unit_range_to_an_integer_file_is_refused_before_the_w
     assert code == 0 and (tmp_path / "o.tif").is_file(), err
     # float (or int32) counts in 16-bit units: they came out all white (every value clipped), exit 0 (a dtype QA pass)
     counts = (np.clip(gray_image, 0, 255) - gray_image.min()) * 257.0  # (0 and up: few values within 0..255)
-    for name, data in (("f16.tif", counts.astype(np.float32)), ("i32.tif", counts.astype(np.int32) - 30000)):
+    for name, data in (("f16.tif", counts.astype(np.float32)), ("i32.tif", counts.astype(np.int32) - 30000),
+                       ("high.tif", (np.clip(gray_image, 0, 255) * 257.0 + 5000).astype(np.float32))):
         tifffile.imwrite(tmp_path / name, data)
         for argv in (["denoise", str(tmp_path / name), "--method", "nlm", "--out", str(tmp_path / "w.png")],
                      ["simulate", "gaussian:sigma=500", str(tmp_path / name), str(tmp_path / "w.jpg")]):
@@ -1428,6 +1429,16 @@ def test_float_data_in_the_unit_range_to_an_integer_file_is_refused_before_the_w
         np.float32))
     code, _, err = _run(capsys, "denoise", str(noisy), "--method", "nlm", "--out", str(tmp_path / "n.png"))
     assert code == 0 and (tmp_path / "n.png").is_file(), err
+    # a few photons (most values 0, the others 255 each or more) or a few hot pixels: taken (a re-check)
+    rng = np.random.default_rng(1)
+    photons = (rng.poisson(np.clip(gray_image, 0, 255) / 255.0) * 255.0).astype(np.float32)
+    hot = np.clip(gray_image, 0, 255).astype(np.float32)
+    hot.flat[rng.choice(hot.size, hot.size // 60, replace=False)] = 4000.0
+    for name, data in (("photons.tif", photons), ("hot.tif", hot)):
+        tifffile.imwrite(tmp_path / name, data)
+        code, _, err = _run(capsys, "denoise", str(tmp_path / name), "--method", "nlm", "--noise",
+                            "gaussian:sigma=20", "--out", str(tmp_path / f"{name}.png"))
+        assert code == 0 and (tmp_path / f"{name}.png").is_file(), err
 
 
 def test_simulate_says_where_a_poisson_peak_meets_other_units(tmp_path, capsys, gray_image):

@@ -474,6 +474,11 @@ def test_a_direct_method_takes_three_channels_alone_when_told_and_says_luma_does
                                                                 noise="gaussian:sigma=20"))
     whole = api.denoise(rgb_image, method="nlm", noise="gaussian:sigma=20")
     assert np.abs(whole - out).max() > 1  # (patches compared across the channels by default)
+    info = {}
+    api.denoise(rgb_image, method="nlm", noise="gaussian:sigma=20", colour="channels", info=info)
+    from noise2x.cli import _route_summary
+
+    assert "colour" not in info and _route_summary(info, 0).endswith(", each channel alone")  # (not "gray model")
     api.denoise(rgb_image, method="nlm", noise="gaussian:sigma=20", colour="luma", progress=said.append)
     assert said == ["note: colour luma applies to a gray model on an RGB image; method nlm takes the image as it is "
                     "(colour channels: each channel alone)"]
@@ -502,7 +507,17 @@ def test_channels_of_unequal_noise_are_said_and_colour_channels_reads_each_alone
     out = api.denoise(noisy, info=info, colour="channels", progress=said.append)
     for c in range(3):
         np.testing.assert_array_equal(out[..., c], api.denoise(noisy[..., c]))
-    assert not any("differs" in line for line in said) and len(said) == 3  # a choice for each channel
+    assert not any("differs" in line for line in said) and len(said) == 3  # a choice for each channel, said as its
+    assert [line.split(": using ")[0] for line in said] == ["channel 1", "channel 2", "channel 3"]
+    assert len(info["channel_methods"]) == 3 and info["colour"] == "channels"
+    assert info["method"] == " / ".join(info["channel_methods"]) if len(set(info["channel_methods"])) > 1 else True
+    from noise2x.cli import _route_summary
+
+    info = {}  # a direct method reads each channel's sigma: said as their range
+    api.denoise(noisy, method="nlm", colour="channels", info=info)
+    low, high = min(info["channel_sigmas"]), max(info["channel_sigmas"])
+    assert 4 < low < 6.5 and 26 < high < 34
+    assert f"sigma {low:.2f} to {high:.2f} (estimated, per channel), each channel alone" in _route_summary(info, 0)
     said = []
     api.denoise(base + rng.normal(0, 15, base.shape), progress=said.append)  # equal levels: no note
     assert not any("differs" in line for line in said)
@@ -545,6 +560,14 @@ def test_a_gray_image_stored_as_rgb_is_denoised_as_gray_with_no_false_colour():
     alone_info = {}
     assert np.array_equal(out[..., 1], api.denoise(gray, info=alone_info))
     assert info["method"] == alone_info["method"]
+    filled, opaque = rgb.copy(), np.ones(rgb.shape[:2], dtype=bool)  # a coloured fill under transparent pixels
+    filled[:10, :10], opaque[:10, :10] = (255.0, 0.0, 128.0), False
+    info = {}
+    out = api.denoise(filled, model=den, mask=opaque, info=info)
+    assert info["gray_as_rgb"] is True and np.array_equal(out[..., 0], out[..., 2])
+    said, info = [], {}  # colour='channels' as well: once, as gray (it was done three times: a re-check)
+    api.denoise(rgb, method="nlm", noise="gaussian:sigma=20", colour="channels", info=info, progress=said.append)
+    assert info["gray_as_rgb"] is True and not any(line.startswith("channel ") for line in said)
     route = api.no_option_route(rgb)  # (what noise2x info says denoise does)
     assert route[3] == api.no_option_route(gray)[3] and route[4].endswith("denoised as gray, its result in all three")
     # a colour image whose channels differ anywhere takes the colour route

@@ -491,6 +491,40 @@ def test_a_warning_from_elsewhere_during_a_fits_or_mrc_read_is_not_the_files(tmp
             np.testing.assert_array_equal(np.asarray(frames[2]), cube[2])
             getattr(frames, "close", lambda: None)()
         assert all(w.filename == "/srv/app/worker.py" for w in said)
+    (tmp_path / "cut.fits").write_bytes((tmp_path / "cube.fits").read_bytes()[:3000])  # a failed read: issued too
+    with pytest.warns(UserWarning, match="another thread's warning"), pytest.raises(InputError, match="damaged"):
+        io.read_image(tmp_path / "cut.fits")
+    # two threads' reads overlapping: every warning after them is shown as before (the handler and filters of one
+    # were put back by the other: a re-check)
+    import threading
+
+    monkeypatch.undo()
+    real_open = fits.open
+    first_in, second_in, first_done = threading.Event(), threading.Event(), threading.Event()
+
+    def held(*args, **kwargs):  # the first read stays in until the second is in (or 0.5 s, if it waits its turn);
+        if threading.current_thread().name == "first":  # the second leaves after the first has
+            first_in.set()
+            second_in.wait(0.5)
+        else:
+            second_in.set()
+            first_done.wait(5)
+        return real_open(*args, **kwargs)
+
+    def first() -> None:
+        io.read_stack(tmp_path / "cube.fits")
+        first_done.set()
+
+    monkeypatch.setattr(fits, "open", held)
+    before = (warnings.showwarning, list(warnings.filters))
+    readers = [threading.Thread(target=first, name="first"),
+               threading.Thread(target=io.read_stack, args=(tmp_path / "cube.fits",), name="second")]
+    readers[0].start()
+    first_in.wait(10)
+    readers[1].start()
+    for t in readers:
+        t.join(30)
+    assert (warnings.showwarning, list(warnings.filters)) == before
 
 
 def test_fits_without_astropy_is_one_clear_error(tmp_path, monkeypatch):

@@ -378,6 +378,8 @@ def test_the_api_denoises_a_stack_given_its_axes():
         with pytest.raises(InputError, match=rf"\({first}, 24, 20\); an RGBA? image stored channels first: "
                                              r"np.moveaxis\(image, 0, -1\); a stack of frames"):
             api.denoise(rng.normal(120, 20, (first, 24, 20)), method="nlm")
+    with pytest.raises(InputError, match=r"a batch of one image stored channels first .*np.moveaxis\(image\[0\], 0"):
+        api.denoise(rng.normal(120, 20, (1, 3, 24, 20)), method="nlm")
     # axes ending in YXC with other than 3 channels: bands, each on its own (a remote-sensing QA pass was refused)
     eight = rng.normal(120, 20, (24, 20, 8))
     np.testing.assert_array_equal(api.denoise(eight, axes="YXC", method="nlm"),
@@ -513,5 +515,11 @@ def test_overlapping_thread_settings_put_back_the_process_setting():
         later.start()
         later.join(10)
         assert seen == [2] and torch.get_num_threads() == 2 and after["b"] == 2
+        from noise2x import predict
+
+        with pytest.raises(RuntimeError):  # (a refused count left the blocks' count raised: a re-check)
+            with cpu_threads(-1):
+                pass
+        assert predict._THREADS_BLOCKS[0] == 0
     finally:
         torch.set_num_threads(original)

@@ -1045,6 +1045,9 @@ def test_denoise_takes_a_blank_value():
     out32 = api.denoise(fill, blank_value=-9999.9, info=info)
     assert info["blank_pixels"] == 96 * 40 and (out32[:, :40] == -9999.9).all()
     assert info["estimated_sigma"] == pytest.approx(3, rel=0.15)
+    info = {}  # float16 (-9999.9 held as -10000: a re-check)
+    api.denoise(fill.astype(np.float16), blank_value=-9999.9, info=info)
+    assert info["blank_pixels"] == 96 * 40
     # colour: a pixel is blank where every channel holds the value; NaN stays an error unless blanks=True
     rgb = np.stack([noisy, noisy + 1, noisy + 2], axis=-1)
     rgb[:, :40, 1:] = 0.0

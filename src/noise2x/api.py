@@ -658,6 +658,9 @@ def denoise(
         if len(shape) == 3 and shape[0] in (3, 4) and shape[2] > 16:  # (a torch tensor's layout: the hint below
             # denoised an RGB image's planes each alone, 2.4 dB under its colour route, a QA pass)
             last = f"; an RGB{'A' if shape[0] == 4 else ''} image stored channels first: np.moveaxis(image, 0, -1)"
+        elif len(shape) == 4 and shape[0] == 1 and shape[1] in (1, 3, 4) and shape[3] > 16:  # (a batch of one)
+            last = ("; a batch of one image stored channels first (a torch tensor's layout): "
+                    "np.moveaxis(image[0], 0, -1)")
         raise InputError(f"input image must be (H,W) gray or (H,W,3) RGB, got shape {tuple(shape)}{last}; a stack "
                          f"of frames: give its axes, e.g. axes='ZYX'")
     from .config import check_colour, check_precision_name
@@ -692,12 +695,31 @@ def denoise(
             raise InputError(f"the model expects {model.channels}-channel images, got {channels} channels; "
                              f"colour='channels' splits an image's channels for a one-channel (gray) model"
                              + (": an RGBA image: drop its alpha channel (image[..., :3])" if channels == 4 else ""))
+        if channels == 3 and model is None and gray_as_rgb(arr):  # (the same work three times: as gray, below)
+            return denoise(arr, model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
+                           options=options, rng=rng, info=info, progress=progress, device=device, colour="auto",
+                           precision=precision, mask=mask, blanks=blanks, blank_value=blank_value, needed=needed)
+        if channels == 1:
+            return denoise(arr[..., 0], model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
+                           options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
+                           precision=precision, mask=mask, blanks=blanks, blank_value=blank_value,
+                           needed=needed)[..., None]
+        # each channel's lines and choice said as its (the last channel's alone were, a re-check)
+        infos: list[dict[str, Any]] = [{} for _ in range(channels)]
         out = np.stack([denoise(arr[..., c], model=model, method=method, noise=noise, tile=tile, overlap=overlap,
-                                tta=tta, options=options, rng=rng, info=info, progress=progress, device=device,
+                                tta=tta, options=options, rng=rng, info=infos[c], progress=None if progress is None
+                                else (lambda line, c=c: progress(f"channel {c + 1}: {line}")), device=device,
                                 colour=colour, precision=precision, mask=mask, blanks=blanks,
                                 blank_value=blank_value, needed=needed) for c in range(channels)], axis=-1)
-        if info is not None and channels > 1:
-            info["colour"] = "channels"
+        if info is not None:
+            info.update(infos[-1])
+            methods = [one.get("method") for one in infos]
+            info["channel_methods"] = methods
+            if len(set(methods)) > 1:
+                info["method"] = " / ".join(str(m) for m in methods)
+            if all("sigma" in one for one in infos):
+                info["channel_sigmas"] = [one["sigma"] for one in infos]
+            info["colour" if any("model" in str(m) for m in methods) else "channels_alone"] = "channels"
         return out
     if blanks or blank_value is not None:
         raw, held = np.asarray(image), None
@@ -736,7 +758,9 @@ def denoise(
     noise = _noise_spec(noise)
     if model is not None and method is not None:
         raise UsageError("give either a model or a method, not both")
-    if gray_as_rgb(image):  # (colour routes read its noise as a third of what it is, and made false colour: a QA pass)
+    if gray_as_rgb(image if mask is None else image[np.asarray(mask, dtype=bool)][:, None]):  # (colour routes read
+        # its noise's variance as a third of what it is, and made false colour: a QA pass; a transparent area's fill,
+        # left out of the noise, may be coloured: a re-check)
         den = _model_named(model) if isinstance(model, (str, os.PathLike)) else model
         if den is None or int(getattr(den, "channels", 1)) == 1:
             if progress is not None:

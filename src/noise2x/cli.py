@@ -409,23 +409,21 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
             top = 65535 if _output_kind(src, dst) == "uint16" else 255
             levels = whole_levels(lo, hi, top)
             fractions = bool(np.any(finite != np.round(finite)))
-            if lo < hi and levels <= FEW_LEVELS and (fractions or np.unique(finite[::max(1, finite.size // 65536)]).size
-                                                     > 2):  # (whole-number counts too; a mask of 0 and 1 is kept)
-                other = _stem(dst) + ".tif"
-                other = other if (dst.parent / other).resolve() != src.resolve() else _stem(dst) + "_denoised.tif"
+            other = _stem(dst) + ".tif"
+            other = other if (dst.parent / other).resolve() != src.resolve() else _stem(dst) + "_denoised.tif"
+            other += f" (float{', or .mrc' if in_fmt == 'MRC' else ', or .fits' if in_fmt == 'FITS' else ''})"
+            sample = finite[::max(1, finite.size // 65536)]
+            if np.count_nonzero((sample < -top / 2) | (sample > 1.5 * top)) > sample.size / 2:
+                # (float counts in 16-bit units came out all white, exit 0: a QA pass; most values, so that a few
+                # hot pixels, or Poisson counts of a few photons, are not refused: a re-check)
+                raise UsageError(f"{src} holds values in [{lo:.3g}, {hi:.3g}], most beyond the 0..{top} a {out_fmt} "
+                                 f"file stores here: they would be clipped: write {other}, or scale the image to "
+                                 f"0..{top} first")
+            if lo < hi and levels <= FEW_LEVELS and (fractions or np.unique(sample).size > 2):
+                # (whole-number counts too; a mask of 0 and 1 is kept)
                 what = "0 and 1" if -0.5 <= lo and hi <= 1.0 and fractions else f"{levels} grey levels at most"
                 raise UsageError(f"{src} holds values in [{lo:.3g}, {hi:.3g}]; a {out_fmt} file stores whole numbers, "
-                                 f"so they would become {what}: write {other} (float"
-                                 f"{', or .mrc' if in_fmt == 'MRC' else ', or .fits' if in_fmt == 'FITS' else ''}), "
-                                 f"or scale the image to 0..255 first")
-            sample = finite[::max(1, finite.size // 65536)]
-            low, high = (float(v) for v in np.percentile(sample, [1, 99])) if sample.size else (0.0, 0.0)
-            if high > 2 * top or low < -top:  # (float counts in 16-bit units came out all white, exit 0: a QA pass)
-                other = _stem(dst) + ".tif"
-                other = other if (dst.parent / other).resolve() != src.resolve() else _stem(dst) + "_denoised.tif"
-                raise UsageError(f"{src} holds values in [{lo:.3g}, {hi:.3g}], most beyond the 0..{top} a {out_fmt} "
-                                 f"file stores here: they would be clipped: write {other} (float), or scale the "
-                                 f"image to 0..{top} first")
+                                 f"so they would become {what}: write {other}, or scale the image to 0..255 first")
     for folder in missing:
         _make_folder(folder)
 
@@ -757,9 +755,10 @@ def _route_summary(info: dict, blank: int, sigmas: list[float] | None = None) ->
     # (a sigma of small units, as a radio image's Jy/beam, in significant digits: not "sigma 0.00")
     fmt = ".2f" if "sigma" in info and 0.1 <= abs(info["sigma"]) < 1e6 else ".3g"  # (1e15 in fixed point: 19 digits)
     extra = f", sigma {info['sigma']:{fmt}} ({info.get('sigma_source', '')})" if "sigma" in info else ""
+    sigmas = sigmas or info.get("channel_sigmas")  # (a colour image's channels, each alone: the last one's was said)
     if "sigma" in info and sigmas and min(sigmas) != max(sigmas):  # (a stack's: the last frame's alone was said
         extra = (f", sigma {min(sigmas):{fmt}} to {max(sigmas):{fmt}} ({info.get('sigma_source', '')}, "  # of all
-                 f"per frame)")  # its bands, in a QA pass)
+                 f"per {'channel' if 'channel_sigmas' in info else 'frame'})")  # its bands, in a QA pass)
     if "psd" in info:  # (BM3D given a correlated noise's spectrum)
         extra += f", correlated: beta {info['beta']:.2f}" + (" (estimated)" if "beta_source" in info else "")
     elif "estimated_beta" in info:  # (beta=auto, read as white)
@@ -770,6 +769,8 @@ def _route_summary(info: dict, blank: int, sigmas: list[float] | None = None) ->
         from .predict import COLOUR_LABELS
 
         extra += ", gray model on " + COLOUR_LABELS[info["colour"]]
+    elif "channels_alone" in info:  # (a direct method on each channel: "gray model" was said, a re-check)
+        extra += ", each channel alone"
     if info.get("precision", "fp32") != "fp32":
         extra += f", {info['precision']}"
     if blank:

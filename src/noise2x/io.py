@@ -144,8 +144,8 @@ def as_numpy(value: Any) -> Any:
     if isinstance(value, np.ma.MaskedArray) and np.ma.count_masked(value):  # (its mask was dropped unsaid, the
         # values under it denoised as data: a dtype QA pass)
         raise InputError(f"a masked array ({np.ma.count_masked(value)} values masked): noise2x does not read its "
-                         f"mask; pass array.filled(np.nan) with blanks=True (masked pixels as blank pixels, --blanks), "
-                         f"or array.filled(value) with blank_value=value")
+                         f"mask; fill it first: to denoise, array.filled(np.nan) with blanks=True (masked pixels as "
+                         f"blank pixels), or array.filled(value) with blank_value=value")
     return value
 
 
@@ -306,13 +306,16 @@ def _check_finite(arr: np.ndarray, name: str, *, blanks: bool = False, hint: str
 def held_blank(image: np.ndarray, value: float) -> tuple[np.ndarray, np.ndarray]:
     """``image`` (H,W) or (H,W,C) with its pixels holding ``value`` in every channel made NaN (blank; a float copy
     where any does, else ``image`` itself), and those pixels (H,W): how ``blank_value`` (``--blank-value``, a
-    declared nodata value) marks blank pixels. A value float32 cannot hold (-9999.9) matches it as float32 samples
-    hold it, where none holds it exactly (float32 data read as float64 held none: a dtype QA pass)."""
+    declared nodata value) marks blank pixels. A value float32 (or float16) cannot hold (-9999.9) matches it as
+    such samples hold it, where none holds it exactly (float32 data read as float64 held none: a dtype QA pass)."""
     held = image == value
-    with np.errstate(over="ignore"):
-        narrow = float(np.float32(value))
-    if not held.any() and narrow != value and np.asarray(image).dtype.kind == "f":
-        held = image == narrow
+    for narrow in (np.float32, np.float16):
+        if held.any() or np.asarray(image).dtype.kind != "f":
+            break
+        with np.errstate(over="ignore"):
+            near = float(narrow(value))
+        if near != value:
+            held = image == near
     held = held.all(axis=2) if image.ndim == 3 else held
     if not held.any():
         return image, held
@@ -852,12 +855,17 @@ def _warnings_of(package: str) -> Iterator[_Raised]:
         (own if where in str(filename) or type(message).__module__.startswith(package) else others).append(caught)
 
     others: list = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("always")
-        warnings.showwarning = shown
-        yield own
-    for w in others:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    try:
+        with _WARNINGS_LOCK, warnings.catch_warnings():  # (one thread's block at a time: two overlapping put back
+            warnings.simplefilter("always")  # each other's handler and filters, and every later warning was lost)
+            warnings.showwarning = shown
+            yield own
+    finally:  # (a failed read too)
+        for w in others:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+_WARNINGS_LOCK = threading.RLock()
 
 
 def _fits_frames(p: Path, dtype: Any, blanks: bool) -> FitsFrames | None:

@@ -237,10 +237,10 @@ def cpu_threads(n: int = 0) -> Iterator[int]:
         n = forked_threads(n)
     with _THREADS_LOCK:
         before = torch.get_num_threads()
+        torch.set_num_threads(n)  # (first: a refused n left the count of blocks raised, a re-check)
         if _THREADS_BLOCKS[0] == 0:
             _THREADS_BLOCKS[1] = before
         _THREADS_BLOCKS[0] += 1
-        torch.set_num_threads(n)
     try:
         yield n
     finally:
