@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -468,3 +469,15 @@ def test_networks_are_built_from_the_global_rng_one_thread_at_a_time(tmp_path, s
     del calls[:]
     load_model(tmp_path / "m.safetensors")
     assert calls == [None]
+
+
+def test_training_on_gray_images_stored_as_rgb_is_said(tmp_path, stack):
+    """Gray images stored as RGB trained a 3-channel model, unsaid (a re-check): a warning says so."""
+    rgb = [np.repeat(frame[..., None], 3, axis=-1) for frame in stack]
+    with pytest.warns(UserWarning, match="gray images stored as RGB .* the model learns 3 channels"):
+        noise2x.train("noise2void", data=rgb, steps=1, progress=False, overrides=FAST, out=tmp_path / "a.safetensors")
+    tinted = [image + np.array([0.0, 0.0, 1.0], dtype=np.float32) for image in rgb]  # colour: nothing said
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        noise2x.train("noise2void", data=tinted, steps=1, progress=False, overrides=FAST,
+                      out=tmp_path / "b.safetensors")

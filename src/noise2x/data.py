@@ -144,6 +144,7 @@ class ImageSet:
         self._cache: dict[int, dict[str, np.ndarray]] = {}
         self._cached_bytes = 0
         self._channels: int | None = None
+        self.gray_as_rgb = False  # (set by normalization)
 
     def __len__(self) -> int:
         return len(self.items)
@@ -289,14 +290,22 @@ class ImageSet:
         """Per-channel mean and std of the noisy images (a sample of ``n_images``; image units).
 
         Also sets ``self.spans``: the least and the largest spread (0.1 to 99.9 percentile of the values) of an
-        image of the sample, which a model file keeps (``data_span``) to tell an image far outside them."""
+        image of the sample, which a model file keeps (``data_span``) to tell an image far outside them; and
+        ``self.gray_as_rgb``: whether every image of the sample is RGB with three equal channels (their clean
+        images, with noise to add)."""
+        from .io import gray_as_rgb
+
         n = len(self.items)
         idx = np.unique(np.linspace(0, n - 1, num=min(n, n_images)).round().astype(int))
         s1 = s2 = 0.0
         count = 0
         spans = []
+        equal = []
         for i in idx:
-            a = self._arrays(int(i), fixed=True)["noisy"].astype(np.float64)
+            arrays = self._arrays(int(i), fixed=True)
+            base = arrays.get("clean", arrays["noisy"]) if self.kind == "synthetic" else arrays["noisy"]
+            equal.append(gray_as_rgb(np.nan_to_num(base)))
+            a = arrays["noisy"].astype(np.float64)
             a = a.reshape(-1, 1) if a.ndim == 2 else a.reshape(-1, a.shape[2])
             if self.blanks:
                 a = a[~np.isnan(a).any(axis=1)]  # the data only
@@ -310,6 +319,7 @@ class ImageSet:
         scale = max(float(np.max(np.abs(mean))), 1.0)
         std = np.maximum(std, 1e-3 * scale)
         self.spans = [min(spans), max(spans)] if spans else None
+        self.gray_as_rgb = bool(equal) and all(equal)
         return [float(m) for m in mean], [float(s) for s in std]
 
 

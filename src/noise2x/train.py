@@ -1039,6 +1039,11 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                 warn_outside(TrainUnitsWarning(units))
             for note in _other_units(train_set, val_set, _set_kinds(cfg)):
                 warn_outside(TrainUnitsWarning(note))
+            if train_set.gray_as_rgb:  # (a 3-channel model, unsaid: a re-check)
+                warn_outside(UserWarning(
+                    "the training images are gray images stored as RGB (their three channels equal, in each image "
+                    "read): the model learns 3 channels, 3 times a gray model's work, and takes RGB images only; "
+                    "save them as gray images for a gray model (it denoises gray images stored as RGB too)"))
             if data_span and data_span[1] == 0 and cfg.add_noise is None:  # (a constant array trained a model that
                 # gave large negative values, unsaid: a QA pass)
                 warn_outside(UserWarning(f"the training images read flat (the sampled ones hold one value between "
