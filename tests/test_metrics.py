@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 import subprocess
 import sys
 
@@ -74,6 +75,20 @@ def test_inputs_of_other_kinds_are_refused_in_one_line(gray_image):
     for bad in ("255", True, None.__class__):
         with pytest.raises(InputError, match="data_range must be a positive number"):
             psnr(gray_image, gray_image + 1, data_range=bad)
+
+
+def test_a_16bit_reference_far_narrower_than_its_dtype_is_said(gray_image):
+    # (int16 data in Hounsfield units read 76 dB against int16's 65535, unsaid: a medical-imaging QA pass)
+    hu = (gray_image * 10 - 1000).astype(np.int16)
+    pred = hu + np.random.default_rng(0).normal(0, 20, hu.shape)
+    with pytest.warns(UserWarning, match="data_range defaults to int16's 65535, but the clean image spans"):
+        loose = psnr(hu, pred)
+    assert loose == pytest.approx(psnr(hu, pred, data_range=65535))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        psnr(hu, pred, data_range=4000)
+        full = (gray_image * 257).astype(np.uint16)  # a 16-bit image spanning its range: nothing said
+        psnr(full, full + 300.0)
 
 
 def test_inputs_not_mutated(gray_image):
@@ -208,5 +223,8 @@ def test_signed_data_are_measured_over_their_span_clipped_from_their_lowest_valu
     # int16 with no data_range: scikit-image's (32767, or the dtype's span 65535 where values go below 0)
     signed = rng.integers(-1000, 1000, (32, 32)).astype(np.int16)
     off = (signed + rng.integers(-10, 11, signed.shape)).astype(np.int16)
-    assert psnr(signed, off, clip=False) == pytest.approx(peak_signal_noise_ratio(signed, off))
-    assert psnr(np.abs(signed), np.abs(off)) == pytest.approx(peak_signal_noise_ratio(np.abs(signed), np.abs(off)))
+    with pytest.warns(UserWarning, match="data_range defaults to int16's"):  # (their span far under it: said)
+        assert psnr(signed, off, clip=False) == pytest.approx(peak_signal_noise_ratio(signed, off))
+    with pytest.warns(UserWarning, match="data_range defaults to int16's"):
+        assert psnr(np.abs(signed), np.abs(off)) == pytest.approx(peak_signal_noise_ratio(np.abs(signed),
+                                                                                          np.abs(off)))

@@ -271,5 +271,10 @@ def test_float_micrographs_are_not_written_as_a_few_grey_levels(tmp_path, capsys
         io.write_image(tmp_path / "dark.png", np.linspace(0.2, 9.7, 100).reshape(10, 10))
     assert main(["simulate", "poisson:peak=30,data_range=1", str(src), str(tmp_path / "p.mrc")]) == 0
     assert "of its values below 0: a photon count's rate cannot be negative" in capsys.readouterr().err
+    hu = tmp_path / "hu.tif"  # int16 in Hounsfield units: the units note and the one of values below 0, both (the
+    tifffile.imwrite(hu, np.kron(np.array([[-1000, 40], [300, 1500]], np.int16), np.ones((20, 20), np.int16)))
+    assert main(["simulate", "poisson:peak=30", str(hu), str(tmp_path / "hu_p.tif")]) == 0  # second was left out)
+    err = capsys.readouterr().err
+    assert "of its values below 0: a photon count's rate cannot be negative" in err and err.count("note:") >= 2
     with mrcfile.open(tmp_path / "p.mrc") as m:  # (a single image: written whole, labelled as a stack's frames are)
         assert any(bytes(t).rstrip().endswith(b"(seed 0) on mic.mrc") for t in m.header.label[1:int(m.header.nlabl)])

@@ -258,6 +258,12 @@ def test_targets_or_validation_images_in_other_units_are_warned_of(tmp_path, sta
         train("supervised", data=noisy, data2=clean / 255, out=tmp_path / "a.safetensors", **kw)
     with pytest.warns(UnitsWarning, match=r"the validation images \(--val-data, val_data=\) read in other units"):
         train("noise2void", data=noisy, val_data=noisy[:2] * 257, out=tmp_path / "b.safetensors", **kw)
+    hu = clean * 10 - 1000  # Hounsfield units, and a copy stored with an intercept of 1024 (air came out at +149 HU,
+    second = hu + 1024 + np.random.default_rng(2).normal(0, 25, hu.shape).astype(np.float32)  # unsaid: a QA pass)
+    with pytest.warns(UnitsWarning, match=r"the second noisy copies \(--data2, data2=\) sit \+10\d\d from the "
+                                          r"training images .*give both at the same level"):
+        train("noise2noise", data=hu + np.random.default_rng(3).normal(0, 25, hu.shape).astype(np.float32),
+              data2=second, out=tmp_path / "hu.safetensors", **kw)
     with warnings.catch_warnings():  # a dark image and its noisy copy: the same units
         warnings.simplefilter("error")
         dark = clean / 50

@@ -253,6 +253,23 @@ def channel_levels_note(choice: Any, name: str) -> str | None:
             f"denoises each channel alone, at its own level")
 
 
+def correlated_part_note(choice: Any, name: str) -> str | None:
+    """The note for noise the no-option ``choice`` read as spatially correlated and took the white part of, where
+    that part is under a tenth of the noise's sigma: ``name`` removes little of it (CT-like kernel noise came
+    out as noisy as it went in, unsaid: a medical-imaging QA pass); else None."""
+    from .pretrained import CORRELATED_BETA
+
+    facts = choice.facts
+    beta, whole, white = facts.get("beta"), facts.get("correlated_sigma"), facts.get("sigma")
+    if (beta is None or whole is None or white is None or beta <= CORRELATED_BETA or "beta" in choice.options
+            or not white < 0.1 * whole):
+        return None
+    return (f"note: the noise reads as mostly spatially correlated (sigma {whole:.3g}, beta {beta:.2f}, in 8-bit "
+            f"units) and {name} takes its white part (sigma {white:.3g}) only, which removes little of it; where "
+            f"the correlated part is noise, not image texture (a CT reconstruction kernel, a demosaiced raw photo), "
+            f"--method bm3d --set beta=auto (method='bm3d', options={{'beta': 'auto'}}) takes it")
+
+
 #: Model files loaded by name or path for :func:`denoise` (given, or the no-option route's shipped ones), the last
 #: few (by file, its size and times): a service calling ``denoise(image, model="gray-gaussian")`` loaded and checked
 #: the file at every call (an integrator's QA pass)
@@ -329,7 +346,8 @@ def sigma_units_note(image: np.ndarray, sigma: float) -> str | None:
 
 
 def zero_area_note(image: np.ndarray) -> str | None:
-    """A note for an image whose noise is about to be estimated, when solid areas of 0 cover part of it.
+    """A note for an image whose noise is about to be estimated, when solid areas of 0 cover part of it (or of its
+    lowest value, where that is below 0: a CT slice's padding outside its field of view).
 
     A fill of 0 (outside a mosaic's footprint, padding) beside data with no
     dark pixels looks like photon counts, and weak noise then reads as nearly
@@ -344,22 +362,26 @@ def zero_area_note(image: np.ndarray) -> str | None:
     Returns
     -------
     str or None
-        The note, or None when squares of 16x16 zeros (every channel) cover
-        less than 1% of the image.
+        The note, or None when squares of 16x16 zeros (every channel), or
+        of the lowest value below 0, cover less than 1% of the image.
     """
     from .estimate import _box_sum
 
-    zero = image == 0 if image.ndim == 2 else (image == 0).all(axis=2)
-    if min(zero.shape) < _ZERO_SIDE or not zero.any():
-        return None
-    solid = _box_sum(zero, _ZERO_SIDE, _ZERO_SIDE) > _ZERO_SIDE * _ZERO_SIDE - 0.5
-    # the pixels of those squares: those with a square of zeros among the windows holding them
-    pad = _ZERO_SIDE - 1
-    share = float(np.mean(_box_sum(np.pad(solid, pad), _ZERO_SIDE, _ZERO_SIDE) > 0.5))
-    if share < _ZERO_SHARE:
-        return None
-    return (f"note: {share:.0%} of the image lies in solid areas of 0; if they hold no data (e.g. outside a "
-            f"mosaic's footprint), --blank-value 0 (blank_value=0) leaves them out of the noise estimate")
+    lowest = float(np.min(image)) if np.size(image) else 0.0
+    for value in (0.0, lowest) if lowest < 0 else (0.0,):  # (a CT slice's padding outside its field of view,
+        # -3024 or -1024 below air's -1000, made the result worse, unsaid: a medical-imaging QA pass)
+        held = image == value if image.ndim == 2 else (image == value).all(axis=2)
+        if min(held.shape) < _ZERO_SIDE or not held.any():
+            continue
+        solid = _box_sum(held, _ZERO_SIDE, _ZERO_SIDE) > _ZERO_SIDE * _ZERO_SIDE - 0.5
+        # the pixels of those squares: those with a square of the value among the windows holding them
+        pad = _ZERO_SIDE - 1
+        share = float(np.mean(_box_sum(np.pad(solid, pad), _ZERO_SIDE, _ZERO_SIDE) > 0.5))
+        if share >= _ZERO_SHARE:
+            return (f"note: {share:.0%} of the image lies in solid areas of {value:g}; if they hold no data (e.g. "
+                    f"outside a mosaic's footprint or a scan's field of view), --blank-value {value:g} "
+                    f"(blank_value={value:g}) leaves them out of the noise estimate")
+    return None
 
 
 def _check_arguments(*, model: Any, noise: Any, tile: Any, overlap: Any, options: Any) -> None:
@@ -826,9 +848,9 @@ def denoise(
                          for k, v in choice.facts.items() if k not in ("offset", "scale", "keep_local_mean")})
         if progress is not None:
             progress(f"using {name}: {reason}")
-        note = channel_levels_note(choice, name)
-        if progress is not None and note:
-            progress(note)
+        for note in (channel_levels_note(choice, name), correlated_part_note(choice, name)):
+            if progress is not None and note:
+                progress(note)
         if model_file is not None:
             den = _cached_model(model_file)
             if options:  # the caller's method options go to the model chosen here, checked as with a model given

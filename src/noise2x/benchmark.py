@@ -701,7 +701,7 @@ def _float_peak(files: list[Path], spec: Any,
     if isinstance(given, (int, float)) and given > 0:
         return float(given), (low, top)
     if low < 0.0 and not (low >= -0.25 and top <= 2.0):
-        raise UsageError(f"the dataset's float images hold negative values (down to {low:.6g}): give the span of "
+        raise UsageError(f"the dataset's images hold negative values (down to {low:.6g}): give the span of "
                          f"their units (bench --data-range, data_range= in Python: 2 for data in [-1, 1]), which "
                          f"PSNR and SSIM measure against")
     if top <= 2.0:

@@ -453,11 +453,13 @@ def _added_noise_note(spec: Any, src: Path, image: Any) -> str | None:
         sigma = spec.params.get("sigma", 0.0)
         note = sigma_scale_note(image, max(sigma) if isinstance(sigma, tuple) else float(sigma), spec.name)
         note = None if note is None else f"note: {note} ({src})"
-    if note is None and spec.name in ("poisson", "poisson_gaussian"):
-        from .noise import negative_rate_note
+    if spec.name in ("poisson", "poisson_gaussian"):  # (as well as a units note: HU data's air at -1000 came out
+        from .noise import negative_rate_note  # 0 with the units note alone said, a medical-imaging QA pass)
 
-        note = negative_rate_note(image, spec.name)
-        note = None if note is None else f"note: {note} ({src})"
+        negative = negative_rate_note(image, spec.name)
+        if negative is not None:
+            negative = f"note: {negative} ({src})"
+            note = negative if note is None else f"{note}\nnoise2x: {negative}"
     return note
 
 
@@ -1225,7 +1227,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
                  ) -> list[str]:
     import numpy as np
 
-    from .api import channel_levels_note, data_crop, no_option_route, zero_area_note
+    from .api import channel_levels_note, correlated_part_note, data_crop, no_option_route, zero_area_note
     from .io import (_tiff_compression, fill_blanks, image_kind, map_text, mrc_voxel_size, photo_metadata, stack_frames,
                      stored_kind, writable_format)
 
@@ -1366,9 +1368,9 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     told = "noise2x denoise --blanks" if blanks and nodata is None else (
         f"noise2x denoise --blank-value {nodata:g}" if given else "noise2x denoise with no options")
     lines.append(f"{told}: {name}: {reason}")
-    levels = channel_levels_note(choice, name)
-    if levels:
-        lines.append(levels.removeprefix("note: "))
+    for note in (channel_levels_note(choice, name), correlated_part_note(choice, name)):
+        if note:
+            lines.append(note.removeprefix("note: "))
     if noise is not None:
         lines.append(_declared_route_line(image, mask, noise, blanks and nodata is None))
     if blanks and nodata is None:

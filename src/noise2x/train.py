@@ -399,18 +399,29 @@ def _other_units(train_set: Any, val_set: Any, kinds: dict[str, str | None] | No
     notes = []
     second = {"supervised": "clean", "pair": "noisy2"}.get(train_set.kind)
     if second is not None and second in train_set.available:
-        pairs = []
+        pairs, shifts = [], []
         for i in sample(train_set):
             arrays = train_set._arrays(i, fixed=True)
             x, y = level(arrays["noisy"]), level(arrays[second])
             if min(x + y) > 0:
                 pairs.append((x, y))
+            a, b = (arrays[k][np.isfinite(arrays[k])].astype(np.float64) for k in ("noisy", second))
+            if a.size and b.size:
+                low, high = np.percentile(a, [1, 99])
+                shifts.append((float(np.median(b) - np.median(a)), float(high - low)))
+        shift, spread = (float(np.median([s[k] for s in shifts])) for k in (0, 1)) if shifts else (0.0, 0.0)
         if apart([(y[0] / x[0], y[1] / x[1]) for x, y in pairs], "data2"):
             x, y = (tuple(float(np.median([p[j][k] for p in pairs])) for k in (0, 1)) for j in (0, 1))
             notes.append(f"the {'clean targets' if second == 'clean' else 'second noisy copies'} (--data2, data2=) "
                          f"read in other units than the training images: {said(y)} against {said(x)} (medians over "
                          f"{len(pairs)} pairs); the network learns to map one scale to the other: give both in the "
                          f"same units")
+        elif spread > 0 and abs(shift) > 0.25 * spread:  # (HU against HU + 1024: air came out at +149, unsaid: a
+            # medical-imaging QA pass)
+            notes.append(f"the {'clean targets' if second == 'clean' else 'second noisy copies'} (--data2, data2=) "
+                         f"sit {shift:+.4g} from the training images (the median over {len(shifts)} pairs; the "
+                         f"images' values span {spread:.4g}): the network learns the offset as part of the image "
+                         f"(a stored intercept, another black level?): give both at the same level")
     if val_set is not None and getattr(val_set, "split", None) == "folder":
         field = "clean" if train_set.kind == "synthetic" else "noisy"
         mine = [v for v in (level(train_set._arrays(i, fixed=True)[field]) for i in sample(train_set)) if min(v) > 0]
