@@ -1186,8 +1186,8 @@ def _learned_noise(den: Any) -> str | None:
 
 
 #: The estimates ``noise2x info IMAGE`` shows (of :attr:`noise2x.pretrained.Choice.facts`)
-_INFO_FACTS = ("estimated_on", "estimated_from", "sigma", "sigma_channels", "beta", "correlated_sigma", "correlation_growth", "peak",
-               "poisson_a", "poisson_b", "std_at_mean", "zero_level", "impulse_share")
+_INFO_FACTS = ("estimated_on", "estimated_from", "sigma", "sigma_channels", "beta", "correlated_sigma",
+               "correlation_growth", "peak", "poisson_a", "poisson_b", "std_at_mean", "zero_level", "impulse_share")
 
 
 def _tiff_axes(path: Path) -> tuple[str | None, int, bool, int]:
