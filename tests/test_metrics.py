@@ -81,7 +81,7 @@ def test_a_16bit_reference_far_narrower_than_its_dtype_is_said(gray_image):
     # (int16 data in Hounsfield units read 76 dB against int16's 65535, unsaid: a medical-imaging QA pass)
     hu = (gray_image * 10 - 1000).astype(np.int16)
     pred = hu + np.random.default_rng(0).normal(0, 20, hu.shape)
-    with pytest.warns(UserWarning, match="data_range defaults to int16's 65535, but the clean image spans"):
+    with pytest.warns(UserWarning, match="data_range defaults to int16's 65535, but the clean image spans under"):
         loose = psnr(hu, pred)
     assert loose == pytest.approx(psnr(hu, pred, data_range=65535))
     with warnings.catch_warnings():
@@ -89,6 +89,9 @@ def test_a_16bit_reference_far_narrower_than_its_dtype_is_said(gray_image):
         psnr(hu, pred, data_range=4000)
         full = (gray_image * 257).astype(np.uint16)  # a 16-bit image spanning its range: nothing said
         psnr(full, full + 300.0)
+        dark = ((gray_image - gray_image.min()) / np.ptp(gray_image) * 5000).astype(np.uint16)  # nor a dark
+        # 16-bit photo (a span of 5000: a re-check)
+        psnr(dark, dark + 30.0)
 
 
 def test_inputs_not_mutated(gray_image):

@@ -276,5 +276,6 @@ def test_float_micrographs_are_not_written_as_a_few_grey_levels(tmp_path, capsys
     assert main(["simulate", "poisson:peak=30", str(hu), str(tmp_path / "hu_p.tif")]) == 0  # second was left out)
     err = capsys.readouterr().err
     assert "of its values below 0: a photon count's rate cannot be negative" in err and err.count("note:") >= 2
+    assert "\\x0a" not in err and all(line.startswith("noise2x: note: ") for line in err.splitlines()[:2])
     with mrcfile.open(tmp_path / "p.mrc") as m:  # (a single image: written whole, labelled as a stack's frames are)
         assert any(bytes(t).rstrip().endswith(b"(seed 0) on mic.mrc") for t in m.header.label[1:int(m.header.nlabl)])

@@ -253,23 +253,6 @@ def channel_levels_note(choice: Any, name: str) -> str | None:
             f"denoises each channel alone, at its own level")
 
 
-def correlated_part_note(choice: Any, name: str) -> str | None:
-    """The note for noise the no-option ``choice`` read as spatially correlated and took the white part of, where
-    that part is under a tenth of the noise's sigma: ``name`` removes little of it (CT-like kernel noise came
-    out as noisy as it went in, unsaid: a medical-imaging QA pass); else None."""
-    from .pretrained import CORRELATED_BETA
-
-    facts = choice.facts
-    beta, whole, white = facts.get("beta"), facts.get("correlated_sigma"), facts.get("sigma")
-    if (beta is None or whole is None or white is None or beta <= CORRELATED_BETA or "beta" in choice.options
-            or not white < 0.1 * whole):
-        return None
-    return (f"note: the noise reads as mostly spatially correlated (sigma {whole:.3g}, beta {beta:.2f}, in 8-bit "
-            f"units) and {name} takes its white part (sigma {white:.3g}) only, which removes little of it; where "
-            f"the correlated part is noise, not image texture (a CT reconstruction kernel, a demosaiced raw photo), "
-            f"--method bm3d --set beta=auto (method='bm3d', options={{'beta': 'auto'}}) takes it")
-
-
 #: Model files loaded by name or path for :func:`denoise` (given, or the no-option route's shipped ones), the last
 #: few (by file, its size and times): a service calling ``denoise(image, model="gray-gaussian")`` loaded and checked
 #: the file at every call (an integrator's QA pass)
@@ -848,9 +831,9 @@ def denoise(
                          for k, v in choice.facts.items() if k not in ("offset", "scale", "keep_local_mean")})
         if progress is not None:
             progress(f"using {name}: {reason}")
-        for note in (channel_levels_note(choice, name), correlated_part_note(choice, name)):
-            if progress is not None and note:
-                progress(note)
+        note = channel_levels_note(choice, name)
+        if progress is not None and note:
+            progress(note)
         if model_file is not None:
             den = _cached_model(model_file)
             if options:  # the caller's method options go to the model chosen here, checked as with a model given

@@ -459,7 +459,7 @@ def _added_noise_note(spec: Any, src: Path, image: Any) -> str | None:
         negative = negative_rate_note(image, spec.name)
         if negative is not None:
             negative = f"note: {negative} ({src})"
-            note = negative if note is None else f"{note}\nnoise2x: {negative}"
+            note = negative if note is None else f"{note}\n{negative}"  # (two lines: each said alone)
     return note
 
 
@@ -480,8 +480,8 @@ def _first_image_note(spec_text: str | None, folder: str | None) -> None:
         note = _added_noise_note(spec, first, read_image(first))
     except Noise2xError:
         return  # (the command's own checks say what is wrong)
-    if note:
-        _say(note)
+    for line in (note or "").splitlines():
+        _say(line)
 
 
 #: the arguments of this run of :func:`main` (its records hold the command: :func:`noise2x.provenance.command_line`)
@@ -597,7 +597,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         note = None if peak_said else _added_noise_note(spec, src, np.where(nan[0], np.nanmedian(stack[0]), stack[0])
                                                                     if blank else stack[0])
         if note:
-            _say(note)
+            for line in note.splitlines():
+                _say(line)
             peak_said = True
         if blank:  # noise on the data; blank pixels stay blank (the data get the noise they get without them)
             _blank_kind(src, dst if dst.suffix else dst.with_suffix(".tif"), None)
@@ -1227,7 +1228,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
                  ) -> list[str]:
     import numpy as np
 
-    from .api import channel_levels_note, correlated_part_note, data_crop, no_option_route, zero_area_note
+    from .api import channel_levels_note, data_crop, no_option_route, zero_area_note
     from .io import (_tiff_compression, fill_blanks, image_kind, map_text, mrc_voxel_size, photo_metadata, stack_frames,
                      stored_kind, writable_format)
 
@@ -1368,9 +1369,9 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     told = "noise2x denoise --blanks" if blanks and nodata is None else (
         f"noise2x denoise --blank-value {nodata:g}" if given else "noise2x denoise with no options")
     lines.append(f"{told}: {name}: {reason}")
-    for note in (channel_levels_note(choice, name), correlated_part_note(choice, name)):
-        if note:
-            lines.append(note.removeprefix("note: "))
+    levels = channel_levels_note(choice, name)
+    if levels:
+        lines.append(levels.removeprefix("note: "))
     if noise is not None:
         lines.append(_declared_route_line(image, mask, noise, blanks and nodata is None))
     if blanks and nodata is None:

@@ -420,8 +420,9 @@ def _other_units(train_set: Any, val_set: Any, kinds: dict[str, str | None] | No
             # medical-imaging QA pass)
             notes.append(f"the {'clean targets' if second == 'clean' else 'second noisy copies'} (--data2, data2=) "
                          f"sit {shift:+.4g} from the training images (the median over {len(shifts)} pairs; the "
-                         f"images' values span {spread:.4g}): the network learns the offset as part of the image "
-                         f"(a stored intercept, another black level?): give both at the same level")
+                         f"images' values span {spread:.4g}): the network learns the difference as part of the "
+                         f"image (a stored intercept, another black level or exposure?): give both at the same "
+                         f"level")
     if val_set is not None and getattr(val_set, "split", None) == "folder":
         field = "clean" if train_set.kind == "synthetic" else "noisy"
         mine = [v for v in (level(train_set._arrays(i, fixed=True)[field]) for i in sample(train_set)) if min(v) > 0]
