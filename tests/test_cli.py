@@ -1674,6 +1674,9 @@ def test_the_poisson_units_note_reads_the_full_scale_from_the_values(tmp_path, c
     spec = parse_noise("poisson:peak=30")
     ramp = np.tile(np.arange(40.0), (40, 1))
     assert "data_range=65535," in peak_units_note(spec, 20000 + ramp * 2.5)
+    assert "data_range=4095 for 12-bit data" not in peak_units_note(spec, 20000 + ramp * 2.5)
+    twelve = peak_units_note(spec, 600 + ramp * 80)  # (values up to 3720: 12-bit data, told 65535 alone before)
+    assert "data_range=65535, to count them there; data_range=4095 for 12-bit data" in twelve
     assert "data_range=1," in peak_units_note(spec, 0.4 + ramp / 1000)
     assert "data_range=1," in peak_units_note(spec, np.full((40, 40), 0.5))  # (a flat [0, 1] frame)
     assert peak_units_note(spec, 100 + ramp % 10) is None and peak_units_note(spec, ramp * 6) is None

@@ -459,8 +459,11 @@ def peak_units_note(spec: Any, image: np.ndarray, src: str = "the image", kind: 
     if scale == 1 and offset == 0 and not flat_elsewhere:  # (8-bit data; a flat field of 16-bit or [0, 1] data
         return None  # reads so, a constant: the units are its value's, a noise QA pass and its re-check)
     # the full scale to give: by the values (a low-contrast 16-bit frame was told data_range=1, a noise QA pass)
+    other = ""
     if hi > 510 or kind == "uint16":  # (a 16-bit file's dark frame, values under 511: its kind says, a QA re-check)
         top = "65535" if hi <= 65535 else f"{hi:.4g}"
+        if 510 < hi <= 4095:  # (12-bit data in 16-bit files were told 65535 alone: a medical-imaging QA pass)
+            other = "; data_range=4095 for 12-bit data"
     elif 0.1 <= hi <= 1.5 and bool(np.any(image != np.round(image))):
         top = "1"
     elif hi <= 510 and lo >= -255 and not np.any(image != np.round(image)):
@@ -470,7 +473,7 @@ def peak_units_note(spec: Any, image: np.ndarray, src: str = "the image", kind: 
     mapped = f" (8-bit units would be {map_text(offset, scale, 4)})" if (offset, scale) != (0.0, 1.0) else ""
     return (f"{spec.name} peak counts photons at the value 255 (8-bit full scale); {src} is in other units, values "
             f"up to {hi:.6g}{mapped}: give the spec its full scale, e.g. {spec},data_range={top}, to count them "
-            f"there")
+            f"there{other}")
 
 
 def denoise(
