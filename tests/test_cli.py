@@ -1387,6 +1387,9 @@ def test_bm3d_given_a_correlated_noise_says_so_and_checks_beta(tmp_path, capsys,
     code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--set", "beta=auto",
                         "--out", str(tmp_path / "e.png"))
     assert code == 0 and re.search(r"\(estimated\), read as white noise \(beta 0\.[0-3]\d\)", err), err
+    half = _png(tmp_path / "half.png", correlated(big, sigma=20.0, beta=0.6, rng=0))  # no options: the reason
+    code, _, err = _run(capsys, "denoise", str(half), "--out", str(tmp_path / "f.png"))  # says the reading (the
+    assert code == 0 and "spatially correlated" in err and "read as white noise" not in err, err  # summary: white)
     # beta with a declared noise of one level: its sigma (a correlated one's marginal sigma), the option's beta
     for noise in ("gaussian:sigma=20", "correlated:sigma=20,beta=1"):
         code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--noise", noise, "--set", "beta=0.5",

@@ -764,7 +764,8 @@ def _route_summary(info: dict, blank: int, sigmas: list[float] | None = None) ->
                  f"per {'channel' if 'channel_sigmas' in info else 'frame'})")  # its bands, in a QA pass)
     if "psd" in info:  # (BM3D given a correlated noise's spectrum)
         extra += f", correlated: beta {info['beta']:.2f}" + (" (estimated)" if "beta_source" in info else "")
-    elif "estimated_beta" in info:  # (beta=auto, read as white)
+    elif "estimated_beta" in info and "auto" not in info:  # (beta=auto, read as white; with no options the
+        # reason said the reading: the summary called a correlated reading white, a medical-imaging QA pass)
         extra += f", read as white noise (beta {info['estimated_beta']:.2f})"
     if "transform" in info:
         extra += f", {info['transform']}"
