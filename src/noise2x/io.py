@@ -837,24 +837,20 @@ class FitsFrames(StackFrames):
         return plane
 
 
-class _Raised(list):
-    """The warnings a library raised, of those :func:`_warnings_of` caught."""
-
-
 @contextlib.contextmanager
-def _warnings_of(package: str) -> Iterator[_Raised]:
+def _warnings_of(package: str) -> Iterator[list]:
     """Catch the warnings raised while the block runs and give those issued from ``package`` (astropy, mrcfile:
     their files' checks read them) in a list that fills as they come; any other (another thread's, as catching is
     process-wide) is issued again after the block, as it came, not taken for the file's (a valid FITS file was
     called damaged for another thread's warning, and that warning lost: a concurrency QA pass)."""
     where = f"{os.sep}{package}{os.sep}"
-    own = _Raised()
+    own: list = []
+    others: list = []
 
     def shown(message, category, filename, lineno, file=None, line=None):  # (catch_warnings records through it)
         caught = warnings.WarningMessage(message, category, filename, lineno, file, line)
         (own if where in str(filename) or type(message).__module__.startswith(package) else others).append(caught)
 
-    others: list = []
     try:
         with _WARNINGS_LOCK, warnings.catch_warnings():  # (one thread's block at a time: two overlapping put back
             warnings.simplefilter("always")  # each other's handler and filters, and every later warning was lost)
