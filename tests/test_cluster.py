@@ -712,7 +712,8 @@ def test_a_models_denoise_refuses_a_stack_read_as_channels():
     model = noise2x.load_model("gray-gaussian")
     frame = 128 + 20 * np.random.default_rng(0).standard_normal((24, 20))
     stack = np.stack([frame] * 5)
-    with pytest.raises(InputError, match=r"got shape \(5, 24, 20\); a stack of frames: denoise_stack"):
+    with pytest.raises(InputError, match=r"got shape \(5, 24, 20\); 5 planes stored first \(a stack of frames, or "
+                                         r"channels\), each denoised alone: denoise_stack"):
         model.denoise(stack)
     out = model.denoise_stack(stack)
     np.testing.assert_allclose(out[2], model.denoise(frame), atol=1e-4)

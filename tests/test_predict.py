@@ -367,16 +367,20 @@ def test_the_api_denoises_a_stack_given_its_axes():
     rgb = np.clip(rng.normal(120, 20, (2, 24, 20, 3)), 0, 255)
     out = api.denoise(rgb, axes="zyxc", method="nlm")
     np.testing.assert_array_equal(out[1], api.denoise(rgb[1], method="nlm"))
-    with pytest.raises(InputError, match="a stack of frames: give its axes, e.g. axes='ZYX'"):
+    with pytest.raises(InputError, match=r"3 planes stored first \(a stack of frames, or channels\), each denoised "
+                                         r"alone: axes='ZYX'$"):
         api.denoise(stack[0])
-    two = rng.normal(120, 20, (24, 20, 2))  # two stains stored last: colour='channels' named first (a QA pass)
+    with pytest.raises(InputError, match=r"a stack of frames: give its axes, e.g. axes='TZYX'$"):
+        api.denoise(stack)
+    two = rng.normal(120, 20, (24, 20, 2))  # two stains stored last: colour='channels' named (a QA pass), and no
+    # stack of 24 frames of 20x2 pixels
     with pytest.raises(InputError, match=r"\(24, 20, 2\); 2 channels of data stored last, each denoised alone: "
-                                         r"colour='channels'; a stack of frames: give its axes"):
+                                         r"colour='channels'$"):
         api.denoise(two, method="nlm")
     assert api.denoise(two, method="nlm", colour="channels").shape == two.shape
     for first in (3, 4):  # an image stored channels first (a torch tensor's layout): moveaxis named
         with pytest.raises(InputError, match=rf"\({first}, 24, 20\); an RGBA? image stored channels first: "
-                                             r"np.moveaxis\(image, 0, -1\); a stack of frames"):
+                                             rf"np.moveaxis\(image, 0, -1\); {first} planes stored first"):
             api.denoise(rng.normal(120, 20, (first, 24, 20)), method="nlm")
     with pytest.raises(InputError, match=r"a batch of one image stored channels first .*np.moveaxis\(image\[0\], 0"):
         api.denoise(rng.normal(120, 20, (1, 3, 24, 20)), method="nlm")
@@ -523,3 +527,85 @@ def test_overlapping_thread_settings_put_back_the_process_setting():
         assert predict._THREADS_BLOCKS[0] == 0
     finally:
         torch.set_num_threads(original)
+
+
+def test_layouts_are_named_by_their_shape_and_notes_are_warnings_without_progress():
+    """A plugin author's QA pass: a (5,128,128) stack was told of colour='channels' by Denoiser.denoise, which took
+    it as 128 "channels" of 5x128 pixels (5.6 dB under its planes'), unsaid; a 31-band cube stored last was told of
+    axes only; 3 planes stored first of RGB alone; notes reached a caller with no progress not at all; a gray image
+    took colour="rgb", batch_size="a" a TypeError, tta="yes" and a float mask were read as True."""
+    import warnings
+
+    from noise2x import api
+    from noise2x.errors import NoteWarning, UnitsWarning
+    from conftest import textured_image
+
+    rng = np.random.default_rng(0)
+    den = api.load_model("gray-gaussian")
+    noisy = np.clip(textured_image(64) + rng.normal(0, 20, (64, 64)), 0, 255)
+    first = rng.normal(120, 20, (5, 40, 40))
+    for call in (lambda a, **k: den.denoise(a, **k), lambda a, **k: api.denoise(a, model=den, **k)):
+        with pytest.raises(InputError, match=r"\(5, 40, 40\); 5 planes stored first \(a stack of frames, or "
+                                             r"channels\), each denoised alone: .*axes='ZYX'\)?$") as exc:
+            call(first)
+        assert "colour='channels'" not in str(exc.value)
+        with pytest.raises(InputError, match=r"colour='channels' reads the last axis as the channels: shape \(5, 40, "
+                                             r"40\) would be 40 channels of 5x40 pixels; 5 planes stored first"):
+            call(first, colour="channels")
+        cube = np.moveaxis(rng.normal(120, 20, (31, 40, 40)), 0, -1)
+        with pytest.raises(InputError, match=r"\(40, 40, 31\); 31 channels of data stored last, each denoised alone: "
+                                             r"colour='channels'$"):
+            call(cube)
+        assert call(cube[:20, :20], colour="channels").shape == (20, 20, 31)
+    three = rng.normal(120, 20, (3, 40, 40))
+    with pytest.raises(InputError, match=r"an RGB image stored channels first: np.moveaxis\(image, 0, -1\); 3 planes "
+                                         r"stored first \(a stack of frames, or channels\), each denoised alone"):
+        api.denoise(three, method="nlm")
+    # arguments of the wrong kind, one UsageError each
+    for kwargs, text in ((dict(colour="rgb"), "colour must be one of"), (dict(batch_size="a"), "batch_size must be"),
+                         (dict(batch_size=0), "batch_size must be >= 1"), (dict(tta="yes"), "tta must be True or")):
+        with pytest.raises(UsageError, match=text):
+            den.denoise(noisy[:32, :32], **kwargs)
+    with pytest.raises(UsageError, match="tta must be True or False, got 'yes'"):
+        api.denoise(noisy[:32, :32], model=den, tta="yes")
+    with pytest.raises(UsageError, match="mask must be bool .* got float64 values other than 0 and 1"):
+        api.denoise(noisy, method="nlm", mask=np.full(noisy.shape, 0.5))
+    assert den.denoise(noisy[:32, :32], tta=np.True_, batch_size=np.int64(2)).shape == (32, 32)
+    # the tiles' progress, as a share of the image, and a cancel from it (a GUI's: no way was there)
+    shares = []
+    out = den.denoise(noisy, tile=32, overlap=8, batch_size=1, progress=shares.append)
+    assert len(shares) > 3 and shares == sorted(shares) and shares[-1] == 1.0 and 0 < shares[0] < 1
+    np.testing.assert_array_equal(out, den.denoise(noisy, tile=32, overlap=8, batch_size=1))
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel(share):
+        if share > 0.3:
+            raise Cancelled("stop")
+
+    threads = torch.get_num_threads()
+    with pytest.raises(Cancelled, match="^stop$"):
+        den.denoise(noisy, tile=32, overlap=8, batch_size=1, progress=cancel)
+    assert torch.get_num_threads() == threads
+    with pytest.raises(UsageError, match="progress must be a function"):
+        den.denoise(noisy, progress="yes")
+    # notes: to progress where it is given, else warnings (NoteWarning; units: UnitsWarning)
+    small = noisy
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        api.denoise(small, method="zs_n2n", noise="gaussian:sigma=20", options={"steps": 2})
+        api.denoise(small / 255, method="nlm", noise="gaussian:sigma=25")  # (25 for data in [0, 1])
+    kinds = [(w.category, str(w.message).split(":")[0]) for w in seen]
+    assert (NoteWarning, "zs_n2n takes no noise model") in kinds and any(
+        c is UnitsWarning and m.startswith("the noise's sigma 25 is more") for c, m in kinds), kinds
+    said = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        api.denoise(small, method="zs_n2n", noise="gaussian:sigma=20", options={"steps": 2}, progress=said.append)
+    assert any(line.startswith("note: zs_n2n takes no noise model") for line in said)
+    padded = np.pad(small, ((0, 0), (0, 40)))  # solid 0 beside data: the zero-area note, with no progress too
+    with warnings.catch_warnings(record=True) as seen:  # (beside the shot noise such a fill makes it read as)
+        warnings.simplefilter("always")
+        api.denoise(padded, method="nlm")
+    assert any(w.category is NoteWarning and "solid areas of 0" in str(w.message) for w in seen)

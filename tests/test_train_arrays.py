@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+import tifffile
 
 import noise2x
 from noise2x.checkpoint import load_model
@@ -322,7 +323,7 @@ def test_flat_training_images_are_warned_of(tmp_path):
               out=tmp_path / "m.safetensors")
 
 
-def test_channel_planes_given_to_a_colour_model_say_to_put_the_channels_last(tmp_path, rgb_image):
+def test_channel_planes_given_to_a_colour_model_say_to_put_the_channels_last(tmp_path, rgb_image, capsys):
     """axes='CYX' denoises each plane alone (as documented); given to an RGB model it said 'frame C=0 (0 of 3): the
     model expects 3-channel (RGB) images, got a 1-channel image' (a QA re-check)."""
     model = noise2x.train("noise2void", data=[rgb_image] * 3, steps=1, progress=False, overrides=FAST,
@@ -331,6 +332,26 @@ def test_channel_planes_given_to_a_colour_model_say_to_put_the_channels_last(tmp
                                          r"3-channel \(RGB\) images: put the channels last \(np\.moveaxis\(image, 0"):
         noise2x.denoise(np.moveaxis(rgb_image, -1, 0), model=model, axes="CYX")
     assert noise2x.denoise(rgb_image, model=model, axes="YXC").shape == rgb_image.shape
+    # the hints look at the model: its channels, not a gray model's ways, each of which was a second error (a plugin
+    # author's QA pass)
+    five = np.concatenate([rgb_image, rgb_image[..., :2]], axis=-1)
+    with pytest.raises(InputError, match=r"and this model takes 3-channel \(RGB\) images, and the image has 5$"):
+        noise2x.denoise(np.moveaxis(five, -1, 0), model=model, axes="CYX")
+    with pytest.raises(InputError, match=r"^the model takes \(H,W,3\) RGB images, got shape \(30, 30, 5\)$"):
+        noise2x.denoise(five[:30, :30], model=model)
+    with pytest.raises(InputError, match=r"^the model takes \(H,W,3\) RGB images, got shape \(3, 30, 30\); an RGB "
+                                         r"image stored channels first: np.moveaxis\(image, 0, -1\)$"):
+        noise2x.denoise(np.moveaxis(rgb_image[:30, :30], -1, 0), model=model)
+    # the CLI reads a 3-band (minisblack) TIFF as a stack of gray frames: said so, with the way that works
+    from noise2x import cli
+
+    tifffile.imwrite(tmp_path / "bands.tif", np.moveaxis(np.clip(rgb_image, 0, 255).astype(np.uint8), -1, 0),
+                     photometric="minisblack")
+    assert cli.main(["denoise", str(tmp_path / "bands.tif"), "--model", str(tmp_path / "c.safetensors"), "--out",
+                     str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert "the model takes 3-channel (RGB) images, and this file holds a stack of 3 gray frames" in err, err
+    assert not (tmp_path / "out" / "bands.tif").exists()
 
 
 def test_the_cli_says_trains_units_warnings_and_the_sigma_note(tmp_path, stack, capsys):

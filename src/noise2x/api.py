@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from .errors import InputError, UsageError
+from .errors import InputError, Noise2xError, UnitsWarning, UsageError
 
 if TYPE_CHECKING:
     from .noise import NoiseSpec
@@ -278,6 +278,18 @@ def _model_named(model: str | os.PathLike) -> Any:
     return found
 
 
+def _model_channels(model: Any) -> int:
+    """The channels ``model`` (a Denoiser, a file or a shipped model's name) takes: 1 where none is given, or it
+    cannot be loaded (load_model says why, later)."""
+    if model is None:
+        return 1
+    try:
+        den = _model_named(model) if isinstance(model, (str, os.PathLike)) else model
+    except Noise2xError:
+        return 1
+    return int(getattr(den, "channels", 1) or 1)
+
+
 def _cached_model(path: Path) -> Any:
     """The shipped model file ``path``, as :func:`_model_named` keeps it."""
     return _model_named(path)
@@ -301,8 +313,15 @@ def data_crop(data: np.ndarray) -> tuple[int, int, int, int]:
 
 
 def _check_mask_shape(mask: Any, shape: tuple[int, ...]) -> None:
-    if mask is not None and np.shape(mask) != shape[:2]:
+    if mask is None:
+        return
+    if np.shape(mask) != shape[:2]:
         raise UsageError(f"mask has shape {np.shape(mask)}; the image {shape} needs {shape[:2]}")
+    m = np.asarray(mask)
+    if m.dtype != bool and (m.dtype.kind not in "uif" or not np.isin(m, (0, 1)).all()):
+        # (a float mask of 0.5 read as all True, unsaid: a QA pass)
+        raise UsageError(f"mask must be bool (True where the image holds data), or 0 and 1, got {m.dtype} values "
+                         f"other than 0 and 1")
 
 
 def sigma_units_note(image: np.ndarray, sigma: float) -> str | None:
@@ -367,8 +386,9 @@ def zero_area_note(image: np.ndarray) -> str | None:
     return None
 
 
-def _check_arguments(*, model: Any, noise: Any, tile: Any, overlap: Any, options: Any) -> None:
+def _check_arguments(*, model: Any, noise: Any, tile: Any, overlap: Any, options: Any, tta: Any) -> None:
     """:func:`denoise`'s arguments of the wrong type, as one UsageError (not an AttributeError from inside)."""
+    from .config import check_flag
     from .noise import NoiseSpec
     from .tiling import check_tile_arguments
 
@@ -380,6 +400,7 @@ def _check_arguments(*, model: Any, noise: Any, tile: Any, overlap: Any, options
         raise UsageError(f"noise must be a noise spec such as 'gaussian:sigma=25', got {type(noise).__name__} "
                          f"{noise!r}")
     check_tile_arguments(tile=tile, overlap=overlap)
+    check_flag("tta", tta)
     if options is not None and not isinstance(options, dict):
         raise UsageError(f"options must be a dict of method options, e.g. {{'sigma': 10}}, got "
                          f"{type(options).__name__}")
@@ -423,6 +444,18 @@ def _shot_noise_note(image: np.ndarray, method: str, mask: Any) -> str | None:
         told = "noise2x denoise with no --method reads it and takes a route made for it (noise2x info IMAGE: why)"
     return (f"note: the noise reads as signal-dependent (shot noise, estimated peak {peak:.3g} in 8-bit units), "
             f"which {method} with no noise given takes for white noise of one sigma; {told}")
+
+
+def _note(progress: Any, text: str, category: type[Warning] | None = None) -> None:
+    """``text`` (a ``note: ...`` line) to ``progress`` where it is given, else a warning at the caller of
+    :func:`denoise`, a :class:`~noise2x.errors.NoteWarning` or ``category`` (some notes went to ``progress`` alone,
+    lost without one: a plugin author's QA pass)."""
+    if progress is not None:
+        progress(text)
+        return
+    from .errors import NoteWarning, warn_outside
+
+    warn_outside((category or NoteWarning)(text.removeprefix("note: ")))
 
 
 def _units_warning(text: str) -> None:
@@ -542,6 +575,11 @@ def denoise(
         units).
     progress : callable, optional
         Called with each progress or note line (a str), e.g. ``print``.
+        Without it, the notes that advise the caller (an argument not used,
+        an image whose layout, units or noise the call may not fit) are
+        warnings instead: :class:`~noise2x.errors.UnitsWarning` for units
+        and noise levels, :class:`~noise2x.errors.NoteWarning` for the
+        others; the lines that only report what was chosen are not said.
     device : str
         Where a model, ``zs_n2n`` or ``mash`` runs (on the CPU with the
         threads ``NOISE2X_THREADS`` or ``OMP_NUM_THREADS`` set, else the
@@ -552,11 +590,12 @@ def denoise(
         here).
     colour : str
         How a one-channel (gray) model denoises a multi-channel image:
-        ``auto`` (default: ``luma`` for an RGB image; ``channels`` for other
-        channel counts and for models whose noise model is per pixel, the
-        blind-spot network's and a speckle model's), ``luma`` (an RGB image's
-        luminance and chrominance planes) or ``channels`` (each channel
-        alone); see :data:`noise2x.predict.COLOUR_MODES`. A direct ``method``
+        ``auto`` (default: ``luma`` for an RGB image, ``channels`` for models
+        whose noise model is per pixel, the blind-spot network's and a
+        speckle model's; an image of 2, 4 or more channels is refused, with
+        the layouts it may be in named, unless ``channels`` is given),
+        ``luma`` (an RGB image's luminance and chrominance planes) or
+        ``channels`` (each channel alone); see :data:`noise2x.predict.COLOUR_MODES`. A direct ``method``
         takes a colour image whole (BM3D as CBM3D, NLM across channels, ...)
         unless ``channels`` is given: then each channel alone. An image whose
         three channels are equal (a gray image stored as RGB) is denoised as
@@ -660,23 +699,32 @@ def denoise(
     except ValueError as exc:  # (a ragged list)
         raise InputError(f"input image is not an array: {str(exc).splitlines()[0]}") from None
     if len(shape) > 3 or (len(shape) == 3 and shape[2] not in (1, 3, 4) and colour != "channels"):
-        # (a few channels stored last were told to give axes, as if a stack: a QA pass)
-        last = (f"; {shape[2]} channels of data stored last, each denoised alone: colour='channels'"
-                if len(shape) == 3 and shape[2] <= 16 else "")
-        if len(shape) == 3 and shape[0] in (3, 4) and shape[2] > 16:  # (a torch tensor's layout: the hint below
-            # denoised an RGB image's planes each alone, 2.4 dB under its colour route, a QA pass)
-            last = f"; an RGB{'A' if shape[0] == 4 else ''} image stored channels first: np.moveaxis(image, 0, -1)"
-        elif len(shape) == 4 and shape[0] == 1 and shape[1] in (1, 3, 4) and shape[3] > 16:  # (a batch of one)
-            last = ("; a batch of one image stored channels first (a torch tensor's layout): "
-                    "np.moveaxis(image[0], 0, -1)")
-        raise InputError(f"input image must be (H,W) gray or (H,W,3) RGB, got shape {tuple(shape)}{last}; a stack "
-                         f"of frames: give its axes, e.g. axes='ZYX'")
+        # (a few channels stored last were told to give axes, as if a stack: a QA pass; an RGB image stored
+        # channels first (a torch tensor's layout) was told of axes only, which denoised its planes each alone,
+        # 2.4 dB under its colour route: another)
+        if len(shape) == 3 and _model_channels(model) == 3:  # (hints of channels each alone led to a second
+            # error: a QA pass)
+            first = "; an RGB image stored channels first: np.moveaxis(image, 0, -1)" if shape[0] == 3 else ""
+            raise InputError(f"the model takes (H,W,3) RGB images, got shape {tuple(shape)}{first}")
+        if len(shape) == 3:
+            from .config import layout_hints
+
+            last = layout_hints(shape)
+        else:
+            last = ("; a batch of one image stored channels first (a torch tensor's layout): np.moveaxis(image[0], 0, "
+                    "-1)" if shape[0] == 1 and shape[1] in (1, 3, 4) and shape[3] > 16 else "")
+            last += "; a stack of frames: give its axes, e.g. axes='TZYX'"
+        raise InputError(f"input image must be (H,W) gray or (H,W,3) RGB, got shape {tuple(shape)}{last}")
+    if len(shape) == 3 and colour == "channels":
+        from .config import check_channels_last
+
+        check_channels_last(shape)
     from .config import check_colour, check_precision_name
     from .io import check_image, fill_blanks, gray_as_rgb, held_blank, map_text, to_8bit_units
 
     check_colour(colour)
     check_precision_name(precision)
-    _check_arguments(model=model, noise=noise, tile=tile, overlap=overlap, options=options)
+    _check_arguments(model=model, noise=noise, tile=tile, overlap=overlap, options=options, tta=tta)
     from .noise import generator
 
     generator(rng)  # (a wrong kind of rng, for any method: those that draw nothing took "abc" unsaid, a QA pass)
@@ -780,17 +828,15 @@ def denoise(
                           options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
                           precision=precision, mask=mask, needed=needed)
             return np.repeat(out[..., None], 3, axis=-1)
-    if progress is not None and model is None and mask is None and (noise is None or noise.name == "speckle"):
+    if model is None and mask is None and (noise is None or noise.name == "speckle"):
         # (solid areas of 0 in a speckled image are no-data borders: speckle of a positive intensity is above 0)
         note = zero_area_note(image)
         if note:
-            progress(note)
+            _note(progress, note)
     if noise is not None and noise.gaussian_sigma is not None:
         note = sigma_units_note(image, float(noise.gaussian_sigma))
-        if note and progress is not None:
-            progress(note)
-        elif note:  # (from Python with no progress: a warning, as a Poisson peak's, a QA re-check)
-            _units_warning(note.removeprefix("note: "))
+        if note:  # (from Python with no progress: a warning, as a Poisson peak's, a QA re-check)
+            _note(progress, note, UnitsWarning)
     units = None if noise is None else peak_units_note(noise, image)
     if units:  # (the CLI says it as a note, once per file, and leaves these out)
         _units_warning(units)
@@ -835,8 +881,8 @@ def denoise(
         if progress is not None:
             progress(f"using {name}: {reason}")
         note = channel_levels_note(choice, name)
-        if progress is not None and note:
-            progress(note)
+        if note:
+            _note(progress, note)
         if model_file is not None:
             den = _cached_model(model_file)
             if options:  # the caller's method options go to the model chosen here, checked as with a model given
@@ -870,20 +916,18 @@ def denoise(
             options = {**choice.options, **(options or {})}
     if info is not None:
         info["method"] = method
-    if not chosen and colour == "luma" and progress is not None:  # (taken with no word: a QA pass)
-        progress(f"note: colour luma applies to a gray model on an RGB image; method {method} takes the image as it "
-                 f"is (colour channels: each channel alone)")
-    if not chosen and noise is not None and method in ("mash", "zs_n2n") and progress is not None:
+    if not chosen and colour == "luma":  # (taken with no word: a QA pass)
+        _note(progress, f"note: colour luma applies to a gray model on an RGB image; method {method} takes the image "
+                        f"as it is (colour channels: each channel alone)")
+    if not chosen and noise is not None and method in ("mash", "zs_n2n"):
         # (a QA pass gave mash a declared speckle: it ran 5 minutes and came out below the noisy input, unsaid)
-        progress(f"note: {method} takes no noise model: the noise {noise} is not used (it learns zero-mean noise "
-                 f"from the image alone)")
+        _note(progress, f"note: {method} takes no noise model: the noise {noise} is not used (it learns zero-mean "
+                        f"noise from the image alone)")
     if not chosen and noise is None and method in ("bm3d", "nlm") and not {"sigma", "gain", "beta"} & set(
             caller_options or {}):
         note = _shot_noise_note(image, method, mask)
-        if note and progress is not None:
-            progress(note)
-        elif note:
-            _units_warning(note.removeprefix("note: "))
+        if note:
+            _note(progress, note, UnitsWarning)
     # settings of a model's inference that a direct method has no use for: an error when the method was
     # asked for, a note when it was chosen here (the same image may go to a model another time)
     takes = method_options(resolve_direct(method))
@@ -900,13 +944,13 @@ def denoise(
             raise UsageError(line)
         if progress is not None:
             progress(f"{line}: {', '.join(u.split('=')[0] for u in unused)} ignored")
-    if (progress is not None and not chosen and noise is not None and "sigma" in (caller_options or {})
+    if (not chosen and noise is not None and "sigma" in (caller_options or {})
             and isinstance(_number(caller_options["sigma"]), float)  # (a number: the method says what it refuses)
             and _number(caller_options["sigma"]) != noise.gaussian_sigma):  # (the option won, unsaid: a QA pass)
-        progress(f"note: the option sigma={caller_options['sigma']} is used, not the noise spec's sigma "
-                 f"{noise.gaussian_sigma:g}" if noise.gaussian_sigma is not None else
-                 f"note: the option sigma={caller_options['sigma']} is used, not the noise spec {noise} (a "
-                 f"Gaussian sigma, as if no spec were given)")
+        _note(progress, f"note: the option sigma={caller_options['sigma']} is used, not the noise spec's sigma "
+                        f"{noise.gaussian_sigma:g}" if noise.gaussian_sigma is not None else
+                        f"note: the option sigma={caller_options['sigma']} is used, not the noise spec {noise} (a "
+                        f"Gaussian sigma, as if no spec were given)")
     if on_device and "device" not in (options or {}):  # (a device set among the options comes first)
         options = {**(options or {}), "device": device}
     if precision != "fp32":  # a direct method that takes it (zs_n2n, mash); else an error, or a note when chosen here
@@ -1055,9 +1099,12 @@ def _denoise_frames(image: Any, axes: Any, mask: Any, progress: Any, info: Any, 
                              **settings)
         except InputError as exc:  # (which frame: a NaN in frame 3 of 5 was said of "input image")
             if "C" in letters[:-len(frame)] and "-channel (RGB) images, got a 1-channel" in str(exc):
+                c = letters.index("C")
+                last = (f": put the channels last (np.moveaxis(image, {c}, -1), axes ending in YXC)"
+                        if arr.shape[c] == 3 else f", and the image has {arr.shape[c]}")  # (5 channels were told to
+                # put them last, a second error: a QA pass)
                 raise InputError(f"axes {axes!r} denoises each channel plane alone, and this model takes 3-channel "
-                                 f"(RGB) images: put the channels last (np.moveaxis(image, {letters.index('C')}, -1), "
-                                 f"axes ending in YXC)") from None
+                                 f"(RGB) images{last}") from None
             if n == 1:
                 raise
             raise InputError(f"frame {where(i)} ({i + 1} of {n}): {exc}") from None

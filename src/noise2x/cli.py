@@ -904,6 +904,15 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                         device=args.device, colour=args.colour, precision=args.precision, mask=opaque,
                         blanks=args.blanks, blank_value=args.blank_value,
                     )
+                except InputError as exc:  # (a 3-band file given to an RGB model: said of one (H,W) frame, with
+                    # no word of the split, a plugin author's QA pass)
+                    if len(stack) > 1 and "-channel (RGB) images, got a 1-channel" in str(exc):
+                        raise InputError(f"{src}: the model takes 3-channel (RGB) images, and this file holds a "
+                                         f"stack of {len(stack)} gray frames (pages, bands or planes), each "
+                                         "denoised on its own: write the image as RGB (a TIFF of photometric rgb), "
+                                         "or from Python: noise2x.denoise(np.moveaxis(noise2x.read_stack(path), 0, "
+                                         "-1), model=...)") from None
+                    raise
                 finally:
                     UNITS_CHECKED.reset(checked)
                     if token is not None:

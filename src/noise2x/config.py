@@ -25,7 +25,7 @@ import types
 import typing
 from typing import Any, Sequence
 
-from .errors import UsageError
+from .errors import InputError, UsageError
 
 #: How a one-channel model denoises a multi-channel image (``colour``; :mod:`noise2x.predict` says how)
 COLOUR_MODES = ("auto", "luma", "channels")
@@ -41,12 +41,57 @@ def check_colour(colour: str) -> str:
     return colour
 
 
+def layout_hints(shape: tuple[int, ...], *, axes_call: str = "") -> str:
+    """The ways a 3-D array that is neither (H,W,1) nor (H,W,3) may be meant for a gray model, each with what
+    denoises it so, as ``"; "``-led text: channels stored last (``colour='channels'``), where the last axis is
+    short (at most 16, or under both others); an RGB image or planes stored first (a stack of frames, or
+    channels: ``axes='ZYX'``), where the first is; both where neither is. ``axes_call`` wraps the axes argument
+    (``Denoiser.denoise`` has none: ``noise2x.denoise(image, model=..., `` ... ``)``).
+
+    (A 31-band cube stored last was told only of axes, a 5-channel stack stored first only of colour='channels',
+    which denoised 128 "channels" of 5 rows each, 5.6 dB under its planes': a QA pass.)"""
+    a, b, c = (int(n) for n in shape)
+    last, first = c <= 16 or c < min(a, b), a <= 16 or a < min(b, c)
+    if not (last or first):
+        last = first = True
+    hints = []
+    if last:
+        hints.append(f"{c} channels of data stored last, each denoised alone: colour='channels'")
+    if first and a in (3, 4) and a < c:
+        hints.append(f"an RGB{'A' if a == 4 else ''} image stored channels first: np.moveaxis(image, 0, -1)")
+    if first:
+        call = f"{axes_call}axes='ZYX')" if axes_call else "axes='ZYX'"
+        hints.append(f"{a} planes stored first (a stack of frames, or channels), each denoised alone: {call}")
+    return "".join(f"; {h}" for h in hints)
+
+
+def check_channels_last(shape: tuple[int, ...], *, axes_call: str = "") -> None:
+    """InputError where ``colour='channels'`` would read the last axis of a channels-first array as its channels:
+    a short first axis (at most 16) under half the last, which is over 16 (a (5,128,128) stack: 128 "channels"
+    of 5x128 pixels, 5.6 dB under its planes each denoised alone, unsaid: a QA pass)."""
+    a, b, c = (int(n) for n in shape)
+    if a <= 16 < c and 2 * a < c:
+        call = f"{axes_call}axes='ZYX')" if axes_call else "axes='ZYX'"
+        raise InputError(f"colour='channels' reads the last axis as the channels: shape {(a, b, c)} would be {c} "
+                         f"channels of {a}x{b} pixels; {a} planes stored first, each denoised alone: {call}")
+
+
+def check_flag(name: str, value: Any) -> bool:
+    """``value`` as a bool where it is one (True/False, numpy's, 0 or 1), else UsageError (tta="yes" ran
+    test-time augmentation unsaid, and "no" too: a QA pass)."""
+    numpy_bool = type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")
+    if (isinstance(value, numbers.Integral) or numpy_bool) and value in (0, 1):
+        return bool(value)  # (numpy's bool and integers too: numbers.Integral holds its integers, not its bool)
+    raise UsageError(f"{name} must be True or False, got {value!r}")
+
+
 def check_precision_name(precision: str) -> str:
     """``precision`` if it is one of :data:`PRECISIONS`, else UsageError (``noise2x.predict.check_precision``
     checks the device too)."""
     if precision not in PRECISIONS:
         raise UsageError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     return precision
+
 
 #: The environment variable that sets the CPU threads noise2x's torch work uses (the CLI's ``--threads``; see
 #: :func:`noise2x.predict.auto_threads`); ``OMP_NUM_THREADS`` is read where it is not set

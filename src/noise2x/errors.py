@@ -108,6 +108,12 @@ class TrainUnitsWarning(UnitsWarning):
     (it leaves other UnitsWarnings to its own notes)."""
 
 
+class NoteWarning(UserWarning):
+    """Advice on a call to :func:`noise2x.denoise` that the caller may act on (an argument not used, an image read
+    in a way its layout or noise may not fit), issued where no ``progress`` callback is given; with one, it gets
+    the note as a line instead."""
+
+
 def _ours(frame) -> bool:
     """Whether a stack frame runs noise2x's own code."""
     return str(frame.f_globals.get("__name__", "")).split(".")[0] == "noise2x"

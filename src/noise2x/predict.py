@@ -7,7 +7,9 @@ images are processed in overlapping tiles (batched), blended smoothly
 tiles, whatever the image size. ``tta=True`` averages the 8 D4 transforms.
 A one-channel (gray) model denoises a colour image plane by plane: an RGB
 image through a luminance/chrominance transform (:func:`to_luma_chroma`),
-other channel counts channel by channel (``colour``). On the CPU the
+other channel counts channel by channel, where ``colour='channels'`` says
+so (``colour``: data of 2, 4 or more channels is refused without it, the
+layouts it may be named in the error). On the CPU the
 network runs in the channels-last memory layout (the same result to float
 rounding; the blind-spot network 1.6 times faster, the U-Nets unchanged);
 ``precision="bf16"`` (or ``"fp16"`` on a GPU) runs its forward pass in half
@@ -567,6 +569,22 @@ def _forward_context(precision: str, dev: torch.device) -> Any:
 
 
 check_colour = config.check_colour
+layout_hints, check_channels_last = config.layout_hints, config.check_channels_last
+#: how a Denoiser's caller denoises the planes of a stack (a Denoiser takes no axes)
+_STACK_CALL = "denoise_stack(stack), or noise2x.denoise(image, model=..., "
+
+
+def check_batch_size(batch_size: Any) -> int:
+    """``batch_size`` as an int >= 1, else UsageError (text gave a TypeError from a comparison: a QA pass)."""
+    try:
+        if isinstance(batch_size, (bool, np.bool_)) or batch_size != int(batch_size):
+            raise TypeError
+        value = int(batch_size)
+    except (TypeError, ValueError, OverflowError):
+        raise UsageError(f"batch_size must be a whole number >= 1, got {batch_size!r}") from None
+    if value < 1:
+        raise UsageError(f"batch_size must be >= 1, got {value}")
+    return value
 
 
 def colour_mode(colour: str, channels: int, method: Any = None) -> str:
@@ -667,14 +685,18 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
     """
     check_precision(precision)
     check_tile_arguments(tile=tile, overlap=overlap, context=context)  # (Denoiser.denoise's too: a QA pass)
+    tta = config.check_flag("tta", tta)
+    check_colour(colour)  # (on a gray image too, as the docstring says: "rgb" passed unsaid there, a QA pass)
+    batch_size = check_batch_size(batch_size)
     channels = int(model.in_channels)
     arr = _check_image(image, None if channels == 1 else channels)
     if arr.ndim == 3 and channels == 1 and arr.shape[2] not in (1, 3, 4) and colour != "channels":
         # (a z-stack (Z,Y,X) read as one image of X channels, each a Z-pixel-high picture: a QA pass got 23 dB
         # against 33 frame by frame, with no word)
-        raise InputError(f"image must be (H,W) gray or (H,W,3) RGB, got shape {tuple(arr.shape)}; a stack of "
-                         f"frames: denoise_stack(stack), or noise2x.denoise(stack, model=..., axes='ZYX'); "
-                         f"{arr.shape[2]} channels stored last: colour='channels'")
+        raise InputError(f"image must be (H,W) gray or (H,W,3) RGB, got shape {tuple(arr.shape)}"
+                         f"{layout_hints(arr.shape, axes_call=_STACK_CALL)}")
+    if arr.ndim == 3 and channels == 1 and colour == "channels":
+        check_channels_last(arr.shape, axes_call=_STACK_CALL)
     if arr.ndim == 3 and channels == 1 and arr.shape[2] == 4 and colour == "auto":
         # (an RGBA image's alpha plane was denoised as a fourth channel and came back changed, unsaid; noise2x.denoise
         # refuses it too)
@@ -722,8 +744,6 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
         if rows is not None:
             _from_luma_chroma_in_place(out, offset, keep_noise=keep_noise)
         return out
-    if batch_size < 1:
-        raise UsageError(f"batch_size must be >= 1, got {batch_size}")
     dev = resolve_device(device)
     check_precision(precision, dev)
     layout = torch.channels_last if dev.type == "cpu" and CPU_CHANNELS_LAST else torch.contiguous_format
@@ -944,7 +964,8 @@ class Denoiser:
 
     def denoise(self, image: np.ndarray, *, tile: int | None = None, overlap: int | None = None, tta: bool = False,
                 context: int | None = None, batch_size: int = 4, device: str = "auto", colour: str = "auto",
-                precision: str = "fp32", needed: np.ndarray | None = None, threads: int | None = None) -> np.ndarray:
+                precision: str = "fp32", needed: np.ndarray | None = None, threads: int | None = None,
+                progress: Callable[[float], None] | None = None) -> np.ndarray:
         """Denoise one image (H, W) or (H, W, C); float32 in the image's units (see :func:`denoise_array`).
 
         A gray model on an RGB image: planes within the image's range for a
@@ -977,6 +998,11 @@ class Denoiser:
         threads : int, optional
             CPU threads for this call, as :func:`noise2x.denoise` takes them
             (None: :func:`auto_threads`).
+        progress : callable, optional
+            Called with the share of the image done (a float, 0 to 1) after
+            each batch of tiles (once, with 1.0, for an image run whole); an
+            exception it raises stops the call there and reaches the caller
+            as it is (a GUI's cancel button), the thread settings restored.
 
         Returns
         -------
@@ -994,8 +1020,14 @@ class Denoiser:
         from .io import as_numpy
 
         outside = called_from_outside()  # (the README's model.denoise; noise2x.denoise says it itself, with the file)
+        if progress is not None and not callable(progress):
+            raise UsageError(f"progress must be a function taking the share done (a float), got "
+                             f"{type(progress).__name__}")
         token = None if threads is None else config.THREADS_ASKED.set(config.checked_threads(threads))  # (this
-        try:  # thread's, for this call; a call of itself for it hid its units warning: a concurrency QA pass)
+        # thread's, for this call; a call of itself for it hid its units warning: a concurrency QA pass); the tiles'
+        # progress to the caller (a GUI had none, nor a way to cancel: a plugin author's QA pass)
+        shares = None if progress is None else TILE_PROGRESS.set(progress)
+        try:
             image = as_numpy(image)
             if outside:
                 self._warn_units(image)
@@ -1003,6 +1035,8 @@ class Denoiser:
                                 batch_size=batch_size, tta=tta, device=device, colour=self.colour_mode(colour),
                                 keep_noise=not self.blind, precision=precision, needed=needed)
         finally:
+            if shares is not None:
+                TILE_PROGRESS.reset(shares)
             if token is not None:
                 config.THREADS_ASKED.reset(token)
         used = out if needed is None else out[np.asarray(needed, dtype=bool)]
