@@ -2219,3 +2219,31 @@ def test_a_stacks_shot_noise_note_is_said_once(tmp_path, capsys, gray_image):
     assert code == 0
     notes = [line for line in err.splitlines() if "reads as signal-dependent (shot noise" in line]
     assert len(notes) == 1 and notes[0].endswith("(read on frame 1; not repeated for the other frames)"), err
+
+
+def test_rounding_a_few_counts_is_said_and_float_writes_them_unrounded(tmp_path, capsys):
+    """A uint16 flat field at 2.4 photons came back 12% low: its smooth result rounded the same way everywhere,
+    unsaid, and no option wrote float (a quantitative imaging QA pass)."""
+    rng = np.random.default_rng(5)
+    tifffile.imwrite(tmp_path / "flat.tif", rng.poisson(2.4, (96, 96)).astype(np.uint16))
+    tifffile.imwrite(tmp_path / "st.tif", rng.poisson(2.4, (2, 64, 64)).astype(np.uint16), photometric="minisblack")
+    for name in ("flat", "st"):
+        assert main(["denoise", str(tmp_path / f"{name}.tif"), "--out", str(tmp_path / f"r_{name}.tif")]) == 0
+        err = capsys.readouterr().err
+        assert re.search(rf"note: \S*r_{name}.tif: written as uint16, its values rounded to whole numbers, which "
+                         r"moves its mean by -\d+\.\d%", err), err
+        assert main(["denoise", str(tmp_path / f"{name}.tif"), "--float", "--out",
+                     str(tmp_path / f"f_{name}.tif")]) == 0
+        assert "rounded" not in capsys.readouterr().err
+        noisy, out = tifffile.imread(tmp_path / f"{name}.tif"), tifffile.imread(tmp_path / f"f_{name}.tif")
+        assert out.dtype == np.float32 and out.shape == noisy.shape
+        assert abs(out.mean() / noisy.mean() - 1) < 0.03 < abs(tifffile.imread(tmp_path / f"r_{name}.tif").mean()
+                                                              / noisy.mean() - 1)
+    # 8-bit data at ordinary levels: nothing to say
+    tifffile.imwrite(tmp_path / "mid.tif", np.clip(rng.normal(120, 15, (64, 64)), 0, 255).astype(np.uint8))
+    capsys.readouterr()
+    assert main(["denoise", str(tmp_path / "mid.tif"), "--out", str(tmp_path / "m.tif")]) == 0
+    assert "rounded" not in capsys.readouterr().err
+    # a format that holds no float32: refused before any work, nothing written
+    assert main(["denoise", str(tmp_path / "flat.tif"), "--float", "--out", str(tmp_path / "f.png")]) == 2
+    assert "--float: " in capsys.readouterr().err and not (tmp_path / "f.png").exists()

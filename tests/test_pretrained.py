@@ -1357,3 +1357,20 @@ def test_a_shipped_model_named_on_weak_noise_warns(shipped, capsys, tmp_path):
                  str(tmp_path / "o.tif")]) == 0
     err = capsys.readouterr().err
     assert err.count("its noise reads weak") == 1 and "BM3D does better than the shipped models" in err, err
+
+
+def test_info_of_a_model_chosen_here_holds_its_units_map_and_weights():
+    """info of the no-option route's model left out the 8-bit map it applied (its estimated_ readings are in those
+    units: they could not be read back in the image's) and which weights ran (a quantitative imaging QA pass)."""
+    rng = np.random.default_rng(3)
+    noisy = 257.0 * (textured_image(96) + rng.normal(0, 15, (96, 96)))  # 16-bit units
+    info = {}
+    out = api.denoise(noisy, info=info)
+    assert info["method"].startswith("model gray-gaussian"), info
+    scale = info["units"]["scale"]
+    assert scale == pytest.approx(1 / 257, rel=0.5) and set(info["units"]) == {"offset", "scale"}
+    assert info["estimated_sigma"] / scale == pytest.approx(15 * 257, rel=0.15)  # read back in the image's units
+    assert re.fullmatch(r"[0-9a-f]{64}", info["weights_sha256"])
+    named = {}
+    assert api.denoise(noisy, model=info["method"].split()[1], info=named).shape == out.shape
+    assert named["weights_sha256"] == info["weights_sha256"] and named["units"] == info["units"]

@@ -152,6 +152,30 @@ def test_outputs_record_the_command_and_the_model_and_a_fits_output_takes_any_fi
     assert main(["denoise", str(noisy), "--method", "nlm", "--out", str(tmp_path / "o.tif"), "-q"]) == 0
     with tifffile.TiffFile(tmp_path / "o.tif") as tif:
         assert tif.pages[0].tags.valueof(305) == f"noise2x {provenance.code_version()}"
+        # and its ImageHistory tag (TIFF/EP) the lines a PNG's Comment holds: it named the version alone (a
+        # quantitative imaging QA pass)
+        history = tif.pages[0].tags.valueof(37395).split("\n")
+    assert "denoise of ciel" in history[0] and history[1].startswith("nlm, sigma ") and "--method nlm" in history[2]
+    # with no options: the model chosen, by its weights' checksum, and why (a FITS card said "model NAME" alone)
+    for name in ("n.tif", "n.fits"):
+        assert main(["denoise", str(noisy), "--out", str(tmp_path / name), "-q"]) == 0
+    with tifffile.TiffFile(tmp_path / "n.tif") as tif:
+        lines = tif.pages[0].tags.valueof(37395).split("\n")
+    assert re.fullmatch(r"model gray-gaussian(-low)?, weights sha256 [0-9a-f]{16}", lines[1]), lines
+    assert lines[2].startswith("chosen: white Gaussian noise, estimated sigma "), lines
+    assert "weights sha256 " in "".join(str(c) for c in fits.getheader(tmp_path / "n.fits")["HISTORY"])
+    # a stack written whole: each frame's way, as said on the console ("the method noise2x chose for each frame")
+    rng = np.random.default_rng(0)
+    ramp = 100 + 50 * np.sin(np.arange(96) / 8.0) + np.zeros((96, 1))
+    fits.PrimaryHDU(np.stack([ramp + 2 * rng.standard_normal(ramp.shape), rng.poisson(ramp / 10).astype(float)])
+                    .astype(np.float32)).writeto(tmp_path / "cube.fits")
+    assert main(["denoise", str(tmp_path / "cube.fits"), "--out", str(tmp_path / "c.fits.gz"), "-q"]) == 0
+    text = "".join(str(c) for c in fits.getheader(tmp_path / "c.fits.gz")["HISTORY"])
+    assert re.search(r"\(1 frame: 1\); model gray-poisson\S* \(1 frame: 2\)", text), text
+    assert main(["denoise", str(noisy), "--method", "nlm", "--strip-exif", "--out", str(tmp_path / "s.tif"),
+                 "-q"]) == 0
+    with tifffile.TiffFile(tmp_path / "s.tif") as tif:
+        assert 37395 not in tif.pages[0].tags
     assert main(["denoise", str(data / "0.png"), "--method", "nlm", "--out", str(tmp_path / "o.png"), "-q"]) == 0
     text = Image.open(tmp_path / "o.png").text
     assert text["Software"] == f"noise2x {provenance.code_version()}"

@@ -557,7 +557,9 @@ def denoise(
         of the method it was trained with (e.g. ``posterior_mean=false``).
     rng : None, int or numpy Generator, optional
         Seeds the zero-shot methods' training (``zs_n2n``, ``mash``): the same
-        seed gives the same output. None (default) draws a fresh one each call
+        seed gives the same output on as many CPU threads (``threads``; other
+        threads sum in another order: results a fraction of a level apart),
+        on the same device. None (default) draws a fresh one each call
         (the CLI's ``--seed`` defaults to 0). The other methods are deterministic,
         except BM3D at a few pixels (its library's threads sum in varying
         order: between two calls on one 64x64 image, up to 0.8 of an 8-bit
@@ -895,6 +897,9 @@ def denoise(
                 info["method"] = f"model {model_file.stem}"
                 if vst is not None:
                     info["transform"] = vst.transform
+                if (choice.offset, choice.scale) != (0.0, 1.0):  # (as with a model given; its estimated_ readings
+                    # are in those 8-bit units: left out, they could not be read back, a QA pass)
+                    info["units"] = {"offset": choice.offset, "scale": choice.scale}
             mapped = (image - choice.offset) * choice.scale      # the shipped models work in 8-bit units
             _record_model_run(info, den, image, colour, precision)
             if vst is not None:
@@ -1137,6 +1142,9 @@ def _record_model_run(info: dict[str, Any] | None, den: Any, image: np.ndarray, 
     if info is not None:  # (it stayed empty: the Python API QA pass)
         shipped, trained = getattr(den, "shipped", None), getattr(getattr(den, "method", None), "name", None)
         info.setdefault("method", f"model {shipped}" if shipped else f"{trained} model" if trained else "model")
+        digest = getattr(den, "metadata", {}).get("sha256")  # (which weights: a methods section's, a QA pass)
+        if digest:
+            info["weights_sha256"] = str(digest)
     if info is not None and precision != "fp32":
         info["precision"] = precision
     if info is not None and den.channels == 1 and image.ndim == 3 and image.shape[2] > 1:

@@ -2745,6 +2745,8 @@ def _png_colour(info: dict) -> list[tuple[bytes, bytes]]:
 
 #: TIFF tags that describe a photo (IFD0 tags of EXIF too): Make, Model, DateTime, Artist, Copyright
 _DESCRIBED = (271, 272, 306, 315, 33432)
+#: TIFF/EP's ImageHistory tag (ASCII): the lines of what made an output noise2x writes (as a PNG's Comment)
+TIFF_IMAGE_HISTORY = 37395
 
 
 def _exif_loaded(raw: bytes = b"") -> Any:
@@ -3268,8 +3270,11 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
             geo = geotiff_like(like, shape) if fmt == "TIFF" and not parts else []
             if geo:
                 tags["extratags"] = geo
-            if history:  # (what made it: the Software tag, as FITS gets HISTORY cards)
+            if history:  # (what made it: the Software and ImageHistory tags, as FITS gets HISTORY cards)
                 tags["software"] = _software()
+                if fmt == "TIFF":
+                    tags["extratags"] = [*tags.get("extratags", []),
+                                         (TIFF_IMAGE_HISTORY, 2, 0, "\n".join(history).encode("utf-8"), True)]
             if fmt == "FITS":
                 _fits_stream(tmp, checked(), shape, kind, None if like is None else Path(like), history)
             elif fmt == "MRC":
@@ -3449,7 +3454,10 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
             tags["iccprofile"] = meta["icc"]
         if "xmp" in meta:
             tags["extratags"] = [(700, 1, len(meta["xmp"]), meta["xmp"], True)]
-        for code, value in sorted(meta.get("described", {}).items()):  # camera, date, author, copyright (as text
+        described = dict(meta.get("described", {}))
+        if meta.get("history"):  # what made it, as a PNG's Comment (a TIFF named the version alone: a quantitative
+            described[TIFF_IMAGE_HISTORY] = "\n".join(meta["history"])  # imaging QA pass)
+        for code, value in sorted(described.items()):  # camera, date, author, copyright (as text
             tags.setdefault("extratags", []).append((code, 2, 0, value.encode("utf-8"), True))  # UTF-8 as exiftool)
         if meta.get("geo"):  # a GeoTIFF's georeferencing and GDAL's tags (geotiff_like)
             tags.setdefault("extratags", []).extend(meta["geo"])
