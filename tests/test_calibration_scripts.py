@@ -1380,3 +1380,22 @@ def test_impulse_calibration_reads_each_noise_and_tabulates_the_route(tmp_path, 
     assert all(rows[(f"{k}.png", "gaussian:sigma=25")]["after"] != "zs_n2n" for k in range(2))
     table = capsys.readouterr().out
     assert "| salt_pepper:p=0.05 | 2 |" in table and "| gaussian:sigma=25 | 2 | 0 |" in table
+
+
+def test_flux_check_measures_each_spots_counts_and_writes_its_record(tmp_path):
+    """scripts/flux_check.py (BENCHMARKS.md, "Photometry of faint spots after denoising"): the noisy input's
+    counts are the clean ones' within the noise; a route that smooths hard takes a share of the faint spots'."""
+    import numpy as np
+
+    module = _load("flux_check")
+    clean, spots = module.scene(96, np.random.default_rng(0))
+    assert len(spots) == 9 and [f for _, _, f in spots[::3]] == [100, 300, 1000]
+    measured = module.counts(clean, spots)
+    np.testing.assert_allclose(measured, [f for _, _, f in spots], rtol=0.02)  # (the disc holds 99.6% of a spot)
+    out = tmp_path / "flux.json"
+    assert module.main(["--realisations", "1", "--size", "96", "--routes", "noisy,nlm", "--out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["meta"]["command"].startswith("python scripts/flux_check.py --realisations 1 --size 96")
+    noisy, nlm = record["routes"]["noisy"], record["routes"]["nlm"]
+    assert noisy["100"]["spots"] == 3 and abs(noisy["1000"]["ratio"] - 1) < 0.1
+    assert nlm["100"]["ratio"] < noisy["100"]["ratio"] - 0.2
