@@ -2226,19 +2226,25 @@ def test_rounding_a_few_counts_is_said_and_float_writes_them_unrounded(tmp_path,
     unsaid, and no option wrote float (a quantitative imaging QA pass)."""
     rng = np.random.default_rng(5)
     tifffile.imwrite(tmp_path / "flat.tif", rng.poisson(2.4, (96, 96)).astype(np.uint16))
-    tifffile.imwrite(tmp_path / "st.tif", rng.poisson(2.4, (2, 64, 64)).astype(np.uint16), photometric="minisblack")
-    for name in ("flat", "st"):
+    # a stack's faint frames each (the stack's mean moved by under 1%: unsaid, a re-check)
+    tifffile.imwrite(tmp_path / "st.tif", np.stack([rng.poisson(2.4, (64, 64)), rng.poisson(60, (64, 64)),
+                                                    rng.poisson(2.4, (64, 64))]).astype(np.uint16),
+                     photometric="minisblack")
+    for name, moved in (("flat", "its mean by"), ("st", r"the mean of frames 1, 3 \(of 3\) by -\d+\.\d% to")):
         assert main(["denoise", str(tmp_path / f"{name}.tif"), "--out", str(tmp_path / f"r_{name}.tif")]) == 0
         err = capsys.readouterr().err
         assert re.search(rf"note: \S*r_{name}.tif: written as uint16, its values rounded to whole numbers, which "
-                         r"moves its mean by -\d+\.\d%", err), err
+                         rf"moves {moved} -\d+\.\d%.*; --float writes float32, unrounded", err), err
         assert main(["denoise", str(tmp_path / f"{name}.tif"), "--float", "--out",
                      str(tmp_path / f"f_{name}.tif")]) == 0
         assert "rounded" not in capsys.readouterr().err
-        noisy, out = tifffile.imread(tmp_path / f"{name}.tif"), tifffile.imread(tmp_path / f"f_{name}.tif")
+        noisy, out, rounded = (tifffile.imread(tmp_path / f"{p}{name}.tif") for p in ("", "f_", "r_"))
         assert out.dtype == np.float32 and out.shape == noisy.shape
-        assert abs(out.mean() / noisy.mean() - 1) < 0.03 < abs(tifffile.imread(tmp_path / f"r_{name}.tif").mean()
-                                                              / noisy.mean() - 1)
+        noisy, out, rounded = (a[-1] if name == "st" else a for a in (noisy, out, rounded))  # (a faint frame)
+        assert abs(out.mean() / noisy.mean() - 1) < 0.03 < abs(rounded.mean() / noisy.mean() - 1)
+    # where the output holds no float: the way named with a format that does
+    assert main(["denoise", str(tmp_path / "flat.tif"), "--out", str(tmp_path / "r.png")]) == 0
+    assert "; --float with a .tif, .fits or .mrc output writes float32" in capsys.readouterr().err
     # 8-bit data at ordinary levels: nothing to say
     tifffile.imwrite(tmp_path / "mid.tif", np.clip(rng.normal(120, 15, (64, 64)), 0, 255).astype(np.uint8))
     capsys.readouterr()

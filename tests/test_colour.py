@@ -139,9 +139,13 @@ def test_bad_colour_inputs(rgb_image):
     rgb_model = ScaledModel(build_model("unet", **args), arch="unet", arch_args=args, mean=[110.0] * 3,
                             std=[60.0] * 3).eval()
     rgba = np.dstack([rgb_image, np.full(rgb_image.shape[:2], 255.0)])
-    with pytest.raises(InputError, match=r"expects 3-channel images, got 4 channels; colour='channels' splits an "
-                                         r"image's channels for a one-channel \(gray\) model: an RGBA image: drop"):
+    with pytest.raises(InputError, match=r"^the model takes \(H,W,3\) RGB images, got shape \(37, 31, 4\): an RGBA "
+                                         r"image: drop its alpha channel"):
         api.denoise(rgba, model=Denoiser(rgb_model, get_method("supervised"), {}), colour="channels")
+    with pytest.raises(InputError, match=r"expects 3-channel images, got 5 channels; colour='channels' splits an "
+                                         r"image's channels for a one-channel \(gray\) model$"):
+        api.denoise(np.dstack([rgba, rgba[..., :1]]), model=Denoiser(rgb_model, get_method("supervised"), {}),
+                    colour="channels")
 
 
 def test_luma_beats_channels_on_colour_photos():

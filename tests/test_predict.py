@@ -537,7 +537,7 @@ def test_layouts_are_named_by_their_shape_and_notes_are_warnings_without_progres
     import warnings
 
     from noise2x import api
-    from noise2x.errors import NoteWarning, UnitsWarning
+    from noise2x.errors import Noise2xWarning, NoteWarning, UnitsWarning
     from conftest import textured_image
 
     rng = np.random.default_rng(0)
@@ -568,8 +568,20 @@ def test_layouts_are_named_by_their_shape_and_notes_are_warnings_without_progres
             den.denoise(noisy[:32, :32], **kwargs)
     with pytest.raises(UsageError, match="tta must be True or False, got 'yes'"):
         api.denoise(noisy[:32, :32], model=den, tta="yes")
-    with pytest.raises(UsageError, match="mask must be bool .* got float64 values other than 0 and 1"):
+    with pytest.raises(UsageError, match=r"mask must be bool .* got float64 values 0.5$"):
         api.denoise(noisy, method="nlm", mask=np.full(noisy.shape, 0.5))
+    inner = np.zeros(noisy.shape, bool)
+    inner[8:56, 8:56] = True  # an 8-bit mask's 0 and 255 are taken as False and True (refused: a re-check)
+    np.testing.assert_array_equal(api.denoise(noisy, method="nlm", mask=inner.astype(np.uint8) * 255),
+                                  api.denoise(noisy, method="nlm", mask=inner))
+    # axes ending in YXC says the channels are last: a small image of many bands is taken (refused: a re-check)
+    bands = rng.normal(120, 20, (12, 30, 48))
+    with pytest.raises(InputError, match=r"where the channels are last \(a small image of many bands\): axes='YXC'"):
+        api.denoise(bands, method="nlm", colour="channels")
+    assert api.denoise(bands, model=den, axes="YXC").shape == bands.shape
+    # a stack of colour frames is told axes='ZYXC' (axes='TZYX' read each row's colour triplets as a frame)
+    with pytest.raises(InputError, match=r"a stack of frames with their channels last: axes='ZYXC'$"):
+        api.denoise(rng.normal(120, 20, (4, 24, 24, 3)), method="nlm")
     assert den.denoise(noisy[:32, :32], tta=np.True_, batch_size=np.int64(2)).shape == (32, 32)
     # the tiles' progress, as a share of the image, and a cancel from it (a GUI's: no way was there)
     shares = []
@@ -590,6 +602,9 @@ def test_layouts_are_named_by_their_shape_and_notes_are_warnings_without_progres
     assert torch.get_num_threads() == threads
     with pytest.raises(UsageError, match="progress must be a function"):
         den.denoise(noisy, progress="yes")
+    shares = []
+    den.denoise(noisy, progress=shares.append, needed=np.zeros(noisy.shape, bool))  # (no tile to run: 1.0 all the
+    assert shares == [1.0]  # same, as said; never came: a re-check)
     # notes: to progress where it is given, else warnings (NoteWarning; units: UnitsWarning)
     small = noisy
     with warnings.catch_warnings(record=True) as seen:
@@ -597,13 +612,24 @@ def test_layouts_are_named_by_their_shape_and_notes_are_warnings_without_progres
         api.denoise(small, method="zs_n2n", noise="gaussian:sigma=20", options={"steps": 2})
         api.denoise(small / 255, method="nlm", noise="gaussian:sigma=25")  # (25 for data in [0, 1])
     kinds = [(w.category, str(w.message).split(":")[0]) for w in seen]
+    assert all(issubclass(c, Noise2xWarning) for c, _ in kinds)  # (one class to filter them by)
     assert (NoteWarning, "zs_n2n takes no noise model") in kinds and any(
         c is UnitsWarning and m.startswith("the noise's sigma 25 is more") for c, m in kinds), kinds
     said = []
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        api.denoise(small, method="nlm", colour="luma")  # (a gray image: no colour to say of, a re-check)
         api.denoise(small, method="zs_n2n", noise="gaussian:sigma=20", options={"steps": 2}, progress=said.append)
     assert any(line.startswith("note: zs_n2n takes no noise model") for line in said)
+    # a stack's or channels' note said once, of the part it was first read on (once per frame: a re-check)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        api.denoise(np.stack([small] * 3), axes="ZYX", method="nlm", noise="gaussian:sigma=10", options={"sigma": 5})
+        api.denoise(np.stack([small, small.T, small[::-1]], axis=-1), method="nlm", noise="gaussian:sigma=10",
+                    options={"sigma": 5}, colour="channels")
+    said = [str(w.message) for w in seen if w.category is NoteWarning]
+    assert said == ["frame Z=0: the option sigma=5 is used, not the noise spec's sigma 10",
+                    "channel 1: the option sigma=5 is used, not the noise spec's sigma 10"], said
     padded = np.pad(small, ((0, 0), (0, 40)))  # solid 0 beside data: the zero-area note, with no progress too
     with warnings.catch_warnings(record=True) as seen:  # (beside the shot noise such a fill makes it read as)
         warnings.simplefilter("always")

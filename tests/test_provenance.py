@@ -176,6 +176,14 @@ def test_outputs_record_the_command_and_the_model_and_a_fits_output_takes_any_fi
                  "-q"]) == 0
     with tifffile.TiffFile(tmp_path / "s.tif") as tif:
         assert 37395 not in tif.pages[0].tags
+    # a stack written frame by frame: left out with --strip-exif too (kept, with the command's paths: a re-check)
+    tifffile.imwrite(tmp_path / "st.tif", np.random.default_rng(1).normal(100, 10, (2, 32, 32)).astype(np.float32))
+    for strip, name in ((False, "st_o.tif"), (True, "st_s.tif")):
+        assert main(["denoise", str(tmp_path / "st.tif"), "--method", "nlm", "--out", str(tmp_path / name), "-q",
+                     *(["--strip-exif"] if strip else [])]) == 0
+        with tifffile.TiffFile(tmp_path / name) as tif:
+            assert (37395 in tif.pages[0].tags) is not strip
+    assert history[0].isascii() and "ciel \\xe9toil\\xe9.tif" in history[0]  # (7-bit: Pillow read UTF-8 as Latin-1)
     assert main(["denoise", str(data / "0.png"), "--method", "nlm", "--out", str(tmp_path / "o.png"), "-q"]) == 0
     text = Image.open(tmp_path / "o.png").text
     assert text["Software"] == f"noise2x {provenance.code_version()}"

@@ -339,6 +339,9 @@ def test_channel_planes_given_to_a_colour_model_say_to_put_the_channels_last(tmp
         noise2x.denoise(np.moveaxis(five, -1, 0), model=model, axes="CYX")
     with pytest.raises(InputError, match=r"^the model takes \(H,W,3\) RGB images, got shape \(30, 30, 5\)$"):
         noise2x.denoise(five[:30, :30], model=model)
+    with pytest.raises(InputError, match=r"^the model takes \(H,W,3\) RGB images, got shape \(30, 30, 4\): an RGBA "
+                                         r"image: drop its alpha channel \(image\[\.\.\., :3\]\)$"):
+        noise2x.denoise(np.concatenate([rgb_image[:30, :30], np.full((30, 30, 1), 255.0)], axis=-1), model=model)
     with pytest.raises(InputError, match=r"^the model takes \(H,W,3\) RGB images, got shape \(3, 30, 30\); an RGB "
                                          r"image stored channels first: np.moveaxis\(image, 0, -1\)$"):
         noise2x.denoise(np.moveaxis(rgb_image[:30, :30], -1, 0), model=model)

@@ -10,12 +10,14 @@ Three kinds of methods share one namespace of names (DESIGN.md):
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import importlib.util
 import inspect
 import os
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -318,10 +320,19 @@ def _check_mask_shape(mask: Any, shape: tuple[int, ...]) -> None:
     if np.shape(mask) != shape[:2]:
         raise UsageError(f"mask has shape {np.shape(mask)}; the image {shape} needs {shape[:2]}")
     m = np.asarray(mask)
-    if m.dtype != bool and (m.dtype.kind not in "uif" or not np.isin(m, (0, 1)).all()):
-        # (a float mask of 0.5 read as all True, unsaid: a QA pass)
-        raise UsageError(f"mask must be bool (True where the image holds data), or 0 and 1, got {m.dtype} values "
-                         f"other than 0 and 1")
+    if m.dtype == bool:
+        return
+    if m.dtype.kind in "ui":  # 0 and one other value: 0 and 1, an 8-bit mask's 0 and 255 (refused, a re-check)
+        values = np.unique(m)
+        if values[0] >= 0 and values.size <= 2 and (values.size == 1 or values[0] == 0):
+            return
+    elif m.dtype.kind == "f" and np.isin(m, (0, 1)).all():
+        return
+    # (a float mask of 0.5 read as all True, unsaid: a QA pass)
+    values = np.unique(m) if m.dtype.kind in "uif" else None
+    raise UsageError("mask must be bool (True where the image holds data), or 0 and one other value (0 and 1, 0 "
+                     f"and 255), got {m.dtype}" + ("" if values is None else " values " + ", ".join(
+                         f"{v:g}" for v in values[:4]) + (", ..." if values.size > 4 else "")))
 
 
 def sigma_units_note(image: np.ndarray, sigma: float) -> str | None:
@@ -446,24 +457,56 @@ def _shot_noise_note(image: np.ndarray, method: str, mask: Any) -> str | None:
             f"which {method} with no noise given takes for white noise of one sigma; {told}")
 
 
+#: Set where the caller named the image's axes (``axes`` ending in YXC): its channels are last, as said
+_LAYOUT_SAID: contextvars.ContextVar[bool] = contextvars.ContextVar("noise2x_layout_said", default=False)
+
+#: Within one :func:`denoise` call over several frames or channels with no ``progress``: the notes already said
+#: (as warnings) and the part now denoised ("frame Z=2", "channel 3"), so that each note is said once, of the part
+#: it was first read on (a stack's warned once per frame: a re-check)
+_NOTES: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("noise2x_notes", default=None)
+
+
+@contextlib.contextmanager
+def _notes_once() -> Iterator[dict[str, Any]]:
+    """The scope of :data:`_NOTES` for a call over parts: a new one, or the enclosing call's."""
+    scope = _NOTES.get()
+    if scope is not None:
+        yield scope
+        return
+    scope = {"said": set(), "where": ""}
+    token = _NOTES.set(scope)
+    try:
+        yield scope
+    finally:
+        _NOTES.reset(token)
+
+
 def _note(progress: Any, text: str, category: type[Warning] | None = None) -> None:
     """``text`` (a ``note: ...`` line) to ``progress`` where it is given, else a warning at the caller of
     :func:`denoise`, a :class:`~noise2x.errors.NoteWarning` or ``category`` (some notes went to ``progress`` alone,
-    lost without one: a plugin author's QA pass)."""
+    lost without one: a plugin author's QA pass); within :func:`_notes_once`, each note once (its figures aside)."""
     if progress is not None:
         progress(text)
         return
     from .errors import NoteWarning, warn_outside
 
-    warn_outside((category or NoteWarning)(text.removeprefix("note: ")))
+    cls, body = category or NoteWarning, text.removeprefix("note: ")
+    scope = _NOTES.get()
+    if scope is not None:
+        key = (cls, re.sub(r"[-+]?\d[\d.]*(e[-+]?\d+)?", "#", body))  # (a frame's own figures: the same note)
+        if key in scope["said"]:
+            return
+        scope["said"].add(key)
+        body = f"{scope['where']}: {body}" if scope["where"] else body
+    warn_outside(cls(body))
 
 
 def _units_warning(text: str) -> None:
     """A :class:`~noise2x.errors.UnitsWarning` at the caller of :func:`denoise` (the CLI says these as its own
-    lines, once per file, and leaves them out)."""
-    from .errors import UnitsWarning, warn_outside
+    lines, once per file, and leaves them out); once per call over parts, as :func:`_note` says it."""
+    from .errors import UnitsWarning
 
-    warn_outside(UnitsWarning(text))
+    _note(None, text, UnitsWarning)
 
 
 def _number(value: Any) -> Any:
@@ -712,12 +755,24 @@ def denoise(
             from .config import layout_hints
 
             last = layout_hints(shape)
+        elif len(shape) == 4 and (shape[3] <= 16 or shape[3] < min(shape[1:3])):  # (a stack of colour frames:
+            # axes='TZYX' read its rows' colour triplets as 64x3 frames, 8.8 dB under its frames', unsaid: a re-check)
+            last = "; a stack of frames with their channels last: axes='ZYXC'"
         else:
-            last = ("; a batch of one image stored channels first (a torch tensor's layout): np.moveaxis(image[0], 0, "
-                    "-1)" if shape[0] == 1 and shape[1] in (1, 3, 4) and shape[3] > 16 else "")
-            last += "; a stack of frames: give its axes, e.g. axes='TZYX'"
+            last = ""
+            if len(shape) == 4 and shape[1] in (1, 3, 4) and shape[3] > 16:  # (N,C,H,W): a torch batch
+                last = ("; a batch of one image stored channels first (a torch tensor's layout): np.moveaxis(image[0], "
+                        "0, -1)" if shape[0] == 1 else "; a batch of images stored channels first (a torch tensor's "
+                        "layout): np.moveaxis(image, 1, -1), and axes='ZYXC'")
+            last += f"; a stack of frames: give its axes, e.g. axes='{'TZYX' if len(shape) == 4 else 'TZCYX'}'"
         raise InputError(f"input image must be (H,W) gray or (H,W,3) RGB, got shape {tuple(shape)}{last}")
-    if len(shape) == 3 and colour == "channels":
+    if len(shape) == 3 and shape[2] == 4 and _model_channels(model) == 3:  # (told of colour='channels', a second
+        # error: a re-check)
+        raise InputError(f"the model takes (H,W,3) RGB images, got shape {tuple(shape)}: an RGBA image: drop its "
+                         f"alpha channel (image[..., :3])")
+    if len(shape) == 3 and colour == "channels" and not _LAYOUT_SAID.get() and _model_channels(model) == 1:
+        # (axes='YXC' says the channels are last: a short image of many bands was refused, a re-check; a colour
+        # model's own message says what it takes)
         from .config import check_channels_last
 
         check_channels_last(shape)
@@ -764,11 +819,19 @@ def denoise(
                            needed=needed)[..., None]
         # each channel's lines and choice said as its (the last channel's alone were, a re-check)
         infos: list[dict[str, Any]] = [{} for _ in range(channels)]
-        out = np.stack([denoise(arr[..., c], model=model, method=method, noise=noise, tile=tile, overlap=overlap,
-                                tta=tta, options=options, rng=rng, info=infos[c], progress=None if progress is None
-                                else (lambda line, c=c: progress(f"channel {c + 1}: {line}")), device=device,
-                                colour=colour, precision=precision, mask=mask, blanks=blanks,
-                                blank_value=blank_value, needed=needed) for c in range(channels)], axis=-1)
+        planes = []
+        with _notes_once() as scope:  # (with no progress: each note once, of the channel it was read on)
+            frame = scope["where"]
+            for c in range(channels):
+                scope["where"] = f"{frame}, channel {c + 1}" if frame else f"channel {c + 1}"
+                planes.append(denoise(
+                    arr[..., c], model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
+                    options=options, rng=rng, info=infos[c], progress=None if progress is None else (
+                        lambda line, c=c: progress(f"channel {c + 1}: {line}")), device=device, colour=colour,
+                    precision=precision, mask=mask, blanks=blanks, blank_value=blank_value, needed=needed))
+            scope["where"] = frame
+        out = np.stack(planes, axis=-1)
+        del planes
         if info is not None:
             info.update(infos[-1])
             methods = [one.get("method") for one in infos]
@@ -921,7 +984,8 @@ def denoise(
             options = {**choice.options, **(options or {})}
     if info is not None:
         info["method"] = method
-    if not chosen and colour == "luma":  # (taken with no word: a QA pass)
+    if not chosen and colour == "luma" and image.ndim == 3:  # (taken with no word: a QA pass; a gray image has no
+        # channels to say of: a re-check)
         _note(progress, f"note: colour luma applies to a gray model on an RGB image; method {method} takes the image "
                         f"as it is (colour channels: each channel alone)")
     if not chosen and noise is not None and method in ("mash", "zs_n2n"):
@@ -1097,27 +1161,33 @@ def _denoise_frames(image: Any, axes: Any, mask: Any, progress: Any, info: Any, 
 
     out = None
     chosen: list[Any] = []
-    for i in range(n):
-        shown = info if i == n - 1 else ({} if info is not None else None)
-        try:
-            result = denoise(frames[i], mask=mask, info=shown, progress=None if progress is None else say_once,
-                             **settings)
-        except InputError as exc:  # (which frame: a NaN in frame 3 of 5 was said of "input image")
-            if "C" in letters[:-len(frame)] and "-channel (RGB) images, got a 1-channel" in str(exc):
-                c = letters.index("C")
-                last = (f": put the channels last (np.moveaxis(image, {c}, -1), axes ending in YXC)"
-                        if arr.shape[c] == 3 else f", and the image has {arr.shape[c]}")  # (5 channels were told to
-                # put them last, a second error: a QA pass)
-                raise InputError(f"axes {axes!r} denoises each channel plane alone, and this model takes 3-channel "
-                                 f"(RGB) images{last}") from None
-            if n == 1:
-                raise
-            raise InputError(f"frame {where(i)} ({i + 1} of {n}): {exc}") from None
-        if out is None:
-            out = np.empty((n,) + result.shape, np.float64)
-        out[i] = result
-        if shown is not None:
-            chosen.append(shown.get("method"))
+    said_layout = _LAYOUT_SAID.set(frame == "YXC")  # (the channels last, as said: not checked as a guess)
+    try:
+        with _notes_once() as notes:  # (with no progress: each note once, of the frame it was read on)
+            for i in range(n):
+                shown = info if i == n - 1 else ({} if info is not None else None)
+                notes["where"] = f"frame {where(i)}" if n > 1 else ""
+                try:
+                    result = denoise(frames[i], mask=mask, info=shown,
+                                     progress=None if progress is None else say_once, **settings)
+                except InputError as exc:  # (which frame: a NaN in frame 3 of 5 was said of "input image")
+                    if "C" in letters[:-len(frame)] and "-channel (RGB) images, got a 1-channel" in str(exc):
+                        c = letters.index("C")
+                        last = (f": put the channels last (np.moveaxis(image, {c}, -1), axes ending in YXC)"
+                                if arr.shape[c] == 3 else f", and the image has {arr.shape[c]}")  # (5 channels were
+                        # told to put them last, a second error: a QA pass)
+                        raise InputError(f"axes {axes!r} denoises each channel plane alone, and this model takes "
+                                         f"3-channel (RGB) images{last}") from None
+                    if n == 1:
+                        raise
+                    raise InputError(f"frame {where(i)} ({i + 1} of {n}): {exc}") from None
+                if out is None:
+                    out = np.empty((n,) + result.shape, np.float64)
+                out[i] = result
+                if shown is not None:
+                    chosen.append(shown.get("method"))
+    finally:
+        _LAYOUT_SAID.reset(said_layout)
     if info is not None:
         info["frames"] = n
         info["frame_methods"] = chosen

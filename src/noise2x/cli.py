@@ -938,9 +938,9 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                     unrounded = float(np.sum(result, dtype=np.float64))
                     result, c = stored(result, kind or "float32")
                     tally["clipped"] += c
-                    if kind in ("uint8", "uint16"):  # (what rounding moved: said below)
-                        tally["sums"] = [a + b for a, b in zip(tally.get("sums", (0.0, 0.0, 0)), (
-                            unrounded, float(np.sum(result, dtype=np.float64)), result.size))]
+                    if kind in ("uint8", "uint16"):  # (what rounding moved, frame by frame: said below)
+                        tally.setdefault("sums", []).append(
+                            (unrounded, float(np.sum(result, dtype=np.float64)), result.size))
                     yield result
 
         size, n_frames = int(np.prod(stack.shape, dtype=np.int64)), len(stack)
@@ -960,7 +960,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                    command_line(_ARGV)]
         if stream:
             _ensure_folder(dst)
-            write_frames(dst, results(), stack.shape, kind=kind or "float32", like=src, history=history)
+            write_frames(dst, results(), stack.shape, kind=kind or "float32", like=src, history=history,
+                         strip_exif=args.strip_exif)
         elif len(stack) == 1:
             out = next(results())
         else:  # the results in one array, as the output stores them
@@ -986,13 +987,13 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
             history[1] = _routes_summary(tally["routes"], tally["blank"])
         _ensure_folder(dst)
         if kind in ("uint8", "uint16") and not blank:  # (what rounding moves: said below)
-            tally["sums"] = [float(np.sum(out, dtype=np.float64)),
-                             float(np.sum(stored(out, kind)[0], dtype=np.float64)), out.size]
+            tally["sums"] = [(float(np.sum(out, dtype=np.float64)),
+                              float(np.sum(stored(out, kind)[0], dtype=np.float64)), out.size)]
         write_image(dst, out, kind=kind, alpha=None if kept is None else kept * scale, like=src, blanks=blank,
                     strip_exif=args.strip_exif, history=history)
     if n_frames > 1 and kind in ("uint8", "uint16"):
         clipping_warning(dst, tally["clipped"], size, kind)  # (write_image warns of a single image)
-    note = _rounding_note(dst, kind, *tally.get("sums", (0.0, 0.0, 0)))
+    note = _rounding_note(dst, kind, tally.get("sums", []))
     if note:
         _say(note)
     used = info.get("method") or "model"
@@ -1015,20 +1016,33 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     _say(f"[{n}/{len(files)}] {src} -> {dst} ({summary}, {time.perf_counter() - t0:.1f} s){left}")
 
 
-def _rounding_note(dst: Path, kind: str | None, unrounded: float, rounded: float, count: int) -> str | None:
-    """A note where writing the result as ``kind`` (whole numbers) moved its mean by over 1% and 0.02 of a level
-    (sums of the result before and after, over ``count`` values): data of a few counts, whose smooth result a
-    rounding moves the same way everywhere (a flat field at 2.4 photons came back 12% low, unsaid: a quantitative
-    imaging QA pass)."""
+def _rounding_note(dst: Path, kind: str | None, frames: list[tuple[float, float, int]]) -> str | None:
+    """A note where writing the result as ``kind`` (whole numbers) moved the mean of a frame by over 1% and 0.02 of
+    a level (``frames``: each frame's sum before and after, and its size): data of a few counts, whose smooth result
+    a rounding moves the same way everywhere (a flat field at 2.4 photons came back 12% low, unsaid: a quantitative
+    imaging QA pass; a stack's faint frames, each by its own: a re-check)."""
     import numpy as np
 
-    if not count or not unrounded > 0 or not np.isfinite(rounded):  # (blank pixels: NaN)
+    moved = {}
+    for i, (unrounded, rounded, count) in enumerate(frames, 1):
+        if count and unrounded > 0 and np.isfinite(rounded):  # (blank pixels: NaN)
+            mean, shift = unrounded / count, (rounded - unrounded) / count
+            if abs(shift) > max(0.01 * mean, 0.02):
+                moved[i] = (mean, shift / mean)
+    if not moved:
         return None
-    mean, moved = unrounded / count, (rounded - unrounded) / count
-    if abs(moved) <= max(0.01 * mean, 0.02):
-        return None
-    return (f"note: {dst}: written as {kind}, its values rounded to whole numbers, which moves its mean by "
-            f"{moved / mean:+.1%} ({mean:.3g} -> {mean + moved:.3g}); --float writes float32, unrounded")
+    from .io import STACK_FORMATS, writable_format
+
+    way = ("--float writes float32, unrounded" if writable_format(dst) in STACK_FORMATS else
+           "--float with a .tif, .fits or .mrc output writes float32, unrounded")
+    if len(frames) == 1:
+        mean, share = moved[1]
+        return (f"note: {dst}: written as {kind}, its values rounded to whole numbers, which moves its mean by "
+                f"{share:+.1%} ({mean:.3g} -> {mean * (1 + share):.3g}); {way}")
+    shares = sorted(share for _, share in moved.values())
+    return (f"note: {dst}: written as {kind}, its values rounded to whole numbers, which moves the mean of "
+            f"frame{'s' if len(moved) > 1 else ''} {_numbers(list(moved))} (of {len(frames)}) by {shares[0]:+.1%}"
+            + (f" to {shares[-1]:+.1%}" if len(moved) > 1 else "") + f"; {way}")
 
 
 def _routes_summary(routes: dict[str, list[int]], blank: int) -> str:
@@ -1636,8 +1650,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "input's units as computed, neither rounded nor clipped (an 8- or 16-bit input's output keeps "
                    "its kind otherwise, rounded: at a few counts a level that moves the mean)")
     d.add_argument("--strip-exif", action="store_true", help="leave a photo's EXIF and XMP records (camera, date, "
-                   "GPS position), and noise2x's record of the command (a PNG's Comment), out of its output; its "
-                   "colour profile is kept")
+                   "GPS position), and noise2x's record of the command (a PNG's Comment, a TIFF's ImageHistory), "
+                   "out of its output; its colour profile is kept")
     d.add_argument("--recursive", action="store_true", help="a folder's subfolders too; the output folder gets "
                    "the same subfolders")
     d.add_argument("--shard", metavar="K/N", help="denoise only the K-th of N shares of the inputs (K = 1..N, "

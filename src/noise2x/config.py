@@ -45,12 +45,15 @@ def layout_hints(shape: tuple[int, ...], *, axes_call: str = "") -> str:
     """The ways a 3-D array that is neither (H,W,1) nor (H,W,3) may be meant for a gray model, each with what
     denoises it so, as ``"; "``-led text: channels stored last (``colour='channels'``), where the last axis is
     short (at most 16, or under both others); an RGB image or planes stored first (a stack of frames, or
-    channels: ``axes='ZYX'``), where the first is; both where neither is. ``axes_call`` wraps the axes argument
-    (``Denoiser.denoise`` has none: ``noise2x.denoise(image, model=..., `` ... ``)``).
+    channels: ``axes='ZYX'``), where the first is (likewise); both where neither is; ``image[0]`` for a first
+    axis of 1. ``axes_call`` wraps the axes argument (``Denoiser.denoise`` has none: ``noise2x.denoise(image,
+    model=..., `` ... ``)``).
 
     (A 31-band cube stored last was told only of axes, a 5-channel stack stored first only of colour='channels',
     which denoised 128 "channels" of 5 rows each, 5.6 dB under its planes': a QA pass.)"""
     a, b, c = (int(n) for n in shape)
+    if a == 1:  # (told of "1 planes stored first": a re-check)
+        return "; one image with an axis of 1 first: image[0]"
     last, first = c <= 16 or c < min(a, b), a <= 16 or a < min(b, c)
     if not (last or first):
         last = first = True
@@ -72,8 +75,10 @@ def check_channels_last(shape: tuple[int, ...], *, axes_call: str = "") -> None:
     a, b, c = (int(n) for n in shape)
     if a <= 16 < c and 2 * a < c:
         call = f"{axes_call}axes='ZYX')" if axes_call else "axes='ZYX'"
+        said = f"{axes_call}axes='YXC')" if axes_call else "axes='YXC'"
         raise InputError(f"colour='channels' reads the last axis as the channels: shape {(a, b, c)} would be {c} "
-                         f"channels of {a}x{b} pixels; {a} planes stored first, each denoised alone: {call}")
+                         f"channels of {a}x{b} pixels; {a} planes stored first, each denoised alone: {call}; where "
+                         f"the channels are last (a small image of many bands): {said}")
 
 
 def check_flag(name: str, value: Any) -> bool:

@@ -96,7 +96,13 @@ class Terminated(KeyboardInterrupt):
             return f"signal {self.signum}"
 
 
-class UnitsWarning(UserWarning):
+class Noise2xWarning(UserWarning):
+    """Base class of noise2x's warning categories about an image and a call (:class:`UnitsWarning`,
+    :class:`NoteWarning`, :class:`noise2x.io.ClippingWarning`): one class a caller filters or collects them by.
+    Others (a file's layout or metadata, a training run) are plain UserWarnings."""
+
+
+class UnitsWarning(Noise2xWarning):
     """An image given to a model lies outside what it learned: it looks to be in other units than its training
     data, or (a shipped model) its noise is weaker than the model handles well
     (:meth:`noise2x.predict.Denoiser.units_warning`)."""
@@ -108,7 +114,7 @@ class TrainUnitsWarning(UnitsWarning):
     (it leaves other UnitsWarnings to its own notes)."""
 
 
-class NoteWarning(UserWarning):
+class NoteWarning(Noise2xWarning):
     """Advice on a call to :func:`noise2x.denoise` that the caller may act on (an argument not used, an image read
     in a way its layout or noise may not fit), issued where no ``progress`` callback is given; with one, it gets
     the note as a line instead."""

@@ -42,7 +42,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .errors import InputError, MissingDependency, Noise2xError, UsageError, warn_outside
+from .errors import InputError, MissingDependency, Noise2xError, Noise2xWarning, UsageError, warn_outside
 from .fsutil import atomic_path
 
 __all__ = [
@@ -117,7 +117,7 @@ STACK_FORMATS = ("TIFF", "FITS", "MRC")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-class ClippingWarning(UserWarning):
+class ClippingWarning(Noise2xWarning):
     """Writing an integer image clipped more than 1% of its values to the kind's range."""
 
 
@@ -2749,6 +2749,12 @@ _DESCRIBED = (271, 272, 306, 315, 33432)
 TIFF_IMAGE_HISTORY = 37395
 
 
+def _ascii_history(lines: Sequence[str]) -> bytes:
+    """``lines`` as a TIFF ASCII tag's bytes: 7-bit, a file name's other characters as ``\\xNN``/``\\uNNNN`` (UTF-8
+    there read as Latin-1 in Pillow: a re-check)."""
+    return "\n".join(lines).encode("ascii", "backslashreplace")
+
+
 def _exif_loaded(raw: bytes = b"") -> Any:
     """A Pillow ``Image.Exif`` of an EXIF record (with or without its ``Exif\\0\\0`` prefix); empty for none."""
     from PIL import Image
@@ -3213,7 +3219,7 @@ def frames_writable(path: str | os.PathLike, shape: Sequence[int] | None = None)
 
 
 def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: Sequence[int], *, kind: str,
-                 like: str | os.PathLike | None = None, history: Sequence[str] = ()) -> None:
+                 like: str | os.PathLike | None = None, history: Sequence[str] = (), strip_exif: bool = False) -> None:
     """Write a TIFF stack or FITS cube of ``shape`` (N,H,W) or (N,H,W,3) atomically, each frame as it comes from
     ``frames``.
 
@@ -3222,7 +3228,8 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
     ``kind`` (see :func:`stored`). ``like``: the file the frames come from, whose axes, pixel size and
     calibration (TIFF) or descriptive header cards (FITS) the output gets back, as :func:`write_image` does.
     FITS: gray, and not compressed (.fz) or gzipped (.gz), which :func:`write_image` writes; ``history``: its
-    HISTORY cards, as :func:`write_image` writes them. If making a frame
+    HISTORY cards (MRC labels, a TIFF's ImageHistory tag, left out of a TIFF with ``strip_exif``), as
+    :func:`write_image` writes them. If making a frame
     fails, the error goes on and ``path`` is left untouched.
     """
     p = Path(path)
@@ -3272,9 +3279,9 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
                 tags["extratags"] = geo
             if history:  # (what made it: the Software and ImageHistory tags, as FITS gets HISTORY cards)
                 tags["software"] = _software()
-                if fmt == "TIFF":
-                    tags["extratags"] = [*tags.get("extratags", []),
-                                         (TIFF_IMAGE_HISTORY, 2, 0, "\n".join(history).encode("utf-8"), True)]
+                if fmt == "TIFF" and not strip_exif:  # (as write_image leaves it out: kept, a re-check)
+                    tags["extratags"] = [*tags.get("extratags", []), (TIFF_IMAGE_HISTORY, 2, 0, _ascii_history(history),
+                                                                      True)]
             if fmt == "FITS":
                 _fits_stream(tmp, checked(), shape, kind, None if like is None else Path(like), history)
             elif fmt == "MRC":
@@ -3454,11 +3461,11 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
             tags["iccprofile"] = meta["icc"]
         if "xmp" in meta:
             tags["extratags"] = [(700, 1, len(meta["xmp"]), meta["xmp"], True)]
-        described = dict(meta.get("described", {}))
-        if meta.get("history"):  # what made it, as a PNG's Comment (a TIFF named the version alone: a quantitative
-            described[TIFF_IMAGE_HISTORY] = "\n".join(meta["history"])  # imaging QA pass)
-        for code, value in sorted(described.items()):  # camera, date, author, copyright (as text
+        for code, value in sorted(meta.get("described", {}).items()):  # camera, date, author, copyright (as text
             tags.setdefault("extratags", []).append((code, 2, 0, value.encode("utf-8"), True))  # UTF-8 as exiftool)
+        if meta.get("history"):  # what made it, as a PNG's Comment (a TIFF named the version alone: a quantitative
+            tags.setdefault("extratags", []).append((TIFF_IMAGE_HISTORY, 2, 0, _ascii_history(meta["history"]),
+                                                     True))  # imaging QA pass)
         if meta.get("geo"):  # a GeoTIFF's georeferencing and GDAL's tags (geotiff_like)
             tags.setdefault("extratags", []).extend(meta["geo"])
         if meta.get("software"):

@@ -810,6 +810,8 @@ def denoise_array(model: Any, image: np.ndarray, *, method: Any = None, tile: in
             done += len(chunk)
             if hook is not None:
                 hook(done / len(specs))
+    if hook is not None and not specs:  # (no tile needed: done all the same, as said)
+        hook(1.0)
     return stitcher.result()
 
 
