@@ -285,3 +285,23 @@ def test_paper_preset_trains_csbdeeps_unet_and_its_file_loads_back(tmp_path):
     out = den.denoise(x)
     assert np.array_equal(noise2x.load_model(tmp_path / "m.safetensors").denoise(x), out)
     assert not np.array_equal(out, x)
+
+
+def test_n2v2_keeps_its_network_and_a_percentage_masking_every_pixel_is_refused():
+    """A CAREamics user's QA pass: method.n2v2 with model.arch=care_unet built a plain CSBDeep U-Net (no blur-pool,
+    its top skip) while the model file said n2v2; method.percent=60 masked every pixel, unsaid."""
+    from noise2x.config import TrainConfig, apply_overrides, resolve_model
+    from noise2x.errors import UsageError
+    from noise2x.methods import get_method
+
+    cfg = TrainConfig(method="noise2void", data="x")
+    with pytest.raises(UsageError, match=r"builds its network with blurpool=True, top_skip=False \(N2V2\), which "
+                                         r"model.arch=care_unet has not"):
+        resolve_model(apply_overrides(cfg, ["method.n2v2=true", "model.arch=care_unet"]), channels=1, preset="cpu")
+    assert resolve_model(apply_overrides(cfg, ["model.arch=care_unet"]), channels=1, preset="cpu")[0] == "care_unet"
+    arch, args = resolve_model(apply_overrides(cfg, ["method.n2v2=true"]), channels=1, preset="paper")
+    assert arch == "unet" and args["blurpool"] is True and args["top_skip"] is False
+    for percent in (45, 60, 100):
+        with pytest.raises(UsageError, match=rf"method.percent={percent} masks every pixel"):
+            get_method("noise2void", {"percent": percent})
+    assert get_method("noise2void", {"percent": 44}).options.percent == 44

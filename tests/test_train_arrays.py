@@ -511,3 +511,26 @@ def test_training_on_gray_images_stored_as_rgb_is_said(tmp_path, stack):
         warnings.simplefilter("error", UserWarning)
         noise2x.train("noise2void", data=tinted, steps=1, progress=False, overrides=FAST,
                       out=tmp_path / "b.safetensors")
+
+
+def test_channels_of_a_c_axis_of_far_apart_spreads_are_said_to_share_one_normalisation(tmp_path, stack):
+    """The channels of an ImageJ CYX stack, a dim one (100..170) and a bright one (1e4..2e4), trained as frames under
+    one mean and deviation: the dim one came out at -11.9 dB from 20.2, unsaid (a CAREamics user's QA pass). Frames
+    with no C axis are not said of (a near-black z-slice beside the others is the same kind of image)."""
+    from noise2x.errors import TrainUnitsWarning
+
+    cyx = np.stack([stack[:3] * 0.5, stack[3:] * 100 + 10000], axis=1).astype(np.float32)  # (Z, C, Y, X)
+    tifffile.imwrite(tmp_path / "cyx.tif", cyx, imagej=True, metadata={"axes": "ZCYX"})
+    with pytest.warns(TrainUnitsWarning, match=r"the training frames are the channels of a C axis, whose values "
+                                               r"spread \d+ times as far in one as in another \(channel 0 .*train one "
+                                               r"model per channel"):
+        train("noise2void", data=str(tmp_path / "cyx.tif"), steps=1, progress=False, overrides=FAST,
+              out=tmp_path / "m.safetensors")
+    tifffile.imwrite(tmp_path / "like.tif", np.stack([stack[:3], stack[3:] * 2], axis=1), imagej=True,
+                     metadata={"axes": "ZCYX"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (channels of like spreads; frames of far apart ones with no C axis)
+        train("noise2void", data=str(tmp_path / "like.tif"), steps=1, progress=False, overrides=FAST,
+              out=tmp_path / "n.safetensors")
+        train("noise2void", data=np.concatenate([stack[:3] * 0.5, stack[3:] * 100]), axes="SYX", steps=1,
+              progress=False, overrides=FAST, out=tmp_path / "o.safetensors")

@@ -1565,8 +1565,15 @@ def _method_details(name: str, kind: str) -> list[str]:
         lines += [f"  {key}: {values}" for key, values in cls.option_values.items()]  # (a README QA pass)
         lines.append("presets (--set train.preset=NAME; default: paper on a GPU, cpu otherwise), what each sets "
                      "(a run's own settings: noise2x info MODEL):")
+        from .methods import get_method
+
+        method = get_method(name)
         for preset, values in cls.presets.items():  # (the cpu preset's Noise2Void masking was written nowhere)
-            lines.append(f"  {preset}: " + (", ".join(f"{k}={v}" for k, v in values.items()) or "the defaults"))
+            arch, net = method.default_model(channels=1, preset=preset)  # (a preset's network, seen only in a
+            # trained model's info: a CAREamics user's QA pass)
+            shown = ", ".join(f"{k}={v}" for k, v in net.items() if k not in ("in_channels", "out_channels"))
+            lines.append(f"  {preset}: " + (", ".join(f"{k}={v}" for k, v in values.items()) or "the defaults")
+                         + f"; network {arch}" + (f" ({shown})" if shown else ""))
         return lines
     fn = resolve_direct(name)
     doc = (fn.__doc__ or "").strip().splitlines()

@@ -552,6 +552,13 @@ def resolve_model(cfg: TrainConfig, *, channels: int, preset: str, method: Any =
         method = get_method(cfg.method, cfg.options)
     arch, args = method.default_model(channels=channels, preset=preset)
     if cfg.model.arch and cfg.model.arch != arch:
+        # the method's own network changes (N2V2's blur-pooling and no top skip) where the architecture asked for
+        # has none of them: refused (dropped, unsaid, with n2v2 in the model file: a CAREamics user's QA pass)
+        own = [k for k in ("blurpool", "top_skip") if k in args and k not in arch_parameters(cfg.model.arch)]
+        if own:
+            raise UsageError(f"method {cfg.method} builds its network with {', '.join(f'{k}={args[k]}' for k in own)}"
+                             f" (N2V2), which model.arch={cfg.model.arch} has not: leave model.arch at {arch}, or "
+                             f"drop method.n2v2 (method.replacement=median keeps N2V2's replacement)")
         arch, args = cfg.model.arch, {"in_channels": channels}
     params = arch_parameters(arch)
     for key, value in cfg.model.args.items():

@@ -104,6 +104,7 @@ class _Item:
     name: str
     load: Callable[[], dict[str, np.ndarray]]
     side: int | None = None        # its shorter side where known without loading it (a stack's frame)
+    channel: int | None = None     # its index on its file's C axis (a hyperstack's channel), where it has one
 
 
 #: Draws of a patch before giving up on finding one without blank pixels (``blanks``)
@@ -290,7 +291,9 @@ class ImageSet:
         """Per-channel mean and std of the noisy images (a sample of ``n_images``; image units).
 
         Also sets ``self.spans``: the least and the largest spread (0.1 to 99.9 percentile of the values) of an
-        image of the sample, which a model file keeps (``data_span``) to tell an image far outside them; and
+        image of the sample, which a model file keeps (``data_span``) to tell an image far outside them;
+        ``self.channel_spans``: the median spread of the sampled frames of each channel of a file's C axis
+        (a hyperstack's channels, trained as frames), where they come from two or more; and
         ``self.gray_as_rgb``: whether every image of the sample is RGB with three equal channels (their clean
         images, with noise to add)."""
         from .io import gray_as_rgb
@@ -300,6 +303,7 @@ class ImageSet:
         s1 = s2 = 0.0
         count = 0
         spans = []
+        by_channel: dict[int, list[float]] = {}
         equal = []
         for i in idx:
             arrays = self._arrays(int(i), fixed=True)
@@ -311,6 +315,8 @@ class ImageSet:
                 a = a[~np.isnan(a).any(axis=1)]  # the data only
             if a.size:
                 spans.append(float(np.subtract(*np.percentile(a, [99.9, 0.1]))))
+                if self.items[int(i)].channel is not None:
+                    by_channel.setdefault(self.items[int(i)].channel, []).append(spans[-1])
             s1 = s1 + a.sum(axis=0)
             s2 = s2 + np.square(a).sum(axis=0)
             count += a.shape[0]
@@ -319,6 +325,8 @@ class ImageSet:
         scale = max(float(np.max(np.abs(mean))), 1.0)
         std = np.maximum(std, 1e-3 * scale)
         self.spans = [min(spans), max(spans)] if spans else None
+        self.channel_spans = ({c: float(np.median(s)) for c, s in sorted(by_channel.items())} if len(by_channel) > 1
+                              else None)
         self.gray_as_rgb = bool(equal) and all(equal)
         return [float(m) for m in mean], [float(s) for s in std]
 
@@ -540,14 +548,14 @@ def build_datasets(*, data: str | Path, requires: frozenset[str], data2: str | P
     declared: dict[str, float] | None = {} if blank_value is None else None  # (a value given comes first)
     along: str | None = None
     frames: dict[int, set[int]] = {}  # (a stack's pairs: the frames of each, which pairs share)
-    names, loaders, is_stack, _, sides = _sources(data, blanks or blank_value is not None, recursive, exclude,
-                                                         declared)
+    names, loaders, is_stack, frame_channels, sides = _sources(data, blanks or blank_value is not None, recursive,
+                                                               exclude, declared)
     if blank_value is not None:
         loaders = [_marked(f, blank_value) for f in loaders]
     blanks = blanks or blank_value is not None  # (and where a file declares its nodata: below)
 
     def wrap(index: int, name: str, load: Callable[[], dict[str, np.ndarray]], j: int) -> _Item:
-        return _Item(index, name, load, side=sides[j])
+        return _Item(index, name, load, side=sides[j], channel=frame_channels[j])
 
     if add_noise is not None:
         kind = "synthetic"
@@ -703,9 +711,10 @@ def _held_out_rows(items: list[_Item]) -> tuple[list[_Item], list[_Item]] | None
         if cut < 3 * VAL_MIN_ROWS:
             train.append(item)
             continue
-        train.append(_Item(item.index, item.name, lambda f=item.load, c=cut: rows(f, 0, c), side=min(cut, w)))
+        train.append(_Item(item.index, item.name, lambda f=item.load, c=cut: rows(f, 0, c), side=min(cut, w),
+                           channel=item.channel))
         val.append(_Item(item.index, f"{item.name} (rows {cut}-{h - 1})", lambda f=item.load, c=cut: rows(f, c, None),
-                         side=min(h - cut, w)))
+                         side=min(h - cut, w), channel=item.channel))
     return (train, val) if val else None
 
 
@@ -743,7 +752,8 @@ def _one_image(arr: np.ndarray, name: str, axes: str, blanks: bool) -> np.ndarra
         elif arr.shape[2] != 3:
             first = " (channels first: axes='CYX')" if arr.shape[0] in (1, 3) else ""
             raise InputError(f"{name} has {arr.shape[2]} channels (shape {arr.shape}); training images are gray "
-                             f"or RGB: C is 1 or 3 (a stack of gray images: axes='SYX'){first}")
+                             f"or RGB: C is 1 or 3 (a stack of gray images: axes='SYX'; channels of other kinds: one "
+                             f"model per channel, data=stack[..., c]){first}")
     if min(arr.shape[:2]) < 1:
         raise InputError(f"{name} is empty (shape {arr.shape})")
     _check_finite(arr, name, blanks=blanks, hint="; if NaN marks blank pixels (no data), "

@@ -308,6 +308,11 @@ def _init_network(cfg: TrainConfig, *, arch: str, channels: int) -> tuple[torch.
     return model.net, model.arch, dict(model.arch_args)
 
 
+#: A C axis's channels, trained as frames, whose spreads (0.1 to 99.9 percentile) lie this many times apart are
+#: said to share one normalisation
+SPREADS_APART = 5.0
+
+
 def _full_scale_note(method, mean: Sequence[float], spans: Sequence[float] | None) -> str | None:
     """What to say where a method counts photons or impulses at ``method.data_range`` 255 (8-bit full scale, the
     default) and the training images are in other units ([0, 1], 16-bit); else None. A blind-spot network given
@@ -1051,6 +1056,17 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                 warn_outside(TrainUnitsWarning(units))
             for note in _other_units(train_set, val_set, _set_kinds(cfg)):
                 warn_outside(TrainUnitsWarning(note))
+            spread = train_set.channel_spans
+            if spread and min(spread.values()) > 0 and max(spread.values()) >= SPREADS_APART * min(spread.values()):
+                # (the channels of a CYX stack, read as frames under one mean and deviation: the dim one came out at
+                # -11.9 dB from 20.2, unsaid, a CAREamics user's QA pass)
+                least, most = min(spread, key=spread.get), max(spread, key=spread.get)
+                warn_outside(TrainUnitsWarning(
+                    f"the training frames are the channels of a C axis, whose values spread "
+                    f"{spread[most] / spread[least]:.0f} times as far in one as in another (channel {least} "
+                    f"{spread[least]:.4g}, channel {most} {spread[most]:.4g}; 0.1 to 99.9 percentile, median over "
+                    f"frames): one normalisation serves them all, and the least spread can come out noisier than it "
+                    f"went in; train one model per channel"))
             if train_set.gray_as_rgb:  # (a 3-channel model, unsaid: a re-check)
                 warn_outside(UserWarning(
                     "the training images are gray images stored as RGB (their three channels equal, in each image "

@@ -56,7 +56,9 @@ class Noise2VoidOptions:
     ----------
     percent : float
         Percentage of pixels masked per patch and channel (1.5 by default as in
-        the reference code; 0.198 in its BSD68 reproduction).
+        the reference code; 0.198 in its BSD68 reproduction), as the reference
+        takes it: one blind spot per box of side ``round(sqrt(100 / percent))``
+        (20 and 40 both mask 25%; above 44, every pixel: refused).
     radius : int
         Radius of the replacement window (5 by default; 2 for BSD68).
     replacement : {"uniform", "median"}
@@ -84,7 +86,10 @@ class Noise2VoidOptions:
     spare_blind_spots: bool = False
 
     def __post_init__(self) -> None:
-        masking.box_size(self.percent)  # validates the percentage
+        if masking.box_size(self.percent) == 1:  # (validates the percentage; every pixel a blind spot, taken unsaid:
+            # a CAREamics user's QA pass)
+            raise UsageError(f"method.percent={self.percent:g} masks every pixel (one blind spot per box of side "
+                             f"round(sqrt(100 / percent)) = 1); at most 44: one per 2x2 box, 25%")
         if int(self.radius) != self.radius or self.radius < 1:
             raise UsageError(f"method.radius must be an integer >= 1, got {self.radius}")
         self.radius = int(self.radius)
