@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -2253,3 +2254,46 @@ def test_rounding_a_few_counts_is_said_and_float_writes_them_unrounded(tmp_path,
     # a format that holds no float32: refused before any work, nothing written
     assert main(["denoise", str(tmp_path / "flat.tif"), "--float", "--out", str(tmp_path / "f.png")]) == 2
     assert "--float: " in capsys.readouterr().err and not (tmp_path / "f.png").exists()
+
+
+def test_locales_names_and_blank_settings(tmp_path):
+    """A locale QA pass: under an ASCII locale without UTF-8 mode, bench's table ('–') ended in an internal error,
+    and a model in a folder of a UTF-8 name was refused as "not valid UTF-8"; records held a path as the locale
+    decoded it (Latin-1: "out Ã©.png") or its lone surrogates, and a line break in a name split them; a blank
+    SOURCE_DATE_EPOCH was an internal error; a decimal comma in a noise spec was told to write key=value."""
+    import shutil
+
+    from noise2x import provenance
+    from noise2x.benchmark import _finite
+    from noise2x.errors import UsageError
+    from noise2x.io import write_image
+    from noise2x.noise import parse_noise
+    from noise2x.pretrained import model_path
+
+    folder = tmp_path / "data é"
+    folder.mkdir()
+    write_image(folder / "a.png", np.clip(np.random.default_rng(0).normal(120, 20, (48, 48)), 0, 255).astype(np.uint8))
+    shutil.copy(model_path("gray-gaussian"), folder / "m.safetensors")
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONIOENCODING": ""}
+    env.pop("PYTHONIOENCODING")
+    bench = subprocess.run([sys.executable, "-m", "noise2x", "bench", "--methods", "nlm", "--dataset", str(folder),
+                            "--noise", "gaussian:sigma=25", "--out", str(tmp_path / "b.json")], env=env,
+                           capture_output=True, check=False, cwd=tmp_path)
+    assert bench.returncode == 0 and b"| noisy |" in bench.stdout and b"\\u2013" in bench.stdout, bench.stderr
+    info = subprocess.run([sys.executable, "-m", "noise2x", "info", "m.safetensors"], env=env, capture_output=True,
+                          check=False, cwd=folder)
+    assert info.returncode == 0, info.stderr
+    assert json.loads((tmp_path / "b.json").read_text())["dataset"].endswith("/data é")
+    blank = subprocess.run([sys.executable, "-m", "noise2x", "denoise", "a.png", "--method", "nlm", "--out", "o.png",
+                            "-q"], env={**os.environ, "SOURCE_DATE_EPOCH": " "}, capture_output=True, check=False,
+                           cwd=folder)
+    assert blank.returncode == 0, blank.stderr
+    # the record: the UTF-8 text of the bytes, whatever the locale made of them
+    assert provenance.command_line(["--out", "o\udcc3\udca9.png"]) == "noise2x --out 'oé.png'"  # (ASCII locale)
+    assert provenance.command_line([os.fsdecode(b"o\xe9.png")]) == "noise2x 'o\\xe9.png'"  # (not UTF-8)
+    assert provenance.path_text("new\nline.png") == "new\\x0aline.png"
+    assert _finite({"dataset": "dir\udcff", "k": ["d\udcc3\udca9"]}) == {"dataset": "dir\\xff", "k": ["dé"]}
+    with pytest.raises(UsageError, match=r"a decimal point, not a comma"):
+        parse_noise("gaussian:sigma=2,5")
+    with pytest.raises(UsageError, match=r"path must be a file name \(str or Path\), got bytes"):
+        write_image(b"w.png", np.zeros((8, 8)))

@@ -777,3 +777,33 @@ def test_a_fork_started_worker_while_a_thread_runs_bm3d_says_so(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "started by fork while another thread ran BM3D" in done.stdout and "'spawn'" in done.stdout, done.stdout
+
+
+def test_an_interrupted_bench_whose_partial_file_cannot_be_written_says_so_and_keeps_its_exit_code(
+        tmp_path, monkeypatch, capsys):
+    """A --out name long enough that NAME.partial.json passes the file system's limit: its OSError took the
+    interrupt's place (exit 1, the results lost, and BM3D's threads aborted the process: 134; a locale QA pass)."""
+    from noise2x import api
+    from noise2x.errors import Terminated
+
+    data = tmp_path / "set"
+    for k in range(3):
+        _png(data / f"i{k}.png", seed=k, size=40)
+    calls = []
+
+    def boxcar(noisy, *, noise=None, rng=None, info=None):
+        from scipy.ndimage import uniform_filter
+
+        calls.append(1)
+        if len(calls) == 4:
+            raise Terminated()
+        return uniform_filter(noisy, size=3, mode="reflect")
+
+    real = api.resolve_direct
+    monkeypatch.setattr(api, "resolve_direct", lambda name: boxcar if name == "box" else real(name))
+    out = tmp_path / ("c" * 248 + ".json")  # (a name of 253 bytes; NAME.partial.json has 261)
+    assert cli.main(["bench", "--methods", "box", "--dataset", str(data), "--noise", "gaussian:sigma=20", "--out",
+                     str(out)]) == 143
+    captured = capsys.readouterr()
+    assert "interrupted after 2 of 3 images; their results could not be kept in " in captured.err, captured.err
+    assert "| box |" in captured.out and not out.exists()

@@ -640,8 +640,9 @@ def denoise(
         speckle model's; an image of 2, 4 or more channels is refused, with
         the layouts it may be in named, unless ``channels`` is given),
         ``luma`` (an RGB image's luminance and chrominance planes) or
-        ``channels`` (each channel alone); see :data:`noise2x.predict.COLOUR_MODES`. A direct ``method``
-        takes a colour image whole (BM3D as CBM3D, NLM across channels, ...)
+        ``channels`` (each channel alone); see
+        :data:`noise2x.predict.COLOUR_MODES`. A direct ``method`` takes a
+        colour image whole (BM3D as CBM3D, NLM across channels, ...)
         unless ``channels`` is given: then each channel alone. An image whose
         three channels are equal (a gray image stored as RGB) is denoised as
         gray, its result in each channel.

@@ -964,7 +964,11 @@ def _finite(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, Path):
-        return str(value)
+        value = str(value)
+    if isinstance(value, str):  # (a folder's undecodable bytes: lone surrogates, which ended the report in an
+        from .provenance import clean_text  # internal error, and which strict JSON readers refuse: a locale QA pass)
+
+        return clean_text(value)
     return value
 
 
@@ -1030,9 +1034,10 @@ def write_outputs(result: Mapping[str, Any], out: str | os.PathLike) -> list[Pat
         json_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise Noise2xError(f"cannot create output folder {json_path.parent}: {exc.strerror}") from None
-    text = json.dumps(_finite(dict(result)), indent=1, allow_nan=False) + "\n"
+    clean = _finite(dict(result))
+    text = json.dumps(clean, indent=1, allow_nan=False) + "\n"
     with atomic_path(json_path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     with atomic_path(md_path) as tmp:
-        tmp.write_text(_markdown_report(result), encoding="utf-8")
+        tmp.write_text(_markdown_report(clean), encoding="utf-8")
     return [json_path, md_path]

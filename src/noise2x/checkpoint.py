@@ -127,9 +127,9 @@ def _header(path: str | os.PathLike) -> dict[str, str]:
         raise UsageError(f"no such model file{shipped}: {p}")
     if p.is_dir():
         raise UsageError(f"{p} is a folder, not a model file")
-    try:
-        str(p.resolve()).encode("utf-8")
-    except UnicodeEncodeError:  # (the name, not the file: the library opens only UTF-8 paths)
+    try:  # (the bytes on disk, not the locale's text of them: a locale QA pass)
+        os.fsencode(p.resolve()).decode("utf-8")
+    except UnicodeDecodeError:  # (the name, not the file: the library opens only UTF-8 paths)
         raise InputError(f"{p}: a model file's path must be valid UTF-8 to be read (the safetensors library opens "
                          f"no other); rename it") from None
     try:

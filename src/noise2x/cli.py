@@ -509,14 +509,16 @@ def _model_card(model: str) -> str:
         digest = read_metadata(path).get("sha256")
     except Noise2xError:  # (read and checked before any work: not here)
         digest = None
-    return f"model {path.name}" + (f", weights sha256 {str(digest)[:16]}" if digest else "")
+    from .provenance import path_text
+
+    return f"model {path_text(path.name)}" + (f", weights sha256 {str(digest)[:16]}" if digest else "")
 
 
 def _simulated(src: Path, spec: Any, seed: int, frames: int = 1) -> list[str]:
     """What a simulated output's record (FITS HISTORY cards, MRC labels, a PNG's Comment) says made it."""
-    from .provenance import code_version, command_line
+    from .provenance import code_version, command_line, path_text
 
-    return [f"noise2x {code_version()} simulate {_drawn(spec, seed, frames)} (seed {seed}) on {src.name}",
+    return [f"noise2x {code_version()} simulate {_drawn(spec, seed, frames)} (seed {seed}) on {path_text(src.name)}",
             command_line(_ARGV)]
 
 
@@ -948,13 +950,13 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         # a frame
         stream = isinstance(stack, StackFrames) and not blank and alpha is None and frames_writable(dst, stack.shape)
         # a FITS output's HISTORY cards: what made it (a stack's frames are each routed on their own: the request)
-        from .provenance import code_version, command_line, utc_stamp
+        from .provenance import code_version, command_line, path_text, utc_stamp
 
         stamp = utc_stamp()
 
         # (the model by its file and weights' checksum, and the whole command: a reproducibility QA pass found two
         # outputs of other --set values, and a model's output, with records that could not tell them apart)
-        history = [f"noise2x {code_version()} denoise of {src.name}, {stamp}",
+        history = [f"noise2x {code_version()} denoise of {path_text(src.name)}, {stamp}",
                    _model_card(args.model) if args.model else f"method {args.method}" if args.method
                    else "the method noise2x chose for each frame",
                    command_line(_ARGV)]
@@ -1099,8 +1101,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
             raise
         partial["command"] = command
         done = f"{partial['n_images']} of {partial['n_images_planned']} images"
+        written = None
         if args.out:
-            written = write_outputs(partial, partial_path(args.out))
+            try:
+                written = write_outputs(partial, partial_path(args.out))
+            except (Noise2xError, OSError) as failed:  # (a name too long for the file system: its error took the
+                # interrupt's place, the results were lost and BM3D's threads aborted the process, a locale QA pass)
+                reason = failed.strerror if isinstance(failed, OSError) and failed.strerror else str(failed)
+                print(_shown(f"noise2x: interrupted after {done}; their results could not be kept in "
+                             f"{partial_path(args.out)} ({reason}): the table follows"), file=sys.stderr, flush=True)
+        if written is not None:
             trained = [r["method"] for r in partial["rows"] if "train_seconds" in r]
             last = "writes the result" if partial["n_images"] == partial["n_images_planned"] else \
                 "goes on from the next image"
@@ -1111,7 +1121,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(_shown(f"noise2x: interrupted after {done}: their results are in {written[0]} ({how})"),
                   file=sys.stderr, flush=True)
         else:
-            _say(f"interrupted after {done}: their results (with --out the run can be resumed):")
+            if not args.out:
+                _say(f"interrupted after {done}: their results (with --out the run can be resumed):")
             print(_shown(markdown_table(partial), lines=True))
         raise
     result["command"] = command
@@ -1811,6 +1822,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # images").
     # THP_MEM_ALLOC_ENABLE=0 in the environment turns it off.
     os.environ.setdefault(HUGE_PAGES_ENV, "1")
+    if not os.environ.get("SOURCE_DATE_EPOCH", "x").strip():  # set but blank, as unset (numpy's f2py, which scipy
+        os.environ.pop("SOURCE_DATE_EPOCH")  # imports, read it as int(''): an internal error, a locale QA pass)
     global _ARGV
     _ARGV = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -1836,17 +1849,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = 1
     # a character the output stream cannot encode is written escaped (bench's table on a Latin-1 terminal ended
     # in an internal error, exit 1, after its files were written: an automation QA pass)
-    strict = [s for s in (sys.stdout, sys.stderr) if getattr(s, "errors", None) == "strict" and
-              hasattr(s, "reconfigure")]
-    for stream in strict:
+    # in an encoding that is not UTF-8; in the C locale Python's streams take "surrogateescape", which fails on
+    # them too: bench's table and info's "Å" ended so under LC_ALL=C PYTHONUTF8=0, a locale QA pass)
+    strict = [(s, s.errors) for s in (sys.stdout, sys.stderr) if hasattr(s, "reconfigure") and (
+        getattr(s, "errors", None) == "strict" or getattr(s, "errors", None) == "surrogateescape" and
+        str(getattr(s, "encoding", "")).lower().replace("-", "").replace("_", "") not in ("utf8", "utf8sig"))]
+    for stream, _ in strict:
         with contextlib.suppress(Exception):
             stream.reconfigure(errors="backslashreplace")
     try:
         code = _main(parser, argv)
     finally:
-        for stream in strict:
+        for stream, errors in strict:
             with contextlib.suppress(Exception):
-                stream.reconfigure(errors="strict")
+                stream.reconfigure(errors=errors)
         for sig, handler in old.items():
             signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
         if code:  # (a failed command's output folders, where it left them empty)

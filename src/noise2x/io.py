@@ -3134,6 +3134,8 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
         The output folder is missing or not writable, or the encoder failed;
         an existing file at ``path`` is then left untouched.
     """
+    if not isinstance(path, (str, os.PathLike)):  # (bytes gave Path's TypeError: a locale QA pass)
+        raise UsageError(f"path must be a file name (str or Path), got {type(path).__name__}")
     p = Path(path)
     fmt = writable_format(p)
     if kind is None:

@@ -840,9 +840,10 @@ def parse_noise(spec) -> NoiseSpec:
             key, eq, value = item.partition("=")
             key, value = key.strip(), value.strip()
             if not eq or not key or not value:
-                raise UsageError(
-                    f"bad noise parameter {item.strip()!r} in {spec!r}: write key=value; {name} takes: {_describe_params(name)}"
-                )
+                comma = ("; a decimal point, not a comma: parameters are separated by ','"
+                         if not eq and key.isdigit() and params else "")  # (sigma=2,5: a locale QA pass)
+                raise UsageError(f"bad noise parameter {item.strip()!r} in {spec!r}: write key=value{comma}; {name} "
+                                 f"takes: {_describe_params(name)}")
             if key in params:
                 raise UsageError(f"noise parameter {key!r} given twice in {spec!r}")
             if key not in dict(_model_params(name)):

@@ -146,11 +146,33 @@ def source_date_epoch() -> float | None:
     return float(epoch)
 
 
+def path_text(text: str | os.PathLike) -> str:
+    """A path or command-line argument as the UTF-8 text of its bytes, whatever the locale decoded them as (bytes
+    that are not UTF-8, and control characters, as ``\\xNN``): the same record of one file under any locale (a
+    Latin-1 locale recorded "out é.png" as "out Ã©.png", an ASCII one as lone surrogates: a locale QA pass)."""
+    from .errors import escaped
+
+    try:
+        raw = os.fsencode(text)
+    except UnicodeEncodeError:  # (text not from the system, in a locale that cannot encode it)
+        raw = str(text).encode("utf-8", "surrogateescape")
+    return escaped(raw.decode("utf-8", "backslashreplace"))  # (a line break in a name split the record's lines)
+
+
+def clean_text(text: str) -> str:
+    """``text`` with the lone surrogates of undecodable bytes (a file name's, as Python holds them) turned back
+    into those bytes, read as UTF-8 (others as ``\\xNN``): text a strict JSON or UTF-8 writer takes."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # (a surrogate no byte gave)
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def command_line(argv: Sequence[str] | None = None) -> str:
     """The command as a shell would take it again: "noise2x" and ``argv`` (default: this process's arguments),
-    each quoted where it needs it."""
+    each quoted where it needs it, as the UTF-8 text of its bytes (:func:`path_text`)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    return " ".join(["noise2x", *(shlex.quote(str(a)) for a in args)])
+    return " ".join(["noise2x", *(shlex.quote(path_text(str(a))) for a in args)])
 
 
 def file_sha256(path: str | os.PathLike) -> str:

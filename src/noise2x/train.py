@@ -754,8 +754,8 @@ def _checked_out(out: str | Path) -> Path:
         raise UsageError(f"--out (out=) {out}: a model file is named .safetensors, e.g. "
                          f"{out.with_suffix('.safetensors')}")
     try:  # (safetensors opens only UTF-8 paths: a model written under another name could not be read back, a QA
-        str(out.resolve()).encode("utf-8")  # re-check)
-    except UnicodeEncodeError:
+        os.fsencode(out.resolve()).decode("utf-8")  # re-check; the bytes on disk, not the locale's text of them:
+    except UnicodeDecodeError:  # an ASCII locale refused UTF-8 names, a Latin-1 one passed others, a locale QA pass)
         raise UsageError(f"--out (out=) {escaped(str(out))}: a model file's path must be valid UTF-8 (the "
                          f"safetensors library opens no other); rename it") from None
     return out
