@@ -625,3 +625,18 @@ def test_a_16bit_set_of_narrow_values_is_said_once(tmp_path):
     said = []
     api.bench(["nlm"], dataset=folder, noise="gaussian:sigma=100", data_range=4095, progress=said.append)
     assert not any("under a 16th" in line for line in said)
+
+
+def test_the_markdown_report_shows_an_infinite_psnr_as_the_table_does(tmp_path, capsys):
+    """The report was written from the JSON's copy, whose inf is None: "-" where the printed table said inf (a
+    locale re-check)."""
+    from noise2x.cli import main
+    from noise2x.io import write_image
+
+    (tmp_path / "d").mkdir()
+    write_image(tmp_path / "d" / "a.png", np.clip(np.random.default_rng(0).normal(120, 20, (32, 32)), 0, 255)
+                .astype(np.uint8))
+    assert main(["bench", "--methods", "nlm", "--dataset", str(tmp_path / "d"), "--noise", "gaussian:sigma=0",
+                 "--out", str(tmp_path / "b.json"), "-q"]) == 0
+    noisy_row = [line for line in (tmp_path / "b.md").read_text().splitlines() if line.startswith("| noisy |")]
+    assert noisy_row and "| inf |" in noisy_row[0], noisy_row

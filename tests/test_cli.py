@@ -2292,6 +2292,10 @@ def test_locales_names_and_blank_settings(tmp_path):
     assert provenance.command_line(["--out", "o\udcc3\udca9.png"]) == "noise2x --out 'oé.png'"  # (ASCII locale)
     assert provenance.command_line([os.fsdecode(b"o\xe9.png")]) == "noise2x 'o\\xe9.png'"  # (not UTF-8)
     assert provenance.path_text("new\nline.png") == "new\\x0aline.png"
+    from noise2x.io import _ascii_card, _ascii_history  # ("é" and the byte 0xE9 told apart in TIFF and FITS records)
+
+    assert _ascii_history([provenance.path_text(os.fsdecode(b"o\xe9"))]) == b"o\\xe9"
+    assert _ascii_history([provenance.path_text("o\u00e9")]) == _ascii_card("o\u00e9").encode() == b"o\\u00e9"
     assert _finite({"dataset": "dir\udcff", "k": ["d\udcc3\udca9"]}) == {"dataset": "dir\\xff", "k": ["dé"]}
     with pytest.raises(UsageError, match=r"a decimal point, not a comma"):
         parse_noise("gaussian:sigma=2,5")

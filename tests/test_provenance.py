@@ -143,7 +143,7 @@ def test_outputs_record_the_command_and_the_model_and_a_fits_output_takes_any_fi
                      "-q"]) == 0, capsys.readouterr().err
         cards[name] = "".join(str(c) for c in fits.getheader(tmp_path / f"{name}.fits")["HISTORY"])
     assert cards["a"] != cards["b"] and "--set h=3 --out" in cards["a"]
-    assert f"noise2x {provenance.code_version()} denoise of ciel \\xe9toil\\xe9.tif" in cards["a"]
+    assert f"noise2x {provenance.code_version()} denoise of ciel \\u00e9toil\\u00e9.tif" in cards["a"]
     assert main(["denoise", str(noisy), "--model", str(model), "--out", str(tmp_path / "m.fits"), "-q"]) == 0
     text = "".join(str(c) for c in fits.getheader(tmp_path / "m.fits")["HISTORY"])
     assert f"model m.safetensors, weights sha256 {read_metadata(model)['sha256'][:16]}" in text
@@ -183,7 +183,7 @@ def test_outputs_record_the_command_and_the_model_and_a_fits_output_takes_any_fi
                      *(["--strip-exif"] if strip else [])]) == 0
         with tifffile.TiffFile(tmp_path / name) as tif:
             assert (37395 in tif.pages[0].tags) is not strip
-    assert history[0].isascii() and "ciel \\xe9toil\\xe9.tif" in history[0]  # (7-bit: Pillow read UTF-8 as Latin-1)
+    assert history[0].isascii() and "ciel \\u00e9toil\\u00e9.tif" in history[0]  # (7-bit: Pillow read UTF-8 as Latin-1)
     assert main(["denoise", str(data / "0.png"), "--method", "nlm", "--out", str(tmp_path / "o.png"), "-q"]) == 0
     text = Image.open(tmp_path / "o.png").text
     assert text["Software"] == f"noise2x {provenance.code_version()}"

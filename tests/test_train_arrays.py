@@ -521,11 +521,14 @@ def test_channels_of_a_c_axis_of_far_apart_spreads_are_said_to_share_one_normali
 
     cyx = np.stack([stack[:3] * 0.5, stack[3:] * 100 + 10000], axis=1).astype(np.float32)  # (Z, C, Y, X)
     tifffile.imwrite(tmp_path / "cyx.tif", cyx, imagej=True, metadata={"axes": "ZCYX"})
-    with pytest.warns(TrainUnitsWarning, match=r"the training frames are the channels of a C axis, whose values "
-                                               r"spread \d+ times as far in one as in another \(channel 0 .*train one "
-                                               r"model per channel"):
-        train("noise2void", data=str(tmp_path / "cyx.tif"), steps=1, progress=False, overrides=FAST,
-              out=tmp_path / "m.safetensors")
+    # and channels of like spreads far apart in level (offsets of 100 and 10000: 9 dB from 28, unsaid, a re-check)
+    tifffile.imwrite(tmp_path / "lev.tif", np.stack([stack[:3] - 28, stack[3:] + 9872], axis=1).astype(np.float32),
+                     imagej=True, metadata={"axes": "ZCYX"})
+    for name in ("cyx", "lev"):
+        with pytest.warns(TrainUnitsWarning, match=r"the training frames are the channels of a C axis, whose values "
+                                                   r"lie far apart \(channel 0 around .*train one model per channel"):
+            train("noise2void", data=str(tmp_path / f"{name}.tif"), steps=1, progress=False, overrides=FAST,
+                  out=tmp_path / "m.safetensors")
     tifffile.imwrite(tmp_path / "like.tif", np.stack([stack[:3], stack[3:] * 2], axis=1), imagej=True,
                      metadata={"axes": "ZCYX"})
     with warnings.catch_warnings():

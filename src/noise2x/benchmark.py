@@ -513,8 +513,8 @@ def run_bench(
                    if resume is not None else {}),
                 "command": None,
                 "protocol": "PROTOCOL.md",
-                "dataset": str(folder),
-                "dataset_path": str(folder.resolve()),
+                "dataset": provenance.path_text(folder),  # (whatever the locale: a locale re-check)
+                "dataset_path": provenance.path_text(folder.resolve()),
                 "dataset_sha256": provenance.files_digest(file_lines[:done]),
                 "noise": noise_label,
                 "n_images": done,
@@ -1034,10 +1034,11 @@ def write_outputs(result: Mapping[str, Any], out: str | os.PathLike) -> list[Pat
         json_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise Noise2xError(f"cannot create output folder {json_path.parent}: {exc.strerror}") from None
-    clean = _finite(dict(result))
-    text = json.dumps(clean, indent=1, allow_nan=False) + "\n"
+    text = json.dumps(_finite(dict(result)), indent=1, allow_nan=False) + "\n"
     with atomic_path(json_path) as tmp:
         tmp.write_text(text, encoding="utf-8")
-    with atomic_path(md_path) as tmp:
-        tmp.write_text(_markdown_report(clean), encoding="utf-8")
+    from .provenance import clean_text
+
+    with atomic_path(md_path) as tmp:  # (its inf figures as the table shows them: "-" came of the JSON's copy)
+        tmp.write_text(clean_text(_markdown_report(result)), encoding="utf-8")
     return [json_path, md_path]

@@ -1578,10 +1578,10 @@ def _method_details(name: str, kind: str) -> list[str]:
                      "(a run's own settings: noise2x info MODEL):")
         from .methods import get_method
 
-        method = get_method(name)
         for preset, values in cls.presets.items():  # (the cpu preset's Noise2Void masking was written nowhere)
+            method = get_method(name, {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("method.")})
             arch, net = method.default_model(channels=1, preset=preset)  # (a preset's network, seen only in a
-            # trained model's info: a CAREamics user's QA pass)
+            # trained model's info: a CAREamics user's QA pass; with the preset's method options: gan's wgan)
             shown = ", ".join(f"{k}={v}" for k, v in net.items() if k not in ("in_channels", "out_channels"))
             lines.append(f"  {preset}: " + (", ".join(f"{k}={v}" for k, v in values.items()) or "the defaults")
                          + f"; network {arch}" + (f" ({shown})" if shown else ""))

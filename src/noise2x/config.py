@@ -550,6 +550,13 @@ def resolve_model(cfg: TrainConfig, *, channels: int, preset: str, method: Any =
 
     if method is None:
         method = get_method(cfg.method, cfg.options)
+    percent = getattr(getattr(method, "options", None), "percent", None)
+    if percent is not None:  # (every pixel a blind spot, taken unsaid: a CAREamics user's QA pass; here, for a new
+        from .masking import box_size  # run: a model file trained so before still loads, a re-check)
+
+        if box_size(percent) == 1:
+            raise UsageError(f"method.percent={percent:g} masks every pixel (one blind spot per box of side "
+                             f"round(sqrt(100 / percent)) = 1); at most 44: one per 2x2 box, 25%")
     arch, args = method.default_model(channels=channels, preset=preset)
     if cfg.model.arch and cfg.model.arch != arch:
         # the method's own network changes (N2V2's blur-pooling and no top skip) where the architecture asked for

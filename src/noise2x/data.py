@@ -292,8 +292,9 @@ class ImageSet:
 
         Also sets ``self.spans``: the least and the largest spread (0.1 to 99.9 percentile of the values) of an
         image of the sample, which a model file keeps (``data_span``) to tell an image far outside them;
-        ``self.channel_spans``: the median spread of the sampled frames of each channel of a file's C axis
-        (a hyperstack's channels, trained as frames), where they come from two or more; and
+        ``self.channel_spans``: the median spread and the median level (the median value) of the sampled frames
+        of each channel of a file's C axis (a hyperstack's channels, trained as frames), where they come from two
+        or more; and
         ``self.gray_as_rgb``: whether every image of the sample is RGB with three equal channels (their clean
         images, with noise to add)."""
         from .io import gray_as_rgb
@@ -316,7 +317,7 @@ class ImageSet:
             if a.size:
                 spans.append(float(np.subtract(*np.percentile(a, [99.9, 0.1]))))
                 if self.items[int(i)].channel is not None:
-                    by_channel.setdefault(self.items[int(i)].channel, []).append(spans[-1])
+                    by_channel.setdefault(self.items[int(i)].channel, []).append((spans[-1], float(np.median(a))))
             s1 = s1 + a.sum(axis=0)
             s2 = s2 + np.square(a).sum(axis=0)
             count += a.shape[0]
@@ -325,8 +326,8 @@ class ImageSet:
         scale = max(float(np.max(np.abs(mean))), 1.0)
         std = np.maximum(std, 1e-3 * scale)
         self.spans = [min(spans), max(spans)] if spans else None
-        self.channel_spans = ({c: float(np.median(s)) for c, s in sorted(by_channel.items())} if len(by_channel) > 1
-                              else None)
+        self.channel_spans = ({c: tuple(float(v) for v in np.median(np.array(s), axis=0))
+                               for c, s in sorted(by_channel.items())} if len(by_channel) > 1 else None)
         self.gray_as_rgb = bool(equal) and all(equal)
         return [float(m) for m in mean], [float(s) for s in std]
 
@@ -753,7 +754,7 @@ def _one_image(arr: np.ndarray, name: str, axes: str, blanks: bool) -> np.ndarra
             first = " (channels first: axes='CYX')" if arr.shape[0] in (1, 3) else ""
             raise InputError(f"{name} has {arr.shape[2]} channels (shape {arr.shape}); training images are gray "
                              f"or RGB: C is 1 or 3 (a stack of gray images: axes='SYX'; channels of other kinds: one "
-                             f"model per channel, data=stack[..., c]){first}")
+                             f"model per channel, trained on that channel's images alone){first}")
     if min(arr.shape[:2]) < 1:
         raise InputError(f"{name} is empty (shape {arr.shape})")
     _check_finite(arr, name, blanks=blanks, hint="; if NaN marks blank pixels (no data), "

@@ -2327,9 +2327,9 @@ def _software() -> str:
 
 
 def _ascii_card(line: str) -> str:
-    """``line`` as a FITS card holds it: printable ASCII, others escaped ("ü" -> "\\xfc"; a file named in
+    """``line`` as a FITS card holds it: printable ASCII, others escaped ("ü" -> "\\u00fc"; a file named in
     another script stopped a FITS output with astropy's error, in a QA pass)."""
-    escaped = line.encode("ascii", "backslashreplace").decode("ascii")
+    escaped = _code_points(line)
     return "".join(c if " " <= c <= "~" else f"\\x{ord(c):02x}" for c in escaped)
 
 
@@ -2749,10 +2749,18 @@ _DESCRIBED = (271, 272, 306, 315, 33432)
 TIFF_IMAGE_HISTORY = 37395
 
 
+def _code_points(text: str) -> str:
+    """``text`` in 7 bits: other characters as ``\\uNNNN`` (``\\UNNNNNNNN``), apart from a byte's ``\\xNN`` that
+    :func:`noise2x.provenance.path_text` writes for a name's bytes that are not UTF-8 ("é" and the byte 0xE9 were
+    both ``\\xe9``: a locale re-check)."""
+    return "".join(c if ord(c) < 128 else f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}"
+                   for c in text)
+
+
 def _ascii_history(lines: Sequence[str]) -> bytes:
-    """``lines`` as a TIFF ASCII tag's bytes: 7-bit, a file name's other characters as ``\\xNN``/``\\uNNNN`` (UTF-8
-    there read as Latin-1 in Pillow: a re-check)."""
-    return "\n".join(lines).encode("ascii", "backslashreplace")
+    """``lines`` as a TIFF ASCII tag's bytes: 7-bit (:func:`_code_points`; UTF-8 there read as Latin-1 in Pillow: a
+    re-check)."""
+    return _code_points("\n".join(lines)).encode("ascii")
 
 
 def _exif_loaded(raw: bytes = b"") -> Any:

@@ -199,4 +199,10 @@ def files_digest(lines: Sequence[str]) -> str:
     """SHA-256 over :func:`file_lines`' lines, in order: which files (names and bytes) a result is of."""
     import hashlib
 
-    return hashlib.sha256("".join(lines).encode("utf-8", "surrogateescape")).hexdigest()
+    def raw(line: str) -> bytes:  # (the names' bytes, whatever the locale decoded them as: a locale re-check)
+        try:
+            return os.fsencode(line)
+        except UnicodeEncodeError:
+            return line.encode("utf-8", "surrogateescape")
+
+    return hashlib.sha256(b"".join(raw(line) for line in lines)).hexdigest()

@@ -308,9 +308,27 @@ def _init_network(cfg: TrainConfig, *, arch: str, channels: int) -> tuple[torch.
     return model.net, model.arch, dict(model.arch_args)
 
 
-#: A C axis's channels, trained as frames, whose spreads (0.1 to 99.9 percentile) lie this many times apart are
-#: said to share one normalisation
+#: A C axis's channels, trained as frames, whose spreads (0.1 to 99.9 percentile) lie this many times apart, or
+#: whose levels lie further apart than this many times the larger spread, are said to share one normalisation
 SPREADS_APART = 5.0
+
+
+def _channels_apart(channels: dict[int, tuple[float, float]] | None) -> str | None:
+    """The note for the channels of a C axis (``channels``: each one's spread and level, ImageSet.channel_spans)
+    whose values lie far apart, in spread or in level (see :data:`SPREADS_APART`); else None."""
+    if not channels:
+        return None
+    spreads = {c: s for c, (s, _) in channels.items()}
+    levels = {c: m for c, (_, m) in channels.items()}
+    least, most = min(spreads, key=spreads.get), max(spreads, key=spreads.get)
+    low, high = min(levels, key=levels.get), max(levels, key=levels.get)
+    if not (spreads[least] > 0 and spreads[most] >= SPREADS_APART * spreads[least]
+            or levels[high] - levels[low] > SPREADS_APART * spreads[most]):
+        return None
+    shown = ", ".join(f"channel {c} around {levels[c]:.4g}, spread {spreads[c]:.4g}" for c in sorted(channels))
+    return (f"the training frames are the channels of a C axis, whose values lie far apart ({shown}; the median "
+            f"value and the 0.1 to 99.9 percentile spread of its frames): one normalisation serves them all, and a "
+            f"channel can come out noisier than it went in; train one model per channel")
 
 
 def _full_scale_note(method, mean: Sequence[float], spans: Sequence[float] | None) -> str | None:
@@ -1056,17 +1074,11 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                 warn_outside(TrainUnitsWarning(units))
             for note in _other_units(train_set, val_set, _set_kinds(cfg)):
                 warn_outside(TrainUnitsWarning(note))
-            spread = train_set.channel_spans
-            if spread and min(spread.values()) > 0 and max(spread.values()) >= SPREADS_APART * min(spread.values()):
-                # (the channels of a CYX stack, read as frames under one mean and deviation: the dim one came out at
-                # -11.9 dB from 20.2, unsaid, a CAREamics user's QA pass)
-                least, most = min(spread, key=spread.get), max(spread, key=spread.get)
-                warn_outside(TrainUnitsWarning(
-                    f"the training frames are the channels of a C axis, whose values spread "
-                    f"{spread[most] / spread[least]:.0f} times as far in one as in another (channel {least} "
-                    f"{spread[least]:.4g}, channel {most} {spread[most]:.4g}; 0.1 to 99.9 percentile, median over "
-                    f"frames): one normalisation serves them all, and the least spread can come out noisier than it "
-                    f"went in; train one model per channel"))
+            note = _channels_apart(train_set.channel_spans)
+            if note:  # (the channels of a CYX stack, read as frames under one mean and deviation: the dim one came
+                # out at -11.9 dB from 20.2, unsaid, a CAREamics user's QA pass; ones of like spreads far apart in
+                # level at 9 dB from 28, a re-check)
+                warn_outside(TrainUnitsWarning(note))
             if train_set.gray_as_rgb:  # (a 3-channel model, unsaid: a re-check)
                 warn_outside(UserWarning(
                     "the training images are gray images stored as RGB (their three channels equal, in each image "
@@ -1218,7 +1230,11 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         software = environment()
         # what a model file carries of its making, since it travels alone (config.json stays in the run folder):
         # when, with what, on which images (a model-sharing QA pass found none of these in a shared file)
-        made_of = {"folders": resolved["folders"], "training_images": resolved["train_images"],
+        from .provenance import path_text
+
+        made_of = {"folders": {k: path_text(v) for k, v in resolved["folders"].items()},  # (the UTF-8 text of the
+                   # names' bytes, whatever the locale: a locale re-check)
+                   "training_images": resolved["train_images"],
                    "validation_images": resolved["val_images"], "names_sha256": images["sha256"],
                    **({"files_sha256": resolved["files_sha256"]} if resolved.get("files_sha256") else {})}
 

@@ -86,10 +86,8 @@ class Noise2VoidOptions:
     spare_blind_spots: bool = False
 
     def __post_init__(self) -> None:
-        if masking.box_size(self.percent) == 1:  # (validates the percentage; every pixel a blind spot, taken unsaid:
-            # a CAREamics user's QA pass)
-            raise UsageError(f"method.percent={self.percent:g} masks every pixel (one blind spot per box of side "
-                             f"round(sqrt(100 / percent)) = 1); at most 44: one per 2x2 box, 25%")
+        masking.box_size(self.percent)  # validates the percentage (one masking every pixel: refused by training,
+        # config.resolve_model; a model file trained so still loads)
         if int(self.radius) != self.radius or self.radius < 1:
             raise UsageError(f"method.radius must be an integer >= 1, got {self.radius}")
         self.radius = int(self.radius)
