@@ -572,8 +572,9 @@ def test_layouts_are_named_by_their_shape_and_notes_are_warnings_without_progres
         api.denoise(noisy, method="nlm", mask=np.full(noisy.shape, 0.5))
     inner = np.zeros(noisy.shape, bool)
     inner[8:56, 8:56] = True  # an 8-bit mask's 0 and 255 are taken as False and True (refused: a re-check)
-    np.testing.assert_array_equal(api.denoise(noisy, method="nlm", mask=inner.astype(np.uint8) * 255),
-                                  api.denoise(noisy, method="nlm", mask=inner))
+    for held in (inner.astype(np.uint8) * 255, inner * 255.0):  # (and a mask read as an image: float 0 and 255)
+        np.testing.assert_array_equal(api.denoise(noisy, method="nlm", mask=held),
+                                      api.denoise(noisy, method="nlm", mask=inner))
     # axes ending in YXC says the channels are last: a small image of many bands is taken (refused: a re-check)
     bands = rng.normal(120, 20, (12, 30, 48))
     with pytest.raises(InputError, match=r"where the channels are last \(a small image of many bands\): axes='YXC'"):
@@ -630,6 +631,12 @@ def test_layouts_are_named_by_their_shape_and_notes_are_warnings_without_progres
     said = [str(w.message) for w in seen if w.category is NoteWarning]
     assert said == ["frame Z=0: the option sigma=5 is used, not the noise spec's sigma 10",
                     "channel 1: the option sigma=5 is used, not the noise spec's sigma 10"], said
+    weak = np.clip(textured_image(64) + rng.normal(0, 2, (64, 64)), 0, 255)  # (BM3D chosen: tile unused, said)
+    info = {}
+    with pytest.warns(NoteWarning, match=r"tile=32 \(--tile\) applies to models; method bm3d takes the whole image.*"
+                                         r": tile ignored$"):
+        api.denoise(weak, tile=32, info=info)
+    assert info["method"] == "bm3d"
     padded = np.pad(small, ((0, 0), (0, 40)))  # solid 0 beside data: the zero-area note, with no progress too
     with warnings.catch_warnings(record=True) as seen:  # (beside the shot noise such a fill makes it read as)
         warnings.simplefilter("always")

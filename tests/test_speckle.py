@@ -159,7 +159,7 @@ def test_colour_speckle_goes_to_bm3d_on_its_logarithm():
     lines: list[str] = []
     out = noise2x.denoise(noisy, noise="speckle:looks=4", info=info, progress=lines.append, tile=64)
     assert lines == ["using bm3d: speckle:looks=4 given: multiplicative speckle on a colour image: BM3D (CBM3D) on "
-                     "its logarithm", "tile applies to models: ignored"]
+                     "its logarithm", "note: tile applies to models: ignored"]
     assert info["method"] == "bm3d" and info["transform"].startswith("log (speckle, 4 looks")
     direct = noise2x.denoise(noisy, method="bm3d", noise="speckle:looks=4")
     assert np.abs(out - direct).mean() < 0.01

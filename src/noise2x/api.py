@@ -326,13 +326,14 @@ def _check_mask_shape(mask: Any, shape: tuple[int, ...]) -> None:
         values = np.unique(m)
         if values[0] >= 0 and values.size <= 2 and (values.size == 1 or values[0] == 0):
             return
-    elif m.dtype.kind == "f" and np.isin(m, (0, 1)).all():
-        return
+    elif m.dtype.kind == "f" and any(np.isin(m, (0, top)).all() for top in (1, 255, 65535)):
+        return  # (a mask read as an image: read_image's float 0 and 255, refused, a documentation audit)
     # (a float mask of 0.5 read as all True, unsaid: a QA pass)
     values = np.unique(m) if m.dtype.kind in "uif" else None
+    shown = "" if values is None else " values " + ", ".join(f"{v:g}" for v in values[:4]) + (
+        ", ..." if values.size > 4 else "")
     raise UsageError("mask must be bool (True where the image holds data), or 0 and one other value (0 and 1, 0 "
-                     f"and 255), got {m.dtype}" + ("" if values is None else " values " + ", ".join(
-                         f"{v:g}" for v in values[:4]) + (", ..." if values.size > 4 else "")))
+                     f"and 255; floats: 0 and 1, 255 or 65535), got {m.dtype}{shown}")
 
 
 def sigma_units_note(image: np.ndarray, sigma: float) -> str | None:
@@ -601,8 +602,8 @@ def denoise(
     rng : None, int or numpy Generator, optional
         Seeds the zero-shot methods' training (``zs_n2n``, ``mash``): the same
         seed gives the same output on as many CPU threads (``threads``; other
-        threads sum in another order: results a fraction of a level apart),
-        on the same device. None (default) draws a fresh one each call
+        threads sum in another order: results apart by a fraction of a level
+        on average, more at some pixels), on the same device. None (default) draws a fresh one each call
         (the CLI's ``--seed`` defaults to 0). The other methods are deterministic,
         except BM3D at a few pixels (its library's threads sum in varying
         order: between two calls on one 64x64 image, up to 0.8 of an 8-bit
@@ -617,7 +618,9 @@ def denoise(
         level after it, whatever read noise was given; for speckle noise, the
         std in its logarithm mapped to 8-bit units), and with no method the
         choice's reason (``auto``) and readings (``estimated_*``, in 8-bit
-        units).
+        units: ``units``, ``{"offset", "scale"}``, the map to them where a
+        model ran on the mapped image); where a model ran, its weights'
+        checksum (``weights_sha256``).
     progress : callable, optional
         Called with each progress or note line (a str), e.g. ``print``.
         Without it, the notes that advise the caller (an argument not used,
@@ -1012,8 +1015,8 @@ def denoise(
                 f"takes the whole image{'' if on_device else ' on the CPU'}{own}")
         if not chosen:
             raise UsageError(line)
-        if progress is not None:
-            progress(f"{line}: {', '.join(u.split('=')[0] for u in unused)} ignored")
+        _note(progress, f"note: {line}: {', '.join(u.split('=')[0] for u in unused)} ignored")  # (unsaid without
+        # progress, though the docstring said so: a documentation audit)
     if (not chosen and noise is not None and "sigma" in (caller_options or {})
             and isinstance(_number(caller_options["sigma"]), float)  # (a number: the method says what it refuses)
             and _number(caller_options["sigma"]) != noise.gaussian_sigma):  # (the option won, unsaid: a QA pass)
@@ -1029,8 +1032,8 @@ def denoise(
         elif not chosen:
             raise UsageError(f"precision {precision} applies to models, zs_n2n and mash; method {method} has no "
                              f"precision setting")
-        elif progress is not None:
-            progress(f"{method} has no precision setting: precision {precision} does not apply")
+        else:
+            _note(progress, f"note: {method} has no precision setting: precision {precision} does not apply")
     import contextlib
 
     from .config import told_threads
@@ -1096,11 +1099,11 @@ def _denoise_speckle(image: np.ndarray, noise: Any, *, info: dict[str, Any] | No
     if route["name"] == "bm3d":
         if progress is not None:
             progress(f"using bm3d: {reason}")
-            unused = [k for k in ("tile", "overlap") if settings[k] is not None] + (["tta"] if settings["tta"] else [])
-            unused += ["precision"] * (settings["precision"] != "fp32") + ["device"] * (
-                settings["device"] not in ("auto", "cpu"))
-            if unused:
-                progress(f"{', '.join(unused)} appl{'y' if len(unused) > 1 else 'ies'} to models: ignored")
+        unused = [k for k in ("tile", "overlap") if settings[k] is not None] + (["tta"] if settings["tta"] else [])
+        unused += ["precision"] * (settings["precision"] != "fp32") + ["device"] * (
+            settings["device"] not in ("auto", "cpu"))
+        if unused:
+            _note(progress, f"note: {', '.join(unused)} appl{'y' if len(unused) > 1 else 'ies'} to models: ignored")
         out = denoise(image, method="bm3d", noise=noise, info=info, mask=mask, options=settings["options"])
         if info is not None:
             info["auto"] = reason

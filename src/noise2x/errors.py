@@ -97,9 +97,9 @@ class Terminated(KeyboardInterrupt):
 
 
 class Noise2xWarning(UserWarning):
-    """Base class of noise2x's warning categories about an image and a call (:class:`UnitsWarning`,
-    :class:`NoteWarning`, :class:`noise2x.io.ClippingWarning`): one class a caller filters or collects them by.
-    Others (a file's layout or metadata, a training run) are plain UserWarnings."""
+    """Base class of noise2x's warning categories about an image, a call or a training run's data
+    (:class:`UnitsWarning`, :class:`TrainUnitsWarning`, :class:`NoteWarning`, :class:`noise2x.io.ClippingWarning`):
+    one class a caller filters or collects them by. Others (a file's layout or metadata) are plain UserWarnings."""
 
 
 class UnitsWarning(Noise2xWarning):
