@@ -304,7 +304,7 @@ class ImageSet:
         s1 = s2 = 0.0
         count = 0
         spans = []
-        by_channel: dict[int, list[float]] = {}
+        by_channel: dict[int, list[tuple[float, float]]] = {}  # (each sampled frame's spread and level)
         equal = []
         for i in idx:
             arrays = self._arrays(int(i), fixed=True)

@@ -58,7 +58,7 @@ class Noise2VoidOptions:
         Percentage of pixels masked per patch and channel (1.5 by default as in
         the reference code; 0.198 in its BSD68 reproduction), as the reference
         takes it: one blind spot per box of side ``round(sqrt(100 / percent))``
-        (20 and 40 both mask 25%; above 44, every pixel: refused).
+        (20 and 40 both mask 25%; above 44, every pixel: a run refuses it).
     radius : int
         Radius of the replacement window (5 by default; 2 for BSD68).
     replacement : {"uniform", "median"}
