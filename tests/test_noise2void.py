@@ -299,6 +299,12 @@ def test_n2v2_keeps_its_network_and_a_percentage_masking_every_pixel_is_refused(
                                          r"model.arch=care_unet has not"):
         resolve_model(apply_overrides(cfg, ["method.n2v2=true", "model.arch=care_unet"]), channels=1, preset="cpu")
     assert resolve_model(apply_overrides(cfg, ["model.arch=care_unet"]), channels=1, preset="cpu")[0] == "care_unet"
+    for setting in ("model.blurpool=false", "model.top_skip=true"):  # (N2V2 undone under its name, unsaid)
+        with pytest.raises(UsageError, match=r"undoes method noise2void's own network .*N2V2's\): drop method.n2v2"):
+            resolve_model(apply_overrides(cfg, ["method.n2v2=true", setting]), channels=1, preset="cpu")
+    assert resolve_model(apply_overrides(cfg, ["method.n2v2=true", "model.blurpool=true", "model.arch=unet"]),
+                         channels=1, preset="cpu")[1]["blurpool"] is True
+    assert resolve_model(apply_overrides(cfg, ["model.blurpool=true"]), channels=1, preset="cpu")[1]["blurpool"]
     arch, args = resolve_model(apply_overrides(cfg, ["method.n2v2=true"]), channels=1, preset="paper")
     assert arch == "unet" and args["blurpool"] is True and args["top_skip"] is False
     for method, percent in (("noise2void", 45), ("noise2void", 100), ("noise2same", 60)):

@@ -558,12 +558,13 @@ def resolve_model(cfg: TrainConfig, *, channels: int, preset: str, method: Any =
             raise UsageError(f"method.percent={percent:g} masks every pixel (one blind spot per box of side "
                              f"round(sqrt(100 / percent)) = 1); at most 44: one per 2x2 box, 25%")
     arch, args = method.default_model(channels=channels, preset=preset)
+    own = {k: args[k] for k in ("blurpool", "top_skip") if k in args}  # (the method's own network changes)
     if cfg.model.arch and cfg.model.arch != arch:
         # the method's own network changes (N2V2's blur-pooling and no top skip) where the architecture asked for
         # has none of them: refused (dropped, unsaid, with n2v2 in the model file: a CAREamics user's QA pass)
-        own = [k for k in ("blurpool", "top_skip") if k in args and k not in arch_parameters(cfg.model.arch)]
-        if own:
-            raise UsageError(f"method {cfg.method} builds its network with {', '.join(f'{k}={args[k]}' for k in own)}"
+        lost = [k for k in own if k not in arch_parameters(cfg.model.arch)]
+        if lost:
+            raise UsageError(f"method {cfg.method} builds its network with {', '.join(f'{k}={own[k]}' for k in lost)}"
                              f" (N2V2), which model.arch={cfg.model.arch} has not: leave model.arch at {arch}, or "
                              f"drop method.n2v2 (method.replacement=median keeps N2V2's replacement)")
         arch, args = cfg.model.arch, {"in_channels": channels}
@@ -577,6 +578,10 @@ def resolve_model(cfg: TrainConfig, *, channels: int, preset: str, method: Any =
         ann = params[key].annotation
         typ = _eval_annotation(ann, params[key].default)
         args[key] = parse_value(value, typ, key=f"model.{key}")
+        if key in own and args[key] != own[key]:  # (n2v2 with model.blurpool=false trained Noise2Void's network
+            # under N2V2's name, unsaid: a re-check)
+            raise UsageError(f"model.{key}={args[key]} undoes method {cfg.method}'s own network ({key}={own[key]}, "
+                             f"N2V2's): drop method.n2v2 (method.replacement=median keeps N2V2's replacement)")
     return arch, args
 
 
