@@ -2254,6 +2254,18 @@ def test_rounding_a_few_counts_is_said_and_float_writes_them_unrounded(tmp_path,
     # a format that holds no float32: refused before any work, nothing written
     assert main(["denoise", str(tmp_path / "flat.tif"), "--float", "--out", str(tmp_path / "f.png")]) == 2
     assert "--float: " in capsys.readouterr().err and not (tmp_path / "f.png").exists()
+    # a folder of PNGs: --format tif with --float (no way was there: a documentation audit); for a folder --out only
+    (tmp_path / "pngs" / "sub").mkdir(parents=True)
+    for name in ("a.png", "sub/b.png"):
+        Image.fromarray(rng.poisson(2.4, (48, 48)).astype(np.uint8)).save(tmp_path / "pngs" / name)
+    assert main(["denoise", str(tmp_path / "pngs"), "--recursive", "--float", "--out", str(tmp_path / "p")]) == 2
+    assert "unless --format tif" in capsys.readouterr().err
+    assert main(["denoise", str(tmp_path / "pngs"), "--recursive", "--format", "tif", "--float", "--out",
+                 str(tmp_path / "p"), "-q"]) == 0
+    assert sorted(p.relative_to(tmp_path / "p").as_posix() for p in (tmp_path / "p").rglob("*.tif")) == [
+        "a.tif", "sub/b.tif"] and tifffile.imread(tmp_path / "p" / "sub" / "b.tif").dtype == np.float32
+    assert main(["denoise", str(tmp_path / "pngs" / "a.png"), "--format", "tif", "--out", str(tmp_path / "x.png")]) == 2
+    assert "--format is for a folder --out" in capsys.readouterr().err
 
 
 def test_locales_names_and_blank_settings(tmp_path):

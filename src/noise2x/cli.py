@@ -663,6 +663,18 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             if not kept:
                 raise InputError(f"no inputs left: every image found lies inside the output folder {args.out}")
             files, names = [f for f, _ in kept], [n for _, n in kept]
+    if args.format:  # a folder's outputs in one format (a folder of PNGs could not get --float's TIFFs: a
+        # documentation audit)
+        from .io import writable_format
+
+        ext = "." + args.format.lstrip(".").lower()
+        if not _is_folder_target(args.out, len(files), folder_input, "--out"):
+            raise UsageError(f"--format is for a folder --out; a file --out names its own format ({args.out})")
+        try:  # (an extension noise2x cannot write: said before any work)
+            writable_format(Path("x" + ext))
+        except UsageError as exc:
+            raise UsageError(f"--format {args.format}: {str(exc).split(': ', 1)[-1]}") from None
+        names = [Path(n).with_name(_stem(Path(n)) + ext) for n in names]
     targets = _targets(files, args.out, folder_input, names)
     _check_targets(files, targets, args.blanks)
     if args.float:  # (before any work)
@@ -671,8 +683,8 @@ def cmd_denoise(args: argparse.Namespace) -> int:
         for dst in targets:
             if writable_format(dst) not in STACK_FORMATS:
                 raise UsageError(f"--float: {dst} is {writable_format(dst)}, which holds no float32: write .tif, "
-                                 f".fits or .mrc" + (" (a folder's outputs keep their inputs' formats)"
-                                                     if len(targets) > 1 or folder_input else ""))
+                                 f".fits or .mrc" + (" (a folder's outputs keep their inputs' formats unless "
+                                                     "--format tif)" if len(targets) > 1 or folder_input else ""))
     files, targets = _shard(files, targets, args.shard, args.skip_existing)
     if not args.method and args.precision != "fp32":  # a model (given or shipped) runs: can the device run it?
         # (a direct method's precision is checked by api.denoise)
@@ -1664,6 +1676,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "value, GDAL_NODATA, is read so without it)")
     d.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
     d.add_argument("--seed", type=_seed, default=0, help="seed for stochastic methods")
+    d.add_argument("--format", metavar="EXT", help="a folder --out's files in this format (e.g. tif, with --float: "
+                   "float32); default: each its input's")
     d.add_argument("--float", action="store_true", help="write float32 (TIFF, FITS, MRC): the result in the "
                    "input's units as computed, neither rounded nor clipped (an 8- or 16-bit input's output keeps "
                    "its kind otherwise, rounded: at a few counts a level that moves the mean)")
