@@ -754,3 +754,24 @@ def test_a_minutes_run_is_repeated_by_replaying_its_step_shares(tmp_path, clean_
         train("noise2void", out=tmp_path / "x.safetensors", steps=steps + 1, progress=False,
               **dict(kw, overrides=kw["overrides"] + [f"train.replay={state}"]))
     assert not run_folder(tmp_path / "x.safetensors").exists()  # (refused before any work: nothing left)
+
+
+def test_training_progress_on_a_terminal_keeps_within_its_width(monkeypatch):
+    """Each update rewrites one line (\\r): a line longer than the terminal wraps, and every update left its wrapped
+    rows behind on a narrow terminal (a locale QA pass)."""
+    import io
+    import os
+    import shutil
+
+    from noise2x.train import _Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda fallback=(80, 24): os.terminal_size((30, 24)))
+    stream = Tty()
+    bar = _Progress(True, stream)
+    bar.update("step 2/6 | loss 0.6007 | 1.59 steps/s | ETA 0:02", force=True)
+    bar.update("step 3/6 | loss 0.5", force=True)
+    assert [len(part) for part in stream.getvalue().split("\r")[1:]] == [29, 29]

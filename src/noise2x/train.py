@@ -135,6 +135,9 @@ class _Progress:
         now = time.monotonic()
         if self.tty:
             if force or now - self.last > 0.25:
+                # (within the terminal's width: a longer line wraps, and each update left its wrapped rows behind,
+                # on a 20-column terminal: a locale QA pass)
+                text = text[:max(20, shutil.get_terminal_size((80, 24)).columns - 1)]
                 pad = max(0, self.width - len(text))
                 self.stream.write("\r" + text + " " * pad)
                 self.stream.flush()
