@@ -340,6 +340,21 @@ def _case_clash(files: list[Path], targets: list[Path]) -> None:
         seen.setdefault(key, (src, dst))
 
 
+def _format_suffix(fmt: str, to_folder: bool, out: str, what: str) -> str:
+    """``--format EXT`` as the suffix a folder ``out``'s files take (simulate's and denoise's), checked before any
+    work: a file ``out`` names its own format; an extension noise2x cannot write is refused."""
+    from .io import writable_format
+
+    ext = "." + fmt.lstrip(".").lower()
+    if not to_folder:
+        raise UsageError(f"--format is for a folder {what}; a file {what} names its own format ({out})")
+    try:
+        writable_format(Path("x" + ext))
+    except UsageError as exc:
+        raise UsageError(f"--format {fmt}: {str(exc).split(': ', 1)[-1]}") from None
+    return ext
+
+
 def _stem(path: Path) -> str:
     """A file's name without its format's suffixes (io's): photo for photo.fits.gz, photo.ome.tif, photo.fz."""
     from .io import _suffix
@@ -564,13 +579,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     names = None
     if args.format:  # (a folder of PNGs gave rounded, clipped PNGs, not bench's noise, and no way to ask for
         # float TIFFs: a reproducibility QA pass)
-        ext = "." + args.format.lstrip(".").lower()
-        if not to_folder:
-            raise UsageError(f"--format is for a folder OUT; a file OUT names its own format ({args.output})")
-        try:  # (an extension noise2x cannot write: said before any work)
-            writable_format(Path("x" + ext))
-        except UsageError as exc:
-            raise UsageError(f"--format {args.format}: {str(exc).split(': ', 1)[-1]}") from None
+        ext = _format_suffix(args.format, to_folder, args.output, "OUT")
         names = [Path(_stem(f) + ext) for f in files]
     targets = _targets(files, args.output, folder_input, names=names, what="OUT")
     _check_targets(files, targets, args.blanks)
@@ -665,15 +674,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             files, names = [f for f, _ in kept], [n for _, n in kept]
     if args.format:  # a folder's outputs in one format (a folder of PNGs could not get --float's TIFFs: a
         # documentation audit)
-        from .io import writable_format
-
-        ext = "." + args.format.lstrip(".").lower()
-        if not _is_folder_target(args.out, len(files), folder_input, "--out"):
-            raise UsageError(f"--format is for a folder --out; a file --out names its own format ({args.out})")
-        try:  # (an extension noise2x cannot write: said before any work)
-            writable_format(Path("x" + ext))
-        except UsageError as exc:
-            raise UsageError(f"--format {args.format}: {str(exc).split(': ', 1)[-1]}") from None
+        ext = _format_suffix(args.format, _is_folder_target(args.out, len(files), folder_input), args.out, "--out")
         names = [Path(n).with_name(_stem(Path(n)) + ext) for n in names]
     targets = _targets(files, args.out, folder_input, names)
     _check_targets(files, targets, args.blanks)
@@ -949,10 +950,10 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 if len(stack) == 1:
                     yield result
                 else:
-                    unrounded = float(np.sum(result, dtype=np.float64))
+                    unrounded = float(np.sum(result, dtype=np.float64)) if kind in ("uint8", "uint16") else None
                     result, c = stored(result, kind or "float32")
                     tally["clipped"] += c
-                    if kind in ("uint8", "uint16"):  # (what rounding moved, frame by frame: said below)
+                    if unrounded is not None:  # (what rounding moved, frame by frame: said below)
                         tally.setdefault("sums", []).append(
                             (unrounded, float(np.sum(result, dtype=np.float64)), result.size))
                     yield result

@@ -500,10 +500,15 @@ def _format_of(path: Path) -> str:
     return fmt
 
 
-def _existing_file(path: str | os.PathLike) -> tuple[Path, str]:
+def _file_name(path: str | os.PathLike) -> Path:
+    """``path`` as a Path, where it is a file name (str or path-like; bytes gave Path's TypeError: a QA pass)."""
     if not isinstance(path, (str, os.PathLike)):
         raise UsageError(f"path must be a file name (str or Path), got {type(path).__name__}")
-    p = Path(path)
+    return Path(path)
+
+
+def _existing_file(path: str | os.PathLike) -> tuple[Path, str]:
+    p = _file_name(path)
     if not p.exists():
         if p.is_symlink():  # (listed in a folder: named as an input that cannot be used, as a corrupt file is)
             raise InputError(f"cannot read {p}: a link to {os.readlink(p)}, which does not exist")
@@ -3142,9 +3147,7 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
         The output folder is missing or not writable, or the encoder failed;
         an existing file at ``path`` is then left untouched.
     """
-    if not isinstance(path, (str, os.PathLike)):  # (bytes gave Path's TypeError: a locale QA pass)
-        raise UsageError(f"path must be a file name (str or Path), got {type(path).__name__}")
-    p = Path(path)
+    p = _file_name(path)
     fmt = writable_format(p)
     if kind is None:
         dt = getattr(image, "dtype", None)  # (an 8- or 16-bit array keeps its kind where the format stores it; in

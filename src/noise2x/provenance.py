@@ -152,11 +152,16 @@ def path_text(text: str | os.PathLike) -> str:
     Latin-1 locale recorded "out é.png" as "out Ã©.png", an ASCII one as lone surrogates: a locale QA pass)."""
     from .errors import escaped
 
+    return escaped(_raw_bytes(text).decode("utf-8", "backslashreplace"))  # (a line break in a name split the
+    # record's lines)
+
+
+def _raw_bytes(text: str | os.PathLike) -> bytes:
+    """The bytes a name (or a text holding names) stands for, as the system gave them, whatever the locale."""
     try:
-        raw = os.fsencode(text)
+        return os.fsencode(text)
     except UnicodeEncodeError:  # (text not from the system, in a locale that cannot encode it)
-        raw = str(text).encode("utf-8", "surrogateescape")
-    return escaped(raw.decode("utf-8", "backslashreplace"))  # (a line break in a name split the record's lines)
+        return str(text).encode("utf-8", "surrogateescape")
 
 
 def clean_text(text: str) -> str:
@@ -199,10 +204,5 @@ def files_digest(lines: Sequence[str]) -> str:
     """SHA-256 over :func:`file_lines`' lines, in order: which files (names and bytes) a result is of."""
     import hashlib
 
-    def raw(line: str) -> bytes:  # (the names' bytes, whatever the locale decoded them as: a locale re-check)
-        try:
-            return os.fsencode(line)
-        except UnicodeEncodeError:
-            return line.encode("utf-8", "surrogateescape")
-
-    return hashlib.sha256(b"".join(raw(line) for line in lines)).hexdigest()
+    # (the names' bytes, whatever the locale decoded them as: a locale re-check)
+    return hashlib.sha256(b"".join(_raw_bytes(line) for line in lines)).hexdigest()
