@@ -775,3 +775,93 @@ def test_training_progress_on_a_terminal_keeps_within_its_width(monkeypatch):
     bar.update("step 2/6 | loss 0.6007 | 1.59 steps/s | ETA 0:02", force=True)
     bar.update("step 3/6 | loss 0.5", force=True)
     assert [len(part) for part in stream.getvalue().split("\r")[1:]] == [29, 29]
+
+
+def test_plateau_lowers_the_rate_after_patience_checks_without_improvement():
+    from noise2x.train import Plateau
+
+    c = Plateau()
+    # loss: 1.0 best, then three checks no better (1.0 is within the relative 1e-4: no improvement either)
+    lowered = [c.update("loss", v, better=False, patience=1, factor=0.5, lowering=True)
+               for v in (1.0, 1.05, 1.00005, 1.2, 0.9, 0.95, 0.96)]
+    assert lowered == [False, False, True, False, False, False, True]
+    assert c.scale == 0.25 and c.ref == 0.9
+    p = Plateau()  # psnr: higher is better; without lowering (train.early_stop alone) the scale stays 1
+    assert not any(p.update("psnr", v, better=False, patience=0, factor=0.5, lowering=False) for v in (20, 19, 18))
+    assert p.scale == 1.0 and p.bad == 2 and p.ref == 20
+    s = Plateau()
+    for v, better in ((3.0, True), (2.0, True), (2.5, False), (2.1, False)):
+        s.update("loss", v, better=better, patience=9, factor=0.5, lowering=True)
+    assert s.since_best == 2
+
+
+def _log_rows(model_file):
+    import csv
+
+    with open(run_folder(model_file) / "log.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_the_plateau_schedule_follows_the_validation_figure_and_resumes_with_it(tmp_path, clean_dir, capsys):
+    from noise2x.train import Plateau
+
+    kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", steps=24, progress=False,
+              overrides=FAST + ["train.val_every=2", "train.schedule=plateau", "train.plateau_patience=0",
+                                "train.lr=0.003"])
+    straight = tmp_path / "s.safetensors"
+    train("noise2void", out=straight, **kw)
+    rows = _log_rows(straight)
+    # the rate of each row's steps is the peak times the factors of the checks before it, as Plateau counts them
+    c, expected = Plateau(), []
+    for r in rows:
+        expected.append(0.003 * c.scale)
+        c.update("psnr", float(r["val_psnr"]), better=False, patience=0, factor=0.5, lowering=True)
+    assert [float(r["lr"]) for r in rows] == pytest.approx(expected)
+    assert min(expected) < 0.003  # (lowered at least once in this run)
+
+    def stop_at_9(info):
+        if info.step == 9:
+            info.stop = True
+
+    out = tmp_path / "r.safetensors"
+    with pytest.raises(TrainingInterrupted):
+        train("noise2void", out=out, callbacks=[stop_at_9], **kw)
+    train("noise2void", out=out, resume=True, **kw)  # the lowered rate is in the state: the same run
+    assert [r["lr"] for r in _log_rows(out)] == [r["lr"] for r in rows]
+    assert all(torch.equal(x, y) for x, y in zip(weights(straight), weights(out)))
+    with pytest.raises(UsageError, match="train.schedule=plateau follows the validation figure.*validates on "
+                                         "nothing"):
+        train("noise2void", out=tmp_path / "n.safetensors", **dict(kw, overrides=kw["overrides"] + [
+            "data.val_images=0"]))
+    assert not (tmp_path / "n.run").exists() and not (tmp_path / "n.safetensors").exists()
+    for bad, said in (("train.plateau_factor=1", "plateau_factor"), ("train.plateau_patience=-1", "plateau_patience"),
+                      ("train.early_stop=-2", "early_stop")):
+        with pytest.raises(UsageError, match=said):
+            train("noise2void", out=tmp_path / "b.safetensors", **dict(kw, overrides=kw["overrides"] + [bad]))
+
+
+def test_early_stop_ends_the_run_when_validation_stops_improving(tmp_path, clean_dir, capsys):
+    kw = dict(data=clean_dir, add_noise="gaussian:sigma=25", steps=60, progress=True,
+              overrides=FAST + ["train.val_every=2", "train.early_stop=2", "train.lr=0.02", "train.keep=best"])
+    out = train("noise2void", out=tmp_path / "m.safetensors", **kw)
+    rows = _log_rows(out)
+    psnrs = [float(r["val_psnr"]) for r in rows]
+    best_at = int(np.argmax(psnrs))
+    # ended at the second check after the best one, short of the budget, and each check after it no better
+    assert len(rows) == best_at + 3 and int(rows[-1]["step"]) < 60
+    assert all(v <= psnrs[best_at] for v in psnrs[best_at + 1:])
+    last = read_metadata(run_folder(out) / "last.safetensors")
+    assert last["steps"] == int(rows[-1]["step"]) and last["ended_by"] == {"early_stop": 2,
+                                                                          "best_step": int(rows[best_at]["step"])}
+    assert read_metadata(out)["steps"] == int(rows[best_at]["step"])  # keep=best: the best weights
+    err = capsys.readouterr().err
+    assert f"the run ended at step {rows[-1]['step']}" in err and "train.early_stop=2" in err
+    from noise2x.checkpoint import describe
+
+    assert any(line.startswith("ended:") and "train.early_stop=2" in line for line in describe(last))
+    # resumed as it was: nothing to train; with a larger train.early_stop it goes on
+    train("noise2void", out=out, resume=True, **kw)
+    assert "nothing to train: the run ended at step" in capsys.readouterr().err
+    assert len(_log_rows(out)) == len(rows)
+    train("noise2void", out=out, resume=True, **dict(kw, overrides=kw["overrides"] + ["train.early_stop=50"]))
+    assert int(_log_rows(out)[-1]["step"]) == 60

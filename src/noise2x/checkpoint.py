@@ -428,9 +428,18 @@ def describe(meta: dict[str, Any]) -> list[str]:
         settings = [f"data.patch_size={data.get('patch_size')}", f"data.batch_size={data.get('batch_size')}",
                     f"train.lr={train.get('lr')}", f"train.schedule={train.get('schedule')}",
                     f"train.val_every={train.get('val_every')}", f"train.keep={train.get('keep')}"]
+        if train.get("schedule") == "plateau":
+            settings[4:4] = [f"train.plateau_patience={train.get('plateau_patience')}",
+                             f"train.plateau_factor={train.get('plateau_factor')}"]
+        if train.get("early_stop"):
+            settings.append(f"train.early_stop={train['early_stop']}")
         clock = (" by the clock, not repeatable from its seed; its run's state.safetensors replays it: "
                  "train.replay" if train.get("minutes") else "")
         lines.append(f"settings:      {', '.join(settings)}" + (f" (budget {budget}{clock})" if budget else ""))
+        ended = meta.get("ended_by") or {}
+        if ended.get("early_stop"):
+            lines.append(f"ended:         before its budget, by train.early_stop={ended['early_stop']} (no better "
+                         f"validation figure than step {ended.get('best_step')}'s for as many checks)")
     if (cfg.get("inputs") or {}).get("init"):
         parent = meta.get("init_from") or {}
         lines.append(f"started from:  {cfg['inputs']['init']} (fine-tuned"

@@ -168,7 +168,7 @@ def guard_fork() -> None:
         _FORK_GUARDED = True
 
 
-SCHEDULES = ("rampdown", "cosine", "steps", "constant")
+SCHEDULES = ("rampdown", "cosine", "steps", "constant", "plateau")
 #: Arithmetic of the training steps' forward passes (``train.precision``).
 TRAIN_PRECISIONS = ("fp32", "bf16")
 KEEP = ("last", "best")
@@ -194,15 +194,25 @@ class TrainSection:
         add variants (e.g. gan's "code" and "wgan").
     lr : float
         Peak learning rate of Adam.
-    schedule : {"rampdown", "cosine", "steps", "constant"}
+    schedule : {"rampdown", "cosine", "steps", "constant", "plateau"}
         "rampdown": constant, then the Noise2Noise paper's smooth ramp-down over
         the last ``rampdown`` fraction of the budget; "cosine": cosine decay;
         "steps": halved at 20, 40, 60 and 80% of the budget (Neighbor2Neighbor's
-        reference code).
+        reference code); "plateau": multiplied by ``plateau_factor`` whenever the
+        validation figure has not improved (by a relative 1e-4) for more than
+        ``plateau_patience`` checks in a row (the n2v package's and CAREamics'
+        ``ReduceLROnPlateau``; needs validation).
     rampdown, warmup : float
         Fractions of the budget for the ramp-down and a linear warm-up.
     beta1, beta2, weight_decay, grad_clip : float
         Adam settings; ``grad_clip > 0`` clips the gradient norm.
+    plateau_patience, plateau_factor : int, float
+        ``schedule="plateau"``: how many checks without improvement are borne
+        (10, as n2v's) and the factor then applied to the rate (0.5).
+    early_stop : int
+        End the run once the validation figure has not improved for this many
+        checks in a row (0: never; needs validation). The run ends as one whose
+        budget is spent: its model is the best or last as ``keep`` says.
     val_every : int
         Validate (and checkpoint) every this many steps.
     keep : {"last", "best"}
@@ -239,6 +249,9 @@ class TrainSection:
     beta2: float = 0.99
     weight_decay: float = 0.0
     grad_clip: float = 0.0
+    plateau_patience: int = 10
+    plateau_factor: float = 0.5
+    early_stop: int = 0
     val_every: int = 250
     keep: str = "last"
     threads: int = 0
@@ -633,6 +646,13 @@ def check_config(cfg: TrainConfig) -> None:
         raise UsageError("train.warmup + train.rampdown must not exceed 1")
     if t.val_every < 1:
         raise UsageError(f"train.val_every must be >= 1, got {t.val_every}")
+    if t.plateau_patience < 0:
+        raise UsageError(f"train.plateau_patience (checks without improvement) must be >= 0, got {t.plateau_patience}")
+    if not 0 < t.plateau_factor < 1:
+        raise UsageError(f"train.plateau_factor (the rate's multiplier on a plateau) must be in (0, 1), "
+                         f"got {t.plateau_factor}")
+    if t.early_stop < 0:
+        raise UsageError(f"train.early_stop (checks without improvement; 0: never) must be >= 0, got {t.early_stop}")
     if t.threads < 0:
         raise UsageError(f"train.threads must be >= 0 (0 = automatic), got {t.threads}")
     if d.pair not in PAIRS:

@@ -71,8 +71,9 @@ def lr_factor(progress: float, *, schedule: str = "rampdown", rampdown: float = 
     ``(0.5 + cos(pi t) / 2) ** 2`` with ``t`` going 0 -> 1 over the last
     ``rampdown`` of the budget. "cosine" decays as ``(1 + cos(pi p)) / 2``;
     "steps" halves at each fifth of the budget (1, 0.5, 0.25, 0.125, 0.0625:
-    Neighbor2Neighbor's reference ``MultiStepLR``); "constant" stays 1. An
-    optional linear warm-up over the first ``warmup``.
+    Neighbor2Neighbor's reference ``MultiStepLR``); "constant" stays 1, and so
+    does "plateau", whose lowering follows the validation figure (see
+    :class:`Plateau`). An optional linear warm-up over the first ``warmup``.
     """
     p = min(max(float(progress), 0.0), 1.0)
     if schedule == "cosine":
@@ -86,13 +87,45 @@ def lr_factor(progress: float, *, schedule: str = "rampdown", rampdown: float = 
             f = 1.0
     elif schedule == "steps":
         f = 0.5 ** min(int(p * 5.0 + 1e-9), 4)
-    elif schedule == "constant":
+    elif schedule in ("constant", "plateau"):
         f = 1.0
     else:
         raise UsageError(f"unknown schedule {schedule!r}")
     if warmup > 0 and p < warmup:
         f *= (p / warmup) * 0.99 + 0.01
     return f
+
+
+@dataclasses.dataclass
+class Plateau:
+    """The validation figure's course: the learning rate's multiplier of ``train.schedule="plateau"`` and the
+    checks since the best figure (``train.early_stop``).
+
+    As torch's ``ReduceLROnPlateau`` (relative threshold 1e-4): ``scale`` is multiplied by ``factor`` once more
+    than ``patience`` checks in a row have not improved on ``ref`` (the best figure so far by that threshold; the checks are
+    then counted afresh); ``since_best`` counts the checks since the best figure (strictly better, as
+    ``train.keep=best`` takes it).
+    """
+
+    scale: float = 1.0
+    ref: float | None = None
+    bad: int = 0
+    since_best: int = 0
+
+    def update(self, metric: str, value: float, *, better: bool, patience: int, factor: float,
+               lowering: bool) -> bool:
+        """Count one check of figure ``value`` (``better``: a new best); True where the rate is lowered now."""
+        self.since_best = 0 if better else self.since_best + 1
+        margin = 1e-4 * abs(self.ref) if self.ref is not None else 0.0
+        if self.ref is None or (value > self.ref + margin if metric == "psnr" else value < self.ref - margin):
+            self.ref, self.bad = value, 0
+            return False
+        self.bad += 1
+        if lowering and self.bad > patience:
+            self.scale *= factor
+            self.bad = 0
+            return True
+        return False
 
 
 #: ``train.warmup`` of a run started from a trained network (``init``) unless set: its learning rate ramps up over
@@ -147,6 +180,16 @@ class _Progress:
             self.stream.write(text + "\n")
             self.stream.flush()
             self.last = now
+
+    def note(self, text: str) -> None:
+        """A line of its own (on a terminal, below the progress line, which goes on under it)."""
+        if not self.enabled:
+            return
+        if self.tty and self.width:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.width = 0
+        self.stream.write(text + "\n")
+        self.stream.flush()
 
     def close(self) -> None:
         if self.enabled and self.tty and self.width:
@@ -942,7 +985,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         changed = [f"{section}.{k}={after[section].get(k)!r} (saved run: {before[section].get(k)!r})"
                    for section, free in (("method", ()), ("data", ("cache_mb",)),
                                          ("train", ("steps", "minutes", "device", "threads", "val_every", "keep",
-                                                    "channels_last")))
+                                                    "channels_last", "early_stop")))
                    for k in sorted(set(before[section]) | set(after[section]))
                    if k not in free and before[section].get(k) != after[section].get(k)]
         if seed is not None and seed != cfg.train.seed:
@@ -1157,6 +1200,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         params: dict[str, list[torch.nn.Parameter]] = {}
         opt_states: dict[str, Any] = {}
         step, elapsed0, best, best_step = 0, 0.0, None, None
+        course = Plateau()
+        ended_by_stop = False  # (train.early_stop: the figure has not improved for as many checks)
         saved_step = None
         rows: list[dict[str, Any]] = []
         resumed_losses: tuple[dict, dict] = ({}, {})
@@ -1173,6 +1218,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                                  f"start a new run, or --init {last_path} to fine-tune from its weights")
             saved_step = step
             best, best_step = info.get("best"), info.get("best_step")
+            if isinstance(info.get("plateau"), dict):  # (a state written before train.schedule=plateau: none)
+                course = Plateau(**info["plateau"])
             np_rng.bit_generator.state = info["np_rng"]
             try:
                 gen.set_state(extra["torch_rng"])
@@ -1204,6 +1251,10 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             fields = _fields_for_validation(m, val_set)
             val_batches = val_set.crops(fields, size=d.val_crop)
             metric = "psnr" if "clean" in fields else "loss"
+        if metric == "none" and (t.schedule == "plateau" or t.early_stop):
+            said = "train.schedule=plateau" if t.schedule == "plateau" else f"train.early_stop={t.early_stop}"
+            raise UsageError(f"{said} follows the validation figure, and this run validates on nothing "
+                             f"(data.val_images=0 and no --val-data): give it validation images")
 
         def budget_progress(s: int, seconds: float) -> float:
             parts = []
@@ -1251,6 +1302,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                     "threads": resolved["threads"], "threads_by_step": resolved["threads_by_step"],
                     "val_metric": None if metric == "none" else metric, "val_value": val_value,
                     "val_held_out": held_out, "checkpoint": kind,
+                    **({"ended_by": {"early_stop": t.early_stop, "best_step": best_step}} if ended_by_stop else {}),
                     **({"data_span": data_span} if data_span else {})}
 
         def diverged(what: str, at: int) -> Noise2xError:
@@ -1284,7 +1336,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                     extra["progress_trace"] = torch.tensor(shares, dtype=torch.float64)
                 # (the losses since the last log row: a resumed run logs the rows an uninterrupted one does)
                 info = {"step": step, "seconds": elapsed, "best": best, "best_step": best_step,
-                        "np_rng": np_rng.bit_generator.state, "loss_sum": loss_sum, "loss_n": loss_n}
+                        "plateau": dataclasses.asdict(course), "np_rng": np_rng.bit_generator.state, "loss_sum": loss_sum, "loss_n": loss_n}
                 staged.append((state_path.with_name(f".{state_path.name}.next"), state_path))
                 save_state(staged[-1][0], optimizers=optimizers, tensors=extra, info=info)
             except BaseException:
@@ -1305,6 +1357,12 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             if progress:
                 print(f"noise2x: note: nothing to train: the run has {step} steps ({elapsed0:.0f} s), all its budget "
                       f"(more: a larger --steps or --minutes); {out} is as it was", file=sys.stderr, flush=True)
+            return out
+        if resume and t.early_stop and course.since_best >= t.early_stop:
+            if progress:
+                print(f"noise2x: note: nothing to train: the run ended at step {step}, its validation figure not "
+                      f"better than step {best_step}'s for {course.since_best} checks (train.early_stop="
+                      f"{t.early_stop}; more: a larger one); {out} is as it was", file=sys.stderr, flush=True)
             return out
         bar = _Progress(progress)
         stop = {"flag": False, "signal": 0, "at": 0.0}
@@ -1338,7 +1396,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                 if replayed is not None:  # (the replayed run's share at this step, not the clock's)
                     frac = replayed[step]
                 shares.append(frac)
-                lr = t.lr * lr_factor(frac, schedule=t.schedule, rampdown=t.rampdown, warmup=t.warmup)
+                lr = t.lr * lr_factor(frac, schedule=t.schedule, rampdown=t.rampdown, warmup=t.warmup) * course.scale
                 batch = train_set.sample(sorted(m.requires), patch_size=d.patch_size, batch_size=d.batch_size,
                                          augment=d.augment, transforms=m.symmetries, rng=np_rng).to(dev)
                 if t.channels_last:
@@ -1405,13 +1463,24 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                     better = val_value is not None and _better(metric, val_value, best)
                     if better:
                         best, best_step = val_value, step
+                    if val_value is not None:
+                        lowered = course.update(metric, val_value, better=better, patience=t.plateau_patience,
+                                                factor=t.plateau_factor, lowering=t.schedule == "plateau")
+                        if lowered and progress:
+                            bar.note(f"noise2x: note: step {step}: no better validation figure for more than "
+                                     f"{t.plateau_patience} checks: the learning rate is now "
+                                     f"{t.lr * course.scale:.3g} (train.schedule=plateau)")
+                    if t.early_stop and course.since_best >= t.early_stop and budget_progress(step, elapsed) < 1:
+                        ended_by_stop = True
                     save_last(val_value, new_best=better)
                 bar.update(_status(step, t, info, rows, metric, rate, elapsed), force=done)
+                if ended_by_stop:
+                    break
             # end of budget (or stop request)
             # a stop (a signal, a callback) validates the model it leaves but logs no row and keeps no best there:
             # the run's log and best checkpoint are those of its budget, wherever it was stopped (a QA pass found a
             # resumed run's log, and so its curve, differing from the uninterrupted run's, for the same weights)
-            stopped_early = budget_progress(step, elapsed) < 1.0
+            stopped_early = budget_progress(step, elapsed) < 1.0 and not ended_by_stop
             new_best = False
             if last_val != step and step > 0:
                 check_weights()
@@ -1419,10 +1488,9 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                                        channels_last=t.channels_last) if val_batches else None)
                 rate = (step - rate_s) / max(time.monotonic() - rate_t, 1e-9)
                 if not stopped_early:
-                    rows.append(_row(step, elapsed, t.lr * lr_factor(budget_progress(step, elapsed),
-                                                                     schedule=t.schedule, rampdown=t.rampdown,
-                                                                     warmup=t.warmup),
-                                     loss_sum, loss_n, metric, val_value, rate))
+                    rows.append(_row(step, elapsed, t.lr * course.scale * lr_factor(
+                        budget_progress(step, elapsed), schedule=t.schedule, rampdown=t.rampdown, warmup=t.warmup),
+                        loss_sum, loss_n, metric, val_value, rate))
                 if not stopped_early and val_value is not None and _better(metric, val_value, best):
                     best, best_step = val_value, step
                     new_best = True
@@ -1439,7 +1507,11 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             bar.close()
             for sig, handler in old_handlers.items():
                 signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
-        done_all = budget_progress(step, elapsed) >= 1.0
+        done_all = budget_progress(step, elapsed) >= 1.0 or ended_by_stop
+        if ended_by_stop and progress:
+            print(f"noise2x: note: the run ended at step {step}: its validation figure not better than step "
+                  f"{best_step}'s for {course.since_best} checks (train.early_stop={t.early_stop}); the model "
+                  f"({'best' if t.keep == 'best' else 'last'} weights) is in {out}", file=sys.stderr, flush=True)
         if stop["flag"] and not done_all:
             total = f"/{t.steps}" if t.steps is not None else ""
             named = None if stop["signal"] in (0, signal.SIGINT) else signal.Signals(stop["signal"]).name
