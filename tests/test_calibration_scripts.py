@@ -1399,3 +1399,25 @@ def test_flux_check_measures_each_spots_counts_and_writes_its_record(tmp_path):
     noisy, nlm = record["routes"]["noisy"], record["routes"]["nlm"]
     assert noisy["100"]["spots"] == 3 and abs(noisy["1000"]["ratio"] - 1) < 0.1
     assert nlm["100"]["ratio"] < noisy["100"]["ratio"] - 0.2
+
+
+def test_correlation_direction_check_reads_each_axis_and_records_the_routes(tmp_path, monkeypatch, capsys):
+    import numpy as np
+
+    from noise2x.io import write_image
+
+    script = _load("correlation_direction_check")
+    yy, xx = np.mgrid[0:140, 0:150]
+    for k in range(2):
+        write_image(tmp_path / f"{k}.png", np.clip(120 + 40 * np.sin(xx / (9 + k)) * np.cos(yy / 13), 0, 255))
+    monkeypatch.setattr(script, "NOISES", ("gaussian:sigma=25", "correlated_rows:sigma=25,beta=1"))
+    out = tmp_path / "d.json"
+    monkeypatch.setattr(sys, "argv", ["x", "--dataset", str(tmp_path), "--limit", "2", "--out", str(out)])
+    script.main()
+    record = json.loads(out.read_text())
+    white, rows = record["rows"]
+    assert white["images"] == rows["images"] == 2 and record["meta"]["command"].startswith(
+        "python scripts/correlation_direction_check.py")
+    assert rows["beta_rows"][1] > 0.8 and rows["beta_columns"][2] < 0.4 and rows["share"][2] < 0.5
+    assert rows["routes"] == {"bm3d along rows": 2} and not any("along" in r for r in white["routes"])
+    assert "correlated_rows:sigma=25,beta=1" in capsys.readouterr().out

@@ -313,6 +313,37 @@ def test_bm3d_correlated_noise_through_its_psd(smooth64):
         bm3d(noisy, beta="autox")
 
 
+def test_bm3d_reads_and_filters_noise_correlated_along_one_axis(smooth64):
+    """Line noise (correlated along rows, or columns): beta=auto reads its axis and BM3D gets the spectrum along it,
+    as it does for a correlated_rows noise spec and the option along; read over both axes (along=both), it did
+    worse. NLM given a correlated spec takes its marginal sigma (its spectrum went to NLM, a TypeError)."""
+    from noise2x.noise import correlated_columns, correlated_rows
+
+    img = np.tile(smooth64, (3, 3))
+    for make, along in ((correlated_rows, "rows"), (correlated_columns, "columns")):
+        noisy = make(img, sigma=20.0, beta=1.0, rng=5)
+        info: dict = {}
+        auto = bm3d(noisy, beta="auto", info=info)
+        axes = info["estimated_beta_axes"]
+        assert info["psd"].endswith(f"along {along})") and axes[along] > 0.9, info
+        assert axes["columns" if along == "rows" else "rows"] < 0.3
+        both: dict = {}
+        spread = bm3d(noisy, beta="auto", along="both", info=both)
+        assert "along" not in both["psd"] and both["beta"] < info["beta"]
+        assert psnr(img, auto) > psnr(img, spread) + 1.0
+        assert_same_bm3d(auto, bm3d(noisy, sigma=info["sigma"], beta=info["beta"], along=along))
+        spec: dict = {}
+        bm3d(noisy, noise=f"{make.__name__}:sigma=20,beta=1", info=spec)
+        assert spec["psd"] == f"correlated noise (sigma 20, beta 1, radius 2, along {along})"
+        said: dict = {}
+        out = nlm(noisy, noise=f"{make.__name__}:sigma=20,beta=1", info=said)
+        assert said["sigma"] == 20.0 and make.__name__ in said["sigma_source"] and out.shape == img.shape
+    with pytest.raises(UsageError, match="along .* goes with beta"):
+        bm3d(img, sigma=5.0, along="rows")
+    with pytest.raises(UsageError, match="along must be both, rows or columns"):
+        bm3d(img, sigma=5.0, beta=1.0, along="diagonal")
+
+
 def test_bm3d_beta_auto_reads_the_noise_correlation(smooth64):
     """beta=auto: beta and the marginal sigma read from the image (as the no-option choice reads them): strongly
     correlated noise gets the spectrum read (far better than BM3D's white estimate), a given sigma is kept, white

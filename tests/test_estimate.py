@@ -223,6 +223,25 @@ def test_correlation_of_pure_noise_matches_the_model(beta):
     assert est.rho.shape == (2,)
 
 
+@pytest.mark.parametrize("name, along", [("correlated_rows", "rows"), ("correlated_columns", "columns"),
+                                         ("correlated", "both")])
+def test_correlation_along_each_axis_tells_line_noise_from_noise_correlated_both_ways(name, along):
+    y = noise.NOISES[name](np.full((200, 220), 80.0), sigma=20, beta=1.0, rng=5)
+    sigma, beta_rows, beta_columns = estimate.correlation_axes(y)
+    assert sigma == pytest.approx(20, rel=0.05)
+    assert beta_rows == pytest.approx(0.0 if along == "columns" else 1.0, abs=0.1)
+    assert beta_columns == pytest.approx(0.0 if along == "rows" else 1.0, abs=0.1)
+    assert estimate.correlation_direction(beta_rows, beta_columns, least=0.4) == along
+    # one axis's reading is that axis's correlation: the both-ways reading of line noise falls between
+    both = estimate.correlation(y).beta
+    assert (both == pytest.approx(1.0, abs=0.1)) if along == "both" else 0.5 < both < 0.9
+    assert estimate.correlation_direction(0.95, 0.3, least=0.9) == "rows"
+    assert estimate.correlation_direction(0.95, 0.9, least=0.9) == "both"  # (alike both ways)
+    assert estimate.correlation_direction(0.8, 0.1, least=0.9) == "both"  # (weaker than asked along either)
+    with pytest.raises(UsageError, match="along must be"):
+        estimate.correlation(y, along="x")
+
+
 def test_correlation_tells_strengths_apart_on_set12(set12):
     for beta in (0.0, 0.5, 1.0):
         right = 0

@@ -155,6 +155,14 @@ def test_struct_mask_specs():
     for bad in ("horizontal:x", "diagonal", "[[1,1]]", "[[2,1,1]]", "horizontal:0"):
         with pytest.raises(UsageError):
             masking.struct_mask_from_spec(bad)
+    # a radius written with an underscore (int() reads "2_0" as 20) or in other digits; masks that hide nothing
+    for bad in ("horizontal:2_0", "vertical:\u0663"):
+        with pytest.raises(UsageError, match="integer radius"):
+            masking.struct_mask_from_spec(bad)
+    for nothing in ("[[1]]", "[[0,1,0]]", "[[0,0,0]]"):
+        with pytest.raises(UsageError, match="hides no pixel beside the blind spot"):
+            masking.struct_mask_from_spec(nothing)
+    np.testing.assert_array_equal(masking.struct_mask_from_spec("[[1,0,1]]"), [[1, 0, 1]])
 
 
 def test_struct_coords_hide_the_row_and_are_excluded_from_replacements():

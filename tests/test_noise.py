@@ -17,6 +17,8 @@ SPECS = {
     "poisson": "poisson:peak=30",
     "poisson_gaussian": "poisson_gaussian:peak=30,sigma=5",
     "correlated": "correlated:sigma=25,beta=0.5",
+    "correlated_rows": "correlated_rows:sigma=25,beta=0.5",
+    "correlated_columns": "correlated_columns:sigma=25,beta=1,radius=1",
     "impulse": "impulse:p=0.2",
     "salt_pepper": "salt_pepper:p=0.2",
     "bernoulli": "bernoulli:p=0.3",
@@ -241,6 +243,27 @@ def test_correlated_autocovariance_matches_theory(beta, radius):
         empirical = np.mean(y[: h - dy, : w - dx] * y[dy:, dx:])
         theory = cov[c + dy, c + dx] if max(dy, dx) <= c else 0.0
         assert abs(empirical - theory) < 0.04 * sigma**2, (dy, dx, empirical, theory)
+
+
+@pytest.mark.parametrize("name, along", [("correlated_rows", "rows"), ("correlated_columns", "columns")])
+def test_row_and_column_correlated_noise_spreads_along_one_axis(name, along):
+    sigma, radius = 10.0, 2
+    y = noise.NOISES[name](np.zeros((320, 300)), sigma=sigma, beta=0.75, radius=radius, rng=3)
+    cov = noise.correlated_covariance(sigma=sigma, beta=0.75, radius=radius, along=along)
+    c = 2 * radius
+    assert cov[c, c + 1] != cov[c + 1, c] and cov[c + 1, c + 1] == 0.0
+    h, w = y.shape
+    for dy, dx in [(0, 0), (0, 1), (1, 0), (1, 1), (0, 3), (3, 0), (0, c), (c, 0), (0, c + 1), (c + 1, 0)]:
+        empirical = np.mean(y[: h - dy, : w - dx] * y[dy:, dx:])
+        theory = cov[c + dy, c + dx] if max(dy, dx) <= c else 0.0
+        assert abs(empirical - theory) < 0.04 * sigma**2, (dy, dx, empirical, theory)
+    # (the both-axes model's draws are as they were: its box, then the white field, from the same generator)
+    both = noise.correlated(np.zeros((20, 24)), sigma=3, beta=0.5, radius=1, rng=5)
+    g = np.random.default_rng(5)
+    white, canvas = g.standard_normal((20, 24)), g.standard_normal((22, 26))
+    box = sum(canvas[i : i + 20, j : j + 24] for i in range(3) for j in range(3)) / 3
+    np.testing.assert_allclose(both, 3 * (np.sqrt(0.5) * white + np.sqrt(0.5) * box), atol=1e-12)
+    assert parse_noise(f"{name}:sigma=5,beta=0").gaussian_sigma == 5.0
 
 
 def test_correlated_covariance_is_valid_and_decays():

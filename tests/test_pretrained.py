@@ -581,6 +581,37 @@ def test_strongly_correlated_noise_bm3d_given_its_spectrum_beats_the_model_route
     assert np.mean(gains) > 2.5 and min(gains) > 0.5, gains  # (3.76 dB: 0.96, 5.75, 4.57)
 
 
+def test_noise_correlated_along_one_axis_goes_to_bm3d_given_its_spectrum_along_it(monkeypatch):
+    """Line noise (a line scan's, an SEM's: correlated along rows) reads a beta of about 0.75 over both axes, below
+    CORRELATED_PSD_BETA: the white-noise model took it and left the streaks. Read along each axis, it goes to BM3D
+    given the spectrum along rows (along columns for vertical streaks), far better on BSD68 crops; a declared
+    correlated_rows noise goes there too. White noise keeps its routes (scripts/correlation_direction_check.py)."""
+    from conftest import bsd68_crops, psnr_8bit
+
+    from noise2x import estimate
+
+    gains = []
+    for i, (clean, noisy) in enumerate(bsd68_crops("correlated_rows:sigma=25,beta=1")):
+        if i == 1:  # (one crop turned a quarter: vertical streaks)
+            clean, noisy = clean.T.copy(), noisy.T.copy()
+        c = pretrained.choose(noisy)
+        along = "columns" if i == 1 else "rows"
+        assert c.method == "bm3d" and c.options.get("along") == along and c.facts["correlated_along"] == along, c
+        info: dict = {}
+        out = api.denoise(noisy, info=info)
+        assert info["method"] == "bm3d" and info["psd"].endswith(f"along {along})"), info
+        with monkeypatch.context() as m:
+            m.setattr(estimate, "ONE_AXIS_SHARE", 0.0)  # (read over both axes, as before)
+            assert "along" not in pretrained.choose(noisy).options
+            before = api.denoise(noisy)
+        gains.append(psnr_8bit(clean, out) - psnr_8bit(clean, before))
+    assert np.mean(gains) > 3.0 and min(gains) > 1.0, gains
+    c = pretrained.choose(clean, noise=parse_noise("correlated_rows:sigma=25,beta=1"))
+    assert c.method == "bm3d" and c.options == {} and "spectrum" in c.reason
+    for clean, noisy in bsd68_crops("gaussian:sigma=25"):
+        assert "correlated_along" not in pretrained.choose(noisy).facts
+
+
 def test_the_weak_light_model_beats_the_wide_one_at_a_few_photons():
     """gray-poisson-low (trained on peaks 1..10) is the better model at peak 2 (BSD68: 22.93 against 22.04 dB),
     and the no-option choice takes it there."""

@@ -315,6 +315,14 @@ def test_bad_method_and_data_errors(tmp_path, clean_dir):
         assert not (tmp_path / name).exists()
 
 
+def test_overrides_may_be_a_dict(tmp_path, clean_dir):
+    out = train("noise2void", data=clean_dir, out=tmp_path / "m.safetensors", steps=2, progress=False,
+                overrides={"train.preset": "tiny", "train.threads": 1, "data.val_images": 2, "data.val_crop": 24,
+                           "method.struct": "vertical:1", "data.augment": False})
+    cfg = read_metadata(out)["config"]
+    assert cfg["method"]["struct"] == "vertical:1" and cfg["data"]["augment"] is False
+
+
 def test_settings_without_a_section():
     """``--set KEY=VALUE`` finds the one section with KEY (the issues write ``--set feature_weight=0``)."""
     cfg = apply_overrides(TrainConfig(method="noise2void", data="x"), ["lr=0.002", "patch_size=48", "percent=1.0"])

@@ -357,6 +357,7 @@ def _with_noise_level(
     mask: Any = None,
     beta: float | str | None = None,
     gain: float | None = None,
+    along: str | None = None,
 ) -> np.ndarray:
     """Run ``core(x, sigma_of_x)`` with the noise level chosen by the module's rules (an estimate: from the
     pixels of ``mask`` where given).
@@ -366,9 +367,18 @@ def _with_noise_level(
 
     ``beta`` (BM3D): the correlated fraction of a given ``sigma``'s variance; where it is given, or the noise
     spec is :func:`noise2x.noise.correlated` noise, the core gets the noise's power spectral density
-    (:func:`correlated_psd`, an (H,W) array) instead of a sigma. ``beta="auto"``: read from the image."""
+    (:func:`correlated_psd`, an (H,W) array) instead of a sigma. ``beta="auto"``: read from the image,
+    along one axis where the noise is correlated along it alone (:func:`noise2x.estimate.correlation_direction`).
+    ``along``: the axes of a given beta's correlated part ("both", "rows", "columns"; None: "both", or the noise
+    spec's)."""
     record: dict[str, Any] = {}
     sigma_read = False
+    if along is not None:
+        if along not in ("both", "rows", "columns"):
+            raise UsageError(f"method '{method}': option along must be both, rows or columns, got {along!r}")
+        if beta is None:
+            raise UsageError(f"method '{method}': option along (the axes of correlated noise) goes with beta "
+                             f"(--set beta=B or beta=auto)")
     if gain is not None:
         if beta is not None:
             raise UsageError(f"method '{method}': gain (Poisson-Gaussian noise) and beta (correlated noise) cannot be "
@@ -385,17 +395,33 @@ def _with_noise_level(
         # beta and (unless given) the marginal sigma read as the no-option choice reads them; a beta of at most
         # CORRELATED_BETA reads as white noise (image texture and white noise read alike there): BM3D for white
         # noise, of the given or estimated sigma
-        from .estimate import correlation_by_channel
+        from .estimate import correlation_axes, correlation_by_channel, correlation_direction
         from .pretrained import CORRELATED_BETA
 
-        read_sigma, read_beta = correlation_by_channel(image, mask=mask)
-        record.update(beta_source="estimated", estimated_beta=read_beta)
+        axis_sigma, beta_rows, beta_columns = correlation_axes(image, mask=mask)
+        read_along = correlation_direction(beta_rows, beta_columns, least=CORRELATED_BETA)
+        if along is None and read_along != "both":  # (noise correlated along one axis: a line scan's, an SEM's;
+            # read as both, its beta halves and its spectrum is spread over both axes: an SEM user's QA pass)
+            along = read_along
+            read_sigma, read_beta = axis_sigma, beta_rows if along == "rows" else beta_columns
+        else:
+            read_sigma, read_beta = correlation_by_channel(image, mask=mask)
+        record.update(beta_source="estimated", estimated_beta=read_beta,
+                      estimated_beta_axes={"rows": round(beta_rows, 3), "columns": round(beta_columns, 3)})
         beta = read_beta if read_beta > CORRELATED_BETA and (sigma is not None or read_sigma > 0) else None
         if beta is not None and sigma is None:
             sigma, sigma_read = read_sigma, True
+    from .noise import CORRELATED_MODELS
+
+    if along is None:
+        along = CORRELATED_MODELS.get(getattr(noise, "name", None), "both")
     spec_correlated = (beta is None and sigma is None and noise is not None
-                       and getattr(noise, "name", None) == "correlated" and noise.gaussian_sigma is None
+                       and getattr(noise, "name", None) in CORRELATED_MODELS and noise.gaussian_sigma is None
                        and not noise.is_random_level)
+    if spec_correlated and method != "bm3d":  # a core of one sigma (NLM): the correlated noise's marginal sigma
+        # (its spectrum went to NLM as its sigma, a TypeError from scikit-image: an SEM user's QA pass)
+        sigma, spec_correlated = float(noise.params["sigma"]), False
+        record["sigma_source"] = f"noise spec (the marginal sigma of its {noise.name} noise)"
     if beta is not None or spec_correlated:
         if spec_correlated:
             level, beta, radius = (float(noise.params[k]) for k in ("sigma", "beta", "radius"))
@@ -409,7 +435,7 @@ def _with_noise_level(
             if sigma is None and noise is not None and not noise.is_random_level:
                 # the level of a declared noise of one level: a white one's sigma, a correlated one's marginal sigma
                 # (and radius); the option's beta in place of the spec's
-                if getattr(noise, "name", None) == "correlated":
+                if getattr(noise, "name", None) in CORRELATED_MODELS:
                     sigma, radius = float(noise.params["sigma"]), float(noise.params["radius"])
                 else:
                     sigma = getattr(noise, "gaussian_sigma", None)
@@ -422,11 +448,12 @@ def _with_noise_level(
             if not 0.0 <= beta <= 1.0:  # (NaN too)
                 raise UsageError(f"method '{method}': option beta must lie in 0..1, got {beta:g}")
             record.update(sigma=level, beta=beta, sigma_source=source)
-        record["psd"] = f"correlated noise (sigma {level:.4g}, beta {beta:.3g}, radius {radius:g})"
-        out = core(image, correlated_psd(level, beta, image.shape[:2], radius=int(radius)))
+        said = "" if along == "both" else f", along {along}"
+        record["psd"] = f"correlated noise (sigma {level:.4g}, beta {beta:.3g}, radius {radius:g}{said})"
+        out = core(image, correlated_psd(level, beta, image.shape[:2], radius=int(radius), along=along))
     elif sigma is not None:
         level = _positive("sigma", sigma, method=method)
-        record.update(sigma=level, sigma_source="given")
+        record.update(sigma=level, sigma_source=record.get("sigma_source", "given"))
         out = core(image, level)
     elif noise is not None and getattr(noise, "gaussian_sigma", None) is not None:
         level = float(noise.gaussian_sigma)
@@ -459,16 +486,18 @@ def _with_noise_level(
 # BM3D
 
 
-def correlated_psd(sigma: float, beta: float, shape: tuple[int, int], *, radius: int = 2) -> np.ndarray:
+def correlated_psd(sigma: float, beta: float, shape: tuple[int, int], *, radius: int = 2,
+                   along: str = "both") -> np.ndarray:
     """The power spectral density of :func:`noise2x.noise.correlated` noise on an image of ``shape``, as the
     ``bm3d`` package takes it (``sigma_psd``): the DFT of the noise's covariance
     (:func:`noise2x.noise.correlated_covariance`) wrapped onto the image grid, times H*W (white noise of std
     ``s``: ``s**2 * H * W`` at every frequency). BM3D given it filters correlated noise as such (Makinen, Azzari &
-    Foi, "Collaborative filtering of correlated noise", IEEE TIP 2020), not as white noise of its variance."""
+    Foi, "Collaborative filtering of correlated noise", IEEE TIP 2020), not as white noise of its variance.
+    ``along``: the axes of the correlated part ("rows", "columns": :func:`noise2x.noise.correlated_rows`)."""
     from .noise import correlated_covariance
 
     h, w = int(shape[0]), int(shape[1])
-    cov = correlated_covariance(sigma=sigma, beta=beta, radius=radius)
+    cov = correlated_covariance(sigma=sigma, beta=beta, radius=radius, along=along)
     r = cov.shape[0] // 2
     kernel = np.zeros((h, w))
     offsets = np.arange(-r, r + 1)
@@ -647,6 +676,7 @@ def bm3d(
     beta: float | str | None = None,
     gain: float | None = None,
     profile: str = "np",
+    along: str | None = None,
     **unknown: Any,
 ) -> np.ndarray:
     """BM3D (Dabov et al. 2007) through the ``bm3d`` package; CBM3D for RGB; correlated noise by its spectrum.
@@ -678,7 +708,10 @@ def bm3d(
         unless given, ``sigma`` read from the image as ``noise2x denoise`` without options reads them
         (:func:`noise2x.estimate.correlation_by_channel`); a ``beta`` of at most
         :data:`noise2x.pretrained.CORRELATED_BETA` counts as white noise (BM3D with the white sigma, given or
-        estimated). ``info`` gets ``estimated_beta`` (the reading) and ``beta_source``.
+        estimated). Noise correlated along one axis alone (a line scan's or scanning microscope's: its beta
+        along the other under :data:`noise2x.estimate.ONE_AXIS_SHARE` of the first's) is read and filtered along
+        that axis. ``info`` gets ``estimated_beta`` (the reading), ``estimated_beta_axes`` (along rows and along
+        columns) and ``beta_source``.
     gain : float, optional
         Poisson-Gaussian noise of variance ``gain * x + sigma**2`` at the level ``x`` (image units; ``sigma``, the
         read noise, 0 if not given): BM3D at unit sigma after the generalised Anscombe transform, then the
@@ -687,13 +720,17 @@ def bm3d(
         range R has ``gain = R / P``. Not with ``beta``.
     profile : str, default "np"
         The ``bm3d`` package profile: np, refilter, vn, vn_old, high, deb.
+    along : {"both", "rows", "columns"}, optional
+        The axes of the correlated part of a given ``beta`` (``rows``: :func:`noise2x.noise.correlated_rows`
+        noise, horizontal streaks); default "both", a ``correlated_rows``/``_columns`` noise spec's axis, or with
+        ``beta="auto"`` the axis read.
 
     Returns
     -------
     ndarray
         Denoised image, float64, same shape as ``noisy``.
     """
-    _reject_unknown("bm3d", unknown, ("sigma", "beta", "gain", "profile"))
+    _reject_unknown("bm3d", unknown, ("sigma", "beta", "gain", "profile", "along"))
     noise = _noise_spec(noise, "bm3d")
     if profile not in _BM3D_PROFILES:
         raise UsageError(f"method 'bm3d': unknown profile {profile!r}; valid: {', '.join(_BM3D_PROFILES)}")
@@ -702,7 +739,7 @@ def bm3d(
         image, lambda x, s: _interruptible(_bm3d_one_at_a_time, x, s, profile=profile), sigma=sigma, noise=noise,
         info=info,
         method="bm3d",
-        mask=mask, beta=beta, gain=gain,
+        mask=mask, beta=beta, gain=gain, along=along,
     )
     return out.reshape(np.shape(noisy))
 

@@ -22,9 +22,9 @@ import numpy as np
 from .errors import InputError, UsageError
 from .io import check_image
 
-__all__ = ["CorrelationEstimate", "channel_sigmas", "correlation", "correlation_by_channel", "correlation_growth",
-           "fits_signal_dependence", "impulse_share", "jpeg_blocks", "jpeg_fine_steps", "jpeg_rounding",
-           "poisson_gaussian", "sigma"]
+__all__ = ["CorrelationEstimate", "channel_sigmas", "correlation", "correlation_axes", "correlation_by_channel",
+           "correlation_direction", "correlation_growth", "fits_signal_dependence", "impulse_share", "jpeg_blocks",
+           "jpeg_fine_steps", "jpeg_rounding", "poisson_gaussian", "sigma"]
 
 _PATCH = 7  # window size for the weak-texture test and the patch PCA
 _CONF = 1.0 - 1e-6  # a pure-noise window passes the weak-texture test with this probability
@@ -483,11 +483,17 @@ def _robust_var(values: np.ndarray) -> float:
     return float(np.partition(sq, half)[:half].mean()) / _lower_half_mean_chi2()
 
 
-def _second_difference_var(img: np.ndarray, lag: int, keep: np.ndarray) -> float:
-    """Robust variance of y(p-l) - 2 y(p) + y(p+l), horizontal and vertical, over the ``keep`` centres."""
-    h = img[:, : -2 * lag] - 2.0 * img[:, lag:-lag] + img[:, 2 * lag :]
-    v = img[: -2 * lag, :] - 2.0 * img[lag:-lag, :] + img[2 * lag :, :]
-    return _robust_var(np.concatenate([h[keep[:, lag:-lag]], v[keep[lag:-lag, :]]]))
+def _second_difference_var(img: np.ndarray, lag: int, keep: np.ndarray, along: str = "both") -> float:
+    """Robust variance of y(p-l) - 2 y(p) + y(p+l), horizontal and vertical (``along``: "rows", horizontal only;
+    "columns", vertical only), over the ``keep`` centres."""
+    parts = []
+    if along in ("both", "rows"):
+        h = img[:, : -2 * lag] - 2.0 * img[:, lag:-lag] + img[:, 2 * lag :]
+        parts.append(h[keep[:, lag:-lag]])
+    if along in ("both", "columns"):
+        v = img[: -2 * lag, :] - 2.0 * img[lag:-lag, :] + img[2 * lag :, :]
+        parts.append(v[keep[lag:-lag, :]])
+    return _robust_var(np.concatenate(parts))
 
 
 #: Share of the (unclipped) pixels, the flattest, on which :func:`correlation` measures the noise.
@@ -508,7 +514,7 @@ def _flat_centres(img: np.ndarray, *, far: int, fraction: float, data_range: flo
 
 
 def correlation(noisy, *, radius: int = 2, data_range: float = 255.0, mask=None,
-                fraction: float = CORRELATION_FRACTION) -> CorrelationEstimate:
+                fraction: float = CORRELATION_FRACTION, along: str = "both") -> CorrelationEstimate:
     """Marginal std and spatial autocorrelation of the noise, and the correlated() ``beta``.
 
     Second differences ``y(p-l) - 2y(p) + y(p+l)`` cancel smooth (locally
@@ -542,11 +548,17 @@ def correlation(noisy, *, radius: int = 2, data_range: float = 255.0, mask=None,
         (H,W), True where pixels hold image data (see :func:`sigma`).
     fraction : float
         The share of the pixels, the flattest, read (in (0, 1]; :data:`CORRELATION_FRACTION`).
+    along : {"both", "rows", "columns"}
+        The differences read: horizontal and vertical, or along one axis only (its ``beta`` is then that of the
+        noise's correlation along it: :func:`noise2x.noise.correlated_rows` noise reads its beta along rows, 0
+        along columns; see :func:`correlation_axes`).
 
     Returns
     -------
     CorrelationEstimate
     """
+    if along not in ("both", "rows", "columns"):
+        raise UsageError(f"along must be 'both', 'rows' or 'columns', got {along!r}")
     if int(radius) != radius or radius < 1:
         raise UsageError(f"radius must be a whole number >= 1, got {radius!r}")
     if not 0 < fraction <= 1:
@@ -561,7 +573,7 @@ def correlation(noisy, *, radius: int = 2, data_range: float = 255.0, mask=None,
     v = np.zeros(len(lags))
     for img in chans:
         keep = _flat_centres(img, far=far, fraction=fraction, data_range=data_range, valid=valid)
-        v += np.array([_second_difference_var(img, int(lag), keep) for lag in lags]) / len(chans)
+        v += np.array([_second_difference_var(img, int(lag), keep, along) for lag in lags]) / len(chans)
     c0 = v[-1] / 6.0
     cov = {0: c0}
     for lag in range(2 * k, 0, -1):
@@ -592,6 +604,33 @@ def correlation_by_channel(noisy, *, mask=None, fraction: float = CORRELATION_FR
         return float(found.sigma), float(found.beta)
     per = [correlation(image[..., c], mask=mask, fraction=fraction) for c in range(image.shape[-1])]
     return float(np.median([f.sigma for f in per])), float(np.median([f.beta for f in per]))
+
+
+#: Noise correlated along one axis (:func:`correlation_direction`): its beta along the other is under this share of
+#: the first's. On 20 BSD68 images (``scripts/correlation_direction_check.py``, BENCHMARKS.md) noise correlated along
+#: rows (beta 1, sigma 10-25; 0.5, sigma 25) read shares of 0 to 0.49, noise correlated alike along both (beta 0.5 and
+#: 1) 0.88 to 1.
+ONE_AXIS_SHARE = 0.6
+
+
+def correlation_axes(noisy, *, mask=None, fraction: float = CORRELATION_FRACTION) -> tuple[float, float, float]:
+    """The noise's marginal std and its correlation ``beta`` along rows and along columns (:func:`correlation` with
+    ``along``; a colour image read channel by channel, the median of each): (sigma, beta_rows, beta_columns)."""
+    image = np.asarray(noisy, dtype=np.float64)
+    planes = [image] if image.ndim == 2 else [image[..., c] for c in range(image.shape[-1])]
+    rows = [correlation(p, mask=mask, fraction=fraction, along="rows") for p in planes]
+    columns = [correlation(p, mask=mask, fraction=fraction, along="columns") for p in planes]
+    sigma = float(np.median([f.sigma for f in rows + columns]))
+    return sigma, float(np.median([f.beta for f in rows])), float(np.median([f.beta for f in columns]))
+
+
+def correlation_direction(beta_rows: float, beta_columns: float, *, least: float) -> str:
+    """"rows" or "columns" where the noise is correlated (beta above ``least``) along that axis and much less along
+    the other (:data:`ONE_AXIS_SHARE`), else "both" (from :func:`correlation_axes`' betas)."""
+    high, low = max(beta_rows, beta_columns), min(beta_rows, beta_columns)
+    if high > least and low < ONE_AXIS_SHARE * high:
+        return "rows" if beta_rows > beta_columns else "columns"
+    return "both"
 
 
 #: The shares of the flattest pixels whose correlated readings :func:`correlation_growth` compares

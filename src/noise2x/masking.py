@@ -321,10 +321,10 @@ def struct_mask_from_spec(spec: str | None) -> np.ndarray | None:
     kind, _, arg = text.partition(":")
     kind = kind.strip().lower()
     if kind in ("horizontal", "vertical"):
-        try:
-            r = int(arg)
-        except ValueError:
-            raise UsageError(f"structN2V mask '{spec}': expected {kind}:R with an integer radius R >= 1") from None
+        if not arg.strip().isascii() or not arg.strip().lstrip("+-").isdigit():  # ('2_0' read as 20 by int())
+            raise UsageError(f"structN2V mask '{spec}': expected {kind}:R with an integer radius R >= 1 (R pixels "
+                             f"hidden on each side of the blind spot: 2R+1 in all)")
+        r = int(arg)
         if r < 1:
             raise UsageError(f"structN2V mask '{spec}': the radius must be at least 1")
         line = np.ones((1, 2 * r + 1), dtype=np.uint8)
@@ -339,7 +339,10 @@ def struct_mask_from_spec(spec: str | None) -> np.ndarray | None:
     if mask.ndim != 2 or mask.size == 0 or not np.isin(mask, (0, 1)).all():
         raise UsageError(f"invalid structN2V mask '{spec}': expected a 2-D list of 0/1 values")
     mask = mask.astype(np.uint8)
-    _struct_offsets(mask)  # odd-size check
+    if len(_struct_offsets(mask)) == 0:  # (odd sizes checked there) [[1]], [[0,1,0]]: structN2V that hides nothing
+        raise UsageError(f"structN2V mask '{spec}' hides no pixel beside the blind spot (its centre): mark with 1 "
+                         f"the neighbours to hide, e.g. [[1,1,1,1,1]] for two on each side along rows, or drop "
+                         f"method.struct for plain Noise2Void")
     return mask
 
 

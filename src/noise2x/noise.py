@@ -55,7 +55,9 @@ __all__ = [
     "TRAIN_SEED_SECOND",
     "bernoulli",
     "correlated",
+    "correlated_columns",
     "correlated_covariance",
+    "correlated_rows",
     "gaussian",
     "impulse",
     "parse_noise",
@@ -314,11 +316,17 @@ def _box_autocorrelation(radius: int) -> np.ndarray:
     return 1.0 - np.abs(lags) / (2 * k + 1)
 
 
-def correlated_covariance(*, sigma: float, beta: float, radius: int = 2) -> np.ndarray:
+#: The correlated-noise models (:func:`correlated`) by name, and the axes along which each one's correlated part
+#: spreads: "both", "rows" (along each row: horizontal streaks) or "columns"
+CORRELATED_MODELS = {"correlated": "both", "correlated_rows": "rows", "correlated_columns": "columns"}
+
+
+def correlated_covariance(*, sigma: float, beta: float, radius: int = 2, along: str = "both") -> np.ndarray:
     """Theoretical covariance of :func:`correlated` noise at every offset.
 
     ``C(dy, dx) = sigma**2 * ((1 - beta) * [dy == dx == 0] + beta * t(dy) * t(dx))`` with
-    ``t(l) = max(0, 1 - |l| / (2k + 1))``.
+    ``t(l) = max(0, 1 - |l| / (2k + 1))``; ``along="rows"`` (:func:`correlated_rows`) has ``[dy == 0]`` in place of
+    ``t(dy)``, ``"columns"`` ``[dx == 0]`` in place of ``t(dx)``.
 
     Parameters
     ----------
@@ -328,6 +336,8 @@ def correlated_covariance(*, sigma: float, beta: float, radius: int = 2) -> np.n
         Correlated fraction of the variance, in [0, 1].
     radius : int
         Box radius k.
+    along : {"both", "rows", "columns"}
+        The axes of the correlated part.
 
     Returns
     -------
@@ -339,7 +349,10 @@ def correlated_covariance(*, sigma: float, beta: float, radius: int = 2) -> np.n
     beta = _check_value("beta", beta)
     k = int(_check_value("radius", radius))
     t = _box_autocorrelation(k)
-    cov = beta * np.outer(t, t)
+    point = (np.arange(-2 * k, 2 * k + 1) == 0).astype(float)
+    if along not in ("both", "rows", "columns"):
+        raise UsageError(f"along must be 'both', 'rows' or 'columns', got {along!r}")
+    cov = beta * np.outer(point if along == "rows" else t, point if along == "columns" else t)
     cov[2 * k, 2 * k] += 1.0 - beta
     return sigma**2 * cov
 
@@ -402,19 +415,43 @@ def correlated(clean, *, sigma: float, beta: float, radius: int = 2, rng=None) -
     numpy.ndarray
         float64, same shape as ``clean``.
     """
+    return _correlated(clean, sigma=sigma, beta=beta, radius=radius, rng=rng, along="both")
+
+
+def _correlated(clean, *, sigma: float, beta: float, radius: int, rng, along: str) -> np.ndarray:
+    name = next(k for k, v in CORRELATED_MODELS.items() if v == along)
     x = _prepare(clean)
     sigma = _check_value("sigma", sigma)
     beta = _check_value("beta", beta)
     k = int(_check_value("radius", radius))
-    _sigma_scale_check(x, sigma, "correlated")
+    _sigma_scale_check(x, sigma, name)
     g = generator(rng)
     height, width = x.shape[:2]
     white = g.standard_normal(x.shape)
-    canvas = g.standard_normal((height + 2 * k, width + 2 * k) + x.shape[2:])
-    size = 2 * k + 1
-    box = _box_sum(_box_sum(canvas, size, 0), size, 1) / size
+    ky, kx = (0 if along == "rows" else k), (0 if along == "columns" else k)
+    canvas = g.standard_normal((height + 2 * ky, width + 2 * kx) + x.shape[2:])
+    box = _box_sum(_box_sum(canvas, 2 * ky + 1, 0), 2 * kx + 1, 1) / math.sqrt((2 * ky + 1) * (2 * kx + 1))
     noise = math.sqrt(1.0 - beta) * white + math.sqrt(beta) * box
     return _like(x + sigma * noise, clean)
+
+
+def correlated_rows(clean, *, sigma: float, beta: float, radius: int = 2, rng=None) -> np.ndarray:
+    """Gaussian noise correlated along each row only: horizontal streaks, as a line-scan detector's or a scanning
+    microscope's (SEM, AFM, confocal) noise correlated along its fast scan axis, which structN2V's row mask
+    (``noise2void --set method.struct=horizontal:R``) is for.
+
+    As :func:`correlated` with the box filter ``1 x (2k+1)``: ``noise = sigma * (sqrt(1 - beta) * w +
+    sqrt(beta) * (b * v))``, covariance ``sigma**2 * ((1 - beta) * delta + beta * [dy == 0] * t(dx))``
+    (:func:`correlated_covariance` with ``along="rows"``); the correlation between row neighbours is
+    ``beta * 2k / (2k + 1)`` (0.8 at beta 1, radius 2), none between column neighbours. The
+    parameters, canvas and drawing order are those of :func:`correlated`.
+    """
+    return _correlated(clean, sigma=sigma, beta=beta, radius=radius, rng=rng, along="rows")
+
+
+def correlated_columns(clean, *, sigma: float, beta: float, radius: int = 2, rng=None) -> np.ndarray:
+    """:func:`correlated_rows` turned a quarter: noise correlated along each column only (vertical streaks)."""
+    return _correlated(clean, sigma=sigma, beta=beta, radius=radius, rng=rng, along="columns")
 
 
 def impulse(clean, *, p: float, rng=None, data_range: float = 255.0, whole: float = 0.0) -> np.ndarray:
@@ -604,6 +641,8 @@ NOISES: dict[str, Callable[..., np.ndarray]] = {
     "poisson": poisson,
     "poisson_gaussian": poisson_gaussian,
     "correlated": correlated,
+    "correlated_rows": correlated_rows,
+    "correlated_columns": correlated_columns,
     "impulse": impulse,
     "salt_pepper": salt_pepper,
     "bernoulli": bernoulli,
@@ -716,7 +755,7 @@ class NoiseSpec:
     def gaussian_sigma(self) -> float | None:
         """The standard deviation when the noise is white Gaussian with a fixed sigma, else None.
 
-        True for ``gaussian`` with a fixed sigma, and for ``correlated`` with
+        True for ``gaussian`` with a fixed sigma, and for ``correlated`` (and its ``_rows`` and ``_columns``) with
         beta = 0 or radius = 0 (which is white).
         """
         sigma = self.params.get("sigma")
@@ -724,7 +763,7 @@ class NoiseSpec:
             return None
         if self.name == "gaussian":
             return float(sigma)
-        if self.name == "correlated" and (self.params["beta"] == 0.0 or self.params["radius"] == 0.0):
+        if self.name in CORRELATED_MODELS and (self.params["beta"] == 0.0 or self.params["radius"] == 0.0):
             return float(sigma)
         return None
 

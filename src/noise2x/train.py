@@ -36,7 +36,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -294,7 +294,7 @@ def _write_json(obj: Any, path: Path) -> None:
 
 # -- the loop ----------------------------------------------------------------------------
 def _build_config(method: str, *, data, data2, val_data, add_noise, steps, minutes, seed, device,
-                  overrides: Sequence[str], device_type: str | None = None) -> tuple[TrainConfig, str]:
+                  overrides: Sequence[str], device_type: str | None = None) -> tuple[TrainConfig, str, str | None]:
     base = TrainConfig(method=method, data=str(data), data2=None if data2 is None else str(data2),
                        val_data=None if val_data is None else str(val_data),
                        add_noise=None if add_noise is None else str(add_noise),
@@ -304,8 +304,14 @@ def _build_config(method: str, *, data, data2, val_data, add_noise, steps, minut
 
     dev = resolve_device(user.train.device)
     preset = resolve_preset(user, dev.type)
-    cfg = apply_overrides(apply_overrides(base, preset_overrides(method, preset)), overrides)
-    return cfg, preset
+    from .config import _method_class, _with_section, split_override
+
+    values = dict(item.split("=", 1) for item in preset_overrides(method, preset))
+    given = {name.split(".", 1)[1] for name in (
+        ".".join(split_override(_with_section(user, o))[:2]) for o in overrides) if name.startswith("method.")}
+    values, note = _method_class(method).tune_preset(values, user.options, preset, given=given)
+    cfg = apply_overrides(apply_overrides(base, [f"{k}={v}" for k, v in values.items()]), overrides)
+    return cfg, preset, note
 
 
 def _user_sets(cfg: TrainConfig, overrides: Sequence[str], name: str) -> bool:
@@ -587,6 +593,9 @@ def _checked_arguments(method: str, *, steps: Any, seed: Any,
             raise UsageError(f"{name} must be a whole number, got {value!r}")
     if isinstance(overrides, str):
         overrides = [overrides]
+    elif isinstance(overrides, Mapping):  # ({"method.struct": "vertical:3"}: its keys were read as settings without
+        # values, "must look like section.key=value", an SEM user's QA pass)
+        overrides = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in overrides.items()]
     overrides = list(overrides or ())
     if not all(isinstance(o, str) for o in overrides):
         raise UsageError(f"overrides must be strings such as 'train.lr=3e-4', got {overrides!r}")
@@ -702,8 +711,9 @@ def train(method: str, *, data: Any, out: str | Path, data2: Any = None,
         Seeds every random choice; the same seed gives the same run on the same device (and with the same
         threads: set them, ``NOISE2X_THREADS``, on a shared machine). None: 0, or the saved run's with
         ``resume`` (which refuses another).
-    overrides : sequence of str
-        Dotted settings, e.g. ``["train.lr=3e-4", "data.patch_size=64", "method.loss=l1"]``.
+    overrides : sequence of str, or dict
+        Dotted settings, e.g. ``["train.lr=3e-4", "data.patch_size=64", "method.loss=l1"]`` (or
+        ``{"train.lr": 3e-4, ...}``).
     resume : bool
         Continue the run saved in the run folder, with its settings: ``steps``/``minutes`` given here
         replace the budget; the device, threads and checkpointing (``train.val_every``, ``train.keep``)
@@ -834,7 +844,7 @@ def _precheck(method: str, *, out: Any, add_noise: Any, steps: Any, minutes: Any
     steps, seed, overrides = _checked_arguments(method, steps=steps, seed=seed, overrides=overrides)
     _checked_out(out)
     if not resume:
-        cfg, _ = _build_config(method, data="", data2=None, val_data=None, add_noise=add_noise, steps=steps,
+        cfg, _, _ = _build_config(method, data="", data2=None, val_data=None, add_noise=add_noise, steps=steps,
                                minutes=minutes, seed=0 if seed is None else seed, device=device, overrides=overrides)
         check_config(cfg)
         get_method(cfg.method, cfg.options).with_noise(_noise_spec(cfg.add_noise))
@@ -950,7 +960,7 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
     state_path, last_path = run / "state.safetensors", run / "last.safetensors"
     best_path = run / "best.safetensors"
 
-    finetune_note = None
+    finetune_note = preset_note = None
     if resume:
         if not state_path.exists() or not (run / "config.json").exists():
             raise UsageError(f"nothing to resume: no saved run in {run} (train without --resume first)")
@@ -1005,9 +1015,9 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
             cfg.train = dataclasses.replace(cfg.train, steps=steps, minutes=minutes)
         preset = saved["preset"]
     else:
-        cfg, preset = _build_config(method, data=data, data2=data2, val_data=val_data, add_noise=add_noise,
-                                    steps=steps, minutes=minutes, seed=0 if seed is None else seed, device=device,
-                                    overrides=overrides)
+        cfg, preset, preset_note = _build_config(
+            method, data=data, data2=data2, val_data=val_data, add_noise=add_noise, steps=steps, minutes=minutes,
+            seed=0 if seed is None else seed, device=device, overrides=overrides)
         if init is not None:
             cfg.init = str(init)
             if not _user_sets(cfg, overrides, "train.warmup"):
@@ -1059,6 +1069,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         print(f"noise2x: note: {method_note}", file=sys.stderr, flush=True)
     if progress and finetune_note:
         print(f"noise2x: note: {finetune_note}", file=sys.stderr, flush=True)
+    if progress and preset_note:
+        print(f"noise2x: note: {preset_note}", file=sys.stderr, flush=True)
     if progress and val_set is not None and val_set.split in ("rows", "reused"):
         print(f"noise2x: note: {_validation_note(val_set, d.val_images)}", file=sys.stderr, flush=True)
     if progress:  # (a folder's GIF or PGM files were left out unsaid: a format QA pass)

@@ -119,6 +119,14 @@ class Method:
         the model file beside its options, which hold the files' paths alone."""
         return {}
 
+    @classmethod
+    def tune_preset(cls, values: dict[str, Any], options: Any, preset: str, *,
+                    given: set[str]) -> tuple[dict[str, Any], str | None]:
+        """The preset's settings ``values`` (dotted keys) for a run with the user's method ``options`` (those the
+        user set: ``given``), and the note that says what changed (None: nothing): a preset's setting that does not
+        suit an option given."""
+        return values, None
+
     def training_note(self, noise: Any) -> str | None:
         """What to say when this method (its options as given) starts training with the training noise ``noise``
         (a NoiseSpec, or None for real noisy data): a choice made for the user that they may want otherwise."""

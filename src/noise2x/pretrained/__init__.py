@@ -89,6 +89,10 @@ _WHITE_PART = ("the shipped models, made for white noise, remove its white part,
 #: images of up to WEAK_MAX_PIXELS. Above 1: never. (``scripts/correlated_psd_calibration.py``; BENCHMARKS.md,
 #: "Correlated noise: BM3D given its spectrum")
 CORRELATED_PSD_BETA = 0.9
+#: ... or, read along one axis (:func:`noise2x.estimate.correlation_direction`: noise correlated along rows or
+#: columns alone, a line scan's), at least this along it: a reading of half the differences, which line noise of
+#: beta 1 read as 0.90 on a 160-pixel BSD68 crop (``scripts/correlation_direction_check.py``, BENCHMARKS.md)
+ONE_AXIS_PSD_BETA = 0.8
 #: ... on images whose shorter side is at least this: on smaller ones the correlation reading is unreliable (white
 #: noise of sigma 25 on the 32x40 smooth image of test_downscaled_check_halves_runs_and_tabulates read as strongly
 #: correlated; the calibration images are 180 pixels and more on a side, the tests' crops 160).
@@ -619,6 +623,9 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
     weak_options: dict[str, float] = {}
     if noise is not None:
         kind = noise.name
+        if kind in ("correlated_rows", "correlated_columns"):  # (along one axis: the routes of correlated noise,
+            # BM3D given the spectrum along it)
+            kind = "correlated"
         if kind == "gaussian" and noise.gaussian_sigma is not None:
             level = float(noise.gaussian_sigma) * scale
             facts["sigma"] = level
@@ -750,11 +757,23 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         if valid is not None:
             facts["estimated_from"] = f"{int(np.count_nonzero(valid))} of {valid.size} pixels (the rest a fill)"
         corr_sigma, beta = noise_correlation(img, valid)
+        along = "both"
+        if min(img.shape[:2]) >= CORRELATED_PSD_MIN_SIDE:
+            # noise correlated along one axis (a line scan's, a scanning microscope's) reads a beta of about
+            # 0.75 over both axes, whose spectrum spreads it over both: read along each (an SEM user's QA pass)
+            axis_sigma, beta_rows, beta_columns = estimate.correlation_axes(img, mask=valid)
+            along = estimate.correlation_direction(beta_rows, beta_columns, least=ONE_AXIS_PSD_BETA)
+            if along != "both":
+                facts["beta_axes"] = {"rows": round(beta_rows, 3), "columns": round(beta_columns, 3)}
+                facts["correlated_along"] = along
+                corr_sigma, beta = axis_sigma, max(beta_rows, beta_columns)
         facts["beta"] = round(beta, 3)
         facts["correlated_sigma"] = round(corr_sigma, 3)  # (the marginal std that reading gives)
         correlated, psd_note = "", ""
+        said_along = "" if along == "both" else f" along {along}"
         if beta > CORRELATED_BETA:
-            correlated = f"spatially correlated noise (estimated beta {beta:.2f}); {_WHITE_PART}; its white part: "
+            correlated = (f"spatially correlated noise{said_along} (estimated beta {beta:.2f}); {_WHITE_PART}; its "
+                          f"white part: ")
         sigmas = estimate.channel_sigmas(img, mask=valid)
         sigma = float(np.mean(sigmas))
         small = not estimate.fits_signal_dependence(img.shape)
@@ -800,7 +819,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
                                               f"trained for", scale, facts, offset)
         # (a weaker correlated reading is mostly fine texture under weak white noise, whose spectrum read is the
         # texture's: BM3D given it smoothed the texture away; see CORRELATED_PSD_BETA)
-        strongly_correlated = (beta > CORRELATED_BETA and beta >= CORRELATED_PSD_BETA
+        strongly_correlated = (beta > CORRELATED_BETA and (beta >= CORRELATED_PSD_BETA or along != "both")
                                and min(img.shape[:2]) >= CORRELATED_PSD_MIN_SIDE)
         texture = ""  # why a strong correlated reading is taken for image texture, not the noise's spectrum
         if strongly_correlated and sigma < CORRELATED_PSD_WHITE_SHARE * corr_sigma:
@@ -815,8 +834,8 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
                            f"{CORRELATED_PSD_GROWTH:g}")
         if texture:
             strongly_correlated = False
-            correlated = (f"spatially correlated noise (estimated beta {beta:.2f}, sigma {corr_sigma:.3g}, read as image "
-                          f"texture, not noise: {texture}); its white part: ")
+            correlated = (f"spatially correlated noise{said_along} (estimated beta {beta:.2f}, sigma {corr_sigma:.3g}, "
+                          f"read as image texture, not noise: {texture}); its white part: ")
         if strongly_correlated and poisson:
             # the Poisson fit reads strong correlated noise as weak shot noise (on 6 of the 16 train400 calibration
             # images at correlated sigma 25, beta 1: BENCHMARKS.md), but a few photons (a dark image of mostly
@@ -826,14 +845,16 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         if strongly_correlated:
             # strongly correlated: BM3D given the spectrum of the noise as read
             pixels = int(image.shape[0]) * int(image.shape[1])
-            psd_source = (f"spatially correlated noise, estimated sigma {corr_sigma:.3g} (its white part {sigma:.3g}), "
-                          f"beta {beta:.2f}")
+            psd_source = (f"spatially correlated noise{said_along}, estimated sigma {corr_sigma:.3g} (its white part "
+                          f"{sigma:.3g}), beta {beta:.2f}")
+            axis_option = {} if along == "both" else {"along": along}
             if bm3d_runs(pixels):
                 return Choice(None, "bm3d", f"{psd_source}: {_PSD_WHY}", scale, facts, offset, psd_source,
-                              {"sigma": corr_sigma / scale, "beta": beta})
+                              {"sigma": corr_sigma / scale, "beta": beta, **axis_option})
             psd_note = (f"; BM3D given the noise's spectrum does better, but {_bm3d_blocked(pixels)}" + (
                 "" if _bm3d_missing() else
-                f" (--method bm3d --set sigma={corr_sigma / scale:.3g} --set beta={beta:.2f} to run it)"))
+                f" (--method bm3d --set sigma={corr_sigma / scale:.3g} --set beta={beta:.2f}"
+                + (f" --set along={along}" if axis_option else "") + " to run it)"))
         if poisson:
             kind, level = "poisson", 255.0 / a
             facts["peak"] = round(level, 2)
