@@ -962,6 +962,16 @@ def test_info_shows_the_correlated_reading_and_its_growth(tmp_path, capsys):
     growth = re.search(r"correlation growth ([\d.]+)", line)
     assert code == 0 and re.search(r"correlated sigma (19|2\d)\.", line) and growth, out
     assert 0.9 < float(growth.group(1)) < 1.15 and "BM3D given the noise's power spectrum" in out, out
+    assert re.search(r"beta along rows 0\.9\d*|beta along rows 1\b", line) and "correlated along" not in line, line
+    # noise correlated along one axis: its reading along each, the axis, and BM3D given the spectrum along it
+    from noise2x.noise import correlated_columns
+
+    src = _png(tmp_path / "v.png", correlated_columns(big, sigma=20.0, beta=1.0, rng=0))
+    code, out, _ = _run(capsys, "info", str(src))
+    line = next(x for x in out.splitlines() if x.startswith("noise: "))
+    along = re.search(r"beta along rows ([\d.]+), beta along columns ([\d.]+), correlated along columns", line)
+    assert code == 0 and along and float(along.group(1)) < 0.3 < 0.9 < float(along.group(2)), line
+    assert "spatially correlated noise along columns" in out and "BM3D given the noise's power spectrum" in out
 
 
 def test_info_names_the_photo_metadata_an_output_keeps(tmp_path, capsys):

@@ -1282,7 +1282,8 @@ def _learned_noise(den: Any) -> str | None:
 
 
 #: The estimates ``noise2x info IMAGE`` shows (of :attr:`noise2x.pretrained.Choice.facts`)
-_INFO_FACTS = ("estimated_on", "estimated_from", "sigma", "sigma_channels", "beta", "correlated_sigma",
+_INFO_FACTS = ("estimated_on", "estimated_from", "sigma", "sigma_channels", "beta", "beta_along_rows",
+               "beta_along_columns", "correlated_along", "correlated_sigma",
                "correlation_growth", "peak", "poisson_a", "poisson_b", "std_at_mean", "zero_level", "impulse_share")
 
 

@@ -757,17 +757,18 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         if valid is not None:
             facts["estimated_from"] = f"{int(np.count_nonzero(valid))} of {valid.size} pixels (the rest a fill)"
         corr_sigma, beta = noise_correlation(img, valid)
-        along = "both"
+        along, axes = "both", {}
         if min(img.shape[:2]) >= CORRELATED_PSD_MIN_SIDE:
             # noise correlated along one axis (a line scan's, a scanning microscope's) reads a beta of about
             # 0.75 over both axes, whose spectrum spreads it over both: read along each (an SEM user's QA pass)
             axis_sigma, beta_rows, beta_columns = estimate.correlation_axes(img, mask=valid)
             along = estimate.correlation_direction(beta_rows, beta_columns, least=ONE_AXIS_PSD_BETA)
+            axes = {"beta_along_rows": round(beta_rows, 3), "beta_along_columns": round(beta_columns, 3)}
             if along != "both":
-                facts["beta_axes"] = {"rows": round(beta_rows, 3), "columns": round(beta_columns, 3)}
-                facts["correlated_along"] = along
+                axes["correlated_along"] = along
                 corr_sigma, beta = axis_sigma, max(beta_rows, beta_columns)
         facts["beta"] = round(beta, 3)
+        facts.update(axes)
         facts["correlated_sigma"] = round(corr_sigma, 3)  # (the marginal std that reading gives)
         correlated, psd_note = "", ""
         said_along = "" if along == "both" else f" along {along}"
