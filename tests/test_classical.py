@@ -332,6 +332,9 @@ def test_bm3d_reads_and_filters_noise_correlated_along_one_axis(smooth64):
         assert "along" not in both["psd"] and both["beta"] < info["beta"]
         assert psnr(img, auto) > psnr(img, spread) + 1.0
         assert_same_bm3d(auto, bm3d(noisy, sigma=info["sigma"], beta=info["beta"], along=along))
+        told: dict = {}  # (the axis given: its beta read along it)
+        assert_same_bm3d(auto, bm3d(noisy, beta="auto", along=along, info=told))
+        assert told["beta"] == info["beta"] and told["sigma"] == info["sigma"]
         spec: dict = {}
         bm3d(noisy, noise=f"{make.__name__}:sigma=20,beta=1", info=spec)
         assert spec["psd"] == f"correlated noise (sigma 20, beta 1, radius 2, along {along})"

@@ -399,10 +399,11 @@ def _with_noise_level(
         from .pretrained import CORRELATED_BETA
 
         axis_sigma, beta_rows, beta_columns = correlation_axes(image, mask=mask)
-        read_along = correlation_direction(beta_rows, beta_columns, least=CORRELATED_BETA)
-        if along is None and read_along != "both":  # (noise correlated along one axis: a line scan's, an SEM's;
-            # read as both, its beta halves and its spectrum is spread over both axes: an SEM user's QA pass)
-            along = read_along
+        if along is None:  # (noise correlated along one axis: a line scan's, an SEM's; read as both, its beta
+            # halves and its spectrum is spread over both axes: an SEM user's QA pass)
+            along = correlation_direction(beta_rows, beta_columns, least=CORRELATED_BETA)
+            along = None if along == "both" else along
+        if along in ("rows", "columns"):  # (read along the axis, as given or found)
             read_sigma, read_beta = axis_sigma, beta_rows if along == "rows" else beta_columns
         else:
             read_sigma, read_beta = correlation_by_channel(image, mask=mask)
