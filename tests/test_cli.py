@@ -1394,6 +1394,12 @@ def test_bm3d_given_a_correlated_noise_says_so_and_checks_beta(tmp_path, capsys,
     code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--set", "beta=auto",
                         "--out", str(tmp_path / "d.png"))
     assert code == 0 and re.search(r"sigma [\d.]+ \(estimated\), correlated: beta (0\.9\d|1\.00) \(estimated\)", err), err
+    from noise2x.noise import correlated_rows  # (line noise: the axis said)
+
+    src_rows = _png(tmp_path / "rows.png", correlated_rows(big, sigma=20.0, beta=1.0, rng=0))
+    code, _, err = _run(capsys, "denoise", str(src_rows), "--method", "bm3d", "--set", "beta=auto",
+                        "--out", str(tmp_path / "r.png"))
+    assert code == 0 and re.search(r"\(estimated\), correlated along rows: beta (0\.9\d|1\.00) \(estimated\)", err), err
     src = _png(tmp_path / "white.png", big + 20.0 * np.random.default_rng(1).standard_normal(big.shape))
     code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--set", "beta=auto",
                         "--out", str(tmp_path / "e.png"))
@@ -1713,7 +1719,7 @@ def test_methods_verbose_lists_what_each_preset_sets(capsys):
         assert line in block, (preset, block)
     assert code == 0 and "method.percent=6.25, method.radius=2" in block
     # the values of options whose default does not show them (structN2V's mask: a README QA pass)
-    assert "struct: horizontal:R (noise correlated along rows), vertical:R" in block
+    assert "struct: horizontal:R (noise correlated along rows: R pixels hidden on each side of a blind spot" in block
     assert "noise_model: auto, gaussian, gaussian_learned" in out.split("\nblindspot ")[1]
 
 

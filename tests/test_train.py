@@ -321,6 +321,11 @@ def test_overrides_may_be_a_dict(tmp_path, clean_dir):
                            "method.struct": "vertical:1", "data.augment": False})
     cfg = read_metadata(out)["config"]
     assert cfg["method"]["struct"] == "vertical:1" and cfg["data"]["augment"] is False
+    with pytest.raises(UsageError, match=r"structN2V mask horizontal:20 spans 41 pixels, more than the training "
+                                         r"patches' 32"):
+        train("noise2void", data=clean_dir, out=tmp_path / "w.safetensors", steps=2, progress=False,
+              overrides=FAST + ["method.struct=horizontal:20", "data.patch_size=32"])
+    assert not (tmp_path / "w.run").exists()
 
 
 def test_settings_without_a_section():

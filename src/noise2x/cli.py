@@ -788,7 +788,9 @@ def _route_summary(info: dict, blank: int, sigmas: list[float] | None = None) ->
         extra = (f", sigma {min(sigmas):{fmt}} to {max(sigmas):{fmt}} ({info.get('sigma_source', '')}, "  # of all
                  f"per {'channel' if 'channel_sigmas' in info else 'frame'})")  # its bands, in a QA pass)
     if "psd" in info:  # (BM3D given a correlated noise's spectrum)
-        extra += f", correlated: beta {info['beta']:.2f}" + (" (estimated)" if "beta_source" in info else "")
+        along = re.search(r", along (rows|columns)\)$", str(info["psd"]))  # (line noise: the axis, as the psd says)
+        extra += (f", correlated{' along ' + along.group(1) if along else ''}: beta {info['beta']:.2f}"
+                  + (" (estimated)" if "beta_source" in info else ""))
     elif "estimated_beta" in info and "auto" not in info:  # (beta=auto, read as white; with no options the
         # reason said the reading: the summary called a correlated reading white, a medical-imaging QA pass)
         extra += f", read as white noise (beta {info['estimated_beta']:.2f})"

@@ -1171,6 +1171,12 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                 d = cfg.data_cfg
                 if progress:
                     print(f"noise2x: note: {note}", file=sys.stderr, flush=True)
+        struct = getattr(m, "struct_mask", None)
+        if not resume and struct is not None and max(struct.shape) > d.patch_size:
+            # (horizontal:100, a 201-pixel mask, hid every pixel of its row in a 64-pixel patch, unsaid: a QA pass)
+            raise UsageError(f"the structN2V mask {cfg.options.struct} spans {max(struct.shape)} pixels, more than the "
+                             f"training patches' {d.patch_size}: give a mask of the noise's reach (horizontal:R hides "
+                             f"R pixels on each side)")
 
         run.mkdir(exist_ok=True)
         resolved = {"config": cfg.to_dict(), "preset": preset, "arch": arch, "arch_args": args, "images": images,
