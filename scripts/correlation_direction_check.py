@@ -40,7 +40,7 @@ def main() -> None:
         readings, routes = [], collections.Counter()
         for i, f in enumerate(files):
             noisy = np.clip(protocol_noisy(read_image(f), spec, index=i), 0, 255)
-            _, rows_beta, columns_beta = estimate.correlation_axes(noisy)
+            _, rows_beta, columns_beta = estimate.correlation_axes(noisy)[:3]
             both = estimate.correlation(noisy).beta
             share = min(rows_beta, columns_beta) / max(rows_beta, columns_beta, 1e-12)
             readings.append((rows_beta, columns_beta, share, both))

@@ -343,6 +343,9 @@ def test_bm3d_reads_and_filters_noise_correlated_along_one_axis(smooth64):
         assert said["sigma"] == 20.0 and make.__name__ in said["sigma_source"] and out.shape == img.shape
     with pytest.raises(UsageError, match="along .* goes with beta"):
         bm3d(img, sigma=5.0, along="rows")
+    crossed: dict = {}  # (a correlated spec gives beta: along turns its axis)
+    bm3d(img, noise="correlated_rows:sigma=20,beta=1", along="columns", info=crossed)
+    assert crossed["psd"].endswith("along columns)")
     with pytest.raises(UsageError, match="along must be both, rows or columns"):
         bm3d(img, sigma=5.0, beta=1.0, along="diagonal")
 

@@ -1514,6 +1514,11 @@ def test_a_sigma_in_other_units_than_the_image_is_said(tmp_path, capsys, gray_im
     code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--noise", "gaussian:sigma=0.1", "--out",
                         str(tmp_path / "p.tif"))
     assert code == 0 and "note:" not in err
+    for spec in ("correlated_rows:sigma=25,beta=1", "correlated:sigma=25,beta=0.5"):  # (a correlated noise's marginal
+        # sigma went unchecked: a re-check)
+        code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--noise", spec, "--out",
+                            str(tmp_path / "c.tif"))
+        assert code == 0 and "note: the noise's sigma 25 is more than twice the spread" in err, (spec, err)
 
 
 def test_a_photo_written_as_tiff_keeps_its_bit_depth(tmp_path, capsys, rgb_image):

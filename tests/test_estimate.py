@@ -227,17 +227,23 @@ def test_correlation_of_pure_noise_matches_the_model(beta):
                                          ("correlated", "both")])
 def test_correlation_along_each_axis_tells_line_noise_from_noise_correlated_both_ways(name, along):
     y = noise.NOISES[name](np.full((200, 220), 80.0), sigma=20, beta=1.0, rng=5)
-    sigma, beta_rows, beta_columns = estimate.correlation_axes(y)
+    reading = estimate.correlation_axes(y)
+    sigma, beta_rows, beta_columns = reading[:3]
     assert sigma == pytest.approx(20, rel=0.05)
     assert beta_rows == pytest.approx(0.0 if along == "columns" else 1.0, abs=0.1)
     assert beta_columns == pytest.approx(0.0 if along == "rows" else 1.0, abs=0.1)
-    assert estimate.correlation_direction(beta_rows, beta_columns, least=0.4) == along
+    assert estimate.correlation_direction(reading, least=0.4) == along
+    assert reading.sigma_rows == pytest.approx(reading.sigma_columns, rel=0.05)
     # one axis's reading is that axis's correlation: the both-ways reading of line noise falls between
     both = estimate.correlation(y).beta
     assert (both == pytest.approx(1.0, abs=0.1)) if along == "both" else 0.5 < both < 0.9
-    assert estimate.correlation_direction(0.95, 0.3, least=0.9) == "rows"
-    assert estimate.correlation_direction(0.95, 0.9, least=0.9) == "both"  # (alike both ways)
-    assert estimate.correlation_direction(0.8, 0.1, least=0.9) == "both"  # (weaker than asked along either)
+    read = estimate.AxisReading
+    assert estimate.correlation_direction(read(5, 0.95, 0.3, 5, 5.5), least=0.9) == "rows"
+    assert estimate.correlation_direction(read(5, 0.3, 0.95, 5, 5.5), least=0.9) == "columns"
+    assert estimate.correlation_direction(read(5, 0.95, 0.9, 5, 5), least=0.9) == "both"  # (alike both ways)
+    assert estimate.correlation_direction(read(5, 0.8, 0.1, 5, 5), least=0.9) == "both"  # (weaker than asked)
+    # the marginal std read apart along the two axes: image texture read as correlation, not stationary noise
+    assert estimate.correlation_direction(read(5, 1.0, 0.3, 3.4, 6.3), least=0.9) == "both"
     with pytest.raises(UsageError, match="along must be"):
         estimate.correlation(y, along="x")
 

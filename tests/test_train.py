@@ -316,9 +316,9 @@ def test_bad_method_and_data_errors(tmp_path, clean_dir):
 
 
 def test_overrides_may_be_a_dict(tmp_path, clean_dir):
-    out = train("noise2void", data=clean_dir, out=tmp_path / "m.safetensors", steps=2, progress=False,
-                overrides={"train.preset": "tiny", "train.threads": 1, "data.val_images": 2, "data.val_crop": 24,
-                           "method.struct": "vertical:1", "data.augment": False})
+    out = train("noise2void", data=clean_dir, out=tmp_path / "m.safetensors", steps=2, progress=False, threads=1,
+                overrides={"train.preset": "tiny", "data.val_images": 2, "data.val_crop": 24,
+                           "method.struct": "vertical:1", "data.augment": False})  # (threads= beside: a re-check)
     cfg = read_metadata(out)["config"]
     assert cfg["method"]["struct"] == "vertical:1" and cfg["data"]["augment"] is False
     with pytest.raises(UsageError, match=r"structN2V mask horizontal:20 spans 41 pixels, more than the training "
@@ -326,6 +326,12 @@ def test_overrides_may_be_a_dict(tmp_path, clean_dir):
         train("noise2void", data=clean_dir, out=tmp_path / "w.safetensors", steps=2, progress=False,
               overrides=FAST + ["method.struct=horizontal:20", "data.patch_size=32"])
     assert not (tmp_path / "w.run").exists()
+    # arrays with NaN, data.blanks in a dict (its keys alone were read: "data[0] has NaN values")
+    frames = [np.full((40, 44), 100.0) + np.random.default_rng(k).normal(0, 10, (40, 44)) for k in range(3)]
+    frames[0][:3, :3] = np.nan
+    out = train("noise2void", data=frames, out=tmp_path / "b.safetensors", steps=2, progress=False, threads=1,
+                overrides={"train.preset": "tiny", "data.val_images": 1, "data.val_crop": 24, "data.blanks": True})
+    assert read_metadata(out)["config"]["data"]["blanks"] is True
 
 
 def test_settings_without_a_section():
@@ -864,9 +870,11 @@ def test_early_stop_ends_the_run_when_validation_stops_improving(tmp_path, clean
     assert len(rows) == best_at + 3 and int(rows[-1]["step"]) < 60
     assert all(v <= psnrs[best_at] for v in psnrs[best_at + 1:])
     last = read_metadata(run_folder(out) / "last.safetensors")
-    assert last["steps"] == int(rows[-1]["step"]) and last["ended_by"] == {"early_stop": 2,
-                                                                          "best_step": int(rows[best_at]["step"])}
-    assert read_metadata(out)["steps"] == int(rows[best_at]["step"])  # keep=best: the best weights
+    ended = {"early_stop": 2, "best_step": int(rows[best_at]["step"]), "step": int(rows[-1]["step"])}
+    assert last["steps"] == int(rows[-1]["step"]) and last["ended_by"] == ended
+    # keep=best: the best weights, in a file that says how the run ended (it did not, a re-check)
+    assert read_metadata(out)["steps"] == int(rows[best_at]["step"]) and read_metadata(out)["ended_by"] == ended
+    assert weights(out)[0].equal(weights(run_folder(out) / "best.safetensors")[0])
     err = capsys.readouterr().err
     assert f"the run ended at step {rows[-1]['step']}" in err and "train.early_stop=2" in err
     from noise2x.checkpoint import describe

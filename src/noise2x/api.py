@@ -902,8 +902,14 @@ def denoise(
         note = zero_area_note(image)
         if note:
             _note(progress, note)
-    if noise is not None and noise.gaussian_sigma is not None:
-        note = sigma_units_note(image, float(noise.gaussian_sigma))
+    from .noise import CORRELATED_MODELS
+
+    marginal = (noise.gaussian_sigma if noise is not None and noise.gaussian_sigma is not None else
+                noise.params["sigma"] if noise is not None and noise.name in CORRELATED_MODELS
+                and not isinstance(noise.params["sigma"], tuple) else None)  # (a correlated noise's marginal sigma
+    # went unchecked: 25 given for [0, 1] data flattened it, a re-check)
+    if marginal is not None:
+        note = sigma_units_note(image, float(marginal))
         if note:  # (from Python with no progress: a warning, as a Poisson peak's, a QA re-check)
             _note(progress, note, UnitsWarning)
     units = None if noise is None else peak_units_note(noise, image)

@@ -438,7 +438,8 @@ def describe(meta: dict[str, Any]) -> list[str]:
         lines.append(f"settings:      {', '.join(settings)}" + (f" (budget {budget}{clock})" if budget else ""))
         ended = meta.get("ended_by") or {}
         if ended.get("early_stop"):
-            lines.append(f"ended:         before its budget, by train.early_stop={ended['early_stop']} (no better "
+            at = f" at step {ended['step']}" if ended.get("step") else ""
+            lines.append(f"ended:         before its budget{at}, by train.early_stop={ended['early_stop']} (no better "
                          f"validation figure than step {ended.get('best_step')}'s for as many checks)")
     if (cfg.get("inputs") or {}).get("init"):
         parent = meta.get("init_from") or {}

@@ -376,9 +376,11 @@ def _with_noise_level(
     if along is not None:
         if along not in ("both", "rows", "columns"):
             raise UsageError(f"method '{method}': option along must be both, rows or columns, got {along!r}")
-        if beta is None:
+        from .noise import CORRELATED_MODELS
+
+        if beta is None and getattr(noise, "name", None) not in CORRELATED_MODELS:  # (a correlated spec gives beta)
             raise UsageError(f"method '{method}': option along (the axes of correlated noise) goes with beta "
-                             f"(--set beta=B or beta=auto)")
+                             f"(--set beta=B or beta=auto) or a correlated noise spec")
     if gain is not None:
         if beta is not None:
             raise UsageError(f"method '{method}': gain (Poisson-Gaussian noise) and beta (correlated noise) cannot be "
@@ -396,12 +398,15 @@ def _with_noise_level(
         # CORRELATED_BETA reads as white noise (image texture and white noise read alike there): BM3D for white
         # noise, of the given or estimated sigma
         from .estimate import correlation_axes, correlation_by_channel, correlation_direction
-        from .pretrained import CORRELATED_BETA
+        from .pretrained import CORRELATED_BETA, CORRELATED_PSD_MIN_SIDE, ONE_AXIS_PSD_BETA
 
-        axis_sigma, beta_rows, beta_columns = correlation_axes(image, mask=mask)
-        if along is None:  # (noise correlated along one axis: a line scan's, an SEM's; read as both, its beta
-            # halves and its spectrum is spread over both axes: an SEM user's QA pass)
-            along = correlation_direction(beta_rows, beta_columns, least=CORRELATED_BETA)
+        reading = correlation_axes(image, mask=mask)
+        axis_sigma, beta_rows, beta_columns = reading[:3]
+        if along is None and min(image.shape[:2]) >= CORRELATED_PSD_MIN_SIDE:
+            # (noise correlated along one axis: a line scan's, an SEM's; read as both, its beta halves and its
+            # spectrum is spread over both axes: an SEM user's QA pass), read as the no-option choice reads it (at
+            # beta 0.4 along one axis, on 64-pixel crops, weak white noise over texture went there: a re-check)
+            along = correlation_direction(reading, least=ONE_AXIS_PSD_BETA)
             along = None if along == "both" else along
         if along in ("rows", "columns"):  # (read along the axis, as given or found)
             read_sigma, read_beta = axis_sigma, beta_rows if along == "rows" else beta_columns

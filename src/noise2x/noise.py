@@ -444,7 +444,8 @@ def correlated_rows(clean, *, sigma: float, beta: float, radius: int = 2, rng=No
     sqrt(beta) * (b * v))``, covariance ``sigma**2 * ((1 - beta) * delta + beta * [dy == 0] * t(dx))``
     (:func:`correlated_covariance` with ``along="rows"``); the correlation between row neighbours is
     ``beta * 2k / (2k + 1)`` (0.8 at beta 1, radius 2), none between column neighbours. The
-    parameters, canvas and drawing order are those of :func:`correlated`.
+    parameters and drawing order (the white field, then the canvas) are those of :func:`correlated`; the canvas is
+    ``2 * radius`` wider only, so the same seed draws another correlated part.
     """
     return _correlated(clean, sigma=sigma, beta=beta, radius=radius, rng=rng, along="rows")
 

@@ -576,6 +576,22 @@ def _validate(method, model, batches, device, *, metric: str, channels_last: boo
         model.train()
 
 
+def _override_list(overrides: Any) -> Any:
+    """``overrides`` as a list where it is a string (that setting alone) or a dict ({"method.struct": "vertical:3"}:
+    its keys were read as settings without values, "must look like section.key=value", an SEM user's QA pass);
+    None, none; a sequence as a list; another value as it is (refused by :func:`_checked_arguments`)."""
+    if overrides is None:
+        return []
+    if isinstance(overrides, str):
+        return [overrides]
+    if isinstance(overrides, Mapping):
+        return [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in overrides.items()]
+    try:
+        return list(overrides)
+    except TypeError:
+        return overrides
+
+
 def _checked_arguments(method: str, *, steps: Any, seed: Any,
                        overrides: Any) -> tuple[int | None, int | None, list[str]]:
     """:func:`train`'s arguments of a wrong type as one UsageError (a TypeError from inside before): ``steps`` and
@@ -591,13 +607,8 @@ def _checked_arguments(method: str, *, steps: Any, seed: Any,
             continue
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise UsageError(f"{name} must be a whole number, got {value!r}")
-    if isinstance(overrides, str):
-        overrides = [overrides]
-    elif isinstance(overrides, Mapping):  # ({"method.struct": "vertical:3"}: its keys were read as settings without
-        # values, "must look like section.key=value", an SEM user's QA pass)
-        overrides = [f"{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in overrides.items()]
-    overrides = list(overrides or ())
-    if not all(isinstance(o, str) for o in overrides):
+    overrides = _override_list(overrides)
+    if not isinstance(overrides, list) or not all(isinstance(o, str) for o in overrides):
         raise UsageError(f"overrides must be strings such as 'train.lr=3e-4', got {overrides!r}")
     return (None if steps is None else int(steps)), (None if seed is None else int(seed)), overrides
 
@@ -784,7 +795,8 @@ def train(method: str, *, data: Any, out: str | Path, data2: Any = None,
     if axes is not None and not any(v is not None and not isinstance(v, (str, os.PathLike))
                                     for v in (data, data2, val_data)):
         raise UsageError("axes names the axes of data given as an array; data is a path here: drop axes")
-    if threads is not None:
+    overrides = _override_list(overrides)  # (a dict's keys alone went on beside threads=: a re-check)
+    if threads is not None and isinstance(overrides, list):
         from .config import checked_threads
 
         overrides = [*overrides, f"train.threads={checked_threads(threads)}"]
@@ -1320,7 +1332,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                     "threads": resolved["threads"], "threads_by_step": resolved["threads_by_step"],
                     "val_metric": None if metric == "none" else metric, "val_value": val_value,
                     "val_held_out": held_out, "checkpoint": kind,
-                    **({"ended_by": {"early_stop": t.early_stop, "best_step": best_step}} if ended_by_stop else {}),
+                    **({"ended_by": {"early_stop": t.early_stop, "best_step": best_step, "step": step}}
+                       if ended_by_stop else {}),
                     **({"data_span": data_span} if data_span else {})}
 
         def diverged(what: str, at: int) -> Noise2xError:
@@ -1485,8 +1498,9 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                         lowered = course.update(metric, val_value, better=better, patience=t.plateau_patience,
                                                 factor=t.plateau_factor, lowering=t.schedule == "plateau")
                         if lowered and progress:
+                            checks = f"{t.plateau_patience} check{'' if t.plateau_patience == 1 else 's'}"
                             bar.note(f"noise2x: note: step {step}: no better validation figure for more than "
-                                     f"{t.plateau_patience} checks: the learning rate is now "
+                                     f"{checks}: the learning rate is now "
                                      f"{t.lr * course.scale:.3g} (train.schedule=plateau)")
                     if t.early_stop and course.since_best >= t.early_stop and budget_progress(step, elapsed) < 1:
                         ended_by_stop = True
@@ -1516,7 +1530,13 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                     bar.update(_status(step, t, info, rows, metric, rate, elapsed), force=True)  # (the last stretch)
             elapsed = elapsed0 + (time.monotonic() - start)
             save_last(val_value, new_best=new_best)
-            if t.keep == "best" and best_path.exists():
+            if t.keep == "best" and best_path.exists() and ended_by_stop:  # (the best weights, saved before the
+                # stop was decided, and the file saying how the run ended: it did not, a re-check)
+                from .checkpoint import update_metadata
+
+                update_metadata(best_path, {"ended_by": {"early_stop": t.early_stop, "best_step": best_step,
+                                                         "step": step}}, out=out)
+            elif t.keep == "best" and best_path.exists():
                 with atomic_path(out) as tmp:
                     shutil.copyfile(best_path, tmp)
             else:

@@ -134,7 +134,8 @@ class Noise2Void(Method):
         # output: default_model), patch 64, batch 128, Adam lr 4e-4,
         # 0.198 % blind spots, 5x5 window, L2; its budget is 200 epochs x 400
         # steps (give --steps 80000) and it halves the lr on validation plateaus
-        # (here: the trainer's schedule; --set train.schedule=plateau for theirs).
+        # (here: the trainer's schedule; --set train.schedule=plateau halves it on plateaus too, its patience
+        # counted in validation checks, every train.val_every steps, not in epochs).
         "paper": {"data.patch_size": 64, "data.batch_size": 128, "train.lr": 4e-4,
                   "method.percent": 0.198, "method.radius": 2, "method.loss": "l2"},
     }

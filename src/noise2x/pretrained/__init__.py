@@ -761,8 +761,9 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         if min(img.shape[:2]) >= CORRELATED_PSD_MIN_SIDE:
             # noise correlated along one axis (a line scan's, a scanning microscope's) reads a beta of about
             # 0.75 over both axes, whose spectrum spreads it over both: read along each (an SEM user's QA pass)
-            axis_sigma, beta_rows, beta_columns = estimate.correlation_axes(img, mask=valid)
-            along = estimate.correlation_direction(beta_rows, beta_columns, least=ONE_AXIS_PSD_BETA)
+            reading = estimate.correlation_axes(img, mask=valid)
+            axis_sigma, beta_rows, beta_columns = reading[:3]
+            along = estimate.correlation_direction(reading, least=ONE_AXIS_PSD_BETA)
             axes = {"beta_along_rows": round(beta_rows, 3), "beta_along_columns": round(beta_columns, 3)}
             if along != "both":
                 axes["correlated_along"] = along
