@@ -24,8 +24,8 @@ from .errors import InputError, UsageError
 from .io import check_image
 
 __all__ = ["AxisReading", "CorrelationEstimate", "channel_sigmas", "correlation", "correlation_axes",
-           "correlation_by_channel", "correlation_direction", "correlation_growth", "fits_signal_dependence", "impulse_share", "jpeg_blocks",
-           "jpeg_fine_steps", "jpeg_rounding", "poisson_gaussian", "sigma"]
+           "correlation_by_channel", "correlation_direction", "correlation_growth", "fits_signal_dependence",
+           "impulse_share", "jpeg_blocks", "jpeg_fine_steps", "jpeg_rounding", "poisson_gaussian", "sigma"]
 
 _PATCH = 7  # window size for the weak-texture test and the patch PCA
 _CONF = 1.0 - 1e-6  # a pure-noise window passes the weak-texture test with this probability
