@@ -343,6 +343,10 @@ def test_bm3d_reads_and_filters_noise_correlated_along_one_axis(smooth64):
         assert said["sigma"] == 20.0 and make.__name__ in said["sigma_source"] and out.shape == img.shape
     with pytest.raises(UsageError, match="along .* goes with beta"):
         bm3d(img, sigma=5.0, along="rows")
+    small: dict = {}  # (under 128 pixels the axis is not read, as with no options: on 64-pixel crops weak white
+    # noise over texture read as line noise, a re-check)
+    bm3d(correlated_rows(img[:96, :100], sigma=20.0, beta=1.0, rng=5), beta="auto", info=small)
+    assert "along" not in small.get("psd", "") and small["estimated_beta_axes"]["rows"] > 0.8, small
     crossed: dict = {}  # (a correlated spec gives beta: along turns its axis)
     bm3d(img, noise="correlated_rows:sigma=20,beta=1", along="columns", info=crossed)
     assert crossed["psd"].endswith("along columns)")
