@@ -2334,3 +2334,20 @@ def test_locales_names_and_blank_settings(tmp_path):
         parse_noise("gaussian:sigma=2,5")
     with pytest.raises(UsageError, match=r"path must be a file name \(str or Path\), got bytes"):
         write_image(b"w.png", np.zeros((8, 8)))
+
+
+def test_colour_channels_say_each_channels_sigma(tmp_path, capsys, gray_image):
+    """--colour channels with a direct method: each channel's sigma, as their range, in the progress line and the
+    output's record (the last channel's alone was said: a hyperspectral user's QA pass)."""
+    tifffile = pytest.importorskip("tifffile")
+    rng = np.random.default_rng(0)
+    cube = np.stack([gray_image] * 3, axis=-1) / 255.0 + rng.normal(0, 1, gray_image.shape + (3,)) * np.array(
+        [0.01, 0.05, 0.1])
+    src = tmp_path / "c.tif"
+    tifffile.imwrite(src, cube.astype(np.float32), photometric="rgb")
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--colour", "channels", "--out",
+                        str(tmp_path / "o.tif"))
+    said = re.search(r"sigma (0\.0\d+) to (0\.\d+) \(estimated, per channel\)", err)
+    assert code == 0 and said and float(said.group(2)) > 5 * float(said.group(1)), err
+    with tifffile.TiffFile(tmp_path / "o.tif") as tif:
+        assert said.group(0) in tif.pages[0].tags[37395].value

@@ -781,9 +781,10 @@ def _route_summary(info: dict, blank: int, sigmas: list[float] | None = None) ->
     a correlation, transform, colour handling and precision."""
     used = info.get("method") or "model"
     # (a sigma of small units, as a radio image's Jy/beam, in significant digits: not "sigma 0.00")
-    fmt = ".2f" if "sigma" in info and 0.1 <= abs(info["sigma"]) < 1e6 else ".3g"  # (1e15 in fixed point: 19 digits)
-    extra = f", sigma {info['sigma']:{fmt}} ({info.get('sigma_source', '')})" if "sigma" in info else ""
     sigmas = sigmas or info.get("channel_sigmas")  # (a colour image's channels, each alone: the last one's was said)
+    least = min([abs(info["sigma"])] + [abs(s) for s in sigmas or []]) if "sigma" in info else 0.0
+    fmt = ".2f" if "sigma" in info and 0.1 <= least < 1e6 else ".3g"  # (1e15 in fixed point: 19 digits)
+    extra = f", sigma {info['sigma']:{fmt}} ({info.get('sigma_source', '')})" if "sigma" in info else ""
     if "sigma" in info and sigmas and min(sigmas) != max(sigmas):  # (a stack's: the last frame's alone was said
         extra = (f", sigma {min(sigmas):{fmt}} to {max(sigmas):{fmt}} ({info.get('sigma_source', '')}, "  # of all
                  f"per {'channel' if 'channel_sigmas' in info else 'frame'})")  # its bands, in a QA pass)
@@ -947,8 +948,10 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 route = (info.get("method") or "model") + (  # (the way, without each frame's own levels)
                     f", {str(info['transform']).split(' (')[0]}" if "transform" in info else "")
                 tally["routes"].setdefault(route, []).append(i + 1)
-                if "sigma" in info:
-                    tally.setdefault("sigmas", []).append(float(info["sigma"]))
+                if "sigma" in info:  # (each channel's, where read alone: the last channel's was the record, a QA
+                    # pass with a 3-band cube and --colour channels)
+                    tally.setdefault("sigmas", []).extend(float(s) for s in info.get("channel_sigmas")
+                                                          or [info["sigma"]])
                 if scale != 1:  # (the result is a new array: scaled in place)
                     result *= scale
                 if len(stack) == 1:
