@@ -367,9 +367,16 @@ def test_noise2noise_on_a_z_stack_says_it_pairs_its_planes(tmp_path, capsys):
         assert ("the stack has no time axis: noise2noise pairs each z-plane with the next" in err) == said
         # real pairs (no noise given): the loss auto picked is said (a paired-data QA pass)
         assert "noise2noise trains with the L2 loss (the noise is not given" in err
+        assert "not for a spectral cube's bands" not in err
     assert cli.main(["train", "--method", "noise2noise", "--data", str(path), "--out", str(tmp_path / "l1.safetensors"),
                      "--set", "method.loss=l1", *common]) == 0
     assert "trains with the L2 loss" not in capsys.readouterr().err
+    # a plain multi-page TIFF (a spectral cube's bands?) pairs its pages, each with the next: said (a hyperspectral
+    # user's QA pass: its bands trained as copies in silence)
+    tifffile.imwrite(tmp_path / "pages.tif", np.stack([base + k for k in range(4)]), photometric="minisblack")
+    assert cli.main(["train", "--method", "noise2noise", "--data", str(tmp_path / "pages.tif"), "--out",
+                     str(tmp_path / "p.safetensors"), *common]) == 0
+    assert "pairs each frame of pages.tif with the next as two noisy copies" in capsys.readouterr().err
 
 
 def test_blank_pixels_are_left_out_of_the_patches(tmp_path):

@@ -1096,6 +1096,13 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
         print("noise2x: note: the stack has no time axis: noise2noise pairs each z-plane with the next, a z-step "
               "apart, as two copies of one scene (a time series, axis T, pairs each time point with the next)",
               file=sys.stderr, flush=True)
+    elif progress and train_set.paired_along not in (None, "T"):  # (a spectral cube's bands, paired as copies in
+        # silence: each band's noise and its neighbour's are copies of one scene only where the bands are alike, a
+        # hyperspectral user's QA pass)
+        print(f"noise2x: note: noise2noise pairs each frame of {Path(cfg.data).name} with the next as two noisy "
+              f"copies of one scene: right for repeated exposures; not for a spectral cube's bands or a changing "
+              f"specimen's planes, which differ by more than their noise (give the second acquisition as --data2)",
+              file=sys.stderr, flush=True)
 
     old_threads = torch.get_num_threads()
     if dev.type == "cpu":
