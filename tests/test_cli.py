@@ -942,11 +942,16 @@ def test_info_reads_jpeg_signs_on_the_opaque_pixels_only(tmp_path, capsys):
     Image.fromarray(np.stack([both, alpha], -1), "LA").save(tmp_path / "cut.png")
     code, out, _ = _run(capsys, "info", str(tmp_path / "cut.png"))
     assert code == 0 and "transparent pixels: 9216" in out, out
+    assert "alpha channel (the file marks its last channel so): kept as it is, not denoised" in out
     assert "excess 0.86; rounding spread 0.09; fine steps 0.0000), as its decoder left it, coarsely quantised" in out
     assert "denoise with no options: gray-gaussian: " in out, out
     Image.fromarray(both).save(tmp_path / "opaque.png")
     code, out, _ = _run(capsys, "info", str(tmp_path / "opaque.png"))
     assert code == 0 and "as its decoder left it, finely quantised" in out, out
+    assert "alpha channel" not in out
+    Image.fromarray(np.stack([both, np.full(both.shape, 255, np.uint8)], -1), "LA").save(tmp_path / "full.png")
+    code, out, _ = _run(capsys, "info", str(tmp_path / "full.png"))  # (all opaque: said too; a 4th band of data
+    assert code == 0 and "alpha channel (the file marks" in out and "transparent" not in out  # stored so, a QA pass)
 
 
 def test_info_shows_the_correlated_reading_and_its_growth(tmp_path, capsys):

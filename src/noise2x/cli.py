@@ -1442,6 +1442,10 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         if opaque.any() and not opaque.all():
             lines.append(f"transparent pixels: {np.count_nonzero(~opaque)} (left out of the noise estimate)")
             mask = opaque if mask is None else mask & opaque
+        # (said where every pixel is opaque too: a 4-band cube written with tifffile's defaults has its 4th band
+        # marked as alpha, which denoise kept as it was, unsaid: a hyperspectral user's QA pass)
+        lines.append("alpha channel (the file marks its last channel so): kept as it is, not denoised; a band of "
+                     "data stored so is not denoised either (write it with extrasamples unspecified)")
     if not data.all():  # as denoise --blanks reads it: without the blank padding
         y0, y1, x0, x1 = data_crop(data)
         image, mask = image[y0:y1, x0:x1], mask[y0:y1, x0:x1]
