@@ -1519,6 +1519,14 @@ def test_a_sigma_in_other_units_than_the_image_is_said(tmp_path, capsys, gray_im
     code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--noise", "gaussian:sigma=0.1", "--out",
                         str(tmp_path / "p.tif"))
     assert code == 0 and "note:" not in err
+    stack = tmp_path / "s.tif"  # a stack: said once, of the frame it was read on (each band's own range in it, it
+    # was said for each of a cube's bands: a hyperspectral user's QA pass)
+    tifffile.imwrite(stack, np.stack([np.clip(gray_image, 0, 255) / 255.0 * (0.5 + 0.1 * k) for k in range(4)])
+                     .astype(np.float32), photometric="minisblack")
+    code, _, err = _run(capsys, "denoise", str(stack), "--method", "nlm", "--noise", "gaussian:sigma=25", "--out",
+                        str(tmp_path / "so.tif"))
+    assert code == 0 and err.count("note: the noise's sigma 25 is more than twice") == 1, err
+    assert "(read on frame 1; not repeated for the other frames)" in err
     for spec in ("correlated_rows:sigma=25,beta=1", "correlated:sigma=25,beta=0.5"):  # (a correlated noise's marginal
         # sigma went unchecked: a re-check)
         code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--noise", spec, "--out",

@@ -885,6 +885,13 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                     return
                 said.add("shot noise note")
                 line += f" (read on frame {tally['frame']}; not repeated for the other frames)"
+            elif len(stack) > 1 and line.startswith("note: the noise's sigma ") and "a noise spec is in the image's " \
+                    "own units" in line:  # (each band's own range in it: said for each of a cube's 224 bands, with
+                # no band named: a hyperspectral user's QA pass)
+                if "sigma units note" in said:
+                    return
+                said.add("sigma units note")
+                line += f" (read on frame {tally['frame']}; not repeated for the other frames)"
             if line not in said:
                 said.add(line)
                 _say(line)
