@@ -102,8 +102,8 @@ class Plateau:
     checks since the best figure (``train.early_stop``).
 
     As torch's ``ReduceLROnPlateau`` (relative threshold 1e-4): ``scale`` is multiplied by ``factor`` once more
-    than ``patience`` checks in a row have not improved on ``ref`` (the best figure so far by that threshold; the checks are
-    then counted afresh); ``since_best`` counts the checks since the best figure (strictly better, as
+    than ``patience`` checks in a row have not improved on ``ref`` (the best figure so far by that threshold; the
+    checks are then counted afresh); ``since_best`` counts the checks since the best figure (strictly better, as
     ``train.keep=best`` takes it).
     """
 
@@ -1374,7 +1374,8 @@ def _train(method: str, *, data: str | Path, out: str | Path, data2: str | Path 
                     extra["progress_trace"] = torch.tensor(shares, dtype=torch.float64)
                 # (the losses since the last log row: a resumed run logs the rows an uninterrupted one does)
                 info = {"step": step, "seconds": elapsed, "best": best, "best_step": best_step,
-                        "plateau": dataclasses.asdict(course), "np_rng": np_rng.bit_generator.state, "loss_sum": loss_sum, "loss_n": loss_n}
+                        "plateau": dataclasses.asdict(course), "np_rng": np_rng.bit_generator.state,
+                        "loss_sum": loss_sum, "loss_n": loss_n}
                 staged.append((state_path.with_name(f".{state_path.name}.next"), state_path))
                 save_state(staged[-1][0], optimizers=optimizers, tensors=extra, info=info)
             except BaseException:
