@@ -2364,3 +2364,18 @@ def test_colour_channels_say_each_channels_sigma(tmp_path, capsys, gray_image):
     assert code == 0 and said and float(said.group(2)) > 5 * float(said.group(1)), err
     with tifffile.TiffFile(tmp_path / "o.tif") as tif:
         assert said.group(0) in tif.pages[0].tags[37395].value
+
+
+def test_a_stacks_dead_frame_and_info_route_name_their_frame(tmp_path, capsys, gray_image):
+    """A cube with a dead (all-zero) band: the solid-area note names its frame; info's no-option line says which
+    frame its route is of (each frame takes its own: a hyperspectral user's QA pass)."""
+    tifffile = pytest.importorskip("tifffile")
+    rng = np.random.default_rng(0)
+    cube = np.stack([gray_image * (0.5 + 0.1 * k) + rng.normal(0, 10, gray_image.shape) for k in range(4)])
+    cube[2] = 0
+    src = tmp_path / "cube.tif"
+    tifffile.imwrite(src, cube.astype(np.float32), photometric="minisblack")
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--out", str(tmp_path / "o.tif"))
+    assert code == 0 and re.search(r"note: 100% of the image lies in solid areas of 0; .* \(frame 3\)", err), err
+    code, out, _ = _run(capsys, "info", str(src))
+    assert code == 0 and "noise2x denoise with no options (frame 1): " in out, out

@@ -885,6 +885,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                     return
                 said.add("shot noise note")
                 line += f" (read on frame {tally['frame']}; not repeated for the other frames)"
+            elif len(stack) > 1 and line.startswith("note: ") and " of the image lies in solid areas of " in line:
+                line += f" (frame {tally['frame']})"  # (a cube's dead band: which one, a hyperspectral QA pass)
             elif len(stack) > 1 and line.startswith("note: the noise's sigma ") and "a noise spec is in the image's " \
                     "own units" in line:  # (each band's own range in it: said for each of a cube's 224 bands, with
                 # no band named: a hyperspectral user's QA pass)
@@ -1482,7 +1484,8 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     # (an image holding NaN: denoise stops with an error unless --blanks says they mark pixels with no data)
     told = "noise2x denoise --blanks" if blanks and nodata is None else (
         f"noise2x denoise --blank-value {nodata:g}" if given else "noise2x denoise with no options")
-    lines.append(f"{told}: {name}: {reason}")
+    # (a stack's frames each take their own route: this one is the frame read's, a hyperspectral user's QA pass)
+    lines.append(f"{told}{f' (frame {k + 1})' if len(stack) > 1 else ''}: {name}: {reason}")
     levels = channel_levels_note(choice, name)
     if levels:
         lines.append(levels.removeprefix("note: "))
