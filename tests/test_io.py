@@ -1422,7 +1422,7 @@ def test_open_stack_reads_a_fits_cubes_planes_one_at_a_time(tmp_path):
     with io.open_stack(tmp_path / "blank.fits")[0] as stack:  # without blanks: the BLANK value is an error there
         stack[0]
         with pytest.raises(InputError, match=r"blank.fits \(frame 2\) has 1 pixel \(of 120\) of its BLANK value "
-                                             r"-32768, which marks pixels with no data: read it with blanks=True"):
+                                             r"-32768, which marks pixels with no data: give --blanks \(blanks=True"):
             stack[1]
 
 

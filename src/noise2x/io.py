@@ -281,7 +281,7 @@ def pedestal(image: np.ndarray) -> float:
 
 
 #: What an error on NaN read from a file adds: how to read NaN as blank pixels.
-_BLANKS_HINT = "; if NaN marks blank pixels (no data), read it with blanks=True (the CLI: --blanks)"
+_BLANKS_HINT = "; if NaN marks blank pixels (no data), give --blanks (blanks=True in Python)"
 
 
 def _check_finite(arr: np.ndarray, name: str, *, blanks: bool = False, hint: str = "") -> None:
@@ -2268,8 +2268,8 @@ def _check_fits_blanks(data: np.ndarray, name: str, header: Any, blanks: bool) -
     n = int(np.count_nonzero(np.isnan(data)))
     if n:
         raise InputError(f"{name} has {n} pixel{'s' if n != 1 else ''} (of {data.size}) of its BLANK value {blank}, "
-                         "which marks pixels with no data: read it with blanks=True (the CLI: --blanks) to keep "
-                         "them blank")
+                         "which marks pixels with no data: give --blanks (blanks=True in Python) to keep them "
+                         "blank")
 
 
 def _fits_values(data: np.ndarray, header: Any, p: Path) -> np.ndarray:
