@@ -1975,7 +1975,7 @@ def test_multispectral_geotiff_keeps_its_bands_georeferencing_and_nodata(tmp_pat
     tifffile.imwrite(plain, noisy, photometric="minisblack", planarconfig="contig")
     code, text, err = _run(capsys, "info", str(plain), "--blank-value", "0")
     assert code == 0 and "blank (the value 0, --blank-value) pixels: 1116 of" in text
-    assert "noise2x denoise --blank-value 0: " in text and "sigma 0," not in text
+    assert "noise2x denoise --blank-value 0 (frame 1): " in text and "sigma 0," not in text
     code, text, err = _run(capsys, "info", "gray-gaussian", "--blank-value", "0")
     assert code == 2 and "--blank-value goes with an image" in err
     # simulate: noise on the data, the bands kept, the nodata pixels left holding 0
