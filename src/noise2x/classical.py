@@ -371,13 +371,13 @@ def _with_noise_level(
     along one axis where the noise is correlated along it alone (:func:`noise2x.estimate.correlation_direction`).
     ``along``: the axes of a given beta's correlated part ("both", "rows", "columns"; None: "both", or the noise
     spec's)."""
+    from .noise import ALONG, CORRELATED_MODELS
+
     record: dict[str, Any] = {}
     sigma_read = False
     if along is not None:
-        if along not in ("both", "rows", "columns"):
+        if along not in ALONG:
             raise UsageError(f"method '{method}': option along must be both, rows or columns, got {along!r}")
-        from .noise import CORRELATED_MODELS
-
         if beta is None and getattr(noise, "name", None) not in CORRELATED_MODELS:  # (a correlated spec gives beta)
             raise UsageError(f"method '{method}': option along (the axes of correlated noise) goes with beta "
                              f"(--set beta=B or beta=auto) or a correlated noise spec")
@@ -397,16 +397,15 @@ def _with_noise_level(
         # beta and (unless given) the marginal sigma read as the no-option choice reads them; a beta of at most
         # CORRELATED_BETA reads as white noise (image texture and white noise read alike there): BM3D for white
         # noise, of the given or estimated sigma
-        from .estimate import correlation_axes, correlation_by_channel, correlation_direction
-        from .pretrained import CORRELATED_BETA, CORRELATED_PSD_MIN_SIDE, ONE_AXIS_PSD_BETA
+        from .estimate import correlation_axes, correlation_by_channel
+        from .pretrained import CORRELATED_BETA, one_axis
 
         reading = correlation_axes(image, mask=mask)
         axis_sigma, beta_rows, beta_columns = reading[:3]
-        if along is None and min(image.shape[:2]) >= CORRELATED_PSD_MIN_SIDE:
-            # (noise correlated along one axis: a line scan's, an SEM's; read as both, its beta halves and its
-            # spectrum is spread over both axes: an SEM user's QA pass), read as the no-option choice reads it (at
-            # beta 0.4 along one axis, on 64-pixel crops, weak white noise over texture went there: a re-check)
-            along = correlation_direction(reading, least=ONE_AXIS_PSD_BETA)
+        if along is None:  # (noise correlated along one axis: a line scan's, an SEM's; read as both, its beta
+            # halves and its spectrum is spread over both axes: an SEM user's QA pass), as the no-option choice
+            # takes it (its own rule had weak white noise over texture go there: a re-check)
+            along = one_axis(reading, image.shape)
             along = None if along == "both" else along
         if along in ("rows", "columns"):  # (read along the axis, as given or found)
             read_sigma, read_beta = axis_sigma, beta_rows if along == "rows" else beta_columns
@@ -417,8 +416,6 @@ def _with_noise_level(
         beta = read_beta if read_beta > CORRELATED_BETA and (sigma is not None or read_sigma > 0) else None
         if beta is not None and sigma is None:
             sigma, sigma_read = read_sigma, True
-    from .noise import CORRELATED_MODELS
-
     if along is None:
         along = CORRELATED_MODELS.get(getattr(noise, "name", None), "both")
     spec_correlated = (beta is None and sigma is None and noise is not None

@@ -461,8 +461,9 @@ def _added_noise_note(spec: Any, src: Path, image: Any) -> str | None:
     or a sigma of 1 or more on an image in [0, 1] (:func:`noise2x.noise.sigma_scale_note`; denoise reads a declared
     sigma against the noisy image's spread instead, :func:`noise2x.api.sigma_units_note`)."""
     note = _peak_scale_note(spec, src, image)
-    if note is None and spec.name in ("gaussian", "correlated", "correlated_rows", "correlated_columns",
-                                      "poisson_gaussian") and (
+    from .noise import CORRELATED_MODELS
+
+    if note is None and spec.name in ("gaussian", "poisson_gaussian", *CORRELATED_MODELS) and (
             spec.name != "poisson_gaussian" or "data_range" in spec.params):
         from .noise import sigma_scale_note
 
@@ -486,12 +487,11 @@ def _first_image_note(spec_text: str | None, folder: str | None) -> None:
     if not spec_text or not folder:
         return
     from .io import list_images, read_image
-    from .noise import parse_noise
+    from .noise import CORRELATED_MODELS, parse_noise
 
     try:
         spec = parse_noise(spec_text)
-        if spec.name not in ("poisson", "poisson_gaussian", "gaussian", "correlated", "correlated_rows",
-                             "correlated_columns"):
+        if spec.name not in ("poisson", "poisson_gaussian", "gaussian", *CORRELATED_MODELS):
             return
         first = list_images(folder)[0]
         note = _added_noise_note(spec, first, read_image(first))

@@ -558,7 +558,9 @@ def correlation(noisy, *, radius: int = 2, data_range: float = 255.0, mask=None,
     -------
     CorrelationEstimate
     """
-    if along not in ("both", "rows", "columns"):
+    from .noise import ALONG
+
+    if along not in ALONG:
         raise UsageError(f"along must be 'both', 'rows' or 'columns', got {along!r}")
     if int(radius) != radius or radius < 1:
         raise UsageError(f"radius must be a whole number >= 1, got {radius!r}")

@@ -316,8 +316,10 @@ def _box_autocorrelation(radius: int) -> np.ndarray:
     return 1.0 - np.abs(lags) / (2 * k + 1)
 
 
-#: The correlated-noise models (:func:`correlated`) by name, and the axes along which each one's correlated part
-#: spreads: "both", "rows" (along each row: horizontal streaks) or "columns"
+#: The axes a correlated noise's correlated part may spread along: both, rows (along each row: horizontal
+#: streaks) or columns
+ALONG = ("both", "rows", "columns")
+#: The correlated-noise models (:func:`correlated`) by name, and the axes (:data:`ALONG`) of each one's correlated part
 CORRELATED_MODELS = {"correlated": "both", "correlated_rows": "rows", "correlated_columns": "columns"}
 
 
@@ -350,7 +352,7 @@ def correlated_covariance(*, sigma: float, beta: float, radius: int = 2, along: 
     k = int(_check_value("radius", radius))
     t = _box_autocorrelation(k)
     point = (np.arange(-2 * k, 2 * k + 1) == 0).astype(float)
-    if along not in ("both", "rows", "columns"):
+    if along not in ALONG:
         raise UsageError(f"along must be 'both', 'rows' or 'columns', got {along!r}")
     cov = beta * np.outer(point if along == "rows" else t, point if along == "columns" else t)
     cov[2 * k, 2 * k] += 1.0 - beta

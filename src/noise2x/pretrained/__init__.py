@@ -501,6 +501,18 @@ def noise_beta(image: np.ndarray, mask: np.ndarray | None = None) -> float:
     return noise_correlation(image, mask)[1]
 
 
+def one_axis(reading: Any, shape: tuple[int, ...]) -> str:
+    """The axis ("rows", "columns") along which alone the noise of an image of ``shape`` is correlated, as the
+    no-option choice and BM3D's ``beta=auto`` take it from its reading along each axis (``reading``:
+    :func:`noise2x.estimate.correlation_axes`): on images of :data:`CORRELATED_PSD_MIN_SIDE` and more, at
+    :data:`ONE_AXIS_PSD_BETA` (:func:`noise2x.estimate.correlation_direction`); else "both"."""
+    from .. import estimate
+
+    if min(shape[:2]) < CORRELATED_PSD_MIN_SIDE:
+        return "both"
+    return estimate.correlation_direction(reading, least=ONE_AXIS_PSD_BETA)
+
+
 def noise_correlation(image: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, float]:
     """The noise's estimated marginal std and correlation ``beta``, read as :func:`noise_beta` reads ``beta``
     (:func:`noise2x.estimate.correlation_by_channel`: a colour image, the median over its channels of each)."""
@@ -763,7 +775,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             # 0.75 over both axes, whose spectrum spreads it over both: read along each (an SEM user's QA pass)
             reading = estimate.correlation_axes(img, mask=valid)
             axis_sigma, beta_rows, beta_columns = reading[:3]
-            along = estimate.correlation_direction(reading, least=ONE_AXIS_PSD_BETA)
+            along = one_axis(reading, img.shape)
             axes = {"beta_along_rows": round(beta_rows, 3), "beta_along_columns": round(beta_columns, 3)}
             if along != "both":
                 axes["correlated_along"] = along
