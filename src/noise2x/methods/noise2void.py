@@ -147,7 +147,7 @@ class Noise2Void(Method):
         of the input are replaced. A preset's blind spots are thinned to keep that share at :data:`STRUCT_REPLACED`
         percent (the ``cpu`` preset's 6.25% with ``horizontal:4`` replaced 46%, and its model lost 8 dB to one of
         1.5%, in an SEM user's QA pass)."""
-        struct = options.get("struct") if isinstance(options, dict) else getattr(options, "struct", None)
+        struct = getattr(options, "struct", None)
         mask = masking.struct_mask_from_spec(struct)
         percent = values.get("method.percent")
         if mask is None or percent is None or "percent" in given:
