@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from noise2x.classical import CLASSICAL, anscombe, bm3d, inverse_anscombe, nlm, wavelet_calibrated
+from noise2x.classical import CLASSICAL, anscombe, bm3d, despeckle, inverse_anscombe, nlm, wavelet_calibrated
 from noise2x.errors import InputError, UsageError
 from noise2x.metrics import psnr
 from noise2x.noise import parse_noise
@@ -34,12 +34,16 @@ def noisy64(smooth64) -> np.ndarray:
 
 
 def test_registry_is_literal_and_complete():
-    assert list(CLASSICAL) == ["bm3d", "nlm", "nlm_calibrated", "wavelet_calibrated"]
+    assert list(CLASSICAL) == ["bm3d", "nlm", "nlm_calibrated", "wavelet_calibrated", "despeckle"]
     for fn in CLASSICAL.values():
         assert fn.__doc__
 
 
-@pytest.mark.parametrize("name", list(CLASSICAL))
+#: the methods for grey-level noise (despeckle takes bilevel images: test_despeckle_*)
+GREY_LEVEL = [name for name in CLASSICAL if name != "despeckle"]
+
+
+@pytest.mark.parametrize("name", GREY_LEVEL)
 def test_each_method_denoises_unclipped_input(name, smooth64, noisy64):
     assert noisy64.min() < 0 and noisy64.max() > 255  # unclipped Gaussian noise must be accepted
     before = noisy64.copy()
@@ -50,6 +54,53 @@ def test_each_method_denoises_unclipped_input(name, smooth64, noisy64):
     gain = psnr(smooth64, out) - psnr(smooth64, noisy64)
     assert gain > 5.0, f"{name} gained only {gain:.2f} dB"
     assert info["sigma"] > 0 and info["sigma_source"] in ("noise spec", "estimated")
+
+
+def _page(flips: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A bilevel page (white 1, strokes and letters of 3 pixels or more 0) and it with ``flips`` of its pixels
+    flipped (scanner speckle)."""
+    rng = np.random.default_rng(seed)
+    page = np.ones((120, 160))
+    for _ in range(40):
+        r, c = rng.integers(0, 110), rng.integers(0, 150)
+        page[r:r + rng.integers(3, 10), c:c + rng.integers(3, 6)] = 0
+    page[60, 10:150] = 0  # a rule one pixel thick: 140 pixels, no speck
+    return page, np.where(rng.random(page.shape) < flips, 1 - page, page)
+
+
+def test_despeckle_removes_specks_and_keeps_strokes():
+    """Dots and holes of up to ``size`` pixels flip; strokes (a 1-pixel rule included) and the two values stay; the
+    input is untouched; a mask keeps the pixels outside it; size 0 changes nothing."""
+    clean, noisy = _page(0.01)
+    before = noisy.copy()
+    info: dict = {}
+    out = despeckle(noisy * 255, info=info)
+    np.testing.assert_array_equal(noisy, before)
+    assert set(np.unique(out)) == {0.0, 255.0}
+    assert np.count_nonzero(noisy != clean) > 150  # about 190 flipped pixels
+    assert np.count_nonzero(out != clean * 255) < 0.2 * np.count_nonzero(noisy != clean)  # (flips on a stroke stay)
+    assert np.count_nonzero(out[60, 10:150] == 0) >= np.count_nonzero(noisy[60, 10:150] == 0) > 130  # (the rule)
+    assert info["specks"] == np.count_nonzero(out != noisy * 255) and info["levels"] == [0.0, 255.0]
+    np.testing.assert_array_equal(despeckle(clean), clean)  # a clean page: nothing to do
+    hole = clean.copy()
+    hole[4:7, 140:143] = 0  # a 3x3 dot: a speck for size 9, not for 2
+    hole[5, 141] = 1  # (with a white hole of one pixel inside, which goes)
+    assert despeckle(hole)[5, 141] == 0 and (despeckle(hole, size=9)[4:7, 140:143] == 1).all()
+    kept = np.zeros(noisy.shape, bool)
+    kept[:, :80] = True
+    masked = despeckle(noisy, mask=kept)
+    np.testing.assert_array_equal(masked[:, 80:], noisy[:, 80:])
+    assert (masked[:, :80] != noisy[:, :80]).any()
+    np.testing.assert_array_equal(despeckle(noisy, size=0), noisy)
+
+
+def test_despeckle_refuses_grey_levels_in_one_line(noisy64):
+    with pytest.raises(InputError, match=r"takes a bilevel \(black-and-white\) gray image.*holds \d+ distinct values"):
+        despeckle(noisy64)
+    with pytest.raises(InputError, match="holds 3 channels"):
+        despeckle(np.zeros((8, 8, 3)))
+    with pytest.raises(UsageError, match="option size must be an integer >= 0"):
+        despeckle(_page(0.01)[1], size=-1)
 
 
 def test_calibrated_methods_record_their_choice(smooth64, noisy64):

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -1364,6 +1365,46 @@ def test_a_tiffs_predictor_is_kept_with_its_compression(tmp_path, capsys):
             assert int(tif.pages[0].predictor) == predictor and int(tif.pages[0].compression) != 1, name
 
 
+def test_pages_of_different_sizes_are_denoised_each_on_its_own(tmp_path, capsys):
+    """A multi-page TIFF of different page sizes (a document's letter and legal pages; refused, its sizes sorted,
+    by denoise and info: a document scans QA pass): each page denoised alone, as it would be as its own file, and
+    written back as a page, in order, with the dpi and compression; info reads page 1 and lists the sizes; a PNG
+    output is refused before any work; read_stack's error names the pages in order."""
+    import tifffile
+
+    from noise2x import io
+    from noise2x.errors import InputError
+
+    rng = np.random.default_rng(0)
+    shapes = ((48, 40), (30, 36), (48, 40), (26, 44))
+    pages = [np.clip(rng.normal(120, 30, s), 0, 255).astype(np.uint8) for s in shapes]
+    src = tmp_path / "doc.tif"
+    with tifffile.TiffWriter(src) as tif:
+        for page in pages:
+            tif.write(page, photometric="minisblack", resolution=(300, 300), resolutionunit=2, compression="lzw",
+                      metadata=None)
+    for n, page in enumerate(pages):
+        tifffile.imwrite(tmp_path / f"p{n}.tif", page, photometric="minisblack")
+    run = ["--method", "nlm", "--noise", "gaussian:sigma=20", "-q"]
+    assert main(["denoise", str(src), "--out", str(tmp_path / "out.tif"), *run]) == 0
+    with tifffile.TiffFile(tmp_path / "out.tif") as tif:
+        assert [p.shape for p in tif.pages] == list(shapes)
+        assert all(p.resolution == (300, 300) and p.compression.name == "LZW" for p in tif.pages)
+        got = [p.asarray() for p in tif.pages]
+    for n in range(len(pages)):
+        assert main(["denoise", str(tmp_path / f"p{n}.tif"), "--out", str(tmp_path / f"o{n}.tif"), *run]) == 0
+        np.testing.assert_array_equal(got[n], tifffile.imread(tmp_path / f"o{n}.tif"))
+    code, out, _ = _run(capsys, "info", str(src))
+    assert code == 0 and out.splitlines()[0].endswith("40x48 gray, LZW-compressed (kept in TIFF outputs)"), out
+    assert "pages: 4 of different sizes (page 1 40x48, page 2 36x30, page 3 40x48, page 4 44x26)" in out
+    code, _, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "out.png"))
+    assert code == 2 and "holds pages of different sizes, which only a TIFF output holds" in _one_error_line(err)
+    assert not (tmp_path / "out.png").exists()
+    with pytest.raises(InputError, match=r"\(page 1 40x48, page 2 36x30, page 3 40x48, page 4 44x26\); cannot make"):
+        io.read_stack(src)
+    assert [p.shape for p in io.read_pages(src)] == list(shapes)
+
+
 def test_readme_command_lines_parse():
     """Every `noise2x ...` line of the README's code blocks is a valid command line (no option renamed or dropped
     from under the docs, none left out that the command requires)."""
@@ -2096,6 +2137,25 @@ def test_a_large_image_says_its_progress(tmp_path, capsys, monkeypatch):
     assert len(shares["g"]) >= 3 and shares["g"] == sorted(shares["g"]) and shares["g"][-1] < 100, shares
     assert len(shares["c"]) > len(shares["g"]) and shares["c"] == sorted(shares["c"]), shares  # (3 planes)
     assert shares["c"][0] < 34 and shares["c"][-1] > 66, shares
+
+
+def test_the_time_left_counts_from_the_first_tile(tmp_path, capsys, monkeypatch):
+    """The time left is the tiles' own rate: the noise reading and model loading before them (13 s on a 35-MP
+    scan) made the first estimate 48 min for a run of 2 (a document scans QA pass)."""
+    from noise2x import api, cli
+
+    _png(tmp_path / "g.png", np.clip(np.random.default_rng(2).normal(120, 25, (200, 180)), 0, 255))
+    monkeypatch.setattr(cli, "PROGRESS_EVERY_S", 0.0)
+    route = api.no_option_route
+
+    def slow_route(*args, **kwargs):
+        time.sleep(2.0)  # (a long reading: counted in, at 10% done it would say 18 s left)
+        return route(*args, **kwargs)
+
+    monkeypatch.setattr(api, "no_option_route", slow_route)
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "g.png"), "--tile", "32", "--out", str(tmp_path / "o.png"))
+    left = re.findall(r"g\.png: \d+% done, about (\d+) s left$", err, re.M)
+    assert code == 0 and left and all(int(s) < 5 for s in left), err
 
 
 def test_outputs_differing_only_in_case_are_refused_where_the_folder_ignores_case(tmp_path, capsys, monkeypatch):

@@ -1547,6 +1547,67 @@ def test_outputs_keep_a_tiffs_lossless_compression(tmp_path):
         np.testing.assert_array_equal(io.read_stack(tmp_path / "frames.tif"), stack)
 
 
+def test_a_multi_page_documents_dpi_and_profile_are_kept(tmp_path, capsys):
+    """A multi-page TIFF (a scanned document's pages) keeps its resolution and gray colour profile on each page of
+    its output, written whole or frame by frame (they were dropped unsaid, a document scans QA pass); info says
+    they are kept; strip_exif keeps them too (how to show the pixels), and drops the descriptive tags."""
+    import tifffile
+
+    from noise2x.cli import main
+
+    icc = bytearray(200)
+    icc[12:20] = b"mntrGRAY"
+    pages = (np.random.default_rng(0).random((3, 24, 20)) * 200).astype(np.uint8)
+    like = tmp_path / "doc.tif"
+    tifffile.imwrite(like, pages, resolution=(400, 400), resolutionunit=2, iccprofile=bytes(icc), compression="lzw",
+                     photometric="minisblack", metadata=None, extratags=[(315, 2, 0, b"An Archivist", True)])
+    for strip in (False, True):
+        io.write_image(tmp_path / "whole.tif", pages.astype(np.float64), kind="uint8", like=like, strip_exif=strip)
+        io.write_frames(tmp_path / "frames.tif", iter(pages), pages.shape, kind="uint8", like=like, strip_exif=strip)
+        for out in ("whole.tif", "frames.tif"):
+            with tifffile.TiffFile(tmp_path / out) as tif:
+                assert len(tif.pages) == 3, out
+                for page in tif.pages:
+                    assert page.resolution == (400, 400) and page.resolutionunit == 2, (out, page.resolution)
+                    assert page.tags[34675].value == bytes(icc) and page.compression.name == "LZW", out
+                assert (tif.pages[0].tags.valueof(315) == "An Archivist") is not strip, (out, strip)
+    assert main(["info", str(like)]) == 0
+    kept = [line for line in capsys.readouterr().out.splitlines() if line.startswith("kept in outputs: ")]
+    assert kept and "colour profile (200 bytes)" in kept[0] and "400 x 400 dpi" in kept[0], kept
+
+
+def test_a_fax_compressed_1_bit_scan_is_written_compressed_and_1_bit_where_it_stays_so(tmp_path, capsys):
+    """A 1-bit CCITT G4 scan (600 dpi) denoised: black and white alone (despeckle, the no-option route)
+    is written 1-bit again, Deflate-compressed (tifffile writes no fax codec), with its dpi; grey levels 8-bit,
+    Deflate too (it was uncompressed 8-bit, 23 times larger: a document scans QA pass); info says both."""
+    import tifffile
+    from PIL import Image
+
+    from noise2x.cli import main
+
+    rng = np.random.default_rng(0)
+    page = np.ones((120, 160), bool)
+    page[30:40, 20:140] = page[50:110, 70:76] = False
+    scan = page ^ (rng.random(page.shape) < 0.01)
+    Image.fromarray(scan).save(tmp_path / "g4.tif", compression="group4", dpi=(600, 600))
+    with tifffile.TiffFile(tmp_path / "g4.tif") as tif:
+        assert tif.pages[0].compression.name == "CCITTFAX4" and tif.pages[0].bitspersample == 1
+    assert main(["info", str(tmp_path / "g4.tif")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("CCITT G4-compressed (TIFF outputs: Deflate, lossless too)"), lines[0]
+    assert lines[1].startswith("stored with 1 bit a pixel") and "1-bit again" in lines[1], lines[1]
+    for args, bits in (([], 1), (["--method", "nlm", "--noise", "gaussian:sigma=60"], 8)):
+        out = tmp_path / f"out{bits}.tif"
+        assert main(["denoise", str(tmp_path / "g4.tif"), "--out", str(out), "-q", *args]) == 0
+        with tifffile.TiffFile(out) as tif:
+            p = tif.pages[0]
+            assert (p.bitspersample, p.compression.name, p.resolution) == (bits, "ADOBE_DEFLATE", (600, 600)), bits
+        result = io.read_image(out)
+        if bits == 1:  # (as shown: white 255, the strokes black; the specks gone)
+            assert np.count_nonzero(result != page * 255.0) < 0.3 * np.count_nonzero(scan != page)
+        assert out.stat().st_size < 8 * (tmp_path / "g4.tif").stat().st_size
+
+
 def test_large_pictures_are_not_refused_as_decompression_bombs(tmp_path, monkeypatch):
     """Pillow refuses pictures above 179 MP (a guard for the web); noise2x reads up to 4.3 GP through it (a
     panorama or scan on disk) without Pillow's warning, and leaves Pillow's own limit as it was."""

@@ -1405,3 +1405,81 @@ def test_info_of_a_model_chosen_here_holds_its_units_map_and_weights():
     named = {}
     assert api.denoise(noisy, model=info["method"].split()[1], info=named).shape == out.shape
     assert named["weights_sha256"] == info["weights_sha256"] and named["units"] == info["units"]
+
+
+def _screen(img: np.ndarray, period: float) -> np.ndarray:
+    """``img`` (0..255) as a halftone: thresholded against a 45-degree cosine dot screen of ``period`` pixels."""
+    y, x = np.mgrid[: img.shape[0], : img.shape[1]]
+    u, v = ((x + y) / np.sqrt(2) * 2 * np.pi / period, (x - y) / np.sqrt(2) * 2 * np.pi / period)
+    return np.where(img > (np.cos(u) * np.cos(v) + 1) / 2 * 255, 255.0, 0.0)
+
+
+def test_a_bilevel_image_is_despeckled_unless_its_dots_are_the_picture():
+    """With no options a 1-bit page goes to despeckle (it went to BM3D at sigma 0.1, 23 s for no change: a document
+    scans QA pass), in any units; a halftone's screen and a dither are left as they are (size 0), each said."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(0)
+    page = np.ones((200, 240))
+    for _ in range(60):
+        r, c = rng.integers(0, 190), rng.integers(0, 230)
+        page[r:r + rng.integers(3, 12), c:c + rng.integers(3, 6)] = 0
+    noisy = np.where(rng.random(page.shape) < 0.01, 1 - page, page)
+    for units in (1.0, 255.0, 65535.0):
+        choice = pretrained.choose(noisy * units)
+        assert (choice.method, choice.options) == ("despeckle", {"size": 2}), units
+        assert "a bilevel image" in choice.reason and "specks" in choice.reason
+    out = api.denoise(noisy * 255)
+    assert set(np.unique(out)) <= {0.0, 255.0}
+    assert np.count_nonzero(out != page * 255) < 0.3 * np.count_nonzero(noisy != page)
+    smooth = ndimage.gaussian_filter(rng.random((200, 240)), 12)
+    smooth = (smooth - smooth.min()) / np.ptp(smooth) * 255
+    halftone = _screen(smooth, 6)
+    choice = pretrained.choose(halftone)
+    assert (choice.method, choice.options) == ("despeckle", {"size": 0}) and "halftone screen" in choice.reason
+    np.testing.assert_array_equal(api.denoise(halftone), halftone)
+    from PIL import Image
+
+    dither = np.asarray(Image.fromarray(smooth.astype(np.uint8)).convert("1"), dtype=np.float64) * 255  # (Floyd and
+    choice = pretrained.choose(dither)
+    assert choice.options == {"size": 0} and "a dither" in choice.reason, choice.reason  # Steinberg's error diffusion)
+    third = noisy * 255
+    third[0, 0] = 128  # (a third value: grey levels)
+    assert pretrained.choose(third).method != "despeckle" and "bilevel" not in pretrained.choose(third).facts
+
+
+def test_a_halftone_screen_in_grey_levels_gets_a_note():
+    """A blurred halftone (grey levels, no noise) read as noisy, as the dot screen passes for noise: the no-option
+    route says so in a note, from info and from denoise; a photo with noise gets none."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(1)
+    smooth = ndimage.gaussian_filter(rng.random((256, 256)), 10)
+    smooth = (smooth - smooth.min()) / np.ptp(smooth) * 255
+    blurred = ndimage.gaussian_filter(_screen(smooth, 6), 0.5)
+    choice = pretrained.choose(blurred)
+    assert choice.facts["pattern_period"] == pytest.approx(6 / np.sqrt(2), rel=0.1)
+    assert "regular pattern of fine period" in api.pattern_note(choice)
+    said: list[str] = []
+    api.denoise(blurred, progress=said.append)
+    assert any(line.startswith("note: the image holds a regular pattern") for line in said), said
+    photo = textured_image(256, seed=2) + rng.normal(0, 10, (256, 256))
+    assert "pattern_period" not in pretrained.choose(photo).facts
+    assert api.pattern_note(pretrained.choose(photo)) is None
+
+
+def test_a_correlated_reading_names_the_way_to_take_its_correlated_part(monkeypatch):
+    """Grain read as correlated below the spectrum route's beta keeps the white-noise routes, and the reason now
+    says how to take the correlated part (a film scan's grain got no hint of it: a document scans QA pass); not
+    where BM3D cannot run, nor for a declared correlated noise (told, not read)."""
+    from noise2x.noise import protocol_noisy
+
+    clean = textured_image(192, amp=40.0, seed=3) + 100
+    noisy = protocol_noisy(clean, "correlated:sigma=12,beta=0.7", index=0)
+    choice = pretrained.choose(noisy)
+    assert pretrained.CORRELATED_BETA < choice.facts["beta"] < pretrained.CORRELATED_PSD_BETA, choice.facts
+    assert "--method bm3d --set beta=auto takes the correlated part too" in choice.reason, choice.reason
+    told = pretrained.choose(noisy, noise=parse_noise("correlated:sigma=12,beta=0.3"))
+    assert "beta=auto" not in told.reason, told.reason
+    monkeypatch.setattr(pretrained, "_bm3d_missing", lambda: "its library cannot load here")
+    assert "beta=auto" not in pretrained.choose(noisy).reason

@@ -255,6 +255,19 @@ def channel_levels_note(choice: Any, name: str) -> str | None:
             f"denoises each channel alone, at its own level")
 
 
+def pattern_note(choice: Any) -> str | None:
+    """The note for a gray-level image in which the no-option ``choice`` found a regular pattern of fine period
+    (:data:`noise2x.pretrained.PERIODIC_PEAK`: a halftone's dot screen), which the noise estimates read as noise;
+    else None (a bilevel image's route says it)."""
+    period = choice.facts.get("pattern_period")
+    if not period or choice.facts.get("bilevel"):
+        return None
+    return (f"note: the image holds a regular pattern of fine period (about {period:.2g} px: a halftone's dot screen, "
+            f"a printed or woven texture), which the noise reading may take for noise, and the result smooths it: "
+            f"check it; a clean halftone needs no denoising (give the noise, --noise gaussian:sigma=..., where it is "
+            f"known)")
+
+
 #: Model files loaded by name or path for :func:`denoise` (given, or the no-option route's shipped ones), the last
 #: few (by file, its size and times): a service calling ``denoise(image, model="gray-gaussian")`` loaded and checked
 #: the file at every call (an integrator's QA pass)
@@ -955,9 +968,9 @@ def denoise(
                          for k, v in choice.facts.items() if k not in ("offset", "scale", "keep_local_mean")})
         if progress is not None:
             progress(f"using {name}: {reason}")
-        note = channel_levels_note(choice, name)
-        if note:
-            _note(progress, note)
+        for note in (channel_levels_note(choice, name), pattern_note(choice)):
+            if note:
+                _note(progress, note)
         if model_file is not None:
             den = _cached_model(model_file)
             if options:  # the caller's method options go to the model chosen here, checked as with a model given

@@ -390,7 +390,8 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
     before its work: only a single output file can change the format)."""
     import numpy as np
 
-    from .io import FEW_LEVELS, STACK_FORMATS, image_kind, read_stack, tiff_nodata, whole_levels, writable_format
+    from .io import (FEW_LEVELS, STACK_FORMATS, image_kind, read_stack, tiff_nodata, tiff_page_sizes, whole_levels,
+                     writable_format)
 
     missing = [f for f in {t.parent for t in targets} if _writable_folder(f)]  # (made once the checks below pass)
     for src, dst in zip(files, targets):
@@ -402,6 +403,9 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
             if not ((out_fmt not in STACK_FORMATS and in_fmt in STACK_FORMATS) or floats
                     or (out_fmt in ("FITS", "MRC") and in_fmt != out_fmt)):
                 continue
+            if tiff_page_sizes(src) is not None:  # (each page denoised on its own: written to a TIFF, as pages)
+                raise UsageError(f"{src} holds pages of different sizes, which only a TIFF output holds (one page "
+                                 f"each), not {dst}: write it to a .tif")
             nodata = tiff_nodata(src)  # (a declared NaN nodata: NaN marks blank pixels, as with --blanks)
             data = read_stack(src, blanks=blanks or (nodata is not None and _isnan(nodata)))  # (read once for
             # the checks below)
@@ -655,7 +659,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .api import load_model, parse_options
-    from .io import image_kind, open_stack, stack_frames
+    from .io import image_kind, open_stack, read_pages, stack_frames, tiff_page_sizes
     from .noise import parse_noise
 
     if args.model is not None and not args.model.strip():  # (MODEL unset in a script: not the no-option route)
@@ -724,8 +728,12 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             integer = image_kind(src) in ("uint8", "uint16")
             single = len(stack_frames(src)) == 1
             told = _declared_blanks(args, src)
-            opened = list(open_stack(src, blanks=told.blanks,
-                                     dtype=np.float32 if integer and not single else np.float64))
+            if tiff_page_sizes(src) is not None:  # pages of different sizes: each on its own, written back as pages
+                # (refused, their sizes sorted, by info too: a document scans QA pass; other outputs: _check_targets)
+                opened = [read_pages(src, blanks=told.blanks, dtype=np.float32 if integer else np.float64), None]
+            else:
+                opened = list(open_stack(src, blanks=told.blanks,
+                                         dtype=np.float32 if integer and not single else np.float64))
             _denoise_one(told, n, src, dst, opened, integer, model=model, noise=noise, options=options, start=start,
                          files=files)
         except InputError as exc:
@@ -818,11 +826,12 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
 
     from .api import UNITS_CHECKED, denoise
     from .io import (FitsFrames, StackFrames, clipping_warning, fill_blanks, frames_writable, stored, write_frames,
-                     write_image)
+                     write_image, write_pages)
     from .tiling import TILE_PROGRESS
 
     stack, alpha = opened
     opened.clear()
+    pages = isinstance(stack, list)  # (pages of different sizes: io.read_pages)
 
     try:
         if args.blanks or (isinstance(stack, StackFrames) and (not integer or isinstance(stack, FitsFrames))):
@@ -860,7 +869,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 _say(note)
                 args.peak_note_said = 1
         if len(stack) > 1:
-            _say(f"{src}: a stack of {len(stack)} frames, each denoised on its own")
+            _say(f"{src}: {len(stack)} pages of different sizes, each denoised on its own and written back as a page"
+                 if pages else f"{src}: a stack of {len(stack)} frames, each denoised on its own")
         said: set[str] = set()
 
         def say_once(line: str) -> None:  # a stack's frames repeat the same choice and notes: each line once
@@ -905,10 +915,13 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
 
         def image_progress(share: float) -> None:  # a single image's tiles (a model's): the share done, the time left
             now = time.perf_counter()
-            if 0 < share < 1 and now - clock["said"] >= PROGRESS_EVERY_S:
+            if "tiles" not in clock:  # (the rate from the first tile report on: the noise reading and model loading
+                clock["tiles"] = (now, share)  # before it made a 35-MP scan's first estimate 48 min for a 2-min run,
+            began, began_share = clock["tiles"]  # a document scans QA pass)
+            if began_share < share < 1 and now - clock["said"] >= PROGRESS_EVERY_S:
                 clock["said"] = now
                 _say(f"{src}: {100 * share:.0f}% done, about "
-                     f"{_duration((now - clock['start']) / share * (1 - share))} left")
+                     f"{_duration((now - began) / (share - began_share) * (1 - share))} left")
 
         def results() -> Iterator[np.ndarray]:
             """Each frame's result: a single image's as denoise returns it, a stack's as its output stores it
@@ -974,10 +987,12 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                             (unrounded, float(np.sum(result, dtype=np.float64)), result.size))
                     yield result
 
-        size, n_frames = int(np.prod(stack.shape, dtype=np.int64)), len(stack)
+        size = sum(f.size for f in stack) if pages else int(np.prod(stack.shape, dtype=np.int64))
+        n_frames = len(stack)
         # a stack read frame by frame and written as TIFF or plain FITS is written frame by frame: the memory of
         # a frame
-        stream = isinstance(stack, StackFrames) and not blank and alpha is None and frames_writable(dst, stack.shape)
+        stream = (not pages and isinstance(stack, StackFrames) and not blank and alpha is None
+                  and frames_writable(dst, stack.shape))
         # a FITS output's HISTORY cards: what made it (a stack's frames are each routed on their own: the request)
         from .provenance import code_version, command_line, path_text, utc_stamp
 
@@ -995,6 +1010,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                          strip_exif=args.strip_exif)
         elif len(stack) == 1:
             out = next(results())
+        elif pages:  # each page's result, as the output stores it
+            out = list(results())
         else:  # the results in one array, as the output stores them
             out = np.empty(stack.shape, kind or "float32")
             for i, result in enumerate(results()):
@@ -1017,11 +1034,14 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         else:  # (each frame's way: "the method noise2x chose for each frame" was the record, a QA pass)
             history[1] = _routes_summary(tally["routes"], tally["blank"])
         _ensure_folder(dst)
-        if kind in ("uint8", "uint16") and not blank:  # (what rounding moves: said below)
-            tally["sums"] = [(float(np.sum(out, dtype=np.float64)),
-                              float(np.sum(stored(out, kind)[0], dtype=np.float64)), out.size)]
-        write_image(dst, out, kind=kind, alpha=None if kept is None else kept * scale, like=src, blanks=blank,
-                    strip_exif=args.strip_exif, history=history)
+        if pages:  # (stored already, frame by frame: their rounding tallied then)
+            write_pages(dst, out, kind=kind or "float32", like=src, history=history, strip_exif=args.strip_exif)
+        else:
+            if kind in ("uint8", "uint16") and not blank:  # (what rounding moves: said below)
+                tally["sums"] = [(float(np.sum(out, dtype=np.float64)),
+                                  float(np.sum(stored(out, kind)[0], dtype=np.float64)), out.size)]
+            write_image(dst, out, kind=kind, alpha=None if kept is None else kept * scale, like=src, blanks=blank,
+                        strip_exif=args.strip_exif, history=history)
     if n_frames > 1 and kind in ("uint8", "uint16"):
         clipping_warning(dst, tally["clipped"], size, kind)  # (write_image warns of a single image)
     note = _rounding_note(dst, kind, tally.get("sums", []))
@@ -1303,6 +1323,21 @@ _INFO_FACTS = ("estimated_on", "estimated_from", "sigma", "sigma_channels", "bet
                "correlation_growth", "peak", "poisson_a", "poisson_b", "std_at_mean", "zero_level", "impulse_share")
 
 
+def _tiff_fax(path: Path) -> str | None:
+    """The fax codec (CCITT G3, G4 or RLE) of a TIFF's first page, or None."""
+    from .io import FAX_TIFF, _open_tiff
+
+    if path.suffix.lower() not in (".tif", ".tiff"):
+        return None
+    try:
+        with _open_tiff(path) as tif:
+            name = tif.pages[0].compression.name
+    except Exception:
+        return None
+    return {"CCITTFAX4": "CCITT G4", "CCITTFAX3": "CCITT G3", "CCITTRLE": "CCITT RLE"}.get(name) if name in FAX_TIFF \
+        else None
+
+
 def _tiff_axes(path: Path) -> tuple[str | None, int, bool, int]:
     """A TIFF's axes as tifffile names them (e.g. TZCYX; None for another format or several series), how many
     reduced-resolution copies (thumbnails) it holds beside its images, which are left out, whether its
@@ -1326,8 +1361,15 @@ def image_facts(path: Path, noise: Any = None, blank_value: float | None = None)
     no-option ``denoise`` reads of its noise and does (on its first frame holding data); with ``noise`` (a
     :class:`noise2x.noise.NoiseSpec`), also what ``denoise --noise`` with it does; with ``blank_value``, pixels
     holding it are blank, as ``denoise --blank-value`` reads them."""
-    from .io import StackFrames, open_stack
+    from .io import StackFrames, open_stack, page_sizes_text, read_pages, tiff_page_sizes
 
+    sizes = tiff_page_sizes(path)
+    if sizes is not None:  # pages of different sizes (a document's): what page 1 holds, and each page's size
+        first = read_pages(path, blanks=True)[0][None]  # (it was refused: a document scans QA pass)
+        lines = _image_facts(path, first, None, noise, blank_value)
+        lines.insert(1, f"pages: {len(sizes)} of different sizes ({page_sizes_text(sizes)}): denoise takes each on "
+                        f"its own and writes it back as a page of a TIFF output; the lines below are of page 1")
+        return lines
     stack, alpha = open_stack(path, blanks=True)  # (a stack's frames read one at a time)
     try:
         return _image_facts(path, stack, alpha, noise, blank_value)
@@ -1340,7 +1382,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
                  ) -> list[str]:
     import numpy as np
 
-    from .api import channel_levels_note, data_crop, no_option_route, zero_area_note
+    from .api import channel_levels_note, data_crop, no_option_route, pattern_note, zero_area_note
     from .io import (_tiff_compression, fill_blanks, image_kind, map_text, mrc_voxel_size, photo_metadata, stack_frames,
                      stored_kind, writable_format)
 
@@ -1349,6 +1391,9 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     colour = "RGB" if stack.ndim == 4 else "gray"
     packed = _tiff_compression(path).get("compression")  # (lossless: its outputs are compressed the same way)
     packed = f", {packed.upper().replace('ADOBE_', '')}-compressed (kept in TIFF outputs)" if packed else ""
+    fax = _tiff_fax(path)
+    if fax:  # (a 1-bit scan's fax codec, which tifffile does not write)
+        packed = f", {fax}-compressed (TIFF outputs: Deflate, lossless too)"
     kind, stored = image_kind(path), stored_kind(path)
     samples = f"{stored} samples" + ("" if stored == kind else f" (its outputs: {kind})")
     lines = [f"{path}: {writable_format(path)}, {samples}, {w}x{h} {colour}{packed}"]
@@ -1362,10 +1407,15 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
                                  f"colours",
                       "CMYK": "stored as CMYK inks: read as RGB (1 - C)(1 - K), as Pillow converts a CMYK JPEG; "
                               "outputs are RGB",
-                      "1-bit": "stored with 1 bit a pixel: read as 0 and 255; outputs are 8-bit gray"}.get(
+                      "1-bit": "stored with 1 bit a pixel: read as 0 and 255; outputs are 8-bit gray" + (
+                          " (a TIFF output 1-bit again where it holds black and white alone)"
+                          if writable_format(path) == "TIFF" else "")}.get(
             stored_as, f"stored with {stored_as.split('-')[0]} bits a pixel: read scaled to 0..255; outputs are "
                        f"8-bit gray"))
-    meta = photo_metadata(path, 3 if stack.ndim == 4 else 1) if len(stack) == 1 else {}
+    from .io import tiff_series
+
+    several = writable_format(path) == "TIFF" and bool(tiff_series(path))  # (a TIFF of several series)
+    meta = photo_metadata(path, 3 if stack.ndim == 4 else 1) if len(stack) == 1 or not several else {}
     if meta:  # a photo's colour profile, EXIF, XMP and resolution: written into its outputs
         kept = [f"colour profile {_profile_name(meta['icc'])}" if "icc" in meta else "",
                 ("EXIF" if writable_format(path) != "TIFF" else "camera, date and author tags") if "exif" in meta
@@ -1486,9 +1536,9 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         f"noise2x denoise --blank-value {nodata:g}" if given else "noise2x denoise with no options")
     # (a stack's frames each take their own route: this one is the frame read's, a hyperspectral user's QA pass)
     lines.append(f"{told}{f' (frame {k + 1})' if len(stack) > 1 else ''}: {name}: {reason}")
-    levels = channel_levels_note(choice, name)
-    if levels:
-        lines.append(levels.removeprefix("note: "))
+    for note in (channel_levels_note(choice, name), pattern_note(choice)):
+        if note:
+            lines.append(note.removeprefix("note: "))
     if noise is not None:
         lines.append(_declared_route_line(image, mask, noise, blanks and nodata is None))
     if blanks and nodata is None:

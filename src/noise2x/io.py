@@ -1464,8 +1464,9 @@ def _pil_to_array(im, fmt: str | None = None) -> np.ndarray:
     return np.asarray(im.convert("RGB"))  # RGBA, RGBX, CMYK, YCbCr, LAB, HSV...
 
 
-def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """Decode a TIFF into (N,H,W) or (N,H,W,3), and its unassociated alpha (N,H,W) or None."""
+def _tiff_parts_read(p: Path) -> tuple[list[tuple[np.ndarray, np.ndarray | None]], list[list[int]]]:
+    """Each series of a TIFF decoded as (N,H,W) or (N,H,W,3) frames, upright, and its unassociated alpha (N,H,W)
+    or None; and each series' page numbers (from 0, in the file's order: a series groups pages of one shape)."""
     try:
         with _open_tiff(p) as tif:
             series = _main_series(tif)
@@ -1474,6 +1475,7 @@ def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
             parts = [_tiff_series(*_displayed_series(s, p), p, 0 if _tiff_bands(s) else _alpha_sample(s))
                      for s in series]
             turns = [_tiff_orientation(s) for s in series]
+            pages = [[int(page.index) for page in s.pages if page is not None] for s in series]
             _planes_as_colour_note(tif, series[0], p)
             _band_alpha_note(series[0], p)
             _extra_sample_notes(series[0], p)
@@ -1483,9 +1485,97 @@ def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
         raise
     except Exception as exc:
         raise _unreadable(p, exc) from None
+    return parts, pages
+
+
+def _pages_in_order(parts: list, pages: list[list[int]]) -> list[tuple[int, int, int]] | None:
+    """(page number, series, frame) of each frame in the file's order, where each series' frames are its pages
+    (plain pages, no alpha); else None."""
+    if any(alpha is not None for _, alpha in parts) or any(len(a) != len(n) for (a, _), n in zip(parts, pages)):
+        return None
+    return sorted((page, i, k) for i, numbers in enumerate(pages) for k, page in enumerate(numbers))
+
+
+def page_sizes_text(shapes: Sequence[tuple[int, ...]]) -> str:
+    """Each page's size (width x height) by its number, from its shape ((H,W) or (H,W,3)), runs of one size
+    together: ``"pages 1-2 600x800, page 3 500x400"``."""
+    runs: list[list] = []
+    for n, shape in enumerate(shapes, 1):
+        size = f"{shape[1]}x{shape[0]}"
+        if runs and runs[-1][2] == size and runs[-1][1] == n - 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n, size])
+    return ", ".join(f"page{'s' if a != b else ''} {a}{f'-{b}' if a != b else ''} {size}" for a, b, size in runs)
+
+
+def read_pages(path: str | os.PathLike, *, dtype=np.float64, blanks: bool = False) -> list[np.ndarray]:
+    """Each page of a multi-page TIFF whose pages differ in size (a document's letter and legal pages), in the
+    file's order: a list of (H,W) or (H,W,3) arrays of ``dtype``, as :func:`read_stack` reads a page. ``noise2x
+    denoise`` denoises each on its own and writes them back as pages (:func:`write_pages`); :func:`read_stack`
+    refuses such a file (no one stack holds them).
+
+    Raises
+    ------
+    InputError
+        Not such a TIFF (:func:`tiff_page_sizes` is None), pages with alpha, NaN without ``blanks`` or inf.
+    """
+    dtype = _float_dtype(dtype)
+    p, fmt = _existing_file(path)
+    if fmt != "TIFF":
+        raise InputError(f"{p} is no TIFF: read_pages reads the pages of a multi-page TIFF")
+    parts, pages = _tiff_parts_read(p)
+    order = _pages_in_order(parts, pages)
+    if order is None or len({a.shape[1:] for a, _ in parts}) < 2:
+        raise InputError(f"{p} holds no pages of different sizes, or holds alpha or frames that are not pages: "
+                         "read it with read_stack")
+    out = [parts[i][0][k].astype(dtype) for _, i, k in order]
+    for n, page in enumerate(out, 1):
+        _check_finite(page, f"{p} (page {n})", blanks=blanks, hint=_BLANKS_HINT)
+    return out
+
+
+def tiff_page_sizes(path: str | os.PathLike) -> list[tuple[int, ...]] | None:
+    """The shape ((H,W) or (H,W,3), as read) of each page of a multi-page TIFF whose plain pages differ in size, in
+    the file's order; None for any other file (or one whose headers cannot be read). Read from the headers."""
+    p = Path(path)
+    if _FORMATS.get(_suffix(p)) != "TIFF":
+        return None
+    try:
+        with _quiet_tifffile(), _open_tiff(p) as tif:
+            series = _main_series(tif)
+            if len(series) < 2 or any(_alpha_sample(s) or _tiff_bands(s) for s in series):
+                return None
+            shapes, numbers = [], []
+            for s in series:
+                others, y, x, chans = _tiff_axes(_series_axes(s), tuple(int(n) for n in s.shape), p)
+                frames = int(np.prod([s.shape[i] for i in others], dtype=np.int64))
+                found = [int(page.index) for page in s.pages if page is not None]
+                if frames != len(found):
+                    return None
+                h, w = int(s.shape[y]), int(s.shape[x])
+                if _tiff_orientation(s) in (5, 6, 7, 8):
+                    h, w = w, h
+                shapes.append((h, w, *(int(s.shape[i]) for i in chans)))
+                numbers.append(found)
+    except Exception:
+        return None
+    if len(set(shapes)) < 2:
+        return None
+    return [shape for _, shape in sorted((n, shapes[i]) for i, found in enumerate(numbers) for n in found)]
+
+
+def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Decode a TIFF into (N,H,W) or (N,H,W,3), and its unassociated alpha (N,H,W) or None."""
+    parts, pages = _tiff_parts_read(p)
     shapes = {a.shape[1:] for a, _ in parts}
-    if len(shapes) > 1:
-        raise InputError(f"{p} holds images of different sizes {sorted(shapes)}; cannot make one stack")
+    if len(shapes) > 1:  # (sizes said sorted, not by page, with no way out: a document scans QA pass)
+        order = _pages_in_order(parts, pages)
+        sizes = (page_sizes_text([parts[i][0].shape[1:] for _, i, _ in order]) if order is not None else  # (not
+                 ", ".join(f"series {i + 1}: {a.shape[2]}x{a.shape[1]}" for i, (a, _) in enumerate(parts)))  # pages)
+        raise InputError(f"{p} holds images of different sizes ({sizes}); cannot make one "
+                         f"stack: noise2x denoise writes each page on its own to a TIFF output (noise2x.io.read_pages "
+                         f"reads them one by one)")
     if len(parts) == 1:
         return parts[0]
     alphas = [alpha for _, alpha in parts]
@@ -1571,9 +1661,12 @@ def stored_colours(path: str | os.PathLike) -> str | None:
         import tifffile
 
         with tifffile.TiffFile(p) as tif:
-            kind = int(tif.pages[0].photometric)
+            page = tif.pages[0]
+            kind, bits = int(page.photometric), int(page.bitspersample) * int(page.samplesperpixel)
     except Exception:
         return None
+    if bits == 1 and kind != _PALETTE:  # (a scan's, MinIsWhite or not: info said nothing, a document scans QA pass)
+        return "1-bit"
     return {_MINISWHITE: "MinIsWhite", _PALETTE: "palette", _SEPARATED: "CMYK"}.get(kind)
 
 
@@ -1624,12 +1717,16 @@ _TIMES = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "us": 1e-6, "ns": 1e-9, "min": 60.0
 
 _LOSSLESS_TIFF = {"LZW": "lzw", "ADOBE_DEFLATE": "adobe_deflate", "DEFLATE": "deflate", "ZSTD": "zstd",
                   "LZMA": "lzma", "PACKBITS": "packbits"}
+#: the fax codecs of 1-bit scans, which tifffile does not write: their outputs are Deflate-compressed instead
+FAX_TIFF = ("CCITTRLE", "CCITTFAX3", "CCITTFAX4")
 
 
 def _tiff_compression(like: Path) -> dict:
     """``{"compression": name}`` for tifffile where ``like`` is a TIFF compressed losslessly (LZW, Deflate, ZSTD,
     LZMA, PackBits): an output written like it is compressed the same way, not left several times larger;
-    ``{}`` otherwise (uncompressed, or lossy JPEG: the denoised pixels are not compressed lossily again). With
+    ``{}`` otherwise (uncompressed, or lossy JPEG: the denoised pixels are not compressed lossily again). A
+    1-bit scan's fax compression (CCITT G3/G4, which tifffile does not write): Deflate, and ``"bilevel"``
+    (also for other 1-bit TIFFs): an output holding black and white alone is written 1-bit again. With
     ``"tile"``: the tile size of a TIFF stored in tiles, which a whole image written like it keeps."""
     if _FORMATS.get(_suffix(like)) != "TIFF":
         return {}
@@ -1640,9 +1737,14 @@ def _tiff_compression(like: Path) -> dict:
             tiled = page is not None and page.is_tiled and page.tilelength % 16 == 0 and page.tilewidth % 16 == 0
             tile = (int(page.tilelength), int(page.tilewidth)) if tiled else None
             predicted = page is not None and int(getattr(page, "predictor", 1) or 1) in (2, 3)
+            bilevel = page is not None and int(page.bitspersample) == 1 and int(page.samplesperpixel) == 1
     except Exception:  # (the input was read already; a file that cannot say is written uncompressed)
         return {}
     kept: dict = {"compression": _LOSSLESS_TIFF[name]} if name in _LOSSLESS_TIFF else {}
+    if name in FAX_TIFF:  # (a 1-bit scan's: 23 times larger uncompressed, a document scans QA pass)
+        kept["compression"] = "adobe_deflate"
+    if bilevel:
+        kept["bilevel"] = True
     if kept and predicted and name != "PACKBITS":  # and its predictor (differences, which compress better; of an
         kept["predictor"] = True  # output's kind: horizontal for integers, floating point for floats)
     if tile is not None:  # stored in tiles (a GeoTIFF's, a slide's): so again, in tiles of its size
@@ -3201,7 +3303,11 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
             else:
                 # (WebP has no gray pixels: a gray image is stored as RGB, whose profile an RGB one must be)
                 stored_as = 3 if fmt == "WEBP" else channels
-                meta = photo_metadata(Path(like), stored_as) if like is not None and channels else {}
+                if fmt == "TIFF" and not channels and parts is None and like is not None and \
+                        _FORMATS.get(_suffix(Path(like))) == "TIFF":  # a TIFF's pages: their first page's
+                    stored_as = 3 if data.shape[-1] == 3 and data.ndim == 4 else 1  # profile, dpi and tags (a
+                    # multi-page document lost its dpi and ICC profile unsaid, a document scans QA pass)
+                meta = photo_metadata(Path(like), stored_as) if like is not None and stored_as else {}
                 if strip_exif:  # the camera, date, place, author and edits: left out; how to show the pixels: kept
                     meta = {k: v for k, v in meta.items() if k not in ("exif", "xmp", "described")}
                 if fmt == "TIFF" and like is not None:
@@ -3286,10 +3392,16 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
             if ome and layout is None and not parts:  # its frames as z-slices (as Fiji opens plain pages), not channels
                 tags.update(ome=True, metadata={"axes": "ZYXS" if len(shape) == 4 else "ZYX"})
             kept = _tiff_compression(Path(like)) if like is not None and fmt == "TIFF" else {}
-            tags.update({k: v for k, v in kept.items() if k != "tile"})  # (written a frame at a time: in strips)
+            tags.update({k: v for k, v in kept.items() if k not in ("tile", "bilevel")})  # (written a frame at a
+            # time: in strips, 8-bit)
+            if fmt == "TIFF" and like is not None and not parts:  # the first page's profile, dpi and tags (lost
+                meta = photo_metadata(Path(like), 3 if len(shape) == 4 else 1)  # unsaid: a document scans QA pass)
+                if strip_exif:
+                    meta = {k: v for k, v in meta.items() if k not in ("exif", "xmp", "described")}
+                tags.update(_photo_tags(meta, layout))
             geo = geotiff_like(like, shape) if fmt == "TIFF" and not parts else []
             if geo:
-                tags["extratags"] = geo
+                tags["extratags"] = [*tags.get("extratags", []), *geo]
             if history:  # (what made it: the Software and ImageHistory tags, as FITS gets HISTORY cards)
                 tags["software"] = _software()
                 if fmt == "TIFF" and not strip_exif:  # (as write_image leaves it out: kept, a re-check)
@@ -3310,6 +3422,52 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
             else:
                 tifffile.imwrite(tmp, checked(), shape=shape, dtype=dtype,
                                  photometric="rgb" if len(shape) == 4 else "minisblack", **tags)
+        except Noise2xError:
+            raise
+        except Exception as exc:
+            raise Noise2xError(f"cannot write {p}: {exc}") from None
+
+
+def write_pages(path: str | os.PathLike, pages: Sequence[np.ndarray], *, kind: str,
+                like: str | os.PathLike | None = None, history: Sequence[str] = (), strip_exif: bool = False) -> None:
+    """Write pages of different sizes ((H,W) or (H,W,3) each, already in ``kind``: see :func:`stored`) to the TIFF
+    ``path`` atomically, one page each, in order: the pages :func:`read_pages` read. ``like``: the TIFF they come
+    from, whose lossless compression, resolution, colour profile and descriptive tags (of its first page) each page
+    gets, as :func:`write_frames` writes them; ``history``: the Software and ImageHistory tags (the latter left out
+    with ``strip_exif``)."""
+    import tifffile
+
+    p = _file_name(path)
+    if writable_format(p) != "TIFF":
+        raise UsageError(f"{p}: pages of different sizes are written to a TIFF (.tif) only, one page each")
+    if kind not in _WRITABLE["TIFF"]:
+        raise UsageError(f"TIFF files cannot store {kind} samples ({p})")
+    dtype = np.dtype(kind)
+    for n, page in enumerate(pages, 1):
+        if page.dtype != dtype or page.ndim not in (2, 3) or (page.ndim == 3 and page.shape[-1] != 3):
+            raise InputError(f"page {n} for {p}: {page.dtype} {page.shape}, expected {kind} (H,W) or (H,W,3)")
+        if kind == "float32":
+            _check_finite(page, f"page {n} for {p}")
+    tags: dict = {}
+    if like is not None:
+        tags.update({k: v for k, v in _tiff_compression(Path(like)).items() if k not in ("tile", "bilevel")})
+    first: dict = {}
+    if history:
+        tags["software"] = _software()
+        if not strip_exif:
+            first["extratags"] = [(TIFF_IMAGE_HISTORY, 2, 0, _ascii_history(history), True)]
+    with atomic_path(p) as tmp:
+        try:
+            with tifffile.TiffWriter(tmp, bigtiff=sum(page.nbytes for page in pages) > 2**32 - 2**25) as tif:
+                for n, page in enumerate(pages):
+                    rgb = page.ndim == 3
+                    meta = photo_metadata(Path(like), 3 if rgb else 1) if like is not None else {}
+                    if strip_exif:
+                        meta = {k: v for k, v in meta.items() if k not in ("exif", "xmp", "described")}
+                    kw = {**tags, **_photo_tags(meta)}
+                    if n == 0 and first:
+                        kw["extratags"] = [*kw.get("extratags", []), *first["extratags"]]
+                    tif.write(page, photometric="rgb" if rgb else "minisblack", metadata=None, **kw)
         except Noise2xError:
             raise
         except Exception as exc:
@@ -3455,6 +3613,21 @@ def _write_parts(tmp: Path, frames: Iterator[np.ndarray], parts: list, dtype: An
                 tif.write(itertools.islice(frames, n), shape=full, dtype=dtype, **kw)
 
 
+def _photo_tags(meta: dict, layout: tuple | None = None) -> dict:
+    """tifffile's keywords for what :func:`photo_metadata` read of a photo or document (on each page of a stack):
+    its colour profile, XMP record, descriptive tags and resolution (unless ``layout`` gives its own)."""
+    tags: dict = {}
+    if "icc" in meta:
+        tags["iccprofile"] = meta["icc"]
+    if "xmp" in meta:
+        tags["extratags"] = [(700, 1, len(meta["xmp"]), meta["xmp"], True)]
+    for code, value in sorted(meta.get("described", {}).items()):  # camera, date, author, copyright (as text
+        tags.setdefault("extratags", []).append((code, 2, 0, value.encode("utf-8"), True))  # UTF-8 as exiftool)
+    if "dpi" in meta and not (layout and "resolution" in layout[3]):
+        tags.update(resolution=meta["dpi"], resolutionunit=2)
+    return tags
+
+
 def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = False,
             layout: tuple[str, tuple[int, ...], list[int], dict] | None = None, meta: dict | None = None,
             ome: bool = False, parts: list | None = None) -> None:
@@ -3469,13 +3642,7 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
         if ome and layout is None and not alpha:  # .ome.tif: an OME-TIFF; a stack's frames as z-slices (as Fiji
             rgb = data.ndim in (3, 4) and data.shape[-1] == 3  # opens plain pages), not channels as tifffile guesses
             tags.update(ome=True, metadata={"axes": "Z" * (data.ndim - rgb == 3) + "YX" + "S" * rgb})
-        # a photo's colour profile, XMP record and resolution
-        if "icc" in meta:
-            tags["iccprofile"] = meta["icc"]
-        if "xmp" in meta:
-            tags["extratags"] = [(700, 1, len(meta["xmp"]), meta["xmp"], True)]
-        for code, value in sorted(meta.get("described", {}).items()):  # camera, date, author, copyright (as text
-            tags.setdefault("extratags", []).append((code, 2, 0, value.encode("utf-8"), True))  # UTF-8 as exiftool)
+        tags.update(_photo_tags(meta, layout))
         if meta.get("history"):  # what made it, as a PNG's Comment (a TIFF named the version alone: a quantitative
             tags.setdefault("extratags", []).append((TIFF_IMAGE_HISTORY, 2, 0, _ascii_history(meta["history"]),
                                                      True))  # imaging QA pass)
@@ -3483,14 +3650,19 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
             tags.setdefault("extratags", []).extend(meta["geo"])
         if meta.get("software"):
             tags["software"] = meta["software"]
-        if "dpi" in meta and not (layout and "resolution" in layout[3]):
-            tags.update(resolution=meta["dpi"], resolutionunit=2)
         if "compression" in meta:  # that of the TIFF the output is written like (lossless ones only)
             tags["compression"] = meta["compression"]
             if meta.get("predictor"):
                 tags["predictor"] = True
         if "tile" in meta and not (layout is not None and layout[3].get("imagej")):  # (and its tiles; ImageJ's
             tags["tile"] = meta["tile"]  # hyperstacks hold none)
+        if meta.get("bilevel") and not alpha and data.dtype == np.uint8 \
+                and not np.any((data != 0) & (data != 255)):  # a 1-bit scan's result in black and white: 1-bit
+            data = data == 255  # again (it was 8-bit, 23 times larger, a document scans QA pass)
+            tags.pop("predictor", None)
+            if layout is not None and layout[3].get("imagej"):  # (ImageJ holds no 1-bit images: its resolution
+                extra = {k: v for k, v in layout[3].items() if k != "imagej"} | {"metadata": {"axes": layout[0]}}
+                layout = (*layout[:3], extra)  # kept, as TIFF tags)
         if layout is not None:  # a stack written back in its input's axes (an ImageJ hyperstack, OME, ...)
             axes, shape, order, extra = layout
             data = np.transpose(data.reshape(shape), np.argsort(order))

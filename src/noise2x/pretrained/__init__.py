@@ -81,8 +81,12 @@ MANIFEST = HERE / "models.json"
 #: white Gaussian, Poisson and correlated noise); BENCHMARKS.md gives how often it errs on BSD68.
 CORRELATED_BETA = 0.4
 #: Why a correlated noise goes to a white-noise model (``scripts/mash_or_model.py``, BENCHMARKS.md).
-_WHITE_PART = ("the shipped models, made for white noise, remove its white part, which beat MASH in 14 of 17 runs "
-               "on BSD68 and CBSD68 photos (--method mash to use it)")
+_WHITE_PART = ("the white-noise routes (the shipped models, or BM3D for weak noise) remove its white part, which "
+               "beat MASH in 14 of 17 runs on BSD68 and CBSD68 photos (--method mash to use it)")
+#: ... and for a correlated noise read (not given), where BM3D runs: the way to take its correlated part (a film
+#: scan's grain, read at beta 0.78, kept its route unsaid, a document scans QA pass)
+_BETA_AUTO = ("; --method bm3d --set beta=auto takes the correlated part too, for noise known to be correlated, "
+              "such as film grain")
 #: Noise whose estimated correlation ``beta`` is at least this (and above :data:`CORRELATED_BETA`) goes to BM3D
 #: given the noise's power spectral density (:func:`noise2x.classical.correlated_psd` of the estimated marginal
 #: sigma and beta), not to a white-noise model (nor to the Poisson route, whose fit such noise misleads), on
@@ -246,6 +250,44 @@ RANGE_SLACK = 1.1
 #: memory grow with the image (on a 12-MP RGB photo, in an unrecorded development run, about as long as
 #: ZS-N2N itself), and 4 MP of pixels are plenty to read a noise level. Images up to this size are read whole.
 ESTIMATE_WINDOW = 2048
+
+
+#: A spectral peak (:func:`noise2x.estimate.periodic_pattern`) this strong is a regular pattern of fine period (a
+#: halftone's dot screen; natural photos, their JPEGs, RNI15's real noise and straight-edged drawings read far less:
+#: benchmarks/periodic_check.json), which the noise estimates read as noise: a note says so (a clean halftone read
+#: as sigma 16 to 32, and the model greyed its dots, in a document scans QA pass)
+PERIODIC_PEAK = 120.0
+#: A bilevel image whose specks (:func:`noise2x.classical.specks`, of up to SPECK_PIXELS) cover this share of its
+#: pixels or more is a dither (Floyd-Steinberg's: 7.7% on BSD68 test003), not specks on a page (1% of a text page's
+#: pixels flipped: 1%): left as it is, as a halftone is
+DITHER_SHARE = 0.05
+
+
+def _bilevel_choice(image: np.ndarray, levels: tuple[float, float], scale: float, offset: float,
+                    facts: dict[str, Any]) -> Choice:
+    """The no-option route of a bilevel (black-and-white) gray image: despeckle, or, for a halftone or dither,
+    nothing (see :data:`DITHER_SHARE`)."""
+    from .. import estimate
+    from ..classical import SPECK_PIXELS, specks
+
+    binary = np.asarray(image) == levels[1]
+    if binary.ndim == 3:
+        binary = binary[..., 0]
+    share = float(np.mean(specks(binary, SPECK_PIXELS)))
+    peak, period = estimate.periodic_pattern(binary.astype(np.float64) * 255.0)
+    facts.update(bilevel=True, speck_share=round(share, 5))
+    source = "a bilevel image (two values, black and white: a 1-bit scan's)"
+    if peak >= PERIODIC_PEAK or share >= DITHER_SHARE:
+        facts["pattern_period"] = round(period, 2) if peak >= PERIODIC_PEAK else 0.0
+        what = (f"a halftone screen (a regular pattern of period {period:.2g} px)" if peak >= PERIODIC_PEAK else
+                f"a dither ({share:.1%} of its pixels in dots of up to {SPECK_PIXELS}, over {DITHER_SHARE:.0%})")
+        return Choice(None, "despeckle", f"{source} whose dots form {what}: they are the picture, not noise: left "
+                                         f"as it is (despeckle with size 0)", scale, facts, offset, source,
+                      {"size": 0})
+    return Choice(None, "despeckle", f"{source}: no grey levels to read a noise from; its specks (groups of up to "
+                                     f"{SPECK_PIXELS} pixels of one value, {share:.2%} of the pixels) take the other "
+                                     f"value: despeckle (--set size=N for larger ones)", scale, facts, offset, source,
+                  {"size": SPECK_PIXELS})
 
 
 def _manifest() -> list[dict[str, Any]]:
@@ -754,6 +796,12 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         else:
             return Choice(None, "zs_n2n", f"{noise} given: no shipped model is trained for it", scale, facts, offset)
     else:
+        from ..classical import bilevel_levels
+
+        levels = bilevel_levels(image) if channels == 1 else None
+        if levels is not None:  # (1-bit scans went to BM3D at sigma 0.1, 23 s for no change, or a halftone's dots
+            # to a model that greyed them: a document scans QA pass)
+            return _bilevel_choice(image, levels, scale, offset, facts)
         img = image  # (mapped to 8-bit units below, once cut to the window the noise is read on)
         h, w = img.shape[:2]
         wh, ww = min(h, ESTIMATE_WINDOW), min(w, ESTIMATE_WINDOW)
@@ -782,12 +830,15 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
                 corr_sigma, beta = axis_sigma, max(beta_rows, beta_columns)
         facts["beta"] = round(beta, 3)
         facts.update(axes)
+        peak, period = estimate.periodic_pattern(img, mask=valid)
+        if peak >= PERIODIC_PEAK:  # (a note: see pattern_note)
+            facts["pattern_period"] = round(period, 2)
         facts["correlated_sigma"] = round(corr_sigma, 3)  # (the marginal std that reading gives)
         correlated, psd_note = "", ""
         said_along = "" if along == "both" else f" along {along}"
         if beta > CORRELATED_BETA:
-            correlated = (f"spatially correlated noise{said_along} (estimated beta {beta:.2f}); {_WHITE_PART}; its "
-                          f"white part: ")
+            correlated = (f"spatially correlated noise{said_along} (estimated beta {beta:.2f}); {_WHITE_PART}"
+                          f"{'' if _bm3d_missing() else _BETA_AUTO}; its white part: ")
         sigmas = estimate.channel_sigmas(img, mask=valid)
         sigma = float(np.mean(sigmas))
         small = not estimate.fits_signal_dependence(img.shape)

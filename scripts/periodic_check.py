@@ -1,0 +1,90 @@
+"""How strongly a halftone's dot screen, and how weakly natural images, stand out of their spectra: the calibration
+of ``noise2x.estimate.periodic_pattern`` and ``noise2x.pretrained.PERIODIC_PEAK``.
+
+    python scripts/periodic_check.py [--out benchmarks/periodic_check.json]
+
+Natural images: BSD68, Set12 and RNI15 (real noise) in gray, with white noise of sigma 0, 1, 5 and 25 added
+(seeded); the first 30 BSD68 images with noise of sigma 10, saved as JPEG at quality 10 to 75 (an 8x8 block grid);
+drawings of straight and round edges (a step, a disc and a ramp; a page of 300 random strokes) at sigma 0 to 5
+(the lines and rings they make in a spectrum are not peaks). Halftones:
+BSD68 test003 thresholded against a 45-degree cosine dot screen of period 4 to 12 pixels, sharp, blurred by 0.5 to
+1.5 px and with noise of sigma 0 to 10. For each group: the largest and smallest peak read, and the no-option
+choice's share of images given the pattern note (``noise2x.pretrained.choose``'s ``pattern_period`` fact).
+"""
+import argparse
+import io
+import time
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from noise2x import estimate, pretrained
+from noise2x.io import list_images, read_image
+
+from _record import write_record
+
+
+def gray(path) -> np.ndarray:
+    img = read_image(path).astype(np.float64)
+    return img.mean(axis=2) if img.ndim == 3 else img
+
+
+def halftone(img: np.ndarray, period: float) -> np.ndarray:
+    y, x = np.mgrid[: img.shape[0], : img.shape[1]]
+    u, v = ((x + y) / np.sqrt(2) * 2 * np.pi / period, (x - y) / np.sqrt(2) * 2 * np.pi / period)
+    return np.where(img > (np.cos(u) * np.cos(v) + 1) / 2 * 255, 255.0, 0.0)
+
+
+def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(np.round(img), 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=quality)
+    buf.seek(0)
+    with Image.open(buf) as im:
+        return np.asarray(im, dtype=np.float64)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default="../shared/data")
+    p.add_argument("--out", default="benchmarks/periodic_check.json")
+    args = p.parse_args()
+    start = time.time()
+    rng = np.random.default_rng(0)
+    groups: dict[str, list[np.ndarray]] = {}
+    for name in ("bsd68", "set12", "rni15"):
+        for f in sorted(list_images(f"{args.data}/{name}")):
+            img = gray(f)
+            for s in (0, 1, 5, 25):
+                groups.setdefault(f"natural, sigma {s}", []).append(img + rng.normal(0, s, img.shape) if s else img)
+    for f in sorted(list_images(f"{args.data}/bsd68"))[:30]:
+        noisy = gray(f) + rng.normal(0, 10, gray(f).shape)
+        for q in (10, 30, 50, 75):
+            groups.setdefault("JPEG of natural + sigma 10", []).append(jpeg(noisy, q))
+    yy, xx = np.mgrid[0:128, 0:128]
+    drawing = 90 + 60 * (xx > 64) + 40 * ((yy - 40) ** 2 + (xx - 40) ** 2 < 400) + 0.2 * yy
+    page = np.full((600, 800), 255.0)
+    for _ in range(300):
+        r, c = rng.integers(0, 580), rng.integers(0, 780)
+        page[r:r + rng.integers(3, 20), c:c + rng.integers(3, 6)] = 0
+    for s in (0, 1, 2, 5):
+        groups.setdefault("drawings of edges", []).extend(img + rng.normal(0, s, img.shape) for img in (drawing, page))
+    base = gray(f"{args.data}/bsd68/test003.png")
+    for period in (4, 6, 8, 12):
+        screen = halftone(base, period)
+        for blur, s in ((0, 0), (0.5, 0), (0.8, 6), (1.2, 6), (1.5, 10)):
+            img = ndimage.gaussian_filter(screen, blur) if blur else screen
+            groups.setdefault(f"halftone, blur {blur} px, sigma {s}", []).append(img + rng.normal(0, s, img.shape))
+    rows = []
+    for group, images in groups.items():
+        peaks = [estimate.periodic_pattern(img)[0] for img in images]
+        noted = sum("pattern_period" in pretrained.choose(np.clip(img, 0, 255)).facts for img in images)
+        rows.append({"group": group, "images": len(images), "peak_min": round(min(peaks), 1),
+                     "peak_max": round(max(peaks), 1), "noted": noted})
+        print(f"{group:36s} {len(images):4d} images, peak {min(peaks):8.1f} .. {max(peaks):8.1f}, noted {noted}",
+              flush=True)
+    write_record(args.out, "periodic_check.py", args, start, rows=rows, periodic_peak=pretrained.PERIODIC_PEAK)
+
+
+if __name__ == "__main__":
+    main()
