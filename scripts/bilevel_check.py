@@ -20,6 +20,7 @@ from noise2x import api, pretrained
 from noise2x.io import list_images, read_image
 
 from _record import write_record
+from periodic_check import halftone
 
 WORDS = ("the quick brown fox jumps over a lazy dog; pack my box with five dozen liquor jugs. 0123456789, (i) j! "
          "Sphinx of black quartz, judge my vow: 3.14% is not 42.").split()
@@ -38,12 +39,6 @@ def page(seed: int) -> np.ndarray:
         y += int(size * 1.5)
     draw.line([(10, 590), (790, 590)], fill=0, width=1)
     return (np.asarray(im) >= 128).astype(np.float64)
-
-
-def screen(img: np.ndarray, period: float) -> np.ndarray:
-    y, x = np.mgrid[: img.shape[0], : img.shape[1]]
-    u, v = ((x + y) / np.sqrt(2) * 2 * np.pi / period, (x - y) / np.sqrt(2) * 2 * np.pi / period)
-    return np.where(img > (np.cos(u) * np.cos(v) + 1) / 2 * 255, 255.0, 0.0)
 
 
 def main() -> None:
@@ -79,7 +74,7 @@ def main() -> None:
         print(row, flush=True)
     files = sorted(list_images(args.dataset))[:20]
     pictures = []
-    for name, make in [(f"halftone, screen {s} px", lambda img, s=s: screen(img, s)) for s in (4, 6, 8)] + [
+    for name, make in [(f"halftone, screen {s} px", lambda img, s=s: halftone(img, s)) for s in (4, 6, 8)] + [
             ("Floyd-Steinberg dither", lambda img: np.asarray(Image.fromarray(img.astype(np.uint8)).convert("1"),
                                                               dtype=np.float64) * 255)]:
         left = 0

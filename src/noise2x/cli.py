@@ -832,6 +832,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     stack, alpha = opened
     opened.clear()
     pages = isinstance(stack, list)  # (pages of different sizes: io.read_pages)
+    unit = "page" if pages else "frame"
 
     try:
         if args.blanks or (isinstance(stack, StackFrames) and (not integer or isinstance(stack, FitsFrames))):
@@ -880,7 +881,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                     return
                 said.add(way)
                 if len(stack) > 1:  # (which frames took it: the summary line)
-                    line = f"{way} (first at frame {tally['frame']}){line[len(way):]}"
+                    line = f"{way} (first at {unit} {tally['frame']}){line[len(way):]}"
             elif len(stack) > 1 and " works in 8-bit units: the image mapped by " in line:
                 # (a bleaching time-lapse said it for each frame, each with its own factors and no frame number:
                 # a large-data QA pass)
@@ -888,22 +889,22 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 if way in said:
                     return
                 said.add(way)
-                line += f" (frame {tally['frame']}; each frame by its own range)"
+                line += f" ({unit} {tally['frame']}; each {unit} by its own range)"
             elif len(stack) > 1 and "the noise reads as signal-dependent (shot noise" in line:
                 # (each frame's own peak in it: said once, with the frame it was read on)
                 if "shot noise note" in said:
                     return
                 said.add("shot noise note")
-                line += f" (read on frame {tally['frame']}; not repeated for the other frames)"
+                line += f" (read on {unit} {tally['frame']}; not repeated for the other {unit}s)"
             elif len(stack) > 1 and line.startswith("note: ") and " of the image lies in solid areas of " in line:
-                line += f" (frame {tally['frame']})"  # (a cube's dead band: which one, a hyperspectral QA pass)
+                line += f" ({unit} {tally['frame']})"  # (a cube's dead band: which one, a hyperspectral QA pass)
             elif len(stack) > 1 and line.startswith("note: the noise's sigma ") and "a noise spec is in the image's " \
                     "own units" in line:  # (each band's own range in it: said for each of a cube's 224 bands, with
                 # no band named: a hyperspectral user's QA pass)
                 if "sigma units note" in said:
                     return
                 said.add("sigma units note")
-                line += f" (read on frame {tally['frame']}; not repeated for the other frames)"
+                line += f" (read on {unit} {tally['frame']}; not repeated for the other {unit}s)"
             if line not in said:
                 said.add(line)
                 _say(line)
@@ -930,14 +931,14 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 now = time.perf_counter()
                 if i and now - clock["said"] >= PROGRESS_EVERY_S:
                     clock["said"] = now
-                    _say(f"{src}: frame {i + 1}/{len(stack)}, about "
+                    _say(f"{src}: {unit} {i + 1}/{len(stack)}, about "
                          f"{_duration((now - clock['start']) / i * (len(stack) - i))} left")
                 tally["frame"] = i + 1
                 frame = np.asarray(frame, dtype=np.float64)  # (a frame at a time; exact either way)
                 empty = _blank_pixels(frame, args.blanks, args.blank_value)  # (H,W): pixels with no data
                 tally["blank"] += int(np.count_nonzero(empty))
                 if len(stack) > 1 and empty.all():  # a cube's empty plane stays empty
-                    _say(f"{src}: frame {i + 1} holds no data (every pixel blank): kept blank")
+                    _say(f"{src}: {unit} {i + 1} holds no data (every pixel blank): kept blank")
                     yield stored(frame, kind or "float32")[0]
                     continue
                 # fully transparent pixels hold a fill (often black or white), not the scene: the noise is read
@@ -1032,7 +1033,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 info, tally["blank"], tally.get("sigmas")) + weights] + ([f"chosen: {info['auto']}"] if "auto" in info
                                                                           else [])
         else:  # (each frame's way: "the method noise2x chose for each frame" was the record, a QA pass)
-            history[1] = _routes_summary(tally["routes"], tally["blank"])
+            history[1] = _routes_summary(tally["routes"], tally["blank"], unit)
         _ensure_folder(dst)
         if pages:  # (stored already, frame by frame: their rounding tallied then)
             write_pages(dst, out, kind=kind or "float32", like=src, history=history, strip_exif=args.strip_exif)
@@ -1063,7 +1064,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     # time-lapse QA pass: a way changing from frame to frame shows in the output); the last frame's alone was said
     # of the whole stack, in a QA pass)
     summary = (_route_summary(info, tally["blank"], tally.get("sigmas")) if len(routes) <= 1 else
-               _routes_summary(routes, tally["blank"]))
+               _routes_summary(routes, tally["blank"], unit))
     _say(f"[{n}/{len(files)}] {src} -> {dst} ({summary}, {time.perf_counter() - t0:.1f} s){left}")
 
 
@@ -1096,9 +1097,10 @@ def _rounding_note(dst: Path, kind: str | None, frames: list[tuple[float, float,
             + (f" to {shares[-1]:+.1%}" if len(moved) > 1 else "") + f"; {way}")
 
 
-def _routes_summary(routes: dict[str, list[int]], blank: int) -> str:
-    """The ways a stack's frames went, each with the frames that took it (``routes``: way -> frame numbers)."""
-    return "; ".join(f"{route} ({len(frames)} frame{'s' if len(frames) > 1 else ''}: {_numbers(frames)})"
+def _routes_summary(routes: dict[str, list[int]], blank: int, unit: str = "frame") -> str:
+    """The ways a stack's frames (``unit``: or pages) went, each with the frames that took it (``routes``: way ->
+    frame numbers)."""
+    return "; ".join(f"{route} ({len(frames)} {unit}{'s' if len(frames) > 1 else ''}: {_numbers(frames)})"
                      for route, frames in routes.items()) + (f"; {blank} blank pixels kept blank" if blank else "")
 
 
