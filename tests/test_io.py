@@ -1596,6 +1596,7 @@ def test_a_fax_compressed_1_bit_scan_is_written_compressed_and_1_bit_where_it_st
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].endswith("CCITT G4-compressed (TIFF outputs: Deflate, lossless too)"), lines[0]
     assert lines[1].startswith("stored with 1 bit a pixel") and "1-bit again" in lines[1], lines[1]
+    assert any(line.startswith("noise: not read (two values only); specks of up to 2 pixels on ") for line in lines)
     for args, bits in (([], 1), (["--method", "nlm", "--noise", "gaussian:sigma=60"], 8)):
         out = tmp_path / f"out{bits}.tif"
         assert main(["denoise", str(tmp_path / "g4.tif"), "--out", str(out), "-q", *args]) == 0

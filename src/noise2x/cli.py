@@ -1526,6 +1526,10 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         where += f" (in 8-bit units: the image mapped by {map_text(choice.offset, choice.scale)})"
     facts = [f"{key.replace('_', ' ')} {value:.4g}" if isinstance(value, float) else f"{key.replace('_', ' ')} {value}"
              for key, value in choice.facts.items() if key in _INFO_FACTS]
+    if choice.facts.get("bilevel"):  # (no noise read: "noise: " was the line, a re-check)
+        period = choice.facts.get("pattern_period")
+        facts = [f"not read (two values only); specks of up to 2 pixels on {choice.facts['speck_share']:.2%} of the "
+                 f"pixels" + (f"; a regular pattern of period {period:.2g} px" if period else "")]
     lines.append(f"noise{where}: " + ", ".join(facts))
     sigma = choice.facts.get("sigma")
     if (choice.scale != 1 or choice.offset != 0) and isinstance(sigma, float) and choice.scale > 0:
