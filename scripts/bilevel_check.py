@@ -5,10 +5,12 @@ halftones and dithers. The check behind ``noise2x.pretrained.DITHER_SHARE`` and 
 
 Text pages: ``--pages`` pages of 600x800 pixels, text in Pillow's own font (DejaVu Sans) at 10 to 36 pixels (about
 7 to 26 points at 100 dpi, 2.4 to 8.6 at 300), each line at its size, thresholded at 128, and a rule 1 pixel thick;
-each with 0.3%, 1% and 3% of its pixels flipped (seeded). For each: the no-option route, the pixels wrong before and
-after it, the ink (black pixels) of the clean page lost and the time. Halftones and dithers: the first 20 BSD68
-images thresholded against a 45-degree cosine dot screen of 4, 6 and 8 pixels, and dithered by Pillow's
-Floyd-Steinberg error diffusion: the share the route leaves as they are (their dots are the picture).
+each with 0.3%, 1% and 3% of its pixels flipped (seeded); and pages in one type size (10, 12, 14, 18, 24 and 30
+pixels, lines 1.2 and 1.5 times that apart: a regular line pitch), with 1% flipped. For each: the no-option
+route, the pixels wrong before and after it, the ink (black pixels) of the clean page lost and the time. Halftones
+and dithers: the first 20 BSD68 images thresholded against a 45-degree cosine dot screen of 4, 6 and 8 pixels,
+and dithered by Pillow's Floyd-Steinberg error diffusion: the share the route leaves as they are (their dots are
+the picture).
 """
 import argparse
 import time
@@ -26,17 +28,18 @@ WORDS = ("the quick brown fox jumps over a lazy dog; pack my box with five dozen
          "Sphinx of black quartz, judge my vow: 3.14% is not 42.").split()
 
 
-def page(seed: int) -> np.ndarray:
-    """A bilevel text page (1 white, 0 black)."""
+def page(seed: int, size: int | None = None, leading: float = 1.5) -> np.ndarray:
+    """A bilevel text page (1 white, 0 black): lines of text at sizes drawn from 10 to 36 pixels, or all at
+    ``size`` (a regular line pitch of ``leading`` times it)."""
     rng = np.random.default_rng(seed)
     im = Image.new("L", (800, 600), 255)
     draw = ImageDraw.Draw(im)
     y = 8
     while y < 560:
-        size = int(rng.choice([10, 12, 14, 18, 24, 36]))
-        font = ImageFont.load_default(size=size)
+        line = size or int(rng.choice([10, 12, 14, 18, 24, 36]))
+        font = ImageFont.load_default(size=line)
         draw.text((10, y), " ".join(rng.choice(WORDS, 14)), font=font, fill=0)
-        y += int(size * 1.5)
+        y += int(line * leading)
     draw.line([(10, 590), (790, 590)], fill=0, width=1)
     return (np.asarray(im) >= 128).astype(np.float64)
 
@@ -49,12 +52,16 @@ def main() -> None:
     args = p.parse_args()
     start = time.time()
     rows = []
-    for flips in (0.003, 0.01, 0.03):
+    kinds = [(f"sizes mixed, {flips:.1%} flipped", flips, [(k, None, 1.5) for k in range(args.pages)])
+             for flips in (0.003, 0.01, 0.03)]
+    kinds.append(("one size, 1.0% flipped", 0.01, [(k, size, leading) for k, (size, leading) in enumerate(
+        (s, lead) for s in (10, 12, 14, 18, 24, 30) for lead in (1.2, 1.5))]))
+    for name, flips, pages in kinds:
         wrong_in = wrong_out = ink = lost = 0
         routes: dict[str, int] = {}
         took = 0.0
-        for k in range(args.pages):
-            clean = page(k) * 255
+        for k, size, leading in pages:
+            clean = page(k, size, leading) * 255
             rng = np.random.default_rng(1000 + k)
             noisy = np.where(rng.random(clean.shape) < flips, 255 - clean, clean)
             info: dict = {}
@@ -67,9 +74,9 @@ def main() -> None:
             wrong_out += int(np.count_nonzero(out != clean))
             ink += int(np.count_nonzero(clean == 0))
             lost += int(np.count_nonzero((clean == 0) & (out != 0) & (noisy == 0)))
-        row = {"flipped": flips, "pages": args.pages, "routes": routes, "wrong_before": wrong_in,
+        row = {"pages_of": name, "flipped": flips, "pages": len(pages), "routes": routes, "wrong_before": wrong_in,
                "wrong_after": wrong_out, "ink_pixels": ink, "ink_lost": lost,
-               "seconds_per_page": round(took / args.pages, 3)}
+               "seconds_per_page": round(took / len(pages), 3)}
         rows.append(row)
         print(row, flush=True)
     files = sorted(list_images(args.dataset))[:20]

@@ -6,7 +6,9 @@ of ``noise2x.estimate.periodic_pattern`` and ``noise2x.pretrained.PERIODIC_PEAK`
 Natural images: BSD68, Set12 and RNI15 (real noise) in gray, with white noise of sigma 0, 1, 5 and 25 added
 (seeded); the first 30 BSD68 images with noise of sigma 10, saved as JPEG at quality 10 to 75 (an 8x8 block grid);
 drawings of straight and round edges (a step, a disc and a ramp; a page of 300 random strokes) at sigma 0 to 5
-(the lines and rings they make in a spectrum are not peaks). Halftones:
+(the lines and rings they make in a spectrum are not peaks); text pages in one type size (scripts/bilevel_check.py's,
+10 to 30 pixels, lines 1.2 and 1.5 times that apart), bilevel and as a grey scan (blurred by 0.8 px, sigma 3): their
+line pitch repeats along one direction only. Halftones:
 BSD68 test003 thresholded against a 45-degree cosine dot screen of period 4 to 12 pixels, sharp, blurred by 0.5 to
 1.5 px and with noise of sigma 0 to 10. For each group: the largest and smallest peak read, and the no-option
 choice's share of images given the pattern note (``noise2x.pretrained.choose``'s ``pattern_period`` fact).
@@ -69,6 +71,13 @@ def main() -> None:
         page[r:r + rng.integers(3, 20), c:c + rng.integers(3, 6)] = 0
     for s in (0, 1, 2, 5):
         groups.setdefault("drawings of edges", []).extend(img + rng.normal(0, s, img.shape) for img in (drawing, page))
+    from bilevel_check import page as text_page
+
+    for k, (size, leading) in enumerate((s, lead) for s in (10, 12, 14, 18, 24, 30) for lead in (1.2, 1.5)):
+        text = text_page(k, size, leading) * 255  # (one type size: a regular line pitch, whose harmonics are peaks)
+        groups.setdefault("text pages in one type size, bilevel", []).append(text)
+        grey = ndimage.gaussian_filter(text * 0.75 + 32, 0.8)  # (ink 32, paper 223, scanned: blurred, noisy)
+        groups.setdefault("the same, grey: blurred by 0.8 px, sigma 3", []).append(grey + rng.normal(0, 3, grey.shape))
     base = gray(f"{args.data}/bsd68/test003.png")
     for period in (4, 6, 8, 12):
         screen = halftone(base, period)

@@ -1391,17 +1391,20 @@ def test_pages_of_different_sizes_are_denoised_each_on_its_own(tmp_path, capsys)
         assert [p.shape for p in tif.pages] == list(shapes)
         assert all(p.resolution == (300, 300) and p.compression.name == "LZW" for p in tif.pages)
         got = [p.asarray() for p in tif.pages]
+    assert main(["denoise", str(src), "--out", str(tmp_path / "out.ome.tif"), *run]) == 0  # (an OME-TIFF, as named)
+    with tifffile.TiffFile(tmp_path / "out.ome.tif") as tif:
+        assert tif.is_ome and [s.shape for s in tif.series] == list(shapes)
     for n in range(len(pages)):
         assert main(["denoise", str(tmp_path / f"p{n}.tif"), "--out", str(tmp_path / f"o{n}.tif"), *run]) == 0
         np.testing.assert_array_equal(got[n], tifffile.imread(tmp_path / f"o{n}.tif"))
     code, _, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "said.tif"))  # (with no options)
-    assert code == 0 and "doc.tif: 4 pages of different sizes, each denoised on its own" in err, err
+    assert code == 0 and "doc.tif: 4 pages of different sizes or colours, each denoised on its own" in err, err
     assert re.search(r"\(first at page 1\)", err) and " frame" not in err, err
     code, out, _ = _run(capsys, "info", str(src))
     assert code == 0 and out.splitlines()[0].endswith("40x48 gray, LZW-compressed (kept in TIFF outputs)"), out
-    assert "pages: 4 of different sizes (page 1 40x48, page 2 36x30, page 3 40x48, page 4 44x26)" in out
+    assert "pages: 4 of different sizes or colours (page 1 40x48, page 2 36x30, page 3 40x48, page 4 44x26)" in out
     code, _, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "out.png"))
-    assert code == 2 and "holds pages of different sizes, which only a TIFF output holds" in _one_error_line(err)
+    assert code == 2 and "holds pages of different sizes or colours, which only a TIFF output holds" in _one_error_line(err)
     assert not (tmp_path / "out.png").exists()
     with pytest.raises(InputError, match=r"\(page 1 40x48, page 2 36x30, page 3 40x48, page 4 44x26\); cannot make"):
         io.read_stack(src)

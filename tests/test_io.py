@@ -1609,6 +1609,60 @@ def test_a_fax_compressed_1_bit_scan_is_written_compressed_and_1_bit_where_it_st
         assert out.stat().st_size < 8 * (tmp_path / "g4.tif").stat().st_size
 
 
+def test_each_page_keeps_its_own_dpi_depth_and_bits(tmp_path):
+    """A re-check's multi-page archives: pages of one size at 300 and 200 dpi (each took page 1's), written whole or
+    frame by frame; a 2-page fax (came out 8-bit); pages of different sizes each with its own dpi, depth (a 16-bit
+    page after an 8-bit one came out 8-bit, every pixel 255) and bits; a 1-bit and a grey page of one size (two
+    series to tifffile: dpi and what made it were lost)."""
+    import tifffile
+    from PIL import Image
+
+    from noise2x.cli import main
+
+    rng = np.random.default_rng(0)
+    grey = [np.clip(rng.normal(120, 20, (40, 36)), 0, 255).astype(np.uint8) for _ in range(2)]
+    with tifffile.TiffWriter(tmp_path / "dpi.tif") as tif:
+        for page, dpi in zip(grey, (300, 200)):
+            tif.write(page, photometric="minisblack", resolution=(dpi, dpi), resolutionunit=2, metadata=None)
+    io.write_image(tmp_path / "whole.tif", np.stack(grey).astype(np.float64), kind="uint8", like=tmp_path / "dpi.tif")
+    io.write_frames(tmp_path / "frames.tif", iter(grey), (2, 40, 36), kind="uint8", like=tmp_path / "dpi.tif")
+    for out in ("whole.tif", "frames.tif"):
+        with tifffile.TiffFile(tmp_path / out) as tif:
+            assert [p.resolution for p in tif.pages] == [(300, 300), (200, 200)], out
+        np.testing.assert_array_equal(io.read_stack(tmp_path / out), np.stack(grey))
+    bits = np.ones((40, 36), bool)
+    bits[10:14, 4:30] = False
+    specked = bits.copy()
+    specked[30, 30] = False
+    pages = [Image.fromarray(specked), Image.fromarray(bits)]
+    pages[0].save(tmp_path / "fax.tif", compression="group4", save_all=True, append_images=pages[1:], dpi=(200, 200))
+    wide = (np.arange(30 * 50).reshape(30, 50) * 40).astype(np.uint16)
+    with tifffile.TiffWriter(tmp_path / "mixed.tif") as tif:
+        tif.write(grey[0], photometric="minisblack", resolution=(300, 300), resolutionunit=2, metadata=None)
+        tif.write(wide, photometric="minisblack", resolution=(150, 150), resolutionunit=2, metadata=None)
+        tif.write(specked, photometric="minisblack", resolution=(600, 600), resolutionunit=2, metadata=None)
+    with tifffile.TiffWriter(tmp_path / "kinds.tif") as tif:  # (one size: a 1-bit page and a grey one)
+        tif.write(bits, photometric="minisblack", resolution=(300, 300), resolutionunit=2, metadata=None)
+        tif.write(grey[0], photometric="minisblack", resolution=(300, 300), resolutionunit=2, metadata=None)
+    for name in ("fax", "mixed", "kinds"):
+        assert main(["denoise", str(tmp_path / f"{name}.tif"), "--out", str(tmp_path / f"o_{name}.tif"), "-q",
+                     *(["--method", "nlm", "--noise", "gaussian:sigma=3"] if name != "fax" else [])]) == 0
+    with tifffile.TiffFile(tmp_path / "o_fax.tif") as tif:
+        assert [(p.bitspersample, p.resolution) for p in tif.pages] == [(1, (200, 200))] * 2
+        assert tif.pages[0].asarray()[30, 30]  # (the speck gone)
+    with tifffile.TiffFile(tmp_path / "o_mixed.tif") as tif:
+        assert [(p.bitspersample, p.resolution) for p in tif.pages] == [(8, (300, 300)), (16, (150, 150)),
+                                                                       (1, (600, 600))]  # (black and white)
+        assert abs(float(tif.pages[1].asarray().mean()) - float(wide.mean())) < 0.01 * float(wide.mean())
+    frames = io.read_stack(tmp_path / "kinds.tif").astype(np.uint8)
+    io.write_frames(tmp_path / "f_kinds.tif", iter(frames), frames.shape, kind="uint8", like=tmp_path / "kinds.tif",
+                    history=["noise2x denoise kinds.tif"])
+    for out in ("o_kinds.tif", "f_kinds.tif"):
+        with tifffile.TiffFile(tmp_path / out) as tif:
+            assert [p.resolution for p in tif.pages] == [(300, 300)] * 2, out
+            assert tif.pages[0].software.startswith("noise2x") and io.TIFF_IMAGE_HISTORY in tif.pages[0].tags, out
+
+
 def test_large_pictures_are_not_refused_as_decompression_bombs(tmp_path, monkeypatch):
     """Pillow refuses pictures above 179 MP (a guard for the web); noise2x reads up to 4.3 GP through it (a
     panorama or scan on disk) without Pillow's warning, and leaves Pillow's own limit as it was."""

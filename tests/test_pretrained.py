@@ -1438,6 +1438,11 @@ def test_a_bilevel_image_is_despeckled_unless_its_dots_are_the_picture():
     choice = pretrained.choose(halftone)
     assert (choice.method, choice.options) == ("despeckle", {"size": 0}) and "halftone screen" in choice.reason
     np.testing.assert_array_equal(api.denoise(halftone), halftone)
+    info: dict = {}  # (the caller's size runs, and is said: "size 0" was said while 3 ran, a re-check)
+    assert not np.array_equal(api.denoise(halftone, options={"size": "3"}, info=info), halftone)
+    assert info["auto"].endswith("(despeckle with size 0); given instead: size=3"), info["auto"]
+    api.denoise(halftone, options={"size": "0"}, info=info)
+    assert "given instead" not in info["auto"]
     from PIL import Image
 
     dither = np.asarray(Image.fromarray(smooth.astype(np.uint8)).convert("1"), dtype=np.float64) * 255  # (Floyd and
@@ -1483,3 +1488,33 @@ def test_a_correlated_reading_names_the_way_to_take_its_correlated_part(monkeypa
     assert "beta=auto" not in told.reason, told.reason
     monkeypatch.setattr(pretrained, "_bm3d_missing", lambda: "its library cannot load here")
     assert "beta=auto" not in pretrained.choose(noisy).reason
+
+
+def _text_page(size: int, leading: float, seed: int = 0) -> np.ndarray:
+    """A bilevel text page (0 ink, 255 paper) in one type size: lines ``leading`` times ``size`` apart."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    words = "the quick brown fox jumps over a lazy dog; pack my box with five dozen liquor jugs. 0123456789".split()
+    rng = np.random.default_rng(seed)
+    im = Image.new("L", (600, 400), 255)
+    draw = ImageDraw.Draw(im)
+    font = ImageFont.load_default(size=size)
+    for y in range(8, 360, int(size * leading)):
+        draw.text((10, y), " ".join(rng.choice(words, 12)), font=font, fill=0)
+    return np.where(np.asarray(im) >= 128, 255.0, 0.0)
+
+
+def test_lines_of_text_in_one_size_are_no_halftone():
+    """A page in one type size repeats its line pitch along one direction only (a dot screen repeats along two):
+    such pages, 1-bit with specks or scanned in grey, were taken for halftones (specks left in; a pattern note)
+    in a re-check."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(5)
+    for size, leading in ((12, 1.2), (14, 1.5), (18, 1.2)):
+        page = _text_page(size, leading)
+        noisy = np.where(rng.random(page.shape) < 0.01, 255 - page, page)
+        choice = pretrained.choose(noisy)
+        assert choice.options == {"size": 2} and "pattern_period" not in choice.facts, (size, choice.reason)
+        grey = ndimage.gaussian_filter(page * 0.75 + 32, 0.8) + rng.normal(0, 3, page.shape)
+        assert "pattern_period" not in pretrained.choose(grey).facts, size

@@ -962,6 +962,9 @@ def denoise(
             precision=precision, needed=needed))
     if method is None:
         choice, vst, model_file, name, reason = no_option_route(image, noise=noise, colour=colour, mask=mask)
+        given = {k: v for k, v in (options or {}).items() if k in choice.options and str(v) != str(choice.options[k])}
+        if model_file is None and given:  # (the caller's options win: said, not the route's own, a re-check)
+            reason += "; given instead: " + ", ".join(f"{k}={v}" for k, v in given.items())
         if info is not None:
             info["auto"] = reason
             info.update({k if k.startswith("estimated_") else f"estimated_{k}": v  # (estimated_on, _from as they are)

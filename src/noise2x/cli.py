@@ -404,8 +404,8 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
                     or (out_fmt in ("FITS", "MRC") and in_fmt != out_fmt)):
                 continue
             if tiff_page_sizes(src) is not None:  # (each page denoised on its own: written to a TIFF, as pages)
-                raise UsageError(f"{src} holds pages of different sizes, which only a TIFF output holds (one page "
-                                 f"each), not {dst}: write it to a .tif")
+                raise UsageError(f"{src} holds pages of different sizes or colours, which only a TIFF output holds "
+                                 f"(one page each), not {dst}: write it to a .tif")
             nodata = tiff_nodata(src)  # (a declared NaN nodata: NaN marks blank pixels, as with --blanks)
             data = read_stack(src, blanks=blanks or (nodata is not None and _isnan(nodata)))  # (read once for
             # the checks below)
@@ -846,6 +846,14 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         else:
             blank = False
         kind = "float32" if args.float else _output_kind(src, dst)
+        from .io import page_kinds
+
+        kinds = page_kinds(src) if pages and not args.float else []  # (each page in its own: a 16-bit page after
+        # an 8-bit one came out 8-bit, every pixel 255, a re-check)
+        held = sorted(set(page_kinds(src, every=True))) if not pages and kind in ("uint8", "uint16") else []
+        if len(held) > 1:  # (one size: one stack, of the widest kind)
+            _say(f"note: {src}'s pages hold samples of different kinds ({', '.join(held)}): all are written as "
+                 f"{kind}, each page's values as they are (split the pages to keep each kind)")
         if blank:  # found before the work: can the output mark blank pixels?
             kind = _blank_kind(src, dst, kind)
         scale = _output_scale(src, kind)
@@ -870,7 +878,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 _say(note)
                 args.peak_note_said = 1
         if len(stack) > 1:
-            _say(f"{src}: {len(stack)} pages of different sizes, each denoised on its own and written back as a page"
+            _say(f"{src}: {len(stack)} pages of different sizes or colours, each denoised on its own and written back "
+                 f"as a page"
                  if pages else f"{src}: a stack of {len(stack)} frames, each denoised on its own")
         said: set[str] = set()
 
@@ -939,7 +948,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 tally["blank"] += int(np.count_nonzero(empty))
                 if len(stack) > 1 and empty.all():  # a cube's empty plane stays empty
                     _say(f"{src}: {unit} {i + 1} holds no data (every pixel blank): kept blank")
-                    yield stored(frame, kind or "float32")[0]
+                    yield stored(frame, kinds[i] if kinds else kind or "float32")[0]
                     continue
                 # fully transparent pixels hold a fill (often black or white), not the scene: the noise is read
                 # from the others (from all where none is opaque)
@@ -980,8 +989,9 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 if len(stack) == 1:
                     yield result
                 else:
-                    unrounded = float(np.sum(result, dtype=np.float64)) if kind in ("uint8", "uint16") else None
-                    result, c = stored(result, kind or "float32")
+                    stores = kinds[i] if kinds else kind or "float32"
+                    unrounded = float(np.sum(result, dtype=np.float64)) if stores in ("uint8", "uint16") else None
+                    result, c = stored(result, stores)
                     tally["clipped"] += c
                     if unrounded is not None:  # (what rounding moved, frame by frame: said below)
                         tally.setdefault("sums", []).append(
@@ -992,8 +1002,11 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         n_frames = len(stack)
         # a stack read frame by frame and written as TIFF or plain FITS is written frame by frame: the memory of
         # a frame
+        from .io import tiff_bilevel
+
         stream = (not pages and isinstance(stack, StackFrames) and not blank and alpha is None
-                  and frames_writable(dst, stack.shape))
+                  and frames_writable(dst, stack.shape) and not tiff_bilevel(src))  # (1-bit pages: written whole, so
+        # that a result in black and white alone is 1-bit again; a multi-page fax came out 8-bit, a re-check)
         # a FITS output's HISTORY cards: what made it (a stack's frames are each routed on their own: the request)
         from .provenance import code_version, command_line, path_text, utc_stamp
 
@@ -1036,7 +1049,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
             history[1] = _routes_summary(tally["routes"], tally["blank"], unit)
         _ensure_folder(dst)
         if pages:  # (stored already, frame by frame: their rounding tallied then)
-            write_pages(dst, out, kind=kind or "float32", like=src, history=history, strip_exif=args.strip_exif)
+            write_pages(dst, out, kind=None if kinds else kind or "float32", like=src, history=history,
+                        strip_exif=args.strip_exif)
         else:
             if kind in ("uint8", "uint16") and not blank:  # (what rounding moves: said below)
                 tally["sums"] = [(float(np.sum(out, dtype=np.float64)),
@@ -1369,8 +1383,8 @@ def image_facts(path: Path, noise: Any = None, blank_value: float | None = None)
     if sizes is not None:  # pages of different sizes (a document's): what page 1 holds, and each page's size
         first = read_pages(path, blanks=True)[0][None]  # (it was refused: a document scans QA pass)
         lines = _image_facts(path, first, None, noise, blank_value)
-        lines.insert(1, f"pages: {len(sizes)} of different sizes ({page_sizes_text(sizes)}): denoise takes each on "
-                        f"its own and writes it back as a page of a TIFF output; the lines below are of page 1")
+        lines.insert(1, f"pages: {len(sizes)} of different sizes or colours ({page_sizes_text(sizes)}): denoise takes "
+                        f"each on its own and writes it back as a page of a TIFF output; the lines below are of page 1")
         return lines
     stack, alpha = open_stack(path, blanks=True)  # (a stack's frames read one at a time)
     try:

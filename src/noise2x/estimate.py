@@ -915,6 +915,9 @@ PERIODIC_BAND = (1 / 16, 0.5)
 #: The spectral neighbours (bins away) a peak is weighed against, each side of it, radially and across: past the main
 #: lobe of the Hann taper
 PERIODIC_NEIGHBOURS = (2, 5)
+#: A dot screen repeats along two directions: its second peak lies at least this far (degrees) from the first's
+#: direction; lines of text, a ruled grid's lines, stripes repeat along one (their harmonics line up with the first)
+PERIODIC_SECOND_ANGLE = 20.0
 
 
 def periodic_pattern(image, *, mask=None) -> tuple[float, float]:
@@ -925,9 +928,12 @@ def periodic_pattern(image, *, mask=None) -> tuple[float, float]:
     (in logarithms): the larger of their median along the line through the
     spectrum's centre and their median across it, so that the lines a
     straight edge makes (through the centre) and the rings a round one makes
-    (around it) do not count, an isolated peak does. ``peak`` is the largest
-    such ratio at periods of 2 to 16 pixels and ``period`` (pixels) where it
-    lies. A halftone's dot screen stands out far above natural photos, their
+    (around it) do not count, an isolated peak does. A dot screen repeats
+    along two directions, lines of text along one: ``peak`` is the smaller
+    of the largest ratio at periods of 2 to 16 pixels and the largest in a
+    direction at least :data:`PERIODIC_SECOND_ANGLE` from it (a text page's
+    line pitch, in one type size, made a peak as strong as a screen's), and
+    ``period`` (pixels) where the largest lies. A halftone's dot screen stands out far above natural photos, their
     JPEGs and real noise (benchmarks/periodic_check.json, by
     scripts/periodic_check.py); noise alone gives about 10. The noise
     estimates (:func:`sigma`) read a sharp screen's fine regular detail as
@@ -982,4 +988,7 @@ def periodic_pattern(image, *, mask=None) -> tuple[float, float]:
     radius = bins / side
     lift[(radius <= PERIODIC_BAND[0]) | (radius >= PERIODIC_BAND[1])] = -np.inf
     at = np.unravel_index(int(np.argmax(lift)), lift.shape)
-    return float(np.exp(lift[at])), float(1.0 / radius[at])
+    angle = np.degrees(np.arctan2(fy, fx)) % 180.0  # (the spectrum is symmetric: directions modulo 180)
+    apart = np.abs(angle - angle[at])
+    second = float(np.max(lift[np.minimum(apart, 180.0 - apart) >= PERIODIC_SECOND_ANGLE]))
+    return float(np.exp(min(float(lift[at]), second))), float(1.0 / radius[at])

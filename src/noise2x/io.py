@@ -1182,6 +1182,40 @@ def frame_side(path: str | os.PathLike) -> int | None:
     return None
 
 
+def _sample_kind(dt: np.dtype) -> str:
+    """The kind (:data:`KINDS`) that holds a TIFF's samples of ``dt`` as they are."""
+    return "uint8" if dt in (np.uint8, np.bool_) else "uint16" if dt == np.uint16 else "float32"
+
+
+def page_kinds(path: str | os.PathLike, every: bool = False) -> list[str]:
+    """The sample kind (:data:`KINDS`) of each page of a TIFF of pages of different sizes
+    (:func:`tiff_page_sizes`), in the file's order: :func:`write_pages` writes each back in its own; ``[]`` for
+    other files (with ``every``: of any TIFF). Read from the headers."""
+    if _FORMATS.get(_suffix(Path(path))) != "TIFF" or not every and tiff_page_sizes(path) is None:
+        return []
+    return [kind for _, kind, _ in _pages_of(path)]
+
+
+def tiff_bilevel(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a TIFF whose pages are all 1-bit (a fax archive, a 1-bit book scan)."""
+    if _FORMATS.get(_suffix(Path(path))) != "TIFF":
+        return False
+    found = _pages_of(path)
+    return bool(found) and all(onebit for _, _, onebit in found)
+
+
+def _pages_of(path: str | os.PathLike) -> list[tuple[int, str, bool]]:
+    """Each page of a TIFF's main series, in the file's order: (its index among the file's pages, its sample kind,
+    whether it is 1-bit); ``[]`` where the headers cannot be read."""
+    try:
+        with _quiet_tifffile(), _open_tiff(Path(path)) as tif:
+            return sorted((int(page.index), _sample_kind(np.dtype(s.dtype)),
+                           int(page.bitspersample) == 1 and int(page.samplesperpixel) == 1)
+                          for s in _main_series(tif) for page in s.pages if page is not None)
+    except Exception:
+        return []
+
+
 def image_kind(path: str | os.PathLike) -> str:
     """What sample kind a file stores: ``'uint8'``, ``'uint16'`` or ``'float32'``.
 
@@ -1212,12 +1246,9 @@ def image_kind(path: str | os.PathLike) -> str:
             with _open_tiff(p) as tif:
                 if not tif.series:
                     raise InputError(f"cannot read image file {p}: the TIFF holds no image")
-                dt = np.dtype(_main_series(tif)[0].dtype)
-            if dt == np.uint8 or dt == np.bool_:
-                return "uint8"
-            if dt == np.uint16:
-                return "uint16"
-            return "float32"
+                kinds = [_sample_kind(np.dtype(s.dtype)) for s in _main_series(tif)]
+            return max(kinds, key=KINDS.index)  # (the widest: a 16-bit page after an 8-bit one was written
+            # 8-bit, every pixel 255, a re-check)
         if fmt == "PNG":
             header = _png_header(p)
             if header is not None and header[2] == 16:
@@ -1500,11 +1531,11 @@ def _pages_in_order(parts: list, pages: list[list[int]]) -> list[tuple[int, int,
 
 
 def page_sizes_text(shapes: Sequence[tuple[int, ...]]) -> str:
-    """Each page's size (width x height) by its number, from its shape ((H,W) or (H,W,3)), runs of one size
-    together: ``"pages 1-2 600x800, page 3 500x400"``."""
+    """Each page's size (width x height, and RGB for colour) by its number, from its shape ((H,W) or (H,W,3)), runs
+    of one size together: ``"pages 1-2 600x800, page 3 500x400 RGB"``."""
     runs: list[list] = []
     for n, shape in enumerate(shapes, 1):
-        size = f"{shape[1]}x{shape[0]}"
+        size = f"{shape[1]}x{shape[0]}" + (" RGB" if len(shape) == 3 else "")
         if runs and runs[-1][2] == size and runs[-1][1] == n - 1:
             runs[-1][1] = n
         else:
@@ -1574,9 +1605,13 @@ def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
     shapes = {a.shape[1:] for a, _ in parts}
     if len(shapes) > 1:  # (sizes said sorted, not by page, with no way out: a document scans QA pass)
         order = _pages_in_order(parts, pages)
-        sizes = (page_sizes_text([parts[i][0].shape[1:] for _, i, _ in order]) if order is not None else  # (not
-                 ", ".join(f"series {i + 1}: {a.shape[2]}x{a.shape[1]}" for i, (a, _) in enumerate(parts)))  # pages)
-        raise InputError(f"{p} holds images of different sizes ({sizes}); cannot make one "
+        if order is None:  # (alpha, or frames that are not pages: the page by page route does not take them)
+            sizes = ", ".join(f"series {i + 1}: {a.shape[2]}x{a.shape[1]}" for i, (a, _) in enumerate(parts))
+            raise InputError(f"{p} holds images of different sizes ({sizes}), with alpha or frames that are not "
+                             f"pages; cannot make one stack: split it into files of one size (tiffsplit, of "
+                             f"libtiff-tools, splits its pages)")
+        sizes = page_sizes_text([parts[i][0].shape[1:] for _, i, _ in order])
+        raise InputError(f"{p} holds images of different sizes or colours ({sizes}); cannot make one "
                          f"stack: noise2x denoise writes each page on its own to a TIFF output (noise2x.io.read_pages "
                          f"reads them one by one)")
     if len(parts) == 1:
@@ -1903,6 +1938,7 @@ def _tiff_parts(like: Path, shape: tuple[int, ...], ome: bool = False
     series = tiff_series(like)
     if not series or len(shape) < 3 or sum(n for _, n in series) != shape[0]:
         return None
+    firsts = [] if ome else _series_first_pages(like)  # (each series' dpi and profile: they were lost, a re-check)
     parts = []
     for i, (name, n) in enumerate(series):
         part = (n,) + tuple(shape[1:])
@@ -1912,11 +1948,59 @@ def _tiff_parts(like: Path, shape: tuple[int, ...], ome: bool = False
             layout = (axes, part, list(range(len(shape))), {"metadata": {"axes": axes}})
         axes, full, order, extra = layout
         extra = {k: v for k, v in extra.items() if k not in ("imagej", "ome")}
+        if len(firsts) == len(series):  # (the photo tags of its first page: where its layout has none of its own)
+            photo = _photo_tags(photo_metadata(like, 3 if axes.endswith("S") else 1, page=firsts[i]), layout)
+            extra = {**photo, **extra, "extratags": [*photo.get("extratags", []), *extra.get("extratags", [])]}
+            if not extra["extratags"]:
+                del extra["extratags"]
         metadata = dict(extra.get("metadata", {})) if ome else {"axes": axes}
         if ome:
             metadata.setdefault("Name", name)
         parts.append((n, (axes, full, order, {**extra, "metadata": metadata})))
     return parts
+
+
+def _own_page_tags(like: str | os.PathLike, shape: Sequence[int], strip_exif: bool = False) -> list[dict] | None:
+    """Each page's photo tags (:func:`_photo_tags`: resolution, profile) for a stack of ``shape`` written like the
+    plain pages of the TIFF ``like``, where they differ from page to page (scans at 300 and 200 dpi in one file);
+    None where they do not (all pages take the first page's), or where the stack is not its pages."""
+    found = _pages_of(like) if _FORMATS.get(_suffix(Path(like))) == "TIFF" else []
+    if len(shape) < 3 or len(found) != shape[0] or len(found) < 2:
+        return None
+    rgb = len(shape) == 4 and shape[-1] == 3
+    own = []
+    for index, _, _ in found:
+        meta = photo_metadata(Path(like), 3 if rgb else 1, page=index)
+        if strip_exif:
+            meta = {k: v for k, v in meta.items() if k not in ("exif", "xmp", "described")}
+        own.append(_photo_tags(meta))
+    return None if all(tags == own[0] for tags in own) else own
+
+
+def _write_own_pages(tmp: Path, frames: Iterable[np.ndarray], tags: dict, own: list[dict], rgb: bool,
+                     size: int) -> None:
+    """Write ``frames`` to the TIFF ``tmp`` as plain pages, each with ``tags`` and its own photo tags (``own``, in
+    place of those in ``tags``); ``size``: the bytes of their samples (a BigTIFF beyond 4 GB, as tifffile decides)."""
+    import tifffile
+
+    photo = ("iccprofile", "resolution", "resolutionunit")
+    common = {k: v for k, v in tags.items() if k not in photo}
+    with tifffile.TiffWriter(tmp, bigtiff=size > 2**32 - 2**25) as tif:
+        for n, (frame, mine) in enumerate(zip(frames, own)):
+            kw = {**common, **{k: v for k, v in mine.items() if k != "extratags"}}
+            if n:  # (the descriptive tags and what made it: on the first page, as tifffile writes them once)
+                kw.pop("extratags", None)
+            tif.write(frame, photometric="rgb" if rgb else "minisblack", metadata=None, **kw)
+
+
+def _series_first_pages(like: Path) -> list[int]:
+    """The index (among the file's pages) of each main series' first page, or ``[]`` where the headers cannot be
+    read."""
+    try:
+        with _quiet_tifffile(), _open_tiff(like) as tif:
+            return [int(next(page for page in s.pages if page is not None).index) for s in _main_series(tif)]
+    except Exception:
+        return []
 
 
 def _ome_calibration(xml: str | None, index: int = 0) -> dict:
@@ -2748,7 +2832,7 @@ _JPEG_SEGMENT = 65533  # the most bytes a JPEG marker segment (EXIF's APP1, XMP'
 _XMP_ORIENTATION = (rb'(tiff:Orientation\s*=\s*["\'])[1-8](["\'])', rb"(<tiff:Orientation>\s*)[1-8](\s*</tiff:Orientation>)")
 
 
-def photo_metadata(like: str | os.PathLike, channels: int) -> dict:
+def photo_metadata(like: str | os.PathLike, channels: int, *, page: int = 0) -> dict:
     """What a photo file says about showing its pixels, which an output made from it keeps.
 
     Parameters
@@ -2760,6 +2844,9 @@ def photo_metadata(like: str | os.PathLike, channels: int) -> dict:
         sub-record is not kept).
     channels : int
         Colour channels of the image written from it: 1 (gray) or 3 (RGB).
+    page : int, default 0
+        The page of a multi-page TIFF whose metadata are read (other formats:
+        ignored).
 
     Returns
     -------
@@ -2787,7 +2874,7 @@ def photo_metadata(like: str | os.PathLike, channels: int) -> dict:
             import tifffile
 
             with tifffile.TiffFile(like) as tif:
-                page = tif.pages[0]
+                page = tif.pages[page]
                 tags = {code: page.tags.get(code) for code in (34675, 700)}
                 meta["icc"], meta["xmp"] = (None if t is None else t.value for t in tags.values())
                 unit = {2: 1.0, 3: 2.54}.get(int(page.resolutionunit or 0))  # inch, centimetre
@@ -3315,6 +3402,8 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
                     meta = {k: v for k, v in meta.items() if k not in ("exif", "xmp", "described")}
                 if fmt == "TIFF" and like is not None:
                     meta = {**meta, **_tiff_compression(Path(like)), "geo": geotiff_like(like, data.shape)}
+                    if not channels and layout is None and parts is None:  # (pages of their own dpi or profile)
+                        meta["own_pages"] = _own_page_tags(like, data.shape, strip_exif)
                 if fmt == "JPEG" and len(meta.get("exif", b"")) > _JPEG_SEGMENT:
                     meta["exif"] = _exif_fitting(meta["exif"], p)
                 if fmt == "JPEG" and len(meta.get("xmp", b"")) > _JPEG_SEGMENT - 29:  # (after XMP's namespace)
@@ -3416,25 +3505,33 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
                 _mrc_bytes(tmp, np.empty((0,), dtype), None if like is None else Path(like), frames=checked(),
                            shape=shape, suffix=_suffix(p), history=history)
             elif parts:  # the series of a TIFF holding several, each written back as a series
-                _write_parts(tmp, checked(), parts, dtype, ome, tags.get("compression"), tags.get("predictor", False))
+                _write_parts(tmp, checked(), parts, dtype, ome, tags.get("compression"), tags.get("predictor", False),
+                             {k: tags[k] for k in ("software", "extratags") if k in tags})  # (what made it: lost, a
+                # re-check with a 1-bit page and a grey one of one size, which tifffile reads as two series)
             elif layout is not None:
                 axes, full, _, extra = layout
                 if extra.get("imagej") and axes.endswith("S") and dtype != np.uint8:  # ImageJ RGB is 8-bit
                     extra = {k: v for k, v in extra.items() if k != "imagej"} | {"metadata": {"axes": axes}}
                 tifffile.imwrite(tmp, checked(), shape=full, dtype=dtype, **_tiff_kwargs(axes, extra, tags))
             else:
-                tifffile.imwrite(tmp, checked(), shape=shape, dtype=dtype,
-                                 photometric="rgb" if len(shape) == 4 else "minisblack", **tags)
+                own = _own_page_tags(like, shape, strip_exif) if like is not None and fmt == "TIFF" else None
+                if own is None:
+                    tifffile.imwrite(tmp, checked(), shape=shape, dtype=dtype,
+                                     photometric="rgb" if len(shape) == 4 else "minisblack", **tags)
+                else:  # (pages of their own dpi or profile, each with its own: page 1's went on each, a re-check)
+                    _write_own_pages(tmp, checked(), tags, own, len(shape) == 4,
+                                     int(np.prod(shape, dtype=np.int64)) * dtype.itemsize)
         except Noise2xError:
             raise
         except Exception as exc:
             raise Noise2xError(f"cannot write {p}: {exc}") from None
 
 
-def write_pages(path: str | os.PathLike, pages: Sequence[np.ndarray], *, kind: str,
+def write_pages(path: str | os.PathLike, pages: Sequence[np.ndarray], *, kind: str | None = None,
                 like: str | os.PathLike | None = None, history: Sequence[str] = (), strip_exif: bool = False) -> None:
-    """Write pages of different sizes ((H,W) or (H,W,3) each, already in ``kind``: see :func:`stored`) to the TIFF
-    ``path`` atomically, one page each, in order: the pages :func:`read_pages` read. ``like``: the TIFF they come
+    """Write pages of different sizes ((H,W) or (H,W,3) each, already in ``kind``, or with ``kind`` None each in
+    its own of :data:`KINDS`: see :func:`stored`) to the TIFF ``path`` atomically, one page each, in order: the
+    pages :func:`read_pages` read. ``like``: the TIFF they come
     from, whose lossless compression, resolution, colour profile and descriptive tags (of its first page) each page
     gets, as :func:`write_frames` writes them; ``history``: the Software and ImageHistory tags (the latter left out
     with ``strip_exif``)."""
@@ -3443,13 +3540,15 @@ def write_pages(path: str | os.PathLike, pages: Sequence[np.ndarray], *, kind: s
     p = _file_name(path)
     if writable_format(p) != "TIFF":
         raise UsageError(f"{p}: pages of different sizes are written to a TIFF (.tif) only, one page each")
-    if kind not in _WRITABLE["TIFF"]:
+    if kind is not None and kind not in _WRITABLE["TIFF"]:
         raise UsageError(f"TIFF files cannot store {kind} samples ({p})")
-    dtype = np.dtype(kind)
+    if not len(pages):
+        raise InputError(f"no pages to write to {p}")
     for n, page in enumerate(pages, 1):
-        if page.dtype != dtype or page.ndim not in (2, 3) or (page.ndim == 3 and page.shape[-1] != 3):
-            raise InputError(f"page {n} for {p}: {page.dtype} {page.shape}, expected {kind} (H,W) or (H,W,3)")
-        if kind == "float32":
+        expected = kind or (page.dtype.name if page.dtype.name in KINDS else "uint8, uint16 or float32")
+        if page.dtype.name != expected or page.ndim not in (2, 3) or (page.ndim == 3 and page.shape[-1] != 3):
+            raise InputError(f"page {n} for {p}: {page.dtype} {page.shape}, expected {expected} (H,W) or (H,W,3)")
+        if page.dtype == np.float32:
             _check_finite(page, f"page {n} for {p}")
     tags: dict = {}
     if like is not None:
@@ -3459,18 +3558,28 @@ def write_pages(path: str | os.PathLike, pages: Sequence[np.ndarray], *, kind: s
         tags["software"] = _software()
         if not strip_exif:
             first["extratags"] = [(TIFF_IMAGE_HISTORY, 2, 0, _ascii_history(history), True)]
+    found = _pages_of(like) if like is not None else []
+    found = found if len(found) == len(pages) else []  # (each input page's own dpi and profile, and 1-bit or not)
+    ome = p.name.lower().endswith((".ome.tif", ".ome.tiff"))  # (an OME-TIFF of one image a page, as named: it was
+    # a plain TIFF, a re-check)
     with atomic_path(p) as tmp:
         try:
-            with tifffile.TiffWriter(tmp, bigtiff=sum(page.nbytes for page in pages) > 2**32 - 2**25) as tif:
+            with tifffile.TiffWriter(tmp, ome=ome, bigtiff=sum(page.nbytes for page in pages) > 2**32 - 2**25) as tif:
                 for n, page in enumerate(pages):
                     rgb = page.ndim == 3
-                    meta = photo_metadata(Path(like), 3 if rgb else 1) if like is not None else {}
+                    meta = photo_metadata(Path(like), 3 if rgb else 1, page=found[n][0] if found else 0) \
+                        if like is not None else {}  # (page 1's went on every page: a re-check)
                     if strip_exif:
                         meta = {k: v for k, v in meta.items() if k not in ("exif", "xmp", "described")}
                     kw = {**tags, **_photo_tags(meta)}
                     if n == 0 and first:
                         kw["extratags"] = [*kw.get("extratags", []), *first["extratags"]]
-                    tif.write(page, photometric="rgb" if rgb else "minisblack", metadata=None, **kw)
+                    if found and found[n][2] and page.dtype == np.uint8 and not rgb \
+                            and not np.any((page != 0) & (page != 255)):  # (a 1-bit page in black and white: 1-bit)
+                        page = page == 255
+                        kw.pop("predictor", None)
+                    shown = {"axes": "YXS" if rgb else "YX", "Name": f"page {n + 1}"} if ome else None
+                    tif.write(page, photometric="rgb" if rgb else "minisblack", metadata=shown, **kw)
         except Noise2xError:
             raise
         except Exception as exc:
@@ -3596,10 +3705,11 @@ def _with_alpha(arr: np.ndarray, alpha, fmt: str, p: Path) -> np.ndarray:
 
 
 def _write_parts(tmp: Path, frames: Iterator[np.ndarray], parts: list, dtype: Any, ome: bool,
-                 compression: Any = None, predictor: bool = False) -> None:
+                 compression: Any = None, predictor: bool = False, first: dict | None = None) -> None:
     """Write ``frames`` (as a stack flattens them) to the TIFF ``tmp`` as the series of :func:`_tiff_parts`, each
     frame as it comes (in order: each series' frames stored frame by frame); compressed by ``compression`` (and
-    its ``predictor``) where given."""
+    its ``predictor``) where given; ``first``: tifffile keywords of the first series alone (Software and
+    ImageHistory: what made it)."""
     import itertools
 
     import tifffile
@@ -3607,8 +3717,9 @@ def _write_parts(tmp: Path, frames: Iterator[np.ndarray], parts: list, dtype: An
     more = {} if compression is None else {"compression": compression, **({"predictor": True} if predictor else {})}
     size = sum(int(np.prod(full, dtype=np.int64)) for _, (_, full, _, _) in parts) * np.dtype(dtype).itemsize
     with tifffile.TiffWriter(tmp, ome=ome, bigtiff=size > 2**32 - 2**25) as tif:  # (as tifffile.imwrite decides)
-        for n, (axes, full, order, extra) in parts:
-            kw = _tiff_kwargs(axes, extra, more)
+        for i, (n, (axes, full, order, extra)) in enumerate(parts):
+            made = {k: v for k, v in (first or {}).items() if i == 0 or k == "software"}  # (history on the first)
+            kw = _tiff_kwargs(axes, extra, {**more, **made})
             if order != sorted(order):  # its axes not stored frame by frame: the series' frames at once
                 data = np.stack(list(itertools.islice(frames, n))).reshape(full)
                 tif.write(np.transpose(data, np.argsort(order)), **kw)
@@ -3640,7 +3751,11 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
 
         tags: dict = {}
         if parts:  # the series of a TIFF holding several, each written back as a series (see _tiff_parts)
-            _write_parts(tmp, iter(data), parts, data.dtype, ome, meta.get("compression"), meta.get("predictor", False))
+            made = {"software": meta["software"]} if meta.get("software") else {}
+            if meta.get("history"):
+                made["extratags"] = [(TIFF_IMAGE_HISTORY, 2, 0, _ascii_history(meta["history"]), True)]
+            _write_parts(tmp, iter(data), parts, data.dtype, ome, meta.get("compression"), meta.get("predictor", False),
+                         made)
             return
         if ome and layout is None and not alpha:  # .ome.tif: an OME-TIFF; a stack's frames as z-slices (as Fiji
             rgb = data.ndim in (3, 4) and data.shape[-1] == 3  # opens plain pages), not channels as tifffile guesses
@@ -3677,7 +3792,11 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
                              extrasamples=["unassalpha"], planarconfig="contig", **tags)
         else:
             rgb = data.shape[-1] == 3 and data.ndim in (3, 4)
-            tifffile.imwrite(tmp, data, photometric="rgb" if rgb else "minisblack", **tags)
+            own = meta.get("own_pages")
+            if own is not None and len(own) == len(data) and data.ndim - rgb == 3:  # (pages of their own dpi)
+                _write_own_pages(tmp, iter(data), tags, own, rgb, data.nbytes)
+            else:
+                tifffile.imwrite(tmp, data, photometric="rgb" if rgb else "minisblack", **tags)
     elif kind == "uint16" and fmt == "HEIF":
         _write_heif16(tmp, data, meta)
     elif kind == "uint16":
