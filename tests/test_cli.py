@@ -1404,7 +1404,8 @@ def test_pages_of_different_sizes_are_denoised_each_on_its_own(tmp_path, capsys)
     assert code == 0 and out.splitlines()[0].endswith("40x48 gray, LZW-compressed (kept in TIFF outputs)"), out
     assert "pages: 4 of different sizes or colours (page 1 40x48, page 2 36x30, page 3 40x48, page 4 44x26)" in out
     code, _, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "out.png"))
-    assert code == 2 and "holds pages of different sizes or colours, which only a TIFF output holds" in _one_error_line(err)
+    said = _one_error_line(err)
+    assert code == 2 and "holds pages of different sizes or colours, which only a TIFF output holds" in said
     assert not (tmp_path / "out.png").exists()
     with pytest.raises(InputError, match=r"\(page 1 40x48, page 2 36x30, page 3 40x48, page 4 44x26\); cannot make"):
         io.read_stack(src)
