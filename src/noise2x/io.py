@@ -1193,7 +1193,7 @@ def page_kinds(path: str | os.PathLike, every: bool = False) -> list[str]:
     other files (with ``every``: of any TIFF). Read from the headers."""
     if _FORMATS.get(_suffix(Path(path))) != "TIFF" or not every and tiff_page_sizes(path) is None:
         return []
-    return [kind for _, kind, _ in _pages_of(path)]
+    return [kind for _, kind, *_ in _pages_of(path)]
 
 
 def tiff_bilevel(path: str | os.PathLike) -> bool:
@@ -1201,16 +1201,22 @@ def tiff_bilevel(path: str | os.PathLike) -> bool:
     if _FORMATS.get(_suffix(Path(path))) != "TIFF":
         return False
     found = _pages_of(path)
-    return bool(found) and all(onebit for _, _, onebit in found)
+    return bool(found) and all(onebit for _, _, onebit, *_ in found)
 
 
-def _pages_of(path: str | os.PathLike) -> list[tuple[int, str, bool]]:
+def _pages_of(path: str | os.PathLike, looks: bool = False) -> list[tuple]:
     """Each page of a TIFF's main series, in the file's order: (its index among the file's pages, its sample kind,
-    whether it is 1-bit); ``[]`` where the headers cannot be read."""
+    whether it is 1-bit), and with ``looks`` its resolution, resolution unit and colour profile (as a hash: to
+    compare); ``[]`` where the headers cannot be read."""
+    def look(page: Any) -> tuple:
+        icc = page.tags.get(34675)
+        return (tuple(page.resolution), int(page.resolutionunit or 0), None if icc is None else hash(bytes(icc.value)))
+
     try:
         with _quiet_tifffile(), _open_tiff(Path(path)) as tif:
             return sorted((int(page.index), _sample_kind(np.dtype(s.dtype)),
-                           int(page.bitspersample) == 1 and int(page.samplesperpixel) == 1)
+                           int(page.bitspersample) == 1 and int(page.samplesperpixel) == 1, *([look(page)] if looks
+                                                                                              else []))
                           for s in _main_series(tif) for page in s.pages if page is not None)
     except Exception:
         return []
@@ -1964,12 +1970,12 @@ def _own_page_tags(like: str | os.PathLike, shape: Sequence[int], strip_exif: bo
     """Each page's photo tags (:func:`_photo_tags`: resolution, profile) for a stack of ``shape`` written like the
     plain pages of the TIFF ``like``, where they differ from page to page (scans at 300 and 200 dpi in one file);
     None where they do not (all pages take the first page's), or where the stack is not its pages."""
-    found = _pages_of(like) if _FORMATS.get(_suffix(Path(like))) == "TIFF" else []
-    if len(shape) < 3 or len(found) != shape[0] or len(found) < 2:
-        return None
+    found = _pages_of(like, looks=True) if _FORMATS.get(_suffix(Path(like))) == "TIFF" else []
+    if len(shape) < 3 or len(found) != shape[0] or len(found) < 2 or all(f[3] == found[0][3] for f in found):
+        return None  # (read page by page only where they differ: a stack of thousands of frames took seconds)
     rgb = len(shape) == 4 and shape[-1] == 3
     own = []
-    for index, _, _ in found:
+    for index, *_ in found:
         meta = photo_metadata(Path(like), 3 if rgb else 1, page=index)
         if strip_exif:
             meta = {k: v for k, v in meta.items() if k not in ("exif", "xmp", "described")}
