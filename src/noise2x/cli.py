@@ -1399,8 +1399,8 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     import numpy as np
 
     from .api import channel_levels_note, data_crop, no_option_route, pattern_note, zero_area_note
-    from .io import (_tiff_compression, fill_blanks, image_kind, map_text, mrc_voxel_size, photo_metadata, stack_frames,
-                     stored_kind, writable_format)
+    from .io import (_tiff_compression, fill_blanks, image_kind, map_text, mrc_voxel_size, page_kinds, photo_metadata,
+                     stack_frames, stored_kind, writable_format)
 
     frames = stack_frames(path)
     h, w = stack.shape[1:3]
@@ -1413,6 +1413,13 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     kind, stored = image_kind(path), stored_kind(path)
     samples = f"{stored} samples" + ("" if stored == kind else f" (its outputs: {kind})")
     lines = [f"{path}: {writable_format(path)}, {samples}, {w}x{h} {colour}{packed}"]
+    held = sorted(set(page_kinds(path, every=True)), key=("uint8", "uint16", "float32").index)
+    if len(held) > 1:  # (said by denoise alone, a re-check)
+        from .io import tiff_page_sizes
+
+        lines.append(f"pages of different kinds ({', '.join(held)}): " + (
+            "each written back in its own" if tiff_page_sizes(path) is not None else
+            f"all written as {kind} in a TIFF output, each page's values as they are"))
     from .io import stored_colours
 
     stored_as = stored_colours(path)
@@ -1536,7 +1543,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
             lines.append(_declared_route_line(image, mask, noise, blanks and nodata is None))
         return lines
     where = f" (frame {k + 1})" if len(stack) > 1 else ""
-    if choice.scale != 1 or choice.offset != 0:
+    if (choice.scale != 1 or choice.offset != 0) and not choice.facts.get("bilevel"):  # (no reading to map)
         where += f" (in 8-bit units: the image mapped by {map_text(choice.offset, choice.scale)})"
     facts = [f"{key.replace('_', ' ')} {value:.4g}" if isinstance(value, float) else f"{key.replace('_', ' ')} {value}"
              for key, value in choice.facts.items() if key in _INFO_FACTS]

@@ -1212,12 +1212,22 @@ def _pages_of(path: str | os.PathLike, looks: bool = False) -> list[tuple]:
         icc = page.tags.get(34675)
         return (tuple(page.resolution), int(page.resolutionunit or 0), None if icc is None else hash(bytes(icc.value)))
 
+    import tifffile
+
     try:
         with _quiet_tifffile(), _open_tiff(Path(path)) as tif:
-            return sorted((int(page.index), _sample_kind(np.dtype(s.dtype)),
-                           int(page.bitspersample) == 1 and int(page.samplesperpixel) == 1, *([look(page)] if looks
-                                                                                              else []))
-                          for s in _main_series(tif) for page in s.pages if page is not None)
+            listed = sorted((int(page.index), _sample_kind(np.dtype(s.dtype)))
+                            for s in _main_series(tif) for page in s.pages if page is not None)
+        with _quiet_tifffile(), tifffile.TiffFile(Path(path)) as tif:
+            tif.pages.useframes = False  # (each page read as a page, with its tags: tifffile reads a uniform or
+            # shaped series' pages after the first as frames, without them, and 10 fax pages came out 8-bit, each
+            # page at page 1's dpi, a re-check)
+            found = []
+            for index, kind in listed:
+                page = tif.pages[index]
+                found.append((index, kind, int(page.bitspersample) == 1 and int(page.samplesperpixel) == 1,
+                              *([look(page)] if looks else [])))
+            return found
     except Exception:
         return []
 
@@ -1612,10 +1622,11 @@ def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
     if len(shapes) > 1:  # (sizes said sorted, not by page, with no way out: a document scans QA pass)
         order = _pages_in_order(parts, pages)
         if order is None:  # (alpha, or frames that are not pages: the page by page route does not take them)
-            sizes = ", ".join(f"series {i + 1}: {a.shape[2]}x{a.shape[1]}" for i, (a, _) in enumerate(parts))
-            raise InputError(f"{p} holds images of different sizes ({sizes}), with alpha or frames that are not "
-                             f"pages; cannot make one stack: split it into files of one size (tiffsplit, of "
-                             f"libtiff-tools, splits its pages)")
+            sizes = ", ".join(f"series {i + 1}: {a.shape[2]}x{a.shape[1]}" + (" RGB" if a.ndim == 4 else "")
+                              + (" with alpha" if alpha is not None else "") for i, (a, alpha) in enumerate(parts))
+            raise InputError(f"{p} holds images of different sizes, colours or alpha ({sizes}), with alpha or "
+                             f"frames that are not pages; cannot make one stack: split it into files of one kind "
+                             f"(tiffsplit, of libtiff-tools, splits its pages)")
         sizes = page_sizes_text([parts[i][0].shape[1:] for _, i, _ in order])
         raise InputError(f"{p} holds images of different sizes or colours ({sizes}); cannot make one "
                          f"stack: noise2x denoise writes each page on its own to a TIFF output (noise2x.io.read_pages "
@@ -1945,6 +1956,7 @@ def _tiff_parts(like: Path, shape: tuple[int, ...], ome: bool = False
     if not series or len(shape) < 3 or sum(n for _, n in series) != shape[0]:
         return None
     firsts = [] if ome else _series_first_pages(like)  # (each series' dpi and profile: they were lost, a re-check)
+    onebit = {index for index, _, bits, *_ in _pages_of(like) if bits} if firsts else set()
     parts = []
     for i, (name, n) in enumerate(series):
         part = (n,) + tuple(shape[1:])
@@ -1959,6 +1971,8 @@ def _tiff_parts(like: Path, shape: tuple[int, ...], ome: bool = False
             extra = {**photo, **extra, "extratags": [*photo.get("extratags", []), *extra.get("extratags", [])]}
             if not extra["extratags"]:
                 del extra["extratags"]
+            if firsts[i] in onebit:  # (its result in black and white: 1-bit again, as a single page's; see
+                extra["_bilevel"] = True  # _write_parts)
         metadata = dict(extra.get("metadata", {})) if ome else {"axes": axes}
         if ome:
             metadata.setdefault("Name", name)
@@ -3725,8 +3739,15 @@ def _write_parts(tmp: Path, frames: Iterator[np.ndarray], parts: list, dtype: An
     with tifffile.TiffWriter(tmp, ome=ome, bigtiff=size > 2**32 - 2**25) as tif:  # (as tifffile.imwrite decides)
         for i, (n, (axes, full, order, extra)) in enumerate(parts):
             made = {k: v for k, v in (first or {}).items() if i == 0 or k == "software"}  # (history on the first)
-            kw = _tiff_kwargs(axes, extra, {**more, **made})
-            if order != sorted(order):  # its axes not stored frame by frame: the series' frames at once
+            bilevel = extra.get("_bilevel", False) and np.dtype(dtype) == np.uint8 and not axes.endswith("S")
+            kw = _tiff_kwargs(axes, {k: v for k, v in extra.items() if k != "_bilevel"}, {**more, **made})
+            if bilevel:  # a 1-bit series: its frames at once, 1-bit again where they hold black and white alone
+                data = np.stack(list(itertools.islice(frames, n)))
+                if not np.any((data != 0) & (data != 255)):
+                    data = data == 255
+                    kw.pop("predictor", None)
+                tif.write(np.transpose(data.reshape(full), np.argsort(order)), **kw)
+            elif order != sorted(order):  # its axes not stored frame by frame: the series' frames at once
                 data = np.stack(list(itertools.islice(frames, n))).reshape(full)
                 tif.write(np.transpose(data, np.argsort(order)), **kw)
             else:

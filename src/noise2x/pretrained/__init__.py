@@ -257,10 +257,30 @@ ESTIMATE_WINDOW = 2048
 #: benchmarks/periodic_check.json), which the noise estimates read as noise: a note says so (a clean halftone read
 #: as sigma 16 to 32, and the model greyed its dots, in a document scans QA pass)
 PERIODIC_PEAK = 120.0
+#: ... taken for a halftone's screen only where the image's minority tone (its ink, or its paper: see
+#: :func:`minority_share`) covers this share of it or more: a halftone of a photo covers 21% or more (the first 20
+#: BSD68 photos' at screens of 4 to 8 px: benchmarks/bilevel_check.json), a page of text less, and a form ruled
+#: every 12 px up to 22% (benchmarks/periodic_check.json): type in a monospaced font, or a form's ruling, repeats
+#: along two directions as a screen does (both taken for screens in a re-check)
+PATTERN_INK_SHARE = 0.2
 #: A bilevel image whose specks (:func:`noise2x.classical.specks`, of up to SPECK_PIXELS) cover this share of its
 #: pixels or more is a dither (Floyd-Steinberg's: 7.7% on BSD68 test003), not specks on a page (1% of a text page's
 #: pixels flipped: 1%): left as it is, as a halftone is
 DITHER_SHARE = 0.05
+
+
+def minority_share(image: np.ndarray) -> float:
+    """The share of an image (gray, or the mean of its channels) on the rarer side of the midpoint of its 1st and
+    99th percentiles (its ink and paper levels, where a scan's blur and noise spread them): a page's ink, or a
+    halftone's lighter or darker dots (:data:`PATTERN_INK_SHARE`)."""
+    img = np.asarray(image, dtype=np.float64)
+    if img.ndim == 3:
+        img = img.mean(axis=2)
+    if not img.size:
+        return 0.0
+    low, high = np.percentile(img, [1, 99])
+    above = float(np.mean(img > (low + high) / 2))
+    return min(above, 1.0 - above)
 
 
 def _bilevel_choice(image: np.ndarray, levels: tuple[float, float], scale: float, offset: float,
@@ -275,6 +295,8 @@ def _bilevel_choice(image: np.ndarray, levels: tuple[float, float], scale: float
         binary = binary[..., 0]
     share = float(np.mean(specks(binary, SPECK_PIXELS)))
     peak, period = estimate.periodic_pattern(binary.astype(np.float64) * 255.0)
+    if minority_share(binary) < PATTERN_INK_SHARE:  # (a text page or a form: its pattern is no screen)
+        peak = 0.0
     facts.update(bilevel=True, speck_share=round(share, 5))
     source = "a bilevel image (two values, black and white: a 1-bit scan's)"
     if peak >= PERIODIC_PEAK or share >= DITHER_SHARE:
@@ -831,7 +853,8 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         facts["beta"] = round(beta, 3)
         facts.update(axes)
         peak, period = estimate.periodic_pattern(img, mask=valid)
-        if peak >= PERIODIC_PEAK:  # (a note: see pattern_note)
+        if peak >= PERIODIC_PEAK and minority_share(img if valid is None else img[valid]) >= PATTERN_INK_SHARE:
+            # (a note: see pattern_note)
             facts["pattern_period"] = round(period, 2)
         facts["correlated_sigma"] = round(corr_sigma, 3)  # (the marginal std that reading gives)
         correlated, psd_note = "", ""
