@@ -1002,11 +1002,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         n_frames = len(stack)
         # a stack read frame by frame and written as TIFF or plain FITS is written frame by frame: the memory of
         # a frame
-        from .io import tiff_bilevel
-
         stream = (not pages and isinstance(stack, StackFrames) and not blank and alpha is None
-                  and frames_writable(dst, stack.shape) and not tiff_bilevel(src))  # (1-bit pages: written whole, so
-        # that a result in black and white alone is 1-bit again; a multi-page fax came out 8-bit, a re-check)
+                  and frames_writable(dst, stack.shape))
         # a FITS output's HISTORY cards: what made it (a stack's frames are each routed on their own: the request)
         from .provenance import code_version, command_line, path_text, utc_stamp
 

@@ -1997,19 +1997,24 @@ def _own_page_tags(like: str | os.PathLike, shape: Sequence[int], strip_exif: bo
     return None if all(tags == own[0] for tags in own) else own
 
 
-def _write_own_pages(tmp: Path, frames: Iterable[np.ndarray], tags: dict, own: list[dict], rgb: bool,
-                     size: int) -> None:
-    """Write ``frames`` to the TIFF ``tmp`` as plain pages, each with ``tags`` and its own photo tags (``own``, in
-    place of those in ``tags``); ``size``: the bytes of their samples (a BigTIFF beyond 4 GB, as tifffile decides)."""
+def _write_own_pages(tmp: Path, frames: Iterable[np.ndarray], tags: dict, own: list[dict] | None, rgb: bool,
+                     size: int, bilevel: bool = False) -> None:
+    """Write ``frames`` to the TIFF ``tmp`` as plain pages, one at a time, each with ``tags`` and its own photo tags
+    (``own``, in place of those in ``tags``; None: those in ``tags``), and with ``bilevel`` (a 1-bit input's) 1-bit
+    where it holds black and white alone; ``size``: the bytes of their samples (a BigTIFF beyond 4 GB, as tifffile
+    decides)."""
     import tifffile
 
     photo = ("iccprofile", "resolution", "resolutionunit")
-    common = {k: v for k, v in tags.items() if k not in photo}
+    common = {k: v for k, v in tags.items() if own is None or k not in photo}
     with tifffile.TiffWriter(tmp, bigtiff=size > 2**32 - 2**25) as tif:
-        for n, (frame, mine) in enumerate(zip(frames, own)):
-            kw = {**common, **{k: v for k, v in mine.items() if k != "extratags"}}
+        for n, frame in enumerate(frames):
+            kw = {**common, **{k: v for k, v in (own[n] if own else {}).items() if k != "extratags"}}
             if n:  # (the descriptive tags and what made it: on the first page, as tifffile writes them once)
                 kw.pop("extratags", None)
+            if bilevel and not rgb and frame.dtype == np.uint8 and not np.any((frame != 0) & (frame != 255)):
+                frame = frame == 255
+                kw.pop("predictor", None)
             tif.write(frame, photometric="rgb" if rgb else "minisblack", metadata=None, **kw)
 
 
@@ -3535,12 +3540,14 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
                 tifffile.imwrite(tmp, checked(), shape=full, dtype=dtype, **_tiff_kwargs(axes, extra, tags))
             else:
                 own = _own_page_tags(like, shape, strip_exif) if like is not None and fmt == "TIFF" else None
-                if own is None:
+                bilevel = like is not None and fmt == "TIFF" and not ome and tiff_bilevel(like)
+                if own is None and not bilevel:
                     tifffile.imwrite(tmp, checked(), shape=shape, dtype=dtype,
                                      photometric="rgb" if len(shape) == 4 else "minisblack", **tags)
-                else:  # (pages of their own dpi or profile, each with its own: page 1's went on each, a re-check)
+                else:  # (pages of their own dpi or profile, each with its own: page 1's went on each; a fax's pages
+                    # 1-bit, a frame at a time: re-checks)
                     _write_own_pages(tmp, checked(), tags, own, len(shape) == 4,
-                                     int(np.prod(shape, dtype=np.int64)) * dtype.itemsize)
+                                     int(np.prod(shape, dtype=np.int64)) * dtype.itemsize, bilevel)
         except Noise2xError:
             raise
         except Exception as exc:
