@@ -21,7 +21,7 @@ import time
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from noise2x import api, pretrained
+from noise2x import api, estimate, pretrained
 from noise2x.io import list_images, read_image
 
 from _record import write_record
@@ -107,7 +107,7 @@ def main() -> None:
             picture = make(read_image(f))
             choice = pretrained.choose(picture)
             left += int(choice.method == "despeckle" and choice.options.get("size") == 0)
-            shares.append(pretrained.minority_share(picture))
+            shares.append(pretrained.minority_share(estimate.periodic_window(picture)))
         pictures.append({"picture": name, "images": len(files), "left_as_is": left,
                          "minority_share_min": round(min(shares), 3)})
         print(pictures[-1], flush=True)

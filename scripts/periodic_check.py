@@ -99,7 +99,7 @@ def main() -> None:
     rows = []
     for group, images in groups.items():
         peaks = [estimate.periodic_pattern(img)[0] for img in images]
-        shares = [pretrained.minority_share(img) for img in images]
+        shares = [pretrained.minority_share(estimate.periodic_window(img)) for img in images]
         noted = sum("pattern_period" in pretrained.choose(np.clip(img, 0, 255)).facts for img in images)
         rows.append({"group": group, "images": len(images), "peak_min": round(min(peaks), 1),
                      "peak_max": round(max(peaks), 1), "ink_share_min": round(min(shares), 3),

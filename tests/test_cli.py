@@ -1410,6 +1410,9 @@ def test_pages_of_different_sizes_are_denoised_each_on_its_own(tmp_path, capsys)
     with pytest.raises(InputError, match=r"\(page 1 40x48, page 2 36x30, page 3 40x48, page 4 44x26\); cannot make"):
         io.read_stack(src)
     assert [p.shape for p in io.read_pages(src)] == list(shapes)
+    with io.open_pages(src) as opened:  # (one page at a time: a fax of fine and standard pages was read whole)
+        assert opened.shapes == list(shapes) and len(opened) == 4
+        np.testing.assert_array_equal(opened[3], pages[3])
 
 
 def test_readme_command_lines_parse():

@@ -1448,6 +1448,9 @@ def test_a_bilevel_image_is_despeckled_unless_its_dots_are_the_picture():
     dither = np.asarray(Image.fromarray(smooth.astype(np.uint8)).convert("1"), dtype=np.float64) * 255  # (Floyd and
     choice = pretrained.choose(dither)
     assert choice.options == {"size": 0} and "a dither" in choice.reason, choice.reason  # Steinberg's error diffusion)
+    clipping = np.full((700, 800), 255.0)  # (a halftone amid white margins: the screen and its share read in one
+    clipping[250:450, 280:520] = halftone  # window: it was despeckled as a page, a re-check)
+    assert pretrained.choose(clipping).options == {"size": 0}
     third = noisy * 255
     third[0, 0] = 128  # (a third value: grey levels)
     assert pretrained.choose(third).method != "despeckle" and "bilevel" not in pretrained.choose(third).facts

@@ -659,7 +659,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     import numpy as np
 
     from .api import load_model, parse_options
-    from .io import image_kind, open_stack, read_pages, stack_frames, tiff_page_sizes
+    from .io import image_kind, open_pages, open_stack, stack_frames, tiff_page_sizes
     from .noise import parse_noise
 
     if args.model is not None and not args.model.strip():  # (MODEL unset in a script: not the no-option route)
@@ -730,7 +730,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             told = _declared_blanks(args, src)
             if tiff_page_sizes(src) is not None:  # pages of different sizes: each on its own, written back as pages
                 # (refused, their sizes sorted, by info too: a document scans QA pass; other outputs: _check_targets)
-                opened = [read_pages(src, blanks=told.blanks, dtype=np.float32 if integer else np.float64), None]
+                opened = [open_pages(src, blanks=told.blanks, dtype=np.float32 if integer else np.float64), None]
             else:
                 opened = list(open_stack(src, blanks=told.blanks,
                                          dtype=np.float32 if integer and not single else np.float64))
@@ -825,13 +825,13 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     import numpy as np
 
     from .api import UNITS_CHECKED, denoise
-    from .io import (FitsFrames, StackFrames, clipping_warning, fill_blanks, frames_writable, stored, write_frames,
-                     write_image, write_pages)
+    from .io import (FitsFrames, PageFrames, StackFrames, clipping_warning, fill_blanks, frames_writable, stored,
+                     write_frames, write_image, write_pages)
     from .tiling import TILE_PROGRESS
 
     stack, alpha = opened
     opened.clear()
-    pages = isinstance(stack, list)  # (pages of different sizes: io.read_pages)
+    pages = isinstance(stack, PageFrames)  # (pages of different sizes or colours: io.open_pages)
     unit = "page" if pages else "frame"
 
     try:
@@ -998,7 +998,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                             (unrounded, float(np.sum(result, dtype=np.float64)), result.size))
                     yield result
 
-        size = sum(f.size for f in stack) if pages else int(np.prod(stack.shape, dtype=np.int64))
+        size = (sum(int(np.prod(s, dtype=np.int64)) for s in stack.shapes) if pages else
+                int(np.prod(stack.shape, dtype=np.int64)))
         n_frames = len(stack)
         # a stack read frame by frame and written as TIFF or plain FITS is written frame by frame: the memory of
         # a frame
@@ -1019,10 +1020,12 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
             _ensure_folder(dst)
             write_frames(dst, results(), stack.shape, kind=kind or "float32", like=src, history=history,
                          strip_exif=args.strip_exif)
+        elif pages:  # each page's result, as the output stores it, written as it comes (a page's memory)
+            _ensure_folder(dst)
+            write_pages(dst, results(), kind=None if kinds else kind or "float32", like=src, history=history,
+                        strip_exif=args.strip_exif, size=size * np.dtype(kind or "float32").itemsize)
         elif len(stack) == 1:
             out = next(results())
-        elif pages:  # each page's result, as the output stores it
-            out = list(results())
         else:  # the results in one array, as the output stores them
             out = np.empty(stack.shape, kind or "float32")
             for i, result in enumerate(results()):
@@ -1030,7 +1033,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     finally:
         if isinstance(stack, StackFrames):
             stack.close()
-    if not stream:
+    if not (stream or pages):
         del stack  # (the input is not needed to write the output)
         # the alpha channel is kept as it is: opacity is not noise
         kept = _kept_alpha(src, dst, alpha)
@@ -1045,15 +1048,11 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         else:  # (each frame's way: "the method noise2x chose for each frame" was the record, a QA pass)
             history[1] = _routes_summary(tally["routes"], tally["blank"], unit)
         _ensure_folder(dst)
-        if pages:  # (stored already, frame by frame: their rounding tallied then)
-            write_pages(dst, out, kind=None if kinds else kind or "float32", like=src, history=history,
-                        strip_exif=args.strip_exif)
-        else:
-            if kind in ("uint8", "uint16") and not blank:  # (what rounding moves: said below)
-                tally["sums"] = [(float(np.sum(out, dtype=np.float64)),
-                                  float(np.sum(stored(out, kind)[0], dtype=np.float64)), out.size)]
-            write_image(dst, out, kind=kind, alpha=None if kept is None else kept * scale, like=src, blanks=blank,
-                        strip_exif=args.strip_exif, history=history)
+        if kind in ("uint8", "uint16") and not blank:  # (what rounding moves: said below)
+            tally["sums"] = [(float(np.sum(out, dtype=np.float64)),
+                              float(np.sum(stored(out, kind)[0], dtype=np.float64)), out.size)]
+        write_image(dst, out, kind=kind, alpha=None if kept is None else kept * scale, like=src, blanks=blank,
+                    strip_exif=args.strip_exif, history=history)
     if n_frames > 1 and kind in ("uint8", "uint16"):
         clipping_warning(dst, tally["clipped"], size, kind)  # (write_image warns of a single image)
     note = _rounding_note(dst, kind, tally.get("sums", []))
@@ -1374,11 +1373,12 @@ def image_facts(path: Path, noise: Any = None, blank_value: float | None = None)
     no-option ``denoise`` reads of its noise and does (on its first frame holding data); with ``noise`` (a
     :class:`noise2x.noise.NoiseSpec`), also what ``denoise --noise`` with it does; with ``blank_value``, pixels
     holding it are blank, as ``denoise --blank-value`` reads them."""
-    from .io import StackFrames, open_stack, page_sizes_text, read_pages, tiff_page_sizes
+    from .io import StackFrames, open_pages, open_stack, page_sizes_text, tiff_page_sizes
 
     sizes = tiff_page_sizes(path)
     if sizes is not None:  # pages of different sizes (a document's): what page 1 holds, and each page's size
-        first = read_pages(path, blanks=True)[0][None]  # (it was refused: a document scans QA pass)
+        with open_pages(path, blanks=True) as opened:  # (it was refused: a document scans QA pass; page 1 alone)
+            first = opened[0][None]
         lines = _image_facts(path, first, None, noise, blank_value)
         lines.insert(1, f"pages: {len(sizes)} of different sizes or colours ({page_sizes_text(sizes)}): denoise takes "
                         f"each on its own and writes it back as a page of a TIFF output; the lines below are of page 1")

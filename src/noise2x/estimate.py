@@ -920,6 +920,15 @@ PERIODIC_NEIGHBOURS = (2, 5)
 PERIODIC_SECOND_ANGLE = 20.0
 
 
+def periodic_window(image) -> np.ndarray:
+    """The centred square of ``image`` ((H,W) or (H,W,C)) that :func:`periodic_pattern` reads: of side
+    :data:`PERIODIC_SIDE`, or the image's shorter side where that is less."""
+    h, w = np.shape(image)[:2]
+    side = min(PERIODIC_SIDE, h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return np.asarray(image)[top:top + side, left:left + side]
+
+
 def periodic_pattern(image, *, mask=None) -> tuple[float, float]:
     """How strongly a regular pattern of fine period stands out of an image's spectrum: ``(peak, period)``.
 

@@ -829,6 +829,68 @@ class TiffFrames(StackFrames):
         return _upright(arr, self._orientation)
 
 
+class PageFrames(StackFrames):
+    """The pages of a TIFF whose pages differ in size or colour (:func:`tiff_page_sizes`), each decoded when asked
+    for, as :func:`read_pages` reads it (see :class:`StackFrames`): ``shape`` is (N,) and ``shapes`` each page's;
+    made by :func:`open_pages`. A fax of fine and standard pages (two heights) was read whole, 1.8 GB for 100
+    pages, and ``info`` read every page to show the first (a re-check)."""
+
+    def __init__(self, tif: Any, pages: list, shapes: list[tuple[int, ...]], dtype: Any, path: Path,
+                 blanks: bool) -> None:
+        super().__init__(tif, (len(pages),), dtype, path, blanks)
+        self._pages, self.shapes = pages, shapes
+
+    def _decode(self, i: int) -> np.ndarray:
+        page = self._pages[i]
+        kind = _photometric_check(page, self.path)
+        arr = page.asarray()
+        if kind in (_MINISWHITE, _SEPARATED, _PALETTE):
+            arr = _as_displayed(arr, page, kind)
+        if arr.dtype == np.bool_:
+            arr = arr.astype(np.uint8) * 255
+        if arr.ndim == 3 and arr.shape[2] == 4:  # (RGB and a fourth sample that is not alpha: pages hold none)
+            arr = arr[..., :3]
+        if arr.ndim == 3 and arr.shape[2] == 1:
+            arr = arr[..., 0]
+        try:
+            turn = int(page.tags.valueof(274, 1))
+        except Exception:
+            turn = 1
+        arr = _upright(arr, turn if turn in _ORIENT else 1)
+        if arr.shape != self.shapes[i]:
+            raise ValueError(f"page {i + 1} reads as {arr.shape}, its header says {self.shapes[i]}")
+        if arr.dtype.kind not in "uif":
+            raise InputError(f"{self.path} holds {arr.dtype} samples; expected real numbers (integer or float)")
+        return arr
+
+
+def open_pages(path: str | os.PathLike, *, dtype=np.float64, blanks: bool = False) -> PageFrames:
+    """:func:`read_pages` one page at a time: a :class:`PageFrames` (close it, or use it in a ``with`` block).
+
+    Raises
+    ------
+    InputError
+        Not a TIFF of pages of different sizes or colours (:func:`tiff_page_sizes` is None).
+    """
+    import tifffile
+
+    dtype = _float_dtype(dtype)
+    p, fmt = _existing_file(path)
+    shapes = tiff_page_sizes(p) if fmt == "TIFF" else None
+    found = _pages_of(p) if shapes is not None else []
+    if shapes is None or len(found) != len(shapes):
+        raise InputError(f"{p} holds no pages of different sizes or colours, or holds alpha or frames that are not "
+                         "pages: read it with open_stack")
+    tif = tifffile.TiffFile(p)
+    try:
+        tif.pages.useframes = False
+        pages = [tif.pages[index] for index, *_ in found]
+    except Exception as exc:
+        tif.close()
+        raise _unreadable(p, exc) from None
+    return PageFrames(tif, pages, [tuple(s) for s in shapes], dtype, p, blanks)
+
+
 class FitsFrames(StackFrames):
     """A FITS cube's planes (further axes flattened, as :func:`read_stack` does), each read from the file
     through astropy's ``section`` (see :class:`StackFrames`), scaled and with blank values as read whole."""
@@ -3539,7 +3601,8 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
                     extra = {k: v for k, v in extra.items() if k != "imagej"} | {"metadata": {"axes": axes}}
                 tifffile.imwrite(tmp, checked(), shape=full, dtype=dtype, **_tiff_kwargs(axes, extra, tags))
             else:
-                own = _own_page_tags(like, shape, strip_exif) if like is not None and fmt == "TIFF" else None
+                own = _own_page_tags(like, shape, strip_exif) if like is not None and fmt == "TIFF" and not ome \
+                    else None  # (an OME-TIFF: its pages take page 1's, as its OME-XML does)
                 bilevel = like is not None and fmt == "TIFF" and not ome and tiff_bilevel(like)
                 if own is None and not bilevel:
                     tifffile.imwrite(tmp, checked(), shape=shape, dtype=dtype,
@@ -3554,11 +3617,13 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
             raise Noise2xError(f"cannot write {p}: {exc}") from None
 
 
-def write_pages(path: str | os.PathLike, pages: Sequence[np.ndarray], *, kind: str | None = None,
-                like: str | os.PathLike | None = None, history: Sequence[str] = (), strip_exif: bool = False) -> None:
+def write_pages(path: str | os.PathLike, pages: Iterable[np.ndarray], *, kind: str | None = None,
+                like: str | os.PathLike | None = None, history: Sequence[str] = (), strip_exif: bool = False,
+                size: int | None = None) -> None:
     """Write pages of different sizes ((H,W) or (H,W,3) each, already in ``kind``, or with ``kind`` None each in
-    its own of :data:`KINDS`: see :func:`stored`) to the TIFF ``path`` atomically, one page each, in order: the
-    pages :func:`read_pages` read. ``like``: the TIFF they come
+    its own of :data:`KINDS`: see :func:`stored`) to the TIFF ``path`` atomically, one page each, in order, each
+    as it comes from ``pages`` (a page's memory): the pages :func:`read_pages` read. ``size``: their bytes, where
+    ``pages`` is no sequence (a BigTIFF beyond 4 GB, as tifffile decides). ``like``: the TIFF they come
     from, whose lossless compression, resolution, colour profile and descriptive tags (of its first page) each page
     gets, as :func:`write_frames` writes them; ``history``: the Software and ImageHistory tags (the latter left out
     with ``strip_exif``)."""
@@ -3569,14 +3634,18 @@ def write_pages(path: str | os.PathLike, pages: Sequence[np.ndarray], *, kind: s
         raise UsageError(f"{p}: pages of different sizes are written to a TIFF (.tif) only, one page each")
     if kind is not None and kind not in _WRITABLE["TIFF"]:
         raise UsageError(f"TIFF files cannot store {kind} samples ({p})")
-    if not len(pages):
-        raise InputError(f"no pages to write to {p}")
-    for n, page in enumerate(pages, 1):
+
+    def checked(page: np.ndarray, n: int) -> np.ndarray:
         expected = kind or (page.dtype.name if page.dtype.name in KINDS else "uint8, uint16 or float32")
         if page.dtype.name != expected or page.ndim not in (2, 3) or (page.ndim == 3 and page.shape[-1] != 3):
             raise InputError(f"page {n} for {p}: {page.dtype} {page.shape}, expected {expected} (H,W) or (H,W,3)")
         if page.dtype == np.float32:
             _check_finite(page, f"page {n} for {p}")
+        return page
+
+    if size is None:
+        pages = list(pages)
+        size = sum(page.nbytes for page in pages)
     tags: dict = {}
     if like is not None:
         tags.update({k: v for k, v in _tiff_compression(Path(like)).items() if k not in ("tile", "bilevel")})
@@ -3585,14 +3654,17 @@ def write_pages(path: str | os.PathLike, pages: Sequence[np.ndarray], *, kind: s
         tags["software"] = _software()
         if not strip_exif:
             first["extratags"] = [(TIFF_IMAGE_HISTORY, 2, 0, _ascii_history(history), True)]
-    found = _pages_of(like) if like is not None else []
-    found = found if len(found) == len(pages) else []  # (each input page's own dpi and profile, and 1-bit or not)
+    found = _pages_of(like) if like is not None else []  # (each input page's own dpi and profile, and 1-bit or not)
     ome = p.name.lower().endswith((".ome.tif", ".ome.tiff"))  # (an OME-TIFF of one image a page, as named: it was
     # a plain TIFF, a re-check)
     with atomic_path(p) as tmp:
         try:
-            with tifffile.TiffWriter(tmp, ome=ome, bigtiff=sum(page.nbytes for page in pages) > 2**32 - 2**25) as tif:
+            with tifffile.TiffWriter(tmp, ome=ome, bigtiff=size > 2**32 - 2**25) as tif:
+                n = -1
                 for n, page in enumerate(pages):
+                    if n >= len(found):
+                        found = []
+                    page = checked(page, n + 1)
                     rgb = page.ndim == 3
                     meta = photo_metadata(Path(like), 3 if rgb else 1, page=found[n][0] if found else 0) \
                         if like is not None else {}  # (page 1's went on every page: a re-check)
@@ -3607,6 +3679,8 @@ def write_pages(path: str | os.PathLike, pages: Sequence[np.ndarray], *, kind: s
                         kw.pop("predictor", None)
                     shown = {"axes": "YXS" if rgb else "YX", "Name": f"page {n + 1}"} if ome else None
                     tif.write(page, photometric="rgb" if rgb else "minisblack", metadata=shown, **kw)
+                if n < 0:
+                    raise InputError(f"no pages to write to {p}")
         except Noise2xError:
             raise
         except Exception as exc:

@@ -257,12 +257,13 @@ ESTIMATE_WINDOW = 2048
 #: benchmarks/periodic_check.json), which the noise estimates read as noise: a note says so (a clean halftone read
 #: as sigma 16 to 32, and the model greyed its dots, in a document scans QA pass)
 PERIODIC_PEAK = 120.0
-#: ... taken for a halftone's screen only where the image's minority tone (its ink, or its paper: see
-#: :func:`minority_share`) covers this share of it or more: a halftone of a photo covers 21% or more (the first 20
-#: BSD68 photos' at screens of 4 to 8 px: benchmarks/bilevel_check.json), a page of text less, and a form ruled
-#: every 12 px up to 22% (benchmarks/periodic_check.json): type in a monospaced font, or a form's ruling, repeats
-#: along two directions as a screen does (both taken for screens in a re-check)
-PATTERN_INK_SHARE = 0.2
+#: ... taken for a halftone's screen only where the minority tone (its ink, or its paper: see :func:`minority_share`)
+#: of the window the pattern is read in (:func:`noise2x.estimate.periodic_window`) covers this share of it or more:
+#: a halftone of a photo covers 25% or more there (the first 20 BSD68 photos' at screens of 4 to 8 px:
+#: benchmarks/bilevel_check.json), a page of text up to 20%, a form ruled every 24 px or more too, more densely
+#: ruled ones more (benchmarks/periodic_check.json): type in a monospaced font, or a form's ruling, repeats along
+#: two directions as a screen does (both taken for screens in a re-check)
+PATTERN_INK_SHARE = 0.23
 #: A bilevel image whose specks (:func:`noise2x.classical.specks`, of up to SPECK_PIXELS) cover this share of its
 #: pixels or more is a dither (Floyd-Steinberg's: 7.7% on BSD68 test003), not specks on a page (1% of a text page's
 #: pixels flipped: 1%): left as it is, as a halftone is
@@ -295,7 +296,8 @@ def _bilevel_choice(image: np.ndarray, levels: tuple[float, float], scale: float
         binary = binary[..., 0]
     share = float(np.mean(specks(binary, SPECK_PIXELS)))
     peak, period = estimate.periodic_pattern(binary.astype(np.float64) * 255.0)
-    if minority_share(binary) < PATTERN_INK_SHARE:  # (a text page or a form: its pattern is no screen)
+    if minority_share(estimate.periodic_window(binary)) < PATTERN_INK_SHARE:  # (a text page or a form: no screen;
+        # read where the pattern was: a halftone amid white margins or text was taken for a page, a re-check)
         peak = 0.0
     facts.update(bilevel=True, speck_share=round(share, 5))
     source = "a bilevel image (two values, black and white: a 1-bit scan's)"
@@ -853,7 +855,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         facts["beta"] = round(beta, 3)
         facts.update(axes)
         peak, period = estimate.periodic_pattern(img, mask=valid)
-        if peak >= PERIODIC_PEAK and minority_share(img if valid is None else img[valid]) >= PATTERN_INK_SHARE:
+        if peak >= PERIODIC_PEAK and minority_share(estimate.periodic_window(img)) >= PATTERN_INK_SHARE:
             # (a note: see pattern_note)
             facts["pattern_period"] = round(period, 2)
         facts["correlated_sigma"] = round(corr_sigma, 3)  # (the marginal std that reading gives)
