@@ -1609,7 +1609,7 @@ def test_a_fax_compressed_1_bit_scan_is_written_compressed_and_1_bit_where_it_st
         assert out.stat().st_size < 8 * (tmp_path / "g4.tif").stat().st_size
 
 
-def test_each_page_keeps_its_own_dpi_depth_and_bits(tmp_path):
+def test_each_page_keeps_its_own_dpi_depth_and_bits(tmp_path, capsys):
     """A re-check's multi-page archives: pages of one size at 300 and 200 dpi (each took page 1's), written whole or
     frame by frame; a 2-page fax (came out 8-bit); pages of different sizes each with its own dpi, depth (a 16-bit
     page after an 8-bit one came out 8-bit, every pixel 255) and bits; a 1-bit and a grey page of one size (two
@@ -1634,6 +1634,10 @@ def test_each_page_keeps_its_own_dpi_depth_and_bits(tmp_path):
             assert [p.resolution for p in tif.pages] == [(300, 300), (200, 200)] * 5, out
         np.testing.assert_array_equal(io.read_stack(tmp_path / out), np.stack(grey))
     np.testing.assert_array_equal(io.read_stack(tmp_path / "frames.ome.tif"), np.stack(grey))
+    assert main(["info", str(tmp_path / "dpi.tif")]) == 0
+    assert "kept in outputs: 300 x 300 dpi (page 1's; each page keeps its own)" in capsys.readouterr().out
+    assert io.page_sizes_text([(4, 5), (5, 4)] * 6) == ("page 1 5x4, page 2 4x5, page 3 5x4, page 4 4x5, page 5 5x4, "
+                                                        "page 6 4x5, page 7 5x4, page 8 4x5 and 4 more pages")
     bits = np.ones((40, 36), bool)
     bits[10:14, 4:30] = False
     specked = bits.copy()

@@ -1335,6 +1335,16 @@ _INFO_FACTS = ("estimated_on", "estimated_from", "sigma", "sigma_channels", "bet
                "correlation_growth", "peak", "poisson_a", "poisson_b", "std_at_mean", "zero_level", "impulse_share")
 
 
+def _own_dpi(path: Path) -> bool:
+    """Whether a TIFF's pages hold resolutions or profiles of their own (a fax's fine and standard pages)."""
+    from .io import _pages_of
+
+    if path.suffix.lower() not in (".tif", ".tiff"):
+        return False
+    looks = {found[3] for found in _pages_of(path, looks=True)}
+    return len(looks) > 1
+
+
 def _tiff_fax(path: Path) -> str | None:
     """The fax codec (CCITT G3, G4 or RLE) of a TIFF's first page, or None."""
     from .io import FAX_TIFF, _open_tiff
@@ -1440,7 +1450,8 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         kept = [f"colour profile {_profile_name(meta['icc'])}" if "icc" in meta else "",
                 ("EXIF" if writable_format(path) != "TIFF" else "camera, date and author tags") if "exif" in meta
                 else "", "XMP" if "xmp" in meta else "",
-                " x ".join(f"{round(d, 1):g}" for d in meta["dpi"]) + " dpi" if "dpi" in meta else "",
+                " x ".join(f"{round(d, 1):g}" for d in meta["dpi"]) + " dpi" + (
+                    " (page 1's; each page keeps its own)" if _own_dpi(path) else "") if "dpi" in meta else "",
                 " and ".join(kind.decode() for kind, _ in meta["png_colour"]) + " (colour space: PNG outputs)"
                 if meta.get("png_colour") else ""]
         lines.append("kept in outputs: " + ", ".join(k for k in kept if k))

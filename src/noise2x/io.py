@@ -1618,7 +1618,9 @@ def page_sizes_text(shapes: Sequence[tuple[int, ...]]) -> str:
             runs[-1][1] = n
         else:
             runs.append([n, n, size])
-    return ", ".join(f"page{'s' if a != b else ''} {a}{f'-{b}' if a != b else ''} {size}" for a, b, size in runs)
+    shown = ", ".join(f"page{'s' if a != b else ''} {a}{f'-{b}' if a != b else ''} {size}" for a, b, size in runs[:8])
+    rest = sum(b - a + 1 for a, b, _ in runs[8:])  # (a fax's 100 pages alternating: a line of 2,042 characters)
+    return shown + (f" and {rest} more page{'s' if rest > 1 else ''}" if rest else "")
 
 
 def read_pages(path: str | os.PathLike, *, dtype=np.float64, blanks: bool = False) -> list[np.ndarray]:
@@ -1686,9 +1688,9 @@ def _read_tiff(p: Path) -> tuple[np.ndarray, np.ndarray | None]:
         if order is None:  # (alpha, or frames that are not pages: the page by page route does not take them)
             sizes = ", ".join(f"series {i + 1}: {a.shape[2]}x{a.shape[1]}" + (" RGB" if a.ndim == 4 else "")
                               + (" with alpha" if alpha is not None else "") for i, (a, alpha) in enumerate(parts))
-            raise InputError(f"{p} holds images of different sizes, colours or alpha ({sizes}), with alpha or "
-                             f"frames that are not pages; cannot make one stack: split it into files of one kind "
-                             f"(tiffsplit, of libtiff-tools, splits its pages)")
+            raise InputError(f"{p} holds images that cannot make one stack ({sizes}), nor be read page by page "
+                             f"(alpha, or frames that are not pages): split it into files of one kind (tiffsplit, of "
+                             f"libtiff-tools, splits its pages)")
         sizes = page_sizes_text([parts[i][0].shape[1:] for _, i, _ in order])
         raise InputError(f"{p} holds images of different sizes or colours ({sizes}); cannot make one "
                          f"stack: noise2x denoise writes each page on its own to a TIFF output (noise2x.io.read_pages "
