@@ -265,7 +265,7 @@ PERIODIC_PEAK = 120.0
 #: two directions as a screen does (both taken for screens in a re-check)
 PATTERN_INK_SHARE = 0.23
 #: A bilevel image whose specks (:func:`noise2x.classical.specks`, of up to SPECK_PIXELS) cover this share of its
-#: pixels or more is a dither (Pillow's Floyd-Steinberg dithers of the first 20 BSD68 photos: 15 over it,
+#: pixels or more is a dither (Pillow's Floyd-Steinberg dithers of the first 20 BSD68 photos: 15 left as they are,
 #: benchmarks/bilevel_check.json), not specks on a page (1% of a page's pixels flipped: about 1%): left as it is, as a
 #: halftone is
 DITHER_SHARE = 0.05
