@@ -101,6 +101,10 @@ def test_despeckle_refuses_grey_levels_in_one_line(noisy64):
         despeckle(np.zeros((8, 8, 3)))
     with pytest.raises(UsageError, match="option size must be an integer >= 0"):
         despeckle(_page(0.01)[1], size=-1)
+    from noise2x import api
+
+    with pytest.raises(UsageError, match="option size='x': expected a whole number$"):  # (as --set size=x gives it:
+        api.denoise(_page(0.01)[1], method="despeckle", options={"size": "x"})  # "expected a int" was the line)
 
 
 def test_calibrated_methods_record_their_choice(smooth64, noisy64):

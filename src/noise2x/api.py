@@ -135,7 +135,9 @@ def coerce_option(value: Any, default: Any, key: str) -> Any:
                     pass
             return text
     except ValueError:
-        raise UsageError(f"option {key}={value!r}: expected a {type(default).__name__}") from None
+        what = {"int": "a whole number", "float": "a number", "bool": "true or false"}.get(type(default).__name__,
+                                                                                          type(default).__name__)
+        raise UsageError(f"option {key}={value!r}: expected {what}") from None
     return value
 
 
