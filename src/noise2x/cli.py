@@ -846,11 +846,12 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         else:
             blank = False
         kind = "float32" if args.float else _output_kind(src, dst)
-        from .io import page_kinds
+        from .io import KINDS, page_kinds
 
         kinds = page_kinds(src) if pages and not args.float else []  # (each page in its own: a 16-bit page after
         # an 8-bit one came out 8-bit, every pixel 255, a re-check)
-        held = sorted(set(page_kinds(src, every=True))) if not pages and kind in ("uint8", "uint16") else []
+        held = sorted(set(page_kinds(src, every=True)), key=KINDS.index) if not pages and kind in ("uint8", "uint16") \
+            else []
         if len(held) > 1:  # (one size: one stack, of the widest kind)
             _say(f"note: {src}'s pages hold samples of different kinds ({', '.join(held)}): all are written as "
                  f"{kind}, each page's values as they are (split the pages to keep each kind)")
@@ -1406,8 +1407,8 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     import numpy as np
 
     from .api import channel_levels_note, data_crop, no_option_route, pattern_note, zero_area_note
-    from .io import (_tiff_compression, fill_blanks, image_kind, map_text, mrc_voxel_size, page_kinds, photo_metadata,
-                     stack_frames, stored_kind, writable_format)
+    from .io import (KINDS, _tiff_compression, fill_blanks, image_kind, map_text, mrc_voxel_size, page_kinds,
+                     photo_metadata, stack_frames, stored_kind, writable_format)
 
     frames = stack_frames(path)
     h, w = stack.shape[1:3]
@@ -1420,7 +1421,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     kind, stored = image_kind(path), stored_kind(path)
     samples = f"{stored} samples" + ("" if stored == kind else f" (its outputs: {kind})")
     lines = [f"{path}: {writable_format(path)}, {samples}, {w}x{h} {colour}{packed}"]
-    held = sorted(set(page_kinds(path, every=True)), key=("uint8", "uint16", "float32").index)
+    held = sorted(set(page_kinds(path, every=True)), key=KINDS.index)
     if len(held) > 1:  # (said by denoise alone, a re-check)
         from .io import tiff_page_sizes
 

@@ -966,15 +966,13 @@ def periodic_pattern(image, *, mask=None) -> tuple[float, float]:
     img = np.asarray(image, dtype=np.float64)
     if img.ndim == 3:
         img = img.mean(axis=2)
-    h, w = img.shape[:2]
-    side = min(PERIODIC_SIDE, h, w)
+    part = periodic_window(img)
+    side = part.shape[0]
     if side < PERIODIC_LEAST:
         return 0.0, 0.0
-    top, left = (h - side) // 2, (w - side) // 2
-    part = img[top:top + side, left:left + side]
     valid = data_mask(mask, img.shape)
     if valid is not None:
-        held = valid[top:top + side, left:left + side]
+        held = periodic_window(valid)
         if not held.any():
             return 0.0, 0.0
         part = np.where(held, part, float(np.mean(part[held])))

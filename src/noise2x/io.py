@@ -2065,6 +2065,11 @@ def _own_page_tags(like: str | os.PathLike, shape: Sequence[int], strip_exif: bo
     return None if all(tags == own[0] for tags in own) else own
 
 
+def _black_and_white(data: np.ndarray) -> bool:
+    """Whether 8-bit ``data`` holds 0 and 255 alone: a 1-bit input's result that a TIFF stores 1-bit again."""
+    return data.dtype == np.uint8 and not np.any((data != 0) & (data != 255))
+
+
 def _write_own_pages(tmp: Path, frames: Iterable[np.ndarray], tags: dict, own: list[dict] | None, rgb: bool,
                      size: int, bilevel: bool = False) -> None:
     """Write ``frames`` to the TIFF ``tmp`` as plain pages, one at a time, each with ``tags`` and its own photo tags
@@ -2080,7 +2085,7 @@ def _write_own_pages(tmp: Path, frames: Iterable[np.ndarray], tags: dict, own: l
             kw = {**common, **{k: v for k, v in (own[n] if own else {}).items() if k != "extratags"}}
             if n:  # (the descriptive tags and what made it: on the first page, as tifffile writes them once)
                 kw.pop("extratags", None)
-            if bilevel and not rgb and frame.dtype == np.uint8 and not np.any((frame != 0) & (frame != 255)):
+            if bilevel and not rgb and _black_and_white(frame):
                 frame = frame == 255
                 kw.pop("predictor", None)
             tif.write(frame, photometric="rgb" if rgb else "minisblack", metadata=None, **kw)
@@ -3679,8 +3684,7 @@ def write_pages(path: str | os.PathLike, pages: Iterable[np.ndarray], *, kind: s
                     kw = {**tags, **_photo_tags(meta)}
                     if n == 0 and first:
                         kw["extratags"] = [*kw.get("extratags", []), *first["extratags"]]
-                    if found and found[n][2] and page.dtype == np.uint8 and not rgb \
-                            and not np.any((page != 0) & (page != 255)):  # (a 1-bit page in black and white: 1-bit)
+                    if found and found[n][2] and not rgb and _black_and_white(page):  # (a 1-bit page: 1-bit)
                         page = page == 255
                         kw.pop("predictor", None)
                     shown = {"axes": "YXS" if rgb else "YX", "Name": f"page {n + 1}"} if ome else None
@@ -3830,7 +3834,7 @@ def _write_parts(tmp: Path, frames: Iterator[np.ndarray], parts: list, dtype: An
             kw = _tiff_kwargs(axes, {k: v for k, v in extra.items() if k != "_bilevel"}, {**more, **made})
             if bilevel:  # a 1-bit series: its frames at once, 1-bit again where they hold black and white alone
                 data = np.stack(list(itertools.islice(frames, n)))
-                if not np.any((data != 0) & (data != 255)):
+                if _black_and_white(data):
                     data = data == 255
                     kw.pop("predictor", None)
                 tif.write(np.transpose(data.reshape(full), np.argsort(order)), **kw)
@@ -3888,9 +3892,8 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
                 tags["predictor"] = True
         if "tile" in meta and not (layout is not None and layout[3].get("imagej")):  # (and its tiles; ImageJ's
             tags["tile"] = meta["tile"]  # hyperstacks hold none)
-        if meta.get("bilevel") and not alpha and data.dtype == np.uint8 \
-                and not np.any((data != 0) & (data != 255)):  # a 1-bit scan's result in black and white: 1-bit
-            data = data == 255  # again (it was 8-bit, 23 times larger, a document scans QA pass)
+        if meta.get("bilevel") and not alpha and _black_and_white(data):  # a 1-bit scan's result in black and white:
+            data = data == 255  # 1-bit again (it was 8-bit, 23 times larger, a document scans QA pass)
             tags.pop("predictor", None)
             if layout is not None and layout[3].get("imagej"):  # (ImageJ holds no 1-bit images: its resolution
                 extra = {k: v for k, v in layout[3].items() if k != "imagej"} | {"metadata": {"axes": layout[0]}}
