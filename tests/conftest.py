@@ -93,3 +93,22 @@ def _models_loaded_by_name_kept_per_test(monkeypatch):
     import noise2x.api
 
     monkeypatch.setattr(noise2x.api, "_BY_NAME", {})
+
+
+def svs_like(path, base, level, thumb):
+    """An Aperio-like slide: a tiled JPEG base whose pixel size is in its description alone, a thumbnail page, a
+    level page (tiled, not marked reduced, as Aperio writes it), a label and a macro page."""
+    import tifffile
+
+    rng = np.random.default_rng(0)
+    aperio = "Aperio Image Library v12.0.15 \r\n384x256 [0,0 384x256] (128x128) JPEG/RGB Q=90|AppMag = 40|MPP = 0.2520"
+    with tifffile.TiffWriter(path) as t:
+        t.write(base, tile=(128, 128), photometric="rgb", compression="jpeg", description=aperio, metadata=None)
+        t.write(thumb, photometric="rgb", description="Aperio Image Library v12.0.15 \r\n-> 48x32", metadata=None)
+        t.write(level, tile=(128, 128), photometric="rgb", compression="jpeg", metadata=None,
+                description="Aperio Image Library v12.0.15 \r\n384x256 -> 96x64")
+        t.write(rng.integers(0, 256, (40, 50, 3), dtype=np.uint8), photometric="rgb", subfiletype=1, metadata=None,
+                description="Aperio Image Library v12.0.15\r\nlabel 50x40")
+        t.write(rng.integers(0, 256, (30, 90, 3), dtype=np.uint8), photometric="rgb", subfiletype=9, metadata=None,
+                description="Aperio Image Library v12.0.15\r\nmacro 90x30")
+

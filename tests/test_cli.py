@@ -1320,9 +1320,15 @@ def test_info_says_a_tiffs_thumbnail_is_left_out(tmp_path, capsys):
         w.write(stack[0], subifds=2, tile=(16, 16), metadata={"axes": "YX"})  # QA pass found them lost unsaid)
         w.write(stack[0, ::2, ::2], subfiletype=1)
         w.write(stack[0, ::4, ::4], subfiletype=1)
-    code, out, _ = _run(capsys, "info", str(tmp_path / "pyramid.ome.tif"))
-    assert code == 0 and ("left out: its pyramid's 2 reduced-resolution levels (outputs hold the full resolution "
-                          "only)") in out
+    code, out, _ = _run(capsys, "info", str(tmp_path / "pyramid.ome.tif"))  # (made again in TIFF outputs: a
+    assert code == 0 and ("pyramid: 2 reduced-resolution levels, made again from the denoised image in TIFF "  # whole-
+                          "outputs") in out and "left out" not in out  # slide QA pass)
+    with tifffile.TiffWriter(tmp_path / "levels.ome.tif") as w:  # (a stack's: not made again)
+        w.write(stack[:2], subifds=1, tile=(16, 16), metadata={"axes": "CYX"})
+        w.write(stack[:2, ::2, ::2], subfiletype=1)
+    code, out, _ = _run(capsys, "info", str(tmp_path / "levels.ome.tif"))
+    assert code == 0 and ("left out: its pyramid's 1 reduced-resolution level (outputs hold the full resolution "
+                          "only; a stack's levels are not made again)") in out, out
 
 
 def test_info_says_how_a_cmyk_jpeg_a_palette_and_few_bits_are_read(tmp_path, capsys):
@@ -2449,3 +2455,39 @@ def test_a_stacks_dead_frame_and_info_route_name_their_frame(tmp_path, capsys, g
     assert code == 0 and re.search(r"note: 100% of the image lies in solid areas of 0; .* \(frame 3\)", err), err
     code, out, _ = _run(capsys, "info", str(src))
     assert code == 0 and "noise2x denoise with no options (frame 1): " in out, out
+
+
+def test_a_slide_scanners_file_is_read_said_and_written_as_a_slide(tmp_path, capsys):
+    """A whole-slide QA pass: .svs files were refused (a folder skipped them unsaid); info called an SVS's label
+    and macro thumbnails, and denoise dropped its pyramid, MPP and tiles without a word. Now .svs is read as a
+    TIFF, a folder's output of one is named .tif, an .svs output is refused before any work; info says what is
+    kept (tiles, MPP, the pyramid made again) and left out (label, macro), and denoise says what its output
+    leaves out."""
+    import tifffile
+
+    from conftest import svs_like
+
+    yy, xx = np.mgrid[0:256, 0:384]
+    base = np.stack([(xx + yy) % 256, (xx * 2) % 256, (yy * 3) % 256], axis=-1).astype(np.uint8)
+    folder = tmp_path / "slides"
+    folder.mkdir()
+    src = folder / "case1.svs"
+    svs_like(src, base, base[::4, ::4], base[::8, ::8])
+    code, out, _ = _run(capsys, "info", str(src))
+    assert code == 0 and "JPEG-compressed (TIFF outputs: Deflate, lossless" in out.splitlines()[0], out
+    assert "in 128x128 tiles (kept in TIFF outputs)" in out.splitlines()[0], out
+    assert "(0.252 µm a pixel)" in out and "MPP 0.2520; TIFF outputs" in out, out
+    assert "left out: the slide's label and macro images (not the scan)" in out, out
+    assert "pyramid: 1 reduced-resolution level and an SVS thumbnail, made again from the denoised image" in out
+    assert "thumbnails" not in out, out
+    run = ["--method", "nlm", "--noise", "gaussian:sigma=10"]
+    code, _, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "x.svs"), *run)
+    assert code == 2 and "does not write them; write .tif or .ome.tif" in _one_error_line(err)
+    code, _, err = _run(capsys, "denoise", str(folder), "--out", str(tmp_path / "out"), *run)
+    assert code == 0 and "note: " + str(src) + ": left out: the slide's label and macro images (not the scan)" in err
+    assert "pyramid" not in err, err  # (a TIFF output gets it)
+    with tifffile.TiffFile(tmp_path / "out" / "case1.tif") as t:
+        assert t.is_svs and len(t.series[0].levels) == 2 and t.pages[0].is_tiled
+    code, _, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "o.png"), *run)
+    assert code == 0 and "left out: its pyramid's 1 reduced-resolution level (a TIFF output gets it again)" in err
+    assert "the slide's thumbnail, label and macro images" in err, err

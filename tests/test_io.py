@@ -1529,13 +1529,14 @@ def test_compressed_tiffs_are_read(tmp_path, compression):
 
 def test_outputs_keep_a_tiffs_lossless_compression(tmp_path):
     """An output written like an LZW/ZSTD/Deflate TIFF is compressed the same way (a denoised stack is not left
-    several times larger than its input), a single image and a stack written frame by frame alike; a JPEG or
-    uncompressed TIFF gives an uncompressed output."""
+    several times larger than its input), a single image and a stack written frame by frame alike; a JPEG TIFF
+    gives a Deflate one (lossless: a slide's JPEG tiles came back 4 times larger uncompressed, a whole-slide QA
+    pass); an uncompressed TIFF an uncompressed output."""
     import tifffile
 
     stack = (np.random.default_rng(0).random((5, 24, 20)) * 4000).astype(np.uint16)
     for compression, expected in (("lzw", "LZW"), ("zstd", "ZSTD"), ("adobe_deflate", "ADOBE_DEFLATE"),
-                                  ("jpeg", "NONE"), (None, "NONE")):
+                                  ("jpeg", "ADOBE_DEFLATE"), (None, "NONE")):
         data = (stack // 16).astype(np.uint8) if compression == "jpeg" else stack
         like = tmp_path / f"in_{compression}.tif"
         tifffile.imwrite(like, data, compression=compression)
@@ -2313,3 +2314,109 @@ def test_the_memory_a_process_may_take_is_known_off_linux_too(monkeypatch):
     monkeypatch.setattr(io, "_read_number", lambda path: None)
     elsewhere = io._memory_elsewhere()
     assert elsewhere and elsewhere[0] > 1 << 26 and io._available_memory() == elsewhere[0]
+
+
+def _block_mean(data, f):
+    h, w = data.shape[0] // f, data.shape[1] // f
+    return np.rint(data[:h * f, :w * f].reshape(h, f, w, f, -1).mean(axis=(1, 3))).astype(np.uint8).squeeze()
+
+
+def test_a_slide_is_written_back_as_a_slide(tmp_path):
+    """A whole-slide QA pass: an SVS's thumbnail was denoised as a second image, its label and macro were called
+    thumbnails; its output lost its MPP (in its description alone), its tiles, its pyramid and its compression
+    (JPEG tiles: 4 times larger uncompressed). Now its full-resolution image is read, and a TIFF output written
+    like it holds it in tiles, Deflate-compressed, with its description first (as slide readers look for it) and
+    its pixel size as resolution tags too, then a thumbnail and the level made from the denoised pixels."""
+    yy, xx = np.mgrid[0:256, 0:384]
+    base = np.stack([(xx + yy) % 256, (xx * 2) % 256, (yy * 3) % 256], axis=-1).astype(np.uint8)
+    from conftest import svs_like
+
+    src = tmp_path / "slide.svs"
+    svs_like(src, base, base[::4, ::4], base[::8, ::8])
+    image = io.read_image(src)
+    assert image.shape == (256, 384, 3)  # (the base: JPEG's pixels, not the thumbnail's nor the label's)
+    data = _rand((256, 384, 3), 255).astype(np.uint8)
+    out = tmp_path / "out.tif"
+    io.write_image(out, data, kind="uint8", like=src)
+    with tifffile.TiffFile(out) as t:
+        assert t.is_svs and [s.name for s in t.series] == ["Baseline", "Thumbnail"]
+        page = t.pages[0]
+        assert page.is_tiled and (page.tilelength, page.tilewidth) == (128, 128)
+        assert page.compression.name == "ADOBE_DEFLATE"
+        assert page.description.startswith("Aperio Image Library") and "MPP = 0.2520" in page.description
+        assert int(page.resolutionunit) == 3 and page.resolution[0] == pytest.approx(1e4 / 0.252)
+        levels = t.series[0].levels
+        assert [lv.shape[-3:] for lv in levels] == [(256, 384, 3), (64, 96, 3)]
+        np.testing.assert_array_equal(levels[0].asarray().squeeze(), data)
+        np.testing.assert_array_equal(levels[1].asarray().squeeze(), _block_mean(data, 4))
+        np.testing.assert_array_equal(t.series[1].asarray(), _block_mean(data, 8))
+        assert levels[1].keyframe.resolution[0] == pytest.approx(1e4 / 0.252 / 4)
+    np.testing.assert_array_equal(io.read_image(out), data)
+    ome = tmp_path / "out.ome.tif"  # (an OME-TIFF: its pixel size as OME's PhysicalSize)
+    io.write_image(ome, data, kind="uint8", like=src)
+    with tifffile.TiffFile(ome) as t:
+        assert 'PhysicalSizeX="0.252"' in t.ome_metadata and "Aperio" not in t.ome_metadata
+    with pytest.raises(io.UsageError, match=r"does not write them; write \.tif or \.ome\.tif"):
+        io.write_image(tmp_path / "x.svs", data, kind="uint8")
+    assert not (tmp_path / "x.svs").exists()
+
+
+@pytest.mark.parametrize("how", ["subifds", "pages"])
+def test_a_pyramid_gets_its_levels_again(tmp_path, how):
+    """A TIFF pyramid (levels in SubIFDs, as OME-TIFF and tifffile store them, or as reduced pages after the
+    image) is written back as one: each level made from the written pixels, in the same place, size and tiles;
+    a tiled TIFF with a pixel size is no ImageJ hyperstack (which holds no tiles: it came back in strips)."""
+    data = _rand((200, 300), 65535).astype(np.uint16)
+    src, out = tmp_path / "p.tif", tmp_path / "o.tif"
+    with tifffile.TiffWriter(src) as t:
+        t.write(data, tile=(64, 64), compression="zlib", resolution=(4e4, 4e4), resolutionunit="CENTIMETER",
+                **({"subifds": 2} if how == "subifds" else {}))
+        t.write(data[::2, ::2], tile=(64, 64), compression="zlib", subfiletype=1)
+        t.write(data[::4, ::4], tile=(64, 64), compression="zlib", subfiletype=1)
+    denoised = _rand((200, 300), 65535).astype(np.uint16)
+    io.write_image(out, denoised, kind="uint16", like=src)
+    with tifffile.TiffFile(out) as t:
+        assert not t.is_imagej and len(t.series) == 1
+        assert bool(t.pages[0].subifds) == (how == "subifds")
+        levels = t.series[0].levels
+        assert [lv.shape for lv in levels] == [(200, 300), (100, 150), (50, 75)]
+        for lv in levels:
+            page = lv.keyframe
+            assert page.is_tiled and (page.tilelength, page.tilewidth) == (64, 64) and page.compression == 8
+            assert int(page.resolutionunit) == 3
+        np.testing.assert_array_equal(levels[0].asarray(), denoised)
+        half = np.rint(denoised.reshape(100, 2, 150, 2).mean(axis=(1, 3))).astype(np.uint16)
+        np.testing.assert_array_equal(levels[1].asarray(), half)
+        quarter = np.rint(denoised.reshape(50, 4, 75, 4).mean(axis=(1, 3))).astype(np.uint16)
+        np.testing.assert_array_equal(levels[2].asarray(), quarter)
+        assert levels[1].keyframe.resolution[0] == pytest.approx(2e4)
+    np.testing.assert_array_equal(io.read_image(out), denoised)
+    # a level's size rounded down (cut) or up (the edge repeated), as scanners round them
+    np.testing.assert_array_equal(io._reduced(denoised, (0, 1), (49, 75)), quarter[:49])
+    up = io._reduced(denoised[:198], (0, 1), (50, 75))
+    np.testing.assert_array_equal(up[:49], quarter[:49])
+    np.testing.assert_array_equal(up[49], np.rint(np.concatenate([denoised[196:198], denoised[197:198].repeat(2, 0)])
+                                                  .reshape(4, 75, 4).mean(axis=(0, 2))).astype(np.uint16))
+
+
+def test_tiles_are_kept_by_a_stack_written_frame_by_frame_and_by_pages_of_their_own_size(tmp_path):
+    """A whole-slide QA pass: a stack written a frame at a time and pages of different sizes came back in strips
+    (an SVS-like base in one strip of the whole page)."""
+    stack = _rand((3, 100, 130), 65535).astype(np.uint16)
+    src = tmp_path / "s.tif"
+    tifffile.imwrite(src, stack, tile=(32, 48), compression="zlib", resolution=(3e4, 3e4),
+                     resolutionunit="CENTIMETER", photometric="minisblack")
+    io.write_frames(tmp_path / "f.tif", iter(stack), stack.shape, kind="uint16", like=src)
+    with tifffile.TiffFile(tmp_path / "f.tif") as t:
+        assert all(p.is_tiled and (p.tilelength, p.tilewidth) == (32, 48) for p in t.pages) and len(t.pages) == 3
+        np.testing.assert_array_equal(t.asarray(), stack)
+    pages = [_rand((100, 130), 255).astype(np.uint8), _rand((40, 60), 255).astype(np.uint8)]
+    mixed = tmp_path / "m.tif"
+    with tifffile.TiffWriter(mixed) as t:
+        t.write(pages[0], tile=(64, 64), compression="zlib")
+        t.write(pages[1], compression="zlib")
+    io.write_pages(tmp_path / "mo.tif", pages, kind="uint8", like=mixed)
+    with tifffile.TiffFile(tmp_path / "mo.tif") as t:
+        assert t.pages[0].is_tiled and (t.pages[0].tilelength, t.pages[0].tilewidth) == (64, 64)
+        assert not t.pages[1].is_tiled
+        np.testing.assert_array_equal(t.pages[0].asarray(), pages[0])

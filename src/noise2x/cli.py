@@ -264,8 +264,11 @@ def _targets(files: list[Path], out: str, folder_input: bool, names: list[Path] 
     if out == "-":  # (not standard output: a folder named '-' was made, in a QA pass)
         raise UsageError(f"{what} -: noise2x writes image files, not to standard output; give a file or a folder")
     if _is_folder_target(out, len(files), folder_input, what):
+        from .io import SLIDE_SUFFIXES, _suffix
+
         folder = Path(out)
         targets = [folder / n for n in (names or [Path(f.name) for f in files])]
+        targets = [t.with_suffix(".tif") if _suffix(t) in SLIDE_SUFFIXES else t for t in targets]  # (written as TIFF)
         if len(set(targets)) != len(targets):  # (the name and its inputs said: one of thousands, in a QA pass)
             first: dict[Path, Path] = {}
             for src, dst in zip(files, targets):
@@ -395,7 +398,7 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
 
     missing = [f for f in {t.parent for t in targets} if _writable_folder(f)]  # (made once the checks below pass)
     for src, dst in zip(files, targets):
-        out_fmt, in_fmt = writable_format(dst), writable_format(src)
+        out_fmt, in_fmt = writable_format(dst), _format_name(src)
         if dst.exists() and _same_file(dst, src):
             raise UsageError(f"output {dst} would overwrite its input; choose another output name")
         try:
@@ -728,6 +731,9 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             integer = image_kind(src) in ("uint8", "uint16")
             single = len(stack_frames(src)) == 1
             told = _declared_blanks(args, src)
+            if _format_name(src) == "TIFF":  # (its pyramid's levels, a slide's label: dropped unsaid, a QA pass)
+                for line in left_out_lines(src, dst):
+                    _say(f"note: {src}: {line}")
             if tiff_page_sizes(src) is not None:  # pages of different sizes: each on its own, written back as pages
                 # (refused, their sizes sorted, by info too: a document scans QA pass; other outputs: _check_targets)
                 opened = [open_pages(src, blanks=told.blanks, dtype=np.float32 if integer else np.float64), None]
@@ -1259,12 +1265,12 @@ def _nodata_note(args: argparse.Namespace) -> None:
 
 def cmd_info(args: argparse.Namespace) -> int:
     from .api import model_file
-    from .io import _SUPPORTED, IMAGE_SUFFIXES, _suffix
+    from .io import _SUPPORTED, IMAGE_SUFFIXES, SLIDE_SUFFIXES, _suffix
 
     if not args.model.strip():  # (Path('') is the working folder)
         raise UsageError("noise2x info takes one image or model file (.safetensors), or a shipped model's name; got ''")
     noise = getattr(args, "noise", None)
-    if _suffix(args.model) in IMAGE_SUFFIXES:  # an image (a missing one: "no such file")
+    if _suffix(args.model) in IMAGE_SUFFIXES + SLIDE_SUFFIXES:  # an image (a missing one: "no such file")
         if noise is not None:
             from .noise import parse_noise
 
@@ -1336,6 +1342,27 @@ _INFO_FACTS = ("estimated_on", "estimated_from", "sigma", "sigma_channels", "bet
                "correlation_growth", "peak", "poisson_a", "poisson_b", "std_at_mean", "zero_level", "impulse_share")
 
 
+def _microns(dpi: tuple) -> str:
+    """A microscope's resolution, as dpi, also in micrometres a pixel (100,794 dpi: 0.252 µm a pixel); ""
+    for a photo's or a scan's (a pathologist reads a slide's pixel size so: a whole-slide QA pass)."""
+    if min(dpi) < 25400:  # (coarser than 1 µm a pixel: no microscope's)
+        return ""
+    sizes = [f"{25400 / d:.4g}" for d in dpi]
+    return f" ({sizes[0] if sizes[0] == sizes[-1] else ' x '.join(sizes)} µm a pixel)"
+
+
+def _description_text(text: str | None) -> str:
+    """What info says of a TIFF's own description kept in TIFF outputs: its first line, cut, and an Aperio
+    slide's microns per pixel (MPP) and magnification where it gives them."""
+    if not text:
+        return ""
+    found = dict(re.findall(r"\b(MPP|AppMag)\s*=\s*([0-9.]+)", text))
+    said = ", ".join(f"{k} {v}" for k, v in found.items())
+    first = text.strip().splitlines()[0].strip()
+    first = first if len(first) <= 40 else first[:37] + "..."
+    return f"description {first!r}" + (f" ({said}; TIFF outputs)" if said else " (TIFF outputs)")
+
+
 def _own_dpi(path: Path) -> bool:
     """Whether a TIFF's pages hold resolutions or profiles of their own (a fax's fine and standard pages)."""
     from .io import _pages_of
@@ -1346,37 +1373,92 @@ def _own_dpi(path: Path) -> bool:
     return len(looks) > 1
 
 
-def _tiff_fax(path: Path) -> str | None:
-    """The fax codec (CCITT G3, G4 or RLE) of a TIFF's first page, or None."""
-    from .io import FAX_TIFF, _open_tiff
+def _tiff_recoded(path: Path) -> str | None:
+    """How a TIFF's first page is compressed where its outputs are not compressed so (TIFF outputs: Deflate): its
+    codec's name and whether that is lossless (a fax's CCITT G3, G4 or RLE) or lossy (JPEG, JPEG 2000, ...);
+    None for one kept (LZW, Deflate, ZSTD, ...) or none."""
+    from .io import _LOSSLESS_TIFF, FAX_TIFF, _format_of, _open_tiff
 
-    if path.suffix.lower() not in (".tif", ".tiff"):
-        return None
     try:
+        if _format_of(path) != "TIFF":
+            return None
         with _open_tiff(path) as tif:
             name = tif.pages[0].compression.name
     except Exception:
         return None
-    return {"CCITTFAX4": "CCITT G4", "CCITTFAX3": "CCITT G3", "CCITTRLE": "CCITT RLE"}.get(name) if name in FAX_TIFF \
-        else None
+    if name in FAX_TIFF:
+        return {"CCITTFAX4": "CCITT G4", "CCITTFAX3": "CCITT G3", "CCITTRLE": "CCITT RLE"}[name] + ", lossless too"
+    if name in _LOSSLESS_TIFF or name == "NONE":
+        return None
+    shown = {"JPEG_2000_LOSSY": "JPEG 2000", "JPEG2000": "JPEG 2000", "APERIO_JP2000_YCBC": "JPEG 2000",
+             "APERIO_JP2000_RGB": "JPEG 2000", "JPEGXL": "JPEG XL", "JPEGXR": "JPEG XR", "WEBP": "WebP"}
+    return f"{shown.get(name, name)}, lossless: the denoised pixels are not compressed lossily again"
 
 
-def _tiff_axes(path: Path) -> tuple[str | None, int, bool, int]:
+def _tiff_axes(path: Path) -> tuple[str | None, int, bool, int, list[str]]:
     """A TIFF's axes as tifffile names them (e.g. TZCYX; None for another format or several series), how many
     reduced-resolution copies (thumbnails) it holds beside its images, which are left out, whether its
-    samples are bands (io._tiff_bands), and how many reduced-resolution levels of its images (a pyramid, as
-    SubIFDs) it holds, which are left out too."""
-    from .io import _main_series, _tiff_bands, writable_format
+    samples are bands (io._tiff_bands), how many reduced-resolution levels of its images (a pyramid, as
+    SubIFDs) it holds, which are left out too, and the names of a slide scanner's associated images (thumbnail,
+    label, macro: io.associated_images), left out too."""
+    from .io import _main_series, _quiet_tifffile, _tiff_bands, associated_images
 
-    if writable_format(path) != "TIFF":
-        return None, 0, False, 0
+    if _format_name(path) != "TIFF":
+        return None, 0, False, 0, []
     import tifffile
 
-    with tifffile.TiffFile(path) as tif:
+    with _quiet_tifffile(), tifffile.TiffFile(path) as tif:
         main = _main_series(tif)
         one = len(main) == 1
         levels = max(len(getattr(s, "levels", [s])) for s in main) - 1 if main else 0
-        return (main[0].axes if one else None), len(tif.series) - len(main), one and _tiff_bands(main[0]), levels
+        named = [s.name.lower() for s in associated_images(tif) if s not in main]
+        return ((main[0].axes if one else None), len(tif.series) - len(main) - len(named),
+                one and _tiff_bands(main[0]), levels, named)
+
+
+def _format_name(path: Path) -> str | None:
+    """'TIFF' for a file read as a TIFF (a slide scanner's .svs too), else its format's name or None."""
+    from .io import _FORMATS, _suffix
+
+    return _FORMATS.get(_suffix(path))
+
+
+def left_out_lines(path: Path, dst: Path | None = None) -> list[str]:
+    """What a TIFF holds beside its full-resolution images that outputs do not: reduced-resolution copies, its
+    pyramid's levels, a slide scanner's thumbnail, label and macro images; one line each (``info`` says them,
+    and ``denoise`` what its output ``dst`` leaves out, as notes: it said nothing, a whole-slide QA pass). A
+    single image's pyramid (and an SVS's thumbnail) is made again in TIFF outputs (io.tiff_pyramid)."""
+    from .io import stack_frames, tiff_page_sizes, tiff_pyramid
+
+    _, thumbnails, _, levels, named = _tiff_axes(path)
+    if not (thumbnails or levels or named):
+        return []
+    pyramid = None
+    if levels and len(stack_frames(path)) == 1 and tiff_page_sizes(path) is None:
+        pyramid = tiff_pyramid(path)
+    made = pyramid is not None and (dst is None or _format_name(dst) == "TIFF")
+    lines = []
+    if thumbnails:
+        what = "copy of the image (a thumbnail)" if thumbnails == 1 else "copies of the image (thumbnails)"
+        lines.append(f"left out: {thumbnails} reduced-resolution {what} stored beside it")
+    if made and pyramid["thumbnail"]:
+        named = [name for name in named if name != "thumbnail"]
+    if named:
+        names = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+        lines.append(f"left out: the slide's {names} image{'s' if len(named) > 1 else ''} (not the scan" + (
+            "" if made else ": outputs hold the full-resolution image alone") + ")")
+    if levels and not made:  # (a whole-slide or large OME-TIFF's pyramid: outputs hold the full resolution)
+        them = "them" if levels > 1 else "it"
+        lines.append(f"left out: its pyramid's {levels} reduced-resolution level{'s' if levels > 1 else ''} " + (
+            f"(a TIFF output gets {them} again)" if pyramid is not None else
+            "(outputs hold the full resolution only; a stack's levels are not made again)" if len(
+                stack_frames(path)) > 1 else "(outputs hold the full resolution only)"))
+    elif levels and dst is None:  # (info: what a TIFF output gets)
+        lines.append(f"pyramid: {levels} reduced-resolution level{'s' if levels > 1 else ''}"
+                     + (" and an SVS thumbnail" if pyramid["thumbnail"] else "") + ", made again from the denoised "
+                     "image in TIFF outputs (each level's size, tiles and compression; other outputs hold the full "
+                     "resolution only)")
+    return lines
 
 
 def image_facts(path: Path, noise: Any = None, blank_value: float | None = None) -> list[str]:
@@ -1408,19 +1490,23 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
 
     from .api import channel_levels_note, data_crop, no_option_route, pattern_note, zero_area_note
     from .io import (KINDS, _tiff_compression, fill_blanks, image_kind, map_text, mrc_voxel_size, page_kinds,
-                     photo_metadata, stack_frames, stored_kind, writable_format)
+                     photo_metadata, stack_frames, stored_kind)
 
     frames = stack_frames(path)
     h, w = stack.shape[1:3]
     colour = "RGB" if stack.ndim == 4 else "gray"
     packed = _tiff_compression(path).get("compression")  # (lossless: its outputs are compressed the same way)
     packed = f", {packed.upper().replace('ADOBE_', '')}-compressed (kept in TIFF outputs)" if packed else ""
-    fax = _tiff_fax(path)
-    if fax:  # (a 1-bit scan's fax codec, which tifffile does not write)
-        packed = f", {fax}-compressed (TIFF outputs: Deflate, lossless too)"
+    recoded = _tiff_recoded(path)
+    if recoded:  # (a 1-bit scan's fax codec, which tifffile does not write; a slide's JPEG: not again, lossily)
+        codec, why = recoded.split(", ", 1)
+        packed = f", {codec}-compressed (TIFF outputs: Deflate, {why})"
+    tile = _tiff_compression(path).get("tile")
+    if tile:  # (a slide's, a GeoTIFF's tiles: kept, said)
+        packed += f", in {tile[1]}x{tile[0]} tiles (kept in TIFF outputs)"
     kind, stored = image_kind(path), stored_kind(path)
     samples = f"{stored} samples" + ("" if stored == kind else f" (its outputs: {kind})")
-    lines = [f"{path}: {writable_format(path)}, {samples}, {w}x{h} {colour}{packed}"]
+    lines = [f"{path}: {_format_name(path)}, {samples}, {w}x{h} {colour}{packed}"]
     held = sorted(set(page_kinds(path, every=True)), key=KINDS.index)
     if len(held) > 1:  # (said by denoise alone, a re-check)
         from .io import tiff_page_sizes
@@ -1440,33 +1526,34 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
                               "outputs are RGB",
                       "1-bit": "stored with 1 bit a pixel: read as 0 and 255; outputs are 8-bit gray" + (
                           " (a TIFF output 1-bit again where it holds black and white alone)"
-                          if writable_format(path) == "TIFF" else "")}.get(
+                          if _format_name(path) == "TIFF" else "")}.get(
             stored_as, f"stored with {stored_as.split('-')[0]} bits a pixel: read scaled to 0..255; outputs are "
                        f"8-bit gray"))
     from .io import tiff_series
 
-    several = writable_format(path) == "TIFF" and bool(tiff_series(path))  # (a TIFF of several series)
+    several = _format_name(path) == "TIFF" and bool(tiff_series(path))  # (a TIFF of several series)
     meta = photo_metadata(path, 3 if stack.ndim == 4 else 1) if len(stack) == 1 or not several else {}
     if meta:  # a photo's colour profile, EXIF, XMP and resolution: written into its outputs
         kept = [f"colour profile {_profile_name(meta['icc'])}" if "icc" in meta else "",
-                ("EXIF" if writable_format(path) != "TIFF" else "camera, date and author tags") if "exif" in meta
+                ("EXIF" if _format_name(path) != "TIFF" else "camera, date and author tags") if "exif" in meta
                 else "", "XMP" if "xmp" in meta else "",
-                " x ".join(f"{round(d, 1):g}" for d in meta["dpi"]) + " dpi" + (
+                " x ".join(f"{round(d, 1):g}" for d in meta["dpi"]) + " dpi" + _microns(meta["dpi"]) + (
                     " (page 1's; each page keeps its own)" if _own_dpi(path) else "") if "dpi" in meta else "",
+                _description_text(meta.get("description")),
                 " and ".join(kind.decode() for kind, _ in meta["png_colour"]) + " (colour space: PNG outputs)"
                 if meta.get("png_colour") else ""]
         lines.append("kept in outputs: " + ", ".join(k for k in kept if k))
     voxel = mrc_voxel_size(path)
     if voxel is not None:  # (an electron micrograph's, a tomogram's calibration: written into MRC outputs)
         lines.append("voxel size: " + " x ".join(f"{v:.4g}" for v in voxel) + " Å (x, y, z; kept in MRC outputs)")
-    if writable_format(path) == "FITS":  # (an observatory's file: its error and quality planes beside the image)
+    if _format_name(path) == "FITS":  # (an observatory's file: its error and quality planes beside the image)
         from .io import _fits_context
 
         others = _fits_context(path)[1]
         if others:
             lines.append(f"other HDUs holding data: {', '.join(others)} (not in denoise's output, which holds the "
                          "image)")
-    axes, thumbnails, bands, levels = _tiff_axes(path)
+    axes, _, bands, _, _ = _tiff_axes(path)
     if len(stack) > 1:
         planes = {c for c in frames if c is not None}
         extra = f" ({len(planes)} channels stored as planes)" if planes else ""
@@ -1481,12 +1568,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
             lines.append(f"series: {len(series)} (" + ", ".join(f"{name}: {n} frames" for name, n in series[:6])
                          + (", ..." if len(series) > 6 else "") + "): a TIFF output holds them as its series; "
                          "other outputs as one stack, without each series' name, axes and calibration")
-    if thumbnails:
-        what = "copy of the image (a thumbnail)" if thumbnails == 1 else "copies of the image (thumbnails)"
-        lines.append(f"left out: {thumbnails} reduced-resolution {what} stored beside it")
-    if levels:  # (a whole-slide or large OME-TIFF's pyramid: outputs hold the full resolution, a format QA pass)
-        lines.append(f"left out: its pyramid's {levels} reduced-resolution level{'s' if levels > 1 else ''} (outputs "
-                     f"hold the full resolution only)")
+    lines.extend(left_out_lines(path))
     from .io import held_blank, tiff_nodata
 
     given = blank_value is not None
@@ -1504,7 +1586,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         if k is None and held < size:
             k, first = i, frame
     marked = "NaN"  # what marks them in the file: NaN, or an integer FITS image's BLANK value
-    if blanks and writable_format(path) == "FITS":
+    if blanks and _format_name(path) == "FITS":
         from .io import _fits_header
 
         header = _fits_header(path)
@@ -2064,8 +2146,9 @@ def _main(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     except (OSError, MemoryError) as exc:
         if os.environ.get("NOISE2X_DEBUG"):
             raise
-        _err(f"not enough memory for this work ({exc or 'MemoryError'}): a smaller --tile, or a machine with more"
-             if isinstance(exc, MemoryError) else f"{type(exc).__name__}: {exc}")
+        _err(f"not enough memory for this work ({exc or 'MemoryError'}): the whole image is held, in several "
+             f"copies: a smaller image (a crop; a slide's lower level), a smaller --tile for a model's own memory, or "
+             f"a machine with more" if isinstance(exc, MemoryError) else f"{type(exc).__name__}: {exc}")
         return 1
     except Exception as exc:  # noqa: BLE001 - the user gets one line, not a traceback
         if os.environ.get("NOISE2X_DEBUG"):

@@ -89,6 +89,11 @@ save it; ``.fz``: tile-compressed FITS;
 ``.fits.gz``: gzipped FITS; ``.mrc``, ``.mrcs`` (stacks), ``.rec`` (tomograms), ``.st`` (tilt series) and
 ``.map`` (volumes): MRC, electron microscopy's format)."""
 
+#: Slide scanners' TIFF-based files (Aperio SVS, Hamamatsu NDPI, Leica SCN, Ventana BIF, Akoya QPTIFF, BigTIFF's .btf,
+#: .tf8 and .tf2): read as TIFFs (their full-resolution image), not written: an output of one is a .tif or .ome.tif
+#: (a folder's keeps its name with .tif: a whole-slide QA pass)
+SLIDE_SUFFIXES = (".svs", ".ndpi", ".scn", ".bif", ".qptiff", ".btf", ".tf8", ".tf2")
+
 #: Suffixes of common image formats that noise2x does not read (GIF, the PNM family, JPEG 2000, Targa, icons,
 #: Photoshop, camera raw, OpenEXR and Radiance HDR): a folder's files of them are named as left out
 #: (:func:`unread_images`), not passed over unsaid (a format QA pass)
@@ -105,7 +110,8 @@ KINDS = ("uint8", "uint16", "float32")
 _FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".jfif": "JPEG", ".jpe": "JPEG", ".bmp": "BMP",
             ".webp": "WEBP", ".avif": "AVIF", ".heic": "HEIF", ".heif": "HEIF", ".tif": "TIFF", ".tiff": "TIFF",
             ".fits": "FITS", ".fit": "FITS", ".fts": "FITS", ".fz": "FITS", ".fits.gz": "FITS", ".fit.gz": "FITS",
-            ".fts.gz": "FITS", ".mrc": "MRC", ".mrcs": "MRC", ".rec": "MRC", ".st": "MRC", ".map": "MRC"}
+            ".fts.gz": "FITS", ".mrc": "MRC", ".mrcs": "MRC", ".rec": "MRC", ".st": "MRC", ".map": "MRC",
+            **{s: "TIFF" for s in SLIDE_SUFFIXES}}
 _WRITABLE = {"PNG": ("uint8", "uint16"), "JPEG": ("uint8",), "BMP": ("uint8",), "WEBP": ("uint8",), "AVIF": ("uint8",),
              "HEIF": ("uint8", "uint16"),
              "TIFF": ("uint8", "uint16", "float32"),
@@ -118,7 +124,8 @@ LOSSY_FORMATS = ("AVIF", "HEIF")
 _GRAY_AS_RGB = ("WEBP", "AVIF", "HEIF")  # formats whose gray images Pillow may decode as RGB
 
 _MAX = {"uint8": 255, "uint16": 65535}
-_SUPPORTED = "PNG, JPEG, BMP, WebP, AVIF, HEIF, TIFF, FITS, MRC (" + " ".join(IMAGE_SUFFIXES) + ")"
+_SUPPORTED = ("PNG, JPEG, BMP, WebP, AVIF, HEIF, TIFF, FITS, MRC (" + " ".join(IMAGE_SUFFIXES) + "), and slide "
+              "scanners' TIFFs (" + " ".join(SLIDE_SUFFIXES) + ")")
 #: formats whose files hold stacks (N,H,W) and float32 samples
 STACK_FORMATS = ("TIFF", "FITS", "MRC")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -435,12 +442,12 @@ def list_images(path: str | os.PathLike, *, recursive: bool = False) -> list[Pat
     if p.is_dir():
         # (a link whose target is gone is listed, and named when it cannot be read, not left out unsaid)
         # (so is an entry that is no file, a FIFO named x.png: named when its turn comes, never opened)
-        files = [f for f in _folder_entries(p, recursive) if _suffix(f) in IMAGE_SUFFIXES
+        files = [f for f in _folder_entries(p, recursive) if _suffix(f) in IMAGE_SUFFIXES + SLIDE_SUFFIXES
                  and (f.is_file() or (f.is_symlink() and not f.exists()) or (f.exists() and not f.is_dir()))]
         if not files:
             where = "folder or its subfolders" if recursive else "folder"
             other = unread_images(p, recursive=recursive)
-            raise InputError(f"no image files in {where} {p} (looked for {' '.join(IMAGE_SUFFIXES)})"
+            raise InputError(f"no image files in {where} {p} (looked for {' '.join(IMAGE_SUFFIXES + SLIDE_SUFFIXES)})"
                              + (f"; {unread_note(other)}" if other else ""))
         return sorted(files, key=lambda f: f.relative_to(p).parts)
     _format_of(p)
@@ -987,11 +994,27 @@ def _kept_open(handle: Any, make: Callable[[], StackFrames | None], p: Path) -> 
 
 def _main_series(tif: Any) -> list:
     """The series of an open TIFF that hold its images: all but reduced-resolution copies of them (TIFF's
-    NewSubfileType bit 0: the thumbnails of a Zeiss LSM file, a slide scanner's previews), unless that leaves
-    none. A file holding its image and such a thumbnail is read as its image, not refused for sizes that differ."""
+    NewSubfileType bit 0: the thumbnails of a Zeiss LSM file, a slide scanner's previews) and a slide scanner's
+    associated images (:func:`associated_images`), unless that leaves none. A file holding its image and such a
+    thumbnail is read as its image, not refused for sizes that differ."""
     series = list(tif.series)
-    full = [s for s in series if not s.keyframe.is_reduced]
+    left = associated_images(tif)
+    full = [s for s in series if not s.keyframe.is_reduced and s not in left]
     return full or series
+
+
+#: tifffile's names of the images a slide scanner stores beside the slide (a thumbnail, the label with its barcode
+#: and case number, the macro photo of the whole glass, NDPI's map)
+_ASSOCIATED = ("Thumbnail", "Label", "Macro", "Map", "Overview")
+
+
+def associated_images(tif: Any) -> list:
+    """The series of an open slide scanner's TIFF (SVS, NDPI, BIF, SCN, Philips) that hold its associated images
+    (:data:`_ASSOCIATED`), not the slide: an SVS's thumbnail, a page of the full image's colours, was denoised and
+    written as a second image, its label and macro called thumbnails (a whole-slide QA pass)."""
+    if not any(getattr(tif, f"is_{kind}", False) for kind in ("svs", "ndpi", "bif", "scn", "philips")):
+        return []
+    return [s for s in tif.series if s.name in _ASSOCIATED]
 
 
 def _tiff_bands(series: Any) -> bool:
@@ -1273,7 +1296,7 @@ def tiff_bilevel(path: str | os.PathLike) -> bool:
 def _pages_of(path: str | os.PathLike, looks: bool = False) -> list[tuple]:
     """Each page of a TIFF's main series, in the file's order: (its index among the file's pages, its sample kind,
     whether it is 1-bit), and with ``looks`` its resolution, resolution unit and colour profile (as a hash: to
-    compare); ``[]`` where the headers cannot be read."""
+    compare), and last its tile size (:func:`_page_tile`); ``[]`` where the headers cannot be read."""
     def look(page: Any) -> tuple:
         icc = page.tags.get(34675)
         return (tuple(page.resolution), int(page.resolutionunit or 0), None if icc is None else hash(bytes(icc.value)))
@@ -1292,7 +1315,7 @@ def _pages_of(path: str | os.PathLike, looks: bool = False) -> list[tuple]:
             for index, kind in listed:
                 page = tif.pages[index]
                 found.append((index, kind, int(page.bitspersample) == 1 and int(page.samplesperpixel) == 1,
-                              *([look(page)] if looks else [])))
+                              *([look(page)] if looks else []), _page_tile(page)))
             return found
     except Exception:
         return []
@@ -1847,8 +1870,9 @@ FAX_TIFF = ("CCITTRLE", "CCITTFAX3", "CCITTFAX4")
 def _tiff_compression(like: Path) -> dict:
     """``{"compression": name}`` for tifffile where ``like`` is a TIFF compressed losslessly (LZW, Deflate, ZSTD,
     LZMA, PackBits): an output written like it is compressed the same way, not left several times larger;
-    ``{}`` otherwise (uncompressed, or lossy JPEG: the denoised pixels are not compressed lossily again). A
-    1-bit scan's fax compression (CCITT G3/G4, which tifffile does not write): Deflate, and ``"bilevel"``
+    ``{}`` for an uncompressed one; Deflate for other codecs (lossy JPEG, JPEG 2000, WebP: the denoised pixels
+    are not compressed lossily again; a 1-bit scan's fax compression, CCITT G3/G4, which tifffile does not write),
+    with ``predictor`` (of an output's kind). ``"bilevel"``
     (also for other 1-bit TIFFs): an output holding black and white alone is written 1-bit again. With
     ``"tile"``: the tile size of a TIFF stored in tiles, which a whole image written like it keeps."""
     if _FORMATS.get(_suffix(like)) != "TIFF":
@@ -1857,22 +1881,119 @@ def _tiff_compression(like: Path) -> dict:
         with _quiet_tifffile(), _open_tiff(like) as tif:
             page = tif.pages[0] if len(tif.pages) else None
             name = page.compression.name if page is not None else ""
-            tiled = page is not None and page.is_tiled and page.tilelength % 16 == 0 and page.tilewidth % 16 == 0
-            tile = (int(page.tilelength), int(page.tilewidth)) if tiled else None
+            tile = _page_tile(page) if page is not None else None
             predicted = page is not None and int(getattr(page, "predictor", 1) or 1) in (2, 3)
             bilevel = page is not None and int(page.bitspersample) == 1 and int(page.samplesperpixel) == 1
     except Exception:  # (the input was read already; a file that cannot say is written uncompressed)
         return {}
     kept: dict = {"compression": _LOSSLESS_TIFF[name]} if name in _LOSSLESS_TIFF else {}
-    if name in FAX_TIFF:  # (a 1-bit scan's: 23 times larger uncompressed, a document scans QA pass)
-        kept["compression"] = "adobe_deflate"
+    if name not in _LOSSLESS_TIFF and name not in ("", "NONE"):  # a fax's (23 times larger uncompressed, a document
+        kept["compression"] = "adobe_deflate"  # scans QA pass), or lossy JPEG or JPEG 2000 (a slide's: 4 times,
+        # a whole-slide QA pass): losslessly, the denoised pixels as they are
     if bilevel:
         kept["bilevel"] = True
-    if kept and predicted and name != "PACKBITS":  # and its predictor (differences, which compress better; of an
+    if kept and (predicted or name not in _LOSSLESS_TIFF) and name != "PACKBITS":  # and its predictor (differences, which compress better; of an
         kept["predictor"] = True  # output's kind: horizontal for integers, floating point for floats)
     if tile is not None:  # stored in tiles (a GeoTIFF's, a slide's): so again, in tiles of its size
         kept["tile"] = tile
     return kept
+
+
+def tiff_pyramid(like: str | os.PathLike, shape: Sequence[int] | None = None) -> dict | None:
+    """How the TIFF ``like`` stores reduced-resolution levels of its one image (a slide's, an OME-TIFF's pyramid),
+    which an output of ``shape`` written like it gets again, made from its pixels (:func:`_reduced`): ``{"how":
+    "subifds" (each page's SubIFDs: OME's, tifffile's) or "pages" (reduced pages after it: an SVS's), "levels":
+    each level's (height, width), "thumbnail": an SVS thumbnail's (height, width) or None, "reduced": whether its
+    levels are marked as reduced-resolution images (an SVS's are not)}``; None where it
+    holds no levels, several series, or an image of another height and width than ``shape``'s (read turned;
+    ``shape`` None: its own)."""
+    if _FORMATS.get(_suffix(Path(like))) != "TIFF":
+        return None
+    try:
+        with _quiet_tifffile(), _open_tiff(Path(like)) as tif:
+            main = _main_series(tif)
+            if len(main) != 1 or len(getattr(main[0], "levels", [])) < 2 or _tiff_orientation(main[0]) != 1:
+                return None
+            series = main[0]
+            _, y, x, _ = _tiff_axes(_series_axes(series), tuple(int(n) for n in series.shape), Path(like))
+            full = (int(series.shape[y]), int(series.shape[x]))
+            levels = [(int(s.shape[y]), int(s.shape[x])) for s in series.levels[1:]]
+            thumb = [s for s in associated_images(tif) if s.name == "Thumbnail"]
+            how = "subifds" if series.keyframe.subifds else "pages"
+            small = (int(thumb[0].shape[0]), int(thumb[0].shape[1])) if thumb and how == "pages" else None
+            reduced = how == "subifds" or bool(series.levels[1].keyframe.is_reduced)
+    except Exception:  # (read before: a file that cannot say gets no levels)
+        return None
+    if shape is None:
+        spatial = full
+    else:
+        spatial = tuple(shape[:2]) if len(shape) == 2 or (len(shape) == 3 and shape[-1] == 3) else tuple(shape[1:3])
+    if spatial != full or any(not 0 < h <= full[0] or not 0 < w <= full[1] for h, w in levels):
+        return None
+    return {"how": how, "levels": levels, "thumbnail": small, "reduced": reduced}
+
+
+def _reduced(data: np.ndarray, yx: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
+    """``data`` at a pyramid level's ``size`` (height, width): the mean of each block of factor x factor pixels
+    (the level's factor, rounded; the edge repeated where the level's size is rounded up), along the axes ``yx``,
+    rounded back to ``data``'s integer kind."""
+    y, x = yx
+    out = data
+    for axis, n in ((y, size[0]), (x, size[1])):
+        f = max(1, int(round(out.shape[axis] / n)))
+        take = min(out.shape[axis], n * f)
+        out = np.take(out, np.minimum(np.arange(n * f), take - 1), axis=axis)  # (cut, or the edge repeated)
+        shape = out.shape[:axis] + (n, f) + out.shape[axis + 1:]
+        out = out.reshape(shape).mean(axis=axis + 1, dtype=np.float64)
+    if data.dtype.kind in "ui":
+        return np.clip(np.rint(out), 0, np.iinfo(data.dtype).max).astype(data.dtype)
+    return out.astype(data.dtype)
+
+
+def _write_levels(tmp: Path, data: np.ndarray, kw: dict, pyramid: dict | None, yx: tuple[int, int]) -> None:
+    """``tifffile.imwrite(tmp, data, **kw)``, and with ``pyramid`` (:func:`tiff_pyramid`) its levels after it,
+    made from ``data`` (:func:`_reduced`), each in its page's SubIFDs or as reduced pages, as its input stored
+    them, with the same photometric, compression, tiles and a resolution scaled to it; an SVS's thumbnail (after the
+    full image, in strips, as slide readers expect it) too. A denoised slide was a single image (a whole-slide QA
+    pass)."""
+    import tifffile
+
+    if not pyramid:
+        tifffile.imwrite(tmp, data, **kw)
+        return
+    opened = {k: kw.pop(k) for k in ("bigtiff", "ome", "imagej", "byteorder", "shaped") if k in kw}
+    opened.setdefault("bigtiff", data.nbytes * 4 // 3 > 2**32 - 2**25)
+    if pyramid.get("thumbnail") and not opened.get("ome"):  # an SVS: read as one (its thumbnail and levels by
+        opened["shaped"] = False  # their places), not as tifffile's shaped series of two images of other sizes
+        kw.pop("metadata", None)
+    same = {k: v for k, v in kw.items() if k in ("photometric", "planarconfig", "compression", "predictor", "tile")}
+    full = (data.shape[yx[0]], data.shape[yx[1]])
+
+    def scaled(size: tuple[int, int]) -> dict:
+        if "resolution" not in kw:
+            return {}
+        ry, rx = size[0] / full[0], size[1] / full[1]
+        return {"resolution": (kw["resolution"][0] * rx, kw["resolution"][1] * ry),
+                "resolutionunit": kw.get("resolutionunit", 2)}
+
+    with tifffile.TiffWriter(tmp, **opened) as tif:
+        subifds = len(pyramid["levels"]) if pyramid["how"] == "subifds" else None
+        tif.write(data, **kw, **({"subifds": subifds} if subifds else {}))
+        if pyramid.get("thumbnail"):  # (an SVS's second page)
+            small = _reduced(data, yx, pyramid["thumbnail"])
+            tif.write(small, **{k: v for k, v in same.items() if k != "tile"},
+                      **scaled(pyramid["thumbnail"]))
+        for size in pyramid["levels"]:
+            level = _reduced(data, yx, size)
+            tif.write(level, subfiletype=1 if pyramid.get("reduced", True) else 0, **same, **scaled(size))  # (tifffile's shaped description: read
+            # without a warning)
+
+
+def _page_tile(page: Any) -> tuple[int, int] | None:
+    """The tile size (rows, columns) of a TIFF page stored in tiles (multiples of 16, as TIFF asks), else None."""
+    if not page.is_tiled or page.tilelength % 16 or page.tilewidth % 16 or int(getattr(page, "tiledepth", 1)) > 1:
+        return None
+    return int(page.tilelength), int(page.tilewidth)
 
 
 def _tiff_layout(like: Path, shape: tuple[int, ...], ome: bool = False,
@@ -1900,6 +2021,7 @@ def _tiff_layout(like: Path, shape: tuple[int, ...], ome: bool = False,
                 return None
             page = series.keyframe
             turned = _tiff_orientation(series) in (5, 6, 7, 8)  # (its frames were read turned a quarter)
+            tiled = _page_tile(page) is not None and not tif.is_imagej  # (see below)
             extra: dict = {}
             if bands:  # its bands written back as its samples, interleaved or in planes as they were
                 extra.update(photometric="minisblack",
@@ -1909,6 +2031,8 @@ def _tiff_layout(like: Path, shape: tuple[int, ...], ome: bool = False,
             if page.resolution and min(page.resolution) > 0 and tuple(page.resolution) != (1.0, 1.0):
                 extra["resolution"] = tuple(float(r) for r in page.resolution)
                 extra["resolutionunit"] = int(page.resolutionunit)
+            elif slide_mpp(page.tags.valueof(270)) is not None:  # an Aperio slide's pixel size, in its description
+                extra.update(resolution=(1e4 / slide_mpp(page.tags.valueof(270)),) * 2, resolutionunit=3)
             calibration = {k: v for k, v in (tif.imagej_metadata or {}).items() if k in _IMAGEJ_KEPT}
             ome_kept = _ome_kept(tif.ome_metadata, axes, full, index or 0) if ome and tif.is_ome else {}
             if ome and not tif.is_ome:  # an ImageJ calibration in OME's terms
@@ -1945,8 +2069,9 @@ def _tiff_layout(like: Path, shape: tuple[int, ...], ome: bool = False,
         extra["metadata"] = {"axes": stored_axes}
     elif ome:  # an OME-TIFF, with what its input said of its pixels and channels
         extra.update(ome=True, metadata={"axes": axes, **ome_kept})
-    elif _imagej_order(axes):  # a hyperstack that Fiji opens as such
-        extra.update(imagej=True, metadata={"axes": axes, **calibration})
+    elif _imagej_order(axes) and not tiled:  # a hyperstack that Fiji opens as such (a TIFF in tiles, a slide's, a
+        extra.update(imagej=True, metadata={"axes": axes, **calibration})  # GeoTIFF's, is written in tiles again
+        # with its pixel size as TIFF tags: ImageJ's hold no tiles, and a slide came back in strips, a QA pass)
     else:
         extra["metadata"] = {"axes": axes}
     order = [*others, y, x, *chans]
@@ -2174,15 +2299,26 @@ def _ome_kept(xml: str | None, axes: str, shape: tuple[int, ...], index: int = 0
     return kept
 
 
+def slide_mpp(text: Any) -> float | None:
+    """The microns per pixel an Aperio slide's ImageDescription gives (``|MPP = 0.2520|``), or None."""
+    found = re.search(r"\|\s*MPP\s*=\s*([0-9]*\.?[0-9]+)", text) if isinstance(text, str) else None
+    mpp = float(found.group(1)) if found else 0.0
+    return mpp if 0 < mpp < 1e4 else None
+
+
 def _ome_from_imagej(calibration: dict, extra: dict) -> dict:
     """An ImageJ TIFF's pixel size (its resolution, in its unit: any length OME names), z step and time step
     as OME metadata."""
     kept: dict = {}
     unit = str(calibration.get("unit", ""))
     unit = _OME_LENGTH.get(unit, _OME_LENGTH.get(unit.lower(), unit))
+    scale = 1.0
+    if unit not in _LENGTHS and extra.get("resolutionunit") in (2, 3):  # a plain TIFF's, per inch or centimetre
+        unit, scale = "µm", 25400.0 if extra["resolutionunit"] == 2 else 10000.0  # (a slide's was lost, a QA pass)
     if unit in _LENGTHS and "resolution" in extra:
         rx, ry = extra["resolution"]
-        kept.update(PhysicalSizeX=1.0 / rx, PhysicalSizeY=1.0 / ry, PhysicalSizeXUnit=unit, PhysicalSizeYUnit=unit)
+        kept.update(PhysicalSizeX=scale / rx, PhysicalSizeY=scale / ry, PhysicalSizeXUnit=unit,
+                    PhysicalSizeYUnit=unit)
         if "spacing" in calibration:
             kept.update(PhysicalSizeZ=float(calibration["spacing"]), PhysicalSizeZUnit=unit)
     if calibration.get("finterval"):
@@ -2956,8 +3092,11 @@ def photo_metadata(like: str | os.PathLike, channels: int, *, page: int = 0) -> 
         ``xmp`` (bytes), both with their orientation set to 1 (normal: the
         pixels were turned upright when read), ``described`` (camera make
         and model, date, artist and copyright: ``{tag: text}``, the TIFF
-        tags a TIFF output gets) and ``dpi`` (x, y; swapped where the
-        pixels were turned by 90 degrees). Empty
+        tags a TIFF output gets), ``description`` (a TIFF's own
+        ImageDescription text, not ImageJ's, OME's or tifffile's: an Aperio
+        slide's, with its microns per pixel, MPP, which a TIFF output gets
+        first, as slide readers look for it) and ``dpi`` (x, y; swapped
+        where the pixels were turned by 90 degrees). Empty
         for other files, for a file whose metadata cannot be read (its
         pixels were, which is what counts) and for other ``channels``.
     """
@@ -2980,6 +3119,12 @@ def photo_metadata(like: str | os.PathLike, channels: int, *, page: int = 0) -> 
                     meta["dpi"] = tuple(float(r) * unit for r in page.resolution)
                 described = {code: page.tags.valueof(code) for code in _DESCRIBED}
                 turned = page.tags.valueof(274, 1) in (5, 6, 7, 8)
+                text = page.tags.valueof(270)  # its own description (an SVS's, with the slide's MPP, magnification)
+                if isinstance(text, str) and text.strip() and not (tif.is_imagej or tif.is_ome
+                                                                   or text.lstrip().startswith(("{", "<", "shape="))):
+                    meta["description"] = text
+                    if "dpi" not in meta and slide_mpp(text) is not None:  # (its pixel size said there alone: as
+                        meta["dpi"] = (25400 / slide_mpp(text),) * 2  # resolution tags too, which readers take)
             described = {code: v.strip() for code, v in described.items() if isinstance(v, str) and v.strip()}
             if described:  # the camera, date, author and copyright: as TIFF tags, and as EXIF in other outputs
                 meta["described"] = described
@@ -3355,6 +3500,9 @@ def writable_format(path: str | os.PathLike) -> str:
     """
     p = Path(path)
     fmt = _FORMATS.get(_suffix(p))
+    if _suffix(p) in SLIDE_SUFFIXES:
+        raise UsageError(f"cannot write {p}: noise2x reads slide scanners' {_suffix(p)} files but does not write "
+                         f"them; write .tif or .ome.tif (tiled, with the slide's pixel size and description)")
     if fmt is None:
         raise UsageError(f"cannot write {p}: unsupported file extension {p.suffix!r}; use one of {' '.join(IMAGE_SUFFIXES)}")
     if fmt == "FITS":
@@ -3500,6 +3648,8 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
                     meta = {k: v for k, v in meta.items() if k not in ("exif", "xmp", "described")}
                 if fmt == "TIFF" and like is not None:
                     meta = {**meta, **_tiff_compression(Path(like)), "geo": geotiff_like(like, data.shape)}
+                    if alpha is None and parts is None:  # (its pyramid's levels, made again: a whole-slide QA pass)
+                        meta["pyramid"] = tiff_pyramid(like, data.shape)
                     if not channels and layout is None and parts is None:  # (pages of their own dpi or profile)
                         meta["own_pages"] = _own_page_tags(like, data.shape, strip_exif)
                 if fmt == "JPEG" and len(meta.get("exif", b"")) > _JPEG_SEGMENT:
@@ -3582,13 +3732,16 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
             if ome and layout is None and not parts:  # its frames as z-slices (as Fiji opens plain pages), not channels
                 tags.update(ome=True, metadata={"axes": "ZYXS" if len(shape) == 4 else "ZYX"})
             kept = _tiff_compression(Path(like)) if like is not None and fmt == "TIFF" else {}
-            tags.update({k: v for k, v in kept.items() if k not in ("tile", "bilevel")})  # (written a frame at a
-            # time: in strips, 8-bit)
+            tags.update({k: v for k, v in kept.items() if k not in ("tile", "bilevel")})  # (a 1-bit scan: below)
+            tile = kept.get("tile")  # (in tiles again, a frame's tiles at a time: a slide's fluorescence channels
+            # came back in strips, a whole-slide QA pass)
             if fmt == "TIFF" and like is not None and not parts:  # the first page's profile, dpi and tags (lost
                 meta = photo_metadata(Path(like), 3 if len(shape) == 4 else 1)  # unsaid: a document scans QA pass)
                 if strip_exif:
                     meta = {k: v for k, v in meta.items() if k not in ("exif", "xmp", "described")}
                 tags.update(_photo_tags(meta, layout))
+                if ome:  # (its description is the OME-XML)
+                    tags.pop("description", None)
             geo = geotiff_like(like, shape) if fmt == "TIFF" and not parts else []
             if geo:
                 tags["extratags"] = [*tags.get("extratags", []), *geo]
@@ -3610,14 +3763,18 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
                 axes, full, _, extra = layout
                 if extra.get("imagej") and axes.endswith("S") and dtype != np.uint8:  # ImageJ RGB is 8-bit
                     extra = {k: v for k, v in extra.items() if k != "imagej"} | {"metadata": {"axes": axes}}
-                tifffile.imwrite(tmp, checked(), shape=full, dtype=dtype, **_tiff_kwargs(axes, extra, tags))
+                tiled = tile is not None and not extra.get("imagej") and extra.get("planarconfig") != "separate"
+                tifffile.imwrite(tmp, _tiles_of(checked(), tile) if tiled else checked(), shape=full, dtype=dtype,
+                                 **_tiff_kwargs(axes, extra, {**tags, **({"tile": tile} if tiled else {})}))
             else:
                 own = _own_page_tags(like, shape, strip_exif) if like is not None and fmt == "TIFF" and not ome \
                     else None  # (an OME-TIFF: its pages take page 1's, as its OME-XML does)
                 bilevel = like is not None and fmt == "TIFF" and not ome and tiff_bilevel(like)
                 if own is None and not bilevel:
-                    tifffile.imwrite(tmp, checked(), shape=shape, dtype=dtype,
-                                     photometric="rgb" if len(shape) == 4 else "minisblack", **tags)
+                    tiles = {"tile": tile} if tile is not None else {}
+                    tifffile.imwrite(tmp, _tiles_of(checked(), tile) if tiles else checked(), shape=shape,
+                                     dtype=dtype, photometric="rgb" if len(shape) == 4 else "minisblack", **tags,
+                                     **tiles)
                 else:  # (pages of their own dpi or profile, each with its own: page 1's went on each; a fax's pages
                     # 1-bit, a frame at a time: re-checks)
                     _write_own_pages(tmp, checked(), tags, own, len(shape) == 4,
@@ -3626,6 +3783,16 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
             raise
         except Exception as exc:
             raise Noise2xError(f"cannot write {p}: {exc}") from None
+
+
+def _tiles_of(frames: Iterable[np.ndarray], tile: tuple[int, int]) -> Iterator[np.ndarray]:
+    """Each frame's tiles of ``tile`` size, row by row, as tifffile takes a TIFF written in tiles from an iterator
+    (it pads those at the right and bottom edges)."""
+    th, tw = tile
+    for frame in frames:
+        for y in range(0, frame.shape[0], th):
+            for x in range(0, frame.shape[1], tw):
+                yield frame[y:y + th, x:x + tw]
 
 
 def write_pages(path: str | os.PathLike, pages: Iterable[np.ndarray], *, kind: str | None = None,
@@ -3682,11 +3849,15 @@ def write_pages(path: str | os.PathLike, pages: Iterable[np.ndarray], *, kind: s
                     if strip_exif:
                         meta = {k: v for k, v in meta.items() if k not in ("exif", "xmp", "described")}
                     kw = {**tags, **_photo_tags(meta)}
+                    if ome:  # (its description is the OME-XML)
+                        kw.pop("description", None)
                     if n == 0 and first:
                         kw["extratags"] = [*kw.get("extratags", []), *first["extratags"]]
                     if found and found[n][2] and not rgb and _black_and_white(page):  # (a 1-bit page: 1-bit)
                         page = page == 255
                         kw.pop("predictor", None)
+                    elif found and found[n][-1] is not None:  # (in tiles as its page was: a slide's base was
+                        kw["tile"] = found[n][-1]  # written in one strip, a whole-slide QA pass)
                     shown = {"axes": "YXS" if rgb else "YX", "Name": f"page {n + 1}"} if ome else None
                     tif.write(page, photometric="rgb" if rgb else "minisblack", metadata=shown, **kw)
                 if n < 0:
@@ -3857,6 +4028,8 @@ def _photo_tags(meta: dict, layout: tuple | None = None) -> dict:
         tags.setdefault("extratags", []).append((code, 2, 0, value.encode("utf-8"), True))  # UTF-8 as exiftool)
     if "dpi" in meta and not (layout and "resolution" in layout[3]):
         tags.update(resolution=meta["dpi"], resolutionunit=2)
+    if "description" in meta and not (layout and (layout[3].get("imagej") or layout[3].get("ome"))):
+        tags["description"] = meta["description"]  # (an SVS's MPP was lost: a whole-slide QA pass)
     return tags
 
 
@@ -3879,6 +4052,8 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
             rgb = data.ndim in (3, 4) and data.shape[-1] == 3  # opens plain pages), not channels as tifffile guesses
             tags.update(ome=True, metadata={"axes": "Z" * (data.ndim - rgb == 3) + "YX" + "S" * rgb})
         tags.update(_photo_tags(meta, layout))
+        if ome:  # (its description is the OME-XML)
+            tags.pop("description", None)
         if meta.get("history"):  # what made it, as a PNG's Comment (a TIFF named the version alone: a quantitative
             tags.setdefault("extratags", []).append((TIFF_IMAGE_HISTORY, 2, 0, _ascii_history(meta["history"]),
                                                      True))  # imaging QA pass)
@@ -3903,7 +4078,9 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
             data = np.transpose(data.reshape(shape), np.argsort(order))
             if extra.get("imagej") and axes.endswith("S") and data.dtype != np.uint8:  # ImageJ RGB is 8-bit
                 extra = {k: v for k, v in extra.items() if k != "imagej"} | {"metadata": {"axes": axes}}
-            tifffile.imwrite(tmp, data, **_tiff_kwargs(axes, extra, tags))
+            levels = meta.get("pyramid") if not extra.get("imagej") and data.dtype != bool and "Y" in axes \
+                and "X" in axes else None
+            _write_levels(tmp, data, _tiff_kwargs(axes, extra, tags), levels, (axes.index("Y"), axes.index("X")))
         elif alpha:  # the last sample is alpha: gray + alpha (2 samples) or RGBA (4)
             tifffile.imwrite(tmp, data, photometric="rgb" if data.shape[-1] == 4 else "minisblack",
                              extrasamples=["unassalpha"], planarconfig="contig", **tags)
@@ -3913,7 +4090,9 @@ def _encode(tmp: Path, data: np.ndarray, fmt: str, kind: str, alpha: bool = Fals
             if own is not None and len(own) == len(data) and data.ndim - rgb == 3:  # (pages of their own dpi)
                 _write_own_pages(tmp, iter(data), tags, own, rgb, data.nbytes)
             else:
-                tifffile.imwrite(tmp, data, photometric="rgb" if rgb else "minisblack", **tags)
+                levels = meta.get("pyramid") if data.dtype != bool else None
+                _write_levels(tmp, data, {"photometric": "rgb" if rgb else "minisblack", **tags}, levels,
+                              (0, 1) if data.ndim - rgb == 2 else (1, 2))
     elif kind == "uint16" and fmt == "HEIF":
         _write_heif16(tmp, data, meta)
     elif kind == "uint16":
