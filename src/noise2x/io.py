@@ -1892,8 +1892,10 @@ def _tiff_compression(like: Path) -> dict:
         # a whole-slide QA pass): losslessly, the denoised pixels as they are
     if bilevel:
         kept["bilevel"] = True
-    if kept and (predicted or name not in _LOSSLESS_TIFF) and name != "PACKBITS":  # and its predictor (differences, which compress better; of an
-        kept["predictor"] = True  # output's kind: horizontal for integers, floating point for floats)
+    # and its predictor (differences, which compress better; of an output's kind: horizontal for integers, floating
+    # point for floats), or one where its codec is not kept
+    if kept and (predicted or name not in _LOSSLESS_TIFF) and name != "PACKBITS":
+        kept["predictor"] = True
     if tile is not None:  # stored in tiles (a GeoTIFF's, a slide's): so again, in tiles of its size
         kept["tile"] = tile
     return kept
@@ -1985,8 +1987,8 @@ def _write_levels(tmp: Path, data: np.ndarray, kw: dict, pyramid: dict | None, y
                       **scaled(pyramid["thumbnail"]))
         for size in pyramid["levels"]:
             level = _reduced(data, yx, size)
-            tif.write(level, subfiletype=1 if pyramid.get("reduced", True) else 0, **same, **scaled(size))  # (tifffile's shaped description: read
-            # without a warning)
+            reduced = 1 if pyramid.get("reduced", True) else 0  # (tifffile's shaped description: read without a
+            tif.write(level, subfiletype=reduced, **same, **scaled(size))  # warning)
 
 
 def _page_tile(page: Any) -> tuple[int, int] | None:
