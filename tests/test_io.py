@@ -2356,6 +2356,11 @@ def test_a_slide_is_written_back_as_a_slide(tmp_path):
     io.write_image(ome, data, kind="uint8", like=src)
     with tifffile.TiffFile(ome) as t:
         assert 'PhysicalSizeX="0.252"' in t.ome_metadata and "Aperio" not in t.ome_metadata
+    scan = tmp_path / "scan.tif"  # (a resolution in inches: a 254-dpi scan's pixels are 100 µm)
+    tifffile.imwrite(scan, base, resolution=(254, 254), resolutionunit="INCH", photometric="rgb")
+    io.write_image(ome, data, kind="uint8", like=scan)
+    with tifffile.TiffFile(ome) as t:
+        assert 'PhysicalSizeX="100.0"' in t.ome_metadata and 'PhysicalSizeXUnit="µm"' in t.ome_metadata
     with pytest.raises(io.UsageError, match=r"does not write them; write \.tif or \.ome\.tif"):
         io.write_image(tmp_path / "x.svs", data, kind="uint8")
     assert not (tmp_path / "x.svs").exists()
