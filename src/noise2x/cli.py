@@ -1367,7 +1367,7 @@ def _own_dpi(path: Path) -> bool:
     """Whether a TIFF's pages hold resolutions or profiles of their own (a fax's fine and standard pages)."""
     from .io import _pages_of
 
-    if path.suffix.lower() not in (".tif", ".tiff"):
+    if _format_name(path) != "TIFF":
         return False
     looks = {found[3] for found in _pages_of(path, looks=True)}
     return len(looks) > 1
@@ -1399,7 +1399,7 @@ def _tiff_axes(path: Path) -> tuple[str | None, int, bool, int, list[str]]:
     """A TIFF's axes as tifffile names them (e.g. TZCYX; None for another format or several series), how many
     reduced-resolution copies (thumbnails) it holds beside its images, which are left out, whether its
     samples are bands (io._tiff_bands), how many reduced-resolution levels of its images (a pyramid, as
-    SubIFDs) it holds, which are left out too, and the names of a slide scanner's associated images (thumbnail,
+    SubIFDs or pages) it holds (see :func:`left_out_lines`), and the names of a slide scanner's associated images (thumbnail,
     label, macro: io.associated_images), left out too."""
     from .io import _main_series, _quiet_tifffile, _tiff_bands, associated_images
 

@@ -1944,7 +1944,8 @@ def _reduced(data: np.ndarray, yx: tuple[int, int], size: tuple[int, int]) -> np
     for axis, n in ((y, size[0]), (x, size[1])):
         f = max(1, int(round(out.shape[axis] / n)))
         take = min(out.shape[axis], n * f)
-        out = np.take(out, np.minimum(np.arange(n * f), take - 1), axis=axis)  # (cut, or the edge repeated)
+        if out.shape[axis] != n * f:  # (cut, or the edge repeated)
+            out = np.take(out, np.minimum(np.arange(n * f), take - 1), axis=axis)
         shape = out.shape[:axis] + (n, f) + out.shape[axis + 1:]
         out = out.reshape(shape).mean(axis=axis + 1, dtype=np.float64)
     if data.dtype.kind in "ui":
