@@ -2476,9 +2476,10 @@ def test_a_slide_scanners_file_is_read_said_and_written_as_a_slide(tmp_path, cap
     code, out, _ = _run(capsys, "info", str(src))
     assert code == 0 and "JPEG-compressed (TIFF outputs: Deflate, lossless" in out.splitlines()[0], out
     assert "in 128x128 tiles (kept in TIFF outputs)" in out.splitlines()[0], out
-    assert "(0.252 µm a pixel)" in out and "MPP 0.2520; TIFF outputs" in out, out
+    assert "(0.252 µm a pixel)" in out and "MPP 0.252; TIFF outputs" in out, out
     assert "left out: the slide's label and macro images (not the scan)" in out, out
-    assert "pyramid: 1 reduced-resolution level and an SVS thumbnail, made again from the denoised image" in out
+    assert "pyramid: 1 reduced-resolution level and an SVS thumbnail (.ome.tif: levels alone), made again from the " \
+           "denoised image" in out
     assert "thumbnails" not in out, out
     run = ["--method", "nlm", "--noise", "gaussian:sigma=10"]
     code, _, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "x.svs"), *run)
@@ -2491,3 +2492,14 @@ def test_a_slide_scanners_file_is_read_said_and_written_as_a_slide(tmp_path, cap
     code, _, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "o.png"), *run)
     assert code == 0 and "left out: its pyramid's 1 reduced-resolution level (a TIFF output gets it again)" in err
     assert "the slide's thumbnail, label and macro images" in err, err
+    code, _, err = _run(capsys, "denoise", str(src), "--out", str(tmp_path / "o.ome.tif"), *run)  # (no thumbnail)
+    assert code == 0 and "the slide's thumbnail, label and macro images" in err and "pyramid" not in err, err
+    xml = tmp_path / "scn.tif"  # (a scanner's XML description: left out, said)
+    tifffile.imwrite(xml, base, tile=(128, 128), photometric="rgb", metadata=None,
+                     description='<?xml version="1.0"?><scn><image mpp="0.25"/></scn>')
+    code, out, _ = _run(capsys, "info", str(xml))
+    assert code == 0 and "left out: its XML description (a scanner's own metadata" in out, out
+    zero = tmp_path / "zero.tif"  # (an MPP of 0: not shown as if used)
+    tifffile.imwrite(zero, base, photometric="rgb", metadata=None, description="Aperio Image Library |MPP = 0|")
+    code, out, _ = _run(capsys, "info", str(zero))
+    assert code == 0 and "MPP unreadable, no pixel size taken from it" in out and "dpi" not in out, out

@@ -2354,8 +2354,9 @@ def test_a_slide_is_written_back_as_a_slide(tmp_path):
     np.testing.assert_array_equal(io.read_image(out), data)
     ome = tmp_path / "out.ome.tif"  # (an OME-TIFF: its pixel size as OME's PhysicalSize)
     io.write_image(ome, data, kind="uint8", like=src)
-    with tifffile.TiffFile(ome) as t:
+    with tifffile.TiffFile(ome) as t:  # (its levels in SubIFDs, no thumbnail: they were OME images of their own)
         assert 'PhysicalSizeX="0.252"' in t.ome_metadata and "Aperio" not in t.ome_metadata
+        assert len(t.series) == 1 and [lv.shape[:2] for lv in t.series[0].levels] == [(256, 384), (64, 96)]
     scan = tmp_path / "scan.tif"  # (a resolution in inches: a 254-dpi scan's pixels are 100 µm)
     tifffile.imwrite(scan, base, resolution=(254, 254), resolutionunit="INCH", photometric="rgb")
     io.write_image(ome, data, kind="uint8", like=scan)
@@ -2377,7 +2378,7 @@ def test_a_pyramid_gets_its_levels_again(tmp_path, how):
         t.write(data, tile=(64, 64), compression="zlib", resolution=(4e4, 4e4), resolutionunit="CENTIMETER",
                 **({"subifds": 2} if how == "subifds" else {}))
         t.write(data[::2, ::2], tile=(64, 64), compression="zlib", subfiletype=1)
-        t.write(data[::4, ::4], tile=(64, 64), compression="zlib", subfiletype=1)
+        t.write(data[::4, ::4], tile=(32, 32), compression="zlib", subfiletype=1)
     denoised = _rand((200, 300), 65535).astype(np.uint16)
     io.write_image(out, denoised, kind="uint16", like=src)
     with tifffile.TiffFile(out) as t:
@@ -2385,9 +2386,9 @@ def test_a_pyramid_gets_its_levels_again(tmp_path, how):
         assert bool(t.pages[0].subifds) == (how == "subifds")
         levels = t.series[0].levels
         assert [lv.shape for lv in levels] == [(200, 300), (100, 150), (50, 75)]
-        for lv in levels:
+        for lv, tile in zip(levels, ((64, 64), (64, 64), (32, 32))):  # (each level's own tiles)
             page = lv.keyframe
-            assert page.is_tiled and (page.tilelength, page.tilewidth) == (64, 64) and page.compression == 8
+            assert page.is_tiled and (page.tilelength, page.tilewidth) == tile and page.compression == 8
             assert int(page.resolutionunit) == 3
         np.testing.assert_array_equal(levels[0].asarray(), denoised)
         half = np.rint(denoised.reshape(100, 2, 150, 2).mean(axis=(1, 3))).astype(np.uint16)
@@ -2397,11 +2398,15 @@ def test_a_pyramid_gets_its_levels_again(tmp_path, how):
         assert levels[1].keyframe.resolution[0] == pytest.approx(2e4)
     np.testing.assert_array_equal(io.read_image(out), denoised)
     # a level's size rounded down (cut) or up (the edge repeated), as scanners round them
-    np.testing.assert_array_equal(io._reduced(denoised, (0, 1), (49, 75)), quarter[:49])
+    np.testing.assert_array_equal(io._reduced(denoised[:198], (0, 1), (49, 75)), quarter[:49])
     up = io._reduced(denoised[:198], (0, 1), (50, 75))
     np.testing.assert_array_equal(up[:49], quarter[:49])
     np.testing.assert_array_equal(up[49], np.rint(np.concatenate([denoised[196:198], denoised[197:198].repeat(2, 0)])
                                                   .reshape(4, 75, 4).mean(axis=(0, 2))).astype(np.uint16))
+    # a factor of 1.5: an area-weighted resize (it was half the image at factor 2, the rest its last row repeated)
+    ramp = np.repeat(np.arange(300, dtype=np.float32)[:, None], 40, axis=1)
+    level = io._reduced(ramp, (0, 1), (200, 40))
+    np.testing.assert_allclose(level[:, 0], (np.arange(200) + 0.5) * 1.5 - 0.5, atol=0.6)
 
 
 def test_tiles_are_kept_by_a_stack_written_frame_by_frame_and_by_pages_of_their_own_size(tmp_path):
@@ -2425,3 +2430,34 @@ def test_tiles_are_kept_by_a_stack_written_frame_by_frame_and_by_pages_of_their_
         assert t.pages[0].is_tiled and (t.pages[0].tilelength, t.pages[0].tilewidth) == (64, 64)
         assert not t.pages[1].is_tiled
         np.testing.assert_array_equal(t.pages[0].asarray(), pages[0])
+
+
+def test_a_description_beyond_ascii_a_scanners_mpp_and_a_tiled_calibration_are_written(tmp_path):
+    """Re-checks of the whole-slide fixes: a description holding "µm" failed the write after the work (tifffile
+    takes ASCII text alone); an MPP written with an exponent was read ten times too large; a tiled OME-TIFF written
+    as a plain TIFF (no ImageJ hyperstack: it holds no tiles) kept its pixel size per no unit, which says no size,
+    and lost its z step."""
+    img = _rand((64, 80, 3), 255).astype(np.uint8)
+    src = tmp_path / "d.tif"
+    text = "Pixel size 0.25 µm; Objektiv 40×; Färbung H&E"
+    tifffile.imwrite(src, img, tile=(32, 32), photometric="rgb", metadata=None, description=text.encode("utf-8"))
+    io.write_image(tmp_path / "o.tif", img, kind="uint8", like=src)
+    with tifffile.TiffFile(tmp_path / "o.tif") as t:
+        assert t.pages[0].description == text
+    assert io.slide_mpp("Aperio Image Library\r\n64x80 |AppMag = 40|MPP = 2.5e-1|Filename = x") == 0.25
+    assert io.slide_mpp("Aperio |AppMag = 40|MPP = 0.5040\r\n") == 0.504
+    assert io.slide_mpp("Aperio |MPP = 0|") is None and io.slide_mpp("Aperio |MPP = abc|") is None
+    z = _rand((3, 64, 64), 200).astype(np.uint8)
+    ome = tmp_path / "z.ome.tif"
+    tifffile.imwrite(ome, z, tile=(32, 32), compression="zlib", metadata={
+        "axes": "ZYX", "PhysicalSizeX": 0.25, "PhysicalSizeY": 0.25, "PhysicalSizeZ": 2.0, "PhysicalSizeXUnit": "µm",
+        "PhysicalSizeYUnit": "µm", "PhysicalSizeZUnit": "µm"})
+    for write in (lambda out: io.write_image(out, z, kind="uint8", like=ome),
+                  lambda out: io.write_frames(out, iter(z), z.shape, kind="uint8", like=ome)):
+        out = tmp_path / "plain.tif"
+        write(out)
+        with tifffile.TiffFile(out) as t:
+            page = t.pages[0]
+            assert page.is_tiled and not t.is_imagej
+            assert int(page.resolutionunit) == 3 and page.resolution == pytest.approx((4e4, 4e4))
+            assert t.shaped_metadata[0]["spacing"] == 2.0 and t.shaped_metadata[0]["unit"] == "micron"

@@ -1345,7 +1345,7 @@ _INFO_FACTS = ("estimated_on", "estimated_from", "sigma", "sigma_channels", "bet
 def _microns(dpi: tuple) -> str:
     """A microscope's resolution, as dpi, also in micrometres a pixel (100,794 dpi: 0.252 µm a pixel); ""
     for a photo's or a scan's (a pathologist reads a slide's pixel size so: a whole-slide QA pass)."""
-    if min(dpi) < 25400:  # (coarser than 1 µm a pixel: no microscope's)
+    if min(dpi) < 5000:  # (coarser than 5 µm a pixel: a photo's, a document's)
         return ""
     sizes = [f"{25400 / d:.4g}" for d in dpi]
     return f" ({sizes[0] if sizes[0] == sizes[-1] else ' x '.join(sizes)} µm a pixel)"
@@ -1354,13 +1354,33 @@ def _microns(dpi: tuple) -> str:
 def _description_text(text: str | None) -> str:
     """What info says of a TIFF's own description kept in TIFF outputs: its first line, cut, and an Aperio
     slide's microns per pixel (MPP) and magnification where it gives them."""
+    from .io import slide_mpp
+
     if not text:
         return ""
-    found = dict(re.findall(r"\b(MPP|AppMag)\s*=\s*([0-9.]+)", text))
+    found = dict(re.findall(r"\b(AppMag)\s*=\s*([0-9.]+)", text))
+    mpp = slide_mpp(text)
+    if mpp is not None:
+        found["MPP"] = f"{mpp:g}"
+    elif re.search(r"\|\s*MPP\s*=", text):  # (0, or no number: said, not shown as if used, a re-check)
+        found["MPP"] = "unreadable, no pixel size taken from it"
     said = ", ".join(f"{k} {v}" for k, v in found.items())
     first = text.strip().splitlines()[0].strip()
     first = first if len(first) <= 40 else first[:37] + "..."
     return f"description {first!r}" + (f" ({said}; TIFF outputs)" if said else " (TIFF outputs)")
+
+
+def _xml_description(path: Path) -> bool:
+    """Whether a TIFF's first page's description is XML other than OME's (a Leica SCN's, a Philips TIFF's, a
+    QPTIFF's), which outputs do not keep."""
+    from .io import _open_tiff, _quiet_tifffile
+
+    try:
+        with _quiet_tifffile(), _open_tiff(path) as tif:
+            text = tif.pages[0].tags.valueof(270)
+            return isinstance(text, str) and text.lstrip().startswith("<") and not tif.is_ome
+    except Exception:
+        return False
 
 
 def _own_dpi(path: Path) -> bool:
@@ -1399,8 +1419,8 @@ def _tiff_axes(path: Path) -> tuple[str | None, int, bool, int, list[str]]:
     """A TIFF's axes as tifffile names them (e.g. TZCYX; None for another format or several series), how many
     reduced-resolution copies (thumbnails) it holds beside its images, which are left out, whether its
     samples are bands (io._tiff_bands), how many reduced-resolution levels of its images (a pyramid, as
-    SubIFDs or pages) it holds (see :func:`left_out_lines`), and the names of a slide scanner's associated images (thumbnail,
-    label, macro: io.associated_images), left out too."""
+    SubIFDs or pages) it holds (see :func:`left_out_lines`), and the names of a slide scanner's associated images
+    (thumbnail, label, macro: io.associated_images), left out too."""
     from .io import _main_series, _quiet_tifffile, _tiff_bands, associated_images
 
     if _format_name(path) != "TIFF":
@@ -1437,6 +1457,9 @@ def left_out_lines(path: Path, dst: Path | None = None) -> list[str]:
     if levels and len(stack_frames(path)) == 1 and tiff_page_sizes(path) is None:
         pyramid = tiff_pyramid(path)
     made = pyramid is not None and (dst is None or _format_name(dst) == "TIFF")
+    ome = dst is not None and dst.name.lower().endswith((".ome.tif", ".ome.tiff"))  # (no SVS thumbnail in OME)
+    if ome and pyramid is not None:
+        pyramid = {**pyramid, "thumbnail": None}
     lines = []
     if thumbnails:
         what = "copy of the image (a thumbnail)" if thumbnails == 1 else "copies of the image (thumbnails)"
@@ -1455,7 +1478,8 @@ def left_out_lines(path: Path, dst: Path | None = None) -> list[str]:
                 stack_frames(path)) > 1 else "(outputs hold the full resolution only)"))
     elif levels and dst is None:  # (info: what a TIFF output gets)
         lines.append(f"pyramid: {levels} reduced-resolution level{'s' if levels > 1 else ''}"
-                     + (" and an SVS thumbnail" if pyramid["thumbnail"] else "") + ", made again from the denoised "
+                     + (" and an SVS thumbnail (.ome.tif: levels alone)" if pyramid["thumbnail"] else "")
+                     + ", made again from the denoised "
                      "image in TIFF outputs (each level's size, tiles and compression; other outputs hold the full "
                      "resolution only)")
     return lines
@@ -1543,6 +1567,9 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
                 " and ".join(kind.decode() for kind, _ in meta["png_colour"]) + " (colour space: PNG outputs)"
                 if meta.get("png_colour") else ""]
         lines.append("kept in outputs: " + ", ".join(k for k in kept if k))
+    if _format_name(path) == "TIFF" and _xml_description(path):  # (a scanner's: dropped unsaid, a re-check)
+        lines.append("left out: its XML description (a scanner's own metadata; its pixel size is kept where the "
+                     "resolution tags give it)")
     voxel = mrc_voxel_size(path)
     if voxel is not None:  # (an electron micrograph's, a tomogram's calibration: written into MRC outputs)
         lines.append("voxel size: " + " x ".join(f"{v:.4g}" for v in voxel) + " Å (x, y, z; kept in MRC outputs)")

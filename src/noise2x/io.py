@@ -1906,7 +1906,8 @@ def tiff_pyramid(like: str | os.PathLike, shape: Sequence[int] | None = None) ->
     which an output of ``shape`` written like it gets again, made from its pixels (:func:`_reduced`): ``{"how":
     "subifds" (each page's SubIFDs: OME's, tifffile's) or "pages" (reduced pages after it: an SVS's), "levels":
     each level's (height, width), "thumbnail": an SVS thumbnail's (height, width) or None, "reduced": whether its
-    levels are marked as reduced-resolution images (an SVS's are not)}``; None where it
+    levels are marked as reduced-resolution images (an SVS's are not), "tiles": each level's tile size or None}``;
+    None where it
     holds no levels, several series, or an image of another height and width than ``shape``'s (read turned;
     ``shape`` None: its own)."""
     if _FORMATS.get(_suffix(Path(like))) != "TIFF":
@@ -1920,6 +1921,7 @@ def tiff_pyramid(like: str | os.PathLike, shape: Sequence[int] | None = None) ->
             _, y, x, _ = _tiff_axes(_series_axes(series), tuple(int(n) for n in series.shape), Path(like))
             full = (int(series.shape[y]), int(series.shape[x]))
             levels = [(int(s.shape[y]), int(s.shape[x])) for s in series.levels[1:]]
+            tiles = [_page_tile(s.keyframe) for s in series.levels[1:]]
             thumb = [s for s in associated_images(tif) if s.name == "Thumbnail"]
             how = "subifds" if series.keyframe.subifds else "pages"
             small = (int(thumb[0].shape[0]), int(thumb[0].shape[1])) if thumb and how == "pages" else None
@@ -1932,14 +1934,26 @@ def tiff_pyramid(like: str | os.PathLike, shape: Sequence[int] | None = None) ->
         spatial = tuple(shape[:2]) if len(shape) == 2 or (len(shape) == 3 and shape[-1] == 3) else tuple(shape[1:3])
     if spatial != full or any(not 0 < h <= full[0] or not 0 < w <= full[1] for h, w in levels):
         return None
-    return {"how": how, "levels": levels, "thumbnail": small, "reduced": reduced}
+    return {"how": how, "levels": levels, "thumbnail": small, "reduced": reduced, "tiles": tiles}
 
 
 def _reduced(data: np.ndarray, yx: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
     """``data`` at a pyramid level's ``size`` (height, width): the mean of each block of factor x factor pixels
-    (the level's factor, rounded; the edge repeated where the level's size is rounded up), along the axes ``yx``,
-    rounded back to ``data``'s integer kind."""
+    where the level's size is the image's divided by a whole factor, rounded down (the rest cut) or up (the edge
+    repeated); else (a factor of 1.5: its blocks were half the image's edge, a re-check) an area-weighted resize
+    (scikit-image, anti-aliased). Along the axes ``yx``; rounded back to ``data``'s integer kind."""
     y, x = yx
+    whole = [max(1, int(round(data.shape[a] / n))) for a, n in ((y, size[0]), (x, size[1]))]
+    if any(-(-data.shape[a] // f) != n and data.shape[a] // f != n for a, n, f in ((y, size[0], whole[0]),
+                                                                                    (x, size[1], whole[1]))):
+        from skimage.transform import resize
+
+        moved = np.moveaxis(data, (y, x), (0, 1))
+        out = resize(moved, (*size, *moved.shape[2:]), order=1, anti_aliasing=True, preserve_range=True)
+        out = np.moveaxis(out, (0, 1), (y, x))
+        if data.dtype.kind in "ui":
+            return np.clip(np.rint(out), 0, np.iinfo(data.dtype).max).astype(data.dtype)
+        return out.astype(data.dtype)
     out = data
     for axis, n in ((y, size[0]), (x, size[1])):
         f = max(1, int(round(out.shape[axis] / n)))
@@ -1947,7 +1961,7 @@ def _reduced(data: np.ndarray, yx: tuple[int, int], size: tuple[int, int]) -> np
         if out.shape[axis] != n * f:  # (cut, or the edge repeated)
             out = np.take(out, np.minimum(np.arange(n * f), take - 1), axis=axis)
         shape = out.shape[:axis] + (n, f) + out.shape[axis + 1:]
-        out = out.reshape(shape).mean(axis=axis + 1, dtype=np.float64)
+        out = out.reshape(shape).mean(axis=axis + 1, dtype=np.float32 if data.dtype.itemsize < 4 else np.float64)
     if data.dtype.kind in "ui":
         return np.clip(np.rint(out), 0, np.iinfo(data.dtype).max).astype(data.dtype)
     return out.astype(data.dtype)
@@ -1965,11 +1979,16 @@ def _write_levels(tmp: Path, data: np.ndarray, kw: dict, pyramid: dict | None, y
         tifffile.imwrite(tmp, data, **kw)
         return
     opened = {k: kw.pop(k) for k in ("bigtiff", "ome", "imagej", "byteorder", "shaped") if k in kw}
-    opened.setdefault("bigtiff", data.nbytes * 4 // 3 > 2**32 - 2**25)
+    if opened.get("ome"):  # (an OME-TIFF's levels are its SubIFDs; it holds no SVS thumbnail: its levels and
+        pyramid = {**pyramid, "how": "subifds", "thumbnail": None}  # thumbnail were OME images of their own, a
+        # re-check)
+    scale = sum(h * w for h, w in pyramid["levels"]) / max(1, data.shape[yx[0]] * data.shape[yx[1]])
+    opened.setdefault("bigtiff", data.nbytes * (1.05 + scale) > 2**32 - 2**25)
     if pyramid.get("thumbnail") and not opened.get("ome"):  # an SVS: read as one (its thumbnail and levels by
         opened["shaped"] = False  # their places), not as tifffile's shaped series of two images of other sizes
         kw.pop("metadata", None)
-    same = {k: v for k, v in kw.items() if k in ("photometric", "planarconfig", "compression", "predictor", "tile")}
+    same = {k: v for k, v in kw.items() if k in ("photometric", "planarconfig", "compression", "predictor", "tile",
+                                                 "software")}
     full = (data.shape[yx[0]], data.shape[yx[1]])
 
     def scaled(size: tuple[int, int]) -> dict:
@@ -1986,10 +2005,12 @@ def _write_levels(tmp: Path, data: np.ndarray, kw: dict, pyramid: dict | None, y
             small = _reduced(data, yx, pyramid["thumbnail"])
             tif.write(small, **{k: v for k, v in same.items() if k != "tile"},
                       **scaled(pyramid["thumbnail"]))
-        for size in pyramid["levels"]:
+        tiles = pyramid.get("tiles") or [None] * len(pyramid["levels"])
+        for size, tile in zip(pyramid["levels"], tiles):
             level = _reduced(data, yx, size)
-            reduced = 1 if pyramid.get("reduced", True) else 0  # (tifffile's shaped description: read without a
-            tif.write(level, subfiletype=reduced, **same, **scaled(size))  # warning)
+            reduced = 1 if pyramid.get("reduced", True) or pyramid["how"] == "subifds" else 0  # (tifffile's shaped
+            own = {"tile": tile} if tile is not None and "tile" in same else {}  # description: no warning)
+            tif.write(level, subfiletype=reduced, **{**same, **own}, **scaled(size))
 
 
 def _page_tile(page: Any) -> tuple[int, int] | None:
@@ -2076,7 +2097,7 @@ def _tiff_layout(like: Path, shape: tuple[int, ...], ome: bool = False,
         extra.update(imagej=True, metadata={"axes": axes, **calibration})  # GeoTIFF's, is written in tiles again
         # with its pixel size as TIFF tags: ImageJ's hold no tiles, and a slide came back in strips, a QA pass)
     else:
-        extra["metadata"] = {"axes": axes}
+        extra["metadata"] = {"axes": axes, **_calibration_in_tags(calibration, extra)}
     order = [*others, y, x, *chans]
     return axes, tuple(full[i] for i in order), order, extra
 
@@ -2130,6 +2151,18 @@ def geotiff_like(like: str | os.PathLike | None, shape: Sequence[int]) -> list[t
             return _geotiff_tags(page) if size in (shape[-2:], shape[-3:-1], shape[:2]) else []
     except Exception:
         return []
+
+
+def _calibration_in_tags(calibration: dict, extra: dict) -> dict:
+    """An ImageJ or OME calibration written without ImageJ's description (a TIFF in tiles): its pixel size in a
+    length unit as resolution per centimetre in ``extra`` (it was per no unit, which says no size: a re-check),
+    and its unit, z step and time step as returned, for tifffile's description of the output."""
+    unit = str(calibration.get("unit", ""))
+    unit = _OME_LENGTH.get(unit, _OME_LENGTH.get(unit.lower(), unit))
+    if unit in _LENGTHS and "resolution" in extra and extra.get("resolutionunit", 1) == 1:
+        per_cm = 1e4 / _LENGTHS[unit]
+        extra.update(resolution=tuple(r * per_cm for r in extra["resolution"]), resolutionunit=3)
+    return {k: calibration[k] for k in ("unit", "spacing", "finterval") if k in calibration}
 
 
 def _tiff_kwargs(axes: str, extra: dict, tags: dict) -> dict:
@@ -2304,7 +2337,8 @@ def _ome_kept(xml: str | None, axes: str, shape: tuple[int, ...], index: int = 0
 
 def slide_mpp(text: Any) -> float | None:
     """The microns per pixel an Aperio slide's ImageDescription gives (``|MPP = 0.2520|``), or None."""
-    found = re.search(r"\|\s*MPP\s*=\s*([0-9]*\.?[0-9]+)", text) if isinstance(text, str) else None
+    found = re.search(r"\|\s*MPP\s*=\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(?:\||$)", text) \
+        if isinstance(text, str) else None
     mpp = float(found.group(1)) if found else 0.0
     return mpp if 0 < mpp < 1e4 else None
 
@@ -3096,7 +3130,7 @@ def photo_metadata(like: str | os.PathLike, channels: int, *, page: int = 0) -> 
         pixels were turned upright when read), ``described`` (camera make
         and model, date, artist and copyright: ``{tag: text}``, the TIFF
         tags a TIFF output gets), ``description`` (a TIFF's own
-        ImageDescription text, not ImageJ's, OME's or tifffile's: an Aperio
+        ImageDescription text, not ImageJ's, OME's, tifffile's or XML: an Aperio
         slide's, with its microns per pixel, MPP, which a TIFF output gets
         first, as slide readers look for it) and ``dpi`` (x, y; swapped
         where the pixels were turned by 90 degrees). Empty
@@ -3123,8 +3157,10 @@ def photo_metadata(like: str | os.PathLike, channels: int, *, page: int = 0) -> 
                 described = {code: page.tags.valueof(code) for code in _DESCRIBED}
                 turned = page.tags.valueof(274, 1) in (5, 6, 7, 8)
                 text = page.tags.valueof(270)  # its own description (an SVS's, with the slide's MPP, magnification)
-                if isinstance(text, str) and text.strip() and not (tif.is_imagej or tif.is_ome
-                                                                   or text.lstrip().startswith(("{", "<", "shape="))):
+                if isinstance(text, str) and text.strip() and not (
+                        tif.is_imagej or tif.is_ome or text.lstrip().startswith(("<", "shape="))
+                        or (text.lstrip().startswith("{") and '"shape"' in text[:400])):  # (not tifffile's own; a
+                    # scanner's XML is left out, which info says: written back, readers took the output for one)
                     meta["description"] = text
                     if "dpi" not in meta and slide_mpp(text) is not None:  # (its pixel size said there alone: as
                         meta["dpi"] = (25400 / slide_mpp(text),) * 2  # resolution tags too, which readers take)
@@ -4032,7 +4068,8 @@ def _photo_tags(meta: dict, layout: tuple | None = None) -> dict:
     if "dpi" in meta and not (layout and "resolution" in layout[3]):
         tags.update(resolution=meta["dpi"], resolutionunit=2)
     if "description" in meta and not (layout and (layout[3].get("imagej") or layout[3].get("ome"))):
-        tags["description"] = meta["description"]  # (an SVS's MPP was lost: a whole-slide QA pass)
+        tags["description"] = meta["description"].encode("utf-8")  # (an SVS's MPP was lost: a whole-slide QA
+        # pass; UTF-8 bytes, as tifffile refuses text beyond ASCII: "µm" failed the write after the work, a re-check)
     return tags
 
 
