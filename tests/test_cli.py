@@ -2499,6 +2499,19 @@ def test_a_slide_scanners_file_is_read_said_and_written_as_a_slide(tmp_path, cap
                      description='<?xml version="1.0"?><scn><image mpp="0.25"/></scn>')
     code, out, _ = _run(capsys, "info", str(xml))
     assert code == 0 and "left out: its XML description (a scanner's own metadata" in out, out
+    code, _, err = _run(capsys, "denoise", str(xml), "--out", str(tmp_path / "scn_out.tif"), *run)  # (and denoise)
+    assert code == 0 and "left out: its XML description" in err, err
+    bom = '\ufeff<?xml version="1.0"?><scn/>'.encode("utf-8")
+    tifffile.imwrite(xml, base, photometric="rgb", metadata=None, description=bom)
+    assert "left out: its XML description" in _run(capsys, "info", str(xml))[1]  # (after a byte order mark)
+    odd = tmp_path / "f15.ome.tif"  # (levels at a factor of 1.5: .ome.tif outputs alone get them)
+    with tifffile.TiffWriter(odd) as t:
+        t.write(base[..., 0], tile=(64, 64), subifds=1, metadata={"axes": "YX"})
+        t.write(base[:171, :256, 0], tile=(64, 64), subfiletype=1)
+    code, out, _ = _run(capsys, "info", str(odd))
+    assert code == 0 and "made again from the denoised image in .ome.tif outputs (a plain .tif's would not" in out
+    code, _, err = _run(capsys, "denoise", str(odd), "--out", str(tmp_path / "f15.tif"), *run)
+    assert code == 0 and "left out: its pyramid's 1 reduced-resolution level (an .ome.tif output gets it" in err
     zero = tmp_path / "zero.tif"  # (an MPP of 0: not shown as if used)
     tifffile.imwrite(zero, base, photometric="rgb", metadata=None, description="Aperio Image Library |MPP = 0|")
     code, out, _ = _run(capsys, "info", str(zero))

@@ -2403,10 +2403,23 @@ def test_a_pyramid_gets_its_levels_again(tmp_path, how):
     np.testing.assert_array_equal(up[:49], quarter[:49])
     np.testing.assert_array_equal(up[49], np.rint(np.concatenate([denoised[196:198], denoised[197:198].repeat(2, 0)])
                                                   .reshape(4, 75, 4).mean(axis=(0, 2))).astype(np.uint16))
-    # a factor of 1.5: an area-weighted resize (it was half the image at factor 2, the rest its last row repeated)
-    ramp = np.repeat(np.arange(300, dtype=np.float32)[:, None], 40, axis=1)
-    level = io._reduced(ramp, (0, 1), (200, 40))
-    np.testing.assert_allclose(level[:, 0], (np.arange(200) + 0.5) * 1.5 - 0.5, atol=0.6)
+    # a factor of 1.5: the mean of the area each level pixel covers (it was half the image at factor 2, the rest its
+    # last row repeated, then a smoothed bilinear resize)
+    rows = np.repeat(np.array([0.0, 30.0, 60.0, 90.0, 120.0, 150.0], np.float32)[:, None], 2, axis=1)
+    np.testing.assert_allclose(io._reduced(rows, (0, 1), (4, 2))[:, 0], [10.0, 50.0, 100.0, 140.0])
+    rows[1] = np.nan  # (NaN where a level pixel covers a blank one)
+    blank = np.isnan(io._reduced(rows, (0, 1), (4, 2))[:, 0])
+    assert blank.tolist() == [True, True, False, False]
+    odd = tmp_path / "f15.ome.tif"  # (levels at a factor of 1.5: a plain TIFF would not be read as a pyramid)
+    with tifffile.TiffWriter(odd) as t:
+        t.write(data, tile=(64, 64), subifds=1, metadata={"axes": "YX"})
+        t.write(data[::3, ::3].repeat(2, 0).repeat(2, 1)[:133, :200], tile=(64, 64), subfiletype=1)
+    io.write_image(tmp_path / "f15.tif", denoised, kind="uint16", like=odd)
+    io.write_image(tmp_path / "f15o.ome.tif", denoised, kind="uint16", like=odd)
+    with tifffile.TiffFile(tmp_path / "f15.tif") as t:
+        assert len(t.series) == 1 and len(t.series[0].levels) == 1
+    with tifffile.TiffFile(tmp_path / "f15o.ome.tif") as t:
+        assert [lv.shape for lv in t.series[0].levels] == [(200, 300), (133, 200)] and len(t.series) == 1
 
 
 def test_tiles_are_kept_by_a_stack_written_frame_by_frame_and_by_pages_of_their_own_size(tmp_path):
@@ -2447,6 +2460,13 @@ def test_a_description_beyond_ascii_a_scanners_mpp_and_a_tiled_calibration_are_w
     assert io.slide_mpp("Aperio Image Library\r\n64x80 |AppMag = 40|MPP = 2.5e-1|Filename = x") == 0.25
     assert io.slide_mpp("Aperio |AppMag = 40|MPP = 0.5040\r\n") == 0.504
     assert io.slide_mpp("Aperio |MPP = 0|") is None and io.slide_mpp("Aperio |MPP = abc|") is None
+    assert io.slide_mpp("Aperio Image Library\r\n128x128|MPP = 0.5\x00after a NUL") == 0.5  # (C readers stop there)
+    one = tmp_path / "one.tif"  # (a single image in strips: its own description and resolution tags, not ImageJ's)
+    tifffile.imwrite(one, img, photometric="rgb", metadata=None, description="Aperio Image Library |MPP = 0.5")
+    io.write_image(tmp_path / "o1.tif", img, kind="uint8", like=one)
+    with tifffile.TiffFile(tmp_path / "o1.tif") as t:
+        assert not t.is_imagej and t.pages[0].description == "Aperio Image Library |MPP = 0.5"
+        assert t.pages[0].resolution == pytest.approx((2e4, 2e4)) and int(t.pages[0].resolutionunit) == 3
     z = _rand((3, 64, 64), 200).astype(np.uint8)
     ome = tmp_path / "z.ome.tif"
     tifffile.imwrite(ome, z, tile=(32, 32), compression="zlib", metadata={
@@ -2461,3 +2481,31 @@ def test_a_description_beyond_ascii_a_scanners_mpp_and_a_tiled_calibration_are_w
             assert page.is_tiled and not t.is_imagej
             assert int(page.resolutionunit) == 3 and page.resolution == pytest.approx((4e4, 4e4))
             assert t.shaped_metadata[0]["spacing"] == 2.0 and t.shaped_metadata[0]["unit"] == "micron"
+        again = tmp_path / "again.ome.tif"  # (read back from tifffile's description: lost on a second pass)
+        io.write_image(again, z, kind="uint8", like=out)
+        with tifffile.TiffFile(again) as t:
+            assert 'PhysicalSizeZ="2.0"' in t.ome_metadata and 'PhysicalSizeX="0.25"' in t.ome_metadata
+
+
+def test_an_ome_tiffs_series_of_one_image_each_keep_their_pixel_size_and_tiles(tmp_path):
+    """A whole-slide re-check: an OME-TIFF of two images (two positions, one plane each) was written back without
+    either's pixel size, in strips (a series of one frame found no layout of its own)."""
+    a, b = (_rand((64, 96), 4000, seed=s).astype(np.uint16) for s in (1, 2))
+    src = tmp_path / "two.ome.tif"
+    with tifffile.TiffWriter(src) as t:
+        for img, size, name in ((a, 0.5, "first"), (b, 1.0, "second")):
+            t.write(img, tile=(32, 32), compression="zlib", metadata={
+                "axes": "YX", "Name": name, "PhysicalSizeX": size, "PhysicalSizeY": size})
+    stack = io.read_stack(src)
+    assert stack.shape == (2, 64, 96)
+    for name in ("o.ome.tif", "o.tif"):
+        io.write_frames(tmp_path / name, iter(stack.astype(np.uint16)), stack.shape, kind="uint16", like=src)
+        with tifffile.TiffFile(tmp_path / name) as t:
+            assert len(t.series) == 2 and all(p.is_tiled and p.tilelength == 32 for p in t.pages)
+            if t.is_ome:
+                assert [s.name for s in t.series] == ["first", "second"]
+                assert 'PhysicalSizeX="0.5"' in t.ome_metadata and 'PhysicalSizeX="1.0"' in t.ome_metadata
+            else:
+                assert [int(p.resolutionunit) for p in t.pages] == [3, 3]
+                assert [p.resolution[0] for p in t.pages] == pytest.approx([2e4, 1e4])
+        np.testing.assert_array_equal(io.read_stack(tmp_path / name), stack)

@@ -1378,7 +1378,7 @@ def _xml_description(path: Path) -> bool:
     try:
         with _quiet_tifffile(), _open_tiff(path) as tif:
             text = tif.pages[0].tags.valueof(270)
-            return isinstance(text, str) and text.lstrip().startswith("<") and not tif.is_ome
+            return isinstance(text, str) and text.lstrip("\ufeff \t\r\n").startswith("<") and not tif.is_ome
     except Exception:
         return False
 
@@ -1445,43 +1445,52 @@ def _format_name(path: Path) -> str | None:
 
 def left_out_lines(path: Path, dst: Path | None = None) -> list[str]:
     """What a TIFF holds beside its full-resolution images that outputs do not: reduced-resolution copies, its
-    pyramid's levels, a slide scanner's thumbnail, label and macro images; one line each (``info`` says them,
-    and ``denoise`` what its output ``dst`` leaves out, as notes: it said nothing, a whole-slide QA pass). A
-    single image's pyramid (and an SVS's thumbnail) is made again in TIFF outputs (io.tiff_pyramid)."""
+    pyramid's levels, a slide scanner's thumbnail, label and macro images, a scanner's XML description; one line
+    each (``info`` says them, and ``denoise`` what its output ``dst`` leaves out, as notes: it said nothing, a
+    whole-slide QA pass). A single image's pyramid (and an SVS's thumbnail) is made again in TIFF outputs
+    (io.tiff_pyramid; in a plain .tif where its levels would be read back as a pyramid, else in .ome.tif only)."""
     from .io import stack_frames, tiff_page_sizes, tiff_pyramid
 
-    _, thumbnails, _, levels, named = _tiff_axes(path)
-    if not (thumbnails or levels or named):
+    if _format_name(path) != "TIFF":
         return []
-    pyramid = None
-    if levels and len(stack_frames(path)) == 1 and tiff_page_sizes(path) is None:
-        pyramid = tiff_pyramid(path)
-    made = pyramid is not None and (dst is None or _format_name(dst) == "TIFF")
-    ome = dst is not None and dst.name.lower().endswith((".ome.tif", ".ome.tiff"))  # (no SVS thumbnail in OME)
-    if ome and pyramid is not None:
-        pyramid = {**pyramid, "thumbnail": None}
+    _, thumbnails, _, levels, named = _tiff_axes(path)
     lines = []
+    if _xml_description(path):  # (a scanner's, its pixel size there alone at times: dropped unsaid, a re-check)
+        lines.append("left out: its XML description (a scanner's own metadata; its pixel size is kept where the "
+                     "resolution tags give it)")
+    if not (thumbnails or levels or named):
+        return lines
+    ome = dst is not None and dst.name.lower().endswith((".ome.tif", ".ome.tiff"))
+    single = levels and len(stack_frames(path)) == 1 and tiff_page_sizes(path) is None
+    in_ome = tiff_pyramid(path) if single else None  # (what an .ome.tif output gets; a .tif's below)
+    in_tif = tiff_pyramid(path, ome=False) if in_ome is not None else None
+    pyramid = in_ome if ome else in_tif if dst is not None else in_tif or in_ome
+    made = pyramid is not None and (dst is None or _format_name(dst) == "TIFF")
+    thumbnail = made and bool(pyramid["thumbnail"]) and not ome  # (an OME-TIFF holds none)
     if thumbnails:
         what = "copy of the image (a thumbnail)" if thumbnails == 1 else "copies of the image (thumbnails)"
         lines.append(f"left out: {thumbnails} reduced-resolution {what} stored beside it")
-    if made and pyramid["thumbnail"]:
+    if thumbnail:
         named = [name for name in named if name != "thumbnail"]
     if named:
         names = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
         lines.append(f"left out: the slide's {names} image{'s' if len(named) > 1 else ''} (not the scan" + (
             "" if made else ": outputs hold the full-resolution image alone") + ")")
+    them = "them" if levels > 1 else "it"
     if levels and not made:  # (a whole-slide or large OME-TIFF's pyramid: outputs hold the full resolution)
-        them = "them" if levels > 1 else "it"
         lines.append(f"left out: its pyramid's {levels} reduced-resolution level{'s' if levels > 1 else ''} " + (
-            f"(a TIFF output gets {them} again)" if pyramid is not None else
+            f"(a TIFF output gets {them} again)" if in_tif is not None else
+            f"(an .ome.tif output gets {them} again: a plain TIFF's would not be read as a pyramid, its levels' "
+            f"factors not 2, 3 or 4)" if in_ome is not None else
             "(outputs hold the full resolution only; a stack's levels are not made again)" if len(
                 stack_frames(path)) > 1 else "(outputs hold the full resolution only)"))
     elif levels and dst is None:  # (info: what a TIFF output gets)
+        where = "TIFF outputs" if in_tif is not None else (".ome.tif outputs (a plain .tif's would not be read as a "
+                                                           "pyramid, its levels' factors not 2, 3 or 4)")
         lines.append(f"pyramid: {levels} reduced-resolution level{'s' if levels > 1 else ''}"
                      + (" and an SVS thumbnail (.ome.tif: levels alone)" if pyramid["thumbnail"] else "")
-                     + ", made again from the denoised "
-                     "image in TIFF outputs (each level's size, tiles and compression; other outputs hold the full "
-                     "resolution only)")
+                     + f", made again from the denoised image in {where} (each level's size, tiles and "
+                     "compression; other outputs hold the full resolution only)")
     return lines
 
 
@@ -1567,9 +1576,6 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
                 " and ".join(kind.decode() for kind, _ in meta["png_colour"]) + " (colour space: PNG outputs)"
                 if meta.get("png_colour") else ""]
         lines.append("kept in outputs: " + ", ".join(k for k in kept if k))
-    if _format_name(path) == "TIFF" and _xml_description(path):  # (a scanner's: dropped unsaid, a re-check)
-        lines.append("left out: its XML description (a scanner's own metadata; its pixel size is kept where the "
-                     "resolution tags give it)")
     voxel = mrc_voxel_size(path)
     if voxel is not None:  # (an electron micrograph's, a tomogram's calibration: written into MRC outputs)
         lines.append("voxel size: " + " x ".join(f"{v:.4g}" for v in voxel) + " Å (x, y, z; kept in MRC outputs)")

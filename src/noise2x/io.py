@@ -1901,7 +1901,7 @@ def _tiff_compression(like: Path) -> dict:
     return kept
 
 
-def tiff_pyramid(like: str | os.PathLike, shape: Sequence[int] | None = None) -> dict | None:
+def tiff_pyramid(like: str | os.PathLike, shape: Sequence[int] | None = None, ome: bool = True) -> dict | None:
     """How the TIFF ``like`` stores reduced-resolution levels of its one image (a slide's, an OME-TIFF's pyramid),
     which an output of ``shape`` written like it gets again, made from its pixels (:func:`_reduced`): ``{"how":
     "subifds" (each page's SubIFDs: OME's, tifffile's) or "pages" (reduced pages after it: an SVS's), "levels":
@@ -1909,7 +1909,8 @@ def tiff_pyramid(like: str | os.PathLike, shape: Sequence[int] | None = None) ->
     levels are marked as reduced-resolution images (an SVS's are not), "tiles": each level's tile size or None}``;
     None where it
     holds no levels, several series, or an image of another height and width than ``shape``'s (read turned;
-    ``shape`` None: its own)."""
+    ``shape`` None: its own), and, for an output that is no OME-TIFF (``ome`` False), where its levels would not
+    be read back as a pyramid (:func:`_levels_read_back`)."""
     if _FORMATS.get(_suffix(Path(like))) != "TIFF":
         return None
     try:
@@ -1934,23 +1935,60 @@ def tiff_pyramid(like: str | os.PathLike, shape: Sequence[int] | None = None) ->
         spatial = tuple(shape[:2]) if len(shape) == 2 or (len(shape) == 3 and shape[-1] == 3) else tuple(shape[1:3])
     if spatial != full or any(not 0 < h <= full[0] or not 0 < w <= full[1] for h, w in levels):
         return None
+    if not ome and not _levels_read_back(full, levels):
+        return None
     return {"how": how, "levels": levels, "thumbnail": small, "reduced": reduced, "tiles": tiles}
+
+
+def _levels_read_back(full: tuple[int, int], levels: list[tuple[int, int]]) -> bool:
+    """Whether a TIFF's levels of these sizes are read back as a pyramid from a plain TIFF: as tifffile finds them,
+    each level the one before it divided by one factor, 2, 3 or 4 (rounded down or up), the same at each step (an
+    OME-TIFF's are read from its OME-XML, whatever their sizes; a factor of 1.5 gave three images, a re-check)."""
+    step = None
+    before = full
+    for size in levels:
+        found = [f for f in ((step,) if step else (2, 3, 4))
+                 if all(n // f == m or -(-n // f) == m for n, m in zip(before, size))]
+        if not found:
+            return False
+        step, before = found[0], size
+    return True
+
+
+def _area_mean(data: np.ndarray, axis: int, n: int) -> np.ndarray:
+    """``data`` averaged along ``axis`` into ``n`` cells of equal width, each the mean of what it covers, a pixel
+    cut by its edge weighted by the part it covers (a cumulative sum read between pixels); float64; NaN where a
+    cell covers a NaN pixel."""
+    size = data.shape[axis]
+    nan = np.isnan(data) if data.dtype.kind == "f" else None
+    values = np.where(nan, 0.0, data) if nan is not None and nan.any() else data
+    edges = np.arange(n + 1) * (size / n)
+
+    def covered(arr: np.ndarray) -> np.ndarray:
+        total = np.concatenate([np.zeros_like(np.take(arr, [0], axis=axis), dtype=np.float64),
+                                np.cumsum(arr, axis=axis, dtype=np.float64)], axis=axis)
+        k = np.minimum(np.floor(edges).astype(np.int64), size - 1)
+        frac = (edges - k).reshape([-1 if a == axis else 1 for a in range(arr.ndim)])
+        low = np.take(total, k, axis=axis)
+        at = low + frac * (np.take(total, k + 1, axis=axis) - low)
+        return np.diff(at, axis=axis)
+
+    out = covered(values) / (size / n)
+    if nan is not None and nan.any():
+        out[covered(nan) > 0] = np.nan
+    return out
 
 
 def _reduced(data: np.ndarray, yx: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
     """``data`` at a pyramid level's ``size`` (height, width): the mean of each block of factor x factor pixels
     where the level's size is the image's divided by a whole factor, rounded down (the rest cut) or up (the edge
-    repeated); else (a factor of 1.5: its blocks were half the image's edge, a re-check) an area-weighted resize
-    (scikit-image, anti-aliased). Along the axes ``yx``; rounded back to ``data``'s integer kind."""
+    repeated); else (a factor of 1.5: its blocks were half the image's edge, a re-check) the area mean of what
+    each level pixel covers (:func:`_area_mean`). Along the axes ``yx``; rounded back to ``data``'s integer kind."""
     y, x = yx
     whole = [max(1, int(round(data.shape[a] / n))) for a, n in ((y, size[0]), (x, size[1]))]
     if any(-(-data.shape[a] // f) != n and data.shape[a] // f != n for a, n, f in ((y, size[0], whole[0]),
                                                                                     (x, size[1], whole[1]))):
-        from skimage.transform import resize
-
-        moved = np.moveaxis(data, (y, x), (0, 1))
-        out = resize(moved, (*size, *moved.shape[2:]), order=1, anti_aliasing=True, preserve_range=True)
-        out = np.moveaxis(out, (0, 1), (y, x))
+        out = _area_mean(_area_mean(data, y, size[0]), x, size[1])
         if data.dtype.kind in "ui":
             return np.clip(np.rint(out), 0, np.iinfo(data.dtype).max).astype(data.dtype)
         return out.astype(data.dtype)
@@ -2046,6 +2084,7 @@ def _tiff_layout(like: Path, shape: tuple[int, ...], ome: bool = False,
             page = series.keyframe
             turned = _tiff_orientation(series) in (5, 6, 7, 8)  # (its frames were read turned a quarter)
             tiled = _page_tile(page) is not None and not tif.is_imagej  # (see below)
+            imagej_file = bool(tif.is_imagej)
             extra: dict = {}
             if bands:  # its bands written back as its samples, interleaved or in planes as they were
                 extra.update(photometric="minisblack",
@@ -2058,6 +2097,8 @@ def _tiff_layout(like: Path, shape: tuple[int, ...], ome: bool = False,
             elif slide_mpp(page.tags.valueof(270)) is not None:  # an Aperio slide's pixel size, in its description
                 extra.update(resolution=(1e4 / slide_mpp(page.tags.valueof(270)),) * 2, resolutionunit=3)
             calibration = {k: v for k, v in (tif.imagej_metadata or {}).items() if k in _IMAGEJ_KEPT}
+            if not calibration and tif.is_shaped and not tif.is_ome:  # (a tiled output's unit, z and time steps, in
+                calibration = _shaped_calibration(tif, extra)  # tifffile's description: lost on a second pass)
             ome_kept = _ome_kept(tif.ome_metadata, axes, full, index or 0) if ome and tif.is_ome else {}
             if ome and not tif.is_ome:  # an ImageJ calibration in OME's terms
                 ome_kept = _ome_from_imagej(calibration, extra)
@@ -2093,9 +2134,11 @@ def _tiff_layout(like: Path, shape: tuple[int, ...], ome: bool = False,
         extra["metadata"] = {"axes": stored_axes}
     elif ome:  # an OME-TIFF, with what its input said of its pixels and channels
         extra.update(ome=True, metadata={"axes": axes, **ome_kept})
-    elif _imagej_order(axes) and not tiled:  # a hyperstack that Fiji opens as such (a TIFF in tiles, a slide's, a
-        extra.update(imagej=True, metadata={"axes": axes, **calibration})  # GeoTIFF's, is written in tiles again
-        # with its pixel size as TIFF tags: ImageJ's hold no tiles, and a slide came back in strips, a QA pass)
+    elif _imagej_order(axes) and not tiled and (others or imagej_file):  # a hyperstack that Fiji opens as such (a
+        extra.update(imagej=True, metadata={"axes": axes, **calibration})  # TIFF in tiles, a slide's, a GeoTIFF's,
+        # is written in tiles again with its pixel size as TIFF tags: ImageJ's hold no tiles, and a slide came back
+        # in strips, a QA pass; a single image that was no ImageJ file keeps its own description and resolution
+        # tags: an Aperio description was lost to ImageJ's, a re-check)
     else:
         extra["metadata"] = {"axes": axes, **_calibration_in_tags(calibration, extra)}
     order = [*others, y, x, *chans]
@@ -2153,6 +2196,23 @@ def geotiff_like(like: str | os.PathLike | None, shape: Sequence[int]) -> list[t
         return []
 
 
+def _shaped_calibration(tif: Any, extra: dict) -> dict:
+    """The unit, z step and time step that :func:`_calibration_in_tags` wrote in tifffile's description, as
+    ImageJ's calibration, with ``extra``'s resolution per centimetre turned back into per unit, as ImageJ's is."""
+    try:
+        shaped = tif.shaped_metadata[0] if tif.shaped_metadata else {}
+    except Exception:
+        return {}
+    found = {k: shaped[k] for k in ("unit", "spacing", "finterval") if isinstance(shaped.get(k), (str, int, float))}
+    unit = str(found.get("unit", ""))
+    unit = _OME_LENGTH.get(unit, _OME_LENGTH.get(unit.lower(), unit))
+    if unit not in _LENGTHS or extra.get("resolutionunit") != 3 or "resolution" not in extra:
+        return {k: v for k, v in found.items() if k == "finterval"}  # (a length without its pixel size: not kept)
+    per_cm = 1e4 / _LENGTHS[unit]
+    extra.update(resolution=tuple(r / per_cm for r in extra["resolution"]), resolutionunit=1)
+    return found
+
+
 def _calibration_in_tags(calibration: dict, extra: dict) -> dict:
     """An ImageJ or OME calibration written without ImageJ's description (a TIFF in tiles): its pixel size in a
     length unit as resolution per centimetre in ``extra`` (it was per no unit, which says no size: a re-check),
@@ -2187,9 +2247,16 @@ def _tiff_parts(like: Path, shape: tuple[int, ...], ome: bool = False
     firsts = [] if ome else _series_first_pages(like)  # (each series' dpi and profile: they were lost, a re-check)
     onebit = {index for index, _, bits, *_ in _pages_of(like) if bits} if firsts else set()
     parts = []
+    tiles = _series_tiles(like)
     for i, (name, n) in enumerate(series):
         part = (n,) + tuple(shape[1:])
-        layout = _tiff_layout(like, part, ome, index=i)
+        layout = _tiff_layout(like, part[1:] if n == 1 else part, ome, index=i)  # (a series of one image: its
+        # calibration was lost, a whole-slide re-check)
+        if layout is not None and n == 1 and len(layout[2]) == len(shape) - 1:  # (its one frame first: a z-slice)
+            axes, full, order, extra = layout
+            if "axes" in extra.get("metadata", {}):
+                extra = {**extra, "metadata": {**extra["metadata"], "axes": "Z" + extra["metadata"]["axes"]}}
+            layout = ("Z" + axes, (1, *full), [0, *(k + 1 for k in order)], extra)
         if layout is None:  # (plain pages, or no calibration to keep)
             axes = "ZYX" + "S" * (len(shape) == 4)
             layout = (axes, part, list(range(len(shape))), {"metadata": {"axes": axes}})
@@ -2205,8 +2272,19 @@ def _tiff_parts(like: Path, shape: tuple[int, ...], ome: bool = False
         metadata = dict(extra.get("metadata", {})) if ome else {"axes": axes}
         if ome:
             metadata.setdefault("Name", name)
+        if len(tiles) == len(series) and tiles[i] is not None:  # (in tiles as it was: see _write_parts)
+            extra["_tile"] = tiles[i]
         parts.append((n, (axes, full, order, {**extra, "metadata": metadata})))
     return parts
+
+
+def _series_tiles(like: Path) -> list[tuple[int, int] | None]:
+    """Each main series' tile size (:func:`_page_tile` of its first page), ``[]`` where the file cannot say."""
+    try:
+        with _quiet_tifffile(), _open_tiff(Path(like)) as tif:
+            return [_page_tile(s.keyframe) for s in _main_series(tif)]
+    except Exception:
+        return []
 
 
 def _own_page_tags(like: str | os.PathLike, shape: Sequence[int], strip_exif: bool = False) -> list[dict] | None:
@@ -2337,8 +2415,9 @@ def _ome_kept(xml: str | None, axes: str, shape: tuple[int, ...], index: int = 0
 
 def slide_mpp(text: Any) -> float | None:
     """The microns per pixel an Aperio slide's ImageDescription gives (``|MPP = 0.2520|``), or None."""
+    text = text.split("\x00", 1)[0] if isinstance(text, str) else None  # (as C readers stop there: a re-check)
     found = re.search(r"\|\s*MPP\s*=\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(?:\||$)", text) \
-        if isinstance(text, str) else None
+        if text is not None else None
     mpp = float(found.group(1)) if found else 0.0
     return mpp if 0 < mpp < 1e4 else None
 
@@ -3158,8 +3237,8 @@ def photo_metadata(like: str | os.PathLike, channels: int, *, page: int = 0) -> 
                 turned = page.tags.valueof(274, 1) in (5, 6, 7, 8)
                 text = page.tags.valueof(270)  # its own description (an SVS's, with the slide's MPP, magnification)
                 if isinstance(text, str) and text.strip() and not (
-                        tif.is_imagej or tif.is_ome or text.lstrip().startswith(("<", "shape="))
-                        or (text.lstrip().startswith("{") and '"shape"' in text[:400])):  # (not tifffile's own; a
+                        tif.is_imagej or tif.is_ome or text.lstrip("\ufeff \t\r\n").startswith(("<", "shape="))
+                        or (tif.is_shaped and text.lstrip().startswith('{"shape"'))):  # (not tifffile's own; a
                     # scanner's XML is left out, which info says: written back, readers took the output for one)
                     meta["description"] = text
                     if "dpi" not in meta and slide_mpp(text) is not None:  # (its pixel size said there alone: as
@@ -3688,7 +3767,7 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
                 if fmt == "TIFF" and like is not None:
                     meta = {**meta, **_tiff_compression(Path(like)), "geo": geotiff_like(like, data.shape)}
                     if alpha is None and parts is None:  # (its pyramid's levels, made again: a whole-slide QA pass)
-                        meta["pyramid"] = tiff_pyramid(like, data.shape)
+                        meta["pyramid"] = tiff_pyramid(like, data.shape, ome)
                     if not channels and layout is None and parts is None:  # (pages of their own dpi or profile)
                         meta["own_pages"] = _own_page_tags(like, data.shape, strip_exif)
                 if fmt == "JPEG" and len(meta.get("exif", b"")) > _JPEG_SEGMENT:
@@ -3724,7 +3803,8 @@ def write_frames(path: str | os.PathLike, frames: Iterable[np.ndarray], shape: S
     The memory of a frame, not of the stack: ``frames`` may make each one when asked for (as ``noise2x
     denoise`` does with a stack read by :func:`open_stack`). Each frame is (H,W) or (H,W,3), already in
     ``kind`` (see :func:`stored`). ``like``: the file the frames come from, whose axes, pixel size and
-    calibration (TIFF) or descriptive header cards (FITS) the output gets back, as :func:`write_image` does.
+    calibration (TIFF) or descriptive header cards (FITS) the output gets back, as :func:`write_image` does (not a
+    pyramid's levels, which :func:`write_image` makes from the whole image).
     FITS: gray, and not compressed (.fz) or gzipped (.gz), which :func:`write_image` writes; ``history``: its
     HISTORY cards (MRC labels, a TIFF's ImageHistory tag, left out of a TIFF with ``strip_exif``), as
     :func:`write_image` writes them. If making a frame
@@ -4041,7 +4121,9 @@ def _write_parts(tmp: Path, frames: Iterator[np.ndarray], parts: list, dtype: An
         for i, (n, (axes, full, order, extra)) in enumerate(parts):
             made = {k: v for k, v in (first or {}).items() if i == 0 or k == "software"}  # (history on the first)
             bilevel = extra.get("_bilevel", False) and np.dtype(dtype) == np.uint8 and not axes.endswith("S")
-            kw = _tiff_kwargs(axes, {k: v for k, v in extra.items() if k != "_bilevel"}, {**more, **made})
+            kw = _tiff_kwargs(axes, {k: v for k, v in extra.items() if k not in ("_bilevel", "_tile")},
+                              {**more, **made})
+            tile = extra.get("_tile") if not bilevel and extra.get("planarconfig") != "separate" else None
             if bilevel:  # a 1-bit series: its frames at once, 1-bit again where they hold black and white alone
                 data = np.stack(list(itertools.islice(frames, n)))
                 if _black_and_white(data):
@@ -4050,7 +4132,9 @@ def _write_parts(tmp: Path, frames: Iterator[np.ndarray], parts: list, dtype: An
                 tif.write(np.transpose(data.reshape(full), np.argsort(order)), **kw)
             elif order != sorted(order):  # its axes not stored frame by frame: the series' frames at once
                 data = np.stack(list(itertools.islice(frames, n))).reshape(full)
-                tif.write(np.transpose(data, np.argsort(order)), **kw)
+                tif.write(np.transpose(data, np.argsort(order)), **kw, **({"tile": tile} if tile else {}))
+            elif tile:  # (in tiles, a frame's tiles at a time: a multi-series OME's came back in strips, a re-check)
+                tif.write(_tiles_of(itertools.islice(frames, n), tile), shape=full, dtype=dtype, tile=tile, **kw)
             else:
                 tif.write(itertools.islice(frames, n), shape=full, dtype=dtype, **kw)
 
