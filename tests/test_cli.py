@@ -2516,3 +2516,56 @@ def test_a_slide_scanners_file_is_read_said_and_written_as_a_slide(tmp_path, cap
     tifffile.imwrite(zero, base, photometric="rgb", metadata=None, description="Aperio Image Library |MPP = 0|")
     code, out, _ = _run(capsys, "info", str(zero))
     assert code == 0 and "MPP unreadable, no pixel size taken from it" in out and "dpi" not in out, out
+
+
+def test_thermal_counts_and_temperatures_are_not_written_where_they_would_be_lost(tmp_path, capsys):
+    """A thermal QA pass: a camera's 14-bit counts (7600..8800 of 65535) written to a JPEG became 7 grey levels,
+    and temperatures in °C (-20..34) written to a PNG lost every value below 0 (61% of them), both exit 0. Both are
+    refused before any work, naming the output that keeps them."""
+    import tifffile
+
+    rng = np.random.default_rng(0)
+    counts = np.round(7600 + 1100 * rng.random((40, 48))).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "raw14.tif", counts)
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "raw14.tif"), "--method", "nlm", "--out",
+                        str(tmp_path / "raw14.jpg"))
+    said = _one_error_line(err)
+    assert code == 2 and "so they would become 5 grey levels: write raw14.png (16 bits) or .tif" in said, said
+    assert not (tmp_path / "raw14.jpg").exists()
+    celsius = (-25 + 40 * rng.random((40, 48))).astype(np.float32)  # (62% below 0)
+    tifffile.imwrite(tmp_path / "degC.tif", celsius)
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "degC.tif"), "--method", "nlm", "--out",
+                        str(tmp_path / "degC.png"))
+    said = _one_error_line(err)
+    assert code == 2 and "most beyond the 0..255 a PNG file stores here: they would be clipped" in said, said
+    celsius += 15  # (a quarter below 0: written, with io's clipping warning)
+    tifffile.imwrite(tmp_path / "warm.tif", celsius)
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "warm.tif"), "--method", "nlm", "--out",
+                        str(tmp_path / "warm.png"))
+    assert code == 0 and (tmp_path / "warm.png").exists(), err
+
+
+def test_a_flir_jpegs_radiometric_data_are_said_to_be_left_out(tmp_path, capsys):
+    """A thermal QA pass: a FLIR camera's JPEG lost its radiometric segment (the raw thermal frame) unsaid, and its
+    output, still made by "FLIR Systems AB" in its EXIF, looked like one holding temperatures."""
+    import io as bytes_io
+
+    from PIL import Image
+
+    from noise2x.io import jpeg_segment_names
+
+    rng = np.random.default_rng(0)
+    buffer = bytes_io.BytesIO()
+    Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(buffer, format="JPEG")
+    plain = buffer.getvalue()
+    flir = b"FLIR\x00" + bytes(1000)
+    (tmp_path / "plain.jpg").write_bytes(plain)
+    (tmp_path / "FLIR0001.jpg").write_bytes(plain[:2] + b"\xff\xe1" + (len(flir) + 2).to_bytes(2, "big") + flir
+                                            + plain[2:])
+    assert jpeg_segment_names(tmp_path / "FLIR0001.jpg") == ["APP1 FLIR", "APP0 JFIF"]
+    code, out, _ = _run(capsys, "info", str(tmp_path / "FLIR0001.jpg"))
+    assert code == 0 and "left out: its FLIR radiometric data (APP1 'FLIR' segments" in out, out
+    assert "left out" not in _run(capsys, "info", str(tmp_path / "plain.jpg"))[1]
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "FLIR0001.jpg"), "--method", "nlm", "--out",
+                        str(tmp_path / "out.jpg"))
+    assert code == 0 and "note: " + str(tmp_path / "FLIR0001.jpg") + ": left out: its FLIR radiometric data" in err

@@ -1525,3 +1525,40 @@ def test_lines_of_text_in_one_size_are_no_halftone():
         assert choice.options == {"size": 2} and "pattern_period" not in choice.facts, (size, choice.reason)
         grey = ndimage.gaussian_filter(page * 0.75 + 32, 0.8) + rng.normal(0, 3, page.shape)
         assert "pattern_period" not in pretrained.choose(grey).facts, size
+
+
+def test_the_least_sigma_bm3d_takes_is_a_tenth_of_a_count_not_of_an_8_bit_unit():
+    """A thermal QA pass: weak noise took BM3D at a floor of 0.1 in 8-bit units, which was 5 times a cooled camera's
+    0.02 °C (temperatures spanning over 32 °C read as 8-bit units) and 22.7 counts of a 14-bit frame whose
+    saturated block stretched its map (a sigma of 5.9 read): both came out worse than their input, and the floor
+    was said as "read". Float data get the sigma read; counts at least a tenth of one; an image with no noise
+    read still 0.1 (said as the least it takes)."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:128, 0:160]
+    scene = -20 + 54 * xx / 160 + 3 * np.sin(yy / 9.0)
+    hot = scene + rng.normal(0, 0.02, scene.shape)
+    c = pretrained.choose(hot)
+    assert c.method == "bm3d" and c.options["sigma"] == pytest.approx(0.02, rel=0.3), c.options
+    counts = np.round(7600 + 8 * xx + rng.normal(0, 6, scene.shape))
+    counts[:, :24] = 65535  # (a saturated block: the 8-bit map spans 7600..65535)
+    c = pretrained.choose(counts)
+    assert c.method == "bm3d" and c.options["sigma"] == pytest.approx(6, rel=0.25), c.options
+    assert "sigma_floored_from" not in c.facts
+    info: dict = {}
+    api.denoise(np.full((48, 48), 100.0), info=info)
+    assert info["sigma"] == pretrained.WEAK_SIGMA_FLOOR and info["sigma_source"] == "the least it takes; read 0"
+
+
+def test_stripes_get_a_note_which_natural_scenes_do_not(capsys):
+    """A thermal QA pass: a 14-bit frame's column offsets (std 12 counts, beside white noise of 5) got no word; the
+    no-option route's note names them, in the image's units, in info too; a natural image with white noise gets
+    none (scripts/stripe_check.py: none of BSD68, Set12, CBSD68 or RNI15)."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:256, 0:320]
+    scene = 7600 + 400 * yy / 256 + 300 * ((abs(xx - 110) < 40) & (yy > 120))
+    frame = np.round(scene + rng.normal(0, 5, scene.shape) + rng.normal(0, 12, 320)[None, :])
+    note = api.stripes_note(pretrained.choose(frame))
+    assert note is not None and re.search(r"offsets shared by whole columns \(std 1[0-4]\.\d\), in the image's units",
+                                          note), note
+    assert "rows" not in note.split(":")[0]
+    assert api.stripes_note(pretrained.choose(textured_image(96) + rng.normal(0, 5, (96, 96)))) is None

@@ -270,6 +270,27 @@ def pattern_note(choice: Any) -> str | None:
             f"known)")
 
 
+def stripes_note(choice: Any) -> str | None:
+    """The note for offsets shared by whole columns or rows (stripes: a sensor's fixed-pattern noise, a thermal
+    camera's non-uniformity) that the no-option ``choice`` read (:func:`noise2x.estimate.stripes`), which no
+    method here removes; else None (a thermal QA pass found 12-count stripes kept unsaid)."""
+    from .pretrained import STRIPE_LEAST, STRIPE_SHARE
+
+    columns, rows = choice.facts.get("stripes") or (0.0, 0.0)
+    white = float(choice.facts.get("sigma") or 0.0)
+    found = [(what, s) for what, s in (("columns", columns), ("rows", rows))
+             if s >= STRIPE_LEAST and s >= STRIPE_SHARE * white]
+    if not found:
+        return None
+    scale = choice.scale or 1.0
+    said = " and ".join(f"whole {what} (std {s / scale:.3g})" for what, s in found)
+    units = "" if scale == 1 else ", in the image's units"
+    return (f"note: offsets shared by {said}{units}, beside white noise of "
+            f"sigma {white / scale:.3g}: stripes, a sensor's fixed-pattern noise, which no method here removes (each "
+            f"takes what varies from pixel to pixel); level them first (a flat field or non-uniformity correction, "
+            f"or each line's median subtracted)")
+
+
 #: Model files loaded by name or path for :func:`denoise` (given, or the no-option route's shipped ones), the last
 #: few (by file, its size and times): a service calling ``denoise(image, model="gray-gaussian")`` loaded and checked
 #: the file at every call (an integrator's QA pass)
@@ -973,7 +994,7 @@ def denoise(
                          for k, v in choice.facts.items() if k not in ("offset", "scale", "keep_local_mean")})
         if progress is not None:
             progress(f"using {name}: {reason}")
-        for note in (channel_levels_note(choice, name), pattern_note(choice)):
+        for note in (channel_levels_note(choice, name), pattern_note(choice), stripes_note(choice)):
             if note:
                 _note(progress, note)
         if model_file is not None:
@@ -1073,7 +1094,10 @@ def denoise(
     if chosen and info is not None and info.get("sigma_source") == "given" and "sigma" in choice.options \
             and "sigma" not in (caller_options or {}):
         # the sigma the choice read (or took from --noise) and passed on: not the caller's; in the image's units
-        info["sigma_source"] = ("from the noise spec" if noise is not None else "read") + (
+        floored = choice.facts.get("sigma_floored_from")  # (the least BM3D takes, above the reading: a thermal QA
+        # pass found it said as "read")
+        info["sigma_source"] = (f"the least it takes; read {floored:.3g}" if floored is not None else
+                                "from the noise spec" if noise is not None else "read") + (
             "" if choice.scale == 1 else ", in the image's units")
     return out
 

@@ -403,7 +403,9 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
             raise UsageError(f"output {dst} would overwrite its input; choose another output name")
         try:
             floats = out_fmt not in STACK_FORMATS and image_kind(src) == "float32"
-            if not ((out_fmt not in STACK_FORMATS and in_fmt in STACK_FORMATS) or floats
+            narrowed = out_fmt not in STACK_FORMATS and image_kind(src) == "uint16" and _output_kind(src, dst) == \
+                "uint8"  # (16-bit counts in an 8-bit file: see below)
+            if not ((out_fmt not in STACK_FORMATS and in_fmt in STACK_FORMATS) or floats or narrowed
                     or (out_fmt in ("FITS", "MRC") and in_fmt != out_fmt)):
                 continue
             if tiff_page_sizes(src) is not None:  # (each page denoised on its own: written to a TIFF, as pages)
@@ -435,7 +437,9 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
             other = other if (dst.parent / other).resolve() != src.resolve() else _stem(dst) + "_denoised.tif"
             other += f" (float{', or .mrc' if in_fmt == 'MRC' else ', or .fits' if in_fmt == 'FITS' else ''})"
             sample = finite[::max(1, finite.size // 65536)]
-            if np.count_nonzero((sample < -top / 2) | (sample > 1.5 * top)) > sample.size / 2:
+            margin = min(top / 2, 0.02 * (hi - lo))  # (beyond by more than the noise of data in range: temperatures
+            # in °C, 61% below 0, were clipped to 0, exit 0: a thermal QA pass)
+            if np.count_nonzero((sample < -margin) | (sample > top + margin)) > sample.size / 2:
                 # (float counts in 16-bit units came out all white, exit 0: a QA pass; most values, so that a few
                 # hot pixels, or Poisson counts of a few photons, are not refused: a re-check)
                 raise UsageError(f"{src} holds values in [{lo:.3g}, {hi:.3g}], most beyond the 0..{top} a {out_fmt} "
@@ -446,6 +450,15 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
                 what = "0 and 1" if -0.5 <= lo and hi <= 1.0 and fractions else f"{levels} grey levels at most"
                 raise UsageError(f"{src} holds values in [{lo:.3g}, {hi:.3g}]; a {out_fmt} file stores whole numbers, "
                                  f"so they would become {what}: write {other}, or scale the image to 0..255 first")
+        if narrowed:  # 16-bit counts spanning few 8-bit steps (a thermal camera's 14-bit counts, 7600..8800, came
+            # out 7 grey levels in a JPEG, exit 0: a thermal QA pass)
+            sample = data.reshape(-1)[::max(1, data.size // 65536)]
+            sample = sample[np.isfinite(sample)]
+            levels = np.unique(np.round(sample / 257)).size
+            if levels <= FEW_LEVELS and np.unique(sample).size > FEW_LEVELS:
+                raise UsageError(f"{src} holds 16-bit values in [{sample.min():.0f}, {sample.max():.0f}]; a {out_fmt} "
+                                 f"file stores 8 bits (16-bit values / 257), so they would become {levels} grey "
+                                 f"levels: write {_stem(dst)}.png (16 bits) or .tif, or stretch the image first")
     for folder in missing:
         _make_folder(folder)
 
@@ -731,8 +744,8 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             integer = image_kind(src) in ("uint8", "uint16")
             single = len(stack_frames(src)) == 1
             told = _declared_blanks(args, src)
-            if _format_name(src) == "TIFF":  # (its pyramid's levels, a slide's label: dropped unsaid, a QA pass)
-                for line in left_out_lines(src, dst):
+            if _format_name(src) in ("TIFF", "JPEG"):  # (its pyramid's levels, a slide's label, a thermal camera's
+                for line in left_out_lines(src, dst):  # radiometric data: dropped unsaid, QA passes)
                     _say(f"note: {src}: {line}")
             if tiff_page_sizes(src) is not None:  # pages of different sizes: each on its own, written back as pages
                 # (refused, their sizes sorted, by info too: a document scans QA pass; other outputs: _check_targets)
@@ -1449,12 +1462,18 @@ def left_out_lines(path: Path, dst: Path | None = None) -> list[str]:
     each (``info`` says them, and ``denoise`` what its output ``dst`` leaves out, as notes: it said nothing, a
     whole-slide QA pass). A single image's pyramid (and an SVS's thumbnail) is made again in TIFF outputs
     (io.tiff_pyramid; in a plain .tif where its levels would be read back as a pyramid, else in .ome.tif only)."""
-    from .io import stack_frames, tiff_page_sizes, tiff_pyramid
+    from .io import jpeg_segment_names, stack_frames, tiff_page_sizes, tiff_pyramid
 
+    if _format_name(path) == "JPEG":  # (a FLIR camera's temperatures: dropped unsaid, the output still said FLIR in
+        # its EXIF, a thermal QA pass)
+        return ["left out: its FLIR radiometric data (APP1 'FLIR' segments: the raw thermal frame and its "
+                "calibration), which noise2x neither reads nor keeps; to denoise the temperatures, extract the raw "
+                "frame (exiftool -b -RawThermalImage) and denoise that"] if any(
+            n == "APP1 FLIR" for n in jpeg_segment_names(path)) else []
     if _format_name(path) != "TIFF":
         return []
     _, thumbnails, _, levels, named = _tiff_axes(path)
-    lines = []
+    lines: list[str] = []
     if _xml_description(path):  # (a scanner's, its pixel size there alone at times: dropped unsaid, a re-check)
         lines.append("left out: its XML description (a scanner's own metadata; its pixel size is kept where the "
                      "resolution tags give it)")
@@ -1521,7 +1540,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
                  ) -> list[str]:
     import numpy as np
 
-    from .api import channel_levels_note, data_crop, no_option_route, pattern_note, zero_area_note
+    from .api import channel_levels_note, data_crop, no_option_route, pattern_note, stripes_note, zero_area_note
     from .io import (KINDS, _tiff_compression, fill_blanks, image_kind, map_text, mrc_voxel_size, page_kinds,
                      photo_metadata, stack_frames, stored_kind)
 
@@ -1687,7 +1706,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         f"noise2x denoise --blank-value {nodata:g}" if given else "noise2x denoise with no options")
     # (a stack's frames each take their own route: this one is the frame read's, a hyperspectral user's QA pass)
     lines.append(f"{told}{f' (frame {k + 1})' if len(stack) > 1 else ''}: {name}: {reason}")
-    for note in (channel_levels_note(choice, name), pattern_note(choice)):
+    for note in (channel_levels_note(choice, name), pattern_note(choice), stripes_note(choice)):
         if note:
             lines.append(note.removeprefix("note: "))
     if noise is not None:

@@ -3177,6 +3177,39 @@ def _mrc_stats(mrc: Any) -> None:
 
 #: the ICC colour space (bytes 16..20 of a profile's header) that suits an output of 1 or 3 colour channels
 _ICC_SPACE = {1: b"GRAY", 3: b"RGB "}
+def jpeg_segment_names(path: str | os.PathLike) -> list[str]:
+    """The application segments (APP0..APP15) of a JPEG before its image data, each named by the identifier its
+    data begins with (``"APP1 Exif"``, ``"APP1 FLIR"``: a FLIR camera's radiometric data, its raw thermal frame and
+    calibration), in order; ``[]`` for another file or one that cannot be read so."""
+    names: list[str] = []
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(2) != b"\xff\xd8":
+                return []
+            while True:
+                head = fh.read(2)
+                if len(head) < 2 or head[0] != 0xFF:
+                    return names
+                kind = head[1]
+                if kind == 0xFF:  # (fill bytes)
+                    fh.seek(-1, os.SEEK_CUR)
+                    continue
+                if kind in (0x01, *range(0xD0, 0xD8)):
+                    continue
+                if kind in (0xD9, 0xDA):  # (the end, or the image data)
+                    return names
+                size = int.from_bytes(fh.read(2), "big")
+                if size < 2:
+                    return names
+                body = fh.read(min(size - 2, 16))
+                fh.seek(size - 2 - len(body), os.SEEK_CUR)
+                if 0xE0 <= kind <= 0xEF:
+                    label = body.split(b"\x00", 1)[0].decode("latin-1", "replace").strip()
+                    names.append(f"APP{kind - 0xE0} {label}".strip())
+    except OSError:
+        return names
+
+
 _EXIF_PREFIX = b"Exif\x00\x00"
 _JPEG_SEGMENT = 65533  # the most bytes a JPEG marker segment (EXIF's APP1, XMP's APP1) holds
 _XMP_ORIENTATION = (rb'(tiff:Orientation\s*=\s*["\'])[1-8](["\'])', rb"(<tiff:Orientation>\s*)[1-8](\s*</tiff:Orientation>)")

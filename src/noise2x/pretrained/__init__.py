@@ -169,7 +169,17 @@ WEAK_SIGMA = 5.0
 #: colour one (CBM3D) on the 2-core development machine, the models 4-12 s (BENCHMARKS.md, "Very weak noise");
 #: a larger image keeps the model route, and a note says so (``--method bm3d`` runs BM3D).
 WEAK_MAX_PIXELS = 2_000_000
-#: The least sigma BM3D is given there (8-bit units).
+#: Offsets shared by whole columns or rows (estimate.stripes, 8-bit units) of at least this std, and at least
+#: STRIPE_SHARE of the white noise's sigma, get a note (api.stripes_note): no method here removes them. On BSD68,
+#: Set12 and CBSD68 with white noise of sigma 0.5 to 25 and on RNI15 the scenes read at most 2.1, where the white
+#: noise's sigma was 15 (``scripts/stripe_check.py``; none noted).
+STRIPE_LEAST = 2.0
+STRIPE_SHARE = 0.5
+#: The least sigma BM3D is given there, in the image's counts (8-bit units for an 8-bit image; a 16-bit image's
+#: counts, a fraction of them in 8-bit units): noise below a tenth of a count is below the rounding. An image
+#: of values that are no whole numbers (float data: temperatures in °C) gets the sigma read, where one is read
+#: (a floor of 0.1 in 8-bit units was 5 times a cooled thermal camera's 0.02 °C, and 22.7 counts of a 14-bit
+#: frame whose saturated block stretched its 8-bit map: both came out worse than their input, a thermal QA pass).
 WEAK_SIGMA_FLOOR = 0.1
 #: An estimated noise read as signal-dependent (the Poisson route) whose std at the image's mean level
 #: (``sqrt(a * mean + b)`` of the Poisson-Gaussian fit, 8-bit units) is below this goes to BM3D, as weak white
@@ -672,6 +682,17 @@ def bm3d_runs(pixels: int) -> bool:
     return pixels <= WEAK_MAX_PIXELS and _bm3d_missing() is None
 
 
+def _least_sigma(img: np.ndarray, valid: np.ndarray | None, scale: float, level: float) -> float:
+    """The least sigma BM3D is given (8-bit units, as ``level``): :data:`WEAK_SIGMA_FLOOR` counts of an image of
+    whole numbers (``img``'s pixels where ``valid``, in the image's own units, which ``scale`` maps to 8-bit
+    units; at most 0.1 in those), else none where a level is read (0.1 in the image's units where none is)."""
+    values = img if valid is None else img[valid]
+    counts = values.size > 0 and bool(np.array_equal(values, np.rint(values)))
+    if counts or level <= 0:
+        return WEAK_SIGMA_FLOOR * min(scale, 1.0) if counts else WEAK_SIGMA_FLOOR * scale
+    return 0.0
+
+
 def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: Any = None) -> Choice:
     """Pick a shipped model or a zero-shot method for ``image`` ((H,W) or (H,W,C) float, its own units).
 
@@ -860,6 +881,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             # (a note: see pattern_note)
             facts["pattern_period"] = round(period, 2)
         facts["correlated_sigma"] = round(corr_sigma, 3)  # (the marginal std that reading gives)
+        facts["stripes"] = tuple(round(s, 3) for s in estimate.stripes(img, mask=valid))  # (a note: stripes_note)
         correlated, psd_note = "", ""
         said_along = "" if along == "both" else f" along {along}"
         if beta > CORRELATED_BETA:
@@ -1003,8 +1025,10 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         if bm3d_runs(pixels):
             # (no white noise measured at all, sigma 0 as on some real photos whose noise is all coarse grain:
             # BM3D at a floor of 0.1 changes next to nothing, and needs a positive sigma)
-            told = max(level, WEAK_SIGMA_FLOOR)
-            what = "that sigma" if told == level else f"sigma {told:g}, the least it takes"
+            told = max(level, _least_sigma(image, estimate.data_mask(mask, np.shape(image)), scale, level))
+            what = "that sigma" if told == level else f"sigma {told / scale:.3g}, the least it takes"
+            if told != level:  # (said as the reading, which it is not: a thermal QA pass)
+                facts["sigma_floored_from"] = level / scale
             # (the last part names no per-image figure: noise2x bench groups the images by it)
             return Choice(None, "bm3d", f"{source}, weak (below sigma {WEAK_SIGMA:g}): BM3D with {what}, not a "
                                         f"shipped model (blind to the level, they took fine texture for noise "
