@@ -500,3 +500,6 @@ def test_stripes_read_offsets_shared_by_whole_columns_or_rows():
     assert max(white) < 0.3, white  # (without what the halves share: about 0.4)
     rgb = np.stack([noisy, noisy + 3, noisy - 3], axis=-1)  # (a colour image: the median of its channels)
     assert estimate.stripes(rgb)[0] == pytest.approx(columns, rel=0.05)
+    fabric = 40 + 30 * np.sin(xx / 3.0) + rng.normal(0, 2, xx.shape)  # (a scene's stripes, smooth across lines: a
+    assert estimate.stripes(fabric) == (0.0, 0.0)  # re-check found a fabric noted)
+    assert estimate.stripes(noisy[:100, :120]) == (0.0, 0.0)  # (too small to tell: 64-pixel crops of photos were)

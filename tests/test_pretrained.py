@@ -1547,6 +1547,11 @@ def test_the_least_sigma_bm3d_takes_is_a_tenth_of_a_count_not_of_an_8_bit_unit()
     info: dict = {}
     api.denoise(np.full((48, 48), 100.0), info=info)
     assert info["sigma"] == pretrained.WEAK_SIGMA_FLOOR and info["sigma_source"] == "the least it takes; read 0"
+    graphic = np.zeros((64, 64))  # (a clean [0, 1] graphic: 0.1 in 8-bit units, not in its own units, which took a
+    graphic[::8] = 1.0  # quarter of its lines' contrast, a re-check)
+    graphic[:, ::8] = 0.5
+    c = pretrained.choose(graphic)
+    assert c.method == "bm3d" and c.options["sigma"] == pytest.approx(pretrained.WEAK_SIGMA_FLOOR / c.scale)
 
 
 def test_stripes_get_a_note_which_natural_scenes_do_not(capsys):

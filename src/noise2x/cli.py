@@ -456,9 +456,11 @@ def _check_targets(files: list[Path], targets: list[Path], blanks: bool = False)
             sample = sample[np.isfinite(sample)]
             levels = np.unique(np.round(sample / 257)).size
             if levels <= FEW_LEVELS and np.unique(sample).size > FEW_LEVELS:
+                other = _stem(dst) + ".png"  # (not the input's own name: a re-check)
+                other = other if (dst.parent / other).resolve() != src.resolve() else _stem(dst) + "_denoised.png"
                 raise UsageError(f"{src} holds 16-bit values in [{sample.min():.0f}, {sample.max():.0f}]; a {out_fmt} "
                                  f"file stores 8 bits (16-bit values / 257), so they would become {levels} grey "
-                                 f"levels: write {_stem(dst)}.png (16 bits) or .tif, or stretch the image first")
+                                 f"levels: write {other} (16 bits) or .tif, or stretch the image first")
     for folder in missing:
         _make_folder(folder)
 

@@ -645,14 +645,24 @@ def correlation_axes(noisy, *, mask=None, fraction: float = CORRELATION_FRACTION
                        median(rows, "sigma"), median(columns, "sigma"))
 
 
+#: estimate.stripes reads images of at least this many rows and columns (on small crops of photos the scene's own
+#: lines passed for stripes, a re-check) ...
+STRIPE_MIN_SIDE = 128
+#: ... and offsets whose neighbouring differences share at most this part of their own (-1/2 for offsets of each
+#: line on its own; a striped fabric's 0.97)
+STRIPE_NEIGHBOURS = -0.25
+
+
 def stripes(noisy, *, mask=None) -> tuple[float, float]:
     """The std of offsets shared by whole columns and by whole rows (a sensor's fixed-pattern noise: a thermal
     camera's, a line scan's), in the image's units: (columns, rows).
 
     Each offset shows in the median, down its column, of the differences between neighbouring columns; the white
     noise there, which differs from the top half of the image to the bottom, is left out by taking what the two
-    halves' medians share (a robust covariance), which the scene does little of: on BSD68, Set12 and CBSD68 with
-    white noise of sigma 0.5 to 25 and on RNI15, at most 2.1 (8-bit units), against column offsets of std 5 and
+    halves' medians share (a robust covariance), which the scene does little of, and only where neighbouring
+    lines' differences share about -1/2 of it, as offsets of each line on its own do (0 else: a scene's stripes
+    vary smoothly; and on images under :data:`STRIPE_MIN_SIDE` pixels): on BSD68, Set12 and CBSD68 with
+    white noise of sigma 0.5 to 25 and on RNI15, at most 1.3 (8-bit units), against column offsets of std 5 and
     12 read within 15% (``scripts/stripe_check.py``, BENCHMARKS.md, "Stripes"). A colour image: the median over
     its channels.
     ``mask``: pixels holding data (the others are filled with the median first)."""
@@ -660,18 +670,28 @@ def stripes(noisy, *, mask=None) -> tuple[float, float]:
     m = data_mask(mask, image.shape)
     planes = [image] if image.ndim == 2 else [image[..., c] for c in range(image.shape[-1])]
 
+    def spread(v: np.ndarray) -> float:
+        return float((1.4826 * np.median(np.abs(v - np.median(v)))) ** 2)
+
+    def shared_by(x: np.ndarray, y: np.ndarray) -> float:  # (a robust covariance)
+        return (spread(x + y) - spread(x - y)) / 4
+
     def shared(plane: np.ndarray) -> float:  # (the lines are the columns of ``plane``)
-        if plane.shape[0] < 8 or plane.shape[1] < 8:
+        if min(plane.shape) < STRIPE_MIN_SIDE:
             return 0.0
         d = np.diff(plane, axis=1)
         half = d.shape[0] // 2
         a, b = np.median(d[:half], axis=0), np.median(d[half:], axis=0)
         a, b = a - np.median(a), b - np.median(b)
-
-        def spread(v: np.ndarray) -> float:
-            return float((1.4826 * np.median(np.abs(v - np.median(v)))) ** 2)
-
-        return float(np.sqrt(max(spread(a + b) - spread(a - b), 0.0) / 8))
+        same = shared_by(a, b)
+        if same <= 0:
+            return 0.0
+        # offsets of each line on its own (white across lines) make neighbouring differences share -1/2 of it; a
+        # scene's stripes (a fabric, ripples) vary smoothly from line to line and share a positive part (a re-check
+        # found them noted)
+        if (shared_by(a[:-1], b[1:]) + shared_by(a[1:], b[:-1])) / 2 > STRIPE_NEIGHBOURS * same:
+            return 0.0
+        return float(np.sqrt(same / 2))
 
     found = []
     for p in planes:

@@ -171,15 +171,16 @@ WEAK_SIGMA = 5.0
 WEAK_MAX_PIXELS = 2_000_000
 #: Offsets shared by whole columns or rows (estimate.stripes, 8-bit units) of at least this std, and at least
 #: STRIPE_SHARE of the white noise's sigma, get a note (api.stripes_note): no method here removes them. On BSD68,
-#: Set12 and CBSD68 with white noise of sigma 0.5 to 25 and on RNI15 the scenes read at most 2.1, where the white
-#: noise's sigma was 15 (``scripts/stripe_check.py``; none noted).
+#: Set12 and CBSD68 with white noise of sigma 0.5 to 25 and on RNI15 the scenes read at most 1.3
+#: (``scripts/stripe_check.py``; none noted).
 STRIPE_LEAST = 2.0
 STRIPE_SHARE = 0.5
 #: The least sigma BM3D is given there, in the image's counts (8-bit units for an 8-bit image; a 16-bit image's
 #: counts, a fraction of them in 8-bit units): noise below a tenth of a count is below the rounding. An image
 #: of values that are no whole numbers (float data: temperatures in °C) gets the sigma read, where one is read
-#: (a floor of 0.1 in 8-bit units was 5 times a cooled thermal camera's 0.02 °C, and 22.7 counts of a 14-bit
-#: frame whose saturated block stretched its 8-bit map: both came out worse than their input, a thermal QA pass).
+#: (0.1 in 8-bit units where none is). A floor of 0.1 in 8-bit units was 5 times a cooled thermal camera's 0.02 °C
+#: on temperatures read as 8-bit units, and 22.7 counts of a 14-bit frame whose saturated block stretched its 8-bit
+#: map (5.9 read), which came out worse than its input (a thermal QA pass).
 WEAK_SIGMA_FLOOR = 0.1
 #: An estimated noise read as signal-dependent (the Poisson route) whose std at the image's mean level
 #: (``sqrt(a * mean + b)`` of the Poisson-Gaussian fit, 8-bit units) is below this goes to BM3D, as weak white
@@ -685,12 +686,13 @@ def bm3d_runs(pixels: int) -> bool:
 def _least_sigma(img: np.ndarray, valid: np.ndarray | None, scale: float, level: float) -> float:
     """The least sigma BM3D is given (8-bit units, as ``level``): :data:`WEAK_SIGMA_FLOOR` counts of an image of
     whole numbers (``img``'s pixels where ``valid``, in the image's own units, which ``scale`` maps to 8-bit
-    units; at most 0.1 in those), else none where a level is read (0.1 in the image's units where none is)."""
+    units; at most 0.1 in those), else none where a level is read (0.1 in 8-bit units where none is)."""
     values = img if valid is None else img[valid]
     counts = values.size > 0 and bool(np.array_equal(values, np.rint(values)))
-    if counts or level <= 0:
-        return WEAK_SIGMA_FLOOR * min(scale, 1.0) if counts else WEAK_SIGMA_FLOOR * scale
-    return 0.0
+    if counts:
+        return WEAK_SIGMA_FLOOR * min(scale, 1.0)
+    return WEAK_SIGMA_FLOOR if level <= 0 else 0.0  # (8-bit units, as before: 0.1 in a [0, 1] image's own units
+    # smoothed a clean graphic's lines by a quarter, a re-check)
 
 
 def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: Any = None) -> Choice:
