@@ -2362,6 +2362,10 @@ def test_a_slide_is_written_back_as_a_slide(tmp_path):
     io.write_image(ome, data, kind="uint8", like=scan)
     with tifffile.TiffFile(ome) as t:
         assert 'PhysicalSizeX="100.0"' in t.ome_metadata and 'PhysicalSizeXUnit="µm"' in t.ome_metadata
+    level = tifffile.imread(src, series=0, level=1)  # (a level read with tifffile, written like the slide: its own
+    io.write_image(tmp_path / "level.tif", level, kind="uint8", like=src)  # pixel size, not the base's MPP)
+    with tifffile.TiffFile(tmp_path / "level.tif") as t:
+        assert t.pages[0].resolution[0] == pytest.approx(25400 / 0.252 / 4) and not t.is_svs
     with pytest.raises(io.UsageError, match=r"does not write them; write \.tif or \.ome\.tif"):
         io.write_image(tmp_path / "x.svs", data, kind="uint8")
     assert not (tmp_path / "x.svs").exists()

@@ -1940,6 +1940,29 @@ def tiff_pyramid(like: str | os.PathLike, shape: Sequence[int] | None = None, om
     return {"how": how, "levels": levels, "thumbnail": small, "reduced": reduced, "tiles": tiles}
 
 
+def _at_level(meta: dict, like: Path, shape: Sequence[int]) -> dict:
+    """``meta`` (:func:`photo_metadata` of the TIFF ``like``) for an image of ``shape`` that is one of ``like``'s
+    reduced-resolution levels (a slide's level read with tifffile and denoised): its dpi divided by the level's
+    factor, and without the description, whose pixel size (an Aperio MPP) is the full resolution's (the base's
+    0.252 µm was written on a 4x level: a whole-slide re-check); ``meta`` itself otherwise."""
+    pyramid = tiff_pyramid(like)
+    if pyramid is None or "dpi" not in meta and "description" not in meta:
+        return meta
+    spatial = tuple(shape[:2]) if len(shape) == 2 or (len(shape) == 3 and shape[-1] == 3) else tuple(shape[1:3])
+    if spatial not in pyramid["levels"]:
+        return meta
+    try:
+        with _quiet_tifffile(), _open_tiff(like) as tif:
+            page = _main_series(tif)[0].keyframe
+            full = (int(page.imagelength), int(page.imagewidth))
+    except Exception:
+        return meta
+    out = {k: v for k, v in meta.items() if k != "description"}
+    if "dpi" in out:
+        out["dpi"] = (out["dpi"][0] * spatial[1] / full[1], out["dpi"][1] * spatial[0] / full[0])
+    return out
+
+
 def _levels_read_back(full: tuple[int, int], levels: list[tuple[int, int]]) -> bool:
     """Whether a TIFF's levels of these sizes are read back as a pyramid from a plain TIFF: as tifffile finds them,
     each level the one before it divided by one factor, 2, 3 or 4 (rounded down or up), the same at each step (an
@@ -3795,6 +3818,8 @@ def write_image(path: str | os.PathLike, image, *, kind: str | None = None, alph
                     stored_as = 3 if data.shape[-1] == 3 and data.ndim == 4 else 1  # profile, dpi and tags (a
                     # multi-page document lost its dpi and ICC profile unsaid, a document scans QA pass)
                 meta = photo_metadata(Path(like), stored_as) if like is not None and stored_as else {}
+                if meta and _FORMATS.get(_suffix(Path(like))) == "TIFF":
+                    meta = _at_level(meta, Path(like), data.shape)
                 if strip_exif:  # the camera, date, place, author and edits: left out; how to show the pixels: kept
                     meta = {k: v for k, v in meta.items() if k not in ("exif", "xmp", "described")}
                 if fmt == "TIFF" and like is not None:
