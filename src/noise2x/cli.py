@@ -1464,7 +1464,7 @@ def left_out_lines(path: Path, dst: Path | None = None) -> list[str]:
     each (``info`` says them, and ``denoise`` what its output ``dst`` leaves out, as notes: it said nothing, a
     whole-slide QA pass). A single image's pyramid (and an SVS's thumbnail) is made again in TIFF outputs
     (io.tiff_pyramid; in a plain .tif where its levels would be read back as a pyramid, else in .ome.tif only)."""
-    from .io import jpeg_segment_names, stack_frames, tiff_page_sizes, tiff_pyramid
+    from .io import _levels_read_back, jpeg_segment_names, stack_frames, tiff_page_sizes, tiff_pyramid
 
     if _format_name(path) == "JPEG":  # (a FLIR camera's temperatures: dropped unsaid, the output still said FLIR in
         # its EXIF, a thermal QA pass)
@@ -1484,7 +1484,7 @@ def left_out_lines(path: Path, dst: Path | None = None) -> list[str]:
     ome = dst is not None and dst.name.lower().endswith((".ome.tif", ".ome.tiff"))
     single = levels and len(stack_frames(path)) == 1 and tiff_page_sizes(path) is None
     in_ome = tiff_pyramid(path) if single else None  # (what an .ome.tif output gets; a .tif's below)
-    in_tif = tiff_pyramid(path, ome=False) if in_ome is not None else None
+    in_tif = in_ome if in_ome is not None and _levels_read_back(in_ome["full"], in_ome["levels"]) else None
     pyramid = in_ome if ome else in_tif if dst is not None else in_tif or in_ome
     made = pyramid is not None and (dst is None or _format_name(dst) == "TIFF")
     thumbnail = made and bool(pyramid["thumbnail"]) and not ome  # (an OME-TIFF holds none)

@@ -1904,7 +1904,8 @@ def _tiff_compression(like: Path) -> dict:
 def tiff_pyramid(like: str | os.PathLike, shape: Sequence[int] | None = None, ome: bool = True) -> dict | None:
     """How the TIFF ``like`` stores reduced-resolution levels of its one image (a slide's, an OME-TIFF's pyramid),
     which an output of ``shape`` written like it gets again, made from its pixels (:func:`_reduced`): ``{"how":
-    "subifds" (each page's SubIFDs: OME's, tifffile's) or "pages" (reduced pages after it: an SVS's), "levels":
+    "subifds" (each page's SubIFDs: OME's, tifffile's) or "pages" (reduced pages after it: an SVS's), "full": the
+    image's (height, width), "levels":
     each level's (height, width), "thumbnail": an SVS thumbnail's (height, width) or None, "reduced": whether its
     levels are marked as reduced-resolution images (an SVS's are not), "tiles": each level's tile size or None}``;
     None where it
@@ -1937,7 +1938,7 @@ def tiff_pyramid(like: str | os.PathLike, shape: Sequence[int] | None = None, om
         return None
     if not ome and not _levels_read_back(full, levels):
         return None
-    return {"how": how, "levels": levels, "thumbnail": small, "reduced": reduced, "tiles": tiles}
+    return {"how": how, "full": full, "levels": levels, "thumbnail": small, "reduced": reduced, "tiles": tiles}
 
 
 def _at_level(meta: dict, like: Path, shape: Sequence[int]) -> dict:
@@ -1951,12 +1952,7 @@ def _at_level(meta: dict, like: Path, shape: Sequence[int]) -> dict:
     spatial = tuple(shape[:2]) if len(shape) == 2 or (len(shape) == 3 and shape[-1] == 3) else tuple(shape[1:3])
     if spatial not in pyramid["levels"]:
         return meta
-    try:
-        with _quiet_tifffile(), _open_tiff(like) as tif:
-            page = _main_series(tif)[0].keyframe
-            full = (int(page.imagelength), int(page.imagewidth))
-    except Exception:
-        return meta
+    full = pyramid["full"]
     out = {k: v for k, v in meta.items() if k != "description"}
     if "dpi" in out:
         out["dpi"] = (out["dpi"][0] * spatial[1] / full[1], out["dpi"][1] * spatial[0] / full[0])
@@ -2117,8 +2113,8 @@ def _tiff_layout(like: Path, shape: tuple[int, ...], ome: bool = False,
             if page.resolution and min(page.resolution) > 0 and tuple(page.resolution) != (1.0, 1.0):
                 extra["resolution"] = tuple(float(r) for r in page.resolution)
                 extra["resolutionunit"] = int(page.resolutionunit)
-            elif slide_mpp(page.tags.valueof(270)) is not None:  # an Aperio slide's pixel size, in its description
-                extra.update(resolution=(1e4 / slide_mpp(page.tags.valueof(270)),) * 2, resolutionunit=3)
+            elif (mpp := slide_mpp(page.tags.valueof(270))) is not None:  # an Aperio slide's pixel size, in its
+                extra.update(resolution=(1e4 / mpp,) * 2, resolutionunit=3)  # description
             calibration = {k: v for k, v in (tif.imagej_metadata or {}).items() if k in _IMAGEJ_KEPT}
             if not calibration and tif.is_shaped and not tif.is_ome:  # (a tiled output's unit, z and time steps, in
                 calibration = _shaped_calibration(tif, extra)  # tifffile's description: lost on a second pass)
@@ -3297,8 +3293,9 @@ def photo_metadata(like: str | os.PathLike, channels: int, *, page: int = 0) -> 
                         or (tif.is_shaped and text.lstrip().startswith('{"shape"'))):  # (not tifffile's own; a
                     # scanner's XML is left out, which info says: written back, readers took the output for one)
                     meta["description"] = text
-                    if "dpi" not in meta and slide_mpp(text) is not None:  # (its pixel size said there alone: as
-                        meta["dpi"] = (25400 / slide_mpp(text),) * 2  # resolution tags too, which readers take)
+                    mpp = slide_mpp(text)
+                    if "dpi" not in meta and mpp is not None:  # (its pixel size said there alone: as resolution
+                        meta["dpi"] = (25400 / mpp,) * 2  # tags too, which readers take)
             described = {code: v.strip() for code, v in described.items() if isinstance(v, str) and v.strip()}
             if described:  # the camera, date, author and copyright: as TIFF tags, and as EXIF in other outputs
                 meta["described"] = described
