@@ -295,6 +295,17 @@ def test_a_folders_images_in_formats_it_does_not_read_are_named_and_jfif_is_jpeg
     code, _, err = _run(capsys, "denoise", str(mix), "--method", "nlm", "--out", str(tmp_path / "p"))
     assert code == 1 and _one_error_line(err).endswith(
         "; 1 file in image formats noise2x does not read left out (b.gif): convert it to PNG or TIFF to include it")
+    # a film scan's DPX and Cineon frames too (a sequence's hole went unsaid), and one given alone says what to do
+    (mix / "f_0003.dpx").write_bytes(b"SDPX" + bytes(4000))
+    (mix / "f_0004.cin").write_bytes(b"\x80\x2a\x5f\xd7" + bytes(4000))
+    code, _, err = _run(capsys, "denoise", str(mix), "--method", "nlm", "--out", str(tmp_path / "q"))
+    assert code == 1 and "3 files in image formats noise2x does not read left out (b.gif, f_0003.dpx, f_0004.cin)" \
+        in err, err
+    for command in (["denoise", str(mix / "f_0003.dpx"), "--out", str(tmp_path / "r.tif")],
+                    ["info", str(mix / "f_0004.cin")]):
+        code, _, err = _run(capsys, *command)
+        assert code == 1 and "files are not read: convert it to a TIFF first" in _one_error_line(err), err
+    assert not (tmp_path / "r.tif").exists()
 
 
 def test_a_bad_image_in_a_folder_is_named_and_the_others_are_denoised(tmp_path, capsys, gray_image):
@@ -978,6 +989,51 @@ def test_info_shows_the_correlated_reading_and_its_growth(tmp_path, capsys):
     along = re.search(r"beta along rows ([\d.]+), beta along columns ([\d.]+), correlated along columns", line)
     assert code == 0 and along and float(along.group(1)) < 0.3 < 0.9 < float(along.group(2)), line
     assert "spatially correlated noise along columns" in out and "BM3D given the noise's power spectrum" in out
+
+
+def test_info_gives_the_correlated_reading_in_the_images_own_units(tmp_path, capsys):
+    """A 16-bit image's correlated reading in its own units, as --noise correlated: takes it (the white part alone
+    was given as what --noise takes: copied, a film's grain came back unchanged, a film-scan QA pass); none for a
+    white reading."""
+    import tifffile
+
+    from noise2x.noise import correlated
+
+    yy, xx = np.mgrid[0:180, 0:190]
+    big = 128 + 60 * np.sin(xx / 25.0) * np.cos(yy / 35.0)
+    tifffile.imwrite(tmp_path / "c.tif", np.round(correlated(big, sigma=20.0, beta=1.0, rng=0) * 257).astype(np.uint16))
+    code, out, _ = _run(capsys, "info", str(tmp_path / "c.tif"))
+    read = re.search(r"read as correlated noise, in the image's own units: sigma ([\d.]+), beta ([\d.]+) \(what "
+                     r"--method bm3d --noise correlated:sigma=\1,beta=\2 takes; sigma above: its white part\)", out)
+    assert code == 0 and read and 19 * 257 < float(read.group(1)) < 30 * 257 and float(read.group(2)) > 0.9, out
+    white = re.search(r"noise in the image's own units \(what --noise gaussian:sigma= takes\): sigma ([\d.]+)", out)
+    assert white and float(white.group(1)) < 0.5 * float(read.group(1)), out
+    tifffile.imwrite(tmp_path / "w.tif", np.round(np.clip(big + np.random.default_rng(0).normal(0, 10, big.shape), 0,
+                                                          255) * 257).astype(np.uint16))
+    code, out, _ = _run(capsys, "info", str(tmp_path / "w.tif"))
+    assert code == 0 and "noise in the image's own units" in out and "read as correlated noise" not in out, out
+
+
+def test_a_folders_images_that_went_different_ways_are_said(tmp_path, capsys):
+    """Each image of a folder is read on its own: where they went different ways (BM3D given a correlated
+    noise's spectrum, BM3D at a white sigma: both 'bm3d' before), the run says which went which way and how to
+    treat them alike (a film scan's frames flickered, unsaid, a film-scan QA pass); one way: no note."""
+    from noise2x.noise import correlated
+
+    yy, xx = np.mgrid[0:160, 0:160]
+    big = 128 + 60 * np.sin(xx / 25.0) * np.cos(yy / 35.0)
+    seq = tmp_path / "seq"
+    seq.mkdir()
+    _png(seq / "f1.png", correlated(big, sigma=20.0, beta=1.0, rng=0))
+    _png(seq / "f2.png", big + np.random.default_rng(1).normal(0, 2, big.shape))
+    code, _, err = _run(capsys, "denoise", str(seq), "--out", str(tmp_path / "o"))
+    assert code == 0 and ("note: the images went different ways (bm3d, correlated: image 1; bm3d: image 2), each "
+                          "image's noise read on its own") in err, err
+    assert "(read), correlated: beta 1.00, " in err and "f2.png (bm3d, sigma " in err, err
+    (seq / "f2.png").unlink()
+    _png(seq / "f3.png", correlated(big, sigma=20.0, beta=1.0, rng=3))
+    code, _, err = _run(capsys, "denoise", str(seq), "--out", str(tmp_path / "p"))
+    assert code == 0 and "went different ways" not in err, err
 
 
 def test_info_names_the_photo_metadata_an_output_keeps(tmp_path, capsys):

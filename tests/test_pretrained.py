@@ -1493,6 +1493,22 @@ def test_a_correlated_reading_names_the_way_to_take_its_correlated_part(monkeypa
     assert "beta=auto" not in pretrained.choose(noisy).reason
 
 
+def test_grain_read_as_texture_names_the_way_to_take_it(monkeypatch):
+    """Grain with no white part (white noise through a Gaussian blur: a film scan's) reads as strongly correlated
+    and is taken for texture (too little fine grain): its route stays the white part's, and the reason now names
+    the way to take it where it is noise (a flat field's grain came back unchanged, unsaid: a film-scan QA pass)."""
+    from scipy.ndimage import gaussian_filter
+
+    grain = gaussian_filter(np.random.default_rng(0).standard_normal((160, 160)), 1.5)
+    noisy = 120 + 10 * grain / grain.std()
+    choice = pretrained.choose(noisy)
+    assert choice.facts["beta"] >= pretrained.CORRELATED_PSD_BETA and "read as image texture, not noise" in \
+        choice.reason, choice
+    assert "--method bm3d --set beta=auto takes the correlated part too" in choice.reason, choice.reason
+    monkeypatch.setattr(pretrained, "_bm3d_missing", lambda: "its library cannot load here")
+    assert "beta=auto" not in pretrained.choose(noisy).reason
+
+
 def _text_page(size: int, leading: float, seed: int = 0) -> np.ndarray:
     """A bilevel text page (0 ink, 255 paper) in one type size: lines ``leading`` times ``size`` apart."""
     from PIL import Image, ImageDraw, ImageFont

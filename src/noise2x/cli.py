@@ -738,6 +738,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
                 _say(f"note: --noise {args.noise} sets this model's {moved}")
     start = time.perf_counter()
     failed = []
+    ways: dict[str, list[int]] = {}  # each way the images went: their numbers
     for n, (src, dst) in enumerate(zip(files, targets), 1):
         try:
             # a stack of 8- or 16-bit frames is read in float32, which holds them exactly, and a TIFF stack or
@@ -755,8 +756,9 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             else:
                 opened = list(open_stack(src, blanks=told.blanks,
                                          dtype=np.float32 if integer and not single else np.float64))
-            _denoise_one(told, n, src, dst, opened, integer, model=model, noise=noise, options=options, start=start,
-                         files=files)
+            for route in _denoise_one(told, n, src, dst, opened, integer, model=model, noise=noise,
+                                      options=options, start=start, files=files):
+                ways.setdefault(route, []).append(n)
         except InputError as exc:
             if len(files) == 1:
                 raise
@@ -765,6 +767,12 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             _err(str(exc) if str(src) in str(exc) else f"{src}: {exc}")
             failed.append(src)
     took = f"in {time.perf_counter() - start:.1f} s -> {args.out}"
+    if len(ways) > 1 and model is None:  # (the frames of one film scanned image by image, each read on its own,
+        # went two ways, half smoothed and half left grainy: a sequence flickered, unsaid, a film-scan QA pass)
+        went = "; ".join(f"{way}: image{'s' if len(numbers) > 1 else ''} {_numbers(numbers)}"
+                         for way, numbers in ways.items())
+        _say(f"note: the images went different ways ({went}), each image's noise read on its own (noise2x info "
+             "shows each reading): for the frames of one sequence, give one --method and --noise to treat them alike")
     if failed:
         print(_shown(f"denoised {len(files) - len(failed)} of {len(files)} image(s) {took}; {len(failed)} could not "
                      f"be used (named above), no output written for them"))
@@ -804,6 +812,14 @@ def _isnan(value: float) -> bool:
     return value != value
 
 
+def _read_correlated(facts: dict) -> bool:
+    """Whether the no-option reading (``facts``) took the noise for spatially correlated (its beta above
+    :data:`noise2x.pretrained.CORRELATED_BETA`), its marginal sigma read."""
+    from .pretrained import CORRELATED_BETA
+
+    return facts.get("beta", 0.0) > CORRELATED_BETA and facts.get("correlated_sigma", 0.0) > 0
+
+
 def _route_summary(info: dict, blank: int, sigmas: list[float] | None = None) -> str:
     """What denoised an image, as the progress line and a FITS output's HISTORY card say it: the method or
     model, with the sigma it was given and how (``sigmas``: each frame's, said as their range where they differ),
@@ -840,9 +856,10 @@ def _route_summary(info: dict, blank: int, sigmas: list[float] | None = None) ->
 
 
 def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened: list, integer: bool, *,
-                 model: Any, noise: Any, options: dict[str, Any], start: float, files: list) -> None:
+                 model: Any, noise: Any, options: dict[str, Any], start: float, files: list) -> list[str]:
     """`noise2x denoise` of one input file to ``dst``: ``opened`` is [the image or stack, read or opened
-    (closed here), its alpha or None], emptied here, so that the input is dropped before the output is written."""
+    (closed here), its alpha or None], emptied here, so that the input is dropped before the output is written.
+    Returns the ways its frames went (the method or model, a transform, "correlated" for BM3D given a spectrum)."""
     import numpy as np
 
     from .api import UNITS_CHECKED, denoise
@@ -999,8 +1016,11 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                     UNITS_CHECKED.reset(checked)
                     if token is not None:
                         TILE_PROGRESS.reset(token)
-                route = (info.get("method") or "model") + (  # (the way, without each frame's own levels)
-                    f", {str(info['transform']).split(' (')[0]}" if "transform" in info else "")
+                route = (info.get("method") or "model") + (  # (the way, without each frame's own levels; BM3D
+                    # given a correlated noise's spectrum or a white sigma: two ways, a film scan's frames went both,
+                    # unsaid, a film-scan QA pass)
+                    f", {str(info['transform']).split(' (')[0]}" if "transform" in info else "") + (
+                    ", correlated" if "psd" in info else "")
                 tally["routes"].setdefault(route, []).append(i + 1)
                 if "sigma" in info:  # (each channel's, where read alone: the last channel's was the record, a QA
                     # pass with a 3-band cube and --colour channels)
@@ -1098,6 +1118,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     summary = (_route_summary(info, tally["blank"], tally.get("sigmas")) if len(routes) <= 1 else
                _routes_summary(routes, tally["blank"], unit))
     _say(f"[{n}/{len(files)}] {src} -> {dst} ({summary}, {time.perf_counter() - t0:.1f} s){left}")
+    return list(routes)
 
 
 def _rounding_note(dst: Path, kind: str | None, frames: list[tuple[float, float, int]]) -> str | None:
@@ -1307,8 +1328,10 @@ def cmd_info(args: argparse.Namespace) -> int:
     except InputError:
         if Path(path).suffix.lower() == ".safetensors":
             raise
+        from .io import unread_hint
+
         raise InputError(f"{args.model} is neither an image file noise2x reads ({_SUPPORTED}) nor a model file "
-                         "(.safetensors)") from None
+                         f"(.safetensors){unread_hint(args.model)}") from None
     print(_shown("\n".join(describe(meta)), lines=True))
     if meta.get("unreadable"):  # (what it holds is shown above; denoise refuses it with this line)
         said = "not readable by this noise2x" if "may need a newer noise2x" in meta["unreadable"] else "DAMAGED"
@@ -1703,6 +1726,13 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         # 16-bit image: the docs QA pass)
         lines.append(f"noise in the image's own units (what --noise gaussian:sigma= takes): sigma "
                      f"{sigma / choice.scale:.4g}")
+    if isinstance(sigma, float) and choice.scale > 0 and _read_correlated(choice.facts):
+        # (the white part alone was given as what --noise takes: copied, a film's grain read as correlated came back
+        # unchanged, a film-scan QA pass)
+        corr, beta = choice.facts["correlated_sigma"] / choice.scale, choice.facts["beta"]
+        lines.append(f"read as correlated noise, in the image's own units: sigma {corr:.4g}, beta {beta:.2f} (what "
+                     f"--method bm3d --noise correlated:sigma={corr:.4g},beta={beta:.2f} takes; sigma above: its "
+                     "white part)")
     # (an image holding NaN: denoise stops with an error unless --blanks says they mark pixels with no data)
     told = "noise2x denoise --blanks" if blanks and nodata is None else (
         f"noise2x denoise --blank-value {nodata:g}" if given else "noise2x denoise with no options")

@@ -95,11 +95,21 @@ save it; ``.fz``: tile-compressed FITS;
 SLIDE_SUFFIXES = (".svs", ".ndpi", ".scn", ".bif", ".qptiff", ".btf", ".tf8", ".tf2")
 
 #: Suffixes of common image formats that noise2x does not read (GIF, the PNM family, JPEG 2000, Targa, icons,
-#: Photoshop, camera raw, OpenEXR and Radiance HDR): a folder's files of them are named as left out
-#: (:func:`unread_images`), not passed over unsaid (a format QA pass)
+#: Photoshop, camera raw, OpenEXR, Radiance HDR, and film scans' DPX and Cineon): a folder's files of them are
+#: named as left out (:func:`unread_images`), not passed over unsaid (a format QA pass; a film scan's DPX frame
+#: left a sequence's hole unsaid, a film-scan QA pass)
 OTHER_IMAGE_SUFFIXES = (".gif", ".ppm", ".pgm", ".pbm", ".pnm", ".pfm", ".jp2", ".j2k", ".jpx", ".jpf", ".tga",
                         ".ico", ".psd", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2", ".exr",
-                        ".hdr")
+                        ".hdr", ".dpx", ".cin")
+
+
+def unread_hint(path: str | os.PathLike) -> str:
+    """What to do with a file of a common image format noise2x does not read (:data:`OTHER_IMAGE_SUFFIXES`), as
+    the end of an error line; "" for others."""
+    if _suffix(path) not in OTHER_IMAGE_SUFFIXES:
+        return ""
+    return (f" ({_suffix(path)} files are not read: convert it to a TIFF first, 16-bit, or float32 for "
+            "floating-point data)")
 
 #: FITS outputs that :func:`write_frames` writes frame by frame (not compressed or gzipped)
 FITS_STREAMED = (".fits", ".fit", ".fts")
@@ -510,7 +520,8 @@ def _format_of(path: Path) -> str:
         numpy = ("; a NumPy file: from Python, pass its array (noise2x.train(..., data=np.load(F), axes='SYX'), "
                  "noise2x.denoise(np.load(F), ...)), or write it as TIFF (noise2x.write_image)"
                  if _suffix(path) in (".npy", ".npz") else "")
-        raise InputError(f"unsupported image file {path}: supported formats are {_SUPPORTED}{numpy}")
+        raise InputError(f"unsupported image file {path}{unread_hint(path)}: supported formats are "
+                         f"{_SUPPORTED}{numpy}")
     return fmt
 
 

@@ -950,7 +950,9 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         if texture:
             strongly_correlated = False
             correlated = (f"spatially correlated noise{said_along} (estimated beta {beta:.2f}, sigma {corr_sigma:.3g}, "
-                          f"read as image texture, not noise: {texture}); its white part: ")
+                          f"read as image texture, not noise: {texture}){'' if _bm3d_missing() else _BETA_AUTO}; "
+                          "its white part: ")  # (the way to take it, where it is noise: a film-scan QA pass found
+        # a flat field's grain, which holds no white part, left as it was with no word of it)
         if strongly_correlated and poisson:
             # the Poisson fit reads strong correlated noise as weak shot noise (on 6 of the 16 train400 calibration
             # images at correlated sigma 25, beta 1: BENCHMARKS.md), but a few photons (a dark image of mostly
