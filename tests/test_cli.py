@@ -304,7 +304,9 @@ def test_a_folders_images_in_formats_it_does_not_read_are_named_and_jfif_is_jpeg
     for command in (["denoise", str(mix / "f_0003.dpx"), "--out", str(tmp_path / "r.tif")],
                     ["info", str(mix / "f_0004.cin")]):
         code, _, err = _run(capsys, *command)
-        assert code == 1 and "files are not read: convert it to a TIFF first" in _one_error_line(err), err
+        line = _one_error_line(err)
+        assert code == 1 and line.endswith(" files are not read: convert it to PNG or TIFF first (a 16-bit or "
+                                           "float32 TIFF for deeper data)") and "supported formats" not in line, err
     assert not (tmp_path / "r.tif").exists()
 
 
@@ -991,7 +993,7 @@ def test_info_shows_the_correlated_reading_and_its_growth(tmp_path, capsys):
     assert "spatially correlated noise along columns" in out and "BM3D given the noise's power spectrum" in out
 
 
-def test_info_gives_the_correlated_reading_in_the_images_own_units(tmp_path, capsys):
+def test_info_gives_the_correlated_reading_in_the_images_own_units(tmp_path, capsys, monkeypatch):
     """A 16-bit image's correlated reading in its own units, as --noise correlated: takes it (the white part alone
     was given as what --noise takes: copied, a film's grain came back unchanged, a film-scan QA pass); none for a
     white reading."""
@@ -1003,8 +1005,9 @@ def test_info_gives_the_correlated_reading_in_the_images_own_units(tmp_path, cap
     big = 128 + 60 * np.sin(xx / 25.0) * np.cos(yy / 35.0)
     tifffile.imwrite(tmp_path / "c.tif", np.round(correlated(big, sigma=20.0, beta=1.0, rng=0) * 257).astype(np.uint16))
     code, out, _ = _run(capsys, "info", str(tmp_path / "c.tif"))
-    read = re.search(r"read as correlated noise, in the image's own units: sigma ([\d.]+), beta ([\d.]+) \(what "
-                     r"--method bm3d --noise correlated:sigma=\1,beta=\2 takes; sigma above: its white part\)", out)
+    read = re.search(r"read as correlated noise, in the image's own units: sigma ([\d.]+), beta ([\d.]+) \(where it "
+                     r"is noise, what --method bm3d --noise correlated:sigma=\1,beta=\2 takes; sigma above: its white "
+                     r"part\)", out)
     assert code == 0 and read and 19 * 257 < float(read.group(1)) < 30 * 257 and float(read.group(2)) > 0.9, out
     white = re.search(r"noise in the image's own units \(what --noise gaussian:sigma= takes\): sigma ([\d.]+)", out)
     assert white and float(white.group(1)) < 0.5 * float(read.group(1)), out
@@ -1012,6 +1015,20 @@ def test_info_gives_the_correlated_reading_in_the_images_own_units(tmp_path, cap
                                                           255) * 257).astype(np.uint16))
     code, out, _ = _run(capsys, "info", str(tmp_path / "w.tif"))
     assert code == 0 and "noise in the image's own units" in out and "read as correlated noise" not in out, out
+    # noise correlated along one axis: its spec is that axis's (the both-axes one lost 7.6 dB, a re-check)
+    from noise2x.noise import correlated_rows
+
+    tifffile.imwrite(tmp_path / "r.tif", np.round(correlated_rows(big, sigma=20.0, beta=1.0, rng=0) * 257
+                                                  ).astype(np.uint16))
+    code, out, _ = _run(capsys, "info", str(tmp_path / "r.tif"))
+    assert code == 0 and re.search(r"read as correlated noise along rows, in the image's own units: sigma [\d.]+, "
+                                   r"beta [\d.]+ \(where it is noise, what --method bm3d --noise correlated_rows:"
+                                   r"sigma=", out), out
+    from noise2x import pretrained
+
+    monkeypatch.setattr(pretrained, "_bm3d_missing", lambda: "its library cannot load here")  # (no way to name)
+    code, out, _ = _run(capsys, "info", str(tmp_path / "r.tif"))
+    assert code == 0 and "read as correlated noise along rows" in out and "--method bm3d --noise" not in out, out
 
 
 def test_a_folders_images_that_went_different_ways_are_said(tmp_path, capsys):
@@ -1027,7 +1044,7 @@ def test_a_folders_images_that_went_different_ways_are_said(tmp_path, capsys):
     _png(seq / "f1.png", correlated(big, sigma=20.0, beta=1.0, rng=0))
     _png(seq / "f2.png", big + np.random.default_rng(1).normal(0, 2, big.shape))
     code, _, err = _run(capsys, "denoise", str(seq), "--out", str(tmp_path / "o"))
-    assert code == 0 and ("note: the images went different ways (bm3d, correlated: image 1; bm3d: image 2), each "
+    assert code == 0 and ("note: the images went different ways (bm3d, correlated: f1.png; bm3d: f2.png), each "
                           "image's noise read on its own") in err, err
     assert "(read), correlated: beta 1.00, " in err and "f2.png (bm3d, sigma " in err, err
     (seq / "f2.png").unlink()
@@ -1311,10 +1328,14 @@ def test_info_on_a_file_that_is_neither_image_nor_model(tmp_path, capsys, gray_i
     from PIL import Image
 
     Image.fromarray(gray_image.astype(np.uint8)).save(tmp_path / "x.gif")
-    code, _, err = _run(capsys, "info", str(tmp_path / "x.gif"))
+    code, _, err = _run(capsys, "info", str(tmp_path / "x.gif"))  # (a known format it does not read: what to do)
+    assert code == 1 and _one_error_line(err).endswith("x.gif: .gif files are not read: convert it to PNG or TIFF "
+                                                       "first (a 16-bit or float32 TIFF for deeper data)"), err
+    (tmp_path / "x.xyz").write_bytes(b"something")
+    code, _, err = _run(capsys, "info", str(tmp_path / "x.xyz"))
     assert code == 1
     line = _one_error_line(err)
-    assert "x.gif is neither an image file noise2x reads (PNG, JPEG" in line
+    assert "x.xyz is neither an image file noise2x reads (PNG, JPEG" in line
     assert "nor a model file (.safetensors)" in line
     (tmp_path / "bad.safetensors").write_bytes(b"garbage")  # a model file's own error stays
     err = _run(capsys, "info", str(tmp_path / "bad.safetensors"))[2]
@@ -2039,6 +2060,7 @@ def test_a_stacks_summary_says_each_way_its_frames_went(tmp_path, capsys, gray_i
     monkeypatch.setattr(noise2x.api, "denoise", fake)
     code, _, err = _run(capsys, "denoise", str(tmp_path / "s.tif"), "--out", str(tmp_path / "o.tif"))
     assert code == 0 and "(model a (4 frames: 1-2, 4, 7); model b, generalised anscombe (3 frames: 3, 5-6)," in err, err
+    assert "went different ways" not in err  # (one file: its frames' ways said above, no folder note: a re-check)
     assert f"using model b (first at frame 3): its reading {gray_image.mean() + 3:.0f}\n" in err, err
     from noise2x.cli import _numbers
 

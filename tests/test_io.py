@@ -851,8 +851,11 @@ def test_missing_file_is_a_usage_error(tmp_path):
 
 
 def test_unsupported_suffix_names_supported_formats(tmp_path):
-    (tmp_path / "a.gif").write_bytes(b"GIF89a")
-    with pytest.raises(InputError, match=r"a\.gif.*PNG, JPEG, BMP, WebP, AVIF, HEIF, TIFF[^;]*$"):
+    (tmp_path / "a.xyz").write_bytes(b"GIF89a")
+    with pytest.raises(InputError, match=r"a\.xyz.*PNG, JPEG, BMP, WebP, AVIF, HEIF, TIFF[^;]*$"):
+        io.read_image(tmp_path / "a.xyz")
+    (tmp_path / "a.gif").write_bytes(b"GIF89a")  # (a known format it does not read: what to do, not the list)
+    with pytest.raises(InputError, match=r"a\.gif: \.gif files are not read: convert it to PNG or TIFF first"):
         io.read_image(tmp_path / "a.gif")
     np.save(tmp_path / "s.npy", np.zeros((2, 8, 8)))  # (a NumPy file: how to pass its array)
     with pytest.raises(InputError, match=r"s\.npy.*; a NumPy file: from Python, pass its array \(noise2x\.train"):

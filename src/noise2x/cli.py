@@ -738,7 +738,7 @@ def cmd_denoise(args: argparse.Namespace) -> int:
                 _say(f"note: --noise {args.noise} sets this model's {moved}")
     start = time.perf_counter()
     failed = []
-    ways: dict[str, list[int]] = {}  # each way the images went: their numbers
+    ways: dict[str, list[Path]] = {}  # each way the images went (a stack's frames' ways, joined): those images
     for n, (src, dst) in enumerate(zip(files, targets), 1):
         try:
             # a stack of 8- or 16-bit frames is read in float32, which holds them exactly, and a TIFF stack or
@@ -756,9 +756,9 @@ def cmd_denoise(args: argparse.Namespace) -> int:
             else:
                 opened = list(open_stack(src, blanks=told.blanks,
                                          dtype=np.float32 if integer and not single else np.float64))
-            for route in _denoise_one(told, n, src, dst, opened, integer, model=model, noise=noise,
-                                      options=options, start=start, files=files):
-                ways.setdefault(route, []).append(n)
+            routes = _denoise_one(told, n, src, dst, opened, integer, model=model, noise=noise, options=options,
+                                  start=start, files=files)
+            ways.setdefault(" and ".join(routes), []).append(src)
         except InputError as exc:
             if len(files) == 1:
                 raise
@@ -769,10 +769,11 @@ def cmd_denoise(args: argparse.Namespace) -> int:
     took = f"in {time.perf_counter() - start:.1f} s -> {args.out}"
     if len(ways) > 1 and model is None:  # (the frames of one film scanned image by image, each read on its own,
         # went two ways, half smoothed and half left grainy: a sequence flickered, unsaid, a film-scan QA pass)
-        went = "; ".join(f"{way}: image{'s' if len(numbers) > 1 else ''} {_numbers(numbers)}"
-                         for way, numbers in ways.items())
+        # (the images by name: a shard's or a continued run's numbers are not the sequence's, a re-check)
+        went = "; ".join(f"{way}: {_names(images)}" for way, images in ways.items())
         _say(f"note: the images went different ways ({went}), each image's noise read on its own (noise2x info "
-             "shows each reading): for the frames of one sequence, give one --method and --noise to treat them alike")
+             "IMAGE shows its reading): for the frames of one sequence, give one --method and --noise to treat "
+             "them alike")
     if failed:
         print(_shown(f"denoised {len(files) - len(failed)} of {len(files)} image(s) {took}; {len(failed)} could not "
                      f"be used (named above), no output written for them"))
@@ -1157,6 +1158,11 @@ def _routes_summary(routes: dict[str, list[int]], blank: int, unit: str = "frame
                      for route, frames in routes.items()) + (f"; {blank} blank pixels kept blank" if blank else "")
 
 
+def _names(paths: list[Path], most: int = 3) -> str:
+    """Files by name (``a.tif, b.tif``), the first ``most``, then how many more."""
+    return ", ".join(p.name for p in paths[:most]) + (f" and {len(paths) - most} more" if len(paths) > most else "")
+
+
 def _numbers(values: list[int], most: int = 8) -> str:
     """Increasing whole numbers as runs: ``1, 5-9, 11``, the first ``most`` runs, then how many more numbers."""
     runs: list[list[int]] = []
@@ -1330,8 +1336,10 @@ def cmd_info(args: argparse.Namespace) -> int:
             raise
         from .io import unread_hint
 
+        if unread_hint(args.model):  # (after the list of formats it was missed, a re-check)
+            raise InputError(f"{args.model}: {unread_hint(args.model)}") from None
         raise InputError(f"{args.model} is neither an image file noise2x reads ({_SUPPORTED}) nor a model file "
-                         f"(.safetensors){unread_hint(args.model)}") from None
+                         "(.safetensors)") from None
     print(_shown("\n".join(describe(meta)), lines=True))
     if meta.get("unreadable"):  # (what it holds is shown above; denoise refuses it with this line)
         said = "not readable by this noise2x" if "may need a newer noise2x" in meta["unreadable"] else "DAMAGED"
@@ -1729,10 +1737,14 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     if isinstance(sigma, float) and choice.scale > 0 and _read_correlated(choice.facts):
         # (the white part alone was given as what --noise takes: copied, a film's grain read as correlated came back
         # unchanged, a film-scan QA pass)
+        from .pretrained import _bm3d_missing
+
         corr, beta = choice.facts["correlated_sigma"] / choice.scale, choice.facts["beta"]
-        lines.append(f"read as correlated noise, in the image's own units: sigma {corr:.4g}, beta {beta:.2f} (what "
-                     f"--method bm3d --noise correlated:sigma={corr:.4g},beta={beta:.2f} takes; sigma above: its "
-                     "white part)")
+        along = choice.facts.get("correlated_along")  # (noise correlated along one axis: its spec's, a re-check)
+        spec = f"correlated{'_' + along if along else ''}:sigma={corr:.4g},beta={beta:g}"
+        lines.append(f"read as correlated noise{' along ' + along if along else ''}, in the image's own units: sigma "
+                     f"{corr:.4g}, beta {beta:g} (" + ("" if _bm3d_missing() else f"where it is noise, what --method "
+                                                       f"bm3d --noise {spec} takes; ") + "sigma above: its white part)")
     # (an image holding NaN: denoise stops with an error unless --blanks says they mark pixels with no data)
     told = "noise2x denoise --blanks" if blanks and nodata is None else (
         f"noise2x denoise --blank-value {nodata:g}" if given else "noise2x denoise with no options")

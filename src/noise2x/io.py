@@ -108,8 +108,8 @@ def unread_hint(path: str | os.PathLike) -> str:
     the end of an error line; "" for others."""
     if _suffix(path) not in OTHER_IMAGE_SUFFIXES:
         return ""
-    return (f" ({_suffix(path)} files are not read: convert it to a TIFF first, 16-bit, or float32 for "
-            "floating-point data)")
+    return (f"{_suffix(path)} files are not read: convert it to PNG or TIFF first (a 16-bit or float32 TIFF for "
+            "deeper data)")
 
 #: FITS outputs that :func:`write_frames` writes frame by frame (not compressed or gzipped)
 FITS_STREAMED = (".fits", ".fit", ".fts")
@@ -520,8 +520,9 @@ def _format_of(path: Path) -> str:
         numpy = ("; a NumPy file: from Python, pass its array (noise2x.train(..., data=np.load(F), axes='SYX'), "
                  "noise2x.denoise(np.load(F), ...)), or write it as TIFF (noise2x.write_image)"
                  if _suffix(path) in (".npy", ".npz") else "")
-        raise InputError(f"unsupported image file {path}{unread_hint(path)}: supported formats are "
-                         f"{_SUPPORTED}{numpy}")
+        if unread_hint(path):  # (its own line: after the list of formats it was missed, a re-check)
+            raise InputError(f"unsupported image file {path}: {unread_hint(path)}")
+        raise InputError(f"unsupported image file {path}: supported formats are {_SUPPORTED}{numpy}")
     return fmt
 
 
