@@ -627,6 +627,29 @@ def test_a_16bit_set_of_narrow_values_is_said_once(tmp_path):
     assert not any("under a 16th" in line for line in said)
 
 
+def test_a_float_set_of_narrow_values_is_said_once(tmp_path):
+    """CT slices of -0.002 to 0.023 were scored against 1 (a noisy SSIM of 0.995), unsaid (a tomography QA pass):
+    a note says it once, naming --data-range; float data in [0, 1] get none."""
+    import tifffile
+
+    from noise2x import api
+
+    folder = tmp_path / "ct"
+    folder.mkdir()
+    ramp = np.add.outer(np.arange(48.0), np.arange(40.0)) / 86.0
+    for k in range(2):
+        tifffile.imwrite(folder / f"{k}.tif", (0.025 * ramp - 0.002 + 0.001 * k).astype(np.float32))
+    said = []
+    api.bench(["nlm"], dataset=folder, noise="gaussian:sigma=0.002", progress=said.append)
+    notes = [line for line in said if "under a 16th of the 1 " in line]
+    assert len(notes) == 1 and "float values span 0.025 (-0.002 to 0.023)" in notes[0], said
+    for k in range(2):
+        tifffile.imwrite(folder / f"{k}.tif", (ramp * 0.9 + 0.05 * k).astype(np.float32))
+    said = []
+    api.bench(["nlm"], dataset=folder, noise="gaussian:sigma=0.05", progress=said.append)
+    assert not any("under a 16th" in line for line in said), said
+
+
 def test_the_markdown_report_shows_an_infinite_psnr_as_the_table_does(tmp_path, capsys):
     """The report was written from the JSON's copy, whose inf is None: "-" where the printed table said inf (a
     locale re-check)."""

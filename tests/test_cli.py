@@ -305,8 +305,9 @@ def test_a_folders_images_in_formats_it_does_not_read_are_named_and_jfif_is_jpeg
                     ["info", str(mix / "f_0004.cin")]):
         code, _, err = _run(capsys, *command)
         line = _one_error_line(err)
-        assert code == 1 and line.endswith(" files are not read: convert it to PNG or TIFF first (a 16-bit or "
-                                           "float32 TIFF for deeper data)") and "supported formats" not in line, err
+        assert code == 1 and line.endswith(" files are not read: convert it to PNG or TIFF first (a 16-bit or float32 "
+                                           "TIFF for deeper data, a TIFF stack for a volume)"), err
+        assert "supported formats" not in line
     assert not (tmp_path / "r.tif").exists()
 
 
@@ -1330,7 +1331,8 @@ def test_info_on_a_file_that_is_neither_image_nor_model(tmp_path, capsys, gray_i
     Image.fromarray(gray_image.astype(np.uint8)).save(tmp_path / "x.gif")
     code, _, err = _run(capsys, "info", str(tmp_path / "x.gif"))  # (a known format it does not read: what to do)
     assert code == 1 and _one_error_line(err).endswith("x.gif: .gif files are not read: convert it to PNG or TIFF "
-                                                       "first (a 16-bit or float32 TIFF for deeper data)"), err
+                                                       "first (a 16-bit or float32 TIFF for deeper data, a TIFF stack "
+                                                       "for a volume)"), err
     (tmp_path / "x.xyz").write_bytes(b"something")
     code, _, err = _run(capsys, "info", str(tmp_path / "x.xyz"))
     assert code == 1

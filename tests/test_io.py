@@ -857,6 +857,9 @@ def test_unsupported_suffix_names_supported_formats(tmp_path):
     (tmp_path / "a.gif").write_bytes(b"GIF89a")  # (a known format it does not read: what to do, not the list)
     with pytest.raises(InputError, match=r"a\.gif: \.gif files are not read: convert it to PNG or TIFF first"):
         io.read_image(tmp_path / "a.gif")
+    (tmp_path / "scan.nxs").write_bytes(b"\x89HDF\r\n\x1a\n")  # (a beamline's NeXus volume: a tomography QA pass)
+    with pytest.raises(InputError, match=r"\.nxs files are not read: .*, a TIFF stack for a volume\)$"):
+        io.read_image(tmp_path / "scan.nxs")
     np.save(tmp_path / "s.npy", np.zeros((2, 8, 8)))  # (a NumPy file: how to pass its array)
     with pytest.raises(InputError, match=r"s\.npy.*; a NumPy file: from Python, pass its array \(noise2x\.train"):
         io.read_image(tmp_path / "s.npy")
@@ -1024,8 +1027,9 @@ def test_fill_blanks_mirrors_the_data_beside_them():
     assert filled.shape == (4, 4) and data.all()
     with pytest.raises(InputError, match="every pixel is blank"):
         io.fill_blanks(np.full((4, 4), np.nan))
-    with pytest.raises(InputError, match="NaN/inf"):
-        io.fill_blanks(np.where(np.eye(4) > 0, np.inf, np.nan))
+    with pytest.raises(InputError, match=r"4 inf values \(of 16\); only NaN marks a blank pixel: set them to NaN "
+                                         r"where they hold no data$"):  # (its inf, not "NaN/inf" with NaN marking
+        io.fill_blanks(np.where(np.eye(4) > 0, np.inf, np.nan))  # blanks: a tomography QA pass)
 
 
 def test_nan_is_read_as_blank_pixels_only_when_asked(tmp_path):

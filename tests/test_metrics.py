@@ -142,6 +142,11 @@ def test_ssim_too_small_image():
     rgb = np.random.default_rng(0).uniform(0, 255, (3, 32, 32))  # channels first (torch, DeepInverse): said
     with pytest.raises(InputError, match=r"got \(3, 32, 32\); channels first\? give \(H,W,3\)"):
         ssim(rgb, rgb)
+    volume = np.random.default_rng(0).uniform(0, 255, (16, 32, 40))  # (its X read as 40 colour channels, unsaid: a
+    with pytest.raises(InputError, match=r"SSIM of shape \(16, 32, 40\): its last axis \(40\) would be read as "
+                                         r"colour channels \(up to 4\); a stack of frames or bands: measure each"):
+        ssim(volume, volume)  # tomography QA pass)
+    assert ssim(volume[..., :4], volume[..., :4]) == pytest.approx(1.0)  # (RGBA: 4 channels, measured)
 
 
 def test_metrics_do_not_import_torch():
@@ -183,6 +188,9 @@ def test_a_reference_beyond_8bit_needs_its_data_range():
     for measure in (psnr, ssim):
         with pytest.raises(InputError, match=r"reach only .* data in \[0, 1\].*data_range=1"):
             measure(x / 65535, y / 65535)
+        with pytest.raises(InputError, match=r"reach only 0\.0[0-9]+, .*give data_range, the span of its units "
+                                             r"\(1 for data in \[0, 1\]\)$"):  # (a CT slice's 0..0.025: told 1,
+            measure(x / 65535 / 40, y / 65535 / 40)  # a tomography QA pass)
     assert psnr(x / 65535, y / 65535, data_range=1) == pytest.approx(psnr(x, y, data_range=65535))
     # a uint16 reference (as read_image gives a 16-bit file, or tifffile) is measured against its dtype's peak
     x16 = np.round(x).astype(np.uint16)

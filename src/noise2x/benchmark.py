@@ -619,13 +619,21 @@ def _bench_images(files: list[Path], runners: list[_Method], spec: Any, noisy_ro
         peak = _peak(path, float_peak, data_range)  # (the file's units: a 16-bit set read negative against 255)
         peaks.add(peak)
         span = float(np.ptp(clean))
-        if (data_range is None and peak == 65535.0 and span < peak / 16 and not narrow_said
-                and progress is not None):  # (12-bit data in 16-bit files were scored against 65535, unsaid: a
-            # medical-imaging QA pass)
-            progress(f"note: {path.name} is a 16-bit file whose values span {span:.0f}, under a "
-                     f"16th of the 65535 its PSNR and SSIM are measured against: for 12-bit data, --data-range 4095 "
-                     f"(data_range= in Python)")
-            narrow_said = True
+        if data_range is None and span < peak / 16 and not narrow_said and progress is not None:
+            from .io import image_kind
+
+            if peak == 65535.0:  # (12-bit data in 16-bit files were scored against 65535, unsaid: a medical-imaging
+                # QA pass)
+                progress(f"note: {path.name} is a 16-bit file whose values span {span:.0f}, under a "
+                         f"16th of the 65535 its PSNR and SSIM are measured against: for 12-bit data, --data-range "
+                         f"4095 (data_range= in Python)")
+                narrow_said = True
+            elif image_kind(path) not in ("uint8", "uint16"):  # (a CT slice's -0.002..0.023 scored against 1:
+                # noisy SSIM 0.995, unsaid, a tomography QA pass)
+                progress(f"note: {path.name}'s float values span {span:.3g} ({float(np.min(clean)):.3g} to "
+                         f"{float(np.max(clean)):.3g}), under a 16th of the {peak:g} its PSNR and SSIM are measured "
+                         f"against: give the span of the data's units (--data-range, data_range= in Python)")
+                narrow_said = True
         noisy = protocol_noisy(clean, spec, index=i)
         noisy_rows.append({"file": path.name, "psnr": psnr(clean, noisy, clip=False, data_range=peak),
                            "ssim": ssim(clean, noisy, clip=False, data_range=peak), "seconds": None})

@@ -95,12 +95,12 @@ save it; ``.fz``: tile-compressed FITS;
 SLIDE_SUFFIXES = (".svs", ".ndpi", ".scn", ".bif", ".qptiff", ".btf", ".tf8", ".tf2")
 
 #: Suffixes of common image formats that noise2x does not read (GIF, the PNM family, JPEG 2000, Targa, icons,
-#: Photoshop, camera raw, OpenEXR, Radiance HDR, and film scans' DPX and Cineon): a folder's files of them are
-#: named as left out (:func:`unread_images`), not passed over unsaid (a format QA pass; a film scan's DPX frame
-#: left a sequence's hole unsaid, a film-scan QA pass)
+#: Photoshop, camera raw, OpenEXR, Radiance HDR, film scans' DPX and Cineon, and HDF5/NeXus volumes): a folder's
+#: files of them are named as left out (:func:`unread_images`), not passed over unsaid (a format QA pass; a film
+#: scan's DPX frame left a sequence's hole unsaid, a film-scan QA pass; a beamline's .h5, a tomography QA pass)
 OTHER_IMAGE_SUFFIXES = (".gif", ".ppm", ".pgm", ".pbm", ".pnm", ".pfm", ".jp2", ".j2k", ".jpx", ".jpf", ".tga",
                         ".ico", ".psd", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2", ".exr",
-                        ".hdr", ".dpx", ".cin")
+                        ".hdr", ".dpx", ".cin", ".h5", ".hdf5", ".he5", ".nxs")
 
 
 def unread_hint(path: str | os.PathLike) -> str:
@@ -109,7 +109,7 @@ def unread_hint(path: str | os.PathLike) -> str:
     if _suffix(path) not in OTHER_IMAGE_SUFFIXES:
         return ""
     return (f"{_suffix(path)} files are not read: convert it to PNG or TIFF first (a 16-bit or float32 TIFF for "
-            "deeper data)")
+            "deeper data, a TIFF stack for a volume)")
 
 #: FITS outputs that :func:`write_frames` writes frame by frame (not compressed or gzipped)
 FITS_STREAMED = (".fits", ".fit", ".fts")
@@ -319,7 +319,7 @@ def _check_finite(arr: np.ndarray, name: str, *, blanks: bool = False, hint: str
         bad = int(np.count_nonzero(np.isinf(arr)))
         if bad:
             raise InputError(f"{name} has {bad} inf value{'s' if bad != 1 else ''} (of {arr.size}); "
-                             "only NaN marks a blank pixel")
+                             "only NaN marks a blank pixel: set them to NaN where they hold no data")
         return
     bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
     if bad:
@@ -389,6 +389,8 @@ def fill_blanks(image, *, name: str = "image") -> tuple[np.ndarray, np.ndarray]:
         arr = np.asarray(as_numpy(image))
     except Exception as exc:  # ragged lists and the like
         raise InputError(f"{name} is not an array: {exc}") from None
+    if arr.dtype.kind == "f":  # (its inf, said as "NaN/inf" with NaN marking blanks: a tomography QA pass)
+        _check_finite(arr, name, blanks=True)
     nan = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(arr.shape, dtype=bool)
     out = check_image(np.where(nan, 0.0, arr) if nan.any() else arr, name=name)
     nan = nan.reshape(out.shape)

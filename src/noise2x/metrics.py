@@ -28,6 +28,8 @@ __all__ = ["clip_range", "psnr", "ssim"]
 
 #: The peak value when none is given: 8-bit units
 DEFAULT_RANGE = 255.0
+#: :func:`ssim` reads the last axis of an (H,W,C) image as colour channels, of at most this many
+SSIM_CHANNELS = 4
 
 
 def _pair(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None,
@@ -84,8 +86,10 @@ def _pair(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None,
     if not given and 0.0 < top <= 2.0 and np.any(clean != np.round(clean)):
         # data in [0, 1] (a pixel or two above: overshoot) measured against 255 read +48 dB and SSIM 0.9998 for
         # sigma 25 noise (in a QA pass)
-        raise InputError(f"the clean image's values reach only {top:.4g}, with fractions: data in [0, 1], not "
-                         f"8-bit units, which are assumed when no data_range is given: give data_range=1")
+        told = "give data_range=1" if top > 1 / 16 else (  # (a CT slice's 0..0.025 was told 1, a tomography QA
+            "give data_range, the span of its units (1 for data in [0, 1])")  # pass)
+        raise InputError(f"the clean image's values reach only {top:.4g}, with fractions: data in [0, 1] or the like, "
+                         f"not 8-bit units, which are assumed when no data_range is given: {told}")
     if not np.all(np.isfinite(pred)):
         raise InputError("the predicted image contains NaN or infinite values")
     if clip:
@@ -179,7 +183,8 @@ def ssim(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None = None
     ------
     InputError
         Shapes differ, an image is empty or smaller than the 11x11 Gaussian
-        window, or holds NaN/inf; ``data_range`` not a positive number or
+        window, has more than :data:`SSIM_CHANNELS` channels (a stack: measure
+        each frame), or holds NaN/inf; ``data_range`` not a positive number or
         not given, as for :func:`psnr`.
     """
     from skimage.metrics import structural_similarity
@@ -190,6 +195,11 @@ def ssim(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None = None
                  if clean.ndim == 3 and clean.shape[0] in (1, 3, 4) and min(clean.shape[1:]) >= 11 else "")
         raise InputError(f"SSIM needs an image of at least 11x11 pixels (its Gaussian window), got "
                          f"{clean.shape}{first}")
+    if clean.ndim == 3 and clean.shape[-1] > SSIM_CHANNELS:  # (a (Z,Y,X) volume was measured with its X as colour
+        # channels, unsaid: 0.29 where its slices read 0.30, a tomography QA pass)
+        raise InputError(f"SSIM of shape {clean.shape}: its last axis ({clean.shape[-1]}) would be read as colour "
+                         f"channels (up to {SSIM_CHANNELS}); a stack of frames or bands: measure each one, e.g. "
+                         f"np.mean([noise2x.ssim(c, p, data_range=R) for c, p in zip(clean, pred)])")
     channel_axis = -1 if clean.ndim == 3 else None
     value = structural_similarity(
         clean,
