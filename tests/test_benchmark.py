@@ -642,7 +642,14 @@ def test_a_float_set_of_narrow_values_is_said_once(tmp_path):
     said = []
     api.bench(["nlm"], dataset=folder, noise="gaussian:sigma=0.002", progress=said.append)
     notes = [line for line in said if "under a 16th of the 1 " in line]
-    assert len(notes) == 1 and "float values span 0.025 (-0.002 to 0.023)" in notes[0], said
+    assert len(notes) == 1 and "values span 0.025 (-0.002 to 0.023)" in notes[0] and "give the span of" in notes[0]
+    for k in range(2):  # (from 0 on: the peak, as --data-range is checked; the span was refused, a re-check)
+        tifffile.imwrite(folder / f"{k}.tif", (0.03 * ramp + 0.18).astype(np.float32))
+    said = []
+    api.bench(["nlm"], dataset=folder, noise="gaussian:sigma=0.002", progress=said.append)
+    note = next(line for line in said if "under a 16th of the 1 " in line)
+    assert "give the peak of the data's units (--data-range, data_range= in Python; at least 0.21)" in note, note
+    api.bench(["nlm"], dataset=folder, noise="gaussian:sigma=0.002", data_range=0.21)
     for k in range(2):
         tifffile.imwrite(folder / f"{k}.tif", (ramp * 0.9 + 0.05 * k).astype(np.float32))
     said = []

@@ -298,9 +298,11 @@ def test_a_folders_images_in_formats_it_does_not_read_are_named_and_jfif_is_jpeg
     # a film scan's DPX and Cineon frames too (a sequence's hole went unsaid), and one given alone says what to do
     (mix / "f_0003.dpx").write_bytes(b"SDPX" + bytes(4000))
     (mix / "f_0004.cin").write_bytes(b"\x80\x2a\x5f\xd7" + bytes(4000))
+    for name in ("v.h5", "v.hdf5", "v.he5", "v.nxs"):  # (a beamline's volumes: a tomography QA pass)
+        (mix / name).write_bytes(b"\x89HDF\r\n\x1a\n")
     code, _, err = _run(capsys, "denoise", str(mix), "--method", "nlm", "--out", str(tmp_path / "q"))
-    assert code == 1 and "3 files in image formats noise2x does not read left out (b.gif, f_0003.dpx, f_0004.cin)" \
-        in err, err
+    assert code == 1 and ("7 files in image formats noise2x does not read left out (b.gif, f_0003.dpx, f_0004.cin, "
+                          "v.h5 and 3 more)") in err, err
     for command in (["denoise", str(mix / "f_0003.dpx"), "--out", str(tmp_path / "r.tif")],
                     ["info", str(mix / "f_0004.cin")]):
         code, _, err = _run(capsys, *command)

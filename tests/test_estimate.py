@@ -504,8 +504,8 @@ def test_stripes_read_offsets_shared_by_whole_columns_or_rows():
     assert estimate.stripes(fabric) == (0.0, 0.0)  # re-check found a fabric noted)
     assert estimate.stripes(noisy[:100, :120]) == (0.0, 0.0)  # (too small to tell: 64-pixel crops of photos were)
     # a sinogram's stripes (a detector's bins: ring artefacts once reconstructed) beside its discs' sinusoidal traces,
-    # which made neighbouring first differences share too little of them (-0.17): read 0, unnoted (a tomography QA
-    # pass); second differences cancel the traces' smooth change
+    # which made neighbouring differences share too little of them (-0.17): read 0, unnoted (a tomography QA pass);
+    # the test now leaves out the differences' running median, the traces' change from bin to bin
     theta = np.linspace(0, np.pi, 180, endpoint=False)[:, None]
     s = np.arange(128.0)[None, :] - 63.5
     sinogram = np.zeros((180, 128))

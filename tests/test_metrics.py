@@ -144,7 +144,8 @@ def test_ssim_too_small_image():
         ssim(rgb, rgb)
     volume = np.random.default_rng(0).uniform(0, 255, (16, 32, 40))  # (its X read as 40 colour channels, unsaid: a
     with pytest.raises(InputError, match=r"SSIM of shape \(16, 32, 40\): its last axis \(40\) would be read as "
-                                         r"colour channels \(up to 4\); a stack of frames or bands: measure each"):
+                                         r"colour channels \(up to 4\); a stack of frames \(Z,Y,X\): measure each "
+                                         r".*; bands \(H,W,C\): the same over np\.moveaxis"):
         ssim(volume, volume)  # tomography QA pass)
     assert ssim(volume[..., :4], volume[..., :4]) == pytest.approx(1.0)  # (RGBA: 4 channels, measured)
 

@@ -630,9 +630,11 @@ def _bench_images(files: list[Path], runners: list[_Method], spec: Any, noisy_ro
                 narrow_said = True
             elif image_kind(path) not in ("uint8", "uint16"):  # (a CT slice's -0.002..0.023 scored against 1:
                 # noisy SSIM 0.995, unsaid, a tomography QA pass)
-                progress(f"note: {path.name}'s float values span {span:.3g} ({float(np.min(clean)):.3g} to "
-                         f"{float(np.max(clean)):.3g}), under a 16th of the {peak:g} its PSNR and SSIM are measured "
-                         f"against: give the span of the data's units (--data-range, data_range= in Python)")
+                low, top = float(np.min(clean)), float(np.max(clean))
+                what = "span" if low < 0 else "peak"  # (as --data-range is checked: a peak's for data from 0 on)
+                progress(f"note: {path.name}'s values span {span:.3g} ({low:.3g} to {top:.3g}), under a 16th of the "
+                         f"{peak:g} its PSNR and SSIM are measured against: give the {what} of the data's units "
+                         f"(--data-range, data_range= in Python; at least {top - min(low, 0.0):.3g})")
                 narrow_said = True
         noisy = protocol_noisy(clean, spec, index=i)
         noisy_rows.append({"file": path.name, "psnr": psnr(clean, noisy, clip=False, data_range=peak),

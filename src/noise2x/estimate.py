@@ -648,26 +648,33 @@ def correlation_axes(noisy, *, mask=None, fraction: float = CORRELATION_FRACTION
 #: estimate.stripes reads images of at least this many rows and columns (on small crops of photos the scene's own
 #: lines passed for stripes, a re-check) ...
 STRIPE_MIN_SIDE = 128
-#: ... and offsets whose neighbouring second differences share at most this part of their own (-2/3 for offsets of
-#: each line on its own; a striped fabric's 0.91; a sinogram's stripes beside its sinusoids' traces -0.65, where
-#: first differences, read before, shared -0.17 and left them unnoted: a tomography QA pass)
-STRIPE_NEIGHBOURS = -1 / 3
+#: ... and offsets whose neighbouring differences share at most this part of their own (about -1/2 for offsets of
+#: each line on its own; a striped fabric's 0.97)
+STRIPE_NEIGHBOURS = -0.25
+#: The differences' medians less their running median over this many lines: a scene's change from line to line (a
+#: sinogram's sinusoidal traces), which made neighbouring differences share too little (-0.17) and left a
+#: sinogram's stripes unread (a tomography QA pass); second differences, tried instead, took strong edges and fine
+#: cloth for stripes on clean photo crops (a re-check). The test alone: the offsets' std is read on the differences
+#: themselves (beside the running median, about a tenth of it is lost).
+STRIPE_HIGHPASS = 7
 
 
 def stripes(noisy, *, mask=None) -> tuple[float, float]:
     """The std of offsets shared by whole columns and by whole rows (a sensor's fixed-pattern noise: a thermal
     camera's, a line scan's), in the image's units: (columns, rows).
 
-    Each offset shows in the median, down its column, of the second differences across columns (a column's two
-    neighbours less twice it: a scene's smooth change across columns cancels); the white
+    Each offset shows in the median, down its column, of the differences between neighbouring columns; the white
     noise there, which differs from the top half of the image to the bottom, is left out by taking what the two
     halves' medians share (a robust covariance), which the scene does little of, and only where neighbouring
-    lines' second differences share about -2/3 of it, as offsets of each line on its own do (0 else: a scene's
-    stripes vary smoothly; and on images under :data:`STRIPE_MIN_SIDE` pixels): on BSD68, Set12 and CBSD68 with
-    white noise of sigma 0.5 to 25 and on RNI15, at most 1.7 (8-bit units), against column offsets of std 5 and
-    12 read within 16% (``scripts/stripe_check.py``, BENCHMARKS.md, "Stripes"). A colour image: the median over
+    lines' differences, less their running median over :data:`STRIPE_HIGHPASS` lines (a scene's change across
+    them), share about -1/2 of it, as offsets of each line on its own do (0 else: a scene's stripes vary
+    smoothly; and on images under :data:`STRIPE_MIN_SIDE` pixels): on BSD68, Set12 and CBSD68 with
+    white noise of sigma 0.5 to 25 and on RNI15, at most 1.6 (8-bit units), against column offsets of std 5 and
+    12 read within 14% (``scripts/stripe_check.py``, BENCHMARKS.md, "Stripes"). A colour image: the median over
     its channels.
     ``mask``: pixels holding data (the others are filled with the median first)."""
+    from scipy import ndimage
+
     image = np.asarray(noisy, dtype=np.float64)
     m = data_mask(mask, image.shape)
     planes = [image] if image.ndim == 2 else [image[..., c] for c in range(image.shape[-1])]
@@ -681,19 +688,23 @@ def stripes(noisy, *, mask=None) -> tuple[float, float]:
     def shared(plane: np.ndarray) -> float:  # (the lines are the columns of ``plane``)
         if min(plane.shape) < STRIPE_MIN_SIDE:
             return 0.0
-        d = np.diff(plane, n=2, axis=1)  # (o[j] - 2 o[j+1] + o[j+2]: 6 times the offsets' variance)
+        d = np.diff(plane, axis=1)
         half = d.shape[0] // 2
         a, b = np.median(d[:half], axis=0), np.median(d[half:], axis=0)
         a, b = a - np.median(a), b - np.median(b)
         same = shared_by(a, b)
-        if same <= 0:
+        # the test on what differs from the running median (a scene's change across the lines left out): offsets
+        # of each line on its own (white across lines) make neighbouring differences share about -1/2 of it; a
+        # scene's stripes (a fabric, ripples) vary smoothly from line to line and share a positive part (a re-check
+        # found them noted)
+        a = a - ndimage.median_filter(a, STRIPE_HIGHPASS, mode="nearest")
+        b = b - ndimage.median_filter(b, STRIPE_HIGHPASS, mode="nearest")
+        fine = shared_by(a, b)
+        if same <= 0 or fine <= 0:
             return 0.0
-        # offsets of each line on its own (white across lines) make neighbouring second differences share -2/3 of
-        # it; a scene's stripes (a fabric, ripples) vary smoothly from line to line and share a positive part (a
-        # re-check found them noted)
-        if (shared_by(a[:-1], b[1:]) + shared_by(a[1:], b[:-1])) / 2 > STRIPE_NEIGHBOURS * same:
+        if (shared_by(a[:-1], b[1:]) + shared_by(a[1:], b[:-1])) / 2 > STRIPE_NEIGHBOURS * fine:
             return 0.0
-        return float(np.sqrt(same / 6))
+        return float(np.sqrt(same / 2))
 
     found = []
     for p in planes:

@@ -198,8 +198,9 @@ def ssim(clean: np.ndarray, pred: np.ndarray, *, data_range: float | None = None
     if clean.ndim == 3 and clean.shape[-1] > SSIM_CHANNELS:  # (a (Z,Y,X) volume was measured with its X as colour
         # channels, unsaid: 0.29 where its slices read 0.30, a tomography QA pass)
         raise InputError(f"SSIM of shape {clean.shape}: its last axis ({clean.shape[-1]}) would be read as colour "
-                         f"channels (up to {SSIM_CHANNELS}); a stack of frames or bands: measure each one, e.g. "
-                         f"np.mean([noise2x.ssim(c, p, data_range=R) for c, p in zip(clean, pred)])")
+                         f"channels (up to {SSIM_CHANNELS}); a stack of frames (Z,Y,X): measure each one, e.g. "
+                         f"np.mean([noise2x.ssim(c, p, data_range=R) for c, p in zip(clean, pred)]); bands (H,W,C): "
+                         f"the same over np.moveaxis(clean, -1, 0) and np.moveaxis(pred, -1, 0)")
     channel_axis = -1 if clean.ndim == 3 else None
     value = structural_similarity(
         clean,

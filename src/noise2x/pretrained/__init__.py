@@ -171,7 +171,7 @@ WEAK_SIGMA = 5.0
 WEAK_MAX_PIXELS = 2_000_000
 #: Offsets shared by whole columns or rows (estimate.stripes, 8-bit units) of at least this std, and at least
 #: STRIPE_SHARE of the white noise's sigma, get a note (api.stripes_note): no method here removes them. On BSD68,
-#: Set12 and CBSD68 with white noise of sigma 0.5 to 25 and on RNI15 the scenes read at most 1.3
+#: Set12 and CBSD68 with white noise of sigma 0.5 to 25 and on RNI15 the scenes read at most 1.6
 #: (``scripts/stripe_check.py``; none noted).
 STRIPE_LEAST = 2.0
 STRIPE_SHARE = 0.5
