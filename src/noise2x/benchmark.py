@@ -528,7 +528,7 @@ def run_bench(
         try:  # (the making of the result too: an interruption there keeps the images done)
             return result(_bench_images(files, runners, spec, noisy_rows, peaks, float_peak=float_peak,
                                         clip_to=clip_to, data_range=data_range, give_noise=give_noise, warmup=warmup,
-                                        progress=progress))
+                                        progress=progress, float_values=values))
         except KeyboardInterrupt as exc:  # (Terminated too): the images finished so far, for the caller to keep
             done = min([len(noisy_rows)] + [len(r.per_image) for r in runners])
             if done:
@@ -604,8 +604,9 @@ def _read_back(entry: dict[str, Any]) -> dict[str, Any]:
 def _bench_images(files: list[Path], runners: list[_Method], spec: Any, noisy_rows: list[dict[str, Any]],
                   peaks: set[float], *, float_peak: float | None, clip_to: tuple[float, float] | None,
                   data_range: float | None, give_noise: bool, warmup: bool,
-                  progress: Callable[[str], None] | None) -> int:
-    """Run each of ``runners`` on each image of ``files`` (the loop of :func:`run_bench`); returns the count."""
+                  progress: Callable[[str], None] | None, float_values: tuple[float, float] = (0.0, 0.0)) -> int:
+    """Run each of ``runners`` on each image of ``files`` (the loop of :func:`run_bench`); returns the count.
+    ``float_values``: the lowest and largest value of the set's float files."""
     from .io import read_image
     from .noise import protocol_noisy
 
@@ -631,10 +632,13 @@ def _bench_images(files: list[Path], runners: list[_Method], spec: Any, noisy_ro
             elif image_kind(path) not in ("uint8", "uint16"):  # (a CT slice's -0.002..0.023 scored against 1:
                 # noisy SSIM 0.995, unsaid, a tomography QA pass)
                 low, top = float(np.min(clean)), float(np.max(clean))
-                what = "span" if low < 0 else "peak"  # (as --data-range is checked: a peak's for data from 0 on)
+                # (as --data-range is checked: a peak's for data from 0 on, over the set's files: one file's figure
+                # was refused for the next, a re-check)
+                least, most = min(float_values[0], low), max(float_values[1], top)
+                what = "span" if least < 0 else "peak"
                 progress(f"note: {path.name}'s values span {span:.3g} ({low:.3g} to {top:.3g}), under a 16th of the "
                          f"{peak:g} its PSNR and SSIM are measured against: give the {what} of the data's units "
-                         f"(--data-range, data_range= in Python; at least {top - min(low, 0.0):.3g})")
+                         f"(--data-range, data_range= in Python; for this set, at least {most - min(least, 0.0):.3g})")
                 narrow_said = True
         noisy = protocol_noisy(clean, spec, index=i)
         noisy_rows.append({"file": path.name, "psnr": psnr(clean, noisy, clip=False, data_range=peak),
