@@ -655,7 +655,7 @@ STRIPE_NEIGHBOURS = -0.25
 #: sinogram's sinusoidal traces), which made neighbouring differences share too little (-0.17) and left a
 #: sinogram's stripes unread (a tomography QA pass); second differences, tried instead, took strong edges and fine
 #: cloth for stripes on clean photo crops (a re-check). The test alone: the offsets' std is read on the differences
-#: themselves (beside the running median, about a tenth of it is lost).
+#: themselves (beside the running median about a tenth of it was lost, in a development run on flat fields).
 STRIPE_HIGHPASS = 7
 
 
