@@ -2535,6 +2535,14 @@ def test_a_stacks_dead_frame_and_info_route_name_their_frame(tmp_path, capsys, g
     tifffile.imwrite(src, cube.astype(np.float32), photometric="minisblack")
     code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--out", str(tmp_path / "o.tif"))
     assert code == 0 and re.search(r"note: 100% of the image lies in solid areas of 0; .* \(frame 3\)", err), err
+    assert "too (see the note above" not in err
+    cube[1, :, :20] = cube[3, :, :20] = 0  # (a volume's slices with a fill each: said once, the others named after
+    tifffile.imwrite(src, cube.astype(np.float32), photometric="minisblack")  # it, not 3 times: a tomography QA
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "nlm", "--out", str(tmp_path / "o.tif"))  # pass)
+    assert code == 0 and len(re.findall(r"lies in solid areas of 0", err)) == 1 and re.search(
+        r"lies in solid areas of 0; .* \(frame 2\)", err), err
+    assert f"note: {src}: solid areas of 0 in frames 3-4 too (see the note above; --blank-value 0 where they hold no " \
+           f"data)" in err, err
     code, out, _ = _run(capsys, "info", str(src))
     assert code == 0 and "noise2x denoise with no options (frame 1): " in out, out
 

@@ -946,7 +946,14 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 said.add("shot noise note")
                 line += f" (read on {unit} {tally['frame']}; not repeated for the other {unit}s)"
             elif len(stack) > 1 and line.startswith("note: ") and " of the image lies in solid areas of " in line:
-                line += f" ({unit} {tally['frame']})"  # (a cube's dead band: which one, a hyperspectral QA pass)
+                # (a cube's dead band: which one, a hyperspectral QA pass; a volume's slices with zeros outside their
+                # field of view said it 7 times over, a tomography QA pass: once, the others counted and said after)
+                value = line.split(" of the image lies in solid areas of ", 1)[1].split(";", 1)[0]
+                if f"solid areas of {value}" in said:
+                    tally.setdefault("solid", {}).setdefault(value, []).append(tally["frame"])
+                    return
+                said.add(f"solid areas of {value}")
+                line += f" ({unit} {tally['frame']})"
             elif len(stack) > 1 and line.startswith("note: the noise's sigma ") and "a noise spec is in the image's " \
                     "own units" in line:  # (each band's own range in it: said for each of a cube's 224 bands, with
                 # no band named: a hyperspectral user's QA pass)
@@ -1101,6 +1108,9 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     note = _rounding_note(dst, kind, tally.get("sums", []))
     if note:
         _say(note)
+    for value, frames in tally.get("solid", {}).items():  # (the solid-area note's other frames: said once above)
+        _say(f"note: {src}: solid areas of {value} in {unit}{'s' if len(frames) > 1 else ''} {_numbers(frames)} too "
+             f"(see the note above; --blank-value {value} where they hold no data)")
     used = info.get("method") or "model"
     if noise is not None and info.get("sigma_source") == "estimated" and not getattr(args, "noise_unused_said", 0):
         if "calibrated" in info:  # (nlm_calibrated, wavelet_calibrated)
