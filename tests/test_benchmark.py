@@ -640,8 +640,11 @@ def test_a_float_set_of_narrow_values_is_said_once(tmp_path):
     for k in range(2):
         tifffile.imwrite(folder / f"{k}.tif", (0.025 * ramp - 0.002 + 0.001 * k).astype(np.float32))
     said = []
-    api.bench(["nlm"], dataset=folder, noise="gaussian:sigma=0.002", progress=said.append)
+    rows = api.bench(["nlm"], dataset=folder, noise="gaussian:sigma=0.002", progress=said.append)
     notes = [line for line in said if "under a 16th of the 1 " in line]
+    # (kept in the report too, on its noisy row: on stderr alone it was lost, a re-check)
+    assert notes[0].removeprefix("note: ") in rows[0]["notes"] and rows[0]["notes"].startswith("the noisy input")
+    assert "under a 16th" in api.bench(["nlm"], dataset=folder, noise="gaussian:sigma=0.002")[0]["notes"]
     assert len(notes) == 1 and "values span 0.025 (-0.002 to 0.023)" in notes[0] and "give the span of" in notes[0]
     for k in range(2):  # (from 0 on: the peak, as --data-range is checked; the span was refused, a re-check)
         tifffile.imwrite(folder / f"{k}.tif", (0.03 * ramp + 0.18).astype(np.float32))

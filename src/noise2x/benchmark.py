@@ -620,15 +620,15 @@ def _bench_images(files: list[Path], runners: list[_Method], spec: Any, noisy_ro
         peak = _peak(path, float_peak, data_range)  # (the file's units: a 16-bit set read negative against 255)
         peaks.add(peak)
         span = float(np.ptp(clean))
-        if data_range is None and span < peak / 16 and not narrow_said and progress is not None:
+        narrow = None  # (said, and kept in the report's noisy row: a note on stderr alone was lost, a re-check)
+        if data_range is None and span < peak / 16 and not narrow_said:
             from .io import image_kind
 
             if peak == 65535.0:  # (12-bit data in 16-bit files were scored against 65535, unsaid: a medical-imaging
                 # QA pass)
-                progress(f"note: {path.name} is a 16-bit file whose values span {span:.0f}, under a "
-                         f"16th of the 65535 its PSNR and SSIM are measured against: for 12-bit data, --data-range "
-                         f"4095 (data_range= in Python)")
-                narrow_said = True
+                narrow = (f"{path.name} is a 16-bit file whose values span {span:.0f}, under a "
+                          f"16th of the 65535 its PSNR and SSIM are measured against: for 12-bit data, --data-range "
+                          f"4095 (data_range= in Python)")
             elif image_kind(path) not in ("uint8", "uint16"):  # (a CT slice's -0.002..0.023 scored against 1:
                 # noisy SSIM 0.995, unsaid, a tomography QA pass)
                 low, top = float(np.min(clean)), float(np.max(clean))
@@ -636,13 +636,17 @@ def _bench_images(files: list[Path], runners: list[_Method], spec: Any, noisy_ro
                 # was refused for the next, a re-check)
                 least, most = min(float_values[0], low), max(float_values[1], top)
                 what = "span" if least < 0 else "peak"
-                progress(f"note: {path.name}'s values span {span:.3g} ({low:.3g} to {top:.3g}), under a 16th of the "
-                         f"{peak:g} its PSNR and SSIM are measured against: give the {what} of the data's units "
-                         f"(--data-range, data_range= in Python; for this set, at least {most - min(least, 0.0):.3g})")
-                narrow_said = True
+                narrow = (f"{path.name}'s values span {span:.3g} ({low:.3g} to {top:.3g}), under a 16th of the "
+                          f"{peak:g} its PSNR and SSIM are measured against: give the {what} of the data's units "
+                          f"(--data-range, data_range= in Python; for this set, at least {most - min(least, 0.0):.3g})")
+            narrow_said = narrow is not None
+            if narrow and progress is not None:
+                progress(f"note: {narrow}")
         noisy = protocol_noisy(clean, spec, index=i)
         noisy_rows.append({"file": path.name, "psnr": psnr(clean, noisy, clip=False, data_range=peak),
                            "ssim": ssim(clean, noisy, clip=False, data_range=peak), "seconds": None})
+        if narrow:
+            noisy_rows[-1]["note"] = narrow
         pixels = clean.shape[0] * clean.shape[1]
         for runner in runners:
             seed = METHOD_SEED_OFFSET + i
@@ -756,7 +760,8 @@ def _noisy_row(per_image: list[dict[str, Any]], *, dataset: str, noise: str) -> 
         "noise_given": None,
         "sigma_source": None,
         "options": {},
-        "notes": "the noisy input itself, unclipped (PROTOCOL reference)",
+        "notes": "; ".join(["the noisy input itself, unclipped (PROTOCOL reference)"]
+                           + [e["note"] for e in per_image if e.get("note")]),
         "per_image": per_image,
     }
 
