@@ -1346,8 +1346,9 @@ def cmd_info(args: argparse.Namespace) -> int:
             raise
         from .io import unread_hint
 
-        if unread_hint(args.model):  # (after the list of formats it was missed, a re-check)
-            raise InputError(f"{args.model}: {unread_hint(args.model)}") from None
+        hint = unread_hint(args.model)
+        if hint:  # (after the list of formats it was missed, a re-check)
+            raise InputError(f"{args.model}: {hint}") from None
         raise InputError(f"{args.model} is neither an image file noise2x reads ({_SUPPORTED}) nor a model file "
                          "(.safetensors)") from None
     print(_shown("\n".join(describe(meta)), lines=True))

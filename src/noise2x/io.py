@@ -522,8 +522,9 @@ def _format_of(path: Path) -> str:
         numpy = ("; a NumPy file: from Python, pass its array (noise2x.train(..., data=np.load(F), axes='SYX'), "
                  "noise2x.denoise(np.load(F), ...)), or write it as TIFF (noise2x.write_image)"
                  if _suffix(path) in (".npy", ".npz") else "")
-        if unread_hint(path):  # (its own line: after the list of formats it was missed, a re-check)
-            raise InputError(f"unsupported image file {path}: {unread_hint(path)}")
+        hint = unread_hint(path)
+        if hint:  # (its own line: after the list of formats it was missed, a re-check)
+            raise InputError(f"unsupported image file {path}: {hint}")
         raise InputError(f"unsupported image file {path}: supported formats are {_SUPPORTED}{numpy}")
     return fmt
 
