@@ -611,6 +611,7 @@ def denoise(
     needed: Any = None,
     axes: str | None = None,
     threads: int | None = None,
+    cfa: str = "auto",
 ) -> np.ndarray:
     """Denoise one image (H,W) or (H,W,C) given in its own units, or a stack of them (``axes``).
 
@@ -734,6 +735,18 @@ def denoise(
         torch's setting is restored after it). None (default):
         ``NOISE2X_THREADS`` or ``OMP_NUM_THREADS`` where set, else the idle
         cores.
+    cfa : str
+        A one-channel image that is a colour-filter mosaic (a camera's raw
+        sensor data, Bayer RGGB, BGGR, GRBG or GBRG): neighbouring pixels
+        see different colours, which any denoiser taking the image whole
+        averages together (the colour is lost; the mosaic can no longer be
+        demosaicked). ``"auto"`` (default): where the image reads as one
+        (:func:`noise2x.estimate.mosaic_score`), its four 2x2 planes are
+        denoised each alone (each at its own noise level) and put back in
+        place, with a note; ``"bayer"`` (or the pattern's name): so,
+        unread; ``"none"``: the image whole. Subtract the black level
+        first, or give it to BM3D's Poisson-Gaussian route
+        (``options={"gain": ..., "sigma": ..., "black": ...}``).
 
     Returns
     -------
@@ -772,13 +785,14 @@ def denoise(
             return denoise(image, model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
                            options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
                            precision=precision, mask=mask, blanks=blanks, blank_value=blank_value, needed=needed,
-                           axes=axes)
+                           axes=axes, cfa=cfa)
         finally:
             THREADS_ASKED.reset(token)
+    cfa = check_cfa(cfa)
     if axes is not None:
         return _denoise_frames(image, axes, mask, progress, info, needed, dict(
             model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta, options=options, rng=rng,
-            device=device, colour=colour, precision=precision, blanks=blanks, blank_value=blank_value))
+            device=device, colour=colour, precision=precision, blanks=blanks, blank_value=blank_value, cfa=cfa))
     try:
         shape = np.shape(image)
     except ValueError as exc:  # (a ragged list)
@@ -816,6 +830,15 @@ def denoise(
         from .config import check_channels_last
 
         check_channels_last(shape)
+    if cfa != "none":
+        from .estimate import MOSAIC_SCORE
+
+        score = None if cfa == "bayer" else mosaic_read(image)
+        if score is None or score > MOSAIC_SCORE:
+            return _denoise_mosaic(image, score, progress, info, dict(
+                model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta, options=options, rng=rng,
+                device=device, precision=precision, mask=mask, blanks=blanks, blank_value=blank_value,
+                needed=needed))
     from .config import check_colour, check_precision_name
     from .io import check_image, fill_blanks, gray_as_rgb, held_blank, map_text, to_8bit_units
 
@@ -851,12 +874,13 @@ def denoise(
         if channels == 3 and model is None and gray_as_rgb(arr):  # (the same work three times: as gray, below)
             return denoise(arr, model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
                            options=options, rng=rng, info=info, progress=progress, device=device, colour="auto",
-                           precision=precision, mask=mask, blanks=blanks, blank_value=blank_value, needed=needed)
+                           precision=precision, mask=mask, blanks=blanks, blank_value=blank_value, needed=needed,
+                           cfa="none")
         if channels == 1:
             return denoise(arr[..., 0], model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
                            options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
                            precision=precision, mask=mask, blanks=blanks, blank_value=blank_value,
-                           needed=needed)[..., None]
+                           needed=needed, cfa="none")[..., None]
         # each channel's lines and choice said as its (the last channel's alone were, a re-check)
         infos: list[dict[str, Any]] = [{} for _ in range(channels)]
         planes = []
@@ -868,7 +892,8 @@ def denoise(
                     arr[..., c], model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
                     options=options, rng=rng, info=infos[c], progress=None if progress is None else (
                         lambda line, c=c: progress(f"channel {c + 1}: {line}")), device=device, colour=colour,
-                    precision=precision, mask=mask, blanks=blanks, blank_value=blank_value, needed=needed))
+                    precision=precision, mask=mask, blanks=blanks, blank_value=blank_value, needed=needed,
+                    cfa="none"))
             scope["where"] = frame
         out = np.stack(planes, axis=-1)
         del planes
@@ -907,7 +932,7 @@ def denoise(
             out[y0:y1, x0:x1] = denoise(
                 image[y0:y1, x0:x1], model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
                 options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
-                precision=precision, mask=keep[y0:y1, x0:x1], needed=data[y0:y1, x0:x1])
+                precision=precision, mask=keep[y0:y1, x0:x1], needed=data[y0:y1, x0:x1], cfa="none")
             out[np.isnan(raw).reshape(out.shape)] = np.nan  # blank values come back blank
             if held is not None:
                 out[held] = blank_value  # and those of the value, holding it
@@ -931,7 +956,7 @@ def denoise(
                 info["gray_as_rgb"] = True
             out = denoise(image[..., 0], model=den, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
                           options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
-                          precision=precision, mask=mask, needed=needed)
+                          precision=precision, mask=mask, needed=needed, cfa="none")
             return np.repeat(out[..., None], 3, axis=-1)
     if model is None and mask is None and (noise is None or noise.name == "speckle"):
         # (solid areas of 0 in a speckled image are no-data borders: speckle of a positive intensity is above 0)
@@ -1013,6 +1038,11 @@ def denoise(
                     # are in those 8-bit units: left out, they could not be read back, a QA pass)
                     info["units"] = {"offset": choice.offset, "scale": choice.scale}
             mapped = (image - choice.offset) * choice.scale      # the shipped models work in 8-bit units
+            wild = _wild_pixels(mapped, choice)
+            if wild is not None:  # (hot pixels, far out of the range the image's bulk was mapped to: the model took
+                # them for 50-pixel squares of detail, a camera sensor QA pass): the model sees them at the range's
+                # edge, and they come back as they were
+                mapped[wild] = np.clip(mapped[wild], 0.0, 255.0)
             _record_model_run(info, den, image, colour, precision)
             if vst is not None:
                 from .classical import anscombe, inverse_anscombe
@@ -1026,6 +1056,8 @@ def denoise(
                 out = inverse_anscombe(out / vst.gain, alpha=vst.alpha, sigma=vst.sigma, mu=vst.mu)
             out /= choice.scale  # (in place: the same values as out / scale + offset, without a copy)
             out += choice.offset
+            if wild is not None:
+                out[wild] = image[wild]
             # weak noise on a large image: the model's result gets back the local mean it moved
             return _keep_local_mean(image, out, float(choice.facts.get("keep_local_mean", 0.0)))
         method = choice.method
@@ -1152,7 +1184,7 @@ def _denoise_speckle(image: np.ndarray, noise: Any, *, info: dict[str, Any] | No
             settings["device"] not in ("auto", "cpu"))
         if unused:
             _note(progress, f"note: {', '.join(unused)} appl{'y' if len(unused) > 1 else 'ies'} to models: ignored")
-        out = denoise(image, method="bm3d", noise=noise, info=info, mask=mask, options=settings["options"])
+        out = denoise(image, method="bm3d", noise=noise, info=info, mask=mask, options=settings["options"], cfa="none")
         if info is not None:
             info["auto"] = reason
         return out
@@ -1160,7 +1192,8 @@ def _denoise_speckle(image: np.ndarray, noise: Any, *, info: dict[str, Any] | No
         if progress is not None:
             progress(f"using {row['name']}: {reason}")
         settings.pop("colour")
-        out = denoise(image, model=Path(row["path"]), colour="channels", info=info, progress=progress, **settings)
+        out = denoise(image, model=Path(row["path"]), colour="channels", info=info, progress=progress, cfa="none",
+                      **settings)
         np.maximum(out, 0.0, out=out)  # an intensity (the model's result dipped below 0 beside dark pixels, a QA pass)
         if info is not None:
             info.update(auto=reason, method=f"model {row['name']}", estimated_looks=round(log["looks"], 4))
@@ -1169,12 +1202,122 @@ def _denoise_speckle(image: np.ndarray, noise: Any, *, info: dict[str, Any] | No
         progress(reason)
     inner: dict[str, Any] | None = {} if info is not None else None
     out = denoise(log.pop("mapped"), noise=NoiseSpec("gaussian", {"sigma": log["sigma"]}), info=inner,
-                  progress=progress, mask=mask, **settings)
+                  progress=progress, mask=mask, cfa="none", **settings)
     if info is not None and inner is not None:
         info.update(inner)
         info["transform"] = log["label"]
     # (the noisy image's local mean back: the logarithm's denoiser need not return its mean)
     return keep_speckle_mean(image, inverse_speckle_log(out, looks=log["looks"], lo=log["lo"], scale=log["scale"]))
+
+
+#: The ``cfa`` modes of :func:`denoise`: the patterns' names mean "bayer" (the planes are denoised each alone, in
+#: whatever colour each holds)
+CFA_MODES = ("auto", "bayer", "none")
+_CFA_PATTERNS = ("rggb", "bggr", "grbg", "gbrg")
+#: The no-option reading of a mosaic reads a centred window of at most this side (a 2x2 pattern shows in any)
+MOSAIC_WINDOW = 1024
+
+
+def check_cfa(cfa: Any) -> str:
+    """``cfa`` as :func:`denoise` takes it (:data:`CFA_MODES`, a Bayer pattern's name for ``bayer``), or a
+    UsageError."""
+    name = cfa.strip().lower() if isinstance(cfa, str) else cfa
+    if name in _CFA_PATTERNS:
+        return "bayer"
+    if name not in CFA_MODES:
+        raise UsageError(f"cfa must be one of {', '.join(CFA_MODES)} (or a Bayer pattern: "
+                         f"{', '.join(p.upper() for p in _CFA_PATTERNS)}), got {cfa!r}")
+    return name
+
+
+def mosaic_read(image: Any, mask: Any = None) -> float | None:
+    """The :func:`noise2x.estimate.mosaic_score` of a one-channel image's centred window
+    (:data:`MOSAIC_WINDOW`), or 0 for anything else (colour, a stack, NaN or values of no number)."""
+    from .estimate import mosaic_score
+
+    arr = np.asarray(image) if not isinstance(image, np.ndarray) else image
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim != 2 or arr.dtype.kind not in "uif":
+        return 0.0
+    h, w = arr.shape
+    top, left = max(h - MOSAIC_WINDOW, 0) // 4 * 2, max(w - MOSAIC_WINDOW, 0) // 4 * 2
+    part = np.asarray(arr[top:top + MOSAIC_WINDOW, left:left + MOSAIC_WINDOW], dtype=np.float64)
+    if mask is not None and np.shape(mask) == arr.shape:
+        mask = np.asarray(mask, dtype=bool)[top:top + MOSAIC_WINDOW, left:left + MOSAIC_WINDOW]
+    else:
+        mask = None
+    finite = np.isfinite(part)
+    if not finite.all():  # (blank pixels: left out)
+        mask = finite if mask is None else mask & finite
+        part = np.where(finite, part, 0.0)
+    return mosaic_score(part, mask=mask)
+
+
+def mosaic_planes(image: np.ndarray) -> np.ndarray:
+    """A colour-filter mosaic (H,W) as its four 2x2 planes (ceil(H/2), ceil(W/2), 4): (even rows, even columns),
+    (even, odd), (odd, even), (odd, odd); an odd side's last line repeated from two before (the same colour)."""
+    arr = np.asarray(image)
+    if arr.shape[0] % 2:
+        arr = np.concatenate([arr, arr[-2:-1]], axis=0)
+    if arr.shape[1] % 2:
+        arr = np.concatenate([arr, arr[:, -2:-1]], axis=1)
+    return np.stack([arr[0::2, 0::2], arr[0::2, 1::2], arr[1::2, 0::2], arr[1::2, 1::2]], axis=-1)
+
+
+def mosaic_joined(planes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """:func:`mosaic_planes` undone: the mosaic of ``shape``."""
+    h2, w2 = planes.shape[:2]
+    out = np.empty((2 * h2, 2 * w2), dtype=planes.dtype)
+    out[0::2, 0::2], out[0::2, 1::2], out[1::2, 0::2], out[1::2, 1::2] = (planes[..., k] for k in range(4))
+    return out[:shape[0], :shape[1]]
+
+
+def _denoise_mosaic(image: Any, score: float | None, progress: Any, info: Any, kwargs: dict[str, Any]) -> np.ndarray:
+    """:func:`denoise` of a colour-filter mosaic (``cfa``): its four planes each alone; ``score``: its reading
+    (None: given)."""
+    from .io import as_numpy
+
+    arr = as_numpy(image)
+    single = arr.ndim == 3 and arr.shape[2] == 1
+    if single:
+        arr = arr[..., 0]
+    if arr.ndim != 2:
+        raise InputError(f"cfa='bayer' takes a one-channel mosaic (H,W) (a camera's raw sensor data), got shape "
+                         f"{tuple(np.shape(image))}")
+    if min(arr.shape) < 2:
+        raise InputError(f"a colour-filter mosaic needs 2 rows and 2 columns at least, got shape {arr.shape}")
+    mask, needed = kwargs.pop("mask"), kwargs.pop("needed")
+    if mask is not None:
+        _check_mask_shape(mask, arr.shape)
+        mask = mosaic_planes(np.asarray(mask, dtype=bool)).all(axis=-1)  # (a 2x2 cell: data where all four are)
+    if needed is not None:
+        needed = mosaic_planes(np.asarray(needed, dtype=bool)).any(axis=-1)
+    said = "given" if score is None else f"read as one: score {score:.3g}"
+    _note(progress, f"note: a colour-filter (Bayer) mosaic, {said}: its four 2x2 planes (each one colour of a "
+                    f"camera's raw data) denoised each alone, at its own noise level"
+                    + (", and put back" if score is None else "; cfa='none' (--cfa none) takes it as one image"))
+    token = _LAYOUT_SAID.set(True)  # (its planes are channels last, whatever their size)
+    try:
+        out = denoise(mosaic_planes(arr), colour="channels", cfa="none", mask=mask, needed=needed, progress=progress,
+                      info=info, **kwargs)
+    finally:
+        _LAYOUT_SAID.reset(token)
+    if info is not None:
+        info["cfa"] = "given" if score is None else round(float(score), 3)
+    out = mosaic_joined(out, arr.shape)
+    return out[..., None] if single else out
+
+
+def _wild_pixels(mapped: np.ndarray, choice: Any) -> np.ndarray | None:
+    """Where an image mapped to 8-bit units by its own percentiles (``choice``'s offset and scale, not 8-bit or
+    [0, 1] data's) lies a whole range beyond them (hot or dead pixels, cosmic rays); None where none does."""
+    from .io import _BYTE_LIMITS
+
+    if (choice.offset, choice.scale) in ((0.0, 1.0), (0.0, 255.0)):
+        return None
+    wild = (mapped < _BYTE_LIMITS[0]) | (mapped > _BYTE_LIMITS[1])
+    return wild if wild.any() else None
 
 
 def _denoise_frames(image: Any, axes: Any, mask: Any, progress: Any, info: Any, needed: Any,

@@ -301,6 +301,17 @@ def _positive(name: str, value: Any, *, method: str, zero: bool = False) -> floa
     return number
 
 
+def _finite(name: str, value: Any, *, method: str) -> float:
+    """``value`` as a finite number (any sign)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"method '{method}': option {name} must be a number, got {value!r}") from None
+    if not np.isfinite(number):
+        raise UsageError(f"method '{method}': option {name} must be a finite number, got {value!r}")
+    return number
+
+
 def _int_option(name: str, value: Any, *, method: str, minimum: int = 1) -> int:
     try:
         number = int(value)
@@ -359,12 +370,14 @@ def _with_noise_level(
     beta: float | str | None = None,
     gain: float | None = None,
     along: str | None = None,
+    black: float | None = None,
 ) -> np.ndarray:
     """Run ``core(x, sigma_of_x)`` with the noise level chosen by the module's rules (an estimate: from the
     pixels of ``mask`` where given).
 
-    ``gain`` (BM3D): Poisson-Gaussian noise of variance ``gain * x + sigma**2`` (``sigma`` 0 if not given): the
-    core gets the generalised Anscombe transform of the image at unit sigma, mapped back with its inverse.
+    ``gain`` (BM3D): Poisson-Gaussian noise of variance ``gain * (x - black) + sigma**2`` (``sigma`` and ``black``
+    0 if not given): the core gets the generalised Anscombe transform of the image at unit sigma, mapped back with
+    its inverse.
 
     ``beta`` (BM3D): the correlated fraction of a given ``sigma``'s variance; where it is given, or the noise
     spec is :func:`noise2x.noise.correlated` noise, the core gets the noise's power spectral density
@@ -382,15 +395,21 @@ def _with_noise_level(
         if beta is None and getattr(noise, "name", None) not in CORRELATED_MODELS:  # (a correlated spec gives beta)
             raise UsageError(f"method '{method}': option along (the axes of correlated noise) goes with beta "
                              f"(--set beta=B or beta=auto) or a correlated noise spec")
+    if black is not None and gain is None:
+        raise UsageError(f"method '{method}': option black (a camera's black level) goes with gain (Poisson-Gaussian "
+                         f"noise: --set gain=G --set black=B)")
     if gain is not None:
         if beta is not None:
             raise UsageError(f"method '{method}': gain (Poisson-Gaussian noise) and beta (correlated noise) cannot be "
                              "combined")
         alpha = _positive("gain", gain, method=method)
         read = 0.0 if sigma is None else _positive("sigma", sigma, method=method, zero=True)  # (0: no read noise)
-        label = f"gain={alpha:.4g}" + (f", sigma={read:.4g}" if read else "")
+        level = 0.0 if black is None else _finite("black", black, method=method)
+        label = f"gain={alpha:.4g}" + (f", sigma={read:.4g}" if read else "") + (
+            f", black={level:.6g}" if level else "")
         record.update(sigma=1.0, sigma_source="given", transform=f"{'generalised ' if read else ''}anscombe ({label})")
-        out = inverse_anscombe(core(anscombe(image, alpha=alpha, sigma=read), 1.0), alpha=alpha, sigma=read)
+        out = inverse_anscombe(core(anscombe(image, alpha=alpha, sigma=read, mu=level), 1.0), alpha=alpha, sigma=read,
+                               mu=level)
         if info is not None:
             info.update(record)
         return np.asarray(out, dtype=np.float64)
@@ -681,6 +700,7 @@ def bm3d(
     gain: float | None = None,
     profile: str = "np",
     along: str | None = None,
+    black: float | None = None,
     **unknown: Any,
 ) -> np.ndarray:
     """BM3D (Dabov et al. 2007) through the ``bm3d`` package; CBM3D for RGB; correlated noise by its spectrum.
@@ -721,20 +741,27 @@ def bm3d(
         read noise, 0 if not given): BM3D at unit sigma after the generalised Anscombe transform, then the
         closed-form approximation of its exact unbiased inverse (Makitalo & Foi; :func:`anscombe`,
         :func:`inverse_anscombe`). Poisson noise of peak P on an image of
-        range R has ``gain = R / P``. Not with ``beta``.
+        range R has ``gain = R / P``. Not with ``beta``. A camera's raw data
+        in its counts (DN): ``gain`` in DN per electron, ``sigma`` its read
+        noise in DN, and ``black``.
     profile : str, default "np"
         The ``bm3d`` package profile: np, refilter, vn, vn_old, high, deb.
     along : {"both", "rows", "columns"}, optional
         The axes of the correlated part of a given ``beta`` (``rows``: :func:`noise2x.noise.correlated_rows`
         noise, horizontal streaks); default "both", a ``correlated_rows``/``_columns`` noise spec's axis, or with
         ``beta="auto"`` the axis read.
+    black : float, optional
+        With ``gain``: the level of no signal, a camera's black level (its
+        offset in DN, e.g. 64, 256, 512): the variance is
+        ``gain * (x - black) + sigma**2``, the read noise's values below it
+        kept (unbiased). Default 0.
 
     Returns
     -------
     ndarray
         Denoised image, float64, same shape as ``noisy``.
     """
-    _reject_unknown("bm3d", unknown, ("sigma", "beta", "gain", "profile", "along"))
+    _reject_unknown("bm3d", unknown, ("sigma", "beta", "gain", "profile", "along", "black"))
     noise = _noise_spec(noise, "bm3d")
     if profile not in _BM3D_PROFILES:
         raise UsageError(f"method 'bm3d': unknown profile {profile!r}; valid: {', '.join(_BM3D_PROFILES)}")
@@ -743,7 +770,7 @@ def bm3d(
         image, lambda x, s: _interruptible(_bm3d_one_at_a_time, x, s, profile=profile), sigma=sigma, noise=noise,
         info=info,
         method="bm3d",
-        mask=mask, beta=beta, gain=gain, along=along,
+        mask=mask, beta=beta, gain=gain, along=along, black=black,
     )
     return out.reshape(np.shape(noisy))
 

@@ -849,6 +849,9 @@ def _route_summary(info: dict, blank: int, sigmas: list[float] | None = None) ->
         extra += ", gray model on " + COLOUR_LABELS[info["colour"]]
     elif "channels_alone" in info:  # (a direct method on each channel: "gray model" was said, a re-check)
         extra += ", each channel alone"
+    if "cfa" in info:  # (a colour-filter mosaic's planes, not an image's channels)
+        extra = extra.replace("each channel alone", "each of its four 2x2 mosaic planes alone").replace(
+            ", gray model on each channel", ", gray model on each of its four 2x2 mosaic planes")
     if info.get("precision", "fp32") != "fp32":
         extra += f", {info['precision']}"
     if blank:
@@ -897,6 +900,13 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         if blank:  # found before the work: can the output mark blank pixels?
             kind = _blank_kind(src, dst, kind)
         scale = _output_scale(src, kind)
+        from .io import declared_mosaic
+
+        cfa = args.cfa
+        if cfa == "auto" and declared_mosaic(src):  # (read as a gray photo, its colours averaged together: a camera
+            # sensor QA pass)
+            _say(f"{src}: the file declares a colour-filter mosaic (TIFF photometric CFA): a camera's raw data")
+            cfa = "bayer"
         info: dict[str, Any] = {}
         t0 = time.perf_counter()
         warning = None
@@ -1009,7 +1019,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                         frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
                         tta=args.tta, options=options, rng=args.seed, info=info, progress=say_once,
                         device=args.device, colour=args.colour, precision=args.precision, mask=opaque,
-                        blanks=args.blanks, blank_value=args.blank_value,
+                        blanks=args.blanks, blank_value=args.blank_value, cfa=cfa,
                     )
                 except InputError as exc:  # (a 3-band file given to an RGB model: said of one (H,W) frame, with
                     # no word of the split, a plugin author's QA pass)
@@ -1394,6 +1404,9 @@ def _learned_noise(den: Any) -> str | None:
 
 
 #: The estimates ``noise2x info IMAGE`` shows (of :attr:`noise2x.pretrained.Choice.facts`)
+#: ``noise2x denoise --cfa``: :data:`noise2x.api.CFA_MODES` and the Bayer patterns' names
+CFA_CHOICES = ("auto", "bayer", "rggb", "bggr", "grbg", "gbrg", "none")
+
 _INFO_FACTS = ("estimated_on", "estimated_from", "sigma", "sigma_channels", "beta", "beta_along_rows",
                "beta_along_columns", "correlated_along", "correlated_sigma",
                "correlation_growth", "peak", "poisson_a", "poisson_b", "std_at_mean", "zero_level", "impulse_share")
@@ -1718,6 +1731,23 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     if not data.all():  # as denoise --blanks reads it: without the blank padding
         y0, y1, x0, x1 = data_crop(data)
         image, mask = image[y0:y1, x0:x1], mask[y0:y1, x0:x1]
+    from .api import mosaic_planes, mosaic_read
+    from .estimate import MOSAIC_SCORE
+    from .io import declared_mosaic
+
+    score = None if image.ndim != 2 or min(image.shape) < 2 or declared_mosaic(path) else mosaic_read(image, mask)
+    plane = ""
+    if image.ndim == 2 and min(image.shape) >= 2 and (score is None or score > MOSAIC_SCORE):
+        # (a camera's raw mosaic was read as a gray photo: its colours as noise, a halftone and stripes, a camera
+        # sensor QA pass)
+        said = "the file declares one (TIFF photometric CFA)" if score is None else f"read as one: score {score:.3g}"
+        lines.append(f"colour-filter (Bayer) mosaic, a camera's raw data ({said}): denoise takes its four 2x2 planes "
+                     f"each alone (--cfa none: the image whole; with the camera's gain, read noise and black level "
+                     f"known, in counts: --method bm3d --set gain=G --set sigma=S --set black=B); read below: its "
+                     f"first plane (even rows, even columns)")
+        image = mosaic_planes(image)[..., 0]
+        mask = None if mask is None else mosaic_planes(mask).all(axis=-1)
+        plane = " (first 2x2 plane)"
     note = zero_area_note(image) if mask is None else None
     if note:
         lines.append(note.removeprefix("note: "))
@@ -1729,7 +1759,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         if noise is not None:
             lines.append(_declared_route_line(image, mask, noise, blanks and nodata is None))
         return lines
-    where = f" (frame {k + 1})" if len(stack) > 1 else ""
+    where = (f" (frame {k + 1})" if len(stack) > 1 else "") + plane
     if (choice.scale != 1 or choice.offset != 0) and not choice.facts.get("bilevel"):  # (no reading to map)
         where += f" (in 8-bit units: the image mapped by {map_text(choice.offset, choice.scale)})"
     facts = [f"{key.replace('_', ' ')} {value:.4g}" if isinstance(value, float) else f"{key.replace('_', ' ')} {value}"
@@ -1760,7 +1790,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     told = "noise2x denoise --blanks" if blanks and nodata is None else (
         f"noise2x denoise --blank-value {nodata:g}" if given else "noise2x denoise with no options")
     # (a stack's frames each take their own route: this one is the frame read's, a hyperspectral user's QA pass)
-    lines.append(f"{told}{f' (frame {k + 1})' if len(stack) > 1 else ''}: {name}: {reason}")
+    lines.append(f"{told}{f' (frame {k + 1})' if len(stack) > 1 else ''}{plane}: {name}: {reason}")
     for note in (channel_levels_note(choice, name), pattern_note(choice), stripes_note(choice)):
         if note:
             lines.append(note.removeprefix("note: "))
@@ -1960,6 +1990,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(auto for RGB, except a blindspot model of a per-pixel noise model: its noise is per "
                         "channel), channels = each channel alone (e.g. microscopy channels; with --method too, "
                         "which otherwise takes a colour image whole)")
+    d.add_argument("--cfa", type=str.lower, choices=CFA_CHOICES, default="auto",
+                   help="a one-channel image that is a colour-filter (Bayer) mosaic, a camera's raw sensor data: "
+                        "auto (default) denoises the four 2x2 planes each alone where the image reads as one, or its "
+                        "TIFF says so; bayer (or rggb, bggr, grbg, gbrg): so, unread; none: the image whole")
     d.add_argument("--precision", choices=("fp32", "bf16", "fp16"), default="fp32",
                    help="arithmetic of a model's forward pass (and of zs_n2n's and mash's training): bf16 is "
                         "1.5 to 2 times as fast on a CPU with bfloat16 instructions (AVX512-BF16, AMX), fp16 runs "

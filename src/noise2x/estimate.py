@@ -714,6 +714,53 @@ def stripes(noisy, *, mask=None) -> tuple[float, float]:
     return float(np.median([c for c, _ in found])), float(np.median([r for _, r in found]))
 
 
+#: :func:`mosaic_score`'s blocks (side, pixels) and the least image side it reads (at least 4 blocks across)
+MOSAIC_BLOCK = 16
+MOSAIC_LEAST = 64
+#: A score above this reads as a colour-filter mosaic: gray photos (whole, and 64-px crops) with white noise score
+#: far under it, RGGB mosaics of colour photos with a camera's channel responses mostly far over it, the others'
+#: colour faint against their detail (``scripts/mosaic_check.py``, BENCHMARKS.md, "Colour-filter mosaics")
+MOSAIC_SCORE = 4.0
+
+
+def mosaic_score(noisy, *, mask=None) -> float:
+    """How surely a one-channel image is a colour-filter (Bayer) mosaic of raw sensor data: neighbouring pixels
+    seeing different colours, those two apart the same one.
+
+    The second difference at lag 1 (``x - (left + right) / 2``) passes a 2x2 pattern's alternation at its full
+    strength; at lag 2 (``x - (x[-2] + x[+2]) / 2``) it passes none of it, and more than lag 1 of a scene's detail
+    and as much white noise. Their squares' difference is averaged over blocks of :data:`MOSAIC_BLOCK` pixels;
+    the score is that mean over its standard error across the blocks, the smaller of the two axes' (a mosaic
+    alternates along both; an interlaced or even/odd-column sensor along one): a mosaic scores far above
+    :data:`MOSAIC_SCORE`, a scene or noise about 0 or below. 0 for an image under :data:`MOSAIC_LEAST` pixels on
+    a side or of one value. ``mask``: pixels holding data (the blocks holding others are left out)."""
+    image = np.asarray(noisy, dtype=np.float64)
+    if image.ndim != 2 or min(image.shape) < MOSAIC_LEAST:
+        return 0.0
+    held = data_mask(mask, image.shape)
+    b = MOSAIC_BLOCK
+    scores = []
+    for plane, keep in ((image, held), (image.T, None if held is None else held.T)):
+        near = (plane[:, 2:-2] - (plane[:, 1:-3] + plane[:, 3:-1]) / 2) ** 2
+        far = (plane[:, 2:-2] - (plane[:, :-4] + plane[:, 4:]) / 2) ** 2
+        d = near - far
+        h, w = (d.shape[0] // b) * b, (d.shape[1] // b) * b
+        blocks = d[:h, :w].reshape(h // b, b, w // b, b).mean(axis=(1, 3))
+        if keep is not None:  # (a block whose five-pixel neighbourhoods all hold data)
+            from scipy import ndimage
+
+            whole = ndimage.minimum_filter1d(keep.astype(np.uint8), 5, axis=1)[:, 2:-2][:h, :w]
+            blocks = blocks[whole.reshape(h // b, b, w // b, b).min(axis=(1, 3)) > 0]
+        blocks = blocks.ravel()
+        if blocks.size < 4:
+            return 0.0
+        spread = float(np.std(blocks)) / np.sqrt(blocks.size)
+        if not spread > 0:
+            return 0.0
+        scores.append(float(np.mean(blocks)) / spread)
+    return min(scores)
+
+
 def correlation_direction(reading: AxisReading, *, least: float) -> str:
     """"rows" or "columns" where the noise is correlated (beta above ``least``) along that axis and much less along
     the other (:data:`ONE_AXIS_SHARE`), its marginal std read alike along both (:data:`ONE_AXIS_SIGMA_RATIO`), else

@@ -102,12 +102,20 @@ OTHER_IMAGE_SUFFIXES = (".gif", ".ppm", ".pgm", ".pbm", ".pnm", ".pfm", ".jp2", 
                         ".ico", ".psd", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2", ".exr",
                         ".hdr", ".dpx", ".cin", ".h5", ".hdf5", ".he5", ".nxs")
 
+#: ... of them, cameras' raw files
+RAW_SUFFIXES = (".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2")
+
 
 def unread_hint(path: str | os.PathLike) -> str:
     """What to do with a file of a common image format noise2x does not read (:data:`OTHER_IMAGE_SUFFIXES`), as
     the end of an error line; "" for others."""
     if _suffix(path) not in OTHER_IMAGE_SUFFIXES:
         return ""
+    if _suffix(path) in RAW_SUFFIXES:  # (converted to a TIFF, a camera's rendering is no longer its raw data; its
+        # sensor mosaic is what to denoise, before demosaicking: a camera sensor QA pass)
+        return (f"{_suffix(path)} files (camera raw) are not read: write the sensor's mosaic to a 16-bit TIFF first "
+                f"(e.g. with rawpy: raw.raw_image_visible; or dcraw -D -4 -T), which noise2x denoises plane by plane "
+                f"(--cfa), then demosaic; or a demosaicked 16-bit TIFF")
     return (f"{_suffix(path)} files are not read: convert it to PNG or TIFF first (a 16-bit or float32 TIFF for "
             "deeper data, a TIFF stack for a volume)")
 
@@ -1829,6 +1837,31 @@ def stored_colours(path: str | os.PathLike) -> str | None:
     if bits == 1 and kind != _PALETTE:  # (a scan's, MinIsWhite or not: info said nothing, a document scans QA pass)
         return "1-bit"
     return {_MINISWHITE: "MinIsWhite", _PALETTE: "palette", _SEPARATED: "CMYK"}.get(kind)
+
+
+_CFA_PHOTOMETRIC, _CFA_REPEAT = 32803, 33421  # (TIFF/EP and DNG: a colour-filter array's samples, its pattern's size)
+
+
+def declared_mosaic(path: str | os.PathLike) -> bool:
+    """Whether a TIFF file says it holds a colour-filter mosaic (photometric CFA, 32803: a camera's raw data, as a
+    DNG or TIFF/EP stores it; a 2x2 pattern, as Bayer's). An InputError for another pattern (X-Trans' 6x6)."""
+    if _FORMATS.get(_suffix(path)) != "TIFF":
+        return False
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(path) as tif:
+            page = tif.pages[0]
+            if int(page.photometric) != _CFA_PHOTOMETRIC:
+                return False
+            tag = page.tags.get(_CFA_REPEAT)
+            repeat = tuple(int(v) for v in np.ravel(tag.value)) if tag is not None else (2, 2)
+    except Exception:
+        return False
+    if repeat != (2, 2):
+        raise InputError(f"{path}: a colour-filter mosaic of a {'x'.join(map(str, repeat))} pattern (e.g. X-Trans): "
+                         f"only 2x2 (Bayer) mosaics are split into their planes here; demosaic it first")
+    return True
 
 
 def _displayed_series(series: Any, p: Path) -> tuple[np.ndarray, str]:

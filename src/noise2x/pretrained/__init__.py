@@ -979,8 +979,10 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             zero = -b / (a * mean_level) if mean_level > 0 else float("-inf")  # where a * x + b reaches 0, / mean
             facts.update({"std_at_mean": round(std_mean, 3), "zero_level": round(zero, 3)})
             source = f"signal-dependent noise, estimated peak {level:.3g}"
-            if std_mean < WEAK_POISSON_SIGMA:  # (the transform of the reading only where the offset is 0)
-                weak_kind = "white" if zero > POISSON_ZERO_LEVEL else "reading" if offset == 0 else ""
+            if std_mean < WEAK_POISSON_SIGMA:  # (the transform of the reading, from the offset of the map to
+                # 8-bit units: where it was not 0, as under a camera's black level, the route was not taken, a camera
+                # sensor QA pass)
+                weak_kind = "white" if zero > POISSON_ZERO_LEVEL else "reading"
             if weak_kind:
                 weak_poisson = f"weak (std {std_mean:.3g} at the mean level, below {WEAK_POISSON_SIGMA:g})"
                 if weak_kind == "white":
@@ -988,10 +990,12 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
                                      f"{POISSON_ZERO_LEVEL:g}: texture whose contrast grows with the brightness, read "
                                      f"as shot noise; white sigma {sigma:.3g})")
                     weak_options = {"sigma": max(sigma, WEAK_SIGMA_FLOOR) / scale}
-                else:  # (in the image's units: variance (a / scale) * x + b / scale**2, the offset 0)
+                else:  # (in the image's units: variance (a / scale) * (x - offset) + b / scale**2)
                     weak_options = {"gain": a / scale}
                     if b > 0:
                         weak_options["sigma"] = float(np.sqrt(b)) / scale
+                    if offset != 0:
+                        weak_options["black"] = offset
         else:
             kind, level, white = "gaussian", sigma, True
             small_note = " (the image is too small to test for signal-dependent noise)" if small else ""

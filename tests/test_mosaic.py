@@ -1,0 +1,182 @@
+"""Colour-filter (Bayer) mosaics, a camera's raw sensor data: read as such, denoised plane by plane; the
+black level and hot pixels of sensor data."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import tifffile
+from scipy import ndimage
+
+from noise2x import api, classical, estimate
+from noise2x.cli import main
+from noise2x.errors import InputError, NoteWarning, UnitsWarning, UsageError
+
+RESPONSE = np.array([0.5, 1.0, 0.7])  # a camera's green is its most sensitive channel
+
+
+def _scene(n: int = 192, seed: int = 0) -> np.ndarray:
+    """A colour scene in [0, 1]: smooth colour fields with some detail, (n, n, 3)."""
+    rng = np.random.default_rng(seed)
+    fields = [ndimage.gaussian_filter(rng.normal(size=(n, n)), s) for s in (6, 2)]
+    base = 0.5 + 8 * fields[0] + 0.5 * fields[1]
+    tint = [ndimage.gaussian_filter(rng.normal(size=(n, n)), 12) for _ in range(3)]
+    return np.clip(np.stack([base + 20 * t for t in tint], axis=-1), 0.05, 1.0)
+
+
+def _mosaic(rgb: np.ndarray) -> np.ndarray:
+    """RGGB: red at even rows and columns, blue at odd ones."""
+    out = rgb[..., 1].copy()
+    out[0::2, 0::2], out[1::2, 1::2] = rgb[0::2, 0::2, 0], rgb[1::2, 1::2, 2]
+    return out
+
+
+def _raw(seed: int = 0, n: int = 192, black: float = 256.0, gain: float = 2.0, read: float = 3.0):
+    """A 12-bit raw mosaic in counts (DN): shot noise of ``gain`` DN per electron, read noise, a black level;
+    (clean, noisy uint16)."""
+    rng = np.random.default_rng(seed + 100)
+    electrons = _mosaic(_scene(n, seed) * RESPONSE) * 1500.0
+    clean = electrons * gain + black
+    noisy = rng.poisson(electrons) * gain + rng.normal(0.0, read, electrons.shape) + black
+    return clean, np.clip(np.round(noisy), 0, 4095).astype(np.uint16)
+
+
+def _plane_means(image: np.ndarray) -> np.ndarray:
+    return api.mosaic_planes(np.asarray(image, dtype=np.float64)).mean(axis=(0, 1))
+
+
+def test_a_mosaic_scores_far_above_a_gray_image_or_alternation_along_one_axis():
+    clean, noisy = _raw()
+    assert estimate.mosaic_score(noisy) > 3 * estimate.MOSAIC_SCORE
+    assert estimate.mosaic_score(clean) > 3 * estimate.MOSAIC_SCORE
+    rng = np.random.default_rng(1)
+    gray = _scene().mean(axis=-1) * 255
+    for sigma in (0, 5, 25):
+        assert estimate.mosaic_score(gray + rng.normal(0, sigma, gray.shape)) < estimate.MOSAIC_SCORE
+    lines = gray.copy()
+    lines[:, 1::2] += 20  # even/odd columns' offsets (an interlaced or two-amplifier sensor): one axis
+    assert estimate.mosaic_score(lines) < estimate.MOSAIC_SCORE
+    assert estimate.mosaic_score(noisy[:32, :32]) == 0.0  # too small to read
+    # blocks holding blank pixels are left out, not read as the pattern
+    held = np.ones(noisy.shape, bool)
+    held[:, :96] = False
+    assert estimate.mosaic_score(noisy, mask=held) > estimate.MOSAIC_SCORE
+
+
+@pytest.mark.parametrize("shape", [(6, 8), (7, 9), (2, 3), (5, 2)])
+def test_mosaic_planes_round_trip_keeps_each_pixel_in_its_colour(shape):
+    image = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+    planes = api.mosaic_planes(image)
+    assert planes.shape == ((shape[0] + 1) // 2, (shape[1] + 1) // 2, 4)
+    assert planes[0, 0].tolist() == [image[0, 0], image[0, 1], image[1, 0], image[1, 1]]
+    if shape[1] % 2:  # the padded column repeats the one two before it: the same colour
+        assert planes[0, -1, 1] == image[0, shape[1] - 2]
+    np.testing.assert_array_equal(api.mosaic_joined(planes, shape), image)
+
+
+def test_denoise_of_a_mosaic_keeps_its_colours_where_the_image_whole_averages_them():
+    clean, noisy = _raw()
+    info: dict = {}
+    with pytest.warns(NoteWarning, match="colour-filter"), pytest.warns(UnitsWarning, match="signal-dependent"):
+        out = api.denoise(noisy, method="nlm", info=info)
+    assert info["cfa"] > estimate.MOSAIC_SCORE and info["channels_alone"] == "channels"
+    want = _plane_means(clean)
+    np.testing.assert_allclose(_plane_means(out), want, rtol=0.01)
+    # the camera's noise given, in counts: BM3D on each plane
+    with pytest.warns(NoteWarning, match="colour-filter"):
+        sensor = api.denoise(noisy, method="bm3d", options={"gain": 2.0, "sigma": 3.0, "black": 256.0})
+    assert np.mean((sensor - clean) ** 2) < 0.5 * np.mean((noisy - clean) ** 2)
+    # with no options: the planes each alone, 3 dB and more under the noisy image; the image whole, the colours
+    # averaged together (why the planes go alone), 20 dB over it
+    with pytest.warns(NoteWarning, match="colour-filter"):
+        planes = api.denoise(noisy)
+    assert np.mean((planes - clean) ** 2) < 0.5 * np.mean((noisy - clean) ** 2)
+    with pytest.warns(NoteWarning, match="stripes"):  # (the pattern read as lines' offsets, taken whole)
+        whole = api.denoise(noisy, cfa="none")
+    assert np.ptp(_plane_means(whole)) < 0.1 * np.ptp(want)
+    assert np.mean((whole - clean) ** 2) > 100 * np.mean((noisy - clean) ** 2)
+    # told: the same, with no reading; a pattern's name says so too
+    with pytest.warns(NoteWarning, match="given"), pytest.warns(UnitsWarning, match="signal-dependent"):
+        given = api.denoise(noisy, method="nlm", cfa="RGGB")
+    np.testing.assert_allclose(given, out)
+
+
+def test_a_gray_photo_is_not_read_as_a_mosaic_and_cfa_is_checked():
+    rng = np.random.default_rng(2)
+    gray = _scene().mean(axis=-1) * 255 + rng.normal(0, 10, (192, 192))
+    info: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NoteWarning)
+        api.denoise(gray, method="nlm", info=info)
+    assert "cfa" not in info
+    with pytest.raises(UsageError, match="cfa must be one of"):
+        api.denoise(gray, method="nlm", cfa="xtrans")
+    with pytest.raises(InputError, match="one-channel mosaic"):
+        api.denoise(np.stack([gray] * 3, axis=-1), method="nlm", cfa="bayer")
+    with pytest.raises(InputError, match="2 rows and 2 columns"):
+        api.denoise(gray[:1], method="nlm", cfa="bayer")
+
+
+def test_bm3d_black_level_is_the_gain_route_on_the_image_less_it():
+    clean, noisy = _raw(n=96)
+    plane = api.mosaic_planes(noisy.astype(np.float64))[..., 1]
+    info: dict = {}
+    out = classical.bm3d(plane, gain=2.0, sigma=3.0, black=256.0, info=info)
+    assert "black=256" in info["transform"]
+    np.testing.assert_allclose(out, classical.bm3d(plane - 256.0, gain=2.0, sigma=3.0) + 256.0, atol=0.05)
+    with pytest.raises(UsageError, match="goes with gain"):
+        classical.bm3d(plane, black=256.0)
+    with pytest.raises(UsageError, match="finite number"):
+        classical.bm3d(plane, gain=2.0, black=float("nan"))
+
+
+def test_a_hot_pixel_does_not_make_the_model_paint_squares_and_is_kept():
+    rng = np.random.default_rng(3)
+    dark = np.round(256 + rng.normal(0, 3, (192, 192))).astype(np.uint16)  # a dark frame: black level, read noise
+    base = api.denoise(dark)
+    hot = dark.copy()
+    hot[40, 50] = hot[120, 150] = 3000
+    out = api.denoise(hot)
+    rest = hot < 1000
+    assert out[40, 50] == 3000 and out[120, 150] == 3000
+    assert np.abs(out[rest] - base[rest]).max() < 1.0  # (50-pixel squares 100 DN off, before)
+
+
+def _cfa_tiff(path, image, repeat=(2, 2)):
+    tifffile.imwrite(path, image, photometric=32803,
+                     extratags=[(33421, "H", 2, repeat, True), (33422, "B", 4, (0, 1, 1, 2), True)])
+    return path
+
+
+def test_cli_reads_a_mosaic_says_it_and_takes_a_declared_one(tmp_path, capsys):
+    _, noisy = _raw()
+    tifffile.imwrite(tmp_path / "raw.tif", noisy)
+    assert main(["info", str(tmp_path / "raw.tif")]) == 0
+    out = capsys.readouterr().out
+    assert "colour-filter (Bayer) mosaic, a camera's raw data (read as one" in out
+    assert "halftone" not in out and "stripes" not in out
+    assert "noise2x denoise with no options (first 2x2 plane)" in out
+    _cfa_tiff(tmp_path / "declared.tif", noisy)
+    assert main(["info", str(tmp_path / "declared.tif")]) == 0
+    assert "the file declares one (TIFF photometric CFA)" in capsys.readouterr().out
+    assert main(["denoise", str(tmp_path / "declared.tif"), "--out", str(tmp_path / "o.tif"), "--method", "nlm"]) == 0
+    err = capsys.readouterr().err
+    assert "declares a colour-filter mosaic" in err and "each of its four 2x2 mosaic planes alone" in err
+    assert tifffile.imread(tmp_path / "o.tif").dtype == np.uint16
+    assert main(["denoise", str(tmp_path / "raw.tif"), "--out", str(tmp_path / "w.tif"), "--method", "nlm",
+                 "--cfa", "none"]) == 0
+    assert "colour-filter" not in capsys.readouterr().err
+
+
+def test_cli_refuses_an_xtrans_mosaic_and_names_what_to_do_with_camera_raw(tmp_path, capsys):
+    _, noisy = _raw(n=96)
+    _cfa_tiff(tmp_path / "x.tif", noisy, repeat=(6, 6))
+    assert main(["denoise", str(tmp_path / "x.tif"), "--out", str(tmp_path / "o.tif")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "6x6 pattern" in err[0] and not (tmp_path / "o.tif").exists()
+    (tmp_path / "a.nef").write_bytes(b"II*\x00" + bytes(64))
+    assert main(["denoise", str(tmp_path / "a.nef"), "--out", str(tmp_path / "o.tif")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "camera raw" in err[0] and "raw_image_visible" in err[0]
