@@ -180,3 +180,98 @@ def test_cli_refuses_an_xtrans_mosaic_and_names_what_to_do_with_camera_raw(tmp_p
     assert main(["denoise", str(tmp_path / "a.nef"), "--out", str(tmp_path / "o.tif")]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "camera raw" in err[0] and "raw_image_visible" in err[0]
+
+
+
+def test_blank_pixels_scattered_over_a_mosaic_leave_it_read_and_a_dither_is_not_one():
+    _, noisy = _raw()
+    held = np.ones(noisy.shape, bool)
+    held[::13, ::11] = False  # (a dead-pixel map: 0.7% blank, in every block; left the reading at 0)
+    assert estimate.mosaic_score(noisy, mask=held) > 3 * estimate.MOSAIC_SCORE
+    blank = noisy.astype(np.float64)
+    blank[~held] = np.nan
+    assert api.mosaic_read(blank) > 3 * estimate.MOSAIC_SCORE
+    # a 2x2 ordered dither of four levels: a screen of period 2 both ways, and few values
+    gray = _scene().mean(axis=-1)
+    screen = np.tile([[0.0, 0.5], [0.75, 0.25]], (96, 96))
+    dither = (np.floor(gray * 3 + screen) * 85).astype(np.uint8)
+    assert estimate.mosaic_score(dither) > estimate.MOSAIC_SCORE and api.mosaic_read(dither) == 0.0
+
+
+def test_bm3d_refuses_a_black_level_above_the_data():
+    clean, noisy = _raw(n=96)
+    plane = api.mosaic_planes(noisy.astype(np.float64))[..., 0]
+    with pytest.raises(UsageError, match=r"black 5000 lies above 100.0% of the image's values"):
+        classical.bm3d(plane, gain=2.0, sigma=3.0, black=5000)
+    with pytest.raises(UsageError, match="must be a number"):
+        classical.bm3d(plane, gain=2.0, black=True)
+
+
+def test_hot_pixels_of_data_taken_as_8_bit_units_are_kept_too():
+    rng = np.random.default_rng(6)
+    plane = 250 + 150 * _scene(128, 4).mean(axis=-1) + rng.normal(0, 12, (128, 128))  # counts 250..450: as 8-bit
+    base = api.denoise(plane)
+    hot = plane.copy()
+    hot[30, 40] = hot[90, 100] = 4095
+    out = api.denoise(hot)
+    assert out[30, 40] == 4095 and out[90, 100] == 4095
+    rest = hot < 1000
+    assert np.abs(out[rest] - base[rest]).max() < 1.0
+
+
+def test_a_colour_model_on_a_mosaic_is_refused_as_such():
+    from noise2x.methods import get_method
+    from noise2x.models import ScaledModel, build_model
+    from noise2x.predict import Denoiser
+
+    _, noisy = _raw(n=64)
+    args = {"in_channels": 3, "width": 8, "depth": 2}
+    net = ScaledModel(build_model("unet", **args), arch="unet", arch_args=args, mean=[110.0] * 3, std=[60.0] * 3)
+    model = Denoiser(net.eval(), get_method("supervised"), {})
+    with pytest.raises(InputError, match="plane by plane, which takes a one-channel"):
+        api.denoise(noisy, model=model, cfa="bayer")
+
+
+def test_info_reads_the_first_plane_of_a_mosaic_with_a_blank_margin_of_odd_width(tmp_path, capsys):
+    rng = np.random.default_rng(7)
+    level = np.full((128, 128), 1000.0)
+    level[0::2, 1::2] = level[1::2, 0::2] = 2000.0  # a flat field: green twice red and blue
+    noise = np.where(level > 1500, 20.0, 2.0)  # the red (first) plane far less noisy than the greens
+    image = level + rng.normal(0, 1, level.shape) * noise
+    image[:, :41] = 0  # a blank margin ending at an odd column
+    tifffile.imwrite(tmp_path / "m.tif", image.astype(np.float32))
+    assert main(["info", str(tmp_path / "m.tif"), "--blank-value", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "colour-filter (Bayer) mosaic" in out
+    said = "noise in the image's own units (what --noise gaussian:sigma= takes): sigma "
+    sigma = float(out.split(said)[1].split()[0])
+    assert sigma < 5  # (the red plane's, 2; a green plane's is 20)
+
+
+def test_a_folder_note_for_camera_raw_files_says_what_to_do(tmp_path):
+    from noise2x.io import unread_images, unread_note
+
+    (tmp_path / "a.dng").write_bytes(b"II*\x00")
+    (tmp_path / "b.gif").write_bytes(b"GIF89a")
+    note = unread_note(unread_images(tmp_path))
+    assert "2 files" in note and "raw_image_visible" in note
+    assert "raw_image_visible" not in unread_note(unread_images(tmp_path)[1:])
+
+
+def test_weak_shot_noise_on_a_black_level_goes_to_bm3d_told_the_reading_and_the_level():
+    # The weak-shot-noise route (BM3D after the transform of the reading) ran only where the image's map to 8-bit
+    # units had no offset: never under a camera's black level (a camera sensor QA pass); a sparse image keeps the
+    # route it had (scripts/sparse_check.py).
+    from noise2x import pretrained
+
+    rng = np.random.default_rng(4)
+    signal = _scene(256, 3).mean(axis=-1) * 3000
+    clean = 512 + signal
+    noisy = np.round(rng.poisson(signal / 2.0) * 2.0 + rng.normal(0, 3, signal.shape) + 512)
+    choice = pretrained.choose(noisy)
+    assert choice.method == "bm3d" and choice.offset > 512 and not choice.facts.get("sparse")
+    assert choice.options["black"] == choice.offset and choice.options["gain"] == pytest.approx(2.0, rel=0.1)
+    info: dict = {}
+    out = api.denoise(noisy, info=info)
+    assert "black=" in info["transform"]
+    assert np.mean((out - clean) ** 2) < 0.3 * np.mean((noisy - clean) ** 2)

@@ -1038,11 +1038,12 @@ def denoise(
                     # are in those 8-bit units: left out, they could not be read back, a QA pass)
                     info["units"] = {"offset": choice.offset, "scale": choice.scale}
             mapped = (image - choice.offset) * choice.scale      # the shipped models work in 8-bit units
-            wild = _wild_pixels(mapped, choice)
+            wild = _wild_pixels(mapped)
             if wild is not None:  # (hot pixels, far out of the range the image's bulk was mapped to: the model took
-                # them for 50-pixel squares of detail, a camera sensor QA pass): the model sees them at the range's
-                # edge, and they come back as they were
-                mapped[wild] = np.clip(mapped[wild], 0.0, 255.0)
+                # them for 50-pixel squares of detail, a camera sensor QA pass): the model sees the median of their
+                # neighbours (at the bulk's edge, they still moved their neighbours by 20 counts, a re-check), and
+                # they come back as they were
+                _hide_wild(mapped, wild)
             _record_model_run(info, den, image, colour, precision)
             if vst is not None:
                 from .classical import anscombe, inverse_anscombe
@@ -1057,7 +1058,7 @@ def denoise(
             out /= choice.scale  # (in place: the same values as out / scale + offset, without a copy)
             out += choice.offset
             if wild is not None:
-                out[wild] = image[wild]
+                out[wild[0]] = image[wild[0]]
             # weak noise on a large image: the model's result gets back the local mean it moved
             return _keep_local_mean(image, out, float(choice.facts.get("keep_local_mean", 0.0)))
         method = choice.method
@@ -1216,6 +1217,9 @@ CFA_MODES = ("auto", "bayer", "none")
 _CFA_PATTERNS = ("rggb", "bggr", "grbg", "gbrg")
 #: The no-option reading of a mosaic reads a centred window of at most this side (a 2x2 pattern shows in any)
 MOSAIC_WINDOW = 1024
+#: ... and no image holding fewer values than this (in a sample of every 7th pixel): a camera's raw data holds
+#: hundreds, an ordered dither a few
+MOSAIC_LEVELS = 32
 
 
 def check_cfa(cfa: Any) -> str:
@@ -1251,6 +1255,9 @@ def mosaic_read(image: Any, mask: Any = None) -> float | None:
     if not finite.all():  # (blank pixels: left out)
         mask = finite if mask is None else mask & finite
         part = np.where(finite, part, 0.0)
+    if np.unique(part[finite][::7]).size < MOSAIC_LEVELS:  # (a dither's few levels in a 2x2 screen: a 1-bit dither
+        # was split and despeckled, a re-check)
+        return 0.0
     return mosaic_score(part, mask=mask)
 
 
@@ -1287,6 +1294,10 @@ def _denoise_mosaic(image: Any, score: float | None, progress: Any, info: Any, k
                          f"{tuple(np.shape(image))}")
     if min(arr.shape) < 2:
         raise InputError(f"a colour-filter mosaic needs 2 rows and 2 columns at least, got shape {arr.shape}")
+    if _model_channels(kwargs["model"]) == 3:  # (told of an RGBA image's alpha, of its four planes: a re-check)
+        raise InputError("a colour-filter mosaic (a camera's raw data) is denoised plane by plane, which takes a "
+                         "one-channel (gray) model; this model takes RGB images: demosaic the image first, or give "
+                         "cfa='none' (--cfa none) to take it as one gray image")
     mask, needed = kwargs.pop("mask"), kwargs.pop("needed")
     if mask is not None:
         _check_mask_shape(mask, arr.shape)
@@ -1309,15 +1320,43 @@ def _denoise_mosaic(image: Any, score: float | None, progress: Any, info: Any, k
     return out[..., None] if single else out
 
 
-def _wild_pixels(mapped: np.ndarray, choice: Any) -> np.ndarray | None:
-    """Where an image mapped to 8-bit units by its own percentiles (``choice``'s offset and scale, not 8-bit or
-    [0, 1] data's) lies a whole range beyond them (hot or dead pixels, cosmic rays); None where none does."""
-    from .io import _BYTE_LIMITS
+#: :func:`_wild_pixels` reads the percentiles of at most about this many of an image's values
+_WILD_SAMPLE = 1_000_000
 
-    if (choice.offset, choice.scale) in ((0.0, 1.0), (0.0, 255.0)):
+
+def _wild_pixels(mapped: np.ndarray) -> tuple[np.ndarray, float, float] | None:
+    """Where an image in 8-bit units lies more than its 0.1 to 99.9 percentile spread beyond them (hot or dead
+    pixels, cosmic rays: a mapped image's bulk spans about 0..255, and these lie beyond -255..510), with those
+    percentiles; None where none does. Data already in 8-bit units count too (a 12-bit raw mosaic's dark planes,
+    250..500 counts, are taken as such: their hot pixels were not caught, a re-check)."""
+    sample = mapped.ravel()[::max(1, mapped.size // _WILD_SAMPLE)]
+    lo, hi = (float(v) for v in np.percentile(sample, [0.1, 99.9]))
+    spread = hi - lo
+    if not spread > 0:
         return None
-    wild = (mapped < _BYTE_LIMITS[0]) | (mapped > _BYTE_LIMITS[1])
-    return wild if wild.any() else None
+    wild = (mapped < lo - spread) | (mapped > hi + spread)
+    return (wild, lo, hi) if wild.any() else None
+
+
+def _hide_wild(mapped: np.ndarray, wild: tuple[np.ndarray, float, float]) -> None:
+    """``mapped``'s wild pixels (:func:`_wild_pixels`) replaced, in place, by the median of the others in their 3x3
+    neighbourhood (in their channel), or the bulk's nearest edge where all of those are wild too."""
+    where, lo, hi = wild
+    at = np.nonzero(where)
+    values = []
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy or dx:
+                ys = np.clip(at[0] + dy, 0, mapped.shape[0] - 1)
+                xs = np.clip(at[1] + dx, 0, mapped.shape[1] - 1)
+                index = (ys, xs) + at[2:]
+                values.append(np.where(where[index], np.nan, mapped[index]))
+    stacked = np.stack(values)
+    held = ~np.isnan(stacked).all(axis=0)
+    fill = np.clip(mapped[at], lo, hi)
+    if held.any():
+        fill[held] = np.nanmedian(stacked[:, held], axis=0)
+    mapped[at] = fill
 
 
 def _denoise_frames(image: Any, axes: Any, mask: Any, progress: Any, info: Any, needed: Any,

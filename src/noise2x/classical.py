@@ -301,8 +301,14 @@ def _positive(name: str, value: Any, *, method: str, zero: bool = False) -> floa
     return number
 
 
+#: BM3D's ``black``: refused where more of the image's values than this lie under it
+BLACK_ABOVE = 0.9
+
+
 def _finite(name: str, value: Any, *, method: str) -> float:
-    """``value`` as a finite number (any sign)."""
+    """``value`` as a finite number (any sign; not a bool)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise UsageError(f"method '{method}': option {name} must be a number, got {value!r}")
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -405,6 +411,12 @@ def _with_noise_level(
         alpha = _positive("gain", gain, method=method)
         read = 0.0 if sigma is None else _positive("sigma", sigma, method=method, zero=True)  # (0: no read noise)
         level = 0.0 if black is None else _finite("black", black, method=method)
+        below = float(np.mean(image < level)) if level else 0.0
+        if below > BLACK_ABOVE:  # (the inverse transform holds nothing under it: a black level of 512 given for
+            # a 12-bit camera's 256 made the whole image 512, unsaid, a re-check)
+            raise UsageError(f"method '{method}': black {level:g} lies above {below:.1%} of the image's values "
+                             f"(median {float(np.median(image)):.6g}): a black level is the value of no light, which "
+                             f"a dark frame's values sit about")
         label = f"gain={alpha:.4g}" + (f", sigma={read:.4g}" if read else "") + (
             f", black={level:.6g}" if level else "")
         record.update(sigma=1.0, sigma_source="given", transform=f"{'generalised ' if read else ''}anscombe ({label})")

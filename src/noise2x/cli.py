@@ -905,7 +905,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
         cfa = args.cfa
         if cfa == "auto" and declared_mosaic(src):  # (read as a gray photo, its colours averaged together: a camera
             # sensor QA pass)
-            _say(f"{src}: the file declares a colour-filter mosaic (TIFF photometric CFA): a camera's raw data")
+            _say(f"{src}: the file declares a colour-filter mosaic (TIFF photometric CFA): a camera's raw data (its "
+                 f"output is written as a plain one-channel image, without the CFA tags)")
             cfa = "bayer"
         info: dict[str, Any] = {}
         t0 = time.perf_counter()
@@ -1730,6 +1731,8 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
                      "data stored so is not denoised either (write it with extrasamples unspecified)")
     if not data.all():  # as denoise --blanks reads it: without the blank padding
         y0, y1, x0, x1 = data_crop(data)
+        y0, x0 = y0 - y0 % 2, x0 - x0 % 2  # (a mosaic's planes as denoise splits them: the whole image's; from an
+        # odd column, its "first plane" was another colour's, a re-check)
         image, mask = image[y0:y1, x0:x1], mask[y0:y1, x0:x1]
     from .api import mosaic_planes, mosaic_read
     from .estimate import MOSAIC_SCORE

@@ -488,8 +488,10 @@ def unread_note(files: Sequence[Path], shown: int = 4) -> str:
     """What to say of the files :func:`unread_images` found: how many, the first ``shown``, and what to do."""
     names = ", ".join(f.name for f in files[:shown]) + (f" and {len(files) - shown} more" if len(files) > shown else "")
     them = "them" if len(files) > 1 else "it"
+    raw = (" (camera raw: write the sensor's mosaic to a 16-bit TIFF, e.g. with rawpy's raw_image_visible, and "
+           "denoise it before demosaicking)") if any(_suffix(f) in RAW_SUFFIXES for f in files) else ""
     return (f"{len(files)} file{'s' if len(files) > 1 else ''} in image formats noise2x does not read left out "
-            f"({names}): convert {them} to PNG or TIFF to include {them}")
+            f"({names}): convert {them} to PNG or TIFF to include {them}{raw}")
 
 
 def _folder_entries(folder: Path, recursive: bool) -> list[Path]:
