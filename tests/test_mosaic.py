@@ -275,3 +275,32 @@ def test_weak_shot_noise_on_a_black_level_goes_to_bm3d_told_the_reading_and_the_
     out = api.denoise(noisy, info=info)
     assert "black=" in info["transform"]
     assert np.mean((out - clean) ** 2) < 0.3 * np.mean((noisy - clean) ** 2)
+
+
+def test_info_takes_cfa_as_denoise_does_and_tiny_planes_are_said_as_such(tmp_path, capsys):
+    _, noisy = _raw()
+    tifffile.imwrite(tmp_path / "raw.tif", noisy)
+    assert main(["info", str(tmp_path / "raw.tif"), "--cfa", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "colour-filter" not in out and "noise2x denoise with no options: " in out
+    gray = (_scene(96).mean(axis=-1) * 255).astype(np.uint8)
+    tifffile.imwrite(tmp_path / "gray.tif", gray)
+    assert main(["info", str(tmp_path / "gray.tif"), "--cfa", "RGGB"]) == 0
+    assert "colour-filter (Bayer) mosaic, a camera's raw data (given: --cfa)" in capsys.readouterr().out
+    assert main(["info", "gray-gaussian", "--cfa", "bayer"]) == 2
+    assert "--cfa goes with an image" in capsys.readouterr().err
+    tifffile.imwrite(tmp_path / "tiny.tif", noisy[:10, :12])
+    assert main(["denoise", str(tmp_path / "tiny.tif"), "--out", str(tmp_path / "o.tif"), "--method", "bm3d",
+                 "--cfa", "bayer"]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(err) == 1 and "2x2 planes (6x5 each)" in err[0] and not (tmp_path / "o.tif").exists()
+
+
+def test_a_stack_of_mosaic_and_gray_frames_says_the_two_ways(tmp_path, capsys):
+    _, noisy = _raw(n=128)
+    rng = np.random.default_rng(8)
+    gray = np.clip(_scene(128, 5).mean(axis=-1) * 3000 + 300 + rng.normal(0, 30, (128, 128)), 0, 4095)
+    tifffile.imwrite(tmp_path / "s.tif", np.stack([noisy, gray.astype(np.uint16)]))
+    assert main(["denoise", str(tmp_path / "s.tif"), "--out", str(tmp_path / "o.tif"), "--method", "nlm"]) == 0
+    err = capsys.readouterr().err
+    assert "nlm, its 2x2 mosaic planes each alone (1 frame: 1); nlm (1 frame: 2)" in err, err

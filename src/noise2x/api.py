@@ -1290,8 +1290,8 @@ def _denoise_mosaic(image: Any, score: float | None, progress: Any, info: Any, k
     if single:
         arr = arr[..., 0]
     if arr.ndim != 2:
-        raise InputError(f"cfa='bayer' takes a one-channel mosaic (H,W) (a camera's raw sensor data), got shape "
-                         f"{tuple(np.shape(image))}")
+        raise InputError(f"cfa='bayer' (--cfa bayer) takes a one-channel mosaic (H,W) (a camera's raw sensor data), "
+                         f"got shape {tuple(np.shape(image))}")
     if min(arr.shape) < 2:
         raise InputError(f"a colour-filter mosaic needs 2 rows and 2 columns at least, got shape {arr.shape}")
     if _model_channels(kwargs["model"]) == 3:  # (told of an RGBA image's alpha, of its four planes: a re-check)
@@ -1309,9 +1309,13 @@ def _denoise_mosaic(image: Any, score: float | None, progress: Any, info: Any, k
                     f"camera's raw data) denoised each alone, at its own noise level"
                     + (", and put back" if score is None else "; cfa='none' (--cfa none) takes it as one image"))
     token = _LAYOUT_SAID.set(True)  # (its planes are channels last, whatever their size)
+    planes = mosaic_planes(arr)
     try:
-        out = denoise(mosaic_planes(arr), colour="channels", cfa="none", mask=mask, needed=needed, progress=progress,
+        out = denoise(planes, colour="channels", cfa="none", mask=mask, needed=needed, progress=progress,
                       info=info, **kwargs)
+    except InputError as exc:  # (a size, said of the planes: not the image's, a re-check)
+        raise InputError(f"a colour-filter mosaic's 2x2 planes ({planes.shape[1]}x{planes.shape[0]} each): "
+                         f"{exc}") from None
     finally:
         _LAYOUT_SAID.reset(token)
     if info is not None:

@@ -1039,7 +1039,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                     # given a correlated noise's spectrum or a white sigma: two ways, a film scan's frames went both,
                     # unsaid, a film-scan QA pass)
                     f", {str(info['transform']).split(' (')[0]}" if "transform" in info else "") + (
-                    ", correlated" if "psd" in info else "")
+                    ", correlated" if "psd" in info else "") + (
+                    ", its 2x2 mosaic planes each alone" if "cfa" in info else "")  # (a frame read as a mosaic)
                 tally["routes"].setdefault(route, []).append(i + 1)
                 if "sigma" in info:  # (each channel's, where read alone: the last channel's was the record, a QA
                     # pass with a 3-band cube and --colour channels)
@@ -1338,9 +1339,11 @@ def cmd_info(args: argparse.Namespace) -> int:
             from .noise import parse_noise
 
             noise = parse_noise(noise)  # (a wrong spec: its one error line before the image is read)
-        print(_shown("\n".join(image_facts(Path(args.model), noise=noise, blank_value=args.blank_value)),
-                     lines=True))
+        print(_shown("\n".join(image_facts(Path(args.model), noise=noise, blank_value=args.blank_value,
+                                            cfa=args.cfa)), lines=True))
         return 0
+    if args.cfa != "auto":
+        raise UsageError("--cfa goes with an image: noise2x info IMAGE --cfa MODE reads it as denoise --cfa MODE does")
     if noise is not None:
         raise UsageError("--noise goes with an image: noise2x info IMAGE --noise SPEC says what denoise does with it")
     if args.blank_value is not None:
@@ -1571,31 +1574,31 @@ def left_out_lines(path: Path, dst: Path | None = None) -> list[str]:
     return lines
 
 
-def image_facts(path: Path, noise: Any = None, blank_value: float | None = None) -> list[str]:
+def image_facts(path: Path, noise: Any = None, blank_value: float | None = None, cfa: str = "auto") -> list[str]:
     """What ``noise2x info IMAGE`` says: the file's layout and units, blank and transparent pixels, and what a
     no-option ``denoise`` reads of its noise and does (on its first frame holding data); with ``noise`` (a
     :class:`noise2x.noise.NoiseSpec`), also what ``denoise --noise`` with it does; with ``blank_value``, pixels
-    holding it are blank, as ``denoise --blank-value`` reads them."""
+    holding it are blank, as ``denoise --blank-value`` reads them; ``cfa``, as ``denoise --cfa``."""
     from .io import StackFrames, open_pages, open_stack, page_sizes_text, tiff_page_sizes
 
     sizes = tiff_page_sizes(path)
     if sizes is not None:  # pages of different sizes (a document's): what page 1 holds, and each page's size
         with open_pages(path, blanks=True) as opened:  # (it was refused: a document scans QA pass; page 1 alone)
             first = opened[0][None]
-        lines = _image_facts(path, first, None, noise, blank_value)
+        lines = _image_facts(path, first, None, noise, blank_value, cfa)
         lines.insert(1, f"pages: {len(sizes)} of different sizes or colours ({page_sizes_text(sizes)}): denoise takes "
                         f"each on its own and writes it back as a page of a TIFF output; the lines below are of page 1")
         return lines
     stack, alpha = open_stack(path, blanks=True)  # (a stack's frames read one at a time)
     try:
-        return _image_facts(path, stack, alpha, noise, blank_value)
+        return _image_facts(path, stack, alpha, noise, blank_value, cfa)
     finally:
         if isinstance(stack, StackFrames):
             stack.close()
 
 
-def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_value: float | None = None
-                 ) -> list[str]:
+def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_value: float | None = None,
+                 cfa: str = "auto") -> list[str]:
     import numpy as np
 
     from .api import channel_levels_note, data_crop, no_option_route, pattern_note, stripes_note, zero_area_note
@@ -1734,16 +1737,20 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         y0, x0 = y0 - y0 % 2, x0 - x0 % 2  # (a mosaic's planes as denoise splits them: the whole image's; from an
         # odd column, its "first plane" was another colour's, a re-check)
         image, mask = image[y0:y1, x0:x1], mask[y0:y1, x0:x1]
-    from .api import mosaic_planes, mosaic_read
+    from .api import check_cfa, mosaic_planes, mosaic_read
     from .estimate import MOSAIC_SCORE
     from .io import declared_mosaic
 
-    score = None if image.ndim != 2 or min(image.shape) < 2 or declared_mosaic(path) else mosaic_read(image, mask)
+    cfa = check_cfa(cfa)
+    mosaic = image.ndim == 2 and min(image.shape) >= 2 and cfa != "none"
+    declared = mosaic and cfa == "auto" and declared_mosaic(path)
+    score = mosaic_read(image, mask) if mosaic and cfa == "auto" and not declared else None
     plane = ""
-    if image.ndim == 2 and min(image.shape) >= 2 and (score is None or score > MOSAIC_SCORE):
+    if mosaic and (score is None or score > MOSAIC_SCORE):
         # (a camera's raw mosaic was read as a gray photo: its colours as noise, a halftone and stripes, a camera
         # sensor QA pass)
-        said = "the file declares one (TIFF photometric CFA)" if score is None else f"read as one: score {score:.3g}"
+        said = ("given: --cfa" if cfa == "bayer" else "the file declares one (TIFF photometric CFA)" if declared else
+                f"read as one: score {score:.3g}")
         lines.append(f"colour-filter (Bayer) mosaic, a camera's raw data ({said}): denoise takes its four 2x2 planes "
                      f"each alone (--cfa none: the image whole; with the camera's gain, read noise and black level "
                      f"known, in counts: --method bm3d --set gain=G --set sigma=S --set black=B); read below: its "
@@ -2122,6 +2129,9 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--blank-value", type=_finite, metavar="V", help="with an image: pixels holding V in every "
                    "channel are blank, as `denoise --blank-value V` reads them (a GeoTIFF's declared nodata value "
                    "is read so without it)")
+    i.add_argument("--cfa", type=str.lower, choices=CFA_CHOICES, default="auto",
+                   help="with an image: a colour-filter (Bayer) mosaic, as `denoise --cfa` takes it (bayer: its "
+                        "planes, unread; none: the image whole)")
     i.set_defaults(func=cmd_info)
 
     m = sub.add_parser("models", help="list the pretrained models shipped in the package")
