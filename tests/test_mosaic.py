@@ -260,8 +260,7 @@ def test_a_folder_note_for_camera_raw_files_says_what_to_do(tmp_path):
 
 def test_weak_shot_noise_on_a_black_level_goes_to_bm3d_told_the_reading_and_the_level():
     # The weak-shot-noise route (BM3D after the transform of the reading) ran only where the image's map to 8-bit
-    # units had no offset: never under a camera's black level (a camera sensor QA pass); a sparse image keeps the
-    # route it had (scripts/sparse_check.py).
+    # units had no offset: never under a camera's black level (a camera sensor QA pass).
     from noise2x import pretrained
 
     rng = np.random.default_rng(4)
@@ -304,3 +303,20 @@ def test_a_stack_of_mosaic_and_gray_frames_says_the_two_ways(tmp_path, capsys):
     assert main(["denoise", str(tmp_path / "s.tif"), "--out", str(tmp_path / "o.tif"), "--method", "nlm"]) == 0
     err = capsys.readouterr().err
     assert "nlm, its 2x2 mosaic planes each alone (1 frame: 1); nlm (1 frame: 2)" in err, err
+
+
+def test_bm3d_notes_a_black_level_a_little_above_a_dark_frame_and_hot_pixels_are_read_per_channel():
+    rng = np.random.default_rng(9)
+    dark = 1000 + rng.normal(0, 5, (96, 96))
+    with pytest.warns(NoteWarning, match=r"black 1003 lies above \d+% of the image.s values"):
+        classical.bm3d(dark, gain=1.0, sigma=5.0, black=1003)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NoteWarning)
+        classical.bm3d(dark, gain=1.0, sigma=5.0, black=1000)
+    # a colour image whose blue is far brighter than its red: blue is not wild against red's spread
+    colour = np.stack([20 + 5 * rng.normal(size=(1000, 1000)), 120 + 5 * rng.normal(size=(1000, 1000)),
+                       220 + 5 * rng.normal(size=(1000, 1000))], axis=-1)
+    assert api._wild_pixels(colour) is None
+    colour[500, 500, 0] = 400  # a hot red pixel
+    wild = api._wild_pixels(colour)
+    assert wild is not None and np.argwhere(wild[0]).tolist() == [[500, 500, 0]]

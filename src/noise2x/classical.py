@@ -301,8 +301,10 @@ def _positive(name: str, value: Any, *, method: str, zero: bool = False) -> floa
     return number
 
 
-#: BM3D's ``black``: refused where more of the image's values than this lie under it
+#: BM3D's ``black``: refused where more of the image's values than this lie under it ...
 BLACK_ABOVE = 0.9
+#: ... and noted where more than this (a dark frame's, about its true black level, about half)
+BLACK_NOTED = 0.6
 
 
 def _finite(name: str, value: Any, *, method: str) -> float:
@@ -417,6 +419,13 @@ def _with_noise_level(
             raise UsageError(f"method '{method}': black {level:g} lies above {below:.1%} of the image's values "
                              f"(median {float(np.median(image)):.6g}): a black level is the value of no light, which "
                              f"a dark frame's values sit about")
+        if below > BLACK_NOTED:  # (a black level a little too high, by 1.6 read-noise stds, turned a sky frame's
+            # 97% into that level, unsaid: a re-check)
+            from .errors import NoteWarning, warn_outside
+
+            warn_outside(NoteWarning(f"black {level:g} lies above {below:.0%} of the image's values: those under "
+                                     f"it come back near {level:g} (no signal), as flat; check the black level (a "
+                                     f"dark frame's median)"))
         label = f"gain={alpha:.4g}" + (f", sigma={read:.4g}" if read else "") + (
             f", black={level:.6g}" if level else "")
         record.update(sigma=1.0, sigma_source="given", transform=f"{'generalised ' if read else ''}anscombe ({label})")

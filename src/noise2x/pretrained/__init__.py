@@ -981,12 +981,12 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             source = f"signal-dependent noise, estimated peak {level:.3g}"
             if std_mean < WEAK_POISSON_SIGMA:  # (the transform of the reading from the offset of the map to 8-bit
                 # units, given to BM3D as its black level: where it was not 0, as under a camera's black level, the
-                # route was not taken, a camera sensor QA pass; on scripts/mosaic_check.py's raw mosaics at 80%
-                # exposure 0 to 2.3 dB higher, in a development comparison. Not on a sparse image: on sparse_check's
-                # fluorescence spots on an offset of 100 counts RMSE 3.23 to 3.32 at 1000 photons, 7.56 to 8.40 at
-                # 3000)
-                weak_kind = "white" if zero > POISSON_ZERO_LEVEL else "reading" if offset == 0 or not facts.get(
-                    "sparse") else ""
+                # route was not taken, a camera sensor QA pass. Kept from sparse images too (where most pixels are
+                # dark): it lost on sparse_check's fluorescence spots on an offset of 100 counts (RMSE 3.23 to 3.32
+                # at 1000 photons, 7.56 to 8.40 at 3000; 17.51 to 15.72 at 10000), and raw mosaics' planes in linear
+                # light read as sparse too: kept from them, 11 CBSD68 photos as 12-bit mosaics at 80% exposure lost
+                # 0.96 dB on average, three of them 2.1 to 4.5 dB, in a re-check)
+                weak_kind = "white" if zero > POISSON_ZERO_LEVEL else "reading"
             if weak_kind:
                 weak_poisson = f"weak (std {std_mean:.3g} at the mean level, below {WEAK_POISSON_SIGMA:g})"
                 if weak_kind == "white":
