@@ -320,3 +320,22 @@ def test_bm3d_notes_a_black_level_a_little_above_a_dark_frame_and_hot_pixels_are
     colour[500, 500, 0] = 400  # a hot red pixel
     wild = api._wild_pixels(colour)
     assert wild is not None and np.argwhere(wild[0]).tolist() == [[500, 500, 0]]
+
+
+def test_blank_pixels_scattered_all_over_are_read_through_not_refused():
+    # A dead-pixel map of 3% left no 7x7 window whole: "too few pixels hold image data", though 97% did (a re-check).
+    rng = np.random.default_rng(10)
+    clean = _scene(128, 6).mean(axis=-1) * 200 + 20
+    noisy = clean + rng.normal(0, 10, clean.shape)
+    holes = np.zeros(clean.shape, bool)
+    holes[::6, ::6] = True  # (every 7x7 window holds one)
+    noisy[holes] = np.nan
+    info: dict = {}
+    out = api.denoise(noisy, method="nlm", blanks=True, info=info)
+    assert np.isnan(out[holes]).all() and not np.isnan(out[~holes]).any()
+    assert info["sigma"] == pytest.approx(10, rel=0.2)
+    assert np.mean((out[~holes] - clean[~holes]) ** 2) < 0.5 * 100
+    held = np.zeros(clean.shape, bool)
+    held[::2] = True  # half the rows: not scattered blanks, too few windows: refused as before
+    with pytest.raises(InputError, match="too few pixels hold image data"):
+        estimate.sigma(clean, mask=held)

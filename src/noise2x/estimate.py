@@ -46,9 +46,15 @@ def _channels(noisy) -> list[np.ndarray]:
     return [x] if x.ndim == 2 else [x[..., c] for c in range(x.shape[2])]
 
 
+#: :func:`data_mask`: where this share of the pixels or more holds data, yet no 7x7 window (too few) holds data
+#: alone, the blank ones are scattered: the image is read whole
+SCATTERED_SHARE = 0.9
+
+
 def data_mask(mask, shape: tuple[int, ...]) -> np.ndarray | None:
     """``mask`` checked against an image of ``shape``: the (H,W) bool pixels holding image data, None where all
-    do (or no mask is given). UsageError for a wrong shape, InputError for an empty mask."""
+    do (or no mask is given), or where they are :data:`SCATTERED_SHARE` of the pixels or more but leave too few
+    7x7 windows whole. UsageError for a wrong shape, InputError for an empty mask or too few windows."""
     if mask is None:
         return None
     m = np.asarray(mask)
@@ -61,6 +67,10 @@ def data_mask(mask, shape: tuple[int, ...]) -> np.ndarray | None:
         return None
     windows = int(np.count_nonzero(_box_sum(~m, _PATCH, _PATCH) < 0.5))
     least = (_PATCH + 1) ** 2  # (the windows of a 14x14 image, the smallest read whole)
+    if windows < least and np.count_nonzero(m) >= SCATTERED_SHARE * m.size:
+        # blank pixels scattered all over (a sensor's dead-pixel map: 3% of them left no window whole, and the image
+        # was refused, a camera sensor QA pass): read whole, their fill (the data beside them) with the data
+        return None
     if windows < least:
         raise InputError(f"too few pixels hold image data (opaque, not blank) to estimate the noise from: "
                          f"{np.count_nonzero(m)} of {m.size}, with {windows} windows of {_PATCH}x{_PATCH} among them "
