@@ -339,3 +339,29 @@ def test_blank_pixels_scattered_all_over_are_read_through_not_refused():
     held[::2] = True  # half the rows: not scattered blanks, too few windows: refused as before
     with pytest.raises(InputError, match="too few pixels hold image data"):
         estimate.sigma(clean, mask=held)
+
+
+def test_scattered_blanks_beside_a_margin_are_read_and_a_scattered_mask_is_not_taken_for_data():
+    rng = np.random.default_rng(11)
+    clean = _scene(256, 7).mean(axis=-1) * 200 + 20
+    noisy = clean + rng.normal(0, 10, clean.shape)
+    holes = np.zeros(clean.shape, bool)
+    holes[::6, ::6] = True
+    blank = noisy.copy()
+    blank[holes] = np.nan
+    blank[:, :20] = np.nan  # a blank margin too (it counted against the share of data, a re-check)
+    info: dict = {}
+    out = api.denoise(blank, method="nlm", blanks=True, info=info)
+    assert info["sigma"] == pytest.approx(10, rel=0.2) and np.isnan(out[:, :20]).all()
+    # a mask (an RGBA image's alpha) scattered so: its pixels' values are not data, and nothing fills them
+    with pytest.raises(InputError, match="too few pixels hold image data"):
+        api.denoise(np.where(holes, 0.0, noisy), method="nlm", mask=~holes)
+
+
+def test_a_channel_of_one_value_leaves_the_others_read_for_hot_pixels():
+    rng = np.random.default_rng(12)
+    image = np.stack([100 + 5 * rng.normal(size=(200, 200)), 150 + 5 * rng.normal(size=(200, 200)),
+                      np.zeros((200, 200))], axis=-1)
+    image[50, 60, 1] = 600
+    wild = api._wild_pixels(image)
+    assert wild is not None and np.argwhere(wild[0]).tolist() == [[50, 60, 1]]

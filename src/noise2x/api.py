@@ -928,11 +928,20 @@ def denoise(
             _check_mask_shape(mask, image.shape)
             keep = data if mask is None else data & np.asarray(mask, dtype=bool)
             y0, y1, x0, x1 = data_crop(data)
+            read = keep[y0:y1, x0:x1]
+            from .estimate import scattered
+
+            if mask is None and scattered(read):  # (blank pixels all over, a dead-pixel map: no 7x7 window whole,
+                # refused, a camera sensor QA pass): read with their fill, the data beside them, within the data's
+                # bounds
+                rows, cols = np.flatnonzero(read.any(axis=1)), np.flatnonzero(read.any(axis=0))
+                read = np.zeros_like(read)
+                read[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] = True
             out = np.full(image.shape, np.nan)
             out[y0:y1, x0:x1] = denoise(
                 image[y0:y1, x0:x1], model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
                 options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
-                precision=precision, mask=keep[y0:y1, x0:x1], needed=data[y0:y1, x0:x1], cfa="none")
+                precision=precision, mask=read, needed=data[y0:y1, x0:x1], cfa="none")
             out[np.isnan(raw).reshape(out.shape)] = np.nan  # blank values come back blank
             if held is not None:
                 out[held] = blank_value  # and those of the value, holding it
@@ -1343,9 +1352,10 @@ def _wild_pixels(mapped: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
         0, flat.shape[0], size=_WILD_SAMPLE)]
     lo, hi = np.percentile(sample, [0.1, 99.9], axis=0)
     spread = hi - lo
-    if not (spread > 0).all():
-        return None
-    wild = (mapped < (lo - spread).reshape(-1)) | (mapped > (hi + spread).reshape(-1))
+    # (a channel of one value, an empty blue of a two-colour composite: none of its pixels, not none of the image's,
+    # a re-check)
+    reach = np.where(spread > 0, spread, np.inf)
+    wild = (mapped < (lo - reach).reshape(-1)) | (mapped > (hi + reach).reshape(-1))
     return (wild, lo, hi) if wild.any() else None
 
 

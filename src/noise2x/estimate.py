@@ -46,15 +46,26 @@ def _channels(noisy) -> list[np.ndarray]:
     return [x] if x.ndim == 2 else [x[..., c] for c in range(x.shape[2])]
 
 
-#: :func:`data_mask`: where this share of the pixels or more holds data, yet no 7x7 window (too few) holds data
-#: alone, the blank ones are scattered: the image is read whole
+#: :func:`scattered`: where this share of the pixels within the data's bounds or more holds data, yet too few 7x7
+#: windows hold data alone, the blank ones are scattered
 SCATTERED_SHARE = 0.9
+
+
+def scattered(held: np.ndarray) -> bool:
+    """Whether the blank pixels of ``held`` ((H,W) bool, True where data) are scattered all over the data's bounds
+    (a sensor's dead-pixel map): :data:`SCATTERED_SHARE` of those pixels or more hold data, yet they leave too few
+    7x7 windows whole for :func:`data_mask`."""
+    rows, cols = np.flatnonzero(held.any(axis=1)), np.flatnonzero(held.any(axis=0))
+    if rows.size == 0:
+        return False
+    inside = held[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    windows = int(np.count_nonzero(_box_sum(~held, _PATCH, _PATCH) < 0.5))
+    return windows < (_PATCH + 1) ** 2 and np.count_nonzero(inside) >= SCATTERED_SHARE * inside.size
 
 
 def data_mask(mask, shape: tuple[int, ...]) -> np.ndarray | None:
     """``mask`` checked against an image of ``shape``: the (H,W) bool pixels holding image data, None where all
-    do (or no mask is given), or where they are :data:`SCATTERED_SHARE` of the pixels or more but leave too few
-    7x7 windows whole. UsageError for a wrong shape, InputError for an empty mask or too few windows."""
+    do (or no mask is given). UsageError for a wrong shape, InputError for an empty mask or too few windows."""
     if mask is None:
         return None
     m = np.asarray(mask)
@@ -67,10 +78,6 @@ def data_mask(mask, shape: tuple[int, ...]) -> np.ndarray | None:
         return None
     windows = int(np.count_nonzero(_box_sum(~m, _PATCH, _PATCH) < 0.5))
     least = (_PATCH + 1) ** 2  # (the windows of a 14x14 image, the smallest read whole)
-    if windows < least and np.count_nonzero(m) >= SCATTERED_SHARE * m.size:
-        # blank pixels scattered all over (a sensor's dead-pixel map: 3% of them left no window whole, and the image
-        # was refused, a camera sensor QA pass): read whole, their fill (the data beside them) with the data
-        return None
     if windows < least:
         raise InputError(f"too few pixels hold image data (opaque, not blank) to estimate the noise from: "
                          f"{np.count_nonzero(m)} of {m.size}, with {windows} windows of {_PATCH}x{_PATCH} among them "
@@ -743,11 +750,17 @@ def mosaic_score(noisy, *, mask=None) -> float:
     the score is that mean over its standard error across the blocks, the smaller of the two axes' (a mosaic
     alternates along both; an interlaced or even/odd-column sensor along one): a mosaic scores far above
     :data:`MOSAIC_SCORE`, a scene or noise about 0 or below. 0 for an image under :data:`MOSAIC_LEAST` pixels on
-    a side or of one value. ``mask``: pixels holding data (the blocks holding others are left out)."""
+    a side or of one value. ``mask``: pixels holding data (the differences touching others are left out, and the blocks
+    left with under half of theirs)."""
     image = np.asarray(noisy, dtype=np.float64)
     if image.ndim != 2 or min(image.shape) < MOSAIC_LEAST:
         return 0.0
-    held = data_mask(mask, image.shape)
+    held = None if mask is None else np.asarray(mask, dtype=bool)  # (not data_mask: blank pixels scattered all over
+    # leave no 7x7 window whole, and this reads each difference whose pixels hold data, a re-check)
+    if held is not None and held.shape != image.shape:
+        raise UsageError(f"mask has shape {held.shape}; the image {image.shape} needs {image.shape}")
+    if held is not None and held.all():
+        held = None
     b = MOSAIC_BLOCK
     scores = []
     for plane, keep in ((image, held), (image.T, None if held is None else held.T)):
