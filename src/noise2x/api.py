@@ -1244,7 +1244,7 @@ def check_cfa(cfa: Any) -> str:
     return name
 
 
-def mosaic_read(image: Any, mask: Any = None) -> float | None:
+def mosaic_read(image: Any, mask: Any = None) -> float:
     """The :func:`noise2x.estimate.mosaic_score` of a one-channel image's centred window
     (:data:`MOSAIC_WINDOW`), or 0 for anything else (colour, a stack, NaN or values of no number)."""
     from .estimate import mosaic_score
