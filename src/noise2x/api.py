@@ -929,14 +929,12 @@ def denoise(
             keep = data if mask is None else data & np.asarray(mask, dtype=bool)
             y0, y1, x0, x1 = data_crop(data)
             read = keep[y0:y1, x0:x1]
-            from .estimate import scattered
+            if mask is None:  # (blank pixels all over, a dead-pixel map: no 7x7 window whole, refused, a camera
+                # sensor QA pass): read with their fill, the data beside them, within the data's bounds
+                from .estimate import scattered_read
 
-            if mask is None and scattered(read):  # (blank pixels all over, a dead-pixel map: no 7x7 window whole,
-                # refused, a camera sensor QA pass): read with their fill, the data beside them, within the data's
-                # bounds
-                rows, cols = np.flatnonzero(read.any(axis=1)), np.flatnonzero(read.any(axis=0))
-                read = np.zeros_like(read)
-                read[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] = True
+                bounds = scattered_read(read)
+                read = read if bounds is None else bounds
             out = np.full(image.shape, np.nan)
             out[y0:y1, x0:x1] = denoise(
                 image[y0:y1, x0:x1], model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
@@ -1249,7 +1247,7 @@ def mosaic_read(image: Any, mask: Any = None) -> float:
     (:data:`MOSAIC_WINDOW`), or 0 for anything else (colour, a stack, NaN or values of no number)."""
     from .estimate import mosaic_score
 
-    arr = np.asarray(image) if not isinstance(image, np.ndarray) else image
+    arr = np.asarray(image)
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
     if arr.ndim != 2 or arr.dtype.kind not in "uif":

@@ -1755,7 +1755,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
                      f"each alone (--cfa none: the image whole; with the camera's gain, read noise and black level "
                      f"known, in counts: --method bm3d --set gain=G --set sigma=S --set black=B); read below: its "
                      f"first plane (even rows, even columns)")
-        image = mosaic_planes(image)[..., 0]
+        image = image[0::2, 0::2]
         mask = None if mask is None else mosaic_planes(mask).all(axis=-1)
         plane = " (first 2x2 plane)"
     note = zero_area_note(image) if mask is None else None

@@ -46,21 +46,27 @@ def _channels(noisy) -> list[np.ndarray]:
     return [x] if x.ndim == 2 else [x[..., c] for c in range(x.shape[2])]
 
 
-#: :func:`scattered`: where this share of the pixels within the data's bounds or more holds data, yet too few 7x7
+#: :func:`scattered_read`: where this share of the pixels within the data's bounds or more holds data, yet too few 7x7
 #: windows hold data alone, the blank ones are scattered
 SCATTERED_SHARE = 0.9
 
 
-def scattered(held: np.ndarray) -> bool:
-    """Whether the blank pixels of ``held`` ((H,W) bool, True where data) are scattered all over the data's bounds
-    (a sensor's dead-pixel map): :data:`SCATTERED_SHARE` of those pixels or more hold data, yet they leave too few
-    7x7 windows whole for :func:`data_mask`."""
+def scattered_read(held: np.ndarray) -> np.ndarray | None:
+    """Where the blank pixels of ``held`` ((H,W) bool, True where data) are scattered all over the data's bounds
+    (a sensor's dead-pixel map: :data:`SCATTERED_SHARE` of those pixels or more hold data, yet they leave too few
+    7x7 windows whole for :func:`data_mask`), the pixels to read the noise from: the data's bounds, the blank ones
+    among them (filled) too; else None."""
     rows, cols = np.flatnonzero(held.any(axis=1)), np.flatnonzero(held.any(axis=0))
     if rows.size == 0:
-        return False
-    inside = held[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        return None
+    bounds = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    inside = held[bounds]
     windows = int(np.count_nonzero(_box_sum(~held, _PATCH, _PATCH) < 0.5))
-    return windows < (_PATCH + 1) ** 2 and np.count_nonzero(inside) >= SCATTERED_SHARE * inside.size
+    if windows >= (_PATCH + 1) ** 2 or np.count_nonzero(inside) < SCATTERED_SHARE * inside.size:
+        return None
+    read = np.zeros_like(held)
+    read[bounds] = True
+    return read
 
 
 def data_mask(mask, shape: tuple[int, ...]) -> np.ndarray | None:
