@@ -67,7 +67,8 @@ def main(argv=None) -> int:
                     fill = 0.0 if name == "zero" else float(np.median(noisy[data]))
                     with warnings.catch_warnings():  # (the fill of 0 is said as a note: measured here)
                         warnings.simplefilter("ignore", NoteWarning)
-                        out = api.denoise(np.where(np.isnan(with_nan), fill, with_nan), info=info)
+                        out = api.denoise(np.where(np.isnan(with_nan), fill, with_nan), info=info,
+                                          blank_value="none")  # (the fill read as data, not as a fill)
                 row[name] = psnr(clean[data][None], out[data][None])
                 row[name + "_border"] = psnr(clean[border][None], out[border][None])
                 row[name + "_route"] = str(info.get("method"))

@@ -640,5 +640,5 @@ def test_layouts_are_named_by_their_shape_and_notes_are_warnings_without_progres
     padded = np.pad(small, ((0, 0), (0, 40)))  # solid 0 beside data: the zero-area note, with no progress too
     with warnings.catch_warnings(record=True) as seen:  # (beside the shot noise such a fill makes it read as)
         warnings.simplefilter("always")
-        api.denoise(padded, method="nlm")
+        api.denoise(padded, method="nlm", blank_value="none")  # (with no option: read as a fill, noted)
     assert any(w.category is NoteWarning and "solid areas of 0" in str(w.message) for w in seen)

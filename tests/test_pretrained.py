@@ -1053,16 +1053,20 @@ def test_denoise_takes_a_blank_value():
     noisy[:, :40] = 0.0
     info = {}
     with pytest.warns(NoteWarning, match="31% of the image lies in solid areas of 0"):  # (with no progress: a
-        api.denoise(noisy, info=info)  # warning, a plugin author's QA pass)
-    assert info["estimated_sigma"] < 1.5, info  # the zeros misread
+        api.denoise(noisy, info=info, blank_value="none")  # warning, a plugin author's QA pass)
+    assert info["estimated_sigma"] < 1.5, info  # the zeros misread, read as data
     info = {}
     out = api.denoise(noisy, blank_value=0, info=info)
     assert info["estimated_sigma"] == pytest.approx(3, rel=0.15) and info["blank_pixels"] == 96 * 40, info
     assert (out[:, :40] == 0).all() and (out[:, 40:] != 0).all()
+    info = {}  # with no option: read as a fill (0 far below the data: estimate.fill_value), as blank_value=0 reads it
+    with pytest.warns(NoteWarning, match=r"3840 pixels \(31.2%\) hold 0, far below every other value"):
+        np.testing.assert_array_equal(api.denoise(noisy, info=info), out)
+    assert info["fill_value"] == 0 and info["blank_pixels"] == 96 * 40
     said = []
-    api.denoise(noisy, method="bm3d", progress=said.append)  # the zeros are pointed out where the noise is read
+    api.denoise(noisy, method="bm3d", progress=said.append, blank_value="none")  # the zeros pointed out where the
     assert any(line.startswith("note: 31% of the image lies in solid areas of 0") and "--blank-value 0" in line
-               for line in said), said
+               for line in said), said  # noise is read
     for kwargs in ({"blank_value": 0}, {"noise": "gaussian:sigma=3"}):
         said = []
         api.denoise(noisy, method="bm3d", progress=said.append, **kwargs)

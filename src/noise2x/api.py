@@ -395,6 +395,42 @@ def sigma_units_note(image: np.ndarray, sigma: float) -> str | None:
     return None
 
 
+def fill_note(found: tuple[float, int, float], pixels: int, python: bool = True) -> str:
+    """The note said where :func:`noise2x.estimate.fill_value` found ``found`` in an image of ``pixels`` pixels
+    (with ``python``, the Python arguments beside the CLI's options)."""
+    value, count, nearest = found
+    side = "below" if value < nearest else "above"
+    shown = value_text(value)
+    given, none = (f" (blank_value={shown})", " (blank_value='none')") if python else ("", "")
+    return (f"note: {count} pixels ({count / pixels:.1%}) hold {shown}, far {side} every other value (the nearest "
+            f"is {nearest:.6g}): read as blank (no data: depth dropouts, a nodata fill), left out of the noise "
+            f"estimate and kept at {shown}, as --blank-value {shown}{given} does; if they hold data, "
+            f"--blank-value none{none}")
+
+
+def value_text(value: float) -> str:
+    """``value`` as short as it is exact (-9999, not -9999.0; -3.4028234663852886e+38, not -3.40282e+38, which
+    matches no pixel of a float32 fill)."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
+
+
+def _fill_read(image: Any, progress: Any, info: Any) -> float | None:
+    """The fill value read from ``image``'s values (:func:`noise2x.estimate.fill_value`), said; None where none."""
+    from .estimate import fill_value
+
+    try:
+        found = fill_value(image)
+    except (TypeError, ValueError):  # (not an image: its own error, below)
+        return None
+    if found is None:
+        return None
+    _note(progress, fill_note(found, int(np.shape(image)[0] * np.shape(image)[1])))
+    if isinstance(info, dict):
+        info["fill_value"] = found[0]
+    return found[0]
+
+
 def zero_area_note(image: np.ndarray) -> str | None:
     """A note for an image whose noise is about to be estimated, when solid areas of 0 cover part of it (or of its
     lowest value, where that is below 0: a CT slice's padding outside its field of view).
@@ -496,6 +532,10 @@ def _shot_noise_note(image: np.ndarray, method: str, mask: Any) -> str | None:
 
 #: Set where the caller named the image's axes (``axes`` ending in YXC): its channels are last, as said
 _LAYOUT_SAID: contextvars.ContextVar[bool] = contextvars.ContextVar("noise2x_layout_said", default=False)
+
+#: Set within :func:`denoise` once its image's fill value was read (:func:`noise2x.estimate.fill_value`): the
+#: parts it is split into are not read again.
+_FILL_READ: contextvars.ContextVar[bool] = contextvars.ContextVar("noise2x_fill_read", default=False)
 
 #: Within one :func:`denoise` call over several frames or channels with no ``progress``: the notes already said
 #: (as warnings) and the part now denoised ("frame Z=2", "channel 3"), so that each note is said once, of the part
@@ -705,12 +745,16 @@ def denoise(
         denoiser (:func:`noise2x.io.fill_blanks`), left out of the noise
         estimate (as ``mask`` leaves pixels out) and come back NaN. Without
         it NaN is an error.
-    blank_value : float, optional
+    blank_value : float or "none", optional
         Pixels holding this value in every channel are blank too, e.g. 0
         outside a mosaic's footprint (as SWarp writes it): treated as NaN
         is with ``blanks``, and they come back holding it. A zero fill
         beside data with no dark pixels otherwise looks like photon counts
-        (BENCHMARKS.md, "Blank pixels").
+        (BENCHMARKS.md, "Blank pixels"). Without it (and without ``mask``),
+        a value far from every other one at an end of the image's values,
+        held by 0.2% of its pixels or more, is read as such a fill, with a
+        note (a depth map's 0 dropouts, an undeclared -9999 nodata:
+        :func:`noise2x.estimate.fill_value`); ``"none"`` reads no fill.
     needed : array_like of bool, optional
         (H,W): the pixels whose result is used. A model (given or shipped)
         skips the tiles holding none of them, whose result is then
@@ -793,6 +837,21 @@ def denoise(
         return _denoise_frames(image, axes, mask, progress, info, needed, dict(
             model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta, options=options, rng=rng,
             device=device, colour=colour, precision=precision, blanks=blanks, blank_value=blank_value, cfa=cfa))
+    if not _FILL_READ.get():  # a fill value among the image's values: read once, for the image as a whole
+        if isinstance(blank_value, str):
+            if blank_value != "none":
+                raise UsageError(f"blank_value must be a number, None or 'none' (no fill read), got {blank_value!r}")
+            blank_value = None
+        elif blank_value is None and mask is None:
+            blank_value = _fill_read(image, progress, info)
+        token = _FILL_READ.set(True)
+        try:  # (the function itself, not the module's name, which a caller may have wrapped)
+            return _DENOISE(image, model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
+                           options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
+                           precision=precision, mask=mask, blanks=blanks, blank_value=blank_value, needed=needed,
+                           cfa=cfa)
+        finally:
+            _FILL_READ.reset(token)
     try:
         shape = np.shape(image)
     except ValueError as exc:  # (a ragged list)
@@ -1377,6 +1436,9 @@ def _hide_wild(mapped: np.ndarray, wild: tuple[np.ndarray, np.ndarray, np.ndarra
     if held.any():
         fill[held] = np.nanmedian(stacked[:, held], axis=0)
     mapped[at] = fill
+
+
+_DENOISE = denoise
 
 
 def _denoise_frames(image: Any, axes: Any, mask: Any, progress: Any, info: Any, needed: Any,

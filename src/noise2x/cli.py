@@ -100,6 +100,11 @@ def _finite(text: str) -> float:
     return value
 
 
+def _blank_value(text: str) -> float | str:
+    """argparse type of denoise's and info's --blank-value: a finite number, or none (no blank value: none read)."""
+    return "none" if text.strip().lower() == "none" else _finite(text)
+
+
 def _seed(text: str) -> int:
     """argparse type of --seed: a whole number >= 0 (NumPy and PyTorch seeds)."""
     try:
@@ -228,12 +233,13 @@ def _blank_kind(src: Path, dst: Path, kind: str | None) -> str | None:
     return kind
 
 
-def _blank_pixels(frame, blanks: bool, value: float | None):
+def _blank_pixels(frame, blanks: bool, value: float | str | None):
     """(H,W) bool: the pixels of a frame (H,W) or (H,W,C) that hold no data (NaN in a channel with ``blanks``;
     ``value`` in every channel)."""
     import numpy as np
 
     empty = np.zeros(frame.shape[:2], bool)
+    value = None if value == "none" else value  # (--blank-value none)
     if blanks:
         nan = np.isnan(frame)
         empty |= nan.any(axis=-1) if frame.ndim == 3 else nan
@@ -803,8 +809,32 @@ def _declared_blanks(args: argparse.Namespace, src: Path) -> argparse.Namespace:
         _say(f"{src}: its nodata value (GDAL_NODATA) is NaN: NaN pixels are blank, kept blank (as with --blanks)")
     else:
         told.blank_value = value
-        _say(f"{src}: its nodata value (GDAL_NODATA) {value:g}: pixels holding it are blank, left out of the noise "
-             f"estimate and kept at {value:g} (as with --blank-value {value:g}; another --blank-value overrides it)")
+        from .api import value_text
+
+        shown = value_text(value)
+        _say(f"{src}: its nodata value (GDAL_NODATA) {shown}: pixels holding it are blank, left out of the noise "
+             f"estimate and kept at {shown} (as with --blank-value {shown}; another --blank-value overrides it)")
+    return told
+
+
+def _fill_read(args: argparse.Namespace, src: Path, stack: Any, alpha: Any) -> argparse.Namespace:
+    """``args`` for denoising ``src`` (``stack``, its frames): where no --blank-value was given nor a nodata value
+    declared, and its first frame's values show a fill (:func:`noise2x.estimate.fill_value`: a depth map's 0
+    dropouts, an undeclared -9999), the pixels holding it are blank, as with --blank-value, and said so;
+    --blank-value none reads none (denoise is given blank_value='none' then, and where none is found)."""
+    if args.blank_value is not None or alpha is not None:
+        return args
+    from .api import fill_note
+    from .estimate import fill_value
+
+    first = stack[0]
+    found = fill_value(first)
+    if found is None:
+        return args
+    _say(f"{src}: " + fill_note(found, first.shape[0] * first.shape[1], python=False).removeprefix("note: ")
+         + (" (read on its first frame)" if len(stack) > 1 else ""))
+    told = argparse.Namespace(**vars(args))
+    told.blank_value = found[0]
     return told
 
 
@@ -874,6 +904,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     stack, alpha = opened
     opened.clear()
     pages = isinstance(stack, PageFrames)  # (pages of different sizes or colours: io.open_pages)
+    args = _fill_read(args, src, stack, alpha)
     unit = "page" if pages else "frame"
 
     try:
@@ -1020,7 +1051,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                         frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
                         tta=args.tta, options=options, rng=args.seed, info=info, progress=say_once,
                         device=args.device, colour=args.colour, precision=args.precision, mask=opaque,
-                        blanks=args.blanks, blank_value=args.blank_value, cfa=cfa,
+                        blanks=args.blanks, blank_value="none" if args.blank_value is None else args.blank_value,
+                        cfa=cfa,
                     )
                 except InputError as exc:  # (a 3-band file given to an RGB model: said of one (H,W) frame, with
                     # no word of the split, a plugin author's QA pass)
@@ -1601,7 +1633,8 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
                  cfa: str = "auto") -> list[str]:
     import numpy as np
 
-    from .api import channel_levels_note, data_crop, no_option_route, pattern_note, stripes_note, zero_area_note
+    from .api import (channel_levels_note, data_crop, fill_note, no_option_route, pattern_note, stripes_note,
+                      value_text, zero_area_note)
     from .io import (KINDS, _tiff_compression, fill_blanks, image_kind, map_text, mrc_voxel_size, page_kinds,
                      photo_metadata, stack_frames, stored_kind)
 
@@ -1684,8 +1717,18 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     lines.extend(left_out_lines(path))
     from .io import held_blank, tiff_nodata
 
-    given = blank_value is not None
-    nodata = blank_value if given else tiff_nodata(path)  # (a GeoTIFF's declared nodata: denoise keeps it blank)
+    given = blank_value is not None and blank_value != "none"
+    nodata = blank_value if given else None if blank_value == "none" else tiff_nodata(path)  # (a GeoTIFF's
+    # declared nodata: denoise keeps it blank)
+    read = None  # a fill read from the values, as denoise reads it (a depth map's 0 dropouts: a 3-D vision QA pass)
+    if nodata is None and blank_value is None and alpha is None and len(stack):
+        from .estimate import fill_value
+
+        read = fill_value(stack[0])
+        if read is not None:
+            nodata = read[0]
+            lines.append(fill_note(read, h * w, python=False).replace(", as --blank-value", ", by denoise as "
+                                                                      "--blank-value"))
     declared = nodata is not None and not _isnan(nodata)
     blanks, k = 0, None  # blank pixels, and the first frame holding data
     for i, frame in enumerate(stack):
@@ -1706,12 +1749,13 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         if int(header.get("BITPIX", 0)) > 0 and header.get("BLANK") is not None:
             marked = f"its BLANK value {header['BLANK']}"
     if nodata is not None:
-        marked = f"the value {nodata:g}, --blank-value" if given else f"its nodata value {nodata:g}, GDAL_NODATA"
+        marked = f"the value {nodata:g}, --blank-value" if given else f"its nodata value {nodata:g}, GDAL_NODATA" \
+            if read is None else f"the value {value_text(nodata)}, read as a fill"
     if blanks:
         pixels = int(np.prod(stack.shape[:3], dtype=np.int64))
         how = "denoise with --blanks" if nodata is None else (
             f"denoise --blank-value {nodata:g} keeps them blank" if given else "denoise keeps them blank, as the "
-            "file declares")
+            "file declares" if read is None else "denoise keeps them blank; --blank-value none reads them as data")
         lines.append(f"blank ({marked}) pixels: {blanks} of {pixels} ({how})")
     if k is None:
         lines.append("no pixel holds data")
@@ -2012,10 +2056,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="NaN values mark blank pixels (no data; the FITS convention): they are filled with a "
                         "mirror image of the data beside them, left out of the noise estimate and written back as NaN "
                         "(float32 .tif or .fits) or transparent (.png); without it NaN is an error")
-    d.add_argument("--blank-value", type=_finite, metavar="V",
+    d.add_argument("--blank-value", type=_blank_value, metavar="V",
                    help="pixels holding V in every channel are blank too, e.g. 0 outside a mosaic's footprint: "
                         "treated as --blanks treats NaN, and written back holding V (a TIFF declaring its nodata "
-                        "value, GDAL_NODATA, is read so without it)")
+                        "value, GDAL_NODATA, is read so without it, and a value far from all others at an end of "
+                        "the image's values, held by 0.2%% of its pixels or more, such as a depth map's 0 dropouts; "
+                        "none: no blank value)")
     d.add_argument("--set", action="append", metavar="KEY=VALUE", help="method option (repeatable)")
     d.add_argument("--seed", type=_seed, default=0, help="seed for stochastic methods")
     d.add_argument("--format", metavar="EXT", help="a folder --out's files in this format (e.g. tif, with --float: "
@@ -2126,9 +2172,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a model file, the name of a shipped model (noise2x models), or an image file")
     i.add_argument("--noise", metavar="SPEC", help="with an image: also say what `noise2x denoise --noise SPEC` "
                    "(no method) does with it, e.g. speckle:looks=4")
-    i.add_argument("--blank-value", type=_finite, metavar="V", help="with an image: pixels holding V in every "
-                   "channel are blank, as `denoise --blank-value V` reads them (a GeoTIFF's declared nodata value "
-                   "is read so without it)")
+    i.add_argument("--blank-value", type=_blank_value, metavar="V", help="with an image: pixels holding V in "
+                   "every channel are blank, as `denoise --blank-value V` reads them (a GeoTIFF's declared nodata "
+                   "value, or a fill read from the values, is read so without it; none: no blank value)")
     i.add_argument("--cfa", type=str.lower, choices=CFA_CHOICES, default="auto",
                    help="with an image: a colour-filter (Bayer) mosaic, as `denoise --cfa` takes it (bayer: its "
                         "planes, unread; none: the image whole)")
@@ -2237,12 +2283,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
+def _negative_numbers(argv: list[str]) -> list[str]:
+    """``argv`` with a negative number in exponent form given to an option (``--blank-value -3.4e+38``, GDAL's
+    float nodata), which argparse takes for an option ("expected one argument": a 3-D vision QA pass), joined to
+    it (``--blank-value=-3.4e+38``)."""
+    out: list[str] = []
+    for token in argv:
+        if out and out[-1].startswith("--") and "=" not in out[-1] and re.fullmatch(
+                r"-(\d+\.?\d*|\.\d+)[eE][-+]?\d+", token):
+            out[-1] += "=" + token
+        else:
+            out.append(token)
+    return out
+
+
 def _main(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     """:func:`main` less its SIGTERM handler."""
     from .errors import Terminated
 
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_negative_numbers(list(sys.argv[1:] if argv is None else argv)))
         if not getattr(args, "func", None):
             parser.print_help()
             return 2

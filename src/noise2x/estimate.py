@@ -46,27 +46,86 @@ def _channels(noisy) -> list[np.ndarray]:
     return [x] if x.ndim == 2 else [x[..., c] for c in range(x.shape[2])]
 
 
-#: :func:`scattered_read`: where this share of the pixels within the data's bounds or more holds data, yet too few 7x7
-#: windows hold data alone, the blank ones are scattered
-SCATTERED_SHARE = 0.9
+#: :func:`scattered_read`: where this share of the pixels within the data's bounds or more holds data, yet the 7x7
+#: windows holding data alone cover less than half of them, the blank ones are scattered (0.9 until a 3-D vision QA
+#: pass: a depth map's 10% of dropouts stopped with an error)
+SCATTERED_SHARE = 0.5
 
 
 def scattered_read(held: np.ndarray) -> np.ndarray | None:
     """Where the blank pixels of ``held`` ((H,W) bool, True where data) are scattered all over the data's bounds
-    (a sensor's dead-pixel map: :data:`SCATTERED_SHARE` of those pixels or more hold data, yet they leave too few
-    7x7 windows whole for :func:`data_mask`), the pixels to read the noise from: the data's bounds, the blank ones
-    among them (filled) too; else None."""
+    (a sensor's dead-pixel map, a depth camera's dropouts: :data:`SCATTERED_SHARE` of those pixels or more hold
+    data, yet the 7x7 windows they leave whole cover less than half of them), the pixels to read the noise from:
+    the data's bounds, the blank ones among them (filled) too; else None. The fill, a mirror image of the data
+    beside it, repeats its noise: the reading comes out low, by about 6% with 10% of the pixels blank and 25% with
+    half of them (white noise on a photo, BENCHMARKS.md "Fill values")."""
     rows, cols = np.flatnonzero(held.any(axis=1)), np.flatnonzero(held.any(axis=0))
     if rows.size == 0:
         return None
     bounds = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
     inside = held[bounds]
-    windows = int(np.count_nonzero(_box_sum(~held, _PATCH, _PATCH) < 0.5))
-    if windows >= (_PATCH + 1) ** 2 or np.count_nonzero(inside) < SCATTERED_SHARE * inside.size:
+    whole = _box_sum(~held, _PATCH, _PATCH) < 0.5
+    covered = _box_sum(np.pad(whole, _PATCH - 1), _PATCH, _PATCH) > 0.5  # the pixels of those windows
+    data = int(np.count_nonzero(inside))
+    if np.count_nonzero(covered) >= 0.5 * data or data < SCATTERED_SHARE * inside.size:
         return None
     read = np.zeros_like(held)
     read[bounds] = True
     return read
+
+
+#: :func:`fill_value`: a value at an end of an image's values is a fill (pixels holding no data: a depth camera's
+#: dropouts, a nodata value) where at least this share of its pixels hold it (in every channel) ...
+FILL_SHARE = 0.002
+#: ... no other value lies within this share of the others' spread (0.1 to 99.9 percentile) of it ...
+FILL_GAP = 0.05
+#: ... nor within this many times the widest step between the others' own values nearest it (counts, whose 0 is
+#: one step below their 1, are not a fill), and the others hold this many values or more (noisy data)
+FILL_STEPS = 4
+FILL_LEVELS = 20
+
+
+def fill_value(image: np.ndarray) -> tuple[float, int, float] | None:
+    """(value, pixels, nearest): the value that marks ``image``'s pixels holding no data, read from the values
+    alone, where one does (:data:`FILL_SHARE`, :data:`FILL_GAP`, :data:`FILL_STEPS`): a depth map's 0 dropouts
+    below its nearest surface, an elevation model's -9999, a float's -3.4e38, each far from every value of the
+    data; the pixels holding it and the data's value nearest it. None where none does (a photo's black and white,
+    clipped, lie next to the values beside them; NaN and inf are left out), or where both ends read so (salt and
+    pepper: impulse noise). The top of 8 or 16 bits (255, 65535) is not read as a fill: it is a saturated
+    sensor's."""
+    a = np.asarray(image)
+    if a.dtype.kind not in "uif" or a.ndim not in (2, 3) or a.size == 0 or (a.ndim == 3 and a.shape[2] == 0):
+        return None
+    pixels = a.shape[0] * a.shape[1]
+    first = a if a.ndim == 2 else a[..., 0]
+    finite = np.isfinite(first) if a.dtype.kind == "f" else None
+    if finite is not None and not finite.any():
+        return None
+    found = []
+    for end in (np.min, np.max):
+        value = end(first[finite]) if finite is not None else end(first)
+        held = a == value if a.ndim == 2 else (a == value).all(axis=2)
+        count = int(np.count_nonzero(held))
+        if count < max(16, FILL_SHARE * pixels) or count == pixels:
+            continue
+        others = a[~held].reshape(-1)
+        others = others[np.isfinite(others)] if a.dtype.kind == "f" else others
+        if others.size == 0:
+            continue
+        nearest = float(np.min(others) if end is np.min else np.max(others))
+        sample = others[:: others.size // 1_000_000 + 1].astype(np.float64)
+        lo, hi = np.percentile(sample, [0.1, 99.9])
+        levels = np.unique(sample)
+        if levels.size < FILL_LEVELS or not hi > lo:
+            continue
+        near = levels[:max(FILL_LEVELS, levels.size // 100)] if end is np.min else \
+            levels[-max(FILL_LEVELS, levels.size // 100):]
+        gap = abs(nearest - float(value))
+        if gap >= FILL_GAP * (hi - lo) and gap > FILL_STEPS * float(np.max(np.diff(near))):
+            found.append((float(value), count, nearest))
+    if len(found) != 1 or (found[0][0] > found[0][2] and found[0][0] in (255, 65535)):  # (two: impulse noise; the
+        return None  # top of 8 or 16 bits alone: a saturated sensor's, not a fill)
+    return found[0]
 
 
 def data_mask(mask, shape: tuple[int, ...]) -> np.ndarray | None:
@@ -87,7 +146,8 @@ def data_mask(mask, shape: tuple[int, ...]) -> np.ndarray | None:
     if windows < least:
         raise InputError(f"too few pixels hold image data (opaque, not blank) to estimate the noise from: "
                          f"{np.count_nonzero(m)} of {m.size}, with {windows} windows of {_PATCH}x{_PATCH} among them "
-                         f"(a {2 * _PATCH}x{2 * _PATCH} image has {least})")
+                         f"(a {2 * _PATCH}x{2 * _PATCH} image has {least}); give the noise instead (--noise "
+                         f"gaussian:sigma=S with --method bm3d; noise=, method= in Python)")
     return m
 
 
@@ -411,7 +471,8 @@ def poisson_gaussian(noisy, *, data_range: float = 255.0, stderr: bool = False,
             raise InputError(f"noisy image {np.shape(noisy)[:2]} is too small to estimate Poisson-Gaussian noise "
                              f"(it needs {_FIT_WINDOWS} windows of {_PATCH}x{_PATCH} pixels, e.g. a 21x21 gray image)")
         raise InputError("noisy image has too few windows to estimate Poisson-Gaussian noise from: most of it is "
-                         "clipped (0 or the top of its range) or one value (a fill, a flat area)")
+                         "clipped (0 or the top of its range) or one value (a fill, a flat area)"
+                         + (" or blank" if valid is not None else ""))
     sel = np.ones(m.size, bool)
     a, b, se = 0.0, 0.0, float("inf")
     for it in range(4):
