@@ -47,7 +47,8 @@ def main(argv=None) -> int:
     summary = {}
     for spec in args.noises.split(","):
         r = [x for x in rows if x["noise"] == spec]
-        summary[spec] = {k: round(float(np.mean([x[k] for x in r])), 3) for k in ("noisy", "whole", "default", "opaque")}
+        summary[spec] = {k: round(float(np.mean([x[k] for x in r])), 3)
+                         for k in ("noisy", "whole", "default", "opaque")}
         print(spec, summary[spec], flush=True)
     if args.out:
         write_record(args.out, "cutout_check.py", args, start, rows=rows, summary=summary)

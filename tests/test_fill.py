@@ -47,6 +47,9 @@ def test_fill_value_reads_dropouts_and_nodata_and_not_photos_counts_or_impulses(
     assert (clipped == 0).mean() > 0.05 and estimate.fill_value(clipped) is None
     counts = rng.poisson(texture / 8).astype(float)  # photon counts: 0 is one step below 1
     assert estimate.fill_value(counts) is None
+    few = (np.arange(128 * 128) % 20).reshape(128, 128) * 8.5  # 0 one step below the rest (5% of their spread of
+    few[0, :10] = 170.0  # 20 steps, a few pixels at the top): a step, not a gap
+    assert estimate.fill_value(few) is None
     impulses = photo.copy()
     impulses[rng.random(photo.shape) < 0.03] = 0
     assert estimate.fill_value(impulses)[0] == 0  # pepper alone: read as dead pixels (no data)

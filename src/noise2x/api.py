@@ -1074,6 +1074,12 @@ def denoise(
         return _denoise_speckle(image, noise, info=info, progress=progress, mask=mask, settings=dict(
             tile=tile, overlap=overlap, tta=tta, options=options, rng=rng, device=device, colour=colour,
             precision=precision, needed=needed))
+    if method is None and noise is None:
+        law = power_law_read(image, mask)
+        if law is not None:  # (a depth map's noise, growing with depth squared, was read at its nearest surface's
+            # level and the far field left as noisy as it came: a 3-D vision QA pass)
+            return _denoise_power(image, law, info=info, progress=progress, mask=mask, needed=needed, rng=rng,
+                                  options=options)
     if method is None:
         choice, vst, model_file, name, reason = no_option_route(image, noise=noise, colour=colour, mask=mask)
         given = {k: v for k, v in (options or {}).items() if k in choice.options and str(v) != str(choice.options[k])}
@@ -1227,6 +1233,79 @@ def speckle_route(image: np.ndarray, noise: Any, *, colour: str = "auto", mask: 
             "reason": f"{noise} given: multiplicative speckle, additive in the logarithm: denoising the logarithm "
                       f"(mapped to 8-bit units, sigma {log['sigma']:.3g} there) as white noise, then back (the "
                       f"homomorphic route)"}
+
+
+#: With no options, a gray image whose noise grows with its level as level**q (:func:`noise2x.estimate.noise_power`)
+#: for q this large or larger (a depth camera's: about 2), read to within :data:`POWER_SE`, goes through the power
+#: transform that makes it even (:func:`_denoise_power`); shot noise (0.5) and speckle (1) take their own routes
+POWER_LEAST = 1.5
+POWER_SE = 0.25
+#: ... and where a variance growing linearly with the level fits the readings this many times worse (shot noise
+#: above a camera's black level grows steeply in log terms near it, and takes the routes above)
+POWER_MISFIT = 2.0
+#: ... and where the reading owes little to texture (:class:`noise2x.estimate.PowerLaw`'s ``texture`` at most this:
+#: BSD68 test008 under white noise of sigma 0.3 read q 1.9 from texture whose contrast grows with the level, 1.73)
+POWER_TEXTURE = 1.35
+#: ... read on the centre window of this side
+POWER_WINDOW = 1024
+
+
+def power_law_read(image: np.ndarray, mask: Any = None) -> Any:
+    """The law of a gray image's noise of sigma ``k * level**q`` (:class:`noise2x.estimate.PowerLaw`) where the
+    no-option route reads one (:data:`POWER_LEAST`, :data:`POWER_SE`, :data:`POWER_MISFIT`,
+    :data:`POWER_TEXTURE`), on its centre window; else None."""
+    from .estimate import noise_power
+
+    if np.ndim(image) != 2:
+        return None
+    h, w = np.shape(image)
+    window = (slice(max((h - POWER_WINDOW) // 2, 0), max((h - POWER_WINDOW) // 2, 0) + POWER_WINDOW),
+              slice(max((w - POWER_WINDOW) // 2, 0), max((w - POWER_WINDOW) // 2, 0) + POWER_WINDOW))
+    try:
+        law = noise_power(image[window], mask=None if mask is None else np.asarray(mask, dtype=bool)[window])
+    except InputError:  # (too few windows in the centre: the route below reads, or says, what it can)
+        return None
+    return law if (law is not None and law.q >= POWER_LEAST and law.stderr <= POWER_SE
+                   and law.linear_misfit >= POWER_MISFIT and law.texture <= POWER_TEXTURE) else None
+
+
+def power_reason(law: Any) -> str:
+    """What the no-option route says of a noise read as growing with the level (:func:`power_law_read`)."""
+    q, k = law.q, law.k
+    return (f"the noise grows with the level, its sigma about {k:.3g} * level^{q:.2f} (read; a depth camera's grows "
+            f"about as depth^2): BM3D after the power transform that makes it even (level^{1 - q:.2f}), then back")
+
+
+def _denoise_power(image: np.ndarray, law: Any, *, info: Any, progress: Any, mask: Any,
+                   needed: Any, rng: Any, options: Any) -> np.ndarray:
+    """:func:`denoise` with no options of an image whose noise has sigma ``k * level**q`` (``law``,
+    :func:`power_law_read`): ``level**(1-q) / (k (1-q))`` carries noise of one sigma at every level (the
+    derivative times the sigma); mapped to 8-bit units, BM3D told that sigma denoises it, and the inverse brings
+    the levels back (the bias of the inverse, of the order of the relative noise squared, is left: a depth
+    camera's 0.5%)."""
+    from .noise import NoiseSpec
+
+    q, k = law.q, law.k
+    held = image if mask is None else image[np.asarray(mask, dtype=bool)]
+    top = 1.0 - q
+    even = image ** top / (k * top)
+    lo, hi = sorted(float(v) ** top / (k * top) for v in (np.min(held), np.max(held)))
+    scale = 255.0 / (hi - lo) if hi > lo else 1.0
+    reason = power_reason(law)
+    if progress is not None:
+        progress(f"using bm3d: {reason}")
+    inner: dict[str, Any] = {}
+    out = denoise((even - lo) * scale, method="bm3d", noise=NoiseSpec("gaussian", {"sigma": scale}), mask=mask,
+                  needed=needed, rng=rng, options=options, info=inner, cfa="none")
+    out /= scale
+    out += lo
+    out *= k * top
+    np.maximum(out, np.finfo(np.float64).tiny, out=out)  # (a level above 0, as every one of the image's is)
+    out **= 1.0 / top
+    if info is not None:
+        info.update(method="bm3d", auto=reason, transform=f"power transform level^{top:.2f}", estimated_power=q,
+                    estimated_power_k=k, sigma=1.0)
+    return out
 
 
 def _denoise_speckle(image: np.ndarray, noise: Any, *, info: dict[str, Any] | None, progress: Any, mask: Any,

@@ -617,10 +617,23 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     for i, (src, dst) in enumerate(zip(files, targets)):
         seed = base + i
         dst = dst if dst.suffix else dst.with_suffix(".tif")
-        nodata = tiff_nodata(src)  # (a GeoTIFF's declared nodata value: kept as it is; NaN: as --blanks)
+        given = args.blank_value is not None and args.blank_value != "none"
+        nodata = args.blank_value if given else None if args.blank_value == "none" else tiff_nodata(src)  # (a
+        # GeoTIFF's declared nodata value: kept as it is; NaN: as --blanks)
         blanks = args.blanks or (nodata is not None and bool(np.isnan(nodata)))
         nodata = None if nodata is not None and np.isnan(nodata) else nodata
         frames = open_stack(src, blanks=blanks)[0] if frames_writable(dst) and nodata is None else None
+        found = None
+        if nodata is None and args.blank_value is None:  # a fill read from the values, as denoise reads it (a depth
+            # map's 0 dropouts got noise, 1 to 35 mm from the lens: a 3-D vision QA pass)
+            from .estimate import fill_value
+
+            found = fill_value(frames[0] if frames is not None else read_stack_with_alpha(src, blanks=blanks)[0][0])
+            if found is not None:
+                nodata = found[0]
+                if isinstance(frames, StackFrames):
+                    frames.close()
+                frames = None
         if isinstance(frames, StackFrames) and frames_writable(dst, frames.shape):
             # a stack to TIFF, or a gray one to plain FITS: read and written a frame at a time
             with frames:
@@ -635,8 +648,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         stack, alpha = read_stack_with_alpha(src, blanks=blanks)
         nan = np.isnan(stack)
         blank = bool(nan.any())
-        note = None if peak_said else _added_noise_note(spec, src, np.where(nan[0], np.nanmedian(stack[0]), stack[0])
-                                                                    if blank else stack[0])
+        empty = nan[0] if nodata is None else nan[0] | (stack[0] == nodata)  # (the clip note of a depth map's 0
+        # dropouts, said of its data: a 3-D vision QA pass)
+        note = None if peak_said else _added_noise_note(spec, src, np.where(empty, np.nanmedian(
+            np.where(empty, np.nan, stack[0])), stack[0]) if empty.any() else stack[0])
         if note:
             for line in note.splitlines():
                 _say(line)
@@ -650,10 +665,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             image = np.where(nan.reshape(image.shape), np.nan, image)
         if nodata is not None:  # its nodata pixels hold no data: no noise on them (as --blanks leaves NaN)
             held = (stack == nodata).reshape(image.shape)
+            from .api import value_text
+
+            shown = value_text(nodata)
+            said = (f"--blank-value {shown}" if given else f"its nodata value (GDAL_NODATA) {shown}" if found is None
+                    else f"{shown}, far {'below' if nodata < found[2] else 'above'} every other value, read as a fill "
+                    f"(no data: depth dropouts, a nodata fill; --blank-value none reads it as data)")
             if held.any():
                 image = np.where(held, nodata, image)
-                _say(f"{src}: its nodata value (GDAL_NODATA) {nodata:g}: the {np.count_nonzero(held)} values holding "
-                     f"it are kept, without noise")
+                _say(f"{src}: {said}: the {np.count_nonzero(held)} values holding it are kept, without noise")
+            else:
+                _say(f"note: {src}: {said}: no pixel holds it")
         kind = None if writable_format(dst) in STACK_FORMATS else _output_kind(src, dst)  # (TIFF: float32)
         scale = _output_scale(src, kind)  # a 16-bit input to an 8-bit file: its units
         kept = _kept_alpha(src, dst, alpha)
@@ -822,12 +844,20 @@ def _fill_read(args: argparse.Namespace, src: Path, stack: Any, alpha: Any) -> a
     declared, and its first frame's values show a fill (:func:`noise2x.estimate.fill_value`: a depth map's 0
     dropouts, an undeclared -9999), the pixels holding it are blank, as with --blank-value, and said so;
     --blank-value none reads none (denoise is given blank_value='none' then, and where none is found)."""
-    if args.blank_value is not None or alpha is not None:
+    if args.blank_value == "none" or alpha is not None:
+        return args
+    first = stack[0]
+    if args.blank_value is not None:  # (a value no pixel holds, a typo or a declared value unused, passed unsaid:
+        # a 3-D vision QA pass)
+        if not (first == args.blank_value).any():
+            from .api import value_text
+
+            _say(f"note: {src}: no pixel holds the blank value {value_text(args.blank_value)}"
+                 + (" (read on its first frame)" if len(stack) > 1 else ""))
         return args
     from .api import fill_note
     from .estimate import fill_value
 
-    first = stack[0]
     found = fill_value(first)
     if found is None:
         return args
@@ -1633,8 +1663,8 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
                  cfa: str = "auto") -> list[str]:
     import numpy as np
 
-    from .api import (channel_levels_note, data_crop, fill_note, no_option_route, pattern_note, stripes_note,
-                      value_text, zero_area_note)
+    from .api import (channel_levels_note, data_crop, fill_note, no_option_route, pattern_note, power_law_read,
+                      power_reason, stripes_note, value_text, zero_area_note)
     from .io import (KINDS, _tiff_compression, fill_blanks, image_kind, map_text, mrc_voxel_size, page_kinds,
                      photo_metadata, stack_frames, stored_kind)
 
@@ -1840,9 +1870,12 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         lines.append(f"read as correlated noise{' along ' + along if along else ''}, in the image's own units: sigma "
                      f"{corr:.4g}, beta {beta:g} (" + ("" if _bm3d_missing() else f"where it is noise, what --method "
                                                        f"bm3d --noise {spec} takes; ") + "sigma above: its white part)")
+    law = power_law_read(image, mask) if not plane else None
+    if law is not None:  # (a depth map's noise, growing with depth: the route denoise takes, a 3-D vision QA pass)
+        name, reason = "bm3d", power_reason(law)
     # (an image holding NaN: denoise stops with an error unless --blanks says they mark pixels with no data)
     told = "noise2x denoise --blanks" if blanks and nodata is None else (
-        f"noise2x denoise --blank-value {nodata:g}" if given else "noise2x denoise with no options")
+        f"noise2x denoise --blank-value {value_text(nodata)}" if given else "noise2x denoise with no options")
     # (a stack's frames each take their own route: this one is the frame read's, a hyperspectral user's QA pass)
     lines.append(f"{told}{f' (frame {k + 1})' if len(stack) > 1 else ''}{plane}: {name}: {reason}")
     for note in (channel_levels_note(choice, name), pattern_note(choice), stripes_note(choice)):
@@ -2016,6 +2049,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=_seed, default=None, help="seed of the first image (image i gets seed+i; default 0)")
     s.add_argument("--blanks", action="store_true",
                    help="NaN values mark blank pixels (no data): they stay blank, the noise goes on the data")
+    s.add_argument("--blank-value", type=_blank_value, metavar="V",
+                   help="pixels holding V are blank too (no data: kept, without noise), as denoise reads them (a "
+                        "declared nodata value, or a fill read from the values, without it; none: no blank value)")
     s.add_argument("--format", metavar="EXT", help="a folder OUT's files in this format (e.g. tif: float32, the "
                    "noise neither rounded nor clipped, as bench adds it); default: each its input's")
     _add_quiet(s)

@@ -450,22 +450,8 @@ def poisson_gaussian(noisy, *, data_range: float = 255.0, stderr: bool = False,
     tuple of float
         ``(a, b)``, or ``(a, b, stderr of a)``.
     """
-    ps = _PATCH
     tau = _texture_threshold()
-    means, energies, textures = [], [], []
-    chans = _channels(noisy)
-    valid = data_mask(mask, chans[0].shape)
-    for img in chans:
-        usable = _unclipped_windows(img, data_range, strict=False, valid=valid)
-        lap = _laplace(img)
-        off = (ps - 3) // 2  # align the (H-2)-grid response with the (H-ps+1) window grid centres
-        lap = lap[off : off + usable.shape[0], off : off + usable.shape[1]]
-        mean = _box_sum(img, ps, ps) / (ps * ps)
-        keep = usable.ravel()
-        means.append(mean.ravel()[keep])
-        energies.append((lap * lap).ravel()[keep] / 36.0)
-        textures.append(_texture(img, ps).ravel()[keep])
-    m, e, t = np.concatenate(means), np.concatenate(energies), np.concatenate(textures)
+    m, e, t, valid = _level_windows(noisy, data_range, mask)
     if m.size < _FIT_WINDOWS:
         if not fits_signal_dependence(np.shape(noisy)):
             raise InputError(f"noisy image {np.shape(noisy)[:2]} is too small to estimate Poisson-Gaussian noise "
@@ -485,6 +471,97 @@ def poisson_gaussian(noisy, *, data_range: float = 255.0, stderr: bool = False,
             break
         sel = new
     return (float(a), float(b), float(se)) if stderr else (float(a), float(b))
+
+
+def _level_windows(noisy, data_range: float, mask) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Of the unclipped 7x7 windows of ``noisy`` (every channel): their mean, their noise energy (Immerkaer's
+    Laplacian, unit gain, squared) and their texture; and the mask checked (:func:`data_mask`)."""
+    ps = _PATCH
+    means, energies, textures = [], [], []
+    chans = _channels(noisy)
+    valid = data_mask(mask, chans[0].shape)
+    for img in chans:
+        usable = _unclipped_windows(img, data_range, strict=False, valid=valid)
+        lap = _laplace(img)
+        off = (ps - 3) // 2  # align the (H-2)-grid response with the (H-ps+1) window grid centres
+        lap = lap[off : off + usable.shape[0], off : off + usable.shape[1]]
+        mean = _box_sum(img, ps, ps) / (ps * ps)
+        keep = usable.ravel()
+        means.append(mean.ravel()[keep])
+        energies.append((lap * lap).ravel()[keep] / 36.0)
+        textures.append(_texture(img, ps).ravel()[keep])
+    return np.concatenate(means), np.concatenate(energies), np.concatenate(textures), valid
+
+
+#: :func:`noise_power`: the level bins read, and the least of them that give a reading
+POWER_BINS = 16
+POWER_LEAST_BINS = 6
+
+
+class PowerLaw(NamedTuple):
+    """A noise of sigma ``k * level**q`` read by :func:`noise_power`: ``stderr`` of ``q``, and ``linear_misfit``,
+    how much worse a variance growing linearly with the level (``a * level + b``: shot noise, with a camera's
+    black level or read noise) fits the same readings: the ratio of the RMS of their log sigma residuals; and
+    ``texture``, how much the reading owes to texture: the sigma read from the flatter half of each level's
+    windows over that read from its flattest tenth (their geometric mean over the levels), about 1 for noise
+    alone; texture whose contrast grows with the level (a photo under very weak noise) reads 1.5 and more."""
+
+    q: float
+    k: float
+    stderr: float
+    linear_misfit: float
+    texture: float
+
+
+def noise_power(noisy, *, mask=None) -> PowerLaw | None:
+    """The law ``k * level**q`` of a noise's sigma, read from a gray image of positive values: a depth camera's
+    (time-of-flight, stereo: ``q`` about 2), shot noise's 0.5, speckle's 1, white noise's 0 (:class:`PowerLaw`).
+    None where it cannot be read (a value at or below 0 among the data, too few windows or levels, the levels
+    within a factor of 1.5).
+
+    The image's 7x7 windows (those of ``mask``'s pixels) are binned by their mean (:data:`POWER_BINS` bins of
+    equal counts); in each bin the half with the least texture gives the noise energy (Immerkaer's Laplacian, the
+    median of its squared response), and a line through the bins' log sigma against their log level gives ``q``
+    and ``k``; its standard error is that of the slope, from the bins' scatter about the line. Shot noise above
+    a black level (variance ``g * (level - black)``) grows steeply in log terms near the black level: the line
+    of variance against level fits it, and ``linear_misfit`` tells the two apart."""
+    img = np.asarray(noisy, dtype=np.float64)
+    if img.ndim != 2 or min(img.shape) < 2 * _PATCH:
+        return None
+    valid = data_mask(mask, img.shape)
+    held = img if valid is None else img[valid]
+    if not held.size or float(np.min(held)) <= 0:
+        return None
+    m, e, t, _ = _level_windows(img, float(np.max(held)), valid)
+    if m.size < _FIT_WINDOWS:
+        return None
+    edges = np.unique(np.quantile(m, np.linspace(0, 1, POWER_BINS + 1)))
+    idx = np.clip(np.searchsorted(edges, m, side="right") - 1, 0, len(edges) - 2)
+    levels, sigmas, flattest = [], [], []
+    for b in range(len(edges) - 1):
+        inside = idx == b
+        if np.count_nonzero(inside) < 30:
+            continue
+        smooth = t[inside] <= np.median(t[inside])  # (the flatter half: its texture adds least to the energy)
+        var = float(np.median(e[inside][smooth])) / 0.4549  # (the median of chi2(1) is 0.4549)
+        least = float(np.median(e[inside][t[inside] <= np.quantile(t[inside], 0.1)])) / 0.4549
+        if var > 0 and least > 0:
+            levels.append(float(np.mean(m[inside])))
+            sigmas.append(np.sqrt(var))
+            flattest.append(np.sqrt(least))
+    if len(levels) < POWER_LEAST_BINS or max(levels) < 1.5 * min(levels):
+        return None
+    x, y = np.log(levels), np.log(sigmas)
+    q, c = np.polyfit(x, y, 1)
+    resid = y - (q * x + c)
+    se = float(np.sqrt(np.sum(resid ** 2) / (len(x) - 2) / np.sum((x - x.mean()) ** 2)))
+    lv, var = np.asarray(levels), np.asarray(sigmas) ** 2
+    weight = 1.0 / var  # (relative errors: each bin's variance weighs as its log)
+    a, b = np.linalg.lstsq(np.stack([lv, np.ones_like(lv)], axis=1) * weight[:, None], var * weight, rcond=None)[0]
+    linear = y - 0.5 * np.log(np.maximum(a * lv + b, 1e-6 * var.min()))
+    misfit = float(np.sqrt(np.mean(linear ** 2)) / max(np.sqrt(np.mean(resid ** 2)), 1e-3))
+    texture = float(np.exp(np.mean(np.log(np.asarray(sigmas) / np.asarray(flattest)))))
+    return PowerLaw(float(q), float(np.exp(c)), se, misfit, texture)
 
 
 def _fit_line(m: np.ndarray, e: np.ndarray, n_bins: int = 24) -> tuple[float, float, float]:

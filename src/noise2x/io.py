@@ -4187,7 +4187,8 @@ def _writable_array(image, fmt: str, p: Path, blanks: bool = False) -> np.ndarra
         raise InputError(f"image for {p} is empty (shape {arr.shape})")
     if arr.dtype not in (np.float32, np.uint8, np.uint16):  # (those are kept: a large stack is not doubled here)
         arr = arr.astype(np.float64, copy=False)
-    _check_finite(arr, f"image for {p}", blanks=blanks)
+    _check_finite(arr, f"image for {p}", blanks=blanks, hint="; if NaN marks blank pixels (no data), pass "
+                  "blanks=True (written as NaN, or transparent in a PNG)")
     return arr
 
 

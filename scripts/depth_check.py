@@ -1,19 +1,22 @@
-"""A fill value read from an image's values (noise2x.estimate.fill_value): what it does on depth maps with dropouts,
-and which committed benchmark inputs it touches.
+"""Depth maps: a fill value read from an image's values (noise2x.estimate.fill_value: a depth camera's dropouts)
+and a noise growing with the level (estimate.noise_power, api.power_law_read: the power transform route); what
+they do on depth maps, and which committed benchmark inputs they touch.
 
-    python scripts/fill_check.py [--shared ../shared] [--benchmarks benchmarks] [--seeds 3] [--out benchmarks/fill_check.json]
+    python scripts/depth_check.py [--shared ../shared] [--benchmarks benchmarks] [--seeds 3]
+                                  [--out benchmarks/depth_check.json]
 
 Depth maps: synthetic scenes of 192x192 px in millimetres (a floor slanted from 600 to 3600 mm, two boxes at
 900 and 1500 mm, a sphere), noise of sigma 1.5e-6 z^2 (0.5 to 19 mm, as a time-of-flight or stereo camera's grows
 with depth), rounded to whole mm; a share of the pixels dropped out (scattered, and a 4-px occlusion shadow beside
 each box), written 0 in uint16 or -9999 in float32. Each is denoised with no options, and with BM3D given the
 noise's RMS sigma, each with the dropouts read as a fill (the default) and read as data (blank_value='none').
-Figures on the pixels holding data, against the clean depth: RMSE (mm); of the dropouts, the share still holding
-the fill value; of the data pixels, the share moved more than 100 mm from their clean depth.
+Figures on the pixels holding data, against the clean depth: RMSE (mm), also of those nearer than 1 m and of those
+beyond 2.5 m; of the dropouts, the share still holding the fill value; of the data pixels, the share moved more
+than 100 mm from their clean depth.
 
 Scope: every dataset/noise pair of the committed benchmark files rebuilt by PROTOCOL.md (as fill_rule_scope.py),
-and every clean image of the shared datasets: the inputs in which fill_value finds a fill (those the rule
-touches; on any other the no-option call is as before).
+and every clean image of the shared datasets: the inputs in which fill_value finds a fill, and the gray ones the
+power route takes (power_law_read); on any other the no-option call is as before.
 """
 import argparse
 import os
@@ -23,6 +26,7 @@ import warnings
 import numpy as np
 
 from noise2x import api, io
+from noise2x.api import power_law_read
 from noise2x.errors import NoteWarning
 from noise2x.estimate import fill_value
 from noise2x.noise import parse_noise, protocol_noisy
@@ -54,7 +58,11 @@ def scene(seed: int, n: int = 192):
 def figures(out, clean, holes, fill) -> dict:
     data = ~holes
     err = out[data] - clean[data]
-    return {"rmse": round(float(np.sqrt(np.mean(err ** 2))), 3), "holes_kept": round(float(np.mean(out[holes] == fill)), 4),
+    near, far = clean[data] < 1000, clean[data] > 2500
+    return {"rmse": round(float(np.sqrt(np.mean(err ** 2))), 3),
+            "rmse_near": round(float(np.sqrt(np.mean(err[near] ** 2))), 3),
+            "rmse_far": round(float(np.sqrt(np.mean(err[far] ** 2))), 3),
+            "holes_kept": round(float(np.mean(out[holes] == fill)), 4),
             "moved_100mm": round(float(np.mean(np.abs(err) > 100)), 5)}
 
 
@@ -69,8 +77,10 @@ def depth_rows(seeds: int) -> list:
                 image = np.where(holes, fill, noisy).astype(kind)
                 sigma = float(np.sqrt(np.mean((noisy - clean)[~holes] ** 2)))
                 row = {"seed": seed, "share": share, "kind": kind, "holes": round(float(holes.mean()), 4),
-                       "noisy": figures(image.astype(float), clean, holes, fill), "found": fill_value(image) is not None}
-                for name, kwargs in (("default", {}), ("bm3d", {"method": "bm3d", "noise": f"gaussian:sigma={sigma:.3f}"})):
+                       "noisy": figures(image.astype(float), clean, holes, fill),
+                       "found": fill_value(image) is not None}
+                told = {"method": "bm3d", "noise": f"gaussian:sigma={sigma:.3f}"}  # (the noise's RMS over the map)
+                for name, kwargs in (("default", {}), ("bm3d", told)):
                     for read, value in (("fill", None), ("data", "none")):
                         info = {}
                         with warnings.catch_warnings():
@@ -83,7 +93,7 @@ def depth_rows(seeds: int) -> list:
 
 
 def scope(shared: str, benchmarks: str) -> dict:
-    touched, inputs = [], 0
+    touched, powered, inputs = [], [], 0
     cache = {}
     for (ds, spec), n in sorted(benchmark_pairs(benchmarks).items()):
         root = os.path.join(shared, "data", ds)
@@ -103,14 +113,22 @@ def scope(shared: str, benchmarks: str) -> dict:
             inputs += 1
             if fill_value(y) is not None:
                 touched.append(f"{ds} {spec} {os.path.basename(str(p))}")
-    clean = []
+            if y.ndim == 2 and power_law_read(y) is not None:
+                powered.append(f"{ds} {spec} {os.path.basename(str(p))}")
+    clean, clean_powered = [], []
     for ds in sorted(os.listdir(os.path.join(shared, "data"))):
         root = os.path.join(shared, "data", ds)
         for p in io.list_images(root) if os.path.isdir(root) else []:
-            if fill_value(cache.get(p, io.read_image(p))) is not None:
+            image = cache.get(p)
+            image = io.read_image(p) if image is None else image
+            if fill_value(image) is not None:
                 clean.append(f"{ds} {os.path.basename(str(p))}")
-    print("benchmark inputs", inputs, "touched", touched, "clean images touched", clean, flush=True)
-    return {"benchmark_inputs": inputs, "benchmark_inputs_touched": touched, "clean_images_touched": clean}
+            if image.ndim == 2 and power_law_read(image) is not None:
+                clean_powered.append(f"{ds} {os.path.basename(str(p))}")
+    print("benchmark inputs", inputs, "fill read", touched, "power route", powered, "clean images: fill read", clean,
+          "power route", clean_powered, flush=True)
+    return {"benchmark_inputs": inputs, "benchmark_inputs_fill_read": touched, "benchmark_inputs_power_route": powered,
+            "clean_images_fill_read": clean, "clean_images_power_route": clean_powered}
 
 
 def main(argv=None) -> int:
@@ -130,12 +148,12 @@ def main(argv=None) -> int:
                 summary[f"{kind} {share:g}"] = {
                     f"{arm} {k}": round(float(np.mean([x[arm][k] for x in r])), 4)
                     for arm in ("noisy", "default_fill", "default_data", "bm3d_fill", "bm3d_data")
-                    for k in ("rmse", "holes_kept", "moved_100mm")}
+                    for k in ("rmse", "rmse_near", "rmse_far", "holes_kept", "moved_100mm")}
     for key, value in summary.items():
         print(key, value, flush=True)
     found = scope(args.shared, args.benchmarks) if os.path.isdir(os.path.join(args.shared, "data")) else {}
     if args.out:
-        write_record(args.out, "fill_check.py", args, start, rows=rows, summary=summary, scope=found)
+        write_record(args.out, "depth_check.py", args, start, rows=rows, summary=summary, scope=found)
     return 0
 
 
