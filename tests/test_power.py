@@ -59,6 +59,9 @@ def test_texture_whose_contrast_grows_with_the_level_is_not_read_as_such_a_noise
     assert law.q > 1.5 and law.stderr < 0.25 and law.linear_misfit > 2 and law.texture > 1.5, law
     assert api.power_law_read(noisy) is None
     assert estimate.noise_power(np.round(_noisy(_scene(), 2.0, 1.5e-6))).texture < 1.2
+    grain = read_image(sorted(list_images(data_dir("train400")))[0].parent / "test_394.png")  # (a clean photo's
+    law = estimate.noise_power(grain)  # faint grain: a variance linear in the level fits it 2.8 times worse, not 5)
+    assert law.q > 1.5 and law.stderr < 0.12 and law.linear_misfit < 4 and api.power_law_read(grain) is None, law
 
 
 def test_a_depth_map_s_noise_is_read_and_removed_at_every_depth_with_no_options():

@@ -1811,6 +1811,12 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         y0, x0 = y0 - y0 % 2, x0 - x0 % 2  # (a mosaic's planes as denoise splits them: the whole image's; from an
         # odd column, its "first plane" was another colour's, a re-check)
         image, mask = image[y0:y1, x0:x1], mask[y0:y1, x0:x1]
+        if alpha is None:  # (blank pixels scattered all over: read with their fill, as denoise reads them; a depth
+            # map's dropouts were read from the windows between them here: a 3-D vision QA pass)
+            from .estimate import scattered_read
+
+            bounds = scattered_read(mask)
+            mask = mask if bounds is None else bounds
     from .api import check_cfa, mosaic_planes, mosaic_read
     from .estimate import MOSAIC_SCORE
     from .io import declared_mosaic
@@ -1870,7 +1876,8 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         lines.append(f"read as correlated noise{' along ' + along if along else ''}, in the image's own units: sigma "
                      f"{corr:.4g}, beta {beta:g} (" + ("" if _bm3d_missing() else f"where it is noise, what --method "
                                                        f"bm3d --noise {spec} takes; ") + "sigma above: its white part)")
-    law = power_law_read(image, mask) if not plane else None
+    law = power_law_read(image, mask if alpha is not None else None) if not plane else None  # (blank pixels: read
+    # with their fill, as denoise reads them)
     if law is not None:  # (a depth map's noise, growing with depth: the route denoise takes, a 3-D vision QA pass)
         name, reason = "bm3d", power_reason(law)
     # (an image holding NaN: denoise stops with an error unless --blanks says they mark pixels with no data)
