@@ -1,7 +1,5 @@
 """Cut-out photos (an RGBA image whose transparent part holds black): the no-option call with the noise read
-from the opaque pixels (mask=, as `noise2x denoise` passes them) against the whole image read as it is (its black
-read as data: blank_value='none'), and the no-option call on the whole image (which reads the black as a fill,
-estimate.fill_value, where no data lies near it).
+from the opaque pixels (mask=, as `noise2x denoise` passes them) against the whole image read as it is.
 
     python scripts/cutout_check.py [--data ../shared/data/cbsd68] [--limit 8] [--out benchmarks/cutout_cbsd68.json]
 
@@ -35,11 +33,11 @@ def main(argv=None) -> int:
             opaque[:, : clean.shape[1] * 2 // 3] = False
             noisy[~opaque] = 0.0
             row = {"noise": spec, "image": os.path.basename(str(path)), "noisy": psnr(clean[opaque], noisy[opaque])}
-            for name, mask, value in (("whole", None, "none"), ("default", None, None), ("opaque", opaque, None)):
-                info = {}  # whole: the fill read as data; default: the no-option call, which reads it as a fill
+            for name, mask in (("whole", None), ("opaque", opaque)):
+                info = {}
                 with warnings.catch_warnings():  # (the whole image's fill is said as a note: measured here)
                     warnings.simplefilter("ignore", NoteWarning)
-                    out = api.denoise(noisy, mask=mask, info=info, blank_value=value)
+                    out = api.denoise(noisy, mask=mask, info=info)
                 row[name] = psnr(clean[opaque], out[opaque])
                 row[name + "_route"] = str(info.get("method"))
             rows.append(row)
@@ -47,8 +45,7 @@ def main(argv=None) -> int:
     summary = {}
     for spec in args.noises.split(","):
         r = [x for x in rows if x["noise"] == spec]
-        summary[spec] = {k: round(float(np.mean([x[k] for x in r])), 3)
-                         for k in ("noisy", "whole", "default", "opaque")}
+        summary[spec] = {k: round(float(np.mean([x[k] for x in r])), 3) for k in ("noisy", "whole", "opaque")}
         print(spec, summary[spec], flush=True)
     if args.out:
         write_record(args.out, "cutout_check.py", args, start, rows=rows, summary=summary)

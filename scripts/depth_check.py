@@ -86,7 +86,10 @@ def depth_rows(seeds: int) -> list:
                         with warnings.catch_warnings():
                             warnings.simplefilter("ignore", NoteWarning)
                             out = api.denoise(image, blank_value=value, info=info, **kwargs)
-                        row[f"{name}_{read}"] = {**figures(out, clean, holes, fill), "route": str(info.get("method"))}
+                        route = str(info.get("method")) + (f", {info['transform']}" if "transform" in info else "")
+                        row[f"{name}_{read}"] = {**figures(out, clean, holes, fill), "route": route,
+                                                 **({"q": round(info["estimated_power"], 3)}
+                                                    if "estimated_power" in info else {})}
                 rows.append(row)
                 print(row, flush=True)
     return rows

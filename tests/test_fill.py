@@ -28,12 +28,21 @@ def _depth(seed: int = 0, n: int = 128, holes: float = 0.03):
     return clean, noisy, rng.random(clean.shape) < holes
 
 
+def rng_normal(shape: tuple[int, ...], seed: int = 5) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=shape)
+
+
 def test_fill_value_reads_dropouts_and_nodata_and_not_photos_counts_or_impulses():
     _, noisy, holes = _depth()
     depth = np.round(noisy).astype(np.uint16)
     depth[holes] = 0
     value, count, nearest = estimate.fill_value(depth)
     assert (value, count) == (0.0, int(holes.sum())) and nearest == depth[~holes].min()
+    planes = np.full(depth.shape, 3000.0)  # a few flat planes in whole mm: the nearest of under 20 values (the 20
+    planes[:, :40], planes[60:100, 60:110] = 800.0, 1500.0  # lowest reached into the next plane: a re-check)
+    planes = np.round(planes + rng_normal(planes.shape) * 1.5e-6 * planes ** 2)
+    planes[holes] = 0
+    assert len(np.unique(planes[planes < 1000])) < 20 and estimate.fill_value(planes.astype(np.uint16))[0] == 0
     dem = noisy.astype(np.float32)
     dem[holes] = -9999
     dem[:3] = np.nan  # (NaN left out)
@@ -50,12 +59,17 @@ def test_fill_value_reads_dropouts_and_nodata_and_not_photos_counts_or_impulses(
     few = (np.arange(128 * 128) % 20).reshape(128, 128) * 8.5  # 0 one step below the rest (5% of their spread of
     few[0, :10] = 170.0  # 20 steps, a few pixels at the top): a step, not a gap
     assert estimate.fill_value(few) is None
-    impulses = photo.copy()
+    impulses = np.maximum(photo, 60)  # (no value near either end)
     impulses[rng.random(photo.shape) < 0.03] = 0
-    assert estimate.fill_value(impulses)[0] == 0  # pepper alone: read as dead pixels (no data)
-    impulses[rng.random(photo.shape) < 0.03] = 255
-    impulses[photo < 60] = 60  # (no value near either end)
-    assert estimate.fill_value(impulses) is None  # salt and pepper: impulse noise, not a fill
+    assert estimate.fill_value(impulses) is None  # pepper alone on a photo's 0..255: impulse noise, not a fill
+    assert estimate.fill_value(impulses * 16)[0] == 0  # ... on 12-bit data: dead pixels (no data)
+    assert estimate.fill_value(impulses / 255) is None  # ... on a photo's [0, 1]
+    salted = impulses * 16
+    salted[rng.random(photo.shape) < 0.03] = 4095 * 2
+    assert estimate.fill_value(salted) is None  # salt and pepper: impulse noise, not a fill
+    top = np.maximum(photo, 60) / 255
+    top[rng.random(photo.shape) < 0.03] = 1.0
+    assert estimate.fill_value(top) is None and estimate.fill_value(top * 0.9)[0] == 0.9  # saturated [0, 1]
     assert estimate.fill_value(np.where(photo > 128, 255.0, 0.0)) is None  # two values: no data's spread
     sparse = depth.astype(float)
     sparse[rng.random(depth.shape) < 0.0015] = 0
@@ -95,7 +109,8 @@ def test_cli_denoise_and_info_read_a_depth_png_s_dropouts_and_an_undeclared_floa
     assert main(["denoise", str(tmp_path / "depth.png"), "--out", str(tmp_path / "o.png"), "--method", "nlm",
                  "--noise", "gaussian:sigma=6"]) == 0
     err = capsys.readouterr().err
-    assert "read as blank (no data: depth dropouts, a nodata fill)" in err and "blank_value=" not in err
+    assert "read as blank (no data: a depth camera's dropouts, dead pixels, a nodata fill)" in err
+    assert "blank_value=" not in err
     assert f"{holes.sum()} blank pixels kept blank" in err
     got = np.asarray(Image.open(tmp_path / "o.png"))
     assert got.dtype == np.uint16 and (got[holes] == 0).all() and (got[~holes] > 0).all()
@@ -116,3 +131,19 @@ def test_cli_denoise_and_info_read_a_depth_png_s_dropouts_and_an_undeclared_floa
         assert ("--blank-value -3.4028234663852886e+38 does" in err) == (not option)
         got = tifffile.imread(tmp_path / "dem_o.tif")
         assert (got[holes] == fill).all() and np.abs(got[~holes] - clean[~holes]).max() < 100
+
+
+def test_cli_reads_each_frame_s_own_fill_in_a_stack(tmp_path, capsys):
+    """A depth video: the first frame without dropouts, the later ones with: each frame's own fill is read (the
+    first frame's reading, none, was passed to all, and the later frames' dropouts read as depth: a re-check)."""
+    clean, noisy, holes = _depth()
+    frames = np.stack([np.round(noisy)] * 3).astype(np.uint16)
+    frames[1][holes] = 0
+    frames[2][holes] = 0
+    tifffile.imwrite(tmp_path / "s.tif", frames, photometric="minisblack", metadata={"axes": "ZYX"})
+    assert main(["denoise", str(tmp_path / "s.tif"), "--out", str(tmp_path / "o.tif"), "--method", "nlm",
+                 "--noise", "gaussian:sigma=6"]) == 0
+    err = capsys.readouterr().err
+    assert "hold 0, far below every other value" in err and f"{2 * holes.sum()} blank pixels kept blank" in err
+    got = tifffile.imread(tmp_path / "o.tif")
+    assert (got[1:, holes] == 0).all() and (got[0] > 0).all()

@@ -403,7 +403,8 @@ def fill_note(found: tuple[float, int, float], pixels: int, python: bool = True)
     shown = value_text(value)
     given, none = (f" (blank_value={shown})", " (blank_value='none')") if python else ("", "")
     return (f"note: {count} pixels ({count / pixels:.1%}) hold {shown}, far {side} every other value (the nearest "
-            f"is {nearest:.6g}): read as blank (no data: depth dropouts, a nodata fill), left out of the noise "
+            f"is {nearest:.6g}): read as blank (no data: a depth camera's dropouts, dead pixels, a nodata fill), left "
+            f"out of the noise "
             f"estimate and kept at {shown}, as --blank-value {shown}{given} does; if they hold data, "
             f"--blank-value none{none}")
 
@@ -839,7 +840,7 @@ def denoise(
             device=device, colour=colour, precision=precision, blanks=blanks, blank_value=blank_value, cfa=cfa))
     if not _FILL_READ.get():  # a fill value among the image's values: read once, for the image as a whole
         if isinstance(blank_value, str):
-            if blank_value != "none":
+            if blank_value.strip().lower() != "none":
                 raise UsageError(f"blank_value must be a number, None or 'none' (no fill read), got {blank_value!r}")
             blank_value = None
         elif blank_value is None and mask is None:

@@ -670,7 +670,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             shown = value_text(nodata)
             said = (f"--blank-value {shown}" if given else f"its nodata value (GDAL_NODATA) {shown}" if found is None
                     else f"{shown}, far {'below' if nodata < found[2] else 'above'} every other value, read as a fill "
-                    f"(no data: depth dropouts, a nodata fill; --blank-value none reads it as data)")
+                    f"(no data: a depth camera's dropouts, dead pixels, a nodata fill; --blank-value none reads it "
+                    f"as data)")
             if held.any():
                 image = np.where(held, nodata, image)
                 _say(f"{src}: {said}: the {np.count_nonzero(held)} values holding it are kept, without noise")
@@ -1081,8 +1082,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                         frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
                         tta=args.tta, options=options, rng=args.seed, info=info, progress=say_once,
                         device=args.device, colour=args.colour, precision=args.precision, mask=opaque,
-                        blanks=args.blanks, blank_value="none" if args.blank_value is None else args.blank_value,
-                        cfa=cfa,
+                        blanks=args.blanks, blank_value=args.blank_value, cfa=cfa,  # (None: each frame's fill read
+                        # by denoise, said by say_once; a stack's later frames' dropouts were read as depth: a re-check)
                     )
                 except InputError as exc:  # (a 3-band file given to an RGB model: said of one (H,W) frame, with
                     # no word of the split, a plugin author's QA pass)
@@ -1097,6 +1098,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                     UNITS_CHECKED.reset(checked)
                     if token is not None:
                         TILE_PROGRESS.reset(token)
+                if "fill_value" in info:  # (a frame's own fill, read by denoise: counted as blank too)
+                    tally["blank"] += int(info.get("blank_pixels", 0))
                 route = (info.get("method") or "model") + (  # (the way, without each frame's own levels; BM3D
                     # given a correlated noise's spectrum or a white sigma: two ways, a film scan's frames went both,
                     # unsaid, a film-scan QA pass)

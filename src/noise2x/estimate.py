@@ -91,8 +91,8 @@ def fill_value(image: np.ndarray) -> tuple[float, int, float] | None:
     below its nearest surface, an elevation model's -9999, a float's -3.4e38, each far from every value of the
     data; the pixels holding it and the data's value nearest it. None where none does (a photo's black and white,
     clipped, lie next to the values beside them; NaN and inf are left out), or where both ends read so (salt and
-    pepper: impulse noise). The top of 8 or 16 bits (255, 65535) is not read as a fill: it is a saturated
-    sensor's."""
+    pepper: impulse noise). The top of [0, 1], 8 or 16 bits (1, 255, 65535) is not read as a fill: it is a
+    saturated sensor's; nor is 0 below values within 0..255 (a photo's: its black, or pepper noise)."""
     a = np.asarray(image)
     if a.dtype.kind not in "uif" or a.ndim not in (2, 3) or a.size == 0 or (a.ndim == 3 and a.shape[2] == 0):
         return None
@@ -118,13 +118,20 @@ def fill_value(image: np.ndarray) -> tuple[float, int, float] | None:
         levels = np.unique(sample)
         if levels.size < FILL_LEVELS or not hi > lo:
             continue
-        near = levels[:max(FILL_LEVELS, levels.size // 100)] if end is np.min else \
-            levels[-max(FILL_LEVELS, levels.size // 100):]
         gap = abs(nearest - float(value))
+        near = levels[np.abs(levels - nearest) <= gap / FILL_STEPS]  # (the others' values within a quarter of the
+        # gap of the nearest: the 20 lowest reached past a depth map's near plane, of a few whole-mm values, into
+        # the next one, 700 mm on: a re-check)
+        near = near if near.size >= 2 else levels[:2] if end is np.min else levels[-2:]
         if gap >= FILL_GAP * (hi - lo) and gap > FILL_STEPS * float(np.max(np.diff(near))):
             found.append((float(value), count, nearest))
-    if len(found) != 1 or (found[0][0] > found[0][2] and found[0][0] in (255, 65535)):  # (two: impulse noise; the
-        return None  # top of 8 or 16 bits alone: a saturated sensor's, not a fill)
+    if len(found) != 1:  # (two: salt and pepper, impulse noise)
+        return None
+    value, _, nearest = found[0]
+    if value > nearest and value in (1.0, 255.0, 65535.0):  # the top of [0, 1], 8 or 16 bits: a saturated sensor's
+        return None
+    if value == 0 and 0 < nearest and np.max(a[np.isfinite(a)] if a.dtype.kind == "f" else a) <= 255:  # 0 below
+        return None  # a photo's values (8 bits, [0, 1]): its black, or pepper noise, not a fill (a re-check)
     return found[0]
 
 
