@@ -70,6 +70,11 @@ def test_fill_value_reads_dropouts_and_nodata_and_not_photos_counts_or_impulses(
     top = np.maximum(photo, 60) / 255
     top[rng.random(photo.shape) < 0.03] = 1.0
     assert estimate.fill_value(top) is None and estimate.fill_value(top * 0.9)[0] == 0.9  # saturated [0, 1]
+    hot = np.maximum(photo, 60) * 15  # 12-bit data: saturated at 4095, not a fill
+    hot[rng.random(photo.shape) < 0.01] = 4095
+    assert estimate.fill_value(hot) is None
+    metres = np.where(holes, 0.0, noisy / 1000)  # depth in metres, or disparity in pixels: not 8-bit data, read
+    assert estimate.fill_value(metres)[0] == 0 and estimate.fill_value(np.where(holes, 0.0, 24e4 / noisy))[0] == 0
     assert estimate.fill_value(np.where(photo > 128, 255.0, 0.0)) is None  # two values: no data's spread
     sparse = depth.astype(float)
     sparse[rng.random(depth.shape) < 0.0015] = 0

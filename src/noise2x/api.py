@@ -1311,7 +1311,7 @@ def _denoise_power(image: np.ndarray, law: Any, *, info: Any, progress: Any, mas
     out **= 1.0 / top
     if info is not None:
         info.update(method="bm3d", auto=reason, transform=f"power transform level^{top:.2f}", estimated_power=q,
-                    estimated_power_k=k, sigma=1.0)
+                    estimated_power_k=k, sigma=1.0, sigma_source="read, after the transform")
     return out
 
 

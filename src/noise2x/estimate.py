@@ -79,8 +79,8 @@ def scattered_read(held: np.ndarray) -> np.ndarray | None:
 FILL_SHARE = 0.002
 #: ... no other value lies within this share of the others' spread (0.1 to 99.9 percentile) of it ...
 FILL_GAP = 0.05
-#: ... nor within this many times the widest step between the others' own values nearest it (counts, whose 0 is
-#: one step below their 1, are not a fill), and the others hold this many values or more (noisy data)
+#: ... nor within this many times the step from the nearest of the others to the next (counts, whose 0 is one step
+#: below their 1, are not a fill), and the others hold this many values or more (noisy data)
 FILL_STEPS = 4
 FILL_LEVELS = 20
 
@@ -91,8 +91,9 @@ def fill_value(image: np.ndarray) -> tuple[float, int, float] | None:
     below its nearest surface, an elevation model's -9999, a float's -3.4e38, each far from every value of the
     data; the pixels holding it and the data's value nearest it. None where none does (a photo's black and white,
     clipped, lie next to the values beside them; NaN and inf are left out), or where both ends read so (salt and
-    pepper: impulse noise). The top of [0, 1], 8 or 16 bits (1, 255, 65535) is not read as a fill: it is a
-    saturated sensor's; nor is 0 below values within 0..255 (a photo's: its black, or pepper noise)."""
+    pepper: impulse noise). The top of [0, 1] or of 8, 10, 12, 14 or 16 bits (1, 255, ..., 65535) is not read as
+    a fill: it is a saturated sensor's; nor is 0 below 8-bit data (whole values within 0..255, or [0, 1] in steps
+    of 1/255: a photo's black, or pepper noise)."""
     a = np.asarray(image)
     if a.dtype.kind not in "uif" or a.ndim not in (2, 3) or a.size == 0 or (a.ndim == 3 and a.shape[2] == 0):
         return None
@@ -119,20 +120,21 @@ def fill_value(image: np.ndarray) -> tuple[float, int, float] | None:
         if levels.size < FILL_LEVELS or not hi > lo:
             continue
         gap = abs(nearest - float(value))
-        near = levels[np.abs(levels - nearest) <= gap / FILL_STEPS]  # (the others' values within a quarter of the
-        # gap of the nearest: the 20 lowest reached past a depth map's near plane, of a few whole-mm values, into
-        # the next one, 700 mm on: a re-check)
-        near = near if near.size >= 2 else levels[:2] if end is np.min else levels[-2:]
-        if gap >= FILL_GAP * (hi - lo) and gap > FILL_STEPS * float(np.max(np.diff(near))):
-            found.append((float(value), count, nearest))
+        step = abs(float(levels[1] if end is np.min else levels[-2]) - nearest)  # the others' next value beyond
+        # the nearest (the widest step among the 20 nearest reached past a depth map's near plane, of a few
+        # whole-mm values, into the next one, 700 mm on: a re-check)
+        if gap >= FILL_GAP * (hi - lo) and gap > FILL_STEPS * step:
+            eight = hi <= 255 and np.array_equal(sample, np.round(sample)) or hi <= 1 and np.allclose(
+                sample * 255, np.round(sample * 255), rtol=0, atol=1e-4)  # (8-bit data, or [0, 1] in 8-bit steps)
+            found.append((float(value), count, nearest, eight))
     if len(found) != 1:  # (two: salt and pepper, impulse noise)
         return None
-    value, _, nearest = found[0]
-    if value > nearest and value in (1.0, 255.0, 65535.0):  # the top of [0, 1], 8 or 16 bits: a saturated sensor's
-        return None
-    if value == 0 and 0 < nearest and np.max(a[np.isfinite(a)] if a.dtype.kind == "f" else a) <= 255:  # 0 below
-        return None  # a photo's values (8 bits, [0, 1]): its black, or pepper noise, not a fill (a re-check)
-    return found[0]
+    value, count, nearest, eight = found[0]
+    if value > nearest and value in (1.0, 255.0, 1023.0, 4095.0, 16383.0, 65535.0):  # the top of [0, 1] or of 8
+        return None  # to 16 bits: a saturated sensor's (hot pixels at 4095 were kept as a fill: a re-check)
+    if value == 0 and eight:  # 0 below 8-bit data (a photo's: its black, or pepper noise), not a fill (pepper on a
+        return None  # photo was kept as it was: a re-check; a float depth map in metres or disparity is not 8-bit)
+    return value, count, nearest
 
 
 def data_mask(mask, shape: tuple[int, ...]) -> np.ndarray | None:
