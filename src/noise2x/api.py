@@ -404,9 +404,8 @@ def fill_note(found: tuple[float, int, float], pixels: int, python: bool = True)
     given, none = (f" (blank_value={shown})", " (blank_value='none')") if python else ("", "")
     return (f"note: {count} pixels ({count / pixels:.1%}) hold {shown}, far {side} every other value (the nearest "
             f"is {nearest:.6g}): read as blank (no data: a depth camera's dropouts, dead pixels, a nodata fill), left "
-            f"out of the noise "
-            f"estimate and kept at {shown}, as --blank-value {shown}{given} does; if they hold data, "
-            f"--blank-value none{none}")
+            f"out of the noise estimate and kept at {shown}, as --blank-value {shown}{given} does; if they hold "
+            f"data, --blank-value none{none}")
 
 
 def value_text(value: float) -> str:

@@ -1027,6 +1027,10 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                     return
                 said.add(f"solid areas of {value}")
                 line += f" ({unit} {tally['frame']})"
+            elif line.startswith("note: ") and re.search(r" hold \S+, far (below|above) every other value", line):
+                # (a frame's own fill, read by denoise: said in the CLI's terms, with its frame, a re-check)
+                line = re.sub(r" \(blank_value=[^)]*\)", "", line) + (
+                    f" ({unit} {tally['frame']})" if len(stack) > 1 else "")
             elif len(stack) > 1 and line.startswith("note: the noise's sigma ") and "a noise spec is in the image's " \
                     "own units" in line:  # (each band's own range in it: said for each of a cube's 224 bands, with
                 # no band named: a hyperspectral user's QA pass)
