@@ -843,8 +843,9 @@ def _declared_blanks(args: argparse.Namespace, src: Path) -> argparse.Namespace:
 def _fill_read(args: argparse.Namespace, src: Path, stack: Any, alpha: Any) -> argparse.Namespace:
     """``args`` for denoising ``src`` (``stack``, its frames): where no --blank-value was given nor a nodata value
     declared, and its first frame's values show a fill (:func:`noise2x.estimate.fill_value`: a depth map's 0
-    dropouts, an undeclared -9999), the pixels holding it are blank, as with --blank-value, and said so;
-    --blank-value none reads none (denoise is given blank_value='none' then, and where none is found)."""
+    dropouts, an undeclared -9999), the pixels holding it are blank in every frame, as with --blank-value, and
+    said so; where it shows none, denoise reads each frame's own; --blank-value none reads none. A --blank-value
+    (or declared nodata value) that no pixel of the first frame holds is said."""
     if args.blank_value == "none" or alpha is not None:
         return args
     first = stack[0]
