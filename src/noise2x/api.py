@@ -845,7 +845,7 @@ def denoise(
         elif blank_value is None and mask is None:
             blank_value = _fill_read(image, progress, info)
         token = _FILL_READ.set(True)
-        try:  # (the function itself, not the module's name, which a caller may have wrapped)
+        try:
             return _DENOISE(image, model=model, method=method, noise=noise, tile=tile, overlap=overlap, tta=tta,
                            options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
                            precision=precision, mask=mask, blanks=blanks, blank_value=blank_value, needed=needed,
@@ -1212,6 +1212,11 @@ def denoise(
     return out
 
 
+#: :func:`denoise` itself, which it calls once its image's fill value is read (not the module's name, which a
+#: caller may have wrapped)
+_DENOISE = denoise
+
+
 def speckle_route(image: np.ndarray, noise: Any, *, colour: str = "auto", mask: Any = None) -> dict[str, Any]:
     """What :func:`denoise` with no method does for a declared speckle noise (:func:`_denoise_speckle`), and what
     ``noise2x info IMAGE --noise`` says of it.
@@ -1521,9 +1526,6 @@ def _hide_wild(mapped: np.ndarray, wild: tuple[np.ndarray, np.ndarray, np.ndarra
     if held.any():
         fill[held] = np.nanmedian(stacked[:, held], axis=0)
     mapped[at] = fill
-
-
-_DENOISE = denoise
 
 
 def _denoise_frames(image: Any, axes: Any, mask: Any, progress: Any, info: Any, needed: Any,

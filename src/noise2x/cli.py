@@ -936,6 +936,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     stack, alpha = opened
     opened.clear()
     pages = isinstance(stack, PageFrames)  # (pages of different sizes or colours: io.open_pages)
+    first_read = args.blank_value is None and alpha is None  # (the first frame's fill read here: not again below)
     args = _fill_read(args, src, stack, alpha)
     unit = "page" if pages else "frame"
 
@@ -1087,8 +1088,9 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                         frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
                         tta=args.tta, options=options, rng=args.seed, info=info, progress=say_once,
                         device=args.device, colour=args.colour, precision=args.precision, mask=opaque,
-                        blanks=args.blanks, blank_value=args.blank_value, cfa=cfa,  # (None: each frame's fill read
-                        # by denoise, said by say_once; a stack's later frames' dropouts were read as depth: a re-check)
+                        blanks=args.blanks, cfa=cfa, blank_value="none" if first_read and i == 0 and args.blank_value
+                        is None else args.blank_value,  # (None: each later frame's fill read by denoise, said by
+                        # say_once; a stack's later frames' dropouts were read as depth: a re-check)
                     )
                 except InputError as exc:  # (a 3-band file given to an RGB model: said of one (H,W) frame, with
                     # no word of the split, a plugin author's QA pass)

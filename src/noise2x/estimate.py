@@ -57,8 +57,7 @@ def scattered_read(held: np.ndarray) -> np.ndarray | None:
     (a sensor's dead-pixel map, a depth camera's dropouts: :data:`SCATTERED_SHARE` of those pixels or more hold
     data, yet the 7x7 windows they leave whole cover less than half of them), the pixels to read the noise from:
     the data's bounds, the blank ones among them (filled) too; else None. The fill, a mirror image of the data
-    beside it, repeats its noise: the reading comes out low, by about 6% with 10% of the pixels blank and 25% with
-    half of them (white noise on a photo, BENCHMARKS.md "Fill values")."""
+    beside it, repeats its noise: the reading comes out lower than it is, the more so the more pixels are blank."""
     rows, cols = np.flatnonzero(held.any(axis=1)), np.flatnonzero(held.any(axis=0))
     if rows.size == 0:
         return None
