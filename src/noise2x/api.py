@@ -445,11 +445,16 @@ def zero_area_note(image: np.ndarray) -> str | None:
     image : ndarray
         (H,W) or (H,W,C), finite.
 
+    Whole rows or columns of one value from end to end (every channel), a value inside the image's range away from
+    its edges (a seismic section's dead traces, of 0 or of a 16-bit section's mid-scale 0), get a note too:
+    denoised as data, they take their neighbours' values and lend them theirs.
+
     Returns
     -------
     str or None
         The note, or None when squares of 16x16 zeros (every channel), or
-        of the lowest value below 0, cover less than 1% of the image.
+        of the lowest value below 0, cover less than 1% of the image, and
+        no row or column holds one such value throughout.
     """
     from .estimate import _box_sum
 
@@ -467,7 +472,40 @@ def zero_area_note(image: np.ndarray) -> str | None:
             return (f"note: {share:.0%} of the image lies in solid areas of {value:g}; if they hold no data (e.g. "
                     f"outside a mosaic's footprint or a scan's field of view), --blank-value {value:g} "
                     f"(blank_value={value:g}) leaves them out of the noise estimate")
-    return None
+    return _dead_lines_note(image)
+
+
+def _dead_lines_note(image: np.ndarray) -> str | None:
+    """:func:`zero_area_note`'s note on rows or columns holding one value from end to end, where they are fewer
+    than half of them: of a value inside the image's range (not its lowest or highest: a photo's black or
+    saturated lines, a bilevel page's), away from its edges (not a photo's flat border)."""
+    if image.ndim not in (2, 3) or min(image.shape[:2]) < 2:
+        return None
+    found: dict[float, list[int]] = {}  # value: [columns, rows]
+    for axis in (0, 1):  # (columns: the same down axis 0; rows: along axis 1)
+        first = image[:1] if axis == 0 else image[:, :1]
+        same = image == first
+        lines = np.flatnonzero(same.all(axis=axis) if image.ndim == 2 else same.all(axis=(axis, 2)))
+        count = image.shape[1 - axis]
+        if lines.size == 0 or lines.size * 2 >= count:
+            continue
+        values = first.reshape(-1)[lines] if image.ndim == 2 else (
+            image[0, lines, 0] if axis == 0 else image[lines, 0, 0])
+        inner = ~((lines == np.arange(lines.size)) | (lines == np.arange(count - lines.size, count)))  # (not runs
+        for v in np.unique(values):  # from an edge)
+            found.setdefault(float(v), [0, 0])[axis] += int(np.count_nonzero((values == v) & inner))
+    lo, hi = float(np.min(image)), float(np.max(image))
+    kept = {v: counts for v, counts in found.items() if lo < v < hi and sum(counts)}
+    if not kept:
+        return None
+    value = max(kept, key=lambda v: sum(kept[v]))
+    columns, rows = kept[value]
+    said = " and ".join(f"{n} {name}{'s' if n > 1 else ''}" for n, name in ((columns, "column"), (rows, "row"))
+                        if n)
+    return (f"note: {said} hold{'s' if columns + rows == 1 else ''} exactly {value_text(value)} from end to end "
+            f"(dead traces?): denoised as data, they take their neighbours' values; "
+            f"--blank-value {value_text(value)} (blank_value={value_text(value)}) keeps them as they are and out "
+            f"of the noise estimate")
 
 
 def _check_arguments(*, model: Any, noise: Any, tile: Any, overlap: Any, options: Any, tta: Any) -> None:
@@ -541,6 +579,9 @@ _FILL_READ: contextvars.ContextVar[bool] = contextvars.ContextVar("noise2x_fill_
 #: (as warnings) and the part now denoised ("frame Z=2", "channel 3"), so that each note is said once, of the part
 #: it was first read on (a stack's warned once per frame: a re-check)
 _NOTES: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("noise2x_notes", default=None)
+
+#: Set within :func:`_denoise_evened`: its evened image is not evened again
+_EVENED: contextvars.ContextVar[bool] = contextvars.ContextVar("noise2x_evened", default=False)
 
 
 @contextlib.contextmanager
@@ -1029,6 +1070,14 @@ def denoise(
                           options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
                           precision=precision, mask=mask, needed=needed, cfa="none")
             return np.repeat(out[..., None], 3, axis=-1)
+    if model is None and method is None and noise is None and mask is None and \
+            float(np.min(image)) == float(np.max(image)):  # (BM3D at the least sigma it takes, said as a sigma
+        # read, on an all-zero seismic section: a geophysics QA pass)
+        _note(progress, f"note: every pixel holds {value_text(float(np.min(image)))} (a dead frame?): nothing to "
+                        "denoise; it comes back as it is")
+        if info is not None:
+            info.update(method="none", auto="a constant image: nothing to denoise")
+        return np.array(image, dtype=np.float64)
     if model is None and mask is None and (noise is None or noise.name == "speckle"):
         # (solid areas of 0 in a speckled image are no-data borders: speckle of a positive intensity is above 0)
         note = zero_area_note(image)
@@ -1087,6 +1136,11 @@ def denoise(
                                   options=options)
     if method is None:
         choice, vst, model_file, name, reason = no_option_route(image, noise=noise, colour=colour, mask=mask)
+        profile = None if noise is not None or mask is not None or _EVENED.get() else level_profile(image, choice)
+        if profile is not None:  # (signed data, a seismic section, whose noise level changes along an axis)
+            return _denoise_evened(image, profile, info=info, progress=progress, settings=dict(
+                tile=tile, overlap=overlap, tta=tta, options=options, rng=rng, device=device, colour=colour,
+                precision=precision, needed=needed))
         given = {k: v for k, v in (options or {}).items() if k in choice.options and str(v) != str(choice.options[k])}
         if model_file is None and given:  # (the caller's options win: said, not the route's own, a re-check)
             reason += "; given instead: " + ", ".join(f"{k}={v}" for k, v in given.items())
@@ -1278,6 +1332,81 @@ def power_law_read(image: np.ndarray, mask: Any = None) -> Any:
         return None
     return law if (law is not None and law.q >= POWER_LEAST and law.stderr <= POWER_SE
                    and law.linear_misfit >= POWER_MISFIT and law.texture <= POWER_TEXTURE) else None
+
+
+#: Signed data (a seismic section: :data:`noise2x.pretrained.SIGNED_SIGMAS`) whose noise level, read in 4 bands of
+#: rows or of columns (:func:`noise2x.estimate.noise_bands`, both readings), changes this many times or more from
+#: the quietest band to the loudest, is evened out before the no-option route (:func:`level_profile`): one sigma
+#: left a section's loud top, or its bottom after an automatic gain control, as noisy as it came (a geophysics QA
+#: pass; ``scripts/seismic_check.py``). Unsigned images are left out: under weak white noise a photo's texture
+#: changes that reading 2.5 times and more (50 of the 2948 benchmark inputs, weak and signal-dependent noise).
+BAND_VARY = 2.0
+#: ... the level read in this many bands along that axis, interpolated between their centres
+BAND_PROFILE = 8
+
+
+def level_profile(image: np.ndarray, choice: Any) -> tuple[int, np.ndarray, float] | None:
+    """(axis, gain, ratio) for a gray image of signed data (``choice``, the no-option route's, read it) whose
+    noise level changes along its rows (axis 0) or columns (1) :data:`BAND_VARY` times or more: each row's (column's)
+    noise level over their median (read in :data:`BAND_PROFILE` bands, interpolated), and the change read; else
+    None."""
+    from .estimate import _PATCH, noise_bands
+
+    if np.ndim(image) != 2 or not choice.facts.get("signed"):
+        return None
+    found = None
+    for axis in (0, 1):
+        read = noise_bands(image, 4, axis=axis)
+        if read is None or min(float(np.min(r)) for r in read) <= 0:
+            continue
+        ratio = min(float(np.max(r) / np.min(r)) for r in read)
+        if ratio >= BAND_VARY and (found is None or ratio > found[1]):
+            found = (axis, ratio)
+    if found is None:
+        return None
+    axis, ratio = found
+    read = noise_bands(image, BAND_PROFILE, axis=axis)
+    if read is None or float(np.min(read[0])) <= 0:
+        return None
+    n = image.shape[axis]
+    edges = np.linspace(0, n - _PATCH + 1, BAND_PROFILE + 1)
+    centres = (edges[:-1] + edges[1:]) / 2 + _PATCH // 2  # (a band's windows' centre pixels)
+    level = read[0] / float(np.median(read[0]))
+    return axis, np.interp(np.arange(n), centres, level), ratio
+
+
+def level_reason(axis: int, gain: np.ndarray, ratio: float) -> str:
+    """What the no-option route says of signed data whose noise level changes along an axis
+    (:func:`level_profile`)."""
+    lines = "rows" if axis == 0 else "columns"
+    return (f"signed data whose noise level changes {ratio:.3g} times across its {lines} (read in 4 bands, over "
+            f"{BAND_VARY:g}): each of its {lines} scaled to even it (its level read in {BAND_PROFILE} bands, "
+            f"{float(np.min(gain)):.2g} to {float(np.max(gain)):.2g} times the median), denoised, and scaled back")
+
+
+def _denoise_evened(image: np.ndarray, profile: tuple[int, np.ndarray, float], *, info: Any, progress: Any,
+                    settings: dict[str, Any]) -> np.ndarray:
+    """:func:`denoise` with no options of signed data whose noise level changes along an axis (``profile``,
+    :func:`level_profile`): about its median, each row (column) divided by its noise level's gain, which evens the
+    noise of an additive noise whose level changes smoothly; the no-option route on that, and the gains back."""
+    axis, gain, ratio = profile
+    reason = level_reason(axis, gain, ratio)
+    if progress is not None:
+        progress(f"evening the noise level: {reason}")
+    g = gain.reshape((-1, 1) if axis == 0 else (1, -1))
+    centre = float(np.median(image))
+    token = _EVENED.set(True)
+    try:
+        out = denoise((image - centre) / g, info=info, progress=progress, cfa="none", **settings)
+    finally:
+        _EVENED.reset(token)
+    out *= g
+    out += centre
+    if info is not None:
+        evened = f"noise level evened along the {'rows' if axis == 0 else 'columns'} (changes {ratio:.3g} times)"
+        info["transform"] = evened + (f", {info['transform']}" if "transform" in info else "")
+        info["auto"] = f"{reason}; {info.get('auto', '')}"
+    return out
 
 
 def power_reason(law: Any) -> str:

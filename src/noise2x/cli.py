@@ -1673,8 +1673,8 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
                  cfa: str = "auto") -> list[str]:
     import numpy as np
 
-    from .api import (channel_levels_note, data_crop, fill_note, no_option_route, pattern_note, power_law_read,
-                      power_reason, stripes_note, value_text, zero_area_note)
+    from .api import (channel_levels_note, data_crop, fill_note, level_profile, level_reason, no_option_route,
+                      pattern_note, power_law_read, power_reason, stripes_note, value_text, zero_area_note)
     from .io import (KINDS, _tiff_compression, fill_blanks, image_kind, map_text, mrc_voxel_size, page_kinds,
                      photo_metadata, stack_frames, stored_kind)
 
@@ -1848,6 +1848,12 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         image = image[0::2, 0::2]
         mask = None if mask is None else mosaic_planes(mask).all(axis=-1)
         plane = " (first 2x2 plane)"
+    if mask is None and image.size and float(np.min(image)) == float(np.max(image)):  # (as denoise says it)
+        lines.append(f"noise2x denoise with no options{f' (frame {k + 1})' if len(stack) > 1 else ''}: nothing: "
+                     f"every pixel holds {value_text(float(np.min(image)))} (a dead frame?), it comes back as it is")
+        if noise is not None:
+            lines.append(_declared_route_line(image, mask, noise, blanks and nodata is None))
+        return lines
     note = zero_area_note(image) if mask is None else None
     if note:
         lines.append(note.removeprefix("note: "))
@@ -1890,6 +1896,13 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     # with their fill, as denoise reads them)
     if law is not None:  # (a depth map's noise, growing with depth: the route denoise takes, a 3-D vision QA pass)
         name, reason = "bm3d", power_reason(law)
+    profile = level_profile(image, choice) if law is None and mask is None and not plane else None
+    if profile is not None:  # (signed data whose noise level changes along an axis: a geophysics QA pass)
+        axis, gain, _ = profile
+        centre = float(np.median(image))
+        evened = (image - centre) / gain.reshape((-1, 1) if axis == 0 else (1, -1))
+        _, _, _, name, inner = no_option_route(evened)
+        reason = f"{level_reason(*profile)}; on that: {inner}"
     # (an image holding NaN: denoise stops with an error unless --blanks says they mark pixels with no data)
     told = "noise2x denoise --blanks" if blanks and nodata is None else (
         f"noise2x denoise --blank-value {value_text(nodata)}" if given else "noise2x denoise with no options")
@@ -2231,6 +2244,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--cfa", type=str.lower, choices=CFA_CHOICES, default="auto",
                    help="with an image: a colour-filter (Bayer) mosaic, as `denoise --cfa` takes it (bayer: its "
                         "planes, unread; none: the image whole)")
+    i.add_argument("--blanks", action="store_true", help="with an image: NaN marks blank pixels, as `denoise "
+                   "--blanks` reads them (info reads NaN so without it: accepted for the same command line)")
     i.set_defaults(func=cmd_info)
 
     m = sub.add_parser("models", help="list the pretrained models shipped in the package")

@@ -82,17 +82,21 @@ FILL_GAP = 0.05
 #: below their 1, are not a fill), and the others hold this many values or more (noisy data)
 FILL_STEPS = 4
 FILL_LEVELS = 20
+#: A value farther than this many times the others' spread from them is a fill held by fewer pixels than
+#: :data:`FILL_SHARE` too (16 or more): a small nodata hole of -99999 in a gravity grid of +-50 came back as
+#: -99997, which software masking on -99999 took for data (a geophysics QA pass)
+FILL_FAR = 10.0
 
 
 def fill_value(image: np.ndarray) -> tuple[float, int, float] | None:
     """(value, pixels, nearest): the value that marks ``image``'s pixels holding no data, read from the values
-    alone, where one does (:data:`FILL_SHARE`, :data:`FILL_GAP`, :data:`FILL_STEPS`): a depth map's 0 dropouts
-    below its nearest surface, an elevation model's -9999, a float's -3.4e38, each far from every value of the
-    data; the pixels holding it and the data's value nearest it. None where none does (a photo's black and white,
-    clipped, lie next to the values beside them; NaN and inf are left out), or where both ends read so (salt and
-    pepper: impulse noise). The top of [0, 1] or of 8, 10, 12, 14 or 16 bits (1, 255, ..., 65535) is not read as
-    a fill: it is a saturated sensor's; nor is 0 below 8-bit data (whole values within 0..255, or [0, 1] in steps
-    of 1/255: a photo's black, or pepper noise)."""
+    alone, where one does (:data:`FILL_SHARE`, :data:`FILL_GAP`, :data:`FILL_STEPS`, :data:`FILL_FAR`): a depth
+    map's 0 dropouts below its nearest surface, an elevation model's -9999, a float's -3.4e38, each far from every
+    value of the data; the pixels holding it and the data's value nearest it. None where none does (a photo's
+    black and white, clipped, lie next to the values beside them; NaN and inf are left out), or where both ends
+    read so (salt and pepper: impulse noise). The top of [0, 1] or of 8, 10, 12, 14 or 16 bits (1, 255, ...,
+    65535) is not read as a fill: it is a saturated sensor's; nor is 0 below 8-bit data (whole values within
+    0..255, or [0, 1] in steps of 1/255: a photo's black, or pepper noise)."""
     a = np.asarray(image)
     if a.dtype.kind not in "uif" or a.ndim not in (2, 3) or a.size == 0 or (a.ndim == 3 and a.shape[2] == 0):
         return None
@@ -106,7 +110,7 @@ def fill_value(image: np.ndarray) -> tuple[float, int, float] | None:
         value = end(first[finite]) if finite is not None else end(first)
         held = a == value if a.ndim == 2 else (a == value).all(axis=2)
         count = int(np.count_nonzero(held))
-        if count < max(16, FILL_SHARE * pixels) or count == pixels:
+        if count < 16 or count == pixels:
             continue
         others = a[~held].reshape(-1)
         others = others[np.isfinite(others)] if a.dtype.kind == "f" else others
@@ -122,6 +126,8 @@ def fill_value(image: np.ndarray) -> tuple[float, int, float] | None:
         step = abs(float(levels[1] if end is np.min else levels[-2]) - nearest)  # the others' next value beyond
         # the nearest (the widest step among the 20 nearest reached past a depth map's near plane, of a few
         # whole-mm values, into the next one, 700 mm on: a re-check)
+        if count < FILL_SHARE * pixels and not gap > FILL_FAR * (hi - lo):
+            continue
         if gap >= FILL_GAP * (hi - lo) and gap > FILL_STEPS * step:
             eight = hi <= 255 and np.array_equal(sample, np.round(sample)) or hi <= 1 and np.allclose(
                 sample * 255, np.round(sample * 255), rtol=0, atol=1e-4)  # (8-bit data, or [0, 1] in 8-bit steps)
@@ -570,6 +576,48 @@ def noise_power(noisy, *, mask=None) -> PowerLaw | None:
     misfit = float(np.sqrt(np.mean(linear ** 2)) / max(np.sqrt(np.mean(resid ** 2)), 1e-3))
     texture = float(np.exp(np.mean(np.log(np.asarray(sigmas) / np.asarray(flattest)))))
     return PowerLaw(float(q), float(np.exp(c)), se, misfit, texture)
+
+
+#: :func:`noise_bands`: the least 7x7 windows a band reads its noise from, and the most pixels of a band read
+#: along each axis (its centre part)
+BAND_LEAST_WINDOWS = 200
+BAND_SIDE = 512
+
+
+def noise_bands(noisy, bands: int, *, axis: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The noise level of each of ``bands`` equal bands of a gray image's rows (``axis`` 0: top to bottom) or
+    columns (1: left to right), as (flattest, flatter): read from the flattest tenth of the band's unclipped 7x7
+    windows (the least gradient energy, Liu et al.), and from their flatter half (Immerkaer's Laplacian at their
+    centres, the median of its squared response, as a sigma). The flattest tenth holds the weakest noise as well
+    as the least texture: it reads low by about the same factor in every band, and its ratios between bands are
+    the noise level's (a seismic section's noise, loudest at its top or, after an automatic gain control, at its
+    bottom); the flatter half reads texture more. None for a band of fewer than :data:`BAND_LEAST_WINDOWS`
+    windows, or an image that is not gray. A band is read on its centre part of up to :data:`BAND_SIDE` pixels
+    along each axis."""
+    img = np.asarray(noisy)
+    if img.ndim != 2 or min(img.shape) < 2 * _PATCH:
+        return None
+    top = float(np.max(img))
+    edges = np.linspace(0, img.shape[axis], bands + 1).round().astype(int)
+    across = img.shape[1 - axis]
+    a0 = max((across - BAND_SIDE) // 2, 0)
+    flattest, flatter = np.zeros(bands), np.zeros(bands)
+    off = (_PATCH - 3) // 2
+    for b in range(bands):
+        b0 = edges[b] + max((edges[b + 1] - edges[b] - BAND_SIDE) // 2, 0)
+        along = slice(b0, min(b0 + BAND_SIDE, edges[b + 1]))
+        part = np.asarray((img[along, a0 : a0 + BAND_SIDE] if axis == 0 else img[a0 : a0 + BAND_SIDE, along]),
+                          dtype=np.float64)
+        if min(part.shape) < _PATCH:
+            return None
+        keep = _unclipped_windows(part, top, strict=False)
+        if np.count_nonzero(keep) < BAND_LEAST_WINDOWS:
+            return None
+        lap = _laplace(part)[off : off + keep.shape[0], off : off + keep.shape[1]]
+        t, e = _texture(part, _PATCH)[keep], (lap * lap / 36.0)[keep]
+        flattest[b] = np.sqrt(np.median(e[t <= np.quantile(t, 0.1)]) / 0.4549)  # (chi2(1)'s median: 0.4549)
+        flatter[b] = np.sqrt(np.median(e[t <= np.median(t)]) / 0.4549)
+    return flattest, flatter
 
 
 def _fit_line(m: np.ndarray, e: np.ndarray, n_bins: int = 24) -> tuple[float, float, float]:

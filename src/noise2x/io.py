@@ -100,7 +100,10 @@ SLIDE_SUFFIXES = (".svs", ".ndpi", ".scn", ".bif", ".qptiff", ".btf", ".tf8", ".
 #: scan's DPX frame left a sequence's hole unsaid, a film-scan QA pass; a beamline's .h5, a tomography QA pass)
 OTHER_IMAGE_SUFFIXES = (".gif", ".ppm", ".pgm", ".pbm", ".pnm", ".pfm", ".jp2", ".j2k", ".jpx", ".jpf", ".tga",
                         ".ico", ".psd", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2", ".exr",
-                        ".hdr", ".dpx", ".cin", ".h5", ".hdf5", ".he5", ".nxs")
+                        ".hdr", ".dpx", ".cin", ".h5", ".hdf5", ".he5", ".nxs", ".sgy", ".segy", ".su")
+
+#: ... of them, seismic traces (a geophysics QA pass)
+SEISMIC_SUFFIXES = (".sgy", ".segy", ".su")
 
 #: ... of them, cameras' raw files
 RAW_SUFFIXES = (".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2")
@@ -108,9 +111,17 @@ RAW_SUFFIXES = (".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2")
 
 def unread_hint(path: str | os.PathLike) -> str:
     """What to do with a file of a common image format noise2x does not read (:data:`OTHER_IMAGE_SUFFIXES`), as
-    the end of an error line; "" for others."""
+    the end of an error line, or of a NumPy file (.npy, .npz); "" for others."""
+    if _suffix(path) in (".npy", ".npz"):  # (said by denoise, not by info: a geophysics QA pass)
+        return (f"{_suffix(path)} files (NumPy) are not read: from Python, pass its array "
+                "(noise2x.denoise(np.load(F), ...), noise2x.train(..., data=np.load(F), axes='SYX')), or write it "
+                "as a TIFF (noise2x.write_image)")
     if _suffix(path) not in OTHER_IMAGE_SUFFIXES:
         return ""
+    if _suffix(path) in SEISMIC_SUFFIXES:
+        return (f"{_suffix(path)} files (seismic traces) are not read: write the section to a float32 TIFF first "
+                "(e.g. with segyio: segyio.tools.cube or the traces of one line, samples down the rows, traces "
+                "along the columns), a TIFF stack for a cube")
     if _suffix(path) in RAW_SUFFIXES:  # (converted to a TIFF, a camera's rendering is no longer its raw data; its
         # sensor mosaic is what to denoise, before demosaicking: a camera sensor QA pass)
         return (f"{_suffix(path)} files (camera raw) are not read: write the sensor's mosaic to a 16-bit TIFF first "
@@ -331,7 +342,12 @@ def _check_finite(arr: np.ndarray, name: str, *, blanks: bool = False, hint: str
         return
     bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
     if bad:
-        more = hint if hint and np.isnan(arr).any() else ""
+        nan = int(np.count_nonzero(np.isnan(arr)))
+        more = hint if hint and nan else ""
+        if more and nan < bad:  # (NaN and inf apart: --blanks, said for NaN, refuses the inf: a geophysics QA pass)
+            raise InputError(f"{name} has {nan} NaN and {bad - nan} inf value{'s' if bad - nan != 1 else ''} (of "
+                             f"{arr.size}){more}; only NaN marks a blank pixel: set the inf to NaN where they hold "
+                             "no data")
         raise InputError(f"{name} has {bad} NaN/inf value{'s' if bad != 1 else ''} (of {arr.size}){more}")
 
 
@@ -529,13 +545,10 @@ def _suffix(path: str | os.PathLike) -> str:
 def _format_of(path: Path) -> str:
     fmt = _FORMATS.get(_suffix(path))
     if fmt is None:
-        numpy = ("; a NumPy file: from Python, pass its array (noise2x.train(..., data=np.load(F), axes='SYX'), "
-                 "noise2x.denoise(np.load(F), ...)), or write it as TIFF (noise2x.write_image)"
-                 if _suffix(path) in (".npy", ".npz") else "")
         hint = unread_hint(path)
         if hint:  # (its own line: after the list of formats it was missed, a re-check)
             raise InputError(f"unsupported image file {path}: {hint}")
-        raise InputError(f"unsupported image file {path}: supported formats are {_SUPPORTED}{numpy}")
+        raise InputError(f"unsupported image file {path}: supported formats are {_SUPPORTED}")
     return fmt
 
 

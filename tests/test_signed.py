@@ -1,0 +1,141 @@
+"""Signed data, a seismic section's (amplitudes about 0, decaying with time; dead traces of exact 0; noise whose
+level changes down the section): never read as shot noise, its noise level evened where it changes, dead traces
+and small nodata holes said or kept (a geophysics QA pass)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from noise2x import api, estimate
+from noise2x.cli import main
+from noise2x.errors import InputError
+from noise2x.io import write_image
+
+
+def section(nt: int = 128, nx: int = 256, seed: int = 0) -> np.ndarray:
+    """A clean section, time down the rows: dipping reflectors (a Ricker wavelet), decaying to 5% at the bottom."""
+    rng = np.random.default_rng(seed)
+    refl = np.zeros((nt, nx))
+    x = np.arange(nx)
+    for _ in range(25):
+        t = (rng.uniform(0, nt) + rng.uniform(-0.3, 0.3) * x).astype(int)
+        inside = (t >= 0) & (t < nt)
+        refl[t[inside], x[inside]] += rng.choice([-1, 1]) * rng.uniform(0.3, 1)
+    s = (np.arange(41) - 20) * 0.06 * np.pi
+    ricker = (1 - 2 * s * s) * np.exp(-s * s)
+    return ndimage.convolve1d(refl, ricker, axis=0, mode="constant") * np.exp(-3 * np.arange(nt) / nt)[:, None] * 3e4
+
+
+def _rms(a: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(a ** 2)))
+
+
+@pytest.mark.parametrize("where", ["top", "bottom"])
+def test_noise_whose_level_changes_down_a_section_is_evened_not_read_as_shot_noise(where, monkeypatch):
+    """Noise 10 times louder at the top (near offsets) than at the bottom read as shot noise of peak 111 and went
+    to the Anscombe route; an automatic gain control's noise, 14 times louder at the bottom, was left there whole
+    by BM3D at the top's sigma. Each row evened, then the no-option route: both ends denoised."""
+    clean = section(seed=3)
+    t = np.arange(clean.shape[0])[:, None] / clean.shape[0]
+    level = 2000.0 * (1 + 9 * np.exp(-6 * t)) if where == "top" else 700.0 * np.exp(2.6 * t)
+    noisy = clean + level * np.random.default_rng(3).normal(size=clean.shape)
+    choice = api.no_option_route(noisy)[0]  # (the top's: a variance line of slope 3.2, 8 times its standard error,
+    assert choice.facts.get("signed") and "peak" not in choice.facts, choice.facts  # read as peak 79 unsigned)
+    info: dict = {}
+    said: list[str] = []
+    out = api.denoise(noisy, info=info, progress=said.append)
+    assert info["transform"].startswith("noise level evened along the rows (changes "), info
+    assert any(line.startswith("evening the noise level: signed data whose noise level changes") for line in said)
+    top, bottom = slice(0, 32), slice(96, 128)
+    loud, quiet = (top, bottom) if where == "top" else (bottom, top)
+    assert _rms((out - clean)[loud]) < 0.45 * _rms((noisy - clean)[loud])
+    assert _rms((out - clean)[quiet]) < 0.6 * _rms((noisy - clean)[quiet])
+    monkeypatch.setattr(api, "BAND_VARY", float("inf"))  # (one level for the whole section, as before)
+    plain = api.denoise(noisy)
+    # (the loud top: the blind white-noise model the plain route takes copes, if less well; the loud bottom: BM3D at
+    # the quiet top's sigma left it)
+    assert _rms((out - clean)[loud]) < (0.96 if where == "top" else 0.5) * _rms((plain - clean)[loud])
+
+
+def test_a_section_with_even_noise_or_unsigned_data_is_not_evened():
+    clean = section()
+    noisy = clean + 1000.0 * np.random.default_rng(2).normal(size=clean.shape)
+    info: dict = {}
+    out = api.denoise(noisy, info=info)
+    assert "transform" not in info and info["estimated_signed"] is True
+    assert _rms(out - clean) < 0.5 * _rms(noisy - clean)
+    assert abs(float(np.mean(out))) < 100 and out.min() < -1e4  # (its sign and zero mean kept)
+    # an image of counts with its background subtracted: values below 0 of the noise's size only, not signed
+    rng = np.random.default_rng(3)
+    counts = rng.poisson(np.where(np.hypot(*np.mgrid[-64:64, -64:64]) < 30, 200.0, 20.0)) - 20.0
+    assert not api.no_option_route(counts)[0].facts.get("signed")
+
+
+def test_dead_traces_are_said_and_kept_with_their_value():
+    clean = section(nt=160, nx=128)
+    noisy = clean + 1000.0 * np.random.default_rng(4).normal(size=clean.shape)
+    noisy[:, [5, 6, 64, 125]] = 0.0
+    note = api.zero_area_note(noisy)
+    assert note is not None and note.startswith("note: 4 columns hold exactly 0 from end to end (dead traces?)"), note
+    assert "--blank-value 0 (blank_value=0) keeps them as they are" in note
+    scaled = np.round(noisy / np.abs(noisy).max() * 32767 + 32768)  # (a 16-bit PNG's, 32768 its 0)
+    note = api.zero_area_note(scaled)
+    assert note is not None and "4 columns hold exactly 32768 from end to end" in note, note
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = api.denoise(noisy, blank_value=0)
+    assert (out[:, [5, 6, 64, 125]] == 0).all()
+    assert api.zero_area_note(_photo()) is None  # a photo's saturated or flat border: no note
+
+
+def _photo() -> np.ndarray:
+    rng = np.random.default_rng(5)
+    photo = ndimage.gaussian_filter(rng.normal(size=(96, 96)), 3) * 400 + 128 + rng.normal(0, 5, (96, 96))
+    photo[:, -10:] = 255.0  # (saturated at its right edge)
+    photo[:, :3] = 90.0  # (a flat band at its left edge)
+    return np.clip(photo, 0, 255)
+
+
+def test_a_small_nodata_hole_far_from_every_value_is_a_fill():
+    grid = ndimage.gaussian_filter(np.random.default_rng(6).normal(size=(200, 300)), 8) * 400
+    grid += np.random.default_rng(7).normal(0, 0.8, grid.shape)
+    grid[50:55, 60:68] = -99999.0  # (40 pixels, 0.07%)
+    assert estimate.fill_value(grid) == (-99999.0, 40, pytest.approx(float(np.min(grid[grid > -99999]))))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = api.denoise(grid)
+    assert (out[50:55, 60:68] == -99999.0).all()
+    photo16 = np.round(_photo() * 200 + 5000)  # 16-bit data with 17 dead pixels at 0 (under 0.2%): not 10 times
+    photo16.reshape(-1)[::461][:17] = 0.0  # its spread away
+    assert estimate.fill_value(photo16) is None
+    grid[50:55, 60:68] = grid[0, 0]
+    grid[50:52, 60:67] = -99999.0  # (14 pixels: too few)
+    assert estimate.fill_value(grid) is None
+
+
+def test_a_constant_image_comes_back_as_it_is(tmp_path, capsys):
+    said: list[str] = []
+    info: dict = {}
+    out = api.denoise(np.zeros((64, 96)), info=info, progress=said.append)
+    assert (out == 0).all() and info["method"] == "none" and said == [
+        "note: every pixel holds 0 (a dead frame?): nothing to denoise; it comes back as it is"]
+    write_image(tmp_path / "z.tif", np.full((64, 96), -3.5, dtype=np.float32))
+    assert main(["info", str(tmp_path / "z.tif")]) == 0
+    assert ("noise2x denoise with no options: nothing: every pixel holds -3.5 (a dead frame?), it comes back as it "
+            "is") in capsys.readouterr().out
+
+
+def test_nan_and_inf_are_counted_apart(tmp_path):
+    from noise2x.io import _check_finite
+
+    a = np.zeros((8, 8), dtype=np.float32)
+    a[1, 1], a[2, 2], a[3, 3] = np.nan, np.inf, -np.inf
+    with pytest.raises(InputError, match=r"has 1 NaN and 2 inf values \(of 64\); if NaN marks blank pixels .*; only "
+                                         r"NaN marks a blank pixel: set the inf to NaN where they hold no data$"):
+        _check_finite(a, "x", hint="; if NaN marks blank pixels (no data), give --blanks")
+    with pytest.raises(InputError, match=r"has 2 NaN/inf values \(of 36\)$"):
+        _check_finite(a[2:, 2:], "x", hint="; if NaN marks blank pixels (no data), give --blanks")
