@@ -169,7 +169,8 @@ def scope(shared: str, benchmarks: str) -> dict:
             look(io.read_image(p) if image is None else image, f"clean {ds} {os.path.basename(str(p))}")
             clean += 1
     found = {"benchmark_inputs": inputs, "clean_images": clean, "read_for_sign (1st percentile below 0)": read,
-             "signed": signed, "signed_route_changed": changed, "evened": evened, "full_length_lines_note": lines, "fill_read": filled}
+             "signed": signed, "signed_route_changed": changed, "evened": evened, "full_length_lines_note": lines,
+             "fill_read": filled}
     print(found, flush=True)
     return found
 

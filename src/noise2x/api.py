@@ -1339,7 +1339,8 @@ def power_law_read(image: np.ndarray, mask: Any = None) -> Any:
 #: the quietest band to the loudest, is evened out before the no-option route (:func:`level_profile`): one sigma
 #: left a section's loud top, or its bottom after an automatic gain control, as noisy as it came (a geophysics QA
 #: pass; ``scripts/seismic_check.py``). Unsigned images are left out: under weak white noise a photo's texture
-#: changes that reading 2.5 times and more (50 of the 2948 benchmark inputs, weak and signal-dependent noise).
+#: changes that reading 2.5 times and more (50 of the 2948 benchmark inputs, weak and signal-dependent noise, in a
+#: development check).
 BAND_VARY = 2.0
 #: ... the level read in this many bands along that axis, interpolated between their centres
 BAND_PROFILE = 8
