@@ -489,6 +489,12 @@ def _dead_lines_note(image: np.ndarray) -> str | None:
         count = image.shape[1 - axis]
         if lines.size == 0 or lines.size * 2 >= count:
             continue
+        if image.ndim == 3:  # (a line of one colour: its value in every channel, as --blank-value V takes it; a
+            # column of (30, 255, 255) was said as 30, a re-check)
+            line_px = first[0, lines] if axis == 0 else first[lines, 0]
+            lines = lines[(line_px == line_px[:, :1]).all(axis=1)]
+            if lines.size == 0:
+                continue
         values = first.reshape(-1)[lines] if image.ndim == 2 else (
             image[0, lines, 0] if axis == 0 else image[lines, 0, 0])
         inner = ~((lines == np.arange(lines.size)) | (lines == np.arange(count - lines.size, count)))  # (not runs
@@ -1070,15 +1076,18 @@ def denoise(
                           options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
                           precision=precision, mask=mask, needed=needed, cfa="none")
             return np.repeat(out[..., None], 3, axis=-1)
-    if model is None and method is None and noise is None and mask is None and \
-            float(np.min(image)) == float(np.max(image)):  # (BM3D at the least sigma it takes, said as a sigma
-        # read, on an all-zero seismic section: a geophysics QA pass)
-        _note(progress, f"note: every pixel holds {value_text(float(np.min(image)))} (a dead frame?): nothing to "
-                        "denoise; it comes back as it is")
+    held = image if mask is None else image[np.asarray(mask, dtype=bool)]  # (the data: blank pixels aside)
+    if model is None and method is None and noise is None and held.size and (held == held.reshape(
+            -1, *image.shape[2:])[0]).all():  # (BM3D at the least sigma it takes, said as a sigma read, on an
+        # all-zero seismic section: a geophysics QA pass; of a colour too, and of the data among blanks: a re-check)
+        first = held.reshape(-1, *image.shape[2:])[0]
+        said = value_text(float(first)) if np.ndim(first) == 0 else "(" + ", ".join(value_text(float(v))
+                                                                                for v in first) + ")"
+        _note(progress, f"note: every pixel holds {said} (a dead frame?): nothing to denoise; it comes back as it is")
         if info is not None:
             info.update(method="none", auto="a constant image: nothing to denoise")
         return np.array(image, dtype=np.float64)
-    if model is None and mask is None and (noise is None or noise.name == "speckle"):
+    if model is None and mask is None and (noise is None or noise.name == "speckle") and not _EVENED.get():
         # (solid areas of 0 in a speckled image are no-data borders: speckle of a positive intensity is above 0)
         note = zero_area_note(image)
         if note:
@@ -1136,11 +1145,13 @@ def denoise(
                                   options=options)
     if method is None:
         choice, vst, model_file, name, reason = no_option_route(image, noise=noise, colour=colour, mask=mask)
-        profile = None if noise is not None or mask is not None or _EVENED.get() else level_profile(image, choice)
-        if profile is not None:  # (signed data, a seismic section, whose noise level changes along an axis)
+        profile = None if noise is not None or _EVENED.get() else level_profile(image, choice)
+        if profile is not None:  # (signed data, a seismic section, whose noise level changes along an axis; with
+            # blank pixels too, read with their fill: a re-check found dead traces kept with --blank-value 0, as the
+            # note says, undid the evening)
             return _denoise_evened(image, profile, info=info, progress=progress, settings=dict(
                 tile=tile, overlap=overlap, tta=tta, options=options, rng=rng, device=device, colour=colour,
-                precision=precision, needed=needed))
+                precision=precision, needed=needed, mask=mask))
         given = {k: v for k, v in (options or {}).items() if k in choice.options and str(v) != str(choice.options[k])}
         if model_file is None and given:  # (the caller's options win: said, not the route's own, a re-check)
             reason += "; given instead: " + ", ".join(f"{k}={v}" for k, v in given.items())
@@ -1349,8 +1360,8 @@ BAND_PROFILE = 8
 def level_profile(image: np.ndarray, choice: Any) -> tuple[int, np.ndarray, float] | None:
     """(axis, gain, ratio) for a gray image of signed data (``choice``, the no-option route's, read it) whose
     noise level changes along its rows (axis 0) or columns (1) :data:`BAND_VARY` times or more: each row's (column's)
-    noise level over their median (read in :data:`BAND_PROFILE` bands, interpolated), and the change read; else
-    None."""
+    noise level over their median (read in :data:`BAND_PROFILE` bands, fewer on a short image, at least 4;
+    interpolated), and the change read; else None."""
     from .estimate import _PATCH, noise_bands
 
     if np.ndim(image) != 2 or not choice.facts.get("signed"):
@@ -1366,11 +1377,12 @@ def level_profile(image: np.ndarray, choice: Any) -> tuple[int, np.ndarray, floa
     if found is None:
         return None
     axis, ratio = found
-    read = noise_bands(image, BAND_PROFILE, axis=axis)
+    n = image.shape[axis]
+    bands = max(4, min(BAND_PROFILE, n // (2 * _PATCH)))  # (bands of 5 rows, under a window's 7, read none on a
+    read = noise_bands(image, bands, axis=axis)  # section of 40 rows, left as it was, unsaid: a re-check)
     if read is None or float(np.min(read[0])) <= 0:
         return None
-    n = image.shape[axis]
-    edges = np.linspace(0, n - _PATCH + 1, BAND_PROFILE + 1)
+    edges = np.linspace(0, n - _PATCH + 1, bands + 1)
     centres = (edges[:-1] + edges[1:]) / 2 + _PATCH // 2  # (a band's windows' centre pixels)
     level = read[0] / float(np.median(read[0]))
     return axis, np.interp(np.arange(n), centres, level), ratio
@@ -1381,8 +1393,8 @@ def level_reason(axis: int, gain: np.ndarray, ratio: float) -> str:
     (:func:`level_profile`)."""
     lines = "rows" if axis == 0 else "columns"
     return (f"signed data whose noise level changes {ratio:.3g} times across its {lines} (read in 4 bands, over "
-            f"{BAND_VARY:g}): each of its {lines} scaled to even it (its level read in {BAND_PROFILE} bands, "
-            f"{float(np.min(gain)):.2g} to {float(np.max(gain)):.2g} times the median), denoised, and scaled back")
+            f"{BAND_VARY:g}): each of its {lines} scaled to even it ({float(np.min(gain)):.2g} to "
+            f"{float(np.max(gain)):.2g} times the median level), denoised, and scaled back")
 
 
 def _denoise_evened(image: np.ndarray, profile: tuple[int, np.ndarray, float], *, info: Any, progress: Any,

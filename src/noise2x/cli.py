@@ -1896,12 +1896,12 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     # with their fill, as denoise reads them)
     if law is not None:  # (a depth map's noise, growing with depth: the route denoise takes, a 3-D vision QA pass)
         name, reason = "bm3d", power_reason(law)
-    profile = level_profile(image, choice) if law is None and mask is None and not plane else None
+    profile = level_profile(image, choice) if law is None and not plane else None
     if profile is not None:  # (signed data whose noise level changes along an axis: a geophysics QA pass)
         axis, gain, _ = profile
         centre = float(np.median(image))
         evened = (image - centre) / gain.reshape((-1, 1) if axis == 0 else (1, -1))
-        _, _, _, name, inner = no_option_route(evened)
+        _, _, _, name, inner = no_option_route(evened, mask=mask)
         reason = f"{level_reason(*profile)}; on that: {inner}"
     # (an image holding NaN: denoise stops with an error unless --blanks says they mark pixels with no data)
     told = "noise2x denoise --blanks" if blanks and nodata is None else (
