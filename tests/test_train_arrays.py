@@ -138,7 +138,7 @@ def test_pairs_targets_colour_and_validation_arrays(tmp_path, stack, rgb_image):
     (["a.png"], None, UsageError, r"data\[0\] is a path: a list given as data holds arrays"),
     (np.zeros((8, 8, 4)), "YXC", InputError, "data has 4 channels"),
     (np.zeros((2, 8, 8), bool), "SYX", InputError, r"data\[0\] must hold real numbers .* got dtype bool"),
-    (np.full((2, 8, 8), np.inf), "SYX", InputError, r"data\[0\] has 64 NaN/inf values"),
+    (np.full((2, 8, 8), np.inf), "SYX", InputError, r"data\[0\] has 64 inf values \(of 64\); inf marks no blank"),
     (np.zeros((0, 8, 8)), "SYX", InputError, "data is an empty stack"),
     (np.zeros((8, 0)), None, InputError, "data is empty"),
     # said of the array as given, not as reordered (a QA re-check)

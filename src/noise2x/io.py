@@ -112,7 +112,7 @@ RAW_SUFFIXES = (".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2")
 def unread_hint(path: str | os.PathLike) -> str:
     """What to do with a file of a common image format noise2x does not read (:data:`OTHER_IMAGE_SUFFIXES`), as
     the end of an error line, or of a NumPy file (.npy, .npz); "" for others."""
-    if _suffix(path) in (".npy", ".npz"):  # (said by denoise, not by info: a geophysics QA pass)
+    if _suffix(path) in (".npy", ".npz"):  # (said by denoise alone before, not by info: a geophysics QA pass)
         return (f"{_suffix(path)} files (NumPy) are not read: from Python, pass its array "
                 "(noise2x.denoise(np.load(F), ...), noise2x.train(..., data=np.load(F), axes='SYX')), or write it "
                 "as a TIFF (noise2x.write_image)")
@@ -345,8 +345,8 @@ def _check_finite(arr: np.ndarray, name: str, *, blanks: bool = False, hint: str
         nan = int(np.count_nonzero(np.isnan(arr)))
         more = hint if hint and nan else ""
         if not nan and hint:  # (inf alone: no NaN to say --blanks of, a re-check)
-            raise InputError(f"{name} has {bad} inf value{'s' if bad != 1 else ''} (of {arr.size}); set them to NaN "
-                             "where they hold no data (NaN marks a blank pixel with --blanks)")
+            raise InputError(f"{name} has {bad} inf value{'s' if bad != 1 else ''} (of {arr.size}); inf marks no "
+                             "blank pixel: set them to NaN where they hold no data")
         if more and nan < bad:  # (NaN and inf apart: --blanks, said for NaN, refuses the inf: a geophysics QA pass)
             raise InputError(f"{name} has {nan} NaN and {bad - nan} inf value{'s' if bad - nan != 1 else ''} (of "
                              f"{arr.size}){more}; only NaN marks a blank pixel: set the inf to NaN where they hold "
