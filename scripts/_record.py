@@ -37,6 +37,31 @@ def benchmark_pairs(folder: str) -> dict:
     return pairs
 
 
+def benchmark_inputs(shared: str, benchmarks: str, cache: dict):
+    """The inputs every dataset/noise pair of the committed benchmark files (:func:`benchmark_pairs`) rebuilds by
+    PROTOCOL.md from the datasets in ``shared``/data: ``(name, noisy image)``, name "DATASET NOISE FILE"; the clean
+    images read kept in ``cache`` (path: image)."""
+    from noise2x import io
+    from noise2x.noise import parse_noise, protocol_noisy
+
+    for (ds, spec), n in sorted(benchmark_pairs(benchmarks).items()):
+        root = os.path.join(shared, "data", ds)
+        if not os.path.isdir(root):
+            continue
+        try:
+            ns = parse_noise(spec)
+        except Exception:  # (a pair no spec of today's reads)
+            continue
+        for i, p in enumerate(io.list_images(root)[:n]):
+            if p not in cache:
+                cache[p] = io.read_image(p)
+            try:
+                y = protocol_noisy(cache[p], ns, index=i)
+            except Exception:
+                break
+            yield f"{ds} {spec} {os.path.basename(str(p))}", y
+
+
 def check_args(argv, dataset: str, noises: str = "gaussian:sigma=3,gaussian:sigma=15"):
     """The options --data (default ../shared/data/DATASET), --limit (8), --noises and --out, parsed."""
     ap = argparse.ArgumentParser()

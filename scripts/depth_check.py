@@ -29,9 +29,8 @@ from noise2x import api, io
 from noise2x.api import power_law_read
 from noise2x.errors import NoteWarning
 from noise2x.estimate import fill_value
-from noise2x.noise import parse_noise, protocol_noisy
 
-from _record import benchmark_pairs, write_record
+from _record import benchmark_inputs, write_record
 
 SHARES = (0.01, 0.03, 0.1, 0.3)
 
@@ -98,26 +97,12 @@ def depth_rows(seeds: int) -> list:
 def scope(shared: str, benchmarks: str) -> dict:
     touched, powered, inputs = [], [], 0
     cache = {}
-    for (ds, spec), n in sorted(benchmark_pairs(benchmarks).items()):
-        root = os.path.join(shared, "data", ds)
-        if not os.path.isdir(root):
-            continue
-        try:
-            ns = parse_noise(spec)
-        except Exception:  # (a pair no spec of today's reads)
-            continue
-        for i, p in enumerate(io.list_images(root)[:n]):
-            if p not in cache:
-                cache[p] = io.read_image(p)
-            try:
-                y = protocol_noisy(cache[p], ns, index=i)
-            except Exception:
-                break
-            inputs += 1
-            if fill_value(y) is not None:
-                touched.append(f"{ds} {spec} {os.path.basename(str(p))}")
-            if y.ndim == 2 and power_law_read(y) is not None:
-                powered.append(f"{ds} {spec} {os.path.basename(str(p))}")
+    for name, y in benchmark_inputs(shared, benchmarks, cache):
+        inputs += 1
+        if fill_value(y) is not None:
+            touched.append(name)
+        if y.ndim == 2 and power_law_read(y) is not None:
+            powered.append(name)
     clean, clean_powered = [], []
     for ds in sorted(os.listdir(os.path.join(shared, "data"))):
         root = os.path.join(shared, "data", ds)

@@ -33,15 +33,15 @@ from scipy import ndimage
 from noise2x import api, io
 from noise2x import pretrained
 from noise2x.estimate import fill_value
-from noise2x.noise import parse_noise, protocol_noisy
 
-from _record import benchmark_pairs, write_record
+from _record import benchmark_inputs, write_record
 
 NOISES = ("even", "loud_top", "agc", "correlated")
 
 
 def section(nt: int, nx: int, seed: int) -> np.ndarray:
-    """A clean section (as tests/test_signed.py's), peak amplitude about 3e4."""
+    """A clean section, time down the rows: dipping reflectors (a Ricker wavelet), amplitudes about 3e4,
+    decaying to 5% at the bottom (tests/test_signed.py's too)."""
     rng = np.random.default_rng(seed)
     refl = np.zeros((nt, nx))
     x = np.arange(nx)
@@ -144,23 +144,9 @@ def scope(shared: str, benchmarks: str) -> dict:
                 if gray is not None and api.level_profile(gray, choice) is not None:
                     evened.append(name)
 
-    for (ds, spec), n in sorted(benchmark_pairs(benchmarks).items()):
-        root = os.path.join(shared, "data", ds)
-        if not os.path.isdir(root):
-            continue
-        try:
-            ns = parse_noise(spec)
-        except Exception:  # (a pair no spec of today's reads)
-            continue
-        for i, p in enumerate(io.list_images(root)[:n]):
-            if p not in cache:
-                cache[p] = io.read_image(p)
-            try:
-                y = protocol_noisy(cache[p], ns, index=i)
-            except Exception:
-                break
-            inputs += 1
-            look(y, f"{ds} {spec} {os.path.basename(str(p))}")
+    for name, y in benchmark_inputs(shared, benchmarks, cache):
+        inputs += 1
+        look(y, name)
     clean = 0
     for ds in sorted(os.listdir(os.path.join(shared, "data"))):
         root = os.path.join(shared, "data", ds)

@@ -4,7 +4,9 @@ and small nodata holes said or kept (a geophysics QA pass)."""
 
 from __future__ import annotations
 
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,19 +17,13 @@ from noise2x.cli import main
 from noise2x.errors import InputError
 from noise2x.io import write_image
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import seismic_check  # noqa: E402  (its synthetic sections)
+
 
 def section(nt: int = 128, nx: int = 256, seed: int = 0) -> np.ndarray:
     """A clean section, time down the rows: dipping reflectors (a Ricker wavelet), decaying to 5% at the bottom."""
-    rng = np.random.default_rng(seed)
-    refl = np.zeros((nt, nx))
-    x = np.arange(nx)
-    for _ in range(25):
-        t = (rng.uniform(0, nt) + rng.uniform(-0.3, 0.3) * x).astype(int)
-        inside = (t >= 0) & (t < nt)
-        refl[t[inside], x[inside]] += rng.choice([-1, 1]) * rng.uniform(0.3, 1)
-    s = (np.arange(41) - 20) * 0.06 * np.pi
-    ricker = (1 - 2 * s * s) * np.exp(-s * s)
-    return ndimage.convolve1d(refl, ricker, axis=0, mode="constant") * np.exp(-3 * np.arange(nt) / nt)[:, None] * 3e4
+    return seismic_check.section(nt, nx, seed)
 
 
 def _rms(a: np.ndarray) -> float:
