@@ -345,8 +345,9 @@ def _check_finite(arr: np.ndarray, name: str, *, blanks: bool = False, hint: str
         nan = int(np.count_nonzero(np.isnan(arr)))
         more = hint if hint and nan else ""
         if not nan and hint:  # (inf alone: no NaN to say --blanks of, a re-check)
+            them, hold = ("them", "they hold") if bad != 1 else ("it", "it holds")
             raise InputError(f"{name} has {bad} inf value{'s' if bad != 1 else ''} (of {arr.size}); inf marks no "
-                             "blank pixel: set them to NaN where they hold no data")
+                             f"blank pixel: set {them} to NaN where {hold} no data")
         if more and nan < bad:  # (NaN and inf apart: --blanks, said for NaN, refuses the inf: a geophysics QA pass)
             raise InputError(f"{name} has {nan} NaN and {bad - nan} inf value{'s' if bad - nan != 1 else ''} (of "
                              f"{arr.size}){more}; only NaN marks a blank pixel: set the inf to NaN where they hold "
