@@ -37,6 +37,27 @@ def benchmark_pairs(folder: str) -> dict:
     return pairs
 
 
+def scope_args(argv):
+    """The options of a check that also reports its scope in the benchmark inputs: --shared (../shared), --benchmarks
+    (benchmarks), --seeds (3), --out, parsed."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
+    ap.add_argument("--benchmarks", default=os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--out", default=None)
+    return ap.parse_args(argv)
+
+
+def finish(args, script: str, start: float, rows: list, summary: dict, scope) -> None:
+    """A check's end: its ``summary`` printed, ``scope(shared, benchmarks)`` (the committed benchmark inputs it
+    touches) where ``args.shared`` holds the datasets, and the record written to ``args.out`` where given."""
+    for key, value in summary.items():
+        print(key, value, flush=True)
+    found = scope(args.shared, args.benchmarks) if os.path.isdir(os.path.join(args.shared, "data")) else {}
+    if args.out:
+        write_record(args.out, script, args, start, rows=rows, summary=summary, scope=found)
+
+
 def benchmark_inputs(shared: str, benchmarks: str, cache: dict):
     """The inputs every dataset/noise pair of the committed benchmark files (:func:`benchmark_pairs`) rebuilds by
     PROTOCOL.md from the datasets in ``shared``/data: ``(name, noisy image)``, name "DATASET NOISE FILE"; the clean

@@ -18,7 +18,6 @@ Scope: every dataset/noise pair of the committed benchmark files rebuilt by PROT
 and every clean image of the shared datasets: the inputs in which fill_value finds a fill, and the gray ones the
 power route takes (power_law_read); on any other the no-option call is as before.
 """
-import argparse
 import os
 import time
 import warnings
@@ -30,7 +29,7 @@ from noise2x.api import power_law_read
 from noise2x.errors import NoteWarning
 from noise2x.estimate import fill_value
 
-from _record import benchmark_inputs, write_record
+from _record import benchmark_inputs, finish, scope_args
 
 SHARES = (0.01, 0.03, 0.1, 0.3)
 
@@ -120,12 +119,7 @@ def scope(shared: str, benchmarks: str) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-    ap.add_argument("--benchmarks", default=os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
-    ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--out", default=None)
-    args = ap.parse_args(argv)
+    args = scope_args(argv)
     start = time.time()
     rows = depth_rows(args.seeds)
     summary = {}
@@ -137,11 +131,7 @@ def main(argv=None) -> int:
                     f"{arm} {k}": round(float(np.mean([x[arm][k] for x in r])), 4)
                     for arm in ("noisy", "default_fill", "default_data", "bm3d_fill", "bm3d_data")
                     for k in ("rmse", "rmse_near", "rmse_far", "holes_kept", "moved_100mm")}
-    for key, value in summary.items():
-        print(key, value, flush=True)
-    found = scope(args.shared, args.benchmarks) if os.path.isdir(os.path.join(args.shared, "data")) else {}
-    if args.out:
-        write_record(args.out, "depth_check.py", args, start, rows=rows, summary=summary, scope=found)
+    finish(args, "depth_check.py", start, rows, summary, scope)
     return 0
 
 

@@ -22,7 +22,6 @@ every clean image of the shared datasets: those read as signed data, and of them
 (method, model, options) differs from the route with the rule off; those evened; those whose full-length lines
 get a note; those with a fill read.
 """
-import argparse
 import os
 import time
 import warnings
@@ -34,7 +33,7 @@ from noise2x import api, io
 from noise2x import pretrained
 from noise2x.estimate import fill_value
 
-from _record import benchmark_inputs, write_record
+from _record import benchmark_inputs, finish, scope_args
 
 NOISES = ("even", "loud_top", "agc", "correlated")
 
@@ -162,12 +161,7 @@ def scope(shared: str, benchmarks: str) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--shared", default=os.path.join(os.path.dirname(__file__), "..", "..", "shared"))
-    ap.add_argument("--benchmarks", default=os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
-    ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--out", default=None)
-    args = ap.parse_args(argv)
+    args = scope_args(argv)
     start = time.time()
     warnings.simplefilter("ignore")  # (notes said as warnings from Python: the record keeps the figures)
     rows = section_rows(args.seeds)
@@ -178,11 +172,7 @@ def main(argv=None) -> int:
                          for arm in ("noisy", "default", "not_evened", "unsigned_reading", "bm3d_rms")
                          for k in ("rmse", "rmse_top", "rmse_bottom")}
         summary[kind]["default routes"] = sorted({x["default"]["route"].split(" (changes")[0] for x in r})
-    for key, value in summary.items():
-        print(key, value, flush=True)
-    found = scope(args.shared, args.benchmarks) if os.path.isdir(os.path.join(args.shared, "data")) else {}
-    if args.out:
-        write_record(args.out, "seismic_check.py", args, start, rows=rows, summary=summary, scope=found)
+    finish(args, "seismic_check.py", start, rows, summary, scope)
     return 0
 
 

@@ -1076,11 +1076,13 @@ def denoise(
                           options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
                           precision=precision, mask=mask, needed=needed, cfa="none")
             return np.repeat(out[..., None], 3, axis=-1)
-    held = image if mask is None else image[np.asarray(mask, dtype=bool)]  # (the data: blank pixels aside)
-    if model is None and method is None and noise is None and held.size and (held == held.reshape(
-            -1, *image.shape[2:])[0]).all():  # (BM3D at the least sigma it takes, said as a sigma read, on an
-        # all-zero seismic section: a geophysics QA pass; of a colour too, and of the data among blanks: a re-check)
-        first = held.reshape(-1, *image.shape[2:])[0]
+    held = None if model is not None or method is not None or noise is not None else (
+        image if mask is None else image[np.asarray(mask, dtype=bool)]).reshape(-1, *image.shape[2:])  # (the
+    # data's pixels, blank ones aside)
+    if held is not None and held.size and (held == held[0]).all():  # (BM3D at the least sigma it takes, said as a
+        # sigma read, on an all-zero seismic section: a geophysics QA pass; of a colour too, and of the data among
+        # blanks: a re-check)
+        first = held[0]
         said = value_text(float(first)) if np.ndim(first) == 0 else "(" + ", ".join(value_text(float(v))
                                                                                 for v in first) + ")"
         _note(progress, f"note: every pixel holds {said} (a dead frame?): nothing to denoise; it comes back as it is")
@@ -1397,6 +1399,15 @@ def level_reason(axis: int, gain: np.ndarray, ratio: float) -> str:
             f"{float(np.max(gain)):.2g} times the median level), denoised, and scaled back")
 
 
+def evened(image: np.ndarray, profile: tuple[int, np.ndarray, float]) -> tuple[np.ndarray, np.ndarray, float]:
+    """(the evened image, the gains as they broadcast over it, the centre): ``image`` about its median, each row
+    (column) divided by its gain (``profile``, :func:`level_profile`)."""
+    axis, gain, _ = profile
+    g = gain.reshape((-1, 1) if axis == 0 else (1, -1))
+    centre = float(np.median(image))
+    return (image - centre) / g, g, centre
+
+
 def _denoise_evened(image: np.ndarray, profile: tuple[int, np.ndarray, float], *, info: Any, progress: Any,
                     settings: dict[str, Any]) -> np.ndarray:
     """:func:`denoise` with no options of signed data whose noise level changes along an axis (``profile``,
@@ -1406,18 +1417,17 @@ def _denoise_evened(image: np.ndarray, profile: tuple[int, np.ndarray, float], *
     reason = level_reason(axis, gain, ratio)
     if progress is not None:
         progress(f"evening the noise level: {reason}")
-    g = gain.reshape((-1, 1) if axis == 0 else (1, -1))
-    centre = float(np.median(image))
+    even, g, centre = evened(image, profile)
     token = _EVENED.set(True)
     try:
-        out = denoise((image - centre) / g, info=info, progress=progress, cfa="none", **settings)
+        out = denoise(even, info=info, progress=progress, cfa="none", **settings)
     finally:
         _EVENED.reset(token)
     out *= g
     out += centre
     if info is not None:
-        evened = f"noise level evened along the {'rows' if axis == 0 else 'columns'} (changes {ratio:.3g} times)"
-        info["transform"] = evened + (f", {info['transform']}" if "transform" in info else "")
+        said = f"noise level evened along the {'rows' if axis == 0 else 'columns'} (changes {ratio:.3g} times)"
+        info["transform"] = said + (f", {info['transform']}" if "transform" in info else "")
         info["auto"] = f"{reason}; {info.get('auto', '')}"
     return out
 

@@ -1673,8 +1673,9 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
                  cfa: str = "auto") -> list[str]:
     import numpy as np
 
-    from .api import (channel_levels_note, data_crop, fill_note, level_profile, level_reason, no_option_route,
-                      pattern_note, power_law_read, power_reason, stripes_note, value_text, zero_area_note)
+    from .api import (channel_levels_note, data_crop, evened, fill_note, level_profile, level_reason,
+                      no_option_route, pattern_note, power_law_read, power_reason, stripes_note, value_text,
+                      zero_area_note)
     from .io import (KINDS, _tiff_compression, fill_blanks, image_kind, map_text, mrc_voxel_size, page_kinds,
                      photo_metadata, stack_frames, stored_kind)
 
@@ -1898,10 +1899,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         name, reason = "bm3d", power_reason(law)
     profile = level_profile(image, choice) if law is None and not plane else None
     if profile is not None:  # (signed data whose noise level changes along an axis: a geophysics QA pass)
-        axis, gain, _ = profile
-        centre = float(np.median(image))
-        evened = (image - centre) / gain.reshape((-1, 1) if axis == 0 else (1, -1))
-        _, _, _, name, inner = no_option_route(evened, mask=mask)
+        _, _, _, name, inner = no_option_route(evened(image, profile)[0], mask=mask)
         reason = f"{level_reason(*profile)}; on that: {inner}"
     # (an image holding NaN: denoise stops with an error unless --blanks says they mark pixels with no data)
     told = "noise2x denoise --blanks" if blanks and nodata is None else (

@@ -487,6 +487,15 @@ def poisson_gaussian(noisy, *, data_range: float = 255.0, stderr: bool = False,
     return (float(a), float(b), float(se)) if stderr else (float(a), float(b))
 
 
+def _flat_sigmas(e: np.ndarray, t: np.ndarray) -> tuple[float, float]:
+    """The noise sigma read from windows of noise energies ``e`` and textures ``t`` (:func:`_level_windows`): from
+    their flatter half (Immerkaer's Laplacian, the median of its squared response: chi2(1)'s median is 0.4549),
+    and from their flattest tenth."""
+    flatter = float(np.median(e[t <= np.median(t)])) / 0.4549
+    flattest = float(np.median(e[t <= np.quantile(t, 0.1)])) / 0.4549
+    return float(np.sqrt(flatter)), float(np.sqrt(flattest))
+
+
 def _level_windows(noisy, data_range: float, mask) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Of the unclipped 7x7 windows of ``noisy`` (every channel): their mean, their noise energy (Immerkaer's
     Laplacian, unit gain, squared) and their texture; and the mask checked (:func:`data_mask`)."""
@@ -556,13 +565,11 @@ def noise_power(noisy, *, mask=None) -> PowerLaw | None:
         inside = idx == b
         if np.count_nonzero(inside) < 30:
             continue
-        smooth = t[inside] <= np.median(t[inside])  # (the flatter half: its texture adds least to the energy)
-        var = float(np.median(e[inside][smooth])) / 0.4549  # (the median of chi2(1) is 0.4549)
-        least = float(np.median(e[inside][t[inside] <= np.quantile(t[inside], 0.1)])) / 0.4549
-        if var > 0 and least > 0:
+        sigma, least = _flat_sigmas(e[inside], t[inside])  # (the flatter half: its texture adds least to the energy)
+        if sigma > 0 and least > 0:
             levels.append(float(np.mean(m[inside])))
-            sigmas.append(np.sqrt(var))
-            flattest.append(np.sqrt(least))
+            sigmas.append(sigma)
+            flattest.append(least)
     if len(levels) < POWER_LEAST_BINS or max(levels) < 1.5 * min(levels):
         return None
     x, y = np.log(levels), np.log(sigmas)
@@ -610,13 +617,11 @@ def noise_bands(noisy, bands: int, *, axis: int) -> tuple[np.ndarray, np.ndarray
                           dtype=np.float64)
         if min(part.shape) < _PATCH:
             return None
-        keep = _unclipped_windows(part, top, strict=False)
+        keep = _unclipped_windows(part, top, strict=False)  # (as _level_windows, on bands of 7 rows and more)
         if np.count_nonzero(keep) < BAND_LEAST_WINDOWS:
             return None
         lap = _laplace(part)[off : off + keep.shape[0], off : off + keep.shape[1]]
-        t, e = _texture(part, _PATCH)[keep], (lap * lap / 36.0)[keep]
-        flattest[b] = np.sqrt(np.median(e[t <= np.quantile(t, 0.1)]) / 0.4549)  # (chi2(1)'s median: 0.4549)
-        flatter[b] = np.sqrt(np.median(e[t <= np.median(t)]) / 0.4549)
+        flatter[b], flattest[b] = _flat_sigmas((lap * lap / 36.0)[keep], _texture(part, _PATCH)[keep])
     return flattest, flatter
 
 
