@@ -179,6 +179,9 @@ def test_a_constant_image_comes_back_as_it_is(tmp_path, capsys):
     assert main(["info", str(tmp_path / "z.tif")]) == 0
     assert ("noise2x denoise with no options: nothing: every pixel holds -3.5 (a dead frame?), it comes back as it "
             "is") in capsys.readouterr().out
+    write_image(tmp_path / "c.png", np.full((20, 30, 3), (4, 5, 6), dtype=np.uint8))  # (a colour's, as denoise)
+    assert main(["info", str(tmp_path / "c.png")]) == 0
+    assert "with no options: nothing: every pixel holds (4, 5, 6) (a dead frame?)" in capsys.readouterr().out
 
 
 def test_nan_and_inf_are_counted_apart(tmp_path):

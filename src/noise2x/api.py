@@ -475,6 +475,17 @@ def zero_area_note(image: np.ndarray) -> str | None:
     return _dead_lines_note(image)
 
 
+def constant_text(image: np.ndarray, mask: Any = None) -> str | None:
+    """The one value every pixel of ``image`` holds (those of ``mask`` where given), as said ("0", or "(4, 5, 6)"
+    for a colour); None where they differ."""
+    held = (image if mask is None else image[np.asarray(mask, dtype=bool)]).reshape(-1, *image.shape[2:])
+    if not held.size or not (held == held[0]).all():
+        return None
+    first = held[0]
+    return value_text(float(first)) if np.ndim(first) == 0 else "(" + ", ".join(value_text(float(v))
+                                                                              for v in first) + ")"
+
+
 def _dead_lines_note(image: np.ndarray) -> str | None:
     """:func:`zero_area_note`'s note on rows or columns holding one value from end to end, where they are fewer
     than half of them: of a value inside the image's range (not its lowest or highest: a photo's black or
@@ -1076,15 +1087,9 @@ def denoise(
                           options=options, rng=rng, info=info, progress=progress, device=device, colour=colour,
                           precision=precision, mask=mask, needed=needed, cfa="none")
             return np.repeat(out[..., None], 3, axis=-1)
-    held = None if model is not None or method is not None or noise is not None else (
-        image if mask is None else image[np.asarray(mask, dtype=bool)]).reshape(-1, *image.shape[2:])  # (the
-    # data's pixels, blank ones aside)
-    if held is not None and held.size and (held == held[0]).all():  # (BM3D at the least sigma it takes, said as a
-        # sigma read, on an all-zero seismic section: a geophysics QA pass; of a colour too, and of the data among
-        # blanks: a re-check)
-        first = held[0]
-        said = value_text(float(first)) if np.ndim(first) == 0 else "(" + ", ".join(value_text(float(v))
-                                                                                for v in first) + ")"
+    said = None if model is not None or method is not None or noise is not None else constant_text(image, mask)
+    if said is not None:  # (BM3D at the least sigma it takes, said as a sigma read, on an all-zero seismic section:
+        # a geophysics QA pass; of a colour too, and of the data among blanks: a re-check)
         _note(progress, f"note: every pixel holds {said} (a dead frame?): nothing to denoise; it comes back as it is")
         if info is not None:
             info.update(method="none", auto="a constant image: nothing to denoise")

@@ -1673,7 +1673,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
                  cfa: str = "auto") -> list[str]:
     import numpy as np
 
-    from .api import (channel_levels_note, data_crop, evened, fill_note, level_profile, level_reason,
+    from .api import (channel_levels_note, constant_text, data_crop, evened, fill_note, level_profile, level_reason,
                       no_option_route, pattern_note, power_law_read, power_reason, stripes_note, value_text,
                       zero_area_note)
     from .io import (KINDS, _tiff_compression, fill_blanks, image_kind, map_text, mrc_voxel_size, page_kinds,
@@ -1849,9 +1849,10 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         image = image[0::2, 0::2]
         mask = None if mask is None else mosaic_planes(mask).all(axis=-1)
         plane = " (first 2x2 plane)"
-    if mask is None and image.size and float(np.min(image)) == float(np.max(image)):  # (as denoise says it)
+    constant = constant_text(image, mask)
+    if constant is not None:  # (as denoise says it: a constant colour image was said to go to BM3D, a review)
         lines.append(f"noise2x denoise with no options{f' (frame {k + 1})' if len(stack) > 1 else ''}: nothing: "
-                     f"every pixel holds {value_text(float(np.min(image)))} (a dead frame?), it comes back as it is")
+                     f"every pixel holds {constant} (a dead frame?), it comes back as it is")
         if noise is not None:
             lines.append(_declared_route_line(image, mask, noise, blanks and nodata is None))
         return lines
