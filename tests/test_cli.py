@@ -1672,6 +1672,28 @@ def test_a_sigma_in_other_units_than_the_image_is_said(tmp_path, capsys, gray_im
         assert code == 0 and "note: the noise's sigma 25 is more than twice the spread" in err, (spec, err)
 
 
+def test_a_sigma_far_beyond_the_image_spread_is_an_error(tmp_path, capsys):
+    """A sigma 100 times the spread of the values or more (an AFM user's 0.03, in nm, for a height map in metres)
+    flattened the map with a note and exit status 0: one error line now, and nothing written."""
+    tifffile = pytest.importorskip("tifffile")
+    rng = np.random.default_rng(0)
+    heights = (rng.normal(0, 3e-11, (64, 64)) + np.linspace(-1e-9, 1e-9, 64)[None]).astype(np.float32)
+    src, out = tmp_path / "h.tif", tmp_path / "o.tif"
+    tifffile.imwrite(src, heights)
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--noise", "gaussian:sigma=0.03", "--out",
+                        str(out))
+    assert code == 2 and "sigma 0.03 is 1.4e+07 times the spread of the image's values" in _one_error_line(err)
+    assert not out.exists() and list(tmp_path.iterdir()) == [src]
+    from noise2x.api import denoise
+    from noise2x.errors import UsageError
+
+    with pytest.raises(UsageError, match="times the spread"):
+        denoise(heights, method="bm3d", noise="gaussian:sigma=0.03")
+    code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--noise", "gaussian:sigma=1e-7", "--out",
+                        str(out))  # (half the limit: the note, as before)
+    assert code == 0 and out.exists() and "note: the noise's sigma 1e-07 is more than twice the spread" in err
+
+
 def test_a_photo_written_as_tiff_keeps_its_bit_depth(tmp_path, capsys, rgb_image):
     """A 16-bit PNG or an 8-bit JPEG written as .tif became a float32 TIFF in 0..65535 or 0..255 units (photo editors
     read float samples as 0..1 and show it blown out; the README promised the 16-bit depth)."""

@@ -372,15 +372,27 @@ def _check_mask_shape(mask: Any, shape: tuple[int, ...]) -> None:
                      f"and 255; floats: 0 and 1, 255 or 65535), got {m.dtype}{shown}")
 
 
+#: A declared noise sigma this many times the spread of the image's values or more is an error, not a note
+#: (:func:`sigma_units_note`): noise of that sigma would spread the values over 6 sigma or more (0.1 to 99.9
+#: percentile), clipped or not to a range as wide as the image's; an AFM user's sigma in nm for a height map in
+#: metres (30 million times its spread) flattened the map, with a note and exit status 0 (a QA pass)
+SIGMA_UNITS_ERROR = 100.0
+
+
 def sigma_units_note(image: np.ndarray, sigma: float) -> str | None:
     """A note where a declared noise sigma is more than twice the spread of the image's values (0.1 to 99.9
     percentile): a sigma in other units than the image's (25 given for [0, 1] data, a 16-bit sigma for an 8-bit
     image), which any method then takes at its word (BM3D at such a sigma flattens the image); or, for an image
-    not in 8-bit units, below half a level in them (an 8-bit sigma given for a 16-bit image: nothing removed)."""
+    not in 8-bit units, below half a level in them (an 8-bit sigma given for a 16-bit image: nothing removed).
+    Raises UsageError where it is :data:`SIGMA_UNITS_ERROR` times the spread or more."""
     sample = np.asarray(image, dtype=np.float64).reshape(-1)[:: max(1, image.size // 262144)]
     lo, hi = np.percentile(sample, [0.1, 99.9])
     if not hi > lo:  # (a flat image, a blank frame: its spread says nothing of its units)
         return None
+    if sigma >= SIGMA_UNITS_ERROR * (hi - lo):
+        raise UsageError(f"the noise's sigma {sigma:g} is {sigma / (hi - lo):.2g} times the spread of the image's "
+                         f"values ({lo:.3g} to {hi:.3g}), which noise that strong would spread over 6 sigma or more: "
+                         f"a noise spec is in the image's own units (for data in metres, a sigma of 0.03 nm is 3e-11)")
     if sigma > 2.0 * (hi - lo):
         return (f"note: the noise's sigma {sigma:g} is more than twice the spread of the image's values ({lo:.3g} "
                 f"to {hi:.3g}): a noise spec is in the image's own units (for data in [0, 1], 8-bit sigma 25 is "
