@@ -1421,3 +1421,73 @@ def test_correlation_direction_check_reads_each_axis_and_records_the_routes(tmp_
     assert rows["beta_rows"][1] > 0.8 and rows["beta_columns"][2] < 0.4 and rows["share"][2] < 0.5
     assert rows["routes"] == {"bm3d along rows": 2} and not any("along" in r for r in white["routes"])
     assert "correlated_rows:sigma=25,beta=1" in capsys.readouterr().out
+
+
+def test_one_axis_calibration_scores_each_threshold_and_skips_unmoved_images_in_a_scope_run(tmp_path, capsys):
+    """scripts/one_axis_calibration.py: the choice at each ONE_AXIS_PSD_BETA and its PSNR, each distinct choice
+    denoised once; with --moved-only, images no threshold moves are not denoised."""
+    import numpy as np
+    from conftest import textured_image
+
+    from noise2x.io import write_image
+
+    calibration = _load("one_axis_calibration")
+    for folder in ("gray", "rgb"):
+        (tmp_path / folder).mkdir()
+    for k in range(2):
+        write_image(tmp_path / "gray" / f"{k}.png", np.clip(textured_image(160, seed=3 + k), 0, 255), kind="uint8")
+    out = tmp_path / "r.json"
+    args = ["--gray", str(tmp_path / "gray"), "--gray-images", "0-1", "--rgb", str(tmp_path / "rgb"), "--rgb-images",
+            "", "--noises", "correlated_rows:sigma=25,beta=0.7;gaussian:sigma=25", "--thresholds", "0.8,0.65"]
+    assert calibration.main(args + ["--out", str(out)]) == 0
+    rows = {(r["image"], r["noise"].split(",")[0]): r for r in json.loads(out.read_text())["rows"]}
+    moved = rows[("0.png", "correlated_rows:sigma=25")]
+    assert moved["routes"] == {"0.8": moved["routes"]["0.8"], "0.65": "bm3d along rows"}, moved
+    assert moved["routes"]["0.8"] != "bm3d along rows" and moved["psnr"]["0.65"] > moved["psnr"]["0.8"]
+    kept = rows[("0.png", "gaussian:sigma=25")]
+    assert kept["routes"]["0.8"] == kept["routes"]["0.65"] and kept["psnr"]["0.8"] == kept["psnr"]["0.65"]
+    assert "| gaussian:sigma=25 | 2 |" in capsys.readouterr().out
+    assert calibration.main(args + ["--verify", str(out)]) == 0  # (the choices read again: as recorded)
+    assert "4 rows choose as recorded, 0 differ" in capsys.readouterr().out
+    record = json.loads(out.read_text())
+    record["rows"][0]["routes"]["0.65"] = "gray-gaussian"
+    out.write_text(json.dumps(record))
+    assert calibration.main(args + ["--verify", str(out)]) == 1 and "3 rows choose as recorded, 1 differ" in (
+        capsys.readouterr().out)
+    assert calibration.main(args + ["--moved-only", "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert all(r["psnr"]["0.8"] is None for r in rows if r["noise"].startswith("gaussian"))
+
+
+def test_pattern_route_check_lattice_and_routes_before_and_since(monkeypatch):
+    """scripts/pattern_route_check.py: its lattices repeat at their period; the no-option route before
+    (PATTERN_BM3D off: a model here) and since (BM3D), the flag restored after."""
+    import numpy as np
+
+    from noise2x import pretrained
+
+    check = _load("pattern_route_check")
+    hexagonal = check.lattice(64, 8, "hexagonal")
+    assert np.allclose(hexagonal[:, :48], hexagonal[:, 16:]) and abs(hexagonal.mean() - 100) < 2  # (its waves
+    # at 60 and 120 degrees repeat along the rows at twice the period)
+    assert not np.allclose(hexagonal[:, :56], hexagonal[:, 8:])
+    square = check.lattice(64, 8, "square")
+    assert np.allclose(square[:56], square[8:]) and np.allclose(square[:, :56], square[:, 8:])
+    clean = check.lattice(256, 6, "hexagonal")
+    done = check.routes(clean + np.random.default_rng(0).normal(0, 15, clean.shape))
+    assert done["before"][0] != "bm3d" and done["since"][0] == "bm3d" and pretrained.PATTERN_BM3D is True
+
+
+def test_spike_note_check_reads_spikes_only_where_impulses_are(monkeypatch):
+    """scripts/spike_note_check.py's test: the note's fact, read through the choice only where impulses are."""
+    import numpy as np
+
+    from noise2x import pretrained
+    from noise2x.noise import salt_pepper
+
+    check = _load("spike_note_check")
+    flat = np.clip(120 + np.random.default_rng(0).normal(0, 3, (128, 128)), 0, 255)
+    monkeypatch.setattr(pretrained, "choose", lambda *a, **k: pytest.fail("read without impulses"))
+    assert not check.noted(flat)
+    monkeypatch.undo()
+    assert check.noted(salt_pepper(flat, p=0.002, rng=1))

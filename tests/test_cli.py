@@ -1682,16 +1682,31 @@ def test_a_sigma_far_beyond_the_image_spread_is_an_error(tmp_path, capsys):
     tifffile.imwrite(src, heights)
     code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--noise", "gaussian:sigma=0.03", "--out",
                         str(out))
-    assert code == 2 and "sigma 0.03 is 1.4e+07 times the spread of the image's values" in _one_error_line(err)
+    assert code == 1 and "sigma 0.03 is 1.4e+07 times the spread of the image's values" in _one_error_line(err)
     assert not out.exists() and list(tmp_path.iterdir()) == [src]
     from noise2x.api import denoise
-    from noise2x.errors import UsageError
+    from noise2x.errors import InputError
 
-    with pytest.raises(UsageError, match="times the spread"):
+    with pytest.raises(InputError, match="times the spread"):
         denoise(heights, method="bm3d", noise="gaussian:sigma=0.03")
     code, _, err = _run(capsys, "denoise", str(src), "--method", "bm3d", "--noise", "gaussian:sigma=1e-7", "--out",
                         str(out))  # (half the limit: the note, as before)
     assert code == 0 and out.exists() and "note: the noise's sigma 1e-07 is more than twice the spread" in err
+    rng = np.random.default_rng(1)  # (a folder goes on past such an image, named; a stack's later dark frame gets the
+    # note: one stopped a whole folder or stack, unnamed, a re-check)
+    folder, outs = tmp_path / "folder", tmp_path / "outs"
+    folder.mkdir()
+    usable, flat = ((0.5 + s * rng.normal(size=(64, 64))).astype(np.float32) for s in (0.05, 1e-5))
+    for name, frame in (("a1", usable), ("b2", flat), ("c3", usable)):
+        tifffile.imwrite(folder / f"{name}.tif", frame)
+    code, _, err = _run(capsys, "denoise", str(folder), "--method", "bm3d", "--noise", "gaussian:sigma=0.05", "--out",
+                        str(outs))
+    assert code == 1 and sorted(p.name for p in outs.iterdir()) == ["a1.tif", "c3.tif"], err
+    assert "b2.tif: the noise's sigma 0.05 is 810 times the spread of the image's values (6.17e-05" in err, err
+    tifffile.imwrite(tmp_path / "stack.tif", np.stack([usable, usable, flat]), photometric="minisblack")
+    code, _, err = _run(capsys, "denoise", str(tmp_path / "stack.tif"), "--method", "bm3d", "--noise",
+                        "gaussian:sigma=0.05", "--out", str(tmp_path / "so.tif"))
+    assert code == 0 and (tmp_path / "so.tif").exists() and "(read on frame 3; not repeated" in err, err
 
 
 def test_a_photo_written_as_tiff_keeps_its_bit_depth(tmp_path, capsys, rgb_image):

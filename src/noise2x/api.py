@@ -262,12 +262,36 @@ def pattern_note(choice: Any) -> str | None:
     (:data:`noise2x.pretrained.PERIODIC_PEAK`: a halftone's dot screen), which the noise estimates read as noise;
     else None (a bilevel image's route says it)."""
     period = choice.facts.get("pattern_period")
-    if not period or choice.facts.get("bilevel"):
+    if not period or choice.facts.get("bilevel") or choice.facts.get("correlated_along"):  # (a reading along one
+        # axis: row noise's streaks read as the pattern, and the note's advice sent it to the white route, a re-check)
         return None
-    return (f"note: the image holds a regular pattern of fine period (about {period:.2g} px: a halftone's dot screen, "
-            f"a printed or woven texture), which the noise reading may take for noise, and the result smooths it: "
-            f"check it; a clean halftone needs no denoising (give the noise, --noise gaussian:sigma=..., where it is "
-            f"known)")
+    if choice.facts.get("pattern_route"):  # (BM3D at the white sigma read: noisy lattices came back 2.6 to 25 dB
+        # better than by the routes before, and the note's advice, to give the noise, changed nothing: an AFM QA pass)
+        return (f"note: the image holds a regular pattern of fine period (about {period:.2g} px: a lattice, a "
+                f"halftone's dot screen, a woven texture), denoised by BM3D at the white sigma read, which keeps such "
+                f"a pattern best; a screen's dots can read as noise, and BM3D then smooths them: check it; a clean "
+                f"halftone needs no denoising, and noise of a known level is taken as --method bm3d --noise "
+                f"gaussian:sigma=...")
+    return (f"note: the image holds a regular pattern of fine period (about {period:.2g} px: a lattice, a halftone's "
+            f"dot screen, a woven texture), which the noise reading may take for noise, and the result smooths it: "
+            f"check it; a clean halftone needs no denoising, and --method bm3d (with --noise gaussian:sigma=... "
+            f"where the noise is known) keeps such a pattern best")
+
+
+def spikes_note(choice: Any) -> str | None:
+    """The note for isolated spikes, bright and dark, that the no-option ``choice`` read under the impulse route
+    (:data:`noise2x.pretrained.SPIKE_SHARE`), which every route keeps; else None."""
+    from .estimate import SPIKE_SIGMAS
+
+    share = choice.facts.get("spike_share")
+    if not share:
+        return None
+    # (the share read is twice the rarer side's: said as at least half of it each way, a re-check)
+    return (f"note: isolated spikes, bright and dark (at least {share / 2:.2%} of the pixels each), lie beyond all of "
+            f"their neighbours by over {SPIKE_SIGMAS:g} times the noise's sigma (impulse noise, a probe's tip jumps, "
+            f"hot and dead pixels): the route taken keeps them as they are; --noise impulse:p={share:.2g} sends the "
+            f"image to ZS-N2N, the route for impulse noise, which removes most of them but less of the other noise, "
+            f"and takes far longer")
 
 
 def stripes_note(choice: Any) -> str | None:
@@ -384,15 +408,20 @@ def sigma_units_note(image: np.ndarray, sigma: float) -> str | None:
     percentile): a sigma in other units than the image's (25 given for [0, 1] data, a 16-bit sigma for an 8-bit
     image), which any method then takes at its word (BM3D at such a sigma flattens the image); or, for an image
     not in 8-bit units, below half a level in them (an 8-bit sigma given for a 16-bit image: nothing removed).
-    Raises UsageError where it is :data:`SIGMA_UNITS_ERROR` times the spread or more."""
+    Raises InputError where it is :data:`SIGMA_UNITS_ERROR` times the spread or more (unless :data:`SIGMA_CHECKED`:
+    a stack's later frames, a dark or empty one among them)."""
     sample = np.asarray(image, dtype=np.float64).reshape(-1)[:: max(1, image.size // 262144)]
     lo, hi = np.percentile(sample, [0.1, 99.9])
     if not hi > lo:  # (a flat image, a blank frame: its spread says nothing of its units)
         return None
-    if sigma >= SIGMA_UNITS_ERROR * (hi - lo):
-        raise UsageError(f"the noise's sigma {sigma:g} is {sigma / (hi - lo):.2g} times the spread of the image's "
-                         f"values ({lo:.3g} to {hi:.3g}), which noise that strong would spread over 6 sigma or more: "
-                         f"a noise spec is in the image's own units (for data in metres, a sigma of 0.03 nm is 3e-11)")
+    if sigma >= SIGMA_UNITS_ERROR * (hi - lo) and not SIGMA_CHECKED.get():  # (an error of that image, not of the
+        # call: a folder's other images go on, a re-check)
+        times = sigma / (hi - lo)
+        said = f"{times:.0f}" if times < 1e6 else f"{times:.2g}"
+        raise InputError(f"the noise's sigma {sigma:g} is {said} times the spread of the image's values "
+                         f"({hi - lo:.3g}, from {lo:.6g} to {hi:.6g}): noise that strong would spread them over 6 "
+                         f"sigma; a noise spec is in the image's own units (for data in metres, a sigma of 0.03 nm is "
+                         f"3e-11)")
     if sigma > 2.0 * (hi - lo):
         return (f"note: the noise's sigma {sigma:g} is more than twice the spread of the image's values ({lo:.3g} "
                 f"to {hi:.3g}): a noise spec is in the image's own units (for data in [0, 1], 8-bit sigma 25 is "
@@ -561,6 +590,9 @@ def _check_arguments(*, model: Any, noise: Any, tile: Any, overlap: Any, options
 #: file, which leaves these warnings out): not made again (on a shipped model it reads the noise, which a
 #: performance QA pass found made twice per image)
 UNITS_CHECKED: contextvars.ContextVar[bool] = contextvars.ContextVar("noise2x_units_checked", default=False)
+#: Set (True) while a stack's later frames are denoised: a declared sigma far beyond a frame's spread is a note
+#: there, not an error (:func:`sigma_units_note`; one dark or empty frame stopped a whole stack, a re-check)
+SIGMA_CHECKED: contextvars.ContextVar[bool] = contextvars.ContextVar("noise2x_sigma_checked", default=False)
 
 
 #: The side of the centre window :func:`_shot_noise_note` reads
@@ -1180,7 +1212,8 @@ def denoise(
                          for k, v in choice.facts.items() if k not in ("offset", "scale", "keep_local_mean")})
         if progress is not None:
             progress(f"using {name}: {reason}")
-        for note in (channel_levels_note(choice, name), pattern_note(choice), stripes_note(choice)):
+        for note in (channel_levels_note(choice, name), pattern_note(choice), stripes_note(choice),
+                     spikes_note(choice)):
             if note:
                 _note(progress, note)
         if model_file is not None:

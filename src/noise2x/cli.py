@@ -928,7 +928,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
     Returns the ways its frames went (the method or model, a transform, "correlated" for BM3D given a spectrum)."""
     import numpy as np
 
-    from .api import UNITS_CHECKED, denoise
+    from .api import SIGMA_CHECKED, UNITS_CHECKED, denoise
     from .io import (FitsFrames, PageFrames, StackFrames, clipping_warning, fill_blanks, frames_writable, stored,
                      write_frames, write_image, write_pages)
     from .tiling import TILE_PROGRESS
@@ -1083,6 +1083,8 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                 info.clear()  # (this frame's route alone: an earlier frame's transform was said of the stack's last)
                 token = TILE_PROGRESS.set(image_progress) if len(stack) == 1 else None
                 checked = UNITS_CHECKED.set(True)  # (said above, of the first frame; its warnings left out here)
+                sigma_checked = SIGMA_CHECKED.set(i > 0)  # (a sigma far beyond the spread: an error of the first
+                # frame alone, a later one dark or empty)
                 try:
                     result = denoise(
                         frame, model=model, method=args.method, noise=noise, tile=args.tile, overlap=args.overlap,
@@ -1103,6 +1105,7 @@ def _denoise_one(args: argparse.Namespace, n: int, src: Path, dst: Path, opened:
                     raise
                 finally:
                     UNITS_CHECKED.reset(checked)
+                    SIGMA_CHECKED.reset(sigma_checked)
                     if token is not None:
                         TILE_PROGRESS.reset(token)
                 if "fill_value" in info:  # (a frame's own fill, read by denoise: counted as blank too)
@@ -1674,8 +1677,8 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
     import numpy as np
 
     from .api import (channel_levels_note, constant_text, data_crop, evened, fill_note, level_profile, level_reason,
-                      no_option_route, pattern_note, power_law_read, power_reason, stripes_note, value_text,
-                      zero_area_note)
+                      no_option_route, pattern_note, power_law_read, power_reason, spikes_note, stripes_note,
+                      value_text, zero_area_note)
     from .io import (KINDS, _tiff_compression, fill_blanks, image_kind, map_text, mrc_voxel_size, page_kinds,
                      photo_metadata, stack_frames, stored_kind)
 
@@ -1883,7 +1886,8 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         # 16-bit image: the docs QA pass)
         lines.append(f"noise in the image's own units (what --noise gaussian:sigma= takes): sigma "
                      f"{sigma / choice.scale:.4g}")
-    if isinstance(sigma, float) and choice.scale > 0 and _read_correlated(choice.facts):
+    if isinstance(sigma, float) and choice.scale > 0 and _read_correlated(choice.facts) and not choice.facts.get(
+            "pattern_route"):  # (a lattice's own correlated reading: its spec took the lattice for noise, a re-check)
         # (the white part alone was given as what --noise takes: copied, a film's grain read as correlated came back
         # unchanged, a film-scan QA pass)
         from .pretrained import _bm3d_missing
@@ -1907,7 +1911,7 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
         f"noise2x denoise --blank-value {value_text(nodata)}" if given else "noise2x denoise with no options")
     # (a stack's frames each take their own route: this one is the frame read's, a hyperspectral user's QA pass)
     lines.append(f"{told}{f' (frame {k + 1})' if len(stack) > 1 else ''}{plane}: {name}: {reason}")
-    for note in (channel_levels_note(choice, name), pattern_note(choice), stripes_note(choice)):
+    for note in (channel_levels_note(choice, name), pattern_note(choice), stripes_note(choice), spikes_note(choice)):
         if note:
             lines.append(note.removeprefix("note: "))
     if noise is not None:

@@ -1027,9 +1027,12 @@ def correlation_growth(noisy, *, mask=None) -> float:
 IMPULSE_GAP = 30.0
 #: ... and by more than this many times their own spread (the largest neighbour less the smallest)
 IMPULSE_SPREAD = 2.0
+#: Spikes: such outliers beyond every neighbour by more than this many times the noise's white sigma too
+#: (:func:`impulse_share`'s ``least``), which white noise of any level leaves next to none of
+SPIKE_SIGMAS = 10.0
 
 
-def impulse_share(noisy, *, mask=None) -> float:
+def impulse_share(noisy, *, mask=None, least: float = 0.0) -> float:
     """The share of the pixels that are isolated outliers, as impulse noise makes them: beyond all of their 8
     neighbours, on one side, by more than :data:`IMPULSE_GAP` (8-bit units) and more than :data:`IMPULSE_SPREAD`
     times the neighbours' own spread. Impulses fall on both sides (bright and dark), where point sources (the
@@ -1052,6 +1055,9 @@ def impulse_share(noisy, *, mask=None) -> float:
     mask : array_like of bool, optional
         (H,W), True where pixels hold image data: only those pixels count, and only where all their neighbours
         hold data too.
+    least : float
+        Outliers count only beyond their neighbours by more than this too (8-bit units; spikes: :data:`SPIKE_SIGMAS`
+        times the noise's sigma).
     """
     from scipy import ndimage
 
@@ -1071,7 +1077,7 @@ def impulse_share(noisy, *, mask=None) -> float:
         bottom = ndimage.minimum_filter(img, footprint=ring, mode="nearest")
         spread = IMPULSE_SPREAD * (top - bottom)
         sides = [img - top, bottom - img]  # (above all of its neighbours, and below)
-        counts = [np.count_nonzero((gap > IMPULSE_GAP) & (gap > spread) & inner) for gap in sides]
+        counts = [np.count_nonzero((gap > max(IMPULSE_GAP, least)) & (gap > spread) & inner) for gap in sides]
         shares.append(2 * min(counts) / count)
     return float(np.mean(shares))
 

@@ -95,8 +95,17 @@ _BETA_AUTO = ("; --method bm3d --set beta=auto takes the correlated part too, fo
 CORRELATED_PSD_BETA = 0.9
 #: ... or, read along one axis (:func:`noise2x.estimate.correlation_direction`: noise correlated along rows or
 #: columns alone, a line scan's), at least this along it: a reading of half the differences, which line noise of
-#: beta 1 read as 0.90 on a 160-pixel BSD68 crop (``scripts/correlation_direction_check.py``, BENCHMARKS.md)
-ONE_AXIS_PSD_BETA = 0.8
+#: beta 1 read as 0.90 on a 160-pixel BSD68 crop (``scripts/correlation_direction_check.py``, BENCHMARKS.md), and
+#: beta 0.7 as 0.46 to 0.83 on the calibration images, where the white-noise route it took up to 0.8 (an AFM user's
+#: QA pass) was up to 9 dB behind BM3D given the spectrum along the axis (``scripts/one_axis_calibration.py``,
+#: BENCHMARKS.md, "Weaker lines: read from beta 0.65")
+ONE_AXIS_PSD_BETA = 0.65
+#: ... where read under this, only if the white sigma read (the noise's finest grain) is at least ONE_AXIS_WHITE_SHARE
+#: of the marginal sigma read along the axis: such noise keeps about half of it there (0.44 to 0.63 at beta 0.7 on
+#: the calibration images), texture along one direction under weak white noise less (0.17 to 0.34 on train400
+#: photos at sigma 0.5 to 2, which BM3D along the axis smoothed away at a threshold of 0.6: a development run)
+ONE_AXIS_FIRM_BETA = 0.8
+ONE_AXIS_WHITE_SHARE = 0.4
 #: ... on images whose shorter side is at least this: on smaller ones the correlation reading is unreliable (white
 #: noise of sigma 25 on the 32x40 smooth image of test_downscaled_check_halves_runs_and_tabulates read as strongly
 #: correlated; the calibration images are 180 pixels and more on a side, the tests' crops 160).
@@ -157,6 +166,13 @@ IMPULSE_SHARE = 0.003
 IMPULSE_PEAK = 15.0
 #: ... and there are at least this many (twice the rarer side's): two outliers made 1% of a 16x16 crop's pixels
 IMPULSE_LEAST = 50
+#: Below the impulse route, isolated outliers beyond every neighbour by :data:`noise2x.estimate.SPIKE_SIGMAS` times the
+#: white sigma read (:func:`noise2x.estimate.impulse_share`, bright and dark: not a sky frame's stars) on at least
+#: this share of the pixels, and at least SPIKE_LEAST of them on the rarer side, get a note (:func:`noise2x.api.
+#: spikes_note`): every route keeps them (an AFM's tip jumps on 0.2% of a height map's pixels came back at full
+#: height, unsaid, in a QA pass). Clean calibration photos read at most 3e-5 as impulses (impulse_share).
+SPIKE_SHARE = 1e-4
+SPIKE_LEAST = 8
 #: White Gaussian noise weaker than this (sigma in 8-bit units, estimated or given; an estimated correlated
 #: reading too) goes to BM3D with that sigma, not to a shipped model: the models, blind to the level, take fine
 #: texture for noise there (at sigma 1 the no-option choice fell below the noisy input: BSD68 48.13 -> 45.45 dB).
@@ -288,6 +304,13 @@ PERIODIC_PEAK = 120.0
 #: ruled ones more (benchmarks/periodic_check.json): type in a monospaced font, or a form's ruling, repeats along
 #: two directions as a screen does (both taken for screens in a re-check)
 PATTERN_INK_SHARE = 0.23
+#: A gray image holding such a pattern (not read as signal-dependent noise, nor as noise correlated along one axis)
+#: goes to BM3D at the white sigma read, where BM3D runs: its blocks match across the pattern's repeats, where the
+#: shipped models smoothed it and a correlated reading (the pattern's own peaks) gave BM3D a spectrum that took it
+#: for noise. An AFM user's atomic
+#: lattice (period 6 px) was left at 2.6 times BM3D's error (a QA pass); ``scripts/pattern_route_check.py``,
+#: BENCHMARKS.md, "Regular patterns: lattices and halftones". False: the routes before.
+PATTERN_BM3D = True
 #: A bilevel image whose specks (:func:`noise2x.classical.specks`, of up to SPECK_PIXELS) cover this share of its
 #: pixels or more is a dither (Pillow's Floyd-Steinberg dithers of the first 20 BSD68 photos: 15 left as they are,
 #: benchmarks/bilevel_check.json), not specks on a page (1% of a page's pixels flipped: about 1%): left as it is, as a
@@ -951,6 +974,10 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
                 return Choice(None, "zs_n2n", f"impulse noise: {100 * impulses:.2g}% of the pixels are isolated "
                                               f"outliers (over {100 * IMPULSE_SHARE:g}%), which no shipped model is "
                                               f"trained for", scale, facts, offset)
+            if impulses >= SPIKE_SHARE:  # (spikes: a note, api.spikes_note)
+                spikes = estimate.impulse_share(img, mask=valid, least=estimate.SPIKE_SIGMAS * sigma)
+                if spikes >= SPIKE_SHARE and spikes * img.shape[0] * img.shape[1] / 2 >= SPIKE_LEAST:
+                    facts["spike_share"] = round(spikes, 5)
         # (a weaker correlated reading is mostly fine texture under weak white noise, whose spectrum read is the
         # texture's: BM3D given it smoothed the texture away; see CORRELATED_PSD_BETA)
         strongly_correlated = (beta > CORRELATED_BETA and (beta >= CORRELATED_PSD_BETA or along != "both")
@@ -959,6 +986,11 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         if strongly_correlated and sigma < CORRELATED_PSD_WHITE_SHARE * corr_sigma:
             texture = (f"its finest grain (white sigma {sigma:.3g}) is {sigma / corr_sigma:.3f} of its sigma, under "
                        f"{CORRELATED_PSD_WHITE_SHARE:g}")
+        elif (strongly_correlated and along != "both" and beta < ONE_AXIS_FIRM_BETA
+              and sigma < ONE_AXIS_WHITE_SHARE * corr_sigma):
+            texture = (f"read along one axis at beta {beta:.2f} (under {ONE_AXIS_FIRM_BETA:g}), its finest grain "
+                       f"(white sigma {sigma:.3g}) is {sigma / corr_sigma:.3f} of its sigma, under "
+                       f"{ONE_AXIS_WHITE_SHARE:g}")
         elif strongly_correlated and np.isfinite(CORRELATED_PSD_GROWTH):
             part, part_valid, _ = _window(img, valid, GROWTH_WINDOW)
             growth = estimate.correlation_growth(part, mask=part_valid)
@@ -978,9 +1010,26 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
             # zeros) can read as correlated too: a Poisson reading inside a Poisson model's range keeps that route
             tops = [float(r["range"][1]) for r in _auto_rows("poisson", 1)]
             strongly_correlated = not tops or 255.0 / a > max(tops) * RANGE_SLACK
+        pixels = int(image.shape[0]) * int(image.shape[1])
+        if (PATTERN_BM3D and facts.get("pattern_period") and channels == 1 and not poisson and noise is None
+                and along == "both" and bm3d_runs(pixels)):
+            # (not over a reading along one axis, noise or texture: row noise's streaks can read as a pattern, an
+            # AFM's at 16 px, and went to BM3D at its white part, a re-check)
+            told = max(sigma, _least_sigma(image, estimate.data_mask(mask, np.shape(image)), scale, sigma))
+            what = "that sigma" if told == sigma else f"sigma {told / scale:.3g}, the least it takes"
+            if told != sigma:
+                facts["sigma_floored_from"] = sigma / scale
+            facts["pattern_route"] = True
+            source = f"white Gaussian noise, estimated sigma {sigma:.3g}"
+            period = facts["pattern_period"]
+            # (no word of a correlated reading, the pattern's own: its advice, beta=auto, took a lattice for noise and
+            # left it below the noisy input, a re-check)
+            return Choice(None, "bm3d", f"{source}, on a regular pattern of period {period:.2g} px (a lattice, a "
+                          f"screen; any correlated reading is the pattern's): BM3D at {what}, whose blocks match "
+                          f"across the pattern's repeats (the shipped models smooth it)", scale, facts, offset, source,
+                          {"sigma": told / scale})
         if strongly_correlated:
             # strongly correlated: BM3D given the spectrum of the noise as read
-            pixels = int(image.shape[0]) * int(image.shape[1])
             psd_source = (f"spatially correlated noise{said_along}, estimated sigma {corr_sigma:.3g} (its white part "
                           f"{sigma:.3g}), beta {beta:.2f}")
             axis_option = {} if along == "both" else {"along": along}
