@@ -307,9 +307,9 @@ PATTERN_INK_SHARE = 0.23
 #: A gray image holding such a pattern (not read as signal-dependent noise, nor as noise correlated along one axis)
 #: goes to BM3D at the white sigma read, where BM3D runs: its blocks match across the pattern's repeats, where the
 #: shipped models smoothed it and a correlated reading (the pattern's own peaks) gave BM3D a spectrum that took it
-#: for noise. An AFM user's atomic
-#: lattice (period 6 px) was left at 2.6 times BM3D's error (a QA pass); ``scripts/pattern_route_check.py``,
-#: BENCHMARKS.md, "Regular patterns: lattices and halftones". False: the routes before.
+#: for noise. An AFM user's atomic lattice (period 6 px) was left at 2.6 times BM3D's error (a QA pass);
+#: ``scripts/pattern_route_check.py``, BENCHMARKS.md, "Regular patterns: lattices and halftones". False: the routes
+#: before.
 PATTERN_BM3D = True
 #: A bilevel image whose specks (:func:`noise2x.classical.specks`, of up to SPECK_PIXELS) cover this share of its
 #: pixels or more is a dither (Pillow's Floyd-Steinberg dithers of the first 20 BSD68 photos: 15 left as they are,
