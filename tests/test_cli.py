@@ -1684,6 +1684,9 @@ def test_a_sigma_far_beyond_the_image_spread_is_an_error(tmp_path, capsys):
                         str(out))
     assert code == 1 and "sigma 0.03 is 1.4e+07 times the spread of the image's values" in _one_error_line(err)
     assert not out.exists() and list(tmp_path.iterdir()) == [src]
+    code, said, _ = _run(capsys, "info", str(src), "--noise", "gaussian:sigma=0.03")  # (it previewed a route that
+    # denoise then refused, a re-check)
+    assert code == 0 and "--noise gaussian:sigma=0.03: stops: the noise's sigma 0.03 is 1.4e+07 times" in said, said
     from noise2x.api import denoise
     from noise2x.errors import InputError
 

@@ -396,6 +396,21 @@ def _check_mask_shape(mask: Any, shape: tuple[int, ...]) -> None:
                      f"and 255; floats: 0 and 1, 255 or 65535), got {m.dtype}{shown}")
 
 
+def declared_sigma(noise: Any) -> float | None:
+    """The sigma a declared noise spec gives, which :func:`sigma_units_note` reads against the image: a Gaussian
+    part's, or a correlated noise's marginal one (25 given for [0, 1] data went unchecked and flattened it, a
+    re-check); None for the others."""
+    from .noise import CORRELATED_MODELS
+
+    if noise is None:
+        return None
+    if noise.gaussian_sigma is not None:
+        return float(noise.gaussian_sigma)
+    if noise.name in CORRELATED_MODELS and not isinstance(noise.params["sigma"], tuple):
+        return float(noise.params["sigma"])
+    return None
+
+
 #: A declared noise sigma this many times the spread of the image's values or more is an error, not a note
 #: (:func:`sigma_units_note`): noise of that sigma would spread the values over 6 sigma or more (0.1 to 99.9
 #: percentile), clipped or not to a range as wide as the image's; an AFM user's sigma in nm for a height map in
@@ -1143,12 +1158,7 @@ def denoise(
         note = zero_area_note(image)
         if note:
             _note(progress, note)
-    from .noise import CORRELATED_MODELS
-
-    marginal = (noise.gaussian_sigma if noise is not None and noise.gaussian_sigma is not None else
-                noise.params["sigma"] if noise is not None and noise.name in CORRELATED_MODELS
-                and not isinstance(noise.params["sigma"], tuple) else None)  # (a correlated noise's marginal sigma
-    # went unchecked: 25 given for [0, 1] data flattened it, a re-check)
+    marginal = declared_sigma(noise)
     if marginal is not None:
         note = sigma_units_note(image, float(marginal))
         if note:  # (from Python with no progress: a warning, as a Poisson peak's, a QA re-check)

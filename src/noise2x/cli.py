@@ -1927,11 +1927,14 @@ def _image_facts(path: Path, stack: Any, alpha: Any, noise: Any = None, blank_va
 def _declared_route_line(image: Any, mask: Any, noise: Any, blanks: bool) -> str:
     """``noise2x info IMAGE --noise SPEC``: what ``denoise --noise SPEC`` with no method does with the image (its
     first frame holding data), as denoise says it (the speckle QA pass: a declared route could not be previewed)."""
-    from .api import no_option_route, speckle_route
+    from .api import declared_sigma, no_option_route, sigma_units_note, speckle_route
     from .noise import NoiseSpec
 
     told = f"noise2x denoise{' --blanks' if blanks else ''} --noise {noise}"
     try:
+        sigma = declared_sigma(noise)
+        if sigma is not None:  # (denoise stops on a sigma far beyond the image's spread: said here too, a re-check)
+            sigma_units_note(image, sigma)
         if noise.name != "speckle":
             _, _, _, name, reason = no_option_route(image, noise=noise, mask=mask)
             return f"{told}: {name}: {reason}"
