@@ -719,6 +719,19 @@ def bm3d_runs(pixels: int) -> bool:
     return pixels <= WEAK_MAX_PIXELS and _bm3d_missing() is None
 
 
+def _told_sigma(image: np.ndarray, mask: Any, scale: float, level: float, facts: dict) -> tuple[float, str]:
+    """The sigma BM3D is given for a white level read (8-bit units): ``level``, or :func:`_least_sigma` where that is
+    more, and how the reason says it; a floored level noted in ``facts`` (said as the reading, which it is not: a
+    thermal QA pass)."""
+    from .. import estimate
+
+    told = max(level, _least_sigma(image, estimate.data_mask(mask, np.shape(image)), scale, level))
+    if told == level:
+        return told, "that sigma"
+    facts["sigma_floored_from"] = level / scale
+    return told, f"sigma {told / scale:.3g}, the least it takes"
+
+
 def _least_sigma(img: np.ndarray, valid: np.ndarray | None, scale: float, level: float) -> float:
     """The least sigma BM3D is given (8-bit units, as ``level``): :data:`WEAK_SIGMA_FLOOR` counts of an image of
     whole numbers (``img``'s pixels where ``valid``, in the image's own units, which ``scale`` maps to 8-bit
@@ -1015,10 +1028,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
                 and along == "both" and bm3d_runs(pixels)):
             # (not over a reading along one axis, noise or texture: row noise's streaks can read as a pattern, an
             # AFM's at 16 px, and went to BM3D at its white part, a re-check)
-            told = max(sigma, _least_sigma(image, estimate.data_mask(mask, np.shape(image)), scale, sigma))
-            what = "that sigma" if told == sigma else f"sigma {told / scale:.3g}, the least it takes"
-            if told != sigma:
-                facts["sigma_floored_from"] = sigma / scale
+            told, what = _told_sigma(image, mask, scale, sigma, facts)
             facts["pattern_route"] = True
             source = f"white Gaussian noise, estimated sigma {sigma:.3g}"
             period = facts["pattern_period"]
@@ -1105,10 +1115,7 @@ def choose(image: np.ndarray, *, noise: Any = None, colour: str = "auto", mask: 
         if bm3d_runs(pixels):
             # (no white noise measured at all, sigma 0 as on some real photos whose noise is all coarse grain:
             # BM3D at a floor of 0.1 changes next to nothing, and needs a positive sigma)
-            told = max(level, _least_sigma(image, estimate.data_mask(mask, np.shape(image)), scale, level))
-            what = "that sigma" if told == level else f"sigma {told / scale:.3g}, the least it takes"
-            if told != level:  # (said as the reading, which it is not: a thermal QA pass)
-                facts["sigma_floored_from"] = level / scale
+            told, what = _told_sigma(image, mask, scale, level, facts)
             # (the last part names no per-image figure: noise2x bench groups the images by it)
             return Choice(None, "bm3d", f"{source}, weak (below sigma {WEAK_SIGMA:g}): BM3D with {what}, not a "
                                         f"shipped model (blind to the level, they took fine texture for noise "
